@@ -1,0 +1,91 @@
+# Local development and CI entry points. Everything runs as plain processes on
+# 127.0.0.1 (no Docker engine on the dev/CI machines); see deploy/local/ and
+# CONVENTIONS.md for ports, databases and environment variables.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+LOCAL := deploy/local
+PY    := .venv/bin/python
+
+# System environment (`make up`)
+DB           := marketplace
+KAFKA_PORT   := 9092
+KAFKA_CTRL   := 9093
+# Test environment (`make test`); overridable when those ports are taken.
+TEST_DB         ?= marketplace_test
+TEST_KAFKA_PORT ?= 19092
+TEST_KAFKA_CTRL ?= 19093
+PYTEST_ARGS     ?=
+
+.PHONY: help setup up down run logs status test test-down lint contracts contracts-check bench clean
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+setup: ## venv + local packages + dev tools, Kafka jars, stripe-mock (idempotent)
+	@bash $(LOCAL)/setup.sh
+
+up: setup ## start Postgres, Kafka, topics, migrations and all services
+	@bash $(LOCAL)/postgres.sh start
+	@bash $(LOCAL)/db.sh $(DB)
+	@bash $(LOCAL)/kafka.sh start system $(KAFKA_PORT) $(KAFKA_CTRL)
+	@bash $(LOCAL)/topics.sh 127.0.0.1:$(KAFKA_PORT)
+	@bash $(LOCAL)/migrate.sh $(DB)
+	@bash $(LOCAL)/services.sh start
+	@echo
+	@echo "Gateway (booking): http://127.0.0.1:8000"
+	@echo "Mint a token:      $(PY) -m booking token --sub guest-1 --role guest"
+	@echo "Logs:              make logs      Stop: make down"
+
+# Postgres is the machine's shared Debian cluster (15/main): other checkouts and
+# the test database live in it too, so `down` leaves it running on purpose.
+down: ## stop services and the system Kafka (Postgres stays up: shared cluster)
+	@bash $(LOCAL)/services.sh stop
+	@bash $(LOCAL)/kafka.sh stop system
+
+# Ctrl-C ends `tail`; the traps then run `make down`, so nothing is left behind.
+run: up ## up, follow all logs, Ctrl-C stops everything
+	@trap '$(MAKE) --no-print-directory down' EXIT; trap 'exit 130' INT TERM; \
+	 tail -n 20 -F .run/system/*.log
+
+logs: ## follow the logs of the system environment
+	@tail -n 50 -F .run/system/*.log
+
+status: ## what is running
+	@bash $(LOCAL)/postgres.sh status || true
+	@bash $(LOCAL)/kafka.sh status system $(KAFKA_PORT) $(KAFKA_CTRL) || true
+	@bash $(LOCAL)/kafka.sh status test $(TEST_KAFKA_PORT) $(TEST_KAFKA_CTRL) || true
+	@bash $(LOCAL)/services.sh status || true
+
+test: setup ## run pytest against Postgres (marketplace_test) and the test Kafka; PYTEST_ARGS=...
+	@bash $(LOCAL)/postgres.sh start
+	@bash $(LOCAL)/db.sh $(TEST_DB)
+	@bash $(LOCAL)/kafka.sh start test $(TEST_KAFKA_PORT) $(TEST_KAFKA_CTRL)
+	@bash $(LOCAL)/topics.sh 127.0.0.1:$(TEST_KAFKA_PORT)
+	@bash $(LOCAL)/migrate.sh $(TEST_DB)
+	KAFKA_BOOTSTRAP=127.0.0.1:$(TEST_KAFKA_PORT) MP_TEST_DB=$(TEST_DB) \
+	STRIPE_MOCK_BIN=$(CURDIR)/.tools/bin/stripe-mock \
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-down: ## stop the test Kafka
+	@bash $(LOCAL)/kafka.sh stop test
+
+lint: setup ## ruff check, ruff format --check, mypy
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy
+
+contracts: setup ## export JSON Schemas, then check compatibility
+	$(PY) -m marketplace_contracts.export
+	$(PY) -m marketplace_contracts.compat
+
+contracts-check: setup ## fail if the contracts are incompatible or exported schemas are stale
+	$(PY) -m marketplace_contracts.compat --check
+
+bench: setup ## benchmarks (expects `make up`)
+	$(PY) bench/run_all.py
+
+clean: down ## stop everything and delete .run (Kafka data, logs, pid files)
+	@bash $(LOCAL)/kafka.sh stop test
+	rm -rf .run

@@ -1,0 +1,1 @@
+"""Event payload models, one class per event type and version."""

@@ -1,0 +1,59 @@
+"""Events produced by the booking service on `booking.events`, keyed by booking id."""
+
+from datetime import datetime
+from typing import ClassVar
+
+from pydantic import Field
+
+from marketplace_contracts.envelope import EventModel
+from marketplace_contracts.money import Currency, MinorUnits
+
+
+class CheckoutRequestedV1(EventModel):
+    """A slot is held and the booking asks payments to authorize the guest's payment."""
+
+    TYPE: ClassVar[str] = "booking.checkout_requested"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = "booking.events"
+
+    booking_id: str
+    guest_id: str
+    listing_id: str
+    host_id: str
+    host_account_id: str
+    starts_at: datetime
+    ends_at: datetime
+    amount: MinorUnits = Field(description="Total the guest pays.")
+    currency: Currency
+    platform_fee: MinorUnits = Field(description="Part of `amount` the platform keeps.")
+    payment_method: str = Field(
+        description="Stripe PaymentMethod id chosen by the guest.", examples=["pm_card_visa"]
+    )
+
+
+class BookingConfirmedV1(EventModel):
+    """Every hold of the booking is confirmed; payments may capture."""
+
+    TYPE: ClassVar[str] = "booking.booking_confirmed"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = "booking.events"
+
+    booking_id: str
+    payment_id: str
+    amount: MinorUnits
+    currency: Currency
+
+
+class BookingFailedV1(EventModel):
+    """The checkout ended without a booking; its slot is released."""
+
+    TYPE: ClassVar[str] = "booking.booking_failed"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = "booking.events"
+
+    booking_id: str
+    payment_id: str | None = Field(
+        default=None, description="Authorization to void, if one was made."
+    )
+    reason: str = Field(description="Machine-readable reason.", examples=["payment_declined"])
+    detail: str = ""

@@ -1,0 +1,29 @@
+"""Events of the upstream listing catalogue (produced by the catalogue or its seed command)."""
+
+from typing import ClassVar
+
+from pydantic import Field
+
+from marketplace_contracts.envelope import EventModel
+from marketplace_contracts.money import Currency, MinorUnits
+
+
+class ListingUpsertedV1(EventModel):
+    """A listing was created or changed; the latest event per key is the listing's state."""
+
+    TYPE: ClassVar[str] = "catalog.listing_upserted"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = "catalog.listings"
+
+    listing_id: str = Field(examples=["lst_loft_01"])
+    host_id: str = Field(examples=["host-1"])
+    host_account_id: str = Field(
+        description="The host's Stripe connected account.", examples=["acct_1HostLoft"]
+    )
+    title: str
+    hourly_rate: MinorUnits
+    currency: Currency
+    platform_fee_bps: int = Field(ge=0, le=10_000, description="Platform fee, basis points.")
+    cancellation_policy: str = Field(examples=["flexible", "moderate", "strict"])
+    min_hours: int = Field(default=1, ge=1)
+    active: bool = True

@@ -1,0 +1,32 @@
+"""Events produced by the finance service on `finance.events`, keyed by journal id."""
+
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from marketplace_contracts.envelope import EventModel
+from marketplace_contracts.money import Currency
+
+
+class Posting(BaseModel):
+    """One line of a journal: positive is a debit, negative a credit."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    account: str = Field(examples=["asset:stripe_balance", "liability:host_payable:acct_1"])
+    amount: int = Field(description="Signed minor units; debits positive, credits negative.")
+
+
+class JournalPostedV1(EventModel):
+    """A balanced journal entry was written to the ledger."""
+
+    TYPE: ClassVar[str] = "finance.journal_posted"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = "finance.events"
+
+    journal_id: str
+    kind: str = Field(examples=["guest_payment_captured"])
+    booking_id: str | None
+    source_event_id: str
+    currency: Currency
+    postings: list[Posting] = Field(min_length=2)

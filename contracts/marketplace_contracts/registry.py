@@ -1,0 +1,36 @@
+"""Every (type, version) the platform knows, and decoding of envelope payloads."""
+
+from __future__ import annotations
+
+from marketplace_contracts.envelope import Envelope, EventModel
+from marketplace_contracts.events import booking, catalog, finance, payments
+
+_MODELS: tuple[type[EventModel], ...] = (
+    catalog.ListingUpsertedV1,
+    booking.CheckoutRequestedV1,
+    booking.BookingConfirmedV1,
+    booking.BookingFailedV1,
+    payments.PaymentAuthorizedV1,
+    payments.PaymentFailedV1,
+    payments.PaymentCapturedV1,
+    payments.PaymentVoidedV1,
+    finance.JournalPostedV1,
+)
+
+REGISTRY: dict[tuple[str, int], type[EventModel]] = {(m.TYPE, m.VERSION): m for m in _MODELS}
+
+
+class UnknownEventError(LookupError):
+    """The envelope names a type/version this build of the contracts does not know."""
+
+
+def model_for(event_type: str, version: int) -> type[EventModel]:
+    try:
+        return REGISTRY[(event_type, version)]
+    except KeyError:
+        raise UnknownEventError(f"unknown event {event_type} v{version}") from None
+
+
+def decode_data(envelope: Envelope) -> EventModel:
+    """Validate the payload against its versioned model (raises pydantic.ValidationError)."""
+    return model_for(envelope.type, envelope.version).model_validate(envelope.data)

@@ -1,0 +1,95 @@
+"""The topic catalogue: every topic, its key, partitions, retention, producer and consumers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+DAY_MS = 24 * 60 * 60 * 1000
+SERVICES = ("booking", "payments", "finance", "disputes")
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    key: str
+    partitions: int
+    producer: str
+    consumers: tuple[str, ...]
+    description: str
+    retention_ms: int = 14 * DAY_MS
+    cleanup_policy: str = "delete"
+    configs: dict[str, str] = field(default_factory=dict)
+
+    def kafka_configs(self) -> dict[str, str]:
+        base = {"retention.ms": str(self.retention_ms), "cleanup.policy": self.cleanup_policy}
+        return base | self.configs
+
+
+def dead_letter_topic(service: str) -> str:
+    """Each consuming service owns one dead-letter topic for everything it failed to handle."""
+    return f"{service}.dlt"
+
+
+_EVENT_TOPICS = (
+    Topic(
+        name="catalog.listings",
+        key="listing_id",
+        partitions=3,
+        producer="catalog",
+        consumers=("booking",),
+        description="Listing snapshots from the upstream catalogue; compacted, latest per key.",
+        retention_ms=-1,
+        cleanup_policy="compact",
+    ),
+    Topic(
+        name="booking.events",
+        key="booking_id",
+        partitions=6,
+        producer="booking",
+        consumers=("payments",),
+        description="Booking lifecycle facts: checkout requested, confirmed, failed.",
+    ),
+    Topic(
+        name="payments.events",
+        key="payment_id",
+        partitions=6,
+        producer="payments",
+        consumers=("booking", "finance", "disputes"),
+        description="Payment facts: authorized, failed, captured, voided.",
+    ),
+    Topic(
+        name="finance.events",
+        key="journal_id",
+        partitions=3,
+        producer="finance",
+        consumers=(),
+        description="Ledger facts: balanced journals posted.",
+    ),
+    Topic(
+        name="disputes.events",
+        key="dispute_id",
+        partitions=3,
+        producer="disputes",
+        consumers=(),
+        description="Chargeback facts (flows arrive with the disputes issue).",
+    ),
+)
+
+_DEAD_LETTER_TOPICS = tuple(
+    Topic(
+        name=dead_letter_topic(service),
+        key="original key",
+        partitions=1,
+        producer=service,
+        consumers=("ops",),
+        description=f"Messages {service} could not handle, with the reason in headers.",
+        retention_ms=30 * DAY_MS,
+    )
+    for service in SERVICES
+)
+
+CATALOGUE: dict[str, Topic] = {t.name: t for t in _EVENT_TOPICS + _DEAD_LETTER_TOPICS}
+
+
+def consumed_by(service: str) -> list[str]:
+    return [t.name for t in _EVENT_TOPICS if service in t.consumers]

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Run the Stripe simulator and the four services as local background processes:
+#   services.sh start|stop|status
+# Pid files and logs live in .run/system/ (<name>.pid, <name>.log), next to the
+# system Kafka. Start order: simulator first (payments calls it), then the
+# services in CONVENTIONS.md order; stop goes in reverse. Packages that are not
+# installed yet are reported and skipped, so this works while the platform grows.
+set -euo pipefail
+# shellcheck source=deploy/local/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+DB="${MP_DB:-marketplace}"
+KAFKA_BOOTSTRAP="${KAFKA_BOOTSTRAP:-127.0.0.1:9092}"
+DIR="$RUN_DIR/system"
+READY_TIMEOUT=60
+
+# Names in start order; the simulator is started like a service.
+COMPONENTS=(stripesim "${SERVICES[@]}")
+
+port_of() { [[ "$1" == stripesim ]] && echo "$STRIPESIM_PORT" || echo "${SERVICE_PORT[$1]}"; }
+
+# Environment for one component, as NAME=value words for `env`.
+env_of() {
+    local c="$1"
+    echo "KAFKA_BOOTSTRAP=$KAFKA_BOOTSTRAP"
+    case "$c" in
+        stripesim)
+            # The simulator pushes webhooks to payments like Stripe would.
+            echo "STRIPESIM_WEBHOOK_URL=http://127.0.0.1:${SERVICE_PORT[payments]}/webhooks/stripe"
+            echo "STRIPESIM_WEBHOOK_SECRET=${PAYMENTS_STRIPE_WEBHOOK_SECRET:-whsec_local_dev}"
+            ;;
+        *)
+            echo "${c^^}_DATABASE_URL=$(service_db_url "$c" "$DB")"
+            echo "${c^^}_HTTP_PORT=$(port_of "$c")"
+            ;;
+    esac
+    case "$c" in
+        payments)
+            echo "PAYMENTS_STRIPE_API_KEY=${PAYMENTS_STRIPE_API_KEY:-}"
+            echo "PAYMENTS_STRIPE_API_BASE=${PAYMENTS_STRIPE_API_BASE:-http://127.0.0.1:$STRIPESIM_PORT}"
+            echo "PAYMENTS_STRIPE_WEBHOOK_SECRET=${PAYMENTS_STRIPE_WEBHOOK_SECRET:-whsec_local_dev}"
+            ;;
+        booking)
+            echo "BOOKING_JWT_SECRET=${BOOKING_JWT_SECRET:-dev-secret-change-me}"
+            ;;
+    esac
+}
+
+cmd_of() {
+    if [[ "$1" == stripesim ]]; then echo "-m stripesim --port $STRIPESIM_PORT"
+    else echo "-m $1 serve"
+    fi
+}
+
+# The simulator answers /healthz too; if it ever does not, an open port will do.
+ready() {
+    local c="$1" port
+    port="$(port_of "$c")"
+    http_ok "$port" /healthz
+}
+
+start_one() {
+    local c="$1" port pidfile logfile pid
+    port="$(port_of "$c")" pidfile="$DIR/$c.pid" logfile="$DIR/$c.log"
+    if ! py_has_module "$c"; then
+        log "$c: not installed yet, skipping"
+        return 0
+    fi
+    if pid="$(pid_of "$pidfile")"; then
+        log "$c: already running (pid $pid, :$port)"
+        return 0
+    fi
+    port_open "$port" && die "$c: port $port is already in use by another process"
+    log "$c: starting on 127.0.0.1:$port, log ${logfile#"$ROOT"/}"
+    local envs=()
+    mapfile -t envs < <(env_of "$c")
+    # shellcheck disable=SC2046  # cmd_of output is split on purpose
+    start_bg "$pidfile" "$logfile" env PYTHONUNBUFFERED=1 "${envs[@]}" "$PY" $(cmd_of "$c")
+    wait_until "$READY_TIMEOUT" "$pidfile" "$c" "$logfile" ready "$c"
+    log "$c: healthy (pid $(<"$pidfile"))"
+}
+
+start() {
+    [[ -x "$PY" ]] || die ".venv missing: run 'make setup'"
+    mkdir -p "$DIR"
+    local c
+    for c in "${COMPONENTS[@]}"; do start_one "$c"; done
+}
+
+stop() {
+    local i c
+    for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do
+        c="${COMPONENTS[i]}"
+        # The marker "-m <name>" makes sure we only ever signal our own process.
+        stop_pidfile "$DIR/$c.pid" "-m $c" "$c" 20
+    done
+}
+
+status() {
+    local c pid port rc=0
+    for c in "${COMPONENTS[@]}"; do
+        port="$(port_of "$c")"
+        if pid="$(pid_of "$DIR/$c.pid")"; then
+            if ready "$c"; then log "$c: running (pid $pid, http://127.0.0.1:$port, healthy)"
+            else log "$c: running (pid $pid) but /healthz on :$port not OK"; rc=3
+            fi
+        elif py_has_module "$c"; then
+            log "$c: stopped"; rc=3
+        else
+            log "$c: not installed (no package yet)"
+        fi
+    done
+    return "$rc"
+}
+
+cd "$ROOT"   # services run from the repo root whatever the caller's cwd
+case "${1:-}" in
+    start) start ;;
+    stop) stop ;;
+    status) status ;;
+    *) die "usage: $0 start|stop|status" ;;
+esac

@@ -1,0 +1,1 @@
+"""Eventing platform: outbox, relay, inbox, consumer runner with retry and dead letters."""

@@ -1,0 +1,80 @@
+"""The command line every service shares: migrate, serve, asyncapi (plus its own extras)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+
+from eventkit.migrations import upgrade
+from eventkit.runtime import ServiceRuntime
+from eventkit.settings import ServiceSettings
+
+Extra = tuple[str, str, Callable[[argparse.ArgumentParser], None], Callable[[Any], int]]
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    # aiokafka logs every coordinator hiccup at INFO/WARNING; keep service logs readable.
+    logging.getLogger("aiokafka").setLevel(logging.WARNING)
+
+
+def service_main(
+    name: str,
+    *,
+    settings: Callable[[], ServiceSettings],
+    runtime: Callable[[ServiceSettings], ServiceRuntime],
+    app: Callable[[ServiceRuntime], FastAPI],
+    migrations: Path,
+    extras: tuple[Extra, ...] = (),
+    argv: list[str] | None = None,
+) -> int:
+    parser = argparse.ArgumentParser(prog=f"python -m {name}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="apply this service's Alembic migrations")
+    sub.add_parser("serve", help="run HTTP, consumers, relay and workers in one process")
+    doc = sub.add_parser("asyncapi", help="print the service's AsyncAPI document (JSON)")
+    doc.add_argument("--output", type=Path)
+    handlers: dict[str, Callable[[Any], int]] = {}
+    for command, help_text, configure, handler in extras:
+        configure(sub.add_parser(command, help=help_text))
+        handlers[command] = handler
+    args = parser.parse_args(argv)
+
+    if args.command in handlers:
+        return handlers[args.command](args)
+    if args.command == "asyncapi":
+        # Generated from the routing table alone: no environment, no connection.
+        spec = runtime(_doc_settings(settings)).asyncapi()
+        text = json.dumps(spec, indent=2, sort_keys=True) + "\n"
+        if args.output:
+            args.output.write_text(text)
+        else:
+            sys.stdout.write(text)
+        return 0
+    config = settings()
+    configure_logging(config.log_level)
+    if args.command == "migrate":
+        upgrade(migrations, config.database_url)
+        print(f"{name}: migrations applied")
+        return 0
+    uvicorn.run(
+        app(runtime(config)), host=config.http_host, port=config.http_port, log_level="warning"
+    )
+    return 0
+
+
+def _doc_settings(factory: Callable[[], ServiceSettings]) -> ServiceSettings:
+    cls: Any = factory  # the settings class itself
+    return cls.model_construct(  # type: ignore[no-any-return]
+        database_url="postgresql://docs", kafka_bootstrap="kafka:9092"
+    )

@@ -1,0 +1,43 @@
+"""Write integration events in the caller's transaction; the relay publishes them later."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+from marketplace_contracts import Envelope, EventModel, make_envelope
+
+
+class Outbox:
+    """Appends events to `<schema>.outbox` on a connection that is inside a transaction."""
+
+    def __init__(self, schema: str, producer: str) -> None:
+        self.schema = schema
+        self.producer = producer
+        self._sql = (
+            f"INSERT INTO {schema}.outbox (event_id, topic, key, event_type, payload) "
+            "VALUES ($1, $2, $3, $4, $5)"
+        )
+
+    async def add(
+        self,
+        conn: asyncpg.Connection,
+        event: EventModel,
+        *,
+        key: str,
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None = None,
+    ) -> Envelope:
+        if not conn.is_in_transaction():
+            raise RuntimeError("outbox rows must be written in the state change's transaction")
+        envelope = make_envelope(
+            event,
+            key=key,
+            producer=self.producer,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+        )
+        await conn.execute(
+            self._sql, envelope.event_id, event.TOPIC, key, event.TYPE, envelope.to_bytes()
+        )
+        return envelope

@@ -1,0 +1,185 @@
+"""Outbox relay: publishes committed outbox rows to Kafka, in order per key, exactly once in effect.
+
+* One active relay per schema: a Postgres advisory lock held on the relay's own connection. A
+  standby polls for the lock and takes over within `standby_poll` seconds of the holder's death
+  (its session ends, so the lock is released).
+* Wakes on LISTEN/NOTIFY (a statement trigger on the outbox), with a slow poll as a safety net.
+* Rows are claimed in id order, grouped per (topic, partition), and each group goes out as ONE
+  record batch: Kafka writes a batch all-or-nothing, so a failed send never leaves a later event
+  of a key ahead of an earlier one. A partition whose batch failed or filled up sends nothing
+  more in that round; the next round restarts from its oldest unpublished row.
+* Rows are marked published only after the broker acknowledged them (acks=all). A crash between
+  the two re-sends them: consumers drop the duplicate by `event_id` in their inbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import zlib
+from dataclasses import dataclass, field
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from aiokafka.partitioner import DefaultPartitioner
+
+from eventkit.ddl import notify_channel
+
+log = logging.getLogger("eventkit.relay")
+
+# Test hook: makes the process die right after Kafka acknowledged a batch and before the rows
+# are marked published, the exact window the "relay killed between send and commit" test needs.
+FAULT_ENV = "EVENTKIT_RELAY_FAULT"
+
+
+@dataclass
+class RelayStats:
+    published: int = 0
+    rounds: int = 0
+    failed_batches: int = 0
+    active: bool = False
+    last_error: str | None = None
+    partitions: dict[str, list[int]] = field(default_factory=dict)
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        dsn: str,
+        schema: str,
+        producer: AIOKafkaProducer,
+        *,
+        batch_size: int = 2000,
+        poll_interval: float = 1.0,
+        standby_poll: float = 1.0,
+        retry_backoff: float = 0.5,
+    ) -> None:
+        self.dsn = dsn
+        self.schema = schema
+        self.producer = producer
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self.standby_poll = standby_poll
+        self.retry_backoff = retry_backoff
+        self.stats = RelayStats()
+        self.lock_id = zlib.crc32(f"{schema}.outbox_relay".encode())
+        self._wake = asyncio.Event()
+        self._partitioner = DefaultPartitioner()
+        self._select = (
+            f"SELECT id, topic, key, event_type, event_id, payload FROM {schema}.outbox "
+            "WHERE published_at IS NULL ORDER BY id LIMIT $1"
+        )
+        self._mark = f"UPDATE {schema}.outbox SET published_at = now() WHERE id = ANY($1::bigint[])"
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run until `stop` is set: wait for the lock, then relay while holding it."""
+        while not stop.is_set():
+            try:
+                conn = await asyncpg.connect(self.dsn)
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("relay %s: cannot connect: %s", self.schema, exc)
+                await _sleep_or_stop(stop, self.standby_poll)
+                continue
+            try:
+                if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", self.lock_id):
+                    await _sleep_or_stop(stop, self.standby_poll)
+                    continue
+                log.info("relay %s: active (advisory lock %s)", self.schema, self.lock_id)
+                self.stats.active = True
+                await conn.add_listener(notify_channel(self.schema), self._on_notify)
+                await self._relay_while_active(conn, stop)
+            except (OSError, asyncpg.PostgresError) as exc:
+                self.stats.last_error = repr(exc)
+                log.warning("relay %s: connection lost: %s", self.schema, exc)
+                await _sleep_or_stop(stop, self.standby_poll)
+            finally:
+                self.stats.active = False
+                await conn.close()
+
+    def _on_notify(self, *_: object) -> None:
+        self._wake.set()
+
+    async def _relay_while_active(self, conn: asyncpg.Connection, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            self._wake.clear()
+            sent, failed = await self.publish_once(conn)
+            if failed:
+                await _sleep_or_stop(stop, self.retry_backoff)
+            elif sent == 0:
+                waiter = asyncio.create_task(self._wake.wait())
+                stopper = asyncio.create_task(stop.wait())
+                await asyncio.wait(
+                    {waiter, stopper},
+                    timeout=self.poll_interval,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                waiter.cancel()
+                stopper.cancel()
+
+    async def publish_once(self, conn: asyncpg.Connection) -> tuple[int, int]:
+        """One round: claim, send one batch per partition, mark. Returns (published, failed)."""
+        rows = await conn.fetch(self._select, self.batch_size)
+        if not rows:
+            return 0, 0
+        groups = await self._group(rows)
+        sends = [
+            await self.producer.send_batch(batch, topic, partition=partition)
+            for (topic, partition), (batch, _) in groups.items()
+        ]
+        results = await asyncio.gather(*sends, return_exceptions=True)
+        published: list[int] = []
+        failed = 0
+        for ((topic, partition), (_, ids)), result in zip(groups.items(), results, strict=True):
+            if isinstance(result, BaseException):
+                failed += 1
+                self.stats.last_error = f"{topic}[{partition}]: {result!r}"
+                log.warning("relay %s: batch to %s[%s] failed: %r", self.schema, topic, partition, result)
+            else:
+                published.extend(ids)
+        if os.environ.get(FAULT_ENV) == "crash_after_send" and published:
+            log.error("relay %s: injected crash after send, before commit", self.schema)
+            os._exit(70)
+        if published:
+            await conn.execute(self._mark, published)
+        self.stats.published += len(published)
+        self.stats.failed_batches += failed
+        self.stats.rounds += 1
+        return len(published), failed
+
+    async def _group(self, rows: list[asyncpg.Record]) -> dict[tuple[str, int], tuple[object, list[int]]]:
+        groups: dict[tuple[str, int], tuple[object, list[int]]] = {}
+        full: set[tuple[str, int]] = set()
+        for row in rows:
+            key = row["key"].encode()
+            partitions = await self._partitions(row["topic"])
+            target = (row["topic"], self._partitioner(key, partitions, partitions))
+            if target in full:
+                continue  # order: nothing of this partition may overtake the row that did not fit
+            if target not in groups:
+                groups[target] = (self.producer.create_batch(), [])
+            batch, ids = groups[target]
+            headers = [
+                ("event_type", row["event_type"].encode()),
+                ("event_id", str(row["event_id"]).encode()),
+                ("content-type", b"application/json"),
+            ]
+            if batch.append(key=key, value=bytes(row["payload"]), timestamp=None, headers=headers) is None:  # type: ignore[attr-defined]
+                full.add(target)
+                continue
+            ids.append(row["id"])
+        return {target: group for target, group in groups.items() if group[1]}
+
+    async def _partitions(self, topic: str) -> list[int]:
+        cached = self.stats.partitions.get(topic)
+        if cached is None:
+            cached = sorted(await self.producer.partitions_for(topic))
+            self.stats.partitions[topic] = cached
+        return cached
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    except TimeoutError:
+        pass

@@ -1,0 +1,127 @@
+"""One service process: asyncpg pool, outbox relay, Kafka consumers, background workers, HTTP.
+
+Nothing connects at import or construction time; `start()` does, from the app's lifespan.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from fastapi import FastAPI
+from faststream.kafka import KafkaBroker
+from faststream.specification import AsyncAPI
+
+from eventkit.consumer import MessageProcessor
+from eventkit.db import create_pool, plain_dsn
+from eventkit.dead_letters import DeadLetters
+from eventkit.producer import durable_producer
+from eventkit.relay import OutboxRelay
+from eventkit.routing import EventRouter
+from eventkit.settings import ServiceSettings
+from eventkit.subscriber import document, subscribe
+
+log = logging.getLogger("eventkit.runtime")
+
+Worker = Callable[["ServiceRuntime", asyncio.Event], Awaitable[None]]
+
+
+@dataclass
+class ServiceRuntime:
+    name: str
+    settings: ServiceSettings
+    router: EventRouter
+    produces: Sequence[type] = ()
+    workers: Sequence[Worker] = ()
+    pool: asyncpg.Pool | None = None
+    producer: AIOKafkaProducer | None = None
+    broker: KafkaBroker | None = None
+    relay: OutboxRelay | None = None
+    processor: MessageProcessor | None = None
+    stop_event: asyncio.Event = field(default_factory=asyncio.Event)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    state: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def db(self) -> asyncpg.Pool:
+        assert self.pool is not None, "runtime not started"
+        return self.pool
+
+    async def start(self) -> None:
+        s = self.settings
+        self.pool = await create_pool(s.database_url, max_size=10)
+        self.producer = durable_producer(s.kafka_bootstrap, client_id=f"{self.name}-relay")
+        await self.producer.start()
+        self.relay = OutboxRelay(
+            plain_dsn(s.database_url), self.name, self.producer, batch_size=s.relay_batch_size
+        )
+        self.tasks.append(asyncio.create_task(self.relay.run(self.stop_event), name="relay"))
+        for worker in self.workers:
+            self.tasks.append(asyncio.create_task(worker(self, self.stop_event)))
+        if self.router.routes:
+            self.processor = MessageProcessor(
+                self.pool,
+                self.name,
+                self.router,
+                DeadLetters(self.producer, self.name),
+                max_attempts=s.consumer_max_attempts,
+                backoff_base=s.consumer_backoff_base,
+            )
+            self.broker = KafkaBroker(s.kafka_bootstrap, client_id=f"{self.name}-consumer",
+                                      log_level=logging.DEBUG)
+            subscribe(self.broker, self.router, self.processor.process,
+                      max_records=s.consumer_batch_size)
+            await self.broker.start()
+        log.info("%s started: consumes %s", self.name, self.router.topics)
+
+    async def stop(self) -> None:
+        self.stop_event.set()
+        if self.broker is not None:
+            await self.broker.stop()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(task, timeout=10)
+        if self.producer is not None:
+            await self.producer.stop()
+        if self.pool is not None:
+            await self.pool.close()
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "service": self.name,
+            "relay_active": bool(self.relay and self.relay.stats.active),
+            "relay_published": self.relay.stats.published if self.relay else 0,
+            "consumer": dict(self.processor.outcomes) if self.processor else {},
+        }
+
+    def asyncapi(self, version: str = "1.0.0") -> dict[str, Any]:
+        broker = KafkaBroker(self.settings.kafka_bootstrap)
+        document(broker, self.router, self.produces)
+        spec = AsyncAPI(broker, title=f"{self.name} service", version=version,
+                        description=f"Kafka interface of the {self.name} service.")
+        return spec.to_specification().to_jsonable()  # type: ignore[no-any-return]
+
+
+def create_app(runtime: ServiceRuntime, **fastapi_kwargs: Any) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        app.state.runtime = runtime
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(lifespan=lifespan, **fastapi_kwargs)
+
+    @app.get("/healthz", tags=["ops"], summary="Liveness and eventing status")
+    async def healthz() -> dict[str, Any]:
+        return runtime.health()
+
+    return app

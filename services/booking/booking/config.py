@@ -1,0 +1,15 @@
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from eventkit.settings import ServiceSettings
+
+DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-in-production"
+
+
+class BookingSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="BOOKING_")
+
+    database_url: str = "postgresql://booking_svc:booking_svc@127.0.0.1:5432/marketplace"
+    http_port: int = 8000
+    jwt_secret: str = Field(default=DEV_JWT_SECRET, min_length=32)
+    jwt_audience: str | None = None

@@ -1,0 +1,24 @@
+"""Booking's error taxonomy: every refusal carries a machine-readable code."""
+
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    LISTING_NOT_FOUND = "listing_not_found"
+    LISTING_INACTIVE = "listing_inactive"
+    BOOKING_NOT_FOUND = "booking_not_found"
+    SLOT_UNAVAILABLE = "slot_unavailable"
+    INVALID_TIME_RANGE = "invalid_time_range"
+    BELOW_MINIMUM_DURATION = "below_minimum_duration"
+    ILLEGAL_TRANSITION = "illegal_transition"
+    FORBIDDEN = "forbidden"
+    UNAUTHENTICATED = "unauthenticated"
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+    VALIDATION_FAILED = "validation_failed"
+
+
+class BookingError(Exception):
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message

@@ -1,0 +1,22 @@
+"""Booking's routing table: every contract it consumes and the handler for it."""
+
+from marketplace_contracts.events.catalog import ListingUpsertedV1
+from marketplace_contracts.events.payments import (
+    PaymentAuthorizedV1,
+    PaymentCapturedV1,
+    PaymentFailedV1,
+    PaymentVoidedV1,
+)
+
+from booking.service_layer.handlers import BookingHandlers
+from eventkit.routing import EventRouter
+
+
+def build_router(handlers: BookingHandlers) -> EventRouter:
+    router = EventRouter("booking")
+    router.add(ListingUpsertedV1, handlers.on_listing_upserted)
+    router.add(PaymentAuthorizedV1, handlers.on_payment_authorized)
+    router.add(PaymentFailedV1, handlers.on_payment_failed)
+    router.add(PaymentCapturedV1, handlers.on_payment_captured)
+    router.add(PaymentVoidedV1, handlers.on_payment_voided)
+    return router

@@ -1,0 +1,50 @@
+"""The one place where domain error codes become HTTP statuses."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from booking.domain.errors import BookingError, ErrorCode
+
+STATUS: dict[ErrorCode, int] = {
+    ErrorCode.LISTING_NOT_FOUND: 404,
+    ErrorCode.BOOKING_NOT_FOUND: 404,
+    ErrorCode.LISTING_INACTIVE: 409,
+    ErrorCode.SLOT_UNAVAILABLE: 409,
+    ErrorCode.ILLEGAL_TRANSITION: 409,
+    ErrorCode.INVALID_TIME_RANGE: 422,
+    ErrorCode.BELOW_MINIMUM_DURATION: 422,
+    ErrorCode.IDEMPOTENCY_KEY_REUSED: 422,
+    ErrorCode.VALIDATION_FAILED: 422,
+    ErrorCode.FORBIDDEN: 403,
+    ErrorCode.UNAUTHENTICATED: 401,
+}
+
+
+def error_body(code: str, message: str, details: list[dict[str, object]] | None = None) -> dict:
+    body: dict[str, object] = {"code": code, "message": message}
+    if details is not None:
+        body["details"] = details
+    return {"error": body}
+
+
+def status_for(error: BookingError) -> int:
+    return STATUS[error.code]
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(BookingError)
+    async def _booking_error(_: Request, exc: BookingError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.code == ErrorCode.UNAUTHENTICATED else None
+        return JSONResponse(error_body(exc.code, exc.message), status_for(exc), headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [
+            {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()
+        ]
+        return JSONResponse(
+            error_body(ErrorCode.VALIDATION_FAILED, "request is not valid", details), 422
+        )

@@ -1,0 +1,108 @@
+"""Use case: an Instant Book checkout of one leg. One transaction: hold the slot, ask for payment."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+from marketplace_contracts.events.booking import CheckoutRequestedV1
+
+from booking.adapters import repository
+from booking.domain.errors import BookingError, ErrorCode
+from booking.domain.pricing import price_leg
+from eventkit.outbox import Outbox
+
+
+@dataclass(frozen=True)
+class PlaceInstantBook:
+    guest_id: str
+    listing_id: str
+    starts_at: datetime
+    ends_at: datetime
+    payment_method: str
+
+
+async def place_instant_book(
+    conn: asyncpg.Connection, outbox: Outbox, cmd: PlaceInstantBook
+) -> dict[str, Any]:
+    """Must run inside a transaction: the hold and the checkout request commit together."""
+    listing = await repository.get_listing(conn, cmd.listing_id)
+    if listing is None:
+        raise BookingError(ErrorCode.LISTING_NOT_FOUND, f"listing {cmd.listing_id} not found")
+    if not listing["active"]:
+        raise BookingError(ErrorCode.LISTING_INACTIVE, f"listing {cmd.listing_id} is not bookable")
+    price = price_leg(
+        starts_at=cmd.starts_at,
+        ends_at=cmd.ends_at,
+        hourly_rate=listing["hourly_rate"],
+        currency=listing["currency"],
+        platform_fee_bps=listing["platform_fee_bps"],
+        min_hours=listing["min_hours"],
+    )
+    booking = {
+        "booking_id": uuid.uuid4(),
+        "guest_id": cmd.guest_id,
+        "listing_id": listing["listing_id"],
+        "host_id": listing["host_id"],
+        "host_account_id": listing["host_account_id"],
+        "starts_at": cmd.starts_at,
+        "ends_at": cmd.ends_at,
+        "amount": price.amount,
+        "platform_fee": price.platform_fee,
+        "currency": price.currency,
+        "payment_method": cmd.payment_method,
+        "correlation_id": uuid.uuid4(),
+    }
+    try:
+        async with conn.transaction():  # savepoint: a conflict must not poison the caller's tx
+            await repository.insert_booking(conn, booking)
+    except asyncpg.ExclusionViolationError:
+        raise BookingError(
+            ErrorCode.SLOT_UNAVAILABLE, "the listing is already booked for part of that time"
+        ) from None
+    await outbox.add(
+        conn,
+        CheckoutRequestedV1(
+            booking_id=str(booking["booking_id"]),
+            guest_id=cmd.guest_id,
+            listing_id=booking["listing_id"],
+            host_id=booking["host_id"],
+            host_account_id=booking["host_account_id"],
+            starts_at=cmd.starts_at,
+            ends_at=cmd.ends_at,
+            amount=price.amount,
+            currency=price.currency,
+            platform_fee=price.platform_fee,
+            payment_method=cmd.payment_method,
+        ),
+        key=str(booking["booking_id"]),
+        correlation_id=booking["correlation_id"],
+    )
+    row = await repository.get_booking(conn, booking["booking_id"])
+    assert row is not None
+    return booking_view(row)
+
+
+def booking_view(row: asyncpg.Record) -> dict[str, Any]:
+    return {
+        "booking_id": str(row["booking_id"]),
+        "status": row["status"],
+        "payment_status": row["payment_status"],
+        "guest_id": row["guest_id"],
+        "listing_id": row["listing_id"],
+        "host_id": row["host_id"],
+        "starts_at": row["starts_at"].isoformat(),
+        "ends_at": row["ends_at"].isoformat(),
+        "amount": row["amount"],
+        "platform_fee": row["platform_fee"],
+        "currency": row["currency"],
+        "payment_id": row["payment_id"],
+        "failure_reason": row["failure_reason"],
+        "failure_detail": row["failure_detail"],
+        "version": row["version"],
+        "created_at": row["created_at"].isoformat(),
+        "updated_at": row["updated_at"].isoformat(),
+    }

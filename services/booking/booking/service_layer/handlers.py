@@ -1,0 +1,102 @@
+"""Booking's side of the checkout saga: react to payment facts and catalogue updates.
+
+Each handler runs inside the consumer's transaction, together with the inbox row.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+from marketplace_contracts import Envelope
+from marketplace_contracts.events.booking import BookingConfirmedV1, BookingFailedV1
+from marketplace_contracts.events.catalog import ListingUpsertedV1
+from marketplace_contracts.events.payments import (
+    PaymentAuthorizedV1,
+    PaymentCapturedV1,
+    PaymentFailedV1,
+    PaymentVoidedV1,
+)
+
+from booking.adapters import repository
+from booking.domain.model import BookingStatus, PaymentStatus, transition
+from eventkit.outbox import Outbox
+from eventkit.routing import PermanentError
+
+
+class BookingHandlers:
+    def __init__(self, outbox: Outbox) -> None:
+        self.outbox = outbox
+
+    async def _load(self, conn: asyncpg.Connection, booking_id: str) -> asyncpg.Record:
+        row = await repository.get_booking(conn, uuid.UUID(booking_id), for_update=True)
+        if row is None:
+            raise PermanentError(f"booking {booking_id} does not exist")
+        return row
+
+    async def on_listing_upserted(
+        self, conn: asyncpg.Connection, env: Envelope, event: ListingUpsertedV1, _: object
+    ) -> None:
+        await repository.upsert_listing(conn, event.model_dump())
+
+    async def on_payment_authorized(
+        self, conn: asyncpg.Connection, env: Envelope, event: PaymentAuthorizedV1, _: object
+    ) -> None:
+        row = await self._load(conn, event.booking_id)
+        if row["status"] != BookingStatus.PENDING_PAYMENT:
+            # The booking ended meanwhile: the authorization must not be left hanging.
+            await self.outbox.add(
+                conn,
+                BookingFailedV1(booking_id=event.booking_id, payment_id=event.payment_id,
+                                reason="booking_not_pending", detail=f"booking is {row['status']}"),
+                key=event.booking_id, correlation_id=env.correlation_id, causation_id=env.event_id,
+            )
+            return
+        await repository.update_booking(
+            conn, row["booking_id"], row["version"],
+            status=transition(BookingStatus(row["status"]), "payment_authorized").value,
+            payment_status=PaymentStatus.AUTHORIZED.value, payment_id=event.payment_id,
+        )
+        await self.outbox.add(
+            conn,
+            BookingConfirmedV1(booking_id=event.booking_id, payment_id=event.payment_id,
+                               amount=row["amount"], currency=row["currency"]),
+            key=event.booking_id, correlation_id=env.correlation_id, causation_id=env.event_id,
+        )
+
+    async def on_payment_failed(
+        self, conn: asyncpg.Connection, env: Envelope, event: PaymentFailedV1, _: object
+    ) -> None:
+        row = await self._load(conn, event.booking_id)
+        if row["status"] != BookingStatus.PENDING_PAYMENT:
+            return
+        # Leaving the holding statuses releases the slot (the exclusion constraint's WHERE).
+        await repository.update_booking(
+            conn, row["booking_id"], row["version"],
+            status=transition(BookingStatus(row["status"]), "payment_failed").value,
+            payment_status=PaymentStatus.FAILED.value, payment_id=event.payment_id,
+            failure_reason="payment_declined" if event.code == "card_declined" else event.code,
+            failure_detail=event.message or event.decline_code or "",
+        )
+        await self.outbox.add(
+            conn,
+            BookingFailedV1(booking_id=event.booking_id, payment_id=None,
+                            reason="payment_declined", detail=event.decline_code or event.code),
+            key=event.booking_id, correlation_id=env.correlation_id, causation_id=env.event_id,
+        )
+
+    async def on_payment_captured(
+        self, conn: asyncpg.Connection, env: Envelope, event: PaymentCapturedV1, _: object
+    ) -> None:
+        row = await self._load(conn, event.booking_id)
+        await repository.update_booking(
+            conn, row["booking_id"], row["version"], payment_status=PaymentStatus.CAPTURED.value
+        )
+
+    async def on_payment_voided(
+        self, conn: asyncpg.Connection, env: Envelope, event: PaymentVoidedV1, _: object
+    ) -> None:
+        row = await self._load(conn, event.booking_id)
+        await repository.update_booking(
+            conn, row["booking_id"], row["version"], payment_status=PaymentStatus.VOIDED.value
+        )

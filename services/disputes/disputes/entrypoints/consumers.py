@@ -1,0 +1,12 @@
+"""Disputes' routing table."""
+
+from marketplace_contracts.events.payments import PaymentCapturedV1
+
+from disputes.service_layer import handlers
+from eventkit.routing import EventRouter
+
+
+def build_router() -> EventRouter:
+    router = EventRouter("disputes")
+    router.add(PaymentCapturedV1, handlers.on_payment_captured)
+    return router

@@ -1,0 +1,14 @@
+"""python -m finance {migrate,serve,asyncapi}"""
+
+import sys
+from pathlib import Path
+
+from eventkit.cli import service_main
+from finance.bootstrap import build_app, build_runtime
+from finance.config import FinanceSettings
+
+if __name__ == "__main__":
+    sys.exit(service_main(
+        "finance", settings=FinanceSettings, runtime=build_runtime,  # type: ignore[arg-type]
+        app=build_app, migrations=Path(__file__).with_name("migrations"),
+    ))

@@ -1,0 +1,46 @@
+"""Ledger SQL (asyncpg)."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+
+from finance.domain.ledger import Journal
+
+
+async def post(
+    conn: asyncpg.Connection, journal: Journal, *, source_event_id: uuid.UUID,
+    booking_id: str | None,
+) -> uuid.UUID | None:
+    """Insert the journal and its postings; None if this source fact was already posted."""
+    journal_id = uuid.uuid4()
+    status = await conn.execute(
+        "INSERT INTO finance.journals (journal_id, kind, booking_id, source_event_id, currency) "
+        "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (source_event_id, kind) DO NOTHING",
+        journal_id, journal.kind, booking_id, source_event_id, journal.currency,
+    )
+    if status != "INSERT 0 1":
+        return None
+    await conn.executemany(
+        "INSERT INTO finance.postings (journal_id, account, amount, currency) "
+        "VALUES ($1, $2, $3, $4)",
+        [(journal_id, account, amount, journal.currency) for account, amount in journal.postings],
+    )
+    return journal_id
+
+
+async def trial_balance(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT account, currency, sum(amount)::bigint AS balance, count(*) AS postings "
+        "FROM finance.postings GROUP BY account, currency ORDER BY account, currency"
+    )
+
+
+async def journals_for_booking(conn: asyncpg.Connection, booking_id: str) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT j.journal_id, j.kind, j.currency, j.posted_at, p.account, p.amount "
+        "FROM finance.journals j JOIN finance.postings p USING (journal_id) "
+        "WHERE j.booking_id = $1 ORDER BY j.posted_at, p.posting_id",
+        booking_id,
+    )

@@ -1,0 +1,12 @@
+"""Finance's routing table."""
+
+from marketplace_contracts.events.payments import PaymentCapturedV1
+
+from eventkit.routing import EventRouter
+from finance.service_layer.handlers import FinanceHandlers
+
+
+def build_router(h: FinanceHandlers) -> EventRouter:
+    router = EventRouter("finance")
+    router.add(PaymentCapturedV1, h.on_payment_captured)
+    return router

@@ -1,0 +1,14 @@
+"""python -m payments {migrate,serve,asyncapi}"""
+
+import sys
+from pathlib import Path
+
+from eventkit.cli import service_main
+from payments.bootstrap import build_app, build_runtime
+from payments.config import PaymentsSettings
+
+if __name__ == "__main__":
+    sys.exit(service_main(
+        "payments", settings=PaymentsSettings, runtime=build_runtime,  # type: ignore[arg-type]
+        app=build_app, migrations=Path(__file__).with_name("migrations"),
+    ))

@@ -1,0 +1,55 @@
+"""SQL for payments and customers (asyncpg, on the caller's connection or pool)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+PaymentsDB = asyncpg.Pool | asyncpg.Connection
+
+
+async def get_payment(db: PaymentsDB, payment_id: str) -> asyncpg.Record | None:
+    return await db.fetchrow("SELECT * FROM payments.payments WHERE payment_id = $1", payment_id)
+
+
+async def get_customer(db: PaymentsDB, guest_id: str) -> str | None:
+    return await db.fetchval(  # type: ignore[no-any-return]
+        "SELECT stripe_customer_id FROM payments.customers WHERE guest_id = $1", guest_id
+    )
+
+
+async def save_customer(conn: asyncpg.Connection, guest_id: str, customer_id: str) -> None:
+    await conn.execute(
+        "INSERT INTO payments.customers (guest_id, stripe_customer_id) VALUES ($1, $2) "
+        "ON CONFLICT (guest_id) DO NOTHING",
+        guest_id,
+        customer_id,
+    )
+
+
+async def insert_payment(conn: asyncpg.Connection, payment: dict[str, Any]) -> bool:
+    """False if this booking's checkout payment already exists (a redelivered request)."""
+    columns = ", ".join(payment)
+    params = ", ".join(f"${i}" for i in range(1, len(payment) + 1))
+    status = await conn.execute(
+        f"INSERT INTO payments.payments ({columns}) VALUES ({params}) "
+        "ON CONFLICT (booking_id, purpose) DO NOTHING",
+        *payment.values(),
+    )
+    return bool(status == "INSERT 0 1")
+
+
+async def transition(
+    conn: asyncpg.Connection, payment_id: str, from_status: str, **changes: Any
+) -> bool:
+    """Compare-and-set on status; False when the payment is no longer in `from_status`."""
+    columns = ", ".join(f"{name} = ${i}" for i, name in enumerate(changes, start=3))
+    status = await conn.execute(
+        f"UPDATE payments.payments SET {columns}, updated_at = now() "
+        "WHERE payment_id = $1 AND status = $2",
+        payment_id,
+        from_status,
+        *changes.values(),
+    )
+    return bool(status == "UPDATE 1")

@@ -1,0 +1,49 @@
+"""Composition root of the payments service."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import FastAPI
+from marketplace_contracts.events.payments import (
+    PaymentAuthorizedV1,
+    PaymentCapturedV1,
+    PaymentFailedV1,
+    PaymentVoidedV1,
+)
+
+from eventkit.outbox import Outbox
+from eventkit.routing import EventRouter
+from eventkit.runtime import ServiceRuntime, create_app
+from payments.adapters.stripe_gateway import gateway_from_settings
+from payments.config import PaymentsSettings
+from payments.entrypoints import http
+from payments.entrypoints.consumers import build_router
+from payments.service_layer.handlers import PaymentHandlers
+from payments.service_layer.webhooks import webhook_worker
+
+NAME = "payments"
+PRODUCES = (PaymentAuthorizedV1, PaymentFailedV1, PaymentCapturedV1, PaymentVoidedV1)
+
+
+async def _close_stripe(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
+    await stop.wait()
+    await runtime.state["stripe"].close()
+
+
+def build_runtime(settings: PaymentsSettings) -> ServiceRuntime:
+    stripe = gateway_from_settings(settings.stripe_api_key, settings.stripe_api_base)
+    runtime = ServiceRuntime(name=NAME, settings=settings, router=EventRouter(NAME),
+                             produces=PRODUCES, workers=(webhook_worker, _close_stripe))
+    handlers = PaymentHandlers(lambda: runtime.db, Outbox(NAME, producer=NAME), stripe)
+    runtime.router = build_router(handlers)
+    runtime.state["stripe"] = stripe
+    return runtime
+
+
+def build_app(runtime: ServiceRuntime) -> FastAPI:
+    settings = runtime.settings
+    assert isinstance(settings, PaymentsSettings)
+    app = create_app(runtime, title="Marketplace payments service", version="1.0.0")
+    http.install(app, settings.stripe_webhook_secret)
+    return app

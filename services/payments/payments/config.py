@@ -1,0 +1,14 @@
+from pydantic_settings import SettingsConfigDict
+
+from eventkit.settings import ServiceSettings
+
+
+class PaymentsSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="PAYMENTS_")
+
+    database_url: str = "postgresql://payments_svc:payments_svc@127.0.0.1:5432/marketplace"
+    http_port: int = 8001
+    # Empty key: the local Stripe simulator at stripe_api_base (development and tests).
+    stripe_api_key: str = ""
+    stripe_api_base: str = "http://127.0.0.1:12111"
+    stripe_webhook_secret: str = "whsec_local_dev"

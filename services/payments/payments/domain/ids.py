@@ -1,0 +1,13 @@
+"""Deterministic ids: a redelivered request maps to the same payment and Stripe idempotency key."""
+
+import uuid
+
+_NAMESPACE = uuid.UUID("5f1d3c52-8f7e-4a51-9d0c-2b7d0c8e4a10")
+
+
+def checkout_payment_id(booking_id: str) -> str:
+    return f"pay_{uuid.uuid5(_NAMESPACE, f'checkout:{booking_id}').hex}"
+
+
+def idempotency_key(operation: str, subject_id: str) -> str:
+    return f"payments:{operation}:{subject_id}"

@@ -1,0 +1,18 @@
+"""Payments' routing table: every contract it consumes and the handler for it."""
+
+from marketplace_contracts.events.booking import (
+    BookingConfirmedV1,
+    BookingFailedV1,
+    CheckoutRequestedV1,
+)
+
+from eventkit.routing import EventRouter
+from payments.service_layer.handlers import PaymentHandlers
+
+
+def build_router(h: PaymentHandlers) -> EventRouter:
+    router = EventRouter("payments")
+    router.add(CheckoutRequestedV1, h.record_authorization, prepare=h.authorize)
+    router.add(BookingConfirmedV1, h.record_capture, prepare=h.capture)
+    router.add(BookingFailedV1, h.record_void, prepare=h.void)
+    return router

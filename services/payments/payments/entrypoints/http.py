@@ -1,0 +1,30 @@
+"""Payments' HTTP surface: the Stripe webhook endpoint."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI, Header, Request
+from fastapi.responses import JSONResponse
+
+from payments.adapters.stripe_gateway import WebhookSignatureError, parse_webhook
+from payments.service_layer.webhooks import store_event
+
+router = APIRouter()
+
+
+@router.post("/webhooks/stripe", tags=["webhooks"], summary="Stripe webhook receiver")
+async def stripe_webhook(
+    request: Request, stripe_signature: str = Header(default="", alias="Stripe-Signature")
+) -> JSONResponse:
+    payload = await request.body()
+    try:
+        event = parse_webhook(payload, stripe_signature, request.app.state.webhook_secret)
+    except WebhookSignatureError as exc:
+        return JSONResponse({"error": {"code": exc.code, "message": exc.message}}, 400)
+    async with request.app.state.runtime.db.acquire() as conn:
+        new = await store_event(conn, event.to_dict())
+    return JSONResponse({"received": True, "duplicate": not new})
+
+
+def install(app: FastAPI, webhook_secret: str) -> None:
+    app.state.webhook_secret = webhook_secret
+    app.include_router(router)

@@ -1,0 +1,185 @@
+"""Payments' side of the checkout saga.
+
+Each Stripe call happens in `prepare`, outside any transaction and without row locks, with a
+deterministic idempotency key; `apply` then records the outcome and the resulting event in one
+transaction with the inbox row. A crash between the two repeats the call, which Stripe (or the
+simulator) answers from its idempotency cache.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import asyncpg
+from marketplace_contracts import Envelope
+from marketplace_contracts.events.booking import (
+    BookingConfirmedV1,
+    BookingFailedV1,
+    CheckoutRequestedV1,
+)
+from marketplace_contracts.events.payments import (
+    PaymentAuthorizedV1,
+    PaymentCapturedV1,
+    PaymentFailedV1,
+    PaymentVoidedV1,
+)
+
+from eventkit.outbox import Outbox
+from eventkit.routing import PermanentError
+from payments.adapters import repository
+from payments.adapters.stripe_gateway import PaymentIntentResult, StripeGateway, StripeGatewayError
+from payments.domain.ids import checkout_payment_id, idempotency_key
+
+
+@dataclass(frozen=True)
+class Authorization:
+    customer_id: str | None
+    result: PaymentIntentResult | None
+    error: StripeGatewayError | None = None
+
+
+class PaymentHandlers:
+    def __init__(self, db: Callable[[], asyncpg.Pool], outbox: Outbox, stripe: StripeGateway) -> None:
+        self.db = db  # the pool exists once the runtime has started
+        self.outbox = outbox
+        self.stripe = stripe
+
+    # -- checkout requested: authorize with manual capture ---------------------------------
+    async def authorize(self, env: Envelope, event: CheckoutRequestedV1) -> Authorization | None:
+        payment_id = checkout_payment_id(event.booking_id)
+        if await repository.get_payment(self.db(), payment_id) is not None:
+            return None  # recorded already; apply() will skip too
+        customer = await repository.get_customer(self.db(), event.guest_id)
+        try:
+            if customer is None:
+                customer = await self.stripe.create_customer(
+                    guest_id=event.guest_id,
+                    idempotency_key=idempotency_key("customer", event.guest_id),
+                )
+            result = await self.stripe.authorize(
+                amount=event.amount,
+                currency=event.currency,
+                payment_method=event.payment_method,
+                customer=customer,
+                application_fee_amount=event.platform_fee,
+                destination_account=event.host_account_id,
+                metadata={"booking_id": event.booking_id, "payment_id": payment_id},
+                idempotency_key=idempotency_key("authorize", payment_id),
+            )
+        except StripeGatewayError as exc:
+            if exc.retryable:
+                raise  # the consumer retries with backoff, then dead-letters
+            return Authorization(customer, None, exc)
+        return Authorization(customer, result)
+
+    async def record_authorization(
+        self, conn: asyncpg.Connection, env: Envelope, event: CheckoutRequestedV1,
+        auth: Authorization | None,
+    ) -> None:
+        if auth is None:
+            return
+        payment_id = checkout_payment_id(event.booking_id)
+        if auth.customer_id:
+            await repository.save_customer(conn, event.guest_id, auth.customer_id)
+        result, error = auth.result, auth.error
+        ok = result is not None and not result.declined and result.status == "requires_capture"
+        row = {
+            "payment_id": payment_id, "booking_id": event.booking_id, "guest_id": event.guest_id,
+            "amount": event.amount, "platform_fee": event.platform_fee, "currency": event.currency,
+            "host_account_id": event.host_account_id, "payment_method": event.payment_method,
+            "payment_intent_id": result.id if result else None,
+            "status": "authorized" if ok else "failed",
+            "stripe_status": result.status if result else None,
+            "card_brand": result.card_brand if result else None,
+            "card_last4": result.card_last4 if result else None,
+            "failure_code": None if ok else (error.code if error else result and result.failure_code),
+            "decline_code": result.decline_code if result else None,
+            "failure_message": None if ok else (
+                error.message if error else result and result.failure_message),
+            "correlation_id": env.correlation_id,
+        }
+        if not await repository.insert_payment(conn, row):
+            return
+        meta = {"key": payment_id, "correlation_id": env.correlation_id,
+                "causation_id": env.event_id}
+        if ok:
+            assert result is not None
+            await self.outbox.add(conn, PaymentAuthorizedV1(
+                payment_id=payment_id, booking_id=event.booking_id, payment_intent_id=result.id,
+                amount=event.amount, currency=event.currency, card_brand=result.card_brand,
+                card_last4=result.card_last4), **meta)
+        else:
+            await self.outbox.add(conn, PaymentFailedV1(
+                payment_id=payment_id, booking_id=event.booking_id,
+                code=row["failure_code"] or "authorization_failed",
+                decline_code=row["decline_code"], message=row["failure_message"] or ""), **meta)
+
+    # -- booking confirmed: capture -------------------------------------------------------
+    async def capture(self, env: Envelope, event: BookingConfirmedV1) -> PaymentIntentResult | None:
+        payment = await repository.get_payment(self.db(), event.payment_id)
+        if payment is None:
+            raise PermanentError(f"payment {event.payment_id} does not exist")
+        if payment["status"] != "authorized":
+            return None
+        try:
+            return await self.stripe.capture(
+                payment["payment_intent_id"],
+                idempotency_key=idempotency_key("capture", event.payment_id),
+            )
+        except StripeGatewayError as exc:
+            if exc.retryable:
+                raise
+            raise PermanentError(f"capture of {event.payment_id} refused: {exc}") from exc
+
+    async def record_capture(
+        self, conn: asyncpg.Connection, env: Envelope, event: BookingConfirmedV1,
+        result: PaymentIntentResult | None,
+    ) -> None:
+        if result is None:
+            return
+        payment = await repository.get_payment(conn, event.payment_id)
+        assert payment is not None
+        captured = result.amount_received
+        if not await repository.transition(
+            conn, event.payment_id, "authorized", status="captured", captured_amount=captured,
+            charge_id=result.charge_id, stripe_status=result.status,
+        ):
+            return
+        await self.outbox.add(conn, PaymentCapturedV1(
+            payment_id=event.payment_id, booking_id=event.booking_id,
+            payment_intent_id=result.id, charge_id=result.charge_id, amount=captured,
+            currency=payment["currency"], platform_fee=payment["platform_fee"],
+            host_amount=captured - payment["platform_fee"],
+            host_account_id=payment["host_account_id"],
+        ), key=event.payment_id, correlation_id=env.correlation_id, causation_id=env.event_id)
+
+    # -- booking failed: void a hanging authorization -------------------------------------
+    async def void(self, env: Envelope, event: BookingFailedV1) -> PaymentIntentResult | None:
+        if event.payment_id is None:
+            return None
+        payment = await repository.get_payment(self.db(), event.payment_id)
+        if payment is None or payment["status"] != "authorized":
+            return None
+        try:
+            return await self.stripe.cancel(
+                payment["payment_intent_id"],
+                idempotency_key=idempotency_key("cancel", event.payment_id),
+            )
+        except StripeGatewayError as exc:
+            if exc.retryable:
+                raise
+            raise PermanentError(f"void of {event.payment_id} refused: {exc}") from exc
+
+    async def record_void(
+        self, conn: asyncpg.Connection, env: Envelope, event: BookingFailedV1,
+        result: PaymentIntentResult | None,
+    ) -> None:
+        if result is None or event.payment_id is None:
+            return
+        if await repository.transition(
+            conn, event.payment_id, "authorized", status="voided", stripe_status=result.status
+        ):
+            await self.outbox.add(conn, PaymentVoidedV1(
+                payment_id=event.payment_id, booking_id=event.booking_id, reason=event.reason,
+            ), key=event.payment_id, correlation_id=env.correlation_id, causation_id=env.event_id)

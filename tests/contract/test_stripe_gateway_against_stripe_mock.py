@@ -1,0 +1,190 @@
+"""Contract: every StripeGateway call is a valid request according to Stripe's OpenAPI spec.
+
+stripe-mock (Stripe's official mock, started from STRIPE_MOCK_BIN on a free 127.0.0.1 port)
+validates each request against the spec and answers with fixture data, so these tests check
+request *shapes* (paths, parameter names/types, expansions) and that responses parse, not
+business behaviour (that is what the simulator tests do).
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+import stripe
+from payments.adapters.stripe_gateway import (
+    STRIPE_API_VERSION,
+    PaymentIntentResult,
+    StripeGateway,
+    StripeGatewayError,
+)
+
+pytestmark = [
+    pytest.mark.stripe_mock,
+    # stripe-python's HTTPXClient posts form bodies via `data=`; not our code.
+    pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning"),
+]
+
+# stripe-mock accepts only keys shaped like sk_test_<alphanumerics>.
+API_KEY = "sk_test_contract"
+_LISTENING = re.compile(r"Listening for HTTP at address: 127\.0\.0\.1:(\d+)")
+
+
+def _pump(stream: object, lines: queue.Queue[str]) -> None:
+    for line in iter(stream.readline, ""):  # type: ignore[attr-defined]
+        lines.put(line)
+
+
+@pytest.fixture(scope="module")
+def stripe_mock_base() -> Iterator[str]:
+    binary = os.environ.get("STRIPE_MOCK_BIN", "")
+    if not binary or not os.access(binary, os.X_OK):
+        pytest.skip(
+            "stripe-mock not available: set STRIPE_MOCK_BIN to the binary "
+            f"(`make setup` installs .tools/bin/stripe-mock); got {binary!r}"
+        )
+    # Port 0 ("127.0.0.1:") lets the OS pick; both listeners bound to loopback only.
+    proc = subprocess.Popen(
+        [binary, "-http-addr", "127.0.0.1:", "-https-addr", "127.0.0.1:"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=_pump, args=(proc.stdout, lines), daemon=True).start()
+    try:
+        port = _wait_for_port(proc, lines)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _wait_for_port(proc: subprocess.Popen[str], lines: queue.Queue[str]) -> int:
+    deadline = time.monotonic() + 30
+    seen: list[str] = []
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            break
+        try:
+            line = lines.get(timeout=0.2)
+        except queue.Empty:
+            continue
+        seen.append(line)
+        found = _LISTENING.search(line)
+        if found:
+            port = int(found.group(1))
+            with socket.create_connection(("127.0.0.1", port), timeout=5):
+                return port
+    raise RuntimeError(f"stripe-mock did not start (exit={proc.poll()}): {''.join(seen)}")
+
+
+@pytest.fixture
+async def gateway(stripe_mock_base: str) -> AsyncIterator[StripeGateway]:
+    gw = StripeGateway(API_KEY, stripe_mock_base)
+    yield gw
+    await gw.close()
+
+
+def _assert_parsed(result: PaymentIntentResult) -> None:
+    assert isinstance(result, PaymentIntentResult)
+    assert result.id.startswith("pi_")
+    assert isinstance(result.status, str) and result.status
+    for amount in (result.amount, result.amount_capturable, result.amount_received):
+        assert isinstance(amount, int)
+    assert isinstance(result.currency, str) and len(result.currency) == 3
+
+
+async def test_create_customer(gateway: StripeGateway) -> None:
+    customer = await gateway.create_customer(
+        guest_id="guest-1", idempotency_key="payments:create_customer:guest-1"
+    )
+    assert customer.startswith("cus_")
+
+
+async def test_authorize_destination_charge(gateway: StripeGateway) -> None:
+    result = await gateway.authorize(
+        amount=12_500,
+        currency="eur",
+        payment_method="pm_card_visa",
+        customer="cus_123",
+        application_fee_amount=1_875,
+        destination_account="acct_123",
+        metadata={"payment_id": "p1", "booking_id": "b1"},
+        idempotency_key="payments:authorize:p1",
+    )
+    _assert_parsed(result)
+    assert (result.amount, result.currency) == (12_500, "eur")  # echoed by stripe-mock
+    assert result.charge_id is not None  # latest_charge was expanded
+
+
+async def test_authorize_minimal(gateway: StripeGateway) -> None:
+    result = await gateway.authorize(
+        amount=5_000,
+        currency="usd",
+        payment_method="pm_card_visa",
+        customer=None,
+        application_fee_amount=0,
+        destination_account=None,
+        metadata={},
+        idempotency_key="payments:authorize:p2",
+    )
+    _assert_parsed(result)
+
+
+async def test_capture_full_and_partial(gateway: StripeGateway) -> None:
+    _assert_parsed(await gateway.capture("pi_123", idempotency_key="payments:capture:p1"))
+    _assert_parsed(
+        await gateway.capture(
+            "pi_123", amount_to_capture=1_000, idempotency_key="payments:capture:p2"
+        )
+    )
+
+
+async def test_cancel(gateway: StripeGateway) -> None:
+    _assert_parsed(await gateway.cancel("pi_123", idempotency_key="payments:cancel:p1"))
+    _assert_parsed(
+        await gateway.cancel(
+            "pi_123", idempotency_key="payments:cancel:p2", cancellation_reason="abandoned"
+        )
+    )
+
+
+async def test_retrieve(gateway: StripeGateway) -> None:
+    _assert_parsed(await gateway.retrieve("pi_123"))
+
+
+async def test_validation_is_live(gateway: StripeGateway) -> None:
+    """stripe-mock really validates: a bogus parameter is refused."""
+    with pytest.raises(stripe.InvalidRequestError) as excinfo:
+        await gateway.client.v1.payment_intents.create_async(
+            {"amount": 1_000, "currency": "usd", "bogus_parameter": "1"},  # type: ignore[typeddict-unknown-key]
+            options={"idempotency_key": "contract:bogus"},
+        )
+    assert excinfo.value.http_status == 400
+
+    # ... and the gateway turns such a refusal into a non-retryable StripeGatewayError.
+    with pytest.raises(StripeGatewayError) as gw_excinfo:
+        await gateway.cancel(
+            "pi_123",
+            idempotency_key="payments:cancel:bogus",
+            cancellation_reason="not_a_reason",  # type: ignore[arg-type]
+        )
+    assert gw_excinfo.value.retryable is False
+    assert gw_excinfo.value.http_status == 400
+
+
+def test_pinned_api_version_is_sent(stripe_mock_base: str) -> None:
+    gw = StripeGateway(API_KEY, stripe_mock_base)
+    assert gw.client._requestor._options.stripe_version == STRIPE_API_VERSION  # noqa: SLF001

@@ -1,0 +1,400 @@
+"""StripeGateway against the stateful simulator (stripesim), both real, over HTTP on 127.0.0.1.
+
+The simulator runs in-process (uvicorn in a background thread, its own event loop); webhooks go
+to a small local HTTP receiver. Needs neither PostgreSQL nor Kafka.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from payments.adapters.stripe_gateway import (
+    SIMULATOR_API_KEY,
+    PaymentIntentResult,
+    StripeGateway,
+    StripeGatewayError,
+    WebhookSignatureError,
+    gateway_from_settings,
+    parse_webhook,
+)
+from stripesim import create_app
+from stripesim.webhooks import sign
+
+SECRET = "whsec_integration_test"
+DESTINATION = "acct_1HostConnected"
+
+
+# -- webhook receiver ------------------------------------------------------------------------
+@dataclass
+class Received:
+    body: bytes
+    signature: str
+
+
+@dataclass
+class Receiver:
+    url: str
+    requests: list[Received] = field(default_factory=list)
+    fail_next: int = 0  # answer 503 to this many upcoming deliveries
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.requests.clear()
+            self.fail_next = 0
+
+
+def _start_receiver() -> tuple[ThreadingHTTPServer, Receiver]:
+    receiver = Receiver(url="")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            with receiver.lock:
+                failing = receiver.fail_next > 0
+                if failing:
+                    receiver.fail_next -= 1
+                else:
+                    receiver.requests.append(
+                        Received(body, self.headers.get("Stripe-Signature", ""))
+                    )
+            self.send_response(503 if failing else 200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *_args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    receiver.url = f"http://127.0.0.1:{server.server_address[1]}/webhooks/stripe"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, receiver
+
+
+def _wait_for(predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("condition not met within %.1fs" % timeout)
+
+
+# -- fixtures --------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[Receiver]:
+    server, rec = _start_receiver()
+    yield rec
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def sim_base(receiver: Receiver) -> Iterator[str]:
+    app = create_app(webhook_url=receiver.url, webhook_secret=SECRET, webhook_backoff=0.05)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    _wait_for(lambda: server.started, timeout=15)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+    sock.close()
+
+
+@pytest.fixture
+def sim(sim_base: str, receiver: Receiver) -> Iterator[httpx.Client]:
+    """Control client of the simulator; state and receiver are reset before each test."""
+    with httpx.Client(base_url=sim_base, timeout=10) as client:
+        client.post("/_sim/reset").raise_for_status()
+        receiver.clear()
+        yield client
+
+
+@pytest.fixture
+async def gateway(sim: httpx.Client) -> AsyncIterator[StripeGateway]:
+    gw = gateway_from_settings("", str(sim.base_url).rstrip("/"))
+    yield gw
+    await gw.close()
+
+
+async def _authorize(gw: StripeGateway, key: str, **overrides: Any) -> PaymentIntentResult:
+    args: dict[str, Any] = {
+        "amount": 12_500,
+        "currency": "EUR",
+        "payment_method": "pm_card_visa",
+        "customer": None,
+        "application_fee_amount": 1_875,
+        "destination_account": DESTINATION,
+        "metadata": {"payment_id": key, "booking_id": "bk_1"},
+        "idempotency_key": f"payments:authorize:{key}",
+    }
+    args.update(overrides)
+    return await gw.authorize(**args)
+
+
+def _events(sim: httpx.Client, type_: str) -> list[dict[str, Any]]:
+    headers = {"Authorization": f"Bearer {SIMULATOR_API_KEY}"}
+    response = sim.get("/v1/events", params={"type": type_, "limit": 100}, headers=headers)
+    response.raise_for_status()
+    data: list[dict[str, Any]] = response.json()["data"]
+    return data
+
+
+def _deliveries(sim: httpx.Client, status: str) -> list[dict[str, Any]]:
+    response = sim.get("/_sim/webhooks", params={"status": status})
+    response.raise_for_status()
+    data: list[dict[str, Any]] = response.json()["data"]
+    return data
+
+
+# -- payment flows ---------------------------------------------------------------------------
+async def test_authorize_then_capture(gateway: StripeGateway, sim: httpx.Client) -> None:
+    customer = await gateway.create_customer(guest_id="guest-1", idempotency_key="payments:c:g1")
+    assert customer.startswith("cus_")
+
+    auth = await _authorize(gateway, "p1", customer=customer)
+    assert auth.status == "requires_capture"
+    assert not auth.declined
+    assert (auth.amount, auth.amount_capturable, auth.amount_received) == (12_500, 12_500, 0)
+    assert auth.currency == "eur"
+    assert auth.charge_id is not None and auth.charge_id.startswith("ch_")
+    assert (auth.card_brand, auth.card_last4) == ("visa", "4242")
+    assert auth.decline_code is None
+
+    captured = await gateway.capture(auth.id, idempotency_key="payments:capture:p1")
+    assert captured.status == "succeeded"
+    assert (captured.amount_capturable, captured.amount_received) == (0, 12_500)
+    assert captured.charge_id == auth.charge_id
+
+    again = await gateway.retrieve(auth.id)
+    assert again == captured
+    assert [e["data"]["object"]["id"] for e in _events(sim, "charge.captured")] == [
+        auth.charge_id
+    ]
+
+
+async def test_partial_capture(gateway: StripeGateway) -> None:
+    auth = await _authorize(gateway, "p2")
+    captured = await gateway.capture(
+        auth.id, amount_to_capture=10_000, idempotency_key="payments:capture:p2"
+    )
+    assert (captured.status, captured.amount_received) == ("succeeded", 10_000)
+
+    with pytest.raises(StripeGatewayError) as excinfo:
+        await gateway.capture(auth.id, idempotency_key="payments:capture:p2-again")
+    assert excinfo.value.code == "payment_intent_unexpected_state"
+    assert excinfo.value.retryable is False
+    assert excinfo.value.http_status == 400
+
+
+async def test_authorize_then_cancel(gateway: StripeGateway) -> None:
+    auth = await _authorize(gateway, "p3")
+    canceled = await gateway.cancel(
+        auth.id, idempotency_key="payments:cancel:p3", cancellation_reason="requested_by_customer"
+    )
+    assert (canceled.status, canceled.amount_capturable) == ("canceled", 0)
+    assert (await gateway.retrieve(auth.id)).status == "canceled"
+
+    with pytest.raises(StripeGatewayError) as excinfo:
+        await gateway.capture(auth.id, idempotency_key="payments:capture:p3")
+    assert (excinfo.value.code, excinfo.value.retryable) == ("payment_intent_unexpected_state", False)
+
+
+async def test_cancel_after_capture_is_rejected(gateway: StripeGateway) -> None:
+    auth = await _authorize(gateway, "p4")
+    await gateway.capture(auth.id, idempotency_key="payments:capture:p4")
+    with pytest.raises(StripeGatewayError) as excinfo:
+        await gateway.cancel(auth.id, idempotency_key="payments:cancel:p4")
+    assert (excinfo.value.code, excinfo.value.retryable) == ("payment_intent_unexpected_state", False)
+
+
+async def test_declined_card_is_a_result_not_an_error(gateway: StripeGateway) -> None:
+    result = await _authorize(
+        gateway, "p5", payment_method="pm_card_chargeDeclinedInsufficientFunds"
+    )
+    assert result.declined and result.status == "declined"
+    assert result.decline_code == "insufficient_funds"
+    assert result.failure_code == "card_declined"
+    assert result.failure_message
+    assert result.id.startswith("pi_")
+    assert result.charge_id is not None and result.charge_id.startswith("ch_")
+    assert (result.card_brand, result.card_last4) == ("visa", "9995")
+    assert (result.amount_capturable, result.amount_received) == (0, 0)
+
+    # Stripe keeps the intent in requires_payment_method with last_payment_error.
+    retrieved = await gateway.retrieve(result.id)
+    assert (retrieved.status, retrieved.decline_code) == ("declined", "insufficient_funds")
+
+
+async def test_declined_card_number(gateway: StripeGateway) -> None:
+    pm = await gateway.client.v1.payment_methods.create_async(
+        {"type": "card", "card": {"number": "4000000000000002", "exp_month": 12, "exp_year": 2034}}
+    )
+    result = await _authorize(gateway, "p6", payment_method=pm.id)
+    assert (result.status, result.decline_code) == ("declined", "generic_decline")
+    assert result.card_last4 == "0002"
+
+
+async def test_same_idempotency_key_replays(gateway: StripeGateway, sim: httpx.Client) -> None:
+    first = await _authorize(gateway, "p7")
+    second = await _authorize(gateway, "p7")
+    assert second == first
+    assert len(_events(sim, "payment_intent.created")) == 1
+
+    # Same key, different parameters: Stripe refuses (400 idempotency_error).
+    with pytest.raises(StripeGatewayError) as excinfo:
+        await _authorize(gateway, "p7", amount=99_900)
+    assert (excinfo.value.code, excinfo.value.retryable) == ("stripe_idempotency_error", False)
+
+    # A replayed decline is the same decline, and still one intent.
+    declined = await _authorize(gateway, "p8", payment_method="pm_card_chargeDeclined")
+    assert await _authorize(gateway, "p8", payment_method="pm_card_chargeDeclined") == declined
+    assert len(_events(sim, "payment_intent.created")) == 2
+
+
+async def test_authorization_expires_after_seven_days(
+    gateway: StripeGateway, sim: httpx.Client
+) -> None:
+    auth = await _authorize(gateway, "p9")
+    sim.post("/_sim/clock/advance", json={"seconds": 8 * 24 * 3600}).raise_for_status()
+    assert (await gateway.retrieve(auth.id)).status == "canceled"
+    assert _events(sim, "charge.expired")
+
+
+# -- webhooks --------------------------------------------------------------------------------
+def _received_of(receiver: Receiver, type_: str, object_id: str) -> Received:
+    def find() -> Received | None:
+        with receiver.lock:
+            for item in receiver.requests:
+                event = parse_webhook(item.body, item.signature, SECRET)
+                if event.type == type_ and event.data.object["id"] == object_id:
+                    return item
+        return None
+
+    found: Received = _wait_for(find)
+    return found
+
+
+async def test_signed_webhook_is_delivered_and_verifies(
+    gateway: StripeGateway, sim: httpx.Client, receiver: Receiver
+) -> None:
+    auth = await _authorize(gateway, "w1")
+    item = _received_of(receiver, "payment_intent.amount_capturable_updated", auth.id)
+
+    event = parse_webhook(item.body, item.signature, SECRET)
+    assert event.id.startswith("evt_")
+    assert event.data.object["status"] == "requires_capture"
+    assert event.data.object["amount_capturable"] == 12_500
+    assert event.request.idempotency_key == "payments:authorize:w1"
+
+    _wait_for(lambda: event.id in {d["event_id"] for d in _deliveries(sim, "delivered")})
+    retrieved = sim.get(
+        f"/v1/events/{event.id}", headers={"Authorization": f"Bearer {SIMULATOR_API_KEY}"}
+    ).json()
+    assert retrieved["type"] == "payment_intent.amount_capturable_updated"
+
+
+async def test_tampered_or_stale_webhooks_are_rejected(
+    gateway: StripeGateway, receiver: Receiver
+) -> None:
+    auth = await _authorize(gateway, "w2")
+    item = _received_of(receiver, "payment_intent.amount_capturable_updated", auth.id)
+
+    tampered = item.body.replace(b'"amount_capturable": 12500', b'"amount_capturable": 99999')
+    assert tampered != item.body
+    with pytest.raises(WebhookSignatureError):
+        parse_webhook(tampered, item.signature, SECRET)
+    with pytest.raises(WebhookSignatureError):
+        parse_webhook(item.body, item.signature, "whsec_wrong")
+    with pytest.raises(WebhookSignatureError):
+        parse_webhook(item.body, "", SECRET)
+    stale = sign(item.body, SECRET, int(time.time()) - 3600)
+    with pytest.raises(WebhookSignatureError):
+        parse_webhook(item.body, stale, SECRET, tolerance=300)
+
+
+async def test_webhook_delivery_is_retried(
+    gateway: StripeGateway, sim: httpx.Client, receiver: Receiver
+) -> None:
+    with receiver.lock:
+        receiver.fail_next = 2
+    customer = await gateway.create_customer(guest_id="guest-w3", idempotency_key="payments:c:w3")
+    _received_of(receiver, "customer.created", customer)
+    deliveries = _wait_for(lambda: _deliveries(sim, "delivered"))
+    assert [(d["event_type"], d["attempts"]) for d in deliveries] == [("customer.created", 3)]
+    assert _deliveries(sim, "undelivered") == []
+
+
+# -- transient failures ----------------------------------------------------------------------
+async def test_injected_500_raises_retryable_error(gateway: StripeGateway, sim: httpx.Client) -> None:
+    # 1 call + 2 SDK retries (max_network_retries=2) all fail.
+    sim.post("/_sim/failures", json={"path": "/v1/payment_intents", "count": 3}).raise_for_status()
+    with pytest.raises(StripeGatewayError) as excinfo:
+        await _authorize(gateway, "f1")
+    assert excinfo.value.retryable is True
+    assert (excinfo.value.code, excinfo.value.http_status) == ("stripe_api_error", 500)
+    assert sim.get("/_sim/failures").json()["data"] == []
+
+    # The failed attempts stored nothing under the key: retrying later succeeds, once.
+    result = await _authorize(gateway, "f1")
+    assert result.status == "requires_capture"
+    assert len(_events(sim, "payment_intent.created")) == 1
+
+
+async def test_sdk_retries_transient_failures_with_same_key(
+    gateway: StripeGateway, sim: httpx.Client
+) -> None:
+    sim.post(
+        "/_sim/failures", json={"path": "/v1/payment_intents/*/capture", "count": 2}
+    ).raise_for_status()
+    auth = await _authorize(gateway, "f2")
+    captured = await gateway.capture(auth.id, idempotency_key="payments:capture:f2")
+    assert captured.status == "succeeded"
+    assert len(_events(sim, "charge.captured")) == 1
+
+
+async def test_rate_limit_is_retryable(gateway: StripeGateway, sim: httpx.Client) -> None:
+    sim.post(
+        "/_sim/failures", json={"path": "/v1/customers", "count": 3, "status": 429}
+    ).raise_for_status()
+    with pytest.raises(StripeGatewayError) as excinfo:
+        await gateway.create_customer(guest_id="g", idempotency_key="payments:c:rl")
+    assert (excinfo.value.code, excinfo.value.retryable) == ("stripe_rate_limited", True)
+
+
+async def test_unreachable_stripe_is_retryable() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    gw = StripeGateway(SIMULATOR_API_KEY, f"http://127.0.0.1:{port}", max_network_retries=0)
+    try:
+        with pytest.raises(StripeGatewayError) as excinfo:
+            await gw.retrieve("pi_123")
+        assert (excinfo.value.code, excinfo.value.retryable) == ("stripe_connection_error", True)
+    finally:
+        await gw.close()
+
+
+async def test_unknown_intent_is_not_retryable(gateway: StripeGateway) -> None:
+    with pytest.raises(StripeGatewayError) as excinfo:
+        await gateway.retrieve("pi_doesnotexist")
+    assert (excinfo.value.code, excinfo.value.retryable, excinfo.value.http_status) == (
+        "resource_missing",
+        False,
+        404,
+    )

@@ -1,0 +1,16 @@
+"""Stripe resources the simulator implements; ``ROUTES`` is the ``/v1`` route table."""
+
+from __future__ import annotations
+
+from stripesim.resources import charges, customers, events, payment_intents, payment_methods
+from stripesim.routing import Route
+
+ROUTES: list[Route] = [
+    *customers.ROUTES,
+    *payment_methods.ROUTES,
+    *payment_intents.ROUTES,
+    *charges.ROUTES,
+    *events.ROUTES,
+]
+
+__all__ = ["ROUTES"]

@@ -1,0 +1,137 @@
+"""Parameter validation of PaymentIntent create/confirm (Stripe's rules, card only)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from stripesim.errors import invalid_request, resource_missing
+from stripesim.forms import (
+    Params,
+    check_known,
+    get_dict,
+    get_enum,
+    get_int,
+    get_list,
+    get_metadata,
+    get_str,
+    require_str,
+)
+from stripesim.resources import customers, payment_methods
+from stripesim.state import Ctx
+
+CAPTURE_METHODS = ("automatic", "automatic_async", "manual")
+MIN_AMOUNT = {"gbp": 30, "hkd": 400, "jpy": 50, "mxn": 1000, "sek": 300, "nok": 300, "dkk": 250}
+CONFIRM_PARAMS = (
+    "payment_method",
+    "capture_method",
+    "return_url",
+    "off_session",
+    "receipt_email",
+    "error_on_requires_action",
+)
+CREATE_PARAMS = (
+    *CONFIRM_PARAMS,
+    "amount",
+    "currency",
+    "customer",
+    "confirm",
+    "metadata",
+    "description",
+    "application_fee_amount",
+    "transfer_data",
+    "on_behalf_of",
+    "transfer_group",
+    "statement_descriptor",
+    "statement_descriptor_suffix",
+    "automatic_payment_methods",
+    "confirmation_method",
+    "setup_future_usage",
+    "payment_method_types",
+    "allowed_payment_method_types",
+)
+
+
+def account(params: Params, name: str, param: str) -> str | None:
+    value = get_str(params, name)
+    if value is not None and not value.startswith("acct_"):
+        raise resource_missing("account", value, param)
+    return value
+
+
+def payment_method(ctx: Ctx, params: Params, customer: str | None) -> dict[str, Any] | None:
+    pm_id = get_str(params, "payment_method")
+    if pm_id is None:
+        return None
+    pm = payment_methods.resolve(ctx, pm_id, "payment_method")
+    if pm["customer"] is not None and pm["customer"] != customer:
+        raise invalid_request(
+            "The provided PaymentMethod belongs to a different Customer (or to a Customer while "
+            "none was given). Pass the Customer the PaymentMethod is attached to.",
+            param="payment_method",
+        )
+    return pm
+
+
+def validated_create(ctx: Ctx, params: Params) -> dict[str, Any]:
+    amount = get_int(params, "amount", required=True, minimum=1)
+    assert amount is not None
+    currency = require_str(params, "currency").lower()
+    if not re.fullmatch(r"[a-z]{3}", currency):
+        raise invalid_request(f"Invalid currency: {currency}.", param="currency")
+    minimum = MIN_AMOUNT.get(currency, 50)
+    if amount < minimum:
+        raise invalid_request(
+            f"Amount must be at least {minimum} {currency} minor units.",
+            param="amount",
+            code="amount_too_small",
+        )
+    customer = get_str(params, "customer")
+    if customer is not None:
+        customers.load(ctx.state, customer)
+    transfer = get_dict(params, "transfer_data")
+    check_known(transfer, ["destination", "amount"], prefix="transfer_data")
+    if transfer and "destination" not in transfer:
+        raise invalid_request(
+            "Missing required param: transfer_data[destination].",
+            param="transfer_data[destination]",
+            code="parameter_missing",
+        )
+    destination = account(transfer, "destination", "transfer_data[destination]")
+    fee = get_int(params, "application_fee_amount", minimum=0)
+    if fee is not None and destination is None:
+        raise invalid_request(
+            "Can only apply an application_fee_amount when the PaymentIntent is attempting a "
+            "direct payment (using an OAuth key or Stripe-Account header) or destination "
+            "payment (using `transfer_data[destination]`).",
+            param="application_fee_amount",
+        )
+    if fee is not None and fee > amount:
+        raise invalid_request(
+            "application_fee_amount cannot exceed amount.", param="application_fee_amount"
+        )
+    allowed = get_list(params, "allowed_payment_method_types") or None
+    for name, types in (
+        ("allowed_payment_method_types", allowed),
+        ("payment_method_types", get_list(params, "payment_method_types")),
+    ):
+        if types and types != ["card"]:
+            raise invalid_request(f"stripesim supports only {name}[]=card.", param=name)
+    return {
+        "amount": amount,
+        "application_fee_amount": fee,
+        "automatic_payment_methods": get_dict(params, "automatic_payment_methods") or None,
+        "capture_method": get_enum(params, "capture_method", CAPTURE_METHODS) or "automatic",
+        "currency": currency,
+        "customer": customer,
+        "description": get_str(params, "description"),
+        "metadata": get_metadata(params),
+        "on_behalf_of": account(params, "on_behalf_of", "on_behalf_of"),
+        "allowed_payment_method_types": allowed,
+        "payment_method_types": ["card"],
+        "receipt_email": get_str(params, "receipt_email"),
+        "statement_descriptor": get_str(params, "statement_descriptor"),
+        "statement_descriptor_suffix": get_str(params, "statement_descriptor_suffix"),
+        "transfer_data": {"destination": destination} if destination else None,
+        "transfer_group": get_str(params, "transfer_group"),
+    }
