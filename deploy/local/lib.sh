@@ -1,4 +1,5 @@
 # Shared helpers for deploy/local/*.sh. Source it; do not run it.
+# shellcheck shell=bash
 # shellcheck disable=SC2034  # variables are used by the scripts that source this file
 # Everything here runs on 127.0.0.1 with plain processes (no Docker on the
 # dev/CI machines), so the helpers are about pid files, ports and log tails.
@@ -28,6 +29,13 @@ port_open() {
 # True when GET http://127.0.0.1:$1$2 answers 2xx.
 http_ok() {
     curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$1$2" 2>/dev/null
+}
+
+# True when an HTTP server answers on 127.0.0.1:$1$2 with any status code.
+http_answers() {
+    local code
+    code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$1$2" 2>/dev/null)" || true
+    [[ -n "$code" && "$code" != 000 ]]
 }
 
 # pid_of <pidfile>: print the pid if the file exists and that process is alive.

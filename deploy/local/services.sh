@@ -19,29 +19,26 @@ COMPONENTS=(stripesim "${SERVICES[@]}")
 
 port_of() { [[ "$1" == stripesim ]] && echo "$STRIPESIM_PORT" || echo "${SERVICE_PORT[$1]}"; }
 
-# Environment for one component, as NAME=value words for `env`.
+# Environment for one component, as NAME=value words for `env`. Only what
+# differs per component or per environment is set here; optional settings
+# (BOOKING_JWT_SECRET, PAYMENTS_STRIPE_API_KEY/_API_BASE/_WEBHOOK_SECRET, ...)
+# are inherited from the caller's environment when set, and otherwise take the
+# service's own default, so there is one source of truth for defaults.
 env_of() {
     local c="$1"
     echo "KAFKA_BOOTSTRAP=$KAFKA_BOOTSTRAP"
     case "$c" in
         stripesim)
-            # The simulator pushes webhooks to payments like Stripe would.
+            # The simulator pushes webhooks to payments like Stripe would, signed
+            # with the secret payments verifies.
             echo "STRIPESIM_WEBHOOK_URL=http://127.0.0.1:${SERVICE_PORT[payments]}/webhooks/stripe"
-            echo "STRIPESIM_WEBHOOK_SECRET=${PAYMENTS_STRIPE_WEBHOOK_SECRET:-whsec_local_dev}"
+            if [[ -n "${PAYMENTS_STRIPE_WEBHOOK_SECRET:-}" ]]; then
+                echo "STRIPESIM_WEBHOOK_SECRET=$PAYMENTS_STRIPE_WEBHOOK_SECRET"
+            fi
             ;;
         *)
             echo "${c^^}_DATABASE_URL=$(service_db_url "$c" "$DB")"
             echo "${c^^}_HTTP_PORT=$(port_of "$c")"
-            ;;
-    esac
-    case "$c" in
-        payments)
-            echo "PAYMENTS_STRIPE_API_KEY=${PAYMENTS_STRIPE_API_KEY:-}"
-            echo "PAYMENTS_STRIPE_API_BASE=${PAYMENTS_STRIPE_API_BASE:-http://127.0.0.1:$STRIPESIM_PORT}"
-            echo "PAYMENTS_STRIPE_WEBHOOK_SECRET=${PAYMENTS_STRIPE_WEBHOOK_SECRET:-whsec_local_dev}"
-            ;;
-        booking)
-            echo "BOOKING_JWT_SECRET=${BOOKING_JWT_SECRET:-dev-secret-change-me}"
             ;;
     esac
 }
@@ -52,11 +49,14 @@ cmd_of() {
     fi
 }
 
-# The simulator answers /healthz too; if it ever does not, an open port will do.
+# Services are ready when GET /healthz answers 2xx. The simulator mimics Stripe's
+# API and need not have /healthz: any HTTP answer (even a 404) means it is up.
 ready() {
     local c="$1" port
     port="$(port_of "$c")"
-    http_ok "$port" /healthz
+    if [[ "$c" == stripesim ]]; then http_answers "$port" /healthz
+    else http_ok "$port" /healthz
+    fi
 }
 
 start_one() {

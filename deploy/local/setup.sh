@@ -77,7 +77,9 @@ setup_python() {
         # that depends on marketplace-contracts/eventkit gets the local editable
         # copy instead of looking for it on PyPI.
         log "installing local packages (editable): ${present[*]}"
-        "$PY" -m pip install -q "${args[@]}"
+        # setuptools warns about flat-layout editable installs once per package;
+        # the layout is deliberate (CONVENTIONS.md), so keep CI logs readable.
+        PYTHONWARNINGS="ignore:Editable installation" "$PY" -m pip install -q "${args[@]}"
     fi
     printf '%s\n' "$key" >"$VENV/.setup-stamp"
     log "python packages installed (stamp $key)"

@@ -19,8 +19,8 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import stripe
+
 from payments.adapters.stripe_gateway import (
-    STRIPE_API_VERSION,
     PaymentIntentResult,
     StripeGateway,
     StripeGatewayError,
@@ -183,8 +183,3 @@ async def test_validation_is_live(gateway: StripeGateway) -> None:
         )
     assert gw_excinfo.value.retryable is False
     assert gw_excinfo.value.http_status == 400
-
-
-def test_pinned_api_version_is_sent(stripe_mock_base: str) -> None:
-    gw = StripeGateway(API_KEY, stripe_mock_base)
-    assert gw.client._requestor._options.stripe_version == STRIPE_API_VERSION  # noqa: SLF001

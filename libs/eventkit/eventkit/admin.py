@@ -64,7 +64,7 @@ async def _read_all(bootstrap: str, topic: str, group: str | None) -> tuple[AIOK
     consumer.assign(partitions)
     end = await consumer.end_offsets(partitions)
     records: list[Any] = []
-    while any(await consumer.position(tp) < end[tp] for tp in partitions):
+    while await _behind(consumer, end):
         batch = await consumer.getmany(timeout_ms=1000)
         for recs in batch.values():
             records.extend(recs)
@@ -133,3 +133,10 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+async def _behind(consumer: AIOKafkaConsumer, end: dict[TopicPartition, int]) -> bool:
+    for tp, offset in end.items():
+        if await consumer.position(tp) < offset:
+            return True
+    return False

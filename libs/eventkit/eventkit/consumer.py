@@ -37,6 +37,7 @@ class MessageProcessor:
         max_attempts: int = 5,
         backoff_base: float = 0.2,
         backoff_max: float = 5.0,
+        inbox_table: str = "inbox",
     ) -> None:
         self.pool = pool
         self.router = router
@@ -46,10 +47,10 @@ class MessageProcessor:
         self.backoff_max = backoff_max
         self.outcomes: Counter[str] = Counter()
         self._claim = (
-            f'INSERT INTO {schema}.inbox (event_id, event_type, topic, partition, "offset") '
+            f'INSERT INTO {schema}.{inbox_table} (event_id, event_type, topic, partition, "offset") '
             "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (event_id) DO NOTHING RETURNING 1"
         )
-        self._seen = f"SELECT 1 FROM {schema}.inbox WHERE event_id = $1"
+        self._seen = f"SELECT 1 FROM {schema}.{inbox_table} WHERE event_id = $1"
 
     async def process(self, records: Sequence[ConsumerRecord]) -> None:
         async with self.pool.acquire() as conn:

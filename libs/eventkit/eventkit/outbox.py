@@ -11,11 +11,11 @@ from marketplace_contracts import Envelope, EventModel, make_envelope
 class Outbox:
     """Appends events to `<schema>.outbox` on a connection that is inside a transaction."""
 
-    def __init__(self, schema: str, producer: str) -> None:
+    def __init__(self, schema: str, producer: str, table: str = "outbox") -> None:
         self.schema = schema
         self.producer = producer
         self._sql = (
-            f"INSERT INTO {schema}.outbox (event_id, topic, key, event_type, payload) "
+            f"INSERT INTO {schema}.{table} (event_id, topic, key, event_type, payload) "
             "VALUES ($1, $2, $3, $4, $5)"
         )
 

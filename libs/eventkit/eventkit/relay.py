@@ -54,6 +54,8 @@ class OutboxRelay:
         poll_interval: float = 1.0,
         standby_poll: float = 1.0,
         retry_backoff: float = 0.5,
+        table: str = "outbox",
+        channel: str | None = None,
     ) -> None:
         self.dsn = dsn
         self.schema = schema
@@ -63,14 +65,16 @@ class OutboxRelay:
         self.standby_poll = standby_poll
         self.retry_backoff = retry_backoff
         self.stats = RelayStats()
-        self.lock_id = zlib.crc32(f"{schema}.outbox_relay".encode())
+        self.table = f"{schema}.{table}"
+        self.channel = channel or notify_channel(schema)
+        self.lock_id = zlib.crc32(f"{self.table}:relay".encode())
         self._wake = asyncio.Event()
         self._partitioner = DefaultPartitioner()
         self._select = (
-            f"SELECT id, topic, key, event_type, event_id, payload FROM {schema}.outbox "
+            f"SELECT id, topic, key, event_type, event_id, payload FROM {self.table} "
             "WHERE published_at IS NULL ORDER BY id LIMIT $1"
         )
-        self._mark = f"UPDATE {schema}.outbox SET published_at = now() WHERE id = ANY($1::bigint[])"
+        self._mark = f"UPDATE {self.table} SET published_at = now() WHERE id = ANY($1::bigint[])"
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run until `stop` is set: wait for the lock, then relay while holding it."""
@@ -87,7 +91,7 @@ class OutboxRelay:
                     continue
                 log.info("relay %s: active (advisory lock %s)", self.schema, self.lock_id)
                 self.stats.active = True
-                await conn.add_listener(notify_channel(self.schema), self._on_notify)
+                await conn.add_listener(self.channel, self._on_notify)
                 await self._relay_while_active(conn, stop)
             except (OSError, asyncpg.PostgresError) as exc:
                 self.stats.last_error = repr(exc)

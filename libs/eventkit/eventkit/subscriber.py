@@ -31,9 +31,15 @@ async def _raw_body(message: Any) -> Any:
 
 
 def subscribe(
-    broker: KafkaBroker, router: EventRouter, process: ProcessBatch, *, max_records: int = 500
+    broker: KafkaBroker,
+    router: EventRouter,
+    process: ProcessBatch,
+    *,
+    max_records: int = 500,
+    group_id: str | None = None,
 ) -> None:
-    group_id = router.service
+    """One consumer group per service (`group_id` defaults to the router's service name)."""
+    group_id = group_id or router.service
 
     @broker.subscriber(
         *router.topics,

@@ -1,0 +1,105 @@
+"""Start the Stripe simulator and the four services as separate processes for e2e tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import KAFKA, service_dsn
+
+ROOT = Path(__file__).resolve().parents[2]
+BASE_PORT = int(os.environ.get("MP_E2E_BASE_PORT", "18100"))
+SERVICES = ("booking", "payments", "finance", "disputes")
+WEBHOOK_SECRET = "whsec_e2e_secret"
+
+
+@dataclass
+class System:
+    urls: dict[str, str]
+    logs: Path
+
+    def token(self, sub: str, role: str) -> str:
+        from booking.config import BookingSettings
+        from booking.entrypoints.auth import Role, issue_token
+
+        return issue_token(BookingSettings().jwt_secret, sub, Role(role))
+
+    def client(self, service: str, sub: str | None = None, role: str = "guest") -> httpx.Client:
+        headers = {"Authorization": f"Bearer {self.token(sub, role)}"} if sub else {}
+        return httpx.Client(base_url=self.urls[service], headers=headers, timeout=10)
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{url} exited early:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not become healthy:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="session")
+def system(kafka_bootstrap: str, pg_ready: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+    logs = tmp_path_factory.mktemp("e2e-logs")
+    sim_port = BASE_PORT + 11
+    env = {**os.environ, "KAFKA_BOOTSTRAP": KAFKA, "PYTHONPATH": str(ROOT),
+           "STRIPESIM_WEBHOOK_URL": f"http://127.0.0.1:{BASE_PORT + 1}/webhooks/stripe",
+           "STRIPESIM_WEBHOOK_SECRET": WEBHOOK_SECRET,
+           "PAYMENTS_STRIPE_API_BASE": f"http://127.0.0.1:{sim_port}",
+           "PAYMENTS_STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET}
+    urls = {"stripe": f"http://127.0.0.1:{sim_port}"}
+    commands = {"stripe": [sys.executable, "-m", "stripesim", "--port", str(sim_port)]}
+    for i, name in enumerate(SERVICES):
+        prefix = name.upper()
+        env[f"{prefix}_DATABASE_URL"] = service_dsn(name)
+        env[f"{prefix}_HTTP_PORT"] = str(BASE_PORT + i)
+        urls[name] = f"http://127.0.0.1:{BASE_PORT + i}"
+        commands[name] = [sys.executable, "-m", name, "serve"]
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        for name, command in commands.items():
+            log = logs / f"{name}.log"
+            proc = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log.open("wb"),
+                                    stderr=subprocess.STDOUT)
+            procs.append(proc)
+            if name == "stripe":
+                _wait_until_listening(urls[name], proc, log)
+            else:
+                _wait_healthy(urls[name], proc, log)
+        subprocess.run([sys.executable, "-m", "booking", "seed-listings"], env=env, cwd=ROOT,
+                       check=True, capture_output=True)
+        yield System(urls=urls, logs=logs)
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def _wait_until_listening(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{url} exited early:\n{log.read_text()[-3000:]}")
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not start")

@@ -1,0 +1,147 @@
+"""The outbox relay against real PostgreSQL and Kafka."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import uuid
+from collections import defaultdict
+from pathlib import Path
+
+import asyncpg
+import pytest
+from marketplace_contracts import Envelope
+
+from eventkit.producer import durable_producer
+from eventkit.relay import FAULT_ENV, OutboxRelay
+from tests.conftest import create_topic, service_dsn
+from tests.support import add_outbox_rows, ping_model, read_topic, wait_for
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def _unpublished(pool: asyncpg.Pool, table: str) -> int:
+    return await pool.fetchval(f"SELECT count(*) FROM booking.{table} WHERE published_at IS NULL")
+
+
+async def _run_relay(bootstrap: str, table: str, **kwargs: object) -> tuple[OutboxRelay, asyncio.Event, asyncio.Task[None]]:
+    producer = durable_producer(bootstrap, client_id="test-relay")
+    await producer.start()
+    tag = table.removesuffix("_outbox")
+    relay = OutboxRelay(service_dsn("booking"), "booking", producer, table=table,
+                        channel=f"{tag}_outbox", **kwargs)  # type: ignore[arg-type]
+    stop = asyncio.Event()
+
+    async def run() -> None:
+        try:
+            await relay.run(stop)
+        finally:
+            await producer.stop()
+
+    return relay, stop, asyncio.create_task(run())
+
+
+async def test_relay_publishes_every_row_once_in_order_per_key_with_envelope_headers(
+    kafka_bootstrap: str, booking_pool: asyncpg.Pool, scratch_tables: tuple[str, str, str]
+) -> None:
+    outbox, _, _ = scratch_tables
+    topic = f"test.relay.{uuid.uuid4().hex[:8]}"
+    await create_topic(kafka_bootstrap, topic, partitions=3)
+    model = ping_model(topic)
+    ids = await add_outbox_rows(booking_pool, outbox, model, [f"k{i}" for i in range(7)], 40)
+
+    _, stop, task = await _run_relay(kafka_bootstrap, outbox, batch_size=64)
+    await wait_for(lambda: _no_unpublished(booking_pool, outbox))
+    stop.set()
+    await task
+
+    records = await read_topic(kafka_bootstrap, topic)
+    seqs: dict[str, list[int]] = defaultdict(list)
+    for record in records:
+        envelope = Envelope.from_bytes(record.value)
+        assert record.key.decode() == envelope.key
+        headers = dict(record.headers)
+        assert headers["event_id"].decode() == str(envelope.event_id)
+        assert headers["event_type"] == b"test.ping"
+        seqs[envelope.key].append(envelope.data["seq"])
+    assert sorted(Envelope.from_bytes(r.value).event_id for r in records) == sorted(ids)
+    assert all(s == list(range(40)) for s in seqs.values()), seqs
+
+
+async def _no_unpublished(pool: asyncpg.Pool, table: str) -> bool:
+    return await _unpublished(pool, table) == 0
+
+
+async def test_relay_wakes_on_notify_instead_of_waiting_for_the_poll(
+    kafka_bootstrap: str, booking_pool: asyncpg.Pool, scratch_tables: tuple[str, str, str]
+) -> None:
+    outbox, _, _ = scratch_tables
+    topic = f"test.notify.{uuid.uuid4().hex[:8]}"
+    await create_topic(kafka_bootstrap, topic, partitions=1)
+    relay, stop, task = await _run_relay(kafka_bootstrap, outbox, poll_interval=300.0)
+    await wait_for(lambda: _is(relay.stats.active))
+    await asyncio.sleep(0.5)  # the relay is now parked on LISTEN with a 5-minute poll
+    await add_outbox_rows(booking_pool, outbox, ping_model(topic), ["k"], 3)
+    # Far below the poll interval: only the NOTIFY can have woken it.
+    await wait_for(lambda: _no_unpublished(booking_pool, outbox), timeout=20)
+    stop.set()
+    await task
+
+
+async def _is(value: bool) -> bool:
+    return value
+
+
+async def test_only_one_relay_is_active_and_a_standby_takes_over_when_it_dies(
+    kafka_bootstrap: str, booking_pool: asyncpg.Pool, scratch_tables: tuple[str, str, str]
+) -> None:
+    outbox, _, _ = scratch_tables
+    topic = f"test.failover.{uuid.uuid4().hex[:8]}"
+    await create_topic(kafka_bootstrap, topic, partitions=1)
+    first, stop_first, first_task = await _run_relay(kafka_bootstrap, outbox)
+    await wait_for(lambda: _is(first.stats.active))
+    second, stop_second, second_task = await _run_relay(kafka_bootstrap, outbox, standby_poll=0.2)
+    await asyncio.sleep(1.0)
+    assert not second.stats.active  # the advisory lock is held by the first
+
+    stop_first.set()  # the first relay's session ends, releasing its lock
+    await first_task
+    await wait_for(lambda: _is(second.stats.active), timeout=10)
+    await add_outbox_rows(booking_pool, outbox, ping_model(topic), ["k"], 5)
+    await wait_for(lambda: _no_unpublished(booking_pool, outbox))
+    assert second.stats.published == 5
+    stop_second.set()
+    await second_task
+
+
+async def test_relay_killed_between_send_and_commit_loses_nothing_and_resends(
+    kafka_bootstrap: str, booking_pool: asyncpg.Pool, scratch_tables: tuple[str, str, str]
+) -> None:
+    outbox, _, _ = scratch_tables
+    topic = f"test.crash.{uuid.uuid4().hex[:8]}"
+    await create_topic(kafka_bootstrap, topic, partitions=2)
+    ids = await add_outbox_rows(booking_pool, outbox, ping_model(topic), ["a", "b", "c"], 10)
+    tag = outbox.removesuffix("_outbox")
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.support.relay_proc", service_dsn("booking"), "booking",
+         outbox, f"{tag}_outbox", kafka_bootstrap],
+        env={**os.environ, FAULT_ENV: "crash_after_send", "PYTHONPATH": str(ROOT)},
+        cwd=ROOT, timeout=60, capture_output=True,
+    )
+    assert proc.returncode == 70, proc.stderr.decode()[-2000:]
+    sent_before_crash = await read_topic(kafka_bootstrap, topic)
+    assert sent_before_crash, "the crash must come after Kafka acknowledged the batch"
+    assert await _unpublished(booking_pool, outbox) == 30  # nothing was marked published
+
+    _, stop, task = await _run_relay(kafka_bootstrap, outbox)
+    await wait_for(lambda: _no_unpublished(booking_pool, outbox))
+    stop.set()
+    await task
+
+    records = await read_topic(kafka_bootstrap, topic)
+    delivered = [Envelope.from_bytes(r.value).event_id for r in records]
+    assert set(delivered) == set(ids)  # no loss
+    assert len(delivered) == 30 + len(sent_before_crash)  # the unmarked batch went out again
