@@ -90,7 +90,10 @@ class PaymentHandlers:
             "host_account_id": event.host_account_id, "payment_method": event.payment_method,
             "payment_intent_id": result.id if result else None,
             "status": "authorized" if ok else "failed",
-            "stripe_status": result.status if result else None,
+            # A decline leaves the intent awaiting another payment method, as Stripe reports it.
+            "stripe_status": (
+                "requires_payment_method" if result.declined else result.status
+            ) if result else None,
             "card_brand": result.card_brand if result else None,
             "card_last4": result.card_last4 if result else None,
             "failure_code": None if ok else (error.code if error else result and result.failure_code),

@@ -1,0 +1,44 @@
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from booking.domain.errors import BookingError, ErrorCode
+from booking.domain.pricing import price_leg
+
+START = datetime(2027, 3, 1, 10, tzinfo=UTC)
+
+
+def price(hours: float, rate: int = 4500, bps: int = 1500, min_hours: int = 1, start=START):
+    return price_leg(starts_at=start, ends_at=start + timedelta(hours=hours), hourly_rate=rate,
+                     currency="usd", platform_fee_bps=bps, min_hours=min_hours)
+
+
+def test_price_is_rate_times_duration_with_fee_in_basis_points() -> None:
+    p = price(3)
+    assert (p.amount, p.platform_fee, p.host_amount, p.currency) == (13500, 2025, 11475, "usd")
+
+
+def test_quarter_hours_round_half_up_to_the_minor_unit() -> None:
+    # 1h15 at 7550/h = 9437.5 -> 9438; fee 10 % of 9438 = 943.8 -> 944
+    p = price(1.25, rate=7550, bps=1000)
+    assert (p.amount, p.platform_fee) == (9438, 944)
+    assert p.amount == p.platform_fee + p.host_amount
+
+
+@pytest.mark.parametrize(("hours", "code"), [
+    (0, ErrorCode.INVALID_TIME_RANGE),
+    (-1, ErrorCode.INVALID_TIME_RANGE),
+    (1.1, ErrorCode.INVALID_TIME_RANGE),
+    (1, ErrorCode.BELOW_MINIMUM_DURATION),
+])
+def test_invalid_ranges_are_refused_with_a_code(hours: float, code: ErrorCode) -> None:
+    with pytest.raises(BookingError) as caught:
+        price(hours, min_hours=2)
+    assert caught.value.code == code
+
+
+def test_start_must_fall_on_a_slot_and_carry_an_offset() -> None:
+    with pytest.raises(BookingError):
+        price(2, start=START + timedelta(minutes=7))
+    with pytest.raises(BookingError):
+        price(2, start=START.replace(tzinfo=None))
