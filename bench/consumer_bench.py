@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import cProfile
 import logging
 import sys
 import time
@@ -31,6 +30,7 @@ from _common import (
     SCHEMA,
     BenchEvent,
     BenchResult,
+    Profiler,
     Progress,
     Unavailable,
     check_table,
@@ -38,7 +38,6 @@ from _common import (
     database_url,
     ensure_topics,
     kafka_bootstrap,
-    print_profile,
     redact,
     run_main,
     say,
@@ -198,12 +197,11 @@ async def _measure(
     broker = KafkaBroker(bootstrap, client_id="bench-consumer", log_level=logging.DEBUG)
     subscribe(broker, router, processor.process, max_records=args.max_records)
     outcomes = processor.outcomes
-    profiler = cProfile.Profile() if args.profile else None
+    profiler = Profiler(args.profile)
     progress = Progress("handled", n)
     first_at: float | None = None
     t0 = time.perf_counter()
-    if profiler:
-        profiler.enable()
+    profiler.start()
     try:
         await broker.start()
         while outcomes["handled"] < n:
@@ -217,8 +215,7 @@ async def _measure(
             await asyncio.sleep(0.002)
         elapsed = time.perf_counter() - t0
     finally:
-        if profiler:
-            profiler.disable()
+        profiler.stop()
         await broker.stop()
         await pool.close()
     handled = outcomes["handled"]
@@ -231,8 +228,7 @@ async def _measure(
         f"(first event after {elapsed - steady:.2f}s; after it {handled / steady:,.0f}/s); "
         f"outcomes={dict(outcomes)}, effect rows={effects}, inbox rows={inbox}"
     )
-    if profiler:
-        print_profile(profiler)
+    profiler.report()
     ok = handled == n and effects == n and inbox == n
     return BenchResult(
         name="consumer",
@@ -264,7 +260,11 @@ def parser() -> argparse.ArgumentParser:
         "--payload-bytes", type=int, default=300, help="padding per event payload (default 300)"
     )
     p.add_argument("--timeout", type=float, default=180.0, help="give up after this many seconds")
-    p.add_argument("--profile", action="store_true", help="cProfile the consumer while it runs")
+    p.add_argument(
+        "--profile",
+        action="store_true",
+        help="profile the consumer while it runs (pyinstrument if installed, else cProfile)",
+    )
     return p
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import cProfile
 import json
 import sys
 import time
@@ -27,6 +26,7 @@ from _common import (
     SCHEMA,
     BenchEvent,
     BenchResult,
+    Profiler,
     Progress,
     Unavailable,
     check_table,
@@ -34,7 +34,6 @@ from _common import (
     database_url,
     ensure_topics,
     kafka_bootstrap,
-    print_profile,
     redact,
     run_main,
     say,
@@ -222,12 +221,11 @@ async def _measure(
         dsn, SCHEMA, producer, batch_size=args.batch_size, table=TABLE, channel=CHANNEL
     )
     stop = asyncio.Event()
-    profiler = cProfile.Profile() if args.profile else None
+    profiler = Profiler(args.profile)
     progress = Progress("published", n)
     first_at: float | None = None
     t0 = time.perf_counter()
-    if profiler:
-        profiler.enable()
+    profiler.start()
     task = asyncio.create_task(relay.run(stop), name="bench-relay")
     try:
         while relay.stats.published < n:
@@ -246,8 +244,7 @@ async def _measure(
             await asyncio.sleep(0.002)
         elapsed = time.perf_counter() - t0
     finally:
-        if profiler:
-            profiler.disable()
+        profiler.stop()
         stop.set()
         await asyncio.wait_for(task, timeout=10)
     unpublished = await conn.fetchval(
@@ -261,8 +258,7 @@ async def _measure(
         f"(startup {elapsed - publishing:.2f}s; rounds={stats.rounds}, "
         f"failed_batches={stats.failed_batches}, unpublished rows left={unpublished})"
     )
-    if profiler:
-        print_profile(profiler)
+    profiler.report()
 
     say("  verifying with a consumer ...")
     check = await verify(consumer, start, expected)
@@ -305,7 +301,11 @@ def parser() -> argparse.ArgumentParser:
         "--payload-bytes", type=int, default=300, help="padding per event payload (default 300)"
     )
     p.add_argument("--timeout", type=float, default=120.0, help="give up after this many seconds")
-    p.add_argument("--profile", action="store_true", help="cProfile the relay while it runs")
+    p.add_argument(
+        "--profile",
+        action="store_true",
+        help="profile the relay while it runs (pyinstrument if installed, else cProfile)",
+    )
     return p
 
 

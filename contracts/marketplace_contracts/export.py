@@ -9,6 +9,7 @@ import json
 import sys
 
 from marketplace_contracts.compat import compare
+from marketplace_contracts.docs import DOC_PATH, render
 from marketplace_contracts.schema import committed_schemas, generated_schemas, schema_path
 
 
@@ -27,7 +28,8 @@ def main() -> int:
         if not path.exists() or path.read_text() != text:
             path.write_text(text)
             written += 1
-    print(f"exported schemas: {written} written, {refused} refused")
+    DOC_PATH.write_text(render())
+    print(f"exported schemas: {written} written, {refused} refused; wrote {DOC_PATH.name}")
     return 1 if refused else 0
 
 

@@ -10,12 +10,17 @@ from pathlib import Path
 import pytest
 
 from marketplace_contracts.compat import check
+from marketplace_contracts.docs import DOC_PATH, render
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_committed_schemas_are_current_and_compatible() -> None:
     assert check() == []
+
+
+def test_committed_contracts_page_is_current() -> None:
+    assert DOC_PATH.read_text() == render(), "docs/contracts.md is stale: run `make contracts`"
 
 
 @pytest.mark.parametrize("service", ["booking", "payments", "finance", "disputes"])
