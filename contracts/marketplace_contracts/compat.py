@@ -13,7 +13,6 @@ A committed version with no model, or a model with no committed schema, also fai
 from __future__ import annotations
 
 import argparse
-
 import sys
 from pathlib import Path
 from typing import Any
@@ -102,5 +101,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-
-

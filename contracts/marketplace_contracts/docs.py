@@ -30,16 +30,19 @@ def render() -> str:
         topic = CATALOGUE[model.TOPIC]
         lines.append(f"## `{event_type}` v{version}\n")
         lines.append(f"{(model.__doc__ or '').strip()}\n")
-        lines.append(f"Topic `{topic.name}`, key `{topic.key}`; consumed by "
-                     f"{', '.join(topic.consumers) or 'nobody yet'}. "
-                     f"Schema: `contracts/schemas/{event_type}/v{version}.json`.\n")
+        lines.append(
+            f"Topic `{topic.name}`, key `{topic.key}`; consumed by "
+            f"{', '.join(topic.consumers) or 'nobody yet'}. "
+            f"Schema: `contracts/schemas/{event_type}/v{version}.json`.\n"
+        )
         lines.append("| field | type | required | description |")
         lines.append("|---|---|---|---|")
         schema = model.model_json_schema()
         required = set(schema.get("required", []))
         for name, prop in schema["properties"].items():
             kind = prop.get("type") or " or ".join(
-                p.get("type", p.get("$ref", "").split("/")[-1]) for p in prop.get("anyOf", []))
+                p.get("type", p.get("$ref", "").split("/")[-1]) for p in prop.get("anyOf", [])
+            )
             if prop.get("format"):
                 kind = f"{kind} ({prop['format']})"
             desc = (prop.get("description") or "").replace("|", "\\|")

@@ -7,5 +7,7 @@ from pydantic import Field
 MinorUnits = Annotated[int, Field(ge=0, description="Amount in the currency's minor units.")]
 Currency = Annotated[
     str,
-    Field(pattern=r"^[a-z]{3}$", description="ISO 4217 currency code, lower case.", examples=["usd"]),
+    Field(
+        pattern=r"^[a-z]{3}$", description="ISO 4217 currency code, lower case.", examples=["usd"]
+    ),
 ]

@@ -26,8 +26,8 @@ def typed_envelope(model: type[EventModel]) -> type[Envelope]:
         f"{model.__name__}Envelope",
         __base__=Envelope,
         __doc__=model.__doc__,
-        type=(Literal[model.TYPE], ...),  # type: ignore[valid-type]
-        version=(Literal[model.VERSION], ...),  # type: ignore[valid-type]
+        type=(Literal[model.TYPE], ...),  # type: ignore[arg-type]
+        version=(Literal[model.VERSION], ...),  # type: ignore[arg-type]
         data=(model, ...),
     )
 

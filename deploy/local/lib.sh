@@ -16,6 +16,13 @@ SERVICES=(booking payments finance disputes)
 declare -A SERVICE_PORT=([booking]=8000 [payments]=8001 [finance]=8002 [disputes]=8003)
 STRIPESIM_PORT=12111
 
+# pip, Maven (~/.m2) and Go (module/build cache) all key their caches on $HOME;
+# a CI runner that strips the environment may not set it.
+if [[ -z "${HOME:-}" ]]; then
+    HOME="$(getent passwd "$(id -u)" | cut -d: -f6)"
+    export HOME
+fi
+
 log()  { printf '==> %s\n' "$*"; }
 warn() { printf 'WARN: %s\n' "$*" >&2; }
 die()  { printf 'ERROR: %s\n' "$*" >&2; exit 1; }

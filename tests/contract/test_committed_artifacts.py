@@ -26,7 +26,10 @@ def test_committed_contracts_page_is_current() -> None:
 @pytest.mark.parametrize("service", ["booking", "payments", "finance", "disputes"])
 def test_committed_asyncapi_matches_the_routing_table(service: str) -> None:
     generated = subprocess.run(
-        [sys.executable, "-m", service, "asyncapi"], cwd=ROOT, check=True, capture_output=True,
+        [sys.executable, "-m", service, "asyncapi"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
     ).stdout
     committed = (ROOT / "docs" / "asyncapi" / f"{service}.json").read_text()
     assert json.loads(generated) == json.loads(committed), (

@@ -52,14 +52,20 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def system(kafka_bootstrap: str, pg_ready: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+def system(
+    kafka_bootstrap: str, pg_ready: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[System]:
     logs = tmp_path_factory.mktemp("e2e-logs")
     sim_port = BASE_PORT + 11
-    env = {**os.environ, "KAFKA_BOOTSTRAP": KAFKA, "PYTHONPATH": str(ROOT),
-           "STRIPESIM_WEBHOOK_URL": f"http://127.0.0.1:{BASE_PORT + 1}/webhooks/stripe",
-           "STRIPESIM_WEBHOOK_SECRET": WEBHOOK_SECRET,
-           "PAYMENTS_STRIPE_API_BASE": f"http://127.0.0.1:{sim_port}",
-           "PAYMENTS_STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET}
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP": KAFKA,
+        "PYTHONPATH": str(ROOT),
+        "STRIPESIM_WEBHOOK_URL": f"http://127.0.0.1:{BASE_PORT + 1}/webhooks/stripe",
+        "STRIPESIM_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "PAYMENTS_STRIPE_API_BASE": f"http://127.0.0.1:{sim_port}",
+        "PAYMENTS_STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+    }
     urls = {"stripe": f"http://127.0.0.1:{sim_port}"}
     commands = {"stripe": [sys.executable, "-m", "stripesim", "--port", str(sim_port)]}
     for i, name in enumerate(SERVICES):
@@ -72,15 +78,21 @@ def system(kafka_bootstrap: str, pg_ready: None, tmp_path_factory: pytest.TempPa
     try:
         for name, command in commands.items():
             log = logs / f"{name}.log"
-            proc = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log.open("wb"),
-                                    stderr=subprocess.STDOUT)
+            proc = subprocess.Popen(
+                command, env=env, cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT
+            )
             procs.append(proc)
             if name == "stripe":
                 _wait_until_listening(urls[name], proc, log)
             else:
                 _wait_healthy(urls[name], proc, log)
-        subprocess.run([sys.executable, "-m", "booking", "seed-listings"], env=env, cwd=ROOT,
-                       check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "booking", "seed-listings"],
+            env=env,
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
         yield System(urls=urls, logs=logs)
     finally:
         for proc in procs:

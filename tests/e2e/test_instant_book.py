@@ -32,7 +32,9 @@ def slot(hours: int = 2) -> dict[str, str]:
     return {"starts_at": start.isoformat(), "ends_at": (start + timedelta(hours=hours)).isoformat()}
 
 
-def wait_for_booking(client: httpx.Client, booking_id: str, done: Any, timeout: float = 30) -> dict[str, Any]:
+def wait_for_booking(
+    client: httpx.Client, booking_id: str, done: Any, timeout: float = 30
+) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
         body = client.get(f"/v1/bookings/{booking_id}").json()
@@ -47,7 +49,9 @@ def wait_for_booking(client: httpx.Client, booking_id: str, done: Any, timeout: 
 def guest(system: System) -> httpx.Client:
     client = system.client("booking", sub=f"guest-{uuid.uuid4().hex[:6]}")
     deadline = time.monotonic() + 30
-    while not any(item["listing_id"] == "lst_loft_01" for item in client.get("/v1/listings").json()):
+    while not any(
+        item["listing_id"] == "lst_loft_01" for item in client.get("/v1/listings").json()
+    ):
         assert time.monotonic() < deadline, "seeded listings never reached booking's replica"
         time.sleep(0.2)
     return client
@@ -56,22 +60,26 @@ def guest(system: System) -> httpx.Client:
 def test_instant_book_is_confirmed_captured_and_posted_to_a_balanced_ledger(
     system: System, guest: httpx.Client
 ) -> None:
-    response = guest.post("/v1/bookings", json={"listing_id": "lst_loft_01", **slot(3),
-                                                "payment_method": "pm_card_visa"})
+    response = guest.post(
+        "/v1/bookings",
+        json={"listing_id": "lst_loft_01", **slot(3), "payment_method": "pm_card_visa"},
+    )
     assert response.status_code == 202, response.text
     booking = response.json()
     assert booking["status"] == "pending_payment"
     assert (booking["amount"], booking["platform_fee"]) == (3 * 4500, 2025)
 
-    done = wait_for_booking(guest, booking["booking_id"],
-                            lambda b: b["payment_status"] == "captured")
+    done = wait_for_booking(
+        guest, booking["booking_id"], lambda b: b["payment_status"] == "captured"
+    )
     assert done["status"] == "confirmed"
 
     with system.client("finance") as finance:
         postings = _wait_json(finance, f"/v1/ledger/bookings/{booking['booking_id']}", 3)
         balance = finance.get("/v1/ledger/trial-balance").json()
     assert {(p["account"], p["amount"]) for p in postings} == {
-        ("asset:stripe_balance", 13500), ("revenue:platform_fees", -2025),
+        ("asset:stripe_balance", 13500),
+        ("revenue:platform_fees", -2025),
         ("liability:host_payable:acct_1HostLoft01", -11475),
     }
     assert balance["balanced"] and balance["totals"]["usd"] == 0
@@ -84,21 +92,28 @@ def test_declined_card_fails_the_booking_releases_the_slot_and_captures_nothing(
     system: System, guest: httpx.Client
 ) -> None:
     times = slot(2)
-    response = guest.post("/v1/bookings", json={"listing_id": "lst_garden_02", **times,
-                                                "payment_method": "pm_card_chargeDeclined"})
+    response = guest.post(
+        "/v1/bookings",
+        json={"listing_id": "lst_garden_02", **times, "payment_method": "pm_card_chargeDeclined"},
+    )
     assert response.status_code == 202, response.text
     booking_id = response.json()["booking_id"]
     failed = wait_for_booking(guest, booking_id, lambda b: b["status"] == "failed")
     assert failed["failure_reason"] == "payment_declined"
     assert failed["payment_status"] == "failed"
 
-    retry = guest.post("/v1/bookings", json={"listing_id": "lst_garden_02", **times,
-                                             "payment_method": "pm_card_visa"})
+    retry = guest.post(
+        "/v1/bookings",
+        json={"listing_id": "lst_garden_02", **times, "payment_method": "pm_card_visa"},
+    )
     assert retry.status_code == 202, "the declined booking's slot must be free again"
     with system.client("finance") as finance:
         assert finance.get(f"/v1/ledger/bookings/{booking_id}").json() == []
-    intents = httpx.get(f"{system.urls['stripe']}/v1/payment_intents",
-                        headers={"Authorization": "Bearer sk_test_e2e"}, timeout=5)
+    intents = httpx.get(
+        f"{system.urls['stripe']}/v1/payment_intents",
+        headers={"Authorization": "Bearer sk_test_e2e"},
+        timeout=5,
+    )
     if intents.status_code == 200:  # the simulator lists intents: none was captured for it
         for intent in intents.json().get("data", []):
             if intent.get("metadata", {}).get("booking_id") == booking_id:
@@ -127,8 +142,10 @@ def test_gateway_rejects_missing_tokens_and_wrong_roles_with_codes(system: Syste
         assert response.json()["error"]["code"] == "unauthenticated"
         assert anonymous.get("/openapi.json").json()["info"]["title"]
     with system.client("booking", sub="host-1", role="host") as host:
-        response = host.post("/v1/bookings", json={"listing_id": "lst_loft_01", **slot(),
-                                                   "payment_method": "pm_card_visa"})
+        response = host.post(
+            "/v1/bookings",
+            json={"listing_id": "lst_loft_01", **slot(), "payment_method": "pm_card_visa"},
+        )
         assert response.status_code == 403
         assert response.json()["error"]["code"] == "forbidden"
 
@@ -136,8 +153,10 @@ def test_gateway_rejects_missing_tokens_and_wrong_roles_with_codes(system: Syste
 def test_every_event_on_the_topics_matches_its_committed_schema_and_duplicates_do_nothing(
     system: System, guest: httpx.Client
 ) -> None:
-    response = guest.post("/v1/bookings", json={"listing_id": "lst_loft_01", **slot(1),
-                                                "payment_method": "pm_card_visa"})
+    response = guest.post(
+        "/v1/bookings",
+        json={"listing_id": "lst_loft_01", **slot(1), "payment_method": "pm_card_visa"},
+    )
     booking_id = response.json()["booking_id"]
     done = wait_for_booking(guest, booking_id, lambda b: b["payment_status"] == "captured")
     with system.client("finance") as finance:
@@ -155,9 +174,13 @@ def test_every_event_on_the_topics_matches_its_committed_schema_and_duplicates_d
     assert seen >= 6
     ours = [r for r in records if booking_id in r.value.decode()]
     types = {json.loads(r.value)["type"] for r in ours}
-    assert {"booking.checkout_requested", "payments.payment_authorized",
-            "booking.booking_confirmed", "payments.payment_captured",
-            "finance.journal_posted"} <= types
+    assert {
+        "booking.checkout_requested",
+        "payments.payment_authorized",
+        "booking.booking_confirmed",
+        "payments.payment_captured",
+        "finance.journal_posted",
+    } <= types
     correlation = {json.loads(r.value)["correlation_id"] for r in ours}
     assert len(correlation) == 1  # one saga, one correlation id
 
@@ -165,7 +188,9 @@ def test_every_event_on_the_topics_matches_its_committed_schema_and_duplicates_d
     before = _consumer_outcomes(system)
     asyncio.run(_send_again(captured))
     deadline = time.monotonic() + 30
-    while _consumer_outcomes(system)["finance"].get("duplicate", 0) <= before["finance"].get("duplicate", 0):
+    while _consumer_outcomes(system)["finance"].get("duplicate", 0) <= before["finance"].get(
+        "duplicate", 0
+    ):
         assert time.monotonic() < deadline, "the duplicate was never consumed"
         time.sleep(0.2)
     with system.client("finance") as finance:
@@ -174,8 +199,10 @@ def test_every_event_on_the_topics_matches_its_committed_schema_and_duplicates_d
 
 
 def _consumer_outcomes(system: System) -> dict[str, dict[str, int]]:
-    return {name: httpx.get(f"{system.urls[name]}/healthz").json()["consumer"]
-            for name in ("booking", "finance", "disputes")}
+    return {
+        name: httpx.get(f"{system.urls[name]}/healthz").json()["consumer"]
+        for name in ("booking", "finance", "disputes")
+    }
 
 
 def _wait_json(client: httpx.Client, path: str, length: int | None, timeout: float = 30) -> Any:
@@ -203,7 +230,8 @@ async def _send_again(record: Any) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=KAFKA)
     await producer.start()
     try:
-        await producer.send_and_wait(record.topic, record.value, key=record.key,
-                                     headers=list(record.headers))
+        await producer.send_and_wait(
+            record.topic, record.value, key=record.key, headers=list(record.headers)
+        )
     finally:
         await producer.stop()

@@ -11,13 +11,13 @@ import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from faststream.kafka import KafkaBroker
-from marketplace_contracts import Envelope, EventModel, make_envelope
 
 from eventkit.consumer import MessageProcessor
 from eventkit.dead_letters import DeadLetters
 from eventkit.producer import durable_producer
 from eventkit.routing import EventRouter
 from eventkit.subscriber import subscribe
+from marketplace_contracts import Envelope, EventModel, make_envelope
 from tests.conftest import create_topic
 from tests.support import ping_model, read_topic, wait_for
 
@@ -27,8 +27,14 @@ pytestmark = pytest.mark.integration
 class Harness:
     """One service-like consumer: FastStream batch subscriber + MessageProcessor + inbox."""
 
-    def __init__(self, bootstrap: str, pool: asyncpg.Pool, tables: tuple[str, str, str],
-                 model: type[EventModel], group: str) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        pool: asyncpg.Pool,
+        tables: tuple[str, str, str],
+        model: type[EventModel],
+        group: str,
+    ) -> None:
         self.bootstrap, self.pool, self.model, self.group = bootstrap, pool, model, group
         _, self.inbox, self.effects_table = tables
         self.calls = 0
@@ -39,7 +45,9 @@ class Harness:
             raise RuntimeError(f"handler cannot process seq {event.seq}")
         await conn.execute(
             f"INSERT INTO booking.{self.effects_table} (event_id, key, seq) VALUES ($1, $2, $3)",
-            env.event_id, event.key, event.seq,
+            env.event_id,
+            event.key,
+            event.seq,
         )
 
     async def __aenter__(self) -> Harness:
@@ -49,12 +57,16 @@ class Harness:
         router = EventRouter("booking")
         router.add(self.model, self.apply)
         self.processor = MessageProcessor(
-            self.pool, "booking", router, DeadLetters(self.producer, "booking"),
-            max_attempts=3, backoff_base=0.05, inbox_table=self.inbox,
+            self.pool,
+            "booking",
+            router,
+            DeadLetters(self.producer, "booking"),
+            max_attempts=3,
+            backoff_base=0.05,
+            inbox_table=self.inbox,
         )
         self.broker = KafkaBroker(self.bootstrap)
-        subscribe(self.broker, router, self.processor.process, max_records=50,
-                  group_id=self.group)
+        subscribe(self.broker, router, self.processor.process, max_records=50, group_id=self.group)
         await self.broker.start()
         return self
 
@@ -72,28 +84,39 @@ class Harness:
 
 
 @pytest.fixture
-async def harness(kafka_bootstrap: str, booking_pool: asyncpg.Pool,
-                  scratch_tables: tuple[str, str, str]) -> AsyncIterator[Harness]:
+async def harness(
+    kafka_bootstrap: str, booking_pool: asyncpg.Pool, scratch_tables: tuple[str, str, str]
+) -> AsyncIterator[Harness]:
     topic = f"test.consume.{uuid.uuid4().hex[:8]}"
     await create_topic(kafka_bootstrap, topic, partitions=1)
-    async with Harness(kafka_bootstrap, booking_pool, scratch_tables, ping_model(topic),
-                       group=f"test-{uuid.uuid4().hex[:8]}") as h:
+    async with Harness(
+        kafka_bootstrap,
+        booking_pool,
+        scratch_tables,
+        ping_model(topic),
+        group=f"test-{uuid.uuid4().hex[:8]}",
+    ) as h:
         yield h
 
 
 def envelope(h: Harness, seq: int, key: str = "k", fail: str = "") -> Envelope:
-    return make_envelope(h.model(key=key, seq=seq, fail=fail), key=key, producer="test",
-                         correlation_id=uuid.uuid4())
+    return make_envelope(
+        h.model(key=key, seq=seq, fail=fail), key=key, producer="test", correlation_id=uuid.uuid4()
+    )
 
 
 async def dead_letters_for(bootstrap: str, topic: str) -> list[Any]:
-    return [r for r in await read_topic(bootstrap, "booking.dlt")
-            if dict(r.headers).get("dlt.original.topic") == topic.encode()]
+    return [
+        r
+        for r in await read_topic(bootstrap, "booking.dlt")
+        if dict(r.headers).get("dlt.original.topic") == topic.encode()
+    ]
 
 
 async def committed_offset(bootstrap: str, group: str, topic: str) -> int | None:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group,
-                                enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+    )
     await consumer.start()
     try:
         return await consumer.committed(TopicPartition(topic, 0))
@@ -165,11 +188,16 @@ async def test_offsets_are_not_committed_while_the_database_is_unavailable(
 ) -> None:
     topic = f"test.outage.{uuid.uuid4().hex[:8]}"
     await create_topic(kafka_bootstrap, topic, partitions=1)
-    outbox, inbox, effects = scratch_tables
+    _, inbox, _ = scratch_tables
     # The inbox table is missing: every transaction fails as it would with the database down.
     await booking_pool.execute(f"ALTER TABLE booking.{inbox} RENAME TO {inbox}_away")
-    async with Harness(kafka_bootstrap, booking_pool, scratch_tables, ping_model(topic),
-                       group=f"test-{uuid.uuid4().hex[:8]}") as h:
+    async with Harness(
+        kafka_bootstrap,
+        booking_pool,
+        scratch_tables,
+        ping_model(topic),
+        group=f"test-{uuid.uuid4().hex[:8]}",
+    ) as h:
         h.processor.max_attempts = 1_000_000  # keep retrying instead of dead-lettering
         await h.send(envelope(h, 1).to_bytes())
         await asyncio.sleep(3)

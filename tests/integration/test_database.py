@@ -16,8 +16,12 @@ from tests.conftest import service_dsn
 
 pytestmark = pytest.mark.integration
 SERVICES = ("booking", "payments", "finance", "disputes")
-OWN_TABLE = {"booking": "bookings", "payments": "payments", "finance": "postings",
-             "disputes": "charges"}
+OWN_TABLE = {
+    "booking": "bookings",
+    "payments": "payments",
+    "finance": "postings",
+    "disputes": "charges",
+}
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -51,8 +55,13 @@ async def test_concurrent_instant_books_of_one_slot_never_both_win(
 
     async def attempt(i: int) -> str:
         # Overlapping but distinct ranges: only the exclusion constraint can tell them apart.
-        cmd = PlaceInstantBook(f"guest-{i}", listing_id, start + timedelta(minutes=15 * (i % 3)),
-                               start + timedelta(hours=2), "pm_card_visa")
+        cmd = PlaceInstantBook(
+            f"guest-{i}",
+            listing_id,
+            start + timedelta(minutes=15 * (i % 3)),
+            start + timedelta(hours=2),
+            "pm_card_visa",
+        )
         async with booking_pool.acquire() as conn:
             try:
                 async with conn.transaction():

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from marketplace_contracts import Envelope
 
 from eventkit.producer import durable_producer
 from eventkit.relay import FAULT_ENV, OutboxRelay
+from marketplace_contracts import Envelope
 from tests.conftest import create_topic, service_dsn
 from tests.support import add_outbox_rows, ping_model, read_topic, wait_for
 
@@ -27,12 +27,15 @@ async def _unpublished(pool: asyncpg.Pool, table: str) -> int:
     return await pool.fetchval(f"SELECT count(*) FROM booking.{table} WHERE published_at IS NULL")
 
 
-async def _run_relay(bootstrap: str, table: str, **kwargs: object) -> tuple[OutboxRelay, asyncio.Event, asyncio.Task[None]]:
+async def _run_relay(
+    bootstrap: str, table: str, **kwargs: object
+) -> tuple[OutboxRelay, asyncio.Event, asyncio.Task[None]]:
     producer = durable_producer(bootstrap, client_id="test-relay")
     await producer.start()
     tag = table.removesuffix("_outbox")
-    relay = OutboxRelay(service_dsn("booking"), "booking", producer, table=table,
-                        channel=f"{tag}_outbox", **kwargs)  # type: ignore[arg-type]
+    relay = OutboxRelay(
+        service_dsn("booking"), "booking", producer, table=table, channel=f"{tag}_outbox", **kwargs
+    )  # type: ignore[arg-type]
     stop = asyncio.Event()
 
     async def run() -> None:
@@ -125,11 +128,22 @@ async def test_relay_killed_between_send_and_commit_loses_nothing_and_resends(
     await create_topic(kafka_bootstrap, topic, partitions=2)
     ids = await add_outbox_rows(booking_pool, outbox, ping_model(topic), ["a", "b", "c"], 10)
     tag = outbox.removesuffix("_outbox")
-    proc = subprocess.run(
-        [sys.executable, "-m", "tests.support.relay_proc", service_dsn("booking"), "booking",
-         outbox, f"{tag}_outbox", kafka_bootstrap],
+    proc = await asyncio.to_thread(
+        subprocess.run,
+        [
+            sys.executable,
+            "-m",
+            "tests.support.relay_proc",
+            service_dsn("booking"),
+            "booking",
+            outbox,
+            f"{tag}_outbox",
+            kafka_bootstrap,
+        ],
         env={**os.environ, FAULT_ENV: "crash_after_send", "PYTHONPATH": str(ROOT)},
-        cwd=ROOT, timeout=60, capture_output=True,
+        cwd=ROOT,
+        timeout=60,
+        capture_output=True,
     )
     assert proc.returncode == 70, proc.stderr.decode()[-2000:]
     sent_before_crash = await read_topic(kafka_bootstrap, topic)

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
+
 from marketplace_contracts import EventModel, make_envelope
 
 
@@ -35,8 +36,9 @@ async def add_outbox_rows(
     rows, ids = [], []
     for seq in range(per_key):
         for key in keys:
-            env = make_envelope(model(key=key, seq=seq), key=key, producer="test",
-                                correlation_id=uuid.uuid4())
+            env = make_envelope(
+                model(key=key, seq=seq), key=key, producer="test", correlation_id=uuid.uuid4()
+            )
             ids.append(env.event_id)
             rows.append((env.event_id, model.TOPIC, key, model.TYPE, env.to_bytes()))
     async with pool.acquire() as conn:
@@ -53,8 +55,10 @@ async def read_topic(bootstrap: str, topic: str) -> list[Any]:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
-        partitions = [TopicPartition(topic, p) for p in sorted(
-            await consumer._client._wait_on_metadata(topic))]  # noqa: SLF001
+        partitions = [
+            TopicPartition(topic, p)
+            for p in sorted(await consumer._client._wait_on_metadata(topic))
+        ]
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         end = await consumer.end_offsets(partitions)

@@ -1,6 +1,6 @@
 """Run one outbox relay in its own process (the crash test kills it mid-flight).
 
-    python -m tests.support.relay_proc DSN SCHEMA TABLE CHANNEL BOOTSTRAP
+python -m tests.support.relay_proc DSN SCHEMA TABLE CHANNEL BOOTSTRAP
 """
 
 from __future__ import annotations

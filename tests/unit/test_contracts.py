@@ -17,15 +17,27 @@ from marketplace_contracts.registry import REGISTRY
 from marketplace_contracts.schema import envelope_schema
 
 CAPTURED = PaymentCapturedV1(
-    payment_id="pay_1", booking_id="b-1", payment_intent_id="pi_1", charge_id="ch_1",
-    amount=1000, currency="usd", platform_fee=100, host_amount=900, host_account_id="acct_1",
+    payment_id="pay_1",
+    booking_id="b-1",
+    payment_intent_id="pi_1",
+    charge_id="ch_1",
+    amount=1000,
+    currency="usd",
+    platform_fee=100,
+    host_amount=900,
+    host_account_id="acct_1",
 )
 
 
 def test_envelope_round_trips_and_normalises_time_to_utc() -> None:
     plus_two = timezone(timedelta(hours=2))
-    env = make_envelope(CAPTURED, key="pay_1", producer="payments", correlation_id=uuid.uuid4(),
-                        occurred_at=datetime(2027, 1, 1, 12, tzinfo=plus_two))
+    env = make_envelope(
+        CAPTURED,
+        key="pay_1",
+        producer="payments",
+        correlation_id=uuid.uuid4(),
+        occurred_at=datetime(2027, 1, 1, 12, tzinfo=plus_two),
+    )
     back = Envelope.from_bytes(env.to_bytes())
     assert back == env
     assert back.occurred_at == datetime(2027, 1, 1, 10, tzinfo=UTC)
@@ -70,9 +82,16 @@ def test_adding_an_optional_field_is_compatible(old: dict) -> None:
     assert compare(old, new) == []
 
 
-@pytest.mark.parametrize("mutation", [
-    "remove_field", "add_required_field", "change_type", "make_optional", "tighten_minimum",
-])
+@pytest.mark.parametrize(
+    "mutation",
+    [
+        "remove_field",
+        "add_required_field",
+        "change_type",
+        "make_optional",
+        "tighten_minimum",
+    ],
+)
 def test_breaking_changes_are_detected(old: dict, mutation: str) -> None:
     new = copy.deepcopy(old)
     data = _data_props(new)

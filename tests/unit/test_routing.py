@@ -12,8 +12,12 @@ async def _noop(*_: object) -> None:
 
 
 def _envelope(**overrides: object) -> Envelope:
-    env = make_envelope(PaymentVoidedV1(payment_id="p", booking_id="b", reason="r"), key="p",
-                        producer="payments", correlation_id=uuid.uuid4())
+    env = make_envelope(
+        PaymentVoidedV1(payment_id="p", booking_id="b", reason="r"),
+        key="p",
+        producer="payments",
+        correlation_id=uuid.uuid4(),
+    )
     return env.model_copy(update=overrides)
 
 

@@ -22,10 +22,10 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
-from marketplace_contracts import CATALOGUE, dead_letter_topic
 
 from eventkit.dead_letters import H_TOPIC
 from eventkit.producer import durable_producer
+from marketplace_contracts import CATALOGUE, dead_letter_topic
 
 DEFAULT_BOOTSTRAP = os.environ.get("KAFKA_BOOTSTRAP", "127.0.0.1:9092")
 
@@ -38,9 +38,9 @@ async def create_topics(bootstrap: str) -> int:
         missing = [t for name, t in CATALOGUE.items() if name not in existing]
         for topic in missing:
             try:
-                await admin.create_topics([
-                    NewTopic(topic.name, topic.partitions, 1, topic_configs=topic.kafka_configs())
-                ])
+                await admin.create_topics(
+                    [NewTopic(topic.name, topic.partitions, 1, topic_configs=topic.kafka_configs())]
+                )
             except TopicAlreadyExistsError:
                 pass
             print(f"created {topic.name} partitions={topic.partitions} {topic.kafka_configs()}")
@@ -54,9 +54,13 @@ def _headers(record: Any) -> dict[str, str]:
     return {k: v.decode(errors="replace") for k, v in (record.headers or ())}
 
 
-async def _read_all(bootstrap: str, topic: str, group: str | None) -> tuple[AIOKafkaConsumer, list[Any]]:
+async def _read_all(
+    bootstrap: str, topic: str, group: str | None
+) -> tuple[AIOKafkaConsumer, list[Any]]:
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False,
+        bootstrap_servers=bootstrap,
+        group_id=group,
+        enable_auto_commit=False,
         auto_offset_reset="earliest",
     )
     await consumer.start()
@@ -75,10 +79,16 @@ async def dlq_list(bootstrap: str, service: str, limit: int) -> int:
     consumer, records = await _read_all(bootstrap, dead_letter_topic(service), None)
     await consumer.stop()
     for record in records[-limit:]:
-        print(json.dumps({
-            "offset": record.offset, "key": (record.key or b"").decode(errors="replace"),
-            "headers": _headers(record), "value": (record.value or b"")[:500].decode(errors="replace"),
-        }))
+        print(
+            json.dumps(
+                {
+                    "offset": record.offset,
+                    "key": (record.key or b"").decode(errors="replace"),
+                    "headers": _headers(record),
+                    "value": (record.value or b"")[:500].decode(errors="replace"),
+                }
+            )
+        )
     print(f"{len(records)} dead letter(s) in {dead_letter_topic(service)}", file=sys.stderr)
     return 0
 

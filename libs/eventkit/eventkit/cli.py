@@ -75,6 +75,4 @@ def service_main(
 
 def _doc_settings(factory: Callable[[], ServiceSettings]) -> ServiceSettings:
     cls: Any = factory  # the settings class itself
-    return cls.model_construct(  # type: ignore[no-any-return]
-        database_url="postgresql://docs", kafka_bootstrap="kafka:9092"
-    )
+    return cls.model_construct(database_url="postgresql://docs", kafka_bootstrap="kafka:9092")

@@ -15,11 +15,11 @@ from collections.abc import Sequence
 
 import asyncpg
 from aiokafka.structs import ConsumerRecord
-from marketplace_contracts import Envelope, UnknownEventError
 from pydantic import ValidationError
 
 from eventkit.dead_letters import DeadLetters
 from eventkit.routing import EventRouter, PermanentError, Route
+from marketplace_contracts import Envelope, UnknownEventError
 
 log = logging.getLogger("eventkit.consumer")
 
@@ -83,8 +83,13 @@ class MessageProcessor:
                 delay = min(self.backoff_max, self.backoff_base * 2 ** (attempt - 1))
                 log.warning(
                     "%s: %s %s failed (attempt %d/%d), retrying in %.1fs: %r",
-                    self.router.service, envelope.type, envelope.event_id,
-                    attempt, self.max_attempts, delay, exc,
+                    self.router.service,
+                    envelope.type,
+                    envelope.event_id,
+                    attempt,
+                    self.max_attempts,
+                    delay,
+                    exc,
                 )
                 await asyncio.sleep(delay)
 
@@ -103,8 +108,12 @@ class MessageProcessor:
             prepared = await route.prepare(envelope, event)
         async with conn.transaction():
             claimed = await conn.fetchval(
-                self._claim, envelope.event_id, envelope.type,
-                record.topic, record.partition, record.offset,
+                self._claim,
+                envelope.event_id,
+                envelope.type,
+                record.topic,
+                record.partition,
+                record.offset,
             )
             if not claimed:
                 return "duplicate"
@@ -114,6 +123,11 @@ class MessageProcessor:
     async def _dead_letter(self, record: ConsumerRecord, exc: BaseException, attempts: int) -> None:
         log.error(
             "%s: dead-lettering %s[%d]@%d after %d attempt(s): %r",
-            self.router.service, record.topic, record.partition, record.offset, attempts, exc,
+            self.router.service,
+            record.topic,
+            record.partition,
+            record.offset,
+            attempts,
+            exc,
         )
         await self.dead_letters.send(record, error=exc, attempts=attempts)

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
+
 from marketplace_contracts import dead_letter_topic
 
 H_TOPIC = "dlt.original.topic"
@@ -25,9 +26,7 @@ class DeadLetters:
         self.service = service
         self.topic = dead_letter_topic(service)
 
-    async def send(
-        self, record: ConsumerRecord, *, error: BaseException, attempts: int
-    ) -> None:
+    async def send(self, record: ConsumerRecord, *, error: BaseException, attempts: int) -> None:
         """Awaited: the offset may be committed only once the dead letter is durable."""
         kept = [(k, v) for k, v in (record.headers or ()) if not k.startswith("dlt.")]
         headers = [

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import asyncpg
+
 from marketplace_contracts import Envelope, EventModel, make_envelope
 
 

@@ -19,6 +19,7 @@ import logging
 import os
 import zlib
 from dataclasses import dataclass, field
+from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -138,7 +139,9 @@ class OutboxRelay:
             if isinstance(result, BaseException):
                 failed += 1
                 self.stats.last_error = f"{topic}[{partition}]: {result!r}"
-                log.warning("relay %s: batch to %s[%s] failed: %r", self.schema, topic, partition, result)
+                log.warning(
+                    "relay %s: batch to %s[%s] failed: %r", self.schema, topic, partition, result
+                )
             else:
                 published.extend(ids)
         if os.environ.get(FAULT_ENV) == "crash_after_send" and published:
@@ -151,8 +154,10 @@ class OutboxRelay:
         self.stats.rounds += 1
         return len(published), failed
 
-    async def _group(self, rows: list[asyncpg.Record]) -> dict[tuple[str, int], tuple[object, list[int]]]:
-        groups: dict[tuple[str, int], tuple[object, list[int]]] = {}
+    async def _group(
+        self, rows: list[asyncpg.Record]
+    ) -> dict[tuple[str, int], tuple[Any, list[int]]]:
+        groups: dict[tuple[str, int], tuple[Any, list[int]]] = {}
         full: set[tuple[str, int]] = set()
         for row in rows:
             key = row["key"].encode()
@@ -168,7 +173,10 @@ class OutboxRelay:
                 ("event_id", str(row["event_id"]).encode()),
                 ("content-type", b"application/json"),
             ]
-            if batch.append(key=key, value=bytes(row["payload"]), timestamp=None, headers=headers) is None:  # type: ignore[attr-defined]
+            appended = batch.append(
+                key=key, value=bytes(row["payload"]), timestamp=None, headers=headers
+            )
+            if appended is None:  # the partition's batch is full
                 full.add(target)
                 continue
             ids.append(row["id"])

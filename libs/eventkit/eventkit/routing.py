@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+
 from marketplace_contracts import Envelope, EventModel
 
 Apply = Callable[[asyncpg.Connection, Envelope, Any, Any], Awaitable[None]]

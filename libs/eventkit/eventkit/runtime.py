@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +29,7 @@ from eventkit.subscriber import document, subscribe
 
 log = logging.getLogger("eventkit.runtime")
 
-Worker = Callable[["ServiceRuntime", asyncio.Event], Awaitable[None]]
+Worker = Callable[["ServiceRuntime", asyncio.Event], Coroutine[Any, Any, None]]
 
 
 @dataclass
@@ -73,10 +73,12 @@ class ServiceRuntime:
                 max_attempts=s.consumer_max_attempts,
                 backoff_base=s.consumer_backoff_base,
             )
-            self.broker = KafkaBroker(s.kafka_bootstrap, client_id=f"{self.name}-consumer",
-                                      log_level=logging.DEBUG)
-            subscribe(self.broker, self.router, self.processor.process,
-                      max_records=s.consumer_batch_size)
+            self.broker = KafkaBroker(
+                s.kafka_bootstrap, client_id=f"{self.name}-consumer", log_level=logging.DEBUG
+            )
+            subscribe(
+                self.broker, self.router, self.processor.process, max_records=s.consumer_batch_size
+            )
             await self.broker.start()
         log.info("%s started: consumes %s", self.name, self.router.topics)
 
@@ -103,9 +105,13 @@ class ServiceRuntime:
     def asyncapi(self, version: str = "1.0.0") -> dict[str, Any]:
         broker = KafkaBroker(self.settings.kafka_bootstrap)
         document(broker, self.router, self.produces)
-        spec = AsyncAPI(broker, title=f"{self.name} service", version=version,
-                        description=f"Kafka interface of the {self.name} service.")
-        return spec.to_specification().to_jsonable()  # type: ignore[no-any-return]
+        spec = AsyncAPI(
+            broker,
+            title=f"{self.name} service",
+            version=version,
+            description=f"Kafka interface of the {self.name} service.",
+        )
+        return spec.to_specification().to_jsonable()
 
 
 def create_app(runtime: ServiceRuntime, **fastapi_kwargs: Any) -> FastAPI:

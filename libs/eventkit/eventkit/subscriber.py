@@ -15,9 +15,9 @@ from typing import Any, Union
 from aiokafka.structs import ConsumerRecord
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
-from marketplace_contracts.schema import typed_envelope
 
 from eventkit.routing import EventRouter
+from marketplace_contracts.schema import typed_envelope
 
 log = logging.getLogger("eventkit.subscriber")
 
@@ -53,7 +53,7 @@ def subscribe(
     )
     async def handle(body: list[bytes], msg: KafkaMessage) -> None:
         try:
-            await process(msg.raw_message)  # type: ignore[arg-type]
+            await process(msg.raw_message)
         except Exception:
             log.exception("%s: batch failed, rewinding to retry it", group_id)
             await msg.nack()

@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from marketplace_contracts.events.booking import (
-    BookingConfirmedV1,
-    BookingFailedV1,
-    CheckoutRequestedV1,
-)
 
 from booking.config import BookingSettings
 from booking.entrypoints import http
@@ -15,6 +10,11 @@ from booking.entrypoints.consumers import build_router
 from booking.service_layer.handlers import BookingHandlers
 from eventkit.outbox import Outbox
 from eventkit.runtime import ServiceRuntime, create_app
+from marketplace_contracts.events.booking import (
+    BookingConfirmedV1,
+    BookingFailedV1,
+    CheckoutRequestedV1,
+)
 
 NAME = "booking"
 PRODUCES = (CheckoutRequestedV1, BookingConfirmedV1, BookingFailedV1)
@@ -23,7 +23,9 @@ PRODUCES = (CheckoutRequestedV1, BookingConfirmedV1, BookingFailedV1)
 def build_runtime(settings: BookingSettings) -> ServiceRuntime:
     outbox = Outbox(NAME, producer=NAME)
     runtime = ServiceRuntime(
-        name=NAME, settings=settings, router=build_router(BookingHandlers(outbox)),
+        name=NAME,
+        settings=settings,
+        router=build_router(BookingHandlers(outbox)),
         produces=PRODUCES,
     )
     runtime.state["outbox"] = outbox
@@ -39,7 +41,7 @@ def build_app(runtime: ServiceRuntime) -> FastAPI:
         version="1.0.0",
         description="Clients' entry point: listings and Instant Book checkout. Authenticate with "
         "`Authorization: Bearer <HS256 JWT>` carrying `sub` and `role` (guest, host, admin). "
-        "Mutating calls honour `Idempotency-Key`. Errors are `{\"error\": {\"code\", \"message\"}}`.",
+        'Mutating calls honour `Idempotency-Key`. Errors are `{"error": {"code", "message"}}`.',
     )
     http.install(app, runtime.state["outbox"], settings.jwt_secret)
     return app

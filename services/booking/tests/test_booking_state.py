@@ -5,7 +5,9 @@ from booking.domain.model import BookingStatus, transition
 
 
 def test_authorization_confirms_and_decline_fails_a_pending_booking() -> None:
-    assert transition(BookingStatus.PENDING_PAYMENT, "payment_authorized") == BookingStatus.CONFIRMED
+    assert (
+        transition(BookingStatus.PENDING_PAYMENT, "payment_authorized") == BookingStatus.CONFIRMED
+    )
     assert transition(BookingStatus.PENDING_PAYMENT, "payment_failed") == BookingStatus.FAILED
 
 

@@ -16,13 +16,16 @@ def test_issued_token_round_trips_its_subject_and_role() -> None:
     assert (principal.sub, principal.role) == ("guest-7", Role.GUEST)
 
 
-@pytest.mark.parametrize("token", [
-    issue_token("another-secret-that-is-also-long-enough", "g", Role.GUEST),
-    jwt.encode({"sub": "g", "role": "guest", "exp": int(time.time()) - 10}, SECRET),
-    jwt.encode({"sub": "g", "role": "superuser", "exp": int(time.time()) + 60}, SECRET),
-    jwt.encode({"role": "guest", "exp": int(time.time()) + 60}, SECRET),
-    "not-a-jwt",
-])
+@pytest.mark.parametrize(
+    "token",
+    [
+        issue_token("another-secret-that-is-also-long-enough", "g", Role.GUEST),
+        jwt.encode({"sub": "g", "role": "guest", "exp": int(time.time()) - 10}, SECRET),
+        jwt.encode({"sub": "g", "role": "superuser", "exp": int(time.time()) + 60}, SECRET),
+        jwt.encode({"role": "guest", "exp": int(time.time()) + 60}, SECRET),
+        "not-a-jwt",
+    ],
+)
 def test_bad_tokens_are_unauthenticated(token: str) -> None:
     with pytest.raises(BookingError) as caught:
         decode_token(SECRET, token)

@@ -9,8 +9,14 @@ START = datetime(2027, 3, 1, 10, tzinfo=UTC)
 
 
 def price(hours: float, rate: int = 4500, bps: int = 1500, min_hours: int = 1, start=START):
-    return price_leg(starts_at=start, ends_at=start + timedelta(hours=hours), hourly_rate=rate,
-                     currency="usd", platform_fee_bps=bps, min_hours=min_hours)
+    return price_leg(
+        starts_at=start,
+        ends_at=start + timedelta(hours=hours),
+        hourly_rate=rate,
+        currency="usd",
+        platform_fee_bps=bps,
+        min_hours=min_hours,
+    )
 
 
 def test_price_is_rate_times_duration_with_fee_in_basis_points() -> None:
@@ -25,12 +31,15 @@ def test_quarter_hours_round_half_up_to_the_minor_unit() -> None:
     assert p.amount == p.platform_fee + p.host_amount
 
 
-@pytest.mark.parametrize(("hours", "code"), [
-    (0, ErrorCode.INVALID_TIME_RANGE),
-    (-1, ErrorCode.INVALID_TIME_RANGE),
-    (1.1, ErrorCode.INVALID_TIME_RANGE),
-    (1, ErrorCode.BELOW_MINIMUM_DURATION),
-])
+@pytest.mark.parametrize(
+    ("hours", "code"),
+    [
+        (0, ErrorCode.INVALID_TIME_RANGE),
+        (-1, ErrorCode.INVALID_TIME_RANGE),
+        (1.1, ErrorCode.INVALID_TIME_RANGE),
+        (1, ErrorCode.BELOW_MINIMUM_DURATION),
+    ],
+)
 def test_invalid_ranges_are_refused_with_a_code(hours: float, code: ErrorCode) -> None:
     with pytest.raises(BookingError) as caught:
         price(hours, min_hours=2)

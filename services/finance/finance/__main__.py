@@ -8,7 +8,12 @@ from finance.bootstrap import build_app, build_runtime
 from finance.config import FinanceSettings
 
 if __name__ == "__main__":
-    sys.exit(service_main(
-        "finance", settings=FinanceSettings, runtime=build_runtime,  # type: ignore[arg-type]
-        app=build_app, migrations=Path(__file__).with_name("migrations"),
-    ))
+    sys.exit(
+        service_main(
+            "finance",
+            settings=FinanceSettings,
+            runtime=build_runtime,  # type: ignore[arg-type]
+            app=build_app,
+            migrations=Path(__file__).with_name("migrations"),
+        )
+    )

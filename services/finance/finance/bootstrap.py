@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from marketplace_contracts.events.finance import JournalPostedV1
 
 from eventkit.outbox import Outbox
 from eventkit.runtime import ServiceRuntime, create_app
@@ -11,6 +10,7 @@ from finance.config import FinanceSettings
 from finance.entrypoints import http
 from finance.entrypoints.consumers import build_router
 from finance.service_layer.handlers import FinanceHandlers
+from marketplace_contracts.events.finance import JournalPostedV1
 
 NAME = "finance"
 

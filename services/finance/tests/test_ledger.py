@@ -4,8 +4,9 @@ from finance.domain.ledger import Journal, UnbalancedJournal, guest_payment_capt
 
 
 def test_captured_payment_splits_into_cash_fee_and_host_payable() -> None:
-    journal = guest_payment_captured(amount=13500, platform_fee=2025,
-                                     host_account_id="acct_1", currency="usd")
+    journal = guest_payment_captured(
+        amount=13500, platform_fee=2025, host_account_id="acct_1", currency="usd"
+    )
     assert dict(journal.postings) == {
         "asset:stripe_balance": 13500,
         "revenue:platform_fees": -2025,
@@ -14,8 +15,9 @@ def test_captured_payment_splits_into_cash_fee_and_host_payable() -> None:
 
 
 def test_a_zero_fee_leaves_no_zero_posting() -> None:
-    journal = guest_payment_captured(amount=100, platform_fee=0, host_account_id="a",
-                                     currency="usd")
+    journal = guest_payment_captured(
+        amount=100, platform_fee=0, host_account_id="a", currency="usd"
+    )
     assert all(amount != 0 for _, amount in journal.postings)
 
 

@@ -8,7 +8,12 @@ from payments.bootstrap import build_app, build_runtime
 from payments.config import PaymentsSettings
 
 if __name__ == "__main__":
-    sys.exit(service_main(
-        "payments", settings=PaymentsSettings, runtime=build_runtime,  # type: ignore[arg-type]
-        app=build_app, migrations=Path(__file__).with_name("migrations"),
-    ))
+    sys.exit(
+        service_main(
+            "payments",
+            settings=PaymentsSettings,
+            runtime=build_runtime,  # type: ignore[arg-type]
+            app=build_app,
+            migrations=Path(__file__).with_name("migrations"),
+        )
+    )

@@ -5,16 +5,16 @@ from __future__ import annotations
 import asyncio
 
 from fastapi import FastAPI
+
+from eventkit.outbox import Outbox
+from eventkit.routing import EventRouter
+from eventkit.runtime import ServiceRuntime, create_app
 from marketplace_contracts.events.payments import (
     PaymentAuthorizedV1,
     PaymentCapturedV1,
     PaymentFailedV1,
     PaymentVoidedV1,
 )
-
-from eventkit.outbox import Outbox
-from eventkit.routing import EventRouter
-from eventkit.runtime import ServiceRuntime, create_app
 from payments.adapters.stripe_gateway import gateway_from_settings
 from payments.config import PaymentsSettings
 from payments.entrypoints import http
@@ -33,8 +33,13 @@ async def _close_stripe(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
 
 def build_runtime(settings: PaymentsSettings) -> ServiceRuntime:
     stripe = gateway_from_settings(settings.stripe_api_key, settings.stripe_api_base)
-    runtime = ServiceRuntime(name=NAME, settings=settings, router=EventRouter(NAME),
-                             produces=PRODUCES, workers=(webhook_worker, _close_stripe))
+    runtime = ServiceRuntime(
+        name=NAME,
+        settings=settings,
+        router=EventRouter(NAME),
+        produces=PRODUCES,
+        workers=(webhook_worker, _close_stripe),
+    )
     handlers = PaymentHandlers(lambda: runtime.db, Outbox(NAME, producer=NAME), stripe)
     runtime.router = build_router(handlers)
     runtime.state["stripe"] = stripe

@@ -26,7 +26,8 @@ async def lookup(conn: asyncpg.Connection, principal: str, key: str) -> StoredRe
     row = await conn.fetchrow(
         "SELECT request_hash, status_code, response FROM booking.idempotency_keys "
         "WHERE principal = $1 AND key = $2",
-        principal, key,
+        principal,
+        key,
     )
     if row is None:
         return None
@@ -40,5 +41,9 @@ async def store(
     await conn.execute(
         "INSERT INTO booking.idempotency_keys (principal, key, request_hash, status_code, response)"
         " VALUES ($1, $2, $3, $4, $5::json)",
-        principal, key, hash_, status_code, json.dumps(body, default=str),
+        principal,
+        key,
+        hash_,
+        status_code,
+        json.dumps(body, default=str),
     )

@@ -35,9 +35,16 @@ async def upsert_listing(conn: asyncpg.Connection, listing: dict[str, Any]) -> N
             cancellation_policy = EXCLUDED.cancellation_policy,
             min_hours = EXCLUDED.min_hours, active = EXCLUDED.active, updated_at = now()
         """,
-        listing["listing_id"], listing["host_id"], listing["host_account_id"], listing["title"],
-        listing["hourly_rate"], listing["currency"], listing["platform_fee_bps"],
-        listing["cancellation_policy"], listing["min_hours"], listing["active"],
+        listing["listing_id"],
+        listing["host_id"],
+        listing["host_account_id"],
+        listing["title"],
+        listing["hourly_rate"],
+        listing["currency"],
+        listing["platform_fee_bps"],
+        listing["cancellation_policy"],
+        listing["min_hours"],
+        listing["active"],
     )
 
 
@@ -49,9 +56,17 @@ async def insert_booking(conn: asyncpg.Connection, booking: dict[str, Any]) -> N
             correlation_id)
         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending_payment', $8, $9, $10, $11, $12)
         """,
-        booking["booking_id"], booking["guest_id"], booking["listing_id"], booking["host_id"],
-        booking["host_account_id"], booking["starts_at"], booking["ends_at"], booking["amount"],
-        booking["platform_fee"], booking["currency"], booking["payment_method"],
+        booking["booking_id"],
+        booking["guest_id"],
+        booking["listing_id"],
+        booking["host_id"],
+        booking["host_account_id"],
+        booking["starts_at"],
+        booking["ends_at"],
+        booking["amount"],
+        booking["platform_fee"],
+        booking["currency"],
+        booking["payment_method"],
         booking["correlation_id"],
     )
 
@@ -73,6 +88,8 @@ async def update_booking(
     status = await conn.execute(
         f"UPDATE booking.bookings SET {columns}, version = version + 1, updated_at = now() "
         "WHERE booking_id = $1 AND version = $2",
-        booking_id, version, *changes.values(),
+        booking_id,
+        version,
+        *changes.values(),
     )
     return bool(status == "UPDATE 1")

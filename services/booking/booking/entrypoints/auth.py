@@ -35,14 +35,19 @@ _bearer = HTTPBearer(auto_error=False, description="HS256 JWT with claims `sub` 
 
 def issue_token(secret: str, sub: str, role: Role, ttl_seconds: int = 24 * 3600) -> str:
     now = int(time.time())
-    return jwt.encode({"sub": sub, "role": role.value, "iat": now, "exp": now + ttl_seconds},
-                      secret, algorithm="HS256")
+    return jwt.encode(
+        {"sub": sub, "role": role.value, "iat": now, "exp": now + ttl_seconds},
+        secret,
+        algorithm="HS256",
+    )
 
 
 def decode_token(secret: str, token: str) -> Principal:
     try:
-        claims = jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["sub", "exp"]})
-        return Principal(sub=str(claims["sub"]), role=Role(claims.get("role")))
+        claims = jwt.decode(
+            token, secret, algorithms=["HS256"], options={"require": ["sub", "exp"]}
+        )
+        return Principal(sub=str(claims["sub"]), role=Role(str(claims.get("role"))))
     except (jwt.PyJWTError, ValueError) as exc:
         raise BookingError(ErrorCode.UNAUTHENTICATED, f"invalid bearer token: {exc}") from None
 
@@ -62,5 +67,6 @@ CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 def require_role(principal: Principal, *roles: Role) -> None:
     if principal.role not in roles:
         raise BookingError(
-            ErrorCode.FORBIDDEN, f"role {principal.role} may not do this; needs one of {list(roles)}"
+            ErrorCode.FORBIDDEN,
+            f"role {principal.role} may not do this; needs one of {list(roles)}",
         )

@@ -1,5 +1,7 @@
 """Booking's routing table: every contract it consumes and the handler for it."""
 
+from booking.service_layer.handlers import BookingHandlers
+from eventkit.routing import EventRouter
 from marketplace_contracts.events.catalog import ListingUpsertedV1
 from marketplace_contracts.events.payments import (
     PaymentAuthorizedV1,
@@ -7,9 +9,6 @@ from marketplace_contracts.events.payments import (
     PaymentFailedV1,
     PaymentVoidedV1,
 )
-
-from booking.service_layer.handlers import BookingHandlers
-from eventkit.routing import EventRouter
 
 
 def build_router(handlers: BookingHandlers) -> EventRouter:

@@ -23,7 +23,9 @@ router = APIRouter(prefix="/v1")
 IdempotencyKey = Annotated[
     str | None,
     Header(
-        alias="Idempotency-Key", min_length=1, max_length=255,
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
         description="Same key + same body replays the first response; a different body is 422.",
     ),
 ]
@@ -34,7 +36,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def _runtime(request: Request) -> ServiceRuntime:
-    return request.app.state.runtime  # type: ignore[no-any-return]
+    return request.app.state.runtime
 
 
 async def run_idempotent(
@@ -48,7 +50,9 @@ async def run_idempotent(
                 async with conn.transaction():
                     status, payload = await work(conn)
             except BookingError as exc:
-                return JSONResponse(errors.error_body(exc.code, exc.message), errors.status_for(exc))
+                return JSONResponse(
+                    errors.error_body(exc.code, exc.message), errors.status_for(exc)
+                )
             return JSONResponse(payload, status)
         hash_ = idempotency.request_hash(request.method, request.url.path, body)
         stored = await idempotency.lookup(conn, principal.key, key)
@@ -70,11 +74,17 @@ async def run_idempotent(
                 ErrorCode.IDEMPOTENCY_KEY_REUSED,
                 "this Idempotency-Key was used with a different request body",
             )
-        return JSONResponse(stored.body, stored.status_code, headers={"Idempotent-Replayed": "true"})
+        return JSONResponse(
+            stored.body, stored.status_code, headers={"Idempotent-Replayed": "true"}
+        )
 
 
-@router.get("/listings", response_model=list[ListingOut], tags=["listings"],
-            summary="Bookable listings (the booking service's catalogue replica)")
+@router.get(
+    "/listings",
+    response_model=list[ListingOut],
+    tags=["listings"],
+    summary="Bookable listings (the booking service's catalogue replica)",
+)
 async def list_listings(request: Request, principal: CurrentPrincipal) -> list[dict[str, Any]]:
     async with _runtime(request).db.acquire() as conn:
         rows = await repository.list_listings(conn)
@@ -82,30 +92,43 @@ async def list_listings(request: Request, principal: CurrentPrincipal) -> list[d
 
 
 @router.post(
-    "/bookings", status_code=202, response_model=BookingOut, responses=ERRORS, tags=["bookings"],
+    "/bookings",
+    status_code=202,
+    response_model=BookingOut,
+    responses=ERRORS,
+    tags=["bookings"],
     summary="Instant Book one listing and time range",
     description="Holds the slot and starts the checkout saga; the booking is `pending_payment` "
     "until payments authorizes, then `confirmed` (or `failed` with a reason). Poll "
     "`GET /v1/bookings/{id}`.",
 )
 async def create_booking(
-    request: Request, body: InstantBookRequest, principal: CurrentPrincipal,
+    request: Request,
+    body: InstantBookRequest,
+    principal: CurrentPrincipal,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     require_role(principal, Role.GUEST)
-    cmd = PlaceInstantBook(principal.sub, body.listing_id, body.starts_at, body.ends_at,
-                           body.payment_method)
+    cmd = PlaceInstantBook(
+        principal.sub, body.listing_id, body.starts_at, body.ends_at, body.payment_method
+    )
     outbox: Outbox = request.app.state.outbox
 
     async def work(conn: asyncpg.Connection) -> tuple[int, Any]:
         return 202, await place_instant_book(conn, outbox, cmd)
 
-    return await run_idempotent(request, principal, idempotency_key,
-                                body.model_dump(mode="json"), work)
+    return await run_idempotent(
+        request, principal, idempotency_key, body.model_dump(mode="json"), work
+    )
 
 
-@router.get("/bookings/{booking_id}", response_model=BookingOut, responses=ERRORS,
-            tags=["bookings"], summary="A booking, visible to its guest, its host and admins")
+@router.get(
+    "/bookings/{booking_id}",
+    response_model=BookingOut,
+    responses=ERRORS,
+    tags=["bookings"],
+    summary="A booking, visible to its guest, its host and admins",
+)
 async def get_booking(
     request: Request, booking_id: uuid.UUID, principal: CurrentPrincipal
 ) -> dict[str, Any]:

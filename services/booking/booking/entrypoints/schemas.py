@@ -8,19 +8,26 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 class InstantBookRequest(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{
-            "listing_id": "lst_loft_01",
-            "starts_at": "2027-03-01T10:00:00Z",
-            "ends_at": "2027-03-01T13:00:00Z",
-            "payment_method": "pm_card_visa",
-        }]},
+        json_schema_extra={
+            "examples": [
+                {
+                    "listing_id": "lst_loft_01",
+                    "starts_at": "2027-03-01T10:00:00Z",
+                    "ends_at": "2027-03-01T13:00:00Z",
+                    "payment_method": "pm_card_visa",
+                }
+            ]
+        },
     )
 
     listing_id: str = Field(min_length=1, max_length=100)
-    starts_at: AwareDatetime = Field(description="Start, ISO 8601 with offset; on a 15-minute slot.")
+    starts_at: AwareDatetime = Field(
+        description="Start, ISO 8601 with offset; on a 15-minute slot."
+    )
     ends_at: AwareDatetime = Field(description="End (exclusive).")
     payment_method: str = Field(
-        min_length=3, max_length=255,
+        min_length=3,
+        max_length=255,
         description="Stripe PaymentMethod id. Test ids: pm_card_visa, pm_card_chargeDeclined.",
     )
 

@@ -8,12 +8,12 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
-from marketplace_contracts.events.booking import CheckoutRequestedV1
 
 from booking.adapters import repository
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.pricing import price_leg
 from eventkit.outbox import Outbox
+from marketplace_contracts.events.booking import CheckoutRequestedV1
 
 
 @dataclass(frozen=True)

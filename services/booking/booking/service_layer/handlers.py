@@ -8,6 +8,11 @@ from __future__ import annotations
 import uuid
 
 import asyncpg
+
+from booking.adapters import repository
+from booking.domain.model import BookingStatus, PaymentStatus, transition
+from eventkit.outbox import Outbox
+from eventkit.routing import PermanentError
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.booking import BookingConfirmedV1, BookingFailedV1
 from marketplace_contracts.events.catalog import ListingUpsertedV1
@@ -17,11 +22,6 @@ from marketplace_contracts.events.payments import (
     PaymentFailedV1,
     PaymentVoidedV1,
 )
-
-from booking.adapters import repository
-from booking.domain.model import BookingStatus, PaymentStatus, transition
-from eventkit.outbox import Outbox
-from eventkit.routing import PermanentError
 
 
 class BookingHandlers:
@@ -47,21 +47,36 @@ class BookingHandlers:
             # The booking ended meanwhile: the authorization must not be left hanging.
             await self.outbox.add(
                 conn,
-                BookingFailedV1(booking_id=event.booking_id, payment_id=event.payment_id,
-                                reason="booking_not_pending", detail=f"booking is {row['status']}"),
-                key=event.booking_id, correlation_id=env.correlation_id, causation_id=env.event_id,
+                BookingFailedV1(
+                    booking_id=event.booking_id,
+                    payment_id=event.payment_id,
+                    reason="booking_not_pending",
+                    detail=f"booking is {row['status']}",
+                ),
+                key=event.booking_id,
+                correlation_id=env.correlation_id,
+                causation_id=env.event_id,
             )
             return
         await repository.update_booking(
-            conn, row["booking_id"], row["version"],
+            conn,
+            row["booking_id"],
+            row["version"],
             status=transition(BookingStatus(row["status"]), "payment_authorized").value,
-            payment_status=PaymentStatus.AUTHORIZED.value, payment_id=event.payment_id,
+            payment_status=PaymentStatus.AUTHORIZED.value,
+            payment_id=event.payment_id,
         )
         await self.outbox.add(
             conn,
-            BookingConfirmedV1(booking_id=event.booking_id, payment_id=event.payment_id,
-                               amount=row["amount"], currency=row["currency"]),
-            key=event.booking_id, correlation_id=env.correlation_id, causation_id=env.event_id,
+            BookingConfirmedV1(
+                booking_id=event.booking_id,
+                payment_id=event.payment_id,
+                amount=row["amount"],
+                currency=row["currency"],
+            ),
+            key=event.booking_id,
+            correlation_id=env.correlation_id,
+            causation_id=env.event_id,
         )
 
     async def on_payment_failed(
@@ -72,17 +87,26 @@ class BookingHandlers:
             return
         # Leaving the holding statuses releases the slot (the exclusion constraint's WHERE).
         await repository.update_booking(
-            conn, row["booking_id"], row["version"],
+            conn,
+            row["booking_id"],
+            row["version"],
             status=transition(BookingStatus(row["status"]), "payment_failed").value,
-            payment_status=PaymentStatus.FAILED.value, payment_id=event.payment_id,
+            payment_status=PaymentStatus.FAILED.value,
+            payment_id=event.payment_id,
             failure_reason="payment_declined" if event.code == "card_declined" else event.code,
             failure_detail=event.message or event.decline_code or "",
         )
         await self.outbox.add(
             conn,
-            BookingFailedV1(booking_id=event.booking_id, payment_id=None,
-                            reason="payment_declined", detail=event.decline_code or event.code),
-            key=event.booking_id, correlation_id=env.correlation_id, causation_id=env.event_id,
+            BookingFailedV1(
+                booking_id=event.booking_id,
+                payment_id=None,
+                reason="payment_declined",
+                detail=event.decline_code or event.code,
+            ),
+            key=event.booking_id,
+            correlation_id=env.correlation_id,
+            causation_id=env.event_id,
         )
 
     async def on_payment_captured(

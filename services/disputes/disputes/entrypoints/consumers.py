@@ -1,9 +1,8 @@
 """Disputes' routing table."""
 
-from marketplace_contracts.events.payments import PaymentCapturedV1
-
 from disputes.service_layer import handlers
 from eventkit.routing import EventRouter
+from marketplace_contracts.events.payments import PaymentCapturedV1
 
 
 def build_router() -> EventRouter:

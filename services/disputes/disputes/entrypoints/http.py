@@ -12,8 +12,9 @@ router = APIRouter(prefix="/v1", tags=["disputes"])
 @router.get("/charges/{payment_id}", summary="A captured charge as disputes knows it")
 async def get_charge(request: Request, payment_id: str) -> dict[str, Any]:
     async with request.app.state.runtime.db.acquire() as conn:
-        row = await conn.fetchrow("SELECT * FROM disputes.charges WHERE payment_id = $1",
-                                  payment_id)
+        row = await conn.fetchrow(
+            "SELECT * FROM disputes.charges WHERE payment_id = $1", payment_id
+        )
     if row is None:
         raise HTTPException(404, {"code": "charge_not_found", "message": payment_id})
     return {**dict(row), "captured_at": row["captured_at"].isoformat()}

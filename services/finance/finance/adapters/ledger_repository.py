@@ -10,7 +10,10 @@ from finance.domain.ledger import Journal
 
 
 async def post(
-    conn: asyncpg.Connection, journal: Journal, *, source_event_id: uuid.UUID,
+    conn: asyncpg.Connection,
+    journal: Journal,
+    *,
+    source_event_id: uuid.UUID,
     booking_id: str | None,
 ) -> uuid.UUID | None:
     """Insert the journal and its postings; None if this source fact was already posted."""
@@ -18,7 +21,11 @@ async def post(
     status = await conn.execute(
         "INSERT INTO finance.journals (journal_id, kind, booking_id, source_event_id, currency) "
         "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (source_event_id, kind) DO NOTHING",
-        journal_id, journal.kind, booking_id, source_event_id, journal.currency,
+        journal_id,
+        journal.kind,
+        booking_id,
+        source_event_id,
+        journal.currency,
     )
     if status != "INSERT 0 1":
         return None

@@ -33,6 +33,9 @@ def guest_payment_captured(
     *, amount: int, platform_fee: int, host_account_id: str, currency: str
 ) -> Journal:
     """Cash in at Stripe; the platform earns its fee; the rest is owed to the host."""
-    lines = [(STRIPE_BALANCE, amount), (PLATFORM_FEES, -platform_fee),
-             (host_payable(host_account_id), -(amount - platform_fee))]
+    lines = [
+        (STRIPE_BALANCE, amount),
+        (PLATFORM_FEES, -platform_fee),
+        (host_payable(host_account_id), -(amount - platform_fee)),
+    ]
     return Journal("guest_payment_captured", currency, tuple((a, v) for a, v in lines if v))

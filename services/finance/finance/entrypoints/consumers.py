@@ -1,9 +1,8 @@
 """Finance's routing table."""
 
-from marketplace_contracts.events.payments import PaymentCapturedV1
-
 from eventkit.routing import EventRouter
 from finance.service_layer.handlers import FinanceHandlers
+from marketplace_contracts.events.payments import PaymentCapturedV1
 
 
 def build_router(h: FinanceHandlers) -> EventRouter:

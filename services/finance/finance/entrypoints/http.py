@@ -18,16 +18,21 @@ async def trial_balance(request: Request) -> dict[str, Any]:
     totals: dict[str, int] = {}
     for row in rows:
         totals[row["currency"]] = totals.get(row["currency"], 0) + row["balance"]
-    return {"accounts": [dict(r) for r in rows], "totals": totals,
-            "balanced": all(v == 0 for v in totals.values())}
+    return {
+        "accounts": [dict(r) for r in rows],
+        "totals": totals,
+        "balanced": all(v == 0 for v in totals.values()),
+    }
 
 
 @router.get("/bookings/{booking_id}", summary="Journals posted for one booking")
 async def booking_journals(request: Request, booking_id: str) -> list[dict[str, Any]]:
     async with request.app.state.runtime.db.acquire() as conn:
         rows = await ledger_repository.journals_for_booking(conn, booking_id)
-    return [{**dict(r), "journal_id": str(r["journal_id"]),
-             "posted_at": r["posted_at"].isoformat()} for r in rows]
+    return [
+        {**dict(r), "journal_id": str(r["journal_id"]), "posted_at": r["posted_at"].isoformat()}
+        for r in rows
+    ]
 
 
 def install(app: FastAPI) -> None:

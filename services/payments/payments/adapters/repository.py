@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeAlias
 
 import asyncpg
 
-PaymentsDB = asyncpg.Pool | asyncpg.Connection
+PaymentsDB: TypeAlias = asyncpg.Pool | asyncpg.Connection
 
 
 async def get_payment(db: PaymentsDB, payment_id: str) -> asyncpg.Record | None:
@@ -14,7 +14,7 @@ async def get_payment(db: PaymentsDB, payment_id: str) -> asyncpg.Record | None:
 
 
 async def get_customer(db: PaymentsDB, guest_id: str) -> str | None:
-    return await db.fetchval(  # type: ignore[no-any-return]
+    return await db.fetchval(
         "SELECT stripe_customer_id FROM payments.customers WHERE guest_id = $1", guest_id
     )
 

@@ -1,12 +1,11 @@
 """Payments' routing table: every contract it consumes and the handler for it."""
 
+from eventkit.routing import EventRouter
 from marketplace_contracts.events.booking import (
     BookingConfirmedV1,
     BookingFailedV1,
     CheckoutRequestedV1,
 )
-
-from eventkit.routing import EventRouter
 from payments.service_layer.handlers import PaymentHandlers
 
 

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
+
+from eventkit.outbox import Outbox
+from eventkit.routing import PermanentError
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.booking import (
     BookingConfirmedV1,
@@ -24,9 +28,6 @@ from marketplace_contracts.events.payments import (
     PaymentFailedV1,
     PaymentVoidedV1,
 )
-
-from eventkit.outbox import Outbox
-from eventkit.routing import PermanentError
 from payments.adapters import repository
 from payments.adapters.stripe_gateway import PaymentIntentResult, StripeGateway, StripeGatewayError
 from payments.domain.ids import checkout_payment_id, idempotency_key
@@ -40,7 +41,9 @@ class Authorization:
 
 
 class PaymentHandlers:
-    def __init__(self, db: Callable[[], asyncpg.Pool], outbox: Outbox, stripe: StripeGateway) -> None:
+    def __init__(
+        self, db: Callable[[], asyncpg.Pool], outbox: Outbox, stripe: StripeGateway
+    ) -> None:
         self.db = db  # the pool exists once the runtime has started
         self.outbox = outbox
         self.stripe = stripe
@@ -74,7 +77,10 @@ class PaymentHandlers:
         return Authorization(customer, result)
 
     async def record_authorization(
-        self, conn: asyncpg.Connection, env: Envelope, event: CheckoutRequestedV1,
+        self,
+        conn: asyncpg.Connection,
+        env: Envelope,
+        event: CheckoutRequestedV1,
         auth: Authorization | None,
     ) -> None:
         if auth is None:
@@ -85,38 +91,65 @@ class PaymentHandlers:
         result, error = auth.result, auth.error
         ok = result is not None and not result.declined and result.status == "requires_capture"
         row = {
-            "payment_id": payment_id, "booking_id": event.booking_id, "guest_id": event.guest_id,
-            "amount": event.amount, "platform_fee": event.platform_fee, "currency": event.currency,
-            "host_account_id": event.host_account_id, "payment_method": event.payment_method,
+            "payment_id": payment_id,
+            "booking_id": event.booking_id,
+            "guest_id": event.guest_id,
+            "amount": event.amount,
+            "platform_fee": event.platform_fee,
+            "currency": event.currency,
+            "host_account_id": event.host_account_id,
+            "payment_method": event.payment_method,
             "payment_intent_id": result.id if result else None,
             "status": "authorized" if ok else "failed",
             # A decline leaves the intent awaiting another payment method, as Stripe reports it.
-            "stripe_status": (
-                "requires_payment_method" if result.declined else result.status
-            ) if result else None,
+            "stripe_status": ("requires_payment_method" if result.declined else result.status)
+            if result
+            else None,
             "card_brand": result.card_brand if result else None,
             "card_last4": result.card_last4 if result else None,
-            "failure_code": None if ok else (error.code if error else result and result.failure_code),
+            "failure_code": None
+            if ok
+            else (error.code if error else result and result.failure_code),
             "decline_code": result.decline_code if result else None,
-            "failure_message": None if ok else (
-                error.message if error else result and result.failure_message),
+            "failure_message": None
+            if ok
+            else (error.message if error else result and result.failure_message),
             "correlation_id": env.correlation_id,
         }
         if not await repository.insert_payment(conn, row):
             return
-        meta = {"key": payment_id, "correlation_id": env.correlation_id,
-                "causation_id": env.event_id}
+        meta: dict[str, Any] = {
+            "key": payment_id,
+            "correlation_id": env.correlation_id,
+            "causation_id": env.event_id,
+        }
         if ok:
             assert result is not None
-            await self.outbox.add(conn, PaymentAuthorizedV1(
-                payment_id=payment_id, booking_id=event.booking_id, payment_intent_id=result.id,
-                amount=event.amount, currency=event.currency, card_brand=result.card_brand,
-                card_last4=result.card_last4), **meta)
+            await self.outbox.add(
+                conn,
+                PaymentAuthorizedV1(
+                    payment_id=payment_id,
+                    booking_id=event.booking_id,
+                    payment_intent_id=result.id,
+                    amount=event.amount,
+                    currency=event.currency,
+                    card_brand=result.card_brand,
+                    card_last4=result.card_last4,
+                ),
+                **meta,
+            )
         else:
-            await self.outbox.add(conn, PaymentFailedV1(
-                payment_id=payment_id, booking_id=event.booking_id,
-                code=row["failure_code"] or "authorization_failed",
-                decline_code=row["decline_code"], message=row["failure_message"] or ""), **meta)
+            await self.outbox.add(
+                conn,
+                PaymentFailedV1(
+                    payment_id=payment_id,
+                    booking_id=event.booking_id,
+                    code=row["failure_code"] or "authorization_failed",
+                    decline_code=row["decline_code"],
+                    message=row["failure_message"] or "",
+                ),
+                **meta,
+            )
 
     # -- booking confirmed: capture -------------------------------------------------------
     async def capture(self, env: Envelope, event: BookingConfirmedV1) -> PaymentIntentResult | None:
@@ -136,7 +169,10 @@ class PaymentHandlers:
             raise PermanentError(f"capture of {event.payment_id} refused: {exc}") from exc
 
     async def record_capture(
-        self, conn: asyncpg.Connection, env: Envelope, event: BookingConfirmedV1,
+        self,
+        conn: asyncpg.Connection,
+        env: Envelope,
+        event: BookingConfirmedV1,
         result: PaymentIntentResult | None,
     ) -> None:
         if result is None:
@@ -145,17 +181,32 @@ class PaymentHandlers:
         assert payment is not None
         captured = result.amount_received
         if not await repository.transition(
-            conn, event.payment_id, "authorized", status="captured", captured_amount=captured,
-            charge_id=result.charge_id, stripe_status=result.status,
+            conn,
+            event.payment_id,
+            "authorized",
+            status="captured",
+            captured_amount=captured,
+            charge_id=result.charge_id,
+            stripe_status=result.status,
         ):
             return
-        await self.outbox.add(conn, PaymentCapturedV1(
-            payment_id=event.payment_id, booking_id=event.booking_id,
-            payment_intent_id=result.id, charge_id=result.charge_id, amount=captured,
-            currency=payment["currency"], platform_fee=payment["platform_fee"],
-            host_amount=captured - payment["platform_fee"],
-            host_account_id=payment["host_account_id"],
-        ), key=event.payment_id, correlation_id=env.correlation_id, causation_id=env.event_id)
+        await self.outbox.add(
+            conn,
+            PaymentCapturedV1(
+                payment_id=event.payment_id,
+                booking_id=event.booking_id,
+                payment_intent_id=result.id,
+                charge_id=result.charge_id,
+                amount=captured,
+                currency=payment["currency"],
+                platform_fee=payment["platform_fee"],
+                host_amount=captured - payment["platform_fee"],
+                host_account_id=payment["host_account_id"],
+            ),
+            key=event.payment_id,
+            correlation_id=env.correlation_id,
+            causation_id=env.event_id,
+        )
 
     # -- booking failed: void a hanging authorization -------------------------------------
     async def void(self, env: Envelope, event: BookingFailedV1) -> PaymentIntentResult | None:
@@ -175,7 +226,10 @@ class PaymentHandlers:
             raise PermanentError(f"void of {event.payment_id} refused: {exc}") from exc
 
     async def record_void(
-        self, conn: asyncpg.Connection, env: Envelope, event: BookingFailedV1,
+        self,
+        conn: asyncpg.Connection,
+        env: Envelope,
+        event: BookingFailedV1,
         result: PaymentIntentResult | None,
     ) -> None:
         if result is None or event.payment_id is None:
@@ -183,6 +237,14 @@ class PaymentHandlers:
         if await repository.transition(
             conn, event.payment_id, "authorized", status="voided", stripe_status=result.status
         ):
-            await self.outbox.add(conn, PaymentVoidedV1(
-                payment_id=event.payment_id, booking_id=event.booking_id, reason=event.reason,
-            ), key=event.payment_id, correlation_id=env.correlation_id, causation_id=env.event_id)
+            await self.outbox.add(
+                conn,
+                PaymentVoidedV1(
+                    payment_id=event.payment_id,
+                    booking_id=event.booking_id,
+                    reason=event.reason,
+                ),
+                key=event.payment_id,
+                correlation_id=env.correlation_id,
+                causation_id=env.event_id,
+            )

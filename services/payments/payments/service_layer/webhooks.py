@@ -19,7 +19,9 @@ async def store_event(conn: asyncpg.Connection, event: dict[str, Any]) -> bool:
     status = await conn.execute(
         "INSERT INTO payments.stripe_webhook_events (stripe_event_id, type, payload) "
         "VALUES ($1, $2, $3::jsonb) ON CONFLICT (stripe_event_id) DO NOTHING",
-        event["id"], event["type"], json.dumps(event),
+        event["id"],
+        event["type"],
+        json.dumps(event),
     )
     return bool(status == "INSERT 0 1")
 
@@ -38,7 +40,8 @@ async def apply_pending(conn: asyncpg.Connection, limit: int = 100) -> int:
                 updated = await conn.execute(
                     "UPDATE payments.payments SET stripe_status = $2, updated_at = now() "
                     "WHERE payment_intent_id = $1",
-                    obj["id"], obj["status"],
+                    obj["id"],
+                    obj["status"],
                 )
                 if updated == "UPDATE 0":
                     log.info("webhook %s for unknown intent %s", row["type"], obj["id"])
