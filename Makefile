@@ -17,6 +17,8 @@ TEST_DB         ?= marketplace_test
 TEST_KAFKA_PORT ?= 19092
 TEST_KAFKA_CTRL ?= 19093
 PYTEST_ARGS     ?=
+# TEST_DB_FRESH=1: drop and recreate the test database before migrating (CI).
+TEST_DB_FRESH   ?=
 
 .PHONY: help setup up down run logs status test test-down lint contracts contracts-check bench clean
 
@@ -60,7 +62,7 @@ status: ## what is running
 
 test: setup ## run pytest against Postgres (marketplace_test) and the test Kafka; PYTEST_ARGS=...
 	@bash $(LOCAL)/postgres.sh start
-	@bash $(LOCAL)/db.sh $(TEST_DB)
+	@bash $(LOCAL)/db.sh $(if $(TEST_DB_FRESH),--fresh) $(TEST_DB)
 	@bash $(LOCAL)/kafka.sh start test $(TEST_KAFKA_PORT) $(TEST_KAFKA_CTRL)
 	@bash $(LOCAL)/topics.sh 127.0.0.1:$(TEST_KAFKA_PORT)
 	@bash $(LOCAL)/migrate.sh $(TEST_DB)

@@ -94,6 +94,16 @@ async def check_table(conn: asyncpg.Connection, table: str) -> None:
         )
 
 
+async def describe_db(conn: asyncpg.Connection) -> str:
+    """What shapes per-transaction cost: TLS on the connection, commit durability, load."""
+    tls = await conn.fetchval("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+    sync = await conn.fetchval("SHOW synchronous_commit")
+    return (
+        f"db tls={'on' if tls else 'off'} synchronous_commit={sync}; "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cpus"
+    )
+
+
 async def start_admin(bootstrap: str) -> AIOKafkaAdminClient:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
     try:

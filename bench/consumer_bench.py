@@ -36,6 +36,7 @@ from _common import (
     check_table,
     connect_db,
     database_url,
+    describe_db,
     ensure_topics,
     kafka_bootstrap,
     redact,
@@ -164,6 +165,7 @@ async def bench(args: argparse.Namespace) -> BenchResult:
     )
     conn = await connect_db(dsn)
     try:
+        say(f"  {await describe_db(conn)}")
         await ensure_topics(bootstrap, {TOPIC: PARTITIONS, dead_letter_topic(SERVICE): 1})
         producer = await start_producer(bootstrap)
         try:
@@ -194,7 +196,11 @@ async def _measure(
     processor = MessageProcessor(
         pool, SCHEMA, router, DeadLetters(producer, SERVICE), inbox_table=INBOX
     )
-    broker = KafkaBroker(bootstrap, client_id="bench-consumer", log_level=logging.DEBUG)
+    quiet = logging.getLogger("bench.faststream")  # framework chatter off, warnings kept
+    quiet.setLevel(logging.WARNING)
+    broker = KafkaBroker(
+        bootstrap, client_id="bench-consumer", logger=quiet, log_level=logging.DEBUG
+    )
     subscribe(broker, router, processor.process, max_records=args.max_records)
     outcomes = processor.outcomes
     profiler = Profiler(args.profile)

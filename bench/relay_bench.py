@@ -32,6 +32,7 @@ from _common import (
     check_table,
     connect_db,
     database_url,
+    describe_db,
     ensure_topics,
     kafka_bootstrap,
     redact,
@@ -172,6 +173,7 @@ async def bench(args: argparse.Namespace) -> BenchResult:
     )
     conn = await connect_db(dsn)
     try:
+        say(f"  {await describe_db(conn)}")
         await ensure_topics(bootstrap, {TOPIC: PARTITIONS})
         producer = await start_producer(bootstrap)
         consumer = AIOKafkaConsumer(

@@ -82,7 +82,7 @@ class OutboxRelay:
         while not stop.is_set():
             try:
                 conn = await asyncpg.connect(self.dsn)
-            except (OSError, asyncpg.PostgresError) as exc:
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 log.warning("relay %s: cannot connect: %s", self.schema, exc)
                 await _sleep_or_stop(stop, self.standby_poll)
                 continue
@@ -94,13 +94,13 @@ class OutboxRelay:
                 self.stats.active = True
                 await conn.add_listener(self.channel, self._on_notify)
                 await self._relay_while_active(conn, stop)
-            except (OSError, asyncpg.PostgresError) as exc:
+            except Exception as exc:  # the relay must outlive any single failure
                 self.stats.last_error = repr(exc)
-                log.warning("relay %s: connection lost: %s", self.schema, exc)
+                log.exception("relay %s: stopped relaying, will retry: %r", self.schema, exc)
                 await _sleep_or_stop(stop, self.standby_poll)
             finally:
                 self.stats.active = False
-                await conn.close()
+                await _close_quietly(conn)
 
     def _on_notify(self, *_: object) -> None:
         self._wake.set()
@@ -188,6 +188,13 @@ class OutboxRelay:
             cached = sorted(await self.producer.partitions_for(topic))
             self.stats.partitions[topic] = cached
         return cached
+
+
+async def _close_quietly(conn: asyncpg.Connection) -> None:
+    try:
+        await asyncio.wait_for(conn.close(), timeout=5)
+    except Exception:  # the session is gone either way
+        conn.terminate()
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

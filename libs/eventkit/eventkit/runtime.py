@@ -21,6 +21,7 @@ from faststream.specification import AsyncAPI
 from eventkit.consumer import MessageProcessor
 from eventkit.db import create_pool, plain_dsn
 from eventkit.dead_letters import DeadLetters
+from eventkit.housekeeping import trim_eventing_tables
 from eventkit.producer import durable_producer
 from eventkit.relay import OutboxRelay
 from eventkit.routing import EventRouter
@@ -62,7 +63,7 @@ class ServiceRuntime:
             plain_dsn(s.database_url), self.name, self.producer, batch_size=s.relay_batch_size
         )
         self.tasks.append(asyncio.create_task(self.relay.run(self.stop_event), name="relay"))
-        for worker in self.workers:
+        for worker in (trim_eventing_tables, *self.workers):
             self.tasks.append(asyncio.create_task(worker(self, self.stop_event)))
         if self.router.routes:
             self.processor = MessageProcessor(

@@ -1,0 +1,290 @@
+"""Instant Book saga latency through the gateway: POST /v1/bookings → payment captured.
+
+    python bench/saga_latency.py [--rate 10] [--duration 30] [--poll-interval 0.02]
+
+Needs the whole system (`make up`): it is skipped, with a message, when GATEWAY_URL/healthz
+does not answer. Checkouts start open-loop at a fixed rate, each on its own far-future,
+non-overlapping slot (random base per run, slots on :00, the listing's minimum length, at least
+1 hour), paid with `pm_card_visa`. Each booking is polled with GET /v1/bookings/{id} until
+`payment_status == "captured"`; latency runs from sending the POST to the poll that saw it
+(so it includes up to one poll interval). A checkout that fails, is refused, or is not
+captured within --timeout counts as a failure.
+
+Target: p99 <= 500 ms at 10 checkouts/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import sys
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from _common import BenchResult, gateway_url, percentile, run_main, say
+
+TARGET_P99_MS = 500.0
+TARGET_RATE = 10.0
+FAR_FUTURE = datetime(2200, 1, 1, tzinfo=UTC)
+FAR_FUTURE_SPAN_HOURS = 6_000 * 365 * 24  # bases between 2200 and ~8200
+TERMINAL_PAYMENT = {"failed", "voided"}
+
+
+@dataclass
+class Sample:
+    ok: bool
+    latency: float | None = None  # seconds, POST sent → captured seen
+    confirmed_after: float | None = None  # seconds, POST sent → status confirmed seen
+    post_latency: float | None = None  # seconds, the POST itself
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Slot:
+    listing_id: str
+    starts_at: datetime
+    ends_at: datetime
+
+
+def plan_slots(listings: list[dict[str, Any]], count: int, rng: random.Random) -> list[Slot]:
+    """`count` slots round-robin over the listings, never overlapping on one listing."""
+    bases = {
+        item["listing_id"]: FAR_FUTURE + timedelta(hours=rng.randrange(FAR_FUTURE_SPAN_HOURS))
+        for item in listings
+    }
+    used: Counter[str] = Counter()
+    slots = []
+    for i in range(count):
+        listing = listings[i % len(listings)]
+        hours = max(1, int(listing.get("min_hours") or 1))
+        lid = listing["listing_id"]
+        # One hour of gap between consecutive slots of a listing.
+        starts = bases[lid] + timedelta(hours=used[lid] * (hours + 1))
+        used[lid] += 1
+        slots.append(Slot(lid, starts, starts + timedelta(hours=hours)))
+    return slots
+
+
+def mint_token(sub: str) -> str:
+    # Imported here: only this script needs the booking package.
+    from booking.config import BookingSettings
+    from booking.entrypoints.auth import Role, issue_token
+
+    return issue_token(BookingSettings().jwt_secret, sub, Role.GUEST, 3600)
+
+
+async def gateway_answers(client: httpx.AsyncClient) -> str | None:
+    """None when /healthz answers 2xx, else why not."""
+    try:
+        response = await client.get("/healthz", timeout=3.0)
+    except httpx.HTTPError as exc:
+        return f"{type(exc).__name__}: {exc}"
+    if response.status_code >= 300:
+        return f"/healthz answered {response.status_code}"
+    return None
+
+
+def _error_code(response: httpx.Response) -> str:
+    try:
+        return str(response.json()["error"]["code"])
+    except (ValueError, KeyError, TypeError):
+        return response.text[:80]
+
+
+async def checkout(client: httpx.AsyncClient, slot: Slot, args: argparse.Namespace) -> Sample:
+    body = {
+        "listing_id": slot.listing_id,
+        "starts_at": slot.starts_at.isoformat(),
+        "ends_at": slot.ends_at.isoformat(),
+        "payment_method": args.payment_method,
+    }
+    t0 = time.perf_counter()
+    try:
+        response = await client.post(
+            "/v1/bookings", json=body, headers={"Idempotency-Key": str(uuid.uuid4())}
+        )
+        posted = time.perf_counter() - t0
+        if response.status_code != 202:
+            return Sample(False, reason=f"POST {response.status_code} {_error_code(response)}")
+        booking_id = response.json()["booking_id"]
+        confirmed_after: float | None = None
+        while True:
+            elapsed = time.perf_counter() - t0
+            if elapsed > args.timeout:
+                return Sample(False, reason=f"not captured within {args.timeout:.0f}s")
+            await asyncio.sleep(args.poll_interval)
+            poll = await client.get(f"/v1/bookings/{booking_id}")
+            if poll.status_code != 200:
+                continue  # counted by the timeout if it persists
+            view = poll.json()
+            now = time.perf_counter() - t0
+            if confirmed_after is None and view["status"] == "confirmed":
+                confirmed_after = now
+            if view["payment_status"] == "captured":
+                return Sample(True, now, confirmed_after or now, posted)
+            if view["status"] == "failed" or view["payment_status"] in TERMINAL_PAYMENT:
+                return Sample(False, reason=f"booking failed: {view.get('failure_reason')}")
+    except httpx.HTTPError as exc:
+        return Sample(False, reason=f"{type(exc).__name__}")
+
+
+async def bench(args: argparse.Namespace) -> BenchResult:
+    base = gateway_url()
+    total = max(1, round(args.rate * args.duration))
+    say(
+        f"saga latency: {args.rate:g} checkouts/s for {args.duration:g}s ({total} checkouts), "
+        f"poll every {args.poll_interval * 1000:.0f} ms, gateway={base}"
+    )
+    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
+    async with httpx.AsyncClient(base_url=base, timeout=10.0, limits=limits) as client:
+        why = await gateway_answers(client)
+        if why is not None:
+            return BenchResult(
+                name="saga",
+                status="skipped",
+                target=f"p99 <= {TARGET_P99_MS:.0f} ms at {TARGET_RATE:g}/s",
+                message=f"gateway {base} not answering ({why}); start the system with `make up` "
+                "or set GATEWAY_URL",
+            )
+        client.headers["Authorization"] = f"Bearer {args.token or mint_token(args.sub)}"
+        response = await client.get("/v1/listings")
+        if response.status_code != 200:
+            return BenchResult(
+                name="saga",
+                status="failed",
+                message=f"GET /v1/listings answered {response.status_code} "
+                f"{_error_code(response)} (wrong BOOKING_JWT_SECRET? pass --token)",
+            )
+        listings = response.json()
+        if not listings:
+            return BenchResult(
+                name="saga",
+                status="failed",
+                message="no listings: seed them with `python -m booking seed-listings`",
+            )
+        say(f"  {len(listings)} listings: {', '.join(item['listing_id'] for item in listings)}")
+        slots = plan_slots(listings, total, random.Random(args.seed))
+        return await _drive(client, slots, args)
+
+
+async def _drive(
+    client: httpx.AsyncClient, slots: list[Slot], args: argparse.Namespace
+) -> BenchResult:
+    loop = asyncio.get_running_loop()
+    tasks: list[asyncio.Task[Sample]] = []
+    start = loop.time()
+    last_report = start
+    max_lag = 0.0
+    for i, slot in enumerate(slots):
+        due = start + i / args.rate
+        delay = due - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        max_lag = max(max_lag, loop.time() - due)
+        tasks.append(asyncio.create_task(checkout(client, slot, args)))
+        if loop.time() - last_report >= 1.0:
+            last_report = loop.time()
+            _report_progress(tasks, loop.time() - start)
+    while not all(task.done() for task in tasks):
+        await asyncio.sleep(0.25)
+        if loop.time() - last_report >= 1.0:
+            last_report = loop.time()
+            _report_progress(tasks, loop.time() - start)
+    samples = [task.result() for task in tasks]
+    return summarize(samples, args, max_lag)
+
+
+def _report_progress(tasks: list[asyncio.Task[Sample]], elapsed: float) -> None:
+    done = [t.result() for t in tasks if t.done()]
+    captured = sum(1 for s in done if s.ok)
+    say(
+        f"  {elapsed:5.1f}s: started {len(tasks)}, captured {captured}, "
+        f"failed {len(done) - captured}, in flight {len(tasks) - len(done)}"
+    )
+
+
+def _ms(values: list[float], pct: float) -> float:
+    return percentile(values, pct) * 1000
+
+
+def summarize(samples: list[Sample], args: argparse.Namespace, max_lag: float) -> BenchResult:
+    good = sorted(s.latency for s in samples if s.ok and s.latency is not None)
+    confirmed = sorted(s.confirmed_after for s in samples if s.confirmed_after is not None)
+    posts = sorted(s.post_latency for s in samples if s.post_latency is not None)
+    failures = Counter(s.reason for s in samples if not s.ok)
+    n_fail = sum(failures.values())
+    say(f"  checkouts: {len(samples)}, captured: {len(good)}, failures: {n_fail}")
+    for reason, count in failures.most_common():
+        say(f"    failure x{count}: {reason}")
+    if max_lag > 0.05:
+        say(f"  note: the load generator fell behind its schedule by up to {max_lag * 1000:.0f} ms")
+    if not good:
+        return BenchResult(
+            name="saga", status="failed", message=f"no checkout was captured ({n_fail} failures)"
+        )
+    p50, p95, p99, worst = (_ms(good, p) for p in (50, 95, 99, 100))
+    say(f"  POST→captured ms: p50 {p50:.0f}  p95 {p95:.0f}  p99 {p99:.0f}  max {worst:.0f}")
+    if confirmed:
+        say(
+            f"  POST→confirmed ms: p50 {_ms(confirmed, 50):.0f}  p95 {_ms(confirmed, 95):.0f}  "
+            f"p99 {_ms(confirmed, 99):.0f}"
+        )
+    if posts:
+        say(f"  POST /v1/bookings ms: p50 {_ms(posts, 50):.0f}  p99 {_ms(posts, 99):.0f}")
+    # The target is defined at 10/s: a slower run gets no verdict.
+    met = p99 <= TARGET_P99_MS and n_fail == 0 if args.rate >= TARGET_RATE else None
+    return BenchResult(
+        name="saga",
+        status="ok",
+        figure=p99,
+        unit="ms p99",
+        target=f"p99 <= {TARGET_P99_MS:.0f} ms at {TARGET_RATE:g}/s, no failures",
+        met=met,
+        message=f"p50 {p50:.0f} / p95 {p95:.0f} / p99 {p99:.0f} / max {worst:.0f} ms at "
+        f"{args.rate:g}/s, {n_fail} failures of {len(samples)}",
+        details={
+            "checkouts": len(samples),
+            "captured": len(good),
+            "failures": dict(failures),
+            "p50_ms": round(p50),
+            "p95_ms": round(p95),
+            "p99_ms": round(p99),
+            "max_ms": round(worst),
+        },
+    )
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--rate", type=float, default=10.0, help="checkouts per second (default 10)")
+    p.add_argument("--duration", type=float, default=30.0, help="seconds of load (default 30)")
+    p.add_argument(
+        "--poll-interval", type=float, default=0.02, help="GET poll interval, s (default 0.02)"
+    )
+    p.add_argument("--timeout", type=float, default=30.0, help="per-checkout give-up, s")
+    p.add_argument("--sub", default="bench-guest", help="guest subject of the minted token")
+    p.add_argument("--token", default=None, help="use this bearer token instead of minting one")
+    p.add_argument("--payment-method", default="pm_card_visa")
+    p.add_argument("--seed", type=int, default=None, help="random seed of the slot bases")
+    return p
+
+
+def run(args: argparse.Namespace) -> BenchResult:
+    if args.rate <= 0 or args.duration <= 0:
+        raise SystemExit("--rate and --duration must be positive")
+    return asyncio.run(bench(args))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return run_main(lambda: run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
