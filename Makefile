@@ -20,7 +20,7 @@ PYTEST_ARGS     ?=
 # TEST_DB_FRESH=1: drop and recreate the test database before migrating (CI).
 TEST_DB_FRESH   ?=
 
-.PHONY: help setup up down run logs status test test-down lint contracts contracts-check bench clean
+.PHONY: help setup up down run logs status test test-down lint contracts contracts-check docs bench clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -84,6 +84,10 @@ contracts: setup ## export JSON Schemas, then check compatibility
 
 contracts-check: setup ## fail if the contracts are incompatible or exported schemas are stale
 	$(PY) -m marketplace_contracts.compat --check
+
+docs: setup ## regenerate docs/asyncapi/<service>.json from each routing table
+	@for s in booking payments finance disputes; do \
+	  $(PY) -m $$s asyncapi --output docs/asyncapi/$$s.json && echo "docs/asyncapi/$$s.json"; done
 
 bench: setup ## benchmarks (expects `make up`)
 	$(PY) bench/run_all.py

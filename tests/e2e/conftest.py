@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -16,7 +17,14 @@ import pytest
 from tests.conftest import KAFKA, service_dsn
 
 ROOT = Path(__file__).resolve().parents[2]
-BASE_PORT = int(os.environ.get("MP_E2E_BASE_PORT", "18100"))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 SERVICES = ("booking", "payments", "finance", "disputes")
 WEBHOOK_SECRET = "whsec_e2e_secret"
 
@@ -56,23 +64,24 @@ def system(
     kafka_bootstrap: str, pg_ready: None, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[System]:
     logs = tmp_path_factory.mktemp("e2e-logs")
-    sim_port = BASE_PORT + 11
+    ports = {name: _free_port() for name in SERVICES}
+    sim_port = _free_port()
     env = {
         **os.environ,
         "KAFKA_BOOTSTRAP": KAFKA,
         "PYTHONPATH": str(ROOT),
-        "STRIPESIM_WEBHOOK_URL": f"http://127.0.0.1:{BASE_PORT + 1}/webhooks/stripe",
+        "STRIPESIM_WEBHOOK_URL": f"http://127.0.0.1:{ports['payments']}/webhooks/stripe",
         "STRIPESIM_WEBHOOK_SECRET": WEBHOOK_SECRET,
         "PAYMENTS_STRIPE_API_BASE": f"http://127.0.0.1:{sim_port}",
         "PAYMENTS_STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
     }
     urls = {"stripe": f"http://127.0.0.1:{sim_port}"}
     commands = {"stripe": [sys.executable, "-m", "stripesim", "--port", str(sim_port)]}
-    for i, name in enumerate(SERVICES):
+    for name in SERVICES:
         prefix = name.upper()
         env[f"{prefix}_DATABASE_URL"] = service_dsn(name)
-        env[f"{prefix}_HTTP_PORT"] = str(BASE_PORT + i)
-        urls[name] = f"http://127.0.0.1:{BASE_PORT + i}"
+        env[f"{prefix}_HTTP_PORT"] = str(ports[name])
+        urls[name] = f"http://127.0.0.1:{ports[name]}"
         commands[name] = [sys.executable, "-m", name, "serve"]
     procs: list[subprocess.Popen[bytes]] = []
     try:

@@ -1,8 +1,10 @@
 """Ops CLI: create topics from the catalogue; inspect and replay dead letters.
 
-    python -m eventkit.admin create-topics [--bootstrap HOST:PORT]
-    python -m eventkit.admin dlq list SERVICE [--limit N]
-    python -m eventkit.admin dlq replay SERVICE [--offset N ...] [--all]
+    python -m eventkit.admin [--bootstrap HOST:PORT] create-topics
+    python -m eventkit.admin [--bootstrap HOST:PORT] dlq list SERVICE [--limit N]
+    python -m eventkit.admin [--bootstrap HOST:PORT] dlq replay SERVICE [--offset N ...] [--all]
+
+The broker defaults to $KAFKA_BOOTSTRAP, else 127.0.0.1:9092.
 
 Replay re-publishes the original bytes to the original topic (headers say it is a replay); the
 consumer's inbox makes a replay of an event that did succeed meanwhile a no-op. Replayed offsets
