@@ -35,6 +35,8 @@ up: setup ## start Postgres, Kafka, topics, migrations and all services
 	@bash $(LOCAL)/topics.sh 127.0.0.1:$(KAFKA_PORT)
 	@bash $(LOCAL)/migrate.sh $(DB)
 	@bash $(LOCAL)/services.sh start
+	@# Demo listings, standing in for the upstream catalogue (an upsert: safe to repeat).
+	@KAFKA_BOOTSTRAP=127.0.0.1:$(KAFKA_PORT) $(PY) -m booking seed-listings
 	@echo
 	@echo "Gateway (booking): http://127.0.0.1:8000"
 	@echo "Mint a token:      $(PY) -m booking token --sub guest-1 --role guest"

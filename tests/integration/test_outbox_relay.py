@@ -9,9 +9,11 @@ import sys
 import uuid
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
+from aiokafka.errors import KafkaTimeoutError
 
 from eventkit.producer import durable_producer
 from eventkit.relay import FAULT_ENV, OutboxRelay
@@ -159,3 +161,63 @@ async def test_relay_killed_between_send_and_commit_loses_nothing_and_resends(
     delivered = [Envelope.from_bytes(r.value).event_id for r in records]
     assert set(delivered) == set(ids)  # no loss
     assert len(delivered) == 30 + len(sent_before_crash)  # the unmarked batch went out again
+
+
+class FlakyProducer:
+    """Delegates to a real producer, but the first batch sent to partition 0 fails."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.failed = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+    async def send_batch(self, batch: Any, topic: str, *, partition: int) -> asyncio.Future[Any]:
+        if partition == 0 and not self.failed:
+            self.failed += 1
+            future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            future.set_exception(KafkaTimeoutError("injected: batch expired"))
+            return future
+        return await self.real.send_batch(batch, topic, partition=partition)
+
+
+async def test_a_failed_batch_is_resent_without_any_event_of_its_keys_overtaking_it(
+    kafka_bootstrap: str, booking_pool: asyncpg.Pool, scratch_tables: tuple[str, str, str]
+) -> None:
+    outbox, _, _ = scratch_tables
+    topic = f"test.flaky.{uuid.uuid4().hex[:8]}"
+    await create_topic(kafka_bootstrap, topic, partitions=2)
+    keys = [f"k{i}" for i in range(8)]  # murmur2 spreads these over both partitions
+    await add_outbox_rows(booking_pool, outbox, ping_model(topic), keys, 20)
+    real = durable_producer(kafka_bootstrap, client_id="test-flaky")
+    await real.start()
+    flaky = FlakyProducer(real)
+    tag = outbox.removesuffix("_outbox")
+    relay = OutboxRelay(
+        service_dsn("booking"),
+        "booking",
+        flaky,
+        table=outbox,  # type: ignore[arg-type]
+        channel=f"{tag}_outbox",
+        batch_size=50,
+        retry_backoff=0.1,
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(relay.run(stop))
+    try:
+        await wait_for(lambda: _no_unpublished(booking_pool, outbox))
+    finally:
+        stop.set()
+        await task
+        await real.stop()
+
+    assert flaky.failed == 1 and relay.stats.failed_batches == 1
+    seqs: dict[str, list[int]] = defaultdict(list)
+    partitions: dict[str, set[int]] = defaultdict(set)
+    for record in await read_topic(kafka_bootstrap, topic):
+        envelope = Envelope.from_bytes(record.value)
+        seqs[envelope.key].append(envelope.data["seq"])
+        partitions[envelope.key].add(record.partition)
+    assert {p for ps in partitions.values() for p in ps} == {0, 1}
+    assert all(s == list(range(20)) for s in seqs.values()), seqs  # in order, nothing twice
