@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import timedelta
+
 from fastapi import FastAPI
 
 from booking.config import BookingSettings
 from booking.entrypoints import http
 from booking.entrypoints.consumers import build_router
+from booking.service_layer.checkout import HOLD_EXPIRY
 from booking.service_layer.handlers import BookingHandlers
 from eventkit.outbox import Outbox
 from eventkit.runtime import ServiceRuntime, create_app
+from eventkit.scheduler import Scheduler
 from marketplace_contracts.events.booking import (
     BookingConfirmedV1,
     BookingFailedV1,
@@ -22,11 +27,20 @@ PRODUCES = (CheckoutRequestedV1, BookingConfirmedV1, BookingFailedV1)
 
 def build_runtime(settings: BookingSettings) -> ServiceRuntime:
     outbox = Outbox(NAME, producer=NAME)
+    handlers = BookingHandlers(outbox)
+    timers = Scheduler(
+        NAME, {HOLD_EXPIRY: handlers.expire_hold}, poll_interval=settings.scheduler_poll_seconds
+    )
+
+    async def run_timers(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
+        await timers.run(runtime.db, stop)
+
     runtime = ServiceRuntime(
         name=NAME,
         settings=settings,
-        router=build_router(BookingHandlers(outbox)),
+        router=build_router(handlers),
         produces=PRODUCES,
+        workers=(run_timers,),
     )
     runtime.state["outbox"] = outbox
     return runtime
@@ -43,5 +57,10 @@ def build_app(runtime: ServiceRuntime) -> FastAPI:
         "`Authorization: Bearer <HS256 JWT>` carrying `sub` and `role` (guest, host, admin). "
         'Mutating calls honour `Idempotency-Key`. Errors are `{"error": {"code", "message"}}`.',
     )
-    http.install(app, runtime.state["outbox"], settings.jwt_secret)
+    http.install(
+        app,
+        runtime.state["outbox"],
+        settings.jwt_secret,
+        timedelta(seconds=settings.hold_ttl_seconds),
+    )
     return app

@@ -12,4 +12,7 @@ class BookingSettings(ServiceSettings):
     database_url: str = "postgresql://booking_svc:booking_svc@127.0.0.1:5432/marketplace"
     http_port: int = 8000
     jwt_secret: str = Field(default=DEV_JWT_SECRET, min_length=32)
-    jwt_audience: str | None = None
+    hold_ttl_seconds: int = Field(
+        default=900, ge=1, description="How long a checkout may hold a slot unpaid."
+    )
+    scheduler_poll_seconds: float = Field(default=1.0, gt=0)

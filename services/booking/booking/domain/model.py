@@ -11,6 +11,7 @@ class BookingStatus(StrEnum):
     PENDING_PAYMENT = "pending_payment"  # slot held, waiting for the authorization
     CONFIRMED = "confirmed"
     FAILED = "failed"  # checkout ended without a booking; slot released
+    EXPIRED = "expired"  # the checkout hold ran out before the payment was authorized
 
 
 class PaymentStatus(StrEnum):
@@ -27,6 +28,7 @@ HOLDING_STATUSES = (BookingStatus.PENDING_PAYMENT, BookingStatus.CONFIRMED)
 _TRANSITIONS: dict[tuple[BookingStatus, str], BookingStatus] = {
     (BookingStatus.PENDING_PAYMENT, "payment_authorized"): BookingStatus.CONFIRMED,
     (BookingStatus.PENDING_PAYMENT, "payment_failed"): BookingStatus.FAILED,
+    (BookingStatus.PENDING_PAYMENT, "hold_expired"): BookingStatus.EXPIRED,
 }
 
 

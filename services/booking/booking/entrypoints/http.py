@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Annotated, Any
 
 import asyncpg
@@ -115,7 +116,7 @@ async def create_booking(
     outbox: Outbox = request.app.state.outbox
 
     async def work(conn: asyncpg.Connection) -> tuple[int, Any]:
-        return 202, await place_instant_book(conn, outbox, cmd)
+        return 202, await place_instant_book(conn, outbox, cmd, request.app.state.hold_ttl)
 
     return await run_idempotent(
         request, principal, idempotency_key, body.model_dump(mode="json"), work
@@ -145,8 +146,9 @@ async def get_booking(
     return booking_view(row)
 
 
-def install(app: FastAPI, outbox: Outbox, jwt_secret: str) -> None:
+def install(app: FastAPI, outbox: Outbox, jwt_secret: str, hold_ttl: timedelta) -> None:
     app.state.outbox = outbox
+    app.state.hold_ttl = hold_ttl
     app.state.jwt_secret = jwt_secret
     errors.install(app)
     app.include_router(router)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -12,6 +12,7 @@ import asyncpg
 from booking.adapters import repository
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.pricing import price_leg
+from eventkit import scheduler
 from eventkit.outbox import Outbox
 from marketplace_contracts.events.booking import CheckoutRequestedV1
 
@@ -25,10 +26,17 @@ class PlaceInstantBook:
     payment_method: str
 
 
+HOLD_EXPIRY = "checkout_hold_expiry"
+
+
 async def place_instant_book(
-    conn: asyncpg.Connection, outbox: Outbox, cmd: PlaceInstantBook
+    conn: asyncpg.Connection,
+    outbox: Outbox,
+    cmd: PlaceInstantBook,
+    hold_ttl: timedelta = timedelta(minutes=15),
 ) -> dict[str, Any]:
-    """Must run inside a transaction: the hold and the checkout request commit together."""
+    """Must run inside a transaction: the hold, its expiry timer and the checkout request
+    commit together."""
     listing = await repository.get_listing(conn, cmd.listing_id)
     if listing is None:
         raise BookingError(ErrorCode.LISTING_NOT_FOUND, f"listing {cmd.listing_id} not found")
@@ -63,6 +71,9 @@ async def place_instant_book(
         raise BookingError(
             ErrorCode.SLOT_UNAVAILABLE, "the listing is already booked for part of that time"
         ) from None
+    await scheduler.schedule(
+        conn, "booking", HOLD_EXPIRY, str(booking["booking_id"]), datetime.now(UTC) + hold_ttl
+    )
     await outbox.add(
         conn,
         CheckoutRequestedV1(

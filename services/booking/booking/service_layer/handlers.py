@@ -11,6 +11,8 @@ import asyncpg
 
 from booking.adapters import repository
 from booking.domain.model import BookingStatus, PaymentStatus, transition
+from booking.service_layer.checkout import HOLD_EXPIRY
+from eventkit import scheduler
 from eventkit.outbox import Outbox
 from eventkit.routing import PermanentError
 from marketplace_contracts import Envelope
@@ -66,6 +68,7 @@ class BookingHandlers:
             payment_status=PaymentStatus.AUTHORIZED.value,
             payment_id=event.payment_id,
         )
+        await scheduler.cancel(conn, "booking", HOLD_EXPIRY, event.booking_id)
         await self.outbox.add(
             conn,
             BookingConfirmedV1(
@@ -96,6 +99,7 @@ class BookingHandlers:
             failure_reason="payment_declined" if event.code == "card_declined" else event.code,
             failure_detail=event.message or event.decline_code or "",
         )
+        await scheduler.cancel(conn, "booking", HOLD_EXPIRY, event.booking_id)
         await self.outbox.add(
             conn,
             BookingFailedV1(
@@ -123,4 +127,30 @@ class BookingHandlers:
         row = await self._load(conn, event.booking_id)
         await repository.update_booking(
             conn, row["booking_id"], row["version"], payment_status=PaymentStatus.VOIDED.value
+        )
+
+    async def expire_hold(
+        self, conn: asyncpg.Connection, booking_id: str, _payload: dict[str, object]
+    ) -> None:
+        """Durable timer: a checkout still unpaid when its hold runs out releases the slot."""
+        row = await repository.get_booking(conn, uuid.UUID(booking_id), for_update=True)
+        if row is None or row["status"] != BookingStatus.PENDING_PAYMENT:
+            return  # paid, failed or gone meanwhile: nothing to expire
+        await repository.update_booking(
+            conn,
+            row["booking_id"],
+            row["version"],
+            status=transition(BookingStatus(row["status"]), "hold_expired").value,
+            failure_reason="hold_expired",
+            failure_detail="the payment was not authorized before the checkout hold ran out",
+        )
+        # A late authorization is voided when it arrives: on_payment_authorized sees a booking
+        # that is no longer pending and asks payments to void it.
+        await self.outbox.add(
+            conn,
+            BookingFailedV1(
+                booking_id=booking_id, payment_id=row["payment_id"], reason="hold_expired"
+            ),
+            key=booking_id,
+            correlation_id=row["correlation_id"],
         )

@@ -1,0 +1,152 @@
+"""Durable timers: a due-time table worked with SKIP LOCKED. No in-memory timers.
+
+A job is scheduled in the caller's transaction (with the state change that needs it), so it
+exists exactly when that change committed. Workers claim due jobs with
+`FOR UPDATE SKIP LOCKED`, run the job's handler in the same transaction and mark it done, so a
+due job fires once even with several workers, and a crash mid-job rolls back both the effect and
+the claim. A failing job is retried with backoff, then parked as `failed` with its error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+log = logging.getLogger("eventkit.scheduler")
+
+JobHandler = Callable[[asyncpg.Connection, str, dict[str, Any]], Awaitable[None]]
+
+
+def scheduler_table(schema: str) -> list[str]:
+    return [
+        f"""
+        CREATE TABLE {schema}.scheduled_jobs (
+            id          bigserial PRIMARY KEY,
+            kind        text NOT NULL,
+            subject_id  text NOT NULL,
+            due_at      timestamptz NOT NULL,
+            payload     jsonb NOT NULL DEFAULT '{{}}',
+            status      text NOT NULL DEFAULT 'pending'
+                CONSTRAINT ck_scheduled_jobs_status CHECK (status IN ('pending', 'done', 'failed', 'cancelled')),
+            attempts    integer NOT NULL DEFAULT 0,
+            last_error  text,
+            created_at  timestamptz NOT NULL DEFAULT now(),
+            finished_at timestamptz,
+            CONSTRAINT uq_scheduled_jobs_kind_subject UNIQUE (kind, subject_id)
+        )""",
+        f"CREATE INDEX ix_scheduled_jobs_due ON {schema}.scheduled_jobs (due_at) "
+        "WHERE status = 'pending'",
+    ]
+
+
+async def schedule(
+    conn: asyncpg.Connection,
+    schema: str,
+    kind: str,
+    subject_id: str,
+    due_at: datetime,
+    payload: dict[str, Any] | None = None,
+) -> None:
+    """(Re)schedule one job per (kind, subject); call inside the state change's transaction."""
+    await conn.execute(
+        f"INSERT INTO {schema}.scheduled_jobs (kind, subject_id, due_at, payload) "
+        "VALUES ($1, $2, $3, $4::jsonb) ON CONFLICT (kind, subject_id) DO UPDATE "
+        "SET due_at = EXCLUDED.due_at, payload = EXCLUDED.payload, status = 'pending', "
+        "attempts = 0, last_error = NULL, finished_at = NULL",
+        kind,
+        subject_id,
+        due_at,
+        json.dumps(payload or {}),
+    )
+
+
+async def cancel(conn: asyncpg.Connection, schema: str, kind: str, subject_id: str) -> None:
+    await conn.execute(
+        f"UPDATE {schema}.scheduled_jobs SET status = 'cancelled', finished_at = now() "
+        "WHERE kind = $1 AND subject_id = $2 AND status = 'pending'",
+        kind,
+        subject_id,
+    )
+
+
+class Scheduler:
+    def __init__(
+        self,
+        schema: str,
+        handlers: dict[str, JobHandler],
+        *,
+        poll_interval: float = 1.0,
+        max_attempts: int = 5,
+        backoff_seconds: float = 5.0,
+    ) -> None:
+        self.schema = schema
+        self.handlers = handlers
+        self.poll_interval = poll_interval
+        self.max_attempts = max_attempts
+        self.backoff_seconds = backoff_seconds
+        self.fired = 0
+
+    async def run_due(self, pool: asyncpg.Pool) -> int:
+        """Claim and run every due job, each in its own transaction. Returns how many fired."""
+        ran = 0
+        async with pool.acquire() as conn:
+            while True:
+                async with conn.transaction():
+                    job = await conn.fetchrow(
+                        f"SELECT id, kind, subject_id, payload, attempts "
+                        f"FROM {self.schema}.scheduled_jobs "
+                        "WHERE status = 'pending' AND due_at <= now() AND kind = ANY($1::text[]) "
+                        "ORDER BY due_at LIMIT 1 FOR UPDATE SKIP LOCKED",
+                        list(self.handlers),
+                    )
+                    if job is None:
+                        return ran
+                    await self._run(conn, job)
+                    ran += 1
+
+    async def _run(self, conn: asyncpg.Connection, job: asyncpg.Record) -> None:
+        handler = self.handlers[job["kind"]]  # only kinds with a handler are claimed
+        try:
+            async with conn.transaction():  # savepoint: a failure keeps the claim, drops effects
+                await handler(conn, job["subject_id"], json.loads(job["payload"]))
+        except Exception as exc:
+            attempts = job["attempts"] + 1
+            final = attempts >= self.max_attempts
+            log.warning(
+                "job %s %s failed (attempt %d): %r", job["kind"], job["subject_id"], attempts, exc
+            )
+            await conn.execute(
+                f"UPDATE {self.schema}.scheduled_jobs SET attempts = $2, last_error = $3, "
+                "status = CASE WHEN $4 THEN 'failed' ELSE 'pending' END, "
+                "due_at = now() + make_interval(secs => $5), "
+                "finished_at = CASE WHEN $4 THEN now() END WHERE id = $1",
+                job["id"],
+                attempts,
+                repr(exc)[:2000],
+                final,
+                self.backoff_seconds * 2 ** (attempts - 1),
+            )
+            return
+        await conn.execute(
+            f"UPDATE {self.schema}.scheduled_jobs SET status = 'done', finished_at = now(), "
+            "attempts = attempts + 1 WHERE id = $1",
+            job["id"],
+        )
+        self.fired += 1
+
+    async def run(self, pool: asyncpg.Pool, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.run_due(pool)
+            except Exception as exc:  # the database may be briefly away: try again later
+                log.warning("scheduler %s: %r", self.schema, exc)
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=self.poll_interval)
+            except TimeoutError:
+                pass

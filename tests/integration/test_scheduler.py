@@ -1,0 +1,105 @@
+"""Durable timers on the real database: due jobs fire once, failures retry then park."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import pytest
+
+from booking.domain.model import BookingStatus
+from booking.service_layer.checkout import HOLD_EXPIRY, PlaceInstantBook, place_instant_book
+from booking.service_layer.handlers import BookingHandlers
+from eventkit import scheduler
+from eventkit.outbox import Outbox
+from eventkit.scheduler import Scheduler
+
+pytestmark = pytest.mark.integration
+PAST = datetime(2020, 1, 1, tzinfo=UTC)
+
+
+async def test_each_due_job_fires_exactly_once_across_concurrent_workers(
+    booking_pool: asyncpg.Pool,
+) -> None:
+    kind = f"test.once.{uuid.uuid4().hex[:8]}"
+    fired: list[str] = []
+
+    async def handler(conn: asyncpg.Connection, subject: str, payload: dict[str, Any]) -> None:
+        await asyncio.sleep(0.01)  # widen the window in which two workers could collide
+        fired.append(subject)
+
+    async with booking_pool.acquire() as conn, conn.transaction():
+        for i in range(30):
+            await scheduler.schedule(conn, "booking", kind, f"s{i}", PAST, {"n": i})
+        await scheduler.schedule(
+            conn, "booking", kind, "later", datetime.now(UTC) + timedelta(hours=1)
+        )
+    workers = [Scheduler("booking", {kind: handler}) for _ in range(4)]
+    counts = await asyncio.gather(*(w.run_due(booking_pool) for w in workers))
+
+    assert sorted(fired) == sorted(f"s{i}" for i in range(30))  # each once, none early
+    assert sum(counts) == 30 and all(c > 0 for c in counts[:1])
+    statuses = await booking_pool.fetch(
+        "SELECT subject_id, status FROM booking.scheduled_jobs WHERE kind = $1", kind
+    )
+    assert {r["subject_id"]: r["status"] for r in statuses}["later"] == "pending"
+    assert sum(r["status"] == "done" for r in statuses) == 30
+
+
+async def test_a_failing_job_is_retried_then_parked_with_its_error(
+    booking_pool: asyncpg.Pool,
+) -> None:
+    kind = f"test.fail.{uuid.uuid4().hex[:8]}"
+
+    async def handler(conn: asyncpg.Connection, subject: str, payload: dict[str, Any]) -> None:
+        await conn.execute("SELECT 1")
+        raise RuntimeError("downstream refused")
+
+    async with booking_pool.acquire() as conn, conn.transaction():
+        await scheduler.schedule(conn, "booking", kind, "x", PAST)
+    worker = Scheduler("booking", {kind: handler}, max_attempts=2, backoff_seconds=0)
+    await worker.run_due(booking_pool)
+    await worker.run_due(booking_pool)
+    row = await booking_pool.fetchrow(
+        "SELECT status, attempts, last_error FROM booking.scheduled_jobs WHERE kind = $1", kind
+    )
+    assert (row["status"], row["attempts"]) == ("failed", 2)
+    assert "downstream refused" in row["last_error"]
+    assert await worker.run_due(booking_pool) == 0  # parked: never picked up again
+
+
+async def test_an_unpaid_checkout_hold_expires_and_releases_the_slot(
+    booking_pool: asyncpg.Pool,
+) -> None:
+    listing_id = f"lst_ttl_{uuid.uuid4().hex[:8]}"
+    await booking_pool.execute(
+        "INSERT INTO booking.listings (listing_id, host_id, host_account_id, title, hourly_rate,"
+        " currency, platform_fee_bps, cancellation_policy) "
+        "VALUES ($1, 'host-t', 'acct_ttl', 'TTL', 1000, 'usd', 1000, 'flexible')",
+        listing_id,
+    )
+    outbox = Outbox("booking", producer="booking")
+    start = datetime(2032, 5, 1, 9, tzinfo=UTC)
+    cmd = PlaceInstantBook(
+        "guest-ttl", listing_id, start, start + timedelta(hours=2), "pm_card_visa"
+    )
+    async with booking_pool.acquire() as conn, conn.transaction():
+        booking = await place_instant_book(conn, outbox, cmd, hold_ttl=timedelta(seconds=-1))
+
+    timers = Scheduler("booking", {HOLD_EXPIRY: BookingHandlers(outbox).expire_hold})
+    assert await timers.run_due(booking_pool) >= 1
+    row = await booking_pool.fetchrow(
+        "SELECT status, failure_reason FROM booking.bookings WHERE booking_id = $1",
+        uuid.UUID(booking["booking_id"]),
+    )
+    assert (row["status"], row["failure_reason"]) == (BookingStatus.EXPIRED, "hold_expired")
+    failed = await booking_pool.fetchval(
+        "SELECT count(*) FROM booking.outbox WHERE event_type = 'booking.booking_failed' AND key = $1",
+        booking["booking_id"],
+    )
+    assert failed == 1
+    async with booking_pool.acquire() as conn, conn.transaction():  # the slot is free again
+        await place_instant_book(conn, outbox, cmd)
