@@ -2,9 +2,10 @@
 
     python bench/relay_bench.py [-n 20000] [--keys 1000] [--batch-size 2000] [--profile]
 
-Rows go into the scratch table `booking.bench_outbox` (a copy of `booking.outbox`, dropped at
-the end) with COPY, then `eventkit.relay.OutboxRelay` runs against it, from its start (connect,
-advisory lock) until every row is marked published. A plain consumer then reads the topic
+Rows go into the scratch table `booking.bench_outbox` (a copy of `booking.outbox` with its own
+id sequence and no NOTIFY trigger, dropped at the end) with COPY, then
+`eventkit.relay.OutboxRelay` drains that backlog: timed from its start (connect, advisory lock,
+topic metadata) until every row is marked published. A plain consumer then reads the topic
 `bench.relay` back and checks that exactly the N event ids arrived and that every key's
 sequence numbers arrived in order with no gap or duplicate.
 

@@ -10,6 +10,11 @@ non-overlapping slot (random base per run, slots on :00, the listing's minimum l
 (so it includes up to one poll interval). A checkout that fails, is refused, or is not
 captured within --timeout counts as a failure.
 
+The polling is load too: every checkout in flight sends 1/poll-interval GETs per second to the
+gateway (50/s at the default 20 ms), so once latency grows the poll traffic grows with it. The
+script prints the GET rate it generated and its own CPU use; on a small machine shared with
+the services, a run with `--poll-interval 0.1` shows how much of the latency the polling adds.
+
 Target: p99 <= 500 ms at 10 checkouts/s.
 """
 
@@ -43,6 +48,7 @@ class Sample:
     confirmed_after: float | None = None  # seconds, POST sent → status confirmed seen
     post_latency: float | None = None  # seconds, the POST itself
     reason: str = ""
+    polls: int = 0  # GET /v1/bookings/{id} requests this checkout made
 
 
 @dataclass(frozen=True)
@@ -113,25 +119,31 @@ async def checkout(client: httpx.AsyncClient, slot: Slot, args: argparse.Namespa
         if response.status_code != 202:
             return Sample(False, reason=f"POST {response.status_code} {_error_code(response)}")
         booking_id = response.json()["booking_id"]
-        confirmed_after: float | None = None
-        while True:
-            elapsed = time.perf_counter() - t0
-            if elapsed > args.timeout:
-                return Sample(False, reason=f"not captured within {args.timeout:.0f}s")
-            await asyncio.sleep(args.poll_interval)
-            poll = await client.get(f"/v1/bookings/{booking_id}")
-            if poll.status_code != 200:
-                continue  # counted by the timeout if it persists
-            view = poll.json()
-            now = time.perf_counter() - t0
-            if confirmed_after is None and view["status"] == "confirmed":
-                confirmed_after = now
-            if view["payment_status"] == "captured":
-                return Sample(True, now, confirmed_after or now, posted)
-            if view["status"] == "failed" or view["payment_status"] in TERMINAL_PAYMENT:
-                return Sample(False, reason=f"booking failed: {view.get('failure_reason')}")
     except httpx.HTTPError as exc:
-        return Sample(False, reason=f"{type(exc).__name__}")
+        return Sample(False, reason=f"POST {type(exc).__name__}")
+    sample = Sample(False, post_latency=posted)
+    while True:
+        if time.perf_counter() - t0 > args.timeout:
+            sample.reason = f"not captured within {args.timeout:.0f}s"
+            return sample
+        await asyncio.sleep(args.poll_interval)
+        sample.polls += 1
+        try:
+            poll = await client.get(f"/v1/bookings/{booking_id}")
+        except httpx.HTTPError:
+            continue  # counted by the timeout if it persists
+        if poll.status_code != 200:
+            continue
+        view = poll.json()
+        now = time.perf_counter() - t0
+        if sample.confirmed_after is None and view["status"] == "confirmed":
+            sample.confirmed_after = now
+        if view["payment_status"] == "captured":
+            sample.ok, sample.latency = True, now
+            return sample
+        if view["status"] == "failed" or view["payment_status"] in TERMINAL_PAYMENT:
+            sample.reason = f"booking failed: {view.get('failure_reason')}"
+            return sample
 
 
 async def bench(args: argparse.Namespace) -> BenchResult:
@@ -141,7 +153,9 @@ async def bench(args: argparse.Namespace) -> BenchResult:
         f"saga latency: {args.rate:g} checkouts/s for {args.duration:g}s ({total} checkouts), "
         f"poll every {args.poll_interval * 1000:.0f} ms, gateway={base}"
     )
-    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
+    # Drop idle connections before the server would (uvicorn closes them after 5 s): reusing one
+    # it is closing fails the request with a ReadError that is the client's doing.
+    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256, keepalive_expiry=2.0)
     async with httpx.AsyncClient(base_url=base, timeout=10.0, limits=limits) as client:
         why = await gateway_answers(client)
         if why is not None:
@@ -178,6 +192,7 @@ async def _drive(
 ) -> BenchResult:
     loop = asyncio.get_running_loop()
     tasks: list[asyncio.Task[Sample]] = []
+    cpu0 = time.process_time()
     start = loop.time()
     last_report = start
     max_lag = 0.0
@@ -197,6 +212,13 @@ async def _drive(
             last_report = loop.time()
             _report_progress(tasks, loop.time() - start)
     samples = [task.result() for task in tasks]
+    wall = loop.time() - start
+    polls = sum(s.polls for s in samples)
+    say(
+        f"  load generator: {polls} GET polls = {polls / wall:,.0f}/s on average "
+        f"(each in-flight checkout polls {1 / args.poll_interval:.0f}/s), client CPU "
+        f"{(time.process_time() - cpu0) / wall:.0%} of a core"
+    )
     return summarize(samples, args, max_lag)
 
 
@@ -256,6 +278,7 @@ def summarize(samples: list[Sample], args: argparse.Namespace, max_lag: float) -
             "p95_ms": round(p95),
             "p99_ms": round(p99),
             "max_ms": round(worst),
+            "polls": sum(s.polls for s in samples),
         },
     )
 

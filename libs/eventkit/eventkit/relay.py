@@ -25,6 +25,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
 
+from eventkit.db import connect
 from eventkit.ddl import notify_channel
 
 log = logging.getLogger("eventkit.relay")
@@ -81,7 +82,7 @@ class OutboxRelay:
         """Run until `stop` is set: wait for the lock, then relay while holding it."""
         while not stop.is_set():
             try:
-                conn = await asyncpg.connect(self.dsn)
+                conn = await connect(self.dsn)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 log.warning("relay %s: cannot connect: %s", self.schema, exc)
                 await _sleep_or_stop(stop, self.standby_poll)
