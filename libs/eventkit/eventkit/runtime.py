@@ -78,7 +78,11 @@ class ServiceRuntime:
                 s.kafka_bootstrap, client_id=f"{self.name}-consumer", log_level=logging.DEBUG
             )
             subscribe(
-                self.broker, self.router, self.processor.process, max_records=s.consumer_batch_size
+                self.broker,
+                self.router,
+                self.processor.process,
+                max_records=s.consumer_batch_size,
+                poll_ms=s.consumer_poll_ms,
             )
             await self.broker.start()
         log.info("%s started: consumes %s", self.name, self.router.topics)

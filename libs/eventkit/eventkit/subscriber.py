@@ -37,6 +37,7 @@ def subscribe(
     *,
     max_records: int = 500,
     group_id: str | None = None,
+    poll_ms: int = 20,
 ) -> None:
     """One consumer group per service (`group_id` defaults to the router's service name)."""
     group_id = group_id or router.service
@@ -46,6 +47,7 @@ def subscribe(
         group_id=group_id,
         batch=True,
         max_records=max_records,
+        batch_timeout_ms=poll_ms,
         ack_policy=AckPolicy.MANUAL,
         auto_offset_reset="earliest",
         decoder=_raw_body,
