@@ -6,11 +6,13 @@ The app runs in-process over httpx's ASGI transport (no sockets, no webhooks con
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 from stripe import WebhookSignature
 from stripe._encode import _api_encode
 
@@ -455,3 +457,22 @@ def test_webhook_signature_matches_stripe_sdk() -> None:
     header = sign(payload, "whsec_x", 1_700_000_000)
     assert header.startswith("t=1700000000,v1=")
     assert WebhookSignature.verify_header(payload.decode(), header, "whsec_x", tolerance=None)
+
+
+def test_state_survives_a_restart_through_the_state_file(tmp_path: Path) -> None:
+    state_file = tmp_path / "sim.json"
+    with TestClient(create_app(state_file=state_file)) as first:
+        customer = first.post(
+            "/v1/customers",
+            headers=AUTH | {"Idempotency-Key": "c-1"},
+            data={"email": "g@example.test"},
+        ).json()
+    assert state_file.exists()
+    with TestClient(create_app(state_file=state_file)) as second:
+        assert second.get(f"/v1/customers/{customer['id']}", headers=AUTH).status_code == 200
+        replay = second.post(
+            "/v1/customers",
+            headers=AUTH | {"Idempotency-Key": "c-1"},
+            data={"email": "g@example.test"},
+        )
+        assert replay.json()["id"] == customer["id"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from pathlib import Path
 
 import uvicorn
 
@@ -19,9 +20,15 @@ def main(argv: list[str] | None = None) -> None:
         "--webhook-secret",
         default=os.environ.get("STRIPESIM_WEBHOOK_SECRET") or DEFAULT_WEBHOOK_SECRET,
     )
+    parser.add_argument(
+        "--state-file",
+        type=Path,
+        default=os.environ.get("STRIPESIM_STATE_FILE") or None,
+        help="keep state across restarts in this JSON file (default: in memory only)",
+    )
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
-    app = create_app(args.webhook_url, args.webhook_secret)
+    app = create_app(args.webhook_url, args.webhook_secret, state_file=args.state_file)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
 
 

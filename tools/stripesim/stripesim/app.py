@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
 
+from stripesim import persistence
 from stripesim.api import ApiEndpoint
 from stripesim.control import build_router
 from stripesim.state import SimState
@@ -21,9 +24,13 @@ def create_app(
     *,
     webhook_max_attempts: int = 5,
     webhook_backoff: float = 0.5,
+    state_file: Path | None = None,
 ) -> FastAPI:
-    """A fresh simulator. Webhooks go to ``webhook_url`` (if any), signed with the secret."""
+    """A simulator. Webhooks go to ``webhook_url`` (if any), signed with the secret. With a
+    ``state_file``, state survives restarts (see ``persistence``)."""
     state = SimState()
+    if state_file is not None:
+        persistence.restore(state, state_file)
     dispatcher = WebhookDispatcher(
         webhook_url, webhook_secret, max_attempts=webhook_max_attempts, backoff=webhook_backoff
     )
@@ -33,9 +40,17 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await dispatcher.start()
+        saver = (
+            asyncio.create_task(persistence.snapshot_loop(state, state_file))
+            if state_file is not None
+            else None
+        )
         try:
             yield
         finally:
+            if saver is not None:
+                saver.cancel()
+                persistence.save(state, state_file)  # type: ignore[arg-type]
             await dispatcher.stop()
 
     app = FastAPI(
