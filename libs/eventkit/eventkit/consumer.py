@@ -69,8 +69,26 @@ class MessageProcessor:
         self._seen = f"SELECT 1 FROM {schema}.{inbox_table} WHERE event_id = $1"
 
     async def process(self, records: Sequence[ConsumerRecord]) -> None:
-        """Handle records in order. Runs of simple events (no `prepare`) share one transaction;
-        anything else, and any run whose transaction fails, goes through `_process_one`."""
+        """Handle a batch: partitions concurrently, each one strictly in order.
+
+        Order only matters within a key, and a key lives in one partition, so one partition's
+        slow payment-provider call must not hold back the others. Raises (after every partition
+        has finished) if any partition could not be handled, so the caller rewinds the batch.
+        """
+        partitions: dict[tuple[str, int], list[ConsumerRecord]] = {}
+        for record in records:
+            partitions.setdefault((record.topic, record.partition), []).append(record)
+        results = await asyncio.gather(
+            *(self._process_partition(batch) for batch in partitions.values()),
+            return_exceptions=True,
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+
+    async def _process_partition(self, records: list[ConsumerRecord]) -> None:
+        """Runs of simple events (no `prepare`) share one transaction; anything else, and any
+        run whose transaction fails, goes through `_process_one`."""
         async with self.pool.acquire() as conn:
             run: list[_Decoded] = []
             for record in records:

@@ -56,7 +56,8 @@ class ServiceRuntime:
 
     async def start(self) -> None:
         s = self.settings
-        self.pool = await create_pool(s.database_url, max_size=10)
+        # Partitions are handled concurrently (up to 9 at once in booking) beside HTTP requests.
+        self.pool = await create_pool(s.database_url, max_size=16)
         self.producer = durable_producer(s.kafka_bootstrap, client_id=f"{self.name}-relay")
         await self.producer.start()
         self.relay = OutboxRelay(
