@@ -235,3 +235,22 @@ async def _send_again(record: Any) -> None:
         )
     finally:
         await producer.stop()
+
+
+def test_a_guest_whose_saved_stripe_customer_vanished_can_still_pay(
+    system: System, guest: httpx.Client
+) -> None:
+    """Runs last: it wipes the simulator, as if Stripe had lost the saved customer."""
+    first = guest.post(
+        "/v1/bookings",
+        json={"listing_id": "lst_loft_01", **slot(1), "payment_method": "pm_card_visa"},
+    ).json()
+    wait_for_booking(guest, first["booking_id"], lambda b: b["payment_status"] == "captured")
+    assert httpx.post(f"{system.urls['stripe']}/_sim/reset", timeout=5).status_code == 200
+
+    again = guest.post(
+        "/v1/bookings",
+        json={"listing_id": "lst_loft_01", **slot(1), "payment_method": "pm_card_visa"},
+    ).json()
+    done = wait_for_booking(guest, again["booking_id"], lambda b: b["status"] != "pending_payment")
+    assert done["status"] == "confirmed", done

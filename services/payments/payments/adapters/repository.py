@@ -28,6 +28,14 @@ async def save_customer(conn: asyncpg.Connection, guest_id: str, customer_id: st
     )
 
 
+async def forget_customer(db: PaymentsDB, guest_id: str, customer_id: str) -> None:
+    await db.execute(
+        "DELETE FROM payments.customers WHERE guest_id = $1 AND stripe_customer_id = $2",
+        guest_id,
+        customer_id,
+    )
+
+
 async def insert_payment(conn: asyncpg.Connection, payment: dict[str, Any]) -> bool:
     """False if this booking's checkout payment already exists (a redelivered request)."""
     columns = ", ".join(payment)

@@ -97,8 +97,10 @@ class StripeGatewayError(Exception):
         *,
         http_status: int | None = None,
         request_id: str | None = None,
+        param: str | None = None,
     ) -> None:
         super().__init__(f"{code}: {message}")
+        self.param = param  # the request parameter Stripe blamed, e.g. "customer"
         self.code = code
         self.message = message
         self.retryable = retryable
@@ -360,6 +362,7 @@ def _translate(exc: stripe.StripeError) -> StripeGatewayError:
         code, retryable = "stripe_api_error", True
     else:
         code = exc.code or "stripe_error"
+    param = getattr(exc, "param", None)
     return StripeGatewayError(
-        code, message, retryable, http_status=status, request_id=exc.request_id
+        code, message, retryable, http_status=status, request_id=exc.request_id, param=param
     )

@@ -53,28 +53,46 @@ class PaymentHandlers:
         payment_id = checkout_payment_id(event.booking_id)
         if await repository.get_payment(self.db(), payment_id) is not None:
             return None  # recorded already; apply() will skip too
-        customer = await repository.get_customer(self.db(), event.guest_id)
+        stored = await repository.get_customer(self.db(), event.guest_id)
+        customer = stored
         try:
-            if customer is None:
-                customer = await self.stripe.create_customer(
-                    guest_id=event.guest_id,
-                    idempotency_key=idempotency_key("customer", event.guest_id),
-                )
-            result = await self.stripe.authorize(
-                amount=event.amount,
-                currency=event.currency,
-                payment_method=event.payment_method,
-                customer=customer,
-                application_fee_amount=event.platform_fee,
-                destination_account=event.host_account_id,
-                metadata={"booking_id": event.booking_id, "payment_id": payment_id},
-                idempotency_key=idempotency_key("authorize", payment_id),
-            )
+            customer = stored or await self._new_customer(event.guest_id)
+            try:
+                result = await self._authorize(event, payment_id, customer)
+            except StripeGatewayError as exc:
+                if not (stored and exc.code == "resource_missing" and exc.param == "customer"):
+                    raise
+                # Stripe no longer knows the saved customer (deleted in the dashboard, or a
+                # simulator reset): forget it and pay with a fresh one instead of failing
+                # every checkout of this guest from now on.
+                await repository.forget_customer(self.db(), event.guest_id, stored)
+                customer = await self._new_customer(event.guest_id, replacing=stored)
+                result = await self._authorize(event, payment_id, customer)
         except StripeGatewayError as exc:
             if exc.retryable:
                 raise  # the consumer retries with backoff, then dead-letters
             return Authorization(customer, None, exc)
         return Authorization(customer, result)
+
+    async def _new_customer(self, guest_id: str, replacing: str | None = None) -> str:
+        subject = guest_id if replacing is None else f"{guest_id}:replaces:{replacing}"
+        return await self.stripe.create_customer(
+            guest_id=guest_id, idempotency_key=idempotency_key("customer", subject)
+        )
+
+    async def _authorize(
+        self, event: CheckoutRequestedV1, payment_id: str, customer: str
+    ) -> PaymentIntentResult:
+        return await self.stripe.authorize(
+            amount=event.amount,
+            currency=event.currency,
+            payment_method=event.payment_method,
+            customer=customer,
+            application_fee_amount=event.platform_fee,
+            destination_account=event.host_account_id,
+            metadata={"booking_id": event.booking_id, "payment_id": payment_id},
+            idempotency_key=idempotency_key("authorize", payment_id),
+        )
 
     async def record_authorization(
         self,
