@@ -87,9 +87,10 @@ contracts: setup ## export JSON Schemas, then check compatibility
 contracts-check: setup ## fail if the contracts are incompatible or exported schemas are stale
 	$(PY) -m marketplace_contracts.compat --check
 
-docs: setup ## regenerate docs/asyncapi/<service>.json from each routing table
+docs: setup ## regenerate docs/asyncapi/*.json and docs/lifecycles.md from the code
 	@for s in booking payments finance disputes; do \
 	  $(PY) -m $$s asyncapi --output docs/asyncapi/$$s.json && echo "docs/asyncapi/$$s.json"; done
+	$(PY) -m booking lifecycle-doc --output docs/lifecycles.md
 
 bench: setup ## benchmarks (expects `make up`)
 	$(PY) bench/run_all.py

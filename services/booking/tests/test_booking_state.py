@@ -1,18 +1,43 @@
+from pathlib import Path
+
 import pytest
 
 from booking.domain.errors import BookingError, ErrorCode
-from booking.domain.model import BookingStatus, transition
+from booking.domain.model import (
+    INITIAL,
+    TRANSITIONS,
+    BookingStatus,
+    Trigger,
+    mermaid,
+    transition,
+)
+from marketplace_contracts.registry import REGISTRY
+
+DOC = Path(__file__).resolve().parents[3] / "docs" / "lifecycles.md"
 
 
-def test_authorization_confirms_and_decline_fails_a_pending_booking() -> None:
-    assert (
-        transition(BookingStatus.PENDING_PAYMENT, "payment_authorized") == BookingStatus.CONFIRMED
-    )
-    assert transition(BookingStatus.PENDING_PAYMENT, "payment_failed") == BookingStatus.FAILED
+def test_authorization_confirms_and_decline_or_expiry_ends_a_pending_booking() -> None:
+    pending = BookingStatus.PENDING_PAYMENT
+    assert transition(pending, Trigger.PAYMENT_AUTHORIZED).target == BookingStatus.CONFIRMED
+    assert transition(pending, Trigger.PAYMENT_FAILED).target == BookingStatus.FAILED
+    assert transition(pending, Trigger.HOLD_EXPIRED).target == BookingStatus.EXPIRED
 
 
-@pytest.mark.parametrize("status", [BookingStatus.CONFIRMED, BookingStatus.FAILED])
-def test_a_settled_booking_refuses_payment_triggers(status: BookingStatus) -> None:
+@pytest.mark.parametrize(
+    "status", [BookingStatus.CONFIRMED, BookingStatus.FAILED, BookingStatus.EXPIRED]
+)
+@pytest.mark.parametrize("trigger", list(Trigger))
+def test_a_settled_booking_refuses_every_trigger(status: BookingStatus, trigger: Trigger) -> None:
     with pytest.raises(BookingError) as caught:
-        transition(status, "payment_authorized")
+        transition(status, trigger)
     assert caught.value.code == ErrorCode.ILLEGAL_TRANSITION
+
+
+def test_every_transition_emits_a_contracted_event() -> None:
+    types = {event_type for event_type, _ in REGISTRY}
+    assert INITIAL[2] in types
+    assert all(t.emits in types for t in TRANSITIONS)
+
+
+def test_the_lifecycle_doc_shows_the_table() -> None:
+    assert f"```mermaid\n{mermaid()}```" in DOC.read_text(), "run `make docs`"

@@ -10,7 +10,7 @@ import uuid
 import asyncpg
 
 from booking.adapters import repository
-from booking.domain.model import BookingStatus, PaymentStatus, transition
+from booking.domain.model import BookingStatus, PaymentStatus, Trigger, transition
 from booking.service_layer.checkout import HOLD_EXPIRY
 from eventkit import scheduler
 from eventkit.outbox import Outbox
@@ -64,7 +64,9 @@ class BookingHandlers:
             conn,
             row["booking_id"],
             row["version"],
-            status=transition(BookingStatus(row["status"]), "payment_authorized").value,
+            status=transition(
+                BookingStatus(row["status"]), Trigger.PAYMENT_AUTHORIZED
+            ).target.value,
             payment_status=PaymentStatus.AUTHORIZED.value,
             payment_id=event.payment_id,
         )
@@ -93,7 +95,7 @@ class BookingHandlers:
             conn,
             row["booking_id"],
             row["version"],
-            status=transition(BookingStatus(row["status"]), "payment_failed").value,
+            status=transition(BookingStatus(row["status"]), Trigger.PAYMENT_FAILED).target.value,
             payment_status=PaymentStatus.FAILED.value,
             payment_id=event.payment_id,
             failure_reason="payment_declined" if event.code == "card_declined" else event.code,
@@ -140,7 +142,7 @@ class BookingHandlers:
             conn,
             row["booking_id"],
             row["version"],
-            status=transition(BookingStatus(row["status"]), "hold_expired").value,
+            status=transition(BookingStatus(row["status"]), Trigger.HOLD_EXPIRED).target.value,
             failure_reason="hold_expired",
             failure_detail="the payment was not authorized before the checkout hold ran out",
         )

@@ -1,0 +1,116 @@
+"""Who may see a booking: the guest who made it, the host of its listing, and admins.
+
+Everyone else gets the same 404 as for a booking that does not exist: no existence leak.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+
+import asyncpg
+import httpx
+import pytest
+
+from booking.bootstrap import build_app, build_runtime
+from booking.config import BookingSettings
+from booking.entrypoints.auth import Role, issue_token
+from booking.service_layer.checkout import PlaceInstantBook, place_instant_book
+from eventkit.outbox import Outbox
+
+pytestmark = pytest.mark.integration
+SECRET = "authorization-matrix-secret-long-enough"
+
+
+@pytest.fixture
+async def gateway(booking_pool: asyncpg.Pool) -> AsyncIterator[httpx.AsyncClient]:
+    settings = BookingSettings(jwt_secret=SECRET)
+    app = build_app(build_runtime(settings))
+    app.state.runtime = SimpleNamespace(db=booking_pool)  # no lifespan: HTTP + database only
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+        yield client
+
+
+@pytest.fixture
+async def booking_id(booking_pool: asyncpg.Pool) -> str:
+    listing_id = f"lst_authz_{uuid.uuid4().hex[:8]}"
+    await booking_pool.execute(
+        "INSERT INTO booking.listings (listing_id, host_id, host_account_id, title, hourly_rate,"
+        " currency, platform_fee_bps, cancellation_policy) "
+        "VALUES ($1, 'host-owner', 'acct_owner', 'Authz', 1000, 'usd', 1000, 'flexible')",
+        listing_id,
+    )
+    start = datetime(2033, 2, 1, 9, tzinfo=UTC)
+    cmd = PlaceInstantBook(
+        "guest-owner", listing_id, start, start + timedelta(hours=1), "pm_card_visa"
+    )
+    async with booking_pool.acquire() as conn, conn.transaction():
+        booking = await place_instant_book(conn, Outbox("booking", "booking"), cmd)
+    return str(booking["booking_id"])
+
+
+def bearer(sub: str, role: Role) -> dict[str, str]:
+    return {"Authorization": f"Bearer {issue_token(SECRET, sub, role)}"}
+
+
+@pytest.mark.parametrize(
+    ("sub", "role", "status"),
+    [
+        ("guest-owner", Role.GUEST, 200),
+        ("guest-other", Role.GUEST, 404),
+        ("host-owner", Role.HOST, 200),
+        ("host-other", Role.HOST, 404),
+        ("guest-owner", Role.HOST, 404),  # same subject, wrong role
+        ("ops-1", Role.ADMIN, 200),
+    ],
+)
+async def test_booking_visibility_matrix(
+    gateway: httpx.AsyncClient, booking_id: str, sub: str, role: Role, status: int
+) -> None:
+    response = await gateway.get(f"/v1/bookings/{booking_id}", headers=bearer(sub, role))
+    assert response.status_code == status, response.text
+    if status == 404:
+        assert response.json()["error"]["code"] == "booking_not_found"
+
+
+async def test_hidden_and_missing_bookings_answer_identically(
+    gateway: httpx.AsyncClient, booking_id: str
+) -> None:
+    hidden = await gateway.get(
+        f"/v1/bookings/{booking_id}", headers=bearer("guest-other", Role.GUEST)
+    )
+    missing_id = uuid.uuid4()
+    missing = await gateway.get(
+        f"/v1/bookings/{missing_id}", headers=bearer("guest-other", Role.GUEST)
+    )
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.json()["error"]["code"] == missing.json()["error"]["code"]
+
+
+@pytest.mark.parametrize("role", [Role.HOST, Role.ADMIN])
+async def test_only_guests_place_instant_books(gateway: httpx.AsyncClient, role: Role) -> None:
+    response = await gateway.post(
+        "/v1/bookings",
+        headers=bearer("someone", role),
+        json={
+            "listing_id": "lst_loft_01",
+            "starts_at": "2033-01-01T10:00:00Z",
+            "ends_at": "2033-01-01T11:00:00Z",
+            "payment_method": "pm_card_visa",
+        },
+    )
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "forbidden"
+
+
+async def test_requests_without_a_valid_token_are_unauthenticated(
+    gateway: httpx.AsyncClient, booking_id: str
+) -> None:
+    for headers in ({}, {"Authorization": "Bearer nonsense"}):
+        response = await gateway.get(f"/v1/bookings/{booking_id}", headers=headers)
+        assert response.status_code == 401
+        assert response.headers["www-authenticate"] == "Bearer"
+        assert response.json()["error"]["code"] == "unauthenticated"
