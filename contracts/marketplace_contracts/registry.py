@@ -10,6 +10,7 @@ _MODELS: tuple[type[EventModel], ...] = (
     booking.CheckoutRequestedV1,
     booking.BookingConfirmedV1,
     booking.BookingFailedV1,
+    booking.HostResponseRequestedV1,
     payments.PaymentAuthorizedV1,
     payments.PaymentFailedV1,
     payments.PaymentCapturedV1,

@@ -74,6 +74,9 @@ def system(
         "STRIPESIM_WEBHOOK_SECRET": WEBHOOK_SECRET,
         "PAYMENTS_STRIPE_API_BASE": f"http://127.0.0.1:{sim_port}",
         "PAYMENTS_STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        # Clocks made short by configuration, so request expiry is observable in a test.
+        "BOOKING_REQUEST_WINDOW_SECONDS": "6",
+        "BOOKING_SCHEDULER_POLL_SECONDS": "0.2",
     }
     urls = {"stripe": f"http://127.0.0.1:{sim_port}"}
     commands = {"stripe": [sys.executable, "-m", "stripesim", "--port", str(sim_port)]}

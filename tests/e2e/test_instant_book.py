@@ -240,7 +240,7 @@ async def _send_again(record: Any) -> None:
 def test_a_guest_whose_saved_stripe_customer_vanished_can_still_pay(
     system: System, guest: httpx.Client
 ) -> None:
-    """Runs last: it wipes the simulator, as if Stripe had lost the saved customer."""
+    """Last in this module: it wipes the simulator, as if Stripe had lost the customer."""
     first = guest.post(
         "/v1/bookings",
         json={"listing_id": "lst_loft_01", **slot(1), "payment_method": "pm_card_visa"},

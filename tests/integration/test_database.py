@@ -10,7 +10,7 @@ import asyncpg
 import pytest
 
 from booking.domain.errors import BookingError, ErrorCode
-from booking.service_layer.checkout import PlaceInstantBook, place_instant_book
+from booking.service_layer.checkout import PlaceBooking, place_booking
 from eventkit.outbox import Outbox
 from tests.conftest import service_dsn
 
@@ -55,7 +55,7 @@ async def test_concurrent_instant_books_of_one_slot_never_both_win(
 
     async def attempt(i: int) -> str:
         # Overlapping but distinct ranges: only the exclusion constraint can tell them apart.
-        cmd = PlaceInstantBook(
+        cmd = PlaceBooking(
             f"guest-{i}",
             listing_id,
             start + timedelta(minutes=15 * (i % 3)),
@@ -65,7 +65,7 @@ async def test_concurrent_instant_books_of_one_slot_never_both_win(
         async with booking_pool.acquire() as conn:
             try:
                 async with conn.transaction():
-                    await place_instant_book(conn, outbox, cmd)
+                    await place_booking(conn, outbox, cmd)
                 return "won"
             except BookingError as exc:
                 assert exc.code == ErrorCode.SLOT_UNAVAILABLE

@@ -17,7 +17,7 @@ import pytest
 from booking.bootstrap import build_app, build_runtime
 from booking.config import BookingSettings
 from booking.entrypoints.auth import Role, issue_token
-from booking.service_layer.checkout import PlaceInstantBook, place_instant_book
+from booking.service_layer.checkout import PlaceBooking, place_booking
 from eventkit.outbox import Outbox
 
 pytestmark = pytest.mark.integration
@@ -44,11 +44,9 @@ async def booking_id(booking_pool: asyncpg.Pool) -> str:
         listing_id,
     )
     start = datetime(2033, 2, 1, 9, tzinfo=UTC)
-    cmd = PlaceInstantBook(
-        "guest-owner", listing_id, start, start + timedelta(hours=1), "pm_card_visa"
-    )
+    cmd = PlaceBooking("guest-owner", listing_id, start, start + timedelta(hours=1), "pm_card_visa")
     async with booking_pool.acquire() as conn, conn.transaction():
-        booking = await place_instant_book(conn, Outbox("booking", "booking"), cmd)
+        booking = await place_booking(conn, Outbox("booking", "booking"), cmd)
     return str(booking["booking_id"])
 
 
@@ -91,7 +89,7 @@ async def test_hidden_and_missing_bookings_answer_identically(
 
 
 @pytest.mark.parametrize("role", [Role.HOST, Role.ADMIN])
-async def test_only_guests_place_instant_books(gateway: httpx.AsyncClient, role: Role) -> None:
+async def test_only_guests_place_bookings(gateway: httpx.AsyncClient, role: Role) -> None:
     response = await gateway.post(
         "/v1/bookings",
         headers=bearer("someone", role),

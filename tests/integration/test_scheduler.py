@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 
 from booking.domain.model import BookingStatus
-from booking.service_layer.checkout import HOLD_EXPIRY, PlaceInstantBook, place_instant_book
+from booking.service_layer.checkout import HOLD_EXPIRY, PlaceBooking, place_booking
 from booking.service_layer.handlers import BookingHandlers
 from eventkit import scheduler
 from eventkit.outbox import Outbox
@@ -83,11 +83,9 @@ async def test_an_unpaid_checkout_hold_expires_and_releases_the_slot(
     )
     outbox = Outbox("booking", producer="booking")
     start = datetime(2032, 5, 1, 9, tzinfo=UTC)
-    cmd = PlaceInstantBook(
-        "guest-ttl", listing_id, start, start + timedelta(hours=2), "pm_card_visa"
-    )
+    cmd = PlaceBooking("guest-ttl", listing_id, start, start + timedelta(hours=2), "pm_card_visa")
     async with booking_pool.acquire() as conn, conn.transaction():
-        booking = await place_instant_book(conn, outbox, cmd, hold_ttl=timedelta(seconds=-1))
+        booking = await place_booking(conn, outbox, cmd, hold_ttl=timedelta(seconds=-1))
 
     timers = Scheduler("booking", {HOLD_EXPIRY: BookingHandlers(outbox).expire_hold})
     assert await timers.run_due(booking_pool) >= 1
@@ -102,4 +100,4 @@ async def test_an_unpaid_checkout_hold_expires_and_releases_the_slot(
     )
     assert failed == 1
     async with booking_pool.acquire() as conn, conn.transaction():  # the slot is free again
-        await place_instant_book(conn, outbox, cmd)
+        await place_booking(conn, outbox, cmd)

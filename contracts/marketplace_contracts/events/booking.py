@@ -55,5 +55,23 @@ class BookingFailedV1(EventModel):
     payment_id: str | None = Field(
         default=None, description="Authorization to void, if one was made."
     )
-    reason: str = Field(description="Machine-readable reason.", examples=["payment_declined"])
+    reason: str = Field(
+        description="Machine-readable reason: payment_declined, hold_expired, host_declined, "
+        "request_expired, booking_not_pending.",
+        examples=["payment_declined"],
+    )
     detail: str = ""
+
+
+class HostResponseRequestedV1(EventModel):
+    """Request-to-Book: the guest's payment is authorized; the host must accept or decline."""
+
+    TYPE: ClassVar[str] = "booking.host_response_requested"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = "booking.events"
+
+    booking_id: str
+    payment_id: str
+    host_id: str
+    listing_id: str
+    respond_by: datetime = Field(description="After this the request expires and is voided.")

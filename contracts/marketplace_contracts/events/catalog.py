@@ -27,3 +27,9 @@ class ListingUpsertedV1(EventModel):
     cancellation_policy: str = Field(examples=["flexible", "moderate", "strict"])
     min_hours: int = Field(default=1, ge=1)
     active: bool = True
+    instant_book: bool = Field(
+        default=True, description="False: Request-to-Book, the host accepts or declines."
+    )
+    response_window_hours: int = Field(
+        default=24, ge=1, description="Request-to-Book: how long the host has to respond."
+    )

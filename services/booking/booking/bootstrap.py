@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from booking.config import BookingSettings
 from booking.entrypoints import http
 from booking.entrypoints.consumers import build_router
-from booking.service_layer.checkout import HOLD_EXPIRY
+from booking.service_layer.checkout import HOLD_EXPIRY, REQUEST_EXPIRY
 from booking.service_layer.handlers import BookingHandlers
 from eventkit.outbox import Outbox
 from eventkit.runtime import ServiceRuntime, create_app
@@ -19,17 +19,20 @@ from marketplace_contracts.events.booking import (
     BookingConfirmedV1,
     BookingFailedV1,
     CheckoutRequestedV1,
+    HostResponseRequestedV1,
 )
 
 NAME = "booking"
-PRODUCES = (CheckoutRequestedV1, BookingConfirmedV1, BookingFailedV1)
+PRODUCES = (CheckoutRequestedV1, BookingConfirmedV1, BookingFailedV1, HostResponseRequestedV1)
 
 
 def build_runtime(settings: BookingSettings) -> ServiceRuntime:
     outbox = Outbox(NAME, producer=NAME)
     handlers = BookingHandlers(outbox)
     timers = Scheduler(
-        NAME, {HOLD_EXPIRY: handlers.expire_hold}, poll_interval=settings.scheduler_poll_seconds
+        NAME,
+        {HOLD_EXPIRY: handlers.expire_hold, REQUEST_EXPIRY: handlers.expire_request},
+        poll_interval=settings.scheduler_poll_seconds,
     )
 
     async def run_timers(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
@@ -62,5 +65,8 @@ def build_app(runtime: ServiceRuntime) -> FastAPI:
         runtime.state["outbox"],
         settings.jwt_secret,
         timedelta(seconds=settings.hold_ttl_seconds),
+        timedelta(seconds=settings.request_window_seconds)
+        if settings.request_window_seconds
+        else None,
     )
     return app

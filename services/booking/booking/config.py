@@ -15,4 +15,9 @@ class BookingSettings(ServiceSettings):
     hold_ttl_seconds: int = Field(
         default=900, ge=1, description="How long a checkout may hold a slot unpaid."
     )
+    request_window_seconds: int | None = Field(
+        default=None,
+        ge=1,
+        description="Overrides every listing's Request-to-Book response window (demos, tests).",
+    )
     scheduler_poll_seconds: float = Field(default=1.0, gt=0)

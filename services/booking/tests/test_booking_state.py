@@ -6,6 +6,7 @@ from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.model import (
     INITIAL,
     TRANSITIONS,
+    BookingMode,
     BookingStatus,
     Trigger,
     mermaid,
@@ -23,8 +24,36 @@ def test_authorization_confirms_and_decline_or_expiry_ends_a_pending_booking() -
     assert transition(pending, Trigger.HOLD_EXPIRED).target == BookingStatus.EXPIRED
 
 
+def test_authorization_of_a_request_waits_for_the_host() -> None:
+    step = transition(
+        BookingStatus.PENDING_PAYMENT, Trigger.PAYMENT_AUTHORIZED, BookingMode.REQUEST
+    )
+    assert (step.target, step.emits) == (
+        BookingStatus.AWAITING_HOST,
+        "booking.host_response_requested",
+    )
+    waiting = BookingStatus.AWAITING_HOST
+    assert transition(waiting, Trigger.HOST_ACCEPTED).target == BookingStatus.CONFIRMED
+    assert transition(waiting, Trigger.HOST_DECLINED).target == BookingStatus.DECLINED
+    assert transition(waiting, Trigger.REQUEST_EXPIRED).target == BookingStatus.EXPIRED
+
+
+@pytest.mark.parametrize("trigger", [Trigger.HOST_ACCEPTED, Trigger.HOST_DECLINED])
+def test_a_host_cannot_answer_before_the_payment_is_authorized(trigger: Trigger) -> None:
+    with pytest.raises(BookingError) as caught:
+        transition(BookingStatus.PENDING_PAYMENT, trigger)
+    assert caught.value.code == ErrorCode.ILLEGAL_TRANSITION
+
+
+def test_every_pair_has_at_most_one_transition_per_mode() -> None:
+    for mode in BookingMode:
+        keys = [(t.source, t.trigger) for t in TRANSITIONS if t.guard.holds(mode)]
+        assert len(keys) == len(set(keys)), mode
+
+
 @pytest.mark.parametrize(
-    "status", [BookingStatus.CONFIRMED, BookingStatus.FAILED, BookingStatus.EXPIRED]
+    "status",
+    [BookingStatus.CONFIRMED, BookingStatus.FAILED, BookingStatus.EXPIRED, BookingStatus.DECLINED],
 )
 @pytest.mark.parametrize("trigger", list(Trigger))
 def test_a_settled_booking_refuses_every_trigger(status: BookingStatus, trigger: Trigger) -> None:

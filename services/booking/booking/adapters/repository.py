@@ -10,7 +10,8 @@ import asyncpg
 BOOKING_COLUMNS = (
     "booking_id, guest_id, listing_id, host_id, host_account_id, starts_at, ends_at, status, "
     "payment_status, amount, platform_fee, currency, payment_method, payment_id, "
-    "failure_reason, failure_detail, correlation_id, version, created_at, updated_at"
+    "failure_reason, failure_detail, correlation_id, version, created_at, updated_at, mode, "
+    "respond_by"
 )
 
 
@@ -23,51 +24,52 @@ async def list_listings(conn: asyncpg.Connection) -> list[asyncpg.Record]:
 
 
 async def upsert_listing(conn: asyncpg.Connection, listing: dict[str, Any]) -> None:
+    columns = (
+        "listing_id",
+        "host_id",
+        "host_account_id",
+        "title",
+        "hourly_rate",
+        "currency",
+        "platform_fee_bps",
+        "cancellation_policy",
+        "min_hours",
+        "active",
+        "instant_book",
+        "response_window_hours",
+    )
+    params = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns[1:])
     await conn.execute(
-        """
-        INSERT INTO booking.listings (listing_id, host_id, host_account_id, title, hourly_rate,
-            currency, platform_fee_bps, cancellation_policy, min_hours, active, updated_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now())
-        ON CONFLICT (listing_id) DO UPDATE SET host_id = EXCLUDED.host_id,
-            host_account_id = EXCLUDED.host_account_id, title = EXCLUDED.title,
-            hourly_rate = EXCLUDED.hourly_rate, currency = EXCLUDED.currency,
-            platform_fee_bps = EXCLUDED.platform_fee_bps,
-            cancellation_policy = EXCLUDED.cancellation_policy,
-            min_hours = EXCLUDED.min_hours, active = EXCLUDED.active, updated_at = now()
-        """,
-        listing["listing_id"],
-        listing["host_id"],
-        listing["host_account_id"],
-        listing["title"],
-        listing["hourly_rate"],
-        listing["currency"],
-        listing["platform_fee_bps"],
-        listing["cancellation_policy"],
-        listing["min_hours"],
-        listing["active"],
+        f"INSERT INTO booking.listings ({', '.join(columns)}, updated_at) "
+        f"VALUES ({params}, now()) "
+        f"ON CONFLICT (listing_id) DO UPDATE SET {updates}, updated_at = now()",
+        *(listing[c] for c in columns),
     )
 
 
 async def insert_booking(conn: asyncpg.Connection, booking: dict[str, Any]) -> None:
+    columns = (
+        "booking_id",
+        "guest_id",
+        "listing_id",
+        "host_id",
+        "host_account_id",
+        "starts_at",
+        "ends_at",
+        "amount",
+        "platform_fee",
+        "currency",
+        "payment_method",
+        "correlation_id",
+        "mode",
+        "respond_by",
+    )
+    params = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
     await conn.execute(
-        """
-        INSERT INTO booking.bookings (booking_id, guest_id, listing_id, host_id, host_account_id,
-            starts_at, ends_at, status, amount, platform_fee, currency, payment_method,
-            correlation_id)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending_payment', $8, $9, $10, $11, $12)
-        """,
-        booking["booking_id"],
-        booking["guest_id"],
-        booking["listing_id"],
-        booking["host_id"],
-        booking["host_account_id"],
-        booking["starts_at"],
-        booking["ends_at"],
-        booking["amount"],
-        booking["platform_fee"],
-        booking["currency"],
-        booking["payment_method"],
-        booking["correlation_id"],
+        f"INSERT INTO booking.bookings ({', '.join(columns)}, status) "
+        f"VALUES ({params}, 'pending_payment')",
+        *(booking[c] for c in columns),
     )
 
 

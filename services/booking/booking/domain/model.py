@@ -1,7 +1,7 @@
 """Booking states and the one transition table that every state change goes through (pure).
 
-Each transition names the trigger that drives it and the integration event it emits; the
-lifecycle diagram in docs/lifecycles.md is generated from this table (`make docs`).
+Each transition names its trigger, its guard (the condition under which it applies) and the
+integration event it emits; docs/lifecycles.md is generated from this table (`make docs`).
 """
 
 from __future__ import annotations
@@ -14,9 +14,11 @@ from booking.domain.errors import BookingError, ErrorCode
 
 class BookingStatus(StrEnum):
     PENDING_PAYMENT = "pending_payment"  # slot held, waiting for the authorization
+    AWAITING_HOST = "awaiting_host"  # Request-to-Book: authorized, waiting for the host
     CONFIRMED = "confirmed"
     FAILED = "failed"  # checkout ended without a booking; slot released
-    EXPIRED = "expired"  # the checkout hold ran out before the payment was authorized
+    EXPIRED = "expired"  # a hold or a request ran out of time
+    DECLINED = "declined"  # the host declined the request
 
 
 class PaymentStatus(StrEnum):
@@ -27,10 +29,31 @@ class PaymentStatus(StrEnum):
     FAILED = "failed"
 
 
+class BookingMode(StrEnum):
+    INSTANT = "instant"
+    REQUEST = "request"
+
+
 class Trigger(StrEnum):
     PAYMENT_AUTHORIZED = "payment_authorized"
     PAYMENT_FAILED = "payment_failed"
     HOLD_EXPIRED = "hold_expired"
+    HOST_ACCEPTED = "host_accepted"
+    HOST_DECLINED = "host_declined"
+    REQUEST_EXPIRED = "request_expired"
+
+
+class Guard(StrEnum):
+    ALWAYS = "always"
+    INSTANT_BOOK = "instant book"
+    REQUEST_TO_BOOK = "request to book"
+
+    def holds(self, mode: BookingMode) -> bool:
+        return (
+            self is Guard.ALWAYS
+            or (self is Guard.INSTANT_BOOK and mode is BookingMode.INSTANT)
+            or (self is Guard.REQUEST_TO_BOOK and mode is BookingMode.REQUEST)
+        )
 
 
 @dataclass(frozen=True)
@@ -39,50 +62,57 @@ class Transition:
     trigger: Trigger
     target: BookingStatus
     emits: str  # integration event type written to the outbox with the change
+    guard: Guard = Guard.ALWAYS
 
 
 # Statuses that occupy the slot; the exclusion constraint in the schema uses the same list.
-HOLDING_STATUSES = (BookingStatus.PENDING_PAYMENT, BookingStatus.CONFIRMED)
-INITIAL = (BookingStatus.PENDING_PAYMENT, "instant book", "booking.checkout_requested")
+HOLDING_STATUSES = (
+    BookingStatus.PENDING_PAYMENT,
+    BookingStatus.AWAITING_HOST,
+    BookingStatus.CONFIRMED,
+)
+INITIAL = (BookingStatus.PENDING_PAYMENT, "checkout", "booking.checkout_requested")
 
+_P, _A = BookingStatus.PENDING_PAYMENT, BookingStatus.AWAITING_HOST
 TRANSITIONS: tuple[Transition, ...] = (
     Transition(
-        BookingStatus.PENDING_PAYMENT,
+        _P,
         Trigger.PAYMENT_AUTHORIZED,
         BookingStatus.CONFIRMED,
         "booking.booking_confirmed",
+        Guard.INSTANT_BOOK,
     ),
     Transition(
-        BookingStatus.PENDING_PAYMENT,
-        Trigger.PAYMENT_FAILED,
-        BookingStatus.FAILED,
-        "booking.booking_failed",
+        _P, Trigger.PAYMENT_AUTHORIZED, _A, "booking.host_response_requested", Guard.REQUEST_TO_BOOK
     ),
-    Transition(
-        BookingStatus.PENDING_PAYMENT,
-        Trigger.HOLD_EXPIRED,
-        BookingStatus.EXPIRED,
-        "booking.booking_failed",
-    ),
+    Transition(_P, Trigger.PAYMENT_FAILED, BookingStatus.FAILED, "booking.booking_failed"),
+    Transition(_P, Trigger.HOLD_EXPIRED, BookingStatus.EXPIRED, "booking.booking_failed"),
+    Transition(_A, Trigger.HOST_ACCEPTED, BookingStatus.CONFIRMED, "booking.booking_confirmed"),
+    Transition(_A, Trigger.HOST_DECLINED, BookingStatus.DECLINED, "booking.booking_failed"),
+    Transition(_A, Trigger.REQUEST_EXPIRED, BookingStatus.EXPIRED, "booking.booking_failed"),
 )
-_BY_KEY = {(t.source, t.trigger): t for t in TRANSITIONS}
 
 
-def transition(current: BookingStatus, trigger: Trigger) -> Transition:
-    """The transition for `trigger` in `current`, or ILLEGAL_TRANSITION (HTTP 409)."""
-    try:
-        return _BY_KEY[(current, trigger)]
-    except KeyError:
-        raise BookingError(
-            ErrorCode.ILLEGAL_TRANSITION, f"cannot apply {trigger} to a {current} booking"
-        ) from None
+def transition(
+    current: BookingStatus, trigger: Trigger, mode: BookingMode = BookingMode.INSTANT
+) -> Transition:
+    """The transition for `trigger` in `current` whose guard holds, or ILLEGAL_TRANSITION."""
+    for candidate in TRANSITIONS:
+        if candidate.source == current and candidate.trigger == trigger:
+            if candidate.guard.holds(mode):
+                return candidate
+    raise BookingError(
+        ErrorCode.ILLEGAL_TRANSITION, f"cannot apply {trigger} to a {current} booking"
+    )
 
 
 def mermaid() -> str:
     """The lifecycle as a mermaid state diagram, generated from the table."""
     status, label, event = INITIAL
     lines = ["stateDiagram-v2", f"    [*] --> {status}: {label} / {event}"]
-    lines += [f"    {t.source} --> {t.target}: {t.trigger} / {t.emits}" for t in TRANSITIONS]
+    for t in TRANSITIONS:
+        guard = "" if t.guard is Guard.ALWAYS else f" [{t.guard}]"
+        lines.append(f"    {t.source} --> {t.target}: {t.trigger}{guard} / {t.emits}")
     terminal = {t.target for t in TRANSITIONS} - {t.source for t in TRANSITIONS}
     lines += [f"    {s} --> [*]" for s in sorted(terminal)]
     return "\n".join(lines) + "\n"

@@ -15,8 +15,15 @@ from booking.adapters import idempotency, repository
 from booking.domain.errors import BookingError, ErrorCode
 from booking.entrypoints import errors
 from booking.entrypoints.auth import CurrentPrincipal, Principal, Role, require_role
-from booking.entrypoints.schemas import BookingOut, ErrorOut, InstantBookRequest, ListingOut
-from booking.service_layer.checkout import PlaceInstantBook, booking_view, place_instant_book
+from booking.entrypoints.schemas import (
+    BookingOut,
+    DeclineRequest,
+    ErrorOut,
+    InstantBookRequest,
+    ListingOut,
+)
+from booking.service_layer import host_response
+from booking.service_layer.checkout import PlaceBooking, booking_view, place_booking
 from eventkit.outbox import Outbox
 from eventkit.runtime import ServiceRuntime
 
@@ -98,10 +105,12 @@ async def list_listings(request: Request, principal: CurrentPrincipal) -> list[d
     response_model=BookingOut,
     responses=ERRORS,
     tags=["bookings"],
-    summary="Instant Book one listing and time range",
+    summary="Book one listing and time range (Instant Book or Request-to-Book)",
     description="Holds the slot and starts the checkout saga; the booking is `pending_payment` "
-    "until payments authorizes, then `confirmed` (or `failed` with a reason). Poll "
-    "`GET /v1/bookings/{id}`.",
+    "until payments authorizes. An Instant Book listing is then `confirmed`; a "
+    "Request-to-Book listing is `awaiting_host` until the host accepts or declines, or "
+    "`respond_by` passes. Failures end as `failed`/`expired`/`declined` with a "
+    "`failure_reason`. Poll `GET /v1/bookings/{id}`.",
 )
 async def create_booking(
     request: Request,
@@ -110,13 +119,15 @@ async def create_booking(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     require_role(principal, Role.GUEST)
-    cmd = PlaceInstantBook(
+    cmd = PlaceBooking(
         principal.sub, body.listing_id, body.starts_at, body.ends_at, body.payment_method
     )
     outbox: Outbox = request.app.state.outbox
 
     async def work(conn: asyncpg.Connection) -> tuple[int, Any]:
-        return 202, await place_instant_book(conn, outbox, cmd, request.app.state.hold_ttl)
+        return 202, await place_booking(
+            conn, outbox, cmd, request.app.state.hold_ttl, request.app.state.response_window
+        )
 
     return await run_idempotent(
         request, principal, idempotency_key, body.model_dump(mode="json"), work
@@ -146,9 +157,70 @@ async def get_booking(
     return booking_view(row)
 
 
-def install(app: FastAPI, outbox: Outbox, jwt_secret: str, hold_ttl: timedelta) -> None:
+def _host_scope(principal: Principal) -> str | None:
+    """Hosts answer for their own listings; admins for anyone's (None = no host filter)."""
+    require_role(principal, Role.HOST, Role.ADMIN)
+    return None if principal.role == Role.ADMIN else principal.sub
+
+
+@router.post(
+    "/bookings/{booking_id}/accept",
+    response_model=BookingOut,
+    responses=ERRORS,
+    tags=["request-to-book"],
+    summary="The host accepts a request; the payment is captured",
+    description="Only for a booking in `awaiting_host`; anything else is 409 "
+    "`illegal_transition`. Of two concurrent answers exactly one wins.",
+)
+async def accept_request(
+    request: Request,
+    booking_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    host_id = _host_scope(principal)
+    outbox: Outbox = request.app.state.outbox
+
+    async def work(conn: asyncpg.Connection) -> tuple[int, Any]:
+        return 200, await host_response.accept(conn, outbox, booking_id, host_id)
+
+    return await run_idempotent(request, principal, idempotency_key, {}, work)
+
+
+@router.post(
+    "/bookings/{booking_id}/decline",
+    response_model=BookingOut,
+    responses=ERRORS,
+    tags=["request-to-book"],
+    summary="The host declines a request; the authorization is voided",
+)
+async def decline_request(
+    request: Request,
+    booking_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    body: DeclineRequest | None = None,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    host_id = _host_scope(principal)
+    outbox: Outbox = request.app.state.outbox
+    reason = body.reason if body else ""
+
+    async def work(conn: asyncpg.Connection) -> tuple[int, Any]:
+        return 200, await host_response.decline(conn, outbox, booking_id, host_id, reason)
+
+    return await run_idempotent(request, principal, idempotency_key, {"reason": reason}, work)
+
+
+def install(
+    app: FastAPI,
+    outbox: Outbox,
+    jwt_secret: str,
+    hold_ttl: timedelta,
+    response_window: timedelta | None = None,
+) -> None:
     app.state.outbox = outbox
     app.state.hold_ttl = hold_ttl
+    app.state.response_window = response_window
     app.state.jwt_secret = jwt_secret
     errors.install(app)
     app.include_router(router)

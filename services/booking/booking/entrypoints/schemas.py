@@ -32,9 +32,17 @@ class InstantBookRequest(BaseModel):
     )
 
 
+class DeclineRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(default="", max_length=500, examples=["Not available that day"])
+
+
 class BookingOut(BaseModel):
     booking_id: str
-    status: str = Field(description="pending_payment, confirmed or failed.")
+    status: str = Field(
+        description="pending_payment, awaiting_host, confirmed, failed, expired or declined."
+    )
     payment_status: str = Field(description="none, authorized, captured, voided or failed.")
     guest_id: str
     listing_id: str
@@ -48,6 +56,8 @@ class BookingOut(BaseModel):
     failure_reason: str | None
     failure_detail: str | None
     version: int
+    mode: str = Field(description="instant (Instant Book) or request (Request-to-Book).")
+    respond_by: str | None = Field(description="Request-to-Book: the host's deadline.")
     created_at: str
     updated_at: str
 
@@ -60,6 +70,8 @@ class ListingOut(BaseModel):
     currency: str
     min_hours: int
     cancellation_policy: str
+    instant_book: bool
+    response_window_hours: int
 
 
 class ErrorBody(BaseModel):

@@ -1,4 +1,6 @@
-"""Use case: an Instant Book checkout of one leg. One transaction: hold the slot, ask for payment."""
+"""Use case: the checkout of one leg, Instant Book or Request-to-Book (the listing decides).
+
+One transaction: hold the slot, start the hold timer, ask payments to authorize."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import asyncpg
 
 from booking.adapters import repository
 from booking.domain.errors import BookingError, ErrorCode
+from booking.domain.model import BookingMode
 from booking.domain.pricing import price_leg
 from eventkit import scheduler
 from eventkit.outbox import Outbox
@@ -18,7 +21,7 @@ from marketplace_contracts.events.booking import CheckoutRequestedV1
 
 
 @dataclass(frozen=True)
-class PlaceInstantBook:
+class PlaceBooking:
     guest_id: str
     listing_id: str
     starts_at: datetime
@@ -27,13 +30,15 @@ class PlaceInstantBook:
 
 
 HOLD_EXPIRY = "checkout_hold_expiry"
+REQUEST_EXPIRY = "host_response_expiry"
 
 
-async def place_instant_book(
+async def place_booking(
     conn: asyncpg.Connection,
     outbox: Outbox,
-    cmd: PlaceInstantBook,
+    cmd: PlaceBooking,
     hold_ttl: timedelta = timedelta(minutes=15),
+    response_window: timedelta | None = None,
 ) -> dict[str, Any]:
     """Must run inside a transaction: the hold, its expiry timer and the checkout request
     commit together."""
@@ -63,6 +68,12 @@ async def place_instant_book(
         "currency": price.currency,
         "payment_method": cmd.payment_method,
         "correlation_id": uuid.uuid4(),
+        "mode": (BookingMode.INSTANT if listing["instant_book"] else BookingMode.REQUEST).value,
+        # The host's response window runs from the request, whatever the payment takes.
+        "respond_by": None
+        if listing["instant_book"]
+        else datetime.now(UTC)
+        + (response_window or timedelta(hours=listing["response_window_hours"])),
     }
     try:
         async with conn.transaction():  # savepoint: a conflict must not poison the caller's tx
@@ -114,6 +125,8 @@ def booking_view(row: asyncpg.Record) -> dict[str, Any]:
         "failure_reason": row["failure_reason"],
         "failure_detail": row["failure_detail"],
         "version": row["version"],
+        "mode": row["mode"],
+        "respond_by": row["respond_by"].isoformat() if row["respond_by"] else None,
         "created_at": row["created_at"].isoformat(),
         "updated_at": row["updated_at"].isoformat(),
     }

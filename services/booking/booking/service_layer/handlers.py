@@ -6,17 +6,22 @@ Each handler runs inside the consumer's transaction, together with the inbox row
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import asyncpg
 
 from booking.adapters import repository
-from booking.domain.model import BookingStatus, PaymentStatus, Trigger, transition
-from booking.service_layer.checkout import HOLD_EXPIRY
+from booking.domain.model import BookingMode, BookingStatus, PaymentStatus, Trigger, transition
+from booking.service_layer.checkout import HOLD_EXPIRY, REQUEST_EXPIRY
 from eventkit import scheduler
 from eventkit.outbox import Outbox
 from eventkit.routing import PermanentError
 from marketplace_contracts import Envelope
-from marketplace_contracts.events.booking import BookingConfirmedV1, BookingFailedV1
+from marketplace_contracts.events.booking import (
+    BookingConfirmedV1,
+    BookingFailedV1,
+    HostResponseRequestedV1,
+)
 from marketplace_contracts.events.catalog import ListingUpsertedV1
 from marketplace_contracts.events.payments import (
     PaymentAuthorizedV1,
@@ -60,17 +65,39 @@ class BookingHandlers:
                 causation_id=env.event_id,
             )
             return
+        step = transition(
+            BookingStatus(row["status"]), Trigger.PAYMENT_AUTHORIZED, BookingMode(row["mode"])
+        )
         await repository.update_booking(
             conn,
             row["booking_id"],
             row["version"],
-            status=transition(
-                BookingStatus(row["status"]), Trigger.PAYMENT_AUTHORIZED
-            ).target.value,
+            status=step.target.value,
             payment_status=PaymentStatus.AUTHORIZED.value,
             payment_id=event.payment_id,
         )
         await scheduler.cancel(conn, "booking", HOLD_EXPIRY, event.booking_id)
+        meta: dict[str, Any] = {
+            "key": event.booking_id,
+            "correlation_id": env.correlation_id,
+            "causation_id": env.event_id,
+        }
+        if step.target == BookingStatus.AWAITING_HOST:
+            await scheduler.schedule(
+                conn, "booking", REQUEST_EXPIRY, event.booking_id, row["respond_by"]
+            )
+            await self.outbox.add(
+                conn,
+                HostResponseRequestedV1(
+                    booking_id=event.booking_id,
+                    payment_id=event.payment_id,
+                    host_id=row["host_id"],
+                    listing_id=row["listing_id"],
+                    respond_by=row["respond_by"],
+                ),
+                **meta,
+            )
+            return
         await self.outbox.add(
             conn,
             BookingConfirmedV1(
@@ -79,9 +106,7 @@ class BookingHandlers:
                 amount=row["amount"],
                 currency=row["currency"],
             ),
-            key=event.booking_id,
-            correlation_id=env.correlation_id,
-            causation_id=env.event_id,
+            **meta,
         )
 
     async def on_payment_failed(
@@ -152,6 +177,31 @@ class BookingHandlers:
             conn,
             BookingFailedV1(
                 booking_id=booking_id, payment_id=row["payment_id"], reason="hold_expired"
+            ),
+            key=booking_id,
+            correlation_id=row["correlation_id"],
+        )
+
+    async def expire_request(
+        self, conn: asyncpg.Connection, booking_id: str, _payload: dict[str, object]
+    ) -> None:
+        """Durable timer: the host did not answer within the response window."""
+        row = await repository.get_booking(conn, uuid.UUID(booking_id), for_update=True)
+        if row is None or row["status"] != BookingStatus.AWAITING_HOST:
+            return  # answered meanwhile
+        step = transition(BookingStatus(row["status"]), Trigger.REQUEST_EXPIRED)
+        await repository.update_booking(
+            conn,
+            row["booking_id"],
+            row["version"],
+            status=step.target.value,
+            failure_reason="request_expired",
+            failure_detail="the host did not respond within the response window",
+        )
+        await self.outbox.add(
+            conn,
+            BookingFailedV1(
+                booking_id=booking_id, payment_id=row["payment_id"], reason="request_expired"
             ),
             key=booking_id,
             correlation_id=row["correlation_id"],

@@ -1,0 +1,89 @@
+"""Use cases: the host accepts or declines a Request-to-Book. One transaction each.
+
+The booking row is locked (`FOR UPDATE`) before the transition is chosen, so of two concurrent
+answers exactly one sees `awaiting_host`; the other gets 409 `illegal_transition`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import asyncpg
+
+from booking.adapters import repository
+from booking.domain.errors import BookingError, ErrorCode
+from booking.domain.model import BookingStatus, Trigger, transition
+from booking.service_layer.checkout import REQUEST_EXPIRY, booking_view
+from eventkit import scheduler
+from eventkit.outbox import Outbox
+from marketplace_contracts.events.booking import BookingConfirmedV1, BookingFailedV1
+
+
+async def _load_for_host(
+    conn: asyncpg.Connection, booking_id: uuid.UUID, host_id: str | None
+) -> asyncpg.Record:
+    """`host_id` None means an admin acting for the host."""
+    row = await repository.get_booking(conn, booking_id, for_update=True)
+    if row is None or (host_id is not None and row["host_id"] != host_id):
+        raise BookingError(ErrorCode.BOOKING_NOT_FOUND, f"booking {booking_id} not found")
+    return row
+
+
+async def accept(
+    conn: asyncpg.Connection, outbox: Outbox, booking_id: uuid.UUID, host_id: str | None
+) -> dict[str, Any]:
+    row = await _load_for_host(conn, booking_id, host_id)
+    step = transition(BookingStatus(row["status"]), Trigger.HOST_ACCEPTED)
+    await repository.update_booking(conn, booking_id, row["version"], status=step.target.value)
+    await scheduler.cancel(conn, "booking", REQUEST_EXPIRY, str(booking_id))
+    await outbox.add(
+        conn,
+        BookingConfirmedV1(
+            booking_id=str(booking_id),
+            payment_id=row["payment_id"],
+            amount=row["amount"],
+            currency=row["currency"],
+        ),
+        key=str(booking_id),
+        correlation_id=row["correlation_id"],
+    )
+    return await _view(conn, booking_id)
+
+
+async def decline(
+    conn: asyncpg.Connection,
+    outbox: Outbox,
+    booking_id: uuid.UUID,
+    host_id: str | None,
+    reason: str,
+) -> dict[str, Any]:
+    row = await _load_for_host(conn, booking_id, host_id)
+    step = transition(BookingStatus(row["status"]), Trigger.HOST_DECLINED)
+    await repository.update_booking(
+        conn,
+        booking_id,
+        row["version"],
+        status=step.target.value,
+        failure_reason="host_declined",
+        failure_detail=reason,
+    )
+    await scheduler.cancel(conn, "booking", REQUEST_EXPIRY, str(booking_id))
+    await outbox.add(
+        conn,
+        BookingFailedV1(
+            booking_id=str(booking_id),
+            payment_id=row["payment_id"],
+            reason="host_declined",
+            detail=reason,
+        ),
+        key=str(booking_id),
+        correlation_id=row["correlation_id"],
+    )
+    return await _view(conn, booking_id)
+
+
+async def _view(conn: asyncpg.Connection, booking_id: uuid.UUID) -> dict[str, Any]:
+    row = await repository.get_booking(conn, booking_id)
+    assert row is not None
+    return booking_view(row)
