@@ -11,6 +11,8 @@ _MODELS: tuple[type[EventModel], ...] = (
     booking.BookingConfirmedV1,
     booking.BookingFailedV1,
     booking.HostResponseRequestedV1,
+    booking.InviteSentV1,
+    booking.InviteClosedV1,
     payments.PaymentAuthorizedV1,
     payments.PaymentFailedV1,
     payments.PaymentCapturedV1,

@@ -43,11 +43,12 @@ _EVENT_TOPICS = (
     ),
     Topic(
         name="booking.events",
-        key="booking_id",
+        key="booking_id (invite_id for invite events)",
         partitions=6,
         producer="booking",
         consumers=("payments",),
-        description="Booking lifecycle facts: checkout requested, confirmed, failed.",
+        description="Booking lifecycle facts: checkout requested, confirmed, failed, "
+        "host response requested; Smart Invites sent and closed.",
     ),
     Topic(
         name="payments.events",

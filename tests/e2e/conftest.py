@@ -59,7 +59,9 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
     raise RuntimeError(f"{url} did not become healthy:\n{log.read_text()[-3000:]}")
 
 
-@pytest.fixture(scope="session")
+# Package scope: the services stop after the e2e tests, before other packages use the same
+# database and Kafka (a running booking service would otherwise pick up their outbox rows).
+@pytest.fixture(scope="package")
 def system(
     kafka_bootstrap: str, pg_ready: None, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[System]:

@@ -78,8 +78,9 @@ async def test_concurrent_accept_and_decline_never_both_win(booking_pool: asyncp
         )
         assert status == {"accepted": "confirmed", "declined": "declined"}[winners[0]]
         emitted = await booking_pool.fetch(
-            "SELECT event_type FROM booking.outbox WHERE key = $1 AND event_type IN "
-            "('booking.booking_confirmed', 'booking.booking_failed')",
+            "SELECT event_type FROM booking.outbox WHERE key = $1 AND (event_type = "
+            "'booking.booking_confirmed' OR convert_from(payload, 'UTF8')::jsonb -> 'data' "
+            "->> 'reason' = 'host_declined')",
             str(booking_id),
         )
         assert len(emitted) == 1  # the losers changed nothing and emitted nothing

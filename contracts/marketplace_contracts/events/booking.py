@@ -75,3 +75,33 @@ class HostResponseRequestedV1(EventModel):
     host_id: str
     listing_id: str
     respond_by: datetime = Field(description="After this the request expires and is voided.")
+
+
+class InviteSentV1(EventModel):
+    """Smart Invite: a host offered a guest a listing, time and price until `expires_at`."""
+
+    TYPE: ClassVar[str] = "booking.invite_sent"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = "booking.events"
+
+    invite_id: str
+    host_id: str
+    guest_id: str
+    listing_id: str
+    starts_at: datetime
+    ends_at: datetime
+    amount: MinorUnits = Field(description="The invited total the guest will pay.")
+    currency: Currency
+    expires_at: datetime
+
+
+class InviteClosedV1(EventModel):
+    """A Smart Invite ended: accepted (a booking was placed), declined, withdrawn or expired."""
+
+    TYPE: ClassVar[str] = "booking.invite_closed"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = "booking.events"
+
+    invite_id: str
+    outcome: str = Field(examples=["accepted", "declined", "withdrawn", "expired"])
+    booking_id: str | None = Field(default=None, description="Set when accepted.")

@@ -10,6 +10,7 @@ from pathlib import Path
 from booking import catalog_seed
 from booking.bootstrap import build_app, build_runtime
 from booking.config import BookingSettings
+from booking.domain.invites import invite_mermaid
 from booking.domain.model import mermaid
 from booking.entrypoints.auth import Role, issue_token
 from eventkit.cli import service_main
@@ -42,7 +43,7 @@ def _lifecycle_args(p: argparse.ArgumentParser) -> None:
 
 
 def _lifecycle(args: argparse.Namespace) -> int:
-    text = LIFECYCLE_DOC.format(diagram=mermaid())
+    text = LIFECYCLE_DOC.format(diagram=mermaid(), invites=invite_mermaid())
     if args.output:
         args.output.write_text(text)
     else:
@@ -63,8 +64,17 @@ instead; for example, a late authorization for an expired hold is voided.
 ```mermaid
 {diagram}```
 
-The `pending_payment` and `confirmed` states hold the slot: the exclusion constraint on
-`booking.bookings` only covers them, so `failed` and `expired` free the slot at once.
+The `pending_payment`, `awaiting_host` and `confirmed` states hold the slot: the exclusion
+constraint on `booking.bookings` only covers them, so the other states free it at once.
+
+## Smart Invite
+
+An invite does not hold the slot. Accepting it places an Instant Book at the invited price, which
+then follows the booking lifecycle above. Acting on an invite that is no longer open answers 409
+with `invite_expired`, `invite_withdrawn` or `invite_closed`.
+
+```mermaid
+{invites}```
 """
 
 

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from functools import partial
 
 from fastapi import FastAPI
 
 from booking.config import BookingSettings
 from booking.entrypoints import http
 from booking.entrypoints.consumers import build_router
+from booking.service_layer import invites
 from booking.service_layer.checkout import HOLD_EXPIRY, REQUEST_EXPIRY
 from booking.service_layer.handlers import BookingHandlers
+from booking.service_layer.invites import INVITE_EXPIRY
 from eventkit.outbox import Outbox
 from eventkit.runtime import ServiceRuntime, create_app
 from eventkit.scheduler import Scheduler
@@ -20,10 +23,19 @@ from marketplace_contracts.events.booking import (
     BookingFailedV1,
     CheckoutRequestedV1,
     HostResponseRequestedV1,
+    InviteClosedV1,
+    InviteSentV1,
 )
 
 NAME = "booking"
-PRODUCES = (CheckoutRequestedV1, BookingConfirmedV1, BookingFailedV1, HostResponseRequestedV1)
+PRODUCES = (
+    CheckoutRequestedV1,
+    BookingConfirmedV1,
+    BookingFailedV1,
+    HostResponseRequestedV1,
+    InviteSentV1,
+    InviteClosedV1,
+)
 
 
 def build_runtime(settings: BookingSettings) -> ServiceRuntime:
@@ -31,7 +43,11 @@ def build_runtime(settings: BookingSettings) -> ServiceRuntime:
     handlers = BookingHandlers(outbox)
     timers = Scheduler(
         NAME,
-        {HOLD_EXPIRY: handlers.expire_hold, REQUEST_EXPIRY: handlers.expire_request},
+        {
+            HOLD_EXPIRY: handlers.expire_hold,
+            REQUEST_EXPIRY: handlers.expire_request,
+            INVITE_EXPIRY: partial(invites.expire_job, outbox),
+        },
         poll_interval=settings.scheduler_poll_seconds,
     )
 

@@ -15,6 +15,10 @@ class ErrorCode(StrEnum):
     UNAUTHENTICATED = "unauthenticated"
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
     VALIDATION_FAILED = "validation_failed"
+    INVITE_NOT_FOUND = "invite_not_found"
+    INVITE_EXPIRED = "invite_expired"
+    INVITE_WITHDRAWN = "invite_withdrawn"
+    INVITE_CLOSED = "invite_closed"
 
 
 class BookingError(Exception):

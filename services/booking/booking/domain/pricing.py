@@ -25,6 +25,15 @@ def _div_half_up(numerator: int, denominator: int) -> int:
     return (2 * numerator + denominator) // (2 * denominator)
 
 
+def invited_price(*, amount: int, currency: str, platform_fee_bps: int) -> Price:
+    """Smart Invite: the host names the total; the platform fee applies to it as usual."""
+    return Price(
+        amount=amount,
+        platform_fee=_div_half_up(amount * platform_fee_bps, 10_000),
+        currency=currency,
+    )
+
+
 def price_leg(
     *,
     starts_at: datetime,

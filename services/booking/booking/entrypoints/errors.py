@@ -18,6 +18,10 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.BELOW_MINIMUM_DURATION: 422,
     ErrorCode.IDEMPOTENCY_KEY_REUSED: 422,
     ErrorCode.VALIDATION_FAILED: 422,
+    ErrorCode.INVITE_NOT_FOUND: 404,
+    ErrorCode.INVITE_EXPIRED: 409,
+    ErrorCode.INVITE_WITHDRAWN: 409,
+    ErrorCode.INVITE_CLOSED: 409,
     ErrorCode.FORBIDDEN: 403,
     ErrorCode.UNAUTHENTICATED: 401,
 }

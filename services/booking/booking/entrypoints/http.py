@@ -3,88 +3,29 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Any
 
 import asyncpg
-from fastapi import APIRouter, FastAPI, Header, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from booking.adapters import idempotency, repository
+from booking.adapters import repository
 from booking.domain.errors import BookingError, ErrorCode
-from booking.entrypoints import errors
+from booking.entrypoints import errors, invites_http
 from booking.entrypoints.auth import CurrentPrincipal, Principal, Role, require_role
+from booking.entrypoints.common import ERRORS, IdempotencyKey, run_idempotent, runtime_of
 from booking.entrypoints.schemas import (
     BookingOut,
     DeclineRequest,
-    ErrorOut,
     InstantBookRequest,
     ListingOut,
 )
 from booking.service_layer import host_response
 from booking.service_layer.checkout import PlaceBooking, booking_view, place_booking
 from eventkit.outbox import Outbox
-from eventkit.runtime import ServiceRuntime
 
 router = APIRouter(prefix="/v1")
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        min_length=1,
-        max_length=255,
-        description="Same key + same body replays the first response; a different body is 422.",
-    ),
-]
-Work = Callable[[asyncpg.Connection], Awaitable[tuple[int, Any]]]
-ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorOut} for code in (401, 403, 404, 409, 422)
-}
-
-
-def _runtime(request: Request) -> ServiceRuntime:
-    return request.app.state.runtime
-
-
-async def run_idempotent(
-    request: Request, principal: Principal, key: str | None, body: Any, work: Work
-) -> JSONResponse:
-    """Run `work` in one transaction; with a key, store its response in that same transaction."""
-    pool = _runtime(request).db
-    async with pool.acquire() as conn:
-        if key is None:
-            try:
-                async with conn.transaction():
-                    status, payload = await work(conn)
-            except BookingError as exc:
-                return JSONResponse(
-                    errors.error_body(exc.code, exc.message), errors.status_for(exc)
-                )
-            return JSONResponse(payload, status)
-        hash_ = idempotency.request_hash(request.method, request.url.path, body)
-        stored = await idempotency.lookup(conn, principal.key, key)
-        if stored is None:
-            try:
-                async with conn.transaction():
-                    try:
-                        status, payload = await work(conn)
-                    except BookingError as exc:  # a refusal is a response too: replay it
-                        status = errors.status_for(exc)
-                        payload = errors.error_body(exc.code, exc.message)
-                    await idempotency.store(conn, principal.key, key, hash_, status, payload)
-                return JSONResponse(payload, status)
-            except asyncpg.UniqueViolationError:  # a concurrent request with this key won
-                stored = await idempotency.lookup(conn, principal.key, key)
-                assert stored is not None
-        if stored.request_hash != hash_:
-            raise BookingError(
-                ErrorCode.IDEMPOTENCY_KEY_REUSED,
-                "this Idempotency-Key was used with a different request body",
-            )
-        return JSONResponse(
-            stored.body, stored.status_code, headers={"Idempotent-Replayed": "true"}
-        )
 
 
 @router.get(
@@ -94,7 +35,7 @@ async def run_idempotent(
     summary="Bookable listings (the booking service's catalogue replica)",
 )
 async def list_listings(request: Request, principal: CurrentPrincipal) -> list[dict[str, Any]]:
-    async with _runtime(request).db.acquire() as conn:
+    async with runtime_of(request).db.acquire() as conn:
         rows = await repository.list_listings(conn)
     return [{k: r[k] for k in ListingOut.model_fields} for r in rows]
 
@@ -144,7 +85,7 @@ async def create_booking(
 async def get_booking(
     request: Request, booking_id: uuid.UUID, principal: CurrentPrincipal
 ) -> dict[str, Any]:
-    async with _runtime(request).db.acquire() as conn:
+    async with runtime_of(request).db.acquire() as conn:
         row = await repository.get_booking(conn, booking_id)
     visible = row is not None and (
         principal.role == Role.ADMIN
@@ -224,3 +165,4 @@ def install(
     app.state.jwt_secret = jwt_secret
     errors.install(app)
     app.include_router(router)
+    app.include_router(invites_http.router)

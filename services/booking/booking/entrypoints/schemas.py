@@ -82,3 +82,56 @@ class ErrorBody(BaseModel):
 
 class ErrorOut(BaseModel):
     error: ErrorBody
+
+
+class SendInviteRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "guest_id": "guest-1",
+                    "listing_id": "lst_loft_01",
+                    "starts_at": "2027-04-01T10:00:00Z",
+                    "ends_at": "2027-04-01T14:00:00Z",
+                    "amount": 15000,
+                    "expires_at": "2027-03-25T00:00:00Z",
+                    "note": "Weekday rate, as discussed",
+                }
+            ]
+        },
+    )
+
+    guest_id: str = Field(min_length=1, max_length=100)
+    listing_id: str = Field(min_length=1, max_length=100)
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    amount: int | None = Field(
+        default=None, ge=1, description="Invited total in minor units; default: listed price."
+    )
+    expires_at: AwareDatetime = Field(description="The guest must accept before this.")
+    note: str = Field(default="", max_length=1000)
+
+
+class AcceptInviteRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    payment_method: str = Field(min_length=3, max_length=255, examples=["pm_card_visa"])
+
+
+class InviteOut(BaseModel):
+    invite_id: str
+    status: str = Field(description="open, accepted, declined, withdrawn or expired.")
+    host_id: str
+    guest_id: str
+    listing_id: str
+    starts_at: str
+    ends_at: str
+    amount: int
+    currency: str
+    expires_at: str
+    note: str
+    booking_id: str | None = Field(description="The booking placed when the guest accepted.")
+    version: int
+    created_at: str
+    updated_at: str

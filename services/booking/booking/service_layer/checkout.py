@@ -14,7 +14,7 @@ import asyncpg
 from booking.adapters import repository
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.model import BookingMode
-from booking.domain.pricing import price_leg
+from booking.domain.pricing import invited_price, price_leg
 from eventkit import scheduler
 from eventkit.outbox import Outbox
 from marketplace_contracts.events.booking import CheckoutRequestedV1
@@ -27,6 +27,9 @@ class PlaceBooking:
     starts_at: datetime
     ends_at: datetime
     payment_method: str
+    # Smart Invite: the invited total, booked as an Instant Book whatever the listing's mode.
+    invited_amount: int | None = None
+    correlation_id: uuid.UUID | None = None
 
 
 HOLD_EXPIRY = "checkout_hold_expiry"
@@ -55,6 +58,13 @@ async def place_booking(
         platform_fee_bps=listing["platform_fee_bps"],
         min_hours=listing["min_hours"],
     )
+    if cmd.invited_amount is not None:
+        price = invited_price(
+            amount=cmd.invited_amount,
+            currency=listing["currency"],
+            platform_fee_bps=listing["platform_fee_bps"],
+        )
+    instant = listing["instant_book"] or cmd.invited_amount is not None
     booking = {
         "booking_id": uuid.uuid4(),
         "guest_id": cmd.guest_id,
@@ -67,11 +77,11 @@ async def place_booking(
         "platform_fee": price.platform_fee,
         "currency": price.currency,
         "payment_method": cmd.payment_method,
-        "correlation_id": uuid.uuid4(),
-        "mode": (BookingMode.INSTANT if listing["instant_book"] else BookingMode.REQUEST).value,
+        "correlation_id": cmd.correlation_id or uuid.uuid4(),
+        "mode": (BookingMode.INSTANT if instant else BookingMode.REQUEST).value,
         # The host's response window runs from the request, whatever the payment takes.
         "respond_by": None
-        if listing["instant_book"]
+        if instant
         else datetime.now(UTC)
         + (response_window or timedelta(hours=listing["response_window_hours"])),
     }

@@ -1,0 +1,75 @@
+"""What every gateway route shares: the runtime, Idempotency-Key handling, error responses."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+import asyncpg
+from fastapi import Header, Request
+from fastapi.responses import JSONResponse
+
+from booking.adapters import idempotency
+from booking.domain.errors import BookingError, ErrorCode
+from booking.entrypoints import errors
+from booking.entrypoints.auth import Principal
+from booking.entrypoints.schemas import ErrorOut
+from eventkit.runtime import ServiceRuntime
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        description="Same key + same body replays the first response; a different body is 422.",
+    ),
+]
+Work = Callable[[asyncpg.Connection], Awaitable[tuple[int, Any]]]
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorOut} for code in (401, 403, 404, 409, 422)
+}
+
+
+def runtime_of(request: Request) -> ServiceRuntime:
+    return request.app.state.runtime
+
+
+async def run_idempotent(
+    request: Request, principal: Principal, key: str | None, body: Any, work: Work
+) -> JSONResponse:
+    """Run `work` in one transaction; with a key, store its response in that same transaction."""
+    pool = runtime_of(request).db
+    async with pool.acquire() as conn:
+        if key is None:
+            try:
+                async with conn.transaction():
+                    status, payload = await work(conn)
+            except BookingError as exc:
+                return JSONResponse(
+                    errors.error_body(exc.code, exc.message), errors.status_for(exc)
+                )
+            return JSONResponse(payload, status)
+        hash_ = idempotency.request_hash(request.method, request.url.path, body)
+        stored = await idempotency.lookup(conn, principal.key, key)
+        if stored is None:
+            try:
+                async with conn.transaction():
+                    try:
+                        status, payload = await work(conn)
+                    except BookingError as exc:  # a refusal is a response too: replay it
+                        status = errors.status_for(exc)
+                        payload = errors.error_body(exc.code, exc.message)
+                    await idempotency.store(conn, principal.key, key, hash_, status, payload)
+                return JSONResponse(payload, status)
+            except asyncpg.UniqueViolationError:  # a concurrent request with this key won
+                stored = await idempotency.lookup(conn, principal.key, key)
+                assert stored is not None
+        if stored.request_hash != hash_:
+            raise BookingError(
+                ErrorCode.IDEMPOTENCY_KEY_REUSED,
+                "this Idempotency-Key was used with a different request body",
+            )
+        return JSONResponse(
+            stored.body, stored.status_code, headers={"Idempotent-Replayed": "true"}
+        )

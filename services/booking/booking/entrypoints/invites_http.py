@@ -1,0 +1,155 @@
+"""Gateway routes of Smart Invites."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import asyncpg
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from booking.domain.errors import BookingError, ErrorCode
+from booking.entrypoints.auth import CurrentPrincipal, Role, require_role
+from booking.entrypoints.common import ERRORS, IdempotencyKey, run_idempotent, runtime_of
+from booking.entrypoints.schemas import (
+    AcceptInviteRequest,
+    BookingOut,
+    InviteOut,
+    SendInviteRequest,
+)
+from booking.service_layer import invites
+
+router = APIRouter(prefix="/v1/invites", tags=["smart-invite"])
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=InviteOut,
+    responses=ERRORS,
+    summary="A host invites a guest to book a listing at a set price",
+)
+async def send_invite(
+    request: Request,
+    body: SendInviteRequest,
+    principal: CurrentPrincipal,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    require_role(principal, Role.HOST)
+    cmd = invites.SendInvite(
+        principal.sub,
+        body.guest_id,
+        body.listing_id,
+        body.starts_at,
+        body.ends_at,
+        body.amount,
+        body.expires_at,
+        body.note,
+    )
+
+    async def work(conn: asyncpg.Connection) -> tuple[int, Any]:
+        return 201, await invites.send(conn, request.app.state.outbox, cmd)
+
+    return await run_idempotent(
+        request, principal, idempotency_key, body.model_dump(mode="json"), work
+    )
+
+
+@router.get(
+    "/{invite_id}",
+    response_model=InviteOut,
+    responses=ERRORS,
+    summary="An invite, visible to its host, its guest and admins",
+)
+async def get_invite(
+    request: Request, invite_id: uuid.UUID, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    async with runtime_of(request).db.acquire() as conn:
+        try:
+            invite = await invites.view(conn, invite_id)
+        except BookingError:
+            invite = None
+    visible = invite is not None and (
+        principal.role == Role.ADMIN
+        or (principal.role == Role.GUEST and invite["guest_id"] == principal.sub)
+        or (principal.role == Role.HOST and invite["host_id"] == principal.sub)
+    )
+    if not visible:
+        raise BookingError(ErrorCode.INVITE_NOT_FOUND, f"invite {invite_id} not found")
+    assert invite is not None
+    return invite
+
+
+@router.post(
+    "/{invite_id}/accept",
+    status_code=202,
+    response_model=BookingOut,
+    responses=ERRORS,
+    summary="The guest accepts and pays the invited price",
+    description="Places an Instant Book at the invited price and returns the booking. "
+    "409 `invite_expired`, `invite_withdrawn` or `invite_closed` when it is too late.",
+)
+async def accept_invite(
+    request: Request,
+    invite_id: uuid.UUID,
+    body: AcceptInviteRequest,
+    principal: CurrentPrincipal,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    require_role(principal, Role.GUEST)
+
+    async def work(conn: asyncpg.Connection) -> tuple[int, Any]:
+        return 202, await invites.accept(
+            conn,
+            request.app.state.outbox,
+            invite_id,
+            principal.sub,
+            body.payment_method,
+            request.app.state.hold_ttl,
+        )
+
+    return await run_idempotent(
+        request, principal, idempotency_key, body.model_dump(mode="json"), work
+    )
+
+
+@router.post(
+    "/{invite_id}/decline",
+    response_model=InviteOut,
+    responses=ERRORS,
+    summary="The guest declines the invite",
+)
+async def decline_invite(
+    request: Request,
+    invite_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    require_role(principal, Role.GUEST)
+
+    async def work(conn: asyncpg.Connection) -> tuple[int, Any]:
+        return 200, await invites.decline(conn, request.app.state.outbox, invite_id, principal.sub)
+
+    return await run_idempotent(request, principal, idempotency_key, {}, work)
+
+
+@router.post(
+    "/{invite_id}/withdraw",
+    response_model=InviteOut,
+    responses=ERRORS,
+    summary="The host withdraws the invite",
+)
+async def withdraw_invite(
+    request: Request,
+    invite_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    require_role(principal, Role.HOST, Role.ADMIN)
+    host_id = None if principal.role == Role.ADMIN else principal.sub
+
+    async def work(conn: asyncpg.Connection) -> tuple[int, Any]:
+        return 200, await invites.withdraw(conn, request.app.state.outbox, invite_id, host_id)
+
+    return await run_idempotent(request, principal, idempotency_key, {}, work)

@@ -1,0 +1,224 @@
+"""Smart Invite use cases. Each runs in one transaction with its outbox event.
+
+Accepting places an ordinary checkout at the invited price (Instant Book), so the payment saga
+is the one every booking uses; the invite keeps the resulting booking id.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from booking.adapters import repository
+from booking.domain.errors import BookingError, ErrorCode
+from booking.domain.invites import InviteStatus, InviteTrigger, invite_transition
+from booking.domain.pricing import price_leg
+from booking.service_layer.checkout import PlaceBooking, place_booking
+from eventkit import scheduler
+from eventkit.outbox import Outbox
+from marketplace_contracts.events.booking import InviteClosedV1, InviteSentV1
+
+INVITE_EXPIRY = "invite_expiry"
+
+
+@dataclass(frozen=True)
+class SendInvite:
+    host_id: str
+    guest_id: str
+    listing_id: str
+    starts_at: datetime
+    ends_at: datetime
+    amount: int | None  # None: the listing's own price for that time
+    expires_at: datetime
+    note: str = ""
+
+
+async def send(conn: asyncpg.Connection, outbox: Outbox, cmd: SendInvite) -> dict[str, Any]:
+    listing = await repository.get_listing(conn, cmd.listing_id)
+    if listing is None or listing["host_id"] != cmd.host_id:
+        raise BookingError(ErrorCode.LISTING_NOT_FOUND, f"listing {cmd.listing_id} not found")
+    if cmd.expires_at <= datetime.now(UTC):
+        raise BookingError(ErrorCode.VALIDATION_FAILED, "expires_at must be in the future")
+    listed = price_leg(
+        starts_at=cmd.starts_at,
+        ends_at=cmd.ends_at,
+        hourly_rate=listing["hourly_rate"],
+        currency=listing["currency"],
+        platform_fee_bps=listing["platform_fee_bps"],
+        min_hours=1,
+    )
+    invite = {
+        "invite_id": uuid.uuid4(),
+        "host_id": cmd.host_id,
+        "guest_id": cmd.guest_id,
+        "listing_id": cmd.listing_id,
+        "starts_at": cmd.starts_at,
+        "ends_at": cmd.ends_at,
+        "amount": cmd.amount if cmd.amount is not None else listed.amount,
+        "currency": listing["currency"],
+        "expires_at": cmd.expires_at,
+        "note": cmd.note,
+        "correlation_id": uuid.uuid4(),
+    }
+    columns = ", ".join(invite)
+    params = ", ".join(f"${i}" for i in range(1, len(invite) + 1))
+    await conn.execute(
+        f"INSERT INTO booking.invites ({columns}) VALUES ({params})", *invite.values()
+    )
+    await scheduler.schedule(
+        conn, "booking", INVITE_EXPIRY, str(invite["invite_id"]), cmd.expires_at
+    )
+    await outbox.add(
+        conn,
+        InviteSentV1(
+            invite_id=str(invite["invite_id"]),
+            host_id=cmd.host_id,
+            guest_id=cmd.guest_id,
+            listing_id=cmd.listing_id,
+            starts_at=cmd.starts_at,
+            ends_at=cmd.ends_at,
+            amount=invite["amount"],
+            currency=invite["currency"],
+            expires_at=cmd.expires_at,
+        ),
+        key=str(invite["invite_id"]),
+        correlation_id=invite["correlation_id"],
+    )
+    return await view(conn, invite["invite_id"])
+
+
+async def accept(
+    conn: asyncpg.Connection,
+    outbox: Outbox,
+    invite_id: uuid.UUID,
+    guest_id: str,
+    payment_method: str,
+    hold_ttl: timedelta,
+) -> dict[str, Any]:
+    row = await _load(conn, invite_id, guest_id=guest_id)
+    step = invite_transition(InviteStatus(row["status"]), InviteTrigger.GUEST_ACCEPTED)
+    if row["expires_at"] <= datetime.now(UTC):  # the timer may not have fired yet
+        raise BookingError(ErrorCode.INVITE_EXPIRED, f"invite {invite_id} has expired")
+    booking = await place_booking(
+        conn,
+        outbox,
+        PlaceBooking(
+            guest_id,
+            row["listing_id"],
+            row["starts_at"],
+            row["ends_at"],
+            payment_method,
+            invited_amount=row["amount"],
+            correlation_id=row["correlation_id"],
+        ),
+        hold_ttl,
+    )
+    await _close(conn, outbox, row, step.target, uuid.UUID(booking["booking_id"]))
+    return booking
+
+
+async def decline(
+    conn: asyncpg.Connection, outbox: Outbox, invite_id: uuid.UUID, guest_id: str
+) -> dict[str, Any]:
+    row = await _load(conn, invite_id, guest_id=guest_id)
+    step = invite_transition(InviteStatus(row["status"]), InviteTrigger.GUEST_DECLINED)
+    await _close(conn, outbox, row, step.target)
+    return await view(conn, invite_id)
+
+
+async def withdraw(
+    conn: asyncpg.Connection, outbox: Outbox, invite_id: uuid.UUID, host_id: str | None
+) -> dict[str, Any]:
+    row = await _load(conn, invite_id, host_id=host_id)
+    step = invite_transition(InviteStatus(row["status"]), InviteTrigger.HOST_WITHDREW)
+    await _close(conn, outbox, row, step.target)
+    return await view(conn, invite_id)
+
+
+async def expire_job(
+    outbox: Outbox, conn: asyncpg.Connection, invite_id: str, _payload: dict[str, object]
+) -> None:
+    """Durable timer: an invite still open at `expires_at` expires."""
+    row = await conn.fetchrow(
+        "SELECT * FROM booking.invites WHERE invite_id = $1 FOR UPDATE", uuid.UUID(invite_id)
+    )
+    if row is None or row["status"] != InviteStatus.OPEN:
+        return
+    step = invite_transition(InviteStatus.OPEN, InviteTrigger.INVITE_EXPIRED)
+    await _close(conn, outbox, row, step.target)
+
+
+async def _close(
+    conn: asyncpg.Connection,
+    outbox: Outbox,
+    row: asyncpg.Record,
+    status: InviteStatus,
+    booking_id: uuid.UUID | None = None,
+) -> None:
+    await conn.execute(
+        "UPDATE booking.invites SET status = $2, booking_id = $3, version = version + 1, "
+        "updated_at = now() WHERE invite_id = $1",
+        row["invite_id"],
+        status.value,
+        booking_id,
+    )
+    if status != InviteStatus.EXPIRED:
+        await scheduler.cancel(conn, "booking", INVITE_EXPIRY, str(row["invite_id"]))
+    await outbox.add(
+        conn,
+        InviteClosedV1(
+            invite_id=str(row["invite_id"]),
+            outcome=status.value,
+            booking_id=str(booking_id) if booking_id else None,
+        ),
+        key=str(row["invite_id"]),
+        correlation_id=row["correlation_id"],
+    )
+
+
+async def _load(
+    conn: asyncpg.Connection,
+    invite_id: uuid.UUID,
+    *,
+    guest_id: str | None = None,
+    host_id: str | None = None,
+) -> asyncpg.Record:
+    """Lock the invite for its guest or its host (None = admin); others see 404."""
+    row = await conn.fetchrow(
+        "SELECT * FROM booking.invites WHERE invite_id = $1 FOR UPDATE", invite_id
+    )
+    if (
+        row is None
+        or (guest_id is not None and row["guest_id"] != guest_id)
+        or (host_id is not None and row["host_id"] != host_id)
+    ):
+        raise BookingError(ErrorCode.INVITE_NOT_FOUND, f"invite {invite_id} not found")
+    return row
+
+
+async def view(conn: asyncpg.Connection, invite_id: uuid.UUID) -> dict[str, Any]:
+    row = await conn.fetchrow("SELECT * FROM booking.invites WHERE invite_id = $1", invite_id)
+    if row is None:
+        raise BookingError(ErrorCode.INVITE_NOT_FOUND, f"invite {invite_id} not found")
+    out = {
+        k: row[k]
+        for k in (
+            "host_id",
+            "guest_id",
+            "listing_id",
+            "amount",
+            "currency",
+            "note",
+            "status",
+            "version",
+        )
+    }
+    for k in ("starts_at", "ends_at", "expires_at", "created_at", "updated_at"):
+        out[k] = row[k].isoformat()
+    out["invite_id"] = str(row["invite_id"])
+    out["booking_id"] = str(row["booking_id"]) if row["booking_id"] else None
+    return out

@@ -1,0 +1,1 @@
+"""End-to-end tests: every service as a separate process, driven over HTTP."""
