@@ -13,6 +13,7 @@ _MODELS: tuple[type[EventModel], ...] = (
     booking.HostResponseRequestedV1,
     booking.InviteSentV1,
     booking.InviteClosedV1,
+    booking.BookingCompletedV1,
     payments.PaymentAuthorizedV1,
     payments.PaymentFailedV1,
     payments.PaymentCapturedV1,

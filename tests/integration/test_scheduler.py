@@ -10,8 +10,9 @@ from typing import Any
 import asyncpg
 import pytest
 
+from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.model import BookingStatus
-from booking.service_layer.checkout import HOLD_EXPIRY, PlaceBooking, place_booking
+from booking.service_layer.checkout import COMPLETION, HOLD_EXPIRY, PlaceBooking, place_booking
 from booking.service_layer.handlers import BookingHandlers
 from eventkit import scheduler
 from eventkit.outbox import Outbox
@@ -101,3 +102,50 @@ async def test_an_unpaid_checkout_hold_expires_and_releases_the_slot(
     assert failed == 1
     async with booking_pool.acquire() as conn, conn.transaction():  # the slot is free again
         await place_booking(conn, outbox, cmd)
+
+
+async def test_a_confirmed_booking_completes_when_its_time_is_over(
+    booking_pool: asyncpg.Pool,
+) -> None:
+    listing_id = f"lst_end_{uuid.uuid4().hex[:8]}"
+    await booking_pool.execute(
+        "INSERT INTO booking.listings (listing_id, host_id, host_account_id, title, hourly_rate,"
+        " currency, platform_fee_bps, cancellation_policy) "
+        "VALUES ($1, 'host-e', 'acct_end', 'End', 1000, 'usd', 1000, 'flexible')",
+        listing_id,
+    )
+    outbox = Outbox("booking", producer="booking")
+    start = datetime(2035, 6, 1, 9, tzinfo=UTC)
+    cmd = PlaceBooking("guest-end", listing_id, start, start + timedelta(hours=1), "pm_card_visa")
+    async with booking_pool.acquire() as conn, conn.transaction():
+        booking = await place_booking(conn, outbox, cmd)
+        await conn.execute(
+            "UPDATE booking.bookings SET status = 'confirmed' WHERE booking_id = $1",
+            uuid.UUID(booking["booking_id"]),
+        )
+        # Due now instead of in 2035: what the timer does is the point, not the wait.
+        await scheduler.schedule(conn, "booking", COMPLETION, booking["booking_id"], PAST)
+
+    timers = Scheduler("booking", {COMPLETION: BookingHandlers(outbox).complete})
+    assert await timers.run_due(booking_pool) >= 1
+    status = await booking_pool.fetchval(
+        "SELECT status FROM booking.bookings WHERE booking_id = $1",
+        uuid.UUID(booking["booking_id"]),
+    )
+    assert status == BookingStatus.COMPLETED
+    completed = await booking_pool.fetchval(
+        "SELECT count(*) FROM booking.outbox WHERE key = $1 "
+        "AND event_type = 'booking.booking_completed'",
+        booking["booking_id"],
+    )
+    assert completed == 1
+
+
+async def test_a_booking_in_the_past_is_refused(booking_pool: asyncpg.Pool) -> None:
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
+    cmd = PlaceBooking("guest-past", "lst_any", start, start + timedelta(hours=1), "pm_card_visa")
+    async with booking_pool.acquire() as conn:
+        with pytest.raises(BookingError) as caught:
+            async with conn.transaction():
+                await place_booking(conn, Outbox("booking", "booking"), cmd)
+    assert caught.value.code == ErrorCode.INVALID_TIME_RANGE

@@ -105,3 +105,15 @@ class InviteClosedV1(EventModel):
     invite_id: str
     outcome: str = Field(examples=["accepted", "declined", "withdrawn", "expired"])
     booking_id: str | None = Field(default=None, description="Set when accepted.")
+
+
+class BookingCompletedV1(EventModel):
+    """The booked time is over: the booking is complete (payouts and reviews may follow)."""
+
+    TYPE: ClassVar[str] = "booking.booking_completed"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = "booking.events"
+
+    booking_id: str
+    host_id: str
+    ended_at: datetime

@@ -12,13 +12,14 @@ from booking.config import BookingSettings
 from booking.entrypoints import http
 from booking.entrypoints.consumers import build_router
 from booking.service_layer import invites
-from booking.service_layer.checkout import HOLD_EXPIRY, REQUEST_EXPIRY
+from booking.service_layer.checkout import COMPLETION, HOLD_EXPIRY, REQUEST_EXPIRY
 from booking.service_layer.handlers import BookingHandlers
 from booking.service_layer.invites import INVITE_EXPIRY
 from eventkit.outbox import Outbox
 from eventkit.runtime import ServiceRuntime, create_app
 from eventkit.scheduler import Scheduler
 from marketplace_contracts.events.booking import (
+    BookingCompletedV1,
     BookingConfirmedV1,
     BookingFailedV1,
     CheckoutRequestedV1,
@@ -35,6 +36,7 @@ PRODUCES = (
     HostResponseRequestedV1,
     InviteSentV1,
     InviteClosedV1,
+    BookingCompletedV1,
 )
 
 
@@ -46,6 +48,7 @@ def build_runtime(settings: BookingSettings) -> ServiceRuntime:
         {
             HOLD_EXPIRY: handlers.expire_hold,
             REQUEST_EXPIRY: handlers.expire_request,
+            COMPLETION: handlers.complete,
             INVITE_EXPIRY: partial(invites.expire_job, outbox),
         },
         poll_interval=settings.scheduler_poll_seconds,

@@ -52,15 +52,29 @@ def test_every_pair_has_at_most_one_transition_per_mode() -> None:
         assert len(keys) == len(set(keys)), mode
 
 
-@pytest.mark.parametrize(
-    "status",
-    [BookingStatus.CONFIRMED, BookingStatus.FAILED, BookingStatus.EXPIRED, BookingStatus.DECLINED],
-)
-@pytest.mark.parametrize("trigger", list(Trigger))
-def test_a_settled_booking_refuses_every_trigger(status: BookingStatus, trigger: Trigger) -> None:
-    with pytest.raises(BookingError) as caught:
-        transition(status, trigger)
-    assert caught.value.code == ErrorCode.ILLEGAL_TRANSITION
+_ALLOWED = {(t.source, t.trigger) for t in TRANSITIONS}
+ILLEGAL = [(s, t) for s in BookingStatus for t in Trigger if (s, t) not in _ALLOWED]
+
+
+@pytest.mark.parametrize(("status", "trigger"), ILLEGAL)
+def test_every_pair_outside_the_table_is_an_illegal_transition(
+    status: BookingStatus, trigger: Trigger
+) -> None:
+    for mode in BookingMode:
+        with pytest.raises(BookingError) as caught:
+            transition(status, trigger, mode)
+        assert caught.value.code == ErrorCode.ILLEGAL_TRANSITION
+
+
+def test_terminal_states_accept_nothing_and_confirmed_only_its_end() -> None:
+    for status in (
+        BookingStatus.FAILED,
+        BookingStatus.EXPIRED,
+        BookingStatus.DECLINED,
+        BookingStatus.COMPLETED,
+    ):
+        assert all((status, t) not in _ALLOWED for t in Trigger)
+    assert {t for s, t in _ALLOWED if s == BookingStatus.CONFIRMED} == {Trigger.BOOKING_ENDED}
 
 
 def test_every_transition_emits_a_contracted_event() -> None:

@@ -19,6 +19,7 @@ class BookingStatus(StrEnum):
     FAILED = "failed"  # checkout ended without a booking; slot released
     EXPIRED = "expired"  # a hold or a request ran out of time
     DECLINED = "declined"  # the host declined the request
+    COMPLETED = "completed"  # the booked time is over
 
 
 class PaymentStatus(StrEnum):
@@ -41,6 +42,7 @@ class Trigger(StrEnum):
     HOST_ACCEPTED = "host_accepted"
     HOST_DECLINED = "host_declined"
     REQUEST_EXPIRED = "request_expired"
+    BOOKING_ENDED = "booking_ended"
 
 
 class Guard(StrEnum):
@@ -70,6 +72,7 @@ HOLDING_STATUSES = (
     BookingStatus.PENDING_PAYMENT,
     BookingStatus.AWAITING_HOST,
     BookingStatus.CONFIRMED,
+    BookingStatus.COMPLETED,
 )
 INITIAL = (BookingStatus.PENDING_PAYMENT, "checkout", "booking.checkout_requested")
 
@@ -90,6 +93,12 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(_A, Trigger.HOST_ACCEPTED, BookingStatus.CONFIRMED, "booking.booking_confirmed"),
     Transition(_A, Trigger.HOST_DECLINED, BookingStatus.DECLINED, "booking.booking_failed"),
     Transition(_A, Trigger.REQUEST_EXPIRED, BookingStatus.EXPIRED, "booking.booking_failed"),
+    Transition(
+        BookingStatus.CONFIRMED,
+        Trigger.BOOKING_ENDED,
+        BookingStatus.COMPLETED,
+        "booking.booking_completed",
+    ),
 )
 
 

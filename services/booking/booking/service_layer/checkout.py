@@ -34,6 +34,7 @@ class PlaceBooking:
 
 HOLD_EXPIRY = "checkout_hold_expiry"
 REQUEST_EXPIRY = "host_response_expiry"
+COMPLETION = "booking_completion"
 
 
 async def place_booking(
@@ -45,6 +46,8 @@ async def place_booking(
 ) -> dict[str, Any]:
     """Must run inside a transaction: the hold, its expiry timer and the checkout request
     commit together."""
+    if cmd.starts_at <= datetime.now(UTC):
+        raise BookingError(ErrorCode.INVALID_TIME_RANGE, "a booking must start in the future")
     listing = await repository.get_listing(conn, cmd.listing_id)
     if listing is None:
         raise BookingError(ErrorCode.LISTING_NOT_FOUND, f"listing {cmd.listing_id} not found")

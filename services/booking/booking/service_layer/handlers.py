@@ -12,12 +12,13 @@ import asyncpg
 
 from booking.adapters import repository
 from booking.domain.model import BookingMode, BookingStatus, PaymentStatus, Trigger, transition
-from booking.service_layer.checkout import HOLD_EXPIRY, REQUEST_EXPIRY
+from booking.service_layer.checkout import COMPLETION, HOLD_EXPIRY, REQUEST_EXPIRY
 from eventkit import scheduler
 from eventkit.outbox import Outbox
 from eventkit.routing import PermanentError
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.booking import (
+    BookingCompletedV1,
     BookingConfirmedV1,
     BookingFailedV1,
     HostResponseRequestedV1,
@@ -98,6 +99,7 @@ class BookingHandlers:
                 **meta,
             )
             return
+        await scheduler.schedule(conn, "booking", COMPLETION, event.booking_id, row["ends_at"])
         await self.outbox.add(
             conn,
             BookingConfirmedV1(
@@ -202,6 +204,26 @@ class BookingHandlers:
             conn,
             BookingFailedV1(
                 booking_id=booking_id, payment_id=row["payment_id"], reason="request_expired"
+            ),
+            key=booking_id,
+            correlation_id=row["correlation_id"],
+        )
+
+    async def complete(
+        self, conn: asyncpg.Connection, booking_id: str, _payload: dict[str, object]
+    ) -> None:
+        """Durable timer at the booking's end: a confirmed booking is now completed."""
+        row = await repository.get_booking(conn, uuid.UUID(booking_id), for_update=True)
+        if row is None or row["status"] != BookingStatus.CONFIRMED:
+            return
+        step = transition(BookingStatus(row["status"]), Trigger.BOOKING_ENDED)
+        await repository.update_booking(
+            conn, row["booking_id"], row["version"], status=step.target.value
+        )
+        await self.outbox.add(
+            conn,
+            BookingCompletedV1(
+                booking_id=booking_id, host_id=row["host_id"], ended_at=row["ends_at"]
             ),
             key=booking_id,
             correlation_id=row["correlation_id"],

@@ -14,7 +14,7 @@ import asyncpg
 from booking.adapters import repository
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.model import BookingStatus, Trigger, transition
-from booking.service_layer.checkout import REQUEST_EXPIRY, booking_view
+from booking.service_layer.checkout import COMPLETION, REQUEST_EXPIRY, booking_view
 from eventkit import scheduler
 from eventkit.outbox import Outbox
 from marketplace_contracts.events.booking import BookingConfirmedV1, BookingFailedV1
@@ -37,6 +37,7 @@ async def accept(
     step = transition(BookingStatus(row["status"]), Trigger.HOST_ACCEPTED)
     await repository.update_booking(conn, booking_id, row["version"], status=step.target.value)
     await scheduler.cancel(conn, "booking", REQUEST_EXPIRY, str(booking_id))
+    await scheduler.schedule(conn, "booking", COMPLETION, str(booking_id), row["ends_at"])
     await outbox.add(
         conn,
         BookingConfirmedV1(

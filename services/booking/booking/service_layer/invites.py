@@ -41,6 +41,8 @@ async def send(conn: asyncpg.Connection, outbox: Outbox, cmd: SendInvite) -> dic
     listing = await repository.get_listing(conn, cmd.listing_id)
     if listing is None or listing["host_id"] != cmd.host_id:
         raise BookingError(ErrorCode.LISTING_NOT_FOUND, f"listing {cmd.listing_id} not found")
+    if cmd.starts_at <= datetime.now(UTC):
+        raise BookingError(ErrorCode.INVALID_TIME_RANGE, "an invite must start in the future")
     if cmd.expires_at <= datetime.now(UTC):
         raise BookingError(ErrorCode.VALIDATION_FAILED, "expires_at must be in the future")
     listed = price_leg(
