@@ -13,6 +13,7 @@ import asyncpg
 from booking.adapters import repository
 from booking.domain.model import BookingMode, BookingStatus, PaymentStatus, Trigger, transition
 from booking.service_layer.checkout import COMPLETION, HOLD_EXPIRY, REQUEST_EXPIRY
+from booking.service_layer.endings import end_booking
 from eventkit import scheduler
 from eventkit.outbox import Outbox
 from eventkit.routing import PermanentError
@@ -165,23 +166,15 @@ class BookingHandlers:
         row = await repository.get_booking(conn, uuid.UUID(booking_id), for_update=True)
         if row is None or row["status"] != BookingStatus.PENDING_PAYMENT:
             return  # paid, failed or gone meanwhile: nothing to expire
-        await repository.update_booking(
-            conn,
-            row["booking_id"],
-            row["version"],
-            status=transition(BookingStatus(row["status"]), Trigger.HOLD_EXPIRED).target.value,
-            failure_reason="hold_expired",
-            failure_detail="the payment was not authorized before the checkout hold ran out",
-        )
         # A late authorization is voided when it arrives: on_payment_authorized sees a booking
         # that is no longer pending and asks payments to void it.
-        await self.outbox.add(
+        await end_booking(
             conn,
-            BookingFailedV1(
-                booking_id=booking_id, payment_id=row["payment_id"], reason="hold_expired"
-            ),
-            key=booking_id,
-            correlation_id=row["correlation_id"],
+            self.outbox,
+            row,
+            Trigger.HOLD_EXPIRED,
+            "hold_expired",
+            "the payment was not authorized before the checkout hold ran out",
         )
 
     async def expire_request(
@@ -191,22 +184,13 @@ class BookingHandlers:
         row = await repository.get_booking(conn, uuid.UUID(booking_id), for_update=True)
         if row is None or row["status"] != BookingStatus.AWAITING_HOST:
             return  # answered meanwhile
-        step = transition(BookingStatus(row["status"]), Trigger.REQUEST_EXPIRED)
-        await repository.update_booking(
+        await end_booking(
             conn,
-            row["booking_id"],
-            row["version"],
-            status=step.target.value,
-            failure_reason="request_expired",
-            failure_detail="the host did not respond within the response window",
-        )
-        await self.outbox.add(
-            conn,
-            BookingFailedV1(
-                booking_id=booking_id, payment_id=row["payment_id"], reason="request_expired"
-            ),
-            key=booking_id,
-            correlation_id=row["correlation_id"],
+            self.outbox,
+            row,
+            Trigger.REQUEST_EXPIRED,
+            "request_expired",
+            "the host did not respond within the response window",
         )
 
     async def complete(

@@ -15,9 +15,10 @@ from booking.adapters import repository
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.model import BookingStatus, Trigger, transition
 from booking.service_layer.checkout import COMPLETION, REQUEST_EXPIRY, booking_view
+from booking.service_layer.endings import end_booking
 from eventkit import scheduler
 from eventkit.outbox import Outbox
-from marketplace_contracts.events.booking import BookingConfirmedV1, BookingFailedV1
+from marketplace_contracts.events.booking import BookingConfirmedV1
 
 
 async def _load_for_host(
@@ -60,27 +61,8 @@ async def decline(
     reason: str,
 ) -> dict[str, Any]:
     row = await _load_for_host(conn, booking_id, host_id)
-    step = transition(BookingStatus(row["status"]), Trigger.HOST_DECLINED)
-    await repository.update_booking(
-        conn,
-        booking_id,
-        row["version"],
-        status=step.target.value,
-        failure_reason="host_declined",
-        failure_detail=reason,
-    )
+    await end_booking(conn, outbox, row, Trigger.HOST_DECLINED, "host_declined", reason)
     await scheduler.cancel(conn, "booking", REQUEST_EXPIRY, str(booking_id))
-    await outbox.add(
-        conn,
-        BookingFailedV1(
-            booking_id=str(booking_id),
-            payment_id=row["payment_id"],
-            reason="host_declined",
-            detail=reason,
-        ),
-        key=str(booking_id),
-        correlation_id=row["correlation_id"],
-    )
     return await _view(conn, booking_id)
 
 
