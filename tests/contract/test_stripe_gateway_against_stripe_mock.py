@@ -22,6 +22,7 @@ import stripe
 
 from payments.adapters.stripe_gateway import (
     PaymentIntentResult,
+    SetupIntentResult,
     StripeGateway,
     StripeGatewayError,
 )
@@ -165,12 +166,71 @@ async def test_retrieve(gateway: StripeGateway) -> None:
     _assert_parsed(await gateway.retrieve("pi_123"))
 
 
+def _assert_setup_parsed(result: SetupIntentResult) -> None:
+    assert isinstance(result, SetupIntentResult)
+    assert result.id.startswith("seti_")
+    assert isinstance(result.status, str) and result.status
+
+
+async def test_save_payment_method(gateway: StripeGateway) -> None:
+    result = await gateway.save_payment_method(
+        customer="cus_123",
+        payment_method="pm_card_visa",
+        metadata={"booking_id": "b1"},
+        idempotency_key="payments:save_payment_method:b1",
+    )
+    _assert_setup_parsed(result)
+
+
+async def test_retrieve_setup_intent(gateway: StripeGateway) -> None:
+    _assert_setup_parsed(await gateway.retrieve_setup_intent("seti_123"))
+
+
+@pytest.mark.parametrize("capture", [True, False])
+async def test_charge_off_session(gateway: StripeGateway, capture: bool) -> None:
+    result = await gateway.charge_off_session(
+        amount=40_000,
+        currency="eur",
+        customer="cus_123",
+        payment_method="pm_123",
+        application_fee_amount=6_000,
+        destination_account="acct_123",
+        metadata={"payment_id": "p1", "booking_id": "b1"},
+        capture=capture,
+        idempotency_key=f"payments:charge_off_session:p1-{capture}",
+    )
+    _assert_parsed(result)
+    assert (result.amount, result.currency) == (40_000, "eur")  # echoed by stripe-mock
+    assert result.charge_id is not None  # latest_charge was expanded
+
+
+async def test_charge_off_session_minimal(gateway: StripeGateway) -> None:
+    result = await gateway.charge_off_session(
+        amount=5_000,
+        currency="usd",
+        customer="cus_123",
+        payment_method="pm_123",
+        application_fee_amount=0,
+        destination_account=None,
+        metadata={},
+        capture=True,
+        idempotency_key="payments:charge_off_session:p2",
+    )
+    _assert_parsed(result)
+
+
 async def test_validation_is_live(gateway: StripeGateway) -> None:
     """stripe-mock really validates: a bogus parameter is refused."""
     with pytest.raises(stripe.InvalidRequestError) as excinfo:
         await gateway.client.v1.payment_intents.create_async(
             {"amount": 1_000, "currency": "usd", "bogus_parameter": "1"},  # type: ignore[typeddict-unknown-key]
             options={"idempotency_key": "contract:bogus"},
+        )
+    assert excinfo.value.http_status == 400
+    with pytest.raises(stripe.InvalidRequestError) as excinfo:
+        await gateway.client.v1.setup_intents.create_async(
+            {"customer": "cus_123", "bogus_parameter": "1"},  # type: ignore[typeddict-unknown-key]
+            options={"idempotency_key": "contract:bogus-setup"},
         )
     assert excinfo.value.http_status == 400
 

@@ -23,6 +23,7 @@ from payments.adapters.stripe_gateway import (
     SIMULATOR_API_KEY,
     STRIPE_API_VERSION,
     PaymentIntentResult,
+    SetupIntentResult,
     StripeGateway,
     StripeGatewayError,
     WebhookSignatureError,
@@ -428,3 +429,260 @@ async def test_unknown_intent_is_not_retryable(gateway: StripeGateway) -> None:
         False,
         404,
     )
+
+
+# -- saved cards & off-session charges (Request-to-Book more than 6 days out) ---------------------
+async def _customer(gw: StripeGateway, guest: str) -> str:
+    return await gw.create_customer(guest_id=guest, idempotency_key=f"payments:customer:{guest}")
+
+
+async def _save(
+    gw: StripeGateway, customer: str, key: str, payment_method: str = "pm_card_visa"
+) -> SetupIntentResult:
+    return await gw.save_payment_method(
+        customer=customer,
+        payment_method=payment_method,
+        metadata={"booking_id": key},
+        idempotency_key=f"payments:save_payment_method:{key}",
+    )
+
+
+async def _charge(
+    gw: StripeGateway, customer: str, payment_method: str, key: str, **overrides: Any
+) -> PaymentIntentResult:
+    args: dict[str, Any] = {
+        "amount": 40_000,
+        "currency": "EUR",
+        "customer": customer,
+        "payment_method": payment_method,
+        "application_fee_amount": 6_000,
+        "destination_account": DESTINATION,
+        "metadata": {"payment_id": key, "booking_id": "bk_rtb"},
+        "capture": True,
+        "idempotency_key": f"payments:charge_off_session:{key}",
+    }
+    args.update(overrides)
+    return await gw.charge_off_session(**args)
+
+
+async def _authenticate(sim: httpx.AsyncClient, intent_id: str, outcome: str = "complete") -> None:
+    response = await sim.post(f"/_sim/intents/{intent_id}/authenticate", json={"outcome": outcome})
+    response.raise_for_status()
+
+
+async def _fail_next_off_session(sim: httpx.AsyncClient, customer: str, **spec: Any) -> None:
+    response = await sim.post(f"/_sim/customers/{customer}/fail_next_off_session", json=spec)
+    response.raise_for_status()
+
+
+async def test_save_then_charge_off_session(
+    gateway: StripeGateway, sim: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    customer = await _customer(gateway, "guest-rtb-1")
+    saved = await _save(gateway, customer, "s1")
+    assert isinstance(saved, SetupIntentResult)
+    assert saved.id.startswith("seti_")
+    assert (saved.status, saved.declined) == ("succeeded", False)
+    # A test id becomes a real PaymentMethod, saved to the customer: charge that one later.
+    assert saved.payment_method is not None and saved.payment_method.startswith("pm_")
+    assert saved.payment_method != "pm_card_visa"
+    assert (saved.card_brand, saved.card_last4) == ("visa", "4242")
+    assert (saved.failure_code, saved.decline_code, saved.failure_message) == (None, None, None)
+    assert saved.client_secret is not None
+    assert await gateway.retrieve_setup_intent(saved.id) == saved
+
+    charged = await _charge(gateway, customer, saved.payment_method, "c1")
+    assert (charged.status, charged.declined, charged.authentication_required) == (
+        "succeeded",
+        False,
+        False,
+    )
+    assert (charged.amount, charged.amount_received, charged.amount_capturable) == (
+        40_000,
+        40_000,
+        0,
+    )
+    assert charged.charge_id is not None and charged.charge_id.startswith("ch_")
+    assert (charged.card_brand, charged.card_last4) == ("visa", "4242")
+    assert await gateway.retrieve(charged.id) == charged
+
+    held = await _charge(gateway, customer, saved.payment_method, "c2", capture=False)
+    assert (held.status, held.amount_capturable) == ("requires_capture", 40_000)
+    captured = await gateway.capture(held.id, idempotency_key="payments:capture:c2")
+    assert captured.status == "succeeded"
+
+    item = await _received_of(receiver, "setup_intent.succeeded", saved.id)
+    event = parse_webhook(item.body, item.signature, SECRET)
+    assert event.data.object["payment_method"] == saved.payment_method
+    assert event.data.object["metadata"]["booking_id"] == "s1"
+
+
+async def test_saving_a_declining_card_is_a_declined_result(gateway: StripeGateway) -> None:
+    customer = await _customer(gateway, "guest-rtb-2")
+    result = await _save(gateway, customer, "s2", "pm_card_chargeDeclined")
+    assert (result.status, result.declined) == ("declined", True)
+    assert result.id.startswith("seti_")
+    assert (result.failure_code, result.decline_code) == ("card_declined", "generic_decline")
+    assert result.failure_message
+    assert (result.card_brand, result.card_last4) == ("visa", "0002")
+    assert result.payment_method is not None and result.payment_method.startswith("pm_")
+
+    # Stripe keeps the SetupIntent in requires_payment_method with last_setup_error.
+    retrieved = await gateway.retrieve_setup_intent(result.id)
+    assert (retrieved.status, retrieved.failure_code, retrieved.decline_code) == (
+        "declined",
+        "card_declined",
+        "generic_decline",
+    )
+    assert retrieved.card_last4 == "0002"
+
+
+async def test_card_that_saves_but_declines_charges(gateway: StripeGateway) -> None:
+    customer = await _customer(gateway, "guest-rtb-3")
+    saved = await _save(gateway, customer, "s3", "pm_card_chargeCustomerFail")
+    assert (saved.status, saved.card_last4) == ("succeeded", "0341")
+    assert saved.payment_method is not None
+
+    result = await _charge(gateway, customer, saved.payment_method, "c3")
+    assert (result.status, result.declined, result.authentication_required) == (
+        "declined",
+        True,
+        False,
+    )
+    assert (result.failure_code, result.decline_code) == ("card_declined", "generic_decline")
+    assert result.id.startswith("pi_") and result.charge_id is not None
+    assert (result.amount_received, result.card_last4) == (0, "0341")
+    assert (await gateway.retrieve(result.id)).decline_code == "generic_decline"
+
+
+async def test_authentication_required(gateway: StripeGateway, sim: httpx.AsyncClient) -> None:
+    customer = await _customer(gateway, "guest-rtb-4")
+    # Saving a 3DS card needs the guest to authenticate once ...
+    saved = await _save(gateway, customer, "s4", "pm_card_authenticationRequired")
+    assert (saved.status, saved.declined) == ("requires_action", False)
+    assert saved.client_secret is not None and saved.payment_method is not None
+    await _authenticate(sim, saved.id)
+    saved = await gateway.retrieve_setup_intent(saved.id)
+    assert saved.status == "succeeded"
+    assert saved.payment_method is not None
+
+    # ... and this card asks again for every charge: off-session that is a decline.
+    result = await _charge(gateway, customer, saved.payment_method, "c4", capture=False)
+    assert (result.status, result.declined, result.authentication_required) == (
+        "declined",
+        True,
+        True,
+    )
+    assert (result.failure_code, result.decline_code) == (
+        "authentication_required",
+        "authentication_required",
+    )
+    retrieved = await gateway.retrieve(result.id)
+    assert (retrieved.status, retrieved.failure_code) == ("declined", "authentication_required")
+    assert retrieved.authentication_required
+
+    # A failed authentication while saving leaves nothing saved.
+    again = await _save(gateway, customer, "s4b", "pm_card_authenticationRequired")
+    await _authenticate(sim, again.id, "fail")
+    failed = await gateway.retrieve_setup_intent(again.id)
+    assert (failed.status, failed.failure_code) == (
+        "declined",
+        "setup_intent_authentication_failure",
+    )
+
+
+async def test_fail_next_off_session_control(
+    gateway: StripeGateway, sim: httpx.AsyncClient
+) -> None:
+    customer = await _customer(gateway, "guest-rtb-5")
+    saved = await _save(gateway, customer, "s5")
+    assert saved.payment_method is not None
+
+    await _fail_next_off_session(
+        sim, customer, code="card_declined", decline_code="insufficient_funds"
+    )
+    declined = await _charge(gateway, customer, saved.payment_method, "c5")
+    assert (declined.status, declined.failure_code, declined.decline_code) == (
+        "declined",
+        "card_declined",
+        "insufficient_funds",
+    )
+    assert not declined.authentication_required
+
+    await _fail_next_off_session(sim, customer, code="authentication_required")
+    auth = await _charge(gateway, customer, saved.payment_method, "c5b")
+    assert auth.authentication_required
+    assert (auth.failure_code, auth.decline_code) == (
+        "authentication_required",
+        "authentication_required",
+    )
+
+    # Only the next charge fails: the retry (a new payment attempt, new key) goes through.
+    ok = await _charge(gateway, customer, saved.payment_method, "c5c")
+    assert ok.status == "succeeded"
+
+
+async def test_saved_card_idempotent_replays(
+    gateway: StripeGateway, sim: httpx.AsyncClient
+) -> None:
+    customer = await _customer(gateway, "guest-rtb-6")
+    first = await _save(gateway, customer, "s6")
+    assert await _save(gateway, customer, "s6") == first
+    assert len(await _events(sim, "setup_intent.created")) == 1
+    assert len(await _events(sim, "payment_method.attached")) == 1
+    assert first.payment_method is not None
+
+    declined = await _save(gateway, customer, "s6-declined", "pm_card_chargeDeclined")
+    assert await _save(gateway, customer, "s6-declined", "pm_card_chargeDeclined") == declined
+    assert len(await _events(sim, "setup_intent.created")) == 2
+
+    charged = await _charge(gateway, customer, first.payment_method, "c6")
+    assert await _charge(gateway, customer, first.payment_method, "c6") == charged
+    assert len(await _events(sim, "payment_intent.created")) == 1
+
+    # A replayed decline is the same decline and does not consume another forced failure.
+    await _fail_next_off_session(sim, customer, count=2)
+    failed = await _charge(gateway, customer, first.payment_method, "c6-failed")
+    assert failed.declined
+    assert await _charge(gateway, customer, first.payment_method, "c6-failed") == failed
+    pending = (await sim.get(f"/_sim/customers/{customer}/fail_next_off_session")).json()["data"]
+    assert len(pending) == 1
+
+    # Same key, other parameters: refused.
+    with pytest.raises(StripeGatewayError) as excinfo:
+        await _charge(gateway, customer, first.payment_method, "c6", amount=1_000)
+    assert (excinfo.value.code, excinfo.value.retryable) == ("stripe_idempotency_error", False)
+    with pytest.raises(StripeGatewayError) as excinfo:
+        await _save(gateway, customer, "s6", "pm_card_mastercard")
+    assert excinfo.value.code == "stripe_idempotency_error"
+
+
+async def test_off_session_charge_needs_a_saved_card(gateway: StripeGateway) -> None:
+    customer = await _customer(gateway, "guest-rtb-7")
+    with pytest.raises(StripeGatewayError) as excinfo:
+        await _charge(gateway, customer, "pm_card_visa", "c7")  # never saved to the customer
+    assert (excinfo.value.retryable, excinfo.value.http_status, excinfo.value.param) == (
+        False,
+        400,
+        "payment_method",
+    )
+
+    with pytest.raises(StripeGatewayError) as excinfo:
+        await _save(gateway, "cus_unknown", "s7")
+    assert (excinfo.value.code, excinfo.value.param, excinfo.value.retryable) == (
+        "resource_missing",
+        "customer",
+        False,
+    )
+
+
+async def test_save_payment_method_transient_failure_is_retryable(
+    gateway: StripeGateway, sim: httpx.AsyncClient
+) -> None:
+    customer = await _customer(gateway, "guest-rtb-8")
+    await _inject(sim, "/v1/setup_intents", count=3)
+    with pytest.raises(StripeGatewayError) as excinfo:
+        await _save(gateway, customer, "s8")
+    assert (excinfo.value.code, excinfo.value.retryable) == ("stripe_api_error", True)
+    assert (await _save(gateway, customer, "s8")).status == "succeeded"
+    assert len(await _events(sim, "setup_intent.created")) == 1

@@ -476,3 +476,463 @@ def test_state_survives_a_restart_through_the_state_file(tmp_path: Path) -> None
             data={"email": "g@example.test"},
         )
         assert replay.json()["id"] == customer["id"]
+
+
+# -- saved cards: SetupIntents, off-session charges, 3D Secure ----------------------------------
+async def customer_id(api: httpx.AsyncClient) -> str:
+    customer: dict[str, Any] = ok(await post(api, "/v1/customers"))
+    return str(customer["id"])
+
+
+async def setup(api: httpx.AsyncClient, customer: str, pm: str, **params: Any) -> httpx.Response:
+    data = {
+        "customer": customer,
+        "payment_method": pm,
+        "confirm": True,
+        "usage": "off_session",
+        "payment_method_types": ["card"],
+        **params,
+    }
+    return await post(api, "/v1/setup_intents", data)
+
+
+async def saved_card(api: httpx.AsyncClient, customer: str, pm: str = "pm_card_visa") -> str:
+    si = ok(await setup(api, customer, pm))
+    if si["status"] == "requires_action":
+        si = ok(await api.post(f"/_sim/intents/{si['id']}/authenticate", json={}))
+    assert si["status"] == "succeeded"
+    return str(si["payment_method"])
+
+
+async def off_session(
+    api: httpx.AsyncClient, customer: str, pm: str, key: str | None = None, **params: Any
+) -> httpx.Response:
+    data = {
+        "amount": 5000,
+        "currency": "usd",
+        "customer": customer,
+        "payment_method": pm,
+        "off_session": True,
+        "confirm": True,
+        **params,
+    }
+    return await post(api, "/v1/payment_intents", data, key=key)
+
+
+async def test_setup_intent_saves_the_card_to_the_customer(api: httpx.AsyncClient) -> None:
+    customer = await customer_id(api)
+    si = ok(await setup(api, customer, "pm_card_visa", metadata={"booking_id": "b1"}))
+    assert si["id"].startswith("seti_") and si["object"] == "setup_intent"
+    assert (si["status"], si["usage"], si["customer"]) == ("succeeded", "off_session", customer)
+    assert si["client_secret"].startswith(f"{si['id']}_secret_")
+    assert (si["metadata"], si["last_setup_error"], si["next_action"]) == (
+        {"booking_id": "b1"},
+        None,
+        None,
+    )
+    pm = ok(await api.get(f"/v1/payment_methods/{si['payment_method']}", headers=AUTH))
+    assert (pm["customer"], pm["card"]["last4"]) == (customer, "4242")
+    assert ok(await api.get(f"/v1/setup_intents/{si['id']}", headers=AUTH)) == si
+    expanded = ok(
+        await api.get(
+            f"/v1/setup_intents/{si['id']}", params={"expand[]": "payment_method"}, headers=AUTH
+        )
+    )
+    assert expanded["payment_method"]["card"]["brand"] == "visa"
+    assert await event_types(api) == [
+        "customer.created",
+        "setup_intent.created",
+        "payment_method.attached",
+        "setup_intent.succeeded",
+    ]
+
+
+async def test_setup_intent_state_machine(api: httpx.AsyncClient) -> None:
+    customer = await customer_id(api)
+    si = ok(
+        await post(
+            api,
+            "/v1/setup_intents",
+            {"customer": customer, "automatic_payment_methods": {"enabled": True}},
+        )
+    )
+    assert (si["status"], si["usage"], si["payment_method"]) == (
+        "requires_payment_method",
+        "off_session",
+        None,
+    )
+    err = error(await post(api, f"/v1/setup_intents/{si['id']}/confirm"), 400)
+    assert err["code"] == "setup_intent_unexpected_state"
+    assert err["setup_intent"]["id"] == si["id"]
+
+    si = ok(
+        await post(
+            api, "/v1/setup_intents", {"customer": customer, "payment_method": "pm_card_mastercard"}
+        )
+    )
+    assert si["status"] == "requires_confirmation"
+    si = ok(await post(api, f"/v1/setup_intents/{si['id']}/confirm"))
+    assert si["status"] == "succeeded"
+    err = error(await post(api, f"/v1/setup_intents/{si['id']}/cancel"), 400)
+    assert (err["code"], err["setup_intent"]["status"]) == (
+        "setup_intent_unexpected_state",
+        "succeeded",
+    )
+    err = error(await post(api, f"/v1/setup_intents/{si['id']}/confirm"), 400)
+    assert err["code"] == "setup_intent_unexpected_state"
+
+    open_si = ok(await post(api, "/v1/setup_intents", {"customer": customer}))
+    canceled = ok(
+        await post(
+            api, f"/v1/setup_intents/{open_si['id']}/cancel", {"cancellation_reason": "abandoned"}
+        )
+    )
+    assert (canceled["status"], canceled["cancellation_reason"]) == ("canceled", "abandoned")
+    assert (await event_types(api))[-1] == "setup_intent.canceled"
+
+    # Validation, as Stripe: unknown customer / parameter, unsupported types, bad usage.
+    err = error(await post(api, "/v1/setup_intents", {"customer": "cus_missing"}), 404)
+    assert (err["code"], err["param"]) == ("resource_missing", "customer")
+    assert error(await post(api, "/v1/setup_intents", {"bogus": 1}), 400)["code"] == (
+        "parameter_unknown"
+    )
+    assert error(await post(api, "/v1/setup_intents", {"usage": "sometimes"}), 400)["param"] == (
+        "usage"
+    )
+    err = error(await post(api, "/v1/setup_intents", {"payment_method_types": ["sepa_debit"]}), 400)
+    assert err["param"] == "payment_method_types"
+    assert error(await api.get("/v1/setup_intents/seti_nope", headers=AUTH), 404)["code"] == (
+        "resource_missing"
+    )
+
+
+@pytest.mark.parametrize(
+    ("pm", "decline_code", "last4"),
+    [
+        ("pm_card_chargeDeclined", "generic_decline", "0002"),
+        ("pm_card_chargeDeclinedInsufficientFunds", "insufficient_funds", "9995"),
+    ],
+)
+async def test_setup_intent_with_a_declining_card_fails(
+    api: httpx.AsyncClient, pm: str, decline_code: str, last4: str
+) -> None:
+    customer = await customer_id(api)
+    err = error(await setup(api, customer, pm), 402)
+    assert (err["type"], err["code"], err["decline_code"]) == (
+        "card_error",
+        "card_declined",
+        decline_code,
+    )
+    si = err["setup_intent"]
+    assert (si["status"], si["payment_method"]) == ("requires_payment_method", None)
+    assert si["last_setup_error"]["decline_code"] == decline_code
+    assert si["last_setup_error"]["payment_method"]["id"] == err["payment_method"]["id"]
+    assert err["payment_method"]["card"]["last4"] == last4
+    pm_obj = ok(await api.get(f"/v1/payment_methods/{err['payment_method']['id']}", headers=AUTH))
+    assert pm_obj["customer"] is None  # not saved
+    assert (await event_types(api))[-1] == "setup_intent.setup_failed"
+    assert "payment_method.attached" not in await event_types(api)
+
+    si = ok(
+        await post(api, f"/v1/setup_intents/{si['id']}/confirm", {"payment_method": "pm_card_visa"})
+    )
+    assert (si["status"], si["last_setup_error"]) == ("succeeded", None)
+
+
+async def test_attaching_a_declining_card_fails_but_charge_customer_fail_attaches(
+    api: httpx.AsyncClient,
+) -> None:
+    customer = await customer_id(api)
+    err = error(
+        await post(
+            api, "/v1/payment_methods/pm_card_chargeDeclined/attach", {"customer": customer}
+        ),
+        402,
+    )
+    assert (err["code"], err["decline_code"]) == ("card_declined", "generic_decline")
+    # A customer created with a declining card is not created at all.
+    err = error(await post(api, "/v1/customers", {"payment_method": "pm_card_chargeDeclined"}), 402)
+    assert err["type"] == "card_error"
+    assert (await event_types(api)).count("customer.created") == 1
+
+    pm = ok(
+        await post(
+            api, "/v1/payment_methods/pm_card_chargeCustomerFail/attach", {"customer": customer}
+        )
+    )
+    assert (pm["customer"], pm["card"]["last4"]) == (customer, "0341")
+    # ... but charging it declines, on-session too.
+    err = error(
+        await post(
+            api,
+            "/v1/payment_intents",
+            {
+                "amount": 5000,
+                "currency": "usd",
+                "customer": customer,
+                "payment_method": pm["id"],
+                "confirm": True,
+            },
+        ),
+        402,
+    )
+    assert (err["code"], err["decline_code"]) == ("card_declined", "generic_decline")
+
+
+async def test_off_session_charge_of_a_saved_card(api: httpx.AsyncClient) -> None:
+    customer = await customer_id(api)
+    pm = await saved_card(api, customer)
+    pi = ok(await off_session(api, customer, pm, expand=["latest_charge"]))
+    assert (pi["status"], pi["amount_received"], pi["payment_method"]) == ("succeeded", 5000, pm)
+    assert pi["latest_charge"]["captured"] is True
+    held = ok(await off_session(api, customer, pm, capture_method="manual"))
+    assert (held["status"], held["amount_capturable"]) == ("requires_capture", 5000)
+    captured = ok(await post(api, f"/v1/payment_intents/{held['id']}/capture"))
+    assert captured["status"] == "succeeded"
+    # off_session on the confirm endpoint works the same way.
+    pi = await intent(api, customer=customer, payment_method=pm)
+    pi = ok(
+        await post(api, f"/v1/payment_intents/{pi['id']}/confirm", {"off_session": "recurring"})
+    )
+    assert pi["status"] == "succeeded"
+
+
+async def test_off_session_needs_a_payment_method_saved_to_the_customer(
+    api: httpx.AsyncClient,
+) -> None:
+    customer, other = await customer_id(api), await customer_id(api)
+    # A test id is a fresh, unattached PaymentMethod.
+    err = error(await off_session(api, customer, "pm_card_visa"), 400)
+    assert (err["type"], err["param"]) == ("invalid_request_error", "payment_method")
+    # Saved to another customer.
+    pm = await saved_card(api, other)
+    assert error(await off_session(api, customer, pm), 400)["param"] == "payment_method"
+    # Without confirm=true, or without a customer.
+    err = error(await off_session(api, other, pm, confirm=False), 400)
+    assert err["param"] == "off_session"
+    pm_plain = ok(
+        await post(api, "/v1/payment_methods", {"type": "card", "card": {"token": "tok_visa"}})
+    )
+    err = error(
+        await post(
+            api,
+            "/v1/payment_intents",
+            {
+                "amount": 5000,
+                "currency": "usd",
+                "payment_method": pm_plain["id"],
+                "off_session": True,
+                "confirm": True,
+            },
+        ),
+        400,
+    )
+    assert err["param"] == "customer"
+    assert error(await off_session(api, other, pm, off_session="sometimes"), 400)["param"] == (
+        "off_session"
+    )
+    assert "payment_intent.created" not in await event_types(api)
+
+
+async def test_charge_customer_fail_saves_then_declines_off_session(api: httpx.AsyncClient) -> None:
+    customer = await customer_id(api)
+    pm = await saved_card(api, customer, "pm_card_chargeCustomerFail")
+    err = error(await off_session(api, customer, pm, capture_method="manual"), 402)
+    assert (err["code"], err["decline_code"]) == ("card_declined", "generic_decline")
+    pi = err["payment_intent"]
+    assert (pi["status"], pi["last_payment_error"]["code"]) == (
+        "requires_payment_method",
+        "card_declined",
+    )
+    charge = ok(await api.get(f"/v1/charges/{err['charge']}", headers=AUTH))
+    assert (charge["status"], charge["failure_code"]) == ("failed", "card_declined")
+    assert (await event_types(api))[-2:] == ["charge.failed", "payment_intent.payment_failed"]
+
+
+async def test_always_authenticate_card(api: httpx.AsyncClient) -> None:
+    customer = await customer_id(api)
+    # Setting it up needs 3D Secure ...
+    si = ok(await setup(api, customer, "pm_card_authenticationRequired"))
+    assert (si["status"], si["next_action"]["type"]) == ("requires_action", "use_stripe_sdk")
+    assert (await event_types(api))[-1] == "setup_intent.requires_action"
+    assert (
+        ok(await api.get(f"/v1/payment_methods/{si['payment_method']}", headers=AUTH))["customer"]
+        is None
+    )
+    si = ok(await api.post(f"/_sim/intents/{si['id']}/authenticate", json={"outcome": "complete"}))
+    assert (si["status"], si["next_action"]) == ("succeeded", None)
+    pm = si["payment_method"]
+    assert ok(await api.get(f"/v1/payment_methods/{pm}", headers=AUTH))["customer"] == customer
+
+    # ... and so does every charge: off-session that is a decline with authentication_required.
+    err = error(await off_session(api, customer, pm), 402)
+    assert (err["type"], err["code"], err["decline_code"]) == (
+        "card_error",
+        "authentication_required",
+        "authentication_required",
+    )
+    pi = err["payment_intent"]
+    assert (pi["status"], pi["payment_method"]) == ("requires_payment_method", None)
+    assert pi["last_payment_error"]["code"] == "authentication_required"
+    assert pi["last_payment_error"]["payment_method"]["id"] == pm  # to bring the guest back
+
+    # On-session, the guest authenticates: requires_action, then the authorization.
+    pi = ok(
+        await post(
+            api,
+            f"/v1/payment_intents/{pi['id']}/confirm",
+            {"payment_method": pm, "capture_method": "manual"},
+        )
+    )
+    assert (pi["status"], pi["next_action"]["type"]) == ("requires_action", "use_stripe_sdk")
+    assert (await event_types(api))[-1] == "payment_intent.requires_action"
+    pi = ok(await api.post(f"/_sim/intents/{pi['id']}/authenticate", json={}))
+    assert (pi["status"], pi["amount_capturable"]) == ("requires_capture", 5000)
+
+    # error_on_requires_action: fail instead of asking.
+    err = error(
+        await post(
+            api,
+            "/v1/payment_intents",
+            {
+                "amount": 5000,
+                "currency": "usd",
+                "customer": customer,
+                "payment_method": pm,
+                "confirm": True,
+                "error_on_requires_action": True,
+            },
+        ),
+        402,
+    )
+    assert err["code"] == "authentication_required"
+
+
+async def test_failed_authentication(api: httpx.AsyncClient) -> None:
+    customer = await customer_id(api)
+    si = ok(await setup(api, customer, "pm_card_authenticationRequired"))
+    si = ok(await api.post(f"/_sim/intents/{si['id']}/authenticate", json={"outcome": "fail"}))
+    assert (si["status"], si["last_setup_error"]["code"]) == (
+        "requires_payment_method",
+        "setup_intent_authentication_failure",
+    )
+    assert (await event_types(api))[-1] == "setup_intent.setup_failed"
+    pi = await intent(api, payment_method="pm_card_authenticationRequired", confirm=True)
+    assert pi["status"] == "requires_action"
+    pi = ok(await api.post(f"/_sim/intents/{pi['id']}/authenticate", json={"outcome": "fail"}))
+    assert (pi["status"], pi["last_payment_error"]["code"]) == (
+        "requires_payment_method",
+        "payment_intent_authentication_failure",
+    )
+    # Only intents awaiting authentication can be authenticated.
+    assert (await api.post(f"/_sim/intents/{pi['id']}/authenticate", json={})).status_code == 409
+    assert (await api.post("/_sim/intents/pi_nope/authenticate", json={})).status_code == 404
+
+
+async def test_authenticate_unless_set_up_card(api: httpx.AsyncClient) -> None:
+    customer = await customer_id(api)
+    # Merely attached (not set up for off-session): an off-session charge needs authentication.
+    attached = ok(
+        await post(
+            api,
+            "/v1/payment_methods/pm_card_authenticationRequiredOnSetup/attach",
+            {"customer": customer},
+        )
+    )
+    assert error(await off_session(api, customer, attached["id"]), 402)["code"] == (
+        "authentication_required"
+    )
+    # Set up with a SetupIntent (3DS once): later off-session charges need none.
+    pm = await saved_card(api, customer, "pm_card_authenticationRequiredOnSetup")
+    assert ok(await off_session(api, customer, pm))["status"] == "succeeded"
+    # One-time payments still ask for it.
+    pi = await intent(api, payment_method="pm_card_authenticationRequiredOnSetup", confirm=True)
+    assert pi["status"] == "requires_action"
+
+
+async def test_setup_future_usage_saves_the_card(api: httpx.AsyncClient) -> None:
+    customer = await customer_id(api)
+    pi = await intent(
+        api,
+        customer=customer,
+        payment_method="pm_card_authenticationRequiredOnSetup",
+        setup_future_usage="off_session",
+        confirm=True,
+    )
+    assert (pi["status"], pi["setup_future_usage"]) == ("requires_action", "off_session")
+    pi = ok(await api.post(f"/_sim/intents/{pi['id']}/authenticate", json={}))
+    assert pi["status"] == "succeeded"
+    pm = ok(await api.get(f"/v1/payment_methods/{pi['payment_method']}", headers=AUTH))
+    assert pm["customer"] == customer
+    assert ok(await off_session(api, customer, pm["id"]))["status"] == "succeeded"
+
+
+async def test_fail_next_off_session_control(api: httpx.AsyncClient) -> None:
+    customer = await customer_id(api)
+    pm = await saved_card(api, customer)
+    control = f"/_sim/customers/{customer}/fail_next_off_session"
+    forced = ok(
+        await api.post(
+            control, json={"code": "card_declined", "decline_code": "insufficient_funds"}
+        )
+    )
+    assert forced["data"] == [{"code": "card_declined", "decline_code": "insufficient_funds"}]
+
+    # On-session charges do not consume it.
+    on_session = await intent(api, customer=customer, payment_method=pm, confirm=True)
+    assert on_session["status"] == "succeeded"
+    err = error(await off_session(api, customer, pm, key="k-forced"), 402)
+    assert (err["code"], err["decline_code"]) == ("card_declined", "insufficient_funds")
+    assert err["message"] == "Your card has insufficient funds."
+    # A replay answers the stored decline and consumes nothing.
+    ok(await api.post(control, json={"code": "authentication_required", "count": 2}))
+    replay = await off_session(api, customer, pm, key="k-forced")
+    assert (replay.status_code, replay.headers["Idempotent-Replayed"]) == (402, "true")
+    assert replay.json() == {"error": err}
+    assert len(ok(await api.get(control))["data"]) == 2
+    for _ in range(2):
+        err = error(await off_session(api, customer, pm), 402)
+        assert (err["code"], err["decline_code"]) == (
+            "authentication_required",
+            "authentication_required",
+        )
+    assert ok(await off_session(api, customer, pm))["status"] == "succeeded"
+
+    ok(await api.post(control, json={}))  # defaults: card_declined / generic_decline
+    assert ok(await api.get(control))["data"] == [
+        {"code": "card_declined", "decline_code": "generic_decline"}
+    ]
+    assert ok(await api.delete(control))["data"] == []
+    assert ok(await off_session(api, customer, pm))["status"] == "succeeded"
+    assert (await api.post(control, json={"code": "expired"})).status_code == 422
+    assert (
+        await api.post("/_sim/customers/cus_nope/fail_next_off_session", json={})
+    ).status_code == 404
+    ok(await api.post(control, json={}))
+    ok(await api.post("/_sim/reset"))
+    assert (await api.get(control)).status_code == 404
+
+
+def test_saved_cards_and_forced_failures_survive_a_restart(tmp_path: Path) -> None:
+    state_file = tmp_path / "sim.json"
+    with TestClient(create_app(state_file=state_file)) as first:
+        customer = first.post("/v1/customers", headers=AUTH).json()["id"]
+        si = first.post(
+            "/v1/setup_intents",
+            headers=AUTH,
+            data={"customer": customer, "payment_method": "pm_card_visa", "confirm": "true"},
+        ).json()
+        first.post(f"/_sim/customers/{customer}/fail_next_off_session", json={})
+    charge = {
+        "amount": "5000",
+        "currency": "usd",
+        "customer": customer,
+        "payment_method": si["payment_method"],
+        "off_session": "true",
+        "confirm": "true",
+    }
+    with TestClient(create_app(state_file=state_file)) as second:
+        assert second.post("/v1/payment_intents", headers=AUTH, data=charge).status_code == 402
+        assert second.post("/v1/payment_intents", headers=AUTH, data=charge).json()["status"] == (
+            "succeeded"
+        )

@@ -1,13 +1,14 @@
-"""Test controls under ``/_sim``: reset, webhooks, clock, fault injection."""
+"""Test controls under ``/_sim``: reset, webhooks, clock, fault injection, card outcomes."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
 
 from stripesim.api import ApiEndpoint
+from stripesim.resources import outcomes, payment_intents, setup_intents
 from stripesim.resources.payment_intents import expire_authorizations
 from stripesim.state import FailureRule
 
@@ -23,6 +24,19 @@ class FailureSpec(BaseModel):
     count: int = Field(default=1, ge=1)
     status: int = Field(default=500, ge=400, le=599)
     method: str | None = None
+
+
+class OffSessionFailure(BaseModel):
+    code: Literal["card_declined", "authentication_required"] = "card_declined"
+    decline_code: str | None = Field(
+        default=None,
+        description="default: generic_decline (card_declined) / authentication_required",
+    )
+    count: int = Field(default=1, ge=1)
+
+
+class Authentication(BaseModel):
+    outcome: Literal["complete", "fail"] = "complete"
 
 
 class WebhookEndpoint(BaseModel):
@@ -89,5 +103,44 @@ def build_router(api: ApiEndpoint) -> APIRouter:
     async def clear_failures() -> dict[str, Any]:
         state.failures.clear()
         return {"data": []}
+
+    def customer_id(customer: str) -> str:
+        if state.get(customer, "customer") is None:
+            raise HTTPException(404, f"No such customer: '{customer}'")
+        return customer
+
+    @router.post("/customers/{customer}/fail_next_off_session")
+    async def fail_next_off_session(customer: str, spec: OffSessionFailure) -> dict[str, Any]:
+        """The next ``count`` off-session charges of the customer decline with ``code``."""
+        pending = outcomes.force_off_session_failures(
+            state, customer_id(customer), spec.code, spec.decline_code, spec.count
+        )
+        return {"customer": customer, "data": pending}
+
+    @router.get("/customers/{customer}/fail_next_off_session")
+    async def pending_off_session_failures(customer: str) -> dict[str, Any]:
+        pending = outcomes.forced_off_session_failures(state, customer_id(customer))
+        return {"customer": customer, "data": pending}
+
+    @router.delete("/customers/{customer}/fail_next_off_session")
+    async def clear_off_session_failures(customer: str) -> dict[str, Any]:
+        outcomes.clear_forced_off_session_failures(state, customer_id(customer))
+        return {"customer": customer, "data": []}
+
+    @router.post("/intents/{intent}/authenticate")
+    async def authenticate(intent: str, spec: Authentication | None = None) -> dict[str, Any]:
+        """Complete or fail the 3D Secure step of a PaymentIntent/SetupIntent in requires_action
+        (what the customer does on the bank's page); returns the intent."""
+        obj = state.objects.get(intent)
+        kind = obj.get("object") if obj is not None else None
+        if obj is None or kind not in ("payment_intent", "setup_intent"):
+            raise HTTPException(404, f"No such PaymentIntent or SetupIntent: '{intent}'")
+        if obj["status"] != "requires_action":
+            raise HTTPException(409, f"{intent} has status {obj['status']}, not requires_action")
+        succeed = (spec or Authentication()).outcome == "complete"
+        ctx = api.context()
+        if kind == "payment_intent":
+            return payment_intents.authenticate(ctx, obj, succeed)
+        return setup_intents.authenticate(ctx, obj, succeed)
 
     return router

@@ -83,13 +83,15 @@ def resource_missing(kind: str, object_id: str, param: str | None = None) -> Str
     )
 
 
-def unexpected_state(message: str, payment_intent: dict[str, Any]) -> StripeAPIError:
+def unexpected_state(message: str, intent: dict[str, Any]) -> StripeAPIError:
+    """``payment_intent_unexpected_state`` / ``setup_intent_unexpected_state``, with the intent."""
+    kind = intent["object"]  # "payment_intent" | "setup_intent"
     return StripeAPIError(
         400,
         "invalid_request_error",
         message,
-        code="payment_intent_unexpected_state",
-        extra={"payment_intent": payment_intent},
+        code=f"{kind}_unexpected_state",
+        extra={kind: intent},
     )
 
 

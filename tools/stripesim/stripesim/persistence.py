@@ -60,15 +60,15 @@ def restore(state: SimState, path: Path) -> bool:
     return True
 
 
-def _fingerprint(state: SimState) -> tuple[int, int, int]:
-    return (len(state.events), len(state.idempotency), len(state.objects))
+def _fingerprint(state: SimState) -> tuple[int, int, int, int]:
+    return (len(state.events), len(state.idempotency), len(state.objects), state.revision)
 
 
 async def snapshot_loop(state: SimState, path: Path, every: float = 2.0) -> None:
     last = _fingerprint(state)
     while True:
         await asyncio.sleep(every)
-        # Every mutation emits an event or stores an idempotency record, so this notices it.
+        # Every mutation emits an event, stores an idempotency record or bumps the revision.
         if (current := _fingerprint(state)) != last:
             with contextlib.suppress(OSError):
                 await asyncio.to_thread(save, state, path)

@@ -60,6 +60,10 @@ class SimState:
     failures: list[FailureRule] = field(default_factory=list)
     clock_offset: int = 0
     listeners: list[EventListener] = field(default_factory=list)
+    revision: int = 0  # bumped by changes that emit no event (test controls), for snapshots
+
+    def touch(self) -> None:
+        self.revision += 1
 
     def reset(self) -> None:
         self.objects.clear()

@@ -5,7 +5,9 @@ takes an explicit, deterministic idempotency key (``payments:<operation>:<id>``)
 by the SDK, by the caller or after a crash replays the original result instead of charging twice.
 
 Outcomes:
-- a card decline is a normal business result: ``PaymentIntentResult(status="declined", ...)``;
+- a card decline is a normal business result: ``PaymentIntentResult(status="declined", ...)``
+  (``SetupIntentResult`` likewise); an off-session charge that the bank wants the customer to
+  authenticate is such a decline too, with ``failure_code == "authentication_required"``;
 - anything else that fails raises ``StripeGatewayError`` with a machine-readable ``code`` and
   ``retryable`` (True for connection errors, rate limits and 5xx/409 responses, which the SDK
   has already retried ``max_network_retries`` times with the same idempotency key).
@@ -24,6 +26,8 @@ from stripe.params import (
     PaymentIntentCaptureParams,
     PaymentIntentCreateParams,
     PaymentIntentRetrieveParams,
+    SetupIntentCreateParams,
+    SetupIntentRetrieveParams,
 )
 
 __all__ = [
@@ -32,6 +36,7 @@ __all__ = [
     "STRIPE_API_VERSION",
     "CancellationReason",
     "PaymentIntentResult",
+    "SetupIntentResult",
     "StripeGateway",
     "StripeGatewayError",
     "WebhookSignatureError",
@@ -45,9 +50,11 @@ SIMULATOR_API_KEY: Final = "sk_test_local_simulator"
 DEFAULT_API_BASE: Final = "http://127.0.0.1:12111"
 MAX_IDEMPOTENCY_KEY_LENGTH: Final = 255
 DECLINED: Final = "declined"
+AUTHENTICATION_REQUIRED: Final = "authentication_required"
 
 CancellationReason = Literal["duplicate", "fraudulent", "requested_by_customer", "abandoned"]
 _EXPAND_CHARGE: Final = ["latest_charge"]
+_EXPAND_PAYMENT_METHOD: Final = ["payment_method"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +79,38 @@ class PaymentIntentResult:
     decline_code: str | None = None
     failure_code: str | None = None
     failure_message: str | None = None
+
+    @property
+    def declined(self) -> bool:
+        return self.status == DECLINED
+
+    @property
+    def authentication_required(self) -> bool:
+        """Declined because the bank wants the customer to authenticate (off-session charge):
+        ask the guest to pay on-session instead."""
+        return self.declined and self.failure_code == AUTHENTICATION_REQUIRED
+
+
+@dataclass(frozen=True, slots=True)
+class SetupIntentResult:
+    """A SetupIntent (saving a card for later off-session charges) as the service needs it.
+
+    ``status`` is Stripe's SetupIntent status — ``succeeded`` (the card is saved to the customer
+    and ``payment_method`` is the id to charge later), ``requires_action`` (the customer must
+    authenticate with 3D Secure, using ``client_secret``), ``canceled``, ... — or ``"declined"``
+    when the card failed verification (then ``decline_code``, ``failure_code`` and
+    ``failure_message`` say why, and the SetupIntent is back in ``requires_payment_method``).
+    """
+
+    id: str
+    status: str
+    payment_method: str | None
+    card_brand: str | None
+    card_last4: str | None
+    failure_code: str | None = None
+    decline_code: str | None = None
+    failure_message: str | None = None
+    client_secret: str | None = None
 
     @property
     def declined(self) -> bool:
@@ -175,36 +214,105 @@ class StripeGateway:
         With ``destination_account`` it is a destination charge: the amount minus
         ``application_fee_amount`` is transferred to that connected account on capture.
         """
-        if application_fee_amount < 0:
-            raise ValueError("application_fee_amount must be >= 0")
-        if application_fee_amount and destination_account is None:
-            raise StripeGatewayError(
-                "application_fee_requires_destination",
-                "an application fee needs a destination account",
-                False,
-            )
-        params: PaymentIntentCreateParams = {
-            "amount": amount,
-            "currency": currency.lower(),
+        params = _intent_params(
+            amount=amount,
+            currency=currency,
+            payment_method=payment_method,
+            customer=customer,
+            application_fee_amount=application_fee_amount,
+            destination_account=destination_account,
+            metadata=metadata,
+            capture_method="manual",
+        )
+        return await self._create_intent(params, idempotency_key)
+
+    async def save_payment_method(
+        self,
+        *,
+        customer: str,
+        payment_method: str,
+        metadata: dict[str, str],
+        idempotency_key: str,
+    ) -> SetupIntentResult:
+        """Save a card to the customer for later off-session charges (a confirmed SetupIntent
+        with ``usage="off_session"``).
+
+        ``status == "succeeded"``: the card is attached to the customer; charge
+        ``result.payment_method`` (a ``pm_`` id, also when a test id such as ``pm_card_visa``
+        was passed) later with ``charge_off_session``. ``"requires_action"``: the customer has
+        to authenticate (3D Secure) first. ``"declined"``: the card failed verification.
+        """
+        params: SetupIntentCreateParams = {
+            "customer": customer,
             "payment_method": payment_method,
-            "allowed_payment_method_types": ["card"],
-            "capture_method": "manual",
             "confirm": True,
+            "usage": "off_session",
+            "allowed_payment_method_types": ["card"],
             "metadata": dict(metadata),
-            "expand": list(_EXPAND_CHARGE),
+            "expand": list(_EXPAND_PAYMENT_METHOD),
         }
-        if customer is not None:
-            params["customer"] = customer
-        if destination_account is not None:
-            params["transfer_data"] = {"destination": destination_account}
-            if application_fee_amount:
-                params["application_fee_amount"] = application_fee_amount
+        try:
+            intent = await self._client.v1.setup_intents.create_async(
+                params, options={"idempotency_key": _checked(idempotency_key)}
+            )
+        except stripe.CardError as exc:
+            return _setup_declined(exc)
+        except stripe.StripeError as exc:
+            raise _translate(exc) from exc
+        return _setup_result(intent)
+
+    async def retrieve_setup_intent(self, setup_intent_id: str) -> SetupIntentResult:
+        params: SetupIntentRetrieveParams = {"expand": list(_EXPAND_PAYMENT_METHOD)}
+        try:
+            intent = await self._client.v1.setup_intents.retrieve_async(setup_intent_id, params)
+        except stripe.StripeError as exc:
+            raise _translate(exc) from exc
+        return _setup_result(intent)
+
+    async def charge_off_session(
+        self,
+        *,
+        amount: int,
+        currency: str,
+        customer: str,
+        payment_method: str,
+        application_fee_amount: int,
+        destination_account: str | None,
+        metadata: dict[str, str],
+        capture: bool,
+        idempotency_key: str,
+    ) -> PaymentIntentResult:
+        """Charge a saved card while the customer is away (``off_session=True``, confirmed).
+
+        ``payment_method`` must be attached to ``customer`` (see ``save_payment_method``).
+        ``capture=True`` charges at once (``status == "succeeded"``); ``capture=False`` places
+        an authorization hold (``"requires_capture"``, valid ~7 days). A decline returns
+        ``status == "declined"``; when the bank wants the customer to authenticate,
+        ``failure_code == "authentication_required"`` (``result.authentication_required``):
+        bring the customer back on-session to pay.
+        """
+        params = _intent_params(
+            amount=amount,
+            currency=currency,
+            payment_method=payment_method,
+            customer=customer,
+            application_fee_amount=application_fee_amount,
+            destination_account=destination_account,
+            metadata=metadata,
+            capture_method="automatic" if capture else "manual",
+        )
+        params["off_session"] = True
+        return await self._create_intent(params, idempotency_key)
+
+    async def _create_intent(
+        self, params: PaymentIntentCreateParams, idempotency_key: str
+    ) -> PaymentIntentResult:
         try:
             intent = await self._client.v1.payment_intents.create_async(
                 params, options={"idempotency_key": _checked(idempotency_key)}
             )
         except stripe.CardError as exc:
-            return _declined(exc, amount=amount, currency=currency.lower())
+            return _declined(exc, amount=params["amount"], currency=params["currency"])
         except stripe.StripeError as exc:
             raise _translate(exc) from exc
         return _result(intent)
@@ -287,6 +395,45 @@ def parse_webhook(
     return event
 
 
+def _intent_params(
+    *,
+    amount: int,
+    currency: str,
+    payment_method: str,
+    customer: str | None,
+    application_fee_amount: int,
+    destination_account: str | None,
+    metadata: dict[str, str],
+    capture_method: Literal["automatic", "manual"],
+) -> PaymentIntentCreateParams:
+    """A confirmed card PaymentIntent; with ``destination_account`` a destination charge."""
+    if application_fee_amount < 0:
+        raise ValueError("application_fee_amount must be >= 0")
+    if application_fee_amount and destination_account is None:
+        raise StripeGatewayError(
+            "application_fee_requires_destination",
+            "an application fee needs a destination account",
+            False,
+        )
+    params: PaymentIntentCreateParams = {
+        "amount": amount,
+        "currency": currency.lower(),
+        "payment_method": payment_method,
+        "allowed_payment_method_types": ["card"],
+        "capture_method": capture_method,
+        "confirm": True,
+        "metadata": dict(metadata),
+        "expand": list(_EXPAND_CHARGE),
+    }
+    if customer is not None:
+        params["customer"] = customer
+    if destination_account is not None:
+        params["transfer_data"] = {"destination": destination_account}
+        if application_fee_amount:
+            params["application_fee_amount"] = application_fee_amount
+    return params
+
+
 def _checked(idempotency_key: str) -> str:
     if not idempotency_key or len(idempotency_key) > MAX_IDEMPOTENCY_KEY_LENGTH:
         raise ValueError("a deterministic idempotency key of 1-255 characters is required")
@@ -338,6 +485,55 @@ def _declined(exc: stripe.CardError, *, amount: int, currency: str) -> PaymentIn
         decline_code=getattr(error, "decline_code", None) or exc.code,
         failure_code=exc.code,
         failure_message=exc.user_message,
+    )
+
+
+def _card(payment_method: object) -> tuple[str | None, str | None]:
+    """Brand and last4 of an expanded PaymentMethod (None for an id or nothing)."""
+    card = getattr(payment_method, "card", None) if payment_method is not None else None
+    return getattr(card, "brand", None), getattr(card, "last4", None)
+
+
+def _setup_result(intent: stripe.SetupIntent) -> SetupIntentResult:
+    pm = intent.payment_method
+    pm_id = pm if isinstance(pm, str) or pm is None else pm.id
+    brand, last4 = _card(None if isinstance(pm, str) else pm)
+    error = intent.last_setup_error
+    declined = intent.status == "requires_payment_method" and error is not None
+    if declined:
+        failed_pm = getattr(error, "payment_method", None)  # omitted when null, like all errors
+        brand, last4 = _card(failed_pm)
+        pm_id = getattr(failed_pm, "id", None)
+    return SetupIntentResult(
+        id=intent.id,
+        status=DECLINED if declined else intent.status,
+        payment_method=pm_id,
+        card_brand=brand,
+        card_last4=last4,
+        failure_code=getattr(error, "code", None) if declined else None,
+        decline_code=(getattr(error, "decline_code", None) or getattr(error, "code", None))
+        if declined
+        else None,
+        failure_message=getattr(error, "message", None) if declined else None,
+        client_secret=intent.client_secret,
+    )
+
+
+def _setup_declined(exc: stripe.CardError) -> SetupIntentResult:
+    error = exc.error
+    intent = getattr(error, "setup_intent", None)
+    pm = getattr(error, "payment_method", None)
+    brand, last4 = _card(pm)
+    return SetupIntentResult(
+        id=getattr(intent, "id", None) or "",
+        status=DECLINED,
+        payment_method=getattr(pm, "id", None),
+        card_brand=brand,
+        card_last4=last4,
+        failure_code=exc.code,
+        decline_code=getattr(error, "decline_code", None) or exc.code,
+        failure_message=exc.user_message,
+        client_secret=getattr(intent, "client_secret", None),
     )
 
 

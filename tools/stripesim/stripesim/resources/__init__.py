@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from stripesim.resources import charges, customers, events, payment_intents, payment_methods
+from stripesim.resources import (
+    charges,
+    customers,
+    events,
+    payment_intents,
+    payment_methods,
+    setup_intents,
+)
 from stripesim.routing import Route
 
 ROUTES: list[Route] = [
     *customers.ROUTES,
     *payment_methods.ROUTES,
     *payment_intents.ROUTES,
+    *setup_intents.ROUTES,
     *charges.ROUTES,
     *events.ROUTES,
 ]

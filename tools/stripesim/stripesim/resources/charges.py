@@ -6,16 +6,18 @@ from typing import Any
 
 from stripesim.errors import resource_missing
 from stripesim.forms import Params
-from stripesim.resources.payment_methods import TestCard
+from stripesim.resources.outcomes import Outcome
 from stripesim.routing import route
 from stripesim.state import Ctx
 
 _DECLINE_SELLER_MESSAGE = "The bank did not return any further details with this decline."
 
 
-def create_for(ctx: Ctx, pi: dict[str, Any], pm: dict[str, Any], card: TestCard) -> dict[str, Any]:
-    """Authorize (and, for automatic capture, capture) ``pi`` with ``pm``."""
-    declined = card.declines
+def create_for(
+    ctx: Ctx, pi: dict[str, Any], pm: dict[str, Any], outcome: Outcome
+) -> dict[str, Any]:
+    """Authorize (and, for automatic capture, capture) ``pi`` with ``pm``, or fail to."""
+    declined = outcome.declined
     capture = pi["capture_method"] != "manual" and not declined
     charge = ctx.state.base_object("charge", "ch_")
     charge.update(
@@ -30,13 +32,13 @@ def create_for(ctx: Ctx, pi: dict[str, Any], pm: dict[str, Any], card: TestCard)
             "currency": pi["currency"],
             "customer": pi["customer"],
             "description": pi["description"],
-            "failure_code": card.error_code if declined else None,
-            "failure_message": card.message if declined else None,
+            "failure_code": outcome.code if declined else None,
+            "failure_message": outcome.message if declined else None,
             "metadata": dict(pi["metadata"]),
             "on_behalf_of": pi["on_behalf_of"],
             "outcome": {
                 "network_status": "declined_by_network" if declined else "approved_by_network",
-                "reason": card.decline_code,
+                "reason": outcome.decline_code,
                 "risk_level": "normal",
                 "seller_message": _DECLINE_SELLER_MESSAGE if declined else "Payment complete.",
                 "type": "issuer_declined" if declined else "authorized",

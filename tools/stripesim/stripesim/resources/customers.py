@@ -48,6 +48,8 @@ def create(ctx: Ctx, params: Params, _args: dict[str, str]) -> dict[str, Any]:
         }
     )
     pm = payment_methods.resolve(ctx, pm_id, "payment_method") if pm_id else None
+    if pm is not None:  # a declined card fails the whole request, before the customer exists
+        payment_methods.check_attachable(ctx, pm, customer["id"])
     ctx.state.put(customer)
     ctx.emit("customer.created", customer)
     if pm is not None:

@@ -9,6 +9,7 @@ from stripesim.errors import invalid_request, resource_missing
 from stripesim.forms import (
     Params,
     check_known,
+    get_bool,
     get_dict,
     get_enum,
     get_int,
@@ -21,6 +22,7 @@ from stripesim.resources import customers, payment_methods
 from stripesim.state import Ctx
 
 CAPTURE_METHODS = ("automatic", "automatic_async", "manual")
+FUTURE_USAGES = ("on_session", "off_session")
 MIN_AMOUNT = {"gbp": 30, "hkd": 400, "jpy": 50, "mxn": 1000, "sek": 300, "nok": 300, "dkk": 250}
 CONFIRM_PARAMS = (
     "payment_method",
@@ -71,6 +73,38 @@ def payment_method(ctx: Ctx, params: Params, customer: str | None) -> dict[str, 
             param="payment_method",
         )
     return pm
+
+
+def off_session(params: Params) -> bool:
+    """``off_session``: ``true``/``one_off``/``recurring`` (the customer is not present)."""
+    raw = get_str(params, "off_session")
+    if raw is None or raw == "false":
+        return False
+    if raw not in ("true", "one_off", "recurring"):
+        raise invalid_request(f"Invalid off_session: {raw}", param="off_session")
+    return True
+
+
+def error_on_requires_action(params: Params) -> bool:
+    return get_bool(params, "error_on_requires_action")
+
+
+def check_off_session(pm: dict[str, Any], customer: str | None) -> None:
+    """Off-session charges need a PaymentMethod saved to (attached to) the given Customer."""
+    if customer is None:
+        raise invalid_request(
+            "A Customer is required to confirm a PaymentIntent with `off_session`: pass the "
+            "Customer the PaymentMethod is attached to.",
+            param="customer",
+            code="parameter_missing",
+        )
+    if pm["customer"] != customer:
+        raise invalid_request(
+            f"The PaymentMethod {pm['id']} is not attached to Customer {customer}. Save it to "
+            "the Customer first (a SetupIntent, or /v1/payment_methods/{id}/attach) to charge "
+            "it off-session.",
+            param="payment_method",
+        )
 
 
 def validated_create(ctx: Ctx, params: Params) -> dict[str, Any]:
@@ -127,6 +161,7 @@ def validated_create(ctx: Ctx, params: Params) -> dict[str, Any]:
         "description": get_str(params, "description"),
         "metadata": get_metadata(params),
         "on_behalf_of": account(params, "on_behalf_of", "on_behalf_of"),
+        "setup_future_usage": get_enum(params, "setup_future_usage", FUTURE_USAGES),
         "allowed_payment_method_types": allowed,
         "payment_method_types": ["card"],
         "receipt_email": get_str(params, "receipt_email"),

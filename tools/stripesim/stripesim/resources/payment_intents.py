@@ -1,16 +1,26 @@
 """PaymentIntent: create, confirm, capture, cancel, retrieve; authorization expiry.
 
-Status machine (card only, no 3DS): requires_payment_method → requires_confirmation →
+Status machine (card only): requires_payment_method → requires_confirmation →
 requires_capture (capture_method=manual) | succeeded (automatic); any open status → canceled.
 A declined confirm leaves the intent in requires_payment_method with last_payment_error.
+A card that asks for 3D Secure moves it to requires_action (``authenticate`` completes or fails
+it); off-session (``off_session=true``, with a PaymentMethod attached to the customer) there is
+nobody to authenticate, so it declines with ``authentication_required`` instead.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
-from typing import Any
+from typing import Any, NoReturn
 
-from stripesim.errors import StripeAPIError, invalid_request, resource_missing, unexpected_state
+from stripesim.errors import (
+    DOC_URL,
+    StripeAPIError,
+    invalid_request,
+    resource_missing,
+    unexpected_state,
+)
 from stripesim.forms import (
     Params,
     get_bool,
@@ -18,7 +28,7 @@ from stripesim.forms import (
     get_int,
     get_metadata,
 )
-from stripesim.resources import charges, intent_params, payment_methods
+from stripesim.resources import charges, intent_params, outcomes, payment_methods
 from stripesim.routing import route
 from stripesim.state import Ctx, SimState, new_id
 
@@ -72,7 +82,14 @@ def _new_intent(ctx: Ctx, fields: dict[str, Any], pm: dict[str, Any] | None) -> 
     return pi
 
 
-def _confirm(ctx: Ctx, pi: dict[str, Any], pm: dict[str, Any] | None) -> dict[str, Any]:
+def _confirm(
+    ctx: Ctx,
+    pi: dict[str, Any],
+    pm: dict[str, Any] | None,
+    *,
+    off_session: bool = False,
+    error_on_requires_action: bool = False,
+) -> dict[str, Any]:
     if pm is None and pi["payment_method"] is not None:
         pm = ctx.state.get(pi["payment_method"], "payment_method")
     if pm is None:
@@ -81,28 +98,35 @@ def _confirm(ctx: Ctx, pi: dict[str, Any], pm: dict[str, Any] | None) -> dict[st
             "Update the PaymentIntent with a payment method and then confirm it again.",
             copy.deepcopy(pi),
         )
+    if off_session:
+        intent_params.check_off_session(pm, pi["customer"])
     pi["payment_method"] = pm["id"]
-    card = payment_methods.card_of(ctx, pm["id"])
-    charge = charges.create_for(ctx, pi, pm, card)
-    pi["latest_charge"] = charge["id"]
-    if card.declines:
-        error = StripeAPIError(
-            402,
-            "card_error",
-            card.message,
-            code=card.error_code,
-            decline_code=card.decline_code,
-            extra={"charge": charge["id"], "payment_method": copy.deepcopy(pm)},
-        )
+    outcome = outcomes.for_payment(ctx, pm, customer=pi["customer"], off_session=off_session)
+    if outcome.status == "requires_action":
+        if error_on_requires_action:
+            _fail(ctx, pi, pm, outcomes.AUTHENTICATION_REQUIRED, charge_id=None)
         pi.update(
-            status="requires_payment_method",
-            payment_method=None,
-            last_payment_error=error.error_object(),
+            status="requires_action",
+            next_action=outcomes.next_action(pi["id"]),
+            last_payment_error=None,
         )
-        ctx.emit("payment_intent.payment_failed", pi)
-        error.extra["payment_intent"] = copy.deepcopy(pi)
-        raise error
+        ctx.emit("payment_intent.requires_action", pi)
+        return pi
+    return _charge(ctx, pi, pm, outcome)
+
+
+def _charge(
+    ctx: Ctx, pi: dict[str, Any], pm: dict[str, Any], outcome: outcomes.Outcome
+) -> dict[str, Any]:
+    charge = charges.create_for(ctx, pi, pm, outcome)
+    pi.update(latest_charge=charge["id"], next_action=None)
+    if outcome.declined:
+        _fail(ctx, pi, pm, outcome, charge_id=charge["id"])
     pi["last_payment_error"] = None
+    if pi["setup_future_usage"] is not None and pi["customer"] is not None:
+        payment_methods.attach_to(ctx, pm, pi["customer"])
+        if pi["setup_future_usage"] == "off_session":
+            payment_methods.mark_set_up(ctx, pm["id"])
     if pi["capture_method"] == "manual":
         pi.update(status="requires_capture", amount_capturable=pi["amount"])
         ctx.emit("payment_intent.amount_capturable_updated", pi)
@@ -112,14 +136,53 @@ def _confirm(ctx: Ctx, pi: dict[str, Any], pm: dict[str, Any] | None) -> dict[st
     return pi
 
 
+def _fail(
+    ctx: Ctx,
+    pi: dict[str, Any],
+    pm: dict[str, Any],
+    outcome: outcomes.Outcome,
+    *,
+    charge_id: str | None,
+) -> NoReturn:
+    """A declined attempt: 402 with the intent, which waits for another payment method."""
+    extra: dict[str, Any] = {"payment_method": copy.deepcopy(pm)}
+    if charge_id is not None:
+        extra = {"charge": charge_id, **extra}
+    error = outcome.error(extra)
+    pi.update(
+        status="requires_payment_method",
+        payment_method=None,
+        next_action=None,
+        last_payment_error=error.error_object(),
+    )
+    ctx.emit("payment_intent.payment_failed", pi)
+    error.extra["payment_intent"] = copy.deepcopy(pi)
+    raise error
+
+
 @route("POST", "/v1/payment_intents", intent_params.CREATE_PARAMS)
 def create(ctx: Ctx, params: Params, _args: dict[str, str]) -> dict[str, Any]:
     fields = intent_params.validated_create(ctx, params)
     confirm = get_bool(params, "confirm")
+    off_session = intent_params.off_session(params)
+    if off_session and not confirm:
+        raise invalid_request(
+            "You can only pass `off_session` when `confirm` is `true`.", param="off_session"
+        )
     pm = intent_params.payment_method(ctx, params, fields["customer"])
+    if off_session and pm is not None:
+        intent_params.check_off_session(pm, fields["customer"])
     pi = ctx.state.put(_new_intent(ctx, fields, pm))
     ctx.emit("payment_intent.created", pi)
-    return _confirm(ctx, pi, pm) if confirm else pi
+    if not confirm:
+        return pi
+    return _confirm(
+        ctx,
+        pi,
+        pm,
+        off_session=off_session,
+        error_on_requires_action=intent_params.error_on_requires_action(params),
+    )
 
 
 @route("POST", "/v1/payment_intents/{intent}/confirm", intent_params.CONFIRM_PARAMS)
@@ -128,10 +191,40 @@ def confirm(ctx: Ctx, params: Params, args: dict[str, str]) -> dict[str, Any]:
     if pi["status"] not in CONFIRMABLE:
         raise _state_error("confirmed", pi, CONFIRMABLE)
     capture_method = get_enum(params, "capture_method", intent_params.CAPTURE_METHODS)
+    off_session = intent_params.off_session(params)
+    on_error = intent_params.error_on_requires_action(params)
     pm = intent_params.payment_method(ctx, params, pi["customer"])
     if capture_method is not None:
         pi["capture_method"] = capture_method
-    return _confirm(ctx, pi, pm)
+    return _confirm(ctx, pi, pm, off_session=off_session, error_on_requires_action=on_error)
+
+
+def authenticate(ctx: Ctx, pi: dict[str, Any], succeed: bool) -> dict[str, Any]:
+    """Finish the 3D Secure step of an intent in ``requires_action`` (the test control)."""
+    pm = ctx.state.objects[pi["payment_method"]]
+    if not succeed:
+        pi.update(
+            status="requires_payment_method",
+            payment_method=None,
+            next_action=None,
+            last_payment_error={
+                "type": "invalid_request_error",
+                "code": "payment_intent_authentication_failure",
+                "doc_url": DOC_URL.format(code="payment_intent_authentication_failure"),
+                "message": "The provided PaymentMethod has failed authentication. You can "
+                "provide payment_method_data or a new PaymentMethod to attempt to fulfill this "
+                "PaymentIntent again.",
+                "payment_method": copy.deepcopy(pm),
+            },
+        )
+        ctx.emit("payment_intent.payment_failed", pi)
+        return pi
+    outcome = outcomes.for_payment(
+        ctx, pm, customer=pi["customer"], off_session=False, authenticated=True
+    )
+    with contextlib.suppress(StripeAPIError):  # a decline after 3DS: the intent records it
+        _charge(ctx, pi, pm, outcome)
+    return pi
 
 
 @route(

@@ -1,11 +1,20 @@
-"""PaymentMethod (type=card): create, retrieve, attach; Stripe's test cards and ids."""
+"""PaymentMethod (type=card): create, retrieve, attach; Stripe's test cards and ids.
+
+Attaching a card (``/attach``, ``customer[payment_method]``, a succeeded SetupIntent) verifies
+it first, as Stripe does: cards that decline charges fail with a 402 ``card_error`` and stay
+unattached; ``4000000000000341`` (``pm_card_chargeCustomerFail``) attaches but every charge
+declines. ``authentication`` says when a card asks for 3D Secure: ``always`` (also off-session:
+``authentication_required``) or ``unless_setup`` (not for off-session charges once a SetupIntent
+with ``usage=off_session`` succeeded with it).
+"""
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from stripesim.errors import StripeAPIError, invalid_request, resource_missing
 from stripesim.forms import (
@@ -29,10 +38,16 @@ class TestCard:
     decline_code: str | None = None
     error_code: str = "card_declined"
     message: str = "Your card was declined."
+    charges_only: bool = False  # declines charges but passes the verification on attach/setup
+    authentication: Literal["none", "always", "unless_setup"] = "none"
 
     @property
     def declines(self) -> bool:
         return self.decline_code is not None
+
+    @property
+    def fails_verification(self) -> bool:
+        return self.declines and not self.charges_only
 
     @property
     def last4(self) -> str:
@@ -43,6 +58,9 @@ _DECLINED = "4000000000000002"
 _NO_FUNDS = "4000000000009995"
 _LOST = "4000000000009987"
 _EXPIRED = "4000000000000069"
+_CUSTOMER_FAIL = "4000000000000341"
+_THREE_DS_ALWAYS = "4000002760003184"
+_THREE_DS_UNLESS_SETUP = "4000002500003155"
 CARDS: dict[str, TestCard] = {
     c.number: c
     for c in (
@@ -65,6 +83,9 @@ CARDS: dict[str, TestCard] = {
             error_code="expired_card",
             message="Your card has expired.",
         ),
+        TestCard(_CUSTOMER_FAIL, "visa", decline_code="generic_decline", charges_only=True),
+        TestCard(_THREE_DS_ALWAYS, "visa", authentication="always"),
+        TestCard(_THREE_DS_UNLESS_SETUP, "visa", authentication="unless_setup"),
     )
 }
 _ALIASES = {
@@ -76,15 +97,44 @@ _ALIASES = {
     "chargeDeclinedInsufficientFunds": _NO_FUNDS,
     "chargeDeclinedLostCard": _LOST,
     "chargeDeclinedExpiredCard": _EXPIRED,
+    "chargeCustomerFail": _CUSTOMER_FAIL,
+    "authenticationRequired": _THREE_DS_ALWAYS,
+    "authenticationRequiredOnSetup": _THREE_DS_UNLESS_SETUP,
 }
 # Stripe's well-known test PaymentMethod ids and card tokens.
 MAGIC_PAYMENT_METHODS = {f"pm_card_{alias}": number for alias, number in _ALIASES.items()}
-TOKENS = {f"tok_{alias}": number for alias, number in _ALIASES.items()}
+TOKENS = {
+    **{f"tok_{alias}": number for alias, number in _ALIASES.items()},
+    "tok_threeDSecure2Required": _THREE_DS_ALWAYS,
+}
 
 
 def card_of(ctx: Ctx, pm_id: str) -> TestCard:
-    card: TestCard = ctx.state.private[pm_id]["card"]
-    return card
+    return CARDS[ctx.state.private[pm_id]["card"]]
+
+
+def is_set_up(ctx: Ctx, pm_id: str) -> bool:
+    """Whether a SetupIntent (usage=off_session) succeeded with this PaymentMethod."""
+    return bool(ctx.state.private[pm_id].get("set_up"))
+
+
+def mark_set_up(ctx: Ctx, pm_id: str) -> None:
+    ctx.state.private[pm_id]["set_up"] = True
+
+
+def verification_error(ctx: Ctx, pm: dict[str, Any]) -> StripeAPIError | None:
+    """The 402 that verifying ``pm`` on attach/setup answers, or None if the card passes."""
+    card = card_of(ctx, pm["id"])
+    if not card.fails_verification:
+        return None
+    return StripeAPIError(
+        402,
+        "card_error",
+        card.message,
+        code=card.error_code,
+        decline_code=card.decline_code,
+        extra={"payment_method": copy.deepcopy(pm)},
+    )
 
 
 def card_details(card: TestCard, exp_month: int, exp_year: int) -> dict[str, Any]:
@@ -130,7 +180,7 @@ def materialize(
         }
     )
     ctx.state.put(pm)
-    ctx.state.private[pm["id"]] = {"card": card}
+    ctx.state.private[pm["id"]] = {"card": card.number}  # JSON-safe (see persistence)
     return pm
 
 
@@ -145,13 +195,22 @@ def resolve(ctx: Ctx, pm_id: str, param: str) -> dict[str, Any]:
     return pm
 
 
-def attach_to(ctx: Ctx, pm: dict[str, Any], customer_id: str) -> None:
+def check_attachable(ctx: Ctx, pm: dict[str, Any], customer_id: str) -> None:
+    """Raise what attaching ``pm`` to the customer would answer (other customer, decline)."""
     if pm["customer"] not in (None, customer_id):
         raise invalid_request(
             "The payment method you provided has already been attached to a customer.",
             param="payment_method",
             replayable=True,
         )
+    if pm["customer"] is None:
+        error = verification_error(ctx, pm)
+        if error is not None:
+            raise error
+
+
+def attach_to(ctx: Ctx, pm: dict[str, Any], customer_id: str) -> None:
+    check_attachable(ctx, pm, customer_id)
     if pm["customer"] is None:
         pm["customer"] = customer_id
         ctx.emit("payment_method.attached", pm)
