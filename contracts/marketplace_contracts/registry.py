@@ -14,10 +14,13 @@ _MODELS: tuple[type[EventModel], ...] = (
     booking.InviteSentV1,
     booking.InviteClosedV1,
     booking.BookingCompletedV1,
+    booking.PaymentRequestedV1,
+    booking.PaymentRetryRequestedV1,
     payments.PaymentAuthorizedV1,
     payments.PaymentFailedV1,
     payments.PaymentCapturedV1,
     payments.PaymentVoidedV1,
+    payments.PaymentMethodSavedV1,
     finance.JournalPostedV1,
 )
 

@@ -79,6 +79,7 @@ def system(
         # Clocks made short by configuration, so request expiry is observable in a test.
         "BOOKING_REQUEST_WINDOW_SECONDS": "6",
         "BOOKING_SCHEDULER_POLL_SECONDS": "0.2",
+        "BOOKING_PAYMENT_WINDOW_SECONDS": "8",
     }
     urls = {"stripe": f"http://127.0.0.1:{sim_port}"}
     commands = {"stripe": [sys.executable, "-m", "stripesim", "--port", str(sim_port)]}

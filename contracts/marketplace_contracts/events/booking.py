@@ -29,6 +29,12 @@ class CheckoutRequestedV1(EventModel):
     payment_method: str = Field(
         description="Stripe PaymentMethod id chosen by the guest.", examples=["pm_card_visa"]
     )
+    save_for_later: bool = Field(
+        default=False,
+        description="Save the payment method now (SetupIntent) and charge it off-session when "
+        "the booking is confirmed, instead of authorizing: card authorizations lapse after "
+        "about 7 days, so a Request-to-Book starting later cannot hold one.",
+    )
 
 
 class BookingConfirmedV1(EventModel):
@@ -117,3 +123,31 @@ class BookingCompletedV1(EventModel):
     booking_id: str
     host_id: str
     ended_at: datetime
+
+
+class PaymentRequestedV1(EventModel):
+    """The off-session charge of a confirmed booking failed: the guest must pay by `pay_by`."""
+
+    TYPE: ClassVar[str] = "booking.payment_requested"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = "booking.events"
+
+    booking_id: str
+    payment_id: str
+    amount: MinorUnits
+    currency: Currency
+    pay_by: datetime
+    reason: str = Field(examples=["card_declined", "authentication_required"])
+
+
+class PaymentRetryRequestedV1(EventModel):
+    """The guest pays a booking in `payment_due` on-session with this payment method."""
+
+    TYPE: ClassVar[str] = "booking.payment_retry_requested"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = "booking.events"
+
+    booking_id: str
+    payment_id: str
+    payment_method: str
+    attempt: int = Field(ge=1, description="Part of the retry's idempotency key.")

@@ -66,3 +66,17 @@ class PaymentVoidedV1(EventModel):
     payment_id: str
     booking_id: str
     reason: str
+
+
+class PaymentMethodSavedV1(EventModel):
+    """The guest's payment method is saved for an off-session charge later (SetupIntent)."""
+
+    TYPE: ClassVar[str] = "payments.payment_method_saved"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = "payments.events"
+
+    payment_id: str
+    booking_id: str
+    setup_intent_id: str
+    card_brand: str | None = None
+    card_last4: str | None = None

@@ -11,8 +11,13 @@ from fastapi import FastAPI
 from booking.config import BookingSettings
 from booking.entrypoints import http
 from booking.entrypoints.consumers import build_router
-from booking.service_layer import invites
-from booking.service_layer.checkout import COMPLETION, HOLD_EXPIRY, REQUEST_EXPIRY
+from booking.service_layer import invites, payment_due
+from booking.service_layer.checkout import (
+    COMPLETION,
+    HOLD_EXPIRY,
+    PAYMENT_WINDOW,
+    REQUEST_EXPIRY,
+)
 from booking.service_layer.handlers import BookingHandlers
 from booking.service_layer.invites import INVITE_EXPIRY
 from eventkit.outbox import Outbox
@@ -26,6 +31,8 @@ from marketplace_contracts.events.booking import (
     HostResponseRequestedV1,
     InviteClosedV1,
     InviteSentV1,
+    PaymentRequestedV1,
+    PaymentRetryRequestedV1,
 )
 
 NAME = "booking"
@@ -37,12 +44,14 @@ PRODUCES = (
     InviteSentV1,
     InviteClosedV1,
     BookingCompletedV1,
+    PaymentRequestedV1,
+    PaymentRetryRequestedV1,
 )
 
 
 def build_runtime(settings: BookingSettings) -> ServiceRuntime:
     outbox = Outbox(NAME, producer=NAME)
-    handlers = BookingHandlers(outbox)
+    handlers = BookingHandlers(outbox, timedelta(seconds=settings.payment_window_seconds))
     timers = Scheduler(
         NAME,
         {
@@ -50,6 +59,7 @@ def build_runtime(settings: BookingSettings) -> ServiceRuntime:
             REQUEST_EXPIRY: handlers.expire_request,
             COMPLETION: handlers.complete,
             INVITE_EXPIRY: partial(invites.expire_job, outbox),
+            PAYMENT_WINDOW: partial(payment_due.close_window, outbox),
         },
         poll_interval=settings.scheduler_poll_seconds,
     )
@@ -87,5 +97,6 @@ def build_app(runtime: ServiceRuntime) -> FastAPI:
         timedelta(seconds=settings.request_window_seconds)
         if settings.request_window_seconds
         else None,
+        timedelta(days=settings.authorization_horizon_days),
     )
     return app

@@ -20,4 +20,15 @@ class BookingSettings(ServiceSettings):
         ge=1,
         description="Overrides every listing's Request-to-Book response window (demos, tests).",
     )
+    authorization_horizon_days: int = Field(
+        default=6,
+        ge=0,
+        description="A Request-to-Book starting later than this saves the card instead of "
+        "holding an authorization (card authorizations lapse after about 7 days).",
+    )
+    payment_window_seconds: int = Field(
+        default=48 * 3600,
+        ge=1,
+        description="How long a guest has to pay after a failed off-session charge.",
+    )
     scheduler_poll_seconds: float = Field(default=1.0, gt=0)

@@ -66,15 +66,19 @@ def test_every_pair_outside_the_table_is_an_illegal_transition(
         assert caught.value.code == ErrorCode.ILLEGAL_TRANSITION
 
 
-def test_terminal_states_accept_nothing_and_confirmed_only_its_end() -> None:
+def test_terminal_states_accept_nothing_and_confirmed_only_its_end_or_a_failed_charge() -> None:
     for status in (
         BookingStatus.FAILED,
         BookingStatus.EXPIRED,
         BookingStatus.DECLINED,
         BookingStatus.COMPLETED,
+        BookingStatus.RELEASED,
     ):
         assert all((status, t) not in _ALLOWED for t in Trigger)
-    assert {t for s, t in _ALLOWED if s == BookingStatus.CONFIRMED} == {Trigger.BOOKING_ENDED}
+    assert {t for s, t in _ALLOWED if s == BookingStatus.CONFIRMED} == {
+        Trigger.BOOKING_ENDED,
+        Trigger.PAYMENT_FAILED,
+    }
 
 
 def test_every_transition_emits_a_contracted_event() -> None:

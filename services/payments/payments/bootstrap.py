@@ -13,6 +13,7 @@ from marketplace_contracts.events.payments import (
     PaymentAuthorizedV1,
     PaymentCapturedV1,
     PaymentFailedV1,
+    PaymentMethodSavedV1,
     PaymentVoidedV1,
 )
 from payments.adapters.stripe_gateway import gateway_from_settings
@@ -23,7 +24,13 @@ from payments.service_layer.handlers import PaymentHandlers
 from payments.service_layer.webhooks import webhook_worker
 
 NAME = "payments"
-PRODUCES = (PaymentAuthorizedV1, PaymentFailedV1, PaymentCapturedV1, PaymentVoidedV1)
+PRODUCES = (
+    PaymentAuthorizedV1,
+    PaymentFailedV1,
+    PaymentCapturedV1,
+    PaymentVoidedV1,
+    PaymentMethodSavedV1,
+)
 
 
 async def _close_stripe(runtime: ServiceRuntime, stop: asyncio.Event) -> None:

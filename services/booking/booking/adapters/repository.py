@@ -11,7 +11,7 @@ BOOKING_COLUMNS = (
     "booking_id, guest_id, listing_id, host_id, host_account_id, starts_at, ends_at, status, "
     "payment_status, amount, platform_fee, currency, payment_method, payment_id, "
     "failure_reason, failure_detail, correlation_id, version, created_at, updated_at, mode, "
-    "respond_by"
+    "respond_by, pay_by, payment_attempts"
 )
 
 

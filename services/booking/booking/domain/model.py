@@ -20,6 +20,8 @@ class BookingStatus(StrEnum):
     EXPIRED = "expired"  # a hold or a request ran out of time
     DECLINED = "declined"  # the host declined the request
     COMPLETED = "completed"  # the booked time is over
+    PAYMENT_DUE = "payment_due"  # confirmed, but the off-session charge failed: guest must pay
+    RELEASED = "released"  # the guest did not pay within the payment window
 
 
 class PaymentStatus(StrEnum):
@@ -28,6 +30,7 @@ class PaymentStatus(StrEnum):
     CAPTURED = "captured"
     VOIDED = "voided"
     FAILED = "failed"
+    SAVED = "saved"  # card saved for an off-session charge on confirmation
 
 
 class BookingMode(StrEnum):
@@ -43,6 +46,10 @@ class Trigger(StrEnum):
     HOST_DECLINED = "host_declined"
     REQUEST_EXPIRED = "request_expired"
     BOOKING_ENDED = "booking_ended"
+    PAYMENT_METHOD_SAVED = "payment_method_saved"
+    PAYMENT_CAPTURED = "payment_captured"
+    PAYMENT_RETRY_REQUESTED = "payment_retry_requested"
+    PAYMENT_WINDOW_CLOSED = "payment_window_closed"
 
 
 class Guard(StrEnum):
@@ -73,10 +80,12 @@ HOLDING_STATUSES = (
     BookingStatus.AWAITING_HOST,
     BookingStatus.CONFIRMED,
     BookingStatus.COMPLETED,
+    BookingStatus.PAYMENT_DUE,
 )
 INITIAL = (BookingStatus.PENDING_PAYMENT, "checkout", "booking.checkout_requested")
 
 _P, _A = BookingStatus.PENDING_PAYMENT, BookingStatus.AWAITING_HOST
+_D = BookingStatus.PAYMENT_DUE
 TRANSITIONS: tuple[Transition, ...] = (
     Transition(
         _P,
@@ -99,6 +108,17 @@ TRANSITIONS: tuple[Transition, ...] = (
         BookingStatus.COMPLETED,
         "booking.booking_completed",
     ),
+    Transition(
+        _P,
+        Trigger.PAYMENT_METHOD_SAVED,
+        _A,
+        "booking.host_response_requested",
+        Guard.REQUEST_TO_BOOK,
+    ),
+    Transition(BookingStatus.CONFIRMED, Trigger.PAYMENT_FAILED, _D, "booking.payment_requested"),
+    Transition(_D, Trigger.PAYMENT_RETRY_REQUESTED, _D, "booking.payment_retry_requested"),
+    Transition(_D, Trigger.PAYMENT_CAPTURED, BookingStatus.CONFIRMED, "booking.booking_confirmed"),
+    Transition(_D, Trigger.PAYMENT_WINDOW_CLOSED, BookingStatus.RELEASED, "booking.booking_failed"),
 )
 
 

@@ -7,6 +7,7 @@ from marketplace_contracts.events.payments import (
     PaymentAuthorizedV1,
     PaymentCapturedV1,
     PaymentFailedV1,
+    PaymentMethodSavedV1,
     PaymentVoidedV1,
 )
 
@@ -18,4 +19,5 @@ def build_router(handlers: BookingHandlers) -> EventRouter:
     router.add(PaymentFailedV1, handlers.on_payment_failed)
     router.add(PaymentCapturedV1, handlers.on_payment_captured)
     router.add(PaymentVoidedV1, handlers.on_payment_voided)
+    router.add(PaymentMethodSavedV1, handlers.on_payment_method_saved)
     return router

@@ -20,8 +20,9 @@ from booking.entrypoints.schemas import (
     DeclineRequest,
     InstantBookRequest,
     ListingOut,
+    PayRequest,
 )
-from booking.service_layer import host_response
+from booking.service_layer import host_response, payment_due
 from booking.service_layer.checkout import PlaceBooking, booking_view, place_booking
 from eventkit.outbox import Outbox
 
@@ -66,8 +67,9 @@ async def create_booking(
     outbox: Outbox = request.app.state.outbox
 
     async def work(conn: asyncpg.Connection) -> tuple[int, Any]:
+        state = request.app.state
         return 202, await place_booking(
-            conn, outbox, cmd, request.app.state.hold_ttl, request.app.state.response_window
+            conn, outbox, cmd, state.hold_ttl, state.response_window, state.authorization_horizon
         )
 
     return await run_idempotent(
@@ -152,16 +154,49 @@ async def decline_request(
     return await run_idempotent(request, principal, idempotency_key, {"reason": reason}, work)
 
 
+@router.post(
+    "/bookings/{booking_id}/pay",
+    status_code=202,
+    response_model=BookingOut,
+    responses=ERRORS,
+    tags=["bookings"],
+    summary="Pay a booking in `payment_due` with this payment method",
+    description="After a failed off-session charge the booking is `payment_due` until `pay_by`. "
+    "This starts one on-session attempt; the booking returns to `confirmed` once captured. "
+    "409 `illegal_transition` in any other state.",
+)
+async def pay_booking(
+    request: Request,
+    booking_id: uuid.UUID,
+    body: PayRequest,
+    principal: CurrentPrincipal,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    require_role(principal, Role.GUEST)
+    outbox: Outbox = request.app.state.outbox
+
+    async def work(conn: asyncpg.Connection) -> tuple[int, Any]:
+        return 202, await payment_due.pay(
+            conn, outbox, booking_id, principal.sub, body.payment_method
+        )
+
+    return await run_idempotent(
+        request, principal, idempotency_key, body.model_dump(mode="json"), work
+    )
+
+
 def install(
     app: FastAPI,
     outbox: Outbox,
     jwt_secret: str,
     hold_ttl: timedelta,
     response_window: timedelta | None = None,
+    authorization_horizon: timedelta = timedelta(days=6),
 ) -> None:
     app.state.outbox = outbox
     app.state.hold_ttl = hold_ttl
     app.state.response_window = response_window
+    app.state.authorization_horizon = authorization_horizon
     app.state.jwt_secret = jwt_secret
     errors.install(app)
     app.include_router(router)

@@ -32,6 +32,12 @@ class InstantBookRequest(BaseModel):
     )
 
 
+class PayRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    payment_method: str = Field(min_length=3, max_length=255, examples=["pm_card_visa"])
+
+
 class DeclineRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -41,7 +47,8 @@ class DeclineRequest(BaseModel):
 class BookingOut(BaseModel):
     booking_id: str
     status: str = Field(
-        description="pending_payment, awaiting_host, confirmed, failed, expired or declined."
+        description="pending_payment, awaiting_host, confirmed, payment_due, completed, failed, "
+        "expired, declined or released."
     )
     payment_status: str = Field(description="none, authorized, captured, voided or failed.")
     guest_id: str
@@ -58,6 +65,9 @@ class BookingOut(BaseModel):
     version: int
     mode: str = Field(description="instant (Instant Book) or request (Request-to-Book).")
     respond_by: str | None = Field(description="Request-to-Book: the host's deadline.")
+    pay_by: str | None = Field(
+        description="payment_due: pay with POST /v1/bookings/{id}/pay before this."
+    )
     created_at: str
     updated_at: str
 

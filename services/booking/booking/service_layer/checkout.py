@@ -35,6 +35,8 @@ class PlaceBooking:
 HOLD_EXPIRY = "checkout_hold_expiry"
 REQUEST_EXPIRY = "host_response_expiry"
 COMPLETION = "booking_completion"
+PAYMENT_WINDOW = "payment_window"
+AUTHORIZATION_HORIZON = timedelta(days=6)
 
 
 async def place_booking(
@@ -43,6 +45,7 @@ async def place_booking(
     cmd: PlaceBooking,
     hold_ttl: timedelta = timedelta(minutes=15),
     response_window: timedelta | None = None,
+    authorization_horizon: timedelta = AUTHORIZATION_HORIZON,
 ) -> dict[str, Any]:
     """Must run inside a transaction: the hold, its expiry timer and the checkout request
     commit together."""
@@ -112,6 +115,9 @@ async def place_booking(
             currency=price.currency,
             platform_fee=price.platform_fee,
             payment_method=cmd.payment_method,
+            # An authorization would lapse before a far-ahead host answer: save the card.
+            save_for_later=not instant
+            and cmd.starts_at - datetime.now(UTC) > authorization_horizon,
         ),
         key=str(booking["booking_id"]),
         correlation_id=booking["correlation_id"],
@@ -140,6 +146,7 @@ def booking_view(row: asyncpg.Record) -> dict[str, Any]:
         "version": row["version"],
         "mode": row["mode"],
         "respond_by": row["respond_by"].isoformat() if row["respond_by"] else None,
+        "pay_by": row["pay_by"].isoformat() if row["pay_by"] else None,
         "created_at": row["created_at"].isoformat(),
         "updated_at": row["updated_at"].isoformat(),
     }

@@ -6,12 +6,14 @@ Each handler runs inside the consumer's transaction, together with the inbox row
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import asyncpg
 
 from booking.adapters import repository
 from booking.domain.model import BookingMode, BookingStatus, PaymentStatus, Trigger, transition
+from booking.service_layer import payment_due
 from booking.service_layer.checkout import COMPLETION, HOLD_EXPIRY, REQUEST_EXPIRY
 from booking.service_layer.endings import end_booking
 from eventkit import scheduler
@@ -29,13 +31,15 @@ from marketplace_contracts.events.payments import (
     PaymentAuthorizedV1,
     PaymentCapturedV1,
     PaymentFailedV1,
+    PaymentMethodSavedV1,
     PaymentVoidedV1,
 )
 
 
 class BookingHandlers:
-    def __init__(self, outbox: Outbox) -> None:
+    def __init__(self, outbox: Outbox, payment_window: timedelta = timedelta(hours=48)) -> None:
         self.outbox = outbox
+        self.payment_window = payment_window
 
     async def _load(self, conn: asyncpg.Connection, booking_id: str) -> asyncpg.Record:
         row = await repository.get_booking(conn, uuid.UUID(booking_id), for_update=True)
@@ -51,6 +55,26 @@ class BookingHandlers:
     async def on_payment_authorized(
         self, conn: asyncpg.Connection, env: Envelope, event: PaymentAuthorizedV1, _: object
     ) -> None:
+        await self._payment_ready(
+            conn, env, event, Trigger.PAYMENT_AUTHORIZED, PaymentStatus.AUTHORIZED
+        )
+
+    async def on_payment_method_saved(
+        self, conn: asyncpg.Connection, env: Envelope, event: PaymentMethodSavedV1, _: object
+    ) -> None:
+        await self._payment_ready(
+            conn, env, event, Trigger.PAYMENT_METHOD_SAVED, PaymentStatus.SAVED
+        )
+
+    async def _payment_ready(
+        self,
+        conn: asyncpg.Connection,
+        env: Envelope,
+        event: PaymentAuthorizedV1 | PaymentMethodSavedV1,
+        trigger: Trigger,
+        payment_status: PaymentStatus,
+    ) -> None:
+        """The guest's money is secured (held, or card saved): confirm or ask the host."""
         row = await self._load(conn, event.booking_id)
         if row["status"] != BookingStatus.PENDING_PAYMENT:
             # The booking ended meanwhile: the authorization must not be left hanging.
@@ -67,15 +91,13 @@ class BookingHandlers:
                 causation_id=env.event_id,
             )
             return
-        step = transition(
-            BookingStatus(row["status"]), Trigger.PAYMENT_AUTHORIZED, BookingMode(row["mode"])
-        )
+        step = transition(BookingStatus(row["status"]), trigger, BookingMode(row["mode"]))
         await repository.update_booking(
             conn,
             row["booking_id"],
             row["version"],
             status=step.target.value,
-            payment_status=PaymentStatus.AUTHORIZED.value,
+            payment_status=payment_status.value,
             payment_id=event.payment_id,
         )
         await scheduler.cancel(conn, "booking", HOLD_EXPIRY, event.booking_id)
@@ -116,6 +138,10 @@ class BookingHandlers:
         self, conn: asyncpg.Connection, env: Envelope, event: PaymentFailedV1, _: object
     ) -> None:
         row = await self._load(conn, event.booking_id)
+        if row["status"] in (BookingStatus.CONFIRMED, BookingStatus.PAYMENT_DUE):
+            # An off-session charge (or the guest's retry) failed after confirmation.
+            await payment_due.charge_failed(conn, self.outbox, env, row, event, self.payment_window)
+            return
         if row["status"] != BookingStatus.PENDING_PAYMENT:
             return
         # Leaving the holding statuses releases the slot (the exclusion constraint's WHERE).
@@ -147,6 +173,9 @@ class BookingHandlers:
         self, conn: asyncpg.Connection, env: Envelope, event: PaymentCapturedV1, _: object
     ) -> None:
         row = await self._load(conn, event.booking_id)
+        if row["status"] == BookingStatus.PAYMENT_DUE:
+            await payment_due.payment_received(conn, self.outbox, env, row, event)
+            return
         await repository.update_booking(
             conn, row["booking_id"], row["version"], payment_status=PaymentStatus.CAPTURED.value
         )

@@ -5,6 +5,7 @@ from marketplace_contracts.events.booking import (
     BookingConfirmedV1,
     BookingFailedV1,
     CheckoutRequestedV1,
+    PaymentRetryRequestedV1,
 )
 from payments.service_layer.handlers import PaymentHandlers
 
@@ -14,4 +15,5 @@ def build_router(h: PaymentHandlers) -> EventRouter:
     router.add(CheckoutRequestedV1, h.record_authorization, prepare=h.authorize)
     router.add(BookingConfirmedV1, h.record_capture, prepare=h.capture)
     router.add(BookingFailedV1, h.record_void, prepare=h.void)
+    router.add(PaymentRetryRequestedV1, h.saved.record_retry, prepare=h.saved.retry)
     return router

@@ -24,19 +24,25 @@ from marketplace_contracts.events.booking import (
 )
 from marketplace_contracts.events.payments import (
     PaymentAuthorizedV1,
-    PaymentCapturedV1,
     PaymentFailedV1,
     PaymentVoidedV1,
 )
 from payments.adapters import repository
-from payments.adapters.stripe_gateway import PaymentIntentResult, StripeGateway, StripeGatewayError
+from payments.adapters.stripe_gateway import (
+    PaymentIntentResult,
+    SetupIntentResult,
+    StripeGateway,
+    StripeGatewayError,
+)
 from payments.domain.ids import checkout_payment_id, idempotency_key
+from payments.service_layer.captures import record_captured
+from payments.service_layer.saved_cards import SavedCards
 
 
 @dataclass(frozen=True)
 class Authorization:
     customer_id: str | None
-    result: PaymentIntentResult | None
+    result: PaymentIntentResult | SetupIntentResult | None
     error: StripeGatewayError | None = None
 
 
@@ -47,6 +53,7 @@ class PaymentHandlers:
         self.db = db  # the pool exists once the runtime has started
         self.outbox = outbox
         self.stripe = stripe
+        self.saved = SavedCards(db, outbox, stripe)
 
     # -- checkout requested: authorize with manual capture ---------------------------------
     async def authorize(self, env: Envelope, event: CheckoutRequestedV1) -> Authorization | None:
@@ -58,7 +65,7 @@ class PaymentHandlers:
         try:
             customer = stored or await self._new_customer(event.guest_id)
             try:
-                result = await self._authorize(event, payment_id, customer)
+                result = await self._start(event, payment_id, customer)
             except StripeGatewayError as exc:
                 if not (stored and exc.code == "resource_missing" and exc.param == "customer"):
                     raise
@@ -67,7 +74,7 @@ class PaymentHandlers:
                 # every checkout of this guest from now on.
                 await repository.forget_customer(self.db(), event.guest_id, stored)
                 customer = await self._new_customer(event.guest_id, replacing=stored)
-                result = await self._authorize(event, payment_id, customer)
+                result = await self._start(event, payment_id, customer)
         except StripeGatewayError as exc:
             if exc.retryable:
                 raise  # the consumer retries with backoff, then dead-letters
@@ -79,6 +86,13 @@ class PaymentHandlers:
         return await self.stripe.create_customer(
             guest_id=guest_id, idempotency_key=idempotency_key("customer", subject)
         )
+
+    async def _start(
+        self, event: CheckoutRequestedV1, payment_id: str, customer: str
+    ) -> PaymentIntentResult | SetupIntentResult:
+        if event.save_for_later:
+            return await self.saved.save(event, payment_id, customer)
+        return await self._authorize(event, payment_id, customer)
 
     async def _authorize(
         self, event: CheckoutRequestedV1, payment_id: str, customer: str
@@ -106,7 +120,14 @@ class PaymentHandlers:
         payment_id = checkout_payment_id(event.booking_id)
         if auth.customer_id:
             await repository.save_customer(conn, event.guest_id, auth.customer_id)
+        if event.save_for_later:
+            assert auth.result is None or isinstance(auth.result, SetupIntentResult)
+            await self.saved.record_saved(
+                conn, env, event, payment_id, auth.customer_id, auth.result, auth.error
+            )
+            return
         result, error = auth.result, auth.error
+        assert result is None or isinstance(result, PaymentIntentResult)
         ok = result is not None and not result.declined and result.status == "requires_capture"
         row = {
             "payment_id": payment_id,
@@ -174,6 +195,8 @@ class PaymentHandlers:
         payment = await repository.get_payment(self.db(), event.payment_id)
         if payment is None:
             raise PermanentError(f"payment {event.payment_id} does not exist")
+        if payment["status"] == "saved":  # a far-ahead Request-to-Book: charge the saved card
+            return await self.saved.charge_off_session(payment)
         if payment["status"] != "authorized":
             return None
         try:
@@ -197,33 +220,17 @@ class PaymentHandlers:
             return
         payment = await repository.get_payment(conn, event.payment_id)
         assert payment is not None
-        captured = result.amount_received
-        if not await repository.transition(
+        if payment["status"] == "saved":
+            await self.saved.record_charge(conn, env, event.payment_id, "saved", result)
+            return
+        await record_captured(
             conn,
+            self.outbox,
             event.payment_id,
             "authorized",
-            status="captured",
-            captured_amount=captured,
-            charge_id=result.charge_id,
-            stripe_status=result.status,
-        ):
-            return
-        await self.outbox.add(
-            conn,
-            PaymentCapturedV1(
-                payment_id=event.payment_id,
-                booking_id=event.booking_id,
-                payment_intent_id=result.id,
-                charge_id=result.charge_id,
-                amount=captured,
-                currency=payment["currency"],
-                platform_fee=payment["platform_fee"],
-                host_amount=captured - payment["platform_fee"],
-                host_account_id=payment["host_account_id"],
-            ),
-            key=event.payment_id,
-            correlation_id=env.correlation_id,
-            causation_id=env.event_id,
+            result,
+            env.correlation_id,
+            env.event_id,
         )
 
     # -- booking failed: void a hanging authorization -------------------------------------

@@ -1,0 +1,159 @@
+"""A confirmed booking whose off-session charge failed: the guest pays on-session, or loses it.
+
+`confirmed` → `payment_due` (booking.payment_requested, with a durable `payment_window` timer)
+→ the guest's `POST /v1/bookings/{id}/pay` emits booking.payment_retry_requested (any number of
+times) → payments' `payment_captured` brings the booking back to `confirmed`; the timer firing
+first releases it (`released`, booking.booking_failed).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from booking.adapters import repository
+from booking.domain.errors import BookingError, ErrorCode
+from booking.domain.model import BookingStatus, PaymentStatus, Trigger, transition
+from booking.service_layer.checkout import PAYMENT_WINDOW, booking_view
+from booking.service_layer.endings import end_booking
+from eventkit import scheduler
+from eventkit.outbox import Outbox
+from marketplace_contracts import Envelope
+from marketplace_contracts.events.booking import (
+    BookingConfirmedV1,
+    PaymentRequestedV1,
+    PaymentRetryRequestedV1,
+)
+from marketplace_contracts.events.payments import PaymentCapturedV1, PaymentFailedV1
+
+
+async def charge_failed(
+    conn: asyncpg.Connection,
+    outbox: Outbox,
+    env: Envelope,
+    row: asyncpg.Record,
+    event: PaymentFailedV1,
+    window: timedelta,
+) -> None:
+    detail = event.message or event.decline_code or event.code
+    if row["status"] == BookingStatus.PAYMENT_DUE:  # a retry failed: still due, say why
+        await repository.update_booking(
+            conn,
+            row["booking_id"],
+            row["version"],
+            failure_reason=event.code,
+            failure_detail=detail,
+        )
+        return
+    step = transition(BookingStatus(row["status"]), Trigger.PAYMENT_FAILED)
+    pay_by = datetime.now(UTC) + window
+    await repository.update_booking(
+        conn,
+        row["booking_id"],
+        row["version"],
+        status=step.target.value,
+        payment_status=PaymentStatus.FAILED.value,
+        pay_by=pay_by,
+        failure_reason=event.code,
+        failure_detail=detail,
+    )
+    await scheduler.schedule(conn, "booking", PAYMENT_WINDOW, event.booking_id, pay_by)
+    await outbox.add(
+        conn,
+        PaymentRequestedV1(
+            booking_id=event.booking_id,
+            payment_id=event.payment_id,
+            amount=row["amount"],
+            currency=row["currency"],
+            pay_by=pay_by,
+            reason=event.code,
+        ),
+        key=event.booking_id,
+        correlation_id=env.correlation_id,
+        causation_id=env.event_id,
+    )
+
+
+async def payment_received(
+    conn: asyncpg.Connection,
+    outbox: Outbox,
+    env: Envelope,
+    row: asyncpg.Record,
+    event: PaymentCapturedV1,
+) -> None:
+    step = transition(BookingStatus(row["status"]), Trigger.PAYMENT_CAPTURED)
+    await repository.update_booking(
+        conn,
+        row["booking_id"],
+        row["version"],
+        status=step.target.value,
+        payment_status=PaymentStatus.CAPTURED.value,
+        pay_by=None,
+        failure_reason=None,
+        failure_detail=None,
+    )
+    await scheduler.cancel(conn, "booking", PAYMENT_WINDOW, event.booking_id)
+    await outbox.add(
+        conn,
+        BookingConfirmedV1(
+            booking_id=event.booking_id,
+            payment_id=event.payment_id,
+            amount=row["amount"],
+            currency=row["currency"],
+        ),
+        key=event.booking_id,
+        correlation_id=env.correlation_id,
+        causation_id=env.event_id,
+    )
+
+
+async def pay(
+    conn: asyncpg.Connection,
+    outbox: Outbox,
+    booking_id: uuid.UUID,
+    guest_id: str,
+    payment_method: str,
+) -> dict[str, Any]:
+    """The guest's command: try this payment method now (on-session)."""
+    row = await repository.get_booking(conn, booking_id, for_update=True)
+    if row is None or row["guest_id"] != guest_id:
+        raise BookingError(ErrorCode.BOOKING_NOT_FOUND, f"booking {booking_id} not found")
+    step = transition(BookingStatus(row["status"]), Trigger.PAYMENT_RETRY_REQUESTED)
+    attempt = row["payment_attempts"] + 1
+    await repository.update_booking(
+        conn, booking_id, row["version"], status=step.target.value, payment_attempts=attempt
+    )
+    await outbox.add(
+        conn,
+        PaymentRetryRequestedV1(
+            booking_id=str(booking_id),
+            payment_id=row["payment_id"],
+            payment_method=payment_method,
+            attempt=attempt,
+        ),
+        key=str(booking_id),
+        correlation_id=row["correlation_id"],
+    )
+    updated = await repository.get_booking(conn, booking_id)
+    assert updated is not None
+    return booking_view(updated)
+
+
+async def close_window(
+    outbox: Outbox, conn: asyncpg.Connection, booking_id: str, _payload: dict[str, object]
+) -> None:
+    """Durable timer: the guest did not pay in time; the slot is released."""
+    row = await repository.get_booking(conn, uuid.UUID(booking_id), for_update=True)
+    if row is None or row["status"] != BookingStatus.PAYMENT_DUE:
+        return
+    await end_booking(
+        conn,
+        outbox,
+        row,
+        Trigger.PAYMENT_WINDOW_CLOSED,
+        "payment_window_closed",
+        "the guest did not pay within the payment window",
+    )

@@ -1,0 +1,222 @@
+"""Request-to-Book far ahead: save the card now, charge it off-session on confirmation.
+
+A card authorization lapses after about 7 days, so booking asks for `save_for_later` when the
+stay starts later than that. The SetupIntent runs now; `booking_confirmed` triggers an
+off-session charge. If that fails (a decline, or the bank wants the guest present), the
+payment becomes `charge_failed`, booking asks the guest to pay, and each
+`booking.payment_retry_requested` runs one on-session attempt with its own idempotency keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import asyncpg
+
+from eventkit.outbox import Outbox
+from eventkit.routing import PermanentError
+from marketplace_contracts import Envelope
+from marketplace_contracts.events.booking import CheckoutRequestedV1, PaymentRetryRequestedV1
+from marketplace_contracts.events.payments import PaymentFailedV1, PaymentMethodSavedV1
+from payments.adapters import repository
+from payments.adapters.stripe_gateway import (
+    PaymentIntentResult,
+    SetupIntentResult,
+    StripeGateway,
+    StripeGatewayError,
+)
+from payments.domain.ids import idempotency_key
+from payments.service_layer.captures import record_captured
+
+T = TypeVar("T")
+
+
+class SavedCards:
+    def __init__(self, db: Callable[[], asyncpg.Pool], outbox: Outbox, stripe: StripeGateway):
+        self.db = db
+        self.outbox = outbox
+        self.stripe = stripe
+
+    async def save(
+        self, event: CheckoutRequestedV1, payment_id: str, customer: str
+    ) -> SetupIntentResult:
+        return await self.stripe.save_payment_method(
+            customer=customer,
+            payment_method=event.payment_method,
+            metadata={"booking_id": event.booking_id, "payment_id": payment_id},
+            idempotency_key=idempotency_key("setup", payment_id),
+        )
+
+    async def record_saved(
+        self,
+        conn: asyncpg.Connection,
+        env: Envelope,
+        event: CheckoutRequestedV1,
+        payment_id: str,
+        customer: str | None,
+        result: SetupIntentResult | None,
+        error: StripeGatewayError | None,
+    ) -> None:
+        ok = result is not None and result.status == "succeeded" and bool(result.payment_method)
+        row = {
+            "payment_id": payment_id,
+            "booking_id": event.booking_id,
+            "guest_id": event.guest_id,
+            "amount": event.amount,
+            "platform_fee": event.platform_fee,
+            "currency": event.currency,
+            "host_account_id": event.host_account_id,
+            "payment_method": event.payment_method,
+            "status": "saved" if ok else "failed",
+            "customer_id": customer,
+            "setup_intent_id": result.id if result else None,
+            "saved_payment_method": result.payment_method if ok and result else None,
+            "card_brand": result.card_brand if result else None,
+            "card_last4": result.card_last4 if result else None,
+            "failure_code": None
+            if ok
+            else (error.code if error else result and (result.failure_code or result.status)),
+            "decline_code": result.decline_code if result else None,
+            "failure_message": None
+            if ok
+            else (error.message if error else result and result.failure_message),
+            "correlation_id": env.correlation_id,
+        }
+        if not await repository.insert_payment(conn, row):
+            return
+        meta: dict[str, Any] = {
+            "key": payment_id,
+            "correlation_id": env.correlation_id,
+            "causation_id": env.event_id,
+        }
+        if ok and result is not None:
+            await self.outbox.add(
+                conn,
+                PaymentMethodSavedV1(
+                    payment_id=payment_id,
+                    booking_id=event.booking_id,
+                    setup_intent_id=result.id,
+                    card_brand=result.card_brand,
+                    card_last4=result.card_last4,
+                ),
+                **meta,
+            )
+        else:
+            await self.outbox.add(
+                conn,
+                PaymentFailedV1(
+                    payment_id=payment_id,
+                    booking_id=event.booking_id,
+                    code=row["failure_code"] or "setup_failed",
+                    decline_code=row["decline_code"],
+                    message=row["failure_message"] or "",
+                ),
+                **meta,
+            )
+
+    async def charge_off_session(self, payment: asyncpg.Record) -> PaymentIntentResult:
+        return await self._guard(
+            self.stripe.charge_off_session(
+                amount=payment["amount"],
+                currency=payment["currency"],
+                customer=payment["customer_id"],
+                payment_method=payment["saved_payment_method"],
+                application_fee_amount=payment["platform_fee"],
+                destination_account=payment["host_account_id"],
+                metadata={"booking_id": payment["booking_id"], "payment_id": payment["payment_id"]},
+                capture=True,
+                idempotency_key=idempotency_key("charge", payment["payment_id"]),
+            )
+        )
+
+    async def retry(
+        self, env: Envelope, event: PaymentRetryRequestedV1
+    ) -> PaymentIntentResult | None:
+        payment = await repository.get_payment(self.db(), event.payment_id)
+        if payment is None:
+            raise PermanentError(f"payment {event.payment_id} does not exist")
+        if payment["status"] != "charge_failed":
+            return None  # paid meanwhile, or not a failed charge
+        attempt = f"{event.payment_id}:{event.attempt}"
+        result = await self._guard(
+            self.stripe.authorize(
+                amount=payment["amount"],
+                currency=payment["currency"],
+                payment_method=event.payment_method,
+                customer=payment["customer_id"],
+                application_fee_amount=payment["platform_fee"],
+                destination_account=payment["host_account_id"],
+                metadata={"booking_id": payment["booking_id"], "payment_id": event.payment_id},
+                idempotency_key=idempotency_key("retry-authorize", attempt),
+            )
+        )
+        if result.declined or result.status != "requires_capture":
+            return result
+        return await self._guard(
+            self.stripe.capture(
+                result.id, idempotency_key=idempotency_key("retry-capture", attempt)
+            )
+        )
+
+    async def record_charge(
+        self,
+        conn: asyncpg.Connection,
+        env: Envelope,
+        payment_id: str,
+        from_status: str,
+        result: PaymentIntentResult | None,
+    ) -> None:
+        """Captured → payment_captured; anything else → charge_failed + payment_failed."""
+        if result is None:
+            return
+        if result.status == "succeeded":
+            await record_captured(
+                conn, self.outbox, payment_id, from_status, result, env.correlation_id, env.event_id
+            )
+            return
+        if not await repository.transition(
+            conn,
+            payment_id,
+            from_status,
+            status="charge_failed",
+            stripe_status=result.status,
+            payment_intent_id=result.id,
+            failure_code=result.failure_code,
+            decline_code=result.decline_code,
+            failure_message=result.failure_message,
+        ):
+            return  # no longer in from_status: recorded by an earlier delivery
+        payment = await repository.get_payment(conn, payment_id)
+        assert payment is not None
+        await self.outbox.add(
+            conn,
+            PaymentFailedV1(
+                payment_id=payment_id,
+                booking_id=payment["booking_id"],
+                code=result.failure_code or result.status,
+                decline_code=result.decline_code,
+                message=result.failure_message or "",
+            ),
+            key=payment_id,
+            correlation_id=env.correlation_id,
+            causation_id=env.event_id,
+        )
+
+    async def record_retry(
+        self,
+        conn: asyncpg.Connection,
+        env: Envelope,
+        event: PaymentRetryRequestedV1,
+        result: PaymentIntentResult | None,
+    ) -> None:
+        await self.record_charge(conn, env, event.payment_id, "charge_failed", result)
+
+    @staticmethod
+    async def _guard(call: Awaitable[T]) -> T:
+        try:
+            return await call
+        except StripeGatewayError as exc:
+            if exc.retryable:
+                raise
+            raise PermanentError(f"Stripe refused: {exc}") from exc
