@@ -10,7 +10,7 @@ cd "$ROOT"
 
 # Local packages, in dependency order (contracts <- eventkit <- services).
 LOCAL_PACKAGES=(contracts libs/eventkit services/booking services/payments services/finance
-                services/disputes tools/stripesim)
+                services/disputes tools/stripesim tools/fake_dropbox_sign)
 # Linters are pinned exactly: a new ruff/mypy release can turn a green
 # `make lint` red without any change in the repo.
 DEV_TOOLS=(ruff==0.17.6 mypy==2.4.1 "pytest>=8.3" "pytest-asyncio>=0.24" "hypothesis>=6.100"

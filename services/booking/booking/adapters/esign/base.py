@@ -1,0 +1,200 @@
+"""The e-signature contract: what booking asks of any provider (built-in, Dropbox Sign, ...).
+
+Booking creates one envelope per checkout (all of a listing's required documents, one signer:
+the guest), waits for it to be signed, and only then requests payment. A declined, expired or
+voided envelope cancels the checkout. Providers report outcomes as `WebhookEvent`s.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol, runtime_checkable
+
+
+class EnvelopeStatus(StrEnum):
+    SENT = "sent"  # waiting for the signer (the only non-terminal status)
+    SIGNED = "signed"
+    DECLINED = "declined"
+    EXPIRED = "expired"
+    VOIDED = "voided"  # cancelled by us (e.g. the checkout hold ran out first)
+
+    @property
+    def terminal(self) -> bool:
+        return self is not EnvelopeStatus.SENT
+
+
+class ESignErrorCode(StrEnum):
+    INVALID_REQUEST = "esign_invalid_request"
+    IDEMPOTENCY_CONFLICT = "esign_idempotency_conflict"  # same envelope_key, other content
+    IN_PROGRESS = "esign_in_progress"  # another attempt with this envelope_key is in flight
+    ENVELOPE_NOT_FOUND = "esign_envelope_not_found"
+    DOCUMENT_NOT_FOUND = "esign_document_not_found"
+    NOT_SIGNED = "esign_not_signed"
+    NOT_READY = "esign_document_not_ready"
+    ILLEGAL_STATE = "esign_illegal_state"
+    INTEGRITY = "esign_integrity_mismatch"
+    AUTHENTICATION = "esign_authentication_failed"
+    RATE_LIMITED = "esign_rate_limited"
+    UNAVAILABLE = "esign_provider_unavailable"
+    PROVIDER = "esign_provider_error"
+    WEBHOOK_VERIFICATION = "esign_webhook_verification_failed"
+
+
+class ESignError(Exception):
+    """A provider refused or failed. `retryable`: the same call may succeed later."""
+
+    def __init__(self, code: str, message: str, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.retryable = retryable
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.code!r}, {self.message!r}, retryable={self.retryable})"
+
+
+class WebhookVerificationError(ESignError):
+    """A callback is not authentic (bad or missing signature) or not parseable."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(ESignErrorCode.WEBHOOK_VERIFICATION, message, retryable=False)
+
+
+@dataclass(frozen=True)
+class DocumentSpec:
+    document_id: str  # caller's id, unique within the envelope
+    title: str
+    content: bytes
+    content_type: str = "text/plain"
+
+
+@dataclass(frozen=True)
+class Signer:
+    signer_id: str  # caller's id (the guest's id)
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class Envelope:
+    envelope_id: str  # provider's id; what webhooks and get_status speak about
+    provider: str
+    status: EnvelopeStatus
+    signing_url: str | None  # where the signer signs (None once terminal / if emailed only)
+    documents: tuple[str, ...]  # document_ids, in the order given
+
+
+@dataclass(frozen=True)
+class WebhookEvent:
+    """An authenticated status report. `status` SENT means "nothing terminal happened" (sent,
+    viewed, test pings...): ignore it. `raw` is the provider's payload (plus provider extras)."""
+
+    envelope_id: str
+    status: EnvelopeStatus
+    occurred_at: datetime
+    raw: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class SignedDocument:
+    envelope_id: str
+    document_id: str
+    content: bytes
+    sha256: str  # hex SHA-256 of `content`
+    signed_at: datetime
+    signer_id: str
+    signer_ip: str | None
+
+
+EventCallback = Callable[[WebhookEvent], Awaitable[None]]
+
+
+@runtime_checkable
+class ESignProvider(Protocol):
+    """What booking needs from an e-signature provider. Every method may raise `ESignError`."""
+
+    name: str
+
+    async def create_envelope(
+        self,
+        *,
+        envelope_key: str,
+        signer: Signer,
+        documents: list[DocumentSpec],
+        metadata: dict[str, str],
+        expires_at: datetime,
+    ) -> Envelope:
+        """Send `documents` to `signer`. Idempotent on `envelope_key` (a deterministic key from
+        the caller, e.g. ``booking:esign:<booking_id>``): the same key returns the same envelope;
+        the same key with different content raises ``IDEMPOTENCY_CONFLICT``."""
+        ...
+
+    async def get_status(self, envelope_id: str) -> EnvelopeStatus: ...
+
+    async def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> WebhookEvent:
+        """Verify a callback's authenticity (raises `WebhookVerificationError`) and parse it."""
+        ...
+
+    async def fetch_signed_document(self, envelope_id: str, document_id: str) -> SignedDocument:
+        """The signed document; raises ``NOT_SIGNED`` unless the envelope is signed."""
+        ...
+
+    async def void_envelope(self, envelope_id: str, reason: str) -> EnvelopeStatus:
+        """Cancel an unsigned envelope (the checkout ended first). Returns the status after the
+        call: VOIDED, or the terminal status the envelope had already reached."""
+        ...
+
+
+def sha256_hex(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def validate_request(
+    envelope_key: str, signer: Signer, documents: list[DocumentSpec], expires_at: datetime
+) -> None:
+    """Checks every provider applies before doing any work."""
+
+    def bad(message: str) -> ESignError:
+        return ESignError(ESignErrorCode.INVALID_REQUEST, message)
+
+    if not envelope_key or len(envelope_key) > 255:
+        raise bad("envelope_key must be 1-255 characters")
+    if not signer.signer_id or not signer.name.strip() or "@" not in signer.email:
+        raise bad("signer needs a signer_id, a name and an email address")
+    if not documents:
+        raise bad("an envelope needs at least one document")
+    ids = [d.document_id for d in documents]
+    if any(not i for i in ids) or len(set(ids)) != len(ids):
+        raise bad("document_ids must be non-empty and unique within the envelope")
+    if any(not d.content for d in documents):
+        raise bad("documents must not be empty")
+    if expires_at.tzinfo is None or expires_at.utcoffset() is None:
+        raise bad("expires_at must be timezone-aware")
+
+
+def request_fingerprint(
+    signer: Signer,
+    documents: list[DocumentSpec],
+    metadata: Mapping[str, str],
+    expires_at: datetime,
+) -> str:
+    """What makes two create_envelope calls "the same request" for idempotency."""
+    canonical = json.dumps(
+        {
+            "v": 1,
+            "signer": [signer.signer_id, signer.name, signer.email],
+            "expires_at": int(expires_at.timestamp()),
+            "metadata": dict(sorted(metadata.items())),
+            "documents": [
+                [d.document_id, d.title, d.content_type, sha256_hex(d.content)] for d in documents
+            ],
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()

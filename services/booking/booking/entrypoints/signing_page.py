@@ -1,0 +1,196 @@
+"""The signer's page of the built-in e-signature provider: ``GET/POST /sign/{envelope_id}``.
+
+GET shows the documents (escaped), the signer's name and Sign / Decline buttons; POST (form
+fields ``action=sign|decline``, ``token``, optional ``digest``) records the decision through
+`BuiltinESignProvider.decide`. Both need the link's HMAC token, else 403. Envelopes no longer
+open (signed, declined, expired, voided) get a status page. Pages are self-contained HTML with
+a strict CSP, no framing, no referrer (the token is in the URL) and no caching.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from html import escape
+from urllib.parse import parse_qs, quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from booking.adapters.esign.base import EnvelopeStatus, ESignError, ESignErrorCode
+from booking.adapters.esign.builtin import (
+    BuiltinESignProvider,
+    Decision,
+    SigningDocument,
+    SigningView,
+)
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+FORM_TYPE = "application/x-www-form-urlencoded"
+
+STATUS_TEXT = {
+    EnvelopeStatus.SIGNED: ("Already signed", "These documents have been signed. Thank you."),
+    EnvelopeStatus.DECLINED: ("Declined", "These documents were declined; nothing was signed."),
+    EnvelopeStatus.EXPIRED: ("Expired", "This signing request has expired."),
+    EnvelopeStatus.VOIDED: ("Cancelled", "This signing request was cancelled."),
+}
+
+
+def resolve_client_ip(peer: str | None, forwarded_for: str | None, hops: int) -> str | None:
+    """The signer's IP. `X-Forwarded-For` is honoured only with `hops` trusted proxies in front:
+    the entry that the outermost trusted proxy appended (``hops`` from the right) is taken;
+    entries further left are client-supplied and ignored."""
+    if hops <= 0 or not forwarded_for:
+        return peer
+    entries = [e.strip() for e in forwarded_for.split(",") if e.strip()]
+    if not entries:
+        return peer
+    candidate = entries[-hops] if len(entries) >= hops else entries[0]
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return peer
+
+
+def build_signing_router(
+    provider: BuiltinESignProvider, *, forwarded_for_hops: int = 0, max_body_bytes: int = 16_384
+) -> APIRouter:
+    """`forwarded_for_hops`: how many trusted reverse proxies sit in front (0: use the socket
+    peer, ignore `X-Forwarded-For`)."""
+    router = APIRouter(tags=["e-signature"], include_in_schema=False)  # HTML, not API
+
+    @router.get(
+        "/sign/{envelope_id}",
+        response_class=HTMLResponse,
+        summary="The signer's page (needs the link's token)",
+    )
+    async def show(envelope_id: str, token: str | None = None) -> HTMLResponse:
+        if not provider.verify_link(envelope_id, token):
+            return _forbidden()
+        view = await provider.load_signing_view(envelope_id)
+        if view is None:
+            return _message(404, "Not found", "This signing request does not exist.")
+        if view.status.terminal:
+            return _status_page(view.status)
+        assert token is not None
+        return page(200, "Please review and sign", render_form(view, token))
+
+    @router.post(
+        "/sign/{envelope_id}",
+        response_class=HTMLResponse,
+        summary="Sign or decline (form: action=sign|decline, token, digest)",
+    )
+    async def submit(envelope_id: str, request: Request) -> HTMLResponse:
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type != FORM_TYPE:
+            return _message(415, "Unsupported", "Submit the signing form.")
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > max_body_bytes:
+            return _message(413, "Too large", "The form is too large.")
+        body = await request.body()
+        if len(body) > max_body_bytes:
+            return _message(413, "Too large", "The form is too large.")
+        form = {
+            k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace"), max_num_fields=20).items()
+        }
+        if not provider.verify_link(envelope_id, form.get("token")):
+            return _forbidden()
+        try:
+            decision = Decision(form.get("action", ""))
+        except ValueError:
+            return _message(400, "Bad request", "Choose Sign or Decline.")
+        peer = request.client.host if request.client else None
+        ip = resolve_client_ip(peer, request.headers.get("x-forwarded-for"), forwarded_for_hops)
+        try:
+            outcome = await provider.decide(
+                envelope_id,
+                decision,
+                client_ip=ip,
+                user_agent=request.headers.get("user-agent"),
+                digest=form.get("digest") or None,
+            )
+        except ESignError as exc:
+            if exc.code == ESignErrorCode.ENVELOPE_NOT_FOUND:
+                return _message(404, "Not found", "This signing request does not exist.")
+            if exc.code == ESignErrorCode.INTEGRITY:
+                return _message(409, "Documents changed", "The documents changed; reload the page.")
+            raise
+        if outcome.applied:
+            if outcome.status is EnvelopeStatus.SIGNED:
+                return _message(200, "Signed", "Thank you: the documents are signed.")
+            return _message(200, "Declined", "You declined; nothing was signed.")
+        wanted = EnvelopeStatus.SIGNED if decision is Decision.SIGN else EnvelopeStatus.DECLINED
+        return _status_page(outcome.status, 200 if outcome.status is wanted else 409)
+
+    return router
+
+
+# -- rendering ---------------------------------------------------------------------------------
+_STYLE = (
+    "body{font-family:system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;"
+    "color:#222}pre{white-space:pre-wrap;background:#f6f6f6;border:1px solid #ddd;"
+    "padding:1rem;max-height:28rem;overflow:auto}.hash{font:0.8rem monospace;color:#666}"
+    "button{font-size:1rem;padding:.6rem 1.2rem;margin-right:1rem}"
+)
+
+
+def page(status_code: int, title: str, body_html: str) -> HTMLResponse:
+    html = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(title)}</title><style>{_STYLE}</style></head>"
+        f"<body><h1>{escape(title)}</h1>{body_html}</body></html>"
+    )
+    return HTMLResponse(html, status_code, headers=SECURITY_HEADERS)
+
+
+def render_document(doc: SigningDocument) -> str:
+    if doc.content_type.lower().startswith("text/"):
+        shown = f"<pre>{escape(doc.content.decode('utf-8', 'replace'))}</pre>"
+    else:
+        shown = (
+            f"<p>Document of type {escape(doc.content_type)}, {len(doc.content)} bytes "
+            "(not viewable here).</p>"
+        )
+    return (
+        f"<section><h2>{escape(doc.title)}</h2>{shown}"
+        f'<p class="hash">SHA-256 {escape(doc.sha256)}</p></section>'
+    )
+
+
+def render_form(view: SigningView, token: str) -> str:
+    documents = "".join(render_document(d) for d in view.documents)
+    return (
+        f"<p>Signer: <strong>{escape(view.signer_name)}</strong> "
+        f"({escape(view.signer_email)})</p>"
+        f"<p>Please read the documents below. This request expires "
+        f"{escape(view.expires_at.strftime('%Y-%m-%d %H:%M UTC'))}.</p>"
+        f"{documents}"
+        f'<form method="post" action="{escape(quote(view.envelope_id, safe=""))}">'
+        f'<input type="hidden" name="token" value="{escape(token)}">'
+        f'<input type="hidden" name="digest" value="{escape(view.digest)}">'
+        f"<p>By choosing Sign you agree to the documents above, as {escape(view.signer_name)}."
+        "</p>"
+        '<button type="submit" name="action" value="sign">Sign</button>'
+        '<button type="submit" name="action" value="decline">Decline</button>'
+        "</form>"
+    )
+
+
+def _message(status_code: int, title: str, text: str) -> HTMLResponse:
+    return page(status_code, title, f"<p>{escape(text)}</p>")
+
+
+def _status_page(status: EnvelopeStatus, status_code: int = 200) -> HTMLResponse:
+    title, text = STATUS_TEXT.get(status, ("Pending", "This request is waiting for a signature."))
+    return _message(status_code, title, text)
+
+
+def _forbidden() -> HTMLResponse:
+    return _message(403, "Link not valid", "This signing link is invalid or has expired.")
