@@ -16,6 +16,7 @@ _MODELS: tuple[type[EventModel], ...] = (
     booking.BookingCompletedV1,
     booking.PaymentRequestedV1,
     booking.PaymentRetryRequestedV1,
+    booking.SignaturesRequestedV1,
     payments.PaymentAuthorizedV1,
     payments.PaymentFailedV1,
     payments.PaymentCapturedV1,

@@ -89,6 +89,7 @@ def system(
         env[f"{prefix}_HTTP_PORT"] = str(ports[name])
         urls[name] = f"http://127.0.0.1:{ports[name]}"
         commands[name] = [sys.executable, "-m", name, "serve"]
+    env["BOOKING_PUBLIC_BASE_URL"] = urls["booking"]  # signing links point at this gateway
     procs: list[subprocess.Popen[bytes]] = []
     try:
         for name, command in commands.items():

@@ -151,3 +151,17 @@ class PaymentRetryRequestedV1(EventModel):
     payment_id: str
     payment_method: str
     attempt: int = Field(ge=1, description="Part of the retry's idempotency key.")
+
+
+class SignaturesRequestedV1(EventModel):
+    """Docs-before-pay: the slot is held and the guest must sign before payment is requested."""
+
+    TYPE: ClassVar[str] = "booking.signatures_requested"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = "booking.events"
+
+    booking_id: str
+    guest_id: str
+    listing_id: str
+    document_ids: list[str] = Field(min_length=1)
+    sign_by: datetime = Field(description="The checkout hold ends then, signed or not.")

@@ -2,10 +2,20 @@
 
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from marketplace_contracts.envelope import EventModel
 from marketplace_contracts.money import Currency, MinorUnits
+
+
+class RequiredDocument(BaseModel):
+    """A document the guest must sign before any money is taken (docs-before-pay)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    document_id: str = Field(examples=["rental-agreement-v3"])
+    title: str = Field(examples=["Rental agreement"])
+    text: str = Field(description="The exact text the guest signs.")
 
 
 class ListingUpsertedV1(EventModel):
@@ -32,4 +42,8 @@ class ListingUpsertedV1(EventModel):
     )
     response_window_hours: int = Field(
         default=24, ge=1, description="Request-to-Book: how long the host has to respond."
+    )
+    required_documents: list[RequiredDocument] = Field(
+        default_factory=list,
+        description="Documents the guest signs before paying (rental agreement, waivers).",
     )

@@ -3,21 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from datetime import timedelta
 from functools import partial
+from typing import Any
 
 from fastapi import FastAPI
 
+from booking.adapters.esign.builtin import BuiltinESignProvider
 from booking.config import BookingSettings
 from booking.entrypoints import http
 from booking.entrypoints.consumers import build_router
+from booking.entrypoints.signing_page import build_signing_router
 from booking.service_layer import invites, payment_due
 from booking.service_layer.checkout import (
     COMPLETION,
+    CREATE_ENVELOPE,
     HOLD_EXPIRY,
     PAYMENT_WINDOW,
     REQUEST_EXPIRY,
 )
+from booking.service_layer.documents import Documents
 from booking.service_layer.handlers import BookingHandlers
 from booking.service_layer.invites import INVITE_EXPIRY
 from eventkit.outbox import Outbox
@@ -33,9 +40,11 @@ from marketplace_contracts.events.booking import (
     InviteSentV1,
     PaymentRequestedV1,
     PaymentRetryRequestedV1,
+    SignaturesRequestedV1,
 )
 
 NAME = "booking"
+log = logging.getLogger("booking")
 PRODUCES = (
     CheckoutRequestedV1,
     BookingConfirmedV1,
@@ -46,12 +55,31 @@ PRODUCES = (
     BookingCompletedV1,
     PaymentRequestedV1,
     PaymentRetryRequestedV1,
+    SignaturesRequestedV1,
 )
+
+
+class _RuntimePool:
+    """The runtime's pool, resolved on use: the e-sign provider is built before it exists."""
+
+    def __init__(self, runtime_ref: list[ServiceRuntime]) -> None:
+        self._ref = runtime_ref
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._ref[0].db, name)
 
 
 def build_runtime(settings: BookingSettings) -> ServiceRuntime:
     outbox = Outbox(NAME, producer=NAME)
     handlers = BookingHandlers(outbox, timedelta(seconds=settings.payment_window_seconds))
+    runtime_ref: list[ServiceRuntime] = []
+    esign = BuiltinESignProvider(
+        _RuntimePool(runtime_ref),
+        public_base_url=settings.public_base_url,
+        secret=settings.esign_secret,
+    )
+    documents = Documents(outbox, esign, lambda: runtime_ref[0].db)
+    esign.register_callback(documents.on_envelope_event)
     timers = Scheduler(
         NAME,
         {
@@ -60,6 +88,7 @@ def build_runtime(settings: BookingSettings) -> ServiceRuntime:
             COMPLETION: handlers.complete,
             INVITE_EXPIRY: partial(invites.expire_job, outbox),
             PAYMENT_WINDOW: partial(payment_due.close_window, outbox),
+            CREATE_ENVELOPE: documents.create_envelope,
         },
         poll_interval=settings.scheduler_poll_seconds,
     )
@@ -67,14 +96,26 @@ def build_runtime(settings: BookingSettings) -> ServiceRuntime:
     async def run_timers(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
         await timers.run(runtime.db, stop)
 
+    async def reconcile_envelopes(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
+        """Expire overdue envelopes and redeliver outcomes whose callback failed."""
+        while not stop.is_set():
+            try:
+                await esign.reconcile()
+            except Exception as exc:  # the database may be briefly away
+                log.warning("e-sign reconcile: %r", exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=settings.scheduler_poll_seconds)
+
     runtime = ServiceRuntime(
         name=NAME,
         settings=settings,
         router=build_router(handlers),
         produces=PRODUCES,
-        workers=(run_timers,),
+        workers=(run_timers, reconcile_envelopes),
     )
+    runtime_ref.append(runtime)
     runtime.state["outbox"] = outbox
+    runtime.state["esign"] = esign
     return runtime
 
 
@@ -99,4 +140,5 @@ def build_app(runtime: ServiceRuntime) -> FastAPI:
         else None,
         timedelta(days=settings.authorization_horizon_days),
     )
+    app.include_router(build_signing_router(runtime.state["esign"]))
     return app

@@ -31,4 +31,12 @@ class BookingSettings(ServiceSettings):
         ge=1,
         description="How long a guest has to pay after a failed off-session charge.",
     )
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000", description="Where guests reach the gateway (links)."
+    )
+    esign_secret: str = Field(
+        default="dev-only-esign-secret-change-me",
+        min_length=16,
+        description="Keys signing-link tokens of the built-in e-sign provider.",
+    )
     scheduler_poll_seconds: float = Field(default=1.0, gt=0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -11,7 +12,7 @@ BOOKING_COLUMNS = (
     "booking_id, guest_id, listing_id, host_id, host_account_id, starts_at, ends_at, status, "
     "payment_status, amount, platform_fee, currency, payment_method, payment_id, "
     "failure_reason, failure_detail, correlation_id, version, created_at, updated_at, mode, "
-    "respond_by, pay_by, payment_attempts"
+    "respond_by, pay_by, payment_attempts, save_for_later, envelope_id, signing_url"
 )
 
 
@@ -37,6 +38,7 @@ async def upsert_listing(conn: asyncpg.Connection, listing: dict[str, Any]) -> N
         "active",
         "instant_book",
         "response_window_hours",
+        "required_documents",
     )
     params = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns[1:])
@@ -44,7 +46,7 @@ async def upsert_listing(conn: asyncpg.Connection, listing: dict[str, Any]) -> N
         f"INSERT INTO booking.listings ({', '.join(columns)}, updated_at) "
         f"VALUES ({params}, now()) "
         f"ON CONFLICT (listing_id) DO UPDATE SET {updates}, updated_at = now()",
-        *(listing[c] for c in columns),
+        *(json.dumps(listing[c]) if c == "required_documents" else listing[c] for c in columns),
     )
 
 
@@ -64,11 +66,12 @@ async def insert_booking(conn: asyncpg.Connection, booking: dict[str, Any]) -> N
         "correlation_id",
         "mode",
         "respond_by",
+        "save_for_later",
+        "status",
     )
     params = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
     await conn.execute(
-        f"INSERT INTO booking.bookings ({', '.join(columns)}, status) "
-        f"VALUES ({params}, 'pending_payment')",
+        f"INSERT INTO booking.bookings ({', '.join(columns)}) VALUES ({params})",
         *(booking[c] for c in columns),
     )
 

@@ -13,6 +13,7 @@ from booking.domain.errors import BookingError, ErrorCode
 
 
 class BookingStatus(StrEnum):
+    AWAITING_SIGNATURES = "awaiting_signatures"  # slot held; documents to sign before paying
     PENDING_PAYMENT = "pending_payment"  # slot held, waiting for the authorization
     AWAITING_HOST = "awaiting_host"  # Request-to-Book: authorized, waiting for the host
     CONFIRMED = "confirmed"
@@ -50,6 +51,8 @@ class Trigger(StrEnum):
     PAYMENT_CAPTURED = "payment_captured"
     PAYMENT_RETRY_REQUESTED = "payment_retry_requested"
     PAYMENT_WINDOW_CLOSED = "payment_window_closed"
+    DOCUMENTS_SIGNED = "documents_signed"
+    DOCUMENTS_DECLINED = "documents_declined"
 
 
 class Guard(StrEnum):
@@ -81,12 +84,22 @@ HOLDING_STATUSES = (
     BookingStatus.CONFIRMED,
     BookingStatus.COMPLETED,
     BookingStatus.PAYMENT_DUE,
+    BookingStatus.AWAITING_SIGNATURES,
 )
-INITIAL = (BookingStatus.PENDING_PAYMENT, "checkout", "booking.checkout_requested")
+# Where a checkout starts: documents to sign first (docs-before-pay), or straight to payment.
+INITIALS = (
+    (BookingStatus.AWAITING_SIGNATURES, "checkout with documents", "booking.signatures_requested"),
+    (BookingStatus.PENDING_PAYMENT, "checkout", "booking.checkout_requested"),
+)
 
 _P, _A = BookingStatus.PENDING_PAYMENT, BookingStatus.AWAITING_HOST
 _D = BookingStatus.PAYMENT_DUE
+_S = BookingStatus.AWAITING_SIGNATURES
 TRANSITIONS: tuple[Transition, ...] = (
+    # Docs-before-pay: payment is requested only by the transition out of this state.
+    Transition(_S, Trigger.DOCUMENTS_SIGNED, _P, "booking.checkout_requested"),
+    Transition(_S, Trigger.DOCUMENTS_DECLINED, BookingStatus.FAILED, "booking.booking_failed"),
+    Transition(_S, Trigger.HOLD_EXPIRED, BookingStatus.EXPIRED, "booking.booking_failed"),
     Transition(
         _P,
         Trigger.PAYMENT_AUTHORIZED,
@@ -137,8 +150,8 @@ def transition(
 
 def mermaid() -> str:
     """The lifecycle as a mermaid state diagram, generated from the table."""
-    status, label, event = INITIAL
-    lines = ["stateDiagram-v2", f"    [*] --> {status}: {label} / {event}"]
+    lines = ["stateDiagram-v2"]
+    lines += [f"    [*] --> {status}: {label} / {event}" for status, label, event in INITIALS]
     for t in TRANSITIONS:
         guard = "" if t.guard is Guard.ALWAYS else f" [{t.guard}]"
         lines.append(f"    {t.source} --> {t.target}: {t.trigger}{guard} / {t.emits}")

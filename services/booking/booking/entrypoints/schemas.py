@@ -47,8 +47,8 @@ class DeclineRequest(BaseModel):
 class BookingOut(BaseModel):
     booking_id: str
     status: str = Field(
-        description="pending_payment, awaiting_host, confirmed, payment_due, completed, failed, "
-        "expired, declined or released."
+        description="awaiting_signatures, pending_payment, awaiting_host, confirmed, "
+        "payment_due, completed, failed, expired, declined or released."
     )
     payment_status: str = Field(description="none, authorized, captured, voided or failed.")
     guest_id: str
@@ -67,6 +67,9 @@ class BookingOut(BaseModel):
     respond_by: str | None = Field(description="Request-to-Book: the host's deadline.")
     pay_by: str | None = Field(
         description="payment_due: pay with POST /v1/bookings/{id}/pay before this."
+    )
+    signing_url: str | None = Field(
+        description="awaiting_signatures: where the guest signs the listing's documents."
     )
     created_at: str
     updated_at: str

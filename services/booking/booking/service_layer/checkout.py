@@ -4,6 +4,7 @@ One transaction: hold the slot, start the hold timer, ask payments to authorize.
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -13,11 +14,11 @@ import asyncpg
 
 from booking.adapters import repository
 from booking.domain.errors import BookingError, ErrorCode
-from booking.domain.model import BookingMode
+from booking.domain.model import BookingMode, BookingStatus
 from booking.domain.pricing import invited_price, price_leg
 from eventkit import scheduler
 from eventkit.outbox import Outbox
-from marketplace_contracts.events.booking import CheckoutRequestedV1
+from marketplace_contracts.events.booking import CheckoutRequestedV1, SignaturesRequestedV1
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class PlaceBooking:
 HOLD_EXPIRY = "checkout_hold_expiry"
 REQUEST_EXPIRY = "host_response_expiry"
 COMPLETION = "booking_completion"
+CREATE_ENVELOPE = "create_signing_envelope"
 PAYMENT_WINDOW = "payment_window"
 AUTHORIZATION_HORIZON = timedelta(days=6)
 
@@ -90,7 +92,13 @@ async def place_booking(
         if instant
         else datetime.now(UTC)
         + (response_window or timedelta(hours=listing["response_window_hours"])),
+        # An authorization would lapse before a far-ahead host answer: save the card instead.
+        "save_for_later": not instant and cmd.starts_at - datetime.now(UTC) > authorization_horizon,
+        "status": BookingStatus.PENDING_PAYMENT.value,
     }
+    documents = json.loads(listing["required_documents"])
+    if documents:  # docs-before-pay: no payment request until every document is signed
+        booking["status"] = BookingStatus.AWAITING_SIGNATURES.value
     try:
         async with conn.transaction():  # savepoint: a conflict must not poison the caller's tx
             await repository.insert_booking(conn, booking)
@@ -98,33 +106,66 @@ async def place_booking(
         raise BookingError(
             ErrorCode.SLOT_UNAVAILABLE, "the listing is already booked for part of that time"
         ) from None
-    await scheduler.schedule(
-        conn, "booking", HOLD_EXPIRY, str(booking["booking_id"]), datetime.now(UTC) + hold_ttl
-    )
+    booking_id = str(booking["booking_id"])
+    sign_by = datetime.now(UTC) + hold_ttl
+    await scheduler.schedule(conn, "booking", HOLD_EXPIRY, booking_id, sign_by)
+    row = await repository.get_booking(conn, booking["booking_id"])
+    assert row is not None
+    if documents:
+        # The envelope is created by a durable job right after commit (a provider call does
+        # not belong in this transaction); the guest finds `signing_url` on the booking.
+        await scheduler.schedule(
+            conn,
+            "booking",
+            CREATE_ENVELOPE,
+            booking_id,
+            datetime.now(UTC),
+            {"sign_by": sign_by.isoformat()},
+        )
+        await outbox.add(
+            conn,
+            SignaturesRequestedV1(
+                booking_id=booking_id,
+                guest_id=cmd.guest_id,
+                listing_id=booking["listing_id"],
+                document_ids=[d["document_id"] for d in documents],
+                sign_by=sign_by,
+            ),
+            key=booking_id,
+            correlation_id=booking["correlation_id"],
+        )
+    else:
+        await request_payment(conn, outbox, row)
+    return booking_view(row)
+
+
+async def request_payment(
+    conn: asyncpg.Connection,
+    outbox: Outbox,
+    row: asyncpg.Record,
+    causation_id: uuid.UUID | None = None,
+) -> None:
+    """The one place a booking asks payments for money: booking.checkout_requested."""
     await outbox.add(
         conn,
         CheckoutRequestedV1(
-            booking_id=str(booking["booking_id"]),
-            guest_id=cmd.guest_id,
-            listing_id=booking["listing_id"],
-            host_id=booking["host_id"],
-            host_account_id=booking["host_account_id"],
-            starts_at=cmd.starts_at,
-            ends_at=cmd.ends_at,
-            amount=price.amount,
-            currency=price.currency,
-            platform_fee=price.platform_fee,
-            payment_method=cmd.payment_method,
-            # An authorization would lapse before a far-ahead host answer: save the card.
-            save_for_later=not instant
-            and cmd.starts_at - datetime.now(UTC) > authorization_horizon,
+            booking_id=str(row["booking_id"]),
+            guest_id=row["guest_id"],
+            listing_id=row["listing_id"],
+            host_id=row["host_id"],
+            host_account_id=row["host_account_id"],
+            starts_at=row["starts_at"],
+            ends_at=row["ends_at"],
+            amount=row["amount"],
+            currency=row["currency"],
+            platform_fee=row["platform_fee"],
+            payment_method=row["payment_method"],
+            save_for_later=row["save_for_later"],
         ),
-        key=str(booking["booking_id"]),
-        correlation_id=booking["correlation_id"],
+        key=str(row["booking_id"]),
+        correlation_id=row["correlation_id"],
+        causation_id=causation_id,
     )
-    row = await repository.get_booking(conn, booking["booking_id"])
-    assert row is not None
-    return booking_view(row)
 
 
 def booking_view(row: asyncpg.Record) -> dict[str, Any]:
@@ -147,6 +188,7 @@ def booking_view(row: asyncpg.Record) -> dict[str, Any]:
         "mode": row["mode"],
         "respond_by": row["respond_by"].isoformat() if row["respond_by"] else None,
         "pay_by": row["pay_by"].isoformat() if row["pay_by"] else None,
+        "signing_url": row["signing_url"],
         "created_at": row["created_at"].isoformat(),
         "updated_at": row["updated_at"].isoformat(),
     }

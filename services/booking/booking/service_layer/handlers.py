@@ -193,7 +193,10 @@ class BookingHandlers:
     ) -> None:
         """Durable timer: a checkout still unpaid when its hold runs out releases the slot."""
         row = await repository.get_booking(conn, uuid.UUID(booking_id), for_update=True)
-        if row is None or row["status"] != BookingStatus.PENDING_PAYMENT:
+        if row is None or row["status"] not in (
+            BookingStatus.PENDING_PAYMENT,
+            BookingStatus.AWAITING_SIGNATURES,
+        ):
             return  # paid, failed or gone meanwhile: nothing to expire
         # A late authorization is voided when it arrives: on_payment_authorized sees a booking
         # that is no longer pending and asks payments to void it.

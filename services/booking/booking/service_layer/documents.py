@@ -1,0 +1,115 @@
+"""Docs-before-pay: envelopes for a booking's required documents, and what their outcome does.
+
+`awaiting_signatures` is left only through the transition table: `documents_signed` is the one
+way on to `pending_payment`, and the only one that emits booking.checkout_requested; a decline,
+an expired envelope or the hold running out ends the booking instead. Outcomes can arrive in any
+order and more than once (the provider redelivers): whatever comes after the first one that
+counts finds the booking in another state and changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+
+import asyncpg
+
+from booking.adapters import repository
+from booking.adapters.esign.base import (
+    DocumentSpec,
+    EnvelopeStatus,
+    ESignProvider,
+    Signer,
+    WebhookEvent,
+)
+from booking.domain.model import BookingStatus, Trigger, transition
+from booking.service_layer.checkout import HOLD_EXPIRY, request_payment
+from booking.service_layer.endings import end_booking
+from eventkit import scheduler
+from eventkit.outbox import Outbox
+
+log = logging.getLogger("booking.documents")
+
+
+def envelope_key(booking_id: str) -> str:
+    return f"booking:esign:{booking_id}"
+
+
+class Documents:
+    def __init__(
+        self, outbox: Outbox, provider: ESignProvider, db: Callable[[], asyncpg.Pool]
+    ) -> None:
+        self.outbox = outbox
+        self.provider = provider
+        self.db = db  # the pool exists once the runtime has started
+
+    async def create_envelope(
+        self, conn: asyncpg.Connection, booking_id: str, payload: dict[str, object]
+    ) -> None:
+        """Durable job, scheduled with the booking: idempotent on the envelope key."""
+        row = await repository.get_booking(conn, uuid.UUID(booking_id), for_update=True)
+        if row is None or row["status"] != BookingStatus.AWAITING_SIGNATURES or row["envelope_id"]:
+            return
+        listing = await repository.get_listing(conn, row["listing_id"])
+        assert listing is not None
+        documents = [
+            DocumentSpec(d["document_id"], d["title"], d["text"].encode())
+            for d in json.loads(listing["required_documents"])
+        ]
+        envelope = await self.provider.create_envelope(
+            envelope_key=envelope_key(booking_id),
+            signer=Signer(row["guest_id"], row["guest_id"], f"{row['guest_id']}@guests.invalid"),
+            documents=documents,
+            metadata={"booking_id": booking_id},
+            expires_at=datetime.fromisoformat(str(payload["sign_by"])),
+        )
+        await repository.update_booking(
+            conn,
+            row["booking_id"],
+            row["version"],
+            envelope_id=envelope.envelope_id,
+            signing_url=envelope.signing_url,
+        )
+
+    async def on_envelope_event(self, event: WebhookEvent) -> None:
+        """The provider's callback (at least once): apply the outcome in one transaction."""
+        if event.status is EnvelopeStatus.SENT:
+            return  # nothing final happened
+        async with self.db().acquire() as conn, conn.transaction():
+            booking_id = await conn.fetchval(
+                "SELECT booking_id FROM booking.bookings WHERE envelope_id = $1",
+                event.envelope_id,
+            )
+            if booking_id is None:
+                log.warning("e-sign event for unknown envelope %s", event.envelope_id)
+                return
+            row = await repository.get_booking(conn, booking_id, for_update=True)
+            assert row is not None
+            if row["status"] != BookingStatus.AWAITING_SIGNATURES:
+                return  # decided already (or the hold ran out first)
+            if event.status is EnvelopeStatus.SIGNED:
+                step = transition(BookingStatus(row["status"]), Trigger.DOCUMENTS_SIGNED)
+                await repository.update_booking(
+                    conn, booking_id, row["version"], status=step.target.value
+                )
+                updated = await repository.get_booking(conn, booking_id)
+                assert updated is not None
+                await request_payment(conn, self.outbox, updated)
+                return
+            reason = (
+                "documents_expired"
+                if event.status is EnvelopeStatus.EXPIRED
+                else "documents_declined"
+            )
+            await end_booking(
+                conn,
+                self.outbox,
+                row,
+                Trigger.DOCUMENTS_DECLINED,
+                reason,
+                f"the signing envelope was {event.status}",
+            )
+            await scheduler.cancel(conn, "booking", HOLD_EXPIRY, str(booking_id))
