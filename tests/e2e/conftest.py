@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,14 +14,9 @@ import httpx
 import pytest
 
 from tests.conftest import KAFKA, service_dsn
+from tests.support import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 SERVICES = ("booking", "payments", "finance", "disputes")
@@ -66,8 +60,8 @@ def system(
     kafka_bootstrap: str, pg_ready: None, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[System]:
     logs = tmp_path_factory.mktemp("e2e-logs")
-    ports = {name: _free_port() for name in SERVICES}
-    sim_port = _free_port()
+    ports = {name: free_port() for name in SERVICES}
+    sim_port = free_port()
     env = {
         **os.environ,
         "KAFKA_BOOTSTRAP": KAFKA,

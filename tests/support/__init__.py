@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -86,3 +87,10 @@ async def _behind(consumer: AIOKafkaConsumer, end: dict[TopicPartition, int]) ->
         if await consumer.position(tp) < offset:
             return True
     return False
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

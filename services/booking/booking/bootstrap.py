@@ -11,10 +11,13 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from booking.adapters.esign.base import ESignProvider
 from booking.adapters.esign.builtin import BuiltinESignProvider
+from booking.adapters.esign.dropbox_sign import DropboxSignProvider
 from booking.config import BookingSettings
 from booking.entrypoints import http
 from booking.entrypoints.consumers import build_router
+from booking.entrypoints.esign_webhooks import build_dropbox_sign_router
 from booking.entrypoints.signing_page import build_signing_router
 from booking.service_layer import invites, payment_due
 from booking.service_layer.checkout import (
@@ -73,13 +76,23 @@ def build_runtime(settings: BookingSettings) -> ServiceRuntime:
     outbox = Outbox(NAME, producer=NAME)
     handlers = BookingHandlers(outbox, timedelta(seconds=settings.payment_window_seconds))
     runtime_ref: list[ServiceRuntime] = []
-    esign = BuiltinESignProvider(
-        _RuntimePool(runtime_ref),
-        public_base_url=settings.public_base_url,
-        secret=settings.esign_secret,
-    )
-    documents = Documents(outbox, esign, lambda: runtime_ref[0].db)
-    esign.register_callback(documents.on_envelope_event)
+    esign: ESignProvider
+    if settings.esign_provider == "dropbox_sign":
+        esign = DropboxSignProvider(
+            _RuntimePool(runtime_ref),
+            api_key=settings.dropbox_sign_api_key,
+            base_url=settings.dropbox_sign_base_url,
+        )
+        documents = Documents(outbox, esign, lambda: runtime_ref[0].db)
+    else:
+        builtin = BuiltinESignProvider(
+            _RuntimePool(runtime_ref),
+            public_base_url=settings.public_base_url,
+            secret=settings.esign_secret,
+        )
+        documents = Documents(outbox, builtin, lambda: runtime_ref[0].db)
+        builtin.register_callback(documents.on_envelope_event)
+        esign = builtin
     timers = Scheduler(
         NAME,
         {
@@ -97,7 +110,10 @@ def build_runtime(settings: BookingSettings) -> ServiceRuntime:
         await timers.run(runtime.db, stop)
 
     async def reconcile_envelopes(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
-        """Expire overdue envelopes and redeliver outcomes whose callback failed."""
+        """Built-in provider: expire overdue envelopes and redeliver outcomes whose callback
+        failed. (Dropbox Sign pushes its outcomes to /webhooks/dropbox-sign instead.)"""
+        if not isinstance(esign, BuiltinESignProvider):
+            return
         while not stop.is_set():
             try:
                 await esign.reconcile()
@@ -116,6 +132,7 @@ def build_runtime(settings: BookingSettings) -> ServiceRuntime:
     runtime_ref.append(runtime)
     runtime.state["outbox"] = outbox
     runtime.state["esign"] = esign
+    runtime.state["documents"] = documents
     return runtime
 
 
@@ -140,5 +157,9 @@ def build_app(runtime: ServiceRuntime) -> FastAPI:
         else None,
         timedelta(days=settings.authorization_horizon_days),
     )
-    app.include_router(build_signing_router(runtime.state["esign"]))
+    esign = runtime.state["esign"]
+    if isinstance(esign, BuiltinESignProvider):
+        app.include_router(build_signing_router(esign))
+    else:
+        app.include_router(build_dropbox_sign_router(esign, runtime.state["documents"]))
     return app

@@ -1,3 +1,5 @@
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
@@ -34,6 +36,11 @@ class BookingSettings(ServiceSettings):
     public_base_url: str = Field(
         default="http://127.0.0.1:8000", description="Where guests reach the gateway (links)."
     )
+    esign_provider: Literal["builtin", "dropbox_sign"] = Field(
+        default="builtin", description="builtin: our signing page; dropbox_sign: Dropbox Sign."
+    )
+    dropbox_sign_api_key: str = ""
+    dropbox_sign_base_url: str = "https://api.hellosign.com/v3"
     esign_secret: str = Field(
         default="dev-only-esign-secret-change-me",
         min_length=16,
