@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -27,6 +27,29 @@ WEBHOOK_SECRET = "whsec_e2e_secret"
 class System:
     urls: dict[str, str]
     logs: Path
+    commands: dict[str, list[str]] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def start(self, name: str) -> None:
+        log = self.logs / f"{name}.log"
+        proc = subprocess.Popen(
+            self.commands[name],
+            env=self.env,
+            cwd=ROOT,
+            stdout=log.open("ab"),
+            stderr=subprocess.STDOUT,
+        )
+        self.procs[name] = proc
+        if name == "stripe":
+            _wait_until_listening(self.urls[name], proc, log)
+        else:
+            _wait_healthy(self.urls[name], proc, log)
+
+    def kill(self, name: str) -> None:
+        """SIGKILL: no graceful shutdown, as a crash would leave it."""
+        self.procs[name].kill()
+        self.procs[name].wait(timeout=15)
 
     def token(self, sub: str, role: str) -> str:
         from booking.config import BookingSettings
@@ -84,18 +107,10 @@ def system(
         urls[name] = f"http://127.0.0.1:{ports[name]}"
         commands[name] = [sys.executable, "-m", name, "serve"]
     env["BOOKING_PUBLIC_BASE_URL"] = urls["booking"]  # signing links point at this gateway
-    procs: list[subprocess.Popen[bytes]] = []
+    system = System(urls=urls, logs=logs, commands=commands, env=env)
     try:
-        for name, command in commands.items():
-            log = logs / f"{name}.log"
-            proc = subprocess.Popen(
-                command, env=env, cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT
-            )
-            procs.append(proc)
-            if name == "stripe":
-                _wait_until_listening(urls[name], proc, log)
-            else:
-                _wait_healthy(urls[name], proc, log)
+        for name in commands:
+            system.start(name)
         subprocess.run(
             [sys.executable, "-m", "booking", "seed-listings"],
             env=env,
@@ -103,11 +118,11 @@ def system(
             check=True,
             capture_output=True,
         )
-        yield System(urls=urls, logs=logs)
+        yield system
     finally:
-        for proc in procs:
+        for proc in system.procs.values():
             proc.terminate()
-        for proc in procs:
+        for proc in system.procs.values():
             try:
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
