@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any, TypeAlias
 
 import asyncpg
+
+from marketplace_contracts.events.booking import CheckoutRequestedV1
 
 PaymentsDB: TypeAlias = asyncpg.Pool | asyncpg.Connection
 
@@ -34,6 +37,23 @@ async def forget_customer(db: PaymentsDB, guest_id: str, customer_id: str) -> No
         guest_id,
         customer_id,
     )
+
+
+def checkout_payment(
+    event: CheckoutRequestedV1, payment_id: str, correlation_id: uuid.UUID
+) -> dict[str, Any]:
+    """The columns every checkout payment row takes from the checkout request."""
+    return {
+        "payment_id": payment_id,
+        "booking_id": event.booking_id,
+        "guest_id": event.guest_id,
+        "amount": event.amount,
+        "platform_fee": event.platform_fee,
+        "currency": event.currency,
+        "host_account_id": event.host_account_id,
+        "payment_method": event.payment_method,
+        "correlation_id": correlation_id,
+    }
 
 
 async def insert_payment(conn: asyncpg.Connection, payment: dict[str, Any]) -> bool:

@@ -130,14 +130,7 @@ class PaymentHandlers:
         assert result is None or isinstance(result, PaymentIntentResult)
         ok = result is not None and not result.declined and result.status == "requires_capture"
         row = {
-            "payment_id": payment_id,
-            "booking_id": event.booking_id,
-            "guest_id": event.guest_id,
-            "amount": event.amount,
-            "platform_fee": event.platform_fee,
-            "currency": event.currency,
-            "host_account_id": event.host_account_id,
-            "payment_method": event.payment_method,
+            **repository.checkout_payment(event, payment_id, env.correlation_id),
             "payment_intent_id": result.id if result else None,
             "status": "authorized" if ok else "failed",
             # A decline leaves the intent awaiting another payment method, as Stripe reports it.
@@ -153,7 +146,6 @@ class PaymentHandlers:
             "failure_message": None
             if ok
             else (error.message if error else result and result.failure_message),
-            "correlation_id": env.correlation_id,
         }
         if not await repository.insert_payment(conn, row):
             return

@@ -60,14 +60,7 @@ class SavedCards:
     ) -> None:
         ok = result is not None and result.status == "succeeded" and bool(result.payment_method)
         row = {
-            "payment_id": payment_id,
-            "booking_id": event.booking_id,
-            "guest_id": event.guest_id,
-            "amount": event.amount,
-            "platform_fee": event.platform_fee,
-            "currency": event.currency,
-            "host_account_id": event.host_account_id,
-            "payment_method": event.payment_method,
+            **repository.checkout_payment(event, payment_id, env.correlation_id),
             "status": "saved" if ok else "failed",
             "customer_id": customer,
             "setup_intent_id": result.id if result else None,
@@ -81,7 +74,6 @@ class SavedCards:
             "failure_message": None
             if ok
             else (error.message if error else result and result.failure_message),
-            "correlation_id": env.correlation_id,
         }
         if not await repository.insert_payment(conn, row):
             return
