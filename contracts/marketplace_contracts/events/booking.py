@@ -1,9 +1,10 @@
-"""Events produced by the booking service on `booking.events`, keyed by booking id."""
+"""Events produced by the booking service on `booking.events`, keyed by booking id (group
+events by group id)."""
 
 from datetime import datetime
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from marketplace_contracts.envelope import EventModel
 from marketplace_contracts.money import Currency, MinorUnits
@@ -165,3 +166,142 @@ class SignaturesRequestedV1(EventModel):
     listing_id: str
     document_ids: list[str] = Field(min_length=1)
     sign_by: datetime = Field(description="The checkout hold ends then, signed or not.")
+    group_id: str | None = Field(
+        default=None, description="Set when the booking is a leg of a Linked Booking Group."
+    )
+
+
+# -- Linked Booking Groups: one checkout, several legs, one payment ---------------------------
+# Group events are keyed by group id, so payments sees a group's requests in order; leg events
+# are keyed by the leg's booking id like every booking event.
+
+
+class GroupLeg(BaseModel):
+    """One leg of a Linked Booking Group: its own listing, host, time range and amounts."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    booking_id: str
+    listing_id: str
+    host_id: str
+    host_account_id: str = Field(description="The host's connected account, paid this leg.")
+    starts_at: datetime
+    ends_at: datetime
+    amount: MinorUnits = Field(description="What the guest pays for this leg.")
+    platform_fee: MinorUnits = Field(description="Part of this leg's `amount` kept.")
+
+
+class GroupCheckoutRequestedV1(EventModel):
+    """Every leg of a group is held (and signed, if documents were required): payments takes
+    one payment for the total, on a charge without a destination (the hosts are paid per leg
+    by transfers later)."""
+
+    TYPE: ClassVar[str] = "booking.group_checkout_requested"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = "booking.events"
+
+    group_id: str
+    guest_id: str
+    amount: MinorUnits = Field(description="Total of the legs' amounts.")
+    currency: Currency
+    platform_fee: MinorUnits = Field(description="Total of the legs' platform fees.")
+    payment_method: str = Field(examples=["pm_card_visa"])
+    save_for_later: bool = Field(
+        default=False,
+        description="Save the payment method (SetupIntent) and charge it when the group is "
+        "captured, instead of authorizing: some Request-to-Book leg's host may answer after "
+        "an authorization would have lapsed.",
+    )
+    legs: list[GroupLeg] = Field(min_length=2)
+
+
+class GroupAwaitingHostsV1(EventModel):
+    """The group's payment is secured; Request-to-Book legs wait for their hosts' answers."""
+
+    TYPE: ClassVar[str] = "booking.group_awaiting_hosts"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = "booking.events"
+
+    group_id: str
+    payment_id: str
+    booking_ids: list[str] = Field(min_length=1, description="The legs awaiting a host.")
+
+
+class GroupCaptureRequestedV1(EventModel):
+    """Every leg of the group is ready: payments captures the total (or charges the saved
+    payment method). The capture is the group's commit point: on success every leg is
+    confirmed at once; on failure every leg is released."""
+
+    TYPE: ClassVar[str] = "booking.group_capture_requested"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = "booking.events"
+
+    group_id: str
+    payment_id: str
+    amount: MinorUnits
+    currency: Currency
+
+
+class GroupConfirmedV1(EventModel):
+    """Every leg of the group is confirmed, in one transaction."""
+
+    TYPE: ClassVar[str] = "booking.group_confirmed"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = "booking.events"
+
+    group_id: str
+    payment_id: str
+    booking_ids: list[str] = Field(min_length=2)
+    amount: MinorUnits
+    currency: Currency
+
+
+class GroupFailedV1(EventModel):
+    """The group checkout ended without bookings: every leg is released, and payments voids
+    the group's authorization if there is one."""
+
+    TYPE: ClassVar[str] = "booking.group_failed"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = "booking.events"
+
+    group_id: str
+    payment_id: str | None = Field(
+        default=None, description="The group's payment, if payments was asked for one."
+    )
+    reason: str = Field(
+        description="Machine-readable reason: slot_unavailable, payment_declined, "
+        "hold_expired, host_declined, request_expired, documents_declined, documents_expired, "
+        "group_not_pending.",
+        examples=["host_declined"],
+    )
+    detail: str = ""
+    failed_booking_id: str | None = Field(
+        default=None, description="The leg whose failure failed the group, if one did."
+    )
+    booking_ids: list[str] = Field(min_length=2, description="Every leg, all released.")
+
+
+class DocumentsSignedV1(EventModel):
+    """Every required document of a group leg is signed; the leg waits for the group's other
+    legs before payment is requested."""
+
+    TYPE: ClassVar[str] = "booking.documents_signed"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = "booking.events"
+
+    booking_id: str
+    group_id: str
+    envelope_id: str | None = None
+
+
+class LegReadyV1(EventModel):
+    """A group leg is ready to be confirmed (paid for, and accepted by its host if it is a
+    Request-to-Book); it is confirmed when every leg of its group is."""
+
+    TYPE: ClassVar[str] = "booking.leg_ready"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = "booking.events"
+
+    booking_id: str
+    group_id: str
+    cause: str = Field(examples=["payment_authorized", "host_accepted"])

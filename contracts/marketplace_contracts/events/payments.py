@@ -2,7 +2,7 @@
 
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from marketplace_contracts.envelope import EventModel
 from marketplace_contracts.money import Currency, MinorUnits
@@ -22,6 +22,11 @@ class PaymentAuthorizedV1(EventModel):
     currency: Currency
     card_brand: str | None = None
     card_last4: str | None = None
+    group_id: str | None = Field(
+        default=None,
+        description="Set when the payment is a Linked Booking Group's; `booking_id` then holds "
+        "the group id.",
+    )
 
 
 class PaymentFailedV1(EventModel):
@@ -36,6 +41,11 @@ class PaymentFailedV1(EventModel):
     code: str = Field(examples=["card_declined"])
     decline_code: str | None = Field(default=None, examples=["generic_decline"])
     message: str = ""
+    group_id: str | None = Field(
+        default=None,
+        description="Set when the payment is a Linked Booking Group's; `booking_id` then holds "
+        "the group id.",
+    )
 
 
 class PaymentCapturedV1(EventModel):
@@ -66,6 +76,11 @@ class PaymentVoidedV1(EventModel):
     payment_id: str
     booking_id: str
     reason: str
+    group_id: str | None = Field(
+        default=None,
+        description="Set when the payment is a Linked Booking Group's; `booking_id` then holds "
+        "the group id.",
+    )
 
 
 class PaymentMethodSavedV1(EventModel):
@@ -80,3 +95,43 @@ class PaymentMethodSavedV1(EventModel):
     setup_intent_id: str
     card_brand: str | None = None
     card_last4: str | None = None
+    group_id: str | None = Field(
+        default=None,
+        description="Set when the payment is a Linked Booking Group's; `booking_id` then holds "
+        "the group id.",
+    )
+
+
+class PaymentSplit(BaseModel):
+    """What one booking (a single booking, or one leg of a group) contributed and is owed."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    booking_id: str
+    host_account_id: str
+    amount: MinorUnits = Field(description="Paid by the guest for this booking.")
+    platform_fee: MinorUnits
+    host_amount: MinorUnits = Field(description="`amount - platform_fee`, owed to the host.")
+
+
+class PaymentCapturedV2(EventModel):
+    """Funds were captured. v2 carries one split per booking, so a payment for a Linked Booking
+    Group (several hosts) tells finance who is owed what; the splits sum to the payment."""
+
+    TYPE: ClassVar[str] = "payments.payment_captured"
+    VERSION: ClassVar[int] = 2
+    TOPIC: ClassVar[str] = "payments.events"
+
+    payment_id: str
+    booking_id: str = Field(description="The booking, or for a group payment the group id.")
+    group_id: str | None = None
+    payment_intent_id: str
+    charge_id: str | None
+    amount: MinorUnits = Field(description="Captured from the guest.")
+    currency: Currency
+    platform_fee: MinorUnits = Field(description="Sum of the splits' platform fees.")
+    splits: list[PaymentSplit] = Field(min_length=1)
+    transfer_group: str | None = Field(
+        default=None,
+        description="Stripe transfer group of a separate-charges-and-transfers payment (groups).",
+    )
