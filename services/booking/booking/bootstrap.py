@@ -28,6 +28,7 @@ from booking.service_layer.checkout import (
     REQUEST_EXPIRY,
 )
 from booking.service_layer.documents import Documents
+from booking.service_layer.groups import GROUP_HOLD_EXPIRY
 from booking.service_layer.handlers import BookingHandlers
 from booking.service_layer.invites import INVITE_EXPIRY
 from eventkit.outbox import Outbox
@@ -102,6 +103,7 @@ def build_runtime(settings: BookingSettings) -> ServiceRuntime:
             INVITE_EXPIRY: partial(invites.expire_job, outbox),
             PAYMENT_WINDOW: partial(payment_due.close_window, outbox),
             CREATE_ENVELOPE: documents.create_envelope,
+            GROUP_HOLD_EXPIRY: handlers.groups.expire_hold,
         },
         poll_interval=settings.scheduler_poll_seconds,
     )

@@ -12,7 +12,7 @@ BOOKING_COLUMNS = (
     "booking_id, guest_id, listing_id, host_id, host_account_id, starts_at, ends_at, status, "
     "payment_status, amount, platform_fee, currency, payment_method, payment_id, "
     "failure_reason, failure_detail, correlation_id, version, created_at, updated_at, mode, "
-    "respond_by, pay_by, payment_attempts, save_for_later, envelope_id, signing_url"
+    "respond_by, pay_by, payment_attempts, save_for_later, envelope_id, signing_url, group_id"
 )
 
 
@@ -68,6 +68,7 @@ async def insert_booking(conn: asyncpg.Connection, booking: dict[str, Any]) -> N
         "respond_by",
         "save_for_later",
         "status",
+        "group_id",
     )
     params = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
     await conn.execute(
@@ -79,6 +80,16 @@ async def insert_booking(conn: asyncpg.Connection, booking: dict[str, Any]) -> N
 async def get_booking(
     conn: asyncpg.Connection, booking_id: uuid.UUID, *, for_update: bool = False
 ) -> asyncpg.Record | None:
+    """With `for_update`, a group leg's group is locked before the leg: one lock order (group,
+    then its legs by booking id) for every command, so two never deadlock."""
+    if for_update:
+        group_id = await conn.fetchval(
+            "SELECT group_id FROM booking.bookings WHERE booking_id = $1", booking_id
+        )
+        if group_id is not None:  # set at insert, never changed: safe to read unlocked
+            await conn.execute(
+                "SELECT 1 FROM booking.checkout_groups WHERE group_id = $1 FOR UPDATE", group_id
+            )
     lock = " FOR UPDATE" if for_update else ""
     return await conn.fetchrow(
         f"SELECT {BOOKING_COLUMNS} FROM booking.bookings WHERE booking_id = $1{lock}", booking_id
@@ -94,6 +105,55 @@ async def update_booking(
         f"UPDATE booking.bookings SET {columns}, version = version + 1, updated_at = now() "
         "WHERE booking_id = $1 AND version = $2",
         booking_id,
+        version,
+        *changes.values(),
+    )
+    return bool(status == "UPDATE 1")
+
+
+# -- Linked Booking Groups -------------------------------------------------------------------
+
+
+async def insert_group(conn: asyncpg.Connection, group: dict[str, Any]) -> None:
+    columns = ", ".join(group)
+    params = ", ".join(f"${i}" for i in range(1, len(group) + 1))
+    await conn.execute(
+        f"INSERT INTO booking.checkout_groups ({columns}) VALUES ({params})", *group.values()
+    )
+
+
+async def get_group(
+    conn: asyncpg.Connection, group_id: uuid.UUID, *, for_update: bool = False
+) -> asyncpg.Record | None:
+    lock = " FOR UPDATE" if for_update else ""
+    return await conn.fetchrow(
+        f"SELECT * FROM booking.checkout_groups WHERE group_id = $1{lock}", group_id
+    )
+
+
+async def group_legs(
+    conn: asyncpg.Connection, group_id: uuid.UUID, *, for_update: bool = False
+) -> list[asyncpg.Record]:
+    """The group's legs in booking-id order (the lock order, after the group row)."""
+    lock = " FOR UPDATE" if for_update else ""
+    return list(
+        await conn.fetch(
+            f"SELECT {BOOKING_COLUMNS} FROM booking.bookings WHERE group_id = $1 "
+            f"ORDER BY booking_id{lock}",
+            group_id,
+        )
+    )
+
+
+async def update_group(
+    conn: asyncpg.Connection, group_id: uuid.UUID, version: int, **changes: Any
+) -> bool:
+    """Compare-and-set on `version`, like update_booking."""
+    columns = ", ".join(f"{name} = ${i}" for i, name in enumerate(changes, start=3))
+    status = await conn.execute(
+        f"UPDATE booking.checkout_groups SET {columns}, version = version + 1, "
+        "updated_at = now() WHERE group_id = $1 AND version = $2",
+        group_id,
         version,
         *changes.values(),
     )

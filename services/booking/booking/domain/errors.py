@@ -19,6 +19,8 @@ class ErrorCode(StrEnum):
     INVITE_EXPIRED = "invite_expired"
     INVITE_WITHDRAWN = "invite_withdrawn"
     INVITE_CLOSED = "invite_closed"
+    GROUP_NOT_FOUND = "group_not_found"
+    MIXED_CURRENCIES = "mixed_currencies"
 
 
 class BookingError(Exception):

@@ -6,8 +6,10 @@ integration event it emits; docs/lifecycles.md is generated from this table (`ma
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from booking.domain.errors import BookingError, ErrorCode
 
@@ -23,6 +25,7 @@ class BookingStatus(StrEnum):
     COMPLETED = "completed"  # the booked time is over
     PAYMENT_DUE = "payment_due"  # confirmed, but the off-session charge failed: guest must pay
     RELEASED = "released"  # the guest did not pay within the payment window
+    AWAITING_GROUP = "awaiting_group"  # a group leg ready to confirm; waits for its other legs
 
 
 class PaymentStatus(StrEnum):
@@ -53,19 +56,32 @@ class Trigger(StrEnum):
     PAYMENT_WINDOW_CLOSED = "payment_window_closed"
     DOCUMENTS_SIGNED = "documents_signed"
     DOCUMENTS_DECLINED = "documents_declined"
+    GROUP_CONFIRMED = "group_confirmed"
+    GROUP_FAILED = "group_failed"
 
 
 class Guard(StrEnum):
-    ALWAYS = "always"
-    INSTANT_BOOK = "instant book"
-    REQUEST_TO_BOOK = "request to book"
+    """When a transition applies, from the booking's mode and whether it is a group leg."""
 
-    def holds(self, mode: BookingMode) -> bool:
-        return (
-            self is Guard.ALWAYS
-            or (self is Guard.INSTANT_BOOK and mode is BookingMode.INSTANT)
-            or (self is Guard.REQUEST_TO_BOOK and mode is BookingMode.REQUEST)
-        )
+    ALWAYS = "always"
+    SINGLE = "single"  # a booking of its own, not a leg of a Linked Booking Group
+    INSTANT_BOOK = "instant book"  # single
+    REQUEST_TO_BOOK = "request to book"  # single
+    GROUP_LEG = "group leg"
+    GROUP_INSTANT = "group leg, instant book"
+    GROUP_REQUEST = "group leg, request to book"
+
+    def holds(self, mode: BookingMode, grouped: bool = False) -> bool:
+        instant = mode is BookingMode.INSTANT
+        return {
+            Guard.ALWAYS: True,
+            Guard.SINGLE: not grouped,
+            Guard.INSTANT_BOOK: not grouped and instant,
+            Guard.REQUEST_TO_BOOK: not grouped and not instant,
+            Guard.GROUP_LEG: grouped,
+            Guard.GROUP_INSTANT: grouped and instant,
+            Guard.GROUP_REQUEST: grouped and not instant,
+        }[self]
 
 
 @dataclass(frozen=True)
@@ -85,6 +101,7 @@ HOLDING_STATUSES = (
     BookingStatus.COMPLETED,
     BookingStatus.PAYMENT_DUE,
     BookingStatus.AWAITING_SIGNATURES,
+    BookingStatus.AWAITING_GROUP,
 )
 # Where a checkout starts: documents to sign first (docs-before-pay), or straight to payment.
 INITIALS = (
@@ -95,11 +112,16 @@ INITIALS = (
 _P, _A = BookingStatus.PENDING_PAYMENT, BookingStatus.AWAITING_HOST
 _D = BookingStatus.PAYMENT_DUE
 _S = BookingStatus.AWAITING_SIGNATURES
+_G = BookingStatus.AWAITING_GROUP
 TRANSITIONS: tuple[Transition, ...] = (
-    # Docs-before-pay: payment is requested only by the transition out of this state.
-    Transition(_S, Trigger.DOCUMENTS_SIGNED, _P, "booking.checkout_requested"),
+    # Docs-before-pay: payment is requested only by the transition out of this state (a group
+    # leg's payment, by the group's transition once every leg is signed).
+    Transition(_S, Trigger.DOCUMENTS_SIGNED, _P, "booking.checkout_requested", Guard.SINGLE),
+    Transition(_S, Trigger.DOCUMENTS_SIGNED, _P, "booking.documents_signed", Guard.GROUP_LEG),
     Transition(_S, Trigger.DOCUMENTS_DECLINED, BookingStatus.FAILED, "booking.booking_failed"),
-    Transition(_S, Trigger.HOLD_EXPIRED, BookingStatus.EXPIRED, "booking.booking_failed"),
+    Transition(
+        _S, Trigger.HOLD_EXPIRED, BookingStatus.EXPIRED, "booking.booking_failed", Guard.SINGLE
+    ),
     Transition(
         _P,
         Trigger.PAYMENT_AUTHORIZED,
@@ -110,9 +132,28 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(
         _P, Trigger.PAYMENT_AUTHORIZED, _A, "booking.host_response_requested", Guard.REQUEST_TO_BOOK
     ),
-    Transition(_P, Trigger.PAYMENT_FAILED, BookingStatus.FAILED, "booking.booking_failed"),
-    Transition(_P, Trigger.HOLD_EXPIRED, BookingStatus.EXPIRED, "booking.booking_failed"),
-    Transition(_A, Trigger.HOST_ACCEPTED, BookingStatus.CONFIRMED, "booking.booking_confirmed"),
+    Transition(_P, Trigger.PAYMENT_AUTHORIZED, _G, "booking.leg_ready", Guard.GROUP_INSTANT),
+    Transition(
+        _P,
+        Trigger.PAYMENT_AUTHORIZED,
+        _A,
+        "booking.host_response_requested",
+        Guard.GROUP_REQUEST,
+    ),
+    Transition(
+        _P, Trigger.PAYMENT_FAILED, BookingStatus.FAILED, "booking.booking_failed", Guard.SINGLE
+    ),
+    Transition(
+        _P, Trigger.HOLD_EXPIRED, BookingStatus.EXPIRED, "booking.booking_failed", Guard.SINGLE
+    ),
+    Transition(
+        _A,
+        Trigger.HOST_ACCEPTED,
+        BookingStatus.CONFIRMED,
+        "booking.booking_confirmed",
+        Guard.SINGLE,
+    ),
+    Transition(_A, Trigger.HOST_ACCEPTED, _G, "booking.leg_ready", Guard.GROUP_LEG),
     Transition(_A, Trigger.HOST_DECLINED, BookingStatus.DECLINED, "booking.booking_failed"),
     Transition(_A, Trigger.REQUEST_EXPIRED, BookingStatus.EXPIRED, "booking.booking_failed"),
     Transition(
@@ -128,23 +169,56 @@ TRANSITIONS: tuple[Transition, ...] = (
         "booking.host_response_requested",
         Guard.REQUEST_TO_BOOK,
     ),
-    Transition(BookingStatus.CONFIRMED, Trigger.PAYMENT_FAILED, _D, "booking.payment_requested"),
+    Transition(_P, Trigger.PAYMENT_METHOD_SAVED, _G, "booking.leg_ready", Guard.GROUP_INSTANT),
+    Transition(
+        _P,
+        Trigger.PAYMENT_METHOD_SAVED,
+        _A,
+        "booking.host_response_requested",
+        Guard.GROUP_REQUEST,
+    ),
+    Transition(
+        BookingStatus.CONFIRMED,
+        Trigger.PAYMENT_FAILED,
+        _D,
+        "booking.payment_requested",
+        Guard.SINGLE,
+    ),
     Transition(_D, Trigger.PAYMENT_RETRY_REQUESTED, _D, "booking.payment_retry_requested"),
     Transition(_D, Trigger.PAYMENT_CAPTURED, BookingStatus.CONFIRMED, "booking.booking_confirmed"),
     Transition(_D, Trigger.PAYMENT_WINDOW_CLOSED, BookingStatus.RELEASED, "booking.booking_failed"),
+    # A Linked Booking Group's legs are confirmed together, or released together.
+    Transition(_G, Trigger.GROUP_CONFIRMED, BookingStatus.CONFIRMED, "booking.booking_confirmed"),
+    *(
+        Transition(source, Trigger.GROUP_FAILED, BookingStatus.FAILED, "booking.booking_failed")
+        for source in (_S, _P, _A, _G)
+    ),
 )
 
 
 def transition(
-    current: BookingStatus, trigger: Trigger, mode: BookingMode = BookingMode.INSTANT
+    current: BookingStatus,
+    trigger: Trigger,
+    mode: BookingMode = BookingMode.INSTANT,
+    grouped: bool = False,
 ) -> Transition:
     """The transition for `trigger` in `current` whose guard holds, or ILLEGAL_TRANSITION."""
     for candidate in TRANSITIONS:
         if candidate.source == current and candidate.trigger == trigger:
-            if candidate.guard.holds(mode):
+            if candidate.guard.holds(mode, grouped):
                 return candidate
     raise BookingError(
         ErrorCode.ILLEGAL_TRANSITION, f"cannot apply {trigger} to a {current} booking"
+    )
+
+
+def transition_for(booking: Mapping[str, Any], trigger: Trigger) -> Transition:
+    """The transition for `trigger` on this booking row (its status, mode and grouping)."""
+    return transition(
+        BookingStatus(booking["status"]),
+        trigger,
+        BookingMode(booking["mode"]),
+        booking["group_id"] is not None,
     )
 
 

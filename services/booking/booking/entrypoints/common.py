@@ -56,7 +56,8 @@ async def run_idempotent(
             try:
                 async with conn.transaction():
                     try:
-                        status, payload = await work(conn)
+                        async with conn.transaction():  # savepoint: a refusal undoes the work
+                            status, payload = await work(conn)
                     except BookingError as exc:  # a refusal is a response too: replay it
                         status = errors.status_for(exc)
                         payload = errors.error_body(exc.code, exc.message)

@@ -6,6 +6,7 @@ from marketplace_contracts.events.catalog import ListingUpsertedV1
 from marketplace_contracts.events.payments import (
     PaymentAuthorizedV1,
     PaymentCapturedV1,
+    PaymentCapturedV2,
     PaymentFailedV1,
     PaymentMethodSavedV1,
     PaymentVoidedV1,
@@ -17,7 +18,8 @@ def build_router(handlers: BookingHandlers) -> EventRouter:
     router.add(ListingUpsertedV1, handlers.on_listing_upserted)
     router.add(PaymentAuthorizedV1, handlers.on_payment_authorized)
     router.add(PaymentFailedV1, handlers.on_payment_failed)
-    router.add(PaymentCapturedV1, handlers.on_payment_captured)
+    router.add(PaymentCapturedV1, handlers.on_payment_captured)  # still on the topic
+    router.add(PaymentCapturedV2, handlers.on_payment_captured)
     router.add(PaymentVoidedV1, handlers.on_payment_voided)
     router.add(PaymentMethodSavedV1, handlers.on_payment_method_saved)
     return router

@@ -22,6 +22,8 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.INVITE_EXPIRED: 409,
     ErrorCode.INVITE_WITHDRAWN: 409,
     ErrorCode.INVITE_CLOSED: 409,
+    ErrorCode.GROUP_NOT_FOUND: 404,
+    ErrorCode.MIXED_CURRENCIES: 422,
     ErrorCode.FORBIDDEN: 403,
     ErrorCode.UNAUTHENTICATED: 401,
 }

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 
 from booking.adapters import repository
 from booking.domain.errors import BookingError, ErrorCode
-from booking.entrypoints import errors, invites_http
+from booking.entrypoints import errors, groups_http, invites_http
 from booking.entrypoints.auth import CurrentPrincipal, Principal, Role, require_role
 from booking.entrypoints.common import ERRORS, IdempotencyKey, run_idempotent, runtime_of
 from booking.entrypoints.schemas import (
@@ -201,3 +201,4 @@ def install(
     errors.install(app)
     app.include_router(router)
     app.include_router(invites_http.router)
+    app.include_router(groups_http.router)

@@ -47,8 +47,8 @@ class DeclineRequest(BaseModel):
 class BookingOut(BaseModel):
     booking_id: str
     status: str = Field(
-        description="awaiting_signatures, pending_payment, awaiting_host, confirmed, "
-        "payment_due, completed, failed, expired, declined or released."
+        description="awaiting_signatures, pending_payment, awaiting_host, awaiting_group, "
+        "confirmed, payment_due, completed, failed, expired, declined or released."
     )
     payment_status: str = Field(description="none, authorized, captured, voided or failed.")
     guest_id: str
@@ -70,6 +70,9 @@ class BookingOut(BaseModel):
     )
     signing_url: str | None = Field(
         description="awaiting_signatures: where the guest signs the listing's documents."
+    )
+    group_id: str | None = Field(
+        default=None, description="The Linked Booking Group this booking is a leg of."
     )
     created_at: str
     updated_at: str
@@ -148,3 +151,75 @@ class InviteOut(BaseModel):
     version: int
     created_at: str
     updated_at: str
+
+
+class GroupLegRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    listing_id: str = Field(min_length=1, max_length=100)
+    starts_at: AwareDatetime = Field(description="On a 15-minute slot.")
+    ends_at: AwareDatetime
+
+
+class GroupCheckoutRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "legs": [
+                        {
+                            "listing_id": "lst_loft_01",
+                            "starts_at": "2027-03-01T10:00:00Z",
+                            "ends_at": "2027-03-01T13:00:00Z",
+                        },
+                        {
+                            "listing_id": "lst_garden_02",
+                            "starts_at": "2027-03-01T14:00:00Z",
+                            "ends_at": "2027-03-01T16:00:00Z",
+                        },
+                        {
+                            "listing_id": "lst_studio_04",
+                            "starts_at": "2027-03-02T09:00:00Z",
+                            "ends_at": "2027-03-02T12:00:00Z",
+                        },
+                    ],
+                    "payment_method": "pm_card_visa",
+                }
+            ]
+        },
+    )
+
+    legs: list[GroupLegRequest] = Field(
+        min_length=2, max_length=10, description="2 to 10 legs: listings, hosts, times."
+    )
+    payment_method: str = Field(
+        min_length=3, max_length=255, description="One payment for the total of every leg."
+    )
+
+
+class GroupOut(BaseModel):
+    group_id: str
+    status: str = Field(
+        description="awaiting_signatures, pending_payment, awaiting_hosts, capturing, "
+        "confirmed or failed."
+    )
+    payment_status: str = Field(description="none, authorized, saved, captured, voided or failed.")
+    guest_id: str
+    amount: int = Field(description="Total of the legs, in minor units: one payment.")
+    platform_fee: int
+    currency: str
+    payment_id: str | None
+    hold_until: str = Field(
+        description="Every leg must be signed and paid for before this, or all are released."
+    )
+    failure_reason: str | None = Field(
+        description="Why the group failed: slot_unavailable, payment_declined, hold_expired, "
+        "host_declined, request_expired, documents_declined or documents_expired."
+    )
+    failure_detail: str | None
+    failed_booking_id: str | None = Field(description="The leg that failed the group.")
+    version: int
+    created_at: str
+    updated_at: str
+    legs: list[BookingOut]

@@ -51,41 +51,83 @@ async def place_booking(
 ) -> dict[str, Any]:
     """Must run inside a transaction: the hold, its expiry timer and the checkout request
     commit together."""
-    if cmd.starts_at <= datetime.now(UTC):
-        raise BookingError(ErrorCode.INVALID_TIME_RANGE, "a booking must start in the future")
-    listing = await repository.get_listing(conn, cmd.listing_id)
-    if listing is None:
-        raise BookingError(ErrorCode.LISTING_NOT_FOUND, f"listing {cmd.listing_id} not found")
-    if not listing["active"]:
-        raise BookingError(ErrorCode.LISTING_INACTIVE, f"listing {cmd.listing_id} is not bookable")
-    price = price_leg(
+    booking, documents = await new_leg(
+        conn,
+        guest_id=cmd.guest_id,
+        listing_id=cmd.listing_id,
         starts_at=cmd.starts_at,
         ends_at=cmd.ends_at,
+        payment_method=cmd.payment_method,
+        correlation_id=cmd.correlation_id or uuid.uuid4(),
+        invited_amount=cmd.invited_amount,
+        response_window=response_window,
+        authorization_horizon=authorization_horizon,
+    )
+    await hold_slot(conn, booking)
+    booking_id = str(booking["booking_id"])
+    sign_by = datetime.now(UTC) + hold_ttl
+    await scheduler.schedule(conn, "booking", HOLD_EXPIRY, booking_id, sign_by)
+    row = await repository.get_booking(conn, booking["booking_id"])
+    assert row is not None
+    if documents:
+        await request_signatures(conn, outbox, booking, documents, sign_by)
+    else:
+        await request_payment(conn, outbox, row)
+    return booking_view(row)
+
+
+async def new_leg(
+    conn: asyncpg.Connection,
+    *,
+    guest_id: str,
+    listing_id: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    payment_method: str,
+    correlation_id: uuid.UUID,
+    invited_amount: int | None = None,
+    response_window: timedelta | None = None,
+    authorization_horizon: timedelta = AUTHORIZATION_HORIZON,
+    group_id: uuid.UUID | None = None,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A booking row to hold (priced from the listing) and its listing's required documents;
+    refuses a past start, an unknown or inactive listing and an unbookable time range."""
+    if starts_at <= datetime.now(UTC):
+        raise BookingError(ErrorCode.INVALID_TIME_RANGE, "a booking must start in the future")
+    listing = await repository.get_listing(conn, listing_id)
+    if listing is None:
+        raise BookingError(ErrorCode.LISTING_NOT_FOUND, f"listing {listing_id} not found")
+    if not listing["active"]:
+        raise BookingError(ErrorCode.LISTING_INACTIVE, f"listing {listing_id} is not bookable")
+    price = price_leg(
+        starts_at=starts_at,
+        ends_at=ends_at,
         hourly_rate=listing["hourly_rate"],
         currency=listing["currency"],
         platform_fee_bps=listing["platform_fee_bps"],
         min_hours=listing["min_hours"],
     )
-    if cmd.invited_amount is not None:
+    if invited_amount is not None:
         price = invited_price(
-            amount=cmd.invited_amount,
+            amount=invited_amount,
             currency=listing["currency"],
             platform_fee_bps=listing["platform_fee_bps"],
         )
-    instant = listing["instant_book"] or cmd.invited_amount is not None
+    instant = listing["instant_book"] or invited_amount is not None
+    documents: list[dict[str, Any]] = json.loads(listing["required_documents"])
     booking = {
         "booking_id": uuid.uuid4(),
-        "guest_id": cmd.guest_id,
+        "guest_id": guest_id,
         "listing_id": listing["listing_id"],
         "host_id": listing["host_id"],
         "host_account_id": listing["host_account_id"],
-        "starts_at": cmd.starts_at,
-        "ends_at": cmd.ends_at,
+        "starts_at": starts_at,
+        "ends_at": ends_at,
         "amount": price.amount,
         "platform_fee": price.platform_fee,
         "currency": price.currency,
-        "payment_method": cmd.payment_method,
-        "correlation_id": cmd.correlation_id or uuid.uuid4(),
+        "payment_method": payment_method,
+        "correlation_id": correlation_id,
         "mode": (BookingMode.INSTANT if instant else BookingMode.REQUEST).value,
         # The host's response window runs from the request, whatever the payment takes.
         "respond_by": None
@@ -93,50 +135,59 @@ async def place_booking(
         else datetime.now(UTC)
         + (response_window or timedelta(hours=listing["response_window_hours"])),
         # An authorization would lapse before a far-ahead host answer: save the card instead.
-        "save_for_later": not instant and cmd.starts_at - datetime.now(UTC) > authorization_horizon,
-        "status": BookingStatus.PENDING_PAYMENT.value,
+        "save_for_later": not instant and starts_at - datetime.now(UTC) > authorization_horizon,
+        # docs-before-pay: no payment request until every document is signed
+        "status": (
+            BookingStatus.AWAITING_SIGNATURES if documents else BookingStatus.PENDING_PAYMENT
+        ).value,
+        "group_id": group_id,
     }
-    documents = json.loads(listing["required_documents"])
-    if documents:  # docs-before-pay: no payment request until every document is signed
-        booking["status"] = BookingStatus.AWAITING_SIGNATURES.value
+    return booking, documents
+
+
+async def request_signatures(
+    conn: asyncpg.Connection,
+    outbox: Outbox,
+    booking: dict[str, Any],
+    documents: list[dict[str, Any]],
+    sign_by: datetime,
+) -> None:
+    """Docs-before-pay: a durable job creates the envelope right after commit (a provider call
+    does not belong in this transaction); the guest then finds `signing_url` on the booking."""
+    booking_id = str(booking["booking_id"])
+    await scheduler.schedule(
+        conn,
+        "booking",
+        CREATE_ENVELOPE,
+        booking_id,
+        datetime.now(UTC),
+        {"sign_by": sign_by.isoformat()},
+    )
+    await outbox.add(
+        conn,
+        SignaturesRequestedV1(
+            booking_id=booking_id,
+            guest_id=booking["guest_id"],
+            listing_id=booking["listing_id"],
+            document_ids=[d["document_id"] for d in documents],
+            sign_by=sign_by,
+            group_id=str(booking["group_id"]) if booking["group_id"] else None,
+        ),
+        key=booking_id,
+        correlation_id=booking["correlation_id"],
+    )
+
+
+async def hold_slot(conn: asyncpg.Connection, booking: dict[str, Any]) -> None:
+    """Insert the booking; the exclusion constraint refuses a slot another booking holds."""
     try:
         async with conn.transaction():  # savepoint: a conflict must not poison the caller's tx
             await repository.insert_booking(conn, booking)
     except asyncpg.ExclusionViolationError:
         raise BookingError(
-            ErrorCode.SLOT_UNAVAILABLE, "the listing is already booked for part of that time"
+            ErrorCode.SLOT_UNAVAILABLE,
+            f"listing {booking['listing_id']} is already booked for part of that time",
         ) from None
-    booking_id = str(booking["booking_id"])
-    sign_by = datetime.now(UTC) + hold_ttl
-    await scheduler.schedule(conn, "booking", HOLD_EXPIRY, booking_id, sign_by)
-    row = await repository.get_booking(conn, booking["booking_id"])
-    assert row is not None
-    if documents:
-        # The envelope is created by a durable job right after commit (a provider call does
-        # not belong in this transaction); the guest finds `signing_url` on the booking.
-        await scheduler.schedule(
-            conn,
-            "booking",
-            CREATE_ENVELOPE,
-            booking_id,
-            datetime.now(UTC),
-            {"sign_by": sign_by.isoformat()},
-        )
-        await outbox.add(
-            conn,
-            SignaturesRequestedV1(
-                booking_id=booking_id,
-                guest_id=cmd.guest_id,
-                listing_id=booking["listing_id"],
-                document_ids=[d["document_id"] for d in documents],
-                sign_by=sign_by,
-            ),
-            key=booking_id,
-            correlation_id=booking["correlation_id"],
-        )
-    else:
-        await request_payment(conn, outbox, row)
-    return booking_view(row)
 
 
 async def request_payment(
@@ -189,6 +240,7 @@ def booking_view(row: asyncpg.Record) -> dict[str, Any]:
         "respond_by": row["respond_by"].isoformat() if row["respond_by"] else None,
         "pay_by": row["pay_by"].isoformat() if row["pay_by"] else None,
         "signing_url": row["signing_url"],
+        "group_id": str(row["group_id"]) if row["group_id"] else None,
         "created_at": row["created_at"].isoformat(),
         "updated_at": row["updated_at"].isoformat(),
     }

@@ -25,9 +25,10 @@ from booking.adapters.esign.base import (
     Signer,
     WebhookEvent,
 )
-from booking.domain.model import BookingStatus, Trigger, transition
+from booking.domain.model import BookingStatus, Trigger, transition_for
 from booking.service_layer.checkout import HOLD_EXPIRY, request_payment
 from booking.service_layer.endings import end_booking
+from booking.service_layer.groups import Groups
 from eventkit import scheduler
 from eventkit.outbox import Outbox
 
@@ -90,8 +91,11 @@ class Documents:
             assert row is not None
             if row["status"] != BookingStatus.AWAITING_SIGNATURES:
                 return  # decided already (or the hold ran out first)
+            if event.status is EnvelopeStatus.SIGNED and row["group_id"] is not None:
+                await Groups(self.outbox).leg_signed(conn, row, event.envelope_id)
+                return
             if event.status is EnvelopeStatus.SIGNED:
-                step = transition(BookingStatus(row["status"]), Trigger.DOCUMENTS_SIGNED)
+                step = transition_for(row, Trigger.DOCUMENTS_SIGNED)
                 await repository.update_booking(
                     conn, booking_id, row["version"], status=step.target.value
                 )

@@ -1,6 +1,7 @@
 """Ending a booking without a stay: one transition, one `booking.booking_failed` event.
 
-Payments voids the authorization named in the event, if there is one.
+Payments voids the authorization named in the event, if there is one. A leg of a Linked Booking
+Group takes its group down with it (booking.group_failed, which voids the group's payment).
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from typing import Any
 import asyncpg
 
 from booking.adapters import repository
-from booking.domain.model import BookingStatus, Transition, Trigger, transition
+from booking.domain.model import Transition, Trigger, transition_for
+from booking.service_layer.groups import Groups
 from eventkit.outbox import Outbox
 from marketplace_contracts.events.booking import BookingFailedV1
 
@@ -27,7 +29,7 @@ async def end_booking(
     **changes: Any,
 ) -> Transition:
     """`row` must be locked (FOR UPDATE) by the caller's transaction."""
-    step = transition(BookingStatus(row["status"]), trigger)
+    step = transition_for(row, trigger)
     await repository.update_booking(
         conn,
         row["booking_id"],
@@ -38,11 +40,13 @@ async def end_booking(
         **changes,
     )
     booking_id = str(row["booking_id"])
+    grouped = row["group_id"] is not None
     await outbox.add(
         conn,
         BookingFailedV1(
             booking_id=booking_id,
-            payment_id=changes.get("payment_id", row["payment_id"]),
+            # A group's authorization is voided once, on booking.group_failed.
+            payment_id=None if grouped else changes.get("payment_id", row["payment_id"]),
             reason=reason,
             detail=detail,
         ),
@@ -50,4 +54,6 @@ async def end_booking(
         correlation_id=row["correlation_id"],
         causation_id=causation_id,
     )
+    if grouped:  # one leg failing fails its Linked Booking Group: every other leg is released
+        await Groups(outbox).leg_failed(conn, row, reason, detail, causation_id)
     return step

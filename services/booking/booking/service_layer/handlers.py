@@ -12,10 +12,11 @@ from typing import Any
 import asyncpg
 
 from booking.adapters import repository
-from booking.domain.model import BookingMode, BookingStatus, PaymentStatus, Trigger, transition
+from booking.domain.model import BookingStatus, PaymentStatus, Trigger, transition_for
 from booking.service_layer import payment_due
 from booking.service_layer.checkout import COMPLETION, HOLD_EXPIRY, REQUEST_EXPIRY
 from booking.service_layer.endings import end_booking
+from booking.service_layer.groups import Groups
 from eventkit import scheduler
 from eventkit.outbox import Outbox
 from eventkit.routing import PermanentError
@@ -30,6 +31,7 @@ from marketplace_contracts.events.catalog import ListingUpsertedV1
 from marketplace_contracts.events.payments import (
     PaymentAuthorizedV1,
     PaymentCapturedV1,
+    PaymentCapturedV2,
     PaymentFailedV1,
     PaymentMethodSavedV1,
     PaymentVoidedV1,
@@ -40,6 +42,7 @@ class BookingHandlers:
     def __init__(self, outbox: Outbox, payment_window: timedelta = timedelta(hours=48)) -> None:
         self.outbox = outbox
         self.payment_window = payment_window
+        self.groups = Groups(outbox)
 
     async def _load(self, conn: asyncpg.Connection, booking_id: str) -> asyncpg.Record:
         row = await repository.get_booking(conn, uuid.UUID(booking_id), for_update=True)
@@ -75,6 +78,9 @@ class BookingHandlers:
         payment_status: PaymentStatus,
     ) -> None:
         """The guest's money is secured (held, or card saved): confirm or ask the host."""
+        if event.group_id is not None:
+            await self.groups.on_payment_secured(conn, env, event)
+            return
         row = await self._load(conn, event.booking_id)
         if row["status"] != BookingStatus.PENDING_PAYMENT:
             # The booking ended meanwhile: the authorization must not be left hanging.
@@ -91,7 +97,7 @@ class BookingHandlers:
                 causation_id=env.event_id,
             )
             return
-        step = transition(BookingStatus(row["status"]), trigger, BookingMode(row["mode"]))
+        step = transition_for(row, trigger)
         await repository.update_booking(
             conn,
             row["booking_id"],
@@ -137,6 +143,9 @@ class BookingHandlers:
     async def on_payment_failed(
         self, conn: asyncpg.Connection, env: Envelope, event: PaymentFailedV1, _: object
     ) -> None:
+        if event.group_id is not None:
+            await self.groups.on_payment_failed(conn, env, event)
+            return
         row = await self._load(conn, event.booking_id)
         if row["status"] in (BookingStatus.CONFIRMED, BookingStatus.PAYMENT_DUE):
             # An off-session charge (or the guest's retry) failed after confirmation.
@@ -149,7 +158,7 @@ class BookingHandlers:
             conn,
             row["booking_id"],
             row["version"],
-            status=transition(BookingStatus(row["status"]), Trigger.PAYMENT_FAILED).target.value,
+            status=transition_for(row, Trigger.PAYMENT_FAILED).target.value,
             payment_status=PaymentStatus.FAILED.value,
             payment_id=event.payment_id,
             failure_reason="payment_declined" if event.code == "card_declined" else event.code,
@@ -170,8 +179,15 @@ class BookingHandlers:
         )
 
     async def on_payment_captured(
-        self, conn: asyncpg.Connection, env: Envelope, event: PaymentCapturedV1, _: object
+        self,
+        conn: asyncpg.Connection,
+        env: Envelope,
+        event: PaymentCapturedV1 | PaymentCapturedV2,
+        _: object,
     ) -> None:
+        if getattr(event, "group_id", None) is not None:
+            await self.groups.on_payment_captured(conn, env, event)
+            return
         row = await self._load(conn, event.booking_id)
         if row["status"] == BookingStatus.PAYMENT_DUE:
             await payment_due.payment_received(conn, self.outbox, env, row, event)
@@ -183,6 +199,9 @@ class BookingHandlers:
     async def on_payment_voided(
         self, conn: asyncpg.Connection, env: Envelope, event: PaymentVoidedV1, _: object
     ) -> None:
+        if event.group_id is not None:
+            await self.groups.on_payment_voided(conn, env, event)
+            return
         row = await self._load(conn, event.booking_id)
         await repository.update_booking(
             conn, row["booking_id"], row["version"], payment_status=PaymentStatus.VOIDED.value
@@ -232,7 +251,7 @@ class BookingHandlers:
         row = await repository.get_booking(conn, uuid.UUID(booking_id), for_update=True)
         if row is None or row["status"] != BookingStatus.CONFIRMED:
             return
-        step = transition(BookingStatus(row["status"]), Trigger.BOOKING_ENDED)
+        step = transition_for(row, Trigger.BOOKING_ENDED)
         await repository.update_booking(
             conn, row["booking_id"], row["version"], status=step.target.value
         )

@@ -13,9 +13,10 @@ import asyncpg
 
 from booking.adapters import repository
 from booking.domain.errors import BookingError, ErrorCode
-from booking.domain.model import BookingStatus, Trigger, transition
+from booking.domain.model import Trigger, transition_for
 from booking.service_layer.checkout import COMPLETION, REQUEST_EXPIRY, booking_view
 from booking.service_layer.endings import end_booking
+from booking.service_layer.groups import Groups
 from eventkit import scheduler
 from eventkit.outbox import Outbox
 from marketplace_contracts.events.booking import BookingConfirmedV1
@@ -35,7 +36,11 @@ async def accept(
     conn: asyncpg.Connection, outbox: Outbox, booking_id: uuid.UUID, host_id: str | None
 ) -> dict[str, Any]:
     row = await _load_for_host(conn, booking_id, host_id)
-    step = transition(BookingStatus(row["status"]), Trigger.HOST_ACCEPTED)
+    if row["group_id"] is not None:  # a group leg waits for its group's other legs
+        transition_for(row, Trigger.HOST_ACCEPTED)  # 409 unless awaiting_host
+        await Groups(outbox).leg_accepted(conn, row)
+        return await _view(conn, booking_id)
+    step = transition_for(row, Trigger.HOST_ACCEPTED)
     await repository.update_booking(conn, booking_id, row["version"], status=step.target.value)
     await scheduler.cancel(conn, "booking", REQUEST_EXPIRY, str(booking_id))
     await scheduler.schedule(conn, "booking", COMPLETION, str(booking_id), row["ends_at"])

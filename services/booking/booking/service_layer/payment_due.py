@@ -16,7 +16,7 @@ import asyncpg
 
 from booking.adapters import repository
 from booking.domain.errors import BookingError, ErrorCode
-from booking.domain.model import BookingStatus, PaymentStatus, Trigger, transition
+from booking.domain.model import BookingStatus, PaymentStatus, Trigger, transition_for
 from booking.service_layer.checkout import PAYMENT_WINDOW, booking_view
 from booking.service_layer.endings import end_booking
 from eventkit import scheduler
@@ -27,7 +27,11 @@ from marketplace_contracts.events.booking import (
     PaymentRequestedV1,
     PaymentRetryRequestedV1,
 )
-from marketplace_contracts.events.payments import PaymentCapturedV1, PaymentFailedV1
+from marketplace_contracts.events.payments import (
+    PaymentCapturedV1,
+    PaymentCapturedV2,
+    PaymentFailedV1,
+)
 
 
 async def charge_failed(
@@ -48,7 +52,7 @@ async def charge_failed(
             failure_detail=detail,
         )
         return
-    step = transition(BookingStatus(row["status"]), Trigger.PAYMENT_FAILED)
+    step = transition_for(row, Trigger.PAYMENT_FAILED)
     pay_by = datetime.now(UTC) + window
     await repository.update_booking(
         conn,
@@ -82,9 +86,9 @@ async def payment_received(
     outbox: Outbox,
     env: Envelope,
     row: asyncpg.Record,
-    event: PaymentCapturedV1,
+    event: PaymentCapturedV1 | PaymentCapturedV2,
 ) -> None:
-    step = transition(BookingStatus(row["status"]), Trigger.PAYMENT_CAPTURED)
+    step = transition_for(row, Trigger.PAYMENT_CAPTURED)
     await repository.update_booking(
         conn,
         row["booking_id"],
@@ -121,7 +125,7 @@ async def pay(
     row = await repository.get_booking(conn, booking_id, for_update=True)
     if row is None or row["guest_id"] != guest_id:
         raise BookingError(ErrorCode.BOOKING_NOT_FOUND, f"booking {booking_id} not found")
-    step = transition(BookingStatus(row["status"]), Trigger.PAYMENT_RETRY_REQUESTED)
+    step = transition_for(row, Trigger.PAYMENT_RETRY_REQUESTED)
     attempt = row["payment_attempts"] + 1
     await repository.update_booking(
         conn, booking_id, row["version"], status=step.target.value, payment_attempts=attempt

@@ -1,0 +1,78 @@
+"""Gateway routes of Linked Booking Groups: one checkout of several legs, one payment."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import asyncpg
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from booking.domain.errors import BookingError, ErrorCode
+from booking.entrypoints.auth import CurrentPrincipal, Role, require_role
+from booking.entrypoints.common import ERRORS, IdempotencyKey, run_idempotent, runtime_of
+from booking.entrypoints.schemas import GroupCheckoutRequest, GroupOut
+from booking.service_layer.groups import LegRequest, PlaceGroup, place_group, visible_group
+from eventkit.outbox import Outbox
+
+router = APIRouter(prefix="/v1")
+
+
+@router.post(
+    "/checkout-groups",
+    status_code=202,
+    response_model=GroupOut,
+    responses=ERRORS,
+    tags=["booking groups"],
+    summary="Book several listings in one checkout, paid by one payment (all or nothing)",
+    description="Holds every leg at once: if one cannot be held (409 `slot_unavailable`, with "
+    "the leg's number) nothing is. Legs whose listing requires documents are "
+    "`awaiting_signatures` (each has its `signing_url`); payment is requested for the total "
+    "once every leg is signed. Request-to-Book legs then wait for their hosts. When every leg "
+    "is ready the payment is captured and every leg is `confirmed` together; any failure "
+    "before that releases every leg and voids the payment (`failed`, with `failure_reason` "
+    "and `failed_booking_id`). Poll `GET /v1/checkout-groups/{id}`.",
+)
+async def create_group(
+    request: Request,
+    body: GroupCheckoutRequest,
+    principal: CurrentPrincipal,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    require_role(principal, Role.GUEST)
+    cmd = PlaceGroup(
+        principal.sub,
+        tuple(LegRequest(leg.listing_id, leg.starts_at, leg.ends_at) for leg in body.legs),
+        body.payment_method,
+    )
+    outbox: Outbox = request.app.state.outbox
+
+    async def work(conn: asyncpg.Connection) -> tuple[int, Any]:
+        state = request.app.state
+        return 202, await place_group(
+            conn, outbox, cmd, state.hold_ttl, state.response_window, state.authorization_horizon
+        )
+
+    return await run_idempotent(
+        request, principal, idempotency_key, body.model_dump(mode="json"), work
+    )
+
+
+@router.get(
+    "/checkout-groups/{group_id}",
+    response_model=GroupOut,
+    responses=ERRORS,
+    tags=["booking groups"],
+    summary="A booking group with its legs, visible to its guest and admins",
+    description="Hosts see their own leg through `GET /v1/bookings/{id}`, not the group "
+    "(which names other hosts' bookings): for them the group is 404.",
+)
+async def get_group(
+    request: Request, group_id: uuid.UUID, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    if principal.role == Role.HOST:  # 404 like a stranger: no existence leak
+        raise BookingError(ErrorCode.GROUP_NOT_FOUND, f"booking group {group_id} not found")
+    guest_id = None if principal.role == Role.ADMIN else principal.sub
+    async with runtime_of(request).db.acquire() as conn:
+        return await visible_group(conn, group_id, guest_id)
