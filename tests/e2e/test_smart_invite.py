@@ -33,6 +33,7 @@ def invite(
     *,
     amount: int | None = 12_345,
     expires_in: timedelta = timedelta(days=2),
+    extras: list[dict] | None = None,
 ) -> dict:
     body = {
         "guest_id": guest_id,
@@ -43,6 +44,8 @@ def invite(
     }
     if amount is not None:
         body["amount"] = amount
+    if extras is not None:
+        body["extras"] = extras
     response = host.post("/v1/invites", json=body)
     assert response.status_code == 201, response.text
     assert response.json()["status"] == "open"
@@ -74,6 +77,40 @@ def test_guest_accepts_an_invite_and_pays_the_invited_price(
         f"/v1/invites/{sent['invite_id']}/accept", json={"payment_method": "pm_card_visa"}
     )
     assert again.status_code == 409 and again.json()["error"]["code"] == "invite_closed"
+
+
+def test_an_invite_with_extras_charges_the_price_plus_every_extra(
+    system: System, people: tuple[httpx.Client, httpx.Client, str]
+) -> None:
+    guest, host, guest_id = people
+    extras = [
+        {"name": "Lighting kit", "unit_amount": 2_500, "quantity": 1},
+        {"name": "Chairs", "unit_amount": 300, "quantity": 12},
+    ]
+    sent = invite(host, guest_id, amount=10_000, extras=extras)
+    assert (sent["price"], sent["amount"]) == (10_000, 10_000 + 2_500 + 3_600)
+    assert [e["amount"] for e in sent["extras"]] == [2_500, 3_600]
+    assert guest.get(f"/v1/invites/{sent['invite_id']}").json()["extras"] == sent["extras"]
+    accepted = guest.post(
+        f"/v1/invites/{sent['invite_id']}/accept", json={"payment_method": "pm_card_visa"}
+    )
+    assert accepted.status_code == 202, accepted.text
+    done = wait_for_booking(
+        guest, accepted.json()["booking_id"], lambda b: b["payment_status"] == "captured"
+    )
+    assert (done["status"], done["amount"]) == ("confirmed", 16_100)
+    refused = host.post(
+        "/v1/invites",
+        json={
+            "guest_id": guest_id,
+            "listing_id": LISTING,
+            **slot(2),
+            "expires_at": (datetime.now(UTC) + timedelta(days=1)).isoformat(),
+            "extras": [{"name": "Free lunch", "unit_amount": -5}],
+        },
+    )
+    assert refused.status_code == 422
+    assert refused.json()["error"]["code"] == "validation_failed"
 
 
 def test_a_withdrawn_invite_cannot_be_accepted(

@@ -84,6 +84,17 @@ class HostResponseRequestedV1(EventModel):
     respond_by: datetime = Field(description="After this the request expires and is voided.")
 
 
+class InvitedExtra(BaseModel):
+    """A priced add-on of a Smart Invite (equipment, cleaning...), included in its total."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    name: str
+    unit_amount: MinorUnits
+    quantity: int = Field(ge=1)
+    amount: MinorUnits = Field(description="`unit_amount * quantity`.")
+
+
 class InviteSentV1(EventModel):
     """Smart Invite: a host offered a guest a listing, time and price until `expires_at`."""
 
@@ -100,6 +111,9 @@ class InviteSentV1(EventModel):
     amount: MinorUnits = Field(description="The invited total the guest will pay.")
     currency: Currency
     expires_at: datetime
+    extras: list[InvitedExtra] = Field(
+        default_factory=list, description="Add-ons included in `amount`."
+    )
 
 
 class InviteClosedV1(EventModel):

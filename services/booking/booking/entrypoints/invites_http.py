@@ -46,6 +46,7 @@ async def send_invite(
         body.amount,
         body.expires_at,
         body.note,
+        tuple(invites.InviteExtra(e.name, e.unit_amount, e.quantity) for e in body.extras),
     )
 
     async def work(conn: asyncpg.Connection) -> tuple[int, Any]:

@@ -100,6 +100,21 @@ class ErrorOut(BaseModel):
     error: ErrorBody
 
 
+class InviteExtraIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100, examples=["Lighting kit"])
+    unit_amount: int = Field(ge=0, le=100_000_000, description="Minor units, listing currency.")
+    quantity: int = Field(default=1, ge=1, le=1000)
+
+
+class InviteExtraOut(BaseModel):
+    name: str
+    unit_amount: int
+    quantity: int
+    amount: int
+
+
 class SendInviteRequest(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -111,6 +126,7 @@ class SendInviteRequest(BaseModel):
                     "starts_at": "2027-04-01T10:00:00Z",
                     "ends_at": "2027-04-01T14:00:00Z",
                     "amount": 15000,
+                    "extras": [{"name": "Lighting kit", "unit_amount": 2500, "quantity": 1}],
                     "expires_at": "2027-03-25T00:00:00Z",
                     "note": "Weekday rate, as discussed",
                 }
@@ -123,7 +139,14 @@ class SendInviteRequest(BaseModel):
     starts_at: AwareDatetime
     ends_at: AwareDatetime
     amount: int | None = Field(
-        default=None, ge=1, description="Invited total in minor units; default: listed price."
+        default=None,
+        ge=1,
+        description="Invited price for the time, in minor units; default: the listed price.",
+    )
+    extras: list[InviteExtraIn] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Priced add-ons; the guest pays `amount` plus every extra.",
     )
     expires_at: AwareDatetime = Field(description="The guest must accept before this.")
     note: str = Field(default="", max_length=1000)
@@ -143,7 +166,9 @@ class InviteOut(BaseModel):
     listing_id: str
     starts_at: str
     ends_at: str
-    amount: int
+    amount: int = Field(description="The invited total: `price` plus every extra.")
+    price: int = Field(description="The invited price for the time.")
+    extras: list[InviteExtraOut]
     currency: str
     expires_at: str
     note: str

@@ -311,6 +311,13 @@ class Groups:
         meta = {"correlation_id": env.correlation_id, "causation_id": env.event_id}
         for leg in legs:
             step = transition_for(leg, trigger)
+            booking_id = str(leg["booking_id"])
+            asking = step.target is BookingStatus.AWAITING_HOST
+            # The host is asked only now (after every leg was signed and paid for): the
+            # listing's response window, fixed at checkout, runs from here.
+            respond_by = (
+                datetime.now(UTC) + (leg["respond_by"] - leg["created_at"]) if asking else None
+            )
             await repository.update_booking(
                 conn,
                 leg["booking_id"],
@@ -318,18 +325,17 @@ class Groups:
                 status=step.target.value,
                 payment_status=payment_status,
                 payment_id=event.payment_id,
+                **({"respond_by": respond_by} if asking else {}),
             )
-            booking_id = str(leg["booking_id"])
-            if step.target is BookingStatus.AWAITING_HOST:
-                await scheduler.schedule(
-                    conn, "booking", REQUEST_EXPIRY, booking_id, leg["respond_by"]
-                )
+            if asking:
+                assert respond_by is not None
+                await scheduler.schedule(conn, "booking", REQUEST_EXPIRY, booking_id, respond_by)
                 leg_event: Any = HostResponseRequestedV1(
                     booking_id=booking_id,
                     payment_id=event.payment_id,
                     host_id=leg["host_id"],
                     listing_id=leg["listing_id"],
-                    respond_by=leg["respond_by"],
+                    respond_by=respond_by,
                 )
             else:
                 leg_event = LegReadyV1(

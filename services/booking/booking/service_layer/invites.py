@@ -6,6 +6,7 @@ is the one every booking uses; the invite keeps the resulting booking id.
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,7 +21,7 @@ from booking.domain.pricing import price_leg
 from booking.service_layer.checkout import PlaceBooking, place_booking
 from eventkit import scheduler
 from eventkit.outbox import Outbox
-from marketplace_contracts.events.booking import InviteClosedV1, InviteSentV1
+from marketplace_contracts.events.booking import InviteClosedV1, InvitedExtra, InviteSentV1
 
 INVITE_EXPIRY = "invite_expiry"
 
@@ -32,9 +33,23 @@ class SendInvite:
     listing_id: str
     starts_at: datetime
     ends_at: datetime
-    amount: int | None  # None: the listing's own price for that time
+    amount: int | None  # the price for the time; None: the listing's own price
     expires_at: datetime
     note: str = ""
+    extras: tuple[InviteExtra, ...] = ()
+
+
+@dataclass(frozen=True)
+class InviteExtra:
+    """A priced add-on the host offers with the invite (equipment, cleaning, catering...)."""
+
+    name: str
+    unit_amount: int  # minor units, in the listing's currency
+    quantity: int = 1
+
+    @property
+    def amount(self) -> int:
+        return self.unit_amount * self.quantity
 
 
 async def send(conn: asyncpg.Connection, outbox: Outbox, cmd: SendInvite) -> dict[str, Any]:
@@ -60,11 +75,24 @@ async def send(conn: asyncpg.Connection, outbox: Outbox, cmd: SendInvite) -> dic
         "listing_id": cmd.listing_id,
         "starts_at": cmd.starts_at,
         "ends_at": cmd.ends_at,
-        "amount": cmd.amount if cmd.amount is not None else listed.amount,
+        # The invited total: the price for the time plus every extra.
+        "amount": (cmd.amount if cmd.amount is not None else listed.amount)
+        + sum(extra.amount for extra in cmd.extras),
         "currency": listing["currency"],
         "expires_at": cmd.expires_at,
         "note": cmd.note,
         "correlation_id": uuid.uuid4(),
+        "extras": json.dumps(
+            [
+                {
+                    "name": e.name,
+                    "unit_amount": e.unit_amount,
+                    "quantity": e.quantity,
+                    "amount": e.amount,
+                }
+                for e in cmd.extras
+            ]
+        ),
     }
     columns = ", ".join(invite)
     params = ", ".join(f"${i}" for i in range(1, len(invite) + 1))
@@ -86,6 +114,12 @@ async def send(conn: asyncpg.Connection, outbox: Outbox, cmd: SendInvite) -> dic
             amount=invite["amount"],
             currency=invite["currency"],
             expires_at=cmd.expires_at,
+            extras=[
+                InvitedExtra(
+                    name=e.name, unit_amount=e.unit_amount, quantity=e.quantity, amount=e.amount
+                )
+                for e in cmd.extras
+            ],
         ),
         key=str(invite["invite_id"]),
         correlation_id=invite["correlation_id"],
@@ -221,6 +255,8 @@ async def view(conn: asyncpg.Connection, invite_id: uuid.UUID) -> dict[str, Any]
     }
     for k in ("starts_at", "ends_at", "expires_at", "created_at", "updated_at"):
         out[k] = row[k].isoformat()
+    out["extras"] = json.loads(row["extras"])
+    out["price"] = row["amount"] - sum(extra["amount"] for extra in out["extras"])
     out["invite_id"] = str(row["invite_id"])
     out["booking_id"] = str(row["booking_id"]) if row["booking_id"] else None
     return out
