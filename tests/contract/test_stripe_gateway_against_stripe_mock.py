@@ -144,6 +144,26 @@ async def test_authorize_minimal(gateway: StripeGateway) -> None:
     _assert_parsed(result)
 
 
+async def test_authorize_transfer_group_charge_without_destination(
+    gateway: StripeGateway,
+) -> None:
+    """A Linked Booking Group's payment: separate charges and transfers."""
+    result = await gateway.authorize(
+        amount=48_000,
+        currency="usd",
+        payment_method="pm_card_visa",
+        customer="cus_123",
+        application_fee_amount=0,
+        destination_account=None,
+        transfer_group="grp_7f3c",
+        metadata={"payment_id": "p3", "group_id": "grp_7f3c"},
+        idempotency_key="payments:authorize:p3",
+    )
+    _assert_parsed(result)
+    assert (result.amount, result.currency) == (48_000, "usd")
+    assert result.transfer_group == "grp_7f3c"  # echoed by stripe-mock
+
+
 async def test_capture_full_and_partial(gateway: StripeGateway) -> None:
     _assert_parsed(await gateway.capture("pi_123", idempotency_key="payments:capture:p1"))
     _assert_parsed(
@@ -217,6 +237,35 @@ async def test_charge_off_session_minimal(gateway: StripeGateway) -> None:
         idempotency_key="payments:charge_off_session:p2",
     )
     _assert_parsed(result)
+
+
+@pytest.mark.parametrize("capture", [True, False])
+async def test_charge_off_session_transfer_group(gateway: StripeGateway, capture: bool) -> None:
+    result = await gateway.charge_off_session(
+        amount=48_000,
+        currency="usd",
+        customer="cus_123",
+        payment_method="pm_123",
+        application_fee_amount=0,
+        destination_account=None,
+        transfer_group="grp_7f3c",
+        metadata={"payment_id": "p3", "group_id": "grp_7f3c"},
+        capture=capture,
+        idempotency_key=f"payments:charge:p3-{capture}",
+    )
+    _assert_parsed(result)
+    assert (result.amount, result.currency) == (48_000, "usd")
+    assert result.transfer_group == "grp_7f3c"  # echoed by stripe-mock
+
+
+async def test_save_payment_method_for_a_group(gateway: StripeGateway) -> None:
+    result = await gateway.save_payment_method(
+        customer="cus_123",
+        payment_method="pm_card_visa",
+        metadata={"payment_id": "p3", "group_id": "grp_7f3c"},
+        idempotency_key="payments:setup:p3",
+    )
+    _assert_setup_parsed(result)
 
 
 async def test_validation_is_live(gateway: StripeGateway) -> None:

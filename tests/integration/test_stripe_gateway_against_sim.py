@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+import stripe
 import uvicorn
 
 from payments.adapters.stripe_gateway import (
@@ -206,6 +207,44 @@ async def test_authorize_then_capture(gateway: StripeGateway, sim: httpx.AsyncCl
     assert [e["data"]["object"]["id"] for e in await _events(sim, "charge.captured")] == [
         auth.charge_id
     ]
+
+
+async def test_transfer_group_charge_without_destination(
+    gateway: StripeGateway, sim: httpx.AsyncClient
+) -> None:
+    """A Linked Booking Group's payment: no destination, a transfer group for the payouts."""
+    auth = await _authorize(
+        gateway,
+        "g1",
+        amount=48_000,
+        application_fee_amount=0,
+        destination_account=None,
+        transfer_group="grp_g1",
+        metadata={"payment_id": "g1", "group_id": "grp_g1"},
+    )
+    assert (auth.status, auth.transfer_group) == ("requires_capture", "grp_g1")
+    captured = await gateway.capture(auth.id, idempotency_key="payments:capture:g1")
+    assert (captured.status, captured.amount_received, captured.transfer_group) == (
+        "succeeded",
+        48_000,
+        "grp_g1",
+    )
+    raw = await gateway.client.v1.payment_intents.retrieve_async(
+        auth.id, {"expand": ["latest_charge"]}
+    )
+    assert (raw.transfer_data, raw.application_fee_amount) == (None, None)
+    charge = raw.latest_charge
+    assert isinstance(charge, stripe.Charge)
+    assert (charge.transfer_group, charge.transfer_data) == ("grp_g1", None)
+
+    # An application fee needs a destination: refused before any request.
+    with pytest.raises(StripeGatewayError) as excinfo:
+        await _authorize(gateway, "g2", destination_account=None, transfer_group="grp_g2")
+    assert (excinfo.value.code, excinfo.value.retryable) == (
+        "application_fee_requires_destination",
+        False,
+    )
+    assert len(await _events(sim, "payment_intent.created")) == 1
 
 
 async def test_partial_capture(gateway: StripeGateway) -> None:
@@ -515,6 +554,28 @@ async def test_save_then_charge_off_session(
     event = parse_webhook(item.body, item.signature, SECRET)
     assert event.data.object["payment_method"] == saved.payment_method
     assert event.data.object["metadata"]["booking_id"] == "s1"
+
+
+async def test_off_session_charge_of_a_transfer_group(gateway: StripeGateway) -> None:
+    customer = await _customer(gateway, "guest-grp-1")
+    saved = await _save(gateway, customer, "s-grp-1")
+    assert saved.payment_method is not None
+    charged = await _charge(
+        gateway,
+        customer,
+        saved.payment_method,
+        "c-grp-1",
+        application_fee_amount=0,
+        destination_account=None,
+        transfer_group="grp_c1",
+    )
+    assert (charged.status, charged.amount_received, charged.transfer_group) == (
+        "succeeded",
+        40_000,
+        "grp_c1",
+    )
+    raw = await gateway.client.v1.payment_intents.retrieve_async(charged.id)
+    assert (raw.transfer_data, raw.transfer_group) == (None, "grp_c1")
 
 
 async def test_saving_a_declining_card_is_a_declined_result(gateway: StripeGateway) -> None:

@@ -348,6 +348,50 @@ async def test_create_validation(api: httpx.AsyncClient) -> None:
     assert pi["application_fee_amount"] == 100
 
 
+async def test_transfer_group_charge_without_destination(api: httpx.AsyncClient) -> None:
+    """Separate charges and transfers: the funds stay on the platform, the transfer group is
+    kept on the intent and its charge through capture."""
+    pi = await intent(
+        api,
+        amount=48_000,
+        capture_method="manual",
+        payment_method="pm_card_visa",
+        confirm=True,
+        transfer_group="grp_1",
+        expand=["latest_charge"],
+    )
+    assert (pi["status"], pi["transfer_group"]) == ("requires_capture", "grp_1")
+    assert (pi["transfer_data"], pi["application_fee_amount"]) == (None, None)
+    charge = pi["latest_charge"]
+    assert (charge["transfer_group"], charge["transfer_data"]) == ("grp_1", None)
+    assert charge["application_fee_amount"] is None
+    pi = ok(
+        await post(api, f"/v1/payment_intents/{pi['id']}/capture", {"expand": ["latest_charge"]})
+    )
+    assert (pi["status"], pi["amount_received"], pi["transfer_group"]) == (
+        "succeeded",
+        48_000,
+        "grp_1",
+    )
+    assert (pi["latest_charge"]["captured"], pi["latest_charge"]["transfer_group"]) == (
+        True,
+        "grp_1",
+    )
+    assert ok(await api.get(f"/v1/charges/{charge['id']}", headers=AUTH))["transfer_group"] == (
+        "grp_1"
+    )
+    # Without a destination there is no application fee to take.
+    err = error(
+        await post(
+            api,
+            "/v1/payment_intents",
+            {"amount": 900, "currency": "usd", "transfer_group": "g", "application_fee_amount": 1},
+        ),
+        400,
+    )
+    assert err["param"] == "application_fee_amount"
+
+
 async def test_errors_have_stripe_shape(api: httpx.AsyncClient) -> None:
     err = error(await api.get("/v1/payment_intents/pi_nope", headers=AUTH), 404)
     assert (err["type"], err["code"]) == ("invalid_request_error", "resource_missing")
@@ -695,6 +739,21 @@ async def test_off_session_charge_of_a_saved_card(api: httpx.AsyncClient) -> Non
         await post(api, f"/v1/payment_intents/{pi['id']}/confirm", {"off_session": "recurring"})
     )
     assert pi["status"] == "succeeded"
+
+
+async def test_off_session_charge_of_a_transfer_group(api: httpx.AsyncClient) -> None:
+    customer = await customer_id(api)
+    pm = await saved_card(api, customer)
+    pi = ok(await off_session(api, customer, pm, transfer_group="grp_2", expand=["latest_charge"]))
+    assert (pi["status"], pi["transfer_group"], pi["transfer_data"]) == (
+        "succeeded",
+        "grp_2",
+        None,
+    )
+    assert (pi["latest_charge"]["transfer_group"], pi["latest_charge"]["captured"]) == (
+        "grp_2",
+        True,
+    )
 
 
 async def test_off_session_needs_a_payment_method_saved_to_the_customer(

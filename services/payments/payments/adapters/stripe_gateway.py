@@ -64,7 +64,8 @@ class PaymentIntentResult:
     ``status`` is Stripe's PaymentIntent status (``requires_capture``, ``succeeded``,
     ``canceled``, ...) or ``"declined"`` when the card was declined (then ``decline_code``,
     ``failure_code`` and ``failure_message`` say why; the intent itself is back in
-    ``requires_payment_method`` on Stripe's side).
+    ``requires_payment_method`` on Stripe's side). ``transfer_group`` is set on the charge of
+    a Linked Booking Group (paid out by separate transfers).
     """
 
     id: str
@@ -79,6 +80,7 @@ class PaymentIntentResult:
     decline_code: str | None = None
     failure_code: str | None = None
     failure_message: str | None = None
+    transfer_group: str | None = None
 
     @property
     def declined(self) -> bool:
@@ -207,12 +209,16 @@ class StripeGateway:
         destination_account: str | None,
         metadata: dict[str, str],
         idempotency_key: str,
+        transfer_group: str | None = None,
     ) -> PaymentIntentResult:
         """Create and confirm a manual-capture PaymentIntent (an authorization hold).
 
         Success → ``status == "requires_capture"``; a declined card → ``status == "declined"``.
         With ``destination_account`` it is a destination charge: the amount minus
         ``application_fee_amount`` is transferred to that connected account on capture.
+        Without one (``application_fee_amount`` must then be 0) the funds stay on the platform
+        account; ``transfer_group`` names the separate transfers that will pay them out (a
+        Linked Booking Group: one charge, one transfer per host).
         """
         params = _intent_params(
             amount=amount,
@@ -221,6 +227,7 @@ class StripeGateway:
             customer=customer,
             application_fee_amount=application_fee_amount,
             destination_account=destination_account,
+            transfer_group=transfer_group,
             metadata=metadata,
             capture_method="manual",
         )
@@ -241,6 +248,8 @@ class StripeGateway:
         ``result.payment_method`` (a ``pm_`` id, also when a test id such as ``pm_card_visa``
         was passed) later with ``charge_off_session``. ``"requires_action"``: the customer has
         to authenticate (3D Secure) first. ``"declined"``: the card failed verification.
+        A SetupIntent moves no money, so it has no destination or transfer group: the later
+        ``charge_off_session`` carries them (for a single booking or a Linked Booking Group).
         """
         params: SetupIntentCreateParams = {
             "customer": customer,
@@ -281,6 +290,7 @@ class StripeGateway:
         metadata: dict[str, str],
         capture: bool,
         idempotency_key: str,
+        transfer_group: str | None = None,
     ) -> PaymentIntentResult:
         """Charge a saved card while the customer is away (``off_session=True``, confirmed).
 
@@ -289,7 +299,8 @@ class StripeGateway:
         an authorization hold (``"requires_capture"``, valid ~7 days). A decline returns
         ``status == "declined"``; when the bank wants the customer to authenticate,
         ``failure_code == "authentication_required"`` (``result.authentication_required``):
-        bring the customer back on-session to pay.
+        bring the customer back on-session to pay. ``destination_account`` and
+        ``transfer_group`` work as in ``authorize``.
         """
         params = _intent_params(
             amount=amount,
@@ -298,6 +309,7 @@ class StripeGateway:
             customer=customer,
             application_fee_amount=application_fee_amount,
             destination_account=destination_account,
+            transfer_group=transfer_group,
             metadata=metadata,
             capture_method="automatic" if capture else "manual",
         )
@@ -403,10 +415,12 @@ def _intent_params(
     customer: str | None,
     application_fee_amount: int,
     destination_account: str | None,
+    transfer_group: str | None,
     metadata: dict[str, str],
     capture_method: Literal["automatic", "manual"],
 ) -> PaymentIntentCreateParams:
-    """A confirmed card PaymentIntent; with ``destination_account`` a destination charge."""
+    """A confirmed card PaymentIntent; with ``destination_account`` a destination charge, with
+    ``transfer_group`` a charge whose funds separate transfers will pay out."""
     if application_fee_amount < 0:
         raise ValueError("application_fee_amount must be >= 0")
     if application_fee_amount and destination_account is None:
@@ -431,6 +445,8 @@ def _intent_params(
         params["transfer_data"] = {"destination": destination_account}
         if application_fee_amount:
             params["application_fee_amount"] = application_fee_amount
+    if transfer_group is not None:
+        params["transfer_group"] = transfer_group
     return params
 
 
@@ -465,6 +481,7 @@ def _result(intent: stripe.PaymentIntent) -> PaymentIntentResult:
         else None,
         failure_code=getattr(error, "code", None) if declined else None,
         failure_message=getattr(error, "message", None) if declined else None,
+        transfer_group=getattr(intent, "transfer_group", None),
     )
 
 
@@ -485,6 +502,7 @@ def _declined(exc: stripe.CardError, *, amount: int, currency: str) -> PaymentIn
         decline_code=getattr(error, "decline_code", None) or exc.code,
         failure_code=exc.code,
         failure_message=exc.user_message,
+        transfer_group=getattr(intent, "transfer_group", None),
     )
 
 
