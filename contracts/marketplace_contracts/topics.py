@@ -43,12 +43,13 @@ _EVENT_TOPICS = (
     ),
     Topic(
         name="booking.events",
-        key="booking_id (invite_id for invite events)",
+        key="booking_id (invite_id for invite events, group_id for group events)",
         partitions=6,
         producer="booking",
         consumers=("payments",),
         description="Booking lifecycle facts: checkout requested, confirmed, failed, "
-        "host response requested; Smart Invites sent and closed.",
+        "host response requested; Smart Invites sent and closed; Linked Booking Groups "
+        "requested, captured, confirmed and failed.",
     ),
     Topic(
         name="payments.events",

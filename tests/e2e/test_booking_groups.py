@@ -326,3 +326,30 @@ async def _read(topics: tuple[str, ...]) -> list[Any]:
     for topic in topics:
         records += await read_topic(KAFKA, topic)
     return records
+
+
+def test_a_far_ahead_group_saves_the_card_and_charges_it_when_every_leg_is_ready(
+    system: System, guest: httpx.Client, listings: dict[str, ListingUpsertedV1]
+) -> None:
+    """A Request-to-Book leg months ahead: an authorization would lapse, so the card is saved
+    and charged off-session for the total once the host accepts."""
+    instant, request = listings["instant"], listings["request"]
+    start = datetime(2031, 1, 1, tzinfo=UTC) + timedelta(hours=2 * random.randrange(0, 20_000))
+    legs = [
+        {
+            "listing_id": listing.listing_id,
+            "starts_at": (start + timedelta(hours=3 * n)).isoformat(),
+            "ends_at": (start + timedelta(hours=3 * n + 2)).isoformat(),
+        }
+        for n, listing in enumerate((instant, request))
+    ]
+    gid = checkout(guest, legs).json()["group_id"]
+    waiting = wait_group(guest, gid, lambda g: g["status"] == "awaiting_hosts")
+    assert waiting["payment_status"] == "saved"
+    with host(system, request) as answerer:
+        leg_id = leg_of(waiting, request)["booking_id"]
+        assert answerer.post(f"/v1/bookings/{leg_id}/accept").status_code == 200
+    done = wait_group(guest, gid, lambda g: g["status"] == "confirmed")
+    assert done["payment_status"] == "captured"
+    [payment] = asyncio.run(_payments_of(gid))
+    assert payment["captured_amount"] == done["amount"]
