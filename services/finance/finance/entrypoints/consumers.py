@@ -2,10 +2,11 @@
 
 from eventkit.routing import EventRouter
 from finance.service_layer.handlers import FinanceHandlers
-from marketplace_contracts.events.payments import PaymentCapturedV1
+from marketplace_contracts.events.payments import PaymentCapturedV1, PaymentCapturedV2
 
 
 def build_router(h: FinanceHandlers) -> EventRouter:
     router = EventRouter("finance")
-    router.add(PaymentCapturedV1, h.on_payment_captured)
+    router.add(PaymentCapturedV1, h.on_payment_captured)  # still on the topic: keep reading it
+    router.add(PaymentCapturedV2, h.on_payment_captured_v2)
     return router
