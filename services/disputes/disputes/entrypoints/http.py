@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request
@@ -17,7 +18,11 @@ async def get_charge(request: Request, payment_id: str) -> dict[str, Any]:
         )
     if row is None:
         raise HTTPException(404, {"code": "charge_not_found", "message": payment_id})
-    return {**dict(row), "captured_at": row["captured_at"].isoformat()}
+    return {
+        **dict(row),
+        "captured_at": row["captured_at"].isoformat(),
+        "splits": json.loads(row["splits"]) if row["splits"] is not None else None,
+    }
 
 
 def install(app: FastAPI) -> None:
