@@ -12,7 +12,11 @@ from pydantic import ValidationError
 
 from marketplace_contracts import CATALOGUE, Envelope, UnknownEventError, decode_data, make_envelope
 from marketplace_contracts.compat import compare
-from marketplace_contracts.events.payments import PaymentCapturedV1
+from marketplace_contracts.events.payments import (
+    PaymentCapturedV1,
+    PaymentCapturedV2,
+    PaymentSplit,
+)
 from marketplace_contracts.registry import REGISTRY
 from marketplace_contracts.schema import envelope_schema
 
@@ -60,6 +64,46 @@ def test_every_event_validates_against_its_exported_schema() -> None:
     del broken["data"]["amount"]
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(broken, schema)
+
+
+def test_payment_captured_v2_carries_its_splits_and_validates_against_its_schema() -> None:
+    splits = [
+        PaymentSplit(
+            booking_id=f"b-{i}",
+            host_account_id=account,
+            amount=amount,
+            platform_fee=fee,
+            host_amount=amount - fee,
+        )
+        for i, (account, amount, fee) in enumerate(
+            [("acct_A", 20_000, 3_000), ("acct_B", 16_000, 2_400)]
+        )
+    ]
+    captured = PaymentCapturedV2(
+        payment_id="pay_g",
+        booking_id="grp-1",
+        group_id="grp-1",
+        payment_intent_id="pi_g",
+        charge_id="ch_g",
+        amount=36_000,
+        currency="usd",
+        platform_fee=5_400,
+        splits=splits,
+        transfer_group="grp-1",
+    )
+    env = make_envelope(captured, key="pay_g", producer="payments", correlation_id=uuid.uuid4())
+    assert (env.type, env.version) == ("payments.payment_captured", 2)
+    back = Envelope.from_bytes(env.to_bytes())
+    assert decode_data(back) == captured
+    schema = envelope_schema(PaymentCapturedV2)
+    jsonschema.validate(back.model_dump(mode="json"), schema)
+    empty = back.model_dump(mode="json")
+    empty["data"]["splits"] = []
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(empty, schema)
+    # v1 and v2 of the type are distinct contracts, both decodable.
+    v1 = make_envelope(CAPTURED, key="pay_1", producer="payments", correlation_id=uuid.uuid4())
+    assert isinstance(decode_data(Envelope.from_bytes(v1.to_bytes())), PaymentCapturedV1)
 
 
 def test_every_registered_event_names_a_catalogued_topic() -> None:

@@ -11,7 +11,7 @@ from eventkit.routing import EventRouter
 from eventkit.runtime import ServiceRuntime, create_app
 from marketplace_contracts.events.payments import (
     PaymentAuthorizedV1,
-    PaymentCapturedV1,
+    PaymentCapturedV2,
     PaymentFailedV1,
     PaymentMethodSavedV1,
     PaymentVoidedV1,
@@ -27,7 +27,7 @@ NAME = "payments"
 PRODUCES = (
     PaymentAuthorizedV1,
     PaymentFailedV1,
-    PaymentCapturedV1,
+    PaymentCapturedV2,
     PaymentVoidedV1,
     PaymentMethodSavedV1,
 )

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import uuid
+from dataclasses import asdict
 from typing import Any, TypeAlias
 
 import asyncpg
 
-from marketplace_contracts.events.booking import CheckoutRequestedV1
+from payments.domain.checkout import Checkout, Split
 
 PaymentsDB: TypeAlias = asyncpg.Pool | asyncpg.Connection
 
@@ -39,25 +41,32 @@ async def forget_customer(db: PaymentsDB, guest_id: str, customer_id: str) -> No
     )
 
 
-def checkout_payment(
-    event: CheckoutRequestedV1, payment_id: str, correlation_id: uuid.UUID
-) -> dict[str, Any]:
+def checkout_payment(checkout: Checkout, correlation_id: uuid.UUID) -> dict[str, Any]:
     """The columns every checkout payment row takes from the checkout request."""
     return {
-        "payment_id": payment_id,
-        "booking_id": event.booking_id,
-        "guest_id": event.guest_id,
-        "amount": event.amount,
-        "platform_fee": event.platform_fee,
-        "currency": event.currency,
-        "host_account_id": event.host_account_id,
-        "payment_method": event.payment_method,
+        "payment_id": checkout.payment_id,
+        "booking_id": checkout.booking_id,
+        "guest_id": checkout.guest_id,
+        "amount": checkout.amount,
+        "platform_fee": checkout.platform_fee,
+        "currency": checkout.currency,
+        "host_account_id": checkout.destination,
+        "payment_method": checkout.payment_method,
         "correlation_id": correlation_id,
+        "group_id": checkout.group_id,
+        "splits": json.dumps([asdict(s) for s in checkout.splits]) if checkout.splits else None,
+        "transfer_group": checkout.transfer_group,
     }
 
 
+def splits_of(payment: asyncpg.Record) -> tuple[Split, ...]:
+    """The recorded splits of a group's payment (empty for a single booking's)."""
+    raw = payment["splits"]
+    return tuple(Split(**item) for item in json.loads(raw)) if raw else ()
+
+
 async def insert_payment(conn: asyncpg.Connection, payment: dict[str, Any]) -> bool:
-    """False if this booking's checkout payment already exists (a redelivered request)."""
+    """False if this checkout's payment already exists (a redelivered request)."""
     columns = ", ".join(payment)
     params = ", ".join(f"${i}" for i in range(1, len(payment) + 1))
     status = await conn.execute(

@@ -5,6 +5,9 @@ from marketplace_contracts.events.booking import (
     BookingConfirmedV1,
     BookingFailedV1,
     CheckoutRequestedV1,
+    GroupCaptureRequestedV1,
+    GroupCheckoutRequestedV1,
+    GroupFailedV1,
     PaymentRetryRequestedV1,
 )
 from payments.service_layer.handlers import PaymentHandlers
@@ -16,4 +19,7 @@ def build_router(h: PaymentHandlers) -> EventRouter:
     router.add(BookingConfirmedV1, h.record_capture, prepare=h.capture)
     router.add(BookingFailedV1, h.record_void, prepare=h.void)
     router.add(PaymentRetryRequestedV1, h.saved.record_retry, prepare=h.saved.retry)
+    router.add(GroupCheckoutRequestedV1, h.record_group_authorization, prepare=h.authorize_group)
+    router.add(GroupCaptureRequestedV1, h.groups.record_capture, prepare=h.groups.capture)
+    router.add(GroupFailedV1, h.groups.record_void, prepare=h.groups.void)
     return router

@@ -7,9 +7,11 @@ import uuid
 import asyncpg
 
 from eventkit.outbox import Outbox
-from marketplace_contracts.events.payments import PaymentCapturedV1
+from eventkit.routing import PermanentError
+from marketplace_contracts.events.payments import PaymentCapturedV2, PaymentSplit
 from payments.adapters import repository
 from payments.adapters.stripe_gateway import PaymentIntentResult
+from payments.domain.checkout import InvalidCheckout, captured_splits
 
 
 async def record_captured(
@@ -21,10 +23,21 @@ async def record_captured(
     correlation_id: uuid.UUID,
     causation_id: uuid.UUID,
 ) -> bool:
-    """Mark the payment captured (if still `from_status`) and emit payment_captured."""
+    """Mark the payment captured (if still `from_status`) and emit payment_captured v2, with
+    one split per booking it paid for."""
     payment = await repository.get_payment(conn, payment_id)
     assert payment is not None
     captured = result.amount_received
+    try:
+        splits = captured_splits(
+            booking_id=payment["booking_id"],
+            host_account_id=payment["host_account_id"],
+            platform_fee=payment["platform_fee"],
+            captured=captured,
+            splits=repository.splits_of(payment),
+        )
+    except InvalidCheckout as exc:
+        raise PermanentError(f"capture of {payment_id} cannot be split: {exc}") from exc
     if not await repository.transition(
         conn,
         payment_id,
@@ -38,16 +51,26 @@ async def record_captured(
         return False
     await outbox.add(
         conn,
-        PaymentCapturedV1(
+        PaymentCapturedV2(
             payment_id=payment_id,
             booking_id=payment["booking_id"],
+            group_id=payment["group_id"],
             payment_intent_id=result.id,
             charge_id=result.charge_id,
             amount=captured,
             currency=payment["currency"],
-            platform_fee=payment["platform_fee"],
-            host_amount=captured - payment["platform_fee"],
-            host_account_id=payment["host_account_id"],
+            platform_fee=sum(s.platform_fee for s in splits),
+            splits=[
+                PaymentSplit(
+                    booking_id=s.booking_id,
+                    host_account_id=s.host_account_id,
+                    amount=s.amount,
+                    platform_fee=s.platform_fee,
+                    host_amount=s.host_amount,
+                )
+                for s in splits
+            ],
+            transfer_group=payment["transfer_group"],
         ),
         key=payment_id,
         correlation_id=correlation_id,

@@ -1,4 +1,5 @@
-"""Payments' side of the checkout saga.
+"""Payments' side of the checkout saga (single bookings; Linked Booking Groups share the
+checkout path here, their capture and void are in `groups`).
 
 Each Stripe call happens in `prepare`, outside any transaction and without row locks, with a
 deterministic idempotency key; `apply` then records the outcome and the resulting event in one
@@ -21,6 +22,7 @@ from marketplace_contracts.events.booking import (
     BookingConfirmedV1,
     BookingFailedV1,
     CheckoutRequestedV1,
+    GroupCheckoutRequestedV1,
 )
 from marketplace_contracts.events.payments import (
     PaymentAuthorizedV1,
@@ -34,9 +36,18 @@ from payments.adapters.stripe_gateway import (
     StripeGateway,
     StripeGatewayError,
 )
-from payments.domain.ids import checkout_payment_id, idempotency_key
+from payments.domain.checkout import Checkout, InvalidCheckout
+from payments.domain.ids import idempotency_key
 from payments.service_layer.captures import record_captured
+from payments.service_layer.groups import GroupPayments
 from payments.service_layer.saved_cards import SavedCards
+
+
+def _group_checkout(event: GroupCheckoutRequestedV1) -> Checkout:
+    try:
+        return Checkout.for_group(event)
+    except InvalidCheckout as exc:
+        raise PermanentError(f"group checkout {event.group_id} refused: {exc}") from exc
 
 
 @dataclass(frozen=True)
@@ -54,27 +65,57 @@ class PaymentHandlers:
         self.outbox = outbox
         self.stripe = stripe
         self.saved = SavedCards(db, outbox, stripe)
+        self.groups = GroupPayments(db, outbox, stripe, self.saved)
 
-    # -- checkout requested: authorize with manual capture ---------------------------------
+    # -- checkout requested: authorize with manual capture (or save the card) --------------
     async def authorize(self, env: Envelope, event: CheckoutRequestedV1) -> Authorization | None:
-        payment_id = checkout_payment_id(event.booking_id)
-        if await repository.get_payment(self.db(), payment_id) is not None:
-            return None  # recorded already; apply() will skip too
-        stored = await repository.get_customer(self.db(), event.guest_id)
+        return await self.start_checkout(Checkout.for_booking(event))
+
+    async def record_authorization(
+        self,
+        conn: asyncpg.Connection,
+        env: Envelope,
+        event: CheckoutRequestedV1,
+        auth: Authorization | None,
+    ) -> None:
+        await self.record_checkout(conn, env, Checkout.for_booking(event), auth)
+
+    # -- group checkout requested: one payment for every leg, without a destination -------
+    async def authorize_group(
+        self, env: Envelope, event: GroupCheckoutRequestedV1
+    ) -> Authorization | None:
+        return await self.start_checkout(_group_checkout(event))
+
+    async def record_group_authorization(
+        self,
+        conn: asyncpg.Connection,
+        env: Envelope,
+        event: GroupCheckoutRequestedV1,
+        auth: Authorization | None,
+    ) -> None:
+        await self.record_checkout(conn, env, _group_checkout(event), auth)
+
+    # -- what both checkouts share ---------------------------------------------------------
+    async def start_checkout(self, checkout: Checkout) -> Authorization | None:
+        """The Stripe side of a checkout (outside any transaction): find or create the guest's
+        customer, then authorize or save the card. None if the payment is recorded already."""
+        if await repository.get_payment(self.db(), checkout.payment_id) is not None:
+            return None  # recorded already; record_checkout() will skip too
+        stored = await repository.get_customer(self.db(), checkout.guest_id)
         customer = stored
         try:
-            customer = stored or await self._new_customer(event.guest_id)
+            customer = stored or await self._new_customer(checkout.guest_id)
             try:
-                result = await self._start(event, payment_id, customer)
+                result = await self._start(checkout, customer)
             except StripeGatewayError as exc:
                 if not (stored and exc.code == "resource_missing" and exc.param == "customer"):
                     raise
                 # Stripe no longer knows the saved customer (deleted in the dashboard, or a
                 # simulator reset): forget it and pay with a fresh one instead of failing
                 # every checkout of this guest from now on.
-                await repository.forget_customer(self.db(), event.guest_id, stored)
-                customer = await self._new_customer(event.guest_id, replacing=stored)
-                result = await self._start(event, payment_id, customer)
+                await repository.forget_customer(self.db(), checkout.guest_id, stored)
+                customer = await self._new_customer(checkout.guest_id, replacing=stored)
+                result = await self._start(checkout, customer)
         except StripeGatewayError as exc:
             if exc.retryable:
                 raise  # the consumer retries with backoff, then dead-letters
@@ -88,49 +129,46 @@ class PaymentHandlers:
         )
 
     async def _start(
-        self, event: CheckoutRequestedV1, payment_id: str, customer: str
+        self, checkout: Checkout, customer: str
     ) -> PaymentIntentResult | SetupIntentResult:
-        if event.save_for_later:
-            return await self.saved.save(event, payment_id, customer)
-        return await self._authorize(event, payment_id, customer)
-
-    async def _authorize(
-        self, event: CheckoutRequestedV1, payment_id: str, customer: str
-    ) -> PaymentIntentResult:
+        if checkout.save_for_later:
+            return await self.saved.save(checkout, customer)
         return await self.stripe.authorize(
-            amount=event.amount,
-            currency=event.currency,
-            payment_method=event.payment_method,
+            amount=checkout.amount,
+            currency=checkout.currency,
+            payment_method=checkout.payment_method,
             customer=customer,
-            application_fee_amount=event.platform_fee,
-            destination_account=event.host_account_id,
-            metadata={"booking_id": event.booking_id, "payment_id": payment_id},
-            idempotency_key=idempotency_key("authorize", payment_id),
+            application_fee_amount=checkout.application_fee,
+            destination_account=checkout.destination,
+            transfer_group=checkout.transfer_group,
+            metadata=checkout.stripe_metadata,
+            idempotency_key=idempotency_key("authorize", checkout.payment_id),
         )
 
-    async def record_authorization(
+    async def record_checkout(
         self,
         conn: asyncpg.Connection,
         env: Envelope,
-        event: CheckoutRequestedV1,
+        checkout: Checkout,
         auth: Authorization | None,
     ) -> None:
+        """Record the checkout's payment and its event, once (a redelivery inserts nothing)."""
         if auth is None:
             return
-        payment_id = checkout_payment_id(event.booking_id)
+        payment_id = checkout.payment_id
         if auth.customer_id:
-            await repository.save_customer(conn, event.guest_id, auth.customer_id)
-        if event.save_for_later:
+            await repository.save_customer(conn, checkout.guest_id, auth.customer_id)
+        if checkout.save_for_later:
             assert auth.result is None or isinstance(auth.result, SetupIntentResult)
             await self.saved.record_saved(
-                conn, env, event, payment_id, auth.customer_id, auth.result, auth.error
+                conn, env, checkout, auth.customer_id, auth.result, auth.error
             )
             return
         result, error = auth.result, auth.error
         assert result is None or isinstance(result, PaymentIntentResult)
         ok = result is not None and not result.declined and result.status == "requires_capture"
         row = {
-            **repository.checkout_payment(event, payment_id, env.correlation_id),
+            **repository.checkout_payment(checkout, env.correlation_id),
             "payment_intent_id": result.id if result else None,
             "status": "authorized" if ok else "failed",
             # A decline leaves the intent awaiting another payment method, as Stripe reports it.
@@ -160,12 +198,13 @@ class PaymentHandlers:
                 conn,
                 PaymentAuthorizedV1(
                     payment_id=payment_id,
-                    booking_id=event.booking_id,
+                    booking_id=checkout.booking_id,
                     payment_intent_id=result.id,
-                    amount=event.amount,
-                    currency=event.currency,
+                    amount=checkout.amount,
+                    currency=checkout.currency,
                     card_brand=result.card_brand,
                     card_last4=result.card_last4,
+                    group_id=checkout.group_id,
                 ),
                 **meta,
             )
@@ -174,10 +213,11 @@ class PaymentHandlers:
                 conn,
                 PaymentFailedV1(
                     payment_id=payment_id,
-                    booking_id=event.booking_id,
+                    booking_id=checkout.booking_id,
                     code=row["failure_code"] or "authorization_failed",
                     decline_code=row["decline_code"],
                     message=row["failure_message"] or "",
+                    group_id=checkout.group_id,
                 ),
                 **meta,
             )
@@ -187,6 +227,10 @@ class PaymentHandlers:
         payment = await repository.get_payment(self.db(), event.payment_id)
         if payment is None:
             raise PermanentError(f"payment {event.payment_id} does not exist")
+        if payment["group_id"] is not None:
+            # A leg of a Linked Booking Group, confirmed because its group's payment was
+            # captured (group_capture_requested): nothing is left to take.
+            return None
         if payment["status"] == "saved":  # a far-ahead Request-to-Book: charge the saved card
             return await self.saved.charge_off_session(payment)
         if payment["status"] != "authorized":
@@ -230,8 +274,8 @@ class PaymentHandlers:
         if event.payment_id is None:
             return None
         payment = await repository.get_payment(self.db(), event.payment_id)
-        if payment is None or payment["status"] != "authorized":
-            return None
+        if payment is None or payment["status"] != "authorized" or payment["group_id"] is not None:
+            return None  # a group's payment is voided by group_failed only
         try:
             return await self.stripe.cancel(
                 payment["payment_intent_id"],

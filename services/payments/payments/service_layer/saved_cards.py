@@ -5,6 +5,8 @@ stay starts later than that. The SetupIntent runs now; `booking_confirmed` trigg
 off-session charge. If that fails (a decline, or the bank wants the guest present), the
 payment becomes `charge_failed`, booking asks the guest to pay, and each
 `booking.payment_retry_requested` runs one on-session attempt with its own idempotency keys.
+A Linked Booking Group saves its card the same way and is charged when the group is captured
+(see `groups`); it has no payment-due flow: its failed charge fails the group.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import asyncpg
 from eventkit.outbox import Outbox
 from eventkit.routing import PermanentError
 from marketplace_contracts import Envelope
-from marketplace_contracts.events.booking import CheckoutRequestedV1, PaymentRetryRequestedV1
+from marketplace_contracts.events.booking import PaymentRetryRequestedV1
 from marketplace_contracts.events.payments import PaymentFailedV1, PaymentMethodSavedV1
 from payments.adapters import repository
 from payments.adapters.stripe_gateway import (
@@ -26,6 +28,7 @@ from payments.adapters.stripe_gateway import (
     StripeGateway,
     StripeGatewayError,
 )
+from payments.domain.checkout import Checkout, stripe_metadata
 from payments.domain.ids import idempotency_key
 from payments.service_layer.captures import record_captured
 
@@ -38,29 +41,27 @@ class SavedCards:
         self.outbox = outbox
         self.stripe = stripe
 
-    async def save(
-        self, event: CheckoutRequestedV1, payment_id: str, customer: str
-    ) -> SetupIntentResult:
+    async def save(self, checkout: Checkout, customer: str) -> SetupIntentResult:
         return await self.stripe.save_payment_method(
             customer=customer,
-            payment_method=event.payment_method,
-            metadata={"booking_id": event.booking_id, "payment_id": payment_id},
-            idempotency_key=idempotency_key("setup", payment_id),
+            payment_method=checkout.payment_method,
+            metadata=checkout.stripe_metadata,
+            idempotency_key=idempotency_key("setup", checkout.payment_id),
         )
 
     async def record_saved(
         self,
         conn: asyncpg.Connection,
         env: Envelope,
-        event: CheckoutRequestedV1,
-        payment_id: str,
+        checkout: Checkout,
         customer: str | None,
         result: SetupIntentResult | None,
         error: StripeGatewayError | None,
     ) -> None:
         ok = result is not None and result.status == "succeeded" and bool(result.payment_method)
+        payment_id = checkout.payment_id
         row = {
-            **repository.checkout_payment(event, payment_id, env.correlation_id),
+            **repository.checkout_payment(checkout, env.correlation_id),
             "status": "saved" if ok else "failed",
             "customer_id": customer,
             "setup_intent_id": result.id if result else None,
@@ -87,10 +88,11 @@ class SavedCards:
                 conn,
                 PaymentMethodSavedV1(
                     payment_id=payment_id,
-                    booking_id=event.booking_id,
+                    booking_id=checkout.booking_id,
                     setup_intent_id=result.id,
                     card_brand=result.card_brand,
                     card_last4=result.card_last4,
+                    group_id=checkout.group_id,
                 ),
                 **meta,
             )
@@ -99,28 +101,36 @@ class SavedCards:
                 conn,
                 PaymentFailedV1(
                     payment_id=payment_id,
-                    booking_id=event.booking_id,
+                    booking_id=checkout.booking_id,
                     code=row["failure_code"] or "setup_failed",
                     decline_code=row["decline_code"],
                     message=row["failure_message"] or "",
+                    group_id=checkout.group_id,
                 ),
                 **meta,
             )
 
-    async def charge_off_session(self, payment: asyncpg.Record) -> PaymentIntentResult:
-        return await self._guard(
-            self.stripe.charge_off_session(
-                amount=payment["amount"],
-                currency=payment["currency"],
-                customer=payment["customer_id"],
-                payment_method=payment["saved_payment_method"],
-                application_fee_amount=payment["platform_fee"],
-                destination_account=payment["host_account_id"],
-                metadata={"booking_id": payment["booking_id"], "payment_id": payment["payment_id"]},
-                capture=True,
-                idempotency_key=idempotency_key("charge", payment["payment_id"]),
-            )
+    async def charge(self, payment: asyncpg.Record) -> PaymentIntentResult:
+        """Charge a payment's saved card off-session, in full (a destination charge for a
+        single booking, a transfer-group charge for a group). Raises StripeGatewayError."""
+        destination = payment["host_account_id"]
+        return await self.stripe.charge_off_session(
+            amount=payment["amount"],
+            currency=payment["currency"],
+            customer=payment["customer_id"],
+            payment_method=payment["saved_payment_method"],
+            application_fee_amount=payment["platform_fee"] if destination is not None else 0,
+            destination_account=destination,
+            transfer_group=payment["transfer_group"],
+            metadata=stripe_metadata(
+                payment["payment_id"], payment["booking_id"], payment["group_id"]
+            ),
+            capture=True,
+            idempotency_key=idempotency_key("charge", payment["payment_id"]),
         )
+
+    async def charge_off_session(self, payment: asyncpg.Record) -> PaymentIntentResult:
+        return await self._guard(self.charge(payment))
 
     async def retry(
         self, env: Envelope, event: PaymentRetryRequestedV1
@@ -158,25 +168,36 @@ class SavedCards:
         payment_id: str,
         from_status: str,
         result: PaymentIntentResult | None,
+        *,
+        error: StripeGatewayError | None = None,
+        failed_status: str = "charge_failed",
     ) -> None:
-        """Captured → payment_captured; anything else → charge_failed + payment_failed."""
-        if result is None:
+        """Captured → payment_captured; a decline or a refusal (`error`) → `failed_status` +
+        payment_failed."""
+        if result is None and error is None:
             return
-        if result.status == "succeeded":
+        if result is not None and result.status == "succeeded":
             await record_captured(
                 conn, self.outbox, payment_id, from_status, result, env.correlation_id, env.event_id
             )
             return
+        if result is not None:
+            failure = {
+                "stripe_status": result.status,
+                "payment_intent_id": result.id or None,
+                "failure_code": result.failure_code,
+                "decline_code": result.decline_code,
+                "failure_message": result.failure_message,
+            }
+        else:
+            assert error is not None
+            failure = {
+                "failure_code": error.code,
+                "decline_code": None,
+                "failure_message": error.message,
+            }
         if not await repository.transition(
-            conn,
-            payment_id,
-            from_status,
-            status="charge_failed",
-            stripe_status=result.status,
-            payment_intent_id=result.id,
-            failure_code=result.failure_code,
-            decline_code=result.decline_code,
-            failure_message=result.failure_message,
+            conn, payment_id, from_status, status=failed_status, **failure
         ):
             return  # no longer in from_status: recorded by an earlier delivery
         payment = await repository.get_payment(conn, payment_id)
@@ -186,9 +207,10 @@ class SavedCards:
             PaymentFailedV1(
                 payment_id=payment_id,
                 booking_id=payment["booking_id"],
-                code=result.failure_code or result.status,
-                decline_code=result.decline_code,
-                message=result.failure_message or "",
+                code=failure["failure_code"] or (result.status if result else "charge_failed"),
+                decline_code=failure["decline_code"],
+                message=failure["failure_message"] or "",
+                group_id=payment["group_id"],
             ),
             key=payment_id,
             correlation_id=env.correlation_id,

@@ -1,0 +1,152 @@
+"""What payments is asked to take, whichever way it was asked: one booking's checkout, or one
+payment for every leg of a Linked Booking Group.
+
+Both requests become a `Checkout`, so authorizing, saving a card and recording the outcome run
+the same code. A single booking is a destination charge (its host's account receives the amount
+minus the platform fee on capture); a group's payment has no destination: the platform keeps the
+funds and pays each leg's host by a transfer of the `transfer_group` (separate charges and
+transfers), so the payment remembers every leg's `Split`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from marketplace_contracts.events.booking import CheckoutRequestedV1, GroupCheckoutRequestedV1
+from payments.domain.ids import checkout_payment_id
+
+
+class InvalidCheckout(ValueError):
+    """The request cannot be paid as it is (its legs do not add up to its total, ...)."""
+
+    code = "invalid_checkout"
+
+
+@dataclass(frozen=True, slots=True)
+class Split:
+    """What one booking contributed to a payment and which host account it owes."""
+
+    booking_id: str
+    host_account_id: str
+    amount: int
+    platform_fee: int
+
+    def __post_init__(self) -> None:
+        if self.amount < 0 or not 0 <= self.platform_fee <= self.amount:
+            raise InvalidCheckout(
+                f"split of {self.booking_id}: platform fee {self.platform_fee} is not within "
+                f"0..{self.amount}"
+            )
+
+    @property
+    def host_amount(self) -> int:
+        return self.amount - self.platform_fee
+
+
+@dataclass(frozen=True, slots=True)
+class Checkout:
+    payment_id: str
+    booking_id: str
+    """The booking, or for a group the group id (what payment events carry as `booking_id`)."""
+    group_id: str | None
+    guest_id: str
+    amount: int
+    currency: str
+    platform_fee: int
+    payment_method: str
+    save_for_later: bool
+    destination: str | None
+    """Host account of a destination charge; None for a group."""
+    splits: tuple[Split, ...] = ()
+    """A group's legs; empty for a single booking."""
+
+    @property
+    def transfer_group(self) -> str | None:
+        return self.group_id
+
+    @property
+    def application_fee(self) -> int:
+        """Stripe's application fee exists only on a destination charge; a group's platform fee
+        is what its transfers leave on the platform account."""
+        return self.platform_fee if self.destination is not None else 0
+
+    @property
+    def stripe_metadata(self) -> dict[str, str]:
+        return stripe_metadata(self.payment_id, self.booking_id, self.group_id)
+
+    @classmethod
+    def for_booking(cls, event: CheckoutRequestedV1) -> Checkout:
+        return cls(
+            payment_id=checkout_payment_id(event.booking_id),
+            booking_id=event.booking_id,
+            group_id=None,
+            guest_id=event.guest_id,
+            amount=event.amount,
+            currency=event.currency,
+            platform_fee=event.platform_fee,
+            payment_method=event.payment_method,
+            save_for_later=event.save_for_later,
+            destination=event.host_account_id,
+        )
+
+    @classmethod
+    def for_group(cls, event: GroupCheckoutRequestedV1) -> Checkout:
+        """Raises InvalidCheckout when the legs do not add up to the group's totals."""
+        splits = tuple(
+            Split(leg.booking_id, leg.host_account_id, leg.amount, leg.platform_fee)
+            for leg in event.legs
+        )
+        if len({s.booking_id for s in splits}) != len(splits):
+            raise InvalidCheckout(f"group {event.group_id}: a leg appears twice")
+        check_splits(splits, amount=event.amount, platform_fee=event.platform_fee)
+        return cls(
+            payment_id=checkout_payment_id(event.group_id),
+            booking_id=event.group_id,
+            group_id=event.group_id,
+            guest_id=event.guest_id,
+            amount=event.amount,
+            currency=event.currency,
+            platform_fee=event.platform_fee,
+            payment_method=event.payment_method,
+            save_for_later=event.save_for_later,
+            destination=None,
+            splits=splits,
+        )
+
+
+def stripe_metadata(payment_id: str, booking_id: str, group_id: str | None) -> dict[str, str]:
+    """Metadata of every Stripe object of a payment (part of its idempotent requests: a single
+    booking's must stay exactly as it has always been)."""
+    if group_id is not None:
+        return {"group_id": group_id, "payment_id": payment_id}
+    return {"booking_id": booking_id, "payment_id": payment_id}
+
+
+def check_splits(splits: Iterable[Split], *, amount: int, platform_fee: int) -> None:
+    """The splits of a payment sum to its amount and its platform fee."""
+    splits = tuple(splits)
+    total = sum(s.amount for s in splits)
+    fees = sum(s.platform_fee for s in splits)
+    if (total, fees) != (amount, platform_fee):
+        raise InvalidCheckout(
+            f"splits sum to {total} (fees {fees}), the payment is {amount} (fees {platform_fee})"
+        )
+
+
+def captured_splits(
+    *,
+    booking_id: str,
+    host_account_id: str | None,
+    platform_fee: int,
+    captured: int,
+    splits: tuple[Split, ...],
+) -> tuple[Split, ...]:
+    """Who is owed what of a captured amount: a group's legs as recorded (a group is captured
+    in full), or the single booking's host."""
+    if splits:
+        check_splits(splits, amount=captured, platform_fee=platform_fee)
+        return splits
+    if host_account_id is None:
+        raise InvalidCheckout(f"payment of {booking_id} has neither a host account nor splits")
+    return (Split(booking_id, host_account_id, captured, platform_fee),)

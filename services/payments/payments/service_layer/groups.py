@@ -1,0 +1,189 @@
+"""Linked Booking Groups after their checkout: capture at the commit point, or release.
+
+A group's payment is taken by the checkout path every checkout shares (`handlers`). Then:
+- `booking.group_capture_requested`: every leg is ready. An authorization is captured, a saved
+  card is charged off-session; success records the capture (payment_captured v2, one split per
+  leg); a decline or a refusal by Stripe fails the payment (`failed`, payment_failed with the
+  group id), and booking releases every leg. There is no payment-due retry for a group.
+- `booking.group_failed`: an authorization is voided (payment_voided with the group id); a saved
+  card took and holds no money, so the payment just ends `cancelled`; a captured payment cannot
+  be voided and is dead-lettered, since a group captures only at its commit point.
+Per-leg `booking_confirmed` / `booking_failed` events never move a group's money (see
+`handlers`). Stripe calls run in `prepare`, recording in `apply`, as everywhere in payments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import asyncpg
+
+from eventkit.outbox import Outbox
+from eventkit.routing import PermanentError
+from marketplace_contracts import Envelope
+from marketplace_contracts.events.booking import GroupCaptureRequestedV1, GroupFailedV1
+from marketplace_contracts.events.payments import PaymentVoidedV1
+from payments.adapters import repository
+from payments.adapters.stripe_gateway import PaymentIntentResult, StripeGateway, StripeGatewayError
+from payments.domain.ids import checkout_payment_id, idempotency_key
+from payments.service_layer.saved_cards import SavedCards
+
+
+@dataclass(frozen=True)
+class GroupCharge:
+    """The outcome of capturing (or charging) a group's payment that was `from_status`."""
+
+    from_status: str
+    result: PaymentIntentResult | None = None
+    error: StripeGatewayError | None = None
+
+
+@dataclass(frozen=True)
+class GroupRelease:
+    """A group's payment to release: an authorization voided at Stripe (`result`), or a saved
+    card that will not be charged (`from_status == "saved"`, no Stripe call)."""
+
+    payment_id: str
+    from_status: str
+    result: PaymentIntentResult | None = None
+
+
+class GroupPayments:
+    def __init__(
+        self,
+        db: Callable[[], asyncpg.Pool],
+        outbox: Outbox,
+        stripe: StripeGateway,
+        saved: SavedCards,
+    ) -> None:
+        self.db = db
+        self.outbox = outbox
+        self.stripe = stripe
+        self.saved = saved
+
+    async def _payment(self, payment_id: str, group_id: str) -> asyncpg.Record | None:
+        payment = await repository.get_payment(self.db(), payment_id)
+        if payment is not None and payment["group_id"] != group_id:
+            raise PermanentError(f"payment {payment_id} is not group {group_id}'s payment")
+        return payment
+
+    # -- group capture requested: the commit point ------------------------------------------
+    async def capture(self, env: Envelope, event: GroupCaptureRequestedV1) -> GroupCharge | None:
+        payment = await self._payment(event.payment_id, event.group_id)
+        if payment is None:
+            raise PermanentError(f"payment {event.payment_id} does not exist")
+        if (payment["amount"], payment["currency"]) != (event.amount, event.currency):
+            raise PermanentError(
+                f"group {event.group_id}: capture of {event.amount} {event.currency} requested, "
+                f"the payment is {payment['amount']} {payment['currency']}"
+            )
+        status = payment["status"]
+        if status in ("captured", "failed"):
+            return None  # decided by an earlier delivery
+        if status not in ("authorized", "saved"):
+            raise PermanentError(f"group {event.group_id}: capture requested, payment is {status}")
+        try:
+            if status == "saved":
+                result = await self.saved.charge(payment)
+            else:
+                result = await self.stripe.capture(
+                    payment["payment_intent_id"],
+                    idempotency_key=idempotency_key("capture", event.payment_id),
+                )
+        except StripeGatewayError as exc:
+            if exc.retryable:
+                raise  # retried with the same idempotency key
+            return GroupCharge(status, error=exc)
+        return GroupCharge(status, result=result)
+
+    async def record_capture(
+        self,
+        conn: asyncpg.Connection,
+        env: Envelope,
+        event: GroupCaptureRequestedV1,
+        charge: GroupCharge | None,
+    ) -> None:
+        if charge is None:
+            return
+        await self.saved.record_charge(
+            conn,
+            env,
+            event.payment_id,
+            charge.from_status,
+            charge.result,
+            error=charge.error,
+            failed_status="failed",
+        )
+
+    # -- group failed: release the payment --------------------------------------------------
+    async def void(self, env: Envelope, event: GroupFailedV1) -> GroupRelease | None:
+        payment_id = event.payment_id or checkout_payment_id(event.group_id)
+        payment = await self._payment(payment_id, event.group_id)
+        if payment is None:
+            return None  # the group failed before payments took anything
+        status = payment["status"]
+        if status == "captured":
+            raise PermanentError(
+                f"group {event.group_id} failed ({event.reason}) after its payment {payment_id} "
+                "was captured: refund it by hand"
+            )
+        if status == "saved":
+            return GroupRelease(payment_id, status)
+        if status != "authorized":
+            return None  # failed, voided or cancelled: nothing is held
+        return GroupRelease(payment_id, status, await self._cancel(payment))
+
+    async def _cancel(self, payment: asyncpg.Record) -> PaymentIntentResult:
+        intent, payment_id = payment["payment_intent_id"], payment["payment_id"]
+        try:
+            try:
+                return await self.stripe.cancel(
+                    intent, idempotency_key=idempotency_key("cancel", payment_id)
+                )
+            except StripeGatewayError as exc:
+                if exc.code != "payment_intent_unexpected_state":
+                    raise
+                current = await self.stripe.retrieve(intent)
+                if current.status != "canceled":
+                    raise
+                return current  # the authorization lapsed meanwhile: nothing is held any more
+        except StripeGatewayError as exc:
+            if exc.retryable:
+                raise
+            raise PermanentError(f"void of {payment_id} refused: {exc}") from exc
+
+    async def record_void(
+        self,
+        conn: asyncpg.Connection,
+        env: Envelope,
+        event: GroupFailedV1,
+        release: GroupRelease | None,
+    ) -> None:
+        if release is None:
+            return
+        if release.from_status == "saved":
+            # No money was taken or held: the card stays saved to the guest's customer, this
+            # payment will just never charge it.
+            await repository.transition(conn, release.payment_id, "saved", status="cancelled")
+            return
+        assert release.result is not None
+        if await repository.transition(
+            conn,
+            release.payment_id,
+            "authorized",
+            status="voided",
+            stripe_status=release.result.status,
+        ):
+            await self.outbox.add(
+                conn,
+                PaymentVoidedV1(
+                    payment_id=release.payment_id,
+                    booking_id=event.group_id,
+                    reason=event.reason,
+                    group_id=event.group_id,
+                ),
+                key=release.payment_id,
+                correlation_id=env.correlation_id,
+                causation_id=env.event_id,
+            )

@@ -1,0 +1,137 @@
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from marketplace_contracts.events.booking import (
+    CheckoutRequestedV1,
+    GroupCheckoutRequestedV1,
+    GroupLeg,
+)
+from payments.domain.checkout import Checkout, InvalidCheckout, Split, captured_splits
+from payments.domain.ids import checkout_payment_id
+
+START = datetime(2034, 5, 1, 15, tzinfo=UTC)
+
+
+def _leg(booking_id: str, account: str, amount: int, fee: int) -> GroupLeg:
+    return GroupLeg(
+        booking_id=booking_id,
+        listing_id=f"lst-{booking_id}",
+        host_id=f"host-{account}",
+        host_account_id=account,
+        starts_at=START,
+        ends_at=START + timedelta(hours=2),
+        amount=amount,
+        platform_fee=fee,
+    )
+
+
+def _group(**overrides: object) -> GroupCheckoutRequestedV1:
+    fields: dict[str, object] = {
+        "group_id": "grp-1",
+        "guest_id": "guest-1",
+        "amount": 30_000,
+        "currency": "usd",
+        "platform_fee": 4_500,
+        "payment_method": "pm_card_visa",
+        "legs": [_leg("b-1", "acct_A", 20_000, 3_000), _leg("b-2", "acct_B", 10_000, 1_500)],
+    }
+    return GroupCheckoutRequestedV1.model_validate({**fields, **overrides})
+
+
+def test_a_group_is_one_payment_without_destination_in_its_transfer_group() -> None:
+    checkout = Checkout.for_group(_group(save_for_later=True))
+    assert checkout.payment_id == checkout_payment_id("grp-1")
+    assert (checkout.booking_id, checkout.group_id, checkout.transfer_group) == (
+        "grp-1",
+        "grp-1",
+        "grp-1",
+    )
+    assert (checkout.destination, checkout.application_fee) == (None, 0)
+    assert (checkout.amount, checkout.platform_fee, checkout.save_for_later) == (
+        30_000,
+        4_500,
+        True,
+    )
+    assert checkout.splits == (
+        Split("b-1", "acct_A", 20_000, 3_000),
+        Split("b-2", "acct_B", 10_000, 1_500),
+    )
+    assert [s.host_amount for s in checkout.splits] == [17_000, 8_500]
+    assert checkout.stripe_metadata == {"group_id": "grp-1", "payment_id": checkout.payment_id}
+
+
+def test_a_single_booking_is_a_destination_charge_with_its_usual_metadata() -> None:
+    event = CheckoutRequestedV1(
+        booking_id="b-9",
+        guest_id="guest-1",
+        listing_id="lst-9",
+        host_id="host-9",
+        host_account_id="acct_9",
+        starts_at=START,
+        ends_at=START + timedelta(hours=1),
+        amount=13_500,
+        currency="usd",
+        platform_fee=2_025,
+        payment_method="pm_card_visa",
+    )
+    checkout = Checkout.for_booking(event)
+    assert (checkout.destination, checkout.application_fee, checkout.transfer_group) == (
+        "acct_9",
+        2_025,
+        None,
+    )
+    assert checkout.splits == ()
+    # Part of Stripe's idempotent requests: unchanged since before groups existed.
+    assert checkout.stripe_metadata == {
+        "booking_id": "b-9",
+        "payment_id": checkout_payment_id("b-9"),
+    }
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"amount": 30_001},
+        {"platform_fee": 4_000},
+        {"legs": [_leg("b-1", "acct_A", 20_000, 3_000), _leg("b-1", "acct_B", 10_000, 1_500)]},
+        {
+            "amount": 30_000,
+            "platform_fee": 12_000,
+            "legs": [_leg("b-1", "acct_A", 20_000, 1_000), _leg("b-2", "acct_B", 10_000, 11_000)],
+        },
+    ],
+    ids=["amount", "fees", "duplicate_leg", "fee_above_leg"],
+)
+def test_a_group_whose_legs_do_not_add_up_is_refused(overrides: dict[str, object]) -> None:
+    with pytest.raises(InvalidCheckout):
+        Checkout.for_group(_group(**overrides))
+
+
+def test_captured_splits() -> None:
+    legs = Checkout.for_group(_group()).splits
+    assert (
+        captured_splits(
+            booking_id="grp-1",
+            host_account_id=None,
+            platform_fee=4_500,
+            captured=30_000,
+            splits=legs,
+        )
+        == legs
+    )
+    with pytest.raises(InvalidCheckout):  # a group is captured in full, or its splits lie
+        captured_splits(
+            booking_id="grp-1",
+            host_account_id=None,
+            platform_fee=4_500,
+            captured=29_000,
+            splits=legs,
+        )
+    assert captured_splits(
+        booking_id="b-9", host_account_id="acct_9", platform_fee=2_025, captured=13_500, splits=()
+    ) == (Split("b-9", "acct_9", 13_500, 2_025),)
+    with pytest.raises(InvalidCheckout):
+        captured_splits(
+            booking_id="b-9", host_account_id=None, platform_fee=0, captured=100, splits=()
+        )
