@@ -75,14 +75,11 @@ _used: set[int] = set()
 
 
 def _near_slot() -> tuple[str, str]:
-    """Two hours within the next days (an authorization, not a saved card), unique here."""
-    while True:
-        index = random.randrange(0, 4 * 24 * 4)
-        if index not in _used and index + 1 not in _used and index - 1 not in _used:
-            _used.add(index)
-            break
+    """Two hours within the next five days (an authorization, not a saved card), unique here."""
+    index = random.choice([i for i in range(48) if i not in _used])
+    _used.add(index)
     start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(
-        days=1, minutes=30 * index
+        days=1, hours=2 * index
     )
     return start.isoformat(), (start + timedelta(hours=2)).isoformat()
 
