@@ -18,6 +18,7 @@ from booking.bootstrap import build_app, build_runtime
 from booking.config import BookingSettings
 from booking.entrypoints.auth import Role, issue_token
 from booking.service_layer.checkout import PlaceBooking, place_booking
+from booking.service_layer.groups import LegRequest, PlaceGroup, place_group
 from eventkit.outbox import Outbox
 
 pytestmark = pytest.mark.integration
@@ -112,3 +113,100 @@ async def test_requests_without_a_valid_token_are_unauthenticated(
         assert response.status_code == 401
         assert response.headers["www-authenticate"] == "Bearer"
         assert response.json()["error"]["code"] == "unauthenticated"
+
+
+@pytest.fixture
+async def group_id(booking_pool: asyncpg.Pool) -> str:
+    listings = []
+    for n in range(2):
+        listing_id = f"lst_authz_g{n}_{uuid.uuid4().hex[:8]}"
+        await booking_pool.execute(
+            "INSERT INTO booking.listings (listing_id, host_id, host_account_id, title, "
+            "hourly_rate, currency, platform_fee_bps, cancellation_policy) VALUES "
+            "($1, 'host-owner', 'acct_owner', 'Authz', 1000, 'usd', 1000, 'flexible')",
+            listing_id,
+        )
+        listings.append(listing_id)
+    start = datetime(2033, 3, 1, 9, tzinfo=UTC)
+    legs = tuple(LegRequest(lst, start, start + timedelta(hours=1)) for lst in listings)
+    async with booking_pool.acquire() as conn, conn.transaction():
+        group = await place_group(
+            conn, Outbox("booking", "booking"), PlaceGroup("guest-owner", legs, "pm_card_visa")
+        )
+    return str(group["group_id"])
+
+
+@pytest.mark.parametrize(
+    ("sub", "role", "status"),
+    [
+        ("guest-owner", Role.GUEST, 200),
+        ("guest-other", Role.GUEST, 404),
+        # A host sees its leg (GET /v1/bookings/{id}), never the group: it names other hosts'
+        # bookings.
+        ("host-owner", Role.HOST, 404),
+        ("guest-owner", Role.HOST, 404),
+        ("ops-1", Role.ADMIN, 200),
+    ],
+)
+async def test_group_visibility_matrix(
+    gateway: httpx.AsyncClient, group_id: str, sub: str, role: Role, status: int
+) -> None:
+    response = await gateway.get(f"/v1/checkout-groups/{group_id}", headers=bearer(sub, role))
+    assert response.status_code == status, response.text
+    if status == 404:
+        assert response.json()["error"]["code"] == "group_not_found"
+        missing = await gateway.get(
+            f"/v1/checkout-groups/{uuid.uuid4()}", headers=bearer(sub, role)
+        )
+        assert missing.status_code == 404  # a hidden group answers like a missing one
+        assert missing.json()["error"]["code"] == "group_not_found"
+    else:
+        assert len(response.json()["legs"]) == 2
+
+
+async def test_a_host_sees_and_answers_its_own_leg_only(
+    gateway: httpx.AsyncClient, group_id: str, booking_pool: asyncpg.Pool
+) -> None:
+    leg = await booking_pool.fetchval(
+        "SELECT booking_id FROM booking.bookings WHERE group_id = $1 LIMIT 1", uuid.UUID(group_id)
+    )
+    own = await gateway.get(f"/v1/bookings/{leg}", headers=bearer("host-owner", Role.HOST))
+    assert own.status_code == 200 and own.json()["group_id"] == group_id
+    other = await gateway.post(
+        f"/v1/bookings/{leg}/accept", headers=bearer("host-other", Role.HOST)
+    )
+    assert other.status_code == 404
+
+
+@pytest.mark.parametrize("role", [Role.HOST, Role.ADMIN])
+async def test_only_guests_place_groups(gateway: httpx.AsyncClient, role: Role) -> None:
+    leg = {"listing_id": "lst_loft_01", "starts_at": "2033-01-01T10:00:00Z"}
+    response = await gateway.post(
+        "/v1/checkout-groups",
+        headers=bearer("someone", role),
+        json={
+            "legs": [{**leg, "ends_at": "2033-01-01T11:00:00Z"}] * 2,
+            "payment_method": "pm_card_visa",
+        },
+    )
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "forbidden"
+
+
+async def test_a_group_of_one_leg_is_refused_with_a_code(gateway: httpx.AsyncClient) -> None:
+    response = await gateway.post(
+        "/v1/checkout-groups",
+        headers=bearer("guest-owner", Role.GUEST),
+        json={
+            "legs": [
+                {
+                    "listing_id": "lst_loft_01",
+                    "starts_at": "2033-01-01T10:00:00Z",
+                    "ends_at": "2033-01-01T11:00:00Z",
+                }
+            ],
+            "payment_method": "pm_card_visa",
+        },
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "validation_failed"
