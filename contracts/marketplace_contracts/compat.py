@@ -6,7 +6,8 @@ Rules for one (type, version), old = committed, new = generated from the models:
 * every property of old stays, with the same structural type (descriptions may change);
 * the required set does not change (a new required field breaks old producers' events,
   a dropped one breaks old consumers);
-* new optional properties are allowed (consumers are tolerant readers).
+* new optional properties are allowed (consumers are tolerant readers);
+* the same rules hold inside array items and `anyOf` branches (nested objects).
 A committed version with no model, or a model with no committed schema, also fails ``--check``.
 """
 
@@ -40,6 +41,21 @@ def breaking_changes(old: dict[str, Any], new: dict[str, Any], path: str = "$") 
     """Differences between two resolved schemas that would break a producer or a consumer."""
     problems: list[str] = []
     old_props, new_props = old.get("properties"), new.get("properties")
+    for nested in ("items", "anyOf"):  # an array of objects, or an optional (nullable) one
+        if nested in old and nested in new:
+            rest_old = {k: v for k, v in old.items() if k != nested}
+            rest_new = {k: v for k, v in new.items() if k != nested}
+            if rest_old != rest_new:
+                return [f"{path}: constraints changed from {rest_old} to {rest_new}"]
+            if nested == "items":
+                return breaking_changes(old["items"], new["items"], f"{path}[]")
+            if len(old["anyOf"]) != len(new["anyOf"]):
+                return [f"{path}: alternatives changed from {old['anyOf']} to {new['anyOf']}"]
+            return [
+                problem
+                for i, (o, n) in enumerate(zip(old["anyOf"], new["anyOf"], strict=True))
+                for problem in breaking_changes(o, n, f"{path}|{i}")
+            ]
     if old_props is None or new_props is None:
         if old != new:
             problems.append(f"{path}: type changed from {old} to {new}")

@@ -157,3 +157,35 @@ def test_documentation_changes_are_not_breaking(old: dict) -> None:
     new = copy.deepcopy(old)
     _data_props(new)["properties"]["amount"]["description"] = "Reworded."
     assert compare(old, new) == []
+
+
+@pytest.fixture
+def old_v2() -> dict:
+    return envelope_schema(PaymentCapturedV2)
+
+
+def _split(schema: dict) -> dict:
+    return schema["$defs"]["PaymentSplit"]
+
+
+def test_an_optional_field_inside_array_items_is_compatible(old_v2: dict) -> None:
+    new = copy.deepcopy(old_v2)
+    _split(new)["properties"]["note"] = {"type": "string", "default": ""}
+    assert compare(old_v2, new) == []
+
+
+@pytest.mark.parametrize("mutation", ["add_required", "remove", "change_type", "min_items"])
+def test_breaking_changes_inside_array_items_are_detected(old_v2: dict, mutation: str) -> None:
+    new = copy.deepcopy(old_v2)
+    split = _split(new)
+    if mutation == "add_required":
+        split["properties"]["note"] = {"type": "string"}
+        split["required"].append("note")
+    elif mutation == "remove":
+        del split["properties"]["host_amount"]
+        split["required"].remove("host_amount")
+    elif mutation == "change_type":
+        split["properties"]["amount"] = {"type": "string"}
+    else:
+        new["$defs"]["PaymentCapturedV2"]["properties"]["splits"]["minItems"] = 2
+    assert compare(old_v2, new), mutation

@@ -30,6 +30,9 @@ class CheckoutRequestedV1(EventModel):
     payment_method: str = Field(
         description="Stripe PaymentMethod id chosen by the guest.", examples=["pm_card_visa"]
     )
+    tax: MinorUnits = Field(
+        default=0, description="Part of `platform_fee` that is tax the platform remits."
+    )
     save_for_later: bool = Field(
         default=False,
         description="Save the payment method now (SetupIntent) and charge it off-session when "
@@ -203,6 +206,7 @@ class GroupLeg(BaseModel):
     ends_at: datetime
     amount: MinorUnits = Field(description="What the guest pays for this leg.")
     platform_fee: MinorUnits = Field(description="Part of this leg's `amount` kept.")
+    tax: MinorUnits = Field(default=0, description="Part of `platform_fee` that is tax.")
 
 
 class GroupCheckoutRequestedV1(EventModel):
@@ -319,3 +323,55 @@ class LegReadyV1(EventModel):
     booking_id: str
     group_id: str
     cause: str = Field(examples=["payment_authorized", "host_accepted"])
+
+
+# -- Cancellations and refunds ------------------------------------------------------------
+
+
+class RefundLine(BaseModel):
+    """The refunded part of one line item of the booking's quote."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    code: str = Field(examples=["base", "cleaning", "extra:lighting", "guest_service_fee", "tax"])
+    amount: MinorUnits
+
+
+class RefundRequest(BaseModel):
+    """Money to give back on one payment, split the way finance reverses it:
+    `amount == platform_fee + host_amount`; `tax` is the part of `platform_fee` that was tax
+    (the platform collects and remits it)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    refund_id: str = Field(description="Deterministic; payments' idempotency key for Stripe.")
+    payment_id: str
+    amount: MinorUnits = Field(description="Given back to the guest.")
+    currency: Currency
+    platform_fee: MinorUnits = Field(
+        description="Part of `amount` taken from what the platform kept (fees and tax)."
+    )
+    host_amount: MinorUnits = Field(description="Part of `amount` taken from the host's share.")
+    tax: MinorUnits = Field(default=0, description="Part of `platform_fee` that was tax.")
+    host_account_id: str = Field(description="The host whose share is reduced.")
+    lines: list[RefundLine] = Field(default_factory=list)
+
+
+class BookingCancelledV1(EventModel):
+    """A confirmed booking (or one leg of a group) was cancelled; `refund` is what the
+    cancellation policy gives back (None: nothing). The slot is free."""
+
+    TYPE: ClassVar[str] = "booking.booking_cancelled"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = "booking.events"
+
+    booking_id: str
+    group_id: str | None = None
+    cancelled_by: str = Field(examples=["guest", "host", "admin"])
+    reason: str = ""
+    policy: str = Field(description="The snapshotted policy applied, `name@version`.")
+    refund: RefundRequest | None = None
+    host_account_id: str
+    host_penalty: MinorUnits = Field(
+        default=0, description="Charged to the host for cancelling a confirmed booking."
+    )

@@ -112,6 +112,9 @@ class PaymentSplit(BaseModel):
     amount: MinorUnits = Field(description="Paid by the guest for this booking.")
     platform_fee: MinorUnits
     host_amount: MinorUnits = Field(description="`amount - platform_fee`, owed to the host.")
+    tax: MinorUnits = Field(
+        default=0, description="Part of `platform_fee` that is tax the platform remits."
+    )
 
 
 class PaymentCapturedV2(EventModel):
@@ -135,3 +138,44 @@ class PaymentCapturedV2(EventModel):
         default=None,
         description="Stripe transfer group of a separate-charges-and-transfers payment (groups).",
     )
+
+
+class RefundSucceededV1(EventModel):
+    """Money went back to the guest for one refund request (Stripe refund, or for a payment
+    still only authorized, a void or a smaller capture). When `method` is `refund`, finance
+    reverses `platform_fee` (of which `tax`) and `host_amount`; they sum to `amount`."""
+
+    TYPE: ClassVar[str] = "payments.refund_succeeded"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = "payments.events"
+
+    refund_id: str
+    payment_id: str
+    booking_id: str = Field(description="The booking (or group leg) the refund is for.")
+    group_id: str | None = None
+    amount: MinorUnits
+    currency: Currency
+    platform_fee: MinorUnits
+    host_amount: MinorUnits
+    tax: MinorUnits = 0
+    host_account_id: str
+    method: str = Field(examples=["refund", "void", "partial_capture"])
+    stripe_refund_id: str | None = None
+
+
+class RefundFailedV1(EventModel):
+    """A refund could not be made after every retry: ops must act (see the runbook)."""
+
+    TYPE: ClassVar[str] = "payments.refund_failed"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = "payments.events"
+
+    refund_id: str
+    payment_id: str
+    booking_id: str
+    group_id: str | None = None
+    amount: MinorUnits
+    currency: Currency
+    code: str = Field(examples=["charge_already_refunded", "api_error"])
+    message: str = ""
+    attempts: int = Field(ge=1)
