@@ -1,0 +1,233 @@
+"""The refund kernel: a hand-computed decision table, and properties over random bookings."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from booking.domain.quote import ExtraPrice, ExtraUnit, Pricing, quote
+from booking.domain.refunds import (
+    PRESETS,
+    Band,
+    Basis,
+    Canceller,
+    Policy,
+    ServiceFeeRefund,
+    refund_for,
+)
+
+START = datetime(2030, 6, 1, 12, tzinfo=UTC)
+POLICIES = {p.name: p for p in PRESETS}
+CUSTOM = Policy(
+    "custom", 3, (Band(72, 7500), Band(12, 2500)), service_fee=ServiceFeeRefund.WITH_BANDS
+)
+NO_FEE_REFUND = Policy("nofee", 1, (Band(24, 10_000),), service_fee=ServiceFeeRefund.NEVER)
+# Base 10,000 (taxed 10 %: 1,000), cleaning 2,000 (untaxed), guest service fee 10 % of 12,000
+# = 1,200; the guest pays 14,200; the host fee is 10 % of 12,000 = 1,200.
+PRICING = Pricing(
+    currency="usd", rate=2_500, cleaning_fee=2_000, guest_service_fee_bps=1000, host_fee_bps=1000
+)
+RATES = {"space_rental": 1000}
+QUOTE = quote(PRICING, START, START + timedelta(hours=4), tax_rates=lambda c: RATES.get(c, 0))
+H = timedelta(hours=1)
+S = timedelta(seconds=1)
+
+# policy, who, force majeure, booked (before start), cancelled (before start), basis, refund
+TABLE = [
+    ("flexible", "guest", False, 1000 * H, 25 * H, Basis.BAND, 13_000),
+    ("flexible", "guest", False, 1000 * H, 24 * H, Basis.BAND, 13_000),  # the edge counts
+    ("flexible", "guest", False, 1000 * H, 24 * H - S, Basis.NO_BAND, 0),
+    ("flexible", "guest", False, 1000 * H, 1 * H, Basis.NO_BAND, 0),
+    ("flexible", "guest", False, 1000 * H, 0 * H, Basis.STARTED, 0),
+    ("flexible", "guest", False, 1000 * H, -1 * H, Basis.STARTED, 0),
+    ("flexible", "guest", False, 72 * H, 60 * H, Basis.GRACE, 14_200),
+    ("flexible", "guest", False, 100 * H, 76 * H, Basis.GRACE, 14_200),  # 24 h after booking
+    ("flexible", "guest", False, 100 * H, 76 * H - S, Basis.BAND, 13_000),  # grace over
+    ("flexible", "guest", False, 50 * H, 47 * H, Basis.BAND, 13_000),  # start too near for grace
+    ("flexible", "guest", False, 50 * H, 48 * H, Basis.GRACE, 14_200),  # exactly 48 h away
+    ("moderate", "guest", False, 1000 * H, 121 * H, Basis.BAND, 13_000),
+    ("moderate", "guest", False, 1000 * H, 120 * H, Basis.BAND, 13_000),
+    ("moderate", "guest", False, 1000 * H, 120 * H - S, Basis.BAND, 6_500),
+    ("moderate", "guest", False, 1000 * H, 24 * H, Basis.BAND, 6_500),
+    ("moderate", "guest", False, 1000 * H, 24 * H - S, Basis.NO_BAND, 0),
+    ("moderate", "guest", False, 1000 * H, 2 * H, Basis.NO_BAND, 0),
+    ("moderate", "guest", False, 200 * H, 190 * H, Basis.GRACE, 14_200),
+    ("strict", "guest", False, 1000 * H, 400 * H, Basis.BAND, 13_000),
+    ("strict", "guest", False, 1000 * H, 336 * H, Basis.BAND, 13_000),
+    ("strict", "guest", False, 1000 * H, 336 * H - S, Basis.BAND, 6_500),
+    ("strict", "guest", False, 1000 * H, 168 * H, Basis.BAND, 6_500),
+    ("strict", "guest", False, 1000 * H, 168 * H - S, Basis.NO_BAND, 0),
+    ("strict", "guest", False, 1000 * H, 30 * H, Basis.NO_BAND, 0),
+    ("strict", "guest", False, 500 * H, 490 * H, Basis.GRACE, 14_200),
+    ("flexible", "host", False, 1000 * H, 1 * H, Basis.HOST_CANCELLED, 14_200),
+    ("strict", "host", False, 1000 * H, 500 * H, Basis.HOST_CANCELLED, 14_200),
+    ("strict", "host", False, 1000 * H, -2 * H, Basis.HOST_CANCELLED, 14_200),
+    ("strict", "admin", True, 1000 * H, 2 * H, Basis.FORCE_MAJEURE, 14_200),
+    ("moderate", "admin", False, 1000 * H, 50 * H, Basis.BAND, 6_500),
+    ("flexible", "admin", False, 1000 * H, 30 * H, Basis.BAND, 13_000),
+    ("flexible", "admin", True, 1000 * H, -5 * H, Basis.FORCE_MAJEURE, 14_200),
+    # custom: 75 % from 72 h, 25 % from 12 h, service fee refunded at the band's share
+    ("custom", "guest", False, 1000 * H, 80 * H, Basis.BAND, 7_500 + 1_500 + 900 + 750),
+    ("custom", "guest", False, 1000 * H, 12 * H, Basis.BAND, 2_500 + 500 + 300 + 250),
+    ("custom", "guest", False, 1000 * H, 12 * H - S, Basis.NO_BAND, 0),
+    ("nofee", "guest", False, 72 * H, 60 * H, Basis.GRACE, 13_000),  # grace, fee kept
+]
+
+
+def _policy(name: str) -> Policy:
+    return {"custom": CUSTOM, "nofee": NO_FEE_REFUND}.get(name) or POLICIES[name]
+
+
+@pytest.mark.parametrize(("policy", "by", "force", "booked", "cancelled", "basis", "amount"), TABLE)
+def test_decision_table(
+    policy: str,
+    by: str,
+    force: bool,
+    booked: timedelta,
+    cancelled: timedelta,
+    basis: Basis,
+    amount: int,
+) -> None:
+    assert QUOTE.total == 14_200 and QUOTE.host_fee == 1_200  # the table's premise
+    decision = refund_for(
+        QUOTE,
+        _policy(policy),
+        booked_at=START - booked,
+        starts_at=START,
+        cancelled_at=START - cancelled,
+        by=Canceller(by),
+        force_majeure=force,
+    )
+    assert (decision.basis, decision.amount) == (basis, amount)
+    assert decision.host_amount + decision.platform_fee == decision.amount
+    assert decision.host_penalty == (1_200 if by == "host" else 0)
+
+
+def test_the_table_has_at_least_thirty_cases() -> None:
+    assert len(TABLE) >= 30
+
+
+def test_a_full_refund_reverses_the_host_fee_and_the_tax_exactly() -> None:
+    decision = refund_for(
+        QUOTE,
+        POLICIES["strict"],
+        booked_at=START - 1000 * H,
+        starts_at=START,
+        cancelled_at=START - H,
+        by=Canceller.HOST,
+    )
+    assert decision.amount == QUOTE.total
+    assert decision.host_amount == QUOTE.host_payout
+    assert decision.platform_fee == QUOTE.platform_fee and decision.tax == QUOTE.tax
+
+
+def test_a_non_refundable_extra_is_kept_unless_the_host_cancels() -> None:
+    pricing = Pricing(
+        currency="usd",
+        rate=1_000,
+        extras={
+            "lights": ExtraPrice("lights", "Lights", ExtraUnit.PER_BOOKING, 500, refundable=False)
+        },
+    )
+    q = quote(pricing, START, START + H, extras={"lights": 1})
+    by_guest = refund_for(
+        q,
+        POLICIES["flexible"],
+        booked_at=START - 1000 * H,
+        starts_at=START,
+        cancelled_at=START - 30 * H,
+        by=Canceller.GUEST,
+    )
+    assert [(r.code, r.amount) for r in by_guest.lines] == [("base", 1_000)]
+    by_host = refund_for(
+        q,
+        POLICIES["flexible"],
+        booked_at=START - 1000 * H,
+        starts_at=START,
+        cancelled_at=START - 30 * H,
+        by=Canceller.HOST,
+    )
+    assert by_host.amount == q.total == 1_500
+
+
+def test_already_refunded_parts_are_not_refunded_again() -> None:
+    first = refund_for(
+        QUOTE,
+        POLICIES["flexible"],
+        booked_at=START - 1000 * H,
+        starts_at=START,
+        cancelled_at=START - 30 * H,
+        by=Canceller.GUEST,
+    )
+    again = refund_for(
+        QUOTE,
+        POLICIES["flexible"],
+        booked_at=START - 1000 * H,
+        starts_at=START,
+        cancelled_at=START - 30 * H,
+        by=Canceller.HOST,
+        already_refunded={r.code: r.amount for r in first.lines},
+    )
+    assert first.amount + again.amount == QUOTE.total  # only the service fee was left
+
+
+def test_policies_refuse_bands_that_refund_more_later() -> None:
+    with pytest.raises(ValueError):
+        Policy("odd", 1, (Band(48, 5000), Band(24, 10_000)))
+    assert Policy.of(CUSTOM.as_dict()) == CUSTOM  # the snapshot round-trips
+
+
+bookings = st.builds(
+    lambda rate, hours, cleaning, fee, host_fee, tax: quote(
+        Pricing(
+            currency="usd",
+            rate=rate,
+            cleaning_fee=cleaning,
+            guest_service_fee_bps=fee,
+            host_fee_bps=host_fee,
+        ),
+        START,
+        START + timedelta(minutes=15 * hours),
+        tax_rates=lambda code: tax if code in ("space_rental", "cleaning") else 0,
+    ),
+    st.integers(1, 500_000),
+    st.integers(4, 4 * 24 * 3),
+    st.integers(0, 100_000),
+    st.integers(0, 3000),
+    st.integers(0, 5000),
+    st.integers(0, 3000),
+)
+policies = st.sampled_from([*PRESETS, CUSTOM, NO_FEE_REFUND])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    q=bookings,
+    policy=policies,
+    booked_h=st.integers(0, 2000),
+    earlier_s=st.integers(-3600 * 100, 3600 * 2000),
+    later_by_s=st.integers(0, 3600 * 500),
+    by=st.sampled_from([Canceller.GUEST, Canceller.ADMIN]),
+)
+def test_refunds_never_exceed_what_was_paid_and_never_grow_nearer_the_start(
+    q, policy, booked_h, earlier_s, later_by_s, by
+) -> None:  # type: ignore[no-untyped-def]
+    booked_at = START - timedelta(hours=booked_h)
+    earlier = max(booked_at, START - timedelta(seconds=earlier_s))
+    later = earlier + timedelta(seconds=later_by_s)
+    kw = {"booked_at": booked_at, "starts_at": START, "by": by}
+    first = refund_for(q, policy, cancelled_at=earlier, **kw)  # type: ignore[arg-type]
+    second = refund_for(q, policy, cancelled_at=later, **kw)  # type: ignore[arg-type]
+    paid = {line.code: line.amount for line in q.lines}
+    for decision in (first, second):
+        assert 0 <= decision.amount <= q.total
+        assert all(0 < r.amount <= paid[r.code] for r in decision.lines)
+        assert decision.host_amount + decision.platform_fee == decision.amount
+        assert 0 <= decision.host_amount <= q.host_payout
+        assert 0 <= decision.tax <= q.tax
+    assert second.amount <= first.amount
+    mine = {r.code: r.amount for r in second.lines}
+    assert all(mine.get(r.code, 0) <= r.amount for r in first.lines)  # per line too
