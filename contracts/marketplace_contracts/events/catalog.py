@@ -18,6 +18,19 @@ class RequiredDocument(BaseModel):
     text: str = Field(description="The exact text the guest signs.")
 
 
+class ListingExtra(BaseModel):
+    """An add-on the guest may book with the listing."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    code: str = Field(examples=["lights"])
+    name: str = Field(examples=["Lighting kit"])
+    unit: str = Field(examples=["per_booking", "per_hour", "per_guest"])
+    amount: MinorUnits = Field(description="Price per unit.")
+    tax_code: str = Field(default="extras", examples=["extras", "labour"])
+    refundable: bool = True
+
+
 class ListingUpsertedV1(EventModel):
     """A listing was created or changed; the latest event per key is the listing's state."""
 
@@ -46,4 +59,17 @@ class ListingUpsertedV1(EventModel):
     required_documents: list[RequiredDocument] = Field(
         default_factory=list,
         description="Documents the guest signs before paying (rental agreement, waivers).",
+    )
+    rate_unit: str = Field(
+        default="hour", description="hour: `hourly_rate` per hour; day: `daily_rate` per day."
+    )
+    daily_rate: MinorUnits | None = None
+    cleaning_fee: MinorUnits = 0
+    guest_service_fee_bps: int = Field(
+        default=0, ge=0, le=10_000, description="Charged to the guest on the host's lines."
+    )
+    max_guests: int = Field(default=100, ge=1)
+    extras: list[ListingExtra] = Field(default_factory=list)
+    tax_jurisdiction: str | None = Field(
+        default=None, description="Where the stay is taxed; None: untaxed.", examples=["us-ny-nyc"]
     )

@@ -66,18 +66,22 @@ def test_every_pair_outside_the_table_is_an_illegal_transition(
         assert caught.value.code == ErrorCode.ILLEGAL_TRANSITION
 
 
-def test_terminal_states_accept_nothing_and_confirmed_only_its_end_or_a_failed_charge() -> None:
+def test_terminal_states_accept_nothing_and_confirmed_only_its_end_a_charge_or_a_cancel() -> None:
     for status in (
         BookingStatus.FAILED,
         BookingStatus.EXPIRED,
         BookingStatus.DECLINED,
         BookingStatus.COMPLETED,
         BookingStatus.RELEASED,
+        BookingStatus.CANCELLED,
     ):
         assert all((status, t) not in _ALLOWED for t in Trigger)
     assert {t for s, t in _ALLOWED if s == BookingStatus.CONFIRMED} == {
         Trigger.BOOKING_ENDED,
         Trigger.PAYMENT_FAILED,
+        Trigger.GUEST_CANCELLED,
+        Trigger.HOST_CANCELLED,
+        Trigger.ADMIN_CANCELLED,
     }
 
 

@@ -231,3 +231,16 @@ def test_refunds_never_exceed_what_was_paid_and_never_grow_nearer_the_start(
     assert second.amount <= first.amount
     mine = {r.code: r.amount for r in second.lines}
     assert all(mine.get(r.code, 0) <= r.amount for r in first.lines)  # per line too
+
+
+def test_the_migration_seeds_the_presets_as_the_code_defines_them() -> None:
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "booking/migrations/versions"
+    spec = importlib.util.spec_from_file_location("m0011", next(path.glob("0011_*.py")))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    seeded = [Policy.of({**p, **module.PRESET_RULES}) for p in module.PRESETS]
+    assert seeded == list(PRESETS)

@@ -12,8 +12,13 @@ BOOKING_COLUMNS = (
     "booking_id, guest_id, listing_id, host_id, host_account_id, starts_at, ends_at, status, "
     "payment_status, amount, platform_fee, currency, payment_method, payment_id, "
     "failure_reason, failure_detail, correlation_id, version, created_at, updated_at, mode, "
-    "respond_by, pay_by, payment_attempts, save_for_later, envelope_id, signing_url, group_id"
+    "respond_by, pay_by, payment_attempts, save_for_later, envelope_id, signing_url, group_id, "
+    "quote, policy, guests, extras, tax, cancelled_by, cancelled_at, cancel_reason, refund, "
+    "refund_status, refund_failure, refunded_amount"
 )
+
+
+_JSON_COLUMNS = ("required_documents", "extras", "quote", "policy", "refund")
 
 
 async def get_listing(conn: asyncpg.Connection, listing_id: str) -> asyncpg.Record | None:
@@ -39,6 +44,13 @@ async def upsert_listing(conn: asyncpg.Connection, listing: dict[str, Any]) -> N
         "instant_book",
         "response_window_hours",
         "required_documents",
+        "rate_unit",
+        "daily_rate",
+        "cleaning_fee",
+        "guest_service_fee_bps",
+        "max_guests",
+        "extras",
+        "tax_jurisdiction",
     )
     params = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns[1:])
@@ -46,7 +58,7 @@ async def upsert_listing(conn: asyncpg.Connection, listing: dict[str, Any]) -> N
         f"INSERT INTO booking.listings ({', '.join(columns)}, updated_at) "
         f"VALUES ({params}, now()) "
         f"ON CONFLICT (listing_id) DO UPDATE SET {updates}, updated_at = now()",
-        *(json.dumps(listing[c]) if c == "required_documents" else listing[c] for c in columns),
+        *(json.dumps(listing[c]) if c in _JSON_COLUMNS else listing[c] for c in columns),
     )
 
 
@@ -69,11 +81,16 @@ async def insert_booking(conn: asyncpg.Connection, booking: dict[str, Any]) -> N
         "save_for_later",
         "status",
         "group_id",
+        "quote",
+        "policy",
+        "guests",
+        "extras",
+        "tax",
     )
     params = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
     await conn.execute(
         f"INSERT INTO booking.bookings ({', '.join(columns)}) VALUES ({params})",
-        *(booking[c] for c in columns),
+        *(json.dumps(booking[c]) if c in _JSON_COLUMNS else booking[c] for c in columns),
     )
 
 
@@ -106,7 +123,7 @@ async def update_booking(
         "WHERE booking_id = $1 AND version = $2",
         booking_id,
         version,
-        *changes.values(),
+        *(json.dumps(v) if k in _JSON_COLUMNS else v for k, v in changes.items()),
     )
     return bool(status == "UPDATE 1")
 
@@ -158,3 +175,57 @@ async def update_group(
         *changes.values(),
     )
     return bool(status == "UPDATE 1")
+
+
+# -- Pricing data: policies, tax rates, quotes ------------------------------------------------
+
+
+async def latest_policy(conn: asyncpg.Connection, name: str) -> dict[str, Any] | None:
+    """The newest version of a cancellation policy (what a checkout snapshots)."""
+    definition = await conn.fetchval(
+        "SELECT definition FROM booking.cancellation_policies WHERE name = $1 "
+        "ORDER BY version DESC LIMIT 1",
+        name,
+    )
+    return json.loads(definition) if definition else None
+
+
+async def insert_policy(conn: asyncpg.Connection, definition: dict[str, Any]) -> None:
+    await conn.execute(
+        "INSERT INTO booking.cancellation_policies (name, version, definition) VALUES ($1, $2, $3)",
+        definition["name"],
+        definition["version"],
+        json.dumps(definition),
+    )
+
+
+async def list_policies(conn: asyncpg.Connection) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        "SELECT DISTINCT ON (name) definition FROM booking.cancellation_policies "
+        "ORDER BY name, version DESC"
+    )
+    return [json.loads(r["definition"]) for r in rows]
+
+
+async def tax_rates(conn: asyncpg.Connection, jurisdiction: str) -> tuple[dict[str, int], str]:
+    """The rates in force now per tax code, and a version label for the quote."""
+    rows = await conn.fetch(
+        "SELECT DISTINCT ON (tax_code) tax_code, rate_bps, version FROM booking.tax_rates "
+        "WHERE jurisdiction = $1 AND valid_from <= now() ORDER BY tax_code, version DESC",
+        jurisdiction,
+    )
+    label = ",".join(f"{r['tax_code']}@{r['version']}" for r in rows)
+    return {r["tax_code"]: r["rate_bps"] for r in rows}, f"{jurisdiction}:{label}"
+
+
+async def insert_quote(conn: asyncpg.Connection, quote: dict[str, Any]) -> None:
+    columns = ", ".join(quote)
+    params = ", ".join(f"${i}" for i in range(1, len(quote) + 1))
+    await conn.execute(
+        f"INSERT INTO booking.quotes ({columns}) VALUES ({params})",
+        *(json.dumps(v) if k in ("extras", "quote") else v for k, v in quote.items()),
+    )
+
+
+async def get_quote(conn: asyncpg.Connection, quote_id: uuid.UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT * FROM booking.quotes WHERE quote_id = $1", quote_id)

@@ -21,6 +21,10 @@ class ErrorCode(StrEnum):
     INVITE_CLOSED = "invite_closed"
     GROUP_NOT_FOUND = "group_not_found"
     MIXED_CURRENCIES = "mixed_currencies"
+    QUOTE_NOT_FOUND = "quote_not_found"
+    QUOTE_EXPIRED = "quote_expired"
+    QUOTE_MISMATCH = "quote_mismatch"
+    POLICY_UNKNOWN = "policy_unknown"
 
 
 class BookingError(Exception):

@@ -26,6 +26,7 @@ class BookingStatus(StrEnum):
     PAYMENT_DUE = "payment_due"  # confirmed, but the off-session charge failed: guest must pay
     RELEASED = "released"  # the guest did not pay within the payment window
     AWAITING_GROUP = "awaiting_group"  # a group leg ready to confirm; waits for its other legs
+    CANCELLED = "cancelled"  # a confirmed booking cancelled by its guest, host or an admin
 
 
 class PaymentStatus(StrEnum):
@@ -58,6 +59,9 @@ class Trigger(StrEnum):
     DOCUMENTS_DECLINED = "documents_declined"
     GROUP_CONFIRMED = "group_confirmed"
     GROUP_FAILED = "group_failed"
+    GUEST_CANCELLED = "guest_cancelled"
+    HOST_CANCELLED = "host_cancelled"
+    ADMIN_CANCELLED = "admin_cancelled"
 
 
 class Guard(StrEnum):
@@ -192,6 +196,14 @@ TRANSITIONS: tuple[Transition, ...] = (
     *(
         Transition(source, Trigger.GROUP_FAILED, BookingStatus.FAILED, "booking.booking_failed")
         for source in (_S, _P, _A, _G)
+    ),
+    # Cancelling a confirmed booking (or one leg of a confirmed group): the refund kernel
+    # decides the refund, carried by the event to payments.
+    *(
+        Transition(
+            BookingStatus.CONFIRMED, trigger, BookingStatus.CANCELLED, "booking.booking_cancelled"
+        )
+        for trigger in (Trigger.GUEST_CANCELLED, Trigger.HOST_CANCELLED, Trigger.ADMIN_CANCELLED)
     ),
 )
 

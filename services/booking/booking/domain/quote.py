@@ -83,11 +83,14 @@ class Pricing:
 
     @classmethod
     def of_listing(cls, listing: Mapping[str, Any], extras: list[dict[str, Any]]) -> Pricing:
+        daily = listing["rate_unit"] == RateUnit.DAY
+        if daily and not listing["daily_rate"]:
+            raise BookingError(ErrorCode.LISTING_INACTIVE, "this listing has no daily rate")
         return cls(
             currency=listing["currency"],
-            rate=listing["daily_rate"] if listing["rate_unit"] == "day" else listing["hourly_rate"],
+            rate=listing["daily_rate"] if daily else listing["hourly_rate"],
             rate_unit=RateUnit(listing["rate_unit"]),
-            min_units=listing["min_hours"],
+            min_units=1 if daily else listing["min_hours"],
             cleaning_fee=listing["cleaning_fee"],
             guest_service_fee_bps=listing["guest_service_fee_bps"],
             host_fee_bps=listing["platform_fee_bps"],

@@ -1,5 +1,6 @@
 """Booking's routing table: every contract it consumes and the handler for it."""
 
+from booking.service_layer import cancellations
 from booking.service_layer.handlers import BookingHandlers
 from eventkit.routing import EventRouter
 from marketplace_contracts.events.catalog import ListingUpsertedV1
@@ -10,6 +11,8 @@ from marketplace_contracts.events.payments import (
     PaymentFailedV1,
     PaymentMethodSavedV1,
     PaymentVoidedV1,
+    RefundFailedV1,
+    RefundSucceededV1,
 )
 
 
@@ -22,4 +25,6 @@ def build_router(handlers: BookingHandlers) -> EventRouter:
     router.add(PaymentCapturedV2, handlers.on_payment_captured)
     router.add(PaymentVoidedV1, handlers.on_payment_voided)
     router.add(PaymentMethodSavedV1, handlers.on_payment_method_saved)
+    router.add(RefundSucceededV1, cancellations.on_refund_succeeded)
+    router.add(RefundFailedV1, cancellations.on_refund_failed)
     return router

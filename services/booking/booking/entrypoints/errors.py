@@ -24,6 +24,10 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.INVITE_CLOSED: 409,
     ErrorCode.GROUP_NOT_FOUND: 404,
     ErrorCode.MIXED_CURRENCIES: 422,
+    ErrorCode.QUOTE_NOT_FOUND: 404,
+    ErrorCode.QUOTE_EXPIRED: 409,
+    ErrorCode.QUOTE_MISMATCH: 422,
+    ErrorCode.POLICY_UNKNOWN: 409,
     ErrorCode.FORBIDDEN: 403,
     ErrorCode.UNAUTHENTICATED: 401,
 }

@@ -43,7 +43,10 @@ async def create_group(
     require_role(principal, Role.GUEST)
     cmd = PlaceGroup(
         principal.sub,
-        tuple(LegRequest(leg.listing_id, leg.starts_at, leg.ends_at) for leg in body.legs),
+        tuple(
+            LegRequest(leg.listing_id, leg.starts_at, leg.ends_at, leg.guests, leg.extras)
+            for leg in body.legs
+        ),
         body.payment_method,
     )
     outbox: Outbox = request.app.state.outbox

@@ -12,7 +12,13 @@ from fastapi.responses import JSONResponse
 
 from booking.adapters import repository
 from booking.domain.errors import BookingError, ErrorCode
-from booking.entrypoints import errors, groups_http, invites_http
+from booking.entrypoints import (
+    cancellations_http,
+    errors,
+    groups_http,
+    invites_http,
+    quotes_http,
+)
 from booking.entrypoints.auth import CurrentPrincipal, Principal, Role, require_role
 from booking.entrypoints.common import ERRORS, IdempotencyKey, run_idempotent, runtime_of
 from booking.entrypoints.schemas import (
@@ -62,7 +68,14 @@ async def create_booking(
 ) -> JSONResponse:
     require_role(principal, Role.GUEST)
     cmd = PlaceBooking(
-        principal.sub, body.listing_id, body.starts_at, body.ends_at, body.payment_method
+        principal.sub,
+        body.listing_id,
+        body.starts_at,
+        body.ends_at,
+        body.payment_method,
+        guests=body.guests,
+        extras=body.extras,
+        quote_id=body.quote_id,
     )
     outbox: Outbox = request.app.state.outbox
 
@@ -202,3 +215,5 @@ def install(
     app.include_router(router)
     app.include_router(invites_http.router)
     app.include_router(groups_http.router)
+    app.include_router(quotes_http.router)
+    app.include_router(cancellations_http.router)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 
@@ -30,6 +33,97 @@ class InstantBookRequest(BaseModel):
         max_length=255,
         description="Stripe PaymentMethod id. Test ids: pm_card_visa, pm_card_chargeDeclined.",
     )
+    guests: int = Field(default=1, ge=1, le=1000)
+    extras: dict[str, int] = Field(
+        default_factory=dict,
+        description="Listing extras to book: code -> quantity (per-hour and per-guest extras "
+        "take their quantity from the time and the guests; give 1).",
+        examples=[{"lights": 1}],
+    )
+    quote_id: uuid.UUID | None = Field(
+        default=None,
+        description="A quote from POST /v1/quotes for exactly this stay: the booking is charged "
+        "its total, whatever the listing's price is now.",
+    )
+
+
+class QuoteRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "listing_id": "lst_dance_06",
+                    "starts_at": "2027-03-01T18:00:00Z",
+                    "ends_at": "2027-03-01T20:00:00Z",
+                    "guests": 10,
+                    "extras": {"lights": 1, "assistant": 1, "chairs": 1},
+                }
+            ]
+        },
+    )
+
+    listing_id: str = Field(min_length=1, max_length=100)
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    guests: int = Field(default=1, ge=1, le=1000)
+    extras: dict[str, int] = Field(default_factory=dict)
+
+
+class QuoteLineOut(BaseModel):
+    code: str = Field(examples=["base", "extra:lights", "cleaning", "guest_service_fee"])
+    kind: str = Field(description="base, extra, cleaning, guest_service_fee or tax.")
+    description: str
+    quantity: int = Field(description="Minutes for hourly lines, days, guests or units.")
+    unit_amount: int
+    amount: int
+    tax_code: str | None
+    refundable: bool
+
+
+class QuoteOut(BaseModel):
+    quote_id: str
+    listing_id: str
+    starts_at: str
+    ends_at: str
+    guests: int
+    extras: dict[str, int]
+    expires_at: str = Field(description="Check out with `quote_id` before this.")
+    currency: str
+    lines: list[QuoteLineOut]
+    total: int = Field(description="What the guest pays: the sum of the lines.")
+    host_fee: int = Field(description="Withheld from the host's payout (not charged extra).")
+    host_fee_bps: int
+    host_payout: int
+    platform_revenue: int
+    tax: int
+    tax_version: str
+
+
+class CancelRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(default="", max_length=500)
+    force_majeure: bool = Field(
+        default=False, description="Admins only: a full refund whatever the policy says."
+    )
+
+
+class CancellationPreviewOut(BaseModel):
+    booking_id: str
+    cancelled_by: str
+    policy: str = Field(description="The policy snapshotted at checkout, `name@version`.")
+    basis: str = Field(
+        description="grace, band, no_band, started, host_cancelled or force_majeure."
+    )
+    refund_bps: int
+    amount: int = Field(description="Refunded to the guest.")
+    currency: str
+    lines: list[dict[str, Any]]
+    host_amount: int
+    platform_fee: int
+    tax: int
+    host_penalty: int
 
 
 class PayRequest(BaseModel):
@@ -48,7 +142,7 @@ class BookingOut(BaseModel):
     booking_id: str
     status: str = Field(
         description="awaiting_signatures, pending_payment, awaiting_host, awaiting_group, "
-        "confirmed, payment_due, completed, failed, expired, declined or released."
+        "confirmed, payment_due, completed, cancelled, failed, expired, declined or released."
     )
     payment_status: str = Field(description="none, authorized, captured, voided or failed.")
     guest_id: str
@@ -74,6 +168,23 @@ class BookingOut(BaseModel):
     group_id: str | None = Field(
         default=None, description="The Linked Booking Group this booking is a leg of."
     )
+    guests: int = 1
+    extras: dict[str, int] = Field(default_factory=dict)
+    tax: int = Field(default=0, description="Tax included in `amount`.")
+    quote: dict[str, Any] | None = Field(
+        default=None, description="The line items snapshotted at checkout."
+    )
+    policy: dict[str, Any] | None = Field(
+        default=None, description="The cancellation policy snapshotted at checkout."
+    )
+    cancelled_by: str | None = None
+    cancelled_at: str | None = None
+    refund: dict[str, Any] | None = Field(
+        default=None, description="What the cancellation gives back."
+    )
+    refund_status: str = Field(default="none", description="none, pending, refunded or failed.")
+    refund_failure: str | None = None
+    refunded_amount: int = 0
     created_at: str
     updated_at: str
 
@@ -184,6 +295,8 @@ class GroupLegRequest(BaseModel):
     listing_id: str = Field(min_length=1, max_length=100)
     starts_at: AwareDatetime = Field(description="On a 15-minute slot.")
     ends_at: AwareDatetime
+    guests: int = Field(default=1, ge=1, le=1000)
+    extras: dict[str, int] = Field(default_factory=dict)
 
 
 class GroupCheckoutRequest(BaseModel):

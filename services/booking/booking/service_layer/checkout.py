@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,7 +16,7 @@ import asyncpg
 from booking.adapters import repository
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.model import BookingMode, BookingStatus
-from booking.domain.pricing import invited_price, price_leg
+from booking.service_layer import pricing
 from eventkit import scheduler
 from eventkit.outbox import Outbox
 from marketplace_contracts.events.booking import CheckoutRequestedV1, SignaturesRequestedV1
@@ -31,6 +32,9 @@ class PlaceBooking:
     # Smart Invite: the invited total, booked as an Instant Book whatever the listing's mode.
     invited_amount: int | None = None
     correlation_id: uuid.UUID | None = None
+    guests: int = 1
+    extras: Mapping[str, int] = field(default_factory=dict)
+    quote_id: uuid.UUID | None = None
 
 
 HOLD_EXPIRY = "checkout_hold_expiry"
@@ -62,6 +66,9 @@ async def place_booking(
         invited_amount=cmd.invited_amount,
         response_window=response_window,
         authorization_horizon=authorization_horizon,
+        guests=cmd.guests,
+        extras=cmd.extras,
+        quote_id=cmd.quote_id,
     )
     await hold_slot(conn, booking)
     booking_id = str(booking["booking_id"])
@@ -89,29 +96,44 @@ async def new_leg(
     response_window: timedelta | None = None,
     authorization_horizon: timedelta = AUTHORIZATION_HORIZON,
     group_id: uuid.UUID | None = None,
+    guests: int = 1,
+    extras: Mapping[str, int] | None = None,
+    quote_id: uuid.UUID | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """A booking row to hold (priced from the listing) and its listing's required documents;
-    refuses a past start, an unknown or inactive listing and an unbookable time range."""
+    """A booking row to hold (priced from the listing, or from the guest's stored quote) and
+    its listing's required documents; refuses a past start, an unknown or inactive listing and
+    an unbookable time range. The quote and the cancellation policy are snapshotted on it."""
     if starts_at <= datetime.now(UTC):
         raise BookingError(ErrorCode.INVALID_TIME_RANGE, "a booking must start in the future")
-    listing = await repository.get_listing(conn, listing_id)
-    if listing is None:
-        raise BookingError(ErrorCode.LISTING_NOT_FOUND, f"listing {listing_id} not found")
-    if not listing["active"]:
-        raise BookingError(ErrorCode.LISTING_INACTIVE, f"listing {listing_id} is not bookable")
-    price = price_leg(
-        starts_at=starts_at,
-        ends_at=ends_at,
-        hourly_rate=listing["hourly_rate"],
-        currency=listing["currency"],
-        platform_fee_bps=listing["platform_fee_bps"],
-        min_hours=listing["min_hours"],
-    )
-    if invited_amount is not None:
-        price = invited_price(
-            amount=invited_amount,
-            currency=listing["currency"],
-            platform_fee_bps=listing["platform_fee_bps"],
+    listing = await pricing.listing_for_sale(conn, listing_id)
+    chosen = dict(extras or {})
+    if quote_id is not None:
+        quote = await pricing.stored_quote(
+            conn,
+            quote_id,
+            guest_id=guest_id,
+            listing_id=listing_id,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            guests=guests,
+            extras=chosen,
+        )
+    else:
+        quote = await pricing.price(
+            conn,
+            listing,
+            starts_at,
+            ends_at,
+            guests=guests,
+            extras=chosen,
+            base_amount=invited_amount,
+        )
+    policy = await repository.latest_policy(conn, listing["cancellation_policy"])
+    if policy is None:
+        raise BookingError(
+            ErrorCode.POLICY_UNKNOWN,
+            f"listing {listing_id} has an unknown cancellation policy "
+            f"{listing['cancellation_policy']!r}",
         )
     instant = listing["instant_book"] or invited_amount is not None
     documents: list[dict[str, Any]] = json.loads(listing["required_documents"])
@@ -123,9 +145,9 @@ async def new_leg(
         "host_account_id": listing["host_account_id"],
         "starts_at": starts_at,
         "ends_at": ends_at,
-        "amount": price.amount,
-        "platform_fee": price.platform_fee,
-        "currency": price.currency,
+        "amount": quote.total,
+        "platform_fee": quote.platform_fee,
+        "currency": quote.currency,
         "payment_method": payment_method,
         "correlation_id": correlation_id,
         "mode": (BookingMode.INSTANT if instant else BookingMode.REQUEST).value,
@@ -141,6 +163,11 @@ async def new_leg(
             BookingStatus.AWAITING_SIGNATURES if documents else BookingStatus.PENDING_PAYMENT
         ).value,
         "group_id": group_id,
+        "quote": quote.as_dict(),
+        "policy": policy,
+        "guests": guests,
+        "extras": chosen,
+        "tax": quote.tax,
     }
     return booking, documents
 
@@ -212,6 +239,7 @@ async def request_payment(
             platform_fee=row["platform_fee"],
             payment_method=row["payment_method"],
             save_for_later=row["save_for_later"],
+            tax=row["tax"],
         ),
         key=str(row["booking_id"]),
         correlation_id=row["correlation_id"],
@@ -241,6 +269,17 @@ def booking_view(row: asyncpg.Record) -> dict[str, Any]:
         "pay_by": row["pay_by"].isoformat() if row["pay_by"] else None,
         "signing_url": row["signing_url"],
         "group_id": str(row["group_id"]) if row["group_id"] else None,
+        "guests": row["guests"],
+        "extras": json.loads(row["extras"]),
+        "tax": row["tax"],
+        "quote": json.loads(row["quote"]) if row["quote"] else None,
+        "policy": json.loads(row["policy"]) if row["policy"] else None,
+        "cancelled_by": row["cancelled_by"],
+        "cancelled_at": row["cancelled_at"].isoformat() if row["cancelled_at"] else None,
+        "refund": json.loads(row["refund"]) if row["refund"] else None,
+        "refund_status": row["refund_status"],
+        "refund_failure": row["refund_failure"],
+        "refunded_amount": row["refunded_amount"],
         "created_at": row["created_at"].isoformat(),
         "updated_at": row["updated_at"].isoformat(),
     }

@@ -23,7 +23,8 @@ group instead of deadlocking.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -84,6 +85,8 @@ class LegRequest:
     listing_id: str
     starts_at: datetime
     ends_at: datetime
+    guests: int = 1
+    extras: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,8 @@ async def place_group(
                         response_window=response_window,
                         authorization_horizon=authorization_horizon,
                         group_id=group_id,
+                        guests=leg.guests,
+                        extras=leg.extras,
                     )
                 )
             except BookingError as exc:
@@ -195,6 +200,7 @@ def _checkout_request(
                 ends_at=leg["ends_at"],
                 amount=leg["amount"],
                 platform_fee=leg["platform_fee"],
+                tax=leg["tax"],
             )
             for leg in legs
         ],

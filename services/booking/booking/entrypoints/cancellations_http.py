@@ -1,0 +1,81 @@
+"""Gateway routes of cancellations: preview the refund, then cancel."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import asyncpg
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from booking.domain.refunds import Canceller
+from booking.entrypoints.auth import CurrentPrincipal, Principal, Role
+from booking.entrypoints.common import ERRORS, IdempotencyKey, run_idempotent, runtime_of
+from booking.entrypoints.schemas import BookingOut, CancellationPreviewOut, CancelRequest
+from booking.service_layer import cancellations
+
+router = APIRouter(prefix="/v1")
+
+
+def _command(principal: Principal, booking_id: uuid.UUID, body: CancelRequest | None) -> Any:
+    by = {Role.GUEST: Canceller.GUEST, Role.HOST: Canceller.HOST, Role.ADMIN: Canceller.ADMIN}[
+        principal.role
+    ]
+    body = body or CancelRequest()
+    return cancellations.Cancel(
+        booking_id,
+        by,
+        None if by is Canceller.ADMIN else principal.sub,
+        body.reason,
+        body.force_majeure,
+    )
+
+
+@router.post(
+    "/bookings/{booking_id}/cancel/preview",
+    response_model=CancellationPreviewOut,
+    responses=ERRORS,
+    tags=["cancellations"],
+    summary="The exact refund cancelling now would give, per line item; changes nothing",
+    description="Computed by the refund kernel from the quote and the cancellation policy "
+    "snapshotted at checkout. A guest gets the policy's refund (a full one within the grace "
+    "period); a host's cancellation refunds the guest in full and records a host penalty; an "
+    "admin applies the policy, or refunds in full with `force_majeure`.",
+)
+async def preview_cancellation(
+    request: Request,
+    booking_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    body: CancelRequest | None = None,
+) -> dict[str, Any]:
+    async with runtime_of(request).db.acquire() as conn:
+        return await cancellations.preview(conn, _command(principal, booking_id, body))
+
+
+@router.post(
+    "/bookings/{booking_id}/cancel",
+    response_model=BookingOut,
+    responses=ERRORS,
+    tags=["cancellations"],
+    summary="Cancel a confirmed booking (or one leg of a group); the refund follows",
+    description="The booking becomes `cancelled` at once and frees its slot; `refund` holds "
+    "the refund decided and `refund_status` follows the refund saga: `pending`, then "
+    "`refunded`, or `failed` with `refund_failure` for ops to act on. Cancelling one leg of a "
+    "Linked Booking Group refunds that leg only. 409 `illegal_transition` unless `confirmed`.",
+)
+async def cancel_booking(
+    request: Request,
+    booking_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    body: CancelRequest | None = None,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    cmd = _command(principal, booking_id, body)
+    outbox = request.app.state.outbox
+
+    async def work(conn: asyncpg.Connection) -> tuple[int, Any]:
+        return 200, await cancellations.cancel(conn, outbox, cmd)
+
+    payload = (body or CancelRequest()).model_dump(mode="json")
+    return await run_idempotent(request, principal, idempotency_key, payload, work)

@@ -1,0 +1,194 @@
+"""Use cases: preview and cancel a confirmed booking (or one leg of a Linked Booking Group).
+
+The refund comes from the refund kernel, applied to the quote and the policy snapshotted at
+checkout; cancelling records it on the booking and emits booking.booking_cancelled carrying the
+refund request, in one transaction. Payments refunds with the request's deterministic id and
+answers refund_succeeded or refund_failed, which set the booking's `refund_status`.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+
+from booking.adapters import repository
+from booking.domain.errors import BookingError, ErrorCode
+from booking.domain.model import Trigger, transition_for
+from booking.domain.quote import Quote
+from booking.domain.refunds import (
+    PRESETS,
+    Canceller,
+    Policy,
+    RefundDecision,
+    legacy_quote,
+    refund_for,
+)
+from booking.service_layer.checkout import COMPLETION, booking_view
+from eventkit import scheduler
+from eventkit.outbox import Outbox
+from marketplace_contracts import Envelope
+from marketplace_contracts.events.booking import BookingCancelledV1, RefundLine, RefundRequest
+from marketplace_contracts.events.payments import RefundFailedV1, RefundSucceededV1
+
+TRIGGERS = {
+    Canceller.GUEST: Trigger.GUEST_CANCELLED,
+    Canceller.HOST: Trigger.HOST_CANCELLED,
+    Canceller.ADMIN: Trigger.ADMIN_CANCELLED,
+}
+
+
+@dataclass(frozen=True)
+class Cancel:
+    booking_id: uuid.UUID
+    by: Canceller
+    actor_id: str | None  # the guest's or host's id; None for an admin
+    reason: str = ""
+    force_majeure: bool = False
+
+
+def refund_id(booking_id: uuid.UUID | str) -> str:
+    return f"rf_{booking_id}_cancel"
+
+
+async def _load(conn: asyncpg.Connection, cmd: Cancel, *, lock: bool) -> asyncpg.Record:
+    row = await repository.get_booking(conn, cmd.booking_id, for_update=lock)
+    owner = {Canceller.GUEST: "guest_id", Canceller.HOST: "host_id"}.get(cmd.by)
+    if row is None or (owner is not None and row[owner] != cmd.actor_id):
+        raise BookingError(ErrorCode.BOOKING_NOT_FOUND, f"booking {cmd.booking_id} not found")
+    if cmd.force_majeure and cmd.by is not Canceller.ADMIN:
+        raise BookingError(ErrorCode.FORBIDDEN, "only an admin can cancel for force majeure")
+    transition_for(row, TRIGGERS[cmd.by])  # 409 unless the booking can be cancelled
+    return row
+
+
+def _snapshot(row: asyncpg.Record) -> tuple[Quote, Policy]:
+    quote = (
+        Quote.of(json.loads(row["quote"]))
+        if row["quote"]
+        else legacy_quote(row["amount"], row["platform_fee"], row["currency"])
+    )
+    policy = Policy.of(json.loads(row["policy"])) if row["policy"] else PRESETS[0]
+    return quote, policy
+
+
+def decide(row: asyncpg.Record, cmd: Cancel, now: datetime) -> tuple[RefundDecision, Policy]:
+    quote, policy = _snapshot(row)
+    decision = refund_for(
+        quote,
+        policy,
+        booked_at=row["created_at"],
+        starts_at=row["starts_at"],
+        cancelled_at=now,
+        by=cmd.by,
+        force_majeure=cmd.force_majeure,
+    )
+    return decision, policy
+
+
+def _preview_view(
+    row: asyncpg.Record, cmd: Cancel, decision: RefundDecision, policy: Policy
+) -> dict[str, Any]:
+    return {
+        "booking_id": str(row["booking_id"]),
+        "cancelled_by": cmd.by.value,
+        "policy": policy.label,
+        "currency": row["currency"],
+        **decision.as_dict(),
+    }
+
+
+async def preview(conn: asyncpg.Connection, cmd: Cancel) -> dict[str, Any]:
+    """What cancelling now would refund; changes nothing."""
+    row = await _load(conn, cmd, lock=False)
+    decision, policy = decide(row, cmd, datetime.now(UTC))
+    return _preview_view(row, cmd, decision, policy)
+
+
+async def cancel(conn: asyncpg.Connection, outbox: Outbox, cmd: Cancel) -> dict[str, Any]:
+    row = await _load(conn, cmd, lock=True)
+    now = datetime.now(UTC)
+    step = transition_for(row, TRIGGERS[cmd.by])
+    decision, policy = decide(row, cmd, now)
+    booking_id = str(row["booking_id"])
+    request = None
+    if decision.amount and row["payment_id"]:
+        request = RefundRequest(
+            refund_id=refund_id(booking_id),
+            payment_id=row["payment_id"],
+            amount=decision.amount,
+            currency=row["currency"],
+            platform_fee=decision.platform_fee,
+            host_amount=decision.host_amount,
+            tax=decision.tax,
+            host_account_id=row["host_account_id"],
+            lines=[RefundLine(code=line.code, amount=line.amount) for line in decision.lines],
+        )
+    await repository.update_booking(
+        conn,
+        row["booking_id"],
+        row["version"],
+        status=step.target.value,
+        cancelled_by=cmd.by.value,
+        cancelled_at=now,
+        cancel_reason=cmd.reason,
+        refund={**_preview_view(row, cmd, decision, policy), "refund_id": refund_id(booking_id)},
+        refund_status="pending" if request else "none",
+    )
+    await scheduler.cancel(conn, "booking", COMPLETION, booking_id)
+    await outbox.add(
+        conn,
+        BookingCancelledV1(
+            booking_id=booking_id,
+            group_id=str(row["group_id"]) if row["group_id"] else None,
+            cancelled_by=cmd.by.value,
+            reason=cmd.reason,
+            policy=policy.label,
+            refund=request,
+            host_account_id=row["host_account_id"],
+            host_penalty=decision.host_penalty,
+        ),
+        key=booking_id,
+        correlation_id=row["correlation_id"],
+    )
+    updated = await repository.get_booking(conn, row["booking_id"])
+    assert updated is not None
+    return booking_view(updated)
+
+
+async def on_refund_succeeded(
+    conn: asyncpg.Connection, env: Envelope, event: RefundSucceededV1, _: object
+) -> None:
+    row = await repository.get_booking(conn, uuid.UUID(event.booking_id), for_update=True)
+    if row is None or row["refund_status"] == "refunded" or not row["refund"]:
+        return
+    if json.loads(row["refund"]).get("refund_id") != event.refund_id:
+        return  # not this booking's cancellation refund
+    await repository.update_booking(
+        conn,
+        row["booking_id"],
+        row["version"],
+        refund_status="refunded",
+        refund_failure=None,
+        refunded_amount=row["refunded_amount"] + event.amount,
+    )
+
+
+async def on_refund_failed(
+    conn: asyncpg.Connection, env: Envelope, event: RefundFailedV1, _: object
+) -> None:
+    """A visible state for ops: the refund could not be made; the reason says why."""
+    row = await repository.get_booking(conn, uuid.UUID(event.booking_id), for_update=True)
+    if row is None or row["refund_status"] != "pending":
+        return
+    await repository.update_booking(
+        conn,
+        row["booking_id"],
+        row["version"],
+        refund_status="failed",
+        refund_failure=f"{event.code}: {event.message}"[:500],
+    )

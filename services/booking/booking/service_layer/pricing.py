@@ -1,0 +1,125 @@
+"""Use cases of pricing: quote a stay from the listing's price list and the tax table, and keep
+the quote so a checkout charges exactly what was quoted."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from booking.adapters import repository
+from booking.domain.errors import BookingError, ErrorCode
+from booking.domain.quote import Pricing, Quote, quote
+
+QUOTE_TTL = timedelta(minutes=30)
+
+
+async def listing_for_sale(conn: asyncpg.Connection, listing_id: str) -> asyncpg.Record:
+    listing = await repository.get_listing(conn, listing_id)
+    if listing is None:
+        raise BookingError(ErrorCode.LISTING_NOT_FOUND, f"listing {listing_id} not found")
+    if not listing["active"]:
+        raise BookingError(ErrorCode.LISTING_INACTIVE, f"listing {listing_id} is not bookable")
+    return listing
+
+
+async def price(
+    conn: asyncpg.Connection,
+    listing: Mapping[str, Any],
+    starts_at: datetime,
+    ends_at: datetime,
+    *,
+    guests: int = 1,
+    extras: Mapping[str, int] | None = None,
+    base_amount: int | None = None,
+) -> Quote:
+    """The listing's quote for this stay, with the tax rates in force now."""
+    rates: dict[str, int] = {}
+    version = ""
+    if listing["tax_jurisdiction"]:
+        rates, version = await repository.tax_rates(conn, listing["tax_jurisdiction"])
+    return quote(
+        Pricing.of_listing(listing, json.loads(listing["extras"])),
+        starts_at,
+        ends_at,
+        guests=guests,
+        extras=extras,
+        tax_rates=lambda code: rates.get(code, 0),
+        tax_version=version,
+        base_amount=base_amount,
+    )
+
+
+async def create_quote(
+    conn: asyncpg.Connection,
+    guest_id: str,
+    listing_id: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    guests: int,
+    extras: Mapping[str, int],
+) -> dict[str, Any]:
+    listing = await listing_for_sale(conn, listing_id)
+    q = await price(conn, listing, starts_at, ends_at, guests=guests, extras=extras)
+    row = {
+        "quote_id": uuid.uuid4(),
+        "guest_id": guest_id,
+        "listing_id": listing_id,
+        "starts_at": starts_at,
+        "ends_at": ends_at,
+        "guests": guests,
+        "extras": dict(extras),
+        "quote": q.as_dict(),
+        "expires_at": datetime.now(UTC) + QUOTE_TTL,
+    }
+    await repository.insert_quote(conn, row)
+    return quote_view(row)
+
+
+def quote_view(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "quote_id": str(row["quote_id"]),
+        "listing_id": row["listing_id"],
+        "starts_at": row["starts_at"].isoformat(),
+        "ends_at": row["ends_at"].isoformat(),
+        "guests": row["guests"],
+        "extras": row["extras"],
+        "expires_at": row["expires_at"].isoformat(),
+        **row["quote"],
+    }
+
+
+async def stored_quote(
+    conn: asyncpg.Connection,
+    quote_id: uuid.UUID,
+    *,
+    guest_id: str,
+    listing_id: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    guests: int,
+    extras: Mapping[str, int],
+) -> Quote:
+    """A quote the guest checks out with: it must be theirs, unexpired, and for this stay."""
+    row = await repository.get_quote(conn, quote_id)
+    if row is None or row["guest_id"] != guest_id:
+        raise BookingError(ErrorCode.QUOTE_NOT_FOUND, f"quote {quote_id} not found")
+    if row["expires_at"] <= datetime.now(UTC):
+        raise BookingError(ErrorCode.QUOTE_EXPIRED, f"quote {quote_id} has expired")
+    asked = (listing_id, starts_at, ends_at, guests, dict(extras))
+    quoted = (
+        row["listing_id"],
+        row["starts_at"],
+        row["ends_at"],
+        row["guests"],
+        json.loads(row["extras"]),
+    )
+    if asked != quoted:
+        raise BookingError(
+            ErrorCode.QUOTE_MISMATCH, "the checkout is not for the stay that was quoted"
+        )
+    return Quote.of(json.loads(row["quote"]))
