@@ -995,3 +995,248 @@ def test_saved_cards_and_forced_failures_survive_a_restart(tmp_path: Path) -> No
         assert second.post("/v1/payment_intents", headers=AUTH, data=charge).json()["status"] == (
             "succeeded"
         )
+
+
+# -- refunds ---------------------------------------------------------------------------------
+async def destination_charge(
+    api: httpx.AsyncClient, amount: int = 10_000, fee: int = 1_500, capture: int | None = None
+) -> dict[str, Any]:
+    """A captured destination charge's PaymentIntent (``capture``: a partial capture)."""
+    pi = await intent(
+        api,
+        amount=amount,
+        capture_method="manual",
+        payment_method="pm_card_visa",
+        confirm=True,
+        application_fee_amount=fee,
+        transfer_data={"destination": "acct_1Host"},
+    )
+    params = {} if capture is None else {"amount_to_capture": capture}
+    return ok(await post(api, f"/v1/payment_intents/{pi['id']}/capture", params))
+
+
+async def refund(api: httpx.AsyncClient, key: str | None = None, **params: Any) -> httpx.Response:
+    return await post(api, "/v1/refunds", params, key=key)
+
+
+async def get(api: httpx.AsyncClient, path: str, **params: Any) -> dict[str, Any]:
+    return ok(await api.get(path, params=params, headers=AUTH))
+
+
+async def test_partial_then_full_refund_of_a_payment_intent(api: httpx.AsyncClient) -> None:
+    pi = await destination_charge(api)
+    first = ok(await refund(api, payment_intent=pi["id"], amount=3_000, metadata={"r": "1"}))
+    assert first["id"].startswith("re_") and first["object"] == "refund"
+    assert (first["amount"], first["status"], first["currency"]) == (3_000, "succeeded", "usd")
+    assert (first["payment_intent"], first["charge"]) == (pi["id"], pi["latest_charge"])
+    assert first["metadata"] == {"r": "1"}
+    charge = await get(api, f"/v1/charges/{pi['latest_charge']}")
+    assert (charge["amount_refunded"], charge["refunded"]) == (3_000, False)
+
+    # Without an amount: whatever is left.
+    rest = ok(await refund(api, charge=pi["latest_charge"]))
+    assert rest["amount"] == 7_000
+    charge = await get(api, f"/v1/charges/{pi['latest_charge']}")
+    assert (charge["amount_refunded"], charge["refunded"]) == (10_000, True)
+
+    err = error(await refund(api, payment_intent=pi["id"], amount=1), 400)
+    assert (err["type"], err["code"]) == ("invalid_request_error", "charge_already_refunded")
+    assert err["message"] == f"Charge {pi['latest_charge']} has already been refunded."
+
+    listed = await get(api, "/v1/refunds", payment_intent=pi["id"])
+    assert [r["id"] for r in listed["data"]] == [rest["id"], first["id"]]  # newest first
+    assert (listed["object"], listed["has_more"]) == ("list", False)
+    assert await get(api, f"/v1/refunds/{first['id']}") == first
+    assert (await get(api, "/v1/refunds", charge="ch_other"))["data"] == []
+    assert error(await api.get("/v1/refunds/re_nope", headers=AUTH), 404)["code"] == (
+        "resource_missing"
+    )
+    types = await event_types(api)
+    assert types.count("refund.created") == 2 and types.count("charge.refunded") == 2
+    assert types[-2:] == ["refund.created", "charge.refunded"]
+
+
+async def test_over_refund_is_refused_like_stripe(api: httpx.AsyncClient) -> None:
+    pi = await destination_charge(api)
+    ok(await refund(api, payment_intent=pi["id"], amount=9_000))
+    err = error(await refund(api, payment_intent=pi["id"], amount=1_001, key="k-over"), 400)
+    assert (err["type"], err["code"], err["param"]) == (
+        "invalid_request_error",
+        "amount_too_large",
+        "amount",
+    )
+    assert err["message"] == (
+        "Refund amount ($10.01) is greater than unrefunded amount on charge ($10.00)"
+    )
+    # The refusal is the request's result: replayed under its key.
+    again = await refund(api, payment_intent=pi["id"], amount=1_001, key="k-over")
+    assert again.headers["Idempotent-Replayed"] == "true" and again.json() == {"error": err}
+    charge = await get(api, f"/v1/charges/{pi['latest_charge']}")
+    assert charge["amount_refunded"] == 9_000
+
+
+async def test_a_partly_captured_charge_refunds_only_what_was_captured(
+    api: httpx.AsyncClient,
+) -> None:
+    pi = await destination_charge(api, capture=6_000)
+    charge = await get(api, f"/v1/charges/{pi['latest_charge']}")
+    assert (charge["amount_captured"], charge["amount_refunded"]) == (6_000, 4_000)
+    err = error(await refund(api, payment_intent=pi["id"], amount=6_001), 400)
+    assert err["code"] == "amount_too_large"
+    assert ok(await refund(api, payment_intent=pi["id"]))["amount"] == 6_000
+
+
+async def test_an_uncaptured_intent_cannot_be_refunded(api: httpx.AsyncClient) -> None:
+    pi = await intent(api, capture_method="manual", payment_method="pm_card_visa", confirm=True)
+    err = error(await refund(api, payment_intent=pi["id"]), 400)
+    assert (err["type"], err["param"]) == ("invalid_request_error", "payment_intent")
+    assert "does not have a successful charge to refund" in err["message"]
+    err = error(await refund(api, charge=pi["latest_charge"]), 400)
+    assert err["param"] == "charge"
+    assert err["message"].startswith("This uncaptured Charge was created by a PaymentIntent")
+    assert "cancel the PaymentIntent" in err["message"]
+    # Still capturable: nothing was refunded.
+    assert (await get(api, f"/v1/payment_intents/{pi['id']}"))["status"] == "requires_capture"
+
+    err = error(await refund(api), 400)
+    assert err["param"] == "charge"
+    assert error(await refund(api, payment_intent="pi_nope"), 404)["code"] == "resource_missing"
+    assert error(await refund(api, payment_intent=pi["id"], amount=0), 400)["param"] == "amount"
+
+
+async def test_reverse_transfer_and_refund_application_fee(api: httpx.AsyncClient) -> None:
+    pi = await destination_charge(api, amount=10_000, fee=1_500)
+    charge = await get(api, f"/v1/charges/{pi['latest_charge']}")
+    transfer = await get(api, f"/v1/transfers/{charge['transfer']}")
+    fee = await get(api, f"/v1/application_fees/{charge['application_fee']}")
+    assert (transfer["amount"], transfer["destination"]) == (8_500, "acct_1Host")
+    assert (fee["amount"], fee["account"], fee["charge"]) == (1_500, "acct_1Host", charge["id"])
+
+    # A third of the charge: a third of the transfer and of the fee come back.
+    partial = ok(
+        await refund(
+            api,
+            payment_intent=pi["id"],
+            amount=3_333,
+            reverse_transfer=True,
+            refund_application_fee=True,
+            expand=["transfer_reversal"],
+        )
+    )
+    reversal = partial["transfer_reversal"]
+    assert (reversal["object"], reversal["amount"], reversal["transfer"]) == (
+        "transfer_reversal",
+        2_833,  # 3 333 × 8 500 / 10 000, rounded half up
+        transfer["id"],
+    )
+    fee = await get(api, f"/v1/application_fees/{charge['application_fee']}")
+    assert (fee["amount_refunded"], fee["refunded"]) == (500, False)  # 3 333 × 1 500 / 10 000
+
+    # The refund that empties the charge takes back all that is left, to the unit.
+    ok(
+        await refund(
+            api, payment_intent=pi["id"], reverse_transfer=True, refund_application_fee=True
+        )
+    )
+    transfer = await get(api, f"/v1/transfers/{charge['transfer']}")
+    fee = await get(api, f"/v1/application_fees/{charge['application_fee']}")
+    assert (transfer["amount_reversed"], transfer["reversed"]) == (8_500, True)
+    assert (fee["amount_refunded"], fee["refunded"]) == (1_500, True)
+
+
+async def test_a_refund_without_the_flags_leaves_transfer_and_fee_alone(
+    api: httpx.AsyncClient,
+) -> None:
+    pi = await destination_charge(api)
+    assert ok(await refund(api, payment_intent=pi["id"], amount=1_000))["transfer_reversal"] is None
+    charge = await get(api, f"/v1/charges/{pi['latest_charge']}")
+    assert (await get(api, f"/v1/transfers/{charge['transfer']}"))["amount_reversed"] == 0
+    fee = await get(api, f"/v1/application_fees/{charge['application_fee']}")
+    assert fee["amount_refunded"] == 0
+
+
+async def test_a_partial_capture_can_lower_the_application_fee(api: httpx.AsyncClient) -> None:
+    pi = await intent(
+        api,
+        amount=10_000,
+        capture_method="manual",
+        payment_method="pm_card_visa",
+        confirm=True,
+        application_fee_amount=1_500,
+        transfer_data={"destination": "acct_1Host"},
+    )
+    captured = ok(
+        await post(
+            api,
+            f"/v1/payment_intents/{pi['id']}/capture",
+            {"amount_to_capture": 6_000, "application_fee_amount": 900},
+        )
+    )
+    assert captured["application_fee_amount"] == 900
+    charge = await get(api, f"/v1/charges/{pi['latest_charge']}")
+    assert charge["application_fee_amount"] == 900
+    assert (await get(api, f"/v1/transfers/{charge['transfer']}"))["amount"] == 5_100
+    # A fee needs a destination, and cannot exceed what is captured.
+    group = await intent(api, capture_method="manual", payment_method="pm_card_visa", confirm=True)
+    path = f"/v1/payment_intents/{group['id']}/capture"
+    err = error(await post(api, path, {"application_fee_amount": 1}), 400)
+    assert err["param"] == "application_fee_amount"
+    other = await intent(
+        api,
+        capture_method="manual",
+        payment_method="pm_card_visa",
+        confirm=True,
+        application_fee_amount=100,
+        transfer_data={"destination": "acct_1Host"},
+    )
+    path = f"/v1/payment_intents/{other['id']}/capture"
+    err = error(await post(api, path, {"amount_to_capture": 50, "application_fee_amount": 51}), 400)
+    assert err["param"] == "application_fee_amount"
+
+
+async def test_a_charge_without_destination_has_no_transfer_to_reverse(
+    api: httpx.AsyncClient,
+) -> None:
+    pi = await intent(api, payment_method="pm_card_visa", confirm=True, transfer_group="grp_1")
+    charge = await get(api, f"/v1/charges/{pi['latest_charge']}")
+    assert (charge["transfer"], charge["application_fee"]) == (None, None)
+    assert ok(await refund(api, payment_intent=pi["id"]))["transfer_reversal"] is None
+
+
+async def test_refunds_are_idempotent(api: httpx.AsyncClient) -> None:
+    pi = await destination_charge(api)
+    params = {"payment_intent": pi["id"], "amount": 2_000}
+    first = await refund(api, key="payments:refund:r1", **params)
+    again = await refund(api, key="payments:refund:r1", **params)
+    assert again.json() == ok(first) and again.headers["Idempotent-Replayed"] == "true"
+    assert len((await get(api, "/v1/refunds", payment_intent=pi["id"]))["data"]) == 1
+    other = await refund(api, key="payments:refund:r1", payment_intent=pi["id"], amount=2_001)
+    assert error(other, 400)["type"] == "idempotency_error"
+
+
+async def test_fail_next_control(api: httpx.AsyncClient) -> None:
+    pi = await destination_charge(api)
+    rule = ok(await api.post("/_sim/fail_next", json={"operation": "refund", "count": 2}))
+    assert rule == {
+        "operation": "refund",
+        "path": "/v1/refunds",
+        "remaining": 2,
+        "status": 500,
+        "method": "POST",
+    }
+    params = {"payment_intent": pi["id"], "amount": 1_000}
+    # Listing refunds is not the operation: it is not failed.
+    assert (await get(api, "/v1/refunds"))["data"] == []
+    for _ in range(2):
+        assert error(await refund(api, key="k-r", **params), 500)["type"] == "api_error"
+    # Nothing was refunded, nothing stored under the key: the retry refunds, once.
+    assert ok(await refund(api, key="k-r", **params))["amount"] == 1_000
+    assert len((await get(api, "/v1/refunds"))["data"]) == 1
+    assert ok(await api.get("/_sim/failures"))["data"] == []
+
+    ok(await api.post("/_sim/fail_next", json={"operation": "capture", "status": 429}))
+    other = await intent(api, capture_method="manual", payment_method="pm_card_visa", confirm=True)
+    err = error(await post(api, f"/v1/payment_intents/{other['id']}/capture"), 429)
+    assert err["code"] == "rate_limit"
+    for bad in ({"operation": "refund", "status": 400}, {"operation": "teleport"}):
+        assert (await api.post("/_sim/fail_next", json=bad)).status_code == 422

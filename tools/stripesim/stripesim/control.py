@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from stripesim.api import ApiEndpoint
 from stripesim.resources import outcomes, payment_intents, setup_intents
@@ -24,6 +24,39 @@ class FailureSpec(BaseModel):
     count: int = Field(default=1, ge=1)
     status: int = Field(default=500, ge=400, le=599)
     method: str | None = None
+
+
+# The requests each `fail_next` operation names: (method, path pattern).
+OPERATIONS: dict[str, tuple[str, str]] = {
+    "refund": ("POST", "/v1/refunds"),
+    "capture": ("POST", "/v1/payment_intents/*/capture"),
+    "cancel": ("POST", "/v1/payment_intents/*/cancel"),
+    "create_payment_intent": ("POST", "/v1/payment_intents"),
+    "create_setup_intent": ("POST", "/v1/setup_intents"),
+    "create_customer": ("POST", "/v1/customers"),
+}
+
+
+class FailNext(BaseModel):
+    operation: Literal[
+        "refund",
+        "capture",
+        "cancel",
+        "create_payment_intent",
+        "create_setup_intent",
+        "create_customer",
+    ]
+    count: int = Field(default=1, ge=1)
+    status: int = Field(
+        default=500, description="429 (rate_limit) or 5xx (api_error): what clients retry"
+    )
+
+    @field_validator("status")
+    @classmethod
+    def _retryable(cls, status: int) -> int:
+        if status != 429 and not 500 <= status <= 599:
+            raise ValueError("status must be 429 or 5xx (a failure clients retry)")
+        return status
 
 
 class OffSessionFailure(BaseModel):
@@ -98,6 +131,15 @@ def build_router(api: ApiEndpoint) -> APIRouter:
         rule = FailureRule(spec.path, spec.count, spec.status, method)
         state.failures.append(rule)
         return _rule(rule)
+
+    @router.post("/fail_next")
+    async def fail_next(spec: FailNext) -> dict[str, Any]:
+        """The next ``count`` requests of one API operation (e.g. every ``POST /v1/refunds``)
+        fail with ``status``; a failure the client may retry with the same idempotency key."""
+        method, path = OPERATIONS[spec.operation]
+        rule = FailureRule(path, spec.count, spec.status, method)
+        state.failures.append(rule)
+        return {"operation": spec.operation, **_rule(rule)}
 
     @router.delete("/failures")
     async def clear_failures() -> dict[str, Any]:

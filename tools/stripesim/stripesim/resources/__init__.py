@@ -8,6 +8,7 @@ from stripesim.resources import (
     events,
     payment_intents,
     payment_methods,
+    refunds,
     setup_intents,
 )
 from stripesim.routing import Route
@@ -18,6 +19,7 @@ ROUTES: list[Route] = [
     *payment_intents.ROUTES,
     *setup_intents.ROUTES,
     *charges.ROUTES,
+    *refunds.ROUTES,
     *events.ROUTES,
 ]
 

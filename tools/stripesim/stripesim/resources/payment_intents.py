@@ -245,10 +245,23 @@ def capture(ctx: Ctx, params: Params, args: dict[str, str]) -> dict[str, Any]:
             code="amount_too_large",
         )
     fee = get_int(params, "application_fee_amount", minimum=0)
+    if fee is not None and pi["transfer_data"] is None:
+        raise invalid_request(
+            "Can only apply an application_fee_amount when the PaymentIntent is attempting a "
+            "direct payment (using an OAuth key or Stripe-Account header) or destination payment "
+            "(using `transfer_data[destination]`).",
+            param="application_fee_amount",
+        )
+    if fee is not None and fee > amount:
+        raise invalid_request(
+            f"The application_fee_amount ({fee}) must be less than or equal to the amount to "
+            f"capture ({amount}).",
+            param="application_fee_amount",
+        )
     pi["metadata"] = get_metadata(params, pi["metadata"])
     if fee is not None:
         pi["application_fee_amount"] = fee
-    charges.capture(ctx, ctx.state.objects[pi["latest_charge"]], amount)
+    charges.capture(ctx, ctx.state.objects[pi["latest_charge"]], amount, fee)
     pi.update(status="succeeded", amount_received=amount, amount_capturable=0)
     ctx.emit("payment_intent.succeeded", pi)
     return pi
