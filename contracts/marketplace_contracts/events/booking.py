@@ -375,3 +375,65 @@ class BookingCancelledV1(EventModel):
     host_penalty: MinorUnits = Field(
         default=0, description="Charged to the host for cancelling a confirmed booking."
     )
+
+
+# -- Amendments and overtime ------------------------------------------------------------------
+
+
+class AmendmentProposedV1(EventModel):
+    """A guest or host proposed to change a confirmed booking (time range, extras, guests), or
+    a host reported overtime after the end; the other party accepts or rejects it."""
+
+    TYPE: ClassVar[str] = "booking.amendment_proposed"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = "booking.events"
+
+    amendment_id: str
+    booking_id: str
+    kind: str = Field(examples=["change", "overtime"])
+    proposed_by: str = Field(examples=["guest", "host"])
+    starts_at: datetime
+    ends_at: datetime
+    guests: int
+    extras: dict[str, int] = Field(default_factory=dict)
+    delta: int = Field(description="New total minus old total, minor units (< 0: a refund).")
+    currency: Currency
+    respond_by: datetime | None = None
+
+
+class ChargeRequestedV1(EventModel):
+    """Booking asks payments to charge the guest's saved payment method off-session for an
+    accepted amendment or overtime (`amount` on top of what was paid)."""
+
+    TYPE: ClassVar[str] = "booking.charge_requested"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = "booking.events"
+
+    charge_request_id: str = Field(description="Deterministic; payments' idempotency key.")
+    booking_id: str
+    group_id: str | None = None
+    payment_id: str = Field(description="The booking's payment: whose customer and card to use.")
+    amount: MinorUnits
+    currency: Currency
+    platform_fee: MinorUnits = Field(description="Part of `amount` the platform keeps (with tax).")
+    tax: MinorUnits = 0
+    host_account_id: str
+    reason: str = Field(examples=["amendment", "overtime"])
+
+
+class AmendmentDecidedV1(EventModel):
+    """An amendment ended: `applied` (the booking changed; `refund` gives back a decrease),
+    `rejected`, `failed` (the extra charge failed: the booking is as it was), `withdrawn` or
+    `disputed` (overtime the guest contests)."""
+
+    TYPE: ClassVar[str] = "booking.amendment_decided"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = "booking.events"
+
+    amendment_id: str
+    booking_id: str
+    outcome: str = Field(examples=["applied", "rejected", "failed", "withdrawn", "disputed"])
+    delta: int
+    currency: Currency
+    refund: RefundRequest | None = None
+    reason: str = ""

@@ -46,6 +46,9 @@ class PaymentFailedV1(EventModel):
         description="Set when the payment is a Linked Booking Group's; `booking_id` then holds "
         "the group id.",
     )
+    charge_request_id: str | None = Field(
+        default=None, description="Set when this answers a booking.charge_requested."
+    )
 
 
 class PaymentCapturedV1(EventModel):
@@ -137,6 +140,9 @@ class PaymentCapturedV2(EventModel):
     transfer_group: str | None = Field(
         default=None,
         description="Stripe transfer group of a separate-charges-and-transfers payment (groups).",
+    )
+    charge_request_id: str | None = Field(
+        default=None, description="Set when this answers a booking.charge_requested."
     )
 
 
