@@ -22,6 +22,7 @@ import stripe
 
 from payments.adapters.stripe_gateway import (
     PaymentIntentResult,
+    RefundResult,
     SetupIntentResult,
     StripeGateway,
     StripeGatewayError,
@@ -173,6 +174,35 @@ async def test_capture_full_and_partial(gateway: StripeGateway) -> None:
     )
 
 
+async def test_partial_capture_with_a_smaller_application_fee(gateway: StripeGateway) -> None:
+    _assert_parsed(
+        await gateway.capture(
+            "pi_123",
+            amount_to_capture=10_000,
+            application_fee_amount=1_500,
+            idempotency_key="payments:partial-capture:r1",
+        )
+    )
+
+
+@pytest.mark.parametrize("destination", [True, False], ids=["destination", "group"])
+async def test_refund(gateway: StripeGateway, destination: bool) -> None:
+    """A destination charge's refund reverses the transfer and the application fee; a group's
+    (no destination) passes neither flag."""
+    result = await gateway.refund(
+        payment_intent_id="pi_123",
+        amount=2_500,
+        metadata={"refund_id": "r1", "payment_id": "p1", "booking_id": "b1"},
+        idempotency_key=f"payments:refund:r1-{destination}",
+        reverse_transfer=destination,
+        refund_application_fee=destination,
+    )
+    assert isinstance(result, RefundResult)
+    assert result.id.startswith("re_")
+    assert isinstance(result.status, str) and result.status
+    assert isinstance(result.amount, int) and len(result.currency) == 3
+
+
 async def test_cancel(gateway: StripeGateway) -> None:
     _assert_parsed(await gateway.cancel("pi_123", idempotency_key="payments:cancel:p1"))
     _assert_parsed(
@@ -280,6 +310,13 @@ async def test_validation_is_live(gateway: StripeGateway) -> None:
         await gateway.client.v1.setup_intents.create_async(
             {"customer": "cus_123", "bogus_parameter": "1"},  # type: ignore[typeddict-unknown-key]
             options={"idempotency_key": "contract:bogus-setup"},
+        )
+    assert excinfo.value.http_status == 400
+
+    with pytest.raises(stripe.InvalidRequestError) as excinfo:
+        await gateway.client.v1.refunds.create_async(
+            {"payment_intent": "pi_123", "bogus_parameter": "1"},  # type: ignore[typeddict-unknown-key]
+            options={"idempotency_key": "contract:bogus-refund"},
         )
     assert excinfo.value.http_status == 400
 

@@ -24,6 +24,7 @@ from payments.adapters.stripe_gateway import (
     SIMULATOR_API_KEY,
     STRIPE_API_VERSION,
     PaymentIntentResult,
+    RefundResult,
     SetupIntentResult,
     StripeGateway,
     StripeGatewayError,
@@ -747,3 +748,145 @@ async def test_save_payment_method_transient_failure_is_retryable(
     assert (excinfo.value.code, excinfo.value.retryable) == ("stripe_api_error", True)
     assert (await _save(gateway, customer, "s8")).status == "succeeded"
     assert len(await _events(sim, "setup_intent.created")) == 1
+
+
+# -- refunds ---------------------------------------------------------------------------------
+async def _captured(gw: StripeGateway, key: str, **overrides: Any) -> PaymentIntentResult:
+    auth = await _authorize(gw, key, **overrides)
+    return await gw.capture(auth.id, idempotency_key=f"payments:capture:{key}")
+
+
+async def _refund(
+    gw: StripeGateway, intent: PaymentIntentResult, refund_id: str, amount: int, **flags: bool
+) -> RefundResult:
+    return await gw.refund(
+        payment_intent_id=intent.id,
+        amount=amount,
+        metadata={"refund_id": refund_id, "payment_id": "p"},
+        idempotency_key=f"payments:refund:{refund_id}",
+        **flags,
+    )
+
+
+async def _stripe(sim: httpx.AsyncClient, path: str, **params: str) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {SIMULATOR_API_KEY}"}
+    response = await sim.get(path, params=params, headers=headers)
+    response.raise_for_status()
+    data: dict[str, Any] = response.json()
+    return data
+
+
+async def test_refund_of_a_destination_charge_reverses_the_transfer_and_the_fee(
+    gateway: StripeGateway, sim: httpx.AsyncClient
+) -> None:
+    captured = await _captured(gateway, "r1")  # 12 500, fee 1 875, to DESTINATION
+    first = await _refund(
+        gateway, captured, "r1-a", 5_000, reverse_transfer=True, refund_application_fee=True
+    )
+    assert first.id.startswith("re_") and first.accepted
+    assert (first.status, first.amount, first.currency) == ("succeeded", 5_000, "eur")
+    assert (first.payment_intent_id, first.charge_id) == (captured.id, captured.charge_id)
+    assert first.transfer_reversal_id is not None
+
+    charge = await _stripe(sim, f"/v1/charges/{captured.charge_id}")
+    assert (charge["amount_refunded"], charge["refunded"]) == (5_000, False)
+    transfer = await _stripe(sim, f"/v1/transfers/{charge['transfer']}")
+    fee = await _stripe(sim, f"/v1/application_fees/{charge['application_fee']}")
+    assert (transfer["amount_reversed"], fee["amount_refunded"]) == (4_250, 750)  # 40 %
+    stored = await _stripe(sim, f"/v1/refunds/{first.id}")
+    assert stored["metadata"] == {"refund_id": "r1-a", "payment_id": "p"}
+
+    rest = await _refund(
+        gateway, captured, "r1-b", 7_500, reverse_transfer=True, refund_application_fee=True
+    )
+    assert rest.amount == 7_500
+    charge = await _stripe(sim, f"/v1/charges/{captured.charge_id}")
+    assert charge["refunded"] is True
+    assert (await _stripe(sim, f"/v1/transfers/{charge['transfer']}"))["reversed"] is True
+
+
+async def test_refund_of_a_group_charge_takes_it_from_the_platform(
+    gateway: StripeGateway, sim: httpx.AsyncClient
+) -> None:
+    captured = await _captured(
+        gateway,
+        "r2",
+        amount=48_000,
+        application_fee_amount=0,
+        destination_account=None,
+        transfer_group="grp_r2",
+        metadata={"payment_id": "r2", "group_id": "grp_r2"},
+    )
+    result = await _refund(gateway, captured, "r2-leg1", 20_000)
+    assert (result.amount, result.transfer_reversal_id) == (20_000, None)
+    charge = await _stripe(sim, f"/v1/charges/{captured.charge_id}")
+    assert (charge["amount_refunded"], charge["transfer"]) == (20_000, None)
+
+
+async def test_a_refund_is_idempotent(gateway: StripeGateway, sim: httpx.AsyncClient) -> None:
+    captured = await _captured(gateway, "r3")
+    first = await _refund(gateway, captured, "r3-a", 1_000)
+    again = await _refund(gateway, captured, "r3-a", 1_000)
+    assert again == first
+    listed = await _stripe(sim, "/v1/refunds", payment_intent=captured.id)
+    assert [r["id"] for r in listed["data"]] == [first.id]
+
+
+async def test_over_refund_and_uncaptured_refund_are_refused_for_good(
+    gateway: StripeGateway,
+) -> None:
+    captured = await _captured(gateway, "r4")
+    with pytest.raises(StripeGatewayError) as excinfo:
+        await _refund(gateway, captured, "r4-a", 12_501)
+    assert (excinfo.value.code, excinfo.value.retryable, excinfo.value.http_status) == (
+        "amount_too_large",
+        False,
+        400,
+    )
+    assert excinfo.value.param == "amount"
+    await _refund(gateway, captured, "r4-b", 12_500)
+    with pytest.raises(StripeGatewayError) as excinfo:
+        await _refund(gateway, captured, "r4-c", 1)
+    assert (excinfo.value.code, excinfo.value.retryable) == ("charge_already_refunded", False)
+
+    authorized = await _authorize(gateway, "r5")
+    with pytest.raises(StripeGatewayError) as excinfo:
+        await _refund(gateway, authorized, "r5-a", 100)
+    assert (excinfo.value.retryable, excinfo.value.param) == (False, "payment_intent")
+    with pytest.raises(ValueError):
+        await _refund(gateway, captured, "r4-d", 0)
+
+
+async def test_refund_failures_are_retryable_and_retried_with_the_same_key(
+    gateway: StripeGateway, sim: httpx.AsyncClient
+) -> None:
+    captured = await _captured(gateway, "r6")
+    spec = {"operation": "refund", "count": 3, "status": 503}
+    (await sim.post("/_sim/fail_next", json=spec)).raise_for_status()
+    with pytest.raises(StripeGatewayError) as excinfo:  # 1 call + 2 SDK retries
+        await _refund(gateway, captured, "r6-a", 2_000)
+    assert (excinfo.value.code, excinfo.value.retryable) == ("stripe_api_error", True)
+
+    spec = {"operation": "refund", "count": 2, "status": 500}
+    (await sim.post("/_sim/fail_next", json=spec)).raise_for_status()
+    result = await _refund(gateway, captured, "r6-a", 2_000)  # the SDK's retries get through
+    assert result.amount == 2_000
+    listed = await _stripe(sim, "/v1/refunds", payment_intent=captured.id)
+    assert [r["id"] for r in listed["data"]] == [result.id]
+    assert len(await _events(sim, "charge.refunded")) == 1
+
+
+async def test_partial_capture_with_a_smaller_application_fee(
+    gateway: StripeGateway, sim: httpx.AsyncClient
+) -> None:
+    auth = await _authorize(gateway, "r7")  # 12 500, fee 1 875
+    captured = await gateway.capture(
+        auth.id,
+        amount_to_capture=10_000,
+        application_fee_amount=1_500,
+        idempotency_key="payments:capture:r7",
+    )
+    assert (captured.status, captured.amount_received) == ("succeeded", 10_000)
+    charge = await _stripe(sim, f"/v1/charges/{captured.charge_id}")
+    assert charge["application_fee_amount"] == 1_500
+    assert (await _stripe(sim, f"/v1/transfers/{charge['transfer']}"))["amount"] == 8_500

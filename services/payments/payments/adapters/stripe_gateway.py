@@ -26,6 +26,7 @@ from stripe.params import (
     PaymentIntentCaptureParams,
     PaymentIntentCreateParams,
     PaymentIntentRetrieveParams,
+    RefundCreateParams,
     SetupIntentCreateParams,
     SetupIntentRetrieveParams,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "STRIPE_API_VERSION",
     "CancellationReason",
     "PaymentIntentResult",
+    "RefundResult",
     "SetupIntentResult",
     "StripeGateway",
     "StripeGatewayError",
@@ -117,6 +119,27 @@ class SetupIntentResult:
     @property
     def declined(self) -> bool:
         return self.status == DECLINED
+
+
+@dataclass(frozen=True, slots=True)
+class RefundResult:
+    """A Refund as the payments service needs it. ``status`` is Stripe's: ``succeeded`` (card
+    refunds, at once), ``pending`` (accepted, settles later), ``failed`` / ``canceled`` (then
+    ``failure_reason`` says why) or ``requires_action``."""
+
+    id: str
+    status: str
+    amount: int
+    currency: str
+    payment_intent_id: str | None
+    charge_id: str | None
+    failure_reason: str | None = None
+    transfer_reversal_id: str | None = None
+
+    @property
+    def accepted(self) -> bool:
+        """Stripe took the refund: the money goes back to the guest."""
+        return self.status in ("succeeded", "pending")
 
 
 class StripeGatewayError(Exception):
@@ -334,12 +357,17 @@ class StripeGateway:
         payment_intent_id: str,
         *,
         amount_to_capture: int | None = None,
+        application_fee_amount: int | None = None,
         idempotency_key: str,
     ) -> PaymentIntentResult:
-        """Capture an authorized intent, fully or partially (the rest is released)."""
+        """Capture an authorized intent, fully or partially (the rest is released). A partial
+        capture of a destination charge passes the platform's smaller fee as
+        ``application_fee_amount`` (else the whole authorized fee would be kept)."""
         params: PaymentIntentCaptureParams = {"expand": list(_EXPAND_CHARGE)}
         if amount_to_capture is not None:
             params["amount_to_capture"] = amount_to_capture
+        if application_fee_amount is not None:
+            params["application_fee_amount"] = application_fee_amount
         try:
             intent = await self._client.v1.payment_intents.capture_async(
                 payment_intent_id, params, options={"idempotency_key": _checked(idempotency_key)}
@@ -366,6 +394,45 @@ class StripeGateway:
         except stripe.StripeError as exc:
             raise _translate(exc) from exc
         return _result(intent)
+
+    async def refund(
+        self,
+        *,
+        payment_intent_id: str,
+        amount: int,
+        metadata: dict[str, str],
+        idempotency_key: str,
+        reverse_transfer: bool = False,
+        refund_application_fee: bool = False,
+    ) -> RefundResult:
+        """Refund ``amount`` of a captured PaymentIntent's charge.
+
+        For a destination charge pass ``reverse_transfer`` and ``refund_application_fee``: the
+        connected account's transfer and the platform's application fee then give back their
+        share (Stripe takes both in proportion to the refunded amount). A charge without a
+        destination (a Linked Booking Group's) takes it all from the platform balance.
+        Stripe refuses more than is left of the charge (``amount_too_large``), an emptied charge
+        (``charge_already_refunded``) and an uncaptured intent: those raise a non-retryable
+        ``StripeGatewayError``.
+        """
+        if amount <= 0:
+            raise ValueError("a refund amount must be > 0")
+        params: RefundCreateParams = {
+            "payment_intent": payment_intent_id,
+            "amount": amount,
+            "metadata": dict(metadata),
+        }
+        if reverse_transfer:
+            params["reverse_transfer"] = True
+        if refund_application_fee:
+            params["refund_application_fee"] = True
+        try:
+            refund = await self._client.v1.refunds.create_async(
+                params, options={"idempotency_key": _checked(idempotency_key)}
+            )
+        except stripe.StripeError as exc:
+            raise _translate(exc) from exc
+        return _refund_result(refund)
 
     async def retrieve(self, payment_intent_id: str) -> PaymentIntentResult:
         params: PaymentIntentRetrieveParams = {"expand": list(_EXPAND_CHARGE)}
@@ -482,6 +549,26 @@ def _result(intent: stripe.PaymentIntent) -> PaymentIntentResult:
         failure_code=getattr(error, "code", None) if declined else None,
         failure_message=getattr(error, "message", None) if declined else None,
         transfer_group=getattr(intent, "transfer_group", None),
+    )
+
+
+def _id(value: object) -> str | None:
+    """The id of an expandable field (an id, an expanded object, or None)."""
+    if value is None or isinstance(value, str):
+        return value
+    return getattr(value, "id", None)
+
+
+def _refund_result(refund: stripe.Refund) -> RefundResult:
+    return RefundResult(
+        id=refund.id,
+        status=refund.status or "pending",
+        amount=refund.amount,
+        currency=refund.currency,
+        payment_intent_id=_id(refund.payment_intent),
+        charge_id=_id(refund.charge),
+        failure_reason=getattr(refund, "failure_reason", None),
+        transfer_reversal_id=_id(getattr(refund, "transfer_reversal", None)),
     )
 
 
