@@ -6,6 +6,8 @@ from finance.domain.ledger import (
     UnbalancedJournal,
     guest_payment_captured,
     guest_payment_split,
+    guest_refund,
+    host_penalty,
 )
 
 
@@ -102,3 +104,127 @@ def test_shares_that_do_not_add_up_are_refused(
 ) -> None:
     with pytest.raises(UnbalancedJournal):
         guest_payment_split(amount=amount, platform_fee=platform_fee, shares=shares, currency="usd")
+
+
+# -- tax: part of the platform's fee, owed rather than earned ---------------------------------
+TAXED = (
+    Share("acct_A", 20_000, 3_000, 17_000, tax=500),
+    Share("acct_B", 16_000, 2_400, 13_600, tax=400),
+)
+
+
+def test_tax_in_the_fees_is_owed_not_earned() -> None:
+    journal = guest_payment_split(amount=36_000, platform_fee=5_400, shares=TAXED, currency="usd")
+    assert journal.postings == (
+        ("asset:stripe_balance", 36_000),
+        ("revenue:platform_fees", -(5_400 - 900)),
+        ("liability:tax_payable", -900),
+        ("liability:host_payable:acct_A", -17_000),
+        ("liability:host_payable:acct_B", -13_600),
+    )
+
+
+@pytest.mark.parametrize("tax", [-1, 3_001], ids=["negative", "more_than_the_fee"])
+def test_tax_outside_the_fee_is_refused(tax: int) -> None:
+    with pytest.raises(UnbalancedJournal):
+        guest_payment_split(
+            amount=20_000,
+            platform_fee=3_000,
+            shares=[Share("acct_A", 20_000, 3_000, 17_000, tax=tax)],
+            currency="usd",
+        )
+
+
+# -- refunds: the reversal of what the capture booked -----------------------------------------
+def test_a_refund_reverses_cash_fee_tax_and_host_share() -> None:
+    journal = guest_refund(
+        amount=8_000,
+        platform_fee=1_200,
+        host_amount=6_800,
+        tax=200,
+        host_account_id="acct_A",
+        currency="usd",
+    )
+    assert journal.kind == "guest_refund"
+    assert journal.postings == (
+        ("asset:stripe_balance", -8_000),
+        ("revenue:platform_fees", 1_000),
+        ("liability:tax_payable", 200),
+        ("liability:host_payable:acct_A", 6_800),
+    )
+
+
+def test_a_full_refund_undoes_its_capture() -> None:
+    captured = guest_payment_split(
+        amount=20_000,
+        platform_fee=3_000,
+        shares=[Share("acct_A", 20_000, 3_000, 17_000, tax=500)],
+        currency="usd",
+    )
+    refunded = guest_refund(
+        amount=20_000,
+        platform_fee=3_000,
+        host_amount=17_000,
+        tax=500,
+        host_account_id="acct_A",
+        currency="usd",
+    )
+    balances: dict[str, int] = {}
+    for account, amount in (*captured.postings, *refunded.postings):
+        balances[account] = balances.get(account, 0) + amount
+    assert set(balances) == {
+        "asset:stripe_balance",
+        "revenue:platform_fees",
+        "liability:tax_payable",
+        "liability:host_payable:acct_A",
+    }
+    assert all(balance == 0 for balance in balances.values())
+
+
+def test_a_refund_without_tax_or_fee_posts_no_zero_line() -> None:
+    journal = guest_refund(
+        amount=5_000, platform_fee=0, host_amount=5_000, tax=0, host_account_id="a", currency="eur"
+    )
+    assert journal.postings == (
+        ("asset:stripe_balance", -5_000),
+        ("liability:host_payable:a", 5_000),
+    )
+
+
+@pytest.mark.parametrize(
+    ("amount", "platform_fee", "host_amount", "tax"),
+    [
+        (8_000, 1_200, 6_700, 0),  # the parts lose 100
+        (8_000, 1_200, 6_800, 1_201),  # more tax than fee
+        (8_000, 8_100, -100, 0),  # a negative host share
+        (0, 0, 0, 0),  # nothing to refund
+    ],
+    ids=["parts", "tax", "negative_host", "zero"],
+)
+def test_refunds_that_do_not_add_up_are_refused(
+    amount: int, platform_fee: int, host_amount: int, tax: int
+) -> None:
+    with pytest.raises(UnbalancedJournal):
+        guest_refund(
+            amount=amount,
+            platform_fee=platform_fee,
+            host_amount=host_amount,
+            tax=tax,
+            host_account_id="acct_A",
+            currency="usd",
+        )
+
+
+# -- host penalties ---------------------------------------------------------------------------
+def test_a_host_penalty_is_taken_from_what_the_host_is_owed() -> None:
+    journal = host_penalty(penalty=2_500, host_account_id="acct_B", currency="usd")
+    assert (journal.kind, journal.currency) == ("host_penalty", "usd")
+    assert journal.postings == (
+        ("liability:host_payable:acct_B", 2_500),
+        ("revenue:host_penalties", -2_500),
+    )
+
+
+def test_no_penalty_no_journal() -> None:
+    with pytest.raises(UnbalancedJournal):
+        host_penalty(penalty=0, host_account_id="acct_B", currency="usd")

@@ -51,3 +51,13 @@ async def journals_for_booking(conn: asyncpg.Connection, booking_id: str) -> lis
         "WHERE j.booking_id = $1 ORDER BY j.posted_at, p.posting_id",
         booking_id,
     )
+
+
+async def currency_of(conn: asyncpg.Connection, booking_ids: list[str]) -> str | None:
+    """The currency of the journals posted for any of these bookings (or groups)."""
+    currency: str | None = await conn.fetchval(
+        "SELECT currency FROM finance.journals WHERE booking_id = ANY($1::text[]) "
+        "ORDER BY posted_at LIMIT 1",
+        booking_ids,
+    )
+    return currency

@@ -1,4 +1,12 @@
-"""Journals as pure values: a journal is valid only if its postings sum to zero."""
+"""Journals as pure values: a journal is valid only if its postings sum to zero.
+
+Accounts (debit > 0, credit < 0):
+- `asset:stripe_balance`: money held at Stripe;
+- `revenue:platform_fees`: the platform's fees, net of tax;
+- `liability:tax_payable`: the part of the fees that is tax the platform remits;
+- `liability:host_payable:<account>`: owed to a host's connected account;
+- `revenue:host_penalties`: charged to hosts who cancel confirmed bookings.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +15,8 @@ from dataclasses import dataclass
 
 STRIPE_BALANCE = "asset:stripe_balance"
 PLATFORM_FEES = "revenue:platform_fees"
+TAX_PAYABLE = "liability:tax_payable"
+HOST_PENALTIES = "revenue:host_penalties"
 
 
 def host_payable(account_id: str) -> str:
@@ -32,13 +42,32 @@ class Journal:
 
 @dataclass(frozen=True)
 class Share:
-    """What one booking of a captured payment paid, and how it divides: the platform's fee and
-    the rest owed to the booking's host."""
+    """What one booking of a captured payment paid, and how it divides: the platform's fee (of
+    which `tax` is tax to remit) and the rest owed to the booking's host."""
 
     host_account_id: str
     amount: int
     platform_fee: int
     host_amount: int
+    tax: int = 0
+
+    def check(self) -> None:
+        """Raises UnbalancedJournal unless `amount = platform_fee + host_amount` and the tax is
+        part of the fee."""
+        if self.amount != self.platform_fee + self.host_amount:
+            raise UnbalancedJournal(
+                f"share of {self.host_account_id}: {self.amount} is not its fee "
+                f"{self.platform_fee} plus its host amount {self.host_amount}"
+            )
+        if self.host_amount < 0:
+            raise UnbalancedJournal(
+                f"share of {self.host_account_id}: negative host amount {self.host_amount}"
+            )
+        if not 0 <= self.tax <= self.platform_fee:
+            raise UnbalancedJournal(
+                f"share of {self.host_account_id}: tax {self.tax} is not part of its fee "
+                f"{self.platform_fee}"
+            )
 
 
 def guest_payment_captured(
@@ -54,17 +83,13 @@ def guest_payment_captured(
 def guest_payment_split(
     *, amount: int, platform_fee: int, shares: Iterable[Share], currency: str
 ) -> Journal:
-    """Cash in at Stripe; the platform earns the fees of every booking the payment covers; each
-    host is owed the rest of its bookings (one posting per host account, however many of its
-    bookings the payment covers). Raises UnbalancedJournal when the shares do not add up to
-    the payment."""
+    """Cash in at Stripe; the platform earns the fees of every booking the payment covers, less
+    their tax, which it owes the tax authority; each host is owed the rest of its bookings (one
+    posting per host account, however many of its bookings the payment covers). Raises
+    UnbalancedJournal when the shares do not add up to the payment."""
     shares = tuple(shares)
     for share in shares:
-        if share.amount != share.platform_fee + share.host_amount:
-            raise UnbalancedJournal(
-                f"share of {share.host_account_id}: {share.amount} is not its fee "
-                f"{share.platform_fee} plus its host amount {share.host_amount}"
-            )
+        share.check()
     paid = sum(share.amount for share in shares)
     fees = sum(share.platform_fee for share in shares)
     if (paid, fees) != (amount, platform_fee):
@@ -74,9 +99,54 @@ def guest_payment_split(
     owed: dict[str, int] = {}
     for share in shares:
         owed[share.host_account_id] = owed.get(share.host_account_id, 0) + share.host_amount
+    tax = sum(share.tax for share in shares)
     lines = [
         (STRIPE_BALANCE, amount),
-        (PLATFORM_FEES, -fees),
+        (PLATFORM_FEES, -(fees - tax)),
+        (TAX_PAYABLE, -tax),
         *((host_payable(account), -total) for account, total in owed.items()),
     ]
-    return Journal("guest_payment_captured", currency, tuple((a, v) for a, v in lines if v))
+    return _journal("guest_payment_captured", currency, lines)
+
+
+def guest_refund(
+    *,
+    amount: int,
+    platform_fee: int,
+    host_amount: int,
+    tax: int,
+    host_account_id: str,
+    currency: str,
+) -> Journal:
+    """Money given back to the guest out of the Stripe balance, reversing what its capture
+    booked: the platform's fee (net of tax), the tax owed, and the host's share. Raises
+    UnbalancedJournal unless `amount = platform_fee + host_amount` and the tax is part of the
+    fee."""
+    if amount <= 0:
+        raise UnbalancedJournal(f"guest_refund: nothing to refund ({amount})")
+    share = Share(host_account_id, amount, platform_fee, host_amount, tax)
+    share.check()
+    lines = [
+        (STRIPE_BALANCE, -amount),
+        (PLATFORM_FEES, platform_fee - tax),
+        (TAX_PAYABLE, tax),
+        (host_payable(host_account_id), host_amount),
+    ]
+    return _journal("guest_refund", currency, lines)
+
+
+def host_penalty(*, penalty: int, host_account_id: str, currency: str) -> Journal:
+    """A host cancelled a confirmed booking: the penalty is taken from what the platform owes
+    the host and earned by the platform."""
+    if penalty <= 0:
+        raise UnbalancedJournal(f"host_penalty: no penalty to post ({penalty})")
+    return _journal(
+        "host_penalty",
+        currency,
+        [(host_payable(host_account_id), penalty), (HOST_PENALTIES, -penalty)],
+    )
+
+
+def _journal(kind: str, currency: str, lines: Iterable[tuple[str, int]]) -> Journal:
+    """A journal of the non-zero lines."""
+    return Journal(kind, currency, tuple((a, v) for a, v in lines if v))

@@ -1,4 +1,8 @@
-"""Finance's reactions to payment facts: post balanced journals."""
+"""Finance's reactions to payment and booking facts: post balanced journals.
+
+Every handler runs in the transaction that claims the event in the inbox, and a journal is
+unique per (source event, kind): a redelivered fact posts nothing.
+"""
 
 from __future__ import annotations
 
@@ -13,10 +17,21 @@ from finance.domain.ledger import (
     UnbalancedJournal,
     guest_payment_captured,
     guest_payment_split,
+    guest_refund,
+    host_penalty,
 )
 from marketplace_contracts import Envelope
+from marketplace_contracts.events.booking import BookingCancelledV1
 from marketplace_contracts.events.finance import JournalPostedV1, Posting
-from marketplace_contracts.events.payments import PaymentCapturedV1, PaymentCapturedV2
+from marketplace_contracts.events.payments import (
+    PaymentCapturedV1,
+    PaymentCapturedV2,
+    RefundSucceededV1,
+)
+
+REFUND = "refund"
+"""The refund method that moved money back out of the Stripe balance. The others (`void`,
+`partial_capture`, `none`) never took that money in: nothing to reverse."""
 
 
 class FinanceHandlers:
@@ -39,13 +54,14 @@ class FinanceHandlers:
     async def on_payment_captured_v2(
         self, conn: asyncpg.Connection, env: Envelope, event: PaymentCapturedV2, _: object
     ) -> None:
-        """v2: one split per booking the payment covers (one, or every leg of a group)."""
+        """v2: one split per booking the payment covers (one, or every leg of a group); the
+        tax in each split's fee is owed, not earned."""
         try:
             journal = guest_payment_split(
                 amount=event.amount,
                 platform_fee=event.platform_fee,
                 shares=[
-                    Share(s.host_account_id, s.amount, s.platform_fee, s.host_amount)
+                    Share(s.host_account_id, s.amount, s.platform_fee, s.host_amount, s.tax)
                     for s in event.splits
                 ],
                 currency=event.currency,
@@ -53,6 +69,54 @@ class FinanceHandlers:
         except UnbalancedJournal as exc:
             raise PermanentError(f"payment {event.payment_id}: {exc}") from exc
         await self._post(conn, env, journal, event.booking_id)
+
+    async def on_refund_succeeded(
+        self, conn: asyncpg.Connection, env: Envelope, event: RefundSucceededV1, _: object
+    ) -> None:
+        """A Stripe refund reverses what the capture booked for the refunded part. A void, a
+        smaller capture (its payment_captured books what was taken) or a refund of nothing
+        posts nothing."""
+        if event.method != REFUND or event.amount == 0:
+            return
+        try:
+            journal = guest_refund(
+                amount=event.amount,
+                platform_fee=event.platform_fee,
+                host_amount=event.host_amount,
+                tax=event.tax,
+                host_account_id=event.host_account_id,
+                currency=event.currency,
+            )
+        except UnbalancedJournal as exc:
+            raise PermanentError(f"refund {event.refund_id}: {exc}") from exc
+        await self._post(conn, env, journal, event.booking_id)
+
+    async def on_booking_cancelled(
+        self, conn: asyncpg.Connection, env: Envelope, event: BookingCancelledV1, _: object
+    ) -> None:
+        """A host who cancels a confirmed booking pays its penalty out of what it is owed."""
+        if event.host_penalty <= 0:
+            return
+        currency = await self._currency_of(conn, event)
+        journal = host_penalty(
+            penalty=event.host_penalty, host_account_id=event.host_account_id, currency=currency
+        )
+        await self._post(conn, env, journal, event.booking_id)
+
+    @staticmethod
+    async def _currency_of(conn: asyncpg.Connection, event: BookingCancelledV1) -> str:
+        """The booking's currency: its refund's, else that of the journals its payment posted
+        (a group's capture is posted under the group id)."""
+        if event.refund is not None:
+            return event.refund.currency
+        subjects = [event.booking_id, *([event.group_id] if event.group_id else [])]
+        currency = await ledger_repository.currency_of(conn, subjects)
+        if currency is None:
+            raise PermanentError(
+                f"booking {event.booking_id}: host penalty {event.host_penalty} without a "
+                "refund or a posted payment to take the currency from"
+            )
+        return currency
 
     async def _post(
         self, conn: asyncpg.Connection, env: Envelope, journal: Journal, booking_id: str
