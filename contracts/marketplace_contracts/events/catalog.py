@@ -70,6 +70,9 @@ class ListingUpsertedV1(EventModel):
     )
     max_guests: int = Field(default=100, ge=1)
     extras: list[ListingExtra] = Field(default_factory=list)
+    overtime_hourly_rate: MinorUnits | None = Field(
+        default=None, description="Charged for overtime the host reports; None: `hourly_rate`."
+    )
     tax_jurisdiction: str | None = Field(
         default=None, description="Where the stay is taxed; None: untaxed.", examples=["us-ny-nyc"]
     )

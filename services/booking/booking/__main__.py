@@ -10,6 +10,7 @@ from pathlib import Path
 from booking import catalog_seed
 from booking.bootstrap import build_app, build_runtime
 from booking.config import BookingSettings
+from booking.domain.amendments import amendment_mermaid
 from booking.domain.groups import group_mermaid
 from booking.domain.invites import invite_mermaid
 from booking.domain.model import mermaid
@@ -44,7 +45,12 @@ def _lifecycle_args(p: argparse.ArgumentParser) -> None:
 
 
 def _lifecycle(args: argparse.Namespace) -> int:
-    text = LIFECYCLE_DOC.format(diagram=mermaid(), invites=invite_mermaid(), groups=group_mermaid())
+    text = LIFECYCLE_DOC.format(
+        diagram=mermaid(),
+        invites=invite_mermaid(),
+        groups=group_mermaid(),
+        amendments=amendment_mermaid(),
+    )
     if args.output:
         args.output.write_text(text)
     else:
@@ -99,6 +105,18 @@ with `invite_expired`, `invite_withdrawn` or `invite_closed`.
 
 ```mermaid
 {invites}```
+
+## Amendments and overtime
+
+A change of a confirmed booking (time range, extras, guests) proposed by one party and answered
+by the other before the start, or overtime the host reports after the end (30-minute steps,
+within 72 h) that the guest accepts or disputes within 48 h. Accepting re-prices the booking: a
+decrease is applied with a partial refund (in booking.amendment_decided); an increase is charged
+off-session first and applied only when paid, the booking holding both time ranges meanwhile; a
+failed charge restores the booking. One open amendment per booking (409 `amendment_pending`).
+
+```mermaid
+{amendments}```
 """
 
 

@@ -19,7 +19,7 @@ from booking.entrypoints import http
 from booking.entrypoints.consumers import build_router
 from booking.entrypoints.esign_webhooks import build_dropbox_sign_router
 from booking.entrypoints.signing_page import build_signing_router
-from booking.service_layer import invites, payment_due
+from booking.service_layer import amendments, invites, payment_due
 from booking.service_layer.checkout import (
     COMPLETION,
     CREATE_ENVELOPE,
@@ -104,6 +104,7 @@ def build_runtime(settings: BookingSettings) -> ServiceRuntime:
             PAYMENT_WINDOW: partial(payment_due.close_window, outbox),
             CREATE_ENVELOPE: documents.create_envelope,
             GROUP_HOLD_EXPIRY: handlers.groups.expire_hold,
+            amendments.AMENDMENT_EXPIRY: partial(amendments.expire_job, outbox),
         },
         poll_interval=settings.scheduler_poll_seconds,
     )
@@ -158,6 +159,7 @@ def build_app(runtime: ServiceRuntime) -> FastAPI:
         if settings.request_window_seconds
         else None,
         timedelta(days=settings.authorization_horizon_days),
+        timedelta(seconds=settings.overtime_dispute_window_seconds),
     )
     esign = runtime.state["esign"]
     if isinstance(esign, BuiltinESignProvider):

@@ -33,6 +33,11 @@ class BookingSettings(ServiceSettings):
         ge=1,
         description="How long a guest has to pay after a failed off-session charge.",
     )
+    overtime_dispute_window_seconds: int = Field(
+        default=48 * 3600,
+        ge=1,
+        description="How long a guest has to dispute reported overtime before it is charged.",
+    )
     public_base_url: str = Field(
         default="http://127.0.0.1:8000", description="Where guests reach the gateway (links)."
     )

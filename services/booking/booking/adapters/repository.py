@@ -51,6 +51,7 @@ async def upsert_listing(conn: asyncpg.Connection, listing: dict[str, Any]) -> N
         "max_guests",
         "extras",
         "tax_jurisdiction",
+        "overtime_hourly_rate",
     )
     params = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns[1:])

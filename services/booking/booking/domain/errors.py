@@ -25,6 +25,9 @@ class ErrorCode(StrEnum):
     QUOTE_EXPIRED = "quote_expired"
     QUOTE_MISMATCH = "quote_mismatch"
     POLICY_UNKNOWN = "policy_unknown"
+    AMENDMENT_NOT_FOUND = "amendment_not_found"
+    AMENDMENT_PENDING = "amendment_pending"
+    OVERTIME_WINDOW_CLOSED = "overtime_window_closed"
 
 
 class BookingError(Exception):

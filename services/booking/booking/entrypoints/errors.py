@@ -28,6 +28,9 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.QUOTE_EXPIRED: 409,
     ErrorCode.QUOTE_MISMATCH: 422,
     ErrorCode.POLICY_UNKNOWN: 409,
+    ErrorCode.AMENDMENT_NOT_FOUND: 404,
+    ErrorCode.AMENDMENT_PENDING: 409,
+    ErrorCode.OVERTIME_WINDOW_CLOSED: 409,
     ErrorCode.FORBIDDEN: 403,
     ErrorCode.UNAUTHENTICATED: 401,
 }

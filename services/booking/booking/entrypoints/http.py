@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from booking.adapters import repository
 from booking.domain.errors import BookingError, ErrorCode
 from booking.entrypoints import (
+    amendments_http,
     cancellations_http,
     errors,
     groups_http,
@@ -205,11 +206,13 @@ def install(
     hold_ttl: timedelta,
     response_window: timedelta | None = None,
     authorization_horizon: timedelta = timedelta(days=6),
+    overtime_dispute_window: timedelta = timedelta(hours=48),
 ) -> None:
     app.state.outbox = outbox
     app.state.hold_ttl = hold_ttl
     app.state.response_window = response_window
     app.state.authorization_horizon = authorization_horizon
+    app.state.overtime_dispute_window = overtime_dispute_window
     app.state.jwt_secret = jwt_secret
     errors.install(app)
     app.include_router(router)
@@ -217,3 +220,4 @@ def install(
     app.include_router(groups_http.router)
     app.include_router(quotes_http.router)
     app.include_router(cancellations_http.router)
+    app.include_router(amendments_http.router)

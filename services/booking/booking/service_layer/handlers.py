@@ -13,7 +13,7 @@ import asyncpg
 
 from booking.adapters import repository
 from booking.domain.model import BookingStatus, PaymentStatus, Trigger, transition_for
-from booking.service_layer import payment_due
+from booking.service_layer import amendments, payment_due
 from booking.service_layer.checkout import COMPLETION, HOLD_EXPIRY, REQUEST_EXPIRY
 from booking.service_layer.endings import end_booking
 from booking.service_layer.groups import Groups
@@ -143,6 +143,9 @@ class BookingHandlers:
     async def on_payment_failed(
         self, conn: asyncpg.Connection, env: Envelope, event: PaymentFailedV1, _: object
     ) -> None:
+        if amendments.is_charge_event(event):
+            await amendments.on_charge_failed(conn, env, event, self.outbox)
+            return
         if event.group_id is not None:
             await self.groups.on_payment_failed(conn, env, event)
             return
@@ -185,6 +188,9 @@ class BookingHandlers:
         event: PaymentCapturedV1 | PaymentCapturedV2,
         _: object,
     ) -> None:
+        if amendments.is_charge_event(event):
+            await amendments.on_charge_captured(conn, env, event, self.outbox)
+            return
         if getattr(event, "group_id", None) is not None:
             await self.groups.on_payment_captured(conn, env, event)
             return

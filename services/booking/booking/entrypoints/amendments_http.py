@@ -1,0 +1,171 @@
+"""Gateway routes of amendments and overtime."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import asyncpg
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from booking.domain.errors import BookingError, ErrorCode
+from booking.domain.refunds import Canceller
+from booking.entrypoints.auth import CurrentPrincipal, Principal, Role, require_role
+from booking.entrypoints.common import ERRORS, IdempotencyKey, run_idempotent, runtime_of
+from booking.entrypoints.schemas import (
+    AmendmentAnswer,
+    AmendmentOut,
+    OvertimeRequest,
+    ProposeAmendmentRequest,
+)
+from booking.service_layer import amendments
+
+router = APIRouter(prefix="/v1", tags=["amendments"])
+
+
+def _actor(principal: Principal) -> amendments.Actor:
+    require_role(principal, Role.GUEST, Role.HOST)
+    by = Canceller.GUEST if principal.role == Role.GUEST else Canceller.HOST
+    return amendments.Actor(by, principal.sub)
+
+
+@router.post(
+    "/bookings/{booking_id}/amendments",
+    status_code=201,
+    response_model=AmendmentOut,
+    responses=ERRORS,
+    summary="Propose a change of a confirmed booking: time range, extras, guests",
+    description="The guest or the host proposes; the other party accepts or rejects before "
+    "the start. Accepting re-prices the booking at the listing's current prices and re-checks "
+    "availability: a decrease is refunded at once; an increase is charged off-session to the "
+    "guest's saved card first (status `charging`) and applied only when paid; a failed charge "
+    "leaves the booking as it was. One open amendment per booking: 409 `amendment_pending`.",
+)
+async def propose(
+    request: Request,
+    booking_id: uuid.UUID,
+    body: ProposeAmendmentRequest,
+    principal: CurrentPrincipal,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    actor = _actor(principal)
+    outbox = request.app.state.outbox
+
+    async def work(conn: asyncpg.Connection) -> tuple[int, Any]:
+        return 201, await amendments.propose_change(
+            conn,
+            outbox,
+            booking_id,
+            actor,
+            starts_at=body.starts_at,
+            ends_at=body.ends_at,
+            guests=body.guests,
+            extras=body.extras,
+        )
+
+    return await run_idempotent(
+        request, principal, idempotency_key, body.model_dump(mode="json"), work
+    )
+
+
+@router.post(
+    "/bookings/{booking_id}/overtime",
+    status_code=201,
+    response_model=AmendmentOut,
+    responses=ERRORS,
+    summary="The host reports overtime after the end (30-minute steps, within 72 h)",
+    description="Priced at the listing's overtime rate with its fees and tax. The guest "
+    "accepts (charged off-session) or disputes within 48 h; not disputed by `respond_by`, "
+    "it is charged.",
+)
+async def overtime(
+    request: Request,
+    booking_id: uuid.UUID,
+    body: OvertimeRequest,
+    principal: CurrentPrincipal,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    require_role(principal, Role.HOST)
+    outbox = request.app.state.outbox
+    window = request.app.state.overtime_dispute_window
+
+    async def work(conn: asyncpg.Connection) -> tuple[int, Any]:
+        return 201, await amendments.report_overtime(
+            conn, outbox, booking_id, principal.sub, body.minutes, window
+        )
+
+    return await run_idempotent(
+        request, principal, idempotency_key, body.model_dump(mode="json"), work
+    )
+
+
+@router.get(
+    "/amendments/{amendment_id}",
+    response_model=AmendmentOut,
+    responses=ERRORS,
+    summary="An amendment, for the booking's guest and host and admins",
+)
+async def get_amendment(
+    request: Request, amendment_id: uuid.UUID, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    async with runtime_of(request).db.acquire() as conn:
+        view = await amendments.view(conn, amendment_id)
+        owner = await conn.fetchrow(
+            "SELECT guest_id, host_id FROM booking.bookings WHERE booking_id = $1",
+            uuid.UUID(view["booking_id"]),
+        )
+    visible = principal.role == Role.ADMIN or (
+        owner is not None
+        and (
+            (principal.role == Role.GUEST and owner["guest_id"] == principal.sub)
+            or (principal.role == Role.HOST and owner["host_id"] == principal.sub)
+        )
+    )
+    if not visible:
+        raise BookingError(ErrorCode.AMENDMENT_NOT_FOUND, f"amendment {amendment_id} not found")
+    return view
+
+
+Answer = Callable[..., Awaitable[dict[str, Any]]]
+
+
+def _answer_route(path: str, summary: str, call: Answer, with_reason: bool) -> None:
+    @router.post(
+        f"/amendments/{{amendment_id}}/{path}",
+        response_model=AmendmentOut,
+        responses=ERRORS,
+        summary=summary,
+        name=f"amendment_{path}",
+    )
+    async def answer(
+        request: Request,
+        amendment_id: uuid.UUID,
+        principal: CurrentPrincipal,
+        body: AmendmentAnswer | None = None,
+        idempotency_key: IdempotencyKey = None,
+    ) -> JSONResponse:
+        actor = _actor(principal)
+        outbox = request.app.state.outbox
+        reason = body.reason if body else ""
+
+        async def work(conn: asyncpg.Connection) -> tuple[int, Any]:
+            if with_reason:
+                return 200, await call(conn, outbox, amendment_id, actor, reason)
+            return 200, await call(conn, outbox, amendment_id, actor)
+
+        return await run_idempotent(request, principal, idempotency_key, {"reason": reason}, work)
+
+
+_answer_route(
+    "accept",
+    "The other party accepts: re-priced, then applied or charged",
+    amendments.accept,
+    False,
+)
+_answer_route("reject", "The other party rejects: nothing changes", amendments.reject, True)
+_answer_route("withdraw", "The proposer withdraws it", amendments.withdraw, False)
+_answer_route(
+    "dispute", "The guest disputes reported overtime: nothing is charged", amendments.dispute, True
+)
