@@ -278,6 +278,7 @@ async def test_a_group_is_authorized_as_one_charge_of_its_transfer_group_without
             "host_account_id": leg.host_account_id,
             "amount": leg.amount,
             "platform_fee": leg.platform_fee,
+            "tax": leg.tax,
         }
         for leg in checkout.legs
     ]
@@ -620,6 +621,7 @@ async def test_a_single_booking_capture_is_v2_with_one_split(
             "amount": 13_500,
             "platform_fee": 2_025,
             "host_amount": 11_475,
+            "tax": 0,
         }
     ]
     intent = await stripe_get(sim, f"/v1/payment_intents/{captured.payment_intent_id}")

@@ -7,13 +7,19 @@ from marketplace_contracts.events.booking import (
     GroupCheckoutRequestedV1,
     GroupLeg,
 )
-from payments.domain.checkout import Checkout, InvalidCheckout, Split, captured_splits
+from payments.domain.checkout import (
+    Checkout,
+    InvalidCheckout,
+    Split,
+    captured_splits,
+    without_refund,
+)
 from payments.domain.ids import checkout_payment_id
 
 START = datetime(2034, 5, 1, 15, tzinfo=UTC)
 
 
-def _leg(booking_id: str, account: str, amount: int, fee: int) -> GroupLeg:
+def _leg(booking_id: str, account: str, amount: int, fee: int, tax: int = 0) -> GroupLeg:
     return GroupLeg(
         booking_id=booking_id,
         listing_id=f"lst-{booking_id}",
@@ -23,6 +29,7 @@ def _leg(booking_id: str, account: str, amount: int, fee: int) -> GroupLeg:
         ends_at=START + timedelta(hours=2),
         amount=amount,
         platform_fee=fee,
+        tax=tax,
     )
 
 
@@ -134,4 +141,98 @@ def test_captured_splits() -> None:
     with pytest.raises(InvalidCheckout):
         captured_splits(
             booking_id="b-9", host_account_id=None, platform_fee=0, captured=100, splits=()
+        )
+
+
+# -- tax: part of the platform fee ----------------------------------------------------------
+def _booking(**overrides: object) -> CheckoutRequestedV1:
+    fields: dict[str, object] = {
+        "booking_id": "b-7",
+        "guest_id": "guest-1",
+        "listing_id": "lst-7",
+        "host_id": "host-7",
+        "host_account_id": "acct_7",
+        "starts_at": START,
+        "ends_at": START + timedelta(hours=2),
+        "amount": 13_500,
+        "currency": "usd",
+        "platform_fee": 2_025,
+        "payment_method": "pm_card_visa",
+        "tax": 300,
+    }
+    return CheckoutRequestedV1.model_validate({**fields, **overrides})
+
+
+def test_the_tax_of_a_checkout_follows_it_into_its_splits() -> None:
+    assert Checkout.for_booking(_booking()).tax == 300
+    assert captured_splits(
+        booking_id="b-7",
+        host_account_id="acct_7",
+        platform_fee=2_025,
+        captured=13_500,
+        splits=(),
+        tax=300,
+    ) == (Split("b-7", "acct_7", 13_500, 2_025, 300),)
+    group = Checkout.for_group(
+        _group(
+            legs=[
+                _leg("b-1", "acct_A", 20_000, 3_000, tax=400),
+                _leg("b-2", "acct_B", 10_000, 1_500, tax=200),
+            ]
+        )
+    )
+    assert [s.tax for s in group.splits] == [400, 200] and group.tax == 600
+
+
+def test_tax_beyond_the_fee_is_refused() -> None:
+    with pytest.raises(InvalidCheckout):
+        Checkout.for_booking(_booking(tax=2_026))
+    with pytest.raises(InvalidCheckout):
+        Checkout.for_group(
+            _group(
+                legs=[
+                    _leg("b-1", "acct_A", 20_000, 3_000, tax=3_001),
+                    _leg("b-2", "acct_B", 10_000, 1_500),
+                ]
+            )
+        )
+
+
+# -- a refund taken out of a payment before its capture ---------------------------------------
+LEGS = (Split("b-1", "acct_A", 20_000, 3_000, 500), Split("b-2", "acct_B", 10_000, 1_500, 200))
+
+
+def test_without_refund_reduces_the_refunded_booking_only() -> None:
+    assert without_refund(
+        LEGS,
+        booking_id="b-2",
+        host_account_id="acct_B",
+        amount=4_000,
+        platform_fee=600,
+        tax=100,
+    ) == (LEGS[0], Split("b-2", "acct_B", 6_000, 900, 100))
+
+
+@pytest.mark.parametrize(
+    ("booking_id", "account", "amount", "fee", "tax"),
+    [
+        ("b-3", "acct_B", 100, 0, 0),  # not a booking of the payment
+        ("b-2", "acct_A", 100, 0, 0),  # another host
+        ("b-2", "acct_B", 10_001, 1_500, 0),  # more than the booking paid
+        ("b-2", "acct_B", 1_000, 1_600, 0),  # more fee than the booking's
+        ("b-2", "acct_B", 1_000, 100, 300),  # more tax than the booking's
+    ],
+    ids=["booking", "host", "amount", "fee", "tax"],
+)
+def test_without_refund_refuses_what_the_booking_did_not_pay(
+    booking_id: str, account: str, amount: int, fee: int, tax: int
+) -> None:
+    with pytest.raises(InvalidCheckout):
+        without_refund(
+            LEGS,
+            booking_id=booking_id,
+            host_account_id=account,
+            amount=amount,
+            platform_fee=fee,
+            tax=tax,
         )

@@ -56,11 +56,13 @@ def checkout_payment(checkout: Checkout, correlation_id: uuid.UUID) -> dict[str,
         "group_id": checkout.group_id,
         "splits": json.dumps([asdict(s) for s in checkout.splits]) if checkout.splits else None,
         "transfer_group": checkout.transfer_group,
+        "tax": checkout.tax,
     }
 
 
 def splits_of(payment: asyncpg.Record) -> tuple[Split, ...]:
-    """The recorded splits of a group's payment (empty for a single booking's)."""
+    """The recorded splits of a group's payment (empty for a single booking's); those
+    recorded before taxes were (no `tax`) have none."""
     raw = payment["splits"]
     return tuple(Split(**item) for item in json.loads(raw)) if raw else ()
 

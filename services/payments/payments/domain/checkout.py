@@ -25,18 +25,25 @@ class InvalidCheckout(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Split:
-    """What one booking contributed to a payment and which host account it owes."""
+    """What one booking contributed to a payment and which host account it owes; `tax` is the
+    part of the platform fee that is tax."""
 
     booking_id: str
     host_account_id: str
     amount: int
     platform_fee: int
+    tax: int = 0
 
     def __post_init__(self) -> None:
         if self.amount < 0 or not 0 <= self.platform_fee <= self.amount:
             raise InvalidCheckout(
                 f"split of {self.booking_id}: platform fee {self.platform_fee} is not within "
                 f"0..{self.amount}"
+            )
+        if not 0 <= self.tax <= self.platform_fee:
+            raise InvalidCheckout(
+                f"split of {self.booking_id}: tax {self.tax} is not within "
+                f"0..{self.platform_fee} (the platform fee)"
             )
 
     @property
@@ -60,6 +67,15 @@ class Checkout:
     """Host account of a destination charge; None for a group."""
     splits: tuple[Split, ...] = ()
     """A group's legs; empty for a single booking."""
+    tax: int = 0
+    """Part of `platform_fee` that is tax (a group's: its legs' taxes)."""
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.tax <= self.platform_fee:
+            raise InvalidCheckout(
+                f"payment {self.payment_id}: tax {self.tax} is not within 0..{self.platform_fee} "
+                "(the platform fee)"
+            )
 
     @property
     def transfer_group(self) -> str | None:
@@ -88,13 +104,14 @@ class Checkout:
             payment_method=event.payment_method,
             save_for_later=event.save_for_later,
             destination=event.host_account_id,
+            tax=event.tax,
         )
 
     @classmethod
     def for_group(cls, event: GroupCheckoutRequestedV1) -> Checkout:
         """Raises InvalidCheckout when the legs do not add up to the group's totals."""
         splits = tuple(
-            Split(leg.booking_id, leg.host_account_id, leg.amount, leg.platform_fee)
+            Split(leg.booking_id, leg.host_account_id, leg.amount, leg.platform_fee, leg.tax)
             for leg in event.legs
         )
         if len({s.booking_id for s in splits}) != len(splits):
@@ -112,6 +129,7 @@ class Checkout:
             save_for_later=event.save_for_later,
             destination=None,
             splits=splits,
+            tax=sum(s.tax for s in splits),
         )
 
 
@@ -141,6 +159,7 @@ def captured_splits(
     platform_fee: int,
     captured: int,
     splits: tuple[Split, ...],
+    tax: int = 0,
 ) -> tuple[Split, ...]:
     """Who is owed what of a captured amount: a group's legs as recorded (a group is captured
     in full), or the single booking's host."""
@@ -149,4 +168,36 @@ def captured_splits(
         return splits
     if host_account_id is None:
         raise InvalidCheckout(f"payment of {booking_id} has neither a host account nor splits")
-    return (Split(booking_id, host_account_id, captured, platform_fee),)
+    return (Split(booking_id, host_account_id, captured, platform_fee, tax),)
+
+
+def without_refund(
+    splits: tuple[Split, ...],
+    *,
+    booking_id: str,
+    host_account_id: str,
+    amount: int,
+    platform_fee: int,
+    tax: int,
+) -> tuple[Split, ...]:
+    """The splits of a payment once a refund for one of its bookings is taken out of it (what a
+    smaller capture takes instead of the whole authorization). Raises InvalidCheckout when the
+    booking is not one of them, belongs to another host, or paid less than is refunded."""
+    found = [s for s in splits if s.booking_id == booking_id]
+    if not found:
+        raise InvalidCheckout(f"the payment does not pay for booking {booking_id}")
+    split = found[0]
+    if split.host_account_id != host_account_id:
+        raise InvalidCheckout(
+            f"booking {booking_id} owes {split.host_account_id}, not {host_account_id}"
+        )
+    if amount > split.amount:
+        raise InvalidCheckout(f"booking {booking_id} paid {split.amount}, {amount} is refunded")
+    reduced = Split(
+        booking_id,
+        host_account_id,
+        split.amount - amount,
+        split.platform_fee - platform_fee,
+        split.tax - tax,
+    )
+    return tuple(reduced if s is split else s for s in splits)

@@ -11,7 +11,7 @@ from eventkit.routing import PermanentError
 from marketplace_contracts.events.payments import PaymentCapturedV2, PaymentSplit
 from payments.adapters import repository
 from payments.adapters.stripe_gateway import PaymentIntentResult
-from payments.domain.checkout import InvalidCheckout, captured_splits
+from payments.domain.checkout import InvalidCheckout, Split, captured_splits, check_splits
 
 
 async def record_captured(
@@ -22,20 +22,26 @@ async def record_captured(
     result: PaymentIntentResult,
     correlation_id: uuid.UUID,
     causation_id: uuid.UUID,
+    splits: tuple[Split, ...] | None = None,
 ) -> bool:
     """Mark the payment captured (if still `from_status`) and emit payment_captured v2, with
-    one split per booking it paid for."""
+    one split per booking it paid for: those recorded at checkout, or `splits` when less than
+    the whole authorization was captured (a refund taken out before the capture)."""
     payment = await repository.get_payment(conn, payment_id)
     assert payment is not None
     captured = result.amount_received
     try:
-        splits = captured_splits(
-            booking_id=payment["booking_id"],
-            host_account_id=payment["host_account_id"],
-            platform_fee=payment["platform_fee"],
-            captured=captured,
-            splits=repository.splits_of(payment),
-        )
+        if splits is None:
+            splits = captured_splits(
+                booking_id=payment["booking_id"],
+                host_account_id=payment["host_account_id"],
+                platform_fee=payment["platform_fee"],
+                captured=captured,
+                splits=repository.splits_of(payment),
+                tax=payment["tax"],
+            )
+        else:
+            check_splits(splits, amount=captured, platform_fee=sum(s.platform_fee for s in splits))
     except InvalidCheckout as exc:
         raise PermanentError(f"capture of {payment_id} cannot be split: {exc}") from exc
     if not await repository.transition(
@@ -67,6 +73,7 @@ async def record_captured(
                     amount=s.amount,
                     platform_fee=s.platform_fee,
                     host_amount=s.host_amount,
+                    tax=s.tax,
                 )
                 for s in splits
             ],

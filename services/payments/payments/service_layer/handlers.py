@@ -43,6 +43,13 @@ from payments.service_layer.groups import GroupPayments
 from payments.service_layer.saved_cards import SavedCards
 
 
+def _booking_checkout(event: CheckoutRequestedV1) -> Checkout:
+    try:
+        return Checkout.for_booking(event)
+    except InvalidCheckout as exc:
+        raise PermanentError(f"checkout of {event.booking_id} refused: {exc}") from exc
+
+
 def _group_checkout(event: GroupCheckoutRequestedV1) -> Checkout:
     try:
         return Checkout.for_group(event)
@@ -69,7 +76,7 @@ class PaymentHandlers:
 
     # -- checkout requested: authorize with manual capture (or save the card) --------------
     async def authorize(self, env: Envelope, event: CheckoutRequestedV1) -> Authorization | None:
-        return await self.start_checkout(Checkout.for_booking(event))
+        return await self.start_checkout(_booking_checkout(event))
 
     async def record_authorization(
         self,
@@ -78,7 +85,7 @@ class PaymentHandlers:
         event: CheckoutRequestedV1,
         auth: Authorization | None,
     ) -> None:
-        await self.record_checkout(conn, env, Checkout.for_booking(event), auth)
+        await self.record_checkout(conn, env, _booking_checkout(event), auth)
 
     # -- group checkout requested: one payment for every leg, without a destination -------
     async def authorize_group(
