@@ -14,12 +14,13 @@ from fastapi import FastAPI
 from booking.adapters.esign.base import ESignProvider
 from booking.adapters.esign.builtin import BuiltinESignProvider
 from booking.adapters.esign.dropbox_sign import DropboxSignProvider
+from booking.adapters.tax import StripeTax
 from booking.config import BookingSettings
 from booking.entrypoints import http
 from booking.entrypoints.consumers import build_router
 from booking.entrypoints.esign_webhooks import build_dropbox_sign_router
 from booking.entrypoints.signing_page import build_signing_router
-from booking.service_layer import amendments, invites, payment_due
+from booking.service_layer import amendments, invites, payment_due, pricing
 from booking.service_layer.checkout import (
     COMPLETION,
     CREATE_ENVELOPE,
@@ -77,6 +78,10 @@ def build_runtime(settings: BookingSettings) -> ServiceRuntime:
     outbox = Outbox(NAME, producer=NAME)
     handlers = BookingHandlers(outbox, timedelta(seconds=settings.payment_window_seconds))
     runtime_ref: list[ServiceRuntime] = []
+    if settings.tax_provider == "stripe_tax":
+        if not settings.stripe_tax_api_key:
+            raise ValueError("BOOKING_TAX_PROVIDER=stripe_tax needs BOOKING_STRIPE_TAX_API_KEY")
+        pricing.use_tax_adapter(StripeTax(settings.stripe_tax_api_key, settings.stripe_api_base))
     esign: ESignProvider
     if settings.esign_provider == "dropbox_sign":
         esign = DropboxSignProvider(

@@ -38,6 +38,12 @@ class BookingSettings(ServiceSettings):
         ge=1,
         description="How long a guest has to dispute reported overtime before it is charged.",
     )
+    tax_provider: Literal["table", "stripe_tax"] = Field(
+        default="table",
+        description="table: versioned rates in booking.tax_rates; stripe_tax: Stripe Tax.",
+    )
+    stripe_tax_api_key: str = Field(default="", description="For tax_provider=stripe_tax.")
+    stripe_api_base: str = Field(default="https://api.stripe.com")
     public_base_url: str = Field(
         default="http://127.0.0.1:8000", description="Where guests reach the gateway (links)."
     )

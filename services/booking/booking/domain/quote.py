@@ -200,6 +200,28 @@ class Quote:
             "tax_version": self.tax_version,
         }
 
+    def taxable(self) -> dict[str, int]:
+        """The amount of the lines per tax code (what a tax provider is asked about)."""
+        out: dict[str, int] = {}
+        for line in self.lines:
+            if line.tax_code is not None:
+                out[line.tax_code] = out.get(line.tax_code, 0) + line.amount
+        return out
+
+    def with_taxes(self, taxes: Mapping[str, int], version: str) -> Quote:
+        """This quote with its tax lines replaced by `taxes` (tax code -> amount)."""
+        lines = [line for line in self.lines if line.kind is not LineKind.TAX]
+        for code, amount in sorted(taxes.items()):
+            if amount < 0:
+                raise ValueError(f"negative tax for {code}")
+            if amount:
+                lines.append(
+                    Line(
+                        f"tax:{code}", LineKind.TAX, f"tax on {code}", 1, amount, amount, None, True
+                    )
+                )
+        return Quote(self.currency, tuple(lines), self.host_fee, self.host_fee_bps, version)
+
     @classmethod
     def of(cls, d: Mapping[str, Any]) -> Quote:
         return cls(

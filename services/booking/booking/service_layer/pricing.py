@@ -12,6 +12,7 @@ from typing import Any
 import asyncpg
 
 from booking.adapters import repository
+from booking.adapters.tax import TaxAdapter, TaxTable
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.quote import Pricing, Quote, quote
 
@@ -27,6 +28,14 @@ async def listing_for_sale(conn: asyncpg.Connection, listing_id: str) -> asyncpg
     return listing
 
 
+# The tax provider (`BOOKING_TAX_PROVIDER`); bootstrap replaces the default.
+_TAX: list[TaxAdapter] = [TaxTable()]
+
+
+def use_tax_adapter(adapter: TaxAdapter) -> None:
+    _TAX[0] = adapter
+
+
 async def price(
     conn: asyncpg.Connection,
     listing: Mapping[str, Any],
@@ -37,21 +46,19 @@ async def price(
     extras: Mapping[str, int] | None = None,
     base_amount: int | None = None,
 ) -> Quote:
-    """The listing's quote for this stay, with the tax rates in force now."""
-    rates: dict[str, int] = {}
-    version = ""
-    if listing["tax_jurisdiction"]:
-        rates, version = await repository.tax_rates(conn, listing["tax_jurisdiction"])
-    return quote(
+    """The listing's quote for this stay, taxed by the tax adapter as of now."""
+    untaxed = quote(
         Pricing.of_listing(listing, json.loads(listing["extras"])),
         starts_at,
         ends_at,
         guests=guests,
         extras=extras,
-        tax_rates=lambda code: rates.get(code, 0),
-        tax_version=version,
         base_amount=base_amount,
     )
+    if not listing["tax_jurisdiction"]:
+        return untaxed
+    taxes, version = await _TAX[0].taxes(conn, untaxed, listing["tax_jurisdiction"])
+    return untaxed.with_taxes(taxes, version)
 
 
 async def create_quote(
