@@ -15,6 +15,8 @@ from marketplace_contracts.events.payments import (
     PaymentFailedV1,
     PaymentMethodSavedV1,
     PaymentVoidedV1,
+    RefundFailedV1,
+    RefundSucceededV1,
 )
 from payments.adapters.stripe_gateway import gateway_from_settings
 from payments.config import PaymentsSettings
@@ -30,6 +32,8 @@ PRODUCES = (
     PaymentCapturedV2,
     PaymentVoidedV1,
     PaymentMethodSavedV1,
+    RefundSucceededV1,
+    RefundFailedV1,
 )
 
 
@@ -47,7 +51,13 @@ def build_runtime(settings: PaymentsSettings) -> ServiceRuntime:
         produces=PRODUCES,
         workers=(webhook_worker, _close_stripe),
     )
-    handlers = PaymentHandlers(lambda: runtime.db, Outbox(NAME, producer=NAME), stripe)
+    handlers = PaymentHandlers(
+        lambda: runtime.db,
+        Outbox(NAME, producer=NAME),
+        stripe,
+        refund_max_attempts=settings.refund_max_attempts,
+        refund_retry_backoff=settings.consumer_backoff_base,
+    )
     runtime.router = build_router(handlers)
     runtime.state["stripe"] = stripe
     return runtime

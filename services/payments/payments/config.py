@@ -1,3 +1,4 @@
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from eventkit.settings import ServiceSettings
@@ -12,3 +13,7 @@ class PaymentsSettings(ServiceSettings):
     stripe_api_key: str = ""
     stripe_api_base: str = "http://127.0.0.1:12111"
     stripe_webhook_secret: str = "whsec_local_dev"
+    # Tries at a refund before it is recorded failed (refund_failed) instead of retried. Keep it
+    # at most consumer_max_attempts, or the event dead-letters first (a replay then carries on
+    # counting the same refund's tries).
+    refund_max_attempts: int = Field(default=4, ge=1)

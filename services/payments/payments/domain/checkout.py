@@ -181,8 +181,9 @@ def without_refund(
     tax: int,
 ) -> tuple[Split, ...]:
     """The splits of a payment once a refund for one of its bookings is taken out of it (what a
-    smaller capture takes instead of the whole authorization). Raises InvalidCheckout when the
-    booking is not one of them, belongs to another host, or paid less than is refunded."""
+    smaller capture takes instead of the whole authorization; a booking refunded in full is left
+    out). Raises InvalidCheckout when the booking is not one of them, belongs to another host,
+    or paid less than is refunded."""
     found = [s for s in splits if s.booking_id == booking_id]
     if not found:
         raise InvalidCheckout(f"the payment does not pay for booking {booking_id}")
@@ -200,4 +201,5 @@ def without_refund(
         split.platform_fee - platform_fee,
         split.tax - tax,
     )
-    return tuple(reduced if s is split else s for s in splits)
+    # A booking refunded in full takes no part in the capture.
+    return tuple(reduced if s is split else s for s in splits if s is not split or reduced.amount)

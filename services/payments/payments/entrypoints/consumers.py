@@ -2,6 +2,7 @@
 
 from eventkit.routing import EventRouter
 from marketplace_contracts.events.booking import (
+    BookingCancelledV1,
     BookingConfirmedV1,
     BookingFailedV1,
     CheckoutRequestedV1,
@@ -22,4 +23,5 @@ def build_router(h: PaymentHandlers) -> EventRouter:
     router.add(GroupCheckoutRequestedV1, h.record_group_authorization, prepare=h.authorize_group)
     router.add(GroupCaptureRequestedV1, h.groups.record_capture, prepare=h.groups.capture)
     router.add(GroupFailedV1, h.groups.record_void, prepare=h.groups.void)
+    router.add(BookingCancelledV1, h.refunds.apply, prepare=h.refunds.prepare)
     return router

@@ -40,6 +40,7 @@ from payments.domain.checkout import Checkout, InvalidCheckout
 from payments.domain.ids import idempotency_key
 from payments.service_layer.captures import record_captured
 from payments.service_layer.groups import GroupPayments
+from payments.service_layer.refunds import DEFAULT_MAX_ATTEMPTS, Refunds
 from payments.service_layer.saved_cards import SavedCards
 
 
@@ -66,13 +67,26 @@ class Authorization:
 
 class PaymentHandlers:
     def __init__(
-        self, db: Callable[[], asyncpg.Pool], outbox: Outbox, stripe: StripeGateway
+        self,
+        db: Callable[[], asyncpg.Pool],
+        outbox: Outbox,
+        stripe: StripeGateway,
+        *,
+        refund_max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        refund_retry_backoff: float = 0.2,
     ) -> None:
         self.db = db  # the pool exists once the runtime has started
         self.outbox = outbox
         self.stripe = stripe
         self.saved = SavedCards(db, outbox, stripe)
         self.groups = GroupPayments(db, outbox, stripe, self.saved)
+        self.refunds = Refunds(
+            db,
+            outbox,
+            stripe,
+            max_attempts=refund_max_attempts,
+            retry_backoff=refund_retry_backoff,
+        )
 
     # -- checkout requested: authorize with manual capture (or save the card) --------------
     async def authorize(self, env: Envelope, event: CheckoutRequestedV1) -> Authorization | None:

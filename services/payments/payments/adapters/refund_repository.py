@@ -1,0 +1,178 @@
+"""SQL for refunds (asyncpg, on the caller's connection or pool)."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+
+from payments.adapters.repository import PaymentsDB, splits_of
+from payments.domain.refunds import MONEY_METHODS, PaymentState, RefundOrder
+
+_MESSAGE_LIMIT = 2000
+
+
+async def open_refund(
+    db: PaymentsDB, order: RefundOrder, correlation_id: uuid.UUID, source_event_id: uuid.UUID
+) -> asyncpg.Record:
+    """The refund's row, created `pending` by its first request (a later request with the same
+    id finds the first one's)."""
+    await db.execute(
+        "INSERT INTO payments.refunds (refund_id, payment_id, booking_id, group_id, amount, "
+        "currency, platform_fee, host_amount, tax, host_account_id, lines, correlation_id, "
+        "source_event_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13) "
+        "ON CONFLICT (refund_id) DO NOTHING",
+        order.refund_id,
+        order.payment_id,
+        order.booking_id,
+        order.group_id,
+        order.amount,
+        order.currency,
+        order.platform_fee,
+        order.host_amount,
+        order.tax,
+        order.host_account_id,
+        order.lines_json,
+        correlation_id,
+        source_event_id,
+    )
+    row = await get_refund(db, order.refund_id)
+    assert row is not None
+    return row
+
+
+async def get_refund(
+    db: PaymentsDB, refund_id: str, *, for_update: bool = False
+) -> asyncpg.Record | None:
+    lock = " FOR UPDATE" if for_update else ""
+    return await db.fetchrow(
+        f"SELECT * FROM payments.refunds WHERE refund_id = $1{lock}", refund_id
+    )
+
+
+async def count_attempt(db: PaymentsDB, refund_id: str) -> int:
+    """One more attempt at a pending refund; returns how many there have been."""
+    attempts: int = await db.fetchval(
+        "UPDATE payments.refunds SET attempts = attempts + 1, updated_at = now() "
+        "WHERE refund_id = $1 RETURNING attempts",
+        refund_id,
+    )
+    return attempts
+
+
+async def note_error(db: PaymentsDB, refund_id: str, code: str, message: str) -> None:
+    await db.execute(
+        "UPDATE payments.refunds SET last_error = $2, updated_at = now() WHERE refund_id = $1",
+        refund_id,
+        f"{code}: {message}"[:_MESSAGE_LIMIT],
+    )
+
+
+async def payment_state(
+    conn: asyncpg.Connection, payment_id: str, *, for_update: bool = False
+) -> PaymentState | None:
+    lock = " FOR UPDATE" if for_update else ""
+    row = await conn.fetchrow(
+        f"SELECT * FROM payments.payments WHERE payment_id = $1{lock}", payment_id
+    )
+    if row is None:
+        return None
+    return PaymentState(
+        payment_id=row["payment_id"],
+        booking_id=row["booking_id"],
+        group_id=row["group_id"],
+        status=row["status"],
+        amount=row["amount"],
+        captured_amount=row["captured_amount"],
+        refunded_amount=row["refunded_amount"],
+        currency=row["currency"],
+        platform_fee=row["platform_fee"],
+        tax=row["tax"],
+        host_account_id=row["host_account_id"],
+        payment_intent_id=row["payment_intent_id"],
+        splits=splits_of(row),
+    )
+
+
+async def reserved(conn: asyncpg.Connection, payment_id: str, refund_id: str) -> int:
+    """What the payment's other refunds under way (a method chosen, not decided) will take."""
+    total: int = await conn.fetchval(
+        "SELECT coalesce(sum(amount), 0)::bigint FROM payments.refunds "
+        "WHERE payment_id = $1 AND refund_id <> $2 AND status = 'pending' "
+        "AND method = ANY($3::text[])",
+        payment_id,
+        refund_id,
+        list(MONEY_METHODS),
+    )
+    return total
+
+
+async def refunded_for_booking(
+    conn: asyncpg.Connection, payment_id: str, booking_id: str, refund_id: str
+) -> int:
+    """What the payment's other refunds of this booking gave back or are giving back."""
+    total: int = await conn.fetchval(
+        "SELECT coalesce(sum(amount), 0)::bigint FROM payments.refunds "
+        "WHERE payment_id = $1 AND booking_id = $2 AND refund_id <> $3 "
+        "AND status IN ('pending', 'succeeded') AND method = ANY($4::text[])",
+        payment_id,
+        booking_id,
+        refund_id,
+        list(MONEY_METHODS),
+    )
+    return total
+
+
+async def choose_method(conn: asyncpg.Connection, refund_id: str, method: str) -> None:
+    await conn.execute(
+        "UPDATE payments.refunds SET method = $2, updated_at = now() WHERE refund_id = $1",
+        refund_id,
+        method,
+    )
+
+
+async def mark_succeeded(
+    conn: asyncpg.Connection, refund_id: str, method: str, stripe_refund_id: str | None
+) -> None:
+    await conn.execute(
+        "UPDATE payments.refunds SET status = 'succeeded', method = $2, stripe_refund_id = $3, "
+        "failure_code = NULL, decided_at = now(), updated_at = now() WHERE refund_id = $1",
+        refund_id,
+        method,
+        stripe_refund_id,
+    )
+
+
+async def mark_failed(
+    conn: asyncpg.Connection, refund_id: str, method: str | None, code: str, message: str
+) -> None:
+    await conn.execute(
+        "UPDATE payments.refunds SET status = 'failed', method = coalesce($2, method), "
+        "failure_code = $3, last_error = $4, decided_at = now(), updated_at = now() "
+        "WHERE refund_id = $1",
+        refund_id,
+        method,
+        code,
+        f"{code}: {message}"[:_MESSAGE_LIMIT],
+    )
+
+
+async def add_refunded(conn: asyncpg.Connection, payment_id: str, amount: int) -> None:
+    """The payment gave `amount` more back (refused by the database beyond its capture)."""
+    await conn.execute(
+        "UPDATE payments.payments SET refunded_amount = refunded_amount + $2, updated_at = now() "
+        "WHERE payment_id = $1",
+        payment_id,
+        amount,
+    )
+
+
+async def reopen(db: PaymentsDB, refund_id: str) -> asyncpg.Record | None:
+    """A failed refund back to `pending` with a fresh attempt budget (its last error kept);
+    None unless it was failed."""
+    return await db.fetchrow(
+        "UPDATE payments.refunds SET status = 'pending', attempts = 0, failure_code = NULL, "
+        "decided_at = NULL, updated_at = now() WHERE refund_id = $1 AND status = 'failed' "
+        "RETURNING *",
+        refund_id,
+    )

@@ -1,0 +1,277 @@
+"""How a refund request is given back, decided from the state of its payment.
+
+Booking asks for a refund when a confirmed booking (or one leg of a Linked Booking Group) is
+cancelled; the request says how much goes back and how it divides (`amount = platform_fee +
+host_amount`, `tax` part of the fee). What payments does depends on its payment:
+
+- captured: a Stripe refund (`refund`), never more than is left of the capture once every
+  earlier refund, done or under way, is counted;
+- still only authorized: the whole amount voids the authorization (`void`); less captures the
+  rest (`partial_capture`), with the refunded booking's split reduced by the refund;
+- nothing was ever taken (a saved card not charged, a failed or released payment): nothing to
+  give back (`none`).
+
+A request that cannot be right (its parts do not add up, another currency, a booking the payment
+does not pay for) or asks for more than is left is refused with a machine-readable code.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+from marketplace_contracts.events.booking import RefundRequest
+from payments.domain.checkout import InvalidCheckout, Split, captured_splits, without_refund
+
+Method = Literal["refund", "void", "partial_capture", "none"]
+
+REFUND: Final = "refund"
+VOID: Final = "void"
+PARTIAL_CAPTURE: Final = "partial_capture"
+NONE: Final = "none"
+MONEY_METHODS: Final = (REFUND, VOID, PARTIAL_CAPTURE)
+"""Methods that give money back (and so reserve it while under way)."""
+NOTHING_TAKEN: Final = ("saved", "charge_failed", "failed", "voided", "cancelled")
+"""Payment statuses that hold no money of the guest."""
+
+# Refusal codes (refund_failed `code`; Stripe's own codes pass through unchanged).
+AMOUNT_TOO_LARGE: Final = "amount_too_large"
+INVALID_REFUND: Final = "invalid_refund"
+PAYMENT_NOT_FOUND: Final = "payment_not_found"
+PAYMENT_NOT_REFUNDABLE: Final = "payment_not_refundable"
+PAYMENT_BUSY: Final = "payment_busy"
+
+
+class RefundRefused(Exception):
+    """The refund cannot be made as asked: record it failed now (no retry helps)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+class PaymentBusy(Exception):
+    """Another refund of the same authorized payment (a void or a smaller capture) is under
+    way; this one can be decided once that one is. Retryable."""
+
+    code: Final = PAYMENT_BUSY
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class RefundOrder:
+    """One refund request, as received (or as stored: the first request of an id wins)."""
+
+    refund_id: str
+    payment_id: str
+    booking_id: str
+    group_id: str | None
+    amount: int
+    currency: str
+    platform_fee: int
+    host_amount: int
+    tax: int
+    host_account_id: str
+    lines: tuple[tuple[str, int], ...] = ()
+
+    @classmethod
+    def of(cls, booking_id: str, group_id: str | None, request: RefundRequest) -> RefundOrder:
+        return cls(
+            refund_id=request.refund_id,
+            payment_id=request.payment_id,
+            booking_id=booking_id,
+            group_id=group_id,
+            amount=request.amount,
+            currency=request.currency,
+            platform_fee=request.platform_fee,
+            host_amount=request.host_amount,
+            tax=request.tax,
+            host_account_id=request.host_account_id,
+            lines=tuple((line.code, line.amount) for line in request.lines),
+        )
+
+    @classmethod
+    def of_row(cls, row: Any) -> RefundOrder:
+        """From a `payments.refunds` row (a mapping)."""
+        lines = json.loads(row["lines"]) if isinstance(row["lines"], str) else row["lines"]
+        return cls(
+            refund_id=row["refund_id"],
+            payment_id=row["payment_id"],
+            booking_id=row["booking_id"],
+            group_id=row["group_id"],
+            amount=row["amount"],
+            currency=row["currency"],
+            platform_fee=row["platform_fee"],
+            host_amount=row["host_amount"],
+            tax=row["tax"],
+            host_account_id=row["host_account_id"],
+            lines=tuple((item["code"], item["amount"]) for item in lines or ()),
+        )
+
+    @property
+    def lines_json(self) -> str:
+        return json.dumps([{"code": code, "amount": amount} for code, amount in self.lines])
+
+    @property
+    def stripe_metadata(self) -> dict[str, str]:
+        metadata = {
+            "refund_id": self.refund_id,
+            "payment_id": self.payment_id,
+            "booking_id": self.booking_id,
+        }
+        if self.group_id is not None:
+            metadata["group_id"] = self.group_id
+        return metadata
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentState:
+    """What the decision needs of the payment."""
+
+    payment_id: str
+    booking_id: str
+    group_id: str | None
+    status: str
+    amount: int
+    captured_amount: int
+    refunded_amount: int
+    currency: str
+    platform_fee: int
+    tax: int
+    host_account_id: str | None
+    payment_intent_id: str | None = None
+    splits: tuple[Split, ...] = ()
+
+    @property
+    def destination_charge(self) -> bool:
+        """A single booking's payment, charged to its host's connected account."""
+        return self.group_id is None and self.host_account_id is not None
+
+    def bookings(self) -> tuple[Split, ...]:
+        """What each booking paid (the single booking's: the whole authorization)."""
+        return captured_splits(
+            booking_id=self.booking_id,
+            host_account_id=self.host_account_id,
+            platform_fee=self.platform_fee,
+            captured=self.amount,
+            splits=self.splits,
+            tax=self.tax,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    method: Method
+    capture_splits: tuple[Split, ...] = ()
+    """`partial_capture`: who is owed what of the smaller capture."""
+
+    @property
+    def capture_amount(self) -> int:
+        return sum(s.amount for s in self.capture_splits)
+
+    @property
+    def capture_fee(self) -> int:
+        return sum(s.platform_fee for s in self.capture_splits)
+
+
+def plan_refund(
+    order: RefundOrder,
+    payment: PaymentState | None,
+    *,
+    reserved: int,
+    refunded_for_booking: int,
+) -> Plan:
+    """How to give `order` back. `reserved`: what other refunds of the payment under way will
+    take; `refunded_for_booking`: what other refunds of the same booking gave back or will.
+    Raises RefundRefused, or PaymentBusy when another refund of the authorized payment must
+    finish first."""
+    if payment is None:
+        raise RefundRefused(PAYMENT_NOT_FOUND, f"payment {order.payment_id} does not exist")
+    paid = _check(order, payment)
+    if order.amount == 0 or payment.status in NOTHING_TAKEN:
+        return Plan(NONE)
+    if refunded_for_booking + order.amount > paid.amount:
+        raise RefundRefused(
+            AMOUNT_TOO_LARGE,
+            f"booking {order.booking_id} paid {paid.amount}; {refunded_for_booking} is refunded "
+            f"already, {order.amount} more is asked",
+        )
+    if payment.status == "captured":
+        left = payment.captured_amount - payment.refunded_amount - reserved
+        if order.amount > left:
+            raise RefundRefused(
+                AMOUNT_TOO_LARGE,
+                f"refund of {order.amount} is more than the {left} left of payment "
+                f"{payment.payment_id} (captured {payment.captured_amount}, refunded "
+                f"{payment.refunded_amount}, under way {reserved})",
+            )
+        return Plan(REFUND)
+    if payment.status == "authorized":
+        if reserved:
+            raise PaymentBusy(
+                f"payment {payment.payment_id}: another refund of {reserved} is under way"
+            )
+        if order.amount == payment.amount:
+            return Plan(VOID)
+        try:
+            rest = without_refund(
+                payment.bookings(),
+                booking_id=order.booking_id,
+                host_account_id=order.host_account_id,
+                amount=order.amount,
+                platform_fee=order.platform_fee,
+                tax=order.tax,
+            )
+        except InvalidCheckout as exc:
+            raise RefundRefused(INVALID_REFUND, str(exc)) from exc
+        return Plan(PARTIAL_CAPTURE, rest)
+    raise RefundRefused(PAYMENT_NOT_REFUNDABLE, f"payment {payment.payment_id} is {payment.status}")
+
+
+def _check(order: RefundOrder, payment: PaymentState) -> Split:
+    """Refuse a request that cannot be right for this payment; the split of its booking."""
+    if order.amount != order.platform_fee + order.host_amount:
+        raise RefundRefused(
+            INVALID_REFUND,
+            f"refund {order.refund_id}: {order.amount} is not its fee {order.platform_fee} plus "
+            f"its host amount {order.host_amount}",
+        )
+    if not 0 <= order.tax <= order.platform_fee:
+        raise RefundRefused(
+            INVALID_REFUND,
+            f"refund {order.refund_id}: tax {order.tax} is not part of its fee "
+            f"{order.platform_fee}",
+        )
+    if order.currency != payment.currency:
+        raise RefundRefused(
+            INVALID_REFUND,
+            f"refund {order.refund_id} is in {order.currency}, payment {payment.payment_id} in "
+            f"{payment.currency}",
+        )
+    if order.group_id is not None and order.group_id != payment.group_id:
+        raise RefundRefused(
+            INVALID_REFUND,
+            f"payment {payment.payment_id} is not group {order.group_id}'s payment",
+        )
+    try:
+        bookings = payment.bookings()
+    except InvalidCheckout as exc:
+        raise RefundRefused(INVALID_REFUND, str(exc)) from exc
+    found = [s for s in bookings if s.booking_id == order.booking_id]
+    if not found:
+        raise RefundRefused(
+            INVALID_REFUND,
+            f"payment {payment.payment_id} does not pay for booking {order.booking_id}",
+        )
+    if found[0].host_account_id != order.host_account_id:
+        raise RefundRefused(
+            INVALID_REFUND,
+            f"booking {order.booking_id} is paid to {found[0].host_account_id}, the refund "
+            f"names {order.host_account_id}",
+        )
+    return found[0]

@@ -1,0 +1,69 @@
+"""Ops commands of `python -m payments` beside migrate/serve/asyncapi."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from typing import Any
+
+from eventkit.cli import Extra, configure_logging
+from eventkit.db import create_pool
+from eventkit.outbox import Outbox
+from payments.adapters.stripe_gateway import gateway_from_settings
+from payments.config import PaymentsSettings
+from payments.service_layer.refunds import RefundNotRetryable, Refunds
+
+SERVICE = "payments"
+
+
+async def retry_refund(settings: PaymentsSettings, refund_id: str) -> dict[str, Any] | None:
+    """Retry one refund as the consumer would (same idempotency keys); its final row, or None
+    when there is nothing to retry."""
+    pool = await create_pool(settings.database_url, min_size=1, max_size=2)
+    stripe = gateway_from_settings(settings.stripe_api_key, settings.stripe_api_base)
+    try:
+        refunds = Refunds(
+            lambda: pool,
+            Outbox(SERVICE, producer=SERVICE),
+            stripe,
+            max_attempts=settings.refund_max_attempts,
+            retry_backoff=settings.consumer_backoff_base,
+        )
+        try:
+            row = await refunds.retry(refund_id)
+        except RefundNotRetryable as exc:
+            print(f"retry-refund: {exc}", file=sys.stderr)
+            return None
+    finally:
+        await stripe.close()
+        await pool.close()
+    keys = ("refund_id", "payment_id", "status", "method", "amount", "currency", "attempts")
+    summary: dict[str, Any] = {key: row[key] for key in keys}
+    summary |= {"stripe_refund_id": row["stripe_refund_id"], "failure_code": row["failure_code"]}
+    summary["last_error"] = row["last_error"]
+    return summary
+
+
+def _configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("refund_id", help="the refund to try again (see payments.refunds)")
+
+
+def _run(args: argparse.Namespace) -> int:
+    settings = PaymentsSettings()
+    configure_logging(settings.log_level)
+    summary = asyncio.run(retry_refund(settings, args.refund_id))
+    if summary is None:
+        return 2
+    print(json.dumps(summary, indent=2))
+    return 0 if summary["status"] == "succeeded" else 1
+
+
+RETRY_REFUND: Extra = (
+    "retry-refund",
+    "try a failed refund again (same Stripe idempotency key), then emit refund_succeeded or "
+    "refund_failed; exit 0 succeeded, 1 failed again, 2 nothing to retry",
+    _configure,
+    _run,
+)

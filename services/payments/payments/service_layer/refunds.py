@@ -1,0 +1,355 @@
+"""Payments' side of the refund saga: `booking.booking_cancelled` with a refund request →
+money back to the guest → `payments.refund_succeeded` or `payments.refund_failed`.
+
+As everywhere in payments, the Stripe call runs in `prepare` (outside the consumer's
+transaction, with a deterministic idempotency key) and `apply` records the outcome and its event
+in the transaction that claims the inbox row. In between, small transactions of their own keep
+the refund's row: created `pending` by its first request (`refund_id` is booking's, the same for
+every redelivery), one more `attempts` per try, the method chosen with the payment row locked
+(so concurrent refunds of one payment, such as two legs of a group, never promise more than it
+holds), the last error.
+
+A transient Stripe failure is raised for the consumer to retry with backoff, until the refund
+has had `max_attempts` tries: the next failure records it `failed` (refund_failed with the
+attempts, code and message) instead of dead-lettering the event. A refusal (Stripe's, or ours
+before any call) fails it at once. Ops retry a failed refund with `python -m payments
+retry-refund <refund_id>` (see docs/runbooks/refund-failed.md): same idempotency keys, then
+refund_succeeded or refund_failed.
+
+A payment keeps its status when refunded: `refunded_amount` grows, up to `captured_amount`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import asyncpg
+
+from eventkit.outbox import Outbox
+from marketplace_contracts import Envelope
+from marketplace_contracts.events.booking import BookingCancelledV1
+from marketplace_contracts.events.payments import RefundFailedV1, RefundSucceededV1
+from payments.adapters import refund_repository as refunds_db
+from payments.adapters import repository
+from payments.adapters.stripe_gateway import PaymentIntentResult, StripeGateway, StripeGatewayError
+from payments.domain.checkout import Split
+from payments.domain.ids import idempotency_key
+from payments.domain.refunds import (
+    NONE,
+    PARTIAL_CAPTURE,
+    REFUND,
+    VOID,
+    PaymentBusy,
+    PaymentState,
+    Plan,
+    RefundOrder,
+    RefundRefused,
+    plan_refund,
+)
+from payments.service_layer.captures import record_captured
+
+log = logging.getLogger("payments.refunds")
+
+DEFAULT_MAX_ATTEMPTS = 4
+
+
+@dataclass(frozen=True)
+class RefundOutcome:
+    """How a refund ended, for `record` to write down with its event."""
+
+    order: RefundOrder
+    succeeded: bool
+    method: str | None
+    stripe_refund_id: str | None = None
+    intent: PaymentIntentResult | None = None
+    """The PaymentIntent after a void or a smaller capture."""
+    capture_splits: tuple[Split, ...] = ()
+    code: str | None = None
+    message: str = ""
+
+
+class RefundNotRetryable(Exception):
+    """`retry-refund` on a refund that does not exist or already succeeded."""
+
+
+class Refunds:
+    def __init__(
+        self,
+        db: Callable[[], asyncpg.Pool],
+        outbox: Outbox,
+        stripe: StripeGateway,
+        *,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        retry_backoff: float = 0.2,
+    ) -> None:
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be >= 1")
+        self.db = db
+        self.outbox = outbox
+        self.stripe = stripe
+        self.max_attempts = max_attempts
+        self.retry_backoff = retry_backoff
+
+    # -- booking cancelled: the consumer's route ------------------------------------------
+    async def prepare(self, env: Envelope, event: BookingCancelledV1) -> RefundOutcome | None:
+        if event.refund is None:
+            return None  # nothing to give back
+        order = RefundOrder.of(event.booking_id, event.group_id, event.refund)
+        return await self.attempt(order, env.correlation_id, env.event_id)
+
+    async def apply(
+        self,
+        conn: asyncpg.Connection,
+        env: Envelope,
+        event: BookingCancelledV1,
+        outcome: RefundOutcome | None,
+    ) -> None:
+        if outcome is not None:
+            await self.record(conn, outcome, env.correlation_id, env.event_id)
+
+    # -- one try ----------------------------------------------------------------------------
+    async def attempt(
+        self, order: RefundOrder, correlation_id: uuid.UUID, source_event_id: uuid.UUID
+    ) -> RefundOutcome | None:
+        """One try at a refund (outside any transaction). None if it was decided already; an
+        outcome to record; or a raised retryable error (StripeGatewayError, PaymentBusy) while
+        tries are left."""
+        row = await refunds_db.open_refund(self.db(), order, correlation_id, source_event_id)
+        if row["status"] != "pending":
+            return None  # decided by an earlier request or delivery: emitted then
+        order = RefundOrder.of_row(row)  # the first request of this id is the one made
+        attempts = await refunds_db.count_attempt(self.db(), order.refund_id)
+        plan: Plan | None = None
+        try:
+            plan, payment = await self._plan(order)
+            if plan.method == NONE:
+                return RefundOutcome(order, True, NONE)
+            return await self._execute(order, plan, payment)
+        except RefundRefused as exc:
+            return RefundOutcome(order, False, None, code=exc.code, message=exc.message)
+        except (StripeGatewayError, PaymentBusy) as exc:
+            await refunds_db.note_error(self.db(), order.refund_id, exc.code, exc.message)
+            retryable = isinstance(exc, PaymentBusy) or exc.retryable
+            if retryable and attempts < self.max_attempts:
+                log.warning(
+                    "refund %s: attempt %d/%d failed, to be retried: %s",
+                    order.refund_id,
+                    attempts,
+                    self.max_attempts,
+                    exc,
+                )
+                raise
+            method = plan.method if plan is not None else None
+            return RefundOutcome(order, False, method, code=exc.code, message=exc.message)
+
+    async def _plan(self, order: RefundOrder) -> tuple[Plan, PaymentState]:
+        """Choose the method with the payment row locked, counting the refunds under way."""
+        async with self.db().acquire() as conn, conn.transaction():
+            payment = await refunds_db.payment_state(conn, order.payment_id, for_update=True)
+            reserved = refunded = 0
+            if payment is not None:
+                reserved = await refunds_db.reserved(conn, order.payment_id, order.refund_id)
+                refunded = await refunds_db.refunded_for_booking(
+                    conn, order.payment_id, order.booking_id, order.refund_id
+                )
+            plan = plan_refund(order, payment, reserved=reserved, refunded_for_booking=refunded)
+            assert payment is not None
+            await refunds_db.choose_method(conn, order.refund_id, plan.method)
+        return plan, payment
+
+    async def _execute(
+        self, order: RefundOrder, plan: Plan, payment: PaymentState
+    ) -> RefundOutcome:
+        intent_id = payment.payment_intent_id
+        assert intent_id is not None, f"payment {payment.payment_id} has no PaymentIntent"
+        if plan.method == REFUND:
+            refund = await self.stripe.refund(
+                payment_intent_id=intent_id,
+                amount=order.amount,
+                metadata=order.stripe_metadata,
+                idempotency_key=idempotency_key("refund", order.refund_id),
+                reverse_transfer=payment.destination_charge,
+                refund_application_fee=payment.destination_charge,
+            )
+            if not refund.accepted:
+                return RefundOutcome(
+                    order,
+                    False,
+                    REFUND,
+                    stripe_refund_id=refund.id,
+                    code=f"refund_{refund.status}",
+                    message=refund.failure_reason or "",
+                )
+            return RefundOutcome(order, True, REFUND, stripe_refund_id=refund.id)
+        if plan.method == VOID:
+            return RefundOutcome(order, True, VOID, intent=await self._void(payment, intent_id))
+        assert plan.method == PARTIAL_CAPTURE
+        captured = await self.stripe.capture(
+            intent_id,
+            amount_to_capture=plan.capture_amount,
+            application_fee_amount=plan.capture_fee if payment.destination_charge else None,
+            idempotency_key=idempotency_key("partial-capture", order.refund_id),
+        )
+        return RefundOutcome(
+            order, True, PARTIAL_CAPTURE, intent=captured, capture_splits=plan.capture_splits
+        )
+
+    async def _void(self, payment: PaymentState, intent_id: str) -> PaymentIntentResult:
+        """Cancel the authorization (the key every void of this payment shares, so a void for
+        a failed booking and one for a refund are the same request)."""
+        try:
+            return await self.stripe.cancel(
+                intent_id, idempotency_key=idempotency_key("cancel", payment.payment_id)
+            )
+        except StripeGatewayError as exc:
+            if exc.code != "payment_intent_unexpected_state":
+                raise
+            current = await self.stripe.retrieve(intent_id)
+            if current.status != "canceled":
+                raise
+            return current  # the authorization lapsed meanwhile: nothing is held any more
+
+    # -- recording --------------------------------------------------------------------------
+    async def record(
+        self,
+        conn: asyncpg.Connection,
+        outcome: RefundOutcome,
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID,
+    ) -> bool:
+        """Write the outcome and its event, once per refund (False: decided already)."""
+        order = outcome.order
+        # Payment row first, then the refund's: the order `_plan` locks them in.
+        payment = await refunds_db.payment_state(conn, order.payment_id, for_update=True)
+        row = await refunds_db.get_refund(conn, order.refund_id, for_update=True)
+        if row is None or row["status"] != "pending":
+            return False
+        if not outcome.succeeded:
+            code = outcome.code or "refund_failed"
+            await refunds_db.mark_failed(
+                conn, order.refund_id, outcome.method, code, outcome.message
+            )
+            await self.outbox.add(
+                conn,
+                RefundFailedV1(
+                    refund_id=order.refund_id,
+                    payment_id=order.payment_id,
+                    booking_id=order.booking_id,
+                    group_id=order.group_id,
+                    amount=order.amount,
+                    currency=order.currency,
+                    code=code,
+                    message=outcome.message,
+                    attempts=max(1, row["attempts"]),
+                ),
+                key=order.payment_id,
+                correlation_id=correlation_id,
+                causation_id=causation_id,
+            )
+            log.error(
+                "refund %s failed after %d attempt(s): %s %s",
+                order.refund_id,
+                row["attempts"],
+                code,
+                outcome.message,
+            )
+            return True
+        assert outcome.method is not None
+        await self._apply_to_payment(conn, outcome, payment, correlation_id, causation_id)
+        await refunds_db.mark_succeeded(
+            conn, order.refund_id, outcome.method, outcome.stripe_refund_id
+        )
+        await self.outbox.add(
+            conn,
+            RefundSucceededV1(
+                refund_id=order.refund_id,
+                payment_id=order.payment_id,
+                booking_id=order.booking_id,
+                group_id=order.group_id,
+                amount=order.amount,
+                currency=order.currency,
+                platform_fee=order.platform_fee,
+                host_amount=order.host_amount,
+                tax=order.tax,
+                host_account_id=order.host_account_id,
+                method=outcome.method,
+                stripe_refund_id=outcome.stripe_refund_id,
+            ),
+            key=order.payment_id,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+        )
+        return True
+
+    async def _apply_to_payment(
+        self,
+        conn: asyncpg.Connection,
+        outcome: RefundOutcome,
+        payment: PaymentState | None,
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID,
+    ) -> None:
+        order = outcome.order
+        if outcome.method == REFUND:
+            await refunds_db.add_refunded(conn, order.payment_id, order.amount)
+        elif outcome.method == VOID:
+            assert outcome.intent is not None
+            await repository.transition(
+                conn,
+                order.payment_id,
+                "authorized",
+                status="voided",
+                stripe_status=outcome.intent.status,
+            )
+        elif outcome.method == PARTIAL_CAPTURE:
+            assert outcome.intent is not None
+            await record_captured(
+                conn,
+                self.outbox,
+                order.payment_id,
+                "authorized",
+                outcome.intent,
+                correlation_id,
+                causation_id,
+                splits=outcome.capture_splits,
+            )
+        elif (
+            payment is not None
+            and payment.group_id is None
+            and payment.status in ("saved", "charge_failed")
+        ):
+            # A cancelled booking must never be charged: its saved card will not be.
+            await repository.transition(conn, order.payment_id, payment.status, status="cancelled")
+
+    # -- ops: retry a failed refund ---------------------------------------------------------
+    async def retry(self, refund_id: str) -> asyncpg.Record:
+        """Reopen a failed refund (or pick up one left pending) and try it again, with the
+        same idempotency keys and a fresh budget of `max_attempts` tries; records and emits
+        refund_succeeded or refund_failed. Returns the refund's row as it ends."""
+        row = await refunds_db.reopen(self.db(), refund_id)
+        if row is None:
+            row = await refunds_db.get_refund(self.db(), refund_id)
+            if row is None:
+                raise RefundNotRetryable(f"refund {refund_id} does not exist")
+            if row["status"] != "pending":
+                raise RefundNotRetryable(f"refund {refund_id} is {row['status']}")
+        order = RefundOrder.of_row(row)
+        correlation_id, source_event_id = row["correlation_id"], row["source_event_id"]
+        tries = 0
+        while True:
+            tries += 1
+            try:
+                outcome = await self.attempt(order, correlation_id, source_event_id)
+                break
+            except (StripeGatewayError, PaymentBusy):
+                await asyncio.sleep(self.retry_backoff * 2 ** (tries - 1))
+        if outcome is not None:
+            async with self.db().acquire() as conn, conn.transaction():
+                await self.record(conn, outcome, correlation_id, source_event_id)
+        final = await refunds_db.get_refund(self.db(), refund_id)
+        assert final is not None
+        return final

@@ -1,0 +1,223 @@
+"""How a refund request is given back, decided from its payment (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from marketplace_contracts.events.booking import RefundLine, RefundRequest
+from payments.domain.checkout import Split
+from payments.domain.refunds import (
+    PaymentBusy,
+    PaymentState,
+    RefundOrder,
+    RefundRefused,
+    plan_refund,
+)
+
+SINGLE = PaymentState(
+    payment_id="pay_1",
+    booking_id="b-1",
+    group_id=None,
+    status="captured",
+    amount=13_500,
+    captured_amount=13_500,
+    refunded_amount=0,
+    currency="usd",
+    platform_fee=2_025,
+    tax=300,
+    host_account_id="acct_1",
+    payment_intent_id="pi_1",
+)
+GROUP = PaymentState(
+    payment_id="pay_g",
+    booking_id="grp-1",
+    group_id="grp-1",
+    status="captured",
+    amount=36_000,
+    captured_amount=36_000,
+    refunded_amount=0,
+    currency="usd",
+    platform_fee=5_400,
+    tax=0,
+    host_account_id=None,
+    payment_intent_id="pi_g",
+    splits=(Split("leg-1", "acct_A", 20_000, 3_000), Split("leg-2", "acct_B", 16_000, 2_400)),
+)
+
+
+def order(**overrides: object) -> RefundOrder:
+    fields: dict[str, object] = {
+        "refund_id": "ref_1",
+        "payment_id": "pay_1",
+        "booking_id": "b-1",
+        "group_id": None,
+        "amount": 5_000,
+        "currency": "usd",
+        "platform_fee": 750,
+        "host_amount": 4_250,
+        "tax": 100,
+        "host_account_id": "acct_1",
+    }
+    return RefundOrder(**{**fields, **overrides})  # type: ignore[arg-type]
+
+
+def leg_order(leg: str = "leg-2", **overrides: object) -> RefundOrder:
+    account = {"leg-1": "acct_A", "leg-2": "acct_B"}[leg]
+    fields: dict[str, object] = {
+        "payment_id": "pay_g",
+        "booking_id": leg,
+        "group_id": "grp-1",
+        "amount": 16_000,
+        "platform_fee": 2_400,
+        "host_amount": 13_600,
+        "tax": 0,
+        "host_account_id": account,
+    }
+    return order(**{**fields, **overrides})
+
+
+def test_an_order_is_what_booking_asked() -> None:
+    request = RefundRequest(
+        refund_id="ref_9",
+        payment_id="pay_9",
+        amount=1_200,
+        currency="eur",
+        platform_fee=200,
+        host_amount=1_000,
+        tax=50,
+        host_account_id="acct_9",
+        lines=[RefundLine(code="base", amount=1_000), RefundLine(code="tax", amount=50)],
+    )
+    made = RefundOrder.of("b-9", "grp-9", request)
+    assert (made.refund_id, made.payment_id, made.booking_id, made.group_id) == (
+        "ref_9",
+        "pay_9",
+        "b-9",
+        "grp-9",
+    )
+    assert made.lines == (("base", 1_000), ("tax", 50))
+    assert made.stripe_metadata == {
+        "refund_id": "ref_9",
+        "payment_id": "pay_9",
+        "booking_id": "b-9",
+        "group_id": "grp-9",
+    }
+    stored = {
+        **{f: getattr(made, f) for f in ("refund_id", "payment_id", "booking_id", "group_id")},
+        **{f: getattr(made, f) for f in ("amount", "currency", "platform_fee", "host_amount")},
+        "tax": 50,
+        "host_account_id": "acct_9",
+        "lines": made.lines_json,
+    }
+    assert RefundOrder.of_row(stored) == made
+
+
+# -- captured: a Stripe refund, never more than is left ---------------------------------------
+def test_a_captured_payment_is_refunded() -> None:
+    plan = plan_refund(order(), SINGLE, reserved=0, refunded_for_booking=0)
+    assert (plan.method, plan.capture_splits) == ("refund", ())
+    assert SINGLE.destination_charge and not GROUP.destination_charge
+
+
+def test_the_whole_capture_may_be_refunded() -> None:
+    full = order(amount=13_500, platform_fee=2_025, host_amount=11_475, tax=300)
+    assert plan_refund(full, SINGLE, reserved=0, refunded_for_booking=0).method == "refund"
+
+
+@pytest.mark.parametrize(
+    ("payment", "reserved", "refunded_for_booking"),
+    [
+        (replace(SINGLE, refunded_amount=9_000), 0, 0),  # 4 500 left
+        (SINGLE, 9_000, 0),  # another refund under way takes 9 000
+        (replace(SINGLE, captured_amount=4_999), 0, 0),  # a smaller capture
+        (SINGLE, 0, 8_501),  # the booking got 8 501 back already
+    ],
+    ids=["refunded", "under_way", "smaller_capture", "booking"],
+)
+def test_more_than_is_left_is_refused(
+    payment: PaymentState, reserved: int, refunded_for_booking: int
+) -> None:
+    with pytest.raises(RefundRefused) as excinfo:
+        plan_refund(order(), payment, reserved=reserved, refunded_for_booking=refunded_for_booking)
+    assert excinfo.value.code == "amount_too_large"
+
+
+def test_a_group_leg_is_refunded_up_to_what_it_paid() -> None:
+    assert plan_refund(leg_order(), GROUP, reserved=0, refunded_for_booking=0).method == "refund"
+    with pytest.raises(RefundRefused) as excinfo:
+        plan_refund(
+            leg_order(amount=16_001, host_amount=13_601), GROUP, reserved=0, refunded_for_booking=0
+        )
+    assert excinfo.value.code == "amount_too_large"
+
+
+# -- authorized: void or a smaller capture ----------------------------------------------------
+AUTHORIZED = replace(SINGLE, status="authorized", captured_amount=0)
+
+
+def test_the_whole_authorization_is_voided() -> None:
+    full = order(amount=13_500, platform_fee=2_025, host_amount=11_475, tax=300)
+    assert plan_refund(full, AUTHORIZED, reserved=0, refunded_for_booking=0).method == "void"
+
+
+def test_part_of_an_authorization_captures_the_rest() -> None:
+    plan = plan_refund(order(), AUTHORIZED, reserved=0, refunded_for_booking=0)
+    assert plan.method == "partial_capture"
+    assert plan.capture_splits == (Split("b-1", "acct_1", 8_500, 1_275, 200),)
+    assert (plan.capture_amount, plan.capture_fee) == (8_500, 1_275)
+
+
+def test_a_group_leg_out_of_an_authorization_reduces_that_leg_only() -> None:
+    plan = plan_refund(
+        leg_order(), replace(GROUP, status="authorized"), reserved=0, refunded_for_booking=0
+    )
+    assert plan.method == "partial_capture"
+    assert plan.capture_splits == (GROUP.splits[0],)  # the refunded leg takes no part
+    assert plan.capture_amount == 20_000
+
+
+def test_an_authorization_with_another_refund_under_way_waits() -> None:
+    with pytest.raises(PaymentBusy):
+        plan_refund(order(), AUTHORIZED, reserved=100, refunded_for_booking=0)
+
+
+# -- nothing taken: nothing to give back ------------------------------------------------------
+@pytest.mark.parametrize("status", ["saved", "charge_failed", "failed", "voided", "cancelled"])
+def test_a_payment_that_holds_nothing_gives_nothing_back(status: str) -> None:
+    payment = replace(SINGLE, status=status, captured_amount=0)
+    assert plan_refund(order(), payment, reserved=0, refunded_for_booking=0).method == "none"
+
+
+def test_a_refund_of_nothing_moves_nothing() -> None:
+    nothing = order(amount=0, platform_fee=0, host_amount=0, tax=0)
+    assert plan_refund(nothing, SINGLE, reserved=0, refunded_for_booking=0).method == "none"
+
+
+# -- requests that cannot be right ------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("overrides", "code"),
+    [
+        ({"host_amount": 4_249}, "invalid_refund"),  # parts do not add up
+        ({"tax": 751}, "invalid_refund"),  # more tax than fee
+        ({"currency": "eur"}, "invalid_refund"),
+        ({"booking_id": "b-2"}, "invalid_refund"),  # not this payment's booking
+        ({"host_account_id": "acct_2"}, "invalid_refund"),
+        ({"group_id": "grp-1"}, "invalid_refund"),  # not a group's payment
+    ],
+    ids=["parts", "tax", "currency", "booking", "host", "group"],
+)
+def test_a_request_that_cannot_be_right_is_refused(overrides: dict[str, object], code: str) -> None:
+    with pytest.raises(RefundRefused) as excinfo:
+        plan_refund(order(**overrides), SINGLE, reserved=0, refunded_for_booking=0)
+    assert excinfo.value.code == code
+
+
+def test_a_missing_or_unknown_payment_is_refused() -> None:
+    with pytest.raises(RefundRefused) as excinfo:
+        plan_refund(order(), None, reserved=0, refunded_for_booking=0)
+    assert excinfo.value.code == "payment_not_found"
+    with pytest.raises(RefundRefused) as excinfo:
+        plan_refund(order(), replace(SINGLE, status="disputed"), reserved=0, refunded_for_booking=0)
+    assert excinfo.value.code == "payment_not_refundable"

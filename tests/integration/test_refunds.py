@@ -1,0 +1,955 @@
+"""The refund saga, payments' and finance's side: `booking.booking_cancelled` with a refund request
+→ Stripe (the in-process simulator) → `payments.refund_succeeded` / `refund_failed` → finance's
+reversal journal; and a host's cancellation penalty.
+
+Payments runs with its own routing table and handlers against the real test database. Events are
+delivered as the consumer delivers them (`prepare` outside any transaction, `apply` in one), and
+where retries matter through eventkit's MessageProcessor itself, with a private inbox and a
+dead-letter sink that records instead of producing. Events go to a private outbox table, so no
+relay ever publishes them. Finance applies events in a transaction that is rolled back (ledger rows
+are append-only), after checking its deferred balance constraint.
+
+The Stripe gateway makes no retries of its own here (`max_network_retries=0`), so every injected
+failure is one attempt of the refund.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+import uvicorn
+from aiokafka.structs import ConsumerRecord
+
+from eventkit.consumer import MessageProcessor
+from eventkit.outbox import Outbox
+from eventkit.routing import EventRouter
+from finance.entrypoints.consumers import build_router as finance_router
+from finance.service_layer.handlers import FinanceHandlers
+from marketplace_contracts import Envelope, EventModel, decode_data, make_envelope
+from marketplace_contracts.events.booking import (
+    BookingCancelledV1,
+    BookingConfirmedV1,
+    CheckoutRequestedV1,
+    GroupCaptureRequestedV1,
+    GroupCheckoutRequestedV1,
+    GroupLeg,
+    RefundLine,
+    RefundRequest,
+)
+from marketplace_contracts.events.payments import (
+    PaymentAuthorizedV1,
+    PaymentCapturedV2,
+    PaymentMethodSavedV1,
+    RefundFailedV1,
+    RefundSucceededV1,
+)
+from payments.adapters.stripe_gateway import SIMULATOR_API_KEY, StripeGateway
+from payments.domain.ids import checkout_payment_id
+from payments.entrypoints.consumers import build_router
+from payments.service_layer.handlers import PaymentHandlers
+from payments.service_layer.refunds import RefundNotRetryable
+from stripesim import create_app
+from tests.conftest import service_dsn
+
+pytestmark = [
+    pytest.mark.integration,
+    # stripe-python's HTTPXClient posts form bodies via `data=`; not our code.
+    pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning"),
+]
+
+STRIPE_AUTH = {"Authorization": f"Bearer {SIMULATOR_API_KEY}"}
+START = datetime(2034, 6, 1, 15, tzinfo=UTC)
+HOST = "acct_1RefundHost"
+# A single booking: 13 500 paid, 2 025 of platform fee of which 300 is tax.
+AMOUNT, FEE, TAX = 13_500, 2_025, 300
+# A group: two legs of two hosts.
+LEGS = (("acct_1LegHostA", 20_000, 3_000, 400), ("acct_1LegHostB", 16_000, 2_400, 0))
+MAX_ATTEMPTS = 4
+
+
+# -- fixtures --------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def sim_base() -> Iterator[str]:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(create_app(), log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "simulator did not start"
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    server.should_exit = True
+    thread.join(timeout=10)
+    sock.close()
+
+
+@pytest.fixture
+async def sim(sim_base: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=sim_base, timeout=10) as client:
+        (await client.post("/_sim/reset")).raise_for_status()
+        yield client
+
+
+class DeadLetterSink:
+    """Stands in for the dead-letter producer: remembers what would have been dead-lettered."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[ConsumerRecord, BaseException, int]] = []
+
+    async def send(self, record: ConsumerRecord, *, error: BaseException, attempts: int) -> None:
+        self.sent.append((record, error, attempts))
+
+
+class Payments:
+    """Payments' router and handlers on the test database, writing to a private outbox."""
+
+    def __init__(
+        self, pool: asyncpg.Pool, handlers: PaymentHandlers, outbox: str, inbox: str
+    ) -> None:
+        self.pool, self.handlers, self.outbox, self.inbox = pool, handlers, outbox, inbox
+        self.router: EventRouter = build_router(handlers)
+        self.subjects: list[str] = []  # booking and group ids, cleaned up afterwards
+        self.dead_letters = DeadLetterSink()
+        self.offset = 0
+
+    def envelope(self, event: EventModel, key: str) -> Envelope:
+        env = make_envelope(event, key=key, producer="booking", correlation_id=uuid.uuid4())
+        return Envelope.from_bytes(env.to_bytes())
+
+    async def prepare(self, env: Envelope) -> tuple[Any, Any]:
+        route = self.router.route_for(env)
+        assert route is not None and route.prepare is not None, env.type
+        event = route.model.model_validate(env.data)
+        return event, await route.prepare(env, event)
+
+    async def apply(self, env: Envelope, event: Any, prepared: Any) -> None:
+        route = self.router.route_for(env)
+        assert route is not None
+        async with self.pool.acquire() as conn, conn.transaction():
+            await route.apply(conn, env, event, prepared)
+
+    async def deliver(self, event: EventModel, key: str, env: Envelope | None = None) -> Envelope:
+        env = env or self.envelope(event, key)
+        await self.apply(env, *(await self.prepare(env)))
+        return env
+
+    async def consume(self, event: EventModel, key: str, *, consumer_attempts: int = 5) -> str:
+        """Through the consumer's MessageProcessor (inbox, retries with backoff, dead letters):
+        the record's outcome counts."""
+        processor = MessageProcessor(
+            self.pool,
+            "payments",
+            self.router,
+            self.dead_letters,  # type: ignore[arg-type]
+            max_attempts=consumer_attempts,
+            backoff_base=0.01,
+            inbox_table=self.inbox,
+        )
+        value = self.envelope(event, key).to_bytes()
+        self.offset += 1
+        record = ConsumerRecord(
+            "booking.events", 0, self.offset, 0, 0, key.encode(), value, None, 0, len(value), []
+        )
+        await processor.process([record])
+        [(outcome, count)] = processor.outcomes.items()
+        assert count == 1
+        return outcome
+
+    async def envelopes(self, payment_id: str) -> list[Envelope]:
+        rows = await self.pool.fetch(
+            f"SELECT payload FROM payments.{self.outbox} WHERE key = $1 ORDER BY id", payment_id
+        )
+        return [Envelope.from_bytes(r["payload"]) for r in rows]
+
+    async def emitted(self, payment_id: str) -> list[EventModel]:
+        return [decode_data(env) for env in await self.envelopes(payment_id)]
+
+    async def payment(self, payment_id: str) -> asyncpg.Record:
+        row = await self.pool.fetchrow(
+            "SELECT * FROM payments.payments WHERE payment_id = $1", payment_id
+        )
+        assert row is not None
+        return row
+
+    async def refund(self, refund_id: str) -> asyncpg.Record:
+        row = await self.pool.fetchrow(
+            "SELECT * FROM payments.refunds WHERE refund_id = $1", refund_id
+        )
+        assert row is not None
+        return row
+
+
+@pytest.fixture
+async def payments(pg_ready: None, sim: httpx.AsyncClient) -> AsyncIterator[Payments]:
+    pool = await asyncpg.create_pool(service_dsn("payments"), min_size=1, max_size=6)
+    assert pool is not None
+    tag = f"t{uuid.uuid4().hex[:10]}"
+    outbox, inbox = f"{tag}_outbox", f"{tag}_inbox"
+    await pool.execute(f"CREATE TABLE payments.{outbox} (LIKE payments.outbox INCLUDING ALL)")
+    await pool.execute(f"CREATE TABLE payments.{inbox} (LIKE payments.inbox INCLUDING ALL)")
+    stripe = StripeGateway(SIMULATOR_API_KEY, str(sim.base_url).rstrip("/"), max_network_retries=0)
+    handlers = PaymentHandlers(
+        lambda: pool,
+        Outbox("payments", "payments", outbox),
+        stripe,
+        refund_max_attempts=MAX_ATTEMPTS,
+        refund_retry_backoff=0.01,
+    )
+    harness = Payments(pool, handlers, outbox, inbox)
+    try:
+        yield harness
+    finally:
+        await stripe.close()
+        for table in (outbox, inbox):
+            await pool.execute(f"DROP TABLE payments.{table}")
+        payment_ids = [checkout_payment_id(s) for s in harness.subjects]
+        await pool.execute(
+            "DELETE FROM payments.refunds WHERE payment_id = ANY($1::text[])", payment_ids
+        )
+        await pool.execute(
+            "DELETE FROM payments.payments WHERE booking_id = ANY($1::text[])", harness.subjects
+        )
+        await pool.close()
+
+
+# -- helpers ---------------------------------------------------------------------------------
+def checkout(
+    payments: Payments, *, save_for_later: bool = False, amount: int = AMOUNT
+) -> CheckoutRequestedV1:
+    booking_id = str(uuid.uuid4())
+    payments.subjects.append(booking_id)
+    return CheckoutRequestedV1(
+        booking_id=booking_id,
+        guest_id=f"guest-{uuid.uuid4().hex[:8]}",
+        listing_id="lst_refund",
+        host_id="host-r",
+        host_account_id=HOST,
+        starts_at=START,
+        ends_at=START + timedelta(hours=3),
+        amount=amount,
+        currency="usd",
+        platform_fee=FEE,
+        tax=TAX,
+        payment_method="pm_card_visa",
+        save_for_later=save_for_later,
+    )
+
+
+async def booked(payments: Payments, *, capture: bool = True, **kwargs: Any) -> str:
+    """A booking checked out (and, with `capture`, confirmed and captured); its id."""
+    request = checkout(payments, **kwargs)
+    await payments.deliver(request, request.booking_id)
+    if capture:
+        confirmed = BookingConfirmedV1(
+            booking_id=request.booking_id,
+            payment_id=checkout_payment_id(request.booking_id),
+            amount=request.amount,
+            currency="usd",
+        )
+        await payments.deliver(confirmed, request.booking_id)
+    return request.booking_id
+
+
+async def group_booked(payments: Payments) -> GroupCheckoutRequestedV1:
+    group_id = str(uuid.uuid4())
+    payments.subjects.append(group_id)
+    legs = [
+        GroupLeg(
+            booking_id=str(uuid.uuid4()),
+            listing_id=f"lst_{i}",
+            host_id=f"host-{i}",
+            host_account_id=account,
+            starts_at=START + timedelta(days=i),
+            ends_at=START + timedelta(days=i, hours=2),
+            amount=amount,
+            platform_fee=fee,
+            tax=tax,
+        )
+        for i, (account, amount, fee, tax) in enumerate(LEGS)
+    ]
+    request = GroupCheckoutRequestedV1(
+        group_id=group_id,
+        guest_id=f"guest-{uuid.uuid4().hex[:8]}",
+        amount=sum(leg.amount for leg in legs),
+        currency="usd",
+        platform_fee=sum(leg.platform_fee for leg in legs),
+        payment_method="pm_card_visa",
+        legs=legs,
+    )
+    await payments.deliver(request, group_id)
+    capture = GroupCaptureRequestedV1(
+        group_id=group_id,
+        payment_id=checkout_payment_id(group_id),
+        amount=request.amount,
+        currency="usd",
+    )
+    await payments.deliver(capture, group_id)
+    return request
+
+
+def cancelled(
+    booking_id: str,
+    *,
+    amount: int,
+    platform_fee: int,
+    tax: int = 0,
+    host_account_id: str = HOST,
+    payment_id: str | None = None,
+    group_id: str | None = None,
+    refund_id: str | None = None,
+    host_penalty: int = 0,
+) -> BookingCancelledV1:
+    payment_id = payment_id or checkout_payment_id(group_id or booking_id)
+    return BookingCancelledV1(
+        booking_id=booking_id,
+        group_id=group_id,
+        cancelled_by="host" if host_penalty else "guest",
+        reason="plans_changed",
+        policy="flexible@1",
+        refund=RefundRequest(
+            refund_id=refund_id or f"ref_{uuid.uuid4().hex}",
+            payment_id=payment_id,
+            amount=amount,
+            currency="usd",
+            platform_fee=platform_fee,
+            host_amount=amount - platform_fee,
+            tax=tax,
+            host_account_id=host_account_id,
+            lines=[RefundLine(code="base", amount=amount - platform_fee)],
+        ),
+        host_account_id=host_account_id,
+        host_penalty=host_penalty,
+    )
+
+
+async def stripe_get(sim: httpx.AsyncClient, path: str, **params: str) -> dict[str, Any]:
+    response = await sim.get(path, params=params, headers=STRIPE_AUTH)
+    response.raise_for_status()
+    data: dict[str, Any] = response.json()
+    return data
+
+
+async def stripe_refunds(sim: httpx.AsyncClient, payment: asyncpg.Record) -> list[dict[str, Any]]:
+    """Every refund Stripe made of the payment's intent, oldest first."""
+    listed = await stripe_get(
+        sim, "/v1/refunds", payment_intent=payment["payment_intent_id"], limit="100"
+    )
+    return list(reversed(listed["data"]))
+
+
+async def fail_next_refunds(sim: httpx.AsyncClient, count: int, status: int = 500) -> None:
+    spec = {"operation": "refund", "count": count, "status": status}
+    (await sim.post("/_sim/fail_next", json=spec)).raise_for_status()
+
+
+def only(events: list[EventModel], kind: type[EventModel]) -> list[Any]:
+    return [e for e in events if isinstance(e, kind)]
+
+
+# -- captured single booking: Stripe refunds --------------------------------------------------
+async def test_a_full_refund_gives_everything_back_through_stripe(
+    payments: Payments, sim: httpx.AsyncClient
+) -> None:
+    booking_id = await booked(payments)
+    payment_id = checkout_payment_id(booking_id)
+    request = cancelled(booking_id, amount=AMOUNT, platform_fee=FEE, tax=TAX)
+    await payments.deliver(request, booking_id)
+    assert request.refund is not None
+
+    events = await payments.emitted(payment_id)
+    assert [type(e) for e in events] == [PaymentAuthorizedV1, PaymentCapturedV2, RefundSucceededV1]
+    succeeded: RefundSucceededV1 = events[-1]  # type: ignore[assignment]
+    assert (succeeded.refund_id, succeeded.payment_id, succeeded.booking_id) == (
+        request.refund.refund_id,
+        payment_id,
+        booking_id,
+    )
+    assert (succeeded.amount, succeeded.platform_fee, succeeded.host_amount, succeeded.tax) == (
+        AMOUNT,
+        FEE,
+        AMOUNT - FEE,
+        TAX,
+    )
+    assert (succeeded.method, succeeded.host_account_id, succeeded.group_id) == (
+        "refund",
+        HOST,
+        None,
+    )
+
+    payment = await payments.payment(payment_id)
+    [refund] = await stripe_refunds(sim, payment)
+    assert (succeeded.stripe_refund_id, refund["amount"], refund["status"]) == (
+        refund["id"],
+        AMOUNT,
+        "succeeded",
+    )
+    assert refund["metadata"] == {
+        "refund_id": request.refund.refund_id,
+        "payment_id": payment_id,
+        "booking_id": booking_id,
+    }
+    # A destination charge: the host's transfer and the platform's fee give their share back.
+    charge = await stripe_get(sim, f"/v1/charges/{payment['charge_id']}")
+    assert charge["refunded"] is True
+    transfer = await stripe_get(sim, f"/v1/transfers/{charge['transfer']}")
+    fee = await stripe_get(sim, f"/v1/application_fees/{charge['application_fee']}")
+    assert (transfer["reversed"], fee["refunded"]) == (True, True)
+
+    assert (payment["status"], payment["captured_amount"], payment["refunded_amount"]) == (
+        "captured",
+        AMOUNT,
+        AMOUNT,
+    )
+    row = await payments.refund(request.refund.refund_id)
+    assert (row["status"], row["method"], row["attempts"], row["stripe_refund_id"]) == (
+        "succeeded",
+        "refund",
+        1,
+        refund["id"],
+    )
+    assert json.loads(row["lines"]) == [{"code": "base", "amount": AMOUNT - FEE}]
+
+
+async def test_a_partial_refund_gives_back_what_was_asked(
+    payments: Payments, sim: httpx.AsyncClient
+) -> None:
+    booking_id = await booked(payments)
+    payment_id = checkout_payment_id(booking_id)
+    await payments.deliver(
+        cancelled(booking_id, amount=6_750, platform_fee=1_000, tax=150), booking_id
+    )
+    [succeeded] = only(await payments.emitted(payment_id), RefundSucceededV1)
+    assert (succeeded.amount, succeeded.method) == (6_750, "refund")
+    payment = await payments.payment(payment_id)
+    assert [r["amount"] for r in await stripe_refunds(sim, payment)] == [6_750]
+    assert payment["refunded_amount"] == 6_750
+    charge = await stripe_get(sim, f"/v1/charges/{payment['charge_id']}")
+    assert (charge["amount_refunded"], charge["refunded"]) == (6_750, False)
+    transfer = await stripe_get(sim, f"/v1/transfers/{charge['transfer']}")
+    # Stripe reverses half of the transfer for half of the charge (11 475 / 2, rounded half up),
+    # whatever split the request names (5 750 of the host's share here).
+    assert transfer["amount_reversed"] == 5_738
+
+
+async def test_a_group_payment_is_refunded_leg_by_leg(
+    payments: Payments, sim: httpx.AsyncClient
+) -> None:
+    group = await group_booked(payments)
+    payment_id = checkout_payment_id(group.group_id)
+    first, second = group.legs
+    await payments.deliver(
+        cancelled(
+            second.booking_id,
+            amount=second.amount,
+            platform_fee=second.platform_fee,
+            host_account_id=second.host_account_id,
+            group_id=group.group_id,
+        ),
+        second.booking_id,
+    )
+    await payments.deliver(
+        cancelled(
+            first.booking_id,
+            amount=15_000,
+            platform_fee=2_000,
+            tax=300,
+            host_account_id=first.host_account_id,
+            group_id=group.group_id,
+        ),
+        first.booking_id,
+    )
+    succeeded = only(await payments.emitted(payment_id), RefundSucceededV1)
+    assert [(e.booking_id, e.group_id, e.amount, e.method) for e in succeeded] == [
+        (second.booking_id, group.group_id, 16_000, "refund"),
+        (first.booking_id, group.group_id, 15_000, "refund"),
+    ]
+    payment = await payments.payment(payment_id)
+    refunds = await stripe_refunds(sim, payment)
+    assert [r["amount"] for r in refunds] == [16_000, 15_000]
+    # No destination: nothing to reverse, the platform gives it all back.
+    assert [r["transfer_reversal"] for r in refunds] == [None, None]
+    assert refunds[0]["metadata"]["group_id"] == group.group_id
+    assert payment["refunded_amount"] == 31_000 <= payment["captured_amount"] == 36_000
+
+    # The second leg was refunded in full: no more of it can be.
+    again = cancelled(
+        second.booking_id,
+        amount=1_000,
+        platform_fee=0,
+        host_account_id=second.host_account_id,
+        group_id=group.group_id,
+    )
+    await payments.deliver(again, second.booking_id)
+    [failed] = only(await payments.emitted(payment_id), RefundFailedV1)
+    assert (failed.code, failed.booking_id, failed.attempts) == (
+        "amount_too_large",
+        second.booking_id,
+        1,
+    )
+    assert len(await stripe_refunds(sim, payment)) == 2
+
+
+async def test_two_legs_refunded_at_once_are_both_refunded(
+    payments: Payments, sim: httpx.AsyncClient
+) -> None:
+    """Two legs' cancellations are keyed by their own booking ids: other partitions, handled
+    concurrently. Each locks the payment while it chooses, neither waits for the other's
+    Stripe call."""
+    group = await group_booked(payments)
+    payment_id = checkout_payment_id(group.group_id)
+    requests = [
+        cancelled(
+            leg.booking_id,
+            amount=leg.amount,
+            platform_fee=leg.platform_fee,
+            tax=leg.tax,
+            host_account_id=leg.host_account_id,
+            group_id=group.group_id,
+        )
+        for leg in group.legs
+    ]
+    envs = [payments.envelope(r, r.booking_id) for r in requests]
+    prepared = await asyncio.gather(*(payments.prepare(env) for env in envs))
+    await asyncio.gather(*(payments.apply(env, *p) for env, p in zip(envs, prepared, strict=True)))
+
+    succeeded = only(await payments.emitted(payment_id), RefundSucceededV1)
+    assert sorted(e.amount for e in succeeded) == [16_000, 20_000]
+    payment = await payments.payment(payment_id)
+    assert sorted(r["amount"] for r in await stripe_refunds(sim, payment)) == [16_000, 20_000]
+    assert payment["refunded_amount"] == payment["captured_amount"] == 36_000
+
+
+# -- exactly once ------------------------------------------------------------------------------
+async def test_a_redelivered_cancellation_refunds_once(
+    payments: Payments, sim: httpx.AsyncClient
+) -> None:
+    booking_id = await booked(payments)
+    payment_id = checkout_payment_id(booking_id)
+    request = cancelled(booking_id, amount=5_000, platform_fee=750)
+    env = payments.envelope(request, booking_id)
+    # A crash after the Stripe call, before the commit: the call runs again ...
+    first = await payments.prepare(env)
+    second = await payments.prepare(env)
+    assert first[1].stripe_refund_id == second[1].stripe_refund_id  # Stripe's idempotent replay
+    await payments.apply(env, *first)
+    await payments.apply(env, *second)
+    # ... and booking emitting the same cancellation again (another event id) changes nothing.
+    await payments.deliver(request, booking_id)
+    assert await payments.consume(request, booking_id) == "handled"
+
+    assert len(only(await payments.emitted(payment_id), RefundSucceededV1)) == 1
+    payment = await payments.payment(payment_id)
+    assert [r["amount"] for r in await stripe_refunds(sim, payment)] == [5_000]
+    assert payment["refunded_amount"] == 5_000
+
+
+async def test_no_refund_requested_moves_nothing(
+    payments: Payments, sim: httpx.AsyncClient
+) -> None:
+    booking_id = await booked(payments)
+    payment_id = checkout_payment_id(booking_id)
+    nothing = cancelled(booking_id, amount=1, platform_fee=0).model_copy(update={"refund": None})
+    env = payments.envelope(nothing, booking_id)
+    event, prepared = await payments.prepare(env)
+    assert prepared is None
+    await payments.apply(env, event, prepared)
+    assert [type(e) for e in await payments.emitted(payment_id)] == [
+        PaymentAuthorizedV1,
+        PaymentCapturedV2,
+    ]
+    assert await stripe_refunds(sim, await payments.payment(payment_id)) == []
+
+
+# -- refusals ----------------------------------------------------------------------------------
+async def test_more_than_was_captured_is_refused_before_any_stripe_call(
+    payments: Payments, sim: httpx.AsyncClient
+) -> None:
+    booking_id = await booked(payments)
+    payment_id = checkout_payment_id(booking_id)
+    too_much = cancelled(booking_id, amount=AMOUNT + 1, platform_fee=FEE)
+    assert await payments.consume(too_much, booking_id) == "handled"  # not dead-lettered
+    [failed] = only(await payments.emitted(payment_id), RefundFailedV1)
+    assert too_much.refund is not None
+    assert (failed.refund_id, failed.code, failed.attempts, failed.amount) == (
+        too_much.refund.refund_id,
+        "amount_too_large",
+        1,
+        AMOUNT + 1,
+    )
+    assert str(AMOUNT + 1) in failed.message
+    assert await stripe_refunds(sim, await payments.payment(payment_id)) == []
+    row = await payments.refund(too_much.refund.refund_id)
+    assert (row["status"], row["failure_code"], row["method"]) == (
+        "failed",
+        "amount_too_large",
+        None,
+    )
+
+    # What is left after a refund bounds the next one too.
+    await payments.deliver(cancelled(booking_id, amount=10_000, platform_fee=1_500), booking_id)
+    await payments.deliver(cancelled(booking_id, amount=3_501, platform_fee=0), booking_id)
+    refused = only(await payments.emitted(payment_id), RefundFailedV1)
+    assert [f.code for f in refused] == ["amount_too_large", "amount_too_large"]
+    assert [r["amount"] for r in await stripe_refunds(sim, await payments.payment(payment_id))] == [
+        10_000
+    ]
+    assert payments.dead_letters.sent == []
+
+
+async def test_a_refusal_by_stripe_fails_the_refund_at_once(
+    payments: Payments, sim: httpx.AsyncClient
+) -> None:
+    """The charge was refunded outside the platform (on the dashboard): Stripe refuses."""
+    booking_id = await booked(payments)
+    payment_id = checkout_payment_id(booking_id)
+    payment = await payments.payment(payment_id)
+    outside = await sim.post(
+        "/v1/refunds",
+        data={"payment_intent": payment["payment_intent_id"]},
+        headers=STRIPE_AUTH,
+    )
+    outside.raise_for_status()
+    request = cancelled(booking_id, amount=1_000, platform_fee=150)
+    assert await payments.consume(request, booking_id) == "handled"
+    [failed] = only(await payments.emitted(payment_id), RefundFailedV1)
+    assert (failed.code, failed.attempts) == ("charge_already_refunded", 1)
+    assert (await payments.payment(payment_id))["refunded_amount"] == 0
+
+
+# -- retries -----------------------------------------------------------------------------------
+async def test_transient_stripe_failures_are_retried_and_refund_once(
+    payments: Payments, sim: httpx.AsyncClient
+) -> None:
+    booking_id = await booked(payments)
+    payment_id = checkout_payment_id(booking_id)
+    await fail_next_refunds(sim, 2)
+    request = cancelled(booking_id, amount=4_000, platform_fee=600)
+    assert await payments.consume(request, booking_id) == "handled"
+
+    [succeeded] = only(await payments.emitted(payment_id), RefundSucceededV1)
+    payment = await payments.payment(payment_id)
+    [refund] = await stripe_refunds(sim, payment)
+    assert (refund["id"], refund["amount"]) == (succeeded.stripe_refund_id, 4_000)
+    assert request.refund is not None
+    row = await payments.refund(request.refund.refund_id)
+    assert (row["status"], row["attempts"]) == ("succeeded", 3)
+    assert row["last_error"].startswith("stripe_api_error")  # what the failed tries said
+    assert payments.dead_letters.sent == []
+
+
+async def test_exhausted_attempts_fail_the_refund_then_ops_retry_it(
+    payments: Payments, sim: httpx.AsyncClient
+) -> None:
+    booking_id = await booked(payments)
+    payment_id = checkout_payment_id(booking_id)
+    await fail_next_refunds(sim, 10, status=503)
+    request = cancelled(booking_id, amount=4_000, platform_fee=600)
+    assert request.refund is not None
+    refund_id = request.refund.refund_id
+    assert await payments.consume(request, booking_id, consumer_attempts=5) == "handled"
+
+    [failed] = only(await payments.emitted(payment_id), RefundFailedV1)
+    assert (failed.refund_id, failed.code, failed.attempts) == (
+        refund_id,
+        "stripe_api_error",
+        MAX_ATTEMPTS,
+    )
+    assert failed.message
+    assert payments.dead_letters.sent == []  # recorded failed instead of dead-lettered
+    row = await payments.refund(refund_id)
+    assert (row["status"], row["attempts"], row["method"]) == ("failed", MAX_ATTEMPTS, "refund")
+    payment = await payments.payment(payment_id)
+    assert await stripe_refunds(sim, payment) == []
+
+    # Redelivered while failed: decided, nothing happens.
+    assert await payments.consume(request, booking_id) == "handled"
+    assert len(only(await payments.emitted(payment_id), RefundFailedV1)) == 1
+
+    # Ops retry it once Stripe is back: same key, refunded once, refund_succeeded.
+    (await sim.delete("/_sim/failures")).raise_for_status()
+    final = await payments.handlers.refunds.retry(refund_id)
+    assert (final["status"], final["method"], final["attempts"]) == ("succeeded", "refund", 1)
+    [succeeded] = only(await payments.emitted(payment_id), RefundSucceededV1)
+    [refund] = await stripe_refunds(sim, await payments.payment(payment_id))
+    assert (succeeded.refund_id, succeeded.stripe_refund_id, refund["amount"]) == (
+        refund_id,
+        refund["id"],
+        4_000,
+    )
+    assert (await payments.payment(payment_id))["refunded_amount"] == 4_000
+    # Nothing left to retry.
+    with pytest.raises(RefundNotRetryable):
+        await payments.handlers.refunds.retry(refund_id)
+    with pytest.raises(RefundNotRetryable):
+        await payments.handlers.refunds.retry("ref_unknown")
+
+
+async def test_an_ops_retry_that_fails_again_is_recorded_failed_again(
+    payments: Payments, sim: httpx.AsyncClient
+) -> None:
+    booking_id = await booked(payments)
+    payment_id = checkout_payment_id(booking_id)
+    await fail_next_refunds(sim, MAX_ATTEMPTS * 2)
+    request = cancelled(booking_id, amount=1_000, platform_fee=150)
+    assert request.refund is not None
+    await payments.consume(request, booking_id)
+    final = await payments.handlers.refunds.retry(request.refund.refund_id)
+    assert (final["status"], final["attempts"], final["failure_code"]) == (
+        "failed",
+        MAX_ATTEMPTS,
+        "stripe_api_error",
+    )
+    failed = only(await payments.emitted(payment_id), RefundFailedV1)
+    assert [f.attempts for f in failed] == [MAX_ATTEMPTS, MAX_ATTEMPTS]
+    assert await stripe_refunds(sim, await payments.payment(payment_id)) == []
+
+
+# -- a payment not captured ----------------------------------------------------------------------
+async def test_refunding_a_whole_authorization_voids_it(
+    payments: Payments, sim: httpx.AsyncClient
+) -> None:
+    booking_id = await booked(payments, capture=False)
+    payment_id = checkout_payment_id(booking_id)
+    await payments.deliver(
+        cancelled(booking_id, amount=AMOUNT, platform_fee=FEE, tax=TAX), booking_id
+    )
+    events = await payments.emitted(payment_id)
+    assert [type(e) for e in events] == [PaymentAuthorizedV1, RefundSucceededV1]
+    assert (events[-1].method, events[-1].stripe_refund_id) == ("void", None)  # type: ignore[attr-defined]
+    payment = await payments.payment(payment_id)
+    assert (payment["status"], payment["stripe_status"]) == ("voided", "canceled")
+    intent = await stripe_get(sim, f"/v1/payment_intents/{payment['payment_intent_id']}")
+    assert (intent["status"], intent["amount_received"]) == ("canceled", 0)
+    assert await stripe_refunds(sim, payment) == []
+
+
+async def test_refunding_part_of_an_authorization_captures_the_rest(
+    payments: Payments, sim: httpx.AsyncClient
+) -> None:
+    booking_id = await booked(payments, capture=False)
+    payment_id = checkout_payment_id(booking_id)
+    # Refund 5 000 of 13 500: 750 of the fee (100 of it tax), 4 250 of the host's share.
+    request = cancelled(booking_id, amount=5_000, platform_fee=750, tax=100)
+    await payments.deliver(request, booking_id)
+    await payments.deliver(request, booking_id)  # emitted again: captured once
+
+    events = await payments.emitted(payment_id)
+    assert [type(e) for e in events] == [PaymentAuthorizedV1, PaymentCapturedV2, RefundSucceededV1]
+    captured: PaymentCapturedV2 = events[1]  # type: ignore[assignment]
+    assert (captured.amount, captured.platform_fee) == (8_500, 1_275)
+    assert [s.model_dump() for s in captured.splits] == [
+        {
+            "booking_id": booking_id,
+            "host_account_id": HOST,
+            "amount": 8_500,
+            "platform_fee": 1_275,
+            "host_amount": 7_225,
+            "tax": 200,
+        }
+    ]
+    assert events[2].method == "partial_capture"  # type: ignore[attr-defined]
+    payment = await payments.payment(payment_id)
+    assert (payment["status"], payment["captured_amount"], payment["refunded_amount"]) == (
+        "captured",
+        8_500,
+        0,
+    )
+    intent = await stripe_get(sim, f"/v1/payment_intents/{payment['payment_intent_id']}")
+    assert (intent["status"], intent["amount_received"], intent["application_fee_amount"]) == (
+        "succeeded",
+        8_500,
+        1_275,
+    )
+    assert await stripe_refunds(sim, payment) == []
+    # What is left of the booking can still be refunded, up to what was captured.
+    await payments.deliver(cancelled(booking_id, amount=8_501, platform_fee=1_275), booking_id)
+    assert [e.code for e in only(await payments.emitted(payment_id), RefundFailedV1)] == [
+        "amount_too_large"
+    ]
+
+
+async def test_a_saved_card_never_charged_has_nothing_to_give_back(
+    payments: Payments, sim: httpx.AsyncClient
+) -> None:
+    booking_id = await booked(payments, capture=False, save_for_later=True)
+    payment_id = checkout_payment_id(booking_id)
+    await payments.deliver(cancelled(booking_id, amount=AMOUNT, platform_fee=FEE), booking_id)
+    events = await payments.emitted(payment_id)
+    assert [type(e) for e in events] == [PaymentMethodSavedV1, RefundSucceededV1]
+    assert (events[-1].method, events[-1].amount) == ("none", AMOUNT)  # type: ignore[attr-defined]
+    # The cancelled booking's card will never be charged.
+    assert (await payments.payment(payment_id))["status"] == "cancelled"
+    intents = await stripe_get(sim, "/v1/events", type="payment_intent.created", limit="100")
+    assert intents["data"] == []
+
+
+async def test_a_refund_for_an_unknown_payment_fails(
+    payments: Payments, sim: httpx.AsyncClient
+) -> None:
+    booking_id = str(uuid.uuid4())
+    payments.subjects.append(booking_id)
+    request = cancelled(booking_id, amount=1_000, platform_fee=100)
+    await payments.deliver(request, booking_id)
+    [failed] = await payments.emitted(checkout_payment_id(booking_id))
+    assert isinstance(failed, RefundFailedV1)
+    assert (failed.code, failed.booking_id) == ("payment_not_found", booking_id)
+
+
+# -- finance -------------------------------------------------------------------------------------
+POSTINGS = (
+    "SELECT j.kind, j.booking_id, p.account, p.amount FROM finance.postings p "
+    "JOIN finance.journals j USING (journal_id) WHERE j.source_event_id = ANY($1::uuid[]) "
+    "ORDER BY p.posting_id"
+)
+
+
+async def finance_applies(envs: list[Envelope]) -> list[dict[str, Any]]:
+    """Finance's routing table applies every envelope (each twice: one journal per fact) in one
+    transaction, rolled back once the deferred balance check has passed; the postings."""
+    router = finance_router(FinanceHandlers(Outbox("finance", "finance")))
+    conn = await asyncpg.connect(service_dsn("finance"))
+    try:
+        transaction = conn.transaction()
+        await transaction.start()
+        try:
+            for env in [*envs, *envs]:
+                route = router.route_for(env)
+                assert route is not None, env.type
+                await route.apply(conn, env, route.model.model_validate(env.data), None)
+            await conn.execute("SET CONSTRAINTS ALL IMMEDIATE")  # every journal balances
+            rows = await conn.fetch(POSTINGS, [env.event_id for env in envs])
+            return [dict(r) for r in rows]
+        finally:
+            await transaction.rollback()
+    finally:
+        await conn.close()
+
+
+def balances(postings: list[dict[str, Any]], kind: str | None = None) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for p in postings:
+        if kind is None or p["kind"] == kind:
+            totals[p["account"]] = totals.get(p["account"], 0) + p["amount"]
+    return totals
+
+
+async def test_finance_reverses_a_refund_and_splits_tax_out_of_fees(
+    payments: Payments, sim: httpx.AsyncClient
+) -> None:
+    booking_id = await booked(payments)
+    payment_id = checkout_payment_id(booking_id)
+    await payments.deliver(
+        cancelled(booking_id, amount=6_750, platform_fee=1_000, tax=150), booking_id
+    )
+    _, captured, refunded = await payments.envelopes(payment_id)
+    assert (captured.type, refunded.type) == (
+        "payments.payment_captured",
+        "payments.refund_succeeded",
+    )
+    postings = await finance_applies([captured, refunded])
+    payable = f"liability:host_payable:{HOST}"
+    assert balances(postings, "guest_payment_captured") == {
+        "asset:stripe_balance": AMOUNT,
+        "revenue:platform_fees": -(FEE - TAX),
+        "liability:tax_payable": -TAX,
+        payable: -(AMOUNT - FEE),
+    }
+    assert balances(postings, "guest_refund") == {
+        "asset:stripe_balance": -6_750,
+        "revenue:platform_fees": 1_000 - 150,
+        "liability:tax_payable": 150,
+        payable: 5_750,
+    }
+    assert {p["booking_id"] for p in postings} == {booking_id}
+    assert balances(postings) == {
+        "asset:stripe_balance": AMOUNT - 6_750,
+        "revenue:platform_fees": -(FEE - TAX) + 850,
+        "liability:tax_payable": -TAX + 150,
+        payable: -(AMOUNT - FEE) + 5_750,
+    }
+
+
+async def test_finance_posts_nothing_for_a_void_and_books_a_smaller_capture(
+    payments: Payments, sim: httpx.AsyncClient
+) -> None:
+    voided = await booked(payments, capture=False)
+    await payments.deliver(cancelled(voided, amount=AMOUNT, platform_fee=FEE), voided)
+    _, void_refund = await payments.envelopes(checkout_payment_id(voided))
+    assert await finance_applies([void_refund]) == []
+
+    partly = await booked(payments, capture=False)
+    await payments.deliver(cancelled(partly, amount=5_000, platform_fee=750, tax=100), partly)
+    _, captured, refund = await payments.envelopes(checkout_payment_id(partly))
+    postings = await finance_applies([captured, refund])
+    assert {p["kind"] for p in postings} == {"guest_payment_captured"}
+    assert balances(postings) == {
+        "asset:stripe_balance": 8_500,
+        "revenue:platform_fees": -(1_275 - 200),
+        "liability:tax_payable": -200,
+        f"liability:host_payable:{HOST}": -7_225,
+    }
+
+
+async def test_finance_posts_a_host_penalty(payments: Payments, sim: httpx.AsyncClient) -> None:
+    booking_id = str(uuid.uuid4())
+    penalty = cancelled(booking_id, amount=AMOUNT, platform_fee=FEE, host_penalty=2_500)
+    env = Envelope.from_bytes(
+        make_envelope(
+            penalty, key=booking_id, producer="booking", correlation_id=uuid.uuid4()
+        ).to_bytes()
+    )
+    postings = await finance_applies([env])
+    assert [(p["kind"], p["account"], p["amount"]) for p in postings] == [
+        ("host_penalty", f"liability:host_payable:{HOST}", 2_500),
+        ("host_penalty", "revenue:host_penalties", -2_500),
+    ]
+    # Without a refund to take the currency from, the booking's posted payment gives it.
+    booking_id = await booked(payments)
+    _, captured = await payments.envelopes(checkout_payment_id(booking_id))
+    no_refund = cancelled(booking_id, amount=1, platform_fee=0, host_penalty=1_000).model_copy(
+        update={"refund": None}
+    )
+    env = payments.envelope(no_refund, booking_id)
+    postings = await finance_applies([captured, env])
+    assert balances(postings, "host_penalty") == {
+        f"liability:host_payable:{HOST}": 1_000,
+        "revenue:host_penalties": -1_000,
+    }
+    # A guest's cancellation charges no host.
+    guest = cancelled(booking_id, amount=AMOUNT, platform_fee=FEE)
+    env = Envelope.from_bytes(
+        make_envelope(
+            guest, key=booking_id, producer="booking", correlation_id=uuid.uuid4()
+        ).to_bytes()
+    )
+    assert await finance_applies([env]) == []
+
+
+def test_the_retry_refund_command_says_when_there_is_nothing_to_retry(pg_ready: None) -> None:
+    env = {**os.environ, "PAYMENTS_DATABASE_URL": service_dsn("payments")}
+    done = subprocess.run(
+        [sys.executable, "-m", "payments", "retry-refund", f"ref_missing_{uuid.uuid4().hex}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "does not exist" in done.stderr
