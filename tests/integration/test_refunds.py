@@ -778,11 +778,18 @@ async def test_refunding_part_of_an_authorization_captures_the_rest(
         1_275,
     )
     assert await stripe_refunds(sim, payment) == []
-    # What is left of the booking can still be refunded, up to what was captured.
-    await payments.deliver(cancelled(booking_id, amount=8_501, platform_fee=1_275), booking_id)
-    assert [e.code for e in only(await payments.emitted(payment_id), RefundFailedV1)] == [
-        "amount_too_large"
+    # What was captured can still be refunded, in part, and never beyond it.
+    await payments.deliver(cancelled(booking_id, amount=3_000, platform_fee=450), booking_id)
+    await payments.deliver(cancelled(booking_id, amount=5_501, platform_fee=0), booking_id)
+    later = (await payments.emitted(payment_id))[3:]
+    assert [(type(e), e.amount) for e in later] == [  # type: ignore[attr-defined]
+        (RefundSucceededV1, 3_000),
+        (RefundFailedV1, 5_501),
     ]
+    assert (later[0].method, later[1].code) == ("refund", "amount_too_large")  # type: ignore[attr-defined]
+    payment = await payments.payment(payment_id)
+    assert [r["amount"] for r in await stripe_refunds(sim, payment)] == [3_000]
+    assert (payment["captured_amount"], payment["refunded_amount"]) == (8_500, 3_000)
 
 
 async def test_a_saved_card_never_charged_has_nothing_to_give_back(
