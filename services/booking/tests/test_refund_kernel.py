@@ -124,7 +124,7 @@ def test_a_full_refund_reverses_the_host_fee_and_the_tax_exactly() -> None:
     assert decision.platform_fee == QUOTE.platform_fee and decision.tax == QUOTE.tax
 
 
-def test_a_non_refundable_extra_is_kept_unless_the_host_cancels() -> None:
+def test_a_non_refundable_extra_is_kept_unless_the_refund_is_full() -> None:
     pricing = Pricing(
         currency="usd",
         rate=1_000,
@@ -151,6 +151,15 @@ def test_a_non_refundable_extra_is_kept_unless_the_host_cancels() -> None:
         by=Canceller.HOST,
     )
     assert by_host.amount == q.total == 1_500
+    in_grace = refund_for(
+        q,
+        POLICIES["flexible"],
+        booked_at=START - 100 * H,
+        starts_at=START,
+        cancelled_at=START - 90 * H,
+        by=Canceller.GUEST,
+    )
+    assert (in_grace.basis, in_grace.amount) == (Basis.GRACE, 1_500)  # a full refund
 
 
 def test_already_refunded_parts_are_not_refunded_again() -> None:

@@ -181,6 +181,7 @@ def refund_for(
         basis, bps = _band_bps(policy, lead)
         fee_bps = bps if policy.service_fee is ServiceFeeRefund.WITH_BANDS else 0
 
+    everything = full_refund or basis is Basis.GRACE  # the grace period is a full refund
     left = dict(already_refunded or {})
     refunds: list[RefundLine] = []
     taxable_refunded: dict[str, int] = {}
@@ -192,8 +193,8 @@ def refund_for(
             continue
         if line.tax_code is not None:
             taxable_total[line.tax_code] = taxable_total.get(line.tax_code, 0) + line.amount
-        if line.kind in HOST_LINES:
-            rate = bps if (line.refundable or full_refund) else 0
+        if line.kind in HOST_LINES:  # non-refundable lines come back only in a full refund
+            rate = bps if (line.refundable or everything) else 0
         else:  # the guest service fee
             rate = fee_bps
         amount = min(share(line.amount, rate), line.amount - left.get(line.code, 0))
