@@ -12,7 +12,12 @@ from fastapi.responses import JSONResponse
 from booking.domain.refunds import Canceller
 from booking.entrypoints.auth import CurrentPrincipal, Principal, Role
 from booking.entrypoints.common import ERRORS, IdempotencyKey, run_idempotent, runtime_of
-from booking.entrypoints.schemas import BookingOut, CancellationPreviewOut, CancelRequest
+from booking.entrypoints.schemas import (
+    BookingOut,
+    CancellationPreviewOut,
+    CancelPreviewRequest,
+    CancelRequest,
+)
 from booking.service_layer import cancellations
 
 router = APIRouter(prefix="/v1")
@@ -47,10 +52,12 @@ async def preview_cancellation(
     request: Request,
     booking_id: uuid.UUID,
     principal: CurrentPrincipal,
-    body: CancelRequest | None = None,
+    body: CancelPreviewRequest | None = None,
 ) -> dict[str, Any]:
     async with runtime_of(request).db.acquire() as conn:
-        return await cancellations.preview(conn, _command(principal, booking_id, body))
+        return await cancellations.preview(
+            conn, _command(principal, booking_id, body), body.at if body else None
+        )
 
 
 @router.post(

@@ -109,8 +109,17 @@ class CancelRequest(BaseModel):
     )
 
 
+class CancelPreviewRequest(CancelRequest):
+    at: AwareDatetime | None = Field(
+        default=None,
+        description="Preview a cancellation at this later time instead of now (e.g. just "
+        "before a band ends).",
+    )
+
+
 class CancellationPreviewOut(BaseModel):
     booking_id: str
+    at: str = Field(description="The cancellation time the refund is computed for.")
     cancelled_by: str
     policy: str = Field(description="The policy snapshotted at checkout, `name@version`.")
     basis: str = Field(

@@ -102,11 +102,16 @@ def _preview_view(
     }
 
 
-async def preview(conn: asyncpg.Connection, cmd: Cancel) -> dict[str, Any]:
-    """What cancelling now would refund; changes nothing."""
+async def preview(
+    conn: asyncpg.Connection, cmd: Cancel, at: datetime | None = None
+) -> dict[str, Any]:
+    """What cancelling now (or at the later time `at`) would refund; changes nothing."""
     row = await _load(conn, cmd, lock=False)
-    decision, policy = decide(row, cmd, datetime.now(UTC))
-    return _preview_view(row, cmd, decision, policy)
+    now = datetime.now(UTC)
+    if at is not None and at < now:
+        raise BookingError(ErrorCode.INVALID_TIME_RANGE, "a preview cannot be in the past")
+    decision, policy = decide(row, cmd, at or now)
+    return {**_preview_view(row, cmd, decision, policy), "at": (at or now).isoformat()}
 
 
 async def cancel(conn: asyncpg.Connection, outbox: Outbox, cmd: Cancel) -> dict[str, Any]:
