@@ -274,3 +274,59 @@ async def test_overtime_is_reported_accepted_or_disputed(booking_pool: asyncpg.P
         await amendments.expire_job(OUTBOX, conn, again["amendment_id"], {})
     [charge] = await _events(booking_pool, booking_id, "booking.charge_requested")
     assert charge["amount"] == 4_950 and charge["reason"] == "overtime"
+
+
+async def test_new_terms_on_a_listing_with_documents_are_signed_before_they_apply(
+    booking_pool: asyncpg.Pool,
+) -> None:
+    from booking.adapters.esign.base import EnvelopeStatus, WebhookEvent
+    from booking.service_layer.documents import Documents
+
+    documents = Documents(OUTBOX, provider=None, db=lambda: booking_pool)  # type: ignore[arg-type]
+    listing_id = await _listing(booking_pool)
+    await booking_pool.execute(
+        "UPDATE booking.listings SET required_documents = $2::jsonb WHERE listing_id = $1",
+        listing_id,
+        json.dumps([{"document_id": "agreement", "title": "Agreement", "text": "I agree."}]),
+    )
+    for outcome in (EnvelopeStatus.SIGNED, EnvelopeStatus.DECLINED):
+        start = _start()
+        booking_id = await _confirmed(booking_pool, listing_id, start)
+        before = await _booking(booking_pool, booking_id)
+        moved = start + timedelta(days=1)  # same length, same price: only the terms change
+        am = await _run(
+            booking_pool,
+            amendments.propose_change,
+            uuid.UUID(booking_id),
+            GUEST,
+            starts_at=moved,
+            ends_at=moved + timedelta(hours=3),
+        )
+        assert (am["delta"], am["needs_signatures"]) == (0, True)
+        waiting = await _run(booking_pool, amendments.accept, uuid.UUID(am["amendment_id"]), HOST)
+        assert waiting["status"] == "awaiting_signatures"
+        # One request at checkout, one for the amendment's new terms.
+        _, asked = await _events(booking_pool, booking_id, "booking.signatures_requested")
+        assert f"amendment-{am['amendment_id']}" in asked["document_ids"]
+        assert (await _booking(booking_pool, booking_id))["starts_at"] == start  # not yet
+        envelope = f"env_am_{am['amendment_id']}"
+        await booking_pool.execute(  # what the create-amendment-envelope job records
+            "UPDATE booking.amendments SET envelope_id = $2 WHERE amendment_id = $1",
+            uuid.UUID(am["amendment_id"]),
+            envelope,
+        )
+        for _ in range(2):  # the provider calls back at least once
+            await documents.on_envelope_event(WebhookEvent(envelope, outcome, datetime.now(UTC)))
+        async with booking_pool.acquire() as conn:
+            view = await amendments.view(conn, uuid.UUID(am["amendment_id"]))
+        after = await _booking(booking_pool, booking_id)
+        if outcome is EnvelopeStatus.SIGNED:
+            assert view["status"] == "applied" and after["starts_at"] == moved
+        else:
+            assert view["status"] == "failed" and dict(after) == dict(before)
+
+    other = await _confirmed(booking_pool, listing_id, _start())
+    guests_only = await _run(
+        booking_pool, amendments.propose_change, uuid.UUID(other), GUEST, guests=2
+    )
+    assert guests_only["needs_signatures"] is False  # the time, hence the agreement, is the same

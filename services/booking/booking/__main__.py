@@ -113,7 +113,9 @@ by the other before the start, or overtime the host reports after the end (30-mi
 within 72 h) that the guest accepts or disputes within 48 h. Accepting re-prices the booking: a
 decrease is applied with a partial refund (in booking.amendment_decided); an increase is charged
 off-session first and applied only when paid, the booking holding both time ranges meanwhile; a
-failed charge restores the booking. One open amendment per booking (409 `amendment_pending`).
+failed charge restores the booking. Moving the time of a listing with documents changes the
+agreement: the guest signs the new terms first (`re-sign`), and a declined or expired envelope
+fails the amendment. One open amendment per booking (409 `amendment_pending`).
 
 ```mermaid
 {amendments}```

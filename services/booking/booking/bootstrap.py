@@ -110,6 +110,7 @@ def build_runtime(settings: BookingSettings) -> ServiceRuntime:
             CREATE_ENVELOPE: documents.create_envelope,
             GROUP_HOLD_EXPIRY: handlers.groups.expire_hold,
             amendments.AMENDMENT_EXPIRY: partial(amendments.expire_job, outbox),
+            amendments.CREATE_AMENDMENT_ENVELOPE: documents.create_amendment_envelope,
         },
         poll_interval=settings.scheduler_poll_seconds,
     )

@@ -18,7 +18,8 @@ from booking.domain.quote import Quote
 
 class AmendmentStatus(StrEnum):
     PROPOSED = "proposed"
-    CHARGING = "charging"  # accepted; the increase is being charged
+    AWAITING_SIGNATURES = "awaiting_signatures"  # accepted; the guest signs the new terms
+    CHARGING = "charging"  # accepted (and signed); the increase is being charged
     APPLIED = "applied"
     REJECTED = "rejected"
     FAILED = "failed"  # the charge failed; the booking is unchanged
@@ -29,6 +30,8 @@ class AmendmentStatus(StrEnum):
 
 class AmendmentTrigger(StrEnum):
     ACCEPTED = "accepted"
+    SIGNED = "signed"
+    SIGNATURES_DECLINED = "signatures_declined"
     REJECTED = "rejected"
     WITHDRAWN = "withdrawn"
     DISPUTED = "disputed"
@@ -38,17 +41,26 @@ class AmendmentTrigger(StrEnum):
 
 
 class AmendmentGuard(StrEnum):
+    """`re-sign`: a change of the time range of a listing with documents: the agreement's
+    terms change, so the guest signs again before anything moves."""
+
     ALWAYS = "always"
     COSTS_MORE = "costs more"
     COSTS_THE_SAME_OR_LESS = "costs the same or less"
+    RESIGN = "re-sign"
+    NO_RESIGN_COSTS_MORE = "no re-sign, costs more"
+    NO_RESIGN_COSTS_LESS = "no re-sign, costs the same or less"
     CHANGE = "change"
     OVERTIME = "overtime"
 
-    def holds(self, delta: int, kind: str) -> bool:
+    def holds(self, delta: int, kind: str, resign: bool = False) -> bool:
         return {
             AmendmentGuard.ALWAYS: True,
             AmendmentGuard.COSTS_MORE: delta > 0,
             AmendmentGuard.COSTS_THE_SAME_OR_LESS: delta <= 0,
+            AmendmentGuard.RESIGN: resign,
+            AmendmentGuard.NO_RESIGN_COSTS_MORE: not resign and delta > 0,
+            AmendmentGuard.NO_RESIGN_COSTS_LESS: not resign and delta <= 0,
             AmendmentGuard.CHANGE: kind == "change",
             AmendmentGuard.OVERTIME: kind == "overtime",
         }[self]
@@ -64,7 +76,9 @@ class AmendmentTransition:
 
 
 _P, _C = AmendmentStatus.PROPOSED, AmendmentStatus.CHARGING
+_S = AmendmentStatus.AWAITING_SIGNATURES
 _DECIDED = "booking.amendment_decided"
+_CHARGE = "booking.charge_requested"
 AMENDMENT_INITIAL = "booking.amendment_proposed"
 AMENDMENT_TRANSITIONS: tuple[AmendmentTransition, ...] = (
     AmendmentTransition(
@@ -72,11 +86,23 @@ AMENDMENT_TRANSITIONS: tuple[AmendmentTransition, ...] = (
         AmendmentTrigger.ACCEPTED,
         AmendmentStatus.APPLIED,
         _DECIDED,
-        AmendmentGuard.COSTS_THE_SAME_OR_LESS,
+        AmendmentGuard.NO_RESIGN_COSTS_LESS,
     ),
     AmendmentTransition(
-        _P, AmendmentTrigger.ACCEPTED, _C, "booking.charge_requested", AmendmentGuard.COSTS_MORE
+        _P, AmendmentTrigger.ACCEPTED, _C, _CHARGE, AmendmentGuard.NO_RESIGN_COSTS_MORE
     ),
+    AmendmentTransition(
+        _P, AmendmentTrigger.ACCEPTED, _S, "booking.signatures_requested", AmendmentGuard.RESIGN
+    ),
+    AmendmentTransition(
+        _S,
+        AmendmentTrigger.SIGNED,
+        AmendmentStatus.APPLIED,
+        _DECIDED,
+        AmendmentGuard.COSTS_THE_SAME_OR_LESS,
+    ),
+    AmendmentTransition(_S, AmendmentTrigger.SIGNED, _C, _CHARGE, AmendmentGuard.COSTS_MORE),
+    AmendmentTransition(_S, AmendmentTrigger.SIGNATURES_DECLINED, AmendmentStatus.FAILED, _DECIDED),
     AmendmentTransition(_C, AmendmentTrigger.CHARGE_SUCCEEDED, AmendmentStatus.APPLIED, _DECIDED),
     AmendmentTransition(_C, AmendmentTrigger.CHARGE_FAILED, AmendmentStatus.FAILED, _DECIDED),
     AmendmentTransition(_P, AmendmentTrigger.REJECTED, AmendmentStatus.REJECTED, _DECIDED),
@@ -88,18 +114,29 @@ AMENDMENT_TRANSITIONS: tuple[AmendmentTransition, ...] = (
         _DECIDED,
         AmendmentGuard.OVERTIME,
     ),
-    AmendmentTransition(
-        _P, AmendmentTrigger.EXPIRED, AmendmentStatus.EXPIRED, _DECIDED, AmendmentGuard.CHANGE
+    *(
+        AmendmentTransition(
+            source,
+            AmendmentTrigger.EXPIRED,
+            AmendmentStatus.EXPIRED,
+            _DECIDED,
+            AmendmentGuard.CHANGE,
+        )
+        for source in (_P, _S)
     ),
 )
 
 
 def amendment_transition(
-    current: AmendmentStatus, trigger: AmendmentTrigger, delta: int, kind: str
+    current: AmendmentStatus,
+    trigger: AmendmentTrigger,
+    delta: int,
+    kind: str,
+    resign: bool = False,
 ) -> AmendmentTransition:
     for candidate in AMENDMENT_TRANSITIONS:
         if candidate.source == current and candidate.trigger == trigger:
-            if candidate.guard.holds(delta, kind):
+            if candidate.guard.holds(delta, kind, resign):
                 return candidate
     raise BookingError(
         ErrorCode.ILLEGAL_TRANSITION, f"cannot apply {trigger} to a {current} amendment"

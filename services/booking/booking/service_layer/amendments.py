@@ -45,6 +45,7 @@ from marketplace_contracts.events.booking import (
     ChargeRequestedV1,
     RefundLine,
     RefundRequest,
+    SignaturesRequestedV1,
 )
 from marketplace_contracts.events.payments import (
     PaymentCapturedV1,
@@ -53,6 +54,7 @@ from marketplace_contracts.events.payments import (
 )
 
 AMENDMENT_EXPIRY = "amendment_expiry"
+CREATE_AMENDMENT_ENVELOPE = "create_amendment_envelope"
 OVERTIME_REPORT_WINDOW = timedelta(hours=72)
 OVERTIME_DISPUTE_WINDOW = timedelta(hours=48)
 OVERTIME_STEP = timedelta(minutes=30)
@@ -125,6 +127,7 @@ async def _propose(
     extras: dict[str, int],
     new: Quote,
     respond_by: datetime,
+    needs_signatures: bool = False,
 ) -> dict[str, Any]:
     change = difference(_quote_of(row), new)  # refuses money moving both ways
     amendment = {
@@ -142,6 +145,7 @@ async def _propose(
         "currency": row["currency"],
         "respond_by": respond_by,
         "correlation_id": row["correlation_id"],
+        "needs_signatures": needs_signatures,
     }
     await _insert(conn, amendment)
     amendment_id = str(amendment["amendment_id"])
@@ -197,6 +201,12 @@ async def propose_change(
     new = await pricing.price(
         conn, listing, new_start, new_end, guests=new_guests, extras=new_extras
     )
+    # The agreement names the time: changing it on a listing with documents means a new
+    # signature before anything is applied or charged.
+    resign = bool(json.loads(listing["required_documents"])) and (new_start, new_end) != (
+        row["starts_at"],
+        row["ends_at"],
+    )
     return await _propose(
         conn,
         outbox,
@@ -209,6 +219,7 @@ async def propose_change(
         new_extras,
         new,
         row["starts_at"],  # unanswered at the start, it expires
+        resign,
     )
 
 
@@ -444,8 +455,19 @@ async def accept(
 async def _accept(
     conn: asyncpg.Connection, outbox: Outbox, row: asyncpg.Record, am: asyncpg.Record
 ) -> None:
+    await _proceed(conn, outbox, row, am, AmendmentTrigger.ACCEPTED)
+
+
+async def _proceed(
+    conn: asyncpg.Connection,
+    outbox: Outbox,
+    row: asyncpg.Record,
+    am: asyncpg.Record,
+    trigger: AmendmentTrigger,
+) -> None:
+    """Accepted (or signed): re-sign first, apply a decrease, or charge an increase."""
     step = amendment_transition(
-        AmendmentStatus(am["status"]), AmendmentTrigger.ACCEPTED, am["delta"], am["kind"]
+        AmendmentStatus(am["status"]), trigger, am["delta"], am["kind"], am["needs_signatures"]
     )
     allowed = (BookingStatus.CONFIRMED,) + (
         (BookingStatus.COMPLETED,) if am["kind"] == "overtime" else ()
@@ -455,6 +477,15 @@ async def _accept(
     if step.target is AmendmentStatus.APPLIED:
         await _apply(conn, outbox, row, am)
         return
+    await conn.execute(
+        "UPDATE booking.amendments SET status = $2, version = version + 1, updated_at = now() "
+        "WHERE amendment_id = $1",
+        am["amendment_id"],
+        step.target.value,
+    )
+    if step.target is AmendmentStatus.AWAITING_SIGNATURES:
+        await _request_signatures(conn, outbox, row, am)
+        return
     # An increase: hold both time ranges while the charge runs; apply only once it is paid.
     held = {
         **_previous_terms(am),
@@ -462,12 +493,6 @@ async def _accept(
         "ends_at": max(am["ends_at"], row["ends_at"]),
     }
     await _set_booking(conn, row, held)
-    await conn.execute(
-        "UPDATE booking.amendments SET status = $2, version = version + 1, updated_at = now() "
-        "WHERE amendment_id = $1",
-        am["amendment_id"],
-        step.target.value,
-    )
     await scheduler.cancel(conn, "booking", AMENDMENT_EXPIRY, str(am["amendment_id"]))
     change = _change(am)
     await outbox.add(
@@ -487,6 +512,63 @@ async def _accept(
         key=str(row["booking_id"]),
         correlation_id=am["correlation_id"],
     )
+
+
+async def _request_signatures(
+    conn: asyncpg.Connection, outbox: Outbox, row: asyncpg.Record, am: asyncpg.Record
+) -> None:
+    """The guest signs the listing's documents for the new terms; a durable job creates the
+    envelope after commit. Unsigned by `respond_by` (the start), the amendment expires."""
+    listing = await repository.get_listing(conn, row["listing_id"])
+    assert listing is not None
+    documents = json.loads(listing["required_documents"])
+    amendment_id = str(am["amendment_id"])
+    await scheduler.schedule(
+        conn,
+        "booking",
+        CREATE_AMENDMENT_ENVELOPE,
+        amendment_id,
+        datetime.now(UTC),
+        {"sign_by": am["respond_by"].isoformat()},
+    )
+    await outbox.add(
+        conn,
+        SignaturesRequestedV1(
+            booking_id=str(row["booking_id"]),
+            guest_id=row["guest_id"],
+            listing_id=row["listing_id"],
+            document_ids=[d["document_id"] for d in documents] + [f"amendment-{amendment_id}"],
+            sign_by=am["respond_by"],
+            group_id=str(row["group_id"]) if row["group_id"] else None,
+        ),
+        key=str(row["booking_id"]),
+        correlation_id=am["correlation_id"],
+    )
+
+
+async def on_signed(conn: asyncpg.Connection, outbox: Outbox, amendment_id: uuid.UUID) -> None:
+    """The guest signed the new terms: go on as an accepted amendment."""
+    row, am = await _lock_amendment(conn, amendment_id)
+    if am["status"] != AmendmentStatus.AWAITING_SIGNATURES:
+        return  # decided already
+    await _proceed(conn, outbox, row, am, AmendmentTrigger.SIGNED)
+
+
+async def on_signatures_declined(
+    conn: asyncpg.Connection, outbox: Outbox, amendment_id: uuid.UUID, detail: str
+) -> None:
+    """Declined or expired: the amendment fails and the booking stays as it was."""
+    row, am = await _lock_amendment(conn, amendment_id)
+    if am["status"] != AmendmentStatus.AWAITING_SIGNATURES:
+        return
+    step = amendment_transition(
+        AmendmentStatus(am["status"]),
+        AmendmentTrigger.SIGNATURES_DECLINED,
+        am["delta"],
+        am["kind"],
+        am["needs_signatures"],
+    )
+    await _decide(conn, outbox, row, am, step.target, detail)
 
 
 async def _end(
@@ -543,13 +625,13 @@ async def expire_job(
     """Durable timer: a change unanswered at the start expires; overtime not disputed within
     its window counts as accepted and is charged."""
     row, am = await _lock_amendment(conn, uuid.UUID(amendment_id))
-    if am["status"] != AmendmentStatus.PROPOSED:
+    if am["status"] not in (AmendmentStatus.PROPOSED, AmendmentStatus.AWAITING_SIGNATURES):
         return
     if am["kind"] == "overtime":
         await _accept(conn, outbox, row, am)
         return
     step = amendment_transition(
-        AmendmentStatus.PROPOSED, AmendmentTrigger.EXPIRED, am["delta"], am["kind"]
+        AmendmentStatus(am["status"]), AmendmentTrigger.EXPIRED, am["delta"], am["kind"]
     )
     await _decide(conn, outbox, row, am, step.target, "not answered before the start")
 
@@ -621,6 +703,8 @@ async def view(conn: asyncpg.Connection, amendment_id: uuid.UUID) -> dict[str, A
         "quote": json.loads(am["quote"]),
         "respond_by": am["respond_by"].isoformat(),
         "failure_reason": am["failure_reason"],
+        "needs_signatures": am["needs_signatures"],
+        "signing_url": am["signing_url"],
         "created_at": am["created_at"].isoformat(),
         "updated_at": am["updated_at"].isoformat(),
     }

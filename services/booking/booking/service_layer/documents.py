@@ -26,6 +26,7 @@ from booking.adapters.esign.base import (
     WebhookEvent,
 )
 from booking.domain.model import BookingStatus, Trigger, transition_for
+from booking.service_layer import amendments
 from booking.service_layer.checkout import HOLD_EXPIRY, request_payment
 from booking.service_layer.endings import end_booking
 from booking.service_layer.groups import Groups
@@ -75,6 +76,61 @@ class Documents:
             signing_url=envelope.signing_url,
         )
 
+    async def create_amendment_envelope(
+        self, conn: asyncpg.Connection, amendment_id: str, payload: dict[str, object]
+    ) -> None:
+        """Durable job: the envelope for an amendment's new terms (the listing's documents,
+        and the amendment itself), idempotent on its key."""
+        am = await conn.fetchrow(
+            "SELECT a.*, b.guest_id, b.listing_id FROM booking.amendments a "
+            "JOIN booking.bookings b USING (booking_id) WHERE a.amendment_id = $1 "
+            "FOR UPDATE OF a",
+            uuid.UUID(amendment_id),
+        )
+        if am is None or am["status"] != "awaiting_signatures" or am["envelope_id"]:
+            return
+        listing = await repository.get_listing(conn, am["listing_id"])
+        assert listing is not None
+        terms = (
+            f"The booking {am['booking_id']} changes to {am['starts_at'].isoformat()} - "
+            f"{am['ends_at'].isoformat()}, {am['guests']} guest(s), extras "
+            f"{json.loads(am['extras'])}; the total changes by {am['delta']} "
+            f"{am['currency']} (minor units)."
+        )
+        documents = [
+            DocumentSpec(d["document_id"], d["title"], d["text"].encode())
+            for d in json.loads(listing["required_documents"])
+        ] + [DocumentSpec(f"amendment-{amendment_id}", "Amendment", terms.encode())]
+        envelope = await self.provider.create_envelope(
+            envelope_key=f"booking:esign:amendment:{amendment_id}",
+            signer=Signer(am["guest_id"], am["guest_id"], f"{am['guest_id']}@guests.invalid"),
+            documents=documents,
+            metadata={"booking_id": str(am["booking_id"]), "amendment_id": amendment_id},
+            expires_at=datetime.fromisoformat(str(payload["sign_by"])),
+        )
+        await conn.execute(
+            "UPDATE booking.amendments SET envelope_id = $2, signing_url = $3, "
+            "updated_at = now() WHERE amendment_id = $1",
+            am["amendment_id"],
+            envelope.envelope_id,
+            envelope.signing_url,
+        )
+
+    async def _on_amendment_envelope(self, conn: asyncpg.Connection, event: WebhookEvent) -> bool:
+        amendment_id = await conn.fetchval(
+            "SELECT amendment_id FROM booking.amendments WHERE envelope_id = $1",
+            event.envelope_id,
+        )
+        if amendment_id is None:
+            return False
+        if event.status is EnvelopeStatus.SIGNED:
+            await amendments.on_signed(conn, self.outbox, amendment_id)
+        else:
+            await amendments.on_signatures_declined(
+                conn, self.outbox, amendment_id, f"the signing envelope was {event.status}"
+            )
+        return True
+
     async def on_envelope_event(self, event: WebhookEvent) -> None:
         """The provider's callback (at least once): apply the outcome in one transaction."""
         if event.status is EnvelopeStatus.SENT:
@@ -85,7 +141,8 @@ class Documents:
                 event.envelope_id,
             )
             if booking_id is None:
-                log.warning("e-sign event for unknown envelope %s", event.envelope_id)
+                if not await self._on_amendment_envelope(conn, event):
+                    log.warning("e-sign event for unknown envelope %s", event.envelope_id)
                 return
             row = await repository.get_booking(conn, booking_id, for_update=True)
             assert row is not None
