@@ -165,6 +165,43 @@ async def test_authorize_transfer_group_charge_without_destination(
     assert result.transfer_group == "grp_7f3c"  # echoed by stripe-mock
 
 
+@pytest.mark.parametrize("group", [False, True], ids=["destination", "group"])
+async def test_authorize_saving_the_card_for_off_session_use(
+    gateway: StripeGateway, group: bool
+) -> None:
+    """A checkout's authorization also saves the card (`setup_future_usage=off_session`) for
+    the extra charges of amendments and overtime, on a single booking's destination charge and
+    on a group's transfer-group charge."""
+    result = await gateway.authorize(
+        amount=12_500,
+        currency="usd",
+        payment_method="pm_card_visa",
+        customer="cus_123",
+        application_fee_amount=0 if group else 1_875,
+        destination_account=None if group else "acct_123",
+        transfer_group="grp_7f3c" if group else None,
+        metadata={"payment_id": "p4"},
+        setup_future_usage="off_session",
+        idempotency_key=f"payments:authorize:p4-{group}",
+    )
+    _assert_parsed(result)
+    assert result.payment_method is not None  # stripe-mock's fixture names one
+    # The parameter is validated against the spec: a value Stripe does not know is refused.
+    with pytest.raises(StripeGatewayError) as excinfo:
+        await gateway.authorize(
+            amount=12_500,
+            currency="usd",
+            payment_method="pm_card_visa",
+            customer="cus_123",
+            application_fee_amount=0,
+            destination_account=None,
+            metadata={},
+            setup_future_usage="forever",  # type: ignore[arg-type]
+            idempotency_key=f"payments:authorize:p5-{group}",
+        )
+    assert (excinfo.value.http_status, excinfo.value.retryable) == (400, False)
+
+
 async def test_capture_full_and_partial(gateway: StripeGateway) -> None:
     _assert_parsed(await gateway.capture("pi_123", idempotency_key="payments:capture:p1"))
     _assert_parsed(

@@ -579,6 +579,38 @@ async def test_off_session_charge_of_a_transfer_group(gateway: StripeGateway) ->
     assert (raw.transfer_data, raw.transfer_group) == (None, "grp_c1")
 
 
+async def test_an_authorization_saving_the_card_can_be_charged_off_session_later(
+    gateway: StripeGateway, sim: httpx.AsyncClient
+) -> None:
+    customer = await _customer(gateway, "guest-sfu-1")
+    auth = await _authorize(gateway, "sfu1", customer=customer, setup_future_usage="off_session")
+    assert auth.status == "requires_capture"
+    saved = auth.payment_method
+    assert saved is not None and saved.startswith("pm_") and saved != "pm_card_visa"
+    await gateway.capture(auth.id, idempotency_key="payments:capture:sfu1")
+
+    charged = await _charge(
+        gateway, customer, saved, "sfu1-extra", amount=2_500, application_fee_amount=375
+    )
+    assert (charged.status, charged.amount_received, charged.payment_method) == (
+        "succeeded",
+        2_500,
+        saved,
+    )
+    await _fail_next_off_session(sim, customer)
+    declined = await _charge(
+        gateway, customer, saved, "sfu1-declined", amount=2_500, application_fee_amount=375
+    )
+    assert (declined.status, declined.failure_code) == ("declined", "card_declined")
+
+    # Without it, the authorization's card is not saved: an off-session charge is refused.
+    once = await _authorize(gateway, "sfu2", customer=customer)
+    assert once.payment_method is not None
+    with pytest.raises(StripeGatewayError) as excinfo:
+        await _charge(gateway, customer, once.payment_method, "sfu2-extra")
+    assert (excinfo.value.param, excinfo.value.retryable) == ("payment_method", False)
+
+
 async def test_saving_a_declining_card_is_a_declined_result(gateway: StripeGateway) -> None:
     customer = await _customer(gateway, "guest-rtb-2")
     result = await _save(gateway, customer, "s2", "pm_card_chargeDeclined")

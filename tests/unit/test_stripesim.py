@@ -926,6 +926,77 @@ async def test_setup_future_usage_saves_the_card(api: httpx.AsyncClient) -> None
     assert ok(await off_session(api, customer, pm["id"]))["status"] == "succeeded"
 
 
+async def test_an_authorization_with_setup_future_usage_saves_the_card_for_later(
+    api: httpx.AsyncClient,
+) -> None:
+    """A checkout's authorization (manual capture, destination charge) saves the card: later
+    off-session charges of that customer with the returned `pm_` work, and forced off-session
+    failures apply to them."""
+    customer = await customer_id(api)
+    authorization = {
+        "customer": customer,
+        "payment_method": "pm_card_visa",
+        "capture_method": "manual",
+        "transfer_data": {"destination": "acct_1Host"},
+        "application_fee_amount": 750,
+        "setup_future_usage": "off_session",
+        "confirm": True,
+    }
+    held = await intent(api, **authorization)
+    assert (held["status"], held["setup_future_usage"]) == ("requires_capture", "off_session")
+    pm = held["payment_method"]
+    assert pm.startswith("pm_") and pm != "pm_card_visa"
+    assert ok(await api.get(f"/v1/payment_methods/{pm}", headers=AUTH))["customer"] == customer
+    assert "payment_method.attached" in await event_types(api)
+    # The hold released: the card stays saved, as on Stripe.
+    ok(await post(api, f"/v1/payment_intents/{held['id']}/cancel"))
+    charge = {"transfer_data": {"destination": "acct_1Host"}, "application_fee_amount": 300}
+    extra = ok(await off_session(api, customer, pm, expand=["latest_charge"], **charge))
+    assert (extra["status"], extra["amount_received"]) == ("succeeded", 5000)
+    assert extra["latest_charge"]["application_fee_amount"] == 300
+
+    control = f"/_sim/customers/{customer}/fail_next_off_session"
+    ok(await api.post(control, json={}))
+    err = error(await off_session(api, customer, pm, **charge), 402)
+    assert (err["code"], err["decline_code"]) == ("card_declined", "generic_decline")
+
+    # Without setup_future_usage the card is used once and not saved.
+    once_only = {k: v for k, v in authorization.items() if k != "setup_future_usage"}
+    once = await intent(api, **once_only)
+    assert once["status"] == "requires_capture"
+    assert (
+        ok(await api.get(f"/v1/payment_methods/{once['payment_method']}", headers=AUTH))["customer"]
+        is None
+    )
+    assert error(await off_session(api, customer, once["payment_method"]), 400)["param"] == (
+        "payment_method"
+    )
+
+
+async def test_a_declined_authorization_saves_no_card(api: httpx.AsyncClient) -> None:
+    customer = await customer_id(api)
+    err = error(
+        await post(
+            api,
+            "/v1/payment_intents",
+            {
+                "amount": 5000,
+                "currency": "usd",
+                "customer": customer,
+                "payment_method": "pm_card_chargeDeclined",
+                "capture_method": "manual",
+                "setup_future_usage": "off_session",
+                "confirm": True,
+            },
+        ),
+        402,
+    )
+    assert err["payment_intent"]["status"] == "requires_payment_method"
+    pm = ok(await api.get(f"/v1/payment_methods/{err['payment_method']['id']}", headers=AUTH))
+    assert pm["customer"] is None
+    assert "payment_method.attached" not in await event_types(api)
+
+
 async def test_fail_next_off_session_control(api: httpx.AsyncClient) -> None:
     customer = await customer_id(api)
     pm = await saved_card(api, customer)

@@ -36,6 +36,7 @@ __all__ = [
     "SIMULATOR_API_KEY",
     "STRIPE_API_VERSION",
     "CancellationReason",
+    "FutureUsage",
     "PaymentIntentResult",
     "RefundResult",
     "SetupIntentResult",
@@ -55,6 +56,7 @@ DECLINED: Final = "declined"
 AUTHENTICATION_REQUIRED: Final = "authentication_required"
 
 CancellationReason = Literal["duplicate", "fraudulent", "requested_by_customer", "abandoned"]
+FutureUsage = Literal["off_session", "on_session"]
 _EXPAND_CHARGE: Final = ["latest_charge"]
 _EXPAND_PAYMENT_METHOD: Final = ["payment_method"]
 
@@ -67,7 +69,9 @@ class PaymentIntentResult:
     ``canceled``, ...) or ``"declined"`` when the card was declined (then ``decline_code``,
     ``failure_code`` and ``failure_message`` say why; the intent itself is back in
     ``requires_payment_method`` on Stripe's side). ``transfer_group`` is set on the charge of
-    a Linked Booking Group (paid out by separate transfers).
+    a Linked Booking Group (paid out by separate transfers). ``payment_method`` is the ``pm_``
+    id the intent was paid with (the one to charge later when the authorization saved it with
+    ``setup_future_usage``; a test id such as ``pm_card_visa`` comes back as a fresh ``pm_``).
     """
 
     id: str
@@ -83,6 +87,7 @@ class PaymentIntentResult:
     failure_code: str | None = None
     failure_message: str | None = None
     transfer_group: str | None = None
+    payment_method: str | None = None
 
     @property
     def declined(self) -> bool:
@@ -233,6 +238,7 @@ class StripeGateway:
         metadata: dict[str, str],
         idempotency_key: str,
         transfer_group: str | None = None,
+        setup_future_usage: FutureUsage | None = None,
     ) -> PaymentIntentResult:
         """Create and confirm a manual-capture PaymentIntent (an authorization hold).
 
@@ -242,6 +248,9 @@ class StripeGateway:
         Without one (``application_fee_amount`` must then be 0) the funds stay on the platform
         account; ``transfer_group`` names the separate transfers that will pay them out (a
         Linked Booking Group: one charge, one transfer per host).
+        ``setup_future_usage="off_session"`` (with a ``customer``) also saves the card to the
+        customer once the authorization succeeds, so that ``result.payment_method`` can be
+        charged later with ``charge_off_session``.
         """
         params = _intent_params(
             amount=amount,
@@ -254,6 +263,8 @@ class StripeGateway:
             metadata=metadata,
             capture_method="manual",
         )
+        if setup_future_usage is not None:
+            params["setup_future_usage"] = setup_future_usage
         return await self._create_intent(params, idempotency_key)
 
     async def save_payment_method(
@@ -549,6 +560,7 @@ def _result(intent: stripe.PaymentIntent) -> PaymentIntentResult:
         failure_code=getattr(error, "code", None) if declined else None,
         failure_message=getattr(error, "message", None) if declined else None,
         transfer_group=getattr(intent, "transfer_group", None),
+        payment_method=_id(getattr(intent, "payment_method", None)),
     )
 
 
