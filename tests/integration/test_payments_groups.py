@@ -282,6 +282,13 @@ async def test_a_group_is_authorized_as_one_charge_of_its_transfer_group_without
         }
         for leg in checkout.legs
     ]
+    # The card is saved to the guest's customer with the authorization, for the legs' extra
+    # charges (amendments, overtime) later.
+    assert intent["setup_future_usage"] == "off_session"
+    assert intent["customer"] is not None and row["customer_id"] == intent["customer"]
+    assert row["saved_payment_method"] == intent["payment_method"]
+    saved = await stripe_get(sim, f"/v1/payment_methods/{row['saved_payment_method']}")
+    assert saved["customer"] == row["customer_id"]
 
 
 async def test_a_redelivered_group_checkout_takes_no_second_payment(

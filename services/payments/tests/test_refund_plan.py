@@ -110,8 +110,12 @@ def test_an_order_is_what_booking_asked() -> None:
         "tax": 50,
         "host_account_id": "acct_9",
         "lines": made.lines_json,
+        "cause": "cancellation",
     }
     assert RefundOrder.of_row(stored) == made
+    amended = RefundOrder.of("b-9", None, request, cause="amendment")
+    assert amended.cause == "amendment" != made.cause
+    assert RefundOrder.of_row({**stored, "group_id": None, "cause": "amendment"}) == amended
 
 
 # -- captured: a Stripe refund, never more than is left ---------------------------------------
@@ -188,6 +192,33 @@ def test_an_authorization_with_another_refund_under_way_waits() -> None:
 def test_a_payment_that_holds_nothing_gives_nothing_back(status: str) -> None:
     payment = replace(SINGLE, status=status, captured_amount=0)
     assert plan_refund(order(), payment, reserved=0, refunded_for_booking=0).method == "none"
+
+
+@pytest.mark.parametrize("status", ["saved", "charge_failed"])
+def test_an_amendment_of_a_card_not_charged_yet_lowers_the_charge(status: str) -> None:
+    payment = replace(SINGLE, status=status, captured_amount=0)
+    plan = plan_refund(order(cause="amendment"), payment, reserved=0, refunded_for_booking=0)
+    assert (plan.method, plan.capture_splits) == (
+        "none",
+        (Split("b-1", "acct_1", 8_500, 1_275, 200),),
+    )
+    # A cancellation's leaves nothing to charge (its payment is cancelled instead).
+    assert plan_refund(order(), payment, reserved=0, refunded_for_booking=0).capture_splits == ()
+    with pytest.raises(RefundRefused) as excinfo:
+        plan_refund(
+            order(cause="amendment", amount=13_501, host_amount=12_751),
+            payment,
+            reserved=0,
+            refunded_for_booking=0,
+        )
+    assert excinfo.value.code == "invalid_refund"
+
+
+def test_an_amendment_of_a_payment_that_is_over_gives_nothing_back() -> None:
+    for status in ("failed", "voided", "cancelled"):
+        payment = replace(SINGLE, status=status, captured_amount=0)
+        plan = plan_refund(order(cause="amendment"), payment, reserved=0, refunded_for_booking=0)
+        assert (plan.method, plan.capture_splits) == ("none", ())
 
 
 def test_a_refund_of_nothing_moves_nothing() -> None:

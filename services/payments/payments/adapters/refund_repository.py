@@ -20,7 +20,8 @@ async def open_refund(
     await db.execute(
         "INSERT INTO payments.refunds (refund_id, payment_id, booking_id, group_id, amount, "
         "currency, platform_fee, host_amount, tax, host_account_id, lines, correlation_id, "
-        "source_event_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13) "
+        "source_event_id, cause) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13, $14) "
         "ON CONFLICT (refund_id) DO NOTHING",
         order.refund_id,
         order.payment_id,
@@ -35,6 +36,7 @@ async def open_refund(
         order.lines_json,
         correlation_id,
         source_event_id,
+        order.cause,
     )
     row = await get_refund(db, order.refund_id)
     assert row is not None
@@ -155,6 +157,29 @@ async def mark_failed(
         code,
         f"{code}: {message}"[:_MESSAGE_LIMIT],
     )
+
+
+async def lower_charge(
+    conn: asyncpg.Connection,
+    payment_id: str,
+    from_status: str,
+    *,
+    amount: int,
+    platform_fee: int,
+    tax: int,
+) -> bool:
+    """A saved card not charged yet is to be charged less (an amendment lowered the price);
+    False when the payment is no longer in `from_status`."""
+    status = await conn.execute(
+        "UPDATE payments.payments SET amount = $3, platform_fee = $4, tax = $5, "
+        "updated_at = now() WHERE payment_id = $1 AND status = $2",
+        payment_id,
+        from_status,
+        amount,
+        platform_fee,
+        tax,
+    )
+    return bool(status == "UPDATE 1")
 
 
 async def add_refunded(conn: asyncpg.Connection, payment_id: str, amount: int) -> None:

@@ -1,15 +1,17 @@
 """How a refund request is given back, decided from the state of its payment.
 
 Booking asks for a refund when a confirmed booking (or one leg of a Linked Booking Group) is
-cancelled; the request says how much goes back and how it divides (`amount = platform_fee +
-host_amount`, `tax` part of the fee). What payments does depends on its payment:
+cancelled, or when an accepted amendment lowers its price; the request says how much goes back
+and how it divides (`amount = platform_fee + host_amount`, `tax` part of the fee). What payments
+does depends on its payment:
 
 - captured: a Stripe refund (`refund`), never more than is left of the capture once every
   earlier refund, done or under way, is counted;
 - still only authorized: the whole amount voids the authorization (`void`); less captures the
   rest (`partial_capture`), with the refunded booking's split reduced by the refund;
 - nothing was ever taken (a saved card not charged, a failed or released payment): nothing to
-  give back (`none`).
+  give back (`none`). A cancelled booking's saved card will then never be charged; an amended
+  booking's will be charged less (its payment is lowered by the refund).
 
 A request that cannot be right (its parts do not add up, another currency, a booking the payment
 does not pay for) or asks for more than is left is refused with a machine-readable code.
@@ -34,6 +36,13 @@ MONEY_METHODS: Final = (REFUND, VOID, PARTIAL_CAPTURE)
 """Methods that give money back (and so reserve it while under way)."""
 NOTHING_TAKEN: Final = ("saved", "charge_failed", "failed", "voided", "cancelled")
 """Payment statuses that hold no money of the guest."""
+NOT_CHARGED_YET: Final = ("saved", "charge_failed")
+"""A single booking's saved card that is still to be charged (at confirmation, or by the
+guest's retry once that charge failed)."""
+
+# What asked for the refund (`payments.refunds.cause`).
+CANCELLATION: Final = "cancellation"
+AMENDMENT: Final = "amendment"
 
 # Refusal codes (refund_failed `code`; Stripe's own codes pass through unchanged).
 AMOUNT_TOO_LARGE: Final = "amount_too_large"
@@ -78,9 +87,16 @@ class RefundOrder:
     tax: int
     host_account_id: str
     lines: tuple[tuple[str, int], ...] = ()
+    cause: str = CANCELLATION
 
     @classmethod
-    def of(cls, booking_id: str, group_id: str | None, request: RefundRequest) -> RefundOrder:
+    def of(
+        cls,
+        booking_id: str,
+        group_id: str | None,
+        request: RefundRequest,
+        cause: str = CANCELLATION,
+    ) -> RefundOrder:
         return cls(
             refund_id=request.refund_id,
             payment_id=request.payment_id,
@@ -93,6 +109,7 @@ class RefundOrder:
             tax=request.tax,
             host_account_id=request.host_account_id,
             lines=tuple((line.code, line.amount) for line in request.lines),
+            cause=cause,
         )
 
     @classmethod
@@ -111,6 +128,7 @@ class RefundOrder:
             tax=row["tax"],
             host_account_id=row["host_account_id"],
             lines=tuple((item["code"], item["amount"]) for item in lines or ()),
+            cause=row["cause"],
         )
 
     @property
@@ -168,7 +186,8 @@ class PaymentState:
 class Plan:
     method: Method
     capture_splits: tuple[Split, ...] = ()
-    """`partial_capture`: who is owed what of the smaller capture."""
+    """`partial_capture`: who is owed what of the smaller capture; `none` for an amendment of a
+    saved card not charged yet: what is left to charge (empty: nothing)."""
 
     @property
     def capture_amount(self) -> int:
@@ -193,7 +212,12 @@ def plan_refund(
     if payment is None:
         raise RefundRefused(PAYMENT_NOT_FOUND, f"payment {order.payment_id} does not exist")
     paid = _check(order, payment)
-    if order.amount == 0 or payment.status in NOTHING_TAKEN:
+    if order.amount == 0:
+        return Plan(NONE)
+    if payment.status in NOT_CHARGED_YET and order.cause == AMENDMENT:
+        # Nothing taken yet: the card will be charged the amended price instead.
+        return Plan(NONE, lowered_charge(order, payment))
+    if payment.status in NOTHING_TAKEN:
         return Plan(NONE)
     if refunded_for_booking + order.amount > paid.amount:
         raise RefundRefused(
@@ -231,6 +255,27 @@ def plan_refund(
             raise RefundRefused(INVALID_REFUND, str(exc)) from exc
         return Plan(PARTIAL_CAPTURE, rest)
     raise RefundRefused(PAYMENT_NOT_REFUNDABLE, f"payment {payment.payment_id} is {payment.status}")
+
+
+def lowered_charge(order: RefundOrder, payment: PaymentState) -> tuple[Split, ...]:
+    """What a single booking's saved card not charged yet is to be charged once an amendment's
+    refund is taken out of it (empty: nothing is left). Raises RefundRefused."""
+    if payment.group_id is not None:
+        raise RefundRefused(
+            PAYMENT_NOT_REFUNDABLE,
+            f"payment {payment.payment_id} is a group's, still {payment.status}",
+        )
+    try:
+        return without_refund(
+            payment.bookings(),
+            booking_id=order.booking_id,
+            host_account_id=order.host_account_id,
+            amount=order.amount,
+            platform_fee=order.platform_fee,
+            tax=order.tax,
+        )
+    except InvalidCheckout as exc:
+        raise RefundRefused(INVALID_REFUND, str(exc)) from exc
 
 
 def _check(order: RefundOrder, payment: PaymentState) -> Split:

@@ -2,6 +2,7 @@
 
 from eventkit.routing import EventRouter
 from marketplace_contracts.events.booking import (
+    AmendmentDecidedV1,
     BookingCancelledV1,
     BookingConfirmedV1,
     BookingFailedV1,
@@ -24,4 +25,5 @@ def build_router(h: PaymentHandlers) -> EventRouter:
     router.add(GroupCaptureRequestedV1, h.groups.record_capture, prepare=h.groups.capture)
     router.add(GroupFailedV1, h.groups.record_void, prepare=h.groups.void)
     router.add(BookingCancelledV1, h.refunds.apply, prepare=h.refunds.prepare)
+    router.add(AmendmentDecidedV1, h.refunds.apply_amendment, prepare=h.refunds.prepare_amendment)
     return router

@@ -163,6 +163,9 @@ class PaymentHandlers:
             destination_account=checkout.destination,
             transfer_group=checkout.transfer_group,
             metadata=checkout.stripe_metadata,
+            # Saved to the guest's customer with the authorization: amendments and overtime
+            # charge it off-session later (see `charges`).
+            setup_future_usage="off_session",
             idempotency_key=idempotency_key("authorize", checkout.payment_id),
         )
 
@@ -198,6 +201,9 @@ class PaymentHandlers:
             else None,
             "card_brand": result.card_brand if result else None,
             "card_last4": result.card_last4 if result else None,
+            # What an off-session charge of this booking needs later.
+            "customer_id": auth.customer_id,
+            "saved_payment_method": result.payment_method if ok and result else None,
             "failure_code": None
             if ok
             else (error.code if error else result and result.failure_code),

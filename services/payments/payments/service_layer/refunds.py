@@ -1,5 +1,8 @@
-"""Payments' side of the refund saga: `booking.booking_cancelled` with a refund request →
-money back to the guest → `payments.refund_succeeded` or `payments.refund_failed`.
+"""Payments' side of the refund saga: `booking.booking_cancelled` with a refund request, or
+`booking.amendment_decided` applied with one (an amendment that lowered the price) → money back
+to the guest → `payments.refund_succeeded` or `payments.refund_failed`. Both take the same path;
+only what happens to a saved card not charged yet differs (a cancellation's will never be
+charged, an amendment's will be charged less).
 
 As everywhere in payments, the Stripe call runs in `prepare` (outside the consumer's
 transaction, with a deterministic idempotency key) and `apply` records the outcome and its event
@@ -31,7 +34,7 @@ import asyncpg
 
 from eventkit.outbox import Outbox
 from marketplace_contracts import Envelope
-from marketplace_contracts.events.booking import BookingCancelledV1
+from marketplace_contracts.events.booking import AmendmentDecidedV1, BookingCancelledV1
 from marketplace_contracts.events.payments import RefundFailedV1, RefundSucceededV1
 from payments.adapters import refund_repository as refunds_db
 from payments.adapters import repository
@@ -39,7 +42,9 @@ from payments.adapters.stripe_gateway import PaymentIntentResult, StripeGateway,
 from payments.domain.checkout import Split
 from payments.domain.ids import idempotency_key
 from payments.domain.refunds import (
+    AMENDMENT,
     NONE,
+    NOT_CHARGED_YET,
     PARTIAL_CAPTURE,
     REFUND,
     VOID,
@@ -48,6 +53,7 @@ from payments.domain.refunds import (
     Plan,
     RefundOrder,
     RefundRefused,
+    lowered_charge,
     plan_refund,
 )
 from payments.service_layer.captures import record_captured
@@ -106,6 +112,30 @@ class Refunds:
         conn: asyncpg.Connection,
         env: Envelope,
         event: BookingCancelledV1,
+        outcome: RefundOutcome | None,
+    ) -> None:
+        if outcome is not None:
+            await self.record(conn, outcome, env.correlation_id, env.event_id)
+
+    # -- amendment decided: the consumer's route --------------------------------------------
+    async def prepare_amendment(
+        self, env: Envelope, event: AmendmentDecidedV1
+    ) -> RefundOutcome | None:
+        """An applied amendment that lowered the price gives the difference back; any other
+        outcome, or one without a refund, moves no money."""
+        if event.outcome != "applied" or event.refund is None:
+            return None
+        # The event names no group: a group leg's refund is its group's, as for cancellations.
+        payment = await repository.get_payment(self.db(), event.refund.payment_id)
+        group_id = payment["group_id"] if payment is not None else None
+        order = RefundOrder.of(event.booking_id, group_id, event.refund, cause=AMENDMENT)
+        return await self.attempt(order, env.correlation_id, env.event_id)
+
+    async def apply_amendment(
+        self,
+        conn: asyncpg.Connection,
+        env: Envelope,
+        event: AmendmentDecidedV1,
         outcome: RefundOutcome | None,
     ) -> None:
         if outcome is not None:
@@ -317,13 +347,24 @@ class Refunds:
                 causation_id,
                 splits=outcome.capture_splits,
             )
-        elif (
-            payment is not None
-            and payment.group_id is None
-            and payment.status in ("saved", "charge_failed")
-        ):
-            # A cancelled booking must never be charged: its saved card will not be.
-            await repository.transition(conn, order.payment_id, payment.status, status="cancelled")
+        elif payment is not None and payment.group_id is None and payment.status in NOT_CHARGED_YET:
+            rest = lowered_charge(order, payment) if order.cause == AMENDMENT else ()
+            if not rest:
+                # A cancelled booking must never be charged: its saved card will not be.
+                await repository.transition(
+                    conn, order.payment_id, payment.status, status="cancelled"
+                )
+                return
+            # An amended booking's saved card is charged the lower price instead.
+            [split] = rest
+            await refunds_db.lower_charge(
+                conn,
+                order.payment_id,
+                payment.status,
+                amount=split.amount,
+                platform_fee=split.platform_fee,
+                tax=split.tax,
+            )
 
     # -- ops: retry a failed refund ---------------------------------------------------------
     async def retry(self, refund_id: str) -> asyncpg.Record:
