@@ -11,3 +11,8 @@ def checkout_payment_id(booking_id: str) -> str:
 
 def idempotency_key(operation: str, subject_id: str) -> str:
     return f"payments:{operation}:{subject_id}"
+
+
+def charge_payment_id(charge_request_id: str) -> str:
+    """The payment of one extra charge (booking.charge_requested), whoever asks again."""
+    return f"pay_{uuid.uuid5(_NAMESPACE, f'charge:{charge_request_id}').hex}"

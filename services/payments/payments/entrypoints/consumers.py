@@ -6,6 +6,7 @@ from marketplace_contracts.events.booking import (
     BookingCancelledV1,
     BookingConfirmedV1,
     BookingFailedV1,
+    ChargeRequestedV1,
     CheckoutRequestedV1,
     GroupCaptureRequestedV1,
     GroupCheckoutRequestedV1,
@@ -25,5 +26,6 @@ def build_router(h: PaymentHandlers) -> EventRouter:
     router.add(GroupCaptureRequestedV1, h.groups.record_capture, prepare=h.groups.capture)
     router.add(GroupFailedV1, h.groups.record_void, prepare=h.groups.void)
     router.add(BookingCancelledV1, h.refunds.apply, prepare=h.refunds.prepare)
+    router.add(ChargeRequestedV1, h.charges.apply, prepare=h.charges.prepare)
     router.add(AmendmentDecidedV1, h.refunds.apply_amendment, prepare=h.refunds.prepare_amendment)
     return router

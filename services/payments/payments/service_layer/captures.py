@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
+from typing import Any
 
 import asyncpg
 
@@ -57,30 +59,41 @@ async def record_captured(
         return False
     await outbox.add(
         conn,
-        PaymentCapturedV2(
-            payment_id=payment_id,
-            booking_id=payment["booking_id"],
-            group_id=payment["group_id"],
-            payment_intent_id=result.id,
-            charge_id=result.charge_id,
-            amount=captured,
-            currency=payment["currency"],
-            platform_fee=sum(s.platform_fee for s in splits),
-            splits=[
-                PaymentSplit(
-                    booking_id=s.booking_id,
-                    host_account_id=s.host_account_id,
-                    amount=s.amount,
-                    platform_fee=s.platform_fee,
-                    host_amount=s.host_amount,
-                    tax=s.tax,
-                )
-                for s in splits
-            ],
-            transfer_group=payment["transfer_group"],
-        ),
+        payment_captured(payment, result, splits),
         key=payment_id,
         correlation_id=correlation_id,
         causation_id=causation_id,
     )
     return True
+
+
+def payment_captured(
+    payment: Mapping[str, Any], result: PaymentIntentResult, splits: tuple[Split, ...]
+) -> PaymentCapturedV2:
+    """payment_captured v2 of a payment row. An extra charge (amendment, overtime) answers its
+    charge request and is its booking's, also for a group leg: `booking_id` is the leg and
+    `group_id` stays empty (`transfer_group` names the group's transfers)."""
+    charge_request_id = payment["charge_request_id"]
+    return PaymentCapturedV2(
+        payment_id=payment["payment_id"],
+        booking_id=payment["booking_id"],
+        group_id=None if charge_request_id else payment["group_id"],
+        payment_intent_id=result.id,
+        charge_id=result.charge_id,
+        amount=result.amount_received,
+        currency=payment["currency"],
+        platform_fee=sum(s.platform_fee for s in splits),
+        splits=[
+            PaymentSplit(
+                booking_id=s.booking_id,
+                host_account_id=s.host_account_id,
+                amount=s.amount,
+                platform_fee=s.platform_fee,
+                host_amount=s.host_amount,
+                tax=s.tax,
+            )
+            for s in splits
+        ],
+        transfer_group=payment["transfer_group"],
+        charge_request_id=charge_request_id,
+    )

@@ -39,6 +39,7 @@ from payments.adapters.stripe_gateway import (
 from payments.domain.checkout import Checkout, InvalidCheckout
 from payments.domain.ids import idempotency_key
 from payments.service_layer.captures import record_captured
+from payments.service_layer.charges import ExtraCharges
 from payments.service_layer.groups import GroupPayments
 from payments.service_layer.refunds import DEFAULT_MAX_ATTEMPTS, Refunds
 from payments.service_layer.saved_cards import SavedCards
@@ -80,6 +81,7 @@ class PaymentHandlers:
         self.stripe = stripe
         self.saved = SavedCards(db, outbox, stripe)
         self.groups = GroupPayments(db, outbox, stripe, self.saved)
+        self.charges = ExtraCharges(db, outbox, stripe)
         self.refunds = Refunds(
             db,
             outbox,

@@ -1,0 +1,157 @@
+"""An extra charge of a confirmed booking: an accepted amendment that costs more, or overtime.
+
+Booking asks for it with `booking.charge_requested`, naming the booking's checkout payment: its
+customer and the card saved with it are charged off-session. The charge is a payment of its own
+(`charge_payment_id`, purpose `charge:<charge_request_id>`), captured at once, and paid out like
+the booking's checkout: a single booking's is a destination charge to its host with the platform
+fee as application fee; a group leg's is a charge of the group's transfer group without a
+destination (the platform pays the leg's host by transfer).
+
+A request that cannot be charged (no such payment, a payment that does not pay for the booking,
+another currency, amounts that do not add up, no card saved) is refused with a machine-readable
+code before any Stripe call.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Final
+
+from marketplace_contracts.events.booking import ChargeRequestedV1
+from payments.domain.checkout import Split
+from payments.domain.ids import charge_payment_id
+
+# Refusal codes (payment_failed `code`; Stripe's own codes pass through unchanged).
+PAYMENT_NOT_FOUND: Final = "payment_not_found"
+INVALID_CHARGE_REQUEST: Final = "invalid_charge_request"
+NO_SAVED_PAYMENT_METHOD: Final = "no_saved_payment_method"
+
+
+class ChargeRefused(Exception):
+    """The extra charge cannot be made as asked: answer payment_failed now (no retry helps)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class ExtraCharge:
+    """One charge request, with what its booking's checkout payment lends it."""
+
+    charge_request_id: str
+    booking_id: str
+    group_id: str | None
+    source_payment_id: str
+    guest_id: str
+    customer_id: str
+    payment_method: str
+    amount: int
+    currency: str
+    platform_fee: int
+    tax: int
+    host_account_id: str
+    reason: str
+
+    @property
+    def payment_id(self) -> str:
+        return charge_payment_id(self.charge_request_id)
+
+    @property
+    def purpose(self) -> str:
+        return f"charge:{self.charge_request_id}"
+
+    @property
+    def destination(self) -> str | None:
+        """The host's account of a single booking's destination charge; None for a group leg."""
+        return self.host_account_id if self.group_id is None else None
+
+    @property
+    def application_fee(self) -> int:
+        return self.platform_fee if self.destination is not None else 0
+
+    @property
+    def transfer_group(self) -> str | None:
+        return self.group_id
+
+    @property
+    def split(self) -> Split:
+        return Split(
+            self.booking_id, self.host_account_id, self.amount, self.platform_fee, self.tax
+        )
+
+    @property
+    def stripe_metadata(self) -> dict[str, str]:
+        metadata = {
+            "booking_id": self.booking_id,
+            "payment_id": self.payment_id,
+            "charge_request_id": self.charge_request_id,
+            "reason": self.reason,
+        }
+        if self.group_id is not None:
+            metadata["group_id"] = self.group_id
+        return metadata
+
+
+def plan_charge(event: ChargeRequestedV1, source: Any | None) -> ExtraCharge:
+    """The charge to make for `event` with `source`, the booking's checkout payment (a
+    `payments.payments` row, or None if there is none). Raises ChargeRefused."""
+    what = f"charge request {event.charge_request_id}"
+    if event.amount <= 0:
+        raise ChargeRefused(INVALID_CHARGE_REQUEST, f"{what}: nothing to charge ({event.amount})")
+    if not 0 <= event.tax <= event.platform_fee <= event.amount:
+        raise ChargeRefused(
+            INVALID_CHARGE_REQUEST,
+            f"{what}: platform fee {event.platform_fee} (tax {event.tax}) does not fit in "
+            f"{event.amount}",
+        )
+    if source is None:
+        raise ChargeRefused(PAYMENT_NOT_FOUND, f"{what}: payment {event.payment_id} not found")
+    if source["currency"] != event.currency:
+        raise ChargeRefused(
+            INVALID_CHARGE_REQUEST,
+            f"{what} is in {event.currency}, payment {event.payment_id} in {source['currency']}",
+        )
+    group_id = source["group_id"]
+    if event.group_id is not None and event.group_id != group_id:
+        raise ChargeRefused(
+            INVALID_CHARGE_REQUEST,
+            f"{what}: payment {event.payment_id} is not group {event.group_id}'s payment",
+        )
+    if event.booking_id not in _bookings_of(source):
+        raise ChargeRefused(
+            INVALID_CHARGE_REQUEST,
+            f"{what}: payment {event.payment_id} does not pay for booking {event.booking_id}",
+        )
+    customer, card = source["customer_id"], source["saved_payment_method"]
+    if not customer or not card:
+        raise ChargeRefused(
+            NO_SAVED_PAYMENT_METHOD,
+            f"{what}: payment {event.payment_id} saved no card to charge off-session",
+        )
+    return ExtraCharge(
+        charge_request_id=event.charge_request_id,
+        booking_id=event.booking_id,
+        group_id=group_id,
+        source_payment_id=event.payment_id,
+        guest_id=source["guest_id"],
+        customer_id=customer,
+        payment_method=card,
+        amount=event.amount,
+        currency=event.currency,
+        platform_fee=event.platform_fee,
+        tax=event.tax,
+        host_account_id=event.host_account_id,
+        reason=event.reason,
+    )
+
+
+def _bookings_of(source: Any) -> set[str]:
+    """The bookings a checkout payment pays for: its booking, or its group's legs."""
+    if source["group_id"] is None:
+        return {source["booking_id"]}
+    raw = source["splits"]
+    splits = json.loads(raw) if isinstance(raw, str) else raw or []
+    return {split["booking_id"] for split in splits}

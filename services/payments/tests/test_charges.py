@@ -1,0 +1,124 @@
+"""An extra charge of a booking, planned from its checkout payment (pure)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from marketplace_contracts.events.booking import ChargeRequestedV1
+from payments.domain.charges import ChargeRefused, plan_charge
+from payments.domain.checkout import Split
+from payments.domain.ids import charge_payment_id
+
+SINGLE: dict[str, Any] = {
+    "payment_id": "pay_1",
+    "booking_id": "b-1",
+    "group_id": None,
+    "splits": None,
+    "guest_id": "guest-1",
+    "currency": "usd",
+    "customer_id": "cus_1",
+    "saved_payment_method": "pm_1",
+}
+GROUP: dict[str, Any] = {
+    **SINGLE,
+    "payment_id": "pay_g",
+    "booking_id": "grp-1",
+    "group_id": "grp-1",
+    "splits": json.dumps(
+        [
+            {"booking_id": "leg-1", "host_account_id": "acct_A", "amount": 1, "platform_fee": 0},
+            {"booking_id": "leg-2", "host_account_id": "acct_B", "amount": 1, "platform_fee": 0},
+        ]
+    ),
+}
+
+
+def request(**overrides: object) -> ChargeRequestedV1:
+    fields: dict[str, object] = {
+        "charge_request_id": "chg_1",
+        "booking_id": "b-1",
+        "payment_id": "pay_1",
+        "amount": 4_500,
+        "currency": "usd",
+        "platform_fee": 675,
+        "tax": 100,
+        "host_account_id": "acct_1",
+        "reason": "amendment",
+    }
+    return ChargeRequestedV1.model_validate({**fields, **overrides})
+
+
+def test_a_single_bookings_charge_is_a_destination_charge_with_its_fee() -> None:
+    charge = plan_charge(request(), SINGLE)
+    assert (charge.payment_id, charge.purpose) == (charge_payment_id("chg_1"), "charge:chg_1")
+    assert (charge.customer_id, charge.payment_method, charge.guest_id) == (
+        "cus_1",
+        "pm_1",
+        "guest-1",
+    )
+    assert (charge.destination, charge.application_fee, charge.transfer_group) == (
+        "acct_1",
+        675,
+        None,
+    )
+    assert charge.split == Split("b-1", "acct_1", 4_500, 675, 100)
+    assert charge.stripe_metadata == {
+        "booking_id": "b-1",
+        "payment_id": charge_payment_id("chg_1"),
+        "charge_request_id": "chg_1",
+        "reason": "amendment",
+    }
+
+
+def test_a_group_legs_charge_is_a_charge_of_the_groups_transfer_group() -> None:
+    charge = plan_charge(
+        request(booking_id="leg-2", group_id="grp-1", payment_id="pay_g", host_account_id="acct_B"),
+        GROUP,
+    )
+    assert (charge.destination, charge.application_fee, charge.transfer_group) == (
+        None,
+        0,
+        "grp-1",
+    )
+    assert charge.split == Split("leg-2", "acct_B", 4_500, 675, 100)
+    assert charge.stripe_metadata["group_id"] == "grp-1"
+    # booking may leave the group out: the payment knows it.
+    assert plan_charge(request(booking_id="leg-1", payment_id="pay_g"), GROUP).group_id == "grp-1"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "source", "code"),
+    [
+        ({}, None, "payment_not_found"),
+        ({"amount": 0, "platform_fee": 0, "tax": 0}, SINGLE, "invalid_charge_request"),
+        ({"platform_fee": 4_501}, SINGLE, "invalid_charge_request"),
+        ({"tax": 676}, SINGLE, "invalid_charge_request"),
+        ({"currency": "eur"}, SINGLE, "invalid_charge_request"),
+        ({"booking_id": "b-2"}, SINGLE, "invalid_charge_request"),
+        ({"group_id": "grp-1"}, SINGLE, "invalid_charge_request"),
+        ({"booking_id": "leg-3", "payment_id": "pay_g"}, GROUP, "invalid_charge_request"),
+        ({}, {**SINGLE, "saved_payment_method": None}, "no_saved_payment_method"),
+        ({}, {**SINGLE, "customer_id": None}, "no_saved_payment_method"),
+    ],
+    ids=[
+        "no_payment",
+        "nothing",
+        "fee",
+        "tax",
+        "currency",
+        "booking",
+        "group",
+        "leg",
+        "no_card",
+        "no_customer",
+    ],
+)
+def test_a_charge_that_cannot_be_made_is_refused(
+    overrides: dict[str, object], source: dict[str, Any] | None, code: str
+) -> None:
+    with pytest.raises(ChargeRefused) as excinfo:
+        plan_charge(request(**overrides), source)
+    assert excinfo.value.code == code
