@@ -330,3 +330,61 @@ async def test_new_terms_on_a_listing_with_documents_are_signed_before_they_appl
         booking_pool, amendments.propose_change, uuid.UUID(other), GUEST, guests=2
     )
     assert guests_only["needs_signatures"] is False  # the time, hence the agreement, is the same
+
+
+async def test_an_amendment_refund_outcome_shows_on_the_amendment_only(
+    booking_pool: asyncpg.Pool,
+) -> None:
+    from booking.service_layer import cancellations
+    from marketplace_contracts.events.payments import RefundFailedV1, RefundSucceededV1
+
+    listing_id = await _listing(booking_pool)
+    start = _start()
+    booking_id = await _confirmed(booking_pool, listing_id, start)
+    am = await _run(
+        booking_pool,
+        amendments.propose_change,
+        uuid.UUID(booking_id),
+        GUEST,
+        ends_at=start + timedelta(hours=2),
+    )
+    applied = await _run(booking_pool, amendments.accept, uuid.UUID(am["amendment_id"]), HOST)
+    assert applied["refund_status"] == "pending"
+    refund = f"rf_{am['amendment_id']}"
+    failed = RefundFailedV1(
+        refund_id=refund,
+        payment_id="pay_am",
+        booking_id=booking_id,
+        amount=6_600,
+        currency="usd",
+        code="api_error",
+        message="down",
+        attempts=4,
+    )
+    succeeded = RefundSucceededV1(
+        refund_id=refund,
+        payment_id="pay_am",
+        booking_id=booking_id,
+        amount=6_600,
+        currency="usd",
+        platform_fee=1_200,
+        host_amount=5_400,
+        host_account_id="acct_am",
+        method="refund",
+    )
+    for event, handler, expected in (
+        (failed, cancellations.on_refund_failed, "failed"),
+        (succeeded, cancellations.on_refund_succeeded, "refunded"),  # ops retried it
+    ):
+        env = make_envelope(event, key="p", producer="payments", correlation_id=uuid.uuid4())
+        async with booking_pool.acquire() as conn, conn.transaction():
+            await handler(conn, env, event, None)  # type: ignore[operator]
+        async with booking_pool.acquire() as conn:
+            assert (await amendments.view(conn, uuid.UUID(am["amendment_id"])))[
+                "refund_status"
+            ] == expected
+    row = await booking_pool.fetchrow(
+        "SELECT status, refund_status FROM booking.bookings WHERE booking_id = $1",
+        uuid.UUID(booking_id),
+    )
+    assert (row["status"], row["refund_status"]) == ("confirmed", "none")  # untouched

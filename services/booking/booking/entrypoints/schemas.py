@@ -420,5 +420,13 @@ class AmendmentOut(BaseModel):
         "is charged."
     )
     failure_reason: str | None
+    needs_signatures: bool = Field(
+        default=False, description="The guest signs the new terms first (`signing_url`)."
+    )
+    signing_url: str | None = None
+    refund_status: str = Field(
+        default="none", description="A decrease's refund: none, pending, refunded or failed."
+    )
+    refund_failure: str | None = None
     created_at: str
     updated_at: str

@@ -438,6 +438,11 @@ async def _apply(
                 RefundLine(code=code, amount=-amount) for code, amount in change.lines if amount < 0
             ],
         )
+    if refund is not None:
+        await conn.execute(
+            "UPDATE booking.amendments SET refund_status = 'pending' WHERE amendment_id = $1",
+            am["amendment_id"],
+        )
     await _decide(
         conn, outbox, row, am, AmendmentStatus.APPLIED, refund=refund, causation_id=causation_id
     )
@@ -704,6 +709,8 @@ async def view(conn: asyncpg.Connection, amendment_id: uuid.UUID) -> dict[str, A
         "respond_by": am["respond_by"].isoformat(),
         "failure_reason": am["failure_reason"],
         "needs_signatures": am["needs_signatures"],
+        "refund_status": am["refund_status"],
+        "refund_failure": am["refund_failure"],
         "signing_url": am["signing_url"],
         "created_at": am["created_at"].isoformat(),
         "updated_at": am["updated_at"].isoformat(),

@@ -165,14 +165,32 @@ async def cancel(conn: asyncpg.Connection, outbox: Outbox, cmd: Cancel) -> dict[
     return booking_view(updated)
 
 
+async def _amendment_refund(
+    conn: asyncpg.Connection, refund: str, status: str, failure: str | None = None
+) -> None:
+    """An amendment's refund (`rf_<amendment id>`): its status is kept on the amendment."""
+    try:
+        amendment_id = uuid.UUID(refund.removeprefix("rf_"))
+    except ValueError:
+        return  # neither a cancellation's nor an amendment's refund: not booking's concern
+    await conn.execute(
+        "UPDATE booking.amendments SET refund_status = $2, refund_failure = $3, "
+        "updated_at = now() WHERE amendment_id = $1 AND refund_status IN ('pending', 'failed')",
+        amendment_id,
+        status,
+        failure,
+    )
+
+
 async def on_refund_succeeded(
     conn: asyncpg.Connection, env: Envelope, event: RefundSucceededV1, _: object
 ) -> None:
+    if event.refund_id != refund_id(event.booking_id):
+        await _amendment_refund(conn, event.refund_id, "refunded")
+        return
     row = await repository.get_booking(conn, uuid.UUID(event.booking_id), for_update=True)
     if row is None or row["refund_status"] == "refunded" or not row["refund"]:
         return
-    if json.loads(row["refund"]).get("refund_id") != event.refund_id:
-        return  # not this booking's cancellation refund
     await repository.update_booking(
         conn,
         row["booking_id"],
@@ -187,6 +205,10 @@ async def on_refund_failed(
     conn: asyncpg.Connection, env: Envelope, event: RefundFailedV1, _: object
 ) -> None:
     """A visible state for ops: the refund could not be made; the reason says why."""
+    failure = f"{event.code}: {event.message}"[:500]
+    if event.refund_id != refund_id(event.booking_id):
+        await _amendment_refund(conn, event.refund_id, "failed", failure)
+        return
     row = await repository.get_booking(conn, uuid.UUID(event.booking_id), for_update=True)
     if row is None or row["refund_status"] != "pending":
         return
@@ -195,5 +217,5 @@ async def on_refund_failed(
         row["booking_id"],
         row["version"],
         refund_status="failed",
-        refund_failure=f"{event.code}: {event.message}"[:500],
+        refund_failure=failure,
     )

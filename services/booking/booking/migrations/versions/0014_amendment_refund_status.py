@@ -1,0 +1,27 @@
+"""The refund of an amendment that lowered the price has a visible status of its own.
+
+Revision ID: 0014
+Revises: 0013
+Create Date: 2026-11-26
+"""
+
+from alembic import op
+
+revision = "0014"
+down_revision = "0013"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.execute(
+        "ALTER TABLE booking.amendments ADD COLUMN refund_status text NOT NULL DEFAULT 'none' "
+        "CONSTRAINT ck_amendments_refund_status "
+        "CHECK (refund_status IN ('none', 'pending', 'refunded', 'failed'))"
+    )
+    op.execute("ALTER TABLE booking.amendments ADD COLUMN refund_failure text")
+
+
+def downgrade() -> None:
+    op.execute("ALTER TABLE booking.amendments DROP COLUMN refund_failure")
+    op.execute("ALTER TABLE booking.amendments DROP COLUMN refund_status")
