@@ -4,11 +4,13 @@ the Stripe simulator's refunds checked against the refund kernel and a balanced 
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -20,15 +22,44 @@ from tests.e2e.conftest import System
 from tests.e2e.test_instant_book import wait_for_booking
 
 pytestmark = pytest.mark.e2e
-DANCE, DANCE_HOST = "lst_dance_06", "host-4"  # extras, cleaning, 12 % service fee, NYC tax
 _used: set[tuple[int, int]] = set()
+SUFFIX = uuid.uuid4().hex[:8]
+# A copy of the seeded lst_dance_06 (extras, cleaning fee, 12 % service fee, NYC tax, moderate
+# policy) owned by this run only, so its near-term slots never collide with earlier runs.
+DANCE, DANCE_HOST = f"lst_dance_{SUFFIX}", f"host-dance-{SUFFIX}"
 
 
 @pytest.fixture(scope="module")
-def guest(system: System) -> httpx.Client:
-    client = system.client("booking", sub=f"guest-money-{uuid.uuid4().hex[:6]}")
+def dance(system: System) -> str:
+    from marketplace_contracts.events.catalog import ListingUpsertedV1
+    from tests.e2e.test_request_to_book import _publish
+
+    seeds = json.loads(
+        (
+            Path(__file__).resolve().parents[2] / "services/booking/booking/seed_listings.json"
+        ).read_text()
+    )
+    seed = next(s for s in seeds if s["listing_id"] == "lst_dance_06")
+    asyncio.run(
+        _publish(
+            ListingUpsertedV1.model_validate(
+                {
+                    **seed,
+                    "listing_id": DANCE,
+                    "host_id": DANCE_HOST,
+                    "host_account_id": f"acct_{SUFFIX}",
+                }
+            )
+        )
+    )
+    return DANCE
+
+
+@pytest.fixture(scope="module")
+def guest(system: System, dance: str) -> httpx.Client:
+    client = system.client("booking", sub=f"guest-money-{SUFFIX}")
     deadline = time.monotonic() + 30
-    while not any(i["listing_id"] == DANCE for i in client.get("/v1/listings").json()):
+    while not any(i["listing_id"] == dance for i in client.get("/v1/listings").json()):
         assert time.monotonic() < deadline, "the priced listing never replicated"
         time.sleep(0.2)
     return client
@@ -160,7 +191,8 @@ def test_a_cancellation_refunds_exactly_the_preview_once_and_the_ledger_balances
 def test_cancelling_one_leg_of_a_group_refunds_that_leg_only(
     system: System, guest: httpx.Client
 ) -> None:
-    legs = [{"listing_id": DANCE, **days_ahead(4)}, {"listing_id": "lst_loft_01", **days_ahead(4)}]
+    # Two legs of this run's listing, at two times (a group may hold one listing twice).
+    legs = [{"listing_id": DANCE, **days_ahead(4)}, {"listing_id": DANCE, **days_ahead(4)}]
     response = guest.post(
         "/v1/checkout-groups", json={"legs": legs, "payment_method": "pm_card_visa"}
     )
@@ -170,7 +202,7 @@ def test_cancelling_one_leg_of_a_group_refunds_that_leg_only(
         lambda: guest.get(f"/v1/checkout-groups/{gid}").json(),
         lambda g: g["status"] == "confirmed",
     )
-    leg = next(leg for leg in group["legs"] if leg["listing_id"] == DANCE)
+    leg = group["legs"][0]
     cancelled = guest.post(f"/v1/bookings/{leg['booking_id']}/cancel")
     assert cancelled.status_code == 200, cancelled.text
     refunded = wait_for_booking(
