@@ -363,3 +363,28 @@ def test_cancellation_previews_at_the_edges_of_each_band(system: System, policy:
         previous_amount = at_edge["amount"]
     started = preview(start)
     assert (started["basis"], started["amount"]) == ("started", 0)
+
+
+def test_cancelling_after_an_increase_refunds_from_both_payments(
+    system: System, guest: httpx.Client, host: httpx.Client
+) -> None:
+    booking = book(guest, days_ahead(3))
+    booking_id = booking["booking_id"]
+    ends = datetime.fromisoformat(booking["ends_at"]) + timedelta(hours=1)
+    up = host.post(
+        f"/v1/bookings/{booking_id}/amendments", json={"ends_at": ends.isoformat()}
+    ).json()
+    assert guest.post(f"/v1/amendments/{up['amendment_id']}/accept").status_code == 200
+    wait_until(
+        lambda: guest.get(f"/v1/amendments/{up['amendment_id']}").json(),
+        lambda a: a["status"] == "applied",
+    )
+    cancelled = guest.post(f"/v1/bookings/{booking_id}/cancel")  # in the grace period: all
+    assert cancelled.status_code == 200, cancelled.text
+    total = cancelled.json()["refund"]["amount"]
+    assert total == booking["amount"] + up["delta"]
+    done = wait_for_booking(guest, booking_id, lambda b: b["refund_status"] != "pending")
+    assert (done["refund_status"], done["refunded_amount"]) == ("refunded", total), done
+    checkout_refunds = stripe_refunds(system, booking["payment_id"])
+    assert [r["amount"] for r in checkout_refunds] == [booking["amount"]]
+    assert ledger_balanced(system)

@@ -279,3 +279,70 @@ async def test_cancelling_one_leg_of_a_group_refunds_that_leg_only(
         "SELECT booking_id, status FROM booking.bookings WHERE group_id = $1", gid
     )
     assert sorted(r["status"] for r in statuses) == ["cancelled", "confirmed", "confirmed"]
+
+
+async def test_a_refund_larger_than_the_checkout_payment_takes_the_rest_from_extra_charges(
+    booking_pool: asyncpg.Pool,
+) -> None:
+    listing_id = await _listing(booking_pool, "flexible")
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=5)
+    booking_id = await _confirmed(booking_pool, listing_id, start)
+    amount = await booking_pool.fetchval(
+        "SELECT amount FROM booking.bookings WHERE booking_id = $1", uuid.UUID(booking_id)
+    )
+    quote = json.loads(
+        await booking_pool.fetchval(
+            "SELECT quote FROM booking.bookings WHERE booking_id = $1", uuid.UUID(booking_id)
+        )
+    )
+    base = next(line for line in quote["lines"] if line["code"] == "base")
+    base["amount"] += 5000  # an applied increase (untaxed here), paid by an extra charge
+    await booking_pool.execute(
+        "UPDATE booking.bookings SET amount = amount + 5000, quote = $2 WHERE booking_id = $1",
+        uuid.UUID(booking_id),
+        json.dumps(quote),
+    )
+    await booking_pool.execute(
+        "INSERT INTO booking.amendments (amendment_id, booking_id, kind, proposed_by, status, "
+        "starts_at, ends_at, guests, extras, quote, previous, delta, currency, respond_by, "
+        "correlation_id, charge_payment_id) SELECT $2, booking_id, 'change', 'host', "
+        "'applied', starts_at, ends_at, 1, '{}', '{}', '{}', 5000, 'usd', starts_at, "
+        "correlation_id, 'pay_extra' FROM booking.bookings WHERE booking_id = $1",
+        uuid.UUID(booking_id),
+        uuid.uuid4(),
+    )
+    async with booking_pool.acquire() as conn, conn.transaction():
+        await cancellations.cancel(
+            conn,
+            OUTBOX,
+            cancellations.Cancel(uuid.UUID(booking_id), Canceller.HOST, "host-cxl"),
+        )
+    [event] = await _events(booking_pool, booking_id, "booking.booking_cancelled")
+    pieces = [event["refund"], *event["additional_refunds"]]
+    assert [(p["payment_id"], p["amount"]) for p in pieces] == [
+        ("pay_cxl", amount),
+        ("pay_extra", 5000),
+    ]
+    assert all(p["amount"] == p["platform_fee"] + p["host_amount"] for p in pieces)
+    assert len({p["refund_id"] for p in pieces}) == 2
+
+    for piece in pieces:  # the booking is refunded once both payments gave back their part
+        done = RefundSucceededV1(
+            refund_id=piece["refund_id"],
+            payment_id=piece["payment_id"],
+            booking_id=booking_id,
+            amount=piece["amount"],
+            currency="usd",
+            platform_fee=piece["platform_fee"],
+            host_amount=piece["host_amount"],
+            host_account_id="acct_cxl",
+            method="refund",
+        )
+        env = make_envelope(done, key="p", producer="payments", correlation_id=uuid.uuid4())
+        async with booking_pool.acquire() as conn, conn.transaction():
+            await cancellations.on_refund_succeeded(conn, env, done, None)
+        status = await booking_pool.fetchval(
+            "SELECT refund_status FROM booking.bookings WHERE booking_id = $1",
+            uuid.UUID(booking_id),
+        )
+        assert status == ("refunded" if piece is pieces[-1] else "pending")

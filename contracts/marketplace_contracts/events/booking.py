@@ -371,6 +371,11 @@ class BookingCancelledV1(EventModel):
     reason: str = ""
     policy: str = Field(description="The snapshotted policy applied, `name@version`.")
     refund: RefundRequest | None = None
+    additional_refunds: list[RefundRequest] = Field(
+        default_factory=list,
+        description="The rest of the refund, from the booking's other payments (extra charges "
+        "of amendments or overtime), when `refund`'s payment did not take it all.",
+    )
     host_account_id: str
     host_penalty: MinorUnits = Field(
         default=0, description="Charged to the host for cancelling a confirmed booking."

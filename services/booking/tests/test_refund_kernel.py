@@ -253,3 +253,33 @@ def test_the_migration_seeds_the_presets_as_the_code_defines_them() -> None:
     spec.loader.exec_module(module)
     seeded = [Policy.of({**p, **module.PRESET_RULES}) for p in module.PRESETS]
     assert seeded == list(PRESETS)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    q=bookings,
+    capacities=st.lists(st.integers(0, 2_000_000), min_size=1, max_size=4),
+)
+def test_a_refund_spread_over_payments_sums_exactly(q, capacities) -> None:  # type: ignore[no-untyped-def]
+    from booking.domain.refunds import allocate
+
+    decision = refund_for(
+        q,
+        POLICIES["flexible"],
+        booked_at=START - 1000 * H,
+        starts_at=START,
+        cancelled_at=START - 30 * H,
+        by=Canceller.HOST,
+    )
+    if decision.amount > sum(capacities):
+        with pytest.raises(ValueError):
+            allocate(decision, capacities)
+        return
+    pieces = allocate(decision, capacities)
+    assert sum(p.amount for p in pieces) == decision.amount
+    assert sum(p.platform_fee for p in pieces) == decision.platform_fee
+    assert sum(p.tax for p in pieces) == decision.tax
+    for piece in pieces:
+        assert 0 < piece.amount <= capacities[piece.payment_index]
+        assert piece.amount == piece.platform_fee + piece.host_amount
+        assert 0 <= piece.tax <= piece.platform_fee <= piece.amount

@@ -243,3 +243,43 @@ def legacy_quote(amount: int, platform_fee: int, currency: str) -> Quote:
         platform_fee,
         bps,
     )
+
+
+@dataclass(frozen=True)
+class RefundPiece:
+    """The part of a refund one payment gives back."""
+
+    payment_index: int
+    amount: int
+    platform_fee: int
+    host_amount: int
+    tax: int
+
+
+def allocate(decision: RefundDecision, capacities: list[int]) -> list[RefundPiece]:
+    """Spread a refund over the payments that paid the booking, in order (the checkout payment,
+    then extra charges), each up to what it can still give back. Fees and tax follow the
+    amount in proportion, half up, the last piece taking the remainder, so the pieces sum to
+    the decision exactly."""
+    total = decision.amount
+    if total > sum(capacities):
+        raise ValueError(f"refund {total} exceeds what was paid {sum(capacities)}")
+    amounts: list[tuple[int, int]] = []
+    left = total
+    for index, capacity in enumerate(capacities):
+        take = min(left, max(capacity, 0))
+        if take:
+            amounts.append((index, take))
+        left -= take
+    pieces = []
+    fee_left, tax_left = decision.platform_fee, decision.tax
+    for n, (index, amount) in enumerate(amounts):
+        if n == len(amounts) - 1:
+            fee, tax = fee_left, tax_left
+        else:
+            fee = min(div_half_up(decision.platform_fee * amount, total), amount, fee_left)
+            tax = min(div_half_up(decision.tax * amount, total), fee, tax_left)
+        pieces.append(RefundPiece(index, amount, fee, amount - fee, tax))
+        fee_left -= fee
+        tax_left -= tax
+    return pieces

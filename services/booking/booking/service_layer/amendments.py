@@ -661,6 +661,11 @@ async def on_charge_captured(
     amendment_transition(
         AmendmentStatus.CHARGING, AmendmentTrigger.CHARGE_SUCCEEDED, am["delta"], am["kind"]
     )
+    await conn.execute(  # a cancellation later refunds from this payment too
+        "UPDATE booking.amendments SET charge_payment_id = $2 WHERE amendment_id = $1",
+        am["amendment_id"],
+        event.payment_id,
+    )
     await _apply(conn, outbox, row, am, env.event_id)
 
 

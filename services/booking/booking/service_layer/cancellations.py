@@ -25,6 +25,7 @@ from booking.domain.refunds import (
     Canceller,
     Policy,
     RefundDecision,
+    allocate,
     legacy_quote,
     refund_for,
 )
@@ -120,19 +121,38 @@ async def cancel(conn: asyncpg.Connection, outbox: Outbox, cmd: Cancel) -> dict[
     step = transition_for(row, TRIGGERS[cmd.by])
     decision, policy = decide(row, cmd, now)
     booking_id = str(row["booking_id"])
-    request = None
+    requests: list[RefundRequest] = []
     if decision.amount and row["payment_id"]:
-        request = RefundRequest(
-            refund_id=refund_id(booking_id),
-            payment_id=row["payment_id"],
-            amount=decision.amount,
-            currency=row["currency"],
-            platform_fee=decision.platform_fee,
-            host_amount=decision.host_amount,
-            tax=decision.tax,
-            host_account_id=row["host_account_id"],
-            lines=[RefundLine(code=line.code, amount=line.amount) for line in decision.lines],
+        # What each payment can give back: the checkout payment paid the booking less its
+        # applied increases, each of which an extra charge paid.
+        charges = await conn.fetch(
+            "SELECT charge_payment_id, delta FROM booking.amendments WHERE booking_id = $1 "
+            "AND status = 'applied' AND delta > 0 AND charge_payment_id IS NOT NULL "
+            "ORDER BY created_at",
+            row["booking_id"],
         )
+        payments = [row["payment_id"]] + [c["charge_payment_id"] for c in charges]
+        capacities = [row["amount"] - sum(c["delta"] for c in charges)]
+        capacities += [c["delta"] for c in charges]
+        for n, piece in enumerate(allocate(decision, capacities)):
+            requests.append(
+                RefundRequest(
+                    refund_id=refund_id(booking_id) + (f"_{n}" if n else ""),
+                    payment_id=payments[piece.payment_index],
+                    amount=piece.amount,
+                    currency=row["currency"],
+                    platform_fee=piece.platform_fee,
+                    host_amount=piece.host_amount,
+                    tax=piece.tax,
+                    host_account_id=row["host_account_id"],
+                    lines=[
+                        RefundLine(code=line.code, amount=line.amount) for line in decision.lines
+                    ]
+                    if n == 0
+                    else [],
+                )
+            )
+    request = requests[0] if requests else None
     await repository.update_booking(
         conn,
         row["booking_id"],
@@ -141,7 +161,12 @@ async def cancel(conn: asyncpg.Connection, outbox: Outbox, cmd: Cancel) -> dict[
         cancelled_by=cmd.by.value,
         cancelled_at=now,
         cancel_reason=cmd.reason,
-        refund={**_preview_view(row, cmd, decision, policy), "refund_id": refund_id(booking_id)},
+        refund={
+            **_preview_view(row, cmd, decision, policy),
+            "refund_id": refund_id(booking_id),
+            "refund_ids": [r.refund_id for r in requests],
+            "succeeded": [],
+        },
         refund_status="pending" if request else "none",
     )
     await scheduler.cancel(conn, "booking", COMPLETION, booking_id)
@@ -154,6 +179,7 @@ async def cancel(conn: asyncpg.Connection, outbox: Outbox, cmd: Cancel) -> dict[
             reason=cmd.reason,
             policy=policy.label,
             refund=request,
+            additional_refunds=requests[1:],
             host_account_id=row["host_account_id"],
             host_penalty=decision.host_penalty,
         ),
@@ -182,21 +208,33 @@ async def _amendment_refund(
     )
 
 
+def _is_cancellation_refund(event_refund_id: str, booking_id: str) -> bool:
+    return event_refund_id.startswith(refund_id(booking_id))
+
+
 async def on_refund_succeeded(
     conn: asyncpg.Connection, env: Envelope, event: RefundSucceededV1, _: object
 ) -> None:
-    if event.refund_id != refund_id(event.booking_id):
+    if not _is_cancellation_refund(event.refund_id, event.booking_id):
         await _amendment_refund(conn, event.refund_id, "refunded")
         return
     row = await repository.get_booking(conn, uuid.UUID(event.booking_id), for_update=True)
-    if row is None or row["refund_status"] == "refunded" or not row["refund"]:
+    if row is None or not row["refund"]:
         return
+    refund = json.loads(row["refund"])
+    expected = refund.get("refund_ids") or [refund["refund_id"]]
+    succeeded = refund.get("succeeded", [])
+    if event.refund_id in succeeded or event.refund_id not in expected:
+        return  # a redelivered answer, or not one this cancellation asked for
+    succeeded = [*succeeded, event.refund_id]
+    done = set(succeeded) == set(expected)
     await repository.update_booking(
         conn,
         row["booking_id"],
         row["version"],
-        refund_status="refunded",
-        refund_failure=None,
+        refund={**refund, "succeeded": succeeded},
+        refund_status="refunded" if done else row["refund_status"],
+        refund_failure=None if done else row["refund_failure"],
         refunded_amount=row["refunded_amount"] + event.amount,
     )
 
@@ -206,11 +244,11 @@ async def on_refund_failed(
 ) -> None:
     """A visible state for ops: the refund could not be made; the reason says why."""
     failure = f"{event.code}: {event.message}"[:500]
-    if event.refund_id != refund_id(event.booking_id):
+    if not _is_cancellation_refund(event.refund_id, event.booking_id):
         await _amendment_refund(conn, event.refund_id, "failed", failure)
         return
     row = await repository.get_booking(conn, uuid.UUID(event.booking_id), for_update=True)
-    if row is None or row["refund_status"] != "pending":
+    if row is None or row["refund_status"] == "refunded":
         return
     await repository.update_booking(
         conn,

@@ -101,20 +101,31 @@ class Refunds:
         self.retry_backoff = retry_backoff
 
     # -- booking cancelled: the consumer's route ------------------------------------------
-    async def prepare(self, env: Envelope, event: BookingCancelledV1) -> RefundOutcome | None:
-        if event.refund is None:
-            return None  # nothing to give back
-        order = RefundOrder.of(event.booking_id, event.group_id, event.refund)
-        return await self.attempt(order, env.correlation_id, env.event_id)
+    async def prepare(self, env: Envelope, event: BookingCancelledV1) -> list[RefundOutcome]:
+        """Each refund of the cancellation in turn: the booking's checkout payment, then any
+        extra charge the rest comes from. A retryable failure retries the event; refunds made
+        before it are then answered from Stripe's idempotency cache, not made again."""
+        outcomes = []
+        requests = ([event.refund] if event.refund else []) + list(event.additional_refunds)
+        for request in requests:
+            group_id = event.group_id
+            if request is not event.refund:  # an extra charge: a payment of its own
+                payment = await repository.get_payment(self.db(), request.payment_id)
+                group_id = payment["group_id"] if payment is not None else None
+            order = RefundOrder.of(event.booking_id, group_id, request)
+            outcome = await self.attempt(order, env.correlation_id, env.event_id)
+            if outcome is not None:
+                outcomes.append(outcome)
+        return outcomes
 
     async def apply(
         self,
         conn: asyncpg.Connection,
         env: Envelope,
         event: BookingCancelledV1,
-        outcome: RefundOutcome | None,
+        outcomes: list[RefundOutcome],
     ) -> None:
-        if outcome is not None:
+        for outcome in outcomes:
             await self.record(conn, outcome, env.correlation_id, env.event_id)
 
     # -- amendment decided: the consumer's route --------------------------------------------
