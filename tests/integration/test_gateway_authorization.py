@@ -210,3 +210,42 @@ async def test_a_group_of_one_leg_is_refused_with_a_code(gateway: httpx.AsyncCli
     )
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "validation_failed"
+
+
+async def test_admins_publish_policy_versions_and_checkouts_snapshot_the_newest(
+    gateway: httpx.AsyncClient, booking_pool: asyncpg.Pool
+) -> None:
+    name = f"custom-{uuid.uuid4().hex[:8]}"
+    body = {"name": name, "bands": [{"hours_before": 72, "refund_bps": 7500}]}
+    refused = await gateway.post(
+        "/v1/cancellation-policies", json=body, headers=bearer("host-owner", Role.HOST)
+    )
+    assert refused.status_code == 403
+    admin = bearer("ops-1", Role.ADMIN)
+    first = await gateway.post("/v1/cancellation-policies", json=body, headers=admin)
+    assert first.status_code == 201 and first.json()["version"] == 1
+    body["bands"].append({"hours_before": 12, "refund_bps": 2500})
+    second = await gateway.post("/v1/cancellation-policies", json=body, headers=admin)
+    assert second.status_code == 201 and second.json()["version"] == 2
+    odd = {
+        "name": name,
+        "bands": [{"hours_before": 48, "refund_bps": 10}, {"hours_before": 1, "refund_bps": 9000}],
+    }
+    invalid = await gateway.post("/v1/cancellation-policies", json=odd, headers=admin)
+    assert invalid.status_code == 422 and invalid.json()["error"]["code"] == "validation_failed"
+
+    listing_id = f"lst_pol_{uuid.uuid4().hex[:8]}"
+    await booking_pool.execute(
+        "INSERT INTO booking.listings (listing_id, host_id, host_account_id, title, hourly_rate,"
+        " currency, platform_fee_bps, cancellation_policy) "
+        "VALUES ($1, 'host-owner', 'acct_owner', 'Pol', 1000, 'usd', 1000, $2)",
+        listing_id,
+        name,
+    )
+    start = datetime(2033, 4, 1, 9, tzinfo=UTC)
+    cmd = PlaceBooking("guest-owner", listing_id, start, start + timedelta(hours=1), "pm_card_visa")
+    async with booking_pool.acquire() as conn, conn.transaction():
+        booking = await place_booking(conn, Outbox("booking", "booking"), cmd)
+    assert (booking["policy"]["name"], booking["policy"]["version"]) == (name, 2)
+    listed = await gateway.get("/v1/cancellation-policies", headers=admin)
+    assert {"flexible", "moderate", "strict", name} <= {p["name"] for p in listed.json()}

@@ -28,6 +28,7 @@ class ErrorCode(StrEnum):
     AMENDMENT_NOT_FOUND = "amendment_not_found"
     AMENDMENT_PENDING = "amendment_pending"
     OVERTIME_WINDOW_CLOSED = "overtime_window_closed"
+    POLICY_CONFLICT = "policy_conflict"
 
 
 class BookingError(Exception):

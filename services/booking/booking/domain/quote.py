@@ -190,7 +190,7 @@ class Quote:
     def as_dict(self) -> dict[str, Any]:
         return {
             "currency": self.currency,
-            "lines": [line.as_dict() for line in self.lines],
+            "lines": [{**line.as_dict(), "currency": self.currency} for line in self.lines],
             "total": self.total,
             "host_fee": self.host_fee,
             "host_fee_bps": self.host_fee_bps,

@@ -18,6 +18,7 @@ from booking.entrypoints import (
     errors,
     groups_http,
     invites_http,
+    policies_http,
     quotes_http,
 )
 from booking.entrypoints.auth import CurrentPrincipal, Principal, Role, require_role
@@ -221,3 +222,4 @@ def install(
     app.include_router(quotes_http.router)
     app.include_router(cancellations_http.router)
     app.include_router(amendments_http.router)
+    app.include_router(policies_http.router)

@@ -77,6 +77,7 @@ class QuoteLineOut(BaseModel):
     quantity: int = Field(description="Minutes for hourly lines, days, guests or units.")
     unit_amount: int
     amount: int
+    currency: str
     tax_code: str | None
     refundable: bool
 
@@ -430,3 +431,43 @@ class AmendmentOut(BaseModel):
     refund_failure: str | None = None
     created_at: str
     updated_at: str
+
+
+class PolicyBand(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    hours_before: int = Field(
+        ge=0, le=24 * 365, description="Cancelled at least this long before the start..."
+    )
+    refund_bps: int = Field(ge=0, le=10_000, description="...refunds this share (basis points).")
+
+
+class PolicyIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "studio-custom",
+                    "bands": [
+                        {"hours_before": 72, "refund_bps": 7500},
+                        {"hours_before": 12, "refund_bps": 2500},
+                    ],
+                    "service_fee": "grace_only",
+                }
+            ]
+        },
+    )
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    bands: list[PolicyBand] = Field(max_length=20)
+    grace_hours: int = Field(default=24, ge=0, le=24 * 30)
+    grace_min_lead_hours: int = Field(default=48, ge=0, le=24 * 365)
+    service_fee: str = Field(default="grace_only", pattern="^(grace_only|with_bands|never)$")
+    host_penalty_bps: int = Field(default=1000, ge=0, le=10_000)
+
+
+class PolicyOut(PolicyIn):
+    model_config = ConfigDict(extra="ignore")
+
+    version: int = Field(description="Each change is a new version; bookings keep theirs.")
