@@ -13,6 +13,7 @@ from eventkit.db import create_pool
 from eventkit.outbox import Outbox
 from payments.adapters.stripe_gateway import gateway_from_settings
 from payments.config import PaymentsSettings
+from payments.service_layer import webhooks
 from payments.service_layer.refunds import RefundNotRetryable, Refunds
 
 SERVICE = "payments"
@@ -66,4 +67,36 @@ RETRY_REFUND: Extra = (
     "refund_failed; exit 0 succeeded, 1 failed again, 2 nothing to retry",
     _configure,
     _run,
+)
+
+
+async def _replay_webhook(settings: PaymentsSettings, stripe_event_id: str) -> bool:
+    pool = await create_pool(settings.database_url, min_size=1, max_size=1)
+    try:
+        async with pool.acquire() as conn:
+            return await webhooks.replay(conn, stripe_event_id)
+    finally:
+        await pool.close()
+
+
+def _configure_replay(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("stripe_event_id", help="a stored event (payments.stripe_webhook_events)")
+
+
+def _run_replay(args: argparse.Namespace) -> int:
+    settings = PaymentsSettings()
+    configure_logging(settings.log_level)
+    if not asyncio.run(_replay_webhook(settings, args.stripe_event_id)):
+        print(f"webhook-replay: no stored event {args.stripe_event_id}", file=sys.stderr)
+        return 2
+    print(f"webhook-replay: {args.stripe_event_id} queued to be applied again")
+    return 0
+
+
+WEBHOOK_REPLAY: Extra = (
+    "webhook-replay",
+    "apply a stored Stripe webhook event again (idempotent: statuses only move forward); "
+    "exit 2 if no such event is stored",
+    _configure_replay,
+    _run_replay,
 )

@@ -6,7 +6,7 @@ from fastapi import APIRouter, FastAPI, Header, Request
 from fastapi.responses import JSONResponse
 
 from payments.adapters.stripe_gateway import WebhookSignatureError, parse_webhook
-from payments.service_layer.webhooks import store_event
+from payments.service_layer.webhooks import ALLOWED_TYPES, store_event
 
 router = APIRouter()
 
@@ -20,6 +20,8 @@ async def stripe_webhook(
         event = parse_webhook(payload, stripe_signature, request.app.state.webhook_secret)
     except WebhookSignatureError as exc:
         return JSONResponse({"error": {"code": exc.code, "message": exc.message}}, 400)
+    if event.type not in ALLOWED_TYPES:  # answered, so Stripe stops sending it; not stored
+        return JSONResponse({"received": True, "ignored": True})
     async with request.app.state.runtime.db.acquire() as conn:
         new = await store_event(conn, event.to_dict())
     return JSONResponse({"received": True, "duplicate": not new})

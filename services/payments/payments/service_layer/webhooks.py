@@ -1,4 +1,10 @@
-"""Stripe webhooks: verify, store in the inbox table, answer fast; a worker applies them later."""
+"""Stripe webhooks: verify, store in the inbox table, answer fast; a worker applies them later.
+
+Only the allow-listed event types are stored (others are answered 200 and dropped, so Stripe
+stops resending them). Stripe does not order its events: a PaymentIntent's status only moves
+forward along its rank, so an older event arriving after a newer one changes nothing. Ops can
+have a stored event applied again (`python -m payments webhook-replay <event id>`).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,42 @@ import asyncpg
 from eventkit.runtime import ServiceRuntime
 
 log = logging.getLogger("payments.webhooks")
+
+
+ALLOWED_TYPES = frozenset(
+    {
+        "payment_intent.amount_capturable_updated",
+        "payment_intent.canceled",
+        "payment_intent.payment_failed",
+        "payment_intent.processing",
+        "payment_intent.requires_action",
+        "payment_intent.succeeded",
+        "setup_intent.succeeded",
+        "setup_intent.setup_failed",
+        "charge.refunded",
+        "charge.refund.updated",
+        "charge.dispute.created",
+        "charge.dispute.closed",
+        "account.updated",
+    }
+)
+# How far along a PaymentIntent is; a webhook never moves one backwards.
+STATUS_RANK = {
+    "requires_payment_method": 0,
+    "requires_confirmation": 1,
+    "requires_action": 2,
+    "processing": 3,
+    "requires_capture": 4,
+    "succeeded": 5,
+    "canceled": 5,
+}
+
+
+def moves_forward(current: str | None, new: str) -> bool:
+    """True when `new` is a later status than `current` (unknown statuses never win)."""
+    if new not in STATUS_RANK:
+        return False
+    return current is None or STATUS_RANK[new] > STATUS_RANK.get(current, -1)
 
 
 async def store_event(conn: asyncpg.Connection, event: dict[str, Any]) -> bool:
@@ -37,14 +79,7 @@ async def apply_pending(conn: asyncpg.Connection, limit: int = 100) -> int:
         for row in rows:
             obj = json.loads(row["payload"])["data"]["object"]
             if obj.get("object") == "payment_intent":
-                updated = await conn.execute(
-                    "UPDATE payments.payments SET stripe_status = $2, updated_at = now() "
-                    "WHERE payment_intent_id = $1",
-                    obj["id"],
-                    obj["status"],
-                )
-                if updated == "UPDATE 0":
-                    log.info("webhook %s for unknown intent %s", row["type"], obj["id"])
+                await _apply_intent(conn, row["type"], obj)
         if rows:
             await conn.execute(
                 "UPDATE payments.stripe_webhook_events SET processed_at = now() "
@@ -52,6 +87,41 @@ async def apply_pending(conn: asyncpg.Connection, limit: int = 100) -> int:
                 [r["id"] for r in rows],
             )
     return len(rows)
+
+
+async def _apply_intent(conn: asyncpg.Connection, event_type: str, intent: dict[str, Any]) -> None:
+    payments = await conn.fetch(
+        "SELECT payment_id, stripe_status FROM payments.payments WHERE payment_intent_id = $1 "
+        "FOR UPDATE",
+        intent["id"],
+    )
+    if not payments:
+        log.info("webhook %s for unknown intent %s", event_type, intent["id"])
+    for payment in payments:
+        if not moves_forward(payment["stripe_status"], intent["status"]):
+            log.info(
+                "webhook %s: intent %s is %s already; %s is older, ignored",
+                event_type,
+                intent["id"],
+                payment["stripe_status"],
+                intent["status"],
+            )
+            continue
+        await conn.execute(
+            "UPDATE payments.payments SET stripe_status = $2, updated_at = now() "
+            "WHERE payment_id = $1",
+            payment["payment_id"],
+            intent["status"],
+        )
+
+
+async def replay(conn: asyncpg.Connection, stripe_event_id: str) -> bool:
+    """Have the worker apply a stored event again (it is idempotent: ranks only move forward)."""
+    status = await conn.execute(
+        "UPDATE payments.stripe_webhook_events SET processed_at = NULL WHERE stripe_event_id = $1",
+        stripe_event_id,
+    )
+    return bool(status == "UPDATE 1")
 
 
 async def webhook_worker(runtime: ServiceRuntime, stop: asyncio.Event) -> None:

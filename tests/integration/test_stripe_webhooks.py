@@ -1,0 +1,151 @@
+"""POST /webhooks/stripe on the real database: forged, stale, duplicated, disallowed and
+out-of-order events, and an ops replay."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator
+from types import SimpleNamespace
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from payments.bootstrap import build_app, build_runtime
+from payments.config import PaymentsSettings
+from payments.service_layer import webhooks
+from tests.conftest import service_dsn
+
+pytestmark = pytest.mark.integration
+SECRET = "whsec_webhook_tests"
+
+
+@pytest.fixture
+async def pool(pg_ready: None) -> AsyncIterator[asyncpg.Pool]:
+    pool = await asyncpg.create_pool(service_dsn("payments"), min_size=1, max_size=4)
+    assert pool is not None
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+async def client(pool: asyncpg.Pool) -> AsyncIterator[httpx.AsyncClient]:
+    app = build_app(build_runtime(PaymentsSettings(stripe_webhook_secret=SECRET)))
+    app.state.runtime = SimpleNamespace(db=pool)  # HTTP and database only
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://payments") as c:
+        yield c
+
+
+def signed(
+    event: dict[str, Any], *, secret: str = SECRET, at: int | None = None
+) -> tuple[bytes, dict[str, str]]:
+    body = json.dumps(event).encode()
+    timestamp = at if at is not None else int(time.time())
+    signature = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return body, {"Stripe-Signature": f"t={timestamp},v1={signature.hexdigest()}"}
+
+
+def intent_event(intent_id: str, status: str, event_type: str) -> dict[str, Any]:
+    return {
+        "id": f"evt_{uuid.uuid4().hex[:16]}",
+        "object": "event",
+        "type": event_type,
+        "created": int(time.time()),
+        "data": {"object": {"id": intent_id, "object": "payment_intent", "status": status}},
+    }
+
+
+async def _stored(pool: asyncpg.Pool, event_id: str) -> int:
+    return await pool.fetchval(
+        "SELECT count(*) FROM payments.stripe_webhook_events WHERE stripe_event_id = $1", event_id
+    )
+
+
+async def _payment(pool: asyncpg.Pool) -> tuple[str, str]:
+    payment_id, intent = f"pay_wh_{uuid.uuid4().hex[:8]}", f"pi_wh_{uuid.uuid4().hex[:8]}"
+    await pool.execute(
+        "INSERT INTO payments.payments (payment_id, booking_id, guest_id, amount, platform_fee, "
+        "currency, host_account_id, payment_method, payment_intent_id, status, stripe_status, "
+        "correlation_id) VALUES ($1, $1, 'guest-wh', 1000, 100, 'usd', 'acct_wh', "
+        "'pm_card_visa', $2, 'authorized', 'requires_capture', $3)",
+        payment_id,
+        intent,
+        uuid.uuid4(),
+    )
+    return payment_id, intent
+
+
+async def test_forged_and_stale_webhooks_are_refused_and_not_stored(
+    client: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    event = intent_event("pi_x", "succeeded", "payment_intent.succeeded")
+    body, headers = signed(event, secret="whsec_someone_else")
+    forged = await client.post("/webhooks/stripe", content=body, headers=headers)
+    assert forged.status_code == 400
+    body, headers = signed(event, at=int(time.time()) - 3600)  # beyond the 5-minute tolerance
+    stale = await client.post("/webhooks/stripe", content=body, headers=headers)
+    assert stale.status_code == 400
+    assert await _stored(pool, event["id"]) == 0
+
+
+async def test_duplicates_are_stored_once_and_other_types_not_at_all(
+    client: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    event = intent_event("pi_y", "succeeded", "payment_intent.succeeded")
+    body, headers = signed(event)
+    first = await client.post("/webhooks/stripe", content=body, headers=headers)
+    again = await client.post("/webhooks/stripe", content=body, headers=headers)
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert (first.json()["duplicate"], again.json()["duplicate"]) == (False, True)
+    assert await _stored(pool, event["id"]) == 1
+    other = {**intent_event("pi_y", "succeeded", "customer.created"), "type": "customer.created"}
+    body, headers = signed(other)
+    ignored = await client.post("/webhooks/stripe", content=body, headers=headers)
+    assert ignored.status_code == 200 and ignored.json()["ignored"] is True
+    assert await _stored(pool, other["id"]) == 0
+
+
+async def test_an_older_event_arriving_later_never_moves_a_payment_backwards(
+    client: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    payment_id, intent = await _payment(pool)
+    newer = intent_event(intent, "succeeded", "payment_intent.succeeded")
+    older = intent_event(intent, "requires_capture", "payment_intent.amount_capturable_updated")
+    for event in (newer, older):  # delivered out of order
+        body, headers = signed(event)
+        assert (
+            await client.post("/webhooks/stripe", content=body, headers=headers)
+        ).status_code == 200
+    async with pool.acquire() as conn:
+        while await webhooks.apply_pending(conn):
+            pass
+    status = await pool.fetchval(
+        "SELECT stripe_status FROM payments.payments WHERE payment_id = $1", payment_id
+    )
+    assert status == "succeeded"
+
+    # Ops replay a stored event: applied again, and it still cannot move the payment back.
+    async with pool.acquire() as conn:
+        assert await webhooks.replay(conn, older["id"]) is True
+        assert await webhooks.replay(conn, "evt_unknown") is False
+        assert await webhooks.apply_pending(conn) >= 1
+    assert (
+        await pool.fetchval(
+            "SELECT stripe_status FROM payments.payments WHERE payment_id = $1", payment_id
+        )
+        == "succeeded"
+    )
+
+
+def test_status_ranks_only_move_forward() -> None:
+    assert webhooks.moves_forward("requires_capture", "succeeded")
+    assert webhooks.moves_forward(None, "processing")
+    assert not webhooks.moves_forward("succeeded", "requires_capture")
+    assert not webhooks.moves_forward("canceled", "succeeded")
+    assert not webhooks.moves_forward("processing", "made_up_status")
