@@ -34,6 +34,7 @@ _MODELS: tuple[type[EventModel], ...] = (
     payments.PaymentCapturedV2,
     payments.RefundSucceededV1,
     payments.RefundFailedV1,
+    payments.AuthorizationExpiringV1,
     payments.PaymentVoidedV1,
     payments.PaymentMethodSavedV1,
     finance.JournalPostedV1,

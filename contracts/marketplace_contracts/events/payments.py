@@ -1,5 +1,6 @@
 """Events produced by the payments service on `payments.events`, keyed by payment id."""
 
+from datetime import datetime
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -185,3 +186,21 @@ class RefundFailedV1(EventModel):
     code: str = Field(examples=["charge_already_refunded", "api_error"])
     message: str = ""
     attempts: int = Field(ge=1)
+
+
+class AuthorizationExpiringV1(EventModel):
+    """A card authorization is nearing the card networks' limit (about 7 days) and is still not
+    captured: booking must capture it (a confirmed booking) or release what it holds, so that no
+    authorization lapses silently."""
+
+    TYPE: ClassVar[str] = "payments.authorization_expiring"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = "payments.events"
+
+    payment_id: str
+    booking_id: str = Field(description="The booking, or for a group payment the group id.")
+    group_id: str | None = None
+    amount: MinorUnits
+    currency: Currency
+    authorized_at: datetime
+    expires_at: datetime = Field(description="When the authorization lapses at the latest.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 from fastapi import FastAPI
 
@@ -10,6 +11,7 @@ from eventkit.outbox import Outbox
 from eventkit.routing import EventRouter
 from eventkit.runtime import ServiceRuntime, create_app
 from marketplace_contracts.events.payments import (
+    AuthorizationExpiringV1,
     PaymentAuthorizedV1,
     PaymentCapturedV2,
     PaymentFailedV1,
@@ -22,6 +24,7 @@ from payments.adapters.stripe_gateway import gateway_from_settings
 from payments.config import PaymentsSettings
 from payments.entrypoints import http
 from payments.entrypoints.consumers import build_router
+from payments.service_layer.authorization_expiry import sweeper
 from payments.service_layer.handlers import PaymentHandlers
 from payments.service_layer.webhooks import webhook_worker
 
@@ -34,6 +37,7 @@ PRODUCES = (
     PaymentMethodSavedV1,
     RefundSucceededV1,
     RefundFailedV1,
+    AuthorizationExpiringV1,
 )
 
 
@@ -49,7 +53,16 @@ def build_runtime(settings: PaymentsSettings) -> ServiceRuntime:
         settings=settings,
         router=EventRouter(NAME),
         produces=PRODUCES,
-        workers=(webhook_worker, _close_stripe),
+        workers=(
+            webhook_worker,
+            _close_stripe,
+            sweeper(
+                Outbox(NAME, producer=NAME),
+                timedelta(seconds=settings.authorization_lifetime_seconds),
+                timedelta(seconds=settings.authorization_expiry_margin_seconds),
+                settings.authorization_sweep_seconds,
+            ),
+        ),
     )
     handlers = PaymentHandlers(
         lambda: runtime.db,

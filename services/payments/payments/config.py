@@ -17,3 +17,7 @@ class PaymentsSettings(ServiceSettings):
     # at most consumer_max_attempts, or the event dead-letters first (a replay then carries on
     # counting the same refund's tries).
     refund_max_attempts: int = Field(default=4, ge=1)
+    # Card authorizations lapse after about 7 days; the sweeper reports them `margin` earlier.
+    authorization_lifetime_seconds: int = Field(default=7 * 24 * 3600, ge=60)
+    authorization_expiry_margin_seconds: int = Field(default=24 * 3600, ge=0)
+    authorization_sweep_seconds: float = Field(default=60.0, gt=0)

@@ -33,6 +33,7 @@ class GroupTrigger(StrEnum):
     PAYMENT_FAILED = "payment_failed"
     LEG_FAILED = "leg_failed"
     HOLD_EXPIRED = "hold_expired"
+    AUTHORIZATION_EXPIRING = "authorization_expiring"
 
 
 class GroupGuard(StrEnum):
@@ -114,6 +115,7 @@ GROUP_TRANSITIONS: tuple[GroupTransition, ...] = (
         GroupTransition(source, GroupTrigger.HOLD_EXPIRED, GroupStatus.FAILED, _FAILED)
         for source in (_GS, _GP)
     ),
+    GroupTransition(_GH, GroupTrigger.AUTHORIZATION_EXPIRING, GroupStatus.FAILED, _FAILED),
 )
 
 

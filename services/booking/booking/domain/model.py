@@ -59,6 +59,7 @@ class Trigger(StrEnum):
     DOCUMENTS_DECLINED = "documents_declined"
     GROUP_CONFIRMED = "group_confirmed"
     GROUP_FAILED = "group_failed"
+    AUTHORIZATION_EXPIRING = "authorization_expiring"
     GUEST_CANCELLED = "guest_cancelled"
     HOST_CANCELLED = "host_cancelled"
     ADMIN_CANCELLED = "admin_cancelled"
@@ -160,6 +161,14 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(_A, Trigger.HOST_ACCEPTED, _G, "booking.leg_ready", Guard.GROUP_LEG),
     Transition(_A, Trigger.HOST_DECLINED, BookingStatus.DECLINED, "booking.booking_failed"),
     Transition(_A, Trigger.REQUEST_EXPIRED, BookingStatus.EXPIRED, "booking.booking_failed"),
+    # The host has not answered and the authorization would lapse: release, void it.
+    Transition(
+        _A,
+        Trigger.AUTHORIZATION_EXPIRING,
+        BookingStatus.EXPIRED,
+        "booking.booking_failed",
+        Guard.SINGLE,
+    ),
     Transition(
         BookingStatus.CONFIRMED,
         Trigger.BOOKING_ENDED,

@@ -5,6 +5,7 @@ from booking.service_layer.handlers import BookingHandlers
 from eventkit.routing import EventRouter
 from marketplace_contracts.events.catalog import ListingUpsertedV1
 from marketplace_contracts.events.payments import (
+    AuthorizationExpiringV1,
     PaymentAuthorizedV1,
     PaymentCapturedV1,
     PaymentCapturedV2,
@@ -25,6 +26,7 @@ def build_router(handlers: BookingHandlers) -> EventRouter:
     router.add(PaymentCapturedV2, handlers.on_payment_captured)
     router.add(PaymentVoidedV1, handlers.on_payment_voided)
     router.add(PaymentMethodSavedV1, handlers.on_payment_method_saved)
+    router.add(AuthorizationExpiringV1, handlers.on_authorization_expiring)
     router.add(RefundSucceededV1, cancellations.on_refund_succeeded)
     router.add(RefundFailedV1, cancellations.on_refund_failed)
     return router

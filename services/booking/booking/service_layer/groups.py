@@ -61,6 +61,7 @@ from marketplace_contracts.events.booking import (
     LegReadyV1,
 )
 from marketplace_contracts.events.payments import (
+    AuthorizationExpiringV1,
     PaymentAuthorizedV1,
     PaymentCapturedV1,
     PaymentCapturedV2,
@@ -510,6 +511,33 @@ class Groups:
             GroupTrigger.HOLD_EXPIRED,
             "hold_expired",
             "the group was not signed and paid for before the checkout hold ran out",
+        )
+
+    async def on_authorization_expiring(
+        self, conn: asyncpg.Connection, env: Envelope, event: AuthorizationExpiringV1
+    ) -> None:
+        """Hosts still deciding: release the group (and void); capturing: ask again."""
+        assert event.group_id is not None
+        group, legs = await self._lock(conn, event.group_id)
+        if group["status"] == GroupStatus.CAPTURING:
+            await self.outbox.add(
+                conn,
+                self._capture_request(group, event.payment_id),
+                key=event.group_id,
+                correlation_id=group["correlation_id"],
+                causation_id=env.event_id,
+            )
+            return
+        if group["status"] != GroupStatus.AWAITING_HOSTS:
+            return
+        await self.fail(
+            conn,
+            group,
+            legs,
+            GroupTrigger.AUTHORIZATION_EXPIRING,
+            "authorization_expiring",
+            "the hosts did not all answer before the card authorization would lapse",
+            causation_id=env.event_id,
         )
 
     async def leg_failed(

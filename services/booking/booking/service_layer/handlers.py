@@ -29,6 +29,7 @@ from marketplace_contracts.events.booking import (
 )
 from marketplace_contracts.events.catalog import ListingUpsertedV1
 from marketplace_contracts.events.payments import (
+    AuthorizationExpiringV1,
     PaymentAuthorizedV1,
     PaymentCapturedV1,
     PaymentCapturedV2,
@@ -212,6 +213,42 @@ class BookingHandlers:
         await repository.update_booking(
             conn, row["booking_id"], row["version"], payment_status=PaymentStatus.VOIDED.value
         )
+
+    async def on_authorization_expiring(
+        self, conn: asyncpg.Connection, env: Envelope, event: AuthorizationExpiringV1, _: object
+    ) -> None:
+        """No authorization lapses silently: a confirmed booking's capture is asked for again;
+        a request its host has not answered is released (booking_failed voids the hold)."""
+        if event.group_id is not None:
+            await self.groups.on_authorization_expiring(conn, env, event)
+            return
+        row = await self._load(conn, event.booking_id)
+        if row["status"] == BookingStatus.CONFIRMED and row["payment_status"] == "authorized":
+            await self.outbox.add(
+                conn,
+                BookingConfirmedV1(
+                    booking_id=event.booking_id,
+                    payment_id=event.payment_id,
+                    amount=row["amount"],
+                    currency=row["currency"],
+                ),
+                key=event.booking_id,
+                correlation_id=row["correlation_id"],
+                causation_id=env.event_id,
+            )
+            return
+        if row["status"] != BookingStatus.AWAITING_HOST:
+            return
+        await end_booking(
+            conn,
+            self.outbox,
+            row,
+            Trigger.AUTHORIZATION_EXPIRING,
+            "authorization_expiring",
+            "the host did not answer before the card authorization would lapse",
+            causation_id=env.event_id,
+        )
+        await scheduler.cancel(conn, "booking", REQUEST_EXPIRY, event.booking_id)
 
     async def expire_hold(
         self, conn: asyncpg.Connection, booking_id: str, _payload: dict[str, object]

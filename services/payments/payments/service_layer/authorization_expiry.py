@@ -1,0 +1,83 @@
+"""The authorization sweeper: no card authorization lapses silently.
+
+Card networks drop an uncaptured authorization after about 7 days. Every
+`PAYMENTS_AUTHORIZATION_SWEEP_SECONDS`, payments looks for authorizations older than
+`PAYMENTS_AUTHORIZATION_LIFETIME_SECONDS` minus `PAYMENTS_AUTHORIZATION_EXPIRY_MARGIN_SECONDS`
+and emits `payments.authorization_expiring` once for each, in the transaction that marks it.
+Booking decides: a confirmed booking's capture is asked for again; a request still waiting for
+its host (or a group waiting for its hosts) is released, and its authorization voided.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable, Coroutine
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+
+from eventkit.outbox import Outbox
+from eventkit.runtime import ServiceRuntime
+from marketplace_contracts.events.payments import AuthorizationExpiringV1
+
+log = logging.getLogger("payments.authorization_expiry")
+
+
+async def sweep(
+    conn: asyncpg.Connection,
+    outbox: Outbox,
+    lifetime: timedelta,
+    margin: timedelta,
+    limit: int = 200,
+) -> int:
+    """Report the authorizations nearing their limit; each one once."""
+    async with conn.transaction():
+        rows = await conn.fetch(
+            "UPDATE payments.payments SET expiry_notified_at = now(), updated_at = now() "
+            "WHERE payment_id IN (SELECT payment_id FROM payments.payments "
+            "  WHERE status = 'authorized' AND expiry_notified_at IS NULL "
+            "  AND created_at < now() - $1::interval ORDER BY created_at LIMIT $2 "
+            "  FOR UPDATE SKIP LOCKED) "
+            "RETURNING payment_id, booking_id, group_id, amount, currency, created_at, "
+            "correlation_id",
+            lifetime - margin,
+            limit,
+        )
+        for row in rows:
+            log.warning("authorization of %s is nearing its limit", row["payment_id"])
+            await outbox.add(
+                conn,
+                AuthorizationExpiringV1(
+                    payment_id=row["payment_id"],
+                    booking_id=row["booking_id"],
+                    group_id=row["group_id"],
+                    amount=row["amount"],
+                    currency=row["currency"],
+                    authorized_at=row["created_at"],
+                    expires_at=row["created_at"] + lifetime,
+                ),
+                key=row["payment_id"],
+                correlation_id=row["correlation_id"] or uuid.uuid4(),
+            )
+    return len(rows)
+
+
+def sweeper(
+    outbox: Outbox, lifetime: timedelta, margin: timedelta, every: float
+) -> Callable[[ServiceRuntime, asyncio.Event], Coroutine[Any, Any, None]]:
+    async def run(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                async with runtime.db.acquire() as conn:
+                    await sweep(conn, outbox, lifetime, margin)
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("authorization sweeper: %r", exc)
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=every)
+            except TimeoutError:
+                pass
+
+    return run
