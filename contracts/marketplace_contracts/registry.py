@@ -35,6 +35,7 @@ _MODELS: tuple[type[EventModel], ...] = (
     payments.RefundSucceededV1,
     payments.RefundFailedV1,
     payments.AuthorizationExpiringV1,
+    payments.HostAccountUpdatedV1,
     payments.PaymentVoidedV1,
     payments.PaymentMethodSavedV1,
     finance.JournalPostedV1,

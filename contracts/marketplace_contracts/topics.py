@@ -53,7 +53,7 @@ _EVENT_TOPICS = (
     ),
     Topic(
         name="payments.events",
-        key="payment_id",
+        key="payment_id (host_account_id for account events)",
         partitions=6,
         producer="payments",
         consumers=("booking", "finance", "disputes"),

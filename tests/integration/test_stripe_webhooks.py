@@ -149,3 +149,48 @@ def test_status_ranks_only_move_forward() -> None:
     assert not webhooks.moves_forward("succeeded", "requires_capture")
     assert not webhooks.moves_forward("canceled", "succeeded")
     assert not webhooks.moves_forward("processing", "made_up_status")
+
+
+def account_event(account_id: str, charges: bool, created: int) -> dict[str, Any]:
+    return {
+        "id": f"evt_{uuid.uuid4().hex[:16]}",
+        "object": "event",
+        "type": "account.updated",
+        "created": created,
+        "data": {
+            "object": {
+                "id": account_id,
+                "object": "account",
+                "charges_enabled": charges,
+                "payouts_enabled": charges,
+                "details_submitted": True,
+            }
+        },
+    }
+
+
+async def test_account_updates_track_onboarding_and_ignore_older_reports(
+    client: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    account = f"acct_wh_{uuid.uuid4().hex[:8]}"
+    now = int(time.time())
+    newer, older = account_event(account, True, now), account_event(account, False, now - 60)
+    for event in (newer, older):  # Stripe does not order its events
+        body, headers = signed(event)
+        response = await client.post("/webhooks/stripe", content=body, headers=headers)
+        assert response.status_code == 200
+    async with pool.acquire() as conn:
+        while await webhooks.apply_pending(conn):
+            pass
+    row = await pool.fetchrow(
+        "SELECT charges_enabled, payouts_enabled FROM payments.host_accounts "
+        "WHERE host_account_id = $1",
+        account,
+    )
+    assert (row["charges_enabled"], row["payouts_enabled"]) == (True, True)
+    announced = await pool.fetch(
+        "SELECT payload FROM payments.outbox WHERE key = $1 "
+        "AND event_type = 'payments.host_account_updated'",
+        account,
+    )
+    assert [json.loads(bytes(r["payload"]))["data"]["charges_enabled"] for r in announced] == [True]

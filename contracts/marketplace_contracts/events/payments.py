@@ -204,3 +204,18 @@ class AuthorizationExpiringV1(EventModel):
     currency: Currency
     authorized_at: datetime
     expires_at: datetime = Field(description="When the authorization lapses at the latest.")
+
+
+class HostAccountUpdatedV1(EventModel):
+    """A host's connected account changed (Stripe `account.updated`): whether it can take
+    charges and receive payouts. Booking refuses checkouts for a host that cannot take charges."""
+
+    TYPE: ClassVar[str] = "payments.host_account_updated"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = "payments.events"
+
+    host_account_id: str = Field(examples=["acct_1HostLoft01"])
+    charges_enabled: bool
+    payouts_enabled: bool
+    details_submitted: bool = False
+    updated_at: datetime = Field(description="When Stripe reported this state (event time).")

@@ -12,6 +12,7 @@ from eventkit.routing import EventRouter
 from eventkit.runtime import ServiceRuntime, create_app
 from marketplace_contracts.events.payments import (
     AuthorizationExpiringV1,
+    HostAccountUpdatedV1,
     PaymentAuthorizedV1,
     PaymentCapturedV2,
     PaymentFailedV1,
@@ -38,6 +39,7 @@ PRODUCES = (
     RefundSucceededV1,
     RefundFailedV1,
     AuthorizationExpiringV1,
+    HostAccountUpdatedV1,
 )
 
 

@@ -29,6 +29,7 @@ class ErrorCode(StrEnum):
     AMENDMENT_PENDING = "amendment_pending"
     OVERTIME_WINDOW_CLOSED = "overtime_window_closed"
     POLICY_CONFLICT = "policy_conflict"
+    HOST_CANNOT_TAKE_CHARGES = "host_cannot_take_charges"
 
 
 class BookingError(Exception):

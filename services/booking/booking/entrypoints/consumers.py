@@ -6,6 +6,7 @@ from eventkit.routing import EventRouter
 from marketplace_contracts.events.catalog import ListingUpsertedV1
 from marketplace_contracts.events.payments import (
     AuthorizationExpiringV1,
+    HostAccountUpdatedV1,
     PaymentAuthorizedV1,
     PaymentCapturedV1,
     PaymentCapturedV2,
@@ -27,6 +28,7 @@ def build_router(handlers: BookingHandlers) -> EventRouter:
     router.add(PaymentVoidedV1, handlers.on_payment_voided)
     router.add(PaymentMethodSavedV1, handlers.on_payment_method_saved)
     router.add(AuthorizationExpiringV1, handlers.on_authorization_expiring)
+    router.add(HostAccountUpdatedV1, handlers.on_host_account_updated)
     router.add(RefundSucceededV1, cancellations.on_refund_succeeded)
     router.add(RefundFailedV1, cancellations.on_refund_failed)
     return router

@@ -32,6 +32,7 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.AMENDMENT_PENDING: 409,
     ErrorCode.OVERTIME_WINDOW_CLOSED: 409,
     ErrorCode.POLICY_CONFLICT: 409,
+    ErrorCode.HOST_CANNOT_TAKE_CHARGES: 409,
     ErrorCode.FORBIDDEN: 403,
     ErrorCode.UNAUTHENTICATED: 401,
 }

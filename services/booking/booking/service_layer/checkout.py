@@ -106,6 +106,15 @@ async def new_leg(
     if starts_at <= datetime.now(UTC):
         raise BookingError(ErrorCode.INVALID_TIME_RANGE, "a booking must start in the future")
     listing = await pricing.listing_for_sale(conn, listing_id)
+    can_charge = await conn.fetchval(
+        "SELECT charges_enabled FROM booking.host_accounts WHERE host_account_id = $1",
+        listing["host_account_id"],
+    )
+    if can_charge is False:  # Stripe said so; an account never reported is not refused
+        raise BookingError(
+            ErrorCode.HOST_CANNOT_TAKE_CHARGES,
+            f"the host of listing {listing_id} cannot take payments yet",
+        )
     chosen = dict(extras or {})
     if quote_id is not None:
         quote = await pricing.stored_quote(

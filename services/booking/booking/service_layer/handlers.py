@@ -30,6 +30,7 @@ from marketplace_contracts.events.booking import (
 from marketplace_contracts.events.catalog import ListingUpsertedV1
 from marketplace_contracts.events.payments import (
     AuthorizationExpiringV1,
+    HostAccountUpdatedV1,
     PaymentAuthorizedV1,
     PaymentCapturedV1,
     PaymentCapturedV2,
@@ -55,6 +56,23 @@ class BookingHandlers:
         self, conn: asyncpg.Connection, env: Envelope, event: ListingUpsertedV1, _: object
     ) -> None:
         await repository.upsert_listing(conn, event.model_dump())
+
+    async def on_host_account_updated(
+        self, conn: asyncpg.Connection, env: Envelope, event: HostAccountUpdatedV1, _: object
+    ) -> None:
+        """Keep whether each host can take charges (only a newer report replaces one)."""
+        await conn.execute(
+            "INSERT INTO booking.host_accounts AS h (host_account_id, charges_enabled, "
+            "payouts_enabled, reported_at) VALUES ($1, $2, $3, $4) "
+            "ON CONFLICT (host_account_id) DO UPDATE SET "
+            "charges_enabled = EXCLUDED.charges_enabled, "
+            "payouts_enabled = EXCLUDED.payouts_enabled, reported_at = EXCLUDED.reported_at "
+            "WHERE h.reported_at <= EXCLUDED.reported_at",
+            event.host_account_id,
+            event.charges_enabled,
+            event.payouts_enabled,
+            event.updated_at,
+        )
 
     async def on_payment_authorized(
         self, conn: asyncpg.Connection, env: Envelope, event: PaymentAuthorizedV1, _: object

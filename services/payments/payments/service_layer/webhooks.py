@@ -11,13 +11,18 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 
+from eventkit.outbox import Outbox
 from eventkit.runtime import ServiceRuntime
+from marketplace_contracts.events.payments import HostAccountUpdatedV1
 
 log = logging.getLogger("payments.webhooks")
+_OUTBOX = Outbox("payments", producer="payments")
 
 
 ALLOWED_TYPES = frozenset(
@@ -77,9 +82,12 @@ async def apply_pending(conn: asyncpg.Connection, limit: int = 100) -> int:
             limit,
         )
         for row in rows:
-            obj = json.loads(row["payload"])["data"]["object"]
+            event = json.loads(row["payload"])
+            obj = event["data"]["object"]
             if obj.get("object") == "payment_intent":
                 await _apply_intent(conn, row["type"], obj)
+            elif obj.get("object") == "account":
+                await _apply_account(conn, event, obj)
         if rows:
             await conn.execute(
                 "UPDATE payments.stripe_webhook_events SET processed_at = now() "
@@ -113,6 +121,46 @@ async def _apply_intent(conn: asyncpg.Connection, event_type: str, intent: dict[
             payment["payment_id"],
             intent["status"],
         )
+
+
+async def _apply_account(
+    conn: asyncpg.Connection, event: dict[str, Any], account: dict[str, Any]
+) -> None:
+    """Onboarding state of a host's connected account. Only a newer report counts (Stripe does
+    not order events); a change is announced as payments.host_account_updated."""
+    reported_at = datetime.fromtimestamp(event["created"], UTC)
+    state = (
+        bool(account.get("charges_enabled")),
+        bool(account.get("payouts_enabled")),
+        bool(account.get("details_submitted")),
+    )
+    changed = await conn.fetchrow(
+        "INSERT INTO payments.host_accounts AS h (host_account_id, charges_enabled, "
+        "payouts_enabled, details_submitted, stripe_updated_at) VALUES ($1, $2, $3, $4, $5) "
+        "ON CONFLICT (host_account_id) DO UPDATE SET charges_enabled = EXCLUDED.charges_enabled, "
+        "payouts_enabled = EXCLUDED.payouts_enabled, "
+        "details_submitted = EXCLUDED.details_submitted, "
+        "stripe_updated_at = EXCLUDED.stripe_updated_at, updated_at = now() "
+        "WHERE h.stripe_updated_at <= EXCLUDED.stripe_updated_at RETURNING host_account_id",
+        account["id"],
+        *state,
+        reported_at,
+    )
+    if changed is None:
+        log.info("account.updated for %s is older than what we know; ignored", account["id"])
+        return
+    await _OUTBOX.add(
+        conn,
+        HostAccountUpdatedV1(
+            host_account_id=account["id"],
+            charges_enabled=state[0],
+            payouts_enabled=state[1],
+            details_submitted=state[2],
+            updated_at=reported_at,
+        ),
+        key=account["id"],
+        correlation_id=uuid.uuid4(),
+    )
 
 
 async def replay(conn: asyncpg.Connection, stripe_event_id: str) -> bool:

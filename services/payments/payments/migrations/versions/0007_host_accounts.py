@@ -1,0 +1,29 @@
+"""Hosts' connected accounts as Stripe last reported them (`account.updated`).
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-11-26
+"""
+
+from alembic import op
+
+revision = "0007"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.execute("""
+        CREATE TABLE payments.host_accounts (
+            host_account_id   text PRIMARY KEY,
+            charges_enabled   boolean NOT NULL,
+            payouts_enabled   boolean NOT NULL,
+            details_submitted boolean NOT NULL DEFAULT false,
+            stripe_updated_at timestamptz NOT NULL,
+            updated_at        timestamptz NOT NULL DEFAULT now()
+        )""")
+
+
+def downgrade() -> None:
+    op.execute("DROP TABLE payments.host_accounts")
