@@ -64,7 +64,7 @@ _EVENT_TOPICS = (
         key="journal_id",
         partitions=3,
         producer="finance",
-        consumers=(),
+        consumers=("booking",),
         description="Ledger facts: balanced journals posted.",
     ),
     Topic(

@@ -189,6 +189,15 @@ def test_three_legs_of_three_hosts_confirm_together_on_one_payment(
 
     [payment] = asyncio.run(_payments_of(gid))  # one payment for the whole group
     assert payment["status"] == "captured" and payment["captured_amount"] == done["amount"]
+    deadline = time.monotonic() + 30
+    while not (found := [r for r in guest.get("/v1/receipts").json() if r["group_id"] == gid]):
+        assert time.monotonic() < deadline, "no receipt for the group"
+        time.sleep(0.2)
+    [receipt] = found  # one receipt, with each leg's amount as payments split it
+    assert receipt["amount"] == done["amount"]
+    assert sorted(leg["amount"] for leg in receipt["legs"]) == sorted(
+        leg["amount"] for leg in done["legs"]
+    )
 
     # The independent reader: the group's events are complete, in order, and valid.
     records = asyncio.run(_read(("booking.events", "payments.events")))

@@ -388,3 +388,44 @@ def test_cancelling_after_an_increase_refunds_from_both_payments(
     checkout_refunds = stripe_refunds(system, booking["payment_id"])
     assert [r["amount"] for r in checkout_refunds] == [booking["amount"]]
     assert ledger_balanced(system)
+
+
+def test_receipts_show_what_was_paid_and_refunded_from_the_payment_records_and_ledger(
+    system: System, guest: httpx.Client
+) -> None:
+    booking = book(guest, days_ahead(6), guests=3, extras={"lights": 1})
+    receipt = wait_until(
+        lambda: [
+            r for r in guest.get("/v1/receipts").json() if r["booking_id"] == booking["booking_id"]
+        ],
+        lambda found: found and found[0]["ledger"] is not None,
+    )[0]
+    assert (receipt["kind"], receipt["amount"], receipt["tax"]) == (
+        "payment",
+        booking["amount"],
+        booking["tax"],
+    )
+    assert receipt["fees"] + receipt["tax"] == booking["platform_fee"]
+    assert receipt["payment_method"]["last4"] == "4242"
+    assert [line["amount"] for line in receipt["lines"]] == [
+        line["amount"] for line in booking["quote"]["lines"]
+    ]
+    postings = {p["account"]: p["amount"] for p in receipt["ledger"]["postings"]}
+    assert postings["asset:stripe_balance"] == booking["amount"]  # the ledger's own figure
+    page = guest.get(f"/v1/receipts/{receipt['receipt_id']}/html")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert f"{booking['amount'] / 100:,.2f} USD" in page.text
+    stranger = system.client("booking", sub="guest-not-the-payer")
+    assert stranger.get(f"/v1/receipts/{receipt['receipt_id']}").status_code == 404
+
+    guest.post(f"/v1/bookings/{booking['booking_id']}/cancel")
+    refund = wait_until(
+        lambda: [
+            r
+            for r in guest.get("/v1/receipts").json()
+            if r["booking_id"] == booking["booking_id"] and r["kind"] == "refund"
+        ],
+        lambda found: bool(found),
+    )[0]
+    done = guest.get(f"/v1/bookings/{booking['booking_id']}").json()
+    assert refund["amount"] == done["refund"]["amount"]

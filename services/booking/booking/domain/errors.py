@@ -30,6 +30,7 @@ class ErrorCode(StrEnum):
     OVERTIME_WINDOW_CLOSED = "overtime_window_closed"
     POLICY_CONFLICT = "policy_conflict"
     HOST_CANNOT_TAKE_CHARGES = "host_cannot_take_charges"
+    RECEIPT_NOT_FOUND = "receipt_not_found"
 
 
 class BookingError(Exception):

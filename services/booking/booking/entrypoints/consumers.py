@@ -1,9 +1,10 @@
 """Booking's routing table: every contract it consumes and the handler for it."""
 
-from booking.service_layer import cancellations
+from booking.service_layer import cancellations, receipts
 from booking.service_layer.handlers import BookingHandlers
 from eventkit.routing import EventRouter
 from marketplace_contracts.events.catalog import ListingUpsertedV1
+from marketplace_contracts.events.finance import JournalPostedV1
 from marketplace_contracts.events.payments import (
     AuthorizationExpiringV1,
     HostAccountUpdatedV1,
@@ -31,4 +32,5 @@ def build_router(handlers: BookingHandlers) -> EventRouter:
     router.add(HostAccountUpdatedV1, handlers.on_host_account_updated)
     router.add(RefundSucceededV1, cancellations.on_refund_succeeded)
     router.add(RefundFailedV1, cancellations.on_refund_failed)
+    router.add(JournalPostedV1, receipts.on_journal_posted)
     return router

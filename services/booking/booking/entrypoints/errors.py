@@ -33,6 +33,7 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.OVERTIME_WINDOW_CLOSED: 409,
     ErrorCode.POLICY_CONFLICT: 409,
     ErrorCode.HOST_CANNOT_TAKE_CHARGES: 409,
+    ErrorCode.RECEIPT_NOT_FOUND: 404,
     ErrorCode.FORBIDDEN: 403,
     ErrorCode.UNAUTHENTICATED: 401,
 }

@@ -20,6 +20,7 @@ from booking.entrypoints import (
     invites_http,
     policies_http,
     quotes_http,
+    receipts_http,
 )
 from booking.entrypoints.auth import CurrentPrincipal, Principal, Role, require_role
 from booking.entrypoints.common import ERRORS, IdempotencyKey, run_idempotent, runtime_of
@@ -223,3 +224,4 @@ def install(
     app.include_router(cancellations_http.router)
     app.include_router(amendments_http.router)
     app.include_router(policies_http.router)
+    app.include_router(receipts_http.router)

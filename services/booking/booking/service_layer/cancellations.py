@@ -29,6 +29,7 @@ from booking.domain.refunds import (
     legacy_quote,
     refund_for,
 )
+from booking.service_layer import receipts
 from booking.service_layer.checkout import COMPLETION, booking_view
 from eventkit import scheduler
 from eventkit.outbox import Outbox
@@ -215,6 +216,7 @@ def _is_cancellation_refund(event_refund_id: str, booking_id: str) -> bool:
 async def on_refund_succeeded(
     conn: asyncpg.Connection, env: Envelope, event: RefundSucceededV1, _: object
 ) -> None:
+    await receipts.issue_for_refund(conn, env, event)
     if not _is_cancellation_refund(event.refund_id, event.booking_id):
         await _amendment_refund(conn, event.refund_id, "refunded")
         return

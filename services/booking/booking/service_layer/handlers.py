@@ -13,7 +13,7 @@ import asyncpg
 
 from booking.adapters import repository
 from booking.domain.model import BookingStatus, PaymentStatus, Trigger, transition_for
-from booking.service_layer import amendments, payment_due
+from booking.service_layer import amendments, payment_due, receipts
 from booking.service_layer.checkout import COMPLETION, HOLD_EXPIRY, REQUEST_EXPIRY
 from booking.service_layer.endings import end_booking
 from booking.service_layer.groups import Groups
@@ -77,6 +77,7 @@ class BookingHandlers:
     async def on_payment_authorized(
         self, conn: asyncpg.Connection, env: Envelope, event: PaymentAuthorizedV1, _: object
     ) -> None:
+        await receipts.remember_card(conn, event)
         await self._payment_ready(
             conn, env, event, Trigger.PAYMENT_AUTHORIZED, PaymentStatus.AUTHORIZED
         )
@@ -84,6 +85,7 @@ class BookingHandlers:
     async def on_payment_method_saved(
         self, conn: asyncpg.Connection, env: Envelope, event: PaymentMethodSavedV1, _: object
     ) -> None:
+        await receipts.remember_card(conn, event)
         await self._payment_ready(
             conn, env, event, Trigger.PAYMENT_METHOD_SAVED, PaymentStatus.SAVED
         )
@@ -207,6 +209,7 @@ class BookingHandlers:
         event: PaymentCapturedV1 | PaymentCapturedV2,
         _: object,
     ) -> None:
+        await receipts.issue_for_capture(conn, env, event)
         if amendments.is_charge_event(event):
             await amendments.on_charge_captured(conn, env, event, self.outbox)
             return

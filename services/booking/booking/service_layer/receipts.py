@@ -1,0 +1,269 @@
+"""Receipts: one per captured payment, extra charge (amendment, overtime) and refund.
+
+Issued by booking from payments' facts (the amounts, fees, tax and per-leg splits that payments
+recorded) and completed with finance's journal for the same fact (`ledger`), so no amount is
+recomputed here. The line items are the booking's quote as snapshotted, for the guest to read.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import uuid
+from typing import Any
+
+import asyncpg
+
+from booking.domain.errors import BookingError, ErrorCode
+from marketplace_contracts import Envelope
+from marketplace_contracts.events.finance import JournalPostedV1
+from marketplace_contracts.events.payments import (
+    PaymentAuthorizedV1,
+    PaymentCapturedV1,
+    PaymentCapturedV2,
+    PaymentMethodSavedV1,
+    RefundSucceededV1,
+)
+
+
+async def remember_card(
+    conn: asyncpg.Connection, event: PaymentAuthorizedV1 | PaymentMethodSavedV1
+) -> None:
+    """The card's brand and last 4 digits, for receipts (a group's, or a booking's)."""
+    if event.card_last4 is None:
+        return
+    if event.group_id is not None:
+        await conn.execute(
+            "UPDATE booking.checkout_groups SET card_brand = $2, card_last4 = $3 "
+            "WHERE group_id = $1",
+            uuid.UUID(event.group_id),
+            event.card_brand,
+            event.card_last4,
+        )
+        return
+    await conn.execute(
+        "UPDATE booking.bookings SET card_brand = $2, card_last4 = $3 WHERE booking_id = $1",
+        uuid.UUID(event.booking_id),
+        event.card_brand,
+        event.card_last4,
+    )
+
+
+async def _owner(conn: asyncpg.Connection, booking_id: str, group_id: str | None) -> Any:
+    """Who paid, with which card, and the quoted lines of what was paid for."""
+    if group_id is not None:
+        owner = await conn.fetchrow(
+            "SELECT guest_id, card_brand, card_last4 FROM booking.checkout_groups "
+            "WHERE group_id = $1",
+            uuid.UUID(group_id),
+        )
+        legs = await conn.fetch(
+            "SELECT booking_id, quote FROM booking.bookings WHERE group_id = $1 "
+            "ORDER BY booking_id",
+            uuid.UUID(group_id),
+        )
+        return owner, list(legs)
+    owner = await conn.fetchrow(
+        "SELECT booking_id, guest_id, card_brand, card_last4, quote, group_id "
+        "FROM booking.bookings WHERE booking_id = $1",
+        uuid.UUID(booking_id),
+    )
+    if owner is not None and owner["group_id"] is not None and owner["card_last4"] is None:
+        # A group leg (an extra charge or a refund of it): the group's card paid.
+        card = await conn.fetchrow(
+            "SELECT card_brand, card_last4 FROM booking.checkout_groups WHERE group_id = $1",
+            owner["group_id"],
+        )
+        owner = {**dict(owner), **dict(card)} if card else owner
+    return owner, [owner] if owner is not None else []
+
+
+def _lines(legs: list[asyncpg.Record]) -> list[dict[str, Any]]:
+    return [
+        {"booking_id": str(leg["booking_id"]), **line}
+        for leg in legs
+        if leg["quote"]
+        for line in json.loads(leg["quote"])["lines"]
+    ]
+
+
+async def issue_for_capture(
+    conn: asyncpg.Connection, env: Envelope, event: PaymentCapturedV1 | PaymentCapturedV2
+) -> None:
+    if not isinstance(event, PaymentCapturedV2):
+        return  # v1 captures predate receipts
+    group_id = event.group_id
+    owner, legs = await _owner(conn, event.booking_id, group_id)
+    if owner is None:
+        return
+    extra = event.charge_request_id is not None
+    tax = sum(split.tax for split in event.splits)
+    await _insert(
+        conn,
+        {
+            "receipt_id": f"rcpt_{event.payment_id}",
+            "kind": "extra_charge" if extra else "payment",
+            "guest_id": owner["guest_id"],
+            "booking_id": None if group_id else uuid.UUID(event.booking_id),
+            "group_id": uuid.UUID(group_id) if group_id else None,
+            "payment_id": event.payment_id,
+            "amount": event.amount,
+            "currency": event.currency,
+            "platform_fee": event.platform_fee,
+            "tax": tax,
+            "legs": [split.model_dump() for split in event.splits],
+            "method": {"brand": owner["card_brand"], "last4": owner["card_last4"]},
+            "lines": [] if extra else _lines(legs),
+            "source_event_id": env.event_id,
+        },
+    )
+
+
+async def issue_for_refund(
+    conn: asyncpg.Connection, env: Envelope, event: RefundSucceededV1
+) -> None:
+    owner, _ = await _owner(conn, event.booking_id, None)
+    if owner is None:
+        return
+    await _insert(
+        conn,
+        {
+            "receipt_id": f"rcpt_{event.refund_id}",
+            "kind": "refund",
+            "guest_id": owner["guest_id"],
+            "booking_id": uuid.UUID(event.booking_id),
+            "group_id": uuid.UUID(event.group_id) if event.group_id else None,
+            "payment_id": event.payment_id,
+            "amount": event.amount,
+            "currency": event.currency,
+            "platform_fee": event.platform_fee,
+            "tax": event.tax,
+            "legs": [
+                {
+                    "booking_id": event.booking_id,
+                    "host_account_id": event.host_account_id,
+                    "amount": event.amount,
+                    "platform_fee": event.platform_fee,
+                    "host_amount": event.host_amount,
+                    "tax": event.tax,
+                }
+            ],
+            "method": {"brand": owner["card_brand"], "last4": owner["card_last4"]},
+            "lines": [],
+            "source_event_id": env.event_id,
+        },
+    )
+
+
+async def _insert(conn: asyncpg.Connection, receipt: dict[str, Any]) -> None:
+    columns = ", ".join(receipt)
+    params = ", ".join(f"${i}" for i in range(1, len(receipt) + 1))
+    await conn.execute(
+        f"INSERT INTO booking.receipts ({columns}) VALUES ({params}) "
+        "ON CONFLICT (receipt_id) DO NOTHING",
+        *(json.dumps(v) if k in ("legs", "method", "lines") else v for k, v in receipt.items()),
+    )
+
+
+async def on_journal_posted(
+    conn: asyncpg.Connection, env: Envelope, event: JournalPostedV1, _: object
+) -> None:
+    """Finance's journal for a payment fact: shown on that fact's receipt as its ledger."""
+    await conn.execute(
+        "INSERT INTO booking.ledger_journals (source_event_id, journal_id, kind, postings) "
+        "VALUES ($1, $2, $3, $4) ON CONFLICT (source_event_id) DO NOTHING",
+        uuid.UUID(event.source_event_id),
+        event.journal_id,
+        event.kind,
+        json.dumps([p.model_dump() for p in event.postings]),
+    )
+
+
+_VIEW = (
+    "SELECT r.*, j.journal_id, j.kind AS journal_kind, j.postings FROM booking.receipts r "
+    "LEFT JOIN booking.ledger_journals j USING (source_event_id)"
+)
+
+
+def _view(row: asyncpg.Record) -> dict[str, Any]:
+    return {
+        "receipt_id": row["receipt_id"],
+        "kind": row["kind"],
+        "issued_at": row["issued_at"].isoformat(),
+        "guest_id": row["guest_id"],
+        "booking_id": str(row["booking_id"]) if row["booking_id"] else None,
+        "group_id": str(row["group_id"]) if row["group_id"] else None,
+        "payment_id": row["payment_id"],
+        "currency": row["currency"],
+        "amount": row["amount"],
+        "fees": row["platform_fee"] - row["tax"],
+        "tax": row["tax"],
+        "payment_method": json.loads(row["method"]),
+        "legs": json.loads(row["legs"]),
+        "lines": json.loads(row["lines"]),
+        "ledger": {
+            "journal_id": row["journal_id"],
+            "kind": row["journal_kind"],
+            "postings": json.loads(row["postings"]),
+        }
+        if row["journal_id"]
+        else None,
+    }
+
+
+async def list_for(conn: asyncpg.Connection, guest_id: str | None) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        f"{_VIEW} WHERE ($1::text IS NULL OR r.guest_id = $1) ORDER BY r.issued_at DESC LIMIT 200",
+        guest_id,
+    )
+    return [_view(r) for r in rows]
+
+
+async def get_for(
+    conn: asyncpg.Connection, receipt_id: str, guest_id: str | None
+) -> dict[str, Any]:
+    """The receipt for the guest who paid (or an admin: `guest_id` None); 404 otherwise."""
+    row = await conn.fetchrow(f"{_VIEW} WHERE r.receipt_id = $1", receipt_id)
+    if row is None or (guest_id is not None and row["guest_id"] != guest_id):
+        raise BookingError(ErrorCode.RECEIPT_NOT_FOUND, f"receipt {receipt_id} not found")
+    return _view(row)
+
+
+def _money(amount: int, currency: str) -> str:
+    return f"{amount / 100:,.2f} {currency.upper()}"
+
+
+def render_html(receipt: dict[str, Any]) -> str:
+    """The receipt as a printable page (every value escaped)."""
+    e = html.escape
+    cur = receipt["currency"]
+    method = receipt["payment_method"]
+    card = f"{method.get('brand') or 'card'} ending {method.get('last4') or '----'}"
+    lines = "".join(
+        f"<tr><td>{e(str(line.get('description', line.get('code'))))}</td>"
+        f"<td class=n>{e(_money(line['amount'], cur))}</td></tr>"
+        for line in receipt["lines"]
+    )
+    legs = "".join(
+        f"<tr><td>{e(leg['booking_id'])}</td><td class=n>{e(_money(leg['amount'], cur))}</td></tr>"
+        for leg in receipt["legs"]
+    )
+    title = {"payment": "Receipt", "extra_charge": "Receipt (extra charge)", "refund": "Refund"}
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{e(receipt["receipt_id"])}</title>
+<style>body{{font-family:sans-serif;max-width:40em;margin:2em auto}}td.n{{text-align:right}}
+table{{width:100%;border-collapse:collapse}}td{{border-bottom:1px solid #ddd;padding:.3em}}</style>
+</head><body>
+<h1>{e(title[receipt["kind"]])}</h1>
+<p>{e(receipt["receipt_id"])} &middot; issued {e(receipt["issued_at"])}</p>
+<p>Paid with {e(card)}</p>
+<table>{lines}</table>
+<h2>Per booking</h2><table>{legs}</table>
+<table>
+<tr><td>Fees</td><td class=n>{e(_money(receipt["fees"], cur))}</td></tr>
+<tr><td>Tax</td><td class=n>{e(_money(receipt["tax"], cur))}</td></tr>
+<tr><td><b>Total</b></td><td class=n><b>{e(_money(receipt["amount"], cur))}</b></td></tr>
+</table>
+<p>Ledger: {e(receipt["ledger"]["journal_id"]) if receipt["ledger"] else "pending"}</p>
+</body></html>
+"""
