@@ -1,34 +1,32 @@
+"""The base price of a stay: rate times duration, the host fee in basis points, half up."""
+
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from booking.domain.errors import BookingError, ErrorCode
-from booking.domain.pricing import price_leg
+from booking.domain.quote import Pricing, Quote, quote
 
 START = datetime(2027, 3, 1, 10, tzinfo=UTC)
 
 
-def price(hours: float, rate: int = 4500, bps: int = 1500, min_hours: int = 1, start=START):
-    return price_leg(
-        starts_at=start,
-        ends_at=start + timedelta(hours=hours),
-        hourly_rate=rate,
-        currency="usd",
-        platform_fee_bps=bps,
-        min_hours=min_hours,
-    )
+def price(
+    hours: float, rate: int = 4500, bps: int = 1500, min_hours: int = 1, start: datetime = START
+) -> Quote:
+    pricing = Pricing("usd", rate, min_units=min_hours, host_fee_bps=bps)
+    return quote(pricing, start, start + timedelta(hours=hours))
 
 
 def test_price_is_rate_times_duration_with_fee_in_basis_points() -> None:
     p = price(3)
-    assert (p.amount, p.platform_fee, p.host_amount, p.currency) == (13500, 2025, 11475, "usd")
+    assert (p.total, p.host_fee, p.host_payout, p.currency) == (13500, 2025, 11475, "usd")
 
 
 def test_quarter_hours_round_half_up_to_the_minor_unit() -> None:
     # 1h15 at 7550/h = 9437.5 -> 9438; fee 10 % of 9438 = 943.8 -> 944
     p = price(1.25, rate=7550, bps=1000)
-    assert (p.amount, p.platform_fee) == (9438, 944)
-    assert p.amount == p.platform_fee + p.host_amount
+    assert (p.total, p.host_fee) == (9438, 944)
+    assert p.total == p.host_fee + p.host_payout
 
 
 @pytest.mark.parametrize(

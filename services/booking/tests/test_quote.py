@@ -147,3 +147,25 @@ def test_money_is_neither_created_nor_lost(
     assert 0 <= q.host_fee <= q.subtotal and q.host_payout >= 0
     assert q.platform_fee == q.total - q.host_payout
     assert sum(1 for line in q.lines if line.kind is LineKind.BASE) == 1
+
+
+def test_an_invited_price_is_all_inclusive() -> None:
+    pricing = Pricing(
+        "usd",
+        6_000,
+        cleaning_fee=3_500,
+        guest_service_fee_bps=1200,
+        host_fee_bps=1000,
+        extras=EXTRAS,
+    )
+    q = quote(
+        pricing,
+        START,
+        START + 2 * H,
+        extras={"lights": 1},
+        base_amount=15_000,
+        tax_rates=lambda c: RATES.get(c, 0),
+    )
+    assert [(line.code, line.amount) for line in q.lines] == [("base", 15_000)]
+    assert (q.total, q.host_fee, q.tax) == (15_000, 1_500, 0)
+    assert q.taxable() == {}  # nothing for a tax adapter to add

@@ -274,8 +274,8 @@ def quote(
 ) -> Quote:
     """The line items of booking `pricing`'s listing for this time, guests and extras
     (`extras`: code -> quantity for per-booking extras; per-hour and per-guest extras take
-    their quantity from the time and the guests). `base_amount` replaces the listed price
-    for the time (a Smart Invite's price)."""
+    their quantity from the time and the guests). `base_amount` is a Smart Invite's price: the
+    whole quote, all-inclusive, with the host fee withheld from it."""
     if not 1 <= guests <= pricing.max_guests:
         raise BookingError(
             ErrorCode.VALIDATION_FAILED, f"this listing takes 1 to {pricing.max_guests} guests"
@@ -305,15 +305,17 @@ def quote(
             True,
         )
     if base_amount is not None:
-        base = Line(
-            "base",
-            LineKind.BASE,
-            "invited price",
-            1,
-            base_amount,
-            base_amount,
-            pricing.base_tax_code,
-            True,
+        # A Smart Invite's price is all-inclusive: the host names what the guest pays; the
+        # host fee applies to it as usual.
+        invited = Line(
+            "base", LineKind.BASE, "invited price", 1, base_amount, base_amount, None, True
+        )
+        return Quote(
+            pricing.currency,
+            (invited,),
+            share(base_amount, pricing.host_fee_bps),
+            pricing.host_fee_bps,
+            tax_version,
         )
     lines = [base]
     for code, quantity in sorted((extras or {}).items()):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,7 +17,7 @@ import asyncpg
 from booking.adapters import repository
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.invites import InviteStatus, InviteTrigger, invite_transition
-from booking.domain.pricing import price_leg
+from booking.domain.quote import Pricing, quote
 from booking.service_layer.checkout import PlaceBooking, place_booking
 from eventkit import scheduler
 from eventkit.outbox import Outbox
@@ -60,14 +60,11 @@ async def send(conn: asyncpg.Connection, outbox: Outbox, cmd: SendInvite) -> dic
         raise BookingError(ErrorCode.INVALID_TIME_RANGE, "an invite must start in the future")
     if cmd.expires_at <= datetime.now(UTC):
         raise BookingError(ErrorCode.VALIDATION_FAILED, "expires_at must be in the future")
-    listed = price_leg(
-        starts_at=cmd.starts_at,
-        ends_at=cmd.ends_at,
-        hourly_rate=listing["hourly_rate"],
-        currency=listing["currency"],
-        platform_fee_bps=listing["platform_fee_bps"],
-        min_hours=1,
-    )
+    # The listed price: the stay, cleaning and service fee (the host may invite for less than
+    # the listing's minimum). An invited price is all-inclusive.
+    listed = quote(
+        replace(Pricing.of_listing(listing, []), min_units=0), cmd.starts_at, cmd.ends_at
+    ).total
     invite = {
         "invite_id": uuid.uuid4(),
         "host_id": cmd.host_id,
@@ -76,7 +73,7 @@ async def send(conn: asyncpg.Connection, outbox: Outbox, cmd: SendInvite) -> dic
         "starts_at": cmd.starts_at,
         "ends_at": cmd.ends_at,
         # The invited total: the price for the time plus every extra.
-        "amount": (cmd.amount if cmd.amount is not None else listed.amount)
+        "amount": (cmd.amount if cmd.amount is not None else listed)
         + sum(extra.amount for extra in cmd.extras),
         "currency": listing["currency"],
         "expires_at": cmd.expires_at,
