@@ -443,6 +443,10 @@ async def test_tampered_callbacks_are_rejected(
         "signature_request_id": envelope.envelope_id,
         "tamper": True,
     }
+    # The genuine callbacks of the signing are sent asynchronously: let them arrive before
+    # clearing, so the one read below can only be the forged one.
+    await eventually_one(receiver, "signature_request_all_signed")
+    await asyncio.sleep(0.3)
     receiver.clear()
     (await fake.post("/_fake/callbacks", json=forged)).raise_for_status()
     callback = await eventually_one(receiver, "signature_request_all_signed")
