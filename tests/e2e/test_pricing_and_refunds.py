@@ -429,3 +429,54 @@ def test_receipts_show_what_was_paid_and_refunded_from_the_payment_records_and_l
     )[0]
     done = guest.get(f"/v1/bookings/{booking['booking_id']}").json()
     assert refund["amount"] == done["refund"]["amount"]
+
+
+def test_a_host_whose_account_cannot_take_charges_is_refused_until_onboarded(
+    system: System,
+) -> None:
+    from marketplace_contracts.events.catalog import ListingUpsertedV1
+    from tests.e2e.test_request_to_book import _publish
+
+    suffix = uuid.uuid4().hex[:8]
+    listing = ListingUpsertedV1(
+        listing_id=f"lst_onb_{suffix}",
+        host_id=f"host-onb-{suffix}",
+        host_account_id=f"acct_onb_{suffix}",
+        title="Onboarding",
+        hourly_rate=5_000,
+        currency="usd",
+        platform_fee_bps=1000,
+        cancellation_policy="flexible",
+    )
+    asyncio.run(_publish(listing))
+    guest = system.client("booking", sub=f"guest-onb-{suffix}")
+    wait_until(
+        lambda: [i["listing_id"] for i in guest.get("/v1/listings").json()],
+        lambda ids: listing.listing_id in ids,
+    )
+
+    def onboarding(enabled: bool) -> None:
+        body = {"charges_enabled": enabled, "payouts_enabled": enabled}
+        answer = httpx.post(
+            f"{system.urls['stripe']}/_sim/accounts/{listing.host_account_id}/onboarding",
+            json=body,
+        )
+        assert answer.status_code == 200, answer.text
+
+    def attempt() -> httpx.Response:
+        start = datetime(2032, 1, 1, tzinfo=UTC) + timedelta(hours=random.randrange(0, 50_000))
+        return guest.post(
+            "/v1/bookings",
+            json={
+                "listing_id": listing.listing_id,
+                "starts_at": start.isoformat(),
+                "ends_at": (start + timedelta(hours=1)).isoformat(),
+                "payment_method": "pm_card_visa",
+            },
+        )
+
+    onboarding(False)  # Stripe's account.updated: payments records it, booking learns it
+    refused = wait_until(attempt, lambda r: r.status_code == 409)
+    assert refused.json()["error"]["code"] == "host_cannot_take_charges"
+    onboarding(True)
+    wait_until(attempt, lambda r: r.status_code == 202)

@@ -1311,3 +1311,28 @@ async def test_fail_next_control(api: httpx.AsyncClient) -> None:
     assert err["code"] == "rate_limit"
     for bad in ({"operation": "refund", "status": 400}, {"operation": "teleport"}):
         assert (await api.post("/_sim/fail_next", json=bad)).status_code == 422
+
+
+async def test_connect_accounts_onboard_through_a_control_that_sends_account_updated(
+    api: httpx.AsyncClient,
+) -> None:
+    created = ok(await post(api, "/v1/accounts", {"type": "express", "country": "US"}))
+    assert created["id"].startswith("acct_")
+    assert (created["charges_enabled"], created["payouts_enabled"]) == (False, False)
+    assert ok(await api.get(f"/v1/accounts/{created['id']}", headers=AUTH)) == created
+    error(await api.get("/v1/accounts/acct_missing", headers=AUTH), 404)
+
+    done = await api.post(f"/_sim/accounts/{created['id']}/onboarding", json={})
+    assert done.status_code == 200 and done.json()["charges_enabled"] is True
+    # A seeded host's account the simulator never saw is created with its id.
+    paused = await api.post(
+        "/_sim/accounts/acct_1HostLoft01/onboarding",
+        json={"charges_enabled": False, "payouts_enabled": False, "details_submitted": True},
+    )
+    assert paused.json()["id"] == "acct_1HostLoft01"
+    events = ok(await api.get("/v1/events", params={"limit": 100}, headers=AUTH))["data"]
+    updates = [e["data"]["object"] for e in events if e["type"] == "account.updated"]
+    assert [(a["id"], a["charges_enabled"]) for a in updates] == [
+        ("acct_1HostLoft01", False),
+        (created["id"], True),
+    ]  # newest first, as Stripe lists events

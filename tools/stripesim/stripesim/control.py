@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field, field_validator
 
 from stripesim.api import ApiEndpoint
-from stripesim.resources import outcomes, payment_intents, setup_intents
+from stripesim.resources import accounts, outcomes, payment_intents, setup_intents
 from stripesim.resources.payment_intents import expire_authorizations
 from stripesim.state import FailureRule
 
@@ -66,6 +66,12 @@ class OffSessionFailure(BaseModel):
         description="default: generic_decline (card_declined) / authentication_required",
     )
     count: int = Field(default=1, ge=1)
+
+
+class Onboarding(BaseModel):
+    charges_enabled: bool = True
+    payouts_enabled: bool = True
+    details_submitted: bool = True
 
 
 class Authentication(BaseModel):
@@ -168,6 +174,18 @@ def build_router(api: ApiEndpoint) -> APIRouter:
     async def clear_off_session_failures(customer: str) -> dict[str, Any]:
         outcomes.clear_forced_off_session_failures(state, customer_id(customer))
         return {"customer": customer, "data": []}
+
+    @router.post("/accounts/{account}/onboarding")
+    async def onboarding(account: str, spec: Onboarding) -> dict[str, Any]:
+        """A host's connected account finishes (or loses) onboarding: Stripe sends
+        ``account.updated``. An account never created here is created with this id."""
+        return accounts.set_onboarding(
+            api.context(),
+            account,
+            charges_enabled=spec.charges_enabled,
+            payouts_enabled=spec.payouts_enabled,
+            details_submitted=spec.details_submitted,
+        )
 
     @router.post("/intents/{intent}/authenticate")
     async def authenticate(intent: str, spec: Authentication | None = None) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from stripesim.resources import (
+    accounts,
     charges,
     customers,
     events,
@@ -14,6 +15,7 @@ from stripesim.resources import (
 from stripesim.routing import Route
 
 ROUTES: list[Route] = [
+    *accounts.ROUTES,
     *customers.ROUTES,
     *payment_methods.ROUTES,
     *payment_intents.ROUTES,
