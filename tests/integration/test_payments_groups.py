@@ -11,9 +11,6 @@ to a private outbox table, so no relay ever publishes them.
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -22,14 +19,13 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-import uvicorn
 
 from disputes.entrypoints.consumers import build_router as disputes_router
 from eventkit.outbox import Outbox
 from eventkit.routing import EventRouter, PermanentError
 from finance.entrypoints.consumers import build_router as finance_router
 from finance.service_layer.handlers import FinanceHandlers
-from marketplace_contracts import Envelope, EventModel, decode_data, make_envelope
+from marketplace_contracts import Envelope, make_envelope
 from marketplace_contracts.events.booking import (
     BookingConfirmedV1,
     BookingFailedV1,
@@ -47,12 +43,17 @@ from marketplace_contracts.events.payments import (
     PaymentMethodSavedV1,
     PaymentVoidedV1,
 )
-from payments.adapters.stripe_gateway import SIMULATOR_API_KEY, gateway_from_settings
 from payments.domain.ids import checkout_payment_id
-from payments.entrypoints.consumers import build_router
-from payments.service_layer.handlers import PaymentHandlers
-from stripesim import create_app
 from tests.conftest import service_dsn
+from tests.support.payments_harness import (
+    PaymentsHarness,
+    payments_harness,
+    reset_simulator,
+    simulator,
+    stripe_get,
+)
+
+Payments = PaymentsHarness
 
 pytestmark = [
     pytest.mark.integration,
@@ -60,7 +61,6 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning"),
 ]
 
-STRIPE_AUTH = {"Authorization": f"Bearer {SIMULATOR_API_KEY}"}
 START = datetime(2034, 5, 1, 15, tzinfo=UTC)
 # Three legs, two hosts (the first host has two legs): 48 000 in all, 7 200 of fees.
 LEGS = (
@@ -74,92 +74,20 @@ TOTAL, FEES = 48_000, 7_200
 # -- fixtures --------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def sim_base() -> Iterator[str]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(create_app(), log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "simulator did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    with simulator() as base:
+        yield base
 
 
 @pytest.fixture
 async def sim(sim_base: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=sim_base, timeout=10) as client:
-        (await client.post("/_sim/reset")).raise_for_status()
+    async with reset_simulator(sim_base) as client:
         yield client
-
-
-class Payments:
-    """Payments' router and handlers on the test database, writing to a private outbox."""
-
-    def __init__(self, pool: asyncpg.Pool, router: EventRouter, outbox: str) -> None:
-        self.pool, self.router, self.outbox = pool, router, outbox
-        self.group_ids: list[str] = []
-
-    def envelope(self, event: EventModel, key: str) -> Envelope:
-        env = make_envelope(event, key=key, producer="booking", correlation_id=uuid.uuid4())
-        return Envelope.from_bytes(env.to_bytes())
-
-    async def prepare(self, env: Envelope) -> tuple[Any, Any]:
-        route = self.router.route_for(env)
-        assert route is not None and route.prepare is not None, env.type
-        event = route.model.model_validate(env.data)
-        return event, await route.prepare(env, event)
-
-    async def apply(self, env: Envelope, event: Any, prepared: Any) -> None:
-        route = self.router.route_for(env)
-        assert route is not None
-        async with self.pool.acquire() as conn, conn.transaction():
-            await route.apply(conn, env, event, prepared)
-
-    async def deliver(self, event: EventModel, key: str, env: Envelope | None = None) -> Envelope:
-        env = env or self.envelope(event, key)
-        await self.apply(env, *(await self.prepare(env)))
-        return env
-
-    async def envelopes(self, payment_id: str) -> list[Envelope]:
-        rows = await self.pool.fetch(
-            f"SELECT payload FROM payments.{self.outbox} WHERE key = $1 ORDER BY id", payment_id
-        )
-        return [Envelope.from_bytes(r["payload"]) for r in rows]
-
-    async def emitted(self, payment_id: str) -> list[EventModel]:
-        return [decode_data(env) for env in await self.envelopes(payment_id)]
-
-    async def payment(self, payment_id: str) -> asyncpg.Record:
-        row = await self.pool.fetchrow(
-            "SELECT * FROM payments.payments WHERE payment_id = $1", payment_id
-        )
-        assert row is not None
-        return row
 
 
 @pytest.fixture
 async def payments(pg_ready: None, sim: httpx.AsyncClient) -> AsyncIterator[Payments]:
-    pool = await asyncpg.create_pool(service_dsn("payments"), min_size=1, max_size=4)
-    assert pool is not None
-    outbox = f"t{uuid.uuid4().hex[:10]}_outbox"
-    await pool.execute(f"CREATE TABLE payments.{outbox} (LIKE payments.outbox INCLUDING ALL)")
-    stripe = gateway_from_settings("", str(sim.base_url).rstrip("/"))
-    handlers = PaymentHandlers(lambda: pool, Outbox("payments", "payments", outbox), stripe)
-    harness = Payments(pool, build_router(handlers), outbox)
-    try:
+    async with payments_harness(str(sim.base_url), max_network_retries=2) as harness:
         yield harness
-    finally:
-        await stripe.close()
-        await pool.execute(f"DROP TABLE payments.{outbox}")
-        await pool.execute(
-            "DELETE FROM payments.payments WHERE booking_id = ANY($1::text[])", harness.group_ids
-        )
-        await pool.close()
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -167,7 +95,7 @@ def group_checkout(
     payments: Payments, payment_method: str = "pm_card_visa", save_for_later: bool = False
 ) -> GroupCheckoutRequestedV1:
     group_id = str(uuid.uuid4())
-    payments.group_ids.append(group_id)
+    payments.subjects.append(group_id)
     legs = [
         GroupLeg(
             booking_id=str(uuid.uuid4()),
@@ -212,13 +140,6 @@ def group_failed(
         failed_booking_id=checkout.legs[1].booking_id,
         booking_ids=[leg.booking_id for leg in checkout.legs],
     )
-
-
-async def stripe_get(sim: httpx.AsyncClient, path: str, **params: str) -> dict[str, Any]:
-    response = await sim.get(path, params=params, headers=STRIPE_AUTH)
-    response.raise_for_status()
-    data: dict[str, Any] = response.json()
-    return data
 
 
 async def stripe_events(sim: httpx.AsyncClient, type_: str, group_id: str) -> list[dict[str, Any]]:
@@ -592,7 +513,7 @@ async def test_a_single_booking_capture_is_v2_with_one_split(
     payments: Payments, sim: httpx.AsyncClient
 ) -> None:
     booking_id = str(uuid.uuid4())
-    payments.group_ids.append(booking_id)  # cleaned up with the groups
+    payments.subjects.append(booking_id)  # cleaned up with the groups
     checkout = CheckoutRequestedV1(
         booking_id=booking_id,
         guest_id=f"guest-{uuid.uuid4().hex[:8]}",

@@ -18,11 +18,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
-import threading
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -31,15 +28,11 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-import uvicorn
-from aiokafka.structs import ConsumerRecord
 
-from eventkit.consumer import MessageProcessor
 from eventkit.outbox import Outbox
-from eventkit.routing import EventRouter
 from finance.entrypoints.consumers import build_router as finance_router
 from finance.service_layer.handlers import FinanceHandlers
-from marketplace_contracts import Envelope, EventModel, decode_data, make_envelope
+from marketplace_contracts import Envelope, make_envelope
 from marketplace_contracts.events.booking import (
     BookingCancelledV1,
     BookingConfirmedV1,
@@ -57,13 +50,20 @@ from marketplace_contracts.events.payments import (
     RefundFailedV1,
     RefundSucceededV1,
 )
-from payments.adapters.stripe_gateway import SIMULATOR_API_KEY, StripeGateway
 from payments.domain.ids import checkout_payment_id
-from payments.entrypoints.consumers import build_router
-from payments.service_layer.handlers import PaymentHandlers
 from payments.service_layer.refunds import RefundNotRetryable
-from stripesim import create_app
 from tests.conftest import service_dsn
+from tests.support.payments_harness import (
+    STRIPE_AUTH,
+    PaymentsHarness,
+    only,
+    payments_harness,
+    reset_simulator,
+    simulator,
+    stripe_get,
+)
+
+Payments = PaymentsHarness
 
 pytestmark = [
     pytest.mark.integration,
@@ -71,7 +71,6 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning"),
 ]
 
-STRIPE_AUTH = {"Authorization": f"Bearer {SIMULATOR_API_KEY}"}
 START = datetime(2034, 6, 1, 15, tzinfo=UTC)
 HOST = "acct_1RefundHost"
 # A single booking: 13 500 paid, 2 025 of platform fee of which 300 is tax.
@@ -84,149 +83,22 @@ MAX_ATTEMPTS = 4
 # -- fixtures --------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def sim_base() -> Iterator[str]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(create_app(), log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "simulator did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    with simulator() as base:
+        yield base
 
 
 @pytest.fixture
 async def sim(sim_base: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=sim_base, timeout=10) as client:
-        (await client.post("/_sim/reset")).raise_for_status()
+    async with reset_simulator(sim_base) as client:
         yield client
-
-
-class DeadLetterSink:
-    """Stands in for the dead-letter producer: remembers what would have been dead-lettered."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[ConsumerRecord, BaseException, int]] = []
-
-    async def send(self, record: ConsumerRecord, *, error: BaseException, attempts: int) -> None:
-        self.sent.append((record, error, attempts))
-
-
-class Payments:
-    """Payments' router and handlers on the test database, writing to a private outbox."""
-
-    def __init__(
-        self, pool: asyncpg.Pool, handlers: PaymentHandlers, outbox: str, inbox: str
-    ) -> None:
-        self.pool, self.handlers, self.outbox, self.inbox = pool, handlers, outbox, inbox
-        self.router: EventRouter = build_router(handlers)
-        self.subjects: list[str] = []  # booking and group ids, cleaned up afterwards
-        self.dead_letters = DeadLetterSink()
-        self.offset = 0
-
-    def envelope(self, event: EventModel, key: str) -> Envelope:
-        env = make_envelope(event, key=key, producer="booking", correlation_id=uuid.uuid4())
-        return Envelope.from_bytes(env.to_bytes())
-
-    async def prepare(self, env: Envelope) -> tuple[Any, Any]:
-        route = self.router.route_for(env)
-        assert route is not None and route.prepare is not None, env.type
-        event = route.model.model_validate(env.data)
-        return event, await route.prepare(env, event)
-
-    async def apply(self, env: Envelope, event: Any, prepared: Any) -> None:
-        route = self.router.route_for(env)
-        assert route is not None
-        async with self.pool.acquire() as conn, conn.transaction():
-            await route.apply(conn, env, event, prepared)
-
-    async def deliver(self, event: EventModel, key: str, env: Envelope | None = None) -> Envelope:
-        env = env or self.envelope(event, key)
-        await self.apply(env, *(await self.prepare(env)))
-        return env
-
-    async def consume(self, event: EventModel, key: str, *, consumer_attempts: int = 5) -> str:
-        """Through the consumer's MessageProcessor (inbox, retries with backoff, dead letters):
-        the record's outcome counts."""
-        processor = MessageProcessor(
-            self.pool,
-            "payments",
-            self.router,
-            self.dead_letters,  # type: ignore[arg-type]
-            max_attempts=consumer_attempts,
-            backoff_base=0.01,
-            inbox_table=self.inbox,
-        )
-        value = self.envelope(event, key).to_bytes()
-        self.offset += 1
-        record = ConsumerRecord(
-            "booking.events", 0, self.offset, 0, 0, key.encode(), value, None, 0, len(value), []
-        )
-        await processor.process([record])
-        [(outcome, count)] = processor.outcomes.items()
-        assert count == 1
-        return outcome
-
-    async def envelopes(self, payment_id: str) -> list[Envelope]:
-        rows = await self.pool.fetch(
-            f"SELECT payload FROM payments.{self.outbox} WHERE key = $1 ORDER BY id", payment_id
-        )
-        return [Envelope.from_bytes(r["payload"]) for r in rows]
-
-    async def emitted(self, payment_id: str) -> list[EventModel]:
-        return [decode_data(env) for env in await self.envelopes(payment_id)]
-
-    async def payment(self, payment_id: str) -> asyncpg.Record:
-        row = await self.pool.fetchrow(
-            "SELECT * FROM payments.payments WHERE payment_id = $1", payment_id
-        )
-        assert row is not None
-        return row
-
-    async def refund(self, refund_id: str) -> asyncpg.Record:
-        row = await self.pool.fetchrow(
-            "SELECT * FROM payments.refunds WHERE refund_id = $1", refund_id
-        )
-        assert row is not None
-        return row
 
 
 @pytest.fixture
 async def payments(pg_ready: None, sim: httpx.AsyncClient) -> AsyncIterator[Payments]:
-    pool = await asyncpg.create_pool(service_dsn("payments"), min_size=1, max_size=6)
-    assert pool is not None
-    tag = f"t{uuid.uuid4().hex[:10]}"
-    outbox, inbox = f"{tag}_outbox", f"{tag}_inbox"
-    await pool.execute(f"CREATE TABLE payments.{outbox} (LIKE payments.outbox INCLUDING ALL)")
-    await pool.execute(f"CREATE TABLE payments.{inbox} (LIKE payments.inbox INCLUDING ALL)")
-    stripe = StripeGateway(SIMULATOR_API_KEY, str(sim.base_url).rstrip("/"), max_network_retries=0)
-    handlers = PaymentHandlers(
-        lambda: pool,
-        Outbox("payments", "payments", outbox),
-        stripe,
-        refund_max_attempts=MAX_ATTEMPTS,
-        refund_retry_backoff=0.01,
-    )
-    harness = Payments(pool, handlers, outbox, inbox)
-    try:
+    async with payments_harness(
+        str(sim.base_url), refund_max_attempts=MAX_ATTEMPTS, refund_retry_backoff=0.01
+    ) as harness:
         yield harness
-    finally:
-        await stripe.close()
-        for table in (outbox, inbox):
-            await pool.execute(f"DROP TABLE payments.{table}")
-        payment_ids = [checkout_payment_id(s) for s in harness.subjects]
-        await pool.execute(
-            "DELETE FROM payments.refunds WHERE payment_id = ANY($1::text[])", payment_ids
-        )
-        await pool.execute(
-            "DELETE FROM payments.payments WHERE booking_id = ANY($1::text[])", harness.subjects
-        )
-        await pool.close()
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -339,13 +211,6 @@ def cancelled(
     )
 
 
-async def stripe_get(sim: httpx.AsyncClient, path: str, **params: str) -> dict[str, Any]:
-    response = await sim.get(path, params=params, headers=STRIPE_AUTH)
-    response.raise_for_status()
-    data: dict[str, Any] = response.json()
-    return data
-
-
 async def stripe_refunds(sim: httpx.AsyncClient, payment: asyncpg.Record) -> list[dict[str, Any]]:
     """Every refund Stripe made of the payment's intent, oldest first."""
     listed = await stripe_get(
@@ -357,10 +222,6 @@ async def stripe_refunds(sim: httpx.AsyncClient, payment: asyncpg.Record) -> lis
 async def fail_next_refunds(sim: httpx.AsyncClient, count: int, status: int = 500) -> None:
     spec = {"operation": "refund", "count": count, "status": status}
     (await sim.post("/_sim/fail_next", json=spec)).raise_for_status()
-
-
-def only(events: list[EventModel], kind: type[EventModel]) -> list[Any]:
-    return [e for e in events if isinstance(e, kind)]
 
 
 # -- captured single booking: Stripe refunds --------------------------------------------------
