@@ -100,14 +100,12 @@ async def get_booking(
 ) -> asyncpg.Record | None:
     """With `for_update`, a group leg's group is locked before the leg: one lock order (group,
     then its legs by booking id) for every command, so two never deadlock."""
-    if for_update:
-        group_id = await conn.fetchval(
-            "SELECT group_id FROM booking.bookings WHERE booking_id = $1", booking_id
+    if for_update:  # a leg's group_id is set at insert and never changes: read it unlocked
+        await conn.execute(
+            "SELECT 1 FROM booking.checkout_groups WHERE group_id = "
+            "(SELECT group_id FROM booking.bookings WHERE booking_id = $1) FOR UPDATE",
+            booking_id,
         )
-        if group_id is not None:  # set at insert, never changed: safe to read unlocked
-            await conn.execute(
-                "SELECT 1 FROM booking.checkout_groups WHERE group_id = $1 FOR UPDATE", group_id
-            )
     lock = " FOR UPDATE" if for_update else ""
     return await conn.fetchrow(
         f"SELECT {BOOKING_COLUMNS} FROM booking.bookings WHERE booking_id = $1{lock}", booking_id

@@ -13,6 +13,7 @@ on its own and the tax is shown as one line per tax code.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -221,6 +222,21 @@ class Quote:
                     )
                 )
         return Quote(self.currency, tuple(lines), self.host_fee, self.host_fee_bps, version)
+
+    @classmethod
+    def of_booking(cls, booking: Mapping[str, Any]) -> Quote:
+        """The quote snapshotted on a booking; for one priced before line items, a single base
+        line with its fee withheld."""
+        snapshot = booking["quote"]
+        if snapshot:
+            return cls.of(json.loads(snapshot) if isinstance(snapshot, str) else snapshot)
+        amount, fee = booking["amount"], booking["platform_fee"]
+        return cls(
+            booking["currency"],
+            (Line("base", LineKind.BASE, "stay", 1, amount, amount, None, True),),
+            fee,
+            div_half_up(fee * BPS, amount) if amount else 0,
+        )
 
     @classmethod
     def of(cls, d: Mapping[str, Any]) -> Quote:

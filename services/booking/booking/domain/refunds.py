@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from booking.domain.quote import BPS, HOST_LINES, Line, LineKind, Quote, div_half_up, share
+from booking.domain.quote import BPS, HOST_LINES, LineKind, Quote, div_half_up, share
 
 
 class Canceller(StrEnum):
@@ -231,17 +231,6 @@ def refund_for(
         platform_fee=platform_fee + tax,
         tax=tax,
         host_penalty=penalty,
-    )
-
-
-def legacy_quote(amount: int, platform_fee: int, currency: str) -> Quote:
-    """The quote of a booking priced before line items: one base line, the fee withheld."""
-    bps = div_half_up(platform_fee * BPS, amount) if amount else 0
-    return Quote(
-        currency,
-        (Line("base", LineKind.BASE, "stay", 1, amount, amount, None, True),),
-        platform_fee,
-        bps,
     )
 
 

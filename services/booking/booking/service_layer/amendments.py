@@ -33,7 +33,7 @@ from booking.domain.amendments import (
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.model import BookingStatus
 from booking.domain.quote import Line, Pricing, Quote, quote
-from booking.domain.refunds import Canceller, legacy_quote
+from booking.domain.refunds import Canceller
 from booking.service_layer import pricing
 from booking.service_layer.checkout import COMPLETION
 from eventkit import scheduler
@@ -71,12 +71,6 @@ def charge_request_id(amendment_id: uuid.UUID | str) -> str:
     return f"chg_{amendment_id}"
 
 
-def _quote_of(row: Mapping[str, Any]) -> Quote:
-    if row["quote"]:
-        return Quote.of(json.loads(row["quote"]) if isinstance(row["quote"], str) else row["quote"])
-    return legacy_quote(row["amount"], row["platform_fee"], row["currency"])
-
-
 async def _booking_for(
     conn: asyncpg.Connection, booking_id: uuid.UUID, actor: Actor
 ) -> asyncpg.Record:
@@ -111,7 +105,7 @@ def _previous(row: asyncpg.Record) -> dict[str, Any]:
         "ends_at": row["ends_at"].isoformat(),
         "guests": row["guests"],
         "extras": json.loads(row["extras"]),
-        "quote": _quote_of(row).as_dict(),
+        "quote": Quote.of_booking(row).as_dict(),
     }
 
 
@@ -129,7 +123,7 @@ async def _propose(
     respond_by: datetime,
     needs_signatures: bool = False,
 ) -> dict[str, Any]:
-    change = difference(_quote_of(row), new)  # refuses money moving both ways
+    change = difference(Quote.of_booking(row), new)  # refuses money moving both ways
     amendment = {
         "amendment_id": uuid.uuid4(),
         "booking_id": row["booking_id"],
@@ -261,7 +255,7 @@ async def report_overtime(
         _ANCHOR + timedelta(minutes=minutes),
         tax_rates=lambda code: rates.get(code, 0),
     )
-    old = _quote_of(row)
+    old = Quote.of_booking(row)
     merged = Quote(
         old.currency,
         old.lines

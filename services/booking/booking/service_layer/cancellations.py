@@ -26,7 +26,6 @@ from booking.domain.refunds import (
     Policy,
     RefundDecision,
     allocate,
-    legacy_quote,
     refund_for,
 )
 from booking.service_layer import receipts
@@ -69,13 +68,8 @@ async def _load(conn: asyncpg.Connection, cmd: Cancel, *, lock: bool) -> asyncpg
 
 
 def _snapshot(row: asyncpg.Record) -> tuple[Quote, Policy]:
-    quote = (
-        Quote.of(json.loads(row["quote"]))
-        if row["quote"]
-        else legacy_quote(row["amount"], row["platform_fee"], row["currency"])
-    )
     policy = Policy.of(json.loads(row["policy"])) if row["policy"] else PRESETS[0]
-    return quote, policy
+    return Quote.of_booking(row), policy
 
 
 def decide(row: asyncpg.Record, cmd: Cancel, now: datetime) -> tuple[RefundDecision, Policy]:

@@ -253,9 +253,6 @@ class Groups:
             )
         return step.target
 
-    async def _reload(self, conn: asyncpg.Connection, group_id: uuid.UUID) -> list[asyncpg.Record]:
-        return await repository.group_legs(conn, group_id)
-
     # -- docs-before-pay across legs ---------------------------------------------------------
     async def leg_signed(
         self, conn: asyncpg.Connection, leg: asyncpg.Record, envelope_id: str | None
@@ -278,7 +275,7 @@ class Groups:
             key=str(leg["booking_id"]),
             correlation_id=leg["correlation_id"],
         )
-        legs = await self._reload(conn, group["group_id"])
+        legs = await repository.group_legs(conn, group["group_id"])
         await self._move_group(
             conn, group, GroupTrigger.LEG_SIGNED, legs, _checkout_request(group, legs)
         )
@@ -349,7 +346,7 @@ class Groups:
                     booking_id=booking_id, group_id=event.group_id, cause=trigger.value
                 )
             await self.outbox.add(conn, leg_event, key=booking_id, **meta)
-        legs = await self._reload(conn, group["group_id"])
+        legs = await repository.group_legs(conn, group["group_id"])
         waiting = [
             str(leg["booking_id"]) for leg in legs if leg["status"] == BookingStatus.AWAITING_HOST
         ]
@@ -401,7 +398,7 @@ class Groups:
             key=booking_id,
             correlation_id=leg["correlation_id"],
         )
-        legs = await self._reload(conn, group["group_id"])
+        legs = await repository.group_legs(conn, group["group_id"])
         await self._move_group(
             conn,
             group,
@@ -442,7 +439,7 @@ class Groups:
                 key=booking_id,
                 **meta,
             )
-        legs = await self._reload(conn, group["group_id"])
+        legs = await repository.group_legs(conn, group["group_id"])
         await self._move_group(
             conn,
             group,
@@ -609,7 +606,7 @@ class Groups:
                 causation_id=causation_id,
             )
         await scheduler.cancel(conn, "booking", GROUP_HOLD_EXPIRY, group_id)
-        legs = await self._reload(conn, group["group_id"])
+        legs = await repository.group_legs(conn, group["group_id"])
         payment_id = changes.get("payment_id", group["payment_id"])
         await self._move_group(
             conn,
