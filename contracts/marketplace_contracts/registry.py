@@ -28,6 +28,10 @@ _MODELS: tuple[type[EventModel], ...] = (
     booking.AmendmentProposedV1,
     booking.ChargeRequestedV1,
     booking.AmendmentDecidedV1,
+    booking.ReauthorizationRequestedV1,
+    booking.DepositReleasedV1,
+    booking.ClaimFiledV1,
+    booking.ClaimDecidedV1,
     payments.PaymentAuthorizedV1,
     payments.PaymentFailedV1,
     payments.PaymentCapturedV1,
@@ -38,7 +42,16 @@ _MODELS: tuple[type[EventModel], ...] = (
     payments.HostAccountUpdatedV1,
     payments.PaymentVoidedV1,
     payments.PaymentMethodSavedV1,
+    payments.PaymentProcessingV1,
+    payments.PaymentReturnedV1,
+    payments.FundsClearedV1,
+    payments.TransferCreatedV1,
+    payments.TransferFailedV1,
+    payments.TransferReversedV1,
+    payments.PaymentReauthorizedV1,
+    payments.ReauthorizationFailedV1,
     finance.JournalPostedV1,
+    finance.PayoutReleasedV1,
 )
 
 REGISTRY: dict[tuple[str, int], type[EventModel]] = {(m.TYPE, m.VERSION): m for m in _MODELS}

@@ -49,7 +49,8 @@ _EVENT_TOPICS = (
         consumers=("payments",),
         description="Booking lifecycle facts: checkout requested, confirmed, failed, "
         "host response requested; Smart Invites sent and closed; Linked Booking Groups "
-        "requested, captured, confirmed and failed.",
+        "requested, captured, confirmed and failed; cancellations, amendments and extra "
+        "charges; reauthorizations; deposits released and damage claims.",
     ),
     Topic(
         name="payments.events",
@@ -57,15 +58,17 @@ _EVENT_TOPICS = (
         partitions=6,
         producer="payments",
         consumers=("booking", "finance", "disputes"),
-        description="Payment facts: authorized, failed, captured, voided.",
+        description="Payment facts: authorized, processing (bank debits), failed, captured, "
+        "returned, funds cleared, voided, reauthorized; refunds; transfers and reversals; "
+        "expiring authorizations; host account updates.",
     ),
     Topic(
         name="finance.events",
         key="journal_id",
         partitions=3,
         producer="finance",
-        consumers=("booking",),
-        description="Ledger facts: balanced journals posted.",
+        consumers=("booking", "payments"),
+        description="Ledger facts: balanced journals posted; payouts released for transfer.",
     ),
     Topic(
         name="disputes.events",

@@ -39,6 +39,17 @@ class CheckoutRequestedV1(EventModel):
         "the booking is confirmed, instead of authorizing: card authorizations lapse after "
         "about 7 days, so a Request-to-Book starting later cannot hold one.",
     )
+    payment_method_type: str = Field(
+        default="card",
+        description="`card` (authorized with manual capture) or `us_bank_account` (ACH Direct "
+        "Debit: debited at once, `processing` for days; Instant Book only).",
+        examples=["card", "us_bank_account"],
+    )
+    deposit_amount: MinorUnits = Field(
+        default=0,
+        description="Security deposit the listing requires (0: none). Payments saves the card "
+        "for it with a SetupIntent before authorizing; nothing is held on the card.",
+    )
 
 
 class BookingConfirmedV1(EventModel):
@@ -442,3 +453,79 @@ class AmendmentDecidedV1(EventModel):
     currency: Currency
     refund: RefundRequest | None = None
     reason: str = ""
+
+
+class ReauthorizationRequestedV1(EventModel):
+    """An authorization nears its limit while the booking (or group) still waits for its
+    host(s): payments authorizes the same amount again off-session on the saved card, then
+    cancels the old authorization (`booking.expiring_authorization_policy=reauthorize`)."""
+
+    TYPE: ClassVar[str] = "booking.reauthorization_requested"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = "booking.events"
+
+    booking_id: str = Field(description="The booking, or for a group payment the group id.")
+    group_id: str | None = None
+    payment_id: str
+    expiring_payment_intent_id: str = Field(
+        description="The authorization being replaced; part of the idempotency key, so a "
+        "second renewal of the same payment gets a key of its own."
+    )
+
+
+# -- Security deposits and damage claims --------------------------------------------------
+
+
+class DepositReleasedV1(EventModel):
+    """The booking's security deposit is released: no claim was filed in the window, or the
+    claims on it are settled. Nothing more can be charged against it."""
+
+    TYPE: ClassVar[str] = "booking.deposit_released"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = "booking.events"
+
+    booking_id: str
+    payment_id: str
+    amount: MinorUnits = Field(description="The deposit the listing required.")
+    charged: MinorUnits = Field(default=0, description="Charged against it by claims.")
+    currency: Currency
+    reason: str = Field(examples=["no_claim", "claim_settled", "booking_cancelled"])
+
+
+class ClaimFiledV1(EventModel):
+    """A host filed a damage claim against a booking's deposit; the guest may accept or contest
+    it until `respond_by`."""
+
+    TYPE: ClassVar[str] = "booking.claim_filed"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = "booking.events"
+
+    claim_id: str
+    booking_id: str
+    host_id: str
+    guest_id: str
+    amount: MinorUnits
+    currency: Currency
+    description: str
+    evidence_count: int = Field(ge=0)
+    respond_by: datetime
+
+
+class ClaimDecidedV1(EventModel):
+    """A damage claim ended: `accepted` by the guest, `decided` by an admin (a contested or
+    unanswered claim), or `withdrawn` by the host. `amount` (capped at the deposit) is what is
+    charged off-session; 0 charges nothing."""
+
+    TYPE: ClassVar[str] = "booking.claim_decided"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = "booking.events"
+
+    claim_id: str
+    booking_id: str
+    outcome: str = Field(examples=["accepted", "decided", "withdrawn"])
+    amount: MinorUnits
+    currency: Currency
+    decided_by: str = Field(examples=["guest", "admin", "host"])
+    charge_request_id: str | None = Field(
+        default=None, description="The booking.charge_requested that takes `amount`."
+    )

@@ -76,3 +76,12 @@ class ListingUpsertedV1(EventModel):
     tax_jurisdiction: str | None = Field(
         default=None, description="Where the stay is taxed; None: untaxed.", examples=["us-ny-nyc"]
     )
+    deposit_amount: MinorUnits = Field(
+        default=0,
+        description="Security deposit (0: none). The card is saved for it at checkout; the host "
+        "may claim damage against it after the booking ends.",
+    )
+    accepts_bank_debit: bool = Field(
+        default=True,
+        description="Guests may pay an Instant Book booking of this listing by ACH Direct Debit.",
+    )

@@ -5,7 +5,7 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from marketplace_contracts.envelope import EventModel
-from marketplace_contracts.money import Currency
+from marketplace_contracts.money import Currency, MinorUnits
 
 
 class Posting(BaseModel):
@@ -30,3 +30,21 @@ class JournalPostedV1(EventModel):
     source_event_id: str
     currency: Currency
     postings: list[Posting] = Field(min_length=2)
+
+
+class PayoutReleasedV1(EventModel):
+    """Finance releases a host's share of a separate-charges-and-transfers payment (a Linked
+    Booking Group's leg): payments transfers it to the host's connected account. Keyed by
+    `release_id`, which is payments' idempotency key for the transfer."""
+
+    TYPE: ClassVar[str] = "finance.payout_released"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = "finance.events"
+
+    release_id: str
+    payment_id: str
+    booking_id: str
+    group_id: str | None = None
+    host_account_id: str
+    amount: MinorUnits
+    currency: Currency

@@ -28,6 +28,10 @@ class PaymentAuthorizedV1(EventModel):
         description="Set when the payment is a Linked Booking Group's; `booking_id` then holds "
         "the group id.",
     )
+    deposit_setup_intent_id: str | None = Field(
+        default=None,
+        description="The SetupIntent that saved the card for the booking's security deposit.",
+    )
 
 
 class PaymentFailedV1(EventModel):
@@ -145,6 +149,14 @@ class PaymentCapturedV2(EventModel):
     charge_request_id: str | None = Field(
         default=None, description="Set when this answers a booking.charge_requested."
     )
+    payment_method_type: str = Field(
+        default="card", examples=["card", "us_bank_account"], description="How the guest paid."
+    )
+    funds_hold_until: datetime | None = Field(
+        default=None,
+        description="A bank debit (ACH) can still be returned after it succeeded: finance holds "
+        "the hosts' payouts of this payment until then, or until `payments.funds_cleared`.",
+    )
 
 
 class RefundSucceededV1(EventModel):
@@ -219,3 +231,153 @@ class HostAccountUpdatedV1(EventModel):
     payouts_enabled: bool
     details_submitted: bool = False
     updated_at: datetime = Field(description="When Stripe reported this state (event time).")
+
+
+# -- ACH Direct Debit ------------------------------------------------------------------------
+
+
+class PaymentProcessingV1(EventModel):
+    """A bank debit (ACH Direct Debit) was initiated: the funds arrive, or the debit fails, in
+    a few business days. Booking confirms the booking with its funds pending."""
+
+    TYPE: ClassVar[str] = "payments.payment_processing"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = "payments.events"
+
+    payment_id: str
+    booking_id: str
+    payment_intent_id: str
+    amount: MinorUnits
+    currency: Currency
+    payment_method_type: str = Field(examples=["us_bank_account"])
+    bank_name: str | None = None
+    bank_last4: str | None = None
+
+
+class PaymentReturnedV1(EventModel):
+    """A bank debit failed after it was initiated (before the funds arrived), or was returned
+    after it succeeded (`after_capture`: finance reverses what it booked at capture)."""
+
+    TYPE: ClassVar[str] = "payments.payment_returned"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = "payments.events"
+
+    payment_id: str
+    booking_id: str
+    amount: MinorUnits
+    currency: Currency
+    code: str = Field(examples=["insufficient_funds", "account_closed", "debit_not_authorized"])
+    message: str = ""
+    after_capture: bool = Field(
+        description="True when `payments.payment_captured` was emitted for this payment."
+    )
+    host_account_id: str
+    platform_fee: MinorUnits = 0
+    tax: MinorUnits = 0
+
+
+class FundsClearedV1(EventModel):
+    """A bank debit's return window passed without a return: finance may pay the host out."""
+
+    TYPE: ClassVar[str] = "payments.funds_cleared"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = "payments.events"
+
+    payment_id: str
+    booking_id: str
+    amount: MinorUnits
+    currency: Currency
+    cleared_at: datetime
+
+
+# -- Connect transfers (separate charges and transfers) ------------------------------------
+
+
+class TransferCreatedV1(EventModel):
+    """A host's share of a separate-charges-and-transfers payment (a Linked Booking Group's
+    leg) was transferred to their connected account, as finance released it."""
+
+    TYPE: ClassVar[str] = "payments.transfer_created"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = "payments.events"
+
+    release_id: str
+    transfer_id: str = Field(examples=["tr_1Abc"])
+    payment_id: str
+    booking_id: str
+    group_id: str | None = None
+    host_account_id: str
+    amount: MinorUnits
+    currency: Currency
+    transfer_group: str | None = None
+
+
+class TransferFailedV1(EventModel):
+    """A released transfer could not be made (after retries, or refused by Stripe)."""
+
+    TYPE: ClassVar[str] = "payments.transfer_failed"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = "payments.events"
+
+    release_id: str
+    payment_id: str
+    booking_id: str
+    host_account_id: str
+    amount: MinorUnits
+    currency: Currency
+    code: str
+    message: str = ""
+
+
+class TransferReversedV1(EventModel):
+    """Part of a transfer came back from the host's account to the platform (a refund of a leg
+    whose share was already transferred)."""
+
+    TYPE: ClassVar[str] = "payments.transfer_reversed"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = "payments.events"
+
+    reversal_id: str = Field(examples=["trr_1Abc"])
+    transfer_id: str
+    refund_id: str | None = None
+    payment_id: str
+    booking_id: str
+    host_account_id: str
+    amount: MinorUnits
+    currency: Currency
+
+
+# -- Authorization renewal -------------------------------------------------------------------
+
+
+class PaymentReauthorizedV1(EventModel):
+    """A nearly expired authorization was replaced by a new one (off-session, same card and
+    amount); the old one is cancelled."""
+
+    TYPE: ClassVar[str] = "payments.payment_reauthorized"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = "payments.events"
+
+    payment_id: str
+    booking_id: str
+    group_id: str | None = None
+    payment_intent_id: str
+    previous_payment_intent_id: str
+    amount: MinorUnits
+    currency: Currency
+    authorized_at: datetime
+
+
+class ReauthorizationFailedV1(EventModel):
+    """The card declined the new authorization: booking releases what the old one held."""
+
+    TYPE: ClassVar[str] = "payments.reauthorization_failed"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = "payments.events"
+
+    payment_id: str
+    booking_id: str
+    group_id: str | None = None
+    code: str
+    decline_code: str | None = None
+    message: str = ""
