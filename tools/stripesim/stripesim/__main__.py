@@ -8,7 +8,7 @@ from pathlib import Path
 
 import uvicorn
 
-from stripesim.app import DEFAULT_WEBHOOK_SECRET, create_app
+from stripesim.app import DEFAULT_WEBHOOK_SECRET, ach_settlement_seconds_from_env, create_app
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -26,9 +26,21 @@ def main(argv: list[str] | None = None) -> None:
         default=os.environ.get("STRIPESIM_STATE_FILE") or None,
         help="keep state across restarts in this JSON file (default: in memory only)",
     )
+    parser.add_argument(
+        "--ach-settlement-seconds",
+        type=int,
+        default=ach_settlement_seconds_from_env(),
+        help="sim seconds an ACH debit stays processing (env STRIPESIM_ACH_SETTLEMENT_SECONDS, "
+        "default 4 days)",
+    )
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
-    app = create_app(args.webhook_url, args.webhook_secret, state_file=args.state_file)
+    app = create_app(
+        args.webhook_url,
+        args.webhook_secret,
+        state_file=args.state_file,
+        ach_settlement_seconds=args.ach_settlement_seconds,
+    )
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
 
 

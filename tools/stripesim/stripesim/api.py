@@ -17,7 +17,7 @@ from stripesim.errors import (
     unrecognized_url,
 )
 from stripesim.forms import Params, check_known, get_list, parse_form
-from stripesim.resources import ROUTES
+from stripesim.resources import ROUTES, ach
 from stripesim.resources.payment_intents import expire_authorizations
 from stripesim.routing import expand, match
 from stripesim.state import Ctx, IdempotencyRecord, SimState, new_id
@@ -69,6 +69,11 @@ class ApiEndpoint:
             idempotency_key,
             webhooks_enabled=self.dispatcher.enabled,
         )
+
+    def run_timers(self, version: str | None = None) -> dict[str, list[str]]:
+        """What sim time has brought about: expired authorizations, settled bank debits."""
+        ctx = self.context(version)
+        return {"expired": expire_authorizations(ctx), "settled": ach.settle_due(ctx)}
 
     async def __call__(self, request: Request) -> JSONResponse:
         request_id = new_id("req_", 14)
@@ -132,7 +137,7 @@ class ApiEndpoint:
         self, ctx: Ctx, method: str, path: str, params: Params
     ) -> tuple[int, dict[str, Any], bool]:
         try:
-            expire_authorizations(self.context(ctx.api_version))
+            self.run_timers(ctx.api_version)
             found = match(ROUTES, method, path)
             if found is None:
                 raise unrecognized_url(method, path)

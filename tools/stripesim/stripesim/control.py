@@ -1,4 +1,5 @@
-"""Test controls under ``/_sim``: reset, webhooks, clock, fault injection, card outcomes."""
+"""Test controls under ``/_sim``: reset, webhooks, clock, fault injection, card outcomes,
+bank debit settlement and returns, disputes."""
 
 from __future__ import annotations
 
@@ -8,8 +9,15 @@ from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field, field_validator
 
 from stripesim.api import ApiEndpoint
-from stripesim.resources import accounts, outcomes, payment_intents, setup_intents
-from stripesim.resources.payment_intents import expire_authorizations
+from stripesim.resources import (
+    accounts,
+    ach,
+    bank_accounts,
+    disputes,
+    outcomes,
+    payment_intents,
+    setup_intents,
+)
 from stripesim.state import FailureRule
 
 WEBHOOK_STATUSES = ("pending", "delivered", "failed", "undelivered")
@@ -34,6 +42,8 @@ OPERATIONS: dict[str, tuple[str, str]] = {
     "create_payment_intent": ("POST", "/v1/payment_intents"),
     "create_setup_intent": ("POST", "/v1/setup_intents"),
     "create_customer": ("POST", "/v1/customers"),
+    "transfer": ("POST", "/v1/transfers"),
+    "transfer_reversal": ("POST", "/v1/transfers/*/reversals"),
 }
 
 
@@ -45,6 +55,8 @@ class FailNext(BaseModel):
         "create_payment_intent",
         "create_setup_intent",
         "create_customer",
+        "transfer",
+        "transfer_reversal",
     ]
     count: int = Field(default=1, ge=1)
     status: int = Field(
@@ -76,6 +88,38 @@ class Onboarding(BaseModel):
 
 class Authentication(BaseModel):
     outcome: Literal["complete", "fail"] = "complete"
+
+
+class AchSettlement(BaseModel):
+    outcome: Literal["succeed", "fail"] = "succeed"
+    failure_code: str = Field(
+        default="insufficient_funds",
+        description="the bank's return code when failing: "
+        + ", ".join(sorted(bank_accounts.FAILURE_MESSAGES)),
+    )
+
+
+class AchReturn(BaseModel):
+    reason: Literal[
+        "debit_not_authorized",
+        "insufficient_funds",
+        "incorrect_account_details",
+        "bank_cannot_process",
+        "customer_initiated",
+    ] = "debit_not_authorized"
+
+
+class DisputeSpec(BaseModel):
+    reason: Literal[disputes.REASONS] = "fraudulent"  # type: ignore[valid-type]
+    amount: int | None = Field(default=None, ge=1, description="default: the whole charge")
+    inquiry: bool = Field(
+        default=False,
+        description="an inquiry (warning_needs_response): no funds withdrawn yet, refundable",
+    )
+
+
+class DisputeResolution(BaseModel):
+    status: Literal["won", "lost"]
 
 
 class WebhookEndpoint(BaseModel):
@@ -124,8 +168,8 @@ def build_router(api: ApiEndpoint) -> APIRouter:
     @router.post("/clock/advance")
     async def advance(spec: ClockAdvance) -> dict[str, Any]:
         state.advance(spec.seconds)
-        expired = expire_authorizations(api.context())
-        return {"now": state.now(), "offset": state.clock_offset, "expired": expired}
+        done = api.run_timers()
+        return {"now": state.now(), "offset": state.clock_offset, **done}
 
     @router.get("/failures")
     async def failures() -> dict[str, Any]:
@@ -202,5 +246,64 @@ def build_router(api: ApiEndpoint) -> APIRouter:
         if kind == "payment_intent":
             return payment_intents.authenticate(ctx, obj, succeed)
         return setup_intents.authenticate(ctx, obj, succeed)
+
+    @router.post("/intents/{intent}/ach")
+    async def settle_ach(intent: str, spec: AchSettlement | None = None) -> dict[str, Any]:
+        """Settle a processing bank debit now: it succeeds, or the bank returns it with
+        ``failure_code``; returns the PaymentIntent. 409 unless it is processing."""
+        spec = spec or AchSettlement()
+        pi = state.get(intent, "payment_intent")
+        if pi is None:
+            raise HTTPException(404, f"No such PaymentIntent: '{intent}'")
+        if not ach.is_debit(pi):
+            raise HTTPException(409, f"{intent} has status {pi['status']}, not processing")
+        if spec.outcome == "fail" and spec.failure_code not in bank_accounts.FAILURE_MESSAGES:
+            raise HTTPException(400, f"unknown failure_code {spec.failure_code!r}")
+        ctx = api.context()
+        if spec.outcome == "succeed":
+            ach.succeed(ctx, pi)
+        else:
+            ach.fail(ctx, pi, spec.failure_code)
+        return pi
+
+    def disputable_charge(charge_id: str) -> dict[str, Any]:
+        charge = state.get(charge_id, "charge")
+        if charge is None:
+            raise HTTPException(404, f"No such charge: '{charge_id}'")
+        if charge["status"] != "succeeded" or not charge["captured"]:
+            raise HTTPException(409, f"{charge_id} is not a captured, succeeded charge")
+        if charge["disputed"]:
+            raise HTTPException(409, f"{charge_id} is already disputed")
+        return charge
+
+    @router.post("/charges/{charge}/ach_return")
+    async def ach_return(charge: str, spec: AchReturn | None = None) -> dict[str, Any]:
+        """The bank returns a succeeded bank debit: on Stripe, a dispute (lost at once)."""
+        found = disputable_charge(charge)
+        if found["payment_method_details"]["type"] != "us_bank_account":
+            raise HTTPException(409, f"{charge} is not a bank debit (us_bank_account)")
+        return ach.ach_return(api.context(), found, (spec or AchReturn()).reason)
+
+    @router.post("/charges/{charge}/dispute")
+    async def dispute(charge: str, spec: DisputeSpec | None = None) -> dict[str, Any]:
+        """The customer's bank disputes the charge: returns the Dispute."""
+        spec = spec or DisputeSpec()
+        found = disputable_charge(charge)
+        left = found["amount"] - found["amount_refunded"]
+        if spec.amount is not None and spec.amount > left:
+            raise HTTPException(400, f"amount {spec.amount} exceeds what is left ({left})")
+        return disputes.open_dispute(
+            api.context(), found, spec.reason, spec.amount, inquiry=spec.inquiry
+        )
+
+    @router.post("/disputes/{dispute}/resolve")
+    async def resolve_dispute(dispute: str, spec: DisputeResolution) -> dict[str, Any]:
+        """The bank decides the dispute: ``won`` (funds reinstated) or ``lost``."""
+        found = state.get(dispute, "dispute")
+        if found is None:
+            raise HTTPException(404, f"No such dispute: '{dispute}'")
+        if found["status"] in disputes.CLOSED:
+            raise HTTPException(409, f"{dispute} is already closed ({found['status']})")
+        return disputes.resolve(api.context(), found, spec.status == "won")
 
     return router

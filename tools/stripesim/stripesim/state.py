@@ -14,6 +14,7 @@ from typing import Any
 from stripesim.forms import Params
 
 IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60
+ACH_SETTLEMENT_SECONDS = 4 * 24 * 60 * 60  # ACH Direct Debit: ~4 business days to succeed/fail
 _ALPHABET = string.ascii_letters + string.digits
 
 EventListener = Callable[[dict[str, Any]], None]
@@ -61,6 +62,8 @@ class SimState:
     clock_offset: int = 0
     listeners: list[EventListener] = field(default_factory=list)
     revision: int = 0  # bumped by changes that emit no event (test controls), for snapshots
+    # Configuration (kept by ``reset``): sim seconds an ACH debit stays ``processing``.
+    ach_settlement_seconds: int = ACH_SETTLEMENT_SECONDS
 
     def touch(self) -> None:
         self.revision += 1

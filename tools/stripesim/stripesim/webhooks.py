@@ -54,6 +54,7 @@ class WebhookDispatcher:
         backoff: float = 0.5,
         max_backoff: float = 30.0,
         timeout: float = 5.0,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.url = url
         self.secret = secret
@@ -61,6 +62,7 @@ class WebhookDispatcher:
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.timeout = timeout
+        self.transport = transport
         self.deliveries: dict[str, Delivery] = {}
         self._events: dict[str, dict[str, Any]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -76,7 +78,7 @@ class WebhookDispatcher:
             self.secret = secret
 
     async def start(self) -> None:
-        self._client = httpx.AsyncClient(timeout=self.timeout)
+        self._client = httpx.AsyncClient(timeout=self.timeout, transport=self.transport)
         for delivery in self.deliveries.values():
             if delivery.status == "pending":
                 self._spawn(delivery)

@@ -6,11 +6,14 @@ from stripesim.resources import (
     accounts,
     charges,
     customers,
+    disputes,
     events,
+    mandates,
     payment_intents,
     payment_methods,
     refunds,
     setup_intents,
+    transfers,
 )
 from stripesim.routing import Route
 
@@ -21,7 +24,10 @@ ROUTES: list[Route] = [
     *payment_intents.ROUTES,
     *setup_intents.ROUTES,
     *charges.ROUTES,
+    *transfers.ROUTES,
     *refunds.ROUTES,
+    *mandates.ROUTES,
+    *disputes.ROUTES,
     *events.ROUTES,
 ]
 

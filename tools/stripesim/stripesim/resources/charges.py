@@ -1,5 +1,8 @@
 """Charge: created by confirming a PaymentIntent; retrieve.
 
+A card charge succeeds or fails at once; a bank debit (ACH, ``us_bank_account``) is
+``pending`` until it settles (``ach``), then ``succeeded`` or ``failed``.
+
 A captured destination charge (``transfer_data[destination]``) also creates what Stripe creates
 for it: the Transfer of the captured amount minus the application fee to the connected account
 (``charge.transfer``) and the ApplicationFee (``charge.application_fee``). Refunds with
@@ -12,11 +15,58 @@ from typing import Any
 
 from stripesim.errors import resource_missing
 from stripesim.forms import Params
+from stripesim.resources import transfers
 from stripesim.resources.outcomes import Outcome
 from stripesim.routing import route
 from stripesim.state import Ctx
 
 _DECLINE_SELLER_MESSAGE = "The bank did not return any further details with this decline."
+
+
+def _base(ctx: Ctx, pi: dict[str, Any], pm: dict[str, Any]) -> dict[str, Any]:
+    """What every charge of ``pi`` with ``pm`` has, before its outcome."""
+    charge = ctx.state.base_object("charge", "ch_")
+    charge.update(
+        {
+            "amount": pi["amount"],
+            "amount_captured": 0,
+            "amount_refunded": 0,
+            "application_fee": None,
+            "application_fee_amount": pi["application_fee_amount"],
+            "balance_transaction": None,
+            "billing_details": pm["billing_details"],
+            "captured": False,
+            "currency": pi["currency"],
+            "customer": pi["customer"],
+            "description": pi["description"],
+            "disputed": False,
+            "failure_code": None,
+            "failure_message": None,
+            "metadata": dict(pi["metadata"]),
+            "on_behalf_of": pi["on_behalf_of"],
+            "outcome": None,
+            "paid": False,
+            "payment_intent": pi["id"],
+            "payment_method": pm["id"],
+            "payment_method_details": None,
+            "refunded": False,
+            "status": "pending",
+            "transfer": None,
+            "transfer_data": pi["transfer_data"],
+            "transfer_group": pi["transfer_group"],
+        }
+    )
+    return charge
+
+
+def _outcome(declined: bool, reason: str | None = None) -> dict[str, Any]:
+    return {
+        "network_status": "declined_by_network" if declined else "approved_by_network",
+        "reason": reason,
+        "risk_level": "normal",
+        "seller_message": _DECLINE_SELLER_MESSAGE if declined else "Payment complete.",
+        "type": "issuer_declined" if declined else "authorized",
+    }
 
 
 def create_for(
@@ -25,34 +75,15 @@ def create_for(
     """Authorize (and, for automatic capture, capture) ``pi`` with ``pm``, or fail to."""
     declined = outcome.declined
     capture = pi["capture_method"] != "manual" and not declined
-    charge = ctx.state.base_object("charge", "ch_")
+    charge = _base(ctx, pi, pm)
     charge.update(
         {
-            "amount": pi["amount"],
             "amount_captured": pi["amount"] if capture else 0,
-            "amount_refunded": 0,
-            "application_fee": None,
-            "application_fee_amount": pi["application_fee_amount"],
-            "balance_transaction": None,
-            "billing_details": pm["billing_details"],
             "captured": capture,
-            "currency": pi["currency"],
-            "customer": pi["customer"],
-            "description": pi["description"],
             "failure_code": outcome.code if declined else None,
             "failure_message": outcome.message if declined else None,
-            "metadata": dict(pi["metadata"]),
-            "on_behalf_of": pi["on_behalf_of"],
-            "outcome": {
-                "network_status": "declined_by_network" if declined else "approved_by_network",
-                "reason": outcome.decline_code,
-                "risk_level": "normal",
-                "seller_message": _DECLINE_SELLER_MESSAGE if declined else "Payment complete.",
-                "type": "issuer_declined" if declined else "authorized",
-            },
+            "outcome": _outcome(declined, outcome.decline_code),
             "paid": not declined,
-            "payment_intent": pi["id"],
-            "payment_method": pm["id"],
             "payment_method_details": {
                 "card": {
                     "brand": pm["card"]["brand"],
@@ -66,11 +97,7 @@ def create_for(
                 },
                 "type": "card",
             },
-            "refunded": False,
             "status": "failed" if declined else "succeeded",
-            "transfer": None,
-            "transfer_data": pi["transfer_data"],
-            "transfer_group": pi["transfer_group"],
         }
     )
     ctx.state.put(charge)
@@ -78,6 +105,57 @@ def create_for(
         _settle(ctx, charge)
     ctx.emit("charge.failed" if declined else "charge.succeeded", charge)
     return charge
+
+
+def create_pending(
+    ctx: Ctx, pi: dict[str, Any], pm: dict[str, Any], mandate_id: str
+) -> dict[str, Any]:
+    """A bank debit (ACH) submitted to the bank: ``pending`` until it settles
+    (``charge.pending``); it counts as captured, but is not paid yet."""
+    bank = pm["us_bank_account"]
+    charge = _base(ctx, pi, pm)
+    charge.update(
+        {
+            "amount_captured": pi["amount"],
+            "captured": True,
+            "payment_method_details": {
+                "type": "us_bank_account",
+                "us_bank_account": {
+                    "account_holder_type": bank["account_holder_type"],
+                    "account_type": bank["account_type"],
+                    "bank_name": bank["bank_name"],
+                    "fingerprint": bank["fingerprint"],
+                    "last4": bank["last4"],
+                    "mandate": mandate_id,
+                    "payment_reference": None,
+                    "routing_number": bank["routing_number"],
+                },
+            },
+        }
+    )
+    ctx.state.put(charge)
+    ctx.emit("charge.pending", charge)
+    return charge
+
+
+def succeed_pending(ctx: Ctx, charge: dict[str, Any]) -> None:
+    """A pending bank debit settled: paid (and transferred, for a destination charge)."""
+    charge.update(status="succeeded", paid=True, outcome=_outcome(False))
+    details = charge["payment_method_details"]["us_bank_account"]
+    details["payment_reference"] = f"{details['routing_number']}{charge['id'][-6:].upper()}"
+    _settle(ctx, charge)
+    ctx.emit("charge.succeeded", charge)
+
+
+def fail_pending(ctx: Ctx, charge: dict[str, Any], code: str | None, message: str) -> None:
+    """A pending bank debit the bank returned (or a processing one that was canceled)."""
+    charge.update(
+        status="failed",
+        failure_code=code,
+        failure_message=message,
+        outcome=_outcome(True, code),
+    )
+    ctx.emit("charge.failed", charge)
 
 
 def capture(
@@ -98,19 +176,14 @@ def _settle(ctx: Ctx, charge: dict[str, Any]) -> None:
     if destination is None:
         return
     fee = charge["application_fee_amount"] or 0
-    transfer = ctx.state.base_object("transfer", "tr_")
-    transfer.update(
-        {
-            "amount": charge["amount_captured"] - fee,
-            "amount_reversed": 0,
-            "currency": charge["currency"],
-            "destination": destination,
-            "reversed": False,
-            "source_transaction": charge["id"],
-            "transfer_group": charge["transfer_group"],
-        }
+    transfer = transfers.new(
+        ctx,
+        amount=charge["amount_captured"] - fee,
+        currency=charge["currency"],
+        destination=destination,
+        source_transaction=charge["id"],
+        transfer_group=charge["transfer_group"],
     )
-    ctx.state.put(transfer)
     charge["transfer"] = transfer["id"]
     if fee:
         application_fee = ctx.state.base_object("application_fee", "fee_")
@@ -148,14 +221,6 @@ def retrieve(ctx: Ctx, _params: Params, args: dict[str, str]) -> dict[str, Any]:
     return load(ctx, args["charge"])
 
 
-@route("GET", "/v1/transfers/{transfer}")
-def retrieve_transfer(ctx: Ctx, _params: Params, args: dict[str, str]) -> dict[str, Any]:
-    transfer = ctx.state.get(args["transfer"], "transfer")
-    if transfer is None:
-        raise resource_missing("transfer", args["transfer"], "transfer")
-    return transfer
-
-
 @route("GET", "/v1/application_fees/{fee}")
 def retrieve_application_fee(ctx: Ctx, _params: Params, args: dict[str, str]) -> dict[str, Any]:
     fee = ctx.state.get(args["fee"], "application_fee")
@@ -164,4 +229,4 @@ def retrieve_application_fee(ctx: Ctx, _params: Params, args: dict[str, str]) ->
     return fee
 
 
-ROUTES = [retrieve, retrieve_transfer, retrieve_application_fee]
+ROUTES = [retrieve, retrieve_application_fee]

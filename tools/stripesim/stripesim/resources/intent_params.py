@@ -1,4 +1,5 @@
-"""Parameter validation of PaymentIntent create/confirm (Stripe's rules, card only)."""
+"""Parameter validation of PaymentIntent create/confirm (Stripe's rules; card and
+us_bank_account)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from stripesim.resources import customers, payment_methods
 from stripesim.state import Ctx
 
 CAPTURE_METHODS = ("automatic", "automatic_async", "manual")
+PAYMENT_METHOD_TYPES = ("card", "us_bank_account")
 FUTURE_USAGES = ("on_session", "off_session")
 MIN_AMOUNT = {"gbp": 30, "hkd": 400, "jpy": 50, "mxn": 1000, "sek": 300, "nok": 300, "dkk": 250}
 CONFIRM_PARAMS = (
@@ -31,6 +33,8 @@ CONFIRM_PARAMS = (
     "off_session",
     "receipt_email",
     "error_on_requires_action",
+    "mandate_data",
+    "mandate",
 )
 CREATE_PARAMS = (
     *CONFIRM_PARAMS,
@@ -145,17 +149,25 @@ def validated_create(ctx: Ctx, params: Params) -> dict[str, Any]:
             "application_fee_amount cannot exceed amount.", param="application_fee_amount"
         )
     allowed = get_list(params, "allowed_payment_method_types") or None
+    explicit = get_list(params, "payment_method_types")
     for name, types in (
         ("allowed_payment_method_types", allowed),
-        ("payment_method_types", get_list(params, "payment_method_types")),
+        ("payment_method_types", explicit),
     ):
-        if types and types != ["card"]:
-            raise invalid_request(f"stripesim supports only {name}[]=card.", param=name)
+        unsupported = [t for t in types or () if t not in PAYMENT_METHOD_TYPES]
+        if unsupported:
+            raise invalid_request(
+                f"stripesim supports only {name}[]=card|us_bank_account (not {unsupported[0]}).",
+                param=name,
+            )
+    automatic = get_dict(params, "automatic_payment_methods") or None
+    capture_method = get_enum(params, "capture_method", CAPTURE_METHODS) or "automatic"
+    types = _payment_method_types(explicit or allowed, automatic, currency, capture_method)
     return {
         "amount": amount,
         "application_fee_amount": fee,
-        "automatic_payment_methods": get_dict(params, "automatic_payment_methods") or None,
-        "capture_method": get_enum(params, "capture_method", CAPTURE_METHODS) or "automatic",
+        "automatic_payment_methods": automatic,
+        "capture_method": capture_method,
         "currency": currency,
         "customer": customer,
         "description": get_str(params, "description"),
@@ -163,10 +175,42 @@ def validated_create(ctx: Ctx, params: Params) -> dict[str, Any]:
         "on_behalf_of": account(params, "on_behalf_of", "on_behalf_of"),
         "setup_future_usage": get_enum(params, "setup_future_usage", FUTURE_USAGES),
         "allowed_payment_method_types": allowed,
-        "payment_method_types": ["card"],
+        "payment_method_types": types,
         "receipt_email": get_str(params, "receipt_email"),
         "statement_descriptor": get_str(params, "statement_descriptor"),
         "statement_descriptor_suffix": get_str(params, "statement_descriptor_suffix"),
         "transfer_data": {"destination": destination} if destination else None,
         "transfer_group": get_str(params, "transfer_group"),
     }
+
+
+def _payment_method_types(
+    given: list[str] | None, automatic: dict[str, Any] | None, currency: str, capture_method: str
+) -> list[str]:
+    """The intent's ``payment_method_types``: as given (us_bank_account only in usd, and not
+    with manual capture, as on Stripe), or what automatic payment methods enable."""
+    if not given:
+        enabled = automatic is not None and automatic.get("enabled") == "true"
+        bank = enabled and currency == "usd" and capture_method != "manual"
+        return ["card", "us_bank_account"] if bank else ["card"]
+    if "us_bank_account" in given:
+        check_bank_debit(currency, capture_method)
+    return list(dict.fromkeys(given))
+
+
+def check_bank_debit(currency: str, capture_method: str) -> None:
+    """ACH Direct Debit takes usd only, and cannot be authorized now and captured later."""
+    if capture_method == "manual":
+        raise invalid_request(
+            "The PaymentMethod type `us_bank_account` does not support `capture_method=manual`: "
+            "a bank debit cannot be authorized and captured later. Use "
+            "`capture_method=automatic`, or remove `us_bank_account` from "
+            "`payment_method_types`.",
+            param="capture_method",
+        )
+    if currency != "usd":
+        raise invalid_request(
+            f"The currency provided ({currency}) is invalid. Payments with us_bank_account "
+            "support the following currencies: usd.",
+            param="currency",
+        )

@@ -1,7 +1,8 @@
 """PaymentIntent: create, confirm, capture, cancel, retrieve; authorization expiry.
 
-Status machine (card only): requires_payment_method → requires_confirmation →
+Status machine (card): requires_payment_method → requires_confirmation →
 requires_capture (capture_method=manual) | succeeded (automatic); any open status → canceled.
+A bank debit (``us_bank_account``, with a mandate) goes processing until it settles (``ach``).
 A declined confirm leaves the intent in requires_payment_method with last_payment_error.
 A card that asks for 3D Secure moves it to requires_action (``authenticate`` completes or fails
 it); off-session (``off_session=true``, with a PaymentMethod attached to the customer) there is
@@ -28,7 +29,14 @@ from stripesim.forms import (
     get_int,
     get_metadata,
 )
-from stripesim.resources import charges, intent_params, outcomes, payment_methods
+from stripesim.resources import (
+    ach,
+    charges,
+    intent_params,
+    mandates,
+    outcomes,
+    payment_methods,
+)
 from stripesim.routing import route
 from stripesim.state import Ctx, SimState, new_id
 
@@ -86,6 +94,7 @@ def _confirm(
     ctx: Ctx,
     pi: dict[str, Any],
     pm: dict[str, Any] | None,
+    params: Params,
     *,
     off_session: bool = False,
     error_on_requires_action: bool = False,
@@ -100,6 +109,9 @@ def _confirm(
         )
     if off_session:
         intent_params.check_off_session(pm, pi["customer"])
+    ach.check_allowed(pi, pm)
+    if pm["type"] == "us_bank_account":
+        return _debit(ctx, pi, pm, params)
     pi["payment_method"] = pm["id"]
     outcome = outcomes.for_payment(ctx, pm, customer=pi["customer"], off_session=off_session)
     if outcome.status == "requires_action":
@@ -123,16 +135,32 @@ def _charge(
     if outcome.declined:
         _fail(ctx, pi, pm, outcome, charge_id=charge["id"])
     pi["last_payment_error"] = None
-    if pi["setup_future_usage"] is not None and pi["customer"] is not None:
-        payment_methods.attach_to(ctx, pm, pi["customer"])
-        if pi["setup_future_usage"] == "off_session":
-            payment_methods.mark_set_up(ctx, pm["id"])
+    _save_payment_method(ctx, pi, pm)
     if pi["capture_method"] == "manual":
         pi.update(status="requires_capture", amount_capturable=pi["amount"])
         ctx.emit("payment_intent.amount_capturable_updated", pi)
     else:
         pi.update(status="succeeded", amount_received=pi["amount"])
         ctx.emit("payment_intent.succeeded", pi)
+    return pi
+
+
+def _save_payment_method(ctx: Ctx, pi: dict[str, Any], pm: dict[str, Any]) -> None:
+    """``setup_future_usage`` with a customer: the PaymentMethod is saved to the customer."""
+    if pi["setup_future_usage"] is not None and pi["customer"] is not None:
+        payment_methods.attach_to(ctx, pm, pi["customer"])
+        if pi["setup_future_usage"] == "off_session":
+            payment_methods.mark_set_up(ctx, pm["id"])
+
+
+def _debit(ctx: Ctx, pi: dict[str, Any], pm: dict[str, Any], params: Params) -> dict[str, Any]:
+    """ACH Direct Debit: under a mandate, the debit goes to the bank; processing until it
+    settles (``ach``)."""
+    intent_params.check_bank_debit(pi["currency"], pi["capture_method"])
+    mandate = mandates.for_confirm(ctx, pi, pm, params)
+    ach.submit(ctx, pi, pm, mandate)
+    _save_payment_method(ctx, pi, pm)
+    ctx.emit("payment_intent.processing", pi)
     return pi
 
 
@@ -180,6 +208,7 @@ def create(ctx: Ctx, params: Params, _args: dict[str, str]) -> dict[str, Any]:
         ctx,
         pi,
         pm,
+        params,
         off_session=off_session,
         error_on_requires_action=intent_params.error_on_requires_action(params),
     )
@@ -196,7 +225,7 @@ def confirm(ctx: Ctx, params: Params, args: dict[str, str]) -> dict[str, Any]:
     pm = intent_params.payment_method(ctx, params, pi["customer"])
     if capture_method is not None:
         pi["capture_method"] = capture_method
-    return _confirm(ctx, pi, pm, off_session=off_session, error_on_requires_action=on_error)
+    return _confirm(ctx, pi, pm, params, off_session=off_session, error_on_requires_action=on_error)
 
 
 def authenticate(ctx: Ctx, pi: dict[str, Any], succeed: bool) -> dict[str, Any]:
@@ -270,6 +299,8 @@ def capture(ctx: Ctx, params: Params, args: dict[str, str]) -> dict[str, Any]:
 def _cancel(ctx: Ctx, pi: dict[str, Any], reason: str | None, charge_event: str) -> None:
     if pi["status"] == "requires_capture":
         charges.release(ctx, ctx.state.objects[pi["latest_charge"]], charge_event)
+    elif pi["status"] == "processing":
+        ach.cancel(ctx, pi)
     pi.update(
         status="canceled", canceled_at=ctx.now(), cancellation_reason=reason, amount_capturable=0
     )

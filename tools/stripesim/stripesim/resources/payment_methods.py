@@ -1,4 +1,5 @@
-"""PaymentMethod (type=card): create, retrieve, attach; Stripe's test cards and ids.
+"""PaymentMethod (type=card or us_bank_account): create, retrieve, attach; Stripe's test
+cards and ids (test bank accounts: ``bank_accounts``).
 
 Attaching a card (``/attach``, ``customer[payment_method]``, a succeeded SetupIntent) verifies
 it first, as Stripe does: cards that decline charges fail with a 402 ``card_error`` and stay
@@ -26,6 +27,7 @@ from stripesim.forms import (
     get_str,
     require_str,
 )
+from stripesim.resources import bank_accounts
 from stripesim.routing import route
 from stripesim.state import Ctx
 
@@ -124,6 +126,8 @@ def mark_set_up(ctx: Ctx, pm_id: str) -> None:
 
 def verification_error(ctx: Ctx, pm: dict[str, Any]) -> StripeAPIError | None:
     """The 402 that verifying ``pm`` on attach/setup answers, or None if the card passes."""
+    if pm["type"] != "card":
+        return None  # a bank account is verified when it is debited
     card = card_of(ctx, pm["id"])
     if not card.fails_verification:
         return None
@@ -189,6 +193,9 @@ def resolve(ctx: Ctx, pm_id: str, param: str) -> dict[str, Any]:
     number = MAGIC_PAYMENT_METHODS.get(pm_id)
     if number is not None:
         return materialize(ctx, CARDS[number])
+    bank_pm = bank_accounts.from_magic_id(ctx, pm_id)
+    if bank_pm is not None:
+        return bank_pm
     pm = ctx.state.get(pm_id, "payment_method")
     if pm is None:
         raise resource_missing("PaymentMethod", pm_id, param)
@@ -236,10 +243,19 @@ def _card_from_params(card: Params) -> TestCard:
     return found
 
 
-@route("POST", "/v1/payment_methods", ["type", "card", "billing_details", "metadata"])
+@route(
+    "POST",
+    "/v1/payment_methods",
+    ["type", "card", "us_bank_account", "billing_details", "metadata"],
+)
 def create(ctx: Ctx, params: Params, _args: dict[str, str]) -> dict[str, Any]:
-    if require_str(params, "type") != "card":
-        raise invalid_request("Invalid type: stripesim supports only card", param="type")
+    kind = require_str(params, "type")
+    if kind == "us_bank_account":
+        return bank_accounts.create_from_params(ctx, params, get_metadata(params))
+    if kind != "card":
+        raise invalid_request(
+            "Invalid type: stripesim supports card and us_bank_account", param="type"
+        )
     card_params = get_dict(params, "card")
     if not card_params:
         raise invalid_request(

@@ -4,7 +4,9 @@ Only a captured charge can be refunded, up to what is left of it (``amount - amo
 the part a partial capture released counts as refunded, as on Stripe). Every refund is
 ``succeeded`` at once (card refunds). With ``reverse_transfer`` a destination charge's transfer
 gives back its share, with ``refund_application_fee`` the application fee does: in proportion to
-the refunded amount, and whatever is left of them when the refund empties the charge.
+the refunded amount, and whatever is left of them when the refund empties the charge (the
+reversal is a ``transfer_reversal``, see ``transfers``). A pending bank debit cannot be refunded
+yet, nor a disputed charge (``charge_disputed``) unless the dispute is a mere inquiry.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from typing import Any
 
 from stripesim.errors import StripeAPIError, invalid_request, resource_missing
 from stripesim.forms import Params, get_bool, get_enum, get_int, get_metadata, get_str
-from stripesim.resources import charges, payment_intents
+from stripesim.resources import charges, listing, payment_intents, transfers
+from stripesim.resources.amounts import money
 from stripesim.routing import route
 from stripesim.state import Ctx
 
@@ -27,15 +30,6 @@ CREATE_PARAMS = (
     "reverse_transfer",
     "refund_application_fee",
 )
-_SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£", "jpy": "¥"}
-_ZERO_DECIMAL = frozenset({"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf"})
-
-
-def money(amount: int, currency: str) -> str:
-    """An amount as Stripe writes it in error messages: ``$1.00``, ``¥500``, ``10.00 CHF``."""
-    text = str(amount) if currency in _ZERO_DECIMAL else f"{amount / 100:.2f}"
-    symbol = _SYMBOLS.get(currency)
-    return f"{symbol}{text}" if symbol else f"{text} {currency.upper()}"
 
 
 def _refund_error(
@@ -80,11 +74,6 @@ def _charge_of(ctx: Ctx, params: Params) -> dict[str, Any]:
     return charges.load(ctx, pi["latest_charge"])
 
 
-def _share(part: int, of: int, total: int) -> int:
-    """``part / of`` of ``total``, rounded half up."""
-    return (2 * part * total + of) // (2 * of) if of else 0
-
-
 def _take_back(
     ctx: Ctx, charge: dict[str, Any], refund: dict[str, Any], emptied: bool, *, transfer: bool
 ) -> None:
@@ -94,28 +83,37 @@ def _take_back(
     obj = ctx.state.get(charge[kind], kind) if charge[kind] else None
     if obj is None:
         return
-    done_field = "amount_reversed" if transfer else "amount_refunded"
-    left = obj["amount"] - obj[done_field]
-    amount = (
-        left if emptied else min(left, _share(refund["amount"], charge["amount"], obj["amount"]))
-    )
-    if amount <= 0:
+    if not transfer:
+        transfers.refund_application_fee(ctx, obj, refund["amount"], charge["amount"], emptied)
         return
-    obj[done_field] += amount
-    obj["reversed" if transfer else "refunded"] = obj[done_field] == obj["amount"]
-    if transfer:
-        reversal = ctx.state.base_object("transfer_reversal", "trr_")
-        reversal.update(
-            {
-                "amount": amount,
-                "currency": charge["currency"],
-                "destination_payment_refund": None,
-                "source_refund": refund["id"],
-                "transfer": obj["id"],
-            }
-        )
-        ctx.state.put(reversal)
+    amount = transfers.portion(obj, "amount_reversed", refund["amount"], charge["amount"], emptied)
+    if amount > 0:
+        reversal = transfers.reverse(ctx, obj, amount, source_refund=refund["id"])
         refund["transfer_reversal"] = reversal["id"]
+
+
+def _check_refundable(ctx: Ctx, charge: dict[str, Any]) -> None:
+    """Refuse a charge that is not (or not yet) paid, or that the customer disputed."""
+    if charge["status"] == "pending":
+        raise _refund_error(
+            f"Charge {charge['id']} is pending and cannot be refunded until the payment "
+            "succeeds. Cancel its PaymentIntent instead to stop the payment.",
+            param="charge",
+        )
+    if charge["status"] != "succeeded":
+        raise _refund_error(f"Charge {charge['id']} has failed and cannot be refunded.")
+    if charge["disputed"] and not _refundable_dispute(ctx, charge["id"]):
+        raise _refund_error(
+            f"Charge {charge['id']} has been charged back; cannot issue a refund.",
+            code="charge_disputed",
+        )
+
+
+def _refundable_dispute(ctx: Ctx, charge_id: str) -> bool:
+    """An inquiry (``warning_*``) still lets the charge be refunded; a chargeback does not."""
+    return all(
+        d["is_charge_refundable"] for d in ctx.state.of_type("dispute") if d["charge"] == charge_id
+    )
 
 
 @route("POST", "/v1/refunds", CREATE_PARAMS)
@@ -126,8 +124,7 @@ def create(ctx: Ctx, params: Params, _args: dict[str, str]) -> dict[str, Any]:
     reverse_transfer = get_bool(params, "reverse_transfer")
     refund_application_fee = get_bool(params, "refund_application_fee")
     charge = _charge_of(ctx, params)
-    if charge["status"] != "succeeded":
-        raise _refund_error(f"Charge {charge['id']} has failed and cannot be refunded.")
+    _check_refundable(ctx, charge)
     remaining = charge["amount"] - charge["amount_refunded"]
     if remaining <= 0:
         raise _refund_error(
@@ -184,31 +181,14 @@ def retrieve(ctx: Ctx, _params: Params, args: dict[str, str]) -> dict[str, Any]:
     "GET", "/v1/refunds", ["charge", "payment_intent", "limit", "starting_after", "ending_before"]
 )
 def list_refunds(ctx: Ctx, params: Params, _args: dict[str, str]) -> dict[str, Any]:
-    limit = get_int(params, "limit", minimum=1) or 10
-    if limit > 100:
-        raise invalid_request("This value must be less than or equal to 100.", param="limit")
     charge, intent = get_str(params, "charge"), get_str(params, "payment_intent")
     refunds = [
         r
-        for r in reversed(ctx.state.of_type("refund"))
+        for r in ctx.state.of_type("refund")
         if (charge is None or r["charge"] == charge)
         and (intent is None or r["payment_intent"] == intent)
     ]
-    ids = [r["id"] for r in refunds]
-    after, before = get_str(params, "starting_after"), get_str(params, "ending_before")
-    for cursor, param in ((after, "starting_after"), (before, "ending_before")):
-        if cursor is not None and cursor not in ids:
-            raise resource_missing("refund", cursor, param)
-    if after is not None:
-        refunds = refunds[ids.index(after) + 1 :]
-    elif before is not None:
-        refunds = refunds[: ids.index(before)][-limit:]
-    return {
-        "object": "list",
-        "data": refunds[:limit],
-        "has_more": len(refunds) > limit,
-        "url": "/v1/refunds",
-    }
+    return listing.page(params, refunds, kind="refund", url="/v1/refunds")
 
 
 ROUTES = [create, retrieve, list_refunds]

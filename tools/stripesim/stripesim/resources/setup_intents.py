@@ -1,11 +1,13 @@
 """SetupIntent: create, retrieve, confirm, cancel — save a card for later off-session charges.
 
-Status machine (card only): requires_payment_method → requires_confirmation → succeeded, or
+Status machine: requires_payment_method → requires_confirmation → succeeded, or
 requires_action for cards that ask for 3D Secure (``authenticate`` completes or fails it);
 open statuses → canceled. Success attaches the PaymentMethod to the customer (if any) and, with
 ``usage=off_session``, marks it set up for off-session use. A card that fails verification
 answers 402 ``card_error`` with the SetupIntent in the error and leaves it in
-requires_payment_method with ``last_setup_error`` (``setup_intent.setup_failed``).
+requires_payment_method with ``last_setup_error`` (``setup_intent.setup_failed``). A
+``us_bank_account`` PaymentMethod needs a mandate (``mandate_data``, see ``mandates``) and
+succeeds at once with it: later debits (off-session too) run under that mandate.
 """
 
 from __future__ import annotations
@@ -30,7 +32,14 @@ from stripesim.forms import (
     get_metadata,
     get_str,
 )
-from stripesim.resources import customers, intent_params, outcomes, payment_methods
+from stripesim.resources import (
+    ach,
+    customers,
+    intent_params,
+    mandates,
+    outcomes,
+    payment_methods,
+)
 from stripesim.routing import route
 from stripesim.state import Ctx, SimState, new_id
 
@@ -38,7 +47,7 @@ USAGES = ("off_session", "on_session")
 CONFIRMABLE = ("requires_payment_method", "requires_confirmation", "requires_action")
 CANCELABLE = CONFIRMABLE
 CANCELLATION_REASONS = ("abandoned", "duplicate", "requested_by_customer")
-CONFIRM_PARAMS = ("payment_method", "return_url", "use_stripe_sdk")
+CONFIRM_PARAMS = ("payment_method", "return_url", "use_stripe_sdk", "mandate_data", "mandate")
 CREATE_PARAMS = (
     *CONFIRM_PARAMS,
     "confirm",
@@ -73,10 +82,14 @@ def _validated_create(ctx: Ctx, params: Params) -> dict[str, Any]:
     customer = get_str(params, "customer")
     if customer is not None:
         customers.load(ctx.state, customer)
+    given: list[str] = []
     for name in ("payment_method_types", "allowed_payment_method_types"):
         types = get_list(params, name)
-        if types and types != ["card"]:
-            raise invalid_request(f"stripesim supports only {name}[]=card.", param=name)
+        if any(t not in intent_params.PAYMENT_METHOD_TYPES for t in types):
+            raise invalid_request(
+                f"stripesim supports only {name}[]=card|us_bank_account.", param=name
+            )
+        given = given or types
     automatic = get_dict(params, "automatic_payment_methods")
     check_known(automatic, ["enabled", "allow_redirects"], prefix="automatic_payment_methods")
     return {
@@ -85,6 +98,7 @@ def _validated_create(ctx: Ctx, params: Params) -> dict[str, Any]:
         "description": get_str(params, "description"),
         "metadata": get_metadata(params),
         "on_behalf_of": intent_params.account(params, "on_behalf_of", "on_behalf_of"),
+        "payment_method_types": list(dict.fromkeys(given)) or ["card"],
         "usage": get_enum(params, "usage", USAGES) or "off_session",
     }
 
@@ -102,14 +116,7 @@ def _new_intent(ctx: Ctx, fields: dict[str, Any], pm: dict[str, Any] | None) -> 
             "mandate": None,
             "next_action": None,
             "payment_method": pm["id"] if pm else None,
-            "payment_method_options": {
-                "card": {
-                    "mandate_options": None,
-                    "network": None,
-                    "request_three_d_secure": "automatic",
-                }
-            },
-            "payment_method_types": ["card"],
+            "payment_method_options": _options(fields["payment_method_types"]),
             "single_use_mandate": None,
             "status": "requires_confirmation" if pm else "requires_payment_method",
             **fields,
@@ -118,7 +125,22 @@ def _new_intent(ctx: Ctx, fields: dict[str, Any], pm: dict[str, Any] | None) -> 
     return si
 
 
-def _confirm(ctx: Ctx, si: dict[str, Any], pm: dict[str, Any] | None) -> dict[str, Any]:
+def _options(types: list[str]) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    if "card" in types:
+        options["card"] = {
+            "mandate_options": None,
+            "network": None,
+            "request_three_d_secure": "automatic",
+        }
+    if "us_bank_account" in types:
+        options["us_bank_account"] = {"verification_method": "automatic"}
+    return options
+
+
+def _confirm(
+    ctx: Ctx, si: dict[str, Any], pm: dict[str, Any] | None, params: Params
+) -> dict[str, Any]:
     if pm is None and si["payment_method"] is not None:
         pm = ctx.state.get(si["payment_method"], "payment_method")
     if pm is None:
@@ -127,6 +149,10 @@ def _confirm(ctx: Ctx, si: dict[str, Any], pm: dict[str, Any] | None) -> dict[st
             "Update the SetupIntent with a payment method and then confirm it again.",
             copy.deepcopy(si),
         )
+    ach.check_allowed(si, pm)
+    if pm["type"] == "us_bank_account":
+        si["mandate"] = mandates.for_confirm(ctx, si, pm, params)["id"]
+        return _succeed(ctx, si, pm)
     si["payment_method"] = pm["id"]
     outcome = outcomes.for_setup(ctx, pm)
     if outcome.declined:
@@ -152,6 +178,7 @@ def _confirm(ctx: Ctx, si: dict[str, Any], pm: dict[str, Any] | None) -> dict[st
 
 
 def _succeed(ctx: Ctx, si: dict[str, Any], pm: dict[str, Any]) -> dict[str, Any]:
+    si["payment_method"] = pm["id"]
     if si["customer"] is not None:
         payment_methods.attach_to(ctx, pm, si["customer"])
     if si["usage"] == "off_session":
@@ -168,7 +195,7 @@ def create(ctx: Ctx, params: Params, _args: dict[str, str]) -> dict[str, Any]:
     pm = intent_params.payment_method(ctx, params, fields["customer"])
     si = ctx.state.put(_new_intent(ctx, fields, pm))
     ctx.emit("setup_intent.created", si)
-    return _confirm(ctx, si, pm) if confirm else si
+    return _confirm(ctx, si, pm, params) if confirm else si
 
 
 @route("GET", "/v1/setup_intents/{intent}", ["client_secret"])
@@ -182,7 +209,7 @@ def confirm(ctx: Ctx, params: Params, args: dict[str, str]) -> dict[str, Any]:
     if si["status"] not in CONFIRMABLE:
         raise _state_error("confirmed", si, CONFIRMABLE)
     pm = intent_params.payment_method(ctx, params, si["customer"])
-    return _confirm(ctx, si, pm)
+    return _confirm(ctx, si, pm, params)
 
 
 @route("POST", "/v1/setup_intents/{intent}/cancel", ["cancellation_reason"])
