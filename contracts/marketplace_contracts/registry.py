@@ -50,6 +50,7 @@ _MODELS: tuple[type[EventModel], ...] = (
     payments.TransferReversedV1,
     payments.PaymentReauthorizedV1,
     payments.ReauthorizationFailedV1,
+    payments.PaymentActionRequiredV1,
     finance.JournalPostedV1,
     finance.PayoutReleasedV1,
 )

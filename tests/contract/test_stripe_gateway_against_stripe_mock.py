@@ -26,6 +26,8 @@ from payments.adapters.stripe_gateway import (
     SetupIntentResult,
     StripeGateway,
     StripeGatewayError,
+    TransferResult,
+    TransferReversalResult,
 )
 
 pytestmark = [
@@ -202,6 +204,23 @@ async def test_authorize_saving_the_card_for_off_session_use(
     assert (excinfo.value.http_status, excinfo.value.retryable) == (400, False)
 
 
+async def test_debit_bank_account(gateway: StripeGateway) -> None:
+    """ACH Direct Debit: us_bank_account, automatic capture, an online mandate, no destination."""
+    result = await gateway.debit_bank_account(
+        amount=30_000,
+        currency="usd",
+        payment_method="pm_usBankAccount",
+        customer="cus_123",
+        mandate_ip_address="203.0.113.7",
+        mandate_user_agent="Mozilla/5.0",
+        transfer_group="b-ach",
+        metadata={"payment_id": "p-ach", "booking_id": "b-ach"},
+        idempotency_key="payments:debit:p-ach",
+    )
+    _assert_parsed(result)
+    assert (result.amount, result.currency) == (30_000, "usd")
+
+
 async def test_capture_full_and_partial(gateway: StripeGateway) -> None:
     _assert_parsed(await gateway.capture("pi_123", idempotency_key="payments:capture:p1"))
     _assert_parsed(
@@ -238,6 +257,37 @@ async def test_refund(gateway: StripeGateway, destination: bool) -> None:
     assert result.id.startswith("re_")
     assert isinstance(result.status, str) and result.status
     assert isinstance(result.amount, int) and len(result.currency) == 3
+
+
+async def test_create_transfer(gateway: StripeGateway) -> None:
+    """A leg's payout: a transfer of the group's transfer group, funded from its charge."""
+    result = await gateway.create_transfer(
+        amount=17_000,
+        currency="usd",
+        destination="acct_1HostLeg",
+        transfer_group="grp_7f3c",
+        source_transaction="ch_123",
+        metadata={"payment_id": "p1", "booking_id": "b1", "release_id": "rel_p1_b1_1"},
+        idempotency_key="payments:transfer:rel_p1_b1_1",
+    )
+    assert isinstance(result, TransferResult)
+    assert result.id.startswith("tr_") and isinstance(result.amount, int)
+
+
+async def test_reverse_transfer(gateway: StripeGateway) -> None:
+    result = await gateway.reverse_transfer(
+        "tr_123",
+        amount=5_000,
+        metadata={"refund_id": "r1", "payment_id": "p1", "booking_id": "b1"},
+        idempotency_key="payments:transfer_reversal:r1",
+    )
+    assert isinstance(result, TransferReversalResult)
+    assert result.id.startswith("trr_") and isinstance(result.amount, int)
+
+
+async def test_charge_transfer(gateway: StripeGateway) -> None:
+    transfer = await gateway.charge_transfer("ch_123")
+    assert transfer is None or transfer.startswith("tr_")
 
 
 async def test_cancel(gateway: StripeGateway) -> None:

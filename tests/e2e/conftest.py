@@ -97,6 +97,16 @@ def system(
         "BOOKING_REQUEST_WINDOW_SECONDS": "6",
         "BOOKING_SCHEDULER_POLL_SECONDS": "0.2",
         "BOOKING_PAYMENT_WINDOW_SECONDS": "8",
+        # Damage claims: filed within 25 s of the end, answered within 10 min.
+        "BOOKING_CLAIM_WINDOW_SECONDS": "25",
+        "BOOKING_CLAIM_RESPONSE_WINDOW_SECONDS": "600",
+        # The authorization sweeper looks often; a renewed authorization's predecessor is
+        # cancelled a second after the swap.
+        "PAYMENTS_AUTHORIZATION_SWEEP_SECONDS": "0.5",
+        "PAYMENTS_REPLACED_AUTHORIZATION_GRACE_SECONDS": "1",
+        # Bank debits: the return window passes (funds cleared) 4 s after the debit settled.
+        "PAYMENTS_BANK_DEBIT_RETURN_WINDOW": "4",
+        "PAYMENTS_BANK_DEBIT_SWEEP_SECONDS": "0.5",
     }
     urls = {"stripe": f"http://127.0.0.1:{sim_port}"}
     commands = {"stripe": [sys.executable, "-m", "stripesim", "--port", str(sim_port)]}

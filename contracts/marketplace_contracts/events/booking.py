@@ -50,6 +50,16 @@ class CheckoutRequestedV1(EventModel):
         description="Security deposit the listing requires (0: none). Payments saves the card "
         "for it with a SetupIntent before authorizing; nothing is held on the card.",
     )
+    mandate_ip_address: str | None = Field(
+        default=None,
+        description="A bank debit: the IP address the guest accepted the debit mandate from "
+        "(Stripe `mandate_data`, online acceptance).",
+    )
+    mandate_user_agent: str | None = Field(
+        default=None,
+        description="A bank debit: the User-Agent of the guest's client when accepting the "
+        "mandate.",
+    )
 
 
 class BookingConfirmedV1(EventModel):

@@ -216,6 +216,11 @@ class AuthorizationExpiringV1(EventModel):
     currency: Currency
     authorized_at: datetime
     expires_at: datetime = Field(description="When the authorization lapses at the latest.")
+    payment_intent_id: str | None = Field(
+        default=None,
+        description="The expiring authorization (what `booking.reauthorization_requested` "
+        "names when booking renews it).",
+    )
 
 
 class HostAccountUpdatedV1(EventModel):
@@ -381,3 +386,29 @@ class ReauthorizationFailedV1(EventModel):
     code: str
     decline_code: str | None = None
     message: str = ""
+
+
+# -- Strong customer authentication -----------------------------------------------------------
+
+
+class PaymentActionRequiredV1(EventModel):
+    """The guest's bank wants them to authenticate (3-D Secure) before the payment is
+    authorized: the client finishes it with Stripe.js (`handleNextAction` with
+    `client_secret`). `payments.payment_authorized` or `payments.payment_failed` follows."""
+
+    TYPE: ClassVar[str] = "payments.payment_action_required"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = "payments.events"
+
+    payment_id: str
+    booking_id: str = Field(description="The booking, or for a group payment the group id.")
+    group_id: str | None = None
+    payment_intent_id: str
+    action_type: str = Field(examples=["use_stripe_sdk", "redirect_to_url"])
+    client_secret: str = Field(
+        description="What Stripe.js needs to show the bank's step to the guest (give it to the "
+        "guest who pays only)."
+    )
+    redirect_url: str | None = Field(
+        default=None, description="For `redirect_to_url`: where to send the guest."
+    )

@@ -16,11 +16,12 @@ from booking.adapters.esign.builtin import BuiltinESignProvider
 from booking.adapters.esign.dropbox_sign import DropboxSignProvider
 from booking.adapters.tax import StripeTax
 from booking.config import BookingSettings
+from booking.domain import bank_debits
 from booking.entrypoints import http
 from booking.entrypoints.consumers import build_router
 from booking.entrypoints.esign_webhooks import build_dropbox_sign_router
 from booking.entrypoints.signing_page import build_signing_router
-from booking.service_layer import amendments, invites, payment_due, pricing
+from booking.service_layer import amendments, claims, invites, payment_due, pricing
 from booking.service_layer.checkout import (
     COMPLETION,
     CREATE_ENVELOPE,
@@ -36,15 +37,30 @@ from eventkit.outbox import Outbox
 from eventkit.runtime import ServiceRuntime, create_app
 from eventkit.scheduler import Scheduler
 from marketplace_contracts.events.booking import (
+    AmendmentDecidedV1,
+    AmendmentProposedV1,
+    BookingCancelledV1,
     BookingCompletedV1,
     BookingConfirmedV1,
     BookingFailedV1,
+    ChargeRequestedV1,
     CheckoutRequestedV1,
+    ClaimDecidedV1,
+    ClaimFiledV1,
+    DepositReleasedV1,
+    DocumentsSignedV1,
+    GroupAwaitingHostsV1,
+    GroupCaptureRequestedV1,
+    GroupCheckoutRequestedV1,
+    GroupConfirmedV1,
+    GroupFailedV1,
     HostResponseRequestedV1,
     InviteClosedV1,
     InviteSentV1,
+    LegReadyV1,
     PaymentRequestedV1,
     PaymentRetryRequestedV1,
+    ReauthorizationRequestedV1,
     SignaturesRequestedV1,
 )
 
@@ -61,6 +77,21 @@ PRODUCES = (
     PaymentRequestedV1,
     PaymentRetryRequestedV1,
     SignaturesRequestedV1,
+    ClaimFiledV1,
+    ClaimDecidedV1,
+    DepositReleasedV1,
+    GroupCheckoutRequestedV1,
+    GroupAwaitingHostsV1,
+    GroupCaptureRequestedV1,
+    GroupConfirmedV1,
+    GroupFailedV1,
+    DocumentsSignedV1,
+    LegReadyV1,
+    BookingCancelledV1,
+    AmendmentProposedV1,
+    AmendmentDecidedV1,
+    ChargeRequestedV1,
+    ReauthorizationRequestedV1,
 )
 
 
@@ -76,8 +107,21 @@ class _RuntimePool:
 
 def build_runtime(settings: BookingSettings) -> ServiceRuntime:
     outbox = Outbox(NAME, producer=NAME)
-    handlers = BookingHandlers(outbox, timedelta(seconds=settings.payment_window_seconds))
+    handlers = BookingHandlers(
+        outbox,
+        timedelta(seconds=settings.payment_window_seconds),
+        settings.expiring_authorization_policy,
+    )
     runtime_ref: list[ServiceRuntime] = []
+    bank_debits.configure(
+        bank_debits.BankDebitRules(
+            min_lead=settings.bank_debit_min_lead, pay_window=settings.returned_debit_pay_window
+        )
+    )
+    claims.configure(
+        timedelta(seconds=settings.claim_window_seconds),
+        timedelta(seconds=settings.claim_response_window_seconds),
+    )
     if settings.tax_provider == "stripe_tax":
         if not settings.stripe_tax_api_key:
             raise ValueError("BOOKING_TAX_PROVIDER=stripe_tax needs BOOKING_STRIPE_TAX_API_KEY")
@@ -111,6 +155,9 @@ def build_runtime(settings: BookingSettings) -> ServiceRuntime:
             GROUP_HOLD_EXPIRY: handlers.groups.expire_hold,
             amendments.AMENDMENT_EXPIRY: partial(amendments.expire_job, outbox),
             amendments.CREATE_AMENDMENT_ENVELOPE: documents.create_amendment_envelope,
+            claims.CLAIM_RESPONSE_EXPIRY: partial(claims.expire_response, outbox),
+            claims.DEPOSIT_RELEASE: partial(claims.release_job, outbox),
+            bank_debits.RETURNED_DEBIT_WINDOW: handlers.bank_debits.close_window,
         },
         poll_interval=settings.scheduler_poll_seconds,
     )

@@ -1,9 +1,20 @@
-from typing import Literal
+from datetime import timedelta
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 from pydantic_settings import SettingsConfigDict
 
 from eventkit.settings import ServiceSettings
+
+
+def _duration(value: object) -> object:
+    """A duration setting from the environment: seconds (`432000`) or ISO 8601 (`P5D`)."""
+    if isinstance(value, str) and value.strip().replace(".", "", 1).isdigit():
+        return float(value)
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
 
 DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-in-production"
 
@@ -28,10 +39,36 @@ class BookingSettings(ServiceSettings):
         description="A Request-to-Book starting later than this saves the card instead of "
         "holding an authorization (card authorizations lapse after about 7 days).",
     )
+    expiring_authorization_policy: Literal["reauthorize", "release"] = Field(
+        default="reauthorize",
+        description="A card authorization nearing its limit while the host(s) still decide: "
+        "reauthorize off-session on the saved card (release if that fails), or release now.",
+    )
     payment_window_seconds: int = Field(
         default=48 * 3600,
         ge=1,
         description="How long a guest has to pay after a failed off-session charge.",
+    )
+    claim_window_seconds: int = Field(
+        default=72 * 3600,
+        ge=1,
+        description="How long after a booking's end its host may file damage claims against "
+        "the deposit; the deposit is released when it ends (claims settled).",
+    )
+    claim_response_window_seconds: int = Field(
+        default=48 * 3600,
+        ge=1,
+        description="How long a guest has to accept or contest a claim before an admin decides.",
+    )
+    bank_debit_min_lead: Duration = Field(
+        default=timedelta(days=5),
+        description="A booking paid by bank debit (ACH) must start at least this long after "
+        "checkout, so that the debit normally settles first (seconds, or ISO 8601: P5D).",
+    )
+    returned_debit_pay_window: Duration = Field(
+        default=timedelta(hours=48),
+        description="How long a guest has to pay by card after their bank debit was returned "
+        "(at most until the booking starts).",
     )
     overtime_dispute_window_seconds: int = Field(
         default=48 * 3600,

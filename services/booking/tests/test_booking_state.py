@@ -79,6 +79,7 @@ def test_terminal_states_accept_nothing_and_confirmed_only_its_end_a_charge_or_a
     assert {t for s, t in _ALLOWED if s == BookingStatus.CONFIRMED} == {
         Trigger.BOOKING_ENDED,
         Trigger.PAYMENT_FAILED,
+        Trigger.PAYMENT_RETURNED,  # a bank debit returned before the start
         Trigger.GUEST_CANCELLED,
         Trigger.HOST_CANCELLED,
         Trigger.ADMIN_CANCELLED,

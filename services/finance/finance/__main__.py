@@ -1,4 +1,4 @@
-"""python -m finance {migrate,serve,asyncapi}"""
+"""python -m finance {migrate,serve,asyncapi,release-payout}"""
 
 import sys
 from pathlib import Path
@@ -6,6 +6,7 @@ from pathlib import Path
 from eventkit.cli import service_main
 from finance.bootstrap import build_app, build_runtime
 from finance.config import FinanceSettings
+from finance.entrypoints.payouts_cli import RELEASE_PAYOUT
 
 if __name__ == "__main__":
     sys.exit(
@@ -15,5 +16,6 @@ if __name__ == "__main__":
             runtime=build_runtime,  # type: ignore[arg-type]
             app=build_app,
             migrations=Path(__file__).with_name("migrations"),
+            extras=(RELEASE_PAYOUT,),
         )
     )

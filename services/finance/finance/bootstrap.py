@@ -7,20 +7,23 @@ from fastapi import FastAPI
 from eventkit.outbox import Outbox
 from eventkit.runtime import ServiceRuntime, create_app
 from finance.config import FinanceSettings
-from finance.entrypoints import http
+from finance.entrypoints import http, payouts_http
 from finance.entrypoints.consumers import build_router
 from finance.service_layer.handlers import FinanceHandlers
-from marketplace_contracts.events.finance import JournalPostedV1
+from marketplace_contracts.events.finance import JournalPostedV1, PayoutReleasedV1
 
 NAME = "finance"
 
 
 def build_runtime(settings: FinanceSettings) -> ServiceRuntime:
     router = build_router(FinanceHandlers(Outbox(NAME, producer=NAME)))
-    return ServiceRuntime(name=NAME, settings=settings, router=router, produces=(JournalPostedV1,))
+    return ServiceRuntime(
+        name=NAME, settings=settings, router=router, produces=(JournalPostedV1, PayoutReleasedV1)
+    )
 
 
 def build_app(runtime: ServiceRuntime) -> FastAPI:
     app = create_app(runtime, title="Marketplace finance service", version="1.0.0")
     http.install(app)
+    payouts_http.install(app)
     return app

@@ -1,4 +1,4 @@
-"""python -m payments {migrate,serve,asyncapi,retry-refund,webhook-replay}"""
+"""python -m payments {migrate,serve,asyncapi,retry-refund,webhook-replay,transfers}"""
 
 import sys
 from pathlib import Path
@@ -7,6 +7,7 @@ from eventkit.cli import service_main
 from payments.bootstrap import build_app, build_runtime
 from payments.config import PaymentsSettings
 from payments.entrypoints.admin import RETRY_REFUND, WEBHOOK_REPLAY
+from payments.entrypoints.transfers_cli import TRANSFERS
 
 if __name__ == "__main__":
     sys.exit(
@@ -16,6 +17,6 @@ if __name__ == "__main__":
             runtime=build_runtime,  # type: ignore[arg-type]
             app=build_app,
             migrations=Path(__file__).with_name("migrations"),
-            extras=(RETRY_REFUND, WEBHOOK_REPLAY),
+            extras=(RETRY_REFUND, WEBHOOK_REPLAY, TRANSFERS),
         )
     )

@@ -12,21 +12,32 @@ from eventkit.routing import EventRouter
 from eventkit.runtime import ServiceRuntime, create_app
 from marketplace_contracts.events.payments import (
     AuthorizationExpiringV1,
+    FundsClearedV1,
     HostAccountUpdatedV1,
+    PaymentActionRequiredV1,
     PaymentAuthorizedV1,
     PaymentCapturedV2,
     PaymentFailedV1,
     PaymentMethodSavedV1,
+    PaymentProcessingV1,
+    PaymentReauthorizedV1,
+    PaymentReturnedV1,
     PaymentVoidedV1,
+    ReauthorizationFailedV1,
     RefundFailedV1,
     RefundSucceededV1,
+    TransferCreatedV1,
+    TransferFailedV1,
+    TransferReversedV1,
 )
 from payments.adapters.stripe_gateway import gateway_from_settings
 from payments.config import PaymentsSettings
 from payments.entrypoints import http
 from payments.entrypoints.consumers import build_router
 from payments.service_layer.authorization_expiry import sweeper
+from payments.service_layer.bank_debits import cleared_sweeper
 from payments.service_layer.handlers import PaymentHandlers
+from payments.service_layer.transfers import reversal_worker
 from payments.service_layer.webhooks import webhook_worker
 
 NAME = "payments"
@@ -40,6 +51,15 @@ PRODUCES = (
     RefundFailedV1,
     AuthorizationExpiringV1,
     HostAccountUpdatedV1,
+    PaymentReauthorizedV1,
+    ReauthorizationFailedV1,
+    TransferCreatedV1,
+    TransferFailedV1,
+    TransferReversedV1,
+    PaymentProcessingV1,
+    PaymentReturnedV1,
+    FundsClearedV1,
+    PaymentActionRequiredV1,
 )
 
 
@@ -58,11 +78,14 @@ def build_runtime(settings: PaymentsSettings) -> ServiceRuntime:
         workers=(
             webhook_worker,
             _close_stripe,
+            cleared_sweeper(Outbox(NAME, producer=NAME), settings.bank_debit_sweep_seconds),
             sweeper(
                 Outbox(NAME, producer=NAME),
                 timedelta(seconds=settings.authorization_lifetime_seconds),
                 timedelta(seconds=settings.authorization_expiry_margin_seconds),
                 settings.authorization_sweep_seconds,
+                stripe,
+                timedelta(seconds=settings.replaced_authorization_grace_seconds),
             ),
         ),
     )
@@ -74,6 +97,10 @@ def build_runtime(settings: PaymentsSettings) -> ServiceRuntime:
         refund_retry_backoff=settings.consumer_backoff_base,
     )
     runtime.router = build_router(handlers)
+    runtime.workers = (
+        *runtime.workers,
+        reversal_worker(lambda: handlers.transfers, settings.transfer_reversal_sweep_seconds),
+    )
     runtime.state["stripe"] = stripe
     return runtime
 

@@ -1,7 +1,20 @@
-from pydantic import Field
+from datetime import timedelta
+from typing import Annotated
+
+from pydantic import BeforeValidator, Field
 from pydantic_settings import SettingsConfigDict
 
 from eventkit.settings import ServiceSettings
+
+
+def _duration(value: object) -> object:
+    """A duration setting from the environment: seconds (`432000`) or ISO 8601 (`P5D`)."""
+    if isinstance(value, str) and value.strip().replace(".", "", 1).isdigit():
+        return float(value)
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
 
 
 class PaymentsSettings(ServiceSettings):
@@ -21,3 +34,13 @@ class PaymentsSettings(ServiceSettings):
     authorization_lifetime_seconds: int = Field(default=7 * 24 * 3600, ge=60)
     authorization_expiry_margin_seconds: int = Field(default=24 * 3600, ge=0)
     authorization_sweep_seconds: float = Field(default=60.0, gt=0)
+    # ACH Direct Debit: how long after a debit succeeded it may still be returned (finance
+    # holds the host's payout until then; `payments.funds_cleared` after it). Seconds or ISO
+    # 8601 (`P5D`).
+    bank_debit_return_window: Duration = Field(default=timedelta(days=5))
+    bank_debit_sweep_seconds: float = Field(default=60.0, gt=0)
+    # A renewed authorization's predecessor is cancelled on Stripe this long after the swap, so
+    # a capture that read it just before finishes first.
+    replaced_authorization_grace_seconds: int = Field(default=60, ge=0)
+    # How often pending transfer reversals (refunds of shares already transferred) are made.
+    transfer_reversal_sweep_seconds: float = Field(default=2.0, gt=0)

@@ -14,7 +14,11 @@ BOOKING_COLUMNS = (
     "failure_reason, failure_detail, correlation_id, version, created_at, updated_at, mode, "
     "respond_by, pay_by, payment_attempts, save_for_later, envelope_id, signing_url, group_id, "
     "quote, policy, guests, extras, tax, cancelled_by, cancelled_at, cancel_reason, refund, "
-    "refund_status, refund_failure, refunded_amount"
+    "refund_status, refund_failure, refunded_amount, "
+    "payment_method_type, funds_status, bank_name, bank_last4, mandate_ip_address, "
+    "mandate_user_agent, "
+    "deposit_amount, deposit_released_at, deposit_release_reason, deposit_charged, "
+    "authorization_renewed_at, next_action"
 )
 
 
@@ -52,6 +56,8 @@ async def upsert_listing(conn: asyncpg.Connection, listing: dict[str, Any]) -> N
         "extras",
         "tax_jurisdiction",
         "overtime_hourly_rate",
+        "accepts_bank_debit",
+        "deposit_amount",
     )
     params = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns[1:])
@@ -87,6 +93,10 @@ async def insert_booking(conn: asyncpg.Connection, booking: dict[str, Any]) -> N
         "guests",
         "extras",
         "tax",
+        "deposit_amount",
+        "payment_method_type",
+        "mandate_ip_address",
+        "mandate_user_agent",
     )
     params = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
     await conn.execute(

@@ -31,6 +31,16 @@ class ErrorCode(StrEnum):
     POLICY_CONFLICT = "policy_conflict"
     HOST_CANNOT_TAKE_CHARGES = "host_cannot_take_charges"
     RECEIPT_NOT_FOUND = "receipt_not_found"
+    BANK_DEBIT_NOT_ALLOWED = "bank_debit_not_allowed"
+    FUNDS_PENDING = "funds_pending"
+    NO_DEPOSIT = "no_deposit"
+    CLAIM_NOT_FOUND = "claim_not_found"
+    CLAIM_WINDOW_CLOSED = "claim_window_closed"
+    CLAIM_EXCEEDS_DEPOSIT = "claim_exceeds_deposit"
+    CLAIM_OPEN = "claim_open"
+    CLAIM_RESPONSE_WINDOW_CLOSED = "claim_response_window_closed"
+    DEPOSIT_RELEASED = "deposit_released"
+    EVIDENCE_INVALID = "evidence_invalid"
 
 
 class BookingError(Exception):

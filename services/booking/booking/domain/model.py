@@ -36,6 +36,7 @@ class PaymentStatus(StrEnum):
     VOIDED = "voided"
     FAILED = "failed"
     SAVED = "saved"  # card saved for an off-session charge on confirmation
+    PROCESSING = "processing"  # a bank debit (ACH) on its way: confirmed, funds pending
 
 
 class BookingMode(StrEnum):
@@ -63,6 +64,8 @@ class Trigger(StrEnum):
     GUEST_CANCELLED = "guest_cancelled"
     HOST_CANCELLED = "host_cancelled"
     ADMIN_CANCELLED = "admin_cancelled"
+    PAYMENT_PROCESSING = "payment_processing"  # a bank debit was initiated
+    PAYMENT_RETURNED = "payment_returned"  # a bank debit failed or was returned
 
 
 class Guard(StrEnum):
@@ -193,6 +196,22 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(
         BookingStatus.CONFIRMED,
         Trigger.PAYMENT_FAILED,
+        _D,
+        "booking.payment_requested",
+        Guard.SINGLE,
+    ),
+    # A bank debit (ACH) confirms at once with its funds pending (docs/bank-debits.md); its
+    # return before the start asks the guest to pay by card (payment_due, then as above).
+    Transition(
+        _P,
+        Trigger.PAYMENT_PROCESSING,
+        BookingStatus.CONFIRMED,
+        "booking.booking_confirmed",
+        Guard.INSTANT_BOOK,
+    ),
+    Transition(
+        BookingStatus.CONFIRMED,
+        Trigger.PAYMENT_RETURNED,
         _D,
         "booking.payment_requested",
         Guard.SINGLE,

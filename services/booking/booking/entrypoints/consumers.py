@@ -1,19 +1,25 @@
 """Booking's routing table: every contract it consumes and the handler for it."""
 
-from booking.service_layer import cancellations, receipts
+from booking.service_layer import cancellations, card_actions, receipts
 from booking.service_layer.handlers import BookingHandlers
 from eventkit.routing import EventRouter
 from marketplace_contracts.events.catalog import ListingUpsertedV1
 from marketplace_contracts.events.finance import JournalPostedV1
 from marketplace_contracts.events.payments import (
     AuthorizationExpiringV1,
+    FundsClearedV1,
     HostAccountUpdatedV1,
+    PaymentActionRequiredV1,
     PaymentAuthorizedV1,
     PaymentCapturedV1,
     PaymentCapturedV2,
     PaymentFailedV1,
     PaymentMethodSavedV1,
+    PaymentProcessingV1,
+    PaymentReauthorizedV1,
+    PaymentReturnedV1,
     PaymentVoidedV1,
+    ReauthorizationFailedV1,
     RefundFailedV1,
     RefundSucceededV1,
 )
@@ -29,8 +35,15 @@ def build_router(handlers: BookingHandlers) -> EventRouter:
     router.add(PaymentVoidedV1, handlers.on_payment_voided)
     router.add(PaymentMethodSavedV1, handlers.on_payment_method_saved)
     router.add(AuthorizationExpiringV1, handlers.on_authorization_expiring)
+    router.add(PaymentReauthorizedV1, handlers.on_payment_reauthorized)
+    router.add(PaymentActionRequiredV1, card_actions.on_payment_action_required)
+    router.add(ReauthorizationFailedV1, handlers.on_reauthorization_failed)
     router.add(HostAccountUpdatedV1, handlers.on_host_account_updated)
     router.add(RefundSucceededV1, cancellations.on_refund_succeeded)
     router.add(RefundFailedV1, cancellations.on_refund_failed)
     router.add(JournalPostedV1, receipts.on_journal_posted)
+    # ACH Direct Debit: confirmed with funds pending, then received / cleared / returned.
+    router.add(PaymentProcessingV1, handlers.bank_debits.on_payment_processing)
+    router.add(PaymentReturnedV1, handlers.bank_debits.on_payment_returned)
+    router.add(FundsClearedV1, handlers.bank_debits.on_funds_cleared)
     return router

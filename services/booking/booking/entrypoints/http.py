@@ -11,10 +11,12 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from booking.adapters import repository
+from booking.domain.bank_debits import US_BANK_ACCOUNT
 from booking.domain.errors import BookingError, ErrorCode
 from booking.entrypoints import (
     amendments_http,
     cancellations_http,
+    claims_http,
     errors,
     groups_http,
     invites_http,
@@ -61,7 +63,11 @@ async def list_listings(request: Request, principal: CurrentPrincipal) -> list[d
     "until payments authorizes. An Instant Book listing is then `confirmed`; a "
     "Request-to-Book listing is `awaiting_host` until the host accepts or declines, or "
     "`respond_by` passes. Failures end as `failed`/`expired`/`declined` with a "
-    "`failure_reason`. Poll `GET /v1/bookings/{id}`.",
+    "`failure_reason`. Poll `GET /v1/bookings/{id}`. With `payment_method_type: "
+    "us_bank_account` the guest pays by ACH Direct Debit and accepts the debit mandate: the "
+    "client's IP address and User-Agent are recorded for it. Such a booking is `confirmed` "
+    "with `funds_status: pending` while the debit processes (docs/bank-debits.md); a checkout "
+    "that must pay by card is refused with 422 `bank_debit_not_allowed`.",
 )
 async def create_booking(
     request: Request,
@@ -79,7 +85,18 @@ async def create_booking(
         guests=body.guests,
         extras=body.extras,
         quote_id=body.quote_id,
+        payment_method_type=body.payment_method_type,
+        # The mandate's online acceptance (ACH): who accepted it, from where.
+        mandate_ip_address=request.client.host if request.client else None,
+        mandate_user_agent=request.headers.get("user-agent") or None,
     )
+    if body.payment_method_type == US_BANK_ACCOUNT and not (
+        cmd.mandate_ip_address and cmd.mandate_user_agent
+    ):
+        raise BookingError(
+            ErrorCode.BANK_DEBIT_NOT_ALLOWED,
+            "accepting a bank-debit mandate needs the client's IP address and User-Agent",
+        )
     outbox: Outbox = request.app.state.outbox
 
     async def work(conn: asyncpg.Connection) -> tuple[int, Any]:
@@ -113,7 +130,10 @@ async def get_booking(
     if not visible:  # 404, not 403: do not reveal that someone else's booking exists
         raise BookingError(ErrorCode.BOOKING_NOT_FOUND, f"booking {booking_id} not found")
     assert row is not None
-    return booking_view(row)
+    view = booking_view(row)
+    if principal.role != Role.GUEST:
+        view["next_action"] = None  # the client secret is for the guest who pays only
+    return view
 
 
 def _host_scope(principal: Principal) -> str | None:
@@ -225,3 +245,4 @@ def install(
     app.include_router(amendments_http.router)
     app.include_router(policies_http.router)
     app.include_router(receipts_http.router)
+    app.include_router(claims_http.router)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -44,6 +44,13 @@ class InstantBookRequest(BaseModel):
         default=None,
         description="A quote from POST /v1/quotes for exactly this stay: the booking is charged "
         "its total, whatever the listing's price is now.",
+    )
+    payment_method_type: Literal["card", "us_bank_account"] = Field(
+        default="card",
+        description="`us_bank_account`: ACH Direct Debit (`payment_method` a bank-account "
+        "PaymentMethod, e.g. pm_usBankAccount_success); single Instant Book bookings in usd of "
+        "listings that accept it, without a deposit, starting at least "
+        "BOOKING_BANK_DEBIT_MIN_LEAD (5 days) ahead; else 422 `bank_debit_not_allowed`.",
     )
 
 
@@ -99,6 +106,10 @@ class QuoteOut(BaseModel):
     platform_revenue: int
     tax: int
     tax_version: str
+    deposit_amount: int = Field(
+        default=0,
+        description="The listing's security deposit: not charged, the card is saved for it.",
+    )
 
 
 class CancelRequest(BaseModel):
@@ -194,7 +205,32 @@ class BookingOut(BaseModel):
     )
     refund_status: str = Field(default="none", description="none, pending, refunded or failed.")
     refund_failure: str | None = None
+    authorization_renewed_at: str | None = Field(
+        default=None,
+        description="When the card authorization was last renewed off-session (it neared its "
+        "limit while the host was deciding).",
+    )
+    next_action: dict[str, Any] | None = Field(
+        default=None,
+        description="pending_payment: the guest's bank wants them to authenticate (3-D "
+        "Secure) before the payment is authorized. `type` is `use_stripe_sdk` (call Stripe.js "
+        "`handleNextAction` with `client_secret`) or `redirect_to_url` (send the guest to "
+        "`redirect_url`). Shown to the guest who pays only.",
+    )
     refunded_amount: int = 0
+    deposit_amount: int = Field(
+        default=0, description="Security deposit (0: none); claims may be charged against it."
+    )
+    deposit_status: str = Field(default="none", description="none, held or released.")
+    deposit_charged: int = Field(default=0, description="Charged by claims, once released.")
+    payment_method_type: str = Field(default="card", description="card or us_bank_account.")
+    funds_status: str | None = Field(
+        default=None,
+        description="A bank debit's funds: pending (processing), received, cleared (the return "
+        "window passed) or returned; null for a card.",
+    )
+    bank_name: str | None = None
+    bank_last4: str | None = None
     created_at: str
     updated_at: str
 
@@ -209,6 +245,10 @@ class ListingOut(BaseModel):
     cancellation_policy: str
     instant_book: bool
     response_window_hours: int
+    deposit_amount: int = Field(default=0, description="Security deposit (0: none).")
+    accepts_bank_debit: bool = Field(
+        default=True, description="Guests may pay by ACH Direct Debit (us_bank_account)."
+    )
 
 
 class ErrorBody(BaseModel):
@@ -363,11 +403,21 @@ class GroupOut(BaseModel):
     )
     failure_reason: str | None = Field(
         description="Why the group failed: slot_unavailable, payment_declined, hold_expired, "
-        "host_declined, request_expired, documents_declined or documents_expired."
+        "host_declined, request_expired, documents_declined, documents_expired, "
+        "authorization_expiring or reauthorization_failed."
     )
     failure_detail: str | None
     failed_booking_id: str | None = Field(description="The leg that failed the group.")
     version: int
+    authorization_renewed_at: str | None = Field(
+        default=None,
+        description="When the group's card authorization was last renewed off-session.",
+    )
+    next_action: dict[str, Any] | None = Field(
+        default=None,
+        description="pending_payment: the 3-D Secure step the guest must finish (see the "
+        "booking's `next_action`).",
+    )
     created_at: str
     updated_at: str
     legs: list[BookingOut]
@@ -471,3 +521,57 @@ class PolicyOut(PolicyIn):
     model_config = ConfigDict(extra="ignore")
 
     version: int = Field(description="Each change is a new version; bookings keep theirs.")
+
+
+class FileClaimRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    amount: int = Field(ge=1, description="Claimed, at most what is left of the deposit.")
+    description: str = Field(min_length=1, max_length=5000)
+
+
+class ClaimContest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(default="", max_length=2000)
+
+
+class ClaimDecision(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    amount: int = Field(ge=0, description="0 up to the amount claimed; 0 dismisses the claim.")
+    note: str = Field(default="", max_length=2000)
+
+
+class ClaimEvidenceOut(BaseModel):
+    n: int
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    url: str
+
+
+class ClaimOut(BaseModel):
+    claim_id: str
+    booking_id: str
+    host_id: str
+    guest_id: str
+    status: str = Field(
+        description="open, contested, awaiting_admin, charging, charged, charge_failed, "
+        "withdrawn or dismissed."
+    )
+    amount: int
+    currency: str
+    description: str
+    respond_by: str = Field(description="The guest accepts or contests until then.")
+    contest_reason: str | None
+    decided_amount: int | None = Field(description="Accepted or decided: what is charged.")
+    decided_by: str | None
+    decision_note: str | None
+    charge_request_id: str | None
+    charge_payment_id: str | None
+    failure_reason: str | None = Field(description="charge_failed: why (an admin may retry).")
+    evidence: list[ClaimEvidenceOut]
+    created_at: str
+    updated_at: str

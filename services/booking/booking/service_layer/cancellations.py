@@ -17,6 +17,7 @@ from typing import Any
 import asyncpg
 
 from booking.adapters import repository
+from booking.domain import bank_debits
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.model import Trigger, transition_for
 from booking.domain.quote import Quote
@@ -28,7 +29,7 @@ from booking.domain.refunds import (
     allocate,
     refund_for,
 )
-from booking.service_layer import receipts
+from booking.service_layer import claims, receipts
 from booking.service_layer.checkout import COMPLETION, booking_view
 from eventkit import scheduler
 from eventkit.outbox import Outbox
@@ -64,6 +65,7 @@ async def _load(conn: asyncpg.Connection, cmd: Cancel, *, lock: bool) -> asyncpg
     if cmd.force_majeure and cmd.by is not Canceller.ADMIN:
         raise BookingError(ErrorCode.FORBIDDEN, "only an admin can cancel for force majeure")
     transition_for(row, TRIGGERS[cmd.by])  # 409 unless the booking can be cancelled
+    bank_debits.check_cancellable(row)  # 409 funds_pending: a debit still processing
     return row
 
 
@@ -165,6 +167,7 @@ async def cancel(conn: asyncpg.Connection, outbox: Outbox, cmd: Cancel) -> dict[
         refund_status="pending" if request else "none",
     )
     await scheduler.cancel(conn, "booking", COMPLETION, booking_id)
+    await claims.on_booking_ended(conn, outbox, row, "booking_cancelled")
     await outbox.add(
         conn,
         BookingCancelledV1(

@@ -14,6 +14,8 @@ from typing import Any
 import asyncpg
 
 from booking.adapters import repository
+from booking.domain import bank_debits
+from booking.domain.bank_debits import CARD, US_BANK_ACCOUNT
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.model import BookingMode, BookingStatus
 from booking.service_layer import pricing
@@ -35,6 +37,11 @@ class PlaceBooking:
     guests: int = 1
     extras: Mapping[str, int] = field(default_factory=dict)
     quote_id: uuid.UUID | None = None
+    # `us_bank_account`: ACH Direct Debit (domain/bank_debits), with the mandate the guest
+    # accepted from this IP address and user agent.
+    payment_method_type: str = CARD
+    mandate_ip_address: str | None = None
+    mandate_user_agent: str | None = None
 
 
 HOLD_EXPIRY = "checkout_hold_expiry"
@@ -69,6 +76,8 @@ async def place_booking(
         guests=cmd.guests,
         extras=cmd.extras,
         quote_id=cmd.quote_id,
+        payment_method_type=cmd.payment_method_type,
+        mandate=(cmd.mandate_ip_address, cmd.mandate_user_agent),
     )
     await hold_slot(conn, booking)
     booking_id = str(booking["booking_id"])
@@ -99,6 +108,8 @@ async def new_leg(
     guests: int = 1,
     extras: Mapping[str, int] | None = None,
     quote_id: uuid.UUID | None = None,
+    payment_method_type: str = CARD,
+    mandate: tuple[str | None, str | None] = (None, None),
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """A booking row to hold (priced from the listing, or from the guest's stored quote) and
     its listing's required documents; refuses a past start, an unknown or inactive listing and
@@ -136,6 +147,10 @@ async def new_leg(
             guests=guests,
             extras=chosen,
             base_amount=invited_amount,
+        )
+    if payment_method_type == US_BANK_ACCOUNT:
+        bank_debits.check_allowed(
+            listing, starts_at=starts_at, currency=quote.currency, grouped=group_id is not None
         )
     policy = await repository.latest_policy(conn, listing["cancellation_policy"])
     if policy is None:
@@ -177,6 +192,11 @@ async def new_leg(
         "guests": guests,
         "extras": chosen,
         "tax": quote.tax,
+        # The listing's security deposit as it is now (a later change never alters it).
+        "deposit_amount": listing["deposit_amount"],
+        "payment_method_type": payment_method_type,
+        "mandate_ip_address": mandate[0] if payment_method_type == US_BANK_ACCOUNT else None,
+        "mandate_user_agent": mandate[1] if payment_method_type == US_BANK_ACCOUNT else None,
     }
     return booking, documents
 
@@ -249,11 +269,22 @@ async def request_payment(
             payment_method=row["payment_method"],
             save_for_later=row["save_for_later"],
             tax=row["tax"],
+            deposit_amount=row["deposit_amount"],
+            payment_method_type=row["payment_method_type"],
+            mandate_ip_address=row["mandate_ip_address"],
+            mandate_user_agent=row["mandate_user_agent"],
         ),
         key=str(row["booking_id"]),
         correlation_id=row["correlation_id"],
         causation_id=causation_id,
     )
+
+
+def deposit_status(row: asyncpg.Record) -> str:
+    """none (no deposit), held (claims may still be filed) or released."""
+    if not row["deposit_amount"]:
+        return "none"
+    return "released" if row["deposit_released_at"] else "held"
 
 
 def booking_view(row: asyncpg.Record) -> dict[str, Any]:
@@ -289,6 +320,17 @@ def booking_view(row: asyncpg.Record) -> dict[str, Any]:
         "refund_status": row["refund_status"],
         "refund_failure": row["refund_failure"],
         "refunded_amount": row["refunded_amount"],
+        "authorization_renewed_at": row["authorization_renewed_at"].isoformat()
+        if row["authorization_renewed_at"]
+        else None,
+        # Only while the checkout waits for it (a 3-D Secure step at authorization).
+        "next_action": json.loads(row["next_action"])
+        if row["next_action"] and row["status"] == "pending_payment"
+        else None,
+        "deposit_amount": row["deposit_amount"],
+        "deposit_status": deposit_status(row),
+        "deposit_charged": row["deposit_charged"],
+        **bank_debits.view_fields(row),
         "created_at": row["created_at"].isoformat(),
         "updated_at": row["updated_at"].isoformat(),
     }

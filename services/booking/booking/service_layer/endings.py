@@ -13,6 +13,7 @@ import asyncpg
 
 from booking.adapters import repository
 from booking.domain.model import Transition, Trigger, transition_for
+from booking.service_layer import claims
 from booking.service_layer.groups import Groups
 from eventkit.outbox import Outbox
 from marketplace_contracts.events.booking import BookingFailedV1
@@ -54,6 +55,8 @@ async def end_booking(
         correlation_id=row["correlation_id"],
         causation_id=causation_id,
     )
+    if row["deposit_amount"]:  # no stay, no claim: a secured deposit is released
+        await claims.on_booking_ended(conn, outbox, row, "booking_ended", causation_id=causation_id)
     if grouped:  # one leg failing fails its Linked Booking Group: every other leg is released
         await Groups(outbox).leg_failed(conn, row, reason, detail, causation_id)
     return step

@@ -22,6 +22,7 @@ group instead of deadlocking.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -42,6 +43,11 @@ from booking.service_layer.checkout import (
     hold_slot,
     new_leg,
     request_signatures,
+)
+from booking.service_layer.reauthorization import (
+    ExpiringAuthorizationPolicy,
+    failure_detail,
+    request_renewal,
 )
 from eventkit import scheduler
 from eventkit.outbox import Outbox
@@ -68,6 +74,7 @@ from marketplace_contracts.events.payments import (
     PaymentFailedV1,
     PaymentMethodSavedV1,
     PaymentVoidedV1,
+    ReauthorizationFailedV1,
 )
 
 GROUP_HOLD_EXPIRY = "group_hold_expiry"
@@ -215,8 +222,13 @@ def _statuses(legs: list[asyncpg.Record]) -> tuple[BookingStatus, ...]:
 class Groups:
     """The group's side of the saga: payment facts, timers, and its legs' outcomes."""
 
-    def __init__(self, outbox: Outbox) -> None:
+    def __init__(
+        self,
+        outbox: Outbox,
+        expiring_authorization_policy: ExpiringAuthorizationPolicy = "reauthorize",
+    ) -> None:
         self.outbox = outbox
+        self.expiring_authorization_policy = expiring_authorization_policy
 
     async def _lock(
         self, conn: asyncpg.Connection, group_id: str
@@ -513,7 +525,8 @@ class Groups:
     async def on_authorization_expiring(
         self, conn: asyncpg.Connection, env: Envelope, event: AuthorizationExpiringV1
     ) -> None:
-        """Hosts still deciding: release the group (and void); capturing: ask again."""
+        """Hosts still deciding: renew the authorization (policy `reauthorize`) or release the
+        group (and void); capturing: ask again."""
         assert event.group_id is not None
         group, legs = await self._lock(conn, event.group_id)
         if group["status"] == GroupStatus.CAPTURING:
@@ -527,6 +540,10 @@ class Groups:
             return
         if group["status"] != GroupStatus.AWAITING_HOSTS:
             return
+        if self.expiring_authorization_policy == "reauthorize" and await request_renewal(
+            conn, self.outbox, env, event, group["correlation_id"]
+        ):
+            return
         await self.fail(
             conn,
             group,
@@ -534,6 +551,23 @@ class Groups:
             GroupTrigger.AUTHORIZATION_EXPIRING,
             "authorization_expiring",
             "the hosts did not all answer before the card authorization would lapse",
+            causation_id=env.event_id,
+        )
+
+    async def on_reauthorization_failed(
+        self, conn: asyncpg.Connection, env: Envelope, event: ReauthorizationFailedV1
+    ) -> None:
+        assert event.group_id is not None
+        group, legs = await self._lock(conn, event.group_id)
+        if group["status"] != GroupStatus.AWAITING_HOSTS:
+            return
+        await self.fail(
+            conn,
+            group,
+            legs,
+            GroupTrigger.AUTHORIZATION_EXPIRING,
+            "reauthorization_failed",
+            failure_detail(event),
             causation_id=env.event_id,
         )
 
@@ -649,6 +683,12 @@ async def group_view(conn: asyncpg.Connection, group_id: uuid.UUID) -> dict[str,
         if group["failed_booking_id"]
         else None,
         "version": group["version"],
+        "authorization_renewed_at": group["authorization_renewed_at"].isoformat()
+        if group["authorization_renewed_at"]
+        else None,
+        "next_action": json.loads(group["next_action"])
+        if group["next_action"] and group["status"] == "pending_payment"
+        else None,
         "created_at": group["created_at"].isoformat(),
         "updated_at": group["updated_at"].isoformat(),
         "legs": [booking_view(leg) for leg in legs],

@@ -13,10 +13,17 @@ import asyncpg
 
 from booking.adapters import repository
 from booking.domain.model import BookingStatus, PaymentStatus, Trigger, transition_for
-from booking.service_layer import amendments, payment_due, receipts
+from booking.service_layer import amendments, claims, payment_due, receipts
+from booking.service_layer.bank_debits import BankDebitHandlers
 from booking.service_layer.checkout import COMPLETION, HOLD_EXPIRY, REQUEST_EXPIRY
 from booking.service_layer.endings import end_booking
 from booking.service_layer.groups import Groups
+from booking.service_layer.reauthorization import (
+    ExpiringAuthorizationPolicy,
+    failure_detail,
+    record_renewal,
+    request_renewal,
+)
 from eventkit import scheduler
 from eventkit.outbox import Outbox
 from eventkit.routing import PermanentError
@@ -36,15 +43,24 @@ from marketplace_contracts.events.payments import (
     PaymentCapturedV2,
     PaymentFailedV1,
     PaymentMethodSavedV1,
+    PaymentReauthorizedV1,
     PaymentVoidedV1,
+    ReauthorizationFailedV1,
 )
 
 
 class BookingHandlers:
-    def __init__(self, outbox: Outbox, payment_window: timedelta = timedelta(hours=48)) -> None:
+    def __init__(
+        self,
+        outbox: Outbox,
+        payment_window: timedelta = timedelta(hours=48),
+        expiring_authorization_policy: ExpiringAuthorizationPolicy = "reauthorize",
+    ) -> None:
         self.outbox = outbox
         self.payment_window = payment_window
-        self.groups = Groups(outbox)
+        self.expiring_authorization_policy = expiring_authorization_policy
+        self.bank_debits = BankDebitHandlers(outbox)
+        self.groups = Groups(outbox, expiring_authorization_policy)
 
     async def _load(self, conn: asyncpg.Connection, booking_id: str) -> asyncpg.Record:
         row = await repository.get_booking(conn, uuid.UUID(booking_id), for_update=True)
@@ -164,6 +180,9 @@ class BookingHandlers:
     async def on_payment_failed(
         self, conn: asyncpg.Connection, env: Envelope, event: PaymentFailedV1, _: object
     ) -> None:
+        if claims.is_claim_charge(event):  # a damage claim against the deposit
+            await claims.on_charge_failed(conn, env, event, self.outbox)
+            return
         if amendments.is_charge_event(event):
             await amendments.on_charge_failed(conn, env, event, self.outbox)
             return
@@ -210,11 +229,16 @@ class BookingHandlers:
         _: object,
     ) -> None:
         await receipts.issue_for_capture(conn, env, event)
+        if claims.is_claim_charge(event):  # a damage claim against the deposit
+            await claims.on_charge_captured(conn, env, event, self.outbox)
+            return
         if amendments.is_charge_event(event):
             await amendments.on_charge_captured(conn, env, event, self.outbox)
             return
         if getattr(event, "group_id", None) is not None:
             await self.groups.on_payment_captured(conn, env, event)
+            return
+        if await self.bank_debits.on_payment_captured(conn, env, event):  # ACH bookings
             return
         row = await self._load(conn, event.booking_id)
         if row["status"] == BookingStatus.PAYMENT_DUE:
@@ -239,7 +263,8 @@ class BookingHandlers:
         self, conn: asyncpg.Connection, env: Envelope, event: AuthorizationExpiringV1, _: object
     ) -> None:
         """No authorization lapses silently: a confirmed booking's capture is asked for again;
-        a request its host has not answered is released (booking_failed voids the hold)."""
+        a request its host has not answered is renewed off-session (policy `reauthorize`) or
+        released (booking_failed voids the hold); see `reauthorization`."""
         if event.group_id is not None:
             await self.groups.on_authorization_expiring(conn, env, event)
             return
@@ -260,6 +285,10 @@ class BookingHandlers:
             return
         if row["status"] != BookingStatus.AWAITING_HOST:
             return
+        if self.expiring_authorization_policy == "reauthorize" and await request_renewal(
+            conn, self.outbox, env, event, row["correlation_id"]
+        ):
+            return
         await end_booking(
             conn,
             self.outbox,
@@ -267,6 +296,33 @@ class BookingHandlers:
             Trigger.AUTHORIZATION_EXPIRING,
             "authorization_expiring",
             "the host did not answer before the card authorization would lapse",
+            causation_id=env.event_id,
+        )
+        await scheduler.cancel(conn, "booking", REQUEST_EXPIRY, event.booking_id)
+
+    async def on_payment_reauthorized(
+        self, conn: asyncpg.Connection, env: Envelope, event: PaymentReauthorizedV1, _: object
+    ) -> None:
+        await record_renewal(conn, event)
+
+    async def on_reauthorization_failed(
+        self, conn: asyncpg.Connection, env: Envelope, event: ReauthorizationFailedV1, _: object
+    ) -> None:
+        """The authorization could not be renewed: release the request it held (or the group);
+        booking_failed (group_failed) has payments void the old authorization."""
+        if event.group_id is not None:
+            await self.groups.on_reauthorization_failed(conn, env, event)
+            return
+        row = await self._load(conn, event.booking_id)
+        if row["status"] != BookingStatus.AWAITING_HOST:
+            return  # answered, cancelled or released meanwhile
+        await end_booking(
+            conn,
+            self.outbox,
+            row,
+            Trigger.AUTHORIZATION_EXPIRING,
+            "reauthorization_failed",
+            failure_detail(event),
             causation_id=env.event_id,
         )
         await scheduler.cancel(conn, "booking", REQUEST_EXPIRY, event.booking_id)
@@ -327,3 +383,4 @@ class BookingHandlers:
             key=booking_id,
             correlation_id=row["correlation_id"],
         )
+        await claims.on_booking_completed(conn, row)  # the deposit's release timer

@@ -84,7 +84,7 @@ async def create_quote(
         "expires_at": datetime.now(UTC) + QUOTE_TTL,
     }
     await repository.insert_quote(conn, row)
-    return quote_view(row)
+    return {**quote_view(row), "deposit_amount": listing["deposit_amount"]}
 
 
 def quote_view(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -14,6 +14,8 @@ from typing import Any
 
 import asyncpg
 
+from booking.domain import bank_debits
+from booking.domain.bank_debits import US_BANK_ACCOUNT
 from booking.domain.errors import BookingError, ErrorCode
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.finance import JournalPostedV1
@@ -112,11 +114,33 @@ async def issue_for_capture(
             "platform_fee": event.platform_fee,
             "tax": tax,
             "legs": [split.model_dump() for split in event.splits],
-            "method": {"brand": owner["card_brand"], "last4": owner["card_last4"]},
-            "lines": [] if extra else _lines(legs),
+            "method": (
+                await _bank_method(conn, event.booking_id, event.payment_id)
+                if event.payment_method_type == US_BANK_ACCOUNT and not group_id
+                else None
+            )
+            or {"brand": owner["card_brand"], "last4": owner["card_last4"]},
+            "lines": _claim_lines(event) if extra else _lines(legs),
             "source_event_id": env.event_id,
         },
     )
+
+
+def _claim_lines(event: PaymentCapturedV2) -> list[dict[str, Any]]:
+    """An extra charge has no quoted lines, except a damage claim's: one line naming it."""
+    request = event.charge_request_id or ""
+    if not request.startswith("clm_"):
+        return []
+    return [
+        {
+            "booking_id": event.booking_id,
+            "code": "deposit_claim",
+            "kind": "deposit_claim",
+            "description": "Damage claim charged against the security deposit",
+            "amount": event.amount,
+            "currency": event.currency,
+        }
+    ]
 
 
 async def issue_for_refund(
@@ -148,11 +172,28 @@ async def issue_for_refund(
                     "tax": event.tax,
                 }
             ],
-            "method": {"brand": owner["card_brand"], "last4": owner["card_last4"]},
+            "method": await _bank_method(conn, event.booking_id, event.payment_id)
+            or {"brand": owner["card_brand"], "last4": owner["card_last4"]},
             "lines": [],
             "source_event_id": env.event_id,
         },
     )
+
+
+async def _bank_method(
+    conn: asyncpg.Connection, booking_id: str, payment_id: str
+) -> dict[str, Any] | None:
+    """The bank account a bank-debit payment was taken from (None if it is not one)."""
+    row = await conn.fetchrow(
+        "SELECT payment_method_type, payment_id, bank_name, bank_last4 FROM booking.bookings "
+        "WHERE booking_id = $1",
+        uuid.UUID(booking_id),
+    )
+    if row is None or row["payment_method_type"] != US_BANK_ACCOUNT:
+        return None
+    if row["payment_id"] not in (None, payment_id):
+        return None
+    return bank_debits.receipt_method(row["bank_name"], row["bank_last4"])
 
 
 async def _insert(conn: asyncpg.Connection, receipt: dict[str, Any]) -> None:
@@ -239,6 +280,8 @@ def render_html(receipt: dict[str, Any]) -> str:
     cur = receipt["currency"]
     method = receipt["payment_method"]
     card = f"{method.get('brand') or 'card'} ending {method.get('last4') or '----'}"
+    if method.get("type") == US_BANK_ACCOUNT:  # a bank debit (ACH)
+        card = f"{method.get('bank_name') or 'bank'} account ending {method.get('last4') or '----'}"
     lines = "".join(
         f"<tr><td>{e(str(line.get('description', line.get('code'))))}</td>"
         f"<td class=n>{e(_money(line['amount'], cur))}</td></tr>"
@@ -249,6 +292,8 @@ def render_html(receipt: dict[str, Any]) -> str:
         for leg in receipt["legs"]
     )
     title = {"payment": "Receipt", "extra_charge": "Receipt (extra charge)", "refund": "Refund"}
+    if any(line.get("code") == "deposit_claim" for line in receipt["lines"]):
+        title["extra_charge"] = "Receipt (damage claim against the security deposit)"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{e(receipt["receipt_id"])}</title>
 <style>body{{font-family:sans-serif;max-width:40em;margin:2em auto}}td.n{{text-align:right}}

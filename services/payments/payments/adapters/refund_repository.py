@@ -93,6 +93,8 @@ async def payment_state(
         host_account_id=row["host_account_id"],
         payment_intent_id=row["payment_intent_id"],
         splits=splits_of(row),
+        renewals=row["renewals"],
+        payment_method_type=row["payment_method_type"],
     )
 
 

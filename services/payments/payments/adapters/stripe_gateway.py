@@ -29,6 +29,8 @@ from stripe.params import (
     RefundCreateParams,
     SetupIntentCreateParams,
     SetupIntentRetrieveParams,
+    TransferCreateParams,
+    TransferReversalCreateParams,
 )
 
 __all__ = [
@@ -42,6 +44,8 @@ __all__ = [
     "SetupIntentResult",
     "StripeGateway",
     "StripeGatewayError",
+    "TransferResult",
+    "TransferReversalResult",
     "WebhookSignatureError",
     "gateway_from_settings",
     "parse_webhook",
@@ -88,6 +92,14 @@ class PaymentIntentResult:
     failure_message: str | None = None
     transfer_group: str | None = None
     payment_method: str | None = None
+    bank_name: str | None = None
+    """A bank debit (``us_bank_account``): the bank's name and the account's last 4 digits."""
+    bank_last4: str | None = None
+    client_secret: str | None = None
+    """``requires_action``: what the client's Stripe.js needs to show the bank's step."""
+    next_action_type: str | None = None
+    """``requires_action``: ``use_stripe_sdk`` or ``redirect_to_url`` (with ``redirect_url``)."""
+    redirect_url: str | None = None
 
     @property
     def declined(self) -> bool:
@@ -145,6 +157,30 @@ class RefundResult:
     def accepted(self) -> bool:
         """Stripe took the refund: the money goes back to the guest."""
         return self.status in ("succeeded", "pending")
+
+
+@dataclass(frozen=True, slots=True)
+class TransferResult:
+    """A Connect Transfer to a host's connected account (``destination``); with
+    ``source_transaction`` it is funded from that charge (separate charges and transfers)."""
+
+    id: str
+    amount: int
+    amount_reversed: int
+    currency: str
+    destination: str | None
+    transfer_group: str | None = None
+    source_transaction: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TransferReversalResult:
+    """A TransferReversal: ``amount`` of ``transfer_id`` back from the connected account."""
+
+    id: str
+    transfer_id: str
+    amount: int
+    currency: str
 
 
 class StripeGatewayError(Exception):
@@ -350,6 +386,52 @@ class StripeGateway:
         params["off_session"] = True
         return await self._create_intent(params, idempotency_key)
 
+    async def debit_bank_account(
+        self,
+        *,
+        amount: int,
+        currency: str,
+        payment_method: str,
+        customer: str,
+        mandate_ip_address: str,
+        mandate_user_agent: str,
+        transfer_group: str,
+        metadata: dict[str, str],
+        idempotency_key: str,
+    ) -> PaymentIntentResult:
+        """Start an ACH Direct Debit: a confirmed ``us_bank_account`` PaymentIntent with
+        automatic capture (Stripe refuses manual capture for bank debits) under a mandate the
+        guest accepted online (``mandate_data``: their IP address and user agent).
+
+        The result is ``processing`` (``bank_name``/``bank_last4`` set): the bank settles it days
+        later (webhook ``payment_intent.succeeded``, or ``payment_intent.payment_failed`` with
+        the return's code). The funds stay on the platform account (no destination, no
+        application fee; ``transfer_group`` names the transfer that pays the host once the
+        return window passed). A refusal at once is ``status == "declined"`` or raises.
+        """
+        params: PaymentIntentCreateParams = {
+            "amount": amount,
+            "currency": currency.lower(),
+            "payment_method": payment_method,
+            "allowed_payment_method_types": ["us_bank_account"],
+            "capture_method": "automatic",
+            "confirm": True,
+            "customer": customer,
+            "mandate_data": {
+                "customer_acceptance": {
+                    "type": "online",
+                    "online": {
+                        "ip_address": mandate_ip_address,
+                        "user_agent": mandate_user_agent,
+                    },
+                }
+            },
+            "transfer_group": transfer_group,
+            "metadata": dict(metadata),
+            "expand": list(_EXPAND_CHARGE),
+        }
+        return await self._create_intent(params, idempotency_key)
+
     async def _create_intent(
         self, params: PaymentIntentCreateParams, idempotency_key: str
     ) -> PaymentIntentResult:
@@ -445,6 +527,72 @@ class StripeGateway:
             raise _translate(exc) from exc
         return _refund_result(refund)
 
+    async def create_transfer(
+        self,
+        *,
+        amount: int,
+        currency: str,
+        destination: str,
+        transfer_group: str | None,
+        source_transaction: str | None,
+        metadata: dict[str, str],
+        idempotency_key: str,
+    ) -> TransferResult:
+        """Transfer ``amount`` of the platform's balance to a connected account (a host's share
+        of a separate-charges-and-transfers payment). ``source_transaction`` (the charge) funds
+        it from that charge, so it can be made before the charge's funds are available.
+        Stripe refuses more than is left of the charge or a destination that cannot receive
+        transfers: those raise a non-retryable ``StripeGatewayError``."""
+        if amount <= 0:
+            raise ValueError("a transfer amount must be > 0")
+        params: TransferCreateParams = {
+            "amount": amount,
+            "currency": currency.lower(),
+            "destination": destination,
+            "metadata": dict(metadata),
+        }
+        if transfer_group is not None:
+            params["transfer_group"] = transfer_group
+        if source_transaction is not None:
+            params["source_transaction"] = source_transaction
+        try:
+            transfer = await self._client.v1.transfers.create_async(
+                params, options={"idempotency_key": _checked(idempotency_key)}
+            )
+        except stripe.StripeError as exc:
+            raise _translate(exc) from exc
+        return _transfer_result(transfer)
+
+    async def reverse_transfer(
+        self, transfer_id: str, *, amount: int, metadata: dict[str, str], idempotency_key: str
+    ) -> TransferReversalResult:
+        """Take ``amount`` of a transfer back from the connected account (a refund of a share
+        already transferred). More than is left of the transfer raises a non-retryable
+        ``StripeGatewayError``."""
+        if amount <= 0:
+            raise ValueError("a reversal amount must be > 0")
+        params: TransferReversalCreateParams = {"amount": amount, "metadata": dict(metadata)}
+        try:
+            reversal = await self._client.v1.transfers.reversals.create_async(
+                transfer_id, params, options={"idempotency_key": _checked(idempotency_key)}
+            )
+        except stripe.StripeError as exc:
+            raise _translate(exc) from exc
+        return TransferReversalResult(
+            id=reversal.id,
+            transfer_id=_id(reversal.transfer) or transfer_id,
+            amount=reversal.amount,
+            currency=reversal.currency,
+        )
+
+    async def charge_transfer(self, charge_id: str) -> str | None:
+        """The transfer Stripe made at capture of a destination charge (None without one)."""
+        try:
+            charge = await self._client.v1.charges.retrieve_async(charge_id)
+        except stripe.StripeError as exc:
+            raise _translate(exc) from exc
+        return _id(getattr(charge, "transfer", None))
+
     async def retrieve(self, payment_intent_id: str) -> PaymentIntentResult:
         params: PaymentIntentRetrieveParams = {"expand": list(_EXPAND_CHARGE)}
         try:
@@ -537,11 +685,13 @@ def _checked(idempotency_key: str) -> str:
 def _result(intent: stripe.PaymentIntent) -> PaymentIntentResult:
     charge = intent.latest_charge
     charge_id = charge if isinstance(charge, str) or charge is None else charge.id
-    brand = last4 = None
+    brand = last4 = bank_name = bank_last4 = None
     if isinstance(charge, stripe.Charge):
         details = getattr(charge, "payment_method_details", None)
         card = getattr(details, "card", None)
         brand, last4 = getattr(card, "brand", None), getattr(card, "last4", None)
+        bank = getattr(details, "us_bank_account", None)
+        bank_name, bank_last4 = getattr(bank, "bank_name", None), getattr(bank, "last4", None)
     error = getattr(intent, "last_payment_error", None)
     declined = intent.status == "requires_payment_method" and error is not None
     return PaymentIntentResult(
@@ -561,7 +711,23 @@ def _result(intent: stripe.PaymentIntent) -> PaymentIntentResult:
         failure_message=getattr(error, "message", None) if declined else None,
         transfer_group=getattr(intent, "transfer_group", None),
         payment_method=_id(getattr(intent, "payment_method", None)),
+        bank_name=bank_name,
+        bank_last4=bank_last4,
+        **_next_action(intent),
     )
+
+
+def _next_action(intent: stripe.PaymentIntent) -> dict[str, str | None]:
+    """What the client must do for an intent in ``requires_action`` (3-D Secure)."""
+    if intent.status != "requires_action":
+        return {}
+    action = getattr(intent, "next_action", None)
+    redirect = getattr(action, "redirect_to_url", None)
+    return {
+        "client_secret": getattr(intent, "client_secret", None),
+        "next_action_type": getattr(action, "type", None),
+        "redirect_url": getattr(redirect, "url", None),
+    }
 
 
 def _id(value: object) -> str | None:
@@ -569,6 +735,18 @@ def _id(value: object) -> str | None:
     if value is None or isinstance(value, str):
         return value
     return getattr(value, "id", None)
+
+
+def _transfer_result(transfer: stripe.Transfer) -> TransferResult:
+    return TransferResult(
+        id=transfer.id,
+        amount=transfer.amount,
+        amount_reversed=transfer.amount_reversed,
+        currency=transfer.currency,
+        destination=_id(transfer.destination),
+        transfer_group=getattr(transfer, "transfer_group", None),
+        source_transaction=_id(getattr(transfer, "source_transaction", None)),
+    )
 
 
 def _refund_result(refund: stripe.Refund) -> RefundResult:

@@ -69,6 +69,12 @@ class Checkout:
     """A group's legs; empty for a single booking."""
     tax: int = 0
     """Part of `platform_fee` that is tax (a group's: its legs' taxes)."""
+    deposit_amount: int = 0
+    """Security deposit of a single booking: its card is saved with a SetupIntent first."""
+    payment_method_type: str = "card"
+    """`us_bank_account`: an ACH Direct Debit (see `service_layer/bank_debits`)."""
+    mandate: tuple[str, str] | None = None
+    """A bank debit's online mandate acceptance: the guest's IP address and user agent."""
 
     def __post_init__(self) -> None:
         if not 0 <= self.tax <= self.platform_fee:
@@ -105,6 +111,11 @@ class Checkout:
             save_for_later=event.save_for_later,
             destination=event.host_account_id,
             tax=event.tax,
+            deposit_amount=event.deposit_amount,
+            payment_method_type=event.payment_method_type,
+            mandate=(event.mandate_ip_address, event.mandate_user_agent)
+            if event.mandate_ip_address and event.mandate_user_agent
+            else None,
         )
 
     @classmethod

@@ -164,11 +164,19 @@ class PaymentState:
     host_account_id: str | None
     payment_intent_id: str | None = None
     splits: tuple[Split, ...] = ()
+    renewals: int = 0
+    """How often the authorization was renewed (part of the void's idempotency key)."""
+    payment_method_type: str = "card"
+    """`us_bank_account`: a bank debit, kept on the platform (no destination)."""
 
     @property
     def destination_charge(self) -> bool:
-        """A single booking's payment, charged to its host's connected account."""
-        return self.group_id is None and self.host_account_id is not None
+        """A single booking's card payment, charged to its host's connected account."""
+        return (
+            self.group_id is None
+            and self.host_account_id is not None
+            and self.payment_method_type == "card"
+        )
 
     def bookings(self) -> tuple[Split, ...]:
         """What each booking paid (the single booking's: the whole authorization)."""

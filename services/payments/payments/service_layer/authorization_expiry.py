@@ -5,7 +5,9 @@ Card networks drop an uncaptured authorization after about 7 days. Every
 `PAYMENTS_AUTHORIZATION_LIFETIME_SECONDS` minus `PAYMENTS_AUTHORIZATION_EXPIRY_MARGIN_SECONDS`
 and emits `payments.authorization_expiring` once for each, in the transaction that marks it.
 Booking decides: a confirmed booking's capture is asked for again; a request still waiting for
-its host (or a group waiting for its hosts) is released, and its authorization voided.
+its host (or a group waiting for its hosts) is renewed off-session on the saved card
+(`reauthorization`) or, by policy or when the card declines, released and its authorization
+voided. The same loop cancels the authorizations renewals replaced.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import asyncpg
 from eventkit.outbox import Outbox
 from eventkit.runtime import ServiceRuntime
 from marketplace_contracts.events.payments import AuthorizationExpiringV1
+from payments.adapters.stripe_gateway import StripeGateway
+from payments.service_layer.reauthorization import DEFAULT_CANCEL_GRACE, cancel_replaced
 
 log = logging.getLogger("payments.authorization_expiry")
 
@@ -39,10 +43,11 @@ async def sweep(
             "UPDATE payments.payments SET expiry_notified_at = now(), updated_at = now() "
             "WHERE payment_id IN (SELECT payment_id FROM payments.payments "
             "  WHERE status = 'authorized' AND expiry_notified_at IS NULL "
-            "  AND created_at < now() - $1::interval ORDER BY created_at LIMIT $2 "
+            "  AND coalesce(authorized_at, created_at) < now() - $1::interval "
+            "  ORDER BY coalesce(authorized_at, created_at) LIMIT $2 "
             "  FOR UPDATE SKIP LOCKED) "
-            "RETURNING payment_id, booking_id, group_id, amount, currency, created_at, "
-            "correlation_id",
+            "RETURNING payment_id, booking_id, group_id, amount, currency, payment_intent_id, "
+            "coalesce(authorized_at, created_at) AS authorized_at, correlation_id",
             lifetime - margin,
             limit,
         )
@@ -56,8 +61,9 @@ async def sweep(
                     group_id=row["group_id"],
                     amount=row["amount"],
                     currency=row["currency"],
-                    authorized_at=row["created_at"],
-                    expires_at=row["created_at"] + lifetime,
+                    authorized_at=row["authorized_at"],
+                    expires_at=row["authorized_at"] + lifetime,
+                    payment_intent_id=row["payment_intent_id"],
                 ),
                 key=row["payment_id"],
                 correlation_id=row["correlation_id"] or uuid.uuid4(),
@@ -66,13 +72,20 @@ async def sweep(
 
 
 def sweeper(
-    outbox: Outbox, lifetime: timedelta, margin: timedelta, every: float
+    outbox: Outbox,
+    lifetime: timedelta,
+    margin: timedelta,
+    every: float,
+    stripe: StripeGateway | None = None,
+    cancel_grace: timedelta = DEFAULT_CANCEL_GRACE,
 ) -> Callable[[ServiceRuntime, asyncio.Event], Coroutine[Any, Any, None]]:
     async def run(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
                 async with runtime.db.acquire() as conn:
                     await sweep(conn, outbox, lifetime, margin)
+                if stripe is not None:
+                    await cancel_replaced(runtime.db, stripe, cancel_grace)
             except (OSError, asyncpg.PostgresError) as exc:
                 log.warning("authorization sweeper: %r", exc)
             try:

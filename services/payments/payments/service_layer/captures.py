@@ -96,4 +96,7 @@ def payment_captured(
         ],
         transfer_group=payment["transfer_group"],
         charge_request_id=charge_request_id,
+        # A bank debit can still be returned: finance holds the payout until then.
+        payment_method_type=payment.get("payment_method_type") or "card",
+        funds_hold_until=payment.get("funds_hold_until"),
     )

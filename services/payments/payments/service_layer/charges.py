@@ -33,6 +33,7 @@ from payments.adapters.stripe_gateway import PaymentIntentResult, StripeGateway,
 from payments.domain.charges import ChargeRefused, ExtraCharge, plan_charge
 from payments.domain.ids import charge_payment_id, idempotency_key
 from payments.service_layer.captures import payment_captured
+from payments.service_layer.deposits import charge_source
 
 log = logging.getLogger("payments.charges")
 
@@ -71,7 +72,9 @@ class ExtraCharges:
         )
         if answered is not None:
             return None  # recorded, and its event emitted, by an earlier delivery
-        source = await repository.get_payment(self.db(), event.payment_id)
+        source = await charge_source(
+            self.db(), event, await repository.get_payment(self.db(), event.payment_id)
+        )
         try:
             charge = plan_charge(event, source)
         except ChargeRefused as exc:

@@ -26,7 +26,8 @@ from marketplace_contracts.events.booking import GroupCaptureRequestedV1, GroupF
 from marketplace_contracts.events.payments import PaymentVoidedV1
 from payments.adapters import repository
 from payments.adapters.stripe_gateway import PaymentIntentResult, StripeGateway, StripeGatewayError
-from payments.domain.ids import checkout_payment_id, idempotency_key
+from payments.domain.ids import checkout_payment_id, intent_key
+from payments.service_layer.reauthorization import raise_if_renewed
 from payments.service_layer.saved_cards import SavedCards
 
 
@@ -89,11 +90,12 @@ class GroupPayments:
             else:
                 result = await self.stripe.capture(
                     payment["payment_intent_id"],
-                    idempotency_key=idempotency_key("capture", event.payment_id),
+                    idempotency_key=intent_key("capture", event.payment_id, payment["renewals"]),
                 )
         except StripeGatewayError as exc:
             if exc.retryable:
                 raise  # retried with the same idempotency key
+            await raise_if_renewed(self.db(), payment)
             return GroupCharge(status, error=exc)
         return GroupCharge(status, result=result)
 
@@ -130,7 +132,7 @@ class GroupPayments:
             )
         if status == "saved":
             return GroupRelease(payment_id, status)
-        if status != "authorized":
+        if status not in ("authorized", "requires_action"):
             return None  # failed, voided or cancelled: nothing is held
         return GroupRelease(payment_id, status, await self._cancel(payment))
 
@@ -139,7 +141,7 @@ class GroupPayments:
         try:
             try:
                 return await self.stripe.cancel(
-                    intent, idempotency_key=idempotency_key("cancel", payment_id)
+                    intent, idempotency_key=intent_key("cancel", payment_id, payment["renewals"])
                 )
             except StripeGatewayError as exc:
                 if exc.code != "payment_intent_unexpected_state":
@@ -171,7 +173,7 @@ class GroupPayments:
         if await repository.transition(
             conn,
             release.payment_id,
-            "authorized",
+            release.from_status,
             status="voided",
             stripe_status=release.result.status,
         ):

@@ -37,12 +37,17 @@ from payments.adapters.stripe_gateway import (
     StripeGatewayError,
 )
 from payments.domain.checkout import Checkout, InvalidCheckout
-from payments.domain.ids import idempotency_key
+from payments.domain.ids import idempotency_key, intent_key
+from payments.service_layer import card_actions
+from payments.service_layer.bank_debits import US_BANK_ACCOUNT, BankDebits
 from payments.service_layer.captures import record_captured
 from payments.service_layer.charges import ExtraCharges
+from payments.service_layer.deposits import Deposits, deposit_failure
 from payments.service_layer.groups import GroupPayments
+from payments.service_layer.reauthorization import Reauthorizations, raise_if_renewed
 from payments.service_layer.refunds import DEFAULT_MAX_ATTEMPTS, Refunds
 from payments.service_layer.saved_cards import SavedCards
+from payments.service_layer.transfers import Transfers
 
 
 def _booking_checkout(event: CheckoutRequestedV1) -> Checkout:
@@ -64,6 +69,7 @@ class Authorization:
     customer_id: str | None
     result: PaymentIntentResult | SetupIntentResult | None
     error: StripeGatewayError | None = None
+    deposit: SetupIntentResult | None = None  # the card saved for a security deposit
 
 
 class PaymentHandlers:
@@ -80,8 +86,12 @@ class PaymentHandlers:
         self.outbox = outbox
         self.stripe = stripe
         self.saved = SavedCards(db, outbox, stripe)
+        self.bank_debits = BankDebits(db, outbox, stripe, self.saved)
         self.groups = GroupPayments(db, outbox, stripe, self.saved)
         self.charges = ExtraCharges(db, outbox, stripe)
+        self.deposits = Deposits(db, stripe)
+        self.transfers = Transfers(db, outbox, stripe)
+        self.reauthorizations = Reauthorizations(db, outbox, stripe)
         self.refunds = Refunds(
             db,
             outbox,
@@ -129,7 +139,7 @@ class PaymentHandlers:
         try:
             customer = stored or await self._new_customer(checkout.guest_id)
             try:
-                result = await self._start(checkout, customer)
+                deposit, result = await self._secure_then_start(checkout, customer)
             except StripeGatewayError as exc:
                 if not (stored and exc.code == "resource_missing" and exc.param == "customer"):
                     raise
@@ -138,12 +148,12 @@ class PaymentHandlers:
                 # every checkout of this guest from now on.
                 await repository.forget_customer(self.db(), checkout.guest_id, stored)
                 customer = await self._new_customer(checkout.guest_id, replacing=stored)
-                result = await self._start(checkout, customer)
+                deposit, result = await self._secure_then_start(checkout, customer)
         except StripeGatewayError as exc:
             if exc.retryable:
                 raise  # the consumer retries with backoff, then dead-letters
             return Authorization(customer, None, exc)
-        return Authorization(customer, result)
+        return Authorization(customer, result, deposit=deposit)
 
     async def _new_customer(self, guest_id: str, replacing: str | None = None) -> str:
         subject = guest_id if replacing is None else f"{guest_id}:replaces:{replacing}"
@@ -151,9 +161,22 @@ class PaymentHandlers:
             guest_id=guest_id, idempotency_key=idempotency_key("customer", subject)
         )
 
+    async def _secure_then_start(
+        self, checkout: Checkout, customer: str
+    ) -> tuple[SetupIntentResult | None, PaymentIntentResult | SetupIntentResult]:
+        """A security deposit's SetupIntent first (see `deposits`), then the authorization. A
+        deposit the card could not be saved for raises its refusal (not retryable): the
+        checkout fails like a decline and nothing is held."""
+        deposit = await self.deposits.secure(checkout, customer)
+        if deposit is not None and (refusal := deposit_failure(deposit)) is not None:
+            raise refusal
+        return deposit, await self._start(checkout, customer)
+
     async def _start(
         self, checkout: Checkout, customer: str
     ) -> PaymentIntentResult | SetupIntentResult:
+        if checkout.payment_method_type == US_BANK_ACCOUNT:  # ACH Direct Debit
+            return await self.bank_debits.debit(checkout, customer)
         if checkout.save_for_later:
             return await self.saved.save(checkout, customer)
         return await self.stripe.authorize(
@@ -184,19 +207,30 @@ class PaymentHandlers:
         payment_id = checkout.payment_id
         if auth.customer_id:
             await repository.save_customer(conn, checkout.guest_id, auth.customer_id)
+        if checkout.payment_method_type == US_BANK_ACCOUNT:
+            assert auth.result is None or isinstance(auth.result, PaymentIntentResult)
+            await self.bank_debits.record_debit(
+                conn, env, checkout, auth.customer_id, auth.result, auth.error
+            )
+            return
         if checkout.save_for_later:
             assert auth.result is None or isinstance(auth.result, SetupIntentResult)
             await self.saved.record_saved(
                 conn, env, checkout, auth.customer_id, auth.result, auth.error
             )
+            # A deposit reuses the card this SetupIntent saved (no second one).
+            await self.deposits.record(conn, checkout, auth.customer_id, auth.result)
             return
         result, error = auth.result, auth.error
         assert result is None or isinstance(result, PaymentIntentResult)
         ok = result is not None and not result.declined and result.status == "requires_capture"
+        # The bank wants the guest to authenticate (3-D Secure): neither authorized nor failed
+        # yet; the webhook of the intent decides (`card_actions`).
+        action = result is not None and result.status == "requires_action"
         row = {
             **repository.checkout_payment(checkout, env.correlation_id),
             "payment_intent_id": result.id if result else None,
-            "status": "authorized" if ok else "failed",
+            "status": "authorized" if ok else "requires_action" if action else "failed",
             # A decline leaves the intent awaiting another payment method, as Stripe reports it.
             "stripe_status": ("requires_payment_method" if result.declined else result.status)
             if result
@@ -205,13 +239,13 @@ class PaymentHandlers:
             "card_last4": result.card_last4 if result else None,
             # What an off-session charge of this booking needs later.
             "customer_id": auth.customer_id,
-            "saved_payment_method": result.payment_method if ok and result else None,
+            "saved_payment_method": result.payment_method if (ok or action) and result else None,
             "failure_code": None
-            if ok
+            if ok or action
             else (error.code if error else result and result.failure_code),
             "decline_code": result.decline_code if result else None,
             "failure_message": None
-            if ok
+            if ok or action
             else (error.message if error else result and result.failure_message),
         }
         if not await repository.insert_payment(conn, row):
@@ -221,8 +255,15 @@ class PaymentHandlers:
             "correlation_id": env.correlation_id,
             "causation_id": env.event_id,
         }
-        if ok:
+        if action:
             assert result is not None
+            await self.deposits.record(conn, checkout, auth.customer_id, auth.deposit)
+            await self.outbox.add(conn, card_actions.action_required(checkout, result), **meta)
+        elif ok:
+            assert result is not None
+            deposit_setup = await self.deposits.record(
+                conn, checkout, auth.customer_id, auth.deposit
+            )
             await self.outbox.add(
                 conn,
                 PaymentAuthorizedV1(
@@ -234,6 +275,7 @@ class PaymentHandlers:
                     card_brand=result.card_brand,
                     card_last4=result.card_last4,
                     group_id=checkout.group_id,
+                    deposit_setup_intent_id=deposit_setup,
                 ),
                 **meta,
             )
@@ -267,11 +309,12 @@ class PaymentHandlers:
         try:
             return await self.stripe.capture(
                 payment["payment_intent_id"],
-                idempotency_key=idempotency_key("capture", event.payment_id),
+                idempotency_key=intent_key("capture", event.payment_id, payment["renewals"]),
             )
         except StripeGatewayError as exc:
             if exc.retryable:
                 raise
+            await raise_if_renewed(self.db(), payment)
             raise PermanentError(f"capture of {event.payment_id} refused: {exc}") from exc
 
     async def record_capture(
@@ -303,12 +346,16 @@ class PaymentHandlers:
         if event.payment_id is None:
             return None
         payment = await repository.get_payment(self.db(), event.payment_id)
-        if payment is None or payment["status"] != "authorized" or payment["group_id"] is not None:
+        if (
+            payment is None
+            or payment["status"] not in ("authorized", "requires_action")
+            or payment["group_id"] is not None
+        ):
             return None  # a group's payment is voided by group_failed only
         try:
             return await self.stripe.cancel(
                 payment["payment_intent_id"],
-                idempotency_key=idempotency_key("cancel", event.payment_id),
+                idempotency_key=intent_key("cancel", event.payment_id, payment["renewals"]),
             )
         except StripeGatewayError as exc:
             if exc.retryable:
@@ -326,6 +373,8 @@ class PaymentHandlers:
             return
         if await repository.transition(
             conn, event.payment_id, "authorized", status="voided", stripe_status=result.status
+        ) or await repository.transition(
+            conn, event.payment_id, "requires_action", status="voided", stripe_status=result.status
         ):
             await self.outbox.add(
                 conn,

@@ -40,7 +40,7 @@ from payments.adapters import refund_repository as refunds_db
 from payments.adapters import repository
 from payments.adapters.stripe_gateway import PaymentIntentResult, StripeGateway, StripeGatewayError
 from payments.domain.checkout import Split
-from payments.domain.ids import idempotency_key
+from payments.domain.ids import idempotency_key, intent_key
 from payments.domain.refunds import (
     AMENDMENT,
     NONE,
@@ -57,6 +57,7 @@ from payments.domain.refunds import (
     plan_refund,
 )
 from payments.service_layer.captures import record_captured
+from payments.service_layer.transfers import plan_reversals
 
 log = logging.getLogger("payments.refunds")
 
@@ -244,7 +245,8 @@ class Refunds:
         a failed booking and one for a refund are the same request)."""
         try:
             return await self.stripe.cancel(
-                intent_id, idempotency_key=idempotency_key("cancel", payment.payment_id)
+                intent_id,
+                idempotency_key=intent_key("cancel", payment.payment_id, payment.renewals),
             )
         except StripeGatewayError as exc:
             if exc.code != "payment_intent_unexpected_state":
@@ -301,6 +303,8 @@ class Refunds:
             return True
         assert outcome.method is not None
         await self._apply_to_payment(conn, outcome, payment, correlation_id, causation_id)
+        # A host's share already transferred comes back by a transfer reversal (its worker).
+        await plan_reversals(conn, order, outcome.method, correlation_id)
         await refunds_db.mark_succeeded(
             conn, order.refund_id, outcome.method, outcome.stripe_refund_id
         )

@@ -12,7 +12,7 @@ import asyncio
 import json
 import logging
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -20,6 +20,7 @@ import asyncpg
 from eventkit.outbox import Outbox
 from eventkit.runtime import ServiceRuntime
 from marketplace_contracts.events.payments import HostAccountUpdatedV1
+from payments.service_layer import bank_debits, card_actions
 
 log = logging.getLogger("payments.webhooks")
 _OUTBOX = Outbox("payments", producer="payments")
@@ -73,8 +74,14 @@ async def store_event(conn: asyncpg.Connection, event: dict[str, Any]) -> bool:
     return bool(status == "INSERT 0 1")
 
 
-async def apply_pending(conn: asyncpg.Connection, limit: int = 100) -> int:
-    """Reconcile our payment rows with Stripe's view of their PaymentIntents."""
+async def apply_pending(
+    conn: asyncpg.Connection,
+    limit: int = 100,
+    *,
+    bank_debit_return_window: timedelta = bank_debits.DEFAULT_RETURN_WINDOW,
+) -> int:
+    """Reconcile our payment rows with Stripe's view of their PaymentIntents (and settle,
+    or record the return of, bank debits: `bank_debits`)."""
     async with conn.transaction():
         rows = await conn.fetch(
             "SELECT id, type, payload FROM payments.stripe_webhook_events "
@@ -86,6 +93,10 @@ async def apply_pending(conn: asyncpg.Connection, limit: int = 100) -> int:
             obj = event["data"]["object"]
             if obj.get("object") == "payment_intent":
                 await _apply_intent(conn, row["type"], obj)
+                await card_actions.apply_intent_event(conn, _OUTBOX, event)
+                await bank_debits.apply_intent_event(conn, _OUTBOX, event, bank_debit_return_window)
+            elif obj.get("object") == "dispute":
+                await bank_debits.apply_dispute(conn, _OUTBOX, event)
             elif obj.get("object") == "account":
                 await _apply_account(conn, event, obj)
         if rows:
@@ -176,7 +187,14 @@ async def webhook_worker(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
     while not stop.is_set():
         try:
             async with runtime.db.acquire() as conn:
-                done = await apply_pending(conn)
+                done = await apply_pending(
+                    conn,
+                    bank_debit_return_window=getattr(
+                        runtime.settings,
+                        "bank_debit_return_window",
+                        bank_debits.DEFAULT_RETURN_WINDOW,
+                    ),
+                )
         except (OSError, asyncpg.PostgresError) as exc:
             log.warning("webhook worker: %r", exc)
             done = 0

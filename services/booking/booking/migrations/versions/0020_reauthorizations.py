@@ -1,11 +1,12 @@
-"""Renewed authorizations of bookings awaiting their host.
+"""Renewed authorizations of bookings awaiting their host; the 3-D Secure step a checkout
+waits for (`next_action`).
 
 Revision ID: 0020
 Revises: 0019
 Create Date: 2026-11-26
 """
 
-from alembic import op  # noqa: F401
+from alembic import op
 
 revision = "0020"
 down_revision = "0019"
@@ -14,8 +15,17 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    for table in ("bookings", "checkout_groups"):
+        op.execute(
+            f"ALTER TABLE booking.{table} ADD COLUMN authorization_renewed_at timestamptz, "
+            "ADD COLUMN authorization_renewals integer NOT NULL DEFAULT 0, "
+            "ADD COLUMN next_action jsonb"
+        )
 
 
 def downgrade() -> None:
-    pass
+    for table in ("bookings", "checkout_groups"):
+        op.execute(
+            f"ALTER TABLE booking.{table} DROP COLUMN authorization_renewed_at, "
+            "DROP COLUMN authorization_renewals, DROP COLUMN next_action"
+        )

@@ -1,21 +1,95 @@
 """ACH Direct Debit payments: processing, return window, returns.
 
+A bank debit (`payment_method_type = us_bank_account`) is `processing` from its confirmation
+until the bank settles it (days later, by webhook): then `captured`, with `funds_hold_until`
+(the end of the return window), or `returned` when the bank refused it. `funds_cleared_at`
+marks the one `payments.funds_cleared` of a debit whose window passed without a return;
+`returned_at`/`return_code` record a return (also one after the capture: a dispute of the
+charge). A card payment that replaces a returned debit (`purpose = repay`) names it in
+`replaces_payment_id`.
+
 Revision ID: 0009
 Revises: 0008
 Create Date: 2026-11-26
 """
 
-from alembic import op  # noqa: F401
+import re
+
+from alembic import op
 
 revision = "0009"
 down_revision = "0008"
 branch_labels = None
 depends_on = None
 
+S = "payments"
+NEW_STATUSES = ("processing", "returned")
+
+
+def _statuses() -> list[str]:
+    """The statuses the CHECK allows now (whatever earlier revisions added)."""
+    definition = (
+        op.get_bind()
+        .exec_driver_sql(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+            f"WHERE conname = 'ck_payments_status' AND conrelid = '{S}.payments'::regclass"
+        )
+        .scalar()
+    )
+    return re.findall(r"'([a-z_]+)'", definition or "")
+
+
+def _replace_status_check(statuses: list[str]) -> None:
+    listed = ", ".join(f"'{s}'" for s in statuses)
+    op.execute(f"ALTER TABLE {S}.payments DROP CONSTRAINT ck_payments_status")
+    op.execute(
+        f"ALTER TABLE {S}.payments ADD CONSTRAINT ck_payments_status CHECK (status IN ({listed}))"
+    )
+
 
 def upgrade() -> None:
-    pass
+    op.execute(f"""
+        ALTER TABLE {S}.payments
+            ADD COLUMN payment_method_type text NOT NULL DEFAULT 'card'
+                CONSTRAINT ck_payments_method_type
+                CHECK (payment_method_type IN ('card', 'us_bank_account')),
+            ADD COLUMN bank_name text,
+            ADD COLUMN bank_last4 text,
+            ADD COLUMN succeeded_at timestamptz,
+            ADD COLUMN funds_hold_until timestamptz,
+            ADD COLUMN funds_cleared_at timestamptz,
+            ADD COLUMN returned_at timestamptz,
+            ADD COLUMN return_code text,
+            ADD COLUMN replaces_payment_id text""")
+    current = _statuses()
+    _replace_status_check(current + [s for s in NEW_STATUSES if s not in current])
+    # The funds-cleared sweeper's scan: captured debits still inside their return window.
+    op.execute(
+        f"CREATE INDEX ix_payments_funds_hold ON {S}.payments (funds_hold_until) "
+        "WHERE funds_hold_until IS NOT NULL AND funds_cleared_at IS NULL AND returned_at IS NULL"
+    )
+    op.execute(
+        f"CREATE UNIQUE INDEX uq_payments_replaces ON {S}.payments (replaces_payment_id) "
+        "WHERE replaces_payment_id IS NOT NULL"
+    )
 
 
 def downgrade() -> None:
-    pass
+    op.execute(
+        f"UPDATE {S}.payments SET status = 'failed' WHERE status IN "
+        f"({', '.join(repr(s) for s in NEW_STATUSES)})"
+    )
+    _replace_status_check([s for s in _statuses() if s not in NEW_STATUSES])
+    op.execute(f"DROP INDEX {S}.uq_payments_replaces")
+    op.execute(f"DROP INDEX {S}.ix_payments_funds_hold")
+    op.execute(f"""
+        ALTER TABLE {S}.payments
+            DROP COLUMN replaces_payment_id,
+            DROP COLUMN return_code,
+            DROP COLUMN returned_at,
+            DROP COLUMN funds_cleared_at,
+            DROP COLUMN funds_hold_until,
+            DROP COLUMN succeeded_at,
+            DROP COLUMN bank_last4,
+            DROP COLUMN bank_name,
+            DROP COLUMN payment_method_type""")

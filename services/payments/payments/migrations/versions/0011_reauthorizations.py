@@ -1,11 +1,14 @@
-"""Renewed authorizations: the intents a payment replaced.
+"""Renewed authorizations: the intents a payment replaced; payments waiting for the guest's
+3-D Secure step (`requires_action`).
 
 Revision ID: 0011
 Revises: 0010
 Create Date: 2026-11-26
 """
 
-from alembic import op  # noqa: F401
+import re
+
+from alembic import op
 
 revision = "0011"
 down_revision = "0010"
@@ -13,9 +16,53 @@ branch_labels = None
 depends_on = None
 
 
+def _replace_status_check(add: str | None = None, drop: str | None = None) -> None:
+    """Re-create the status CHECK with whatever earlier revisions allowed, plus/minus one."""
+    definition = (
+        op.get_bind()
+        .exec_driver_sql(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conname = 'ck_payments_status' AND conrelid = 'payments.payments'::regclass"
+        )
+        .scalar()
+    )
+    statuses = [s for s in re.findall(r"'([a-z_]+)'", definition or "") if s != drop]
+    if add and add not in statuses:
+        statuses.append(add)
+    listed = ", ".join(f"'{s}'" for s in statuses)
+    op.execute("ALTER TABLE payments.payments DROP CONSTRAINT ck_payments_status")
+    op.execute(
+        "ALTER TABLE payments.payments ADD CONSTRAINT ck_payments_status "
+        f"CHECK (status IN ({listed}))"
+    )
+
+
 def upgrade() -> None:
-    pass
+    _replace_status_check(add="requires_action")
+    op.execute("""
+        ALTER TABLE payments.payments
+            ADD COLUMN authorized_at timestamptz,
+            ADD COLUMN renewals integer NOT NULL DEFAULT 0""")
+    # The authorizations a renewal replaced: each is cancelled on Stripe by the sweeper once
+    # nobody can be capturing it any more (`cancelled_at`).
+    op.execute("""
+        CREATE TABLE payments.replaced_authorizations (
+            payment_intent_id text PRIMARY KEY,
+            payment_id        text NOT NULL
+                              REFERENCES payments.payments (payment_id) ON DELETE CASCADE,
+            replaced_by       text NOT NULL,
+            replaced_at       timestamptz NOT NULL DEFAULT now(),
+            cancelled_at      timestamptz,
+            cancel_error      text
+        )""")
+    op.execute(
+        "CREATE INDEX replaced_authorizations_pending ON payments.replaced_authorizations "
+        "(replaced_at) WHERE cancelled_at IS NULL"
+    )
 
 
 def downgrade() -> None:
-    pass
+    op.execute("UPDATE payments.payments SET status = 'failed' WHERE status = 'requires_action'")
+    _replace_status_check(drop="requires_action")
+    op.execute("DROP TABLE payments.replaced_authorizations")
+    op.execute("ALTER TABLE payments.payments DROP COLUMN authorized_at, DROP COLUMN renewals")

@@ -1,0 +1,270 @@
+"""Bank-debit (ACH Direct Debit, `us_bank_account`) bookings: confirmed with funds pending.
+
+The rule ("confirmed-pending-funds", docs/bank-debits.md): a bank debit is `processing` for a
+few business days. As soon as payments reports it (`payments.payment_processing`) the booking
+is `confirmed` with `funds_status = pending`: the slot is held and guest and host see it as
+confirmed. The host's payout is held by finance until the debit's return window has passed
+(`payments.funds_cleared`). `funds_status` then follows the money: `received` (the debit
+succeeded, `payments.payment_captured`), `cleared` (the return window passed) or `returned`.
+
+A debit that fails, or is returned after it succeeded, before the booking starts puts the
+booking in `payment_due` (`booking.payment_requested`, reason `payment_returned`): the guest
+pays by card with `POST /v1/bookings/{id}/pay` before `pay_by` = min(now +
+`BOOKING_RETURNED_DEBIT_PAY_WINDOW`, the start), or the booking is `released`
+(`failure_reason = payment_returned`) and its slot freed. A return once the booking started is
+recorded (`funds_status = returned`) and left to ops (docs/runbooks/bank-debit-returned.md).
+
+Who may pay by bank debit (else 422 `bank_debit_not_allowed`, the reason in the message): a
+single Instant Book booking (not a Linked Booking Group leg) of a listing that accepts bank
+debits and has no security deposit, in usd, starting at least `BOOKING_BANK_DEBIT_MIN_LEAD`
+(5 days) after checkout so that the debit normally settles before the stay. A booking whose
+funds are still pending cannot be cancelled yet (409 `funds_pending`): Stripe cannot refund a
+debit that has not settled.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+
+from booking.adapters import repository
+from booking.domain.bank_debits import (
+    CARD,
+    PAYMENT_RETURNED,
+    RETURNED_DEBIT_WINDOW,
+    US_BANK_ACCOUNT,
+    FundsStatus,
+    rules,
+)
+from booking.domain.model import BookingStatus, PaymentStatus, Trigger, transition_for
+from booking.service_layer.checkout import COMPLETION, HOLD_EXPIRY, PAYMENT_WINDOW
+from booking.service_layer.endings import end_booking
+from eventkit import scheduler
+from eventkit.outbox import Outbox
+from eventkit.routing import PermanentError
+from marketplace_contracts import Envelope
+from marketplace_contracts.events.booking import BookingConfirmedV1, PaymentRequestedV1
+from marketplace_contracts.events.payments import (
+    FundsClearedV1,
+    PaymentCapturedV1,
+    PaymentCapturedV2,
+    PaymentProcessingV1,
+    PaymentReturnedV1,
+)
+
+log = logging.getLogger("booking.bank_debits")
+
+
+# -- payments' facts --------------------------------------------------------------------------
+
+
+async def _load(conn: asyncpg.Connection, booking_id: str) -> asyncpg.Record:
+    row = await repository.get_booking(conn, uuid.UUID(booking_id), for_update=True)
+    if row is None:
+        raise PermanentError(f"booking {booking_id} does not exist")
+    return row
+
+
+def _meta(env: Envelope, booking_id: str) -> dict[str, Any]:
+    return {"key": booking_id, "correlation_id": env.correlation_id, "causation_id": env.event_id}
+
+
+class BankDebitHandlers:
+    def __init__(self, outbox: Outbox) -> None:
+        self.outbox = outbox
+
+    async def on_payment_processing(
+        self, conn: asyncpg.Connection, env: Envelope, event: PaymentProcessingV1, _: object
+    ) -> None:
+        """The debit is on its way: the booking is confirmed with its funds pending."""
+        row = await _load(conn, event.booking_id)
+        bank = {"bank_name": event.bank_name, "bank_last4": event.bank_last4}
+        if row["status"] != BookingStatus.PENDING_PAYMENT:
+            # The checkout ended meanwhile (its hold ran out): a debit cannot be cancelled once
+            # submitted. Keep it visible for ops, who refund it once it settles (runbook).
+            log.error(
+                "bank debit %s started for booking %s, which is %s",
+                event.payment_id,
+                event.booking_id,
+                row["status"],
+            )
+            await repository.update_booking(
+                conn,
+                row["booking_id"],
+                row["version"],
+                payment_id=event.payment_id,
+                funds_status=FundsStatus.PENDING,
+                **bank,
+            )
+            return
+        step = transition_for(row, Trigger.PAYMENT_PROCESSING)
+        await repository.update_booking(
+            conn,
+            row["booking_id"],
+            row["version"],
+            status=step.target.value,
+            payment_status=PaymentStatus.PROCESSING.value,
+            payment_id=event.payment_id,
+            funds_status=FundsStatus.PENDING,
+            **bank,
+        )
+        await scheduler.cancel(conn, "booking", HOLD_EXPIRY, event.booking_id)
+        await scheduler.schedule(conn, "booking", COMPLETION, event.booking_id, row["ends_at"])
+        await self.outbox.add(
+            conn,
+            BookingConfirmedV1(
+                booking_id=event.booking_id,
+                payment_id=event.payment_id,
+                amount=row["amount"],
+                currency=row["currency"],
+            ),
+            **_meta(env, event.booking_id),
+        )
+
+    async def on_payment_captured(
+        self,
+        conn: asyncpg.Connection,
+        env: Envelope,
+        event: PaymentCapturedV1 | PaymentCapturedV2,
+    ) -> bool:
+        """A capture of a bank-debit booking: the debit succeeded (funds received), or the
+        guest paid a returned debit by card (confirmed again, now a card booking). False when
+        the capture is not this module's to apply."""
+        if not isinstance(event, PaymentCapturedV2) or event.charge_request_id is not None:
+            return False
+        row = await repository.get_booking(conn, uuid.UUID(event.booking_id), for_update=True)
+        if row is None or row["payment_method_type"] != US_BANK_ACCOUNT:
+            return False
+        if event.payment_method_type == US_BANK_ACCOUNT:
+            if event.payment_id == row["payment_id"] and row["funds_status"] == FundsStatus.PENDING:
+                await repository.update_booking(
+                    conn,
+                    row["booking_id"],
+                    row["version"],
+                    payment_status=PaymentStatus.CAPTURED.value,
+                    funds_status=FundsStatus.RECEIVED,
+                )
+            return True
+        if row["status"] != BookingStatus.PAYMENT_DUE:
+            return False
+        # The card payment that replaces the returned debit: confirmed again, paid by card.
+        step = transition_for(row, Trigger.PAYMENT_CAPTURED)
+        await repository.update_booking(
+            conn,
+            row["booking_id"],
+            row["version"],
+            status=step.target.value,
+            payment_status=PaymentStatus.CAPTURED.value,
+            payment_id=event.payment_id,
+            payment_method_type=CARD,
+            funds_status=None,
+            pay_by=None,
+            failure_reason=None,
+            failure_detail=None,
+        )
+        await scheduler.cancel(conn, "booking", RETURNED_DEBIT_WINDOW, event.booking_id)
+        await scheduler.cancel(conn, "booking", PAYMENT_WINDOW, event.booking_id)
+        await self.outbox.add(
+            conn,
+            BookingConfirmedV1(
+                booking_id=event.booking_id,
+                payment_id=event.payment_id,
+                amount=row["amount"],
+                currency=row["currency"],
+            ),
+            **_meta(env, event.booking_id),
+        )
+        return True
+
+    async def on_payment_returned(
+        self, conn: asyncpg.Connection, env: Envelope, event: PaymentReturnedV1, _: object
+    ) -> None:
+        """The debit failed or was returned: before the start, the guest must pay by card;
+        after it, ops decide (the booking stands)."""
+        row = await _load(conn, event.booking_id)
+        if row["payment_id"] != event.payment_id or row["funds_status"] == FundsStatus.RETURNED:
+            return  # paid otherwise meanwhile, or known already
+        detail = f"{event.code}: {event.message}" if event.message else event.code
+        now = datetime.now(UTC)
+        if (
+            row["status"] == BookingStatus.CONFIRMED
+            and row["group_id"] is None
+            and row["starts_at"] > now
+        ):
+            step = transition_for(row, Trigger.PAYMENT_RETURNED)
+            pay_by = min(now + rules().pay_window, row["starts_at"])
+            await repository.update_booking(
+                conn,
+                row["booking_id"],
+                row["version"],
+                status=step.target.value,
+                payment_status=PaymentStatus.FAILED.value,
+                funds_status=FundsStatus.RETURNED,
+                pay_by=pay_by,
+                failure_reason=PAYMENT_RETURNED,
+                failure_detail=detail[:500],
+            )
+            await scheduler.schedule(
+                conn, "booking", RETURNED_DEBIT_WINDOW, event.booking_id, pay_by
+            )
+            await self.outbox.add(
+                conn,
+                PaymentRequestedV1(
+                    booking_id=event.booking_id,
+                    payment_id=event.payment_id,
+                    amount=row["amount"],
+                    currency=row["currency"],
+                    pay_by=pay_by,
+                    reason=PAYMENT_RETURNED,
+                ),
+                **_meta(env, event.booking_id),
+            )
+            return
+        # Started, over or cancelled: the booking stands as it is; ops recover the money.
+        log.error(
+            "bank debit %s of booking %s (%s) returned: %s; see the bank-debit-returned runbook",
+            event.payment_id,
+            event.booking_id,
+            row["status"],
+            detail,
+        )
+        await repository.update_booking(
+            conn,
+            row["booking_id"],
+            row["version"],
+            funds_status=FundsStatus.RETURNED,
+            failure_detail=f"{PAYMENT_RETURNED}: {detail}"[:500],
+        )
+
+    async def on_funds_cleared(
+        self, conn: asyncpg.Connection, env: Envelope, event: FundsClearedV1, _: object
+    ) -> None:
+        row = await _load(conn, event.booking_id)
+        if row["payment_id"] == event.payment_id and row["funds_status"] == FundsStatus.RECEIVED:
+            await repository.update_booking(
+                conn, row["booking_id"], row["version"], funds_status=FundsStatus.CLEARED
+            )
+
+    async def close_window(
+        self, conn: asyncpg.Connection, booking_id: str, _payload: dict[str, object]
+    ) -> None:
+        """Durable timer: the guest did not pay the returned debit in time; the slot is freed."""
+        row = await repository.get_booking(conn, uuid.UUID(booking_id), for_update=True)
+        if (
+            row is None
+            or row["status"] != BookingStatus.PAYMENT_DUE
+            or row["funds_status"] != FundsStatus.RETURNED
+        ):
+            return  # paid by card meanwhile
+        await end_booking(
+            conn,
+            self.outbox,
+            row,
+            Trigger.PAYMENT_WINDOW_CLOSED,
+            PAYMENT_RETURNED,
+            "the bank debit was returned and the guest did not pay by card in time",
+        )

@@ -1,0 +1,148 @@
+"""SQL for payables, payout releases and the payment facts counted into them (asyncpg)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, TypeAlias
+
+import asyncpg
+
+from finance.domain.payouts import Payable
+
+FinanceDB: TypeAlias = asyncpg.Pool | asyncpg.Connection
+
+
+async def first_time(conn: asyncpg.Connection, source_event_id: uuid.UUID, kind: str) -> bool:
+    """Claim a payment fact for the payables (False: it was counted already)."""
+    status = await conn.execute(
+        "INSERT INTO finance.payout_facts (source_event_id, kind) VALUES ($1, $2) "
+        "ON CONFLICT DO NOTHING",
+        source_event_id,
+        kind,
+    )
+    return bool(status == "INSERT 0 1")
+
+
+async def add_payable(conn: asyncpg.Connection, row: dict[str, Any]) -> None:
+    columns = ", ".join(row)
+    params = ", ".join(f"${i}" for i in range(1, len(row) + 1))
+    await conn.execute(
+        f"INSERT INTO finance.payables ({columns}) VALUES ({params}) "
+        "ON CONFLICT (payment_id, booking_id) DO NOTHING",
+        *row.values(),
+    )
+
+
+async def add_to(
+    conn: asyncpg.Connection, column: str, payment_id: str, booking_id: str, amount: int
+) -> bool:
+    """`refunded`, `released` or `reversed` of one payable grows by `amount` (may be < 0)."""
+    assert column in ("refunded", "released", "reversed")
+    status = await conn.execute(
+        f"UPDATE finance.payables SET {column} = {column} + $3, updated_at = now() "
+        "WHERE payment_id = $1 AND booking_id = $2",
+        payment_id,
+        booking_id,
+        amount,
+    )
+    return bool(status == "UPDATE 1")
+
+
+async def clear(conn: asyncpg.Connection, payment_id: str, cleared_at: datetime) -> int:
+    status = await conn.execute(
+        "UPDATE finance.payables SET cleared_at = $2, updated_at = now() "
+        "WHERE payment_id = $1 AND cleared_at IS NULL",
+        payment_id,
+        cleared_at,
+    )
+    return int(status.split()[-1])
+
+
+async def mark_returned(conn: asyncpg.Connection, payment_id: str) -> int:
+    status = await conn.execute(
+        "UPDATE finance.payables SET returned_at = now(), updated_at = now() "
+        "WHERE payment_id = $1 AND returned_at IS NULL",
+        payment_id,
+    )
+    return int(status.split()[-1])
+
+
+async def payables_for(
+    conn: FinanceDB, booking_id: str, payment_id: str | None = None, *, for_update: bool = False
+) -> list[asyncpg.Record]:
+    lock = " FOR UPDATE" if for_update else ""
+    return list(
+        await conn.fetch(
+            "SELECT * FROM finance.payables WHERE booking_id = $1 "
+            f"AND ($2::text IS NULL OR payment_id = $2) ORDER BY created_at, payment_id{lock}",
+            booking_id,
+            payment_id,
+        )
+    )
+
+
+def payable(row: asyncpg.Record) -> Payable:
+    return Payable(
+        payment_id=row["payment_id"],
+        booking_id=row["booking_id"],
+        host_account_id=row["host_account_id"],
+        currency=row["currency"],
+        host_amount=row["host_amount"],
+        refunded=row["refunded"],
+        released=row["released"],
+        reversed=row["reversed"],
+        destination_charge=row["destination_charge"],
+        hold_until=row["hold_until"],
+        cleared_at=row["cleared_at"],
+        returned_at=row["returned_at"],
+    )
+
+
+async def next_release_number(conn: asyncpg.Connection, payment_id: str, booking_id: str) -> int:
+    number: int = await conn.fetchval(
+        "UPDATE finance.payables SET releases = releases + 1 "
+        "WHERE payment_id = $1 AND booking_id = $2 RETURNING releases",
+        payment_id,
+        booking_id,
+    )
+    return number
+
+
+async def add_release(conn: asyncpg.Connection, row: dict[str, Any]) -> None:
+    columns = ", ".join(row)
+    params = ", ".join(f"${i}" for i in range(1, len(row) + 1))
+    await conn.execute(
+        f"INSERT INTO finance.payout_releases ({columns}) VALUES ({params})", *row.values()
+    )
+
+
+async def decide_release(
+    conn: asyncpg.Connection,
+    release_id: str,
+    status: str,
+    *,
+    transfer_id: str | None = None,
+    code: str | None = None,
+    message: str | None = None,
+) -> asyncpg.Record | None:
+    """A `released` release becomes `transferred` or `failed`; None if it was not released."""
+    return await conn.fetchrow(
+        "UPDATE finance.payout_releases SET status = $2, transfer_id = $3, failure_code = $4, "
+        "failure_message = $5, decided_at = now() WHERE release_id = $1 AND status = 'released' "
+        "RETURNING *",
+        release_id,
+        status,
+        transfer_id,
+        code,
+        message,
+    )
+
+
+async def releases_for(conn: FinanceDB, booking_id: str) -> list[asyncpg.Record]:
+    return list(
+        await conn.fetch(
+            "SELECT * FROM finance.payout_releases WHERE booking_id = $1 ORDER BY released_at",
+            booking_id,
+        )
+    )

@@ -1,0 +1,63 @@
+"""`python -m finance release-payout <booking_id> [--payment-id P] [--amount N]`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+
+from eventkit.cli import Extra, configure_logging
+from eventkit.db import create_pool
+from eventkit.outbox import Outbox
+from finance.config import FinanceSettings
+from finance.domain.payouts import PayoutRefused
+from finance.service_layer.payouts import Payouts
+from marketplace_contracts.events.finance import PayoutReleasedV1
+
+SERVICE = "finance"
+
+
+async def release_payout(
+    settings: FinanceSettings, booking_id: str, payment_id: str | None, amount: int | None
+) -> list[PayoutReleasedV1]:
+    pool = await create_pool(settings.database_url, min_size=1, max_size=1)
+    try:
+        async with pool.acquire() as conn:
+            return await Payouts(Outbox(SERVICE, producer=SERVICE)).release(
+                conn, booking_id, payment_id=payment_id, amount=amount
+            )
+    finally:
+        await pool.close()
+
+
+def _configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("booking_id", help="the booking (or group leg) whose host to pay")
+    parser.add_argument("--payment-id", help="only this payment's share (else every payment's)")
+    parser.add_argument(
+        "--amount", type=int, help="minor units to release (default: all that is left)"
+    )
+
+
+def _run(args: argparse.Namespace) -> int:
+    settings = FinanceSettings()
+    configure_logging(settings.log_level)
+    try:
+        released = asyncio.run(
+            release_payout(settings, args.booking_id, args.payment_id, args.amount)
+        )
+    except PayoutRefused as exc:
+        print(f"release-payout refused ({exc.code}): {exc.message}", file=sys.stderr)
+        return 2
+    print(json.dumps([event.model_dump(mode="json") for event in released], indent=2))
+    return 0
+
+
+RELEASE_PAYOUT: Extra = (
+    "release-payout",
+    "release what finance owes a booking's host on separate-charges payments (payments then "
+    "transfers it); exit 2 when refused: destination charge, funds on hold, returned, or "
+    "nothing left",
+    _configure,
+    _run,
+)

@@ -1,0 +1,40 @@
+"""Finance's ops HTTP surface for host payouts: what is owed per booking and its releases.
+
+Like the ledger routes, it is served on finance's internal port (127.0.0.1), not through the
+gateway."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Query, Request
+
+from finance.adapters import payables_repository as payables_db
+
+router = APIRouter(prefix="/v1", tags=["payouts"])
+
+
+def _plain(row: Any) -> dict[str, Any]:
+    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in dict(row).items()}
+
+
+@router.get("/payables", summary="What each payment owes a booking's host, and its releases")
+async def payables(request: Request, booking_id: str = Query(...)) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    async with request.app.state.runtime.db.acquire() as conn:
+        rows = await payables_db.payables_for(conn, booking_id)
+        releases = await payables_db.releases_for(conn, booking_id)
+    listed = []
+    for row in rows:
+        payable = payables_db.payable(row)
+        listed.append({**_plain(row), "remaining": payable.remaining, "held": payable.held(now)})
+    return {
+        "booking_id": booking_id,
+        "payables": listed,
+        "releases": [_plain(r) for r in releases],
+    }
+
+
+def install(app: FastAPI) -> None:
+    app.include_router(router)

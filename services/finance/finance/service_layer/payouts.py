@@ -1,0 +1,289 @@
+"""Host payouts of separate-charges-and-transfers payments: what finance owes each host per
+captured payment (payables), the release that asks payments to transfer it, and the journals of
+the transfers and their reversals.
+
+- `payments.payment_captured` (v1, v2) adds a payable per split: its host amount, whether it
+  was a destination charge (Stripe paid the host at capture: nothing to release) and, for a bank
+  debit, until when it is held (`funds_hold_until`).
+- `payments.refund_succeeded` (a Stripe refund) lowers what is owed by the refund's host share;
+  `payments.funds_cleared` lifts the hold; `payments.payment_returned` after capture marks the
+  payables returned (never released) and reverses the capture's journal.
+- `release` (ops: `python -m finance release-payout`) writes `finance.payout_released` to the
+  outbox and counts it as released, in one transaction, with the payable row locked.
+- `payments.transfer_created` posts `host_transfer` (Dr host payable, Cr Stripe balance);
+  `payments.transfer_reversed` posts `host_transfer_reversed`; `payments.transfer_failed` gives
+  the released amount back to the payable, so it can be released again.
+
+Every handler runs in the transaction that claims the event in the inbox; a fact counted into
+payables is claimed in `finance.payout_facts` and a journal is unique per (source event, kind),
+so a redelivered fact changes nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+
+from eventkit.outbox import Outbox
+from eventkit.routing import PermanentError
+from finance.adapters import ledger_repository
+from finance.adapters import payables_repository as payables_db
+from finance.domain.ledger import Journal, UnbalancedJournal
+from finance.domain.payouts import (
+    PayoutRefused,
+    host_transfer,
+    host_transfer_reversed,
+    payment_returned,
+)
+from marketplace_contracts import Envelope
+from marketplace_contracts.events.finance import JournalPostedV1, PayoutReleasedV1, Posting
+from marketplace_contracts.events.payments import (
+    FundsClearedV1,
+    PaymentCapturedV1,
+    PaymentCapturedV2,
+    PaymentReturnedV1,
+    RefundSucceededV1,
+    TransferCreatedV1,
+    TransferFailedV1,
+    TransferReversedV1,
+)
+
+Apply = Callable[[asyncpg.Connection, Envelope, Any, Any], Awaitable[None]]
+
+REFUND = "refund"
+
+
+def chain(*applies: Apply) -> Apply:
+    """One route, several handlers in turn (in the same transaction): a router takes one
+    handler per event type and version."""
+
+    async def apply(conn: asyncpg.Connection, env: Envelope, event: Any, prepared: Any) -> None:
+        for handler in applies:
+            await handler(conn, env, event, prepared)
+
+    return apply
+
+
+class Payouts:
+    def __init__(self, outbox: Outbox) -> None:
+        self.outbox = outbox
+
+    # -- payables -------------------------------------------------------------------------
+    async def on_payment_captured(
+        self, conn: asyncpg.Connection, env: Envelope, event: PaymentCapturedV1, _: object
+    ) -> None:
+        """v1: a single booking's destination charge; Stripe paid the host at capture."""
+        if not await payables_db.first_time(conn, env.event_id, "payment_captured"):
+            return
+        await payables_db.add_payable(
+            conn,
+            {
+                "payment_id": event.payment_id,
+                "booking_id": event.booking_id,
+                "host_account_id": event.host_account_id,
+                "currency": event.currency,
+                "host_amount": event.host_amount,
+                "destination_charge": True,
+            },
+        )
+
+    async def on_payment_captured_v2(
+        self, conn: asyncpg.Connection, env: Envelope, event: PaymentCapturedV2, _: object
+    ) -> None:
+        """A payable per split; a payment without a transfer group is a destination charge."""
+        if not await payables_db.first_time(conn, env.event_id, "payment_captured"):
+            return
+        for split in event.splits:
+            await payables_db.add_payable(
+                conn,
+                {
+                    "payment_id": event.payment_id,
+                    "booking_id": split.booking_id,
+                    "group_id": event.group_id,
+                    "host_account_id": split.host_account_id,
+                    "currency": event.currency,
+                    "host_amount": split.host_amount,
+                    "transfer_group": event.transfer_group,
+                    "destination_charge": event.transfer_group is None,
+                    "payment_method_type": event.payment_method_type,
+                    "hold_until": event.funds_hold_until,
+                },
+            )
+
+    async def on_refund_succeeded(
+        self, conn: asyncpg.Connection, env: Envelope, event: RefundSucceededV1, _: object
+    ) -> None:
+        """A Stripe refund lowers what the host is owed by its host share (a smaller capture
+        was captured smaller: its payable is already what it took)."""
+        if event.method != REFUND or event.host_amount <= 0:
+            return
+        if not await payables_db.first_time(conn, env.event_id, "refund_succeeded"):
+            return
+        await payables_db.add_to(
+            conn, "refunded", event.payment_id, event.booking_id, event.host_amount
+        )
+
+    async def on_funds_cleared(
+        self, conn: asyncpg.Connection, env: Envelope, event: FundsClearedV1, _: object
+    ) -> None:
+        """The bank debit can no longer be returned: its payables may be released."""
+        await payables_db.clear(conn, event.payment_id, event.cleared_at)
+
+    async def on_payment_returned(
+        self, conn: asyncpg.Connection, env: Envelope, event: PaymentReturnedV1, _: object
+    ) -> None:
+        """A bank debit came back. After capture: its payables are never released and the
+        capture's journal is reversed. Before capture nothing was booked."""
+        if not event.after_capture:
+            return
+        await payables_db.mark_returned(conn, event.payment_id)
+        try:
+            journal = payment_returned(
+                amount=event.amount,
+                platform_fee=event.platform_fee,
+                tax=event.tax,
+                host_account_id=event.host_account_id,
+                currency=event.currency,
+            )
+        except UnbalancedJournal as exc:
+            raise PermanentError(f"return of {event.payment_id}: {exc}") from exc
+        await self._post(conn, env, journal, event.booking_id)
+
+    # -- transfers ------------------------------------------------------------------------
+    async def on_transfer_created(
+        self, conn: asyncpg.Connection, env: Envelope, event: TransferCreatedV1, _: object
+    ) -> None:
+        await payables_db.decide_release(
+            conn, event.release_id, "transferred", transfer_id=event.transfer_id
+        )
+        journal = host_transfer(
+            amount=event.amount, host_account_id=event.host_account_id, currency=event.currency
+        )
+        await self._post(conn, env, journal, event.booking_id)
+
+    async def on_transfer_failed(
+        self, conn: asyncpg.Connection, env: Envelope, event: TransferFailedV1, _: object
+    ) -> None:
+        """Nothing was paid: the released amount is owed again (ops may release it again)."""
+        release = await payables_db.decide_release(
+            conn, event.release_id, "failed", code=event.code, message=event.message
+        )
+        if release is not None:
+            await payables_db.add_to(
+                conn, "released", release["payment_id"], release["booking_id"], -release["amount"]
+            )
+
+    async def on_transfer_reversed(
+        self, conn: asyncpg.Connection, env: Envelope, event: TransferReversedV1, _: object
+    ) -> None:
+        if await payables_db.first_time(conn, env.event_id, "transfer_reversed"):
+            await payables_db.add_to(
+                conn, "reversed", event.payment_id, event.booking_id, event.amount
+            )
+        journal = host_transfer_reversed(
+            amount=event.amount, host_account_id=event.host_account_id, currency=event.currency
+        )
+        await self._post(conn, env, journal, event.booking_id)
+
+    # -- the release (ops) ----------------------------------------------------------------
+    async def release(
+        self,
+        conn: asyncpg.Connection,
+        booking_id: str,
+        *,
+        payment_id: str | None = None,
+        amount: int | None = None,
+        now: datetime | None = None,
+    ) -> list[PayoutReleasedV1]:
+        """Release what is owed for the booking (every payment that paid it, or `payment_id`'s;
+        `amount` of one payment's), in one transaction: the releases and their events. Raises
+        PayoutRefused when nothing may be released."""
+        now = now or datetime.now(UTC)
+        async with conn.transaction():
+            rows = await payables_db.payables_for(conn, booking_id, payment_id, for_update=True)
+            if not rows:
+                raise PayoutRefused(
+                    "no_payable",
+                    f"booking {booking_id}: no captured payment"
+                    + (f" {payment_id}" if payment_id else "")
+                    + " owes its host anything",
+                )
+            if amount is not None and len(rows) > 1:
+                raise PayoutRefused(
+                    "ambiguous_payment",
+                    f"booking {booking_id} was paid by {len(rows)} payments "
+                    f"({', '.join(r['payment_id'] for r in rows)}): name one with --payment-id",
+                )
+            planned: list[tuple[asyncpg.Record, int]] = []
+            refusals: list[PayoutRefused] = []
+            for row in rows:
+                try:
+                    planned.append((row, payables_db.payable(row).releasable(now, amount)))
+                except PayoutRefused as exc:
+                    refusals.append(exc)
+            if not planned:
+                if len(refusals) == 1:
+                    raise refusals[0]
+                raise PayoutRefused(
+                    refusals[0].code, "; ".join(refusal.message for refusal in refusals)
+                )
+            released = []
+            for row, value in planned:
+                released.append(await self._release(conn, row, value))
+        return released
+
+    async def _release(
+        self, conn: asyncpg.Connection, row: asyncpg.Record, amount: int
+    ) -> PayoutReleasedV1:
+        number = await payables_db.next_release_number(conn, row["payment_id"], row["booking_id"])
+        event = PayoutReleasedV1(
+            release_id=f"rel_{row['payment_id']}_{row['booking_id']}_{number}",
+            payment_id=row["payment_id"],
+            booking_id=row["booking_id"],
+            group_id=row["group_id"],
+            host_account_id=row["host_account_id"],
+            amount=amount,
+            currency=row["currency"],
+        )
+        await payables_db.add_release(
+            conn,
+            {
+                "release_id": event.release_id,
+                "payment_id": event.payment_id,
+                "booking_id": event.booking_id,
+                "host_account_id": event.host_account_id,
+                "amount": amount,
+                "currency": event.currency,
+            },
+        )
+        await payables_db.add_to(conn, "released", row["payment_id"], row["booking_id"], amount)
+        await self.outbox.add(conn, event, key=event.release_id, correlation_id=uuid.uuid4())
+        return event
+
+    async def _post(
+        self, conn: asyncpg.Connection, env: Envelope, journal: Journal, booking_id: str
+    ) -> None:
+        """Post the journal once per source fact, and announce it (as FinanceHandlers do)."""
+        journal_id = await ledger_repository.post(
+            conn, journal, source_event_id=env.event_id, booking_id=booking_id
+        )
+        if journal_id is None:
+            return
+        await self.outbox.add(
+            conn,
+            JournalPostedV1(
+                journal_id=str(journal_id),
+                kind=journal.kind,
+                booking_id=booking_id,
+                source_event_id=str(env.event_id),
+                currency=journal.currency,
+                postings=[Posting(account=a, amount=v) for a, v in journal.postings],
+            ),
+            key=str(journal_id),
+            correlation_id=env.correlation_id,
+            causation_id=env.event_id,
+        )

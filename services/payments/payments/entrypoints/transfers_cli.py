@@ -1,0 +1,39 @@
+"""`python -m payments transfers <payment_id>`: a payment's transfers and reversals (ops)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from typing import Any
+
+from eventkit.cli import Extra
+from eventkit.db import create_pool
+from payments.adapters import transfer_repository
+from payments.config import PaymentsSettings
+
+
+async def _list(settings: PaymentsSettings, payment_id: str) -> dict[str, Any]:
+    pool = await create_pool(settings.database_url, min_size=1, max_size=1)
+    try:
+        return await transfer_repository.of_payment(pool, payment_id)
+    finally:
+        await pool.close()
+
+
+def _configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("payment_id", help="the payment whose transfers to list")
+
+
+def _run(args: argparse.Namespace) -> int:
+    listed = asyncio.run(_list(PaymentsSettings(), args.payment_id))
+    print(json.dumps({"payment_id": args.payment_id, **listed}, indent=2, default=str))
+    return 0
+
+
+TRANSFERS: Extra = (
+    "transfers",
+    "list a payment's Connect transfers (one per payout release) and their reversals",
+    _configure,
+    _run,
+)

@@ -1,0 +1,484 @@
+"""ACH Direct Debit (`us_bank_account`): a booking paid by a debit of the guest's bank account.
+
+The debit is one PaymentIntent, confirmed at checkout with automatic capture (Stripe refuses
+manual capture for bank debits) under the mandate the guest accepted online (`mandate_data`:
+their IP address and user agent, recorded by the gateway). It has no destination and no
+application fee: the funds stay on the platform account (`transfer_group` = the booking) so
+that finance can hold the host's payout until the return window has passed (separate charges
+and transfers). Stripe answers `processing` at once:
+
+- checkout → payment `processing` + `payments.payment_processing` (booking confirms the
+  booking with its funds pending); an immediate refusal → `failed` + `payments.payment_failed`.
+- webhook `payment_intent.succeeded` → `captured`, `funds_hold_until` = the success time plus
+  `PAYMENTS_BANK_DEBIT_RETURN_WINDOW`, and `payments.payment_captured` (v2,
+  `payment_method_type=us_bank_account`, `funds_hold_until`, `transfer_group`), once.
+- webhook `payment_intent.payment_failed` while processing → `returned` +
+  `payments.payment_returned` (`after_capture=false`, the bank's code).
+- webhook `charge.dispute.created` on a captured debit (how Stripe reports a return after
+  success, e.g. `debit_not_authorized`) → `returned` + `payments.payment_returned`
+  (`after_capture=true`: finance reverses what it booked at capture).
+- the funds-cleared sweeper: a captured debit whose `funds_hold_until` passed without a return
+  → `payments.funds_cleared`, once.
+- `booking.payment_retry_requested` for a returned debit (the guest pays by card instead): a
+  new card payment of the booking (`purpose = repay`, `replaces_payment_id`), a destination
+  charge like any card booking's, authorized and captured on-session with per-attempt keys →
+  `payments.payment_captured` (card) or `payments.payment_failed`.
+
+Webhooks are applied by the webhook worker (`webhooks.apply_pending`) in its transaction; each
+transition is a compare-and-set on our status, so a duplicated or replayed webhook changes
+nothing and emits nothing twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+import asyncpg
+
+from eventkit.outbox import Outbox
+from eventkit.routing import PermanentError
+from eventkit.runtime import ServiceRuntime
+from marketplace_contracts import Envelope
+from marketplace_contracts.events.booking import PaymentRetryRequestedV1
+from marketplace_contracts.events.payments import (
+    FundsClearedV1,
+    PaymentFailedV1,
+    PaymentProcessingV1,
+    PaymentReturnedV1,
+)
+from payments.adapters import repository
+from payments.adapters.stripe_gateway import (
+    PaymentIntentResult,
+    StripeGateway,
+    StripeGatewayError,
+)
+from payments.domain.checkout import Checkout
+from payments.domain.ids import idempotency_key
+from payments.service_layer.captures import record_captured
+from payments.service_layer.saved_cards import SavedCards
+
+log = logging.getLogger("payments.bank_debits")
+
+US_BANK_ACCOUNT: Final = "us_bank_account"
+DEFAULT_RETURN_WINDOW: Final = timedelta(days=5)
+REPAY: Final = "repay"
+_NAMESPACE = uuid.UUID("0b8f3f3e-5c1e-4d8a-a7d4-6a5f2e1c9b70")
+
+
+def repay_payment_id(payment_id: str) -> str:
+    """The card payment that replaces a returned bank debit (one per debit)."""
+    return f"pay_{uuid.uuid5(_NAMESPACE, f'repay:{payment_id}').hex}"
+
+
+def _webhook_causation(stripe_event_id: str) -> uuid.UUID:
+    """A deterministic causation id for what a Stripe event caused."""
+    return uuid.uuid5(_NAMESPACE, f"stripe-event:{stripe_event_id}")
+
+
+class BankDebits:
+    def __init__(
+        self,
+        db: Callable[[], asyncpg.Pool],
+        outbox: Outbox,
+        stripe: StripeGateway,
+        saved: SavedCards,
+    ) -> None:
+        self.db = db
+        self.outbox = outbox
+        self.stripe = stripe
+        self.saved = saved
+
+    # -- checkout: start the debit (outside any transaction) -------------------------------
+    async def debit(self, checkout: Checkout, customer: str) -> PaymentIntentResult:
+        """Raises StripeGatewayError (a request we cannot make is a permanent refusal)."""
+        if checkout.group_id is not None or checkout.destination is None:
+            raise StripeGatewayError(
+                "bank_debit_not_allowed", "a Linked Booking Group pays by card only", False
+            )
+        if checkout.mandate is None:
+            raise StripeGatewayError(
+                "mandate_missing",
+                "a bank debit needs the guest's mandate acceptance (IP address and user agent)",
+                False,
+            )
+        ip_address, user_agent = checkout.mandate
+        return await self.stripe.debit_bank_account(
+            amount=checkout.amount,
+            currency=checkout.currency,
+            payment_method=checkout.payment_method,
+            customer=customer,
+            mandate_ip_address=ip_address,
+            mandate_user_agent=user_agent,
+            transfer_group=checkout.booking_id,
+            metadata=checkout.stripe_metadata,
+            idempotency_key=idempotency_key("debit", checkout.payment_id),
+        )
+
+    async def record_debit(
+        self,
+        conn: asyncpg.Connection,
+        env: Envelope,
+        checkout: Checkout,
+        customer_id: str | None,
+        result: PaymentIntentResult | None,
+        error: StripeGatewayError | None,
+    ) -> None:
+        """The payment row and payment_processing (or payment_failed), once."""
+        # `succeeded` at once is possible on Stripe (instant verification); the webhook that
+        # reports it captures the payment as for any other settled debit.
+        ok = result is not None and result.status in ("processing", "succeeded")
+        failure_code = None if ok else (error.code if error else result and result.failure_code)
+        failure_message = (
+            None if ok else (error.message if error else result and result.failure_message)
+        )
+        row = {
+            **repository.checkout_payment(checkout, env.correlation_id),
+            "payment_method_type": US_BANK_ACCOUNT,
+            "transfer_group": checkout.booking_id,
+            "payment_intent_id": (result.id or None) if result else None,
+            "status": "processing" if ok else "failed",
+            "stripe_status": ("requires_payment_method" if result.declined else result.status)
+            if result
+            else None,
+            "bank_name": result.bank_name if result else None,
+            "bank_last4": result.bank_last4 if result else None,
+            "customer_id": customer_id,
+            "failure_code": failure_code,
+            "decline_code": result.decline_code if result else None,
+            "failure_message": failure_message,
+        }
+        if not await repository.insert_payment(conn, row):
+            return
+        meta: dict[str, Any] = {
+            "key": checkout.payment_id,
+            "correlation_id": env.correlation_id,
+            "causation_id": env.event_id,
+        }
+        if ok:
+            assert result is not None
+            await self.outbox.add(
+                conn,
+                PaymentProcessingV1(
+                    payment_id=checkout.payment_id,
+                    booking_id=checkout.booking_id,
+                    payment_intent_id=result.id,
+                    amount=checkout.amount,
+                    currency=checkout.currency,
+                    payment_method_type=US_BANK_ACCOUNT,
+                    bank_name=result.bank_name,
+                    bank_last4=result.bank_last4,
+                ),
+                **meta,
+            )
+            return
+        await self.outbox.add(
+            conn,
+            PaymentFailedV1(
+                payment_id=checkout.payment_id,
+                booking_id=checkout.booking_id,
+                code=failure_code or "bank_debit_failed",
+                decline_code=row["decline_code"],
+                message=failure_message or "",
+            ),
+            **meta,
+        )
+
+    # -- the guest pays a returned debit by card -------------------------------------------
+    async def retry(
+        self, env: Envelope, event: PaymentRetryRequestedV1
+    ) -> PaymentIntentResult | None:
+        """A card payment instead of a returned debit (a card's failed charge: `saved`)."""
+        payment = await repository.get_payment(self.db(), event.payment_id)
+        if payment is None or payment["payment_method_type"] != US_BANK_ACCOUNT:
+            return await self.saved.retry(env, event)
+        if payment["status"] != "returned":
+            return None  # still processing, or settled: nothing to replace
+        repay_id = repay_payment_id(event.payment_id)
+        repay = await repository.get_payment(self.db(), repay_id)
+        if repay is not None and repay["status"] != "charge_failed":
+            return None  # paid by card already
+        attempt = f"{repay_id}:{event.attempt}"
+        result = await _guard(
+            self.stripe.authorize(
+                amount=payment["amount"],
+                currency=payment["currency"],
+                payment_method=event.payment_method,
+                customer=payment["customer_id"],
+                application_fee_amount=payment["platform_fee"],
+                destination_account=payment["host_account_id"],
+                metadata={"booking_id": payment["booking_id"], "payment_id": repay_id},
+                idempotency_key=idempotency_key("retry-authorize", attempt),
+            )
+        )
+        if result.declined or result.status != "requires_capture":
+            return result
+        return await _guard(
+            self.stripe.capture(
+                result.id, idempotency_key=idempotency_key("retry-capture", attempt)
+            )
+        )
+
+    async def record_retry(
+        self,
+        conn: asyncpg.Connection,
+        env: Envelope,
+        event: PaymentRetryRequestedV1,
+        result: PaymentIntentResult | None,
+    ) -> None:
+        payment = await repository.get_payment(conn, event.payment_id)
+        if payment is None or payment["payment_method_type"] != US_BANK_ACCOUNT:
+            await self.saved.record_retry(conn, env, event, result)
+            return
+        if result is None:
+            return
+        repay_id = repay_payment_id(event.payment_id)
+        # Not paid yet (`charge_failed`) until this attempt's outcome is recorded below.
+        await conn.execute(
+            "INSERT INTO payments.payments (payment_id, booking_id, purpose, guest_id, amount, "
+            "platform_fee, tax, currency, host_account_id, payment_method, customer_id, "
+            "status, correlation_id, replaces_payment_id) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'charge_failed', $12, $13) "
+            "ON CONFLICT (payment_id) DO NOTHING",
+            repay_id,
+            payment["booking_id"],
+            REPAY,
+            payment["guest_id"],
+            payment["amount"],
+            payment["platform_fee"],
+            payment["tax"],
+            payment["currency"],
+            payment["host_account_id"],
+            event.payment_method,
+            payment["customer_id"],
+            payment["correlation_id"],
+            event.payment_id,
+        )
+        await self.saved.record_charge(conn, env, repay_id, "charge_failed", result)
+
+
+async def _guard(call: Coroutine[Any, Any, PaymentIntentResult]) -> PaymentIntentResult:
+    try:
+        return await call
+    except StripeGatewayError as exc:
+        if exc.retryable:
+            raise
+        raise PermanentError(f"Stripe refused: {exc}") from exc
+
+
+# -- webhooks (applied by the webhook worker, in its transaction) -----------------------------
+
+
+async def apply_intent_event(
+    conn: asyncpg.Connection,
+    outbox: Outbox,
+    event: dict[str, Any],
+    return_window: timedelta = DEFAULT_RETURN_WINDOW,
+) -> None:
+    """A bank debit settled (`payment_intent.succeeded`) or was returned before it did
+    (`payment_intent.payment_failed`); anything else, or a card intent, changes nothing here."""
+    intent = event["data"]["object"]
+    if event["type"] not in ("payment_intent.succeeded", "payment_intent.payment_failed"):
+        return
+    payment = await conn.fetchrow(
+        "SELECT * FROM payments.payments WHERE payment_intent_id = $1 "
+        "AND payment_method_type = $2 FOR UPDATE",
+        intent["id"],
+        US_BANK_ACCOUNT,
+    )
+    if payment is None or payment["status"] != "processing":
+        return  # not a debit, or settled already (a duplicated or replayed webhook)
+    at = datetime.fromtimestamp(event["created"], UTC)
+    causation = _webhook_causation(event["id"])
+    if event["type"] == "payment_intent.succeeded":
+        await _settled(conn, outbox, payment, intent, at, at + return_window, causation)
+    else:
+        error = intent.get("last_payment_error") or {}
+        await _returned(
+            conn,
+            outbox,
+            payment,
+            code=error.get("code") or "bank_debit_failed",
+            message=error.get("message") or "",
+            after_capture=False,
+            at=at,
+            causation_id=causation,
+            stripe_status=intent["status"],
+        )
+
+
+async def _settled(
+    conn: asyncpg.Connection,
+    outbox: Outbox,
+    payment: asyncpg.Record,
+    intent: dict[str, Any],
+    succeeded_at: datetime,
+    hold_until: datetime,
+    causation_id: uuid.UUID,
+) -> None:
+    charge = intent.get("latest_charge")
+    charge_id = charge.get("id") if isinstance(charge, dict) else charge
+    await conn.execute(
+        "UPDATE payments.payments SET succeeded_at = $2, funds_hold_until = $3 "
+        "WHERE payment_id = $1",
+        payment["payment_id"],
+        succeeded_at,
+        hold_until,
+    )
+    result = PaymentIntentResult(
+        id=intent["id"],
+        status=intent["status"],
+        amount=intent["amount"],
+        amount_capturable=intent.get("amount_capturable") or 0,
+        amount_received=intent.get("amount_received") or intent["amount"],
+        currency=intent["currency"],
+        charge_id=charge_id,
+        card_brand=None,
+        card_last4=None,
+        transfer_group=intent.get("transfer_group"),
+        bank_name=payment["bank_name"],
+        bank_last4=payment["bank_last4"],
+    )
+    await record_captured(
+        conn,
+        outbox,
+        payment["payment_id"],
+        "processing",
+        result,
+        payment["correlation_id"],
+        causation_id,
+    )
+
+
+async def _returned(
+    conn: asyncpg.Connection,
+    outbox: Outbox,
+    payment: asyncpg.Record,
+    *,
+    code: str,
+    message: str,
+    after_capture: bool,
+    at: datetime,
+    causation_id: uuid.UUID,
+    stripe_status: str | None = None,
+) -> None:
+    changes: dict[str, Any] = {
+        "status": "returned",
+        "returned_at": at,
+        "return_code": code,
+        "failure_code": code,
+        "failure_message": message,
+    }
+    if stripe_status is not None:
+        changes["stripe_status"] = stripe_status
+    if not await repository.transition(conn, payment["payment_id"], payment["status"], **changes):
+        return
+    log.warning(
+        "bank debit %s returned (%s, after capture: %s)", payment["payment_id"], code, after_capture
+    )
+    await outbox.add(
+        conn,
+        PaymentReturnedV1(
+            payment_id=payment["payment_id"],
+            booking_id=payment["booking_id"],
+            amount=payment["captured_amount"] if after_capture else payment["amount"],
+            currency=payment["currency"],
+            code=code,
+            message=message,
+            after_capture=after_capture,
+            host_account_id=payment["host_account_id"],
+            platform_fee=payment["platform_fee"],
+            tax=payment["tax"],
+        ),
+        key=payment["payment_id"],
+        correlation_id=payment["correlation_id"],
+        causation_id=causation_id,
+    )
+
+
+async def apply_dispute(conn: asyncpg.Connection, outbox: Outbox, event: dict[str, Any]) -> None:
+    """`charge.dispute.created` on a captured bank debit: the bank returned it after it
+    succeeded (a card's dispute is not this module's)."""
+    if event["type"] != "charge.dispute.created":
+        return
+    dispute = event["data"]["object"]
+    charge = dispute.get("charge")
+    charge_id = charge.get("id") if isinstance(charge, dict) else charge
+    intent = dispute.get("payment_intent")
+    intent_id = intent.get("id") if isinstance(intent, dict) else intent
+    payment = await conn.fetchrow(
+        "SELECT * FROM payments.payments WHERE payment_method_type = $1 "
+        "AND (charge_id = $2 OR payment_intent_id = $3) FOR UPDATE",
+        US_BANK_ACCOUNT,
+        charge_id,
+        intent_id,
+    )
+    if payment is None or payment["status"] != "captured":
+        return
+    await _returned(
+        conn,
+        outbox,
+        payment,
+        code=dispute.get("reason") or "debit_disputed",
+        message=f"dispute {dispute.get('id')}",
+        after_capture=True,
+        at=datetime.fromtimestamp(event["created"], UTC),
+        causation_id=_webhook_causation(event["id"]),
+    )
+
+
+# -- the funds-cleared sweeper ----------------------------------------------------------------
+
+
+async def sweep_cleared(
+    conn: asyncpg.Connection, outbox: Outbox, *, now: datetime | None = None, limit: int = 200
+) -> int:
+    """payments.funds_cleared, once, for each captured debit whose return window passed."""
+    async with conn.transaction():
+        rows = await conn.fetch(
+            "UPDATE payments.payments SET funds_cleared_at = $1, updated_at = now() "
+            "WHERE payment_id IN (SELECT payment_id FROM payments.payments "
+            "  WHERE funds_hold_until IS NOT NULL AND funds_cleared_at IS NULL "
+            "  AND returned_at IS NULL AND status = 'captured' AND funds_hold_until <= $1 "
+            "  ORDER BY funds_hold_until LIMIT $2 FOR UPDATE SKIP LOCKED) "
+            "RETURNING payment_id, booking_id, captured_amount, currency, correlation_id, "
+            "funds_cleared_at",
+            now or datetime.now(UTC),
+            limit,
+        )
+        for row in rows:
+            await outbox.add(
+                conn,
+                FundsClearedV1(
+                    payment_id=row["payment_id"],
+                    booking_id=row["booking_id"],
+                    amount=row["captured_amount"],
+                    currency=row["currency"],
+                    cleared_at=row["funds_cleared_at"],
+                ),
+                key=row["payment_id"],
+                correlation_id=row["correlation_id"] or uuid.uuid4(),
+            )
+    return len(rows)
+
+
+def cleared_sweeper(
+    outbox: Outbox, every: float
+) -> Callable[[ServiceRuntime, asyncio.Event], Coroutine[Any, Any, None]]:
+    async def run(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                async with runtime.db.acquire() as conn:
+                    await sweep_cleared(conn, outbox)
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("funds-cleared sweeper: %r", exc)
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=every)
+            except TimeoutError:
+                pass
+
+    return run

@@ -1,0 +1,136 @@
+"""3-D Secure at checkout: the bank wants the guest to authenticate before authorizing.
+
+The authorization then comes back `requires_action`. Payments records the payment as
+`requires_action` and emits `payments.payment_action_required` with the intent's
+`client_secret`. Booking shows it to the guest as the booking's `next_action`, and the client
+finishes the step with Stripe.js (`stripe.handleNextAction({clientSecret})`). Stripe reports
+the outcome by webhook; the webhook worker applies it here, in the transaction that marks the
+webhook processed:
+
+- the intent is `requires_capture`: the payment is `authorized` (`payments.payment_authorized`);
+- the intent is back in `requires_payment_method` (the guest failed or abandoned the step) or
+  `canceled`: the payment `failed` (`payments.payment_failed`, code
+  `payment_intent_authentication_failure` or Stripe's).
+
+Only a payment still in `requires_action` moves, so a duplicate or late webhook changes
+nothing. A guest who never finishes is released by booking's checkout hold; its
+`booking_failed` voids the intent (`handlers.void`).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import asyncpg
+
+from eventkit.outbox import Outbox
+from marketplace_contracts.events.payments import (
+    PaymentActionRequiredV1,
+    PaymentAuthorizedV1,
+    PaymentFailedV1,
+)
+from payments.adapters import repository
+from payments.adapters.stripe_gateway import PaymentIntentResult
+from payments.domain.checkout import Checkout
+
+log = logging.getLogger("payments.card_actions")
+AUTHENTICATION_FAILED = "payment_intent_authentication_failure"
+
+
+def action_required(checkout: Checkout, result: PaymentIntentResult) -> PaymentActionRequiredV1:
+    return PaymentActionRequiredV1(
+        payment_id=checkout.payment_id,
+        booking_id=checkout.booking_id,
+        group_id=checkout.group_id,
+        payment_intent_id=result.id,
+        action_type=result.next_action_type or "use_stripe_sdk",
+        client_secret=result.client_secret or "",
+        redirect_url=result.redirect_url,
+    )
+
+
+def _id(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return value.get("id") if isinstance(value, dict) else None
+
+
+async def apply_intent_event(
+    conn: asyncpg.Connection, outbox: Outbox, event: dict[str, Any]
+) -> None:
+    """Settle a payment waiting for the guest's authentication from its intent's webhook."""
+    intent = event["data"]["object"]
+    payment = await conn.fetchrow(
+        "SELECT * FROM payments.payments WHERE payment_intent_id = $1 "
+        "AND status = 'requires_action' FOR UPDATE",
+        intent["id"],
+    )
+    if payment is None:
+        return
+    meta: dict[str, Any] = {
+        "key": payment["payment_id"],
+        "correlation_id": payment["correlation_id"],
+    }
+    status = intent.get("status")
+    if status == "requires_capture":
+        if not await repository.transition(
+            conn,
+            payment["payment_id"],
+            "requires_action",
+            status="authorized",
+            stripe_status=status,
+            saved_payment_method=_id(intent.get("payment_method"))
+            or payment["saved_payment_method"],
+        ):
+            return
+        deposit = await conn.fetchval(
+            "SELECT setup_intent_id FROM payments.deposits WHERE payment_id = $1",
+            payment["payment_id"],
+        )
+        log.info("payment %s authorized after the guest authenticated", payment["payment_id"])
+        await outbox.add(
+            conn,
+            PaymentAuthorizedV1(
+                payment_id=payment["payment_id"],
+                booking_id=payment["booking_id"],
+                payment_intent_id=intent["id"],
+                amount=payment["amount"],
+                currency=payment["currency"],
+                card_brand=payment["card_brand"],
+                card_last4=payment["card_last4"],
+                group_id=payment["group_id"],
+                deposit_setup_intent_id=deposit,
+            ),
+            **meta,
+        )
+        return
+    if status not in ("requires_payment_method", "canceled"):
+        return  # still requires_action, or a status this flow does not end on
+    error = intent.get("last_payment_error") or {}
+    code = error.get("code") or (
+        "payment_intent_canceled" if status == "canceled" else AUTHENTICATION_FAILED
+    )
+    message = error.get("message") or "the guest did not complete the bank's authentication"
+    if not await repository.transition(
+        conn,
+        payment["payment_id"],
+        "requires_action",
+        status="failed",
+        stripe_status=status,
+        failure_code=code,
+        failure_message=message,
+    ):
+        return
+    log.info("payment %s failed: authentication %s", payment["payment_id"], code)
+    await outbox.add(
+        conn,
+        PaymentFailedV1(
+            payment_id=payment["payment_id"],
+            booking_id=payment["booking_id"],
+            code=code,
+            message=message,
+            group_id=payment["group_id"],
+        ),
+        **meta,
+    )

@@ -1,0 +1,239 @@
+"""Renewing an authorization that nears its limit (`booking.reauthorization_requested`).
+
+A card authorization lapses after about 7 days. When a booking (or a Linked Booking Group) is
+still waiting for its host(s) by then and booking's policy is `reauthorize`, payments places a
+new authorization for the same amount off-session on the card the checkout saved
+(`setup_future_usage=off_session`), with a key derived from the authorization it replaces:
+
+1. prepare: the new off-session authorization (manual capture), outside any transaction;
+2. apply: in one transaction, compare-and-set the payment from the old PaymentIntent to the new
+   one (`renewals` + 1, `authorized_at` now, so the sweeper reports it again in 6 days), record
+   the old one in `payments.replaced_authorizations`, emit `payments.payment_reauthorized`;
+3. the sweeper cancels replaced authorizations on Stripe after a grace period, so a capture
+   that read the old intent just before the swap finishes first (and one that comes later
+   is retried on the new intent; see `handlers.capture`).
+
+If the card declines (or the bank wants the guest present, or no card was saved), nothing
+changes and `payments.reauthorization_failed` tells booking to release what the old
+authorization holds; booking's `booking_failed` / `group_failed` then voids it as usual. If the
+payment was captured or voided meanwhile, the new authorization is not needed: it is recorded
+as replaced at once, so the sweeper cancels it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+import asyncpg
+
+from eventkit.outbox import Outbox
+from eventkit.routing import PermanentError
+from marketplace_contracts import Envelope
+from marketplace_contracts.events.booking import ReauthorizationRequestedV1
+from marketplace_contracts.events.payments import (
+    PaymentReauthorizedV1,
+    ReauthorizationFailedV1,
+)
+from payments.adapters import repository
+from payments.adapters.stripe_gateway import (
+    PaymentIntentResult,
+    StripeGateway,
+    StripeGatewayError,
+)
+from payments.domain.checkout import stripe_metadata
+from payments.domain.ids import idempotency_key
+
+log = logging.getLogger("payments.reauthorization")
+
+# How long a replaced authorization stays uncancelled: a capture that read it just before the
+# swap has this long to reach Stripe.
+DEFAULT_CANCEL_GRACE = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class Renewal:
+    payment_id: str
+    result: PaymentIntentResult | None = None
+    failure_code: str | None = None
+    failure_message: str = ""
+
+
+class Reauthorizations:
+    def __init__(
+        self, db: Callable[[], asyncpg.Pool], outbox: Outbox, stripe: StripeGateway
+    ) -> None:
+        self.db = db
+        self.outbox = outbox
+        self.stripe = stripe
+
+    async def prepare(self, env: Envelope, event: ReauthorizationRequestedV1) -> Renewal | None:
+        payment = await repository.get_payment(self.db(), event.payment_id)
+        if payment is None:
+            raise PermanentError(f"payment {event.payment_id} does not exist")
+        if (
+            payment["status"] != "authorized"
+            or payment["payment_intent_id"] != event.expiring_payment_intent_id
+        ):
+            return None  # renewed, captured or voided by an earlier delivery or meanwhile
+        if not (payment["customer_id"] and payment["saved_payment_method"]):
+            return Renewal(
+                event.payment_id,
+                failure_code="no_saved_payment_method",
+                failure_message="the checkout saved no card to authorize again off-session",
+            )
+        destination = payment["host_account_id"]
+        try:
+            result = await self.stripe.charge_off_session(
+                amount=payment["amount"],
+                currency=payment["currency"],
+                customer=payment["customer_id"],
+                payment_method=payment["saved_payment_method"],
+                application_fee_amount=payment["platform_fee"] if destination else 0,
+                destination_account=destination,
+                transfer_group=payment["transfer_group"],
+                metadata=stripe_metadata(
+                    payment["payment_id"], payment["booking_id"], payment["group_id"]
+                ),
+                capture=False,
+                idempotency_key=idempotency_key(
+                    "reauthorize", f"{event.payment_id}:{event.expiring_payment_intent_id}"
+                ),
+            )
+        except StripeGatewayError as exc:
+            if exc.retryable:
+                raise  # the consumer retries with the same key
+            return Renewal(event.payment_id, failure_code=exc.code, failure_message=exc.message)
+        return Renewal(event.payment_id, result=result)
+
+    async def apply(
+        self,
+        conn: asyncpg.Connection,
+        env: Envelope,
+        event: ReauthorizationRequestedV1,
+        renewal: Renewal | None,
+    ) -> None:
+        if renewal is None:
+            return
+        result = renewal.result
+        if result is None or result.declined or result.status != "requires_capture":
+            code = renewal.failure_code or (result.failure_code if result else None)
+            await self.outbox.add(
+                conn,
+                ReauthorizationFailedV1(
+                    payment_id=event.payment_id,
+                    booking_id=event.booking_id,
+                    group_id=event.group_id,
+                    code=code or (result.status if result else "reauthorization_failed"),
+                    decline_code=result.decline_code if result else None,
+                    message=renewal.failure_message
+                    or (result.failure_message if result and result.failure_message else ""),
+                ),
+                key=event.payment_id,
+                correlation_id=env.correlation_id,
+                causation_id=env.event_id,
+            )
+            return
+        row = await conn.fetchrow(
+            "UPDATE payments.payments SET payment_intent_id = $3, authorized_at = now(), "
+            "renewals = renewals + 1, expiry_notified_at = NULL, stripe_status = $4, "
+            "updated_at = now() "
+            "WHERE payment_id = $1 AND status = 'authorized' AND payment_intent_id = $2 "
+            "RETURNING authorized_at, amount, currency",
+            event.payment_id,
+            event.expiring_payment_intent_id,
+            result.id,
+            result.status,
+        )
+        # The old authorization, or (renewed, captured or voided meanwhile) the new one, is
+        # not needed any more: the sweeper cancels it after the grace period.
+        replaced = event.expiring_payment_intent_id if row is not None else result.id
+        inserted = await conn.execute(
+            "INSERT INTO payments.replaced_authorizations "
+            "(payment_intent_id, payment_id, replaced_by) VALUES ($1, $2, $3) "
+            "ON CONFLICT (payment_intent_id) DO NOTHING",
+            replaced,
+            event.payment_id,
+            result.id if row is not None else event.expiring_payment_intent_id,
+        )
+        if row is None or inserted != "INSERT 0 1":
+            return
+        log.info(
+            "payment %s: authorization %s renewed as %s",
+            event.payment_id,
+            event.expiring_payment_intent_id,
+            result.id,
+        )
+        await self.outbox.add(
+            conn,
+            PaymentReauthorizedV1(
+                payment_id=event.payment_id,
+                booking_id=event.booking_id,
+                group_id=event.group_id,
+                payment_intent_id=result.id,
+                previous_payment_intent_id=event.expiring_payment_intent_id,
+                amount=row["amount"],
+                currency=row["currency"],
+                authorized_at=row["authorized_at"],
+            ),
+            key=event.payment_id,
+            correlation_id=env.correlation_id,
+            causation_id=env.event_id,
+        )
+
+
+async def raise_if_renewed(db: asyncpg.Pool, payment: asyncpg.Record) -> None:
+    """Stripe refused an operation on the payment's authorization: if a renewal replaced that
+    authorization meanwhile, raise a retryable error so the consumer tries again on the new
+    one instead of giving up."""
+    current = await repository.get_payment(db, payment["payment_id"])
+    if current is not None and current["payment_intent_id"] != payment["payment_intent_id"]:
+        raise AuthorizationRenewed(
+            f"payment {payment['payment_id']}: authorization {payment['payment_intent_id']} "
+            f"was renewed as {current['payment_intent_id']} meanwhile; retrying"
+        )
+
+
+class AuthorizationRenewed(RuntimeError):
+    """Retryable: the authorization an operation used was replaced by a renewal."""
+
+
+async def cancel_replaced(
+    pool: asyncpg.Pool,
+    stripe: StripeGateway,
+    grace: timedelta = DEFAULT_CANCEL_GRACE,
+    limit: int = 50,
+) -> int:
+    """Cancel on Stripe the authorizations renewals replaced, once their grace has passed.
+    Returns how many were settled (cancelled, or found not cancellable)."""
+    rows = await pool.fetch(
+        "SELECT payment_intent_id FROM payments.replaced_authorizations "
+        "WHERE cancelled_at IS NULL AND replaced_at < now() - $1::interval "
+        "ORDER BY replaced_at LIMIT $2",
+        grace,
+        limit,
+    )
+    done = 0
+    for row in rows:
+        intent = row["payment_intent_id"]
+        error: str | None = None
+        try:
+            await stripe.cancel(intent, idempotency_key=idempotency_key("cancel-replaced", intent))
+        except StripeGatewayError as exc:
+            if exc.retryable:
+                log.warning("replaced authorization %s: cancel failed, retrying later", intent)
+                continue
+            # Captured by a capture that read it before the swap, or lapsed: nothing is held
+            # that this cancel could release. Recorded for ops.
+            error = f"{exc.code}: {exc.message}"
+            log.warning("replaced authorization %s not cancelled: %s", intent, error)
+        await pool.execute(
+            "UPDATE payments.replaced_authorizations SET cancelled_at = now(), cancel_error = $2 "
+            "WHERE payment_intent_id = $1",
+            intent,
+            error,
+        )
+        done += 1
+    return done
