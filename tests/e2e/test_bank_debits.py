@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,6 +20,7 @@ import pytest
 from tests.conftest import service_dsn
 from tests.e2e.conftest import System
 from tests.e2e.test_instant_book import wait_for_booking
+from tests.support.e2e import publish, wait_until_listed
 
 pytestmark = pytest.mark.e2e
 SUFFIX = uuid.uuid4().hex[:8]
@@ -31,7 +31,6 @@ STRIPE_AUTH = {"Authorization": "Bearer sk_test_local_simulator"}
 @pytest.fixture(scope="module")
 def guest(system: System) -> httpx.Client:
     from marketplace_contracts.events.catalog import ListingUpsertedV1
-    from tests.e2e.test_request_to_book import _publish
 
     seeds = json.loads(
         (
@@ -46,13 +45,10 @@ def guest(system: System) -> httpx.Client:
         "host_account_id": f"acct_ach_{SUFFIX}",
         "accepts_bank_debit": True,
     }
-    asyncio.run(_publish(ListingUpsertedV1.model_validate(listing)))
+    asyncio.run(publish(ListingUpsertedV1.model_validate(listing)))
     client = system.client("booking", sub=f"guest-ach-{SUFFIX}")
     client.headers["User-Agent"] = "e2e-guest/1.0"
-    deadline = time.monotonic() + 30
-    while not any(i["listing_id"] == LISTING for i in client.get("/v1/listings").json()):
-        assert time.monotonic() < deadline, "the listing never replicated"
-        time.sleep(0.2)
+    wait_until_listed(client, LISTING, "the listing")
     return client
 
 

@@ -6,8 +6,6 @@ and nothing is held."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
 
 import httpx
@@ -17,7 +15,8 @@ from marketplace_contracts.events.catalog import ListingUpsertedV1
 from payments.adapters.stripe_gateway import SIMULATOR_API_KEY
 from tests.e2e.conftest import System
 from tests.e2e.test_instant_book import wait_for_booking
-from tests.e2e.test_request_to_book import _publish, soon
+from tests.e2e.test_request_to_book import soon
+from tests.support.e2e import publish_listing
 
 pytestmark = pytest.mark.e2e
 STRIPE_AUTH = {"Authorization": f"Bearer {SIMULATOR_API_KEY}"}
@@ -38,13 +37,7 @@ def listing(system: System) -> ListingUpsertedV1:
         cancellation_policy="flexible",
         instant_book=True,
     )
-    asyncio.run(_publish(listing))
-    client = system.client("booking", sub="anyone")
-    deadline = time.monotonic() + 30
-    while not any(i["listing_id"] == listing.listing_id for i in client.get("/v1/listings").json()):
-        assert time.monotonic() < deadline, "the test listing never replicated"
-        time.sleep(0.2)
-    return listing
+    return publish_listing(system, listing)
 
 
 def _checkout(system: System, guest: httpx.Client, listing: ListingUpsertedV1) -> dict:

@@ -6,9 +6,7 @@ balanced. The claim window is 25 s here (`BOOKING_CLAIM_WINDOW_SECONDS`)."""
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,7 +18,7 @@ from marketplace_contracts.events.catalog import ListingUpsertedV1
 from tests.conftest import service_dsn
 from tests.e2e.conftest import System
 from tests.e2e.test_instant_book import wait_for_booking
-from tests.e2e.test_request_to_book import _publish
+from tests.support.e2e import publish_listing, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 SUFFIX = uuid.uuid4().hex[:8]
@@ -31,37 +29,18 @@ PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
 
 @pytest.fixture(scope="module")
 def listing(system: System) -> str:
-    asyncio.run(
-        _publish(
-            ListingUpsertedV1(
-                listing_id=LISTING,
-                host_id=HOST,
-                host_account_id=f"acct_dep_{SUFFIX}",
-                title="Deposit e2e",
-                hourly_rate=4_000,
-                currency="usd",
-                platform_fee_bps=1000,
-                cancellation_policy="flexible",
-                deposit_amount=DEPOSIT,
-            )
-        )
+    listing = ListingUpsertedV1(
+        listing_id=LISTING,
+        host_id=HOST,
+        host_account_id=f"acct_dep_{SUFFIX}",
+        title="Deposit e2e",
+        hourly_rate=4_000,
+        currency="usd",
+        platform_fee_bps=1000,
+        cancellation_policy="flexible",
+        deposit_amount=DEPOSIT,
     )
-    client = system.client("booking", sub="anyone")
-    deadline = time.monotonic() + 30
-    while not any(i["listing_id"] == LISTING for i in client.get("/v1/listings").json()):
-        assert time.monotonic() < deadline, "the deposit listing never replicated"
-        time.sleep(0.2)
-    return LISTING
-
-
-def _wait(fetch: Callable[[], Any], done: Callable[[Any], Any], timeout: float = 40) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fetch()
-        if done(value):
-            return value
-        assert time.monotonic() < deadline, f"never reached the expected state: {value}"
-        time.sleep(0.2)
+    return publish_listing(system, listing, "the deposit listing").listing_id
 
 
 async def _sql(query: str, *args: Any) -> Any:
@@ -159,7 +138,7 @@ def test_claims_accepted_and_decided_are_charged_and_a_deposit_without_one_is_re
     evidence = guest.get(claim["evidence"][0]["url"])
     assert (evidence.status_code, evidence.content) == (200, PNG)
     assert guest.post(f"/v1/claims/{claim['claim_id']}/accept").status_code == 200
-    charged = _wait(
+    charged = wait_until(
         lambda: guest.get(f"/v1/claims/{claim['claim_id']}").json(),
         lambda c: c["status"] == "charged",
     )
@@ -176,7 +155,7 @@ def test_claims_accepted_and_decided_are_charged_and_a_deposit_without_one_is_re
         f"/v1/claims/{second['claim_id']}/decide", json={"amount": 8_000, "note": "wear"}
     )
     assert decided.status_code == 200, decided.text
-    _wait(
+    wait_until(
         lambda: guest.get(f"/v1/claims/{second['claim_id']}").json(),
         lambda c: c["status"] == "charged",
     )

@@ -6,9 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import time
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,7 @@ import pytest
 from tests.conftest import service_dsn
 from tests.e2e.conftest import System
 from tests.e2e.test_instant_book import wait_for_booking
+from tests.support.e2e import publish, wait_until, wait_until_listed
 
 pytestmark = pytest.mark.e2e
 _used: set[tuple[int, int]] = set()
@@ -32,7 +31,6 @@ DANCE, DANCE_HOST = f"lst_dance_{SUFFIX}", f"host-dance-{SUFFIX}"
 @pytest.fixture(scope="module")
 def dance(system: System) -> str:
     from marketplace_contracts.events.catalog import ListingUpsertedV1
-    from tests.e2e.test_request_to_book import _publish
 
     seeds = json.loads(
         (
@@ -41,7 +39,7 @@ def dance(system: System) -> str:
     )
     seed = next(s for s in seeds if s["listing_id"] == "lst_dance_06")
     asyncio.run(
-        _publish(
+        publish(
             ListingUpsertedV1.model_validate(
                 {
                     **seed,
@@ -58,10 +56,7 @@ def dance(system: System) -> str:
 @pytest.fixture(scope="module")
 def guest(system: System, dance: str) -> httpx.Client:
     client = system.client("booking", sub=f"guest-money-{SUFFIX}")
-    deadline = time.monotonic() + 30
-    while not any(i["listing_id"] == dance for i in client.get("/v1/listings").json()):
-        assert time.monotonic() < deadline, "the priced listing never replicated"
-        time.sleep(0.2)
+    wait_until_listed(client, dance, "the priced listing")
     return client
 
 
@@ -92,16 +87,6 @@ def book(guest: httpx.Client, times: dict[str, str], **extra: Any) -> dict[str, 
     return wait_for_booking(
         guest, response.json()["booking_id"], lambda b: b["payment_status"] == "captured"
     )
-
-
-def wait_until(fetch: Callable[[], Any], done: Callable[[Any], Any], timeout: float = 40) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fetch()
-        if done(value):
-            return value
-        assert time.monotonic() < deadline, f"never reached the expected state: {value}"
-        time.sleep(0.2)
 
 
 def stripe_refunds(system: System, payment_id: str) -> list[dict[str, Any]]:
@@ -305,7 +290,6 @@ EDGES = {  # policy: (hours before the start, refund share of the stay) at and j
 @pytest.mark.parametrize("policy", sorted(EDGES))
 def test_cancellation_previews_at_the_edges_of_each_band(system: System, policy: str) -> None:
     from marketplace_contracts.events.catalog import ListingUpsertedV1
-    from tests.e2e.test_request_to_book import _publish
 
     suffix = uuid.uuid4().hex[:8]
     listing = ListingUpsertedV1(
@@ -319,7 +303,7 @@ def test_cancellation_previews_at_the_edges_of_each_band(system: System, policy:
         cancellation_policy=policy,
         guest_service_fee_bps=1000,
     )
-    asyncio.run(_publish(listing))
+    asyncio.run(publish(listing))
     guest = system.client("booking", sub=f"guest-edges-{suffix}")
     wait_until(
         lambda: [i["listing_id"] for i in guest.get("/v1/listings").json()],
@@ -435,7 +419,6 @@ def test_a_host_whose_account_cannot_take_charges_is_refused_until_onboarded(
     system: System,
 ) -> None:
     from marketplace_contracts.events.catalog import ListingUpsertedV1
-    from tests.e2e.test_request_to_book import _publish
 
     suffix = uuid.uuid4().hex[:8]
     listing = ListingUpsertedV1(
@@ -448,7 +431,7 @@ def test_a_host_whose_account_cannot_take_charges_is_refused_until_onboarded(
         platform_fee_bps=1000,
         cancellation_policy="flexible",
     )
-    asyncio.run(_publish(listing))
+    asyncio.run(publish(listing))
     guest = system.client("booking", sub=f"guest-onb-{suffix}")
     wait_until(
         lambda: [i["listing_id"] for i in guest.get("/v1/listings").json()],

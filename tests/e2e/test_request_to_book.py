@@ -3,8 +3,6 @@ far-ahead stays save the card and charge it off-session, with a visible payment_
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -12,12 +10,11 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from eventkit.producer import durable_producer
-from marketplace_contracts import make_envelope
 from marketplace_contracts.events.catalog import ListingUpsertedV1
-from tests.conftest import KAFKA
 from tests.e2e.conftest import System
 from tests.e2e.test_instant_book import wait_for_booking
+from tests.support.e2e import publish as _publish  # noqa: F401  (test_booking_groups uses it)
+from tests.support.e2e import publish_listing
 
 pytestmark = pytest.mark.e2e
 
@@ -37,27 +34,7 @@ def listing(system: System) -> ListingUpsertedV1:
         cancellation_policy="flexible",
         instant_book=False,
     )
-    asyncio.run(_publish(listing))
-    client = system.client("booking", sub="anyone")
-    deadline = time.monotonic() + 30
-    while not any(i["listing_id"] == listing.listing_id for i in client.get("/v1/listings").json()):
-        assert time.monotonic() < deadline, "the test listing never replicated"
-        time.sleep(0.2)
-    return listing
-
-
-async def _publish(listing: ListingUpsertedV1) -> None:
-    producer = durable_producer(KAFKA, client_id="e2e-catalog")
-    await producer.start()
-    try:
-        envelope = make_envelope(
-            listing, key=listing.listing_id, producer="catalog", correlation_id=uuid.uuid4()
-        )
-        await producer.send_and_wait(
-            listing.TOPIC, envelope.to_bytes(), key=listing.listing_id.encode()
-        )
-    finally:
-        await producer.stop()
+    return publish_listing(system, listing)
 
 
 _next_hour = iter(range(2, 24 * 5))

@@ -21,7 +21,7 @@ import pytest
 from marketplace_contracts.events.catalog import ListingUpsertedV1
 from tests.conftest import service_dsn
 from tests.e2e.conftest import ROOT, System
-from tests.e2e.test_request_to_book import _publish
+from tests.support.e2e import publish
 
 pytestmark = pytest.mark.e2e
 STRIPE_AUTH = {"Authorization": "Bearer sk_test_local_simulator"}
@@ -69,7 +69,7 @@ def test_each_leg_released_is_transferred_to_its_host(system: System) -> None:
     suffix = uuid.uuid4().hex[:8]
     listings = [_listing(n, suffix) for n in (1, 2)]
     for listing in listings:
-        asyncio.run(_publish(listing))
+        asyncio.run(publish(listing))
     guest = system.client("booking", sub=f"guest-payout-{suffix}")
     _until(
         "the listings to replicate",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -50,8 +50,6 @@ from payments.service_layer import bank_debits, webhooks
 from tests.support.payments_harness import (
     PaymentsHarness,
     payments_harness,
-    reset_simulator,
-    simulator,
     stripe_get,
 )
 
@@ -62,18 +60,6 @@ OUTBOX = Outbox("booking", producer="booking")
 
 
 # -- payments ---------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def sim_base() -> Iterator[str]:
-    with simulator() as base:
-        yield base
-
-
-@pytest.fixture
-async def sim(sim_base: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with reset_simulator(sim_base) as client:
-        yield client
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -38,8 +38,6 @@ from payments.domain.ids import charge_payment_id, checkout_payment_id
 from tests.support.payments_harness import (
     PaymentsHarness,
     payments_harness,
-    reset_simulator,
-    simulator,
     stripe_get,
 )
 
@@ -51,18 +49,6 @@ OUTBOX = Outbox("booking", producer="booking")
 HANDLERS = BookingHandlers(OUTBOX)
 DEPOSIT = 30_000
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-
-
-@pytest.fixture(scope="module")
-def sim_base() -> Iterator[str]:
-    with simulator() as base:
-        yield base
-
-
-@pytest.fixture
-async def sim(sim_base: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with reset_simulator(sim_base) as client:
-        yield client
 
 
 @pytest.fixture

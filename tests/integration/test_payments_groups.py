@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -48,8 +48,6 @@ from tests.conftest import service_dsn
 from tests.support.payments_harness import (
     PaymentsHarness,
     payments_harness,
-    reset_simulator,
-    simulator,
     stripe_get,
 )
 
@@ -72,18 +70,6 @@ TOTAL, FEES = 48_000, 7_200
 
 
 # -- fixtures --------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def sim_base() -> Iterator[str]:
-    with simulator() as base:
-        yield base
-
-
-@pytest.fixture
-async def sim(sim_base: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with reset_simulator(sim_base) as client:
-        yield client
-
-
 @pytest.fixture
 async def payments(pg_ready: None, sim: httpx.AsyncClient) -> AsyncIterator[Payments]:
     async with payments_harness(str(sim.base_url), max_network_retries=2) as harness:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -44,7 +43,6 @@ from tests.support.payments_harness import (
     only,
     payments_harness,
     reset_simulator,
-    simulator,
     stripe_get,
 )
 
@@ -57,12 +55,6 @@ BOOKING = Outbox("booking", producer="booking")
 DAY = timedelta(days=1)
 HOST = "acct_1ReauthHost"
 AMOUNT, FEE = 12_000, 1_800
-
-
-@pytest.fixture(scope="module")
-def sim_base() -> Iterator[str]:
-    with simulator() as base:
-        yield base
 
 
 def _checkout(booking_id: str, payment_method: str = "pm_card_visa") -> CheckoutRequestedV1:

@@ -21,7 +21,7 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -58,8 +58,6 @@ from tests.support.payments_harness import (
     PaymentsHarness,
     only,
     payments_harness,
-    reset_simulator,
-    simulator,
     stripe_get,
 )
 
@@ -81,18 +79,6 @@ MAX_ATTEMPTS = 4
 
 
 # -- fixtures --------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def sim_base() -> Iterator[str]:
-    with simulator() as base:
-        yield base
-
-
-@pytest.fixture
-async def sim(sim_base: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with reset_simulator(sim_base) as client:
-        yield client
-
-
 @pytest.fixture
 async def payments(pg_ready: None, sim: httpx.AsyncClient) -> AsyncIterator[Payments]:
     async with payments_harness(

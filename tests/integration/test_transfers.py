@@ -15,7 +15,7 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -33,7 +33,6 @@ from marketplace_contracts.events.booking import (
     BookingCancelledV1,
     BookingConfirmedV1,
     CheckoutRequestedV1,
-    GroupCaptureRequestedV1,
     GroupCheckoutRequestedV1,
     GroupLeg,
     RefundLine,
@@ -54,10 +53,9 @@ from payments.domain.ids import checkout_payment_id
 from tests.conftest import service_dsn
 from tests.support.payments_harness import (
     PaymentsHarness,
+    captured_group,
     only,
     payments_harness,
-    reset_simulator,
-    simulator,
     stripe_get,
 )
 
@@ -80,18 +78,6 @@ def payable(account: str) -> str:
 
 
 # -- fixtures --------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def sim_base() -> Iterator[str]:
-    with simulator() as base:
-        yield base
-
-
-@pytest.fixture
-async def sim(sim_base: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with reset_simulator(sim_base) as client:
-        yield client
-
-
 @pytest.fixture
 async def payments(pg_ready: None, sim: httpx.AsyncClient) -> AsyncIterator[Payments]:
     async with payments_harness(str(sim.base_url)) as harness:
@@ -164,40 +150,9 @@ def envelope(event: EventModel, key: str, producer: str = "payments") -> Envelop
 
 
 async def group_captured(payments: Payments) -> GroupCheckoutRequestedV1:
-    group_id = str(uuid.uuid4())
-    payments.subjects.append(group_id)
-    legs = [
-        GroupLeg(
-            booking_id=str(uuid.uuid4()),
-            listing_id=f"lst_tr_{i}",
-            host_id=f"host-tr-{i}",
-            host_account_id=account,
-            starts_at=START + timedelta(days=i),
-            ends_at=START + timedelta(days=i, hours=2),
-            amount=amount,
-            platform_fee=fee,
-            tax=tax,
-        )
-        for i, (account, amount, fee, tax) in enumerate(LEGS)
-    ]
-    request = GroupCheckoutRequestedV1(
-        group_id=group_id,
-        guest_id=f"guest-{uuid.uuid4().hex[:8]}",
-        amount=sum(leg.amount for leg in legs),
-        currency="usd",
-        platform_fee=sum(leg.platform_fee for leg in legs),
-        payment_method="pm_card_visa",
-        legs=legs,
+    return await captured_group(
+        payments, LEGS, START, listing_prefix="lst_tr_", host_prefix="host-tr-"
     )
-    await payments.deliver(request, group_id)
-    capture = GroupCaptureRequestedV1(
-        group_id=group_id,
-        payment_id=checkout_payment_id(group_id),
-        amount=request.amount,
-        currency="usd",
-    )
-    await payments.deliver(capture, group_id)
-    return request
 
 
 async def captured_envelope(payments: Payments, payment_id: str) -> Envelope:

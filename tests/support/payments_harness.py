@@ -11,8 +11,9 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -24,6 +25,11 @@ from eventkit.consumer import MessageProcessor
 from eventkit.outbox import Outbox
 from eventkit.routing import EventRouter
 from marketplace_contracts import Envelope, EventModel, decode_data, make_envelope
+from marketplace_contracts.events.booking import (
+    GroupCaptureRequestedV1,
+    GroupCheckoutRequestedV1,
+    GroupLeg,
+)
 from payments.adapters.stripe_gateway import SIMULATOR_API_KEY, StripeGateway
 from payments.domain.ids import checkout_payment_id
 from payments.entrypoints.consumers import build_router
@@ -204,6 +210,52 @@ async def stripe_get(sim: httpx.AsyncClient, path: str, **params: str) -> dict[s
     response.raise_for_status()
     data: dict[str, Any] = response.json()
     return data
+
+
+async def captured_group(
+    payments: PaymentsHarness,
+    legs: Sequence[tuple[str, int, int, int]],
+    start: datetime,
+    *,
+    listing_prefix: str = "lst_",
+    host_prefix: str = "host-",
+) -> GroupCheckoutRequestedV1:
+    """A group checked out and captured through payments, one leg a day from ``start`` for each
+    ``(host account, amount, platform fee, tax)`` of ``legs``; the group's checkout request."""
+    group_id = str(uuid.uuid4())
+    payments.subjects.append(group_id)
+    group_legs = [
+        GroupLeg(
+            booking_id=str(uuid.uuid4()),
+            listing_id=f"{listing_prefix}{i}",
+            host_id=f"{host_prefix}{i}",
+            host_account_id=account,
+            starts_at=start + timedelta(days=i),
+            ends_at=start + timedelta(days=i, hours=2),
+            amount=amount,
+            platform_fee=fee,
+            tax=tax,
+        )
+        for i, (account, amount, fee, tax) in enumerate(legs)
+    ]
+    request = GroupCheckoutRequestedV1(
+        group_id=group_id,
+        guest_id=f"guest-{uuid.uuid4().hex[:8]}",
+        amount=sum(leg.amount for leg in group_legs),
+        currency="usd",
+        platform_fee=sum(leg.platform_fee for leg in group_legs),
+        payment_method="pm_card_visa",
+        legs=group_legs,
+    )
+    await payments.deliver(request, group_id)
+    capture = GroupCaptureRequestedV1(
+        group_id=group_id,
+        payment_id=checkout_payment_id(group_id),
+        amount=request.amount,
+        currency="usd",
+    )
+    await payments.deliver(capture, group_id)
+    return request
 
 
 def only(events: list[EventModel], kind: type[EventModel]) -> list[Any]:

@@ -5,7 +5,6 @@ The app runs in-process over httpx's ASGI transport (no sockets, no webhooks con
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -20,9 +19,8 @@ from stripesim import create_app
 from stripesim.errors import StripeAPIError
 from stripesim.forms import parse_form, split_key
 from stripesim.webhooks import sign
-
-KEY = "sk_test_unit"
-AUTH = {"Authorization": f"Bearer {KEY}"}
+from tests.support.stripesim_api import AUTH, event_types, get, ok, post
+from tests.support.stripesim_api import error as shared_error
 
 
 # -- forms -----------------------------------------------------------------------------------
@@ -91,41 +89,11 @@ def test_parse_rejects_scalar_hash_conflicts(body: str) -> None:
 
 
 # -- fixtures & helpers ----------------------------------------------------------------------
-@pytest.fixture
-async def api() -> AsyncIterator[httpx.AsyncClient]:
-    """The app in-process over ASGI (no lifespan: no webhook endpoint is configured)."""
-    transport = httpx.ASGITransport(app=create_app())
-    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
-        yield client
-
-
-async def post(
-    api: httpx.AsyncClient, path: str, data: dict[str, Any] | None = None, key: str | None = None
-) -> httpx.Response:
-    headers = dict(AUTH)
-    if key is not None:
-        headers["Idempotency-Key"] = key
-    body = urlencode(list(_api_encode(data or {})))
-    headers["Content-Type"] = "application/x-www-form-urlencoded"
-    return await api.post(path, content=body, headers=headers)
-
-
-def ok(response: httpx.Response) -> dict[str, Any]:
-    assert response.status_code == 200, response.text
-    data: dict[str, Any] = response.json()
-    return data
-
-
 def error(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    err: dict[str, Any] = response.json()["error"]
+    """The error of a ``status`` response, which has a ``type`` and a ``message``."""
+    err = shared_error(response, status)
     assert set(err) >= {"type", "message"}
     return err
-
-
-async def event_types(api: httpx.AsyncClient) -> list[str]:
-    events = ok(await api.get("/v1/events", params={"limit": 100}, headers=AUTH))["data"]
-    return [e["type"] for e in reversed(events)]
 
 
 async def intent(api: httpx.AsyncClient, **params: Any) -> dict[str, Any]:
@@ -1088,10 +1056,6 @@ async def destination_charge(
 
 async def refund(api: httpx.AsyncClient, key: str | None = None, **params: Any) -> httpx.Response:
     return await post(api, "/v1/refunds", params, key=key)
-
-
-async def get(api: httpx.AsyncClient, path: str, **params: Any) -> dict[str, Any]:
-    return ok(await api.get(path, params=params, headers=AUTH))
 
 
 async def test_partial_then_full_refund_of_a_payment_intent(api: httpx.AsyncClient) -> None:

@@ -3,21 +3,16 @@ intents settled by sim time or a control, returns as disputes, off-session debit
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
-from urllib.parse import urlencode
 
 import httpx
 import pytest
 import stripe
-from stripe._encode import _api_encode
 
 from stripesim import create_app
-from stripesim.testing import WebhookRecorder, serve
+from stripesim.testing import WebhookRecorder
+from tests.support.stripesim_api import AUTH, error, event_types, get, ok, post, signed_events
 
-KEY = "sk_test_ach"
-AUTH = {"Authorization": f"Bearer {KEY}"}
-SECRET = "whsec_ach"
 DAYS = 24 * 60 * 60
 MANDATE = {
     "customer_acceptance": {
@@ -25,44 +20,6 @@ MANDATE = {
         "online": {"ip_address": "203.0.113.7", "user_agent": "Mozilla/5.0"},
     }
 }
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app())
-    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
-        yield client
-
-
-async def post(
-    api: httpx.AsyncClient, path: str, data: dict[str, Any] | None = None, key: str | None = None
-) -> httpx.Response:
-    headers = {**AUTH, "Content-Type": "application/x-www-form-urlencoded"}
-    if key is not None:
-        headers["Idempotency-Key"] = key
-    return await api.post(path, content=urlencode(list(_api_encode(data or {}))), headers=headers)
-
-
-async def get(api: httpx.AsyncClient, path: str, **params: Any) -> dict[str, Any]:
-    query = urlencode(list(_api_encode(params)))
-    return ok(await api.get(f"{path}?{query}" if query else path, headers=AUTH))
-
-
-def ok(response: httpx.Response) -> dict[str, Any]:
-    assert response.status_code == 200, response.text
-    data: dict[str, Any] = response.json()
-    return data
-
-
-def error(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    err: dict[str, Any] = response.json()["error"]
-    return err
-
-
-async def event_types(api: httpx.AsyncClient) -> list[str]:
-    events = (await get(api, "/v1/events", limit=100))["data"]
-    return [e["type"] for e in reversed(events)]
 
 
 async def customer(api: httpx.AsyncClient) -> str:
@@ -481,16 +438,6 @@ async def test_reset_forgets_debits_and_mandates(api: httpx.AsyncClient) -> None
 
 
 # -- the official SDK, signed webhooks -------------------------------------------------------
-@pytest.fixture
-def sdk(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, WebhookRecorder]]:
-    recorder = WebhookRecorder()
-    app = create_app("http://webhooks.test/stripe", SECRET, webhook_transport=recorder.transport)
-    with serve(app) as base_url:
-        monkeypatch.setattr(stripe, "api_base", base_url)
-        monkeypatch.setattr(stripe, "api_key", KEY)
-        yield base_url, recorder
-
-
 def test_an_ach_payment_through_the_stripe_sdk(sdk: tuple[str, WebhookRecorder]) -> None:
     base_url, recorder = sdk
     cus = stripe.Customer.create(email="guest@example.test")
@@ -543,10 +490,7 @@ def test_an_ach_payment_through_the_stripe_sdk(sdk: tuple[str, WebhookRecorder])
         "charge.succeeded",
         "payment_intent.succeeded",
     ]
-    events = [
-        stripe.Webhook.construct_event(w.body.decode(), w.signature, SECRET)
-        for w in recorder.wait_for(len(expected))
-    ]
+    events = signed_events(recorder, len(expected))
     assert sorted(e.type for e in events) == sorted(expected)  # delivered concurrently
     by_type = {e.type: e.data.object for e in events}
     assert by_type["payment_intent.processing"]["status"] == "processing"

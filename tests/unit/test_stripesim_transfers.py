@@ -6,78 +6,30 @@ Most tests run the app in-process over httpx's ASGI transport; one drives it wit
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
-from urllib.parse import urlencode
 
 import httpx
 import pytest
 import stripe
-from stripe._encode import _api_encode
 
-from stripesim import create_app
-from stripesim.testing import WebhookRecorder, serve
+from stripesim.testing import WebhookRecorder
+from tests.support.stripesim_api import (
+    AUTH,
+    error,
+    event_types,
+    get,
+    ok,
+    paid_intent,
+    post,
+    signed_events,
+)
 
-KEY = "sk_test_transfers"
-AUTH = {"Authorization": f"Bearer {KEY}"}
-SECRET = "whsec_transfers"
 HOST = "acct_1HostTransfers"
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app())
-    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
-        yield client
-
-
-async def post(
-    api: httpx.AsyncClient, path: str, data: dict[str, Any] | None = None, key: str | None = None
-) -> httpx.Response:
-    headers = {**AUTH, "Content-Type": "application/x-www-form-urlencoded"}
-    if key is not None:
-        headers["Idempotency-Key"] = key
-    return await api.post(path, content=urlencode(list(_api_encode(data or {}))), headers=headers)
-
-
-async def get(api: httpx.AsyncClient, path: str, **params: Any) -> dict[str, Any]:
-    query = urlencode(list(_api_encode(params)))
-    return ok(await api.get(f"{path}?{query}" if query else path, headers=AUTH))
-
-
-def ok(response: httpx.Response) -> dict[str, Any]:
-    assert response.status_code == 200, response.text
-    data: dict[str, Any] = response.json()
-    return data
-
-
-def error(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    err: dict[str, Any] = response.json()["error"]
-    return err
-
-
-async def event_types(api: httpx.AsyncClient) -> list[str]:
-    events = (await get(api, "/v1/events", limit=100))["data"]
-    return [e["type"] for e in reversed(events)]
 
 
 async def paid_charge(api: httpx.AsyncClient, amount: int = 10_000, **params: Any) -> str:
     """A captured card charge of the platform (no destination); its id."""
-    pi = ok(
-        await post(
-            api,
-            "/v1/payment_intents",
-            {
-                "amount": amount,
-                "currency": "usd",
-                "payment_method": "pm_card_visa",
-                "confirm": True,
-                "transfer_group": "grp_1",
-                **params,
-            },
-        )
-    )
+    pi = await paid_intent(api, amount, **{"transfer_group": "grp_1", **params})
     return str(pi["latest_charge"])
 
 
@@ -392,26 +344,10 @@ async def test_reset_forgets_transfers(api: httpx.AsyncClient) -> None:
 
 
 # -- the official SDK, signed webhooks -------------------------------------------------------
-@pytest.fixture
-def sdk(monkeypatch: pytest.MonkeyPatch) -> Iterator[WebhookRecorder]:
-    """The simulator on a local port, the global ``stripe`` SDK pointed at it."""
-    recorder = WebhookRecorder()
-    app = create_app("http://webhooks.test/stripe", SECRET, webhook_transport=recorder.transport)
-    with serve(app) as base_url:
-        monkeypatch.setattr(stripe, "api_base", base_url)
-        monkeypatch.setattr(stripe, "api_key", KEY)
-        yield recorder
-
-
-def signed_events(recorder: WebhookRecorder, count: int) -> list[stripe.Event]:
-    """The first ``count`` webhooks, each verified as a Stripe-signed event."""
-    return [
-        stripe.Webhook.construct_event(w.body.decode(), w.signature, SECRET)
-        for w in recorder.wait_for(count)
-    ]
-
-
-def test_transfers_and_reversals_through_the_stripe_sdk(sdk: WebhookRecorder) -> None:
+def test_transfers_and_reversals_through_the_stripe_sdk(
+    sdk: tuple[str, WebhookRecorder],
+) -> None:
+    _, recorder = sdk
     pi = stripe.PaymentIntent.create(
         amount=20_000,
         currency="usd",
@@ -458,7 +394,7 @@ def test_transfers_and_reversals_through_the_stripe_sdk(sdk: WebhookRecorder) ->
     assert (tr.amount_reversed, tr.reversed, tr["reversals"]["total_count"]) == (5_000, False, 1)
     assert [t.id for t in stripe.Transfer.list(transfer_group="grp_sdk")] == [tr.id]
 
-    events = {e.type: e.data.object for e in signed_events(sdk, 5)}  # delivered concurrently
+    events = {e.type: e.data.object for e in signed_events(recorder, 5)}  # delivered concurrently
     assert sorted(events) == [
         "charge.succeeded",
         "payment_intent.created",

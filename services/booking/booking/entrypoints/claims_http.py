@@ -16,7 +16,13 @@ from booking.domain.claims import MAX_EVIDENCE_BYTES, MAX_EVIDENCE_FILES
 from booking.domain.errors import BookingError, ErrorCode
 from booking.entrypoints import errors
 from booking.entrypoints.auth import CurrentPrincipal, Principal, Role, require_role
-from booking.entrypoints.common import ERRORS, IdempotencyKey, run_idempotent, runtime_of
+from booking.entrypoints.common import (
+    ERRORS,
+    IdempotencyKey,
+    run_idempotent,
+    runtime_of,
+    visible_to,
+)
 from booking.entrypoints.schemas import (
     ClaimContest,
     ClaimDecision,
@@ -129,11 +135,7 @@ async def _visible(
     conn: asyncpg.Connection, claim_id: uuid.UUID, principal: Principal
 ) -> dict[str, Any]:
     view = await claims.view(conn, claim_id)
-    allowed = principal.role == Role.ADMIN or (
-        (principal.role == Role.GUEST and view["guest_id"] == principal.sub)
-        or (principal.role == Role.HOST and view["host_id"] == principal.sub)
-    )
-    if not allowed:
+    if not visible_to(principal, view):
         raise BookingError(ErrorCode.CLAIM_NOT_FOUND, f"claim {claim_id} not found")
     return view
 
@@ -164,12 +166,7 @@ async def list_claims(
         owner = await conn.fetchrow(
             "SELECT guest_id, host_id FROM booking.bookings WHERE booking_id = $1", booking_id
         )
-        visible = owner is not None and (
-            principal.role == Role.ADMIN
-            or (principal.role == Role.GUEST and owner["guest_id"] == principal.sub)
-            or (principal.role == Role.HOST and owner["host_id"] == principal.sub)
-        )
-        if not visible:
+        if not visible_to(principal, owner):
             raise BookingError(ErrorCode.BOOKING_NOT_FOUND, f"booking {booking_id} not found")
         return await claims.claims_of(conn, booking_id)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated, Any
 
 import asyncpg
@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from booking.adapters import idempotency
 from booking.domain.errors import BookingError, ErrorCode
 from booking.entrypoints import errors
-from booking.entrypoints.auth import Principal
+from booking.entrypoints.auth import Principal, Role
 from booking.entrypoints.schemas import ErrorOut
 from eventkit.runtime import ServiceRuntime
 
@@ -33,6 +33,15 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 def runtime_of(request: Request) -> ServiceRuntime:
     return request.app.state.runtime
+
+
+def visible_to(principal: Principal, row: asyncpg.Record | Mapping[str, Any] | None) -> bool:
+    """Admins, and the guest and host of `row` (its `guest_id` and `host_id`), may see it."""
+    return row is not None and (
+        principal.role == Role.ADMIN
+        or (principal.role == Role.GUEST and row["guest_id"] == principal.sub)
+        or (principal.role == Role.HOST and row["host_id"] == principal.sub)
+    )
 
 
 async def run_idempotent(

@@ -25,7 +25,13 @@ from booking.entrypoints import (
     receipts_http,
 )
 from booking.entrypoints.auth import CurrentPrincipal, Principal, Role, require_role
-from booking.entrypoints.common import ERRORS, IdempotencyKey, run_idempotent, runtime_of
+from booking.entrypoints.common import (
+    ERRORS,
+    IdempotencyKey,
+    run_idempotent,
+    runtime_of,
+    visible_to,
+)
 from booking.entrypoints.schemas import (
     BookingOut,
     DeclineRequest,
@@ -122,12 +128,7 @@ async def get_booking(
 ) -> dict[str, Any]:
     async with runtime_of(request).db.acquire() as conn:
         row = await repository.get_booking(conn, booking_id)
-    visible = row is not None and (
-        principal.role == Role.ADMIN
-        or (principal.role == Role.GUEST and row["guest_id"] == principal.sub)
-        or (principal.role == Role.HOST and row["host_id"] == principal.sub)
-    )
-    if not visible:  # 404, not 403: do not reveal that someone else's booking exists
+    if not visible_to(principal, row):  # 404, not 403: do not reveal that it exists
         raise BookingError(ErrorCode.BOOKING_NOT_FOUND, f"booking {booking_id} not found")
     assert row is not None
     view = booking_view(row)

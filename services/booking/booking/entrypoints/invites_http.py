@@ -11,7 +11,13 @@ from fastapi.responses import JSONResponse
 
 from booking.domain.errors import BookingError, ErrorCode
 from booking.entrypoints.auth import CurrentPrincipal, Role, require_role
-from booking.entrypoints.common import ERRORS, IdempotencyKey, run_idempotent, runtime_of
+from booking.entrypoints.common import (
+    ERRORS,
+    IdempotencyKey,
+    run_idempotent,
+    runtime_of,
+    visible_to,
+)
 from booking.entrypoints.schemas import (
     AcceptInviteRequest,
     BookingOut,
@@ -71,12 +77,7 @@ async def get_invite(
             invite = await invites.view(conn, invite_id)
         except BookingError:
             invite = None
-    visible = invite is not None and (
-        principal.role == Role.ADMIN
-        or (principal.role == Role.GUEST and invite["guest_id"] == principal.sub)
-        or (principal.role == Role.HOST and invite["host_id"] == principal.sub)
-    )
-    if not visible:
+    if not visible_to(principal, invite):
         raise BookingError(ErrorCode.INVITE_NOT_FOUND, f"invite {invite_id} not found")
     assert invite is not None
     return invite

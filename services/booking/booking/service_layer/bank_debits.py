@@ -41,13 +41,14 @@ from booking.domain.bank_debits import (
     rules,
 )
 from booking.domain.model import BookingStatus, PaymentStatus, Trigger, transition_for
-from booking.service_layer.checkout import COMPLETION, HOLD_EXPIRY, PAYMENT_WINDOW
+from booking.service_layer import payment_due
+from booking.service_layer.checkout import COMPLETION, HOLD_EXPIRY
 from booking.service_layer.endings import end_booking
 from eventkit import scheduler
 from eventkit.outbox import Outbox
 from eventkit.routing import PermanentError
 from marketplace_contracts import Envelope
-from marketplace_contracts.events.booking import BookingConfirmedV1, PaymentRequestedV1
+from marketplace_contracts.events.booking import BookingConfirmedV1
 from marketplace_contracts.events.payments import (
     FundsClearedV1,
     PaymentCapturedV1,
@@ -152,32 +153,17 @@ class BankDebitHandlers:
         if row["status"] != BookingStatus.PAYMENT_DUE:
             return False
         # The card payment that replaces the returned debit: confirmed again, paid by card.
-        step = transition_for(row, Trigger.PAYMENT_CAPTURED)
-        await repository.update_booking(
+        await payment_due.payment_received(
             conn,
-            row["booking_id"],
-            row["version"],
-            status=step.target.value,
-            payment_status=PaymentStatus.CAPTURED.value,
+            self.outbox,
+            env,
+            row,
+            event,
             payment_id=event.payment_id,
             payment_method_type=CARD,
             funds_status=None,
-            pay_by=None,
-            failure_reason=None,
-            failure_detail=None,
         )
         await scheduler.cancel(conn, "booking", RETURNED_DEBIT_WINDOW, event.booking_id)
-        await scheduler.cancel(conn, "booking", PAYMENT_WINDOW, event.booking_id)
-        await self.outbox.add(
-            conn,
-            BookingConfirmedV1(
-                booking_id=event.booking_id,
-                payment_id=event.payment_id,
-                amount=row["amount"],
-                currency=row["currency"],
-            ),
-            **_meta(env, event.booking_id),
-        )
         return True
 
     async def on_payment_returned(
@@ -195,33 +181,19 @@ class BankDebitHandlers:
             and row["group_id"] is None
             and row["starts_at"] > now
         ):
-            step = transition_for(row, Trigger.PAYMENT_RETURNED)
-            pay_by = min(now + rules().pay_window, row["starts_at"])
-            await repository.update_booking(
+            await payment_due.request_payment(
                 conn,
-                row["booking_id"],
-                row["version"],
-                status=step.target.value,
-                payment_status=PaymentStatus.FAILED.value,
+                self.outbox,
+                env,
+                row,
+                event,
+                Trigger.PAYMENT_RETURNED,
+                RETURNED_DEBIT_WINDOW,
+                min(now + rules().pay_window, row["starts_at"]),
+                PAYMENT_RETURNED,
                 funds_status=FundsStatus.RETURNED,
-                pay_by=pay_by,
                 failure_reason=PAYMENT_RETURNED,
                 failure_detail=detail[:500],
-            )
-            await scheduler.schedule(
-                conn, "booking", RETURNED_DEBIT_WINDOW, event.booking_id, pay_by
-            )
-            await self.outbox.add(
-                conn,
-                PaymentRequestedV1(
-                    booking_id=event.booking_id,
-                    payment_id=event.payment_id,
-                    amount=row["amount"],
-                    currency=row["currency"],
-                    pay_by=pay_by,
-                    reason=PAYMENT_RETURNED,
-                ),
-                **_meta(env, event.booking_id),
             )
             return
         # Started, over or cancelled: the booking stands as it is; ops recover the money.

@@ -121,7 +121,7 @@ async def _lock_claim(
         "SELECT booking_id FROM booking.claims WHERE claim_id = $1", claim_id
     )
     if booking_id is None:
-        raise BookingError(ErrorCode.CLAIM_NOT_FOUND, f"claim {claim_id} not found")
+        raise _not_found(claim_id)
     row = await repository.get_booking(conn, booking_id, for_update=True)
     claim = await conn.fetchrow(
         "SELECT * FROM booking.claims WHERE claim_id = $1 FOR UPDATE", claim_id
@@ -143,6 +143,16 @@ async def _committed(conn: asyncpg.Connection, booking_id: uuid.UUID, but: Any =
         but,
     )
     return int(value)
+
+
+async def _check_left(
+    conn: asyncpg.Connection, row: asyncpg.Record, claim_id: uuid.UUID, amount: int
+) -> None:
+    """`amount` for this claim fits in what the booking's other claims left of the deposit."""
+    if amount > remaining_deposit(
+        row["deposit_amount"], await _committed(conn, row["booking_id"], claim_id)
+    ):
+        raise BookingError(ErrorCode.CLAIM_EXCEEDS_DEPOSIT, "more than is left of the deposit")
 
 
 async def _set(conn: asyncpg.Connection, claim_id: uuid.UUID, **changes: Any) -> None:
@@ -390,10 +400,7 @@ async def decide(
     row, claim = await _lock_claim(conn, claim_id)
     check_decision(amount, claim["amount"])
     claim_transition(claim["status"], ClaimTrigger.DECIDED, amount)
-    if amount > remaining_deposit(
-        row["deposit_amount"], await _committed(conn, row["booking_id"], claim_id)
-    ):
-        raise BookingError(ErrorCode.CLAIM_EXCEEDS_DEPOSIT, "more than is left of the deposit")
+    await _check_left(conn, row, claim_id, amount)
     await _conclude(conn, outbox, row, claim, ClaimTrigger.DECIDED, amount, "admin", note)
     return await view(conn, claim_id)
 
@@ -416,10 +423,7 @@ async def retry(conn: asyncpg.Connection, outbox: Outbox, claim_id: uuid.UUID) -
     if row["deposit_released_at"] is not None:
         raise BookingError(ErrorCode.DEPOSIT_RELEASED, "the deposit was released already")
     amount = claim["decided_amount"]
-    if amount > remaining_deposit(
-        row["deposit_amount"], await _committed(conn, row["booking_id"], claim_id)
-    ):
-        raise BookingError(ErrorCode.CLAIM_EXCEEDS_DEPOSIT, "more than is left of the deposit")
+    await _check_left(conn, row, claim_id, amount)
     await _charge(conn, outbox, row, claim, amount, claim["charge_attempts"] + 1)
     return await view(conn, claim_id)
 

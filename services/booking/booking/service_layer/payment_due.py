@@ -31,6 +31,7 @@ from marketplace_contracts.events.payments import (
     PaymentCapturedV1,
     PaymentCapturedV2,
     PaymentFailedV1,
+    PaymentReturnedV1,
 )
 
 
@@ -52,8 +53,36 @@ async def charge_failed(
             failure_detail=detail,
         )
         return
-    step = transition_for(row, Trigger.PAYMENT_FAILED)
-    pay_by = datetime.now(UTC) + window
+    await request_payment(
+        conn,
+        outbox,
+        env,
+        row,
+        event,
+        Trigger.PAYMENT_FAILED,
+        PAYMENT_WINDOW,
+        datetime.now(UTC) + window,
+        event.code,
+        failure_reason=event.code,
+        failure_detail=detail,
+    )
+
+
+async def request_payment(
+    conn: asyncpg.Connection,
+    outbox: Outbox,
+    env: Envelope,
+    row: asyncpg.Record,
+    event: PaymentFailedV1 | PaymentReturnedV1,
+    trigger: Trigger,
+    timer: str,
+    pay_by: datetime,
+    reason: str,
+    **changes: Any,
+) -> None:
+    """The booking's payment failed: `payment_due` until `pay_by` (the durable `timer`), and
+    booking.payment_requested asks the guest to pay (`changes`: more columns to set)."""
+    step = transition_for(row, trigger)
     await repository.update_booking(
         conn,
         row["booking_id"],
@@ -61,10 +90,9 @@ async def charge_failed(
         status=step.target.value,
         payment_status=PaymentStatus.FAILED.value,
         pay_by=pay_by,
-        failure_reason=event.code,
-        failure_detail=detail,
+        **changes,
     )
-    await scheduler.schedule(conn, "booking", PAYMENT_WINDOW, event.booking_id, pay_by)
+    await scheduler.schedule(conn, "booking", timer, event.booking_id, pay_by)
     await outbox.add(
         conn,
         PaymentRequestedV1(
@@ -73,7 +101,7 @@ async def charge_failed(
             amount=row["amount"],
             currency=row["currency"],
             pay_by=pay_by,
-            reason=event.code,
+            reason=reason,
         ),
         key=event.booking_id,
         correlation_id=env.correlation_id,
@@ -87,7 +115,9 @@ async def payment_received(
     env: Envelope,
     row: asyncpg.Record,
     event: PaymentCapturedV1 | PaymentCapturedV2,
+    **changes: Any,
 ) -> None:
+    """The due payment was captured: confirmed again (`changes`: more columns to set)."""
     step = transition_for(row, Trigger.PAYMENT_CAPTURED)
     await repository.update_booking(
         conn,
@@ -98,6 +128,7 @@ async def payment_received(
         pay_by=None,
         failure_reason=None,
         failure_detail=None,
+        **changes,
     )
     await scheduler.cancel(conn, "booking", PAYMENT_WINDOW, event.booking_id)
     await outbox.add(

@@ -8,6 +8,7 @@ from typing import Any, TypeAlias
 
 import asyncpg
 
+from eventkit.rows import insert
 from finance.domain.payouts import Payable
 
 FinanceDB: TypeAlias = asyncpg.Pool | asyncpg.Connection
@@ -25,13 +26,7 @@ async def first_time(conn: asyncpg.Connection, source_event_id: uuid.UUID, kind:
 
 
 async def add_payable(conn: asyncpg.Connection, row: dict[str, Any]) -> None:
-    columns = ", ".join(row)
-    params = ", ".join(f"${i}" for i in range(1, len(row) + 1))
-    await conn.execute(
-        f"INSERT INTO finance.payables ({columns}) VALUES ({params}) "
-        "ON CONFLICT (payment_id, booking_id) DO NOTHING",
-        *row.values(),
-    )
+    await insert(conn, "finance.payables", row, "ON CONFLICT (payment_id, booking_id) DO NOTHING")
 
 
 async def add_to(
@@ -110,11 +105,7 @@ async def next_release_number(conn: asyncpg.Connection, payment_id: str, booking
 
 
 async def add_release(conn: asyncpg.Connection, row: dict[str, Any]) -> None:
-    columns = ", ".join(row)
-    params = ", ".join(f"${i}" for i in range(1, len(row) + 1))
-    await conn.execute(
-        f"INSERT INTO finance.payout_releases ({columns}) VALUES ({params})", *row.values()
-    )
+    await insert(conn, "finance.payout_releases", row)
 
 
 async def decide_release(

@@ -34,6 +34,31 @@ REFUND = "refund"
 `partial_capture`, `none`) never took that money in: nothing to reverse."""
 
 
+async def post_journal(
+    conn: asyncpg.Connection, outbox: Outbox, env: Envelope, journal: Journal, booking_id: str
+) -> None:
+    """Post the journal once per source fact (its event and kind), and announce it."""
+    journal_id = await ledger_repository.post(
+        conn, journal, source_event_id=env.event_id, booking_id=booking_id
+    )
+    if journal_id is None:
+        return
+    await outbox.add(
+        conn,
+        JournalPostedV1(
+            journal_id=str(journal_id),
+            kind=journal.kind,
+            booking_id=booking_id,
+            source_event_id=str(env.event_id),
+            currency=journal.currency,
+            postings=[Posting(account=a, amount=v) for a, v in journal.postings],
+        ),
+        key=str(journal_id),
+        correlation_id=env.correlation_id,
+        causation_id=env.event_id,
+    )
+
+
 class FinanceHandlers:
     def __init__(self, outbox: Outbox) -> None:
         self.outbox = outbox
@@ -49,7 +74,7 @@ class FinanceHandlers:
             host_account_id=event.host_account_id,
             currency=event.currency,
         )
-        await self._post(conn, env, journal, event.booking_id)
+        await post_journal(conn, self.outbox, env, journal, event.booking_id)
 
     async def on_payment_captured_v2(
         self, conn: asyncpg.Connection, env: Envelope, event: PaymentCapturedV2, _: object
@@ -68,7 +93,7 @@ class FinanceHandlers:
             )
         except UnbalancedJournal as exc:
             raise PermanentError(f"payment {event.payment_id}: {exc}") from exc
-        await self._post(conn, env, journal, event.booking_id)
+        await post_journal(conn, self.outbox, env, journal, event.booking_id)
 
     async def on_refund_succeeded(
         self, conn: asyncpg.Connection, env: Envelope, event: RefundSucceededV1, _: object
@@ -89,7 +114,7 @@ class FinanceHandlers:
             )
         except UnbalancedJournal as exc:
             raise PermanentError(f"refund {event.refund_id}: {exc}") from exc
-        await self._post(conn, env, journal, event.booking_id)
+        await post_journal(conn, self.outbox, env, journal, event.booking_id)
 
     async def on_booking_cancelled(
         self, conn: asyncpg.Connection, env: Envelope, event: BookingCancelledV1, _: object
@@ -101,7 +126,7 @@ class FinanceHandlers:
         journal = host_penalty(
             penalty=event.host_penalty, host_account_id=event.host_account_id, currency=currency
         )
-        await self._post(conn, env, journal, event.booking_id)
+        await post_journal(conn, self.outbox, env, journal, event.booking_id)
 
     @staticmethod
     async def _currency_of(conn: asyncpg.Connection, event: BookingCancelledV1) -> str:
@@ -117,26 +142,3 @@ class FinanceHandlers:
                 "refund or a posted payment to take the currency from"
             )
         return currency
-
-    async def _post(
-        self, conn: asyncpg.Connection, env: Envelope, journal: Journal, booking_id: str
-    ) -> None:
-        journal_id = await ledger_repository.post(
-            conn, journal, source_event_id=env.event_id, booking_id=booking_id
-        )
-        if journal_id is None:
-            return
-        await self.outbox.add(
-            conn,
-            JournalPostedV1(
-                journal_id=str(journal_id),
-                kind=journal.kind,
-                booking_id=booking_id,
-                source_event_id=str(env.event_id),
-                currency=journal.currency,
-                postings=[Posting(account=a, amount=v) for a, v in journal.postings],
-            ),
-            key=str(journal_id),
-            correlation_id=env.correlation_id,
-            causation_id=env.event_id,
-        )

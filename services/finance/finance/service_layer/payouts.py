@@ -30,17 +30,17 @@ import asyncpg
 
 from eventkit.outbox import Outbox
 from eventkit.routing import PermanentError
-from finance.adapters import ledger_repository
 from finance.adapters import payables_repository as payables_db
-from finance.domain.ledger import Journal, UnbalancedJournal
+from finance.domain.ledger import UnbalancedJournal
 from finance.domain.payouts import (
     PayoutRefused,
     host_transfer,
     host_transfer_reversed,
     payment_returned,
 )
+from finance.service_layer.handlers import REFUND, post_journal
 from marketplace_contracts import Envelope
-from marketplace_contracts.events.finance import JournalPostedV1, PayoutReleasedV1, Posting
+from marketplace_contracts.events.finance import PayoutReleasedV1
 from marketplace_contracts.events.payments import (
     FundsClearedV1,
     PaymentCapturedV1,
@@ -53,8 +53,6 @@ from marketplace_contracts.events.payments import (
 )
 
 Apply = Callable[[asyncpg.Connection, Envelope, Any, Any], Awaitable[None]]
-
-REFUND = "refund"
 
 
 def chain(*applies: Apply) -> Apply:
@@ -151,7 +149,7 @@ class Payouts:
             )
         except UnbalancedJournal as exc:
             raise PermanentError(f"return of {event.payment_id}: {exc}") from exc
-        await self._post(conn, env, journal, event.booking_id)
+        await post_journal(conn, self.outbox, env, journal, event.booking_id)
 
     # -- transfers ------------------------------------------------------------------------
     async def on_transfer_created(
@@ -163,7 +161,7 @@ class Payouts:
         journal = host_transfer(
             amount=event.amount, host_account_id=event.host_account_id, currency=event.currency
         )
-        await self._post(conn, env, journal, event.booking_id)
+        await post_journal(conn, self.outbox, env, journal, event.booking_id)
 
     async def on_transfer_failed(
         self, conn: asyncpg.Connection, env: Envelope, event: TransferFailedV1, _: object
@@ -187,7 +185,7 @@ class Payouts:
         journal = host_transfer_reversed(
             amount=event.amount, host_account_id=event.host_account_id, currency=event.currency
         )
-        await self._post(conn, env, journal, event.booking_id)
+        await post_journal(conn, self.outbox, env, journal, event.booking_id)
 
     # -- the release (ops) ----------------------------------------------------------------
     async def release(
@@ -263,27 +261,3 @@ class Payouts:
         await payables_db.add_to(conn, "released", row["payment_id"], row["booking_id"], amount)
         await self.outbox.add(conn, event, key=event.release_id, correlation_id=uuid.uuid4())
         return event
-
-    async def _post(
-        self, conn: asyncpg.Connection, env: Envelope, journal: Journal, booking_id: str
-    ) -> None:
-        """Post the journal once per source fact, and announce it (as FinanceHandlers do)."""
-        journal_id = await ledger_repository.post(
-            conn, journal, source_event_id=env.event_id, booking_id=booking_id
-        )
-        if journal_id is None:
-            return
-        await self.outbox.add(
-            conn,
-            JournalPostedV1(
-                journal_id=str(journal_id),
-                kind=journal.kind,
-                booking_id=booking_id,
-                source_event_id=str(env.event_id),
-                currency=journal.currency,
-                postings=[Posting(account=a, amount=v) for a, v in journal.postings],
-            ),
-            key=str(journal_id),
-            correlation_id=env.correlation_id,
-            causation_id=env.event_id,
-        )

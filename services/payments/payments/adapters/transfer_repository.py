@@ -7,6 +7,7 @@ from typing import Any
 
 import asyncpg
 
+from eventkit.rows import insert
 from payments.adapters.repository import PaymentsDB
 
 _MESSAGE_LIMIT = 2000
@@ -26,27 +27,20 @@ async def get_transfer(
 
 async def reserve(conn: asyncpg.Connection, row: dict[str, Any]) -> None:
     """A release's transfer, `pending` until Stripe answers (nothing if the release exists)."""
-    columns = ", ".join(row)
-    params = ", ".join(f"${i}" for i in range(1, len(row) + 1))
-    await conn.execute(
-        f"INSERT INTO payments.transfers ({columns}) VALUES ({params}) "
-        "ON CONFLICT (release_id) DO NOTHING",
-        *row.values(),
-    )
+    await insert(conn, "payments.transfers", row, "ON CONFLICT (release_id) DO NOTHING")
 
 
 async def decide(conn: asyncpg.Connection, row: dict[str, Any]) -> None:
     """Write a release's outcome (`created` or `failed`); inserted when it was refused before
     anything was reserved. The caller has checked, with the row locked, that it was pending."""
-    columns = ", ".join(row)
-    params = ", ".join(f"${i}" for i in range(1, len(row) + 1))
     updates = ", ".join(
         f"{c} = EXCLUDED.{c}" for c in ("status", "transfer_id", "failure_code", "failure_message")
     )
-    await conn.execute(
-        f"INSERT INTO payments.transfers ({columns}) VALUES ({params}) "
+    await insert(
+        conn,
+        "payments.transfers",
+        row,
         f"ON CONFLICT (release_id) DO UPDATE SET {updates}, updated_at = now()",
-        *row.values(),
     )
 
 
@@ -100,13 +94,7 @@ async def reversible(
 
 
 async def add_reversal(conn: asyncpg.Connection, row: dict[str, Any]) -> None:
-    columns = ", ".join(row)
-    params = ", ".join(f"${i}" for i in range(1, len(row) + 1))
-    await conn.execute(
-        f"INSERT INTO payments.transfer_reversals ({columns}) VALUES ({params}) "
-        "ON CONFLICT (reversal_key) DO NOTHING",
-        *row.values(),
-    )
+    await insert(conn, "payments.transfer_reversals", row, "ON CONFLICT (reversal_key) DO NOTHING")
 
 
 async def pending_reversals(db: PaymentsDB, limit: int = 50) -> list[asyncpg.Record]:

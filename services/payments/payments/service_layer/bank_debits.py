@@ -41,7 +41,6 @@ from typing import Any, Final
 import asyncpg
 
 from eventkit.outbox import Outbox
-from eventkit.routing import PermanentError
 from eventkit.runtime import ServiceRuntime
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.booking import PaymentRetryRequestedV1
@@ -202,25 +201,8 @@ class BankDebits:
         repay = await repository.get_payment(self.db(), repay_id)
         if repay is not None and repay["status"] != "charge_failed":
             return None  # paid by card already
-        attempt = f"{repay_id}:{event.attempt}"
-        result = await _guard(
-            self.stripe.authorize(
-                amount=payment["amount"],
-                currency=payment["currency"],
-                payment_method=event.payment_method,
-                customer=payment["customer_id"],
-                application_fee_amount=payment["platform_fee"],
-                destination_account=payment["host_account_id"],
-                metadata={"booking_id": payment["booking_id"], "payment_id": repay_id},
-                idempotency_key=idempotency_key("retry-authorize", attempt),
-            )
-        )
-        if result.declined or result.status != "requires_capture":
-            return result
-        return await _guard(
-            self.stripe.capture(
-                result.id, idempotency_key=idempotency_key("retry-capture", attempt)
-            )
+        return await self.saved.pay_on_session(
+            payment, repay_id, event.payment_method, event.attempt
         )
 
     async def record_retry(
@@ -259,15 +241,6 @@ class BankDebits:
             event.payment_id,
         )
         await self.saved.record_charge(conn, env, repay_id, "charge_failed", result)
-
-
-async def _guard(call: Coroutine[Any, Any, PaymentIntentResult]) -> PaymentIntentResult:
-    try:
-        return await call
-    except StripeGatewayError as exc:
-        if exc.retryable:
-            raise
-        raise PermanentError(f"Stripe refused: {exc}") from exc
 
 
 # -- webhooks (applied by the webhook worker, in its transaction) -----------------------------

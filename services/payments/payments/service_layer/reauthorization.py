@@ -30,7 +30,6 @@ from datetime import timedelta
 import asyncpg
 
 from eventkit.outbox import Outbox
-from eventkit.routing import PermanentError
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.booking import ReauthorizationRequestedV1
 from marketplace_contracts.events.payments import (
@@ -45,6 +44,7 @@ from payments.adapters.stripe_gateway import (
 )
 from payments.domain.checkout import stripe_metadata
 from payments.domain.ids import idempotency_key
+from payments.service_layer.guards import existing_payment
 
 log = logging.getLogger("payments.reauthorization")
 
@@ -70,9 +70,7 @@ class Reauthorizations:
         self.stripe = stripe
 
     async def prepare(self, env: Envelope, event: ReauthorizationRequestedV1) -> Renewal | None:
-        payment = await repository.get_payment(self.db(), event.payment_id)
-        if payment is None:
-            raise PermanentError(f"payment {event.payment_id} does not exist")
+        payment = await existing_payment(self.db(), event.payment_id)
         if (
             payment["status"] != "authorized"
             or payment["payment_intent_id"] != event.expiring_payment_intent_id

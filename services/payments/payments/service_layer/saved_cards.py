@@ -11,13 +11,12 @@ A Linked Booking Group saves its card the same way and is charged when the group
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from collections.abc import Callable
+from typing import Any
 
 import asyncpg
 
 from eventkit.outbox import Outbox
-from eventkit.routing import PermanentError
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.booking import PaymentRetryRequestedV1
 from marketplace_contracts.events.payments import PaymentFailedV1, PaymentMethodSavedV1
@@ -31,8 +30,7 @@ from payments.adapters.stripe_gateway import (
 from payments.domain.checkout import Checkout, stripe_metadata
 from payments.domain.ids import idempotency_key
 from payments.service_layer.captures import record_captured
-
-T = TypeVar("T")
+from payments.service_layer.guards import existing_payment, refusal_is_final
 
 
 class SavedCards:
@@ -130,35 +128,41 @@ class SavedCards:
         )
 
     async def charge_off_session(self, payment: asyncpg.Record) -> PaymentIntentResult:
-        return await self._guard(self.charge(payment))
+        return await refusal_is_final(self.charge(payment))
 
     async def retry(
         self, env: Envelope, event: PaymentRetryRequestedV1
     ) -> PaymentIntentResult | None:
-        payment = await repository.get_payment(self.db(), event.payment_id)
-        if payment is None:
-            raise PermanentError(f"payment {event.payment_id} does not exist")
+        payment = await existing_payment(self.db(), event.payment_id)
         if payment["status"] != "charge_failed":
             return None  # paid meanwhile, or not a failed charge
-        attempt = f"{event.payment_id}:{event.attempt}"
-        result = await self._guard(
+        return await self.pay_on_session(
+            payment, event.payment_id, event.payment_method, event.attempt
+        )
+
+    async def pay_on_session(
+        self, payment: asyncpg.Record, payment_id: str, payment_method: str, attempt: int
+    ) -> PaymentIntentResult:
+        """One attempt of the guest, present, to pay `payment`'s amount by card as
+        `payment_id` (a destination charge): authorize, then capture, with the attempt's own
+        idempotency keys. A refusal by Stripe is a PermanentError."""
+        key = f"{payment_id}:{attempt}"
+        result = await refusal_is_final(
             self.stripe.authorize(
                 amount=payment["amount"],
                 currency=payment["currency"],
-                payment_method=event.payment_method,
+                payment_method=payment_method,
                 customer=payment["customer_id"],
                 application_fee_amount=payment["platform_fee"],
                 destination_account=payment["host_account_id"],
-                metadata={"booking_id": payment["booking_id"], "payment_id": event.payment_id},
-                idempotency_key=idempotency_key("retry-authorize", attempt),
+                metadata={"booking_id": payment["booking_id"], "payment_id": payment_id},
+                idempotency_key=idempotency_key("retry-authorize", key),
             )
         )
         if result.declined or result.status != "requires_capture":
             return result
-        return await self._guard(
-            self.stripe.capture(
-                result.id, idempotency_key=idempotency_key("retry-capture", attempt)
-            )
+        return await refusal_is_final(
+            self.stripe.capture(result.id, idempotency_key=idempotency_key("retry-capture", key))
         )
 
     async def record_charge(
@@ -225,12 +229,3 @@ class SavedCards:
         result: PaymentIntentResult | None,
     ) -> None:
         await self.record_charge(conn, env, event.payment_id, "charge_failed", result)
-
-    @staticmethod
-    async def _guard(call: Awaitable[T]) -> T:
-        try:
-            return await call
-        except StripeGatewayError as exc:
-            if exc.retryable:
-                raise
-            raise PermanentError(f"Stripe refused: {exc}") from exc

@@ -1,0 +1,23 @@
+"""Writing a row given as a dict: its keys are the columns (names from our code, never from
+input), its values the parameters, in order."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import asyncpg
+
+
+async def insert(
+    conn: asyncpg.Connection, table: str, row: Mapping[str, Any], on_conflict: str = ""
+) -> str:
+    """`INSERT INTO table (columns) VALUES ($1, …)` plus `on_conflict` (an `ON CONFLICT …`
+    clause, if any); the command's status, e.g. `INSERT 0 1`."""
+    columns = ", ".join(row)
+    params = ", ".join(f"${i}" for i in range(1, len(row) + 1))
+    conflict = f" {on_conflict}" if on_conflict else ""
+    status: str = await conn.execute(
+        f"INSERT INTO {table} ({columns}) VALUES ({params}){conflict}", *row.values()
+    )
+    return status
