@@ -27,18 +27,12 @@ import asyncpg
 import httpx
 import pytest
 
-from eventkit.outbox import Outbox
-from finance.entrypoints.consumers import build_router as finance_router
-from finance.service_layer.handlers import FinanceHandlers
-from marketplace_contracts import Envelope
 from marketplace_contracts.events.booking import (
     AmendmentDecidedV1,
     BookingConfirmedV1,
     ChargeRequestedV1,
     CheckoutRequestedV1,
-    GroupCaptureRequestedV1,
     GroupCheckoutRequestedV1,
-    GroupLeg,
     PaymentRetryRequestedV1,
     RefundLine,
     RefundRequest,
@@ -51,9 +45,10 @@ from marketplace_contracts.events.payments import (
     RefundSucceededV1,
 )
 from payments.domain.ids import charge_payment_id, checkout_payment_id
-from tests.conftest import service_dsn
+from tests.support.finance_harness import balances, finance_applies
 from tests.support.payments_harness import (
     PaymentsHarness,
+    captured_group,
     only,
     payments_harness,
     stripe_get,
@@ -123,40 +118,7 @@ async def booked(
 
 async def group_booked(payments: Payments) -> GroupCheckoutRequestedV1:
     """A Linked Booking Group checked out and captured (every leg confirmed)."""
-    group_id = str(uuid.uuid4())
-    legs = [
-        GroupLeg(
-            booking_id=str(uuid.uuid4()),
-            listing_id=f"lst_{i}",
-            host_id=f"host-{i}",
-            host_account_id=account,
-            starts_at=START + timedelta(days=i),
-            ends_at=START + timedelta(days=i, hours=2),
-            amount=amount,
-            platform_fee=fee,
-            tax=tax,
-        )
-        for i, (account, amount, fee, tax) in enumerate(LEGS)
-    ]
-    payments.subjects.extend([group_id, *(leg.booking_id for leg in legs)])
-    request = GroupCheckoutRequestedV1(
-        group_id=group_id,
-        guest_id=f"guest-{uuid.uuid4().hex[:8]}",
-        amount=sum(leg.amount for leg in legs),
-        currency="usd",
-        platform_fee=sum(leg.platform_fee for leg in legs),
-        payment_method="pm_card_visa",
-        legs=legs,
-    )
-    await payments.deliver(request, group_id)
-    capture = GroupCaptureRequestedV1(
-        group_id=group_id,
-        payment_id=checkout_payment_id(group_id),
-        amount=request.amount,
-        currency="usd",
-    )
-    await payments.deliver(capture, group_id)
-    return request
+    return await captured_group(payments, LEGS, START)
 
 
 def charge_requested(
@@ -750,45 +712,12 @@ async def test_an_amendment_of_a_saved_card_not_charged_yet_lowers_its_charge(
 
 
 # -- finance -------------------------------------------------------------------------------------
-POSTINGS = (
-    "SELECT j.kind, j.booking_id, p.account, p.amount FROM finance.postings p "
-    "JOIN finance.journals j USING (journal_id) WHERE j.source_event_id = ANY($1::uuid[]) "
-    "ORDER BY p.posting_id"
-)
-
-
-async def finance_applies(envs: list[Envelope]) -> list[dict[str, Any]]:
-    """Finance's routing table applies every envelope (each twice: one journal per fact) in one
-    transaction, rolled back once the deferred balance check has passed; the postings."""
-    router = finance_router(FinanceHandlers(Outbox("finance", "finance")))
-    conn = await asyncpg.connect(service_dsn("finance"))
-    try:
-        transaction = conn.transaction()
-        await transaction.start()
-        try:
-            for env in [*envs, *envs]:
-                route = router.route_for(env)
-                assert route is not None, env.type
-                await route.apply(conn, env, route.model.model_validate(env.data), None)
-            await conn.execute("SET CONSTRAINTS ALL IMMEDIATE")  # every journal balances
-            rows = await conn.fetch(POSTINGS, [env.event_id for env in envs])
-            return [dict(r) for r in rows]
-        finally:
-            await transaction.rollback()
-    finally:
-        await conn.close()
-
-
 @dataclass(frozen=True)
 class Posted:
     postings: list[dict[str, Any]]
 
     def balances(self, kind: str | None = None) -> dict[str, int]:
-        totals: dict[str, int] = {}
-        for p in self.postings:
-            if kind is None or p["kind"] == kind:
-                totals[p["account"]] = totals.get(p["account"], 0) + p["amount"]
-        return totals
+        return balances(self.postings, kind)
 
 
 async def test_finance_books_an_extra_charge_and_an_amendment_refund(

@@ -29,17 +29,12 @@ import asyncpg
 import httpx
 import pytest
 
-from eventkit.outbox import Outbox
-from finance.entrypoints.consumers import build_router as finance_router
-from finance.service_layer.handlers import FinanceHandlers
 from marketplace_contracts import Envelope, make_envelope
 from marketplace_contracts.events.booking import (
     BookingCancelledV1,
     BookingConfirmedV1,
     CheckoutRequestedV1,
-    GroupCaptureRequestedV1,
     GroupCheckoutRequestedV1,
-    GroupLeg,
     RefundLine,
     RefundRequest,
 )
@@ -53,9 +48,11 @@ from marketplace_contracts.events.payments import (
 from payments.domain.ids import checkout_payment_id
 from payments.service_layer.refunds import RefundNotRetryable
 from tests.conftest import service_dsn
+from tests.support.finance_harness import balances, finance_applies
 from tests.support.payments_harness import (
     STRIPE_AUTH,
     PaymentsHarness,
+    captured_group,
     only,
     payments_harness,
     stripe_get,
@@ -126,40 +123,7 @@ async def booked(payments: Payments, *, capture: bool = True, **kwargs: Any) -> 
 
 
 async def group_booked(payments: Payments) -> GroupCheckoutRequestedV1:
-    group_id = str(uuid.uuid4())
-    payments.subjects.append(group_id)
-    legs = [
-        GroupLeg(
-            booking_id=str(uuid.uuid4()),
-            listing_id=f"lst_{i}",
-            host_id=f"host-{i}",
-            host_account_id=account,
-            starts_at=START + timedelta(days=i),
-            ends_at=START + timedelta(days=i, hours=2),
-            amount=amount,
-            platform_fee=fee,
-            tax=tax,
-        )
-        for i, (account, amount, fee, tax) in enumerate(LEGS)
-    ]
-    request = GroupCheckoutRequestedV1(
-        group_id=group_id,
-        guest_id=f"guest-{uuid.uuid4().hex[:8]}",
-        amount=sum(leg.amount for leg in legs),
-        currency="usd",
-        platform_fee=sum(leg.platform_fee for leg in legs),
-        payment_method="pm_card_visa",
-        legs=legs,
-    )
-    await payments.deliver(request, group_id)
-    capture = GroupCaptureRequestedV1(
-        group_id=group_id,
-        payment_id=checkout_payment_id(group_id),
-        amount=request.amount,
-        currency="usd",
-    )
-    await payments.deliver(capture, group_id)
-    return request
+    return await captured_group(payments, LEGS, START)
 
 
 def cancelled(
@@ -669,43 +633,6 @@ async def test_a_refund_for_an_unknown_payment_fails(
 
 
 # -- finance -------------------------------------------------------------------------------------
-POSTINGS = (
-    "SELECT j.kind, j.booking_id, p.account, p.amount FROM finance.postings p "
-    "JOIN finance.journals j USING (journal_id) WHERE j.source_event_id = ANY($1::uuid[]) "
-    "ORDER BY p.posting_id"
-)
-
-
-async def finance_applies(envs: list[Envelope]) -> list[dict[str, Any]]:
-    """Finance's routing table applies every envelope (each twice: one journal per fact) in one
-    transaction, rolled back once the deferred balance check has passed; the postings."""
-    router = finance_router(FinanceHandlers(Outbox("finance", "finance")))
-    conn = await asyncpg.connect(service_dsn("finance"))
-    try:
-        transaction = conn.transaction()
-        await transaction.start()
-        try:
-            for env in [*envs, *envs]:
-                route = router.route_for(env)
-                assert route is not None, env.type
-                await route.apply(conn, env, route.model.model_validate(env.data), None)
-            await conn.execute("SET CONSTRAINTS ALL IMMEDIATE")  # every journal balances
-            rows = await conn.fetch(POSTINGS, [env.event_id for env in envs])
-            return [dict(r) for r in rows]
-        finally:
-            await transaction.rollback()
-    finally:
-        await conn.close()
-
-
-def balances(postings: list[dict[str, Any]], kind: str | None = None) -> dict[str, int]:
-    totals: dict[str, int] = {}
-    for p in postings:
-        if kind is None or p["kind"] == kind:
-            totals[p["account"]] = totals.get(p["account"], 0) + p["amount"]
-    return totals
-
-
 async def test_finance_reverses_a_refund_and_splits_tax_out_of_fees(
     payments: Payments, sim: httpx.AsyncClient
 ) -> None:

@@ -223,7 +223,6 @@ async def captured_group(
     """A group checked out and captured through payments, one leg a day from ``start`` for each
     ``(host account, amount, platform fee, tax)`` of ``legs``; the group's checkout request."""
     group_id = str(uuid.uuid4())
-    payments.subjects.append(group_id)
     group_legs = [
         GroupLeg(
             booking_id=str(uuid.uuid4()),
@@ -238,6 +237,8 @@ async def captured_group(
         )
         for i, (account, amount, fee, tax) in enumerate(legs)
     ]
+    # The group's payment and any leg's own (extra charges) are cleaned up afterwards.
+    payments.subjects.extend([group_id, *(leg.booking_id for leg in group_legs)])
     request = GroupCheckoutRequestedV1(
         group_id=group_id,
         guest_id=f"guest-{uuid.uuid4().hex[:8]}",
