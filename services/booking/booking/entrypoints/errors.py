@@ -46,6 +46,7 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.EVIDENCE_INVALID: 422,
     ErrorCode.FORBIDDEN: 403,
     ErrorCode.UNAUTHENTICATED: 401,
+    ErrorCode.OVERLOADED: 503,
 }
 
 
@@ -63,7 +64,9 @@ def status_for(error: BookingError) -> int:
 def install(app: FastAPI) -> None:
     @app.exception_handler(BookingError)
     async def _booking_error(_: Request, exc: BookingError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.code == ErrorCode.UNAUTHENTICATED else None
+        headers = {"WWW-Authenticate": "Bearer"} if exc.code == ErrorCode.UNAUTHENTICATED else {}
+        if exc.retry_after is not None:
+            headers["Retry-After"] = str(exc.retry_after)
         return JSONResponse(error_body(exc.code, exc.message), status_for(exc), headers=headers)
 
     @app.exception_handler(RequestValidationError)

@@ -26,7 +26,9 @@ from booking.entrypoints import (
 )
 from booking.entrypoints.auth import CurrentPrincipal, Principal, Role, require_role
 from booking.entrypoints.common import (
+    CHECKOUT_ERRORS,
     ERRORS,
+    AdmitCheckout,
     IdempotencyKey,
     run_idempotent,
     runtime_of,
@@ -40,6 +42,7 @@ from booking.entrypoints.schemas import (
     PayRequest,
 )
 from booking.service_layer import host_response, payment_due
+from booking.service_layer.admission import Admission
 from booking.service_layer.checkout import PlaceBooking, booking_view, place_booking
 from eventkit.outbox import Outbox
 
@@ -62,7 +65,7 @@ async def list_listings(request: Request, principal: CurrentPrincipal) -> list[d
     "/bookings",
     status_code=202,
     response_model=BookingOut,
-    responses=ERRORS,
+    responses=CHECKOUT_ERRORS,
     tags=["bookings"],
     summary="Book one listing and time range (Instant Book or Request-to-Book)",
     description="Holds the slot and starts the checkout saga; the booking is `pending_payment` "
@@ -73,12 +76,15 @@ async def list_listings(request: Request, principal: CurrentPrincipal) -> list[d
     "us_bank_account` the guest pays by ACH Direct Debit and accepts the debit mandate: the "
     "client's IP address and User-Agent are recorded for it. Such a booking is `confirmed` "
     "with `funds_status: pending` while the debit processes (docs/bank-debits.md); a checkout "
-    "that must pay by card is refused with 422 `bank_debit_not_allowed`.",
+    "that must pay by card is refused with 422 `bank_debit_not_allowed`. While too many "
+    "checkouts wait for payment, a new one is refused with 503 `overloaded` and `Retry-After` "
+    "before anything is held (docs/lifecycles.md, load shedding).",
 )
 async def create_booking(
     request: Request,
     body: InstantBookRequest,
     principal: CurrentPrincipal,
+    _admitted: AdmitCheckout,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     require_role(principal, Role.GUEST)
@@ -230,8 +236,10 @@ def install(
     response_window: timedelta | None = None,
     authorization_horizon: timedelta = timedelta(days=6),
     overtime_dispute_window: timedelta = timedelta(hours=48),
+    admission: Admission | None = None,
 ) -> None:
     app.state.outbox = outbox
+    app.state.admission = admission or Admission(limit=1_000_000)
     app.state.hold_ttl = hold_ttl
     app.state.response_window = response_window
     app.state.authorization_horizon = authorization_horizon
