@@ -81,7 +81,7 @@ def documented_make_targets() -> set[str]:
     return targets
 
 
-def test_sources() -> list[Path]:
+def sources_of_tests() -> list[Path]:
     roots = [ROOT / "tests", *ROOT.glob("services/*/tests"), *ROOT.glob("libs/*/tests")]
     return [p for root in roots for p in sorted(root.rglob("*.py"))]
 
@@ -150,7 +150,7 @@ def test_covers_matches_the_documented_words_only() -> None:
 
 
 def test_every_documented_command_is_run_by_a_test_as_a_subprocess() -> None:
-    tested = [cmd for path in test_sources() for cmd in commands_run_by(path.read_text())]
+    tested = [cmd for path in sources_of_tests() for cmd in commands_run_by(path.read_text())]
     missing = {
         f"python -m {module} {' '.join(words)}".strip(): sorted(where)
         for (module, words), where in documented().items()
@@ -164,7 +164,7 @@ def test_every_documented_make_target_is_tested_or_excluded_with_a_reason() -> N
     defined = set(re.findall(r"^([a-z][\w-]*):", makefile, re.M))
     targets = documented_make_targets()
     assert targets <= defined, f"documented but not in the Makefile: {targets - defined}"
-    tested = set().union(*(make_targets_run_by(p.read_text()) for p in test_sources()))
+    tested = set().union(*(make_targets_run_by(p.read_text()) for p in sources_of_tests()))
     assert not tested & MAKE_EXCLUDED.keys(), "a target is both tested and excluded"
     untested = targets - tested - MAKE_EXCLUDED.keys()
     assert untested == set(), f"documented make targets no test runs: {sorted(untested)}"
