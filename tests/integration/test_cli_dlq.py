@@ -252,6 +252,28 @@ async def test_a_bare_offset_is_refused_when_the_topic_has_several_partitions(
     assert await consumer.effects() == {}  # nothing was replayed
 
 
+async def test_a_record_that_is_not_a_dead_letter_is_skipped_and_the_exit_code_says_so(
+    kafka_bootstrap: str,
+) -> None:
+    service = f"clitest{uuid.uuid4().hex[:8]}"
+    await create_topic(kafka_bootstrap, f"{service}.dlt", partitions=1)
+    producer = durable_producer(kafka_bootstrap, client_id="test-cli")
+    await producer.start()
+    try:  # written by hand, without the headers a consumer's dead letter carries
+        await producer.send_and_wait(f"{service}.dlt", b"stray", key=b"k")
+    finally:
+        await producer.stop()
+    done = await run_async(
+        [sys.executable, "-m", "eventkit.admin", "dlq", "replay", service, "--all"],
+        env=_env(kafka_bootstrap),
+    )
+    assert done.returncode == 1 and no_traceback(done), done.stderr
+    assert done.stderr.splitlines() == [
+        f"skipped {service}.dlt[0]@0: no dlt.original.topic header, not a dead letter",
+        "replayed 0 dead letter(s), skipped 1",
+    ]
+
+
 async def test_list_on_an_empty_dead_letter_topic_says_so(kafka_bootstrap: str) -> None:
     service = f"clitest{uuid.uuid4().hex[:8]}"
     await create_topic(kafka_bootstrap, f"{service}.dlt", partitions=2)
