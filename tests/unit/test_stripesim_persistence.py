@@ -130,3 +130,21 @@ def test_a_json_state_file_of_an_older_version_is_imported(tmp_path: Path) -> No
         assert replay.json()["id"] == customer["id"]
     assert is_sqlite(legacy)
     assert (tmp_path / "legacy.json.pre-sqlite.json").exists()
+
+
+def test_a_json_state_file_beside_a_new_sqlite_one_is_imported(tmp_path: Path) -> None:
+    old = tmp_path / "stripesim-state.json"
+    with TestClient(create_app(state_file=tmp_path / "first.sqlite3")) as client:
+        customer = client.post("/v1/customers", headers=AUTH).json()["id"]
+    sim = create_app(state_file=tmp_path / "first.sqlite3").state.sim
+    document = {
+        "objects": dict(sim.objects.items()),
+        "private": {},
+        "events": list(sim.events),
+        "clock_offset": 0,
+        "idempotency": [],
+    }
+    old.write_text(json.dumps(document))
+    with TestClient(create_app(state_file=tmp_path / "stripesim-state.sqlite3")) as client:
+        assert client.get(f"/v1/customers/{customer}", headers=AUTH).status_code == 200
+    assert is_sqlite(tmp_path / "stripesim-state.sqlite3")
