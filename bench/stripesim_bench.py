@@ -199,7 +199,10 @@ async def sustained(base: str, rate: float, duration: float) -> dict[str, Any]:
         "drained_after_s": done - generated,
         "delivered_per_s": total / done,
         "max_pending": max(s["webhooks"]["pending"] for s in samples),
-        "snapshots": {(p["last_saved_at"], p["last_write_ms"], p["last_rows"]) for p in saved},
+        "snapshots": {
+            (p["last_saved_at"], p["last_write_ms"], p["last_rows"], p["last_collect_ms"])
+            for p in saved
+        },
     }
 
 
@@ -247,10 +250,11 @@ def main() -> None:
             )
             writes = sorted(run["snapshots"])
             if writes:
-                ms = [w[1] for w in writes]
+                ms, collect = [w[1] for w in writes], [w[3] for w in writes]
                 print(
-                    f"snapshots during the run: {len(writes)}, write "
-                    f"median {statistics.median(ms):.1f} ms, max {max(ms):.1f} ms, "
+                    f"snapshots during the run: {len(writes)}, write (thread) "
+                    f"median {statistics.median(ms):.1f} ms, max {max(ms):.1f} ms; "
+                    f"serialize (event loop) max {max(collect):.1f} ms; "
                     f"rows up to {max(w[2] for w in writes):,}"
                 )
         finally:

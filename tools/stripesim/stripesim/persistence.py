@@ -58,6 +58,7 @@ class Persistence:
         self.last_error: str | None = None
         self.last_saved_at: float | None = None
         self.last_write_ms: float | None = None
+        self.last_collect_ms: float | None = None
         self.last_rows = 0
 
     def status(self) -> dict[str, Any]:
@@ -67,6 +68,7 @@ class Persistence:
             "consecutive_failures": self.failures,
             "last_error": self.last_error,
             "last_saved_at": self.last_saved_at,
+            "last_collect_ms": self.last_collect_ms,
             "last_write_ms": self.last_write_ms,
             "last_rows": self.last_rows,
             "unwritten_rows": 0 if self._unwritten is None else self._unwritten.rows(),
@@ -101,7 +103,9 @@ class Persistence:
         return batch
 
     def _take(self) -> Batch:
+        started = time.perf_counter()
         batch = self.collect()
+        self.last_collect_ms = round((time.perf_counter() - started) * 1000, 3)
         if self._unwritten is not None:
             batch = self._unwritten.merge(batch)
         self._unwritten = batch  # until it is written
