@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,32 @@ async def _timer_loop(api: ApiEndpoint, every: float) -> None:
             api.state.prune_events()
         except Exception:  # a bug in one timer must not stop the others for good
             log.exception("stripesim: timers failed")
+
+
+def _lifespan(
+    api: ApiEndpoint, persistence: Persistence | None, timer_interval: float
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Start the webhook workers, the snapshot loop and the timers; at the end, stop them and
+    write the last snapshot."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await api.dispatcher.start()
+        saver = asyncio.create_task(persistence.run()) if persistence is not None else None
+        timers = asyncio.create_task(_timer_loop(api, timer_interval))
+        try:
+            yield
+        finally:
+            for task in (timers, saver):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+            await api.dispatcher.stop()
+            if persistence is not None:
+                persistence.close()
+
+    return lifespan
 
 
 def _setting(value: Any, name: str) -> Any:
@@ -95,23 +121,7 @@ def create_app(
     state.listeners.append(dispatcher.enqueue)
     api = ApiEndpoint(state, dispatcher)
 
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        await dispatcher.start()
-        saver = asyncio.create_task(persistence.run()) if persistence is not None else None
-        timers = asyncio.create_task(_timer_loop(api, timer_interval))
-        try:
-            yield
-        finally:
-            for task in (timers, saver):
-                if task is not None:
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
-            await dispatcher.stop()
-            if persistence is not None:
-                persistence.close()
-
+    lifespan = _lifespan(api, persistence, timer_interval)
     app = FastAPI(
         title="stripesim",
         lifespan=lifespan,
