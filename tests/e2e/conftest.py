@@ -93,6 +93,10 @@ def system(
         "STRIPESIM_WEBHOOK_SECRET": WEBHOOK_SECRET,
         "PAYMENTS_STRIPE_API_BASE": f"http://127.0.0.1:{sim_port}",
         "PAYMENTS_STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        # Stripe retries webhooks over 3 days, first after seconds; a test that restarts
+        # payments wants the retries within a second or two.
+        "STRIPESIM_WEBHOOK_RETRY_BASE": "0.2",
+        "STRIPESIM_WEBHOOK_RETRY_CAP": "2",
         # Clocks made short by configuration, so request expiry is observable in a test.
         "BOOKING_REQUEST_WINDOW_SECONDS": "6",
         "BOOKING_SCHEDULER_POLL_SECONDS": "0.2",
