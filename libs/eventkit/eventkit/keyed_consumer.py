@@ -5,8 +5,11 @@ Modelled on Confluent's Parallel Consumer in key-ordering mode:
 * Fetching goes on while records are being handled; a slow key (a slow payment-provider call)
   holds back only its own later records, never other keys, even in the same partition.
 * At most `concurrency` units run at once, each on its own pooled connection (the runtime sizes
-  the pool for it). Simple events of several keys of one partition share a unit and one
-  transaction; an event with a `prepare` step runs alone.
+  the pool for it). A unit is one key's run of simple events (routes without `prepare`) in
+  one transaction, or one event with a `prepare` step. Only when more keys are ready than
+  slots are free do the runs of several keys of a partition share a unit (up to `unit_size`
+  records): under a backlog one transaction per few keys is what keeps throughput up, and a
+  slow simple handler then delays only the keys of its own unit.
 * Offsets are committed every `commit_interval` seconds, and on revocation and shutdown, up to
   each partition's lowest unfinished record: never past a record not yet handled.
 * Backpressure: a partition with `max_buffered` records fetched and not finished is paused
@@ -41,6 +44,7 @@ log = logging.getLogger("eventkit.keyed_consumer")
 @dataclass
 class ConsumerStats:
     fetched: int = 0
+    commit_rounds: int = 0  # every look at what to commit, including "nothing new"
     commits: int = 0
     commit_failures: int = 0
     restarts: int = 0
@@ -166,14 +170,19 @@ class KeyedConsumer:
     # -- work ----------------------------------------------------------------------------
     def _dispatch(self) -> None:
         works = list(self._works.values())
-        while works and len(self._tasks) < self.concurrency:
+        free = self.concurrency - len(self._tasks)
+        if not works or free <= 0:
+            return
+        ready = sum(len(work.ready) for work in works)
+        max_keys = max(1, -(-ready // free))  # share units only when keys outnumber slots
+        while len(self._tasks) < self.concurrency:
             started = False
             # Round-robin over partitions, so a busy partition cannot take every slot.
             self._rotation = (self._rotation + 1) % len(works)
             for work in works[self._rotation :] + works[: self._rotation]:
                 if len(self._tasks) >= self.concurrency:
                     return
-                unit = work.take(self.unit_size)
+                unit = work.take(self.unit_size, max_keys)
                 if unit is not None:
                     self._start(unit)
                     started = True
@@ -212,6 +221,7 @@ class KeyedConsumer:
                 work.paused = False
 
     async def _commit(self, consumer: AIOKafkaConsumer, works: Iterable[PartitionWork]) -> None:
+        self.stats.commit_rounds += 1
         offsets: dict[TopicPartition, int] = {}
         for work in works:
             offset = work.committable()

@@ -65,10 +65,10 @@ class PartitionWork:
             return self._unfinished[0]
         return self.next_offset
 
-    def take(self, max_items: int) -> Unit | None:
+    def take(self, max_items: int, max_keys: int = 1) -> Unit | None:
         """The next unit to start: the oldest ready key's head alone if it needs a step of its
-        own (a payment-provider call, a poison record), else a run of simple records of as
-        many ready keys as fit in `max_items`."""
+        own (a payment-provider call, a poison record), else the run of simple records at the
+        head of up to `max_keys` ready keys (`max_items` records at most)."""
         if not self.ready:
             return None
         first = next(iter(self.ready))
@@ -85,7 +85,7 @@ class PartitionWork:
             keys.append(key)
             while queue and queue[0].simple and len(items) < max_items:
                 items.append(queue.popleft())
-            if len(items) >= max_items:
+            if len(items) >= max_items or len(keys) >= max_keys:
                 break
         return Unit(self, items, keys)
 
