@@ -7,7 +7,6 @@ import asyncio
 import os
 import random
 import signal
-import subprocess
 import sys
 import uuid
 from collections import defaultdict
@@ -148,20 +147,21 @@ async def test_a_consumer_killed_mid_work_loses_nothing_and_applies_each_event_o
     async def effects() -> int:
         return int(await booking_pool.fetchval(f"SELECT count(*) FROM booking.{effects_table}"))
 
-    first = subprocess.Popen(argv, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    first = await asyncio.create_subprocess_exec(*argv, cwd=ROOT, env=env)
     try:
         await wait_for(lambda: _at_least(effects, total // 4), timeout=60)
     finally:
         first.send_signal(signal.SIGKILL)  # no drain, no final commit
-        first.wait(timeout=10)
+        await asyncio.wait_for(first.wait(), timeout=10)
     assert await effects() < total, "the first consumer finished before it was killed"
 
-    second = subprocess.Popen(argv, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    second = await asyncio.create_subprocess_exec(*argv, cwd=ROOT, env=env)
     try:
         await wait_for(lambda: _at_least(effects, total), timeout=90)
     finally:
         second.terminate()
-        second.wait(timeout=20)
+        await asyncio.wait_for(second.wait(), timeout=20)
     rows = await booking_pool.fetch(
         f"SELECT key, seq, event_id FROM booking.{effects_table} ORDER BY id"
     )
