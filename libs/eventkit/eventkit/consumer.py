@@ -140,6 +140,7 @@ class MessageProcessor:
                 break
             except Exception as exc:
                 if is_outage(exc):
+                    self.retries["outage"] += 1
                     await outage.sleep(f"{self.router.service}: run of {len(run)}", exc)
                     continue
                 log.info(
@@ -260,4 +261,5 @@ class MessageProcessor:
                 await self.dead_letters.send(record, error=exc, attempts=attempts)
                 return
             except Exception as send_error:
+                self.retries["dead_letter"] += 1
                 await backoff.sleep(f"{self.router.service}: dead letter", send_error)
