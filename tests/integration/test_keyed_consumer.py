@@ -123,6 +123,74 @@ async def test_a_slow_key_does_not_hold_back_other_keys_nor_is_its_offset_commit
         await wait_for(lambda: _committed(kafka_bootstrap, h.group, topic, 11))
 
 
+async def test_a_partition_with_too_many_unfinished_records_is_paused_then_resumed(
+    kafka_bootstrap: str, booking_pool: asyncpg.Pool, scratch_tables: tuple[str, str, str]
+) -> None:
+    topic = await _topic(kafka_bootstrap, partitions=1)
+    release = asyncio.Event()
+
+    async def block_until_released(_: Any) -> None:
+        await release.wait()
+
+    harness = Harness(
+        kafka_bootstrap,
+        booking_pool,
+        scratch_tables,
+        ping_model(topic),
+        _group(),
+        before_apply=block_until_released,
+        with_prepare=True,
+        max_buffered=10,
+    )
+    async with harness as h:
+        for seq in range(60):
+            await h.send(h.envelope(seq, "hot").to_bytes(), "hot")
+        await wait_for(lambda: _true(bool(h.consumer.status()["paused"])))
+        # Paused at 10 (one fetch of up to 50 may land before the pause takes effect).
+        assert h.consumer.status()["buffered"] <= 10 + 50
+        release.set()
+        await wait_for(lambda: _count(h, 60))
+        await wait_for(lambda: _true(not h.consumer.status()["paused"]))
+        assert [r["seq"] for r in await h.effects()] == list(range(60))
+
+
+async def test_partitions_moved_to_a_second_consumer_lose_nothing_and_apply_each_event_once(
+    kafka_bootstrap: str, booking_pool: asyncpg.Pool, scratch_tables: tuple[str, str, str]
+) -> None:
+    topic = await _topic(kafka_bootstrap, partitions=3)
+    model, group = ping_model(topic), _group()
+
+    async def jitter(_: Any) -> None:  # slow enough that the rebalance lands mid-work
+        await asyncio.sleep(random.uniform(0.03, 0.06))
+
+    def consumer() -> Harness:
+        return Harness(
+            kafka_bootstrap,
+            booking_pool,
+            scratch_tables,
+            model,
+            group,
+            concurrency=2,
+            before_apply=jitter,
+            with_prepare=True,
+        )
+
+    keys, per_key = [f"key-{i}" for i in range(12)], 25
+    async with consumer() as first:
+        for seq in range(per_key):
+            for key in keys:
+                await first.send(first.envelope(seq, key).to_bytes(), key)
+        await wait_for(lambda: _count(first, 30))
+        async with consumer() as second:  # joins: the group rebalances mid-work
+            await wait_for(lambda: _true(first.consumer.stats.revocations > 0))
+            await wait_for(lambda: _true(second.consumer.stats.fetched > 0))
+            await wait_for(lambda: _count(first, len(keys) * per_key), timeout=90)
+            assert first.consumer.stats.commit_failures == 0
+    effects = await first.effects()
+    assert len({r["event_id"] for r in effects}) == len(effects) == len(keys) * per_key
+    assert _per_key(effects) == {key: list(range(per_key)) for key in keys}
+
+
 async def test_a_consumer_killed_mid_work_loses_nothing_and_applies_each_event_once(
     kafka_bootstrap: str, booking_pool: asyncpg.Pool, scratch_tables: tuple[str, str, str]
 ) -> None:

@@ -41,6 +41,7 @@ class Harness:
         max_attempts: int = 3,
         before_apply: Hook | None = None,
         with_prepare: bool = False,
+        max_buffered: int = 1000,
     ) -> None:
         self.bootstrap, self.pool, self.model, self.group = bootstrap, pool, model, group
         _, self.inbox, self.effects_table = tables
@@ -48,6 +49,7 @@ class Harness:
         self.max_attempts = max_attempts
         self.before_apply = before_apply
         self.with_prepare = with_prepare
+        self.max_buffered = max_buffered
         self.calls = 0
 
     async def prepare(self, env: Envelope, event: Any) -> str:
@@ -87,6 +89,7 @@ class Harness:
             self.group,
             self.processor,
             concurrency=self.concurrency,
+            max_buffered=self.max_buffered,
             max_records=50,
             commit_interval=0.1,
         )

@@ -48,6 +48,7 @@ class ConsumerStats:
     commits: int = 0
     commit_failures: int = 0
     restarts: int = 0
+    revocations: int = 0
 
 
 class KeyedConsumer:
@@ -124,7 +125,9 @@ class KeyedConsumer:
                 work = self._works.get(tp)
                 if work is None:
                     continue  # revoked meanwhile: its new owner reads it again
-                work.add([self.processor.classify(record) for record in records])
+                items = [self.processor.classify(record) for record in records]
+                self.processor.outcomes["ignored"] += sum(item.ignored for item in items)
+                work.add(items)
                 self.stats.fetched += len(records)
             self._apply_backpressure(consumer)
             self._dispatch()
@@ -158,6 +161,7 @@ class KeyedConsumer:
 
     async def on_revoked(self, revoked: Iterable[TopicPartition]) -> None:
         works = [self._works[tp] for tp in revoked if tp in self._works]
+        self.stats.revocations += len(works)
         for work in works:
             work.queues.clear()  # not started: the next owner fetches them again
             work.ready.clear()
