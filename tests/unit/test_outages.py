@@ -57,6 +57,7 @@ def test_infrastructure_errors_are_outages_even_when_wrapped(error: BaseExceptio
         asyncpg.InterfaceError("the server expects 2 arguments, 1 was passed"),
         asyncpg.QueryCanceledError("canceling statement due to statement timeout"),
         kafka_errors.MessageSizeTooLargeError(),
+        TimeoutError("a handler that always times out"),
     ],
     ids=lambda e: type(e).__name__,
 )
@@ -78,3 +79,19 @@ def test_backoff_grows_and_is_capped() -> None:
     assert max(delays) <= 5.0 and delays[-1] >= 4.0
     backoff.reset()
     assert backoff.next_delay() <= 0.1
+
+
+async def test_a_stripe_call_that_never_reached_stripe_is_an_outage() -> None:
+    import stripe
+
+    from tests.support import free_port
+
+    client = stripe.StripeClient(
+        "sk_test_unreachable",
+        base_addresses={"api": f"http://127.0.0.1:{free_port()}"},  # nothing listens there
+        http_client=stripe.HTTPXClient(),
+        max_network_retries=0,
+    )
+    with pytest.raises(stripe.APIConnectionError) as raised:
+        await client.v1.customers.create_async(params={})
+    assert is_outage(raised.value)

@@ -60,9 +60,10 @@ def is_outage(exc: BaseException) -> bool:
             return True
         if isinstance(cause, kafka_errors.KafkaError) and cause.retriable:
             return True
-        # OSError covers refused and reset sockets (TimeoutError is one too). asyncpg's own
-        # errors are not OSErrors, so a constraint violation never lands here.
-        if isinstance(cause, OSError):
+        # OSError covers refused and reset sockets; asyncpg's own errors are not OSErrors, so
+        # a constraint violation never lands here. A bare TimeoutError (also an OSError) says
+        # nothing certain: a handler that always times out must reach its dead letter.
+        if isinstance(cause, OSError) and not isinstance(cause, TimeoutError):
             return True
     return False
 
