@@ -85,6 +85,7 @@ class KeyedConsumer:
         self._tasks: dict[asyncio.Task[None], Unit] = {}
         self._rotation = 0
         self._consumer: AIOKafkaConsumer | None = None
+        self._accepting = False
 
     # -- lifecycle -----------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
@@ -108,6 +109,7 @@ class KeyedConsumer:
                 continue
             backoff.reset()
             self._consumer = consumer
+            self._accepting = True
             try:
                 await self._consume(consumer, stop)
             except Exception as exc:  # a fetch error aiokafka does not retry: start afresh
@@ -137,6 +139,7 @@ class KeyedConsumer:
 
     async def _drain(self, consumer: AIOKafkaConsumer) -> None:
         """Give running units `drain_timeout` seconds, commit what finished, close."""
+        self._accepting = False  # units finishing now must not start new ones
         await self._settle(list(self._tasks))
         await self._commit(consumer, self._works.values())
         self._works.clear()
@@ -165,7 +168,8 @@ class KeyedConsumer:
         for work in works:
             work.queues.clear()  # not started: the next owner fetches them again
             work.ready.clear()
-        await self._settle([task for task, unit in self._tasks.items() if unit.work in works])
+        tps = {work.tp for work in works}
+        await self._settle([task for task, unit in self._tasks.items() if unit.work.tp in tps])
         if self._consumer is not None:
             await self._commit(self._consumer, works)
         for work in works:
@@ -175,7 +179,7 @@ class KeyedConsumer:
     def _dispatch(self) -> None:
         works = list(self._works.values())
         free = self.concurrency - len(self._tasks)
-        if not works or free <= 0:
+        if not self._accepting or not works or free <= 0:
             return
         ready = sum(len(work.ready) for work in works)
         max_keys = max(1, -(-ready // free))  # share units only when keys outnumber slots

@@ -29,7 +29,7 @@ class Unit:
     keys: list[Key]
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: a re-assigned partition gets a new one
 class PartitionWork:
     tp: TopicPartition
     queues: dict[Key, deque[Item]] = field(default_factory=dict)
