@@ -1,9 +1,10 @@
-"""Consumer throughput: N envelopes on Kafka → FastStream batch subscriber → MessageProcessor.
+"""Consumer throughput: N envelopes on Kafka → KeyedConsumer → MessageProcessor.
 
-    python bench/consumer_bench.py [-n 20000] [--keys 1000] [--max-records 500] [--profile]
+    python bench/consumer_bench.py [-n 20000] [--keys 1000] [--max-records 500]
+                                   [--concurrency 8] [--profile]
 
-N envelopes are produced to `bench.consumer` first. Then the timer starts, a FastStream
-`KafkaBroker` is started with `eventkit.subscriber.subscribe(...)` bound to a
+N envelopes are produced to `bench.consumer` first. Then the timer starts, an
+`eventkit.keyed_consumer.KeyedConsumer` (concurrent by key) is started with an
 `eventkit.consumer.MessageProcessor` (inbox `booking.bench_inbox`), and the timer stops when
 `processor.outcomes["handled"] == N`. Each event is one transaction: the inbox claim plus a row
 inserted into `booking.bench_effects`. Scratch tables are dropped at the end.
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
+import os
 import sys
 import time
 import uuid
@@ -45,14 +46,13 @@ from _common import (
 )
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
-from faststream.kafka import KafkaBroker
 
 from eventkit.consumer import MessageProcessor
 from eventkit.db import create_pool, plain_dsn
 from eventkit.dead_letters import DeadLetters
+from eventkit.keyed_consumer import KeyedConsumer
 from eventkit.producer import durable_producer
 from eventkit.routing import EventRouter
-from eventkit.subscriber import subscribe
 from marketplace_contracts import Envelope, dead_letter_topic, make_envelope
 
 SERVICE = "bench"
@@ -161,6 +161,7 @@ async def bench(args: argparse.Namespace) -> BenchResult:
     n = args.n
     say(
         f"consumer bench: N={n} keys={args.keys} max_records={args.max_records} "
+        f"concurrency={args.concurrency} "
         f"db={redact(dsn)} kafka={bootstrap}"
     )
     conn = await connect_db(dsn)
@@ -190,18 +191,22 @@ async def _measure(
     produced = await produce(producer, n, args.keys, args.payload_bytes)
     say(f"  produced {n} envelopes to {TOPIC} in {produced:.2f}s")
 
-    pool = await create_pool(dsn, min_size=2, max_size=10)
+    pool = await create_pool(dsn, min_size=2, max_size=args.concurrency + 2)
     router = EventRouter(SERVICE)
     router.add(BenchConsumedEvent, apply_event)
     processor = MessageProcessor(
         pool, SCHEMA, router, DeadLetters(producer, SERVICE), inbox_table=INBOX
     )
-    quiet = logging.getLogger("bench.faststream")  # framework chatter off, warnings kept
-    quiet.setLevel(logging.WARNING)
-    broker = KafkaBroker(
-        bootstrap, client_id="bench-consumer", logger=quiet, log_level=logging.DEBUG
+    consumer = KeyedConsumer(
+        bootstrap,
+        [TOPIC],
+        SERVICE,
+        processor,
+        concurrency=args.concurrency,
+        max_records=args.max_records,
+        client_id="bench-consumer",
     )
-    subscribe(broker, router, processor.process, max_records=args.max_records)
+    stop = asyncio.Event()
     outcomes = processor.outcomes
     profiler = Profiler(args.profile)
     progress = Progress("handled", n)
@@ -209,7 +214,7 @@ async def _measure(
     t0 = time.perf_counter()
     profiler.start()
     try:
-        await broker.start()
+        task = asyncio.create_task(consumer.run(stop))
         while outcomes["handled"] < n:
             if first_at is None and outcomes["handled"]:
                 first_at = time.perf_counter()
@@ -222,7 +227,8 @@ async def _measure(
         elapsed = time.perf_counter() - t0
     finally:
         profiler.stop()
-        await broker.stop()
+        stop.set()
+        await task
         await pool.close()
     handled = outcomes["handled"]
     rate = handled / elapsed
@@ -231,7 +237,8 @@ async def _measure(
     inbox = await conn.fetchval(f"SELECT count(*) FROM {SCHEMA}.{INBOX}")
     say(
         f"  consumer: {handled} events handled in {elapsed:.2f}s = {rate:,.0f} events/s "
-        f"(first event after {elapsed - steady:.2f}s; after it {handled / steady:,.0f}/s); "
+        f"(first event after {elapsed - steady:.2f}s; after it {handled / steady:,.0f}/s; "
+        f"load average {os.getloadavg()[0]:.1f}); "
         f"outcomes={dict(outcomes)}, effect rows={effects}, inbox rows={inbox}"
     )
     profiler.report()
@@ -250,6 +257,7 @@ async def _measure(
             "elapsed_s": round(elapsed, 3),
             "startup_s": round(elapsed - steady, 3),
             "steady_events_per_s": round(handled / steady),
+            "load_average": round(os.getloadavg()[0], 2),
             "outcomes": dict(outcomes),
         },
     )
@@ -262,6 +270,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--max-records", type=int, default=500, help="subscriber batch size (default 500)"
     )
+    p.add_argument("--concurrency", type=int, default=8, help="units in flight at once (default 8)")
     p.add_argument(
         "--payload-bytes", type=int, default=300, help="padding per event payload (default 300)"
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -76,18 +77,13 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
     raise RuntimeError(f"{url} did not become healthy:\n{log.read_text()[-3000:]}")
 
 
-# Package scope: the services stop after the e2e tests, before other packages use the same
-# database and Kafka (a running booking service would otherwise pick up their outbox rows).
-@pytest.fixture(scope="package")
-def system(
-    kafka_bootstrap: str, pg_ready: None, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[System]:
-    logs = tmp_path_factory.mktemp("e2e-logs")
+def build_system(kafka: str, logs: Path) -> System:
+    """The Stripe simulator and the four services (not started yet) on ``kafka``."""
     ports = {name: free_port() for name in SERVICES}
     sim_port = free_port()
     env = {
         **os.environ,
-        "KAFKA_BOOTSTRAP": KAFKA,
+        "KAFKA_BOOTSTRAP": kafka,
         "PYTHONPATH": str(ROOT),
         "STRIPESIM_WEBHOOK_URL": f"http://127.0.0.1:{ports['payments']}/webhooks/stripe",
         "STRIPESIM_WEBHOOK_SECRET": WEBHOOK_SECRET,
@@ -121,13 +117,18 @@ def system(
         urls[name] = f"http://127.0.0.1:{ports[name]}"
         commands[name] = [sys.executable, "-m", name, "serve"]
     env["BOOKING_PUBLIC_BASE_URL"] = urls["booking"]  # signing links point at this gateway
-    system = System(urls=urls, logs=logs, commands=commands, env=env)
+    return System(urls=urls, logs=logs, commands=commands, env=env)
+
+
+@contextlib.contextmanager
+def running(system: System) -> Iterator[System]:
+    """Start every process and seed the demo listings; stop them all afterwards."""
     try:
-        for name in commands:
+        for name in system.commands:
             system.start(name)
         subprocess.run(
             [sys.executable, "-m", "booking", "seed-listings"],
-            env=env,
+            env=system.env,
             cwd=ROOT,
             check=True,
             capture_output=True,
@@ -141,6 +142,16 @@ def system(
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+# Package scope: the services stop after the e2e tests, before other packages use the same
+# database and Kafka (a running booking service would otherwise pick up their outbox rows).
+@pytest.fixture(scope="package")
+def system(
+    kafka_bootstrap: str, pg_ready: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[System]:
+    with running(build_system(KAFKA, tmp_path_factory.mktemp("e2e-logs"))) as system:
+        yield system
 
 
 def _wait_until_listening(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:

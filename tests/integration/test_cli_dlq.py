@@ -1,5 +1,5 @@
 """`python -m eventkit.admin dlq list|replay`, run as a child process the way ops type it,
-against dead letters a real consumer (MessageProcessor on real Kafka and Postgres) produced.
+against dead letters a real consumer (MessageProcessor and KeyedConsumer on real Kafka and Postgres) produced.
 
 Each test owns a service name, so its dead-letter topic `<service>.dlt` is its own: created here
 with three partitions, as a catalogue topic may be one day.
@@ -7,6 +7,7 @@ with three partitions, as a catalogue topic may be one day.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 import uuid
@@ -16,13 +17,12 @@ from typing import Any
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from faststream.kafka import KafkaBroker
 
 from eventkit.consumer import MessageProcessor
 from eventkit.dead_letters import DeadLetters
+from eventkit.keyed_consumer import KeyedConsumer
 from eventkit.producer import durable_producer
 from eventkit.routing import EventRouter
-from eventkit.subscriber import subscribe
 from marketplace_contracts import Envelope, make_envelope
 from tests.conftest import create_topic
 from tests.support import free_port, ping_model, read_topic, wait_for
@@ -70,13 +70,14 @@ class FailingConsumer:
             backoff_base=0.01,
             inbox_table=self.inbox,
         )
-        self.broker = KafkaBroker(self.bootstrap)
-        subscribe(self.broker, router, processor.process, group_id=self.service)
-        await self.broker.start()
+        consumer = KeyedConsumer(self.bootstrap, router.topics, self.service, processor)
+        self.stop = asyncio.Event()
+        self.task = asyncio.create_task(consumer.run(self.stop))
         return self
 
     async def __aexit__(self, *_: object) -> None:
-        await self.broker.stop()
+        self.stop.set()
+        await self.task
         await self.producer.stop()
 
     async def send(self, key: str, seq: int, fail: bool = False) -> uuid.UUID:

@@ -1,4 +1,4 @@
-"""Consumers on real Kafka + PostgreSQL: inbox dedupe, retries, dead letters, manual commits."""
+"""Consumers on real Kafka + PostgreSQL: inbox dedupe, retries, dead letters, commits."""
 
 from __future__ import annotations
 
@@ -9,78 +9,13 @@ from typing import Any
 
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from faststream.kafka import KafkaBroker
 
-from eventkit.consumer import MessageProcessor
-from eventkit.dead_letters import DeadLetters
-from eventkit.producer import durable_producer
-from eventkit.routing import EventRouter
-from eventkit.subscriber import subscribe
-from marketplace_contracts import Envelope, EventModel, make_envelope
+from marketplace_contracts import Envelope
 from tests.conftest import create_topic
 from tests.support import ping_model, read_topic, wait_for
+from tests.support.consumer_harness import Harness, committed_offset
 
 pytestmark = pytest.mark.integration
-
-
-class Harness:
-    """One service-like consumer: FastStream batch subscriber + MessageProcessor + inbox."""
-
-    def __init__(
-        self,
-        bootstrap: str,
-        pool: asyncpg.Pool,
-        tables: tuple[str, str, str],
-        model: type[EventModel],
-        group: str,
-    ) -> None:
-        self.bootstrap, self.pool, self.model, self.group = bootstrap, pool, model, group
-        _, self.inbox, self.effects_table = tables
-        self.calls = 0
-
-    async def apply(self, conn: asyncpg.Connection, env: Envelope, event: Any, _: object) -> None:
-        self.calls += 1
-        if event.fail == "always":
-            raise RuntimeError(f"handler cannot process seq {event.seq}")
-        await conn.execute(
-            f"INSERT INTO booking.{self.effects_table} (event_id, key, seq) VALUES ($1, $2, $3)",
-            env.event_id,
-            event.key,
-            event.seq,
-        )
-
-    async def __aenter__(self) -> Harness:
-        self.producer = durable_producer(self.bootstrap, client_id="test")
-        await self.producer.start()
-        # Dead letters go to booking.dlt; each test has its own consumer group.
-        router = EventRouter("booking")
-        router.add(self.model, self.apply)
-        self.processor = MessageProcessor(
-            self.pool,
-            "booking",
-            router,
-            DeadLetters(self.producer, "booking"),
-            max_attempts=3,
-            backoff_base=0.05,
-            inbox_table=self.inbox,
-        )
-        self.broker = KafkaBroker(self.bootstrap)
-        subscribe(self.broker, router, self.processor.process, max_records=50, group_id=self.group)
-        await self.broker.start()
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        await self.broker.stop()
-        await self.producer.stop()
-
-    async def send(self, value: bytes, key: str = "k") -> None:
-        await self.producer.send_and_wait(self.model.TOPIC, value, key=key.encode())
-
-    async def effects(self) -> list[asyncpg.Record]:
-        return await self.pool.fetch(
-            f"SELECT key, seq, event_id FROM booking.{self.effects_table} ORDER BY id"
-        )
 
 
 @pytest.fixture
@@ -100,9 +35,7 @@ async def harness(
 
 
 def envelope(h: Harness, seq: int, key: str = "k", fail: str = "") -> Envelope:
-    return make_envelope(
-        h.model(key=key, seq=seq, fail=fail), key=key, producer="test", correlation_id=uuid.uuid4()
-    )
+    return h.envelope(seq, key, fail)
 
 
 async def dead_letters_for(bootstrap: str, topic: str) -> list[Any]:
@@ -111,17 +44,6 @@ async def dead_letters_for(bootstrap: str, topic: str) -> list[Any]:
         for r in await read_topic(bootstrap, "booking.dlt")
         if dict(r.headers).get("dlt.original.topic") == topic.encode()
     ]
-
-
-async def committed_offset(bootstrap: str, group: str, topic: str) -> int | None:
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
-    )
-    await consumer.start()
-    try:
-        return await consumer.committed(TopicPartition(topic, 0))
-    finally:
-        await consumer.stop()
 
 
 async def test_poison_message_goes_to_the_dead_letter_topic_and_the_partition_moves_on(

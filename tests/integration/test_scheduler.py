@@ -18,6 +18,7 @@ from booking.service_layer.handlers import BookingHandlers
 from eventkit import scheduler
 from eventkit.outbox import Outbox
 from eventkit.scheduler import Scheduler
+from tests.conftest import service_dsn
 
 pytestmark = pytest.mark.integration
 PAST = datetime(2020, 1, 1, tzinfo=UTC)
@@ -72,6 +73,53 @@ async def test_a_failing_job_is_retried_then_parked_with_its_error(
     assert (row["status"], row["attempts"]) == ("failed", 2)
     assert "downstream refused" in row["last_error"]
     assert await worker.run_due(booking_pool) == 0  # parked: never picked up again
+
+
+async def test_a_job_whose_connection_broke_spends_no_attempt_and_fires_on_recovery(
+    booking_pool: asyncpg.Pool,
+) -> None:
+    kind = f"test.outage.{uuid.uuid4().hex[:8]}"
+    fired: list[str] = []
+    app = f"ek-sched-{uuid.uuid4().hex[:8]}"
+    pool = await asyncpg.create_pool(
+        service_dsn("booking"),
+        min_size=1,
+        max_size=2,
+        server_settings={"application_name": app},
+    )
+    assert pool is not None
+
+    async def handler(conn: asyncpg.Connection, subject: str, payload: dict[str, Any]) -> None:
+        if not fired:
+            fired.append("broken")
+            # What a Postgres restart does to the worker's connection, mid-job.
+            await booking_pool.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND application_name = $1",
+                app,
+            )
+        await conn.execute("SELECT 1")
+        fired.append(subject)
+
+    async with booking_pool.acquire() as conn, conn.transaction():
+        await scheduler.schedule(conn, "booking", kind, "x", PAST)
+    worker = Scheduler("booking", {kind: handler}, max_attempts=1, poll_interval=0.05)
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(pool, stop))
+    try:
+        deadline = asyncio.get_running_loop().time() + 30
+        while worker.fired == 0:
+            assert asyncio.get_running_loop().time() < deadline, "the job never fired"
+            await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await task
+        await pool.close()
+    row = await booking_pool.fetchrow(
+        "SELECT status, attempts FROM booking.scheduled_jobs WHERE kind = $1", kind
+    )
+    assert fired == ["broken", "x"]
+    assert (row["status"], row["attempts"]) == ("done", 1)  # max_attempts=1: none was spent
 
 
 async def _hold_run_out(booking_pool: asyncpg.Pool, tag: str) -> tuple[dict, PlaceBooking]:

@@ -1,15 +1,22 @@
-"""Handle a batch of Kafka records: inbox dedupe, one transaction per event, retry, dead-letter.
+"""Handle Kafka records: inbox dedupe, one transaction per event, retry, dead-letter.
 
 Every record ends in exactly one of: handled (effects + inbox row committed together), duplicate
 (inbox row already there), ignored (a type this service does not consume) or dead-lettered
-(after `max_attempts`, or at once when it can never succeed). Only then may the caller commit
-the batch's offsets; if this raises (Kafka or Postgres unreachable), the caller must rewind.
+(after `max_attempts`, or at once when it can never succeed). Only then may its offset be
+committed. Nothing here raises for a record: an outage of Postgres or Kafka is waited out (see
+`eventkit.outages`) without spending the record's attempts, so a restart never dead-letters work.
+
+Each attempt acquires its own connection from the pool and gives it back before the next one. A
+connection the server dropped is detached by asyncpg; holding one across attempts (as a
+connection per batch once did) turned one Postgres restart into "connection has been released
+back to the pool" on every retry, and into dead letters.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import uuid
 from collections import Counter
 from collections.abc import Sequence
@@ -21,20 +28,35 @@ from aiokafka.structs import ConsumerRecord
 from pydantic import ValidationError
 
 from eventkit.dead_letters import DeadLetters
+from eventkit.outages import Backoff, is_conflict, is_outage
 from eventkit.routing import EventRouter, PermanentError, Route
 from marketplace_contracts import Envelope, UnknownEventError
 
 log = logging.getLogger("eventkit.consumer")
 
 _UNDECODABLE = (ValidationError, UnicodeDecodeError, ValueError, UnknownEventError)
+_NOT_PREPARED: Any = object()
 
 
 @dataclass(frozen=True)
 class _Decoded:
-    record: ConsumerRecord
     envelope: Envelope
     route: Route
     event: Any
+
+
+@dataclass(frozen=True)
+class Item:
+    """A record and what decoding it told: `ignored`, or `decoded` when it may share a
+    transaction with others (a route without `prepare`); otherwise it is handled alone."""
+
+    record: ConsumerRecord
+    decoded: _Decoded | None = None
+    ignored: bool = False
+
+    @property
+    def simple(self) -> bool:
+        return self.decoded is not None
 
 
 class MessageProcessor:
@@ -57,6 +79,7 @@ class MessageProcessor:
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
         self.outcomes: Counter[str] = Counter()
+        self.retries: Counter[str] = Counter()  # waits that spent no attempt: outage, conflict
         self._claim = (
             f'INSERT INTO {schema}.{inbox_table} (event_id, event_type, topic, partition, "offset") '
             "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (event_id) DO NOTHING RETURNING 1"
@@ -68,92 +91,90 @@ class MessageProcessor:
         )
         self._seen = f"SELECT 1 FROM {schema}.{inbox_table} WHERE event_id = $1"
 
-    async def process(self, records: Sequence[ConsumerRecord]) -> None:
-        """Handle a batch: partitions concurrently, each one strictly in order.
-
-        Order only matters within a key, and a key lives in one partition, so one partition's
-        slow payment-provider call must not hold back the others. Raises (after every partition
-        has finished) if any partition could not be handled, so the caller rewinds the batch.
-        """
-        partitions: dict[tuple[str, int], list[ConsumerRecord]] = {}
-        for record in records:
-            partitions.setdefault((record.topic, record.partition), []).append(record)
-        results = await asyncio.gather(
-            *(self._process_partition(batch) for batch in partitions.values()),
-            return_exceptions=True,
-        )
-        for result in results:
-            if isinstance(result, BaseException):
-                raise result
-
-    async def _process_partition(self, records: list[ConsumerRecord]) -> None:
-        """Runs of simple events (no `prepare`) share one transaction; anything else, and any
-        run whose transaction fails, goes through `_process_one`."""
-        async with self.pool.acquire() as conn:
-            run: list[_Decoded] = []
-            for record in records:
-                decoded = self._decode_for_batch(record)
-                if isinstance(decoded, _Decoded):
-                    run.append(decoded)
-                elif decoded == "ignored":
-                    self.outcomes["ignored"] += 1
-                else:
-                    await self._flush(conn, run)
-                    run = []
-                    self.outcomes[await self._process_one(conn, record)] += 1
-            await self._flush(conn, run)
-
-    def _decode_for_batch(self, record: ConsumerRecord) -> _Decoded | str | None:
-        """A decoded record fit for the batch path, "ignored", or None for the per-event path."""
+    def classify(self, record: ConsumerRecord) -> Item:
         try:
             envelope = Envelope.from_bytes(record.value or b"")
             route = self.router.route_for(envelope)
             if route is None:
-                return "ignored"
+                return Item(record, ignored=True)
             if route.prepare is not None:
-                return None
-            return _Decoded(record, envelope, route, route.model.model_validate(envelope.data))
+                return Item(record)
+            return Item(
+                record, _Decoded(envelope, route, route.model.model_validate(envelope.data))
+            )
         except (*_UNDECODABLE, PermanentError):
-            return None  # the per-event path dead-letters it with the reason
+            return Item(record)  # the one-by-one path dead-letters it with the reason
 
-    async def _flush(self, conn: asyncpg.Connection, run: list[_Decoded]) -> None:
+    async def process(self, records: Sequence[ConsumerRecord]) -> None:
+        """Handle records strictly in the order given (callers pass one key's, or keys'
+        independent, records): runs of simple events share a transaction."""
+        await self.process_items([self.classify(record) for record in records])
+
+    async def process_items(self, items: Sequence[Item]) -> None:
+        run: list[Item] = []
+        for item in items:
+            if item.simple:
+                run.append(item)
+                continue
+            await self._flush(run)
+            run = []
+            if item.ignored:
+                self.outcomes["ignored"] += 1
+            else:
+                self.outcomes[await self._process_one(item.record)] += 1
+        await self._flush(run)
+
+    async def _flush(self, run: list[Item]) -> None:
         """One transaction for the whole run: a few round trips instead of four per event.
 
-        If any handler fails, the transaction rolls back as a whole and every event of the run
-        is handled again one by one, with the usual retries and dead-lettering.
+        An outage retries the run as it is. Any other failure rolls the transaction back as a
+        whole and every event of the run is handled again one by one, in order, with the usual
+        retries and dead-lettering.
         """
         if not run:
             return
-        try:
-            async with conn.transaction():
-                claimed = {
-                    row["event_id"]
-                    for row in await conn.fetch(
-                        self._claim_many,
-                        [d.envelope.event_id for d in run],
-                        [d.envelope.type for d in run],
-                        [d.record.topic for d in run],
-                        [d.record.partition for d in run],
-                        [d.record.offset for d in run],
-                    )
-                }
-                applied: set[uuid.UUID] = set()
-                for d in run:
-                    # A duplicate inside the run is claimed once: apply only its first copy.
-                    if d.envelope.event_id in claimed and d.envelope.event_id not in applied:
-                        applied.add(d.envelope.event_id)
-                        await d.route.apply(conn, d.envelope, d.event, None)
-        except Exception as exc:
-            log.info(
-                "%s: batch of %d fell back to one-by-one: %r", self.router.service, len(run), exc
-            )
-            for d in run:
-                self.outcomes[await self._process_one(conn, d.record)] += 1
-            return
-        self.outcomes["handled"] += len(applied)
-        self.outcomes["duplicate"] += len(run) - len(applied)
+        outage = Backoff(cap=self.backoff_max)
+        while True:
+            try:
+                applied = await self._apply_run(run)
+                break
+            except Exception as exc:
+                if is_outage(exc):
+                    self.retries["outage"] += 1
+                    await outage.sleep(f"{self.router.service}: run of {len(run)}", exc)
+                    continue
+                log.info(
+                    "%s: run of %d fell back to one-by-one: %r", self.router.service, len(run), exc
+                )
+                for item in run:
+                    self.outcomes[await self._process_one(item.record)] += 1
+                return
+        self.outcomes["handled"] += applied
+        self.outcomes["duplicate"] += len(run) - applied
 
-    async def _process_one(self, conn: asyncpg.Connection, record: ConsumerRecord) -> str:
+    async def _apply_run(self, run: list[Item]) -> int:
+        decoded = [(item.record, item.decoded) for item in run if item.decoded is not None]
+        async with self.pool.acquire() as conn, conn.transaction():
+            claimed = {
+                row["event_id"]
+                for row in await conn.fetch(
+                    self._claim_many,
+                    [d.envelope.event_id for _, d in decoded],
+                    [d.envelope.type for _, d in decoded],
+                    [r.topic for r, _ in decoded],
+                    [r.partition for r, _ in decoded],
+                    [r.offset for r, _ in decoded],
+                )
+            }
+            applied: set[uuid.UUID] = set()
+            for _, d in decoded:
+                # A duplicate inside the run is claimed once: apply only its first copy.
+                if d.envelope.event_id in claimed and d.envelope.event_id not in applied:
+                    applied.add(d.envelope.event_id)
+                    await d.route.apply(conn, d.envelope, d.event, None)
+        return len(applied)
+
+    async def _process_one(self, record: ConsumerRecord) -> str:
         try:
             envelope = Envelope.from_bytes(record.value or b"")
             route = self.router.route_for(envelope)
@@ -164,23 +185,38 @@ class MessageProcessor:
             await self._dead_letter(record, exc, attempts=1)
             return "dead_lettered"
         attempt = 0
+        outage = Backoff(cap=self.backoff_max)
+        prepared = _NOT_PREPARED
+        what = f"{self.router.service}: {envelope.type} {envelope.event_id}"
         while True:
-            attempt += 1
             try:
-                return await self._handle(conn, record, envelope, event, route)
+                if route.prepare is not None and prepared is _NOT_PREPARED:
+                    if await self.pool.fetchval(self._seen, envelope.event_id):
+                        return "duplicate"
+                    prepared = await route.prepare(envelope, event)
+                return await self._apply_one(record, envelope, event, route, prepared)
             except PermanentError as exc:
-                await self._dead_letter(record, exc, attempts=attempt)
+                await self._dead_letter(record, exc, attempts=attempt + 1)
                 return "dead_lettered"
             except Exception as exc:
+                if is_outage(exc):
+                    # `prepared` is kept: the provider's answer stays valid while we wait.
+                    self.retries["outage"] += 1
+                    await outage.sleep(what, exc)
+                    continue
+                prepared = _NOT_PREPARED
+                if is_conflict(exc):
+                    self.retries["conflict"] += 1
+                    await asyncio.sleep(random.uniform(0.01, 0.1))
+                    continue
+                attempt += 1
                 if attempt >= self.max_attempts:
                     await self._dead_letter(record, exc, attempts=attempt)
                     return "dead_lettered"
                 delay = min(self.backoff_max, self.backoff_base * 2 ** (attempt - 1))
                 log.warning(
-                    "%s: %s %s failed (attempt %d/%d), retrying in %.1fs: %r",
-                    self.router.service,
-                    envelope.type,
-                    envelope.event_id,
+                    "%s failed (attempt %d/%d), retrying in %.1fs: %r",
+                    what,
                     attempt,
                     self.max_attempts,
                     delay,
@@ -188,20 +224,10 @@ class MessageProcessor:
                 )
                 await asyncio.sleep(delay)
 
-    async def _handle(
-        self,
-        conn: asyncpg.Connection,
-        record: ConsumerRecord,
-        envelope: Envelope,
-        event: object,
-        route: Route,
+    async def _apply_one(
+        self, record: ConsumerRecord, envelope: Envelope, event: object, route: Route, prepared: Any
     ) -> str:
-        prepared = None
-        if route.prepare is not None:
-            if await conn.fetchval(self._seen, envelope.event_id):
-                return "duplicate"
-            prepared = await route.prepare(envelope, event)
-        async with conn.transaction():
+        async with self.pool.acquire() as conn, conn.transaction():
             claimed = await conn.fetchval(
                 self._claim,
                 envelope.event_id,
@@ -212,10 +238,14 @@ class MessageProcessor:
             )
             if not claimed:
                 return "duplicate"
-            await route.apply(conn, envelope, event, prepared)
+            await route.apply(
+                conn, envelope, event, None if prepared is _NOT_PREPARED else prepared
+            )
         return "handled"
 
     async def _dead_letter(self, record: ConsumerRecord, exc: BaseException, attempts: int) -> None:
+        """Retried until the dead letter is durable: the record stays unfinished (its offset
+        uncommitted) meanwhile, so a broker outage can delay a dead letter but never skip it."""
         log.error(
             "%s: dead-lettering %s[%d]@%d after %d attempt(s): %r",
             self.router.service,
@@ -225,4 +255,11 @@ class MessageProcessor:
             attempts,
             exc,
         )
-        await self.dead_letters.send(record, error=exc, attempts=attempts)
+        backoff = Backoff(cap=self.backoff_max)
+        while True:
+            try:
+                await self.dead_letters.send(record, error=exc, attempts=attempts)
+                return
+            except Exception as send_error:
+                self.retries["dead_letter"] += 1
+                await backoff.sleep(f"{self.router.service}: dead letter", send_error)

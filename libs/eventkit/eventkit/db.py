@@ -40,9 +40,17 @@ async def connect(url: str) -> asyncpg.Connection:
     return await asyncpg.connect(plain_dsn(url), **connect_options(url))
 
 
-async def create_pool(url: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
+async def create_pool(
+    url: str, *, min_size: int = 2, max_size: int = 10, application_name: str | None = None
+) -> asyncpg.Pool:
+    # application_name tells ops (and the outage tests) whose backends these are.
+    settings = {"application_name": application_name} if application_name else None
     pool = await asyncpg.create_pool(
-        plain_dsn(url), min_size=min_size, max_size=max_size, **connect_options(url)
+        plain_dsn(url),
+        min_size=min_size,
+        max_size=max_size,
+        server_settings=settings,
+        **connect_options(url),
     )
     assert pool is not None
     return pool

@@ -27,6 +27,7 @@ from aiokafka.partitioner import DefaultPartitioner
 
 from eventkit.db import connect
 from eventkit.ddl import notify_channel
+from eventkit.outages import Backoff, is_outage
 
 log = logging.getLogger("eventkit.relay")
 
@@ -79,13 +80,17 @@ class OutboxRelay:
         self._mark = f"UPDATE {self.table} SET published_at = now() WHERE id = ANY($1::bigint[])"
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Run until `stop` is set: wait for the lock, then relay while holding it."""
+        """Run until `stop` is set: wait for the lock, then relay while holding it.
+
+        Survives Postgres restarts (reconnects, takes the lock again) and broker outages
+        (unsent rows stay unpublished and go out in a later round), backing off up to 5 s."""
+        outage = Backoff(base=self.standby_poll / 4)
         while not stop.is_set():
             try:
                 conn = await connect(self.dsn)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 log.warning("relay %s: cannot connect: %s", self.schema, exc)
-                await _sleep_or_stop(stop, self.standby_poll)
+                await _sleep_or_stop(stop, outage.next_delay())
                 continue
             try:
                 if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", self.lock_id):
@@ -93,12 +98,19 @@ class OutboxRelay:
                     continue
                 log.info("relay %s: active (advisory lock %s)", self.schema, self.lock_id)
                 self.stats.active = True
+                outage.reset()
                 await conn.add_listener(self.channel, self._on_notify)
                 await self._relay_while_active(conn, stop)
             except Exception as exc:  # the relay must outlive any single failure
                 self.stats.last_error = repr(exc)
-                log.exception("relay %s: stopped relaying, will retry: %r", self.schema, exc)
-                await _sleep_or_stop(stop, self.standby_poll)
+                if is_outage(exc):
+                    log.warning(
+                        "relay %s: infrastructure unavailable, retrying: %r", self.schema, exc
+                    )
+                    await _sleep_or_stop(stop, outage.next_delay())
+                else:
+                    log.exception("relay %s: stopped relaying, will retry: %r", self.schema, exc)
+                    await _sleep_or_stop(stop, self.standby_poll)
             finally:
                 self.stats.active = False
                 await _close_quietly(conn)

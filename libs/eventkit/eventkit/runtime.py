@@ -22,13 +22,18 @@ from eventkit.consumer import MessageProcessor
 from eventkit.db import create_pool, plain_dsn
 from eventkit.dead_letters import DeadLetters
 from eventkit.housekeeping import trim_eventing_tables
+from eventkit.keyed_consumer import KeyedConsumer
 from eventkit.producer import durable_producer
 from eventkit.relay import OutboxRelay
 from eventkit.routing import EventRouter
 from eventkit.settings import ServiceSettings
-from eventkit.subscriber import document, subscribe
+from eventkit.subscriber import document
 
 log = logging.getLogger("eventkit.runtime")
+
+# Connections beyond the consumer's: HTTP requests, the scheduler and the other workers. The
+# relay has its own connection outside the pool.
+POOL_HEADROOM = 8
 
 Worker = Callable[["ServiceRuntime", asyncio.Event], Coroutine[Any, Any, None]]
 
@@ -42,7 +47,7 @@ class ServiceRuntime:
     workers: Sequence[Worker] = ()
     pool: asyncpg.Pool | None = None
     producer: AIOKafkaProducer | None = None
-    broker: KafkaBroker | None = None
+    consumer: KeyedConsumer | None = None
     relay: OutboxRelay | None = None
     processor: MessageProcessor | None = None
     stop_event: asyncio.Event = field(default_factory=asyncio.Event)
@@ -56,8 +61,12 @@ class ServiceRuntime:
 
     async def start(self) -> None:
         s = self.settings
-        # Partitions are handled concurrently (up to 9 at once in booking) beside HTTP requests.
-        self.pool = await create_pool(s.database_url, max_size=16)
+        # Every unit the consumer runs holds one connection; HTTP must not wait behind them.
+        self.pool = await create_pool(
+            s.database_url,
+            max_size=s.consumer_concurrency + POOL_HEADROOM,
+            application_name=self.name,
+        )
         self.producer = durable_producer(s.kafka_bootstrap, client_id=f"{self.name}-relay")
         await self.producer.start()
         self.relay = OutboxRelay(
@@ -75,23 +84,25 @@ class ServiceRuntime:
                 max_attempts=s.consumer_max_attempts,
                 backoff_base=s.consumer_backoff_base,
             )
-            self.broker = KafkaBroker(
-                s.kafka_bootstrap, client_id=f"{self.name}-consumer", log_level=logging.DEBUG
-            )
-            subscribe(
-                self.broker,
-                self.router,
-                self.processor.process,
+            self.consumer = KeyedConsumer(
+                s.kafka_bootstrap,
+                self.router.topics,
+                self.name,
+                self.processor,
+                concurrency=s.consumer_concurrency,
+                max_buffered=s.consumer_max_buffered,
                 max_records=s.consumer_batch_size,
                 poll_ms=s.consumer_poll_ms,
+                commit_interval=s.consumer_commit_ms / 1000,
+                client_id=f"{self.name}-consumer",
             )
-            await self.broker.start()
+            self.tasks.append(
+                asyncio.create_task(self.consumer.run(self.stop_event), name="consumer")
+            )
         log.info("%s started: consumes %s", self.name, self.router.topics)
 
     async def stop(self) -> None:
         self.stop_event.set()
-        if self.broker is not None:
-            await self.broker.stop()
         for task in self.tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(task, timeout=10)
@@ -106,6 +117,8 @@ class ServiceRuntime:
             "relay_active": bool(self.relay and self.relay.stats.active),
             "relay_published": self.relay.stats.published if self.relay else 0,
             "consumer": dict(self.processor.outcomes) if self.processor else {},
+            "consumer_retries": dict(self.processor.retries) if self.processor else {},
+            "consumer_status": self.consumer.status() if self.consumer else {},
         }
 
     def asyncapi(self, version: str = "1.0.0") -> dict[str, Any]:

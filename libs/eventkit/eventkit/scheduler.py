@@ -20,6 +20,8 @@ from typing import Any
 
 import asyncpg
 
+from eventkit.outages import Backoff, is_outage
+
 log = logging.getLogger("eventkit.scheduler")
 
 JobHandler = Callable[[asyncpg.Connection, str, dict[str, Any]], Awaitable[datetime | None]]
@@ -118,6 +120,8 @@ class Scheduler:
             async with conn.transaction():  # savepoint: a failure keeps the claim, drops effects
                 again = await handler(conn, job["subject_id"], json.loads(job["payload"]))
         except Exception as exc:
+            if is_outage(exc):
+                raise  # not the job's fault: roll back the claim, spend no attempt
             attempts = job["attempts"] + 1
             final = attempts >= self.max_attempts
             log.warning(
@@ -150,12 +154,32 @@ class Scheduler:
         self.fired += 1
 
     async def run(self, pool: asyncpg.Pool, stop: asyncio.Event) -> None:
+        outage = Backoff(base=self.poll_interval)
         while not stop.is_set():
             try:
                 await self.run_due(pool)
-            except Exception as exc:  # the database may be briefly away: try again later
-                log.warning("scheduler %s: %r", self.schema, exc)
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=self.poll_interval)
-            except TimeoutError:
-                pass
+                outage.reset()
+            except Exception as exc:
+                # A broken connection went back to the pool closed; the next round acquires
+                # a fresh one. While the database is away, back off (capped at 5 s).
+                if is_outage(exc):
+                    delay = outage.next_delay()
+                    log.warning(
+                        "scheduler %s: database unavailable, retry in %.1fs: %r",
+                        self.schema,
+                        delay,
+                        exc,
+                    )
+                else:
+                    delay = self.poll_interval
+                    log.exception("scheduler %s: %r", self.schema, exc)
+                await _sleep_or_stop(stop, delay)
+                continue
+            await _sleep_or_stop(stop, self.poll_interval)
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    except TimeoutError:
+        pass

@@ -15,9 +15,16 @@ class ServiceSettings(BaseSettings):
     )
     consumer_max_attempts: int = Field(default=5, ge=1)
     consumer_backoff_base: float = Field(default=0.2, gt=0)
+    # Records fetched per poll at most.
     consumer_batch_size: int = Field(default=500, ge=1)
-    # FastStream sleeps this long again after an empty batch poll, so it bounds the latency
-    # each saga hop adds when idle (its 200 ms default put saga p99 at ~750 ms).
+    # How long one fetch waits for records: it bounds the latency each idle saga hop adds.
     consumer_poll_ms: int = Field(default=20, ge=1)
+    # Units of work (each on its own pooled connection) in flight at once, across keys. Eight
+    # keep two cores busy while a few wait on the payment provider; the pool is sized from it.
+    consumer_concurrency: int = Field(default=8, ge=1)
+    # A partition with this many records fetched and not finished is paused until half are.
+    consumer_max_buffered: int = Field(default=1000, ge=1)
+    # Offsets are committed this often (and on revocation and shutdown).
+    consumer_commit_ms: int = Field(default=500, ge=10)
     relay_batch_size: int = Field(default=2000, ge=1)
     log_level: str = "INFO"

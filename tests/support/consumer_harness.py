@@ -1,0 +1,150 @@
+"""A service-like consumer for the eventkit tests: KeyedConsumer + MessageProcessor + a private
+inbox and effects table, on a private topic and consumer group.
+
+python -m tests.support.consumer_harness DSN BOOTSTRAP TOPIC GROUP INBOX EFFECTS runs one in its
+own process (the crash test kills it with SIGKILL).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sys
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from eventkit.consumer import MessageProcessor
+from eventkit.dead_letters import DeadLetters
+from eventkit.keyed_consumer import KeyedConsumer
+from eventkit.producer import durable_producer
+from eventkit.routing import EventRouter
+from marketplace_contracts import Envelope, EventModel, make_envelope
+from tests.support import ping_model
+
+Hook = Callable[[Any], Awaitable[None]]
+
+
+class Harness:
+    def __init__(
+        self,
+        bootstrap: str,
+        pool: asyncpg.Pool,
+        tables: tuple[str, str, str],
+        model: type[EventModel],
+        group: str,
+        *,
+        concurrency: int = 8,
+        max_attempts: int = 3,
+        before_apply: Hook | None = None,
+        with_prepare: bool = False,
+        max_buffered: int = 1000,
+    ) -> None:
+        self.bootstrap, self.pool, self.model, self.group = bootstrap, pool, model, group
+        _, self.inbox, self.effects_table = tables
+        self.concurrency = concurrency
+        self.max_attempts = max_attempts
+        self.before_apply = before_apply
+        self.with_prepare = with_prepare
+        self.max_buffered = max_buffered
+        self.calls = 0
+
+    async def prepare(self, env: Envelope, event: Any) -> str:
+        return f"prepared:{event.seq}"
+
+    async def apply(self, conn: asyncpg.Connection, env: Envelope, event: Any, _: object) -> None:
+        self.calls += 1
+        if self.before_apply is not None:
+            await self.before_apply(event)
+        if event.fail == "always":
+            raise RuntimeError(f"handler cannot process seq {event.seq}")
+        await conn.execute(
+            f"INSERT INTO booking.{self.effects_table} (event_id, key, seq) VALUES ($1, $2, $3)",
+            env.event_id,
+            event.key,
+            event.seq,
+        )
+
+    async def __aenter__(self) -> Harness:
+        self.producer = durable_producer(self.bootstrap, client_id="test")
+        await self.producer.start()
+        # Dead letters go to booking.dlt; each test has its own consumer group.
+        router = EventRouter("booking")
+        router.add(self.model, self.apply, self.prepare if self.with_prepare else None)
+        self.processor = MessageProcessor(
+            self.pool,
+            "booking",
+            router,
+            DeadLetters(self.producer, "booking"),
+            max_attempts=self.max_attempts,
+            backoff_base=0.05,
+            inbox_table=self.inbox,
+        )
+        self.consumer = KeyedConsumer(
+            self.bootstrap,
+            [self.model.TOPIC],
+            self.group,
+            self.processor,
+            concurrency=self.concurrency,
+            max_buffered=self.max_buffered,
+            max_records=50,
+            commit_interval=0.1,
+        )
+        self.stop = asyncio.Event()
+        self.task = asyncio.create_task(self.consumer.run(self.stop))
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        self.stop.set()
+        await self.task
+        await self.producer.stop()
+
+    def envelope(self, seq: int, key: str = "k", fail: str = "") -> Envelope:
+        return make_envelope(
+            self.model(key=key, seq=seq, fail=fail),
+            key=key,
+            producer="test",
+            correlation_id=uuid.uuid4(),
+        )
+
+    async def send(self, value: bytes, key: str = "k") -> None:
+        await self.producer.send_and_wait(self.model.TOPIC, value, key=key.encode())
+
+    async def effects(self) -> list[asyncpg.Record]:
+        return await self.pool.fetch(
+            f"SELECT key, seq, event_id FROM booking.{self.effects_table} ORDER BY id"
+        )
+
+
+async def committed_offset(bootstrap: str, group: str, topic: str, partition: int = 0) -> int:
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        return await consumer.committed(TopicPartition(topic, partition)) or 0
+    finally:
+        await consumer.stop()
+
+
+async def _serve(
+    dsn: str, bootstrap: str, topic: str, group: str, inbox: str, effects: str
+) -> None:
+    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=10)
+    assert pool is not None
+
+    async def slow(_: Any) -> None:  # slow enough that a kill lands mid-work
+        await asyncio.sleep(random.uniform(0.001, 0.01))
+
+    harness = Harness(
+        bootstrap, pool, ("", inbox, effects), ping_model(topic), group, before_apply=slow
+    )
+    async with harness:
+        await asyncio.Event().wait()  # until killed
+
+
+if __name__ == "__main__":
+    asyncio.run(_serve(*sys.argv[1:7]))
