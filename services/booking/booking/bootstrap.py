@@ -214,6 +214,7 @@ def build_app(runtime: ServiceRuntime) -> FastAPI:
         timedelta(days=settings.authorization_horizon_days),
         timedelta(seconds=settings.overtime_dispute_window_seconds),
     )
+    app.state.booking_horizon = timedelta(days=settings.horizon_days)
     esign = runtime.state["esign"]
     if isinstance(esign, BuiltinESignProvider):
         app.include_router(build_signing_router(esign))

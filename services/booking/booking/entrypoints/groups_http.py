@@ -11,7 +11,14 @@ from fastapi.responses import JSONResponse
 
 from booking.domain.errors import BookingError, ErrorCode
 from booking.entrypoints.auth import CurrentPrincipal, Role, require_role
-from booking.entrypoints.common import ERRORS, IdempotencyKey, run_idempotent, runtime_of
+from booking.entrypoints.common import (
+    CHECKOUT_ERRORS,
+    ERRORS,
+    IdempotencyKey,
+    check_horizon,
+    run_idempotent,
+    runtime_of,
+)
 from booking.entrypoints.schemas import GroupCheckoutRequest, GroupOut
 from booking.service_layer.groups import LegRequest, PlaceGroup, place_group, visible_group
 from eventkit.outbox import Outbox
@@ -23,7 +30,7 @@ router = APIRouter(prefix="/v1")
     "/checkout-groups",
     status_code=202,
     response_model=GroupOut,
-    responses=ERRORS,
+    responses=CHECKOUT_ERRORS,
     tags=["booking groups"],
     summary="Book several listings in one checkout, paid by one payment (all or nothing)",
     description="Holds every leg at once: if one cannot be held (409 `slot_unavailable`, with "
@@ -41,6 +48,8 @@ async def create_group(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     require_role(principal, Role.GUEST)
+    for leg in body.legs:
+        check_horizon(request, starts_at=leg.starts_at, ends_at=leg.ends_at)
     cmd = PlaceGroup(
         principal.sub,
         tuple(

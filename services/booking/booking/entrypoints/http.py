@@ -26,8 +26,11 @@ from booking.entrypoints import (
 )
 from booking.entrypoints.auth import CurrentPrincipal, Principal, Role, require_role
 from booking.entrypoints.common import (
+    CHECKOUT_ERRORS,
     ERRORS,
+    MAX_USER_AGENT,
     IdempotencyKey,
+    check_horizon,
     run_idempotent,
     runtime_of,
     visible_to,
@@ -49,6 +52,7 @@ router = APIRouter(prefix="/v1")
 @router.get(
     "/listings",
     response_model=list[ListingOut],
+    responses=ERRORS,
     tags=["listings"],
     summary="Bookable listings (the booking service's catalogue replica)",
 )
@@ -62,7 +66,7 @@ async def list_listings(request: Request, principal: CurrentPrincipal) -> list[d
     "/bookings",
     status_code=202,
     response_model=BookingOut,
-    responses=ERRORS,
+    responses=CHECKOUT_ERRORS,
     tags=["bookings"],
     summary="Book one listing and time range (Instant Book or Request-to-Book)",
     description="Holds the slot and starts the checkout saga; the booking is `pending_payment` "
@@ -82,6 +86,7 @@ async def create_booking(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     require_role(principal, Role.GUEST)
+    check_horizon(request, starts_at=body.starts_at, ends_at=body.ends_at)
     cmd = PlaceBooking(
         principal.sub,
         body.listing_id,
@@ -94,7 +99,7 @@ async def create_booking(
         payment_method_type=body.payment_method_type,
         # The mandate's online acceptance (ACH): who accepted it, from where.
         mandate_ip_address=request.client.host if request.client else None,
-        mandate_user_agent=request.headers.get("user-agent") or None,
+        mandate_user_agent=request.headers.get("user-agent", "")[:MAX_USER_AGENT] or None,
     )
     if body.payment_method_type == US_BANK_ACCOUNT and not (
         cmd.mandate_ip_address and cmd.mandate_user_agent
