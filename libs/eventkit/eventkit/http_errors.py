@@ -43,6 +43,9 @@ CODES: dict[int, str] = {
     503: "unavailable",
 }
 MALFORMED_JSON = "malformed_json"
+# Ids in paths and queries of every service: printable ASCII without spaces, at most 100.
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]*$"
+ID_MAX_LENGTH = 100
 TITLES = {400: "Bad request", 401: "Sign-in needed", 403: "Not allowed", 404: "Not found"}
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Annotated, Any
 
 import asyncpg
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
@@ -177,7 +177,10 @@ async def list_claims(
     summary="Download an evidence file of a claim (its guest, host and admins)",
 )
 async def get_evidence(
-    request: Request, claim_id: uuid.UUID, n: int, principal: CurrentPrincipal
+    request: Request,
+    claim_id: uuid.UUID,
+    n: Annotated[int, Path(ge=1, le=MAX_EVIDENCE_FILES)],
+    principal: CurrentPrincipal,
 ) -> Response:
     async with runtime_of(request).db.acquire() as conn:
         await _visible(conn, claim_id, principal)

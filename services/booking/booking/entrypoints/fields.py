@@ -11,16 +11,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
+from fastapi import Path
 from pydantic import AfterValidator, AwareDatetime, Field, Strict, StringConstraints
+
+from eventkit.http_errors import ID_MAX_LENGTH, ID_PATTERN
 
 # One line of text: no C0 control characters, no DEL.
 SINGLE_LINE = r"^[^\x00-\x1f\x7f]*$"
 # Free text (reasons, notes, descriptions): tabs and line breaks, no other control characters.
 MULTI_LINE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 # Ids clients name (listings, guests, payment methods, extras): printable ASCII without spaces.
-IDENT = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]*$"
+IDENT = ID_PATTERN
 
-Ident = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=IDENT)]
+Ident = Annotated[str, StringConstraints(min_length=1, max_length=ID_MAX_LENGTH, pattern=IDENT)]
+PathId = Annotated[str, Path(min_length=1, max_length=ID_MAX_LENGTH, pattern=IDENT)]
 PaymentMethodId = Annotated[
     str,
     StringConstraints(min_length=3, max_length=255, pattern=IDENT),
