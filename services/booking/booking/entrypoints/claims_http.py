@@ -23,6 +23,7 @@ from booking.entrypoints.common import (
     runtime_of,
     visible_to,
 )
+from booking.entrypoints.fields import MULTI_LINE
 from booking.entrypoints.schemas import (
     ClaimContest,
     ClaimDecision,
@@ -43,8 +44,13 @@ _FILE_CLAIM_BODY: dict[str, Any] = {
                     "type": "object",
                     "required": ["amount", "description"],
                     "properties": {
-                        "amount": {"type": "integer", "minimum": 1},
-                        "description": {"type": "string", "maxLength": 5000},
+                        "amount": {"type": "integer", "minimum": 1, "maximum": 10**12},
+                        "description": {
+                            "type": "string",
+                            "minLength": 1,
+                            "maxLength": 5000,
+                            "pattern": MULTI_LINE,
+                        },
                         "evidence": {
                             "type": "array",
                             "items": {"type": "string", "format": "binary"},
@@ -54,7 +60,7 @@ _FILE_CLAIM_BODY: dict[str, Any] = {
                     },
                 }
             },
-            "application/json": {"schema": {"$ref": "#/components/schemas/FileClaimRequest"}},
+            "application/json": {"schema": FileClaimRequest.model_json_schema()},
         },
     }
 }

@@ -1,0 +1,106 @@
+"""Schemathesis against the gateway as a real process: every operation of its OpenAPI document,
+valid and invalid inputs, with a guest's bearer token so requests get past authentication.
+
+Bounded for CI (about half a minute): 25 examples per operation, deterministic generation.
+Zero server errors and zero statuses, content types or bodies the document does not declare.
+The command is the one docs/api-errors.md shows; only the address and token differ.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import KAFKA, service_dsn
+from tests.e2e.conftest import ROOT, _wait_healthy
+from tests.support import free_port
+
+pytestmark = pytest.mark.e2e
+SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
+CHECKS = (
+    "not_a_server_error,status_code_conformance,content_type_conformance,"
+    "response_schema_conformance"
+)
+
+
+@pytest.fixture(scope="module")
+def gateway(
+    kafka_bootstrap: str, pg_ready: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    port = free_port()
+    log = tmp_path_factory.mktemp("fuzz") / "booking.log"
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP": KAFKA,
+        "PYTHONPATH": str(ROOT),
+        "BOOKING_DATABASE_URL": service_dsn("booking"),
+        "BOOKING_HTTP_PORT": str(port),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "booking", "serve"],
+        env=env,
+        cwd=ROOT,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, proc, log)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        tracebacks = log.read_text().count("Traceback")
+        assert tracebacks == 0, f"the gateway logged {tracebacks} traceback(s): see {log}"
+
+
+def guest_token() -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "booking", "token", "--sub", "guest-fuzz", "--role", "guest"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout.strip()
+
+
+def test_every_operation_answers_only_documented_statuses_and_never_500(gateway: str) -> None:
+    command = [
+        str(SCHEMATHESIS),
+        "run",
+        f"{gateway}/openapi.json",
+        "--header",
+        f"Authorization: Bearer {guest_token()}",
+        "--checks",
+        CHECKS,
+        "--max-examples",
+        "25",
+        "--generation-deterministic",
+        "--phases",
+        "examples,coverage,fuzzing",
+        "--workers",
+        "2",
+        "--no-color",
+    ]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-6000:]
+    selected = re.search(r"Selected: (\d+)/(\d+)", output)
+    tested = re.search(r"Tested: (\d+)", output)
+    assert selected and tested, output[-3000:]
+    assert int(tested.group(1)) == int(selected.group(2)) > 30, output[-3000:]
+    assert re.search(r"\d+ generated, (\d+) passed", output), output[-3000:]
+    # The guest's token was accepted: guest operations are not among those refused as 401/403.
+    refused = output.split("Authentication failed", 1)[-1].split("\n\n", 2)[:2]
+    assert "POST /v1/quotes" not in "".join(refused), output[-3000:]
