@@ -1,4 +1,5 @@
-"""Shared field types: money is integer minor units plus an ISO 4217 currency."""
+"""Shared field types: money is integer minor units plus an ISO 4217 currency; and the payment
+processor's smallest and largest single charge per currency."""
 
 from dataclasses import dataclass
 from typing import Annotated
@@ -34,9 +35,10 @@ AMOUNT_TOO_SMALL = "amount_too_small"
 AMOUNT_TOO_LARGE = "amount_too_large"
 # Stripe takes amounts of at most eight digits in minor units (99999999: $999,999.99 in usd) and
 # refuses charges below a minimum per currency (docs.stripe.com/currencies, "Minimum and maximum
-# charge amounts"). One table for every service: booking refuses a checkout, quote, invite,
-# amendment or claim that could not be charged before it holds or asks for anything, and payments
-# never sends Stripe an amount Stripe would refuse after the guest was told "accepted".
+# charge amounts"). One table for every service (a fact about the processor, so it sits with the
+# shared money types rather than in one service): booking refuses a checkout, quote, invite,
+# amendment or claim that could not be charged before it holds or asks for anything, so no
+# guest is told "accepted" for a charge Stripe would then refuse.
 STRIPE_MAX_AMOUNT = 99_999_999
 CHARGE_LIMITS: dict[str, ChargeLimits] = {
     "usd": ChargeLimits(50, STRIPE_MAX_AMOUNT),
