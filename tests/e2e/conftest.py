@@ -93,6 +93,9 @@ def system(
         "STRIPESIM_WEBHOOK_SECRET": WEBHOOK_SECRET,
         "PAYMENTS_STRIPE_API_BASE": f"http://127.0.0.1:{sim_port}",
         "PAYMENTS_STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        # The tests spread their bookings over the years 2030-2038 so that runs never collide:
+        # a booking horizon that reaches them.
+        "BOOKING_HORIZON_DAYS": "5000",
         # Clocks made short by configuration, so request expiry is observable in a test.
         "BOOKING_REQUEST_WINDOW_SECONDS": "6",
         "BOOKING_SCHEDULER_POLL_SECONDS": "0.2",

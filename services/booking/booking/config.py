@@ -42,7 +42,7 @@ class BookingSettings(ServiceSettings):
     horizon_days: int = Field(
         default=365,
         ge=1,
-        le=3650,
+        le=36500,
         description="How far ahead a stay may be booked: every time a request names (start, "
         "end, an invite's expiry) lies within this many days (else 422 "
         "`beyond_booking_horizon`).",
