@@ -3,7 +3,9 @@
     python bench/saga_latency.py [--rate 10] [--duration 30] [--poll-interval 0.1]
 
 Needs the whole system (`make up`): it is skipped, with a message, when GATEWAY_URL/healthz
-does not answer. Checkouts start open-loop at a fixed rate, each on its own far-future,
+does not answer. It books only Instant Book listings of its own (`lst_bench_NN`, published on
+`catalog.listings` at start), so every checkout can complete by itself: no documents to sign,
+no host to answer. Checkouts start open-loop at a fixed rate, each on its own far-future,
 non-overlapping slot (random base per run, slots on :00, the listing's minimum length, at least
 1 hour), paid with `pm_card_visa`. Each booking is polled with GET /v1/bookings/{id} until
 `payment_status == "captured"`. The reported latency runs from the booking's `created_at` (the
@@ -32,7 +34,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from _common import BenchResult, gateway_url, percentile, run_main, say
+from _common import BenchResult, gateway_url, kafka_bootstrap, percentile, run_main, say
 
 TARGET_P99_MS = 500.0
 TARGET_RATE = 10.0
@@ -78,6 +80,48 @@ def plan_slots(listings: list[dict[str, Any]], count: int, rng: random.Random) -
         used[lid] += 1
         slots.append(Slot(lid, starts, starts + timedelta(hours=hours)))
     return slots
+
+
+BENCH_LISTINGS = 12
+BENCH_HOST_ACCOUNT = "acct_1HostLoft01"  # a connected account the demo seed onboards
+
+
+async def bench_listings(client: httpx.AsyncClient) -> list[dict[str, Any]]:
+    """The bench's own Instant Book listings (no documents, no host to wait for), published on
+    `catalog.listings` like the upstream catalogue would, once booking's replica has them."""
+    from booking.catalog_seed import publish_listings
+    from marketplace_contracts.events.catalog import ListingUpsertedV1
+
+    wanted = [
+        ListingUpsertedV1(
+            listing_id=f"lst_bench_{n:02d}",
+            host_id=f"host-bench-{n % 3}",
+            host_account_id=BENCH_HOST_ACCOUNT,
+            title=f"Bench room {n}",
+            hourly_rate=4500,
+            currency="usd",
+            platform_fee_bps=1500,
+            cancellation_policy="flexible",
+            min_hours=1,
+            instant_book=True,
+        )
+        for n in range(1, BENCH_LISTINGS + 1)
+    ]
+    ids = {listing.listing_id for listing in wanted}
+    await publish_listings(kafka_bootstrap(), wanted)  # an upsert: safe to repeat
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        response = await client.get("/v1/listings")
+        if response.status_code != 200:
+            raise RuntimeError(
+                f"GET /v1/listings answered {response.status_code} {_error_code(response)} "
+                "(wrong BOOKING_JWT_SECRET? pass --token)"
+            )
+        mine = [item for item in response.json() if item["listing_id"] in ids]
+        if len(mine) == len(ids):
+            return sorted(mine, key=lambda item: item["listing_id"])
+        await asyncio.sleep(0.5)
+    raise RuntimeError("booking did not pick up the bench listings from catalog.listings in 30 s")
 
 
 def mint_token(sub: str) -> str:
@@ -174,22 +218,11 @@ async def bench(args: argparse.Namespace) -> BenchResult:
                 "or set GATEWAY_URL",
             )
         client.headers["Authorization"] = f"Bearer {args.token or mint_token(args.sub)}"
-        response = await client.get("/v1/listings")
-        if response.status_code != 200:
-            return BenchResult(
-                name="saga",
-                status="failed",
-                message=f"GET /v1/listings answered {response.status_code} "
-                f"{_error_code(response)} (wrong BOOKING_JWT_SECRET? pass --token)",
-            )
-        listings = response.json()
-        if not listings:
-            return BenchResult(
-                name="saga",
-                status="failed",
-                message="no listings: seed them with `python -m booking seed-listings`",
-            )
-        say(f"  {len(listings)} listings: {', '.join(item['listing_id'] for item in listings)}")
+        try:
+            listings = await bench_listings(client)
+        except RuntimeError as exc:
+            return BenchResult(name="saga", status="failed", message=str(exc))
+        say(f"  {len(listings)} instant listings of the bench's own: {listings[0]['listing_id']}…")
         slots = plan_slots(listings, total, random.Random(args.seed))
         return await _drive(client, slots, args)
 

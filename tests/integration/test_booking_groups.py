@@ -18,6 +18,7 @@ import pytest
 
 from booking.adapters.esign.base import EnvelopeStatus, WebhookEvent
 from booking.domain.errors import BookingError, ErrorCode
+from booking.domain.holds import HoldRule
 from booking.service_layer import host_response
 from booking.service_layer.checkout import PlaceBooking, place_booking
 from booking.service_layer.documents import Documents
@@ -33,6 +34,8 @@ from marketplace_contracts.events.payments import (
 )
 
 pytestmark = pytest.mark.integration
+# The hold's timer here stands for a hold past every wait for payments (domain/holds.py).
+NO_PLATFORM_WAIT = HoldRule(platform_limit=timedelta(0))
 OUTBOX = Outbox("booking", producer="booking")
 DOCS = [{"document_id": "agreement", "title": "Agreement", "text": "I agree."}]
 _hour = itertools.count()
@@ -256,7 +259,7 @@ FAILURES = ("payment_declined", "host_declined", "request_expired", "hold_expire
 async def test_a_failure_at_any_step_releases_every_leg_and_voids_once(
     booking_pool: asyncpg.Pool, step: str
 ) -> None:
-    handlers = BookingHandlers(OUTBOX)
+    handlers = BookingHandlers(OUTBOX, hold_rule=NO_PLATFORM_WAIT)
     listings = [
         await _listing(booking_pool),
         await _listing(booking_pool, instant=False),
@@ -317,7 +320,7 @@ async def test_payment_is_requested_once_every_leg_is_signed_whatever_the_order(
     booking_pool: asyncpg.Pool, order: tuple[str, ...]
 ) -> None:
     documents = Documents(OUTBOX, provider=None, db=lambda: booking_pool)  # type: ignore[arg-type]
-    handlers = BookingHandlers(OUTBOX)
+    handlers = BookingHandlers(OUTBOX, hold_rule=NO_PLATFORM_WAIT)
     listings = [
         await _listing(booking_pool, docs=True),
         await _listing(booking_pool, docs=True),

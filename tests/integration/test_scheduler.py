@@ -11,6 +11,7 @@ import asyncpg
 import pytest
 
 from booking.domain.errors import BookingError, ErrorCode
+from booking.domain.holds import HoldRule
 from booking.domain.model import BookingStatus
 from booking.service_layer.checkout import COMPLETION, HOLD_EXPIRY, PlaceBooking, place_booking
 from booking.service_layer.handlers import BookingHandlers
@@ -20,6 +21,7 @@ from eventkit.scheduler import Scheduler
 
 pytestmark = pytest.mark.integration
 PAST = datetime(2020, 1, 1, tzinfo=UTC)
+OUTBOX = Outbox("booking", producer="booking")
 
 
 async def test_each_due_job_fires_exactly_once_across_concurrent_workers(
@@ -72,36 +74,99 @@ async def test_a_failing_job_is_retried_then_parked_with_its_error(
     assert await worker.run_due(booking_pool) == 0  # parked: never picked up again
 
 
-async def test_an_unpaid_checkout_hold_expires_and_releases_the_slot(
-    booking_pool: asyncpg.Pool,
-) -> None:
-    listing_id = f"lst_ttl_{uuid.uuid4().hex[:8]}"
+async def _hold_run_out(booking_pool: asyncpg.Pool, tag: str) -> tuple[dict, PlaceBooking]:
+    """A checkout whose hold ran out (its timer due now) without an answer from payments."""
+    listing_id = f"lst_{tag}_{uuid.uuid4().hex[:8]}"
     await booking_pool.execute(
         "INSERT INTO booking.listings (listing_id, host_id, host_account_id, title, hourly_rate,"
         " currency, platform_fee_bps, cancellation_policy) "
         "VALUES ($1, 'host-t', 'acct_ttl', 'TTL', 1000, 'usd', 1000, 'flexible')",
         listing_id,
     )
-    outbox = Outbox("booking", producer="booking")
     start = datetime(2032, 5, 1, 9, tzinfo=UTC)
     cmd = PlaceBooking("guest-ttl", listing_id, start, start + timedelta(hours=2), "pm_card_visa")
     async with booking_pool.acquire() as conn, conn.transaction():
-        booking = await place_booking(conn, outbox, cmd, hold_ttl=timedelta(seconds=-1))
+        booking = await place_booking(conn, OUTBOX, cmd, hold_ttl=timedelta(seconds=-1))
+    return booking, cmd
 
-    timers = Scheduler("booking", {HOLD_EXPIRY: BookingHandlers(outbox).expire_hold})
-    assert await timers.run_due(booking_pool) >= 1
+
+async def _hold_state(booking_pool: asyncpg.Pool, booking_id: str) -> tuple[Any, ...]:
     row = await booking_pool.fetchrow(
-        "SELECT status, failure_reason FROM booking.bookings WHERE booking_id = $1",
+        "SELECT b.status, b.failure_reason, j.status AS job, j.attempts, j.due_at > now() AS later"
+        " FROM booking.bookings b JOIN booking.scheduled_jobs j"
+        " ON j.kind = $2 AND j.subject_id = b.booking_id::text WHERE b.booking_id = $1",
+        uuid.UUID(booking_id),
+        HOLD_EXPIRY,
+    )
+    return tuple(row.values())
+
+
+async def test_a_run_out_hold_waits_while_the_payment_request_is_in_flight(
+    booking_pool: asyncpg.Pool,
+) -> None:
+    """The hold is the guest's time, not the platform's: no answer from payments yet means the
+    request is queued or retrying, so the timer looks again later instead of expiring it."""
+    booking, _ = await _hold_run_out(booking_pool, "wait")
+    rule = HoldRule(recheck=timedelta(seconds=30), platform_limit=timedelta(hours=1))
+    timers = Scheduler(
+        "booking", {HOLD_EXPIRY: BookingHandlers(OUTBOX, hold_rule=rule).expire_hold}
+    )
+    assert await timers.run_due(booking_pool) >= 1
+    # Deferred, not failed: no attempt spent, the booking still holds its slot.
+    assert await _hold_state(booking_pool, booking["booking_id"]) == (
+        BookingStatus.PENDING_PAYMENT,
+        None,
+        "pending",
+        0,
+        True,
+    )
+    assert await _events(booking_pool, booking["booking_id"], "booking.booking_failed") == 0
+
+
+async def test_a_hold_waiting_on_the_guest_expires_and_releases_the_slot(
+    booking_pool: asyncpg.Pool,
+) -> None:
+    booking, cmd = await _hold_run_out(booking_pool, "guest")
+    await booking_pool.execute(  # payments asked for the guest's 3-D Secure step
+        'UPDATE booking.bookings SET next_action = \'{"type": "use_stripe_sdk"}\' '
+        "WHERE booking_id = $1",
         uuid.UUID(booking["booking_id"]),
     )
-    assert (row["status"], row["failure_reason"]) == (BookingStatus.EXPIRED, "hold_expired")
-    failed = await booking_pool.fetchval(
-        "SELECT count(*) FROM booking.outbox WHERE event_type = 'booking.booking_failed' AND key = $1",
-        booking["booking_id"],
+    await _expires(booking_pool, booking, cmd, HoldRule())
+
+
+async def test_a_hold_past_the_platform_limit_expires_and_releases_the_slot(
+    booking_pool: asyncpg.Pool,
+) -> None:
+    """A payment request lost outright (dead-lettered, never replayed) ends at the limit."""
+    booking, cmd = await _hold_run_out(booking_pool, "limit")
+    await _expires(booking_pool, booking, cmd, HoldRule(platform_limit=timedelta(0)))
+
+
+async def _expires(
+    booking_pool: asyncpg.Pool, booking: dict, cmd: PlaceBooking, rule: HoldRule
+) -> None:
+    timers = Scheduler(
+        "booking", {HOLD_EXPIRY: BookingHandlers(OUTBOX, hold_rule=rule).expire_hold}
     )
-    assert failed == 1
+    assert await timers.run_due(booking_pool) >= 1
+    assert await _hold_state(booking_pool, booking["booking_id"]) == (
+        BookingStatus.EXPIRED,
+        "hold_expired",
+        "done",
+        1,
+        False,
+    )
+    assert await _events(booking_pool, booking["booking_id"], "booking.booking_failed") == 1
     async with booking_pool.acquire() as conn, conn.transaction():  # the slot is free again
-        await place_booking(conn, outbox, cmd)
+        await place_booking(conn, OUTBOX, cmd)
+
+
+async def _events(booking_pool: asyncpg.Pool, key: str, event_type: str) -> int:
+    count: int = await booking_pool.fetchval(
+        "SELECT count(*) FROM booking.outbox WHERE event_type = $2 AND key = $1", key, event_type
+    )
+    return count
 
 
 async def test_a_confirmed_booking_completes_when_its_time_is_over(

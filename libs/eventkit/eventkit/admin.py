@@ -2,34 +2,39 @@
 
     python -m eventkit.admin [--bootstrap HOST:PORT] create-topics
     python -m eventkit.admin [--bootstrap HOST:PORT] dlq list SERVICE [--limit N]
-    python -m eventkit.admin [--bootstrap HOST:PORT] dlq replay SERVICE [--offset N ...] [--all]
+    python -m eventkit.admin [--bootstrap HOST:PORT] dlq replay SERVICE
+                             [--offset [PARTITION:]OFFSET ...] [--all]
 
-The broker defaults to $KAFKA_BOOTSTRAP, else 127.0.0.1:9092.
+The broker is --bootstrap (before or after the command), else $KAFKA_BOOTSTRAP, else
+127.0.0.1:9092.
 
 Replay re-publishes the original bytes to the original topic (headers say it is a replay); the
-consumer's inbox makes a replay of an event that did succeed meanwhile a no-op. Replayed offsets
-are remembered in the consumer group `<service>.dlt-replay`, so a second `--all` does not
-replay the same dead letter twice.
+consumer's inbox makes a replay of an event that did succeed meanwhile a no-op. `--all` replays
+what it has not replayed yet, remembered per partition in the consumer group
+`<service>.dlt-replay` (see eventkit.dlq).
+
+Exit codes: 0 done; 1 Kafka unreachable or failing, or a dead letter that could not be replayed;
+2 refused before doing anything (bad arguments, no such topic or dead letter). Errors are one
+line on stderr: `eventkit.admin: <code>: <message>`.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
+import logging
 import os
 import sys
+from collections.abc import Coroutine
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
 
-from eventkit.dead_letters import H_TOPIC
-from eventkit.producer import durable_producer
-from marketplace_contracts import CATALOGUE, dead_letter_topic
+from eventkit import dlq
+from marketplace_contracts import CATALOGUE
 
-DEFAULT_BOOTSTRAP = os.environ.get("KAFKA_BOOTSTRAP", "127.0.0.1:9092")
+SYSTEM_BOOTSTRAP = "127.0.0.1:9092"
 
 
 async def create_topics(bootstrap: str) -> int:
@@ -52,103 +57,84 @@ async def create_topics(bootstrap: str) -> int:
     return 0
 
 
-def _headers(record: Any) -> dict[str, str]:
-    return {k: v.decode(errors="replace") for k, v in (record.headers or ())}
-
-
-async def _read_all(
-    bootstrap: str, topic: str, group: str | None
-) -> tuple[AIOKafkaConsumer, list[Any]]:
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        group_id=group,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-    )
-    await consumer.start()
-    partitions = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or {0})]
-    consumer.assign(partitions)
-    end = await consumer.end_offsets(partitions)
-    records: list[Any] = []
-    while await _behind(consumer, end):
-        batch = await consumer.getmany(timeout_ms=1000)
-        for recs in batch.values():
-            records.extend(recs)
-    return consumer, records
-
-
-async def dlq_list(bootstrap: str, service: str, limit: int) -> int:
-    consumer, records = await _read_all(bootstrap, dead_letter_topic(service), None)
-    await consumer.stop()
-    for record in records[-limit:]:
-        print(
-            json.dumps(
-                {
-                    "offset": record.offset,
-                    "key": (record.key or b"").decode(errors="replace"),
-                    "headers": _headers(record),
-                    "value": (record.value or b"")[:500].decode(errors="replace"),
-                }
-            )
-        )
-    print(f"{len(records)} dead letter(s) in {dead_letter_topic(service)}", file=sys.stderr)
-    return 0
-
-
-async def dlq_replay(bootstrap: str, service: str, offsets: set[int], replay_all: bool) -> int:
-    topic = dead_letter_topic(service)
-    group = f"{service}.dlt-replay"
-    consumer, records = await _read_all(bootstrap, topic, group)
-    committed = await consumer.committed(TopicPartition(topic, 0)) or 0
-    chosen = [r for r in records if r.offset in offsets or (replay_all and r.offset >= committed)]
-    producer = durable_producer(bootstrap, client_id=f"{service}-dlt-replay")
-    await producer.start()
+def _pick(text: str) -> dlq.Pick:
+    """`--offset 12` or `--offset 2:12` (partition 2, offset 12)."""
+    partition, _, offset = text.rpartition(":")
     try:
-        for record in chosen:
-            original = _headers(record)[H_TOPIC]
-            headers = [(k, v) for k, v in (record.headers or ()) if not k.startswith("dlt.")]
-            headers.append(("dlt.replayed.from", f"{topic}@{record.offset}".encode()))
-            await producer.send_and_wait(original, record.value, key=record.key, headers=headers)
-            print(f"replayed {topic}@{record.offset} -> {original}")
-        if replay_all and records:
-            await consumer.commit({TopicPartition(topic, 0): records[-1].offset + 1})
-    finally:
-        await producer.stop()
-        await consumer.stop()
-    print(f"replayed {len(chosen)} dead letter(s)", file=sys.stderr)
-    return 0
+        return (int(partition) if partition else None), int(offset)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not [PARTITION:]OFFSET: {text!r}") from None
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m eventkit.admin",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--bootstrap", help=f"Kafka (default $KAFKA_BOOTSTRAP or {SYSTEM_BOOTSTRAP})"
+    )
+    # Also accepted after the command; SUPPRESS keeps the value given before it otherwise.
+    late = argparse.ArgumentParser(add_help=False)
+    late.add_argument("--bootstrap", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("create-topics", parents=[late], help="create every catalogue topic missing")
+    dead = sub.add_parser("dlq", help="dead-letter topics")
+    actions = dead.add_subparsers(dest="action", required=True)
+    lst = actions.add_parser("list", parents=[late], help="print the last dead letters as JSON")
+    lst.add_argument("service")
+    lst.add_argument("--limit", type=_positive, default=50)
+    rep = actions.add_parser("replay", parents=[late], help="re-publish dead letters")
+    rep.add_argument("service")
+    rep.add_argument(
+        "--offset", type=_pick, action="append", default=[], metavar="[PARTITION:]OFFSET"
+    )
+    rep.add_argument("--all", action="store_true", help="every dead letter not yet replayed")
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m eventkit.admin", description=__doc__)
-    parser.add_argument("--bootstrap", default=DEFAULT_BOOTSTRAP)
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("create-topics", help="create every catalogue topic that is missing")
-    dlq = sub.add_parser("dlq", help="dead-letter topics")
-    dlq_sub = dlq.add_subparsers(dest="action", required=True)
-    lst = dlq_sub.add_parser("list")
-    lst.add_argument("service")
-    lst.add_argument("--limit", type=int, default=50)
-    rep = dlq_sub.add_parser("replay")
-    rep.add_argument("service")
-    rep.add_argument("--offset", type=int, action="append", default=[])
-    rep.add_argument("--all", action="store_true", help="every dead letter not yet replayed")
+    parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "dlq" and args.action == "replay" and not (args.offset or args.all):
+        parser.error("replay needs --offset [PARTITION:]OFFSET or --all")
+    # aiokafka logs each failed connection attempt; the one-line error below says it once.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+    bootstrap = args.bootstrap or os.environ.get("KAFKA_BOOTSTRAP") or SYSTEM_BOOTSTRAP
+    work: Coroutine[Any, Any, int]
     if args.command == "create-topics":
-        return asyncio.run(create_topics(args.bootstrap))
-    if args.action == "list":
-        return asyncio.run(dlq_list(args.bootstrap, args.service, args.limit))
-    if not args.offset and not args.all:
-        parser.error("replay needs --offset N or --all")
-    return asyncio.run(dlq_replay(args.bootstrap, args.service, set(args.offset), args.all))
+        work = create_topics(bootstrap)
+    elif args.action == "list":
+        work = dlq.list_dead_letters(bootstrap, args.service, args.limit)
+    else:
+        work = dlq.replay(bootstrap, args.service, args.offset, args.all)
+    try:
+        return asyncio.run(work)
+    except dlq.AdminError as exc:
+        return _fail(exc.code, str(exc), 2)
+    except (TimeoutError, KafkaConnectionError, OSError) as exc:
+        return _fail("kafka_unavailable", f"cannot reach Kafka at {bootstrap}: {_line(exc)}", 1)
+    except KafkaError as exc:
+        return _fail("kafka_error", f"Kafka at {bootstrap}: {_line(exc)}", 1)
+
+
+def _line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _fail(code: str, message: str, exit_code: int) -> int:
+    print(f"eventkit.admin: {code}: {message}", file=sys.stderr)
+    return exit_code
 
 
 if __name__ == "__main__":
     sys.exit(main())
-
-
-async def _behind(consumer: AIOKafkaConsumer, end: dict[TopicPartition, int]) -> bool:
-    for tp, offset in end.items():
-        if await consumer.position(tp) < offset:
-            return True
-    return False

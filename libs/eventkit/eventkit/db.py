@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
+
+log = logging.getLogger("eventkit.db")
+T = TypeVar("T")
 
 
 def plain_dsn(url: str) -> str:
@@ -39,3 +46,22 @@ async def create_pool(url: str, *, min_size: int = 2, max_size: int = 10) -> asy
     )
     assert pool is not None
     return pool
+
+
+# Postgres aborts one of two transactions that wait on each other (a deadlock: for example two
+# checkouts of one slot, where each exclusion-constraint check waits for the other's row) and
+# a SERIALIZABLE transaction whose reads went stale. Both roll back entirely, so running the
+# whole transaction again is safe: the retry sees the winner's committed row.
+CONFLICTS = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
+
+
+async def retry_conflicts(fn: Callable[[], Awaitable[T]], *, attempts: int = 5) -> T:
+    """Run `fn` (one whole transaction) again, after a short random pause, when Postgres
+    aborted it as a deadlock victim or a serialization failure."""
+    for attempt in range(1, attempts):
+        try:
+            return await fn()
+        except CONFLICTS as exc:
+            log.info("transaction aborted by a conflict (attempt %d), retrying: %r", attempt, exc)
+            await asyncio.sleep(random.uniform(0, 0.02 * 2**attempt))
+    return await fn()

@@ -5,6 +5,8 @@ exists exactly when that change committed. Workers claim due jobs with
 `FOR UPDATE SKIP LOCKED`, run the job's handler in the same transaction and mark it done, so a
 due job fires once even with several workers, and a crash mid-job rolls back both the effect and
 the claim. A failing job is retried with backoff, then parked as `failed` with its error.
+A handler may return a time instead of None: the job is deferred to then (not a failure, no
+attempt spent), for a deadline that waits on something still in progress.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import asyncpg
 
 log = logging.getLogger("eventkit.scheduler")
 
-JobHandler = Callable[[asyncpg.Connection, str, dict[str, Any]], Awaitable[None]]
+JobHandler = Callable[[asyncpg.Connection, str, dict[str, Any]], Awaitable[datetime | None]]
 
 
 def scheduler_table(schema: str) -> list[str]:
@@ -114,7 +116,7 @@ class Scheduler:
         handler = self.handlers[job["kind"]]  # only kinds with a handler are claimed
         try:
             async with conn.transaction():  # savepoint: a failure keeps the claim, drops effects
-                await handler(conn, job["subject_id"], json.loads(job["payload"]))
+                again = await handler(conn, job["subject_id"], json.loads(job["payload"]))
         except Exception as exc:
             attempts = job["attempts"] + 1
             final = attempts >= self.max_attempts
@@ -131,6 +133,13 @@ class Scheduler:
                 repr(exc)[:2000],
                 final,
                 self.backoff_seconds * 2 ** (attempts - 1),
+            )
+            return
+        if again is not None:
+            await conn.execute(
+                f"UPDATE {self.schema}.scheduled_jobs SET due_at = $2 WHERE id = $1",
+                job["id"],
+                again,
             )
             return
         await conn.execute(

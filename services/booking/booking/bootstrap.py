@@ -17,11 +17,13 @@ from booking.adapters.esign.dropbox_sign import DropboxSignProvider
 from booking.adapters.tax import StripeTax
 from booking.config import BookingSettings
 from booking.domain import bank_debits
+from booking.domain.holds import HoldRule
 from booking.entrypoints import http
 from booking.entrypoints.consumers import build_router
 from booking.entrypoints.esign_webhooks import build_dropbox_sign_router
 from booking.entrypoints.signing_page import build_signing_router
 from booking.service_layer import amendments, claims, invites, payment_due, pricing
+from booking.service_layer.admission import Admission
 from booking.service_layer.checkout import (
     COMPLETION,
     CREATE_ENVELOPE,
@@ -34,6 +36,7 @@ from booking.service_layer.groups import GROUP_HOLD_EXPIRY
 from booking.service_layer.handlers import BookingHandlers
 from booking.service_layer.invites import INVITE_EXPIRY
 from eventkit.outbox import Outbox
+from eventkit.periodic import every
 from eventkit.runtime import ServiceRuntime, create_app
 from eventkit.scheduler import Scheduler
 from marketplace_contracts.events.booking import (
@@ -111,7 +114,12 @@ def build_runtime(settings: BookingSettings) -> ServiceRuntime:
         outbox,
         timedelta(seconds=settings.payment_window_seconds),
         settings.expiring_authorization_policy,
+        HoldRule(
+            recheck=timedelta(seconds=settings.hold_recheck_seconds),
+            platform_limit=timedelta(seconds=settings.payment_step_limit_seconds),
+        ),
     )
+    admission = Admission(settings.max_checkouts_in_flight)
     runtime_ref: list[ServiceRuntime] = []
     bank_debits.configure(
         bank_debits.BankDebitRules(
@@ -183,12 +191,17 @@ def build_runtime(settings: BookingSettings) -> ServiceRuntime:
         settings=settings,
         router=build_router(handlers),
         produces=PRODUCES,
-        workers=(run_timers, reconcile_envelopes),
+        workers=(
+            run_timers,
+            reconcile_envelopes,
+            every(settings.admission_refresh_seconds, admission.measure, name="admission"),
+        ),
     )
     runtime_ref.append(runtime)
     runtime.state["outbox"] = outbox
     runtime.state["esign"] = esign
     runtime.state["documents"] = documents
+    runtime.state["admission"] = admission
     return runtime
 
 
@@ -213,6 +226,7 @@ def build_app(runtime: ServiceRuntime) -> FastAPI:
         else None,
         timedelta(days=settings.authorization_horizon_days),
         timedelta(seconds=settings.overtime_dispute_window_seconds),
+        admission=runtime.state["admission"],
     )
     app.state.booking_horizon = timedelta(days=settings.horizon_days)
     esign = runtime.state["esign"]

@@ -28,6 +28,23 @@ class BookingSettings(ServiceSettings):
     hold_ttl_seconds: int = Field(
         default=900, ge=1, description="How long a checkout may hold a slot unpaid."
     )
+    payment_step_limit_seconds: int = Field(
+        default=21600,
+        ge=1,
+        description="How long past the hold a checkout whose payment request is still in flight "
+        "at payments keeps its slot (domain/holds.py).",
+    )
+    hold_recheck_seconds: float = Field(
+        default=30, gt=0, description="How often a run-out hold waiting for payments is looked at."
+    )
+    max_checkouts_in_flight: int = Field(
+        default=1000,
+        ge=1,
+        description="Past this many checkouts waiting for payments, new ones get 503 overloaded.",
+    )
+    admission_refresh_seconds: float = Field(
+        default=0.5, gt=0, description="How often the checkouts in flight are counted."
+    )
     request_window_seconds: int | None = Field(
         default=None,
         ge=1,

@@ -29,6 +29,16 @@ async def get_listing(conn: asyncpg.Connection, listing_id: str) -> asyncpg.Reco
     return await conn.fetchrow("SELECT * FROM booking.listings WHERE listing_id = $1", listing_id)
 
 
+async def count_checkouts_in_flight(conn: asyncpg.Connection) -> int:
+    """Checkouts waiting for payments' answer (no guest step outstanding): the saga backlog.
+    Reads the partial index of `pending_payment` rows only, whatever the history."""
+    count: int = await conn.fetchval(
+        "SELECT count(*) FROM booking.bookings "
+        "WHERE status = 'pending_payment' AND next_action IS NULL"
+    )
+    return count
+
+
 async def list_listings(conn: asyncpg.Connection) -> list[asyncpg.Record]:
     return await conn.fetch("SELECT * FROM booking.listings WHERE active ORDER BY listing_id")
 

@@ -15,6 +15,7 @@ class ErrorCode(StrEnum):
     UNAUTHENTICATED = "unauthenticated"
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
     VALIDATION_FAILED = "validation_failed"
+    OVERLOADED = "overloaded"
     INVITE_NOT_FOUND = "invite_not_found"
     INVITE_EXPIRED = "invite_expired"
     INVITE_WITHDRAWN = "invite_withdrawn"
@@ -48,7 +49,8 @@ class ErrorCode(StrEnum):
 
 
 class BookingError(Exception):
-    def __init__(self, code: ErrorCode, message: str) -> None:
+    def __init__(self, code: ErrorCode, message: str, *, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.retry_after = retry_after  # seconds, for a refusal that a later try may pass

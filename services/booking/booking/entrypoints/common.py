@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import asyncpg
-from fastapi import Header, Request
+from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse
 
 from booking.adapters import idempotency
@@ -15,6 +15,7 @@ from booking.domain import limits
 from booking.domain.errors import BookingError, ErrorCode
 from booking.entrypoints import errors
 from booking.entrypoints.auth import Principal, Role
+from eventkit.db import retry_conflicts
 from eventkit.http_errors import ErrorOut
 from eventkit.runtime import ServiceRuntime
 
@@ -34,15 +35,24 @@ Work = Callable[[asyncpg.Connection], Awaitable[tuple[int, Any]]]
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorOut} for code in (401, 403, 404, 409, 422)
 }
-# Checkouts are shed under load: 503 `overloaded` with Retry-After.
+# A route that starts a checkout may also be refused by load shedding.
 CHECKOUT_ERRORS: dict[int | str, dict[str, Any]] = {
     **ERRORS,
     503: {
         "model": ErrorOut,
-        "description": "The gateway is overloaded (`overloaded`): retry after `Retry-After` "
-        "seconds; nothing was held or charged.",
+        "description": "`overloaded`: too many checkouts wait for payment; retry after "
+        "`Retry-After` seconds. Nothing was held.",
+        "headers": {"Retry-After": {"schema": {"type": "integer"}}},
     },
 }
+
+
+async def admit_checkout(request: Request) -> None:
+    """Load shedding (service_layer/admission.py): 503 before anything is held."""
+    request.app.state.admission.admit()
+
+
+AdmitCheckout = Annotated[None, Depends(admit_checkout)]
 
 
 def runtime_of(request: Request) -> ServiceRuntime:
@@ -67,30 +77,22 @@ def visible_to(principal: Principal, row: asyncpg.Record | Mapping[str, Any] | N
 async def run_idempotent(
     request: Request, principal: Principal, key: str | None, body: Any, work: Work
 ) -> JSONResponse:
-    """Run `work` in one transaction; with a key, store its response in that same transaction."""
+    """Run `work` in one transaction; with a key, store its response in that same transaction.
+
+    A transaction that Postgres aborts as a deadlock victim (two checkouts of one slot while the
+    winner's payment is confirmed) is run again: the retry sees the winner and answers 409."""
     pool = runtime_of(request).db
     async with pool.acquire() as conn:
         if key is None:
-            try:
-                async with conn.transaction():
-                    status, payload = await work(conn)
-            except BookingError as exc:
-                return JSONResponse(
-                    errors.error_body(exc.code, exc.message), errors.status_for(exc)
-                )
+            status, payload = await retry_conflicts(lambda: _transact(conn, work))
             return JSONResponse(payload, status)
         hash_ = idempotency.request_hash(request.method, request.url.path, body)
         stored = await idempotency.lookup(conn, principal.key, key)
         if stored is None:
             try:
-                async with conn.transaction():
-                    try:
-                        async with conn.transaction():  # savepoint: a refusal undoes the work
-                            status, payload = await work(conn)
-                    except BookingError as exc:  # a refusal is a response too: replay it
-                        status = errors.status_for(exc)
-                        payload = errors.error_body(exc.code, exc.message)
-                    await idempotency.store(conn, principal.key, key, hash_, status, payload)
+                status, payload = await retry_conflicts(
+                    lambda: _transact(conn, work, store=(principal.key, key, hash_))
+                )
                 return JSONResponse(payload, status)
             except asyncpg.UniqueViolationError:  # a concurrent request with this key won
                 stored = await idempotency.lookup(conn, principal.key, key)
@@ -103,3 +105,19 @@ async def run_idempotent(
         return JSONResponse(
             stored.body, stored.status_code, headers={"Idempotent-Replayed": "true"}
         )
+
+
+async def _transact(
+    conn: asyncpg.Connection, work: Work, store: tuple[str, str, str] | None = None
+) -> tuple[int, Any]:
+    """One transaction of `work`; a refusal is a response too. With `store` (principal key,
+    Idempotency-Key, request hash), the response is kept in the same transaction."""
+    async with conn.transaction():
+        try:
+            async with conn.transaction():  # savepoint: a refusal undoes the work
+                status, payload = await work(conn)
+        except BookingError as exc:
+            status, payload = errors.status_for(exc), errors.error_body(exc.code, exc.message)
+        if store is not None:
+            await idempotency.store(conn, *store, status, payload)
+    return status, payload

@@ -52,6 +52,7 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.BEYOND_BOOKING_HORIZON: 422,
     ErrorCode.FORBIDDEN: 403,
     ErrorCode.UNAUTHENTICATED: 401,
+    ErrorCode.OVERLOADED: 503,
 }
 
 
@@ -64,5 +65,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(BookingError)
     async def _booking_error(request: Request, exc: BookingError) -> Response:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.code == ErrorCode.UNAUTHENTICATED else None
+        headers = {"WWW-Authenticate": "Bearer"} if exc.code == ErrorCode.UNAUTHENTICATED else {}
+        if exc.retry_after is not None:
+            headers["Retry-After"] = str(exc.retry_after)
         return error_response(request, status_for(exc), exc.code, exc.message, headers=headers)

@@ -14,6 +14,7 @@ from booking.entrypoints.auth import CurrentPrincipal, Role, require_role
 from booking.entrypoints.common import (
     CHECKOUT_ERRORS,
     ERRORS,
+    AdmitCheckout,
     IdempotencyKey,
     check_horizon,
     run_idempotent,
@@ -45,6 +46,7 @@ async def create_group(
     request: Request,
     body: GroupCheckoutRequest,
     principal: CurrentPrincipal,
+    _admitted: AdmitCheckout,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     require_role(principal, Role.GUEST)

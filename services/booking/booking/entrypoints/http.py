@@ -29,6 +29,7 @@ from booking.entrypoints.common import (
     CHECKOUT_ERRORS,
     ERRORS,
     MAX_USER_AGENT,
+    AdmitCheckout,
     IdempotencyKey,
     check_horizon,
     run_idempotent,
@@ -43,6 +44,7 @@ from booking.entrypoints.schemas import (
     PayRequest,
 )
 from booking.service_layer import host_response, payment_due
+from booking.service_layer.admission import Admission
 from booking.service_layer.checkout import PlaceBooking, booking_view, place_booking
 from eventkit.outbox import Outbox
 
@@ -77,12 +79,15 @@ async def list_listings(request: Request, principal: CurrentPrincipal) -> list[d
     "us_bank_account` the guest pays by ACH Direct Debit and accepts the debit mandate: the "
     "client's IP address and User-Agent are recorded for it. Such a booking is `confirmed` "
     "with `funds_status: pending` while the debit processes (docs/bank-debits.md); a checkout "
-    "that must pay by card is refused with 422 `bank_debit_not_allowed`.",
+    "that must pay by card is refused with 422 `bank_debit_not_allowed`. While too many "
+    "checkouts wait for payment, a new one is refused with 503 `overloaded` and `Retry-After` "
+    "before anything is held (docs/lifecycles.md, load shedding).",
 )
 async def create_booking(
     request: Request,
     body: InstantBookRequest,
     principal: CurrentPrincipal,
+    _admitted: AdmitCheckout,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     require_role(principal, Role.GUEST)
@@ -235,8 +240,10 @@ def install(
     response_window: timedelta | None = None,
     authorization_horizon: timedelta = timedelta(days=6),
     overtime_dispute_window: timedelta = timedelta(hours=48),
+    admission: Admission | None = None,
 ) -> None:
     app.state.outbox = outbox
+    app.state.admission = admission or Admission(limit=1_000_000)
     app.state.hold_ttl = hold_ttl
     app.state.response_window = response_window
     app.state.authorization_horizon = authorization_horizon

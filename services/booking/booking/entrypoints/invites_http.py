@@ -12,7 +12,9 @@ from fastapi.responses import JSONResponse
 from booking.domain.errors import BookingError, ErrorCode
 from booking.entrypoints.auth import CurrentPrincipal, Role, require_role
 from booking.entrypoints.common import (
+    CHECKOUT_ERRORS,
     ERRORS,
+    AdmitCheckout,
     IdempotencyKey,
     check_horizon,
     run_idempotent,
@@ -91,7 +93,7 @@ async def get_invite(
     "/{invite_id}/accept",
     status_code=202,
     response_model=BookingOut,
-    responses=ERRORS,
+    responses=CHECKOUT_ERRORS,
     summary="The guest accepts and pays the invited price",
     description="Places an Instant Book at the invited price and returns the booking. "
     "409 `invite_expired`, `invite_withdrawn` or `invite_closed` when it is too late.",
@@ -101,6 +103,7 @@ async def accept_invite(
     invite_id: uuid.UUID,
     body: AcceptInviteRequest,
     principal: CurrentPrincipal,
+    _admitted: AdmitCheckout,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     require_role(principal, Role.GUEST)

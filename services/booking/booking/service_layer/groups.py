@@ -35,6 +35,7 @@ from booking.adapters import repository
 from booking.domain import limits
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.groups import GroupStatus, GroupTrigger, group_transition
+from booking.domain.holds import HoldRule
 from booking.domain.model import BookingStatus, PaymentStatus, Trigger, transition_for
 from booking.service_layer.checkout import (
     AUTHORIZATION_HORIZON,
@@ -229,9 +230,11 @@ class Groups:
         self,
         outbox: Outbox,
         expiring_authorization_policy: ExpiringAuthorizationPolicy = "reauthorize",
+        hold_rule: HoldRule = HoldRule(),
     ) -> None:
         self.outbox = outbox
         self.expiring_authorization_policy = expiring_authorization_policy
+        self.hold_rule = hold_rule
 
     async def _lock(
         self, conn: asyncpg.Connection, group_id: str
@@ -507,14 +510,23 @@ class Groups:
     # -- failures ----------------------------------------------------------------------------
     async def expire_hold(
         self, conn: asyncpg.Connection, group_id: str, _payload: dict[str, object]
-    ) -> None:
-        """Durable timer: documents unsigned or payment not secured when the hold ran out."""
+    ) -> datetime | None:
+        """Durable timer: documents unsigned or payment not secured when the hold ran out
+        (a payment request still in flight at payments is waited for: domain/holds.py)."""
         group = await repository.get_group(conn, uuid.UUID(group_id), for_update=True)
         if group is None or group["status"] not in (
             GroupStatus.AWAITING_SIGNATURES,
             GroupStatus.PENDING_PAYMENT,
         ):
-            return
+            return None
+        later = self.hold_rule.extended_until(
+            group["status"],
+            waiting_on_guest=group["next_action"] is not None,
+            checkout_at=group["created_at"],
+            now=datetime.now(UTC),
+        )
+        if later is not None:
+            return later
         legs = await repository.group_legs(conn, group["group_id"], for_update=True)
         await self.fail(
             conn,
@@ -524,6 +536,7 @@ class Groups:
             "hold_expired",
             "the group was not signed and paid for before the checkout hold ran out",
         )
+        return None
 
     async def on_authorization_expiring(
         self, conn: asyncpg.Connection, env: Envelope, event: AuthorizationExpiringV1

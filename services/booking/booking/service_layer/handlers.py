@@ -6,12 +6,13 @@ Each handler runs inside the consumer's transaction, together with the inbox row
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
 
 from booking.adapters import repository
+from booking.domain.holds import HoldRule
 from booking.domain.model import BookingStatus, PaymentStatus, Trigger, transition_for
 from booking.service_layer import amendments, claims, payment_due, receipts
 from booking.service_layer.bank_debits import BankDebitHandlers
@@ -55,12 +56,14 @@ class BookingHandlers:
         outbox: Outbox,
         payment_window: timedelta = timedelta(hours=48),
         expiring_authorization_policy: ExpiringAuthorizationPolicy = "reauthorize",
+        hold_rule: HoldRule = HoldRule(),
     ) -> None:
         self.outbox = outbox
         self.payment_window = payment_window
         self.expiring_authorization_policy = expiring_authorization_policy
+        self.hold_rule = hold_rule
         self.bank_debits = BankDebitHandlers(outbox)
-        self.groups = Groups(outbox, expiring_authorization_policy)
+        self.groups = Groups(outbox, expiring_authorization_policy, hold_rule)
 
     async def _load(self, conn: asyncpg.Connection, booking_id: str) -> asyncpg.Record:
         row = await repository.get_booking(conn, uuid.UUID(booking_id), for_update=True)
@@ -329,14 +332,23 @@ class BookingHandlers:
 
     async def expire_hold(
         self, conn: asyncpg.Connection, booking_id: str, _payload: dict[str, object]
-    ) -> None:
-        """Durable timer: a checkout still unpaid when its hold runs out releases the slot."""
+    ) -> datetime | None:
+        """Durable timer: a checkout still unpaid when its hold runs out releases the slot,
+        unless its payment request is still in flight at payments (domain/holds.py)."""
         row = await repository.get_booking(conn, uuid.UUID(booking_id), for_update=True)
         if row is None or row["status"] not in (
             BookingStatus.PENDING_PAYMENT,
             BookingStatus.AWAITING_SIGNATURES,
         ):
-            return  # paid, failed or gone meanwhile: nothing to expire
+            return None  # paid, failed or gone meanwhile: nothing to expire
+        later = self.hold_rule.extended_until(
+            row["status"],
+            waiting_on_guest=row["next_action"] is not None,
+            checkout_at=row["created_at"],
+            now=datetime.now(UTC),
+        )
+        if later is not None:
+            return later  # the timer looks again then
         # A late authorization is voided when it arrives: on_payment_authorized sees a booking
         # that is no longer pending and asks payments to void it.
         await end_booking(
@@ -347,6 +359,7 @@ class BookingHandlers:
             "hold_expired",
             "the payment was not authorized before the checkout hold ran out",
         )
+        return None
 
     async def expire_request(
         self, conn: asyncpg.Connection, booking_id: str, _payload: dict[str, object]

@@ -1,0 +1,203 @@
+"""Checkout rate sweep: open-loop Instant Book checkouts at rising rates, each to the capture.
+
+    python bench/saga_sweep.py [--rates 10 25 50 100 150 200] [--duration 60] [--history N]
+
+Needs the whole system (`make up`). For each rate, `rate × duration` checkouts start open-loop
+on the bench's own Instant Book listings (see saga_latency.py) and each is followed to the
+capture. Per rate it prints: checkouts captured / refused by load shedding (503 `overloaded`) /
+failed, POST→captured p50/p95/p99 from the booking's own timestamps, the CPU share of every
+process of `make up` (from /proc, pid files in .run/system/) with the Stripe simulator's
+first, and the load average. A rate is *sustained* when every checkout was admitted and
+captured with p99 ≤ 500 ms; the sweep stops after the first rate that is not.
+
+Before the sweep it measures the raw limit of the same machine in the same run: the gateway's
+closed-loop `GET /healthz` rate (the HTTP stack alone, no database, no saga), to set the
+figures beside.
+
+`--history N` first drives N checkouts (at the rate the system admits, honouring
+`Retry-After`) so that the sweep runs on a system with that much history: cost must not grow
+with it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import saga_latency as saga
+from _common import BenchResult, gateway_url, percentile, run_main, say
+
+RUN_DIR = Path(__file__).resolve().parents[1] / ".run" / "system"
+PROCESSES = ("stripesim", "booking", "payments", "finance", "disputes", "kafka")
+TARGET_P99_S = 0.5
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds() -> dict[str, float]:
+    """CPU seconds (user + system) each process of `make up` has used so far."""
+    used: dict[str, float] = {}
+    for name in PROCESSES:
+        try:
+            pid = int((RUN_DIR / f"{name}.pid").read_text().split()[0])
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, ValueError, IndexError):
+            continue
+        used[name] = (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
+    return used
+
+
+@dataclass
+class Step:
+    rate: float
+    samples: list[saga.Sample] = field(default_factory=list)
+    wall: float = 0.0
+    cpu: dict[str, float] = field(default_factory=dict)  # share of one core
+    load: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
+    def refused(self) -> int:
+        return sum(1 for s in self.samples if "503" in s.reason)
+
+    def captured(self) -> list[float]:
+        return sorted(s.server_latency for s in self.samples if s.ok and s.server_latency)
+
+    def sustained(self) -> bool:
+        good = self.captured()
+        return len(good) == len(self.samples) and percentile(good, 99) <= TARGET_P99_S
+
+    def line(self) -> str:
+        good = self.captured()
+        pct = " / ".join(f"{percentile(good, p) * 1000:.0f}" for p in (50, 95, 99)) if good else "-"
+        failed = len(self.samples) - len(good) - self.refused()
+        cpu = ", ".join(f"{k} {v:.0%}" for k, v in self.cpu.items())
+        return (
+            f"{self.rate:6g}/s: {len(good)}/{len(self.samples)} captured, "
+            f"{self.refused()} refused (503), {failed} failed; p50/p95/p99 {pct} ms; "
+            f"CPU {cpu}; load {self.load[0]:.2f}"
+        )
+
+
+async def raw_limit(client: httpx.AsyncClient, seconds: float = 3.0) -> float:
+    """Closed-loop GET /healthz per second with 32 concurrent clients: the HTTP ceiling."""
+    done = 0
+    stop = time.perf_counter() + seconds
+
+    async def loop() -> None:
+        nonlocal done
+        while time.perf_counter() < stop:
+            await client.get("/healthz")
+            done += 1
+
+    await asyncio.gather(*(loop() for _ in range(32)))
+    return done / seconds
+
+
+async def run_rate(
+    client: httpx.AsyncClient, slots: list[saga.Slot], rate: float, args: argparse.Namespace
+) -> Step:
+    step = Step(rate)
+    loop = asyncio.get_running_loop()
+    cpu0, t0 = _cpu_seconds(), loop.time()
+    tasks = []
+    for i, slot in enumerate(slots):
+        delay = t0 + i / rate - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(saga.checkout(client, slot, args)))
+    step.samples = list(await asyncio.gather(*tasks))
+    step.wall = loop.time() - t0
+    cpu1 = _cpu_seconds()
+    step.cpu = {k: (cpu1[k] - cpu0.get(k, 0.0)) / step.wall for k in cpu1}
+    step.load = os.getloadavg()
+    return step
+
+
+async def history(client: httpx.AsyncClient, slots: list[saga.Slot], rate: float) -> None:
+    """Drive checkouts without following them; a refusal waits its Retry-After and retries."""
+    say(f"history: {len(slots)} checkouts at up to {rate:g}/s")
+    sem = asyncio.Semaphore(int(rate))  # at most ~1 s of checkouts waiting on the gateway
+    started = time.perf_counter()
+
+    async def one(slot: saga.Slot) -> None:
+        body = {
+            "listing_id": slot.listing_id,
+            "starts_at": slot.starts_at.isoformat(),
+            "ends_at": slot.ends_at.isoformat(),
+            "payment_method": "pm_card_visa",
+        }
+        async with sem:
+            for _ in range(20):
+                response = await client.post("/v1/bookings", json=body)
+                if response.status_code != 503:
+                    return
+                await asyncio.sleep(float(response.headers.get("Retry-After", "1")))
+
+    for i in range(0, len(slots), 1000):
+        await asyncio.gather(*(one(slot) for slot in slots[i : i + 1000]))
+        say(f"  history: {i + 1000} started in {time.perf_counter() - started:.0f}s")
+
+
+async def sweep(args: argparse.Namespace) -> BenchResult:
+    limits = httpx.Limits(max_connections=512, max_keepalive_connections=512, keepalive_expiry=2)
+    async with httpx.AsyncClient(base_url=gateway_url(), timeout=30.0, limits=limits) as client:
+        why = await saga.gateway_answers(client)
+        if why is not None:
+            return BenchResult(name="sweep", status="skipped", message=f"gateway: {why}")
+        client.headers["Authorization"] = f"Bearer {args.token or saga.mint_token(args.sub)}"
+        listings = await saga.bench_listings(client)
+        rng = random.Random(args.seed)
+        if args.history:
+            await history(client, saga.plan_slots(listings, args.history, rng), max(args.rates))
+        raw = await raw_limit(client)
+        say(
+            f"raw limit: gateway GET /healthz {raw:,.0f}/s closed-loop; load {os.getloadavg()[0]:.2f}"
+        )
+        steps: list[Step] = []
+        for rate in args.rates:
+            slots = saga.plan_slots(listings, max(1, round(rate * args.duration)), rng)
+            steps.append(await run_rate(client, slots, rate, args))
+            say(steps[-1].line())
+            if not steps[-1].sustained():
+                break
+    best = max((s.rate for s in steps if s.sustained()), default=0.0)
+    return BenchResult(
+        name="sweep",
+        status="ok",
+        figure=best,
+        unit="checkouts/s sustained",
+        target="50/s: 100 % captured, p99 <= 500 ms; aim 150/s",
+        met=best >= 50,
+        message=f"highest sustained rate {best:g}/s (raw HTTP limit {raw:,.0f} req/s)",
+        details={"steps": [s.line() for s in steps], "raw_healthz_per_s": round(raw)},
+    )
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--rates", type=float, nargs="+", default=[10, 25, 50, 100, 150, 200])
+    p.add_argument("--duration", type=float, default=60.0, help="seconds of load per rate")
+    p.add_argument("--history", type=int, default=0, help="checkouts to drive before the sweep")
+    p.add_argument("--poll-interval", type=float, default=0.25, help="GET poll interval, s")
+    p.add_argument("--timeout", type=float, default=120.0, help="per-checkout give-up, s")
+    p.add_argument("--sub", default="bench-guest")
+    p.add_argument("--token", default=None)
+    p.add_argument("--payment-method", default="pm_card_visa")
+    p.add_argument("--seed", type=int, default=None)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if any(rate <= 0 for rate in args.rates) or args.duration <= 0:
+        raise SystemExit("--rates and --duration must be positive")
+    return run_main(lambda: asyncio.run(sweep(args)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,146 @@
+"""The gateway under contention and overload, on the real database (httpx ASGITransport).
+
+* Many checkouts of one slot, sent while the winner's payment is confirmed: Postgres may abort
+  one of them as a deadlock victim (the exclusion check of the loser's insert and the winner's
+  confirming update wait on each other). The loser's transaction is run again and answers 409
+  `slot_unavailable`; never a 500.
+* Past the bound of checkouts in flight the gateway refuses new ones with 503 `overloaded` and
+  `Retry-After`, before holding anything, and admits again once payments caught up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from booking.bootstrap import build_app, build_runtime
+from booking.config import BookingSettings
+from booking.entrypoints.auth import Role, issue_token
+from booking.service_layer.admission import Admission
+from booking.service_layer.handlers import BookingHandlers
+from eventkit.db import retry_conflicts
+from eventkit.outbox import Outbox
+from marketplace_contracts import make_envelope
+from marketplace_contracts.events.payments import PaymentAuthorizedV1
+
+pytestmark = pytest.mark.integration
+SECRET = "gateway-load-tests-secret-long-enough"
+HANDLERS = BookingHandlers(Outbox("booking", producer="booking"))
+
+
+@pytest.fixture
+async def gateway(booking_pool: asyncpg.Pool) -> AsyncIterator[httpx.AsyncClient]:
+    app = build_app(build_runtime(BookingSettings(jwt_secret=SECRET)))
+    app.state.runtime = SimpleNamespace(db=booking_pool)  # HTTP and database only
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+        client.app = app  # type: ignore[attr-defined]
+        yield client
+
+
+async def _listing(pool: asyncpg.Pool) -> str:
+    listing_id = f"lst_load_{uuid.uuid4().hex[:8]}"
+    await pool.execute(
+        "INSERT INTO booking.listings (listing_id, host_id, host_account_id, title, hourly_rate,"
+        " currency, platform_fee_bps, cancellation_policy) "
+        "VALUES ($1, 'host-load', 'acct_load', 'Load', 5000, 'usd', 1000, 'flexible')",
+        listing_id,
+    )
+    return listing_id
+
+
+def _body(listing_id: str, day: int) -> dict[str, Any]:
+    start = datetime(2031, 1, 1, 10, tzinfo=UTC) + timedelta(days=day)
+    return {
+        "listing_id": listing_id,
+        "starts_at": start.isoformat(),
+        "ends_at": (start + timedelta(hours=2)).isoformat(),
+        "payment_method": "pm_card_visa",
+    }
+
+
+def _guest(n: int) -> dict[str, str]:
+    return {"Authorization": f"Bearer {issue_token(SECRET, f'guest-load-{n}', Role.GUEST)}"}
+
+
+async def _authorize(pool: asyncpg.Pool, booking: dict[str, Any]) -> None:
+    """What booking's consumer does with payments' answer: confirm the winner."""
+    event = PaymentAuthorizedV1(
+        payment_id=f"pay_{booking['booking_id']}",
+        booking_id=booking["booking_id"],
+        payment_intent_id=f"pi_{uuid.uuid4().hex[:12]}",
+        amount=booking["amount"],
+        currency="usd",
+    )
+    env = make_envelope(
+        event, key=booking["booking_id"], producer="payments", correlation_id=uuid.uuid4()
+    )
+
+    async def confirm() -> None:
+        async with pool.acquire() as conn, conn.transaction():
+            await HANDLERS.on_payment_authorized(conn, env, event, None)
+
+    await retry_conflicts(confirm)  # a deadlock victim is retried by the consumer too
+
+
+async def test_contended_slots_answer_409_never_500_while_the_winner_is_confirmed(
+    booking_pool: asyncpg.Pool, gateway: httpx.AsyncClient
+) -> None:
+    listing_id = await _listing(booking_pool)
+    statuses: Counter[int] = Counter()
+    for day in range(16):
+        body = _body(listing_id, day)
+        winner = await gateway.post("/v1/bookings", json=body, headers=_guest(0))
+        assert winner.status_code == 202, winner.text
+        answers = await asyncio.gather(
+            _authorize(booking_pool, winner.json()),
+            *(gateway.post("/v1/bookings", json=body, headers=_guest(n)) for n in range(1, 13)),
+        )
+        for answer in answers[1:]:
+            statuses[answer.status_code] += 1
+            assert answer.status_code == 409, answer.text
+            assert answer.json()["error"]["code"] == "slot_unavailable"
+        status = await booking_pool.fetchval(
+            "SELECT status FROM booking.bookings WHERE booking_id = $1",
+            uuid.UUID(winner.json()["booking_id"]),
+        )
+        assert status == "confirmed"
+    assert statuses == Counter({409: 16 * 12})
+
+
+async def test_past_the_bound_checkouts_are_refused_with_503_before_anything_is_held(
+    booking_pool: asyncpg.Pool, gateway: httpx.AsyncClient
+) -> None:
+    runtime = SimpleNamespace(db=booking_pool)
+    admission = Admission(limit=1)
+    await admission.measure(runtime)  # type: ignore[arg-type]
+    admission.limit = admission.in_flight + 2  # what other tests left in flight, plus two
+    gateway.app.state.admission = admission  # type: ignore[attr-defined]
+    listing_id = await _listing(booking_pool)
+
+    first = await gateway.post("/v1/bookings", json=_body(listing_id, 0), headers=_guest(1))
+    second = await gateway.post("/v1/bookings", json=_body(listing_id, 1), headers=_guest(2))
+    assert (first.status_code, second.status_code) == (202, 202)
+    refused = await gateway.post("/v1/bookings", json=_body(listing_id, 2), headers=_guest(3))
+    assert refused.status_code == 503, refused.text
+    assert refused.json()["error"]["code"] == "overloaded"
+    assert int(refused.headers["Retry-After"]) >= 1
+    held = await booking_pool.fetchval(
+        "SELECT count(*) FROM booking.bookings WHERE listing_id = $1", listing_id
+    )
+    assert held == 2  # the refused checkout held nothing
+
+    # The count is measured again (as the periodic worker does) after payments answered one.
+    await _authorize(booking_pool, first.json())
+    await admission.measure(runtime)  # type: ignore[arg-type]
+    again = await gateway.post("/v1/bookings", json=_body(listing_id, 2), headers=_guest(3))
+    assert again.status_code == 202, again.text
