@@ -318,3 +318,24 @@ async def test_html_routes_answer_html_errors(gateway: httpx.AsyncClient) -> Non
     response = await gateway.get("/v1/receipts/rcpt_<script>/html", headers=bearer("guest-x"))
     assert response.status_code == 422
     assert "<script>" not in response.text
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"amount": "500", "description": "broken\x00lamp"},
+        {"amount": str(2**64), "description": "broken lamp"},
+        {"amount": "5.5", "description": "broken lamp"},
+        {"amount": "500", "description": "x" * 6000},
+    ],
+)
+async def test_claims_refuse_malformed_multipart_fields(
+    gateway: httpx.AsyncClient, fields: dict[str, str]
+) -> None:
+    response = await gateway.post(
+        f"/v1/bookings/{uuid.uuid4()}/claims",
+        data=fields,
+        files={"evidence": ("photo.png", b"\x89PNG", "image/png")},
+        headers=bearer("host-edge", Role.HOST),
+    )
+    assert_refused(response, 422, "validation_failed")
