@@ -32,8 +32,9 @@ env_of() {
             # The simulator pushes webhooks to payments like Stripe would, signed
             # with the secret payments verifies.
             echo "STRIPESIM_WEBHOOK_URL=http://127.0.0.1:${SERVICE_PORT[payments]}/webhooks/stripe"
-            # Stripe never forgets; neither does the simulator across `make down`/`up`.
-            echo "STRIPESIM_STATE_FILE=$DIR/stripesim-state.json"
+            # Stripe never forgets; neither does the simulator across `make down`/`up`
+            # (SQLite; a stripesim-state.json left by older versions is imported once).
+            echo "STRIPESIM_STATE_FILE=$DIR/stripesim-state.sqlite3"
             if [[ -n "${PAYMENTS_STRIPE_WEBHOOK_SECRET:-}" ]]; then
                 echo "STRIPESIM_WEBHOOK_SECRET=$PAYMENTS_STRIPE_WEBHOOK_SECRET"
             fi

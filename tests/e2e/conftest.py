@@ -96,6 +96,10 @@ def system(
         # The tests spread their bookings over the years 2030-2038 so that runs never collide:
         # a booking horizon that reaches them.
         "BOOKING_HORIZON_DAYS": "5000",
+        # Stripe retries webhooks over 3 days, first after seconds; a test that restarts
+        # payments wants the retries within a second or two.
+        "STRIPESIM_WEBHOOK_RETRY_BASE": "0.2",
+        "STRIPESIM_WEBHOOK_RETRY_CAP": "2",
         # Clocks made short by configuration, so request expiry is observable in a test.
         "BOOKING_REQUEST_WINDOW_SECONDS": "6",
         "BOOKING_SCHEDULER_POLL_SECONDS": "0.2",

@@ -6,7 +6,9 @@ The ``api`` and ``sdk`` fixtures that go with these are in ``tests/unit/conftest
 
 from __future__ import annotations
 
-from typing import Any
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import httpx
@@ -18,6 +20,7 @@ from stripesim.testing import WebhookRecorder
 KEY = "sk_test_unit"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 SECRET = "whsec_unit"
+T = TypeVar("T")
 
 
 async def post(
@@ -77,3 +80,12 @@ def signed_events(recorder: WebhookRecorder, count: int) -> list[stripe.Event]:
         stripe.Webhook.construct_event(w.body.decode(), w.signature, SECRET)
         for w in recorder.wait_for(count)
     ]
+
+
+def eventually(check: Callable[[], T], timeout: float = 10.0, what: str = "condition") -> T:
+    """Poll ``check`` (every 10 ms) until it returns something truthy; that value."""
+    deadline = time.monotonic() + timeout
+    while not (value := check()):
+        assert time.monotonic() < deadline, f"{what} not met within {timeout}s (last: {value!r})"
+        time.sleep(0.01)
+    return value

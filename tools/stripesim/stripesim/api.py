@@ -17,10 +17,10 @@ from stripesim.errors import (
     unrecognized_url,
 )
 from stripesim.forms import Params, check_known, get_list, parse_form
-from stripesim.resources import ROUTES, ach
-from stripesim.resources.payment_intents import expire_authorizations
+from stripesim.resources import ROUTES
 from stripesim.routing import expand, match
 from stripesim.state import Ctx, IdempotencyRecord, SimState, new_id
+from stripesim.timers import Timers
 from stripesim.webhooks import WebhookDispatcher
 
 DEFAULT_API_VERSION = "2026-10-28.endive"
@@ -55,6 +55,7 @@ class ApiEndpoint:
     def __init__(self, state: SimState, dispatcher: WebhookDispatcher) -> None:
         self.state = state
         self.dispatcher = dispatcher
+        self.timers = Timers()
 
     def context(
         self,
@@ -72,8 +73,12 @@ class ApiEndpoint:
 
     def run_timers(self, version: str | None = None) -> dict[str, list[str]]:
         """What sim time has brought about: expired authorizations, settled bank debits."""
-        ctx = self.context(version)
-        return {"expired": expire_authorizations(ctx), "settled": ach.settle_due(ctx)}
+        return self.timers.run(self.context(version))
+
+    def reset(self) -> None:
+        self.state.reset()
+        self.timers.clear()
+        self.dispatcher.reset()
 
     async def __call__(self, request: Request) -> JSONResponse:
         request_id = new_id("req_", 14)
@@ -103,8 +108,10 @@ class ApiEndpoint:
             self.context(version, request_id, key), method, path, params
         )
         if key is not None and replayable:
-            self.state.idempotency[(api_key, key)] = IdempotencyRecord(
-                method, path, params, status, body, request_id, self.state.now()
+            self.state.remember(
+                api_key,
+                key,
+                IdempotencyRecord(method, path, params, status, body, request_id, self.state.now()),
             )
         return JSONResponse(body, status, headers)
 

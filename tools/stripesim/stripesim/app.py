@@ -5,95 +5,123 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
 
-from stripesim import persistence
+from stripesim import config
 from stripesim.api import ApiEndpoint
+from stripesim.config import DEFAULT_WEBHOOK_SECRET
 from stripesim.control import build_router
-from stripesim.state import ACH_SETTLEMENT_SECONDS, SimState
-from stripesim.webhooks import WebhookDispatcher
+from stripesim.eventlog import EventLog
+from stripesim.persistence import Persistence
+from stripesim.state import SimState
+from stripesim.webhooks import RetrySchedule, WebhookDispatcher
 
-DEFAULT_WEBHOOK_SECRET = "whsec_local_dev"
-ACH_SETTLEMENT_ENV = "STRIPESIM_ACH_SETTLEMENT_SECONDS"
+__all__ = ["DEFAULT_WEBHOOK_SECRET", "ach_settlement_seconds_from_env", "create_app"]
 log = logging.getLogger("stripesim")
 
 
 def ach_settlement_seconds_from_env() -> int:
     """``STRIPESIM_ACH_SETTLEMENT_SECONDS`` (default 4 days)."""
-    raw = os.environ.get(ACH_SETTLEMENT_ENV, "").strip()
-    return int(raw) if raw else ACH_SETTLEMENT_SECONDS
+    return int(config.from_env()["ach_settlement_seconds"])
 
 
 async def _timer_loop(api: ApiEndpoint, every: float) -> None:
-    """Let sim time act without a request: expire authorizations, settle bank debits."""
+    """Let sim time act without a request: expire authorizations, settle bank debits; forget
+    idempotency keys past 24 h and events past 30 days (or beyond the memory bound)."""
     while True:
         await asyncio.sleep(every)
         try:
             api.run_timers()
+            api.state.purge_idempotency()
+            api.state.prune_events()
         except Exception:  # a bug in one timer must not stop the others for good
             log.exception("stripesim: timers failed")
+
+
+def _lifespan(
+    api: ApiEndpoint, persistence: Persistence | None, timer_interval: float
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Start the webhook workers, the snapshot loop and the timers; at the end, stop them and
+    write the last snapshot."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await api.dispatcher.start()
+        saver = asyncio.create_task(persistence.run()) if persistence is not None else None
+        timers = asyncio.create_task(_timer_loop(api, timer_interval))
+        try:
+            yield
+        finally:
+            for task in (timers, saver):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+            await api.dispatcher.stop()
+            if persistence is not None:
+                persistence.close()
+
+    return lifespan
+
+
+def _setting(value: Any, name: str) -> Any:
+    return config.from_env()[name] if value is None else value
 
 
 def create_app(
     webhook_url: str | None = None,
     webhook_secret: str = DEFAULT_WEBHOOK_SECRET,
     *,
-    webhook_max_attempts: int = 5,
-    webhook_backoff: float = 0.5,
+    webhook_max_attempts: int | None = None,
+    webhook_backoff: float | None = None,
+    webhook_backoff_cap: float | None = None,
+    webhook_retry_horizon: float | None = None,
+    webhook_workers: int | None = None,
     state_file: Path | None = None,
+    snapshot_seconds: float | None = None,
+    events_in_memory: int | None = None,
     ach_settlement_seconds: int | None = None,
     timer_interval: float = 1.0,
     webhook_transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
-    """A simulator. Webhooks go to ``webhook_url`` (if any), signed with the secret. With a
-    ``state_file``, state survives restarts (see ``persistence``). A bank debit settles after
-    ``ach_settlement_seconds`` of sim time (default: ``STRIPESIM_ACH_SETTLEMENT_SECONDS``, else
-    4 days); every ``timer_interval`` seconds the app checks what sim time has brought about.
-    ``webhook_transport`` (tests) delivers webhooks without sockets."""
-    state = SimState()
-    state.ach_settlement_seconds = (
-        ach_settlement_seconds_from_env()
-        if ach_settlement_seconds is None
-        else ach_settlement_seconds
+    """A simulator. Webhooks go to ``webhook_url`` (if any), signed with the secret, by
+    ``webhook_workers`` workers, retried after ``webhook_backoff`` seconds doubling up to
+    ``webhook_backoff_cap`` for ``webhook_retry_horizon`` seconds (``webhook_max_attempts``:
+    fewer, for tests). With a ``state_file``, state survives restarts (see ``persistence``).
+    A bank debit settles after ``ach_settlement_seconds`` of sim time; every
+    ``timer_interval`` seconds the app checks what sim time has brought about. A setting left
+    None comes from the environment (``config``). ``webhook_transport`` (tests) delivers
+    webhooks without sockets."""
+    state = SimState(events=EventLog(_setting(events_in_memory, "events_in_memory")))
+    state.ach_settlement_seconds = _setting(ach_settlement_seconds, "ach_settlement_seconds")
+    schedule = RetrySchedule(
+        base=_setting(webhook_backoff, "webhook_retry_base"),
+        cap=_setting(webhook_backoff_cap, "webhook_retry_cap"),
+        horizon=_setting(webhook_retry_horizon, "webhook_retry_horizon"),
+        max_attempts=webhook_max_attempts,
     )
-    if state_file is not None:
-        persistence.restore(state, state_file)
     dispatcher = WebhookDispatcher(
         webhook_url,
         webhook_secret,
-        max_attempts=webhook_max_attempts,
-        backoff=webhook_backoff,
+        schedule=schedule,
+        workers=_setting(webhook_workers, "webhook_workers"),
         transport=webhook_transport,
     )
+    persistence = None
+    if state_file is not None:
+        every = _setting(snapshot_seconds, "snapshot_seconds")
+        persistence = Persistence(state, dispatcher, Path(state_file), every)
+        persistence.restore()
     state.listeners.append(dispatcher.enqueue)
     api = ApiEndpoint(state, dispatcher)
 
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        await dispatcher.start()
-        saver = (
-            asyncio.create_task(persistence.snapshot_loop(state, state_file))
-            if state_file is not None
-            else None
-        )
-        timers = asyncio.create_task(_timer_loop(api, timer_interval))
-        try:
-            yield
-        finally:
-            timers.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await timers
-            if saver is not None:
-                saver.cancel()
-                persistence.save(state, state_file)  # type: ignore[arg-type]
-            await dispatcher.stop()
-
+    lifespan = _lifespan(api, persistence, timer_interval)
     app = FastAPI(
         title="stripesim",
         lifespan=lifespan,
@@ -103,7 +131,8 @@ def create_app(
     )
     app.state.sim = state
     app.state.dispatcher = dispatcher
-    app.include_router(build_router(api))
+    app.state.persistence = persistence
+    app.include_router(build_router(api, persistence))
     app.add_api_route(
         "/v1/{path:path}", api, methods=["GET", "POST", "DELETE"], include_in_schema=False
     )

@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field, field_validator
 
 from stripesim.api import ApiEndpoint
+from stripesim.persistence import Persistence
 from stripesim.resources import (
     accounts,
     ach,
@@ -136,18 +137,24 @@ def _rule(rule: FailureRule) -> dict[str, Any]:
     }
 
 
-def build_router(api: ApiEndpoint) -> APIRouter:
+def build_router(api: ApiEndpoint, persistence: Persistence | None = None) -> APIRouter:
     state, dispatcher = api.state, api.dispatcher
     router = APIRouter(prefix="/_sim", tags=["simulator controls"])
 
     @router.get("/health")
     async def health() -> dict[str, Any]:
-        return {"ok": True, "now": state.now()}
+        """Readiness, plus how the state file and the webhook workers are doing: a failing
+        state file shows ``persistence.ok: false`` with the last error."""
+        return {
+            "ok": True,
+            "now": state.now(),
+            "persistence": None if persistence is None else persistence.status(),
+            "webhooks": dispatcher.stats(),
+        }
 
     @router.post("/reset")
     async def reset() -> dict[str, Any]:
-        state.reset()
-        dispatcher.reset()
+        api.reset()
         return {"reset": True, "now": state.now()}
 
     @router.get("/webhooks")

@@ -1,75 +1,243 @@
 """Keep the simulator's state across restarts, as Stripe keeps yours.
 
 Without it, a restarted simulator forgets customers and PaymentIntents that the services'
-databases still reference, and every later call fails with `resource_missing`. The state is
-snapshotted to a JSON file every few seconds when it changed, and on shutdown, and loaded at
-start. A hard kill loses at most the last interval.
+databases still reference, and every later call fails with ``resource_missing``.
+
+Design: every ``every`` seconds (default 2) the snapshot writes only what changed since the
+last one, so its cost follows the traffic of the interval, not the history kept:
+
+- ``state.objects`` / ``state.private`` record the ids handed out (``tracking``), the event
+  log the events appended, the state the idempotency keys stored or purged, the webhook
+  dispatcher the deliveries that changed;
+- on the event loop, those rows are serialized to JSON (``collect``): this is the copy, so
+  serialization never runs while a handler mutates an object;
+- a worker thread writes the batch to SQLite in one transaction (``store``);
+- a failed write is logged at ERROR every time, shown by ``GET /_sim/health``
+  (``persistence``), and its batch is kept and merged into the next one, so the next
+  interval retries it. A ``kill -9`` loses at most the last interval.
+
+A state file written by older versions (one JSON document) is imported on start: in place
+(the JSON is kept beside it as ``<name>.pre-sqlite.json``), or from ``<stem>.json`` when the
+configured file does not exist yet.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
-import os
+import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from stripesim.state import IdempotencyRecord, SimState
+from stripesim.eventlog import RETENTION_SECONDS
+from stripesim.state import IDEMPOTENCY_TTL_SECONDS, IdempotencyRecord, SimState
+from stripesim.store import Batch, Loaded, Store, is_sqlite
+from stripesim.webhooks import Delivery, WebhookDispatcher
 
 log = logging.getLogger("stripesim.persistence")
+DEFAULT_SNAPSHOT_SECONDS = 2.0
 
 
-def dump(state: SimState) -> dict[str, Any]:
-    return {
-        "objects": state.objects,
-        "private": state.private,
-        "events": state.events,
-        "clock_offset": state.clock_offset,
-        "idempotency": [
-            {"api_key": api_key, "key": key, **asdict(record)}
-            for (api_key, key), record in state.idempotency.items()
-        ],
-    }
+class Persistence:
+    def __init__(
+        self,
+        state: SimState,
+        dispatcher: WebhookDispatcher,
+        path: Path,
+        every: float = DEFAULT_SNAPSHOT_SECONDS,
+    ) -> None:
+        self.state = state
+        self.dispatcher = dispatcher
+        self.path = path
+        self.every = every
+        self.store = Store(path)
+        self._unwritten: Batch | None = None
+        self.failures = 0  # consecutive failed writes
+        self.last_error: str | None = None
+        self.last_saved_at: float | None = None
+        self.last_write_ms: float | None = None
+        self.last_collect_ms: float | None = None
+        self.last_rows = 0
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "ok": self.failures == 0,
+            "path": str(self.path),
+            "consecutive_failures": self.failures,
+            "last_error": self.last_error,
+            "last_saved_at": self.last_saved_at,
+            "last_collect_ms": self.last_collect_ms,
+            "last_write_ms": self.last_write_ms,
+            "last_rows": self.last_rows,
+            "unwritten_rows": 0 if self._unwritten is None else self._unwritten.rows(),
+        }
+
+    # -- snapshots -----------------------------------------------------------------------
+    def collect(self) -> Batch:
+        """Serialize what changed since the last call (on the event loop)."""
+        state, dispatcher = self.state, self.dispatcher
+        batch = Batch(reset=state.was_reset, events_before=state.now() - RETENTION_SECONDS)
+        state.was_reset = False
+        for object_id in state.objects.take_dirty():
+            obj, seq = state.objects.peek(object_id), state.seq(object_id)
+            batch.objects[object_id] = None if obj is None or seq is None else (seq, _json(obj))
+        for private_id in state.private.take_dirty():
+            record = state.private.peek(private_id)
+            batch.private[private_id] = None if record is None else _json(record)
+        for seq, event in state.events.take_unsaved():
+            batch.events[seq] = (event["id"], event["created"], _json(event))
+        dirty_keys, state.idempotency_dirty = state.idempotency_dirty, set()
+        for api_key in dirty_keys:
+            found = state.idempotency.get(api_key)
+            batch.idempotency[api_key] = (
+                None if found is None else (found.stored_at, _json(_key_row(api_key, found)))
+            )
+        dirty_deliveries, dispatcher.dirty = dispatcher.dirty, set()
+        for event_id in dirty_deliveries:
+            delivery = dispatcher.deliveries.get(event_id)
+            pending = delivery is not None and delivery.status == "pending"
+            batch.deliveries[event_id] = _json(delivery.as_dict()) if pending else None  # type: ignore[union-attr]
+        batch.meta["clock_offset"] = str(state.clock_offset)
+        return batch
+
+    def _take(self) -> Batch:
+        started = time.perf_counter()
+        batch = self.collect()
+        self.last_collect_ms = round((time.perf_counter() - started) * 1000, 3)
+        if self._unwritten is not None:
+            batch = self._unwritten.merge(batch)
+        self._unwritten = batch  # until it is written
+        return batch
+
+    def _written(self, batch: Batch, started: float) -> None:
+        if self._unwritten is batch:
+            self._unwritten = None
+        if self.failures:
+            log.warning("stripesim: state file %s writable again", self.path)
+        self.failures, self.last_error = 0, None
+        self.last_saved_at = time.time()
+        self.last_write_ms = round((time.perf_counter() - started) * 1000, 3)
+        self.last_rows = batch.rows()
+
+    def _failed(self, exc: BaseException) -> None:
+        self.failures += 1
+        self.last_error = f"{type(exc).__name__}: {exc}"
+        log.error(
+            "stripesim: writing the state file %s failed (%d in a row; kept for the next "
+            "snapshot): %s",
+            self.path,
+            self.failures,
+            self.last_error,
+            exc_info=exc,
+        )
+
+    async def flush(self) -> None:
+        """Write what changed; on failure keep it for the next flush (logged at ERROR)."""
+        batch = self._take()
+        started = time.perf_counter()
+        try:
+            await asyncio.to_thread(self.store.write, batch)
+        except Exception as exc:
+            self._failed(exc)
+            return
+        self._written(batch, started)
+
+    def flush_now(self) -> None:
+        """The last snapshot, at shutdown (synchronous)."""
+        batch = self._take()
+        started = time.perf_counter()
+        try:
+            self.store.write(batch)
+        except Exception as exc:
+            self._failed(exc)
+            return
+        self._written(batch, started)
+
+    async def run(self) -> None:
+        """Snapshot every ``every`` seconds until cancelled; never dies of an error."""
+        while True:
+            await asyncio.sleep(self.every)
+            try:
+                await self.flush()
+            except Exception as exc:  # a bug in collect: same treatment as a failed write
+                self._failed(exc)
+
+    def close(self) -> None:
+        self.flush_now()
+        self.store.close()
+
+    # -- start -----------------------------------------------------------------------------
+    def restore(self) -> bool:
+        """Load the state file (importing an old JSON one); False if there was none."""
+        self._import_legacy()
+        self.state.archive = self.store.event
+        if not self.path.exists():
+            return False
+        self.state.clock_offset = int(self.store.meta().get("clock_offset", "0"))
+        now = self.state.now()
+        loaded = self.store.read_all(
+            events_since=now - RETENTION_SECONDS,
+            keep_events=self.state.events.keep,
+            keys_since=now - IDEMPOTENCY_TTL_SECONDS,
+        )
+        self._apply(loaded)
+        log.info(
+            "stripesim: restored %d objects, %d events in memory, %d pending webhooks from %s",
+            len(loaded.objects),
+            len(loaded.events),
+            len(loaded.deliveries),
+            self.path,
+        )
+        return True
+
+    def _apply(self, loaded: Loaded) -> None:
+        state = self.state
+        for seq, obj in loaded.objects:
+            state.load_object(obj, seq)
+        state.private.load(loaded.private)
+        for seq, event in loaded.events:
+            state.events.append(event, seq)
+        state.events.next_seq = max(state.events.next_seq, loaded.next_event_seq)
+        for row in loaded.idempotency:
+            api_key, key = row.pop("api_key"), row.pop("key")
+            state.idempotency[(api_key, key)] = IdempotencyRecord(**row)
+        for row in loaded.deliveries:
+            found = state.event(row["event_id"])
+            if found is not None:
+                self.dispatcher.restore(Delivery(**row), found)
+
+    def _import_legacy(self) -> None:
+        path = self.path
+        if path.exists() and not is_sqlite(path) and path.stat().st_size > 0:
+            legacy = path.with_name(path.name + ".pre-sqlite.json")
+            path.replace(legacy)
+        elif not path.exists() and path.with_suffix(".json").exists():
+            legacy = path.with_suffix(".json")
+        else:
+            return
+        self.store.write(legacy_batch(json.loads(legacy.read_text())))
+        log.warning("stripesim: imported the JSON state file %s into %s", legacy, path)
 
 
-def load(state: SimState, data: dict[str, Any]) -> None:
-    state.reset()
-    state.objects.update(data["objects"])
-    state.private.update(data["private"])
-    state.events.extend(data["events"])
-    state.clock_offset = data["clock_offset"]
+def legacy_batch(data: dict[str, Any]) -> Batch:
+    """The rows of a state file written as one JSON document (before SQLite)."""
+    batch = Batch(reset=True, meta={"clock_offset": str(data.get("clock_offset", 0))})
+    for seq, (object_id, obj) in enumerate(data["objects"].items(), start=1):
+        batch.objects[object_id] = (seq, _json(obj))
+    for key, record in data["private"].items():
+        batch.private[key] = _json(record)
+    for seq, event in enumerate(data["events"], start=1):
+        batch.events[seq] = (event["id"], event["created"], _json(event))
     for item in data["idempotency"]:
-        api_key, key = item.pop("api_key"), item.pop("key")
-        state.idempotency[(api_key, key)] = IdempotencyRecord(**item)
+        batch.idempotency[(item["api_key"], item["key"])] = (item["stored_at"], _json(item))
+    return batch
 
 
-def save(state: SimState, path: Path) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(dump(state)))
-    os.replace(tmp, path)  # atomic: a crash mid-write leaves the previous snapshot
+def _key_row(key: tuple[str, str], record: IdempotencyRecord) -> dict[str, Any]:
+    return {"api_key": key[0], "key": key[1], **asdict(record)}
 
 
-def restore(state: SimState, path: Path) -> bool:
-    if not path.exists():
-        return False
-    load(state, json.loads(path.read_text()))
-    log.info("stripesim: restored %d objects from %s", len(state.objects), path)
-    return True
-
-
-def _fingerprint(state: SimState) -> tuple[int, int, int, int]:
-    return (len(state.events), len(state.idempotency), len(state.objects), state.revision)
-
-
-async def snapshot_loop(state: SimState, path: Path, every: float = 2.0) -> None:
-    last = _fingerprint(state)
-    while True:
-        await asyncio.sleep(every)
-        # Every mutation emits an event, stores an idempotency record or bumps the revision.
-        if (current := _fingerprint(state)) != last:
-            with contextlib.suppress(OSError):
-                await asyncio.to_thread(save, state, path)
-            last = current
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))

@@ -7,17 +7,22 @@ import fnmatch
 import secrets
 import string
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from stripesim.eventlog import RETENTION_SECONDS, EventLog
 from stripesim.forms import Params
+from stripesim.indexes import FOREIGN_KEYS, SeqLists
+from stripesim.tracking import TrackedDict
 
 IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60
 ACH_SETTLEMENT_SECONDS = 4 * 24 * 60 * 60  # ACH Direct Debit: ~4 business days to succeed/fail
 _ALPHABET = string.ascii_letters + string.digits
 
 EventListener = Callable[[dict[str, Any]], None]
+Matcher = Callable[[dict[str, Any]], bool]
 
 
 def new_id(prefix: str, length: int = 24) -> str:
@@ -52,18 +57,34 @@ class FailureRule:
 
 @dataclass
 class SimState:
-    """Everything the simulator knows. Not thread-safe: mutated only on the event loop."""
+    """Everything the simulator knows. Not thread-safe: mutated only on the event loop.
 
-    objects: dict[str, dict[str, Any]] = field(default_factory=dict)
-    private: dict[str, dict[str, Any]] = field(default_factory=dict)
-    events: list[dict[str, Any]] = field(default_factory=list)
-    idempotency: dict[tuple[str, str], IdempotencyRecord] = field(default_factory=dict)
+    Objects are indexed on write (see ``indexes``): by type and by the foreign keys lists
+    filter on, in creation order. ``objects`` and ``private`` record the keys they hand out
+    (``tracking``), which is what a snapshot writes and what the timers look at again.
+    """
+
+    objects: TrackedDict = field(default_factory=TrackedDict)
+    private: TrackedDict = field(default_factory=TrackedDict)
+    events: EventLog = field(default_factory=EventLog)
+    idempotency: OrderedDict[tuple[str, str], IdempotencyRecord] = field(
+        default_factory=OrderedDict
+    )
     failures: list[FailureRule] = field(default_factory=list)
     clock_offset: int = 0
     listeners: list[EventListener] = field(default_factory=list)
-    revision: int = 0  # bumped by changes that emit no event (test controls), for snapshots
+    revision: int = 0  # bumped by changes that emit no event (test controls)
     # Configuration (kept by ``reset``): sim seconds an ACH debit stays ``processing``.
     ach_settlement_seconds: int = ACH_SETTLEMENT_SECONDS
+    # Where events that left memory are still found (the state file), if anywhere.
+    archive: Callable[[str], dict[str, Any] | None] | None = None
+    # Idempotency keys stored or purged since the last snapshot; set by ``reset``.
+    idempotency_dirty: set[tuple[str, str]] = field(default_factory=set)
+    was_reset: bool = False
+    _seq_of: dict[str, int] = field(default_factory=dict)
+    _id_of: dict[int, str] = field(default_factory=dict)
+    _lists: SeqLists = field(default_factory=SeqLists)
+    next_seq: int = 1
 
     def touch(self) -> None:
         self.revision += 1
@@ -73,8 +94,14 @@ class SimState:
         self.private.clear()
         self.events.clear()
         self.idempotency.clear()
+        self.idempotency_dirty.clear()
         self.failures.clear()
         self.clock_offset = 0
+        self._seq_of.clear()
+        self._id_of.clear()
+        self._lists.clear()
+        self.next_seq = 1
+        self.was_reset = True
 
     # -- clock ---------------------------------------------------------------------------
     def now(self) -> int:
@@ -85,9 +112,31 @@ class SimState:
         return self.now()
 
     # -- objects -------------------------------------------------------------------------
-    def put(self, obj: dict[str, Any]) -> dict[str, Any]:
-        self.objects[obj["id"]] = obj
+    def put(self, obj: dict[str, Any], seq: int | None = None) -> dict[str, Any]:
+        """Store ``obj``; the first time, file it in the indexes (``seq``: when loading)."""
+        object_id = obj["id"]
+        self.objects[object_id] = obj
+        if object_id not in self._seq_of:
+            self._index(obj, self.next_seq if seq is None else seq)
         return obj
+
+    def _index(self, obj: dict[str, Any], seq: int) -> None:
+        self.next_seq = max(self.next_seq, seq + 1)
+        self._seq_of[obj["id"]] = seq
+        self._id_of[seq] = obj["id"]
+        kind = obj.get("object")
+        self._lists.add(kind, seq)
+        for name in FOREIGN_KEYS.get(str(kind), ()):
+            if obj.get(name) is not None:
+                self._lists.add((kind, name, obj[name]), seq)
+
+    def seq(self, object_id: str) -> int | None:
+        return self._seq_of.get(object_id)
+
+    def load_object(self, obj: dict[str, Any], seq: int) -> None:
+        """Put an object read from the state file (not dirty: it is already there)."""
+        self.objects.load({obj["id"]: obj})
+        self._index(obj, seq)
 
     def get(self, object_id: str, object_type: str) -> dict[str, Any] | None:
         obj = self.objects.get(object_id)
@@ -95,8 +144,31 @@ class SimState:
             return None
         return obj
 
-    def of_type(self, object_type: str) -> list[dict[str, Any]]:
-        return [o for o in self.objects.values() if o.get("object") == object_type]
+    def by_seq(self, seq: int) -> dict[str, Any] | None:
+        object_id = self._id_of.get(seq)
+        return None if object_id is None else self.objects.get(object_id)
+
+    def find(self, object_type: str, **filters: str | None) -> tuple[list[int], Matcher]:
+        """The (ascending) sequence numbers to walk for objects of ``object_type`` whose
+        fields equal the non-None ``filters``, and the test each object must pass: the
+        shortest index list of the filters, checked against the others."""
+        wanted = {k: v for k, v in filters.items() if v is not None}
+        candidates = [self._lists.get((object_type, k, v)) for k, v in wanted.items()]
+        seqs = min(candidates, key=len) if candidates else self._lists.get(object_type)
+
+        def matches(obj: dict[str, Any]) -> bool:
+            return obj.get("object") == object_type and all(
+                obj.get(k) == v for k, v in wanted.items()
+            )
+
+        return seqs, matches
+
+    def all_of(self, object_type: str, **filters: str | None) -> list[dict[str, Any]]:
+        """Every object of the type matching ``filters``, oldest first (an indexed filter
+        keeps this as long as the answer, not the history)."""
+        seqs, matches = self.find(object_type, **filters)
+        found = (self.by_seq(seq) for seq in seqs)
+        return [obj for obj in found if obj is not None and matches(obj)]
 
     def base_object(self, object_type: str, prefix: str) -> dict[str, Any]:
         return {
@@ -133,13 +205,45 @@ class SimState:
             listener(event)
         return event
 
+    def event(self, event_id: str) -> dict[str, Any] | None:
+        """An event in memory, else in the archive (kept 30 days like Stripe)."""
+        found = self.events.get(event_id)
+        if found is None and self.archive is not None:
+            found = self.archive(event_id)
+        return found
+
+    def prune_events(self) -> int:
+        return self.events.prune(self.now() - RETENTION_SECONDS)
+
     # -- idempotency ---------------------------------------------------------------------
     def idempotent(self, api_key: str, key: str) -> IdempotencyRecord | None:
         record = self.idempotency.get((api_key, key))
         if record is not None and self.now() - record.stored_at > IDEMPOTENCY_TTL_SECONDS:
-            del self.idempotency[(api_key, key)]
+            self._forget_key((api_key, key))
             return None
         return record
+
+    def remember(self, api_key: str, key: str, record: IdempotencyRecord) -> None:
+        self.idempotency[(api_key, key)] = record
+        self.idempotency.move_to_end((api_key, key))
+        self.idempotency_dirty.add((api_key, key))
+
+    def _forget_key(self, key: tuple[str, str]) -> None:
+        del self.idempotency[key]
+        self.idempotency_dirty.add(key)
+
+    def purge_idempotency(self) -> int:
+        """Forget records past their 24 h. Records are kept in the order they were stored and
+        the sim clock never goes back, so the expired ones are at the front."""
+        purged = 0
+        limit = self.now() - IDEMPOTENCY_TTL_SECONDS
+        while self.idempotency:
+            key, record = next(iter(self.idempotency.items()))
+            if record.stored_at >= limit:
+                break
+            self._forget_key(key)
+            purged += 1
+        return purged
 
     # -- fault injection -----------------------------------------------------------------
     def take_failure(self, method: str, path: str) -> FailureRule | None:

@@ -58,14 +58,22 @@ def is_debit(pi: dict[str, Any]) -> bool:
     return pi["status"] == "processing" and pi["latest_charge"] is not None
 
 
-def settle_due(ctx: Ctx) -> list[str]:
-    """Settle every debit whose settlement time has come; the ids of their intents."""
+def settles_at(ctx: Ctx, pi: dict[str, Any]) -> int | None:
+    """When a processing debit settles by itself (None: not a debit, or never by time)."""
+    if not is_debit(pi):
+        return None
+    due: int | None = ctx.state.private.get(pi["latest_charge"], {}).get(_SETTLES_AT)
+    return due
+
+
+def settle_due(ctx: Ctx, intent_ids: list[str]) -> list[str]:
+    """Settle those debits of ``intent_ids`` (due, see ``timers``) whose settlement time has
+    come; the ids of their intents."""
     settled = []
-    for pi in ctx.state.of_type("payment_intent"):
-        if not is_debit(pi):
-            continue
-        due = ctx.state.private.get(pi["latest_charge"], {}).get(_SETTLES_AT)
-        if due is None or ctx.now() < due:
+    for intent_id in intent_ids:
+        pi = ctx.state.get(intent_id, "payment_intent")
+        due = None if pi is None else settles_at(ctx, pi)
+        if pi is None or due is None or ctx.now() < due:
             continue
         account = bank_accounts.account_of(ctx, pi["payment_method"])
         if account.failure_code is not None:

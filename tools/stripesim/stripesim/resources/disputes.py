@@ -219,14 +219,11 @@ def retrieve(ctx: Ctx, _params: Params, args: dict[str, str]) -> dict[str, Any]:
 
 @route("GET", "/v1/disputes", ["charge", "payment_intent", "created", *listing.PAGINATION_PARAMS])
 def list_disputes(ctx: Ctx, params: Params, _args: dict[str, str]) -> dict[str, Any]:
-    charge, intent = get_str(params, "charge"), get_str(params, "payment_intent")
-    disputes = [
-        d
-        for d in ctx.state.of_type("dispute")
-        if (charge is None or d["charge"] == charge)
-        and (intent is None or d["payment_intent"] == intent)
-    ]
-    return listing.page(params, disputes, kind="dispute", url="/v1/disputes")
+    filters = {
+        "charge": get_str(params, "charge"),
+        "payment_intent": get_str(params, "payment_intent"),
+    }
+    return listing.page(ctx.state, params, "dispute", filters, kind="dispute", url="/v1/disputes")
 
 
 def _evidence(params: Params, current: dict[str, Any]) -> dict[str, Any]:

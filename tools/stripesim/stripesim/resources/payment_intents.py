@@ -323,14 +323,21 @@ def retrieve(ctx: Ctx, _params: Params, args: dict[str, str]) -> dict[str, Any]:
     return load(ctx.state, args["intent"])
 
 
-def expire_authorizations(ctx: Ctx) -> list[str]:
-    """Cancel uncaptured intents whose authorization is older than 7 days (as Stripe does)."""
+def authorization_expires_at(pi: dict[str, Any]) -> int | None:
+    """When an uncaptured authorization lapses (None: the intent holds none)."""
+    if pi["status"] != "requires_capture":
+        return None
+    return int(pi["created"]) + AUTHORIZATION_VALIDITY_SECONDS
+
+
+def expire_authorizations(ctx: Ctx, intent_ids: list[str]) -> list[str]:
+    """Cancel those of ``intent_ids`` (due, see ``timers``) whose authorization is older than
+    7 days, as Stripe does."""
     expired = []
-    for pi in ctx.state.of_type("payment_intent"):
-        if (
-            pi["status"] == "requires_capture"
-            and ctx.now() >= pi["created"] + AUTHORIZATION_VALIDITY_SECONDS
-        ):
+    for intent_id in intent_ids:
+        pi = ctx.state.get(intent_id, "payment_intent")
+        due = None if pi is None else authorization_expires_at(pi)
+        if pi is not None and due is not None and ctx.now() >= due:
             _cancel(ctx, pi, "automatic", "charge.expired")
             expired.append(pi["id"])
     return expired

@@ -111,9 +111,7 @@ def _check_refundable(ctx: Ctx, charge: dict[str, Any]) -> None:
 
 def _refundable_dispute(ctx: Ctx, charge_id: str) -> bool:
     """An inquiry (``warning_*``) still lets the charge be refunded; a chargeback does not."""
-    return all(
-        d["is_charge_refundable"] for d in ctx.state.of_type("dispute") if d["charge"] == charge_id
-    )
+    return all(d["is_charge_refundable"] for d in ctx.state.all_of("dispute", charge=charge_id))
 
 
 @route("POST", "/v1/refunds", CREATE_PARAMS)
@@ -181,14 +179,11 @@ def retrieve(ctx: Ctx, _params: Params, args: dict[str, str]) -> dict[str, Any]:
     "GET", "/v1/refunds", ["charge", "payment_intent", "limit", "starting_after", "ending_before"]
 )
 def list_refunds(ctx: Ctx, params: Params, _args: dict[str, str]) -> dict[str, Any]:
-    charge, intent = get_str(params, "charge"), get_str(params, "payment_intent")
-    refunds = [
-        r
-        for r in ctx.state.of_type("refund")
-        if (charge is None or r["charge"] == charge)
-        and (intent is None or r["payment_intent"] == intent)
-    ]
-    return listing.page(params, refunds, kind="refund", url="/v1/refunds")
+    filters = {
+        "charge": get_str(params, "charge"),
+        "payment_intent": get_str(params, "payment_intent"),
+    }
+    return listing.page(ctx.state, params, "refund", filters, kind="refund", url="/v1/refunds")
 
 
 ROUTES = [create, retrieve, list_refunds]

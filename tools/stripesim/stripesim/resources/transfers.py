@@ -53,7 +53,7 @@ def _refusal(message: str, *, param: str | None = None, code: str | None = None)
 
 
 def _reversals_of(ctx: Ctx, transfer_id: str) -> list[dict[str, Any]]:
-    return [r for r in ctx.state.of_type("transfer_reversal") if r["transfer"] == transfer_id]
+    return ctx.state.all_of("transfer_reversal", transfer=transfer_id)
 
 
 def _sync_reversals(ctx: Ctx, transfer: dict[str, Any]) -> None:
@@ -155,8 +155,7 @@ def available_from(ctx: Ctx, charge: dict[str, Any]) -> int:
     """What is left of a charge to transfer: not refunded and not transferred yet."""
     transferred = sum(
         t["amount"] - t["amount_reversed"]
-        for t in ctx.state.of_type("transfer")
-        if t["source_transaction"] == charge["id"]
+        for t in ctx.state.all_of("transfer", source_transaction=charge["id"])
     )
     return max(0, charge["amount"] - charge["amount_refunded"] - transferred)
 
@@ -234,14 +233,13 @@ def update(ctx: Ctx, params: Params, args: dict[str, str]) -> dict[str, Any]:
     "GET", "/v1/transfers", ["destination", "transfer_group", "created", *listing.PAGINATION_PARAMS]
 )
 def list_transfers(ctx: Ctx, params: Params, _args: dict[str, str]) -> dict[str, Any]:
-    destination, group = get_str(params, "destination"), get_str(params, "transfer_group")
-    transfers = [
-        t
-        for t in ctx.state.of_type("transfer")
-        if (destination is None or t["destination"] == destination)
-        and (group is None or t["transfer_group"] == group)
-    ]
-    return listing.page(params, transfers, kind="transfer", url="/v1/transfers")
+    filters = {
+        "destination": get_str(params, "destination"),
+        "transfer_group": get_str(params, "transfer_group"),
+    }
+    return listing.page(
+        ctx.state, params, "transfer", filters, kind="transfer", url="/v1/transfers"
+    )
 
 
 @route("POST", "/v1/transfers/{transfer}/reversals", REVERSAL_PARAMS)
@@ -286,8 +284,9 @@ def _refund_fee_of(ctx: Ctx, transfer: dict[str, Any], reversed_amount: int) -> 
 def list_reversals(ctx: Ctx, params: Params, args: dict[str, str]) -> dict[str, Any]:
     transfer = load(ctx, args["transfer"], "id")
     url = f"/v1/transfers/{transfer['id']}/reversals"
+    filters = {"transfer": transfer["id"]}
     return listing.page(
-        params, _reversals_of(ctx, transfer["id"]), kind="transfer_reversal", url=url
+        ctx.state, params, "transfer_reversal", filters, kind="transfer_reversal", url=url
     )
 
 

@@ -1,0 +1,125 @@
+"""The simulator's settings: environment variables, overridden by command-line flags."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from stripesim.eventlog import DEFAULT_KEEP_IN_MEMORY
+from stripesim.persistence import DEFAULT_SNAPSHOT_SECONDS
+from stripesim.state import ACH_SETTLEMENT_SECONDS
+from stripesim.webhooks import (
+    DEFAULT_RETRY_BASE,
+    DEFAULT_RETRY_CAP,
+    DEFAULT_RETRY_HORIZON,
+    DEFAULT_WORKERS,
+)
+
+DEFAULT_WEBHOOK_SECRET = "whsec_local_dev"
+
+
+@dataclass(frozen=True)
+class Option:
+    flag: str
+    env: str
+    default: Any
+    parse: Callable[[str], Any]
+    help: str
+
+    @property
+    def dest(self) -> str:
+        return self.flag.lstrip("-").replace("-", "_")
+
+    def from_env(self) -> Any:
+        raw = os.environ.get(self.env, "").strip()
+        return self.parse(raw) if raw else self.default
+
+
+OPTIONS = (
+    Option("--webhook-url", "STRIPESIM_WEBHOOK_URL", None, str, "where webhooks go (none: off)"),
+    Option(
+        "--webhook-secret",
+        "STRIPESIM_WEBHOOK_SECRET",
+        DEFAULT_WEBHOOK_SECRET,
+        str,
+        "secret the Stripe-Signature is made with",
+    ),
+    Option(
+        "--state-file",
+        "STRIPESIM_STATE_FILE",
+        None,
+        Path,
+        "keep state across restarts in this SQLite file (default: in memory only)",
+    ),
+    Option(
+        "--ach-settlement-seconds",
+        "STRIPESIM_ACH_SETTLEMENT_SECONDS",
+        ACH_SETTLEMENT_SECONDS,
+        int,
+        "sim seconds an ACH debit stays processing (default 4 days)",
+    ),
+    Option(
+        "--webhook-workers",
+        "STRIPESIM_WEBHOOK_WORKERS",
+        DEFAULT_WORKERS,
+        int,
+        f"concurrent webhook deliveries (default {DEFAULT_WORKERS})",
+    ),
+    Option(
+        "--webhook-retry-base",
+        "STRIPESIM_WEBHOOK_RETRY_BASE",
+        DEFAULT_RETRY_BASE,
+        float,
+        f"seconds before the first retry, doubling after (default {DEFAULT_RETRY_BASE:g})",
+    ),
+    Option(
+        "--webhook-retry-cap",
+        "STRIPESIM_WEBHOOK_RETRY_CAP",
+        DEFAULT_RETRY_CAP,
+        float,
+        f"longest wait between retries, seconds (default {DEFAULT_RETRY_CAP:g})",
+    ),
+    Option(
+        "--webhook-retry-horizon",
+        "STRIPESIM_WEBHOOK_RETRY_HORIZON",
+        DEFAULT_RETRY_HORIZON,
+        float,
+        f"give up this long after the first attempt, seconds (default {DEFAULT_RETRY_HORIZON:g}"
+        " = 3 days)",
+    ),
+    Option(
+        "--snapshot-seconds",
+        "STRIPESIM_SNAPSHOT_SECONDS",
+        DEFAULT_SNAPSHOT_SECONDS,
+        float,
+        f"how often changes are written to the state file (default {DEFAULT_SNAPSHOT_SECONDS:g})",
+    ),
+    Option(
+        "--events-in-memory",
+        "STRIPESIM_EVENTS_IN_MEMORY",
+        DEFAULT_KEEP_IN_MEMORY,
+        int,
+        f"newest events kept in memory for lists (default {DEFAULT_KEEP_IN_MEMORY})",
+    ),
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """One flag per option, its default read from the environment."""
+    for option in OPTIONS:
+        parser.add_argument(
+            option.flag,
+            dest=option.dest,
+            type=option.parse,
+            default=option.from_env(),
+            help=f"{option.help}; env {option.env}",
+        )
+
+
+def from_env() -> dict[str, Any]:
+    """Every setting from the environment (or its default), by ``create_app`` keyword."""
+    return {option.dest: option.from_env() for option in OPTIONS}
