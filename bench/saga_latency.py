@@ -3,11 +3,12 @@
     python bench/saga_latency.py [--rate 10] [--duration 30] [--poll-interval 0.1]
 
 Needs the whole system (`make up`): it is skipped, with a message, when GATEWAY_URL/healthz
-does not answer. It books only Instant Book listings of its own (`lst_bench_NN`, published on
-`catalog.listings` at start), so every checkout can complete by itself: no documents to sign,
-no host to answer. Checkouts start open-loop at a fixed rate, each on its own far-future,
-non-overlapping slot (random base per run, slots on :00, the listing's minimum length, at least
-1 hour), paid with `pm_card_visa`. Each booking is polled with GET /v1/bookings/{id} until
+does not answer. It books only Instant Book listings of its own (`lst_bench_<run>_NN`, new for each run,
+published on `catalog.listings` at start), so every checkout can complete by itself: no
+documents to sign, no host to answer, no slot an earlier run holds. Checkouts start open-loop
+at a fixed rate, each on its own non-overlapping slot from a day ahead (slots on :00, the
+listing's minimum length, at least 1 hour, within the booking horizon), paid with
+`pm_card_visa`. Each booking is polled with GET /v1/bookings/{id} until
 `payment_status == "captured"`. The reported latency runs from the booking's `created_at` (the
 POST's transaction) to its `updated_at` when the capture was recorded, so it does not depend on
 the poll interval; the latency as seen by polling (quantized by the interval) is printed too.
@@ -38,8 +39,6 @@ from _common import BenchResult, gateway_url, kafka_bootstrap, percentile, run_m
 
 TARGET_P99_MS = 500.0
 TARGET_RATE = 10.0
-FAR_FUTURE = datetime(2200, 1, 1, tzinfo=UTC)
-FAR_FUTURE_SPAN_HOURS = 6_000 * 365 * 24  # bases between 2200 and ~8200
 TERMINAL_PAYMENT = {"failed", "voided"}
 
 
@@ -63,21 +62,22 @@ class Slot:
     ends_at: datetime
 
 
+# Where the next slot of a listing starts. The listings are this run's own (bench_listings), so
+# no earlier run holds their slots; later plans of one run continue where the last one ended.
+_NEXT_START: dict[str, datetime] = {}
+
+
 def plan_slots(listings: list[dict[str, Any]], count: int, rng: random.Random) -> list[Slot]:
-    """`count` slots round-robin over the listings, never overlapping on one listing."""
-    bases = {
-        item["listing_id"]: FAR_FUTURE + timedelta(hours=rng.randrange(FAR_FUTURE_SPAN_HOURS))
-        for item in listings
-    }
-    used: Counter[str] = Counter()
+    """`count` slots round-robin over the listings, never overlapping on one listing: from a
+    day ahead (within the gateway's booking horizon, BOOKING_HORIZON_DAYS), one hour apart."""
+    first = (datetime.now(UTC) + timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
     slots = []
     for i in range(count):
         listing = listings[i % len(listings)]
         hours = max(1, int(listing.get("min_hours") or 1))
         lid = listing["listing_id"]
-        # One hour of gap between consecutive slots of a listing.
-        starts = bases[lid] + timedelta(hours=used[lid] * (hours + 1))
-        used[lid] += 1
+        starts = _NEXT_START.get(lid) or first + timedelta(hours=rng.randrange(24))
+        _NEXT_START[lid] = starts + timedelta(hours=hours + 1)  # one hour of gap
         slots.append(Slot(lid, starts, starts + timedelta(hours=hours)))
     return slots
 
@@ -92,9 +92,10 @@ async def bench_listings(client: httpx.AsyncClient) -> list[dict[str, Any]]:
     from booking.catalog_seed import publish_listings
     from marketplace_contracts.events.catalog import ListingUpsertedV1
 
+    run = uuid.uuid4().hex[:6]  # listings of this run only: their slots are all free
     wanted = [
         ListingUpsertedV1(
-            listing_id=f"lst_bench_{n:02d}",
+            listing_id=f"lst_bench_{run}_{n:02d}",
             host_id=f"host-bench-{n % 3}",
             host_account_id=BENCH_HOST_ACCOUNT,
             title=f"Bench room {n}",

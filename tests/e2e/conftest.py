@@ -89,6 +89,9 @@ def build_system(kafka: str, logs: Path) -> System:
         "STRIPESIM_WEBHOOK_SECRET": WEBHOOK_SECRET,
         "PAYMENTS_STRIPE_API_BASE": f"http://127.0.0.1:{sim_port}",
         "PAYMENTS_STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        # The tests spread their bookings over the years 2030-2038 so that runs never collide:
+        # a booking horizon that reaches them.
+        "BOOKING_HORIZON_DAYS": "5000",
         # Stripe retries webhooks over 3 days, first after seconds; a test that restarts
         # payments wants the retries within a second or two.
         "STRIPESIM_WEBHOOK_RETRY_BASE": "0.2",

@@ -59,7 +59,9 @@ async def _listing(pool: asyncpg.Pool) -> str:
 
 
 def _body(listing_id: str, day: int) -> dict[str, Any]:
-    start = datetime(2031, 1, 1, 10, tzinfo=UTC) + timedelta(days=day)
+    # Within the gateway's booking horizon (BOOKING_HORIZON_DAYS); the listing is the test's own.
+    start = datetime.now(UTC).replace(hour=10, minute=0, second=0, microsecond=0)
+    start += timedelta(days=30 + day)
     return {
         "listing_id": listing_id,
         "starts_at": start.isoformat(),

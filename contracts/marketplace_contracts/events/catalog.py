@@ -49,6 +49,12 @@ class ListingUpsertedV1(EventModel):
     platform_fee_bps: int = Field(ge=0, le=10_000, description="Platform fee, basis points.")
     cancellation_policy: str = Field(examples=["flexible", "moderate", "strict"])
     min_hours: int = Field(default=1, ge=1)
+    max_hours: int | None = Field(
+        default=None,
+        ge=1,
+        description="Longest stay that can be booked, in hours; None: the booking service's "
+        "default (720, 30 days).",
+    )
     active: bool = True
     instant_book: bool = Field(
         default=True, description="False: Request-to-Book, the host accepts or declines."

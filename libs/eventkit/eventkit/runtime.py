@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 
+from eventkit import http_errors
 from eventkit.consumer import MessageProcessor
 from eventkit.db import create_pool, plain_dsn
 from eventkit.dead_letters import DeadLetters
@@ -144,6 +145,7 @@ def create_app(runtime: ServiceRuntime, **fastapi_kwargs: Any) -> FastAPI:
             await runtime.stop()
 
     app = FastAPI(lifespan=lifespan, **fastapi_kwargs)
+    http_errors.install(app)  # one error body and its OpenAPI docs for every service
 
     @app.get("/healthz", tags=["ops"], summary="Liveness and eventing status")
     async def healthz() -> dict[str, Any]:

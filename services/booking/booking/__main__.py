@@ -79,6 +79,41 @@ Guards: `single` is a booking of its own, `group leg` a leg of a Linked Booking 
 `payment_due` and `completed` hold the slot: the exclusion constraint on `booking.bookings` only
 covers them, so the other states free it at once.
 
+### The checkout hold is the guest's time, not the platform's
+
+A checkout holds its slot for `BOOKING_HOLD_TTL_SECONDS` (15 minutes): the guest's time to sign
+the listing's documents or to complete a 3-D Secure step. When the hold runs out:
+
+- a booking (or group) still `awaiting_signatures`, or `pending_payment` with a `next_action`
+  outstanding (the guest's step), ends `hold_expired` and frees its slot;
+- a booking `pending_payment` with no step of the guest's outstanding has its payment request
+  in flight at payments (queued behind a backlog, or retrying Stripe or a database that is
+  away). It is **not** expired: a 202 would otherwise become a lost booking because the
+  platform was slow. The timer looks again every `BOOKING_HOLD_RECHECK_SECONDS` (30 s), up to
+  `BOOKING_PAYMENT_STEP_LIMIT_SECONDS` (6 hours) from the checkout, a bound for a payment
+  request lost outright (dead-lettered and not replayed): then it expires, and a late
+  authorization is voided when it arrives.
+
+The rule is `booking/domain/holds.py`; the durable timer defers itself (its handler returns the
+time to look again, which spends no attempt).
+
+### Load shedding: refused, never accepted and then lost
+
+The gateway counts the checkouts in flight (bookings `pending_payment` with no guest step
+outstanding) every `BOOKING_ADMISSION_REFRESH_SECONDS` (0.5 s), from a partial index whose cost
+does not grow with history, and adds each checkout it admits in between. Past
+`BOOKING_MAX_CHECKOUTS_IN_FLIGHT` (1,000) it answers `POST /v1/bookings`,
+`POST /v1/checkout-groups` and `POST /v1/invites/{{id}}/accept` with **503 `overloaded`** and a
+`Retry-After` header (about 2 s at the bound, up to 30 s far past it), before anything is held
+or charged. Clients retry after that many seconds, with the same `Idempotency-Key`.
+
+### Two checkouts of one slot
+
+The exclusion constraint decides: one checkout holds the slot, the others get 409
+`slot_unavailable`. When a loser's insert and the winner's confirmation wait on each other,
+Postgres aborts one as a deadlock victim; the gateway runs that transaction again
+(`eventkit.db.retry_conflicts`), and the retry answers 409, never 500.
+
 ## Linked Booking Group
 
 One checkout of several legs (bookings of different listings, hosts and times), paid by one

@@ -228,6 +228,7 @@ def build_app(runtime: ServiceRuntime) -> FastAPI:
         timedelta(seconds=settings.overtime_dispute_window_seconds),
         admission=runtime.state["admission"],
     )
+    app.state.booking_horizon = timedelta(days=settings.horizon_days)
     esign = runtime.state["esign"]
     if isinstance(esign, BuiltinESignProvider):
         app.include_router(build_signing_router(esign))

@@ -56,6 +56,14 @@ class BookingSettings(ServiceSettings):
         description="A Request-to-Book starting later than this saves the card instead of "
         "holding an authorization (card authorizations lapse after about 7 days).",
     )
+    horizon_days: int = Field(
+        default=365,
+        ge=1,
+        le=36500,
+        description="How far ahead a stay may be booked: every time a request names (start, "
+        "end, an invite's expiry) lies within this many days (else 422 "
+        "`beyond_booking_horizon`).",
+    )
     expiring_authorization_policy: Literal["reauthorize", "release"] = Field(
         default="reauthorize",
         description="A card authorization nearing its limit while the host(s) still decide: "

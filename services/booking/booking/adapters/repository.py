@@ -54,6 +54,7 @@ async def upsert_listing(conn: asyncpg.Connection, listing: dict[str, Any]) -> N
         "platform_fee_bps",
         "cancellation_policy",
         "min_hours",
+        "max_hours",
         "active",
         "instant_book",
         "response_window_hours",

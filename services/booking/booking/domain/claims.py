@@ -184,6 +184,10 @@ def check_decision(amount: int, claimed: int) -> None:
 
 def check_evidence(filename: str, content_type: str, size: int) -> None:
     """An evidence file: an image, a PDF or text, at most 10 MB, not empty."""
+    if not filename or len(filename) > 255 or not filename.isprintable():
+        raise BookingError(
+            ErrorCode.EVIDENCE_INVALID, "an evidence file name is 1 to 255 printable characters"
+        )
     base = content_type.split(";", 1)[0].strip().lower()
     if base not in EVIDENCE_TYPES:
         raise BookingError(

@@ -42,6 +42,10 @@ class ErrorCode(StrEnum):
     CLAIM_RESPONSE_WINDOW_CLOSED = "claim_response_window_closed"
     DEPOSIT_RELEASED = "deposit_released"
     EVIDENCE_INVALID = "evidence_invalid"
+    AMOUNT_TOO_LARGE = "amount_too_large"  # above what the payment processor charges at once
+    AMOUNT_TOO_SMALL = "amount_too_small"  # below the processor's minimum charge
+    ABOVE_MAXIMUM_DURATION = "above_maximum_duration"
+    BEYOND_BOOKING_HORIZON = "beyond_booking_horizon"
 
 
 class BookingError(Exception):

@@ -21,6 +21,7 @@ from enum import StrEnum
 from typing import Any
 
 from booking.domain.errors import BookingError, ErrorCode
+from booking.domain.limits import check_duration
 
 SLOT = timedelta(minutes=15)  # bookable granularity
 BPS = 10_000
@@ -81,6 +82,7 @@ class Pricing:
     max_guests: int = 100
     extras: Mapping[str, ExtraPrice] = field(default_factory=dict)
     base_tax_code: str = "space_rental"
+    max_hours: int | None = None  # longest stay; None: limits.DEFAULT_MAX_STAY_HOURS
 
     @classmethod
     def of_listing(cls, listing: Mapping[str, Any], extras: list[dict[str, Any]]) -> Pricing:
@@ -96,6 +98,7 @@ class Pricing:
             guest_service_fee_bps=listing["guest_service_fee_bps"],
             host_fee_bps=listing["platform_fee_bps"],
             max_guests=listing["max_guests"],
+            max_hours=listing.get("max_hours"),
             extras={
                 e["code"]: ExtraPrice(
                     e["code"],
@@ -262,6 +265,7 @@ def _units(pricing: Pricing, starts_at: datetime, ends_at: datetime) -> tuple[in
     if duration % SLOT or starts_at.minute % 15 or starts_at.second or starts_at.microsecond:
         raise BookingError(ErrorCode.INVALID_TIME_RANGE, "times must fall on 15-minute slots")
     minutes = int(duration.total_seconds()) // 60
+    check_duration(minutes, pricing.max_hours)
     if pricing.rate_unit is RateUnit.DAY:
         units = -(-minutes // (24 * 60))  # a started day counts
         unit_name = "day"

@@ -13,7 +13,13 @@ from fastapi.responses import JSONResponse
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.refunds import Canceller
 from booking.entrypoints.auth import CurrentPrincipal, Principal, Role, require_role
-from booking.entrypoints.common import ERRORS, IdempotencyKey, run_idempotent, runtime_of
+from booking.entrypoints.common import (
+    ERRORS,
+    IdempotencyKey,
+    check_horizon,
+    run_idempotent,
+    runtime_of,
+)
 from booking.entrypoints.schemas import (
     AmendmentAnswer,
     AmendmentOut,
@@ -51,6 +57,7 @@ async def propose(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     actor = _actor(principal)
+    check_horizon(request, starts_at=body.starts_at, ends_at=body.ends_at)
     outbox = request.app.state.outbox
 
     async def work(conn: asyncpg.Connection) -> tuple[int, Any]:

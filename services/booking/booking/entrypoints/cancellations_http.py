@@ -11,7 +11,13 @@ from fastapi.responses import JSONResponse
 
 from booking.domain.refunds import Canceller
 from booking.entrypoints.auth import CurrentPrincipal, Principal, Role
-from booking.entrypoints.common import ERRORS, IdempotencyKey, run_idempotent, runtime_of
+from booking.entrypoints.common import (
+    ERRORS,
+    IdempotencyKey,
+    check_horizon,
+    run_idempotent,
+    runtime_of,
+)
 from booking.entrypoints.schemas import (
     BookingOut,
     CancellationPreviewOut,
@@ -54,6 +60,7 @@ async def preview_cancellation(
     principal: CurrentPrincipal,
     body: CancelPreviewRequest | None = None,
 ) -> dict[str, Any]:
+    check_horizon(request, at=body.at if body else None)
     async with runtime_of(request).db.acquire() as conn:
         return await cancellations.preview(
             conn, _command(principal, booking_id, body), body.at if body else None

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Annotated, Any
 
 import asyncpg
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
@@ -23,6 +23,7 @@ from booking.entrypoints.common import (
     runtime_of,
     visible_to,
 )
+from booking.entrypoints.fields import MULTI_LINE
 from booking.entrypoints.schemas import (
     ClaimContest,
     ClaimDecision,
@@ -43,8 +44,13 @@ _FILE_CLAIM_BODY: dict[str, Any] = {
                     "type": "object",
                     "required": ["amount", "description"],
                     "properties": {
-                        "amount": {"type": "integer", "minimum": 1},
-                        "description": {"type": "string", "maxLength": 5000},
+                        "amount": {"type": "integer", "minimum": 1, "maximum": 10**12},
+                        "description": {
+                            "type": "string",
+                            "minLength": 1,
+                            "maxLength": 5000,
+                            "pattern": MULTI_LINE,
+                        },
                         "evidence": {
                             "type": "array",
                             "items": {"type": "string", "format": "binary"},
@@ -54,7 +60,7 @@ _FILE_CLAIM_BODY: dict[str, Any] = {
                     },
                 }
             },
-            "application/json": {"schema": {"$ref": "#/components/schemas/FileClaimRequest"}},
+            "application/json": {"schema": FileClaimRequest.model_json_schema()},
         },
     }
 }
@@ -177,7 +183,10 @@ async def list_claims(
     summary="Download an evidence file of a claim (its guest, host and admins)",
 )
 async def get_evidence(
-    request: Request, claim_id: uuid.UUID, n: int, principal: CurrentPrincipal
+    request: Request,
+    claim_id: uuid.UUID,
+    n: Annotated[int, Path(ge=1, le=MAX_EVIDENCE_FILES)],
+    principal: CurrentPrincipal,
 ) -> Response:
     async with runtime_of(request).db.acquire() as conn:
         await _visible(conn, claim_id, principal)

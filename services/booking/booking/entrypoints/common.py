@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import asyncpg
@@ -10,11 +11,12 @@ from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse
 
 from booking.adapters import idempotency
+from booking.domain import limits
 from booking.domain.errors import BookingError, ErrorCode
 from booking.entrypoints import errors
 from booking.entrypoints.auth import Principal, Role
-from booking.entrypoints.schemas import ErrorOut
 from eventkit.db import retry_conflicts
+from eventkit.http_errors import ErrorOut
 from eventkit.runtime import ServiceRuntime
 
 IdempotencyKey = Annotated[
@@ -23,9 +25,12 @@ IdempotencyKey = Annotated[
         alias="Idempotency-Key",
         min_length=1,
         max_length=255,
+        pattern=r"^[!-~]+$",  # printable ASCII without spaces, e.g. a UUID
         description="Same key + same body replays the first response; a different body is 422.",
     ),
 ]
+# The mandate keeps the client's User-Agent as evidence; a longer one is cut to this.
+MAX_USER_AGENT = 512
 Work = Callable[[asyncpg.Connection], Awaitable[tuple[int, Any]]]
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorOut} for code in (401, 403, 404, 409, 422)
@@ -52,6 +57,12 @@ AdmitCheckout = Annotated[None, Depends(admit_checkout)]
 
 def runtime_of(request: Request) -> ServiceRuntime:
     return request.app.state.runtime
+
+
+def check_horizon(request: Request, **times: datetime | None) -> None:
+    """422 `beyond_booking_horizon` for a time further ahead than BOOKING_BOOKING_HORIZON_DAYS."""
+    horizon = getattr(request.app.state, "booking_horizon", limits.DEFAULT_BOOKING_HORIZON)
+    limits.check_horizon(datetime.now(UTC), horizon, **times)
 
 
 def visible_to(principal: Principal, row: asyncpg.Record | Mapping[str, Any] | None) -> bool:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from booking.domain.errors import BookingError, ErrorCode
+from eventkit.http_errors import error_body, error_response
+
+__all__ = ["STATUS", "error_body", "install", "status_for"]
 
 STATUS: dict[ErrorCode, int] = {
     ErrorCode.LISTING_NOT_FOUND: 404,
@@ -44,17 +46,14 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.CLAIM_RESPONSE_WINDOW_CLOSED: 409,
     ErrorCode.DEPOSIT_RELEASED: 409,
     ErrorCode.EVIDENCE_INVALID: 422,
+    ErrorCode.AMOUNT_TOO_LARGE: 422,
+    ErrorCode.AMOUNT_TOO_SMALL: 422,
+    ErrorCode.ABOVE_MAXIMUM_DURATION: 422,
+    ErrorCode.BEYOND_BOOKING_HORIZON: 422,
     ErrorCode.FORBIDDEN: 403,
     ErrorCode.UNAUTHENTICATED: 401,
     ErrorCode.OVERLOADED: 503,
 }
-
-
-def error_body(code: str, message: str, details: list[dict[str, object]] | None = None) -> dict:
-    body: dict[str, object] = {"code": code, "message": message}
-    if details is not None:
-        body["details"] = details
-    return {"error": body}
 
 
 def status_for(error: BookingError) -> int:
@@ -62,18 +61,11 @@ def status_for(error: BookingError) -> int:
 
 
 def install(app: FastAPI) -> None:
+    """Booking's refusals in the shared error body (eventkit.http_errors handles the rest)."""
+
     @app.exception_handler(BookingError)
-    async def _booking_error(_: Request, exc: BookingError) -> JSONResponse:
+    async def _booking_error(request: Request, exc: BookingError) -> Response:
         headers = {"WWW-Authenticate": "Bearer"} if exc.code == ErrorCode.UNAUTHENTICATED else {}
         if exc.retry_after is not None:
             headers["Retry-After"] = str(exc.retry_after)
-        return JSONResponse(error_body(exc.code, exc.message), status_for(exc), headers=headers)
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        details = [
-            {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()
-        ]
-        return JSONResponse(
-            error_body(ErrorCode.VALIDATION_FAILED, "request is not valid", details), 422
-        )
+        return error_response(request, status_for(exc), exc.code, exc.message, headers=headers)

@@ -16,6 +16,7 @@ from booking.entrypoints.common import (
     ERRORS,
     AdmitCheckout,
     IdempotencyKey,
+    check_horizon,
     run_idempotent,
     runtime_of,
 )
@@ -49,6 +50,8 @@ async def create_group(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     require_role(principal, Role.GUEST)
+    for leg in body.legs:
+        check_horizon(request, starts_at=leg.starts_at, ends_at=leg.ends_at)
     cmd = PlaceGroup(
         principal.sub,
         tuple(

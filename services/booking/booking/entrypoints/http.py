@@ -28,8 +28,10 @@ from booking.entrypoints.auth import CurrentPrincipal, Principal, Role, require_
 from booking.entrypoints.common import (
     CHECKOUT_ERRORS,
     ERRORS,
+    MAX_USER_AGENT,
     AdmitCheckout,
     IdempotencyKey,
+    check_horizon,
     run_idempotent,
     runtime_of,
     visible_to,
@@ -52,6 +54,7 @@ router = APIRouter(prefix="/v1")
 @router.get(
     "/listings",
     response_model=list[ListingOut],
+    responses=ERRORS,
     tags=["listings"],
     summary="Bookable listings (the booking service's catalogue replica)",
 )
@@ -88,6 +91,7 @@ async def create_booking(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     require_role(principal, Role.GUEST)
+    check_horizon(request, starts_at=body.starts_at, ends_at=body.ends_at)
     cmd = PlaceBooking(
         principal.sub,
         body.listing_id,
@@ -100,7 +104,7 @@ async def create_booking(
         payment_method_type=body.payment_method_type,
         # The mandate's online acceptance (ACH): who accepted it, from where.
         mandate_ip_address=request.client.host if request.client else None,
-        mandate_user_agent=request.headers.get("user-agent") or None,
+        mandate_user_agent=request.headers.get("user-agent", "")[:MAX_USER_AGENT] or None,
     )
     if body.payment_method_type == US_BANK_ACCOUNT and not (
         cmd.mandate_ip_address and cmd.mandate_user_agent

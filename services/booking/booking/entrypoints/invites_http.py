@@ -16,6 +16,7 @@ from booking.entrypoints.common import (
     ERRORS,
     AdmitCheckout,
     IdempotencyKey,
+    check_horizon,
     run_idempotent,
     runtime_of,
     visible_to,
@@ -45,6 +46,9 @@ async def send_invite(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     require_role(principal, Role.HOST)
+    check_horizon(
+        request, starts_at=body.starts_at, ends_at=body.ends_at, expires_at=body.expires_at
+    )
     cmd = invites.SendInvite(
         principal.sub,
         body.guest_id,

@@ -21,6 +21,7 @@ router = APIRouter(prefix="/v1", tags=["cancellation policies"])
 @router.get(
     "/cancellation-policies",
     response_model=list[PolicyOut],
+    responses=ERRORS,
     summary="The newest version of every cancellation policy",
 )
 async def list_policies(request: Request, principal: CurrentPrincipal) -> list[dict[str, Any]]:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from booking.entrypoints.auth import CurrentPrincipal, Role, require_role
-from booking.entrypoints.common import ERRORS, IdempotencyKey, run_idempotent
+from booking.entrypoints.common import ERRORS, IdempotencyKey, check_horizon, run_idempotent
 from booking.entrypoints.schemas import QuoteOut, QuoteRequest
 from booking.service_layer import pricing
 
@@ -36,6 +36,7 @@ async def create_quote(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     require_role(principal, Role.GUEST)
+    check_horizon(request, starts_at=body.starts_at, ends_at=body.ends_at)
 
     async def work(conn: asyncpg.Connection) -> tuple[int, Any]:
         return 201, await pricing.create_quote(

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from booking.entrypoints.auth import CurrentPrincipal, Principal, Role, require_role
 from booking.entrypoints.common import ERRORS, runtime_of
+from booking.entrypoints.fields import PathId
 from booking.service_layer import receipts
 
 router = APIRouter(prefix="/v1", tags=["receipts"])
@@ -36,7 +37,7 @@ async def list_receipts(request: Request, principal: CurrentPrincipal) -> list[d
 
 @router.get("/receipts/{receipt_id}", responses=ERRORS, summary="One receipt (JSON)")
 async def get_receipt(
-    request: Request, receipt_id: str, principal: CurrentPrincipal
+    request: Request, receipt_id: PathId, principal: CurrentPrincipal
 ) -> dict[str, Any]:
     async with runtime_of(request).db.acquire() as conn:
         return await receipts.get_for(conn, receipt_id, _guest_scope(principal))
@@ -49,7 +50,7 @@ async def get_receipt(
     summary="One receipt as a printable page",
 )
 async def get_receipt_html(
-    request: Request, receipt_id: str, principal: CurrentPrincipal
+    request: Request, receipt_id: PathId, principal: CurrentPrincipal
 ) -> HTMLResponse:
     async with runtime_of(request).db.acquire() as conn:
         receipt = await receipts.get_for(conn, receipt_id, _guest_scope(principal))

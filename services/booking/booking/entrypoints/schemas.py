@@ -1,11 +1,27 @@
-"""Request and response bodies of the gateway (OpenAPI is generated from these)."""
+"""Request and response bodies of the gateway (OpenAPI is generated from these).
+
+The error body (`ErrorOut`) is the one every service shares: eventkit.http_errors."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, Strict
+
+from booking.entrypoints.fields import (
+    Amount,
+    Description,
+    Extras,
+    Guests,
+    Ident,
+    Instant,
+    Name,
+    Note,
+    PaymentMethodId,
+    Reason,
+    bounded_text,
+)
 
 
 class InstantBookRequest(BaseModel):
@@ -23,23 +39,12 @@ class InstantBookRequest(BaseModel):
         },
     )
 
-    listing_id: str = Field(min_length=1, max_length=100)
-    starts_at: AwareDatetime = Field(
-        description="Start, ISO 8601 with offset; on a 15-minute slot."
-    )
-    ends_at: AwareDatetime = Field(description="End (exclusive).")
-    payment_method: str = Field(
-        min_length=3,
-        max_length=255,
-        description="Stripe PaymentMethod id. Test ids: pm_card_visa, pm_card_chargeDeclined.",
-    )
-    guests: int = Field(default=1, ge=1, le=1000)
-    extras: dict[str, int] = Field(
-        default_factory=dict,
-        description="Listing extras to book: code -> quantity (per-hour and per-guest extras "
-        "take their quantity from the time and the guests; give 1).",
-        examples=[{"lights": 1}],
-    )
+    listing_id: Ident
+    starts_at: Instant = Field(description="Start, ISO 8601 with offset; on a 15-minute slot.")
+    ends_at: Instant = Field(description="End (exclusive).")
+    payment_method: PaymentMethodId
+    guests: Guests = 1
+    extras: Extras = Field(default_factory=dict)
     quote_id: uuid.UUID | None = Field(
         default=None,
         description="A quote from POST /v1/quotes for exactly this stay: the booking is charged "
@@ -70,11 +75,11 @@ class QuoteRequest(BaseModel):
         },
     )
 
-    listing_id: str = Field(min_length=1, max_length=100)
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
-    guests: int = Field(default=1, ge=1, le=1000)
-    extras: dict[str, int] = Field(default_factory=dict)
+    listing_id: Ident
+    starts_at: Instant
+    ends_at: Instant
+    guests: Guests = 1
+    extras: Extras = Field(default_factory=dict)
 
 
 class QuoteLineOut(BaseModel):
@@ -115,14 +120,14 @@ class QuoteOut(BaseModel):
 class CancelRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(default="", max_length=500)
+    reason: Reason = ""
     force_majeure: bool = Field(
         default=False, description="Admins only: a full refund whatever the policy says."
     )
 
 
 class CancelPreviewRequest(CancelRequest):
-    at: AwareDatetime | None = Field(
+    at: Instant | None = Field(
         default=None,
         description="Preview a cancellation at this later time instead of now (e.g. just "
         "before a band ends).",
@@ -150,13 +155,13 @@ class CancellationPreviewOut(BaseModel):
 class PayRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    payment_method: str = Field(min_length=3, max_length=255, examples=["pm_card_visa"])
+    payment_method: PaymentMethodId = Field(examples=["pm_card_visa"])
 
 
 class DeclineRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(default="", max_length=500, examples=["Not available that day"])
+    reason: Reason = Field(default="", examples=["Not available that day"])
 
 
 class BookingOut(BaseModel):
@@ -242,6 +247,9 @@ class ListingOut(BaseModel):
     hourly_rate: int
     currency: str
     min_hours: int
+    max_hours: int | None = Field(
+        default=None, description="Longest stay in hours; null: 720 (30 days)."
+    )
     cancellation_policy: str
     instant_book: bool
     response_window_hours: int
@@ -251,22 +259,14 @@ class ListingOut(BaseModel):
     )
 
 
-class ErrorBody(BaseModel):
-    code: str = Field(examples=["slot_unavailable"])
-    message: str
-    details: list[dict[str, object]] | None = None
-
-
-class ErrorOut(BaseModel):
-    error: ErrorBody
-
-
 class InviteExtraIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=100, examples=["Lighting kit"])
-    unit_amount: int = Field(ge=0, le=100_000_000, description="Minor units, listing currency.")
-    quantity: int = Field(default=1, ge=1, le=1000)
+    name: Name = Field(examples=["Lighting kit"])
+    unit_amount: Annotated[int, Strict()] = Field(
+        ge=0, le=100_000_000, description="Minor units, listing currency."
+    )
+    quantity: Annotated[int, Strict()] = Field(default=1, ge=1, le=1000)
 
 
 class InviteExtraOut(BaseModel):
@@ -295,28 +295,29 @@ class SendInviteRequest(BaseModel):
         },
     )
 
-    guest_id: str = Field(min_length=1, max_length=100)
-    listing_id: str = Field(min_length=1, max_length=100)
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
-    amount: int | None = Field(
+    guest_id: Ident
+    listing_id: Ident
+    starts_at: Instant
+    ends_at: Instant
+    amount: Amount | None = Field(
         default=None,
-        ge=1,
-        description="Invited price for the time, in minor units; default: the listed price.",
+        description="Invited price for the time, in minor units; default: the listed price. "
+        "With the extras, at most the largest single charge of the currency (422 "
+        "`amount_too_large`).",
     )
     extras: list[InviteExtraIn] = Field(
         default_factory=list,
         max_length=20,
         description="Priced add-ons; the guest pays `amount` plus every extra.",
     )
-    expires_at: AwareDatetime = Field(description="The guest must accept before this.")
-    note: str = Field(default="", max_length=1000)
+    expires_at: Instant = Field(description="The guest must accept before this.")
+    note: Annotated[str, bounded_text(1000)] = ""
 
 
 class AcceptInviteRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    payment_method: str = Field(min_length=3, max_length=255, examples=["pm_card_visa"])
+    payment_method: PaymentMethodId = Field(examples=["pm_card_visa"])
 
 
 class InviteOut(BaseModel):
@@ -342,11 +343,11 @@ class InviteOut(BaseModel):
 class GroupLegRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    listing_id: str = Field(min_length=1, max_length=100)
-    starts_at: AwareDatetime = Field(description="On a 15-minute slot.")
-    ends_at: AwareDatetime
-    guests: int = Field(default=1, ge=1, le=1000)
-    extras: dict[str, int] = Field(default_factory=dict)
+    listing_id: Ident
+    starts_at: Instant = Field(description="On a 15-minute slot.")
+    ends_at: Instant
+    guests: Guests = 1
+    extras: Extras = Field(default_factory=dict)
 
 
 class GroupCheckoutRequest(BaseModel):
@@ -381,9 +382,7 @@ class GroupCheckoutRequest(BaseModel):
     legs: list[GroupLegRequest] = Field(
         min_length=2, max_length=10, description="2 to 10 legs: listings, hosts, times."
     )
-    payment_method: str = Field(
-        min_length=3, max_length=255, description="One payment for the total of every leg."
-    )
+    payment_method: PaymentMethodId = Field(description="One payment for the total of every leg.")
 
 
 class GroupOut(BaseModel):
@@ -431,10 +430,10 @@ class ProposeAmendmentRequest(BaseModel):
         },
     )
 
-    starts_at: AwareDatetime | None = None
-    ends_at: AwareDatetime | None = None
-    guests: int | None = Field(default=None, ge=1, le=1000)
-    extras: dict[str, int] | None = Field(
+    starts_at: Instant | None = None
+    ends_at: Instant | None = None
+    guests: Guests | None = None
+    extras: Extras | None = Field(
         default=None, description="The full new set of extras (omit: unchanged)."
     )
 
@@ -442,13 +441,15 @@ class ProposeAmendmentRequest(BaseModel):
 class OvertimeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    minutes: int = Field(ge=30, le=24 * 60, description="In 30-minute steps.", examples=[60])
+    minutes: Annotated[int, Strict()] = Field(
+        ge=30, le=24 * 60, description="In 30-minute steps.", examples=[60]
+    )
 
 
 class AmendmentAnswer(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(default="", max_length=500)
+    reason: Reason = ""
 
 
 class AmendmentOut(BaseModel):
@@ -486,10 +487,12 @@ class AmendmentOut(BaseModel):
 class PolicyBand(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    hours_before: int = Field(
+    hours_before: Annotated[int, Strict()] = Field(
         ge=0, le=24 * 365, description="Cancelled at least this long before the start..."
     )
-    refund_bps: int = Field(ge=0, le=10_000, description="...refunds this share (basis points).")
+    refund_bps: Annotated[int, Strict()] = Field(
+        ge=0, le=10_000, description="...refunds this share (basis points)."
+    )
 
 
 class PolicyIn(BaseModel):
@@ -511,10 +514,10 @@ class PolicyIn(BaseModel):
 
     name: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")
     bands: list[PolicyBand] = Field(max_length=20)
-    grace_hours: int = Field(default=24, ge=0, le=24 * 30)
-    grace_min_lead_hours: int = Field(default=48, ge=0, le=24 * 365)
+    grace_hours: Annotated[int, Strict()] = Field(default=24, ge=0, le=24 * 30)
+    grace_min_lead_hours: Annotated[int, Strict()] = Field(default=48, ge=0, le=24 * 365)
     service_fee: str = Field(default="grace_only", pattern="^(grace_only|with_bands|never)$")
-    host_penalty_bps: int = Field(default=1000, ge=0, le=10_000)
+    host_penalty_bps: Annotated[int, Strict()] = Field(default=1000, ge=0, le=10_000)
 
 
 class PolicyOut(PolicyIn):
@@ -526,21 +529,26 @@ class PolicyOut(PolicyIn):
 class FileClaimRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    amount: int = Field(ge=1, description="Claimed, at most what is left of the deposit.")
-    description: str = Field(min_length=1, max_length=5000)
+    # Not strict: multipart/form-data sends the amount as text.
+    amount: int = Field(
+        ge=1, le=10**12, description="Claimed, at most what is left of the deposit."
+    )
+    description: Description
 
 
 class ClaimContest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(default="", max_length=2000)
+    reason: Note = ""
 
 
 class ClaimDecision(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    amount: int = Field(ge=0, description="0 up to the amount claimed; 0 dismisses the claim.")
-    note: str = Field(default="", max_length=2000)
+    amount: Annotated[int, Strict()] = Field(
+        ge=0, le=10**12, description="0 up to the amount claimed; 0 dismisses the claim."
+    )
+    note: Note = ""
 
 
 class ClaimEvidenceOut(BaseModel):

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import ipaddress
 from html import escape
+from typing import Annotated
 from urllib.parse import parse_qs, quote
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse
 
 from booking.adapters.esign.base import EnvelopeStatus, ESignError, ESignErrorCode
@@ -23,6 +24,7 @@ from booking.adapters.esign.builtin import (
     SigningDocument,
     SigningView,
 )
+from eventkit.http_errors import ID_MAX_LENGTH, ID_PATTERN
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
@@ -70,7 +72,10 @@ def build_signing_router(
         response_class=HTMLResponse,
         summary="The signer's page (needs the link's token)",
     )
-    async def show(envelope_id: str, token: str | None = None) -> HTMLResponse:
+    async def show(
+        envelope_id: Annotated[str, Path(max_length=ID_MAX_LENGTH, pattern=ID_PATTERN)],
+        token: Annotated[str | None, Query(max_length=512)] = None,
+    ) -> HTMLResponse:
         if not provider.verify_link(envelope_id, token):
             return _forbidden()
         view = await provider.load_signing_view(envelope_id)
@@ -86,7 +91,10 @@ def build_signing_router(
         response_class=HTMLResponse,
         summary="Sign or decline (form: action=sign|decline, token, digest)",
     )
-    async def submit(envelope_id: str, request: Request) -> HTMLResponse:
+    async def submit(
+        envelope_id: Annotated[str, Path(max_length=ID_MAX_LENGTH, pattern=ID_PATTERN)],
+        request: Request,
+    ) -> HTMLResponse:
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type != FORM_TYPE:
             return _message(415, "Unsupported", "Submit the signing form.")

@@ -23,6 +23,7 @@ from typing import Any
 import asyncpg
 
 from booking.adapters import repository
+from booking.domain import limits
 from booking.domain.amendments import (
     AmendmentStatus,
     AmendmentTrigger,
@@ -124,6 +125,8 @@ async def _propose(
     needs_signatures: bool = False,
 ) -> dict[str, Any]:
     change = difference(Quote.of_booking(row), new)  # refuses money moving both ways
+    if change.amount > 0:  # charged off-session when accepted: a charge the processor makes
+        limits.check_charge(change.amount, row["currency"], "the extra charge")
     amendment = {
         "amendment_id": uuid.uuid4(),
         "booking_id": row["booking_id"],

@@ -14,7 +14,7 @@ from typing import Any
 import asyncpg
 
 from booking.adapters import repository
-from booking.domain import bank_debits
+from booking.domain import bank_debits, limits
 from booking.domain.bank_debits import CARD, US_BANK_ACCOUNT
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.model import BookingMode, BookingStatus
@@ -79,6 +79,7 @@ async def place_booking(
         payment_method_type=cmd.payment_method_type,
         mandate=(cmd.mandate_ip_address, cmd.mandate_user_agent),
     )
+    limits.check_charge(booking["amount"], booking["currency"], "the booking's total")
     await hold_slot(conn, booking)
     booking_id = str(booking["booking_id"])
     sign_by = datetime.now(UTC) + hold_ttl

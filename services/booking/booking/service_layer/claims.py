@@ -30,6 +30,7 @@ from typing import Any
 import asyncpg
 
 from booking.adapters import repository
+from booking.domain import limits
 from booking.domain.claims import (
     CLAIM_WINDOW,
     OPEN_STATUSES,
@@ -195,6 +196,7 @@ async def file_claim(
         raise BookingError(ErrorCode.ILLEGAL_TRANSITION, f"a {row['status']} booking has no claims")
     if row["deposit_released_at"] is not None:
         raise BookingError(ErrorCode.DEPOSIT_RELEASED, "the deposit was released already")
+    limits.check_charge(amount, row["currency"], "the claim")  # what accepting it charges
     for item in evidence:
         check_evidence(item.filename, item.content_type, len(item.data))
     has_open = bool(
@@ -399,6 +401,8 @@ async def decide(
     """An admin decides a contested or unanswered claim: 0 dismisses it."""
     row, claim = await _lock_claim(conn, claim_id)
     check_decision(amount, claim["amount"])
+    if amount > 0:
+        limits.check_charge(amount, row["currency"], "the decided amount")
     claim_transition(claim["status"], ClaimTrigger.DECIDED, amount)
     await _check_left(conn, row, claim_id, amount)
     await _conclude(conn, outbox, row, claim, ClaimTrigger.DECIDED, amount, "admin", note)

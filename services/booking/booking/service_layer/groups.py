@@ -32,6 +32,7 @@ from typing import Any
 import asyncpg
 
 from booking.adapters import repository
+from booking.domain import limits
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.groups import GroupStatus, GroupTrigger, group_transition
 from booking.domain.holds import HoldRule
@@ -147,6 +148,8 @@ async def place_group(
                 ErrorCode.MIXED_CURRENCIES,
                 f"one payment cannot cover legs in {', '.join(currencies)}",
             )
+        total = sum(booking["amount"] for booking, _ in legs)
+        limits.check_charge(total, currencies[0], "the group's total")
         signing = any(documents for _, documents in legs)
         hold_until = datetime.now(UTC) + hold_ttl
         await repository.insert_group(
@@ -157,7 +160,7 @@ async def place_group(
                 "status": (
                     GroupStatus.AWAITING_SIGNATURES if signing else GroupStatus.PENDING_PAYMENT
                 ).value,
-                "amount": sum(booking["amount"] for booking, _ in legs),
+                "amount": total,
                 "platform_fee": sum(booking["platform_fee"] for booking, _ in legs),
                 "currency": currencies[0],
                 "payment_method": cmd.payment_method,

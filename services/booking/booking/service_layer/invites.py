@@ -15,6 +15,7 @@ from typing import Any
 import asyncpg
 
 from booking.adapters import repository
+from booking.domain import limits
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.invites import InviteStatus, InviteTrigger, invite_transition
 from booking.domain.quote import Pricing, quote
@@ -65,6 +66,9 @@ async def send(conn: asyncpg.Connection, outbox: Outbox, cmd: SendInvite) -> dic
     listed = quote(
         replace(Pricing.of_listing(listing, []), min_units=0), cmd.starts_at, cmd.ends_at
     ).total
+    # The invited total is what accepting charges: a charge the processor can make.
+    total = (cmd.amount if cmd.amount is not None else listed) + sum(e.amount for e in cmd.extras)
+    limits.check_charge(total, listing["currency"], "the invited total")
     invite = {
         "invite_id": uuid.uuid4(),
         "host_id": cmd.host_id,
@@ -73,8 +77,7 @@ async def send(conn: asyncpg.Connection, outbox: Outbox, cmd: SendInvite) -> dic
         "starts_at": cmd.starts_at,
         "ends_at": cmd.ends_at,
         # The invited total: the price for the time plus every extra.
-        "amount": (cmd.amount if cmd.amount is not None else listed)
-        + sum(extra.amount for extra in cmd.extras),
+        "amount": total,
         "currency": listing["currency"],
         "expires_at": cmd.expires_at,
         "note": cmd.note,

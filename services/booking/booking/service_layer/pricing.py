@@ -13,6 +13,7 @@ import asyncpg
 
 from booking.adapters import repository
 from booking.adapters.tax import TaxAdapter, TaxTable
+from booking.domain import limits
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.quote import Pricing, Quote, quote
 
@@ -55,10 +56,13 @@ async def price(
         extras=extras,
         base_amount=base_amount,
     )
+    limits.check_ceiling(untaxed.total, untaxed.currency, "the total")  # before asking for tax
     if not listing["tax_jurisdiction"]:
         return untaxed
     taxes, version = await _TAX[0].taxes(conn, untaxed, listing["tax_jurisdiction"])
-    return untaxed.with_taxes(taxes, version)
+    taxed = untaxed.with_taxes(taxes, version)
+    limits.check_ceiling(taxed.total, taxed.currency, "the total")
+    return taxed
 
 
 async def create_quote(

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi import APIRouter, FastAPI, HTTPException, Path, Request
+
+from eventkit.http_errors import ID_MAX_LENGTH, ID_PATTERN
 
 router = APIRouter(prefix="/v1", tags=["disputes"])
 
 
 @router.get("/charges/{payment_id}", summary="A captured charge as disputes knows it")
-async def get_charge(request: Request, payment_id: str) -> dict[str, Any]:
+async def get_charge(
+    request: Request,
+    payment_id: Annotated[str, Path(max_length=ID_MAX_LENGTH, pattern=ID_PATTERN)],
+) -> dict[str, Any]:
     async with request.app.state.runtime.db.acquire() as conn:
         row = await conn.fetchrow(
             "SELECT * FROM disputes.charges WHERE payment_id = $1", payment_id

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Path, Request
 
+from eventkit.http_errors import ID_MAX_LENGTH, ID_PATTERN
 from finance.adapters import ledger_repository
 
 router = APIRouter(prefix="/v1/ledger", tags=["ledger"])
@@ -26,7 +27,10 @@ async def trial_balance(request: Request) -> dict[str, Any]:
 
 
 @router.get("/bookings/{booking_id}", summary="Journals posted for one booking")
-async def booking_journals(request: Request, booking_id: str) -> list[dict[str, Any]]:
+async def booking_journals(
+    request: Request,
+    booking_id: Annotated[str, Path(max_length=ID_MAX_LENGTH, pattern=ID_PATTERN)],
+) -> list[dict[str, Any]]:
     async with request.app.state.runtime.db.acquire() as conn:
         rows = await ledger_repository.journals_for_booking(conn, booking_id)
     return [

@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Query, Request
 
+from eventkit.http_errors import ID_MAX_LENGTH, ID_PATTERN
 from finance.adapters import payables_repository as payables_db
 
 router = APIRouter(prefix="/v1", tags=["payouts"])
@@ -20,7 +21,9 @@ def _plain(row: Any) -> dict[str, Any]:
 
 
 @router.get("/payables", summary="What each payment owes a booking's host, and its releases")
-async def payables(request: Request, booking_id: str = Query(...)) -> dict[str, Any]:
+async def payables(
+    request: Request, booking_id: str = Query(max_length=ID_MAX_LENGTH, pattern=ID_PATTERN)
+) -> dict[str, Any]:
     now = datetime.now(UTC)
     async with request.app.state.runtime.db.acquire() as conn:
         rows = await payables_db.payables_for(conn, booking_id)

@@ -13,7 +13,8 @@ router = APIRouter()
 
 @router.post("/webhooks/stripe", tags=["webhooks"], summary="Stripe webhook receiver")
 async def stripe_webhook(
-    request: Request, stripe_signature: str = Header(default="", alias="Stripe-Signature")
+    request: Request,
+    stripe_signature: str = Header(default="", alias="Stripe-Signature", max_length=4096),
 ) -> JSONResponse:
     payload = await request.body()
     try:

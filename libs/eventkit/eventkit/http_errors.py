@@ -1,0 +1,199 @@
+"""One error convention for every service's HTTP API (docs/api-errors.md).
+
+Every refusal is `{"error": {"code", "message", "details"?}}` with a machine-readable code:
+malformed JSON is 400 `malformed_json`, a body or parameter that does not validate is 422
+`validation_failed`, an unknown route 404 `not_found`, a method a route does not take 405
+`method_not_allowed`, any other HTTPException its status with a code from `CODES` (or the
+`code` its detail names), and an unhandled exception 500 `internal_error` (logged with its
+traceback; the client sees no internals). Routes that answer HTML get an HTML error page with
+the same status instead. `install` also documents these responses on every operation of the
+OpenAPI document, so a client (or schemathesis) finds every status it can be given.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from functools import cache
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.routing import APIRoute
+from jinja2 import Environment, PackageLoader, select_autoescape
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException
+
+log = logging.getLogger("eventkit.http")
+
+CODES: dict[int, str] = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_failed",
+    429: "too_many_requests",
+    500: "internal_error",
+    503: "unavailable",
+}
+MALFORMED_JSON = "malformed_json"
+# Ids in paths and queries of every service: printable ASCII without spaces, at most 100.
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]*$"
+ID_MAX_LENGTH = 100
+TITLES = {400: "Bad request", 401: "Sign-in needed", 403: "Not allowed", 404: "Not found"}
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(examples=["slot_unavailable"], description="Machine-readable reason.")
+    message: str
+    details: list[dict[str, Any]] | None = Field(
+        default=None, description="validation_failed: one entry per field (`loc`, `msg`, `type`)."
+    )
+
+
+class ErrorOut(BaseModel):
+    error: ErrorBody
+
+
+def error_body(code: str, message: str, details: list[dict[str, Any]] | None = None) -> dict:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        body["details"] = details
+    return {"error": body}
+
+
+@cache
+def _templates() -> Environment:
+    return Environment(
+        loader=PackageLoader("eventkit", "templates"), autoescape=select_autoescape(default=True)
+    )
+
+
+def answers_html(request: Request) -> bool:
+    """The matched route answers HTML (a page for people): its errors are pages too."""
+    route = request.scope.get("route")
+    response_class = getattr(route, "response_class", None) if isinstance(route, APIRoute) else None
+    return isinstance(response_class, type) and issubclass(response_class, HTMLResponse)
+
+
+def error_response(
+    request: Request,
+    status: int,
+    code: str,
+    message: str,
+    details: list[dict[str, Any]] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """The error as JSON, or as an HTML page for a route that answers HTML."""
+    if answers_html(request):
+        title = TITLES.get(status, "Something went wrong" if status >= 500 else "Not possible")
+        page = (
+            _templates()
+            .get_template("error.html")
+            .render(status=status, title=title, code=code, message=message)
+        )
+        return HTMLResponse(page, status, headers=headers)
+    return JSONResponse(error_body(code, message, details), status, headers=headers)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    detail = exc.detail
+    code = CODES.get(exc.status_code, "bad_request" if exc.status_code < 500 else "internal_error")
+    message = detail if isinstance(detail, str) else "request refused"
+    if isinstance(detail, dict):  # HTTPException(404, {"code": ..., "message": ...})
+        code, message = str(detail.get("code", code)), str(detail.get("message", message))
+    if exc.status_code == 400 and detail == "There was an error parsing the body":
+        code = MALFORMED_JSON  # FastAPI could not decode the body it expected as JSON
+    if exc.status_code == 404 and detail == "Not Found":
+        message = f"no route {request.url.path}"
+    if exc.status_code == 405:
+        message = f"{request.method} is not allowed on {request.url.path}"
+    return error_response(request, exc.status_code, code, message, headers=exc.headers)
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return error_response(request, 400, MALFORMED_JSON, "the body is not valid JSON")
+    details = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in errors]
+    return error_response(request, 422, "validation_failed", "request is not valid", details)
+
+
+async def _unhandled(request: Request, exc: Exception) -> Response:
+    log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+    return error_response(request, 500, "internal_error", "internal error; it was logged")
+
+
+def install(app: FastAPI) -> None:
+    """The handlers above, and their responses documented on every operation."""
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _unhandled)
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document_errors(generate())
+        return generate()
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _error_doc(description: str, html: bool) -> dict[str, Any]:
+    if html:
+        return {
+            "description": description,
+            "content": {"text/html": {"schema": {"type": "string"}}},
+        }
+    schema = {"$ref": "#/components/schemas/ErrorOut"}
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def document_errors(schema: dict[str, Any]) -> None:
+    """Add the statuses this convention can answer to every operation, with the error body
+    (HTML pages for operations that answer HTML); FastAPI's own 422 body is replaced."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for model in (ErrorBody, ErrorOut):
+        components[model.__name__] = model.model_json_schema(
+            ref_template="#/components/schemas/{model}"
+        )
+    for path, operations in schema.get("paths", {}).items():
+        for operation in operations.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            responses = operation["responses"]
+            ok: dict[str, Any] = next((r for s, r in responses.items() if s.startswith("2")), {})
+            html = set(ok.get("content", {})) == {"text/html"}
+            wanted = {"500": "Unexpected error: `internal_error`"}
+            if "requestBody" in operation:
+                wanted["400"] = "The body is not valid JSON: `malformed_json`"
+            if "requestBody" in operation or operation.get("parameters"):
+                wanted["422"] = "A field or parameter is not valid: `validation_failed`"
+            if "{" in path:
+                wanted.setdefault("404", "Not found")
+            if operation.get("security"):
+                wanted["401"] = "Missing or invalid bearer token: `unauthenticated`"
+                wanted["403"] = "The caller's role may not do this: `forbidden`"
+            for status, description in wanted.items():
+                current = responses.get(status)
+                if current is None or _is_fastapi_validation(current):
+                    responses[status] = _error_doc(description, html)
+            if html:  # a page for people: every error is a page too
+                for status, response in responses.items():
+                    if not status.startswith("2"):
+                        responses[status] = _error_doc(response.get("description", ""), True)
+    for name in ("HTTPValidationError", "ValidationError"):
+        components.pop(name, None)
+
+
+def _is_fastapi_validation(response: dict[str, Any]) -> bool:
+    schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+    return str(schema.get("$ref", "")).endswith("/HTTPValidationError")

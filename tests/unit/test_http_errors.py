@@ -1,0 +1,173 @@
+"""One error convention in every service (eventkit.http_errors), in process, no database.
+
+Requests that are refused before any query (unknown routes, wrong methods, malformed ids and
+bodies) get the `{"error": {"code", "message"}}` body; an unhandled exception is a 500
+`internal_error` that leaks nothing; every operation documents the statuses it can return.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+
+import httpx
+import pytest
+from fastapi import FastAPI, HTTPException
+from fastapi.responses import HTMLResponse
+
+from eventkit.http_errors import ErrorOut
+from eventkit.routing import EventRouter
+from eventkit.runtime import ServiceRuntime, create_app
+from eventkit.settings import ServiceSettings
+
+
+def _payments() -> FastAPI:
+    from payments.bootstrap import build_app, build_runtime
+    from payments.config import PaymentsSettings
+
+    return build_app(build_runtime(PaymentsSettings()))
+
+
+def _finance() -> FastAPI:
+    from finance.bootstrap import build_app, build_runtime
+    from finance.config import FinanceSettings
+
+    return build_app(build_runtime(FinanceSettings()))
+
+
+def _disputes() -> FastAPI:
+    from disputes.bootstrap import build_app, build_runtime
+    from disputes.config import DisputesSettings
+
+    return build_app(build_runtime(DisputesSettings()))
+
+
+def _booking() -> FastAPI:
+    from booking.bootstrap import build_app, build_runtime
+    from booking.config import BookingSettings
+
+    return build_app(build_runtime(BookingSettings()))
+
+
+def _toy() -> FastAPI:
+    """A service with routes that fail in every way a route can."""
+    app = create_app(
+        ServiceRuntime(
+            "toy", ServiceSettings(database_url="postgresql://unused"), EventRouter("toy")
+        )
+    )
+
+    @app.get("/boom")
+    async def boom() -> dict[str, str]:
+        raise RuntimeError("secret internals: password=hunter2")
+
+    @app.get("/gone")
+    async def gone() -> dict[str, str]:
+        raise HTTPException(410, "it went away")
+
+    @app.get("/coded")
+    async def coded() -> dict[str, str]:
+        raise HTTPException(409, {"code": "charge_conflict", "message": "taken"})
+
+    @app.get("/page/{n}", response_class=HTMLResponse)
+    async def page(n: int) -> HTMLResponse:
+        raise HTTPException(404, "no <b>such</b> page")
+
+    return app
+
+
+async def _client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
+        yield client
+
+
+SERVICES: dict[str, Callable[[], FastAPI]] = {
+    "booking": _booking,
+    "payments": _payments,
+    "finance": _finance,
+    "disputes": _disputes,
+}
+MALFORMED_IDS = {
+    "finance": "/v1/ledger/bookings/bk%00x",
+    "disputes": "/v1/charges/" + "p" * 500,
+    "booking": "/v1/receipts/rcpt%0a",
+}
+
+
+def assert_error(response: httpx.Response, status: int, code: str) -> None:
+    assert response.status_code == status, response.text
+    body = response.json()
+    ErrorOut.model_validate(body)
+    assert body["error"]["code"] == code, body
+
+
+@pytest.fixture(params=sorted(SERVICES))
+async def service(request: pytest.FixtureRequest) -> AsyncIterator[tuple[str, httpx.AsyncClient]]:
+    async for client in _client(SERVICES[request.param]()):
+        yield request.param, client
+
+
+async def test_unknown_routes_and_methods_get_the_error_body(
+    service: tuple[str, httpx.AsyncClient],
+) -> None:
+    _, client = service
+    assert_error(await client.get("/v1/no-such-thing"), 404, "not_found")
+    assert_error(await client.put("/healthz"), 405, "method_not_allowed")
+
+
+@pytest.mark.parametrize(("name", "path"), sorted(MALFORMED_IDS.items()))
+async def test_malformed_ids_are_refused_before_any_query(name: str, path: str) -> None:
+    async for client in _client(SERVICES[name]()):
+        headers = {"Authorization": "Bearer x"} if name == "booking" else {}
+        response = await client.get(path, headers=headers)
+        # booking checks the token first: a malformed id never reaches a query either way
+        expected = ("unauthenticated", 401) if name == "booking" else ("validation_failed", 422)
+        assert_error(response, expected[1], expected[0])
+
+
+async def test_a_webhook_that_is_not_json_is_refused_with_a_code() -> None:
+    async for client in _client(_payments()):
+        response = await client.post("/webhooks/stripe", content=b"\x00{", headers={})
+        assert response.status_code == 400, response.text
+        assert response.json()["error"]["code"]
+
+
+async def test_every_operation_documents_its_errors_with_the_error_body(
+    service: tuple[str, httpx.AsyncClient],
+) -> None:
+    _, client = service
+    document = (await client.get("/openapi.json")).json()
+    assert "HTTPValidationError" not in document["components"]["schemas"]
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            assert "500" in responses, (method, path)
+            if "requestBody" in operation:
+                assert {"400", "422"} <= set(responses), (method, path)
+            if operation.get("security"):
+                assert {"401", "403"} <= set(responses), (method, path)
+
+
+async def test_an_unhandled_exception_is_a_500_that_leaks_nothing() -> None:
+    async for client in _client(_toy()):
+        response = await client.get("/boom")
+        assert_error(response, 500, "internal_error")
+        assert "hunter2" not in response.text
+
+
+async def test_http_exceptions_carry_a_code() -> None:
+    async for client in _client(_toy()):
+        assert_error(await client.get("/gone"), 410, "bad_request")
+        assert_error(await client.get("/coded"), 409, "charge_conflict")
+
+
+async def test_html_routes_answer_an_escaped_html_page() -> None:
+    async for client in _client(_toy()):
+        response = await client.get("/page/3")
+        assert response.status_code == 404
+        assert response.headers["content-type"].startswith("text/html")
+        assert "no &lt;b&gt;such&lt;/b&gt; page" in response.text
+        response = await client.get("/page/abc")
+        assert response.status_code == 422
+        assert response.headers["content-type"].startswith("text/html")
+        assert "validation_failed" in response.text
