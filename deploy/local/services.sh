@@ -35,6 +35,9 @@ env_of() {
             # Stripe never forgets; neither does the simulator across `make down`/`up`
             # (SQLite; a stripesim-state.json left by older versions is imported once).
             echo "STRIPESIM_STATE_FILE=$DIR/stripesim-state.sqlite3"
+            # Subscribed, like a Stripe endpoint's enabled_events, to the types payments
+            # handles: the others would cost both sides a request for nothing.
+            echo "STRIPESIM_WEBHOOK_EVENTS=$("$PY" -c 'from payments.service_layer.webhooks import ALLOWED_TYPES; print(",".join(sorted(ALLOWED_TYPES)))')"
             if [[ -n "${PAYMENTS_STRIPE_WEBHOOK_SECRET:-}" ]]; then
                 echo "STRIPESIM_WEBHOOK_SECRET=$PAYMENTS_STRIPE_WEBHOOK_SECRET"
             fi

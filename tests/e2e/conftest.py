@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from payments.service_layer.webhooks import ALLOWED_TYPES
 from tests.conftest import KAFKA, service_dsn
 from tests.support import free_port
 
@@ -87,6 +88,7 @@ def build_system(kafka: str, logs: Path) -> System:
         "PYTHONPATH": str(ROOT),
         "STRIPESIM_WEBHOOK_URL": f"http://127.0.0.1:{ports['payments']}/webhooks/stripe",
         "STRIPESIM_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "STRIPESIM_WEBHOOK_EVENTS": ",".join(sorted(ALLOWED_TYPES)),
         "PAYMENTS_STRIPE_API_BASE": f"http://127.0.0.1:{sim_port}",
         "PAYMENTS_STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
         # The tests spread their bookings over the years 2030-2038 so that runs never collide:

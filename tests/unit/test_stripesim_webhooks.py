@@ -99,6 +99,29 @@ def test_no_more_deliveries_at_once_than_workers_and_none_dropped() -> None:
         assert deliveries(client, "undelivered") == []
 
 
+def test_only_the_event_types_the_endpoint_is_subscribed_to_are_sent() -> None:
+    receiver = Receiver()
+    receiver.open()
+    app = create_app(
+        URL,
+        SECRET,
+        webhook_events=frozenset({"payment_intent.created"}),
+        webhook_transport=receiver,
+    )
+    with TestClient(app) as client:
+        customers(client, 2)  # customer.created: not subscribed
+        intent = client.post(
+            "/v1/payment_intents", headers=AUTH, data={"amount": 1000, "currency": "usd"}
+        )
+        assert intent.status_code == 200, intent.text
+        eventually(lambda: len(receiver.delivered) == 1, what="the subscribed event delivered")
+        [delivery] = deliveries(client)
+        events = client.get("/v1/events", headers=AUTH).json()["data"]
+    assert delivery["event_type"] == "payment_intent.created"
+    # Every event is still an event (listed, retrievable), only not sent.
+    assert {e["type"] for e in events} == {"customer.created", "payment_intent.created"}
+
+
 def test_a_failing_endpoint_is_retried_with_exponential_backoff() -> None:
     receiver = Receiver(failures=3)
     receiver.open()

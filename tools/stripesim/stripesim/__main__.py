@@ -23,6 +23,7 @@ def main(argv: list[str] | None = None) -> None:
         state_file=args.state_file,
         ach_settlement_seconds=args.ach_settlement_seconds,
         webhook_workers=args.webhook_workers,
+        webhook_events=args.webhook_events,
         webhook_backoff=args.webhook_retry_base,
         webhook_backoff_cap=args.webhook_retry_cap,
         webhook_retry_horizon=args.webhook_retry_horizon,

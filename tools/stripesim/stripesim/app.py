@@ -83,6 +83,7 @@ def create_app(
     webhook_backoff_cap: float | None = None,
     webhook_retry_horizon: float | None = None,
     webhook_workers: int | None = None,
+    webhook_events: frozenset[str] | None = None,
     state_file: Path | None = None,
     snapshot_seconds: float | None = None,
     events_in_memory: int | None = None,
@@ -91,7 +92,7 @@ def create_app(
     webhook_transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
     """A simulator. Webhooks go to ``webhook_url`` (if any), signed with the secret, by
-    ``webhook_workers`` workers, retried after ``webhook_backoff`` seconds doubling up to
+    ``webhook_workers`` workers (only the types in ``webhook_events``, or all with ``*``), retried after ``webhook_backoff`` seconds doubling up to
     ``webhook_backoff_cap`` for ``webhook_retry_horizon`` seconds (``webhook_max_attempts``:
     fewer, for tests). With a ``state_file``, state survives restarts (see ``persistence``).
     A bank debit settles after ``ach_settlement_seconds`` of sim time; every
@@ -111,6 +112,7 @@ def create_app(
         webhook_secret,
         schedule=schedule,
         workers=_setting(webhook_workers, "webhook_workers"),
+        enabled_events=_setting(webhook_events, "webhook_events"),
         transport=webhook_transport,
     )
     persistence = None

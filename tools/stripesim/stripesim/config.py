@@ -63,6 +63,14 @@ OPTIONS = (
         "sim seconds an ACH debit stays processing (default 4 days)",
     ),
     Option(
+        "--webhook-events",
+        "STRIPESIM_WEBHOOK_EVENTS",
+        frozenset({"*"}),
+        lambda raw: frozenset(t.strip() for t in raw.split(",") if t.strip()),
+        "event types the webhook endpoint is subscribed to, comma-separated, like a Stripe "
+        "endpoint's enabled_events (default *: all)",
+    ),
+    Option(
         "--webhook-workers",
         "STRIPESIM_WEBHOOK_WORKERS",
         DEFAULT_WORKERS,

@@ -92,11 +92,15 @@ class WebhookDispatcher:
         *,
         schedule: RetrySchedule | None = None,
         workers: int = DEFAULT_WORKERS,
+        enabled_events: frozenset[str] = frozenset({"*"}),
         timeout: float = 5.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.url = url
         self.secret = secret
+        # Like a Stripe webhook endpoint's `enabled_events`: an event of another type is not
+        # sent at all (each send costs both sides an HTTP request).
+        self.enabled_events = enabled_events
         self.schedule = schedule or RetrySchedule()
         self.workers = max(1, workers)
         self.timeout = timeout
@@ -159,7 +163,7 @@ class WebhookDispatcher:
     # -- deliveries ----------------------------------------------------------------------
     def enqueue(self, event: dict[str, Any]) -> None:
         """Event listener: called synchronously (on the event loop) for every new event."""
-        if self.url is None:
+        if self.url is None or not self.subscribed(event["type"]):
             return
         delivery = Delivery(event_id=event["id"], event_type=event["type"], url=self.url)
         self.deliveries[event["id"]] = delivery
@@ -167,6 +171,9 @@ class WebhookDispatcher:
         self.dirty.add(event["id"])
         if self._ready is not None:
             self._ready.put_nowait(event["id"])
+
+    def subscribed(self, event_type: str) -> bool:
+        return "*" in self.enabled_events or event_type in self.enabled_events
 
     def restore(self, delivery: Delivery, event: dict[str, Any]) -> None:
         """A pending delivery read from the state file (resumed by ``start``)."""

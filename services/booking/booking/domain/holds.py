@@ -13,8 +13,10 @@ a late authorization is voided when it arrives.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from booking.domain.model import BookingStatus
 
@@ -33,3 +35,12 @@ class HoldRule:
         if now - checkout_at >= self.platform_limit:
             return None
         return min(now + self.recheck, checkout_at + self.platform_limit)
+
+    def look_again_at(self, checkout: Mapping[str, Any]) -> datetime | None:
+        """`extended_until` for a booking's or a group's row, now."""
+        return self.extended_until(
+            checkout["status"],
+            waiting_on_guest=checkout["next_action"] is not None,
+            checkout_at=checkout["created_at"],
+            now=datetime.now(UTC),
+        )

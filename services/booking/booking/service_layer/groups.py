@@ -519,13 +519,7 @@ class Groups:
             GroupStatus.PENDING_PAYMENT,
         ):
             return None
-        later = self.hold_rule.extended_until(
-            group["status"],
-            waiting_on_guest=group["next_action"] is not None,
-            checkout_at=group["created_at"],
-            now=datetime.now(UTC),
-        )
-        if later is not None:
+        if (later := self.hold_rule.look_again_at(group)) is not None:
             return later
         legs = await repository.group_legs(conn, group["group_id"], for_update=True)
         await self.fail(

@@ -6,7 +6,7 @@ Each handler runs inside the consumer's transaction, together with the inbox row
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -341,13 +341,7 @@ class BookingHandlers:
             BookingStatus.AWAITING_SIGNATURES,
         ):
             return None  # paid, failed or gone meanwhile: nothing to expire
-        later = self.hold_rule.extended_until(
-            row["status"],
-            waiting_on_guest=row["next_action"] is not None,
-            checkout_at=row["created_at"],
-            now=datetime.now(UTC),
-        )
-        if later is not None:
+        if (later := self.hold_rule.look_again_at(row)) is not None:
             return later  # the timer looks again then
         # A late authorization is voided when it arrives: on_payment_authorized sees a booking
         # that is no longer pending and asks payments to void it.
