@@ -89,6 +89,7 @@ class Harness:
             self.group,
             self.processor,
             concurrency=self.concurrency,
+            step_concurrency=self.concurrency,  # a test's bound holds for both kinds of unit
             max_buffered=self.max_buffered,
             max_records=50,
             commit_interval=0.1,

@@ -47,6 +47,24 @@ def test_keys_share_a_unit_only_when_asked_to() -> None:
     assert sorted(k or b"" for k in unit.keys) == [b"k0", b"k1", b"k2"]
 
 
+def test_a_kind_without_a_free_slot_is_passed_over_for_the_other() -> None:
+    """Provider calls and runs of simple events have slots of their own: with no step slot
+    free the simple keys still go; with no run slot free the step still goes."""
+    work = PartitionWork(TP)
+    work.add([_item(0, "pay", simple=False), _item(1, "a"), _item(2, "b")])
+    runs = work.take(100, max_keys=2, steps=False)
+    assert runs is not None and not runs.step and sorted(_offsets(runs)) == [1, 2]
+    assert work.take(100, runs=False, steps=False) is None
+    step = work.take(100, runs=False)
+    assert step is not None and step.step and _offsets(step) == [0]
+
+    work = PartitionWork(TP)
+    work.add([_item(0, "a"), _item(1, "pay", simple=False)])
+    step = work.take(100, runs=False)  # the oldest ready key is simple: the step goes first
+    assert step is not None and _offsets(step) == [1]
+    assert work.take(100, steps=False) is not None
+
+
 def test_the_committable_offset_stops_at_the_lowest_unfinished_record() -> None:
     work = PartitionWork(TP)
     assert work.committable() is None  # nothing fetched: nothing to commit

@@ -4,9 +4,12 @@ Modelled on Confluent's Parallel Consumer in key-ordering mode:
 
 * Fetching goes on while records are being handled; a slow key (a slow payment-provider call)
   holds back only its own later records, never other keys, even in the same partition.
-* At most `concurrency` units run at once, each on its own pooled connection (the runtime sizes
-  the pool for it). A unit is one key's run of simple events (routes without `prepare`) in
-  one transaction, or one event with a `prepare` step. Only when more keys are ready than
+* At most `concurrency` units of simple events run at once, each on its own pooled connection
+  (the runtime sizes the pool for it): one key's run of simple events (routes without
+  `prepare`) in one transaction. Besides them, at most `step_concurrency` units of one event
+  with a `prepare` step (a payment-provider call) run at once: such a unit holds a connection
+  only for its short transaction after the call, so many can wait on the provider together
+  without taking connections from the rest of the service. Only when more keys are ready than
   slots are free do the runs of several keys of a partition share a unit (up to `unit_size`
   records): under a backlog one transaction per few keys is what keeps throughput up, and a
   slow simple handler then delays only the keys of its own unit.
@@ -60,6 +63,7 @@ class KeyedConsumer:
         processor: MessageProcessor,
         *,
         concurrency: int = 8,
+        step_concurrency: int = 32,
         max_buffered: int = 1000,
         max_records: int = 500,
         poll_ms: int = 20,
@@ -73,6 +77,8 @@ class KeyedConsumer:
         self.group_id = group_id
         self.processor = processor
         self.concurrency = concurrency
+        self.step_concurrency = step_concurrency
+        self._running = {True: 0, False: 0}  # units in flight, by `Unit.step`
         self.max_buffered = max_buffered
         self.max_records = max_records
         self.poll_ms = poll_ms
@@ -178,28 +184,30 @@ class KeyedConsumer:
     # -- work ----------------------------------------------------------------------------
     def _dispatch(self) -> None:
         works = list(self._works.values())
-        free = self.concurrency - len(self._tasks)
-        if not self._accepting or not works or free <= 0:
+        if not self._accepting or not works:
             return
+        free = self.concurrency - self._running[False]
         ready = sum(len(work.ready) for work in works)
-        max_keys = max(1, -(-ready // free))  # share units only when keys outnumber slots
-        while len(self._tasks) < self.concurrency:
+        max_keys = max(1, -(-ready // max(1, free)))  # share units only when keys outnumber slots
+        started = True
+        while started:
             started = False
             # Round-robin over partitions, so a busy partition cannot take every slot.
             self._rotation = (self._rotation + 1) % len(works)
             for work in works[self._rotation :] + works[: self._rotation]:
-                if len(self._tasks) >= self.concurrency:
+                runs = self._running[False] < self.concurrency
+                steps = self._running[True] < self.step_concurrency
+                if not (runs or steps):
                     return
-                unit = work.take(self.unit_size, max_keys)
+                unit = work.take(self.unit_size, max_keys, steps=steps, runs=runs)
                 if unit is not None:
                     self._start(unit)
                     started = True
-            if not started:
-                return
 
     def _start(self, unit: Unit) -> None:
         task = asyncio.create_task(self._run_unit(unit))
         self._tasks[task] = unit
+        self._running[unit.step] += 1
         task.add_done_callback(self._unit_done)
 
     async def _run_unit(self, unit: Unit) -> None:
@@ -213,6 +221,7 @@ class KeyedConsumer:
 
     def _unit_done(self, task: asyncio.Task[None]) -> None:
         unit = self._tasks.pop(task)
+        self._running[unit.step] -= 1
         if task.cancelled():
             return  # unfinished: its records stay uncommitted
         unit.work.finish(unit)

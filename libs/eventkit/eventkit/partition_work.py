@@ -28,6 +28,11 @@ class Unit:
     items: list[Item]
     keys: list[Key]
 
+    @property
+    def step(self) -> bool:
+        """One record with a step of its own: it holds no connection while the step runs."""
+        return len(self.items) == 1 and not self.items[0].simple
+
 
 @dataclass(eq=False)  # compared by identity: a re-assigned partition gets a new one
 class PartitionWork:
@@ -65,15 +70,27 @@ class PartitionWork:
             return self._unfinished[0]
         return self.next_offset
 
-    def take(self, max_items: int, max_keys: int = 1) -> Unit | None:
+    def take(
+        self, max_items: int, max_keys: int = 1, *, steps: bool = True, runs: bool = True
+    ) -> Unit | None:
         """The next unit to start: the oldest ready key's head alone if it needs a step of its
         own (a payment-provider call, a poison record), else the run of simple records at the
-        head of up to `max_keys` ready keys (`max_items` records at most)."""
+        head of up to `max_keys` ready keys (`max_items` records at most). With `steps` or
+        `runs` False (no slot free for that kind), only a unit of the other kind is taken."""
         if not self.ready:
             return None
         first = next(iter(self.ready))
-        if not self.queues[first][0].simple:
+        if steps and not self.queues[first][0].simple:
             return Unit(self, [self._pop(first)], [first])
+        if runs and (unit := self._take_runs(max_items, max_keys)) is not None:
+            return unit
+        if steps:
+            for key in self.ready:
+                if not self.queues[key][0].simple:
+                    return Unit(self, [self._pop(key)], [key])
+        return None
+
+    def _take_runs(self, max_items: int, max_keys: int) -> Unit | None:
         items: list[Item] = []
         keys: list[Key] = []
         for key in list(self.ready):
@@ -87,7 +104,7 @@ class PartitionWork:
                 items.append(queue.popleft())
             if len(items) >= max_items or len(keys) >= max_keys:
                 break
-        return Unit(self, items, keys)
+        return Unit(self, items, keys) if items else None
 
     def _pop(self, key: Key) -> Item:
         del self.ready[key]

@@ -91,6 +91,7 @@ class ServiceRuntime:
                 self.name,
                 self.processor,
                 concurrency=s.consumer_concurrency,
+                step_concurrency=s.consumer_step_concurrency,
                 max_buffered=s.consumer_max_buffered,
                 max_records=s.consumer_batch_size,
                 poll_ms=s.consumer_poll_ms,

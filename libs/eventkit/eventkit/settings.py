@@ -22,6 +22,10 @@ class ServiceSettings(BaseSettings):
     # Units of work (each on its own pooled connection) in flight at once, across keys. Eight
     # keep two cores busy while a few wait on the payment provider; the pool is sized from it.
     consumer_concurrency: int = Field(default=8, ge=1)
+    # Besides those, events with a step of their own (a payment-provider call) in flight at
+    # once: they hold a connection only for the short transaction after the call, so many may
+    # wait on the provider together (at 50 checkouts/s payments has ~100 calls/s to make).
+    consumer_step_concurrency: int = Field(default=32, ge=1)
     # A partition with this many records fetched and not finished is paused until half are.
     consumer_max_buffered: int = Field(default=1000, ge=1)
     # Offsets are committed this often (and on revocation and shutdown).

@@ -102,7 +102,8 @@ time to look again, which spends no attempt).
 The gateway counts the checkouts in flight (bookings `pending_payment` with no guest step
 outstanding) every `BOOKING_ADMISSION_REFRESH_SECONDS` (0.5 s), from a partial index whose cost
 does not grow with history, and adds each checkout it admits in between. Past
-`BOOKING_MAX_CHECKOUTS_IN_FLIGHT` (1,000) it answers `POST /v1/bookings`,
+`BOOKING_MAX_CHECKOUTS_IN_FLIGHT` (300: about ten seconds of what this
+2-core machine sustains, see docs/benchmarks.md) it answers `POST /v1/bookings`,
 `POST /v1/checkout-groups` and `POST /v1/invites/{{id}}/accept` with **503 `overloaded`** and a
 `Retry-After` header (about 2 s at the bound, up to 30 s far past it), before anything is held
 or charged. Clients retry after that many seconds, with the same `Idempotency-Key`.

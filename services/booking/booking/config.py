@@ -38,7 +38,7 @@ class BookingSettings(ServiceSettings):
         default=30, gt=0, description="How often a run-out hold waiting for payments is looked at."
     )
     max_checkouts_in_flight: int = Field(
-        default=1000,
+        default=300,
         ge=1,
         description="Past this many checkouts waiting for payments, new ones get 503 overloaded.",
     )

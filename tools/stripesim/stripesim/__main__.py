@@ -30,7 +30,15 @@ def main(argv: list[str] | None = None) -> None:
         snapshot_seconds=args.snapshot_seconds,
         events_in_memory=args.events_in_memory,
     )
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    # One access-log line per request costs the simulator about a tenth of its CPU under load:
+    # written only at --log-level debug.
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        access_log=args.log_level == "debug",
+    )
 
 
 if __name__ == "__main__":
