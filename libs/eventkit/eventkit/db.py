@@ -11,6 +11,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
 
+from eventkit.outages import is_conflict
+
 log = logging.getLogger("eventkit.db")
 T = TypeVar("T")
 
@@ -67,20 +69,18 @@ async def _rollback_if_open(conn: asyncpg.Connection) -> None:
         await conn.execute("ROLLBACK")
 
 
-# Postgres aborts one of two transactions that wait on each other (a deadlock: for example two
-# checkouts of one slot, where each exclusion-constraint check waits for the other's row) and
-# a SERIALIZABLE transaction whose reads went stale. Both roll back entirely, so running the
-# whole transaction again is safe: the retry sees the winner's committed row.
-CONFLICTS = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
-
-
 async def retry_conflicts(fn: Callable[[], Awaitable[T]], *, attempts: int = 5) -> T:
     """Run `fn` (one whole transaction) again, after a short random pause, when Postgres
-    aborted it as a deadlock victim or a serialization failure."""
+    aborted it as a deadlock victim or a serialization failure (`outages.is_conflict`): for
+    example two checkouts of one slot, where each exclusion-constraint check waits for the
+    other's row. The transaction rolled back entirely, so the retry is safe, and it sees the
+    winner's committed row."""
     for attempt in range(1, attempts):
         try:
             return await fn()
-        except CONFLICTS as exc:
+        except Exception as exc:
+            if not is_conflict(exc):
+                raise
             log.info("transaction aborted by a conflict (attempt %d), retrying: %r", attempt, exc)
             await asyncio.sleep(random.uniform(0, 0.02 * 2**attempt))
     return await fn()
