@@ -7,7 +7,6 @@ with three partitions, as a catalogue topic may be one day.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 import uuid
@@ -18,79 +17,52 @@ import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from eventkit.consumer import MessageProcessor
-from eventkit.dead_letters import DeadLetters
-from eventkit.keyed_consumer import KeyedConsumer
 from eventkit.producer import durable_producer
-from eventkit.routing import EventRouter
-from marketplace_contracts import Envelope, make_envelope
 from tests.conftest import create_topic
 from tests.support import free_port, ping_model, read_topic, wait_for
 from tests.support.cli import no_traceback, run_async
+from tests.support.consumer_harness import Harness
 
 pytestmark = pytest.mark.integration
 PARTITIONS = 3
 
 
-class FailingConsumer:
-    """A service-like consumer whose handler fails on events marked `fail` until it is fixed."""
+class FailingConsumer(Harness):
+    """A service-like consumer (tests.support.consumer_harness) with a dead-letter topic of its
+    own, whose handler fails on events marked `fail` until it is fixed (`broken = False`)."""
 
     def __init__(self, bootstrap: str, pool: asyncpg.Pool, tables: tuple[str, str, str]) -> None:
-        self.bootstrap, self.pool = bootstrap, pool
-        _, self.inbox, self.effects_table = tables
         tag = uuid.uuid4().hex[:8]
-        self.service = f"clitest{tag}"
-        self.dlt = f"{self.service}.dlt"
-        self.model = ping_model(f"test.cli.{tag}")
+        service = f"clitest{tag}"
+        super().__init__(
+            bootstrap,
+            pool,
+            tables,
+            ping_model(f"test.cli.{tag}"),
+            service,
+            max_attempts=2,
+            before_apply=self._fail_while_broken,
+            service=service,
+        )
+        self.dlt = f"{service}.dlt"
         self.broken = True
 
-    async def apply(self, conn: asyncpg.Connection, env: Envelope, event: Any, _: object) -> None:
+    async def _fail_while_broken(self, event: Any) -> None:
         if event.fail and self.broken:
             raise RuntimeError(f"bug: cannot handle seq {event.seq}")
-        await conn.execute(
-            f"INSERT INTO booking.{self.effects_table} (event_id, key, seq) VALUES ($1, $2, $3)",
-            env.event_id,
-            event.key,
-            event.seq,
-        )
 
     async def __aenter__(self) -> FailingConsumer:
         await create_topic(self.bootstrap, self.model.TOPIC, partitions=PARTITIONS)
         await create_topic(self.bootstrap, self.dlt, partitions=PARTITIONS)
-        self.producer = durable_producer(self.bootstrap, client_id="test-cli")
-        await self.producer.start()
-        router = EventRouter(self.service)
-        router.add(self.model, self.apply)
-        processor = MessageProcessor(
-            self.pool,
-            "booking",
-            router,
-            DeadLetters(self.producer, self.service),
-            max_attempts=2,
-            backoff_base=0.01,
-            inbox_table=self.inbox,
-        )
-        consumer = KeyedConsumer(self.bootstrap, router.topics, self.service, processor)
-        self.stop = asyncio.Event()
-        self.task = asyncio.create_task(consumer.run(self.stop))
+        await super().__aenter__()
         return self
 
-    async def __aexit__(self, *_: object) -> None:
-        self.stop.set()
-        await self.task
-        await self.producer.stop()
-
-    async def send(self, key: str, seq: int, fail: bool = False) -> uuid.UUID:
-        env = make_envelope(
-            self.model(key=key, seq=seq, fail="yes" if fail else ""),
-            key=key,
-            producer="test",
-            correlation_id=uuid.uuid4(),
-        )
-        await self.producer.send_and_wait(self.model.TOPIC, env.to_bytes(), key=key.encode())
+    async def send_event(self, key: str, seq: int, fail: bool = False) -> uuid.UUID:
+        env = self.envelope(seq, key, fail="yes" if fail else "")
+        await self.send(env.to_bytes(), key)
         return env.event_id
 
-    async def effects(self) -> dict[int, int]:
+    async def applied(self) -> dict[int, int]:
         """seq -> how many times its effect was applied."""
         rows = await self.pool.fetch(
             f"SELECT seq, count(*) AS n FROM booking.{self.effects_table} GROUP BY seq"
@@ -129,10 +101,10 @@ async def test_replay_all_after_the_fix_applies_each_dead_letter_once_on_every_p
     # Keys spread over the partitions; their dead letters keep the key, so the DLT's too.
     failing = {"k-a": 1, "k-b": 2, "k-c": 3, "k-d": 4, "k-e": 5}
     for key, seq in failing.items():
-        await consumer.send(key, seq, fail=True)
-        await consumer.send(key, seq + 100)
+        await consumer.send_event(key, seq, fail=True)
+        await consumer.send_event(key, seq + 100)
     await wait_for(lambda: _has(consumer, len(failing)), timeout=60)
-    assert set(await consumer.effects()) == {seq + 100 for seq in failing.values()}
+    assert set(await consumer.applied()) == {seq + 100 for seq in failing.values()}
     letters = await consumer.dead_letters()
     assert len({r.partition for r in letters}) >= 2, "the test needs dead letters on 2+ partitions"
 
@@ -185,7 +157,7 @@ async def test_replay_all_after_the_fix_applies_each_dead_letter_once_on_every_p
     }
     marks = await _marks(kafka_bootstrap, f"{consumer.service}.dlt-replay", consumer.dlt)
     assert {p: m or 0 for p, m in marks.items()} == ends
-    assert await consumer.effects() == expected  # nothing applied twice meanwhile
+    assert await consumer.applied() == expected  # nothing applied twice meanwhile
 
 
 async def test_replay_all_replays_only_what_is_new_on_each_partition(
@@ -193,7 +165,7 @@ async def test_replay_all_replays_only_what_is_new_on_each_partition(
 ) -> None:
     env = _env(kafka_bootstrap)
     for seq, key in enumerate(("k-a", "k-b", "k-c", "k-d")):
-        await consumer.send(key, seq, fail=True)
+        await consumer.send_event(key, seq, fail=True)
     await wait_for(lambda: _dead(consumer, 4), timeout=60)
     consumer.broken = False
     done = await run_async(
@@ -206,7 +178,7 @@ async def test_replay_all_replays_only_what_is_new_on_each_partition(
     # New failures land on partitions other than 0 as well: only they are replayed.
     consumer.broken = True
     for seq, key in ((10, "k-a"), (11, "k-b"), (12, "k-c")):
-        await consumer.send(key, seq, fail=True)
+        await consumer.send_event(key, seq, fail=True)
     await wait_for(lambda: _dead(consumer, 7), timeout=60)
     new = await consumer.dead_letters()
     new_names = sorted(
@@ -233,7 +205,7 @@ async def test_replay_all_replays_only_what_is_new_on_each_partition(
 async def test_a_bare_offset_is_refused_when_the_topic_has_several_partitions(
     consumer: FailingConsumer, kafka_bootstrap: str
 ) -> None:
-    await consumer.send("k-a", 1, fail=True)
+    await consumer.send_event("k-a", 1, fail=True)
     await wait_for(lambda: _dead(consumer, 1), timeout=60)
     [letter] = await consumer.dead_letters()
     done = await run_async(
@@ -250,7 +222,7 @@ async def test_a_bare_offset_is_refused_when_the_topic_has_several_partitions(
     )  # fmt: skip
     assert missing.returncode == 2 and no_traceback(missing), missing.stderr
     assert "no_such_dead_letter" in missing.stderr
-    assert await consumer.effects() == {}  # nothing was replayed
+    assert await consumer.applied() == {}  # nothing was replayed
 
 
 async def test_a_record_that_is_not_a_dead_letter_is_skipped_and_the_exit_code_says_so(
@@ -336,7 +308,7 @@ async def test_the_readme_command_lists_the_payments_dead_letters(kafka_bootstra
 
 
 async def _has(consumer: FailingConsumer, dead: int) -> bool:
-    return len(await consumer.effects()) >= dead and await _dead(consumer, dead)
+    return len(await consumer.applied()) >= dead and await _dead(consumer, dead)
 
 
 async def _dead(consumer: FailingConsumer, count: int) -> bool:
@@ -344,4 +316,4 @@ async def _dead(consumer: FailingConsumer, count: int) -> bool:
 
 
 async def _effects_are(consumer: FailingConsumer, expected: dict[int, int]) -> bool:
-    return await consumer.effects() == expected
+    return await consumer.applied() == expected

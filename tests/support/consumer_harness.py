@@ -42,6 +42,7 @@ class Harness:
         before_apply: Hook | None = None,
         with_prepare: bool = False,
         max_buffered: int = 1000,
+        service: str = "booking",
     ) -> None:
         self.bootstrap, self.pool, self.model, self.group = bootstrap, pool, model, group
         _, self.inbox, self.effects_table = tables
@@ -50,6 +51,7 @@ class Harness:
         self.before_apply = before_apply
         self.with_prepare = with_prepare
         self.max_buffered = max_buffered
+        self.service = service  # names the dead-letter topic: `<service>.dlt`
         self.calls = 0
 
     async def prepare(self, env: Envelope, event: Any) -> str:
@@ -71,14 +73,15 @@ class Harness:
     async def __aenter__(self) -> Harness:
         self.producer = durable_producer(self.bootstrap, client_id="test")
         await self.producer.start()
-        # Dead letters go to booking.dlt; each test has its own consumer group.
-        router = EventRouter("booking")
+        # Dead letters go to <service>.dlt (booking.dlt unless told); each test has its own
+        # consumer group.
+        router = EventRouter(self.service)
         router.add(self.model, self.apply, self.prepare if self.with_prepare else None)
         self.processor = MessageProcessor(
             self.pool,
             "booking",
             router,
-            DeadLetters(self.producer, "booking"),
+            DeadLetters(self.producer, self.service),
             max_attempts=self.max_attempts,
             backoff_base=0.05,
             inbox_table=self.inbox,
