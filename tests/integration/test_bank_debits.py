@@ -27,6 +27,7 @@ from booking.domain import bank_debits as rules
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.refunds import Canceller
 from booking.entrypoints.auth import Role, issue_token
+from booking.entrypoints.pages import receipt_html
 from booking.service_layer import cancellations, payment_due, receipts
 from booking.service_layer.checkout import PlaceBooking, place_booking
 from booking.service_layer.handlers import BookingHandlers
@@ -585,7 +586,7 @@ async def test_processing_confirms_with_funds_pending_then_received_then_cleared
         "bank_name": "STRIPE TEST BANK",
         "last4": "6789",
     }
-    assert "STRIPE TEST BANK account ending 6789" in receipts.render_html(receipt)
+    assert "STRIPE TEST BANK account ending 6789" in receipt_html(receipt)
     assert receipt["amount"] == row["amount"]
     cleared = FundsClearedV1(
         payment_id=payment_id,

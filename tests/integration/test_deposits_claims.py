@@ -22,6 +22,7 @@ import pytest
 from aiokafka.structs import ConsumerRecord
 
 from booking.domain.errors import BookingError, ErrorCode
+from booking.entrypoints.pages import receipt_html
 from booking.service_layer import claims, receipts
 from booking.service_layer.checkout import PlaceBooking, place_booking
 from booking.service_layer.handlers import BookingHandlers
@@ -322,7 +323,7 @@ async def test_an_accepted_claim_is_charged_once_off_session_on_the_deposit_card
         receipt = await receipts.get_for(conn, f"rcpt_{captured.payment_id}", None)
     assert (receipt["kind"], receipt["amount"]) == ("extra_charge", 12_345)
     assert [line["code"] for line in receipt["lines"]] == ["deposit_claim"]
-    assert "damage claim" in receipts.render_html(receipt)
+    assert "damage claim" in receipt_html(receipt)
 
 
 async def test_a_contested_claim_decided_lower_by_an_admin_is_charged_that(

@@ -178,7 +178,7 @@ async def test_page_shows_escaped_documents_for_a_valid_token(
     html = response.text
     assert "Ada &lt;Guest&gt;" in html
     assert "Rental agreement" in html and "Rent: 100 €/h." in html
-    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in html
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
     assert "<script>" not in html and "Waiver &lt;b&gt;" in html
     assert hashlib.sha256(WAIVER.content).hexdigest() in html
     assert 'value="sign"' in html and 'value="decline"' in html

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 from booking.entrypoints.auth import CurrentPrincipal, Principal, Role, require_role
 from booking.entrypoints.common import ERRORS, runtime_of
 from booking.entrypoints.fields import PathId
+from booking.entrypoints.pages import receipt_html
 from booking.service_layer import receipts
 
 router = APIRouter(prefix="/v1", tags=["receipts"])
@@ -54,4 +55,4 @@ async def get_receipt_html(
 ) -> HTMLResponse:
     async with runtime_of(request).db.acquire() as conn:
         receipt = await receipts.get_for(conn, receipt_id, _guest_scope(principal))
-    return HTMLResponse(receipts.render_html(receipt))
+    return HTMLResponse(receipt_html(receipt))

@@ -10,9 +10,8 @@ a strict CSP, no framing, no referrer (the token is in the URL) and no caching.
 from __future__ import annotations
 
 import ipaddress
-from html import escape
-from typing import Annotated
-from urllib.parse import parse_qs, quote
+from typing import Annotated, Any
+from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse
@@ -21,9 +20,9 @@ from booking.adapters.esign.base import EnvelopeStatus, ESignError, ESignErrorCo
 from booking.adapters.esign.builtin import (
     BuiltinESignProvider,
     Decision,
-    SigningDocument,
     SigningView,
 )
+from booking.entrypoints.pages import render
 from eventkit.http_errors import ID_MAX_LENGTH, ID_PATTERN
 
 SECURITY_HEADERS = {
@@ -84,7 +83,7 @@ def build_signing_router(
         if view.status.terminal:
             return _status_page(view.status)
         assert token is not None
-        return page(200, "Please review and sign", render_form(view, token))
+        return page(200, "Please review and sign", view=view, token=token)
 
     @router.post(
         "/sign/{envelope_id}",
@@ -139,60 +138,19 @@ def build_signing_router(
     return router
 
 
-# -- rendering ---------------------------------------------------------------------------------
-_STYLE = (
-    "body{font-family:system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;"
-    "color:#222}pre{white-space:pre-wrap;background:#f6f6f6;border:1px solid #ddd;"
-    "padding:1rem;max-height:28rem;overflow:auto}.hash{font:0.8rem monospace;color:#666}"
-    "button{font-size:1rem;padding:.6rem 1.2rem;margin-right:1rem}"
-)
-
-
-def page(status_code: int, title: str, body_html: str) -> HTMLResponse:
-    html = (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title)}</title><style>{_STYLE}</style></head>"
-        f"<body><h1>{escape(title)}</h1>{body_html}</body></html>"
-    )
+# -- rendering (booking/templates/signing.html) -------------------------------------------------
+def page(status_code: int, title: str, **context: Any) -> HTMLResponse:
+    """A signer's page: `text` (a message) or `view` and `token` (the form)."""
+    html = render("signing.html", title=title, **context)
     return HTMLResponse(html, status_code, headers=SECURITY_HEADERS)
 
 
-def render_document(doc: SigningDocument) -> str:
-    if doc.content_type.lower().startswith("text/"):
-        shown = f"<pre>{escape(doc.content.decode('utf-8', 'replace'))}</pre>"
-    else:
-        shown = (
-            f"<p>Document of type {escape(doc.content_type)}, {len(doc.content)} bytes "
-            "(not viewable here).</p>"
-        )
-    return (
-        f"<section><h2>{escape(doc.title)}</h2>{shown}"
-        f'<p class="hash">SHA-256 {escape(doc.sha256)}</p></section>'
-    )
-
-
 def render_form(view: SigningView, token: str) -> str:
-    documents = "".join(render_document(d) for d in view.documents)
-    return (
-        f"<p>Signer: <strong>{escape(view.signer_name)}</strong> "
-        f"({escape(view.signer_email)})</p>"
-        f"<p>Please read the documents below. This request expires "
-        f"{escape(view.expires_at.strftime('%Y-%m-%d %H:%M UTC'))}.</p>"
-        f"{documents}"
-        f'<form method="post" action="{escape(quote(view.envelope_id, safe=""))}">'
-        f'<input type="hidden" name="token" value="{escape(token)}">'
-        f'<input type="hidden" name="digest" value="{escape(view.digest)}">'
-        f"<p>By choosing Sign you agree to the documents above, as {escape(view.signer_name)}."
-        "</p>"
-        '<button type="submit" name="action" value="sign">Sign</button>'
-        '<button type="submit" name="action" value="decline">Decline</button>'
-        "</form>"
-    )
+    return render("signing.html", title="Please review and sign", view=view, token=token)
 
 
 def _message(status_code: int, title: str, text: str) -> HTMLResponse:
-    return page(status_code, title, f"<p>{escape(text)}</p>")
+    return page(status_code, title, text=text)
 
 
 def _status_page(status: EnvelopeStatus, status_code: int = 200) -> HTMLResponse:

@@ -7,7 +7,6 @@ recomputed here. The line items are the booking's quote as snapshotted, for the 
 
 from __future__ import annotations
 
-import html
 import json
 import uuid
 from typing import Any
@@ -268,47 +267,3 @@ async def get_for(
     if row is None or (guest_id is not None and row["guest_id"] != guest_id):
         raise BookingError(ErrorCode.RECEIPT_NOT_FOUND, f"receipt {receipt_id} not found")
     return _view(row)
-
-
-def _money(amount: int, currency: str) -> str:
-    return f"{amount / 100:,.2f} {currency.upper()}"
-
-
-def render_html(receipt: dict[str, Any]) -> str:
-    """The receipt as a printable page (every value escaped)."""
-    e = html.escape
-    cur = receipt["currency"]
-    method = receipt["payment_method"]
-    card = f"{method.get('brand') or 'card'} ending {method.get('last4') or '----'}"
-    if method.get("type") == US_BANK_ACCOUNT:  # a bank debit (ACH)
-        card = f"{method.get('bank_name') or 'bank'} account ending {method.get('last4') or '----'}"
-    lines = "".join(
-        f"<tr><td>{e(str(line.get('description', line.get('code'))))}</td>"
-        f"<td class=n>{e(_money(line['amount'], cur))}</td></tr>"
-        for line in receipt["lines"]
-    )
-    legs = "".join(
-        f"<tr><td>{e(leg['booking_id'])}</td><td class=n>{e(_money(leg['amount'], cur))}</td></tr>"
-        for leg in receipt["legs"]
-    )
-    title = {"payment": "Receipt", "extra_charge": "Receipt (extra charge)", "refund": "Refund"}
-    if any(line.get("code") == "deposit_claim" for line in receipt["lines"]):
-        title["extra_charge"] = "Receipt (damage claim against the security deposit)"
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{e(receipt["receipt_id"])}</title>
-<style>body{{font-family:sans-serif;max-width:40em;margin:2em auto}}td.n{{text-align:right}}
-table{{width:100%;border-collapse:collapse}}td{{border-bottom:1px solid #ddd;padding:.3em}}</style>
-</head><body>
-<h1>{e(title[receipt["kind"]])}</h1>
-<p>{e(receipt["receipt_id"])} &middot; issued {e(receipt["issued_at"])}</p>
-<p>Paid with {e(card)}</p>
-<table>{lines}</table>
-<h2>Per booking</h2><table>{legs}</table>
-<table>
-<tr><td>Fees</td><td class=n>{e(_money(receipt["fees"], cur))}</td></tr>
-<tr><td>Tax</td><td class=n>{e(_money(receipt["tax"], cur))}</td></tr>
-<tr><td><b>Total</b></td><td class=n><b>{e(_money(receipt["amount"], cur))}</b></td></tr>
-</table>
-<p>Ledger: {e(receipt["ledger"]["journal_id"]) if receipt["ledger"] else "pending"}</p>
-</body></html>
-"""
