@@ -69,10 +69,19 @@ def _slice(state: SimState, seqs: list[int], low: int | None, high: int | None) 
     return seqs[start:end]
 
 
-def _of_payout(state: SimState, payout_id: str) -> list[int]:
+def _of_payout(ctx: Ctx, payout_id: str) -> list[int]:
     """The sequence numbers of the balance transactions of an automatic payout, ascending
-    (``payouts`` keeps them sorted in a private record)."""
-    record = state.private.peek(balance.PAYOUT_TXNS_KEY + payout_id)
+    (``payouts`` keeps them sorted in a private record). Stripe refuses a manual payout."""
+    payout = ctx.state.get(payout_id, "payout")
+    if payout is None:
+        raise resource_missing("payout", payout_id, "payout")
+    if not payout["automatic"]:
+        raise invalid_request(
+            "Balance transaction history can only be filtered on automatic transfers, not "
+            "manual.",
+            param="payout",
+        )
+    record = ctx.state.private.peek(balance.PAYOUT_TXNS_KEY + payout_id)
     return [] if record is None else list(record["seqs"])
 
 
@@ -95,7 +104,7 @@ def list_transactions(ctx: Ctx, params: Params, _args: dict[str, str]) -> dict[s
     payout = get_str(params, "payout")
     seqs, matches = state.find("balance_transaction", **filters)
     if payout is not None:
-        seqs = _of_payout(state, payout)
+        seqs = _of_payout(ctx, payout)
     after = _cursor(state, params, "starting_after", seqs)
     before = None if after is not None else _cursor(state, params, "ending_before", seqs)
     data, has_more = list_page(
