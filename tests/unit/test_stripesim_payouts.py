@@ -193,3 +193,56 @@ def test_balance_transactions_and_payouts_survive_a_restart_and_go_on_reset(
         assert client.get("/v1/payouts", headers=AUTH).json()["data"] == []
         balance = client.get("/v1/balance", headers=AUTH).json()
         assert (balance["available"], balance["pending"]) == ([], [])
+
+
+async def test_a_clock_jump_dates_what_fell_due_when_it_did(api: httpx.AsyncClient) -> None:
+    """A bank debit settles 4 days after it was submitted, its funds are available 2 days
+    later and the next daily payout takes them: one clock move of 10 days does all of it,
+    each dated when it happened."""
+    pm = ok(
+        await post(
+            api,
+            "/v1/payment_methods",
+            {
+                "type": "us_bank_account",
+                "us_bank_account": {
+                    "account_number": "000123456789",
+                    "routing_number": "110000000",
+                    "account_holder_type": "individual",
+                },
+                "billing_details": {"name": "Jenny Rosen"},
+            },
+        )
+    )
+    pi = ok(
+        await post(
+            api,
+            "/v1/payment_intents",
+            {
+                "amount": 50_000,
+                "currency": "usd",
+                "payment_method": pm["id"],
+                "payment_method_types": ["us_bank_account"],
+                "confirm": True,
+                "mandate_data": {"customer_acceptance": {"type": "offline"}},
+            },
+        )
+    )
+    settled_at = pi["created"] + 4 * DAYS
+    done = await advance_to(api, settled_at + 10 * DAYS)
+    assert done["settled"] == [pi["id"]]
+    [bt] = await transactions(api, type="payment")
+    assert (bt["created"], bt["available_on"], bt["status"]) == (
+        settled_at,
+        settled_at + 2 * DAYS,
+        "available",
+    )
+    succeeded = (await get(api, "/v1/events", type="payment_intent.succeeded"))["data"][0]
+    assert succeeded["created"] == settled_at
+    payout_at = next_time(settled_at + 2 * DAYS - 1, NOON)
+    [payout] = (await get(api, "/v1/payouts"))["data"]
+    assert (payout["created"], payout["amount"], payout["status"]) == (
+        payout_at,
+        50_000 - 400,
+        "paid",
+    )

@@ -74,6 +74,9 @@ class SimState:
     )
     failures: list[FailureRule] = field(default_factory=list)
     clock_offset: int = 0
+    # While the timers apply something that fell due in the past (the clock was moved past it),
+    # "now" is that moment, so what it creates is dated when it happened (``timers``).
+    as_of: int | None = None
     listeners: list[EventListener] = field(default_factory=list)
     revision: int = 0  # bumped by changes that emit no event (test controls)
     # Configuration (kept by ``reset``): sim seconds an ACH debit stays ``processing``.
@@ -119,6 +122,8 @@ class SimState:
 
     # -- clock ---------------------------------------------------------------------------
     def now(self) -> int:
+        if self.as_of is not None:
+            return self.as_of
         return int(time.time()) + self.clock_offset
 
     def advance(self, seconds: int) -> int:

@@ -34,7 +34,6 @@ _RULES: dict[str, dict[str, Rule]] = {
     "balance_transaction": {AVAILABLE: lambda _ctx, txn: balance.available_at(txn)},
     "payout": {ARRIVAL: lambda _ctx, payout: payouts.arrives_at(payout)},
 }
-_KINDS = [kind for rules in _RULES.values() for kind in rules]
 _APPLY: dict[str, Callable[[Ctx, list[str]], list[str]]] = {
     AUTHORIZATION: payment_intents.expire_authorizations,
     SETTLEMENT: ach.settle_due,
@@ -73,36 +72,52 @@ class Timers:
                     self._due[key] = due
                     heapq.heappush(self._heap, (due, kind, object_id))
 
-    def _pop_due(self, until: int) -> dict[str, list[str]]:
-        due: dict[str, list[str]] = {kind: [] for kind in _KINDS}
+    def _pop_due(self, until: int) -> list[tuple[int, str, str]]:
+        """The entries due by ``until``, oldest first."""
+        due = []
         while self._heap and self._heap[0][0] <= until:
             when, kind, object_id = heapq.heappop(self._heap)
             if self._due.get((kind, object_id)) == when:
                 del self._due[(kind, object_id)]
-                due[kind].append(object_id)
+                due.append((when, kind, object_id))
         return due
 
+    def _apply(self, ctx: Ctx, due: list[tuple[int, str, str]], done: dict[str, list[str]]) -> int:
+        """Apply each entry at its own time (``SimState.as_of``): what it creates is dated when
+        it fell due, not when the clock was moved past it. The number applied."""
+        applied = 0
+        try:
+            for when, kind, object_id in due:
+                ctx.state.as_of = when
+                found = _APPLY[kind](ctx, [object_id])
+                done[_REPORTED.get(kind, "arrived")] += found
+                applied += len(found)
+        finally:
+            ctx.state.as_of = None
+        return applied
+
+    def _pay_out(self, ctx: Ctx, at: int) -> list[str]:
+        ctx.state.as_of = at
+        try:
+            return payouts.pay_out_automatic(ctx, at)
+        finally:
+            ctx.state.as_of = None
+
     def run(self, ctx: Ctx) -> dict[str, list[str]]:
-        """Apply what is due, day by day; the ids of the intents that ``expired`` and
-        ``settled``, the balance transactions now ``available``, the ``payouts`` made and
-        those that ``arrived`` (paid or failed)."""
+        """Apply what is due, in time order and day by day; the ids of the intents that
+        ``expired`` and ``settled``, the balance transactions now ``available``, the
+        ``payouts`` made and those that ``arrived`` (paid or failed)."""
         done: dict[str, list[str]] = {name: [] for name in (*_REPORTED.values(), "payouts")}
         done["arrived"] = []
         while True:
             self._refresh(ctx)
             payout_at = payouts.due_automatic(ctx)
             due = self._pop_due(ctx.now() if payout_at is None else payout_at)
-            progress = 0
-            for kind, ids in due.items():
-                if ids:
-                    applied = _APPLY[kind](ctx, ids)
-                    done[_REPORTED.get(kind, "arrived")] += applied
-                    progress += len(applied)
-            if progress:
+            if self._apply(ctx, due, done):
                 continue  # what was just done may have made more due before the payout
             if payout_at is None:
                 break
-            done["payouts"] += payouts.pay_out_automatic(ctx, payout_at)
+            done["payouts"] += self._pay_out(ctx, payout_at)
         if done["available"]:
             ctx.emit("balance.available", balance.balance_object(ctx))
         return done

@@ -77,8 +77,7 @@ def _of_payout(ctx: Ctx, payout_id: str) -> list[int]:
         raise resource_missing("payout", payout_id, "payout")
     if not payout["automatic"]:
         raise invalid_request(
-            "Balance transaction history can only be filtered on automatic transfers, not "
-            "manual.",
+            "Balance transaction history can only be filtered on automatic transfers, not manual.",
             param="payout",
         )
     record = ctx.state.private.peek(balance.PAYOUT_TXNS_KEY + payout_id)
