@@ -74,6 +74,10 @@ async def test_the_available_balance_is_paid_out_at_the_daily_time_and_arrives_a
     types = await event_types(api, balance=True)
     assert types.index("payout.created") < types.index("payout.paid")
     assert (await get(api, "/v1/payouts"))["data"][0]["id"] == payout_id
+    window = {"created": {"gte": payout_at}, "arrival_date": {"lte": payout_at + DAYS}}
+    assert [p["id"] for p in (await get(api, "/v1/payouts", **window))["data"]] == [payout_id]
+    assert (await get(api, "/v1/payouts", created={"gt": payout_at}))["data"] == []
+    assert (await get(api, "/v1/payouts", status="failed"))["data"] == []
 
 
 async def test_no_payout_without_money_and_one_per_day_with_money(api: httpx.AsyncClient) -> None:

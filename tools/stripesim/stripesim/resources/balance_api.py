@@ -37,17 +37,18 @@ def retrieve(ctx: Ctx, _params: Params, args: dict[str, str]) -> dict[str, Any]:
     return txn
 
 
-def created_range(params: Params) -> tuple[int | None, int | None]:
-    """``created`` as an inclusive range (low, high); None where open."""
-    if "created" not in params:
+def created_range(params: Params, name: str = "created") -> tuple[int | None, int | None]:
+    """A timestamp filter (``created=<unix>`` or ``created[gt|gte|lt|lte]``) as an inclusive
+    range (low, high); None where open."""
+    if name not in params:
         return None, None
-    if isinstance(params["created"], str):
-        exact = get_int(params, "created")
+    if isinstance(params[name], str):
+        exact = get_int(params, name)
         return exact, exact
-    bounds = get_dict(params, "created")
+    bounds = get_dict(params, name)
     unknown = sorted(set(bounds) - set(_RANGE))
     if unknown:
-        raise invalid_request(f"Received unknown parameter: created[{unknown[0]}]", param="created")
+        raise invalid_request(f"Received unknown parameter: {name}[{unknown[0]}]", param=name)
     value = {op: get_int(bounds, op) for op in _RANGE}
     gt, lt = value["gt"], value["lt"]
     lows = [v for v in (value["gte"], None if gt is None else gt + 1) if v is not None]

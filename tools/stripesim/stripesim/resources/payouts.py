@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from stripesim.errors import StripeAPIError, invalid_request, resource_missing
+from stripesim.errors import StripeAPIError, resource_missing
 from stripesim.forms import Params, get_enum, get_int, get_metadata, get_str, require_str
 from stripesim.indexes import list_page
 from stripesim.resources import balance, listing
@@ -247,21 +247,25 @@ def retrieve(ctx: Ctx, _params: Params, args: dict[str, str]) -> dict[str, Any]:
     ["status", "created", "arrival_date", "destination", *listing.PAGINATION_PARAMS],
 )
 def list_payouts(ctx: Ctx, params: Params, _args: dict[str, str]) -> dict[str, Any]:
-    """Newest first; ``status`` and ``created`` filter (payouts are few: one a day)."""
+    """Newest first; ``status``, ``destination``, ``created`` and ``arrival_date`` filter
+    each payout (payouts are few: one a day per currency)."""
     status = get_enum(params, "status", STATUSES)
-    low, high = created_range(params)
-    get_str(params, "destination")
-    if "arrival_date" in params and not isinstance(params["arrival_date"], (str, dict)):
-        raise invalid_request("Invalid arrival_date", param="arrival_date")
+    destination = get_str(params, "destination")
+    ranges = {name: created_range(params, name) for name in ("created", "arrival_date")}
     seqs, is_payout = ctx.state.find("payout")
 
+    def within(payout: dict[str, Any], name: str) -> bool:
+        low, high = ranges[name]
+        value = int(payout[name])
+        return (low is None or value >= low) and (high is None or value <= high)
+
     def matches(payout: dict[str, Any]) -> bool:
-        created = int(payout["created"])
         return (
             is_payout(payout)
-            and (status is None or payout["status"] == status)
-            and (low is None or created >= low)
-            and (high is None or created <= high)
+            and status in (None, payout["status"])
+            and destination in (None, payout["destination"])
+            and within(payout, "created")
+            and within(payout, "arrival_date")
         )
 
     limit = listing.get_limit(params)
