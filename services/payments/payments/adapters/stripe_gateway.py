@@ -8,6 +8,9 @@ Outcomes:
 - a card decline is a normal business result: ``PaymentIntentResult(status="declined", ...)``
   (``SetupIntentResult`` likewise); an off-session charge that the bank wants the customer to
   authenticate is such a decline too, with ``failure_code == "authentication_required"``;
+- a PaymentIntent for more than the processor takes in one charge
+  (``marketplace_contracts.money``) is not sent: ``StripeGatewayError("amount_too_large")``,
+  not retryable;
 - anything else that fails raises ``StripeGatewayError`` with a machine-readable ``code`` and
   ``retryable`` (True for connection errors, rate limits and 5xx/409 responses, which the SDK
   has already retried ``max_network_retries`` times with the same idempotency key).
@@ -33,6 +36,8 @@ from stripe.params import (
     TransferCreateParams,
     TransferReversalCreateParams,
 )
+
+from marketplace_contracts.money import AMOUNT_TOO_LARGE, charge_limits
 
 __all__ = [
     "DEFAULT_API_BASE",
@@ -437,6 +442,7 @@ class StripeGateway:
     async def _create_intent(
         self, params: PaymentIntentCreateParams, idempotency_key: str
     ) -> PaymentIntentResult:
+        _refuse_beyond_limits(params["amount"], params["currency"])
         try:
             intent = await self._client.v1.payment_intents.create_async(
                 params, options={"idempotency_key": _checked(idempotency_key)}
@@ -691,6 +697,20 @@ def _intent_params(
     if transfer_group is not None:
         params["transfer_group"] = transfer_group
     return params
+
+
+def _refuse_beyond_limits(amount: int, currency: str) -> None:
+    """Raise a permanent `amount_too_large` for an amount Stripe would refuse, before asking
+    it (the processor's ceiling, `marketplace_contracts.money`): a request that can never
+    succeed is not sent, so it costs no API call and no retry."""
+    if amount > charge_limits(currency).maximum:
+        raise StripeGatewayError(
+            AMOUNT_TOO_LARGE,
+            f"{amount} {currency} is more than the payment processor takes in one charge "
+            f"({charge_limits(currency).maximum})",
+            False,
+            param="amount",
+        )
 
 
 def _checked(idempotency_key: str) -> str:
