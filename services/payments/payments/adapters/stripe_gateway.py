@@ -286,11 +286,13 @@ class StripeGateway:
         """Create and confirm a manual-capture PaymentIntent (an authorization hold).
 
         Success → ``status == "requires_capture"``; a declined card → ``status == "declined"``.
-        With ``destination_account`` it is a destination charge: the amount minus
-        ``application_fee_amount`` is transferred to that connected account on capture.
-        Without one (``application_fee_amount`` must then be 0) the funds stay on the platform
-        account; ``transfer_group`` names the separate transfers that will pay them out (a
-        Linked Booking Group: one charge, one transfer per host).
+        Without ``destination_account`` (``application_fee_amount`` must then be 0: every
+        payment payments makes now) the funds stay on the platform account and
+        ``transfer_group`` names the separate transfers that will pay them out (a single
+        booking's, or a Linked Booking Group's: one charge, one transfer per host). With one it
+        is a destination charge: the amount minus ``application_fee_amount`` is transferred to
+        that connected account on capture (only for a payment made as one before separate
+        charges replaced them).
         ``setup_future_usage="off_session"`` (with a ``customer``) also saves the card to the
         customer once the authorization succeeds, so that ``result.payment_method`` can be
         charged later with ``charge_off_session``.
@@ -511,7 +513,8 @@ class StripeGateway:
         For a destination charge pass ``reverse_transfer`` and ``refund_application_fee``: the
         connected account's transfer and the platform's application fee then give back their
         share (Stripe takes both in proportion to the refunded amount). A charge without a
-        destination (a Linked Booking Group's) takes it all from the platform balance.
+        destination (every payment made since separate charges) takes it all from the platform
+        balance; a transfer already made is reversed on its own (the ``reverse_transfer`` method).
         Stripe refuses more than is left of the charge (``amount_too_large``), an emptied charge
         (``charge_already_refunded``) and an uncaptured intent: those raise a non-retryable
         ``StripeGatewayError``.
