@@ -207,8 +207,9 @@ async def _apply_platform_payout(
 ) -> None:
     """A payout of the platform's balance to its bank (an event without `account`: a connected
     account's payouts are the host's business) is announced as it is, once per Stripe event
-    (the inbox's UNIQUE(stripe_event_id)); finance imports its balance transactions. Stripe
-    does not order events, so each carries its own time (`updated_at`)."""
+    (the inbox's UNIQUE(stripe_event_id); an ops replay announces it again, which finance's
+    import takes as it takes any). Stripe does not order events, so each carries its own
+    time (`updated_at`)."""
     arrival = payout.get("arrival_date")
     await _OUTBOX.add(
         conn,
