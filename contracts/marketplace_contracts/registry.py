@@ -51,6 +51,8 @@ _MODELS: tuple[type[EventModel], ...] = (
     payments.PaymentReauthorizedV1,
     payments.ReauthorizationFailedV1,
     payments.PaymentActionRequiredV1,
+    payments.TransferReversalFailedV1,
+    payments.PlatformPayoutUpdatedV1,
     finance.JournalPostedV1,
     finance.PayoutReleasedV1,
 )

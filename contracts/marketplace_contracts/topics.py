@@ -54,13 +54,13 @@ _EVENT_TOPICS = (
     ),
     Topic(
         name="payments.events",
-        key="payment_id (host_account_id for account events)",
+        key="payment_id (host_account_id for account events, payout_id for platform payouts)",
         partitions=6,
         producer="payments",
         consumers=("booking", "finance", "disputes"),
         description="Payment facts: authorized, processing (bank debits), failed, captured, "
         "returned, funds cleared, voided, reauthorized; refunds; transfers and reversals; "
-        "expiring authorizations; host account updates.",
+        "expiring authorizations; host account updates; platform payouts.",
     ),
     Topic(
         name="finance.events",

@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 import stripe
 
+from marketplace_contracts.money import STRIPE_MAX_AMOUNT
 from payments.adapters.stripe_gateway import (
     PaymentIntentResult,
     RefundResult,
@@ -118,6 +119,8 @@ async def test_create_customer(gateway: StripeGateway) -> None:
 
 
 async def test_authorize_destination_charge(gateway: StripeGateway) -> None:
+    """A destination charge: what a single booking's payment was before separate charges
+    replaced them (still made for such a payment's renewal or saved-card charge)."""
     result = await gateway.authorize(
         amount=12_500,
         currency="eur",
@@ -150,7 +153,8 @@ async def test_authorize_minimal(gateway: StripeGateway) -> None:
 async def test_authorize_transfer_group_charge_without_destination(
     gateway: StripeGateway,
 ) -> None:
-    """A Linked Booking Group's payment: separate charges and transfers."""
+    """A single booking's or a Linked Booking Group's payment: separate charges and transfers
+    (the funds stay on the platform; no destination, no application fee)."""
     result = await gateway.authorize(
         amount=48_000,
         currency="usd",
@@ -167,13 +171,13 @@ async def test_authorize_transfer_group_charge_without_destination(
     assert result.transfer_group == "grp_7f3c"  # echoed by stripe-mock
 
 
-@pytest.mark.parametrize("group", [False, True], ids=["destination", "group"])
+@pytest.mark.parametrize("group", [False, True], ids=["destination", "transfer_group"])
 async def test_authorize_saving_the_card_for_off_session_use(
     gateway: StripeGateway, group: bool
 ) -> None:
     """A checkout's authorization also saves the card (`setup_future_usage=off_session`) for
-    the extra charges of amendments and overtime, on a single booking's destination charge and
-    on a group's transfer-group charge."""
+    the extra charges of amendments and overtime, on a destination charge (a payment made before
+    separate charges) and on a transfer-group charge (every payment now)."""
     result = await gateway.authorize(
         amount=12_500,
         currency="usd",
@@ -202,6 +206,41 @@ async def test_authorize_saving_the_card_for_off_session_use(
             idempotency_key=f"payments:authorize:p5-{group}",
         )
     assert (excinfo.value.http_status, excinfo.value.retryable) == (400, False)
+
+
+async def test_an_amount_beyond_the_processors_limit_is_refused_without_a_request(
+    gateway: StripeGateway,
+) -> None:
+    """Refused before stripe-mock is asked (it would accept any amount): permanent."""
+    for create in (
+        lambda amount: gateway.authorize(
+            amount=amount,
+            currency="usd",
+            payment_method="pm_card_visa",
+            customer="cus_123",
+            application_fee_amount=0,
+            destination_account=None,
+            transfer_group="b1",
+            metadata={},
+            idempotency_key=f"payments:authorize:limit-{amount}",
+        ),
+        lambda amount: gateway.charge_off_session(
+            amount=amount,
+            currency="usd",
+            customer="cus_123",
+            payment_method="pm_card_visa",
+            application_fee_amount=0,
+            destination_account=None,
+            metadata={},
+            capture=True,
+            idempotency_key=f"payments:charge:limit-{amount}",
+        ),
+    ):
+        with pytest.raises(StripeGatewayError) as excinfo:
+            await create(STRIPE_MAX_AMOUNT + 1)
+        assert (excinfo.value.code, excinfo.value.retryable) == ("amount_too_large", False)
+        assert excinfo.value.http_status is None  # no response: nothing was sent
+        _assert_parsed(await create(STRIPE_MAX_AMOUNT))
 
 
 async def test_debit_bank_account(gateway: StripeGateway) -> None:

@@ -1,7 +1,9 @@
-"""Host payouts of a Linked Booking Group, every service a process on real Kafka: a two-host
-group paid by card through the gateway and captured; ops release each leg with
-`python -m finance release-payout`; payments transfers each host its leg's share (one Stripe
-transfer per host, of the group's transfer group); finance books it and the ledger balances."""
+"""Host payouts, every service a process on real Kafka. A two-host group paid by card through
+the gateway and captured; ops release each leg with `python -m finance release-payout`;
+payments transfers each host its leg's share (one Stripe transfer per host, of the group's
+transfer group); finance books it and the ledger balances. A single booking is paid the same
+way (a separate charge of its own transfer group), and a refund after its host was paid takes
+the host's share back by a transfer reversal."""
 
 from __future__ import annotations
 
@@ -175,3 +177,90 @@ def test_each_leg_released_is_transferred_to_its_host(system: System) -> None:
         assert accounts.get((f"liability:host_payable:{listing.host_account_id}", "usd"), 0) == 0
     time.sleep(0.5)
     assert len(stripe.get("/v1/transfers", params={"transfer_group": group_id}).json()["data"]) == 2
+
+
+def _release(env: dict[str, str], booking_id: str) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-m", "finance", "release-payout", booking_id],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    [release] = json.loads(done.stdout)
+    return dict(release)
+
+
+def test_a_single_bookings_host_is_paid_by_transfer_and_a_later_refund_reverses_it(
+    system: System,
+) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    listing = _listing(3, suffix)
+    asyncio.run(publish(listing))
+    guest = system.client("booking", sub=f"guest-single-{suffix}")
+    _until(
+        "the listing to replicate",
+        lambda: listing.listing_id in {i["listing_id"] for i in guest.get("/v1/listings").json()},
+    )
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=3)
+    response = guest.post(
+        "/v1/bookings",
+        json={
+            "listing_id": listing.listing_id,
+            "starts_at": start.isoformat(),
+            "ends_at": (start + timedelta(hours=2)).isoformat(),
+            "payment_method": "pm_card_visa",
+        },
+    )
+    assert response.status_code == 202, response.text
+    booking_id = response.json()["booking_id"]
+    booking = _until(
+        "the booking to be captured",
+        lambda: (
+            body
+            if (body := guest.get(f"/v1/bookings/{booking_id}").json())["payment_status"]
+            == "captured"
+            else None
+        ),
+    )
+    host_share = booking["amount"] - booking["platform_fee"]
+    stripe = httpx.Client(base_url=system.urls["stripe"], headers=STRIPE_AUTH, timeout=10)
+    finance = httpx.Client(base_url=system.urls["finance"], timeout=10)
+    # Nothing reached the host at capture: the platform holds the funds.
+    assert stripe.get("/v1/transfers", params={"transfer_group": booking_id}).json()["data"] == []
+    _until(
+        "finance to know what it owes",
+        lambda: finance.get("/v1/payables", params={"booking_id": booking_id}).json()["payables"],
+    )
+
+    release = _release(system.env, booking_id)
+    assert release["amount"] == host_share
+    [transfer] = _until(
+        "the host's transfer",
+        lambda: stripe.get("/v1/transfers", params={"transfer_group": booking_id}).json()["data"],
+    )
+    assert (transfer["destination"], transfer["amount"]) == (listing.host_account_id, host_share)
+
+    # The guest cancels in the grace period: everything back, the host's share by reversal.
+    cancelled = guest.post(f"/v1/bookings/{booking_id}/cancel", json={"reason": "plans changed"})
+    assert cancelled.status_code == 200, cancelled.text
+    _until(
+        "the host's share to come back",
+        lambda: (
+            stripe.get(f"/v1/transfers/{transfer['id']}").json()["amount_reversed"] == host_share
+        ),
+    )
+
+    def settled() -> bool:
+        [payable] = finance.get("/v1/payables", params={"booking_id": booking_id}).json()[
+            "payables"
+        ]
+        return bool(payable["refunded"] == payable["reversed"] == host_share)
+
+    _until("finance to book the refund and the reversal", settled)
+    balance = finance.get("/v1/ledger/trial-balance").json()
+    accounts = {(a["account"], a["currency"]): a["balance"] for a in balance["accounts"]}
+    assert balance["balanced"], balance
+    assert accounts.get((f"liability:host_payable:{listing.host_account_id}", "usd"), 0) == 0

@@ -44,6 +44,7 @@ from marketplace_contracts.events.payments import (
     RefundFailedV1,
     RefundSucceededV1,
 )
+from marketplace_contracts.money import STRIPE_MAX_AMOUNT
 from payments.domain.ids import charge_payment_id, checkout_payment_id
 from tests.support.finance_harness import balances, finance_applies
 from tests.support.payments_harness import (
@@ -224,6 +225,37 @@ async def test_a_checkout_saves_the_card_for_off_session_charges(
     assert card["customer"] == row["customer_id"] is not None
 
 
+# -- the processor's limit -------------------------------------------------------------------
+async def test_a_charge_beyond_the_processors_limit_is_refused_before_stripe_is_asked(
+    payments: Payments, sim: httpx.AsyncClient
+) -> None:
+    checkout = await booked(payments)
+    booking_id = checkout.booking_id
+    request = charge_requested(booking_id, amount=STRIPE_MAX_AMOUNT + 1)
+    payment_id = charge_payment_id(request.charge_request_id)
+    await payments.deliver(request, booking_id)
+
+    [failed] = await payments.emitted(payment_id)
+    assert isinstance(failed, PaymentFailedV1)
+    assert (failed.code, failed.purpose, failed.charge_request_id) == (
+        "amount_too_large",
+        "extra_charge",
+        request.charge_request_id,
+    )
+    assert await intents_created(sim, charge_request_id=request.charge_request_id) == []
+    row = await payments.payment(payment_id)
+    assert (row["status"], row["failure_code"], row["payment_intent_id"]) == (
+        "failed",
+        "amount_too_large",
+        None,
+    )
+    # The largest amount the processor takes is still charged.
+    largest = charge_requested(booking_id, amount=STRIPE_MAX_AMOUNT)
+    await payments.deliver(largest, booking_id)
+    [captured] = await payments.emitted(charge_payment_id(largest.charge_request_id))
+    assert isinstance(captured, PaymentCapturedV2) and captured.amount == STRIPE_MAX_AMOUNT
+
+
 # -- extra charges ---------------------------------------------------------------------------
 async def test_an_amendment_increase_is_charged_off_session(
     payments: Payments, sim: httpx.AsyncClient
@@ -242,7 +274,11 @@ async def test_an_amendment_increase_is_charged_off_session(
         booking_id,
         request.charge_request_id,
     )
-    assert (captured.group_id, captured.transfer_group) == (None, None)
+    assert (captured.group_id, captured.transfer_group, captured.purpose) == (
+        None,
+        booking_id,
+        "extra_charge",
+    )
     assert (captured.amount, captured.currency, captured.platform_fee) == (
         EXTRA,
         "usd",
@@ -259,8 +295,8 @@ async def test_an_amendment_increase_is_charged_off_session(
         )
     ]
 
-    # Off-session, automatic capture, with the checkout's customer and saved card; a
-    # destination charge to the host with the platform fee as application fee.
+    # Off-session, automatic capture, with the checkout's customer and saved card; a separate
+    # charge of the booking's transfer group (finance releases the host's share).
     [created] = await intents_created(sim, charge_request_id=request.charge_request_id)
     assert created["request"]["idempotency_key"] == (
         f"payments:charge-request:{request.charge_request_id}"
@@ -277,8 +313,8 @@ async def test_an_amendment_increase_is_charged_off_session(
         source["customer_id"],
         source["saved_payment_method"],
     )
-    assert intent["transfer_data"] == {"destination": HOST}
-    assert intent["application_fee_amount"] == EXTRA_FEE
+    assert (intent.get("transfer_data"), intent["application_fee_amount"]) == (None, None)
+    assert intent["transfer_group"] == booking_id
     assert intent["metadata"] == {
         "booking_id": booking_id,
         "payment_id": payment_id,
@@ -541,6 +577,9 @@ async def test_an_amendment_decrease_refunds_exactly_that_amount(
         payment_id,
         booking_id,
     )
+    assert succeeded.cause == "amendment"
+    row = await payments.refund(refund_id)
+    assert row is not None and row["cause"] == "amendment"
     assert (succeeded.amount, succeeded.platform_fee, succeeded.host_amount, succeeded.tax) == (
         3_000,
         450,

@@ -299,7 +299,13 @@ async def test_a_returned_debit_is_paid_by_a_new_card_payment(
     assert (captured.booking_id, captured.amount) == (booking_id, 30_000)
     card_intent = await stripe_get(sim, f"/v1/payment_intents/{repay['payment_intent_id']}")
     assert card_intent["status"] == "succeeded" and card_intent["amount_received"] == 30_000
-    assert card_intent["transfer_data"]["destination"] == "acct_ach_host"  # a card booking now
+    # A card payment now, still a separate charge of the booking's transfer group.
+    assert (card_intent.get("transfer_data"), card_intent["transfer_group"]) == (None, booking_id)
+    assert (repay["transfer_group"], captured.transfer_group, captured.purpose) == (
+        booking_id,
+        booking_id,
+        "checkout",
+    )
     listed = await stripe_get(sim, "/v1/events", type="payment_intent.succeeded", limit="100")
     succeeded = [
         e for e in listed["data"] if e["data"]["object"]["metadata"].get("payment_id") == repay_id

@@ -231,6 +231,7 @@ async def test_a_declined_card_fails_the_group_payment(
     assert isinstance(failed, PaymentFailedV1)
     assert (failed.booking_id, failed.group_id) == (checkout.group_id, checkout.group_id)
     assert (failed.code, failed.decline_code) == ("card_declined", "generic_decline")
+    assert failed.purpose == "group_checkout"
     assert (await payments.payment(payment_id))["status"] == "failed"
 
     # Booking then fails the group: nothing is held, nothing to void.
@@ -269,7 +270,7 @@ async def test_capture_takes_the_total_and_splits_it_per_leg(
         checkout.group_id,
     )
     assert (captured.amount, captured.currency, captured.platform_fee) == (TOTAL, "usd", FEES)
-    assert captured.transfer_group == checkout.group_id
+    assert (captured.transfer_group, captured.purpose) == (checkout.group_id, "group_checkout")
     assert captured.payment_intent_id == authorized.payment_intent_id
     assert captured.charge_id is not None and captured.charge_id.startswith("ch_")
     assert [
@@ -476,6 +477,7 @@ async def test_a_declined_off_session_charge_fails_the_group(
     assert isinstance(saved, PaymentMethodSavedV1) and isinstance(failed, PaymentFailedV1)
     assert (failed.booking_id, failed.group_id) == (checkout.group_id, checkout.group_id)
     assert (failed.code, failed.decline_code) == ("card_declined", "insufficient_funds")
+    assert failed.purpose == "group_checkout"  # its saved card's charge, at the capture
     # A group has no payment-due flow: its payment failed for good.
     assert (await payments.payment(payment_id))["status"] == "failed"
 
@@ -525,9 +527,10 @@ async def test_a_single_booking_capture_is_v2_with_one_split(
     assert isinstance(captured, PaymentCapturedV2)
     assert (captured.group_id, captured.transfer_group, captured.platform_fee) == (
         None,
-        None,
+        booking_id,
         2_025,
     )
+    assert captured.purpose == "checkout"
     assert [s.model_dump() for s in captured.splits] == [
         {
             "booking_id": booking_id,
@@ -539,8 +542,9 @@ async def test_a_single_booking_capture_is_v2_with_one_split(
         }
     ]
     intent = await stripe_get(sim, f"/v1/payment_intents/{captured.payment_intent_id}")
-    assert intent["transfer_data"] == {"destination": "acct_1SingleHost"}
-    assert (intent["application_fee_amount"], intent["transfer_group"]) == (2_025, None)
+    # A separate charge: finance releases the host's share as a transfer.
+    assert intent.get("transfer_data") is None
+    assert (intent["application_fee_amount"], intent["transfer_group"]) == (None, booking_id)
     assert intent["metadata"] == {"booking_id": booking_id, "payment_id": payment_id}
 
 

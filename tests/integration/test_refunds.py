@@ -53,6 +53,7 @@ from tests.support.payments_harness import (
     STRIPE_AUTH,
     PaymentsHarness,
     captured_group,
+    legacy_destination_checkout,
     only,
     payments_harness,
     stripe_get,
@@ -216,12 +217,22 @@ async def test_a_full_refund_gives_everything_back_through_stripe(
         "payment_id": payment_id,
         "booking_id": booking_id,
     }
-    # A destination charge: the host's transfer and the platform's fee give their share back.
+    # A separate charge whose host was not paid yet: the platform gives it all back, nothing
+    # is reversed (no transfer, no application fee).
     charge = await stripe_get(sim, f"/v1/charges/{payment['charge_id']}")
     assert charge["refunded"] is True
-    transfer = await stripe_get(sim, f"/v1/transfers/{charge['transfer']}")
-    fee = await stripe_get(sim, f"/v1/application_fees/{charge['application_fee']}")
-    assert (transfer["reversed"], fee["refunded"]) == (True, True)
+    assert (charge["transfer"], charge["application_fee"], refund["transfer_reversal"]) == (
+        None,
+        None,
+        None,
+    )
+    assert (succeeded.cause, payment["transfer_group"]) == ("guest_cancellation", booking_id)
+    assert (
+        await payments.pool.fetchval(
+            "SELECT count(*) FROM payments.transfer_reversals WHERE payment_id = $1", payment_id
+        )
+        == 0
+    )
 
     assert (payment["status"], payment["captured_amount"], payment["refunded_amount"]) == (
         "captured",
@@ -253,10 +264,44 @@ async def test_a_partial_refund_gives_back_what_was_asked(
     assert payment["refunded_amount"] == 6_750
     charge = await stripe_get(sim, f"/v1/charges/{payment['charge_id']}")
     assert (charge["amount_refunded"], charge["refunded"]) == (6_750, False)
+
+
+async def test_a_destination_charge_made_before_separate_charges_still_refunds_as_one(
+    payments: Payments, sim: httpx.AsyncClient
+) -> None:
+    """Decided from the stored payment (no transfer group), not from configuration: its refund
+    reverses Stripe's transfer and application fee itself, as it always did."""
+    request = checkout(payments)
+    payment_id = await legacy_destination_checkout(payments, request)
+    booking_id = request.booking_id
+    confirmed = BookingConfirmedV1(
+        booking_id=booking_id, payment_id=payment_id, amount=AMOUNT, currency="usd"
+    )
+    await payments.deliver(confirmed, booking_id)
+    [captured] = only(await payments.emitted(payment_id), PaymentCapturedV2)
+    assert (captured.transfer_group, captured.purpose) == (None, "checkout")
+
+    await payments.deliver(
+        cancelled(booking_id, amount=6_750, platform_fee=1_000, tax=150), booking_id
+    )
+    [succeeded] = only(await payments.emitted(payment_id), RefundSucceededV1)
+    assert (succeeded.amount, succeeded.method) == (6_750, "refund")
+    payment = await payments.payment(payment_id)
+    charge = await stripe_get(sim, f"/v1/charges/{payment['charge_id']}")
+    assert (charge["amount_refunded"], charge["refunded"]) == (6_750, False)
     transfer = await stripe_get(sim, f"/v1/transfers/{charge['transfer']}")
     # Stripe reverses half of the transfer for half of the charge (11 475 / 2, rounded half up),
     # whatever split the request names (5 750 of the host's share here).
     assert transfer["amount_reversed"] == 5_738
+    fee = await stripe_get(sim, f"/v1/application_fees/{charge['application_fee']}")
+    assert fee["amount_refunded"] > 0
+    # Stripe took it back from the host: payments plans no reversal of its own.
+    assert (
+        await payments.pool.fetchval(
+            "SELECT count(*) FROM payments.transfer_reversals WHERE payment_id = $1", payment_id
+        )
+        == 0
+    )
 
 
 async def test_a_group_payment_is_refunded_leg_by_leg(
@@ -585,10 +630,12 @@ async def test_refunding_part_of_an_authorization_captures_the_rest(
         0,
     )
     intent = await stripe_get(sim, f"/v1/payment_intents/{payment['payment_intent_id']}")
+    # A separate charge: no application fee; the platform keeps the capture until finance
+    # releases the host's 7 225.
     assert (intent["status"], intent["amount_received"], intent["application_fee_amount"]) == (
         "succeeded",
         8_500,
-        1_275,
+        None,
     )
     assert await stripe_refunds(sim, payment) == []
     # What was captured can still be refunded, in part, and never beyond it.

@@ -194,3 +194,63 @@ async def test_account_updates_track_onboarding_and_ignore_older_reports(
         account,
     )
     assert [json.loads(bytes(r["payload"]))["data"]["charges_enabled"] for r in announced] == [True]
+
+
+def payout_event(
+    payout_id: str, status: str, event_type: str, *, account: str | None = None
+) -> dict[str, Any]:
+    now = int(time.time())
+    event: dict[str, Any] = {
+        "id": f"evt_{uuid.uuid4().hex[:16]}",
+        "object": "event",
+        "type": event_type,
+        "created": now,
+        "data": {
+            "object": {
+                "id": payout_id,
+                "object": "payout",
+                "amount": 123_456,
+                "currency": "usd",
+                "status": status,
+                "arrival_date": now + 86_400,
+                "failure_code": "account_closed" if status == "failed" else None,
+            }
+        },
+    }
+    if account is not None:
+        event["account"] = account
+    return event
+
+
+async def test_the_platforms_payouts_are_announced_once_per_stripe_event(
+    client: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    payout = f"po_wh_{uuid.uuid4().hex[:8]}"
+    created = payout_event(payout, "pending", "payout.created")
+    failed = payout_event(payout, "failed", "payout.failed")
+    # A connected account's payout (the host's bank) is not the platform's: not announced.
+    hosts = payout_event(f"po_wh_{uuid.uuid4().hex[:8]}", "paid", "payout.paid", account="acct_x")
+    for event in (created, failed, failed, hosts):  # the failure delivered twice
+        body, headers = signed(event)
+        response = await client.post("/webhooks/stripe", content=body, headers=headers)
+        assert response.status_code == 200 and "ignored" not in response.json()
+    async with pool.acquire() as conn:
+        while await webhooks.apply_pending(conn):
+            pass
+    rows = await pool.fetch(
+        "SELECT key, payload FROM payments.outbox WHERE event_type = "
+        "'payments.platform_payout_updated' AND key = ANY($1::text[]) ORDER BY id",
+        [payout, hosts["data"]["object"]["id"]],
+    )
+    announced = [json.loads(bytes(r["payload"]))["data"] for r in rows]
+    assert [r["key"] for r in rows] == [payout, payout]
+    assert [(a["status"], a["failure_code"]) for a in announced] == [
+        ("pending", None),
+        ("failed", "account_closed"),
+    ]
+    assert (announced[0]["payout_id"], announced[0]["amount"], announced[0]["currency"]) == (
+        payout,
+        123_456,
+        "usd",
+    )
+    assert announced[0]["arrival_date"] is not None and announced[0]["updated_at"] is not None

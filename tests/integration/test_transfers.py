@@ -47,13 +47,16 @@ from marketplace_contracts.events.payments import (
     RefundSucceededV1,
     TransferCreatedV1,
     TransferFailedV1,
+    TransferReversalFailedV1,
     TransferReversedV1,
 )
 from payments.domain.ids import checkout_payment_id
 from tests.conftest import service_dsn
 from tests.support.payments_harness import (
+    STRIPE_AUTH,
     PaymentsHarness,
     captured_group,
+    legacy_destination_checkout,
     only,
     payments_harness,
     stripe_get,
@@ -451,8 +454,8 @@ async def test_a_refund_of_a_transferred_leg_reverses_the_hosts_refunded_share(
     assert (refunded.method, refunded.host_amount) == ("refund", 10_500)
 
     handlers = payments.handlers
-    assert await handlers.transfers.reverse_pending() == 1
-    assert await handlers.transfers.reverse_pending() == 0  # made once
+    assert await handlers.reversals.reverse_pending() == 1
+    assert await handlers.reversals.reverse_pending() == 0  # made once
     transfer = await stripe_get(sim, f"/v1/transfers/{created.transfer_id}")
     assert transfer["amount_reversed"] == 10_500
     [reversal] = transfer["reversals"]["data"]
@@ -497,7 +500,7 @@ async def test_a_refund_before_the_release_only_lowers_what_is_released(
         cancellation(group, second, amount=6_000, platform_fee=1_000), second.booking_id
     )
     await finance.apply(*await emitted_envelopes(payments, payment_id, RefundSucceededV1))
-    assert await payments.handlers.transfers.reverse_pending() == 0
+    assert await payments.handlers.reversals.reverse_pending() == 0
 
     created = await released_and_transferred(payments, finance, group, second)
     assert created.amount == host_amount(second) - 5_000
@@ -518,19 +521,21 @@ async def test_a_refund_before_the_release_only_lowers_what_is_released(
     assert failed.code == "amount_exceeds_available"
 
 
-# -- destination charges ---------------------------------------------------------------------
-async def test_a_destination_charge_names_the_transfer_stripe_made_at_capture(
-    payments: Payments, finance: Finance, sim: httpx.AsyncClient
-) -> None:
+# -- single bookings: separate charges and transfers ------------------------------------------
+SINGLE_HOST = "acct_1TransferSingle"
+
+
+async def single_captured(payments: Payments, *, legacy: bool = False) -> tuple[str, str]:
+    """A single booking of 10 000 (1 000 platform fee) checked out and captured: its booking
+    and payment ids. `legacy`: paid as a destination charge, as before separate charges."""
     booking_id = str(uuid.uuid4())
     payments.subjects.append(booking_id)
-    host = "acct_1TransferSingle"
     request = CheckoutRequestedV1(
         booking_id=booking_id,
         guest_id=f"guest-{uuid.uuid4().hex[:8]}",
         listing_id="lst_tr_single",
         host_id="host-tr-single",
-        host_account_id=host,
+        host_account_id=SINGLE_HOST,
         starts_at=START,
         ends_at=START + timedelta(hours=2),
         amount=10_000,
@@ -539,11 +544,147 @@ async def test_a_destination_charge_names_the_transfer_stripe_made_at_capture(
         payment_method="pm_card_visa",
     )
     payment_id = checkout_payment_id(booking_id)
-    await payments.deliver(request, booking_id)
+    if legacy:
+        await legacy_destination_checkout(payments, request)
+    else:
+        await payments.deliver(request, booking_id)
     confirmed = BookingConfirmedV1(
         booking_id=booking_id, payment_id=payment_id, amount=10_000, currency="usd"
     )
     await payments.deliver(confirmed, booking_id)
+    return booking_id, payment_id
+
+
+def single_cancellation(booking_id: str, *, amount: int, platform_fee: int) -> BookingCancelledV1:
+    return BookingCancelledV1(
+        booking_id=booking_id,
+        cancelled_by="guest",
+        reason="plans_changed",
+        policy="flexible@1",
+        refund=RefundRequest(
+            refund_id=f"ref_{uuid.uuid4().hex}",
+            payment_id=checkout_payment_id(booking_id),
+            amount=amount,
+            currency="usd",
+            platform_fee=platform_fee,
+            host_amount=amount - platform_fee,
+            host_account_id=SINGLE_HOST,
+        ),
+        host_account_id=SINGLE_HOST,
+    )
+
+
+async def single_released(payments: Payments, finance: Finance, booking_id: str) -> Any:
+    """Finance releases the booking's payable; payments transfers it; finance books it."""
+    payment_id = checkout_payment_id(booking_id)
+    await finance.apply(await captured_envelope(payments, payment_id))
+    [release] = await finance.release(booking_id)
+    await payments.deliver(release, release.release_id, envelope(release, release.release_id))
+    [created] = only(await payments.emitted(payment_id), TransferCreatedV1)
+    await finance.apply(*await emitted_envelopes(payments, payment_id, TransferCreatedV1))
+    return created
+
+
+async def test_a_single_bookings_host_is_paid_by_the_transfer_finance_releases(
+    payments: Payments, finance: Finance, sim: httpx.AsyncClient
+) -> None:
+    booking_id, payment_id = await single_captured(payments)
+    [captured] = only(await payments.emitted(payment_id), PaymentCapturedV2)
+    assert (captured.transfer_group, captured.purpose) == (booking_id, "checkout")
+    payment = await payments.payment(payment_id)
+    intent = await stripe_get(sim, f"/v1/payment_intents/{payment['payment_intent_id']}")
+    # A separate charge: the platform keeps the funds until finance releases the host's share.
+    assert (intent["transfer_group"], intent.get("transfer_data")) == (booking_id, None)
+    assert intent.get("application_fee_amount") is None
+    charge = await stripe_get(sim, f"/v1/charges/{payment['charge_id']}")
+    assert charge["transfer"] is None
+
+    created = await single_released(payments, finance, booking_id)
+    transfer = await stripe_get(sim, f"/v1/transfers/{created.transfer_id}")
+    assert (transfer["amount"], transfer["destination"], transfer["transfer_group"]) == (
+        9_000,
+        SINGLE_HOST,
+        booking_id,
+    )
+    assert transfer["source_transaction"] == payment["charge_id"]
+    assert (created.booking_id, created.group_id, created.transfer_group) == (
+        booking_id,
+        None,
+        booking_id,
+    )
+
+    # The guest cancels after the host was paid: 5 000 back, 4 500 of it the host's share.
+    cancel = single_cancellation(booking_id, amount=5_000, platform_fee=500)
+    await payments.deliver(cancel, booking_id)
+    [refunded] = only(await payments.emitted(payment_id), RefundSucceededV1)
+    assert (refunded.method, refunded.cause, refunded.host_amount) == (
+        "refund",
+        "guest_cancellation",
+        4_500,
+    )
+    [stripe_refund] = (
+        await stripe_get(sim, "/v1/refunds", payment_intent=payment["payment_intent_id"])
+    )["data"]
+    assert stripe_refund["transfer_reversal"] is None  # a plain refund; the reversal follows
+    assert await payments.handlers.reversals.reverse_pending() == 1
+    transfer = await stripe_get(sim, f"/v1/transfers/{created.transfer_id}")
+    assert transfer["amount_reversed"] == 4_500
+    [reversed_event] = only(await payments.emitted(payment_id), TransferReversedV1)
+    assert cancel.refund is not None
+    assert (reversed_event.amount, reversed_event.refund_id) == (4_500, cancel.refund.refund_id)
+
+    await finance.apply(
+        *await emitted_envelopes(payments, payment_id, RefundSucceededV1),
+        *await emitted_envelopes(payments, payment_id, TransferReversedV1),
+    )
+    assert payable(SINGLE_HOST) not in balances(await finance.postings())
+
+
+async def test_a_reversal_stripe_refuses_is_announced_once_for_finance_to_collect(
+    payments: Payments, finance: Finance, sim: httpx.AsyncClient
+) -> None:
+    booking_id, payment_id = await single_captured(payments)
+    created = await single_released(payments, finance, booking_id)
+    # The whole transfer was taken back outside the platform: nothing is left to reverse.
+    taken = await sim.post(
+        f"/v1/transfers/{created.transfer_id}/reversals",
+        data={"amount": "9000"},
+        headers=STRIPE_AUTH,
+    )
+    taken.raise_for_status()
+
+    cancel = single_cancellation(booking_id, amount=5_000, platform_fee=500)
+    await payments.deliver(cancel, booking_id)
+    assert await payments.handlers.reversals.reverse_pending() == 0
+    assert await payments.handlers.reversals.reverse_pending() == 0  # failed: not tried again
+    assert only(await payments.emitted(payment_id), TransferReversedV1) == []
+    [failed] = only(await payments.emitted(payment_id), TransferReversalFailedV1)
+    assert cancel.refund is not None
+    assert (failed.reversal_request_id, failed.refund_id, failed.transfer_id) == (
+        cancel.refund.refund_id,
+        cancel.refund.refund_id,
+        created.transfer_id,
+    )
+    assert (failed.payment_id, failed.booking_id, failed.host_account_id) == (
+        payment_id,
+        booking_id,
+        SINGLE_HOST,
+    )
+    assert (failed.amount, failed.currency) == (4_500, "usd")
+    assert failed.code and failed.message
+    row = await payments.pool.fetchrow(
+        "SELECT status, failure_code FROM payments.transfer_reversals WHERE refund_id = $1",
+        cancel.refund.refund_id,
+    )
+    assert (row["status"], row["failure_code"]) == ("failed", failed.code)
+
+
+async def test_a_destination_charge_names_the_transfer_stripe_made_at_capture(
+    payments: Payments, finance: Finance, sim: httpx.AsyncClient
+) -> None:
+    """A single booking paid before separate charges replaced destination charges: decided
+    from its stored payment (no transfer group), Stripe paid its host at capture."""
+    booking_id, payment_id = await single_captured(payments, legacy=True)
     await finance.apply(await captured_envelope(payments, payment_id))
 
     with pytest.raises(PayoutRefused) as refused:
@@ -556,15 +697,17 @@ async def test_a_destination_charge_names_the_transfer_stripe_made_at_capture(
         release_id=f"rel_{payment_id}_{booking_id}_1",
         payment_id=payment_id,
         booking_id=booking_id,
-        host_account_id=host,
+        host_account_id=SINGLE_HOST,
         amount=9_000,
         currency="usd",
     )
     await payments.deliver(release, release.release_id)
     [created] = only(await payments.emitted(payment_id), TransferCreatedV1)
     assert created.transfer_id == charge["transfer"] is not None
-    listed = await stripe_get(sim, "/v1/transfers", destination=host, limit="100")
-    assert [t["id"] for t in listed["data"]] == [charge["transfer"]]  # no second transfer
+    listed = await stripe_get(sim, "/v1/transfers", destination=SINGLE_HOST, limit="100")
+    assert charge["transfer"] in [t["id"] for t in listed["data"]]
+    mine = [t for t in listed["data"] if t["transfer_group"] == booking_id]
+    assert mine == []  # no second transfer
 
 
 # -- holds (bank debits) ---------------------------------------------------------------------

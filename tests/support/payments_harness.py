@@ -26,12 +26,14 @@ from eventkit.outbox import Outbox
 from eventkit.routing import EventRouter
 from marketplace_contracts import Envelope, EventModel, decode_data, make_envelope
 from marketplace_contracts.events.booking import (
+    CheckoutRequestedV1,
     GroupCaptureRequestedV1,
     GroupCheckoutRequestedV1,
     GroupLeg,
 )
 from payments.adapters.stripe_gateway import SIMULATOR_API_KEY, StripeGateway
-from payments.domain.ids import checkout_payment_id
+from payments.domain.checkout import stripe_metadata
+from payments.domain.ids import checkout_payment_id, idempotency_key
 from payments.entrypoints.consumers import build_router
 from payments.service_layer.handlers import PaymentHandlers
 from stripesim import create_app
@@ -261,3 +263,49 @@ async def captured_group(
 
 def only(events: list[EventModel], kind: type[EventModel]) -> list[Any]:
     return [e for e in events if isinstance(e, kind)]
+
+
+async def legacy_destination_checkout(
+    payments: PaymentsHarness, request: CheckoutRequestedV1
+) -> str:
+    """A single booking's payment as payments made it before separate charges replaced
+    destination charges: an authorization whose capture pays the host (`transfer_data`, the
+    platform fee as application fee), recorded without a transfer group. Its payment id."""
+    payment_id = checkout_payment_id(request.booking_id)
+    stripe = payments.handlers.stripe
+    customer = await stripe.create_customer(
+        guest_id=request.guest_id, idempotency_key=idempotency_key("customer", request.guest_id)
+    )
+    result = await stripe.authorize(
+        amount=request.amount,
+        currency=request.currency,
+        payment_method=request.payment_method,
+        customer=customer,
+        application_fee_amount=request.platform_fee,
+        destination_account=request.host_account_id,
+        metadata=stripe_metadata(payment_id, request.booking_id, None),
+        setup_future_usage="off_session",
+        idempotency_key=idempotency_key("authorize", payment_id),
+    )
+    assert result.status == "requires_capture", result
+    await payments.pool.execute(
+        "INSERT INTO payments.payments (payment_id, booking_id, guest_id, amount, platform_fee, "
+        "tax, currency, host_account_id, payment_method, payment_intent_id, status, "
+        "stripe_status, customer_id, saved_payment_method, correlation_id) VALUES "
+        "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'authorized', $11, $12, $13, $14)",
+        payment_id,
+        request.booking_id,
+        request.guest_id,
+        request.amount,
+        request.platform_fee,
+        request.tax,
+        request.currency,
+        request.host_account_id,
+        request.payment_method,
+        result.id,
+        result.status,
+        customer,
+        result.payment_method,
+        uuid.uuid4(),
+    )
+    return payment_id

@@ -37,7 +37,7 @@ from payments.entrypoints.consumers import build_router
 from payments.service_layer.authorization_expiry import sweeper
 from payments.service_layer.bank_debits import cleared_sweeper
 from payments.service_layer.handlers import PaymentHandlers
-from payments.service_layer.transfers import reversal_worker
+from payments.service_layer.reversals import reversal_worker
 from payments.service_layer.webhooks import webhook_worker
 
 NAME = "payments"
@@ -99,7 +99,7 @@ def build_runtime(settings: PaymentsSettings) -> ServiceRuntime:
     runtime.router = build_router(handlers)
     runtime.workers = (
         *runtime.workers,
-        reversal_worker(lambda: handlers.transfers, settings.transfer_reversal_sweep_seconds),
+        reversal_worker(lambda: handlers.reversals, settings.transfer_reversal_sweep_seconds),
     )
     runtime.state["stripe"] = stripe
     return runtime

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from marketplace_contracts.events.booking import ChargeRequestedV1
-from payments.domain.charges import ChargeRefused, plan_charge
+from payments.domain.charges import ChargeRefused, charge_purpose, plan_charge
 from payments.domain.checkout import Split
 from payments.domain.ids import charge_payment_id
 
@@ -51,7 +51,7 @@ def request(**overrides: object) -> ChargeRequestedV1:
     return ChargeRequestedV1.model_validate({**fields, **overrides})
 
 
-def test_a_single_bookings_charge_is_a_destination_charge_with_its_fee() -> None:
+def test_a_single_bookings_charge_is_a_separate_charge_of_the_bookings_transfer_group() -> None:
     charge = plan_charge(request(), SINGLE)
     assert (charge.payment_id, charge.purpose) == (charge_payment_id("chg_1"), "charge:chg_1")
     assert (charge.customer_id, charge.payment_method, charge.guest_id) == (
@@ -59,11 +59,8 @@ def test_a_single_bookings_charge_is_a_destination_charge_with_its_fee() -> None
         "pm_1",
         "guest-1",
     )
-    assert (charge.destination, charge.application_fee, charge.transfer_group) == (
-        "acct_1",
-        675,
-        None,
-    )
+    # No destination, no application fee: finance releases the host's share as a transfer.
+    assert (charge.transfer_group, charge.payment_purpose) == ("b-1", "extra_charge")
     assert charge.split == Split("b-1", "acct_1", 4_500, 675, 100)
     assert charge.stripe_metadata == {
         "booking_id": "b-1",
@@ -78,15 +75,17 @@ def test_a_group_legs_charge_is_a_charge_of_the_groups_transfer_group() -> None:
         request(booking_id="leg-2", group_id="grp-1", payment_id="pay_g", host_account_id="acct_B"),
         GROUP,
     )
-    assert (charge.destination, charge.application_fee, charge.transfer_group) == (
-        None,
-        0,
-        "grp-1",
-    )
+    assert charge.transfer_group == "grp-1"
     assert charge.split == Split("leg-2", "acct_B", 4_500, 675, 100)
     assert charge.stripe_metadata["group_id"] == "grp-1"
     # booking may leave the group out: the payment knows it.
     assert plan_charge(request(booking_id="leg-1", payment_id="pay_g"), GROUP).group_id == "grp-1"
+
+
+def test_a_damage_claim_is_a_deposit_claim_and_any_other_reason_an_extra_charge() -> None:
+    assert plan_charge(request(reason="deposit_claim"), SINGLE).payment_purpose == "deposit_claim"
+    assert charge_purpose(request(reason="deposit_claim")) == "deposit_claim"
+    assert charge_purpose(request(reason="overtime")) == "extra_charge"
 
 
 @pytest.mark.parametrize(

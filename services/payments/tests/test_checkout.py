@@ -12,6 +12,7 @@ from payments.domain.checkout import (
     InvalidCheckout,
     Split,
     captured_splits,
+    is_destination_charge,
     without_refund,
 )
 from payments.domain.ids import checkout_payment_id
@@ -54,7 +55,7 @@ def test_a_group_is_one_payment_without_destination_in_its_transfer_group() -> N
         "grp-1",
         "grp-1",
     )
-    assert (checkout.destination, checkout.application_fee) == (None, 0)
+    assert (checkout.host_account_id, checkout.purpose) == (None, "group_checkout")
     assert (checkout.amount, checkout.platform_fee, checkout.save_for_later) == (
         30_000,
         4_500,
@@ -68,7 +69,7 @@ def test_a_group_is_one_payment_without_destination_in_its_transfer_group() -> N
     assert checkout.stripe_metadata == {"group_id": "grp-1", "payment_id": checkout.payment_id}
 
 
-def test_a_single_booking_is_a_destination_charge_with_its_usual_metadata() -> None:
+def test_a_single_booking_is_a_separate_charge_of_its_own_transfer_group() -> None:
     event = CheckoutRequestedV1(
         booking_id="b-9",
         guest_id="guest-1",
@@ -83,10 +84,10 @@ def test_a_single_booking_is_a_destination_charge_with_its_usual_metadata() -> N
         payment_method="pm_card_visa",
     )
     checkout = Checkout.for_booking(event)
-    assert (checkout.destination, checkout.application_fee, checkout.transfer_group) == (
+    assert (checkout.host_account_id, checkout.transfer_group, checkout.purpose) == (
         "acct_9",
-        2_025,
-        None,
+        "b-9",
+        "checkout",
     )
     assert checkout.splits == ()
     # Part of Stripe's idempotent requests: unchanged since before groups existed.
@@ -236,3 +237,10 @@ def test_without_refund_refuses_what_the_booking_did_not_pay(
             platform_fee=fee,
             tax=tax,
         )
+
+
+def test_a_destination_charge_is_told_by_its_stored_row_not_by_configuration() -> None:
+    # A single booking's payment made before separate charges: a host, no transfer group.
+    assert is_destination_charge({"transfer_group": None, "host_account_id": "acct_9"})
+    assert not is_destination_charge({"transfer_group": "b-9", "host_account_id": "acct_9"})
+    assert not is_destination_charge({"transfer_group": "grp-1", "host_account_id": None})

@@ -13,6 +13,7 @@ from payments.domain.refunds import (
     PaymentState,
     RefundOrder,
     RefundRefused,
+    cancellation_cause,
     plan_refund,
 )
 
@@ -29,6 +30,7 @@ SINGLE = PaymentState(
     tax=300,
     host_account_id="acct_1",
     payment_intent_id="pi_1",
+    transfer_group="b-1",
 )
 GROUP = PaymentState(
     payment_id="pay_g",
@@ -110,7 +112,7 @@ def test_an_order_is_what_booking_asked() -> None:
         "tax": 50,
         "host_account_id": "acct_9",
         "lines": made.lines_json,
-        "cause": "cancellation",
+        "cause": "other",
     }
     assert RefundOrder.of_row(stored) == made
     amended = RefundOrder.of("b-9", None, request, cause="amendment")
@@ -122,7 +124,27 @@ def test_an_order_is_what_booking_asked() -> None:
 def test_a_captured_payment_is_refunded() -> None:
     plan = plan_refund(order(), SINGLE, reserved=0, refunded_for_booking=0)
     assert (plan.method, plan.capture_splits) == ("refund", ())
-    assert SINGLE.destination_charge and not GROUP.destination_charge
+    assert not SINGLE.destination_charge and not GROUP.destination_charge
+    # A single booking's payment recorded before separate charges (no transfer group) is one.
+    assert replace(SINGLE, transfer_group=None).destination_charge
+
+
+@pytest.mark.parametrize(
+    ("cancelled_by", "group_id", "cause"),
+    [
+        ("guest", None, "guest_cancellation"),
+        ("host", None, "host_cancellation"),
+        ("admin", None, "admin_cancellation"),
+        ("guest", "grp-1", "group_leg_cancelled"),
+        ("admin", "grp-1", "group_leg_cancelled"),
+        ("host", "grp-1", "host_cancellation"),
+        ("system", None, "other"),
+    ],
+)
+def test_a_cancellations_refund_says_who_cancelled(
+    cancelled_by: str, group_id: str | None, cause: str
+) -> None:
+    assert cancellation_cause(cancelled_by, group_id) == cause
 
 
 def test_the_whole_capture_may_be_refunded() -> None:

@@ -95,6 +95,7 @@ async def payment_state(
         splits=splits_of(row),
         renewals=row["renewals"],
         payment_method_type=row["payment_method_type"],
+        transfer_group=row["transfer_group"],
     )
 
 

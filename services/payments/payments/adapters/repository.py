@@ -50,13 +50,14 @@ def checkout_payment(checkout: Checkout, correlation_id: uuid.UUID) -> dict[str,
         "amount": checkout.amount,
         "platform_fee": checkout.platform_fee,
         "currency": checkout.currency,
-        "host_account_id": checkout.destination,
+        "host_account_id": checkout.host_account_id,
         "payment_method": checkout.payment_method,
         "correlation_id": correlation_id,
         "group_id": checkout.group_id,
         "splits": json.dumps([asdict(s) for s in checkout.splits]) if checkout.splits else None,
         "transfer_group": checkout.transfer_group,
         "tax": checkout.tax,
+        "payment_purpose": checkout.purpose,
     }
 
 

@@ -8,6 +8,9 @@ Outcomes:
 - a card decline is a normal business result: ``PaymentIntentResult(status="declined", ...)``
   (``SetupIntentResult`` likewise); an off-session charge that the bank wants the customer to
   authenticate is such a decline too, with ``failure_code == "authentication_required"``;
+- a PaymentIntent for more than the processor takes in one charge
+  (``marketplace_contracts.money``) is not sent: ``StripeGatewayError("amount_too_large")``,
+  not retryable;
 - anything else that fails raises ``StripeGatewayError`` with a machine-readable ``code`` and
   ``retryable`` (True for connection errors, rate limits and 5xx/409 responses, which the SDK
   has already retried ``max_network_retries`` times with the same idempotency key).
@@ -33,6 +36,8 @@ from stripe.params import (
     TransferCreateParams,
     TransferReversalCreateParams,
 )
+
+from marketplace_contracts.money import AMOUNT_TOO_LARGE, charge_limits
 
 __all__ = [
     "DEFAULT_API_BASE",
@@ -281,11 +286,13 @@ class StripeGateway:
         """Create and confirm a manual-capture PaymentIntent (an authorization hold).
 
         Success → ``status == "requires_capture"``; a declined card → ``status == "declined"``.
-        With ``destination_account`` it is a destination charge: the amount minus
-        ``application_fee_amount`` is transferred to that connected account on capture.
-        Without one (``application_fee_amount`` must then be 0) the funds stay on the platform
-        account; ``transfer_group`` names the separate transfers that will pay them out (a
-        Linked Booking Group: one charge, one transfer per host).
+        Without ``destination_account`` (``application_fee_amount`` must then be 0: every
+        payment payments makes now) the funds stay on the platform account and
+        ``transfer_group`` names the separate transfers that will pay them out (a single
+        booking's, or a Linked Booking Group's: one charge, one transfer per host). With one it
+        is a destination charge: the amount minus ``application_fee_amount`` is transferred to
+        that connected account on capture (only for a payment made as one before separate
+        charges replaced them).
         ``setup_future_usage="off_session"`` (with a ``customer``) also saves the card to the
         customer once the authorization succeeds, so that ``result.payment_method`` can be
         charged later with ``charge_off_session``.
@@ -437,6 +444,7 @@ class StripeGateway:
     async def _create_intent(
         self, params: PaymentIntentCreateParams, idempotency_key: str
     ) -> PaymentIntentResult:
+        _refuse_beyond_limits(params["amount"], params["currency"])
         try:
             intent = await self._client.v1.payment_intents.create_async(
                 params, options={"idempotency_key": _checked(idempotency_key)}
@@ -505,7 +513,8 @@ class StripeGateway:
         For a destination charge pass ``reverse_transfer`` and ``refund_application_fee``: the
         connected account's transfer and the platform's application fee then give back their
         share (Stripe takes both in proportion to the refunded amount). A charge without a
-        destination (a Linked Booking Group's) takes it all from the platform balance.
+        destination (every payment made since separate charges) takes it all from the platform
+        balance; a transfer already made is reversed on its own (the ``reverse_transfer`` method).
         Stripe refuses more than is left of the charge (``amount_too_large``), an emptied charge
         (``charge_already_refunded``) and an uncaptured intent: those raise a non-retryable
         ``StripeGatewayError``.
@@ -691,6 +700,20 @@ def _intent_params(
     if transfer_group is not None:
         params["transfer_group"] = transfer_group
     return params
+
+
+def _refuse_beyond_limits(amount: int, currency: str) -> None:
+    """Raise a permanent `amount_too_large` for an amount Stripe would refuse, before asking
+    it (the processor's ceiling, `marketplace_contracts.money`): a request that can never
+    succeed is not sent, so it costs no API call and no retry."""
+    if amount > charge_limits(currency).maximum:
+        raise StripeGatewayError(
+            AMOUNT_TOO_LARGE,
+            f"{amount} {currency} is more than the payment processor takes in one charge "
+            f"({charge_limits(currency).maximum})",
+            False,
+            param="amount",
+        )
 
 
 def _checked(idempotency_key: str) -> str:

@@ -110,8 +110,9 @@ async def pending_reversals(db: PaymentsDB, limit: int = 50) -> list[asyncpg.Rec
 
 async def note_reversal_error(
     db: PaymentsDB, reversal_key: str, code: str, message: str, *, failed: bool
-) -> None:
-    await db.execute(
+) -> bool:
+    """One more failed attempt (`failed`: the last one); False if it was no longer pending."""
+    status = await db.execute(
         "UPDATE payments.transfer_reversals SET attempts = attempts + 1, last_error = $2, "
         "failure_code = CASE WHEN $3 THEN $4 ELSE failure_code END, "
         "status = CASE WHEN $3 THEN 'failed' ELSE status END, updated_at = now() "
@@ -121,6 +122,7 @@ async def note_reversal_error(
         failed,
         code,
     )
+    return bool(status == "UPDATE 1")
 
 
 async def cancel_reversal(db: PaymentsDB, reversal_key: str) -> None:

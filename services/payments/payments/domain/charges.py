@@ -3,9 +3,11 @@
 Booking asks for it with `booking.charge_requested`, naming the booking's checkout payment: its
 customer and the card saved with it are charged off-session. The charge is a payment of its own
 (`charge_payment_id`, purpose `charge:<charge_request_id>`), captured at once, and paid out like
-the booking's checkout: a single booking's is a destination charge to its host with the platform
-fee as application fee; a group leg's is a charge of the group's transfer group without a
-destination (the platform pays the leg's host by transfer).
+every payment: a separate charge without destination or application fee, of the transfer group
+of the booking (a single booking's id, a group leg's group id); finance releases the host's
+share as a transfer. Also the extra charge of a booking whose checkout was a destination charge
+(made before separate charges replaced them): the charge is a payment of its own. It is an
+`extra_charge`, or a `deposit_claim` when booking asks for a damage claim (`payment_purpose`).
 
 A request that cannot be charged (no such payment, a payment that does not pay for the booking,
 another currency, amounts that do not add up, no card saved) is refused with a machine-readable
@@ -19,13 +21,15 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from marketplace_contracts.events.booking import ChargeRequestedV1
-from payments.domain.checkout import Split
+from payments.domain.checkout import DEPOSIT_CLAIM, EXTRA_CHARGE, Split
 from payments.domain.ids import charge_payment_id
 
 # Refusal codes (payment_failed `code`; Stripe's own codes pass through unchanged).
 PAYMENT_NOT_FOUND: Final = "payment_not_found"
 INVALID_CHARGE_REQUEST: Final = "invalid_charge_request"
 NO_SAVED_PAYMENT_METHOD: Final = "no_saved_payment_method"
+DEPOSIT_CLAIM_REASON: Final = "deposit_claim"
+"""`booking.charge_requested` `reason` of a damage claim against a security deposit."""
 
 
 class ChargeRefused(Exception):
@@ -64,17 +68,13 @@ class ExtraCharge:
         return f"charge:{self.charge_request_id}"
 
     @property
-    def destination(self) -> str | None:
-        """The host's account of a single booking's destination charge; None for a group leg."""
-        return self.host_account_id if self.group_id is None else None
+    def payment_purpose(self) -> str:
+        return DEPOSIT_CLAIM if self.reason == DEPOSIT_CLAIM_REASON else EXTRA_CHARGE
 
     @property
-    def application_fee(self) -> int:
-        return self.platform_fee if self.destination is not None else 0
-
-    @property
-    def transfer_group(self) -> str | None:
-        return self.group_id
+    def transfer_group(self) -> str:
+        """The group's transfer group for a group leg, else the booking's."""
+        return self.group_id or self.booking_id
 
     @property
     def split(self) -> Split:
@@ -93,6 +93,11 @@ class ExtraCharge:
         if self.group_id is not None:
             metadata["group_id"] = self.group_id
         return metadata
+
+
+def charge_purpose(event: ChargeRequestedV1) -> str:
+    """`deposit_claim` for a damage claim, else `extra_charge` (amendment, overtime, ...)."""
+    return DEPOSIT_CLAIM if event.reason == DEPOSIT_CLAIM_REASON else EXTRA_CHARGE
 
 
 def plan_charge(event: ChargeRequestedV1, source: Any | None) -> ExtraCharge:

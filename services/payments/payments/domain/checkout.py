@@ -2,19 +2,33 @@
 payment for every leg of a Linked Booking Group.
 
 Both requests become a `Checkout`, so authorizing, saving a card and recording the outcome run
-the same code. A single booking is a destination charge (its host's account receives the amount
-minus the platform fee on capture); a group's payment has no destination: the platform keeps the
-funds and pays each leg's host by a transfer of the `transfer_group` (separate charges and
-transfers), so the payment remembers every leg's `Split`.
+the same code. Every payment is a separate charge: it has no destination and no application fee,
+the platform keeps the funds, and finance releases each host's share as a transfer of the
+payment's `transfer_group` (the booking id of a single booking, the group id of a group), so a
+host is paid when the business says (after the stay starts), not when Stripe captures. A group's
+payment remembers every leg's `Split`.
+
+Single bookings were destination charges before (Stripe paid the host at capture); their
+payment rows have no `transfer_group`, and everything done to them later (a capture, a refund,
+a charge of their saved card, a renewal) still treats them as destination charges: see
+`is_destination_charge`, which decides from the stored row, never from configuration.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any, Final
 
 from marketplace_contracts.events.booking import CheckoutRequestedV1, GroupCheckoutRequestedV1
 from payments.domain.ids import checkout_payment_id
+
+# What a payment is for (`payments.payment_purpose`, the `purpose` of payment_captured and
+# payment_failed). Finance routes on it, never on the shape of an id.
+CHECKOUT: Final = "checkout"
+GROUP_CHECKOUT: Final = "group_checkout"
+EXTRA_CHARGE: Final = "extra_charge"
+DEPOSIT_CLAIM: Final = "deposit_claim"
 
 
 class InvalidCheckout(ValueError):
@@ -63,8 +77,8 @@ class Checkout:
     platform_fee: int
     payment_method: str
     save_for_later: bool
-    destination: str | None
-    """Host account of a destination charge; None for a group."""
+    host_account_id: str | None
+    """The single booking's host; None for a group (its splits name the hosts)."""
     splits: tuple[Split, ...] = ()
     """A group's legs; empty for a single booking."""
     tax: int = 0
@@ -84,14 +98,13 @@ class Checkout:
             )
 
     @property
-    def transfer_group(self) -> str | None:
-        return self.group_id
+    def transfer_group(self) -> str:
+        """The group's id, or the single booking's: what its hosts' transfers are made of."""
+        return self.group_id or self.booking_id
 
     @property
-    def application_fee(self) -> int:
-        """Stripe's application fee exists only on a destination charge; a group's platform fee
-        is what its transfers leave on the platform account."""
-        return self.platform_fee if self.destination is not None else 0
+    def purpose(self) -> str:
+        return GROUP_CHECKOUT if self.group_id is not None else CHECKOUT
 
     @property
     def stripe_metadata(self) -> dict[str, str]:
@@ -109,7 +122,7 @@ class Checkout:
             platform_fee=event.platform_fee,
             payment_method=event.payment_method,
             save_for_later=event.save_for_later,
-            destination=event.host_account_id,
+            host_account_id=event.host_account_id,
             tax=event.tax,
             deposit_amount=event.deposit_amount,
             payment_method_type=event.payment_method_type,
@@ -138,10 +151,17 @@ class Checkout:
             platform_fee=event.platform_fee,
             payment_method=event.payment_method,
             save_for_later=event.save_for_later,
-            destination=None,
+            host_account_id=None,
             splits=splits,
             tax=sum(s.tax for s in splits),
         )
+
+
+def is_destination_charge(payment: Mapping[str, Any]) -> bool:
+    """A payment row of a single booking charged to its host's account (Stripe paid the host at
+    capture): recorded before separate charges replaced destination charges, it has a host and
+    no transfer group. Its refunds reverse Stripe's transfer and application fee themselves."""
+    return payment["transfer_group"] is None and payment["host_account_id"] is not None
 
 
 def stripe_metadata(payment_id: str, booking_id: str, group_id: str | None) -> dict[str, str]:

@@ -40,9 +40,29 @@ NOT_CHARGED_YET: Final = ("saved", "charge_failed")
 """A single booking's saved card that is still to be charged (at confirmation, or by the
 guest's retry once that charge failed)."""
 
-# What asked for the refund (`payments.refunds.cause`).
-CANCELLATION: Final = "cancellation"
+# What asked for the refund (`payments.refunds.cause`, the `cause` of refund_succeeded and
+# refund_failed). Finance routes on it, never on the shape of an id.
+GUEST_CANCELLATION: Final = "guest_cancellation"
+HOST_CANCELLATION: Final = "host_cancellation"
+ADMIN_CANCELLATION: Final = "admin_cancellation"
+GROUP_LEG_CANCELLED: Final = "group_leg_cancelled"
 AMENDMENT: Final = "amendment"
+CHECKOUT_FAILED: Final = "checkout_failed"
+DEPOSIT_RELEASE: Final = "deposit_release"
+OTHER: Final = "other"
+"""A cause payments cannot tell (a refund recorded before causes were)."""
+
+
+def cancellation_cause(cancelled_by: str, group_id: str | None) -> str:
+    """The cause of a cancellation's refund: a host's cancellation (also of a group leg: it may
+    carry a penalty) is `host_cancellation`; a group leg cancelled otherwise is
+    `group_leg_cancelled`; a single booking's says who cancelled it."""
+    if cancelled_by == "host":
+        return HOST_CANCELLATION
+    if group_id is not None:
+        return GROUP_LEG_CANCELLED
+    return {"guest": GUEST_CANCELLATION, "admin": ADMIN_CANCELLATION}.get(cancelled_by, OTHER)
+
 
 # Refusal codes (refund_failed `code`; Stripe's own codes pass through unchanged).
 AMOUNT_TOO_LARGE: Final = "amount_too_large"
@@ -87,7 +107,7 @@ class RefundOrder:
     tax: int
     host_account_id: str
     lines: tuple[tuple[str, int], ...] = ()
-    cause: str = CANCELLATION
+    cause: str = OTHER
 
     @classmethod
     def of(
@@ -95,7 +115,7 @@ class RefundOrder:
         booking_id: str,
         group_id: str | None,
         request: RefundRequest,
-        cause: str = CANCELLATION,
+        cause: str = OTHER,
     ) -> RefundOrder:
         return cls(
             refund_id=request.refund_id,
@@ -168,12 +188,18 @@ class PaymentState:
     """How often the authorization was renewed (part of the void's idempotency key)."""
     payment_method_type: str = "card"
     """`us_bank_account`: a bank debit, kept on the platform (no destination)."""
+    transfer_group: str | None = None
+    """Set on every payment but a destination charge of a single booking made before separate
+    charges replaced them (`checkout.is_destination_charge`)."""
 
     @property
     def destination_charge(self) -> bool:
-        """A single booking's card payment, charged to its host's connected account."""
+        """A single booking's card payment charged to its host's connected account (recorded
+        before separate charges replaced destination charges): its refund reverses Stripe's
+        transfer and application fee itself."""
         return (
             self.group_id is None
+            and self.transfer_group is None
             and self.host_account_id is not None
             and self.payment_method_type == "card"
         )

@@ -20,8 +20,9 @@ and transfers). Stripe answers `processing` at once:
 - the funds-cleared sweeper: a captured debit whose `funds_hold_until` passed without a return
   → `payments.funds_cleared`, once.
 - `booking.payment_retry_requested` for a returned debit (the guest pays by card instead): a
-  new card payment of the booking (`purpose = repay`, `replaces_payment_id`), a destination
-  charge like any card booking's, authorized and captured on-session with per-attempt keys →
+  new card payment of the booking (`purpose = repay`, `replaces_payment_id`), a separate
+  charge of the booking's transfer group like any card booking's (its purpose, as facts say
+  it, is `checkout`), authorized and captured on-session with per-attempt keys →
   `payments.payment_captured` (card) or `payments.payment_failed`.
 
 Webhooks are applied by the webhook worker (`webhooks.apply_pending`) in its transaction; each
@@ -95,7 +96,7 @@ class BankDebits:
     # -- checkout: start the debit (outside any transaction) -------------------------------
     async def debit(self, checkout: Checkout, customer: str) -> PaymentIntentResult:
         """Raises StripeGatewayError (a request we cannot make is a permanent refusal)."""
-        if checkout.group_id is not None or checkout.destination is None:
+        if checkout.group_id is not None or checkout.host_account_id is None:
             raise StripeGatewayError(
                 "bank_debit_not_allowed", "a Linked Booking Group pays by card only", False
             )
@@ -183,6 +184,7 @@ class BankDebits:
                 code=failure_code or "bank_debit_failed",
                 decline_code=row["decline_code"],
                 message=failure_message or "",
+                purpose=checkout.purpose,
             ),
             **meta,
         )
@@ -223,8 +225,9 @@ class BankDebits:
         await conn.execute(
             "INSERT INTO payments.payments (payment_id, booking_id, purpose, guest_id, amount, "
             "platform_fee, tax, currency, host_account_id, payment_method, customer_id, "
-            "status, correlation_id, replaces_payment_id) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'charge_failed', $12, $13) "
+            "status, correlation_id, replaces_payment_id, transfer_group) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'charge_failed', $12, $13, "
+            "$2) "
             "ON CONFLICT (payment_id) DO NOTHING",
             repay_id,
             payment["booking_id"],

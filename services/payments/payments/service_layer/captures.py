@@ -99,4 +99,5 @@ def payment_captured(
         # A bank debit can still be returned: finance holds the payout until then.
         payment_method_type=payment.get("payment_method_type") or "card",
         funds_hold_until=payment.get("funds_hold_until"),
+        purpose=payment.get("payment_purpose"),
     )

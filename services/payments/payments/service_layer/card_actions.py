@@ -131,6 +131,7 @@ async def apply_intent_event(
             code=code,
             message=message,
             group_id=payment["group_id"],
+            purpose=payment["payment_purpose"],
         ),
         **meta,
     )

@@ -30,7 +30,7 @@ from marketplace_contracts.events.booking import ChargeRequestedV1
 from marketplace_contracts.events.payments import PaymentFailedV1
 from payments.adapters import repository
 from payments.adapters.stripe_gateway import PaymentIntentResult, StripeGateway, StripeGatewayError
-from payments.domain.charges import ChargeRefused, ExtraCharge, plan_charge
+from payments.domain.charges import ChargeRefused, ExtraCharge, charge_purpose, plan_charge
 from payments.domain.ids import charge_payment_id, idempotency_key
 from payments.service_layer.captures import payment_captured
 from payments.service_layer.deposits import charge_source
@@ -86,8 +86,8 @@ class ExtraCharges:
                 currency=charge.currency,
                 customer=charge.customer_id,
                 payment_method=charge.payment_method,
-                application_fee_amount=charge.application_fee,
-                destination_account=charge.destination,
+                application_fee_amount=0,
+                destination_account=None,
                 transfer_group=charge.transfer_group,
                 metadata=charge.stripe_metadata,
                 capture=True,
@@ -154,6 +154,7 @@ class ExtraCharges:
                 decline_code=outcome.decline_code,
                 message=outcome.message,
                 charge_request_id=event.charge_request_id,
+                purpose=charge.payment_purpose if charge else charge_purpose(event),
             ),
             **meta,
         )
@@ -167,6 +168,7 @@ def _payment_row(charge: ExtraCharge, outcome: ChargeOutcome, env: Envelope) -> 
         "payment_id": charge.payment_id,
         "booking_id": charge.booking_id,
         "purpose": charge.purpose,
+        "payment_purpose": charge.payment_purpose,
         "charge_request_id": charge.charge_request_id,
         "guest_id": charge.guest_id,
         "amount": charge.amount,
@@ -208,6 +210,7 @@ def _refused_row(
         "payment_id": charge_payment_id(event.charge_request_id),
         "booking_id": event.booking_id,
         "purpose": f"charge:{event.charge_request_id}",
+        "payment_purpose": charge_purpose(event),
         "charge_request_id": event.charge_request_id,
         "guest_id": outcome.guest_id,
         "amount": event.amount,
@@ -216,7 +219,7 @@ def _refused_row(
         "currency": event.currency,
         "host_account_id": event.host_account_id,
         "group_id": event.group_id,
-        "transfer_group": event.group_id,
+        "transfer_group": event.group_id or event.booking_id,
         "payment_method": "",
         "correlation_id": env.correlation_id,
         "status": "failed",

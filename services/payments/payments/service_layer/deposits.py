@@ -25,10 +25,9 @@ import asyncpg
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.booking import ChargeRequestedV1, DepositReleasedV1
 from payments.adapters.stripe_gateway import SetupIntentResult, StripeGateway, StripeGatewayError
+from payments.domain.charges import DEPOSIT_CLAIM_REASON
 from payments.domain.checkout import Checkout
 from payments.domain.ids import idempotency_key
-
-DEPOSIT_CLAIM = "deposit_claim"
 
 
 def deposit_failure(result: SetupIntentResult) -> StripeGatewayError | None:
@@ -49,7 +48,7 @@ async def charge_source(
 ) -> Mapping[str, Any] | None:
     """The payment a charge request is taken from: a damage claim charges the card saved for
     the deposit (its customer and payment method) when there is one."""
-    if source is None or event.reason != DEPOSIT_CLAIM:
+    if source is None or event.reason != DEPOSIT_CLAIM_REASON:
         return source
     deposit = await db.fetchrow(
         "SELECT customer_id, payment_method FROM payments.deposits WHERE payment_id = $1",

@@ -46,6 +46,7 @@ from payments.service_layer.deposits import Deposits, deposit_failure
 from payments.service_layer.groups import GroupPayments
 from payments.service_layer.reauthorization import Reauthorizations, raise_if_renewed
 from payments.service_layer.refunds import DEFAULT_MAX_ATTEMPTS, Refunds
+from payments.service_layer.reversals import Reversals
 from payments.service_layer.saved_cards import SavedCards
 from payments.service_layer.transfers import Transfers
 
@@ -91,6 +92,7 @@ class PaymentHandlers:
         self.charges = ExtraCharges(db, outbox, stripe)
         self.deposits = Deposits(db, stripe)
         self.transfers = Transfers(db, outbox, stripe)
+        self.reversals = Reversals(db, outbox, stripe)
         self.reauthorizations = Reauthorizations(db, outbox, stripe)
         self.refunds = Refunds(
             db,
@@ -113,7 +115,7 @@ class PaymentHandlers:
     ) -> None:
         await self.record_checkout(conn, env, _booking_checkout(event), auth)
 
-    # -- group checkout requested: one payment for every leg, without a destination -------
+    # -- group checkout requested: one payment for every leg --------------------------------
     async def authorize_group(
         self, env: Envelope, event: GroupCheckoutRequestedV1
     ) -> Authorization | None:
@@ -184,8 +186,9 @@ class PaymentHandlers:
             currency=checkout.currency,
             payment_method=checkout.payment_method,
             customer=customer,
-            application_fee_amount=checkout.application_fee,
-            destination_account=checkout.destination,
+            # A separate charge: the host's share is a transfer finance releases later.
+            application_fee_amount=0,
+            destination_account=None,
             transfer_group=checkout.transfer_group,
             metadata=checkout.stripe_metadata,
             # Saved to the guest's customer with the authorization: amendments and overtime
@@ -289,6 +292,7 @@ class PaymentHandlers:
                     decline_code=row["decline_code"],
                     message=row["failure_message"] or "",
                     group_id=checkout.group_id,
+                    purpose=checkout.purpose,
                 ),
                 **meta,
             )

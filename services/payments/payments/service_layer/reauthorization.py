@@ -42,7 +42,7 @@ from payments.adapters.stripe_gateway import (
     StripeGateway,
     StripeGatewayError,
 )
-from payments.domain.checkout import stripe_metadata
+from payments.domain.checkout import is_destination_charge, stripe_metadata
 from payments.domain.ids import idempotency_key
 from payments.service_layer.guards import existing_payment
 
@@ -82,7 +82,7 @@ class Reauthorizations:
                 failure_code="no_saved_payment_method",
                 failure_message="the checkout saved no card to authorize again off-session",
             )
-        destination = payment["host_account_id"]
+        destination = payment["host_account_id"] if is_destination_charge(payment) else None
         try:
             result = await self.stripe.charge_off_session(
                 amount=payment["amount"],

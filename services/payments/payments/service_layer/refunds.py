@@ -53,11 +53,12 @@ from payments.domain.refunds import (
     Plan,
     RefundOrder,
     RefundRefused,
+    cancellation_cause,
     lowered_charge,
     plan_refund,
 )
 from payments.service_layer.captures import record_captured
-from payments.service_layer.transfers import plan_reversals
+from payments.service_layer.reversals import plan_reversals
 
 log = logging.getLogger("payments.refunds")
 
@@ -113,7 +114,8 @@ class Refunds:
             if request is not event.refund:  # an extra charge: a payment of its own
                 payment = await repository.get_payment(self.db(), request.payment_id)
                 group_id = payment["group_id"] if payment is not None else None
-            order = RefundOrder.of(event.booking_id, group_id, request)
+            cause = cancellation_cause(event.cancelled_by, event.group_id)
+            order = RefundOrder.of(event.booking_id, group_id, request, cause=cause)
             outcome = await self.attempt(order, env.correlation_id, env.event_id)
             if outcome is not None:
                 outcomes.append(outcome)
@@ -288,6 +290,7 @@ class Refunds:
                     code=code,
                     message=outcome.message,
                     attempts=max(1, row["attempts"]),
+                    cause=order.cause,
                 ),
                 key=order.payment_id,
                 correlation_id=correlation_id,
@@ -323,6 +326,7 @@ class Refunds:
                 host_account_id=order.host_account_id,
                 method=outcome.method,
                 stripe_refund_id=outcome.stripe_refund_id,
+                cause=order.cause,
             ),
             key=order.payment_id,
             correlation_id=correlation_id,

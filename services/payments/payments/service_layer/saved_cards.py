@@ -27,7 +27,7 @@ from payments.adapters.stripe_gateway import (
     StripeGateway,
     StripeGatewayError,
 )
-from payments.domain.checkout import Checkout, stripe_metadata
+from payments.domain.checkout import Checkout, is_destination_charge, stripe_metadata
 from payments.domain.ids import idempotency_key
 from payments.service_layer.captures import record_captured
 from payments.service_layer.guards import existing_payment, refusal_is_final
@@ -104,14 +104,16 @@ class SavedCards:
                     decline_code=row["decline_code"],
                     message=row["failure_message"] or "",
                     group_id=checkout.group_id,
+                    purpose=checkout.purpose,
                 ),
                 **meta,
             )
 
     async def charge(self, payment: asyncpg.Record) -> PaymentIntentResult:
-        """Charge a payment's saved card off-session, in full (a destination charge for a
-        single booking, a transfer-group charge for a group). Raises StripeGatewayError."""
-        destination = payment["host_account_id"]
+        """Charge a payment's saved card off-session, in full (a charge of its transfer group;
+        a destination charge for a single booking's payment recorded as one). Raises
+        StripeGatewayError."""
+        destination = payment["host_account_id"] if is_destination_charge(payment) else None
         return await self.stripe.charge_off_session(
             amount=payment["amount"],
             currency=payment["currency"],
@@ -144,17 +146,20 @@ class SavedCards:
         self, payment: asyncpg.Record, payment_id: str, payment_method: str, attempt: int
     ) -> PaymentIntentResult:
         """One attempt of the guest, present, to pay `payment`'s amount by card as
-        `payment_id` (a destination charge): authorize, then capture, with the attempt's own
+        `payment_id` (charged like `payment`: of its transfer group, or a destination charge
+        for a payment recorded as one): authorize, then capture, with the attempt's own
         idempotency keys. A refusal by Stripe is a PermanentError."""
         key = f"{payment_id}:{attempt}"
+        destination = is_destination_charge(payment)
         result = await refusal_is_final(
             self.stripe.authorize(
                 amount=payment["amount"],
                 currency=payment["currency"],
                 payment_method=payment_method,
                 customer=payment["customer_id"],
-                application_fee_amount=payment["platform_fee"],
-                destination_account=payment["host_account_id"],
+                application_fee_amount=payment["platform_fee"] if destination else 0,
+                destination_account=payment["host_account_id"] if destination else None,
+                transfer_group=payment["transfer_group"],
                 metadata={"booking_id": payment["booking_id"], "payment_id": payment_id},
                 idempotency_key=idempotency_key("retry-authorize", key),
             )
@@ -215,6 +220,7 @@ class SavedCards:
                 decline_code=failure["decline_code"],
                 message=failure["failure_message"] or "",
                 group_id=payment["group_id"],
+                purpose=payment["payment_purpose"],
             ),
             key=payment_id,
             correlation_id=env.correlation_id,

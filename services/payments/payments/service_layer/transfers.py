@@ -14,44 +14,39 @@ ours or Stripe's, is recorded `failed` and announced with transfer_failed.
 
 What may be released of a booking: its split's host amount, minus the host's shares of its
 refunds (made or under way), minus what its transfers paid (made or under way) net of
-reversals. A destination charge paid the host at capture: its release names the transfer Stripe
-made then and transfers nothing.
-
-Reversals: the refund saga (`refunds.record`) calls `plan_reversals` in the transaction that
-records a successful refund. When the host's transfers now exceed what the host is owed, it
-writes `pending` rows of `payments.transfer_reversals` for the excess (at most the refund's host
-share; the newest transfers first). The reversal worker makes them through Stripe (key
-`payments:transfer_reversal:<refund_id>`) and records each with its transfer_reversed event.
-The row exists exactly when the refund does, so a crash anywhere leaves the reversal to do,
-never done twice.
+reversals. A destination charge (a single booking's payment made before separate charges
+replaced them) paid the host at capture: its release names the transfer Stripe made then and
+transfers nothing. A refund of a share already transferred is taken back by a reversal
+(`reversals`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 
 from eventkit.outbox import Outbox
-from eventkit.runtime import ServiceRuntime
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.finance import PayoutReleasedV1
 from marketplace_contracts.events.payments import (
     TransferCreatedV1,
     TransferFailedV1,
-    TransferReversedV1,
 )
 from payments.adapters import repository
 from payments.adapters import transfer_repository as transfers_db
 from payments.adapters.stripe_gateway import StripeGateway, StripeGatewayError
-from payments.domain.checkout import InvalidCheckout, Split, captured_splits
+from payments.domain.checkout import (
+    InvalidCheckout,
+    Split,
+    captured_splits,
+    is_destination_charge,
+)
 from payments.domain.ids import idempotency_key
-from payments.domain.refunds import REFUND, RefundOrder
 
 log = logging.getLogger("payments.transfers")
 
@@ -101,11 +96,6 @@ def booking_split(payment: asyncpg.Record, booking_id: str) -> Split:
         "booking_not_in_payment",
         f"payment {payment['payment_id']} does not pay for booking {booking_id}",
     )
-
-
-def is_destination_charge(payment: asyncpg.Record) -> bool:
-    """Stripe paid the host at capture: a charge to its account, not of a transfer group."""
-    return payment["transfer_group"] is None and payment["host_account_id"] is not None
 
 
 async def available(
@@ -324,128 +314,3 @@ class Transfers:
             **meta,
         )
         return True
-
-    # -- reversals: the worker's side -------------------------------------------------------
-    async def reverse_pending(self, limit: int = 50) -> int:
-        """Make the pending reversals through Stripe and record each; how many were made.
-        A retryable failure leaves one pending for the next round; a refusal records it
-        `failed` (ops: see docs/runbooks/payout-release.md)."""
-        made = 0
-        for row in await transfers_db.pending_reversals(self.db(), limit):
-            key = row["reversal_key"]
-            if row["transfer_status"] == "failed":
-                await transfers_db.cancel_reversal(self.db(), key)  # nothing was transferred
-                continue
-            if row["transfer_status"] != "created":
-                continue  # its transfer is still being made: next round
-            try:
-                reversal = await self.stripe.reverse_transfer(
-                    row["transfer_id"],
-                    amount=row["amount"],
-                    metadata={
-                        "refund_id": row["refund_id"],
-                        "payment_id": row["payment_id"],
-                        "booking_id": row["booking_id"],
-                        "release_id": row["release_id"],
-                    },
-                    idempotency_key=idempotency_key("transfer_reversal", key),
-                )
-            except StripeGatewayError as exc:
-                failed = not exc.retryable
-                await transfers_db.note_reversal_error(
-                    self.db(), key, exc.code, exc.message, failed=failed
-                )
-                (log.error if failed else log.warning)(
-                    "reversal %s of transfer %s %s: %s",
-                    key,
-                    row["transfer_id"],
-                    "refused" if failed else "to be retried",
-                    exc,
-                )
-                continue
-            async with self.db().acquire() as conn, conn.transaction():
-                done = await transfers_db.reversal_succeeded(conn, key, reversal.id)
-                if done is None:
-                    continue
-                await self.outbox.add(
-                    conn,
-                    TransferReversedV1(
-                        reversal_id=reversal.id,
-                        transfer_id=row["transfer_id"],
-                        refund_id=row["refund_id"],
-                        payment_id=row["payment_id"],
-                        booking_id=row["booking_id"],
-                        host_account_id=row["host_account_id"],
-                        amount=row["amount"],
-                        currency=row["currency"],
-                    ),
-                    key=row["payment_id"],
-                    correlation_id=row["correlation_id"],
-                )
-            made += 1
-        return made
-
-
-async def plan_reversals(
-    conn: asyncpg.Connection, order: RefundOrder, method: str, correlation_id: uuid.UUID
-) -> int:
-    """In the transaction that records a successful refund (the payment row locked): the
-    reversals it needs, written `pending` for the reversal worker; their total. A refund of a
-    share not transferred yet needs none: it only lowers what may still be released."""
-    if method != REFUND or order.host_amount <= 0:
-        return 0
-    payment = await repository.get_payment(conn, order.payment_id)
-    if payment is None or is_destination_charge(payment):
-        return 0  # a destination charge's refund reverses its transfer itself (reverse_transfer)
-    transfers = await transfers_db.reversible(conn, order.payment_id, order.booking_id)
-    if not transfers:
-        return 0
-    try:
-        split = booking_split(payment, order.booking_id)
-    except TransferRefused:
-        return 0
-    owed = split.host_amount - await transfers_db.host_refunded(
-        conn, order.payment_id, order.booking_id
-    )
-    paid = sum(t["left_amount"] for t in transfers)
-    excess = min(order.host_amount, paid - max(owed, 0))
-    total = 0
-    for n, transfer in enumerate(transfers):
-        piece = min(excess - total, transfer["left_amount"])
-        if piece <= 0:
-            break
-        await transfers_db.add_reversal(
-            conn,
-            {
-                "reversal_key": order.refund_id if n == 0 else f"{order.refund_id}:{n}",
-                "refund_id": order.refund_id,
-                "release_id": transfer["release_id"],
-                "payment_id": order.payment_id,
-                "booking_id": order.booking_id,
-                "host_account_id": transfer["host_account_id"],
-                "amount": piece,
-                "currency": transfer["currency"],
-                "correlation_id": correlation_id,
-            },
-        )
-        total += piece
-    return total
-
-
-def reversal_worker(
-    transfers: Callable[[], Transfers], every: float
-) -> Callable[[ServiceRuntime, asyncio.Event], Coroutine[Any, Any, None]]:
-    """Make pending reversals every `every` seconds (and right away at start)."""
-
-    async def run(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await transfers().reverse_pending()
-            except (OSError, asyncpg.PostgresError) as exc:
-                log.warning("reversal worker: %r", exc)
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=every)
-            except TimeoutError:
-                pass
-
-    return run

@@ -1,5 +1,7 @@
 """Stripe webhooks: verify, store in the inbox table, answer fast; a worker applies them later.
 
+Besides PaymentIntents, disputes and host accounts, the platform's own payouts to its bank
+(`payout.*` without an `account`) are announced as `payments.platform_payout_updated`.
 Only the allow-listed event types are stored (others are answered 200 and dropped, so Stripe
 stops resending them). Stripe does not order its events: a PaymentIntent's status only moves
 forward along its rank, so an older event arriving after a newer one changes nothing. Ops can
@@ -19,7 +21,7 @@ import asyncpg
 
 from eventkit.outbox import Outbox
 from eventkit.runtime import ServiceRuntime
-from marketplace_contracts.events.payments import HostAccountUpdatedV1
+from marketplace_contracts.events.payments import HostAccountUpdatedV1, PlatformPayoutUpdatedV1
 from payments.service_layer import bank_debits, card_actions
 
 log = logging.getLogger("payments.webhooks")
@@ -41,6 +43,11 @@ ALLOWED_TYPES = frozenset(
         "charge.dispute.created",
         "charge.dispute.closed",
         "account.updated",
+        "payout.created",
+        "payout.updated",
+        "payout.paid",
+        "payout.failed",
+        "payout.canceled",
     }
 )
 # How far along a PaymentIntent is; a webhook never moves one backwards.
@@ -125,6 +132,8 @@ async def _apply_event(
         await bank_debits.apply_dispute(conn, _OUTBOX, event)
     elif obj.get("object") == "account":
         await _apply_account(conn, event, obj)
+    elif obj.get("object") == "payout" and not event.get("account"):
+        await _apply_platform_payout(conn, event, obj)
 
 
 async def _apply_intent(conn: asyncpg.Connection, event_type: str, intent: dict[str, Any]) -> None:
@@ -190,6 +199,31 @@ async def _apply_account(
         ),
         key=account["id"],
         correlation_id=uuid.uuid4(),
+    )
+
+
+async def _apply_platform_payout(
+    conn: asyncpg.Connection, event: dict[str, Any], payout: dict[str, Any]
+) -> None:
+    """A payout of the platform's balance to its bank (an event without `account`: a connected
+    account's payouts are the host's business) is announced as it is, once per Stripe event
+    (the inbox's UNIQUE(stripe_event_id); an ops replay announces it again, which finance's
+    import takes as it takes any). Stripe does not order events, so each carries its own
+    time (`updated_at`)."""
+    arrival = payout.get("arrival_date")
+    await _OUTBOX.add(
+        conn,
+        PlatformPayoutUpdatedV1(
+            payout_id=payout["id"],
+            amount=payout["amount"],
+            currency=payout["currency"],
+            status=payout["status"],
+            arrival_date=datetime.fromtimestamp(arrival, UTC) if arrival else None,
+            failure_code=payout.get("failure_code"),
+            updated_at=datetime.fromtimestamp(event["created"], UTC),
+        ),
+        key=payout["id"],
+        correlation_id=uuid.uuid5(uuid.NAMESPACE_URL, f"stripe:payout:{payout['id']}"),
     )
 
 

@@ -1,0 +1,195 @@
+"""Transfer reversals: a refund of a host's share that was already transferred takes it back.
+
+The refund saga (`refunds.record`) calls `plan_reversals` in the transaction that records a
+successful refund. When the host's transfers now exceed what the host is owed, it writes
+`pending` rows of `payments.transfer_reversals` for the excess (at most the refund's host share;
+the newest transfers first). The reversal worker makes them through Stripe (key
+`payments:transfer_reversal:<reversal_key>`) and records each with its transfer_reversed event.
+The row exists exactly when the refund does, so a crash anywhere leaves the reversal to do,
+never done twice.
+
+A reversal Stripe refuses (the host's balance cannot cover it, the account is gone) is recorded
+`failed` with `payments.transfer_reversal_failed` in the same transaction: the guest has the
+money back and the host kept it, so finance books what the host owes as a receivable and nets
+it from their next payouts. A retryable failure stays pending for the next round.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import asyncpg
+
+from eventkit.outbox import Outbox
+from eventkit.runtime import ServiceRuntime
+from marketplace_contracts.events.payments import TransferReversalFailedV1, TransferReversedV1
+from payments.adapters import repository
+from payments.adapters import transfer_repository as transfers_db
+from payments.adapters.stripe_gateway import StripeGateway, StripeGatewayError
+from payments.domain.checkout import is_destination_charge
+from payments.domain.ids import idempotency_key
+from payments.domain.refunds import REFUND, RefundOrder
+from payments.service_layer.transfers import TransferRefused, booking_split
+
+log = logging.getLogger("payments.reversals")
+
+
+class Reversals:
+    def __init__(
+        self, db: Callable[[], asyncpg.Pool], outbox: Outbox, stripe: StripeGateway
+    ) -> None:
+        self.db = db
+        self.outbox = outbox
+        self.stripe = stripe
+
+    async def reverse_pending(self, limit: int = 50) -> int:
+        """Make the pending reversals through Stripe and record each; how many were made.
+        A retryable failure leaves one pending for the next round; a refusal records it
+        `failed` and announces it (ops: see docs/runbooks/payout-release.md)."""
+        made = 0
+        for row in await transfers_db.pending_reversals(self.db(), limit):
+            key = row["reversal_key"]
+            if row["transfer_status"] == "failed":
+                await transfers_db.cancel_reversal(self.db(), key)  # nothing was transferred
+                continue
+            if row["transfer_status"] != "created":
+                continue  # its transfer is still being made: next round
+            try:
+                reversal = await self.stripe.reverse_transfer(
+                    row["transfer_id"],
+                    amount=row["amount"],
+                    metadata={
+                        "refund_id": row["refund_id"],
+                        "payment_id": row["payment_id"],
+                        "booking_id": row["booking_id"],
+                        "release_id": row["release_id"],
+                    },
+                    idempotency_key=idempotency_key("transfer_reversal", key),
+                )
+            except StripeGatewayError as exc:
+                await self._failed(row, exc)
+                continue
+            async with self.db().acquire() as conn, conn.transaction():
+                done = await transfers_db.reversal_succeeded(conn, key, reversal.id)
+                if done is None:
+                    continue
+                await self.outbox.add(
+                    conn,
+                    TransferReversedV1(
+                        reversal_id=reversal.id,
+                        transfer_id=row["transfer_id"],
+                        refund_id=row["refund_id"],
+                        payment_id=row["payment_id"],
+                        booking_id=row["booking_id"],
+                        host_account_id=row["host_account_id"],
+                        amount=row["amount"],
+                        currency=row["currency"],
+                    ),
+                    key=row["payment_id"],
+                    correlation_id=row["correlation_id"],
+                )
+            made += 1
+        return made
+
+    async def _failed(self, row: asyncpg.Record, exc: StripeGatewayError) -> None:
+        """Note the error; a refusal also fails the reversal and announces it, once."""
+        key, failed = row["reversal_key"], not exc.retryable
+        (log.error if failed else log.warning)(
+            "reversal %s of transfer %s %s: %s",
+            key,
+            row["transfer_id"],
+            "refused" if failed else "to be retried",
+            exc,
+        )
+        async with self.db().acquire() as conn, conn.transaction():
+            noted = await transfers_db.note_reversal_error(
+                conn, key, exc.code, exc.message, failed=failed
+            )
+            if not (noted and failed):
+                return
+            await self.outbox.add(
+                conn,
+                TransferReversalFailedV1(
+                    reversal_request_id=key,
+                    refund_id=row["refund_id"],
+                    transfer_id=row["transfer_id"],
+                    payment_id=row["payment_id"],
+                    booking_id=row["booking_id"],
+                    host_account_id=row["host_account_id"],
+                    amount=row["amount"],
+                    currency=row["currency"],
+                    code=exc.code,
+                    message=exc.message,
+                ),
+                key=row["payment_id"],
+                correlation_id=row["correlation_id"],
+            )
+
+
+async def plan_reversals(
+    conn: asyncpg.Connection, order: RefundOrder, method: str, correlation_id: uuid.UUID
+) -> int:
+    """In the transaction that records a successful refund (the payment row locked): the
+    reversals it needs, written `pending` for the reversal worker; their total. A refund of a
+    share not transferred yet needs none: it only lowers what may still be released."""
+    if method != REFUND or order.host_amount <= 0:
+        return 0
+    payment = await repository.get_payment(conn, order.payment_id)
+    if payment is None or is_destination_charge(payment):
+        return 0  # a destination charge's refund reverses its transfer itself (reverse_transfer)
+    transfers = await transfers_db.reversible(conn, order.payment_id, order.booking_id)
+    if not transfers:
+        return 0
+    try:
+        split = booking_split(payment, order.booking_id)
+    except TransferRefused:
+        return 0
+    owed = split.host_amount - await transfers_db.host_refunded(
+        conn, order.payment_id, order.booking_id
+    )
+    paid = sum(t["left_amount"] for t in transfers)
+    excess = min(order.host_amount, paid - max(owed, 0))
+    total = 0
+    for n, transfer in enumerate(transfers):
+        piece = min(excess - total, transfer["left_amount"])
+        if piece <= 0:
+            break
+        await transfers_db.add_reversal(
+            conn,
+            {
+                "reversal_key": order.refund_id if n == 0 else f"{order.refund_id}:{n}",
+                "refund_id": order.refund_id,
+                "release_id": transfer["release_id"],
+                "payment_id": order.payment_id,
+                "booking_id": order.booking_id,
+                "host_account_id": transfer["host_account_id"],
+                "amount": piece,
+                "currency": transfer["currency"],
+                "correlation_id": correlation_id,
+            },
+        )
+        total += piece
+    return total
+
+
+def reversal_worker(
+    reversals: Callable[[], Reversals], every: float
+) -> Callable[[ServiceRuntime, asyncio.Event], Coroutine[Any, Any, None]]:
+    """Make pending reversals every `every` seconds (and right away at start)."""
+
+    async def run(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await reversals().reverse_pending()
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("reversal worker: %r", exc)
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=every)
+            except TimeoutError:
+                pass
+
+    return run
