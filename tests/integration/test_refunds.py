@@ -696,7 +696,9 @@ async def test_finance_posts_nothing_for_a_void_and_books_a_smaller_capture(
     }
 
 
-async def test_finance_posts_a_host_penalty(payments: Payments, sim: httpx.AsyncClient) -> None:
+async def test_finance_books_a_host_penalty_as_what_the_host_owes(
+    payments: Payments, sim: httpx.AsyncClient
+) -> None:
     booking_id = str(uuid.uuid4())
     penalty = cancelled(booking_id, amount=AMOUNT, platform_fee=FEE, host_penalty=2_500)
     env = Envelope.from_bytes(
@@ -706,7 +708,7 @@ async def test_finance_posts_a_host_penalty(payments: Payments, sim: httpx.Async
     )
     postings = await finance_applies([env])
     assert [(p["kind"], p["account"], p["amount"]) for p in postings] == [
-        ("host_penalty", f"liability:host_payable:{HOST}", 2_500),
+        ("host_penalty", f"asset:host_receivable:{HOST}", 2_500),
         ("host_penalty", "revenue:host_penalties", -2_500),
     ]
     # Without a refund to take the currency from, the booking's posted payment gives it.
@@ -718,7 +720,7 @@ async def test_finance_posts_a_host_penalty(payments: Payments, sim: httpx.Async
     env = payments.envelope(no_refund, booking_id)
     postings = await finance_applies([captured, env])
     assert balances(postings, "host_penalty") == {
-        f"liability:host_payable:{HOST}": 1_000,
+        f"asset:host_receivable:{HOST}": 1_000,
         "revenue:host_penalties": -1_000,
     }
     # A guest's cancellation charges no host.

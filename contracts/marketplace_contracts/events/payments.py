@@ -54,6 +54,15 @@ class PaymentFailedV1(EventModel):
     charge_request_id: str | None = Field(
         default=None, description="Set when this answers a booking.charge_requested."
     )
+    purpose: str | None = Field(
+        default=None,
+        examples=["checkout", "group_checkout", "extra_charge", "deposit_claim"],
+        description="What the payment was for: `checkout` (a single booking's checkout, also a "
+        "card payment that replaces a returned bank debit), `group_checkout` (a Linked Booking "
+        "Group's payment), `extra_charge` (an amendment, overtime or other charge request), "
+        "`deposit_claim` (a damage claim charged against a security deposit). None on events "
+        "from before the field existed.",
+    )
 
 
 class PaymentCapturedV1(EventModel):
@@ -144,7 +153,12 @@ class PaymentCapturedV2(EventModel):
     splits: list[PaymentSplit] = Field(min_length=1)
     transfer_group: str | None = Field(
         default=None,
-        description="Stripe transfer group of a separate-charges-and-transfers payment (groups).",
+        description="Stripe transfer group of a separate-charges-and-transfers payment: the "
+        "booking id of a single booking's payment (or extra charge), the group id of a Linked "
+        "Booking Group's. Set, the platform keeps the funds and pays each host by a transfer "
+        "that finance releases (`finance.payout_released`). None only for a single booking's "
+        "destination charge made before separate charges replaced them (Stripe paid the host "
+        "at capture).",
     )
     charge_request_id: str | None = Field(
         default=None, description="Set when this answers a booking.charge_requested."
@@ -156,6 +170,15 @@ class PaymentCapturedV2(EventModel):
         default=None,
         description="A bank debit (ACH) can still be returned after it succeeded: finance holds "
         "the hosts' payouts of this payment until then, or until `payments.funds_cleared`.",
+    )
+    purpose: str | None = Field(
+        default=None,
+        examples=["checkout", "group_checkout", "extra_charge", "deposit_claim"],
+        description="What the payment was for: `checkout` (a single booking's checkout, also a "
+        "card payment that replaces a returned bank debit), `group_checkout` (a Linked Booking "
+        "Group's payment), `extra_charge` (an amendment, overtime or other charge request), "
+        "`deposit_claim` (a damage claim charged against a security deposit). None on events "
+        "from before the field existed.",
     )
 
 
@@ -180,6 +203,18 @@ class RefundSucceededV1(EventModel):
     host_account_id: str
     method: str = Field(examples=["refund", "void", "partial_capture"])
     stripe_refund_id: str | None = None
+    cause: str | None = Field(
+        default=None,
+        examples=["guest_cancellation", "host_cancellation", "amendment"],
+        description="What asked for the refund: `guest_cancellation`, `host_cancellation`, "
+        "`admin_cancellation` (a single booking cancelled by the guest, its host, or an admin), "
+        "`group_leg_cancelled` (one leg of a Linked Booking Group cancelled by the guest or an "
+        "admin; a host's cancellation of a leg is `host_cancellation`), `amendment` (an "
+        "accepted amendment lowered the price), `checkout_failed` (money given back because "
+        "the checkout it paid for failed), `deposit_release` (a deposit charge given back), "
+        "`other` (a cause payments cannot tell, e.g. a refund requested before causes were "
+        "recorded). None on events from before the field existed.",
+    )
 
 
 class RefundFailedV1(EventModel):
@@ -198,6 +233,18 @@ class RefundFailedV1(EventModel):
     code: str = Field(examples=["charge_already_refunded", "api_error"])
     message: str = ""
     attempts: int = Field(ge=1)
+    cause: str | None = Field(
+        default=None,
+        examples=["guest_cancellation", "host_cancellation", "amendment"],
+        description="What asked for the refund: `guest_cancellation`, `host_cancellation`, "
+        "`admin_cancellation` (a single booking cancelled by the guest, its host, or an admin), "
+        "`group_leg_cancelled` (one leg of a Linked Booking Group cancelled by the guest or an "
+        "admin; a host's cancellation of a leg is `host_cancellation`), `amendment` (an "
+        "accepted amendment lowered the price), `checkout_failed` (money given back because "
+        "the checkout it paid for failed), `deposit_release` (a deposit charge given back), "
+        "`other` (a cause payments cannot tell, e.g. a refund requested before causes were "
+        "recorded). None on events from before the field existed.",
+    )
 
 
 class AuthorizationExpiringV1(EventModel):
@@ -299,8 +346,9 @@ class FundsClearedV1(EventModel):
 
 
 class TransferCreatedV1(EventModel):
-    """A host's share of a separate-charges-and-transfers payment (a Linked Booking Group's
-    leg) was transferred to their connected account, as finance released it."""
+    """A host's share of a separate-charges-and-transfers payment (a single booking's, a
+    Linked Booking Group leg's, an extra charge's) was transferred to their connected account,
+    as finance released it."""
 
     TYPE: ClassVar[str] = "payments.transfer_created"
     VERSION: ClassVar[int] = 1
@@ -335,8 +383,8 @@ class TransferFailedV1(EventModel):
 
 
 class TransferReversedV1(EventModel):
-    """Part of a transfer came back from the host's account to the platform (a refund of a leg
-    whose share was already transferred)."""
+    """Part of a transfer came back from the host's account to the platform (a refund of a
+    booking whose host's share was already transferred)."""
 
     TYPE: ClassVar[str] = "payments.transfer_reversed"
     VERSION: ClassVar[int] = 1
@@ -350,6 +398,31 @@ class TransferReversedV1(EventModel):
     host_account_id: str
     amount: MinorUnits
     currency: Currency
+
+
+class TransferReversalFailedV1(EventModel):
+    """A refund needed part of a transfer back from the host, and Stripe refused the reversal
+    (the host's balance cannot cover it, the account is closed, ...): the guest got the money
+    back, the host kept it. Finance books what the host owes as a receivable and nets it from
+    their next payouts."""
+
+    TYPE: ClassVar[str] = "payments.transfer_reversal_failed"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = "payments.events"
+
+    reversal_request_id: str = Field(
+        description="Payments' id of the reversal it asked for (the refund id, with `:<n>` "
+        "for a refund that reverses several transfers); the Stripe idempotency key's subject.",
+    )
+    refund_id: str | None = None
+    transfer_id: str = Field(examples=["tr_1Abc"])
+    payment_id: str
+    booking_id: str
+    host_account_id: str
+    amount: MinorUnits = Field(description="What was to come back from the host.")
+    currency: Currency
+    code: str = Field(examples=["insufficient_funds", "transfer_reversal_refused"])
+    message: str = ""
 
 
 # -- Authorization renewal -------------------------------------------------------------------
@@ -412,3 +485,26 @@ class PaymentActionRequiredV1(EventModel):
     redirect_url: str | None = Field(
         default=None, description="For `redirect_to_url`: where to send the guest."
     )
+
+
+# -- The platform's own payouts ---------------------------------------------------------------
+
+
+class PlatformPayoutUpdatedV1(EventModel):
+    """A payout of the platform's Stripe balance to its bank account was created or changed
+    (Stripe's `payout.created|updated|paid|failed|canceled` on the platform account). Keyed by
+    the payout id. Finance imports the payout's balance transactions when it sees one."""
+
+    TYPE: ClassVar[str] = "payments.platform_payout_updated"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = "payments.events"
+
+    payout_id: str = Field(examples=["po_1Abc"])
+    amount: MinorUnits
+    currency: Currency
+    status: str = Field(examples=["pending", "in_transit", "paid", "failed", "canceled"])
+    arrival_date: datetime | None = Field(
+        default=None, description="When the bank is expected to (or did) receive it."
+    )
+    failure_code: str | None = Field(default=None, examples=["account_closed"])
+    updated_at: datetime = Field(description="When Stripe reported this state (event time).")

@@ -1,5 +1,6 @@
 import pytest
 
+from finance.domain.host_journals import penalty_receivable
 from finance.domain.ledger import (
     Journal,
     Share,
@@ -7,7 +8,6 @@ from finance.domain.ledger import (
     guest_payment_captured,
     guest_payment_split,
     guest_refund,
-    host_penalty,
 )
 
 
@@ -216,15 +216,15 @@ def test_refunds_that_do_not_add_up_are_refused(
 
 
 # -- host penalties ---------------------------------------------------------------------------
-def test_a_host_penalty_is_taken_from_what_the_host_is_owed() -> None:
-    journal = host_penalty(penalty=2_500, host_account_id="acct_B", currency="usd")
+def test_a_host_penalty_is_owed_by_the_host() -> None:
+    journal = penalty_receivable(penalty=2_500, host_account_id="acct_B", currency="usd")
     assert (journal.kind, journal.currency) == ("host_penalty", "usd")
     assert journal.postings == (
-        ("liability:host_payable:acct_B", 2_500),
+        ("asset:host_receivable:acct_B", 2_500),
         ("revenue:host_penalties", -2_500),
     )
 
 
 def test_no_penalty_no_journal() -> None:
     with pytest.raises(UnbalancedJournal):
-        host_penalty(penalty=0, host_account_id="acct_B", currency="usd")
+        penalty_receivable(penalty=0, host_account_id="acct_B", currency="usd")

@@ -33,7 +33,7 @@ async def add_to(
     conn: asyncpg.Connection, column: str, payment_id: str, booking_id: str, amount: int
 ) -> bool:
     """`refunded`, `released` or `reversed` of one payable grows by `amount` (may be < 0)."""
-    assert column in ("refunded", "released", "reversed")
+    assert column in ("refunded", "released", "reversed", "reserved", "netted")
     status = await conn.execute(
         f"UPDATE finance.payables SET {column} = {column} + $3, updated_at = now() "
         "WHERE payment_id = $1 AND booking_id = $2",
@@ -87,6 +87,8 @@ def payable(row: asyncpg.Record) -> Payable:
         refunded=row["refunded"],
         released=row["released"],
         reversed=row["reversed"],
+        reserved=row["reserved"],
+        netted=row["netted"],
         destination_charge=row["destination_charge"],
         hold_until=row["hold_until"],
         cleared_at=row["cleared_at"],

@@ -155,18 +155,6 @@ def guest_refund(
     return _journal("guest_refund", currency, lines)
 
 
-def host_penalty(*, penalty: int, host_account_id: str, currency: str) -> Journal:
-    """A host cancelled a confirmed booking: the penalty is taken from what the platform owes
-    the host and earned by the platform."""
-    if penalty <= 0:
-        raise UnbalancedJournal(f"host_penalty: no penalty to post ({penalty})")
-    return _journal(
-        "host_penalty",
-        currency,
-        [(host_payable(host_account_id), penalty), (HOST_PENALTIES, -penalty)],
-    )
-
-
 def _journal(kind: str, currency: str, lines: Iterable[tuple[str, int]]) -> Journal:
     """A journal of the non-zero lines."""
     return Journal(kind, currency, tuple((a, v) for a, v in lines if v))

@@ -18,10 +18,8 @@ from finance.domain.ledger import (
     guest_payment_captured,
     guest_payment_split,
     guest_refund,
-    host_penalty,
 )
 from marketplace_contracts import Envelope
-from marketplace_contracts.events.booking import BookingCancelledV1
 from marketplace_contracts.events.finance import JournalPostedV1, Posting
 from marketplace_contracts.events.payments import (
     PaymentCapturedV1,
@@ -126,30 +124,3 @@ class FinanceHandlers:
         await post_journal(
             conn, self.outbox, env, journal, event.booking_id, event.stripe_refund_id
         )
-
-    async def on_booking_cancelled(
-        self, conn: asyncpg.Connection, env: Envelope, event: BookingCancelledV1, _: object
-    ) -> None:
-        """A host who cancels a confirmed booking pays its penalty out of what it is owed."""
-        if event.host_penalty <= 0:
-            return
-        currency = await self._currency_of(conn, event)
-        journal = host_penalty(
-            penalty=event.host_penalty, host_account_id=event.host_account_id, currency=currency
-        )
-        await post_journal(conn, self.outbox, env, journal, event.booking_id)
-
-    @staticmethod
-    async def _currency_of(conn: asyncpg.Connection, event: BookingCancelledV1) -> str:
-        """The booking's currency: its refund's, else that of the journals its payment posted
-        (a group's capture is posted under the group id)."""
-        if event.refund is not None:
-            return event.refund.currency
-        subjects = [event.booking_id, *([event.group_id] if event.group_id else [])]
-        currency = await ledger_repository.currency_of(conn, subjects)
-        if currency is None:
-            raise PermanentError(
-                f"booking {event.booking_id}: host penalty {event.host_penalty} without a "
-                "refund or a posted payment to take the currency from"
-            )
-        return currency
