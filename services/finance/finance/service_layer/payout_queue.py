@@ -115,7 +115,7 @@ class Queue:
                 # a release keeps the key payments has always read it by
                 key = event.release_id if isinstance(event, PayoutReleasedV1) else row["entry_id"]
                 await self.emit(conn, event, key)
-        if trigger is Trigger.CLEAR:
+        if before.state is State.HELD and after.state is State.SCHEDULED:  # back on schedule
             await self.schedule_due(conn, row["entry_id"], changes.get("due_at", row["due_at"]))
         return after.state
 
