@@ -58,9 +58,9 @@ async def api(pool: asyncpg.Pool, q: QueueHarness) -> AsyncIterator[httpx.AsyncC
         yield client
 
 
-def finance_cli(*args: str) -> subprocess.CompletedProcess[str]:
+def finance_cli(command: list[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "finance", *args],
+        command,
         env=finance_env(),
         capture_output=True,
         text=True,
@@ -173,50 +173,109 @@ async def test_the_payouts_and_reserves_commands_do_what_the_api_does(q: QueueHa
     await q.deliver(checkout, captured)
     one = entry_id(captured)
     staff = ["--actor", "ops@example.com", "--note", "cli"]
-    held = finance_cli("payouts", "hold", one, *staff)
+    held = finance_cli([sys.executable, "-m", "finance", "payouts", "hold", one, *staff])
     assert held.returncode == 0, held.stderr
     assert json.loads(held.stdout)["state"] == "held"
-    refused = finance_cli("payouts", "release-now", one, *staff)
+    refused = finance_cli([sys.executable, "-m", "finance", "payouts", "release-now", one, *staff])
     assert refused.returncode == 2 and "illegal_transition" in refused.stderr
-    assert finance_cli("payouts", "unhold", one, *staff).returncode == 0
-    released = finance_cli("payouts", "release-now", one, *staff)
+    assert (
+        finance_cli([sys.executable, "-m", "finance", "payouts", "unhold", one, *staff]).returncode
+        == 0
+    )
+    released = finance_cli([sys.executable, "-m", "finance", "payouts", "release-now", one, *staff])
     assert json.loads(released.stdout)["state"] == "released", released.stderr
-    retried = finance_cli("payouts", "retry", one, *staff)
+    retried = finance_cli([sys.executable, "-m", "finance", "payouts", "retry", one, *staff])
     assert retried.returncode == 2 and "illegal_transition" in retried.stderr
-    listed = finance_cli("payouts", "list", "--host", q.host, "--state", "released")
+    listed = finance_cli(
+        [
+            sys.executable,
+            "-m",
+            "finance",
+            "payouts",
+            "list",
+            "--host",
+            q.host,
+            "--state",
+            "released",
+        ]
+    )
     assert [e["entry_id"] for e in json.loads(listed.stdout)] == [one]
-    shown = json.loads(finance_cli("payouts", "show", one).stdout)
+    shown = json.loads(
+        finance_cli([sys.executable, "-m", "finance", "payouts", "show", one]).stdout
+    )
     assert [h["trigger"] for h in shown["history"]][-1] == "release"
-    host = finance_cli("payouts", "host", q.host, "--actor", "ops", "--delay-hours", "48")
+    host = finance_cli(
+        [
+            sys.executable,
+            "-m",
+            "finance",
+            "payouts",
+            "host",
+            q.host,
+            "--actor",
+            "ops",
+            "--delay-hours",
+            "48",
+        ]
+    )
     assert json.loads(host.stdout)["payout_delay_seconds"] == 48 * 3600
 
     policy = f"fixed_{uuid.uuid4().hex[:8]}"
     created = finance_cli(
-        "reserves",
-        "create",
-        policy,
-        "--kind",
-        "fixed",
-        "--fixed-amount",
-        "20000",
-        "--currency",
-        "usd",
-        "--hold-days",
-        "90",
-        "--actor",
-        "risk",
+        [
+            sys.executable,
+            "-m",
+            "finance",
+            "reserves",
+            "create",
+            policy,
+            "--kind",
+            "fixed",
+            "--fixed-amount",
+            "20000",
+            "--currency",
+            "usd",
+            "--hold-days",
+            "90",
+            "--actor",
+            "risk",
+        ]
     )
     assert json.loads(created.stdout)["version"] == 1, created.stderr
     tier = f"tier_{uuid.uuid4().hex[:6]}"
     assigned = finance_cli(
-        "reserves", "assign", policy, "--scope", "tier", "--key", tier, "--actor", "risk"
+        [
+            sys.executable,
+            "-m",
+            "finance",
+            "reserves",
+            "assign",
+            policy,
+            "--scope",
+            "tier",
+            "--key",
+            tier,
+            "--actor",
+            "risk",
+        ]
     )
     assert assigned.returncode == 0, assigned.stderr
-    listed = json.loads(finance_cli("reserves", "list").stdout)
+    listed = json.loads(finance_cli([sys.executable, "-m", "finance", "reserves", "list"]).stdout)
     assert {"scope": "tier", "scope_key": tier, "policy_id": policy} in [
         {k: a[k] for k in ("scope", "scope_key", "policy_id")} for a in listed["assignments"]
     ]
     unknown = finance_cli(
-        "reserves", "assign", "no_such_policy", "--scope", "platform", "--actor", "risk"
+        [
+            sys.executable,
+            "-m",
+            "finance",
+            "reserves",
+            "assign",
+            "no_such_policy",
+            "--scope",
+            "platform",
+            "--actor",
+            "risk",
+        ]
     )
     assert unknown.returncode == 2 and "unknown_reserve_policy" in unknown.stderr
