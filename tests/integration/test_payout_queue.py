@@ -33,8 +33,10 @@ async def pool(pg_ready: None) -> AsyncIterator[asyncpg.Pool]:
 
 
 @pytest.fixture
-def q(pool: asyncpg.Pool) -> QueueHarness:
-    return QueueHarness(pool)
+async def q(pool: asyncpg.Pool) -> AsyncIterator[QueueHarness]:
+    harness = QueueHarness(pool)
+    yield harness
+    await harness.close()
 
 
 async def test_a_payable_is_paid_a_day_after_the_stay_starts_and_only_then(q: QueueHarness) -> None:

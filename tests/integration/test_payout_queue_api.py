@@ -40,8 +40,10 @@ async def pool(pg_ready: None) -> AsyncIterator[asyncpg.Pool]:
 
 
 @pytest.fixture
-def q(pool: asyncpg.Pool) -> QueueHarness:
-    return QueueHarness(pool)
+async def q(pool: asyncpg.Pool) -> AsyncIterator[QueueHarness]:
+    harness = QueueHarness(pool)
+    yield harness
+    await harness.close()
 
 
 @pytest.fixture

@@ -82,6 +82,17 @@ class QueueHarness:
                 async with self.pool.acquire() as conn, conn.transaction():
                     await route.apply(conn, env, route.model.model_validate(env.data), None)
 
+    async def close(self) -> None:
+        """Cancel this test's timers still pending, so later tests (which share the table and
+        the simulated dates) do not run them."""
+        await self.pool.execute(
+            "UPDATE finance.scheduled_jobs SET status = 'cancelled' WHERE status = 'pending' "
+            "AND (subject_id IN (SELECT entry_id FROM finance.payout_entries "
+            "WHERE host_account_id = $1) OR subject_id IN (SELECT reserve_id FROM "
+            "finance.reserves WHERE host_account_id = $1))",
+            self.host,
+        )
+
     async def run_due(self) -> int:
         return await self.scheduler().run_due(self.pool)
 

@@ -28,7 +28,7 @@ async def release_payout(
     try:
         async with pool.acquire() as conn:
             return await Payouts(outbox, queue).release(
-                conn, booking_id, payment_id=payment_id, amount=amount
+                conn, booking_id, payment_id=payment_id, amount=amount, now=queue.now()
             )
     finally:
         await pool.close()
