@@ -10,7 +10,12 @@ from datetime import timedelta
 import pytest
 
 from finance.service_layer.payout_queue import QueueSettings
-from marketplace_contracts.events.booking import GroupCheckoutRequestedV1, GroupLeg
+from marketplace_contracts.events.booking import (
+    AmendmentDecidedV1,
+    AmendmentProposedV1,
+    GroupCheckoutRequestedV1,
+    GroupLeg,
+)
 from marketplace_contracts.events.payments import PaymentCapturedV2, PaymentSplit, RefundSucceededV1
 from tests.support.finance_queue import DAY, START, QueueHarness, entry_id, finance_pool
 
@@ -150,3 +155,39 @@ async def test_payouts_below_the_minimum_wait_and_go_together_once_they_reach_it
         ("released", 4_000),
         ("released", 7_000),
     ]
+
+
+async def test_an_applied_amendment_that_moves_the_booking_moves_its_payout(make: Make) -> None:
+    q = make()
+    checkout, captured = q.booking()
+    await q.deliver(checkout, captured)
+    later = START + 3 * DAY
+    proposed = AmendmentProposedV1(
+        amendment_id=f"amd_{captured.booking_id}",
+        booking_id=captured.booking_id,
+        kind="change",
+        proposed_by="guest",
+        starts_at=later,
+        ends_at=later + timedelta(hours=3),
+        guests=2,
+        delta=0,
+        currency="usd",
+    )
+    await q.deliver(proposed)
+    assert (await q.entry(entry_id(captured)))["due_at"] == START + DAY  # only proposed
+    await q.deliver(
+        AmendmentDecidedV1(
+            amendment_id=proposed.amendment_id,
+            booking_id=captured.booking_id,
+            outcome="applied",
+            delta=0,
+            currency="usd",
+        )
+    )
+    assert (await q.entry(entry_id(captured)))["due_at"] == later + DAY
+    q.clock.at = START + DAY
+    await q.run_due()
+    assert (await q.entry(entry_id(captured)))["state"] == "scheduled"
+    q.clock.at = later + DAY
+    await q.run_due()
+    assert (await q.entry(entry_id(captured)))["state"] == "released"

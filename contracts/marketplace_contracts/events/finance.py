@@ -77,7 +77,7 @@ class PayoutScheduledV1(EventModel):
 
 class PayoutHeldV1(EventModel):
     """A queue entry is held; `reasons` lists every reason that stands (`bank_debit_return_window`,
-    `dispute:<id>`, `reserve`, `negative_balance`, `payouts_disabled`, `manual`,
+    `dispute:<id>`, `reserve`, `payouts_disabled`, `manual`,
     `awaiting_booking`)."""
 
     TYPE: ClassVar[str] = "finance.payout_held"

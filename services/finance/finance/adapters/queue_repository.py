@@ -186,6 +186,41 @@ async def set_start(
     )
 
 
+async def propose_start(
+    conn: asyncpg.Connection, amendment_id: str, booking_id: str, starts_at: datetime
+) -> None:
+    await conn.execute(
+        "INSERT INTO finance.amendment_starts (amendment_id, booking_id, starts_at) "
+        "VALUES ($1, $2, $3) ON CONFLICT (amendment_id) DO NOTHING",
+        amendment_id,
+        booking_id,
+        starts_at,
+    )
+
+
+async def apply_start(conn: asyncpg.Connection, amendment_id: str) -> asyncpg.Record | None:
+    """The booking's start becomes the amendment's; the booking's row (None: unknown)."""
+    return await conn.fetchrow(
+        "UPDATE finance.booking_starts b SET starts_at = a.starts_at, received_at = now() "
+        "FROM finance.amendment_starts a WHERE a.amendment_id = $1 "
+        "AND b.booking_id = a.booking_id RETURNING b.*",
+        amendment_id,
+    )
+
+
+async def move_due(conn: asyncpg.Connection, row: asyncpg.Record, due_at: datetime) -> None:
+    """A new due time for an unpaid entry (compare-and-set; StaleEntry otherwise)."""
+    status = await conn.execute(
+        "UPDATE finance.payout_entries SET due_at = $3, version = version + 1, "
+        "updated_at = now() WHERE entry_id = $1 AND version = $2",
+        row["entry_id"],
+        row["version"],
+        due_at,
+    )
+    if status != "UPDATE 1":
+        raise StaleEntry(f"payout entry {row['entry_id']} changed concurrently")
+
+
 async def start_of(conn: asyncpg.Connection, booking_id: str) -> datetime | None:
     starts_at: datetime | None = await conn.fetchval(
         "SELECT starts_at FROM finance.booking_starts WHERE booking_id = $1", booking_id

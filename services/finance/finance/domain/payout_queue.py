@@ -57,7 +57,6 @@ class Hold(StrEnum):
     BANK_DEBIT = "bank_debit_return_window"
     DISPUTE = "dispute"
     RESERVE = "reserve"  # all of it went to the host's reserve
-    NEGATIVE_BALANCE = "negative_balance"
     PAYOUTS_DISABLED = "payouts_disabled"
     MANUAL = "manual"
 

@@ -10,6 +10,8 @@ from finance.service_layer.payout_release import Release
 from finance.service_layer.payouts import Payouts, chain
 from finance.service_layer.queue_facts import QueueFacts
 from marketplace_contracts.events.booking import (
+    AmendmentDecidedV1,
+    AmendmentProposedV1,
     BookingCancelledV1,
     CheckoutRequestedV1,
     GroupCheckoutRequestedV1,
@@ -51,6 +53,8 @@ def build_router(
     # the queue: booking starts, holds, what hosts owe (service_layer/queue_facts.py)
     router.add(CheckoutRequestedV1, q.on_checkout_requested)
     router.add(GroupCheckoutRequestedV1, q.on_group_checkout_requested)
+    router.add(AmendmentProposedV1, q.on_amendment_proposed)
+    router.add(AmendmentDecidedV1, q.on_amendment_decided)
     router.add(BookingCancelledV1, q.on_booking_cancelled)  # host penalties
     router.add(HostAccountUpdatedV1, q.on_host_account_updated)
     router.add(PayoutHoldChangedV1, q.on_payout_hold_changed)

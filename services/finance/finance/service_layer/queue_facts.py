@@ -1,7 +1,8 @@
 """Facts that move payout queue entries, in the transaction that claims them in the inbox.
 
 - booking's checkout facts give each booking's start (`starts_at`): the base of its due time;
-  an entry queued before they arrived (held `awaiting_booking`) gets its due time then;
+  an entry queued before they arrived (held `awaiting_booking`) gets its due time then; an
+  applied amendment that moves the booking moves its unpaid entries' due times;
 - `payments.funds_cleared` ends a bank debit's hold; a return after capture leaves nothing owed;
 - `payments.host_account_updated` holds (or frees) every open entry of a host that cannot
   receive payouts;
@@ -28,6 +29,8 @@ from finance.service_layer.payout_queue import SYSTEM, Queue
 from finance.service_layer.payout_release import Release
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.booking import (
+    AmendmentDecidedV1,
+    AmendmentProposedV1,
     BookingCancelledV1,
     CheckoutRequestedV1,
     GroupCheckoutRequestedV1,
@@ -77,10 +80,7 @@ class QueueFacts:
         starts_at: datetime,
     ) -> None:
         await queue_db.set_start(conn, booking_id, group_id, host_account_id, starts_at)
-        host = await queue_db.host(conn, host_account_id)
-        delay = self.queue.settings.delay
-        if host is not None and host["payout_delay_seconds"] is not None:
-            delay = timedelta(seconds=host["payout_delay_seconds"])
+        delay = await self._delay(conn, host_account_id)
         for row in await queue_db.entries_where(
             conn, "booking_id = $1 AND $2 = ANY(holds)", booking_id, Hold.AWAITING_BOOKING.value
         ):
@@ -92,6 +92,49 @@ class QueueFacts:
                 reason=Hold.AWAITING_BOOKING.value,
                 due_at=starts_at + delay,
             )
+
+    async def on_amendment_proposed(
+        self, conn: asyncpg.Connection, env: Envelope, event: AmendmentProposedV1, _: object
+    ) -> None:
+        await queue_db.propose_start(conn, event.amendment_id, event.booking_id, event.starts_at)
+
+    async def on_amendment_decided(
+        self, conn: asyncpg.Connection, env: Envelope, event: AmendmentDecidedV1, _: object
+    ) -> None:
+        """An applied amendment may move the booking: its unpaid entries are due a delay after
+        the new start (a payout never goes before the stay it pays for)."""
+        if event.outcome != "applied":
+            return
+        booking = await queue_db.apply_start(conn, event.amendment_id)
+        if booking is None:
+            return
+        due_at = booking["starts_at"] + await self._delay(conn, booking["host_account_id"])
+        for row in await queue_db.entries_where(
+            conn,
+            "booking_id = $1 AND kind = 'payable' AND state IN ('scheduled', 'held') "
+            "AND due_at IS DISTINCT FROM $2",
+            event.booking_id,
+            due_at,
+        ):
+            await queue_db.move_due(conn, row, due_at)
+            await queue_db.record(
+                conn,
+                row["entry_id"],
+                from_state=row["state"],
+                to_state=row["state"],
+                trigger="rescheduled",
+                actor=SYSTEM,
+                at=self.queue.now(),
+                note=f"amendment {event.amendment_id}: due {due_at.isoformat()}",
+            )
+            if row["state"] == State.SCHEDULED:
+                await self.queue.schedule_due(conn, row["entry_id"], due_at)
+
+    async def _delay(self, conn: asyncpg.Connection, host_account_id: str) -> timedelta:
+        host = await queue_db.host(conn, host_account_id)
+        if host is not None and host["payout_delay_seconds"] is not None:
+            return timedelta(seconds=host["payout_delay_seconds"])
+        return self.queue.settings.delay
 
     async def on_booking_cancelled(
         self, conn: asyncpg.Connection, env: Envelope, event: BookingCancelledV1, _: object
