@@ -16,7 +16,13 @@ from marketplace_contracts.events.booking import (
     GroupCheckoutRequestedV1,
     GroupLeg,
 )
-from marketplace_contracts.events.payments import PaymentCapturedV2, PaymentSplit, RefundSucceededV1
+from marketplace_contracts.events.disputes import PayoutHoldChangedV1
+from marketplace_contracts.events.payments import (
+    PaymentCapturedV2,
+    PaymentSplit,
+    RefundSucceededV1,
+    TransferFailedV1,
+)
 from tests.support.finance_queue import DAY, START, QueueHarness, entry_id, finance_pool
 
 pytestmark = pytest.mark.integration
@@ -189,5 +195,35 @@ async def test_an_applied_amendment_that_moves_the_booking_moves_its_payout(make
     await q.run_due()
     assert (await q.entry(entry_id(captured)))["state"] == "scheduled"
     q.clock.at = later + DAY
+    await q.run_due()
+    assert (await q.entry(entry_id(captured)))["state"] == "released"
+
+
+async def test_a_dispute_holds_a_failed_transfers_automatic_retry(make: Make) -> None:
+    q = make()
+    checkout, captured = q.booking()
+    await q.deliver(checkout, captured)
+    q.clock.at = START + DAY
+    await q.run_due()
+    entry = await q.entry(entry_id(captured))
+    await q.deliver(
+        TransferFailedV1(
+            release_id=entry["release_id"],
+            payment_id=captured.payment_id,
+            booking_id=captured.booking_id,
+            host_account_id=q.host,
+            amount=8_500,
+            currency="usd",
+            code="account_invalid",
+        ),
+        PayoutHoldChangedV1(dispute_id="dp_2Q", payment_id=captured.payment_id, held=True),
+    )
+    q.clock.advance(DAY)  # past the retry's time
+    await q.run_due()
+    entry = await q.entry(entry_id(captured))
+    assert (entry["state"], list(entry["holds"])) == ("held", ["dispute:dp_2Q"])
+    await q.deliver(
+        PayoutHoldChangedV1(dispute_id="dp_2Q", payment_id=captured.payment_id, held=False)
+    )
     await q.run_due()
     assert (await q.entry(entry_id(captured)))["state"] == "released"

@@ -181,8 +181,9 @@ class Queue:
         note: str = "",
     ) -> int:
         """Hold (or stop holding) for `reason` every open entry matching `where`."""
+        # a failed transfer is held too: its automatic retry must wait like a first release
         rows = await queue_db.entries_where(
-            conn, f"state IN ('scheduled', 'held', 'releasable') AND {where}", *args
+            conn, f"state IN ('scheduled', 'held', 'releasable', 'failed') AND {where}", *args
         )
         changed = 0
         for row in rows:
