@@ -13,7 +13,7 @@ from typing import Any
 
 import asyncpg
 
-from eventkit.clock import FixedClock
+from eventkit.clock import Clock, FixedClock
 from eventkit.outbox import Outbox
 from eventkit.scheduler import Scheduler
 from finance.config import FinanceSettings
@@ -40,9 +40,14 @@ DAY = timedelta(hours=24)
 
 
 class QueueHarness:
-    def __init__(self, pool: asyncpg.Pool, settings: QueueSettings | None = None) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        settings: QueueSettings | None = None,
+        clock: Clock | None = None,
+    ) -> None:
         self.pool = pool
-        self.clock = FixedClock(START - timedelta(days=3))
+        self.clock: Any = clock or FixedClock(START - timedelta(days=3))
         self.settings = settings or QueueSettings(
             delay=DAY, minimum=0, max_retries=2, retry_seconds=60
         )
