@@ -19,6 +19,7 @@ from marketplace_contracts.events.booking import (
 from marketplace_contracts.events.disputes import PayoutHoldChangedV1
 from marketplace_contracts.events.payments import (
     PaymentCapturedV2,
+    PaymentReturnedV1,
     PaymentSplit,
     RefundSucceededV1,
     TransferFailedV1,
@@ -227,3 +228,36 @@ async def test_a_dispute_holds_a_failed_transfers_automatic_retry(make: Make) ->
     )
     await q.run_due()
     assert (await q.entry(entry_id(captured)))["state"] == "released"
+
+
+async def test_a_returned_bank_debit_is_never_paid_and_its_journal_names_the_charge(
+    make: Make,
+) -> None:
+    q = make()
+    checkout, captured = q.booking()
+    debit = captured.model_copy(
+        update={"funds_hold_until": START + 4 * DAY, "payment_method_type": "us_bank_account"}
+    )
+    await q.deliver(checkout, debit)
+    await q.deliver(
+        PaymentReturnedV1(
+            payment_id=debit.payment_id,
+            booking_id=debit.booking_id,
+            amount=10_000,
+            currency="usd",
+            code="insufficient_funds",
+            after_capture=True,
+            host_account_id=q.host,
+            platform_fee=1_500,
+        )
+    )
+    assert (await q.entry(entry_id(debit)))["state"] == "reversed"
+    q.clock.at = START + 5 * DAY
+    await q.run_due()
+    assert (await q.entry(entry_id(debit)))["state"] == "reversed"
+    named = await q.pool.fetchval(
+        "SELECT stripe_object_id FROM finance.journals WHERE kind = 'payment_returned' "
+        "AND booking_id = $1",
+        debit.booking_id,
+    )
+    assert named == debit.charge_id

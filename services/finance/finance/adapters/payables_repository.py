@@ -44,6 +44,16 @@ async def add_to(
     return bool(status == "UPDATE 1")
 
 
+async def charge_of(conn: asyncpg.Connection, payment_id: str) -> str | None:
+    """The Stripe charge that paid the payment (None before payments reported it)."""
+    charge_id: str | None = await conn.fetchval(
+        "SELECT charge_id FROM finance.payables WHERE payment_id = $1 AND charge_id IS NOT NULL "
+        "LIMIT 1",
+        payment_id,
+    )
+    return charge_id
+
+
 async def clear(conn: asyncpg.Connection, payment_id: str, cleared_at: datetime) -> int:
     status = await conn.execute(
         "UPDATE finance.payables SET cleared_at = $2, updated_at = now() "

@@ -90,6 +90,7 @@ class Payouts:
                 "currency": event.currency,
                 "host_amount": event.host_amount,
                 "destination_charge": True,
+                "charge_id": event.charge_id,
             },
         )
 
@@ -111,6 +112,7 @@ class Payouts:
                 "destination_charge": event.transfer_group is None,
                 "payment_method_type": event.payment_method_type,
                 "hold_until": event.funds_hold_until,
+                "charge_id": event.charge_id,
             }
             await payables_db.add_payable(conn, payable)
             # a destination charge paid its host at capture: nothing to queue
@@ -154,7 +156,8 @@ class Payouts:
             )
         except UnbalancedJournal as exc:
             raise PermanentError(f"return of {event.payment_id}: {exc}") from exc
-        await post_journal(conn, self.outbox, env, journal, event.booking_id)
+        charge_id = await payables_db.charge_of(conn, event.payment_id)
+        await post_journal(conn, self.outbox, env, journal, event.booking_id, charge_id)
 
     # -- transfers ------------------------------------------------------------------------
     async def on_transfer_created(
