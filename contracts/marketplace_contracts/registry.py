@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from marketplace_contracts.envelope import Envelope, EventModel
-from marketplace_contracts.events import booking, catalog, finance, payments
+from marketplace_contracts.events import booking, catalog, disputes, finance, payments
 
 _MODELS: tuple[type[EventModel], ...] = (
     catalog.ListingUpsertedV1,
@@ -55,6 +55,15 @@ _MODELS: tuple[type[EventModel], ...] = (
     payments.PlatformPayoutUpdatedV1,
     finance.JournalPostedV1,
     finance.PayoutReleasedV1,
+    finance.PayoutScheduledV1,
+    finance.PayoutHeldV1,
+    finance.PayoutTransferredV1,
+    finance.PayoutFailedV1,
+    finance.ReserveHeldV1,
+    finance.ReserveReleasedV1,
+    finance.NegativeBalanceRecordedV1,
+    finance.NegativeBalanceRecoveredV1,
+    disputes.PayoutHoldChangedV1,
 )
 
 REGISTRY: dict[tuple[str, int], type[EventModel]] = {(m.TYPE, m.VERSION): m for m in _MODELS}

@@ -46,7 +46,7 @@ _EVENT_TOPICS = (
         key="booking_id (invite_id for invite events, group_id for group events)",
         partitions=6,
         producer="booking",
-        consumers=("payments",),
+        consumers=("payments", "finance"),
         description="Booking lifecycle facts: checkout requested, confirmed, failed, "
         "host response requested; Smart Invites sent and closed; Linked Booking Groups "
         "requested, captured, confirmed and failed; cancellations, amendments and extra "
@@ -64,19 +64,23 @@ _EVENT_TOPICS = (
     ),
     Topic(
         name="finance.events",
-        key="journal_id",
+        key="journal_id (entry_id for payout events, reserve_id for reserves, host_account_id "
+        "for negative balances)",
         partitions=3,
         producer="finance",
         consumers=("booking", "payments"),
-        description="Ledger facts: balanced journals posted; payouts released for transfer.",
+        description="Ledger facts: balanced journals posted; the payout queue (payouts "
+        "scheduled, held, released for transfer, transferred, failed); reserves held and "
+        "released; negative balances recorded and recovered.",
     ),
     Topic(
         name="disputes.events",
         key="dispute_id",
         partitions=3,
         producer="disputes",
-        consumers=(),
-        description="Chargeback facts (flows arrive with the disputes issue).",
+        consumers=("finance",),
+        description="Chargeback facts (flows arrive with the disputes issue); payout holds "
+        "raised and cleared by disputes.",
     ),
 )
 

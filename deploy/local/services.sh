@@ -45,6 +45,11 @@ env_of() {
         *)
             echo "${c^^}_DATABASE_URL=$(service_db_url "$c" "$DB")"
             echo "${c^^}_HTTP_PORT=$(port_of "$c")"
+            if [[ "$c" == finance ]]; then
+                # Finance follows the simulator's clock, so moving simulated time
+                # (POST /_sim/clock/advance) moves payout due times and reserves too.
+                echo "FINANCE_CLOCK_URL=${FINANCE_CLOCK_URL-http://127.0.0.1:$STRIPESIM_PORT/_sim/clock}"
+            fi
             ;;
     esac
 }

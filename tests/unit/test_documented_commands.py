@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("booking", "payments", "finance", "disputes")
 # Subcommand groups: the next word is part of the command (`dlq list`, `dlq replay`).
-NESTED = {("eventkit.admin", "dlq")}
+NESTED = {("eventkit.admin", "dlq"), ("finance", "payouts"), ("finance", "reserves")}
 # Documented make targets no test runs, and why.
 MAKE_EXCLUDED = {
     "up": "binds the system ports (8000-8003, 9092, 12111) that belong to the running system",

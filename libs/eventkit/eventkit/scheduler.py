@@ -88,8 +88,10 @@ class Scheduler:
         poll_interval: float = 1.0,
         max_attempts: int = 5,
         backoff_seconds: float = 5.0,
+        now: Callable[[], datetime] | None = None,
     ) -> None:
         self.schema = schema
+        self.now = now
         self.handlers = handlers
         self.poll_interval = poll_interval
         self.max_attempts = max_attempts
@@ -97,7 +99,9 @@ class Scheduler:
         self.fired = 0
 
     async def run_due(self, pool: asyncpg.Pool) -> int:
-        """Claim and run every due job, each in its own transaction. Returns how many fired."""
+        """Claim and run every due job, each in its own transaction. Returns how many fired.
+        A job is due when its time has passed on the scheduler's clock (`now`, when given: a
+        service following a simulated clock), else on the database's."""
         ran = 0
         async with pool.acquire() as conn:
             while True:
@@ -105,9 +109,11 @@ class Scheduler:
                     job = await conn.fetchrow(
                         f"SELECT id, kind, subject_id, payload, attempts "
                         f"FROM {self.schema}.scheduled_jobs "
-                        "WHERE status = 'pending' AND due_at <= now() AND kind = ANY($1::text[]) "
+                        "WHERE status = 'pending' AND due_at <= coalesce($2, now()) "
+                        "AND kind = ANY($1::text[]) "
                         "ORDER BY due_at LIMIT 1 FOR UPDATE SKIP LOCKED",
                         list(self.handlers),
+                        self.now() if self.now is not None else None,
                     )
                     if job is None:
                         return ran
@@ -130,13 +136,14 @@ class Scheduler:
             await conn.execute(
                 f"UPDATE {self.schema}.scheduled_jobs SET attempts = $2, last_error = $3, "
                 "status = CASE WHEN $4 THEN 'failed' ELSE 'pending' END, "
-                "due_at = now() + make_interval(secs => $5), "
+                "due_at = coalesce($6, now()) + make_interval(secs => $5), "
                 "finished_at = CASE WHEN $4 THEN now() END WHERE id = $1",
                 job["id"],
                 attempts,
                 repr(exc)[:2000],
                 final,
                 self.backoff_seconds * 2 ** (attempts - 1),
+                self.now() if self.now is not None else None,
             )
             return
         if again is not None:

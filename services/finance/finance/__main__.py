@@ -1,4 +1,4 @@
-"""python -m finance {migrate,serve,asyncapi,release-payout}"""
+"""python -m finance {migrate,serve,asyncapi,release-payout,payouts,reserves}"""
 
 import sys
 from pathlib import Path
@@ -7,6 +7,7 @@ from eventkit.cli import service_main
 from finance.bootstrap import build_app, build_runtime
 from finance.config import FinanceSettings
 from finance.entrypoints.payouts_cli import RELEASE_PAYOUT
+from finance.entrypoints.queue_cli import PAYOUTS, RESERVES
 
 if __name__ == "__main__":
     sys.exit(
@@ -16,6 +17,6 @@ if __name__ == "__main__":
             runtime=build_runtime,  # type: ignore[arg-type]
             app=build_app,
             migrations=Path(__file__).with_name("migrations"),
-            extras=(RELEASE_PAYOUT,),
+            extras=(RELEASE_PAYOUT, PAYOUTS, RESERVES),
         )
     )

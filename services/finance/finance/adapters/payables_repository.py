@@ -33,7 +33,7 @@ async def add_to(
     conn: asyncpg.Connection, column: str, payment_id: str, booking_id: str, amount: int
 ) -> bool:
     """`refunded`, `released` or `reversed` of one payable grows by `amount` (may be < 0)."""
-    assert column in ("refunded", "released", "reversed")
+    assert column in ("refunded", "released", "reversed", "reserved", "netted")
     status = await conn.execute(
         f"UPDATE finance.payables SET {column} = {column} + $3, updated_at = now() "
         "WHERE payment_id = $1 AND booking_id = $2",
@@ -42,6 +42,16 @@ async def add_to(
         amount,
     )
     return bool(status == "UPDATE 1")
+
+
+async def charge_of(conn: asyncpg.Connection, payment_id: str) -> str | None:
+    """The Stripe charge that paid the payment (None before payments reported it)."""
+    charge_id: str | None = await conn.fetchval(
+        "SELECT charge_id FROM finance.payables WHERE payment_id = $1 AND charge_id IS NOT NULL "
+        "LIMIT 1",
+        payment_id,
+    )
+    return charge_id
 
 
 async def clear(conn: asyncpg.Connection, payment_id: str, cleared_at: datetime) -> int:
@@ -87,6 +97,8 @@ def payable(row: asyncpg.Record) -> Payable:
         refunded=row["refunded"],
         released=row["released"],
         reversed=row["reversed"],
+        reserved=row["reserved"],
+        netted=row["netted"],
         destination_charge=row["destination_charge"],
         hold_until=row["hold_until"],
         cleared_at=row["cleared_at"],

@@ -3,7 +3,7 @@ journals of the money that moves when it is (pure).
 
 Accounts are the ledger's (`finance.domain.ledger`): a transfer to a host pays what the platform
 owed it (Dr `liability:host_payable:<account>`) out of the Stripe balance (Cr
-`asset:stripe_balance`); a reversal is the opposite. A returned bank debit undoes what its
+`asset:stripe_balance:pending`); a reversal is the opposite. A returned bank debit undoes what its
 capture booked.
 """
 
@@ -14,7 +14,7 @@ from datetime import datetime
 
 from finance.domain.ledger import (
     PLATFORM_FEES,
-    STRIPE_BALANCE,
+    STRIPE_PENDING,
     TAX_PAYABLE,
     Journal,
     Share,
@@ -48,6 +48,8 @@ class Payable:
     refunded: int = 0
     released: int = 0
     reversed: int = 0
+    reserved: int = 0  # held in the host's reserve (paid by its own queue entry later)
+    netted: int = 0  # recovered what the host owed instead of being transferred
     destination_charge: bool = False
     hold_until: datetime | None = None
     cleared_at: datetime | None = None
@@ -56,7 +58,12 @@ class Payable:
     @property
     def remaining(self) -> int:
         """Owed and not released yet (a reversal gives back what a refund took of a transfer)."""
-        return self.host_amount - self.refunded - self.released + self.reversed
+        return self.host_amount - self.refunded - self.released - self.netted + self.reversed
+
+    @property
+    def payable_now(self) -> int:
+        """What remains less what the reserve holds back."""
+        return max(self.remaining - self.reserved, 0)
 
     def held(self, now: datetime) -> bool:
         return self.hold_until is not None and self.cleared_at is None and self.hold_until > now
@@ -80,14 +87,14 @@ class Payable:
                 f"{what}: held until {self.hold_until.isoformat()} (the bank debit can still "
                 "be returned)",
             )
-        if self.remaining <= 0:
+        if self.payable_now <= 0:
             raise PayoutRefused("nothing_to_release", f"{what}: nothing is left to release")
         if amount is None:
-            return self.remaining
-        if amount <= 0 or amount > self.remaining:
+            return self.payable_now
+        if amount <= 0 or amount > self.payable_now:
             raise PayoutRefused(
                 "amount_exceeds_available",
-                f"{what}: {amount} asked, {self.remaining} may be released",
+                f"{what}: {amount} asked, {self.payable_now} may be released",
             )
         return amount
 
@@ -99,7 +106,7 @@ def host_transfer(*, amount: int, host_account_id: str, currency: str) -> Journa
     return Journal(
         HOST_TRANSFER,
         currency,
-        ((host_payable(host_account_id), amount), (STRIPE_BALANCE, -amount)),
+        ((host_payable(host_account_id), amount), (STRIPE_PENDING, -amount)),
     )
 
 
@@ -110,7 +117,7 @@ def host_transfer_reversed(*, amount: int, host_account_id: str, currency: str) 
     return Journal(
         HOST_TRANSFER_REVERSED,
         currency,
-        ((STRIPE_BALANCE, amount), (host_payable(host_account_id), -amount)),
+        ((STRIPE_PENDING, amount), (host_payable(host_account_id), -amount)),
     )
 
 
@@ -124,7 +131,7 @@ def payment_returned(
     share = Share(host_account_id, amount, platform_fee, amount - platform_fee, tax)
     share.check()
     lines = (
-        (STRIPE_BALANCE, -amount),
+        (STRIPE_PENDING, -amount),
         (PLATFORM_FEES, platform_fee - tax),
         (TAX_PAYABLE, tax),
         (host_payable(host_account_id), amount - platform_fee),

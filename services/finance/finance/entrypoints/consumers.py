@@ -1,33 +1,68 @@
 """Finance's routing table."""
 
+from datetime import timedelta
+
+from eventkit.clock import SystemClock
 from eventkit.routing import EventRouter
 from finance.service_layer.handlers import FinanceHandlers
+from finance.service_layer.payout_queue import Queue, QueueSettings
+from finance.service_layer.payout_release import Release
 from finance.service_layer.payouts import Payouts, chain
-from marketplace_contracts.events.booking import BookingCancelledV1
+from finance.service_layer.queue_facts import QueueFacts
+from marketplace_contracts.events.booking import (
+    AmendmentDecidedV1,
+    AmendmentProposedV1,
+    BookingCancelledV1,
+    CheckoutRequestedV1,
+    GroupCheckoutRequestedV1,
+)
+from marketplace_contracts.events.disputes import PayoutHoldChangedV1
 from marketplace_contracts.events.payments import (
     FundsClearedV1,
+    HostAccountUpdatedV1,
     PaymentCapturedV1,
     PaymentCapturedV2,
     PaymentReturnedV1,
     RefundSucceededV1,
     TransferCreatedV1,
     TransferFailedV1,
+    TransferReversalFailedV1,
     TransferReversedV1,
 )
 
+# What tests get when they build the router alone; the service wires its own (bootstrap.py).
+DEFAULT_QUEUE = QueueSettings(
+    delay=timedelta(hours=24), minimum=0, max_retries=3, retry_seconds=300.0
+)
 
-def build_router(h: FinanceHandlers, payouts: Payouts | None = None) -> EventRouter:
-    p = payouts or Payouts(h.outbox)
+
+def build_router(
+    h: FinanceHandlers, payouts: Payouts | None = None, facts: QueueFacts | None = None
+) -> EventRouter:
+    if facts is None:
+        queue = payouts.queue if payouts is not None and payouts.queue else None
+        queue = queue or Queue(h.outbox, DEFAULT_QUEUE, SystemClock().now)
+        facts = QueueFacts(queue, Release(queue))
+    p = payouts or Payouts(h.outbox, facts.queue)
+    q = facts
     router = EventRouter("finance")
     # still on the topic: keep reading it
     router.add(PaymentCapturedV1, chain(h.on_payment_captured, p.on_payment_captured))
     router.add(PaymentCapturedV2, chain(h.on_payment_captured_v2, p.on_payment_captured_v2))
     router.add(RefundSucceededV1, chain(h.on_refund_succeeded, p.on_refund_succeeded))
-    router.add(BookingCancelledV1, h.on_booking_cancelled)  # host penalties
+    # the queue: booking starts, holds, what hosts owe (service_layer/queue_facts.py)
+    router.add(CheckoutRequestedV1, q.on_checkout_requested)
+    router.add(GroupCheckoutRequestedV1, q.on_group_checkout_requested)
+    router.add(AmendmentProposedV1, q.on_amendment_proposed)
+    router.add(AmendmentDecidedV1, q.on_amendment_decided)
+    router.add(BookingCancelledV1, q.on_booking_cancelled)  # host penalties
+    router.add(HostAccountUpdatedV1, q.on_host_account_updated)
+    router.add(PayoutHoldChangedV1, q.on_payout_hold_changed)
+    router.add(TransferReversalFailedV1, q.on_transfer_reversal_failed)
     # host payouts: holds, transfers and their reversals (service_layer/payouts.py)
-    router.add(FundsClearedV1, p.on_funds_cleared)
-    router.add(PaymentReturnedV1, p.on_payment_returned)
-    router.add(TransferCreatedV1, p.on_transfer_created)
-    router.add(TransferFailedV1, p.on_transfer_failed)
-    router.add(TransferReversedV1, p.on_transfer_reversed)
+    router.add(FundsClearedV1, chain(p.on_funds_cleared, q.on_funds_cleared))
+    router.add(PaymentReturnedV1, chain(p.on_payment_returned, q.on_payment_returned))
+    router.add(TransferCreatedV1, chain(p.on_transfer_created, q.on_transfer_created))
+    router.add(TransferFailedV1, chain(p.on_transfer_failed, q.on_transfer_failed))
+    router.add(TransferReversedV1, chain(p.on_transfer_reversed, q.on_transfer_reversed))
     return router

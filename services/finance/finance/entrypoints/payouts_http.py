@@ -5,7 +5,7 @@ gateway."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Query, Request
@@ -24,7 +24,7 @@ def _plain(row: Any) -> dict[str, Any]:
 async def payables(
     request: Request, booking_id: str = Query(max_length=ID_MAX_LENGTH, pattern=ID_PATTERN)
 ) -> dict[str, Any]:
-    now = datetime.now(UTC)
+    now = request.app.state.runtime.state["release"].queue.now()  # the service's clock
     async with request.app.state.runtime.db.acquire() as conn:
         rows = await payables_db.payables_for(conn, booking_id)
         releases = await payables_db.releases_for(conn, booking_id)

@@ -18,10 +18,8 @@ from finance.domain.ledger import (
     guest_payment_captured,
     guest_payment_split,
     guest_refund,
-    host_penalty,
 )
 from marketplace_contracts import Envelope
-from marketplace_contracts.events.booking import BookingCancelledV1
 from marketplace_contracts.events.finance import JournalPostedV1, Posting
 from marketplace_contracts.events.payments import (
     PaymentCapturedV1,
@@ -35,11 +33,20 @@ REFUND = "refund"
 
 
 async def post_journal(
-    conn: asyncpg.Connection, outbox: Outbox, env: Envelope, journal: Journal, booking_id: str
+    conn: asyncpg.Connection,
+    outbox: Outbox,
+    env: Envelope,
+    journal: Journal,
+    booking_id: str,
+    stripe_object_id: str | None = None,
 ) -> None:
     """Post the journal once per source fact (its event and kind), and announce it."""
     journal_id = await ledger_repository.post(
-        conn, journal, source_event_id=env.event_id, booking_id=booking_id
+        conn,
+        journal,
+        source_event_id=env.event_id,
+        booking_id=booking_id,
+        stripe_object_id=stripe_object_id,
     )
     if journal_id is None:
         return
@@ -74,7 +81,7 @@ class FinanceHandlers:
             host_account_id=event.host_account_id,
             currency=event.currency,
         )
-        await post_journal(conn, self.outbox, env, journal, event.booking_id)
+        await post_journal(conn, self.outbox, env, journal, event.booking_id, event.charge_id)
 
     async def on_payment_captured_v2(
         self, conn: asyncpg.Connection, env: Envelope, event: PaymentCapturedV2, _: object
@@ -93,7 +100,7 @@ class FinanceHandlers:
             )
         except UnbalancedJournal as exc:
             raise PermanentError(f"payment {event.payment_id}: {exc}") from exc
-        await post_journal(conn, self.outbox, env, journal, event.booking_id)
+        await post_journal(conn, self.outbox, env, journal, event.booking_id, event.charge_id)
 
     async def on_refund_succeeded(
         self, conn: asyncpg.Connection, env: Envelope, event: RefundSucceededV1, _: object
@@ -114,31 +121,6 @@ class FinanceHandlers:
             )
         except UnbalancedJournal as exc:
             raise PermanentError(f"refund {event.refund_id}: {exc}") from exc
-        await post_journal(conn, self.outbox, env, journal, event.booking_id)
-
-    async def on_booking_cancelled(
-        self, conn: asyncpg.Connection, env: Envelope, event: BookingCancelledV1, _: object
-    ) -> None:
-        """A host who cancels a confirmed booking pays its penalty out of what it is owed."""
-        if event.host_penalty <= 0:
-            return
-        currency = await self._currency_of(conn, event)
-        journal = host_penalty(
-            penalty=event.host_penalty, host_account_id=event.host_account_id, currency=currency
+        await post_journal(
+            conn, self.outbox, env, journal, event.booking_id, event.stripe_refund_id
         )
-        await post_journal(conn, self.outbox, env, journal, event.booking_id)
-
-    @staticmethod
-    async def _currency_of(conn: asyncpg.Connection, event: BookingCancelledV1) -> str:
-        """The booking's currency: its refund's, else that of the journals its payment posted
-        (a group's capture is posted under the group id)."""
-        if event.refund is not None:
-            return event.refund.currency
-        subjects = [event.booking_id, *([event.group_id] if event.group_id else [])]
-        currency = await ledger_repository.currency_of(conn, subjects)
-        if currency is None:
-            raise PermanentError(
-                f"booking {event.booking_id}: host penalty {event.host_penalty} without a "
-                "refund or a posted payment to take the currency from"
-            )
-        return currency

@@ -31,7 +31,9 @@ import asyncpg
 from eventkit.outbox import Outbox
 from eventkit.routing import PermanentError
 from finance.adapters import payables_repository as payables_db
+from finance.adapters import queue_repository as queue_db
 from finance.domain.ledger import UnbalancedJournal
+from finance.domain.payout_queue import OPEN_STATES, Hold, Trigger
 from finance.domain.payouts import (
     PayoutRefused,
     host_transfer,
@@ -39,6 +41,7 @@ from finance.domain.payouts import (
     payment_returned,
 )
 from finance.service_layer.handlers import REFUND, post_journal
+from finance.service_layer.payout_queue import Queue, enqueue
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.finance import PayoutReleasedV1
 from marketplace_contracts.events.payments import (
@@ -67,8 +70,9 @@ def chain(*applies: Apply) -> Apply:
 
 
 class Payouts:
-    def __init__(self, outbox: Outbox) -> None:
+    def __init__(self, outbox: Outbox, queue: Queue | None = None) -> None:
         self.outbox = outbox
+        self.queue = queue
 
     # -- payables -------------------------------------------------------------------------
     async def on_payment_captured(
@@ -86,6 +90,7 @@ class Payouts:
                 "currency": event.currency,
                 "host_amount": event.host_amount,
                 "destination_charge": True,
+                "charge_id": event.charge_id,
             },
         )
 
@@ -96,21 +101,23 @@ class Payouts:
         if not await payables_db.first_time(conn, env.event_id, "payment_captured"):
             return
         for split in event.splits:
-            await payables_db.add_payable(
-                conn,
-                {
-                    "payment_id": event.payment_id,
-                    "booking_id": split.booking_id,
-                    "group_id": event.group_id,
-                    "host_account_id": split.host_account_id,
-                    "currency": event.currency,
-                    "host_amount": split.host_amount,
-                    "transfer_group": event.transfer_group,
-                    "destination_charge": event.transfer_group is None,
-                    "payment_method_type": event.payment_method_type,
-                    "hold_until": event.funds_hold_until,
-                },
-            )
+            payable = {
+                "payment_id": event.payment_id,
+                "booking_id": split.booking_id,
+                "group_id": event.group_id,
+                "host_account_id": split.host_account_id,
+                "currency": event.currency,
+                "host_amount": split.host_amount,
+                "transfer_group": event.transfer_group,
+                "destination_charge": event.transfer_group is None,
+                "payment_method_type": event.payment_method_type,
+                "hold_until": event.funds_hold_until,
+                "charge_id": event.charge_id,
+            }
+            await payables_db.add_payable(conn, payable)
+            # a destination charge paid its host at capture: nothing to queue
+            if self.queue is not None and event.transfer_group is not None:
+                await enqueue(self.queue, conn, payable, event.purpose)
 
     async def on_refund_succeeded(
         self, conn: asyncpg.Connection, env: Envelope, event: RefundSucceededV1, _: object
@@ -149,7 +156,8 @@ class Payouts:
             )
         except UnbalancedJournal as exc:
             raise PermanentError(f"return of {event.payment_id}: {exc}") from exc
-        await post_journal(conn, self.outbox, env, journal, event.booking_id)
+        charge_id = await payables_db.charge_of(conn, event.payment_id)
+        await post_journal(conn, self.outbox, env, journal, event.booking_id, charge_id)
 
     # -- transfers ------------------------------------------------------------------------
     async def on_transfer_created(
@@ -161,7 +169,7 @@ class Payouts:
         journal = host_transfer(
             amount=event.amount, host_account_id=event.host_account_id, currency=event.currency
         )
-        await post_journal(conn, self.outbox, env, journal, event.booking_id)
+        await post_journal(conn, self.outbox, env, journal, event.booking_id, event.transfer_id)
 
     async def on_transfer_failed(
         self, conn: asyncpg.Connection, env: Envelope, event: TransferFailedV1, _: object
@@ -185,7 +193,7 @@ class Payouts:
         journal = host_transfer_reversed(
             amount=event.amount, host_account_id=event.host_account_id, currency=event.currency
         )
-        await post_journal(conn, self.outbox, env, journal, event.booking_id)
+        await post_journal(conn, self.outbox, env, journal, event.booking_id, event.reversal_id)
 
     # -- the release (ops) ----------------------------------------------------------------
     async def release(
@@ -220,6 +228,7 @@ class Payouts:
             refusals: list[PayoutRefused] = []
             for row in rows:
                 try:
+                    await self._queue_allows(conn, row)
                     planned.append((row, payables_db.payable(row).releasable(now, amount)))
                 except PayoutRefused as exc:
                     refusals.append(exc)
@@ -231,8 +240,50 @@ class Payouts:
                 )
             released = []
             for row, value in planned:
-                released.append(await self._release(conn, row, value))
+                event = await self._release(conn, row, value)
+                await self._settle_entry(conn, row, event)
+                released.append(event)
         return released
+
+    async def _queue_allows(self, conn: asyncpg.Connection, row: asyncpg.Record) -> None:
+        """The queue's holds bind ops too, except the two this command always knew: the
+        booking's start (ops pay outside the timing) and the bank debit (checked by the
+        payable itself)."""
+        entry = await queue_db.get(
+            conn, f"{row['payment_id']}:{row['booking_id']}", for_update=True
+        )
+        if entry is None:
+            return
+        binding = set(entry["holds"]) - {Hold.AWAITING_BOOKING, Hold.BANK_DEBIT}
+        if binding:
+            raise PayoutRefused(
+                "payout_held",
+                f"payment {row['payment_id']}, booking {row['booking_id']}: held for "
+                f"{', '.join(sorted(binding))} (see `python -m finance payouts show`)",
+            )
+
+    async def _settle_entry(
+        self, conn: asyncpg.Connection, row: asyncpg.Record, event: PayoutReleasedV1
+    ) -> None:
+        """A release that leaves nothing payable releases the queue's entry with it (the queue
+        must not pay it again); a partial one leaves the rest to the queue."""
+        entry = await queue_db.get(
+            conn, f"{row['payment_id']}:{row['booking_id']}", for_update=True
+        )
+        if self.queue is None or entry is None or entry["state"] not in OPEN_STATES:
+            return
+        [payable] = await payables_db.payables_for(conn, row["booking_id"], row["payment_id"])
+        if payables_db.payable(payable).payable_now > 0:
+            return
+        await self.queue.step(
+            conn,
+            entry,
+            Trigger.OVERRIDE,
+            actor="release-payout",
+            amount=event.amount,
+            release_id=event.release_id,
+            events={"payout_released": None},  # announced above
+        )
 
     async def _release(
         self, conn: asyncpg.Connection, row: asyncpg.Record, amount: int

@@ -1,0 +1,81 @@
+"""Journals of money moved between a host's accounts (pure): reserves, what a host owes, and
+its recovery from the host's payouts. None of them moves money at Stripe."""
+
+from __future__ import annotations
+
+from finance.domain.ledger import (
+    HOST_PENALTIES,
+    Journal,
+    UnbalancedJournal,
+    host_payable,
+    host_receivable,
+    host_reserve,
+)
+
+RESERVE_HELD = "reserve_held"
+RESERVE_RELEASED = "reserve_released"
+HOST_PENALTY_RECEIVABLE = "host_penalty"
+REVERSAL_FAILED = "transfer_reversal_failed"
+NEGATIVE_BALANCE_RECOVERED = "negative_balance_recovered"
+
+
+def _two(kind: str, currency: str, debit: str, credit: str, amount: int) -> Journal:
+    if amount <= 0:
+        raise UnbalancedJournal(f"{kind}: nothing to post ({amount})")
+    return Journal(kind, currency, ((debit, amount), (credit, -amount)))
+
+
+def reserve_held(*, amount: int, host_account_id: str, currency: str) -> Journal:
+    """Part of a payable is held back: owed to the host, not payable yet."""
+    return _two(
+        RESERVE_HELD,
+        currency,
+        host_payable(host_account_id),
+        host_reserve(host_account_id),
+        amount,
+    )
+
+
+def reserve_released(*, amount: int, host_account_id: str, currency: str) -> Journal:
+    return _two(
+        RESERVE_RELEASED,
+        currency,
+        host_reserve(host_account_id),
+        host_payable(host_account_id),
+        amount,
+    )
+
+
+def penalty_receivable(*, penalty: int, host_account_id: str, currency: str) -> Journal:
+    """A host's cancellation penalty is owed by the host, recovered from its next payouts (the
+    cancelled booking's own payable is refunded, so there is nothing to take it from)."""
+    return _two(
+        HOST_PENALTY_RECEIVABLE,
+        currency,
+        host_receivable(host_account_id),
+        HOST_PENALTIES,
+        penalty,
+    )
+
+
+def reversal_failed(*, amount: int, host_account_id: str, currency: str) -> Journal:
+    """A refund was booked against the host's payable (Dr host_payable) after the host was
+    paid, and the transfer reversal that should have taken it back failed: the host owes it."""
+    return _two(
+        REVERSAL_FAILED,
+        currency,
+        host_receivable(host_account_id),
+        host_payable(host_account_id),
+        amount,
+    )
+
+
+def recovered(*, amount: int, host_account_id: str, currency: str) -> Journal:
+    """What the host owed is taken from what the platform owes it."""
+    return _two(
+        NEGATIVE_BALANCE_RECOVERED,
+        currency,
+        host_payable(host_account_id),
+        host_receivable(host_account_id),
+        amount,
+    )

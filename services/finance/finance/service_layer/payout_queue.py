@@ -1,0 +1,360 @@
+"""The payout queue's use cases: every host payable becomes an entry, facts hold and clear it,
+and transfers settle it (docs/finance.md). The release itself (the scheduler's jobs and staff
+actions) is in `payout_release.py`.
+
+Every change runs in the caller's transaction (a consumed fact's, a job's, a staff request's)
+with the entry row locked; the transition comes from the domain's table
+(`finance.domain.payout_queue`), is written by compare-and-set, recorded in the entry's history
+with its actor and note, and the events the table says it emits go to the outbox in the same
+transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from eventkit import scheduler
+from eventkit.outbox import Outbox
+from finance.adapters import ledger_repository
+from finance.adapters import payables_repository as payables_db
+from finance.adapters import queue_repository as queue_db
+from finance.adapters import reserves_repository as reserves_db
+from finance.domain import reserves
+from finance.domain.host_journals import reserve_held
+from finance.domain.ledger import Journal
+from finance.domain.payout_queue import Hold, State, Trigger, apply
+from marketplace_contracts import EventModel
+from marketplace_contracts.events.finance import (
+    JournalPostedV1,
+    PayoutHeldV1,
+    PayoutReleasedV1,
+    PayoutScheduledV1,
+    Posting,
+    ReserveHeldV1,
+)
+
+SCHEMA = "finance"
+PAYOUT_DUE = "payout_due"
+PAYOUT_RETRY = "payout_retry"
+RESERVE_RELEASE = "reserve_release"
+DEBIT_WINDOW = "bank_debit_window"
+SYSTEM = "finance"  # the actor of what finance does by itself
+_JOURNALS = uuid.UUID("5f1d9c43-2b51-4c3e-9a57-0c2f1f6f7a11")
+
+
+@dataclass(frozen=True)
+class QueueSettings:
+    delay: timedelta
+    minimum: int
+    max_retries: int
+    retry_seconds: float
+
+
+def own_event_id(kind: str, subject: str) -> uuid.UUID:
+    """The source id of a journal finance books on its own (a reserve, a recovery): one per
+    subject and kind, so a re-run job posts nothing twice."""
+    return uuid.uuid5(_JOURNALS, f"{kind}:{subject}")
+
+
+class Queue:
+    """The entry's transitions, their history and events; shared by the fact handlers, the
+    jobs and the staff actions."""
+
+    def __init__(self, outbox: Outbox, settings: QueueSettings, now: Callable[[], datetime]):
+        self.outbox = outbox
+        self.settings = settings
+        self.now = now
+
+    async def emit(self, conn: asyncpg.Connection, event: EventModel, key: str) -> None:
+        await self.outbox.add(conn, event, key=key, correlation_id=uuid.uuid4())
+
+    async def step(
+        self,
+        conn: asyncpg.Connection,
+        row: asyncpg.Record,
+        trigger: Trigger,
+        *,
+        actor: str,
+        note: str = "",
+        reason: str | None = None,
+        events: dict[str, EventModel | None] | None = None,
+        **changes: Any,
+    ) -> State:
+        """Apply `trigger` to the locked entry `row`: compare-and-set, history, and the events
+        the transition emits (`events` supplies those the caller builds). Raises
+        IllegalTransition. An event given as None was written by the caller already."""
+        before = queue_db.entry(row)
+        after, emitted = apply(before, trigger, reason=reason)
+        if after == before and not emitted and trigger is Trigger.HOLD:
+            return before.state  # already held for that reason
+        await queue_db.compare_and_set(conn, row, after, **changes)
+        await queue_db.record(
+            conn,
+            row["entry_id"],
+            from_state=before.state.value,
+            to_state=after.state.value,
+            trigger=trigger.value,
+            reason=reason,
+            actor=actor,
+            note=note,
+            at=self.now(),
+        )
+        given = events or {}
+        for name in emitted:
+            if name not in given:
+                await self.emit(
+                    conn, self._event(name, row, after.holds, actor, note, changes), row["entry_id"]
+                )
+            elif (event := given[name]) is not None:
+                # a release keeps the key payments has always read it by
+                key = event.release_id if isinstance(event, PayoutReleasedV1) else row["entry_id"]
+                await self.emit(conn, event, key)
+        if before.state is State.HELD and after.state is State.SCHEDULED:  # back on schedule
+            await self.schedule_due(conn, row["entry_id"], changes.get("due_at", row["due_at"]))
+        return after.state
+
+    def _event(
+        self,
+        name: str,
+        row: asyncpg.Record,
+        holds: frozenset[str],
+        actor: str,
+        note: str,
+        changes: dict[str, Any],
+    ) -> EventModel:
+        if name == "payout_held":
+            return PayoutHeldV1(
+                entry_id=row["entry_id"],
+                host_account_id=row["host_account_id"],
+                booking_id=row["booking_id"],
+                reasons=sorted(holds),
+                actor=actor,
+                note=note,
+            )
+        if name == "payout_scheduled":
+            return scheduled_event({**dict(row), **changes})
+        raise AssertionError(f"the caller builds `{name}`")
+
+    async def schedule_due(
+        self, conn: asyncpg.Connection, entry_id: str, due_at: datetime | None
+    ) -> None:
+        if due_at is not None:
+            await scheduler.schedule(conn, SCHEMA, PAYOUT_DUE, entry_id, max(due_at, self.now()))
+
+    async def post(
+        self, conn: asyncpg.Connection, journal: Journal, subject: str, booking_id: str | None
+    ) -> None:
+        """Book a journal of finance's own (once per subject and kind) and announce it."""
+        source = own_event_id(journal.kind, subject)
+        journal_id = await ledger_repository.post(
+            conn, journal, source_event_id=source, booking_id=booking_id
+        )
+        if journal_id is None:
+            return
+        await self.outbox.add(
+            conn,
+            JournalPostedV1(
+                journal_id=str(journal_id),
+                kind=journal.kind,
+                booking_id=booking_id,
+                source_event_id=str(source),
+                currency=journal.currency,
+                postings=[Posting(account=a, amount=v) for a, v in journal.postings],
+            ),
+            key=str(journal_id),
+            correlation_id=uuid.uuid4(),
+        )
+
+    async def hold_where(
+        self,
+        conn: asyncpg.Connection,
+        where: str,
+        *args: Any,
+        reason: str,
+        hold: bool,
+        note: str = "",
+    ) -> int:
+        """Hold (or stop holding) for `reason` every open entry matching `where`."""
+        # a failed transfer is held too: its automatic retry must wait like a first release
+        rows = await queue_db.entries_where(
+            conn, f"state IN ('scheduled', 'held', 'releasable', 'failed') AND {where}", *args
+        )
+        changed = 0
+        for row in rows:
+            if hold:
+                await self.step(conn, row, Trigger.HOLD, actor=SYSTEM, reason=reason, note=note)
+            elif reason in row["holds"]:
+                await self.step(conn, row, Trigger.UNHOLD, actor=SYSTEM, reason=reason, note=note)
+            else:
+                continue
+            changed += 1
+        return changed
+
+
+def scheduled_event(row: dict[str, Any]) -> PayoutScheduledV1:
+    return PayoutScheduledV1(
+        entry_id=row["entry_id"],
+        payment_id=row["payment_id"],
+        booking_id=row["booking_id"],
+        host_account_id=row["host_account_id"],
+        gross=row["gross"],
+        reserve_amount=row["reserve_amount"],
+        currency=row["currency"],
+        due_at=row["due_at"],
+        reserve_policy_id=row["policy_id"],
+        reserve_policy_version=row["policy_version"],
+    )
+
+
+async def enqueue(
+    queue: Queue, conn: asyncpg.Connection, payable: dict[str, Any], purpose: str | None
+) -> None:
+    """A new payable joins the queue: its reserve split off under the host's policy, its due
+    time set from the booking's start (or held until booking's facts arrive), every hold that
+    already applies recorded."""
+    now = queue.now()
+    account, currency = payable["host_account_id"], payable["currency"]
+    host = await queue_db.lock_host(conn, account)
+    policy = reserves.resolve(
+        await reserves_db.assigned(conn, account, host["risk_tier"]), account, host["risk_tier"]
+    )
+    held = await reserves_db.held(conn, account, currency)
+    part = reserves.split(payable["host_amount"], currency, policy, held=held, now=now)
+    entry_id = f"{payable['payment_id']}:{payable['booking_id']}"
+    delay = (
+        timedelta(seconds=host["payout_delay_seconds"])
+        if host["payout_delay_seconds"] is not None
+        else queue.settings.delay
+    )
+    holds, due_at = await _holds_and_due(queue, conn, payable, purpose, delay, host, now)
+    if part.reserve and not part.releasable:
+        holds.append(Hold.RESERVE)
+    row = {
+        "entry_id": entry_id,
+        "payment_id": payable["payment_id"],
+        "booking_id": payable["booking_id"],
+        "group_id": payable.get("group_id"),
+        "purpose": purpose,
+        "host_account_id": account,
+        "currency": currency,
+        "gross": payable["host_amount"],
+        "reserve_amount": part.reserve,
+        "policy_id": policy.policy_id if part.reserve else None,
+        "policy_version": policy.version if part.reserve else None,
+        "state": (State.HELD if holds else State.SCHEDULED).value,
+        "holds": sorted(set(holds)),
+        "due_at": due_at,
+    }
+    if not await queue_db.add_entry(conn, row):
+        return
+    await queue_db.record(
+        conn,
+        entry_id,
+        from_state=None,
+        to_state=row["state"],
+        trigger="enqueue",
+        actor=SYSTEM,
+        at=now,
+        reason=",".join(row["holds"]) or None,
+    )
+    await queue.emit(conn, scheduled_event(row), entry_id)
+    if holds:
+        await queue.emit(
+            conn,
+            PayoutHeldV1(
+                entry_id=entry_id,
+                host_account_id=account,
+                booking_id=row["booking_id"],
+                reasons=row["holds"],
+                actor=SYSTEM,
+            ),
+            entry_id,
+        )
+    else:
+        await queue.schedule_due(conn, entry_id, due_at)
+    if part.reserve:
+        await _hold_reserve(queue, conn, row, part)
+
+
+async def _holds_and_due(
+    queue: Queue,
+    conn: asyncpg.Connection,
+    payable: dict[str, Any],
+    purpose: str | None,
+    delay: timedelta,
+    host: asyncpg.Record,
+    now: datetime,
+) -> tuple[list[str], datetime | None]:
+    holds: list[str] = []
+    due_at: datetime | None
+    starts_at = await queue_db.start_of(conn, payable["booking_id"])
+    if purpose == "deposit_claim":
+        due_at = now  # a damage claim is decided after the stay: nothing left to wait for
+    elif starts_at is not None:
+        due_at = starts_at + delay
+    else:
+        due_at = None
+        holds.append(Hold.AWAITING_BOOKING)
+    hold_until = payable.get("hold_until")
+    if hold_until is not None and hold_until > now:
+        holds.append(Hold.BANK_DEBIT)
+        await scheduler.schedule(
+            conn,
+            SCHEMA,
+            DEBIT_WINDOW,
+            f"{payable['payment_id']}:{payable['booking_id']}",
+            hold_until,
+        )
+    if not host["payouts_enabled"]:
+        holds.append(Hold.PAYOUTS_DISABLED)
+    return holds, due_at
+
+
+async def _hold_reserve(
+    queue: Queue, conn: asyncpg.Connection, row: dict[str, Any], part: reserves.Split
+) -> None:
+    assert part.release_at is not None
+    reserve_id = f"rsv_{row['entry_id']}"
+    await queue.post(
+        conn,
+        reserve_held(
+            amount=part.reserve, host_account_id=row["host_account_id"], currency=row["currency"]
+        ),
+        reserve_id,
+        row["booking_id"],
+    )
+    await payables_db.add_to(conn, "reserved", row["payment_id"], row["booking_id"], part.reserve)
+    await reserves_db.add_reserve(
+        conn,
+        {
+            "reserve_id": reserve_id,
+            "entry_id": row["entry_id"],
+            "host_account_id": row["host_account_id"],
+            "currency": row["currency"],
+            "amount": part.reserve,
+            "policy_id": part.policy.policy_id,
+            "policy_version": part.policy.version,
+            "release_at": part.release_at,
+        },
+    )
+    await scheduler.schedule(conn, SCHEMA, RESERVE_RELEASE, reserve_id, part.release_at)
+    await queue.emit(
+        conn,
+        ReserveHeldV1(
+            reserve_id=reserve_id,
+            entry_id=row["entry_id"],
+            host_account_id=row["host_account_id"],
+            amount=part.reserve,
+            currency=row["currency"],
+            release_at=part.release_at,
+            policy_id=part.policy.policy_id,
+            policy_version=part.policy.version,
+        ),
+        reserve_id,
+    )

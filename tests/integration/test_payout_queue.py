@@ -1,0 +1,274 @@
+"""The payout queue on the real database: every host payable is queued, held while a reason
+stands, released by the durable scheduler once due (net of what the host owes), once, even
+across a restart in the middle of a batch."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import asyncpg
+import pytest
+
+from marketplace_contracts.events.booking import BookingCancelledV1, RefundRequest
+from marketplace_contracts.events.disputes import PayoutHoldChangedV1
+from marketplace_contracts.events.payments import (
+    FundsClearedV1,
+    HostAccountUpdatedV1,
+    TransferCreatedV1,
+    TransferFailedV1,
+    TransferReversalFailedV1,
+)
+from tests.support.finance_queue import DAY, START, QueueHarness, entry_id, finance_pool
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def pool(pg_ready: None) -> AsyncIterator[asyncpg.Pool]:
+    async with finance_pool() as pool:
+        yield pool
+
+
+@pytest.fixture
+async def q(pool: asyncpg.Pool) -> AsyncIterator[QueueHarness]:
+    harness = QueueHarness(pool)
+    yield harness
+    await harness.close()
+
+
+async def test_a_payable_is_paid_a_day_after_the_stay_starts_and_only_then(q: QueueHarness) -> None:
+    checkout, captured = q.booking()
+    await q.deliver(checkout, captured)
+    entry = await q.entry(entry_id(captured))
+    assert (entry["state"], entry["due_at"], entry["gross"]) == ("scheduled", START + DAY, 8_500)
+    [scheduled] = await q.events("finance.payout_scheduled", entry_id(captured))
+    assert scheduled["due_at"].startswith("2034-07-02T15:00")
+
+    q.clock.at = START + DAY - timedelta(seconds=1)
+    await q.run_due()
+    assert (await q.entry(entry_id(captured)))["state"] == "scheduled"
+
+    q.clock.at = START + DAY
+    await q.run_due()
+    entry = await q.entry(entry_id(captured))
+    assert (entry["state"], entry["amount"]) == ("released", 8_500)
+    [released] = await q.events("finance.payout_released", f"rel_{captured.payment_id}_%")
+    assert (released["release_id"], released["amount"]) == (entry["release_id"], 8_500)
+
+    await q.deliver(
+        TransferCreatedV1(
+            release_id=entry["release_id"],
+            transfer_id="tr_1Q",
+            payment_id=captured.payment_id,
+            booking_id=captured.booking_id,
+            host_account_id=q.host,
+            amount=8_500,
+            currency="usd",
+        )
+    )
+    entry = await q.entry(entry_id(captured))
+    assert (entry["state"], entry["transfer_id"]) == ("transferred", "tr_1Q")
+    assert await q.balance(f"liability:host_payable:{q.host}") == 0
+    history = await q.pool.fetch(
+        "SELECT trigger, to_state, actor FROM finance.payout_entry_history WHERE entry_id = $1 "
+        "ORDER BY id",
+        entry_id(captured),
+    )
+    assert [(h["trigger"], h["to_state"]) for h in history] == [
+        ("enqueue", "scheduled"),
+        ("release", "released"),
+        ("transferred", "transferred"),
+    ]
+
+
+async def test_an_entry_waits_for_its_bookings_start_before_it_can_be_paid(
+    q: QueueHarness,
+) -> None:
+    checkout, captured = q.booking()
+    await q.deliver(captured)  # the capture overtook booking's checkout fact
+    entry = await q.entry(entry_id(captured))
+    assert (entry["state"], list(entry["holds"]), entry["due_at"]) == (
+        "held",
+        ["awaiting_booking"],
+        None,
+    )
+    q.clock.at = START + 10 * DAY
+    await q.run_due()
+    assert (await q.entry(entry_id(captured)))["state"] == "held"
+
+    await q.deliver(checkout)
+    entry = await q.entry(entry_id(captured))
+    assert (entry["state"], entry["due_at"]) == ("scheduled", START + DAY)
+    await q.run_due()
+    assert (await q.entry(entry_id(captured)))["state"] == "released"
+
+
+async def test_every_hold_reason_must_clear_before_the_payout(q: QueueHarness) -> None:
+    checkout, captured = q.booking()
+    captured = captured.model_copy(
+        update={"funds_hold_until": START + 4 * DAY, "payment_method_type": "us_bank_account"}
+    )
+    await q.deliver(checkout, captured)
+    dispute = PayoutHoldChangedV1(
+        dispute_id="dp_1Q", payment_id=captured.payment_id, held=True, reason="fraudulent"
+    )
+    disabled = HostAccountUpdatedV1(
+        host_account_id=q.host, charges_enabled=True, payouts_enabled=False, updated_at=START
+    )
+    await q.deliver(dispute, disabled)
+    entry = await q.entry(entry_id(captured))
+    assert sorted(entry["holds"]) == [
+        "bank_debit_return_window",
+        "dispute:dp_1Q",
+        "payouts_disabled",
+    ]
+    q.clock.at = START + 2 * DAY
+    await q.run_due()
+    assert (await q.entry(entry_id(captured)))["state"] == "held"
+
+    await q.deliver(
+        FundsClearedV1(
+            payment_id=captured.payment_id,
+            booking_id=captured.booking_id,
+            amount=10_000,
+            currency="usd",
+            cleared_at=START,
+        ),
+        disabled.model_copy(update={"payouts_enabled": True}),
+    )
+    await q.run_due()
+    assert list((await q.entry(entry_id(captured)))["holds"]) == ["dispute:dp_1Q"]
+    await q.deliver(dispute.model_copy(update={"held": False, "reason": "won"}))
+    await q.run_due()
+    assert (await q.entry(entry_id(captured)))["state"] == "released"
+
+
+async def test_what_a_host_owes_is_recovered_from_its_next_payouts_first(
+    q: QueueHarness,
+) -> None:
+    penalty = BookingCancelledV1(
+        booking_id=f"bk_{uuid.uuid4().hex[:8]}",
+        host_account_id=q.host,
+        cancelled_by="host",
+        policy="flexible@1",
+        host_penalty=3_000,
+        refund=RefundRequest(
+            refund_id=f"ref_{uuid.uuid4().hex}",
+            payment_id="pay_x",
+            amount=1_000,
+            currency="usd",
+            platform_fee=0,
+            host_amount=1_000,
+            host_account_id=q.host,
+        ),
+    )
+    failed_reversal = TransferReversalFailedV1(
+        reversal_request_id="ref_1:1",
+        transfer_id="tr_old",
+        payment_id="pay_old",
+        booking_id="bk_old",
+        host_account_id=q.host,
+        amount=6_000,
+        currency="usd",
+        code="insufficient_funds",
+    )
+    await q.deliver(penalty, failed_reversal)
+    receivable = f"asset:host_receivable:{q.host}"
+    assert await q.balance(receivable) == 9_000
+    recorded = await q.events("finance.negative_balance_recorded", q.host)
+    assert [(r["cause"], r["amount"], r["balance"]) for r in recorded] == [
+        ("host_penalty", 3_000, 3_000),
+        ("transfer_reversal_failed", 6_000, 9_000),
+    ]
+
+    first_checkout, first = q.booking()  # owes the host 8 500: all of it recovered
+    second_checkout, second = q.booking()
+    await q.deliver(first_checkout, first, second_checkout, second)
+    q.clock.at = START + DAY
+    await q.run_due()
+    entries = {e: await q.entry(e) for e in (entry_id(first), entry_id(second))}
+    settled = sorted((r["state"], r["netted"], r["amount"]) for r in entries.values())
+    assert settled == [("released", 500, 8_000), ("transferred", 8_500, 0)]
+    assert await q.balance(receivable) == 0
+    recovered = await q.events("finance.negative_balance_recovered", q.host)
+    assert sorted(r["amount"] for r in recovered) == [500, 8_500]
+    released = await q.events("finance.payout_released", "rel_%")
+    assert [r["amount"] for r in released if r["host_account_id"] == q.host] == [8_000]
+
+
+async def test_a_failed_transfer_is_retried_with_backoff_then_left_to_staff(
+    q: QueueHarness,
+) -> None:
+    checkout, captured = q.booking()
+    await q.deliver(checkout, captured)
+    q.clock.at = START + DAY
+    for attempt in range(3):
+        await q.run_due()
+        entry = await q.entry(entry_id(captured))
+        assert entry["state"] == "released", attempt
+        await q.deliver(
+            TransferFailedV1(
+                release_id=entry["release_id"],
+                payment_id=captured.payment_id,
+                booking_id=captured.booking_id,
+                host_account_id=q.host,
+                amount=8_500,
+                currency="usd",
+                code="account_invalid",
+                message="no payouts",
+            )
+        )
+        assert (await q.entry(entry_id(captured)))["state"] == "failed"
+        q.clock.advance(timedelta(seconds=60 * 2**attempt))
+    failures = await q.events("finance.payout_failed", entry_id(captured))
+    assert [f["retry_at"] is None for f in failures] == [False, False, True]
+    q.clock.advance(DAY)
+    await q.run_due()
+    assert (await q.entry(entry_id(captured)))["state"] == "failed"  # staff's turn now
+    releases = await q.pool.fetchval(
+        "SELECT count(*) FROM finance.payout_releases WHERE payment_id = $1", captured.payment_id
+    )
+    assert releases == 3
+
+
+async def test_a_restart_in_the_middle_of_a_batch_pays_no_one_twice(q: QueueHarness) -> None:
+    bookings = [q.booking() for _ in range(40)]
+    for checkout, captured in bookings:
+        await q.deliver(checkout, captured)
+    q.clock.at = START + DAY
+
+    # The first "process" dies while releasing: cancelled as soon as some entries are out.
+    first = asyncio.create_task(q.run_due())
+    ids = [entry_id(c) for _, c in bookings]
+    while not await q.pool.fetchval(  # noqa: ASYNC110 (the state is in another process's rows)
+        "SELECT count(*) FROM finance.payout_entries WHERE entry_id = ANY($1) "
+        "AND state = 'released'",
+        ids,
+    ):
+        await asyncio.sleep(0.005)
+    first.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    done_before = await q.pool.fetchval(
+        "SELECT count(*) FROM finance.payout_entries WHERE entry_id = ANY($1) "
+        "AND state = 'released'",
+        ids,
+    )
+    assert 0 < done_before < len(ids)
+
+    # Two new processes share the rest (SKIP LOCKED), and one more finds nothing left.
+    await asyncio.gather(q.run_due(), QueueHarness.scheduler(q).run_due(q.pool))
+    await q.run_due()
+    counts = await q.pool.fetch(
+        "SELECT payment_id, count(*) AS n, sum(amount) AS total FROM finance.payout_releases "
+        "WHERE payment_id = ANY($1) GROUP BY payment_id",
+        [c.payment_id for _, c in bookings],
+    )
+    assert len(counts) == len(bookings)
+    assert {(r["n"], r["total"]) for r in counts} == {(1, 8_500)}
+    released = await q.events("finance.payout_released", "rel_%")
+    mine = [r for r in released if r["host_account_id"] == q.host]
+    assert len(mine) == len(bookings)

@@ -1,0 +1,188 @@
+"""Finance's payout queue on the real test database: facts applied by finance's own routing
+table (each twice, as redelivery would), committed, and the queue's scheduler run on a clock
+the test moves. Every id is fresh per test (ledger rows are append-only: nothing is deleted).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from eventkit.clock import Clock, FixedClock
+from eventkit.outbox import Outbox
+from eventkit.scheduler import Scheduler
+from finance.config import FinanceSettings
+from finance.entrypoints.consumers import build_router
+from finance.service_layer.handlers import FinanceHandlers
+from finance.service_layer.payout_queue import (
+    DEBIT_WINDOW,
+    PAYOUT_DUE,
+    PAYOUT_RETRY,
+    RESERVE_RELEASE,
+    Queue,
+    QueueSettings,
+)
+from finance.service_layer.payout_release import Release
+from finance.service_layer.payouts import Payouts
+from finance.service_layer.queue_facts import QueueFacts
+from marketplace_contracts import Envelope, EventModel, make_envelope
+from marketplace_contracts.events.booking import CheckoutRequestedV1
+from marketplace_contracts.events.payments import PaymentCapturedV2, PaymentSplit
+from tests.conftest import service_dsn
+
+START = datetime(2034, 7, 1, 15, tzinfo=UTC)
+DAY = timedelta(hours=24)
+
+
+class QueueHarness:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        settings: QueueSettings | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.pool = pool
+        self.clock: Any = clock or FixedClock(START - timedelta(days=3))
+        self.settings = settings or QueueSettings(
+            delay=DAY, minimum=0, max_retries=2, retry_seconds=60
+        )
+        outbox = Outbox("finance", "finance")
+        self.queue = Queue(outbox, self.settings, self.clock.now)
+        self.release = Release(self.queue)
+        handlers = FinanceHandlers(outbox)
+        self.router = build_router(
+            handlers, Payouts(outbox, self.queue), QueueFacts(self.queue, self.release)
+        )
+        self.host = f"acct_1Q{uuid.uuid4().hex[:10]}"
+
+    def scheduler(self) -> Scheduler:
+        """A scheduler as a finance process builds it (a new one per 'process')."""
+        return Scheduler(
+            "finance",
+            {
+                PAYOUT_DUE: self.release.due_job,
+                PAYOUT_RETRY: self.release.retry_job,
+                RESERVE_RELEASE: self.release.reserve_job,
+                DEBIT_WINDOW: self.release.debit_window_job,
+            },
+            backoff_seconds=0.01,
+            now=self.clock.now,
+        )
+
+    async def deliver(self, *events: EventModel, key: str = "k") -> None:
+        for event in events:
+            env = Envelope.from_bytes(
+                make_envelope(
+                    event, key=key, producer="test", correlation_id=uuid.uuid4()
+                ).to_bytes()
+            )
+            route = self.router.route_for(env)
+            assert route is not None, env.type
+            for _ in range(2):
+                async with self.pool.acquire() as conn, conn.transaction():
+                    await route.apply(conn, env, route.model.model_validate(env.data), None)
+
+    async def close(self) -> None:
+        """Cancel this test's timers still pending, so later tests (which share the table and
+        the simulated dates) do not run them."""
+        await self.pool.execute(
+            "UPDATE finance.scheduled_jobs SET status = 'cancelled' WHERE status = 'pending' "
+            "AND (subject_id IN (SELECT entry_id FROM finance.payout_entries "
+            "WHERE host_account_id = $1) OR subject_id IN (SELECT reserve_id FROM "
+            "finance.reserves WHERE host_account_id = $1))",
+            self.host,
+        )
+
+    async def run_due(self) -> int:
+        return await self.scheduler().run_due(self.pool)
+
+    async def entry(self, entry_id: str) -> asyncpg.Record:
+        row = await self.pool.fetchrow(
+            "SELECT * FROM finance.payout_entries WHERE entry_id = $1", entry_id
+        )
+        assert row is not None, entry_id
+        return row
+
+    async def events(self, event_type: str, key_like: str) -> list[dict[str, Any]]:
+        """Outbox events of a type whose key matches (LIKE), oldest first (their data)."""
+        rows = await self.pool.fetch(
+            "SELECT payload FROM finance.outbox WHERE event_type = $1 AND key LIKE $2 ORDER BY id",
+            event_type,
+            key_like,
+        )
+        return [Envelope.from_bytes(r["payload"]).data for r in rows]
+
+    async def balance(self, account: str) -> int:
+        total: int = await self.pool.fetchval(
+            "SELECT coalesce(sum(amount), 0)::bigint FROM finance.postings WHERE account = $1",
+            account,
+        )
+        return total
+
+    def booking(
+        self, *, amount: int = 10_000, fee: int = 1_500, starts_at: datetime = START
+    ) -> tuple[CheckoutRequestedV1, PaymentCapturedV2]:
+        """A single booking's checkout fact and its capture (separate charge and transfer)."""
+        booking_id = f"bk_{uuid.uuid4().hex[:12]}"
+        checkout = CheckoutRequestedV1(
+            booking_id=booking_id,
+            guest_id="g1",
+            listing_id="lst_1",
+            host_id="host-1",
+            host_account_id=self.host,
+            starts_at=starts_at,
+            ends_at=starts_at + timedelta(hours=3),
+            amount=amount,
+            currency="usd",
+            platform_fee=fee,
+            payment_method="pm_card_visa",
+        )
+        captured = PaymentCapturedV2(
+            payment_id=f"pay_{uuid.uuid4().hex[:12]}",
+            booking_id=booking_id,
+            payment_intent_id=f"pi_{uuid.uuid4().hex[:12]}",
+            charge_id=f"ch_{uuid.uuid4().hex[:12]}",
+            amount=amount,
+            currency="usd",
+            platform_fee=fee,
+            transfer_group=booking_id,
+            splits=[
+                PaymentSplit(
+                    booking_id=booking_id,
+                    host_account_id=self.host,
+                    amount=amount,
+                    platform_fee=fee,
+                    host_amount=amount - fee,
+                )
+            ],
+        )
+        return checkout, captured
+
+
+def entry_id(captured: PaymentCapturedV2) -> str:
+    return f"{captured.payment_id}:{captured.booking_id}"
+
+
+@asynccontextmanager
+async def finance_pool() -> AsyncIterator[asyncpg.Pool]:
+    pool = await asyncpg.create_pool(service_dsn("finance"), min_size=1, max_size=8)
+    assert pool is not None
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+def finance_env() -> dict[str, str]:
+    """The environment a `python -m finance …` child process needs for the test database."""
+    import os
+
+    return {**os.environ, "FINANCE_DATABASE_URL": service_dsn("finance")}
+
+
+__all__ = ["DAY", "START", "FinanceSettings", "QueueHarness", "entry_id", "finance_pool"]
