@@ -78,7 +78,7 @@ def test_instant_book_is_confirmed_captured_and_posted_to_a_balanced_ledger(
         postings = _wait_json(finance, f"/v1/ledger/bookings/{booking['booking_id']}", 3)
         balance = finance.get("/v1/ledger/trial-balance").json()
     assert {(p["account"], p["amount"]) for p in postings} == {
-        ("asset:stripe_balance", 13500),
+        ("asset:stripe_balance:pending", 13500),
         ("revenue:platform_fees", -2025),
         ("liability:host_payable:acct_1HostLoft01", -11475),
     }

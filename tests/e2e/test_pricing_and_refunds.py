@@ -395,7 +395,7 @@ def test_receipts_show_what_was_paid_and_refunded_from_the_payment_records_and_l
         line["amount"] for line in booking["quote"]["lines"]
     ]
     postings = {p["account"]: p["amount"] for p in receipt["ledger"]["postings"]}
-    assert postings["asset:stripe_balance"] == booking["amount"]  # the ledger's own figure
+    assert postings["asset:stripe_balance:pending"] == booking["amount"]  # the ledger's own figure
     page = guest.get(f"/v1/receipts/{receipt['receipt_id']}/html")
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
     assert f"{booking['amount'] / 100:,.2f} USD" in page.text

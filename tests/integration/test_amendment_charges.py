@@ -737,13 +737,13 @@ async def test_finance_books_an_extra_charge_and_an_amendment_refund(
     posted = Posted(await finance_applies([charge, refund]))
     payable = f"liability:host_payable:{HOST}"
     assert posted.balances("guest_payment_captured") == {
-        "asset:stripe_balance": EXTRA,
+        "asset:stripe_balance:pending": EXTRA,
         "revenue:platform_fees": -(EXTRA_FEE - EXTRA_TAX),
         "liability:tax_payable": -EXTRA_TAX,
         payable: -(EXTRA - EXTRA_FEE),
     }
     assert posted.balances("guest_refund") == {
-        "asset:stripe_balance": -3_000,
+        "asset:stripe_balance:pending": -3_000,
         "revenue:platform_fees": 450 - 60,
         "liability:tax_payable": 60,
         payable: 2_550,
@@ -769,7 +769,7 @@ async def test_finance_books_a_group_legs_extra_charge_to_its_host(
     [charge] = await payments.envelopes(charge_payment_id(request.charge_request_id))
     posted = Posted(await finance_applies([charge]))
     assert posted.balances() == {
-        "asset:stripe_balance": 2_000,
+        "asset:stripe_balance:pending": 2_000,
         "revenue:platform_fees": -260,
         "liability:tax_payable": -40,
         f"liability:host_payable:{leg.host_account_id}": -1_700,

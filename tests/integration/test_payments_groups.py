@@ -591,7 +591,7 @@ async def test_finance_and_disputes_take_a_group_capture(
         env.event_id,
     )
     assert {(p["account"], p["amount"]) for p in postings} == {
-        ("asset:stripe_balance", TOTAL),
+        ("asset:stripe_balance:pending", TOTAL),
         ("revenue:platform_fees", -FEES),
         ("liability:host_payable:acct_1GroupHostA", -(17_000 + 10_200)),
         ("liability:host_payable:acct_1GroupHostB", -13_600),
@@ -641,7 +641,7 @@ async def test_finance_and_disputes_still_take_v1_captures(pg_ready: None) -> No
         env.event_id,
     )
     assert {(p["account"], p["amount"]) for p in postings} == {
-        ("asset:stripe_balance", 13_500),
+        ("asset:stripe_balance:pending", 13_500),
         ("revenue:platform_fees", -2_025),
         ("liability:host_payable:acct_1SingleHost", -11_475),
     }

@@ -649,20 +649,26 @@ async def test_finance_reverses_a_refund_and_splits_tax_out_of_fees(
     postings = await finance_applies([captured, refunded])
     payable = f"liability:host_payable:{HOST}"
     assert balances(postings, "guest_payment_captured") == {
-        "asset:stripe_balance": AMOUNT,
+        "asset:stripe_balance:pending": AMOUNT,
         "revenue:platform_fees": -(FEE - TAX),
         "liability:tax_payable": -TAX,
         payable: -(AMOUNT - FEE),
     }
     assert balances(postings, "guest_refund") == {
-        "asset:stripe_balance": -6_750,
+        "asset:stripe_balance:pending": -6_750,
         "revenue:platform_fees": 1_000 - 150,
         "liability:tax_payable": 150,
         payable: 5_750,
     }
     assert {p["booking_id"] for p in postings} == {booking_id}
+    # each journal names the Stripe object it books: the charge, the refund
+    assert {p["stripe_object_id"] for p in postings} == {
+        captured.data["charge_id"],
+        refunded.data["stripe_refund_id"],
+    }
+    assert all(p["stripe_object_id"] for p in postings)
     assert balances(postings) == {
-        "asset:stripe_balance": AMOUNT - 6_750,
+        "asset:stripe_balance:pending": AMOUNT - 6_750,
         "revenue:platform_fees": -(FEE - TAX) + 850,
         "liability:tax_payable": -TAX + 150,
         payable: -(AMOUNT - FEE) + 5_750,
@@ -683,7 +689,7 @@ async def test_finance_posts_nothing_for_a_void_and_books_a_smaller_capture(
     postings = await finance_applies([captured, refund])
     assert {p["kind"] for p in postings} == {"guest_payment_captured"}
     assert balances(postings) == {
-        "asset:stripe_balance": 8_500,
+        "asset:stripe_balance:pending": 8_500,
         "revenue:platform_fees": -(1_275 - 200),
         "liability:tax_payable": -200,
         f"liability:host_payable:{HOST}": -7_225,

@@ -70,7 +70,7 @@ pytestmark = [
 START = datetime(2034, 7, 1, 15, tzinfo=UTC)
 # Two legs of two hosts: host amounts 17 000 and 14 000.
 LEGS = (("acct_1TransferHostA", 20_000, 3_000, 400), ("acct_1TransferHostB", 16_000, 2_000, 0))
-STRIPE_BALANCE = "asset:stripe_balance"
+STRIPE_BALANCE = "asset:stripe_balance:pending"
 
 
 def payable(account: str) -> str:

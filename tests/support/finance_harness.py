@@ -14,7 +14,7 @@ from marketplace_contracts import Envelope
 from tests.conftest import service_dsn
 
 POSTINGS = (
-    "SELECT j.kind, j.booking_id, p.account, p.amount FROM finance.postings p "
+    "SELECT j.kind, j.booking_id, j.stripe_object_id, p.account, p.amount FROM finance.postings p "
     "JOIN finance.journals j USING (journal_id) WHERE j.source_event_id = ANY($1::uuid[]) "
     "ORDER BY p.posting_id"
 )

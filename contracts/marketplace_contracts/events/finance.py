@@ -13,7 +13,7 @@ class Posting(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    account: str = Field(examples=["asset:stripe_balance", "liability:host_payable:acct_1"])
+    account: str = Field(examples=["asset:stripe_balance:pending", "liability:host_payable:acct_1"])
     amount: int = Field(description="Signed minor units; debits positive, credits negative.")
 
 

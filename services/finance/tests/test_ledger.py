@@ -16,7 +16,7 @@ def test_captured_payment_splits_into_cash_fee_and_host_payable() -> None:
         amount=13500, platform_fee=2025, host_account_id="acct_1", currency="usd"
     )
     assert dict(journal.postings) == {
-        "asset:stripe_balance": 13500,
+        "asset:stripe_balance:pending": 13500,
         "revenue:platform_fees": -2025,
         "liability:host_payable:acct_1": -11475,
     }
@@ -48,7 +48,7 @@ def test_a_split_payment_owes_each_host_the_sum_of_its_bookings() -> None:
     journal = guest_payment_split(amount=48_000, platform_fee=7_200, shares=GROUP, currency="usd")
     assert journal.kind == "guest_payment_captured"
     assert journal.postings == (
-        ("asset:stripe_balance", 48_000),
+        ("asset:stripe_balance:pending", 48_000),
         ("revenue:platform_fees", -7_200),
         ("liability:host_payable:acct_A", -27_200),
         ("liability:host_payable:acct_B", -13_600),
@@ -84,7 +84,7 @@ def test_zero_postings_are_left_out_of_a_split_payment() -> None:
         currency="usd",
     )
     assert journal.postings == (
-        ("asset:stripe_balance", 300),
+        ("asset:stripe_balance:pending", 300),
         ("revenue:platform_fees", -100),
         ("liability:host_payable:acct_A", -200),
     )
@@ -116,7 +116,7 @@ TAXED = (
 def test_tax_in_the_fees_is_owed_not_earned() -> None:
     journal = guest_payment_split(amount=36_000, platform_fee=5_400, shares=TAXED, currency="usd")
     assert journal.postings == (
-        ("asset:stripe_balance", 36_000),
+        ("asset:stripe_balance:pending", 36_000),
         ("revenue:platform_fees", -(5_400 - 900)),
         ("liability:tax_payable", -900),
         ("liability:host_payable:acct_A", -17_000),
@@ -147,7 +147,7 @@ def test_a_refund_reverses_cash_fee_tax_and_host_share() -> None:
     )
     assert journal.kind == "guest_refund"
     assert journal.postings == (
-        ("asset:stripe_balance", -8_000),
+        ("asset:stripe_balance:pending", -8_000),
         ("revenue:platform_fees", 1_000),
         ("liability:tax_payable", 200),
         ("liability:host_payable:acct_A", 6_800),
@@ -173,7 +173,7 @@ def test_a_full_refund_undoes_its_capture() -> None:
     for account, amount in (*captured.postings, *refunded.postings):
         balances[account] = balances.get(account, 0) + amount
     assert set(balances) == {
-        "asset:stripe_balance",
+        "asset:stripe_balance:pending",
         "revenue:platform_fees",
         "liability:tax_payable",
         "liability:host_payable:acct_A",
@@ -186,7 +186,7 @@ def test_a_refund_without_tax_or_fee_posts_no_zero_line() -> None:
         amount=5_000, platform_fee=0, host_amount=5_000, tax=0, host_account_id="a", currency="eur"
     )
     assert journal.postings == (
-        ("asset:stripe_balance", -5_000),
+        ("asset:stripe_balance:pending", -5_000),
         ("liability:host_payable:a", 5_000),
     )
 

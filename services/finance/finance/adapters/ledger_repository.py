@@ -15,17 +15,22 @@ async def post(
     *,
     source_event_id: uuid.UUID,
     booking_id: str | None,
+    stripe_object_id: str | None = None,
 ) -> uuid.UUID | None:
-    """Insert the journal and its postings; None if this source fact was already posted."""
+    """Insert the journal and its postings; None if this source fact was already posted.
+    `stripe_object_id` names what Stripe did (ch_/py_, re_, tr_, trr_, po_, txn_), for
+    reconciliation; None for a journal of finance's own (a penalty, a reserve)."""
     journal_id = uuid.uuid4()
     status = await conn.execute(
-        "INSERT INTO finance.journals (journal_id, kind, booking_id, source_event_id, currency) "
-        "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (source_event_id, kind) DO NOTHING",
+        "INSERT INTO finance.journals (journal_id, kind, booking_id, source_event_id, currency,"
+        " stripe_object_id) VALUES ($1, $2, $3, $4, $5, $6)"
+        " ON CONFLICT (source_event_id, kind) DO NOTHING",
         journal_id,
         journal.kind,
         booking_id,
         source_event_id,
         journal.currency,
+        stripe_object_id,
     )
     if status != "INSERT 0 1":
         return None

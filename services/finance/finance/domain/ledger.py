@@ -1,10 +1,19 @@
 """Journals as pure values: a journal is valid only if its postings sum to zero.
 
-Accounts (debit > 0, credit < 0):
-- `asset:stripe_balance`: money held at Stripe;
+The chart of accounts (debit > 0, credit < 0; docs/finance.md):
+- `asset:stripe_balance:pending`: the platform's Stripe balance not yet available; every
+  operational journal that moves money at Stripe (capture, refund, transfer, reversal, return,
+  platform payout, Stripe fee) posts here;
+- `asset:stripe_balance:available`: moved from pending by the Stripe import only, when Stripe
+  reports a balance transaction available (so both equal Stripe's balance once imported);
+- `expense:stripe_fees`: Stripe's processing fees, booked by the import;
+- `asset:platform_bank`: Stripe's payouts to the platform's bank account;
 - `revenue:platform_fees`: the platform's fees, net of tax;
 - `liability:tax_payable`: the part of the fees that is tax the platform remits;
-- `liability:host_payable:<account>`: owed to a host's connected account;
+- `liability:host_payable:<account>`: owed to a host's connected account, not yet transferred;
+- `liability:host_reserve:<account>`: owed to a host, held back by a reserve policy;
+- `asset:host_receivable:<account>`: what a host owes the platform (a penalty or a refund after
+  its payout, a failed transfer reversal), netted from its next payouts;
 - `revenue:host_penalties`: charged to hosts who cancel confirmed bookings.
 """
 
@@ -13,7 +22,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-STRIPE_BALANCE = "asset:stripe_balance"
+STRIPE_PENDING = "asset:stripe_balance:pending"
+STRIPE_AVAILABLE = "asset:stripe_balance:available"
+STRIPE_FEES = "expense:stripe_fees"
+PLATFORM_BANK = "asset:platform_bank"
 PLATFORM_FEES = "revenue:platform_fees"
 TAX_PAYABLE = "liability:tax_payable"
 HOST_PENALTIES = "revenue:host_penalties"
@@ -21,6 +33,14 @@ HOST_PENALTIES = "revenue:host_penalties"
 
 def host_payable(account_id: str) -> str:
     return f"liability:host_payable:{account_id}"
+
+
+def host_reserve(account_id: str) -> str:
+    return f"liability:host_reserve:{account_id}"
+
+
+def host_receivable(account_id: str) -> str:
+    return f"asset:host_receivable:{account_id}"
 
 
 class UnbalancedJournal(ValueError):
@@ -101,7 +121,7 @@ def guest_payment_split(
         owed[share.host_account_id] = owed.get(share.host_account_id, 0) + share.host_amount
     tax = sum(share.tax for share in shares)
     lines = [
-        (STRIPE_BALANCE, amount),
+        (STRIPE_PENDING, amount),
         (PLATFORM_FEES, -(fees - tax)),
         (TAX_PAYABLE, -tax),
         *((host_payable(account), -total) for account, total in owed.items()),
@@ -127,7 +147,7 @@ def guest_refund(
     share = Share(host_account_id, amount, platform_fee, host_amount, tax)
     share.check()
     lines = [
-        (STRIPE_BALANCE, -amount),
+        (STRIPE_PENDING, -amount),
         (PLATFORM_FEES, platform_fee - tax),
         (TAX_PAYABLE, tax),
         (host_payable(host_account_id), host_amount),

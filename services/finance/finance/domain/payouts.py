@@ -3,7 +3,7 @@ journals of the money that moves when it is (pure).
 
 Accounts are the ledger's (`finance.domain.ledger`): a transfer to a host pays what the platform
 owed it (Dr `liability:host_payable:<account>`) out of the Stripe balance (Cr
-`asset:stripe_balance`); a reversal is the opposite. A returned bank debit undoes what its
+`asset:stripe_balance:pending`); a reversal is the opposite. A returned bank debit undoes what its
 capture booked.
 """
 
@@ -14,7 +14,7 @@ from datetime import datetime
 
 from finance.domain.ledger import (
     PLATFORM_FEES,
-    STRIPE_BALANCE,
+    STRIPE_PENDING,
     TAX_PAYABLE,
     Journal,
     Share,
@@ -99,7 +99,7 @@ def host_transfer(*, amount: int, host_account_id: str, currency: str) -> Journa
     return Journal(
         HOST_TRANSFER,
         currency,
-        ((host_payable(host_account_id), amount), (STRIPE_BALANCE, -amount)),
+        ((host_payable(host_account_id), amount), (STRIPE_PENDING, -amount)),
     )
 
 
@@ -110,7 +110,7 @@ def host_transfer_reversed(*, amount: int, host_account_id: str, currency: str) 
     return Journal(
         HOST_TRANSFER_REVERSED,
         currency,
-        ((STRIPE_BALANCE, amount), (host_payable(host_account_id), -amount)),
+        ((STRIPE_PENDING, amount), (host_payable(host_account_id), -amount)),
     )
 
 
@@ -124,7 +124,7 @@ def payment_returned(
     share = Share(host_account_id, amount, platform_fee, amount - platform_fee, tax)
     share.check()
     lines = (
-        (STRIPE_BALANCE, -amount),
+        (STRIPE_PENDING, -amount),
         (PLATFORM_FEES, platform_fee - tax),
         (TAX_PAYABLE, tax),
         (host_payable(host_account_id), amount - platform_fee),

@@ -35,11 +35,20 @@ REFUND = "refund"
 
 
 async def post_journal(
-    conn: asyncpg.Connection, outbox: Outbox, env: Envelope, journal: Journal, booking_id: str
+    conn: asyncpg.Connection,
+    outbox: Outbox,
+    env: Envelope,
+    journal: Journal,
+    booking_id: str,
+    stripe_object_id: str | None = None,
 ) -> None:
     """Post the journal once per source fact (its event and kind), and announce it."""
     journal_id = await ledger_repository.post(
-        conn, journal, source_event_id=env.event_id, booking_id=booking_id
+        conn,
+        journal,
+        source_event_id=env.event_id,
+        booking_id=booking_id,
+        stripe_object_id=stripe_object_id,
     )
     if journal_id is None:
         return
@@ -74,7 +83,7 @@ class FinanceHandlers:
             host_account_id=event.host_account_id,
             currency=event.currency,
         )
-        await post_journal(conn, self.outbox, env, journal, event.booking_id)
+        await post_journal(conn, self.outbox, env, journal, event.booking_id, event.charge_id)
 
     async def on_payment_captured_v2(
         self, conn: asyncpg.Connection, env: Envelope, event: PaymentCapturedV2, _: object
@@ -93,7 +102,7 @@ class FinanceHandlers:
             )
         except UnbalancedJournal as exc:
             raise PermanentError(f"payment {event.payment_id}: {exc}") from exc
-        await post_journal(conn, self.outbox, env, journal, event.booking_id)
+        await post_journal(conn, self.outbox, env, journal, event.booking_id, event.charge_id)
 
     async def on_refund_succeeded(
         self, conn: asyncpg.Connection, env: Envelope, event: RefundSucceededV1, _: object
@@ -114,7 +123,9 @@ class FinanceHandlers:
             )
         except UnbalancedJournal as exc:
             raise PermanentError(f"refund {event.refund_id}: {exc}") from exc
-        await post_journal(conn, self.outbox, env, journal, event.booking_id)
+        await post_journal(
+            conn, self.outbox, env, journal, event.booking_id, event.stripe_refund_id
+        )
 
     async def on_booking_cancelled(
         self, conn: asyncpg.Connection, env: Envelope, event: BookingCancelledV1, _: object

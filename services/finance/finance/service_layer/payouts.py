@@ -161,7 +161,7 @@ class Payouts:
         journal = host_transfer(
             amount=event.amount, host_account_id=event.host_account_id, currency=event.currency
         )
-        await post_journal(conn, self.outbox, env, journal, event.booking_id)
+        await post_journal(conn, self.outbox, env, journal, event.booking_id, event.transfer_id)
 
     async def on_transfer_failed(
         self, conn: asyncpg.Connection, env: Envelope, event: TransferFailedV1, _: object
@@ -185,7 +185,7 @@ class Payouts:
         journal = host_transfer_reversed(
             amount=event.amount, host_account_id=event.host_account_id, currency=event.currency
         )
-        await post_journal(conn, self.outbox, env, journal, event.booking_id)
+        await post_journal(conn, self.outbox, env, journal, event.booking_id, event.reversal_id)
 
     # -- the release (ops) ----------------------------------------------------------------
     async def release(
