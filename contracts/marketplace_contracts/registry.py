@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from marketplace_contracts.envelope import Envelope, EventModel
-from marketplace_contracts.events import booking, catalog, finance, payments
+from marketplace_contracts.events import booking, catalog, finance, finance_books, payments
 
 _MODELS: tuple[type[EventModel], ...] = (
     catalog.ListingUpsertedV1,
@@ -53,6 +53,7 @@ _MODELS: tuple[type[EventModel], ...] = (
     payments.PaymentActionRequiredV1,
     finance.JournalPostedV1,
     finance.PayoutReleasedV1,
+    finance_books.DayClosedV1,
 )
 
 REGISTRY: dict[tuple[str, int], type[EventModel]] = {(m.TYPE, m.VERSION): m for m in _MODELS}

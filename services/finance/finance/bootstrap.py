@@ -2,28 +2,78 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
 from fastapi import FastAPI
 
 from eventkit.outbox import Outbox
-from eventkit.runtime import ServiceRuntime, create_app
+from eventkit.periodic import every
+from eventkit.runtime import ServiceRuntime, Worker, create_app
+from finance.adapters.stripe_balance import SdkStripeBalance, StripeBalance
 from finance.config import FinanceSettings
-from finance.entrypoints import http, payouts_http
+from finance.domain.close import parse_cutoff
+from finance.entrypoints import books_http, http, payouts_http
 from finance.entrypoints.consumers import build_router
+from finance.service_layer.books import Books
+from finance.service_layer.close import DailyClose
 from finance.service_layer.handlers import FinanceHandlers
+from finance.service_layer.recon_facts import ReconFacts
+from finance.service_layer.reconcile import Reconciler
 from marketplace_contracts.events.finance import JournalPostedV1, PayoutReleasedV1
+from marketplace_contracts.events.finance_books import DayClosedV1
 
 NAME = "finance"
 
 
-def build_runtime(settings: FinanceSettings) -> ServiceRuntime:
-    router = build_router(FinanceHandlers(Outbox(NAME, producer=NAME)))
-    return ServiceRuntime(
-        name=NAME, settings=settings, router=router, produces=(JournalPostedV1, PayoutReleasedV1)
+def system_clock() -> datetime:
+    """The clock the books follow (finq's eventkit.clock replaces it for simulated time)."""
+    return datetime.now(UTC)
+
+
+def build_books(
+    settings: FinanceSettings,
+    outbox: Outbox,
+    *,
+    stripe: StripeBalance | None = None,
+    now: Callable[[], datetime] = system_clock,
+) -> Books:
+    stripe = stripe or SdkStripeBalance(settings.stripe_api_key, settings.stripe_api_base)
+    reconciler = Reconciler(
+        stripe,
+        now,
+        lookback=timedelta(seconds=settings.recon_lookback_seconds),
+        grace=timedelta(seconds=settings.recon_grace_seconds),
     )
+    close = DailyClose(stripe, now, parse_cutoff(settings.close_cutoff), outbox, reconciler)
+    return Books(stripe, reconciler, close, now, timedelta(seconds=settings.recon_import_seconds))
+
+
+def build_runtime(settings: FinanceSettings) -> ServiceRuntime:
+    outbox = Outbox(NAME, producer=NAME)
+    books = build_books(settings, outbox)
+    router = build_router(FinanceHandlers(outbox), recon=ReconFacts(books.now))
+    workers: list[Worker] = [
+        every(settings.recon_poll_seconds, lambda rt: books.import_if_due(rt.db), name="import")
+    ]
+    if settings.close_check_seconds:
+        workers.append(
+            every(settings.close_check_seconds, lambda rt: books.close_due(rt.db), name="close")
+        )
+    runtime = ServiceRuntime(
+        name=NAME,
+        settings=settings,
+        router=router,
+        produces=(JournalPostedV1, PayoutReleasedV1, DayClosedV1),
+        workers=workers,
+    )
+    runtime.state["books"] = books
+    return runtime
 
 
 def build_app(runtime: ServiceRuntime) -> FastAPI:
     app = create_app(runtime, title="Marketplace finance service", version="1.0.0")
     http.install(app)
     payouts_http.install(app)
+    books_http.install(app)
     return app

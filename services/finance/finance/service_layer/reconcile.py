@@ -1,0 +1,156 @@
+"""Import Stripe's balance transactions and reconcile them three ways.
+
+The import is incremental: it lists what Stripe created since the cursor's watermark less a
+look-back (Stripe lists newest first, and a transaction committed late may carry an earlier
+`created`), and since the oldest transaction still pending, so a pending → available change is
+seen. Listing with `created[gte]` re-reads the transactions that share the watermark's second;
+storing is an upsert and every journal is unique per (transaction, kind), so reading a
+transaction twice changes nothing. One importer runs at a time (an advisory lock).
+
+Stripe is called outside any transaction; each page batch is stored in one short transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import asyncpg
+
+from finance.adapters import ledger_repository
+from finance.adapters import recon_repository as recon_db
+from finance.adapters.stripe_balance import StripeBalance
+from finance.domain.reconciliation import (
+    BalanceTransaction,
+    classify,
+    import_journals,
+    source_event_id,
+)
+
+log = logging.getLogger("finance.reconcile")
+
+Clock = Callable[[], datetime]
+
+
+@dataclass
+class ImportResult:
+    listed: int = 0
+    changed: int = 0
+    journals: int = 0
+    skipped: bool = False  # another importer held the lock
+
+
+@dataclass
+class MatchResult:
+    objects: int = 0
+    judged: int = 0
+    findings: dict[str, int] = field(default_factory=dict)
+    raised: int = 0
+    resolved: int = 0
+
+
+class Reconciler:
+    def __init__(
+        self,
+        stripe: StripeBalance,
+        now: Clock,
+        *,
+        cursor: str = "platform",
+        lookback: timedelta = timedelta(minutes=10),
+        grace: timedelta = timedelta(seconds=30),
+        batch_size: int = 1000,
+    ) -> None:
+        self.stripe = stripe
+        self.now = now
+        self.cursor = cursor
+        self.lookback = lookback
+        self.grace = grace
+        self.batch_size = batch_size
+
+    async def run(self, pool: asyncpg.Pool) -> tuple[ImportResult, MatchResult]:
+        """Import, then match: what a scheduled round, a webhook and the close all run."""
+        imported = await self.import_new(pool)
+        async with pool.acquire() as conn:
+            matched = await self.match(conn)
+        return imported, matched
+
+    async def import_new(self, pool: asyncpg.Pool) -> ImportResult:
+        result = ImportResult()
+        async with pool.acquire() as conn:
+            key = f"finance.recon_import:{self.cursor}"
+            if not await conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", key):
+                return ImportResult(skipped=True)
+            try:
+                await self._import(conn, result)
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", key)
+        log.info("stripe import: %s", result)
+        return result
+
+    async def _import(self, conn: asyncpg.Connection, result: ImportResult) -> None:
+        cursor = await recon_db.cursor(conn, self.cursor)
+        since = _since(cursor["watermark"], self.lookback, await recon_db.oldest_pending(conn))
+        await recon_db.mark_started(conn, self.cursor, self.now())
+        watermark: datetime | None = cursor["watermark"]
+        at_mark: set[str] = set(cursor["ids_at_watermark"])
+        batch: list[BalanceTransaction] = []
+        async for bt in self.stripe.list_since(since):
+            result.listed += 1
+            if watermark is None or bt.created > watermark:
+                watermark, at_mark = bt.created, set()
+            if bt.created == watermark:
+                at_mark.add(bt.txn_id)
+            batch.append(bt)
+            if len(batch) >= self.batch_size:
+                await self._store(conn, batch, result)
+                batch = []
+        await self._store(conn, batch, result)
+        await recon_db.advance(conn, self.cursor, watermark, sorted(at_mark), result.changed)
+
+    async def _store(
+        self, conn: asyncpg.Connection, batch: list[BalanceTransaction], result: ImportResult
+    ) -> None:
+        unique = {bt.txn_id: bt for bt in batch}  # one row may be listed twice across pages
+        if not unique:
+            return
+        async with conn.transaction():
+            changed = await recon_db.upsert(conn, list(unique.values()))
+            entries = [
+                (journal, source_event_id(txn_id), unique[txn_id].source or txn_id)
+                for txn_id, _ in changed
+                for journal in import_journals(unique[txn_id])
+            ]
+            result.journals += await ledger_repository.post_many(conn, entries)
+        result.changed += len(changed)
+
+    async def match(self, conn: asyncpg.Connection) -> MatchResult:
+        """Judge every object past the grace period; raise and resolve exceptions."""
+        now = self.now()
+        views = await recon_db.object_views(conn)
+        result = MatchResult(objects=len(views))
+        judged: list[str] = []
+        findings = []
+        for view in views:
+            if view.first_seen is not None and now - view.first_seen < self.grace:
+                continue
+            judged.append(view.object_id)
+            for finding in classify(view, now=now, grace=self.grace):
+                findings.append(finding)
+                result.findings[finding.kind] = result.findings.get(finding.kind, 0) + 1
+        result.judged = len(judged)
+        async with conn.transaction():
+            result.raised, result.resolved = await recon_db.sync_exceptions(
+                conn, judged, findings, now
+            )
+        return result
+
+
+def _since(
+    watermark: datetime | None, lookback: timedelta, oldest_pending: datetime | None
+) -> datetime | None:
+    if watermark is None:
+        return None  # the first import reads everything
+    since = watermark - lookback
+    return since if oldest_pending is None else min(since, oldest_pending)
