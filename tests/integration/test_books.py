@@ -1,0 +1,236 @@
+"""Stripe import, three-way reconciliation and the daily close on real Postgres, with Stripe's
+balance served by the in-memory adapter. Each test keeps to a currency of its own (the books
+close per currency), so tests sharing the database do not see each other's days."""
+
+from __future__ import annotations
+
+import random
+import string
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import pytest
+
+from eventkit.outbox import Outbox
+from finance.adapters import ledger_repository, payables_repository
+from finance.adapters import recon_repository as recon_db
+from finance.adapters.stripe_balance import InMemoryStripeBalance
+from finance.domain.close import Acknowledgement, CloseRefused, parse_cutoff
+from finance.domain.ledger import Journal, guest_payment_captured
+from finance.domain.reconciliation import BalanceTransaction
+from finance.entrypoints.books_report import report_csv
+from finance.service_layer.close import DailyClose
+from finance.service_layer.reconcile import Reconciler
+from tests.conftest import service_dsn
+
+pytestmark = pytest.mark.asyncio
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.at = datetime.now(UTC) + timedelta(days=1)  # today's journals are yesterday's
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+class Books:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+        self.currency = "".join(random.choices(string.ascii_lowercase, k=3))
+        self.tag = uuid.uuid4().hex[:10]
+        self.stripe = InMemoryStripeBalance()
+        self.clock = Clock()
+        self.reconciler = Reconciler(
+            self.stripe, self.clock, cursor=f"test_{self.tag}", grace=timedelta(0)
+        )
+        self.close = DailyClose(
+            self.stripe,
+            self.clock,
+            parse_cutoff("00:00"),
+            Outbox("finance", "finance"),
+            self.reconciler,
+        )
+
+    def bt(
+        self, n: int, type_: str, source: str, amount: int, fee: int = 0, **kw: object
+    ) -> BalanceTransaction:
+        return BalanceTransaction(
+            txn_id=f"txn_{self.tag}_{n}",
+            type=type_,
+            source=source,
+            amount=amount,
+            fee=fee,
+            net=amount - fee,
+            currency=self.currency,
+            status=str(kw.get("status", "pending")),
+            created=datetime.now(UTC) - timedelta(minutes=n),
+        )
+
+    async def capture(self, charge: str, amount: int) -> None:
+        """What payments' capture fact leaves in finance: its journal and its expectation."""
+        event_id = uuid.uuid4()
+        journal = guest_payment_captured(
+            amount=amount,
+            platform_fee=amount // 10,
+            host_account_id="acct_x",
+            currency=self.currency,
+        )
+        async with self.pool.acquire() as conn, conn.transaction():
+            await ledger_repository.post(
+                conn, journal, source_event_id=event_id, booking_id=None, stripe_object_id=charge
+            )
+            await payables_repository.add_payable(
+                conn,
+                {
+                    "payment_id": charge,
+                    "booking_id": charge,
+                    "host_account_id": "acct_x",
+                    "currency": self.currency,
+                    "host_amount": amount - amount // 10,
+                    "destination_charge": False,
+                },
+            )
+            await recon_db.record_object(
+                conn,
+                event_id,
+                kind="charge",
+                object_id=charge,
+                amount=amount,
+                currency=self.currency,
+            )
+
+    async def balances(self) -> dict[str, int]:
+        rows = await self.pool.fetch(
+            "SELECT account, sum(amount)::bigint AS b FROM finance.postings WHERE currency = $1 "
+            "GROUP BY account",
+            self.currency,
+        )
+        return {r["account"]: r["b"] for r in rows}
+
+    async def journals(self) -> int:
+        return int(
+            await self.pool.fetchval(
+                "SELECT count(*) FROM finance.journals WHERE currency = $1", self.currency
+            )
+        )
+
+    async def open_exceptions(self) -> list[asyncpg.Record]:
+        async with self.pool.acquire() as conn:
+            return await recon_db.open_exceptions(conn, self.currency)
+
+
+@pytest.fixture
+async def books(pg_ready: None) -> AsyncIterator[Books]:
+    pool = await asyncpg.create_pool(service_dsn("finance"), min_size=1, max_size=4)
+    assert pool is not None
+    yield Books(pool)
+    await pool.close()
+
+
+async def test_import_is_idempotent_and_picks_up_availability(books: Books) -> None:
+    charge = f"ch_{books.tag}"
+    await books.capture(charge, 10_000)
+    books.stripe.put(books.bt(1, "charge", charge, 10_000, fee=320))
+    await books.reconciler.run(books.pool)
+    after_first = await books.journals()
+    await books.reconciler.run(books.pool)
+    assert await books.journals() == after_first  # nothing twice
+    assert (await books.balances())["expense:stripe_fees"] == 320
+
+    books.stripe.put(books.bt(1, "charge", charge, 10_000, fee=320, status="available"))
+    await books.reconciler.run(books.pool)
+    await books.reconciler.run(books.pool)
+    balances = await books.balances()
+    at_stripe = (await books.stripe.balance())[books.currency]
+    assert balances["asset:stripe_balance:available"] == at_stripe["available"] == 9_680
+    assert balances.get("asset:stripe_balance:pending", 0) == at_stripe["pending"] == 0
+    assert await books.open_exceptions() == []
+
+
+async def test_a_dashboard_refund_is_exactly_one_exception_and_blocks_the_close(
+    books: Books,
+) -> None:
+    charge, refund = f"ch_{books.tag}", f"re_{books.tag}"
+    await books.capture(charge, 10_000)
+    books.stripe.put(
+        books.bt(2, "charge", charge, 10_000, fee=320), books.bt(1, "refund", refund, -3_000)
+    )
+    await books.reconciler.run(books.pool)
+    await books.reconciler.run(books.pool)
+    [exception] = await books.open_exceptions()
+    assert (exception["kind"], exception["object_id"]) == ("missing_in_ledger", refund)
+
+    day = books.clock().date() - timedelta(days=1)
+    [failed] = await books.close.close(books.pool, day, books.currency)
+    assert not failed.closed
+    blocking = {b["item"]: b["amount"] for b in failed.report["blockers"]}
+    assert blocking == {"stripe_pending": 3_000, f"exception:{exception['exception_id']}": 0}
+
+    for item, amount in blocking.items():
+        ack = Acknowledgement(item, amount, "refund made in the dashboard", "ops")
+        await books.close.acknowledge(books.pool, day, books.currency, ack)
+    [closed] = await books.close.close(books.pool, day, books.currency)
+    assert closed.closed
+    assert closed.report["figures"]["stripe_fees"] == 320
+    assert "tieouts,stripe_pending,,,3000" in report_csv(closed.report)
+
+    [again] = await books.close.close(books.pool, day, books.currency)
+    assert again.report == closed.report  # re-running a close changes nothing
+    announced = await books.pool.fetchval(
+        "SELECT count(*) FROM finance.outbox WHERE key = $1", f"{day}:{books.currency}"
+    )
+    assert announced == 1
+
+
+async def test_a_closed_day_is_locked_and_a_late_fact_adjusts_the_next_day(books: Books) -> None:
+    await books.capture(f"ch_{books.tag}", 5_000)
+    books.stripe.put(books.bt(1, "charge", f"ch_{books.tag}", 5_000))
+    day = books.clock().date() - timedelta(days=1)
+    [closed] = await books.close.close(books.pool, day, books.currency)
+    assert closed.closed, closed.report["blockers"]
+    before = closed.report["balances"]
+
+    await books.capture(f"ch_{books.tag}_late", 2_000)  # a fact of the closed day, late
+    late = await books.pool.fetchrow(
+        "SELECT posted_on, adjusts_day FROM finance.journals WHERE stripe_object_id = $1",
+        f"ch_{books.tag}_late",
+    )
+    assert (late["posted_on"], late["adjusts_day"]) == (day + timedelta(days=1), day)
+    async with books.pool.acquire() as conn:
+        # even a journal that names the closed day explicitly lands in the next open one
+        journal = Journal("manual", books.currency, (("a:x", 1), ("a:y", -1)))
+        async with conn.transaction():
+            await ledger_repository.post(
+                conn, journal, source_event_id=uuid.uuid4(), booking_id=None
+            )
+    in_day = await books.pool.fetchval(
+        "SELECT count(*) FROM finance.journals WHERE currency = $1 AND posted_on = $2 "
+        "AND adjusts_day IS NULL",
+        books.currency,
+        day,
+    )
+    assert in_day == 1  # only the capture posted before the close
+    [still] = await books.close.close(books.pool, day, books.currency)
+    assert still.report["balances"] == before
+
+    books.clock.at += timedelta(days=1)
+    books.stripe.put(books.bt(2, "charge", f"ch_{books.tag}_late", 2_000))
+    [next_day] = await books.close.close(books.pool, day + timedelta(days=1), books.currency)
+    adjusted = {a["stripe_object_id"] for a in next_day.report["adjustments"]}
+    assert f"ch_{books.tag}_late" in adjusted
+
+
+async def test_days_close_in_order_and_only_once_over(books: Books) -> None:
+    await books.capture(f"ch_{books.tag}", 1_000)
+    with pytest.raises(CloseRefused) as refused:
+        await books.close.close(books.pool, books.clock().date(), books.currency)
+    assert refused.value.code == "day_not_over"
+    books.clock.at += timedelta(days=1)
+    with pytest.raises(CloseRefused) as refused:
+        await books.close.close(
+            books.pool, books.clock().date() - timedelta(days=1), books.currency
+        )
+    assert refused.value.code == "earlier_day_open"
