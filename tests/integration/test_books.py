@@ -9,10 +9,14 @@ import string
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import asyncpg
+import httpx
 import pytest
+from fastapi import FastAPI
 
+from eventkit import http_errors
 from eventkit.outbox import Outbox
 from finance.adapters import ledger_repository, payables_repository
 from finance.adapters import recon_repository as recon_db
@@ -20,7 +24,9 @@ from finance.adapters.stripe_balance import InMemoryStripeBalance
 from finance.domain.close import Acknowledgement, CloseRefused, parse_cutoff
 from finance.domain.ledger import Journal, guest_payment_captured
 from finance.domain.reconciliation import BalanceTransaction
+from finance.entrypoints import books_http
 from finance.entrypoints.books_report import report_csv
+from finance.service_layer.books import Books as ServiceBooks
 from finance.service_layer.close import DailyClose
 from finance.service_layer.reconcile import Reconciler
 from tests.conftest import service_dsn
@@ -234,3 +240,51 @@ async def test_days_close_in_order_and_only_once_over(books: Books) -> None:
             books.pool, books.clock().date() - timedelta(days=1), books.currency
         )
     assert refused.value.code == "earlier_day_open"
+
+
+async def test_the_rest_api_lists_resolves_closes_and_reports(books: Books) -> None:
+    app = FastAPI()
+    http_errors.install(app)
+    books_http.install(app)
+    service_books = ServiceBooks(
+        books.stripe, books.reconciler, books.close, books.clock, timedelta(minutes=5)
+    )
+    app.state.runtime = SimpleNamespace(db=books.pool, state={"books": service_books})
+    refund = f"re_{books.tag}"
+    books.stripe.put(books.bt(1, "refund", refund, -700))
+    day = (books.clock() - timedelta(days=1)).date()
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://finance") as client:
+        run = await client.post("/v1/reconciliation/runs")
+        assert run.status_code == 200 and run.json()["import"]["changed"] >= 1
+        listed = await client.get(
+            "/v1/reconciliation/exceptions", params={"currency": books.currency}
+        )
+        [exception] = listed.json()["items"]
+        assert exception["kind"] == "missing_in_ledger" and exception["age_seconds"] >= 0
+        path = f"/v1/reconciliation/exceptions/{exception['exception_id']}/resolve"
+        body = {"actor": "ops", "note": "made in the dashboard"}
+        assert (await client.post(path, json=body)).json()["status"] == "resolved"
+        again = await client.post(path, json=body)
+        assert (again.status_code, again.json()["error"]["code"]) == (409, "exception_not_open")
+
+        close = await client.post(
+            "/v1/closes", json={"business_date": day.isoformat(), "currency": books.currency}
+        )
+        [report] = close.json()["closes"]
+        assert report["status"] == "failed"  # Stripe's balance is 700 lower than the ledger's
+        [blocker] = report["blockers"]
+        ack = {"item": blocker["item"], "amount": blocker["amount"], "actor": "ops", "note": "ok"}
+        url = f"/v1/closes/{day.isoformat()}/{books.currency}"
+        assert (await client.post(f"{url}/acknowledgements", json=ack)).status_code == 200
+        close = await client.post(
+            "/v1/closes", json={"business_date": day.isoformat(), "currency": books.currency}
+        )
+        assert close.json()["closes"][0]["status"] == "closed"
+        csv_report = await client.get(url, params={"format": "csv"})
+        assert csv_report.headers["content-type"].startswith("text/csv")
+        assert "acknowledged,stripe_pending,,,700,ok" in csv_report.text
+        early = await client.post(
+            "/v1/closes", json={"business_date": books.clock().date().isoformat()}
+        )
+        assert (early.status_code, early.json()["error"]["code"]) == (409, "day_not_over")
