@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from stripesim import config
+from stripesim import config, control_balance
 from stripesim.api import ApiEndpoint
 from stripesim.config import DEFAULT_WEBHOOK_SECRET
 from stripesim.control import build_router
@@ -88,6 +88,10 @@ def create_app(
     snapshot_seconds: float | None = None,
     events_in_memory: int | None = None,
     ach_settlement_seconds: int | None = None,
+    available_delay_seconds: int | None = None,
+    automatic_payouts: bool | None = None,
+    payout_time: int | None = None,
+    payout_arrival_seconds: int | None = None,
     timer_interval: float = 1.0,
     webhook_transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
@@ -95,12 +99,19 @@ def create_app(
     ``webhook_workers`` workers (only the types in ``webhook_events``, or all with ``*``), retried after ``webhook_backoff`` seconds doubling up to
     ``webhook_backoff_cap`` for ``webhook_retry_horizon`` seconds (``webhook_max_attempts``:
     fewer, for tests). With a ``state_file``, state survives restarts (see ``persistence``).
-    A bank debit settles after ``ach_settlement_seconds`` of sim time; every
+    A bank debit settles after ``ach_settlement_seconds`` of sim time; a charge's funds are
+    available ``available_delay_seconds`` after it; with ``automatic_payouts`` the available
+    balance is paid out daily at ``payout_time`` (seconds after midnight UTC), arriving
+    ``payout_arrival_seconds`` later; every
     ``timer_interval`` seconds the app checks what sim time has brought about. A setting left
     None comes from the environment (``config``). ``webhook_transport`` (tests) delivers
     webhooks without sockets."""
     state = SimState(events=EventLog(_setting(events_in_memory, "events_in_memory")))
     state.ach_settlement_seconds = _setting(ach_settlement_seconds, "ach_settlement_seconds")
+    state.available_delay_seconds = _setting(available_delay_seconds, "available_delay_seconds")
+    state.automatic_payouts = _setting(automatic_payouts, "automatic_payouts")
+    state.payout_time = _setting(payout_time, "payout_time")
+    state.payout_arrival_seconds = _setting(payout_arrival_seconds, "payout_arrival_seconds")
     schedule = RetrySchedule(
         base=_setting(webhook_backoff, "webhook_retry_base"),
         cap=_setting(webhook_backoff_cap, "webhook_retry_cap"),
@@ -135,6 +146,7 @@ def create_app(
     app.state.dispatcher = dispatcher
     app.state.persistence = persistence
     app.include_router(build_router(api, persistence))
+    app.include_router(control_balance.build_router(api))
     app.add_api_route(
         "/v1/{path:path}", api, methods=["GET", "POST", "DELETE"], include_in_schema=False
     )

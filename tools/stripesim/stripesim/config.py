@@ -11,7 +11,11 @@ from typing import Any
 
 from stripesim.eventlog import DEFAULT_KEEP_IN_MEMORY
 from stripesim.persistence import DEFAULT_SNAPSHOT_SECONDS
-from stripesim.state import ACH_SETTLEMENT_SECONDS
+from stripesim.state import (
+    ACH_SETTLEMENT_SECONDS,
+    AVAILABLE_DELAY_SECONDS,
+    PAYOUT_ARRIVAL_SECONDS,
+)
 from stripesim.webhooks import (
     DEFAULT_RETRY_BASE,
     DEFAULT_RETRY_CAP,
@@ -20,6 +24,22 @@ from stripesim.webhooks import (
 )
 
 DEFAULT_WEBHOOK_SECRET = "whsec_local_dev"
+
+
+def parse_bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+        raise ValueError(f"not a boolean: {raw!r}")
+    return value in ("1", "true", "yes", "on")
+
+
+def parse_time_of_day(raw: str) -> int:
+    """``HH:MM`` (UTC) as seconds after midnight."""
+    hours, _, minutes = raw.strip().partition(":")
+    seconds = int(hours) * 3600 + int(minutes or "0") * 60
+    if not 0 <= seconds < 24 * 3600:
+        raise ValueError(f"not a time of day (HH:MM): {raw!r}")
+    return seconds
 
 
 @dataclass(frozen=True)
@@ -61,6 +81,34 @@ OPTIONS = (
         ACH_SETTLEMENT_SECONDS,
         int,
         "sim seconds an ACH debit stays processing (default 4 days)",
+    ),
+    Option(
+        "--available-delay-seconds",
+        "STRIPESIM_AVAILABLE_DELAY_SECONDS",
+        AVAILABLE_DELAY_SECONDS,
+        int,
+        "sim seconds before a charge's funds are available (default 2 days)",
+    ),
+    Option(
+        "--automatic-payouts",
+        "STRIPESIM_AUTOMATIC_PAYOUTS",
+        True,
+        parse_bool,
+        "pay the available balance out daily (default true)",
+    ),
+    Option(
+        "--payout-time",
+        "STRIPESIM_PAYOUT_TIME",
+        0,
+        parse_time_of_day,
+        "time of day (HH:MM, UTC, sim clock) of the automatic payouts (default 00:00)",
+    ),
+    Option(
+        "--payout-arrival-seconds",
+        "STRIPESIM_PAYOUT_ARRIVAL_SECONDS",
+        PAYOUT_ARRIVAL_SECONDS,
+        int,
+        "sim seconds from a payout to its arrival at the bank (default 1 day)",
     ),
     Option(
         "--webhook-events",

@@ -21,6 +21,7 @@ FOREIGN_KEYS: dict[str, tuple[str, ...]] = {
     "dispute": ("charge", "payment_intent"),
     "transfer": ("destination", "transfer_group", "source_transaction"),
     "transfer_reversal": ("transfer",),
+    "balance_transaction": ("type", "source", "currency"),
 }
 
 

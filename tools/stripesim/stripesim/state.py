@@ -19,6 +19,8 @@ from stripesim.tracking import TrackedDict
 
 IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60
 ACH_SETTLEMENT_SECONDS = 4 * 24 * 60 * 60  # ACH Direct Debit: ~4 business days to succeed/fail
+AVAILABLE_DELAY_SECONDS = 2 * 24 * 60 * 60  # a US card charge's funds: available 2 days later
+PAYOUT_ARRIVAL_SECONDS = 24 * 60 * 60  # a standard payout reaches the bank the next day
 _ALPHABET = string.ascii_letters + string.digits
 
 EventListener = Callable[[dict[str, Any]], None]
@@ -72,10 +74,23 @@ class SimState:
     )
     failures: list[FailureRule] = field(default_factory=list)
     clock_offset: int = 0
+    # While the timers apply something that fell due in the past (the clock was moved past it),
+    # "now" is that moment, so what it creates is dated when it happened (``timers``).
+    as_of: int | None = None
     listeners: list[EventListener] = field(default_factory=list)
     revision: int = 0  # bumped by changes that emit no event (test controls)
     # Configuration (kept by ``reset``): sim seconds an ACH debit stays ``processing``.
     ach_settlement_seconds: int = ACH_SETTLEMENT_SECONDS
+    # Sim seconds from a charge to its funds being available; automatic daily payouts (at
+    # ``payout_time`` seconds after midnight UTC) arriving ``payout_arrival_seconds`` later.
+    available_delay_seconds: int = AVAILABLE_DELAY_SECONDS
+    automatic_payouts: bool = True
+    payout_time: int = 0
+    payout_arrival_seconds: int = PAYOUT_ARRIVAL_SECONDS
+    # Kept from the balance transactions (see ``resources.balance``): net per (currency,
+    # status), and per currency the available ones no payout has taken yet.
+    balance: dict[tuple[str, str], int] = field(default_factory=dict)
+    unpaid: dict[str, dict[str, None]] = field(default_factory=dict)
     # Where events that left memory are still found (the state file), if anywhere.
     archive: Callable[[str], dict[str, Any] | None] | None = None
     # Idempotency keys stored or purged since the last snapshot; set by ``reset``.
@@ -101,10 +116,14 @@ class SimState:
         self._id_of.clear()
         self._lists.clear()
         self.next_seq = 1
+        self.balance.clear()
+        self.unpaid.clear()
         self.was_reset = True
 
     # -- clock ---------------------------------------------------------------------------
     def now(self) -> int:
+        if self.as_of is not None:
+            return self.as_of
         return int(time.time()) + self.clock_offset
 
     def advance(self, seconds: int) -> int:
@@ -137,6 +156,12 @@ class SimState:
         """Put an object read from the state file (not dirty: it is already there)."""
         self.objects.load({obj["id"]: obj})
         self._index(obj, seq)
+        if obj.get("object") == "balance_transaction":
+            self.add_to_balance(obj["currency"], obj["status"], obj["net"])
+
+    def add_to_balance(self, currency: str, status: str, net: int) -> None:
+        key = (currency, status)
+        self.balance[key] = self.balance.get(key, 0) + net
 
     def get(self, object_id: str, object_type: str) -> dict[str, Any] | None:
         obj = self.objects.get(object_id)
@@ -147,6 +172,16 @@ class SimState:
     def by_seq(self, seq: int) -> dict[str, Any] | None:
         object_id = self._id_of.get(seq)
         return None if object_id is None else self.objects.get(object_id)
+
+    def peek_seq(self, seq: int) -> dict[str, Any] | None:
+        """``by_seq`` for a read-only caller: the object is not marked as touched (a list of
+        100,000 balance transactions would otherwise be written again by the next snapshot)."""
+        object_id = self._id_of.get(seq)
+        return None if object_id is None else self.objects.peek(object_id)
+
+    def type_list(self, key: Any) -> list[int]:
+        """The ascending sequence numbers filed under an index key (see ``indexes``)."""
+        return self._lists.get(key)
 
     def find(self, object_type: str, **filters: str | None) -> tuple[list[int], Matcher]:
         """The (ascending) sequence numbers to walk for objects of ``object_type`` whose

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from stripesim.resources import (
     accounts,
+    balance_api,
     charges,
     customers,
     disputes,
@@ -11,6 +12,7 @@ from stripesim.resources import (
     mandates,
     payment_intents,
     payment_methods,
+    payouts,
     refunds,
     setup_intents,
     transfers,
@@ -29,6 +31,8 @@ ROUTES: list[Route] = [
     *mandates.ROUTES,
     *disputes.ROUTES,
     *events.ROUTES,
+    *balance_api.ROUTES,
+    *payouts.ROUTES,
 ]
 
 __all__ = ["ROUTES"]

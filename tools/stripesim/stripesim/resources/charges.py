@@ -15,7 +15,7 @@ from typing import Any
 
 from stripesim.errors import resource_missing
 from stripesim.forms import Params
-from stripesim.resources import transfers
+from stripesim.resources import balance, transfers
 from stripesim.resources.outcomes import Outcome
 from stripesim.routing import route
 from stripesim.state import Ctx
@@ -171,7 +171,9 @@ def capture(
 
 
 def _settle(ctx: Ctx, charge: dict[str, Any]) -> None:
-    """The transfer and application fee of a captured destination charge."""
+    """The money of a captured (or settled) charge: its balance transaction, and for a
+    destination charge the transfer and the application fee."""
+    balance.for_charge(ctx, charge)
     destination = (charge["transfer_data"] or {}).get("destination")
     if destination is None:
         return

@@ -15,13 +15,14 @@ mandate is revoked.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from stripesim.errors import StripeAPIError, resource_missing
 from stripesim.forms import Params, check_known, get_bool, get_dict, get_metadata, get_str
-from stripesim.resources import listing, mandates
+from stripesim.resources import balance, listing, mandates
 from stripesim.routing import route
-from stripesim.state import Ctx, new_id
+from stripesim.state import Ctx
 
 EVIDENCE_WINDOW_SECONDS = 7 * 24 * 60 * 60
 DISPUTE_FEE = 1500
@@ -90,36 +91,10 @@ def _refusal(message: str, param: str | None = None) -> StripeAPIError:
 def _balance_transaction(
     ctx: Ctx, dispute: dict[str, Any], amount: int, *, withdrawal: bool
 ) -> dict[str, Any]:
+    """Funds withdrawn (with the dispute fee) or reinstated; the dispute shows a copy."""
     fee = DISPUTE_FEE if withdrawal else 0
-    currency = dispute["currency"]
-    kind = "withdrawal" if withdrawal else "reversal"
-    return {
-        "id": new_id("txn_"),
-        "object": "balance_transaction",
-        "amount": amount,
-        "available_on": ctx.now(),
-        "created": ctx.now(),
-        "currency": currency,
-        "description": f"Chargeback {kind} for {dispute['charge']}",
-        "exchange_rate": None,
-        "fee": fee,
-        "fee_details": [
-            {
-                "amount": fee,
-                "application": None,
-                "currency": currency,
-                "description": "Dispute fee",
-                "type": "stripe_fee",
-            }
-        ]
-        if fee
-        else [],
-        "net": amount - fee,
-        "reporting_category": "dispute" if withdrawal else "dispute_reversal",
-        "source": dispute["id"],
-        "status": "available",
-        "type": "adjustment",
-    }
+    txn = balance.for_dispute(ctx, dispute, amount, fee, withdrawal=withdrawal)
+    return copy.deepcopy(txn)
 
 
 def _method_details(charge: dict[str, Any]) -> dict[str, Any]:

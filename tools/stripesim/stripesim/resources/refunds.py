@@ -15,7 +15,7 @@ from typing import Any
 
 from stripesim.errors import StripeAPIError, invalid_request, resource_missing
 from stripesim.forms import Params, get_bool, get_enum, get_int, get_metadata, get_str
-from stripesim.resources import charges, listing, payment_intents, transfers
+from stripesim.resources import balance, charges, listing, payment_intents, transfers
 from stripesim.resources.amounts import money
 from stripesim.routing import route
 from stripesim.state import Ctx
@@ -157,6 +157,7 @@ def create(ctx: Ctx, params: Params, _args: dict[str, str]) -> dict[str, Any]:
     charge["amount_refunded"] += amount
     charge["refunded"] = charge["amount_refunded"] == charge["amount"]
     emptied = charge["amount_refunded"] == charge["amount"]
+    balance.for_refund(ctx, refund, charge)
     if reverse_transfer:
         _take_back(ctx, charge, refund, emptied, transfer=True)
     if refund_application_fee:

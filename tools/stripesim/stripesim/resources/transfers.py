@@ -21,7 +21,7 @@ from stripesim.forms import (
     get_str,
     require_str,
 )
-from stripesim.resources import intent_params, listing
+from stripesim.resources import balance, intent_params, listing
 from stripesim.resources.amounts import money, share
 from stripesim.routing import route
 from stripesim.state import Ctx, new_id
@@ -86,7 +86,7 @@ def new(
         {
             "amount": amount,
             "amount_reversed": 0,
-            "balance_transaction": new_id("txn_"),
+            "balance_transaction": None,
             "currency": currency,
             "description": description,
             "destination": destination,
@@ -99,6 +99,7 @@ def new(
         }
     )
     _sync_reversals(ctx, transfer)
+    balance.for_transfer(ctx, transfer)
     ctx.state.put(transfer)
     ctx.emit("transfer.created", transfer)
     return transfer
@@ -124,7 +125,7 @@ def reverse(
     reversal.update(
         {
             "amount": amount,
-            "balance_transaction": new_id("txn_"),
+            "balance_transaction": None,
             "currency": transfer["currency"],
             "destination_payment_refund": new_id("pyr_"),
             "metadata": metadata or {},
@@ -132,6 +133,7 @@ def reverse(
             "transfer": transfer["id"],
         }
     )
+    balance.for_reversal(ctx, reversal)
     ctx.state.put(reversal)
     transfer["amount_reversed"] += amount
     transfer["reversed"] = transfer["amount_reversed"] == transfer["amount"]
