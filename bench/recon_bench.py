@@ -1,8 +1,10 @@
 """Reconciliation: N of Stripe's balance transactions imported and matched three ways.
 
-    python bench/recon_bench.py [-n 100000] [--keep]
+    python bench/recon_bench.py [-n 100000] [--stripe memory|sim] [--keep]
 
-Stripe is finance's in-memory adapter (`InMemoryStripeBalance`) holding N balance transactions
+Stripe is finance's in-memory adapter (`InMemoryStripeBalance`), or with `--stripe sim` the
+Stripe simulator (`python -m stripesim` on a state file written beforehand, read through
+finance's SDK adapter, 100 per page), holding N balance transactions
 of the run's own currency: 60 % charges (with a card fee), 25 % transfers, 10 % refunds, 5 %
 payouts, half of them already available, plus 10 refunds made in the dashboard. What payments'
 facts leave in finance (a ledger journal per charge, transfer and refund, with its
@@ -18,17 +20,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import json
 import sys
+import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import asyncpg
 from _books import clean_up, copy_journals, finance_url, load, run_currency
+from stripesim_balance_bench import start_sim
 
-from finance.adapters.stripe_balance import InMemoryStripeBalance
+from finance.adapters.stripe_balance import InMemoryStripeBalance, SdkStripeBalance, StripeBalance
 from finance.domain.reconciliation import BalanceTransaction
 from finance.service_layer.reconcile import Reconciler
+from stripesim.store import Batch, Store
 
 DASHBOARD_REFUNDS = 10
 KINDS = (("charge", "ch", 60), ("transfer", "tr", 25), ("refund", "re", 10), ("payout", "po", 5))
@@ -107,18 +115,67 @@ async def seed_platform_side(
     return len(journals)
 
 
-async def main(n: int, keep: bool) -> int:
+def write_state(path: Path, bts: list[BalanceTransaction]) -> None:
+    """The simulator's state file holding these balance transactions."""
+    store = Store(path)
+    for first in range(0, len(bts), 10_000):
+        batch = Batch()
+        for n, bt in enumerate(bts[first : first + 10_000], start=first + 1):
+            created = int(bt.created.timestamp())
+            row = {
+                "id": bt.txn_id,
+                "object": "balance_transaction",
+                "amount": bt.amount,
+                "available_on": created,
+                "created": created,
+                "currency": bt.currency,
+                "description": None,
+                "exchange_rate": None,
+                "fee": bt.fee,
+                "fee_details": [],
+                "net": bt.net,
+                "reporting_category": bt.type,
+                "source": bt.source,
+                "status": bt.status,
+                "type": bt.type,
+            }
+            batch.objects[bt.txn_id] = (n, json.dumps(row))
+        store.write(batch)
+    store.close()
+
+
+async def main(n: int, keep: bool, backend: str) -> int:
     currency, tag = run_currency(), uuid.uuid4().hex[:8]
     cursor = f"bench_{tag}"
     pool = await asyncpg.create_pool(finance_url(), min_size=1, max_size=2)
     assert pool is not None
-    stripe = InMemoryStripeBalance(transactions(n, currency, tag))
+    memory = InMemoryStripeBalance(transactions(n, currency, tag))
+    stripe: StripeBalance = memory
+    with contextlib.ExitStack() as stack:
+        if backend == "sim":
+            folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+            write_state(folder / "state.db", list(memory.transactions.values()))
+            proc, base, _ = start_sim(folder / "state.db")
+            stack.callback(proc.wait)
+            stack.callback(proc.terminate)
+            stripe = SdkStripeBalance("sk_test_bench", base)
+        return await measure(pool, memory, stripe, currency, cursor, keep)
+
+
+async def measure(
+    pool: asyncpg.Pool,
+    memory: InMemoryStripeBalance,
+    stripe: StripeBalance,
+    currency: str,
+    cursor: str,
+    keep: bool,
+) -> int:
     now = datetime.now(UTC) + timedelta(hours=1)
     reconciler = Reconciler(stripe, lambda: now, cursor=cursor, grace=timedelta(0))
     try:
         async with pool.acquire() as conn:
             began = time.perf_counter()
-            seeded = await seed_platform_side(conn, list(stripe.transactions.values()), currency)
+            seeded = await seed_platform_side(conn, list(memory.transactions.values()), currency)
             print(
                 f"seeded {seeded:,} journals and expectations in "
                 f"{time.perf_counter() - began:.1f} s (COPY, untimed); {load()}"
@@ -129,9 +186,10 @@ async def main(n: int, keep: bool) -> int:
         async with pool.acquire() as conn:
             matched = await reconciler.match(conn)
         total = time.perf_counter() - began
-        count = len(stripe.transactions)
+        count = len(memory.transactions)
         print(
-            f"reconciliation: {count:,} balance transactions imported and matched in "
+            f"reconciliation ({type(stripe).__name__}): {count:,} balance transactions "
+            "imported and matched in "
             f"{total:.1f} s ({count / total:,.0f}/s): import {imported_s:.1f} s "
             f"({imported.journals:,} journals booked), match {total - imported_s:.1f} s "
             f"({matched.objects:,} objects in the database judged); {load()}"
@@ -161,6 +219,7 @@ async def main(n: int, keep: bool) -> int:
 if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("-n", type=int, default=100_000, help="balance transactions")
+    p.add_argument("--stripe", choices=("memory", "sim"), default="memory")
     p.add_argument("--keep", action="store_true", help="leave the run's rows in the database")
     args = p.parse_args()
-    sys.exit(asyncio.run(main(args.n, args.keep)))
+    sys.exit(asyncio.run(main(args.n, args.keep, args.stripe)))
