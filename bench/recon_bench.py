@@ -181,11 +181,9 @@ async def measure(
                 f"{time.perf_counter() - began:.1f} s (COPY, untimed); {load()}"
             )
         began = time.perf_counter()
-        imported = await reconciler.import_new(pool)
-        imported_s = time.perf_counter() - began
-        async with pool.acquire() as conn:
-            matched = await reconciler.match(conn)
+        imported, matched = await reconciler.run(pool)
         total = time.perf_counter() - began
+        imported_s = imported.seconds
         count = len(memory.transactions)
         print(
             f"reconciliation ({type(stripe).__name__}): {count:,} balance transactions "

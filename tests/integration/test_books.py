@@ -18,7 +18,7 @@ from fastapi import FastAPI
 
 from eventkit import http_errors
 from eventkit.outbox import Outbox
-from finance.adapters import ledger_repository, payables_repository
+from finance.adapters import close_repository, ledger_repository, payables_repository
 from finance.adapters import recon_repository as recon_db
 from finance.adapters.stripe_balance import InMemoryStripeBalance
 from finance.domain.close import Acknowledgement, CloseRefused, parse_cutoff
@@ -28,6 +28,7 @@ from finance.entrypoints import books_http
 from finance.entrypoints.books_report import report_csv
 from finance.service_layer.books import Books as ServiceBooks
 from finance.service_layer.close import DailyClose
+from finance.service_layer.recon_facts import ReconFacts
 from finance.service_layer.reconcile import Reconciler
 from tests.conftest import service_dsn
 
@@ -288,3 +289,49 @@ async def test_the_rest_api_lists_resolves_closes_and_reports(books: Books) -> N
             "/v1/closes", json={"business_date": books.clock().date().isoformat()}
         )
         assert (early.status_code, early.json()["error"]["code"]) == (409, "day_not_over")
+
+
+async def test_a_platform_payout_fact_expects_the_payout_and_triggers_an_import(
+    books: Books,
+) -> None:
+    service_books = ServiceBooks(
+        books.stripe, books.reconciler, books.close, books.clock, timedelta(hours=1)
+    )
+    facts = ReconFacts(books.clock, cursor=books.reconciler.cursor)
+    payout = f"po_{books.tag}"
+    assert await service_books.import_if_due(books.pool) is not None  # the first round
+    assert await service_books.import_if_due(books.pool) is None  # not due for an hour
+
+    books.stripe.put(books.bt(1, "payout", payout, -4_000, status="available"))
+    fact = SimpleNamespace(payout_id=payout, amount=4_000, currency=books.currency, status="paid")
+    env = SimpleNamespace(event_id=uuid.uuid4())
+    books.clock.at += timedelta(seconds=1)
+    async with books.pool.acquire() as conn, conn.transaction():
+        await facts.on_platform_payout_updated(conn, env, fact, None)  # type: ignore[arg-type]
+    ran = await service_books.import_if_due(books.pool)
+    assert ran is not None and ran[0].journals == 2  # the payout and its availability
+    balances = await books.balances()
+    assert balances["asset:platform_bank"] == 4_000
+    assert balances["asset:stripe_balance:available"] == -4_000
+    assert await books.open_exceptions() == []  # Stripe, ledger and payments agree
+
+
+async def test_journals_are_dated_by_the_finance_clock_and_the_cutoff(books: Books) -> None:
+    """A simulated clock two days ahead and a 06:00 cutoff move the business date with them."""
+    service_books = ServiceBooks(
+        books.stripe, books.reconciler, books.close, books.clock, timedelta(hours=1)
+    )
+    ahead = datetime.now(UTC) + timedelta(days=2)
+    books.clock.at = ahead
+    service_books.daily_close.cutoff = parse_cutoff("06:00")
+    try:
+        async with books.pool.acquire() as conn:
+            await service_books.sync_calendar(conn)
+        await books.capture(f"ch_{books.tag}", 1_000)
+    finally:
+        async with books.pool.acquire() as conn:
+            await close_repository.set_calendar(conn, 0, 0)
+    posted_on = await books.pool.fetchval(
+        "SELECT posted_on FROM finance.journals WHERE stripe_object_id = $1", f"ch_{books.tag}"
+    )
+    assert posted_on == (ahead - timedelta(hours=6)).date()

@@ -54,7 +54,7 @@ def build_runtime(settings: FinanceSettings) -> ServiceRuntime:
     books = build_books(settings, outbox)
     router = build_router(FinanceHandlers(outbox), recon=ReconFacts(books.now))
     workers: list[Worker] = [
-        every(settings.recon_poll_seconds, lambda rt: books.import_if_due(rt.db), name="import")
+        every(settings.recon_poll_seconds, lambda rt: books.tick(rt.db), name="books")
     ]
     if settings.close_check_seconds:
         workers.append(

@@ -24,12 +24,18 @@ class Books:
     now: Callable[[], datetime]
     import_every: timedelta
 
+    async def tick(self, pool: asyncpg.Pool) -> None:
+        """The periodic step: keep the posting calendar on the finance clock, then import if
+        due."""
+        async with pool.acquire() as conn:
+            await self.sync_calendar(conn)
+        await self.import_if_due(pool)
+
     async def import_if_due(self, pool: asyncpg.Pool) -> tuple[ImportResult, MatchResult] | None:
         """A round is due when a webhook fact asked for one since the last round started, or
         when the last one is older than the import period."""
         async with pool.acquire() as conn:
             cursor = await recon_db.cursor(conn, self.reconciler.cursor)
-            await self.sync_calendar(conn)
         started, requested = cursor["last_started_at"], cursor["requested_at"]
         due = (
             started is None

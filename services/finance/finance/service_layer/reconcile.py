@@ -5,7 +5,7 @@ look-back (Stripe lists newest first, and a transaction committed late may carry
 `created`), and since the oldest transaction still pending, so a pending → available change is
 seen. Listing with `created[gte]` re-reads the transactions that share the watermark's second;
 storing is an upsert and every journal is unique per (transaction, kind), so reading a
-transaction twice changes nothing. One importer runs at a time (an advisory lock).
+transaction twice changes nothing. One round runs at a time (an advisory lock).
 
 Stripe is called outside any transaction; each page batch is stored in one short transaction.
 """
@@ -13,6 +13,7 @@ Stripe is called outside any transaction; each page batch is stored in one short
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -32,6 +33,7 @@ from finance.domain.reconciliation import (
 log = logging.getLogger("finance.reconcile")
 
 Clock = Callable[[], datetime]
+LOCK = "finance.reconcile"
 
 
 @dataclass
@@ -39,7 +41,7 @@ class ImportResult:
     listed: int = 0
     changed: int = 0
     journals: int = 0
-    skipped: bool = False  # another importer held the lock
+    seconds: float = 0.0
 
 
 @dataclass
@@ -49,6 +51,7 @@ class MatchResult:
     findings: dict[str, int] = field(default_factory=dict)
     raised: int = 0
     resolved: int = 0
+    seconds: float = 0.0
 
 
 class Reconciler:
@@ -70,24 +73,22 @@ class Reconciler:
         self.batch_size = batch_size
 
     async def run(self, pool: asyncpg.Pool) -> tuple[ImportResult, MatchResult]:
-        """Import, then match: what a scheduled round, a webhook and the close all run."""
-        imported = await self.import_new(pool)
+        """Import, then match: what a scheduled round, a webhook and the close all run. One
+        round at a time in the whole service (an advisory lock; a second waits its turn): a
+        match beside another round's half-done import would judge objects whose balance
+        transactions are still on their way."""
         async with pool.acquire() as conn:
-            matched = await self.match(conn)
-        return imported, matched
-
-    async def import_new(self, pool: asyncpg.Pool) -> ImportResult:
-        result = ImportResult()
-        async with pool.acquire() as conn:
-            key = f"finance.recon_import:{self.cursor}"
-            if not await conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", key):
-                return ImportResult(skipped=True)
+            await conn.execute("SELECT pg_advisory_lock(hashtext($1))", LOCK)
             try:
-                await self._import(conn, result)
+                began = time.perf_counter()
+                imported = ImportResult()
+                await self._import(conn, imported)
+                imported.seconds = time.perf_counter() - began
+                log.info("stripe import: %s", imported)
+                matched = await self.match(conn)
             finally:
-                await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", key)
-        log.info("stripe import: %s", result)
-        return result
+                await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", LOCK)
+        return imported, matched
 
     async def _import(self, conn: asyncpg.Connection, result: ImportResult) -> None:
         cursor = await recon_db.cursor(conn, self.cursor)
@@ -127,7 +128,7 @@ class Reconciler:
 
     async def match(self, conn: asyncpg.Connection) -> MatchResult:
         """Judge every object past the grace period; raise and resolve exceptions."""
-        now = self.now()
+        now, began = self.now(), time.perf_counter()
         views = await recon_db.object_views(conn)
         result = MatchResult(objects=len(views))
         judged: list[str] = []
@@ -144,6 +145,7 @@ class Reconciler:
             result.raised, result.resolved = await recon_db.sync_exceptions(
                 conn, judged, findings, now
             )
+        result.seconds = time.perf_counter() - began
         return result
 
 
