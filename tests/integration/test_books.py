@@ -335,3 +335,48 @@ async def test_journals_are_dated_by_the_finance_clock_and_the_cutoff(books: Boo
         "SELECT posted_on FROM finance.journals WHERE stripe_object_id = $1", f"ch_{books.tag}"
     )
     assert posted_on == (ahead - timedelta(hours=6)).date()
+
+
+class StripeDown(RuntimeError):
+    pass
+
+
+class FlakyStripe(InMemoryStripeBalance):
+    """Fails after `good` transactions, like Stripe going away in the middle of the listing."""
+
+    def __init__(self, inner: InMemoryStripeBalance, good: int) -> None:
+        super().__init__(inner.transactions.values())
+        self.good = good
+
+    async def list_since(self, created_gte: datetime | None) -> AsyncIterator[BalanceTransaction]:
+        listed = 0
+        async for bt in super().list_since(created_gte):
+            if listed == self.good:
+                raise StripeDown("connection reset")
+            listed += 1
+            yield bt
+
+
+async def test_an_import_cut_short_keeps_its_cursor_and_the_next_round_books_each_fee_once(
+    books: Books,
+) -> None:
+    books.stripe.put(
+        *(books.bt(n, "charge", f"ch_{books.tag}_{n}", 1_000, fee=59) for n in range(1, 8))
+    )
+    flaky = Reconciler(
+        FlakyStripe(books.stripe, good=5),
+        books.clock,
+        cursor=books.reconciler.cursor,
+        grace=timedelta(0),
+        batch_size=2,
+    )
+    with pytest.raises(StripeDown):
+        await flaky.run(books.pool)
+    cursor = await books.pool.fetchrow(
+        "SELECT watermark FROM finance.recon_cursors WHERE name = $1", books.reconciler.cursor
+    )
+    assert cursor["watermark"] is None  # the next round lists everything again
+    assert 0 < (await books.balances())["expense:stripe_fees"] < 7 * 59
+
+    await books.reconciler.run(books.pool)
+    assert (await books.balances())["expense:stripe_fees"] == 7 * 59

@@ -100,6 +100,12 @@ async def upsert(
     return [(r["txn_id"], r["inserted"]) for r in rows]
 
 
+async def analyze(conn: asyncpg.Connection) -> None:
+    """Fresh planner statistics for the tables the match reads."""
+    for table in (T, "finance.journals", "finance.postings"):
+        await conn.execute(f"ANALYZE {table}")
+
+
 async def record_object(conn: asyncpg.Connection, source_event_id: uuid.UUID, **row: Any) -> None:
     """What payments asked Stripe for, from one fact (a redelivered fact changes nothing)."""
     await conn.execute(
