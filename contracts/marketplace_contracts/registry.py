@@ -54,6 +54,7 @@ _MODELS: tuple[type[EventModel], ...] = (
     finance.JournalPostedV1,
     finance.PayoutReleasedV1,
     finance_books.DayClosedV1,
+    finance_books.ReconciliationExceptionRaisedV1,
 )
 
 REGISTRY: dict[tuple[str, int], type[EventModel]] = {(m.TYPE, m.VERSION): m for m in _MODELS}

@@ -51,7 +51,11 @@ class Books:
         self.stripe = InMemoryStripeBalance()
         self.clock = Clock()
         self.reconciler = Reconciler(
-            self.stripe, self.clock, cursor=f"test_{self.tag}", grace=timedelta(0)
+            self.stripe,
+            self.clock,
+            cursor=f"test_{self.tag}",
+            grace=timedelta(0),
+            outbox=Outbox("finance", "finance"),
         )
         self.close = DailyClose(
             self.stripe,
@@ -169,6 +173,12 @@ async def test_a_dashboard_refund_is_exactly_one_exception_and_blocks_the_close(
     await books.reconciler.run(books.pool)
     [exception] = await books.open_exceptions()
     assert (exception["kind"], exception["object_id"]) == ("missing_in_ledger", refund)
+    announced = await books.pool.fetchval(
+        "SELECT count(*) FROM finance.outbox WHERE key = $1 AND event_type = $2",
+        refund,
+        "finance.reconciliation_exception_raised",
+    )
+    assert announced == 1  # raised once, however many rounds see it
 
     day = books.clock().date() - timedelta(days=1)
     [failed] = await books.close.close(books.pool, day, books.currency)

@@ -37,3 +37,24 @@ class DayClosedV1(EventModel):
         ge=0, description="Differences and exceptions finance acknowledged to close the day."
     )
     open_exceptions: int = Field(ge=0, description="Reconciliation exceptions open at close.")
+
+
+class ReconciliationExceptionRaisedV1(EventModel):
+    """Reconciliation found Stripe, the ledger and payments disagreeing about a Stripe object
+    (docs/runbooks/reconciliation.md says what each kind means). Raised once per object and
+    kind while it stays open. Keyed by `object_id`."""
+
+    TYPE: ClassVar[str] = "finance.reconciliation_exception_raised"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = "finance.events"
+
+    exception_id: int = Field(ge=1)
+    kind: str = Field(
+        examples=["missing_in_ledger", "missing_at_stripe", "amount_mismatch", "unexpected_fee"]
+    )
+    object_id: str = Field(examples=["re_1Abc", "ch_1Abc"])
+    currency: str = Field(
+        examples=["usd"], description="The object's currency (`mixed` if its sides disagree)."
+    )
+    detail: str
+    raised_at: datetime

@@ -21,7 +21,10 @@ from finance.service_layer.handlers import FinanceHandlers
 from finance.service_layer.recon_facts import ReconFacts
 from finance.service_layer.reconcile import Reconciler
 from marketplace_contracts.events.finance import JournalPostedV1, PayoutReleasedV1
-from marketplace_contracts.events.finance_books import DayClosedV1
+from marketplace_contracts.events.finance_books import (
+    DayClosedV1,
+    ReconciliationExceptionRaisedV1,
+)
 
 NAME = "finance"
 
@@ -44,6 +47,7 @@ def build_books(
         now,
         lookback=timedelta(seconds=settings.recon_lookback_seconds),
         grace=timedelta(seconds=settings.recon_grace_seconds),
+        outbox=outbox,
     )
     close = DailyClose(stripe, now, parse_cutoff(settings.close_cutoff), outbox, reconciler)
     return Books(stripe, reconciler, close, now, timedelta(seconds=settings.recon_import_seconds))
@@ -64,7 +68,12 @@ def build_runtime(settings: FinanceSettings) -> ServiceRuntime:
         name=NAME,
         settings=settings,
         router=router,
-        produces=(JournalPostedV1, PayoutReleasedV1, DayClosedV1),
+        produces=(
+            JournalPostedV1,
+            PayoutReleasedV1,
+            DayClosedV1,
+            ReconciliationExceptionRaisedV1,
+        ),
         workers=workers,
     )
     runtime.state["books"] = books

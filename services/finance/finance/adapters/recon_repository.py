@@ -190,10 +190,10 @@ def _view(r: asyncpg.Record) -> ObjectView:
 
 async def sync_exceptions(
     conn: asyncpg.Connection, judged: list[str], findings: list[Finding], now: datetime
-) -> tuple[int, int]:
+) -> tuple[list[asyncpg.Record], int]:
     """Raise each new finding once (a finding resolved with a note stays resolved while its
     detail is unchanged) and resolve open exceptions of judged objects that now match.
-    Returns (raised, resolved)."""
+    Returns (the exceptions raised, how many were resolved)."""
     raised = await conn.fetch(
         "INSERT INTO finance.recon_exceptions (kind, object_id, currency, detail, raised_at) "
         "SELECT f.kind, f.object_id, f.currency, f.detail, $5 "
@@ -201,7 +201,7 @@ async def sync_exceptions(
         "AS f(kind, object_id, currency, detail) WHERE NOT EXISTS (SELECT 1 FROM "
         "finance.recon_exceptions x WHERE x.object_id = f.object_id AND x.kind = f.kind "
         "AND (x.status = 'open' OR x.detail = f.detail)) "
-        "ON CONFLICT (object_id, kind) WHERE status = 'open' DO NOTHING RETURNING exception_id",
+        "ON CONFLICT (object_id, kind) WHERE status = 'open' DO NOTHING RETURNING *",
         [str(f.kind) for f in findings],
         [f.object_id for f in findings],
         [f.currency for f in findings],
@@ -219,7 +219,7 @@ async def sync_exceptions(
         [str(f.kind) for f in findings],
         now,
     )
-    return len(raised), int(resolved.split()[-1])
+    return list(raised), int(resolved.split()[-1])
 
 
 async def list_exceptions(

@@ -15,12 +15,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import asyncpg
 
+from eventkit.outbox import Outbox
 from finance.adapters import ledger_repository
 from finance.adapters import recon_repository as recon_db
 from finance.adapters.stripe_balance import StripeBalance
@@ -30,6 +33,7 @@ from finance.domain.reconciliation import (
     import_journals,
     source_event_id,
 )
+from marketplace_contracts.events.finance_books import ReconciliationExceptionRaisedV1
 
 log = logging.getLogger("finance.reconcile")
 
@@ -39,6 +43,7 @@ LOCK = "finance.reconcile"
 # notices; the match planned on the old statistics took minutes instead of seconds (nested
 # loops over 100,000 rows).
 ANALYZE_AFTER = 10_000
+_NS = uuid.UUID("5d3c2b1a-8f7e-4d6c-9b5a-4e3f2d1c0b9a")  # exception-raised correlation ids
 
 
 @dataclass
@@ -69,7 +74,9 @@ class Reconciler:
         lookback: timedelta = timedelta(minutes=10),
         grace: timedelta = timedelta(seconds=30),
         batch_size: int = 1000,
+        outbox: Outbox | None = None,
     ) -> None:
+        self.outbox = outbox  # announces raised exceptions (finance.events)
         self.stripe = stripe
         self.now = now
         self.cursor = cursor
@@ -167,11 +174,26 @@ class Reconciler:
                 result.findings[finding.kind] = result.findings.get(finding.kind, 0) + 1
         result.judged = len(judged)
         async with conn.transaction():
-            result.raised, result.resolved = await recon_db.sync_exceptions(
-                conn, judged, findings, now
-            )
+            raised, result.resolved = await recon_db.sync_exceptions(conn, judged, findings, now)
+            result.raised = len(raised)
+            if self.outbox is not None:
+                for row in raised:
+                    await _announce_exception(self.outbox, conn, row)
         result.seconds = time.perf_counter() - began
         return result
+
+
+async def _announce_exception(outbox: Outbox, conn: asyncpg.Connection, row: Any) -> None:
+    event = ReconciliationExceptionRaisedV1(
+        exception_id=row["exception_id"],
+        kind=row["kind"],
+        object_id=row["object_id"],
+        currency=row["currency"],
+        detail=row["detail"],
+        raised_at=row["raised_at"],
+    )
+    key = row["object_id"]
+    await outbox.add(conn, event, key=key, correlation_id=uuid.uuid5(_NS, key))
 
 
 def _since(
