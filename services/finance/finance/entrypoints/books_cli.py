@@ -84,7 +84,7 @@ async def _resolve(pool: asyncpg.Pool, books: Books, args: argparse.Namespace) -
 
 
 async def _close(pool: asyncpg.Pool, books: Books, args: argparse.Namespace) -> int:
-    day = args.date or date.fromordinal(books.daily_close.today().toordinal() - 1)
+    day = args.date or books.daily_close.yesterday()
     outcomes = await books.daily_close.close(pool, day, args.currency)
     _print(
         [

@@ -96,7 +96,7 @@ async def resolve_exception(
 @router.post("/closes", summary="Close a business day (every currency unless one is given)")
 async def close_day(request: Request, body: Annotated[CloseRequest, Body()]) -> dict[str, Any]:
     books = _books(request)
-    day = body.business_date or date.fromordinal(books.daily_close.today().toordinal() - 1)
+    day = body.business_date or books.daily_close.yesterday()
     try:
         outcomes = await books.daily_close.close(request.app.state.runtime.db, day, body.currency)
     except CloseRefused as exc:

@@ -13,7 +13,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import asyncpg
@@ -63,6 +63,10 @@ class DailyClose:
 
     def today(self) -> date:
         return business_date(self.now(), self.cutoff)
+
+    def yesterday(self) -> date:
+        """The day a close by hand closes unless told otherwise."""
+        return self.today() - timedelta(days=1)
 
     async def close(
         self, pool: asyncpg.Pool, day: date, currency: str | None = None
