@@ -53,17 +53,19 @@ def build_books(
     return Books(stripe, reconciler, close, now, timedelta(seconds=settings.recon_import_seconds))
 
 
+def books_workers(settings: FinanceSettings, books: Books) -> list[Worker]:
+    """The books' periodic work: the import round (and the posting calendar) and the close."""
+    workers = [every(settings.recon_poll_seconds, lambda rt: books.tick(rt.db), name="books")]
+    if settings.close_check_seconds:
+        close = every(settings.close_check_seconds, lambda rt: books.close_due(rt.db), name="close")
+        workers.append(close)
+    return workers
+
+
 def build_runtime(settings: FinanceSettings) -> ServiceRuntime:
     outbox = Outbox(NAME, producer=NAME)
     books = build_books(settings, outbox)
     router = build_router(FinanceHandlers(outbox), recon=ReconFacts(books.now))
-    workers: list[Worker] = [
-        every(settings.recon_poll_seconds, lambda rt: books.tick(rt.db), name="books")
-    ]
-    if settings.close_check_seconds:
-        workers.append(
-            every(settings.close_check_seconds, lambda rt: books.close_due(rt.db), name="close")
-        )
     runtime = ServiceRuntime(
         name=NAME,
         settings=settings,
@@ -74,7 +76,7 @@ def build_runtime(settings: FinanceSettings) -> ServiceRuntime:
             DayClosedV1,
             ReconciliationExceptionRaisedV1,
         ),
-        workers=workers,
+        workers=books_workers(settings, books),
     )
     runtime.state["books"] = books
     return runtime
