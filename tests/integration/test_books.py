@@ -390,3 +390,18 @@ async def test_an_import_cut_short_keeps_its_cursor_and_the_next_round_books_eac
 
     await books.reconciler.run(books.pool)
     assert (await books.balances())["expense:stripe_fees"] == 7 * 59
+
+
+async def test_the_grace_period_runs_on_arrival_time_not_on_a_clock_moved_ahead(
+    books: Books,
+) -> None:
+    """The business clock is a day ahead (as after a simulated jump): a refund that arrived a
+    moment ago is still within the grace period, so it is not judged yet."""
+    patient = Reconciler(
+        books.stripe, books.clock, cursor=books.reconciler.cursor, grace=timedelta(minutes=5)
+    )
+    books.stripe.put(books.bt(1, "refund", f"re_{books.tag}", -1_000))
+    await patient.run(books.pool)
+    assert await books.open_exceptions() == []
+    await books.reconciler.run(books.pool)  # no grace: judged at once
+    assert [e["kind"] for e in await books.open_exceptions()] == ["missing_in_ledger"]

@@ -100,6 +100,12 @@ async def upsert(
     return [(r["txn_id"], r["inserted"]) for r in rows]
 
 
+async def database_now(conn: asyncpg.Connection) -> datetime:
+    """The database's clock: the one that stamps `imported_at`, `recorded_at`, `posted_at`."""
+    found: datetime = await conn.fetchval("SELECT now()")
+    return found
+
+
 async def analyze(conn: asyncpg.Connection) -> None:
     """Fresh planner statistics for the tables the match reads."""
     for table in (T, "finance.journals", "finance.postings"):

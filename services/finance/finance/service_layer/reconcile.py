@@ -161,15 +161,19 @@ class Reconciler:
     async def match(self, conn: asyncpg.Connection) -> MatchResult:
         """Judge every object past the grace period; raise and resolve exceptions."""
         now, began = self.now(), time.perf_counter()
+        # The grace is for facts and transactions still on their way, so it runs on the clock
+        # that stamped their arrival (the database's), not on the business clock, which a
+        # simulation may have moved days ahead.
+        arrived_by = await recon_db.database_now(conn)
         views = await recon_db.object_views(conn)
         result = MatchResult(objects=len(views))
         judged: list[str] = []
         findings = []
         for view in views:
-            if view.first_seen is not None and now - view.first_seen < self.grace:
+            if view.first_seen is not None and arrived_by - view.first_seen < self.grace:
                 continue
             judged.append(view.object_id)
-            for finding in classify(view, now=now, grace=self.grace):
+            for finding in classify(view, now=arrived_by, grace=self.grace):
                 findings.append(finding)
                 result.findings[finding.kind] = result.findings.get(finding.kind, 0) + 1
         result.judged = len(judged)
