@@ -197,8 +197,9 @@ def _view(r: asyncpg.Record) -> ObjectView:
 async def sync_exceptions(
     conn: asyncpg.Connection, judged: list[str], findings: list[Finding], now: datetime
 ) -> tuple[list[asyncpg.Record], int]:
-    """Raise each new finding once (a finding resolved with a note stays resolved while its
-    detail is unchanged) and resolve open exceptions of judged objects that now match.
+    """Raise each new finding once (one resolved by a person stays resolved while its detail
+    is unchanged; one the reconciliation resolved is raised again if it comes back) and
+    resolve open exceptions of judged objects that now match.
     Returns (the exceptions raised, how many were resolved)."""
     raised = await conn.fetch(
         "INSERT INTO finance.recon_exceptions (kind, object_id, currency, detail, raised_at) "
@@ -206,7 +207,7 @@ async def sync_exceptions(
         "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) "
         "AS f(kind, object_id, currency, detail) WHERE NOT EXISTS (SELECT 1 FROM "
         "finance.recon_exceptions x WHERE x.object_id = f.object_id AND x.kind = f.kind "
-        "AND (x.status = 'open' OR x.detail = f.detail)) "
+        "AND (x.status = 'open' OR (x.detail = f.detail AND x.resolved_by <> 'reconciliation'))) "
         "ON CONFLICT (object_id, kind) WHERE status = 'open' DO NOTHING RETURNING *",
         [str(f.kind) for f in findings],
         [f.object_id for f in findings],
