@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from marketplace_contracts.envelope import Envelope, EventModel
-from marketplace_contracts.events import booking, catalog, disputes, finance, payments
+from marketplace_contracts.events import (
+    booking,
+    catalog,
+    disputes,
+    finance,
+    finance_books,
+    payments,
+)
 
 _MODELS: tuple[type[EventModel], ...] = (
     catalog.ListingUpsertedV1,
@@ -64,6 +71,8 @@ _MODELS: tuple[type[EventModel], ...] = (
     finance.NegativeBalanceRecordedV1,
     finance.NegativeBalanceRecoveredV1,
     disputes.PayoutHoldChangedV1,
+    finance_books.DayClosedV1,
+    finance_books.ReconciliationExceptionRaisedV1,
 )
 
 REGISTRY: dict[tuple[str, int], type[EventModel]] = {(m.TYPE, m.VERSION): m for m in _MODELS}

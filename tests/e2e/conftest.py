@@ -91,6 +91,8 @@ def build_system(kafka: str, logs: Path) -> System:
         "STRIPESIM_WEBHOOK_EVENTS": ",".join(sorted(ALLOWED_TYPES)),
         "PAYMENTS_STRIPE_API_BASE": f"http://127.0.0.1:{sim_port}",
         "PAYMENTS_STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        # finance reads the platform's balance and balance transactions from the same Stripe
+        "FINANCE_STRIPE_API_BASE": f"http://127.0.0.1:{sim_port}",
         # The tests spread their bookings over the years 2030-2038 so that runs never collide:
         # a booking horizon that reaches them.
         "BOOKING_HORIZON_DAYS": "5000",

@@ -65,6 +65,20 @@ class FollowedClock:
             self.offset = float(body["offset"])
         return self.offset
 
+    def read_once(self) -> None:
+        """Read the followed clock now, blocking (a command line tool, or a service starting:
+        before its first background refresh). Unreadable: the offset stays, with a warning."""
+        try:
+            response = httpx.get(self.url, timeout=self.timeout)
+            response.raise_for_status()
+            body = response.json()
+            if body.get("now") is not None:
+                self.offset = float(body["now"]) - time.time()
+            else:
+                self.offset = float(body["offset"])
+        except (httpx.HTTPError, ValueError, KeyError) as exc:
+            log.warning("clock %s unreadable, keeping offset %.0fs: %r", self.url, self.offset, exc)
+
     async def run(self, stop: asyncio.Event) -> None:
         async with httpx.AsyncClient(timeout=self.timeout) as http:
             while not stop.is_set():

@@ -1,4 +1,5 @@
-"""Composition root of the finance service."""
+"""Composition root of the finance service: the clock, the payout queue and its scheduler, the
+books (Stripe import, reconciliation, daily close), the routing table and the HTTP app."""
 
 from __future__ import annotations
 
@@ -9,11 +10,16 @@ from fastapi import FastAPI
 
 from eventkit.clock import Clock, FollowedClock, clock_from
 from eventkit.outbox import Outbox
-from eventkit.runtime import ServiceRuntime, create_app
+from eventkit.periodic import every
+from eventkit.runtime import ServiceRuntime, Worker, create_app
 from eventkit.scheduler import Scheduler
+from finance.adapters.stripe_balance import SdkStripeBalance, StripeBalance
 from finance.config import FinanceSettings
-from finance.entrypoints import http, payouts_http, queue_http
+from finance.domain.close import parse_cutoff
+from finance.entrypoints import books_http, http, payouts_http, queue_http
 from finance.entrypoints.consumers import build_router
+from finance.service_layer.books import Books
+from finance.service_layer.close import DailyClose
 from finance.service_layer.handlers import FinanceHandlers
 from finance.service_layer.payout_queue import (
     DEBIT_WINDOW,
@@ -26,7 +32,10 @@ from finance.service_layer.payout_queue import (
 from finance.service_layer.payout_release import Release
 from finance.service_layer.payouts import Payouts
 from finance.service_layer.queue_facts import QueueFacts
+from finance.service_layer.recon_facts import ReconFacts
+from finance.service_layer.reconcile import Reconciler
 from marketplace_contracts.events import finance as events
+from marketplace_contracts.events import finance_books
 
 NAME = "finance"
 PRODUCES = (
@@ -40,7 +49,19 @@ PRODUCES = (
     events.ReserveReleasedV1,
     events.NegativeBalanceRecordedV1,
     events.NegativeBalanceRecoveredV1,
+    finance_books.DayClosedV1,
+    finance_books.ReconciliationExceptionRaisedV1,
 )
+
+
+def build_clock(settings: FinanceSettings) -> Clock:
+    """The time finance acts on: the system's, or the one at `FINANCE_CLOCK_URL` (read once
+    now, then refreshed by the service's clock worker)."""
+    clock = clock_from(settings.clock_url)
+    if isinstance(clock, FollowedClock):
+        clock.refresh_seconds = settings.clock_refresh_seconds
+        clock.read_once()
+    return clock
 
 
 def queue_settings(settings: FinanceSettings) -> QueueSettings:
@@ -53,13 +74,11 @@ def queue_settings(settings: FinanceSettings) -> QueueSettings:
 
 
 def build_queue(
-    settings: FinanceSettings, outbox: Outbox
+    settings: FinanceSettings, outbox: Outbox, clock: Clock | None = None
 ) -> tuple[Clock, Queue, Release, Scheduler]:
     """The service's clock, the queue on it, its release, and the scheduler that runs its
     jobs (the CLI builds the same, to act as staff)."""
-    clock = clock_from(settings.clock_url)
-    if isinstance(clock, FollowedClock):
-        clock.refresh_seconds = settings.clock_refresh_seconds
+    clock = clock or build_clock(settings)
     queue = Queue(outbox, queue_settings(settings), clock.now)
     release = Release(queue)
     timers = Scheduler(
@@ -76,11 +95,46 @@ def build_queue(
     return clock, queue, release, timers
 
 
+def build_books(
+    settings: FinanceSettings,
+    outbox: Outbox,
+    *,
+    stripe: StripeBalance | None = None,
+    clock: Clock | None = None,
+) -> Books:
+    """The Stripe import, the reconciliation and the daily close, on the service's clock."""
+    now = (clock or build_clock(settings)).now
+    stripe = stripe or SdkStripeBalance(settings.stripe_api_key, settings.stripe_api_base)
+    reconciler = Reconciler(
+        stripe,
+        now,
+        lookback=timedelta(seconds=settings.recon_lookback_seconds),
+        grace=timedelta(seconds=settings.recon_grace_seconds),
+        outbox=outbox,
+    )
+    close = DailyClose(stripe, now, parse_cutoff(settings.close_cutoff), outbox, reconciler)
+    return Books(stripe, reconciler, close, now, timedelta(seconds=settings.recon_import_seconds))
+
+
+def books_workers(settings: FinanceSettings, books: Books) -> list[Worker]:
+    """The books' periodic work: the import round (and the posting calendar) and the close."""
+    workers = [every(settings.recon_poll_seconds, lambda rt: books.tick(rt.db), name="books")]
+    if settings.close_check_seconds:
+        close = every(settings.close_check_seconds, lambda rt: books.close_due(rt.db), name="close")
+        workers.append(close)
+    return workers
+
+
 def build_runtime(settings: FinanceSettings) -> ServiceRuntime:
     outbox = Outbox(NAME, producer=NAME)
     clock, queue, release, timers = build_queue(settings, outbox)
-    handlers = FinanceHandlers(outbox)
-    router = build_router(handlers, Payouts(outbox, queue), QueueFacts(queue, release))
+    books = build_books(settings, outbox, clock=clock)
+    router = build_router(
+        FinanceHandlers(outbox),
+        Payouts(outbox, queue),
+        QueueFacts(queue, release),
+        recon=ReconFacts(books.now),
+    )
 
     async def run_timers(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
         await timers.run(runtime.db, stop)
@@ -94,10 +148,11 @@ def build_runtime(settings: FinanceSettings) -> ServiceRuntime:
         settings=settings,
         router=router,
         produces=PRODUCES,
-        workers=(follow_clock, run_timers),
+        workers=(follow_clock, run_timers, *books_workers(settings, books)),
     )
     runtime.state["release"] = release
     runtime.state["timers"] = timers
+    runtime.state["books"] = books
     return runtime
 
 
@@ -106,4 +161,5 @@ def build_app(runtime: ServiceRuntime) -> FastAPI:
     http.install(app)
     payouts_http.install(app)
     queue_http.install(app)
+    books_http.install(app)
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 import asyncpg
 
@@ -69,3 +70,39 @@ async def currency_of(conn: asyncpg.Connection, booking_ids: list[str]) -> str |
         booking_ids,
     )
     return currency
+
+
+async def post_many(
+    conn: asyncpg.Connection, entries: Sequence[tuple[Journal, uuid.UUID, str | None]]
+) -> int:
+    """`post` for many journals in two statements: (journal, source_event_id, stripe object)
+    each; a (source, kind) already posted posts nothing. Returns how many were posted. (The
+    Stripe import books tens of thousands at once: one round trip per journal is its cost.)"""
+    if not entries:
+        return 0
+    ids = [uuid.uuid4() for _ in entries]
+    by_id = dict(zip(ids, entries, strict=True))
+    posted = await conn.fetch(
+        "INSERT INTO finance.journals (journal_id, kind, source_event_id, currency, "
+        "stripe_object_id) SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], "
+        "$5::text[]) ON CONFLICT (source_event_id, kind) DO NOTHING RETURNING journal_id",
+        ids,
+        [j.kind for j, _, _ in entries],
+        [source for _, source, _ in entries],
+        [j.currency for j, _, _ in entries],
+        [obj for _, _, obj in entries],
+    )
+    lines = [
+        (row["journal_id"], account, amount, by_id[row["journal_id"]][0].currency)
+        for row in posted
+        for account, amount in by_id[row["journal_id"]][0].postings
+    ]
+    await conn.execute(
+        "INSERT INTO finance.postings (journal_id, account, amount, currency) "
+        "SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[])",
+        [line[0] for line in lines],
+        [line[1] for line in lines],
+        [line[2] for line in lines],
+        [line[3] for line in lines],
+    )
+    return len(posted)

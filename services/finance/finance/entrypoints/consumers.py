@@ -3,12 +3,14 @@
 from datetime import timedelta
 
 from eventkit.clock import SystemClock
-from eventkit.routing import EventRouter
+from eventkit.routing import Apply, EventRouter
 from finance.service_layer.handlers import FinanceHandlers
 from finance.service_layer.payout_queue import Queue, QueueSettings
 from finance.service_layer.payout_release import Release
 from finance.service_layer.payouts import Payouts, chain
 from finance.service_layer.queue_facts import QueueFacts
+from finance.service_layer.recon_facts import ReconFacts
+from marketplace_contracts.envelope import EventModel
 from marketplace_contracts.events.booking import (
     AmendmentDecidedV1,
     AmendmentProposedV1,
@@ -37,7 +39,11 @@ DEFAULT_QUEUE = QueueSettings(
 
 
 def build_router(
-    h: FinanceHandlers, payouts: Payouts | None = None, facts: QueueFacts | None = None
+    h: FinanceHandlers,
+    payouts: Payouts | None = None,
+    facts: QueueFacts | None = None,
+    *,
+    recon: ReconFacts | None = None,
 ) -> EventRouter:
     if facts is None:
         queue = payouts.queue if payouts is not None and payouts.queue else None
@@ -45,11 +51,26 @@ def build_router(
         facts = QueueFacts(queue, Release(queue))
     p = payouts or Payouts(h.outbox, facts.queue)
     q = facts
+    # the payments side of reconciliation, beside the ledger's handlers (recon_facts.py)
+    r = recon.routes() if recon is not None else {}
+
+    def also(event: type[EventModel]) -> tuple[Apply, ...]:
+        return (r[event],) if event in r else ()
+
     router = EventRouter("finance")
     # still on the topic: keep reading it
-    router.add(PaymentCapturedV1, chain(h.on_payment_captured, p.on_payment_captured))
-    router.add(PaymentCapturedV2, chain(h.on_payment_captured_v2, p.on_payment_captured_v2))
-    router.add(RefundSucceededV1, chain(h.on_refund_succeeded, p.on_refund_succeeded))
+    router.add(
+        PaymentCapturedV1,
+        chain(h.on_payment_captured, p.on_payment_captured, *also(PaymentCapturedV1)),
+    )
+    router.add(
+        PaymentCapturedV2,
+        chain(h.on_payment_captured_v2, p.on_payment_captured_v2, *also(PaymentCapturedV2)),
+    )
+    router.add(
+        RefundSucceededV1,
+        chain(h.on_refund_succeeded, p.on_refund_succeeded, *also(RefundSucceededV1)),
+    )
     # the queue: booking starts, holds, what hosts owe (service_layer/queue_facts.py)
     router.add(CheckoutRequestedV1, q.on_checkout_requested)
     router.add(GroupCheckoutRequestedV1, q.on_group_checkout_requested)
@@ -61,8 +82,20 @@ def build_router(
     router.add(TransferReversalFailedV1, q.on_transfer_reversal_failed)
     # host payouts: holds, transfers and their reversals (service_layer/payouts.py)
     router.add(FundsClearedV1, chain(p.on_funds_cleared, q.on_funds_cleared))
-    router.add(PaymentReturnedV1, chain(p.on_payment_returned, q.on_payment_returned))
-    router.add(TransferCreatedV1, chain(p.on_transfer_created, q.on_transfer_created))
+    router.add(
+        PaymentReturnedV1,
+        chain(p.on_payment_returned, q.on_payment_returned, *also(PaymentReturnedV1)),
+    )
+    router.add(
+        TransferCreatedV1,
+        chain(p.on_transfer_created, q.on_transfer_created, *also(TransferCreatedV1)),
+    )
     router.add(TransferFailedV1, chain(p.on_transfer_failed, q.on_transfer_failed))
-    router.add(TransferReversedV1, chain(p.on_transfer_reversed, q.on_transfer_reversed))
+    router.add(
+        TransferReversedV1,
+        chain(p.on_transfer_reversed, q.on_transfer_reversed, *also(TransferReversedV1)),
+    )
+    for event, handler in r.items():  # facts only reconciliation reads
+        if (event.TYPE, event.VERSION) not in router.routes:
+            router.add(event, handler)
     return router

@@ -1,0 +1,283 @@
+"""SQL of the Stripe import and the reconciliation (asyncpg): balance transactions, the import
+cursor, payments' expectations (`stripe_objects`), the three-way view and exceptions."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from finance.domain.reconciliation import (
+    FEE_BEARING_TYPES,
+    IMPORT_KINDS,
+    STRIPE_PENDING,
+    UNMATCHED_TYPES,
+    BalanceTransaction,
+    Finding,
+    ObjectView,
+    Side,
+)
+
+T = "finance.stripe_balance_transactions"
+
+
+async def cursor(conn: asyncpg.Connection, name: str) -> asyncpg.Record:
+    await conn.execute(
+        "INSERT INTO finance.recon_cursors (name) VALUES ($1) ON CONFLICT DO NOTHING", name
+    )
+    row: asyncpg.Record = await conn.fetchrow(
+        "SELECT * FROM finance.recon_cursors WHERE name = $1", name
+    )
+    return row
+
+
+async def request_import(conn: asyncpg.Connection, name: str, at: datetime) -> None:
+    """Ask for an import soon (a webhook fact announced new balance transactions)."""
+    await conn.execute(
+        "INSERT INTO finance.recon_cursors (name, requested_at) VALUES ($1, $2) "
+        "ON CONFLICT (name) DO UPDATE SET requested_at = EXCLUDED.requested_at",
+        name,
+        at,
+    )
+
+
+async def mark_started(conn: asyncpg.Connection, name: str, at: datetime) -> None:
+    await conn.execute(
+        "UPDATE finance.recon_cursors SET last_started_at = $2 WHERE name = $1", name, at
+    )
+
+
+async def advance(
+    conn: asyncpg.Connection, name: str, watermark: datetime | None, ids: list[str], imported: int
+) -> None:
+    await conn.execute(
+        "UPDATE finance.recon_cursors SET watermark = $2, ids_at_watermark = $3, "
+        "imported = imported + $4, last_finished_at = now() WHERE name = $1",
+        name,
+        watermark,
+        ids,
+        imported,
+    )
+
+
+async def oldest_pending(conn: asyncpg.Connection) -> datetime | None:
+    """The creation time of the oldest transaction Stripe has not made available yet."""
+    oldest: datetime | None = await conn.fetchval(
+        f"SELECT min(created) FROM {T} WHERE status = 'pending'"
+    )
+    return oldest
+
+
+async def upsert(
+    conn: asyncpg.Connection, bts: Sequence[BalanceTransaction]
+) -> list[tuple[str, bool]]:
+    """Store new transactions and pending → available changes; (txn_id, is_new) of each row
+    that changed (a transaction seen before, unchanged, returns nothing)."""
+    rows = await conn.fetch(
+        f"INSERT INTO {T} AS t (txn_id, type, source, amount, fee, net, currency, status, "
+        "created, available_on, reporting_category) "
+        "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], "
+        "$6::bigint[], $7::text[], $8::text[], $9::timestamptz[], $10::timestamptz[], $11::text[]) "
+        "ON CONFLICT (txn_id) DO UPDATE SET status = EXCLUDED.status, "
+        "available_on = EXCLUDED.available_on, updated_at = now() "
+        "WHERE t.status = 'pending' AND EXCLUDED.status = 'available' "
+        "RETURNING txn_id, (xmax = 0) AS inserted",
+        [b.txn_id for b in bts],
+        [b.type for b in bts],
+        [b.source for b in bts],
+        [b.amount for b in bts],
+        [b.fee for b in bts],
+        [b.net for b in bts],
+        [b.currency for b in bts],
+        [b.status for b in bts],
+        [b.created for b in bts],
+        [b.available_on for b in bts],
+        [b.reporting_category for b in bts],
+    )
+    return [(r["txn_id"], r["inserted"]) for r in rows]
+
+
+async def database_now(conn: asyncpg.Connection) -> datetime:
+    """The database's clock: the one that stamps `imported_at`, `recorded_at`, `posted_at`."""
+    found: datetime = await conn.fetchval("SELECT now()")
+    return found
+
+
+async def analyze(conn: asyncpg.Connection) -> None:
+    """Fresh planner statistics for the tables the match reads."""
+    for table in (T, "finance.journals", "finance.postings"):
+        await conn.execute(f"ANALYZE {table}")
+
+
+async def record_object(conn: asyncpg.Connection, source_event_id: uuid.UUID, **row: Any) -> None:
+    """What payments asked Stripe for, from one fact (a redelivered fact changes nothing)."""
+    await conn.execute(
+        "INSERT INTO finance.stripe_objects (source_event_id, kind, object_id, payment_id, "
+        "booking_id, amount, currency) VALUES ($1, $2, $3, $4, $5, $6, $7) "
+        "ON CONFLICT (source_event_id, kind) DO UPDATE SET amount = EXCLUDED.amount",
+        source_event_id,
+        row["kind"],
+        row["object_id"],
+        row.get("payment_id"),
+        row.get("booking_id"),
+        row["amount"],
+        row["currency"],
+    )
+
+
+async def charge_of(conn: asyncpg.Connection, payment_id: str) -> str | None:
+    found: str | None = await conn.fetchval(
+        "SELECT object_id FROM finance.stripe_objects WHERE payment_id = $1 AND kind = 'charge' "
+        "LIMIT 1",
+        payment_id,
+    )
+    return found
+
+
+_VIEWS = f"""
+WITH s AS (
+    SELECT coalesce(source, txn_id) AS object_id, sum(amount)::bigint AS amount,
+           min(currency) AS currency, count(DISTINCT currency) AS currencies,
+           array_agg(DISTINCT type) AS types,
+           coalesce(sum(fee) FILTER (WHERE type <> ALL($1::text[])), 0)::bigint AS odd_fee,
+           min(imported_at) AS first_seen
+      FROM {T} WHERE type <> ALL($2::text[]) GROUP BY 1),
+e AS (
+    SELECT object_id, sum(amount)::bigint AS amount, min(currency) AS currency,
+           min(recorded_at) AS first_seen
+      FROM finance.stripe_objects GROUP BY object_id),
+l AS (
+    SELECT coalesce(j.stripe_object_id, o.object_id) AS object_id, sum(p.amount)::bigint AS amount,
+           min(p.currency) AS currency, min(j.posted_at) AS first_seen
+      FROM finance.journals j JOIN finance.postings p USING (journal_id)
+      LEFT JOIN finance.stripe_objects o
+             ON j.stripe_object_id IS NULL AND o.source_event_id = j.source_event_id
+     WHERE p.account = $3 AND j.kind <> ALL($4::text[])
+     GROUP BY 1)
+SELECT coalesce(s.object_id, l.object_id, e.object_id) AS object_id,
+       s.amount AS s_amount, s.currency AS s_currency, s.currencies, s.types, s.odd_fee,
+       l.amount AS l_amount, l.currency AS l_currency, e.amount AS e_amount,
+       e.currency AS e_currency, least(s.first_seen, l.first_seen, e.first_seen) AS first_seen
+  FROM s FULL JOIN l ON l.object_id = s.object_id
+  FULL JOIN e ON e.object_id = coalesce(s.object_id, l.object_id)
+ WHERE coalesce(s.object_id, l.object_id, e.object_id) IS NOT NULL
+"""
+
+
+async def object_views(conn: asyncpg.Connection) -> list[ObjectView]:
+    """Every Stripe object, seen from Stripe, the ledger and payments (one set-based query)."""
+    rows = await conn.fetch(
+        _VIEWS,
+        sorted(FEE_BEARING_TYPES),
+        sorted(UNMATCHED_TYPES),
+        STRIPE_PENDING,
+        list(IMPORT_KINDS),
+    )
+    return [_view(r) for r in rows]
+
+
+def _view(r: asyncpg.Record) -> ObjectView:
+    stripe = None if r["s_amount"] is None else Side(r["s_amount"], r["s_currency"])
+    if stripe is not None and r["currencies"] > 1:
+        stripe = Side(r["s_amount"], "mixed")
+    return ObjectView(
+        object_id=r["object_id"],
+        stripe=stripe,
+        ledger=None if r["l_amount"] is None else Side(r["l_amount"], r["l_currency"]),
+        payments=None if r["e_amount"] is None else Side(r["e_amount"], r["e_currency"]),
+        types=frozenset(r["types"] or ()),
+        unexpected_fee=r["odd_fee"] or 0,
+        first_seen=r["first_seen"],
+    )
+
+
+async def sync_exceptions(
+    conn: asyncpg.Connection, judged: list[str], findings: list[Finding], now: datetime
+) -> tuple[list[asyncpg.Record], int]:
+    """Raise each new finding once (one resolved by a person stays resolved while its detail
+    is unchanged; one the reconciliation resolved is raised again if it comes back) and
+    resolve open exceptions of judged objects that now match.
+    Returns (the exceptions raised, how many were resolved)."""
+    raised = await conn.fetch(
+        "INSERT INTO finance.recon_exceptions (kind, object_id, currency, detail, raised_at) "
+        "SELECT f.kind, f.object_id, f.currency, f.detail, $5 "
+        "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) "
+        "AS f(kind, object_id, currency, detail) WHERE NOT EXISTS (SELECT 1 FROM "
+        "finance.recon_exceptions x WHERE x.object_id = f.object_id AND x.kind = f.kind "
+        "AND (x.status = 'open' OR (x.detail = f.detail AND x.resolved_by <> 'reconciliation'))) "
+        "ON CONFLICT (object_id, kind) WHERE status = 'open' DO NOTHING RETURNING *",
+        [str(f.kind) for f in findings],
+        [f.object_id for f in findings],
+        [f.currency for f in findings],
+        [f.detail for f in findings],
+        now,
+    )
+    resolved = await conn.execute(
+        "UPDATE finance.recon_exceptions x SET status = 'resolved', resolved_at = $4, "
+        "resolved_by = 'reconciliation', note = 'the three sides now agree' "
+        "WHERE x.status = 'open' AND x.object_id = ANY($1::text[]) AND NOT EXISTS ("
+        "SELECT 1 FROM unnest($2::text[], $3::text[]) AS f(object_id, kind) "
+        "WHERE f.object_id = x.object_id AND f.kind = x.kind)",
+        judged,
+        [f.object_id for f in findings],
+        [str(f.kind) for f in findings],
+        now,
+    )
+    return list(raised), int(resolved.split()[-1])
+
+
+async def list_exceptions(
+    conn: asyncpg.Connection,
+    *,
+    status: str | None = "open",
+    kind: str | None = None,
+    currency: str | None = None,
+    after: int = 0,
+    limit: int = 100,
+) -> list[asyncpg.Record]:
+    return list(
+        await conn.fetch(
+            "SELECT * FROM finance.recon_exceptions WHERE exception_id > $1 "
+            "AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR kind = $3) "
+            "AND ($4::text IS NULL OR currency = $4) ORDER BY exception_id LIMIT $5",
+            after,
+            status,
+            kind,
+            currency,
+            limit,
+        )
+    )
+
+
+async def resolve_exception(
+    conn: asyncpg.Connection, exception_id: int, actor: str, note: str, now: datetime
+) -> asyncpg.Record | None:
+    """Resolve an open exception; None if it is not open (compare-and-set on the status)."""
+    return await conn.fetchrow(
+        "UPDATE finance.recon_exceptions SET status = 'resolved', resolved_at = $4, "
+        "resolved_by = $2, note = $3 WHERE exception_id = $1 AND status = 'open' RETURNING *",
+        exception_id,
+        actor,
+        note,
+        now,
+    )
+
+
+async def get_exception(conn: asyncpg.Connection, exception_id: int) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT * FROM finance.recon_exceptions WHERE exception_id = $1", exception_id
+    )
+
+
+async def open_exceptions(conn: asyncpg.Connection, currency: str) -> list[asyncpg.Record]:
+    return list(
+        await conn.fetch(
+            "SELECT exception_id, kind, object_id, detail, raised_at FROM "
+            "finance.recon_exceptions WHERE status = 'open' AND currency = $1 "
+            "ORDER BY exception_id",
+            currency,
+        )
+    )

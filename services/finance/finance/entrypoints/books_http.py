@@ -1,0 +1,156 @@
+"""Finance's ops HTTP surface for the books: reconciliation runs and exceptions, daily closes
+and their reports (JSON or CSV). Served on finance's internal port, like the ledger routes."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, FastAPI, HTTPException, Path, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from finance.adapters import close_repository as close_db
+from finance.adapters import recon_repository as recon_db
+from finance.domain.close import Acknowledgement, CloseRefused
+from finance.domain.reconciliation import ExceptionKind
+from finance.entrypoints.books_report import report_csv
+from finance.service_layer.books import Books
+
+router = APIRouter(prefix="/v1", tags=["books"])
+CURRENCY = Path(pattern=r"^[a-z]{3}$")
+
+
+def _books(request: Request) -> Books:
+    books: Books = request.app.state.runtime.state["books"]
+    return books
+
+
+def plain_exception(row: Any, books: Books) -> dict[str, Any]:
+    found = {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in dict(row).items()}
+    found["age_seconds"] = int((books.now() - row["raised_at"]).total_seconds())
+    return found
+
+
+class Resolution(BaseModel):
+    actor: str = Field(min_length=1, max_length=100)
+    note: str = Field(min_length=1, max_length=2000)
+
+
+class CloseRequest(BaseModel):
+    business_date: date | None = Field(default=None, description="Default: yesterday.")
+    currency: str | None = Field(default=None, pattern=r"^[a-z]{3}$")
+
+
+class AcknowledgementIn(BaseModel):
+    item: str = Field(min_length=1, max_length=100, examples=["stripe_available", "exception:7"])
+    amount: int = Field(description="The difference acknowledged (0 for an exception).")
+    actor: str = Field(min_length=1, max_length=100)
+    note: str = Field(min_length=1, max_length=2000)
+
+
+@router.post("/reconciliation/runs", summary="Import Stripe's balance transactions and match")
+async def run_reconciliation(request: Request) -> dict[str, Any]:
+    books = _books(request)
+    imported, matched = await books.reconciler.run(request.app.state.runtime.db)
+    return {"import": imported.__dict__, "match": matched.__dict__}
+
+
+@router.get("/reconciliation/exceptions", summary="Reconciliation exceptions, oldest first")
+async def list_exceptions(
+    request: Request,
+    status: Literal["open", "resolved"] | None = "open",
+    kind: ExceptionKind | None = None,
+    currency: Annotated[str | None, Query(pattern=r"^[a-z]{3}$")] = None,
+    after: Annotated[int, Query(ge=0, description="Cursor: the last exception_id seen")] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> dict[str, Any]:
+    books = _books(request)
+    async with request.app.state.runtime.db.acquire() as conn:
+        rows = await recon_db.list_exceptions(
+            conn, status=status, kind=kind, currency=currency, after=after, limit=limit
+        )
+    items = [plain_exception(r, books) for r in rows]
+    return {
+        "items": items,
+        "next_after": items[-1]["exception_id"] if len(items) == limit else None,
+    }
+
+
+@router.post("/reconciliation/exceptions/{exception_id}/resolve", summary="Resolve with a note")
+async def resolve_exception(
+    request: Request, exception_id: int, body: Annotated[Resolution, Body()]
+) -> dict[str, Any]:
+    books = _books(request)
+    async with request.app.state.runtime.db.acquire() as conn:
+        row = await recon_db.resolve_exception(
+            conn, exception_id, body.actor, body.note, books.now()
+        )
+        if row is None:
+            found = await recon_db.get_exception(conn, exception_id)
+            code = "exception_not_found" if found is None else "exception_not_open"
+            raise HTTPException(404 if found is None else 409, {"code": code, "message": code})
+    return plain_exception(row, books)
+
+
+@router.post("/closes", summary="Close a business day (every currency unless one is given)")
+async def close_day(request: Request, body: Annotated[CloseRequest, Body()]) -> dict[str, Any]:
+    books = _books(request)
+    day = body.business_date or books.daily_close.yesterday()
+    try:
+        outcomes = await books.daily_close.close(request.app.state.runtime.db, day, body.currency)
+    except CloseRefused as exc:
+        raise HTTPException(409, {"code": exc.code, "message": exc.message}) from exc
+    return {"closes": [o.report for o in outcomes]}
+
+
+@router.get("/closes", summary="Closes, newest first")
+async def list_closes(
+    request: Request, currency: Annotated[str | None, Query(pattern=r"^[a-z]{3}$")] = None
+) -> list[dict[str, Any]]:
+    async with request.app.state.runtime.db.acquire() as conn:
+        rows = await close_db.closes(conn, currency)
+    return [
+        {**dict(r), "blockers": json.loads(r["blockers"])}
+        | {k: r[k].isoformat() for k in ("business_date", "updated_at") if r[k]}
+        | {"closed_at": r["closed_at"].isoformat() if r["closed_at"] else None}
+        for r in rows
+    ]
+
+
+@router.get("/closes/{business_date}/{currency}", summary="A close's report (JSON or CSV)")
+async def close_report(
+    request: Request,
+    business_date: date,
+    currency: Annotated[str, CURRENCY],
+    format: Literal["json", "csv"] = "json",
+) -> Any:
+    async with request.app.state.runtime.db.acquire() as conn:
+        row = await close_db.get_close(conn, business_date, currency)
+    if row is None:
+        raise HTTPException(404, {"code": "close_not_found", "message": "no close of that day"})
+    report = json.loads(row["report"])
+    if format == "csv":
+        return Response(report_csv(report), media_type="text/csv")
+    return report
+
+
+@router.post(
+    "/closes/{business_date}/{currency}/acknowledgements",
+    summary="Acknowledge a known difference or exception, so the day can close",
+)
+async def acknowledge(
+    request: Request,
+    business_date: date,
+    currency: Annotated[str, CURRENCY],
+    body: Annotated[AcknowledgementIn, Body()],
+) -> dict[str, Any]:
+    ack = Acknowledgement(body.item, body.amount, body.note, body.actor)
+    await _books(request).daily_close.acknowledge(
+        request.app.state.runtime.db, business_date, currency, ack
+    )
+    return {"business_date": business_date.isoformat(), "currency": currency, **ack.__dict__}
+
+
+def install(app: FastAPI) -> None:
+    app.include_router(router)

@@ -1,0 +1,214 @@
+"""Close a business day, per currency: reconcile, tie out, freeze, lock, report, announce.
+
+Stripe is read (a reconciliation round and `GET /v1/balance`) before the close's transaction;
+the transaction holds the currency's books lock, so the snapshot, the tie-outs and the
+`day_closes` row agree with each other. A day closes in order (every earlier day with
+journals first); closing a closed day returns its stored report unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import asyncpg
+
+from eventkit.outbox import Outbox
+from finance.adapters import close_repository as close_db
+from finance.adapters import recon_repository as recon_db
+from finance.adapters.stripe_balance import StripeBalance
+from finance.domain.close import (
+    Acknowledgement,
+    CloseRefused,
+    TieOut,
+    blockers,
+    business_date,
+    summary,
+    unacknowledged,
+)
+from finance.service_layer.reconcile import Reconciler
+from marketplace_contracts.events.finance_books import AccountBalance, DayClosedV1
+
+log = logging.getLogger("finance.close")
+_NS = uuid.UUID("0b7e4c39-31f4-4b8e-9f55-7d2d0c6a1f00")  # day-closed correlation ids
+
+
+@dataclass(frozen=True)
+class CloseOutcome:
+    business_date: date
+    currency: str
+    closed: bool
+    report: dict[str, Any]
+
+
+class DailyClose:
+    def __init__(
+        self,
+        stripe: StripeBalance,
+        now: Callable[[], datetime],
+        cutoff: time,
+        outbox: Outbox,
+        reconciler: Reconciler | None = None,
+    ) -> None:
+        self.stripe = stripe
+        self.now = now
+        self.cutoff = cutoff
+        self.outbox = outbox
+        self.reconciler = reconciler
+
+    def today(self) -> date:
+        return business_date(self.now(), self.cutoff)
+
+    def yesterday(self) -> date:
+        """The day a close by hand closes unless told otherwise."""
+        return self.today() - timedelta(days=1)
+
+    async def close(
+        self, pool: asyncpg.Pool, day: date, currency: str | None = None
+    ) -> list[CloseOutcome]:
+        """Close `day` for one currency, or for every currency the books know."""
+        if day >= self.today():
+            raise CloseRefused("day_not_over", f"{day} is not over yet (today is {self.today()})")
+        if self.reconciler is not None:
+            await self.reconciler.run(pool)
+        stripe_balance = await self.stripe.balance()
+        async with pool.acquire() as conn:
+            wanted = [currency] if currency else await close_db.currencies(conn)
+        outcomes = []
+        for c in wanted:
+            at_stripe = stripe_balance.get(c, {"pending": 0, "available": 0})
+            outcomes.append(await self._close_currency(pool, day, c, at_stripe))
+        return outcomes
+
+    async def close_due(self, pool: asyncpg.Pool) -> list[CloseOutcome]:
+        """The scheduled close: every open day before today, oldest first, per currency; a day
+        that fails stops its currency there (the next round tries again)."""
+        outcomes: list[CloseOutcome] = []
+        async with pool.acquire() as conn:
+            known = await close_db.currencies(conn)
+        for c in known:
+            while True:
+                async with pool.acquire() as conn:
+                    day = await close_db.first_open_day(conn, c)
+                if day is None or day >= self.today():
+                    break
+                [outcome] = await self.close(pool, day, c)
+                outcomes.append(outcome)
+                if not outcome.closed:
+                    break
+        return outcomes
+
+    async def acknowledge(
+        self, pool: asyncpg.Pool, day: date, currency: str, ack: Acknowledgement
+    ) -> None:
+        async with pool.acquire() as conn:
+            await close_db.acknowledge(conn, day, currency, ack)
+
+    async def _close_currency(
+        self, pool: asyncpg.Pool, day: date, currency: str, at_stripe: dict[str, int]
+    ) -> CloseOutcome:
+        async with pool.acquire() as conn, conn.transaction():
+            await close_db.lock_books(conn, currency)
+            done = await close_db.get_close(conn, day, currency)
+            if done is not None and done["status"] == "closed":
+                return CloseOutcome(day, currency, True, json.loads(done["report"]))
+            await self._check_order(conn, day, currency)
+            report, left, acked = await self._report(conn, day, currency, at_stripe)
+            closed = not left
+            report["status"] = "closed" if closed else "failed"
+            await close_db.save_close(
+                conn,
+                day,
+                currency,
+                closed=closed,
+                blockers=[b.__dict__ for b in left],
+                report=report,
+            )
+            if closed:
+                await self._announce(conn, day, currency, report, acked)
+        log.info("close %s %s: %s", day, currency, report["status"])
+        return CloseOutcome(day, currency, closed, json.loads(json.dumps(report, default=str)))
+
+    @staticmethod
+    async def _check_order(conn: asyncpg.Connection, day: date, currency: str) -> None:
+        last = await close_db.last_closed(conn, currency)
+        if last is not None and day < last:
+            raise CloseRefused("day_locked", f"{currency}: {last} is closed, so {day} is locked")
+        first = await close_db.first_open_day(conn, currency)
+        if first is not None and first < day:
+            raise CloseRefused(
+                "earlier_day_open", f"{currency}: close {first} before {day} (days close in order)"
+            )
+
+    async def _report(
+        self, conn: asyncpg.Connection, day: date, currency: str, at_stripe: dict[str, int]
+    ) -> tuple[dict[str, Any], list[Any], int]:
+        ledger = await close_db.ledger_now(conn, currency)
+        tieouts = [
+            TieOut("stripe_pending", ledger["pending"], at_stripe.get("pending", 0)),
+            TieOut("stripe_available", ledger["available"], at_stripe.get("available", 0)),
+            TieOut("host_payables", ledger["payables"], await close_db.queue_owed(conn, currency)),
+            TieOut(
+                "captured_net",
+                ledger["captured_net"],
+                await close_db.payments_captured_net(conn, currency),
+            ),
+        ]
+        exceptions = await recon_db.open_exceptions(conn, currency)
+        found = blockers(
+            tieouts,
+            [
+                (e["exception_id"], e["kind"], f"{e['object_id']}: {e['detail']}")
+                for e in exceptions
+            ],
+        )
+        acks = await close_db.acknowledgements(conn, day, currency)
+        left = unacknowledged(found, acks)
+        moved = await close_db.movements(conn, currency, day)
+        kinds = await close_db.journals_by_kind(conn, currency, day)
+        figures = summary(moved)
+        figures["host_transfers"] = sum(k["amount"] for k in kinds if k["kind"] == "host_transfer")
+        report = {
+            "business_date": day.isoformat(),
+            "currency": currency,
+            "cutoff": self.cutoff.strftime("%H:%M"),
+            "closed_at": self.now().isoformat(),
+            "figures": figures,
+            "balances": await close_db.balances_as_of(conn, currency, day),
+            "movements": moved,
+            "journals_by_kind": kinds,
+            "adjustments": await close_db.adjustments(conn, currency, day),
+            "tieouts": [{**t.__dict__, "difference": t.difference} for t in tieouts],
+            "exceptions": [
+                {**dict(e), "raised_at": e["raised_at"].isoformat()} for e in exceptions
+            ],
+            "blockers": [b.__dict__ for b in left],
+            "acknowledged": [a.__dict__ for a in acks],
+        }
+        return report, left, len(found) - len(left)
+
+    async def _announce(
+        self,
+        conn: asyncpg.Connection,
+        day: date,
+        currency: str,
+        report: dict[str, Any],
+        acknowledged: int,
+    ) -> None:
+        event = DayClosedV1(
+            business_date=day,
+            currency=currency,
+            closed_at=self.now(),
+            trial_balance=[
+                AccountBalance(account=a, balance=v) for a, v in report["balances"].items()
+            ],
+            acknowledged=acknowledged,
+            open_exceptions=len(report["exceptions"]),
+        )
+        key = f"{day.isoformat()}:{currency}"
+        await self.outbox.add(conn, event, key=key, correlation_id=uuid.uuid5(_NS, key))
