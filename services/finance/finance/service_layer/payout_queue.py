@@ -46,6 +46,7 @@ RESERVE_RELEASE = "reserve_release"
 DEBIT_WINDOW = "bank_debit_window"
 SYSTEM = "finance"  # the actor of what finance does by itself
 _JOURNALS = uuid.UUID("5f1d9c43-2b51-4c3e-9a57-0c2f1f6f7a11")
+_PAYOUTS = uuid.UUID("8c0f3a5e-6d1b-4f0e-b7a2-3e9d4c1b2a60")
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,12 @@ class QueueSettings:
     minimum: int
     max_retries: int
     retry_seconds: float
+
+
+def payout_correlation(entry_id: str) -> uuid.UUID:
+    """The correlation id of one entry's payout: a saga of its own (it runs days after the
+    checkout, from a timer), so every event of one payout shares one id, whoever emits it."""
+    return uuid.uuid5(_PAYOUTS, entry_id)
 
 
 def own_event_id(kind: str, subject: str) -> uuid.UUID:
@@ -71,8 +78,12 @@ class Queue:
         self.settings = settings
         self.now = now
 
-    async def emit(self, conn: asyncpg.Connection, event: EventModel, key: str) -> None:
-        await self.outbox.add(conn, event, key=key, correlation_id=uuid.uuid4())
+    async def emit(
+        self, conn: asyncpg.Connection, event: EventModel, key: str, entry_id: str | None = None
+    ) -> None:
+        """Write a payout event (keyed by `key`) in the entry's payout saga."""
+        correlation = payout_correlation(entry_id or key)
+        await self.outbox.add(conn, event, key=key, correlation_id=correlation)
 
     async def step(
         self,
@@ -114,7 +125,7 @@ class Queue:
             elif (event := given[name]) is not None:
                 # a release keeps the key payments has always read it by
                 key = event.release_id if isinstance(event, PayoutReleasedV1) else row["entry_id"]
-                await self.emit(conn, event, key)
+                await self.emit(conn, event, key, row["entry_id"])
         if before.state is State.HELD and after.state is State.SCHEDULED:  # back on schedule
             await self.schedule_due(conn, row["entry_id"], changes.get("due_at", row["due_at"]))
         return after.state
@@ -357,4 +368,5 @@ async def _hold_reserve(
             policy_version=part.policy.version,
         ),
         reserve_id,
+        row["entry_id"],
     )

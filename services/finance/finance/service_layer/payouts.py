@@ -21,7 +21,6 @@ so a redelivered fact changes nothing.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -41,7 +40,7 @@ from finance.domain.payouts import (
     payment_returned,
 )
 from finance.service_layer.handlers import REFUND, post_journal
-from finance.service_layer.payout_queue import Queue, enqueue
+from finance.service_layer.payout_queue import Queue, enqueue, payout_correlation
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.finance import PayoutReleasedV1
 from marketplace_contracts.events.payments import (
@@ -310,5 +309,6 @@ class Payouts:
             },
         )
         await payables_db.add_to(conn, "released", row["payment_id"], row["booking_id"], amount)
-        await self.outbox.add(conn, event, key=event.release_id, correlation_id=uuid.uuid4())
+        correlation = payout_correlation(f"{row['payment_id']}:{row['booking_id']}")
+        await self.outbox.add(conn, event, key=event.release_id, correlation_id=correlation)
         return event
