@@ -106,6 +106,15 @@ def test_a_day_of_mixed_business(books_system: System, guest: httpx.Client) -> N
         payment_method_type="us_bank_account",
     )
     s.booking_when(guest, debit["booking_id"], lambda b: b["status"] == "confirmed")
+    # a bank debit returned by the bank after it succeeded (Stripe: a dispute of the charge)
+    returned = s.book(
+        guest,
+        ACH,
+        s.slot(5, 4),
+        payment_method="pm_usBankAccount_dispute",
+        payment_method_type="us_bank_account",
+    )
+    s.booking_when(guest, returned["booking_id"], lambda b: b["status"] == "confirmed")
     # a guest cancels before the host's payout: refunded, the host is owed nothing
     early = _confirmed(guest, s.book(guest, MAIN, s.slot(1, 6)))
     cancelled = guest.post(f"/v1/bookings/{early['booking_id']}/cancel", json={})
@@ -128,6 +137,7 @@ def test_a_day_of_mixed_business(books_system: System, guest: httpx.Client) -> N
         requested=requested,
         group=group,
         debit=debit,
+        returned=returned,
         late=late,
         batch=batch,
         penalty=penalty,
@@ -287,6 +297,9 @@ def test_the_day_closes_with_stripe_equal_to_the_ledger_and_no_exception(
         timeout=60,
     )
     _paid_on_time(system, entry)
+    # the returned debit's host is never paid; the ledger took its capture back
+    never = [e for e in s.queue(system) if e["booking_id"] == STORY["returned"]["booking_id"]]
+    assert [e["state"] for e in never] == ["reversed"], never
     yesterday = s.sim_now(system).date() - timedelta(days=1)
     # the grace period passes for what just happened, then Stripe equals the ledger
     s.until(

@@ -143,14 +143,15 @@ async def payments_captured_net(conn: asyncpg.Connection, currency: str) -> int:
 async def queue_owed(conn: asyncpg.Connection, currency: str, host: str | None = None) -> int:
     """What the payout queue still owes hosts on `liability:host_payable:*` (one host's, if
     given): what remains of every payable (less what it recovered of a host's debt, `netted`,
-    and less what sits in the host's reserve account, `reserved`), plus releases not yet
-    transferred (the ledger owes those until their transfer is booked)."""
+    and less what sits in the host's reserve account, `reserved`; nothing of the share of a
+    returned bank debit, whose journal took it back), plus releases not yet transferred (the
+    ledger owes those until their transfer is booked)."""
     total: int = await conn.fetchval(
-        "SELECT coalesce((SELECT sum(host_amount - refunded - released - netted + reversed "
-        "- reserved) FROM finance.payables WHERE currency = $1 AND ($2::text IS NULL OR "
-        "host_account_id = $2)), 0)::bigint + coalesce((SELECT sum(amount) FROM "
-        "finance.payout_releases WHERE currency = $1 AND status = 'released' AND ($2::text IS "
-        "NULL OR host_account_id = $2)), 0)::bigint",
+        "SELECT coalesce((SELECT sum(CASE WHEN returned_at IS NULL THEN host_amount ELSE 0 END "
+        "- refunded - released - netted + reversed - reserved) FROM finance.payables "
+        "WHERE currency = $1 AND ($2::text IS NULL OR host_account_id = $2)), 0)::bigint + "
+        "coalesce((SELECT sum(amount) FROM finance.payout_releases WHERE currency = $1 "
+        "AND status = 'released' AND ($2::text IS NULL OR host_account_id = $2)), 0)::bigint",
         currency,
         host,
     )
