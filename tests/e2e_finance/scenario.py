@@ -59,11 +59,11 @@ def publish(bootstrap: str, listings: list[ListingUpsertedV1]) -> None:
     asyncio.run(send())
 
 
-def until(what: str, probe: Callable[[], Any], timeout: float = 40) -> Any:
+def until(what: str, probe: Callable[[], Any], timeout: float = 40, every: float = 0.2) -> Any:
     deadline = time.monotonic() + timeout
     while not (found := probe()):
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
+        time.sleep(every)
     return found
 
 

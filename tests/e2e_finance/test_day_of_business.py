@@ -228,7 +228,13 @@ def test_a_restart_in_the_middle_of_a_payout_batch_pays_no_one_twice(
     # The batch starts two days after the first day's stays: due all at once now.
     s.advance(system, 2 * DAY)
 
-    s.until("the batch to start", lambda: s.batch_states(system, batch)["moved"], timeout=60)
+    # looked for often: the scheduler releases the batch within a fraction of a second
+    s.until(
+        "the batch to start",
+        lambda: s.batch_states(system, batch)["moved"],
+        timeout=60,
+        every=0.01,
+    )
     system.kill("finance")
     at_kill = s.batch_states(system, batch)
     print(f"finance killed with {at_kill} of {len(batch)} batch entries")
