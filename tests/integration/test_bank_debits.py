@@ -251,6 +251,8 @@ async def test_a_return_after_success_is_a_dispute_reported_after_capture(
     published = await _published(harness.pool, payment_id)
     [returned] = _of(published, PaymentReturnedV1)
     assert returned.after_capture and returned.amount == 30_000
+    # the dispute is the object of Stripe's balance transaction finance matches the return to
+    assert returned.dispute_id == disputes[0]["data"]["object"]["id"]
     assert len(_of(published, PaymentCapturedV2)) == 1
     async with harness.pool.acquire() as conn:
         await bank_debits.sweep_cleared(conn, OUTBOX_P, now=datetime.now(UTC) + timedelta(days=30))

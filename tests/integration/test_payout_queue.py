@@ -12,6 +12,9 @@ from datetime import timedelta
 import asyncpg
 import pytest
 
+from finance.adapters import close_repository as close_db
+from finance.adapters import reserves_repository as reserves_db
+from finance.domain.reserves import ReserveKind, ReservePolicy, Scope
 from marketplace_contracts.events.booking import BookingCancelledV1, RefundRequest
 from marketplace_contracts.events.disputes import PayoutHoldChangedV1
 from marketplace_contracts.events.payments import (
@@ -272,3 +275,55 @@ async def test_a_restart_in_the_middle_of_a_batch_pays_no_one_twice(q: QueueHarn
     released = await q.events("finance.payout_released", "rel_%")
     mine = [r for r in released if r["host_account_id"] == q.host]
     assert len(mine) == len(bookings)
+
+
+async def test_the_close_ties_the_queues_unpaid_total_to_the_host_payable_account(
+    q: QueueHarness,
+) -> None:
+    """Netting moves money off the payable to the receivable, a reserve to the reserve
+    account, a release waits for its transfer: at every step the close's `queue_owed` is the
+    ledger's `liability:host_payable` of the host."""
+
+    async def tied() -> int:
+        async with q.pool.acquire() as conn:
+            owed = await close_db.queue_owed(conn, "usd", q.host)
+        assert owed == -(await q.balance(f"liability:host_payable:{q.host}"))
+        return owed
+
+    policy = f"tie_{uuid.uuid4().hex[:8]}"
+    async with q.pool.acquire() as conn, conn.transaction():
+        await reserves_db.add_version(
+            conn,
+            ReservePolicy(policy, 0, ReserveKind.ROLLING_PERCENT, percent_bps=1_000, hold_days=30),
+            actor="risk",
+            note="",
+        )
+        await reserves_db.assign(conn, Scope.HOST, q.host, policy, "risk")
+    penalty = BookingCancelledV1(
+        booking_id=f"bk_{uuid.uuid4().hex[:8]}",
+        host_account_id=q.host,
+        cancelled_by="host",
+        policy="flexible@1",
+        host_penalty=2_000,
+        refund=RefundRequest(
+            refund_id=f"ref_{uuid.uuid4().hex}",
+            payment_id="pay_x",
+            amount=1_000,
+            currency="usd",
+            platform_fee=0,
+            host_amount=1_000,
+            host_account_id=q.host,
+        ),
+    )
+    checkout, captured = q.booking()  # 8 500 owed: 850 reserved, 2 000 netted, 5 650 paid
+    await q.deliver(penalty, checkout, captured)
+    assert await tied() == 8_500 - 850  # the reserve is on the host's reserve account
+    q.clock.at = START + DAY
+    await q.run_due()
+    entry = await q.entry(entry_id(captured))
+    assert (entry["state"], entry["netted"], entry["reserve_amount"]) == ("released", 2_000, 850)
+    assert (entry["gross"], entry["amount"]) == (8_500, 5_650)
+    assert await tied() == 5_650  # released, not yet transferred
+    q.clock.at = START + 40 * DAY
+    await q.run_due()  # the reserve's time passed: owed again
+    assert await tied() == 5_650 + 850

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 
+from finance.adapters import close_repository as close_db
 from finance.service_layer.payout_queue import QueueSettings
 from marketplace_contracts.events.booking import (
     AmendmentDecidedV1,
@@ -230,9 +231,13 @@ async def test_a_dispute_holds_a_failed_transfers_automatic_retry(make: Make) ->
     assert (await q.entry(entry_id(captured)))["state"] == "released"
 
 
-async def test_a_returned_bank_debit_is_never_paid_and_its_journal_names_the_charge(
-    make: Make,
+@pytest.mark.parametrize("dispute_id", [None, "du_1QReturn"])
+async def test_a_returned_bank_debit_is_never_paid_and_its_journal_names_the_dispute(
+    make: Make, dispute_id: str | None
 ) -> None:
+    """Stripe takes a debit returned after success back by a dispute: the journal names it
+    (its balance transaction's source), or the charge on an older fact that has none. The
+    close's host-payables tie-out owes the host nothing for it."""
     q = make()
     checkout, captured = q.booking()
     debit = captured.model_copy(
@@ -249,6 +254,7 @@ async def test_a_returned_bank_debit_is_never_paid_and_its_journal_names_the_cha
             after_capture=True,
             host_account_id=q.host,
             platform_fee=1_500,
+            dispute_id=dispute_id,
         )
     )
     assert (await q.entry(entry_id(debit)))["state"] == "reversed"
@@ -260,4 +266,7 @@ async def test_a_returned_bank_debit_is_never_paid_and_its_journal_names_the_cha
         "AND booking_id = $1",
         debit.booking_id,
     )
-    assert named == debit.charge_id
+    assert named == (dispute_id or debit.charge_id)
+    async with q.pool.acquire() as conn:
+        owed = await close_db.queue_owed(conn, "usd", q.host)
+    assert owed == -(await q.balance(f"liability:host_payable:{q.host}")) == 0

@@ -326,6 +326,12 @@ class PaymentReturnedV1(EventModel):
     host_account_id: str
     platform_fee: MinorUnits = 0
     tax: MinorUnits = 0
+    dispute_id: str | None = Field(
+        default=None,
+        description="After capture: the Stripe dispute (`du_…`) by which Stripe took the money "
+        "back (Stripe turns an ACH return after success into a dispute); its balance "
+        "transaction's source. None on older events and before capture.",
+    )
 
 
 class FundsClearedV1(EventModel):

@@ -140,15 +140,20 @@ async def payments_captured_net(conn: asyncpg.Connection, currency: str) -> int:
     return total
 
 
-async def queue_owed(conn: asyncpg.Connection, currency: str) -> int:
-    """What the payout queue still owes hosts: what remains of every payable plus releases
-    not yet transferred (the ledger owes those until their transfer is booked)."""
+async def queue_owed(conn: asyncpg.Connection, currency: str, host: str | None = None) -> int:
+    """What the payout queue still owes hosts on `liability:host_payable:*` (one host's, if
+    given): what remains of every payable (less what it recovered of a host's debt, `netted`,
+    and less what sits in the host's reserve account, `reserved`; nothing of the share of a
+    returned bank debit, whose journal took it back), plus releases not yet transferred (the
+    ledger owes those until their transfer is booked)."""
     total: int = await conn.fetchval(
-        "SELECT coalesce((SELECT sum(host_amount - refunded - released + reversed) "
-        "FROM finance.payables WHERE currency = $1), 0)::bigint + "
+        "SELECT coalesce((SELECT sum(CASE WHEN returned_at IS NULL THEN host_amount ELSE 0 END "
+        "- refunded - released - netted + reversed - reserved) FROM finance.payables "
+        "WHERE currency = $1 AND ($2::text IS NULL OR host_account_id = $2)), 0)::bigint + "
         "coalesce((SELECT sum(amount) FROM finance.payout_releases WHERE currency = $1 "
-        "AND status = 'released'), 0)::bigint",
+        "AND status = 'released' AND ($2::text IS NULL OR host_account_id = $2)), 0)::bigint",
         currency,
+        host,
     )
     return total
 

@@ -155,8 +155,10 @@ class Payouts:
             )
         except UnbalancedJournal as exc:
             raise PermanentError(f"return of {event.payment_id}: {exc}") from exc
-        charge_id = await payables_db.charge_of(conn, event.payment_id)
-        await post_journal(conn, self.outbox, env, journal, event.booking_id, charge_id)
+        # Stripe takes a returned debit back by a dispute: the journal names the object whose
+        # balance transaction moved the money (the charge only on older facts).
+        source = event.dispute_id or await payables_db.charge_of(conn, event.payment_id)
+        await post_journal(conn, self.outbox, env, journal, event.booking_id, source)
 
     # -- transfers ------------------------------------------------------------------------
     async def on_transfer_created(

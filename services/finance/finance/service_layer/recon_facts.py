@@ -115,16 +115,17 @@ class ReconFacts:
     async def on_payment_returned(
         self, conn: asyncpg.Connection, env: Envelope, event: PaymentReturnedV1, _: object
     ) -> None:
-        """A returned bank debit gives the money back on the charge's own object."""
+        """A returned bank debit gives the money back on the dispute Stripe made of the return
+        (on the charge's own object for an older fact that does not name it)."""
         if not event.after_capture:
             return
-        charge = await recon_db.charge_of(conn, event.payment_id)
-        if charge is not None:
+        source = event.dispute_id or await recon_db.charge_of(conn, event.payment_id)
+        if source is not None:
             await recon_db.record_object(
                 conn,
                 env.event_id,
                 kind="return",
-                object_id=charge,
+                object_id=source,
                 payment_id=event.payment_id,
                 booking_id=event.booking_id,
                 amount=-event.amount,

@@ -341,6 +341,7 @@ async def _returned(
     at: datetime,
     causation_id: uuid.UUID,
     stripe_status: str | None = None,
+    dispute_id: str | None = None,
 ) -> None:
     changes: dict[str, Any] = {
         "status": "returned",
@@ -369,6 +370,7 @@ async def _returned(
             host_account_id=payment["host_account_id"],
             platform_fee=payment["platform_fee"],
             tax=payment["tax"],
+            dispute_id=dispute_id,
         ),
         key=payment["payment_id"],
         correlation_id=payment["correlation_id"],
@@ -404,6 +406,7 @@ async def apply_dispute(conn: asyncpg.Connection, outbox: Outbox, event: dict[st
         after_capture=True,
         at=datetime.fromtimestamp(event["created"], UTC),
         causation_id=_webhook_causation(event["id"]),
+        dispute_id=dispute.get("id"),
     )
 
 
