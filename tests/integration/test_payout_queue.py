@@ -20,6 +20,7 @@ from marketplace_contracts.events.disputes import PayoutHoldChangedV1
 from marketplace_contracts.events.payments import (
     FundsClearedV1,
     HostAccountUpdatedV1,
+    RefundSucceededV1,
     TransferCreatedV1,
     TransferFailedV1,
     TransferReversalFailedV1,
@@ -327,3 +328,51 @@ async def test_the_close_ties_the_queues_unpaid_total_to_the_host_payable_accoun
     q.clock.at = START + 40 * DAY
     await q.run_due()  # the reserve's time passed: owed again
     assert await tied() == 5_650 + 850
+
+
+async def test_a_refund_after_the_payout_whose_reversal_failed_ties_out_as_a_receivable(
+    q: QueueHarness,
+) -> None:
+    """The host was paid, the guest refunded, and Stripe refused to take the host's share back:
+    the debt moves from the payable to the receivable, and the queue owes nothing on it."""
+    checkout, captured = q.booking()
+    await q.deliver(checkout, captured)
+    q.clock.at = START + DAY
+    await q.run_due()
+    entry = await q.entry(entry_id(captured))
+    transfer = TransferCreatedV1(
+        release_id=entry["release_id"],
+        transfer_id="tr_rf",
+        payment_id=captured.payment_id,
+        booking_id=captured.booking_id,
+        host_account_id=q.host,
+        amount=8_500,
+        currency="usd",
+    )
+    refund = RefundSucceededV1(
+        refund_id=f"ref_{uuid.uuid4().hex}",
+        payment_id=captured.payment_id,
+        booking_id=captured.booking_id,
+        amount=4_000,
+        currency="usd",
+        platform_fee=600,
+        host_amount=3_400,
+        host_account_id=q.host,
+        method="refund",
+        stripe_refund_id="re_rf",
+    )
+    failed = TransferReversalFailedV1(
+        reversal_request_id=refund.refund_id,
+        transfer_id="tr_rf",
+        payment_id=captured.payment_id,
+        booking_id=captured.booking_id,
+        host_account_id=q.host,
+        amount=3_400,
+        currency="usd",
+        code="insufficient_funds",
+    )
+    await q.deliver(transfer, refund, failed)
+    async with q.pool.acquire() as conn:
+        owed = await close_db.queue_owed(conn, "usd", q.host)
+    assert owed == -(await q.balance(f"liability:host_payable:{q.host}")) == 0
+    assert await q.balance(f"asset:host_receivable:{q.host}") == 3_400

@@ -20,6 +20,7 @@ import asyncpg
 
 from eventkit.routing import PermanentError
 from finance.adapters import ledger_repository
+from finance.adapters import payables_repository as payables_db
 from finance.adapters import queue_repository as queue_db
 from finance.domain.host_journals import penalty_receivable, reversal_failed
 from finance.domain.ledger import Journal
@@ -270,9 +271,14 @@ class QueueFacts:
         journal = reversal_failed(
             amount=event.amount, host_account_id=event.host_account_id, currency=event.currency
         )
-        await self._owed(
+        if await self._owed(
             conn, env, journal, event.booking_id, event.host_account_id, event.transfer_id
-        )
+        ):
+            # the journal moved the refunded share off the payable (Cr host payable) as a
+            # reversal would have: the payable counts it as reversed, owed now as a receivable
+            await payables_db.add_to(
+                conn, "reversed", event.payment_id, event.booking_id, event.amount
+            )
 
     async def _owed(
         self,
@@ -282,12 +288,13 @@ class QueueFacts:
         booking_id: str,
         host_account_id: str,
         stripe_object_id: str | None,
-    ) -> None:
+    ) -> bool:
+        """Book what the host owes; False when the fact was booked before (a redelivery)."""
         before = await queue_db.receivable(conn, host_account_id, journal.currency)
         await post_journal(conn, self.queue.outbox, env, journal, booking_id, stripe_object_id)
         balance = await queue_db.receivable(conn, host_account_id, journal.currency)
         if balance == before:
-            return  # a redelivered fact: nothing new is owed
+            return False  # a redelivered fact: nothing new is owed
         await self.queue.emit(
             conn,
             NegativeBalanceRecordedV1(
@@ -300,6 +307,7 @@ class QueueFacts:
             ),
             host_account_id,
         )
+        return True
 
     async def _released(self, conn: asyncpg.Connection, release_id: str) -> list[asyncpg.Record]:
         return await queue_db.entries_where(
