@@ -67,8 +67,11 @@ def test_ledger_and_stripe_without_a_payments_request_is_not_requested_but_payou
     None
 ):
     s = Side(-5_000, "usd")
-    assert kinds(view("tr_1", stripe=s, ledger=s, payments=None)) == [ExceptionKind.NOT_REQUESTED]
-    assert kinds(view("po_1", stripe=s, ledger=s, payments=None)) == []
+    transfer, payout = frozenset({"transfer"}), frozenset({"payout"})
+    assert kinds(view("tr_1", stripe=s, ledger=s, payments=None, types=transfer)) == [
+        ExceptionKind.NOT_REQUESTED
+    ]
+    assert kinds(view("po_1", stripe=s, ledger=s, payments=None, types=payout)) == []
 
 
 def test_an_object_inside_the_grace_period_is_not_judged_yet() -> None:

@@ -50,8 +50,11 @@ FEE_BEARING_TYPES = frozenset(
 # Balance transactions without a platform object behind them: nothing to match.
 UNMATCHED_TYPES = frozenset({"stripe_fee", "application_fee", "application_fee_refund"})
 
-# Objects payments asks Stripe for (a payout to the platform's bank is Stripe's own schedule).
-REQUESTED = ("ch_", "py_", "re_", "pyr_", "tr_", "trr_")
+# Balance transaction types of what payments asks Stripe for (a payout to the platform's bank
+# is Stripe's own schedule): judged by what Stripe says the movement is, not by an id's shape.
+REQUESTED_TYPES = frozenset(
+    {"charge", "payment", "refund", "payment_refund", "transfer", "transfer_refund"}
+)
 
 _NAMESPACE = uuid.UUID("6f1d8f62-8c5e-4c1a-9d7e-3b0c3f9e2a11")
 
@@ -212,7 +215,7 @@ def classify(view: ObjectView, *, now: datetime, grace: timedelta) -> list[Findi
         if mismatch:
             found.append(mismatch)
     if view.payments is None:
-        if view.ledger is not None and view.stripe.amount and oid.startswith(REQUESTED):
+        if view.ledger is not None and view.stripe.amount and view.types & REQUESTED_TYPES:
             detail = f"Stripe and ledger moved {view.stripe.amount}; no payments fact asked"
             found.append(Finding(ExceptionKind.NOT_REQUESTED, oid, currency, detail))
     else:
