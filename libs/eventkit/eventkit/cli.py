@@ -24,8 +24,11 @@ def configure_logging(level: str) -> None:
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
-    # aiokafka logs every coordinator hiccup at INFO/WARNING; keep service logs readable.
-    logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    # aiokafka logs every coordinator hiccup at INFO/WARNING, the Stripe SDK and httpx every
+    # request at INFO; keep service logs and command output readable (DEBUG shows them all).
+    libraries = logging.DEBUG if str(level).upper() == "DEBUG" else logging.WARNING
+    for noisy in ("aiokafka", "stripe", "httpx"):
+        logging.getLogger(noisy).setLevel(libraries)
 
 
 def service_main(
