@@ -58,11 +58,7 @@ class FollowedClock:
         async with _client(client, self.timeout) as http:
             response = await http.get(self.url)
             response.raise_for_status()
-            body = response.json()
-        if body.get("now") is not None:
-            self.offset = float(body["now"]) - time.time()
-        else:
-            self.offset = float(body["offset"])
+            self.offset = _offset(response.json())
         return self.offset
 
     def read_once(self) -> None:
@@ -71,11 +67,7 @@ class FollowedClock:
         try:
             response = httpx.get(self.url, timeout=self.timeout)
             response.raise_for_status()
-            body = response.json()
-            if body.get("now") is not None:
-                self.offset = float(body["now"]) - time.time()
-            else:
-                self.offset = float(body["offset"])
+            self.offset = _offset(response.json())
         except (httpx.HTTPError, ValueError, KeyError) as exc:
             log.warning("clock %s unreadable, keeping offset %.0fs: %r", self.url, self.offset, exc)
 
@@ -92,6 +84,13 @@ class FollowedClock:
                     await asyncio.wait_for(stop.wait(), timeout=self.refresh_seconds)
                 except TimeoutError:
                     pass
+
+
+def _offset(body: dict[str, object]) -> float:
+    """The followed clock's offset from ours: its `now` minus ours, else its `offset`."""
+    if body.get("now") is not None:
+        return float(body["now"]) - time.time()  # type: ignore[arg-type]
+    return float(body["offset"])  # type: ignore[arg-type]
 
 
 class _client:
