@@ -347,9 +347,12 @@ def test_a_refund_in_stripes_dashboard_is_the_one_exception_and_blocks_the_close
     assert len(found) == 1, found
     yesterday = s.sim_now(system).date() - timedelta(days=1)
     # no --date: the close's "yesterday" is the finance clock's (the simulator's), not the host's
+    # (every open day before today, oldest first: any open day before yesterday closes first;
+    # the dashboard refund's day is the one that fails)
     refused = s.finance_cli(system, "close-day")
     assert refused.returncode == 3, refused.stdout + refused.stderr
-    [outcome] = json.loads(refused.stdout)
+    *before, outcome = json.loads(refused.stdout)
+    assert all(o["status"] == "closed" for o in before), before
     assert (outcome["status"], outcome["business_date"]) == ("failed", yesterday.isoformat())
     items = {b["item"] for b in outcome["blockers"]}
     assert f"exception:{found[0]['exception_id']}" in items, outcome

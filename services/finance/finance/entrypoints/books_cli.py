@@ -84,8 +84,10 @@ async def _resolve(pool: asyncpg.Pool, books: Books, args: argparse.Namespace) -
 
 
 async def _close(pool: asyncpg.Pool, books: Books, args: argparse.Namespace) -> int:
-    day = args.date or books.daily_close.yesterday()
-    outcomes = await books.daily_close.close(pool, day, args.currency)
+    if args.date is None:  # every open day before today, oldest first (days close in order)
+        outcomes = await books.close_due(pool, args.currency)
+    else:
+        outcomes = await books.daily_close.close(pool, args.date, args.currency)
     _print(
         [
             {
@@ -135,7 +137,11 @@ def _resolve_args(p: argparse.ArgumentParser) -> None:
 
 
 def _close_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--date", type=date.fromisoformat, help="business day (default: yesterday)")
+    p.add_argument(
+        "--date",
+        type=date.fromisoformat,
+        help="business day (default: every open day before today, oldest first)",
+    )
     p.add_argument("--currency", help="only this currency (default: every one)")
 
 

@@ -53,5 +53,7 @@ class Books:
             conn, cutoff.hour * 60 + cutoff.minute, (self.now() - db_now).total_seconds()
         )
 
-    async def close_due(self, pool: asyncpg.Pool) -> list[CloseOutcome]:
-        return await self.daily_close.close_due(pool)
+    async def close_due(
+        self, pool: asyncpg.Pool, currency: str | None = None
+    ) -> list[CloseOutcome]:
+        return await self.daily_close.close_due(pool, currency)

@@ -85,13 +85,16 @@ class DailyClose:
             outcomes.append(await self._close_currency(pool, day, c, at_stripe))
         return outcomes
 
-    async def close_due(self, pool: asyncpg.Pool) -> list[CloseOutcome]:
-        """The scheduled close: every open day before today, oldest first, per currency; a day
-        that fails stops its currency there (the next round tries again)."""
+    async def close_due(
+        self, pool: asyncpg.Pool, currency: str | None = None
+    ) -> list[CloseOutcome]:
+        """The scheduled close (and `close-day` without a date): every open day before today,
+        oldest first, per currency (`currency` only, if given); a day that fails stops its
+        currency there (the next round tries again)."""
         outcomes: list[CloseOutcome] = []
         async with pool.acquire() as conn:
             known = await close_db.currencies(conn)
-        for c in known:
+        for c in (c for c in known if currency in (None, c)):
             while True:
                 async with pool.acquire() as conn:
                     day = await close_db.first_open_day(conn, c)
