@@ -370,3 +370,34 @@ async def _hold_reserve(
         reserve_id,
         row["entry_id"],
     )
+
+
+async def record_release(
+    conn: asyncpg.Connection, row: asyncpg.Record, amount: int
+) -> PayoutReleasedV1:
+    """Count `amount` of the payable of `row` (an entry, or a payable) as released: the release
+    row (its id is payments' idempotency key for the transfer) and the event asking for it,
+    which the caller announces."""
+    number = await payables_db.next_release_number(conn, row["payment_id"], row["booking_id"])
+    event = PayoutReleasedV1(
+        release_id=f"rel_{row['payment_id']}_{row['booking_id']}_{number}",
+        payment_id=row["payment_id"],
+        booking_id=row["booking_id"],
+        group_id=row["group_id"],
+        host_account_id=row["host_account_id"],
+        amount=amount,
+        currency=row["currency"],
+    )
+    await payables_db.add_release(
+        conn,
+        {
+            "release_id": event.release_id,
+            "payment_id": event.payment_id,
+            "booking_id": event.booking_id,
+            "host_account_id": event.host_account_id,
+            "amount": amount,
+            "currency": event.currency,
+        },
+    )
+    await payables_db.add_to(conn, "released", row["payment_id"], row["booking_id"], amount)
+    return event

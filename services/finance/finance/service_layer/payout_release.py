@@ -35,10 +35,10 @@ from finance.service_layer.payout_queue import (
     SCHEMA,
     SYSTEM,
     Queue,
+    record_release,
 )
 from marketplace_contracts.events.finance import (
     NegativeBalanceRecoveredV1,
-    PayoutReleasedV1,
     PayoutTransferredV1,
     ReserveReleasedV1,
 )
@@ -257,7 +257,7 @@ class Release:
                 netted=row["netted"] + netting.recovered,
                 events={"payout_transferred": event},
             )
-        released = await self._release(conn, row, netting.pays)
+        released = await record_release(conn, row, netting.pays)
         state = await self.queue.step(
             conn,
             row,
@@ -305,33 +305,6 @@ class Release:
             ),
             row["host_account_id"],
         )
-
-    async def _release(
-        self, conn: asyncpg.Connection, row: asyncpg.Record, amount: int
-    ) -> PayoutReleasedV1:
-        number = await payables_db.next_release_number(conn, row["payment_id"], row["booking_id"])
-        event = PayoutReleasedV1(
-            release_id=f"rel_{row['payment_id']}_{row['booking_id']}_{number}",
-            payment_id=row["payment_id"],
-            booking_id=row["booking_id"],
-            group_id=row["group_id"],
-            host_account_id=row["host_account_id"],
-            amount=amount,
-            currency=row["currency"],
-        )
-        await payables_db.add_release(
-            conn,
-            {
-                "release_id": event.release_id,
-                "payment_id": event.payment_id,
-                "booking_id": event.booking_id,
-                "host_account_id": event.host_account_id,
-                "amount": amount,
-                "currency": event.currency,
-            },
-        )
-        await payables_db.add_to(conn, "released", row["payment_id"], row["booking_id"], amount)
-        return event
 
     async def _pool_reaches(
         self, conn: asyncpg.Connection, row: asyncpg.Record, pays: int, minimum: int

@@ -40,7 +40,12 @@ from finance.domain.payouts import (
     payment_returned,
 )
 from finance.service_layer.handlers import REFUND, post_journal
-from finance.service_layer.payout_queue import Queue, enqueue, payout_correlation
+from finance.service_layer.payout_queue import (
+    Queue,
+    enqueue,
+    payout_correlation,
+    record_release,
+)
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.finance import PayoutReleasedV1
 from marketplace_contracts.events.payments import (
@@ -289,28 +294,7 @@ class Payouts:
     async def _release(
         self, conn: asyncpg.Connection, row: asyncpg.Record, amount: int
     ) -> PayoutReleasedV1:
-        number = await payables_db.next_release_number(conn, row["payment_id"], row["booking_id"])
-        event = PayoutReleasedV1(
-            release_id=f"rel_{row['payment_id']}_{row['booking_id']}_{number}",
-            payment_id=row["payment_id"],
-            booking_id=row["booking_id"],
-            group_id=row["group_id"],
-            host_account_id=row["host_account_id"],
-            amount=amount,
-            currency=row["currency"],
-        )
-        await payables_db.add_release(
-            conn,
-            {
-                "release_id": event.release_id,
-                "payment_id": event.payment_id,
-                "booking_id": event.booking_id,
-                "host_account_id": event.host_account_id,
-                "amount": amount,
-                "currency": event.currency,
-            },
-        )
-        await payables_db.add_to(conn, "released", row["payment_id"], row["booking_id"], amount)
+        event = await record_release(conn, row, amount)
         correlation = payout_correlation(f"{row['payment_id']}:{row['booking_id']}")
         await self.outbox.add(conn, event, key=event.release_id, correlation_id=correlation)
         return event
