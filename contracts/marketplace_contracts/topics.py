@@ -46,7 +46,7 @@ _EVENT_TOPICS = (
         key="booking_id (invite_id for invite events, group_id for group events)",
         partitions=6,
         producer="booking",
-        consumers=("payments", "finance"),
+        consumers=("payments", "finance", "disputes"),
         description="Booking lifecycle facts: checkout requested, confirmed, failed, "
         "host response requested; Smart Invites sent and closed; Linked Booking Groups "
         "requested, captured, confirmed and failed; cancellations, amendments and extra "
@@ -78,9 +78,10 @@ _EVENT_TOPICS = (
         key="dispute_id",
         partitions=3,
         producer="disputes",
-        consumers=("finance",),
-        description="Chargeback facts (flows arrive with the disputes issue); payout holds "
-        "raised and cleared by disputes.",
+        consumers=("payments", "finance"),
+        description="Dispute cases: payout holds raised and cleared; deadline reminders; "
+        "requests to submit evidence or accept a dispute (payments calls Stripe); outcomes "
+        "with who bears a loss.",
     ),
 )
 

@@ -2,12 +2,22 @@
 events by group id)."""
 
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from marketplace_contracts.envelope import EventModel
 from marketplace_contracts.money import Currency, MinorUnits
+
+
+class QuoteLine(BaseModel):
+    """One line of the quote a guest accepted."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    code: str = Field(examples=["base", "cleaning", "extra:lighting", "guest_service_fee", "tax"])
+    description: str = ""
+    amount: MinorUnits
 
 
 class CheckoutRequestedV1(EventModel):
@@ -59,6 +69,22 @@ class CheckoutRequestedV1(EventModel):
         default=None,
         description="A bank debit: the User-Agent of the guest's client when accepting the "
         "mandate.",
+    )
+    client_ip: str | None = Field(
+        default=None,
+        description="The IP address the guest checked out from (dispute evidence).",
+        examples=["203.0.113.9"],
+    )
+    user_agent: str | None = Field(
+        default=None, description="The User-Agent of the guest's client at checkout."
+    )
+    cancellation_policy: dict[str, Any] | None = Field(
+        default=None,
+        description="The cancellation policy snapshot the guest accepted (id, version, name, "
+        "rules), as booking stored it.",
+    )
+    quote_lines: list[QuoteLine] = Field(
+        default_factory=list, description="The quote the guest accepted, line by line."
     )
 
 
@@ -252,6 +278,12 @@ class GroupCheckoutRequestedV1(EventModel):
         "an authorization would have lapsed.",
     )
     legs: list[GroupLeg] = Field(min_length=2)
+    client_ip: str | None = Field(
+        default=None, description="The IP address the guest checked out from."
+    )
+    user_agent: str | None = Field(
+        default=None, description="The User-Agent of the guest's client at checkout."
+    )
 
 
 class GroupAwaitingHostsV1(EventModel):
@@ -539,3 +571,33 @@ class ClaimDecidedV1(EventModel):
     charge_request_id: str | None = Field(
         default=None, description="The booking.charge_requested that takes `amount`."
     )
+
+
+class SignedDocument(BaseModel):
+    """One signed document and its audit trail."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    document_id: str
+    title: str = ""
+    sha256: str | None = Field(default=None, description="Hash of the signed document.")
+    signer_id: str
+    signed_at: datetime
+    ip_address: str | None = None
+    user_agent: str | None = None
+
+
+class SignaturesCompletedV1(EventModel):
+    """Every document the booking required is signed (a single booking's or a group leg's),
+    with each signature's audit trail: the record a dispute's evidence cites."""
+
+    TYPE: ClassVar[str] = "booking.signatures_completed"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = "booking.events"
+
+    booking_id: str
+    group_id: str | None = None
+    guest_id: str
+    envelope_id: str | None = None
+    provider: str = Field(examples=["builtin", "dropbox_sign"])
+    documents: list[SignedDocument] = Field(min_length=1)

@@ -185,3 +185,25 @@ class NegativeBalanceRecoveredV1(EventModel):
     amount: MinorUnits
     currency: Currency
     balance: MinorUnits = Field(description="What the host still owes, after this.")
+
+
+class TransferReversalRequestedV1(EventModel):
+    """Finance asks payments to take an amount back from a host's transfer (a lost dispute's
+    host share, when the host was already paid). Payments reverses it under the idempotency
+    key `payments:reverse_transfer:<request_id>` and answers `payments.transfer_reversed` or
+    `payments.transfer_reversal_failed` with the same `request_id`; on failure finance keeps
+    the amount as the host's negative balance, netted from its next payouts."""
+
+    TYPE: ClassVar[str] = "finance.transfer_reversal_requested"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = "finance.events"
+
+    request_id: str
+    transfer_id: str = Field(examples=["tr_1Abc"])
+    payment_id: str
+    booking_id: str
+    host_account_id: str
+    amount: MinorUnits
+    currency: Currency
+    cause: str = Field(examples=["dispute_lost"])
+    dispute_id: str | None = None

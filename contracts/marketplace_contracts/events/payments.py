@@ -404,6 +404,12 @@ class TransferReversedV1(EventModel):
     host_account_id: str
     amount: MinorUnits
     currency: Currency
+    request_id: str | None = Field(
+        default=None,
+        description="Set when this answers `finance.transfer_reversal_requested` (a lost "
+        "dispute's host share).",
+    )
+    cause: str = Field(default="refund", examples=["refund", "dispute_lost"])
 
 
 class TransferReversalFailedV1(EventModel):
@@ -429,6 +435,10 @@ class TransferReversalFailedV1(EventModel):
     currency: Currency
     code: str = Field(examples=["insufficient_funds", "transfer_reversal_refused"])
     message: str = ""
+    request_id: str | None = Field(
+        default=None, description="Set when this answers `finance.transfer_reversal_requested`."
+    )
+    cause: str = Field(default="refund", examples=["refund", "dispute_lost"])
 
 
 # -- Authorization renewal -------------------------------------------------------------------
