@@ -150,9 +150,9 @@ async def test_staging_then_submitting_evidence(api: httpx.AsyncClient) -> None:
     assert (details["submission_count"], details["past_due"]) == (1, True)
     assert submitted["evidence"]["customer_name"] == "Jenny Rosen"  # merged
     assert (await event_types(api))[-2:] == ["charge.dispute.updated", "charge.dispute.updated"]
-    assert error(await post(api, path, {"evidence": {"receipt": "file_1"}}), 400)["param"] == (
-        "submit"
-    )
+    assert error(await post(api, path, {"evidence": {"uncategorized_text": "more"}}), 400)[
+        "param"
+    ] == ("submit")
     assert error(await post(api, f"{path}/close"), 400)["type"] == "invalid_request_error"
 
 
@@ -170,7 +170,11 @@ async def test_closing_accepts_the_dispute_as_lost(api: httpx.AsyncClient) -> No
 
 async def test_the_bank_decides(api: httpx.AsyncClient) -> None:
     won = ok(await dispute(api, (await paid(api))["latest_charge"]))
-    ok(await post(api, f"/v1/disputes/{won['id']}", {"evidence": {"receipt": "file_1"}}))
+    ok(
+        await post(
+            api, f"/v1/disputes/{won['id']}", {"evidence": {"uncategorized_text": "receipt"}}
+        )
+    )
     won = ok(await api.post(f"/_sim/disputes/{won['id']}/resolve", json={"status": "won"}))
     assert won["status"] == "won"
     assert [t["amount"] for t in won["balance_transactions"]] == [-8_000, 8_000]

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import base64
 import copy
+import hashlib
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException
 
 from stripesim.errors import (
     StripeAPIError,
     api_error,
     authentication,
     idempotency,
+    invalid_request,
     unrecognized_url,
 )
-from stripesim.forms import Params, check_known, get_list, parse_form
+from stripesim.forms import Params, check_known, get_list, parse_form, parse_pairs
 from stripesim.resources import ROUTES
 from stripesim.routing import expand, match
 from stripesim.state import Ctx, IdempotencyRecord, SimState, new_id
@@ -25,6 +29,7 @@ from stripesim.webhooks import WebhookDispatcher
 
 DEFAULT_API_VERSION = "2026-10-28.endive"
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
+MAX_UPLOAD_BYTES = 16 * 1024 * 1024  # past Stripe's own limits per purpose (``files``)
 _NO_KEY = (
     "You did not provide an API key. You need to provide your API key in the Authorization "
     "header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY'). See "
@@ -49,6 +54,36 @@ def authenticate(header: str | None) -> str:
         shown = f"{key[:8]}{'*' * 12}{key[-4:]}" if len(key) > 12 else "****"
         raise authentication(f"Invalid API Key provided: {shown}")
     return key
+
+
+async def read_params(request: Request, method: str) -> Params:
+    """The request's parameters: a form-encoded body or query string, or a multipart body (a
+    File upload, which the SDK sends to its ``files`` base address). A file part becomes a dict
+    with its name, size, digest and base64 content, so an idempotent replay compares it too."""
+    if method != "POST":
+        return parse_form(request.url.query)
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        return parse_form(await request.body())
+    pairs: list[tuple[str, Any]] = []
+    try:
+        async with request.form(max_part_size=MAX_UPLOAD_BYTES) as form:
+            for key, value in form.multi_items():
+                pairs.append((key, await _part(value)))
+    except MultiPartException as exc:
+        raise invalid_request(f"Invalid multipart body: {exc.message}") from exc
+    return parse_pairs(pairs)
+
+
+async def _part(value: str | UploadFile) -> Any:
+    if not isinstance(value, UploadFile):
+        return value
+    content = await value.read()
+    return {
+        "filename": value.filename or "blob",
+        "size": len(content),
+        "sha256": hashlib.sha256(content).hexdigest(),
+        "content_b64": base64.b64encode(content).decode("ascii"),
+    }
 
 
 class ApiEndpoint:
@@ -93,8 +128,7 @@ class ApiEndpoint:
             rule = self.state.take_failure(method, path)
             if rule is not None:
                 raise api_error(rule.status)
-            raw = await request.body() if method == "POST" else request.url.query
-            params = parse_form(raw)
+            params = await read_params(request, method)
             if key is not None:
                 replay = self._replay(api_key, key, method, path, params)
                 if replay is not None:

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from stripesim import config, control_balance
+from stripesim import config, control_balance, control_disputes
 from stripesim.api import ApiEndpoint
 from stripesim.config import DEFAULT_WEBHOOK_SECRET
 from stripesim.control import build_router
@@ -147,6 +147,7 @@ def create_app(
     app.state.persistence = persistence
     app.include_router(build_router(api, persistence))
     app.include_router(control_balance.build_router(api))
+    app.include_router(control_disputes.build_router(api))
     app.add_api_route(
         "/v1/{path:path}", api, methods=["GET", "POST", "DELETE"], include_in_schema=False
     )

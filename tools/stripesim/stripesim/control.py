@@ -1,5 +1,5 @@
 """Test controls under ``/_sim``: reset, webhooks, clock, fault injection, card outcomes,
-bank debit settlement and returns, disputes."""
+bank debit settlement and returns (disputes: ``control_disputes``)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field, field_validator
 
 from stripesim.api import ApiEndpoint
+from stripesim.control_disputes import disputable_charge
 from stripesim.persistence import Persistence
 from stripesim.resources import (
     accounts,
     ach,
     bank_accounts,
-    disputes,
     outcomes,
     payment_intents,
     setup_intents,
@@ -108,19 +108,6 @@ class AchReturn(BaseModel):
         "bank_cannot_process",
         "customer_initiated",
     ] = "debit_not_authorized"
-
-
-class DisputeSpec(BaseModel):
-    reason: Literal[disputes.REASONS] = "fraudulent"  # type: ignore[valid-type]
-    amount: int | None = Field(default=None, ge=1, description="default: the whole charge")
-    inquiry: bool = Field(
-        default=False,
-        description="an inquiry (warning_needs_response): no funds withdrawn yet, refundable",
-    )
-
-
-class DisputeResolution(BaseModel):
-    status: Literal["won", "lost"]
 
 
 class WebhookEndpoint(BaseModel):
@@ -273,44 +260,12 @@ def build_router(api: ApiEndpoint, persistence: Persistence | None = None) -> AP
             ach.fail(ctx, pi, spec.failure_code)
         return pi
 
-    def disputable_charge(charge_id: str) -> dict[str, Any]:
-        charge = state.get(charge_id, "charge")
-        if charge is None:
-            raise HTTPException(404, f"No such charge: '{charge_id}'")
-        if charge["status"] != "succeeded" or not charge["captured"]:
-            raise HTTPException(409, f"{charge_id} is not a captured, succeeded charge")
-        if charge["disputed"]:
-            raise HTTPException(409, f"{charge_id} is already disputed")
-        return charge
-
     @router.post("/charges/{charge}/ach_return")
     async def ach_return(charge: str, spec: AchReturn | None = None) -> dict[str, Any]:
         """The bank returns a succeeded bank debit: on Stripe, a dispute (lost at once)."""
-        found = disputable_charge(charge)
+        found = disputable_charge(state, charge)
         if found["payment_method_details"]["type"] != "us_bank_account":
             raise HTTPException(409, f"{charge} is not a bank debit (us_bank_account)")
         return ach.ach_return(api.context(), found, (spec or AchReturn()).reason)
-
-    @router.post("/charges/{charge}/dispute")
-    async def dispute(charge: str, spec: DisputeSpec | None = None) -> dict[str, Any]:
-        """The customer's bank disputes the charge: returns the Dispute."""
-        spec = spec or DisputeSpec()
-        found = disputable_charge(charge)
-        left = found["amount"] - found["amount_refunded"]
-        if spec.amount is not None and spec.amount > left:
-            raise HTTPException(400, f"amount {spec.amount} exceeds what is left ({left})")
-        return disputes.open_dispute(
-            api.context(), found, spec.reason, spec.amount, inquiry=spec.inquiry
-        )
-
-    @router.post("/disputes/{dispute}/resolve")
-    async def resolve_dispute(dispute: str, spec: DisputeResolution) -> dict[str, Any]:
-        """The bank decides the dispute: ``won`` (funds reinstated) or ``lost``."""
-        found = state.get(dispute, "dispute")
-        if found is None:
-            raise HTTPException(404, f"No such dispute: '{dispute}'")
-        if found["status"] in disputes.CLOSED:
-            raise HTTPException(409, f"{dispute} is already closed ({found['status']})")
-        return disputes.resolve(api.context(), found, spec.status == "won")
 
     return router

@@ -30,15 +30,21 @@ def split_key(key: str) -> list[str]:
 
 def parse_form(raw: bytes | str) -> Params:
     text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    return parse_pairs(parse_qsl(text, keep_blank_values=True))
+
+
+def parse_pairs(pairs: Iterable[tuple[str, Any]]) -> Params:
+    """Nest ``(key, value)`` pairs as ``parse_form`` does (a multipart body's parts: a file's
+    value is the dict ``multipart`` makes of it)."""
     root: Params = {}
-    for key, value in parse_qsl(text, keep_blank_values=True):
+    for key, value in pairs:
         _insert(root, split_key(key), value, key)
     result = _listify(root)
     assert isinstance(result, dict)
     return result
 
 
-def _insert(node: Params, path: list[str], value: str, full_key: str) -> None:
+def _insert(node: Params, path: list[str], value: Any, full_key: str) -> None:
     for depth, segment in enumerate(path):
         if segment == "":  # ``a[]`` appends
             segment = str(len(node))

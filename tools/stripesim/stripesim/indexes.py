@@ -19,6 +19,7 @@ from typing import Any
 FOREIGN_KEYS: dict[str, tuple[str, ...]] = {
     "refund": ("charge", "payment_intent"),
     "dispute": ("charge", "payment_intent"),
+    "radar.early_fraud_warning": ("charge", "payment_intent"),
     "transfer": ("destination", "transfer_group", "source_transaction"),
     "transfer_reversal": ("transfer",),
     "balance_transaction": ("type", "source", "currency"),

@@ -69,6 +69,20 @@ def _outcome(declined: bool, reason: str | None = None) -> dict[str, Any]:
     }
 
 
+def _three_d_secure(outcome: Outcome) -> dict[str, Any] | None:
+    """A charge the customer authenticated with 3-D Secure (liability shifts to the issuer);
+    None when it was not asked for."""
+    if not outcome.authenticated:
+        return None
+    return {
+        "authentication_flow": "challenge",
+        "electronic_commerce_indicator": "05",
+        "result": "authenticated",
+        "result_reason": None,
+        "version": "2.2.0",
+    }
+
+
 def create_for(
     ctx: Ctx, pi: dict[str, Any], pm: dict[str, Any], outcome: Outcome
 ) -> dict[str, Any]:
@@ -94,6 +108,7 @@ def create_for(
                     "funding": pm["card"]["funding"],
                     "last4": pm["card"]["last4"],
                     "network": pm["card"]["brand"],
+                    "three_d_secure": _three_d_secure(outcome),
                 },
                 "type": "card",
             },

@@ -20,7 +20,7 @@ from typing import Any
 
 from stripesim.errors import StripeAPIError, resource_missing
 from stripesim.forms import Params, check_known, get_bool, get_dict, get_metadata, get_str
-from stripesim.resources import balance, listing, mandates
+from stripesim.resources import balance, files, listing, mandates
 from stripesim.routing import route
 from stripesim.state import Ctx
 
@@ -71,6 +71,20 @@ EVIDENCE_FIELDS = (
     "shipping_tracking_number",
     "uncategorized_file",
     "uncategorized_text",
+)
+# The evidence fields that take a File (an upload with purpose dispute_evidence), by id.
+FILE_FIELDS = frozenset(
+    {
+        "cancellation_policy",
+        "customer_communication",
+        "customer_signature",
+        "duplicate_charge_documentation",
+        "receipt",
+        "refund_policy",
+        "service_documentation",
+        "shipping_documentation",
+        "uncategorized_file",
+    }
 )
 RESPONDABLE = ("needs_response", "warning_needs_response")
 CLOSED = ("won", "lost", "warning_closed")
@@ -201,13 +215,17 @@ def list_disputes(ctx: Ctx, params: Params, _args: dict[str, str]) -> dict[str, 
     return listing.page(ctx.state, params, "dispute", filters, kind="dispute", url="/v1/disputes")
 
 
-def _evidence(params: Params, current: dict[str, Any]) -> dict[str, Any]:
-    """Merge ``evidence[...]`` into the dispute's evidence (an empty value unsets a field)."""
+def _evidence(ctx: Ctx, params: Params, current: dict[str, Any]) -> dict[str, Any]:
+    """Merge ``evidence[...]`` into the dispute's evidence (an empty value unsets a field); a
+    file field takes the id of an uploaded dispute_evidence File."""
     evidence = get_dict(params, "evidence")
     check_known(evidence, EVIDENCE_FIELDS, prefix="evidence")
     merged = dict(current)
     for name in evidence:
-        merged[name] = get_str(evidence, name)
+        value = get_str(evidence, name)
+        if value and name in FILE_FIELDS:
+            value = files.evidence_file(ctx, value, name)
+        merged[name] = value or None
     return merged
 
 
@@ -217,7 +235,7 @@ def update(ctx: Ctx, params: Params, args: dict[str, str]) -> dict[str, Any]:
     submit = get_bool(params, "submit", default=True)
     dispute = load(ctx, args["dispute"])
     metadata = get_metadata(params, dispute["metadata"])
-    merged = _evidence(params, dispute["evidence"])
+    merged = _evidence(ctx, params, dispute["evidence"])
     if dispute["status"] in CLOSED:
         raise _refusal(f"This dispute ({dispute['id']}) is already closed.")
     if submit and dispute["status"] not in RESPONDABLE and evidence:

@@ -35,6 +35,8 @@ class Outcome:
     code: str | None = None
     decline_code: str | None = None
     message: str | None = None
+    # The customer passed 3-D Secure for this charge (the charge's card details show it).
+    authenticated: bool = False
 
     @property
     def declined(self) -> bool:
@@ -53,6 +55,7 @@ class Outcome:
 
 
 APPROVED = Outcome("approved")
+AUTHENTICATED = Outcome("approved", authenticated=True)
 REQUIRES_ACTION = Outcome("requires_action")
 AUTHENTICATION_REQUIRED = Outcome(
     "declined",
@@ -84,8 +87,8 @@ def for_payment(
     if not authenticated and _needs_authentication(ctx, pm, card, off_session):
         return AUTHENTICATION_REQUIRED if off_session else REQUIRES_ACTION
     if card.declines:
-        return Outcome("declined", card.error_code, card.decline_code, card.message)
-    return APPROVED
+        return Outcome("declined", card.error_code, card.decline_code, card.message, authenticated)
+    return AUTHENTICATED if authenticated else APPROVED
 
 
 def for_setup(ctx: Ctx, pm: dict[str, Any]) -> Outcome:
