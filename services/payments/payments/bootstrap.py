@@ -28,7 +28,19 @@ from marketplace_contracts.events.payments import (
     RefundSucceededV1,
     TransferCreatedV1,
     TransferFailedV1,
+    TransferReversalFailedV1,
     TransferReversedV1,
+)
+from marketplace_contracts.events.payments_disputes import (
+    DisputeAcceptedV1,
+    DisputeActionFailedV1,
+    DisputeClosedV1,
+    DisputeEvidenceSubmittedV1,
+    DisputeFundsReinstatedV1,
+    DisputeFundsWithdrawnV1,
+    DisputeOpenedV1,
+    DisputeUpdatedV1,
+    EarlyFraudWarningReceivedV1,
 )
 from payments.adapters.stripe_gateway import gateway_from_settings
 from payments.config import PaymentsSettings
@@ -56,10 +68,20 @@ PRODUCES = (
     TransferCreatedV1,
     TransferFailedV1,
     TransferReversedV1,
+    TransferReversalFailedV1,
     PaymentProcessingV1,
     PaymentReturnedV1,
     FundsClearedV1,
     PaymentActionRequiredV1,
+    DisputeOpenedV1,
+    DisputeUpdatedV1,
+    DisputeFundsWithdrawnV1,
+    DisputeFundsReinstatedV1,
+    DisputeClosedV1,
+    EarlyFraudWarningReceivedV1,
+    DisputeEvidenceSubmittedV1,
+    DisputeAcceptedV1,
+    DisputeActionFailedV1,
 )
 
 
@@ -69,7 +91,9 @@ async def _close_stripe(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
 
 
 def build_runtime(settings: PaymentsSettings) -> ServiceRuntime:
-    stripe = gateway_from_settings(settings.stripe_api_key, settings.stripe_api_base)
+    stripe = gateway_from_settings(
+        settings.stripe_api_key, settings.stripe_api_base, settings.stripe_upload_api_base
+    )
     runtime = ServiceRuntime(
         name=NAME,
         settings=settings,

@@ -25,6 +25,9 @@ class PaymentsSettings(ServiceSettings):
     # Empty key: the local Stripe simulator at stripe_api_base (development and tests).
     stripe_api_key: str = ""
     stripe_api_base: str = "http://127.0.0.1:12111"
+    # Where File uploads (dispute evidence) go; empty: Stripe's files host when
+    # stripe_api_base is Stripe's API, else stripe_api_base (the simulator takes them).
+    stripe_upload_api_base: str = ""
     stripe_webhook_secret: str = "whsec_local_dev"
     # Tries at a refund before it is recorded failed (refund_failed) instead of retried. Keep it
     # at most consumer_max_attempts, or the event dead-letters first (a replay then carries on

@@ -7,6 +7,7 @@ import uuid
 import asyncpg
 
 from payments.adapters.repository import PaymentsDB, splits_of
+from payments.domain.disputes import REFUND_BLOCKING
 from payments.domain.refunds import MONEY_METHODS, PaymentState, RefundOrder
 
 _MESSAGE_LIMIT = 2000
@@ -75,7 +76,11 @@ async def payment_state(
 ) -> PaymentState | None:
     lock = " FOR UPDATE" if for_update else ""
     row = await conn.fetchrow(
-        f"SELECT * FROM payments.payments WHERE payment_id = $1{lock}", payment_id
+        "SELECT p.*, EXISTS (SELECT 1 FROM payments.disputes d WHERE d.payment_id = "
+        "p.payment_id AND d.status = ANY($2::text[])) AS disputed "
+        f"FROM payments.payments p WHERE p.payment_id = $1{lock}",
+        payment_id,
+        list(REFUND_BLOCKING),
     )
     if row is None:
         return None
@@ -96,6 +101,7 @@ async def payment_state(
         renewals=row["renewals"],
         payment_method_type=row["payment_method_type"],
         transfer_group=row["transfer_group"],
+        disputed=row["disputed"],
     )
 
 

@@ -53,8 +53,10 @@ __all__ = [
     "TransferResult",
     "TransferReversalResult",
     "WebhookSignatureError",
+    "checked_key",
     "gateway_from_settings",
     "parse_webhook",
+    "translate_error",
     "verify_webhook",
 ]
 
@@ -62,6 +64,8 @@ STRIPE_API_VERSION: Final = "2026-10-28.endive"
 """Pinned API version (the one stripe-python 16.1.0 was generated for)."""
 SIMULATOR_API_KEY: Final = "sk_test_local_simulator"
 DEFAULT_API_BASE: Final = "http://127.0.0.1:12111"
+STRIPE_API_BASE: Final = "https://api.stripe.com"
+DEFAULT_UPLOAD_API_BASE: Final = "https://files.stripe.com"
 MAX_IDEMPOTENCY_KEY_LENGTH: Final = 255
 DECLINED: Final = "declined"
 AUTHENTICATION_REQUIRED: Final = "authentication_required"
@@ -107,6 +111,8 @@ class PaymentIntentResult:
     next_action_type: str | None = None
     """``requires_action``: ``use_stripe_sdk`` or ``redirect_to_url`` (with ``redirect_url``)."""
     redirect_url: str | None = None
+    three_d_secure: bool = False
+    """The charge was authenticated with 3-D Secure (read from an expanded charge)."""
 
     @property
     def declined(self) -> bool:
@@ -240,14 +246,19 @@ class StripeGateway:
         *,
         max_network_retries: int = 2,
         timeout: float = 30.0,
+        upload_api_base: str = "",
     ) -> None:
         if not api_key:
             raise ValueError("api_key is required (use gateway_from_settings for the simulator)")
         self.api_base = api_base
         self._http = stripe.HTTPXClient(timeout=timeout)
+        # Stripe takes File uploads on another host; the simulator takes them itself.
+        self.upload_api_base = upload_api_base or (
+            DEFAULT_UPLOAD_API_BASE if api_base == STRIPE_API_BASE else api_base
+        )
         self._client = stripe.StripeClient(
             api_key,
-            base_addresses={"api": api_base},
+            base_addresses={"api": api_base, "files": self.upload_api_base},
             stripe_version=STRIPE_API_VERSION,
             http_client=self._http,
             max_network_retries=max_network_retries,
@@ -624,9 +635,15 @@ class StripeGateway:
         await self.close()
 
 
-def gateway_from_settings(api_key: str, api_base: str) -> StripeGateway:
-    """Build the gateway from settings; an empty key means the local simulator at api_base."""
-    return StripeGateway(api_key or SIMULATOR_API_KEY, api_base or DEFAULT_API_BASE)
+def gateway_from_settings(api_key: str, api_base: str, upload_api_base: str = "") -> StripeGateway:
+    """Build the gateway from settings; an empty key means the local simulator at api_base.
+    File uploads go to `upload_api_base`; empty: Stripe's files host for Stripe's API, else
+    `api_base` (the simulator takes uploads itself)."""
+    return StripeGateway(
+        api_key or SIMULATOR_API_KEY,
+        api_base or DEFAULT_API_BASE,
+        upload_api_base=upload_api_base,
+    )
 
 
 def verify_webhook(
@@ -716,6 +733,16 @@ def _refuse_beyond_limits(amount: int, currency: str) -> None:
         )
 
 
+def checked_key(idempotency_key: str) -> str:
+    """The key, refused (ValueError) when it is empty or longer than Stripe takes."""
+    return _checked(idempotency_key)
+
+
+def translate_error(exc: stripe.StripeError) -> StripeGatewayError:
+    """A Stripe SDK error as the gateway raises it (code, retryable)."""
+    return _translate(exc)
+
+
 def _checked(idempotency_key: str) -> str:
     if not idempotency_key or len(idempotency_key) > MAX_IDEMPOTENCY_KEY_LENGTH:
         raise ValueError("a deterministic idempotency key of 1-255 characters is required")
@@ -726,10 +753,13 @@ def _result(intent: stripe.PaymentIntent) -> PaymentIntentResult:
     charge = intent.latest_charge
     charge_id = charge if isinstance(charge, str) or charge is None else charge.id
     brand = last4 = bank_name = bank_last4 = None
+    secure = False
     if isinstance(charge, stripe.Charge):
         details = getattr(charge, "payment_method_details", None)
         card = getattr(details, "card", None)
         brand, last4 = getattr(card, "brand", None), getattr(card, "last4", None)
+        three_d = getattr(card, "three_d_secure", None)
+        secure = getattr(three_d, "result", None) == "authenticated"
         bank = getattr(details, "us_bank_account", None)
         bank_name, bank_last4 = getattr(bank, "bank_name", None), getattr(bank, "last4", None)
     error = getattr(intent, "last_payment_error", None)
@@ -753,6 +783,7 @@ def _result(intent: stripe.PaymentIntent) -> PaymentIntentResult:
         payment_method=_id(getattr(intent, "payment_method", None)),
         bank_name=bank_name,
         bank_last4=bank_last4,
+        three_d_secure=secure,
         **_next_action(intent),
     )
 

@@ -93,8 +93,25 @@ async def reversible(
     )
 
 
-async def add_reversal(conn: asyncpg.Connection, row: dict[str, Any]) -> None:
-    await insert(conn, "payments.transfer_reversals", row, "ON CONFLICT (reversal_key) DO NOTHING")
+async def add_reversal(conn: asyncpg.Connection, row: dict[str, Any]) -> bool:
+    """A pending reversal; False when one of that key exists."""
+    status = await insert(
+        conn, "payments.transfer_reversals", row, "ON CONFLICT (reversal_key) DO NOTHING"
+    )
+    return bool(status == "INSERT 0 1")
+
+
+async def transfer_left(conn: asyncpg.Connection, transfer_id: str) -> asyncpg.Record | None:
+    """A made transfer by its Stripe id, with what is left of it once its reversals (made or
+    pending) are taken off."""
+    row: asyncpg.Record | None = await conn.fetchrow(
+        "SELECT t.*, t.amount - coalesce((SELECT sum(r.amount) FROM payments.transfer_reversals "
+        "r WHERE r.release_id = t.release_id AND r.status IN ('pending', 'succeeded')), 0) "
+        "AS left_amount FROM payments.transfers t WHERE t.transfer_id = $1 "
+        "AND t.status = 'created' FOR UPDATE OF t",
+        transfer_id,
+    )
+    return row
 
 
 async def pending_reversals(db: PaymentsDB, limit: int = 50) -> list[asyncpg.Record]:

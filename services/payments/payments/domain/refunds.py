@@ -14,7 +14,9 @@ does depends on its payment:
   booking's will be charged less (its payment is lowered by the refund).
 
 A request that cannot be right (its parts do not add up, another currency, a booking the payment
-does not pay for) or asks for more than is left is refused with a machine-readable code.
+does not pay for) or asks for more than is left is refused with a machine-readable code; so is
+a refund of a captured card payment with an open dispute, or one charged back
+(`charge_disputed`, as Stripe would answer; no Stripe call is made).
 """
 
 from __future__ import annotations
@@ -70,6 +72,9 @@ INVALID_REFUND: Final = "invalid_refund"
 PAYMENT_NOT_FOUND: Final = "payment_not_found"
 PAYMENT_NOT_REFUNDABLE: Final = "payment_not_refundable"
 PAYMENT_BUSY: Final = "payment_busy"
+CHARGE_DISPUTED: Final = "charge_disputed"
+"""The charge has an open card dispute (or was charged back): Stripe would refuse the refund
+with this code, so it is refused before asking (Stripe's own code, kept)."""
 
 
 class RefundRefused(Exception):
@@ -191,6 +196,8 @@ class PaymentState:
     transfer_group: str | None = None
     """Set on every payment but a destination charge of a single booking made before separate
     charges replaced them (`checkout.is_destination_charge`)."""
+    disputed: bool = False
+    """A card dispute keeps its charge from being refunded (`disputes.REFUND_BLOCKING`)."""
 
     @property
     def destination_charge(self) -> bool:
@@ -260,6 +267,12 @@ def plan_refund(
             f"already, {order.amount} more is asked",
         )
     if payment.status == "captured":
+        if payment.disputed:
+            raise RefundRefused(
+                CHARGE_DISPUTED,
+                f"payment {payment.payment_id} is disputed by the guest's bank: its charge "
+                "cannot be refunded while the dispute is open (or after it was lost)",
+            )
         left = payment.captured_amount - payment.refunded_amount - reserved
         if order.amount > left:
             raise RefundRefused(

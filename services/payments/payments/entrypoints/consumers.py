@@ -15,7 +15,11 @@ from marketplace_contracts.events.booking import (
     PaymentRetryRequestedV1,
     ReauthorizationRequestedV1,
 )
-from marketplace_contracts.events.finance import PayoutReleasedV1
+from marketplace_contracts.events.disputes import (
+    DisputeAcceptanceRequestedV1,
+    EvidenceSubmissionRequestedV1,
+)
+from marketplace_contracts.events.finance import PayoutReleasedV1, TransferReversalRequestedV1
 from payments.service_layer.handlers import PaymentHandlers
 
 
@@ -33,8 +37,14 @@ def build_router(h: PaymentHandlers) -> EventRouter:
     router.add(ChargeRequestedV1, h.charges.apply, prepare=h.charges.prepare)
     router.add(AmendmentDecidedV1, h.refunds.apply_amendment, prepare=h.refunds.prepare_amendment)
     router.add(DepositReleasedV1, h.deposits.on_released)
-    # finance.events: only payout releases (the router ignores finance's other types).
+    # finance.events: payout releases and reversal requests (the router ignores the rest);
+    # a requested reversal is made by the reversal worker, as a refund's is.
     router.add(PayoutReleasedV1, h.transfers.apply, prepare=h.transfers.prepare)
+    router.add(TransferReversalRequestedV1, h.reversals.request)
+    # disputes.events: what trust staff (or the deadline) ask of Stripe.
+    actions = h.dispute_actions
+    router.add(EvidenceSubmissionRequestedV1, actions.record_submission, prepare=actions.submit)
+    router.add(DisputeAcceptanceRequestedV1, actions.record_acceptance, prepare=actions.accept)
     router.add(
         ReauthorizationRequestedV1, h.reauthorizations.apply, prepare=h.reauthorizations.prepare
     )

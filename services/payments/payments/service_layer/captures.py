@@ -55,6 +55,7 @@ async def record_captured(
         charge_id=result.charge_id,
         stripe_status=result.status,
         payment_intent_id=result.id,
+        three_d_secure=result.three_d_secure,
     ):
         return False
     await outbox.add(

@@ -30,6 +30,7 @@ from marketplace_contracts.events.payments import (
     PaymentVoidedV1,
 )
 from payments.adapters import repository
+from payments.adapters.stripe_disputes import StripeDisputes
 from payments.adapters.stripe_gateway import (
     PaymentIntentResult,
     SetupIntentResult,
@@ -43,6 +44,7 @@ from payments.service_layer.bank_debits import US_BANK_ACCOUNT, BankDebits
 from payments.service_layer.captures import record_captured
 from payments.service_layer.charges import ExtraCharges
 from payments.service_layer.deposits import Deposits, deposit_failure
+from payments.service_layer.dispute_actions import DisputeActions
 from payments.service_layer.groups import GroupPayments
 from payments.service_layer.reauthorization import Reauthorizations, raise_if_renewed
 from payments.service_layer.refunds import DEFAULT_MAX_ATTEMPTS, Refunds
@@ -94,6 +96,7 @@ class PaymentHandlers:
         self.transfers = Transfers(db, outbox, stripe)
         self.reversals = Reversals(db, outbox, stripe)
         self.reauthorizations = Reauthorizations(db, outbox, stripe)
+        self.dispute_actions = DisputeActions(db, outbox, StripeDisputes(stripe))
         self.refunds = Refunds(
             db,
             outbox,

@@ -8,6 +8,13 @@ the newest transfers first). The reversal worker makes them through Stripe (key
 The row exists exactly when the refund does, so a crash anywhere leaves the reversal to do,
 never done twice.
 
+Finance asks for reversals too (`finance.transfer_reversal_requested`: a lost dispute's host
+share of a transfer already made): `request` writes the same `pending` row, with finance's
+`request_id` and `cause` (`dispute_lost`), which the worker makes under the key
+`payments:reverse_transfer:<request_id>`; its transfer_reversed / transfer_reversal_failed carry
+both. A request for an unknown transfer, another host, or more than is left of the transfer is
+answered transfer_reversal_failed at once.
+
 A reversal Stripe refuses (the host's balance cannot cover it, the account is gone) is recorded
 `failed` with `payments.transfer_reversal_failed` in the same transaction: the guest has the
 money back and the host kept it, so finance books what the host owes as a receivable and nets
@@ -26,6 +33,8 @@ import asyncpg
 
 from eventkit.outbox import Outbox
 from eventkit.runtime import ServiceRuntime
+from marketplace_contracts import Envelope
+from marketplace_contracts.events.finance import TransferReversalRequestedV1
 from marketplace_contracts.events.payments import TransferReversalFailedV1, TransferReversedV1
 from payments.adapters import repository
 from payments.adapters import transfer_repository as transfers_db
@@ -62,13 +71,8 @@ class Reversals:
                 reversal = await self.stripe.reverse_transfer(
                     row["transfer_id"],
                     amount=row["amount"],
-                    metadata={
-                        "refund_id": row["refund_id"],
-                        "payment_id": row["payment_id"],
-                        "booking_id": row["booking_id"],
-                        "release_id": row["release_id"],
-                    },
-                    idempotency_key=idempotency_key("transfer_reversal", key),
+                    metadata=_metadata(row),
+                    idempotency_key=_key(row),
                 )
             except StripeGatewayError as exc:
                 await self._failed(row, exc)
@@ -88,6 +92,8 @@ class Reversals:
                         host_account_id=row["host_account_id"],
                         amount=row["amount"],
                         currency=row["currency"],
+                        request_id=row["request_id"],
+                        cause=row["cause"],
                     ),
                     key=row["payment_id"],
                     correlation_id=row["correlation_id"],
@@ -124,10 +130,100 @@ class Reversals:
                     currency=row["currency"],
                     code=exc.code,
                     message=exc.message,
+                    request_id=row["request_id"],
+                    cause=row["cause"],
                 ),
                 key=row["payment_id"],
                 correlation_id=row["correlation_id"],
             )
+
+    # -- finance asks for a reversal (a lost dispute's host share): the consumer's route ----
+    async def request(
+        self,
+        conn: asyncpg.Connection,
+        env: Envelope,
+        event: TransferReversalRequestedV1,
+        _prepared: None = None,
+    ) -> None:
+        """A pending reversal for the worker (key `payments:reverse_transfer:<request_id>`),
+        once per request; one that cannot be made is answered transfer_reversal_failed now."""
+        transfer = await transfers_db.transfer_left(conn, event.transfer_id)
+        refusal = _refusal(event, transfer)
+        if refusal is not None:
+            code, message = refusal
+            log.error("reversal request %s refused: %s %s", event.request_id, code, message)
+            await self.outbox.add(
+                conn,
+                TransferReversalFailedV1(
+                    reversal_request_id=event.request_id,
+                    transfer_id=event.transfer_id,
+                    payment_id=event.payment_id,
+                    booking_id=event.booking_id,
+                    host_account_id=event.host_account_id,
+                    amount=event.amount,
+                    currency=event.currency,
+                    code=code,
+                    message=message,
+                    request_id=event.request_id,
+                    cause=event.cause,
+                ),
+                key=event.payment_id,
+                correlation_id=env.correlation_id,
+                causation_id=env.event_id,
+            )
+            return
+        assert transfer is not None
+        await transfers_db.add_reversal(
+            conn,
+            {
+                "reversal_key": event.request_id,
+                "request_id": event.request_id,
+                "cause": event.cause,
+                "refund_id": None,
+                "release_id": transfer["release_id"],
+                "payment_id": event.payment_id,
+                "booking_id": event.booking_id,
+                "host_account_id": event.host_account_id,
+                "amount": event.amount,
+                "currency": event.currency,
+                "correlation_id": env.correlation_id,
+            },
+        )
+
+
+def _refusal(
+    event: TransferReversalRequestedV1, transfer: asyncpg.Record | None
+) -> tuple[str, str] | None:
+    """Why finance's request cannot be made (None: it can)."""
+    if transfer is None:
+        return "transfer_not_found", f"no transfer {event.transfer_id} was made"
+    if (transfer["host_account_id"], transfer["currency"]) != (
+        event.host_account_id,
+        event.currency,
+    ):
+        return (
+            "transfer_mismatch",
+            f"transfer {event.transfer_id} paid {transfer['host_account_id']} in "
+            f"{transfer['currency']}",
+        )
+    if not 0 < event.amount <= transfer["left_amount"]:
+        return (
+            "amount_exceeds_transfer",
+            f"{event.amount} asked back, {transfer['left_amount']} is left of {event.transfer_id}",
+        )
+    return None
+
+
+def _key(row: asyncpg.Record) -> str:
+    """A refund's reversal keeps the key it always had; finance's request has its own."""
+    if row["request_id"] is not None:
+        return idempotency_key("reverse_transfer", row["request_id"])
+    return idempotency_key("transfer_reversal", row["reversal_key"])
+
+
+def _metadata(row: asyncpg.Record) -> dict[str, str]:
+    names = ("refund_id", "request_id", "payment_id", "booking_id", "release_id", "cause")
+    return {name: str(row[name]) for name in names if row[name] is not None}
 
 
 async def plan_reversals(

@@ -1,6 +1,7 @@
 """Stripe webhooks: verify, store in the inbox table, answer fast; a worker applies them later.
 
-Besides PaymentIntents, disputes and host accounts, the platform's own payouts to its bank
+Besides PaymentIntents, disputes (a card's: `dispute_intake`; a bank debit's return:
+`bank_debits`), early fraud warnings and host accounts, the platform's own payouts to its bank
 (`payout.*` without an `account`) are announced as `payments.platform_payout_updated`.
 Only the allow-listed event types are stored (others are answered 200 and dropped, so Stripe
 stops resending them). Stripe does not order its events: a PaymentIntent's status only moves
@@ -22,7 +23,7 @@ import asyncpg
 from eventkit.outbox import Outbox
 from eventkit.runtime import ServiceRuntime
 from marketplace_contracts.events.payments import HostAccountUpdatedV1, PlatformPayoutUpdatedV1
-from payments.service_layer import bank_debits, card_actions
+from payments.service_layer import bank_debits, card_actions, dispute_intake
 
 log = logging.getLogger("payments.webhooks")
 _OUTBOX = Outbox("payments", producer="payments")
@@ -41,7 +42,11 @@ ALLOWED_TYPES = frozenset(
         "charge.refunded",
         "charge.refund.updated",
         "charge.dispute.created",
+        "charge.dispute.updated",
+        "charge.dispute.funds_withdrawn",
+        "charge.dispute.funds_reinstated",
         "charge.dispute.closed",
+        "radar.early_fraud_warning.created",
         "account.updated",
         "payout.created",
         "payout.updated",
@@ -130,6 +135,9 @@ async def _apply_event(
         await bank_debits.apply_intent_event(conn, _OUTBOX, event, return_window)
     elif obj.get("object") == "dispute":
         await bank_debits.apply_dispute(conn, _OUTBOX, event)
+        await dispute_intake.apply_dispute_event(conn, _OUTBOX, event)
+    elif obj.get("object") == "radar.early_fraud_warning":
+        await dispute_intake.apply_fraud_warning(conn, _OUTBOX, event)
     elif obj.get("object") == "account":
         await _apply_account(conn, event, obj)
     elif obj.get("object") == "payout" and not event.get("account"):

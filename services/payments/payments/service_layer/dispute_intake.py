@@ -1,0 +1,270 @@
+"""Card dispute webhooks → the `payments.dispute_*` facts, each once (applied by the webhook
+worker, in its transaction).
+
+Stripe sends `charge.dispute.created|updated|funds_withdrawn|funds_reinstated|closed` in no set
+order, and may send any of them again. Each carries the whole dispute, so any of them tells
+everything known so far. Applying one:
+
+1. the case: the first webhook of a dispute, whichever it is, creates `payments.disputes` and
+   emits `dispute_opened` (with the status it was opened in: an inquiry or a chargeback);
+2. money: each balance transaction not reported yet → `dispute_funds_withdrawn` (amount and
+   fee) or `dispute_funds_reinstated`;
+3. status: a status further along than ours (never backwards) → `dispute_updated`; a closed
+   status, once → `dispute_closed` (`accepted` when payments closed it for the platform).
+
+A webhook that is older than what we know changes nothing and emits nothing. A dispute of a
+bank debit is a return (`bank_debits.apply_dispute`: `payments.payment_returned`) and emits none
+of these, so the two paths never count the same money twice. `radar.early_fraud_warning.created`
+→ `payments.early_fraud_warning_received`, once per warning.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+
+from eventkit.outbox import Outbox
+from marketplace_contracts.events.payments_disputes import (
+    DisputeClosedV1,
+    DisputedLeg,
+    DisputeFundsReinstatedV1,
+    DisputeFundsWithdrawnV1,
+    DisputeOpenedV1,
+    DisputeUpdatedV1,
+    EarlyFraudWarningReceivedV1,
+)
+from payments.adapters import dispute_repository as disputes_db
+from payments.adapters import repository
+from payments.adapters.stripe_disputes import (
+    BalanceMove,
+    DisputeReport,
+    dispute_report,
+    fraud_warning_report,
+)
+from payments.domain.checkout import InvalidCheckout, captured_splits
+from payments.domain.disputes import CLOSED, dispute_id, moves_forward, opening_status
+
+log = logging.getLogger("payments.disputes")
+_NAMESPACE = uuid.UUID("6a0f3b7e-2d4c-4f59-8e1a-93c7d5b2e014")
+
+
+def _meta(payment: asyncpg.Record, stripe_event_id: str) -> dict[str, Any]:
+    return {
+        "key": payment["payment_id"],
+        "correlation_id": payment["correlation_id"] or uuid.uuid4(),
+        "causation_id": uuid.uuid5(_NAMESPACE, f"stripe-event:{stripe_event_id}"),
+    }
+
+
+def legs_of(payment: asyncpg.Record) -> list[DisputedLeg]:
+    """What the payment paid for, booking by booking (empty if it cannot be split)."""
+    try:
+        splits = captured_splits(
+            booking_id=payment["booking_id"],
+            host_account_id=payment["host_account_id"],
+            platform_fee=payment["platform_fee"],
+            captured=payment["captured_amount"] or payment["amount"],
+            splits=repository.splits_of(payment),
+            tax=payment["tax"],
+        )
+    except InvalidCheckout:
+        return []
+    return [
+        DisputedLeg(
+            booking_id=s.booking_id,
+            host_account_id=s.host_account_id,
+            amount=s.amount,
+            platform_fee=s.platform_fee,
+            host_amount=s.host_amount,
+        )
+        for s in splits
+    ]
+
+
+async def apply_dispute_event(
+    conn: asyncpg.Connection, outbox: Outbox, event: dict[str, Any]
+) -> None:
+    report = dispute_report(event["data"]["object"])
+    payment = await disputes_db.payment_of_charge(conn, report.charge_id, report.payment_intent_id)
+    if payment is None:
+        log.warning("%s for unknown charge %s; ignored", event["type"], report.charge_id)
+        return
+    if report.method_type == disputes_db.BANK_DEBIT or (
+        payment["payment_method_type"] == disputes_db.BANK_DEBIT
+    ):
+        return  # a returned bank debit: bank_debits.apply_dispute
+    meta = _meta(payment, event["id"])
+    case_id = dispute_id(report.processor_dispute_id)
+    await _open(conn, outbox, payment, report, case_id, meta)
+    case = await disputes_db.lock(conn, case_id)
+    assert case is not None
+    for move in report.moves:
+        if await disputes_db.add_move(conn, case_id, move):
+            await outbox.add(conn, _money_fact(case, move), **meta)
+    reported_at = datetime.fromtimestamp(event["created"], UTC)
+    await _status(conn, outbox, case, report, reported_at, meta)
+
+
+async def _open(
+    conn: asyncpg.Connection,
+    outbox: Outbox,
+    payment: asyncpg.Record,
+    report: DisputeReport,
+    case_id: str,
+    meta: dict[str, Any],
+) -> None:
+    status = opening_status(report.status)
+    created = await disputes_db.open_dispute(
+        conn,
+        {
+            "dispute_id": case_id,
+            "processor_dispute_id": report.processor_dispute_id,
+            "payment_id": payment["payment_id"],
+            "booking_id": payment["booking_id"],
+            "charge_id": report.charge_id,
+            "amount": report.amount,
+            "currency": report.currency,
+            "reason": report.reason,
+            "status": status,
+            "due_by": report.due_by,
+            "opened_at": report.created_at,
+        },
+    )
+    if not created:
+        return
+    log.warning("dispute %s opened on payment %s", case_id, payment["payment_id"])
+    fact = DisputeOpenedV1(
+        dispute_id=case_id,
+        processor_dispute_id=report.processor_dispute_id,
+        payment_id=payment["payment_id"],
+        booking_id=payment["booking_id"],
+        group_id=payment["group_id"],
+        guest_id=payment["guest_id"],
+        legs=legs_of(payment),
+        purpose=payment["payment_purpose"],
+        amount=report.amount,
+        currency=report.currency,
+        reason=report.reason,
+        status=status,
+        inquiry=status.startswith("warning_"),
+        due_by=report.due_by,
+        card_brand=report.card_brand or payment["card_brand"],
+        three_d_secure=payment["three_d_secure"],
+        opened_at=report.created_at,
+    )
+    await outbox.add(conn, fact, **meta)
+
+
+def _money_fact(
+    case: asyncpg.Record, move: BalanceMove
+) -> DisputeFundsWithdrawnV1 | DisputeFundsReinstatedV1:
+    ids = {
+        "dispute_id": case["dispute_id"],
+        "processor_dispute_id": case["processor_dispute_id"],
+        "payment_id": case["payment_id"],
+        "booking_id": case["booking_id"],
+        "currency": move.currency or case["currency"],
+        "balance_transaction_id": move.id,
+    }
+    if move.kind == "withdrawn":
+        return DisputeFundsWithdrawnV1(amount=move.amount, fee=move.fee, **ids)
+    # A fee given back shows as a negative fee on the reinstatement.
+    return DisputeFundsReinstatedV1(amount=move.amount, fee=max(0, -move.fee), **ids)
+
+
+async def _status(
+    conn: asyncpg.Connection,
+    outbox: Outbox,
+    case: asyncpg.Record,
+    report: DisputeReport,
+    reported_at: datetime,
+    meta: dict[str, Any],
+) -> None:
+    ids = {
+        "dispute_id": case["dispute_id"],
+        "processor_dispute_id": case["processor_dispute_id"],
+        "payment_id": case["payment_id"],
+        "booking_id": case["booking_id"],
+    }
+    if report.status in CLOSED:
+        closed = await disputes_db.close(conn, case["dispute_id"], report.status, reported_at)
+        if closed is None:
+            return  # reported already
+        accepted = closed["accepting"] and report.status == "lost"
+        await outbox.add(
+            conn,
+            DisputeClosedV1(
+                status=report.status,
+                amount=case["amount"],
+                currency=case["currency"],
+                reason=case["reason"],
+                accepted=accepted,
+                closed_at=reported_at,
+                **ids,
+            ),
+            **meta,
+        )
+        return
+    if not moves_forward(case["status"], report.status):
+        return
+    await disputes_db.advance(
+        conn,
+        case["dispute_id"],
+        status=report.status,
+        due_by=report.due_by,
+        has_evidence=report.has_evidence,
+        submission_count=report.submission_count,
+    )
+    await outbox.add(
+        conn,
+        DisputeUpdatedV1(
+            status=report.status,
+            previous_status=case["status"],
+            due_by=report.due_by or case["due_by"],
+            has_evidence=report.has_evidence,
+            submission_count=report.submission_count,
+            **ids,
+        ),
+        **meta,
+    )
+
+
+async def apply_fraud_warning(
+    conn: asyncpg.Connection, outbox: Outbox, event: dict[str, Any]
+) -> None:
+    warning = fraud_warning_report(event["data"]["object"])
+    payment = await disputes_db.payment_of_charge(
+        conn, warning.charge_id, warning.payment_intent_id
+    )
+    if payment is None:
+        log.warning("early fraud warning %s for unknown charge; ignored", warning.warning_id)
+        return
+    added = await disputes_db.add_fraud_warning(
+        conn,
+        {
+            "warning_id": warning.warning_id,
+            "payment_id": payment["payment_id"],
+            "charge_id": warning.charge_id,
+            "fraud_type": warning.fraud_type,
+            "actionable": warning.actionable,
+            "received_at": warning.created_at,
+        },
+    )
+    if not added:
+        return
+    await outbox.add(
+        conn,
+        EarlyFraudWarningReceivedV1(
+            warning_id=warning.warning_id,
+            payment_id=payment["payment_id"],
+            booking_id=payment["booking_id"],
+            fraud_type=warning.fraud_type,
+            actionable=warning.actionable,
+            received_at=warning.created_at,
+        ),
+        **_meta(payment, event["id"]),
+    )
