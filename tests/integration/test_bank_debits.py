@@ -254,6 +254,12 @@ async def test_a_return_after_success_is_a_dispute_reported_after_capture(
     # the dispute is the object of Stripe's balance transaction finance matches the return to
     assert returned.dispute_id == disputes[0]["data"]["object"]["id"]
     assert len(_of(published, PaymentCapturedV2)) == 1
+    # A bank debit's dispute is a return: none of the card dispute facts (no double count).
+    closed = await _webhook_events(sim, "charge.dispute.closed", charge_id, field="charge")
+    await _deliver_webhooks(harness.pool, closed)
+    published = await _published(harness.pool, payment_id)
+    assert not [e for e in published if e.TYPE.startswith("payments.dispute_")]
+    assert len(_of(published, PaymentReturnedV1)) == 1
     async with harness.pool.acquire() as conn:
         await bank_debits.sweep_cleared(conn, OUTBOX_P, now=datetime.now(UTC) + timedelta(days=30))
     assert not _of(await _published(harness.pool, payment_id), FundsClearedV1)

@@ -922,3 +922,26 @@ async def test_partial_capture_with_a_smaller_application_fee(
     charge = await _stripe(sim, f"/v1/charges/{captured.charge_id}")
     assert charge["application_fee_amount"] == 1_500
     assert (await _stripe(sim, f"/v1/transfers/{charge['transfer']}"))["amount"] == 8_500
+
+
+async def test_a_capture_tells_whether_the_charge_passed_3d_secure(
+    gateway: StripeGateway, sim: httpx.AsyncClient
+) -> None:
+    """What a dispute's liability needs: 3-D Secure shifts fraud liability to the issuer."""
+    challenged = await gateway.authorize(
+        amount=6_000,
+        currency="usd",
+        payment_method="pm_card_authenticationRequired",
+        customer=None,
+        application_fee_amount=0,
+        destination_account=None,
+        metadata={},
+        idempotency_key="payments:authorize:3ds1",
+    )
+    assert challenged.status == "requires_action"
+    await _authenticate(sim, challenged.id)
+    captured = await gateway.capture(challenged.id, idempotency_key="payments:capture:3ds1")
+    assert (captured.status, captured.three_d_secure) == ("succeeded", True)
+    plain = await _authorize(gateway, "3ds2")
+    captured = await gateway.capture(plain.id, idempotency_key="payments:capture:3ds2")
+    assert (captured.status, captured.three_d_secure) == ("succeeded", False)

@@ -135,7 +135,8 @@ class PaymentsHarness:
             "booking.events", 0, self.offset, 0, 0, key.encode(), value, None, 0, len(value), []
         )
         await processor.process([record])
-        [(outcome, count)] = processor.outcomes.items()
+        # (a route without `prepare` counts a zero `duplicate` as it checks the inbox)
+        [(outcome, count)] = [(k, n) for k, n in processor.outcomes.items() if n]
         assert count == 1
         return outcome
 
