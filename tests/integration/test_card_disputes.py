@@ -53,7 +53,12 @@ from marketplace_contracts.events.payments_disputes import (
 )
 from payments.domain.ids import checkout_payment_id
 from payments.service_layer import webhooks
-from tests.support.payments_harness import PaymentsHarness, payments_harness, stripe_get
+from tests.support.payments_harness import (
+    PaymentsHarness,
+    captured_group,
+    payments_harness,
+    stripe_get,
+)
 
 pytestmark = [
     pytest.mark.integration,
@@ -435,3 +440,64 @@ async def test_finance_reversal_requests_are_made_once_or_refused(
         "amount_exceeds_transfer",
         "dispute_lost",
     )
+
+
+async def test_a_crash_between_the_stripe_calls_and_the_record_submits_once(
+    payments: PaymentsHarness, sim: httpx.AsyncClient
+) -> None:
+    """Payments restarted after Stripe answered, before the outcome was written: the request is
+    made again with the same keys (Stripe answers from its cache) and recorded once."""
+    payment_id = await booked(payments)
+    du = await open_dispute(sim, payments, payment_id, reason="duplicate")
+    await deliver(payments.pool, await stripe_events(sim, du["id"]))
+    request = EvidenceSubmissionRequestedV1(
+        request_id=f"dsr_{uuid.uuid4().hex}",
+        dispute_id="dsp_" + du["id"].removeprefix("du_"),
+        processor_dispute_id=du["id"],
+        payment_id=payment_id,
+        text={"duplicate_charge_explanation": "two different nights"},
+        files=[
+            EvidenceFile(
+                field="duplicate_charge_documentation",
+                filename="receipts.pdf",
+                content_type="application/pdf",
+                sha256=hashlib.sha256(PDF).hexdigest(),
+                content_b64=base64.b64encode(PDF).decode(),
+            )
+        ],
+        auto=False,
+        actor="trust@example.com",
+    )
+    env = envelope(request, request.dispute_id, "disputes")
+    _event, first = await payments.prepare(env)  # ... and the process died here
+    event, second = await payments.prepare(env)  # redelivered after the restart
+    assert first == second  # the same file, the same submission
+    await payments.apply(env, event, second)
+    await payments.apply(env, event, first)  # even applied twice: recorded once
+    [submitted] = of(await payments.emitted(payment_id), DisputeEvidenceSubmittedV1)
+    assert submitted.file_ids == first.file_ids
+    dispute = await stripe_get(sim, f"/v1/disputes/{du['id']}")
+    assert dispute["evidence_details"]["submission_count"] == 1
+    [file_id] = first.file_ids
+    assert dispute["evidence"]["duplicate_charge_documentation"] == file_id
+
+
+async def test_a_group_payment_dispute_names_every_leg(
+    payments: PaymentsHarness, sim: httpx.AsyncClient
+) -> None:
+    legs = (("acct_1DisputeLegA", 20_000, 3_000, 400), ("acct_1DisputeLegB", 16_000, 2_400, 0))
+    group = await captured_group(payments, legs, START)
+    payment_id = checkout_payment_id(group.group_id)
+    du = await open_dispute(sim, payments, payment_id, reason="fraudulent")
+    await deliver(payments.pool, await stripe_events(sim, du["id"]))
+    [opened] = of(await published(payments.pool, payment_id), DisputeOpenedV1)
+    assert (opened.booking_id, opened.group_id, opened.purpose) == (
+        group.group_id,
+        group.group_id,
+        "group_checkout",
+    )
+    assert opened.amount == 36_000 and sum(leg.amount for leg in opened.legs) == 36_000
+    assert [(leg.booking_id, leg.host_account_id) for leg in opened.legs] == [
+        (g.booking_id, g.host_account_id) for g in group.legs
+    ]
+    assert opened.guest_id == group.guest_id

@@ -4,11 +4,14 @@ on a charge, and the bank's decision given as ``{"won": bool}``."""
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import httpx
 import pytest
 import stripe
+from fastapi.testclient import TestClient
 
+from stripesim import create_app
 from stripesim.testing import WebhookRecorder
 from tests.support.stripesim_api import AUTH, error, get, ok, paid_intent, post, signed_events
 
@@ -173,3 +176,25 @@ def test_evidence_files_through_the_stripe_sdk(sdk: tuple[str, WebhookRecorder])
     finally:
         stripe.upload_api_base = "https://files.stripe.com"
     assert len(signed_events(recorder, 6)) == 6
+
+
+def test_uploaded_evidence_and_warnings_survive_a_restart(tmp_path: Path) -> None:
+    state_file = tmp_path / "sim.sqlite3"
+    with TestClient(create_app(state_file=state_file)) as client:
+        uploaded = client.post(
+            "/v1/files",
+            data={"purpose": "dispute_evidence"},
+            files={"file": ("summary.pdf", PDF, "application/octet-stream")},
+            headers={**AUTH, "Idempotency-Key": "payments:dispute_file:dsr_1:0"},
+        ).json()
+    with TestClient(create_app(state_file=state_file)) as client:  # a clean restart
+        assert client.get(f"/v1/files/{uploaded['id']}", headers=AUTH).json() == uploaded
+        assert client.get(f"/_sim/files/{uploaded['id']}/contents").content == PDF
+        replayed = client.post(
+            "/v1/files",
+            data={"purpose": "dispute_evidence"},
+            files={"file": ("summary.pdf", PDF, "application/octet-stream")},
+            headers={**AUTH, "Idempotency-Key": "payments:dispute_file:dsr_1:0"},
+        )
+        assert replayed.json()["id"] == uploaded["id"]
+        assert replayed.headers["Idempotent-Replayed"] == "true"

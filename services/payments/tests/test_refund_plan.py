@@ -274,3 +274,13 @@ def test_a_missing_or_unknown_payment_is_refused() -> None:
     with pytest.raises(RefundRefused) as excinfo:
         plan_refund(order(), replace(SINGLE, status="disputed"), reserved=0, refunded_for_booking=0)
     assert excinfo.value.code == "payment_not_refundable"
+
+
+def test_a_disputed_captured_payment_is_refused_charge_disputed() -> None:
+    """Stripe refuses a refund of a charged-back charge: refused before asking (no call)."""
+    with pytest.raises(RefundRefused) as refused:
+        plan_refund(order(), replace(SINGLE, disputed=True), reserved=0, refunded_for_booking=0)
+    assert refused.value.code == "charge_disputed"
+    # ... but a payment that holds nothing any more has nothing to refund either way.
+    released = replace(SINGLE, status="voided", captured_amount=0, disputed=True)
+    assert plan_refund(order(), released, reserved=0, refunded_for_booking=0).method == "none"

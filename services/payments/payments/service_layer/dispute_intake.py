@@ -47,9 +47,11 @@ from payments.adapters.stripe_disputes import (
 )
 from payments.domain.checkout import InvalidCheckout, captured_splits
 from payments.domain.disputes import CLOSED, dispute_id, moves_forward, opening_status
+from payments.domain.ids import idempotency_key
 
 log = logging.getLogger("payments.disputes")
 _NAMESPACE = uuid.UUID("6a0f3b7e-2d4c-4f59-8e1a-93c7d5b2e014")
+ACCEPT_KEY_PREFIX = idempotency_key("dispute_accept", "")
 
 
 def _meta(payment: asyncpg.Record, stripe_event_id: str) -> dict[str, Any]:
@@ -106,7 +108,14 @@ async def apply_dispute_event(
         if await disputes_db.add_move(conn, case_id, move):
             await outbox.add(conn, _money_fact(case, move), **meta)
     reported_at = datetime.fromtimestamp(event["created"], UTC)
-    await _status(conn, outbox, case, report, reported_at, meta)
+    await _status(conn, outbox, case, report, reported_at, meta, _ours(event))
+
+
+def _ours(event: dict[str, Any]) -> bool:
+    """The event was caused by payments' own `Dispute.close` (Stripe names the request's
+    idempotency key in the event)."""
+    key = (event.get("request") or {}).get("idempotency_key") or ""
+    return str(key).startswith(ACCEPT_KEY_PREFIX)
 
 
 async def _open(
@@ -183,6 +192,7 @@ async def _status(
     report: DisputeReport,
     reported_at: datetime,
     meta: dict[str, Any],
+    closed_by_us: bool,
 ) -> None:
     ids = {
         "dispute_id": case["dispute_id"],
@@ -194,7 +204,9 @@ async def _status(
         closed = await disputes_db.close(conn, case["dispute_id"], report.status, reported_at)
         if closed is None:
             return  # reported already
-        accepted = closed["accepting"] and report.status == "lost"
+        # Accepted: closed by our Dispute.close (its key is in the event), or while we were
+        # asking for it (the `accepting` mark, set before the call).
+        accepted = report.status == "lost" and (closed_by_us or closed["accepting"])
         await outbox.add(
             conn,
             DisputeClosedV1(
