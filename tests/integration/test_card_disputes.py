@@ -501,3 +501,20 @@ async def test_a_group_payment_dispute_names_every_leg(
         (g.booking_id, g.host_account_id) for g in group.legs
     ]
     assert opened.guest_id == group.guest_id
+
+
+async def test_a_request_for_an_unknown_dispute_is_refused_not_dead_lettered(
+    payments: PaymentsHarness, sim: httpx.AsyncClient
+) -> None:
+    payment_id = await booked(payments)
+    accept = DisputeAcceptanceRequestedV1(
+        request_id=f"dsa_{uuid.uuid4().hex}",
+        dispute_id="dsp_nope",
+        processor_dispute_id="du_nope",
+        payment_id=payment_id,
+        actor="trust@example.com",
+    )
+    assert await payments.consume(accept, accept.dispute_id) == "handled"
+    [failed] = of(await payments.emitted(payment_id), DisputeActionFailedV1)
+    assert (failed.action, failed.code) == ("accept", "processor_refused")
+    assert "du_nope" in failed.message and not payments.dead_letters.sent

@@ -202,8 +202,13 @@ class DisputeActions:
             log.warning("dispute %s: to be retried: %s", processor_dispute_id, exc)
             raise exc
         # Stripe gives no code of its own for "closed" or "submitted already": its status does.
-        status = await self.stripe.status(processor_dispute_id)
-        code = PROCESSOR_REFUSED if status in RESPONDABLE else DISPUTE_CLOSED
+        try:
+            status = await self.stripe.status(processor_dispute_id)
+        except StripeGatewayError as lookup:
+            if lookup.retryable:
+                raise
+            status = ""  # e.g. no such dispute: Stripe's refusal says why
+        code = DISPUTE_CLOSED if status and status not in RESPONDABLE else PROCESSOR_REFUSED
         log.error("dispute %s (%s) refused: %s", processor_dispute_id, status, exc)
         return ActionOutcome(False, status, code=code, message=exc.message)
 
