@@ -15,7 +15,7 @@ from disputes.service_layer.cases import Cases
 from disputes.service_layer.deadlines import AUTO_SUBMIT, REMINDER, Deadlines
 from disputes.service_layer.handlers import DisputesHandlers
 from disputes.service_layer.intake import Intake
-from eventkit.clock import Clock, FollowedClock, clock_from
+from eventkit.clock import Clock, FollowedClock, SystemClock, clock_from
 from eventkit.outbox import Outbox
 from eventkit.runtime import ServiceRuntime, create_app
 from eventkit.scheduler import Scheduler
@@ -61,7 +61,8 @@ def build_timers(settings: DisputesSettings, handlers: DisputesHandlers, clock: 
         NAME,
         {REMINDER: handlers.remind_job, AUTO_SUBMIT: handlers.auto_submit_job},
         poll_interval=settings.scheduler_poll_seconds,
-        now=clock.now if isinstance(clock, FollowedClock) else None,
+        # The system clock: the database's now(); any other (followed, a test's): its own.
+        now=None if isinstance(clock, SystemClock) else clock.now,
     )
 
 

@@ -90,12 +90,14 @@ class Intake:
         rescheduled = event.due_by is not None and event.due_by != case.due_by
         if rescheduled:
             case.due_by = event.due_by
+        moved = False
         if event.status not in _CLOSED:
             detail = {"previous": event.previous_status, "due_by": event.due_by}
-            rescheduled |= case.observe(processor_trigger(event.status), at, **detail)
+            moved = case.observe(processor_trigger(event.status), at, **detail)
+        if not (moved or rescheduled):
+            return  # stale or repeated: nothing to write
         await uow.cases.save(case)
-        if rescheduled:
-            await self._retime(uow, case)
+        await self._retime(uow, case)
 
     async def _retime(self, uow: UnitOfWork, case: Case) -> None:
         await self.deadlines.cancel(uow.conn, case.dispute_id)
@@ -127,9 +129,10 @@ class Intake:
         row = await _locked(uow, event.dispute_id)
         case = to_case(row)
         trigger = processor_trigger(event.status, accepted=event.accepted)
-        case.observe(trigger, event.closed_at, accepted=event.accepted)
+        moved = case.observe(trigger, event.closed_at, accepted=event.accepted)
         if case.resolved:
-            await uow.cases.save(case)
+            if moved:  # resolved as `accepted` earlier, the processor's status follows
+                await uow.cases.save(case)
             return
         outcome = _outcome(event, case)
         decision = None
