@@ -85,6 +85,7 @@ async def test_a_lost_fraud_dispute_resolves_once_with_the_policys_shares(
     await harness.deliver(closed(dispute_id, payment_id, "lost"), payment_id)
 
     hold, resolved, released = await harness.emitted(dispute_id)
+    assert isinstance(hold, out.PayoutHoldChangedV1) and hold.held
     assert isinstance(resolved, out.DisputeResolvedV1)
     assert (resolved.outcome, resolved.rule, resolved.policy_version) == ("lost", "fraud_shared", POLICY_VERSION)  # fmt: skip
     assert {(s.party, s.host_account_id, s.amount) for s in resolved.shares} == {
