@@ -49,9 +49,10 @@ class FactsRepository:
         )
 
     async def upsert_booking(self, booking_id: str, columns: dict[str, Any]) -> None:
-        """Set these columns of the booking's row (created if new); others stay as they are."""
+        """Fill these columns of the booking's row (created if new): a value already there
+        stays (the first delivery of a fact wins; a redelivery changes nothing)."""
         row = {"booking_id": booking_id, **_encoded(columns)}
-        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns)
+        updates = ", ".join(f"{c} = coalesce({S}.bookings.{c}, EXCLUDED.{c})" for c in columns)
         await insert(
             self.conn, f"{S}.bookings", row, f"ON CONFLICT (booking_id) DO UPDATE SET {updates}"
         )

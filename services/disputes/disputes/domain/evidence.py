@@ -253,7 +253,12 @@ def _cancellations(facts: Facts) -> str:
     lines = []
     for b in facts.bookings:
         if b.cancellation:
-            lines.append(f"Booking {b.booking_id} cancelled: {b.cancellation}")
+            c = b.cancellation
+            lines.append(
+                f"Booking {b.booking_id} cancelled by the {c.get('cancelled_by')} at "
+                f"{c.get('at')} under policy {c.get('policy')} (reason: {c.get('reason') or '-'}); "
+                f"refunded as that policy gives: {_money(c.get('refund'), b.currency)}."
+            )
         elif b.status:
             lines.append(f"Booking {b.booking_id} was not cancelled (status {b.status}).")
     return "\n".join(lines)
