@@ -178,14 +178,18 @@ async def test_accepting_asks_payments_then_the_loss_is_conceded(
     ]
 
 
-async def test_a_failed_submission_returns_the_case_and_resumes_its_reminders(
+async def test_a_failed_submission_returns_the_case_to_needs_response(
     harness: DisputesHarness,
 ) -> None:
     dispute_id, payment_id = ids()
     await harness.deliver(opened(dispute_id, payment_id), payment_id)
     async with harness.pool.acquire() as conn, conn.transaction():
         request_id = await harness.handlers.cases.submit(harness.handlers.uow(conn), dispute_id, "trust-1")  # fmt: skip
-    assert set((await harness.jobs(dispute_id)).values()) == {"cancelled"}
+    assert await harness.jobs(dispute_id) == {
+        f"deadline_reminder:{dispute_id}:72": "pending",  # reminders keep going, evidence in
+        f"deadline_reminder:{dispute_id}:24": "pending",
+        f"auto_submit:{dispute_id}": "cancelled",
+    }
     failed = d.DisputeActionFailedV1(
         request_id=request_id, dispute_id=dispute_id, payment_id=payment_id, action="submit",
         code="processor_refused", message="file too large",

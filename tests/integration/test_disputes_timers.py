@@ -124,7 +124,11 @@ async def test_no_auto_submit_after_staff_submitted(pool: asyncpg.Pool) -> None:
     await harness.fire(timedelta(days=8))
     requests = await _of(harness, dispute_id, out.EvidenceSubmissionRequestedV1)
     assert [(r.actor, r.auto) for r in requests] == [("trust-7", False)]
-    assert await _of(harness, dispute_id, out.DeadlineApproachingV1) == []
+    reminders = await _of(harness, dispute_id, out.DeadlineApproachingV1)
+    assert [(r.hours_before, r.status, r.evidence_submitted) for r in reminders] == [
+        (72, "submitting", True),
+        (24, "submitting", True),
+    ]
 
 
 async def test_a_moved_deadline_moves_the_timers(pool: asyncpg.Pool) -> None:

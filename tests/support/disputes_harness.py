@@ -14,7 +14,7 @@ from aiokafka.structs import ConsumerRecord
 from disputes.bootstrap import build_handlers, build_timers
 from disputes.config import DisputesSettings
 from disputes.entrypoints.consumers import build_router
-from eventkit.clock import FixedClock
+from eventkit.clock import Clock, FixedClock
 from eventkit.consumer import MessageProcessor
 from marketplace_contracts import Envelope, EventModel, decode_data, make_envelope
 from marketplace_contracts.events import payments_disputes as d
@@ -31,9 +31,9 @@ class _DeadLetters:
 
 
 class DisputesHarness:
-    def __init__(self, pool: asyncpg.Pool, **settings: Any) -> None:
+    def __init__(self, pool: asyncpg.Pool, *, clock: Clock | None = None, **settings: Any) -> None:
         self.pool = pool
-        self.clock = FixedClock(NOW)
+        self.clock: Any = clock or FixedClock(NOW)
         self.settings = DisputesSettings(**settings)
         self.handlers = build_handlers(self.settings, self.clock)
         self.router = build_router(self.handlers)
@@ -82,7 +82,8 @@ class DisputesHarness:
         return [tuple(r) for r in rows]  # type: ignore[misc]
 
     async def fire(self, advance: timedelta = timedelta(0)) -> int:
-        self.clock.advance(advance)
+        if advance:
+            self.clock.advance(advance)
         return await self.timers.run_due(self.pool)
 
     async def jobs(self, dispute_id: str) -> dict[str, str]:

@@ -55,6 +55,9 @@ S, T = Status, Trigger
 # Where evidence may still be submitted (staff, or the auto-submit timer).
 RESPONDABLE = frozenset({S.NEEDS_RESPONSE, S.WARNING_NEEDS_RESPONSE})
 TERMINAL = frozenset({S.WON, S.LOST, S.ACCEPTED, S.WARNING_CLOSED})
+# Where deadline reminders still go out: the bank may be waiting for evidence, or has it (the
+# reminder then says so); not once the platform conceded or the case closed.
+REMINDED = RESPONDABLE | {S.SUBMITTING, S.UNDER_REVIEW, S.WARNING_UNDER_REVIEW}
 INQUIRY_STATES = frozenset({S.WARNING_NEEDS_RESPONSE, S.WARNING_UNDER_REVIEW, S.WARNING_CLOSED})
 _OPEN_CHARGEBACK = (S.NEEDS_RESPONSE, S.SUBMITTING, S.UNDER_REVIEW)
 

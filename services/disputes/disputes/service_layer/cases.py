@@ -19,7 +19,7 @@ import asyncpg
 from disputes.adapters.cases_repository import to_case
 from disputes.adapters.unit_of_work import UnitOfWork
 from disputes.domain import evidence
-from disputes.domain.case import RESPONDABLE, Change, Trigger
+from disputes.domain.case import REMINDED, RESPONDABLE, Change, Trigger
 from disputes.domain.errors import DisputeError, ErrorCode
 from disputes.service_layer import evidence as packages
 from disputes.service_layer.deadlines import Deadlines, dispute_of
@@ -27,6 +27,7 @@ from eventkit.outbox import Outbox
 from marketplace_contracts.events import disputes as events
 
 AUTO_ACTOR = "system:auto_submit"
+
 # One submission request must fit a Kafka message (the contract's 700 kB, base64 included).
 REQUEST_LIMIT = 700_000
 
@@ -122,7 +123,7 @@ class Cases:
                 "fields": fields or [],
             }
         )
-        await self.deadlines.cancel(uow.conn, row["dispute_id"])
+        await self.deadlines.cancel(uow.conn, row["dispute_id"], reminders=action == "accept")
 
     async def edit_text(
         self, uow: UnitOfWork, dispute_id: str, edits: dict[str, str | None], actor: str
@@ -197,7 +198,7 @@ class Cases:
     # -- the timers' jobs (eventkit.scheduler handlers) -------------------------------------
     async def remind(self, uow: UnitOfWork, subject: str, payload: dict[str, Any]) -> None:
         row = await uow.cases.row(dispute_of(subject), for_update=True)
-        if row is None or row["status"] not in RESPONDABLE or row["due_by"] is None:
+        if row is None or row["status"] not in REMINDED or row["due_by"] is None:
             return
         hours = int(payload["hours"])
         await uow.publish(
@@ -209,7 +210,7 @@ class Cases:
                 reason=row["reason"],
                 due_by=row["due_by"],
                 hours_before=hours,
-                evidence_submitted=False,
+                evidence_submitted=row["status"] not in RESPONDABLE,
             ),
             key=row["dispute_id"],
         )

@@ -1,8 +1,9 @@
 """A case's durable timers (eventkit.scheduler): reminders before due_by and the auto-submit.
 
 They are scheduled in the transaction that makes a case respondable (opened, an inquiry
-escalated, a failed submission) and cancelled in the one that ends it (submitted, accepted,
-closed); a timer that fires anyway checks the case first. One job per (kind, subject): a
+escalated, a failed submission). A submission cancels the auto-submit (reminders still come,
+saying the evidence is in); accepting or closing the case cancels everything. A timer that
+fires checks the case first. One job per (kind, subject): a
 redelivered fact reschedules the same job, it never adds one.
 """
 
@@ -13,7 +14,7 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from disputes.domain.case import RESPONDABLE, Case
+from disputes.domain.case import REMINDED, RESPONDABLE, Case
 from eventkit import scheduler
 
 SCHEMA = "disputes"
@@ -37,20 +38,26 @@ class Deadlines:
     async def schedule(
         self, conn: asyncpg.Connection, case: Case, now: datetime, *, auto: bool = True
     ) -> None:
-        """The case's reminders still ahead, and its auto-submit (due at once when the margin
-        has passed already: late is better than missed)."""
-        if case.status not in RESPONDABLE or case.due_by is None:
+        """The case's reminders still ahead, and its auto-submit while a response is due (due
+        at once when the margin has passed already: late is better than missed)."""
+        if case.status not in REMINDED or case.due_by is None:
             return
         for hours in self.reminder_hours:
             at = case.due_by - timedelta(hours=hours)
             if at > now:
                 subject = reminder_subject(case.dispute_id, hours)
                 await scheduler.schedule(conn, SCHEMA, REMINDER, subject, at, {"hours": hours})
-        if auto:
+        if auto and case.status in RESPONDABLE:
             due = case.due_by - self.margin
             await scheduler.schedule(conn, SCHEMA, AUTO_SUBMIT, case.dispute_id, due)
 
-    async def cancel(self, conn: asyncpg.Connection, dispute_id: str) -> None:
-        for hours in self.reminder_hours:
-            await scheduler.cancel(conn, SCHEMA, REMINDER, reminder_subject(dispute_id, hours))
+    async def cancel(
+        self, conn: asyncpg.Connection, dispute_id: str, *, reminders: bool = True
+    ) -> None:
+        """The auto-submit, and the reminders unless told (a submitted case keeps them:
+        they then say the evidence is in, until the case closes)."""
+        if reminders:
+            for hours in self.reminder_hours:
+                subject = reminder_subject(dispute_id, hours)
+                await scheduler.cancel(conn, SCHEMA, REMINDER, subject)
         await scheduler.cancel(conn, SCHEMA, AUTO_SUBMIT, dispute_id)

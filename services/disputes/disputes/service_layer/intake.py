@@ -18,7 +18,14 @@ import asyncpg
 from disputes.adapters.cases_repository import to_case
 from disputes.adapters.unit_of_work import UnitOfWork
 from disputes.domain import liability
-from disputes.domain.case import Case, Change, Status, Trigger, processor_trigger
+from disputes.domain.case import (
+    RESPONDABLE,
+    Case,
+    Change,
+    Status,
+    Trigger,
+    processor_trigger,
+)
 from disputes.service_layer.deadlines import Deadlines
 from marketplace_contracts.events import disputes as events
 from marketplace_contracts.events import payments_disputes as facts
@@ -97,11 +104,13 @@ class Intake:
         if not (moved or rescheduled):
             return  # stale or repeated: nothing to write
         await uow.cases.save(case)
-        await self._retime(uow, case)
-
-    async def _retime(self, uow: UnitOfWork, case: Case) -> None:
-        await self.deadlines.cancel(uow.conn, case.dispute_id)
-        await self.deadlines.schedule(uow.conn, case, self.now())
+        if rescheduled:  # a new due_by: every timer moves
+            await self.deadlines.cancel(uow.conn, case.dispute_id)
+            await self.deadlines.schedule(uow.conn, case, self.now())
+        elif case.status in RESPONDABLE:  # an inquiry escalated: a response is due now
+            await self.deadlines.schedule(uow.conn, case, self.now())
+        else:  # evidence went in (at the processor's dashboard, say): no auto-submit
+            await self.deadlines.cancel(uow.conn, case.dispute_id, reminders=False)
 
     async def money(
         self, uow: UnitOfWork, event: facts.DisputeFundsWithdrawnV1 | facts.DisputeFundsReinstatedV1
