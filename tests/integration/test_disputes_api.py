@@ -21,6 +21,7 @@ from disputes.entrypoints import http
 from eventkit import http_errors
 from marketplace_contracts.events import booking as b
 from marketplace_contracts.events import disputes as out
+from marketplace_contracts.events import payments_disputes as d
 from tests.conftest import service_dsn
 from tests.support.disputes_harness import NOW, DisputesHarness, ids, opened
 
@@ -90,7 +91,15 @@ async def test_only_trust_staff_and_admins_may_use_it(api: httpx.AsyncClient, ha
 
 async def test_one_case_shows_its_evidence_history_and_money(api: httpx.AsyncClient, harness: DisputesHarness) -> None:  # fmt: skip
     dispute_id = await a_case(harness)
+    payment_id = (await harness.case(dispute_id))["payment_id"]
+    warning = d.EarlyFraudWarningReceivedV1(
+        warning_id=f"issfr_{payment_id}", payment_id=payment_id, booking_id="b",
+        fraud_type="made_with_stolen_card", actionable=True, received_at=NOW,
+    )  # fmt: skip
+    for _ in range(2):
+        await harness.deliver(warning, payment_id)
     case = (await api.get(f"/v1/disputes/{dispute_id}", headers=token())).json()
+    assert [w["fraud_type"] for w in case["fraud_warnings"]] == ["made_with_stolen_card"]
     assert (case["status"], case["reason"], case["amount"]) == ("needs_response", "fraudulent", 32_000)  # fmt: skip
     assert [leg["host_account_id"] for leg in case["legs"]] == ["acct_A", "acct_B"]
     assert case["evidence"]["text"]["customer_purchase_ip"] == "192.0.2.55"

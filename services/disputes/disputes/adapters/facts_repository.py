@@ -81,6 +81,14 @@ class FactsRepository:
     async def add_fraud_warning(self, row: dict[str, Any]) -> None:
         await insert(self.conn, f"{S}.fraud_warnings", row, "ON CONFLICT DO NOTHING")
 
+    async def fraud_warnings(self, payment_id: str) -> list[asyncpg.Record]:
+        return list(
+            await self.conn.fetch(
+                f"SELECT * FROM {S}.fraud_warnings WHERE payment_id = $1 ORDER BY received_at",
+                payment_id,
+            )
+        )
+
     async def bookings(self, booking_ids: list[str]) -> list[Booking]:
         rows = await self.conn.fetch(
             f"SELECT * FROM {S}.bookings WHERE booking_id = ANY($1::text[]) "

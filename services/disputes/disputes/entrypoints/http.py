@@ -112,8 +112,10 @@ async def _case(uow: UnitOfWork, dispute_id: str) -> dict[str, Any]:
     files = await uow.cases.files(dispute_id)
     taken = {f["field"] for f in files}
     wanted = (evidence.summary_field(row["reason"]), "uncategorized_file")
+    warnings = await uow.facts.fraud_warnings(row["payment_id"])
     return views.case(
         row,
+        fraud_warnings=warnings,
         legs=await uow.cases.legs(dispute_id),
         text=text,
         assembled=assembled,

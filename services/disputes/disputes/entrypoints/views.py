@@ -59,6 +59,7 @@ def case(
     history: list[asyncpg.Record],
     movements: list[asyncpg.Record],
     submissions: list[asyncpg.Record],
+    fraud_warnings: list[asyncpg.Record],
 ) -> dict[str, Any]:
     staff_files = [{**{k: iso(v) for k, v in dict(f).items()}, "source": "uploaded"} for f in files]
     return {
@@ -86,6 +87,7 @@ def case(
             for h in history
         ],
         "money": money(row, movements),
+        "fraud_warnings": [{k: iso(v) for k, v in dict(w).items()} for w in fraud_warnings],
         "submissions": [
             {k: iso(s[k]) for k in ("request_id", "action", "auto", "actor", "requested_at", "outcome", "answered_at")}
             | {"fields": list(s["fields"])}
