@@ -157,6 +157,7 @@ async def test_staff_edit_text_and_add_files_within_limits(api: httpx.AsyncClien
     assert added.status_code == 201, added.text
     assert (added.json()["field"], added.json()["size"]) == ("receipt", len(PNG))
     refused(await api.post(files, data={"field": "receipt"}, files={"file": ("r.txt", b"hi", "text/plain")}, headers=token()), 422, "unsupported_file_type")  # fmt: skip
+    refused(await api.post(files, data={"field": "receipt"}, files={"file": ("r.pdf", PNG, "application/pdf")}, headers=token()), 422, "unsupported_file_type")  # fmt: skip
     refused(await api.post(files, data={"field": "nope"}, files={"file": ("r.png", PNG, "image/png")}, headers=token()), 422, "unknown_evidence_field")  # fmt: skip
     refused(await api.post(files, data={"field": "receipt"}, files={"file": ("r.png", b"", "image/png")}, headers=token()), 422, "empty_file")  # fmt: skip
     big = PNG + b"\0" * 40_000  # the budget: 100,000 minus 60,000 kept for the summary

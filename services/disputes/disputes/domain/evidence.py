@@ -56,8 +56,20 @@ FILE_FIELDS = frozenset(
         "uncategorized_file",
     }
 )
-# Stripe takes PDF, JPEG and PNG as dispute evidence.
-FILE_TYPES = frozenset({"application/pdf", "image/jpeg", "image/png"})
+# Stripe takes PDF, JPEG and PNG as dispute evidence; a file must start as its type does (a
+# file Stripe cannot read would fail the whole submission, at the deadline).
+FILE_TYPES = {
+    "application/pdf": b"%PDF-",
+    "image/jpeg": b"\xff\xd8\xff",
+    "image/png": b"\x89PNG\r\n\x1a\n",
+}
+
+
+def is_file_type(content_type: str, content: bytes) -> bool:
+    magic = FILE_TYPES.get(content_type)
+    return magic is not None and content.startswith(magic)
+
+
 SUMMARY_FIELD = {
     "fraudulent": "uncategorized_file",
     "unrecognized": "uncategorized_file",

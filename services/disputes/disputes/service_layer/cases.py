@@ -145,10 +145,12 @@ class Cases:
         content: bytes = file["content"]
         if field not in evidence.FILE_FIELDS:
             raise DisputeError(ErrorCode.UNKNOWN_EVIDENCE_FIELD, f"not an evidence file: {field}")
-        if file["content_type"] not in evidence.FILE_TYPES:
-            raise DisputeError(ErrorCode.UNSUPPORTED_FILE_TYPE, "PDF, JPEG or PNG only")
         if not content:
             raise DisputeError(ErrorCode.EMPTY_FILE, "the file is empty")
+        if not evidence.is_file_type(file["content_type"], content):
+            raise DisputeError(
+                ErrorCode.UNSUPPORTED_FILE_TYPE, "PDF, JPEG or PNG only, content as its type"
+            )
         used = await uow.cases.files_size(dispute_id, besides=field)
         if used + len(content) > self.files_budget:
             left = max(self.files_budget - used, 0)
