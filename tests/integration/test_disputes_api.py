@@ -114,10 +114,11 @@ async def test_one_case_shows_its_evidence_history_and_money(api: httpx.AsyncCli
 async def test_the_queue_is_sorted_by_deadline_filtered_and_paged(api: httpx.AsyncClient, harness: DisputesHarness) -> None:  # fmt: skip
     host = f"acct_{ids()[0]}"
     made = []
-    for days in (5, 2, 9):
-        legs = [{"booking_id": f"bk_{days}_{host}", "host_account_id": host, "amount": 100,
+    for days in (5, 2, None, 9, None):  # no due_by (a closed inquiry): last
+        legs = [{"booking_id": f"bk_{days}_{host}_{len(made)}", "host_account_id": host, "amount": 100,
                  "platform_fee": 10, "host_amount": 90}]  # fmt: skip
-        made.append(await a_case(harness, due_by=NOW + timedelta(days=days), legs=legs, amount=100))
+        due_by = NOW + timedelta(days=days) if days else None
+        made.append(await a_case(harness, due_by=due_by, legs=legs, amount=100))
     seen: list[str] = []
     cursor = None
     while True:
@@ -127,7 +128,7 @@ async def test_the_queue_is_sorted_by_deadline_filtered_and_paged(api: httpx.Asy
         cursor = page["next_cursor"]
         if cursor is None:
             break
-    assert seen == [made[1], made[0], made[2]]
+    assert seen == [made[1], made[0], made[3], *sorted([made[2], made[4]])]
     due = (NOW + timedelta(days=6)).isoformat()
     soon = await api.get("/v1/disputes", params={"host_account_id": host, "due_before": due}, headers=token())  # fmt: skip
     assert [c["dispute_id"] for c in soon.json()["data"]] == [made[1], made[0]]
