@@ -50,6 +50,10 @@ env_of() {
                 # (POST /_sim/clock/advance) moves payout due times and reserves too.
                 echo "FINANCE_CLOCK_URL=${FINANCE_CLOCK_URL-http://127.0.0.1:$STRIPESIM_PORT/_sim/clock}"
             fi
+            if [[ "$c" == disputes ]]; then
+                # Disputes too: moving simulated time fires dispute reminders and auto-submits.
+                echo "DISPUTES_CLOCK_URL=${DISPUTES_CLOCK_URL-http://127.0.0.1:$STRIPESIM_PORT/_sim/clock}"
+            fi
             ;;
     esac
 }

@@ -124,6 +124,10 @@ def build_system(kafka: str, logs: Path) -> System:
         urls[name] = f"http://127.0.0.1:{ports[name]}"
         commands[name] = [sys.executable, "-m", name, "serve"]
     env["BOOKING_PUBLIC_BASE_URL"] = urls["booking"]  # signing links point at this gateway
+    # Disputes follows the simulator's clock, as under `make up`: advancing it fires timers.
+    env["DISPUTES_CLOCK_URL"] = f"{urls['stripe']}/_sim/clock"
+    env.setdefault("DISPUTES_CLOCK_REFRESH_SECONDS", "0.2")
+    env.setdefault("DISPUTES_SCHEDULER_POLL_SECONDS", "0.2")
     return System(urls=urls, logs=logs, commands=commands, env=env)
 
 

@@ -68,6 +68,7 @@ def books_system(
         system.env[f"{name.upper()}_DATABASE_URL"] = service_dsn(name, fresh_db)
     system.env.update(FINANCE_TIMINGS)
     system.env["FINANCE_CLOCK_URL"] = f"{system.urls['stripe']}/_sim/clock"
+    system.env["DISPUTES_CLOCK_URL"] = f"{system.urls['stripe']}/_sim/clock"
     # The catalog's listings of this package go to its own broker.
     system.env["KAFKA_BOOTSTRAP"] = finance_kafka.bootstrap
     with running(system) as started:

@@ -1,26 +1,206 @@
-"""Disputes' ops HTTP surface."""
+"""The disputes API for trust staff (roles `trust`, `admin`): the queue by deadline, one case
+with its evidence, history and money, evidence edits and files, submit, accept, host fault.
+Refusals use the one error body (eventkit.http_errors) with the codes of domain/errors.py."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
+from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, HTTPException, Path, Request
+from fastapi import APIRouter, FastAPI, Form, HTTPException, Path, Query, Request, UploadFile
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
 
-from eventkit.http_errors import ID_MAX_LENGTH, ID_PATTERN
+from disputes.adapters.unit_of_work import UnitOfWork, begin
+from disputes.domain import evidence
+from disputes.domain.errors import DisputeError, ErrorCode
+from disputes.entrypoints import views
+from disputes.entrypoints.auth import Staff
+from disputes.service_layer import evidence as packages
+from disputes.service_layer.handlers import DisputesHandlers
+from eventkit.http_errors import ID_MAX_LENGTH, ID_PATTERN, error_response
+from eventkit.transitions import IllegalTransition
 
 router = APIRouter(prefix="/v1", tags=["disputes"])
+DisputeId = Annotated[str, Path(max_length=ID_MAX_LENGTH, pattern=ID_PATTERN)]
+STATUS = {
+    ErrorCode.CASE_NOT_FOUND: 404,
+    ErrorCode.ILLEGAL_TRANSITION: 409,
+    ErrorCode.EVIDENCE_LOCKED: 409,
+    ErrorCode.CASE_RESOLVED: 409,
+    ErrorCode.UNKNOWN_EVIDENCE_FIELD: 422,
+    ErrorCode.UNSUPPORTED_FILE_TYPE: 422,
+    ErrorCode.EMPTY_FILE: 422,
+    ErrorCode.EVIDENCE_TOO_LARGE: 413,
+    ErrorCode.UNAUTHENTICATED: 401,
+    ErrorCode.FORBIDDEN: 403,
+}
+
+
+class TextEdits(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: dict[
+        Annotated[str, Field(max_length=64)],
+        Annotated[str, Field(max_length=evidence.FIELD_LIMIT)] | None,
+    ] = Field(max_length=len(evidence.TEXT_FIELDS))
+
+
+class HostFault(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    at_fault: bool
+    note: str = Field(default="", max_length=2000)
+
+
+def _handlers(request: Request) -> DisputesHandlers:
+    handlers: DisputesHandlers = request.app.state.runtime.state["handlers"]
+    return handlers
+
+
+def _uow(request: Request) -> Any:
+    return begin(request.app.state.runtime.db, _handlers(request).outbox)
+
+
+def _cursor(value: str | None) -> tuple[datetime, str] | None:
+    if not value:
+        return None
+    try:
+        due, dispute_id = base64.urlsafe_b64decode(value.encode()).decode().split("|", 1)
+        return datetime.fromisoformat(due), dispute_id
+    except (ValueError, binascii.Error):
+        raise HTTPException(422, {"code": "invalid_cursor", "message": "not a cursor"}) from None
+
+
+@router.get("/disputes", summary="The queue of cases, soonest due first")
+async def queue(
+    request: Request,
+    _: Staff,
+    status: Annotated[str | None, Query(max_length=40)] = None,
+    reason: Annotated[str | None, Query(max_length=60)] = None,
+    host_account_id: Annotated[str | None, Query(max_length=ID_MAX_LENGTH)] = None,
+    due_before: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=300)] = None,
+) -> dict[str, Any]:
+    filters = {"status": status, "reason": reason, "host_account_id": host_account_id,
+               "due_before": due_before}  # fmt: skip
+    async with _uow(request) as uow:
+        rows = await uow.cases.queue(filters, _cursor(cursor), limit + 1)
+    more = rows[limit:]
+    page = rows[:limit]
+    next_cursor = None
+    if more:
+        last = page[-1]
+        raw = f"{last['queue_key'].isoformat()}|{last['dispute_id']}"
+        next_cursor = base64.urlsafe_b64encode(raw.encode()).decode()
+    return {"data": [views.summary(r) for r in page], "next_cursor": next_cursor}
+
+
+@router.get("/disputes/{dispute_id}", summary="One case: evidence, history and money")
+async def get_case(request: Request, dispute_id: DisputeId, _: Staff) -> dict[str, Any]:
+    async with _uow(request) as uow:
+        return await _case(uow, dispute_id)
+
+
+async def _case(uow: UnitOfWork, dispute_id: str) -> dict[str, Any]:
+    row = await uow.cases.row(dispute_id)
+    if row is None:
+        raise DisputeError(ErrorCode.CASE_NOT_FOUND, f"no dispute {dispute_id}")
+    text, assembled = await packages.text_of(uow, row)
+    files = await uow.cases.files(dispute_id)
+    taken = {f["field"] for f in files}
+    wanted = (evidence.summary_field(row["reason"]), "uncategorized_file")
+    warnings = await uow.facts.fraud_warnings(row["payment_id"])
+    return views.case(
+        row,
+        fraud_warnings=warnings,
+        legs=await uow.cases.legs(dispute_id),
+        text=text,
+        assembled=assembled,
+        files=files,
+        summary_field=next((f for f in wanted if f not in taken), "text only"),
+        history=await uow.cases.history(dispute_id),
+        movements=await uow.cases.money(dispute_id),
+        submissions=await uow.cases.submissions(dispute_id),
+    )
+
+
+@router.get(
+    "/disputes/{dispute_id}/evidence/summary.pdf",
+    summary="The evidence summary as it would be submitted now",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+async def summary_pdf(request: Request, dispute_id: DisputeId, _: Staff) -> Response:
+    async with _uow(request) as uow:
+        row = await uow.cases.row(dispute_id)
+        if row is None:
+            raise DisputeError(ErrorCode.CASE_NOT_FOUND, f"no dispute {dispute_id}")
+        text, _assembled = await packages.text_of(uow, row)
+    return Response(packages.summary(row, text), media_type="application/pdf")
+
+
+@router.patch("/disputes/{dispute_id}/evidence", summary="Edit evidence text (null removes)")
+async def edit_evidence(
+    request: Request, dispute_id: DisputeId, body: TextEdits, actor: Staff
+) -> dict[str, Any]:
+    async with _uow(request) as uow:
+        await _handlers(request).cases.edit_text(uow, dispute_id, body.text, actor)
+        return await _case(uow, dispute_id)
+
+
+@router.post("/disputes/{dispute_id}/evidence/files", status_code=201, summary="Add a file")
+async def upload_file(
+    request: Request,
+    dispute_id: DisputeId,
+    actor: Staff,
+    file: UploadFile,
+    field: Annotated[str, Form(max_length=64)],
+) -> dict[str, Any]:
+    cases = _handlers(request).cases
+    # Read one byte past the budget: enough to refuse a larger file without holding all of it.
+    content = await file.read(cases.files_budget + 1)
+    upload = {
+        "filename": (file.filename or "upload")[:200],
+        "content_type": file.content_type or "application/octet-stream",
+        "content": content,
+    }
+    async with _uow(request) as uow:
+        stored = await cases.upload(uow, dispute_id, field, upload, actor)
+    return {k: views.iso(v) for k, v in stored.items()}
+
+
+@router.post("/disputes/{dispute_id}/submit", status_code=202, summary="Submit the evidence")
+async def submit(request: Request, dispute_id: DisputeId, actor: Staff) -> dict[str, Any]:
+    async with _uow(request) as uow:
+        request_id = await _handlers(request).cases.submit(uow, dispute_id, actor)
+        return {"request_id": request_id, **await _case(uow, dispute_id)}
+
+
+@router.post("/disputes/{dispute_id}/accept", status_code=202, summary="Concede the dispute")
+async def accept(request: Request, dispute_id: DisputeId, actor: Staff) -> dict[str, Any]:
+    async with _uow(request) as uow:
+        request_id = await _handlers(request).cases.accept(uow, dispute_id, actor)
+        return {"request_id": request_id, **await _case(uow, dispute_id)}
+
+
+@router.post("/disputes/{dispute_id}/host-fault", summary="Record whether the host was at fault")
+async def host_fault(
+    request: Request, dispute_id: DisputeId, body: HostFault, actor: Staff
+) -> dict[str, Any]:
+    async with _uow(request) as uow:
+        await _handlers(request).cases.set_host_fault(
+            uow, dispute_id, body.at_fault, body.note, actor
+        )
+        return await _case(uow, dispute_id)
 
 
 @router.get("/charges/{payment_id}", summary="A captured charge as disputes knows it")
-async def get_charge(
-    request: Request,
-    payment_id: Annotated[str, Path(max_length=ID_MAX_LENGTH, pattern=ID_PATTERN)],
-) -> dict[str, Any]:
-    async with request.app.state.runtime.db.acquire() as conn:
-        row = await conn.fetchrow(
-            "SELECT * FROM disputes.charges WHERE payment_id = $1", payment_id
-        )
+async def get_charge(request: Request, payment_id: DisputeId) -> dict[str, Any]:
+    async with _uow(request) as uow:
+        row = await uow.facts.charge(payment_id)
     if row is None:
         raise HTTPException(404, {"code": "charge_not_found", "message": payment_id})
     return {
@@ -30,5 +210,18 @@ async def get_charge(
     }
 
 
+async def _dispute_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DisputeError)
+    headers = {"WWW-Authenticate": "Bearer"} if exc.code is ErrorCode.UNAUTHENTICATED else None
+    return error_response(request, STATUS[exc.code], exc.code.value, exc.message, headers=headers)
+
+
+async def _illegal(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, IllegalTransition)
+    return error_response(request, 409, exc.code, str(exc))
+
+
 def install(app: FastAPI) -> None:
     app.include_router(router)
+    app.add_exception_handler(DisputeError, _dispute_error)
+    app.add_exception_handler(IllegalTransition, _illegal)

@@ -1,69 +1,98 @@
-"""Disputes keeps its own copy of every captured charge, so a chargeback can be matched
-without asking payments at dispute time."""
+"""Thin handlers the routing table calls: each opens a unit of work on the consumer's
+transaction (the inbox row commits with it) and hands the fact to its use case."""
 
 from __future__ import annotations
 
-import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
 
+from disputes.adapters.unit_of_work import UnitOfWork
+from disputes.service_layer import booking_facts
+from disputes.service_layer.cases import Cases
+from disputes.service_layer.intake import Intake
+from eventkit.outbox import Outbox
+from eventkit.routing import Apply
 from marketplace_contracts import Envelope
-from marketplace_contracts.events.payments import PaymentCapturedV1, PaymentCapturedV2
+from marketplace_contracts.events import payments_disputes as facts
 
-_INSERT = (
-    "INSERT INTO disputes.charges (payment_id, booking_id, payment_intent_id, charge_id, "
-    "amount, currency, host_account_id, captured_at, group_id, transfer_group, splits) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb) "
-    "ON CONFLICT (payment_id) DO NOTHING"
-)
+Recorder = Callable[[UnitOfWork, Envelope, Any], Awaitable[None]]
 
 
-async def on_payment_captured(
-    conn: asyncpg.Connection, env: Envelope, event: PaymentCapturedV1, _: object
-) -> None:
-    """v1: one booking, one host (events produced before v2 and still on the topic)."""
-    split = {
-        "booking_id": event.booking_id,
-        "host_account_id": event.host_account_id,
-        "amount": event.amount,
-        "platform_fee": event.platform_fee,
-        "host_amount": event.host_amount,
-    }
-    await _record(conn, env, event, event.host_account_id, None, None, [split])
+class DisputesHandlers:
+    def __init__(self, outbox: Outbox, intake: Intake, cases: Cases) -> None:
+        self.outbox = outbox
+        self.intake = intake
+        self.cases = cases
+
+    def uow(self, conn: asyncpg.Connection, env: Envelope | None = None) -> UnitOfWork:
+        return UnitOfWork(conn, self.outbox, env)
+
+    def recording(self, record: Recorder) -> Apply:
+        """A handler that keeps a fact for the evidence."""
+
+        async def apply(conn: asyncpg.Connection, env: Envelope, event: Any, _: object) -> None:
+            await record(self.uow(conn, env), env, event)
+
+        return apply
+
+    async def opened(
+        self, conn: asyncpg.Connection, env: Envelope, event: facts.DisputeOpenedV1, _: object
+    ) -> None:
+        await self.intake.opened(self.uow(conn, env), event)
+
+    async def updated(
+        self, conn: asyncpg.Connection, env: Envelope, event: facts.DisputeUpdatedV1, _: object
+    ) -> None:
+        await self.intake.updated(self.uow(conn, env), event, env.occurred_at)
+
+    async def money(self, conn: asyncpg.Connection, env: Envelope, event: Any, _: object) -> None:
+        await self.intake.money(self.uow(conn, env), event)
+
+    async def closed(
+        self, conn: asyncpg.Connection, env: Envelope, event: facts.DisputeClosedV1, _: object
+    ) -> None:
+        await self.intake.closed(self.uow(conn, env), event)
+
+    async def evidence_submitted(
+        self,
+        conn: asyncpg.Connection,
+        env: Envelope,
+        event: facts.DisputeEvidenceSubmittedV1,
+        _: object,
+    ) -> None:
+        await self.intake.evidence_submitted(self.uow(conn, env), event)
+
+    async def accepted(
+        self, conn: asyncpg.Connection, env: Envelope, event: facts.DisputeAcceptedV1, _: object
+    ) -> None:
+        await self.intake.accepted(self.uow(conn, env), event)
+
+    async def action_failed(
+        self, conn: asyncpg.Connection, env: Envelope, event: facts.DisputeActionFailedV1, _: object
+    ) -> None:
+        await self.intake.action_failed(self.uow(conn, env), event)
+
+    async def fraud_warning(
+        self,
+        conn: asyncpg.Connection,
+        env: Envelope,
+        event: facts.EarlyFraudWarningReceivedV1,
+        _: object,
+    ) -> None:
+        await self.intake.fraud_warning(self.uow(conn, env), event)
+
+    # -- timers (eventkit.scheduler job handlers: connection, subject, payload) -------------
+    async def remind_job(
+        self, conn: asyncpg.Connection, subject: str, payload: dict[str, Any]
+    ) -> None:
+        await self.cases.remind(self.uow(conn), subject, payload)
+
+    async def auto_submit_job(
+        self, conn: asyncpg.Connection, subject: str, payload: dict[str, Any]
+    ) -> None:
+        await self.cases.auto_submit(self.uow(conn), subject)
 
 
-async def on_payment_captured_v2(
-    conn: asyncpg.Connection, env: Envelope, event: PaymentCapturedV2, _: object
-) -> None:
-    """v2: one split per booking the charge paid for. The host account is kept when there is
-    only one host to dispute with."""
-    hosts = {s.host_account_id for s in event.splits}
-    host = hosts.pop() if len(hosts) == 1 else None
-    splits = [s.model_dump(mode="json") for s in event.splits]
-    await _record(conn, env, event, host, event.group_id, event.transfer_group, splits)
-
-
-async def _record(
-    conn: asyncpg.Connection,
-    env: Envelope,
-    event: PaymentCapturedV1 | PaymentCapturedV2,
-    host_account_id: str | None,
-    group_id: str | None,
-    transfer_group: str | None,
-    splits: list[dict[str, Any]],
-) -> None:
-    await conn.execute(
-        _INSERT,
-        event.payment_id,
-        event.booking_id,
-        event.payment_intent_id,
-        event.charge_id,
-        event.amount,
-        event.currency,
-        host_account_id,
-        env.occurred_at,
-        group_id,
-        transfer_group,
-        json.dumps(splits),
-    )
+__all__ = ["DisputesHandlers", "booking_facts"]

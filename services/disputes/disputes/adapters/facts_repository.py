@@ -1,0 +1,149 @@
+"""SQL of the facts evidence is assembled from: captured charges, bookings (one row each,
+filled column group by column group by whichever fact arrives, so their order does not matter),
+dated booking facts (signatures, amendments, claims, refunds: once per natural key), fraud
+warnings."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import asyncpg
+
+from disputes.domain.evidence import Booking, Fact
+from eventkit.rows import insert
+
+S = "disputes"
+
+_CHARGE = (
+    f"INSERT INTO {S}.charges (payment_id, booking_id, payment_intent_id, charge_id, "
+    "amount, currency, host_account_id, captured_at, group_id, transfer_group, splits, purpose) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12) "
+    "ON CONFLICT (payment_id) DO NOTHING"
+)
+_JSON_COLUMNS = ("cancellation_policy", "quote_lines", "cancellation")
+
+
+class FactsRepository:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def add_charge(self, values: tuple[Any, ...]) -> None:
+        await self.conn.execute(_CHARGE, *values)
+
+    async def charge(self, payment_id: str) -> asyncpg.Record | None:
+        return await self.conn.fetchrow(
+            f"SELECT * FROM {S}.charges WHERE payment_id = $1", payment_id
+        )
+
+    async def charges_of(self, booking_ids: list[str]) -> list[asyncpg.Record]:
+        """Every captured charge that paid for one of these bookings (a booking's checkout,
+        its amendments' and claims' extra charges)."""
+        return list(
+            await self.conn.fetch(
+                f"SELECT * FROM {S}.charges WHERE booking_id = ANY($1::text[]) OR EXISTS "
+                "(SELECT 1 FROM jsonb_array_elements(coalesce(splits, '[]')) s "
+                " WHERE s->>'booking_id' = ANY($1::text[])) ORDER BY captured_at",
+                booking_ids,
+            )
+        )
+
+    async def upsert_booking(self, booking_id: str, columns: dict[str, Any]) -> None:
+        """Fill these columns of the booking's row (created if new): a value already there
+        stays (the first delivery of a fact wins; a redelivery changes nothing)."""
+        row = {"booking_id": booking_id, **_encoded(columns)}
+        updates = ", ".join(f"{c} = coalesce({S}.bookings.{c}, EXCLUDED.{c})" for c in columns)
+        await insert(
+            self.conn, f"{S}.bookings", row, f"ON CONFLICT (booking_id) DO UPDATE SET {updates}"
+        )
+
+    async def set_status(self, booking_id: str, status: str, columns: dict[str, Any]) -> None:
+        """A later status (confirmed < completed, cancelled) never goes back to an earlier one."""
+        await self.upsert_booking(booking_id, columns)
+        await self.conn.execute(
+            f"UPDATE {S}.bookings SET status = $2 WHERE booking_id = $1 AND "
+            "(status IS NULL OR status = 'requested' OR (status = 'confirmed' AND $2 <> 'requested'))",
+            booking_id,
+            status,
+        )
+
+    async def add_fact(self, fact: Fact, key: str) -> None:
+        await self.conn.execute(
+            f"INSERT INTO {S}.booking_facts (kind, fact_key, booking_id, at, data) "
+            "VALUES ($1, $2, $3, $4, $5::jsonb) ON CONFLICT DO NOTHING",
+            fact.kind,
+            key,
+            fact.booking_id,
+            fact.at,
+            json.dumps(fact.data, default=str),
+        )
+
+    async def add_fraud_warning(self, row: dict[str, Any]) -> None:
+        await insert(self.conn, f"{S}.fraud_warnings", row, "ON CONFLICT DO NOTHING")
+
+    async def fraud_warnings(self, payment_id: str) -> list[asyncpg.Record]:
+        return list(
+            await self.conn.fetch(
+                f"SELECT * FROM {S}.fraud_warnings WHERE payment_id = $1 ORDER BY received_at",
+                payment_id,
+            )
+        )
+
+    async def bookings(self, booking_ids: list[str]) -> list[Booking]:
+        rows = await self.conn.fetch(
+            f"SELECT * FROM {S}.bookings WHERE booking_id = ANY($1::text[]) "
+            "ORDER BY starts_at NULLS LAST, booking_id",
+            booking_ids,
+        )
+        return [_booking(r) for r in rows]
+
+    async def facts(self, booking_ids: list[str]) -> list[Fact]:
+        rows = await self.conn.fetch(
+            f"SELECT * FROM {S}.booking_facts WHERE booking_id = ANY($1::text[]) "
+            "ORDER BY at, kind, fact_key",
+            booking_ids,
+        )
+        return [Fact(r["kind"], r["booking_id"], r["at"], json.loads(r["data"])) for r in rows]
+
+    async def prior_undisputed(self, guest_id: str, exclude: list[str]) -> list[Booking]:
+        """The guest's other confirmed or completed bookings that no dispute names."""
+        rows = await self.conn.fetch(
+            f"SELECT * FROM {S}.bookings b WHERE b.guest_id = $1 "
+            "AND NOT (b.booking_id = ANY($2::text[])) AND b.status IN ('confirmed', 'completed') "
+            f"AND NOT EXISTS (SELECT 1 FROM {S}.case_legs l WHERE l.booking_id = b.booking_id) "
+            f"AND NOT EXISTS (SELECT 1 FROM {S}.cases c WHERE c.booking_id = b.booking_id) "
+            "ORDER BY b.starts_at NULLS LAST, b.booking_id LIMIT 50",
+            guest_id,
+            exclude,
+        )
+        return [_booking(r) for r in rows]
+
+
+def _encoded(columns: dict[str, Any]) -> dict[str, Any]:
+    return {
+        c: json.dumps(v, default=str) if c in _JSON_COLUMNS and v is not None else v
+        for c, v in columns.items()
+    }
+
+
+def _booking(row: asyncpg.Record) -> Booking:
+    def loaded(column: str) -> Any:
+        return json.loads(row[column]) if row[column] is not None else None
+
+    return Booking(
+        booking_id=row["booking_id"],
+        listing_id=row["listing_id"],
+        starts_at=row["starts_at"],
+        ends_at=row["ends_at"],
+        amount=row["amount"],
+        currency=row["currency"],
+        status=row["status"],
+        client_ip=row["client_ip"],
+        user_agent=row["user_agent"],
+        mandate_ip_address=row["mandate_ip_address"],
+        requested_at=row["requested_at"],
+        completed_at=row["completed_at"],
+        cancellation_policy=loaded("cancellation_policy"),
+        quote_lines=loaded("quote_lines") or [],
+        cancellation=loaded("cancellation"),
+    )

@@ -1,0 +1,96 @@
+"""A case as the API shows it (JSON): ids, status, evidence, history and money."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import asyncpg
+
+
+def iso(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def summary(row: asyncpg.Record) -> dict[str, Any]:
+    return {
+        "dispute_id": row["dispute_id"],
+        "processor_dispute_id": row["processor_dispute_id"],
+        "payment_id": row["payment_id"],
+        "booking_id": row["booking_id"],
+        "group_id": row["group_id"],
+        "status": row["status"],
+        "reason": row["reason"],
+        "amount": row["amount"],
+        "currency": row["currency"],
+        "inquiry": row["inquiry"],
+        "due_by": iso(row["due_by"]),
+        "opened_at": iso(row["opened_at"]),
+        "outcome": row["outcome"],
+    }
+
+
+def money(row: asyncpg.Record, movements: list[asyncpg.Record]) -> dict[str, Any]:
+    def total(kind: str, column: str) -> int:
+        return sum(m[column] for m in movements if m["kind"] == kind)
+
+    return {
+        "currency": row["currency"],
+        "withdrawn": total("withdrawn", "amount"),
+        "fee": total("withdrawn", "fee"),
+        "reinstated": total("reinstated", "amount"),
+        "fee_reinstated": total("reinstated", "fee"),
+        "balance_transactions": [m["balance_transaction_id"] for m in movements],
+        "outcome": row["outcome"],
+        "policy_version": row["policy_version"],
+        "rule": row["rule"],
+        "shares": json.loads(row["shares"]) if row["shares"] else [],
+    }
+
+
+def case(
+    row: asyncpg.Record,
+    *,
+    legs: list[asyncpg.Record],
+    text: dict[str, str],
+    assembled: dict[str, str],
+    files: list[asyncpg.Record],
+    summary_field: str,
+    history: list[asyncpg.Record],
+    movements: list[asyncpg.Record],
+    submissions: list[asyncpg.Record],
+    fraud_warnings: list[asyncpg.Record],
+) -> dict[str, Any]:
+    staff_files = [{**{k: iso(v) for k, v in dict(f).items()}, "source": "uploaded"} for f in files]
+    return {
+        **summary(row),
+        "guest_id": row["guest_id"],
+        "three_d_secure": row["three_d_secure"],
+        "host_fault": {"at_fault": row["host_at_fault"], "note": row["host_fault_note"]},
+        "legs": [
+            {k: leg[k] for k in ("booking_id", "host_account_id", "amount", "platform_fee", "host_amount")}
+            for leg in legs
+        ],
+        "evidence": {
+            "text": text,
+            "assembled": assembled,
+            "edits": json.loads(row["text_edits"]),
+            "files": [
+                {"field": summary_field, "filename": "evidence-summary.pdf",
+                 "content_type": "application/pdf", "source": "assembled"},
+                *staff_files,
+            ],
+        },
+        "history": [
+            {"at": iso(h["at"]), "actor": h["actor"], "trigger": h["trigger"],
+             "from": h["from_status"], "to": h["to_status"], "detail": json.loads(h["detail"])}
+            for h in history
+        ],
+        "money": money(row, movements),
+        "fraud_warnings": [{k: iso(v) for k, v in dict(w).items()} for w in fraud_warnings],
+        "submissions": [
+            {k: iso(s[k]) for k in ("request_id", "action", "auto", "actor", "requested_at", "outcome", "answered_at")}
+            | {"fields": list(s["fields"])}
+            for s in submissions
+        ],
+    }  # fmt: skip

@@ -1,0 +1,306 @@
+"""Payments' dispute facts, applied to the cases (one transaction each, with the inbox row).
+
+Payments reports each change once and in order per payment, but Kafka redelivers and
+payments may restart: a fact already applied changes nothing (the case exists, the status does
+not move backwards, a balance transaction or a submission's answer is recorded once, the case
+resolves once). A fact about a case disputes has not opened yet is retried (the consumer's
+retry, then the dead-letter topic to replay): it cannot be applied to nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+
+import asyncpg
+
+from disputes.adapters.cases_repository import to_case
+from disputes.adapters.unit_of_work import UnitOfWork
+from disputes.domain import liability
+from disputes.domain.case import (
+    RESPONDABLE,
+    Case,
+    Change,
+    Status,
+    Trigger,
+    processor_trigger,
+)
+from disputes.service_layer.deadlines import Deadlines
+from marketplace_contracts.events import disputes as events
+from marketplace_contracts.events import payments_disputes as facts
+
+# Statuses a `dispute_updated` may move a case to; closing ones wait for `dispute_closed`,
+# which carries the outcome.
+_CLOSED = ("won", "lost", "warning_closed")
+
+
+class UnknownCase(Exception):
+    """A fact about a dispute this service has no case for (yet): retried."""
+
+
+class Intake:
+    def __init__(self, deadlines: Deadlines, now: Callable[[], datetime]) -> None:
+        self.deadlines = deadlines
+        self.now = now
+
+    async def opened(self, uow: UnitOfWork, event: facts.DisputeOpenedV1) -> None:
+        charge = await uow.facts.charge(event.payment_id)
+        legs = [leg.model_dump() for leg in event.legs]
+        if not legs and charge is not None and charge["splits"]:
+            legs = [_leg(s) for s in json.loads(charge["splits"])]
+        status = event.status if event.status in Status.__members__.values() else "needs_response"
+        row = {
+            **event.model_dump(
+                include={
+                    "dispute_id",
+                    "processor_dispute_id",
+                    "payment_id",
+                    "booking_id",
+                    "group_id",
+                    "guest_id",
+                    "purpose",
+                    "amount",
+                    "currency",
+                    "reason",
+                    "inquiry",
+                    "due_by",
+                    "three_d_secure",
+                    "card_brand",
+                    "opened_at",
+                }
+            ),
+            "status": status,
+        }
+        if not await uow.cases.add(row, legs):
+            return  # a duplicate: the case exists
+        case = Case(event.dispute_id, Status(status), event.inquiry, event.due_by)
+        detail = {"reason": event.reason, "amount": event.amount, "inquiry": event.inquiry}
+        await uow.cases.append(
+            case.dispute_id, Change(event.opened_at, "processor", "opened", None, status, detail)
+        )
+        await uow.publish(
+            events.PayoutHoldChangedV1(
+                dispute_id=event.dispute_id,
+                payment_id=event.payment_id,
+                charge_id=charge["charge_id"] if charge else None,
+                held=True,
+                reason=event.reason,
+            ),
+            key=event.dispute_id,
+        )
+        await self.deadlines.schedule(uow.conn, case, self.now())
+
+    async def updated(self, uow: UnitOfWork, event: facts.DisputeUpdatedV1, at: datetime) -> None:
+        row = await _locked(uow, event.dispute_id)
+        case = to_case(row)
+        rescheduled = event.due_by is not None and event.due_by != case.due_by
+        if rescheduled:
+            case.due_by = event.due_by
+        moved = False
+        if event.status not in _CLOSED:
+            detail = {"previous": event.previous_status, "due_by": event.due_by}
+            moved = case.observe(processor_trigger(event.status), at, **detail)
+        if not (moved or rescheduled):
+            return  # stale or repeated: nothing to write
+        await uow.cases.save(case)
+        if rescheduled:  # a new due_by: every timer moves
+            await self.deadlines.cancel(uow.conn, case.dispute_id)
+            await self.deadlines.schedule(uow.conn, case, self.now())
+        elif case.status in RESPONDABLE:  # an inquiry escalated: a response is due now
+            await self.deadlines.schedule(uow.conn, case, self.now())
+        else:  # evidence went in (at the processor's dashboard, say): no auto-submit
+            await self.deadlines.cancel(uow.conn, case.dispute_id, reminders=False)
+
+    async def money(
+        self, uow: UnitOfWork, event: facts.DisputeFundsWithdrawnV1 | facts.DisputeFundsReinstatedV1
+    ) -> None:
+        row = await _locked(uow, event.dispute_id)
+        kind = "withdrawn" if isinstance(event, facts.DisputeFundsWithdrawnV1) else "reinstated"
+        recorded = await uow.cases.record_money(
+            {
+                "balance_transaction_id": event.balance_transaction_id,
+                "dispute_id": event.dispute_id,
+                "kind": kind,
+                "amount": event.amount,
+                "fee": event.fee,
+                "currency": event.currency,
+            }
+        )
+        if recorded:
+            detail = {"amount": event.amount, "fee": event.fee, "txn": event.balance_transaction_id}
+            change = Change(
+                self.now(), "processor", f"funds_{kind}", row["status"], row["status"], detail
+            )
+            await uow.cases.append(event.dispute_id, change)
+
+    async def closed(self, uow: UnitOfWork, event: facts.DisputeClosedV1) -> None:
+        row = await _locked(uow, event.dispute_id)
+        case = to_case(row)
+        trigger = processor_trigger(event.status, accepted=event.accepted)
+        moved = case.observe(trigger, event.closed_at, accepted=event.accepted)
+        if case.resolved:
+            if moved:  # resolved as `accepted` earlier, the processor's status follows
+                await uow.cases.save(case)
+            return
+        outcome = _outcome(event, case)
+        decision = None
+        if outcome in ("lost", "accepted"):
+            legs = await uow.cases.legs(event.dispute_id)
+            decision = liability.decide(
+                row["reason"],
+                event.amount,
+                [
+                    liability.Leg(
+                        r["booking_id"], r["host_account_id"], r["amount"], r["host_amount"]
+                    )
+                    for r in legs
+                ],
+                three_d_secure=row["three_d_secure"],
+                host_at_fault=row["host_at_fault"],
+            )
+        await self._resolve(uow, row, case, event, outcome, decision)
+
+    async def _resolve(
+        self,
+        uow: UnitOfWork,
+        row: asyncpg.Record,
+        case: Case,
+        event: facts.DisputeClosedV1,
+        outcome: str,
+        decision: liability.Decision | None,
+    ) -> None:
+        shares = [
+            events.LiabilityShare(
+                party=s.party,
+                host_account_id=s.host_account_id,
+                booking_id=s.booking_id,
+                amount=s.amount,
+            )
+            for s in (decision.shares if decision else ())
+        ]
+        version = decision.policy_version if decision else liability.POLICY_VERSION
+        rule = decision.rule if decision else ""
+        resolved = events.DisputeResolvedV1(
+            dispute_id=event.dispute_id,
+            processor_dispute_id=event.processor_dispute_id,
+            payment_id=event.payment_id,
+            booking_id=row["booking_id"],
+            outcome=outcome,
+            reason=row["reason"],
+            amount=event.amount,
+            currency=event.currency,
+            policy_version=version,
+            rule=rule,
+            shares=shares,
+        )
+        await uow.publish(resolved, key=event.dispute_id)
+        hold = events.PayoutHoldChangedV1(
+            dispute_id=event.dispute_id, payment_id=event.payment_id, held=False, reason=outcome
+        )
+        await uow.publish(hold, key=event.dispute_id)
+        dumped = [s.model_dump() for s in shares]
+        case.changes.append(
+            Change(
+                event.closed_at,
+                "system:liability_policy",
+                "resolved",
+                case.status.value,
+                case.status.value,
+                {"outcome": outcome, "rule": rule, "shares": dumped},
+            )
+        )
+        await uow.cases.save(
+            case,
+            outcome=outcome,
+            policy_version=version,
+            rule=rule,
+            shares=json.dumps(dumped),
+            resolved_at=event.closed_at,
+        )
+        await self.deadlines.cancel(uow.conn, event.dispute_id)
+
+    async def evidence_submitted(
+        self, uow: UnitOfWork, event: facts.DisputeEvidenceSubmittedV1
+    ) -> None:
+        row = await _locked(uow, event.dispute_id)
+        if not await uow.cases.answer_submission(event.request_id, "submitted", event.submitted_at):
+            return
+        case = to_case(row)
+        detail = {
+            "request_id": event.request_id,
+            "fields": event.fields,
+            "file_ids": event.file_ids,
+        }
+        if not case.observe(processor_trigger(event.status), event.submitted_at, **detail):
+            case.changes.append(
+                Change(
+                    event.submitted_at,
+                    "payments",
+                    "evidence_submitted",
+                    row["status"],
+                    row["status"],
+                    detail,
+                )
+            )
+        await uow.cases.save(case)
+
+    async def accepted(self, uow: UnitOfWork, event: facts.DisputeAcceptedV1) -> None:
+        row = await _locked(uow, event.dispute_id)
+        if not await uow.cases.answer_submission(event.request_id, "accepted", self.now()):
+            return
+        case = to_case(row)
+        if case.may(Trigger.ACCEPTANCE_CONFIRMED):
+            case.act(
+                Trigger.ACCEPTANCE_CONFIRMED, "payments", self.now(), request_id=event.request_id
+            )
+        await uow.cases.save(case)
+
+    async def action_failed(self, uow: UnitOfWork, event: facts.DisputeActionFailedV1) -> None:
+        row = await _locked(uow, event.dispute_id)
+        outcome = f"failed:{event.code}"
+        if not await uow.cases.answer_submission(event.request_id, outcome, self.now()):
+            return
+        case = to_case(row)
+        detail = {"request_id": event.request_id, "code": event.code, "message": event.message}
+        if event.action == "submit" and case.status is Status.SUBMITTING:
+            case.act(Trigger.SUBMISSION_FAILED, "payments", self.now(), **detail)
+        elif event.action == "accept" and case.status is Status.ACCEPTING:
+            case.act(Trigger.ACCEPTANCE_FAILED, "payments", self.now(), **detail)
+        else:  # the case moved on (closed meanwhile): the failure is kept in its history
+            case.changes.append(
+                Change(
+                    self.now(), "payments", "action_failed", row["status"], row["status"], detail
+                )
+            )
+        await uow.cases.save(case)
+        # Respondable again: the reminders resume (the auto-submit ran once, its request id
+        # is spent; staff act from here, the queue shows the case first).
+        await self.deadlines.schedule(uow.conn, case, self.now(), auto=False)
+
+    async def fraud_warning(
+        self, uow: UnitOfWork, event: facts.EarlyFraudWarningReceivedV1
+    ) -> None:
+        await uow.facts.add_fraud_warning(event.model_dump())
+
+
+async def _locked(uow: UnitOfWork, dispute_id: str) -> asyncpg.Record:
+    row = await uow.cases.row(dispute_id, for_update=True)
+    if row is None:
+        raise UnknownCase(f"no case {dispute_id} yet")
+    return row
+
+
+def _outcome(event: facts.DisputeClosedV1, case: Case) -> str:
+    if event.status == "warning_closed":
+        return "inquiry_closed"
+    if event.accepted or case.status is Status.ACCEPTED:
+        return "accepted"
+    return "won" if event.status == "won" else "lost"
+
+
+def _leg(split: dict[str, object]) -> dict[str, object]:
+    return {
+        k: split.get(k, 0)
+        for k in ("booking_id", "host_account_id", "amount", "platform_fee", "host_amount")
+    }

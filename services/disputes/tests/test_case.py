@@ -1,0 +1,99 @@
+"""The case's transition table: every state reachable, staff actions refused where they make
+no sense, processor facts applied forward only."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from disputes.domain.case import (
+    RESPONDABLE,
+    TABLE,
+    TERMINAL,
+    Case,
+    Status,
+    Trigger,
+    mermaid,
+    processor_trigger,
+)
+from eventkit.transitions import IllegalTransition
+
+NOW = datetime(2026, 12, 5, 12, tzinfo=UTC)
+
+
+def case(status: Status, *, inquiry: bool = False) -> Case:
+    return Case("dsp_1", status, inquiry)
+
+
+def test_every_state_is_in_the_table_and_terminal_states_have_no_way_out() -> None:
+    assert TABLE.states() == {s.value for s in Status}
+    for state in TERMINAL:
+        assert list(TABLE.triggers_from(state)) == []
+
+
+def test_a_chargeback_is_submitted_then_won_with_each_step_in_history() -> None:
+    c = case(Status.NEEDS_RESPONSE)
+    move = c.act(Trigger.SUBMIT, "trust-1", NOW, request_id="dsr_1")
+    assert move.emits == ("evidence_submission_requested",)
+    assert c.observe(processor_trigger("under_review"), NOW)
+    assert c.observe(processor_trigger("won"), NOW)
+    assert c.status is Status.WON
+    assert [(ch.actor, ch.trigger, ch.from_status, ch.to_status) for ch in c.changes] == [
+        ("trust-1", "submit", "needs_response", "submitting"),
+        ("processor", "processor_under_review", "submitting", "under_review"),
+        ("processor", "processor_won", "under_review", "won"),
+    ]
+    assert c.changes[0].detail == {"request_id": "dsr_1"}
+
+
+@pytest.mark.parametrize("status", [s for s in Status if s not in RESPONDABLE])
+def test_submit_is_illegal_unless_a_response_is_due(status: Status) -> None:
+    c = case(status)
+    with pytest.raises(IllegalTransition) as refused:
+        c.act(Trigger.SUBMIT, "trust-1", NOW)
+    assert refused.value.code == "illegal_transition"
+    assert c.status is status and c.changes == []
+
+
+def test_accept_is_for_chargebacks_awaiting_a_response_only() -> None:
+    assert case(Status.NEEDS_RESPONSE).may(Trigger.ACCEPT)
+    for status in (Status.WARNING_NEEDS_RESPONSE, Status.UNDER_REVIEW, Status.SUBMITTING):
+        with pytest.raises(IllegalTransition):
+            case(status).act(Trigger.ACCEPT, "trust-1", NOW)
+
+
+def test_a_stale_or_repeated_processor_status_changes_nothing() -> None:
+    c = case(Status.UNDER_REVIEW)
+    assert not c.observe(processor_trigger("needs_response"), NOW)  # backwards
+    assert not c.observe(processor_trigger("under_review"), NOW)  # the same again
+    assert not c.observe(processor_trigger("bogus"), NOW)
+    assert c.status is Status.UNDER_REVIEW and c.changes == []
+
+
+def test_an_inquiry_escalates_to_a_chargeback() -> None:
+    c = case(Status.WARNING_NEEDS_RESPONSE, inquiry=True)
+    assert c.observe(processor_trigger("needs_response"), NOW)
+    assert (c.status, c.inquiry) == (Status.NEEDS_RESPONSE, False)
+
+
+def test_a_failed_submission_returns_the_case_to_where_a_response_is_due() -> None:
+    chargeback = case(Status.SUBMITTING)
+    chargeback.act(Trigger.SUBMISSION_FAILED, "payments", NOW)
+    assert chargeback.status is Status.NEEDS_RESPONSE
+    inquiry = case(Status.SUBMITTING, inquiry=True)
+    inquiry.act(Trigger.SUBMISSION_FAILED, "payments", NOW)
+    assert inquiry.status is Status.WARNING_NEEDS_RESPONSE
+
+
+def test_lost_after_asking_to_accept_is_accepted() -> None:
+    c = case(Status.ACCEPTING)
+    assert c.observe(processor_trigger("lost"), NOW)
+    assert c.status is Status.ACCEPTED
+    assert processor_trigger("lost", accepted=True) is Trigger.PROCESSOR_ACCEPTED
+
+
+def test_the_diagram_draws_every_row_of_the_table() -> None:
+    diagram = mermaid()
+    for (state, trigger), move in TABLE.rows.items():
+        assert f"{state.value} --> {move.target.value}: {trigger.value}" in diagram
