@@ -12,6 +12,7 @@ import asyncpg
 import pytest
 
 from finance.adapters import close_repository as close_db
+from finance.service_layer import queue_admin
 from marketplace_contracts.events.disputes import (
     DisputeResolvedV1,
     LiabilityShare,
@@ -223,6 +224,12 @@ async def test_a_lost_dispute_of_a_paid_host_is_reversed_once(q: QueueHarness) -
     ]
     entry = await q.entry(entry_id(captured))
     assert entry["state"] == "transferred"  # the payout stands; the share came back apart
+    shown = await queue_admin.show(q.pool, entry_id(captured))
+    assert shown is not None
+    [note] = [h["note"] for h in shown["history"] if h["trigger"] == "dispute_lost"]
+    assert note.endswith(f"host share 4000: 4000 reversal of {transfer_id} requested")
+    [recovery_row] = shown["dispute_recoveries"]
+    assert (recovery_row["state"], recovery_row["reversal_id"]) == ("reversed", back.reversal_id)
     await tied(q)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import asyncpg
 
 from eventkit.rows import insert
+from finance.adapters.payables_repository import FinanceDB
 from finance.domain.disputes import DISPUTE_FEE, Paid
 from finance.domain.payouts import PAYMENT_RETURNED
 from finance.domain.reconciliation import STRIPE_FEE, source_event_id
@@ -94,5 +95,17 @@ async def recoveries(conn: asyncpg.Connection, dispute_id: str) -> list[asyncpg.
         await conn.fetch(
             "SELECT * FROM finance.dispute_recoveries WHERE dispute_id = $1 ORDER BY recovery_id",
             dispute_id,
+        )
+    )
+
+
+async def for_entry(db: FinanceDB, payment_id: str, booking_id: str) -> list[asyncpg.Record]:
+    """The lost disputes' host shares of one payout entry's booking."""
+    return list(
+        await db.fetch(
+            "SELECT * FROM finance.dispute_recoveries WHERE payment_id = $1 AND booking_id = $2 "
+            "ORDER BY created_at, recovery_id",
+            payment_id,
+            booking_id,
         )
     )

@@ -33,7 +33,7 @@ from finance.adapters import recon_repository as recon_db
 from finance.domain import disputes as rules
 from finance.domain.ledger import Journal, UnbalancedJournal
 from finance.domain.reconciliation import source_event_id
-from finance.service_layer.payout_queue import Queue, own_event_id
+from finance.service_layer.payout_queue import SYSTEM, Queue, own_event_id
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.disputes import DisputeResolvedV1
 from marketplace_contracts.events.finance import (
@@ -226,6 +226,34 @@ class DisputeFacts:
         owed = sum(c.amount for c in charges if c.how == rules.RECEIVABLE)
         if owed:
             await self._owed(conn, share.host_account_id, owed, event.currency, share.booking_id)
+        await self._note(conn, event, share, reversal, owed)
+
+    async def _note(
+        self,
+        conn: asyncpg.Connection,
+        event: DisputeResolvedV1,
+        share: rules.HostShare,
+        reversal: rules.Charge | None,
+        owed: int,
+    ) -> None:
+        """The booking's payout entry shows the loss in its history (its state is unchanged)."""
+        entry = await queue_db.get(conn, f"{event.payment_id}:{share.booking_id}")
+        if entry is None:
+            return
+        how = [f"{owed} netted from the host's payouts"] if owed else []
+        if reversal is not None:
+            how.insert(0, f"{reversal.amount} reversal of {reversal.transfer_id} requested")
+        await queue_db.record(
+            conn,
+            entry["entry_id"],
+            from_state=entry["state"],
+            to_state=entry["state"],
+            trigger=rules.DISPUTE_LOST,
+            actor=SYSTEM,
+            at=self.queue.now(),
+            note=f"dispute {event.dispute_id} {event.outcome}: host share {share.amount}: "
+            + "; ".join(how),
+        )
 
     # -- the reversal's outcome ---------------------------------------------------------------
     async def on_transfer_reversed(
