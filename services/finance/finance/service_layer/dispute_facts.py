@@ -71,83 +71,56 @@ class DisputeFacts:
     async def on_funds_withdrawn(
         self, conn: asyncpg.Connection, env: Envelope, event: DisputeFundsWithdrawnV1, _: object
     ) -> None:
-        if await self._bank_debit(conn, event.payment_id, event.processor_dispute_id):
-            return
-        txn = event.balance_transaction_id
-        await self._stripe_moved(
-            conn,
-            env,
-            rules.funds_withdrawn(amount=event.amount, currency=event.currency),
-            txn,
-            event.booking_id,
-            event.processor_dispute_id,
-        )
-        if event.fee and not await disputes_db.fee_booked(conn, txn):
-            fee = rules.dispute_fee(fee=event.fee, currency=event.currency)
-            await self._stripe_moved(
-                conn, env, fee, txn, event.booking_id, event.processor_dispute_id
-            )
-        await recon_db.record_object(
-            conn,
-            source_event_id(txn),
-            kind="dispute",
-            object_id=event.processor_dispute_id,
-            payment_id=event.payment_id,
-            booking_id=event.booking_id,
-            amount=-event.amount,
-            currency=event.currency,
-        )
+        await self._moved(conn, env, event, rules.funds_withdrawn, event.fee, ("dispute", -1))
 
     async def on_funds_reinstated(
         self, conn: asyncpg.Connection, env: Envelope, event: DisputeFundsReinstatedV1, _: object
     ) -> None:
-        if await self._bank_debit(conn, event.payment_id, event.processor_dispute_id):
-            return
-        txn = event.balance_transaction_id
-        await self._stripe_moved(
-            conn,
-            env,
-            rules.funds_reinstated(amount=event.amount, currency=event.currency),
-            txn,
-            event.booking_id,
-            event.processor_dispute_id,
-        )
-        if event.fee and not await disputes_db.fee_booked(conn, txn):  # part of the fee back
-            fee = rules.dispute_fee(fee=-event.fee, currency=event.currency)
-            await self._stripe_moved(
-                conn, env, fee, txn, event.booking_id, event.processor_dispute_id
-            )
-        await recon_db.record_object(
-            conn,
-            source_event_id(txn),
-            kind="dispute_reversal",
-            object_id=event.processor_dispute_id,
-            payment_id=event.payment_id,
-            booking_id=event.booking_id,
-            amount=event.amount,
-            currency=event.currency,
+        """Won: the amount comes back (and the part of the fee Stripe returns, if any)."""
+        await self._moved(
+            conn, env, event, rules.funds_reinstated, -event.fee, ("dispute_reversal", 1)
         )
 
-    async def _bank_debit(self, conn: asyncpg.Connection, payment_id: str, dispute: str) -> bool:
-        if not await disputes_db.is_bank_debit(conn, payment_id, dispute):
-            return False
-        log.warning(
-            "dispute %s of bank debit %s: booked as its return, not again", dispute, payment_id
-        )
-        return True
-
-    async def _stripe_moved(
+    async def _moved(
         self,
         conn: asyncpg.Connection,
         env: Envelope,
-        journal: Journal,
-        txn_id: str,
-        booking_id: str,
-        dispute: str,
+        event: DisputeFundsWithdrawnV1 | DisputeFundsReinstatedV1,
+        rule: Callable[..., Journal],
+        fee: int,
+        expected: tuple[str, int],
     ) -> None:
-        """A journal of a dispute's balance transaction, keyed by it (the import keys its fee
-        journal the same way)."""
-        await self._book(conn, env, journal, source_event_id(txn_id), booking_id, dispute)
+        """One of the dispute's balance transactions: the amount's journal, the fee's (> 0
+        taken, < 0 given back) and payments' side of the match, all keyed by the transaction
+        (the import keys its fee journal the same way, so the fee is booked once). `expected`:
+        payments' side, its kind and the sign of the money (out of the balance: -1)."""
+        dispute = event.processor_dispute_id
+        if await disputes_db.is_bank_debit(conn, event.payment_id, dispute):
+            log.warning(
+                "dispute %s of bank debit %s: booked as its return", dispute, event.payment_id
+            )
+            return
+        txn = event.balance_transaction_id
+        source = source_event_id(txn)
+        try:
+            journal = rule(amount=event.amount, currency=event.currency)
+        except UnbalancedJournal as exc:
+            raise PermanentError(f"dispute {dispute}, {txn}: {exc}") from exc
+        await self._book(conn, env, journal, source, event.booking_id, dispute)
+        if fee and not await disputes_db.fee_booked(conn, txn):
+            journal = rules.dispute_fee(fee=fee, currency=event.currency)
+            await self._book(conn, env, journal, source, event.booking_id, dispute)
+        kind, sign = expected
+        await recon_db.record_object(
+            conn,
+            source,
+            kind=kind,
+            object_id=dispute,
+            payment_id=event.payment_id,
+            booking_id=event.booking_id,
+            amount=sign * event.amount,
+            currency=event.currency,
+        )
 
     # -- the outcome --------------------------------------------------------------------------
     async def on_dispute_resolved(
