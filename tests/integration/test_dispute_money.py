@@ -310,3 +310,57 @@ async def test_a_reversal_finance_never_asked_for_is_refused(q: QueueHarness) ->
     d = Dispute(captured)
     with pytest.raises(Exception, match="never asked"):
         await q.deliver(d.reversed(1_000, "tr_unknown"))
+
+
+async def test_a_lost_group_dispute_recovers_each_legs_host_share_from_its_own_payout(
+    q: QueueHarness,
+) -> None:
+    """One payment for two legs of two hosts: the loss splits by leg, each host's share is
+    netted from its own held payout, the platform bears the rest."""
+    other = QueueHarness(q.pool, clock=q.clock)
+    try:
+        first_checkout, first = q.booking()
+        second_checkout, second = other.booking()
+        group = first.model_copy(
+            update={
+                "amount": 20_000,
+                "platform_fee": 3_000,
+                "splits": [*first.splits, *second.splits],
+                "transfer_group": f"grp_{first.payment_id}",
+            }
+        )
+        await q.deliver(first_checkout, second_checkout, group)
+        d = Dispute(group, amount=20_000)
+        hosts = [(q.host, first.booking_id, 2_000), (other.host, second.booking_id, 3_000)]
+        resolved = DisputeResolvedV1(
+            **d.ids,
+            outcome="lost",
+            reason="product_not_received",
+            amount=20_000,
+            currency="usd",
+            policy_version="2026-12-01",
+            shares=[
+                LiabilityShare(party="platform", amount=15_000),
+                *(
+                    LiabilityShare(party="host", host_account_id=h, booking_id=b, amount=a)
+                    for h, b, a in hosts
+                ),
+            ],
+        )
+        await q.deliver(d.hold(True), d.withdrawn(), resolved, resolved, d.hold(False))
+        q.clock.at = START + DAY
+        await q.run_due()
+        for (host, booking, share), harness in zip(hosts, (q, other), strict=True):
+            entry = await q.entry(f"{group.payment_id}:{booking}")
+            assert (entry["state"], entry["netted"], entry["amount"]) == (
+                "released",
+                share,
+                8_500 - share,
+            )
+            assert await q.balance(f"asset:host_receivable:{host}") == 0
+            await tied(harness)
+        books = await books_of(q.pool, d)
+        assert books["expense:dispute_losses"] == 15_000
+        assert books.get("asset:disputed_funds", 0) == 0
+    finally:
+        await other.close()
