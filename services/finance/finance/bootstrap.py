@@ -49,6 +49,7 @@ PRODUCES = (
     events.ReserveReleasedV1,
     events.NegativeBalanceRecordedV1,
     events.NegativeBalanceRecoveredV1,
+    events.TransferReversalRequestedV1,
     finance_books.DayClosedV1,
     finance_books.ReconciliationExceptionRaisedV1,
 )

@@ -47,9 +47,12 @@ def test_the_summary_reads_fees_payouts_and_reserves_from_the_movements() -> Non
         {"account": "asset:platform_bank", "debits": 7_000, "credits": 0},
         {"account": "liability:host_reserve:acct_1", "debits": 100, "credits": 500},
         {"account": "revenue:platform_fees", "debits": 0, "credits": 1_500},
+        {"account": "expense:stripe_dispute_fees", "debits": 3_000, "credits": 1_500},
+        {"account": "expense:dispute_losses", "debits": 6_000, "credits": 0},
     ]
     figures = summary(moved)
     assert figures["stripe_fees"] == 320
     assert figures["platform_payouts"] == 7_000
     assert (figures["reserves_held"], figures["reserves_released"]) == (500, 100)
     assert figures["platform_fees"] == 1_500
+    assert (figures["dispute_fees"], figures["dispute_losses"]) == (1_500, 6_000)

@@ -107,6 +107,8 @@ def summary(movements: Iterable[dict[str, int | str]]) -> dict[str, int]:
         "host_transfers": 0,
         "reserves_held": 0,
         "reserves_released": 0,
+        "dispute_fees": 0,
+        "dispute_losses": 0,
     }
     for m in movements:
         account, debits, credits = str(m["account"]), int(m["debits"]), int(m["credits"])
@@ -116,6 +118,10 @@ def summary(movements: Iterable[dict[str, int | str]]) -> dict[str, int]:
             figures["platform_fees"] += credits - debits
         elif account == "asset:platform_bank":
             figures["platform_payouts"] += debits - credits
+        elif account == "expense:stripe_dispute_fees":
+            figures["dispute_fees"] += debits - credits
+        elif account == "expense:dispute_losses":
+            figures["dispute_losses"] += debits - credits
         elif account.startswith("liability:host_reserve:"):
             figures["reserves_held"] += credits
             figures["reserves_released"] += debits

@@ -1,7 +1,7 @@
 """Three-way reconciliation with Stripe, as pure rules.
 
 Three views of every Stripe object (a charge `ch_`/`py_`, a refund `re_`, a transfer `tr_`, a
-transfer reversal `trr_`, a platform payout `po_`):
+transfer reversal `trr_`, a platform payout `po_`, a dispute `du_`):
 - **Stripe**: the balance transactions whose `source` is the object (imported from Stripe);
 - **ledger**: what finance's journals for the object moved on the Stripe balance (the
   operational journals; the import's own fee and availability journals are left out);
@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from finance.domain.disputes import DISPUTE_FEE, dispute_fee, is_dispute_transaction
 from finance.domain.ledger import (
     PLATFORM_BANK,
     STRIPE_AVAILABLE,
@@ -39,8 +40,10 @@ STRIPE_FEE = "stripe_fee"
 BALANCE_AVAILABLE = "balance_available"
 PLATFORM_PAYOUT = "platform_payout"
 PLATFORM_PAYOUT_FAILURE = "platform_payout_failure"
-IMPORT_KINDS = (STRIPE_FEE, BALANCE_AVAILABLE)
-"""Left out of the ledger side of matching: they book Stripe's own view, not an object's."""
+IMPORT_KINDS = (STRIPE_FEE, BALANCE_AVAILABLE, DISPUTE_FEE)
+"""Left out of the ledger side of matching: they book Stripe's own view, not an object's (a
+dispute's fee is booked by payments' fact or the import, whichever comes first, under the
+same key; the matched amount is the balance transaction's `amount`, fees apart)."""
 
 # Stripe charges a fee on money coming in (charges, bank debits) and on disputes; a fee on
 # anything else is not in the platform's pricing and is worth a look.
@@ -83,7 +86,9 @@ class BalanceTransaction:
 
 def import_journals(bt: BalanceTransaction) -> Iterator[Journal]:
     """What the import books for a balance transaction, all keyed by it (unique per kind)."""
-    if bt.fee:
+    if bt.fee and is_dispute_transaction(bt.type, bt.reporting_category):
+        yield dispute_fee(fee=bt.fee, currency=bt.currency)  # a dispute fee is no processing fee
+    elif bt.fee:
         # The fee leaves the pending balance with the transaction: its net is what remains.
         yield Journal(STRIPE_FEE, bt.currency, ((STRIPE_FEES, bt.fee), (STRIPE_PENDING, -bt.fee)))
     if bt.type == "payout" and bt.amount:

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from eventkit.clock import SystemClock
 from eventkit.routing import Apply, EventRouter
+from finance.service_layer.dispute_facts import DisputeFacts, by_cause
 from finance.service_layer.handlers import FinanceHandlers
 from finance.service_layer.payout_queue import Queue, QueueSettings
 from finance.service_layer.payout_release import Release
@@ -18,7 +19,7 @@ from marketplace_contracts.events.booking import (
     CheckoutRequestedV1,
     GroupCheckoutRequestedV1,
 )
-from marketplace_contracts.events.disputes import PayoutHoldChangedV1
+from marketplace_contracts.events.disputes import DisputeResolvedV1, PayoutHoldChangedV1
 from marketplace_contracts.events.payments import (
     FundsClearedV1,
     HostAccountUpdatedV1,
@@ -30,6 +31,10 @@ from marketplace_contracts.events.payments import (
     TransferFailedV1,
     TransferReversalFailedV1,
     TransferReversedV1,
+)
+from marketplace_contracts.events.payments_disputes import (
+    DisputeFundsReinstatedV1,
+    DisputeFundsWithdrawnV1,
 )
 
 # What tests get when they build the router alone; the service wires its own (bootstrap.py).
@@ -44,6 +49,7 @@ def build_router(
     facts: QueueFacts | None = None,
     *,
     recon: ReconFacts | None = None,
+    disputes: DisputeFacts | None = None,
 ) -> EventRouter:
     if facts is None:
         queue = payouts.queue if payouts is not None and payouts.queue else None
@@ -51,6 +57,7 @@ def build_router(
         facts = QueueFacts(queue, Release(queue))
     p = payouts or Payouts(h.outbox, facts.queue)
     q = facts
+    d = disputes or DisputeFacts(facts.queue)
     # the payments side of reconciliation, beside the ledger's handlers (recon_facts.py)
     r = recon.routes() if recon is not None else {}
 
@@ -79,7 +86,11 @@ def build_router(
     router.add(BookingCancelledV1, q.on_booking_cancelled)  # host penalties
     router.add(HostAccountUpdatedV1, q.on_host_account_updated)
     router.add(PayoutHoldChangedV1, q.on_payout_hold_changed)
-    router.add(TransferReversalFailedV1, q.on_transfer_reversal_failed)
+    # a lost dispute's host share reversed, or not (cause `dispute_lost`); else a refund's
+    router.add(
+        TransferReversalFailedV1,
+        by_cause(d.on_transfer_reversal_failed, q.on_transfer_reversal_failed),
+    )
     # host payouts: holds, transfers and their reversals (service_layer/payouts.py)
     router.add(FundsClearedV1, chain(p.on_funds_cleared, q.on_funds_cleared))
     router.add(
@@ -93,8 +104,15 @@ def build_router(
     router.add(TransferFailedV1, chain(p.on_transfer_failed, q.on_transfer_failed))
     router.add(
         TransferReversedV1,
-        chain(p.on_transfer_reversed, q.on_transfer_reversed, *also(TransferReversedV1)),
+        by_cause(
+            chain(d.on_transfer_reversed, *also(TransferReversedV1)),
+            chain(p.on_transfer_reversed, q.on_transfer_reversed, *also(TransferReversedV1)),
+        ),
     )
+    # a card dispute's money (service_layer/dispute_facts.py)
+    router.add(DisputeFundsWithdrawnV1, d.on_funds_withdrawn)
+    router.add(DisputeFundsReinstatedV1, d.on_funds_reinstated)
+    router.add(DisputeResolvedV1, d.on_dispute_resolved)
     for event, handler in r.items():  # facts only reconciliation reads
         if (event.TYPE, event.VERSION) not in router.routes:
             router.add(event, handler)

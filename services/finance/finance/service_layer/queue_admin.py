@@ -9,6 +9,7 @@ from typing import Any
 
 import asyncpg
 
+from finance.adapters import disputes_repository as disputes_db
 from finance.adapters import payables_repository as payables_db
 from finance.adapters import queue_repository as queue_db
 from finance.adapters import reserves_repository as reserves_db
@@ -44,6 +45,9 @@ async def show(db: FinanceDB, entry_id: str) -> dict[str, Any] | None:
         "history": [plain(h) for h in await queue_db.history(db, entry_id)],
         "reserves": [plain(r) for r in await reserves_db.for_entry(db, entry_id)],
         "releases": [plain(r) for r in releases],
+        "dispute_recoveries": [
+            plain(r) for r in await disputes_db.for_entry(db, row["payment_id"], row["booking_id"])
+        ],
     }
 
 
