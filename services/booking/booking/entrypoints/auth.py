@@ -1,4 +1,8 @@
-"""Bearer JWT authentication (HS256): claims `sub` and `role` (guest, host, admin)."""
+"""Bearer JWT authentication (HS256): claims `sub` and `role` (guest, host, admin, trust).
+
+`trust` is the trust & safety staff beside `admin`: it reads any booking (with a dispute's
+details) and works disputes on the disputes service, which accepts the same tokens; it changes
+no booking here."""
 
 from __future__ import annotations
 
@@ -18,6 +22,10 @@ class Role(StrEnum):
     GUEST = "guest"
     HOST = "host"
     ADMIN = "admin"
+    TRUST = "trust"
+
+
+STAFF = (Role.ADMIN, Role.TRUST)  # see a dispute's reason and deadline
 
 
 @dataclass(frozen=True)
