@@ -9,18 +9,22 @@ import asyncpg
 
 from booking.domain.disputes import CLOSED_RANK
 
-# One statement whatever the order facts arrive in: the status (and with it `due_by`) moves
-# only to a higher rank, details a fact lacks keep what an earlier one said, and the first
-# closing stays (won and lost share the closed rank: a second closing changes nothing).
+# One statement whatever the order facts arrive in: the status moves only to a higher rank;
+# `due_by` is the one of the furthest fact that named one (a closing names none, an update
+# arriving after it still moves the deadline it set); details a fact lacks keep what an earlier
+# one said; the first closing stays (won and lost share the closed rank).
 _UPSERT = """
 INSERT INTO booking.payment_disputes AS d (dispute_id, payment_id, subject_id, booking_ids,
-    status, rank, reason, amount, currency, opened_at, due_by, closed_at)
-VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10, $11, $12)
+    status, rank, reason, amount, currency, opened_at, due_by, due_rank, closed_at)
+VALUES ($1, $2, $3, $4::jsonb, $5, $6::smallint, $7, $8, $9, $10, $11::timestamptz,
+        CASE WHEN $11::timestamptz IS NULL THEN 0 ELSE $6::smallint END, $12)
 ON CONFLICT (dispute_id) DO UPDATE SET
     status = CASE WHEN EXCLUDED.rank > d.rank THEN EXCLUDED.status ELSE d.status END,
     rank = GREATEST(EXCLUDED.rank, d.rank),
-    due_by = CASE WHEN EXCLUDED.rank >= d.rank AND EXCLUDED.due_by IS NOT NULL
-                  THEN EXCLUDED.due_by ELSE COALESCE(d.due_by, EXCLUDED.due_by) END,
+    due_by = CASE WHEN EXCLUDED.due_by IS NOT NULL AND EXCLUDED.due_rank >= d.due_rank
+                  THEN EXCLUDED.due_by ELSE d.due_by END,
+    due_rank = CASE WHEN EXCLUDED.due_by IS NOT NULL
+                    THEN GREATEST(EXCLUDED.due_rank, d.due_rank) ELSE d.due_rank END,
     booking_ids = CASE WHEN EXCLUDED.booking_ids <> '[]'::jsonb
                        THEN EXCLUDED.booking_ids ELSE d.booking_ids END,
     reason = COALESCE(d.reason, EXCLUDED.reason),

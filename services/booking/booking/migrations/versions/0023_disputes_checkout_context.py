@@ -35,6 +35,7 @@ def upgrade() -> None:
     currency     text,
     opened_at    timestamptz,
     due_by       timestamptz,
+    due_rank     smallint NOT NULL DEFAULT 0,  -- the rank of the fact `due_by` came from
     closed_at    timestamptz,
     updated_at   timestamptz NOT NULL DEFAULT now()
 )"""
