@@ -200,3 +200,34 @@ async def test_signing_every_document_publishes_the_audit_trail_once(
     # Payment is asked for after the signatures, with the checkout's client (stored for it).
     [request] = await _published(booking_pool, booking_id, CheckoutRequestedV1.TYPE)
     assert (request["client_ip"], request["user_agent"]) == ("203.0.113.9", BROWSER)
+
+
+async def test_an_accepted_smart_invite_carries_the_client_who_accepted(
+    booking_pool: asyncpg.Pool, behind_proxy: tuple
+) -> None:
+    _, gateway = behind_proxy
+    listing_id = await _listing(booking_pool)
+    host = {"Authorization": f"Bearer {issue_token(SECRET, 'host-evd', Role.HOST)}"}
+    stay = _stay(4)
+    expires = datetime.fromisoformat(stay["starts_at"]) - timedelta(days=1)
+    sent = await gateway.post(
+        "/v1/invites",
+        json={
+            "guest_id": "guest-evd",
+            "listing_id": listing_id,
+            "amount": 9_000,
+            "expires_at": expires.isoformat(),
+            **stay,
+        },
+        headers=host,
+    )
+    assert sent.status_code == 201, sent.text
+    accepted = await gateway.post(
+        f"/v1/invites/{sent.json()['invite_id']}/accept",
+        json={"payment_method": "pm_card_visa"},
+        headers=_guest(),
+    )
+    assert accepted.status_code == 202, accepted.text
+    [data] = await _published(booking_pool, accepted.json()["booking_id"], CheckoutRequestedV1.TYPE)
+    assert (data["client_ip"], data["user_agent"]) == ("203.0.113.9", BROWSER)
+    assert sum(line["amount"] for line in data["quote_lines"]) == data["amount"]

@@ -374,6 +374,13 @@ async def test_payment_is_requested_once_every_leg_is_signed_whatever_the_order(
     assert final == ("failed" if failed else "pending_payment")
     if failed:
         assert not {"awaiting_signatures", "pending_payment"} & set(legs)  # all released
+    # Each leg signed in time published its signatures once, naming its group.
+    for name, listing in (("a", listings[0]), ("b", listings[1])):
+        completed = await _events(
+            booking_pool, [by_listing[listing]], "booking.signatures_completed"
+        )
+        assert len(completed) == (1 if name in signed else 0), (name, order)
+        assert all(c["group_id"] == gid for c in completed)
 
 
 async def test_concurrent_host_answers_on_one_group_serialize(booking_pool: asyncpg.Pool) -> None:
