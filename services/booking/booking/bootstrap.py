@@ -215,7 +215,8 @@ def build_app(runtime: ServiceRuntime) -> FastAPI:
         title="Marketplace booking gateway",
         version="1.0.0",
         description="Clients' entry point: listings and Instant Book checkout. Authenticate with "
-        "`Authorization: Bearer <HS256 JWT>` carrying `sub` and `role` (guest, host, admin). "
+        "`Authorization: Bearer <HS256 JWT>` carrying `sub` and `role` (guest, host, admin; "
+        "trust: trust & safety staff, read-only here). "
         'Mutating calls honour `Idempotency-Key`. Errors are `{"error": {"code", "message"}}`.',
     )
     http.install(
