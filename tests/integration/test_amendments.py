@@ -20,6 +20,7 @@ from booking.service_layer.handlers import BookingHandlers
 from eventkit.outbox import Outbox
 from marketplace_contracts import make_envelope
 from marketplace_contracts.events.payments import PaymentCapturedV2, PaymentFailedV1, PaymentSplit
+from tests.support.esign_fake import TrailOnlyProvider
 
 pytestmark = pytest.mark.integration
 OUTBOX = Outbox("booking", producer="booking")
@@ -282,7 +283,7 @@ async def test_new_terms_on_a_listing_with_documents_are_signed_before_they_appl
     from booking.adapters.esign.base import EnvelopeStatus, WebhookEvent
     from booking.service_layer.documents import Documents
 
-    documents = Documents(OUTBOX, provider=None, db=lambda: booking_pool)  # type: ignore[arg-type]
+    documents = Documents(OUTBOX, TrailOnlyProvider(), lambda: booking_pool)  # type: ignore[arg-type]
     listing_id = await _listing(booking_pool)
     await booking_pool.execute(
         "UPDATE booking.listings SET required_documents = $2::jsonb WHERE listing_id = $1",

@@ -32,6 +32,7 @@ from marketplace_contracts.events.payments import (
     PaymentFailedV1,
     PaymentSplit,
 )
+from tests.support.esign_fake import TrailOnlyProvider
 
 pytestmark = pytest.mark.integration
 # The hold's timer here stands for a hold past every wait for payments (domain/holds.py).
@@ -319,7 +320,7 @@ SIGNING = ("sign_a", "sign_b", "decline_b", "hold_expired")
 async def test_payment_is_requested_once_every_leg_is_signed_whatever_the_order(
     booking_pool: asyncpg.Pool, order: tuple[str, ...]
 ) -> None:
-    documents = Documents(OUTBOX, provider=None, db=lambda: booking_pool)  # type: ignore[arg-type]
+    documents = Documents(OUTBOX, TrailOnlyProvider(), lambda: booking_pool)  # type: ignore[arg-type]
     handlers = BookingHandlers(OUTBOX, hold_rule=NO_PLATFORM_WAIT)
     listings = [
         await _listing(booking_pool, docs=True),
@@ -373,6 +374,13 @@ async def test_payment_is_requested_once_every_leg_is_signed_whatever_the_order(
     assert final == ("failed" if failed else "pending_payment")
     if failed:
         assert not {"awaiting_signatures", "pending_payment"} & set(legs)  # all released
+    # Each leg signed in time published its signatures once, naming its group.
+    for name, listing in (("a", listings[0]), ("b", listings[1])):
+        completed = await _events(
+            booking_pool, [by_listing[listing]], "booking.signatures_completed"
+        )
+        assert len(completed) == (1 if name in signed else 0), (name, order)
+        assert all(c["group_id"] == gid for c in completed)
 
 
 async def test_concurrent_host_answers_on_one_group_serialize(booking_pool: asyncpg.Pool) -> None:

@@ -25,15 +25,16 @@ pytestmark = pytest.mark.integration
 SERVICES = ("booking", "payments", "finance", "disputes")
 
 
-def test_token_mints_a_jwt_the_gateway_accepts() -> None:
+@pytest.mark.parametrize(("sub", "role"), [("guest-1", Role.GUEST), ("trust-1", Role.TRUST)])
+def test_token_mints_a_jwt_the_gateway_accepts(sub: str, role: Role) -> None:
     secret = "a-test-secret-of-at-least-32-characters"
     done = run(
-        [sys.executable, "-m", "booking", "token", "--sub", "guest-1", "--role", "guest"],
+        [sys.executable, "-m", "booking", "token", "--sub", sub, "--role", role.value],
         env={"BOOKING_JWT_SECRET": secret},
     )
     assert done.returncode == 0, done.stderr
     principal = decode_token(secret, done.stdout.strip())
-    assert (principal.sub, principal.role) == ("guest-1", Role.GUEST)
+    assert (principal.sub, principal.role) == (sub, role)
 
 
 async def test_seed_listings_publishes_every_demo_listing(kafka_bootstrap: str) -> None:

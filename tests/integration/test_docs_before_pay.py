@@ -16,6 +16,7 @@ from booking.service_layer.checkout import PlaceBooking, place_booking
 from booking.service_layer.documents import Documents
 from booking.service_layer.handlers import BookingHandlers
 from eventkit.outbox import Outbox
+from tests.support.esign_fake import TrailOnlyProvider
 
 pytestmark = pytest.mark.integration
 # The hold's timer here stands for a hold past every wait for payments (domain/holds.py).
@@ -69,7 +70,7 @@ OUTCOMES = ("signed", "declined", "expired_envelope", "hold_expired")
 async def test_payment_is_requested_once_and_only_if_signing_came_first(
     booking_pool: asyncpg.Pool, order: tuple[str, ...]
 ) -> None:
-    documents = Documents(OUTBOX, provider=None, db=lambda: booking_pool)  # type: ignore[arg-type]
+    documents = Documents(OUTBOX, TrailOnlyProvider(), lambda: booking_pool)  # type: ignore[arg-type]
     handlers = BookingHandlers(OUTBOX, hold_rule=NO_PLATFORM_WAIT)
     booking_id = await _booking(booking_pool, await _listing(booking_pool), 0)
     assert await _payment_requests(booking_pool, booking_id) == 0  # nothing before signing

@@ -1,8 +1,10 @@
 """The gateway configured for Dropbox Sign: a checkout's envelope goes to Dropbox Sign (our
-local fake), and a verified `signed` callback lets the checkout ask for payment."""
+local fake), and a verified `signed` callback lets the checkout ask for payment and publishes
+booking.signatures_completed with the signed file's hash, the signer and the time."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import time
@@ -102,8 +104,9 @@ async def test_a_verified_signed_callback_moves_the_checkout_to_payment(
             await fake.get(f"/v3/signature_request/{envelope_id}", auth=(API_KEY, ""))
         ).json()
     event = build_event(API_KEY, "signature_request_all_signed", request["signature_request"])
-    answered = await gateway.post("/webhooks/dropbox-sign", data={"json": json.dumps(event)})
-    assert answered.status_code == 200 and answered.text == "Hello API Event Received"
+    for _ in range(2):  # Dropbox Sign redelivers: the second changes nothing
+        answered = await gateway.post("/webhooks/dropbox-sign", data={"json": json.dumps(event)})
+        assert answered.status_code == 200 and answered.text == "Hello API Event Received"
 
     status = await booking_pool.fetchval(
         "SELECT status FROM booking.bookings WHERE booking_id = $1",
@@ -116,3 +119,24 @@ async def test_a_verified_signed_callback_moves_the_checkout_to_payment(
         booking["booking_id"],
     )
     assert requested == 1
+
+    async with httpx.AsyncClient(base_url=fake_url) as fake:
+        signed_file = await fake.get(
+            f"/v3/signature_request/files/{envelope_id}",
+            params={"file_type": "pdf"},
+            auth=(API_KEY, ""),
+        )
+    signed_file.raise_for_status()
+    [row] = await booking_pool.fetch(
+        "SELECT payload FROM booking.outbox WHERE key = $1 "
+        "AND event_type = 'booking.signatures_completed'",
+        booking["booking_id"],
+    )
+    completed = json.loads(bytes(row["payload"]))["data"]
+    assert (completed["provider"], completed["envelope_id"]) == ("dropbox_sign", envelope_id)
+    [document] = completed["documents"]
+    assert (document["document_id"], document["title"]) == ("a", "Agreement")
+    assert document["sha256"] == hashlib.sha256(signed_file.content).hexdigest()
+    assert document["signer_id"] == "guest-x" and document["signed_at"]
+    # Dropbox Sign keeps the signer's IP and browser inside its PDF only, not in its API.
+    assert (document["ip_address"], document["user_agent"]) == (None, None)

@@ -64,6 +64,7 @@ def bearer(sub: str, role: Role) -> dict[str, str]:
         ("host-other", Role.HOST, 404),
         ("guest-owner", Role.HOST, 404),  # same subject, wrong role
         ("ops-1", Role.ADMIN, 200),
+        ("trust-1", Role.TRUST, 200),  # trust & safety staff read any booking
     ],
 )
 async def test_booking_visibility_matrix(
@@ -89,7 +90,7 @@ async def test_hidden_and_missing_bookings_answer_identically(
     assert hidden.json()["error"]["code"] == missing.json()["error"]["code"]
 
 
-@pytest.mark.parametrize("role", [Role.HOST, Role.ADMIN])
+@pytest.mark.parametrize("role", [Role.HOST, Role.ADMIN, Role.TRUST])
 async def test_only_guests_place_bookings(gateway: httpx.AsyncClient, role: Role) -> None:
     response = await gateway.post(
         "/v1/bookings",
@@ -146,6 +147,7 @@ async def group_id(booking_pool: asyncpg.Pool) -> str:
         ("host-owner", Role.HOST, 404),
         ("guest-owner", Role.HOST, 404),
         ("ops-1", Role.ADMIN, 200),
+        ("trust-1", Role.TRUST, 200),
     ],
 )
 async def test_group_visibility_matrix(
@@ -178,7 +180,7 @@ async def test_a_host_sees_and_answers_its_own_leg_only(
     assert other.status_code == 404
 
 
-@pytest.mark.parametrize("role", [Role.HOST, Role.ADMIN])
+@pytest.mark.parametrize("role", [Role.HOST, Role.ADMIN, Role.TRUST])
 async def test_only_guests_place_groups(gateway: httpx.AsyncClient, role: Role) -> None:
     leg = {"listing_id": "lst_loft_01", "starts_at": "2033-01-01T10:00:00Z"}
     response = await gateway.post(

@@ -64,6 +64,7 @@ from marketplace_contracts.events.booking import (
     PaymentRequestedV1,
     PaymentRetryRequestedV1,
     ReauthorizationRequestedV1,
+    SignaturesCompletedV1,
     SignaturesRequestedV1,
 )
 
@@ -95,6 +96,7 @@ PRODUCES = (
     AmendmentDecidedV1,
     ChargeRequestedV1,
     ReauthorizationRequestedV1,
+    SignaturesCompletedV1,
 )
 
 
@@ -213,7 +215,8 @@ def build_app(runtime: ServiceRuntime) -> FastAPI:
         title="Marketplace booking gateway",
         version="1.0.0",
         description="Clients' entry point: listings and Instant Book checkout. Authenticate with "
-        "`Authorization: Bearer <HS256 JWT>` carrying `sub` and `role` (guest, host, admin). "
+        "`Authorization: Bearer <HS256 JWT>` carrying `sub` and `role` (guest, host, admin; "
+        "trust: trust & safety staff, read-only here). "
         'Mutating calls honour `Idempotency-Key`. Errors are `{"error": {"code", "message"}}`.',
     )
     http.install(
@@ -227,11 +230,14 @@ def build_app(runtime: ServiceRuntime) -> FastAPI:
         timedelta(days=settings.authorization_horizon_days),
         timedelta(seconds=settings.overtime_dispute_window_seconds),
         admission=runtime.state["admission"],
+        forwarded_for_hops=settings.forwarded_for_hops,
     )
     app.state.booking_horizon = timedelta(days=settings.horizon_days)
     esign = runtime.state["esign"]
     if isinstance(esign, BuiltinESignProvider):
-        app.include_router(build_signing_router(esign))
+        app.include_router(
+            build_signing_router(esign, forwarded_for_hops=settings.forwarded_for_hops)
+        )
     else:
         app.include_router(build_dropbox_sign_router(esign, runtime.state["documents"]))
     return app

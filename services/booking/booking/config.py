@@ -106,6 +106,14 @@ class BookingSettings(ServiceSettings):
     )
     stripe_tax_api_key: str = Field(default="", description="For tax_provider=stripe_tax.")
     stripe_api_base: str = Field(default="https://api.stripe.com")
+    forwarded_for_hops: int = Field(
+        default=0,
+        ge=0,
+        le=10,
+        description="How many trusted reverse proxies sit in front of the gateway: the client "
+        "IP recorded as evidence (checkout, mandate, signature) is the X-Forwarded-For entry "
+        "that many from the right; 0: the socket peer, X-Forwarded-For ignored.",
+    )
     public_base_url: str = Field(
         default="http://127.0.0.1:8000", description="Where guests reach the gateway (links)."
     )

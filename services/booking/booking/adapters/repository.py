@@ -18,7 +18,7 @@ BOOKING_COLUMNS = (
     "payment_method_type, funds_status, bank_name, bank_last4, mandate_ip_address, "
     "mandate_user_agent, "
     "deposit_amount, deposit_released_at, deposit_release_reason, deposit_charged, "
-    "authorization_renewed_at, next_action"
+    "authorization_renewed_at, next_action, client_ip, user_agent"
 )
 
 
@@ -108,6 +108,8 @@ async def insert_booking(conn: asyncpg.Connection, booking: dict[str, Any]) -> N
         "payment_method_type",
         "mandate_ip_address",
         "mandate_user_agent",
+        "client_ip",
+        "user_agent",
     )
     params = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
     await conn.execute(
@@ -131,6 +133,15 @@ async def get_booking(
     return await conn.fetchrow(
         f"SELECT {BOOKING_COLUMNS} FROM booking.bookings WHERE booking_id = $1{lock}", booking_id
     )
+
+
+async def awaits_signatures(db: asyncpg.Pool | asyncpg.Connection, envelope_id: str) -> bool:
+    """A booking (not an amendment) still waits for this envelope's signatures."""
+    found = await db.fetchval(
+        "SELECT 1 FROM booking.bookings WHERE envelope_id = $1 AND status = 'awaiting_signatures'",
+        envelope_id,
+    )
+    return found is not None
 
 
 async def update_booking(

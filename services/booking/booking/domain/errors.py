@@ -46,6 +46,7 @@ class ErrorCode(StrEnum):
     AMOUNT_TOO_SMALL = "amount_too_small"  # below the processor's minimum charge
     ABOVE_MAXIMUM_DURATION = "above_maximum_duration"
     BEYOND_BOOKING_HORIZON = "beyond_booking_horizon"
+    PAYMENT_DISPUTED = "payment_disputed"  # a card dispute is open on the payment
 
 
 class BookingError(Exception):

@@ -14,6 +14,7 @@ from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.refunds import Canceller
 from booking.entrypoints.auth import CurrentPrincipal, Principal, Role, require_role
 from booking.entrypoints.common import (
+    DISPUTED_ERRORS,
     ERRORS,
     IdempotencyKey,
     check_horizon,
@@ -41,13 +42,14 @@ def _actor(principal: Principal) -> amendments.Actor:
     "/bookings/{booking_id}/amendments",
     status_code=201,
     response_model=AmendmentOut,
-    responses=ERRORS,
+    responses=DISPUTED_ERRORS,
     summary="Propose a change of a confirmed booking: time range, extras, guests",
     description="The guest or the host proposes; the other party accepts or rejects before "
     "the start. Accepting re-prices the booking at the listing's current prices and re-checks "
     "availability: a decrease is refunded at once; an increase is charged off-session to the "
     "guest's saved card first (status `charging`) and applied only when paid; a failed charge "
-    "leaves the booking as it was. One open amendment per booking: 409 `amendment_pending`.",
+    "leaves the booking as it was. One open amendment per booking: 409 `amendment_pending`. "
+    "A decrease is refused with 409 `payment_disputed` while the payment is disputed.",
 )
 async def propose(
     request: Request,
@@ -142,7 +144,7 @@ def _answer_route(path: str, summary: str, call: Answer, with_reason: bool) -> N
     @router.post(
         f"/amendments/{{amendment_id}}/{path}",
         response_model=AmendmentOut,
-        responses=ERRORS,
+        responses=DISPUTED_ERRORS if path == "accept" else ERRORS,
         summary=summary,
         name=f"amendment_{path}",
     )

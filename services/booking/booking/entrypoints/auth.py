@@ -1,4 +1,8 @@
-"""Bearer JWT authentication (HS256): claims `sub` and `role` (guest, host, admin)."""
+"""Bearer JWT authentication (HS256): claims `sub` and `role` (guest, host, admin, trust).
+
+`trust` is the trust & safety staff beside `admin`: it reads any booking (with its dispute's
+details), group, invite or claim, and works disputes on the disputes service, which accepts the
+same tokens; it changes nothing here (every command names the roles it allows)."""
 
 from __future__ import annotations
 
@@ -18,6 +22,10 @@ class Role(StrEnum):
     GUEST = "guest"
     HOST = "host"
     ADMIN = "admin"
+    TRUST = "trust"
+
+
+STAFF = (Role.ADMIN, Role.TRUST)  # see a dispute's reason and deadline
 
 
 @dataclass(frozen=True)

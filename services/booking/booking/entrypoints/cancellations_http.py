@@ -10,8 +10,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from booking.domain.refunds import Canceller
-from booking.entrypoints.auth import CurrentPrincipal, Principal, Role
+from booking.entrypoints.auth import CurrentPrincipal, Principal, Role, require_role
 from booking.entrypoints.common import (
+    DISPUTED_ERRORS,
     ERRORS,
     IdempotencyKey,
     check_horizon,
@@ -30,6 +31,7 @@ router = APIRouter(prefix="/v1")
 
 
 def _command(principal: Principal, booking_id: uuid.UUID, body: CancelRequest | None) -> Any:
+    require_role(principal, Role.GUEST, Role.HOST, Role.ADMIN)  # trust staff cancel nothing
     by = {Role.GUEST: Canceller.GUEST, Role.HOST: Canceller.HOST, Role.ADMIN: Canceller.ADMIN}[
         principal.role
     ]
@@ -70,13 +72,15 @@ async def preview_cancellation(
 @router.post(
     "/bookings/{booking_id}/cancel",
     response_model=BookingOut,
-    responses=ERRORS,
+    responses=DISPUTED_ERRORS,
     tags=["cancellations"],
     summary="Cancel a confirmed booking (or one leg of a group); the refund follows",
     description="The booking becomes `cancelled` at once and frees its slot; `refund` holds "
     "the refund decided and `refund_status` follows the refund saga: `pending`, then "
     "`refunded`, or `failed` with `refund_failure` for ops to act on. Cancelling one leg of a "
-    "Linked Booking Group refunds that leg only. 409 `illegal_transition` unless `confirmed`.",
+    "Linked Booking Group refunds that leg only. 409 `illegal_transition` unless `confirmed`; "
+    "409 `payment_disputed` while a card dispute is open on the booking's payment (nothing "
+    "can be refunded until it closes; docs/api-errors.md).",
 )
 async def cancel_booking(
     request: Request,

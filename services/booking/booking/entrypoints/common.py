@@ -14,7 +14,7 @@ from booking.adapters import idempotency
 from booking.domain import limits
 from booking.domain.errors import BookingError, ErrorCode
 from booking.entrypoints import errors
-from booking.entrypoints.auth import Principal, Role
+from booking.entrypoints.auth import STAFF, Principal, Role
 from eventkit.db import retry_conflicts
 from eventkit.http_errors import ErrorOut
 from eventkit.runtime import ServiceRuntime
@@ -29,11 +29,19 @@ IdempotencyKey = Annotated[
         description="Same key + same body replays the first response; a different body is 422.",
     ),
 ]
-# The mandate keeps the client's User-Agent as evidence; a longer one is cut to this.
-MAX_USER_AGENT = 512
 Work = Callable[[asyncpg.Connection], Awaitable[tuple[int, Any]]]
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorOut} for code in (401, 403, 404, 409, 422)
+}
+# A route that could give money back is refused while the payment is disputed.
+DISPUTED_ERRORS: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    409: {
+        "model": ErrorOut,
+        "description": "A refusal of the booking's state, e.g. `illegal_transition`; "
+        "`payment_disputed` while a card dispute is open on the booking's payment (nothing is "
+        "refunded until it closes; docs/api-errors.md).",
+    },
 }
 # A route that starts a checkout may also be refused by load shedding.
 CHECKOUT_ERRORS: dict[int | str, dict[str, Any]] = {
@@ -66,9 +74,10 @@ def check_horizon(request: Request, **times: datetime | None) -> None:
 
 
 def visible_to(principal: Principal, row: asyncpg.Record | Mapping[str, Any] | None) -> bool:
-    """Admins, and the guest and host of `row` (its `guest_id` and `host_id`), may see it."""
+    """Staff (admin, trust), and the guest and host of `row` (its `guest_id` and `host_id`),
+    may see it."""
     return row is not None and (
-        principal.role == Role.ADMIN
+        principal.role in STAFF
         or (principal.role == Role.GUEST and row["guest_id"] == principal.sub)
         or (principal.role == Role.HOST and row["host_id"] == principal.sub)
     )

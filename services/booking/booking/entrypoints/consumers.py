@@ -1,6 +1,6 @@
 """Booking's routing table: every contract it consumes and the handler for it."""
 
-from booking.service_layer import cancellations, card_actions, receipts
+from booking.service_layer import cancellations, card_actions, disputes, receipts
 from booking.service_layer.handlers import BookingHandlers
 from eventkit.routing import EventRouter
 from marketplace_contracts.events.catalog import ListingUpsertedV1
@@ -22,6 +22,11 @@ from marketplace_contracts.events.payments import (
     ReauthorizationFailedV1,
     RefundFailedV1,
     RefundSucceededV1,
+)
+from marketplace_contracts.events.payments_disputes import (
+    DisputeClosedV1,
+    DisputeOpenedV1,
+    DisputeUpdatedV1,
 )
 
 
@@ -46,4 +51,8 @@ def build_router(handlers: BookingHandlers) -> EventRouter:
     router.add(PaymentProcessingV1, handlers.bank_debits.on_payment_processing)
     router.add(PaymentReturnedV1, handlers.bank_debits.on_payment_returned)
     router.add(FundsClearedV1, handlers.bank_debits.on_funds_cleared)
+    # Card disputes: shown on the booking; refunds refused while one is open.
+    router.add(DisputeOpenedV1, disputes.on_dispute_opened)
+    router.add(DisputeUpdatedV1, disputes.on_dispute_updated)
+    router.add(DisputeClosedV1, disputes.on_dispute_closed)
     return router

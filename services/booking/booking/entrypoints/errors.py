@@ -50,6 +50,7 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.AMOUNT_TOO_SMALL: 422,
     ErrorCode.ABOVE_MAXIMUM_DURATION: 422,
     ErrorCode.BEYOND_BOOKING_HORIZON: 422,
+    ErrorCode.PAYMENT_DISPUTED: 409,
     ErrorCode.FORBIDDEN: 403,
     ErrorCode.UNAUTHENTICATED: 401,
     ErrorCode.OVERLOADED: 503,

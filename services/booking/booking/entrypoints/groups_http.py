@@ -10,7 +10,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from booking.domain.errors import BookingError, ErrorCode
-from booking.entrypoints.auth import CurrentPrincipal, Role, require_role
+from booking.entrypoints.auth import STAFF, CurrentPrincipal, Role, require_role
+from booking.entrypoints.client import client_context
 from booking.entrypoints.common import (
     CHECKOUT_ERRORS,
     ERRORS,
@@ -52,6 +53,7 @@ async def create_group(
     require_role(principal, Role.GUEST)
     for leg in body.legs:
         check_horizon(request, starts_at=leg.starts_at, ends_at=leg.ends_at)
+    client_ip, user_agent = client_context(request)
     cmd = PlaceGroup(
         principal.sub,
         tuple(
@@ -59,6 +61,8 @@ async def create_group(
             for leg in body.legs
         ),
         body.payment_method,
+        client_ip=client_ip,
+        user_agent=user_agent,
     )
     outbox: Outbox = request.app.state.outbox
 
@@ -78,8 +82,9 @@ async def create_group(
     response_model=GroupOut,
     responses=ERRORS,
     tags=["booking groups"],
-    summary="A booking group with its legs, visible to its guest and admins",
-    description="Hosts see their own leg through `GET /v1/bookings/{id}`, not the group "
+    summary="A booking group with its legs, visible to its guest and staff (admin, trust)",
+    description="A leg whose payment is disputed shows `dispute` (its `status`; staff also "
+    "see `reason`, `opened_at` and `due_by`). Hosts see their own leg through `GET /v1/bookings/{id}`, not the group "
     "(which names other hosts' bookings): for them the group is 404.",
 )
 async def get_group(
@@ -87,6 +92,7 @@ async def get_group(
 ) -> dict[str, Any]:
     if principal.role == Role.HOST:  # 404 like a stranger: no existence leak
         raise BookingError(ErrorCode.GROUP_NOT_FOUND, f"booking group {group_id} not found")
-    guest_id = None if principal.role == Role.ADMIN else principal.sub
+    staff = principal.role in STAFF
+    guest_id = None if staff else principal.sub
     async with runtime_of(request).db.acquire() as conn:
-        return await visible_group(conn, group_id, guest_id)
+        return await visible_group(conn, group_id, guest_id, staff=staff)

@@ -24,11 +24,11 @@ from booking.entrypoints import (
     quotes_http,
     receipts_http,
 )
-from booking.entrypoints.auth import CurrentPrincipal, Principal, Role, require_role
+from booking.entrypoints.auth import STAFF, CurrentPrincipal, Principal, Role, require_role
+from booking.entrypoints.client import client_context
 from booking.entrypoints.common import (
     CHECKOUT_ERRORS,
     ERRORS,
-    MAX_USER_AGENT,
     AdmitCheckout,
     IdempotencyKey,
     check_horizon,
@@ -43,7 +43,7 @@ from booking.entrypoints.schemas import (
     ListingOut,
     PayRequest,
 )
-from booking.service_layer import host_response, payment_due
+from booking.service_layer import disputes, host_response, payment_due
 from booking.service_layer.admission import Admission
 from booking.service_layer.checkout import PlaceBooking, booking_view, place_booking
 from eventkit.outbox import Outbox
@@ -92,6 +92,7 @@ async def create_booking(
 ) -> JSONResponse:
     require_role(principal, Role.GUEST)
     check_horizon(request, starts_at=body.starts_at, ends_at=body.ends_at)
+    client_ip, user_agent = client_context(request)
     cmd = PlaceBooking(
         principal.sub,
         body.listing_id,
@@ -103,8 +104,10 @@ async def create_booking(
         quote_id=body.quote_id,
         payment_method_type=body.payment_method_type,
         # The mandate's online acceptance (ACH): who accepted it, from where.
-        mandate_ip_address=request.client.host if request.client else None,
-        mandate_user_agent=request.headers.get("user-agent", "")[:MAX_USER_AGENT] or None,
+        mandate_ip_address=client_ip,
+        mandate_user_agent=user_agent,
+        client_ip=client_ip,
+        user_agent=user_agent,
     )
     if body.payment_method_type == US_BANK_ACCOUNT and not (
         cmd.mandate_ip_address and cmd.mandate_user_agent
@@ -131,17 +134,22 @@ async def create_booking(
     response_model=BookingOut,
     responses=ERRORS,
     tags=["bookings"],
-    summary="A booking, visible to its guest, its host and admins",
+    summary="A booking, visible to its guest, its host and staff (admin, trust)",
+    description="While the booking's payment is disputed (a card chargeback or inquiry), "
+    "`dispute` shows it: its `status` for the guest and host; staff also see `dispute_id`, "
+    "`reason`, `opened_at` and `due_by`. It stays after the dispute closes (`won`, `lost`, "
+    "`warning_closed`).",
 )
 async def get_booking(
     request: Request, booking_id: uuid.UUID, principal: CurrentPrincipal
 ) -> dict[str, Any]:
     async with runtime_of(request).db.acquire() as conn:
         row = await repository.get_booking(conn, booking_id)
-    if not visible_to(principal, row):  # 404, not 403: do not reveal that it exists
-        raise BookingError(ErrorCode.BOOKING_NOT_FOUND, f"booking {booking_id} not found")
-    assert row is not None
-    view = booking_view(row)
+        if not visible_to(principal, row):  # 404, not 403: do not reveal that it exists
+            raise BookingError(ErrorCode.BOOKING_NOT_FOUND, f"booking {booking_id} not found")
+        assert row is not None
+        dispute = await disputes.dispute_of_booking(conn, row, staff=principal.role in STAFF)
+    view = {**booking_view(row), "dispute": dispute}
     if principal.role != Role.GUEST:
         view["next_action"] = None  # the client secret is for the guest who pays only
     return view
@@ -241,8 +249,10 @@ def install(
     authorization_horizon: timedelta = timedelta(days=6),
     overtime_dispute_window: timedelta = timedelta(hours=48),
     admission: Admission | None = None,
+    forwarded_for_hops: int = 0,
 ) -> None:
     app.state.outbox = outbox
+    app.state.forwarded_for_hops = forwarded_for_hops
     app.state.admission = admission or Admission(limit=1_000_000)
     app.state.hold_ttl = hold_ttl
     app.state.response_window = response_window

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 
 from booking.domain.errors import BookingError, ErrorCode
 from booking.entrypoints.auth import CurrentPrincipal, Role, require_role
+from booking.entrypoints.client import client_context
 from booking.entrypoints.common import (
     CHECKOUT_ERRORS,
     ERRORS,
@@ -116,6 +117,7 @@ async def accept_invite(
             principal.sub,
             body.payment_method,
             request.app.state.hold_ttl,
+            client_context(request),
         )
 
     return await run_idempotent(

@@ -164,6 +164,22 @@ class DeclineRequest(BaseModel):
     reason: Reason = Field(default="", examples=["Not available that day"])
 
 
+class DisputeOut(BaseModel):
+    """A dispute as a booking shows it: guests and hosts see `status` only."""
+
+    status: str = Field(
+        description="warning_needs_response, warning_under_review, needs_response, "
+        "under_review (open), or warning_closed, won, lost (closed).",
+        examples=["needs_response"],
+    )
+    dispute_id: str | None = Field(default=None, description="Staff (admin, trust) only.")
+    reason: str | None = Field(
+        default=None, description="The bank's reason; staff only.", examples=["fraudulent"]
+    )
+    opened_at: str | None = Field(default=None, description="Staff only.")
+    due_by: str | None = Field(default=None, description="Evidence is due before then; staff only.")
+
+
 class BookingOut(BaseModel):
     booking_id: str
     status: str = Field(
@@ -236,6 +252,12 @@ class BookingOut(BaseModel):
     )
     bank_name: str | None = None
     bank_last4: str | None = None
+    dispute: DisputeOut | None = Field(
+        default=None,
+        description="A card dispute on the booking's payment (the open one, else the latest); "
+        "null: none. While it is open, cancelling and refunds are refused with 409 "
+        "`payment_disputed`.",
+    )
     created_at: str
     updated_at: str
 

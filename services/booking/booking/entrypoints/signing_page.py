@@ -9,7 +9,6 @@ a strict CSP, no framing, no referrer (the token is in the URL) and no caching.
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Annotated, Any
 from urllib.parse import parse_qs
 
@@ -22,6 +21,7 @@ from booking.adapters.esign.builtin import (
     Decision,
     SigningView,
 )
+from booking.entrypoints.client import resolve_client_ip
 from booking.entrypoints.pages import render
 from eventkit.http_errors import ID_MAX_LENGTH, ID_PATTERN
 
@@ -41,22 +41,6 @@ STATUS_TEXT = {
     EnvelopeStatus.EXPIRED: ("Expired", "This signing request has expired."),
     EnvelopeStatus.VOIDED: ("Cancelled", "This signing request was cancelled."),
 }
-
-
-def resolve_client_ip(peer: str | None, forwarded_for: str | None, hops: int) -> str | None:
-    """The signer's IP. `X-Forwarded-For` is honoured only with `hops` trusted proxies in front:
-    the entry that the outermost trusted proxy appended (``hops`` from the right) is taken;
-    entries further left are client-supplied and ignored."""
-    if hops <= 0 or not forwarded_for:
-        return peer
-    entries = [e.strip() for e in forwarded_for.split(",") if e.strip()]
-    if not entries:
-        return peer
-    candidate = entries[-hops] if len(entries) >= hops else entries[0]
-    try:
-        return str(ipaddress.ip_address(candidate))
-    except ValueError:
-        return peer
 
 
 def build_signing_router(

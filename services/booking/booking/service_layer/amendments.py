@@ -35,7 +35,7 @@ from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.model import BookingStatus
 from booking.domain.quote import Line, Pricing, Quote, quote
 from booking.domain.refunds import Canceller
-from booking.service_layer import pricing
+from booking.service_layer import disputes, pricing
 from booking.service_layer.checkout import COMPLETION
 from eventkit import scheduler
 from eventkit.outbox import Outbox
@@ -125,6 +125,8 @@ async def _propose(
     needs_signatures: bool = False,
 ) -> dict[str, Any]:
     change = difference(Quote.of_booking(row), new)  # refuses money moving both ways
+    if change.amount < 0:  # accepted, it would refund the difference
+        await disputes.check_not_disputed(conn, row)
     if change.amount > 0:  # charged off-session when accepted: a charge the processor makes
         limits.check_charge(change.amount, row["currency"], "the extra charge")
     amendment = {
@@ -450,6 +452,8 @@ async def accept(
 ) -> dict[str, Any]:
     row, am = await _lock_amendment(conn, amendment_id)
     _check_party(row, am, actor, proposer=False)
+    if am["delta"] < 0:  # a disputed payment cannot give money back
+        await disputes.check_not_disputed(conn, row)
     await _accept(conn, outbox, row, am)
     return await view(conn, amendment_id)
 

@@ -29,7 +29,7 @@ from booking.domain.refunds import (
     allocate,
     refund_for,
 )
-from booking.service_layer import claims, receipts
+from booking.service_layer import claims, disputes, receipts
 from booking.service_layer.checkout import COMPLETION, booking_view
 from eventkit import scheduler
 from eventkit.outbox import Outbox
@@ -114,6 +114,7 @@ async def preview(
 
 async def cancel(conn: asyncpg.Connection, outbox: Outbox, cmd: Cancel) -> dict[str, Any]:
     row = await _load(conn, cmd, lock=True)
+    await disputes.check_not_disputed(conn, row)  # 409 payment_disputed: it would refund
     now = datetime.now(UTC)
     step = transition_for(row, TRIGGERS[cmd.by])
     decision, policy = decide(row, cmd, now)

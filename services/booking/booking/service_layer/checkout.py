@@ -18,10 +18,15 @@ from booking.domain import bank_debits, limits
 from booking.domain.bank_debits import CARD, US_BANK_ACCOUNT
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.model import BookingMode, BookingStatus
+from booking.domain.quote import Quote
 from booking.service_layer import pricing
 from eventkit import scheduler
 from eventkit.outbox import Outbox
-from marketplace_contracts.events.booking import CheckoutRequestedV1, SignaturesRequestedV1
+from marketplace_contracts.events.booking import (
+    CheckoutRequestedV1,
+    QuoteLine,
+    SignaturesRequestedV1,
+)
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,9 @@ class PlaceBooking:
     payment_method_type: str = CARD
     mandate_ip_address: str | None = None
     mandate_user_agent: str | None = None
+    # Where the guest checked out from (dispute evidence, on booking.checkout_requested).
+    client_ip: str | None = None
+    user_agent: str | None = None
 
 
 HOLD_EXPIRY = "checkout_hold_expiry"
@@ -78,6 +86,7 @@ async def place_booking(
         quote_id=cmd.quote_id,
         payment_method_type=cmd.payment_method_type,
         mandate=(cmd.mandate_ip_address, cmd.mandate_user_agent),
+        client=(cmd.client_ip, cmd.user_agent),
     )
     limits.check_charge(booking["amount"], booking["currency"], "the booking's total")
     await hold_slot(conn, booking)
@@ -111,6 +120,7 @@ async def new_leg(
     quote_id: uuid.UUID | None = None,
     payment_method_type: str = CARD,
     mandate: tuple[str | None, str | None] = (None, None),
+    client: tuple[str | None, str | None] = (None, None),
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """A booking row to hold (priced from the listing, or from the guest's stored quote) and
     its listing's required documents; refuses a past start, an unknown or inactive listing and
@@ -198,6 +208,8 @@ async def new_leg(
         "payment_method_type": payment_method_type,
         "mandate_ip_address": mandate[0] if payment_method_type == US_BANK_ACCOUNT else None,
         "mandate_user_agent": mandate[1] if payment_method_type == US_BANK_ACCOUNT else None,
+        "client_ip": client[0],
+        "user_agent": client[1],
     }
     return booking, documents
 
@@ -274,6 +286,14 @@ async def request_payment(
             payment_method_type=row["payment_method_type"],
             mandate_ip_address=row["mandate_ip_address"],
             mandate_user_agent=row["mandate_user_agent"],
+            # What a dispute's evidence cites: where from, the policy and the quote accepted.
+            client_ip=row["client_ip"],
+            user_agent=row["user_agent"],
+            cancellation_policy=json.loads(row["policy"]) if row["policy"] else None,
+            quote_lines=[
+                QuoteLine(code=line.code, description=line.description, amount=line.amount)
+                for line in Quote.of_booking(row).lines
+            ],
         ),
         key=str(row["booking_id"]),
         correlation_id=row["correlation_id"],

@@ -26,7 +26,7 @@ from booking.adapters.esign.base import (
     WebhookEvent,
 )
 from booking.domain.model import BookingStatus, Trigger, transition_for
-from booking.service_layer import amendments
+from booking.service_layer import amendments, signatures
 from booking.service_layer.checkout import HOLD_EXPIRY, request_payment
 from booking.service_layer.endings import end_booking
 from booking.service_layer.groups import Groups
@@ -135,6 +135,11 @@ class Documents:
         """The provider's callback (at least once): apply the outcome in one transaction."""
         if event.status is EnvelopeStatus.SENT:
             return  # nothing final happened
+        trail = None
+        if event.status is EnvelopeStatus.SIGNED and await repository.awaits_signatures(
+            self.db(), event.envelope_id
+        ):  # read before the transaction: a provider call holds no lock
+            trail = await signatures.read_trail(self.provider, event.envelope_id)
         async with self.db().acquire() as conn, conn.transaction():
             booking_id = await conn.fetchval(
                 "SELECT booking_id FROM booking.bookings WHERE envelope_id = $1",
@@ -148,6 +153,16 @@ class Documents:
             assert row is not None
             if row["status"] != BookingStatus.AWAITING_SIGNATURES:
                 return  # decided already (or the hold ran out first)
+            if event.status is EnvelopeStatus.SIGNED:
+                await signatures.completed(
+                    conn,
+                    self.outbox,
+                    row,
+                    envelope_id=event.envelope_id,
+                    provider=self.provider.name,
+                    trail=trail or [],
+                    signed_at=event.occurred_at,
+                )
             if event.status is EnvelopeStatus.SIGNED and row["group_id"] is not None:
                 await Groups(self.outbox).leg_signed(conn, row, event.envelope_id)
                 return

@@ -37,6 +37,7 @@ from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.groups import GroupStatus, GroupTrigger, group_transition
 from booking.domain.holds import HoldRule
 from booking.domain.model import BookingStatus, PaymentStatus, Trigger, transition_for
+from booking.service_layer import disputes
 from booking.service_layer.checkout import (
     AUTHORIZATION_HORIZON,
     COMPLETION,
@@ -105,6 +106,9 @@ class PlaceGroup:
     legs: tuple[LegRequest, ...]
     payment_method: str
     correlation_id: uuid.UUID | None = None
+    # Where the guest checked out from (dispute evidence, on booking.group_checkout_requested).
+    client_ip: str | None = None
+    user_agent: str | None = None
 
 
 async def place_group(
@@ -138,6 +142,7 @@ async def place_group(
                         group_id=group_id,
                         guests=leg.guests,
                         extras=leg.extras,
+                        client=(cmd.client_ip, cmd.user_agent),
                     )
                 )
             except BookingError as exc:
@@ -167,6 +172,8 @@ async def place_group(
                 "save_for_later": any(booking["save_for_later"] for booking, _ in legs),
                 "hold_until": hold_until,
                 "correlation_id": correlation_id,
+                "client_ip": cmd.client_ip,
+                "user_agent": cmd.user_agent,
             },
         )
         for number, (booking, _) in enumerate(legs, start=1):
@@ -202,6 +209,8 @@ def _checkout_request(
         platform_fee=group["platform_fee"],
         payment_method=group["payment_method"],
         save_for_later=group["save_for_later"],
+        client_ip=group["client_ip"],
+        user_agent=group["user_agent"],
         legs=[
             GroupLeg(
                 booking_id=str(leg["booking_id"]),
@@ -706,10 +715,14 @@ async def group_view(conn: asyncpg.Connection, group_id: uuid.UUID) -> dict[str,
 
 
 async def visible_group(
-    conn: asyncpg.Connection, group_id: uuid.UUID, guest_id: str | None
+    conn: asyncpg.Connection, group_id: uuid.UUID, guest_id: str | None, *, staff: bool = False
 ) -> dict[str, Any]:
-    """The group for its guest (`guest_id`) or an admin (None); 404 for anyone else."""
+    """The group for its guest (`guest_id`) or staff (None); 404 for anyone else. Each leg
+    shows the dispute on the group's payment (details for `staff` only)."""
     group = await repository.get_group(conn, group_id)
     if group is None or (guest_id is not None and group["guest_id"] != guest_id):
         raise BookingError(ErrorCode.GROUP_NOT_FOUND, f"booking group {group_id} not found")
-    return await group_view(conn, group_id)
+    view = await group_view(conn, group_id)
+    dispute = await disputes.dispute_of_group(conn, group, staff=staff)
+    view["legs"] = [{**leg, "dispute": dispute} for leg in view["legs"]]
+    return view

@@ -134,7 +134,9 @@ async def accept(
     guest_id: str,
     payment_method: str,
     hold_ttl: timedelta,
+    client: tuple[str | None, str | None] = (None, None),
 ) -> dict[str, Any]:
+    """`client`: the guest's (IP address, User-Agent), kept on the checkout as evidence."""
     row = await _load(conn, invite_id, guest_id=guest_id)
     step = invite_transition(InviteStatus(row["status"]), InviteTrigger.GUEST_ACCEPTED)
     if row["expires_at"] <= datetime.now(UTC):  # the timer may not have fired yet
@@ -150,6 +152,8 @@ async def accept(
             payment_method,
             invited_amount=row["amount"],
             correlation_id=row["correlation_id"],
+            client_ip=client[0],
+            user_agent=client[1],
         ),
         hold_ttl,
     )

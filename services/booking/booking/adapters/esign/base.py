@@ -111,6 +111,20 @@ class SignedDocument:
     signer_ip: str | None
 
 
+@dataclass(frozen=True)
+class SignatureAudit:
+    """One document's signature as the provider recorded it: the evidence a dispute cites.
+    `title` is "" and `ip_address`/`user_agent` None where the provider does not tell."""
+
+    document_id: str
+    title: str
+    sha256: str | None  # hex SHA-256 of the bytes signed
+    signer_id: str
+    signed_at: datetime
+    ip_address: str | None
+    user_agent: str | None
+
+
 EventCallback = Callable[[WebhookEvent], Awaitable[None]]
 
 
@@ -142,6 +156,11 @@ class ESignProvider(Protocol):
 
     async def fetch_signed_document(self, envelope_id: str, document_id: str) -> SignedDocument:
         """The signed document; raises ``NOT_SIGNED`` unless the envelope is signed."""
+        ...
+
+    async def audit_trail(self, envelope_id: str) -> list[SignatureAudit]:
+        """Each document's signature record of a signed envelope; raises ``NOT_SIGNED``
+        unless it is signed."""
         ...
 
     async def void_envelope(self, envelope_id: str, reason: str) -> EnvelopeStatus:

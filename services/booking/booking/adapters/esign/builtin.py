@@ -39,6 +39,7 @@ from booking.adapters.esign.base import (
     ESignError,
     ESignErrorCode,
     EventCallback,
+    SignatureAudit,
     SignedDocument,
     Signer,
     WebhookEvent,
@@ -448,6 +449,34 @@ class BuiltinESignProvider:
             row["signer_id"],
             row["signer_ip"],
         )
+
+    async def audit_trail(self, envelope_id: str) -> list[SignatureAudit]:
+        """What `decide` recorded per document: the hash signed, the signer, when, from which
+        IP address and User-Agent."""
+        rows = await self._pool.fetch(
+            "SELECT d.document_id, d.title, s.sha256, s.signer_id, s.signed_at, s.signer_ip, "
+            f"s.user_agent FROM {self._documents} d "
+            f"JOIN {self._signatures} s USING (envelope_id, document_id) "
+            "WHERE d.envelope_id = $1 ORDER BY d.position",
+            envelope_id,
+        )
+        if not rows:
+            status = await self.get_status(envelope_id)  # ENVELOPE_NOT_FOUND when unknown
+            raise ESignError(
+                ESignErrorCode.NOT_SIGNED, f"envelope {envelope_id} is {status}, not signed"
+            )
+        return [
+            SignatureAudit(
+                r["document_id"],
+                r["title"],
+                r["sha256"],
+                r["signer_id"],
+                r["signed_at"],
+                r["signer_ip"],
+                r["user_agent"],
+            )
+            for r in rows
+        ]
 
     async def void_envelope(self, envelope_id: str, reason: str) -> EnvelopeStatus:
         now = self._clock()

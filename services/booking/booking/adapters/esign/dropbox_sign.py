@@ -63,6 +63,7 @@ from booking.adapters.esign.base import (
     EnvelopeStatus,
     ESignError,
     ESignErrorCode,
+    SignatureAudit,
     SignedDocument,
     Signer,
     WebhookEvent,
@@ -527,6 +528,28 @@ class DropboxSignProvider:
             row["signer_id"],
             None,
         )
+
+    async def audit_trail(self, envelope_id: str) -> list[SignatureAudit]:
+        """Per document: the hash of the signed PDF (Dropbox Sign merges every document into
+        one file, so one hash for all), the signer and when. Dropbox Sign keeps the signer's IP
+        address and browser in its own audit trail inside that PDF, not in its API: they are
+        None here."""
+        row = await self._pool.fetchrow(
+            f"SELECT document_ids FROM {self._table} WHERE signature_request_id = $1",
+            envelope_id,
+        )
+        if row is None:
+            raise ESignError(
+                ESignErrorCode.ENVELOPE_NOT_FOUND, f"no envelope {envelope_id} was sent from here"
+            )
+        document_ids: list[str] = json.loads(row["document_ids"])
+        signed = await self.fetch_signed_document(envelope_id, document_ids[0])
+        return [
+            SignatureAudit(
+                document_id, "", signed.sha256, signed.signer_id, signed.signed_at, None, None
+            )
+            for document_id in document_ids
+        ]
 
     async def void_envelope(self, envelope_id: str, reason: str) -> EnvelopeStatus:
         """Cancel the request unless Dropbox Sign already finished it (also when only our own

@@ -1,0 +1,97 @@
+"""Use cases around payments' card disputes (domain/disputes.py): record the facts, show the
+dispute on a booking, refuse what would ask for disputed money back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from booking.adapters import disputes as repository
+from booking.domain import disputes
+from booking.domain.errors import BookingError, ErrorCode
+from marketplace_contracts import Envelope
+from marketplace_contracts.events.payments_disputes import (
+    DisputeClosedV1,
+    DisputeOpenedV1,
+    DisputeUpdatedV1,
+)
+
+
+async def on_dispute_opened(
+    conn: asyncpg.Connection, env: Envelope, event: DisputeOpenedV1, _: object
+) -> None:
+    await repository.record(
+        conn,
+        dispute_id=event.dispute_id,
+        payment_id=event.payment_id,
+        subject_id=event.booking_id,
+        booking_ids=[leg.booking_id for leg in event.legs],
+        status=event.status,
+        rank=disputes.rank_of(event.status),
+        reason=event.reason,
+        amount=event.amount,
+        currency=event.currency,
+        opened_at=event.opened_at,
+        due_by=event.due_by,
+    )
+
+
+async def on_dispute_updated(
+    conn: asyncpg.Connection, env: Envelope, event: DisputeUpdatedV1, _: object
+) -> None:
+    await repository.record(
+        conn,
+        dispute_id=event.dispute_id,
+        payment_id=event.payment_id,
+        subject_id=event.booking_id,
+        status=event.status,
+        rank=disputes.rank_of(event.status),
+        due_by=event.due_by,
+    )
+
+
+async def on_dispute_closed(
+    conn: asyncpg.Connection, env: Envelope, event: DisputeClosedV1, _: object
+) -> None:
+    """Closed whatever its status says: a closing is final even for a status booking does not
+    know yet."""
+    await repository.record(
+        conn,
+        dispute_id=event.dispute_id,
+        payment_id=event.payment_id,
+        subject_id=event.booking_id,
+        status=event.status,
+        rank=disputes.CLOSED_RANK,
+        reason=event.reason,
+        amount=event.amount,
+        currency=event.currency,
+        closed_at=event.closed_at,
+    )
+
+
+async def check_not_disputed(conn: asyncpg.Connection, booking: asyncpg.Record) -> None:
+    """409 `payment_disputed` while a dispute is open on a payment of this booking: the
+    processor refuses refunds of a disputed charge, and the money is the dispute's to decide."""
+    open_ones = [d for d in await repository.for_booking(conn, booking) if disputes.is_open(d)]
+    if open_ones:
+        raise BookingError(
+            ErrorCode.PAYMENT_DISPUTED,
+            f"the payment of booking {booking['booking_id']} is disputed "
+            f"({open_ones[0]['status']}); nothing can be refunded until the dispute closes",
+        )
+
+
+async def dispute_of_booking(
+    conn: asyncpg.Connection, booking: asyncpg.Record, *, staff: bool
+) -> dict[str, Any] | None:
+    """The dispute a booking shows: the open one, else the latest."""
+    rows = await repository.for_booking(conn, booking)
+    return disputes.view(rows[0] if rows else None, staff=staff)
+
+
+async def dispute_of_group(
+    conn: asyncpg.Connection, group: asyncpg.Record, *, staff: bool
+) -> dict[str, Any] | None:
+    rows = await repository.for_group(conn, group)
+    return disputes.view(rows[0] if rows else None, staff=staff)
