@@ -402,3 +402,22 @@ async def test_the_ledger_shows_a_disputes_books_by_either_id(q: QueueHarness) -
     assert (recovery["state"], recovery["amount"]) == ("netting", 4_000)
     assert missing.status_code == 404
     assert missing.json()["error"]["code"] == "dispute_not_found"
+
+
+async def test_a_loss_the_platform_bears_alone_pays_the_host_in_full(q: QueueHarness) -> None:
+    """Fraud on a payment that passed 3-D Secure: the policy gives the platform all of it."""
+    checkout, captured = q.booking()
+    await q.deliver(checkout, captured)
+    d = Dispute(captured)
+    await q.deliver(d.hold(True), d.withdrawn(), d.resolved("lost"), d.hold(False))
+    assert (await books_of(q.pool, d))["expense:dispute_losses"] == 10_000
+    q.clock.at = START + DAY
+    await q.run_due()
+    entry = await q.entry(entry_id(captured))
+    assert (entry["state"], entry["netted"], entry["amount"]) == ("released", 0, 8_500)
+    assert (
+        await q.pool.fetchval(
+            "SELECT count(*) FROM finance.dispute_recoveries WHERE dispute_id = $1", d.dispute_id
+        )
+        == 0
+    )
