@@ -9,9 +9,12 @@ import uuid
 from collections.abc import AsyncIterator
 
 import asyncpg
+import httpx
 import pytest
 
 from finance.adapters import close_repository as close_db
+from finance.bootstrap import build_app, build_runtime
+from finance.config import FinanceSettings
 from finance.service_layer import queue_admin
 from marketplace_contracts.events.disputes import (
     DisputeResolvedV1,
@@ -28,6 +31,7 @@ from marketplace_contracts.events.payments_disputes import (
     DisputeFundsReinstatedV1,
     DisputeFundsWithdrawnV1,
 )
+from tests.conftest import service_dsn
 from tests.support.finance_queue import DAY, START, QueueHarness, entry_id, finance_pool
 
 pytestmark = pytest.mark.integration
@@ -364,3 +368,56 @@ async def test_a_lost_group_dispute_recovers_each_legs_host_share_from_its_own_p
         assert books.get("asset:disputed_funds", 0) == 0
     finally:
         await other.close()
+
+
+async def test_the_ledger_shows_a_disputes_books_by_either_id(q: QueueHarness) -> None:
+    checkout, captured = q.booking()
+    await q.deliver(checkout, captured)
+    d = Dispute(captured)
+    await q.deliver(d.hold(True), d.withdrawn(), d.resolved("lost", host_share=4_000))
+    runtime = build_runtime(FinanceSettings(database_url=service_dsn("finance")))
+    runtime.pool = q.pool
+    app = build_app(runtime)
+    app.state.runtime = runtime
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://finance") as api:
+        by_ours = await api.get(f"/v1/ledger/disputes/{d.dispute_id}")
+        by_stripes = await api.get(f"/v1/ledger/disputes/{d.du}")
+        missing = await api.get("/v1/ledger/disputes/dsp_nothing_here")
+    assert by_ours.status_code == 200, by_ours.text
+    assert by_ours.json() == by_stripes.json()
+    books = by_ours.json()
+    assert sorted(j["kind"] for j in books["journals"]) == [
+        "dispute_fee",
+        "dispute_funds_withdrawn",
+        "dispute_loss",
+    ]
+    assert books["totals"] == {
+        "asset:stripe_balance:pending": -11_500,
+        "expense:stripe_dispute_fees": FEE,
+        "expense:dispute_losses": 6_000,
+        f"asset:host_receivable:{q.host}": 4_000,
+    }
+    [recovery] = books["recoveries"]
+    assert (recovery["state"], recovery["amount"]) == ("netting", 4_000)
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "dispute_not_found"
+
+
+async def test_a_loss_the_platform_bears_alone_pays_the_host_in_full(q: QueueHarness) -> None:
+    """Fraud on a payment that passed 3-D Secure: the policy gives the platform all of it."""
+    checkout, captured = q.booking()
+    await q.deliver(checkout, captured)
+    d = Dispute(captured)
+    await q.deliver(d.hold(True), d.withdrawn(), d.resolved("lost"), d.hold(False))
+    assert (await books_of(q.pool, d))["expense:dispute_losses"] == 10_000
+    q.clock.at = START + DAY
+    await q.run_due()
+    entry = await q.entry(entry_id(captured))
+    assert (entry["state"], entry["netted"], entry["amount"]) == ("released", 0, 8_500)
+    assert (
+        await q.pool.fetchval(
+            "SELECT count(*) FROM finance.dispute_recoveries WHERE dispute_id = $1", d.dispute_id
+        )
+        == 0
+    )

@@ -62,6 +62,19 @@ async def journals_for_booking(conn: asyncpg.Connection, booking_id: str) -> lis
     )
 
 
+async def journals_for_object(
+    conn: asyncpg.Connection, stripe_object_id: str
+) -> list[asyncpg.Record]:
+    """The journals naming one Stripe object (a dispute `du_…`, a charge, a transfer…), with
+    their postings, oldest first."""
+    return await conn.fetch(
+        "SELECT j.journal_id, j.kind, j.booking_id, j.currency, j.posted_at, p.account, p.amount "
+        "FROM finance.journals j JOIN finance.postings p USING (journal_id) "
+        "WHERE j.stripe_object_id = $1 ORDER BY j.posted_at, j.journal_id, p.posting_id",
+        stripe_object_id,
+    )
+
+
 async def currency_of(conn: asyncpg.Connection, booking_ids: list[str]) -> str | None:
     """The currency of the journals posted for any of these bookings (or groups)."""
     currency: str | None = await conn.fetchval(

@@ -86,11 +86,6 @@ def build_router(
     router.add(BookingCancelledV1, q.on_booking_cancelled)  # host penalties
     router.add(HostAccountUpdatedV1, q.on_host_account_updated)
     router.add(PayoutHoldChangedV1, q.on_payout_hold_changed)
-    # a lost dispute's host share reversed, or not (cause `dispute_lost`); else a refund's
-    router.add(
-        TransferReversalFailedV1,
-        by_cause(d.on_transfer_reversal_failed, q.on_transfer_reversal_failed),
-    )
     # host payouts: holds, transfers and their reversals (service_layer/payouts.py)
     router.add(FundsClearedV1, chain(p.on_funds_cleared, q.on_funds_cleared))
     router.add(
@@ -102,18 +97,29 @@ def build_router(
         chain(p.on_transfer_created, q.on_transfer_created, *also(TransferCreatedV1)),
     )
     router.add(TransferFailedV1, chain(p.on_transfer_failed, q.on_transfer_failed))
-    router.add(
-        TransferReversedV1,
-        by_cause(
-            chain(d.on_transfer_reversed, *also(TransferReversedV1)),
-            chain(p.on_transfer_reversed, q.on_transfer_reversed, *also(TransferReversedV1)),
-        ),
-    )
-    # a card dispute's money (service_layer/dispute_facts.py)
-    router.add(DisputeFundsWithdrawnV1, d.on_funds_withdrawn)
-    router.add(DisputeFundsReinstatedV1, d.on_funds_reinstated)
-    router.add(DisputeResolvedV1, d.on_dispute_resolved)
+    _disputes(router, d, p, q, also(TransferReversedV1))
     for event, handler in r.items():  # facts only reconciliation reads
         if (event.TYPE, event.VERSION) not in router.routes:
             router.add(event, handler)
     return router
+
+
+def _disputes(
+    router: EventRouter, d: DisputeFacts, p: Payouts, q: QueueFacts, recon: tuple[Apply, ...]
+) -> None:
+    """A card dispute's money (service_layer/dispute_facts.py), and the reversals' outcomes:
+    a lost dispute's host share (cause `dispute_lost`) or a refund's (payouts, queue)."""
+    router.add(DisputeFundsWithdrawnV1, d.on_funds_withdrawn)
+    router.add(DisputeFundsReinstatedV1, d.on_funds_reinstated)
+    router.add(DisputeResolvedV1, d.on_dispute_resolved)
+    router.add(
+        TransferReversedV1,
+        by_cause(
+            chain(d.on_transfer_reversed, *recon),
+            chain(p.on_transfer_reversed, q.on_transfer_reversed, *recon),
+        ),
+    )
+    router.add(
+        TransferReversalFailedV1,
+        by_cause(d.on_transfer_reversal_failed, q.on_transfer_reversal_failed),
+    )
