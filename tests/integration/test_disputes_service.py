@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -29,16 +28,11 @@ from eventkit.producer import durable_producer
 from marketplace_contracts import Envelope, decode_data, make_envelope
 from marketplace_contracts.events import disputes as out
 from tests.conftest import service_dsn
+from tests.support import free_port
 from tests.support.disputes_harness import ids, opened
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager
