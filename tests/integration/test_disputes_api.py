@@ -164,6 +164,8 @@ async def test_staff_edit_text_and_add_files_within_limits(api: httpx.AsyncClien
     big = PNG + b"\0" * 40_000  # the budget: 100,000 minus 60,000 kept for the summary
     refused(await api.post(files, data={"field": "customer_communication"}, files={"file": ("b.png", big, "image/png")}, headers=token()), 413, "evidence_too_large")  # fmt: skip
     refused(await api.post(files, files={"file": ("r.png", PNG, "image/png")}, headers=token()), 422, "validation_failed")  # fmt: skip
+    huge = PNG + b"\0" * 200_000  # past the budget and the multipart framing: refused unread
+    refused(await api.post(files, data={"field": "receipt"}, files={"file": ("h.png", huge, "image/png")}, headers=token()), 413, "evidence_too_large")  # fmt: skip
     case = (await api.get(f"/v1/disputes/{dispute_id}", headers=token())).json()
     assert [f["field"] for f in case["evidence"]["files"]] == ["uncategorized_file", "receipt"]
 

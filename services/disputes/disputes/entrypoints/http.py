@@ -221,7 +221,27 @@ async def _illegal(request: Request, exc: Exception) -> Response:
     return error_response(request, 409, exc.code, str(exc))
 
 
+# Multipart framing around one file: boundaries, headers and the `field` part.
+UPLOAD_OVERHEAD = 16_384
+
+
+async def _upload_limit(request: Request, call_next: Any) -> Response:
+    """A file upload larger than a case may hold is refused before its body is read (the
+    form parser would otherwise spool all of it first)."""
+    if request.method == "POST" and request.url.path.endswith("/evidence/files"):
+        cases = request.app.state.runtime.state["handlers"].cases
+        length = request.headers.get("content-length")
+        if length is None or not length.isdigit():
+            return error_response(request, 411, "length_required", "send a Content-Length")
+        if int(length) > cases.files_budget + UPLOAD_OVERHEAD:
+            message = f"a case's files hold {cases.files_budget} bytes at most"
+            return error_response(request, 413, ErrorCode.EVIDENCE_TOO_LARGE.value, message)
+    response: Response = await call_next(request)
+    return response
+
+
 def install(app: FastAPI) -> None:
     app.include_router(router)
+    app.middleware("http")(_upload_limit)
     app.add_exception_handler(DisputeError, _dispute_error)
     app.add_exception_handler(IllegalTransition, _illegal)
