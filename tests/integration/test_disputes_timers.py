@@ -172,7 +172,8 @@ async def test_the_guests_earlier_undisputed_bookings_are_evidence(pool: asyncpg
         host_account_id="acct_A",
     )  # fmt: skip
     await harness.deliver(capture, payment_id)
-    await harness.deliver(opened(dispute_id, payment_id, guest_id=guest, legs=[], amount=9_000), payment_id)  # fmt: skip
+    # payments did not name the guest: the disputed booking's checkout does
+    await harness.deliver(opened(dispute_id, payment_id, guest_id=None, legs=[], amount=9_000), payment_id)  # fmt: skip
     async with pool.acquire() as conn, conn.transaction():
         await harness.handlers.cases.submit(harness.handlers.uow(conn), dispute_id, "trust-1")
     [request] = await _of(harness, dispute_id, out.EvidenceSubmissionRequestedV1)
