@@ -19,12 +19,12 @@ import asyncpg
 from disputes.adapters.cases_repository import to_case
 from disputes.adapters.unit_of_work import UnitOfWork
 from disputes.domain import evidence
-from disputes.domain.case import RESPONDABLE
+from disputes.domain.case import RESPONDABLE, Trigger
 from disputes.domain.errors import DisputeError, ErrorCode
 from disputes.service_layer import evidence as packages
 from disputes.service_layer.deadlines import Deadlines, dispute_of
 from disputes.service_layer.publishing import publish
-from eventkit.outbox import Outbox
+from eventkit.transitions import IllegalTransition
 
 AUTO_ACTOR = "system:auto_submit"
 
@@ -34,14 +34,8 @@ REQUEST_LIMIT = 700_000
 
 class Cases:
     def __init__(
-        self,
-        outbox: Outbox,
-        deadlines: Deadlines,
-        now: Callable[[], datetime],
-        *,
-        files_budget: int,
+        self, deadlines: Deadlines, now: Callable[[], datetime], *, files_budget: int
     ) -> None:
-        self.outbox = outbox
         self.deadlines = deadlines
         self.now = now
         self.files_budget = files_budget
@@ -58,6 +52,8 @@ class Cases:
         """Ask payments to submit the case's evidence now; the request id."""
         row = await self.locked(uow, dispute_id)
         case = to_case(row)
+        if not case.may(Trigger.SUBMIT):  # before the evidence is assembled and rendered
+            raise IllegalTransition(case.status, Trigger.SUBMIT)
         request_id = f"dsr_auto_{dispute_id}" if auto else f"dsr_{uuid.uuid4().hex}"
         package = await packages.package(uow, row)
         if package.size + sum(len(v) for v in package.text.values()) > REQUEST_LIMIT:
