@@ -3,6 +3,7 @@ fires once, with the evidence assembled from the booking facts, even across a re
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -10,9 +11,12 @@ from datetime import timedelta
 import asyncpg
 import pytest
 
+from disputes.domain.errors import DisputeError
+from eventkit.transitions import IllegalTransition
 from marketplace_contracts.events import booking as b
 from marketplace_contracts.events import disputes as out
 from marketplace_contracts.events import payments as p
+from marketplace_contracts.events import payments_disputes as d
 from tests.conftest import service_dsn
 from tests.support.disputes_harness import NOW, DisputesHarness, ids, opened
 
@@ -132,8 +136,6 @@ async def test_no_auto_submit_after_staff_submitted(pool: asyncpg.Pool) -> None:
 
 
 async def test_a_moved_deadline_moves_the_timers(pool: asyncpg.Pool) -> None:
-    from marketplace_contracts.events import payments_disputes as d
-
     harness = DisputesHarness(pool)
     dispute_id, payment_id = ids()
     await harness.deliver(opened(dispute_id, payment_id), payment_id)
@@ -183,3 +185,26 @@ async def test_the_guests_earlier_undisputed_bookings_are_evidence(pool: asyncpg
     assert [(leg["booking_id"], leg["host_amount"]) for leg in legs] == [(f"bk_a_{payment_id}", 8_100)]  # fmt: skip
     [hold] = await _of(harness, dispute_id, out.PayoutHoldChangedV1)
     assert hold.charge_id == "ch_1"
+
+
+async def test_staff_and_the_auto_submit_at_the_same_moment_submit_once(pool: asyncpg.Pool) -> None:
+    harness = DisputesHarness(pool)
+    dispute_id, payment_id = ids()
+    await harness.deliver(opened(dispute_id, payment_id), payment_id)
+    harness.clock.advance(timedelta(days=6))
+
+    async def staff() -> str:
+        try:
+            async with pool.acquire() as conn, conn.transaction():
+                return await harness.handlers.cases.submit(
+                    harness.handlers.uow(conn), dispute_id, "trust-1"
+                )
+        except (IllegalTransition, DisputeError) as refused:
+            return type(refused).__name__
+
+    outcomes = await asyncio.gather(staff(), harness.timers.run_due(pool))
+    requests = await _of(harness, dispute_id, out.EvidenceSubmissionRequestedV1)
+    assert len(requests) == 1
+    jobs = await harness.jobs(dispute_id)
+    assert jobs[f"auto_submit:{dispute_id}"] in ("done", "cancelled")
+    assert outcomes[0] in ("IllegalTransition", requests[0].request_id)

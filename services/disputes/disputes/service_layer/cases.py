@@ -178,6 +178,7 @@ class Cases:
             await uow.cases.save(case)
 
     async def auto_submit(self, uow: UnitOfWork, dispute_id: str) -> None:
-        row = await uow.cases.row(dispute_id)
+        # Locked before the check: staff submitting at this moment wins or waits, never both.
+        row = await uow.cases.row(dispute_id, for_update=True)
         if row is not None and row["status"] in RESPONDABLE:
             await self.submit(uow, dispute_id, AUTO_ACTOR, auto=True)
