@@ -4,6 +4,7 @@ the one error body with its code."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -197,3 +198,12 @@ async def test_accept_answers_202_with_the_case_accepting(api: httpx.AsyncClient
     assert (accepted.json()["status"], accepted.json()["history"][-1]["actor"]) == ("accepting", "ops-1")  # fmt: skip
     inquiry = await a_case(harness, status="warning_needs_response", inquiry=True)
     refused(await api.post(f"/v1/disputes/{inquiry}/accept", headers=token()), 409, "illegal_transition")  # fmt: skip
+
+
+async def test_two_staff_submitting_at_once_submit_once(api: httpx.AsyncClient, harness: DisputesHarness) -> None:  # fmt: skip
+    dispute_id = await a_case(harness)
+    path = f"/v1/disputes/{dispute_id}/submit"
+    answers = await asyncio.gather(*(api.post(path, headers=token(sub=f"trust-{i}")) for i in range(2)))  # fmt: skip
+    assert sorted(a.status_code for a in answers) == [202, 409]
+    requests = [e for e in await harness.emitted(dispute_id) if isinstance(e, out.EvidenceSubmissionRequestedV1)]  # fmt: skip
+    assert len(requests) == 1
