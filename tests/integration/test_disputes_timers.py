@@ -208,3 +208,21 @@ async def test_staff_and_the_auto_submit_at_the_same_moment_submit_once(pool: as
     jobs = await harness.jobs(dispute_id)
     assert jobs[f"auto_submit:{dispute_id}"] in ("done", "cancelled")
     assert outcomes[0] in ("IllegalTransition", requests[0].request_id)
+
+
+async def test_a_failed_auto_submit_is_not_armed_again(pool: asyncpg.Pool) -> None:
+    harness = DisputesHarness(pool)
+    dispute_id, payment_id = ids()
+    await harness.deliver(opened(dispute_id, payment_id), payment_id)
+    await harness.fire(timedelta(days=6))
+    failed = d.DisputeActionFailedV1(
+        request_id=f"dsr_auto_{dispute_id}", dispute_id=dispute_id, payment_id=payment_id,
+        action="submit", code="processor_refused", message="unreadable file",
+    )  # fmt: skip
+    await harness.deliver(failed, payment_id)
+    await harness.fire(timedelta(hours=1))
+    requests = await _of(harness, dispute_id, out.EvidenceSubmissionRequestedV1)
+    assert [r.request_id for r in requests] == [f"dsr_auto_{dispute_id}"]
+    case = await harness.case(dispute_id)
+    assert case["status"] == "needs_response"  # for staff, first in the queue
+    assert (await harness.jobs(dispute_id))[f"auto_submit:{dispute_id}"] == "done"

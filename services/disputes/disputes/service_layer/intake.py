@@ -200,9 +200,10 @@ class Intake:
         else:  # the case moved on (closed meanwhile): the failure is kept in its history
             case.note(self.now(), "payments", "action_failed", **detail)
         await uow.cases.save(case)
-        # Respondable again: the reminders resume (the auto-submit ran once, its request id
-        # is spent; staff act from here, the queue shows the case first).
-        await self.deadlines.schedule(uow.conn, case, self.now(), auto=False)
+        # Respondable again: the timers resume. The auto-submit too, unless it was the one
+        # that failed (its request id, one per case, is spent: staff act from here).
+        spent = event.request_id == f"dsr_auto_{event.dispute_id}"
+        await self.deadlines.schedule(uow.conn, case, self.now(), auto=not spent)
 
     async def fraud_warning(
         self, uow: UnitOfWork, event: facts.EarlyFraudWarningReceivedV1
