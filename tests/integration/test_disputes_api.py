@@ -152,12 +152,20 @@ async def test_staff_edit_text_and_add_files_within_limits(api: httpx.AsyncClien
     }  # fmt: skip
     refused(await api.patch(path, json={"text": {"shipping_carrier_x": "x"}}, headers=token()), 422, "unknown_evidence_field")  # fmt: skip
     refused(await api.patch(path, json={"text": {"customer_name": 5}}, headers=token()), 422, "validation_failed")  # fmt: skip
+    refused(await api.patch(path, json={"text": {"customer_name": "a\u0000b"}}, headers=token()), 422, "validation_failed")  # fmt: skip
     refused(await api.patch(path, content=b"{", headers={**token(), "content-type": "application/json"}), 400, "malformed_json")  # fmt: skip
 
     files = f"{path}/files"
     added = await api.post(files, data={"field": "receipt"}, files={"file": ("r.png", PNG, "image/png")}, headers=token())  # fmt: skip
     assert added.status_code == 201, added.text
     assert (added.json()["field"], added.json()["size"]) == ("receipt", len(PNG))
+    raw = (  # a client that sends control characters in the file's name, as is
+        b'--B\r\nContent-Disposition: form-data; name="field"\r\n\r\nreceipt\r\n'
+        b'--B\r\nContent-Disposition: form-data; name="file"; filename="a\x07b.png"\r\n'
+        b"Content-Type: image/png\r\n\r\n" + PNG + b"\r\n--B--\r\n"
+    )
+    odd = await api.post(files, content=raw, headers={**token(), "content-type": "multipart/form-data; boundary=B"})  # fmt: skip
+    assert (odd.status_code, odd.json()["filename"]) == (201, "ab.png")
     refused(await api.post(files, data={"field": "receipt"}, files={"file": ("r.txt", b"hi", "text/plain")}, headers=token()), 422, "unsupported_file_type")  # fmt: skip
     refused(await api.post(files, data={"field": "receipt"}, files={"file": ("r.pdf", PNG, "application/pdf")}, headers=token()), 422, "unsupported_file_type")  # fmt: skip
     refused(await api.post(files, data={"field": "nope"}, files={"file": ("r.png", PNG, "image/png")}, headers=token()), 422, "unknown_evidence_field")  # fmt: skip

@@ -40,18 +40,23 @@ STATUS = {
 }
 
 
+# Text people type: no control characters but line breaks and tabs (PostgreSQL refuses NUL;
+# nothing shows the others), as the gateway's fields (booking/entrypoints/fields.py).
+MULTI_LINE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+
+
 class TextEdits(BaseModel):
     model_config = ConfigDict(extra="forbid")
     text: dict[
         Annotated[str, Field(max_length=64)],
-        Annotated[str, Field(max_length=evidence.FIELD_LIMIT)] | None,
+        Annotated[str, Field(max_length=evidence.FIELD_LIMIT, pattern=MULTI_LINE)] | None,
     ] = Field(max_length=len(evidence.TEXT_FIELDS))
 
 
 class HostFault(BaseModel):
     model_config = ConfigDict(extra="forbid")
     at_fault: bool
-    note: str = Field(default="", max_length=2000)
+    note: str = Field(default="", max_length=2000, pattern=MULTI_LINE)
 
 
 def _handlers(request: Request) -> DisputesHandlers:
@@ -163,7 +168,8 @@ async def upload_file(
     # Read one byte past the budget: enough to refuse a larger file without holding all of it.
     content = await file.read(cases.files_budget + 1)
     upload = {
-        "filename": (file.filename or "upload")[:200],
+        # A name to show, not to trust: printable characters only, bounded.
+        "filename": "".join(c for c in (file.filename or "") if c.isprintable())[:200] or "upload",
         "content_type": file.content_type or "application/octet-stream",
         "content": content,
     }
