@@ -21,7 +21,7 @@ from disputes.entrypoints import views
 from disputes.entrypoints.auth import Staff
 from disputes.service_layer import evidence as packages
 from disputes.service_layer.handlers import DisputesHandlers
-from eventkit.http_errors import ID_MAX_LENGTH, ID_PATTERN, error_response
+from eventkit.http_errors import ID_MAX_LENGTH, ID_PATTERN, ErrorOut, error_response
 from eventkit.transitions import IllegalTransition
 
 router = APIRouter(prefix="/v1", tags=["disputes"])
@@ -43,6 +43,17 @@ STATUS = {
 # Text people type: no control characters but line breaks and tabs (PostgreSQL refuses NUL;
 # nothing shows the others), as the gateway's fields (booking/entrypoints/fields.py).
 MULTI_LINE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+
+
+def _refusals(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The domain refusals an operation can answer, documented with the one error body."""
+    what = {
+        409: "Not in this state: `illegal_transition`, `evidence_locked`, `case_resolved`",
+        411: "An upload without Content-Length: `length_required`",
+        413: "Past the case's budget for files: `evidence_too_large`",
+        422: "Not evidence: `unknown_evidence_field`, `unsupported_file_type`, `empty_file`",
+    }
+    return {s: {"model": ErrorOut, "description": what[s]} for s in statuses}
 
 
 class TextEdits(BaseModel):
@@ -147,7 +158,11 @@ async def summary_pdf(request: Request, dispute_id: DisputeId, _: Staff) -> Resp
     return Response(packages.summary(row, text), media_type="application/pdf")
 
 
-@router.patch("/disputes/{dispute_id}/evidence", summary="Edit evidence text (null removes)")
+@router.patch(
+    "/disputes/{dispute_id}/evidence",
+    summary="Edit evidence text (null removes)",
+    responses=_refusals(409, 422),
+)
 async def edit_evidence(
     request: Request, dispute_id: DisputeId, body: TextEdits, actor: Staff
 ) -> dict[str, Any]:
@@ -156,7 +171,12 @@ async def edit_evidence(
         return await _case(uow, dispute_id)
 
 
-@router.post("/disputes/{dispute_id}/evidence/files", status_code=201, summary="Add a file")
+@router.post(
+    "/disputes/{dispute_id}/evidence/files",
+    status_code=201,
+    summary="Add a file",
+    responses=_refusals(409, 411, 413, 422),
+)
 async def upload_file(
     request: Request,
     dispute_id: DisputeId,
@@ -178,21 +198,35 @@ async def upload_file(
     return {k: views.iso(v) for k, v in stored.items()}
 
 
-@router.post("/disputes/{dispute_id}/submit", status_code=202, summary="Submit the evidence")
+@router.post(
+    "/disputes/{dispute_id}/submit",
+    status_code=202,
+    summary="Submit the evidence",
+    responses=_refusals(409, 413),
+)
 async def submit(request: Request, dispute_id: DisputeId, actor: Staff) -> dict[str, Any]:
     async with _uow(request) as uow:
         request_id = await _handlers(request).cases.submit(uow, dispute_id, actor)
         return {"request_id": request_id, **await _case(uow, dispute_id)}
 
 
-@router.post("/disputes/{dispute_id}/accept", status_code=202, summary="Concede the dispute")
+@router.post(
+    "/disputes/{dispute_id}/accept",
+    status_code=202,
+    summary="Concede the dispute",
+    responses=_refusals(409),
+)
 async def accept(request: Request, dispute_id: DisputeId, actor: Staff) -> dict[str, Any]:
     async with _uow(request) as uow:
         request_id = await _handlers(request).cases.accept(uow, dispute_id, actor)
         return {"request_id": request_id, **await _case(uow, dispute_id)}
 
 
-@router.post("/disputes/{dispute_id}/host-fault", summary="Record whether the host was at fault")
+@router.post(
+    "/disputes/{dispute_id}/host-fault",
+    summary="Record whether the host was at fault",
+    responses=_refusals(409),
+)
 async def host_fault(
     request: Request, dispute_id: DisputeId, body: HostFault, actor: Staff
 ) -> dict[str, Any]:
