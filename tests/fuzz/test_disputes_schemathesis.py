@@ -50,8 +50,11 @@ def disputes(
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "disputes", "serve"],
-        env=env, cwd=ROOT, stdout=log.open("ab"), stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        env=env,
+        cwd=ROOT,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, proc, log)
@@ -85,11 +88,24 @@ def test_every_operation_answers_only_documented_statuses_and_never_500(
     claims = {"sub": "trust-fuzz", "role": "trust", "exp": int(time.time()) + 3600}
     token = jwt.encode(claims, DEV_JWT_SECRET, algorithm="HS256")
     command = [
-        str(SCHEMATHESIS), "--config-file", str(config), "run", f"{disputes}/openapi.json",
-        "--header", f"Authorization: Bearer {token}", "--checks", CHECKS,
-        "--max-examples", "25", "--generation-deterministic",
-        "--phases", "examples,coverage,fuzzing", "--workers", "2", "--no-color",
-    ]  # fmt: skip
+        str(SCHEMATHESIS),
+        "--config-file",
+        str(config),
+        "run",
+        f"{disputes}/openapi.json",
+        "--header",
+        f"Authorization: Bearer {token}",
+        "--checks",
+        CHECKS,
+        "--max-examples",
+        "25",
+        "--generation-deterministic",
+        "--phases",
+        "examples,coverage,fuzzing",
+        "--workers",
+        "2",
+        "--no-color",
+    ]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-6000:]

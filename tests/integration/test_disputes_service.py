@@ -39,9 +39,12 @@ ROOT = Path(__file__).resolve().parents[2]
 def served(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
     with log.open("ab") as out_file:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "disputes", "serve"], cwd=ROOT, env=env,
-            stdout=out_file, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [sys.executable, "-m", "disputes", "serve"],
+            cwd=ROOT,
+            env=env,
+            stdout=out_file,
+            stderr=subprocess.STDOUT,
+        )
     try:
         yield proc
     finally:
@@ -73,9 +76,12 @@ async def publish(bootstrap: str, event: Any, key: str) -> None:
 async def published(bootstrap: str, dispute_id: str) -> list[Any]:
     """Every event disputes published for the dispute (the whole topic, read once)."""
     consumer = AIOKafkaConsumer(
-        "disputes.events", bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-        enable_auto_commit=False, group_id=None,
-    )  # fmt: skip
+        "disputes.events",
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+    )
     await consumer.start()
     found = []
     try:

@@ -167,7 +167,9 @@ class Case:
         self._record(move.target, trigger, actor, at, detail)
         return move
 
-    def submit(self, actor: str, at: datetime, request_id: str, *, auto: bool, fields: list[str]) -> None:  # fmt: skip
+    def submit(
+        self, actor: str, at: datetime, request_id: str, *, auto: bool, fields: list[str]
+    ) -> None:
         self.act(T.SUBMIT, actor, at, request_id=request_id, auto=auto, fields=fields)
         self.events.append(SubmissionRequested(request_id, auto, actor))
 
@@ -192,7 +194,9 @@ class Case:
         self.events.append(ReminderDue(hours_before, self.status not in RESPONDABLE))
         return True
 
-    def close(self, status: str, at: datetime, *, accepted: bool, amount: int, legs: Sequence[Leg]) -> bool:  # fmt: skip
+    def close(
+        self, status: str, at: datetime, *, accepted: bool, amount: int, legs: Sequence[Leg]
+    ) -> bool:
         """The processor closed the dispute: the status follows where the table allows, and
         the case resolves once, under the liability policy. False: resolved already."""
         self.observe(processor_trigger(status, accepted=accepted), at, accepted=accepted)
@@ -201,8 +205,13 @@ class Case:
         outcome = _outcome(status, accepted or self.status is S.ACCEPTED)
         decision = None
         if outcome in ("lost", "accepted"):
-            decision = decide(self.reason, amount, legs, three_d_secure=self.three_d_secure,
-                              host_at_fault=self.host_at_fault)  # fmt: skip
+            decision = decide(
+                self.reason,
+                amount,
+                legs,
+                three_d_secure=self.three_d_secure,
+                host_at_fault=self.host_at_fault,
+            )
         self.resolved = True
         shares = [asdict(s) for s in decision.shares] if decision else []
         rule = decision.rule if decision else ""

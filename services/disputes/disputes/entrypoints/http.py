@@ -100,8 +100,12 @@ async def queue(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=300)] = None,
 ) -> dict[str, Any]:
-    filters = {"status": status, "reason": reason, "host_account_id": host_account_id,
-               "due_before": due_before}  # fmt: skip
+    filters = {
+        "status": status,
+        "reason": reason,
+        "host_account_id": host_account_id,
+        "due_before": due_before,
+    }
     async with _uow(request) as uow:
         rows = await uow.cases.queue(filters, _cursor(cursor), limit + 1)
     more = rows[limit:]

@@ -77,9 +77,14 @@ class Intake:
         if not await uow.cases.add(row, legs):
             return  # a duplicate: the case exists
         case = Case.open(
-            event.dispute_id, Status(status), event.opened_at, inquiry=event.inquiry,
-            due_by=event.due_by, reason=event.reason, three_d_secure=event.three_d_secure,
-        )  # fmt: skip
+            event.dispute_id,
+            Status(status),
+            event.opened_at,
+            inquiry=event.inquiry,
+            due_by=event.due_by,
+            reason=event.reason,
+            three_d_secure=event.three_d_secure,
+        )
         await publish(uow, await _locked(uow, case.dispute_id), case)
         await uow.cases.save(case)
         await self.deadlines.schedule(uow.conn, case, self.now())
