@@ -35,26 +35,41 @@ def harness(pool: asyncpg.Pool) -> DisputesHarness:
 
 def closed(dispute_id: str, payment_id: str, status: str, **kw: object) -> d.DisputeClosedV1:
     fields = {
-        "dispute_id": dispute_id, "processor_dispute_id": "du_x", "payment_id": payment_id,
-        "booking_id": f"grp_{payment_id}", "status": status, "amount": 32_000,
-        "currency": "usd", "reason": "fraudulent", "closed_at": NOW + timedelta(days=20),
-    }  # fmt: skip
+        "dispute_id": dispute_id,
+        "processor_dispute_id": "du_x",
+        "payment_id": payment_id,
+        "booking_id": f"grp_{payment_id}",
+        "status": status,
+        "amount": 32_000,
+        "currency": "usd",
+        "reason": "fraudulent",
+        "closed_at": NOW + timedelta(days=20),
+    }
     return d.DisputeClosedV1(**{**fields, **kw})  # type: ignore[arg-type]
 
 
 def withdrawn(dispute_id: str, payment_id: str, txn: str) -> d.DisputeFundsWithdrawnV1:
     return d.DisputeFundsWithdrawnV1(
-        dispute_id=dispute_id, processor_dispute_id="du_x", payment_id=payment_id,
-        booking_id=f"grp_{payment_id}", amount=32_000, fee=1_500, currency="usd",
+        dispute_id=dispute_id,
+        processor_dispute_id="du_x",
+        payment_id=payment_id,
+        booking_id=f"grp_{payment_id}",
+        amount=32_000,
+        fee=1_500,
+        currency="usd",
         balance_transaction_id=txn,
-    )  # fmt: skip
+    )
 
 
 def updated(dispute_id: str, payment_id: str, status: str, previous: str) -> d.DisputeUpdatedV1:
     return d.DisputeUpdatedV1(
-        dispute_id=dispute_id, processor_dispute_id="du_x", payment_id=payment_id,
-        booking_id=f"grp_{payment_id}", status=status, previous_status=previous,
-    )  # fmt: skip
+        dispute_id=dispute_id,
+        processor_dispute_id="du_x",
+        payment_id=payment_id,
+        booking_id=f"grp_{payment_id}",
+        status=status,
+        previous_status=previous,
+    )
 
 
 async def test_a_dispute_opens_a_case_that_holds_the_payout_and_schedules_its_deadlines(
@@ -64,10 +79,19 @@ async def test_a_dispute_opens_a_case_that_holds_the_payout_and_schedules_its_de
     assert await harness.deliver(opened(dispute_id, payment_id), payment_id) == "handled"
 
     case = await harness.case(dispute_id)
-    assert (case["status"], case["amount"], case["due_by"]) == ("needs_response", 32_000, NOW + timedelta(days=7))  # fmt: skip
+    assert (case["status"], case["amount"], case["due_by"]) == (
+        "needs_response",
+        32_000,
+        NOW + timedelta(days=7),
+    )
     [hold] = await harness.emitted(dispute_id)
     assert isinstance(hold, out.PayoutHoldChangedV1)
-    assert (hold.held, hold.payment_id, hold.booking_id, hold.reason) == (True, payment_id, None, "fraudulent")  # fmt: skip
+    assert (hold.held, hold.payment_id, hold.booking_id, hold.reason) == (
+        True,
+        payment_id,
+        None,
+        "fraudulent",
+    )
     assert await harness.jobs(dispute_id) == {
         f"deadline_reminder:{dispute_id}:72": "pending",
         f"deadline_reminder:{dispute_id}:24": "pending",
@@ -87,7 +111,11 @@ async def test_a_lost_fraud_dispute_resolves_once_with_the_policys_shares(
     hold, resolved, released = await harness.emitted(dispute_id)
     assert isinstance(hold, out.PayoutHoldChangedV1) and hold.held
     assert isinstance(resolved, out.DisputeResolvedV1)
-    assert (resolved.outcome, resolved.rule, resolved.policy_version) == ("lost", "fraud_shared", POLICY_VERSION)  # fmt: skip
+    assert (resolved.outcome, resolved.rule, resolved.policy_version) == (
+        "lost",
+        "fraud_shared",
+        POLICY_VERSION,
+    )
     assert {(s.party, s.host_account_id, s.amount) for s in resolved.shares} == {
         ("platform", None, 4_800),
         ("host", "acct_A", 17_000),
@@ -97,7 +125,9 @@ async def test_a_lost_fraud_dispute_resolves_once_with_the_policys_shares(
     assert isinstance(released, out.PayoutHoldChangedV1) and not released.held
     case = await harness.case(dispute_id)
     assert (case["status"], case["outcome"]) == ("lost", "lost")
-    assert await harness.jobs(dispute_id) == dict.fromkeys(await harness.jobs(dispute_id), "cancelled")  # fmt: skip
+    assert await harness.jobs(dispute_id) == dict.fromkeys(
+        await harness.jobs(dispute_id), "cancelled"
+    )
 
 
 async def test_duplicated_and_out_of_order_facts_change_nothing(harness: DisputesHarness) -> None:
@@ -152,7 +182,7 @@ async def test_accepting_asks_payments_then_the_loss_is_conceded(
     harness: DisputesHarness,
 ) -> None:
     dispute_id, payment_id = ids()
-    await harness.deliver(opened(dispute_id, payment_id, reason="product_not_received"), payment_id)  # fmt: skip
+    await harness.deliver(opened(dispute_id, payment_id, reason="product_not_received"), payment_id)
     async with harness.pool.acquire() as conn, conn.transaction():
         uow = harness.handlers.uow(conn)
         request_id = await harness.handlers.cases.accept(uow, dispute_id, "trust-1")
@@ -160,11 +190,17 @@ async def test_accepting_asks_payments_then_the_loss_is_conceded(
     assert isinstance(asked, out.DisputeAcceptanceRequestedV1)
     assert (asked.request_id, asked.actor) == (request_id, "trust-1")
     confirm = d.DisputeAcceptedV1(
-        request_id=request_id, dispute_id=dispute_id, processor_dispute_id="du_x",
-        payment_id=payment_id, status="lost",
-    )  # fmt: skip
+        request_id=request_id,
+        dispute_id=dispute_id,
+        processor_dispute_id="du_x",
+        payment_id=payment_id,
+        status="lost",
+    )
     await harness.deliver(confirm, payment_id)
-    await harness.deliver(closed(dispute_id, payment_id, "lost", accepted=True, reason="product_not_received"), payment_id)  # fmt: skip
+    await harness.deliver(
+        closed(dispute_id, payment_id, "lost", accepted=True, reason="product_not_received"),
+        payment_id,
+    )
 
     resolved = (await harness.emitted(dispute_id))[-2]
     assert isinstance(resolved, out.DisputeResolvedV1)
@@ -184,25 +220,36 @@ async def test_a_failed_submission_returns_the_case_to_needs_response(
     dispute_id, payment_id = ids()
     await harness.deliver(opened(dispute_id, payment_id), payment_id)
     async with harness.pool.acquire() as conn, conn.transaction():
-        request_id = await harness.handlers.cases.submit(harness.handlers.uow(conn), dispute_id, "trust-1")  # fmt: skip
+        request_id = await harness.handlers.cases.submit(
+            harness.handlers.uow(conn), dispute_id, "trust-1"
+        )
     assert await harness.jobs(dispute_id) == {
         f"deadline_reminder:{dispute_id}:72": "pending",  # reminders keep going, evidence in
         f"deadline_reminder:{dispute_id}:24": "pending",
         f"auto_submit:{dispute_id}": "cancelled",
     }
     failed = d.DisputeActionFailedV1(
-        request_id=request_id, dispute_id=dispute_id, payment_id=payment_id, action="submit",
-        code="processor_refused", message="file too large",
-    )  # fmt: skip
+        request_id=request_id,
+        dispute_id=dispute_id,
+        payment_id=payment_id,
+        action="submit",
+        code="processor_refused",
+        message="file too large",
+    )
     for _ in range(2):
         await harness.deliver(failed, payment_id)
 
     case = await harness.case(dispute_id)
     assert case["status"] == "needs_response"
-    assert (await harness.history(dispute_id))[-1] == ("payments", "submission_failed", "submitting", "needs_response")  # fmt: skip
+    assert (await harness.history(dispute_id))[-1] == (
+        "payments",
+        "submission_failed",
+        "submitting",
+        "needs_response",
+    )
     jobs = await harness.jobs(dispute_id)
     assert jobs[f"deadline_reminder:{dispute_id}:24"] == "pending"
-    assert jobs[f"auto_submit:{dispute_id}"] == "cancelled"  # its one request id is spent
+    assert jobs[f"auto_submit:{dispute_id}"] == "pending"  # staff's failed: the timer stands
     outcome = await harness.pool.fetchval(
         "SELECT outcome FROM disputes.submissions WHERE request_id = $1", request_id
     )
@@ -216,21 +263,35 @@ async def test_an_inquiry_escalates_and_its_evidence_submission_is_answered(
     await harness.deliver(
         opened(dispute_id, payment_id, status="warning_needs_response", inquiry=True), payment_id
     )
-    await harness.deliver(updated(dispute_id, payment_id, "needs_response", "warning_needs_response"), payment_id)  # fmt: skip
+    await harness.deliver(
+        updated(dispute_id, payment_id, "needs_response", "warning_needs_response"), payment_id
+    )
     async with harness.pool.acquire() as conn, conn.transaction():
-        request_id = await harness.handlers.cases.submit(harness.handlers.uow(conn), dispute_id, "trust-1")  # fmt: skip
+        request_id = await harness.handlers.cases.submit(
+            harness.handlers.uow(conn), dispute_id, "trust-1"
+        )
     submitted = d.DisputeEvidenceSubmittedV1(
-        request_id=request_id, dispute_id=dispute_id, processor_dispute_id="du_x",
-        payment_id=payment_id, fields=["customer_purchase_ip"], file_ids=["file_1"],
-        status="under_review", submitted_at=NOW,
-    )  # fmt: skip
+        request_id=request_id,
+        dispute_id=dispute_id,
+        processor_dispute_id="du_x",
+        payment_id=payment_id,
+        fields=["customer_purchase_ip"],
+        file_ids=["file_1"],
+        status="under_review",
+        submitted_at=NOW,
+    )
     await harness.deliver(submitted, payment_id)
-    await harness.deliver(updated(dispute_id, payment_id, "under_review", "needs_response"), payment_id)  # fmt: skip
+    await harness.deliver(
+        updated(dispute_id, payment_id, "under_review", "needs_response"), payment_id
+    )
     case = await harness.case(dispute_id)
     assert (case["status"], case["inquiry"]) == ("under_review", False)
     assert [h[1] for h in await harness.history(dispute_id)] == [
-        "opened", "processor_needs_response", "submit", "processor_under_review",
-    ]  # fmt: skip
+        "opened",
+        "processor_needs_response",
+        "submit",
+        "processor_under_review",
+    ]
     detail = await harness.pool.fetchval(
         "SELECT detail FROM disputes.case_history WHERE dispute_id = $1 ORDER BY id DESC LIMIT 1",
         dispute_id,
@@ -241,6 +302,9 @@ async def test_an_inquiry_escalates_and_its_evidence_submission_is_answered(
 async def test_the_history_is_append_only(harness: DisputesHarness) -> None:
     dispute_id, payment_id = ids()
     await harness.deliver(opened(dispute_id, payment_id), payment_id)
-    for statement in ("UPDATE disputes.case_history SET actor = 'x'", "DELETE FROM disputes.case_history"):  # fmt: skip
+    for statement in (
+        "UPDATE disputes.case_history SET actor = 'x'",
+        "DELETE FROM disputes.case_history",
+    ):
         with pytest.raises(asyncpg.RaiseError, match="append-only"):
             await harness.pool.execute(f"{statement} WHERE dispute_id = $1", dispute_id)

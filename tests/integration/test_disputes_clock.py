@@ -37,17 +37,31 @@ async def test_advancing_simulated_time_fires_the_auto_submit(
     harness = DisputesHarness(pool, clock=clock)
     dispute_id, payment_id = ids()
     due_by = datetime.now(UTC) + timedelta(days=7)
-    await harness.deliver(opened(dispute_id, payment_id, due_by=due_by, opened_at=datetime.now(UTC)), payment_id)  # fmt: skip
+    await harness.deliver(
+        opened(dispute_id, payment_id, due_by=due_by, opened_at=datetime.now(UTC)), payment_id
+    )
 
     await harness.fire()
-    submitted = [e for e in await harness.emitted(dispute_id) if isinstance(e, out.EvidenceSubmissionRequestedV1)]  # fmt: skip
+    submitted = [
+        e
+        for e in await harness.emitted(dispute_id)
+        if isinstance(e, out.EvidenceSubmissionRequestedV1)
+    ]
     assert submitted == []
     moved = await sim.post("/_sim/clock/advance", json={"seconds": 6 * 86400 + 60})
     assert moved.status_code == 200
     await clock.refresh()
     assert clock.now() - datetime.now(UTC) > timedelta(days=6)
     await harness.fire()
-    submitted = [e for e in await harness.emitted(dispute_id) if isinstance(e, out.EvidenceSubmissionRequestedV1)]  # fmt: skip
+    submitted = [
+        e
+        for e in await harness.emitted(dispute_id)
+        if isinstance(e, out.EvidenceSubmissionRequestedV1)
+    ]
     assert [(e.auto, e.actor) for e in submitted] == [(True, "system:auto_submit")]
-    reminders = {e.hours_before for e in await harness.emitted(dispute_id) if isinstance(e, out.DeadlineApproachingV1)}  # fmt: skip
+    reminders = {
+        e.hours_before
+        for e in await harness.emitted(dispute_id)
+        if isinstance(e, out.DeadlineApproachingV1)
+    }
     assert reminders == {72, 24}  # the 24 h one due with the auto-submit, in either order

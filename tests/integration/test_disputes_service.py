@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -29,25 +28,23 @@ from eventkit.producer import durable_producer
 from marketplace_contracts import Envelope, decode_data, make_envelope
 from marketplace_contracts.events import disputes as out
 from tests.conftest import service_dsn
+from tests.support import free_port
 from tests.support.disputes_harness import ids, opened
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def served(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
     with log.open("ab") as out_file:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "disputes", "serve"], cwd=ROOT, env=env,
-            stdout=out_file, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [sys.executable, "-m", "disputes", "serve"],
+            cwd=ROOT,
+            env=env,
+            stdout=out_file,
+            stderr=subprocess.STDOUT,
+        )
     try:
         yield proc
     finally:
@@ -79,9 +76,12 @@ async def publish(bootstrap: str, event: Any, key: str) -> None:
 async def published(bootstrap: str, dispute_id: str) -> list[Any]:
     """Every event disputes published for the dispute (the whole topic, read once)."""
     consumer = AIOKafkaConsumer(
-        "disputes.events", bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-        enable_auto_commit=False, group_id=None,
-    )  # fmt: skip
+        "disputes.events",
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+    )
     await consumer.start()
     found = []
     try:

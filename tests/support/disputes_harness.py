@@ -48,13 +48,19 @@ class DisputesHarness:
     async def deliver(self, message: EventModel | Envelope, key: str = "k") -> str:
         """Through the consumer's processor (inbox, retries, dead letters): its outcome."""
         processor = MessageProcessor(
-            self.pool, "disputes", self.router, self.dead_letters,  # type: ignore[arg-type]
-            max_attempts=2, backoff_base=0.01,
-        )  # fmt: skip
+            self.pool,
+            "disputes",
+            self.router,
+            self.dead_letters,  # type: ignore[arg-type]
+            max_attempts=2,
+            backoff_base=0.01,
+        )
         env = message if isinstance(message, Envelope) else self.envelope(message, key)
         value = env.to_bytes()
         self.offset += 1
-        record = ConsumerRecord("payments.events", 0, self.offset, 0, 0, key.encode(), value, None, 0, len(value), [])  # fmt: skip
+        record = ConsumerRecord(
+            "payments.events", 0, self.offset, 0, 0, key.encode(), value, None, 0, len(value), []
+        )
         await processor.process([record])
         [(outcome, count)] = [(k, n) for k, n in processor.outcomes.items() if n]
         assert count == 1
@@ -103,10 +109,20 @@ def opened(dispute_id: str, payment_id: str, **kw: Any) -> d.DisputeOpenedV1:
         "booking_id": kw.pop("booking_id", f"grp_{payment_id}"),
         "guest_id": "guest-1",
         "legs": [
-            d.DisputedLeg(booking_id=f"bk_a_{payment_id}", host_account_id="acct_A",
-                          amount=20_000, platform_fee=3_000, host_amount=17_000),
-            d.DisputedLeg(booking_id=f"bk_b_{payment_id}", host_account_id="acct_B",
-                          amount=12_000, platform_fee=1_800, host_amount=10_200),
+            d.DisputedLeg(
+                booking_id=f"bk_a_{payment_id}",
+                host_account_id="acct_A",
+                amount=20_000,
+                platform_fee=3_000,
+                host_amount=17_000,
+            ),
+            d.DisputedLeg(
+                booking_id=f"bk_b_{payment_id}",
+                host_account_id="acct_B",
+                amount=12_000,
+                platform_fee=1_800,
+                host_amount=10_200,
+            ),
         ],
         "purpose": "group_checkout",
         "amount": 32_000,
@@ -116,7 +132,7 @@ def opened(dispute_id: str, payment_id: str, **kw: Any) -> d.DisputeOpenedV1:
         "inquiry": False,
         "due_by": NOW + timedelta(days=7),
         "opened_at": NOW,
-    }  # fmt: skip
+    }
     return d.DisputeOpenedV1(**{**fields, **kw})
 
 

@@ -15,8 +15,11 @@ PAGE = ROOT / "docs" / "disputes.md"
 def lifecycle_doc(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "disputes", "lifecycle-doc", *args],
-        cwd=ROOT, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_the_committed_page_shows_the_tables_diagram() -> None:

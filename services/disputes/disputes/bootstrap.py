@@ -48,7 +48,6 @@ def build_handlers(settings: DisputesSettings, clock: Clock | None = None) -> Di
         settings.reminders, timedelta(seconds=settings.auto_submit_margin_seconds)
     )
     cases = Cases(
-        outbox,
         deadlines,
         clock.now,
         files_budget=settings.evidence_max_bytes - settings.summary_reserve_bytes,

@@ -17,6 +17,14 @@ from disputes.domain.case import (
     mermaid,
     processor_trigger,
 )
+from disputes.domain.events import (
+    AcceptanceRequested,
+    HoldChanged,
+    ReminderDue,
+    Resolved,
+    SubmissionRequested,
+)
+from disputes.domain.liability import Leg
 from eventkit.transitions import IllegalTransition
 
 NOW = datetime(2026, 12, 5, 12, tzinfo=UTC)
@@ -97,3 +105,68 @@ def test_the_diagram_draws_every_row_of_the_table() -> None:
     diagram = mermaid()
     for (state, trigger), move in TABLE.rows.items():
         assert f"{state.value} --> {move.target.value}: {trigger.value}" in diagram
+
+
+# -- the aggregate's events ---------------------------------------------------------------------
+LEGS = [Leg("bk_a", "acct_A", 20_000, 17_000), Leg("bk_b", "acct_B", 12_000, 10_200)]
+
+
+def test_opening_holds_the_payouts() -> None:
+    c = Case.open("dsp_1", Status.NEEDS_RESPONSE, NOW, inquiry=False, reason="fraudulent")
+    assert c.events == [HoldChanged(True, "fraudulent")]
+    assert [(ch.trigger, ch.from_status, ch.to_status) for ch in c.changes] == [
+        ("opened", None, "needs_response")
+    ]
+
+
+def test_submit_and_accept_ask_payments() -> None:
+    c = case(Status.NEEDS_RESPONSE)
+    c.submit("trust-1", NOW, "dsr_1", auto=False, fields=["service_date"])
+    assert c.events == [SubmissionRequested("dsr_1", False, "trust-1")]
+    d = case(Status.NEEDS_RESPONSE)
+    d.accept("trust-2", NOW, "dsr_2")
+    assert (d.status, d.events) == (Status.ACCEPTING, [AcceptanceRequested("dsr_2", "trust-2")])
+
+
+def test_closing_resolves_once_and_releases_the_hold() -> None:
+    c = Case("dsp_1", Status.UNDER_REVIEW, False, reason="fraudulent")
+    assert c.close("lost", NOW, accepted=False, amount=32_000, legs=LEGS)
+    resolved, released = c.events
+    assert isinstance(resolved, Resolved) and resolved.decision is not None
+    assert (resolved.outcome, resolved.decision.rule) == ("lost", "fraud_shared")
+    assert sum(s.amount for s in resolved.decision.shares) == 32_000
+    assert released == HoldChanged(False, "lost")
+    assert c.status is Status.LOST and c.changes[-1].trigger == "resolved"
+    c.events.clear()
+    assert not c.close("lost", NOW, accepted=False, amount=32_000, legs=LEGS)
+    assert c.events == []
+
+
+def test_a_won_case_or_a_closed_inquiry_shares_nothing() -> None:
+    won = Case("dsp_1", Status.SUBMITTING, False, reason="product_not_received")
+    won.close("won", NOW, accepted=False, amount=100, legs=LEGS)
+    assert won.events[0] == Resolved("won", 100, None)
+    inquiry = Case("dsp_2", Status.WARNING_UNDER_REVIEW, True, reason="general")
+    inquiry.close("warning_closed", NOW, accepted=False, amount=100, legs=LEGS)
+    assert (inquiry.status, inquiry.events[0]) == (
+        Status.WARNING_CLOSED,
+        Resolved("inquiry_closed", 100, None),
+    )
+
+
+def test_accepted_earlier_the_close_resolves_as_accepted() -> None:
+    c = Case("dsp_1", Status.ACCEPTED, False, reason="duplicate")
+    c.close("lost", NOW, accepted=True, amount=500, legs=LEGS)
+    resolved = c.events[0]
+    assert isinstance(resolved, Resolved) and resolved.outcome == "accepted"
+    assert resolved.decision is not None and resolved.decision.rule == "platform_processing"
+
+
+def test_reminders_say_whether_the_evidence_is_in() -> None:
+    due = Case("dsp_1", Status.NEEDS_RESPONSE, False, due_by=NOW)
+    assert due.remind(72, NOW) and due.events == [ReminderDue(72, False)]
+    submitted = Case("dsp_1", Status.UNDER_REVIEW, False, due_by=NOW)
+    assert submitted.remind(24, NOW) and submitted.events == [ReminderDue(24, True)]
+    for status in (Status.ACCEPTING, Status.WON):
+        closed = Case("dsp_1", status, False, due_by=NOW)
+        assert not closed.remind(24, NOW) and closed.events == [] and closed.changes == []

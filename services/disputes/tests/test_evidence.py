@@ -36,19 +36,40 @@ SIGNED = Fact(
     "signatures",
     "bk_1",
     AT.replace(day=2),
-    {"documents": [{"document_id": "doc_1", "title": "Rental agreement", "sha256": "ab" * 32,
-                    "signer_id": "guest-1", "signed_at": "2027-03-02T09:00:00+00:00",
-                    "ip_address": "198.51.100.4", "user_agent": "Safari"}]},
-)  # fmt: skip
-PRIOR = Booking("bk_0", starts_at=AT.replace(month=1), amount=9_000, currency="usd",
-                status="completed", client_ip="203.0.113.9")  # fmt: skip
+    {
+        "documents": [
+            {
+                "document_id": "doc_1",
+                "title": "Rental agreement",
+                "sha256": "ab" * 32,
+                "signer_id": "guest-1",
+                "signed_at": "2027-03-02T09:00:00+00:00",
+                "ip_address": "198.51.100.4",
+                "user_agent": "Safari",
+            }
+        ]
+    },
+)
+PRIOR = Booking(
+    "bk_0",
+    starts_at=AT.replace(month=1),
+    amount=9_000,
+    currency="usd",
+    status="completed",
+    client_ip="203.0.113.9",
+)
 
 
 def facts(reason: str, **kw: object) -> Facts:
     base: dict[str, object] = {
-        "reason": reason, "amount": 13_500, "currency": "usd", "three_d_secure": False,
-        "bookings": [BOOKING], "facts": [SIGNED], "prior_bookings": [PRIOR],
-    }  # fmt: skip
+        "reason": reason,
+        "amount": 13_500,
+        "currency": "usd",
+        "three_d_secure": False,
+        "bookings": [BOOKING],
+        "facts": [SIGNED],
+        "prior_bookings": [PRIOR],
+    }
     return Facts(**{**base, **kw})  # type: ignore[arg-type]
 
 
@@ -72,7 +93,12 @@ def test_not_received_evidence_has_the_service_date_and_the_signature_trail() ->
 
 
 def test_credit_not_processed_evidence_cites_the_policy_and_the_refunds() -> None:
-    refund = Fact("refund", "bk_1", AT, {"refund_id": "rf_1", "amount": 6_000, "currency": "usd", "cause": "guest_cancellation"})  # fmt: skip
+    refund = Fact(
+        "refund",
+        "bk_1",
+        AT,
+        {"refund_id": "rf_1", "amount": 6_000, "currency": "usd", "cause": "guest_cancellation"},
+    )
     text = assemble(facts("credit_not_processed", facts=[refund]))
     assert "moderate" in text["cancellation_policy_disclosure"]
     assert (
@@ -83,8 +109,16 @@ def test_credit_not_processed_evidence_cites_the_policy_and_the_refunds() -> Non
 
 
 def test_duplicate_evidence_lists_each_charge() -> None:
-    charges = [{"charge_id": "ch_1", "amount": 13_500, "currency": "usd", "booking_id": "bk_1"},
-               {"charge_id": "ch_2", "amount": 2_000, "currency": "usd", "booking_id": "bk_1", "purpose": "extra_charge"}]  # fmt: skip
+    charges = [
+        {"charge_id": "ch_1", "amount": 13_500, "currency": "usd", "booking_id": "bk_1"},
+        {
+            "charge_id": "ch_2",
+            "amount": 2_000,
+            "currency": "usd",
+            "booking_id": "bk_1",
+            "purpose": "extra_charge",
+        },
+    ]
     text = assemble(facts("duplicate", charges=charges))
     assert "ch_1" in text["duplicate_charge_explanation"]
     assert "extra_charge" in text["duplicate_charge_explanation"]

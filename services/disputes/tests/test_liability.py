@@ -80,9 +80,17 @@ def test_allocate_uses_largest_remainders() -> None:
 
 
 reasons = st.sampled_from(
-    ["fraudulent", "unrecognized", "product_not_received", "product_unacceptable",
-     "credit_not_processed", "subscription_canceled", "duplicate", "general"]
-)  # fmt: skip
+    [
+        "fraudulent",
+        "unrecognized",
+        "product_not_received",
+        "product_unacceptable",
+        "credit_not_processed",
+        "subscription_canceled",
+        "duplicate",
+        "general",
+    ]
+)
 legs = st.lists(st.tuples(st.integers(1, 10**7), st.integers(0, 100)), min_size=1, max_size=6).map(
     lambda ts: [
         Leg(f"bk_{i}", f"acct_{i % 2}", amount, amount * pct // 100)

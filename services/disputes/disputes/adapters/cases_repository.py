@@ -24,6 +24,9 @@ def to_case(row: asyncpg.Record) -> Case:
         inquiry=row["inquiry"],
         due_by=row["due_by"],
         resolved=row["resolved_at"] is not None,
+        reason=row["reason"],
+        three_d_secure=row["three_d_secure"],
+        host_at_fault=row["host_at_fault"],
     )
 
 

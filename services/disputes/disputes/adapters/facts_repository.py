@@ -132,6 +132,7 @@ def _booking(row: asyncpg.Record) -> Booking:
 
     return Booking(
         booking_id=row["booking_id"],
+        guest_id=row["guest_id"],
         listing_id=row["listing_id"],
         starts_at=row["starts_at"],
         ends_at=row["ends_at"],

@@ -14,11 +14,21 @@ The table is data: `python -m disputes lifecycle-doc` draws docs/disputes.md fro
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from disputes.domain.events import (
+    AcceptanceRequested,
+    DomainEvent,
+    HoldChanged,
+    ReminderDue,
+    Resolved,
+    SubmissionRequested,
+)
+from disputes.domain.liability import Leg, decide
 from eventkit.transitions import IllegalTransition, Transition, TransitionTable
 
 
@@ -125,15 +135,29 @@ class Change:
 
 @dataclass
 class Case:
-    """A dispute case as the rules see it. Methods change it and record the `Change`; the
-    service layer persists `changes` and publishes what they call for."""
+    """A dispute case as the rules see it. Its methods change it, record each `Change` for the
+    history and the `events` the change calls for; the service layer persists the one and
+    publishes the other in the same transaction."""
 
     dispute_id: str
     status: Status
     inquiry: bool
     due_by: datetime | None = None
     resolved: bool = False
+    reason: str = ""
+    three_d_secure: bool = False
+    host_at_fault: bool = False
     changes: list[Change] = field(default_factory=list)
+    events: list[DomainEvent] = field(default_factory=list)
+
+    @classmethod
+    def open(cls, dispute_id: str, status: Status, at: datetime, **known: Any) -> Case:
+        """A new case, as the processor opened it: the payouts it paid for are held."""
+        case = cls(dispute_id, status, **known)
+        detail = {"reason": case.reason, "inquiry": case.inquiry}
+        case.changes.append(Change(at, "processor", "opened", None, status.value, detail))
+        case.events.append(HoldChanged(True, case.reason))
+        return case
 
     def act(self, trigger: Trigger, actor: str, at: datetime, **detail: Any) -> Transition[Status]:
         """A staff or system action: IllegalTransition when the table does not allow it."""
@@ -142,6 +166,16 @@ class Case:
         move = TABLE.apply(self.status, trigger)
         self._record(move.target, trigger, actor, at, detail)
         return move
+
+    def submit(
+        self, actor: str, at: datetime, request_id: str, *, auto: bool, fields: list[str]
+    ) -> None:
+        self.act(T.SUBMIT, actor, at, request_id=request_id, auto=auto, fields=fields)
+        self.events.append(SubmissionRequested(request_id, auto, actor))
+
+    def accept(self, actor: str, at: datetime, request_id: str) -> None:
+        self.act(T.ACCEPT, actor, at, request_id=request_id)
+        self.events.append(AcceptanceRequested(request_id, actor))
 
     def observe(self, trigger: Trigger | None, at: datetime, **detail: Any) -> bool:
         """A processor fact: applied when the table allows it, else stale (False)."""
@@ -152,6 +186,46 @@ class Case:
         self._record(TABLE.apply(self.status, trigger).target, trigger, "processor", at, detail)
         return True
 
+    def remind(self, hours_before: int, at: datetime) -> bool:
+        """A deadline reminder, while the bank may still wait for evidence (or has it)."""
+        if self.status not in REMINDED or self.due_by is None:
+            return False
+        self.note(at, "system:deadline", "deadline_reminder", hours_before=hours_before)
+        self.events.append(ReminderDue(hours_before, self.status not in RESPONDABLE))
+        return True
+
+    def close(
+        self, status: str, at: datetime, *, accepted: bool, amount: int, legs: Sequence[Leg]
+    ) -> bool:
+        """The processor closed the dispute: the status follows where the table allows, and
+        the case resolves once, under the liability policy. False: resolved already."""
+        self.observe(processor_trigger(status, accepted=accepted), at, accepted=accepted)
+        if self.resolved:
+            return False
+        outcome = _outcome(status, accepted or self.status is S.ACCEPTED)
+        decision = None
+        if outcome in ("lost", "accepted"):
+            decision = decide(
+                self.reason,
+                amount,
+                legs,
+                three_d_secure=self.three_d_secure,
+                host_at_fault=self.host_at_fault,
+            )
+        self.resolved = True
+        shares = [asdict(s) for s in decision.shares] if decision else []
+        rule = decision.rule if decision else ""
+        self.note(
+            at, "system:liability_policy", "resolved", outcome=outcome, rule=rule, shares=shares
+        )
+        self.events += [Resolved(outcome, amount, decision), HoldChanged(False, outcome)]
+        return True
+
+    def note(self, at: datetime, actor: str, trigger: str, **detail: Any) -> None:
+        """A history entry that changes no status."""
+        status = self.status.value
+        self.changes.append(Change(at, actor, trigger, status, status, detail))
+
     def may(self, trigger: Trigger) -> bool:
         return TABLE.allows(self.status, trigger)
 
@@ -160,6 +234,14 @@ class Case:
     ) -> None:
         self.changes.append(Change(at, actor, trigger.value, self.status.value, target, detail))
         self.status = target
+
+
+def _outcome(status: str, accepted: bool) -> str:
+    if status == "warning_closed":
+        return "inquiry_closed"
+    if accepted:
+        return "accepted"
+    return "won" if status == "won" else "lost"
 
 
 def mermaid() -> str:

@@ -86,6 +86,7 @@ FIELD_LIMIT = 10_000
 @dataclass(frozen=True)
 class Booking:
     booking_id: str
+    guest_id: str | None = None
     listing_id: str | None = None
     starts_at: datetime | None = None
     ends_at: datetime | None = None

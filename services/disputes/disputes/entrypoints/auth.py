@@ -25,9 +25,11 @@ async def staff(
     secret = request.app.state.runtime.state["settings"].jwt_secret
     try:
         claims = jwt.decode(
-            credentials.credentials, secret, algorithms=["HS256"],
+            credentials.credentials,
+            secret,
+            algorithms=["HS256"],
             options={"require": ["sub", "exp"]},
-        )  # fmt: skip
+        )
     except jwt.PyJWTError as exc:
         raise DisputeError(ErrorCode.UNAUTHENTICATED, f"invalid bearer token: {exc}") from None
     if claims.get("role") not in ROLES:

@@ -21,7 +21,7 @@ from disputes.entrypoints import views
 from disputes.entrypoints.auth import Staff
 from disputes.service_layer import evidence as packages
 from disputes.service_layer.handlers import DisputesHandlers
-from eventkit.http_errors import ID_MAX_LENGTH, ID_PATTERN, error_response
+from eventkit.http_errors import ID_MAX_LENGTH, ID_PATTERN, ErrorOut, error_response
 from eventkit.transitions import IllegalTransition
 
 router = APIRouter(prefix="/v1", tags=["disputes"])
@@ -40,18 +40,34 @@ STATUS = {
 }
 
 
+# Text people type: no control characters but line breaks and tabs (PostgreSQL refuses NUL;
+# nothing shows the others), as the gateway's fields (booking/entrypoints/fields.py).
+MULTI_LINE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+
+
+def _refusals(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The domain refusals an operation can answer, documented with the one error body."""
+    what = {
+        409: "Not in this state: `illegal_transition`, `evidence_locked`, `case_resolved`",
+        411: "An upload without Content-Length: `length_required`",
+        413: "Past the case's budget for files: `evidence_too_large`",
+        422: "Not evidence: `unknown_evidence_field`, `unsupported_file_type`, `empty_file`",
+    }
+    return {s: {"model": ErrorOut, "description": what[s]} for s in statuses}
+
+
 class TextEdits(BaseModel):
     model_config = ConfigDict(extra="forbid")
     text: dict[
         Annotated[str, Field(max_length=64)],
-        Annotated[str, Field(max_length=evidence.FIELD_LIMIT)] | None,
+        Annotated[str, Field(max_length=evidence.FIELD_LIMIT, pattern=MULTI_LINE)] | None,
     ] = Field(max_length=len(evidence.TEXT_FIELDS))
 
 
 class HostFault(BaseModel):
     model_config = ConfigDict(extra="forbid")
     at_fault: bool
-    note: str = Field(default="", max_length=2000)
+    note: str = Field(default="", max_length=2000, pattern=MULTI_LINE)
 
 
 def _handlers(request: Request) -> DisputesHandlers:
@@ -84,8 +100,12 @@ async def queue(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=300)] = None,
 ) -> dict[str, Any]:
-    filters = {"status": status, "reason": reason, "host_account_id": host_account_id,
-               "due_before": due_before}  # fmt: skip
+    filters = {
+        "status": status,
+        "reason": reason,
+        "host_account_id": host_account_id,
+        "due_before": due_before,
+    }
     async with _uow(request) as uow:
         rows = await uow.cases.queue(filters, _cursor(cursor), limit + 1)
     more = rows[limit:]
@@ -142,7 +162,11 @@ async def summary_pdf(request: Request, dispute_id: DisputeId, _: Staff) -> Resp
     return Response(packages.summary(row, text), media_type="application/pdf")
 
 
-@router.patch("/disputes/{dispute_id}/evidence", summary="Edit evidence text (null removes)")
+@router.patch(
+    "/disputes/{dispute_id}/evidence",
+    summary="Edit evidence text (null removes)",
+    responses=_refusals(409, 422),
+)
 async def edit_evidence(
     request: Request, dispute_id: DisputeId, body: TextEdits, actor: Staff
 ) -> dict[str, Any]:
@@ -151,7 +175,12 @@ async def edit_evidence(
         return await _case(uow, dispute_id)
 
 
-@router.post("/disputes/{dispute_id}/evidence/files", status_code=201, summary="Add a file")
+@router.post(
+    "/disputes/{dispute_id}/evidence/files",
+    status_code=201,
+    summary="Add a file",
+    responses=_refusals(409, 411, 413, 422),
+)
 async def upload_file(
     request: Request,
     dispute_id: DisputeId,
@@ -163,7 +192,8 @@ async def upload_file(
     # Read one byte past the budget: enough to refuse a larger file without holding all of it.
     content = await file.read(cases.files_budget + 1)
     upload = {
-        "filename": (file.filename or "upload")[:200],
+        # A name to show, not to trust: printable characters only, bounded.
+        "filename": "".join(c for c in (file.filename or "") if c.isprintable())[:200] or "upload",
         "content_type": file.content_type or "application/octet-stream",
         "content": content,
     }
@@ -172,21 +202,35 @@ async def upload_file(
     return {k: views.iso(v) for k, v in stored.items()}
 
 
-@router.post("/disputes/{dispute_id}/submit", status_code=202, summary="Submit the evidence")
+@router.post(
+    "/disputes/{dispute_id}/submit",
+    status_code=202,
+    summary="Submit the evidence",
+    responses=_refusals(409, 413),
+)
 async def submit(request: Request, dispute_id: DisputeId, actor: Staff) -> dict[str, Any]:
     async with _uow(request) as uow:
         request_id = await _handlers(request).cases.submit(uow, dispute_id, actor)
         return {"request_id": request_id, **await _case(uow, dispute_id)}
 
 
-@router.post("/disputes/{dispute_id}/accept", status_code=202, summary="Concede the dispute")
+@router.post(
+    "/disputes/{dispute_id}/accept",
+    status_code=202,
+    summary="Concede the dispute",
+    responses=_refusals(409),
+)
 async def accept(request: Request, dispute_id: DisputeId, actor: Staff) -> dict[str, Any]:
     async with _uow(request) as uow:
         request_id = await _handlers(request).cases.accept(uow, dispute_id, actor)
         return {"request_id": request_id, **await _case(uow, dispute_id)}
 
 
-@router.post("/disputes/{dispute_id}/host-fault", summary="Record whether the host was at fault")
+@router.post(
+    "/disputes/{dispute_id}/host-fault",
+    summary="Record whether the host was at fault",
+    responses=_refusals(409),
+)
 async def host_fault(
     request: Request, dispute_id: DisputeId, body: HostFault, actor: Staff
 ) -> dict[str, Any]:
@@ -221,7 +265,27 @@ async def _illegal(request: Request, exc: Exception) -> Response:
     return error_response(request, 409, exc.code, str(exc))
 
 
+# Multipart framing around one file: boundaries, headers and the `field` part.
+UPLOAD_OVERHEAD = 16_384
+
+
+async def _upload_limit(request: Request, call_next: Any) -> Response:
+    """A file upload larger than a case may hold is refused before its body is read (the
+    form parser would otherwise spool all of it first)."""
+    if request.method == "POST" and request.url.path.endswith("/evidence/files"):
+        cases = request.app.state.runtime.state["handlers"].cases
+        length = request.headers.get("content-length")
+        if length is None or not length.isdigit():
+            return error_response(request, 411, "length_required", "send a Content-Length")
+        if int(length) > cases.files_budget + UPLOAD_OVERHEAD:
+            message = f"a case's files hold {cases.files_budget} bytes at most"
+            return error_response(request, 413, ErrorCode.EVIDENCE_TOO_LARGE.value, message)
+    response: Response = await call_next(request)
+    return response
+
+
 def install(app: FastAPI) -> None:
     app.include_router(router)
+    app.middleware("http")(_upload_limit)
     app.add_exception_handler(DisputeError, _dispute_error)
     app.add_exception_handler(IllegalTransition, _illegal)

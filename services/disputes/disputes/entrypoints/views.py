@@ -68,7 +68,10 @@ def case(
         "three_d_secure": row["three_d_secure"],
         "host_fault": {"at_fault": row["host_at_fault"], "note": row["host_fault_note"]},
         "legs": [
-            {k: leg[k] for k in ("booking_id", "host_account_id", "amount", "platform_fee", "host_amount")}
+            {
+                k: leg[k]
+                for k in ("booking_id", "host_account_id", "amount", "platform_fee", "host_amount")
+            }
             for leg in legs
         ],
         "evidence": {
@@ -76,21 +79,42 @@ def case(
             "assembled": assembled,
             "edits": json.loads(row["text_edits"]),
             "files": [
-                {"field": summary_field, "filename": "evidence-summary.pdf",
-                 "content_type": "application/pdf", "source": "assembled"},
+                {
+                    "field": summary_field,
+                    "filename": "evidence-summary.pdf",
+                    "content_type": "application/pdf",
+                    "source": "assembled",
+                },
                 *staff_files,
             ],
         },
         "history": [
-            {"at": iso(h["at"]), "actor": h["actor"], "trigger": h["trigger"],
-             "from": h["from_status"], "to": h["to_status"], "detail": json.loads(h["detail"])}
+            {
+                "at": iso(h["at"]),
+                "actor": h["actor"],
+                "trigger": h["trigger"],
+                "from": h["from_status"],
+                "to": h["to_status"],
+                "detail": json.loads(h["detail"]),
+            }
             for h in history
         ],
         "money": money(row, movements),
         "fraud_warnings": [{k: iso(v) for k, v in dict(w).items()} for w in fraud_warnings],
         "submissions": [
-            {k: iso(s[k]) for k in ("request_id", "action", "auto", "actor", "requested_at", "outcome", "answered_at")}
+            {
+                k: iso(s[k])
+                for k in (
+                    "request_id",
+                    "action",
+                    "auto",
+                    "actor",
+                    "requested_at",
+                    "outcome",
+                    "answered_at",
+                )
+            }
             | {"fields": list(s["fields"])}
             for s in submissions
         ],
-    }  # fmt: skip
+    }

@@ -19,12 +19,12 @@ import asyncpg
 from disputes.adapters.cases_repository import to_case
 from disputes.adapters.unit_of_work import UnitOfWork
 from disputes.domain import evidence
-from disputes.domain.case import REMINDED, RESPONDABLE, Change, Trigger
+from disputes.domain.case import RESPONDABLE, Trigger
 from disputes.domain.errors import DisputeError, ErrorCode
 from disputes.service_layer import evidence as packages
 from disputes.service_layer.deadlines import Deadlines, dispute_of
-from eventkit.outbox import Outbox
-from marketplace_contracts.events import disputes as events
+from disputes.service_layer.publishing import publish
+from eventkit.transitions import IllegalTransition
 
 AUTO_ACTOR = "system:auto_submit"
 
@@ -34,14 +34,8 @@ REQUEST_LIMIT = 700_000
 
 class Cases:
     def __init__(
-        self,
-        outbox: Outbox,
-        deadlines: Deadlines,
-        now: Callable[[], datetime],
-        *,
-        files_budget: int,
+        self, deadlines: Deadlines, now: Callable[[], datetime], *, files_budget: int
     ) -> None:
-        self.outbox = outbox
         self.deadlines = deadlines
         self.now = now
         self.files_budget = files_budget
@@ -58,25 +52,15 @@ class Cases:
         """Ask payments to submit the case's evidence now; the request id."""
         row = await self.locked(uow, dispute_id)
         case = to_case(row)
+        if not case.may(Trigger.SUBMIT):  # before the evidence is assembled and rendered
+            raise IllegalTransition(case.status, Trigger.SUBMIT)
         request_id = f"dsr_auto_{dispute_id}" if auto else f"dsr_{uuid.uuid4().hex}"
         package = await packages.package(uow, row)
         if package.size + sum(len(v) for v in package.text.values()) > REQUEST_LIMIT:
             raise DisputeError(ErrorCode.EVIDENCE_TOO_LARGE, "the evidence exceeds 700 kB")
         fields = sorted({*package.text, *(f.field for f in package.files)})
-        case.act(Trigger.SUBMIT, actor, self.now(), request_id=request_id, auto=auto, fields=fields)
-        await uow.publish(
-            events.EvidenceSubmissionRequestedV1(
-                request_id=request_id,
-                dispute_id=dispute_id,
-                processor_dispute_id=row["processor_dispute_id"],
-                payment_id=row["payment_id"],
-                text=package.text,
-                files=package.files,
-                auto=auto,
-                actor=actor,
-            ),
-            key=dispute_id,
-        )
+        case.submit(actor, self.now(), request_id, auto=auto, fields=fields)
+        await publish(uow, row, case, package)
         await self._requested(uow, row, request_id, "submit", actor, auto=auto, fields=fields)
         await uow.cases.save(case)
         return request_id
@@ -86,17 +70,8 @@ class Cases:
         row = await self.locked(uow, dispute_id)
         case = to_case(row)
         request_id = f"dsr_{uuid.uuid4().hex}"
-        case.act(Trigger.ACCEPT, actor, self.now(), request_id=request_id)
-        await uow.publish(
-            events.DisputeAcceptanceRequestedV1(
-                request_id=request_id,
-                dispute_id=dispute_id,
-                processor_dispute_id=row["processor_dispute_id"],
-                payment_id=row["payment_id"],
-                actor=actor,
-            ),
-            key=dispute_id,
-        )
+        case.accept(actor, self.now(), request_id)
+        await publish(uow, row, case)
         await self._requested(uow, row, request_id, "accept", actor)
         await uow.cases.save(case)
         return request_id
@@ -134,8 +109,9 @@ class Cases:
             raise DisputeError(ErrorCode.UNKNOWN_EVIDENCE_FIELD, f"not evidence text: {unknown}")
         merged = {**json.loads(row["text_edits"]), **edits}
         detail = {k: "removed" if v is None else "set" for k, v in edits.items()}
-        await self._note(uow, row, "evidence_edited", actor, fields=detail)
-        await uow.cases.save(to_case(row), text_edits=json.dumps(merged))
+        case = to_case(row)
+        case.note(self.now(), actor, "evidence_edited", fields=detail)
+        await uow.cases.save(case, text_edits=json.dumps(merged))
 
     async def upload(
         self, uow: UnitOfWork, dispute_id: str, field: str, file: dict[str, Any], actor: str
@@ -168,7 +144,9 @@ class Cases:
         }
         replaced = await uow.cases.add_file({**stored, "content": content})
         detail = {k: stored[k] for k in ("file_id", "field", "filename", "sha256", "size")}
-        await self._note(uow, row, "evidence_file_added", actor, replaced=replaced, **detail)
+        case = to_case(row)
+        case.note(self.now(), actor, "evidence_file_added", replaced=replaced, **detail)
+        await uow.cases.save(case)
         return stored
 
     async def set_host_fault(
@@ -177,8 +155,9 @@ class Cases:
         row = await self.locked(uow, dispute_id)
         if row["resolved_at"] is not None:
             raise DisputeError(ErrorCode.CASE_RESOLVED, "the case is resolved already")
-        await self._note(uow, row, "host_fault_set", actor, at_fault=at_fault, note=note)
-        await uow.cases.save(to_case(row), host_at_fault=at_fault, host_fault_note=note)
+        case = to_case(row)
+        case.note(self.now(), actor, "host_fault_set", at_fault=at_fault, note=note)
+        await uow.cases.save(case, host_at_fault=at_fault, host_fault_note=note)
 
     async def _editable(self, uow: UnitOfWork, dispute_id: str) -> asyncpg.Record:
         row = await self.locked(uow, dispute_id)
@@ -188,37 +167,18 @@ class Cases:
             )
         return row
 
-    async def _note(
-        self, uow: UnitOfWork, row: asyncpg.Record, trigger: str, actor: str, **detail: Any
-    ) -> None:
-        """A history entry that changes no status."""
-        status = row["status"]
-        await uow.cases.append(
-            row["dispute_id"], Change(self.now(), actor, trigger, status, status, detail)
-        )
-
     # -- the timers' jobs (eventkit.scheduler handlers) -------------------------------------
     async def remind(self, uow: UnitOfWork, subject: str, payload: dict[str, Any]) -> None:
         row = await uow.cases.row(dispute_of(subject), for_update=True)
-        if row is None or row["status"] not in REMINDED or row["due_by"] is None:
+        if row is None:
             return
-        hours = int(payload["hours"])
-        await uow.publish(
-            events.DeadlineApproachingV1(
-                dispute_id=row["dispute_id"],
-                payment_id=row["payment_id"],
-                booking_id=row["booking_id"],
-                status=row["status"],
-                reason=row["reason"],
-                due_by=row["due_by"],
-                hours_before=hours,
-                evidence_submitted=row["status"] not in RESPONDABLE,
-            ),
-            key=row["dispute_id"],
-        )
-        await self._note(uow, row, "deadline_reminder", "system:deadline", hours_before=hours)
+        case = to_case(row)
+        if case.remind(int(payload["hours"]), self.now()):
+            await publish(uow, row, case)
+            await uow.cases.save(case)
 
     async def auto_submit(self, uow: UnitOfWork, dispute_id: str) -> None:
-        row = await uow.cases.row(dispute_id)
+        # Locked before the check: staff submitting at this moment wins or waits, never both.
+        row = await uow.cases.row(dispute_id, for_update=True)
         if row is not None and row["status"] in RESPONDABLE:
             await self.submit(uow, dispute_id, AUTO_ACTOR, auto=True)

@@ -34,15 +34,16 @@ async def gather(uow: UnitOfWork, case: asyncpg.Record) -> evidence.Facts:
     legs = await uow.cases.legs(case["dispute_id"])
     booking_ids = [leg["booking_id"] for leg in legs] or [case["booking_id"]]
     charges = await uow.facts.charges_of([*booking_ids, case["booking_id"]])
-    prior = []
-    if case["guest_id"]:
-        prior = await uow.facts.prior_undisputed(case["guest_id"], booking_ids)
+    bookings = await uow.facts.bookings(booking_ids)
+    # The guest as payments named it, else as the bookings' checkout did.
+    guest = case["guest_id"] or next((b.guest_id for b in bookings if b.guest_id), None)
+    prior = await uow.facts.prior_undisputed(guest, booking_ids) if guest else []
     return evidence.Facts(
         reason=case["reason"],
         amount=case["amount"],
         currency=case["currency"],
         three_d_secure=case["three_d_secure"],
-        bookings=await uow.facts.bookings(booking_ids),
+        bookings=bookings,
         facts=await uow.facts.facts(booking_ids),
         prior_bookings=prior,
         charges=[dict(c) for c in charges],

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 
@@ -21,13 +23,13 @@ from disputes.domain import liability
 from disputes.domain.case import (
     RESPONDABLE,
     Case,
-    Change,
     Status,
     Trigger,
     processor_trigger,
 )
+from disputes.domain.events import Resolved
 from disputes.service_layer.deadlines import Deadlines
-from marketplace_contracts.events import disputes as events
+from disputes.service_layer.publishing import publish
 from marketplace_contracts.events import payments_disputes as facts
 
 # Statuses a `dispute_updated` may move a case to; closing ones wait for `dispute_closed`,
@@ -74,21 +76,17 @@ class Intake:
         }
         if not await uow.cases.add(row, legs):
             return  # a duplicate: the case exists
-        case = Case(event.dispute_id, Status(status), event.inquiry, event.due_by)
-        detail = {"reason": event.reason, "amount": event.amount, "inquiry": event.inquiry}
-        await uow.cases.append(
-            case.dispute_id, Change(event.opened_at, "processor", "opened", None, status, detail)
+        case = Case.open(
+            event.dispute_id,
+            Status(status),
+            event.opened_at,
+            inquiry=event.inquiry,
+            due_by=event.due_by,
+            reason=event.reason,
+            three_d_secure=event.three_d_secure,
         )
-        await uow.publish(
-            events.PayoutHoldChangedV1(
-                dispute_id=event.dispute_id,
-                payment_id=event.payment_id,
-                charge_id=charge["charge_id"] if charge else None,
-                held=True,
-                reason=event.reason,
-            ),
-            key=event.dispute_id,
-        )
+        await publish(uow, await _locked(uow, case.dispute_id), case)
+        await uow.cases.save(case)
         await self.deadlines.schedule(uow.conn, case, self.now())
 
     async def updated(self, uow: UnitOfWork, event: facts.DisputeUpdatedV1, at: datetime) -> None:
@@ -128,96 +126,42 @@ class Intake:
             }
         )
         if recorded:
-            detail = {"amount": event.amount, "fee": event.fee, "txn": event.balance_transaction_id}
-            change = Change(
-                self.now(), "processor", f"funds_{kind}", row["status"], row["status"], detail
+            case = to_case(row)
+            txn = event.balance_transaction_id
+            case.note(
+                self.now(),
+                "processor",
+                f"funds_{kind}",
+                amount=event.amount,
+                fee=event.fee,
+                txn=txn,
             )
-            await uow.cases.append(event.dispute_id, change)
+            await uow.cases.save(case)
 
     async def closed(self, uow: UnitOfWork, event: facts.DisputeClosedV1) -> None:
         row = await _locked(uow, event.dispute_id)
         case = to_case(row)
-        trigger = processor_trigger(event.status, accepted=event.accepted)
-        moved = case.observe(trigger, event.closed_at, accepted=event.accepted)
-        if case.resolved:
-            if moved:  # resolved as `accepted` earlier, the processor's status follows
-                await uow.cases.save(case)
-            return
-        outcome = _outcome(event, case)
-        decision = None
-        if outcome in ("lost", "accepted"):
-            legs = await uow.cases.legs(event.dispute_id)
-            decision = liability.decide(
-                row["reason"],
-                event.amount,
-                [
-                    liability.Leg(
-                        r["booking_id"], r["host_account_id"], r["amount"], r["host_amount"]
-                    )
-                    for r in legs
-                ],
-                three_d_secure=row["three_d_secure"],
-                host_at_fault=row["host_at_fault"],
-            )
-        await self._resolve(uow, row, case, event, outcome, decision)
-
-    async def _resolve(
-        self,
-        uow: UnitOfWork,
-        row: asyncpg.Record,
-        case: Case,
-        event: facts.DisputeClosedV1,
-        outcome: str,
-        decision: liability.Decision | None,
-    ) -> None:
-        shares = [
-            events.LiabilityShare(
-                party=s.party,
-                host_account_id=s.host_account_id,
-                booking_id=s.booking_id,
-                amount=s.amount,
-            )
-            for s in (decision.shares if decision else ())
+        legs = [
+            liability.Leg(r["booking_id"], r["host_account_id"], r["amount"], r["host_amount"])
+            for r in await uow.cases.legs(event.dispute_id)
         ]
-        version = decision.policy_version if decision else liability.POLICY_VERSION
-        rule = decision.rule if decision else ""
-        resolved = events.DisputeResolvedV1(
-            dispute_id=event.dispute_id,
-            processor_dispute_id=event.processor_dispute_id,
-            payment_id=event.payment_id,
-            booking_id=row["booking_id"],
-            outcome=outcome,
-            reason=row["reason"],
-            amount=event.amount,
-            currency=event.currency,
-            policy_version=version,
-            rule=rule,
-            shares=shares,
+        resolving = case.close(
+            event.status, event.closed_at, accepted=event.accepted, amount=event.amount, legs=legs
         )
-        await uow.publish(resolved, key=event.dispute_id)
-        hold = events.PayoutHoldChangedV1(
-            dispute_id=event.dispute_id, payment_id=event.payment_id, held=False, reason=outcome
-        )
-        await uow.publish(hold, key=event.dispute_id)
-        dumped = [s.model_dump() for s in shares]
-        case.changes.append(
-            Change(
-                event.closed_at,
-                "system:liability_policy",
-                "resolved",
-                case.status.value,
-                case.status.value,
-                {"outcome": outcome, "rule": rule, "shares": dumped},
-            )
-        )
-        await uow.cases.save(
-            case,
-            outcome=outcome,
-            policy_version=version,
-            rule=rule,
-            shares=json.dumps(dumped),
-            resolved_at=event.closed_at,
-        )
+        if not (resolving or case.changes):
+            return  # a repeated fact
+        columns: dict[str, Any] = {}
+        for resolved in (e for e in case.events if isinstance(e, Resolved)):
+            decision = resolved.decision
+            columns = {
+                "outcome": resolved.outcome,
+                "policy_version": decision.policy_version if decision else liability.POLICY_VERSION,
+                "rule": decision.rule if decision else "",
+                "shares": json.dumps([asdict(s) for s in decision.shares] if decision else []),
+                "resolved_at": event.closed_at,
+            }
+        await publish(uow, row, case)
+        await uow.cases.save(case, **columns)
         await self.deadlines.cancel(uow.conn, event.dispute_id)
 
     async def evidence_submitted(
@@ -233,16 +177,7 @@ class Intake:
             "file_ids": event.file_ids,
         }
         if not case.observe(processor_trigger(event.status), event.submitted_at, **detail):
-            case.changes.append(
-                Change(
-                    event.submitted_at,
-                    "payments",
-                    "evidence_submitted",
-                    row["status"],
-                    row["status"],
-                    detail,
-                )
-            )
+            case.note(event.submitted_at, "payments", "evidence_submitted", **detail)
         await uow.cases.save(case)
 
     async def accepted(self, uow: UnitOfWork, event: facts.DisputeAcceptedV1) -> None:
@@ -268,15 +203,12 @@ class Intake:
         elif event.action == "accept" and case.status is Status.ACCEPTING:
             case.act(Trigger.ACCEPTANCE_FAILED, "payments", self.now(), **detail)
         else:  # the case moved on (closed meanwhile): the failure is kept in its history
-            case.changes.append(
-                Change(
-                    self.now(), "payments", "action_failed", row["status"], row["status"], detail
-                )
-            )
+            case.note(self.now(), "payments", "action_failed", **detail)
         await uow.cases.save(case)
-        # Respondable again: the reminders resume (the auto-submit ran once, its request id
-        # is spent; staff act from here, the queue shows the case first).
-        await self.deadlines.schedule(uow.conn, case, self.now(), auto=False)
+        # Respondable again: the timers resume. The auto-submit too, unless it was the one
+        # that failed (its request id, one per case, is spent: staff act from here).
+        spent = event.request_id == f"dsr_auto_{event.dispute_id}"
+        await self.deadlines.schedule(uow.conn, case, self.now(), auto=not spent)
 
     async def fraud_warning(
         self, uow: UnitOfWork, event: facts.EarlyFraudWarningReceivedV1
@@ -289,14 +221,6 @@ async def _locked(uow: UnitOfWork, dispute_id: str) -> asyncpg.Record:
     if row is None:
         raise UnknownCase(f"no case {dispute_id} yet")
     return row
-
-
-def _outcome(event: facts.DisputeClosedV1, case: Case) -> str:
-    if event.status == "warning_closed":
-        return "inquiry_closed"
-    if event.accepted or case.status is Status.ACCEPTED:
-        return "accepted"
-    return "won" if event.status == "won" else "lost"
 
 
 def _leg(split: dict[str, object]) -> dict[str, object]:
