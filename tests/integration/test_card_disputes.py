@@ -216,17 +216,44 @@ async def test_an_inquiry_escalates_and_statuses_only_move_forward(
 ) -> None:
     payment_id = await booked(payments)
     du = await open_dispute(sim, payments, payment_id, reason="general", inquiry=True)
-    created = await stripe_events(sim, du["id"])
-    # The inquiry became a chargeback, and the customer won it (the platform lost).
+    await sim.post(f"/_sim/disputes/{du['id']}/escalate")
     await sim.post(f"/_sim/disputes/{du['id']}/resolve", json={"won": False})
-    later = (await stripe_events(sim, du["id"]))[len(created) :]
-    await deliver(payments.pool, later)
-    await deliver(payments.pool, created)  # the inquiry's own webhook, last: changes nothing
+    events = await stripe_events(sim, du["id"])
+    assert [e["type"].removeprefix("charge.dispute.") for e in events] == [
+        "created",
+        "updated",
+        "funds_withdrawn",
+        "closed",
+    ]
+    await deliver(payments.pool, events)
     facts = of(await published(payments.pool, payment_id), *DISPUTE_FACTS)
+    assert [type(f) for f in facts] == [
+        DisputeOpenedV1,
+        DisputeUpdatedV1,
+        DisputeFundsWithdrawnV1,
+        DisputeClosedV1,
+    ]
+    opened, escalated, _withdrawn, closed = facts
+    assert (opened.status, opened.inquiry) == ("warning_needs_response", True)
+    assert (escalated.previous_status, escalated.status) == (
+        "warning_needs_response",
+        "needs_response",
+    )
+    assert escalated.due_by is not None and opened.due_by is not None
+    assert closed.status == "lost"
+
+    # Newest first: the case opens as the first webhook applied tells it; older ones add nothing.
+    other = await booked(payments)
+    du = await open_dispute(sim, payments, other, reason="general", inquiry=True)
+    await sim.post(f"/_sim/disputes/{du['id']}/resolve", json={"won": False})
+    await deliver(payments.pool, list(reversed(await stripe_events(sim, du["id"]))))
+    facts = of(await published(payments.pool, other), *DISPUTE_FACTS)
     assert [type(f) for f in facts] == [DisputeOpenedV1, DisputeFundsWithdrawnV1, DisputeClosedV1]
-    # The first webhook applied (funds withdrawn, sent while it was still an inquiry) opens it.
-    assert (facts[0].status, facts[0].inquiry) == ("warning_needs_response", True)
-    assert facts[-1].status == "lost"
+    assert (facts[0].status, facts[0].inquiry, facts[-1].status) == (
+        "needs_response",
+        False,
+        "lost",
+    )
 
 
 async def test_evidence_is_uploaded_submitted_once_and_a_late_one_is_refused(

@@ -198,3 +198,25 @@ def test_uploaded_evidence_and_warnings_survive_a_restart(tmp_path: Path) -> Non
         )
         assert replayed.json()["id"] == uploaded["id"]
         assert replayed.headers["Idempotent-Replayed"] == "true"
+
+
+async def test_an_inquiry_escalates_to_a_chargeback(api: httpx.AsyncClient) -> None:
+    pi = await paid_intent(api, 6_000)
+    du = ok(await api.post(f"/_sim/charges/{pi['latest_charge']}/dispute", json={"inquiry": True}))
+    await api.post("/_sim/clock/advance", json={"seconds": 3 * 86_400})
+    escalated = ok(await api.post(f"/_sim/disputes/{du['id']}/escalate"))
+    assert (escalated["status"], escalated["is_charge_refundable"]) == ("needs_response", False)
+    assert escalated["evidence_details"]["due_by"] > du["evidence_details"]["due_by"]
+    [withdrawal] = escalated["balance_transactions"]
+    assert (withdrawal["amount"], withdrawal["fee"]) == (-6_000, 1_500)
+    events = reversed((await get(api, "/v1/events", limit=100))["data"])
+    types = [e["type"] for e in events if e["type"].startswith("charge.dispute.")]
+    assert types == [
+        "charge.dispute.created",
+        "charge.dispute.updated",
+        "charge.dispute.funds_withdrawn",
+    ]
+    again = await api.post(f"/_sim/disputes/{du['id']}/escalate")
+    assert again.status_code == 409
+    refused = error(await post(api, "/v1/refunds", {"payment_intent": pi["id"]}), 400)
+    assert refused["code"] == "charge_disputed"

@@ -84,6 +84,16 @@ def build_router(api: ApiEndpoint) -> APIRouter:
             raise HTTPException(409, f"{dispute} is already closed ({found['status']})")
         return disputes.resolve(api.context(), found, spec.is_won)
 
+    @router.post("/disputes/{dispute}/escalate")
+    async def escalate_dispute(dispute: str) -> dict[str, Any]:
+        """An inquiry becomes a chargeback (``needs_response``, funds withdrawn)."""
+        found = state.get(dispute, "dispute")
+        if found is None:
+            raise HTTPException(404, f"No such dispute: '{dispute}'")
+        if found["status"] not in ("warning_needs_response", "warning_under_review"):
+            raise HTTPException(409, f"{dispute} is not an open inquiry ({found['status']})")
+        return disputes.escalate(api.context(), found)
+
     @router.post("/charges/{charge}/early_fraud_warning")
     async def early_fraud_warning(
         charge: str, spec: EarlyFraudWarningSpec | None = None

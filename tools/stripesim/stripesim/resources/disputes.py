@@ -6,7 +6,9 @@ A card dispute opens ``needs_response`` (an inquiry: ``warning_needs_response``)
 (``charge.dispute.funds_withdrawn``, a balance transaction) except for inquiries, and the charge
 cannot be refunded any more (``charge_disputed``). Submitting evidence puts it
 ``under_review``; the bank decides (``/_sim/disputes/{id}/resolve``): ``won`` reinstates the
-funds, ``lost`` keeps them withdrawn. Closing it accepts it as ``lost``.
+funds, ``lost`` keeps them withdrawn. Closing it accepts it as ``lost``. An inquiry may escalate
+to a chargeback (``/_sim/disputes/{id}/escalate``, or decided lost): ``needs_response`` with a
+new ``due_by``, then the funds are withdrawn.
 
 A bank debit (ACH) dispute cannot be contested: it is ``lost`` at once
 (``charge.dispute.closed`` right after ``charge.dispute.created``), and the PaymentMethod's
@@ -184,15 +186,27 @@ def _close(ctx: Ctx, dispute: dict[str, Any], status: str) -> None:
     ctx.emit("charge.dispute.closed", dispute)
 
 
+def escalate(ctx: Ctx, dispute: dict[str, Any]) -> dict[str, Any]:
+    """An inquiry becomes a chargeback: ``needs_response`` with a new deadline
+    (``charge.dispute.updated``), then the funds are withdrawn; the charge is no longer
+    refundable."""
+    dispute.update(status="needs_response", is_charge_refundable=False)
+    details = dispute["evidence_details"]
+    details.update(due_by=ctx.now() + EVIDENCE_WINDOW_SECONDS, past_due=False)
+    ctx.emit("charge.dispute.updated", dispute)
+    _withdraw(ctx, dispute)
+    return dispute
+
+
 def resolve(ctx: Ctx, dispute: dict[str, Any], won: bool) -> dict[str, Any]:
-    """The bank decides (the test control): won reinstates the funds, lost keeps them."""
-    withdrawn = bool(dispute["balance_transactions"])
+    """The bank decides (the test control): won reinstates the funds, lost keeps them. An
+    inquiry decided against the platform escalates to a chargeback first."""
     if dispute["status"].startswith("warning_"):  # an inquiry
         if won:
             _close(ctx, dispute, "warning_closed")
             return dispute
-        _withdraw(ctx, dispute)  # it became a chargeback, and the customer won it
-        withdrawn = True
+        escalate(ctx, dispute)
+    withdrawn = bool(dispute["balance_transactions"])
     _close(ctx, dispute, "won" if won else "lost")
     if won and withdrawn:
         txn = _balance_transaction(ctx, dispute, dispute["amount"], withdrawal=False)
