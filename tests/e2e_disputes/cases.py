@@ -213,38 +213,6 @@ def dispute_sources(system: System) -> set[str]:
     return {t["source"] for t in made if str(t["source"]).startswith("du_")}
 
 
-def ledger_stripe(system: System) -> dict[str, int]:
-    balance = httpx.get(f"{system.urls['finance']}/v1/ledger/trial-balance", timeout=10).json()
-    assert balance["balanced"], balance
-    accounts = {a["account"]: a["balance"] for a in balance["accounts"] if a["currency"] == "usd"}
-    return {
-        "pending": accounts.get("asset:stripe_balance:pending", 0),
-        "available": accounts.get("asset:stripe_balance:available", 0),
-    }
-
-
-def stripe_balance(system: System) -> dict[str, int]:
-    with s.stripe(system) as stripe:
-        body = stripe.get("/v1/balance").json()
-    return {
-        kind: sum(b["amount"] for b in body[kind] if b["currency"] == "usd")
-        for kind in ("pending", "available")
-    }
-
-
-def open_exceptions(system: System) -> list[dict[str, Any]]:
-    answer = httpx.get(f"{system.urls['finance']}/v1/reconciliation/exceptions", timeout=10)
-    items: list[dict[str, Any]] = answer.json()["items"]
-    return items
-
-
-def reconciled(system: System) -> dict[str, Any]:
-    answer = httpx.post(f"{system.urls['finance']}/v1/reconciliation/runs", timeout=60)
-    assert answer.status_code == 200, answer.text
-    run: dict[str, Any] = answer.json()
-    return run
-
-
 def sign(signing_url: str) -> None:
     """The guest signs on the built-in signing page."""
     page = httpx.get(signing_url, timeout=10)

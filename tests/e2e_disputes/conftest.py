@@ -9,50 +9,23 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import TEST_DB, service_dsn
-from tests.e2e.conftest import ROOT, SERVICES, System, build_system, running
-from tests.e2e_finance.conftest import FINANCE_TIMINGS, _run
-from tests.support.private_kafka import PrivateKafka
+from tests.conftest import TEST_DB
+from tests.e2e.conftest import System
+from tests.e2e_finance.conftest import FINANCE_TIMINGS, fresh_system
 
 # db.sh --fresh drops only databases named *_test.
 FRESH_DB = f"{TEST_DB}_dsp_test"
 
-DISPUTES_TIMINGS = {
+TIMINGS = {
+    **FINANCE_TIMINGS,
+    # the deadline timers are claimed often, by a clock re-read often
     "DISPUTES_SCHEDULER_POLL_SECONDS": "0.2",
     "DISPUTES_CLOCK_REFRESH_SECONDS": "0.2",
 }
 
 
 @pytest.fixture(scope="package")
-def dispute_db(pg_ready: None) -> str:
-    _run(str(ROOT / "deploy/local/db.sh"), "--fresh", FRESH_DB)
-    _run(str(ROOT / "deploy/local/migrate.sh"), FRESH_DB)
-    return FRESH_DB
-
-
-@pytest.fixture(scope="package")
-def dispute_kafka(pg_ready: None) -> Iterator[PrivateKafka]:
-    kafka = PrivateKafka("ek-e2e-dsp")
-    try:
-        kafka.start()
-        _run(str(ROOT / "deploy/local/topics.sh"), kafka.bootstrap)
-        yield kafka
-    finally:
-        kafka.remove()
-
-
-@pytest.fixture(scope="package")
-def dispute_system(
-    dispute_kafka: PrivateKafka, dispute_db: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[System]:
-    system = build_system(dispute_kafka.bootstrap, tmp_path_factory.mktemp("e2e-dsp-logs"))
-    for name in SERVICES:
-        system.env[f"{name.upper()}_DATABASE_URL"] = service_dsn(name, dispute_db)
-    system.env.update(FINANCE_TIMINGS)
-    system.env.update(DISPUTES_TIMINGS)
-    clock = f"{system.urls['stripe']}/_sim/clock"
-    system.env["FINANCE_CLOCK_URL"] = clock
-    system.env["DISPUTES_CLOCK_URL"] = clock
-    system.env["KAFKA_BOOTSTRAP"] = dispute_kafka.bootstrap
-    with running(system) as started:
-        yield started
+def dispute_system(pg_ready: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+    logs = tmp_path_factory.mktemp("e2e-dsp-logs")
+    with fresh_system("ek-e2e-dsp", FRESH_DB, logs, TIMINGS) as system:
+        yield system

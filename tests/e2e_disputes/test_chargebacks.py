@@ -74,21 +74,7 @@ def test_a_fraudulent_group_dispute_is_answered_lost_and_borne_as_the_policy_say
         {"listing_id": LEG_A.listing_id, **s.slot(2, 0)},
         {"listing_id": LEG_B.listing_id, **s.slot(2, 4)},
     ]
-    answer = guest.post(
-        "/v1/checkout-groups", json={"legs": legs, "payment_method": "pm_card_visa"}
-    )
-    assert answer.status_code == 202, answer.text
-    group = s.until(
-        "the group to be captured",
-        lambda: (
-            g
-            if (g := guest.get(f"/v1/checkout-groups/{answer.json()['group_id']}").json())[
-                "payment_status"
-            ]
-            == "captured"
-            else None
-        ),
-    )
+    group = s.group_captured(guest, legs)
     leg_ids = [leg["booking_id"] for leg in group["legs"]]
     charge = c.charge_of(system, group["group_id"])
     du = c.open_dispute(system, charge, "fraudulent")
@@ -265,13 +251,13 @@ def test_the_day_closes_with_the_disputes_reconciled(dispute_system: System) -> 
     system = dispute_system
     s.until(
         "the ledger to equal Stripe's balance",
-        lambda: c.reconciled(system) and c.ledger_stripe(system) == c.stripe_balance(system),
+        lambda: s.reconciled(system) and s.ledger_stripe(system) == s.stripe_balance(system),
         timeout=90,
     )
     yesterday = s.sim_now(system).date() - timedelta(days=1)
     outcomes = s.close_through(system, yesterday)
     assert outcomes and all(o["status"] == "closed" for o in outcomes), outcomes
-    assert c.open_exceptions(system) == []
+    assert s.open_exceptions(system) == []
     made, unbooked = s.unbooked_sources(system)
     assert made > 0 and unbooked == [], unbooked
     sources = c.dispute_sources(system)

@@ -8,8 +8,10 @@ Stripe's balance could never equal the ledger's.
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -41,35 +43,34 @@ def _run(*args: str) -> None:
     assert done.returncode == 0, f"{args}: {done.stdout[-2000:]}{done.stderr[-2000:]}"
 
 
-@pytest.fixture(scope="package")
-def fresh_db(pg_ready: None) -> str:
-    _run(str(ROOT / "deploy/local/db.sh"), "--fresh", FRESH_DB)
-    _run(str(ROOT / "deploy/local/migrate.sh"), FRESH_DB)
-    return FRESH_DB
-
-
-@pytest.fixture(scope="package")
-def finance_kafka(pg_ready: None) -> Iterator[PrivateKafka]:
-    kafka = PrivateKafka("ek-e2e-fin")
+@contextlib.contextmanager
+def fresh_system(
+    prefix: str, database: str, logs: Path, timings: dict[str, str]
+) -> Iterator[System]:
+    """The system on a private broker and a database created and migrated for it alone, its
+    finance and disputes following the simulator's clock."""
+    _run(str(ROOT / "deploy/local/db.sh"), "--fresh", database)
+    _run(str(ROOT / "deploy/local/migrate.sh"), database)
+    kafka = PrivateKafka(prefix)
     try:
         kafka.start()
         _run(str(ROOT / "deploy/local/topics.sh"), kafka.bootstrap)
-        yield kafka
+        system = build_system(kafka.bootstrap, logs)
+        for name in SERVICES:
+            system.env[f"{name.upper()}_DATABASE_URL"] = service_dsn(name, database)
+        system.env.update(timings)
+        system.env["FINANCE_CLOCK_URL"] = f"{system.urls['stripe']}/_sim/clock"
+        system.env["DISPUTES_CLOCK_URL"] = f"{system.urls['stripe']}/_sim/clock"
+        # The catalog's listings of this package go to its own broker.
+        system.env["KAFKA_BOOTSTRAP"] = kafka.bootstrap
+        with running(system) as started:
+            yield started
     finally:
         kafka.remove()
 
 
 @pytest.fixture(scope="package")
-def books_system(
-    finance_kafka: PrivateKafka, fresh_db: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[System]:
-    system = build_system(finance_kafka.bootstrap, tmp_path_factory.mktemp("e2e-fin-logs"))
-    for name in SERVICES:
-        system.env[f"{name.upper()}_DATABASE_URL"] = service_dsn(name, fresh_db)
-    system.env.update(FINANCE_TIMINGS)
-    system.env["FINANCE_CLOCK_URL"] = f"{system.urls['stripe']}/_sim/clock"
-    system.env["DISPUTES_CLOCK_URL"] = f"{system.urls['stripe']}/_sim/clock"
-    # The catalog's listings of this package go to its own broker.
-    system.env["KAFKA_BOOTSTRAP"] = finance_kafka.bootstrap
-    with running(system) as started:
-        yield started
+def books_system(pg_ready: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+    logs = tmp_path_factory.mktemp("e2e-fin-logs")
+    with fresh_system("ek-e2e-fin", FRESH_DB, logs, FINANCE_TIMINGS) as system:
+        yield system

@@ -234,3 +234,54 @@ def batch_states(system: System, bookings: set[str]) -> dict[str, int]:
         return dict(row)
 
     return asyncio.run(fetch())
+
+
+def ledger_stripe(system: System) -> dict[str, int]:
+    balance = httpx.get(f"{system.urls['finance']}/v1/ledger/trial-balance", timeout=10).json()
+    assert balance["balanced"], balance
+    accounts = {a["account"]: a["balance"] for a in balance["accounts"] if a["currency"] == "usd"}
+    return {
+        "pending": accounts.get("asset:stripe_balance:pending", 0),
+        "available": accounts.get("asset:stripe_balance:available", 0),
+    }
+
+
+def stripe_balance(system: System) -> dict[str, int]:
+    with stripe(system) as client:
+        body = client.get("/v1/balance").json()
+    return {
+        kind: sum(b["amount"] for b in body[kind] if b["currency"] == "usd")
+        for kind in ("pending", "available")
+    }
+
+
+def open_exceptions(system: System) -> list[dict[str, Any]]:
+    answer = httpx.get(f"{system.urls['finance']}/v1/reconciliation/exceptions", timeout=10)
+    items: list[dict[str, Any]] = answer.json()["items"]
+    return items
+
+
+def reconciled(system: System) -> dict[str, Any]:
+    answer = httpx.post(f"{system.urls['finance']}/v1/reconciliation/runs", timeout=60)
+    assert answer.status_code == 200, answer.text
+    run: dict[str, Any] = answer.json()
+    return run
+
+
+def group_captured(guest: httpx.Client, legs: list[dict[str, Any]]) -> dict[str, Any]:
+    """A Linked Booking Group checked out by card, once its payment is captured."""
+    answer = guest.post(
+        "/v1/checkout-groups", json={"legs": legs, "payment_method": "pm_card_visa"}
+    )
+    assert answer.status_code == 202, answer.text
+    group_id = answer.json()["group_id"]
+    found: dict[str, Any] = until(
+        f"group {group_id} to be captured",
+        lambda: (
+            g
+            if (g := guest.get(f"/v1/checkout-groups/{group_id}").json())["payment_status"]
+            == "captured"
+            else None
+        ),
+    )
+    return found

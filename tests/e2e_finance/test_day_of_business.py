@@ -83,21 +83,7 @@ def test_a_day_of_mixed_business(books_system: System, guest: httpx.Client) -> N
         {"listing_id": MAIN.listing_id, **s.slot(1, 9)},
         {"listing_id": GROUP.listing_id, **s.slot(1, 0)},
     ]
-    answer = guest.post(
-        "/v1/checkout-groups", json={"legs": legs, "payment_method": "pm_card_visa"}
-    )
-    assert answer.status_code == 202, answer.text
-    group = s.until(
-        "the group to be captured",
-        lambda: (
-            g
-            if (g := guest.get(f"/v1/checkout-groups/{answer.json()['group_id']}").json())[
-                "payment_status"
-            ]
-            == "captured"
-            else None
-        ),
-    )
+    group = s.group_captured(guest, legs)
     debit = s.book(
         guest,
         ACH,
@@ -255,38 +241,6 @@ def test_a_restart_in_the_middle_of_a_payout_batch_pays_no_one_twice(
     STORY["transfers"] = sum(per_payable.values())
 
 
-def _ledger_stripe(system: System) -> dict[str, int]:
-    balance = httpx.get(f"{system.urls['finance']}/v1/ledger/trial-balance", timeout=10).json()
-    assert balance["balanced"], balance
-    accounts = {a["account"]: a["balance"] for a in balance["accounts"] if a["currency"] == "usd"}
-    return {
-        "pending": accounts.get("asset:stripe_balance:pending", 0),
-        "available": accounts.get("asset:stripe_balance:available", 0),
-    }
-
-
-def _stripe_balance(system: System) -> dict[str, int]:
-    with s.stripe(system) as stripe:
-        body = stripe.get("/v1/balance").json()
-    return {
-        kind: sum(b["amount"] for b in body[kind] if b["currency"] == "usd")
-        for kind in ("pending", "available")
-    }
-
-
-def _open_exceptions(system: System) -> list[dict[str, Any]]:
-    answer = httpx.get(f"{system.urls['finance']}/v1/reconciliation/exceptions", timeout=10)
-    items: list[dict[str, Any]] = answer.json()["items"]
-    return items
-
-
-def _reconciled(system: System) -> dict[str, Any]:
-    answer = httpx.post(f"{system.urls['finance']}/v1/reconciliation/runs", timeout=60)
-    assert answer.status_code == 200, answer.text
-    run: dict[str, Any] = answer.json()
-    return run
-
-
 def test_the_day_closes_with_stripe_equal_to_the_ledger_and_no_exception(
     books_system: System,
 ) -> None:
@@ -310,12 +264,12 @@ def test_the_day_closes_with_stripe_equal_to_the_ledger_and_no_exception(
     # the grace period passes for what just happened, then Stripe equals the ledger
     s.until(
         "the ledger to equal Stripe's balance",
-        lambda: _reconciled(system) and _ledger_stripe(system) == _stripe_balance(system),
+        lambda: s.reconciled(system) and s.ledger_stripe(system) == s.stripe_balance(system),
         timeout=60,
     )
     outcomes = s.close_through(system, yesterday)
     assert outcomes and all(o["status"] == "closed" for o in outcomes), outcomes
-    assert _open_exceptions(system) == []
+    assert s.open_exceptions(system) == []
     made, unbooked = s.unbooked_sources(system)
     assert made > 0 and unbooked == [], unbooked
     STORY["balance_transactions"] = made
@@ -324,7 +278,7 @@ def test_the_day_closes_with_stripe_equal_to_the_ledger_and_no_exception(
     ).json()
     assert all(t["difference"] == 0 for t in report["tieouts"]), report["tieouts"]
     assert report["exceptions"] == []
-    STORY["balance"] = _stripe_balance(system)
+    STORY["balance"] = s.stripe_balance(system)
 
 
 def test_a_refund_in_stripes_dashboard_is_the_one_exception_and_blocks_the_close(
@@ -341,7 +295,7 @@ def test_a_refund_in_stripes_dashboard_is_the_one_exception_and_blocks_the_close
     s.advance(system, DAY)
     found = s.until(
         "reconciliation to catch the dashboard refund",
-        lambda: _reconciled(system) and _open_exceptions(system),
+        lambda: s.reconciled(system) and s.open_exceptions(system),
         timeout=60,
     )
     assert len(found) == 1, found

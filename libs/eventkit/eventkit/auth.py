@@ -1,0 +1,115 @@
+"""Bearer tokens for every service's HTTP API: HS256 JWTs with claims `sub`, `role`, `exp`.
+
+One scheme for people and for services. People get `guest`, `host` (the gateway), `admin`,
+`finance` and `trust` (staff); a service calling another service's API carries a token of its
+own with role `service` and its name as `sub` (`ops`, ...), minted from the shared secret
+(`service_token`). Each service reads the secret as `<SERVICE>_JWT_SECRET`; the development
+default lives here, once, and is refused nowhere (production sets its own; docs/security.md).
+
+A FastAPI route takes the caller with `Depends(require(...roles))`: no token answers 401
+`unauthenticated`, a bad or expired one 401 too, a role the route does not admit 403
+`forbidden`, all in the project's error body (eventkit.http_errors).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated
+
+import jwt
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-in-production"
+ALGORITHM = "HS256"
+SERVICE_TOKEN_TTL_SECONDS = 3600
+
+
+class Role(StrEnum):
+    GUEST = "guest"
+    HOST = "host"
+    ADMIN = "admin"
+    FINANCE = "finance"
+    TRUST = "trust"
+    SERVICE = "service"
+
+
+STAFF = frozenset({Role.ADMIN, Role.FINANCE, Role.TRUST})
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who calls: `sub` (a person's or a service's name) and its role."""
+
+    sub: str
+    role: Role
+
+    @property
+    def actor(self) -> str:
+        """What audit records name: the person, or `service:<name>`."""
+        return f"service:{self.sub}" if self.role is Role.SERVICE else self.sub
+
+
+class AuthError(Exception):
+    """A token that cannot be trusted (missing, malformed, expired, wrong signature)."""
+
+
+def issue_token(secret: str, sub: str, role: Role | str, ttl_seconds: int = 24 * 3600) -> str:
+    now = int(time.time())
+    claims = {"sub": sub, "role": Role(role).value, "iat": now, "exp": now + ttl_seconds}
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def service_token(secret: str, service: str, ttl_seconds: int = SERVICE_TOKEN_TTL_SECONDS) -> str:
+    """The credential a service sends when it calls another service's API."""
+    return issue_token(secret, service, Role.SERVICE, ttl_seconds)
+
+
+def decode_token(secret: str, token: str) -> Principal:
+    try:
+        claims = jwt.decode(
+            token, secret, algorithms=[ALGORITHM], options={"require": ["sub", "exp"]}
+        )
+        return Principal(sub=str(claims["sub"]), role=Role(str(claims.get("role"))))
+    except (jwt.PyJWTError, ValueError) as exc:
+        raise AuthError(f"invalid bearer token: {exc}") from None
+
+
+_bearer = HTTPBearer(auto_error=False, description="HS256 JWT with claims `sub` and `role`.")
+
+
+def _secret(request: Request) -> str:
+    """The app's secret: `app.state.jwt_secret`, set once by the service's bootstrap."""
+    secret: str = request.app.state.jwt_secret
+    return secret
+
+
+def require(*roles: Role) -> Callable[..., Awaitable[Principal]]:
+    """A dependency admitting callers with one of `roles` (none given: any valid token)."""
+    admitted = frozenset(roles)
+
+    async def principal(
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> Principal:
+        if credentials is None:
+            raise HTTPException(401, {"code": "unauthenticated", "message": "missing bearer token"})
+        try:
+            found = decode_token(_secret(request), credentials.credentials)
+        except AuthError as exc:
+            raise HTTPException(401, {"code": "unauthenticated", "message": str(exc)}) from None
+        if admitted and found.role not in admitted:
+            raise HTTPException(
+                403,
+                {
+                    "code": "forbidden",
+                    "message": f"role {found.role} may not do this; needs one of "
+                    f"{sorted(r.value for r in admitted)}",
+                },
+            )
+        return found
+
+    return principal
