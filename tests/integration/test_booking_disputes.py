@@ -303,7 +303,10 @@ async def test_a_disputed_group_payment_shows_on_every_leg_and_refuses_cancellin
     assert refused.json()["error"]["code"] == "payment_disputed"
 
     await deliver(booking_pool, closed(payment_id, group_id, dispute_id, "lost"), payment_id)
-    released = await gateway.post(f"/v1/bookings/{leg_ids[1]}/cancel", headers=GUEST)
-    assert released.status_code == 200, released.text
+    # lost: the bank gave the guest the money back; a cancellation would refund it twice
+    still = await gateway.post(f"/v1/bookings/{leg_ids[1]}/cancel", headers=GUEST)
+    assert still.status_code == 409, still.text
+    assert still.json()["error"]["code"] == "payment_disputed"
+    assert "already returned" in still.json()["error"]["message"]
     shown = await gateway.get(f"/v1/checkout-groups/{group_id}", headers=GUEST)
     assert {leg["dispute"]["status"] for leg in shown.json()["legs"]} == {"lost"}

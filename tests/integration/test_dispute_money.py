@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import asyncpg
 import httpx
@@ -235,6 +236,24 @@ async def test_a_lost_dispute_of_a_paid_host_is_reversed_once(q: QueueHarness) -
     [recovery_row] = shown["dispute_recoveries"]
     assert (recovery_row["state"], recovery_row["reversal_id"]) == ("reversed", back.reversal_id)
     await tied(q)
+    # the dispute's books show the share coming back: nothing left in the recovery account
+    books = await ledger_view(q, d.du)
+    assert "dispute_recovery_reversed" in [j["kind"] for j in books["journals"]]
+    assert recovery not in books["totals"], books["totals"]
+
+
+async def ledger_view(q: QueueHarness, dispute_id: str) -> dict[str, Any]:
+    """`GET /v1/ledger/disputes/{id}` of an in-process finance app on the harness's pool."""
+    runtime = build_runtime(FinanceSettings(database_url=service_dsn("finance")))
+    runtime.pool = q.pool
+    app = build_app(runtime)
+    app.state.runtime = runtime
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://finance") as api:
+        answer = await api.get(f"/v1/ledger/disputes/{dispute_id}")
+    assert answer.status_code == 200, answer.text
+    found: dict[str, Any] = answer.json()
+    return found
 
 
 async def test_a_failed_reversal_is_owed_and_netted_from_the_next_payout_once(

@@ -181,6 +181,45 @@ async def test_the_queue_is_sorted_by_deadline_filtered_and_paged(
         422,
         "invalid_cursor",
     )
+    for bad in ({"status": "nonsense"}, {"reason": "because"}, {"host_account_id": "a\x00b"}):
+        refused(
+            await api.get("/v1/disputes", params=bad, headers=token()), 422, "validation_failed"
+        )
+    naive = {"host_account_id": host, "due_before": "2026-12-01T00:00:00"}
+    refused(await api.get("/v1/disputes", params=naive, headers=token()), 422, "validation_failed")
+
+
+async def test_the_queue_shows_open_cases_unless_asked_for_closed_ones(
+    api: httpx.AsyncClient, harness: DisputesHarness
+) -> None:
+    host = f"acct_{ids()[0]}"
+    legs = [{"booking_id": f"bk_{host}", "host_account_id": host, "amount": 100,
+             "platform_fee": 10, "host_amount": 90}]  # fmt: skip
+    still, done = [await a_case(harness, legs=legs, amount=100) for _ in range(2)]
+    payment_id = "pay_" + done.removeprefix("dsp_")
+    won = d.DisputeClosedV1(
+        dispute_id=done,
+        processor_dispute_id="du_" + done.removeprefix("dsp_"),
+        payment_id=payment_id,
+        booking_id=f"grp_{payment_id}",
+        status="won",
+        amount=100,
+        currency="usd",
+        reason="fraudulent",
+        closed_at=NOW + timedelta(days=1),
+    )
+    await harness.deliver(won, payment_id)
+
+    async def listed(**params: str) -> list[str]:
+        page = await api.get("/v1/disputes", params={"host_account_id": host, **params},
+                             headers=token())  # fmt: skip
+        assert page.status_code == 200, page.text
+        return [c["dispute_id"] for c in page.json()["data"]]
+
+    assert await listed() == [still]
+    assert await listed(status="closed") == [done]
+    assert await listed(status="won") == [done]
+    assert sorted(await listed(status="all")) == sorted([still, done])
 
 
 async def test_staff_edit_text_and_add_files_within_limits(

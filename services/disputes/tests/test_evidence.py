@@ -29,7 +29,11 @@ BOOKING = Booking(
     user_agent="Mozilla/5.0 (X11)",
     requested_at=AT.replace(day=1),
     completed_at=AT.replace(hour=12),
-    cancellation_policy={"name": "moderate", "version": 3, "rules": [{"hours": 24, "pct": 50}]},
+    cancellation_policy={
+        "name": "moderate",
+        "version": 3,
+        "bands": [{"hours_before": 0, "refund_bps": 0}, {"hours_before": 24, "refund_bps": 5000}],
+    },
     quote_lines=[{"code": "base", "description": "2 hours", "amount": 12_000}],
 )
 SIGNED = Fact(
@@ -100,7 +104,14 @@ def test_credit_not_processed_evidence_cites_the_policy_and_the_refunds() -> Non
         {"refund_id": "rf_1", "amount": 6_000, "currency": "usd", "cause": "guest_cancellation"},
     )
     text = assemble(facts("credit_not_processed", facts=[refund]))
-    assert "moderate" in text["cancellation_policy_disclosure"]
+    disclosure = text["cancellation_policy_disclosure"]
+    assert "the 'moderate' cancellation policy (version 3)" in disclosure
+    # the bands in words, widest notice first, not the snapshot's raw structure
+    assert disclosure.endswith(
+        "cancelled at least 24 h before the start, 50 % refunded; "
+        "cancelled at least 0 h before the start, 0 % refunded."
+    ), disclosure
+    assert "{" not in disclosure
     assert (
         "rf_1" in text["refund_refusal_explanation"]
         and "60.00 USD" in text["refund_refusal_explanation"]

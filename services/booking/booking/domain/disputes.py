@@ -2,8 +2,9 @@
 
 Booking keeps one row per dispute and uses it for two things: the booking shows the dispute
 (its status to the guest and host; reason, opened_at and due_by to admin and trust staff), and
-while a dispute is open nothing may ask for that money back: a cancellation or a refund request
-is refused with 409 `payment_disputed` instead of failing at the processor (`charge_disputed`).
+while a dispute is open, or after it was lost, nothing may ask for that money back: a
+cancellation or a refund request is refused with 409 `payment_disputed` instead of failing at
+the processor (`charge_disputed`).
 
 Facts may arrive twice or out of order (an update before the opening, a closing before an
 update): a status only ever moves forward by `RANK`, so the last state is the furthest one
@@ -37,6 +38,13 @@ def rank_of(status: str) -> int:
 
 def is_open(row: Mapping[str, Any]) -> bool:
     return int(row["rank"]) < CLOSED_RANK
+
+
+def blocks_refund(row: Mapping[str, Any]) -> bool:
+    """Nothing may be refunded while the dispute is open, nor after it was lost (or accepted):
+    the bank already gave the guest the money back, and the processor refuses a refund of a
+    charge whose dispute was lost."""
+    return is_open(row) or row["status"] == "lost"
 
 
 def view(row: Mapping[str, Any] | None, *, staff: bool) -> dict[str, Any] | None:

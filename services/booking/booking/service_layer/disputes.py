@@ -71,15 +71,25 @@ async def on_dispute_closed(
 
 
 async def check_not_disputed(conn: asyncpg.Connection, booking: asyncpg.Record) -> None:
-    """409 `payment_disputed` while a dispute is open on a payment of this booking: the
-    processor refuses refunds of a disputed charge, and the money is the dispute's to decide."""
-    open_ones = [d for d in await repository.for_booking(conn, booking) if disputes.is_open(d)]
-    if open_ones:
-        raise BookingError(
-            ErrorCode.PAYMENT_DISPUTED,
-            f"the payment of booking {booking['booking_id']} is disputed "
-            f"({open_ones[0]['status']}); nothing can be refunded until the dispute closes",
+    """409 `payment_disputed` while a dispute is open on a payment of this booking, or after
+    one was lost: the processor refuses refunds of a disputed charge, and the money is the
+    dispute's to decide (lost: the bank gave it back already)."""
+    blocking = [d for d in await repository.for_booking(conn, booking) if disputes.blocks_refund(d)]
+    if not blocking:
+        return
+    found = blocking[0]
+    if disputes.is_open(found):
+        detail = (
+            f"is disputed ({found['status']}); nothing can be refunded until the dispute closes"
         )
+    else:
+        detail = (
+            "was disputed and the dispute lost: the guest's bank already returned the money, "
+            "so nothing can be refunded"
+        )
+    raise BookingError(
+        ErrorCode.PAYMENT_DISPUTED, f"the payment of booking {booking['booking_id']} {detail}"
+    )
 
 
 async def dispute_of_booking(

@@ -162,11 +162,12 @@ class CasesRepository:
 
     async def queue(self, filters: dict[str, Any], after: tuple[datetime, str] | None, limit: int):
         """Cases by due_by ascending (then id), filtered; a page after the cursor `after`."""
-        where, args = ["true"], []
-        for column in ("status", "reason"):
+        where: list[str] = ["true"]
+        args: list[Any] = []
+        for column in ("status", "reason"):  # each a set of values (None: any)
             if filters.get(column):
-                args.append(filters[column])
-                where.append(f"c.{column} = ${len(args)}")
+                args.append(sorted(filters[column]))
+                where.append(f"c.{column} = ANY(${len(args)}::text[])")
         if filters.get("host_account_id"):
             args.append(filters["host_account_id"])
             where.append(

@@ -247,8 +247,32 @@ def _policy(facts: Facts) -> str:
         if b.cancellation_policy:
             p = b.cancellation_policy
             name = p.get("name") or p.get("id") or "policy"
-            lines.append(f"Booking {b.booking_id}: guest accepted '{name}' at checkout: {p}")
+            lines.append(
+                f"Booking {b.booking_id}: at checkout the guest accepted the '{name}' "
+                f"cancellation policy{_version(p)}: {_bands(p)}"
+            )
     return "\n".join(lines)
+
+
+def _version(policy: dict[str, Any]) -> str:
+    return f" (version {policy['version']})" if policy.get("version") else ""
+
+
+def _bands(policy: dict[str, Any]) -> str:
+    """The policy's refund bands as a sentence: "cancelled at least 48 h before the start:
+    100 % refunded; at least 0 h before: 0 % refunded"."""
+    bands = sorted(
+        (b for b in policy.get("bands") or [] if isinstance(b, dict)),
+        key=lambda b: -int(b.get("hours_before") or 0),
+    )
+    if not bands:
+        return "no refund bands recorded."
+    said = [
+        f"cancelled at least {int(b.get('hours_before') or 0)} h before the start, "
+        f"{int(b.get('refund_bps') or 0) / 100:g} % refunded"
+        for b in bands
+    ]
+    return "; ".join(said) + "."
 
 
 def _refunds(facts: Facts) -> str:

@@ -8,14 +8,15 @@ import base64
 import binascii
 import json
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, FastAPI, Form, HTTPException, Path, Query, Request, UploadFile
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from disputes.adapters.unit_of_work import UnitOfWork, begin
 from disputes.domain import evidence
+from disputes.domain.case import TERMINAL, Status
 from disputes.domain.errors import DisputeError, ErrorCode
 from disputes.entrypoints import views
 from disputes.entrypoints.auth import Staff
@@ -26,6 +27,44 @@ from eventkit.transitions import IllegalTransition
 
 router = APIRouter(prefix="/v1", tags=["disputes"])
 DisputeId = Annotated[str, Path(max_length=ID_MAX_LENGTH, pattern=ID_PATTERN)]
+# The queue's filters: a status or a set of them, and the bank's reasons as Stripe names them.
+StatusFilter = Literal[
+    "open",
+    "closed",
+    "all",
+    "warning_needs_response",
+    "warning_under_review",
+    "warning_closed",
+    "needs_response",
+    "submitting",
+    "under_review",
+    "accepting",
+    "won",
+    "lost",
+    "accepted",
+]
+STATUS_SETS: dict[str, set[str] | None] = {
+    "open": {str(s) for s in Status} - {str(s) for s in TERMINAL},
+    "closed": {str(s) for s in TERMINAL},
+    "all": None,
+}
+Reason = Literal[
+    "bank_cannot_process",
+    "check_returned",
+    "credit_not_processed",
+    "customer_initiated",
+    "debit_not_authorized",
+    "duplicate",
+    "fraudulent",
+    "general",
+    "incorrect_account_details",
+    "insufficient_funds",
+    "noncompliant",
+    "product_not_received",
+    "product_unacceptable",
+    "subscription_canceled",
+    "unrecognized",
+]
 STATUS = {
     ErrorCode.CASE_NOT_FOUND: 404,
     ErrorCode.ILLEGAL_TRANSITION: 409,
@@ -65,7 +104,7 @@ class TextEdits(BaseModel):
 
 
 class HostFault(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     at_fault: bool
     note: str = Field(default="", max_length=2000, pattern=MULTI_LINE)
 
@@ -93,16 +132,23 @@ def _cursor(value: str | None) -> tuple[datetime, str] | None:
 async def queue(
     request: Request,
     _: Staff,
-    status: Annotated[str | None, Query(max_length=40)] = None,
-    reason: Annotated[str | None, Query(max_length=60)] = None,
-    host_account_id: Annotated[str | None, Query(max_length=ID_MAX_LENGTH)] = None,
-    due_before: datetime | None = None,
+    status: Annotated[
+        StatusFilter,
+        Query(description="A case status, or `open` (not closed: the default), `closed`, `all`."),
+    ] = "open",
+    reason: Annotated[
+        Reason | None, Query(description="The bank's reason, as Stripe names it.")
+    ] = None,
+    host_account_id: Annotated[
+        str | None, Query(max_length=ID_MAX_LENGTH, pattern=ID_PATTERN)
+    ] = None,
+    due_before: AwareDatetime | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=300)] = None,
 ) -> dict[str, Any]:
     filters = {
-        "status": status,
-        "reason": reason,
+        "status": STATUS_SETS.get(status, {status}),
+        "reason": {reason} if reason else None,
         "host_account_id": host_account_id,
         "due_before": due_before,
     }

@@ -45,7 +45,7 @@ class DisputesHandlers:
     async def updated(
         self, conn: asyncpg.Connection, env: Envelope, event: facts.DisputeUpdatedV1, _: object
     ) -> None:
-        await self.intake.updated(self.uow(conn, env), event, env.occurred_at)
+        await self.intake.updated(self.uow(conn, env), event)
 
     async def money(self, conn: asyncpg.Connection, env: Envelope, event: Any, _: object) -> None:
         await self.intake.money(self.uow(conn, env), event)

@@ -89,7 +89,7 @@ class Intake:
         await uow.cases.save(case)
         await self.deadlines.schedule(uow.conn, case, self.now())
 
-    async def updated(self, uow: UnitOfWork, event: facts.DisputeUpdatedV1, at: datetime) -> None:
+    async def updated(self, uow: UnitOfWork, event: facts.DisputeUpdatedV1) -> None:
         row = await _locked(uow, event.dispute_id)
         case = to_case(row)
         rescheduled = event.due_by is not None and event.due_by != case.due_by
@@ -98,7 +98,8 @@ class Intake:
         moved = False
         if event.status not in _CLOSED:
             detail = {"previous": event.previous_status, "due_by": event.due_by}
-            moved = case.observe(processor_trigger(event.status), at, **detail)
+            # the service's clock (the processor's, followed), not the fact's producer's
+            moved = case.observe(processor_trigger(event.status), self.now(), **detail)
         if not (moved or rescheduled):
             return  # stale or repeated: nothing to write
         await uow.cases.save(case)
@@ -168,16 +169,18 @@ class Intake:
         self, uow: UnitOfWork, event: facts.DisputeEvidenceSubmittedV1
     ) -> None:
         row = await _locked(uow, event.dispute_id)
-        if not await uow.cases.answer_submission(event.request_id, "submitted", event.submitted_at):
+        at = self.now()  # the service's clock, like every entry of the history
+        if not await uow.cases.answer_submission(event.request_id, "submitted", at):
             return
         case = to_case(row)
         detail = {
             "request_id": event.request_id,
             "fields": event.fields,
             "file_ids": event.file_ids,
+            "submitted_at": event.submitted_at.isoformat(),
         }
-        if not case.observe(processor_trigger(event.status), event.submitted_at, **detail):
-            case.note(event.submitted_at, "payments", "evidence_submitted", **detail)
+        if not case.observe(processor_trigger(event.status), at, **detail):
+            case.note(at, "payments", "evidence_submitted", **detail)
         await uow.cases.save(case)
 
     async def accepted(self, uow: UnitOfWork, event: facts.DisputeAcceptedV1) -> None:

@@ -62,16 +62,20 @@ async def journals_for_booking(conn: asyncpg.Connection, booking_id: str) -> lis
     )
 
 
-async def journals_for_object(
-    conn: asyncpg.Connection, stripe_object_id: str
+async def journals_for_dispute(
+    conn: asyncpg.Connection, processor_id: str, recovery_objects: list[str], kinds: list[str]
 ) -> list[asyncpg.Record]:
-    """The journals naming one Stripe object (a dispute `du_…`, a charge, a transfer…), with
-    their postings, oldest first."""
+    """A dispute's journals: those naming its `du_…`, and its host share recoveries' (of
+    `kinds`, naming the reversal or the transfer it was asked of), oldest first."""
     return await conn.fetch(
         "SELECT j.journal_id, j.kind, j.booking_id, j.currency, j.posted_at, p.account, p.amount "
         "FROM finance.journals j JOIN finance.postings p USING (journal_id) "
-        "WHERE j.stripe_object_id = $1 ORDER BY j.posted_at, j.journal_id, p.posting_id",
-        stripe_object_id,
+        "WHERE j.stripe_object_id = $1 "
+        "OR (j.stripe_object_id = ANY($2::text[]) AND j.kind = ANY($3::text[])) "
+        "ORDER BY j.posted_at, j.journal_id, p.posting_id",
+        processor_id,
+        recovery_objects,
+        kinds,
     )
 
 

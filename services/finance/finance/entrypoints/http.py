@@ -9,6 +9,7 @@ from fastapi import APIRouter, FastAPI, HTTPException, Path, Request
 from eventkit.http_errors import ID_MAX_LENGTH, ID_PATTERN
 from finance.adapters import disputes_repository as disputes_db
 from finance.adapters import ledger_repository
+from finance.domain import disputes as rules
 from finance.service_layer.queue_admin import plain
 
 router = APIRouter(prefix="/v1/ledger", tags=["ledger"])
@@ -54,8 +55,11 @@ async def dispute_books(
     processor = "du_" + dispute_id.removeprefix("dsp_").removeprefix("du_")
     ours = "dsp_" + processor.removeprefix("du_")
     async with request.app.state.runtime.db.acquire() as conn:
-        rows = await ledger_repository.journals_for_object(conn, processor)
         recoveries = await disputes_db.recoveries(conn, ours)
+        objects = [o for r in recoveries for o in (r["reversal_id"], r["transfer_id"]) if o]
+        rows = await ledger_repository.journals_for_dispute(
+            conn, processor, objects, [rules.RECOVERY_REVERSED, rules.RECOVERY_FAILED]
+        )
     if not rows and not recoveries:
         raise HTTPException(
             404,
