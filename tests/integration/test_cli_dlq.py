@@ -38,10 +38,6 @@ def _env(bootstrap: str) -> dict[str, str]:
     return {"KAFKA_BOOTSTRAP": bootstrap}
 
 
-def _admin(*words: str) -> list[str]:
-    return [sys.executable, "-m", "eventkit.admin", *words]
-
-
 async def _end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
     client = AIOKafkaConsumer(bootstrap_servers=bootstrap)
     await client.start()
@@ -72,7 +68,10 @@ async def test_a_replay_after_the_fix_is_handled_exactly_once_and_only_by_the_fa
         assert len({r.partition for r in letters}) >= 2, "the test needs 2+ DLT partitions"
 
         consumer.broken = False  # the fix is deployed
-        done = await run_async(_admin("dlq", "replay", consumer.service, "--all"), env=env)
+        done = await run_async(
+            [sys.executable, "-m", "eventkit.admin", "dlq", "replay", consumer.service, "--all"],
+            env=env,
+        )
         assert done.returncode == 0 and no_traceback(done), done.stderr
         assert sorted(done.stdout.splitlines()) == sorted(
             f"replayed {consumer.dlt}[{r.partition}]@{r.offset} -> {consumer.retry} "
@@ -85,7 +84,10 @@ async def test_a_replay_after_the_fix_is_handled_exactly_once_and_only_by_the_fa
         # The same dead letters replayed again by id: delivered, and dropped by the inbox.
         ids = [f"--offset={r.partition}:{r.offset}" for r in letters]
         duplicates = consumer.processor.outcomes["duplicate"]
-        again = await run_async(_admin("dlq", "replay", consumer.service, *ids), env=env)
+        again = await run_async(
+            [sys.executable, "-m", "eventkit.admin", "dlq", "replay", consumer.service, *ids],
+            env=env,
+        )
         assert again.returncode == 0, again.stderr
         await wait_for(
             lambda: _true(consumer.processor.outcomes["duplicate"] >= duplicates + len(failing))
@@ -97,9 +99,14 @@ async def test_a_replay_after_the_fix_is_handled_exactly_once_and_only_by_the_fa
         assert sum(other.processor.outcomes.values()) == seen_by_other == 2 * len(failing)
         assert await other.applied() == expected
 
-    listed = await run_async(_admin("dlq", "list", consumer.service), env=env)
+    listed = await run_async(
+        [sys.executable, "-m", "eventkit.admin", "dlq", "list", consumer.service], env=env
+    )
     assert {json.loads(line)["state"] for line in listed.stdout.splitlines()} == {"replayed"}
-    nothing = await run_async(_admin("dlq", "replay", consumer.service, "--all"), env=env)
+    nothing = await run_async(
+        [sys.executable, "-m", "eventkit.admin", "dlq", "replay", consumer.service, "--all"],
+        env=env,
+    )
     assert nothing.returncode == 0 and nothing.stdout == "", nothing.stderr
     assert "replayed 0 dead letter(s)" in nothing.stderr
 
@@ -112,7 +119,10 @@ async def test_replay_all_replays_only_what_is_new_on_each_partition(
         await consumer.send_event(key, seq, fail=True)
     await wait_for(lambda: consumer.dead(4), timeout=60)
     consumer.broken = False
-    done = await run_async(_admin("dlq", "replay", consumer.service, "--all"), env=env)
+    done = await run_async(
+        [sys.executable, "-m", "eventkit.admin", "dlq", "replay", consumer.service, "--all"],
+        env=env,
+    )
     assert done.returncode == 0 and "replayed 4 dead letter(s)" in done.stderr, done.stderr
     await wait_for(lambda: consumer.effects_are({0: 1, 1: 1, 2: 1, 3: 1}), timeout=60)
 
@@ -127,7 +137,10 @@ async def test_replay_all_replays_only_what_is_new_on_each_partition(
     )
     assert len({name.split("@")[0] for name in new_names}) >= 2
     consumer.broken = False
-    done = await run_async(_admin("dlq", "replay", consumer.service, "--all"), env=env)
+    done = await run_async(
+        [sys.executable, "-m", "eventkit.admin", "dlq", "replay", consumer.service, "--all"],
+        env=env,
+    )
     assert done.returncode == 0, done.stderr
     assert sorted(line.split(" -> ")[0].removeprefix("replayed ")
                   for line in done.stdout.splitlines()) == new_names  # fmt: skip
@@ -146,7 +159,9 @@ async def test_filters_dry_run_and_skip_with_a_kept_note(
     svc = consumer.service
 
     async def ids(*words: str) -> list[str]:
-        done = await run_async(_admin("dlq", "list", svc, *words), env=env)
+        done = await run_async(
+            [sys.executable, "-m", "eventkit.admin", "dlq", "list", svc, *words], env=env
+        )
         assert done.returncode == 0 and no_traceback(done), done.stderr
         return sorted(json.loads(line)["key"] for line in done.stdout.splitlines())
 
@@ -157,16 +172,20 @@ async def test_filters_dry_run_and_skip_with_a_kept_note(
     assert await ids("--until", "2020-01-01") == []
     assert await ids("--topic", "booking.events") == []
 
-    poison = await run_async(_admin("dlq", "list", svc, "--key", "k-poison"), env=env)
+    poison = await run_async(
+        [sys.executable, "-m", "eventkit.admin", "dlq", "list", svc, "--key", "k-poison"], env=env
+    )
     poison_id = json.loads(poison.stdout)["id"]
     skipped = await run_async(
-        _admin("dlq", "skip", svc, "--offset", poison_id, "--note", "poison: producer bug #12",
-               "--by", "ana"),
+        [sys.executable, "-m", "eventkit.admin", "dlq", "skip", svc, "--offset", poison_id, "--note", "poison: producer bug #12",
+               "--by", "ana"],
         env=env,
     )  # fmt: skip
     assert skipped.returncode == 0, skipped.stderr
     assert skipped.stdout.strip().endswith(f"@{poison_id.split(':')[1]}: poison: producer bug #12")
-    shown = await run_async(_admin("dlq", "list", svc, "--state", "skipped"), env=env)
+    shown = await run_async(
+        [sys.executable, "-m", "eventkit.admin", "dlq", "list", svc, "--state", "skipped"], env=env
+    )
     [row] = [json.loads(line) for line in shown.stdout.splitlines()]
     assert (row["key"], row["note"], row["decided_by"]) == (
         "k-poison",
@@ -175,7 +194,10 @@ async def test_filters_dry_run_and_skip_with_a_kept_note(
     )
 
     consumer.broken = False
-    plan = await run_async(_admin("dlq", "replay", svc, "--all", "--dry-run"), env=env)
+    plan = await run_async(
+        [sys.executable, "-m", "eventkit.admin", "dlq", "replay", svc, "--all", "--dry-run"],
+        env=env,
+    )
     assert plan.returncode == 0, plan.stderr
     assert len(plan.stdout.splitlines()) == 2 and plan.stdout.startswith("would replay ")
     assert "dry run: would replay 2 dead letter(s), refused 0; nothing sent" in plan.stderr
@@ -183,7 +205,19 @@ async def test_filters_dry_run_and_skip_with_a_kept_note(
     assert await ids("--state", "pending") == ["k-a", "k-b"]
 
     one = await run_async(
-        _admin("dlq", "replay", svc, "--all", "--key", "k-b", "--error-type", "RuntimeError"),
+        [
+            sys.executable,
+            "-m",
+            "eventkit.admin",
+            "dlq",
+            "replay",
+            svc,
+            "--all",
+            "--key",
+            "k-b",
+            "--error-type",
+            "RuntimeError",
+        ],
         env=env,
     )
     assert one.returncode == 0 and len(one.stdout.splitlines()) == 1, one.stderr
@@ -199,7 +233,7 @@ async def test_a_long_replay_shows_a_progress_bar_on_stderr(
         await consumer.send_event(f"k-{seq}", seq, fail=True)
     await wait_for(lambda: consumer.dead(25), timeout=90)
     consumer.broken = False
-    done = await run_async(_admin("dlq", "replay", consumer.service, "--all"),
+    done = await run_async([sys.executable, "-m", "eventkit.admin", "dlq", "replay", consumer.service, "--all"],
                            env=_env(kafka_bootstrap))  # fmt: skip
     assert done.returncode == 0, done.stderr
     bar = [line for line in done.stderr.splitlines() if line.startswith("replaying")]
@@ -217,14 +251,23 @@ async def test_a_bare_offset_is_refused_when_the_topic_has_several_partitions(
     letters = await consumer.dead_letters()
     assert len({r.partition for r in letters}) >= 2
     done = await run_async(
-        _admin("dlq", "replay", consumer.service, "--offset", str(letters[0].offset)),
+        [
+            sys.executable,
+            "-m",
+            "eventkit.admin",
+            "dlq",
+            "replay",
+            consumer.service,
+            "--offset",
+            str(letters[0].offset),
+        ],
         env=_env(kafka_bootstrap),
     )
     assert done.returncode == 2 and no_traceback(done), done.stderr
     assert done.stderr.startswith("eventkit.admin: ambiguous_offset: ")
     missing = await run_async(
-        _admin("dlq", "skip", consumer.service, "--offset", f"{letters[0].partition}:999",
-               "--note", "x"),
+        [sys.executable, "-m", "eventkit.admin", "dlq", "skip", consumer.service, "--offset", f"{letters[0].partition}:999",
+               "--note", "x"],
         env=_env(kafka_bootstrap),
     )  # fmt: skip
     assert missing.returncode == 2 and no_traceback(missing), missing.stderr
@@ -242,7 +285,10 @@ async def test_a_record_that_is_not_a_dead_letter_is_refused_and_the_exit_code_s
         await producer.send_and_wait(f"{service}.dlt", b"stray", key=b"k")
     finally:
         await producer.stop()
-    done = await run_async(_admin("dlq", "replay", service, "--all"), env=_env(kafka_bootstrap))
+    done = await run_async(
+        [sys.executable, "-m", "eventkit.admin", "dlq", "replay", service, "--all"],
+        env=_env(kafka_bootstrap),
+    )
     assert done.returncode == 1 and no_traceback(done), done.stderr
     assert done.stderr.splitlines() == [
         f"refused {service}.dlt[0]@0: no dlt.original.topic header, not a dead letter",
@@ -252,7 +298,9 @@ async def test_a_record_that_is_not_a_dead_letter_is_refused_and_the_exit_code_s
 
 async def test_list_on_an_empty_dead_letter_topic_says_so(kafka_bootstrap: str) -> None:
     service = await _service_topics(kafka_bootstrap)
-    done = await run_async(_admin("dlq", "list", service), env=_env(kafka_bootstrap))
+    done = await run_async(
+        [sys.executable, "-m", "eventkit.admin", "dlq", "list", service], env=_env(kafka_bootstrap)
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout == ""
     assert done.stderr.strip() == f"no dead letters in {service}.dlt"
@@ -262,22 +310,26 @@ async def test_list_and_replay_on_a_missing_topic_fail_with_one_line(kafka_boots
     service = f"clitest{uuid.uuid4().hex[:8]}"
     for action in (["list", service], ["replay", service, "--all"], ["skip", service, "--all",
                                                                        "--note", "n"]):  # fmt: skip
-        done = await run_async(_admin("dlq", *action), env=_env(kafka_bootstrap))
+        done = await run_async(
+            [sys.executable, "-m", "eventkit.admin", "dlq", *action], env=_env(kafka_bootstrap)
+        )
         assert done.returncode == 2, done.stderr
         [line] = done.stderr.splitlines()
         assert line.startswith(f"eventkit.admin: topic_missing: {service}.")
         assert line.endswith("(`python -m eventkit.admin create-topics` creates it)")
-    listed = await run_async(_admin("dlq", "list", service), env=_env(kafka_bootstrap))
+    listed = await run_async(
+        [sys.executable, "-m", "eventkit.admin", "dlq", "list", service], env=_env(kafka_bootstrap)
+    )
     assert listed.returncode == 2  # reading did not create it
 
 
 async def test_an_unreachable_broker_is_one_line_and_exit_1() -> None:
     nowhere = f"127.0.0.1:{free_port()}"
     for command in (
-        _admin("--bootstrap", nowhere, "dlq", "list", "payments"),
-        _admin("dlq", "replay", "payments", "--all"),
-        _admin("dlq", "skip", "payments", "--all", "--note", "n"),
-        _admin("create-topics"),
+        [sys.executable, "-m", "eventkit.admin", "--bootstrap", nowhere, "dlq", "list", "payments"],
+        [sys.executable, "-m", "eventkit.admin", "dlq", "replay", "payments", "--all"],
+        [sys.executable, "-m", "eventkit.admin", "dlq", "skip", "payments", "--all", "--note", "n"],
+        [sys.executable, "-m", "eventkit.admin", "create-topics"],
     ):
         done = await run_async(command, env={"KAFKA_BOOTSTRAP": nowhere})
         assert done.returncode == 1, done.stderr
@@ -291,7 +343,9 @@ async def test_the_readme_commands_on_the_payments_dead_letters(kafka_bootstrap:
     """README's `dlq list payments` and a dry run of `dlq replay payments --all`, pointed at the
     test Kafka by KAFKA_BOOTSTRAP (a dry run writes nothing, so other tests are not disturbed)."""
     env = _env(kafka_bootstrap)
-    done = await run_async(_admin("dlq", "list", "payments"), env=env)
+    done = await run_async(
+        [sys.executable, "-m", "eventkit.admin", "dlq", "list", "payments"], env=env
+    )
     assert done.returncode == 0 and no_traceback(done), done.stderr
     letters = await read_topic(kafka_bootstrap, "payments.dlt")
     if letters:
@@ -299,7 +353,10 @@ async def test_the_readme_commands_on_the_payments_dead_letters(kafka_bootstrap:
         assert len(done.stdout.splitlines()) == min(50, len(letters))
     else:
         assert done.stderr.strip() == "no dead letters in payments.dlt"
-    plan = await run_async(_admin("dlq", "replay", "payments", "--all", "--dry-run"), env=env)
+    plan = await run_async(
+        [sys.executable, "-m", "eventkit.admin", "dlq", "replay", "payments", "--all", "--dry-run"],
+        env=env,
+    )
     assert plan.returncode == 0 and no_traceback(plan), plan.stderr
     assert "nothing sent" in plan.stderr
 
