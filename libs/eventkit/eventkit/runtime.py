@@ -134,7 +134,8 @@ class ServiceRuntime:
 
     def asyncapi(self, version: str = "1.0.0") -> dict[str, Any]:
         broker = KafkaBroker(self.settings.kafka_bootstrap)
-        document(broker, self.router, self.produces)
+        retry = retry_topic(self.name)
+        document(broker, self.router, self.produces, retry if retry in CATALOGUE else None)
         spec = AsyncAPI(
             broker,
             title=f"{self.name} service",
