@@ -104,8 +104,8 @@ class DeadLetter:
     def name(self) -> str:
         return f"{self.record.topic}[{self.partition}]@{self.offset}"
 
-    def as_dict(self, value_limit: int = 500) -> dict[str, Any]:
-        """JSON-ready; `value` cut at `value_limit` bytes."""
+    def as_dict(self, value_limit: int | None = 500) -> dict[str, Any]:
+        """JSON-ready; `value` cut at `value_limit` bytes (None: whole)."""
         note = self.note
         return {
             "id": self.id,
