@@ -12,6 +12,7 @@ import json
 import sys
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import asyncpg
 import pytest
@@ -148,45 +149,60 @@ async def test_replay_all_replays_only_what_is_new_on_each_partition(
     await wait_for(lambda: consumer.effects_are(expected), timeout=60)
 
 
-async def test_filters_dry_run_and_skip_with_a_kept_note(
-    consumer: FailingConsumer, kafka_bootstrap: str
-) -> None:
-    env = _env(kafka_bootstrap)
+async def _two_failures_and_a_poison(consumer: FailingConsumer) -> None:
     await consumer.send_event("k-a", 1, fail=True)
     await consumer.send_event("k-b", 2, fail=True)
     await consumer.send(b"not an envelope", "k-poison")
     await wait_for(lambda: consumer.dead(3), timeout=60)
-    svc = consumer.service
 
-    async def ids(*words: str) -> list[str]:
-        done = await run_async(
-            [sys.executable, "-m", "eventkit.admin", "dlq", "list", svc, *words], env=env
-        )
-        assert done.returncode == 0 and no_traceback(done), done.stderr
-        return sorted(json.loads(line)["key"] for line in done.stdout.splitlines())
 
-    assert await ids() == ["k-a", "k-b", "k-poison"]
-    assert await ids("--error-type", "RuntimeError") == ["k-a", "k-b"]
-    assert await ids("--event-type", "test.ping", "--key", "k-b") == ["k-b"]
-    assert await ids("--topic", consumer.model.TOPIC, "--since", "1h") == ["k-a", "k-b", "k-poison"]
-    assert await ids("--until", "2020-01-01") == []
-    assert await ids("--topic", "booking.events") == []
-
-    poison = await run_async(
-        [sys.executable, "-m", "eventkit.admin", "dlq", "list", svc, "--key", "k-poison"], env=env
+async def _listed(bootstrap: str, service: str, *words: str) -> list[dict[str, Any]]:
+    done = await run_async(
+        [sys.executable, "-m", "eventkit.admin", "dlq", "list", service, *words],
+        env=_env(bootstrap),
     )
-    poison_id = json.loads(poison.stdout)["id"]
+    assert done.returncode == 0 and no_traceback(done), done.stderr
+    return [json.loads(line) for line in done.stdout.splitlines()]
+
+
+async def _keys(bootstrap: str, service: str, *words: str) -> list[str]:
+    return sorted(row["key"] for row in await _listed(bootstrap, service, *words))
+
+
+async def test_list_filters_by_error_and_event_type_key_original_topic_and_time(
+    consumer: FailingConsumer, kafka_bootstrap: str
+) -> None:
+    await _two_failures_and_a_poison(consumer)
+    keys, svc = _keys, consumer.service
+    assert await keys(kafka_bootstrap, svc) == ["k-a", "k-b", "k-poison"]
+    assert await keys(kafka_bootstrap, svc, "--error-type", "RuntimeError") == ["k-a", "k-b"]
+    assert await keys(kafka_bootstrap, svc, "--event-type", "test.ping", "--key", "k-b") == ["k-b"]
+    everything = await keys(kafka_bootstrap, svc, "--topic", consumer.model.TOPIC, "--since", "1h")
+    assert everything == ["k-a", "k-b", "k-poison"]
+    assert await keys(kafka_bootstrap, svc, "--until", "2020-01-01") == []
+    assert await keys(kafka_bootstrap, svc, "--topic", "booking.events") == []
+    [poison] = await _listed(kafka_bootstrap, svc, "--key", "k-poison")
+    assert (poison["event_type"], poison["error_type"], poison["state"]) == (
+        None,
+        "ValidationError",
+        "pending",
+    )
+
+
+async def test_skip_keeps_a_note_and_a_dry_run_sends_nothing(
+    consumer: FailingConsumer, kafka_bootstrap: str
+) -> None:
+    env, svc = _env(kafka_bootstrap), consumer.service
+    await _two_failures_and_a_poison(consumer)
+    [poison] = await _listed(kafka_bootstrap, svc, "--key", "k-poison")
     skipped = await run_async(
-        [sys.executable, "-m", "eventkit.admin", "dlq", "skip", svc, "--offset", poison_id, "--note", "poison: producer bug #12",
-               "--by", "ana"],
+        [sys.executable, "-m", "eventkit.admin", "dlq", "skip", svc, "--offset", poison["id"],
+         "--note", "poison: producer bug #12", "--by", "ana"],
         env=env,
     )  # fmt: skip
     assert skipped.returncode == 0, skipped.stderr
-    assert skipped.stdout.strip().endswith(f"@{poison_id.split(':')[1]}: poison: producer bug #12")
-    shown = await run_async(
-        [sys.executable, "-m", "eventkit.admin", "dlq", "list", svc, "--state", "skipped"], env=env
-    )
-    [row] = [json.loads(line) for line in shown.stdout.splitlines()]
+    assert skipped.stdout.strip().endswith(f"@{poison['offset']}: poison: producer bug #12")
+    [row] = await _listed(kafka_bootstrap, svc, "--state", "skipped")
     assert (row["key"], row["note"], row["decided_by"]) == (
         "k-poison",
         "poison: producer bug #12",
@@ -202,28 +218,17 @@ async def test_filters_dry_run_and_skip_with_a_kept_note(
     assert len(plan.stdout.splitlines()) == 2 and plan.stdout.startswith("would replay ")
     assert "dry run: would replay 2 dead letter(s), refused 0; nothing sent" in plan.stderr
     assert await read_topic(kafka_bootstrap, consumer.retry) == []
-    assert await ids("--state", "pending") == ["k-a", "k-b"]
+    assert await _keys(kafka_bootstrap, svc, "--state", "pending") == ["k-a", "k-b"]
 
     one = await run_async(
-        [
-            sys.executable,
-            "-m",
-            "eventkit.admin",
-            "dlq",
-            "replay",
-            svc,
-            "--all",
-            "--key",
-            "k-b",
-            "--error-type",
-            "RuntimeError",
-        ],
+        [sys.executable, "-m", "eventkit.admin", "dlq", "replay", svc, "--all", "--key", "k-b",
+         "--error-type", "RuntimeError"],
         env=env,
-    )
+    )  # fmt: skip
     assert one.returncode == 0 and len(one.stdout.splitlines()) == 1, one.stderr
     await wait_for(lambda: consumer.effects_are({2: 1}), timeout=60)
-    assert await ids("--state", "pending") == ["k-a"]
-    assert await ids("--state", "skipped") == ["k-poison"]
+    assert await _keys(kafka_bootstrap, svc, "--state", "pending") == ["k-a"]
+    assert await _keys(kafka_bootstrap, svc, "--state", "skipped") == ["k-poison"]
 
 
 async def test_a_long_replay_shows_a_progress_bar_on_stderr(
