@@ -30,6 +30,18 @@ def dead_letter_topic(service: str) -> str:
     return f"{service}.dlt"
 
 
+def retry_topic(service: str) -> str:
+    """Where a replayed dead letter goes: read by the failing service's consumer alone, so the
+    other services consuming the original topic never see the message again."""
+    return f"{service}.retry"
+
+
+def dead_letter_notes_topic(service: str) -> str:
+    """What ops decided about each dead letter (replayed, skipped with a note): compacted,
+    keyed by the dead letter's `PARTITION:OFFSET`, so the latest decision is kept."""
+    return f"{service}.dlt-notes"
+
+
 _EVENT_TOPICS = (
     Topic(
         name="catalog.listings",
@@ -98,7 +110,38 @@ _DEAD_LETTER_TOPICS = tuple(
     for service in SERVICES
 )
 
-CATALOGUE: dict[str, Topic] = {t.name: t for t in _EVENT_TOPICS + _DEAD_LETTER_TOPICS}
+_RETRY_TOPICS = tuple(
+    Topic(
+        name=retry_topic(service),
+        key="original key",
+        partitions=3,
+        producer="ops (`eventkit.admin dlq replay`)",
+        consumers=(service,),
+        description=f"Dead letters of {service} replayed to {service} alone, with the original "
+        "bytes and key; handled by the same routes and inbox as the original topic.",
+        retention_ms=30 * DAY_MS,
+    )
+    for service in SERVICES
+)
+
+_NOTE_TOPICS = tuple(
+    Topic(
+        name=dead_letter_notes_topic(service),
+        key="PARTITION:OFFSET of the dead letter",
+        partitions=1,
+        producer="ops (`eventkit.admin dlq replay|skip`)",
+        consumers=("ops",),
+        description=f"The state of each dead letter of {service}: replayed or skipped, by whom, "
+        "when, with the operator's note. Compacted: the latest decision per dead letter.",
+        retention_ms=-1,
+        cleanup_policy="compact",
+    )
+    for service in SERVICES
+)
+
+CATALOGUE: dict[str, Topic] = {
+    t.name: t for t in _EVENT_TOPICS + _DEAD_LETTER_TOPICS + _RETRY_TOPICS + _NOTE_TOPICS
+}
 
 
 def consumed_by(service: str) -> list[str]:

@@ -1,8 +1,9 @@
-"""`python -m eventkit.admin dlq list|replay`, run as a child process the way ops type it,
-against dead letters a real consumer (MessageProcessor and KeyedConsumer on real Kafka and Postgres) produced.
+"""`python -m eventkit.admin dlq list|replay|skip`, run as a child process the way ops type it,
+against dead letters a real consumer (MessageProcessor and KeyedConsumer on real Kafka and
+Postgres) produced.
 
-Each test owns a service name, so its dead-letter topic `<service>.dlt` is its own: created here
-with three partitions, as a catalogue topic may be one day.
+Each test owns a service name, so its topics `<service>.dlt`, `.retry` and `.dlt-notes` are its
+own: created here with three partitions for the dead letters, as a catalogue topic may be one day.
 """
 
 from __future__ import annotations
@@ -19,58 +20,11 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from eventkit.producer import durable_producer
 from tests.conftest import create_topic
-from tests.support import free_port, ping_model, read_topic, wait_for
+from tests.support import free_port, read_topic, wait_for
 from tests.support.cli import no_traceback, run_async
-from tests.support.consumer_harness import Harness
+from tests.support.dlq_consumers import FailingConsumer, bystander
 
 pytestmark = pytest.mark.integration
-PARTITIONS = 3
-
-
-class FailingConsumer(Harness):
-    """A service-like consumer (tests.support.consumer_harness) with a dead-letter topic of its
-    own, whose handler fails on events marked `fail` until it is fixed (`broken = False`)."""
-
-    def __init__(self, bootstrap: str, pool: asyncpg.Pool, tables: tuple[str, str, str]) -> None:
-        tag = uuid.uuid4().hex[:8]
-        service = f"clitest{tag}"
-        super().__init__(
-            bootstrap,
-            pool,
-            tables,
-            ping_model(f"test.cli.{tag}"),
-            service,
-            max_attempts=2,
-            before_apply=self._fail_while_broken,
-            service=service,
-        )
-        self.dlt = f"{service}.dlt"
-        self.broken = True
-
-    async def _fail_while_broken(self, event: Any) -> None:
-        if event.fail and self.broken:
-            raise RuntimeError(f"bug: cannot handle seq {event.seq}")
-
-    async def __aenter__(self) -> FailingConsumer:
-        await create_topic(self.bootstrap, self.model.TOPIC, partitions=PARTITIONS)
-        await create_topic(self.bootstrap, self.dlt, partitions=PARTITIONS)
-        await super().__aenter__()
-        return self
-
-    async def send_event(self, key: str, seq: int, fail: bool = False) -> uuid.UUID:
-        env = self.envelope(seq, key, fail="yes" if fail else "")
-        await self.send(env.to_bytes(), key)
-        return env.event_id
-
-    async def applied(self) -> dict[int, int]:
-        """seq -> how many times its effect was applied."""
-        rows = await self.pool.fetch(
-            f"SELECT seq, count(*) AS n FROM booking.{self.effects_table} GROUP BY seq"
-        )
-        return {r["seq"]: r["n"] for r in rows}
-
-    async def dead_letters(self) -> list[Any]:
-        return await read_topic(self.bootstrap, self.dlt)
 
 
 @pytest.fixture
@@ -85,79 +39,77 @@ def _env(bootstrap: str) -> dict[str, str]:
     return {"KAFKA_BOOTSTRAP": bootstrap}
 
 
-async def _marks(bootstrap: str, group: str, topic: str) -> dict[int, int | None]:
-    client = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group)
+async def _end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
+    client = AIOKafkaConsumer(bootstrap_servers=bootstrap)
     await client.start()
     try:
-        return {p: await client.committed(TopicPartition(topic, p)) for p in range(PARTITIONS)}
+        parts = [TopicPartition(topic, p) for p in client.partitions_for_topic(topic) or ()]
+        if not parts:
+            parts = [TopicPartition(topic, p) for p in range(3)]
+        return {tp.partition: end for tp, end in (await client.end_offsets(parts)).items()}
     finally:
         await client.stop()
 
 
-async def test_replay_all_after_the_fix_applies_each_dead_letter_once_on_every_partition(
-    consumer: FailingConsumer, kafka_bootstrap: str
+async def test_a_replay_after_the_fix_is_handled_exactly_once_and_only_by_the_failing_service(
+    consumer: FailingConsumer, kafka_bootstrap: str, booking_pool: asyncpg.Pool
 ) -> None:
     env = _env(kafka_bootstrap)
-    # Keys spread over the partitions; their dead letters keep the key, so the DLT's too.
     failing = {"k-a": 1, "k-b": 2, "k-c": 3, "k-d": 4, "k-e": 5}
-    for key, seq in failing.items():
-        await consumer.send_event(key, seq, fail=True)
-        await consumer.send_event(key, seq + 100)
-    await wait_for(lambda: _has(consumer, len(failing)), timeout=60)
-    assert set(await consumer.applied()) == {seq + 100 for seq in failing.values()}
-    letters = await consumer.dead_letters()
-    assert len({r.partition for r in letters}) >= 2, "the test needs dead letters on 2+ partitions"
+    async with bystander(kafka_bootstrap, booking_pool, consumer.model) as other:
+        for key, seq in failing.items():
+            await consumer.send_event(key, seq, fail=True)
+            await consumer.send_event(key, seq + 100)
+        expected = {seq: 1 for seq in failing.values()} | {s + 100: 1 for s in failing.values()}
+        await wait_for(lambda: consumer.dead(len(failing)), timeout=60)
+        await wait_for(lambda: other.effects_are(expected), timeout=60)
+        original_end = await _end_offsets(kafka_bootstrap, consumer.model.TOPIC)
+        seen_by_other = sum(other.processor.outcomes.values())
+        letters = await consumer.dead_letters()
+        assert len({r.partition for r in letters}) >= 2, "the test needs 2+ DLT partitions"
+
+        consumer.broken = False  # the fix is deployed
+        done = await run_async(
+            [sys.executable, "-m", "eventkit.admin", "dlq", "replay", consumer.service, "--all"],
+            env=env,
+        )
+        assert done.returncode == 0 and no_traceback(done), done.stderr
+        assert sorted(done.stdout.splitlines()) == sorted(
+            f"replayed {consumer.dlt}[{r.partition}]@{r.offset} -> {consumer.retry} "
+            f"(from {consumer.model.TOPIC})"
+            for r in letters
+        )
+        assert f"replayed {len(failing)} dead letter(s), refused 0" in done.stderr
+        await wait_for(lambda: consumer.effects_are(expected), timeout=60)
+
+        # The same dead letters replayed again by id: delivered, and dropped by the inbox.
+        ids = [f"--offset={r.partition}:{r.offset}" for r in letters]
+        duplicates = consumer.processor.outcomes["duplicate"]
+        again = await run_async(
+            [sys.executable, "-m", "eventkit.admin", "dlq", "replay", consumer.service, *ids],
+            env=env,
+        )
+        assert again.returncode == 0, again.stderr
+        await wait_for(
+            lambda: _true(consumer.processor.outcomes["duplicate"] >= duplicates + len(failing))
+        )
+        assert await consumer.applied() == expected  # exactly once
+
+        # Nothing went back to the original topic: the other service saw each event once.
+        assert await _end_offsets(kafka_bootstrap, consumer.model.TOPIC) == original_end
+        assert sum(other.processor.outcomes.values()) == seen_by_other == 2 * len(failing)
+        assert await other.applied() == expected
 
     listed = await run_async(
         [sys.executable, "-m", "eventkit.admin", "dlq", "list", consumer.service], env=env
     )
-    assert listed.returncode == 0, listed.stderr
-    rows = [json.loads(line) for line in listed.stdout.splitlines()]
-    assert {(r["partition"], r["offset"]) for r in rows} == {
-        (r.partition, r.offset) for r in letters
-    }
-    assert {r["headers"]["dlt.original.topic"] for r in rows} == {consumer.model.TOPIC}
-    assert {r["headers"]["dlt.error.type"] for r in rows} == {"RuntimeError"}
-    assert {r["key"] for r in rows} == set(failing)
-    assert f"{len(failing)} dead letter(s) in {consumer.dlt}" in listed.stderr
-
-    consumer.broken = False  # the fix is deployed
-    # One dead letter replayed on its own first: `--all` replays it again, the inbox drops it.
-    first = next(r for r in letters if r.partition != 0)
-    one = await run_async(
-        [sys.executable, "-m", "eventkit.admin", "dlq", "replay", consumer.service,
-         "--offset", f"{first.partition}:{first.offset}"],
-        env=env,
-    )  # fmt: skip
-    assert one.returncode == 0, one.stderr
-    assert one.stdout.splitlines() == [
-        f"replayed {consumer.dlt}[{first.partition}]@{first.offset} -> {consumer.model.TOPIC}"
-    ]
-    replayed = await run_async(
+    assert {json.loads(line)["state"] for line in listed.stdout.splitlines()} == {"replayed"}
+    nothing = await run_async(
         [sys.executable, "-m", "eventkit.admin", "dlq", "replay", consumer.service, "--all"],
         env=env,
     )
-    assert replayed.returncode == 0, replayed.stderr
-    assert len(replayed.stdout.splitlines()) == len(failing)
-    assert f"replayed {len(failing)} dead letter(s), skipped 0" in replayed.stderr
-    expected = {seq: 1 for seq in failing.values()} | {seq + 100: 1 for seq in failing.values()}
-    await wait_for(lambda: _effects_are(consumer, expected), timeout=60)
-
-    again = await run_async(
-        [sys.executable, "-m", "eventkit.admin", "dlq", "replay", consumer.service, "--all"],
-        env=env,
-    )
-    assert again.returncode == 0, again.stderr
-    assert again.stdout == ""
-    assert "replayed 0 dead letter(s)" in again.stderr
-    # The mark is kept on every partition: the end of each one.
-    ends = {
-        p: 1 + max((r.offset for r in letters if r.partition == p), default=-1)
-        for p in range(PARTITIONS)
-    }
-    marks = await _marks(kafka_bootstrap, f"{consumer.service}.dlt-replay", consumer.dlt)
-    assert {p: m or 0 for p, m in marks.items()} == ends
-    assert await consumer.applied() == expected  # nothing applied twice meanwhile
+    assert nothing.returncode == 0 and nothing.stdout == "", nothing.stderr
+    assert "replayed 0 dead letter(s)" in nothing.stderr
 
 
 async def test_replay_all_replays_only_what_is_new_on_each_partition(
@@ -166,24 +118,22 @@ async def test_replay_all_replays_only_what_is_new_on_each_partition(
     env = _env(kafka_bootstrap)
     for seq, key in enumerate(("k-a", "k-b", "k-c", "k-d")):
         await consumer.send_event(key, seq, fail=True)
-    await wait_for(lambda: _dead(consumer, 4), timeout=60)
+    await wait_for(lambda: consumer.dead(4), timeout=60)
     consumer.broken = False
     done = await run_async(
         [sys.executable, "-m", "eventkit.admin", "dlq", "replay", consumer.service, "--all"],
         env=env,
     )
     assert done.returncode == 0 and "replayed 4 dead letter(s)" in done.stderr, done.stderr
-    await wait_for(lambda: _effects_are(consumer, {0: 1, 1: 1, 2: 1, 3: 1}), timeout=60)
+    await wait_for(lambda: consumer.effects_are({0: 1, 1: 1, 2: 1, 3: 1}), timeout=60)
 
-    # New failures land on partitions other than 0 as well: only they are replayed.
-    consumer.broken = True
+    consumer.broken = True  # new failures, on partitions other than 0 as well
     for seq, key in ((10, "k-a"), (11, "k-b"), (12, "k-c")):
         await consumer.send_event(key, seq, fail=True)
-    await wait_for(lambda: _dead(consumer, 7), timeout=60)
-    new = await consumer.dead_letters()
+    await wait_for(lambda: consumer.dead(7), timeout=60)
     new_names = sorted(
         f"{consumer.dlt}[{r.partition}]@{r.offset}"
-        for r in new
+        for r in await consumer.dead_letters()
         if json.loads(r.value)["data"]["seq"] >= 10
     )
     assert len({name.split("@")[0] for name in new_names}) >= 2
@@ -193,43 +143,147 @@ async def test_replay_all_replays_only_what_is_new_on_each_partition(
         env=env,
     )
     assert done.returncode == 0, done.stderr
-    assert (
-        sorted(line.split(" -> ")[0].removeprefix("replayed ") for line in done.stdout.splitlines())
-        == new_names
+    assert sorted(line.split(" -> ")[0].removeprefix("replayed ")
+                  for line in done.stdout.splitlines()) == new_names  # fmt: skip
+    expected = {0: 1, 1: 1, 2: 1, 3: 1, 10: 1, 11: 1, 12: 1}
+    await wait_for(lambda: consumer.effects_are(expected), timeout=60)
+
+
+async def _two_failures_and_a_poison(consumer: FailingConsumer) -> None:
+    await consumer.send_event("k-a", 1, fail=True)
+    await consumer.send_event("k-b", 2, fail=True)
+    await consumer.send(b"not an envelope", "k-poison")
+    await wait_for(lambda: consumer.dead(3), timeout=60)
+
+
+async def _listed(bootstrap: str, service: str, *words: str) -> list[dict[str, Any]]:
+    done = await run_async(
+        [sys.executable, "-m", "eventkit.admin", "dlq", "list", service, *words],
+        env=_env(bootstrap),
     )
-    await wait_for(
-        lambda: _effects_are(consumer, {0: 1, 1: 1, 2: 1, 3: 1, 10: 1, 11: 1, 12: 1}), timeout=60
+    assert done.returncode == 0 and no_traceback(done), done.stderr
+    return [json.loads(line) for line in done.stdout.splitlines()]
+
+
+async def _keys(bootstrap: str, service: str, *words: str) -> list[str]:
+    return sorted(row["key"] for row in await _listed(bootstrap, service, *words))
+
+
+async def test_list_filters_by_error_and_event_type_key_original_topic_and_time(
+    consumer: FailingConsumer, kafka_bootstrap: str
+) -> None:
+    await _two_failures_and_a_poison(consumer)
+    keys, svc = _keys, consumer.service
+    assert await keys(kafka_bootstrap, svc) == ["k-a", "k-b", "k-poison"]
+    assert await keys(kafka_bootstrap, svc, "--error-type", "RuntimeError") == ["k-a", "k-b"]
+    assert await keys(kafka_bootstrap, svc, "--event-type", "test.ping", "--key", "k-b") == ["k-b"]
+    everything = await keys(kafka_bootstrap, svc, "--topic", consumer.model.TOPIC, "--since", "1h")
+    assert everything == ["k-a", "k-b", "k-poison"]
+    assert await keys(kafka_bootstrap, svc, "--until", "2020-01-01") == []
+    assert await keys(kafka_bootstrap, svc, "--topic", "booking.events") == []
+    [poison] = await _listed(kafka_bootstrap, svc, "--key", "k-poison")
+    assert (poison["event_type"], poison["error_type"], poison["state"]) == (
+        None,
+        "ValidationError",
+        "pending",
     )
+
+
+async def test_skip_keeps_a_note_and_a_dry_run_sends_nothing(
+    consumer: FailingConsumer, kafka_bootstrap: str
+) -> None:
+    env, svc = _env(kafka_bootstrap), consumer.service
+    await _two_failures_and_a_poison(consumer)
+    [poison] = await _listed(kafka_bootstrap, svc, "--key", "k-poison")
+    skipped = await run_async(
+        [sys.executable, "-m", "eventkit.admin", "dlq", "skip", svc, "--offset", poison["id"],
+         "--note", "poison: producer bug #12", "--by", "ana"],
+        env=env,
+    )  # fmt: skip
+    assert skipped.returncode == 0, skipped.stderr
+    assert skipped.stdout.strip().endswith(f"@{poison['offset']}: poison: producer bug #12")
+    [row] = await _listed(kafka_bootstrap, svc, "--state", "skipped")
+    assert (row["key"], row["note"], row["decided_by"]) == (
+        "k-poison",
+        "poison: producer bug #12",
+        "ana",
+    )
+
+    consumer.broken = False
+    plan = await run_async(
+        [sys.executable, "-m", "eventkit.admin", "dlq", "replay", svc, "--all", "--dry-run"],
+        env=env,
+    )
+    assert plan.returncode == 0, plan.stderr
+    assert len(plan.stdout.splitlines()) == 2 and plan.stdout.startswith("would replay ")
+    assert "dry run: would replay 2 dead letter(s), refused 0; nothing sent" in plan.stderr
+    assert await read_topic(kafka_bootstrap, consumer.retry) == []
+    assert await _keys(kafka_bootstrap, svc, "--state", "pending") == ["k-a", "k-b"]
+
+    one = await run_async(
+        [sys.executable, "-m", "eventkit.admin", "dlq", "replay", svc, "--all", "--key", "k-b",
+         "--error-type", "RuntimeError"],
+        env=env,
+    )  # fmt: skip
+    assert one.returncode == 0 and len(one.stdout.splitlines()) == 1, one.stderr
+    await wait_for(lambda: consumer.effects_are({2: 1}), timeout=60)
+    assert await _keys(kafka_bootstrap, svc, "--state", "pending") == ["k-a"]
+    assert await _keys(kafka_bootstrap, svc, "--state", "skipped") == ["k-poison"]
+
+
+async def test_a_long_replay_shows_a_progress_bar_on_stderr(
+    consumer: FailingConsumer, kafka_bootstrap: str
+) -> None:
+    for seq in range(25):
+        await consumer.send_event(f"k-{seq}", seq, fail=True)
+    await wait_for(lambda: consumer.dead(25), timeout=90)
+    consumer.broken = False
+    done = await run_async([sys.executable, "-m", "eventkit.admin", "dlq", "replay", consumer.service, "--all"],
+                           env=_env(kafka_bootstrap))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    bar = [line for line in done.stderr.splitlines() if line.startswith("replaying")]
+    assert bar and bar[-1].split()[-2] == "25/25", done.stderr
+    assert len(done.stdout.splitlines()) == 25  # the bar stays off stdout
+    await wait_for(lambda: consumer.effects_are({seq: 1 for seq in range(25)}), timeout=90)
 
 
 async def test_a_bare_offset_is_refused_when_the_topic_has_several_partitions(
     consumer: FailingConsumer, kafka_bootstrap: str
 ) -> None:
-    await consumer.send_event("k-a", 1, fail=True)
-    await wait_for(lambda: _dead(consumer, 1), timeout=60)
-    [letter] = await consumer.dead_letters()
+    for key in ("k-a", "k-b", "k-c", "k-d"):
+        await consumer.send_event(key, 1, fail=True)
+    await wait_for(lambda: consumer.dead(4), timeout=60)
+    letters = await consumer.dead_letters()
+    assert len({r.partition for r in letters}) >= 2
     done = await run_async(
-        [sys.executable, "-m", "eventkit.admin", "dlq", "replay", consumer.service,
-         "--offset", str(letter.offset)],
+        [
+            sys.executable,
+            "-m",
+            "eventkit.admin",
+            "dlq",
+            "replay",
+            consumer.service,
+            "--offset",
+            str(letters[0].offset),
+        ],
         env=_env(kafka_bootstrap),
-    )  # fmt: skip
+    )
     assert done.returncode == 2 and no_traceback(done), done.stderr
     assert done.stderr.startswith("eventkit.admin: ambiguous_offset: ")
     missing = await run_async(
-        [sys.executable, "-m", "eventkit.admin", "dlq", "replay", consumer.service,
-         "--offset", f"{letter.partition}:{letter.offset + 50}"],
+        [sys.executable, "-m", "eventkit.admin", "dlq", "skip", consumer.service, "--offset", f"{letters[0].partition}:999",
+               "--note", "x"],
         env=_env(kafka_bootstrap),
     )  # fmt: skip
     assert missing.returncode == 2 and no_traceback(missing), missing.stderr
     assert "no_such_dead_letter" in missing.stderr
-    assert await consumer.applied() == {}  # nothing was replayed
+    assert await read_topic(kafka_bootstrap, consumer.retry) == []  # nothing was replayed
 
 
-async def test_a_record_that_is_not_a_dead_letter_is_skipped_and_the_exit_code_says_so(
+async def test_a_record_that_is_not_a_dead_letter_is_refused_and_the_exit_code_says_so(
     kafka_bootstrap: str,
 ) -> None:
-    service = f"clitest{uuid.uuid4().hex[:8]}"
-    await create_topic(kafka_bootstrap, f"{service}.dlt", partitions=1)
+    service = await _service_topics(kafka_bootstrap)
     producer = durable_producer(kafka_bootstrap, client_id="test-cli")
     await producer.start()
     try:  # written by hand, without the headers a consumer's dead letter carries
@@ -242,17 +296,15 @@ async def test_a_record_that_is_not_a_dead_letter_is_skipped_and_the_exit_code_s
     )
     assert done.returncode == 1 and no_traceback(done), done.stderr
     assert done.stderr.splitlines() == [
-        f"skipped {service}.dlt[0]@0: no dlt.original.topic header, not a dead letter",
-        "replayed 0 dead letter(s), skipped 1",
+        f"refused {service}.dlt[0]@0: no dlt.original.topic header, not a dead letter",
+        "replayed 0 dead letter(s), refused 1",
     ]
 
 
 async def test_list_on_an_empty_dead_letter_topic_says_so(kafka_bootstrap: str) -> None:
-    service = f"clitest{uuid.uuid4().hex[:8]}"
-    await create_topic(kafka_bootstrap, f"{service}.dlt", partitions=2)
+    service = await _service_topics(kafka_bootstrap)
     done = await run_async(
-        [sys.executable, "-m", "eventkit.admin", "dlq", "list", service],
-        env=_env(kafka_bootstrap),
+        [sys.executable, "-m", "eventkit.admin", "dlq", "list", service], env=_env(kafka_bootstrap)
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout == ""
@@ -261,20 +313,19 @@ async def test_list_on_an_empty_dead_letter_topic_says_so(kafka_bootstrap: str) 
 
 async def test_list_and_replay_on_a_missing_topic_fail_with_one_line(kafka_bootstrap: str) -> None:
     service = f"clitest{uuid.uuid4().hex[:8]}"
-    for action in (["list", service], ["replay", service, "--all"]):
+    for action in (["list", service], ["replay", service, "--all"], ["skip", service, "--all",
+                                                                       "--note", "n"]):  # fmt: skip
         done = await run_async(
             [sys.executable, "-m", "eventkit.admin", "dlq", *action], env=_env(kafka_bootstrap)
         )
         assert done.returncode == 2, done.stderr
-        assert done.stderr.splitlines() == [
-            f"eventkit.admin: topic_missing: {service}.dlt does not exist on {kafka_bootstrap} "
-            "(`python -m eventkit.admin create-topics` creates it)"
-        ]
-    # Reading did not create it.
+        [line] = done.stderr.splitlines()
+        assert line.startswith(f"eventkit.admin: topic_missing: {service}.")
+        assert line.endswith("(`python -m eventkit.admin create-topics` creates it)")
     listed = await run_async(
         [sys.executable, "-m", "eventkit.admin", "dlq", "list", service], env=_env(kafka_bootstrap)
     )
-    assert listed.returncode == 2
+    assert listed.returncode == 2  # reading did not create it
 
 
 async def test_an_unreachable_broker_is_one_line_and_exit_1() -> None:
@@ -282,6 +333,7 @@ async def test_an_unreachable_broker_is_one_line_and_exit_1() -> None:
     for command in (
         [sys.executable, "-m", "eventkit.admin", "--bootstrap", nowhere, "dlq", "list", "payments"],
         [sys.executable, "-m", "eventkit.admin", "dlq", "replay", "payments", "--all"],
+        [sys.executable, "-m", "eventkit.admin", "dlq", "skip", "payments", "--all", "--note", "n"],
         [sys.executable, "-m", "eventkit.admin", "create-topics"],
     ):
         done = await run_async(command, env={"KAFKA_BOOTSTRAP": nowhere})
@@ -292,11 +344,12 @@ async def test_an_unreachable_broker_is_one_line_and_exit_1() -> None:
         assert len(done.stderr.splitlines()) == 1 and done.stdout == ""
 
 
-async def test_the_readme_command_lists_the_payments_dead_letters(kafka_bootstrap: str) -> None:
-    """README's `dlq list payments`, pointed at the test Kafka by KAFKA_BOOTSTRAP."""
+async def test_the_readme_commands_on_the_payments_dead_letters(kafka_bootstrap: str) -> None:
+    """README's `dlq list payments` and a dry run of `dlq replay payments --all`, pointed at the
+    test Kafka by KAFKA_BOOTSTRAP (a dry run writes nothing, so other tests are not disturbed)."""
+    env = _env(kafka_bootstrap)
     done = await run_async(
-        [sys.executable, "-m", "eventkit.admin", "dlq", "list", "payments"],
-        env=_env(kafka_bootstrap),
+        [sys.executable, "-m", "eventkit.admin", "dlq", "list", "payments"], env=env
     )
     assert done.returncode == 0 and no_traceback(done), done.stderr
     letters = await read_topic(kafka_bootstrap, "payments.dlt")
@@ -305,15 +358,20 @@ async def test_the_readme_command_lists_the_payments_dead_letters(kafka_bootstra
         assert len(done.stdout.splitlines()) == min(50, len(letters))
     else:
         assert done.stderr.strip() == "no dead letters in payments.dlt"
+    plan = await run_async(
+        [sys.executable, "-m", "eventkit.admin", "dlq", "replay", "payments", "--all", "--dry-run"],
+        env=env,
+    )
+    assert plan.returncode == 0 and no_traceback(plan), plan.stderr
+    assert "nothing sent" in plan.stderr
 
 
-async def _has(consumer: FailingConsumer, dead: int) -> bool:
-    return len(await consumer.applied()) >= dead and await _dead(consumer, dead)
+async def _service_topics(bootstrap: str) -> str:
+    service = f"clitest{uuid.uuid4().hex[:8]}"
+    for suffix in (".dlt", ".retry", ".dlt-notes"):
+        await create_topic(bootstrap, service + suffix, partitions=1)
+    return service
 
 
-async def _dead(consumer: FailingConsumer, count: int) -> bool:
-    return len(await consumer.dead_letters()) >= count
-
-
-async def _effects_are(consumer: FailingConsumer, expected: dict[int, int]) -> bool:
-    return await consumer.applied() == expected
+async def _true(value: bool) -> bool:
+    return value

@@ -43,6 +43,7 @@ class Harness:
         with_prepare: bool = False,
         max_buffered: int = 1000,
         service: str = "booking",
+        retry_topic: str | None = None,
     ) -> None:
         self.bootstrap, self.pool, self.model, self.group = bootstrap, pool, model, group
         _, self.inbox, self.effects_table = tables
@@ -52,6 +53,7 @@ class Harness:
         self.with_prepare = with_prepare
         self.max_buffered = max_buffered
         self.service = service  # names the dead-letter topic: `<service>.dlt`
+        self.retry_topic = retry_topic  # also consumed, as the runtime does `<service>.retry`
         self.calls = 0
 
     async def prepare(self, env: Envelope, event: Any) -> str:
@@ -88,7 +90,7 @@ class Harness:
         )
         self.consumer = KeyedConsumer(
             self.bootstrap,
-            [self.model.TOPIC],
+            [self.model.TOPIC, *([self.retry_topic] if self.retry_topic else [])],
             self.group,
             self.processor,
             concurrency=self.concurrency,

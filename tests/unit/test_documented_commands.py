@@ -127,6 +127,7 @@ def test_the_docs_are_read_for_commands() -> None:
     for command in [
         ("eventkit.admin", ("dlq", "list")),
         ("eventkit.admin", ("dlq", "replay")),
+        ("eventkit.admin", ("dlq", "skip")),
         ("eventkit.admin", ("create-topics",)),
         ("payments", ("retry-refund",)),
         ("booking", ("token",)),

@@ -1,19 +1,24 @@
-"""Ops CLI: create topics from the catalogue; inspect and replay dead letters.
+"""Ops CLI: create topics from the catalogue; list, replay and skip dead letters.
 
     python -m eventkit.admin [--bootstrap HOST:PORT] create-topics
-    python -m eventkit.admin [--bootstrap HOST:PORT] dlq list SERVICE [--limit N]
-    python -m eventkit.admin [--bootstrap HOST:PORT] dlq replay SERVICE
-                             [--offset [PARTITION:]OFFSET ...] [--all]
+    python -m eventkit.admin dlq list SERVICE [--limit N] [--state S] [FILTERS]
+    python -m eventkit.admin dlq replay SERVICE (--offset [PARTITION:]OFFSET ... | --all)
+                             [FILTERS] [--dry-run] [--by NAME] [--no-progress]
+    python -m eventkit.admin dlq skip SERVICE (--offset [PARTITION:]OFFSET ... | --all)
+                             --note TEXT [FILTERS] [--dry-run] [--by NAME]
+
+FILTERS: --event-type T --error-type E --key K --topic ORIGINAL_TOPIC --since WHEN --until WHEN
+(WHEN: ISO 8601, UTC when no zone, or an age: 30m, 2h, 7d).
 
 The broker is --bootstrap (before or after the command), else $KAFKA_BOOTSTRAP, else
 127.0.0.1:9092.
 
-Replay re-publishes the original bytes to the original topic (headers say it is a replay); the
-consumer's inbox makes a replay of an event that did succeed meanwhile a no-op. `--all` replays
-what it has not replayed yet, remembered per partition in the consumer group
-`<service>.dlt-replay` (see eventkit.dlq).
+Replay re-delivers a dead letter to the failing service alone, through its retry topic
+`<service>.retry`; its inbox drops an event it handled meanwhile. `--all` takes every pending
+dead letter (neither replayed nor skipped), on every partition; what was replayed or skipped is
+kept in `<service>.dlt-notes` (see eventkit.dlq, also the Python API).
 
-Exit codes: 0 done; 1 Kafka unreachable or failing, or a dead letter that could not be replayed;
+Exit codes: 0 done; 1 Kafka unreachable or failing, or a record that could not be replayed;
 2 refused before doing anything (bad arguments, no such topic or dead letter). Errors are one
 line on stderr: `eventkit.admin: <code>: <message>`.
 """
@@ -31,7 +36,7 @@ from typing import Any
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
 
-from eventkit import dlq
+from eventkit import dlq, dlq_cli
 from marketplace_contracts import CATALOGUE
 
 SYSTEM_BOOTSTRAP = "127.0.0.1:9092"
@@ -57,22 +62,6 @@ async def create_topics(bootstrap: str) -> int:
     return 0
 
 
-def _pick(text: str) -> dlq.Pick:
-    """`--offset 12` or `--offset 2:12` (partition 2, offset 12)."""
-    partition, _, offset = text.rpartition(":")
-    try:
-        return (int(partition) if partition else None), int(offset)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not [PARTITION:]OFFSET: {text!r}") from None
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m eventkit.admin",
@@ -88,34 +77,23 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("create-topics", parents=[late], help="create every catalogue topic missing")
     dead = sub.add_parser("dlq", help="dead-letter topics")
-    actions = dead.add_subparsers(dest="action", required=True)
-    lst = actions.add_parser("list", parents=[late], help="print the last dead letters as JSON")
-    lst.add_argument("service")
-    lst.add_argument("--limit", type=_positive, default=50)
-    rep = actions.add_parser("replay", parents=[late], help="re-publish dead letters")
-    rep.add_argument("service")
-    rep.add_argument(
-        "--offset", type=_pick, action="append", default=[], metavar="[PARTITION:]OFFSET"
-    )
-    rep.add_argument("--all", action="store_true", help="every dead letter not yet replayed")
+    dlq_cli.add_parsers(dead, late)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command == "dlq" and args.action == "replay" and not (args.offset or args.all):
-        parser.error("replay needs --offset [PARTITION:]OFFSET or --all")
+    if args.command == "dlq":
+        dlq_cli.check(parser, args)
     # aiokafka logs each failed connection attempt; the one-line error below says it once.
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     bootstrap = args.bootstrap or os.environ.get("KAFKA_BOOTSTRAP") or SYSTEM_BOOTSTRAP
     work: Coroutine[Any, Any, int]
     if args.command == "create-topics":
         work = create_topics(bootstrap)
-    elif args.action == "list":
-        work = dlq.list_dead_letters(bootstrap, args.service, args.limit)
     else:
-        work = dlq.replay(bootstrap, args.service, args.offset, args.all)
+        work = dlq_cli.run(bootstrap, args)
     try:
         return asyncio.run(work)
     except dlq.AdminError as exc:

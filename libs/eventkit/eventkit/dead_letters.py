@@ -1,4 +1,10 @@
-"""Dead-letter topic writer: the original bytes plus headers that say where and why."""
+"""Dead-letter topic writer: the original bytes plus headers that say where and why.
+
+A replayed dead letter reaches the failing service through its retry topic (`<service>.retry`)
+with `replay.*` headers naming the original topic, partition and offset; if it fails again its
+new dead letter names that original place too (and `dlt.retried.from` the retry record), so a
+second replay goes to the same service the same way.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +23,12 @@ H_ERROR_MESSAGE = "dlt.error.message"
 H_ATTEMPTS = "dlt.attempts"
 H_GROUP = "dlt.consumer.group"
 H_FAILED_AT = "dlt.failed.at"
+H_RETRIED_FROM = "dlt.retried.from"
+# Set by a replay on the record it writes to `<service>.retry`.
+H_REPLAY_TOPIC = "replay.original.topic"
+H_REPLAY_PARTITION = "replay.original.partition"
+H_REPLAY_OFFSET = "replay.original.offset"
+H_REPLAYED_FROM = "replay.from"
 DLT_HEADERS = (H_TOPIC, H_PARTITION, H_OFFSET, H_ERROR_TYPE, H_ERROR_MESSAGE, H_ATTEMPTS)
 
 
@@ -28,12 +40,19 @@ class DeadLetters:
 
     async def send(self, record: ConsumerRecord, *, error: BaseException, attempts: int) -> None:
         """Awaited: the offset may be committed only once the dead letter is durable."""
-        kept = [(k, v) for k, v in (record.headers or ()) if not k.startswith("dlt.")]
+        given = dict(record.headers or ())
+        kept = [(k, v) for k, v in (record.headers or ()) if not k.startswith(("dlt.", "replay."))]
+        origin = [
+            (H_TOPIC, given.get(H_REPLAY_TOPIC, record.topic.encode())),
+            (H_PARTITION, given.get(H_REPLAY_PARTITION, str(record.partition).encode())),
+            (H_OFFSET, given.get(H_REPLAY_OFFSET, str(record.offset).encode())),
+        ]
+        if H_REPLAY_TOPIC in given:
+            where = f"{record.topic}[{record.partition}]@{record.offset}"
+            origin.append((H_RETRIED_FROM, where.encode()))
         headers = [
             *kept,
-            (H_TOPIC, record.topic.encode()),
-            (H_PARTITION, str(record.partition).encode()),
-            (H_OFFSET, str(record.offset).encode()),
+            *origin,
             (H_ERROR_TYPE, type(error).__name__.encode()),
             (H_ERROR_MESSAGE, str(error)[:2000].encode()),
             (H_ATTEMPTS, str(attempts).encode()),

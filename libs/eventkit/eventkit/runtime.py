@@ -29,6 +29,7 @@ from eventkit.relay import OutboxRelay
 from eventkit.routing import EventRouter
 from eventkit.settings import ServiceSettings
 from eventkit.subscriber import document
+from marketplace_contracts import CATALOGUE, retry_topic
 
 log = logging.getLogger("eventkit.runtime")
 
@@ -87,7 +88,7 @@ class ServiceRuntime:
             )
             self.consumer = KeyedConsumer(
                 s.kafka_bootstrap,
-                self.router.topics,
+                self.consumed_topics,
                 self.name,
                 self.processor,
                 concurrency=s.consumer_concurrency,
@@ -101,7 +102,7 @@ class ServiceRuntime:
             self.tasks.append(
                 asyncio.create_task(self.consumer.run(self.stop_event), name="consumer")
             )
-        log.info("%s started: consumes %s", self.name, self.router.topics)
+        log.info("%s started: consumes %s", self.name, self.consumed_topics)
 
     async def stop(self) -> None:
         self.stop_event.set()
@@ -112,6 +113,14 @@ class ServiceRuntime:
             await self.producer.stop()
         if self.pool is not None:
             await self.pool.close()
+
+    @property
+    def consumed_topics(self) -> list[str]:
+        """The routing table's topics, and the service's own retry topic when the catalogue has
+        one: replayed dead letters come back through it to this service alone, to the same
+        routes and inbox (so no service needs wiring of its own for replays)."""
+        retry = retry_topic(self.name)
+        return self.router.topics + ([retry] if retry in CATALOGUE else [])
 
     def health(self) -> dict[str, Any]:
         return {
@@ -125,7 +134,8 @@ class ServiceRuntime:
 
     def asyncapi(self, version: str = "1.0.0") -> dict[str, Any]:
         broker = KafkaBroker(self.settings.kafka_bootstrap)
-        document(broker, self.router, self.produces)
+        retry = retry_topic(self.name)
+        document(broker, self.router, self.produces, retry if retry in CATALOGUE else None)
         spec = AsyncAPI(
             broker,
             title=f"{self.name} service",

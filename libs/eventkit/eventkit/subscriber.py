@@ -15,10 +15,16 @@ from eventkit.routing import EventRouter
 from marketplace_contracts.schema import typed_envelope
 
 
-def document(broker: KafkaBroker, router: EventRouter, produces: Sequence[type]) -> None:
-    """Declare what the service consumes and produces, with typed envelopes, for AsyncAPI."""
-    for topic in router.topics:
-        models = [r.model for r in router.routes.values() if r.model.TOPIC == topic]
+def document(
+    broker: KafkaBroker,
+    router: EventRouter,
+    produces: Sequence[type],
+    retry: str | None = None,
+) -> None:
+    """Declare what the service consumes and produces, with typed envelopes, for AsyncAPI;
+    `retry`, the service's retry topic, carries any of the types it consumes."""
+    for topic in [*router.topics, *([retry] if retry else [])]:
+        models = [r.model for r in router.routes.values() if topic in (r.model.TOPIC, retry)]
         payload: Any = Union[tuple(typed_envelope(m) for m in models)]  # noqa: UP007
 
         async def consumer_doc(body: Any) -> None:
@@ -32,7 +38,13 @@ def document(broker: KafkaBroker, router: EventRouter, produces: Sequence[type])
             group_id=router.service,
             title=f"{topic}:{router.service}",
             description=(
-                f"{router.service} consumes {', '.join(m.TYPE + ' v' + str(m.VERSION) for m in models)}"
+                (
+                    f"Dead letters of {router.service} replayed to it alone (`eventkit.admin dlq "
+                    "replay`), handled like the original topic's records. "
+                    if topic == retry
+                    else ""
+                )
+                + f"{router.service} consumes {', '.join(m.TYPE + ' v' + str(m.VERSION) for m in models)}"
                 " (concurrently by key, in order within a key; offsets committed up to the lowest"
                 " unfinished record; failures retried, then sent to"
                 f" {router.service}.dlt; database and broker outages waited out)."
