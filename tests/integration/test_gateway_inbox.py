@@ -18,17 +18,25 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
+async def fresh(booking_pool: asyncpg.Pool) -> AsyncIterator[World]:
+    """Unique names for this test; its holds expire afterwards."""
+    world = World()
+    yield world
+    await world.expire_holds(booking_pool)
+
+
+@pytest.fixture
 async def gateway(booking_pool: asyncpg.Pool) -> AsyncIterator[httpx.AsyncClient]:
     async with gateway_client(booking_pool) as client:
         yield client
 
 
 @pytest.fixture
-async def inbox(booking_pool: asyncpg.Pool) -> tuple[World, list[str], str]:
+async def inbox(booking_pool: asyncpg.Pool, fresh: World) -> tuple[World, list[str], str]:
     """host-r's five waiting requests (made in a shuffled order of their windows), plus rows
     that are not in its inbox: a request still waiting for its payment, an Instant Book, and
     host-s's waiting request."""
-    world = World()
+    world = fresh
     asks = await world.listing(booking_pool, "host-r", instant=False)
     instant = await world.listing(booking_pool, "host-r")
     other = await world.listing(booking_pool, "host-s", instant=False)
@@ -124,9 +132,9 @@ async def test_the_inbox_filters_by_listing(
 
 
 @pytest.fixture
-async def invites(booking_pool: asyncpg.Pool) -> tuple[World, dict[str, list[str]]]:
+async def invites(booking_pool: asyncpg.Pool, fresh: World) -> tuple[World, dict[str, list[str]]]:
     """host-i invited guest-x twice and guest-y once; host-j invited guest-x once."""
-    world = World()
+    world = fresh
     i_listing = await world.listing(booking_pool, "host-i")
     j_listing = await world.listing(booking_pool, "host-j")
     made = {
@@ -191,9 +199,9 @@ async def test_invites_filter_by_status(
 
 
 @pytest.fixture
-async def groups(booking_pool: asyncpg.Pool) -> tuple[World, dict[str, list[str]]]:
+async def groups(booking_pool: asyncpg.Pool, fresh: World) -> tuple[World, dict[str, list[str]]]:
     """guest-x made two groups, guest-y one; every leg is on host-g's listings."""
-    world = World()
+    world = fresh
     listings = [await world.listing(booking_pool, "host-g") for _ in range(2)]
     made = {
         "x": [await world.group(booking_pool, "guest-x", listings) for _ in range(2)],

@@ -17,15 +17,23 @@ Made = dict[str, list[str]]
 
 
 @pytest.fixture
+async def fresh(booking_pool: asyncpg.Pool) -> AsyncIterator[World]:
+    """Unique names for this test; its holds expire afterwards."""
+    world = World()
+    yield world
+    await world.expire_holds(booking_pool)
+
+
+@pytest.fixture
 async def gateway(booking_pool: asyncpg.Pool) -> AsyncIterator[httpx.AsyncClient]:
     async with gateway_client(booking_pool) as client:
         yield client
 
 
 @pytest.fixture
-async def world(booking_pool: asyncpg.Pool) -> tuple[World, Made]:
+async def world(booking_pool: asyncpg.Pool, fresh: World) -> tuple[World, Made]:
     """host-a has two listings, host-b one; guest-1 booked both hosts, guest-2 host-a."""
-    world = World()
+    world = fresh
     a1 = await world.listing(booking_pool, "host-a")
     a2 = await world.listing(booking_pool, "host-a")
     b = await world.listing(booking_pool, "host-b")
@@ -183,12 +191,12 @@ async def test_every_list_needs_a_valid_token(gateway: httpx.AsyncClient, path: 
 
 
 async def test_pages_neither_repeat_nor_skip_while_bookings_arrive_and_change(
-    gateway: httpx.AsyncClient, booking_pool: asyncpg.Pool
+    gateway: httpx.AsyncClient, booking_pool: asyncpg.Pool, fresh: World
 ) -> None:
     """Ten bookings share one `created_at` (one transaction): a page boundary falls among
     them, and the id breaks the tie. Between pages the guest books again and one booking
     still to come changes status; an offset-based page would list rows twice."""
-    world = World()
+    world = fresh
     listing = await world.listing(booking_pool, "host-p")
     before = await world.bookings(booking_pool, "guest-p", listing, 10)
     for _ in range(9):
@@ -226,3 +234,15 @@ async def test_pages_neither_repeat_nor_skip_while_bookings_arrive_and_change(
     again = [i["booking_id"] for i in await every_page(gateway, "/v1/bookings", headers, limit=7)]
     assert sorted(again[: len(arrived)]) == sorted(arrived)
     assert again[len(arrived) :] == expected
+
+
+async def test_the_openapi_document_names_every_status_of_every_list(
+    gateway: httpx.AsyncClient,
+) -> None:
+    paths = (await gateway.get("/openapi.json")).json()["paths"]
+    for path in ("/v1/bookings", "/v1/host/requests", "/v1/invites", "/v1/checkout-groups"):
+        responses = paths[path]["get"]["responses"]
+        assert set(responses) == {"200", "401", "403", "422", "500"}, path
+        assert "invalid_cursor" in responses["422"]["description"], path
+        page = responses["200"]["content"]["application/json"]["schema"]["$ref"]
+        assert page.rsplit("/", 1)[1] in {"BookingPage", "InvitePage", "GroupPage"}

@@ -56,6 +56,15 @@ class World:
         self.slot += 1
         return FIRST_DAY + timedelta(hours=2 * self.slot)
 
+    async def expire_holds(self, pool: asyncpg.Pool) -> None:
+        """What the hold and request timers would do, later: this world's checkouts stop
+        counting as in flight (the gateway sheds load past BOOKING_MAX_CHECKOUTS_IN_FLIGHT)."""
+        await pool.execute(
+            "UPDATE booking.bookings SET status = 'expired' WHERE guest_id LIKE $1 "
+            "AND status IN ('pending_payment', 'awaiting_host')",
+            f"%-{self.tag}",
+        )
+
     async def listing(self, pool: asyncpg.Pool, host: str, *, instant: bool = True) -> str:
         listing_id = f"lst_lists_{uuid.uuid4().hex[:10]}"
         await pool.execute(
