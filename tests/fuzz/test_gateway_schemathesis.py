@@ -96,8 +96,11 @@ def test_every_operation_answers_only_documented_statuses_and_never_500(
         "--generation-deterministic",
         "--phases",
         "examples,coverage,fuzzing",
+        # One worker: with two, schemathesis's threads race in CPython 3.11's AST
+        # constructor (hypothesis describes lambdas with ast.parse) and fail now and then
+        # with "SystemError: AST constructor recursion depth mismatch" (python/cpython#106905).
         "--workers",
-        "2",
+        "1",
         "--no-color",
     ]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)

@@ -47,6 +47,7 @@ class ErrorCode(StrEnum):
     ABOVE_MAXIMUM_DURATION = "above_maximum_duration"
     BEYOND_BOOKING_HORIZON = "beyond_booking_horizon"
     PAYMENT_DISPUTED = "payment_disputed"  # a card dispute is open on the payment
+    INVALID_CURSOR = "invalid_cursor"  # a list's cursor that is not one of its next_cursor
 
 
 class BookingError(Exception):

@@ -51,6 +51,7 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.ABOVE_MAXIMUM_DURATION: 422,
     ErrorCode.BEYOND_BOOKING_HORIZON: 422,
     ErrorCode.PAYMENT_DISPUTED: 409,
+    ErrorCode.INVALID_CURSOR: 422,
     ErrorCode.FORBIDDEN: 403,
     ErrorCode.UNAUTHENTICATED: 401,
     ErrorCode.OVERLOADED: 503,

@@ -20,6 +20,7 @@ from booking.entrypoints import (
     errors,
     groups_http,
     invites_http,
+    lists_http,
     policies_http,
     quotes_http,
     receipts_http,
@@ -261,6 +262,7 @@ def install(
     app.state.jwt_secret = jwt_secret
     errors.install(app)
     app.include_router(router)
+    app.include_router(lists_http.router)
     app.include_router(invites_http.router)
     app.include_router(groups_http.router)
     app.include_router(quotes_http.router)

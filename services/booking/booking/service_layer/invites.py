@@ -244,6 +244,10 @@ async def view(conn: asyncpg.Connection, invite_id: uuid.UUID) -> dict[str, Any]
     row = await conn.fetchrow("SELECT * FROM booking.invites WHERE invite_id = $1", invite_id)
     if row is None:
         raise BookingError(ErrorCode.INVITE_NOT_FOUND, f"invite {invite_id} not found")
+    return invite_view(row)
+
+
+def invite_view(row: asyncpg.Record) -> dict[str, Any]:
     out = {
         k: row[k]
         for k in (

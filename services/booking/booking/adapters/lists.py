@@ -1,0 +1,164 @@
+"""SQL of the callers' lists: bookings, a host's waiting requests, invites, booking groups.
+
+Each reads one keyset page (domain/pages.py): the rows after a position in a fixed order,
+`limit` of them, within a scope (whose things: a guest's, a host's; none for staff) and the
+client's filters, which only ever narrow it. Migration 0024 gives every order an index.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from booking.adapters.repository import BOOKING_COLUMNS
+from booking.domain.pages import Position
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose rows the caller may see: a guest's (`guest_id`), a host's (`host_id`), or, with
+    neither, anyone's (staff)."""
+
+    guest_id: str | None = None
+    host_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the client asked for. Equality filters are ANDed with the scope: a guest asking
+    for another guest's id gets an empty page, never that guest's rows."""
+
+    guest_id: str | None = None
+    host_id: str | None = None
+    listing_id: str | None = None
+    statuses: tuple[str, ...] = ()
+    starts_from: datetime | None = None  # starts_at >= starts_from
+    starts_to: datetime | None = None  # starts_at < starts_to
+
+
+@dataclass
+class _Where:
+    clauses: list[str] = field(default_factory=list)
+    params: list[Any] = field(default_factory=list)
+
+    def add(self, clause: str, *values: Any) -> None:
+        """`clause` with `{}` for each value, in order."""
+        numbers = range(len(self.params) + 1, len(self.params) + len(values) + 1)
+        self.params.extend(values)
+        self.clauses.append(clause.format(*(f"${n}" for n in numbers)))
+
+    def equal(self, column: str, value: Any) -> None:
+        if value is not None:
+            self.add(f"{column} = {{}}", value)
+
+    def sql(self) -> str:
+        return " AND ".join(self.clauses) if self.clauses else "true"
+
+
+def _scoped(scope: Scope, filters: Filters) -> _Where:
+    where = _Where()
+    for column in ("guest_id", "host_id"):
+        where.equal(column, getattr(scope, column))
+        where.equal(column, getattr(filters, column))
+    where.equal("listing_id", filters.listing_id)
+    if filters.statuses:
+        where.add("status = ANY({}::text[])", list(filters.statuses))
+    if filters.starts_from is not None:
+        where.add("starts_at >= {}", filters.starts_from)
+    if filters.starts_to is not None:
+        where.add("starts_at < {}", filters.starts_to)
+    return where
+
+
+async def bookings(
+    conn: asyncpg.Connection,
+    scope: Scope,
+    filters: Filters,
+    after: Position | None,
+    limit: int,
+) -> list[asyncpg.Record]:
+    """Newest first by `created_at` (set at insert, never changed), then `booking_id`."""
+    where = _scoped(scope, filters)
+    if after is not None:
+        where.add("(created_at, booking_id) < ({}, {})", after.at, after.id)
+    where.params.append(limit)
+    return list(
+        await conn.fetch(
+            f"SELECT {BOOKING_COLUMNS} FROM booking.bookings WHERE {where.sql()} "
+            f"ORDER BY created_at DESC, booking_id DESC LIMIT ${len(where.params)}",
+            *where.params,
+        )
+    )
+
+
+async def waiting_requests(
+    conn: asyncpg.Connection,
+    scope: Scope,
+    filters: Filters,
+    after: Position | None,
+    limit: int,
+) -> list[asyncpg.Record]:
+    """Requests awaiting their host, soonest `respond_by` first (fixed while a request waits:
+    set when the host is asked), then `booking_id`."""
+    where = _scoped(scope, filters)
+    where.add("status = {}", "awaiting_host")
+    if after is not None:
+        where.add("(respond_by, booking_id) > ({}, {})", after.at, after.id)
+    where.params.append(limit)
+    return list(
+        await conn.fetch(
+            f"SELECT {BOOKING_COLUMNS} FROM booking.bookings WHERE {where.sql()} "
+            f"ORDER BY respond_by, booking_id LIMIT ${len(where.params)}",
+            *where.params,
+        )
+    )
+
+
+async def invites(
+    conn: asyncpg.Connection,
+    scope: Scope,
+    filters: Filters,
+    after: Position | None,
+    limit: int,
+) -> list[asyncpg.Record]:
+    """Newest first by `created_at`, then `invite_id`."""
+    where = _scoped(scope, filters)
+    if after is not None:
+        where.add("(created_at, invite_id) < ({}, {})", after.at, after.id)
+    where.params.append(limit)
+    return list(
+        await conn.fetch(
+            f"SELECT * FROM booking.invites WHERE {where.sql()} "
+            f"ORDER BY created_at DESC, invite_id DESC LIMIT ${len(where.params)}",
+            *where.params,
+        )
+    )
+
+
+async def groups(
+    conn: asyncpg.Connection,
+    scope: Scope,
+    filters: Filters,
+    after: Position | None,
+    limit: int,
+) -> list[asyncpg.Record]:
+    """Booking groups (a guest's: `guest_id`; statuses), newest first by `created_at`, then
+    `group_id`."""
+    where = _Where()
+    where.equal("guest_id", scope.guest_id)
+    where.equal("guest_id", filters.guest_id)
+    if filters.statuses:
+        where.add("status = ANY({}::text[])", list(filters.statuses))
+    if after is not None:
+        where.add("(created_at, group_id) < ({}, {})", after.at, after.id)
+    where.params.append(limit)
+    return list(
+        await conn.fetch(
+            f"SELECT * FROM booking.checkout_groups WHERE {where.sql()} "
+            f"ORDER BY created_at DESC, group_id DESC LIMIT ${len(where.params)}",
+            *where.params,
+        )
+    )

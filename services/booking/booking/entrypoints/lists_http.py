@@ -1,0 +1,188 @@
+"""Gateway routes that list the caller's own things: bookings, a host's inbox of requests,
+invites and booking groups (docs/api.md). Nobody sees anyone else's: the scope comes from the
+token, and filters only narrow it. Staff (admin, trust) see everyone's and filter by guest or
+host."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from booking.adapters.lists import Filters, Scope
+from booking.entrypoints.auth import STAFF, CurrentPrincipal, Principal, Role, require_role
+from booking.entrypoints.common import runtime_of
+from booking.entrypoints.list_schemas import (
+    DEFAULT_LIMIT,
+    BookingPage,
+    BookingStatuses,
+    Cursor,
+    GroupPage,
+    GroupStatuses,
+    GuestFilter,
+    HostFilter,
+    InvitePage,
+    InviteStatuses,
+    Limit,
+    ListingFilter,
+    StartsFrom,
+    StartsTo,
+)
+from booking.service_layer import lists
+from booking.service_layer.lists import PageRequest, Viewer
+from eventkit.http_errors import ErrorOut
+
+router = APIRouter(prefix="/v1")
+
+
+def _errors(forbidden: str) -> dict[int | str, dict[str, Any]]:
+    return {
+        401: {"model": ErrorOut, "description": "No or an invalid bearer token: `unauthenticated`"},
+        403: {"model": ErrorOut, "description": f"`forbidden`: {forbidden}"},
+        422: {
+            "model": ErrorOut,
+            "description": "A parameter does not validate (`validation_failed`), the cursor is "
+            "not this list's (`invalid_cursor`) or `starts_from` is after `starts_to` "
+            "(`invalid_time_range`).",
+        },
+    }
+
+
+def _scope(principal: Principal, *roles: Role) -> Scope:
+    """The caller's own rows (a guest's, a host's), or anyone's for staff."""
+    require_role(principal, *roles, *STAFF)
+    if principal.role in STAFF:
+        return Scope()
+    if principal.role == Role.GUEST:
+        return Scope(guest_id=principal.sub)
+    return Scope(host_id=principal.sub)
+
+
+def _viewer(principal: Principal) -> Viewer:
+    return Viewer(staff=principal.role in STAFF, guest=principal.role == Role.GUEST)
+
+
+@router.get(
+    "/bookings",
+    response_model=BookingPage,
+    responses=_errors("a role other than guest, host or staff"),
+    tags=["bookings"],
+    summary="The caller's bookings, newest first, filtered and cursor-paginated",
+    description="A guest's own bookings; a host's, on their listings; staff (admin, trust) "
+    "everyone's, with `guest_id` and `host_id` to narrow. Newest first (`created_at`, then "
+    "`booking_id`: neither ever changes), so paging while bookings are made neither repeats "
+    "nor skips one: new ones come before the first page. Each item is the booking as "
+    "`GET /v1/bookings/{id}` shows it to the same caller.",
+)
+async def list_bookings(
+    request: Request,
+    principal: CurrentPrincipal,
+    status: BookingStatuses = None,
+    listing_id: ListingFilter = None,
+    guest_id: GuestFilter = None,
+    host_id: HostFilter = None,
+    starts_from: StartsFrom = None,
+    starts_to: StartsTo = None,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> dict[str, Any]:
+    scope = _scope(principal, Role.GUEST, Role.HOST)
+    filters = Filters(
+        guest_id=guest_id,
+        host_id=host_id,
+        listing_id=listing_id,
+        statuses=tuple(status or ()),
+        starts_from=starts_from,
+        starts_to=starts_to,
+    )
+    async with runtime_of(request).db.acquire() as conn:
+        return await lists.bookings(
+            conn, PageRequest(scope, filters, cursor, limit), _viewer(principal)
+        )
+
+
+@router.get(
+    "/host/requests",
+    response_model=BookingPage,
+    responses=_errors("guests have no inbox"),
+    tags=["request-to-book"],
+    summary="A host's inbox: Request-to-Book bookings awaiting the host's answer",
+    description="Every booking (or group leg) in `awaiting_host` on the host's listings, the "
+    "soonest `respond_by` first (then `booking_id`); answer each with `POST "
+    "/v1/bookings/{id}/accept` or `/decline`. A request leaves the inbox once answered or "
+    "expired. Staff (admin, trust) see every host's, `host_id` narrows.",
+)
+async def list_host_requests(
+    request: Request,
+    principal: CurrentPrincipal,
+    listing_id: ListingFilter = None,
+    host_id: HostFilter = None,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> dict[str, Any]:
+    scope = _scope(principal, Role.HOST)
+    filters = Filters(host_id=host_id, listing_id=listing_id)
+    async with runtime_of(request).db.acquire() as conn:
+        return await lists.host_requests(
+            conn, PageRequest(scope, filters, cursor, limit), _viewer(principal)
+        )
+
+
+@router.get(
+    "/invites",
+    response_model=InvitePage,
+    responses=_errors("a role other than guest, host or staff"),
+    tags=["smart-invite"],
+    summary="The caller's invites, newest first",
+    description="A guest's invites (sent to them); a host's (sent by them); staff (admin, "
+    "trust) everyone's, with `guest_id` and `host_id` to narrow.",
+)
+async def list_invites(
+    request: Request,
+    principal: CurrentPrincipal,
+    status: InviteStatuses = None,
+    listing_id: ListingFilter = None,
+    guest_id: GuestFilter = None,
+    host_id: HostFilter = None,
+    starts_from: StartsFrom = None,
+    starts_to: StartsTo = None,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> dict[str, Any]:
+    scope = _scope(principal, Role.GUEST, Role.HOST)
+    filters = Filters(
+        guest_id=guest_id,
+        host_id=host_id,
+        listing_id=listing_id,
+        statuses=tuple(status or ()),
+        starts_from=starts_from,
+        starts_to=starts_to,
+    )
+    async with runtime_of(request).db.acquire() as conn:
+        return await lists.invites(conn, PageRequest(scope, filters, cursor, limit))
+
+
+@router.get(
+    "/checkout-groups",
+    response_model=GroupPage,
+    responses=_errors("hosts see their legs in `GET /v1/bookings`, not the groups"),
+    tags=["booking groups"],
+    summary="The caller's booking groups, newest first",
+    description="A guest's Linked Booking Groups with their legs; staff (admin, trust) "
+    "everyone's, `guest_id` narrows. A host's legs are in `GET /v1/bookings` (a group names "
+    "other hosts' bookings).",
+)
+async def list_groups(
+    request: Request,
+    principal: CurrentPrincipal,
+    status: GroupStatuses = None,
+    guest_id: GuestFilter = None,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> dict[str, Any]:
+    scope = _scope(principal, Role.GUEST)
+    filters = Filters(guest_id=guest_id, statuses=tuple(status or ()))
+    async with runtime_of(request).db.acquire() as conn:
+        return await lists.groups(
+            conn, PageRequest(scope, filters, cursor, limit), _viewer(principal)
+        )
