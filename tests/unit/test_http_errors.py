@@ -161,6 +161,10 @@ async def test_every_staff_api_route_but_health_needs_a_token(name: str) -> None
                 if path != "/healthz":
                     assert operation.get("security") == [{"HTTPBearer": []}], (method, path)
                     assert {"401", "403"} <= set(operation["responses"]), (method, path)
+                    if method != "get":  # a change: a service must say whom it acts for
+                        assert (
+                            "acting_for_required" in operation["responses"]["400"]["description"]
+                        ), (method, path)
                     concrete = path.replace("{", "x").replace("}", "")
                     if concrete.endswith("/evidence/files"):
                         continue  # its size guard reads the running service first

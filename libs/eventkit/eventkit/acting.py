@@ -9,12 +9,16 @@ header is ignored for people: their token already says who they are (docs/securi
 
 # No `from __future__ import annotations`: FastAPI must see `Depends(admitted)` (a closure
 # variable) evaluated, not as a string it cannot resolve.
-from collections.abc import Awaitable, Callable
-from typing import Annotated
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, HTTPException
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute
 
 from eventkit.auth import Principal, Role
+from eventkit.http_errors import ErrorOut
 
 ACTING_FOR_HEADER = "X-Acting-For"
 # A person's `sub` as tokens carry it: e-mail addresses and ids, no spaces or controls.
@@ -57,4 +61,20 @@ def actor(
     ) -> str:
         return acting_actor(principal, x_acting_for)
 
+    acting.records_actor = True  # type: ignore[attr-defined]
     return acting
+
+
+def _acts(dependant: Dependant) -> bool:
+    return any(getattr(d.call, "records_actor", False) or _acts(d) for d in dependant.dependencies)
+
+
+def document(routes: Iterable[BaseRoute]) -> None:
+    """Add the 400 `acting_for_required` to the OpenAPI of every route taking an actor (call
+    it after the routes are defined, before the document is first served)."""
+    what = "A service names nobody in X-Acting-For: `acting_for_required`"
+    for route in routes:
+        if isinstance(route, APIRoute) and _acts(route.dependant):
+            body = "The body is not valid JSON: `malformed_json`; or " if route.body_field else ""
+            doc: dict[str, Any] = {"model": ErrorOut, "description": body + what}
+            route.responses.setdefault(400, doc)

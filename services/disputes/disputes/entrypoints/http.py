@@ -22,6 +22,7 @@ from disputes.entrypoints import views
 from disputes.entrypoints.auth import READER, Staff
 from disputes.service_layer import evidence as packages
 from disputes.service_layer.handlers import DisputesHandlers
+from eventkit import acting
 from eventkit.http_errors import ID_MAX_LENGTH, ID_PATTERN, ErrorOut, error_response
 from eventkit.transitions import IllegalTransition
 
@@ -285,6 +286,7 @@ async def _upload_limit(request: Request, call_next: Any) -> Response:
 
 
 def install(app: FastAPI) -> None:
+    acting.document(router.routes)  # 400 `acting_for_required` where a change names its actor
     app.include_router(router)
     app.middleware("http")(_upload_limit)
     app.add_exception_handler(DisputeError, _dispute_error)

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, FastAPI, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
+from eventkit import acting
 from finance.adapters import close_repository as close_db
 from finance.adapters import recon_repository as recon_db
 from finance.domain.close import Acknowledgement, CloseRefused
@@ -167,4 +168,5 @@ async def acknowledge(
 
 
 def install(app: FastAPI) -> None:
+    acting.document(router.routes)  # 400 `acting_for_required` where a change names its actor
     app.include_router(router)
