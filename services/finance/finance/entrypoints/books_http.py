@@ -18,7 +18,7 @@ from finance.adapters import recon_repository as recon_db
 from finance.domain.close import Acknowledgement, CloseRefused
 from finance.domain.reconciliation import ExceptionKind
 from finance.entrypoints.books_report import report_csv
-from finance.entrypoints.staff_auth import READER, Actor
+from finance.entrypoints.staff_auth import READER, Actor, IgnoredActor
 from finance.service_layer.books import Books
 
 router = APIRouter(prefix="/v1", tags=["books"], dependencies=READER)
@@ -37,12 +37,7 @@ def plain_exception(row: Any, books: Books) -> dict[str, Any]:
 
 
 class Resolution(BaseModel):
-    actor: str | None = Field(
-        default=None,
-        max_length=200,
-        deprecated=True,
-        description="Ignored: the actor is the caller's token (docs/security.md).",
-    )
+    actor: IgnoredActor = None
     note: str = Field(min_length=1, max_length=2000)
 
 
@@ -54,12 +49,7 @@ class CloseRequest(BaseModel):
 class AcknowledgementIn(BaseModel):
     item: str = Field(min_length=1, max_length=100, examples=["stripe_available", "exception:7"])
     amount: int = Field(description="The difference acknowledged (0 for an exception).")
-    actor: str | None = Field(
-        default=None,
-        max_length=200,
-        deprecated=True,
-        description="Ignored: the actor is the caller's token (docs/security.md).",
-    )
+    actor: IgnoredActor = None
     note: str = Field(min_length=1, max_length=2000)
 
 

@@ -23,7 +23,7 @@ from finance.adapters.queue_repository import StaleEntry
 from finance.domain.payout_queue import State
 from finance.domain.payouts import PayoutRefused
 from finance.domain.reserves import InvalidPolicy, ReserveKind, Scope
-from finance.entrypoints.staff_auth import READER, Actor
+from finance.entrypoints.staff_auth import READER, Actor, IgnoredActor
 from finance.service_layer import queue_admin
 from finance.service_layer.payout_release import Release
 
@@ -33,22 +33,12 @@ EntryId = Annotated[str, Path(max_length=2 * ID_MAX_LENGTH + 1, pattern=ID_PATTE
 
 
 class StaffAction(BaseModel):
-    actor: str | None = Field(
-        default=None,
-        max_length=200,
-        deprecated=True,
-        description="Ignored: the actor is the caller's token (docs/security.md).",
-    )
+    actor: IgnoredActor = None
     note: str = Field(min_length=1, max_length=2000, examples=["guest complaint under review"])
 
 
 class HostSettingsIn(BaseModel):
-    actor: str | None = Field(
-        default=None,
-        max_length=200,
-        deprecated=True,
-        description="Ignored: the actor is the caller's token (docs/security.md).",
-    )
+    actor: IgnoredActor = None
     payout_delay_hours: float | None = Field(default=None, ge=0, le=24 * 365)
     risk_tier: str | None = Field(default=None, max_length=50)
 
@@ -60,12 +50,7 @@ class PolicyIn(BaseModel):
     hold_days: int = Field(default=0, ge=0, le=3650)
     fixed_amount: int = Field(default=0, ge=0)
     currency: str | None = Field(default=None, pattern=r"^[a-z]{3}$")
-    actor: str | None = Field(
-        default=None,
-        max_length=200,
-        deprecated=True,
-        description="Ignored: the actor is the caller's token (docs/security.md).",
-    )
+    actor: IgnoredActor = None
     note: str = Field(default="", max_length=2000)
 
 
@@ -73,12 +58,7 @@ class AssignmentIn(BaseModel):
     scope: Scope
     scope_key: str = Field(default="", max_length=100, description="Tier or host; '' for platform.")
     policy_id: str = Field(min_length=1, max_length=100)
-    actor: str | None = Field(
-        default=None,
-        max_length=200,
-        deprecated=True,
-        description="Ignored: the actor is the caller's token (docs/security.md).",
-    )
+    actor: IgnoredActor = None
 
 
 def _db(request: Request) -> asyncpg.Pool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends
+from pydantic import Field
 
 from eventkit.acting import actor
 from eventkit.auth import Role, require
@@ -19,3 +20,13 @@ ROLES = (Role.FINANCE, Role.ADMIN, Role.SERVICE)
 reader = require(*ROLES)
 READER = [Depends(reader)]
 Actor = Annotated[str, Depends(actor(reader))]
+# A body's `actor`, from before the API had tokens: still accepted, so older callers keep
+# working, and never used.
+IgnoredActor = Annotated[
+    str | None,
+    Field(
+        max_length=200,
+        deprecated=True,
+        description="Ignored: the actor is the caller's token (docs/security.md).",
+    ),
+]
