@@ -23,6 +23,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 SERVICES = ("booking", "payments", "finance", "disputes")
 WEBHOOK_SECRET = "whsec_e2e_secret"
+# Who reads finance's and disputes' staff-only APIs in these tests (sub, role).
+STAFF_CALLERS = {"finance": ("finance-e2e", "finance"), "disputes": ("trust-e2e", "trust")}
 
 
 @dataclass
@@ -60,6 +62,10 @@ class System:
         return issue_token(BookingSettings().jwt_secret, sub, Role(role))
 
     def client(self, service: str, sub: str | None = None, role: str = "guest") -> httpx.Client:
+        """A client of `service`, as `sub` with `role`; finance's and disputes' APIs answer
+        staff only, so without a `sub` those get their staff's token (STAFF_CALLERS)."""
+        if sub is None and service in STAFF_CALLERS:
+            sub, role = STAFF_CALLERS[service]
         headers = {"Authorization": f"Bearer {self.token(sub, role)}"} if sub else {}
         return httpx.Client(base_url=self.urls[service], headers=headers, timeout=10)
 

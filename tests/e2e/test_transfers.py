@@ -107,7 +107,7 @@ def test_each_leg_released_is_transferred_to_its_host(system: System) -> None:
     splits = {s["booking_id"]: s for s in _payment_splits(group_id)}
     assert set(splits) == {leg["booking_id"] for leg in group["legs"]}
 
-    finance = httpx.Client(base_url=system.urls["finance"], timeout=10)
+    finance = system.client("finance")
     env = {**system.env}
     for leg in group["legs"]:
         booking_id = leg["booking_id"]
@@ -227,7 +227,7 @@ def test_a_single_bookings_host_is_paid_by_transfer_and_a_later_refund_reverses_
     )
     host_share = booking["amount"] - booking["platform_fee"]
     stripe = httpx.Client(base_url=system.urls["stripe"], headers=STRIPE_AUTH, timeout=10)
-    finance = httpx.Client(base_url=system.urls["finance"], timeout=10)
+    finance = system.client("finance")
     # Nothing reached the host at capture: the platform holds the funds.
     assert stripe.get("/v1/transfers", params={"transfer_group": booking_id}).json()["data"] == []
     _until(

@@ -138,7 +138,8 @@ def settled(entries: list[dict[str, Any]], booking_ids: list[str]) -> list[dict[
 def dispute_books(system: System, du: str, *, lost: bool) -> dict[str, int] | None:
     """What finance booked for a dispute, by what it is (None until the outcome is), as
     `GET /v1/ledger/disputes/{id}` shows it."""
-    answer = httpx.get(f"{system.urls['finance']}/v1/ledger/disputes/{du}", timeout=10)
+    with system.client("finance") as finance:
+        answer = finance.get(f"/v1/ledger/disputes/{du}")
     if answer.status_code == 404:
         return None
     assert answer.status_code == 200, answer.text
@@ -173,7 +174,8 @@ def dispute_books(system: System, du: str, *, lost: bool) -> dict[str, int] | No
 
 
 def receivables(system: System, hosts: list[str]) -> int:
-    balance = httpx.get(f"{system.urls['finance']}/v1/ledger/trial-balance", timeout=10).json()
+    with system.client("finance") as finance:
+        balance = finance.get("/v1/ledger/trial-balance").json()
     return sum(
         a["balance"]
         for a in balance["accounts"]

@@ -136,7 +136,7 @@ def sim_now(system: System) -> datetime:
 def queue(system: System, **filters: str) -> list[dict[str, Any]]:
     entries: list[dict[str, Any]] = []
     cursor = None
-    with httpx.Client(base_url=system.urls["finance"], timeout=10) as finance:
+    with system.client("finance") as finance:
         while True:
             params = {**filters, "limit": "200", **({"cursor": cursor} if cursor else {})}
             page = finance.get("/v1/payouts/queue", params=params).json()
@@ -237,7 +237,8 @@ def batch_states(system: System, bookings: set[str]) -> dict[str, int]:
 
 
 def ledger_stripe(system: System) -> dict[str, int]:
-    balance = httpx.get(f"{system.urls['finance']}/v1/ledger/trial-balance", timeout=10).json()
+    with system.client("finance") as finance:
+        balance = finance.get("/v1/ledger/trial-balance").json()
     assert balance["balanced"], balance
     accounts = {a["account"]: a["balance"] for a in balance["accounts"] if a["currency"] == "usd"}
     return {
@@ -256,13 +257,15 @@ def stripe_balance(system: System) -> dict[str, int]:
 
 
 def open_exceptions(system: System) -> list[dict[str, Any]]:
-    answer = httpx.get(f"{system.urls['finance']}/v1/reconciliation/exceptions", timeout=10)
+    with system.client("finance") as finance:
+        answer = finance.get("/v1/reconciliation/exceptions")
     items: list[dict[str, Any]] = answer.json()["items"]
     return items
 
 
 def reconciled(system: System) -> dict[str, Any]:
-    answer = httpx.post(f"{system.urls['finance']}/v1/reconciliation/runs", timeout=60)
+    with system.client("finance") as finance:
+        answer = finance.post("/v1/reconciliation/runs", timeout=60)
     assert answer.status_code == 200, answer.text
     run: dict[str, Any] = answer.json()
     return run

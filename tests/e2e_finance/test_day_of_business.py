@@ -154,7 +154,8 @@ def _entries_for_story(system: System) -> list[dict[str, Any]] | None:
 
 def _paid_on_time(system: System, entry: dict[str, Any]) -> None:
     """Released at its due time (starts_at + the payout delay) or later, never before."""
-    found = httpx.get(f"{system.urls['finance']}/v1/payouts/queue/{entry['entry_id']}").json()
+    with system.client("finance") as finance:
+        found = finance.get(f"/v1/payouts/queue/{entry['entry_id']}").json()
     released = next(h for h in found["history"] if h["to_state"] == "released")
     assert datetime.fromisoformat(released["at"]) >= datetime.fromisoformat(entry["due_at"])
 
@@ -273,9 +274,8 @@ def test_the_day_closes_with_stripe_equal_to_the_ledger_and_no_exception(
     made, unbooked = s.unbooked_sources(system)
     assert made > 0 and unbooked == [], unbooked
     STORY["balance_transactions"] = made
-    report = httpx.get(
-        f"{system.urls['finance']}/v1/closes/{yesterday.isoformat()}/usd", timeout=10
-    ).json()
+    with system.client("finance") as finance:
+        report = finance.get(f"/v1/closes/{yesterday.isoformat()}/usd").json()
     assert all(t["difference"] == 0 for t in report["tieouts"]), report["tieouts"]
     assert report["exceptions"] == []
     STORY["balance"] = s.stripe_balance(system)

@@ -17,6 +17,7 @@ import pytest
 from fastapi import FastAPI
 
 from eventkit import http_errors
+from eventkit.auth import DEV_JWT_SECRET, issue_token
 from eventkit.outbox import Outbox
 from finance.adapters import close_repository, ledger_repository, payables_repository
 from finance.adapters import recon_repository as recon_db
@@ -257,6 +258,8 @@ async def test_the_rest_api_lists_resolves_closes_and_reports(books: Books) -> N
     app = FastAPI()
     http_errors.install(app)
     books_http.install(app)
+    app.state.jwt_secret = DEV_JWT_SECRET
+    staff = {"Authorization": f"Bearer {issue_token(DEV_JWT_SECRET, 'ops', 'finance')}"}
     service_books = ServiceBooks(
         books.stripe, books.reconciler, books.close, books.clock, timedelta(minutes=5)
     )
@@ -265,7 +268,9 @@ async def test_the_rest_api_lists_resolves_closes_and_reports(books: Books) -> N
     books.stripe.put(books.bt(1, "refund", refund, -700))
     day = (books.clock() - timedelta(days=1)).date()
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://finance") as client:
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://finance", headers=staff
+    ) as client:
         run = await client.post("/v1/reconciliation/runs")
         assert run.status_code == 200 and run.json()["import"]["changed"] >= 1
         listed = await client.get(
@@ -274,8 +279,9 @@ async def test_the_rest_api_lists_resolves_closes_and_reports(books: Books) -> N
         [exception] = listed.json()["items"]
         assert exception["kind"] == "missing_in_ledger" and exception["age_seconds"] >= 0
         path = f"/v1/reconciliation/exceptions/{exception['exception_id']}/resolve"
-        body = {"actor": "ops", "note": "made in the dashboard"}
-        assert (await client.post(path, json=body)).json()["status"] == "resolved"
+        body = {"actor": "ignored", "note": "made in the dashboard"}
+        resolved = (await client.post(path, json=body)).json()
+        assert (resolved["status"], resolved["resolved_by"]) == ("resolved", "ops")
         again = await client.post(path, json=body)
         assert (again.status_code, again.json()["error"]["code"]) == (409, "exception_not_open")
 

@@ -25,7 +25,15 @@ pytestmark = pytest.mark.integration
 SERVICES = ("booking", "payments", "finance", "disputes")
 
 
-@pytest.mark.parametrize(("sub", "role"), [("guest-1", Role.GUEST), ("trust-1", Role.TRUST)])
+@pytest.mark.parametrize(
+    ("sub", "role"),
+    [
+        ("guest-1", Role.GUEST),
+        ("trust-1", Role.TRUST),
+        ("alice@example.com", Role.FINANCE),  # finance's API (docs/security.md)
+        ("ops", Role.SERVICE),
+    ],
+)
 def test_token_mints_a_jwt_the_gateway_accepts(sub: str, role: Role) -> None:
     secret = "a-test-secret-of-at-least-32-characters"
     done = run(

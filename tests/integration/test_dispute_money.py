@@ -34,6 +34,7 @@ from marketplace_contracts.events.payments_disputes import (
 )
 from tests.conftest import service_dsn
 from tests.support.finance_queue import DAY, START, QueueHarness, entry_id, finance_pool
+from tests.support.staff_auth import finance_staff
 
 pytestmark = pytest.mark.integration
 FEE = 1_500
@@ -399,7 +400,9 @@ async def test_the_ledger_shows_a_disputes_books_by_either_id(q: QueueHarness) -
     app = build_app(runtime)
     app.state.runtime = runtime
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://finance") as api:
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://finance", headers=finance_staff()
+    ) as api:
         by_ours = await api.get(f"/v1/ledger/disputes/{d.dispute_id}")
         by_stripes = await api.get(f"/v1/ledger/disputes/{d.du}")
         missing = await api.get("/v1/ledger/disputes/dsp_nothing_here")

@@ -5,7 +5,6 @@ the one error body with its code."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from types import SimpleNamespace
@@ -13,13 +12,12 @@ from typing import Any
 
 import asyncpg
 import httpx
-import jwt
 import pytest
 from fastapi import FastAPI
 
-from disputes.config import DEV_JWT_SECRET
 from disputes.entrypoints import http
 from eventkit import http_errors
+from eventkit.auth import DEV_JWT_SECRET, issue_token, service_token
 from marketplace_contracts.events import booking as b
 from marketplace_contracts.events import disputes as out
 from marketplace_contracts.events import payments_disputes as d
@@ -33,8 +31,7 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 200
 def token(
     role: str = "trust", sub: str = "trust-1", secret: str = DEV_JWT_SECRET
 ) -> dict[str, str]:
-    claims = {"sub": sub, "role": role, "exp": int(time.time()) + 600}
-    return {"Authorization": f"Bearer {jwt.encode(claims, secret, algorithm='HS256')}"}
+    return {"Authorization": f"Bearer {issue_token(secret, sub, role, 600)}"}
 
 
 @pytest.fixture
@@ -58,6 +55,7 @@ async def api(harness: DisputesHarness) -> AsyncIterator[httpx.AsyncClient]:
     http.install(app)
     state = {"handlers": harness.handlers, "settings": harness.settings}
     app.state.runtime = SimpleNamespace(db=harness.pool, state=state)
+    app.state.jwt_secret = harness.settings.jwt_secret
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://disputes") as client:
         yield client
@@ -90,7 +88,7 @@ def refused(response: httpx.Response, status: int, code: str) -> None:
     assert response.json()["error"]["code"] == code
 
 
-async def test_only_trust_staff_and_admins_may_use_it(
+async def test_only_trust_staff_admins_and_services_acting_for_one_may_use_it(
     api: httpx.AsyncClient, harness: DisputesHarness
 ) -> None:
     dispute_id = await a_case(harness)
@@ -101,6 +99,13 @@ async def test_only_trust_staff_and_admins_may_use_it(
     refused(await api.get(path, headers=token("host")), 403, "forbidden")
     for role in ("trust", "admin"):
         assert (await api.get(path, headers=token(role))).status_code == 200
+    ops = {"Authorization": f"Bearer {service_token(DEV_JWT_SECRET, 'ops')}"}
+    assert (await api.get(path, headers=ops)).status_code == 200  # a service reads
+    edit = {"text": {"customer_name": "A. Guest"}}
+    nobody = await api.patch(f"{path}/evidence", json=edit, headers=ops)
+    refused(nobody, 400, "acting_for_required")  # a service changes only for someone
+    acting = await api.patch(f"{path}/evidence", json=edit, headers={**ops, "X-Acting-For": "t-7"})
+    assert acting.json()["history"][-1]["actor"] == "t-7 via service:ops"
 
 
 async def test_one_case_shows_its_evidence_history_and_money(

@@ -17,6 +17,7 @@ import asyncpg
 import httpx
 import pytest
 
+from eventkit.auth import DEV_JWT_SECRET, issue_token, service_token
 from finance.bootstrap import build_app, build_runtime
 from finance.config import FinanceSettings
 from tests.conftest import service_dsn
@@ -30,7 +31,12 @@ from tests.support.finance_queue import (
 )
 
 pytestmark = pytest.mark.integration
-STAFF = {"actor": "ops@example.com", "note": "checking a complaint"}
+# The body's actor is accepted for compatibility and ignored: the token says who acts.
+STAFF = {"actor": "someone-else", "note": "checking a complaint"}
+
+
+def bearer(role: str = "finance", sub: str = "ops@example.com") -> dict[str, str]:
+    return {"Authorization": f"Bearer {issue_token(DEV_JWT_SECRET, sub, role)}"}
 
 
 @pytest.fixture
@@ -56,7 +62,9 @@ async def api(pool: asyncpg.Pool, q: QueueHarness) -> AsyncIterator[httpx.AsyncC
     app = build_app(runtime)
     app.state.runtime = runtime
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://finance") as client:
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://finance", headers=bearer()
+    ) as client:
         yield client
 
 
@@ -111,6 +119,39 @@ async def test_the_queue_lists_by_filter_in_pages_and_shows_an_entrys_history(
         ("release", "ops@example.com", "checking a complaint"),
     ]
     assert [r["amount"] for r in shown["releases"]] == [8_500]
+
+
+async def test_only_finance_admin_and_services_acting_for_someone_reach_the_queue(
+    q: QueueHarness, api: httpx.AsyncClient
+) -> None:
+    checkout, captured = q.booking()
+    await q.deliver(checkout, captured)
+    one = entry_id(captured)
+    hold = f"/v1/payouts/queue/{one}/hold"
+
+    def code(response: httpx.Response) -> tuple[int, str]:
+        return response.status_code, response.json()["error"]["code"]
+
+    anonymous = await api.get("/v1/payouts/queue", headers={"Authorization": ""})
+    assert code(anonymous) == (401, "unauthenticated")
+    assert anonymous.headers["www-authenticate"] == "Bearer"
+    forged = {"Authorization": "Bearer " + issue_token("x" * 40, "ops@example.com", "finance")}
+    assert code(await api.post(hold, json=STAFF, headers=forged)) == (401, "unauthenticated")
+    for role in ("guest", "host", "trust"):
+        refused = await api.post(hold, json=STAFF, headers=bearer(role))
+        assert code(refused) == (403, "forbidden")
+    assert (await api.get(f"/v1/payouts/queue/{one}", headers=bearer("admin"))).status_code == 200
+    service = {"Authorization": f"Bearer {service_token(DEV_JWT_SECRET, 'ops')}"}
+    assert (await api.get(f"/v1/payouts/queue/{one}", headers=service)).status_code == 200
+    nobody = await api.post(hold, json=STAFF, headers=service)
+    assert code(nobody) == (400, "acting_for_required")
+    acting = {**service, "X-Acting-For": "alice@example.com"}
+    assert (await api.post(hold, json=STAFF, headers=acting)).json()["state"] == "held"
+    shown = (await api.get(f"/v1/payouts/queue/{one}")).json()
+    assert [(h["trigger"], h["actor"]) for h in shown["history"]][-1] == (
+        "hold",
+        "alice@example.com via service:ops",
+    )
 
 
 async def test_staff_errors_carry_codes(q: QueueHarness, api: httpx.AsyncClient) -> None:

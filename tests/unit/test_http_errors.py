@@ -18,6 +18,7 @@ from eventkit.http_errors import ErrorOut
 from eventkit.routing import EventRouter
 from eventkit.runtime import ServiceRuntime, create_app
 from eventkit.settings import ServiceSettings
+from tests.support.staff_auth import finance_staff, trust_staff
 
 
 def _payments() -> FastAPI:
@@ -118,11 +119,14 @@ async def test_unknown_routes_and_methods_get_the_error_body(
 @pytest.mark.parametrize(("name", "path"), sorted(MALFORMED_IDS.items()))
 async def test_malformed_ids_are_refused_before_any_query(name: str, path: str) -> None:
     async for client in _client(SERVICES[name]()):
-        headers = {"Authorization": "Bearer x"} if name == "booking" else {}
-        response = await client.get(path, headers=headers)
-        # booking checks the token first: a malformed id never reaches a query either way
+        # booking checks the token first: a malformed id never reaches a query either way;
+        # finance and disputes admit staff tokens only, then check the id
+        staff = {"finance": finance_staff(), "disputes": trust_staff()}
+        response = await client.get(path, headers=staff.get(name, {"Authorization": "Bearer x"}))
         expected = ("unauthenticated", 401) if name == "booking" else ("validation_failed", 422)
         assert_error(response, expected[1], expected[0])
+        if name != "booking":  # and nobody without a token learns even that
+            assert_error(await client.get(path), 401, "unauthenticated")
 
 
 async def test_a_webhook_that_is_not_json_is_refused_with_a_code() -> None:
@@ -146,6 +150,26 @@ async def test_every_operation_documents_its_errors_with_the_error_body(
                 assert {"400", "422"} <= set(responses), (method, path)
             if operation.get("security"):
                 assert {"401", "403"} <= set(responses), (method, path)
+
+
+@pytest.mark.parametrize("name", ["finance", "disputes"])
+async def test_every_staff_api_route_but_health_needs_a_token(name: str) -> None:
+    async for client in _client(SERVICES[name]()):
+        document = (await client.get("/openapi.json")).json()
+        for path, operations in document["paths"].items():
+            for method, operation in operations.items():
+                if path != "/healthz":
+                    assert operation.get("security") == [{"HTTPBearer": []}], (method, path)
+                    assert {"401", "403"} <= set(operation["responses"]), (method, path)
+                    if method != "get":  # a change: a service must say whom it acts for
+                        assert (
+                            "acting_for_required" in operation["responses"]["400"]["description"]
+                        ), (method, path)
+                    concrete = path.replace("{", "x").replace("}", "")
+                    if concrete.endswith("/evidence/files"):
+                        continue  # its size guard reads the running service first
+                    refused = await client.request(method, concrete)
+                    assert_error(refused, 401, "unauthenticated")
 
 
 async def test_an_unhandled_exception_is_a_500_that_leaks_nothing() -> None:

@@ -78,6 +78,8 @@ def decode_token(secret: str, token: str) -> Principal:
         raise AuthError(f"invalid bearer token: {exc}") from None
 
 
+# RFC 6750: a 401 names the scheme it wants.
+CHALLENGE = {"WWW-Authenticate": "Bearer"}
 _bearer = HTTPBearer(auto_error=False, description="HS256 JWT with claims `sub` and `role`.")
 
 
@@ -96,11 +98,15 @@ def require(*roles: Role) -> Callable[..., Awaitable[Principal]]:
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Principal:
         if credentials is None:
-            raise HTTPException(401, {"code": "unauthenticated", "message": "missing bearer token"})
+            raise HTTPException(
+                401, {"code": "unauthenticated", "message": "missing bearer token"}, CHALLENGE
+            )
         try:
             found = decode_token(_secret(request), credentials.credentials)
         except AuthError as exc:
-            raise HTTPException(401, {"code": "unauthenticated", "message": str(exc)}) from None
+            raise HTTPException(
+                401, {"code": "unauthenticated", "message": str(exc)}, CHALLENGE
+            ) from None
         if admitted and found.role not in admitted:
             raise HTTPException(
                 403,

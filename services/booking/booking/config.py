@@ -4,6 +4,7 @@ from typing import Annotated, Literal
 from pydantic import BeforeValidator, Field
 from pydantic_settings import SettingsConfigDict
 
+from eventkit.auth import DEV_JWT_SECRET
 from eventkit.settings import ServiceSettings
 
 
@@ -15,8 +16,6 @@ def _duration(value: object) -> object:
 
 
 Duration = Annotated[timedelta, BeforeValidator(_duration)]
-
-DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-in-production"
 
 
 class BookingSettings(ServiceSettings):

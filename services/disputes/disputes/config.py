@@ -3,11 +3,12 @@
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from eventkit.auth import DEV_JWT_SECRET
 from eventkit.settings import ServiceSettings
 
-# The gateway's development secret (booking's BOOKING_JWT_SECRET default), so
+# The default secret is eventkit.auth's development one, the gateway's too, so
 # `python -m booking token --role trust` mints tokens the disputes API accepts.
-DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-in-production"
+__all__ = ["DEV_JWT_SECRET", "DisputesSettings"]
 
 
 class DisputesSettings(ServiceSettings):

@@ -1,6 +1,7 @@
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from eventkit.auth import DEV_JWT_SECRET
 from eventkit.settings import ServiceSettings
 
 
@@ -11,6 +12,9 @@ class FinanceSettings(ServiceSettings):
 
     database_url: str = "postgresql://finance_svc:finance_svc@127.0.0.1:5432/marketplace"
     http_port: int = 8002
+    # Verifies the bearer tokens of finance's API (docs/security.md); the development default
+    # is the gateway's, so `python -m booking token --role finance` tokens work.
+    jwt_secret: str = Field(default=DEV_JWT_SECRET, min_length=32)
     # A host is paid this long after its booking starts (like the large rental marketplaces:
     # a day after check-in), unless the host has its own delay.
     payout_delay_seconds: int = Field(default=24 * 3600, ge=0)

@@ -1,63 +1,46 @@
-"""Bearer JWT authentication (HS256): claims `sub` and `role` (guest, host, admin, trust).
+"""Bearer JWT authentication with eventkit.auth's one scheme (HS256, claims `sub`, `role`).
 
-`trust` is the trust & safety staff beside `admin`: it reads any booking (with its dispute's
-details), group, invite or claim, and works disputes on the disputes service, which accepts the
-same tokens; it changes nothing here (every command names the roles it allows)."""
+The gateway's people are `guest`, `host`, `admin` and `trust`; `trust` is the trust & safety
+staff beside `admin`: it reads any booking (with its dispute's details), group, invite or
+claim, and works disputes on the disputes service, which accepts the same tokens; it changes
+nothing here (every command names the roles it allows). `python -m booking token` also mints
+`finance` (finance's API) and `service` tokens (docs/security.md); no gateway command admits
+them. Refusals keep booking's codes: 401 `unauthenticated`, 403 `forbidden`."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Annotated
 
-import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from booking.domain.errors import BookingError, ErrorCode
+from eventkit import auth
+from eventkit.auth import Role, issue_token
 
-
-class Role(StrEnum):
-    GUEST = "guest"
-    HOST = "host"
-    ADMIN = "admin"
-    TRUST = "trust"
-
+__all__ = ["STAFF", "CurrentPrincipal", "Principal", "Role", "issue_token", "require_role"]
 
 STAFF = (Role.ADMIN, Role.TRUST)  # see a dispute's reason and deadline
 
 
 @dataclass(frozen=True)
-class Principal:
-    sub: str
-    role: Role
-
+class Principal(auth.Principal):
     @property
     def key(self) -> str:
+        """The caller's idempotency namespace."""
         return f"{self.role}:{self.sub}"
 
 
 _bearer = HTTPBearer(auto_error=False, description="HS256 JWT with claims `sub` and `role`.")
 
 
-def issue_token(secret: str, sub: str, role: Role, ttl_seconds: int = 24 * 3600) -> str:
-    now = int(time.time())
-    return jwt.encode(
-        {"sub": sub, "role": role.value, "iat": now, "exp": now + ttl_seconds},
-        secret,
-        algorithm="HS256",
-    )
-
-
 def decode_token(secret: str, token: str) -> Principal:
     try:
-        claims = jwt.decode(
-            token, secret, algorithms=["HS256"], options={"require": ["sub", "exp"]}
-        )
-        return Principal(sub=str(claims["sub"]), role=Role(str(claims.get("role"))))
-    except (jwt.PyJWTError, ValueError) as exc:
-        raise BookingError(ErrorCode.UNAUTHENTICATED, f"invalid bearer token: {exc}") from None
+        found = auth.decode_token(secret, token)
+    except auth.AuthError as exc:
+        raise BookingError(ErrorCode.UNAUTHENTICATED, str(exc)) from None
+    return Principal(sub=found.sub, role=found.role)
 
 
 async def current_principal(

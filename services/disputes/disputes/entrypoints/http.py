@@ -1,5 +1,6 @@
-"""The disputes API for trust staff (roles `trust`, `admin`): the queue by deadline, one case
-with its evidence, history and money, evidence edits and files, submit, accept, host fault.
+"""The disputes API for trust staff (roles `trust`, `admin`; `service` callers acting for one):
+the queue by deadline, one case with its evidence, history and money, evidence edits and
+files, submit, accept, host fault.
 Refusals use the one error body (eventkit.http_errors) with the codes of domain/errors.py."""
 
 from __future__ import annotations
@@ -19,13 +20,14 @@ from disputes.domain import evidence
 from disputes.domain.case import TERMINAL, Status
 from disputes.domain.errors import DisputeError, ErrorCode
 from disputes.entrypoints import views
-from disputes.entrypoints.auth import Staff
+from disputes.entrypoints.auth import READER, Staff
 from disputes.service_layer import evidence as packages
 from disputes.service_layer.handlers import DisputesHandlers
+from eventkit import acting
 from eventkit.http_errors import ID_MAX_LENGTH, ID_PATTERN, ErrorOut, error_response
 from eventkit.transitions import IllegalTransition
 
-router = APIRouter(prefix="/v1", tags=["disputes"])
+router = APIRouter(prefix="/v1", tags=["disputes"], dependencies=READER)
 DisputeId = Annotated[str, Path(max_length=ID_MAX_LENGTH, pattern=ID_PATTERN)]
 # The queue's filters: a status or a set of them, and the bank's reasons as Stripe names them.
 StatusFilter = Literal[
@@ -131,7 +133,6 @@ def _cursor(value: str | None) -> tuple[datetime, str] | None:
 @router.get("/disputes", summary="The queue of cases, soonest due first")
 async def queue(
     request: Request,
-    _: Staff,
     status: Annotated[
         StatusFilter,
         Query(description="A case status, or `open` (not closed: the default), `closed`, `all`."),
@@ -165,7 +166,7 @@ async def queue(
 
 
 @router.get("/disputes/{dispute_id}", summary="One case: evidence, history and money")
-async def get_case(request: Request, dispute_id: DisputeId, _: Staff) -> dict[str, Any]:
+async def get_case(request: Request, dispute_id: DisputeId) -> dict[str, Any]:
     async with _uow(request) as uow:
         return await _case(uow, dispute_id)
 
@@ -199,7 +200,7 @@ async def _case(uow: UnitOfWork, dispute_id: str) -> dict[str, Any]:
     response_class=Response,
     responses={200: {"content": {"application/pdf": {}}}},
 )
-async def summary_pdf(request: Request, dispute_id: DisputeId, _: Staff) -> Response:
+async def summary_pdf(request: Request, dispute_id: DisputeId) -> Response:
     async with _uow(request) as uow:
         row = await uow.cases.row(dispute_id)
         if row is None:
@@ -331,6 +332,7 @@ async def _upload_limit(request: Request, call_next: Any) -> Response:
 
 
 def install(app: FastAPI) -> None:
+    acting.document(router.routes)  # 400 `acting_for_required` where a change names its actor
     app.include_router(router)
     app.middleware("http")(_upload_limit)
     app.add_exception_handler(DisputeError, _dispute_error)

@@ -1,5 +1,7 @@
 """Finance's ops HTTP surface for the books: reconciliation runs and exceptions, daily closes
-and their reports (JSON or CSV). Served on finance's internal port, like the ledger routes."""
+and their reports (JSON or CSV). Served on finance's internal port, like the ledger routes, to
+finance, admin and service tokens; a change is recorded against the token's person (a body
+`actor` is accepted and ignored)."""
 
 from __future__ import annotations
 
@@ -10,14 +12,16 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, FastAPI, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
+from eventkit import acting
 from finance.adapters import close_repository as close_db
 from finance.adapters import recon_repository as recon_db
 from finance.domain.close import Acknowledgement, CloseRefused
 from finance.domain.reconciliation import ExceptionKind
 from finance.entrypoints.books_report import report_csv
+from finance.entrypoints.staff_auth import READER, Actor, IgnoredActor
 from finance.service_layer.books import Books
 
-router = APIRouter(prefix="/v1", tags=["books"])
+router = APIRouter(prefix="/v1", tags=["books"], dependencies=READER)
 CURRENCY = Path(pattern=r"^[a-z]{3}$")
 
 
@@ -33,7 +37,7 @@ def plain_exception(row: Any, books: Books) -> dict[str, Any]:
 
 
 class Resolution(BaseModel):
-    actor: str = Field(min_length=1, max_length=100)
+    actor: IgnoredActor = None
     note: str = Field(min_length=1, max_length=2000)
 
 
@@ -45,12 +49,12 @@ class CloseRequest(BaseModel):
 class AcknowledgementIn(BaseModel):
     item: str = Field(min_length=1, max_length=100, examples=["stripe_available", "exception:7"])
     amount: int = Field(description="The difference acknowledged (0 for an exception).")
-    actor: str = Field(min_length=1, max_length=100)
+    actor: IgnoredActor = None
     note: str = Field(min_length=1, max_length=2000)
 
 
 @router.post("/reconciliation/runs", summary="Import Stripe's balance transactions and match")
-async def run_reconciliation(request: Request) -> dict[str, Any]:
+async def run_reconciliation(request: Request, _: Actor) -> dict[str, Any]:
     books = _books(request)
     imported, matched = await books.reconciler.run(request.app.state.runtime.db)
     return {"import": imported.__dict__, "match": matched.__dict__}
@@ -79,13 +83,11 @@ async def list_exceptions(
 
 @router.post("/reconciliation/exceptions/{exception_id}/resolve", summary="Resolve with a note")
 async def resolve_exception(
-    request: Request, exception_id: int, body: Annotated[Resolution, Body()]
+    request: Request, exception_id: int, body: Annotated[Resolution, Body()], actor: Actor
 ) -> dict[str, Any]:
     books = _books(request)
     async with request.app.state.runtime.db.acquire() as conn:
-        row = await recon_db.resolve_exception(
-            conn, exception_id, body.actor, body.note, books.now()
-        )
+        row = await recon_db.resolve_exception(conn, exception_id, actor, body.note, books.now())
         if row is None:
             found = await recon_db.get_exception(conn, exception_id)
             code = "exception_not_found" if found is None else "exception_not_open"
@@ -94,7 +96,9 @@ async def resolve_exception(
 
 
 @router.post("/closes", summary="Close a business day (every currency unless one is given)")
-async def close_day(request: Request, body: Annotated[CloseRequest, Body()]) -> dict[str, Any]:
+async def close_day(
+    request: Request, body: Annotated[CloseRequest, Body()], _: Actor
+) -> dict[str, Any]:
     books = _books(request)
     day = body.business_date or books.daily_close.yesterday()
     try:
@@ -144,8 +148,9 @@ async def acknowledge(
     business_date: date,
     currency: Annotated[str, CURRENCY],
     body: Annotated[AcknowledgementIn, Body()],
+    actor: Actor,
 ) -> dict[str, Any]:
-    ack = Acknowledgement(body.item, body.amount, body.note, body.actor)
+    ack = Acknowledgement(body.item, body.amount, body.note, actor)
     await _books(request).daily_close.acknowledge(
         request.app.state.runtime.db, business_date, currency, ack
     )
@@ -153,4 +158,5 @@ async def acknowledge(
 
 
 def install(app: FastAPI) -> None:
+    acting.document(router.routes)  # 400 `acting_for_required` where a change names its actor
     app.include_router(router)

@@ -10,9 +10,10 @@ from eventkit.http_errors import ID_MAX_LENGTH, ID_PATTERN
 from finance.adapters import disputes_repository as disputes_db
 from finance.adapters import ledger_repository
 from finance.domain import disputes as rules
+from finance.entrypoints.staff_auth import READER
 from finance.service_layer.queue_admin import plain
 
-router = APIRouter(prefix="/v1/ledger", tags=["ledger"])
+router = APIRouter(prefix="/v1/ledger", tags=["ledger"], dependencies=READER)
 
 
 @router.get("/trial-balance", summary="Balance per account; every currency sums to zero")

@@ -12,8 +12,9 @@ from fastapi import APIRouter, FastAPI, Query, Request
 
 from eventkit.http_errors import ID_MAX_LENGTH, ID_PATTERN
 from finance.adapters import payables_repository as payables_db
+from finance.entrypoints.staff_auth import READER
 
-router = APIRouter(prefix="/v1", tags=["payouts"])
+router = APIRouter(prefix="/v1", tags=["payouts"], dependencies=READER)
 
 
 def _plain(row: Any) -> dict[str, Any]:

@@ -1,5 +1,7 @@
 """Finance staff's HTTP surface of the payout queue, host payout settings and reserve
-policies (internal port, like the ledger routes). Errors use the project's error body: 404
+policies (internal port, like the ledger routes). Callers need a finance, admin or service
+token; a change is recorded against the token's person (eventkit.acting), a body `actor` is
+accepted and ignored. Errors use the project's error body: 404
 `entry_not_found`, 409 `illegal_transition` / `entry_changed`, 422 `validation_failed` /
 `invalid_reserve_policy` / `unknown_reserve_policy`."""
 
@@ -13,6 +15,7 @@ import asyncpg
 from fastapi import APIRouter, FastAPI, HTTPException, Path, Query, Request
 from pydantic import BaseModel, Field
 
+from eventkit import acting
 from eventkit.http_errors import ID_MAX_LENGTH, ID_PATTERN
 from eventkit.transitions import IllegalTransition
 from finance.adapters import queue_repository as queue_db
@@ -20,21 +23,22 @@ from finance.adapters.queue_repository import StaleEntry
 from finance.domain.payout_queue import State
 from finance.domain.payouts import PayoutRefused
 from finance.domain.reserves import InvalidPolicy, ReserveKind, Scope
+from finance.entrypoints.staff_auth import READER, Actor, IgnoredActor
 from finance.service_layer import queue_admin
 from finance.service_layer.payout_release import Release
 
-router = APIRouter(prefix="/v1/payouts", tags=["payout queue"])
+router = APIRouter(prefix="/v1/payouts", tags=["payout queue"], dependencies=READER)
 Id = Annotated[str, Path(max_length=ID_MAX_LENGTH, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:@-]*$")]
 EntryId = Annotated[str, Path(max_length=2 * ID_MAX_LENGTH + 1, pattern=ID_PATTERN)]
 
 
 class StaffAction(BaseModel):
-    actor: str = Field(min_length=1, max_length=200, examples=["ops@example.com"])
+    actor: IgnoredActor = None
     note: str = Field(min_length=1, max_length=2000, examples=["guest complaint under review"])
 
 
 class HostSettingsIn(BaseModel):
-    actor: str = Field(min_length=1, max_length=200)
+    actor: IgnoredActor = None
     payout_delay_hours: float | None = Field(default=None, ge=0, le=24 * 365)
     risk_tier: str | None = Field(default=None, max_length=50)
 
@@ -46,7 +50,7 @@ class PolicyIn(BaseModel):
     hold_days: int = Field(default=0, ge=0, le=3650)
     fixed_amount: int = Field(default=0, ge=0)
     currency: str | None = Field(default=None, pattern=r"^[a-z]{3}$")
-    actor: str = Field(min_length=1, max_length=200)
+    actor: IgnoredActor = None
     note: str = Field(default="", max_length=2000)
 
 
@@ -54,7 +58,7 @@ class AssignmentIn(BaseModel):
     scope: Scope
     scope_key: str = Field(default="", max_length=100, description="Tier or host; '' for platform.")
     policy_id: str = Field(min_length=1, max_length=100)
-    actor: str = Field(min_length=1, max_length=200)
+    actor: IgnoredActor = None
 
 
 def _db(request: Request) -> asyncpg.Pool:
@@ -124,9 +128,11 @@ async def entry(request: Request, entry_id: EntryId) -> dict[str, Any]:
 
 
 def _staff(name: str) -> Callable[..., Awaitable[dict[str, Any]]]:
-    async def act(request: Request, entry_id: EntryId, body: StaffAction) -> dict[str, Any]:
+    async def act(
+        request: Request, entry_id: EntryId, body: StaffAction, actor: Actor
+    ) -> dict[str, Any]:
         method = getattr(_release(request), name.replace("-", "_"))
-        state = await _act(request, lambda conn: method(conn, entry_id, body.actor, body.note))
+        state = await _act(request, lambda conn: method(conn, entry_id, actor, body.note))
         return {"entry_id": entry_id, "state": str(state)}
 
     act.__name__ = f"payout_{name.replace('-', '_')}"
@@ -138,11 +144,13 @@ for _action in ("hold", "unhold", "release-now", "retry"):
 
 
 @router.put("/hosts/{host_account_id}", summary="A host's payout delay and risk tier")
-async def host_settings(request: Request, host_account_id: Id, body: HostSettingsIn) -> dict:
+async def host_settings(
+    request: Request, host_account_id: Id, body: HostSettingsIn, actor: Actor
+) -> dict:
     return await _act(
         request,
         lambda conn: queue_admin.set_host(
-            conn, host_account_id, body.actor, body.payout_delay_hours, body.risk_tier
+            conn, host_account_id, actor, body.payout_delay_hours, body.risk_tier
         ),
     )
 
@@ -153,24 +161,21 @@ async def reserve_policies(request: Request) -> dict[str, Any]:
 
 
 @router.post("/reserve-policies", status_code=201, summary="A new version of a reserve policy")
-async def create_policy(request: Request, body: PolicyIn) -> dict[str, Any]:
+async def create_policy(request: Request, body: PolicyIn, actor: Actor) -> dict[str, Any]:
     fields = body.model_dump(exclude={"actor", "note"})
-    return await _act(
-        request, lambda conn: queue_admin.new_policy(conn, fields, body.actor, body.note)
-    )
+    return await _act(request, lambda conn: queue_admin.new_policy(conn, fields, actor, body.note))
 
 
 @router.put(
     "/reserve-policies/assignments", summary="Apply a policy to the platform, a tier or a host"
 )
-async def assign_policy(request: Request, body: AssignmentIn) -> dict[str, Any]:
+async def assign_policy(request: Request, body: AssignmentIn, actor: Actor) -> dict[str, Any]:
     return await _act(
         request,
-        lambda conn: queue_admin.assign(
-            conn, body.scope, body.scope_key, body.policy_id, body.actor
-        ),
+        lambda conn: queue_admin.assign(conn, body.scope, body.scope_key, body.policy_id, actor),
     )
 
 
 def install(app: FastAPI) -> None:
+    acting.document(router.routes)  # 400 `acting_for_required` where a change names its actor
     app.include_router(router)
