@@ -22,20 +22,22 @@ query ($id: String!) {
 }"""
 
 
+# Test-only event types: no service routes them, so the events these tests leave on the shared
+# test topics are ignored by every service started later in the suite.
 def checkout_saga(booking_id: str, payment_id: str, cid: uuid.UUID) -> list:  # type: ignore[type-arg]
     requested = envelope(
-        "booking.checkout_requested",
+        "booking.opstest_checkout_requested",
         {"booking_id": booking_id},
         correlation_id=cid,
         at=ago(seconds=3),
     )
     authorized = envelope(
-        "payments.payment_authorized",
+        "payments.opstest_payment_authorized",
         {"payment_id": payment_id, "booking_id": booking_id},
         correlation_id=cid, causation_id=requested.event_id, at=ago(seconds=2.5),
     )  # fmt: skip
     confirmed = envelope(
-        "booking.booking_confirmed",
+        "booking.opstest_booking_confirmed",
         {"booking_id": booking_id, "payment": {"payment_id": payment_id}},
         correlation_id=cid, causation_id=authorized.event_id, at=ago(seconds=2),
     )  # fmt: skip
@@ -63,14 +65,14 @@ def test_a_bookings_timeline_shows_every_hop_and_the_dead_letter_on_the_way(ops:
 
     [saga] = wait_for(sagas, lambda s: len(s) == 1 and len(s[0]["entries"]) == 4)
     assert saga["correlationId"] == str(cid)
-    assert (saga["sagaType"], saga["deadLetters"]) == ("checkout", 1)
+    assert (saga["sagaType"], saga["deadLetters"]) == ("opstest_checkout", 1)
     kinds = [(e["kind"], e["service"], e["type"]) for e in saga["entries"]]
     # The dead letter sits at the time it failed (now), after the events it came from.
     assert kinds == [
-        ("EVENT", "booking", "booking.checkout_requested"),
-        ("EVENT", "payments", "payments.payment_authorized"),
-        ("EVENT", "booking", "booking.booking_confirmed"),
-        ("DEAD_LETTER", "finance", "payments.payment_authorized"),
+        ("EVENT", "booking", "booking.opstest_checkout_requested"),
+        ("EVENT", "payments", "payments.opstest_payment_authorized"),
+        ("EVENT", "booking", "booking.opstest_booking_confirmed"),
+        ("DEAD_LETTER", "finance", "payments.opstest_payment_authorized"),
     ]
     events = [e for e in saga["entries"] if e["kind"] == "EVENT"]
     assert events[0]["hopMs"] is None
