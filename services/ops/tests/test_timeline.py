@@ -62,6 +62,7 @@ def test_dead_letter_facts_come_from_the_headers() -> None:
 
 def test_a_poison_dead_letter_becomes_a_row_postgres_can_store() -> None:
     from aiokafka.structs import ConsumerRecord
+
     from ops.service_layer.projection import to_rows
 
     record = ConsumerRecord(
