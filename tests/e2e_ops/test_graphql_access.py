@@ -75,6 +75,12 @@ def test_bad_input_answers_an_error_with_a_code(ops: Ops, query: str, code: str)
     assert [e["extensions"]["code"] for e in body["errors"]] == [code], body
 
 
+def test_healthz_says_how_far_the_timeline_got(ops: Ops) -> None:
+    health = httpx.get(f"{ops.url}/healthz").json()
+    assert health["service"] == "ops"
+    assert health["timeline_recorded"] >= 0 and health["timeline_refused"] == 0
+
+
 def test_me_names_the_signed_in_staff_member(ops: Ops) -> None:
     assert ops.graphql("{ me { sub role } }", role="trust")["data"]["me"] == {
         "sub": "ana",

@@ -4,6 +4,7 @@ GraphQL API and the console. Everything is wired here, once."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -17,6 +18,17 @@ from ops.service_layer.projection import Projection
 NAME = "ops"
 
 
+class OpsRuntime(ServiceRuntime):
+    """The runtime, whose /healthz also says how far the timeline projection got."""
+
+    def health(self) -> dict[str, Any]:
+        projection: Projection = self.state["projection"]
+        return super().health() | {
+            "timeline_recorded": projection.recorded,
+            "timeline_refused": projection.refused,
+        }
+
+
 def build_runtime(settings: OpsSettings) -> ServiceRuntime:
     projection = Projection(settings.kafka_bootstrap, settings.projection_group)
 
@@ -26,7 +38,7 @@ def build_runtime(settings: OpsSettings) -> ServiceRuntime:
     async def detect(runtime: ServiceRuntime) -> None:
         await stuck.detect(runtime.db, settings)
 
-    runtime = ServiceRuntime(
+    runtime = OpsRuntime(
         name=NAME,
         settings=settings,
         # No routes: the projection reads raw records itself (service_layer/projection.py).
