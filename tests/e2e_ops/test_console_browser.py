@@ -89,9 +89,9 @@ def test_staff_walk_a_bookings_timeline_and_replay_its_dead_letter(
         page.wait_for_timeout(200)
         page.click("text=Find")
     expect(rows).to_have_count(4)
-    expect(page.locator("section.saga h2")).to_contain_text("opstest_checkout saga")
-    expect(rows.nth(0)).to_contain_text("booking.opstest_checkout_requested")
-    expect(rows.nth(1)).to_contain_text("payments.opstest_payment_authorized")
+    expect(page.locator("section.saga h2")).to_contain_text("checkout saga")
+    expect(rows.nth(0)).to_contain_text("test.checkout_requested")
+    expect(rows.nth(1)).to_contain_text("test.payment_authorized")
     expect(rows.nth(1)).to_contain_text("ms")  # the hop time
     expect(rows.nth(3)).to_contain_text("receipt renderer failed")
     shot("1-timeline")

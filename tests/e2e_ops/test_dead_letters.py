@@ -74,7 +74,7 @@ def _letters(ops: Ops, key: str, role: str = "finance") -> list[dict[str, Any]]:
 def test_a_dead_letter_is_replayed_once_per_token_and_audited(ops: Ops) -> None:
     key = f"dsp-{uuid.uuid4().hex[:8]}"
     event = envelope(
-        "payments.opstest_dispute_opened", {"dispute_id": key}, correlation_id=uuid.uuid4()
+        "test.dispute_opened", {"dispute_id": key}, producer="payments", correlation_id=uuid.uuid4()
     )
     asyncio.run(
         dead_letter("disputes", event.to_bytes(), key=key, topic="payments.events",
@@ -82,7 +82,7 @@ def test_a_dead_letter_is_replayed_once_per_token_and_audited(ops: Ops) -> None:
     )  # fmt: skip
     [letter] = _letters(ops, key)
     assert (letter["eventType"], letter["errorType"], letter["state"]) == (
-        "payments.opstest_dispute_opened", "RuntimeError", "open",
+        "test.dispute_opened", "RuntimeError", "open",
     )  # fmt: skip
     where = {"p": letter["partition"], "o": letter["offset"]}
 

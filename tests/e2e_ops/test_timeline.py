@@ -22,23 +22,20 @@ query ($id: String!) {
 }"""
 
 
-# Test-only event types: no service routes them, so the events these tests leave on the shared
-# test topics are ignored by every service started later in the suite.
 def checkout_saga(booking_id: str, payment_id: str, cid: uuid.UUID) -> list:  # type: ignore[type-arg]
+    """A checkout as booking and payments tell it, in `test.*` types (see `envelope`)."""
     requested = envelope(
-        "booking.opstest_checkout_requested",
-        {"booking_id": booking_id},
-        correlation_id=cid,
-        at=ago(seconds=3),
-    )
+        "test.checkout_requested", {"booking_id": booking_id}, producer="booking",
+        correlation_id=cid, at=ago(seconds=3),
+    )  # fmt: skip
     authorized = envelope(
-        "payments.opstest_payment_authorized",
-        {"payment_id": payment_id, "booking_id": booking_id},
+        "test.payment_authorized",
+        {"payment_id": payment_id, "booking_id": booking_id}, producer="payments",
         correlation_id=cid, causation_id=requested.event_id, at=ago(seconds=2.5),
     )  # fmt: skip
     confirmed = envelope(
-        "booking.opstest_booking_confirmed",
-        {"booking_id": booking_id, "payment": {"payment_id": payment_id}},
+        "test.booking_confirmed",
+        {"booking_id": booking_id, "payment": {"payment_id": payment_id}}, producer="booking",
         correlation_id=cid, causation_id=authorized.event_id, at=ago(seconds=2),
     )  # fmt: skip
     return [requested, authorized, confirmed]
@@ -65,14 +62,14 @@ def test_a_bookings_timeline_shows_every_hop_and_the_dead_letter_on_the_way(ops:
 
     [saga] = wait_for(sagas, lambda s: len(s) == 1 and len(s[0]["entries"]) == 4)
     assert saga["correlationId"] == str(cid)
-    assert (saga["sagaType"], saga["deadLetters"]) == ("opstest_checkout", 1)
+    assert (saga["sagaType"], saga["deadLetters"]) == ("checkout", 1)
     kinds = [(e["kind"], e["service"], e["type"]) for e in saga["entries"]]
     # The dead letter sits at the time it failed (now), after the events it came from.
     assert kinds == [
-        ("EVENT", "booking", "booking.opstest_checkout_requested"),
-        ("EVENT", "payments", "payments.opstest_payment_authorized"),
-        ("EVENT", "booking", "booking.opstest_booking_confirmed"),
-        ("DEAD_LETTER", "finance", "payments.opstest_payment_authorized"),
+        ("EVENT", "booking", "test.checkout_requested"),
+        ("EVENT", "payments", "test.payment_authorized"),
+        ("EVENT", "booking", "test.booking_confirmed"),
+        ("DEAD_LETTER", "finance", "test.payment_authorized"),
     ]
     events = [e for e in saga["entries"] if e["kind"] == "EVENT"]
     assert events[0]["hopMs"] is None
@@ -92,15 +89,16 @@ def test_a_saga_waiting_past_its_types_limit_is_listed_as_stuck_with_its_step(op
     cid, fine = uuid.uuid4(), uuid.uuid4()
     probe = f"x-{uuid.uuid4().hex[:8]}"
     waiting = envelope(
-        "booking.opsprobe_requested", {"booking_id": probe}, correlation_id=cid, at=ago(seconds=5)
-    )
+        "test.opsprobe_requested", {"booking_id": probe}, producer="booking",
+        correlation_id=cid, at=ago(seconds=5),
+    )  # fmt: skip
     answered = envelope(
-        "booking.opsprobe_requested", {"booking_id": probe + "-2"}, correlation_id=fine,
-        at=ago(seconds=5),
+        "test.opsprobe_requested", {"booking_id": probe + "-2"}, producer="booking",
+        correlation_id=fine, at=ago(seconds=5),
     )  # fmt: skip
     done = envelope(
-        "payments.opsprobe_done", {"booking_id": probe + "-2"}, correlation_id=fine,
-        causation_id=answered.event_id, at=ago(seconds=4),
+        "test.opsprobe_done", {"booking_id": probe + "-2"}, producer="payments",
+        correlation_id=fine, causation_id=answered.event_id, at=ago(seconds=4),
     )  # fmt: skip
     asyncio.run(publish(waiting, answered, done))
     query = '{ stuckSagas(sagaType: "opsprobe", first: 200) { items { correlationId sagaType step limitSeconds waitedSeconds } } }'
@@ -110,6 +108,6 @@ def test_a_saga_waiting_past_its_types_limit_is_listed_as_stuck_with_its_step(op
 
     items = wait_for(stuck, lambda items: any(i["correlationId"] == str(cid) for i in items))
     [mine] = [i for i in items if i["correlationId"] == str(cid)]
-    assert mine["step"] == "after booking.opsprobe_requested (booking)"
+    assert mine["step"] == "after test.opsprobe_requested (booking)"
     assert mine["limitSeconds"] == 1 and mine["waitedSeconds"] >= 1
     assert str(fine) not in {i["correlationId"] for i in items}
