@@ -39,6 +39,7 @@ class DeadLetter:
     attempts: int | None
     failed_at: datetime | None
     value: str
+    record_ts: int  # with its place, what names this letter (a re-created topic reuses offsets)
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ def _letter(service: str, record: ConsumerRecord) -> DeadLetter:
         attempts=facts.attempts,
         failed_at=facts.failed_at or datetime.fromtimestamp(record.timestamp / 1000, UTC),
         value=described["value"],
+        record_ts=record.timestamp,
     )
 
 

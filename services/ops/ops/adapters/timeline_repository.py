@@ -51,6 +51,7 @@ class DeadLetterRow:
     ids: dict[str, list[str]]
     id_values: list[str]
     raw: str | None
+    record_ts: int  # the record's Kafka timestamp (ms): with its place, the letter's identity
 
 
 _EVENT_COLUMNS = (
@@ -60,7 +61,7 @@ _EVENT_COLUMNS = (
 _DLT_COLUMNS = (
     'topic, partition, "offset", service, original_topic, error_type, error_message, attempts, '
     "failed_at, event_id, type, version, producer, key, correlation_id, causation_id, "
-    "occurred_at, ids, id_values, raw"
+    "occurred_at, ids, id_values, raw, record_ts"
 )
 
 
@@ -83,8 +84,8 @@ async def record(
     if letters:
         await conn.executemany(
             f"INSERT INTO timeline_dead_letters ({_DLT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, "
-            "$7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18::jsonb, $19, $20) "
-            'ON CONFLICT (topic, partition, "offset") DO NOTHING',
+            "$7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18::jsonb, $19, $20, $21) "
+            'ON CONFLICT (topic, partition, "offset", record_ts) DO NOTHING',
             [_params(d) for d in letters],
         )
 
@@ -154,7 +155,8 @@ async def saga_states(conn: asyncpg.Connection, window_hours: int) -> list[SagaS
                (SELECT d.service || ': ' || coalesce(d.error_type, 'unknown error')
                   FROM timeline_dead_letters d
                   LEFT JOIN dead_letter_actions a
-                    ON (a.topic, a.partition, a."offset") = (d.topic, d.partition, d."offset")
+                    ON (a.topic, a.partition, a."offset", a.record_ts)
+                     = (d.topic, d.partition, d."offset", d.record_ts)
                  WHERE d.correlation_id = l.correlation_id AND a.state IS NULL
                  ORDER BY d.failed_at DESC LIMIT 1) AS dead_letter
           FROM latest l JOIN first f USING (correlation_id)""",

@@ -27,14 +27,23 @@ class Page:
     total: int
 
 
-async def _decisions(pool: asyncpg.Pool, topic: str) -> dict[tuple[int, int], Decision]:
+Place = tuple[int, int, int]  # partition, offset, record timestamp
+
+
+def _place(letter: kafka.DeadLetter) -> Place:
+    return (letter.partition, letter.offset, letter.record_ts)
+
+
+async def _decisions(pool: asyncpg.Pool, topic: str) -> dict[Place, Decision]:
     rows = await pool.fetch(
-        'SELECT partition, "offset", state, note, actor, at FROM dead_letter_actions '
+        'SELECT partition, "offset", record_ts, state, note, actor, at FROM dead_letter_actions '
         "WHERE topic = $1",
         topic,
     )
     return {
-        (r["partition"], r["offset"]): Decision(r["state"], r["note"], r["actor"], r["at"])
+        (r["partition"], r["offset"], r["record_ts"]): Decision(
+            r["state"], r["note"], r["actor"], r["at"]
+        )
         for r in rows
     }
 
@@ -55,7 +64,7 @@ async def list_page(
         raise invalid("state must be open, replayed or skipped.")
     letters = [x for x in await kafka.read_letters(bootstrap, service) if filters.admit(x)]
     decided = await _decisions(pool, kafka.dead_letter_topic(service))
-    rows = [(x, decided.get((x.partition, x.offset))) for x in reversed(letters)]
+    rows = [(x, decided.get(_place(x))) for x in reversed(letters)]
     if state is not None:
         rows = [(x, d) for x, d in rows if (d.state if d else "open") == state]
     return Page(rows[offset : offset + first], len(rows))
@@ -74,7 +83,7 @@ async def dry_run(
     """What a replay would do, and nothing else."""
     letter = await kafka.find(bootstrap, service, partition, offset)
     decided = await _decisions(pool, letter.topic)
-    return Plan(letter, kafka.replay_target(letter), decided.get((partition, offset)))
+    return Plan(letter, kafka.replay_target(letter), decided.get(_place(letter)))
 
 
 async def replay(
@@ -152,8 +161,10 @@ async def skip(
 def _remember(letter: kafka.DeadLetter, state: str, note: str | None, actor: str) -> Record:
     async def write(conn: asyncpg.Connection) -> None:
         await conn.execute(
-            'INSERT INTO dead_letter_actions (topic, partition, "offset", state, note, actor) '
-            'VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (topic, partition, "offset") '
+            "INSERT INTO dead_letter_actions "
+            '(topic, partition, "offset", record_ts, state, note, actor) '
+            "VALUES ($1, $2, $3, $7, $4, $5, $6) "
+            'ON CONFLICT (topic, partition, "offset", record_ts) '
             "DO UPDATE SET state = EXCLUDED.state, note = EXCLUDED.note, actor = EXCLUDED.actor, "
             "at = now()",
             letter.topic,
@@ -162,6 +173,7 @@ def _remember(letter: kafka.DeadLetter, state: str, note: str | None, actor: str
             state,
             note,
             actor,
+            letter.record_ts,
         )
 
     return write

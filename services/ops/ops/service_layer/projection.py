@@ -55,7 +55,7 @@ def to_rows(
                     facts.error_type, facts.error_message, facts.attempts, facts.failed_at,
                     env.event_id, env.type, env.version, env.producer, env.key,
                     env.correlation_id, env.causation_id, env.occurred_at, ids, id_values(ids),
-                    raw,
+                    raw, r.timestamp,
                 )
             )  # fmt: skip
             continue
