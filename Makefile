@@ -87,11 +87,12 @@ contracts: setup ## export JSON Schemas, then check compatibility
 contracts-check: setup ## fail if the contracts are incompatible or exported schemas are stale
 	$(PY) -m marketplace_contracts.compat --check
 
-docs: setup ## regenerate docs/asyncapi/*.json, docs/lifecycles.md and the diagram of docs/disputes.md
+docs: setup ## regenerate docs/asyncapi/*.json, docs/lifecycles.md, the diagram of docs/disputes.md and contracts/graphql/admin.graphql
 	@for s in booking payments finance disputes; do \
 	  $(PY) -m $$s asyncapi --output docs/asyncapi/$$s.json && echo "docs/asyncapi/$$s.json"; done
 	$(PY) -m booking lifecycle-doc --output docs/lifecycles.md
 	$(PY) -m disputes lifecycle-doc --output docs/disputes.md
+	$(PY) -m ops graphql-schema --output contracts/graphql/admin.graphql
 
 bench: setup ## benchmarks (expects `make up`)
 	$(PY) bench/run_all.py

@@ -58,7 +58,7 @@ _EVENT_TOPICS = (
         key="booking_id (invite_id for invite events, group_id for group events)",
         partitions=6,
         producer="booking",
-        consumers=("payments", "finance", "disputes"),
+        consumers=("payments", "finance", "disputes", "ops"),
         description="Booking lifecycle facts: checkout requested, confirmed, failed, "
         "host response requested; Smart Invites sent and closed; Linked Booking Groups "
         "requested, captured, confirmed and failed; cancellations, amendments and extra "
@@ -69,7 +69,7 @@ _EVENT_TOPICS = (
         key="payment_id (host_account_id for account events, payout_id for platform payouts)",
         partitions=6,
         producer="payments",
-        consumers=("booking", "finance", "disputes"),
+        consumers=("booking", "finance", "disputes", "ops"),
         description="Payment facts: authorized, processing (bank debits), failed, captured, "
         "returned, funds cleared, voided, reauthorized; refunds; transfers and reversals; "
         "expiring authorizations; host account updates; platform payouts.",
@@ -80,7 +80,7 @@ _EVENT_TOPICS = (
         "for negative balances)",
         partitions=3,
         producer="finance",
-        consumers=("booking", "payments"),
+        consumers=("booking", "payments", "ops"),
         description="Ledger facts: balanced journals posted; the payout queue (payouts "
         "scheduled, held, released for transfer, transferred, failed); reserves held and "
         "released; negative balances recorded and recovered.",
@@ -90,7 +90,7 @@ _EVENT_TOPICS = (
         key="dispute_id",
         partitions=3,
         producer="disputes",
-        consumers=("payments", "finance"),
+        consumers=("payments", "finance", "ops"),
         description="Dispute cases: payout holds raised and cleared; deadline reminders; "
         "requests to submit evidence or accept a dispute (payments calls Stripe); outcomes "
         "with who bears a loss.",

@@ -12,8 +12,8 @@ VENV="$ROOT/.venv"
 PY="$VENV/bin/python"
 
 # Services in dependency/start order; the HTTP port of each comes from CONVENTIONS.md.
-SERVICES=(booking payments finance disputes)
-declare -A SERVICE_PORT=([booking]=8000 [payments]=8001 [finance]=8002 [disputes]=8003)
+SERVICES=(booking payments finance disputes ops)
+declare -A SERVICE_PORT=([booking]=8000 [payments]=8001 [finance]=8002 [disputes]=8003 [ops]=8004)
 STRIPESIM_PORT=12111
 
 # pip, Maven (~/.m2) and Go (module/build cache) all key their caches on $HOME;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run the Stripe simulator and the four services as local background processes:
+# Run the Stripe simulator and the five services as local background processes:
 #   services.sh start|stop|status
 # Pid files and logs live in .run/system/ (<name>.pid, <name>.log), next to the
 # system Kafka. Start order: simulator first (payments calls it), then the

@@ -10,11 +10,12 @@ cd "$ROOT"
 
 # Local packages, in dependency order (contracts <- eventkit <- services).
 LOCAL_PACKAGES=(contracts libs/eventkit services/booking services/payments services/finance
-                services/disputes tools/stripesim tools/fake_dropbox_sign)
+                services/disputes services/ops tools/stripesim tools/fake_dropbox_sign)
 # Linters are pinned exactly: a new ruff/mypy release can turn a green
 # `make lint` red without any change in the repo.
 DEV_TOOLS=(ruff==0.17.6 mypy==2.4.1 "pytest>=8.3" "pytest-asyncio>=0.24" "hypothesis>=6.100"
-           "testcontainers>=4.8" "httpx>=0.27" "jsonschema>=4.23" "schemathesis>=4.32,<5")
+           "testcontainers>=4.8" "httpx>=0.27" "jsonschema>=4.23" "schemathesis>=4.32,<5"
+           "playwright>=1.48")
 KAFKA_VERSION=4.1.1
 STRIPE_MOCK_VERSION=v0.203.0   # resolved from @latest when this script was written
 
@@ -26,6 +27,9 @@ ensure_system_tools() {
     command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
     command -v mvn >/dev/null || missing+=(maven)
     command -v curl >/dev/null || missing+=(curl)
+    # The console's browser test drives Debian's Chromium through Playwright (Playwright's
+    # own browser download is not reachable from CI); chromium-driver comes with it.
+    [[ -x /usr/bin/chromium ]] || missing+=(chromium chromium-driver)
     if ((${#missing[@]})); then
         # Part of this machine image; only a stripped-down machine gets here.
         log "installing missing system packages: ${missing[*]}"

@@ -7,7 +7,7 @@
 #   db-isolation.sh database <dbname>   -> connect to <dbname>
 # Result:
 # - roles <svc>_svc (LOGIN, dev password = role name), cluster-wide;
-# - database owned by postgres; PUBLIC may not connect, only the four roles;
+# - database owned by postgres; PUBLIC may not connect, only the service roles;
 # - schema public unusable (no CREATE/USAGE for PUBLIC); it only holds the
 #   extensions the superuser installs;
 # - schema <svc> owned by <svc>_svc with nothing granted to anyone else, so a
@@ -16,7 +16,7 @@
 #   land in the service's own schema.
 set -euo pipefail
 
-SERVICES=(booking payments finance disputes)
+SERVICES=(booking payments finance disputes ops)
 phase="${1:-}" db="${2:-}"
 [[ "$db" =~ ^[a-z_][a-z0-9_]*$ ]] || { echo "usage: $0 cluster|database <dbname>" >&2; exit 2; }
 

@@ -49,6 +49,13 @@ def _booking() -> FastAPI:
     return build_app(build_runtime(BookingSettings()))
 
 
+def _ops() -> FastAPI:
+    from ops.bootstrap import build_app, build_runtime
+    from ops.config import OpsSettings
+
+    return build_app(build_runtime(OpsSettings()))
+
+
 def _toy() -> FastAPI:
     """A service with routes that fail in every way a route can."""
     app = create_app(
@@ -87,6 +94,7 @@ SERVICES: dict[str, Callable[[], FastAPI]] = {
     "payments": _payments,
     "finance": _finance,
     "disputes": _disputes,
+    "ops": _ops,
 }
 MALFORMED_IDS = {
     "finance": "/v1/ledger/bookings/bk%00x",

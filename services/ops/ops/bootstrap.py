@@ -1,0 +1,60 @@
+"""Composition root of the ops service: the timeline projection, the stuck-saga detector, the
+GraphQL API and the console. Everything is wired here, once."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import FastAPI
+
+from eventkit.periodic import every
+from eventkit.routing import EventRouter
+from eventkit.runtime import ServiceRuntime, create_app
+from ops.config import OpsSettings
+from ops.service_layer import stuck
+from ops.service_layer.projection import Projection
+
+NAME = "ops"
+
+
+class OpsRuntime(ServiceRuntime):
+    """The runtime, whose /healthz also says how far the timeline projection got."""
+
+    def health(self) -> dict[str, Any]:
+        projection: Projection = self.state["projection"]
+        return super().health() | {
+            "timeline_recorded": projection.recorded,
+            "timeline_refused": projection.refused,
+        }
+
+
+def build_runtime(settings: OpsSettings) -> ServiceRuntime:
+    projection = Projection(settings.kafka_bootstrap, settings.projection_group)
+
+    async def project(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
+        await projection.run(runtime.db, stop)
+
+    async def detect(runtime: ServiceRuntime) -> None:
+        await stuck.detect(runtime.db, settings)
+
+    runtime = OpsRuntime(
+        name=NAME,
+        settings=settings,
+        # No routes: the projection reads raw records itself (service_layer/projection.py).
+        router=EventRouter(NAME),
+        workers=(project, every(settings.stuck_scan_seconds, detect, name="stuck-sagas")),
+    )
+    runtime.state.update(settings=settings, projection=projection)
+    return runtime
+
+
+def build_app(runtime: ServiceRuntime) -> FastAPI:
+    from ops.entrypoints import console, graphql_app
+
+    app = create_app(runtime, title="Marketplace ops service", version="1.0.0")
+    settings: OpsSettings = runtime.state["settings"]
+    app.state.jwt_secret = settings.jwt_secret
+    graphql_app.install(app)
+    console.install(app)
+    return app

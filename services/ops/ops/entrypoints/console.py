@@ -1,0 +1,152 @@
+"""The staff console under /console: server-rendered pages over the same GraphQL schema.
+
+Every page runs its GraphQL operation in process with the signed-in staff member as the
+principal, so the console can do exactly what the API lets that role do, and shows the API's
+refusals as sentences. An area is one route and one template, listed in `NAV`; the finance,
+trust and booking areas plug in the same way once their resolvers exist.
+
+The token lives in an HttpOnly, SameSite=Strict cookie: a form on another site cannot post
+with it, which is what keeps the console's POST forms safe without a CSRF token.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from eventkit.auth import DEV_JWT_SECRET, AuthError, Principal, Role, decode_token, issue_token
+from ops.entrypoints.graphql_app import context_for
+
+COOKIE = "ops_token"
+PAGE = 20
+templates = Jinja2Templates(directory=Path(__file__).with_name("templates"))
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    path: str
+    label: str
+    roles: frozenset[Role]
+
+
+# One line per area; a role sees the areas it may use. Finance (payouts, reserves, daily close,
+# reconciliation) and trust (disputes) pages are added here by their modules.
+NAV: list[NavEntry] = [
+    NavEntry("/console/timeline", "Search & timeline", frozenset({Role.ADMIN, Role.FINANCE, Role.TRUST})),
+    NavEntry("/console/stuck", "Stuck sagas", frozenset({Role.ADMIN, Role.FINANCE, Role.TRUST})),
+    NavEntry("/console/dead-letters", "Dead letters", frozenset({Role.ADMIN, Role.FINANCE})),
+]  # fmt: skip
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+
+
+class SignedOut(Exception):
+    """No usable token: the page sends the browser to the sign-in form."""
+
+
+def principal_of(request: Request) -> Principal:
+    token = request.cookies.get(COOKIE)
+    if not token:
+        raise SignedOut
+    try:
+        principal = decode_token(request.app.state.jwt_secret, token)
+    except AuthError:
+        raise SignedOut from None
+    if principal.role not in (Role.ADMIN, Role.FINANCE, Role.TRUST):
+        raise SignedOut
+    return principal
+
+
+async def run(request: Request, principal: Principal, query: str, **variables: Any) -> Any:
+    """One GraphQL operation as this staff member: (data, error sentences)."""
+    schema = request.app.state.graphql_schema
+    result = await schema.execute(
+        query, variable_values=variables, context_value=context_for(request, principal)
+    )
+    return result.data, [e.message for e in result.errors or ()]
+
+
+def render(request: Request, principal: Principal, name: str, **values: Any) -> HTMLResponse:
+    nav = [n for n in NAV if principal.role in n.roles]
+    return templates.TemplateResponse(
+        request, name, {"me": principal, "nav": nav, "path": request.url.path, **values}
+    )
+
+
+def pages(total: int, offset: int) -> dict[str, int | None]:
+    return {
+        "prev": max(offset - PAGE, 0) if offset > 0 else None,
+        "next": offset + PAGE if offset + PAGE < total else None,
+        "from": offset + 1 if total else 0,
+        "to": min(offset + PAGE, total),
+    }
+
+
+@router.get("/sign-in", response_class=HTMLResponse)
+async def sign_in_form(request: Request, error: str | None = None) -> HTMLResponse:
+    dev = request.app.state.jwt_secret == DEV_JWT_SECRET
+    return templates.TemplateResponse(
+        request, "sign_in.html", {"dev": dev, "error": error, "me": None, "nav": []}
+    )
+
+
+@router.post("/sign-in")
+async def sign_in(
+    request: Request,
+    token: str = Form(""),
+    sub: str = Form(""),
+    role: str = Form(""),
+) -> Response:
+    secret = request.app.state.jwt_secret
+    if not token and sub:
+        # Minting is for development only: with a real secret, staff paste a token.
+        if secret != DEV_JWT_SECRET:
+            return await sign_in_form(request, "Sign-in by name works only in development.")
+        if role not in ("admin", "finance", "trust"):
+            return await sign_in_form(request, "Choose admin, finance or trust.")
+        token = issue_token(secret, sub.strip()[:100], role, ttl_seconds=12 * 3600)
+    try:
+        principal = decode_token(secret, token.strip())
+    except AuthError:
+        return await sign_in_form(request, "That token is not valid here (expired or not ours).")
+    if principal.role not in (Role.ADMIN, Role.FINANCE, Role.TRUST):
+        return await sign_in_form(request, f"A {principal.role} token cannot use the console.")
+    response = RedirectResponse("/console", status_code=303)
+    response.set_cookie(COOKIE, token.strip(), httponly=True, samesite="strict", max_age=12 * 3600)
+    return response
+
+
+@router.post("/sign-out")
+async def sign_out() -> Response:
+    response = RedirectResponse("/console/sign-in", status_code=303)
+    response.delete_cookie(COOKIE)
+    return response
+
+
+@router.get("")
+async def home(request: Request) -> Response:
+    principal = principal_of(request)
+    first = next((n.path for n in NAV if principal.role in n.roles), "/console/sign-in")
+    return RedirectResponse(first, status_code=303)
+
+
+def install(app: FastAPI) -> None:
+    from ops.entrypoints import console_pages
+
+    @app.exception_handler(SignedOut)
+    async def _signed_out(request: Request, exc: SignedOut) -> Response:
+        return RedirectResponse("/console/sign-in", status_code=303)
+
+    app.include_router(router)
+    app.include_router(console_pages.router)
+
+
+def new_token() -> str:
+    """An idempotency token per rendered form: a double submit is one action."""
+    return str(uuid.uuid4())

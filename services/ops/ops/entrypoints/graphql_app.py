@@ -1,0 +1,35 @@
+"""POST /graphql: the staff API. The bearer token is checked before GraphQL runs (401 without
+one, 403 for a non-staff role, in the project's error body); each field then checks its roles."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request
+from strawberry.fastapi import GraphQLRouter
+
+from eventkit.auth import Principal, Role, require
+from ops.entrypoints.graphql_schema import build_schema
+
+STAFF_ONLY = require(Role.ADMIN, Role.FINANCE, Role.TRUST)
+
+
+def context_for(request: Request, principal: Principal) -> dict[str, Any]:
+    runtime = request.app.state.runtime
+    return {"principal": principal, "pool": runtime.db, "settings": runtime.settings}
+
+
+async def _context(
+    request: Request, principal: Annotated[Principal, Depends(STAFF_ONLY)]
+) -> dict[str, Any]:
+    return context_for(request, principal)
+
+
+def install(app: FastAPI) -> None:
+    schema = build_schema()
+    app.state.graphql_schema = schema
+    # No GraphiQL page: it would need a token before it could even load; the console is the UI.
+    router: GraphQLRouter[Any, None] = GraphQLRouter(
+        schema, context_getter=_context, graphql_ide=None, allow_queries_via_get=False
+    )
+    app.include_router(router, prefix="/graphql", tags=["staff"])

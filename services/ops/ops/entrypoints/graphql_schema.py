@@ -1,0 +1,201 @@
+"""The staff GraphQL schema: ops' own queries and mutations, and the list other parts plug into.
+
+Each area is one Query class and one Mutation class; `QUERIES` and `MUTATIONS` list them and
+the schema merges them. The finance, disputes and booking areas (payout queue, reserves, daily
+closes, reconciliation, dispute cases, bookings) are resolved through their services' HTTP
+APIs (`ops.adapters.staff_apis`) and are added to these lists by their own module.
+
+Roles, field by field: admin everything; finance: timelines, stuck sagas, dead letters (read);
+trust: timelines and stuck sagas. A field refused answers a GraphQL error with
+`extensions.code = "forbidden"`; the HTTP layer has already answered 401 without a token.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from strawberry.tools import merge_types
+from strawberry.types import Info
+
+from eventkit.auth import Principal, Role
+from ops.adapters import dead_letters as kafka
+from ops.adapters import mutations_repository as audit_repo
+from ops.adapters import timeline_repository as timeline_repo
+from ops.domain.errors import OpsError, forbidden, invalid
+from ops.entrypoints import graphql_types as t
+from ops.service_layer import dead_letter_ops, timelines
+
+ADMIN, FINANCE, TRUST = Role.ADMIN, Role.FINANCE, Role.TRUST
+TIMELINE_ROLES = (ADMIN, FINANCE, TRUST)
+DEAD_LETTER_READ = (ADMIN, FINANCE)
+DEAD_LETTER_WRITE = (ADMIN,)
+
+
+def allow(info: Info, *roles: Role) -> Principal:
+    """The caller, if its role may use this field; OpsError('forbidden') otherwise."""
+    principal: Principal = info.context["principal"]
+    if principal.role not in roles:
+        raise forbidden(principal.role.value, " or ".join(r.value for r in roles))
+    return principal
+
+
+def _page(first: int, offset: int) -> None:
+    if not 1 <= first <= 200 or offset < 0:
+        raise invalid("first must be 1 to 200 and offset at least 0.")
+
+
+@strawberry.type
+class AccountQuery:
+    @strawberry.field(description="Who is signed in (any staff role).")
+    def me(self, info: Info) -> t.Me:
+        principal = allow(info, ADMIN, FINANCE, TRUST)
+        return t.Me(sub=principal.sub, role=principal.role.value)
+
+
+@strawberry.type
+class TimelineQuery:
+    @strawberry.field(
+        description="The sagas an id appears in (booking, group, payment, refund, payout entry, "
+        "dispute, claim, amendment, invite, transfer or release id, an event's key, an event id "
+        "or a correlation id), newest first, each with every event and dead letter in order."
+    )
+    async def timeline(self, info: Info, id: str) -> list[t.SagaTimeline]:
+        allow(info, *TIMELINE_ROLES)
+        return [t.saga(s) for s in await timelines.find(info.context["pool"], id)]
+
+    @strawberry.field(description="Sagas waiting longer than their type's limit, longest first.")
+    async def stuck_sagas(
+        self, info: Info, saga_type: str | None = None, first: int = 50, offset: int = 0
+    ) -> t.StuckSagaPage:
+        allow(info, *TIMELINE_ROLES)
+        _page(first, offset)
+        async with info.context["pool"].acquire() as conn:
+            rows = await timeline_repo.stuck_sagas(conn, saga_type, first + 1, offset)
+        items = [
+            t.StuckSaga(
+                correlation_id=str(r["correlation_id"]), saga_type=r["saga_type"], step=r["step"],
+                waiting_since=r["waiting_since"], waited_seconds=r["waited_seconds"],
+                limit_seconds=r["limit_seconds"], detected_at=r["detected_at"],
+            )
+            for r in rows
+        ]  # fmt: skip
+        return t.StuckSagaPage(items=items[:first], has_more=len(items) > first)
+
+
+@strawberry.type
+class DeadLetterQuery:
+    @strawberry.field(description="A service's dead letters, newest first, filtered.")
+    async def dead_letters(
+        self,
+        info: Info,
+        service: str,
+        event_type: str | None = None,
+        error_type: str | None = None,
+        key: str | None = None,
+        state: str | None = None,
+        first: int = 50,
+        offset: int = 0,
+    ) -> t.DeadLetterPage:
+        allow(info, *DEAD_LETTER_READ)
+        page = await dead_letter_ops.list_page(
+            info.context["pool"],
+            info.context["settings"].kafka_bootstrap,
+            service,
+            kafka.Filters(event_type, error_type, key),
+            state,
+            first,
+            offset,
+        )
+        return t.DeadLetterPage(items=[t.letter(x, d) for x, d in page.items], total=page.total)
+
+    @strawberry.field(description="Dry run: what replaying this dead letter would do.")
+    async def replay_preview(
+        self, info: Info, service: str, partition: int, offset: int
+    ) -> t.ReplayPlan:
+        allow(info, *DEAD_LETTER_READ)
+        ctx = info.context
+        return t.plan(
+            await dead_letter_ops.dry_run(
+                ctx["pool"], ctx["settings"].kafka_bootstrap, service, partition, offset
+            )
+        )
+
+
+@strawberry.type
+class AuditQuery:
+    @strawberry.field(description="Staff mutations, newest first (admin only).")
+    async def audit(
+        self, info: Info, target: str | None = None, first: int = 50, offset: int = 0
+    ) -> list[t.AuditRecord]:
+        allow(info, ADMIN)
+        _page(first, offset)
+        async with info.context["pool"].acquire() as conn:
+            rows = await audit_repo.audit_log(conn, target, first, offset)
+        return [t.audit_record(dict(r)) for r in rows]
+
+
+def _action(result: dict[str, Any]) -> t.DeadLetterAction:
+    return t.DeadLetterAction(
+        target=result["target"], state=result["state"], topic=result["topic"], note=result["note"]
+    )
+
+
+@strawberry.type
+class DeadLetterMutation:
+    @strawberry.mutation(
+        description="Re-deliver one dead letter to the service that failed it. A repeated "
+        "idempotencyToken returns the first result and replays nothing again."
+    )
+    async def replay_dead_letter(
+        self, info: Info, idempotency_token: str, service: str, partition: int, offset: int
+    ) -> t.DeadLetterAction:
+        principal = allow(info, *DEAD_LETTER_WRITE)
+        ctx = info.context
+        return _action(
+            await dead_letter_ops.replay(
+                ctx["pool"], ctx["settings"].kafka_bootstrap, principal, idempotency_token,
+                service, partition, offset,
+            )
+        )  # fmt: skip
+
+    @strawberry.mutation(
+        description="Mark a dead letter handled without replaying it, with a note."
+    )
+    async def skip_dead_letter(
+        self,
+        info: Info,
+        idempotency_token: str,
+        service: str,
+        partition: int,
+        offset: int,
+        note: str,
+    ) -> t.DeadLetterAction:
+        principal = allow(info, *DEAD_LETTER_WRITE)
+        ctx = info.context
+        return _action(
+            await dead_letter_ops.skip(
+                ctx["pool"], ctx["settings"].kafka_bootstrap, principal, idempotency_token,
+                service, partition, offset, note,
+            )
+        )  # fmt: skip
+
+
+# The plug-in point: an area adds its Query/Mutation class here (one line each).
+QUERIES: list[type] = [AccountQuery, TimelineQuery, DeadLetterQuery, AuditQuery]
+MUTATIONS: list[type] = [DeadLetterMutation]
+
+
+def build_schema() -> strawberry.Schema:
+    from ops.entrypoints.graphql_errors import CodedErrors
+
+    query = merge_types("Query", tuple(QUERIES))
+    mutation = merge_types("Mutation", tuple(MUTATIONS))
+    return strawberry.Schema(query=query, mutation=mutation, extensions=[CodedErrors])
+
+
+def sdl() -> str:
+    return build_schema().as_str() + "\n"
+
+
+__all__ = ["OpsError", "build_schema", "sdl"]

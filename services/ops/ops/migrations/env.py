@@ -1,0 +1,3 @@
+from eventkit.migrations import run_env
+
+run_env("ops")

@@ -1,0 +1,120 @@
+"""The console in a real Chromium (Debian's, driven by Playwright): sign in, walk a booking's
+timeline, find its dead letter, dry-run it and replay it; screenshots are kept as artifacts
+(the test's tmp dir and .run/artifacts/console/)."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import uuid
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+from tests.e2e_ops.conftest import ROOT, Ops, dead_letter, publish
+from tests.e2e_ops.test_dead_letters import _ends, _replayed_copies
+from tests.e2e_ops.test_timeline import checkout_saga
+
+pytestmark = pytest.mark.e2e
+
+T = TypeVar("T")
+CHROMIUM = Path("/usr/bin/chromium")
+FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]  # fmt: skip
+
+
+def off_loop(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to its end in a thread of its own: Playwright's sync API keeps an
+    event loop running in the test's thread, where asyncio.run may not start another."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+@pytest.fixture
+def page(tmp_path: Path) -> Iterator[object]:
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's chromium is missing: `make setup` installs it")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        try:
+            yield browser.new_page(viewport={"width": 1280, "height": 900})
+        finally:
+            browser.close()
+
+
+def test_staff_walk_a_bookings_timeline_and_replay_its_dead_letter(
+    ops: Ops, page: object, tmp_path: Path
+) -> None:
+    from playwright.sync_api import Page, expect
+
+    assert isinstance(page, Page)
+    shots = tmp_path / "screenshots"
+    booking_id, payment_id, cid = (
+        f"bk-{uuid.uuid4().hex[:8]}",
+        f"pay-{uuid.uuid4().hex[:8]}",
+        uuid.uuid4(),
+    )
+    requested, authorized, confirmed = checkout_saga(booking_id, payment_id, cid)
+    off_loop(publish(requested, authorized, confirmed))
+    off_loop(
+        dead_letter("booking", confirmed.to_bytes(), key=booking_id, topic="booking.events",
+                    error=RuntimeError("receipt renderer failed"), attempts=5)
+    )  # fmt: skip
+
+    def shot(name: str) -> None:
+        page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+
+    page.goto(f"{ops.url}/console")
+    expect(page).to_have_url(f"{ops.url}/console/sign-in")
+    page.fill("input[name=sub]", "olga")
+    page.select_option("select[name=role]", "admin")
+    page.click("text=Sign in >> nth=-1")
+    expect(page.locator("header")).to_contain_text("olga (admin)")
+
+    # Search by the booking id: every hop, the dead letter on the way (the projection is
+    # asynchronous, so search again until it has caught up).
+    page.fill("input[name=id]", booking_id)
+    page.click("text=Find")
+    rows = page.locator("section.saga tbody tr")
+    for _ in range(100):
+        if rows.count() == 4:
+            break
+        page.wait_for_timeout(200)
+        page.click("text=Find")
+    expect(rows).to_have_count(4)
+    expect(page.locator("section.saga h2")).to_contain_text("checkout saga")
+    expect(rows.nth(0)).to_contain_text("test.checkout_requested")
+    expect(rows.nth(1)).to_contain_text("test.payment_authorized")
+    expect(rows.nth(1)).to_contain_text("ms")  # the hop time
+    expect(rows.nth(3)).to_contain_text("receipt renderer failed")
+    shot("1-timeline")
+
+    # From the dead letter to its dry run, then the replay (after a confirmation).
+    rows.nth(3).locator("text=open").click()
+    expect(page.locator("p.plan")).to_contain_text("re-published to")
+    shot("2-dry-run")
+    target = "booking.retry" if "booking.retry" in page.inner_text("p.plan") else "booking.events"
+    before = off_loop(_ends(target))
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#replay")
+    expect(page.locator("p.done")).to_contain_text("replayed to")
+    page.fill("input[name=key]", booking_id)
+    page.click("text=Filter")
+    expect(page.locator("tr.letter")).to_have_count(1)
+    expect(page.locator("tr.letter")).to_contain_text("replayed")
+    shot("3-replayed")
+    copies = off_loop(_replayed_copies(target, before, booking_id))
+    assert len(copies) == 1 and copies[0].value == confirmed.to_bytes()
+
+    kept = ROOT / ".run" / "artifacts" / "console"
+    kept.mkdir(parents=True, exist_ok=True)
+    for png in shots.glob("*.png"):
+        shutil.copy(png, kept / png.name)
+    assert len(list(shots.glob("*.png"))) == 3

@@ -1,0 +1,88 @@
+"""Who may ask what: 401 without a token, 403 for non-staff, `forbidden` per field, and every
+error with a code (bad input is never an internal error)."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.e2e_ops.conftest import Ops
+
+pytestmark = pytest.mark.e2e
+
+DEAD_LETTERS = '{ deadLetters(service: "payments") { total } }'
+REPLAY = (
+    'mutation { replayDeadLetter(idempotencyToken: "t", service: "payments", partition: 0, '
+    "offset: 0) { state } }"
+)
+
+
+def test_no_token_is_401_and_a_guest_token_403_in_the_error_body(ops: Ops) -> None:
+    anonymous = httpx.post(f"{ops.url}/graphql", json={"query": "{ me { sub } }"})
+    assert anonymous.status_code == 401
+    assert anonymous.json()["error"]["code"] == "unauthenticated"
+    guest = httpx.post(
+        f"{ops.url}/graphql",
+        json={"query": "{ me { sub } }"},
+        headers={"Authorization": f"Bearer {ops.token('guest')}"},
+    )
+    assert guest.status_code == 403
+    assert guest.json()["error"]["code"] == "forbidden"
+
+
+@pytest.mark.parametrize(
+    ("role", "query", "allowed"),
+    [
+        ("trust", DEAD_LETTERS, False),
+        ("finance", DEAD_LETTERS, True),
+        ("finance", REPLAY, False),
+        ("trust", REPLAY, False),
+        ("trust", "{ audit { action } }", False),
+        ("finance", "{ audit { action } }", False),
+        ("trust", '{ timeline(id: "x") { correlationId } }', True),
+    ],
+)
+def test_each_field_admits_only_its_roles(ops: Ops, role: str, query: str, allowed: bool) -> None:
+    body = ops.graphql(query, role=role)
+    codes = [e["extensions"]["code"] for e in body.get("errors", [])]
+    assert ("forbidden" not in codes) is allowed, body
+
+
+@pytest.mark.parametrize(
+    ("query", "code"),
+    [
+        ("{ nope }", "invalid_request"),
+        ("{ timeline(id: 3) { correlationId } }", "invalid_request"),
+        ('{ timeline(id: "") { correlationId } }', "invalid_request"),
+        ("{ stuckSagas(first: 0) { hasMore } }", "invalid_request"),
+        ('{ deadLetters(service: "nobody") { total } }', "invalid_request"),
+        ('{ deadLetters(service: "payments", state: "odd") { total } }', "invalid_request"),
+        ("{ me { sub ", "invalid_request"),
+        (
+            'mutation { skipDeadLetter(idempotencyToken: "", service: "payments", partition: 0, '
+            'offset: 0, note: "x") { state } }',
+            "invalid_request",
+        ),
+        (
+            'mutation { skipDeadLetter(idempotencyToken: "k", service: "payments", partition: 9, '
+            'offset: 99999, note: "x") { state } }',
+            "not_found",
+        ),
+    ],
+)
+def test_bad_input_answers_an_error_with_a_code(ops: Ops, query: str, code: str) -> None:
+    body = ops.graphql(query)
+    assert [e["extensions"]["code"] for e in body["errors"]] == [code], body
+
+
+def test_healthz_says_how_far_the_timeline_got(ops: Ops) -> None:
+    health = httpx.get(f"{ops.url}/healthz").json()
+    assert health["service"] == "ops"
+    assert health["timeline_recorded"] >= 0 and health["timeline_refused"] == 0
+
+
+def test_me_names_the_signed_in_staff_member(ops: Ops) -> None:
+    assert ops.graphql("{ me { sub role } }", role="trust")["data"]["me"] == {
+        "sub": "ana",
+        "role": "trust",
+    }
