@@ -1,24 +1,20 @@
-"""The one place ops calls eventkit.dlq: read a service's dead-letter topic, replay one letter.
+"""The one place ops calls eventkit.dlq: read a service's dead letters, replay or skip one.
 
-Everything ops needs from Kafka's dead letters goes through these functions, so when
-eventkit.dlq's Python API grows (filters, pagination, a per-service retry path, notes), only
-this file changes. Filtering and paging are done here on the snapshot eventkit.dlq reads (a
-dead-letter topic is small: what failed in 30 days).
-
-A replay goes to `<service>.retry` when the topic catalogue has it (only the failing
-service's consumer reads it), otherwise to the letter's original topic.
+Everything ops needs from Kafka's dead letters goes through these functions. eventkit.dlq
+reads `<service>.dlt` on every partition with each letter's state from `<service>.dlt-notes`
+(pending, replayed or skipped, with who and the note), so the console and
+`python -m eventkit.admin dlq ...` see the same states. A replay goes to `<service>.retry`:
+only the failing service's consumer reads it. Filtering and paging are done here on what
+eventkit.dlq reads (a dead-letter topic is small: what failed in 30 days).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
-
-from aiokafka.structs import ConsumerRecord
+from datetime import datetime
 
 from eventkit import dlq
-from eventkit.producer import durable_producer
-from marketplace_contracts.topics import CATALOGUE, SERVICES, dead_letter_topic
+from marketplace_contracts.topics import SERVICES, dead_letter_topic, retry_topic
 from ops.domain.errors import OpsError, invalid, not_found
 from ops.domain.timeline import dead_letter_facts, read_envelope
 
@@ -40,6 +36,10 @@ class DeadLetter:
     failed_at: datetime | None
     value: str
     record_ts: int  # with its place, what names this letter (a re-created topic reuses offsets)
+    state: str = "pending"  # as eventkit.dlq's notes say: pending, replayed or skipped
+    note: str | None = None
+    decided_by: str | None = None
+    decided_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -62,38 +62,41 @@ def check_service(service: str) -> str:
     return service
 
 
-def _letter(service: str, record: ConsumerRecord) -> DeadLetter:
-    described = dlq.describe(record)
+def _letter(service: str, found: dlq.DeadLetter) -> DeadLetter:
+    record = found.record
     env = read_envelope(record.value)
     facts = dead_letter_facts(dead_letter_topic(service), record.headers or ())
     return DeadLetter(
         service=service,
         topic=dead_letter_topic(service),
-        partition=described["partition"],
-        offset=described["offset"],
-        key=described["key"],
-        event_id=str(env.event_id) if env.event_id else None,
-        event_type=env.type,
+        partition=found.partition,
+        offset=found.offset,
+        key=found.key,
+        event_id=found.event_id,
+        event_type=found.event_type,
         correlation_id=str(env.correlation_id) if env.correlation_id else None,
-        original_topic=facts.original_topic,
-        error_type=facts.error_type,
-        error_message=facts.error_message,
-        attempts=facts.attempts,
-        failed_at=facts.failed_at or datetime.fromtimestamp(record.timestamp / 1000, UTC),
-        value=described["value"],
+        original_topic=found.original_topic,
+        error_type=found.error_type,
+        error_message=found.error_message,
+        attempts=found.attempts,
+        failed_at=facts.failed_at or found.dead_lettered_at,
+        value=found.as_dict(value_limit=None)["value"] or "",
         record_ts=record.timestamp,
+        state=found.state,
+        note=found.note.note if found.note else None,
+        decided_by=found.note.actor if found.note else None,
+        decided_at=found.note.at if found.note else None,
     )
 
 
 async def read_letters(bootstrap: str, service: str) -> list[DeadLetter]:
     """Every dead letter of the service, oldest first."""
-    topic = dead_letter_topic(check_service(service))
+    check_service(service)
     try:
-        async with dlq.open_topic(bootstrap, topic, None) as (consumer, partitions):
-            snapshot = await dlq.read_all(consumer, partitions)
+        found = await dlq.load(bootstrap, service)
     except dlq.AdminError as exc:
         raise OpsError(exc.code, str(exc)) from None
-    return [_letter(service, r) for r in snapshot.all()]
+    return [_letter(service, d) for d in found]
 
 
 async def find(bootstrap: str, service: str, partition: int, offset: int) -> DeadLetter:
@@ -104,31 +107,32 @@ async def find(bootstrap: str, service: str, partition: int, offset: int) -> Dea
 
 
 def replay_target(letter: DeadLetter) -> str:
-    retry = f"{letter.service}.retry"
-    if retry in CATALOGUE:
-        return retry
-    if not letter.original_topic:
-        raise OpsError(
-            "not_replayable",
-            f"Dead letter {letter.partition}:{letter.offset} has no original topic header.",
-        )
-    return letter.original_topic
+    return retry_topic(letter.service)
 
 
-async def replay(bootstrap: str, letter: DeadLetter) -> str:
-    """Re-publish one dead letter (same key, value and non-`dlt.` headers); the target topic."""
-    target = replay_target(letter)
-    topic = dead_letter_topic(letter.service)
-    async with dlq.open_topic(bootstrap, topic, None) as (consumer, partitions):
-        snapshot = await dlq.read_all(consumer, partitions)
-    dlq.resolve([(letter.partition, letter.offset)], snapshot)
-    [record] = [r for r in snapshot.records[letter.partition] if r.offset == letter.offset]
-    headers = [(k, v) for k, v in (record.headers or ()) if not k.startswith("dlt.")]
-    headers.append((dlq.H_REPLAYED_FROM, f"{topic}[{record.partition}]@{record.offset}".encode()))
-    producer = durable_producer(bootstrap, client_id="ops-dlt-replay")
-    await producer.start()
+async def replay(bootstrap: str, letter: DeadLetter, actor: str) -> str:
+    """Re-deliver one dead letter to its service alone; the topic it went to."""
     try:
-        await producer.send_and_wait(target, record.value, key=record.key, headers=headers)
-    finally:
-        await producer.stop()
-    return target
+        done = await dlq.replay(
+            bootstrap, letter.service, ids=[f"{letter.partition}:{letter.offset}"], actor=actor
+        )
+    except dlq.AdminError as exc:
+        raise OpsError(exc.code, str(exc)) from None
+    if done.refused:
+        refusal = done.refused[0]
+        raise OpsError(refusal.code, refusal.reason)
+    return done.target
+
+
+async def skip(bootstrap: str, letter: DeadLetter, note: str, actor: str) -> None:
+    """Mark one dead letter handled without a replay, with the operator's note."""
+    try:
+        await dlq.skip(
+            bootstrap,
+            letter.service,
+            ids=[f"{letter.partition}:{letter.offset}"],
+            note=note,
+            actor=actor,
+        )
+    except dlq.AdminError as exc:
+        raise OpsError(exc.code, str(exc)) from None

@@ -64,7 +64,7 @@ async def list_page(
         raise invalid("state must be open, replayed or skipped.")
     letters = [x for x in await kafka.read_letters(bootstrap, service) if filters.admit(x)]
     decided = await _decisions(pool, kafka.dead_letter_topic(service))
-    rows = [(x, decided.get(_place(x))) for x in reversed(letters)]
+    rows = [(x, decided.get(_place(x)) or _noted(x)) for x in reversed(letters)]
     if state is not None:
         rows = [(x, d) for x, d in rows if (d.state if d else "open") == state]
     return Page(rows[offset : offset + first], len(rows))
@@ -83,7 +83,14 @@ async def dry_run(
     """What a replay would do, and nothing else."""
     letter = await kafka.find(bootstrap, service, partition, offset)
     decided = await _decisions(pool, letter.topic)
-    return Plan(letter, kafka.replay_target(letter), decided.get(_place(letter)))
+    return Plan(letter, kafka.replay_target(letter), decided.get(_place(letter)) or _noted(letter))
+
+
+def _noted(letter: kafka.DeadLetter) -> Decision | None:
+    """What eventkit.dlq's notes say was decided (by the CLI, say), when ops recorded nothing."""
+    if letter.state == "pending":
+        return None
+    return Decision(letter.state, letter.note, letter.decided_by or "", letter.decided_at)
 
 
 async def replay(
@@ -102,7 +109,7 @@ async def replay(
         plan = await dry_run(pool, bootstrap, service, partition, offset)
         if plan.decision is not None and plan.decision.state == "skipped":
             raise OpsError("dead_letter_skipped", f"{target} was skipped; it is not replayed.")
-        sent_to = await kafka.replay(bootstrap, plan.letter)
+        sent_to = await kafka.replay(bootstrap, plan.letter, principal.actor)
         before = {"state": plan.decision.state if plan.decision else "open"}
         return Outcome(
             {"target": target, "state": "replayed", "topic": sent_to, "note": None},
@@ -140,6 +147,7 @@ async def skip(
     async def act() -> Outcome:
         plan = await dry_run(pool, bootstrap, service, partition, offset)
         before = {"state": plan.decision.state if plan.decision else "open"}
+        await kafka.skip(bootstrap, plan.letter, note, principal.actor)
         return Outcome(
             {"target": target, "state": "skipped", "topic": None, "note": note},
             before=before,
