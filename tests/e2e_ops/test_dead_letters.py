@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from eventkit.dlq import partitions_of
+from eventkit.dlq_store import partitions_of
 from tests.conftest import KAFKA
 from tests.e2e_ops.conftest import Ops, dead_letter, envelope
 
@@ -102,7 +102,7 @@ def test_a_dead_letter_is_replayed_once_per_token_and_audited(ops: Ops) -> None:
     assert first["data"]["replayDeadLetter"]["state"] == "replayed"
     copies = asyncio.run(_replayed_copies(plan["targetTopic"], before, key))
     assert len(copies) == 1 and copies[0].value == event.to_bytes()
-    assert dict(copies[0].headers)["dlt.replayed.from"].startswith(b"disputes.dlt[")
+    assert dict(copies[0].headers)["replay.from"].startswith(b"disputes.dlt[")
     assert _letters(ops, key)[0]["state"] == "replayed"
 
     assert first["data"]["replayDeadLetter"]["target"] == place

@@ -36,7 +36,7 @@ H_ERROR_MESSAGE = "dlt.error.message"
 H_ATTEMPTS = "dlt.attempts"
 H_GROUP = "dlt.consumer.group"
 H_FAILED_AT = "dlt.failed.at"
-H_REPLAYED_FROM = "dlt.replayed.from"
+H_REPLAYED_FROM = "replay.from"  # on a replayed copy (eventkit.dlq)
 MAX_RAW = 4000  # what a dead letter's undecodable body keeps for the console
 
 
