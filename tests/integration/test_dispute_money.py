@@ -5,6 +5,7 @@ exactly once: netted from the held payout, or by one transfer reversal."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -243,14 +244,23 @@ async def test_a_lost_dispute_of_a_paid_host_is_reversed_once(q: QueueHarness) -
     assert recovery not in books["totals"], books["totals"]
 
 
-async def ledger_view(q: QueueHarness, dispute_id: str) -> dict[str, Any]:
-    """`GET /v1/ledger/disputes/{id}` of an in-process finance app on the harness's pool."""
+@contextlib.asynccontextmanager
+async def finance_api(q: QueueHarness) -> AsyncIterator[httpx.AsyncClient]:
+    """An in-process finance app on the harness's pool, called as finance staff."""
     runtime = build_runtime(FinanceSettings(database_url=service_dsn("finance")))
     runtime.pool = q.pool
     app = build_app(runtime)
     app.state.runtime = runtime
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://finance") as api:
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://finance", headers=finance_staff()
+    ) as api:
+        yield api
+
+
+async def ledger_view(q: QueueHarness, dispute_id: str) -> dict[str, Any]:
+    """`GET /v1/ledger/disputes/{id}`, as finance staff see it."""
+    async with finance_api(q) as api:
         answer = await api.get(f"/v1/ledger/disputes/{dispute_id}")
     assert answer.status_code == 200, answer.text
     found: dict[str, Any] = answer.json()
@@ -395,14 +405,7 @@ async def test_the_ledger_shows_a_disputes_books_by_either_id(q: QueueHarness) -
     await q.deliver(checkout, captured)
     d = Dispute(captured)
     await q.deliver(d.hold(True), d.withdrawn(), d.resolved("lost", host_share=4_000))
-    runtime = build_runtime(FinanceSettings(database_url=service_dsn("finance")))
-    runtime.pool = q.pool
-    app = build_app(runtime)
-    app.state.runtime = runtime
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(
-        transport=transport, base_url="http://finance", headers=finance_staff()
-    ) as api:
+    async with finance_api(q) as api:
         by_ours = await api.get(f"/v1/ledger/disputes/{d.dispute_id}")
         by_stripes = await api.get(f"/v1/ledger/disputes/{d.du}")
         missing = await api.get("/v1/ledger/disputes/dsp_nothing_here")
