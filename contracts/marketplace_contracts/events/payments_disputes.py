@@ -12,7 +12,7 @@ webhooks: payments keeps each dispute's state and each balance transaction it ha
 """
 
 from datetime import datetime
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -31,6 +31,26 @@ DISPUTE_STATUSES = (
     "won",
     "lost",
 )
+
+# The bank's reasons for a dispute, as Stripe names them (`reason` of the facts below; the
+# disputes service's queue filters by them).
+DisputeReason = Literal[
+    "bank_cannot_process",
+    "check_returned",
+    "credit_not_processed",
+    "customer_initiated",
+    "debit_not_authorized",
+    "duplicate",
+    "fraudulent",
+    "general",
+    "incorrect_account_details",
+    "insufficient_funds",
+    "noncompliant",
+    "product_not_received",
+    "product_unacceptable",
+    "subscription_canceled",
+    "unrecognized",
+]
 
 
 class DisputedLeg(BaseModel):

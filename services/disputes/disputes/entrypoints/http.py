@@ -26,10 +26,11 @@ from disputes.service_layer.handlers import DisputesHandlers
 from eventkit import acting
 from eventkit.http_errors import ID_MAX_LENGTH, ID_PATTERN, ErrorOut, error_response
 from eventkit.transitions import IllegalTransition
+from marketplace_contracts.events.payments_disputes import DisputeReason
 
 router = APIRouter(prefix="/v1", tags=["disputes"], dependencies=READER)
 DisputeId = Annotated[str, Path(max_length=ID_MAX_LENGTH, pattern=ID_PATTERN)]
-# The queue's filters: a status or a set of them, and the bank's reasons as Stripe names them.
+# The queue's filters: a status or a set of them; the bank's reason (the contracts' list).
 StatusFilter = Literal[
     "open",
     "closed",
@@ -50,23 +51,7 @@ STATUS_SETS: dict[str, set[str] | None] = {
     "closed": {str(s) for s in TERMINAL},
     "all": None,
 }
-Reason = Literal[
-    "bank_cannot_process",
-    "check_returned",
-    "credit_not_processed",
-    "customer_initiated",
-    "debit_not_authorized",
-    "duplicate",
-    "fraudulent",
-    "general",
-    "incorrect_account_details",
-    "insufficient_funds",
-    "noncompliant",
-    "product_not_received",
-    "product_unacceptable",
-    "subscription_canceled",
-    "unrecognized",
-]
+Reason = DisputeReason
 STATUS = {
     ErrorCode.CASE_NOT_FOUND: 404,
     ErrorCode.ILLEGAL_TRANSITION: 409,
