@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from eventkit.periodic import every
 from eventkit.routing import EventRouter
 from eventkit.runtime import ServiceRuntime, create_app
+from ops.adapters.staff_gateway import StaffApis
 from ops.config import OpsSettings
 from ops.service_layer import stuck
 from ops.service_layer.projection import Projection
@@ -27,6 +28,11 @@ class OpsRuntime(ServiceRuntime):
             "timeline_recorded": projection.recorded,
             "timeline_refused": projection.refused,
         }
+
+    async def stop(self) -> None:
+        await super().stop()
+        apis: StaffApis = self.state["apis"]
+        await apis.aclose()
 
 
 def build_runtime(settings: OpsSettings) -> ServiceRuntime:
@@ -45,7 +51,14 @@ def build_runtime(settings: OpsSettings) -> ServiceRuntime:
         router=EventRouter(NAME),
         workers=(project, every(settings.stuck_scan_seconds, detect, name="stuck-sagas")),
     )
-    runtime.state.update(settings=settings, projection=projection)
+    apis = StaffApis.build(
+        secret=settings.jwt_secret,
+        booking_url=settings.booking_url,
+        finance_url=settings.finance_url,
+        disputes_url=settings.disputes_url,
+        timeout=settings.staff_api_timeout_seconds,
+    )
+    runtime.state.update(settings=settings, projection=projection, apis=apis)
     return runtime
 
 

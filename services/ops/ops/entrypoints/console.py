@@ -67,7 +67,9 @@ async def run(request: Request, principal: Principal, query: str, **variables: A
     """One GraphQL operation as this staff member: (data, error sentences)."""
     schema = request.app.state.graphql_schema
     result = await schema.execute(
-        query, variable_values=variables, context_value=context_for(request, principal)
+        query,
+        variable_values=variables,
+        context_value=context_for(request, principal, request.cookies.get(COOKIE, "")),
     )
     return result.data, [e.message for e in result.errors or ()]
 

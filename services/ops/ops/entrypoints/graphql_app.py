@@ -14,15 +14,25 @@ from ops.entrypoints.graphql_schema import build_schema
 STAFF_ONLY = require(Role.ADMIN, Role.FINANCE, Role.TRUST)
 
 
-def context_for(request: Request, principal: Principal) -> dict[str, Any]:
+def context_for(request: Request, principal: Principal, token: str) -> dict[str, Any]:
+    """What every resolver gets: the caller, their own token (the gateway is called with it),
+    the pool, the settings and the staff API clients (`ops.adapters.staff_gateway`)."""
     runtime = request.app.state.runtime
-    return {"principal": principal, "pool": runtime.db, "settings": runtime.settings}
+    return {
+        "principal": principal,
+        "token": token,
+        "pool": runtime.db,
+        "settings": runtime.settings,
+        "apis": runtime.state["apis"],
+    }
 
 
 async def _context(
     request: Request, principal: Annotated[Principal, Depends(STAFF_ONLY)]
 ) -> dict[str, Any]:
-    return context_for(request, principal)
+    # STAFF_ONLY has already read and checked the bearer token.
+    token = request.headers["authorization"].partition(" ")[2].strip()
+    return context_for(request, principal, token)
 
 
 def install(app: FastAPI) -> None:

@@ -1,0 +1,57 @@
+"""The staff APIs as the GraphQL resolvers hold them: finance and disputes with ops's own
+service credential (one client each, built once), the gateway with the caller's own token.
+
+Built by `build`, the three share one connection pool (`httpx.AsyncHTTPTransport`), so a
+gateway client per request is only a header, not a new pool. Tests build the dataclass
+directly, with a transport per in-process app (`httpx.ASGITransport`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+
+from ops.adapters.staff_apis import BookingApi, DisputesApi, FinanceApi, ServiceCredential
+
+
+@dataclass
+class StaffApis:
+    finance: FinanceApi
+    disputes: DisputesApi
+    booking_url: str
+    timeout: float
+    booking_transport: httpx.AsyncBaseTransport
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        secret: str,
+        booking_url: str,
+        finance_url: str,
+        disputes_url: str,
+        timeout: float,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> StaffApis:
+        shared = transport or httpx.AsyncHTTPTransport()
+        credential = ServiceCredential(secret)
+        return cls(
+            finance=FinanceApi(finance_url, credential, timeout=timeout, transport=shared),
+            disputes=DisputesApi(disputes_url, credential, timeout=timeout, transport=shared),
+            booking_url=booking_url,
+            timeout=timeout,
+            booking_transport=shared,
+        )
+
+    def booking_as(self, token: str) -> BookingApi:
+        """The gateway as this staff member (it has no `service` role)."""
+        return BookingApi(
+            self.booking_url, lambda: token, timeout=self.timeout, transport=self.booking_transport
+        )
+
+    async def aclose(self) -> None:
+        # Closing a pool twice (when the three share it) is harmless.
+        await self.finance.aclose()
+        await self.disputes.aclose()
+        await self.booking_transport.aclose()
