@@ -1,6 +1,9 @@
 """Built-in e-sign provider: signing-link tokens, internal webhook signatures, DDL, contract."""
 
+import importlib.util
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,7 +29,11 @@ from booking.adapters.esign.builtin import (
     verify_link_token,
     verify_webhook_signature,
 )
-from booking.adapters.esign.dropbox_sign import DropboxSignProvider, dropbox_sign_tables
+from booking.adapters.esign.dropbox_sign import (
+    DropboxSignProvider,
+    drop_dropbox_sign_tables,
+    dropbox_sign_tables,
+)
 
 SECRET = "a-signing-link-secret-for-tests"
 NOW = datetime(2031, 5, 1, 12, 0, tzinfo=UTC)
@@ -166,3 +173,24 @@ def test_invalid_requests_are_refused(key, signer, docs, expires_at) -> None:  #
         validate_request(key, signer, docs, expires_at)
     assert caught.value.code == ESignErrorCode.INVALID_REQUEST
     assert not caught.value.retryable
+
+
+def _migration(name: str) -> Any:
+    path = Path(__file__).parents[1] / "booking/migrations/versions" / name
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_migrations_froze_the_adapters_tables_as_they_still_are() -> None:
+    # Migrations 0007 and 0008 carry their DDL themselves, so changing an adapter cannot change
+    # history. Should an adapter's tables change, this fails: write a migration for the
+    # change, then compare the adapter with the frozen DDL plus that migration.
+    docs_before_pay = _migration("0007_docs_before_pay.py")
+    dropbox = _migration("0008_dropbox_sign.py")
+    assert docs_before_pay.ESIGN_TABLES == builtin_tables("booking")
+    assert docs_before_pay.DROP_ESIGN_TABLES == drop_builtin_tables("booking")
+    assert dropbox.TABLES == dropbox_sign_tables("booking")
+    assert dropbox.DROP_TABLES == drop_dropbox_sign_tables("booking")

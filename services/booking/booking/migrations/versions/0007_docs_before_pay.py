@@ -8,8 +8,6 @@ Create Date: 2026-11-26
 
 from alembic import op
 
-from booking.adapters.esign.builtin import builtin_tables, drop_builtin_tables
-
 revision = "0007"
 down_revision = "0006"
 branch_labels = None
@@ -21,6 +19,60 @@ STATUSES = (
     "'completed', 'payment_due', 'released'"
 )
 HOLDING = "'pending_payment', 'awaiting_host', 'confirmed', 'completed', 'payment_due'"
+
+# The built-in e-sign provider's tables as they were on 2026-11-26, frozen here: history must
+# not change when booking.adapters.esign.builtin does (a test compares the two).
+ESIGN_TABLES = [
+    """CREATE TABLE booking.esign_envelopes (
+    envelope_id        text PRIMARY KEY,
+    envelope_key       text NOT NULL UNIQUE,
+    request_hash       text NOT NULL,
+    signer_id          text NOT NULL,
+    signer_name        text NOT NULL,
+    signer_email       text NOT NULL,
+    metadata           jsonb NOT NULL DEFAULT '{}'::jsonb,
+    status             text NOT NULL DEFAULT 'sent'
+                       CHECK (status IN ('sent', 'signed', 'declined', 'expired', 'voided')),
+    created_at         timestamptz NOT NULL,
+    expires_at         timestamptz NOT NULL,
+    decided_at         timestamptz,
+    decided_ip         text,
+    decided_user_agent text,
+    void_reason        text,
+    notified_at        timestamptz,
+    CHECK ((status = 'sent') = (decided_at IS NULL))
+)""",
+    "CREATE INDEX esign_envelopes_open_by_expiry ON booking.esign_envelopes (expires_at) WHERE status = 'sent'",
+    "CREATE INDEX esign_envelopes_unnotified ON booking.esign_envelopes (decided_at) WHERE status <> 'sent' AND notified_at IS NULL",
+    """CREATE TABLE booking.esign_documents (
+    envelope_id  text NOT NULL REFERENCES booking.esign_envelopes (envelope_id) ON DELETE CASCADE,
+    document_id  text NOT NULL,
+    position     integer NOT NULL,
+    title        text NOT NULL,
+    content_type text NOT NULL,
+    content      bytea NOT NULL,
+    sha256       text NOT NULL,
+    PRIMARY KEY (envelope_id, document_id),
+    UNIQUE (envelope_id, position)
+)""",
+    """CREATE TABLE booking.esign_signatures (
+    envelope_id text NOT NULL,
+    document_id text NOT NULL,
+    signer_id   text NOT NULL,
+    signed_at   timestamptz NOT NULL,
+    signer_ip   text,
+    user_agent  text,
+    sha256      text NOT NULL,
+    PRIMARY KEY (envelope_id, document_id),
+    FOREIGN KEY (envelope_id, document_id)
+        REFERENCES booking.esign_documents (envelope_id, document_id) ON DELETE CASCADE
+)""",
+]
+DROP_ESIGN_TABLES = [
+    "DROP TABLE IF EXISTS booking.esign_signatures",
+    "DROP TABLE IF EXISTS booking.esign_documents",
+    "DROP TABLE IF EXISTS booking.esign_envelopes",
+]
 
 
 def _constraints(statuses: str, holding: str) -> list[str]:
@@ -47,12 +99,12 @@ def upgrade() -> None:
         STATUSES + ", 'awaiting_signatures'", HOLDING + ", 'awaiting_signatures'"
     ):
         op.execute(statement)
-    for statement in builtin_tables(S):
+    for statement in ESIGN_TABLES:
         op.execute(statement)
 
 
 def downgrade() -> None:
-    for statement in drop_builtin_tables(S):
+    for statement in DROP_ESIGN_TABLES:
         op.execute(statement)
     op.execute(f"UPDATE {S}.bookings SET status = 'failed' WHERE status = 'awaiting_signatures'")
     for statement in _constraints(STATUSES, HOLDING):

@@ -7,19 +7,39 @@ Create Date: 2026-11-26
 
 from alembic import op
 
-from booking.adapters.esign.dropbox_sign import dropbox_sign_tables, drop_dropbox_sign_tables
-
 revision = "0008"
 down_revision = "0007"
 branch_labels = None
 depends_on = None
 
+# The adapter's tables as they were on 2026-11-26, frozen here: history must not change when
+# booking.adapters.esign.dropbox_sign does (a test compares the two).
+TABLES = [
+    """CREATE TABLE booking.esign_dropbox_sign_requests (
+    envelope_key         text PRIMARY KEY,
+    request_hash         text NOT NULL,
+    state                text NOT NULL CHECK (state IN ('pending', 'sent')),
+    signature_request_id text UNIQUE,
+    signing_url          text,
+    signer_id            text NOT NULL,
+    document_ids         jsonb NOT NULL,
+    expires_at           timestamptz NOT NULL,
+    attempts             integer NOT NULL DEFAULT 1,
+    claimed_at           timestamptz NOT NULL,
+    sent_at              timestamptz,
+    CHECK ((state = 'sent') = (signature_request_id IS NOT NULL))
+)""",
+]
+DROP_TABLES = [
+    "DROP TABLE IF EXISTS booking.esign_dropbox_sign_requests",
+]
+
 
 def upgrade() -> None:
-    for statement in dropbox_sign_tables("booking"):
+    for statement in TABLES:
         op.execute(statement)
 
 
 def downgrade() -> None:
-    for statement in drop_dropbox_sign_tables("booking"):
+    for statement in DROP_TABLES:
         op.execute(statement)
