@@ -75,10 +75,11 @@ test: setup ## run pytest against Postgres (marketplace_test) and the test Kafka
 test-down: ## stop the test Kafka
 	@bash $(LOCAL)/kafka.sh stop test
 
-lint: setup ## ruff check, ruff format --check, mypy
+lint: setup ## ruff check, ruff format --check, mypy, lint-imports (architecture boundaries)
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy
+	.venv/bin/lint-imports --no-cache
 
 contracts: setup ## export JSON Schemas, then check compatibility
 	$(PY) -m marketplace_contracts.export

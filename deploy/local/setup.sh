@@ -15,7 +15,7 @@ LOCAL_PACKAGES=(contracts libs/eventkit services/booking services/payments servi
 # `make lint` red without any change in the repo.
 DEV_TOOLS=(ruff==0.17.6 mypy==2.4.1 "pytest>=8.3" "pytest-asyncio>=0.24" "hypothesis>=6.100"
            "testcontainers>=4.8" "httpx>=0.27" "jsonschema>=4.23" "schemathesis>=4.32,<5"
-           "playwright>=1.48")
+           "playwright>=1.48" import-linter==2.16)
 KAFKA_VERSION=4.1.1
 STRIPE_MOCK_VERSION=v0.203.0   # resolved from @latest when this script was written
 
