@@ -83,6 +83,7 @@ def documented_make_targets() -> set[str]:
 
 def sources_of_tests() -> list[Path]:
     roots = [ROOT / "tests", *ROOT.glob("services/*/tests"), *ROOT.glob("libs/*/tests")]
+    roots += ROOT.glob("tools/*/tests")
     return [p for root in roots for p in sorted(root.rglob("*.py"))]
 
 

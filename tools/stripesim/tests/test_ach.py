@@ -11,7 +11,7 @@ import stripe
 
 from stripesim import create_app
 from stripesim.testing import WebhookRecorder
-from tests.support.stripesim_api import AUTH, error, event_types, get, ok, post, signed_events
+from stripesim.testkit import AUTH, error, event_types, get, ok, post, signed_events
 
 DAYS = 24 * 60 * 60
 MANDATE = {

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from stripesim import create_app
 from stripesim.resources.payouts import next_time
-from tests.support.stripesim_api import AUTH, error, event_types, get, ok, paid_intent, post
+from stripesim.testkit import AUTH, error, event_types, get, ok, paid_intent, post
 
 DAYS = 24 * 60 * 60
 NOON = 12 * 3600

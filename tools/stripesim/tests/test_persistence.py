@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from stripesim import create_app
 from stripesim.store import Store, is_sqlite
-from tests.support.stripesim_api import AUTH, eventually
+from stripesim.testkit import AUTH, eventually
 
 
 def persistence(client: TestClient) -> dict[str, Any]:

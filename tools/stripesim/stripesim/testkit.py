@@ -1,7 +1,7 @@
 """What the stripesim unit tests share: a test key, form-encoded requests to the in-process
 app, response checks, the event log, and the official SDK's verification of signed webhooks.
 
-The ``api`` and ``sdk`` fixtures that go with these are in ``tests/unit/conftest.py``.
+The ``api`` and ``sdk`` fixtures that go with these are in ``tools/stripesim/tests/conftest.py``.
 """
 
 from __future__ import annotations

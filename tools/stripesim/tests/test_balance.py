@@ -11,7 +11,7 @@ import pytest
 
 from stripesim import create_app
 from stripesim.resources import fees
-from tests.support.stripesim_api import AUTH, error, event_types, get, ok, paid_intent, post
+from stripesim.testkit import AUTH, error, event_types, get, ok, paid_intent, post
 
 DAYS = 24 * 60 * 60
 

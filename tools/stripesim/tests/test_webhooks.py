@@ -14,8 +14,8 @@ import stripe
 from fastapi.testclient import TestClient
 
 from stripesim import create_app
+from stripesim.testkit import AUTH, SECRET, eventually
 from stripesim.webhooks import RetrySchedule
-from tests.support.stripesim_api import AUTH, SECRET, eventually
 
 URL = "http://webhooks.test/stripe"
 

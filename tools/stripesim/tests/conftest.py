@@ -1,4 +1,4 @@
-"""Fixtures of the stripesim unit tests (their helpers: ``tests/support/stripesim_api.py``)."""
+"""Fixtures of the stripesim unit tests (their helpers: ``stripesim/testkit.py``)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import stripe
 
 from stripesim import create_app
 from stripesim.testing import WebhookRecorder, serve
-from tests.support.stripesim_api import KEY, SECRET
+from stripesim.testkit import KEY, SECRET
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import stripe
 
 from stripesim.resources.disputes import EVIDENCE_FIELDS
 from stripesim.testing import WebhookRecorder
-from tests.support.stripesim_api import (
+from stripesim.testkit import (
     AUTH,
     error,
     event_types,

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from stripesim import create_app
 from stripesim.testing import WebhookRecorder
-from tests.support.stripesim_api import AUTH, error, get, ok, paid_intent, post, signed_events
+from stripesim.testkit import AUTH, error, get, ok, paid_intent, post, signed_events
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 

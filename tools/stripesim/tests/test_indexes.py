@@ -11,7 +11,7 @@ import httpx
 from fastapi.testclient import TestClient
 
 from stripesim import create_app
-from tests.support.stripesim_api import AUTH, eventually, get, ok, post
+from stripesim.testkit import AUTH, eventually, get, ok, post
 
 DESTINATIONS = ["acct_a", "acct_b", "acct_c"]
 GROUPS = ["g0", "g1", "g2", "g3"]

@@ -18,9 +18,9 @@ from stripe._encode import _api_encode
 from stripesim import create_app
 from stripesim.errors import StripeAPIError
 from stripesim.forms import parse_form, split_key
+from stripesim.testkit import AUTH, event_types, get, ok, post
+from stripesim.testkit import error as shared_error
 from stripesim.webhooks import sign
-from tests.support.stripesim_api import AUTH, event_types, get, ok, post
-from tests.support.stripesim_api import error as shared_error
 
 
 # -- forms -----------------------------------------------------------------------------------

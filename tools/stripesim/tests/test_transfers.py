@@ -13,7 +13,7 @@ import pytest
 import stripe
 
 from stripesim.testing import WebhookRecorder
-from tests.support.stripesim_api import (
+from stripesim.testkit import (
     AUTH,
     error,
     event_types,
