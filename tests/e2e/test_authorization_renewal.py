@@ -12,7 +12,6 @@ renewal however slow the machine is.
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -28,6 +27,7 @@ from tests.e2e.conftest import System
 from tests.e2e.test_instant_book import wait_for_booking
 from tests.e2e.test_request_to_book import request, soon
 from tests.support.e2e import publish_listing
+from tests.support.poll import wait_until
 
 pytestmark = pytest.mark.e2e
 STRIPE_AUTH = {"Authorization": f"Bearer {SIMULATOR_API_KEY}"}
@@ -102,10 +102,7 @@ def _intent(system: System, intent_id: str) -> dict[str, Any]:
 
 
 def _eventually(check: Callable[[], bool], timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.2)
+    wait_until(check, timeout=timeout, what="the renewal")
 
 
 def test_an_authorization_at_its_limit_is_renewed_and_the_new_one_captured(

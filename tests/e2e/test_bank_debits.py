@@ -48,7 +48,7 @@ def guest(system: System) -> httpx.Client:
     asyncio.run(publish(ListingUpsertedV1.model_validate(listing)))
     client = system.client("booking", sub=f"guest-ach-{SUFFIX}")
     client.headers["User-Agent"] = "e2e-guest/1.0"
-    wait_until_listed(client, LISTING, "the listing")
+    wait_until_listed(client, LISTING, what="the listing")
     return client
 
 

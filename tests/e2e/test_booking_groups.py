@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -24,6 +23,8 @@ from tests.e2e.conftest import System
 from tests.e2e.test_docs_before_pay import answer
 from tests.e2e.test_request_to_book import _publish
 from tests.support import read_topic
+from tests.support.e2e import wait_until_listed
+from tests.support.poll import stays, wait_until
 
 pytestmark = pytest.mark.e2e
 SCHEMAS = committed_schemas()
@@ -57,12 +58,7 @@ def listings(system: System) -> dict[str, ListingUpsertedV1]:
     for listing in made.values():
         asyncio.run(_publish(listing))
     client = system.client("booking", sub="anyone")
-    deadline = time.monotonic() + 30
-    while {m.listing_id for m in made.values()} - {
-        i["listing_id"] for i in client.get("/v1/listings").json()
-    }:
-        assert time.monotonic() < deadline, "the test listings never replicated"
-        time.sleep(0.2)
+    wait_until_listed(client, *(m.listing_id for m in made.values()), what="the test listings")
     return made
 
 
@@ -101,14 +97,14 @@ def checkout(
 def wait_group(
     client: httpx.Client, group_id: str, done: Callable[[dict[str, Any]], Any], timeout: float = 40
 ) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        body = client.get(f"/v1/checkout-groups/{group_id}").json()
-        if done(body):
-            return body
-        if time.monotonic() > deadline:
-            raise AssertionError(f"group never reached the expected state: {body}")
-        time.sleep(0.1)
+    found: dict[str, Any] = wait_until(
+        lambda: client.get(f"/v1/checkout-groups/{group_id}").json(),
+        done,
+        timeout=timeout,
+        interval=0.1,
+        what=f"the expected state of group {group_id}",
+    )
+    return found
 
 
 def leg_of(group: dict[str, Any], listing: ListingUpsertedV1) -> dict[str, Any]:
@@ -160,8 +156,7 @@ def test_three_legs_of_three_hosts_confirm_together_on_one_payment(
 
     # Nothing is asked of payments until the documents leg is signed.
     signing = wait_group(guest, gid, lambda g: leg_of(g, docs)["signing_url"])
-    time.sleep(1)
-    assert asyncio.run(_payments_of(gid)) == []
+    stays(lambda: asyncio.run(_payments_of(gid)), lambda p: p == [], 1, what="payments")
     answer(system, leg_of(signing, docs)["signing_url"], "sign")
 
     waiting = wait_group(guest, gid, lambda g: g["status"] == "awaiting_hosts")
@@ -189,10 +184,11 @@ def test_three_legs_of_three_hosts_confirm_together_on_one_payment(
 
     [payment] = asyncio.run(_payments_of(gid))  # one payment for the whole group
     assert payment["status"] == "captured" and payment["captured_amount"] == done["amount"]
-    deadline = time.monotonic() + 30
-    while not (found := [r for r in guest.get("/v1/receipts").json() if r["group_id"] == gid]):
-        assert time.monotonic() < deadline, "no receipt for the group"
-        time.sleep(0.2)
+    found = wait_until(
+        lambda: [r for r in guest.get("/v1/receipts").json() if r["group_id"] == gid],
+        timeout=30,
+        what="the group's receipt",
+    )
     [receipt] = found  # one receipt, with each leg's amount as payments split it
     assert receipt["amount"] == done["amount"]
     assert sorted(leg["amount"] for leg in receipt["legs"]) == sorted(
@@ -220,10 +216,11 @@ def test_three_legs_of_three_hosts_confirm_together_on_one_payment(
     )
     assert sum(s["amount"] for s in splits) == done["amount"]
     with system.client("finance") as finance:
-        deadline = time.monotonic() + 30
-        while not finance.get(f"/v1/ledger/bookings/{gid}").json():
-            assert time.monotonic() < deadline, "the group's journal was never posted"
-            time.sleep(0.2)
+        wait_until(
+            lambda: finance.get(f"/v1/ledger/bookings/{gid}").json(),
+            timeout=30,
+            what="the group's journal",
+        )
         assert finance.get("/v1/ledger/trial-balance").json()["balanced"]
 
 
@@ -274,8 +271,8 @@ def test_a_declined_document_cancels_the_group_before_any_payment(
     failed = wait_group(guest, gid, lambda g: g["status"] == "failed")
     assert failed["failure_reason"] == "documents_declined"
     assert failed["payment_status"] == "none"
-    time.sleep(1)
-    assert asyncio.run(_payments_of(gid)) == []  # payments was never asked
+    # payments was never asked
+    stays(lambda: asyncio.run(_payments_of(gid)), lambda p: p == [], 1, what="payments")
     for leg in failed["legs"]:
         assert _slot_is_free(guest, leg)
 
@@ -311,8 +308,12 @@ def test_the_group_saga_survives_payments_and_booking_crashing_mid_way(
     try:
         group = checkout(guest, _legs(instant, request)).json()
         gid = group["group_id"]
-        time.sleep(1.5)
-        assert guest.get(f"/v1/checkout-groups/{gid}").json()["status"] == "pending_payment"
+        stays(
+            lambda: guest.get(f"/v1/checkout-groups/{gid}").json()["status"],
+            lambda status: status == "pending_payment",
+            1.5,
+            what="the group's status",
+        )
     finally:
         system.start("payments")
     waiting = wait_group(guest, gid, lambda g: g["status"] == "awaiting_hosts")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
 import uuid
 
 import asyncpg
@@ -14,6 +13,7 @@ import pytest
 from tests.conftest import service_dsn
 from tests.e2e.conftest import System
 from tests.e2e.test_instant_book import slot, wait_for_booking
+from tests.support.e2e import wait_until_listed
 
 pytestmark = pytest.mark.e2e
 LISTING = "lst_boat_05"  # seeded with a rental agreement and a safety waiver
@@ -22,10 +22,7 @@ LISTING = "lst_boat_05"  # seeded with a rental agreement and a safety waiver
 @pytest.fixture(scope="module")
 def guest(system: System) -> httpx.Client:
     client = system.client("booking", sub=f"guest-docs-{uuid.uuid4().hex[:6]}")
-    deadline = time.monotonic() + 30
-    while not any(i["listing_id"] == LISTING for i in client.get("/v1/listings").json()):
-        assert time.monotonic() < deadline, "the documents listing never replicated"
-        time.sleep(0.2)
+    wait_until_listed(client, LISTING, what="the documents listing")
     return client
 
 

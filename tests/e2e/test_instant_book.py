@@ -18,6 +18,8 @@ from aiokafka import AIOKafkaProducer
 
 from tests.e2e.conftest import System
 from tests.support import read_topic
+from tests.support.e2e import wait_until_listed
+from tests.support.poll import wait_until
 
 pytestmark = pytest.mark.e2e
 SCHEMAS = {
@@ -35,25 +37,20 @@ def slot(hours: int = 2) -> dict[str, str]:
 def wait_for_booking(
     client: httpx.Client, booking_id: str, done: Any, timeout: float = 30
 ) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        body = client.get(f"/v1/bookings/{booking_id}").json()
-        if done(body):
-            return body
-        if time.monotonic() > deadline:
-            raise AssertionError(f"booking never reached the expected state: {body}")
-        time.sleep(0.1)
+    found: dict[str, Any] = wait_until(
+        lambda: client.get(f"/v1/bookings/{booking_id}").json(),
+        done,
+        timeout=timeout,
+        interval=0.1,
+        what=f"the expected state of booking {booking_id}",
+    )
+    return found
 
 
 @pytest.fixture(scope="module")
 def guest(system: System) -> httpx.Client:
     client = system.client("booking", sub=f"guest-{uuid.uuid4().hex[:6]}")
-    deadline = time.monotonic() + 30
-    while not any(
-        item["listing_id"] == "lst_loft_01" for item in client.get("/v1/listings").json()
-    ):
-        assert time.monotonic() < deadline, "seeded listings never reached booking's replica"
-        time.sleep(0.2)
+    wait_until_listed(client, "lst_loft_01", what="the seeded listing")
     return client
 
 
@@ -191,12 +188,12 @@ def test_every_event_on_the_topics_matches_its_committed_schema_and_duplicates_d
     captured = next(r for r in ours if json.loads(r.value)["type"] == "payments.payment_captured")
     before = _consumer_outcomes(system)
     asyncio.run(_send_again(captured))
-    deadline = time.monotonic() + 30
-    while _consumer_outcomes(system)["finance"].get("duplicate", 0) <= before["finance"].get(
-        "duplicate", 0
-    ):
-        assert time.monotonic() < deadline, "the duplicate was never consumed"
-        time.sleep(0.2)
+    wait_until(
+        lambda: _consumer_outcomes(system)["finance"].get("duplicate", 0),
+        lambda seen: seen > before["finance"].get("duplicate", 0),
+        timeout=30,
+        what="finance consuming the duplicate",
+    )
     with system.client("finance") as finance:
         assert len(finance.get(f"/v1/ledger/bookings/{booking_id}").json()) == 3
     assert guest.get(f"/v1/bookings/{booking_id}").json()["version"] == done["version"]

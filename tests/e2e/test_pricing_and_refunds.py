@@ -56,7 +56,7 @@ def dance(system: System) -> str:
 @pytest.fixture(scope="module")
 def guest(system: System, dance: str) -> httpx.Client:
     client = system.client("booking", sub=f"guest-money-{SUFFIX}")
-    wait_until_listed(client, dance, "the priced listing")
+    wait_until_listed(client, dance, what="the priced listing")
     return client
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import httpx
@@ -10,6 +9,8 @@ import pytest
 
 from tests.e2e.conftest import System
 from tests.e2e.test_instant_book import slot, wait_for_booking
+from tests.support.e2e import wait_until_listed
+from tests.support.poll import stays, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -17,10 +18,7 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def guest(system: System) -> httpx.Client:
     client = system.client("booking", sub=f"guest-crash-{uuid.uuid4().hex[:6]}")
-    deadline = time.monotonic() + 30
-    while not any(i["listing_id"] == "lst_loft_01" for i in client.get("/v1/listings").json()):
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
+    wait_until_listed(client, "lst_loft_01", what="the seeded listing")
     return client
 
 
@@ -37,9 +35,11 @@ def test_checkouts_placed_while_payments_is_down_complete_once_it_is_back(
             )
             assert response.status_code == 202, response.text
             ids.append(response.json()["booking_id"])
-        time.sleep(1.5)
-        assert all(
-            guest.get(f"/v1/bookings/{i}").json()["status"] == "pending_payment" for i in ids
+        stays(
+            lambda: [guest.get(f"/v1/bookings/{i}").json()["status"] for i in ids],
+            lambda statuses: set(statuses) == {"pending_payment"},
+            1.5,
+            what="the bookings' statuses",
         )
     finally:
         system.start("payments")
@@ -50,10 +50,7 @@ def test_checkouts_placed_while_payments_is_down_complete_once_it_is_back(
         balance = finance.get("/v1/ledger/trial-balance").json()
         assert balance["balanced"]
         for booking_id in ids:  # one journal each, however often events were redelivered
-            deadline = time.monotonic() + 30
-            while len(finance.get(f"/v1/ledger/bookings/{booking_id}").json()) != 3:
-                assert time.monotonic() < deadline, "journal missing"
-                time.sleep(0.2)
+            _three_journals(finance, booking_id)
 
 
 def test_booking_crashing_mid_saga_resumes_from_its_outbox_and_inbox(
@@ -69,7 +66,13 @@ def test_booking_crashing_mid_saga_resumes_from_its_outbox_and_inbox(
     done = wait_for_booking(guest, booking_id, lambda b: b["payment_status"] == "captured")
     assert done["status"] == "confirmed"
     with system.client("finance") as finance:
-        deadline = time.monotonic() + 30
-        while len(finance.get(f"/v1/ledger/bookings/{booking_id}").json()) != 3:
-            assert time.monotonic() < deadline, "journal missing"
-            time.sleep(0.2)
+        _three_journals(finance, booking_id)
+
+
+def _three_journals(finance: httpx.Client, booking_id: str) -> None:
+    wait_until(
+        lambda: finance.get(f"/v1/ledger/bookings/{booking_id}").json(),
+        lambda journals: len(journals) == 3,
+        timeout=30,
+        what=f"booking {booking_id}'s three journals",
+    )

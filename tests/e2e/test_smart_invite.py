@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -11,6 +10,8 @@ import pytest
 
 from tests.e2e.conftest import System
 from tests.e2e.test_instant_book import slot, wait_for_booking
+from tests.support.e2e import wait_until_listed
+from tests.support.poll import wait_until
 
 pytestmark = pytest.mark.e2e
 LISTING, HOST = "lst_kitchen_03", "host-1"  # min 2 hours, 7550/h, fee 10 %
@@ -20,10 +21,7 @@ LISTING, HOST = "lst_kitchen_03", "host-1"  # min 2 hours, 7550/h, fee 10 %
 def people(system: System) -> tuple[httpx.Client, httpx.Client, str]:
     guest_id = f"guest-inv-{uuid.uuid4().hex[:6]}"
     guest = system.client("booking", sub=guest_id)
-    deadline = time.monotonic() + 30
-    while not any(i["listing_id"] == LISTING for i in guest.get("/v1/listings").json()):
-        assert time.monotonic() < deadline, "listings never replicated"
-        time.sleep(0.2)
+    wait_until_listed(guest, LISTING, what="the invite listing")
     return guest, system.client("booking", sub=HOST, role="host"), guest_id
 
 
@@ -131,10 +129,12 @@ def test_an_invite_expires_on_its_timer_and_then_refuses_acceptance(
 ) -> None:
     guest, host, guest_id = people
     sent = invite(host, guest_id, expires_in=timedelta(seconds=2))
-    deadline = time.monotonic() + 20
-    while guest.get(f"/v1/invites/{sent['invite_id']}").json()["status"] != "expired":
-        assert time.monotonic() < deadline, "the invite never expired"
-        time.sleep(0.2)
+    wait_until(
+        lambda: guest.get(f"/v1/invites/{sent['invite_id']}").json()["status"],
+        lambda status: status == "expired",
+        timeout=20,
+        what="the invite's expiry",
+    )
     response = guest.post(
         f"/v1/invites/{sent['invite_id']}/accept", json={"payment_method": "pm_card_visa"}
     )

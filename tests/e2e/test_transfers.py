@@ -11,7 +11,6 @@ import asyncio
 import json
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -24,6 +23,7 @@ from marketplace_contracts.events.catalog import ListingUpsertedV1
 from tests.conftest import service_dsn
 from tests.e2e.conftest import ROOT, System
 from tests.support.e2e import publish
+from tests.support.poll import stays, wait_until
 
 pytestmark = pytest.mark.e2e
 STRIPE_AUTH = {"Authorization": "Bearer sk_test_local_simulator"}
@@ -44,11 +44,7 @@ def _listing(n: int, suffix: str) -> ListingUpsertedV1:
 
 
 def _until(what: str, probe: Callable[[], Any], timeout: float = 40) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (found := probe()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
-    return found
+    return wait_until(probe, timeout=timeout, what=what)
 
 
 def _payment_splits(group_id: str) -> list[dict[str, Any]]:
@@ -175,8 +171,12 @@ def test_each_leg_released_is_transferred_to_its_host(system: System) -> None:
     accounts = {(a["account"], a["currency"]): a["balance"] for a in balance["accounts"]}
     for listing in listings:
         assert accounts.get((f"liability:host_payable:{listing.host_account_id}", "usd"), 0) == 0
-    time.sleep(0.5)
-    assert len(stripe.get("/v1/transfers", params={"transfer_group": group_id}).json()["data"]) == 2
+    stays(
+        lambda: stripe.get("/v1/transfers", params={"transfer_group": group_id}).json()["data"],
+        lambda transfers: len(transfers) == 2,
+        0.5,
+        what="the group's transfers",
+    )
 
 
 def _release(env: dict[str, str], booking_id: str) -> dict[str, Any]:

@@ -7,7 +7,6 @@ import asyncio
 import json
 import subprocess
 import sys
-import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -21,6 +20,7 @@ from eventkit.producer import durable_producer
 from marketplace_contracts import make_envelope
 from marketplace_contracts.events.catalog import ListingUpsertedV1
 from tests.e2e.conftest import ROOT, System
+from tests.support.poll import wait_until
 
 STRIPE_AUTH = {"Authorization": "Bearer sk_test_local_simulator"}
 SUFFIX = uuid.uuid4().hex[:6]
@@ -60,11 +60,7 @@ def publish(bootstrap: str, listings: list[ListingUpsertedV1]) -> None:
 
 
 def until(what: str, probe: Callable[[], Any], timeout: float = 40, every: float = 0.2) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (found := probe()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(every)
-    return found
+    return wait_until(probe, timeout=timeout, interval=every, what=what)
 
 
 def slot(days: int, hour: int, hours: int = 2) -> dict[str, str]:

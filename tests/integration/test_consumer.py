@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -14,6 +13,7 @@ from marketplace_contracts import Envelope
 from tests.conftest import create_topic
 from tests.support import ping_model, read_topic, wait_for
 from tests.support.consumer_harness import Harness, committed_offset
+from tests.support.poll import stays_async
 
 pytestmark = pytest.mark.integration
 
@@ -104,6 +104,10 @@ async def _outcomes(h: Harness, n: int) -> bool:
     return sum(h.processor.outcomes.values()) >= n
 
 
+async def _uncommitted(bootstrap: str, group: str, topic: str) -> bool:
+    return await committed_offset(bootstrap, group, topic) in (None, -1, 0)
+
+
 async def _committed(bootstrap: str, h: Harness, offset: int) -> bool:
     return await committed_offset(bootstrap, h.group, h.model.TOPIC) == offset
 
@@ -125,8 +129,9 @@ async def test_offsets_are_not_committed_while_the_database_is_unavailable(
     ) as h:
         h.processor.max_attempts = 1_000_000  # keep retrying instead of dead-lettering
         await h.send(envelope(h, 1).to_bytes())
-        await asyncio.sleep(3)
-        assert await committed_offset(kafka_bootstrap, h.group, topic) in (None, -1, 0)
+        await stays_async(
+            lambda: _uncommitted(kafka_bootstrap, h.group, topic), 3, what="nothing committed"
+        )
         await booking_pool.execute(f"ALTER TABLE booking.{inbox}_away RENAME TO {inbox}")
         await wait_for(lambda: _count(h, 1), timeout=30)
         await wait_for(lambda: _committed(kafka_bootstrap, h, 1))

@@ -5,14 +5,13 @@ anything."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,6 +29,7 @@ from marketplace_contracts.events import disputes as out
 from tests.conftest import service_dsn
 from tests.support import free_port
 from tests.support.disputes_harness import ids, opened
+from tests.support.poll import eventually, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,16 +51,6 @@ def served(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=30)
-
-
-def wait_until(fetch: Callable[[], Any], done: Callable[[Any], bool], timeout: float = 40) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fetch()
-        if done(value):
-            return value
-        assert time.monotonic() < deadline, f"never reached the expected state: {value}"
-        time.sleep(0.2)
 
 
 async def publish(bootstrap: str, event: Any, key: str) -> None:
@@ -154,10 +144,11 @@ def api_up(api: httpx.Client) -> bool:
 
 
 async def _wait_published(bootstrap: str, dispute_id: str) -> list[Any]:
-    deadline = time.monotonic() + 40
-    while True:
-        found = await published(bootstrap, dispute_id)
-        if any(isinstance(e, out.EvidenceSubmissionRequestedV1) for e in found):
-            return found
-        assert time.monotonic() < deadline, f"no submission request published: {found}"
-        await asyncio.sleep(0.5)
+    found: list[Any] = await eventually(
+        lambda: published(bootstrap, dispute_id),
+        lambda events: any(isinstance(e, out.EvidenceSubmissionRequestedV1) for e in events),
+        timeout=40,
+        interval=0.5,
+        what="a submission request published",
+    )
+    return found

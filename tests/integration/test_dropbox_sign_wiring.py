@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -15,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import httpx
 import pytest
-import uvicorn
 
 from booking.bootstrap import build_app, build_runtime
 from booking.config import BookingSettings
@@ -23,7 +20,7 @@ from booking.service_layer.checkout import CREATE_ENVELOPE, PlaceBooking, place_
 from eventkit.scheduler import Scheduler
 from fake_dropbox_sign.app import create_app as create_fake
 from fake_dropbox_sign.callbacks import build_event
-from tests.support import free_port
+from tests.support.servers import serve
 
 pytestmark = pytest.mark.integration
 API_KEY = "dropbox-sign-wiring-test-key"
@@ -31,19 +28,8 @@ API_KEY = "dropbox-sign-wiring-test-key"
 
 @pytest.fixture(scope="module")
 def fake_url() -> Iterator[str]:
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_fake(API_KEY), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert time.monotonic() < deadline, "the fake did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve(create_fake(API_KEY), "the fake") as base_url:
+        yield base_url
 
 
 @pytest.fixture

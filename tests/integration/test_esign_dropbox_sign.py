@@ -26,7 +26,6 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-import uvicorn
 
 from booking.adapters.esign.base import (
     DocumentSpec,
@@ -44,6 +43,8 @@ from booking.adapters.esign.dropbox_sign import (
     dropbox_sign_tables,
 )
 from fake_dropbox_sign import create_app
+from tests.support.poll import eventually
+from tests.support.servers import serve
 
 pytestmark = pytest.mark.integration
 
@@ -84,11 +85,17 @@ class Receiver:
 
 
 async def eventually_one(receiver: Receiver, event_type: str, timeout: float = 10) -> Callback:
-    deadline = time.monotonic() + timeout
-    while not (found := receiver.of_type(event_type)):
-        assert time.monotonic() < deadline, f"no {event_type} callback within {timeout}s"
-        await asyncio.sleep(0.02)
+    found = await eventually(
+        lambda: _async(receiver.of_type(event_type)),
+        timeout=timeout,
+        interval=0.02,
+        what=f"a {event_type} callback",
+    )
     return found[-1]
+
+
+async def _async(value: Any) -> Any:
+    return value
 
 
 @pytest.fixture(scope="module")
@@ -128,20 +135,8 @@ def free_socket() -> socket.socket:
 
 @pytest.fixture(scope="module")
 def fake_base(receiver: Receiver) -> Iterator[str]:
-    app = create_app(API_KEY, receiver.url, callback_backoff=0.05)
-    sock = free_socket()
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "fake did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    with serve(create_app(API_KEY, receiver.url, callback_backoff=0.05), "the fake") as base_url:
+        yield base_url
 
 
 @pytest.fixture

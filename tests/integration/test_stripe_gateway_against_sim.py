@@ -6,7 +6,6 @@ to a small local HTTP receiver. Needs neither PostgreSQL nor Kafka.
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import threading
 import time
@@ -18,7 +17,6 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 import stripe
-import uvicorn
 
 from payments.adapters.stripe_gateway import (
     SIMULATOR_API_KEY,
@@ -34,6 +32,8 @@ from payments.adapters.stripe_gateway import (
 )
 from stripesim import create_app
 from stripesim.webhooks import sign
+from tests.support.poll import eventually
+from tests.support.servers import serve
 
 pytestmark = pytest.mark.filterwarnings(
     # stripe-python's HTTPXClient posts form bodies via `data=`; not our code.
@@ -94,13 +94,8 @@ def _start_receiver() -> tuple[ThreadingHTTPServer, Receiver]:
 
 async def _eventually(check: Callable[[], Awaitable[T]], timeout: float = 10.0) -> T:
     """Poll ``check`` until it returns something truthy."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await check()
-        if value or time.monotonic() > deadline:
-            assert value, f"condition not met within {timeout:.1f}s"
-            return value
-        await asyncio.sleep(0.05)
+    value: T = await eventually(check, timeout=timeout, interval=0.05)
+    return value
 
 
 # -- fixtures --------------------------------------------------------------------------------
@@ -115,21 +110,8 @@ def receiver() -> Iterator[Receiver]:
 @pytest.fixture(scope="module")
 def sim_base(receiver: Receiver) -> Iterator[str]:
     app = create_app(webhook_url=receiver.url, webhook_secret=SECRET, webhook_backoff=0.05)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "simulator did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    with serve(app, "the simulator") as base_url:
+        yield base_url
 
 
 @pytest.fixture

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import socket
-import time
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from marketplace_contracts import EventModel, make_envelope
+
+# The async poller, long imported from here; it lives with the others in tests/support/poll.py.
+from tests.support.poll import wait_for as wait_for
 
 
 def ping_model(topic: str) -> type[EventModel]:
@@ -70,16 +70,6 @@ async def read_topic(bootstrap: str, topic: str) -> list[Any]:
         return records
     finally:
         await consumer.stop()
-
-
-async def wait_for(
-    check: Callable[[], Awaitable[bool]], timeout: float = 30.0, interval: float = 0.1
-) -> None:
-    deadline = time.monotonic() + timeout
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        await asyncio.sleep(interval)
 
 
 async def _behind(consumer: AIOKafkaConsumer, end: dict[TopicPartition, int]) -> bool:

@@ -4,10 +4,7 @@ and waited for until booking has replicated it, and polling until a state is rea
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
-from collections.abc import Callable
-from typing import Any
 
 import httpx
 
@@ -16,6 +13,7 @@ from marketplace_contracts import make_envelope
 from marketplace_contracts.events.catalog import ListingUpsertedV1
 from tests.conftest import KAFKA
 from tests.e2e.conftest import System
+from tests.support.poll import wait_until as wait_until
 
 
 async def publish(listing: ListingUpsertedV1) -> None:
@@ -34,13 +32,15 @@ async def publish(listing: ListingUpsertedV1) -> None:
 
 
 def wait_until_listed(
-    client: httpx.Client, listing_id: str, what: str = "the test listing"
+    client: httpx.Client, *listing_ids: str, what: str = "the test listing"
 ) -> None:
-    """Wait (30 s at the most) until booking's `/v1/listings` lists ``listing_id``."""
-    deadline = time.monotonic() + 30
-    while not any(i["listing_id"] == listing_id for i in client.get("/v1/listings").json()):
-        assert time.monotonic() < deadline, f"{what} never replicated"
-        time.sleep(0.2)
+    """Wait (30 s at the most) until booking's `/v1/listings` lists every one of ``listing_ids``."""
+    wait_until(
+        lambda: set(listing_ids) - {i["listing_id"] for i in client.get("/v1/listings").json()},
+        lambda missing: not missing,
+        timeout=30,
+        what=f"{what} replicated",
+    )
 
 
 def publish_listing(
@@ -48,16 +48,5 @@ def publish_listing(
 ) -> ListingUpsertedV1:
     """Publish a listing of this test run and wait until booking has replicated it."""
     asyncio.run(publish(listing))
-    wait_until_listed(system.client("booking", sub="anyone"), listing.listing_id, what)
+    wait_until_listed(system.client("booking", sub="anyone"), listing.listing_id, what=what)
     return listing
-
-
-def wait_until(fetch: Callable[[], Any], done: Callable[[Any], Any], timeout: float = 40) -> Any:
-    """Poll ``fetch`` until ``done`` holds for its value (``timeout`` seconds at the most)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fetch()
-        if done(value):
-            return value
-        assert time.monotonic() < deadline, f"never reached the expected state: {value}"
-        time.sleep(0.2)
