@@ -7,42 +7,37 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
+from functools import partial
 from typing import TYPE_CHECKING
 
+from eventkit.periodic import every
+
 if TYPE_CHECKING:
-    from eventkit.runtime import ServiceRuntime
+    from eventkit.runtime import ServiceRuntime, Worker
 
 log = logging.getLogger("eventkit.housekeeping")
 
 
-async def trim_eventing_tables(
-    runtime: ServiceRuntime,
-    stop: asyncio.Event,
-    *,
-    every_seconds: float = 600,
-    outbox_days: int = 7,
-    inbox_days: int = 45,
-) -> None:
+async def trim(runtime: ServiceRuntime, *, outbox_days: int = 7, inbox_days: int = 45) -> None:
+    """One round: delete what is past its days (a failure is retried on the next round)."""
     schema = runtime.name
-    while not stop.is_set():
-        try:
-            async with runtime.db.acquire() as conn:
-                outbox = await conn.execute(
-                    f"DELETE FROM {schema}.outbox WHERE published_at < now() - make_interval("
-                    "days => $1)",
-                    outbox_days,
-                )
-                inbox = await conn.execute(
-                    f"DELETE FROM {schema}.inbox WHERE handled_at < now() - make_interval("
-                    "days => $1)",
-                    inbox_days,
-                )
-            log.debug("%s housekeeping: outbox %s, inbox %s", schema, outbox, inbox)
-        except Exception as exc:  # retried on the next round
-            log.warning("%s housekeeping failed: %r", schema, exc)
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=every_seconds)
-        except TimeoutError:
-            pass
+    async with runtime.db.acquire() as conn:
+        outbox = await conn.execute(
+            f"DELETE FROM {schema}.outbox WHERE published_at < now() - make_interval(days => $1)",
+            outbox_days,
+        )
+        inbox = await conn.execute(
+            f"DELETE FROM {schema}.inbox WHERE handled_at < now() - make_interval(days => $1)",
+            inbox_days,
+        )
+    log.debug("%s housekeeping: outbox %s, inbox %s", schema, outbox, inbox)
+
+
+def housekeeping(every_seconds: float = 600, outbox_days: int = 7, inbox_days: int = 45) -> Worker:
+    """The worker every runtime starts: `trim` every `every_seconds`."""
+    step = partial(trim, outbox_days=outbox_days, inbox_days=inbox_days)
+    return every(every_seconds, step, name="housekeeping")
+
+
+trim_eventing_tables = housekeeping()

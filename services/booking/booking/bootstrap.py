@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import timedelta
 from functools import partial
@@ -175,18 +174,11 @@ def build_runtime(settings: BookingSettings) -> ServiceRuntime:
     async def run_timers(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
         await timers.run(runtime.db, stop)
 
-    async def reconcile_envelopes(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
+    async def reconcile_envelopes(runtime: ServiceRuntime) -> None:
         """Built-in provider: expire overdue envelopes and redeliver outcomes whose callback
         failed. (Dropbox Sign pushes its outcomes to /webhooks/dropbox-sign instead.)"""
-        if not isinstance(esign, BuiltinESignProvider):
-            return
-        while not stop.is_set():
-            try:
-                await esign.reconcile()
-            except Exception as exc:  # the database may be briefly away
-                log.warning("e-sign reconcile: %r", exc)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=settings.scheduler_poll_seconds)
+        if isinstance(esign, BuiltinESignProvider):
+            await esign.reconcile()
 
     runtime = ServiceRuntime(
         name=NAME,
@@ -195,7 +187,7 @@ def build_runtime(settings: BookingSettings) -> ServiceRuntime:
         produces=PRODUCES,
         workers=(
             run_timers,
-            reconcile_envelopes,
+            every(settings.scheduler_poll_seconds, reconcile_envelopes, name="esign-reconcile"),
             every(settings.admission_refresh_seconds, admission.measure, name="admission"),
         ),
     )

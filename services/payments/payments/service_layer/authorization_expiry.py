@@ -12,17 +12,15 @@ voided. The same loop cancels the authorizations renewals replaced.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
-from collections.abc import Callable, Coroutine
 from datetime import timedelta
-from typing import Any
 
 import asyncpg
 
+from eventkit import periodic
 from eventkit.outbox import Outbox
-from eventkit.runtime import ServiceRuntime
+from eventkit.runtime import ServiceRuntime, Worker
 from marketplace_contracts.events.payments import AuthorizationExpiringV1
 from payments.adapters.stripe_gateway import StripeGateway
 from payments.service_layer.reauthorization import DEFAULT_CANCEL_GRACE, cancel_replaced
@@ -78,19 +76,11 @@ def sweeper(
     every: float,
     stripe: StripeGateway | None = None,
     cancel_grace: timedelta = DEFAULT_CANCEL_GRACE,
-) -> Callable[[ServiceRuntime, asyncio.Event], Coroutine[Any, Any, None]]:
-    async def run(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                async with runtime.db.acquire() as conn:
-                    await sweep(conn, outbox, lifetime, margin)
-                if stripe is not None:
-                    await cancel_replaced(runtime.db, stripe, cancel_grace)
-            except (OSError, asyncpg.PostgresError) as exc:
-                log.warning("authorization sweeper: %r", exc)
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=every)
-            except TimeoutError:
-                pass
+) -> Worker:
+    async def step(runtime: ServiceRuntime) -> None:
+        async with runtime.db.acquire() as conn:
+            await sweep(conn, outbox, lifetime, margin)
+        if stripe is not None:
+            await cancel_replaced(runtime.db, stripe, cancel_grace)
 
-    return run
+    return periodic.every(every, step, name="authorization-sweeper")

@@ -32,17 +32,17 @@ nothing and emits nothing twice.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 import asyncpg
 
+from eventkit import periodic
 from eventkit.outbox import Outbox
-from eventkit.runtime import ServiceRuntime
+from eventkit.runtime import ServiceRuntime, Worker
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.booking import PaymentRetryRequestedV1
 from marketplace_contracts.events.payments import (
@@ -445,19 +445,9 @@ async def sweep_cleared(
     return len(rows)
 
 
-def cleared_sweeper(
-    outbox: Outbox, every: float
-) -> Callable[[ServiceRuntime, asyncio.Event], Coroutine[Any, Any, None]]:
-    async def run(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                async with runtime.db.acquire() as conn:
-                    await sweep_cleared(conn, outbox)
-            except (OSError, asyncpg.PostgresError) as exc:
-                log.warning("funds-cleared sweeper: %r", exc)
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=every)
-            except TimeoutError:
-                pass
+def cleared_sweeper(outbox: Outbox, every: float) -> Worker:
+    async def step(runtime: ServiceRuntime) -> None:
+        async with runtime.db.acquire() as conn:
+            await sweep_cleared(conn, outbox)
 
-    return run
+    return periodic.every(every, step, name="funds-cleared-sweeper")

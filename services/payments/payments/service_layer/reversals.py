@@ -23,16 +23,15 @@ it from their next payouts. A retryable failure stays pending for the next round
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
-from collections.abc import Callable, Coroutine
-from typing import Any
+from collections.abc import Callable
 
 import asyncpg
 
+from eventkit import periodic
 from eventkit.outbox import Outbox
-from eventkit.runtime import ServiceRuntime
+from eventkit.runtime import ServiceRuntime, Worker
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.finance import TransferReversalRequestedV1
 from marketplace_contracts.events.payments import TransferReversalFailedV1, TransferReversedV1
@@ -272,20 +271,10 @@ async def plan_reversals(
     return total
 
 
-def reversal_worker(
-    reversals: Callable[[], Reversals], every: float
-) -> Callable[[ServiceRuntime, asyncio.Event], Coroutine[Any, Any, None]]:
+def reversal_worker(reversals: Callable[[], Reversals], every: float) -> Worker:
     """Make pending reversals every `every` seconds (and right away at start)."""
 
-    async def run(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await reversals().reverse_pending()
-            except (OSError, asyncpg.PostgresError) as exc:
-                log.warning("reversal worker: %r", exc)
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=every)
-            except TimeoutError:
-                pass
+    async def step(runtime: ServiceRuntime) -> None:
+        await reversals().reverse_pending()
 
-    return run
+    return periodic.every(every, step, name="reversal-worker")

@@ -11,7 +11,6 @@ have a stored event applied again (`python -m payments webhook-replay <event id>
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import uuid
@@ -20,6 +19,7 @@ from typing import Any
 
 import asyncpg
 
+from eventkit import periodic
 from eventkit.outbox import Outbox
 from eventkit.runtime import ServiceRuntime
 from marketplace_contracts.events.payments import HostAccountUpdatedV1, PlatformPayoutUpdatedV1
@@ -244,23 +244,16 @@ async def replay(conn: asyncpg.Connection, stripe_event_id: str) -> bool:
     return bool(status == "UPDATE 1")
 
 
-async def webhook_worker(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
-    while not stop.is_set():
-        try:
-            async with runtime.db.acquire() as conn:
-                done = await apply_pending(
-                    conn,
-                    bank_debit_return_window=getattr(
-                        runtime.settings,
-                        "bank_debit_return_window",
-                        bank_debits.DEFAULT_RETURN_WINDOW,
-                    ),
-                )
-        except (OSError, asyncpg.PostgresError) as exc:
-            log.warning("webhook worker: %r", exc)
-            done = 0
-        if done == 0:
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=1.0)
-            except TimeoutError:
-                pass
+async def apply_some(runtime: ServiceRuntime) -> int:
+    """One batch of stored webhooks applied; how many (the worker drains while there are)."""
+    async with runtime.db.acquire() as conn:
+        done: int = await apply_pending(
+            conn,
+            bank_debit_return_window=getattr(
+                runtime.settings, "bank_debit_return_window", bank_debits.DEFAULT_RETURN_WINDOW
+            ),
+        )
+    return done
+
+
+webhook_worker = periodic.every(1.0, apply_some, name="webhook-worker", drain=True)
