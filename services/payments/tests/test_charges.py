@@ -88,6 +88,12 @@ def test_a_damage_claim_is_a_deposit_claim_and_any_other_reason_an_extra_charge(
     assert charge_purpose(request(reason="overtime")) == "extra_charge"
 
 
+def test_a_charge_keeps_the_subject_booking_named_for_the_facts_that_answer_it() -> None:
+    assert plan_charge(request(subject_id="am-1"), SINGLE).subject_id == "am-1"
+    # A request from before booking named subjects: none is made up from its id.
+    assert plan_charge(request(), SINGLE).subject_id is None
+
+
 @pytest.mark.parametrize(
     ("overrides", "source", "code"),
     [

@@ -113,11 +113,16 @@ def test_an_order_is_what_booking_asked() -> None:
         "host_account_id": "acct_9",
         "lines": made.lines_json,
         "cause": "other",
+        "subject_id": None,
     }
     assert RefundOrder.of_row(stored) == made
-    amended = RefundOrder.of("b-9", None, request, cause="amendment")
-    assert amended.cause == "amendment" != made.cause
-    assert RefundOrder.of_row({**stored, "group_id": None, "cause": "amendment"}) == amended
+    amended = RefundOrder.of("b-9", None, request, cause="amendment", subject_id="am-9")
+    assert (amended.cause, amended.subject_id) == ("amendment", "am-9")
+    assert amended.cause != made.cause and made.subject_id is None
+    assert (
+        RefundOrder.of_row({**stored, "group_id": None, "cause": "amendment", "subject_id": "am-9"})
+        == amended
+    )
 
 
 # -- captured: a Stripe refund, never more than is left ---------------------------------------

@@ -58,6 +58,8 @@ class ExtraCharge:
     tax: int
     host_account_id: str
     reason: str
+    subject_id: str | None = None
+    """The amendment or claim the charge pays for, as booking named it."""
 
     @property
     def payment_id(self) -> str:
@@ -150,6 +152,7 @@ def plan_charge(event: ChargeRequestedV1, source: Any | None) -> ExtraCharge:
         tax=event.tax,
         host_account_id=event.host_account_id,
         reason=event.reason,
+        subject_id=event.subject_id,
     )
 
 

@@ -113,6 +113,8 @@ class RefundOrder:
     host_account_id: str
     lines: tuple[tuple[str, int], ...] = ()
     cause: str = OTHER
+    subject_id: str | None = None
+    """The amendment a refund of cause `amendment` gives back; None otherwise."""
 
     @classmethod
     def of(
@@ -121,6 +123,7 @@ class RefundOrder:
         group_id: str | None,
         request: RefundRequest,
         cause: str = OTHER,
+        subject_id: str | None = None,
     ) -> RefundOrder:
         return cls(
             refund_id=request.refund_id,
@@ -135,6 +138,7 @@ class RefundOrder:
             host_account_id=request.host_account_id,
             lines=tuple((line.code, line.amount) for line in request.lines),
             cause=cause,
+            subject_id=subject_id,
         )
 
     @classmethod
@@ -154,6 +158,7 @@ class RefundOrder:
             host_account_id=row["host_account_id"],
             lines=tuple((item["code"], item["amount"]) for item in lines or ()),
             cause=row["cause"],
+            subject_id=row["subject_id"],
         )
 
     @property

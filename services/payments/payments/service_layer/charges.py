@@ -155,6 +155,7 @@ class ExtraCharges:
                 message=outcome.message,
                 charge_request_id=event.charge_request_id,
                 purpose=charge.payment_purpose if charge else charge_purpose(event),
+                subject_id=event.subject_id,
             ),
             **meta,
         )
@@ -169,6 +170,7 @@ def _payment_row(charge: ExtraCharge, outcome: ChargeOutcome, env: Envelope) -> 
         "booking_id": charge.booking_id,
         "purpose": charge.purpose,
         "payment_purpose": charge.payment_purpose,
+        "subject_id": charge.subject_id,
         "charge_request_id": charge.charge_request_id,
         "guest_id": charge.guest_id,
         "amount": charge.amount,
@@ -211,6 +213,7 @@ def _refused_row(
         "booking_id": event.booking_id,
         "purpose": f"charge:{event.charge_request_id}",
         "payment_purpose": charge_purpose(event),
+        "subject_id": event.subject_id,
         "charge_request_id": event.charge_request_id,
         "guest_id": outcome.guest_id,
         "amount": event.amount,

@@ -142,7 +142,9 @@ class Refunds:
         # The event names no group: a group leg's refund is its group's, as for cancellations.
         payment = await repository.get_payment(self.db(), event.refund.payment_id)
         group_id = payment["group_id"] if payment is not None else None
-        order = RefundOrder.of(event.booking_id, group_id, event.refund, cause=AMENDMENT)
+        order = RefundOrder.of(
+            event.booking_id, group_id, event.refund, cause=AMENDMENT, subject_id=event.amendment_id
+        )
         return await self.attempt(order, env.correlation_id, env.event_id)
 
     async def apply_amendment(
@@ -291,6 +293,7 @@ class Refunds:
                     message=outcome.message,
                     attempts=max(1, row["attempts"]),
                     cause=order.cause,
+                    subject_id=order.subject_id,
                 ),
                 key=order.payment_id,
                 correlation_id=correlation_id,
@@ -327,6 +330,7 @@ class Refunds:
                 method=outcome.method,
                 stripe_refund_id=outcome.stripe_refund_id,
                 cause=order.cause,
+                subject_id=order.subject_id,
             ),
             key=order.payment_id,
             correlation_id=correlation_id,
