@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 
 from marketplace_contracts.events.booking import ChargeRequestedV1
-from payments.domain.charges import ChargeRefused, charge_purpose, plan_charge
+from payments.domain.charges import ChargeRefused, ChargeRequest, charge_purpose, plan_charge
 from payments.domain.checkout import Split
 from payments.domain.ids import charge_payment_id
+from payments.service_layer import commands
 
 SINGLE: dict[str, Any] = {
     "payment_id": "pay_1",
@@ -36,7 +37,7 @@ GROUP: dict[str, Any] = {
 }
 
 
-def request(**overrides: object) -> ChargeRequestedV1:
+def request(**overrides: object) -> ChargeRequest:
     fields: dict[str, object] = {
         "charge_request_id": "chg_1",
         "booking_id": "b-1",
@@ -48,7 +49,7 @@ def request(**overrides: object) -> ChargeRequestedV1:
         "host_account_id": "acct_1",
         "reason": "amendment",
     }
-    return ChargeRequestedV1.model_validate({**fields, **overrides})
+    return commands.charge_request(ChargeRequestedV1.model_validate({**fields, **overrides}))
 
 
 def test_a_single_bookings_charge_is_a_separate_charge_of_the_bookings_transfer_group() -> None:

@@ -20,7 +20,6 @@ import json
 from dataclasses import dataclass
 from typing import Any, Final
 
-from marketplace_contracts.events.booking import ChargeRequestedV1
 from payments.domain.checkout import DEPOSIT_CLAIM, EXTRA_CHARGE, Split
 from payments.domain.ids import charge_payment_id
 
@@ -39,6 +38,25 @@ class ChargeRefused(Exception):
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class ChargeRequest:
+    """The command: charge a booking's saved card off-session (`booking.charge_requested`,
+    mapped by the subscriber)."""
+
+    charge_request_id: str
+    booking_id: str
+    group_id: str | None
+    payment_id: str
+    """The booking's checkout payment: whose customer and card to use."""
+    amount: int
+    currency: str
+    platform_fee: int
+    tax: int
+    host_account_id: str
+    reason: str
+    subject_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,12 +115,12 @@ class ExtraCharge:
         return metadata
 
 
-def charge_purpose(event: ChargeRequestedV1) -> str:
+def charge_purpose(event: ChargeRequest) -> str:
     """`deposit_claim` for a damage claim, else `extra_charge` (amendment, overtime, ...)."""
     return DEPOSIT_CLAIM if event.reason == DEPOSIT_CLAIM_REASON else EXTRA_CHARGE
 
 
-def plan_charge(event: ChargeRequestedV1, source: Any | None) -> ExtraCharge:
+def plan_charge(event: ChargeRequest, source: Any | None) -> ExtraCharge:
     """The charge to make for `event` with `source`, the booking's checkout payment (a
     `payments.payments` row, or None if there is none). Raises ChargeRefused."""
     what = f"charge request {event.charge_request_id}"
