@@ -133,8 +133,10 @@ def charge_requested(
     tax: int = EXTRA_TAX,
     reason: str = "amendment",
 ) -> ChargeRequestedV1:
+    amendment_id = str(uuid.uuid4())
     return ChargeRequestedV1(
-        charge_request_id=f"chg_{uuid.uuid4()}",
+        charge_request_id=f"chg_{amendment_id}",
+        subject_id=amendment_id,
         booking_id=booking_id,
         group_id=group_id,
         payment_id=payment_id or checkout_payment_id(group_id or booking_id),
@@ -242,6 +244,7 @@ async def test_a_charge_beyond_the_processors_limit_is_refused_before_stripe_is_
         "extra_charge",
         request.charge_request_id,
     )
+    assert failed.subject_id == request.subject_id is not None  # the amendment, as asked
     assert await intents_created(sim, charge_request_id=request.charge_request_id) == []
     row = await payments.payment(payment_id)
     assert (row["status"], row["failure_code"], row["payment_intent_id"]) == (
@@ -279,6 +282,7 @@ async def test_an_amendment_increase_is_charged_off_session(
         booking_id,
         "extra_charge",
     )
+    assert captured.subject_id == request.subject_id is not None  # the amendment, as asked
     assert (captured.amount, captured.currency, captured.platform_fee) == (
         EXTRA,
         "usd",
@@ -577,9 +581,12 @@ async def test_an_amendment_decrease_refunds_exactly_that_amount(
         payment_id,
         booking_id,
     )
-    assert succeeded.cause == "amendment"
+    assert (succeeded.cause, succeeded.subject_id) == ("amendment", decided.amendment_id)
     row = await payments.refund(refund_id)
-    assert row is not None and row["cause"] == "amendment"
+    assert row is not None and (row["cause"], row["subject_id"]) == (
+        "amendment",
+        decided.amendment_id,
+    )
     assert (succeeded.amount, succeeded.platform_fee, succeeded.host_amount, succeeded.tax) == (
         3_000,
         450,

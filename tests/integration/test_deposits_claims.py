@@ -296,6 +296,8 @@ async def test_an_accepted_claim_is_charged_once_off_session_on_the_deposit_card
 
     [captured] = await _charge_through_payments(booking_pool, payments, booking_id, request_id)
     assert isinstance(captured, PaymentCapturedV2) and captured.purpose == "deposit_claim"
+    # The request named the claim, and payments' answer names it back: booking routes on it.
+    assert request.data["subject_id"] == captured.subject_id == claim["claim_id"]
     assert captured.transfer_group == booking_id  # the host's share: a transfer finance releases
     assert (captured.amount, captured.platform_fee, captured.charge_request_id) == (
         12_345,
@@ -436,6 +438,7 @@ async def test_a_declined_off_session_charge_leaves_the_claim_charge_failed(
     request_id = claims.charge_request_id(claim["claim_id"])
     [failed] = await _charge_through_payments(booking_pool, payments, booking_id, request_id)
     assert isinstance(failed, PaymentFailedV1) and failed.purpose == "deposit_claim"
+    assert failed.subject_id == claim["claim_id"]
     view = await _claim_view(booking_pool, claim["claim_id"])
     assert view["status"] == "charge_failed"
     assert view["failure_reason"].startswith("card_declined")

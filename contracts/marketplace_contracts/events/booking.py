@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from marketplace_contracts.envelope import EventModel
 from marketplace_contracts.money import Currency, MinorUnits
+from marketplace_contracts.purposes import charge_subject_field
 
 
 class QuoteLine(BaseModel):
@@ -461,7 +462,9 @@ class AmendmentProposedV1(EventModel):
 
 class ChargeRequestedV1(EventModel):
     """Booking asks payments to charge the guest's saved payment method off-session for an
-    accepted amendment or overtime (`amount` on top of what was paid)."""
+    accepted amendment or overtime, or a damage claim (`amount` on top of what was paid).
+    Payments answers with `payment_captured` v2 or `payment_failed` carrying the same
+    `charge_request_id` and `subject_id`, and the purpose `reason` maps to."""
 
     TYPE: ClassVar[str] = "booking.charge_requested"
     VERSION: ClassVar[int] = 1
@@ -476,7 +479,12 @@ class ChargeRequestedV1(EventModel):
     platform_fee: MinorUnits = Field(description="Part of `amount` the platform keeps (with tax).")
     tax: MinorUnits = 0
     host_account_id: str
-    reason: str = Field(examples=["amendment", "overtime"])
+    reason: str = Field(
+        examples=["amendment", "overtime", "deposit_claim"],
+        description="What the charge is for: `amendment` or `overtime` (payments' purpose "
+        "`extra_charge`), `deposit_claim` (a damage claim, purpose `deposit_claim`).",
+    )
+    subject_id: str | None = charge_subject_field()
 
 
 class AmendmentDecidedV1(EventModel):

@@ -7,6 +7,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from marketplace_contracts.envelope import EventModel
 from marketplace_contracts.money import Currency, MinorUnits
+from marketplace_contracts.purposes import (
+    cause_field,
+    charge_subject_field,
+    purpose_field,
+    refund_subject_field,
+)
 
 
 class PaymentAuthorizedV1(EventModel):
@@ -54,15 +60,8 @@ class PaymentFailedV1(EventModel):
     charge_request_id: str | None = Field(
         default=None, description="Set when this answers a booking.charge_requested."
     )
-    purpose: str | None = Field(
-        default=None,
-        examples=["checkout", "group_checkout", "extra_charge", "deposit_claim"],
-        description="What the payment was for: `checkout` (a single booking's checkout, also a "
-        "card payment that replaces a returned bank debit), `group_checkout` (a Linked Booking "
-        "Group's payment), `extra_charge` (an amendment, overtime or other charge request), "
-        "`deposit_claim` (a damage claim charged against a security deposit). None on events "
-        "from before the field existed.",
-    )
+    purpose: str | None = purpose_field()
+    subject_id: str | None = charge_subject_field()
 
 
 class PaymentCapturedV1(EventModel):
@@ -171,15 +170,8 @@ class PaymentCapturedV2(EventModel):
         description="A bank debit (ACH) can still be returned after it succeeded: finance holds "
         "the hosts' payouts of this payment until then, or until `payments.funds_cleared`.",
     )
-    purpose: str | None = Field(
-        default=None,
-        examples=["checkout", "group_checkout", "extra_charge", "deposit_claim"],
-        description="What the payment was for: `checkout` (a single booking's checkout, also a "
-        "card payment that replaces a returned bank debit), `group_checkout` (a Linked Booking "
-        "Group's payment), `extra_charge` (an amendment, overtime or other charge request), "
-        "`deposit_claim` (a damage claim charged against a security deposit). None on events "
-        "from before the field existed.",
-    )
+    purpose: str | None = purpose_field()
+    subject_id: str | None = charge_subject_field()
 
 
 class RefundSucceededV1(EventModel):
@@ -203,18 +195,8 @@ class RefundSucceededV1(EventModel):
     host_account_id: str
     method: str = Field(examples=["refund", "void", "partial_capture"])
     stripe_refund_id: str | None = None
-    cause: str | None = Field(
-        default=None,
-        examples=["guest_cancellation", "host_cancellation", "amendment"],
-        description="What asked for the refund: `guest_cancellation`, `host_cancellation`, "
-        "`admin_cancellation` (a single booking cancelled by the guest, its host, or an admin), "
-        "`group_leg_cancelled` (one leg of a Linked Booking Group cancelled by the guest or an "
-        "admin; a host's cancellation of a leg is `host_cancellation`), `amendment` (an "
-        "accepted amendment lowered the price), `checkout_failed` (money given back because "
-        "the checkout it paid for failed), `deposit_release` (a deposit charge given back), "
-        "`other` (a cause payments cannot tell, e.g. a refund requested before causes were "
-        "recorded). None on events from before the field existed.",
-    )
+    cause: str | None = cause_field()
+    subject_id: str | None = refund_subject_field()
 
 
 class RefundFailedV1(EventModel):
@@ -233,18 +215,8 @@ class RefundFailedV1(EventModel):
     code: str = Field(examples=["charge_already_refunded", "api_error"])
     message: str = ""
     attempts: int = Field(ge=1)
-    cause: str | None = Field(
-        default=None,
-        examples=["guest_cancellation", "host_cancellation", "amendment"],
-        description="What asked for the refund: `guest_cancellation`, `host_cancellation`, "
-        "`admin_cancellation` (a single booking cancelled by the guest, its host, or an admin), "
-        "`group_leg_cancelled` (one leg of a Linked Booking Group cancelled by the guest or an "
-        "admin; a host's cancellation of a leg is `host_cancellation`), `amendment` (an "
-        "accepted amendment lowered the price), `checkout_failed` (money given back because "
-        "the checkout it paid for failed), `deposit_release` (a deposit charge given back), "
-        "`other` (a cause payments cannot tell, e.g. a refund requested before causes were "
-        "recorded). None on events from before the field existed.",
-    )
+    cause: str | None = cause_field()
+    subject_id: str | None = refund_subject_field()
 
 
 class AuthorizationExpiringV1(EventModel):

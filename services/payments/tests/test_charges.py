@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 
 from marketplace_contracts.events.booking import ChargeRequestedV1
-from payments.domain.charges import ChargeRefused, charge_purpose, plan_charge
+from payments.domain.charges import ChargeRefused, ChargeRequest, charge_purpose, plan_charge
 from payments.domain.checkout import Split
 from payments.domain.ids import charge_payment_id
+from payments.service_layer import commands
 
 SINGLE: dict[str, Any] = {
     "payment_id": "pay_1",
@@ -36,7 +37,7 @@ GROUP: dict[str, Any] = {
 }
 
 
-def request(**overrides: object) -> ChargeRequestedV1:
+def request(**overrides: object) -> ChargeRequest:
     fields: dict[str, object] = {
         "charge_request_id": "chg_1",
         "booking_id": "b-1",
@@ -48,7 +49,7 @@ def request(**overrides: object) -> ChargeRequestedV1:
         "host_account_id": "acct_1",
         "reason": "amendment",
     }
-    return ChargeRequestedV1.model_validate({**fields, **overrides})
+    return commands.charge_request(ChargeRequestedV1.model_validate({**fields, **overrides}))
 
 
 def test_a_single_bookings_charge_is_a_separate_charge_of_the_bookings_transfer_group() -> None:
@@ -86,6 +87,12 @@ def test_a_damage_claim_is_a_deposit_claim_and_any_other_reason_an_extra_charge(
     assert plan_charge(request(reason="deposit_claim"), SINGLE).payment_purpose == "deposit_claim"
     assert charge_purpose(request(reason="deposit_claim")) == "deposit_claim"
     assert charge_purpose(request(reason="overtime")) == "extra_charge"
+
+
+def test_a_charge_keeps_the_subject_booking_named_for_the_facts_that_answer_it() -> None:
+    assert plan_charge(request(subject_id="am-1"), SINGLE).subject_id == "am-1"
+    # A request from before booking named subjects: none is made up from its id.
+    assert plan_charge(request(), SINGLE).subject_id is None
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,6 @@ from marketplace_contracts.events.booking import (
     GroupLeg,
 )
 from payments.domain.checkout import (
-    Checkout,
     InvalidCheckout,
     Split,
     captured_splits,
@@ -16,6 +15,7 @@ from payments.domain.checkout import (
     without_refund,
 )
 from payments.domain.ids import checkout_payment_id
+from payments.service_layer import commands
 
 START = datetime(2034, 5, 1, 15, tzinfo=UTC)
 
@@ -48,7 +48,7 @@ def _group(**overrides: object) -> GroupCheckoutRequestedV1:
 
 
 def test_a_group_is_one_payment_without_destination_in_its_transfer_group() -> None:
-    checkout = Checkout.for_group(_group(save_for_later=True))
+    checkout = commands.group_checkout(_group(save_for_later=True))
     assert checkout.payment_id == checkout_payment_id("grp-1")
     assert (checkout.booking_id, checkout.group_id, checkout.transfer_group) == (
         "grp-1",
@@ -83,7 +83,7 @@ def test_a_single_booking_is_a_separate_charge_of_its_own_transfer_group() -> No
         platform_fee=2_025,
         payment_method="pm_card_visa",
     )
-    checkout = Checkout.for_booking(event)
+    checkout = commands.booking_checkout(event)
     assert (checkout.host_account_id, checkout.transfer_group, checkout.purpose) == (
         "acct_9",
         "b-9",
@@ -113,11 +113,11 @@ def test_a_single_booking_is_a_separate_charge_of_its_own_transfer_group() -> No
 )
 def test_a_group_whose_legs_do_not_add_up_is_refused(overrides: dict[str, object]) -> None:
     with pytest.raises(InvalidCheckout):
-        Checkout.for_group(_group(**overrides))
+        commands.group_checkout(_group(**overrides))
 
 
 def test_captured_splits() -> None:
-    legs = Checkout.for_group(_group()).splits
+    legs = commands.group_checkout(_group()).splits
     assert (
         captured_splits(
             booking_id="grp-1",
@@ -165,7 +165,7 @@ def _booking(**overrides: object) -> CheckoutRequestedV1:
 
 
 def test_the_tax_of_a_checkout_follows_it_into_its_splits() -> None:
-    assert Checkout.for_booking(_booking()).tax == 300
+    assert commands.booking_checkout(_booking()).tax == 300
     assert captured_splits(
         booking_id="b-7",
         host_account_id="acct_7",
@@ -174,7 +174,7 @@ def test_the_tax_of_a_checkout_follows_it_into_its_splits() -> None:
         splits=(),
         tax=300,
     ) == (Split("b-7", "acct_7", 13_500, 2_025, 300),)
-    group = Checkout.for_group(
+    group = commands.group_checkout(
         _group(
             legs=[
                 _leg("b-1", "acct_A", 20_000, 3_000, tax=400),
@@ -187,9 +187,9 @@ def test_the_tax_of_a_checkout_follows_it_into_its_splits() -> None:
 
 def test_tax_beyond_the_fee_is_refused() -> None:
     with pytest.raises(InvalidCheckout):
-        Checkout.for_booking(_booking(tax=2_026))
+        commands.booking_checkout(_booking(tax=2_026))
     with pytest.raises(InvalidCheckout):
-        Checkout.for_group(
+        commands.group_checkout(
             _group(
                 legs=[
                     _leg("b-1", "acct_A", 20_000, 3_000, tax=3_001),

@@ -16,6 +16,7 @@ from payments.domain.refunds import (
     cancellation_cause,
     plan_refund,
 )
+from payments.service_layer import commands
 
 SINGLE = PaymentState(
     payment_id="pay_1",
@@ -92,7 +93,7 @@ def test_an_order_is_what_booking_asked() -> None:
         host_account_id="acct_9",
         lines=[RefundLine(code="base", amount=1_000), RefundLine(code="tax", amount=50)],
     )
-    made = RefundOrder.of("b-9", "grp-9", request)
+    made = commands.refund_order("b-9", "grp-9", request)
     assert (made.refund_id, made.payment_id, made.booking_id, made.group_id) == (
         "ref_9",
         "pay_9",
@@ -113,11 +114,16 @@ def test_an_order_is_what_booking_asked() -> None:
         "host_account_id": "acct_9",
         "lines": made.lines_json,
         "cause": "other",
+        "subject_id": None,
     }
     assert RefundOrder.of_row(stored) == made
-    amended = RefundOrder.of("b-9", None, request, cause="amendment")
-    assert amended.cause == "amendment" != made.cause
-    assert RefundOrder.of_row({**stored, "group_id": None, "cause": "amendment"}) == amended
+    amended = commands.refund_order("b-9", None, request, cause="amendment", subject_id="am-9")
+    assert (amended.cause, amended.subject_id) == ("amendment", "am-9")
+    assert amended.cause != made.cause and made.subject_id is None
+    assert (
+        RefundOrder.of_row({**stored, "group_id": None, "cause": "amendment", "subject_id": "am-9"})
+        == amended
+    )
 
 
 # -- captured: a Stripe refund, never more than is left ---------------------------------------

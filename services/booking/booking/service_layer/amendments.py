@@ -514,6 +514,7 @@ async def _proceed(
             tax=change.tax,
             host_account_id=row["host_account_id"],
             reason="overtime" if am["kind"] == "overtime" else "amendment",
+            subject_id=str(am["amendment_id"]),
         ),
         key=str(row["booking_id"]),
         correlation_id=am["correlation_id"],
@@ -642,20 +643,14 @@ async def expire_job(
     await _decide(conn, outbox, row, am, step.target, "not answered before the start")
 
 
-def _amendment_of_charge(charge_id: str | None) -> uuid.UUID | None:
-    if charge_id is None or not charge_id.startswith("chg_"):
-        return None
-    return uuid.UUID(charge_id.removeprefix("chg_"))
-
-
 async def on_charge_captured(
     conn: asyncpg.Connection,
     env: Envelope,
     event: PaymentCapturedV1 | PaymentCapturedV2,
     outbox: Outbox,
+    amendment_id: uuid.UUID,
 ) -> None:
-    amendment_id = _amendment_of_charge(getattr(event, "charge_request_id", None))
-    assert amendment_id is not None
+    """The extra charge of `amendment_id` (the fact's subject) is paid: the change applies."""
     row, am = await _lock_amendment(conn, amendment_id)
     if am["status"] != AmendmentStatus.CHARGING:
         return  # a redelivered fact
@@ -671,11 +666,13 @@ async def on_charge_captured(
 
 
 async def on_charge_failed(
-    conn: asyncpg.Connection, env: Envelope, event: PaymentFailedV1, outbox: Outbox
+    conn: asyncpg.Connection,
+    env: Envelope,
+    event: PaymentFailedV1,
+    outbox: Outbox,
+    amendment_id: uuid.UUID,
 ) -> None:
     """The extra charge failed: the booking goes back exactly to what it was."""
-    amendment_id = _amendment_of_charge(event.charge_request_id)
-    assert amendment_id is not None
     row, am = await _lock_amendment(conn, amendment_id)
     if am["status"] != AmendmentStatus.CHARGING:
         return
@@ -687,10 +684,6 @@ async def on_charge_failed(
     await _decide(
         conn, outbox, row, am, step.target, f"{event.code}: {detail}", causation_id=env.event_id
     )
-
-
-def is_charge_event(event: Any) -> bool:
-    return _amendment_of_charge(getattr(event, "charge_request_id", None)) is not None
 
 
 async def view(conn: asyncpg.Connection, amendment_id: uuid.UUID) -> dict[str, Any]:

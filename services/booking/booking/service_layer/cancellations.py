@@ -29,7 +29,7 @@ from booking.domain.refunds import (
     allocate,
     refund_for,
 )
-from booking.service_layer import claims, disputes, receipts
+from booking.service_layer import claims, disputes, payment_facts, receipts
 from booking.service_layer.checkout import COMPLETION, booking_view
 from eventkit import scheduler
 from eventkit.outbox import Outbox
@@ -191,13 +191,9 @@ async def cancel(conn: asyncpg.Connection, outbox: Outbox, cmd: Cancel) -> dict[
 
 
 async def _amendment_refund(
-    conn: asyncpg.Connection, refund: str, status: str, failure: str | None = None
+    conn: asyncpg.Connection, amendment_id: uuid.UUID, status: str, failure: str | None = None
 ) -> None:
-    """An amendment's refund (`rf_<amendment id>`): its status is kept on the amendment."""
-    try:
-        amendment_id = uuid.UUID(refund.removeprefix("rf_"))
-    except ValueError:
-        return  # neither a cancellation's nor an amendment's refund: not booking's concern
+    """An amendment's refund: its status is kept on the amendment."""
     await conn.execute(
         "UPDATE booking.amendments SET refund_status = $2, refund_failure = $3, "
         "updated_at = now() WHERE amendment_id = $1 AND refund_status IN ('pending', 'failed')",
@@ -207,16 +203,14 @@ async def _amendment_refund(
     )
 
 
-def _is_cancellation_refund(event_refund_id: str, booking_id: str) -> bool:
-    return event_refund_id.startswith(refund_id(booking_id))
-
-
 async def on_refund_succeeded(
     conn: asyncpg.Connection, env: Envelope, event: RefundSucceededV1, _: object
 ) -> None:
     await receipts.issue_for_refund(conn, env, event)
-    if not _is_cancellation_refund(event.refund_id, event.booking_id):
-        await _amendment_refund(conn, event.refund_id, "refunded")
+    about = payment_facts.refund_about(event)
+    if about.concern != "cancellation":
+        if about.concern == "amendment" and about.subject_id is not None:
+            await _amendment_refund(conn, about.subject_id, "refunded")
         return
     row = await repository.get_booking(conn, uuid.UUID(event.booking_id), for_update=True)
     if row is None or not row["refund"]:
@@ -244,8 +238,10 @@ async def on_refund_failed(
 ) -> None:
     """A visible state for ops: the refund could not be made; the reason says why."""
     failure = f"{event.code}: {event.message}"[:500]
-    if not _is_cancellation_refund(event.refund_id, event.booking_id):
-        await _amendment_refund(conn, event.refund_id, "failed", failure)
+    about = payment_facts.refund_about(event)
+    if about.concern != "cancellation":
+        if about.concern == "amendment" and about.subject_id is not None:
+            await _amendment_refund(conn, about.subject_id, "failed", failure)
         return
     row = await repository.get_booking(conn, uuid.UUID(event.booking_id), for_update=True)
     if row is None or row["refund_status"] == "refunded":

@@ -10,8 +10,10 @@ booking is open at a time (a unique index; a concurrent filing gets 409 `claim_o
   (`awaiting_admin`). An admin decides 0 up to the amount claimed.
 - An accepted or decided amount above 0 is charged: in one transaction the claim becomes
   `charging` and booking emits `booking.claim_decided` and `booking.charge_requested`
-  (`reason="deposit_claim"`, no platform fee, id `clm_<claim id>`; `clm_<claim id>_<n>` for an
-  admin's retry). Payments answers `payment_captured` v2 or `payment_failed` with that id.
+  (`reason="deposit_claim"`, `subject_id` the claim, no platform fee, id `clm_<claim id>`;
+  `clm_<claim id>_<n>` for an admin's retry). Payments answers `payment_captured` v2 or
+  `payment_failed` with that id, purpose `deposit_claim` and the claim as `subject_id`; an
+  answer to an earlier attempt (another id) is ignored.
 - The deposit is released once per booking (`booking.deposit_released`): at the end of the claim
   window when no claim was filed (`no_claim`), once every claim has ended and the window has
   passed (`claim_settled`, with what was charged), or when the booking is cancelled or ends
@@ -97,19 +99,6 @@ def charge_request_id(claim_id: uuid.UUID | str, attempt: int = 1) -> str:
     """Deterministic per claim and attempt (an admin's retry is a new request)."""
     base = f"{_PREFIX}{claim_id}"
     return base if attempt <= 1 else f"{base}_{attempt}"
-
-
-def claim_of_charge(charge_id: str | None) -> uuid.UUID | None:
-    if charge_id is None or not charge_id.startswith(_PREFIX):
-        return None
-    try:
-        return uuid.UUID(charge_id.removeprefix(_PREFIX).split("_", 1)[0])
-    except ValueError:
-        return None
-
-
-def is_claim_charge(event: Any) -> bool:
-    return claim_of_charge(getattr(event, "charge_request_id", None)) is not None
 
 
 # -- helpers -----------------------------------------------------------------------------------
@@ -301,6 +290,7 @@ async def _charge(
             tax=0,
             host_account_id=row["host_account_id"],
             reason=DEPOSIT_CLAIM,
+            subject_id=str(claim["claim_id"]),
         ),
         **_meta(row),
     )
@@ -544,10 +534,8 @@ async def _release(
 
 
 async def _claim_charging(
-    conn: asyncpg.Connection, request_id: str | None
+    conn: asyncpg.Connection, claim_id: uuid.UUID, request_id: str | None
 ) -> tuple[asyncpg.Record, asyncpg.Record] | None:
-    claim_id = claim_of_charge(request_id)
-    assert claim_id is not None
     row, claim = await _lock_claim(conn, claim_id)
     if claim["status"] != ClaimStatus.CHARGING or claim["charge_request_id"] != request_id:
         return None  # a redelivered fact, or the answer to an earlier attempt
@@ -559,8 +547,10 @@ async def on_charge_captured(
     env: Envelope,
     event: PaymentCapturedV1 | PaymentCapturedV2,
     outbox: Outbox,
+    claim_id: uuid.UUID,
 ) -> None:
-    found = await _claim_charging(conn, getattr(event, "charge_request_id", None))
+    """The charge of `claim_id` (the fact's subject) is paid."""
+    found = await _claim_charging(conn, claim_id, getattr(event, "charge_request_id", None))
     if found is None:
         return
     row, claim = found
@@ -572,10 +562,14 @@ async def on_charge_captured(
 
 
 async def on_charge_failed(
-    conn: asyncpg.Connection, env: Envelope, event: PaymentFailedV1, outbox: Outbox
+    conn: asyncpg.Connection,
+    env: Envelope,
+    event: PaymentFailedV1,
+    outbox: Outbox,
+    claim_id: uuid.UUID,
 ) -> None:
     """The claim keeps why; an admin may retry while the deposit is held."""
-    found = await _claim_charging(conn, event.charge_request_id)
+    found = await _claim_charging(conn, claim_id, event.charge_request_id)
     if found is None:
         return
     row, claim = found

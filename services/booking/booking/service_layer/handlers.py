@@ -14,7 +14,7 @@ import asyncpg
 from booking.adapters import repository
 from booking.domain.holds import HoldRule
 from booking.domain.model import BookingStatus, PaymentStatus, Trigger, transition_for
-from booking.service_layer import amendments, claims, payment_due, receipts
+from booking.service_layer import amendments, claims, payment_due, payment_facts, receipts
 from booking.service_layer.bank_debits import BankDebitHandlers
 from booking.service_layer.checkout import COMPLETION, HOLD_EXPIRY, REQUEST_EXPIRY
 from booking.service_layer.endings import end_booking
@@ -183,13 +183,16 @@ class BookingHandlers:
     async def on_payment_failed(
         self, conn: asyncpg.Connection, env: Envelope, event: PaymentFailedV1, _: object
     ) -> None:
-        if claims.is_claim_charge(event):  # a damage claim against the deposit
-            await claims.on_charge_failed(conn, env, event, self.outbox)
+        about = payment_facts.payment_about(event)
+        if about.purpose == payment_facts.DEPOSIT_CLAIM:
+            assert about.subject_id is not None
+            await claims.on_charge_failed(conn, env, event, self.outbox, about.subject_id)
             return
-        if amendments.is_charge_event(event):
-            await amendments.on_charge_failed(conn, env, event, self.outbox)
+        if about.purpose == payment_facts.EXTRA_CHARGE:
+            assert about.subject_id is not None
+            await amendments.on_charge_failed(conn, env, event, self.outbox, about.subject_id)
             return
-        if event.group_id is not None:
+        if about.purpose == payment_facts.GROUP_CHECKOUT:
             await self.groups.on_payment_failed(conn, env, event)
             return
         row = await self._load(conn, event.booking_id)
@@ -231,14 +234,17 @@ class BookingHandlers:
         event: PaymentCapturedV1 | PaymentCapturedV2,
         _: object,
     ) -> None:
-        await receipts.issue_for_capture(conn, env, event)
-        if claims.is_claim_charge(event):  # a damage claim against the deposit
-            await claims.on_charge_captured(conn, env, event, self.outbox)
+        about = payment_facts.payment_about(event)
+        await receipts.issue_for_capture(conn, env, event, about.purpose)
+        if about.purpose == payment_facts.DEPOSIT_CLAIM:
+            assert about.subject_id is not None
+            await claims.on_charge_captured(conn, env, event, self.outbox, about.subject_id)
             return
-        if amendments.is_charge_event(event):
-            await amendments.on_charge_captured(conn, env, event, self.outbox)
+        if about.purpose == payment_facts.EXTRA_CHARGE:
+            assert about.subject_id is not None
+            await amendments.on_charge_captured(conn, env, event, self.outbox, about.subject_id)
             return
-        if getattr(event, "group_id", None) is not None:
+        if about.purpose == payment_facts.GROUP_CHECKOUT:
             await self.groups.on_payment_captured(conn, env, event)
             return
         if await self.bank_debits.on_payment_captured(conn, env, event):  # ACH bookings

@@ -25,6 +25,7 @@ from marketplace_contracts.events.payments import (
     PaymentMethodSavedV1,
     RefundSucceededV1,
 )
+from marketplace_contracts.purposes import PaymentPurpose
 
 
 async def remember_card(
@@ -89,8 +90,13 @@ def _lines(legs: list[asyncpg.Record]) -> list[dict[str, Any]]:
 
 
 async def issue_for_capture(
-    conn: asyncpg.Connection, env: Envelope, event: PaymentCapturedV1 | PaymentCapturedV2
+    conn: asyncpg.Connection,
+    env: Envelope,
+    event: PaymentCapturedV1 | PaymentCapturedV2,
+    purpose: PaymentPurpose,
 ) -> None:
+    """The guest's receipt of a capture; `purpose` is what the payment was for (the fact's,
+    `payment_facts`): a damage claim's receipt has a line naming it."""
     if not isinstance(event, PaymentCapturedV2):
         return  # v1 captures predate receipts
     group_id = event.group_id
@@ -119,16 +125,15 @@ async def issue_for_capture(
                 else None
             )
             or {"brand": owner["card_brand"], "last4": owner["card_last4"]},
-            "lines": _claim_lines(event) if extra else _lines(legs),
+            "lines": _extra_lines(event, purpose) if extra else _lines(legs),
             "source_event_id": env.event_id,
         },
     )
 
 
-def _claim_lines(event: PaymentCapturedV2) -> list[dict[str, Any]]:
+def _extra_lines(event: PaymentCapturedV2, purpose: PaymentPurpose) -> list[dict[str, Any]]:
     """An extra charge has no quoted lines, except a damage claim's: one line naming it."""
-    request = event.charge_request_id or ""
-    if not request.startswith("clm_"):
+    if purpose != "deposit_claim":
         return []
     return [
         {

@@ -21,8 +21,8 @@ async def open_refund(
     await db.execute(
         "INSERT INTO payments.refunds (refund_id, payment_id, booking_id, group_id, amount, "
         "currency, platform_fee, host_amount, tax, host_account_id, lines, correlation_id, "
-        "source_event_id, cause) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13, $14) "
+        "source_event_id, cause, subject_id) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13, $14, $15) "
         "ON CONFLICT (refund_id) DO NOTHING",
         order.refund_id,
         order.payment_id,
@@ -38,6 +38,7 @@ async def open_refund(
         correlation_id,
         source_event_id,
         order.cause,
+        order.subject_id,
     )
     row = await get_refund(db, order.refund_id)
     assert row is not None

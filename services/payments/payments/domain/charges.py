@@ -20,7 +20,6 @@ import json
 from dataclasses import dataclass
 from typing import Any, Final
 
-from marketplace_contracts.events.booking import ChargeRequestedV1
 from payments.domain.checkout import DEPOSIT_CLAIM, EXTRA_CHARGE, Split
 from payments.domain.ids import charge_payment_id
 
@@ -42,6 +41,25 @@ class ChargeRefused(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class ChargeRequest:
+    """The command: charge a booking's saved card off-session (`booking.charge_requested`,
+    mapped by the subscriber)."""
+
+    charge_request_id: str
+    booking_id: str
+    group_id: str | None
+    payment_id: str
+    """The booking's checkout payment: whose customer and card to use."""
+    amount: int
+    currency: str
+    platform_fee: int
+    tax: int
+    host_account_id: str
+    reason: str
+    subject_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ExtraCharge:
     """One charge request, with what its booking's checkout payment lends it."""
 
@@ -58,6 +76,8 @@ class ExtraCharge:
     tax: int
     host_account_id: str
     reason: str
+    subject_id: str | None = None
+    """The amendment or claim the charge pays for, as booking named it."""
 
     @property
     def payment_id(self) -> str:
@@ -95,12 +115,12 @@ class ExtraCharge:
         return metadata
 
 
-def charge_purpose(event: ChargeRequestedV1) -> str:
+def charge_purpose(event: ChargeRequest) -> str:
     """`deposit_claim` for a damage claim, else `extra_charge` (amendment, overtime, ...)."""
     return DEPOSIT_CLAIM if event.reason == DEPOSIT_CLAIM_REASON else EXTRA_CHARGE
 
 
-def plan_charge(event: ChargeRequestedV1, source: Any | None) -> ExtraCharge:
+def plan_charge(event: ChargeRequest, source: Any | None) -> ExtraCharge:
     """The charge to make for `event` with `source`, the booking's checkout payment (a
     `payments.payments` row, or None if there is none). Raises ChargeRefused."""
     what = f"charge request {event.charge_request_id}"
@@ -150,6 +170,7 @@ def plan_charge(event: ChargeRequestedV1, source: Any | None) -> ExtraCharge:
         tax=event.tax,
         host_account_id=event.host_account_id,
         reason=event.reason,
+        subject_id=event.subject_id,
     )
 
 

@@ -20,7 +20,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from marketplace_contracts.events.booking import CheckoutRequestedV1, GroupCheckoutRequestedV1
 from payments.domain.ids import checkout_payment_id
 
 # What a payment is for (`payments.payment_purpose`, the `purpose` of payment_captured and
@@ -111,46 +110,33 @@ class Checkout:
         return stripe_metadata(self.payment_id, self.booking_id, self.group_id)
 
     @classmethod
-    def for_booking(cls, event: CheckoutRequestedV1) -> Checkout:
-        return cls(
-            payment_id=checkout_payment_id(event.booking_id),
-            booking_id=event.booking_id,
-            group_id=None,
-            guest_id=event.guest_id,
-            amount=event.amount,
-            currency=event.currency,
-            platform_fee=event.platform_fee,
-            payment_method=event.payment_method,
-            save_for_later=event.save_for_later,
-            host_account_id=event.host_account_id,
-            tax=event.tax,
-            deposit_amount=event.deposit_amount,
-            payment_method_type=event.payment_method_type,
-            mandate=(event.mandate_ip_address, event.mandate_user_agent)
-            if event.mandate_ip_address and event.mandate_user_agent
-            else None,
-        )
-
-    @classmethod
-    def for_group(cls, event: GroupCheckoutRequestedV1) -> Checkout:
-        """Raises InvalidCheckout when the legs do not add up to the group's totals."""
-        splits = tuple(
-            Split(leg.booking_id, leg.host_account_id, leg.amount, leg.platform_fee, leg.tax)
-            for leg in event.legs
-        )
+    def for_group(
+        cls,
+        *,
+        group_id: str,
+        guest_id: str,
+        amount: int,
+        currency: str,
+        platform_fee: int,
+        payment_method: str,
+        save_for_later: bool,
+        splits: tuple[Split, ...],
+    ) -> Checkout:
+        """A group's one payment for its legs' `splits`. Raises InvalidCheckout when the legs
+        do not add up to the group's totals."""
         if len({s.booking_id for s in splits}) != len(splits):
-            raise InvalidCheckout(f"group {event.group_id}: a leg appears twice")
-        check_splits(splits, amount=event.amount, platform_fee=event.platform_fee)
+            raise InvalidCheckout(f"group {group_id}: a leg appears twice")
+        check_splits(splits, amount=amount, platform_fee=platform_fee)
         return cls(
-            payment_id=checkout_payment_id(event.group_id),
-            booking_id=event.group_id,
-            group_id=event.group_id,
-            guest_id=event.guest_id,
-            amount=event.amount,
-            currency=event.currency,
-            platform_fee=event.platform_fee,
-            payment_method=event.payment_method,
-            save_for_later=event.save_for_later,
+            payment_id=checkout_payment_id(group_id),
+            booking_id=group_id,
+            group_id=group_id,
+            guest_id=guest_id,
+            amount=amount,
+            currency=currency,
+            platform_fee=platform_fee,
+            payment_method=payment_method,
+            save_for_later=save_for_later,
             host_account_id=None,
             splits=splits,
             tax=sum(s.tax for s in splits),

@@ -25,7 +25,6 @@ import json
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-from marketplace_contracts.events.booking import RefundRequest
 from payments.domain.checkout import InvalidCheckout, Split, captured_splits, without_refund
 
 Method = Literal["refund", "void", "partial_capture", "none"]
@@ -113,29 +112,8 @@ class RefundOrder:
     host_account_id: str
     lines: tuple[tuple[str, int], ...] = ()
     cause: str = OTHER
-
-    @classmethod
-    def of(
-        cls,
-        booking_id: str,
-        group_id: str | None,
-        request: RefundRequest,
-        cause: str = OTHER,
-    ) -> RefundOrder:
-        return cls(
-            refund_id=request.refund_id,
-            payment_id=request.payment_id,
-            booking_id=booking_id,
-            group_id=group_id,
-            amount=request.amount,
-            currency=request.currency,
-            platform_fee=request.platform_fee,
-            host_amount=request.host_amount,
-            tax=request.tax,
-            host_account_id=request.host_account_id,
-            lines=tuple((line.code, line.amount) for line in request.lines),
-            cause=cause,
-        )
+    subject_id: str | None = None
+    """The amendment a refund of cause `amendment` gives back; None otherwise."""
 
     @classmethod
     def of_row(cls, row: Any) -> RefundOrder:
@@ -154,6 +132,7 @@ class RefundOrder:
             host_account_id=row["host_account_id"],
             lines=tuple((item["code"], item["amount"]) for item in lines or ()),
             cause=row["cause"],
+            subject_id=row["subject_id"],
         )
 
     @property

@@ -101,4 +101,5 @@ def payment_captured(
         payment_method_type=payment.get("payment_method_type") or "card",
         funds_hold_until=payment.get("funds_hold_until"),
         purpose=payment.get("payment_purpose"),
+        subject_id=payment.get("subject_id"),
     )

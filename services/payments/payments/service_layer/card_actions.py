@@ -132,6 +132,7 @@ async def apply_intent_event(
             message=message,
             group_id=payment["group_id"],
             purpose=payment["payment_purpose"],
+            subject_id=payment["subject_id"],
         ),
         **meta,
     )

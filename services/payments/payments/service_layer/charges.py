@@ -32,6 +32,7 @@ from payments.adapters import repository
 from payments.adapters.stripe_gateway import PaymentIntentResult, StripeGateway, StripeGatewayError
 from payments.domain.charges import ChargeRefused, ExtraCharge, charge_purpose, plan_charge
 from payments.domain.ids import charge_payment_id, idempotency_key
+from payments.service_layer import commands
 from payments.service_layer.captures import payment_captured
 from payments.service_layer.deposits import charge_source
 
@@ -72,11 +73,12 @@ class ExtraCharges:
         )
         if answered is not None:
             return None  # recorded, and its event emitted, by an earlier delivery
+        request = commands.charge_request(event)
         source = await charge_source(
-            self.db(), event, await repository.get_payment(self.db(), event.payment_id)
+            self.db(), request, await repository.get_payment(self.db(), event.payment_id)
         )
         try:
-            charge = plan_charge(event, source)
+            charge = plan_charge(request, source)
         except ChargeRefused as exc:
             guest = source["guest_id"] if source is not None else ""
             return ChargeOutcome(None, code=exc.code, message=exc.message, guest_id=guest)
@@ -154,7 +156,10 @@ class ExtraCharges:
                 decline_code=outcome.decline_code,
                 message=outcome.message,
                 charge_request_id=event.charge_request_id,
-                purpose=charge.payment_purpose if charge else charge_purpose(event),
+                purpose=charge.payment_purpose
+                if charge
+                else charge_purpose(commands.charge_request(event)),
+                subject_id=event.subject_id,
             ),
             **meta,
         )
@@ -169,6 +174,7 @@ def _payment_row(charge: ExtraCharge, outcome: ChargeOutcome, env: Envelope) -> 
         "booking_id": charge.booking_id,
         "purpose": charge.purpose,
         "payment_purpose": charge.payment_purpose,
+        "subject_id": charge.subject_id,
         "charge_request_id": charge.charge_request_id,
         "guest_id": charge.guest_id,
         "amount": charge.amount,
@@ -210,7 +216,8 @@ def _refused_row(
         "payment_id": charge_payment_id(event.charge_request_id),
         "booking_id": event.booking_id,
         "purpose": f"charge:{event.charge_request_id}",
-        "payment_purpose": charge_purpose(event),
+        "payment_purpose": charge_purpose(commands.charge_request(event)),
+        "subject_id": event.subject_id,
         "charge_request_id": event.charge_request_id,
         "guest_id": outcome.guest_id,
         "amount": event.amount,

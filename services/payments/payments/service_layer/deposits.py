@@ -23,9 +23,9 @@ from typing import Any
 import asyncpg
 
 from marketplace_contracts import Envelope
-from marketplace_contracts.events.booking import ChargeRequestedV1, DepositReleasedV1
+from marketplace_contracts.events.booking import DepositReleasedV1
 from payments.adapters.stripe_gateway import SetupIntentResult, StripeGateway, StripeGatewayError
-from payments.domain.charges import DEPOSIT_CLAIM_REASON
+from payments.domain.charges import DEPOSIT_CLAIM_REASON, ChargeRequest
 from payments.domain.checkout import Checkout
 from payments.domain.ids import idempotency_key
 
@@ -43,7 +43,7 @@ def deposit_failure(result: SetupIntentResult) -> StripeGatewayError | None:
 
 async def charge_source(
     db: asyncpg.Pool | asyncpg.Connection,
-    event: ChargeRequestedV1,
+    event: ChargeRequest,
     source: asyncpg.Record | None,
 ) -> Mapping[str, Any] | None:
     """The payment a charge request is taken from: a damage claim charges the card saved for

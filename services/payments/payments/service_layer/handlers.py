@@ -39,7 +39,7 @@ from payments.adapters.stripe_gateway import (
 )
 from payments.domain.checkout import Checkout, InvalidCheckout
 from payments.domain.ids import idempotency_key, intent_key
-from payments.service_layer import card_actions
+from payments.service_layer import card_actions, commands
 from payments.service_layer.bank_debits import US_BANK_ACCOUNT, BankDebits
 from payments.service_layer.captures import record_captured
 from payments.service_layer.charges import ExtraCharges
@@ -55,14 +55,14 @@ from payments.service_layer.transfers import Transfers
 
 def _booking_checkout(event: CheckoutRequestedV1) -> Checkout:
     try:
-        return Checkout.for_booking(event)
+        return commands.booking_checkout(event)
     except InvalidCheckout as exc:
         raise PermanentError(f"checkout of {event.booking_id} refused: {exc}") from exc
 
 
 def _group_checkout(event: GroupCheckoutRequestedV1) -> Checkout:
     try:
-        return Checkout.for_group(event)
+        return commands.group_checkout(event)
     except InvalidCheckout as exc:
         raise PermanentError(f"group checkout {event.group_id} refused: {exc}") from exc
 

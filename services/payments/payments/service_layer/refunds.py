@@ -57,6 +57,7 @@ from payments.domain.refunds import (
     lowered_charge,
     plan_refund,
 )
+from payments.service_layer import commands
 from payments.service_layer.captures import record_captured
 from payments.service_layer.reversals import plan_reversals
 
@@ -115,7 +116,7 @@ class Refunds:
                 payment = await repository.get_payment(self.db(), request.payment_id)
                 group_id = payment["group_id"] if payment is not None else None
             cause = cancellation_cause(event.cancelled_by, event.group_id)
-            order = RefundOrder.of(event.booking_id, group_id, request, cause=cause)
+            order = commands.refund_order(event.booking_id, group_id, request, cause=cause)
             outcome = await self.attempt(order, env.correlation_id, env.event_id)
             if outcome is not None:
                 outcomes.append(outcome)
@@ -142,7 +143,9 @@ class Refunds:
         # The event names no group: a group leg's refund is its group's, as for cancellations.
         payment = await repository.get_payment(self.db(), event.refund.payment_id)
         group_id = payment["group_id"] if payment is not None else None
-        order = RefundOrder.of(event.booking_id, group_id, event.refund, cause=AMENDMENT)
+        order = commands.refund_order(
+            event.booking_id, group_id, event.refund, cause=AMENDMENT, subject_id=event.amendment_id
+        )
         return await self.attempt(order, env.correlation_id, env.event_id)
 
     async def apply_amendment(
@@ -291,6 +294,7 @@ class Refunds:
                     message=outcome.message,
                     attempts=max(1, row["attempts"]),
                     cause=order.cause,
+                    subject_id=order.subject_id,
                 ),
                 key=order.payment_id,
                 correlation_id=correlation_id,
@@ -327,6 +331,7 @@ class Refunds:
                 method=outcome.method,
                 stripe_refund_id=outcome.stripe_refund_id,
                 cause=order.cause,
+                subject_id=order.subject_id,
             ),
             key=order.payment_id,
             correlation_id=correlation_id,

@@ -221,6 +221,7 @@ class SavedCards:
                 message=failure["failure_message"] or "",
                 group_id=payment["group_id"],
                 purpose=payment["payment_purpose"],
+                subject_id=payment["subject_id"],
             ),
             key=payment_id,
             correlation_id=env.correlation_id,

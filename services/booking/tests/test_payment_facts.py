@@ -1,0 +1,309 @@
+"""Booking routes payments' facts on what they say they are about (purpose, cause, subject);
+a fact from before those fields existed still reaches the same feature."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, cast
+
+import pytest
+
+from booking.service_layer import amendments, cancellations, claims, payment_facts, receipts
+from booking.service_layer.handlers import BookingHandlers
+from eventkit.outbox import Outbox
+from marketplace_contracts import make_envelope
+from marketplace_contracts.events.payments import (
+    PaymentCapturedV1,
+    PaymentCapturedV2,
+    PaymentFailedV1,
+    PaymentSplit,
+    RefundFailedV1,
+    RefundSucceededV1,
+)
+
+BOOKING = str(uuid.uuid4())
+GROUP = str(uuid.uuid4())
+SUBJECT = uuid.uuid4()
+
+
+def captured(**fields: Any) -> PaymentCapturedV2:
+    split = PaymentSplit(
+        booking_id=BOOKING,
+        host_account_id="acct_1",
+        amount=1_000,
+        platform_fee=100,
+        host_amount=900,
+    )
+    base: dict[str, Any] = {
+        "payment_id": "pay_1",
+        "booking_id": BOOKING,
+        "payment_intent_id": "pi_1",
+        "charge_id": "ch_1",
+        "amount": 1_000,
+        "currency": "usd",
+        "platform_fee": 100,
+        "splits": [split],
+    }
+    return PaymentCapturedV2.model_validate({**base, **fields})
+
+
+def failed(**fields: Any) -> PaymentFailedV1:
+    base = {"payment_id": "pay_1", "booking_id": BOOKING, "code": "card_declined"}
+    return PaymentFailedV1.model_validate({**base, **fields})
+
+
+def refunded(**fields: Any) -> RefundSucceededV1:
+    base: dict[str, Any] = {
+        "refund_id": f"rf_{BOOKING}_cancel",
+        "payment_id": "pay_1",
+        "booking_id": BOOKING,
+        "amount": 500,
+        "currency": "usd",
+        "platform_fee": 50,
+        "host_amount": 450,
+        "host_account_id": "acct_1",
+        "method": "refund",
+    }
+    return RefundSucceededV1.model_validate({**base, **fields})
+
+
+def refund_failed(**fields: Any) -> RefundFailedV1:
+    base: dict[str, Any] = {
+        "refund_id": f"rf_{BOOKING}_cancel",
+        "payment_id": "pay_1",
+        "booking_id": BOOKING,
+        "amount": 500,
+        "currency": "usd",
+        "code": "api_error",
+        "attempts": 4,
+    }
+    return RefundFailedV1.model_validate({**base, **fields})
+
+
+# -- what a fact is about ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fields", "purpose", "subject"),
+    [
+        ({"purpose": "checkout"}, "checkout", None),
+        ({"purpose": "group_checkout", "group_id": GROUP}, "group_checkout", None),
+        (
+            {"purpose": "extra_charge", "subject_id": str(SUBJECT), "charge_request_id": "x"},
+            "extra_charge",
+            SUBJECT,
+        ),
+        (
+            {"purpose": "deposit_claim", "subject_id": str(SUBJECT), "charge_request_id": "y"},
+            "deposit_claim",
+            SUBJECT,
+        ),
+    ],
+)
+def test_a_payment_fact_is_about_what_its_purpose_and_subject_say(
+    fields: dict[str, Any], purpose: str, subject: uuid.UUID | None
+) -> None:
+    expected = payment_facts.PaymentAbout(purpose, subject)  # type: ignore[arg-type]
+    assert payment_facts.payment_about(captured(**fields)) == expected
+    assert payment_facts.payment_about(failed(**fields)) == expected
+
+
+def test_the_purpose_wins_over_the_shape_of_the_charge_request_id() -> None:
+    """A charge request id is booking's to choose: a new shape does not change the route."""
+    fact = captured(purpose="extra_charge", subject_id=str(SUBJECT), charge_request_id="clm_x")
+    assert payment_facts.payment_about(fact).purpose == "extra_charge"
+
+
+@pytest.mark.parametrize(
+    ("fields", "purpose", "subject"),
+    [
+        ({}, "checkout", None),
+        ({"group_id": GROUP}, "group_checkout", None),
+        ({"charge_request_id": f"chg_{SUBJECT}"}, "extra_charge", SUBJECT),
+        ({"charge_request_id": f"clm_{SUBJECT}"}, "deposit_claim", SUBJECT),
+        ({"charge_request_id": f"clm_{SUBJECT}_2"}, "deposit_claim", SUBJECT),
+        # Facts of the months when payments said the purpose but not yet the subject.
+        (
+            {"purpose": "extra_charge", "charge_request_id": f"chg_{SUBJECT}"},
+            "extra_charge",
+            SUBJECT,
+        ),
+        (
+            {"purpose": "deposit_claim", "charge_request_id": f"clm_{SUBJECT}"},
+            "deposit_claim",
+            SUBJECT,
+        ),
+    ],
+)
+def test_a_legacy_payment_fact_is_told_apart_by_its_ids(
+    fields: dict[str, Any], purpose: str, subject: uuid.UUID | None
+) -> None:
+    expected = payment_facts.PaymentAbout(purpose, subject)  # type: ignore[arg-type]
+    assert payment_facts.payment_about(captured(**fields)) == expected
+    assert payment_facts.payment_about(failed(**fields)) == expected
+
+
+def test_a_payment_captured_v1_is_a_checkout() -> None:
+    v1 = PaymentCapturedV1(
+        payment_id="pay_1",
+        booking_id=BOOKING,
+        payment_intent_id="pi_1",
+        charge_id="ch_1",
+        amount=1_000,
+        currency="usd",
+        platform_fee=100,
+        host_amount=900,
+        host_account_id="a",
+    )
+    assert payment_facts.payment_about(v1) == payment_facts.PaymentAbout("checkout")
+
+
+@pytest.mark.parametrize(
+    ("fields", "concern", "subject"),
+    [
+        ({"cause": "guest_cancellation"}, "cancellation", None),
+        ({"cause": "host_cancellation", "refund_id": "rf_anything"}, "cancellation", None),
+        ({"cause": "admin_cancellation"}, "cancellation", None),
+        ({"cause": "group_leg_cancelled"}, "cancellation", None),
+        (
+            {"cause": "amendment", "subject_id": str(SUBJECT), "refund_id": "r"},
+            "amendment",
+            SUBJECT,
+        ),
+        ({"cause": "deposit_release", "refund_id": f"rf_{SUBJECT}"}, "none", None),
+        ({"cause": "checkout_failed", "refund_id": f"rf_{SUBJECT}"}, "none", None),
+        # Legacy: no cause, `other`, or an amendment's refund without its subject.
+        ({}, "cancellation", None),
+        ({"refund_id": f"rf_{BOOKING}_cancel_1"}, "cancellation", None),
+        ({"cause": "other"}, "cancellation", None),
+        ({"refund_id": f"rf_{SUBJECT}"}, "amendment", SUBJECT),
+        ({"cause": "amendment", "refund_id": f"rf_{SUBJECT}"}, "amendment", SUBJECT),
+        ({"cause": "other", "refund_id": "rf_not_ours"}, "none", None),
+    ],
+)
+def test_a_refund_fact_is_about_its_cause_or_else_its_id(
+    fields: dict[str, Any], concern: str, subject: uuid.UUID | None
+) -> None:
+    expected = payment_facts.RefundAbout(concern, subject)  # type: ignore[arg-type]
+    assert payment_facts.refund_about(refunded(**fields)) == expected
+    assert payment_facts.refund_about(refund_failed(**fields)) == expected
+
+
+# -- the consumer's routes -----------------------------------------------------------------
+
+
+class Calls:
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, Any]] = []
+
+    def recorder(self, name: str, result: Any = None) -> Any:
+        async def record(*args: Any) -> Any:
+            self.seen.append((name, args[-1]))
+            return result
+
+        return record
+
+
+@pytest.fixture
+def routed(monkeypatch: pytest.MonkeyPatch) -> tuple[BookingHandlers, Calls]:
+    calls = Calls()
+    handlers = BookingHandlers(cast(Outbox, object()))
+    monkeypatch.setattr(receipts, "issue_for_capture", calls.recorder("receipt"))
+    for module, prefix in ((claims, "claim"), (amendments, "amendment")):
+        monkeypatch.setattr(module, "on_charge_captured", calls.recorder(f"{prefix}.captured"))
+        monkeypatch.setattr(module, "on_charge_failed", calls.recorder(f"{prefix}.failed"))
+    monkeypatch.setattr(handlers.groups, "on_payment_captured", calls.recorder("group.captured"))
+    monkeypatch.setattr(handlers.groups, "on_payment_failed", calls.recorder("group.failed"))
+
+    # A checkout's capture stops at the bank-debit module (True: it applied it).
+    async def checkout_captured(conn: Any, env: Any, event: Any) -> bool:
+        calls.seen.append(("checkout.captured", event.booking_id))
+        return True
+
+    monkeypatch.setattr(handlers.bank_debits, "on_payment_captured", checkout_captured)
+
+    async def load(conn: Any, booking_id: str) -> dict[str, str]:
+        calls.seen.append(("checkout.failed", booking_id))
+        return {"status": "cancelled"}  # neither pending nor confirmed: nothing more to do
+
+    monkeypatch.setattr(handlers, "_load", load)
+    return handlers, calls
+
+
+ROUTES = [
+    ({"purpose": "checkout"}, "checkout", BOOKING),
+    ({"purpose": "group_checkout", "group_id": GROUP}, "group", None),
+    ({"purpose": "extra_charge", "subject_id": str(SUBJECT)}, "amendment", SUBJECT),
+    ({"purpose": "deposit_claim", "subject_id": str(SUBJECT)}, "claim", SUBJECT),
+    ({}, "checkout", BOOKING),
+    ({"group_id": GROUP}, "group", None),
+    ({"charge_request_id": f"chg_{SUBJECT}"}, "amendment", SUBJECT),
+    ({"charge_request_id": f"clm_{SUBJECT}_3"}, "claim", SUBJECT),
+]
+
+
+@pytest.mark.parametrize(("fields", "feature", "subject"), ROUTES)
+async def test_a_capture_goes_to_the_feature_it_is_about(
+    routed: tuple[BookingHandlers, Calls], fields: dict[str, Any], feature: str, subject: Any
+) -> None:
+    handlers, calls = routed
+    fact = captured(**fields)
+    env = make_envelope(fact, key="pay_1", producer="payments", correlation_id=uuid.uuid4())
+    await handlers.on_payment_captured(cast(Any, None), env, fact, None)
+    receipt, (route, arg) = calls.seen[0], calls.seen[-1]
+    assert receipt == ("receipt", payment_facts.payment_about(fact).purpose)
+    assert len(calls.seen) == 2 and route == f"{feature}.captured"
+    assert arg == (subject if subject is not None else fact)
+
+
+@pytest.mark.parametrize(("fields", "feature", "subject"), ROUTES)
+async def test_a_failure_goes_to_the_feature_it_is_about(
+    routed: tuple[BookingHandlers, Calls], fields: dict[str, Any], feature: str, subject: Any
+) -> None:
+    handlers, calls = routed
+    fact = failed(**fields)
+    env = make_envelope(fact, key="pay_1", producer="payments", correlation_id=uuid.uuid4())
+    await handlers.on_payment_failed(cast(Any, None), env, fact, None)
+    assert [name for name, _ in calls.seen] == [f"{feature}.failed"]
+    assert calls.seen[0][1] == (subject if subject is not None else fact)
+
+
+@pytest.mark.parametrize("outcome", ["succeeded", "failed"])
+@pytest.mark.parametrize(
+    ("fields", "route"),
+    [
+        ({"cause": "guest_cancellation"}, ("cancellation", BOOKING)),
+        (
+            {"cause": "amendment", "subject_id": str(SUBJECT), "refund_id": "r"},
+            ("amendment", SUBJECT),
+        ),
+        ({"cause": "deposit_release", "refund_id": f"rf_{SUBJECT}"}, None),
+        ({}, ("cancellation", BOOKING)),
+        ({"refund_id": f"rf_{SUBJECT}"}, ("amendment", SUBJECT)),
+    ],
+)
+async def test_a_refund_outcome_goes_to_the_cancellation_or_amendment_it_is_about(
+    monkeypatch: pytest.MonkeyPatch, outcome: str, fields: dict[str, Any], route: Any
+) -> None:
+    seen: list[tuple[str, Any]] = []
+
+    async def amendment_refund(conn: Any, amendment_id: uuid.UUID, *_: Any) -> None:
+        seen.append(("amendment", amendment_id))
+
+    async def get_booking(conn: Any, booking_id: uuid.UUID, **_: Any) -> None:
+        seen.append(("cancellation", str(booking_id)))  # None: the booking's row is not read on
+
+    async def no_receipt(*_: Any) -> None:
+        return None
+
+    monkeypatch.setattr(cancellations, "_amendment_refund", amendment_refund)
+    monkeypatch.setattr(cancellations.repository, "get_booking", get_booking)
+    monkeypatch.setattr(receipts, "issue_for_refund", no_receipt)
+    if outcome == "succeeded":
+        fact: Any = refunded(**fields)
+        handle: Any = cancellations.on_refund_succeeded
+    else:
+        fact, handle = refund_failed(**fields), cancellations.on_refund_failed
+    env = make_envelope(fact, key="pay_1", producer="payments", correlation_id=uuid.uuid4())
+    await handle(cast(Any, None), env, fact, None)
+    assert seen == ([route] if route else [])
