@@ -24,12 +24,19 @@ VERBS = {
 }
 
 
+# Stripe's zero-decimal currencies (its "Supported currencies" page): their minor unit is the
+# unit, so ¥500 is 500, not 5.00. Every other currency we pay in has two decimals.
+ZERO_DECIMAL = frozenset("bif clp djf gnf jpy kmf krw mga pyg rwf ugx vnd vuv xaf xof xpf".split())
+
+
 def money(amount: int | None, currency: str) -> str:
-    """Minor units as a figure with its currency (two decimals, as the currencies we pay in)."""
+    """Minor units as a figure in major units with its currency: 123456 usd → 1,234.56 USD."""
     if amount is None:
         return "—"
-    sign = "-" if amount < 0 else ""
-    return f"{sign}{abs(amount) // 100:,}.{abs(amount) % 100:02d} {currency.upper()}"
+    sign, units = "-" if amount < 0 else "", abs(amount)
+    if currency.lower() in ZERO_DECIMAL:
+        return f"{sign}{units:,} {currency.upper()}"
+    return f"{sign}{units // 100:,}.{units % 100:02d} {currency.upper()}"
 
 
 def _done(path: str, what: str) -> Response:
