@@ -108,9 +108,10 @@ async def payout_action(
         mutation = f"""mutation ($t: String!, $id: String!, $note: String!) {{
           {field}(idempotencyToken: $t, entryId: $id, note: $note) {{ state }} }}"""
         data, errors = await run(request, principal, mutation, t=token, id=entry_id, note=note)
-    if errors:
-        return _page(request, principal, "fin_payout.html", entry=None, entry_id=entry_id,
-                     errors=errors, done="")  # fmt: skip
+    if errors:  # the refusal above the entry as it is now
+        data, more = await run(request, principal, ENTRY, id=entry_id)
+        return _page(request, principal, "fin_payout.html", entry=(data or {}).get("payoutEntry"),
+                     entry_id=entry_id, errors=errors + more, done="")  # fmt: skip
     state = next(iter((data or {}).values()))["state"]
     return _done(f"/console/payouts/{quote(entry_id)}", f"{verb.replace('-', ' ')}: now {state}")
 

@@ -39,7 +39,12 @@ async def _mutate(
     async def act() -> Outcome:
         before = await read()
         answer = await do()
-        after = await read()
+        try:
+            after = await read()
+        except ApiError as exc:
+            # Finance acted: the token must keep its result (a retry would act twice), so a
+            # failed read-back is recorded as such rather than raised.
+            after = {"unread": exc.code}
         state = (after or {}).get("state") or (after or {}).get("status")
         result = {"action": action, "target": target, "state": state, "result": answer}
         return Outcome(result, before=before, after=after)
