@@ -181,6 +181,7 @@ def test_the_finance_pages_list_show_empty_states_and_refusals_as_sentences(
     assert "No day has been closed" in closes.text
     missing = finance.get("/console/payouts/pay_nope:bk_nope")
     assert missing.status_code == 200 and "no payout entry pay_nope:bk_nope" in missing.text
+    assert "404 entry_not_found" not in missing.text  # finance's sentence, not its log line
     bad = finance.post("/console/reserves/create", data={"token": "t-" + _currency(),
                        "policy_id": "p-bad", "kind": "fixed"})  # fmt: skip
     assert bad.status_code == 200 and 'class="error"' in bad.text
