@@ -194,3 +194,42 @@ def test_the_finance_pages_list_show_empty_states_and_refusals_as_sentences(
     assert "Payments" in nav and "/console/payouts" not in nav
     refused = trust.get("/console/payouts")
     assert refused.status_code == 200 and "Your role (trust) may not do this" in refused.text
+
+
+def test_the_finance_forms_act_and_say_what_they_did(books_ops: Ops) -> None:
+    finance = _signed_in(books_ops, "finance")
+    policy, host = f"p-{_currency()}{random.randrange(10**6)}", f"acct_{_currency()}"
+    made = finance.post(
+        "/console/reserves/create",
+        data={"token": f"t-{policy}", "policy_id": policy, "kind": "rolling_percent",
+              "percent_bps": "500", "hold_days": "14", "note": "new hosts"},
+        follow_redirects=True,
+    )  # fmt: skip
+    assert f"Done: policy {policy} version 1 created." in made.text
+    assigned = finance.post(
+        "/console/reserves/assign",
+        data={"token": f"a-{policy}", "policy_id": policy, "scope": "host", "scope_key": host},
+        follow_redirects=True,
+    )
+    assert "Done:" in assigned.text and f"<td>{host}</td><td>{policy}</td>" in assigned.text
+
+    # A difference acknowledged before the close, then the close: the report lists it.
+    currency, day = _currency(), (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+    acked = finance.post(
+        f"/console/closes/{day}/{currency}/acknowledge",
+        data={"token": f"k-{currency}{day}", "item": "stripe_pending", "amount": "0",
+              "note": "checked with the bank"},
+    )  # fmt: skip
+    assert acked.status_code == 303
+    closed = finance.post(
+        "/console/closes/run",
+        data={"token": f"r-{currency}{day}", "business_date": day, "currency": currency},
+        follow_redirects=True,
+    )
+    assert "Status: <strong>closed</strong>" in closed.text
+    assert "checked with the bank" in closed.text and "sam via service:ops" in closed.text
+
+    missing = finance.post(
+        "/console/reconciliation/999999999/resolve", data={"token": f"x-{day}", "note": "n"}
+    )
+    assert missing.status_code == 200 and "no reconciliation exception 999999999" in missing.text
