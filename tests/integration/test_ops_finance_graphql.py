@@ -301,3 +301,25 @@ async def test_a_blocked_close_closes_once_its_difference_is_acknowledged(staff:
     assert [a["after"]["closes"][f"{day}:{currency}"] for a in audit] == [
         "failed", "failed", "closed"
     ]  # fmt: skip
+
+
+async def test_the_queue_pages_by_offset_and_by_cursor(q: QueueHarness, staff: Staff) -> None:
+    ids = []
+    for _ in range(3):
+        checkout, captured = q.booking()
+        await q.deliver(checkout, captured)
+        ids.append(entry_id(captured))
+    page = """query ($host: String, $offset: Int!, $after: String) {
+      payoutQueue(hostId: $host, first: 2, offset: $offset, after: $after) {
+        hasMore nextCursor items { id } } }"""
+    first, errors = await staff(page, host=q.host, offset=0)
+    assert errors == []
+    listed = first["payoutQueue"]
+    assert (len(listed["items"]), listed["hasMore"]) == (2, True)
+    rest, _ = await staff(page, host=q.host, offset=0, after=listed["nextCursor"])
+    walked = [e["id"] for e in listed["items"] + rest["payoutQueue"]["items"]]
+    assert sorted(walked) == sorted(ids) and rest["payoutQueue"]["hasMore"] is False
+    by_offset, _ = await staff(page, host=q.host, offset=2)
+    assert [e["id"] for e in by_offset["payoutQueue"]["items"]] == walked[2:]
+    _, too_far = await staff(page, host=q.host, offset=499)
+    assert too_far == ["invalid_request"]

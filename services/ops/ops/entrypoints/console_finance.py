@@ -49,32 +49,33 @@ def _page(request: Request, principal: Principal, name: str, **values: Any) -> H
 
 
 QUEUE = """query ($status: String, $host: String, $currency: String, $first: Int!,
-                 $offset: Int!) {
+                 $after: String) {
   payoutQueue(status: $status, hostId: $host, currency: $currency, first: $first,
-              offset: $offset) {
-    hasMore items { id state hostAccountId bookingId amount gross currency holds dueAt }
+              after: $after) {
+    hasMore nextCursor
+    items { id state hostAccountId bookingId amount gross currency holds dueAt }
   }
 }"""
 
 
 @router.get("/payouts", response_class=HTMLResponse)
 async def payouts(
-    request: Request, status: str = "", host: str = "", currency: str = "", offset: int = 0
+    request: Request, status: str = "", host: str = "", currency: str = "", after: str = ""
 ) -> HTMLResponse:
+    """Pages by cursor (the last entry seen), so the whole queue can be walked; "First page"
+    goes back to the start."""
     principal = principal_of(request)
-    offset = max(offset, 0)
     data, errors = await run(
         request, principal, QUEUE, status=status or None, host=host or None,
-        currency=currency or None, first=PAGE, offset=offset,
+        currency=currency or None, first=PAGE, after=after or None,
     )  # fmt: skip
     found = (data or {}).get("payoutQueue") or {"items": [], "hasMore": False}
     query = urlencode({k: v for k, v in (("status", status), ("host", host),
                                           ("currency", currency)) if v})  # fmt: skip
     return _page(
         request, principal, "fin_payouts.html", found=found, errors=errors, status=status,
-        host=host, currency=currency, query=query, offset=offset,
-        prev=max(offset - PAGE, 0) if offset > 0 else None,
-        next=offset + PAGE if found["hasMore"] else None,
+        host=host, currency=currency, query=query, after=after,
+        next=found.get("nextCursor") if found["hasMore"] else None,
     )  # fmt: skip
 
 
