@@ -56,6 +56,7 @@ def build_runtime(settings: OpsSettings) -> ServiceRuntime:
         booking_url=settings.booking_url,
         finance_url=settings.finance_url,
         disputes_url=settings.disputes_url,
+        payments_url=settings.payments_url,
         timeout=settings.staff_api_timeout_seconds,
     )
     runtime.state.update(settings=settings, projection=projection, apis=apis)

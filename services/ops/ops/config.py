@@ -24,12 +24,14 @@ class OpsSettings(ServiceSettings):
     # The timeline projection's Kafka consumer group (one per environment is enough).
     projection_group: str = "ops"
     # The staff APIs the back office reads and acts through (ops.adapters.staff_apis).
-    # Finance and disputes get ops's own `service` token, signed with OPS_JWT_SECRET, which
-    # must therefore equal FINANCE_JWT_SECRET and DISPUTES_JWT_SECRET; the gateway gets the
+    # Finance, disputes and payments get ops's own `service` token, signed with
+    # OPS_JWT_SECRET, which must therefore equal FINANCE_JWT_SECRET, DISPUTES_JWT_SECRET and
+    # PAYMENTS_JWT_SECRET; the gateway gets the
     # signed-in staff member's own token (docs/security.md).
     booking_url: str = "http://127.0.0.1:8000"
     finance_url: str = "http://127.0.0.1:8002"
     disputes_url: str = "http://127.0.0.1:8003"
+    payments_url: str = "http://127.0.0.1:8001"
     staff_api_timeout_seconds: float = Field(default=10.0, gt=0)
 
     @field_validator("stuck_after_overrides")

@@ -44,7 +44,7 @@ from marketplace_contracts.events.payments_disputes import (
 )
 from payments.adapters.stripe_gateway import gateway_from_settings
 from payments.config import PaymentsSettings
-from payments.entrypoints import http
+from payments.entrypoints import http, staff_http
 from payments.entrypoints.consumers import build_router
 from payments.service_layer.authorization_expiry import sweeper
 from payments.service_layer.bank_debits import cleared_sweeper
@@ -134,4 +134,6 @@ def build_app(runtime: ServiceRuntime) -> FastAPI:
     assert isinstance(settings, PaymentsSettings)
     app = create_app(runtime, title="Marketplace payments service", version="1.0.0")
     http.install(app, settings.stripe_webhook_secret)
+    app.state.jwt_secret = settings.jwt_secret  # eventkit.auth.require reads it
+    staff_http.install(app)
     return app

@@ -4,6 +4,7 @@ from typing import Annotated
 from pydantic import BeforeValidator, Field
 from pydantic_settings import SettingsConfigDict
 
+from eventkit.auth import DEV_JWT_SECRET
 from eventkit.settings import ServiceSettings
 
 
@@ -22,6 +23,9 @@ class PaymentsSettings(ServiceSettings):
 
     database_url: str = "postgresql://payments_svc:payments_svc@127.0.0.1:5432/marketplace"
     http_port: int = 8001
+    # The bearer tokens the staff read API admits (roles admin, finance, trust, service):
+    # the same development default as every service, so `python -m booking token` works.
+    jwt_secret: str = Field(default=DEV_JWT_SECRET, min_length=32)
     # Empty key: the local Stripe simulator at stripe_api_base (development and tests).
     stripe_api_key: str = ""
     stripe_api_base: str = "http://127.0.0.1:12111"

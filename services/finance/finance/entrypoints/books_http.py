@@ -90,8 +90,12 @@ async def resolve_exception(
         row = await recon_db.resolve_exception(conn, exception_id, actor, body.note, books.now())
         if row is None:
             found = await recon_db.get_exception(conn, exception_id)
-            code = "exception_not_found" if found is None else "exception_not_open"
-            raise HTTPException(404 if found is None else 409, {"code": code, "message": code})
+            if found is None:
+                code, message = "exception_not_found", f"no reconciliation exception {exception_id}"
+            else:
+                code = "exception_not_open"
+                message = f"exception {exception_id} is already {found['status']}"
+            raise HTTPException(404 if found is None else 409, {"code": code, "message": message})
     return plain_exception(row, books)
 
 

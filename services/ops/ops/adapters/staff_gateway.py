@@ -1,7 +1,7 @@
-"""The staff APIs as the GraphQL resolvers hold them: finance and disputes with ops's own
-service credential (one client each, built once), the gateway with the caller's own token.
+"""The staff APIs as the GraphQL resolvers hold them: finance, disputes and payments with ops's
+own service credential (one client each, built once), the gateway with the caller's own token.
 
-Built by `build`, the three share one connection pool (`httpx.AsyncHTTPTransport`), so a
+Built by `build`, they all share one connection pool (`httpx.AsyncHTTPTransport`), so a
 gateway client per request is only a header, not a new pool. Tests build the dataclass
 directly, with a transport per in-process app (`httpx.ASGITransport`).
 """
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from ops.adapters.payments_api import PaymentsApi
 from ops.adapters.staff_apis import BookingApi, DisputesApi, FinanceApi, ServiceCredential
 
 
@@ -22,6 +23,7 @@ class StaffApis:
     booking_url: str
     timeout: float
     booking_transport: httpx.AsyncBaseTransport
+    payments: PaymentsApi
 
     @classmethod
     def build(
@@ -32,6 +34,7 @@ class StaffApis:
         finance_url: str,
         disputes_url: str,
         timeout: float,
+        payments_url: str = "http://127.0.0.1:8001",
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> StaffApis:
         shared = transport or httpx.AsyncHTTPTransport()
@@ -42,6 +45,7 @@ class StaffApis:
             booking_url=booking_url,
             timeout=timeout,
             booking_transport=shared,
+            payments=PaymentsApi(payments_url, credential, timeout=timeout, transport=shared),
         )
 
     def booking_as(self, token: str) -> BookingApi:
@@ -54,4 +58,5 @@ class StaffApis:
         # Closing a pool twice (when the three share it) is harmless.
         await self.finance.aclose()
         await self.disputes.aclose()
+        await self.payments.aclose()
         await self.booking_transport.aclose()

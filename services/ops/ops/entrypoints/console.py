@@ -41,6 +41,11 @@ NAV: list[NavEntry] = [
     NavEntry("/console/timeline", "Search & timeline", frozenset({Role.ADMIN, Role.FINANCE, Role.TRUST})),
     NavEntry("/console/stuck", "Stuck sagas", frozenset({Role.ADMIN, Role.FINANCE, Role.TRUST})),
     NavEntry("/console/dead-letters", "Dead letters", frozenset({Role.ADMIN, Role.FINANCE})),
+    NavEntry("/console/payouts", "Payouts", frozenset({Role.ADMIN, Role.FINANCE})),
+    NavEntry("/console/reserves", "Reserves", frozenset({Role.ADMIN, Role.FINANCE})),
+    NavEntry("/console/closes", "Daily close", frozenset({Role.ADMIN, Role.FINANCE})),
+    NavEntry("/console/reconciliation", "Reconciliation", frozenset({Role.ADMIN, Role.FINANCE})),
+    NavEntry("/console/payments", "Payments", frozenset({Role.ADMIN, Role.FINANCE, Role.TRUST})),
 ]  # fmt: skip
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -139,7 +144,7 @@ async def home(request: Request) -> Response:
 
 
 def install(app: FastAPI) -> None:
-    from ops.entrypoints import console_pages
+    from ops.entrypoints import console_finance, console_pages
 
     @app.exception_handler(SignedOut)
     async def _signed_out(request: Request, exc: SignedOut) -> Response:
@@ -147,6 +152,7 @@ def install(app: FastAPI) -> None:
 
     app.include_router(router)
     app.include_router(console_pages.router)
+    console_finance.install(app)
 
 
 def new_token() -> str:

@@ -22,7 +22,10 @@ def coded(error: GraphQLError) -> GraphQLError:
     if error.extensions and "code" in error.extensions:
         return error
     if isinstance(original, OpsError) or hasattr(original, "code"):
-        code, message = str(original.code), str(original)  # type: ignore[union-attr]
+        # A staff API's ApiError keeps the service's own sentence (`message`), without the
+        # "409 illegal_transition:" prefix its str() has for logs.
+        code = str(original.code)  # type: ignore[union-attr]
+        message = str(getattr(original, "message", None) or original)
     elif original is None:
         code, message = "invalid_request", error.message
     else:

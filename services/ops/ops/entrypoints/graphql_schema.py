@@ -187,10 +187,11 @@ MUTATIONS: list[type] = [DeadLetterMutation]
 
 
 def build_schema() -> strawberry.Schema:
+    from ops.entrypoints import graphql_finance  # it imports `allow` from here
     from ops.entrypoints.graphql_errors import CodedErrors
 
-    query = merge_types("Query", tuple(QUERIES))
-    mutation = merge_types("Mutation", tuple(MUTATIONS))
+    query = merge_types("Query", (*QUERIES, graphql_finance.FinanceQuery))
+    mutation = merge_types("Mutation", (*MUTATIONS, graphql_finance.FinanceMutation))
     return strawberry.Schema(query=query, mutation=mutation, extensions=[CodedErrors])
 
 
