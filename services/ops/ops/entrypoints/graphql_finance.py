@@ -13,7 +13,6 @@ import strawberry
 from strawberry.types import Info
 
 from eventkit.auth import Principal, Role
-from ops.adapters.staff_apis import FinanceApi
 from ops.domain.errors import invalid
 from ops.entrypoints import graphql_finance_types as f
 from ops.entrypoints.graphql_schema import allow
@@ -24,8 +23,8 @@ PAYMENT_READERS = (Role.ADMIN, Role.FINANCE, Role.TRUST)
 QUEUE_REACH = 500  # finance's page limit: offset + first beyond it needs `after`
 
 
-def _finance(info: Info) -> FinanceApi:
-    api: FinanceApi = info.context["apis"].finance
+def _finance(info: Info) -> finance_ops.FinanceApi:
+    api: finance_ops.FinanceApi = info.context["apis"].finance
     return api
 
 
@@ -124,7 +123,7 @@ class FinanceQuery:
         return [f.refund(r) for r in found]
 
 
-def _staff(info: Info) -> tuple[Any, FinanceApi, Principal]:
+def _staff(info: Info) -> tuple[Any, finance_ops.FinanceApi, Principal]:
     principal = allow(info, *FINANCE_ROLES)
     return info.context["pool"], _finance(info), principal
 

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query, Req
 
 from eventkit.auth import Role, require
 from eventkit.http_errors import ID_MAX_LENGTH, ID_PATTERN
-from payments.adapters import staff_reads
+from payments.service_layer import staff_views
 
 READER = require(Role.ADMIN, Role.FINANCE, Role.TRUST, Role.SERVICE)
 router = APIRouter(prefix="/v1", tags=["staff reads"], dependencies=[Depends(READER)])
@@ -26,12 +26,10 @@ def _pool(request: Request) -> Any:
 
 @router.get("/payments/{payment_id}", summary="One payment")
 async def get_payment(request: Request, payment_id: Id) -> dict[str, Any]:
-    found = await staff_reads.payment(_pool(request), payment_id)
-    if found is None:
-        raise HTTPException(
-            404, {"code": "payment_not_found", "message": f"no payment {payment_id}"}
-        )
-    return found
+    try:
+        return await staff_views.payment(_pool(request), payment_id)
+    except staff_views.PaymentNotFound as exc:
+        raise HTTPException(404, {"code": "payment_not_found", "message": str(exc)}) from None
 
 
 @router.get("/payments", summary="A booking's payments (or a group's)")
@@ -39,19 +37,19 @@ async def list_payments(
     request: Request,
     booking_id: Annotated[str, Query(max_length=ID_MAX_LENGTH, pattern=ID_PATTERN)],
 ) -> list[dict[str, Any]]:
-    return await staff_reads.payments_of_booking(_pool(request), booking_id)
+    return await staff_views.payments_of_booking(_pool(request), booking_id)
 
 
 @router.get("/refunds", summary="A payment's or a booking's refunds")
 async def list_refunds(
     request: Request, payment_id: Filter = None, booking_id: Filter = None
 ) -> list[dict[str, Any]]:
-    if payment_id is None and booking_id is None:
-        raise HTTPException(
-            422,
-            {"code": "validation_failed", "message": "give payment_id or booking_id"},
+    try:
+        return await staff_views.refunds(
+            _pool(request), payment_id=payment_id, booking_id=booking_id
         )
-    return await staff_reads.refunds(_pool(request), payment_id=payment_id, booking_id=booking_id)
+    except ValueError as exc:
+        raise HTTPException(422, {"code": "validation_failed", "message": str(exc)}) from None
 
 
 def install(app: FastAPI) -> None:
