@@ -41,6 +41,9 @@ NAV: list[NavEntry] = [
     NavEntry("/console/timeline", "Search & timeline", frozenset({Role.ADMIN, Role.FINANCE, Role.TRUST})),
     NavEntry("/console/stuck", "Stuck sagas", frozenset({Role.ADMIN, Role.FINANCE, Role.TRUST})),
     NavEntry("/console/dead-letters", "Dead letters", frozenset({Role.ADMIN, Role.FINANCE})),
+    NavEntry("/console/disputes", "Disputes", frozenset({Role.ADMIN, Role.TRUST, Role.FINANCE})),
+    NavEntry("/console/bookings", "Bookings & claims", frozenset({Role.ADMIN, Role.TRUST})),
+    NavEntry("/console/cancellation-policies", "Cancellation policies", frozenset({Role.ADMIN, Role.TRUST})),
 ]  # fmt: skip
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -139,7 +142,7 @@ async def home(request: Request) -> Response:
 
 
 def install(app: FastAPI) -> None:
-    from ops.entrypoints import console_pages
+    from ops.entrypoints import console_pages, console_trust, console_trust_bookings
 
     @app.exception_handler(SignedOut)
     async def _signed_out(request: Request, exc: SignedOut) -> Response:
@@ -147,6 +150,8 @@ def install(app: FastAPI) -> None:
 
     app.include_router(router)
     app.include_router(console_pages.router)
+    app.include_router(console_trust.router)
+    app.include_router(console_trust_bookings.router)
 
 
 def new_token() -> str:
