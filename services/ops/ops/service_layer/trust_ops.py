@@ -3,12 +3,15 @@ cancellation policies. Each runs through `mutations.once` (idempotency token, th
 then the audit row) and reads its target first, so the audit keeps the state before and after.
 
 Disputes is called with ops's own credential acting for the staff member (recorded there as
-`<person> via service:ops`); the gateway with the staff member's own token, and the
-idempotency token as its `Idempotency-Key`, so a retried call is one decision there too.
+`<person> via service:ops`); the gateway with the staff member's own token and an
+`Idempotency-Key` made of the token and the request, so a retried call is one decision there
+too.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -80,6 +83,14 @@ async def answer_dispute(
     )  # fmt: skip
 
 
+def gateway_key(token: str, request: Json) -> str:
+    """The gateway's Idempotency-Key: the token and the request. A token whose first use was
+    refused is released here and may be used again with other values (a corrected amount);
+    the gateway keeps a key with its first body, so the key must change with the body."""
+    digest = hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()[:16]
+    return f"ops:{token}:{digest}"
+
+
 def _claim_state(claim: Json) -> Json:
     keys = ("status", "amount", "decided_amount", "decided_by", "decision_note")
     return {k: claim.get(k) for k in keys}
@@ -88,15 +99,17 @@ def _claim_state(claim: Json) -> Json:
 async def decide_claim(
     caller: Caller, booking: BookingApi, claim_id: str, amount: int, note: str
 ) -> Json:
+    request = {"claim_id": claim_id, "amount": amount, "note": note}
+    key = gateway_key(caller.token, request)
+
     async def act() -> Outcome:
         before = await booking.claim(claim_id)
-        after = await booking.decide_claim(claim_id, amount, note, idempotency_key=caller.token)
+        after = await booking.decide_claim(claim_id, amount, note, idempotency_key=key)
         return Outcome(after, before=_claim_state(before), after=_claim_state(after))
 
     return await once(
         caller.pool, token=caller.token, principal=caller.principal, action="claim.decide",
-        target=claim_id, request={"claim_id": claim_id, "amount": amount, "note": note},
-        act=act,
+        target=claim_id, request=request, act=act,
     )  # fmt: skip
 
 
@@ -105,7 +118,8 @@ async def publish_policy(caller: Caller, booking: BookingApi, policy: Json) -> J
 
     async def act() -> Outcome:
         current = [p for p in await booking.cancellation_policies() if p["name"] == name]
-        published = await booking.publish_cancellation_policy(policy, idempotency_key=caller.token)
+        key = gateway_key(caller.token, policy)
+        published = await booking.publish_cancellation_policy(policy, idempotency_key=key)
         return Outcome(published, before=current[0] if current else None, after=published)
 
     return await once(
