@@ -33,6 +33,7 @@ ALLOWED: dict[str, set[str]] = {
     "acknowledgeCloseDifference": {ADMIN, FINANCE},
     "resolveReconciliationException": {ADMIN, FINANCE},
     "editDisputeEvidence": {ADMIN, TRUST},
+    "uploadDisputeEvidence": {ADMIN, TRUST},
     "submitDisputeEvidence": {ADMIN, TRUST},
     "acceptDispute": {ADMIN, TRUST},
     "decideClaim": {ADMIN, TRUST},
@@ -43,6 +44,7 @@ SCHEMA = build_schema()
 TYPES = {t["name"]: t for t in SCHEMA.introspect()["__schema"]["types"]}
 MUTATIONS = {f["name"]: f for f in TYPES["Mutation"]["fields"]}
 SAMPLES: dict[str, Any] = {"String": "x", "ID": "x", "Int": 0, "Float": 0.0, "Boolean": False}
+SAMPLES["Upload"] = "a file"  # never read: the role check comes first
 
 
 def _type_text(ref: dict[str, Any]) -> str:

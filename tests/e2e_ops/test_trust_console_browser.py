@@ -1,5 +1,5 @@
 """Trust staff work a dispute from the console in a real Chromium: sign in, find the case in
-the queue by its deadline, edit its evidence, submit it (after a confirmation), and see the
+the queue by its deadline, edit its evidence, add a file, submit it (after a confirmation), and see the
 case `submitting` and the audit row. Ops runs as a process (`python -m ops serve`); the
 disputes API it calls runs in this test's process (uvicorn in a thread, on the test database)
 with a case delivered through its consumer's handlers. Screenshots are kept as artifacts."""
@@ -7,6 +7,7 @@ with a case delivered through its consumer's handlers. Screenshots are kept as a
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import queue
 import shutil
@@ -117,6 +118,23 @@ def test_trust_staff_edit_and_submit_a_disputes_evidence_from_the_console(
     def shot(name: str) -> None:
         page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
 
+    # A file over HTTP, as a GraphQL multipart request (an API client's way).
+    operations = {
+        "query": "mutation ($t: String!, $id: String!, $f: Upload!) { uploadDisputeEvidence("
+        'idempotencyToken: $t, disputeId: $id, field: "service_documentation", file: $f) '
+        "{ evidence { files { field filename source } } } }",
+        "variables": {"t": f"up-{uuid.uuid4()}", "id": dispute_id, "f": None},
+    }
+    sent = httpx.post(
+        f"{ops.url}/graphql",
+        data={"operations": json.dumps(operations), "map": json.dumps({"0": ["variables.f"]})},
+        files={"0": ("stay.png", b"\x89PNG\r\n\x1a\n" + bytes(32), "image/png")},
+        headers={"Authorization": f"Bearer {ops.token('trust', 'api-client')}"},
+        timeout=30,
+    )
+    files = sent.json()["data"]["uploadDisputeEvidence"]["evidence"]["files"]
+    assert {"field": "service_documentation", "filename": "stay.png", "source": "uploaded"} in files
+
     page.goto(f"{ops.url}/console")
     page.fill("input[name=sub]", "tom@example.com")
     page.select_option("select[name=role]", "trust")
@@ -139,6 +157,12 @@ def test_trust_staff_edit_and_submit_a_disputes_evidence_from_the_console(
     page.click("#save-evidence")
     expect(page.locator("p.done")).to_contain_text("evidence saved")
     expect(page.locator("textarea[name='field:customer_name']")).to_have_value("A. Guest")
+    page.select_option("select[name=field]", "receipt")
+    receipt = {"name": "receipt.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4 r"}
+    page.set_input_files("input[name=file]", files=[receipt])
+    page.click("#upload-file")
+    expect(page.locator("p.done")).to_contain_text("receipt.pdf added as receipt")
+    expect(page.locator("ul.files")).to_contain_text("receipt: receipt.pdf (uploaded, 10 bytes)")
     shot("2-evidence-saved")
 
     page.once("dialog", lambda dialog: dialog.accept())
@@ -153,8 +177,10 @@ def test_trust_staff_edit_and_submit_a_disputes_evidence_from_the_console(
         "query ($t: String!) { audit(target: $t) { actor action before after } }", t=dispute_id
     )
     actions = [(a["actor"], a["action"]) for a in answer["data"]["audit"]]
-    assert actions == [
+    assert actions[-1] == ("api-client", "dispute.upload_evidence")
+    assert actions[:-1] == [
         ("tom@example.com", "dispute.submit"),
+        ("tom@example.com", "dispute.upload_evidence"),
         ("tom@example.com", "dispute.edit_evidence"),
     ]
     assert '"needs_response"' in answer["data"]["audit"][0]["before"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from eventkit.auth import Role
@@ -63,7 +63,7 @@ CASE = """query ($id: String!) {
     disputeId processorDisputeId paymentId bookingId groupId guestId status reason amount
     currency inquiry dueBy openedAt outcome summaryPdfPath legs money submissions
     evidence { text { name value } assembled { name value } edits { name value }
-               files { field filename contentType source } }
+               files { field filename contentType source size } }
     history { at actor trigger fromStatus toStatus detail }
     liability { outcome policyVersion rule hostAtFault hostFaultNote shares }
   }
@@ -123,6 +123,29 @@ async def edit_evidence(request: Request, dispute_id: str, token: str = Form(...
         return await _failed(request, dispute_id, errors)
     names = ", ".join(f["name"] for f in fields)
     return _back(f"/console/disputes/{dispute_id}", done=f"evidence saved ({names})")
+
+
+UPLOAD = """mutation ($t: String!, $id: String!, $field: String!, $file: Upload!) {
+  uploadDisputeEvidence(idempotencyToken: $t, disputeId: $id, field: $field, file: $file) {
+    status }
+}"""
+
+
+@router.post("/disputes/{dispute_id}/files")
+async def upload_file(
+    request: Request,
+    dispute_id: str,
+    token: str = Form(...),
+    field: str = Form(...),
+    file: UploadFile = File(...),
+) -> Response:
+    principal = principal_of(request)
+    _, errors = await run(
+        request, principal, UPLOAD, t=token, id=dispute_id, field=field, file=file
+    )
+    if errors:
+        return await _failed(request, dispute_id, errors)
+    return _back(f"/console/disputes/{dispute_id}", done=f"{file.filename} added as {field}")
 
 
 @router.post("/disputes/{dispute_id}/{answer}")

@@ -10,9 +10,11 @@ credential acting for the caller, the gateway with the caller's own token.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import strawberry
+from starlette.datastructures import UploadFile
+from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
 from eventkit.auth import Principal, Role
@@ -175,6 +177,23 @@ class TrustMutation:
         edits = {f.name: f.value for f in fields}
         disputes = info.context["apis"].disputes
         return t.case(await trust_ops.edit_evidence(caller, disputes, dispute_id, edits))
+
+    @strawberry.mutation(
+        description="Add a file (PDF, JPEG or PNG) to an evidence field such as receipt or "
+        "service_documentation (it replaces that field's earlier file): the case after. Over "
+        "HTTP, send it as a GraphQL multipart request."
+    )
+    async def upload_dispute_evidence(
+        self, info: Info, idempotency_token: str, dispute_id: str, field: str, file: Upload
+    ) -> t.DisputeCase:
+        caller = _caller(info, idempotency_token, *TRUST_WORK)
+        received = cast(UploadFile, file)  # what Strawberry's multipart parsing gives
+        content = await received.read(trust_ops.UPLOAD_MAX_BYTES + 1)
+        upload = trust_ops.Upload(
+            field, received.filename or "upload", received.content_type or "", bytes(content)
+        )
+        disputes = info.context["apis"].disputes
+        return t.case(await trust_ops.upload_evidence(caller, disputes, dispute_id, upload))
 
     @strawberry.mutation(description="Submit the case's evidence to the processor.")
     async def submit_dispute_evidence(

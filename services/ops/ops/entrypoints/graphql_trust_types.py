@@ -56,6 +56,7 @@ class EvidenceFile:
     filename: str
     content_type: str
     source: str = strawberry.field(description="assembled or uploaded.")
+    size: int | None = strawberry.field(description="Bytes (uploads).")
 
 
 @strawberry.type(description="The evidence: staff's edits over the assembled text, and files.")
