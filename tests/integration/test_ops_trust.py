@@ -153,6 +153,8 @@ async def test_trust_staff_edit_and_submit_a_cases_evidence_once_each_audited(
     assert submitted["submitDisputeEvidence"]["requestId"]
     code = await staff.refused("admin", ACCEPT, t=f"a-{uuid.uuid4()}", id=dispute_id)
     assert code == "illegal_transition"
+    late = await staff("admin", ACCEPT, t=f"a-{uuid.uuid4()}", id=dispute_id)
+    assert late.errors[0].message == "`accept` is not allowed from `submitting`"  # a sentence
 
     history = (await staff.ok("trust", CASE, id=dispute_id))["dispute"]["history"]
     assert history[-1]["actor"] == "tom via service:ops"

@@ -22,7 +22,9 @@ def coded(error: GraphQLError) -> GraphQLError:
     if error.extensions and "code" in error.extensions:
         return error
     if isinstance(original, OpsError) or hasattr(original, "code"):
-        code, message = str(original.code), str(original)  # type: ignore[union-attr]
+        # A staff API's refusal (ApiError) keeps its code and its own sentence, not the status.
+        code = str(original.code)  # type: ignore[union-attr]
+        message = str(getattr(original, "message", "") or original)
     elif original is None:
         code, message = "invalid_request", error.message
     else:
