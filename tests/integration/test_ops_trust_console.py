@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import asyncpg
@@ -24,8 +25,10 @@ from tests.integration.test_deposits_claims import (  # noqa: F401 (the fixture)
     _run,
     payments,
 )
+from tests.integration.test_disputes_api import a_case
 from tests.integration.test_ops_trust import SCHEMA, Staff, staff  # noqa: F401 (the fixture)
 from tests.integration.test_staff_apis import disputes  # noqa: F401 (the fixture)
+from tests.support.disputes_harness import DisputesHarness
 from tests.support.payments_harness import PaymentsHarness
 
 pytestmark = [
@@ -114,3 +117,23 @@ async def test_admins_publish_a_cancellation_policy_in_the_console_and_trust_rea
         assert done.status_code == 303
         again = await trust.get("/console/cancellation-policies")
     assert name in again.text and "24 h before: 50.0 %" in again.text
+
+
+async def test_the_dispute_queue_filters_by_a_due_date_typed_as_a_date(
+    browse: FastAPI,
+    disputes: tuple[FastAPI, DisputesHarness],  # noqa: F811
+) -> None:
+    due_by = datetime(2029, 6, 1, 12, tzinfo=UTC) + timedelta(seconds=uuid.uuid4().int % 80_000)
+    dispute_id = await a_case(disputes[1], due_by=due_by)
+    async with client(browse, "finance") as finance:
+        found = await finance.get(
+            "/console/disputes", params={"status": "needs_response", "due_before": "2029-06-03"}
+        )
+        assert dispute_id in found.text
+        before = await finance.get(
+            "/console/disputes", params={"status": "needs_response", "due_before": "2029-06-01"}
+        )
+        assert dispute_id not in before.text
+        case = await finance.get(f"/console/disputes/{dispute_id}")
+    assert "needs_response" in case.text and 'id="submit-evidence"' not in case.text
+    assert "need the trust or admin role" in case.text  # finance reads, does not act

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from eventkit.auth import Role
 from ops.adapters.staff_apis import ApiError
 from ops.entrypoints.console import PAGE, new_token, principal_of, render, run
+from ops.entrypoints.console_trust_bookings import as_utc
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -45,7 +46,7 @@ async def disputes(
     offset = max(offset, 0)
     data, errors = await run(
         request, principal, DISPUTES, status=status or None, reason=reason or None,
-        due=due_before or None, first=PAGE, offset=offset,
+        due=as_utc(due_before), first=PAGE, offset=offset,
     )  # fmt: skip
     found = (data or {}).get("disputes") or {"items": [], "hasMore": False}
     filters = {"status": status, "reason": reason, "due_before": due_before}

@@ -32,7 +32,7 @@ GROUPS = """query ($guest: String, $status: String, $cursor: String, $limit: Int
 BOOKING_FILTERS = ("guest", "host", "listing", "status", "from", "to")
 
 
-def _time(value: str) -> str | None:
+def as_utc(value: str) -> str | None:
     """A date or a datetime typed in a form, as the gateway takes it (UTC when no offset)."""
     value = value.strip()
     if not value:
@@ -54,7 +54,7 @@ async def bookings(request: Request, kind: str = "bookings", cursor: str = "") -
         found = (data or {}).get("checkoutGroups")
     else:
         values: dict[str, Any] = {k: v or None for k, v in given.items()}
-        values |= {"from": _time(given["from"]), "to": _time(given["to"])}
+        values |= {"from": as_utc(given["from"]), "to": as_utc(given["to"])}
         data, errors = await run(
             request, principal, BOOKINGS, cursor=cursor or None, limit=PAGE, **values
         )
