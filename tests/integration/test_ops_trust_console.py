@@ -79,6 +79,8 @@ async def test_trust_staff_find_a_booking_and_decide_its_claim_in_the_console(
         groups = await trust.get("/console/bookings", params={"kind": "groups", "guest": "x"})
         assert "Linked Booking Groups" in groups.text and "Nothing matches" in groups.text
 
+        opened = await trust.get("/console/claims", params={"id": claim_id})
+        assert opened.headers["location"] == f"/console/claims/{claim_id}"
         page = await trust.get(f"/console/bookings/{booking_id}")
         assert f"/console/claims/{claim_id}" in page.text and "contested" in page.text
         shown = await trust.get(f"/console/claims/{claim_id}")

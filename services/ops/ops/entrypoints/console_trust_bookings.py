@@ -6,7 +6,7 @@ each; the claim decision and a publication ask first and carry an idempotency to
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -102,6 +102,15 @@ async def _claim_page(
         request, principal, "trust_claim.html", claim=(data or {}).get("claim"),
         errors=(errors or []) + more, done=done, token=new_token(), claim_id=claim_id,
     )  # fmt: skip
+
+
+@router.get("/claims")
+async def find_claim(request: Request, id: str = "") -> Response:
+    """The bookings page's "open a claim" box."""
+    principal_of(request)
+    if not id.strip():
+        return RedirectResponse("/console/bookings", status_code=303)
+    return RedirectResponse(f"/console/claims/{quote(id.strip(), safe='')}", status_code=303)
 
 
 @router.get("/claims/{claim_id}", response_class=HTMLResponse)
