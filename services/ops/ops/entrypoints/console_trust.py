@@ -13,9 +13,9 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from eventkit.auth import Role
-from ops.adapters.staff_apis import ApiError
 from ops.entrypoints.console import PAGE, new_token, principal_of, render, run
 from ops.entrypoints.console_trust_bookings import as_utc
+from ops.service_layer import trust_ops
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -170,8 +170,6 @@ async def summary_pdf(request: Request, dispute_id: str) -> Response:
     principal = principal_of(request)
     if principal.role not in (Role.ADMIN, Role.TRUST, Role.FINANCE):
         return Response("Your role may not read dispute evidence.", status_code=403)
-    try:
-        pdf = await request.app.state.runtime.state["apis"].disputes.summary_pdf(dispute_id)
-    except ApiError as exc:
-        return Response(exc.message, status_code=exc.status, media_type="text/plain")
-    return Response(pdf, media_type="application/pdf")
+    disputes = request.app.state.runtime.state["apis"].disputes
+    found = await trust_ops.summary_pdf(disputes, dispute_id)
+    return Response(found.content, status_code=found.status, media_type=found.media_type)

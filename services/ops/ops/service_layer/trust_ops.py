@@ -19,7 +19,7 @@ from typing import Any
 import asyncpg
 
 from eventkit.auth import Principal
-from ops.adapters.staff_apis import BookingApi, DisputesApi
+from ops.adapters.staff_apis import ApiError, BookingApi, DisputesApi
 from ops.domain.errors import OpsError, invalid
 from ops.service_layer.mutations import Outcome, once
 
@@ -98,6 +98,21 @@ async def upload_evidence(
         action="dispute.upload_evidence", target=dispute_id,
         request={"dispute_id": dispute_id, "field": upload.field, "sha256": digest}, act=act,
     )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class File:
+    status: int
+    media_type: str
+    content: bytes
+
+
+async def summary_pdf(disputes: DisputesApi, dispute_id: str) -> File:
+    """The case's PDF summary as it would be submitted now, or disputes' refusal as text."""
+    try:
+        return File(200, "application/pdf", await disputes.summary_pdf(dispute_id))
+    except ApiError as exc:
+        return File(exc.status, "text/plain", exc.message.encode())
 
 
 async def answer_dispute(
