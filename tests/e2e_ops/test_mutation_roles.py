@@ -44,6 +44,7 @@ SCHEMA = build_schema()
 TYPES = {t["name"]: t for t in SCHEMA.introspect()["__schema"]["types"]}
 MUTATIONS = {f["name"]: f for f in TYPES["Mutation"]["fields"]}
 SAMPLES: dict[str, Any] = {"String": "x", "ID": "x", "Int": 0, "Float": 0.0, "Boolean": False}
+SAMPLES |= {"Date": "2026-01-01", "DateTime": "2026-01-01T00:00:00+00:00", "JSON": {}}
 SAMPLES["Upload"] = "a file"  # never read: the role check comes first
 
 
@@ -66,6 +67,7 @@ def _sample(ref: dict[str, Any]) -> Any:
     if ref["kind"] == "INPUT_OBJECT":
         fields = TYPES[ref["name"]]["inputFields"]
         return {f["name"]: _sample(f["type"]) for f in fields if f["defaultValue"] is None}
+    assert ref["name"] in SAMPLES, f"add a sample value of the scalar {ref['name']}"
     return SAMPLES[ref["name"]]
 
 
