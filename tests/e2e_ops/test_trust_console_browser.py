@@ -70,10 +70,12 @@ def _serve_disputes(port: int, due_by: datetime, made: queue.Queue[object]) -> l
 
 @pytest.fixture
 def trust_system(kafka_bootstrap: str, pg_ready: None, tmp_path: Path) -> Iterator[tuple[Ops, str]]:
-    """An ops process whose disputes API is ours, and a case due before any other test's."""
+    """An ops process whose disputes API is ours, and a case due before other tests' ones."""
     disputes_port, ops_port = free_port(), free_port()
     made: queue.Queue[object] = queue.Queue()
-    due_by = datetime(2030, 1, 1, tzinfo=UTC) + timedelta(minutes=uuid.uuid4().int % 50_000)
+    # Due long ago: before every other test's case, so it is on the queue's first page (no
+    # scheduler runs beside this disputes app, so nothing acts on the passed deadline).
+    due_by = datetime(2000, 1, 1, tzinfo=UTC) + timedelta(minutes=uuid.uuid4().int % 50_000)
     servers = _serve_disputes(disputes_port, due_by, made)
     dispute_id = made.get(timeout=30)
     assert isinstance(dispute_id, str), dispute_id
@@ -142,11 +144,13 @@ def test_trust_staff_edit_and_submit_a_disputes_evidence_from_the_console(
     expect(page.locator("header")).to_contain_text("tom@example.com (trust)")
     expect(page.locator("header")).not_to_contain_text("Dead letters")  # not trust's area
 
-    # The queue, soonest deadline first: this case is due before any other test's.
+    # The queue, soonest deadline first.
     page.click("header >> text=Disputes")
     page.select_option("select[name=status]", "needs_response")
     page.click("text=Filter")
-    expect(page.locator("tr.dispute").first).to_contain_text(dispute_id)
+    expect(page.locator(f"tr.dispute:has-text('{dispute_id}')")).to_have_count(1)
+    deadlines = page.locator("tr.dispute td:first-child").all_inner_texts()
+    assert deadlines == sorted(deadlines)  # soonest first (ISO 8601 in UTC sorts as text)
     shot("1-queue")
     page.click(f"text={dispute_id}")
     expect(page.locator("#case-status")).to_have_text("needs_response")
