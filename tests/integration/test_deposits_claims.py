@@ -575,3 +575,39 @@ async def test_a_cancelled_booking_releases_its_deposit(
     [released] = await _released(booking_pool, booking_id)
     assert (released["reason"], released["charged"]) == ("booking_cancelled", 0)
     assert json.dumps(released)  # a plain event body
+
+
+async def test_trust_staff_decide_a_contested_claim_over_http_and_guests_and_hosts_may_not(
+    booking_pool: asyncpg.Pool, payments: PaymentsHarness
+) -> None:
+    from types import SimpleNamespace
+
+    from booking.bootstrap import build_app, build_runtime
+    from booking.config import BookingSettings
+    from eventkit.auth import DEV_JWT_SECRET, issue_token
+
+    booking_id = await _ended_booking(booking_pool, payments)
+    claim = await _file(booking_pool, booking_id, 5_000)
+    claim_id = uuid.UUID(claim["claim_id"])
+    await _run(booking_pool, claims.contest, claim_id, claim["guest_id"], "it was cracked")
+    app = build_app(build_runtime(BookingSettings()))
+    app.state.runtime = SimpleNamespace(db=booking_pool)  # no lifespan: HTTP + database only
+    path, body = f"/v1/claims/{claim_id}/decide", {"amount": 0, "note": "old crack"}
+
+    def bearer(sub: str, role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {issue_token(DEV_JWT_SECRET, sub, role)}"}
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gw") as gw:
+        for sub, role in ((claim["guest_id"], "guest"), ("host-dep", "host")):
+            refused = await gw.post(path, json=body, headers=bearer(sub, role))
+            assert (refused.status_code, refused.json()["error"]["code"]) == (403, "forbidden")
+        decided = await gw.post(path, json=body, headers=bearer("tom@example.com", "trust"))
+    assert decided.status_code == 200, decided.text
+    assert (decided.json()["status"], decided.json()["decided_by"]) == ("dismissed", "trust")
+    [event] = await _booking_events(booking_pool, booking_id, "booking.claim_decided")
+    assert (event.data["outcome"], event.data["amount"], event.data["decided_by"]) == (
+        "decided",
+        0,
+        "trust",
+    )

@@ -208,7 +208,7 @@ def build_app(runtime: ServiceRuntime) -> FastAPI:
         version="1.0.0",
         description="Clients' entry point: listings and Instant Book checkout. Authenticate with "
         "`Authorization: Bearer <HS256 JWT>` carrying `sub` and `role` (guest, host, admin; "
-        "trust: trust & safety staff, read-only here). "
+        "trust: trust & safety staff, who read and decide claims here). "
         'Mutating calls honour `Idempotency-Key`. Errors are `{"error": {"code", "message"}}`.',
     )
     http.install(

@@ -269,7 +269,9 @@ async def contest_claim(
     "/claims/{claim_id}/decide",
     response_model=ClaimOut,
     responses=ERRORS,
-    summary="An admin decides a contested or unanswered claim (0 dismisses it)",
+    summary="Staff (admin or trust) decide a contested or unanswered claim (0 dismisses it)",
+    description="Trust & safety staff decide claims as admins do; the decision records the "
+    "deciding role (`decided_by`: `admin` or `trust`).",
 )
 async def decide_claim(
     request: Request,
@@ -278,14 +280,15 @@ async def decide_claim(
     principal: CurrentPrincipal,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    require_role(principal, Role.ADMIN)
+    require_role(principal, Role.ADMIN, Role.TRUST)
     outbox = request.app.state.outbox
+    by = principal.role.value
     return await _answer(
         request,
         principal,
         idempotency_key,
         body.model_dump(mode="json"),
-        lambda conn: claims.decide(conn, outbox, claim_id, body.amount, body.note),
+        lambda conn: claims.decide(conn, outbox, claim_id, body.amount, body.note, by),
     )
 
 

@@ -387,15 +387,17 @@ async def decide(
     claim_id: uuid.UUID,
     amount: int,
     note: str = "",
+    decided_by: str = "admin",
 ) -> dict[str, Any]:
-    """An admin decides a contested or unanswered claim: 0 dismisses it."""
+    """Staff (`decided_by`: admin or trust) decide a contested or unanswered claim: 0
+    dismisses it."""
     row, claim = await _lock_claim(conn, claim_id)
     check_decision(amount, claim["amount"])
     if amount > 0:
         limits.check_charge(amount, row["currency"], "the decided amount")
     claim_transition(claim["status"], ClaimTrigger.DECIDED, amount)
     await _check_left(conn, row, claim_id, amount)
-    await _conclude(conn, outbox, row, claim, ClaimTrigger.DECIDED, amount, "admin", note)
+    await _conclude(conn, outbox, row, claim, ClaimTrigger.DECIDED, amount, decided_by, note)
     return await view(conn, claim_id)
 
 

@@ -404,6 +404,11 @@ class BookingApi(_Api):
     async def group(self, group_id: str) -> Json:
         return await self._doc("GET", f"/v1/checkout-groups/{group_id}")
 
+    async def groups(self, **filters: str | int | None) -> Json:
+        """`GET /v1/checkout-groups` (`status`, `guest_id`, `cursor`, `limit`; staff see
+        everyone's): `{"data": [...], "next_cursor"}`."""
+        return await self._doc("GET", "/v1/checkout-groups", params=filters)
+
     async def cancellation_policies(self) -> list[Json]:
         """The newest version of every cancellation policy."""
         return await self._list("GET", "/v1/cancellation-policies")

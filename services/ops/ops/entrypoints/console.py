@@ -46,6 +46,9 @@ NAV: list[NavEntry] = [
     NavEntry("/console/closes", "Daily close", frozenset({Role.ADMIN, Role.FINANCE})),
     NavEntry("/console/reconciliation", "Reconciliation", frozenset({Role.ADMIN, Role.FINANCE})),
     NavEntry("/console/payments", "Payments", frozenset({Role.ADMIN, Role.FINANCE, Role.TRUST})),
+    NavEntry("/console/disputes", "Disputes", frozenset({Role.ADMIN, Role.TRUST, Role.FINANCE})),
+    NavEntry("/console/bookings", "Bookings & claims", frozenset({Role.ADMIN, Role.TRUST})),
+    NavEntry("/console/cancellation-policies", "Cancellation policies", frozenset({Role.ADMIN, Role.TRUST})),
 ]  # fmt: skip
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -144,7 +147,12 @@ async def home(request: Request) -> Response:
 
 
 def install(app: FastAPI) -> None:
-    from ops.entrypoints import console_finance, console_pages
+    from ops.entrypoints import (
+        console_finance,
+        console_pages,
+        console_trust,
+        console_trust_bookings,
+    )
 
     @app.exception_handler(SignedOut)
     async def _signed_out(request: Request, exc: SignedOut) -> Response:
@@ -153,6 +161,8 @@ def install(app: FastAPI) -> None:
     app.include_router(router)
     app.include_router(console_pages.router)
     console_finance.install(app)
+    app.include_router(console_trust.router)
+    app.include_router(console_trust_bookings.router)
 
 
 def new_token() -> str:

@@ -39,7 +39,13 @@ def install(app: FastAPI) -> None:
     schema = build_schema()
     app.state.graphql_schema = schema
     # No GraphiQL page: it would need a token before it could even load; the console is the UI.
+    # Multipart requests (file uploads: uploadDisputeEvidence) are safe to admit here: the API
+    # is authorized by a bearer header, never a cookie, so another site's form cannot use it.
     router: GraphQLRouter[Any, None] = GraphQLRouter(
-        schema, context_getter=_context, graphql_ide=None, allow_queries_via_get=False
+        schema,
+        context_getter=_context,
+        graphql_ide=None,
+        allow_queries_via_get=False,
+        multipart_uploads_enabled=True,
     )
     app.include_router(router, prefix="/graphql", tags=["staff"])

@@ -24,6 +24,7 @@ from ops.adapters import mutations_repository as audit_repo
 from ops.adapters import timeline_repository as timeline_repo
 from ops.domain.errors import OpsError, forbidden, invalid
 from ops.entrypoints import graphql_types as t
+from ops.entrypoints.graphql_trust import TrustMutation, TrustQuery
 from ops.service_layer import dead_letter_ops, timelines
 
 ADMIN, FINANCE, TRUST = Role.ADMIN, Role.FINANCE, Role.TRUST
@@ -183,7 +184,9 @@ class DeadLetterMutation:
 
 # The plug-in point: an area adds its Query/Mutation class here (one line each).
 QUERIES: list[type] = [AccountQuery, TimelineQuery, DeadLetterQuery, AuditQuery]
+QUERIES += [TrustQuery]
 MUTATIONS: list[type] = [DeadLetterMutation]
+MUTATIONS += [TrustMutation]
 
 
 def build_schema() -> strawberry.Schema:
