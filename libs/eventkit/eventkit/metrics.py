@@ -161,6 +161,10 @@ class ConsumerMetrics:
     def __init__(self, router: EventRouter) -> None:
         self.service = router.service
         self.known = router.handled_types
+        # Every series at 0 from the start: the first dead letter is then an increase that
+        # `increase()` sees (a series born at 1 has none), and the alert fires on it.
+        for event_type in (*self.known, "other"):
+            DEAD_LETTERS.labels(self.service, event_type)
 
     def event_type(self, record: ConsumerRecord) -> str:
         for name, value in record.headers or ():
@@ -182,6 +186,10 @@ class ConsumerMetrics:
 
 
 class _Off(ConsumerMetrics):
+    def __init__(self, router: EventRouter) -> None:
+        self.service = router.service
+        self.known = router.handled_types
+
     def finished(self, event_type: str, outcome: str, seconds: float | None) -> None:
         pass
 
