@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 PROM = ROOT / "deploy/prometheus"
@@ -24,6 +25,27 @@ def test_the_config_and_its_rule_files_check() -> None:
     done = _promtool("check", "config", str(PROM / "prometheus.yml"))
     assert done.returncode == 0, done.stdout + done.stderr
     assert "alerts.yml" in done.stdout and "recording.yml" in done.stdout
+
+
+def test_make_rules_check_runs_promtool_on_the_config_and_the_tests() -> None:
+    done = subprocess.run(
+        ["make", "rules-check"], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "SUCCESS" in done.stdout and "alerts_test.yml" in done.stdout
+
+
+def test_every_alert_has_its_runbook_section() -> None:
+    """The `runbook` annotation of each alert names a heading of docs/observability.md."""
+    doc = (ROOT / "docs/observability.md").read_text()
+    headings = {
+        line.lstrip("#").strip().lower() for line in doc.splitlines() if line.startswith("#")
+    }
+    for group in yaml.safe_load((PROM / "alerts.yml").read_text())["groups"]:
+        for rule in group["rules"]:
+            runbook = rule["annotations"]["runbook"]
+            assert runbook == f"docs/observability.md#{rule['alert'].lower()}"
+            assert rule["alert"].lower() in headings, rule["alert"]
 
 
 def test_the_alert_unit_tests_pass() -> None:
