@@ -132,7 +132,9 @@ class MessageProcessor:
         outcome = await self._process_one(item.record)
         self.outcomes[outcome] += 1
         seconds = time.perf_counter() - started
-        self.metrics.finished(self.metrics.event_type(item.record), outcome, seconds)
+        # The decoded type when there is one; else the relay's `event_type` header.
+        known = item.decoded.envelope.type if item.decoded else None
+        self.metrics.finished(known or self.metrics.event_type(item.record), outcome, seconds)
 
     async def _flush(self, run: list[Item]) -> None:
         """One transaction for the whole run: a few round trips instead of four per event.
@@ -212,7 +214,7 @@ class MessageProcessor:
                     prepared = await route.prepare(envelope, event)
                 return await self._apply_one(record, envelope, event, route, prepared)
             except PermanentError as exc:
-                await self._dead_letter(record, exc, attempts=attempt + 1)
+                await self._dead_letter(record, exc, attempt + 1, envelope.type)
                 return "dead_lettered"
             except Exception as exc:
                 if is_outage(exc):
@@ -229,7 +231,7 @@ class MessageProcessor:
                     continue
                 attempt += 1
                 if attempt >= self.max_attempts:
-                    await self._dead_letter(record, exc, attempts=attempt)
+                    await self._dead_letter(record, exc, attempt, envelope.type)
                     return "dead_lettered"
                 self.metrics.retry(envelope.type, "error")
                 delay = min(self.backoff_max, self.backoff_base * 2 ** (attempt - 1))
@@ -262,7 +264,9 @@ class MessageProcessor:
             )
         return "handled"
 
-    async def _dead_letter(self, record: ConsumerRecord, exc: BaseException, attempts: int) -> None:
+    async def _dead_letter(
+        self, record: ConsumerRecord, exc: BaseException, attempts: int, kind: str | None = None
+    ) -> None:
         """Retried until the dead letter is durable: the record stays unfinished (its offset
         uncommitted) meanwhile, so a broker outage can delay a dead letter but never skip it."""
         log.error(
@@ -278,7 +282,7 @@ class MessageProcessor:
         while True:
             try:
                 await self.dead_letters.send(record, error=exc, attempts=attempts)
-                self.metrics.dead_letter(record)
+                self.metrics.dead_letter(kind or self.metrics.event_type(record))
                 return
             except Exception as send_error:
                 self.retries["dead_letter"] += 1

@@ -165,6 +165,11 @@ class ConsumerMetrics:
         # `increase()` sees (a series born at 1 has none), and the alert fires on it.
         for event_type in (*self.known, "other"):
             DEAD_LETTERS.labels(self.service, event_type)
+        # The labelled children, looked up once: `.labels()` takes a lock and builds a key
+        # (about 3 µs per event against 1 µs for the cached child; consumer_bench runs
+        # ~7,000 events/s, ~140 µs each).
+        self._counted: dict[tuple[str, str], Any] = {}
+        self._timed: dict[str, Any] = {}
 
     def event_type(self, record: ConsumerRecord) -> str:
         for name, value in record.headers or ():
@@ -174,15 +179,24 @@ class ConsumerMetrics:
         return "other"
 
     def finished(self, event_type: str, outcome: str, seconds: float | None) -> None:
-        CONSUMER_EVENTS.labels(self.service, event_type, outcome).inc()
+        counter = self._counted.get((event_type, outcome))
+        if counter is None:
+            counter = CONSUMER_EVENTS.labels(self.service, event_type, outcome)
+            self._counted[(event_type, outcome)] = counter
+        counter.inc()
         if seconds is not None and outcome == "handled":
-            HANDLER_DURATION.labels(self.service, event_type).observe(seconds)
+            histogram = self._timed.get(event_type)
+            if histogram is None:
+                histogram = self._timed[event_type] = HANDLER_DURATION.labels(
+                    self.service, event_type
+                )
+            histogram.observe(seconds)
 
     def retry(self, event_type: str, reason: str) -> None:
         CONSUMER_RETRIES.labels(self.service, event_type, reason).inc()
 
-    def dead_letter(self, record: ConsumerRecord) -> None:
-        DEAD_LETTERS.labels(self.service, self.event_type(record)).inc()
+    def dead_letter(self, event_type: str) -> None:
+        DEAD_LETTERS.labels(self.service, event_type).inc()
 
 
 class _Off(ConsumerMetrics):
@@ -196,7 +210,7 @@ class _Off(ConsumerMetrics):
     def retry(self, event_type: str, reason: str) -> None:
         pass
 
-    def dead_letter(self, record: ConsumerRecord) -> None:
+    def dead_letter(self, event_type: str) -> None:
         pass
 
     def event_type(self, record: ConsumerRecord) -> str:
