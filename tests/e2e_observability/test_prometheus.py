@@ -60,6 +60,20 @@ def test_every_service_is_scraped(observed: Observed) -> None:
         ),
     )
     assert up
+    # The gauges each runtime refreshes (METRICS_REFRESH_SECONDS=1 here) come with them.
+    outbox = prometheus.wait_for(
+        "every service's outbox gauge",
+        lambda: (
+            {r["metric"]["service"] for r in prometheus.query("eventkit_outbox_unpublished_rows")}
+            >= set(SERVICES)
+        ),
+    )
+    assert outbox
+    lag = prometheus.wait_for(
+        "booking's consumer lag per partition",
+        lambda: prometheus.query('eventkit_consumer_lag_messages{service="booking"}'),
+    )
+    assert {r["metric"]["group"] for r in lag} == {"booking"}
 
 
 def test_checkouts_move_the_checkout_histogram_and_the_charge_ratio(observed: Observed) -> None:
@@ -99,6 +113,12 @@ def test_checkouts_move_the_checkout_histogram_and_the_charge_ratio(observed: Ob
     assert 0 < float(ratio[0]["value"][1]) < 1
     p99 = prometheus.query('mode:booking_checkout_duration_seconds:p99_5m{mode="instant"}')
     assert p99 and float(p99[0]["value"][1]) > 0
+    # Payments' authorizations went through the timed Stripe client.
+    stripe = prometheus.query(
+        'stripe_request_duration_seconds_count{service="payments", '
+        'operation="POST /v1/payment_intents"}'
+    )
+    assert stripe and float(stripe[0]["value"][1]) >= 4
 
 
 def test_a_poison_message_fires_the_dead_letter_alert(observed: Observed) -> None:
