@@ -16,8 +16,9 @@ from eventkit.runtime import ServiceRuntime, Worker
 
 CHARGE_ATTEMPTS = Counter(
     "payments_charge_attempts_total",
-    "Card authorizations asked of Stripe for checkouts, by payment method type, outcome "
-    "(authorized, requires_action, failed) and decline code (`none` when not declined).",
+    "Checkout payments asked of Stripe, by payment method type, outcome (authorized, "
+    "requires_action, saved: a card saved for a request; processing: a bank debit; failed) "
+    "and decline code (`none` when not declined).",
     ["payment_method", "outcome", "decline_code"],
 )
 REFUND_DURATION = Histogram(
