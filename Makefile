@@ -12,6 +12,10 @@ PY    := .venv/bin/python
 DB           := marketplace
 KAFKA_PORT   := 9092
 KAFKA_CTRL   := 9093
+# Prometheus (`make prometheus`): instance name under .run/, port and config; overridable.
+PROMETHEUS_INSTANCE ?= prometheus
+PROMETHEUS_PORT     ?= 9090
+PROMETHEUS_CONFIG   ?= $(CURDIR)/deploy/prometheus/prometheus.yml
 # Test environment (`make test`); overridable when those ports are taken.
 TEST_DB         ?= marketplace_test
 TEST_KAFKA_PORT ?= 19092
@@ -20,7 +24,7 @@ PYTEST_ARGS     ?=
 # TEST_DB_FRESH=1: drop and recreate the test database before migrating (CI).
 TEST_DB_FRESH   ?=
 
-.PHONY: help setup up down run logs status test test-down lint contracts contracts-check docs bench clean
+.PHONY: help setup up down run logs status test test-down lint rules-check prometheus prometheus-stop contracts contracts-check docs bench clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -75,11 +79,22 @@ test: setup ## run pytest against Postgres (marketplace_test) and the test Kafka
 test-down: ## stop the test Kafka
 	@bash $(LOCAL)/kafka.sh stop test
 
-lint: setup ## ruff check, ruff format --check, mypy, lint-imports (architecture boundaries)
+lint: setup ## ruff check, ruff format --check, mypy, lint-imports (architecture boundaries), promtool (rules and their tests)
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy
 	.venv/bin/lint-imports --no-cache
+	@$(MAKE) --no-print-directory rules-check
+
+rules-check: ## promtool: the Prometheus config, its rules and the rules' unit tests
+	promtool check config deploy/prometheus/prometheus.yml
+	promtool test rules deploy/prometheus/tests/*.yml
+
+prometheus: ## Prometheus on 127.0.0.1:9090 scraping the local system (`make up`)
+	@bash $(LOCAL)/prometheus.sh start $(PROMETHEUS_INSTANCE) $(PROMETHEUS_PORT) $(PROMETHEUS_CONFIG)
+
+prometheus-stop: ## stop what `make prometheus` started
+	@bash $(LOCAL)/prometheus.sh stop $(PROMETHEUS_INSTANCE) $(PROMETHEUS_PORT)
 
 contracts: setup ## export JSON Schemas, then check compatibility
 	$(PY) -m marketplace_contracts.export
@@ -100,4 +115,5 @@ bench: setup ## benchmarks (expects `make up`)
 
 clean: down ## stop everything and delete .run (Kafka data, logs, pid files)
 	@bash $(LOCAL)/kafka.sh stop test
+	@bash $(LOCAL)/prometheus.sh stop $(PROMETHEUS_INSTANCE) $(PROMETHEUS_PORT)
 	rm -rf .run

@@ -30,6 +30,9 @@ ensure_system_tools() {
     # The console's browser test drives Debian's Chromium through Playwright (Playwright's
     # own browser download is not reachable from CI); chromium-driver comes with it.
     [[ -x /usr/bin/chromium ]] || missing+=(chromium chromium-driver)
+    # Debian's Prometheus: promtool checks the alert rules (`make lint`), and `make prometheus`
+    # and the observability e2e test run the server itself.
+    command -v promtool >/dev/null || missing+=(prometheus)
     if ((${#missing[@]})); then
         # Part of this machine image; only a stripped-down machine gets here.
         log "installing missing system packages: ${missing[*]}"

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 import uuid
 from collections import Counter
 from collections.abc import Sequence
@@ -27,6 +28,7 @@ import asyncpg
 from aiokafka.structs import ConsumerRecord
 from pydantic import ValidationError
 
+from eventkit import metrics
 from eventkit.dead_letters import DeadLetters
 from eventkit.outages import Backoff, is_conflict, is_outage
 from eventkit.routing import EventRouter, PermanentError, Route
@@ -80,6 +82,7 @@ class MessageProcessor:
         self.backoff_max = backoff_max
         self.outcomes: Counter[str] = Counter()
         self.retries: Counter[str] = Counter()  # waits that spent no attempt: outage, conflict
+        self.metrics = metrics.consumer_metrics(router)
         self._claim = (
             f'INSERT INTO {schema}.{inbox_table} (event_id, event_type, topic, partition, "offset") '
             "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (event_id) DO NOTHING RETURNING 1"
@@ -121,8 +124,17 @@ class MessageProcessor:
             if item.ignored:
                 self.outcomes["ignored"] += 1
             else:
-                self.outcomes[await self._process_one(item.record)] += 1
+                await self._process_observed(item)
         await self._flush(run)
+
+    async def _process_observed(self, item: Item) -> None:
+        started = time.perf_counter()
+        outcome = await self._process_one(item.record)
+        self.outcomes[outcome] += 1
+        seconds = time.perf_counter() - started
+        # The decoded type when there is one; else the relay's `event_type` header.
+        known = item.decoded.envelope.type if item.decoded else None
+        self.metrics.finished(known or self.metrics.event_type(item.record), outcome, seconds)
 
     async def _flush(self, run: list[Item]) -> None:
         """One transaction for the whole run: a few round trips instead of four per event.
@@ -134,26 +146,32 @@ class MessageProcessor:
         if not run:
             return
         outage = Backoff(cap=self.backoff_max)
+        decoded = [(item.record, item.decoded) for item in run if item.decoded is not None]
+        started = time.perf_counter()
         while True:
             try:
-                applied = await self._apply_run(run)
+                applied = await self._apply_run(decoded)
                 break
             except Exception as exc:
                 if is_outage(exc):
                     self.retries["outage"] += 1
+                    self.metrics.retry("batch", "outage")
                     await outage.sleep(f"{self.router.service}: run of {len(run)}", exc)
                     continue
                 log.info(
                     "%s: run of %d fell back to one-by-one: %r", self.router.service, len(run), exc
                 )
                 for item in run:
-                    self.outcomes[await self._process_one(item.record)] += 1
+                    await self._process_observed(item)
                 return
-        self.outcomes["handled"] += applied
-        self.outcomes["duplicate"] += len(run) - applied
+        self.outcomes["handled"] += len(applied)
+        self.outcomes["duplicate"] += len(run) - len(applied)
+        per_event = (time.perf_counter() - started) / len(run)
+        for _, d in decoded:
+            outcome = "handled" if d.envelope.event_id in applied else "duplicate"
+            self.metrics.finished(d.envelope.type, outcome, per_event)
 
-    async def _apply_run(self, run: list[Item]) -> int:
-        decoded = [(item.record, item.decoded) for item in run if item.decoded is not None]
+    async def _apply_run(self, decoded: list[tuple[ConsumerRecord, _Decoded]]) -> set[uuid.UUID]:
         async with self.pool.acquire() as conn, conn.transaction():
             claimed = {
                 row["event_id"]
@@ -172,7 +190,7 @@ class MessageProcessor:
                 if d.envelope.event_id in claimed and d.envelope.event_id not in applied:
                     applied.add(d.envelope.event_id)
                     await d.route.apply(conn, d.envelope, d.event, None)
-        return len(applied)
+        return applied
 
     async def _process_one(self, record: ConsumerRecord) -> str:
         try:
@@ -196,23 +214,26 @@ class MessageProcessor:
                     prepared = await route.prepare(envelope, event)
                 return await self._apply_one(record, envelope, event, route, prepared)
             except PermanentError as exc:
-                await self._dead_letter(record, exc, attempts=attempt + 1)
+                await self._dead_letter(record, exc, attempt + 1, envelope.type)
                 return "dead_lettered"
             except Exception as exc:
                 if is_outage(exc):
                     # `prepared` is kept: the provider's answer stays valid while we wait.
                     self.retries["outage"] += 1
+                    self.metrics.retry(envelope.type, "outage")
                     await outage.sleep(what, exc)
                     continue
                 prepared = _NOT_PREPARED
                 if is_conflict(exc):
                     self.retries["conflict"] += 1
+                    self.metrics.retry(envelope.type, "conflict")
                     await asyncio.sleep(random.uniform(0.01, 0.1))
                     continue
                 attempt += 1
                 if attempt >= self.max_attempts:
-                    await self._dead_letter(record, exc, attempts=attempt)
+                    await self._dead_letter(record, exc, attempt, envelope.type)
                     return "dead_lettered"
+                self.metrics.retry(envelope.type, "error")
                 delay = min(self.backoff_max, self.backoff_base * 2 ** (attempt - 1))
                 log.warning(
                     "%s failed (attempt %d/%d), retrying in %.1fs: %r",
@@ -243,7 +264,9 @@ class MessageProcessor:
             )
         return "handled"
 
-    async def _dead_letter(self, record: ConsumerRecord, exc: BaseException, attempts: int) -> None:
+    async def _dead_letter(
+        self, record: ConsumerRecord, exc: BaseException, attempts: int, kind: str | None = None
+    ) -> None:
         """Retried until the dead letter is durable: the record stays unfinished (its offset
         uncommitted) meanwhile, so a broker outage can delay a dead letter but never skip it."""
         log.error(
@@ -259,7 +282,9 @@ class MessageProcessor:
         while True:
             try:
                 await self.dead_letters.send(record, error=exc, attempts=attempts)
+                self.metrics.dead_letter(kind or self.metrics.event_type(record))
                 return
             except Exception as send_error:
                 self.retries["dead_letter"] += 1
+                self.metrics.retry(self.metrics.event_type(record), "dead_letter_send")
                 await backoff.sleep(f"{self.router.service}: dead letter", send_error)

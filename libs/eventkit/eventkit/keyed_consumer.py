@@ -259,6 +259,33 @@ class KeyedConsumer:
             if tp in self._works:
                 self._works[tp].committed = offset
 
+    async def lag(self) -> dict[TopicPartition, int]:
+        """Per assigned partition, the high watermark of the last fetch minus the committed
+        offset (eventkit.metrics_refresh); partitions not fetched yet are left out."""
+        consumer = self._consumer
+        lags: dict[TopicPartition, int] = {}
+        if consumer is None:
+            return lags
+        for tp, work in list(self._works.items()):
+            high = consumer.highwater(tp)
+            if high is None:
+                continue
+            committed = work.committed
+            if committed is None:
+                committed = await consumer.committed(tp) or 0
+            lags[tp] = max(0, high - committed)
+        return lags
+
+    async def topic_depth(self, topic: str, partitions: Iterable[int]) -> int | None:
+        """Records retained in `topic` (end minus beginning offsets), or None when not running."""
+        consumer = self._consumer
+        tps = [TopicPartition(topic, p) for p in partitions]
+        if consumer is None or not tps:
+            return None
+        begin = await consumer.beginning_offsets(tps)
+        end = await consumer.end_offsets(tps)
+        return sum(end[tp] - begin[tp] for tp in tps)
+
     def status(self) -> dict[str, Any]:
         return {
             "in_flight": len(self._tasks),

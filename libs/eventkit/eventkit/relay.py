@@ -25,6 +25,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
 
+from eventkit import metrics
 from eventkit.db import connect
 from eventkit.ddl import notify_channel
 from eventkit.outages import Backoff, is_outage
@@ -163,6 +164,7 @@ class OutboxRelay:
         if published:
             await conn.execute(self._mark, published)
         self.stats.published += len(published)
+        metrics.relay_published(self.schema, len(published))
         self.stats.failed_batches += failed
         self.stats.rounds += 1
         return len(published), failed

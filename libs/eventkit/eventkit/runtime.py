@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 
-from eventkit import http_errors
+from eventkit import http_errors, metrics, metrics_refresh
 from eventkit.consumer import MessageProcessor
 from eventkit.db import create_pool, plain_dsn
 from eventkit.dead_letters import DeadLetters
@@ -75,7 +75,7 @@ class ServiceRuntime:
             plain_dsn(s.database_url), self.name, self.producer, batch_size=s.relay_batch_size
         )
         self.tasks.append(asyncio.create_task(self.relay.run(self.stop_event), name="relay"))
-        for worker in (trim_eventing_tables, *self.workers):
+        for worker in (trim_eventing_tables, *metrics_refresh.workers(), *self.workers):
             self.tasks.append(asyncio.create_task(worker(self, self.stop_event)))
         if self.router.routes:
             self.processor = MessageProcessor(
@@ -157,6 +157,7 @@ def create_app(runtime: ServiceRuntime, **fastapi_kwargs: Any) -> FastAPI:
 
     app = FastAPI(lifespan=lifespan, **fastapi_kwargs)
     http_errors.install(app)  # one error body and its OpenAPI docs for every service
+    metrics.install(app, runtime.name)  # GET /metrics beside /healthz
 
     @app.get("/healthz", tags=["ops"], summary="Liveness and eventing status")
     async def healthz() -> dict[str, Any]:

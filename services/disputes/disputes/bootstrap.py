@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
+from disputes import metrics
 from disputes.config import DisputesSettings
 from disputes.entrypoints import http
 from disputes.entrypoints.consumers import build_router
@@ -82,7 +83,7 @@ def build_runtime(settings: DisputesSettings) -> ServiceRuntime:
         settings=settings,
         router=build_router(handlers),
         produces=PRODUCES,
-        workers=(follow_clock, run_timers),
+        workers=(follow_clock, run_timers, metrics.gauges_worker(clock.now)),
     )
     runtime.state.update(handlers=handlers, timers=timers, settings=settings)
     return runtime

@@ -13,6 +13,7 @@ from eventkit.outbox import Outbox
 from eventkit.periodic import every
 from eventkit.runtime import ServiceRuntime, Worker, create_app
 from eventkit.scheduler import Scheduler
+from finance import metrics
 from finance.adapters.stripe_balance import SdkStripeBalance, StripeBalance
 from finance.config import FinanceSettings
 from finance.domain.close import parse_cutoff
@@ -149,7 +150,12 @@ def build_runtime(settings: FinanceSettings) -> ServiceRuntime:
         settings=settings,
         router=router,
         produces=PRODUCES,
-        workers=(follow_clock, run_timers, *books_workers(settings, books)),
+        workers=(
+            follow_clock,
+            run_timers,
+            *books_workers(settings, books),
+            metrics.gauges_worker(books.now),
+        ),
     )
     runtime.state["release"] = release
     runtime.state["timers"] = timers

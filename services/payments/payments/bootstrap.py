@@ -42,6 +42,7 @@ from marketplace_contracts.events.payments_disputes import (
     DisputeUpdatedV1,
     EarlyFraudWarningReceivedV1,
 )
+from payments import metrics
 from payments.adapters.stripe_gateway import gateway_from_settings
 from payments.config import PaymentsSettings
 from payments.entrypoints import http, staff_http
@@ -111,6 +112,7 @@ def build_runtime(settings: PaymentsSettings) -> ServiceRuntime:
                 stripe,
                 timedelta(seconds=settings.replaced_authorization_grace_seconds),
             ),
+            metrics.gauges_worker(timedelta(seconds=settings.authorization_lifetime_seconds)),
         ),
     )
     handlers = PaymentHandlers(

@@ -31,6 +31,7 @@ from typing import Any
 
 import asyncpg
 
+from booking import metrics
 from booking.adapters import repository
 from booking.domain import limits
 from booking.domain.errors import BookingError, ErrorCode
@@ -444,6 +445,7 @@ class Groups:
         if group["status"] != GroupStatus.CAPTURING:
             return  # a redelivered fact: applied already
         meta = {"correlation_id": env.correlation_id, "causation_id": env.event_id}
+        metrics.captured("group", group["created_at"], group["updated_at"])
         for leg in legs:
             step = transition_for(leg, Trigger.GROUP_CONFIRMED)
             booking_id = str(leg["booking_id"])

@@ -11,6 +11,7 @@ from typing import Any
 
 import asyncpg
 
+from booking import metrics
 from booking.adapters import repository
 from booking.domain.holds import HoldRule
 from booking.domain.model import BookingStatus, PaymentStatus, Trigger, transition_for
@@ -146,6 +147,7 @@ class BookingHandlers:
             payment_status=payment_status.value,
             payment_id=event.payment_id,
         )
+        metrics.stage_done("payment_secured", row["mode"], row["created_at"])
         await scheduler.cancel(conn, "booking", HOLD_EXPIRY, event.booking_id)
         meta: dict[str, Any] = {
             "key": event.booking_id,
@@ -213,6 +215,7 @@ class BookingHandlers:
             failure_reason="payment_declined" if event.code == "card_declined" else event.code,
             failure_detail=event.message or event.decline_code or "",
         )
+        metrics.stage_done("payment_failed", row["mode"], row["created_at"])
         await scheduler.cancel(conn, "booking", HOLD_EXPIRY, event.booking_id)
         await self.outbox.add(
             conn,
@@ -256,6 +259,7 @@ class BookingHandlers:
         await repository.update_booking(
             conn, row["booking_id"], row["version"], payment_status=PaymentStatus.CAPTURED.value
         )
+        metrics.captured(row["mode"], row["created_at"], row["updated_at"])
 
     async def on_payment_voided(
         self, conn: asyncpg.Connection, env: Envelope, event: PaymentVoidedV1, _: object

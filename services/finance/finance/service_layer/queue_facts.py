@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from eventkit.routing import PermanentError
+from finance import metrics
 from finance.adapters import ledger_repository
 from finance.adapters import payables_repository as payables_db
 from finance.adapters import queue_repository as queue_db
@@ -206,6 +207,7 @@ class QueueFacts:
         self, conn: asyncpg.Connection, env: Envelope, event: TransferCreatedV1, _: object
     ) -> None:
         for row in await self._released(conn, event.release_id):
+            metrics.payout_transferred(event.currency, row["due_at"], self.queue.now())
             await self.queue.step(
                 conn,
                 row,

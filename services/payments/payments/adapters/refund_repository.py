@@ -145,10 +145,12 @@ async def choose_method(conn: asyncpg.Connection, refund_id: str, method: str) -
 
 async def mark_succeeded(
     conn: asyncpg.Connection, refund_id: str, method: str, stripe_refund_id: str | None
-) -> None:
-    await conn.execute(
+) -> float | None:
+    """Seconds from the refund's request to now (its success), for the refund-time metric."""
+    return await conn.fetchval(
         "UPDATE payments.refunds SET status = 'succeeded', method = $2, stripe_refund_id = $3, "
-        "failure_code = NULL, decided_at = now(), updated_at = now() WHERE refund_id = $1",
+        "failure_code = NULL, decided_at = now(), updated_at = now() WHERE refund_id = $1 "
+        "RETURNING extract(epoch FROM now() - created_at)::float8",
         refund_id,
         method,
         stripe_refund_id,

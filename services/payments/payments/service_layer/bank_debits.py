@@ -51,6 +51,7 @@ from marketplace_contracts.events.payments import (
     PaymentProcessingV1,
     PaymentReturnedV1,
 )
+from payments import metrics
 from payments.adapters import repository
 from payments.adapters.stripe_gateway import (
     PaymentIntentResult,
@@ -154,6 +155,7 @@ class BankDebits:
         }
         if not await repository.insert_payment(conn, row):
             return
+        metrics.charge_attempted(US_BANK_ACCOUNT, row["status"], row["decline_code"])
         meta: dict[str, Any] = {
             "key": checkout.payment_id,
             "correlation_id": env.correlation_id,

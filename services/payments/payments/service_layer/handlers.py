@@ -29,6 +29,7 @@ from marketplace_contracts.events.payments import (
     PaymentFailedV1,
     PaymentVoidedV1,
 )
+from payments import metrics
 from payments.adapters import repository
 from payments.adapters.stripe_disputes import StripeDisputes
 from payments.adapters.stripe_gateway import (
@@ -256,6 +257,7 @@ class PaymentHandlers:
         }
         if not await repository.insert_payment(conn, row):
             return
+        metrics.charge_attempted(checkout.payment_method_type, row["status"], row["decline_code"])
         meta: dict[str, Any] = {
             "key": payment_id,
             "correlation_id": env.correlation_id,

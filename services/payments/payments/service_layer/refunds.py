@@ -36,6 +36,7 @@ from eventkit.outbox import Outbox
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.booking import AmendmentDecidedV1, BookingCancelledV1
 from marketplace_contracts.events.payments import RefundFailedV1, RefundSucceededV1
+from payments import metrics
 from payments.adapters import refund_repository as refunds_db
 from payments.adapters import repository
 from payments.adapters.stripe_gateway import PaymentIntentResult, StripeGateway, StripeGatewayError
@@ -312,9 +313,11 @@ class Refunds:
         await self._apply_to_payment(conn, outcome, payment, correlation_id, causation_id)
         # A host's share already transferred comes back by a transfer reversal (its worker).
         await plan_reversals(conn, order, outcome.method, correlation_id)
-        await refunds_db.mark_succeeded(
+        took = await refunds_db.mark_succeeded(
             conn, order.refund_id, outcome.method, outcome.stripe_refund_id
         )
+        if took is not None:
+            metrics.REFUND_DURATION.labels(outcome.method).observe(took)
         await self.outbox.add(
             conn,
             RefundSucceededV1(

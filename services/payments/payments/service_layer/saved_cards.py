@@ -20,6 +20,7 @@ from eventkit.outbox import Outbox
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.booking import PaymentRetryRequestedV1
 from marketplace_contracts.events.payments import PaymentFailedV1, PaymentMethodSavedV1
+from payments import metrics
 from payments.adapters import repository
 from payments.adapters.stripe_gateway import (
     PaymentIntentResult,
@@ -76,6 +77,7 @@ class SavedCards:
         }
         if not await repository.insert_payment(conn, row):
             return
+        metrics.charge_attempted(checkout.payment_method_type, row["status"], row["decline_code"])
         meta: dict[str, Any] = {
             "key": payment_id,
             "correlation_id": env.correlation_id,

@@ -23,6 +23,7 @@ from eventkit import periodic
 from eventkit.outbox import Outbox
 from eventkit.runtime import ServiceRuntime
 from marketplace_contracts.events.payments import HostAccountUpdatedV1, PlatformPayoutUpdatedV1
+from payments import metrics
 from payments.service_layer import bank_debits, card_actions, dispute_intake
 
 log = logging.getLogger("payments.webhooks")
@@ -121,8 +122,18 @@ async def apply_pending(
                 "UPDATE payments.stripe_webhook_events SET processed_at = now() WHERE id = $1",
                 event_id,
             )
+            _observe_lag(row["type"], json.loads(row["payload"]))
             applied += 1
     return applied
+
+
+def _observe_lag(event_type: str, event: dict[str, Any]) -> None:
+    """Webhook lag: Stripe's `created` (whole seconds) to applied. A simulator whose clock runs
+    ahead of ours gives a negative figure, counted as 0."""
+    created = event.get("created")
+    if isinstance(created, int | float):
+        lag = datetime.now(UTC).timestamp() - created
+        metrics.WEBHOOK_LAG.labels(event_type).observe(max(0.0, lag))
 
 
 async def _apply_event(

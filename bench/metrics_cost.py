@@ -1,0 +1,83 @@
+"""What the metrics cost the consumer: `consumer_bench.py` with and without them, alternating.
+
+    python bench/metrics_cost.py [--rounds 3] [-n 20000]
+
+Runs `bench/consumer_bench.py` as a child process `2 × rounds` times with `METRICS_ENABLED=0`
+and `=1` (the switch of `eventkit.metrics`) in ABBA order, so both see the same machine load as
+far as a shared machine allows; prints each run, the medians and the overhead, with the load
+average. Besides events/s it reports the bench process's CPU time per event (user + system,
+from the child's rusage): on a shared machine throughput swings with the neighbours' load,
+while the CPU the process itself spends is what instrumentation adds to. Addresses as
+consumer_bench.py (KAFKA_BOOTSTRAP, BENCH_DATABASE_URL). Figures are printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import resource
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+_RATE = re.compile(r"consumer: \d+ events handled in [\d.]+s = ([\d,]+) events/s")
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_once(n: int, enabled: bool) -> tuple[float, float]:
+    """(events/s, CPU µs per event) of one consumer_bench.py run."""
+    env = {**os.environ, "METRICS_ENABLED": "1" if enabled else "0"}
+    cpu = _children_cpu()
+    done = subprocess.run(
+        [sys.executable, str(HERE / "consumer_bench.py"), "-n", str(n)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    found = _RATE.search(done.stdout)
+    if done.returncode != 0 or found is None:
+        sys.exit(f"consumer_bench.py failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+    return float(found.group(1).replace(",", "")), (_children_cpu() - cpu) / n * 1e6
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("-n", type=int, default=20_000)
+    args = p.parse_args()
+    rates: dict[bool, list[float]] = {False: [], True: []}
+    cpus: dict[bool, list[float]] = {False: [], True: []}
+    print(f"load average at start: {os.getloadavg()[0]:.2f}", flush=True)
+    for round_ in range(1, args.rounds + 1):
+        # ABBA: the order flips every round, so a load that drifts during the run (a shared
+        # machine's) weighs on both sides alike.
+        for enabled in (False, True) if round_ % 2 else (True, False):
+            rate, cpu = run_once(args.n, enabled)
+            rates[enabled].append(rate)
+            cpus[enabled].append(cpu)
+            state = "on " if enabled else "off"
+            print(
+                f"round {round_} metrics {state}: {rate:,.0f} events/s, {cpu:.0f} µs CPU/event "
+                f"(load average {os.getloadavg()[0]:.2f})",
+                flush=True,
+            )
+    off, on = statistics.median(rates[False]), statistics.median(rates[True])
+    cpu_off, cpu_on = statistics.median(cpus[False]), statistics.median(cpus[True])
+    print(
+        f"median events/s without metrics {off:,.0f}, with {on:,.0f} "
+        f"({100 * (on - off) / off:+.1f} %); median CPU per event without {cpu_off:.0f} µs, "
+        f"with {cpu_on:.0f} µs ({100 * (cpu_on - cpu_off) / cpu_off:+.1f} %); "
+        f"load average at end {os.getloadavg()[0]:.2f}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+"""Payments' own metrics (docs/observability.md); eventkit.metrics has the common ones.
+
+Counted in the handler's transaction: a transaction that rolls back and is retried counts its
+attempt twice, which the ratios below tolerate (it is rare: an outage or a lock conflict).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from prometheus_client import Counter, Gauge, Histogram
+
+from eventkit import metrics
+from eventkit.periodic import every
+from eventkit.runtime import ServiceRuntime, Worker
+
+CHARGE_ATTEMPTS = Counter(
+    "payments_charge_attempts_total",
+    "Checkout payments asked of Stripe, by payment method type, outcome (authorized, "
+    "requires_action, saved: a card saved for a request; processing: a bank debit; failed) "
+    "and decline code (`none` when not declined).",
+    ["payment_method", "outcome", "decline_code"],
+)
+REFUND_DURATION = Histogram(
+    "payments_refund_duration_seconds",
+    "From a refund's request to its success, by method (card, ...).",
+    ["method"],
+    buckets=(0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600, 86400),
+)
+WEBHOOK_LAG = Histogram(
+    "payments_webhook_lag_seconds",
+    "From a Stripe event's `created` to payments having applied it, by event type.",
+    ["event_type"],
+    buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600),
+)
+AUTHORIZATIONS_EXPIRING = Gauge(
+    "payments_authorizations_expiring_24h",
+    "Card authorizations not captured or voided that lapse within 24 hours.",
+)
+
+# The card networks' limit as payments assumes it (PAYMENTS_AUTHORIZATION_LIFETIME_SECONDS)
+# minus a day, from the index `ix_payments_authorized_since`'s column.
+_EXPIRING = (
+    "SELECT count(*) FROM payments.payments WHERE status = 'authorized' "
+    "AND coalesce(authorized_at, created_at) < now() - $1::interval"
+)
+
+
+def charge_attempted(payment_method: str, outcome: str, decline_code: str | None) -> None:
+    CHARGE_ATTEMPTS.labels(payment_method, outcome, decline_code or "none").inc()
+
+
+def gauges_worker(lifetime: timedelta) -> Worker:
+    async def refresh(runtime: ServiceRuntime) -> None:
+        expiring = await runtime.db.fetchval(_EXPIRING, lifetime - timedelta(hours=24))
+        AUTHORIZATIONS_EXPIRING.set(expiring)
+
+    return every(metrics.refresh_seconds(), refresh, name="payments_gauges")
