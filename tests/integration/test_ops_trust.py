@@ -98,6 +98,7 @@ async def staff(
         booking_url="http://gw",
         timeout=10,
         booking_transport=httpx.ASGITransport(app=gateway),
+        payments=None,  # type: ignore[arg-type]  # nor payments
     )
     pool = await asyncpg.create_pool(service_dsn("ops"), min_size=1, max_size=4)
     try:
