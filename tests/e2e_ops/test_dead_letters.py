@@ -130,3 +130,6 @@ def test_a_skipped_dead_letter_keeps_its_note_and_is_not_replayed(ops: Ops) -> N
     refused = ops.graphql(REPLAY, t=f"replay-{uuid.uuid4()}", **where)
     assert refused["errors"][0]["extensions"]["code"] == "dead_letter_skipped"
     assert ops.graphql(PREVIEW, **where)["data"]["replayPreview"]["wouldReplay"] is False
+    again = ops.graphql(SKIP, t=f"skip-{uuid.uuid4()}", n="a second opinion", **where)
+    assert again["errors"][0]["extensions"]["code"] == "dead_letter_skipped"
+    assert _letters(ops, key)[0]["note"] == "poison from a test"  # the deciding note stays

@@ -73,7 +73,10 @@ def decode_token(secret: str, token: str) -> Principal:
         claims = jwt.decode(
             token, secret, algorithms=[ALGORITHM], options={"require": ["sub", "exp"]}
         )
-        return Principal(sub=str(claims["sub"]), role=Role(str(claims.get("role"))))
+        sub = str(claims["sub"]).strip()
+        if not sub:  # every action is recorded against the token's subject: it names someone
+            raise ValueError("its subject (sub) is blank")
+        return Principal(sub=sub, role=Role(str(claims.get("role"))))
     except (jwt.PyJWTError, ValueError) as exc:
         raise AuthError(f"invalid bearer token: {exc}") from None
 

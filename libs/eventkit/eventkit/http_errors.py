@@ -75,11 +75,27 @@ def _templates() -> Environment:
     )
 
 
+FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
 def answers_html(request: Request) -> bool:
-    """The matched route answers HTML (a page for people): its errors are pages too."""
+    """The matched route answers HTML (a page for people), or a browser posted a form (its
+    answer is a redirect, but a refusal must still be a page): its errors are pages too."""
     route = request.scope.get("route")
     response_class = getattr(route, "response_class", None) if isinstance(route, APIRoute) else None
-    return isinstance(response_class, type) and issubclass(response_class, HTMLResponse)
+    if isinstance(response_class, type) and issubclass(response_class, HTMLResponse):
+        return True
+    posted_form = request.headers.get("content-type", "").startswith(FORMS)
+    return posted_form and "text/html" in request.headers.get("accept", "")
+
+
+def _sentence(details: list[dict[str, Any]]) -> str:
+    """What is wrong, field by field (`loc` without its body/query/path part)."""
+    parts = []
+    for d in details[:5]:
+        loc = [str(x) for x in d["loc"][1:] if x != "body"] or [str(x) for x in d["loc"]]
+        parts.append(f"{'.'.join(loc)}: {d['msg']}")
+    return "; ".join(parts)
 
 
 def error_response(
@@ -124,7 +140,8 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     if any(e.get("type") == "json_invalid" for e in errors):
         return error_response(request, 400, MALFORMED_JSON, "the body is not valid JSON")
     details = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in errors]
-    return error_response(request, 422, "validation_failed", "request is not valid", details)
+    message = f"request is not valid: {_sentence(details)}" if details else "request is not valid"
+    return error_response(request, 422, "validation_failed", message, details)
 
 
 async def _unhandled(request: Request, exc: Exception) -> Response:

@@ -77,3 +77,10 @@ def test_an_unknown_role_is_not_a_principal() -> None:
     token = jwt.encode({"sub": "x", "role": "root", "exp": 2**33}, SECRET, algorithm="HS256")
     with pytest.raises(AuthError):
         decode_token(SECRET, token)
+
+
+@pytest.mark.parametrize("sub", ["", "   "])
+def test_a_token_naming_nobody_is_refused(sub: str) -> None:
+    # Every action is recorded against the subject; a blank one would act anonymously.
+    with pytest.raises(AuthError):
+        decode_token(SECRET, issue_token(SECRET, sub, Role.ADMIN))

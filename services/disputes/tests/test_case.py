@@ -3,7 +3,7 @@ no sense, processor facts applied forward only."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -163,10 +163,17 @@ def test_accepted_earlier_the_close_resolves_as_accepted() -> None:
 
 
 def test_reminders_say_whether_the_evidence_is_in() -> None:
-    due = Case("dsp_1", Status.NEEDS_RESPONSE, False, due_by=NOW)
+    due_by = NOW + timedelta(hours=20)
+    due = Case("dsp_1", Status.NEEDS_RESPONSE, False, due_by=due_by)
     assert due.remind(72, NOW) and due.events == [ReminderDue(72, False)]
-    submitted = Case("dsp_1", Status.UNDER_REVIEW, False, due_by=NOW)
+    submitted = Case("dsp_1", Status.UNDER_REVIEW, False, due_by=due_by)
     assert submitted.remind(24, NOW) and submitted.events == [ReminderDue(24, True)]
     for status in (Status.ACCEPTING, Status.WON):
-        closed = Case("dsp_1", status, False, due_by=NOW)
+        closed = Case("dsp_1", status, False, due_by=due_by)
         assert not closed.remind(24, NOW) and closed.events == [] and closed.changes == []
+
+
+def test_a_reminder_firing_at_or_after_the_deadline_is_skipped() -> None:
+    for at in (NOW, NOW + timedelta(days=7)):
+        late = Case("dsp_1", Status.UNDER_REVIEW, False, due_by=NOW)
+        assert not late.remind(72, at) and late.events == [] and late.changes == []

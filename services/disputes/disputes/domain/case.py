@@ -187,8 +187,10 @@ class Case:
         return True
 
     def remind(self, hours_before: int, at: datetime) -> bool:
-        """A deadline reminder, while the bank may still wait for evidence (or has it)."""
-        if self.status not in REMINDED or self.due_by is None:
+        """A deadline reminder, while the bank may still wait for evidence (or has it). One
+        that fires at or after `due_by` (its timer was late: a restart, a clock moved on) is
+        skipped: it would remind of a deadline already gone."""
+        if self.status not in REMINDED or self.due_by is None or at >= self.due_by:
             return False
         self.note(at, "system:deadline", "deadline_reminder", hours_before=hours_before)
         self.events.append(ReminderDue(hours_before, self.status not in RESPONDABLE))

@@ -51,9 +51,16 @@ def error_of(response: httpx.Response) -> ApiError:
     anything else (a proxy's page) keeps the status with a code made from it."""
     try:
         error = response.json()["error"]
-        return ApiError(
-            response.status_code, str(error["code"]), str(error["message"]), error.get("details")
-        )
+        message, details = str(error["message"]), error.get("details")
+        if isinstance(details, list) and details and ":" not in message:
+            # The service's field-by-field reasons, for a person reading the refusal.
+            said = [
+                f"{'.'.join(map(str, d.get('loc', [])[1:]))}: {d.get('msg', '')}"
+                for d in details[:5]
+                if isinstance(d, dict)
+            ]
+            message = f"{message}: {'; '.join(said)}" if said else message
+        return ApiError(response.status_code, str(error["code"]), message, details)
     except (ValueError, KeyError, TypeError):
         return ApiError(response.status_code, f"http_{response.status_code}", response.text[:500])
 
@@ -137,6 +144,8 @@ class _Api:
         query = {k: _plain(v) for k, v in (params or {}).items() if v is not None}
         try:
             response = await self._http.request(method, path, params=query, headers=sent, **body)
+        except httpx.InvalidURL as exc:  # an id or filter too long for any URL
+            raise ApiError(422, "validation_failed", f"an id or filter is too long: {exc}") from exc
         except httpx.HTTPError as exc:
             message = f"{self.service} did not answer {method} {path}: {exc!r}"
             raise ApiError(503, "service_unavailable", message) from exc

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from typing import Any
 
+import strawberry
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql.error import GraphQLError
 from strawberry.extensions import SchemaExtension
@@ -26,7 +28,9 @@ def coded(error: GraphQLError) -> GraphQLError:
         # "409 illegal_transition:" prefix its str() has for logs.
         code = str(original.code)  # type: ignore[union-attr]
         message = str(getattr(original, "message", None) or original)
-    elif original is None:
+    elif original is None or error.path is None:
+        # Not raised by a resolver (no path): the query or a variable's value did not fit the
+        # schema, e.g. a Date variable "2026-13-45" or an Int beyond 32 bits.
         code, message = "invalid_request", error.message
     else:
         log.error("graphql resolver failed", exc_info=original)
@@ -48,3 +52,19 @@ class CodedErrors(SchemaExtension):
         result = self.execution_context.result
         if isinstance(result, GraphQLExecutionResult | ExecutionResult) and result.errors:
             result.errors = [coded(e) for e in result.errors]
+
+
+class StaffSchema(strawberry.Schema):
+    """The schema, with strawberry's error log replaced: a refusal or a rejected query is the
+    caller's business (one INFO line, no query text), and a bug is logged with its traceback by
+    `coded` when it becomes `internal_error`."""
+
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        for error in errors:
+            original = error.original_error
+            if original is not None and error.path is not None and not hasattr(original, "code"):
+                continue  # a bug: `coded` logs it
+            code = (error.extensions or {}).get("code") or getattr(
+                original, "code", "invalid_request"
+            )
+            log.info("graphql refused (%s): %s", code, error.message[:200])

@@ -12,6 +12,8 @@ from ops.adapters import dead_letters as kafka
 from ops.domain.errors import OpsError, invalid
 from ops.service_layer.mutations import Outcome, Record, once
 
+NOTE_MAX = 2000
+
 
 @dataclass(frozen=True)
 class Decision:
@@ -142,11 +144,15 @@ async def skip(
     kafka.check_service(service)
     if not note.strip():
         raise invalid("A skip needs a note saying why the dead letter needs no replay.")
+    if len(note) > NOTE_MAX:
+        raise invalid(f"A note is at most {NOTE_MAX} characters.")
     target = f"{kafka.dead_letter_topic(service)}[{partition}]@{offset}"
 
     async def act() -> Outcome:
         plan = await dry_run(pool, bootstrap, service, partition, offset)
         before = {"state": plan.decision.state if plan.decision else "open"}
+        if before["state"] == "skipped":  # its note stays the one that decided it
+            raise OpsError("dead_letter_skipped", f"{target} was skipped already.")
         await kafka.skip(bootstrap, plan.letter, note, principal.actor)
         return Outcome(
             {"target": target, "state": "skipped", "topic": None, "note": note},

@@ -1,0 +1,85 @@
+"""Bad input to the staff back office is refused with a code and a sentence, never an
+internal error: variables that do not fit the schema, ids too long for a URL, a service's
+field-by-field reasons, and a browser's form post refused as a page."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import httpx
+import pytest
+from fastapi import FastAPI, Form
+from fastapi.responses import RedirectResponse
+from fastapi.testclient import TestClient
+
+from eventkit import http_errors
+from eventkit.auth import Principal, Role
+from ops.adapters.staff_apis import ApiError, FinanceApi, error_of
+from ops.entrypoints.graphql_schema import build_schema
+
+
+async def _errors(query: str, **variables: Any) -> list[tuple[str, str]]:
+    context = {"principal": Principal("fiona", Role.FINANCE), "token": "", "pool": None}
+    result = await build_schema().execute(query, variable_values=variables, context_value=context)
+    return [((e.extensions or {}).get("code", ""), e.message) for e in result.errors or ()]
+
+
+@pytest.mark.parametrize(
+    ("query", "variables"),
+    [
+        ('query($d: Date!) { closeReport(businessDate: $d, currency: "usd") { status } }', {"d": "2026-13-45"}),
+        ('query($d: Date!) { closeReport(businessDate: $d, currency: "usd") { status } }', {"d": "garbage"}),
+        ("query($n: Int!) { payoutQueue(first: $n) { hasMore } }", {"n": "abc"}),
+        ("query($n: Int!) { payoutQueue(first: $n) { hasMore } }", {"n": 10**20}),
+    ],
+)  # fmt: skip
+async def test_a_variable_that_does_not_fit_the_schema_is_an_invalid_request(
+    query: str, variables: dict[str, Any]
+) -> None:
+    [(code, message)] = await _errors(query, **variables)
+    assert code == "invalid_request", message
+    assert "Variable" in message
+
+
+async def test_an_id_too_long_for_a_url_is_refused_before_any_request() -> None:
+    sent: list[httpx.Request] = []
+    api = FinanceApi(
+        "http://finance",
+        lambda: "token",
+        transport=httpx.MockTransport(lambda r: sent.append(r) or httpx.Response(200, json={})),
+    )
+    with pytest.raises(ApiError) as refused:
+        await api.payout_entry("x" * 70_000)
+    assert (refused.value.status, refused.value.code) == (422, "validation_failed")
+    assert sent == []
+
+
+def test_a_services_field_reasons_reach_the_sentence() -> None:
+    body = {
+        "error": {
+            "code": "validation_failed",
+            "message": "request is not valid",
+            "details": [{"loc": ["body", "percent_bps"], "msg": "Input should be >= 0"}],
+        }
+    }
+    error = error_of(httpx.Response(422, json=body))
+    assert error.code == "validation_failed"
+    assert error.message == "request is not valid: percent_bps: Input should be >= 0"
+
+
+def test_a_refused_form_post_from_a_browser_is_a_page_and_an_api_call_json() -> None:
+    app = FastAPI()
+    http_errors.install(app)
+
+    @app.post("/console/policies")
+    async def publish(grace_hours: Annotated[int, Form()]) -> RedirectResponse:
+        return RedirectResponse("/console/policies", status_code=303)
+
+    client = TestClient(app)
+    form = {"grace_hours": "24h"}
+    page = client.post("/console/policies", data=form, headers={"Accept": "text/html"})
+    assert page.status_code == 422 and page.headers["content-type"].startswith("text/html")
+    assert "grace_hours" in page.text and "valid integer" in page.text
+    api = client.post("/console/policies", data=form, headers={"Accept": "application/json"})
+    assert api.json()["error"]["code"] == "validation_failed"
+    assert api.json()["error"]["message"].startswith("request is not valid: grace_hours:")
