@@ -190,8 +190,15 @@ async def test_a_dashboard_refund_is_exactly_one_exception_and_blocks_the_close(
     for item, amount in blocking.items():
         ack = Acknowledgement(item, amount, "refund made in the dashboard", "ops")
         await books.close.acknowledge(books.pool, day, books.currency, ack)
+    nothing = Acknowledgement("nonexistent_item", 5, "a typo", "ops")
+    with pytest.raises(CloseRefused) as unknown:
+        await books.close.acknowledge(books.pool, day, books.currency, nothing)
+    assert unknown.value.code == "unknown_close_item"
     [closed] = await books.close.close(books.pool, day, books.currency)
     assert closed.closed
+    with pytest.raises(CloseRefused) as final:  # a closed day's report is final
+        await books.close.acknowledge(books.pool, day, books.currency, ack)
+    assert final.value.code == "day_locked"
     assert closed.report["figures"]["stripe_fees"] == 320
     assert "tieouts,stripe_pending,,,3000" in report_csv(closed.report)
 

@@ -4,7 +4,7 @@ currency, grouped by account; `journals (currency, posted_on)` is the index they
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import asyncpg
@@ -193,13 +193,14 @@ async def save_close(
     closed: bool,
     blockers: list[dict[str, Any]],
     report: dict[str, Any],
+    at: datetime,
 ) -> bool:
     """Record a close attempt; never overwrites a closed day (compare-and-set on status).
     False when the day was closed already."""
     status = await conn.execute(
         "INSERT INTO finance.day_closes AS d (business_date, currency, status, blockers, "
         "report, closed_at) VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, "
-        "CASE WHEN $3 = 'closed' THEN now() END) ON CONFLICT (business_date, currency) DO UPDATE "
+        "CASE WHEN $3 = 'closed' THEN $6::timestamptz END) ON CONFLICT (business_date, currency) DO UPDATE "
         "SET status = EXCLUDED.status, blockers = EXCLUDED.blockers, report = EXCLUDED.report, "
         "attempts = d.attempts + 1, updated_at = now(), closed_at = EXCLUDED.closed_at "
         "WHERE d.status <> 'closed'",
@@ -208,6 +209,7 @@ async def save_close(
         "closed" if closed else "failed",
         json.dumps(blockers),
         json.dumps(report, default=str),
+        at,  # the books' clock, as in the report (a simulated day closes at its own time)
     )
     return bool(status == "INSERT 0 1")
 

@@ -155,9 +155,12 @@ async def acknowledge(
     actor: Actor,
 ) -> dict[str, Any]:
     ack = Acknowledgement(body.item, body.amount, body.note, actor)
-    await _books(request).daily_close.acknowledge(
-        request.app.state.runtime.db, business_date, currency, ack
-    )
+    try:
+        await _books(request).daily_close.acknowledge(
+            request.app.state.runtime.db, business_date, currency, ack
+        )
+    except CloseRefused as exc:
+        raise HTTPException(409, {"code": exc.code, "message": exc.message}) from exc
     return {"business_date": business_date.isoformat(), "currency": currency, **ack.__dict__}
 
 

@@ -23,6 +23,7 @@ from finance.adapters import close_repository as close_db
 from finance.adapters import recon_repository as recon_db
 from finance.adapters.stripe_balance import StripeBalance
 from finance.domain.close import (
+    CHECKS,
     Acknowledgement,
     CloseRefused,
     TieOut,
@@ -109,7 +110,18 @@ class DailyClose:
     async def acknowledge(
         self, pool: asyncpg.Pool, day: date, currency: str, ack: Acknowledgement
     ) -> None:
+        """A known difference, recorded before (or after) a close that it lets through. Only
+        what a close can block on (a tie-out check or `exception:<id>`), and only for a day
+        still open: a closed day's report is final."""
+        if ack.item not in CHECKS and not _exception_item(ack.item):
+            known = ", ".join(CHECKS)
+            raise CloseRefused(
+                "unknown_close_item", f"{ack.item!r} is not {known} or exception:<id>"
+            )
         async with pool.acquire() as conn:
+            last = await close_db.last_closed(conn, currency)
+            if last is not None and day <= last:
+                raise CloseRefused("day_locked", f"{currency}: {last} is closed, so {day} is final")
             await close_db.acknowledge(conn, day, currency, ack)
 
     async def _close_currency(
@@ -131,6 +143,7 @@ class DailyClose:
                 closed=closed,
                 blockers=[b.__dict__ for b in left],
                 report=report,
+                at=datetime.fromisoformat(report["closed_at"]),
             )
             if closed:
                 await self._announce(conn, day, currency, report, acked)
@@ -215,3 +228,8 @@ class DailyClose:
         )
         key = f"{day.isoformat()}:{currency}"
         await self.outbox.add(conn, event, key=key, correlation_id=uuid.uuid5(_NS, key))
+
+
+def _exception_item(item: str) -> bool:
+    kind, _, number = item.partition(":")
+    return kind == "exception" and number.isdigit()
