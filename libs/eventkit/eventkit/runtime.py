@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 
-from eventkit import http_errors
+from eventkit import http_errors, logs, tracing
 from eventkit.consumer import MessageProcessor
 from eventkit.db import create_pool, plain_dsn
 from eventkit.dead_letters import DeadLetters
@@ -157,6 +157,8 @@ def create_app(runtime: ServiceRuntime, **fastapi_kwargs: Any) -> FastAPI:
 
     app = FastAPI(lifespan=lifespan, **fastapi_kwargs)
     http_errors.install(app)  # one error body and its OpenAPI docs for every service
+    app.add_middleware(logs.CorrelationMiddleware)
+    tracing.instrument_app(app)  # outermost: the access log line carries the request's trace
 
     @app.get("/healthz", tags=["ops"], summary="Liveness and eventing status")
     async def healthz() -> dict[str, Any]:

@@ -19,6 +19,7 @@ import stripe
 
 from booking.adapters import repository
 from booking.domain.quote import Quote, share
+from eventkit.stripe_tracing import TracedHTTPXClient
 
 STRIPE_API_VERSION = "2026-10-28.endive"
 
@@ -72,7 +73,7 @@ class StripeTax:
         *,
         postal_codes: Mapping[str, str] | None = None,
     ) -> None:
-        self._http = stripe.HTTPXClient()
+        self._http = TracedHTTPXClient()
         self._client = stripe.StripeClient(
             api_key,
             base_addresses={"api": api_base},

@@ -14,6 +14,7 @@ from typing import Any, Final, Protocol
 
 import stripe
 
+from eventkit.stripe_tracing import TracedHTTPXClient
 from finance.domain.reconciliation import BalanceTransaction
 
 STRIPE_API_VERSION: Final = "2026-10-28.endive"  # payments' pinned version
@@ -61,7 +62,7 @@ class SdkStripeBalance:
     """The platform account's balance through `stripe.StripeClient`."""
 
     def __init__(self, api_key: str, api_base: str, *, timeout: float = 30.0) -> None:
-        self._http = stripe.HTTPXClient(timeout=timeout)
+        self._http = TracedHTTPXClient(timeout=timeout)
         self._client = stripe.StripeClient(
             api_key or SIMULATOR_API_KEY,
             base_addresses={"api": api_base},

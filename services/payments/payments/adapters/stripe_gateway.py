@@ -37,6 +37,7 @@ from stripe.params import (
     TransferReversalCreateParams,
 )
 
+from eventkit.stripe_tracing import TracedHTTPXClient
 from marketplace_contracts.money import AMOUNT_TOO_LARGE, charge_limits
 
 __all__ = [
@@ -251,7 +252,7 @@ class StripeGateway:
         if not api_key:
             raise ValueError("api_key is required (use gateway_from_settings for the simulator)")
         self.api_base = api_base
-        self._http = stripe.HTTPXClient(timeout=timeout)
+        self._http = TracedHTTPXClient(timeout=timeout)
         # Stripe takes File uploads on another host; the simulator takes them itself.
         self.upload_api_base = upload_api_base or (
             DEFAULT_UPLOAD_API_BASE if api_base == STRIPE_API_BASE else api_base

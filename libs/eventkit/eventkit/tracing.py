@@ -1,0 +1,212 @@
+"""Traces: one trace per saga, across HTTP, the outbox, the relay and Kafka.
+
+* `setup_tracing(service)` installs the process's OpenTelemetry tracer provider once, from the
+  standard variables: `OTEL_TRACES_EXPORTER` (`otlp`, `console` or `none`), the OTLP/HTTP
+  exporter's `OTEL_EXPORTER_OTLP_ENDPOINT` / `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`,
+  `OTEL_SERVICE_NAME`, `OTEL_TRACES_SAMPLER` and `OTEL_SDK_DISABLED`. Unset, the exporter is
+  `otlp` when an OTLP endpoint is set and `none` otherwise, so a development machine never
+  tries to reach a collector; spans are still made, so log lines carry trace ids.
+* `Outbox.add` stores the current span's W3C `traceparent` with the row (`current_traceparent`).
+* The relay publishes each traced row in a PRODUCER span, child of the row's traceparent, and
+  sends that span's traceparent as the record's `traceparent` header (`PublishSpans`).
+* The consumer handles each record in a CONSUMER span, child of the header (`consuming`). A
+  replayed dead letter keeps the original headers, so its replay joins the original trace.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Iterator
+from typing import Any
+
+from aiokafka.structs import ConsumerRecord
+from fastapi import FastAPI
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+from eventkit import logs
+
+log = logging.getLogger("eventkit.tracing")
+
+TRACEPARENT = "traceparent"
+EXPORTER_ENV = "OTEL_TRACES_EXPORTER"
+ENDPOINT_ENVS = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
+EXPORTERS = ("otlp", "console", "none")
+# Requests that are not work of the platform: probes and scrapes would be most of the spans.
+EXCLUDED_URLS = "/healthz,/metrics"
+
+_PROPAGATOR = TraceContextTextMapPropagator()
+_tracer = trace.get_tracer("eventkit")
+
+
+def exporter_name(environ: dict[str, str] | None = None) -> str:
+    """`OTEL_TRACES_EXPORTER`, else `otlp` when an OTLP endpoint is configured, else `none`."""
+    env = os.environ if environ is None else environ
+    name = env.get(EXPORTER_ENV, "").strip().lower()
+    if not name:
+        return "otlp" if any(env.get(var) for var in ENDPOINT_ENVS) else "none"
+    if name not in EXPORTERS:
+        raise ValueError(f"{EXPORTER_ENV}={name!r}: expected one of {', '.join(EXPORTERS)}")
+    return name
+
+
+def _exporter(name: str) -> SpanExporter | None:
+    if name == "otlp":
+        # Imported here: only a process that exports over OTLP pays for protobuf.
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        return OTLPSpanExporter()  # reads the OTEL_EXPORTER_OTLP_* variables itself
+    if name == "console":
+        return ConsoleSpanExporter(service_name=None)
+    return None
+
+
+def setup_tracing(service: str, processor: SpanProcessor | None = None) -> TracerProvider | None:
+    """Install the process's tracer provider (once; later calls return the first one).
+
+    `processor` replaces the exporter of the environment (tests pass an in-memory one).
+    Returns None when `OTEL_SDK_DISABLED=true`: the API's no-op tracer stays in place."""
+    current = trace.get_tracer_provider()
+    if isinstance(current, TracerProvider):
+        if processor is not None:
+            current.add_span_processor(processor)
+        return current
+    if os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return None
+    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    if processor is None:
+        name = exporter_name()
+        exporter = _exporter(name)
+        if exporter is not None:
+            # Batched, off the event loop: an export never delays a request or a handler.
+            processor = BatchSpanProcessor(exporter)
+        log.info("%s: traces exported to %s", service, name)
+    if processor is not None:
+        provider.add_span_processor(processor)
+    trace.set_tracer_provider(provider)
+    return provider
+
+
+def instrument_app(app: FastAPI) -> None:
+    """A SERVER span per HTTP request (route template as its name), child of an incoming
+    `traceparent`; the ASGI send/receive spans are left out (three spans per request else)."""
+    FastAPIInstrumentor.instrument_app(
+        app, excluded_urls=EXCLUDED_URLS, exclude_spans=["receive", "send"]
+    )
+
+
+def current_traceparent() -> str | None:
+    """The W3C traceparent of the current span, or None outside any recording trace."""
+    if not trace.get_current_span().get_span_context().is_valid:
+        return None
+    carrier: dict[str, str] = {}
+    _PROPAGATOR.inject(carrier)
+    return carrier.get(TRACEPARENT)
+
+
+def _parent(traceparent: str | bytes | None) -> otel_context.Context | None:
+    if not traceparent:
+        return None
+    if isinstance(traceparent, bytes):
+        traceparent = traceparent.decode("ascii", "replace")
+    return _PROPAGATOR.extract({TRACEPARENT: traceparent})
+
+
+def header(record: ConsumerRecord, name: str) -> bytes | None:
+    for key, value in record.headers or ():
+        if key == name:
+            return bytes(value)
+    return None
+
+
+@contextlib.contextmanager
+def span(name: str, **attributes: Any) -> Iterator[Span]:
+    """An INTERNAL span of the current trace: a service's transaction, a posting."""
+    with _tracer.start_as_current_span(name, attributes=attributes) as current:
+        yield current
+
+
+@contextlib.contextmanager
+def consuming(service: str, record: ConsumerRecord, envelope: Any = None) -> Iterator[Span]:
+    """Handle `record` in a CONSUMER span whose parent is its `traceparent` header, with the
+    log context of its envelope (`logs.bind_envelope`; given later when decoded later)."""
+    event_type = (header(record, "event_type") or b"?").decode("utf-8", "replace")
+    attributes = {
+        "messaging.system": "kafka",
+        "messaging.operation.type": "process",
+        "messaging.destination.name": record.topic,
+        "messaging.destination.partition.id": str(record.partition),
+        "messaging.kafka.offset": record.offset,
+        "messaging.consumer.group.name": service,
+        "event.type": event_type,
+    }
+    with (
+        logs.event_scope(envelope),
+        _tracer.start_as_current_span(
+            f"{service} handle {event_type}",
+            context=_parent(header(record, TRACEPARENT)),
+            kind=SpanKind.CONSUMER,
+            attributes=attributes,
+        ) as current,
+    ):
+        yield current
+
+
+def set_outcome(current: Span, outcome: str) -> None:
+    """A dead-lettered record is the trace's error even though its handling raised nothing."""
+    current.set_attribute("eventkit.outcome", outcome)
+    if outcome == "dead_lettered":
+        current.set_status(Status(StatusCode.ERROR, "dead-lettered"))
+
+
+class PublishSpans:
+    """The relay's PRODUCER spans of one round: one per traced row, from its claim to the
+    broker's acknowledgement of its batch. Untraced rows (timers, tracing off) cost nothing."""
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+        self._open: dict[Any, list[Span]] = {}
+
+    def start(self, target: Any, row: Any) -> list[tuple[str, bytes]]:
+        """Open the row's span; the header that makes the consumer's span its child."""
+        parent = _parent(row["traceparent"])
+        if parent is None:
+            return []
+        current = _tracer.start_span(
+            f"{self.service} publish {row['topic']}",
+            context=parent,
+            kind=SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.operation.type": "send",
+                "messaging.destination.name": row["topic"],
+                "event.type": row["event_type"],
+                "event.id": str(row["event_id"]),
+            },
+        )
+        self._open.setdefault(target, []).append(current)
+        carrier: dict[str, str] = {}
+        _PROPAGATOR.inject(carrier, context=trace.set_span_in_context(current))
+        return [(TRACEPARENT, carrier[TRACEPARENT].encode())]
+
+    def finish(self, target: Any, error: BaseException | None = None) -> None:
+        for current in self._open.pop(target, ()):
+            if error is not None:
+                current.set_status(Status(StatusCode.ERROR, repr(error)))
+            current.end()
+
+    def unsent(self, target: Any) -> None:
+        """End the last span of `target`: its row did not fit in the batch (sent next round)."""
+        spans = self._open.get(target)
+        if spans:
+            current = spans.pop()
+            current.set_attribute("eventkit.deferred", True)
+            current.end()
