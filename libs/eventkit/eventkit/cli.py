@@ -73,7 +73,11 @@ def service_main(
         return 0
     setup_tracing(name)
     uvicorn.run(
-        app(runtime(config)), host=config.http_host, port=config.http_port, log_level="warning"
+        app(runtime(config)),
+        host=config.http_host,
+        port=config.http_port,
+        log_level="warning",
+        log_config=None,  # uvicorn's lines go through the root handler: JSON like the others
     )
     return 0
 

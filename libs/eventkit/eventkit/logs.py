@@ -138,6 +138,7 @@ def setup_logging(level: str, service: str = "", fmt: str | None = None) -> None
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    logging.captureWarnings(True)  # a warning is a line of the same format too
 
 
 class CorrelationMiddleware:

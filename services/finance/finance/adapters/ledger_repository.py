@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Sequence
 
@@ -9,6 +10,8 @@ import asyncpg
 
 from eventkit import tracing
 from finance.domain.ledger import Journal
+
+log = logging.getLogger("finance.ledger")
 
 
 async def post(
@@ -45,6 +48,7 @@ async def post(
         )
     if posted is None:
         return None
+    log.info("posted journal %s (%s)", journal.kind, journal.currency)
     return journal_id
 
 
