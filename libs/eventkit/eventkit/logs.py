@@ -120,9 +120,12 @@ class TextFormatter(logging.Formatter):
         return f"{line} [{' '.join(ids)}]" if ids else line
 
 
-def setup_logging(level: str, service: str = "", fmt: str | None = None) -> None:
-    """Root handler on stderr in `fmt` (default: `log_format()`), replacing any earlier one."""
-    handler = logging.StreamHandler(sys.stderr)
+def setup_logging(
+    level: str, service: str = "", fmt: str | None = None, stream: Any = None
+) -> None:
+    """Root handler on `stream` (stderr) in `fmt` (default: `log_format()`), replacing any
+    earlier one."""
+    handler = logging.StreamHandler(stream or sys.stderr)
     if (fmt or log_format()) == "json":
         handler.setFormatter(
             JsonFormatter(
