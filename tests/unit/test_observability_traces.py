@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from aiokafka.structs import ConsumerRecord
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -152,3 +153,49 @@ def test_text_lines_stay_readable_and_end_with_the_ids(captured_root: io.StringI
     (line,) = captured_root.getvalue().splitlines()
     assert " WARNING payments.test: card declined [correlation_id=c-1" in line
     assert not line.startswith("{")
+
+
+def test_a_trace_not_sampled_where_it_began_is_passed_on_without_spans(
+    spans: InMemorySpanExporter,
+) -> None:
+    unsampled = f"00-{'a' * 32}-{'b' * 16}-00"
+    row = {"traceparent": unsampled, "topic": "t", "event_type": "x.y", "event_id": "e"}
+    publish = tracing.PublishSpans("booking")
+    assert publish.start(("t", 0), row) == [(tracing.TRACEPARENT, unsampled.encode())]
+    publish.finish(("t", 0))
+    record = ConsumerRecord(
+        "t", 0, 7, 0, 0, b"k", b"v", None, 0, 0, [("traceparent", unsampled.encode())]
+    )
+    before = len(spans.get_finished_spans())
+    with tracing.consuming("payments", record):
+        assert tracing.current_traceparent() == unsampled  # its outbox rows carry it on
+    assert len(spans.get_finished_spans()) == before
+
+
+def test_a_sampled_record_is_handled_in_a_child_span_whose_rows_carry_it(
+    spans: InMemorySpanExporter,
+) -> None:
+    sampled = f"00-{'c' * 32}-{'d' * 16}-01"
+    record = ConsumerRecord(
+        "t",
+        1,
+        9,
+        0,
+        0,
+        b"k",
+        b"v",
+        None,
+        0,
+        0,
+        [("event_type", b"x.y"), ("traceparent", sampled.encode())],
+    )
+    with tracing.consuming("payments", record) as span:
+        inner = tracing.current_traceparent()
+    (done,) = [
+        s
+        for s in spans.get_finished_spans()
+        if s.context.span_id == span.get_span_context().span_id
+    ]
+    assert done.name == "payments handle x.y" and done.parent is not None
+    assert (done.parent.trace_id, done.parent.span_id) == (int("c" * 32, 16), int("d" * 16, 16))
+    assert inner == f"00-{'c' * 32}-{done.context.span_id:016x}-01"

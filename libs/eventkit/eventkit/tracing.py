@@ -39,7 +39,6 @@ from opentelemetry.trace import (
     StatusCode,
     TraceFlags,
 )
-from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from eventkit import logs
 
@@ -52,7 +51,6 @@ EXPORTERS = ("otlp", "console", "none")
 # Requests that are not work of the platform: probes and scrapes would be most of the spans.
 EXCLUDED_URLS = "/healthz,/metrics"
 
-_PROPAGATOR = TraceContextTextMapPropagator()
 _tracer = trace.get_tracer("eventkit")
 # Set by setup_tracing: until then (tests, tools, OTEL_SDK_DISABLED) the consumer and relay skip
 # their spans altogether, even the API's no-op ones (~15 us per record).
@@ -123,12 +121,14 @@ def instrument_app(app: FastAPI) -> None:
 
 
 def current_traceparent() -> str | None:
-    """The W3C traceparent of the current span, or None outside any recording trace."""
-    if not trace.get_current_span().get_span_context().is_valid:
+    """The W3C traceparent of the current span, or None outside any trace."""
+    return _format(trace.get_current_span().get_span_context())
+
+
+def _format(context: SpanContext) -> str | None:
+    if not context.is_valid:
         return None
-    carrier: dict[str, str] = {}
-    _PROPAGATOR.inject(carrier)
-    return carrier.get(TRACEPARENT)
+    return f"00-{context.trace_id:032x}-{context.span_id:016x}-{context.trace_flags:02x}"
 
 
 def _remote(traceparent: str | bytes | None) -> SpanContext | None:
@@ -148,11 +148,6 @@ def _remote(traceparent: str | bytes | None) -> SpanContext | None:
     except ValueError:
         return None
     return context if context.is_valid else None
-
-
-def _parent(traceparent: str | bytes | None) -> otel_context.Context | None:
-    remote = _remote(traceparent)
-    return trace.set_span_in_context(NonRecordingSpan(remote)) if remote else None
 
 
 def header(record: ConsumerRecord, name: str) -> bytes | None:
@@ -226,19 +221,19 @@ class PublishSpans:
 
     def start(self, target: Any, row: Any) -> list[tuple[str, bytes]]:
         """Open the row's span; the header that makes the consumer's span its child."""
-        parent = _parent(row["traceparent"]) if _enabled else None
-        if parent is None:
+        remote = _remote(row["traceparent"]) if _enabled else None
+        if remote is None:
             return []
+        if not remote.trace_flags.sampled:  # nobody records it: the row's own header will do
+            return [(TRACEPARENT, row["traceparent"].encode())]
         current = _tracer.start_span(
             f"{self.service} publish {row['topic']}",
-            context=parent,
+            context=trace.set_span_in_context(NonRecordingSpan(remote)),
             kind=SpanKind.PRODUCER,
             attributes={"event.id": str(row["event_id"])},
         )
         self._open.setdefault(target, []).append(current)
-        carrier: dict[str, str] = {}
-        _PROPAGATOR.inject(carrier, context=trace.set_span_in_context(current))
-        return [(TRACEPARENT, carrier[TRACEPARENT].encode())]
+        return [(TRACEPARENT, (_format(current.get_span_context()) or "").encode())]
 
     def finish(self, target: Any, error: BaseException | None = None) -> None:
         for current in self._open.pop(target, ()):
