@@ -221,6 +221,7 @@ async def _measure(
     progress = Progress("handled", n)
     first_at: float | None = None
     t0 = time.perf_counter()
+    cpu0 = time.process_time()  # this process's CPU (all threads): less at the mercy of others'
     profiler.start()
     try:
         task = asyncio.create_task(consumer.run(stop))
@@ -234,6 +235,7 @@ async def _measure(
             progress.maybe(outcomes["handled"], lambda: str(dict(outcomes)))
             await asyncio.sleep(0.002)
         elapsed = time.perf_counter() - t0
+        cpu = time.process_time() - cpu0
     finally:
         profiler.stop()
         stop.set()
@@ -247,7 +249,7 @@ async def _measure(
     say(
         f"  consumer: {handled} events handled in {elapsed:.2f}s = {rate:,.0f} events/s "
         f"(first event after {elapsed - steady:.2f}s; after it {handled / steady:,.0f}/s; "
-        f"load average {os.getloadavg()[0]:.1f}); "
+        f"load average {os.getloadavg()[0]:.1f}; {cpu / max(handled, 1) * 1e6:.0f} us CPU/event); "
         f"outcomes={dict(outcomes)}, effect rows={effects}, inbox rows={inbox}"
         + (
             f"; traced ({args.traced:.0%} sampled): {exporter.flush()} spans exported"

@@ -21,7 +21,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator, Mapping
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from types import MappingProxyType
 from typing import Any
 
@@ -37,9 +37,8 @@ DATA_IDS = ("booking_id", "payment_id", "group_id", "refund_id", "payout_id", "d
 CONTEXT_FIELDS = ("service", "correlation_id", "trace_id", "span_id", "event_type", *DATA_IDS)
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
-_context: ContextVar[Mapping[str, str]] = ContextVar(
-    "eventkit_log_context", default=MappingProxyType({})
-)
+_EMPTY: Mapping[str, str] = MappingProxyType({})
+_context: ContextVar[Mapping[str, str]] = ContextVar("eventkit_log_context", default=_EMPTY)
 access_log = logging.getLogger("eventkit.http")
 
 
@@ -77,16 +76,26 @@ def bind_envelope(envelope: Any) -> None:
     )
 
 
+def enter_event(envelope: Any = None) -> Token[Mapping[str, str]]:
+    """A fresh context for one event's handling, until `exit_event(token)`."""
+    token = _context.set(_EMPTY)
+    if envelope is not None:
+        bind_envelope(envelope)
+    return token
+
+
+def exit_event(token: Token[Mapping[str, str]]) -> None:
+    _context.reset(token)
+
+
 @contextlib.contextmanager
 def event_scope(envelope: Any = None) -> Iterator[None]:
-    """A fresh context for one event's handling; the caller's is back afterwards."""
-    token = _context.set({})
+    """`enter_event` … `exit_event` as a `with` block: the caller's context is back after it."""
+    token = enter_event(envelope)
     try:
-        if envelope is not None:
-            bind_envelope(envelope)
         yield
     finally:
-        _context.reset(token)
+        exit_event(token)
 
 
 class ContextFilter(logging.Filter):
