@@ -36,6 +36,7 @@ CORRELATION_HEADER = "X-Correlation-Id"
 DATA_IDS = ("booking_id", "payment_id", "group_id", "refund_id", "payout_id", "dispute_id")
 CONTEXT_FIELDS = ("service", "correlation_id", "trace_id", "span_id", "event_type", *DATA_IDS)
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+HANDLER_NAME = "eventkit"
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 _context: ContextVar[Mapping[str, str]] = ContextVar("eventkit_log_context", default=_EMPTY)
@@ -132,8 +133,8 @@ class TextFormatter(logging.Formatter):
 def setup_logging(
     level: str, service: str = "", fmt: str | None = None, stream: Any = None
 ) -> None:
-    """Root handler on `stream` (stderr) in `fmt` (default: `log_format()`), replacing any
-    earlier one."""
+    """Root handler on `stream` (stderr) in `fmt` (default: `log_format()`), replacing the one
+    an earlier call installed."""
     handler = logging.StreamHandler(stream or sys.stderr)
     if (fmt or log_format()) == "json":
         handler.setFormatter(
@@ -145,8 +146,10 @@ def setup_logging(
     else:
         handler.setFormatter(TextFormatter(TEXT_FORMAT))
     handler.addFilter(ContextFilter(service or "-"))
+    handler.set_name(HANDLER_NAME)
     root = logging.getLogger()
-    for old in list(root.handlers):
+    # Only an earlier handler of ours is replaced: a test's capture handlers stay.
+    for old in [h for h in root.handlers if h.get_name() == HANDLER_NAME]:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
