@@ -5,7 +5,8 @@
   exporter's `OTEL_EXPORTER_OTLP_ENDPOINT` / `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`,
   `OTEL_SERVICE_NAME`, `OTEL_TRACES_SAMPLER` and `OTEL_SDK_DISABLED`. Unset, the exporter is
   `otlp` when an OTLP endpoint is set and `none` otherwise, so a development machine never
-  tries to reach a collector; spans are still made, so log lines carry trace ids.
+  tries to reach a collector; with no exporter nothing is recorded, but trace ids are still
+  made and propagated, so log lines carry them.
 * `Outbox.add` stores the current span's W3C `traceparent` with the row (`current_traceparent`).
 * The relay publishes each traced row in a PRODUCER span, child of the row's traceparent, and
   sends that span's traceparent as the record's `traceparent` header (`PublishSpans`).
@@ -75,7 +76,8 @@ def _exporter(name: str) -> SpanExporter | None:
 
         return OTLPSpanExporter()  # reads the OTEL_EXPORTER_OTLP_* variables itself
     if name == "console":
-        return ConsoleSpanExporter(service_name=None)
+        # One line per span, on stdout: a log file stays one JSON object per line.
+        return ConsoleSpanExporter(formatter=lambda span: span.to_json(indent=None) + "\n")
     return None
 
 
