@@ -160,3 +160,48 @@ async def _untraced_row(pool: asyncpg.Pool, outbox: Outbox, model: Any) -> None:
 
 async def _count(h: Harness, n: int) -> bool:
     return len(await h.effects()) == n
+
+
+async def test_a_dead_lettered_record_keeps_its_traceparent_and_its_span_is_an_error(
+    kafka_bootstrap: str,
+    booking_pool: asyncpg.Pool,
+    scratch_tables: tuple[str, str, str],
+    spans: InMemorySpanExporter,
+) -> None:
+    topic = f"test.trace.dlt.{uuid.uuid4().hex[:8]}"
+    await create_topic(kafka_bootstrap, topic, partitions=1)
+    traceparent = f"00-{uuid.uuid4().hex}-{'e' * 16}-01"
+    async with Harness(
+        kafka_bootstrap,
+        booking_pool,
+        scratch_tables,
+        ping_model(topic),
+        group=f"test-{uuid.uuid4().hex[:8]}",
+        max_attempts=2,
+    ) as h:
+        poison = h.envelope(1, fail="always")
+        headers = [("event_type", b"test.ping"), ("traceparent", traceparent.encode())]
+        await h.producer.send_and_wait(topic, poison.to_bytes(), key=b"k", headers=headers)
+
+        async def dead_lettered() -> bool:
+            return any(
+                s.attributes and s.attributes.get("eventkit.outcome") == "dead_lettered"
+                for s in spans.get_finished_spans()
+            )
+
+        await wait_for(dead_lettered)
+    [dead] = [
+        r
+        for r in await read_topic(kafka_bootstrap, "booking.dlt")
+        if dict(r.headers).get("dlt.original.topic") == topic.encode()
+    ]
+    # A replay writes the dead letter's headers (less dlt.*/replay.*) to the retry topic: the
+    # replayed handling is a child of the same publish span, in the original trace.
+    assert dict(dead.headers)["traceparent"] == traceparent.encode()
+    # The shared-transaction attempt (failed, rolled back) and the one-by-one attempts that
+    # dead-lettered it: both children of the record's header, both errors.
+    handled = [s for s in spans.get_finished_spans() if s.name == "booking handle test.ping"]
+    assert {f"{s.parent.span_id:016x}" for s in handled if s.parent} == {"e" * 16}
+    assert {s.status.status_code.name for s in handled} == {"ERROR"}
+    outcomes = [s.attributes.get("eventkit.outcome") for s in handled if s.attributes]
+    assert outcomes.count("dead_lettered") == 1
