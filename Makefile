@@ -53,6 +53,9 @@ down: ## stop services and the system Kafka (Postgres stays up: shared cluster)
 	@bash $(LOCAL)/kafka.sh stop system
 
 # Ctrl-C ends `tail`; the traps then run `make down`, so nothing is left behind.
+# The services log readable text here (JSON otherwise: docs/observability-traces.md); the
+# target-specific variable reaches `up`, which starts them.
+run: export LOG_FORMAT ?= text
 run: up ## up, follow all logs, Ctrl-C stops everything
 	@trap '$(MAKE) --no-print-directory down' EXIT; trap 'exit 130' INT TERM; \
 	 tail -n 20 -F .run/system/*.log

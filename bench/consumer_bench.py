@@ -1,7 +1,7 @@
 """Consumer throughput: N envelopes on Kafka → KeyedConsumer → MessageProcessor.
 
     python bench/consumer_bench.py [-n 20000] [--keys 1000] [--max-records 500]
-                                   [--concurrency 8] [--profile]
+                                   [--concurrency 8] [--profile] [--traced [SAMPLED]]
 
 N envelopes are produced to `bench.consumer` first. Then the timer starts, an
 `eventkit.keyed_consumer.KeyedConsumer` (concurrent by key) is started with an
@@ -12,6 +12,10 @@ inserted into `booking.bench_effects`. Scratch tables are dropped at the end.
 The router's service name (= consumer group and dead-letter topic `<service>.dlt`) is
 `bench`, not `booking`: joining the live `booking` group of a running system would rebalance
 its consumers and mix the benchmark's offsets into its group.
+
+`--traced` traces every event as the services do (a CONSUMER span per record, child of the
+`traceparent` header each record then carries, SAMPLED of them sampled; bench/_tracing.py): run
+it without and with to see what tracing costs.
 
 Target: >= 1,000 events/s.
 """
@@ -44,6 +48,7 @@ from _common import (
     run_main,
     say,
 )
+from _tracing import start_tracing, traceparent_header
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 
@@ -129,7 +134,9 @@ async def skip_backlog(bootstrap: str, producer: AIOKafkaProducer) -> None:
         await consumer.stop()
 
 
-async def produce(producer: AIOKafkaProducer, n: int, keys: int, payload_bytes: int) -> float:
+async def produce(
+    producer: AIOKafkaProducer, n: int, keys: int, payload_bytes: int, traced: float | None = None
+) -> float:
     key_ids = [str(uuid.uuid4()) for _ in range(keys)]
     note = "x" * payload_bytes
     t = time.perf_counter()
@@ -144,6 +151,7 @@ async def produce(producer: AIOKafkaProducer, n: int, keys: int, payload_bytes: 
             ("event_type", event.TYPE.encode()),
             ("event_id", str(envelope.event_id).encode()),
             ("content-type", b"application/json"),
+            *([traceparent_header(traced)] if traced is not None else []),
         ]
         pending.append(
             await producer.send(TOPIC, envelope.to_bytes(), key=key.encode(), headers=headers)
@@ -188,7 +196,8 @@ async def _measure(
 ) -> BenchResult:
     n = args.n
     await skip_backlog(bootstrap, producer)
-    produced = await produce(producer, n, args.keys, args.payload_bytes)
+    produced = await produce(producer, n, args.keys, args.payload_bytes, args.traced)
+    exporter = start_tracing(SERVICE) if args.traced is not None else None
     say(f"  produced {n} envelopes to {TOPIC} in {produced:.2f}s")
 
     pool = await create_pool(dsn, min_size=2, max_size=args.concurrency + 2)
@@ -212,6 +221,7 @@ async def _measure(
     progress = Progress("handled", n)
     first_at: float | None = None
     t0 = time.perf_counter()
+    cpu0 = time.process_time()  # this process's CPU (all threads): less at the mercy of others'
     profiler.start()
     try:
         task = asyncio.create_task(consumer.run(stop))
@@ -225,6 +235,7 @@ async def _measure(
             progress.maybe(outcomes["handled"], lambda: str(dict(outcomes)))
             await asyncio.sleep(0.002)
         elapsed = time.perf_counter() - t0
+        cpu = time.process_time() - cpu0
     finally:
         profiler.stop()
         stop.set()
@@ -238,8 +249,13 @@ async def _measure(
     say(
         f"  consumer: {handled} events handled in {elapsed:.2f}s = {rate:,.0f} events/s "
         f"(first event after {elapsed - steady:.2f}s; after it {handled / steady:,.0f}/s; "
-        f"load average {os.getloadavg()[0]:.1f}); "
+        f"load average {os.getloadavg()[0]:.1f}; {cpu / max(handled, 1) * 1e6:.0f} us CPU/event); "
         f"outcomes={dict(outcomes)}, effect rows={effects}, inbox rows={inbox}"
+        + (
+            f"; traced ({args.traced:.0%} sampled): {exporter.flush()} spans exported"
+            if exporter
+            else "; not traced"
+        )
     )
     profiler.report()
     ok = handled == n and effects == n and inbox == n
@@ -275,6 +291,15 @@ def parser() -> argparse.ArgumentParser:
         "--payload-bytes", type=int, default=300, help="padding per event payload (default 300)"
     )
     p.add_argument("--timeout", type=float, default=180.0, help="give up after this many seconds")
+    p.add_argument(
+        "--traced",
+        type=float,
+        nargs="?",
+        const=1.0,
+        metavar="SAMPLED",
+        help="trace every event as the services do; SAMPLED: the fraction of sampled traces "
+        "(default 1)",
+    )
     p.add_argument(
         "--profile",
         action="store_true",

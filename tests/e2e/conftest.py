@@ -17,6 +17,7 @@ import pytest
 from payments.service_layer.webhooks import ALLOWED_TYPES
 from tests.conftest import KAFKA, service_dsn
 from tests.support import free_port
+from tests.support.otlp_collector import Collector, otlp_collector
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,6 +35,7 @@ class System:
     commands: dict[str, list[str]] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    collector: Collector | None = None
 
     def start(self, name: str) -> None:
         log = self.logs / f"{name}.log"
@@ -167,8 +169,14 @@ def running(system: System) -> Iterator[System]:
 def system(
     kafka_bootstrap: str, pg_ready: None, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[System]:
-    with running(build_system(KAFKA, tmp_path_factory.mktemp("e2e-logs"))) as system:
-        yield system
+    system = build_system(KAFKA, tmp_path_factory.mktemp("e2e-logs"))
+    # The services export their spans over OTLP to a receiver in this process
+    # (test_traces_and_logs.py reads one checkout's trace from it).
+    with otlp_collector() as collector:
+        system.env.update(collector.env())
+        system.collector = collector
+        with running(system):
+            yield system
 
 
 def _wait_until_listening(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:

@@ -13,17 +13,18 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
+from eventkit.logs import setup_logging
 from eventkit.migrations import upgrade
 from eventkit.runtime import ServiceRuntime
 from eventkit.settings import ServiceSettings
+from eventkit.tracing import setup_tracing
 
 Extra = tuple[str, str, Callable[[argparse.ArgumentParser], None], Callable[[Any], int]]
 
 
-def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
+def configure_logging(level: str, service: str = "") -> None:
+    """Root logging on stderr, JSON or text (`eventkit.logs`, `LOG_FORMAT`)."""
+    setup_logging(level, service)
     # aiokafka logs every coordinator hiccup at INFO/WARNING, the Stripe SDK and httpx every
     # request at INFO; keep service logs and command output readable (DEBUG shows them all).
     libraries = logging.DEBUG if str(level).upper() == "DEBUG" else logging.WARNING
@@ -65,13 +66,18 @@ def service_main(
             sys.stdout.write(text)
         return 0
     config = settings()
-    configure_logging(config.log_level)
+    configure_logging(config.log_level, name)
     if args.command == "migrate":
         upgrade(migrations, config.database_url)
         print(f"{name}: migrations applied")
         return 0
+    setup_tracing(name)
     uvicorn.run(
-        app(runtime(config)), host=config.http_host, port=config.http_port, log_level="warning"
+        app(runtime(config)),
+        host=config.http_host,
+        port=config.http_port,
+        log_level="warning",
+        log_config=None,  # uvicorn's lines go through the root handler: JSON like the others
     )
     return 0
 

@@ -28,7 +28,7 @@ import asyncpg
 from aiokafka.structs import ConsumerRecord
 from pydantic import ValidationError
 
-from eventkit import metrics
+from eventkit import logs, metrics, tracing
 from eventkit.dead_letters import DeadLetters
 from eventkit.outages import Backoff, is_conflict, is_outage
 from eventkit.routing import EventRouter, PermanentError, Route
@@ -185,16 +185,25 @@ class MessageProcessor:
                 )
             }
             applied: set[uuid.UUID] = set()
-            for _, d in decoded:
+            for record, d in decoded:
                 # A duplicate inside the run is claimed once: apply only its first copy.
                 if d.envelope.event_id in claimed and d.envelope.event_id not in applied:
                     applied.add(d.envelope.event_id)
-                    await d.route.apply(conn, d.envelope, d.event, None)
+                    with tracing.consuming(self.router.service, record, d.envelope):
+                        await d.route.apply(conn, d.envelope, d.event, None)
         return applied
 
     async def _process_one(self, record: ConsumerRecord) -> str:
+        """All of a record's attempts in one span, child of its `traceparent` header."""
+        with tracing.consuming(self.router.service, record) as span:
+            outcome = await self._attempt_one(record)
+            tracing.set_outcome(span, outcome)
+            return outcome
+
+    async def _attempt_one(self, record: ConsumerRecord) -> str:
         try:
             envelope = Envelope.from_bytes(record.value or b"")
+            logs.bind_envelope(envelope)
             route = self.router.route_for(envelope)
             if route is None:
                 return "ignored"

@@ -54,3 +54,14 @@ def drop_eventing_tables(schema: str) -> list[str]:
         f"DROP TABLE IF EXISTS {schema}.outbox",
         f"DROP FUNCTION IF EXISTS {schema}.outbox_notify()",
     ]
+
+
+def add_outbox_traceparent(schema: str) -> list[str]:
+    """The W3C traceparent of the span that wrote the row (eventkit.tracing): the relay sends
+    it as the record's `traceparent` header. Nullable: rows written outside a trace, and the
+    rows of before, have none."""
+    return [f"ALTER TABLE {schema}.outbox ADD COLUMN traceparent text"]
+
+
+def drop_outbox_traceparent(schema: str) -> list[str]:
+    return [f"ALTER TABLE {schema}.outbox DROP COLUMN IF EXISTS traceparent"]

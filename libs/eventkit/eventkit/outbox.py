@@ -6,6 +6,7 @@ import uuid
 
 import asyncpg
 
+from eventkit.tracing import current_traceparent
 from marketplace_contracts import Envelope, EventModel, make_envelope
 
 
@@ -16,8 +17,8 @@ class Outbox:
         self.schema = schema
         self.producer = producer
         self._sql = (
-            f"INSERT INTO {schema}.{table} (event_id, topic, key, event_type, payload) "
-            "VALUES ($1, $2, $3, $4, $5)"
+            f"INSERT INTO {schema}.{table} (event_id, topic, key, event_type, payload, traceparent) "
+            "VALUES ($1, $2, $3, $4, $5, $6)"
         )
 
     async def add(
@@ -39,6 +40,12 @@ class Outbox:
             causation_id=causation_id,
         )
         await conn.execute(
-            self._sql, envelope.event_id, event.TOPIC, key, event.TYPE, envelope.to_bytes()
+            self._sql,
+            envelope.event_id,
+            event.TOPIC,
+            key,
+            event.TYPE,
+            envelope.to_bytes(),
+            current_traceparent(),  # the trace continues where the relay publishes the row
         )
         return envelope

@@ -29,6 +29,7 @@ from eventkit import metrics
 from eventkit.db import connect
 from eventkit.ddl import notify_channel
 from eventkit.outages import Backoff, is_outage
+from eventkit.tracing import PublishSpans
 
 log = logging.getLogger("eventkit.relay")
 
@@ -75,7 +76,7 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._partitioner = DefaultPartitioner()
         self._select = (
-            f"SELECT id, topic, key, event_type, event_id, payload FROM {self.table} "
+            f"SELECT id, topic, key, event_type, event_id, payload, traceparent FROM {self.table} "
             "WHERE published_at IS NULL ORDER BY id LIMIT $1"
         )
         self._mark = f"UPDATE {self.table} SET published_at = now() WHERE id = ANY($1::bigint[])"
@@ -141,7 +142,8 @@ class OutboxRelay:
         rows = await conn.fetch(self._select, self.batch_size)
         if not rows:
             return 0, 0
-        groups = await self._group(rows)
+        spans = PublishSpans(self.schema)
+        groups = await self._group(rows, spans)
         sends = [
             await self.producer.send_batch(batch, topic, partition=partition)
             for (topic, partition), (batch, _) in groups.items()
@@ -150,6 +152,7 @@ class OutboxRelay:
         published: list[int] = []
         failed = 0
         for ((topic, partition), (_, ids)), result in zip(groups.items(), results, strict=True):
+            spans.finish((topic, partition), result if isinstance(result, BaseException) else None)
             if isinstance(result, BaseException):
                 failed += 1
                 self.stats.last_error = f"{topic}[{partition}]: {result!r}"
@@ -170,7 +173,7 @@ class OutboxRelay:
         return len(published), failed
 
     async def _group(
-        self, rows: list[asyncpg.Record]
+        self, rows: list[asyncpg.Record], spans: PublishSpans
     ) -> dict[tuple[str, int], tuple[Any, list[int]]]:
         groups: dict[tuple[str, int], tuple[Any, list[int]]] = {}
         full: set[tuple[str, int]] = set()
@@ -187,11 +190,13 @@ class OutboxRelay:
                 ("event_type", row["event_type"].encode()),
                 ("event_id", str(row["event_id"]).encode()),
                 ("content-type", b"application/json"),
+                *spans.start(target, row),  # each record its own row's trace
             ]
             appended = batch.append(
                 key=key, value=bytes(row["payload"]), timestamp=None, headers=headers
             )
             if appended is None:  # the partition's batch is full
+                spans.unsent(target)
                 full.add(target)
                 continue
             ids.append(row["id"])

@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 
-from eventkit import http_errors, metrics, metrics_refresh
+from eventkit import http_errors, logs, metrics, metrics_refresh, tracing
 from eventkit.consumer import MessageProcessor
 from eventkit.db import create_pool, plain_dsn
 from eventkit.dead_letters import DeadLetters
@@ -158,6 +158,8 @@ def create_app(runtime: ServiceRuntime, **fastapi_kwargs: Any) -> FastAPI:
     app = FastAPI(lifespan=lifespan, **fastapi_kwargs)
     http_errors.install(app)  # one error body and its OpenAPI docs for every service
     metrics.install(app, runtime.name)  # GET /metrics beside /healthz
+    app.add_middleware(logs.CorrelationMiddleware)
+    tracing.instrument_app(app)  # outermost: the access log line carries the request's trace
 
     @app.get("/healthz", tags=["ops"], summary="Liveness and eventing status")
     async def healthz() -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """Stripe call latency and errors by operation, for every service that calls Stripe.
 
 Payments, finance and booking (Stripe Tax) each build a `stripe.StripeClient` over
-`stripe.HTTPXClient`; `http_client()` returns that client with every call timed. A call is the
+`stripe.HTTPXClient`; `http_client()` returns that client traced (`eventkit.stripe_tracing`)
+and with every call timed. A call is the
 SDK's `request_with_retries_async`: what the caller waits for, the SDK's own retries included.
 The operation is the method and the path with its ids replaced by `{id}`
 (`POST /v1/payment_intents/{id}/capture`): Stripe's ids (and the simulator's) carry digits or
@@ -10,16 +11,15 @@ capitals, its resource names never do, so the label stays bounded.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 import stripe
 from prometheus_client import Counter, Histogram
 
 from eventkit import metrics
+from eventkit.stripe_tracing import TracedHTTPXClient, operation
 
 STRIPE_CALLS = Histogram(
     "stripe_request_duration_seconds",
@@ -32,18 +32,11 @@ STRIPE_ERRORS = Counter(
     "Stripe API calls that failed, by operation and kind: 4xx status, 5xx status or network.",
     ["service", "operation", "kind"],
 )
-_ID = re.compile(r"[0-9A-Z]")
 
 
-def operation(method: str, url: str) -> str:
-    segments = [
-        "{id}" if (_ID.search(part) and part not in {"v1", "v2"}) or len(part) > 40 else part
-        for part in urlsplit(url).path.split("/")
-    ]
-    return f"{method.upper()} {'/'.join(segments)}"
+class MeteredHTTPXClient(TracedHTTPXClient):
+    """The traced client (a span per try), timed per call: what the caller waits for."""
 
-
-class MeteredHTTPXClient(stripe.HTTPXClient):
     def __init__(self, service: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.service = service
@@ -78,5 +71,5 @@ class MeteredHTTPXClient(stripe.HTTPXClient):
 def http_client(service: str, **kwargs: Any) -> stripe.HTTPXClient:
     """The SDK's HTTPX client, timed unless metrics are disabled (`METRICS_ENABLED=0`)."""
     if not metrics.enabled():
-        return stripe.HTTPXClient(**kwargs)
+        return TracedHTTPXClient(**kwargs)
     return MeteredHTTPXClient(service, **kwargs)

@@ -23,6 +23,7 @@ from booking.entrypoints.common import (
 )
 from booking.entrypoints.schemas import GroupCheckoutRequest, GroupOut
 from booking.service_layer.groups import LegRequest, PlaceGroup, place_group, visible_group
+from eventkit import logs, tracing
 from eventkit.outbox import Outbox
 
 router = APIRouter(prefix="/v1")
@@ -61,6 +62,7 @@ async def create_group(
             for leg in body.legs
         ),
         body.payment_method,
+        correlation_id=logs.correlation_id(),  # the request's: its log lines join the saga's
         client_ip=client_ip,
         user_agent=user_agent,
     )
@@ -68,9 +70,15 @@ async def create_group(
 
     async def work(conn: asyncpg.Connection) -> tuple[int, Any]:
         state = request.app.state
-        return 202, await place_group(
-            conn, outbox, cmd, state.hold_ttl, state.response_window, state.authorization_horizon
-        )
+        with tracing.span("booking place_group", **{"legs": len(cmd.legs)}):
+            return 202, await place_group(
+                conn,
+                outbox,
+                cmd,
+                state.hold_ttl,
+                state.response_window,
+                state.authorization_horizon,
+            )
 
     return await run_idempotent(
         request, principal, idempotency_key, body.model_dump(mode="json"), work

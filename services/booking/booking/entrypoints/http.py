@@ -47,6 +47,7 @@ from booking.entrypoints.schemas import (
 from booking.service_layer import disputes, host_response, payment_due
 from booking.service_layer.admission import Admission
 from booking.service_layer.checkout import PlaceBooking, booking_view, place_booking
+from eventkit import logs, tracing
 from eventkit.outbox import Outbox
 
 router = APIRouter(prefix="/v1")
@@ -109,6 +110,7 @@ async def create_booking(
         mandate_user_agent=user_agent,
         client_ip=client_ip,
         user_agent=user_agent,
+        correlation_id=logs.correlation_id(),  # the request's: its log lines join the saga's
     )
     if body.payment_method_type == US_BANK_ACCOUNT and not (
         cmd.mandate_ip_address and cmd.mandate_user_agent
@@ -121,9 +123,17 @@ async def create_booking(
 
     async def work(conn: asyncpg.Connection) -> tuple[int, Any]:
         state = request.app.state
-        return 202, await place_booking(
-            conn, outbox, cmd, state.hold_ttl, state.response_window, state.authorization_horizon
-        )
+        with tracing.span("booking place_booking", **{"listing.id": cmd.listing_id}):
+            view = await place_booking(
+                conn,
+                outbox,
+                cmd,
+                state.hold_ttl,
+                state.response_window,
+                state.authorization_horizon,
+            )
+        logs.bind(booking_id=view["booking_id"])
+        return 202, view
 
     return await run_idempotent(
         request, principal, idempotency_key, body.model_dump(mode="json"), work

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Sequence
 
 import asyncpg
 
+from eventkit import tracing
 from finance.domain.ledger import Journal
+
+log = logging.getLogger("finance.ledger")
 
 
 async def post(
@@ -24,25 +28,27 @@ async def post(
     journal_id = uuid.uuid4()
     # One statement, one round trip: the journal, then its postings only if the journal was
     # new (a replayed fact inserts neither). Measured: a third fewer round trips per posting.
-    posted = await conn.fetchval(
-        "WITH j AS (INSERT INTO finance.journals (journal_id, kind, booking_id, source_event_id,"
-        " currency, stripe_object_id) VALUES ($1, $2, $3, $4, $5, $6)"
-        " ON CONFLICT (source_event_id, kind) DO NOTHING RETURNING journal_id)"
-        " INSERT INTO finance.postings (journal_id, account, amount, currency)"
-        " SELECT j.journal_id, p.account, p.amount, $5 FROM j,"
-        " unnest($7::text[], $8::bigint[]) AS p(account, amount)"
-        " RETURNING journal_id",
-        journal_id,
-        journal.kind,
-        booking_id,
-        source_event_id,
-        journal.currency,
-        stripe_object_id,
-        [account for account, _ in journal.postings],
-        [amount for _, amount in journal.postings],
-    )
+    with tracing.span("finance post journal", **{"journal.kind": journal.kind}):
+        posted = await conn.fetchval(
+            "WITH j AS (INSERT INTO finance.journals (journal_id, kind, booking_id, source_event_id,"
+            " currency, stripe_object_id) VALUES ($1, $2, $3, $4, $5, $6)"
+            " ON CONFLICT (source_event_id, kind) DO NOTHING RETURNING journal_id)"
+            " INSERT INTO finance.postings (journal_id, account, amount, currency)"
+            " SELECT j.journal_id, p.account, p.amount, $5 FROM j,"
+            " unnest($7::text[], $8::bigint[]) AS p(account, amount)"
+            " RETURNING journal_id",
+            journal_id,
+            journal.kind,
+            booking_id,
+            source_event_id,
+            journal.currency,
+            stripe_object_id,
+            [account for account, _ in journal.postings],
+            [amount for _, amount in journal.postings],
+        )
     if posted is None:
         return None
+    log.info("posted journal %s (%s)", journal.kind, journal.currency)
     return journal_id
 
 

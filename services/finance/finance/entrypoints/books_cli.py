@@ -33,7 +33,7 @@ Action = Callable[[asyncpg.Pool, Books, argparse.Namespace], Awaitable[int]]
 def _command(action: Action) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         settings = FinanceSettings()
-        configure_logging(settings.log_level)
+        configure_logging(settings.log_level, "finance")
 
         async def main() -> int:
             pool = await create_pool(settings.database_url, min_size=1, max_size=2)

@@ -44,7 +44,7 @@ def _configure(parser: argparse.ArgumentParser) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     settings = FinanceSettings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, "finance")
     try:
         released = asyncio.run(
             release_payout(settings, args.booking_id, args.payment_id, args.amount)

@@ -40,7 +40,7 @@ async def _with_conn(settings: FinanceSettings, action: Action) -> Any:
 
 def _run_action(name: str, action: Action) -> int:
     settings = FinanceSettings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, "finance")
     try:
         result = asyncio.run(_with_conn(settings, action))
     except (IllegalTransition, InvalidPolicy) as exc:

@@ -53,7 +53,7 @@ def _configure(parser: argparse.ArgumentParser) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     settings = PaymentsSettings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, "payments")
     summary = asyncio.run(retry_refund(settings, args.refund_id))
     if summary is None:
         return 2
@@ -85,7 +85,7 @@ def _configure_replay(parser: argparse.ArgumentParser) -> None:
 
 def _run_replay(args: argparse.Namespace) -> int:
     settings = PaymentsSettings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, "payments")
     if not asyncio.run(_replay_webhook(settings, args.stripe_event_id)):
         print(f"webhook-replay: no stored event {args.stripe_event_id}", file=sys.stderr)
         return 2
