@@ -4,6 +4,7 @@ field-by-field reasons, and a browser's form post refused as a page."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Annotated, Any
 
 import httpx
@@ -83,3 +84,28 @@ def test_a_refused_form_post_from_a_browser_is_a_page_and_an_api_call_json() -> 
     api = client.post("/console/policies", data=form, headers={"Accept": "application/json"})
     assert api.json()["error"]["code"] == "validation_failed"
     assert api.json()["error"]["message"].startswith("request is not valid: grace_hours:")
+
+
+@pytest.mark.parametrize(
+    ("how", "status", "code"),
+    [
+        ({"content": b"{not json", "headers": {"Content-Type": "application/json"}}, 400, "malformed_json"),
+        ({"content": b"query { me { sub } }", "headers": {"Content-Type": "text/plain"}}, 400, "invalid_request"),
+    ],
+)  # fmt: skip
+def test_a_graphql_request_strawberry_cannot_read_gets_the_error_body(
+    how: dict[str, Any], status: int, code: str
+) -> None:
+    from eventkit.auth import DEV_JWT_SECRET, issue_token
+    from ops.entrypoints import graphql_app
+
+    app = FastAPI()
+    http_errors.install(app)
+    app.state.jwt_secret = DEV_JWT_SECRET
+    app.state.runtime = SimpleNamespace(db=None, settings=None, state={"apis": None})
+    graphql_app.install(app)
+    token = issue_token(DEV_JWT_SECRET, "ada", Role.ADMIN)
+    headers = {"Authorization": f"Bearer {token}", **how["headers"]}
+    answer = TestClient(app).post("/graphql", content=how["content"], headers=headers)
+    assert answer.status_code == status
+    assert answer.json()["error"]["code"] == code

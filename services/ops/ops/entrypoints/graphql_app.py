@@ -3,12 +3,15 @@ one, 403 for a non-staff role, in the project's error body); each field then che
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse, Response
 from strawberry.fastapi import GraphQLRouter
 
 from eventkit.auth import Principal, Role, require
+from eventkit.http_errors import MALFORMED_JSON, error_body
 from ops.entrypoints.graphql_schema import build_schema
 
 STAFF_ONLY = require(Role.ADMIN, Role.FINANCE, Role.TRUST)
@@ -49,3 +52,19 @@ def install(app: FastAPI) -> None:
         multipart_uploads_enabled=True,
     )
     app.include_router(router, prefix="/graphql", tags=["staff"])
+    app.middleware("http")(coded_transport_refusals)
+
+
+async def coded_transport_refusals(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    """Strawberry answers a request it cannot read (a body that is not JSON, another content
+    type, a query by GET) with a plain-text 4xx; here it gets the project's error body."""
+    response = await call_next(request)
+    plain = response.headers.get("content-type", "").startswith("text/plain")
+    if not (request.url.path.startswith("/graphql") and response.status_code >= 400 and plain):
+        return response
+    body = b"".join([chunk async for chunk in response.body_iterator])  # type: ignore[attr-defined]
+    reason = body.decode(errors="replace")[:500]
+    code = MALFORMED_JSON if "JSON" in reason else "invalid_request"
+    return JSONResponse(error_body(code, reason), status_code=response.status_code)
