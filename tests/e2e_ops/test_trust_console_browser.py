@@ -174,6 +174,9 @@ def test_trust_staff_edit_and_submit_a_disputes_evidence_from_the_console(
     expect(page.locator("p.done")).to_contain_text("evidence submitted; the case is submitting")
     expect(page.locator("#case-status")).to_have_text("submitting")
     expect(page.locator("table.history")).to_contain_text("tom@example.com via service:ops")
+    # Submitted, the evidence is final: the page offers no edit any more.
+    expect(page.locator("#save-evidence")).to_have_count(0)
+    expect(page.locator("textarea[name='field:customer_name']")).to_be_disabled()
     shot("3-submitted")
 
     # The audit (admins read it) keeps both actions with the state before and after.

@@ -163,7 +163,7 @@ async def test_no_auto_submit_after_staff_submitted(pool: asyncpg.Pool) -> None:
     await harness.deliver(opened(dispute_id, payment_id), payment_id)
     async with pool.acquire() as conn, conn.transaction():
         await harness.handlers.cases.submit(harness.handlers.uow(conn), dispute_id, "trust-7")
-    await harness.fire(timedelta(days=8))
+    await harness.fire(timedelta(days=7) - timedelta(hours=1))  # both reminders, before due_by
     requests = await _of(harness, dispute_id, out.EvidenceSubmissionRequestedV1)
     assert [(r.actor, r.auto) for r in requests] == [("trust-7", False)]
     reminders = await _of(harness, dispute_id, out.DeadlineApproachingV1)

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("eventkit.housekeeping")
 
 
-async def trim(runtime: ServiceRuntime, *, outbox_days: int = 7, inbox_days: int = 45) -> None:
+async def trim(runtime: ServiceRuntime, *, outbox_days: int, inbox_days: int) -> None:
     """One round: delete what is past its days (a failure is retried on the next round)."""
     schema = runtime.name
     async with runtime.db.acquire() as conn:
