@@ -8,8 +8,6 @@ from __future__ import annotations
 import random
 import shutil
 import string
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
@@ -19,32 +17,13 @@ import httpx
 import pytest
 
 from tests.conftest import KAFKA, service_dsn
-from tests.e2e.conftest import _wait_healthy, _wait_until_listening
 from tests.e2e_ops.conftest import ROOT, Ops
 from tests.e2e_ops.test_console_browser import off_loop, page  # noqa: F401 (a fixture)
 from tests.support import free_port
 from tests.support.finance_queue import QueueHarness, entry_id, finance_pool
+from tests.support.processes import serving
 
 pytestmark = pytest.mark.e2e
-
-
-def _start(
-    stack: ExitStack, name: str, args: list[str], env: dict[str, str], logs: Path
-) -> tuple[subprocess.Popen[bytes], Path]:
-    """`python <args>` as a child, stopped when the module is done; its log in `logs`."""
-    log = logs / f"{name}.log"
-    proc = subprocess.Popen([sys.executable, *args], env=env, cwd=ROOT, stdout=log.open("ab"),
-                            stderr=subprocess.STDOUT)  # fmt: skip
-    stack.callback(_stop, proc)
-    return proc, log
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
 
 
 @pytest.fixture(scope="module")
@@ -69,11 +48,12 @@ def books_ops(ops: Ops, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Op
         "OPS_PAYMENTS_URL": f"http://127.0.0.1:{free_port()}",
     }
     with ExitStack() as stack:
-        proc, log = _start(stack, "stripe", ["-m", "stripesim", "--port", str(sim_port)], env, logs)
-        _wait_until_listening(urls["stripe"], proc, log)
+        sim = ["-m", "stripesim", "--port", str(sim_port)]
+        stack.enter_context(serving(sim, env, logs / "stripe.log", urls["stripe"], path=""))
         for name in ("finance", "ops"):
-            proc, log = _start(stack, name, ["-m", name, "serve"], env, logs)
-            _wait_healthy(urls[name], proc, log)
+            stack.enter_context(
+                serving(["-m", name, "serve"], env, logs / f"{name}.log", urls[name])
+            )
         yield Ops(urls["ops"], env)
 
 
