@@ -68,8 +68,25 @@ async def _queued_payout() -> tuple[str, str]:
 
 
 def _currency() -> str:
-    """A currency of this test's own: its books are empty, so its day ties out and closes."""
+    """A made-up currency code (for names that only need to be new)."""
     return "x" + "".join(random.choices(string.ascii_lowercase, k=2))
+
+
+async def _unused_currency() -> str:
+    """A currency of this test's own: finance has never booked or closed anything in it (the
+    test database outlives a run), so its day ties out and closes."""
+    async with finance_pool() as pool:
+        used = {
+            row["currency"]
+            for row in await pool.fetch(
+                "SELECT currency FROM finance.journals UNION SELECT currency FROM finance.day_closes"
+            )
+        }
+    return random.choice([c for c in _all_made_up() if c not in used])
+
+
+def _all_made_up() -> list[str]:
+    return ["x" + a + b for a in string.ascii_lowercase for b in string.ascii_lowercase]
 
 
 AUDIT = "query ($t: String) { audit(target: $t) { actor role action before after } }"
@@ -86,7 +103,7 @@ def test_finance_staff_hold_and_release_a_payout_and_close_a_day(
     shots = tmp_path / "screenshots"
     one, host = off_loop(_queued_payout())
     yesterday = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
-    currency = _currency()
+    currency = off_loop(_unused_currency())
 
     def shot(name: str) -> None:
         page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
@@ -194,7 +211,8 @@ def test_the_finance_forms_act_and_say_what_they_did(books_ops: Ops) -> None:
     assert "Done:" in assigned.text and f"<td>{host}</td><td>{policy}</td>" in assigned.text
 
     # A difference acknowledged before the close, then the close: the report lists it.
-    currency, day = _currency(), (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+    currency = off_loop(_unused_currency())
+    day = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
     acked = finance.post(
         f"/console/closes/{day}/{currency}/acknowledge",
         data={"token": f"k-{currency}{day}", "item": "stripe_pending", "amount": "0",
