@@ -60,6 +60,7 @@ from payments.adapters.stripe_gateway import (
 )
 from payments.domain.checkout import Checkout
 from payments.domain.ids import idempotency_key
+from payments.domain.payment import PaymentStatus, PaymentTrigger, next_status
 from payments.service_layer.captures import record_captured
 from payments.service_layer.saved_cards import SavedCards
 
@@ -142,7 +143,7 @@ class BankDebits:
             "payment_method_type": US_BANK_ACCOUNT,
             "transfer_group": checkout.booking_id,
             "payment_intent_id": (result.id or None) if result else None,
-            "status": "processing" if ok else "failed",
+            "status": PaymentStatus.PROCESSING if ok else PaymentStatus.FAILED,
             "stripe_status": ("requires_payment_method" if result.declined else result.status)
             if result
             else None,
@@ -199,11 +200,11 @@ class BankDebits:
         payment = await repository.get_payment(self.db(), event.payment_id)
         if payment is None or payment["payment_method_type"] != US_BANK_ACCOUNT:
             return await self.saved.retry(env, event)
-        if payment["status"] != "returned":
+        if payment["status"] != PaymentStatus.RETURNED:
             return None  # still processing, or settled: nothing to replace
         repay_id = repay_payment_id(event.payment_id)
         repay = await repository.get_payment(self.db(), repay_id)
-        if repay is not None and repay["status"] != "charge_failed":
+        if repay is not None and repay["status"] != PaymentStatus.CHARGE_FAILED:
             return None  # paid by card already
         return await self.saved.pay_on_session(
             payment, repay_id, event.payment_method, event.attempt
@@ -245,7 +246,7 @@ class BankDebits:
             payment["correlation_id"],
             event.payment_id,
         )
-        await self.saved.record_charge(conn, env, repay_id, "charge_failed", result)
+        await self.saved.record_charge(conn, env, repay_id, PaymentStatus.CHARGE_FAILED, result)
 
 
 # -- webhooks (applied by the webhook worker, in its transaction) -----------------------------
@@ -268,7 +269,7 @@ async def apply_intent_event(
         intent["id"],
         US_BANK_ACCOUNT,
     )
-    if payment is None or payment["status"] != "processing":
+    if payment is None or payment["status"] != PaymentStatus.PROCESSING:
         return  # not a debit, or settled already (a duplicated or replayed webhook)
     at = datetime.fromtimestamp(event["created"], UTC)
     causation = _webhook_causation(event["id"])
@@ -325,10 +326,11 @@ async def _settled(
         conn,
         outbox,
         payment["payment_id"],
-        "processing",
+        PaymentStatus.PROCESSING,
         result,
         payment["correlation_id"],
         causation_id,
+        trigger=PaymentTrigger.DEBIT_SETTLED,
     )
 
 
@@ -346,7 +348,7 @@ async def _returned(
     dispute_id: str | None = None,
 ) -> None:
     changes: dict[str, Any] = {
-        "status": "returned",
+        "status": next_status(payment["status"], PaymentTrigger.DEBIT_RETURNED),
         "returned_at": at,
         "return_code": code,
         "failure_code": code,
@@ -397,7 +399,7 @@ async def apply_dispute(conn: asyncpg.Connection, outbox: Outbox, event: dict[st
         charge_id,
         intent_id,
     )
-    if payment is None or payment["status"] != "captured":
+    if payment is None or payment["status"] != PaymentStatus.CAPTURED:
         return
     await _returned(
         conn,

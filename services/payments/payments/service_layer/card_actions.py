@@ -33,6 +33,7 @@ from marketplace_contracts.events.payments import (
 from payments.adapters import repository
 from payments.adapters.stripe_gateway import PaymentIntentResult
 from payments.domain.checkout import Checkout
+from payments.domain.payment import PaymentStatus, PaymentTrigger, next_status
 
 log = logging.getLogger("payments.card_actions")
 AUTHENTICATION_FAILED = "payment_intent_authentication_failure"
@@ -77,8 +78,8 @@ async def apply_intent_event(
         if not await repository.transition(
             conn,
             payment["payment_id"],
-            "requires_action",
-            status="authorized",
+            PaymentStatus.REQUIRES_ACTION,
+            status=next_status(PaymentStatus.REQUIRES_ACTION, PaymentTrigger.AUTHENTICATED),
             stripe_status=status,
             saved_payment_method=_id(intent.get("payment_method"))
             or payment["saved_payment_method"],
@@ -115,8 +116,8 @@ async def apply_intent_event(
     if not await repository.transition(
         conn,
         payment["payment_id"],
-        "requires_action",
-        status="failed",
+        PaymentStatus.REQUIRES_ACTION,
+        status=next_status(PaymentStatus.REQUIRES_ACTION, PaymentTrigger.AUTHENTICATION_FAILED),
         stripe_status=status,
         failure_code=code,
         failure_message=message,

@@ -44,6 +44,7 @@ from payments.adapters.stripe_gateway import (
 )
 from payments.domain.checkout import is_destination_charge, stripe_metadata
 from payments.domain.ids import idempotency_key
+from payments.domain.payment import PaymentStatus
 from payments.service_layer.guards import existing_payment
 
 log = logging.getLogger("payments.reauthorization")
@@ -72,7 +73,7 @@ class Reauthorizations:
     async def prepare(self, env: Envelope, event: ReauthorizationRequestedV1) -> Renewal | None:
         payment = await existing_payment(self.db(), event.payment_id)
         if (
-            payment["status"] != "authorized"
+            payment["status"] != PaymentStatus.AUTHORIZED
             or payment["payment_intent_id"] != event.expiring_payment_intent_id
         ):
             return None  # renewed, captured or voided by an earlier delivery or meanwhile

@@ -42,6 +42,7 @@ from payments.adapters import repository
 from payments.adapters.stripe_gateway import PaymentIntentResult, StripeGateway, StripeGatewayError
 from payments.domain.checkout import Split
 from payments.domain.ids import idempotency_key, intent_key
+from payments.domain.payment import PaymentStatus, PaymentTrigger, next_status
 from payments.domain.refunds import (
     AMENDMENT,
     NONE,
@@ -358,8 +359,8 @@ class Refunds:
             await repository.transition(
                 conn,
                 order.payment_id,
-                "authorized",
-                status="voided",
+                PaymentStatus.AUTHORIZED,
+                status=next_status(PaymentStatus.AUTHORIZED, PaymentTrigger.VOID),
                 stripe_status=outcome.intent.status,
             )
         elif outcome.method == PARTIAL_CAPTURE:
@@ -368,7 +369,7 @@ class Refunds:
                 conn,
                 self.outbox,
                 order.payment_id,
-                "authorized",
+                PaymentStatus.AUTHORIZED,
                 outcome.intent,
                 correlation_id,
                 causation_id,
@@ -379,7 +380,10 @@ class Refunds:
             if not rest:
                 # A cancelled booking must never be charged: its saved card will not be.
                 await repository.transition(
-                    conn, order.payment_id, payment.status, status="cancelled"
+                    conn,
+                    order.payment_id,
+                    payment.status,
+                    status=next_status(payment.status, PaymentTrigger.CANCEL),
                 )
                 return
             # An amended booking's saved card is charged the lower price instead.

@@ -47,6 +47,7 @@ from payments.domain.checkout import (
     is_destination_charge,
 )
 from payments.domain.ids import idempotency_key
+from payments.domain.payment import PaymentStatus
 
 log = logging.getLogger("payments.transfers")
 
@@ -183,7 +184,7 @@ class Transfers:
             existing = await transfers_db.get_transfer(conn, event.release_id, for_update=True)
             if existing is not None:
                 return payment  # reserved by an earlier try: carry on with it
-            if payment["status"] != "captured":
+            if payment["status"] != PaymentStatus.CAPTURED:
                 raise TransferRefused(
                     "payment_not_captured",
                     f"payment {event.payment_id} is {payment['status']}, not captured",
