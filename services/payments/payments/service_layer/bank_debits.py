@@ -52,13 +52,14 @@ from marketplace_contracts.events.payments import (
     PaymentReturnedV1,
 )
 from payments import metrics
+from payments.adapters import bank_debit_repository as debits_db
 from payments.adapters import repository
 from payments.adapters.stripe_gateway import (
     PaymentIntentResult,
     StripeGateway,
     StripeGatewayError,
 )
-from payments.domain.checkout import Checkout
+from payments.domain.checkout import US_BANK_ACCOUNT, Checkout
 from payments.domain.ids import idempotency_key
 from payments.domain.payment import PaymentStatus, PaymentTrigger, next_status
 from payments.service_layer.captures import record_captured
@@ -66,7 +67,6 @@ from payments.service_layer.saved_cards import SavedCards
 
 log = logging.getLogger("payments.bank_debits")
 
-US_BANK_ACCOUNT: Final = "us_bank_account"
 DEFAULT_RETURN_WINDOW: Final = timedelta(days=5)
 REPAY: Final = "repay"
 _NAMESPACE = uuid.UUID("0b8f3f3e-5c1e-4d8a-a7d4-6a5f2e1c9b70")
@@ -225,26 +225,9 @@ class BankDebits:
             return
         repay_id = repay_payment_id(event.payment_id)
         # Not paid yet (`charge_failed`) until this attempt's outcome is recorded below.
-        await conn.execute(
-            "INSERT INTO payments.payments (payment_id, booking_id, purpose, guest_id, amount, "
-            "platform_fee, tax, currency, host_account_id, payment_method, customer_id, "
-            "status, correlation_id, replaces_payment_id, transfer_group) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'charge_failed', $12, $13, "
-            "$2) "
-            "ON CONFLICT (payment_id) DO NOTHING",
-            repay_id,
-            payment["booking_id"],
-            REPAY,
-            payment["guest_id"],
-            payment["amount"],
-            payment["platform_fee"],
-            payment["tax"],
-            payment["currency"],
-            payment["host_account_id"],
-            event.payment_method,
-            payment["customer_id"],
-            payment["correlation_id"],
-            event.payment_id,
+        # An earlier attempt created it already: quietly, its outcome is recorded below.
+        await debits_db.insert_repay(
+            conn, payment, repay_id=repay_id, purpose=REPAY, payment_method=event.payment_method
         )
         await self.saved.record_charge(conn, env, repay_id, PaymentStatus.CHARGE_FAILED, result)
 
@@ -263,12 +246,7 @@ async def apply_intent_event(
     intent = event["data"]["object"]
     if event["type"] not in ("payment_intent.succeeded", "payment_intent.payment_failed"):
         return
-    payment = await conn.fetchrow(
-        "SELECT * FROM payments.payments WHERE payment_intent_id = $1 "
-        "AND payment_method_type = $2 FOR UPDATE",
-        intent["id"],
-        US_BANK_ACCOUNT,
-    )
+    payment = await debits_db.lock_debit_by_intent(conn, intent["id"])
     if payment is None or payment["status"] != PaymentStatus.PROCESSING:
         return  # not a debit, or settled already (a duplicated or replayed webhook)
     at = datetime.fromtimestamp(event["created"], UTC)
@@ -301,12 +279,9 @@ async def _settled(
 ) -> None:
     charge = intent.get("latest_charge")
     charge_id = charge.get("id") if isinstance(charge, dict) else charge
-    await conn.execute(
-        "UPDATE payments.payments SET succeeded_at = $2, funds_hold_until = $3 "
-        "WHERE payment_id = $1",
-        payment["payment_id"],
-        succeeded_at,
-        hold_until,
+    repository.expect_changed(  # the caller locked it
+        await debits_db.record_settlement(conn, payment["payment_id"], succeeded_at, hold_until),
+        f"settlement of bank debit {payment['payment_id']}",
     )
     result = PaymentIntentResult(
         id=intent["id"],
@@ -392,13 +367,7 @@ async def apply_dispute(conn: asyncpg.Connection, outbox: Outbox, event: dict[st
     charge_id = charge.get("id") if isinstance(charge, dict) else charge
     intent = dispute.get("payment_intent")
     intent_id = intent.get("id") if isinstance(intent, dict) else intent
-    payment = await conn.fetchrow(
-        "SELECT * FROM payments.payments WHERE payment_method_type = $1 "
-        "AND (charge_id = $2 OR payment_intent_id = $3) FOR UPDATE",
-        US_BANK_ACCOUNT,
-        charge_id,
-        intent_id,
-    )
+    payment = await debits_db.lock_debit_by_charge(conn, charge_id, intent_id)
     if payment is None or payment["status"] != PaymentStatus.CAPTURED:
         return
     await _returned(
@@ -422,17 +391,7 @@ async def sweep_cleared(
 ) -> int:
     """payments.funds_cleared, once, for each captured debit whose return window passed."""
     async with conn.transaction():
-        rows = await conn.fetch(
-            "UPDATE payments.payments SET funds_cleared_at = $1, updated_at = now() "
-            "WHERE payment_id IN (SELECT payment_id FROM payments.payments "
-            "  WHERE funds_hold_until IS NOT NULL AND funds_cleared_at IS NULL "
-            "  AND returned_at IS NULL AND status = 'captured' AND funds_hold_until <= $1 "
-            "  ORDER BY funds_hold_until LIMIT $2 FOR UPDATE SKIP LOCKED) "
-            "RETURNING payment_id, booking_id, captured_amount, currency, correlation_id, "
-            "funds_cleared_at",
-            now or datetime.now(UTC),
-            limit,
-        )
+        rows = await debits_db.claim_cleared(conn, now or datetime.now(UTC), limit)
         for row in rows:
             await outbox.add(
                 conn,

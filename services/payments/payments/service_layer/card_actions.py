@@ -30,7 +30,7 @@ from marketplace_contracts.events.payments import (
     PaymentAuthorizedV1,
     PaymentFailedV1,
 )
-from payments.adapters import repository
+from payments.adapters import deposit_repository, repository
 from payments.adapters.stripe_gateway import PaymentIntentResult
 from payments.domain.checkout import Checkout
 from payments.domain.payment import PaymentStatus, PaymentTrigger, next_status
@@ -62,11 +62,7 @@ async def apply_intent_event(
 ) -> None:
     """Settle a payment waiting for the guest's authentication from its intent's webhook."""
     intent = event["data"]["object"]
-    payment = await conn.fetchrow(
-        "SELECT * FROM payments.payments WHERE payment_intent_id = $1 "
-        "AND status = 'requires_action' FOR UPDATE",
-        intent["id"],
-    )
+    payment = await repository.lock_awaiting_action(conn, intent["id"])
     if payment is None:
         return
     meta: dict[str, Any] = {
@@ -85,10 +81,7 @@ async def apply_intent_event(
             or payment["saved_payment_method"],
         ):
             return
-        deposit = await conn.fetchval(
-            "SELECT setup_intent_id FROM payments.deposits WHERE payment_id = $1",
-            payment["payment_id"],
-        )
+        deposit = await deposit_repository.deposit_setup_intent(conn, payment["payment_id"])
         log.info("payment %s authorized after the guest authenticated", payment["payment_id"])
         await outbox.add(
             conn,

@@ -173,10 +173,7 @@ class Transfers:
         """Check the release with the payment row locked and reserve its amount (a pending
         row); the payment. Raises TransferRefused."""
         async with self.db().acquire() as conn, conn.transaction():
-            payment = await conn.fetchrow(
-                "SELECT * FROM payments.payments WHERE payment_id = $1 FOR UPDATE",
-                event.payment_id,
-            )
+            payment = await repository.lock_payment(conn, event.payment_id)
             if payment is None:
                 raise TransferRefused(
                     "payment_not_found", f"payment {event.payment_id} does not exist"
