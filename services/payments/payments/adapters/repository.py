@@ -11,7 +11,7 @@ from typing import Any, TypeAlias
 import asyncpg
 
 from payments.domain.checkout import Checkout, Split
-from payments.domain.payment import PaymentStatus
+from payments.domain.payment import PaymentStatus, PaymentTrigger, next_status
 
 PaymentsDB: TypeAlias = asyncpg.Pool | asyncpg.Connection
 
@@ -95,6 +95,21 @@ async def transition(
         *changes.values(),
     )
     return bool(status == "UPDATE 1")
+
+
+async def apply_trigger(
+    conn: asyncpg.Connection,
+    payment_id: str,
+    from_status: str,
+    trigger: PaymentTrigger,
+    **changes: Any,
+) -> bool:
+    """The change `trigger` makes to a payment in `from_status` (the domain's table; raises
+    IllegalTransition when it allows none), written as a compare-and-set on that status: False
+    when the payment is no longer in it (an earlier delivery moved it)."""
+    return await transition(
+        conn, payment_id, from_status, status=next_status(from_status, trigger), **changes
+    )
 
 
 class LostUpdate(RuntimeError):

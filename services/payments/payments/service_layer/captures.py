@@ -14,7 +14,7 @@ from marketplace_contracts.events.payments import PaymentCapturedV2, PaymentSpli
 from payments.adapters import repository
 from payments.adapters.stripe_gateway import PaymentIntentResult
 from payments.domain.checkout import InvalidCheckout, Split, captured_splits, check_splits
-from payments.domain.payment import PaymentTrigger, next_status
+from payments.domain.payment import PaymentTrigger
 
 
 async def record_captured(
@@ -48,11 +48,11 @@ async def record_captured(
             check_splits(splits, amount=captured, platform_fee=sum(s.platform_fee for s in splits))
     except InvalidCheckout as exc:
         raise PermanentError(f"capture of {payment_id} cannot be split: {exc}") from exc
-    if not await repository.transition(
+    if not await repository.apply_trigger(
         conn,
         payment_id,
         from_status,
-        status=next_status(from_status, trigger),
+        trigger,
         captured_amount=captured,
         charge_id=result.charge_id,
         stripe_status=result.status,

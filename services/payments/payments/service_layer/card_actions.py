@@ -33,7 +33,7 @@ from marketplace_contracts.events.payments import (
 from payments.adapters import deposit_repository, repository
 from payments.adapters.stripe_gateway import PaymentIntentResult
 from payments.domain.checkout import Checkout
-from payments.domain.payment import PaymentStatus, PaymentTrigger, next_status
+from payments.domain.payment import PaymentStatus, PaymentTrigger
 
 log = logging.getLogger("payments.card_actions")
 AUTHENTICATION_FAILED = "payment_intent_authentication_failure"
@@ -71,11 +71,11 @@ async def apply_intent_event(
     }
     status = intent.get("status")
     if status == "requires_capture":
-        if not await repository.transition(
+        if not await repository.apply_trigger(
             conn,
             payment["payment_id"],
             PaymentStatus.REQUIRES_ACTION,
-            status=next_status(PaymentStatus.REQUIRES_ACTION, PaymentTrigger.AUTHENTICATED),
+            PaymentTrigger.AUTHENTICATED,
             stripe_status=status,
             saved_payment_method=_id(intent.get("payment_method"))
             or payment["saved_payment_method"],
@@ -106,11 +106,11 @@ async def apply_intent_event(
         "payment_intent_canceled" if status == "canceled" else AUTHENTICATION_FAILED
     )
     message = error.get("message") or "the guest did not complete the bank's authentication"
-    if not await repository.transition(
+    if not await repository.apply_trigger(
         conn,
         payment["payment_id"],
         PaymentStatus.REQUIRES_ACTION,
-        status=next_status(PaymentStatus.REQUIRES_ACTION, PaymentTrigger.AUTHENTICATION_FAILED),
+        PaymentTrigger.AUTHENTICATION_FAILED,
         stripe_status=status,
         failure_code=code,
         failure_message=message,

@@ -27,7 +27,7 @@ from marketplace_contracts.events.payments import PaymentVoidedV1
 from payments.adapters import repository
 from payments.adapters.stripe_gateway import PaymentIntentResult, StripeGateway, StripeGatewayError
 from payments.domain.ids import checkout_payment_id, intent_key
-from payments.domain.payment import VOIDABLE, PaymentStatus, PaymentTrigger, next_status
+from payments.domain.payment import VOIDABLE, PaymentStatus, PaymentTrigger
 from payments.service_layer.reauthorization import raise_if_renewed
 from payments.service_layer.saved_cards import SavedCards
 
@@ -168,19 +168,16 @@ class GroupPayments:
         if release.from_status == PaymentStatus.SAVED:
             # No money was taken or held: the card stays saved to the guest's customer, this
             # payment will just never charge it.
-            await repository.transition(
-                conn,
-                release.payment_id,
-                PaymentStatus.SAVED,
-                status=next_status(PaymentStatus.SAVED, PaymentTrigger.CANCEL),
+            await repository.apply_trigger(
+                conn, release.payment_id, PaymentStatus.SAVED, PaymentTrigger.CANCEL
             )
             return
         assert release.result is not None
-        if await repository.transition(
+        if await repository.apply_trigger(
             conn,
             release.payment_id,
             release.from_status,
-            status=next_status(release.from_status, PaymentTrigger.VOID),
+            PaymentTrigger.VOID,
             stripe_status=release.result.status,
         ):
             await self.outbox.add(

@@ -40,13 +40,7 @@ from payments.adapters.stripe_gateway import (
 )
 from payments.domain.checkout import Checkout, InvalidCheckout
 from payments.domain.ids import idempotency_key, intent_key
-from payments.domain.payment import (
-    VOIDABLE,
-    PaymentStatus,
-    PaymentTrigger,
-    authorization_outcome,
-    next_status,
-)
+from payments.domain.payment import VOIDABLE, PaymentStatus, PaymentTrigger, authorization_outcome
 from payments.service_layer import card_actions, commands
 from payments.service_layer.bank_debits import US_BANK_ACCOUNT, BankDebits
 from payments.service_layer.captures import record_captured
@@ -387,12 +381,8 @@ class PaymentHandlers:
             return
         voided = False
         for held in VOIDABLE:  # authorized, else still waiting for the guest's authentication
-            voided = voided or await repository.transition(
-                conn,
-                event.payment_id,
-                held,
-                status=next_status(held, PaymentTrigger.VOID),
-                stripe_status=result.status,
+            voided = voided or await repository.apply_trigger(
+                conn, event.payment_id, held, PaymentTrigger.VOID, stripe_status=result.status
             )
         if voided:
             await self.outbox.add(

@@ -42,7 +42,7 @@ from payments.adapters import repository
 from payments.adapters.stripe_gateway import PaymentIntentResult, StripeGateway, StripeGatewayError
 from payments.domain.checkout import Split
 from payments.domain.ids import idempotency_key, intent_key
-from payments.domain.payment import PaymentStatus, PaymentTrigger, next_status
+from payments.domain.payment import PaymentStatus, PaymentTrigger
 from payments.domain.refunds import (
     AMENDMENT,
     NONE,
@@ -356,11 +356,11 @@ class Refunds:
             await refunds_db.add_refunded(conn, order.payment_id, order.amount)
         elif outcome.method == VOID:
             assert outcome.intent is not None
-            await repository.transition(
+            await repository.apply_trigger(
                 conn,
                 order.payment_id,
                 PaymentStatus.AUTHORIZED,
-                status=next_status(PaymentStatus.AUTHORIZED, PaymentTrigger.VOID),
+                PaymentTrigger.VOID,
                 stripe_status=outcome.intent.status,
             )
         elif outcome.method == PARTIAL_CAPTURE:
@@ -379,11 +379,8 @@ class Refunds:
             rest = lowered_charge(order, payment) if order.cause == AMENDMENT else ()
             if not rest:
                 # A cancelled booking must never be charged: its saved card will not be.
-                await repository.transition(
-                    conn,
-                    order.payment_id,
-                    payment.status,
-                    status=next_status(payment.status, PaymentTrigger.CANCEL),
+                await repository.apply_trigger(
+                    conn, order.payment_id, payment.status, PaymentTrigger.CANCEL
                 )
                 return
             # An amended booking's saved card is charged the lower price instead.

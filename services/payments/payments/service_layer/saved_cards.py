@@ -30,7 +30,7 @@ from payments.adapters.stripe_gateway import (
 )
 from payments.domain.checkout import Checkout, is_destination_charge, stripe_metadata
 from payments.domain.ids import idempotency_key
-from payments.domain.payment import PaymentStatus, PaymentTrigger, next_status
+from payments.domain.payment import PaymentStatus, PaymentTrigger
 from payments.service_layer.captures import record_captured
 from payments.service_layer.guards import existing_payment, refusal_is_final
 
@@ -208,9 +208,7 @@ class SavedCards:
                 "decline_code": None,
                 "failure_message": error.message,
             }
-        if not await repository.transition(
-            conn, payment_id, from_status, status=next_status(from_status, failure), **failed
-        ):
+        if not await repository.apply_trigger(conn, payment_id, from_status, failure, **failed):
             return  # no longer in from_status: recorded by an earlier delivery
         payment = await repository.get_payment(conn, payment_id)
         assert payment is not None

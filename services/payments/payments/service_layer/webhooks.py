@@ -24,7 +24,7 @@ from eventkit.runtime import ServiceRuntime
 from marketplace_contracts.events.payments import HostAccountUpdatedV1, PlatformPayoutUpdatedV1
 from payments import metrics
 from payments.adapters import repository, webhook_repository
-from payments.service_layer import bank_debits, card_actions, dispute_intake
+from payments.service_layer import bank_debit_webhooks, bank_debits, card_actions, dispute_intake
 
 log = logging.getLogger("payments.webhooks")
 _OUTBOX = Outbox("payments", producer="payments")
@@ -127,9 +127,9 @@ async def _apply_event(
     if obj.get("object") == "payment_intent":
         await _apply_intent(conn, event_type, obj)
         await card_actions.apply_intent_event(conn, _OUTBOX, event)
-        await bank_debits.apply_intent_event(conn, _OUTBOX, event, return_window)
+        await bank_debit_webhooks.apply_intent_event(conn, _OUTBOX, event, return_window)
     elif obj.get("object") == "dispute":
-        await bank_debits.apply_dispute(conn, _OUTBOX, event)
+        await bank_debit_webhooks.apply_dispute(conn, _OUTBOX, event)
         await dispute_intake.apply_dispute_event(conn, _OUTBOX, event)
     elif obj.get("object") == "radar.early_fraud_warning":
         await dispute_intake.apply_fraud_warning(conn, _OUTBOX, event)
