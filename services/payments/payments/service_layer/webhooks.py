@@ -24,6 +24,7 @@ from eventkit.runtime import ServiceRuntime
 from marketplace_contracts.events.payments import HostAccountUpdatedV1, PlatformPayoutUpdatedV1
 from payments import metrics
 from payments.adapters import repository, webhook_repository
+from payments.adapters.stripe_gateway import WebhookSignatureError, verify_webhook
 from payments.service_layer import bank_debit_webhooks, bank_debits, card_actions, dispute_intake
 
 log = logging.getLogger("payments.webhooks")
@@ -66,6 +67,23 @@ STATUS_RANK = {
     "succeeded": 5,
     "canceled": 5,
 }
+
+
+class WebhookRejected(ValueError):
+    """Not a correctly signed, fresh Stripe event; `code` says why (webhook_signature_invalid)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def verified_event(payload: bytes, signature: str, secret: str) -> dict[str, Any]:
+    """The event of a webhook request whose Stripe-Signature holds; raises WebhookRejected."""
+    try:
+        return verify_webhook(payload, signature, secret)
+    except WebhookSignatureError as exc:
+        raise WebhookRejected(exc.code, exc.message) from exc
 
 
 def moves_forward(current: str | None, new: str) -> bool:
