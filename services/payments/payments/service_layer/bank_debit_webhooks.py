@@ -125,10 +125,11 @@ async def _returned(
     }
     if stripe_status is not None:
         changes["stripe_status"] = stripe_status
-    if not await repository.apply_trigger(
+    changed = await repository.apply_trigger(
         conn, payment["payment_id"], payment["status"], PaymentTrigger.DEBIT_RETURNED, **changes
-    ):
-        return
+    )
+    # Both callers locked the debit and checked its status: nobody else could have moved it.
+    repository.expect_changed(changed, f"bank debit {payment['payment_id']} returned")
     log.warning(
         "bank debit %s returned (%s, after capture: %s)", payment["payment_id"], code, after_capture
     )
