@@ -3,7 +3,8 @@
 The docs (README.md, CONVENTIONS.md, docs/**/*.md, tools/*/README.md) are read for
 `python -m <module> [<subcommand>]` and `make <target>` in their code (fenced blocks and inline
 code). The tests are read (by `ast`) for the command lists they run:
-`[sys.executable, "-m", "<module>", "<subcommand>", ...]` and `["make", "<target>", ...]`.
+`[sys.executable, "-m", "<module>", "<subcommand>", ...]`, python's arguments alone
+(`["-m", "<module>", ...]`, which `tests.support.processes` runs) and `["make", "<target>", ...]`.
 A command documented without such a test fails here, so it cannot ship untested again
 (`python -m eventkit.admin dlq list` once crashed for every user while its tests imported it).
 """
@@ -101,6 +102,10 @@ def commands_run_by(source: str) -> Iterator[tuple[str, list[str | None]]]:
         if not isinstance(node, ast.List):
             continue
         items = node.elts
+        if (
+            len(items) >= 2 and _text(items[0]) == "-m"
+        ):  # python's arguments (tests.support.processes)
+            yield _text(items[1]) or "*", [_text(e) for e in items[2:]]
         for i in range(len(items) - 2):
             if _is_sys_executable(items[i]) and _text(items[i + 1]) == "-m":
                 yield _text(items[i + 2]) or "*", [_text(e) for e in items[i + 3 :]]
@@ -149,6 +154,7 @@ def test_covers_matches_the_documented_words_only() -> None:
     assert not covers(("eventkit.admin", ["dlq", "replay", None]), dlq_list)
     assert covers(("*", ["migrate"]), ("disputes", ("migrate",)))
     assert not covers(("*", []), ("stripesim", ()))
+    assert list(commands_run_by('start(["-m", "ops", "serve"], env, log)')) == [("ops", ["serve"])]
 
 
 def test_every_documented_command_is_run_by_a_test_as_a_subprocess() -> None:
