@@ -15,6 +15,7 @@ import pytest
 from eventkit.routing import PermanentError
 from finance.adapters import close_repository as close_db
 from finance.service_layer import queue_admin
+from marketplace_contracts.events.booking import BookingCancelledV1, RefundRequest
 from marketplace_contracts.events.payments import (
     FundsClearedV1,
     PaymentCapturedV2,
@@ -206,6 +207,44 @@ async def test_a_debit_returned_while_its_payout_was_in_flight_is_taken_back_whe
     entry = await q.entry(entry_id(following))
     assert (entry["state"], entry["netted"], entry["amount"]) == ("transferred", HOST_SHARE, 0)
     assert await q.balance(f"asset:host_receivable:{q.host}") == 0
+
+
+async def test_what_the_payout_netted_of_a_debt_is_owed_again_the_rest_reversed(
+    q: QueueHarness,
+) -> None:
+    """The host owed a 3 000 penalty: its payout sent 5 500 and netted 3 000. The return takes
+    the 5 500 back by a reversal and makes the 3 000 owed again."""
+    await q.deliver(
+        BookingCancelledV1(
+            booking_id=f"bk_{uuid.uuid4().hex[:8]}",
+            host_account_id=q.host,
+            cancelled_by="host",
+            policy="flexible@1",
+            host_penalty=3_000,
+            refund=RefundRequest(
+                refund_id=f"ref_{uuid.uuid4().hex}",
+                payment_id="pay_x",
+                amount=1_000,
+                currency="usd",
+                platform_fee=0,
+                host_amount=1_000,
+                host_account_id=q.host,
+            ),
+        )
+    )
+    captured = await debit(q)
+    release_id = await released(q, captured)
+    entry = await q.entry(entry_id(captured))
+    assert (entry["amount"], entry["netted"]) == (5_500, 3_000)
+    paid = transfer(q, captured, release_id).model_copy(update={"amount": 5_500})
+    await q.deliver(paid, returned(captured))
+    [request] = await requests(q, captured)
+    assert (request["transfer_id"], request["amount"]) == (paid.transfer_id, 5_500)
+    assert await q.balance(f"asset:host_receivable:{q.host}") == 3_000
+    assert await q.balance(f"asset:dispute_recovery:{q.host}") == 5_500
+    recorded = await q.events("finance.negative_balance_recorded", q.host)
+    assert [(r["cause"], r["amount"]) for r in recorded][-1] == ("debit_return_recovery", 3_000)
+    await tied(q)
 
 
 async def test_a_reversal_outcome_finance_never_asked_for_is_refused(q: QueueHarness) -> None:

@@ -10,7 +10,9 @@ takes the host share off the host payable either way; when the entry that paid i
   and a `finance.transfer_reversal_requested` (cause `debit_returned`) for what the transfer may
   still give back; what the payout netted is owed at once (`finance.negative_balance_recorded`).
 - the return came while the entry was `released`: `payments.transfer_created` for the returned
-  payment starts the same recovery once the transfer lands.
+  payment starts the same recovery once the transfer lands. Both facts are keyed by the payment
+  on `payments.events`, so finance applies them one after the other: the second sees the
+  first's commit (the payable `returned`, the entry `transferred`).
 - `payments.transfer_reversed` / `transfer_reversal_failed` with cause `debit_returned`: the
   share came back (the entry is `reversed`), or the host owes it, netted from its next payouts.
 
