@@ -34,6 +34,10 @@ CANCELLATION_CAUSES: frozenset[RefundCause] = frozenset(
 )
 """The causes of a refund that a booking's cancellation asked for."""
 
+ReversalCause = Literal["refund", "dispute_lost", "debit_returned"]
+REVERSAL_CAUSES: tuple[ReversalCause, ...] = get_args(ReversalCause)
+"""Why part of a host's transfer is taken back (a transfer reversal's `cause`)."""
+
 _PURPOSE = (
     "What the payment was for: `checkout` (a single booking's checkout, also a card payment "
     "that replaces a returned bank debit), `group_checkout` (a Linked Booking Group's payment), "
@@ -49,6 +53,13 @@ _CAUSE = (
     "it paid for failed), `deposit_release` (a deposit charge given back), `other` (a cause "
     "payments cannot tell, e.g. a refund requested before causes were recorded). None on "
     "events from before the field existed."
+)
+
+_REVERSAL_CAUSE = (
+    "Why the transfer is taken back: `refund` (a refund of a host share already transferred; "
+    "payments asks on its own), `dispute_lost` (a lost card dispute's host share, asked for by "
+    "finance), `debit_returned` (a bank debit returned after its host was paid, asked for by "
+    "finance)."
 )
 
 
@@ -85,3 +96,11 @@ def refund_subject_field() -> Any:
         "decrease it gives back (cause `amendment`). None otherwise, and on events from before "
         "the field existed.",
     )
+
+
+def reversal_cause_field(default: ReversalCause | None = None) -> Any:
+    """`cause` of a transfer reversal's request and of the facts that answer it (a plain
+    string on the wire, as it was published: values outside the set stay readable)."""
+    if default is None:
+        return Field(examples=list(REVERSAL_CAUSES), description=_REVERSAL_CAUSE)
+    return Field(default=default, examples=list(REVERSAL_CAUSES), description=_REVERSAL_CAUSE)

@@ -268,6 +268,25 @@ def test_the_day_closes_with_stripe_equal_to_the_ledger_and_no_exception(
         timeout=60,
     )
     _paid_on_time(system, entry)
+    # Then the bank returns the paid debit too (an unauthorized debit may come back 60 days
+    # on; Stripe: a dispute of the charge, lost at once): finance takes the host's share back
+    # by a transfer reversal, and the day still closes with Stripe equal to the ledger.
+    came_back = httpx.post(
+        f"{system.urls['stripe']}/_sim/charges/{_charge_of(system, debit)}/ach_return",
+        json={"reason": "debit_not_authorized"},
+        timeout=10,
+    )
+    assert came_back.status_code == 200, came_back.text
+    s.until(
+        "the paid debit's payout to be reversed",
+        lambda: [
+            e for e in s.queue(system) if e["booking_id"] == debit and e["state"] == "reversed"
+        ],
+        timeout=60,
+    )
+    with s.stripe(system) as stripe:
+        [transfer] = s.every(stripe, "/v1/transfers", transfer_group=debit)
+    assert transfer["amount_reversed"] == transfer["amount"] == entry["amount"], transfer
     # the returned debit's host is never paid; the ledger took its capture back
     never = [e for e in s.queue(system) if e["booking_id"] == returned]
     assert [e["state"] for e in never] == ["reversed"], never

@@ -414,9 +414,11 @@ async def test_an_early_fraud_warning_is_reported_once(
     )
 
 
+@pytest.mark.parametrize("cause", ["dispute_lost", "debit_returned"])
 async def test_finance_reversal_requests_are_made_once_or_refused(
-    payments: PaymentsHarness, sim: httpx.AsyncClient
+    payments: PaymentsHarness, sim: httpx.AsyncClient, cause: str
 ) -> None:
+    """A lost dispute's host share, or a bank debit's returned after its host was paid."""
     payment_id = await booked(payments)
     booking_id = (await payments.payment(payment_id))["booking_id"]
     release = PayoutReleasedV1(
@@ -440,8 +442,8 @@ async def test_finance_reversal_requests_are_made_once_or_refused(
         host_account_id=HOST,
         amount=4_000,
         currency="usd",
-        cause="dispute_lost",
-        dispute_id="dsp_x",
+        cause=cause,
+        dispute_id="dsp_x" if cause == "dispute_lost" else None,
     )
     env = envelope(request, request.request_id, "finance")
     assert await payments.consume(env, request.request_id) == "handled"
@@ -451,7 +453,7 @@ async def test_finance_reversal_requests_are_made_once_or_refused(
     [reversed_] = of(await payments.emitted(payment_id), TransferReversedV1)
     assert (reversed_.request_id, reversed_.cause, reversed_.amount) == (
         request.request_id,
-        "dispute_lost",
+        cause,
         4_000,
     )
     [made] = (await stripe_get(sim, f"/v1/transfers/{transfer_id}/reversals"))["data"]
@@ -465,7 +467,7 @@ async def test_finance_reversal_requests_are_made_once_or_refused(
     assert (failed.request_id, failed.code, failed.cause) == (
         too_much.request_id,
         "amount_exceeds_transfer",
-        "dispute_lost",
+        cause,
     )
 
 

@@ -124,11 +124,14 @@ class Finance:
 
     async def postings(self) -> list[dict[str, Any]]:
         await self.conn.execute("SET CONSTRAINTS ALL IMMEDIATE")  # every journal balances
+        # a journal keyed by what it books (a return: by its payment) names its booking
         rows = await self.conn.fetch(
             "SELECT j.kind, j.booking_id, p.account, p.amount FROM finance.postings p "
             "JOIN finance.journals j USING (journal_id) WHERE j.source_event_id = ANY($1::uuid[]) "
+            "OR (j.kind = 'payment_returned' AND j.booking_id = ANY($2::text[])) "
             "ORDER BY p.posting_id",
             [env.event_id for env in self.applied],
+            [env.data.get("booking_id") for env in self.applied],
         )
         await self.conn.execute("SET CONSTRAINTS ALL DEFERRED")  # later journals: at the end
         return [dict(r) for r in rows]

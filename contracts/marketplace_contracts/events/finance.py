@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from marketplace_contracts.envelope import EventModel
 from marketplace_contracts.money import Currency, MinorUnits
+from marketplace_contracts.purposes import reversal_cause_field
 
 
 class Posting(BaseModel):
@@ -168,7 +169,10 @@ class NegativeBalanceRecordedV1(EventModel):
     host_account_id: str
     amount: MinorUnits
     currency: Currency
-    cause: str = Field(examples=["host_penalty", "transfer_reversal_failed"])
+    cause: str = Field(
+        examples=["host_penalty", "transfer_reversal_failed", "debit_return_recovery"],
+        description="The journal kind that booked what the host owes.",
+    )
     booking_id: str | None = None
     balance: MinorUnits = Field(description="What the host owes in all, after this.")
 
@@ -188,8 +192,9 @@ class NegativeBalanceRecoveredV1(EventModel):
 
 
 class TransferReversalRequestedV1(EventModel):
-    """Finance asks payments to take an amount back from a host's transfer (a lost dispute's
-    host share, when the host was already paid). Payments reverses it under the idempotency
+    """Finance asks payments to take an amount back from a host's transfer, when the host was
+    already paid: a lost dispute's host share (`dispute_lost`), or the share of a bank debit
+    returned after its payout (`debit_returned`). Payments reverses it under the idempotency
     key `payments:reverse_transfer:<request_id>` and answers `payments.transfer_reversed` or
     `payments.transfer_reversal_failed` with the same `request_id`; on failure finance keeps
     the amount as the host's negative balance, netted from its next payouts."""
@@ -205,5 +210,5 @@ class TransferReversalRequestedV1(EventModel):
     host_account_id: str
     amount: MinorUnits
     currency: Currency
-    cause: str = Field(examples=["dispute_lost"])
+    cause: str = reversal_cause_field()
     dispute_id: str | None = None

@@ -12,6 +12,7 @@ from marketplace_contracts.purposes import (
     charge_subject_field,
     purpose_field,
     refund_subject_field,
+    reversal_cause_field,
 )
 
 
@@ -362,7 +363,7 @@ class TransferFailedV1(EventModel):
 
 class TransferReversedV1(EventModel):
     """Part of a transfer came back from the host's account to the platform (a refund of a
-    booking whose host's share was already transferred)."""
+    booking whose host's share was already transferred, or finance's request: `cause`)."""
 
     TYPE: ClassVar[str] = "payments.transfer_reversed"
     VERSION: ClassVar[int] = 1
@@ -379,9 +380,9 @@ class TransferReversedV1(EventModel):
     request_id: str | None = Field(
         default=None,
         description="Set when this answers `finance.transfer_reversal_requested` (a lost "
-        "dispute's host share).",
+        "dispute's host share, a returned bank debit's).",
     )
-    cause: str = Field(default="refund", examples=["refund", "dispute_lost"])
+    cause: str = reversal_cause_field("refund")
 
 
 class TransferReversalFailedV1(EventModel):
@@ -410,7 +411,7 @@ class TransferReversalFailedV1(EventModel):
     request_id: str | None = Field(
         default=None, description="Set when this answers `finance.transfer_reversal_requested`."
     )
-    cause: str = Field(default="refund", examples=["refund", "dispute_lost"])
+    cause: str = reversal_cause_field("refund")
 
 
 # -- Authorization renewal -------------------------------------------------------------------

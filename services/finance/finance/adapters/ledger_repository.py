@@ -129,3 +129,18 @@ async def post_many(
         [line[3] for line in lines],
     )
     return len(posted)
+
+
+async def posted_to(
+    conn: asyncpg.Connection, source_event_id: uuid.UUID, kind: str, account: str
+) -> int | None:
+    """What the journal of (source, kind) posted to `account`; None when it was never posted."""
+    row = await conn.fetchrow(
+        "SELECT coalesce(sum(p.amount) FILTER (WHERE p.account = $3), 0)::bigint AS amount "
+        "FROM finance.journals j JOIN finance.postings p USING (journal_id) "
+        "WHERE j.source_event_id = $1 AND j.kind = $2 GROUP BY j.journal_id",
+        source_event_id,
+        kind,
+        account,
+    )
+    return None if row is None else int(row["amount"])

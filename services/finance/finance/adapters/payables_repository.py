@@ -149,3 +149,22 @@ async def releases_for(conn: FinanceDB, booking_id: str) -> list[asyncpg.Record]
             booking_id,
         )
     )
+
+
+async def returned_and_paid(
+    conn: asyncpg.Connection, *, payment_id: str | None = None, transfer_id: str | None = None
+) -> list[asyncpg.Record]:
+    """The payout entries that paid a bank debit's host share (`transferred`, by a transfer or
+    by netting) after the debit came back: of the payment, or of the transfer."""
+    return list(
+        await conn.fetch(
+            "SELECT e.entry_id, e.payment_id, e.booking_id, e.host_account_id, e.currency, "
+            "e.state, e.amount, e.netted, e.transfer_id FROM finance.payout_entries e "
+            "JOIN finance.payables p ON p.payment_id = e.payment_id "
+            "AND p.booking_id = e.booking_id WHERE e.kind = 'payable' "
+            "AND e.state = 'transferred' AND p.returned_at IS NOT NULL "
+            "AND (e.payment_id = $1 OR e.transfer_id = $2) ORDER BY e.entry_id",
+            payment_id,
+            transfer_id,
+        )
+    )

@@ -5,6 +5,17 @@ Accounts are the ledger's (`finance.domain.ledger`): a transfer to a host pays w
 owed it (Dr `liability:host_payable:<account>`) out of the Stripe balance (Cr
 `asset:stripe_balance:pending`); a reversal is the opposite. A returned bank debit undoes what its
 capture booked.
+
+A bank debit can come back weeks after its host was paid (ACH allows 60 days for an
+unauthorized debit). Its return's journal still takes the host share off the host payable (Dr),
+which the payout had already emptied: the payable would be left owed *by* the host.
+`debit_return_recovery` moves that share back off the payable (Cr) to where it is recovered
+from, as a lost dispute's share is (Stripe takes a returned debit back by a dispute): what the
+transfer may still give back to `asset:dispute_recovery:<acct>` while a transfer reversal is
+under way, what the payout netted (it recovered a debt out of money that is gone now) to the
+host's receivable. The reversal brings its part into the Stripe balance
+(`debit_return_reversed`); a failed one leaves it owed (`debit_return_reversal_failed`), netted
+from the host's next payouts.
 """
 
 from __future__ import annotations
@@ -12,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from finance.domain.disputes import dispute_recovery
 from finance.domain.ledger import (
     PLATFORM_FEES,
     STRIPE_PENDING,
@@ -20,11 +32,16 @@ from finance.domain.ledger import (
     Share,
     UnbalancedJournal,
     host_payable,
+    host_receivable,
 )
 
 HOST_TRANSFER = "host_transfer"
 HOST_TRANSFER_REVERSED = "host_transfer_reversed"
 PAYMENT_RETURNED = "payment_returned"
+DEBIT_RETURN_RECOVERY = "debit_return_recovery"
+DEBIT_RETURN_REVERSED = "debit_return_reversed"
+DEBIT_RETURN_REVERSAL_FAILED = "debit_return_reversal_failed"
+DEBIT_RETURNED = "debit_returned"  # the cause on the transfer reversal finance asks for
 
 
 class PayoutRefused(Exception):
@@ -137,3 +154,58 @@ def payment_returned(
         (host_payable(host_account_id), amount - platform_fee),
     )
     return Journal(PAYMENT_RETURNED, currency, tuple((a, v) for a, v in lines if v))
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnRecovery:
+    """How a paid host's share of a returned bank debit comes back: `reverse` by a reversal of
+    the transfer that paid it (what is left of it), `owed` (what the payout netted of the
+    host's debts instead of sending) as the host's receivable."""
+
+    reverse: int
+    owed: int
+
+    @property
+    def share(self) -> int:
+        return self.reverse + self.owed
+
+
+def return_recovery(*, reversible: int, netted: int) -> ReturnRecovery:
+    return ReturnRecovery(max(reversible, 0), max(netted, 0))
+
+
+def debit_return_recovery(
+    recovery: ReturnRecovery, *, host_account_id: str, currency: str
+) -> Journal:
+    """The paid share leaves the host payable (the return's journal debited it) for where it
+    is recovered from."""
+    if recovery.share <= 0:
+        raise UnbalancedJournal(f"{DEBIT_RETURN_RECOVERY}: nothing to recover ({recovery})")
+    lines = (
+        (dispute_recovery(host_account_id), recovery.reverse),
+        (host_receivable(host_account_id), recovery.owed),
+        (host_payable(host_account_id), -recovery.share),
+    )
+    return Journal(DEBIT_RETURN_RECOVERY, currency, tuple((a, v) for a, v in lines if v))
+
+
+def debit_return_reversed(*, amount: int, host_account_id: str, currency: str) -> Journal:
+    """The transfer reversal brought the returned debit's host share into the Stripe balance."""
+    if amount <= 0:
+        raise UnbalancedJournal(f"{DEBIT_RETURN_REVERSED}: nothing reversed ({amount})")
+    return Journal(
+        DEBIT_RETURN_REVERSED,
+        currency,
+        ((STRIPE_PENDING, amount), (dispute_recovery(host_account_id), -amount)),
+    )
+
+
+def debit_return_reversal_failed(*, amount: int, host_account_id: str, currency: str) -> Journal:
+    """The reversal failed: the host owes the share, netted from its next payouts."""
+    if amount <= 0:
+        raise UnbalancedJournal(f"{DEBIT_RETURN_REVERSAL_FAILED}: nothing owed ({amount})")
+    return Journal(
+        DEBIT_RETURN_REVERSAL_FAILED,
+        currency,
+        ((host_receivable(host_account_id), amount), (dispute_recovery(host_account_id), -amount)),
+    )

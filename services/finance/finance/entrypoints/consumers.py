@@ -4,6 +4,8 @@ from datetime import timedelta
 
 from eventkit.clock import SystemClock
 from eventkit.routing import Apply, EventRouter
+from finance.domain.disputes import DISPUTE_LOST
+from finance.domain.payouts import DEBIT_RETURNED
 from finance.service_layer.dispute_facts import DisputeFacts, by_cause
 from finance.service_layer.handlers import FinanceHandlers
 from finance.service_layer.payout_queue import Queue, QueueSettings
@@ -11,6 +13,7 @@ from finance.service_layer.payout_release import Release
 from finance.service_layer.payouts import Payouts, chain
 from finance.service_layer.queue_facts import QueueFacts
 from finance.service_layer.recon_facts import ReconFacts
+from finance.service_layer.returned_debits import ReturnedDebits
 from marketplace_contracts.envelope import EventModel
 from marketplace_contracts.events.booking import (
     AmendmentDecidedV1,
@@ -50,6 +53,7 @@ def build_router(
     *,
     recon: ReconFacts | None = None,
     disputes: DisputeFacts | None = None,
+    returns: ReturnedDebits | None = None,
 ) -> EventRouter:
     if facts is None:
         queue = payouts.queue if payouts is not None and payouts.queue else None
@@ -58,6 +62,7 @@ def build_router(
     p = payouts or Payouts(h.outbox, facts.queue)
     q = facts
     d = disputes or DisputeFacts(facts.queue)
+    rd = returns or ReturnedDebits(facts.queue)
     # the payments side of reconciliation, beside the ledger's handlers (recon_facts.py)
     r = recon.routes() if recon is not None else {}
 
@@ -90,36 +95,55 @@ def build_router(
     router.add(FundsClearedV1, chain(p.on_funds_cleared, q.on_funds_cleared))
     router.add(
         PaymentReturnedV1,
-        chain(p.on_payment_returned, q.on_payment_returned, *also(PaymentReturnedV1)),
+        # a host already paid gives its share back (service_layer/returned_debits.py)
+        chain(
+            p.on_payment_returned,
+            q.on_payment_returned,
+            rd.on_payment_returned,
+            *also(PaymentReturnedV1),
+        ),
     )
     router.add(
         TransferCreatedV1,
-        chain(p.on_transfer_created, q.on_transfer_created, *also(TransferCreatedV1)),
+        chain(
+            p.on_transfer_created,
+            q.on_transfer_created,
+            rd.on_transfer_created,
+            *also(TransferCreatedV1),
+        ),
     )
     router.add(TransferFailedV1, chain(p.on_transfer_failed, q.on_transfer_failed))
-    _disputes(router, d, p, q, also(TransferReversedV1))
+    _reversals(router, d, rd, p, q, also(TransferReversedV1))
     for event, handler in r.items():  # facts only reconciliation reads
         if (event.TYPE, event.VERSION) not in router.routes:
             router.add(event, handler)
     return router
 
 
-def _disputes(
-    router: EventRouter, d: DisputeFacts, p: Payouts, q: QueueFacts, recon: tuple[Apply, ...]
+def _reversals(
+    router: EventRouter,
+    d: DisputeFacts,
+    rd: ReturnedDebits,
+    p: Payouts,
+    q: QueueFacts,
+    recon: tuple[Apply, ...],
 ) -> None:
     """A card dispute's money (service_layer/dispute_facts.py), and the reversals' outcomes:
-    a lost dispute's host share (cause `dispute_lost`) or a refund's (payouts, queue)."""
+    a lost dispute's host share (cause `dispute_lost`), a returned bank debit's
+    (`debit_returned`) or a refund's (payouts, queue)."""
     router.add(DisputeFundsWithdrawnV1, d.on_funds_withdrawn)
     router.add(DisputeFundsReinstatedV1, d.on_funds_reinstated)
     router.add(DisputeResolvedV1, d.on_dispute_resolved)
+    reversed_by = {
+        DISPUTE_LOST: chain(d.on_transfer_reversed, *recon),
+        DEBIT_RETURNED: chain(rd.on_transfer_reversed, *recon),
+    }
     router.add(
         TransferReversedV1,
-        by_cause(
-            chain(d.on_transfer_reversed, *recon),
-            chain(p.on_transfer_reversed, q.on_transfer_reversed, *recon),
-        ),
+        by_cause(reversed_by, chain(p.on_transfer_reversed, q.on_transfer_reversed, *recon)),
     )
-    router.add(
-        TransferReversalFailedV1,
-        by_cause(d.on_transfer_reversal_failed, q.on_transfer_reversal_failed),
-    )
+    failed_by = {
+        DISPUTE_LOST: d.on_transfer_reversal_failed,
+        DEBIT_RETURNED: rd.on_transfer_reversal_failed,
+    }
+    router.add(TransferReversalFailedV1, by_cause(failed_by, q.on_transfer_reversal_failed))

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import asyncpg
@@ -52,12 +52,13 @@ log = logging.getLogger("finance.disputes")
 Apply = Callable[[asyncpg.Connection, Envelope, Any, Any], Awaitable[None]]
 
 
-def by_cause(dispute: Apply, other: Apply) -> Apply:
-    """One route for a transfer reversal's outcome: a lost dispute's (finance asked for it)
-    or a refund's (payments did it on its own)."""
+def by_cause(routes: Mapping[str, Apply], other: Apply) -> Apply:
+    """One route for a transfer reversal's outcome, by its cause: finance's requests (a lost
+    dispute's, a returned bank debit's) or, any other cause, a refund's (payments did it on its
+    own)."""
 
     async def apply(conn: asyncpg.Connection, env: Envelope, event: Any, prepared: Any) -> None:
-        handler = dispute if event.cause == rules.DISPUTE_LOST else other
+        handler = routes.get(event.cause, other)
         await handler(conn, env, event, prepared)
 
     return apply

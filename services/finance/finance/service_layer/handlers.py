@@ -6,6 +6,8 @@ unique per (source event, kind): a redelivered fact posts nothing.
 
 from __future__ import annotations
 
+import uuid
+
 import asyncpg
 
 from eventkit.outbox import Outbox
@@ -39,24 +41,28 @@ async def post_journal(
     journal: Journal,
     booking_id: str,
     stripe_object_id: str | None = None,
-) -> None:
-    """Post the journal once per source fact (its event and kind), and announce it."""
+    *,
+    source: uuid.UUID | None = None,
+) -> bool:
+    """Post the journal once per source (the fact's event, or `source`: what it books) and
+    kind, and announce it; False when it was posted before."""
+    source = source or env.event_id
     journal_id = await ledger_repository.post(
         conn,
         journal,
-        source_event_id=env.event_id,
+        source_event_id=source,
         booking_id=booking_id,
         stripe_object_id=stripe_object_id,
     )
     if journal_id is None:
-        return
+        return False
     await outbox.add(
         conn,
         JournalPostedV1(
             journal_id=str(journal_id),
             kind=journal.kind,
             booking_id=booking_id,
-            source_event_id=str(env.event_id),
+            source_event_id=str(source),
             currency=journal.currency,
             postings=[Posting(account=a, amount=v) for a, v in journal.postings],
         ),
@@ -64,6 +70,7 @@ async def post_journal(
         correlation_id=env.correlation_id,
         causation_id=env.event_id,
     )
+    return True
 
 
 class FinanceHandlers:

@@ -34,6 +34,7 @@ from finance.adapters import queue_repository as queue_db
 from finance.domain.ledger import UnbalancedJournal
 from finance.domain.payout_queue import OPEN_STATES, Hold, Trigger
 from finance.domain.payouts import (
+    PAYMENT_RETURNED,
     PayoutRefused,
     host_transfer,
     host_transfer_reversed,
@@ -43,6 +44,7 @@ from finance.service_layer.handlers import REFUND, post_journal
 from finance.service_layer.payout_queue import (
     Queue,
     enqueue,
+    own_event_id,
     payout_correlation,
     record_release,
 )
@@ -162,8 +164,19 @@ class Payouts:
             raise PermanentError(f"return of {event.payment_id}: {exc}") from exc
         # Stripe takes a returned debit back by a dispute: the journal names the object whose
         # balance transaction moved the money (the charge only on older facts).
-        source = event.dispute_id or await payables_db.charge_of(conn, event.payment_id)
-        await post_journal(conn, self.outbox, env, journal, event.booking_id, source)
+        stripe_object = event.dispute_id or await payables_db.charge_of(conn, event.payment_id)
+        # keyed by the payment (returned once after capture), not the fact: the return must not
+        # be booked twice whoever emits it again, or the recovery of a paid host's share
+        # (service_layer/returned_debits.py) would leave the host payable owed by the host
+        await post_journal(
+            conn,
+            self.outbox,
+            env,
+            journal,
+            event.booking_id,
+            stripe_object,
+            source=own_event_id(PAYMENT_RETURNED, event.payment_id),
+        )
 
     # -- transfers ------------------------------------------------------------------------
     async def on_transfer_created(

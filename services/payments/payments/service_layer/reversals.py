@@ -9,8 +9,9 @@ The row exists exactly when the refund does, so a crash anywhere leaves the reve
 never done twice.
 
 Finance asks for reversals too (`finance.transfer_reversal_requested`: a lost dispute's host
-share of a transfer already made): `request` writes the same `pending` row, with finance's
-`request_id` and `cause` (`dispute_lost`), which the worker makes under the key
+share of a transfer already made, or a bank debit's returned after its host was paid):
+`request` writes the same `pending` row, with finance's `request_id` and `cause`
+(`dispute_lost`, `debit_returned`), which the worker makes under the key
 `payments:reverse_transfer:<request_id>`; its transfer_reversed / transfer_reversal_failed carry
 both. A request for an unknown transfer, another host, or more than is left of the transfer is
 answered transfer_reversal_failed at once.
