@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from eventkit import unit_of_work
 from eventkit.outbox import Outbox
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.booking import AmendmentDecidedV1, BookingCancelledV1
@@ -317,7 +318,7 @@ class Refunds:
             conn, order.refund_id, outcome.method, outcome.stripe_refund_id
         )
         if took is not None:
-            metrics.REFUND_DURATION.labels(outcome.method).observe(took)
+            metrics.refund_succeeded(outcome.method, took)
         await self.outbox.add(
             conn,
             RefundSucceededV1(
@@ -416,7 +417,7 @@ class Refunds:
             except (StripeGatewayError, PaymentBusy):
                 await asyncio.sleep(self.retry_backoff * 2 ** (tries - 1))
         if outcome is not None:
-            async with self.db().acquire() as conn, conn.transaction():
+            async with self.db().acquire() as conn, unit_of_work.transaction(conn):
                 await self.record(conn, outcome, correlation_id, source_event_id)
         final = await refunds_db.get_refund(self.db(), refund_id)
         assert final is not None

@@ -19,7 +19,7 @@ from typing import Any
 
 import asyncpg
 
-from eventkit import periodic
+from eventkit import periodic, unit_of_work
 from eventkit.outbox import Outbox
 from eventkit.runtime import ServiceRuntime
 from marketplace_contracts.events.payments import HostAccountUpdatedV1, PlatformPayoutUpdatedV1
@@ -107,7 +107,7 @@ async def apply_pending(
     )
     applied = 0
     for (event_id,) in ids:
-        async with conn.transaction():
+        async with unit_of_work.transaction(conn):
             row = await conn.fetchrow(
                 "SELECT id, type, payload FROM payments.stripe_webhook_events "
                 "WHERE id = $1 AND processed_at IS NULL FOR UPDATE SKIP LOCKED",
@@ -133,7 +133,7 @@ def _observe_lag(event_type: str, event: dict[str, Any]) -> None:
     created = event.get("created")
     if isinstance(created, int | float):
         lag = datetime.now(UTC).timestamp() - created
-        metrics.WEBHOOK_LAG.labels(event_type).observe(max(0.0, lag))
+        metrics.webhook_applied(event_type, max(0.0, lag))
 
 
 async def _apply_event(
