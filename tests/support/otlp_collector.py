@@ -44,7 +44,7 @@ class Collector:
 
     def env(self) -> dict[str, str]:
         """What a service needs to export every trace here, within a fifth of a second (the
-        services' default records one in twenty: a test of one checkout wants its trace)."""
+        services' default records one in a hundred: a test of one checkout wants its trace)."""
         return {
             "OTEL_TRACES_EXPORTER": "otlp",
             "OTEL_EXPORTER_OTLP_ENDPOINT": self.endpoint,
