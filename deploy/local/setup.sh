@@ -8,8 +8,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
-# Local packages, in dependency order (contracts <- eventkit <- services).
-LOCAL_PACKAGES=(contracts libs/eventkit services/booking services/payments services/finance
+# Local packages, in dependency order (contracts, domainkit <- eventkit <- services).
+LOCAL_PACKAGES=(contracts libs/domainkit libs/eventkit services/booking services/payments services/finance
                 services/disputes services/ops tools/stripesim tools/fake_dropbox_sign)
 # Linters are pinned exactly: a new ruff/mypy release can turn a green
 # `make lint` red without any change in the repo.

@@ -6,7 +6,6 @@ import contextlib
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,10 +15,10 @@ import pytest
 
 from payments.service_layer.webhooks import ALLOWED_TYPES
 from tests.conftest import KAFKA, service_dsn
-from tests.support import free_port
+from tests.support import free_port, processes
 from tests.support.otlp_collector import Collector, otlp_collector
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = processes.ROOT
 
 
 SERVICES = ("booking", "payments", "finance", "disputes")
@@ -32,25 +31,17 @@ STAFF_CALLERS = {"finance": ("finance-e2e", "finance"), "disputes": ("trust-e2e"
 class System:
     urls: dict[str, str]
     logs: Path
-    commands: dict[str, list[str]] = field(default_factory=dict)
+    commands: dict[str, list[str]] = field(default_factory=dict)  # python arguments
     env: dict[str, str] = field(default_factory=dict)
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     collector: Collector | None = None
 
     def start(self, name: str) -> None:
         log = self.logs / f"{name}.log"
-        proc = subprocess.Popen(
-            self.commands[name],
-            env=self.env,
-            cwd=ROOT,
-            stdout=log.open("ab"),
-            stderr=subprocess.STDOUT,
-        )
+        proc = processes.start(self.commands[name], self.env, log)
         self.procs[name] = proc
-        if name == "stripe":
-            _wait_until_listening(self.urls[name], proc, log)
-        else:
-            _wait_healthy(self.urls[name], proc, log)
+        # the simulator has no /healthz: that it answers at all is enough
+        processes.wait_ready(self.urls[name], proc, log, "" if name == "stripe" else "/healthz")
 
     def kill(self, name: str) -> None:
         """SIGKILL: no graceful shutdown, as a crash would leave it."""
@@ -70,20 +61,6 @@ class System:
             sub, role = STAFF_CALLERS[service]
         headers = {"Authorization": f"Bearer {self.token(sub, role)}"} if sub else {}
         return httpx.Client(base_url=self.urls[service], headers=headers, timeout=10)
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{url} exited early:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} did not become healthy:\n{log.read_text()[-3000:]}")
 
 
 def build_system(kafka: str, logs: Path) -> System:
@@ -124,13 +101,13 @@ def build_system(kafka: str, logs: Path) -> System:
         "PAYMENTS_BANK_DEBIT_SWEEP_SECONDS": "0.5",
     }
     urls = {"stripe": f"http://127.0.0.1:{sim_port}"}
-    commands = {"stripe": [sys.executable, "-m", "stripesim", "--port", str(sim_port)]}
+    commands = {"stripe": ["-m", "stripesim", "--port", str(sim_port)]}
     for name in SERVICES:
         prefix = name.upper()
         env[f"{prefix}_DATABASE_URL"] = service_dsn(name)
         env[f"{prefix}_HTTP_PORT"] = str(ports[name])
         urls[name] = f"http://127.0.0.1:{ports[name]}"
-        commands[name] = [sys.executable, "-m", name, "serve"]
+        commands[name] = ["-m", name, "serve"]
     env["BOOKING_PUBLIC_BASE_URL"] = urls["booking"]  # signing links point at this gateway
     # Disputes follows the simulator's clock, as under `make up`: advancing it fires timers.
     env["DISPUTES_CLOCK_URL"] = f"{urls['stripe']}/_sim/clock"
@@ -177,16 +154,3 @@ def system(
         system.collector = collector
         with running(system):
             yield system
-
-
-def _wait_until_listening(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{url} exited early:\n{log.read_text()[-3000:]}")
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    raise RuntimeError(f"{url} did not start")

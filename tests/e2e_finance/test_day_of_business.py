@@ -248,19 +248,15 @@ def test_the_day_closes_with_stripe_equal_to_the_ledger_and_no_exception(
     system = books_system
     debit = STORY["debit"]["booking_id"]
     returned = STORY["returned"]["booking_id"]
+
     # Both debits settled 4 days (of sim time) after checkout, and the bank returned one of
     # them at once: its host is owed nothing from then on. Finance learns it from payments over
     # Kafka (it was restarted in the test before), before its host's payout falls due.
-    s.until(
-        "the returned debit's payable to be taken back",
-        lambda: (
-            [e for e in s.queue(system) if e["booking_id"] == returned]
-            and all(
-                e["state"] == "reversed" for e in s.queue(system) if e["booking_id"] == returned
-            )
-        ),
-        timeout=60,
-    )
+    def taken_back() -> bool:
+        states = [e["state"] for e in s.queue(system) if e["booking_id"] == returned]
+        return bool(states) and set(states) == {"reversed"}
+
+    s.until("the returned debit's payable to be taken back", taken_back, timeout=60)
     # The other debit's return window passed; its stay starts 5 days after checkout, its host
     # is paid a day later.
     s.advance(system, 2 * DAY)

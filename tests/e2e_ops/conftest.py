@@ -4,14 +4,11 @@ helpers that publish events and dead letters as the other services would."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,9 +20,9 @@ from eventkit.dead_letters import DeadLetters
 from eventkit.producer import durable_producer
 from marketplace_contracts import Envelope
 from tests.conftest import KAFKA, service_dsn
-from tests.support import free_port
+from tests.support import free_port, processes
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = processes.ROOT
 
 
 @dataclass
@@ -48,20 +45,6 @@ class Ops:
         return body
 
 
-def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"ops exited early:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"ops did not become healthy:\n{log.read_text()[-3000:]}")
-
-
 @pytest.fixture(scope="package")
 def ops(
     kafka_bootstrap: str, pg_ready: None, tmp_path_factory: pytest.TempPathFactory
@@ -80,23 +63,9 @@ def ops(
         "OPS_STUCK_SCAN_SECONDS": "0.5",
         "OPS_STUCK_AFTER_OVERRIDES": "checkout=600,opsprobe=1",
     }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ops", "serve"],
-        env=env,
-        cwd=ROOT,
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-    )
     url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, proc, log)
+    with processes.serving(["-m", "ops", "serve"], env, log, url):
         yield Ops(url, env)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def envelope(

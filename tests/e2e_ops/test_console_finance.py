@@ -8,8 +8,6 @@ from __future__ import annotations
 import random
 import shutil
 import string
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
@@ -19,32 +17,13 @@ import httpx
 import pytest
 
 from tests.conftest import KAFKA, service_dsn
-from tests.e2e.conftest import _wait_healthy, _wait_until_listening
 from tests.e2e_ops.conftest import ROOT, Ops
 from tests.e2e_ops.test_console_browser import off_loop, page  # noqa: F401 (a fixture)
 from tests.support import free_port
 from tests.support.finance_queue import QueueHarness, entry_id, finance_pool
+from tests.support.processes import serving
 
 pytestmark = pytest.mark.e2e
-
-
-def _start(
-    stack: ExitStack, name: str, args: list[str], env: dict[str, str], logs: Path
-) -> tuple[subprocess.Popen[bytes], Path]:
-    """`python <args>` as a child, stopped when the module is done; its log in `logs`."""
-    log = logs / f"{name}.log"
-    proc = subprocess.Popen([sys.executable, *args], env=env, cwd=ROOT, stdout=log.open("ab"),
-                            stderr=subprocess.STDOUT)  # fmt: skip
-    stack.callback(_stop, proc)
-    return proc, log
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
 
 
 @pytest.fixture(scope="module")
@@ -69,11 +48,12 @@ def books_ops(ops: Ops, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Op
         "OPS_PAYMENTS_URL": f"http://127.0.0.1:{free_port()}",
     }
     with ExitStack() as stack:
-        proc, log = _start(stack, "stripe", ["-m", "stripesim", "--port", str(sim_port)], env, logs)
-        _wait_until_listening(urls["stripe"], proc, log)
+        sim = ["-m", "stripesim", "--port", str(sim_port)]
+        stack.enter_context(serving(sim, env, logs / "stripe.log", urls["stripe"], path=""))
         for name in ("finance", "ops"):
-            proc, log = _start(stack, name, ["-m", name, "serve"], env, logs)
-            _wait_healthy(urls[name], proc, log)
+            stack.enter_context(
+                serving(["-m", name, "serve"], env, logs / f"{name}.log", urls[name])
+            )
         yield Ops(urls["ops"], env)
 
 
@@ -88,8 +68,25 @@ async def _queued_payout() -> tuple[str, str]:
 
 
 def _currency() -> str:
-    """A currency of this test's own: its books are empty, so its day ties out and closes."""
+    """A made-up currency code (for names that only need to be new)."""
     return "x" + "".join(random.choices(string.ascii_lowercase, k=2))
+
+
+async def _unused_currency() -> str:
+    """A currency of this test's own: finance has never booked or closed anything in it (the
+    test database outlives a run), so its day ties out and closes."""
+    async with finance_pool() as pool:
+        used = {
+            row["currency"]
+            for row in await pool.fetch(
+                "SELECT currency FROM finance.journals UNION SELECT currency FROM finance.day_closes"
+            )
+        }
+    return random.choice([c for c in _all_made_up() if c not in used])
+
+
+def _all_made_up() -> list[str]:
+    return ["x" + a + b for a in string.ascii_lowercase for b in string.ascii_lowercase]
 
 
 AUDIT = "query ($t: String) { audit(target: $t) { actor role action before after } }"
@@ -106,7 +103,7 @@ def test_finance_staff_hold_and_release_a_payout_and_close_a_day(
     shots = tmp_path / "screenshots"
     one, host = off_loop(_queued_payout())
     yesterday = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
-    currency = _currency()
+    currency = off_loop(_unused_currency())
 
     def shot(name: str) -> None:
         page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
@@ -214,7 +211,8 @@ def test_the_finance_forms_act_and_say_what_they_did(books_ops: Ops) -> None:
     assert "Done:" in assigned.text and f"<td>{host}</td><td>{policy}</td>" in assigned.text
 
     # A difference acknowledged before the close, then the close: the report lists it.
-    currency, day = _currency(), (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+    currency = off_loop(_unused_currency())
+    day = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
     acked = finance.post(
         f"/console/closes/{day}/{currency}/acknowledge",
         data={"token": f"k-{currency}{day}", "item": "stripe_pending", "amount": "0",

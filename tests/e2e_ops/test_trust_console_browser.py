@@ -11,8 +11,6 @@ import json
 import os
 import queue
 import shutil
-import subprocess
-import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -29,11 +27,12 @@ from fastapi import FastAPI
 from disputes.entrypoints import http as disputes_http
 from eventkit import http_errors
 from tests.conftest import KAFKA, service_dsn
-from tests.e2e_ops.conftest import ROOT, Ops, _wait_healthy
+from tests.e2e_ops.conftest import Ops
 from tests.e2e_ops.test_console_browser import page  # noqa: F401 (the fixture)
 from tests.integration.test_disputes_api import a_case
 from tests.support import free_port
 from tests.support.disputes_harness import DisputesHarness
+from tests.support.processes import ROOT, serving
 
 pytestmark = pytest.mark.e2e
 
@@ -89,20 +88,11 @@ def trust_system(kafka_bootstrap: str, pg_ready: None, tmp_path: Path) -> Iterat
         "OPS_PROJECTION_GROUP": f"ops-trust-{uuid.uuid4().hex[:8]}",
         "OPS_DISPUTES_URL": f"http://127.0.0.1:{disputes_port}",
     }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ops", "serve"], env=env, cwd=ROOT,
-        stdout=log.open("ab"), stderr=subprocess.STDOUT,
-    )  # fmt: skip
     url = f"http://127.0.0.1:{ops_port}"
     try:
-        _wait_healthy(url, proc, log)
-        yield Ops(url, env), dispute_id
+        with serving(["-m", "ops", "serve"], env, log, url):
+            yield Ops(url, env), dispute_id
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
         servers[0].should_exit = True
 
 

@@ -23,9 +23,9 @@ import pytest
 
 from disputes.config import DEV_JWT_SECRET
 from tests.conftest import KAFKA, service_dsn
-from tests.e2e.conftest import ROOT, _wait_healthy
-from tests.support import free_port
+from tests.support import free_port, processes
 from tests.support.disputes_harness import DisputesHarness, ids, opened
+from tests.support.processes import ROOT
 
 pytestmark = pytest.mark.e2e
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
@@ -48,25 +48,11 @@ def disputes(
         "DISPUTES_DATABASE_URL": service_dsn("disputes"),
         "DISPUTES_HTTP_PORT": str(port),
     }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "disputes", "serve"],
-        env=env,
-        cwd=ROOT,
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-    )
     url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, proc, log)
+    with processes.serving(["-m", "disputes", "serve"], env, log, url):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        tracebacks = log.read_text().count("Traceback")
-        assert tracebacks == 0, f"disputes logged {tracebacks} traceback(s): see {log}"
+    tracebacks = log.read_text().count("Traceback")
+    assert tracebacks == 0, f"disputes logged {tracebacks} traceback(s): see {log}"
 
 
 async def a_case() -> str:

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import KAFKA, service_dsn
-from tests.e2e.conftest import ROOT, _wait_healthy
-from tests.support import free_port
+from tests.support import free_port, processes
+from tests.support.processes import ROOT
 
 pytestmark = pytest.mark.e2e
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
@@ -43,25 +43,11 @@ def gateway(
         "BOOKING_DATABASE_URL": service_dsn("booking"),
         "BOOKING_HTTP_PORT": str(port),
     }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "booking", "serve"],
-        env=env,
-        cwd=ROOT,
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-    )
     url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, proc, log)
+    with processes.serving(["-m", "booking", "serve"], env, log, url):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        tracebacks = log.read_text().count("Traceback")
-        assert tracebacks == 0, f"the gateway logged {tracebacks} traceback(s): see {log}"
+    tracebacks = log.read_text().count("Traceback")
+    assert tracebacks == 0, f"the gateway logged {tracebacks} traceback(s): see {log}"
 
 
 def token(role: str) -> str:

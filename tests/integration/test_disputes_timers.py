@@ -12,7 +12,7 @@ import asyncpg
 import pytest
 
 from disputes.domain.errors import DisputeError
-from eventkit.transitions import IllegalTransition
+from domainkit.transitions import IllegalTransition
 from marketplace_contracts.events import booking as b
 from marketplace_contracts.events import disputes as out
 from marketplace_contracts.events import payments as p

@@ -25,7 +25,7 @@ from disputes.domain.events import (
     SubmissionRequested,
 )
 from disputes.domain.liability import Leg
-from eventkit.transitions import IllegalTransition
+from domainkit.transitions import IllegalTransition
 
 NOW = datetime(2026, 12, 5, 12, tzinfo=UTC)
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from eventkit.transitions import IllegalTransition
+from domainkit.transitions import IllegalTransition
 from finance.domain import host_journals
 from finance.domain.payout_queue import (
     TABLE,

@@ -4,9 +4,9 @@ import sys
 from pathlib import Path
 
 from eventkit.cli import service_main
-from payments.bootstrap import build_app, build_runtime
+from payments.bootstrap import build_app, build_runtime, ops_refunds
 from payments.config import PaymentsSettings
-from payments.entrypoints.admin import RETRY_REFUND, WEBHOOK_REPLAY
+from payments.entrypoints.admin import WEBHOOK_REPLAY, retry_refund_command
 from payments.entrypoints.transfers_cli import TRANSFERS
 
 if __name__ == "__main__":
@@ -17,6 +17,6 @@ if __name__ == "__main__":
             runtime=build_runtime,  # type: ignore[arg-type]
             app=build_app,
             migrations=Path(__file__).with_name("migrations"),
-            extras=(RETRY_REFUND, WEBHOOK_REPLAY, TRANSFERS),
+            extras=(retry_refund_command(ops_refunds), WEBHOOK_REPLAY, TRANSFERS),
         )
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import asyncpg
 from fastapi import FastAPI
 
 from eventkit.outbox import Outbox
@@ -43,13 +44,14 @@ from marketplace_contracts.events.payments_disputes import (
     EarlyFraudWarningReceivedV1,
 )
 from payments import metrics
-from payments.adapters.stripe_gateway import gateway_from_settings
+from payments.adapters.stripe_gateway import StripeGateway, gateway_from_settings
 from payments.config import PaymentsSettings
 from payments.entrypoints import http, staff_http
 from payments.entrypoints.consumers import build_router
 from payments.service_layer.authorization_expiry import sweeper
 from payments.service_layer.bank_debits import cleared_sweeper
 from payments.service_layer.handlers import PaymentHandlers
+from payments.service_layer.refunds import Refunds
 from payments.service_layer.reversals import reversal_worker
 from payments.service_layer.webhooks import webhook_worker
 
@@ -91,10 +93,26 @@ async def _close_stripe(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
     await runtime.state["stripe"].close()
 
 
-def build_runtime(settings: PaymentsSettings) -> ServiceRuntime:
-    stripe = gateway_from_settings(
+def stripe_gateway(settings: PaymentsSettings) -> StripeGateway:
+    return gateway_from_settings(
         settings.stripe_api_key, settings.stripe_api_base, settings.stripe_upload_api_base
     )
+
+
+def ops_refunds(settings: PaymentsSettings, pool: asyncpg.Pool) -> Refunds:
+    """Refunds as ops' `retry-refund` runs them: the consumer's settings, its own gateway
+    (closed by the caller: `refunds.stripe.close()`)."""
+    return Refunds(
+        lambda: pool,
+        Outbox(NAME, producer=NAME),
+        stripe_gateway(settings),
+        max_attempts=settings.refund_max_attempts,
+        retry_backoff=settings.consumer_backoff_base,
+    )
+
+
+def build_runtime(settings: PaymentsSettings) -> ServiceRuntime:
+    stripe = stripe_gateway(settings)
     runtime = ServiceRuntime(
         name=NAME,
         settings=settings,

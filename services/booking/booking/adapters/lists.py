@@ -73,77 +73,67 @@ def _scoped(scope: Scope, filters: Filters) -> _Where:
     return where
 
 
-async def bookings(
-    conn: asyncpg.Connection,
-    scope: Scope,
-    filters: Filters,
-    after: Position | None,
-    limit: int,
+@dataclass(frozen=True)
+class _Order:
+    """A list's keyset order: by `at`, then `id` (neither changes once the row is listed)."""
+
+    table: str
+    columns: str
+    at: str
+    id: str
+    newest_first: bool = True
+
+
+_BOOKINGS = _Order("booking.bookings", BOOKING_COLUMNS, "created_at", "booking_id")
+_REQUESTS = _Order("booking.bookings", BOOKING_COLUMNS, "respond_by", "booking_id", False)
+_INVITES = _Order("booking.invites", "*", "created_at", "invite_id")
+_GROUPS = _Order("booking.checkout_groups", "*", "created_at", "group_id")
+
+
+async def _page(
+    conn: asyncpg.Connection, order: _Order, where: _Where, after: Position | None, limit: int
 ) -> list[asyncpg.Record]:
-    """Newest first by `created_at` (set at insert, never changed), then `booking_id`."""
-    where = _scoped(scope, filters)
+    """The `limit` rows after `after` in `order`, within `where`."""
     if after is not None:
-        where.add("(created_at, booking_id) < ({}, {})", after.at, after.id)
+        beyond = "<" if order.newest_first else ">"
+        where.add(f"({order.at}, {order.id}) {beyond} ({{}}, {{}})", after.at, after.id)
     where.params.append(limit)
+    direction = " DESC" if order.newest_first else ""
     return list(
         await conn.fetch(
-            f"SELECT {BOOKING_COLUMNS} FROM booking.bookings WHERE {where.sql()} "
-            f"ORDER BY created_at DESC, booking_id DESC LIMIT ${len(where.params)}",
+            f"SELECT {order.columns} FROM {order.table} WHERE {where.sql()} "
+            f"ORDER BY {order.at}{direction}, {order.id}{direction} LIMIT ${len(where.params)}",
             *where.params,
         )
     )
 
 
+async def bookings(
+    conn: asyncpg.Connection, scope: Scope, filters: Filters, after: Position | None, limit: int
+) -> list[asyncpg.Record]:
+    """Newest first by `created_at` (set at insert, never changed), then `booking_id`."""
+    return await _page(conn, _BOOKINGS, _scoped(scope, filters), after, limit)
+
+
 async def waiting_requests(
-    conn: asyncpg.Connection,
-    scope: Scope,
-    filters: Filters,
-    after: Position | None,
-    limit: int,
+    conn: asyncpg.Connection, scope: Scope, filters: Filters, after: Position | None, limit: int
 ) -> list[asyncpg.Record]:
     """Requests awaiting their host, soonest `respond_by` first (fixed while a request waits:
     set when the host is asked), then `booking_id`."""
     where = _scoped(scope, filters)
     where.add("status = {}", "awaiting_host")
-    if after is not None:
-        where.add("(respond_by, booking_id) > ({}, {})", after.at, after.id)
-    where.params.append(limit)
-    return list(
-        await conn.fetch(
-            f"SELECT {BOOKING_COLUMNS} FROM booking.bookings WHERE {where.sql()} "
-            f"ORDER BY respond_by, booking_id LIMIT ${len(where.params)}",
-            *where.params,
-        )
-    )
+    return await _page(conn, _REQUESTS, where, after, limit)
 
 
 async def invites(
-    conn: asyncpg.Connection,
-    scope: Scope,
-    filters: Filters,
-    after: Position | None,
-    limit: int,
+    conn: asyncpg.Connection, scope: Scope, filters: Filters, after: Position | None, limit: int
 ) -> list[asyncpg.Record]:
     """Newest first by `created_at`, then `invite_id`."""
-    where = _scoped(scope, filters)
-    if after is not None:
-        where.add("(created_at, invite_id) < ({}, {})", after.at, after.id)
-    where.params.append(limit)
-    return list(
-        await conn.fetch(
-            f"SELECT * FROM booking.invites WHERE {where.sql()} "
-            f"ORDER BY created_at DESC, invite_id DESC LIMIT ${len(where.params)}",
-            *where.params,
-        )
-    )
+    return await _page(conn, _INVITES, _scoped(scope, filters), after, limit)
 
 
 async def groups(
-    conn: asyncpg.Connection,
-    scope: Scope,
-    filters: Filters,
-    after: Position | None,
-    limit: int,
+    conn: asyncpg.Connection, scope: Scope, filters: Filters, after: Position | None, limit: int
 ) -> list[asyncpg.Record]:
     """Booking groups (a guest's: `guest_id`; statuses), newest first by `created_at`, then
     `group_id`."""
@@ -152,13 +142,4 @@ async def groups(
     where.equal("guest_id", filters.guest_id)
     if filters.statuses:
         where.add("status = ANY({}::text[])", list(filters.statuses))
-    if after is not None:
-        where.add("(created_at, group_id) < ({}, {})", after.at, after.id)
-    where.params.append(limit)
-    return list(
-        await conn.fetch(
-            f"SELECT * FROM booking.checkout_groups WHERE {where.sql()} "
-            f"ORDER BY created_at DESC, group_id DESC LIMIT ${len(where.params)}",
-            *where.params,
-        )
-    )
+    return await _page(conn, _GROUPS, where, after, limit)

@@ -5,9 +5,10 @@ host."""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import replace
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 
 from booking.adapters.lists import Filters, Scope
 from booking.entrypoints.auth import STAFF, CurrentPrincipal, Principal, Role, require_role
@@ -62,6 +63,26 @@ def _viewer(principal: Principal) -> Viewer:
     return Viewer(staff=principal.role in STAFF, guest=principal.role == Role.GUEST)
 
 
+def _narrowed(
+    listing_id: ListingFilter = None,
+    guest_id: GuestFilter = None,
+    host_id: HostFilter = None,
+    starts_from: StartsFrom = None,
+    starts_to: StartsTo = None,
+) -> Filters:
+    """The filters of a list of bookings or invites (their statuses apart: each has its own)."""
+    return Filters(
+        guest_id=guest_id,
+        host_id=host_id,
+        listing_id=listing_id,
+        starts_from=starts_from,
+        starts_to=starts_to,
+    )
+
+
+Narrowed = Annotated[Filters, Depends(_narrowed)]
+
+
 @router.get(
     "/bookings",
     response_model=BookingPage,
@@ -75,26 +96,16 @@ def _viewer(principal: Principal) -> Viewer:
     "`GET /v1/bookings/{id}` shows it to the same caller.",
 )
 async def list_bookings(
+    *,
     request: Request,
     principal: CurrentPrincipal,
     status: BookingStatuses = None,
-    listing_id: ListingFilter = None,
-    guest_id: GuestFilter = None,
-    host_id: HostFilter = None,
-    starts_from: StartsFrom = None,
-    starts_to: StartsTo = None,
+    narrowed: Narrowed,
     cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> dict[str, Any]:
     scope = _scope(principal, Role.GUEST, Role.HOST)
-    filters = Filters(
-        guest_id=guest_id,
-        host_id=host_id,
-        listing_id=listing_id,
-        statuses=tuple(status or ()),
-        starts_from=starts_from,
-        starts_to=starts_to,
-    )
+    filters = replace(narrowed, statuses=tuple(status or ()))
     async with runtime_of(request).db.acquire() as conn:
         return await lists.bookings(
             conn, PageRequest(scope, filters, cursor, limit), _viewer(principal)
@@ -138,26 +149,16 @@ async def list_host_requests(
     "trust) everyone's, with `guest_id` and `host_id` to narrow.",
 )
 async def list_invites(
+    *,
     request: Request,
     principal: CurrentPrincipal,
     status: InviteStatuses = None,
-    listing_id: ListingFilter = None,
-    guest_id: GuestFilter = None,
-    host_id: HostFilter = None,
-    starts_from: StartsFrom = None,
-    starts_to: StartsTo = None,
+    narrowed: Narrowed,
     cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> dict[str, Any]:
     scope = _scope(principal, Role.GUEST, Role.HOST)
-    filters = Filters(
-        guest_id=guest_id,
-        host_id=host_id,
-        listing_id=listing_id,
-        statuses=tuple(status or ()),
-        starts_from=starts_from,
-        starts_to=starts_to,
-    )
+    filters = replace(narrowed, statuses=tuple(status or ()))
     async with runtime_of(request).db.acquire() as conn:
         return await lists.invites(conn, PageRequest(scope, filters, cursor, limit))
 

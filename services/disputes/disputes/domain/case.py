@@ -29,7 +29,7 @@ from disputes.domain.events import (
     SubmissionRequested,
 )
 from disputes.domain.liability import Leg, decide
-from eventkit.transitions import IllegalTransition, Transition, TransitionTable
+from domainkit.transitions import IllegalTransition, Transition, TransitionTable
 
 
 class Status(StrEnum):

@@ -7,7 +7,7 @@ from enum import StrEnum
 
 class ErrorCode(StrEnum):
     CASE_NOT_FOUND = "case_not_found"
-    ILLEGAL_TRANSITION = "illegal_transition"  # eventkit.transitions' code
+    ILLEGAL_TRANSITION = "illegal_transition"  # domainkit.transitions' code
     EVIDENCE_LOCKED = "evidence_locked"  # evidence changes only while a response is due
     CASE_RESOLVED = "case_resolved"
     UNKNOWN_EVIDENCE_FIELD = "unknown_evidence_field"

@@ -23,9 +23,9 @@ from disputes.entrypoints import views
 from disputes.entrypoints.auth import READER, Staff
 from disputes.service_layer import evidence as packages
 from disputes.service_layer.handlers import DisputesHandlers
+from domainkit.transitions import IllegalTransition
 from eventkit import acting
 from eventkit.http_errors import ID_MAX_LENGTH, ID_PATTERN, ErrorOut, error_response
-from eventkit.transitions import IllegalTransition
 from marketplace_contracts.events.payments_disputes import DisputeReason
 
 router = APIRouter(prefix="/v1", tags=["disputes"], dependencies=READER)

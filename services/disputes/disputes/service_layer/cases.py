@@ -24,7 +24,7 @@ from disputes.domain.errors import DisputeError, ErrorCode
 from disputes.service_layer import evidence as packages
 from disputes.service_layer.deadlines import Deadlines, dispute_of
 from disputes.service_layer.publishing import publish
-from eventkit.transitions import IllegalTransition
+from domainkit.transitions import IllegalTransition
 
 AUTO_ACTOR = "system:auto_submit"
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
-from eventkit.transitions import IllegalTransition, Transition, TransitionTable
+from domainkit.transitions import IllegalTransition, Transition, TransitionTable
 
 
 class State(StrEnum):

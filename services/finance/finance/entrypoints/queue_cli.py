@@ -14,10 +14,10 @@ from typing import Any
 
 import asyncpg
 
+from domainkit.transitions import IllegalTransition
 from eventkit.cli import Extra, configure_logging
 from eventkit.db import create_pool
 from eventkit.outbox import Outbox
-from eventkit.transitions import IllegalTransition
 from finance.adapters import queue_repository as queue_db
 from finance.bootstrap import NAME, build_queue
 from finance.config import FinanceSettings

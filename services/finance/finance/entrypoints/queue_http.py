@@ -15,9 +15,9 @@ import asyncpg
 from fastapi import APIRouter, FastAPI, HTTPException, Path, Query, Request
 from pydantic import BaseModel, Field
 
+from domainkit.transitions import IllegalTransition
 from eventkit import acting
 from eventkit.http_errors import ID_MAX_LENGTH, ID_PATTERN
-from eventkit.transitions import IllegalTransition
 from finance.adapters import queue_repository as queue_db
 from finance.adapters.queue_repository import StaleEntry
 from finance.domain.payout_queue import State

@@ -21,8 +21,8 @@ from typing import Any
 
 import asyncpg
 
+from domainkit.transitions import IllegalTransition
 from eventkit import scheduler
-from eventkit.transitions import IllegalTransition
 from finance.adapters import payables_repository as payables_db
 from finance.adapters import queue_repository as queue_db
 from finance.adapters import reserves_repository as reserves_db

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import asdict
+from datetime import timedelta
 from typing import Any, TypeAlias
 
 import asyncpg
 
 from payments.domain.checkout import Checkout, Split
+from payments.domain.payment import PaymentStatus, PaymentTrigger, next_status
 
 PaymentsDB: TypeAlias = asyncpg.Pool | asyncpg.Connection
 
@@ -91,5 +93,149 @@ async def transition(
         payment_id,
         from_status,
         *changes.values(),
+    )
+    return bool(status == "UPDATE 1")
+
+
+async def apply_trigger(
+    conn: asyncpg.Connection,
+    payment_id: str,
+    from_status: str,
+    trigger: PaymentTrigger,
+    **changes: Any,
+) -> bool:
+    """The change `trigger` makes to a payment in `from_status` (the domain's table; raises
+    IllegalTransition when it allows none), written as a compare-and-set on that status: False
+    when the payment is no longer in it (an earlier delivery moved it)."""
+    return await transition(
+        conn, payment_id, from_status, status=next_status(from_status, trigger), **changes
+    )
+
+
+class LostUpdate(RuntimeError):
+    """A write that had to change a row changed none: the row was locked by this transaction,
+    so someone else changing it meanwhile would be a bug, not a race to lose quietly."""
+
+    code = "lost_update"
+
+
+def expect_changed(changed: bool, what: str) -> None:
+    """Fail loudly (LostUpdate) when a write that cannot lose a race changed nothing."""
+    if not changed:
+        raise LostUpdate(f"{what}: no row changed")
+
+
+async def lock_payment(conn: asyncpg.Connection, payment_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT * FROM payments.payments WHERE payment_id = $1 FOR UPDATE", payment_id
+    )
+
+
+async def lock_by_intent(conn: asyncpg.Connection, intent_id: str) -> list[asyncpg.Record]:
+    """Every payment of a PaymentIntent (their ids and Stripe statuses), locked."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        "SELECT payment_id, stripe_status FROM payments.payments WHERE payment_intent_id = $1 "
+        "FOR UPDATE",
+        intent_id,
+    )
+    return rows
+
+
+async def lock_awaiting_action(conn: asyncpg.Connection, intent_id: str) -> asyncpg.Record | None:
+    """The payment of this intent still waiting for the guest's authentication, locked."""
+    return await conn.fetchrow(
+        "SELECT * FROM payments.payments WHERE payment_intent_id = $1 AND status = $2 FOR UPDATE",
+        intent_id,
+        PaymentStatus.REQUIRES_ACTION,
+    )
+
+
+async def set_stripe_status(conn: asyncpg.Connection, payment_id: str, stripe_status: str) -> bool:
+    status = await conn.execute(
+        "UPDATE payments.payments SET stripe_status = $2, updated_at = now() WHERE payment_id = $1",
+        payment_id,
+        stripe_status,
+    )
+    return bool(status == "UPDATE 1")
+
+
+async def claim_expiring(
+    conn: asyncpg.Connection, older_than: timedelta, limit: int
+) -> list[asyncpg.Record]:
+    """Mark (once) the authorizations held longer than `older_than`; the marked rows. Rows
+    another sweeper holds are skipped, not waited for."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        "UPDATE payments.payments SET expiry_notified_at = now(), updated_at = now() "
+        "WHERE payment_id IN (SELECT payment_id FROM payments.payments "
+        "  WHERE status = $3 AND expiry_notified_at IS NULL "
+        "  AND coalesce(authorized_at, created_at) < now() - $1::interval "
+        "  ORDER BY coalesce(authorized_at, created_at) LIMIT $2 "
+        "  FOR UPDATE SKIP LOCKED) "
+        "RETURNING payment_id, booking_id, group_id, amount, currency, payment_intent_id, "
+        "coalesce(authorized_at, created_at) AS authorized_at, correlation_id",
+        older_than,
+        limit,
+        PaymentStatus.AUTHORIZED,
+    )
+    return rows
+
+
+async def swap_authorization(
+    conn: asyncpg.Connection,
+    payment_id: str,
+    expiring_intent_id: str,
+    intent_id: str,
+    stripe_status: str,
+) -> asyncpg.Record | None:
+    """Compare-and-set: the still-authorized payment takes the renewed authorization in place
+    of `expiring_intent_id`; None when it was renewed, captured or voided meanwhile."""
+    return await conn.fetchrow(
+        "UPDATE payments.payments SET payment_intent_id = $3, authorized_at = now(), "
+        "renewals = renewals + 1, expiry_notified_at = NULL, stripe_status = $4, "
+        "updated_at = now() "
+        "WHERE payment_id = $1 AND status = $5 AND payment_intent_id = $2 "
+        "RETURNING authorized_at, amount, currency",
+        payment_id,
+        expiring_intent_id,
+        intent_id,
+        stripe_status,
+        PaymentStatus.AUTHORIZED,
+    )
+
+
+async def add_replaced_authorization(
+    conn: asyncpg.Connection, intent_id: str, payment_id: str, replaced_by: str
+) -> bool:
+    """False when this authorization is recorded as replaced already (a redelivery)."""
+    status = await conn.execute(
+        "INSERT INTO payments.replaced_authorizations "
+        "(payment_intent_id, payment_id, replaced_by) VALUES ($1, $2, $3) "
+        "ON CONFLICT (payment_intent_id) DO NOTHING",
+        intent_id,
+        payment_id,
+        replaced_by,
+    )
+    return bool(status == "INSERT 0 1")
+
+
+async def replaced_due(db: PaymentsDB, grace: timedelta, limit: int) -> list[str]:
+    """Replaced authorizations not cancelled yet whose grace has passed, oldest first."""
+    rows = await db.fetch(
+        "SELECT payment_intent_id FROM payments.replaced_authorizations "
+        "WHERE cancelled_at IS NULL AND replaced_at < now() - $1::interval "
+        "ORDER BY replaced_at LIMIT $2",
+        grace,
+        limit,
+    )
+    return [row["payment_intent_id"] for row in rows]
+
+
+async def settle_replaced(db: PaymentsDB, intent_id: str, error: str | None) -> bool:
+    """Record a replaced authorization as cancelled (or not cancellable: `error`)."""
+    status = await db.execute(
+        "UPDATE payments.replaced_authorizations SET cancelled_at = now(), cancel_error = $2 "
+        "WHERE payment_intent_id = $1",
+        intent_id,
+        error,
     )
     return bool(status == "UPDATE 1")

@@ -29,6 +29,10 @@ GROUP_CHECKOUT: Final = "group_checkout"
 EXTRA_CHARGE: Final = "extra_charge"
 DEPOSIT_CLAIM: Final = "deposit_claim"
 
+# `payments.payments.payment_method_type`: a card, or an ACH Direct Debit.
+CARD: Final = "card"
+US_BANK_ACCOUNT: Final = "us_bank_account"
+
 
 class InvalidCheckout(ValueError):
     """The request cannot be paid as it is (its legs do not add up to its total, ...)."""

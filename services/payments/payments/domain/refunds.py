@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from payments.domain.checkout import InvalidCheckout, Split, captured_splits, without_refund
+from payments.domain.payment import NOT_CHARGED_YET, PaymentStatus
 
 Method = Literal["refund", "void", "partial_capture", "none"]
 
@@ -35,11 +36,14 @@ PARTIAL_CAPTURE: Final = "partial_capture"
 NONE: Final = "none"
 MONEY_METHODS: Final = (REFUND, VOID, PARTIAL_CAPTURE)
 """Methods that give money back (and so reserve it while under way)."""
-NOTHING_TAKEN: Final = ("saved", "charge_failed", "failed", "voided", "cancelled")
+NOTHING_TAKEN: Final = (
+    PaymentStatus.SAVED,
+    PaymentStatus.CHARGE_FAILED,
+    PaymentStatus.FAILED,
+    PaymentStatus.VOIDED,
+    PaymentStatus.CANCELLED,
+)
 """Payment statuses that hold no money of the guest."""
-NOT_CHARGED_YET: Final = ("saved", "charge_failed")
-"""A single booking's saved card that is still to be charged (at confirmation, or by the
-guest's retry once that charge failed)."""
 
 # What asked for the refund (`payments.refunds.cause`, the `cause` of refund_succeeded and
 # refund_failed). Finance routes on it, never on the shape of an id.
@@ -245,7 +249,7 @@ def plan_refund(
             f"booking {order.booking_id} paid {paid.amount}; {refunded_for_booking} is refunded "
             f"already, {order.amount} more is asked",
         )
-    if payment.status == "captured":
+    if payment.status == PaymentStatus.CAPTURED:
         if payment.disputed:
             raise RefundRefused(
                 CHARGE_DISPUTED,
@@ -261,7 +265,7 @@ def plan_refund(
                 f"{payment.refunded_amount}, under way {reserved})",
             )
         return Plan(REFUND)
-    if payment.status == "authorized":
+    if payment.status == PaymentStatus.AUTHORIZED:
         if reserved:
             raise PaymentBusy(
                 f"payment {payment.payment_id}: another refund of {reserved} is under way"

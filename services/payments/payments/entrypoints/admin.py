@@ -6,39 +6,36 @@ import argparse
 import asyncio
 import json
 import sys
+from collections.abc import Callable
 from typing import Any
+
+import asyncpg
 
 from eventkit.cli import Extra, configure_logging
 from eventkit.db import create_pool
-from eventkit.outbox import Outbox
-from payments.adapters.stripe_gateway import gateway_from_settings
 from payments.config import PaymentsSettings
 from payments.service_layer import webhooks
 from payments.service_layer.refunds import RefundNotRetryable, Refunds
 
-SERVICE = "payments"
+# Builds the Refunds ops retries with (bootstrap.ops_refunds: the composition root owns Stripe).
+RefundsFactory = Callable[[PaymentsSettings, asyncpg.Pool], Refunds]
 
 
-async def retry_refund(settings: PaymentsSettings, refund_id: str) -> dict[str, Any] | None:
+async def retry_refund(
+    settings: PaymentsSettings, refund_id: str, build: RefundsFactory
+) -> dict[str, Any] | None:
     """Retry one refund as the consumer would (same idempotency keys); its final row, or None
     when there is nothing to retry."""
     pool = await create_pool(settings.database_url, min_size=1, max_size=2)
-    stripe = gateway_from_settings(settings.stripe_api_key, settings.stripe_api_base)
+    refunds = build(settings, pool)
     try:
-        refunds = Refunds(
-            lambda: pool,
-            Outbox(SERVICE, producer=SERVICE),
-            stripe,
-            max_attempts=settings.refund_max_attempts,
-            retry_backoff=settings.consumer_backoff_base,
-        )
         try:
             row = await refunds.retry(refund_id)
         except RefundNotRetryable as exc:
             print(f"retry-refund: {exc}", file=sys.stderr)
             return None
     finally:
-        await stripe.close()
+        await refunds.stripe.close()
         await pool.close()
     keys = ("refund_id", "payment_id", "status", "method", "amount", "currency", "attempts")
     summary: dict[str, Any] = {key: row[key] for key in keys}
@@ -51,23 +48,25 @@ def _configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("refund_id", help="the refund to try again (see payments.refunds)")
 
 
-def _run(args: argparse.Namespace) -> int:
-    settings = PaymentsSettings()
-    configure_logging(settings.log_level, "payments")
-    summary = asyncio.run(retry_refund(settings, args.refund_id))
-    if summary is None:
-        return 2
-    print(json.dumps(summary, indent=2))
-    return 0 if summary["status"] == "succeeded" else 1
+def retry_refund_command(build: RefundsFactory) -> Extra:
+    """`retry-refund`, with the Refunds the composition root builds."""
 
+    def run(args: argparse.Namespace) -> int:
+        settings = PaymentsSettings()
+        configure_logging(settings.log_level, "payments")
+        summary = asyncio.run(retry_refund(settings, args.refund_id, build))
+        if summary is None:
+            return 2
+        print(json.dumps(summary, indent=2))
+        return 0 if summary["status"] == "succeeded" else 1
 
-RETRY_REFUND: Extra = (
-    "retry-refund",
-    "try a failed refund again (same Stripe idempotency key), then emit refund_succeeded or "
-    "refund_failed; exit 0 succeeded, 1 failed again, 2 nothing to retry",
-    _configure,
-    _run,
-)
+    return (
+        "retry-refund",
+        "try a failed refund again (same Stripe idempotency key), then emit refund_succeeded or "
+        "refund_failed; exit 0 succeeded, 1 failed again, 2 nothing to retry",
+        _configure,
+        run,
+    )
 
 
 async def _replay_webhook(settings: PaymentsSettings, stripe_event_id: str) -> bool:

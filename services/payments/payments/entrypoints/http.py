@@ -5,8 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI, Header, Request
 from fastapi.responses import JSONResponse
 
-from payments.adapters.stripe_gateway import WebhookSignatureError, verify_webhook
-from payments.service_layer.webhooks import ALLOWED_TYPES, store_event
+from payments.service_layer.webhooks import (
+    ALLOWED_TYPES,
+    WebhookRejected,
+    store_event,
+    verified_event,
+)
 
 router = APIRouter()
 
@@ -18,8 +22,8 @@ async def stripe_webhook(
 ) -> JSONResponse:
     payload = await request.body()
     try:
-        event = verify_webhook(payload, stripe_signature, request.app.state.webhook_secret)
-    except WebhookSignatureError as exc:
+        event = verified_event(payload, stripe_signature, request.app.state.webhook_secret)
+    except WebhookRejected as exc:
         return JSONResponse({"error": {"code": exc.code, "message": exc.message}}, 400)
     if event["type"] not in ALLOWED_TYPES:  # answered, so Stripe stops sending it; not stored
         return JSONResponse({"received": True, "ignored": True})

@@ -9,14 +9,14 @@ from typing import Any
 
 from eventkit.cli import Extra
 from eventkit.db import create_pool
-from payments.adapters import transfer_repository
 from payments.config import PaymentsSettings
+from payments.service_layer import staff_views
 
 
 async def _list(settings: PaymentsSettings, payment_id: str) -> dict[str, Any]:
     pool = await create_pool(settings.database_url, min_size=1, max_size=1)
     try:
-        return await transfer_repository.of_payment(pool, payment_id)
+        return await staff_views.transfers_of(pool, payment_id)
     finally:
         await pool.close()
 

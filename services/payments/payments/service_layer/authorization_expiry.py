@@ -22,6 +22,7 @@ from eventkit import periodic
 from eventkit.outbox import Outbox
 from eventkit.runtime import ServiceRuntime, Worker
 from marketplace_contracts.events.payments import AuthorizationExpiringV1
+from payments.adapters import repository
 from payments.adapters.stripe_gateway import StripeGateway
 from payments.service_layer.reauthorization import DEFAULT_CANCEL_GRACE, cancel_replaced
 
@@ -37,18 +38,7 @@ async def sweep(
 ) -> int:
     """Report the authorizations nearing their limit; each one once."""
     async with conn.transaction():
-        rows = await conn.fetch(
-            "UPDATE payments.payments SET expiry_notified_at = now(), updated_at = now() "
-            "WHERE payment_id IN (SELECT payment_id FROM payments.payments "
-            "  WHERE status = 'authorized' AND expiry_notified_at IS NULL "
-            "  AND coalesce(authorized_at, created_at) < now() - $1::interval "
-            "  ORDER BY coalesce(authorized_at, created_at) LIMIT $2 "
-            "  FOR UPDATE SKIP LOCKED) "
-            "RETURNING payment_id, booking_id, group_id, amount, currency, payment_intent_id, "
-            "coalesce(authorized_at, created_at) AS authorized_at, correlation_id",
-            lifetime - margin,
-            limit,
-        )
+        rows = await repository.claim_expiring(conn, lifetime - margin, limit)
         for row in rows:
             log.warning("authorization of %s is nearing its limit", row["payment_id"])
             await outbox.add(

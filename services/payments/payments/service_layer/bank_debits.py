@@ -25,7 +25,8 @@ and transfers). Stripe answers `processing` at once:
   it, is `checkout`), authorized and captured on-session with per-attempt keys →
   `payments.payment_captured` (card) or `payments.payment_failed`.
 
-Webhooks are applied by the webhook worker (`webhooks.apply_pending`) in its transaction; each
+Webhooks are applied by the webhook worker (`webhooks.apply_pending`, through
+`bank_debit_webhooks`) in its transaction; each
 transition is a compare-and-set on our status, so a duplicated or replayed webhook changes
 nothing and emits nothing twice.
 """
@@ -49,23 +50,22 @@ from marketplace_contracts.events.payments import (
     FundsClearedV1,
     PaymentFailedV1,
     PaymentProcessingV1,
-    PaymentReturnedV1,
 )
 from payments import metrics
+from payments.adapters import bank_debit_repository as debits_db
 from payments.adapters import repository
 from payments.adapters.stripe_gateway import (
     PaymentIntentResult,
     StripeGateway,
     StripeGatewayError,
 )
-from payments.domain.checkout import Checkout
+from payments.domain.checkout import US_BANK_ACCOUNT, Checkout
 from payments.domain.ids import idempotency_key
-from payments.service_layer.captures import record_captured
+from payments.domain.payment import PaymentStatus
 from payments.service_layer.saved_cards import SavedCards
 
 log = logging.getLogger("payments.bank_debits")
 
-US_BANK_ACCOUNT: Final = "us_bank_account"
 DEFAULT_RETURN_WINDOW: Final = timedelta(days=5)
 REPAY: Final = "repay"
 _NAMESPACE = uuid.UUID("0b8f3f3e-5c1e-4d8a-a7d4-6a5f2e1c9b70")
@@ -74,11 +74,6 @@ _NAMESPACE = uuid.UUID("0b8f3f3e-5c1e-4d8a-a7d4-6a5f2e1c9b70")
 def repay_payment_id(payment_id: str) -> str:
     """The card payment that replaces a returned bank debit (one per debit)."""
     return f"pay_{uuid.uuid5(_NAMESPACE, f'repay:{payment_id}').hex}"
-
-
-def _webhook_causation(stripe_event_id: str) -> uuid.UUID:
-    """A deterministic causation id for what a Stripe event caused."""
-    return uuid.uuid5(_NAMESPACE, f"stripe-event:{stripe_event_id}")
 
 
 class BankDebits:
@@ -142,7 +137,7 @@ class BankDebits:
             "payment_method_type": US_BANK_ACCOUNT,
             "transfer_group": checkout.booking_id,
             "payment_intent_id": (result.id or None) if result else None,
-            "status": "processing" if ok else "failed",
+            "status": PaymentStatus.PROCESSING if ok else PaymentStatus.FAILED,
             "stripe_status": ("requires_payment_method" if result.declined else result.status)
             if result
             else None,
@@ -199,11 +194,11 @@ class BankDebits:
         payment = await repository.get_payment(self.db(), event.payment_id)
         if payment is None or payment["payment_method_type"] != US_BANK_ACCOUNT:
             return await self.saved.retry(env, event)
-        if payment["status"] != "returned":
+        if payment["status"] != PaymentStatus.RETURNED:
             return None  # still processing, or settled: nothing to replace
         repay_id = repay_payment_id(event.payment_id)
         repay = await repository.get_payment(self.db(), repay_id)
-        if repay is not None and repay["status"] != "charge_failed":
+        if repay is not None and repay["status"] != PaymentStatus.CHARGE_FAILED:
             return None  # paid by card already
         return await self.saved.pay_on_session(
             payment, repay_id, event.payment_method, event.attempt
@@ -224,192 +219,11 @@ class BankDebits:
             return
         repay_id = repay_payment_id(event.payment_id)
         # Not paid yet (`charge_failed`) until this attempt's outcome is recorded below.
-        await conn.execute(
-            "INSERT INTO payments.payments (payment_id, booking_id, purpose, guest_id, amount, "
-            "platform_fee, tax, currency, host_account_id, payment_method, customer_id, "
-            "status, correlation_id, replaces_payment_id, transfer_group) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'charge_failed', $12, $13, "
-            "$2) "
-            "ON CONFLICT (payment_id) DO NOTHING",
-            repay_id,
-            payment["booking_id"],
-            REPAY,
-            payment["guest_id"],
-            payment["amount"],
-            payment["platform_fee"],
-            payment["tax"],
-            payment["currency"],
-            payment["host_account_id"],
-            event.payment_method,
-            payment["customer_id"],
-            payment["correlation_id"],
-            event.payment_id,
+        # An earlier attempt created it already: quietly, its outcome is recorded below.
+        await debits_db.insert_repay(
+            conn, payment, repay_id=repay_id, purpose=REPAY, payment_method=event.payment_method
         )
-        await self.saved.record_charge(conn, env, repay_id, "charge_failed", result)
-
-
-# -- webhooks (applied by the webhook worker, in its transaction) -----------------------------
-
-
-async def apply_intent_event(
-    conn: asyncpg.Connection,
-    outbox: Outbox,
-    event: dict[str, Any],
-    return_window: timedelta = DEFAULT_RETURN_WINDOW,
-) -> None:
-    """A bank debit settled (`payment_intent.succeeded`) or was returned before it did
-    (`payment_intent.payment_failed`); anything else, or a card intent, changes nothing here."""
-    intent = event["data"]["object"]
-    if event["type"] not in ("payment_intent.succeeded", "payment_intent.payment_failed"):
-        return
-    payment = await conn.fetchrow(
-        "SELECT * FROM payments.payments WHERE payment_intent_id = $1 "
-        "AND payment_method_type = $2 FOR UPDATE",
-        intent["id"],
-        US_BANK_ACCOUNT,
-    )
-    if payment is None or payment["status"] != "processing":
-        return  # not a debit, or settled already (a duplicated or replayed webhook)
-    at = datetime.fromtimestamp(event["created"], UTC)
-    causation = _webhook_causation(event["id"])
-    if event["type"] == "payment_intent.succeeded":
-        await _settled(conn, outbox, payment, intent, at, at + return_window, causation)
-    else:
-        error = intent.get("last_payment_error") or {}
-        await _returned(
-            conn,
-            outbox,
-            payment,
-            code=error.get("code") or "bank_debit_failed",
-            message=error.get("message") or "",
-            after_capture=False,
-            at=at,
-            causation_id=causation,
-            stripe_status=intent["status"],
-        )
-
-
-async def _settled(
-    conn: asyncpg.Connection,
-    outbox: Outbox,
-    payment: asyncpg.Record,
-    intent: dict[str, Any],
-    succeeded_at: datetime,
-    hold_until: datetime,
-    causation_id: uuid.UUID,
-) -> None:
-    charge = intent.get("latest_charge")
-    charge_id = charge.get("id") if isinstance(charge, dict) else charge
-    await conn.execute(
-        "UPDATE payments.payments SET succeeded_at = $2, funds_hold_until = $3 "
-        "WHERE payment_id = $1",
-        payment["payment_id"],
-        succeeded_at,
-        hold_until,
-    )
-    result = PaymentIntentResult(
-        id=intent["id"],
-        status=intent["status"],
-        amount=intent["amount"],
-        amount_capturable=intent.get("amount_capturable") or 0,
-        amount_received=intent.get("amount_received") or intent["amount"],
-        currency=intent["currency"],
-        charge_id=charge_id,
-        card_brand=None,
-        card_last4=None,
-        transfer_group=intent.get("transfer_group"),
-        bank_name=payment["bank_name"],
-        bank_last4=payment["bank_last4"],
-    )
-    await record_captured(
-        conn,
-        outbox,
-        payment["payment_id"],
-        "processing",
-        result,
-        payment["correlation_id"],
-        causation_id,
-    )
-
-
-async def _returned(
-    conn: asyncpg.Connection,
-    outbox: Outbox,
-    payment: asyncpg.Record,
-    *,
-    code: str,
-    message: str,
-    after_capture: bool,
-    at: datetime,
-    causation_id: uuid.UUID,
-    stripe_status: str | None = None,
-    dispute_id: str | None = None,
-) -> None:
-    changes: dict[str, Any] = {
-        "status": "returned",
-        "returned_at": at,
-        "return_code": code,
-        "failure_code": code,
-        "failure_message": message,
-    }
-    if stripe_status is not None:
-        changes["stripe_status"] = stripe_status
-    if not await repository.transition(conn, payment["payment_id"], payment["status"], **changes):
-        return
-    log.warning(
-        "bank debit %s returned (%s, after capture: %s)", payment["payment_id"], code, after_capture
-    )
-    await outbox.add(
-        conn,
-        PaymentReturnedV1(
-            payment_id=payment["payment_id"],
-            booking_id=payment["booking_id"],
-            amount=payment["captured_amount"] if after_capture else payment["amount"],
-            currency=payment["currency"],
-            code=code,
-            message=message,
-            after_capture=after_capture,
-            host_account_id=payment["host_account_id"],
-            platform_fee=payment["platform_fee"],
-            tax=payment["tax"],
-            dispute_id=dispute_id,
-        ),
-        key=payment["payment_id"],
-        correlation_id=payment["correlation_id"],
-        causation_id=causation_id,
-    )
-
-
-async def apply_dispute(conn: asyncpg.Connection, outbox: Outbox, event: dict[str, Any]) -> None:
-    """`charge.dispute.created` on a captured bank debit: the bank returned it after it
-    succeeded (a card's dispute is not this module's)."""
-    if event["type"] != "charge.dispute.created":
-        return
-    dispute = event["data"]["object"]
-    charge = dispute.get("charge")
-    charge_id = charge.get("id") if isinstance(charge, dict) else charge
-    intent = dispute.get("payment_intent")
-    intent_id = intent.get("id") if isinstance(intent, dict) else intent
-    payment = await conn.fetchrow(
-        "SELECT * FROM payments.payments WHERE payment_method_type = $1 "
-        "AND (charge_id = $2 OR payment_intent_id = $3) FOR UPDATE",
-        US_BANK_ACCOUNT,
-        charge_id,
-        intent_id,
-    )
-    if payment is None or payment["status"] != "captured":
-        return
-    await _returned(
-        conn,
-        outbox,
-        payment,
-        code=dispute.get("reason") or "debit_disputed",
-        message=f"dispute {dispute.get('id')}",
-        after_capture=True,
-        at=datetime.fromtimestamp(event["created"], UTC),
-        causation_id=_webhook_causation(event["id"]),
-        dispute_id=dispute.get("id"),
-    )
+        await self.saved.record_charge(conn, env, repay_id, PaymentStatus.CHARGE_FAILED, result)
 
 
 # -- the funds-cleared sweeper ----------------------------------------------------------------
@@ -420,17 +234,7 @@ async def sweep_cleared(
 ) -> int:
     """payments.funds_cleared, once, for each captured debit whose return window passed."""
     async with conn.transaction():
-        rows = await conn.fetch(
-            "UPDATE payments.payments SET funds_cleared_at = $1, updated_at = now() "
-            "WHERE payment_id IN (SELECT payment_id FROM payments.payments "
-            "  WHERE funds_hold_until IS NOT NULL AND funds_cleared_at IS NULL "
-            "  AND returned_at IS NULL AND status = 'captured' AND funds_hold_until <= $1 "
-            "  ORDER BY funds_hold_until LIMIT $2 FOR UPDATE SKIP LOCKED) "
-            "RETURNING payment_id, booking_id, captured_amount, currency, correlation_id, "
-            "funds_cleared_at",
-            now or datetime.now(UTC),
-            limit,
-        )
+        rows = await debits_db.claim_cleared(conn, now or datetime.now(UTC), limit)
         for row in rows:
             await outbox.add(
                 conn,

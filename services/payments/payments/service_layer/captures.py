@@ -14,6 +14,7 @@ from marketplace_contracts.events.payments import PaymentCapturedV2, PaymentSpli
 from payments.adapters import repository
 from payments.adapters.stripe_gateway import PaymentIntentResult
 from payments.domain.checkout import InvalidCheckout, Split, captured_splits, check_splits
+from payments.domain.payment import PaymentTrigger
 
 
 async def record_captured(
@@ -25,6 +26,7 @@ async def record_captured(
     correlation_id: uuid.UUID,
     causation_id: uuid.UUID,
     splits: tuple[Split, ...] | None = None,
+    trigger: PaymentTrigger = PaymentTrigger.CAPTURE,
 ) -> bool:
     """Mark the payment captured (if still `from_status`) and emit payment_captured v2, with
     one split per booking it paid for: those recorded at checkout, or `splits` when less than
@@ -46,11 +48,11 @@ async def record_captured(
             check_splits(splits, amount=captured, platform_fee=sum(s.platform_fee for s in splits))
     except InvalidCheckout as exc:
         raise PermanentError(f"capture of {payment_id} cannot be split: {exc}") from exc
-    if not await repository.transition(
+    if not await repository.apply_trigger(
         conn,
         payment_id,
         from_status,
-        status="captured",
+        trigger,
         captured_amount=captured,
         charge_id=result.charge_id,
         stripe_status=result.status,

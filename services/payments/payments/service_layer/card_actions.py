@@ -30,9 +30,10 @@ from marketplace_contracts.events.payments import (
     PaymentAuthorizedV1,
     PaymentFailedV1,
 )
-from payments.adapters import repository
+from payments.adapters import deposit_repository, repository
 from payments.adapters.stripe_gateway import PaymentIntentResult
 from payments.domain.checkout import Checkout
+from payments.domain.payment import PaymentStatus, PaymentTrigger
 
 log = logging.getLogger("payments.card_actions")
 AUTHENTICATION_FAILED = "payment_intent_authentication_failure"
@@ -61,67 +62,72 @@ async def apply_intent_event(
 ) -> None:
     """Settle a payment waiting for the guest's authentication from its intent's webhook."""
     intent = event["data"]["object"]
-    payment = await conn.fetchrow(
-        "SELECT * FROM payments.payments WHERE payment_intent_id = $1 "
-        "AND status = 'requires_action' FOR UPDATE",
-        intent["id"],
-    )
+    payment = await repository.lock_awaiting_action(conn, intent["id"])
     if payment is None:
         return
-    meta: dict[str, Any] = {
-        "key": payment["payment_id"],
-        "correlation_id": payment["correlation_id"],
-    }
     status = intent.get("status")
     if status == "requires_capture":
-        if not await repository.transition(
-            conn,
-            payment["payment_id"],
-            "requires_action",
-            status="authorized",
-            stripe_status=status,
-            saved_payment_method=_id(intent.get("payment_method"))
-            or payment["saved_payment_method"],
-        ):
-            return
-        deposit = await conn.fetchval(
-            "SELECT setup_intent_id FROM payments.deposits WHERE payment_id = $1",
-            payment["payment_id"],
-        )
-        log.info("payment %s authorized after the guest authenticated", payment["payment_id"])
-        await outbox.add(
-            conn,
-            PaymentAuthorizedV1(
-                payment_id=payment["payment_id"],
-                booking_id=payment["booking_id"],
-                payment_intent_id=intent["id"],
-                amount=payment["amount"],
-                currency=payment["currency"],
-                card_brand=payment["card_brand"],
-                card_last4=payment["card_last4"],
-                group_id=payment["group_id"],
-                deposit_setup_intent_id=deposit,
-            ),
-            **meta,
-        )
-        return
-    if status not in ("requires_payment_method", "canceled"):
-        return  # still requires_action, or a status this flow does not end on
+        await _authenticated(conn, outbox, payment, intent)
+    elif status in ("requires_payment_method", "canceled"):
+        await _authentication_failed(conn, outbox, payment, intent)
+    # else: still requires_action, or a status this flow does not end on
+
+
+def _meta(payment: asyncpg.Record) -> dict[str, Any]:
+    return {"key": payment["payment_id"], "correlation_id": payment["correlation_id"]}
+
+
+async def _authenticated(
+    conn: asyncpg.Connection, outbox: Outbox, payment: asyncpg.Record, intent: dict[str, Any]
+) -> None:
+    changed = await repository.apply_trigger(
+        conn,
+        payment["payment_id"],
+        PaymentStatus.REQUIRES_ACTION,
+        PaymentTrigger.AUTHENTICATED,
+        stripe_status=intent["status"],
+        saved_payment_method=_id(intent.get("payment_method")) or payment["saved_payment_method"],
+    )
+    # Locked above while still awaiting the guest: nobody else could have moved it.
+    repository.expect_changed(changed, f"payment {payment['payment_id']} authenticated")
+    deposit = await deposit_repository.deposit_setup_intent(conn, payment["payment_id"])
+    log.info("payment %s authorized after the guest authenticated", payment["payment_id"])
+    await outbox.add(
+        conn,
+        PaymentAuthorizedV1(
+            payment_id=payment["payment_id"],
+            booking_id=payment["booking_id"],
+            payment_intent_id=intent["id"],
+            amount=payment["amount"],
+            currency=payment["currency"],
+            card_brand=payment["card_brand"],
+            card_last4=payment["card_last4"],
+            group_id=payment["group_id"],
+            deposit_setup_intent_id=deposit,
+        ),
+        **_meta(payment),
+    )
+
+
+async def _authentication_failed(
+    conn: asyncpg.Connection, outbox: Outbox, payment: asyncpg.Record, intent: dict[str, Any]
+) -> None:
+    status = intent["status"]
     error = intent.get("last_payment_error") or {}
     code = error.get("code") or (
         "payment_intent_canceled" if status == "canceled" else AUTHENTICATION_FAILED
     )
     message = error.get("message") or "the guest did not complete the bank's authentication"
-    if not await repository.transition(
+    changed = await repository.apply_trigger(
         conn,
         payment["payment_id"],
-        "requires_action",
-        status="failed",
+        PaymentStatus.REQUIRES_ACTION,
+        PaymentTrigger.AUTHENTICATION_FAILED,
         stripe_status=status,
         failure_code=code,
         failure_message=message,
-    ):
-        return
+    )
+    repository.expect_changed(changed, f"payment {payment['payment_id']} authentication failed")
     log.info("payment %s failed: authentication %s", payment["payment_id"], code)
     await outbox.add(
         conn,
@@ -134,5 +140,5 @@ async def apply_intent_event(
             purpose=payment["payment_purpose"],
             subject_id=payment["subject_id"],
         ),
-        **meta,
+        **_meta(payment),
     )

@@ -32,6 +32,7 @@ from payments.adapters import repository
 from payments.adapters.stripe_gateway import PaymentIntentResult, StripeGateway, StripeGatewayError
 from payments.domain.charges import ChargeRefused, ExtraCharge, charge_purpose, plan_charge
 from payments.domain.ids import charge_payment_id, idempotency_key
+from payments.domain.payment import PaymentStatus
 from payments.service_layer import commands
 from payments.service_layer.captures import payment_captured
 from payments.service_layer.deposits import charge_source
@@ -188,7 +189,7 @@ def _payment_row(charge: ExtraCharge, outcome: ChargeOutcome, env: Envelope) -> 
         "customer_id": charge.customer_id,
         "saved_payment_method": charge.payment_method,
         "correlation_id": env.correlation_id,
-        "status": "captured" if ok else "failed",
+        "status": PaymentStatus.CAPTURED if ok else PaymentStatus.FAILED,
         "captured_amount": result.amount_received if ok and result else 0,
         "payment_intent_id": (result.id or None) if result else None,
         "charge_id": result.charge_id if result else None,
@@ -229,7 +230,7 @@ def _refused_row(
         "transfer_group": event.group_id or event.booking_id,
         "payment_method": "",
         "correlation_id": env.correlation_id,
-        "status": "failed",
+        "status": PaymentStatus.FAILED,
         "failure_code": outcome.code,
         "failure_message": outcome.message,
     }

@@ -24,6 +24,7 @@ import asyncpg
 
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.booking import DepositReleasedV1
+from payments.adapters import deposit_repository
 from payments.adapters.stripe_gateway import SetupIntentResult, StripeGateway, StripeGatewayError
 from payments.domain.charges import DEPOSIT_CLAIM_REASON, ChargeRequest
 from payments.domain.checkout import Checkout
@@ -50,10 +51,7 @@ async def charge_source(
     the deposit (its customer and payment method) when there is one."""
     if source is None or event.reason != DEPOSIT_CLAIM_REASON:
         return source
-    deposit = await db.fetchrow(
-        "SELECT customer_id, payment_method FROM payments.deposits WHERE payment_id = $1",
-        event.payment_id,
-    )
+    deposit = await deposit_repository.deposit_card(db, event.payment_id)
     if deposit is None:
         return source  # e.g. a group leg: the group's payment saved its card
     return {
@@ -93,17 +91,16 @@ class Deposits:
             return None
         if deposit_failure(result) is not None or result.payment_method is None:
             return None
-        await conn.execute(
-            "INSERT INTO payments.deposits (payment_id, booking_id, setup_intent_id, "
-            "payment_method, customer_id, amount, currency) VALUES ($1, $2, $3, $4, $5, $6, $7) "
-            "ON CONFLICT (payment_id) DO NOTHING",
-            checkout.payment_id,
-            checkout.booking_id,
-            result.id,
-            result.payment_method,
-            customer,
-            checkout.deposit_amount,
-            checkout.currency,
+        # A redelivered checkout finds its deposit recorded: the same intent, quietly.
+        await deposit_repository.insert_deposit(
+            conn,
+            payment_id=checkout.payment_id,
+            booking_id=checkout.booking_id,
+            setup_intent_id=result.id,
+            payment_method=result.payment_method,
+            customer_id=customer,
+            amount=checkout.deposit_amount,
+            currency=checkout.currency,
         )
         return result.id
 
@@ -112,11 +109,6 @@ class Deposits:
     ) -> None:
         """booking.deposit_released: nothing more is charged against the deposit. A payment
         without a deposit row (a group leg's) has nothing to mark."""
-        await conn.execute(
-            "UPDATE payments.deposits SET status = 'released', charged = LEAST($2, amount), "
-            "release_reason = $3, released_at = now() "
-            "WHERE payment_id = $1 AND status = 'secured'",
-            event.payment_id,
-            event.charged,
-            event.reason,
+        await deposit_repository.release_deposit(  # released already: a redelivery
+            conn, event.payment_id, event.charged, event.reason
         )

@@ -13,7 +13,7 @@ everything known so far. Applying one:
    status, once → `dispute_closed` (`accepted` when payments closed it for the platform).
 
 A webhook that is older than what we know changes nothing and emits nothing. A dispute of a
-bank debit is a return (`bank_debits.apply_dispute`: `payments.payment_returned`) and emits none
+bank debit is a return (`bank_debit_webhooks.apply_dispute`: `payments.payment_returned`) and emits none
 of these, so the two paths never count the same money twice. `radar.early_fraud_warning.created`
 → `payments.early_fraud_warning_received`, once per warning.
 """
@@ -98,7 +98,7 @@ async def apply_dispute_event(
     if report.method_type == disputes_db.BANK_DEBIT or (
         payment["payment_method_type"] == disputes_db.BANK_DEBIT
     ):
-        return  # a returned bank debit: bank_debits.apply_dispute
+        return  # a returned bank debit: bank_debit_webhooks.apply_dispute
     meta = _meta(payment, event["id"])
     case_id = dispute_id(report.processor_dispute_id)
     await _open(conn, outbox, payment, report, case_id, meta)

@@ -27,6 +27,7 @@ from marketplace_contracts.events.payments import PaymentVoidedV1
 from payments.adapters import repository
 from payments.adapters.stripe_gateway import PaymentIntentResult, StripeGateway, StripeGatewayError
 from payments.domain.ids import checkout_payment_id, intent_key
+from payments.domain.payment import VOIDABLE, PaymentStatus, PaymentTrigger
 from payments.service_layer.reauthorization import raise_if_renewed
 from payments.service_layer.saved_cards import SavedCards
 
@@ -43,7 +44,7 @@ class GroupCharge:
 @dataclass(frozen=True)
 class GroupRelease:
     """A group's payment to release: an authorization voided at Stripe (`result`), or a saved
-    card that will not be charged (`from_status == "saved"`, no Stripe call)."""
+    card that will not be charged (`from_status` saved, no Stripe call)."""
 
     payment_id: str
     from_status: str
@@ -80,12 +81,12 @@ class GroupPayments:
                 f"the payment is {payment['amount']} {payment['currency']}"
             )
         status = payment["status"]
-        if status in ("captured", "failed"):
+        if status in (PaymentStatus.CAPTURED, PaymentStatus.FAILED):
             return None  # decided by an earlier delivery
-        if status not in ("authorized", "saved"):
+        if status not in (PaymentStatus.AUTHORIZED, PaymentStatus.SAVED):
             raise PermanentError(f"group {event.group_id}: capture requested, payment is {status}")
         try:
-            if status == "saved":
+            if status == PaymentStatus.SAVED:
                 result = await self.saved.charge(payment)
             else:
                 result = await self.stripe.capture(
@@ -115,7 +116,7 @@ class GroupPayments:
             charge.from_status,
             charge.result,
             error=charge.error,
-            failed_status="failed",
+            failure=PaymentTrigger.CHARGE_REFUSED,
         )
 
     # -- group failed: release the payment --------------------------------------------------
@@ -125,14 +126,14 @@ class GroupPayments:
         if payment is None:
             return None  # the group failed before payments took anything
         status = payment["status"]
-        if status == "captured":
+        if status == PaymentStatus.CAPTURED:
             raise PermanentError(
                 f"group {event.group_id} failed ({event.reason}) after its payment {payment_id} "
                 "was captured: refund it by hand"
             )
-        if status == "saved":
+        if status == PaymentStatus.SAVED:
             return GroupRelease(payment_id, status)
-        if status not in ("authorized", "requires_action"):
+        if status not in VOIDABLE:
             return None  # failed, voided or cancelled: nothing is held
         return GroupRelease(payment_id, status, await self._cancel(payment))
 
@@ -164,17 +165,19 @@ class GroupPayments:
     ) -> None:
         if release is None:
             return
-        if release.from_status == "saved":
+        if release.from_status == PaymentStatus.SAVED:
             # No money was taken or held: the card stays saved to the guest's customer, this
             # payment will just never charge it.
-            await repository.transition(conn, release.payment_id, "saved", status="cancelled")
+            await repository.apply_trigger(
+                conn, release.payment_id, PaymentStatus.SAVED, PaymentTrigger.CANCEL
+            )
             return
         assert release.result is not None
-        if await repository.transition(
+        if await repository.apply_trigger(
             conn,
             release.payment_id,
             release.from_status,
-            status="voided",
+            PaymentTrigger.VOID,
             stripe_status=release.result.status,
         ):
             await self.outbox.add(

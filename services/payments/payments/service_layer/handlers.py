@@ -40,6 +40,7 @@ from payments.adapters.stripe_gateway import (
 )
 from payments.domain.checkout import Checkout, InvalidCheckout
 from payments.domain.ids import idempotency_key, intent_key
+from payments.domain.payment import VOIDABLE, PaymentStatus, PaymentTrigger, authorization_outcome
 from payments.service_layer import card_actions, commands
 from payments.service_layer.bank_debits import US_BANK_ACCOUNT, BankDebits
 from payments.service_layer.captures import record_captured
@@ -237,7 +238,7 @@ class PaymentHandlers:
         row = {
             **repository.checkout_payment(checkout, env.correlation_id),
             "payment_intent_id": result.id if result else None,
-            "status": "authorized" if ok else "requires_action" if action else "failed",
+            "status": authorization_outcome(ok, action),
             # A decline leaves the intent awaiting another payment method, as Stripe reports it.
             "stripe_status": ("requires_payment_method" if result.declined else result.status)
             if result
@@ -311,9 +312,11 @@ class PaymentHandlers:
             # A leg of a Linked Booking Group, confirmed because its group's payment was
             # captured (group_capture_requested): nothing is left to take.
             return None
-        if payment["status"] == "saved":  # a far-ahead Request-to-Book: charge the saved card
+        if (
+            payment["status"] == PaymentStatus.SAVED
+        ):  # a far-ahead Request-to-Book: charge the saved card
             return await self.saved.charge_off_session(payment)
-        if payment["status"] != "authorized":
+        if payment["status"] != PaymentStatus.AUTHORIZED:
             return None
         try:
             return await self.stripe.capture(
@@ -337,14 +340,14 @@ class PaymentHandlers:
             return
         payment = await repository.get_payment(conn, event.payment_id)
         assert payment is not None
-        if payment["status"] == "saved":
-            await self.saved.record_charge(conn, env, event.payment_id, "saved", result)
+        if payment["status"] == PaymentStatus.SAVED:
+            await self.saved.record_charge(conn, env, event.payment_id, PaymentStatus.SAVED, result)
             return
         await record_captured(
             conn,
             self.outbox,
             event.payment_id,
-            "authorized",
+            PaymentStatus.AUTHORIZED,
             result,
             env.correlation_id,
             env.event_id,
@@ -355,11 +358,7 @@ class PaymentHandlers:
         if event.payment_id is None:
             return None
         payment = await repository.get_payment(self.db(), event.payment_id)
-        if (
-            payment is None
-            or payment["status"] not in ("authorized", "requires_action")
-            or payment["group_id"] is not None
-        ):
+        if payment is None or payment["status"] not in VOIDABLE or payment["group_id"] is not None:
             return None  # a group's payment is voided by group_failed only
         try:
             return await self.stripe.cancel(
@@ -380,11 +379,12 @@ class PaymentHandlers:
     ) -> None:
         if result is None or event.payment_id is None:
             return
-        if await repository.transition(
-            conn, event.payment_id, "authorized", status="voided", stripe_status=result.status
-        ) or await repository.transition(
-            conn, event.payment_id, "requires_action", status="voided", stripe_status=result.status
-        ):
+        voided = False
+        for held in VOIDABLE:  # authorized, else still waiting for the guest's authentication
+            voided = voided or await repository.apply_trigger(
+                conn, event.payment_id, held, PaymentTrigger.VOID, stripe_status=result.status
+            )
+        if voided:
             await self.outbox.add(
                 conn,
                 PaymentVoidedV1(

@@ -44,6 +44,7 @@ from payments.adapters.stripe_gateway import (
 )
 from payments.domain.checkout import is_destination_charge, stripe_metadata
 from payments.domain.ids import idempotency_key
+from payments.domain.payment import PaymentStatus
 from payments.service_layer.guards import existing_payment
 
 log = logging.getLogger("payments.reauthorization")
@@ -72,7 +73,7 @@ class Reauthorizations:
     async def prepare(self, env: Envelope, event: ReauthorizationRequestedV1) -> Renewal | None:
         payment = await existing_payment(self.db(), event.payment_id)
         if (
-            payment["status"] != "authorized"
+            payment["status"] != PaymentStatus.AUTHORIZED
             or payment["payment_intent_id"] != event.expiring_payment_intent_id
         ):
             return None  # renewed, captured or voided by an earlier delivery or meanwhile
@@ -134,12 +135,9 @@ class Reauthorizations:
                 causation_id=env.event_id,
             )
             return
-        row = await conn.fetchrow(
-            "UPDATE payments.payments SET payment_intent_id = $3, authorized_at = now(), "
-            "renewals = renewals + 1, expiry_notified_at = NULL, stripe_status = $4, "
-            "updated_at = now() "
-            "WHERE payment_id = $1 AND status = 'authorized' AND payment_intent_id = $2 "
-            "RETURNING authorized_at, amount, currency",
+        # Compare-and-set; None (renewed, captured or voided meanwhile) is handled below.
+        row = await repository.swap_authorization(
+            conn,
             event.payment_id,
             event.expiring_payment_intent_id,
             result.id,
@@ -148,15 +146,13 @@ class Reauthorizations:
         # The old authorization, or (renewed, captured or voided meanwhile) the new one, is
         # not needed any more: the sweeper cancels it after the grace period.
         replaced = event.expiring_payment_intent_id if row is not None else result.id
-        inserted = await conn.execute(
-            "INSERT INTO payments.replaced_authorizations "
-            "(payment_intent_id, payment_id, replaced_by) VALUES ($1, $2, $3) "
-            "ON CONFLICT (payment_intent_id) DO NOTHING",
+        inserted = await repository.add_replaced_authorization(
+            conn,
             replaced,
             event.payment_id,
             result.id if row is not None else event.expiring_payment_intent_id,
         )
-        if row is None or inserted != "INSERT 0 1":
+        if row is None or not inserted:
             return
         log.info(
             "payment %s: authorization %s renewed as %s",
@@ -206,16 +202,8 @@ async def cancel_replaced(
 ) -> int:
     """Cancel on Stripe the authorizations renewals replaced, once their grace has passed.
     Returns how many were settled (cancelled, or found not cancellable)."""
-    rows = await pool.fetch(
-        "SELECT payment_intent_id FROM payments.replaced_authorizations "
-        "WHERE cancelled_at IS NULL AND replaced_at < now() - $1::interval "
-        "ORDER BY replaced_at LIMIT $2",
-        grace,
-        limit,
-    )
     done = 0
-    for row in rows:
-        intent = row["payment_intent_id"]
+    for intent in await repository.replaced_due(pool, grace, limit):
         error: str | None = None
         try:
             await stripe.cancel(intent, idempotency_key=idempotency_key("cancel-replaced", intent))
@@ -227,11 +215,7 @@ async def cancel_replaced(
             # that this cancel could release. Recorded for ops.
             error = f"{exc.code}: {exc.message}"
             log.warning("replaced authorization %s not cancelled: %s", intent, error)
-        await pool.execute(
-            "UPDATE payments.replaced_authorizations SET cancelled_at = now(), cancel_error = $2 "
-            "WHERE payment_intent_id = $1",
-            intent,
-            error,
-        )
+        # Rows are never deleted and a second sweeper settles it the same way: quiet.
+        await repository.settle_replaced(pool, intent, error)
         done += 1
     return done

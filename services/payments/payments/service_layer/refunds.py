@@ -28,7 +28,6 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import asyncpg
 
@@ -41,12 +40,10 @@ from payments import metrics
 from payments.adapters import refund_repository as refunds_db
 from payments.adapters import repository
 from payments.adapters.stripe_gateway import PaymentIntentResult, StripeGateway, StripeGatewayError
-from payments.domain.checkout import Split
 from payments.domain.ids import idempotency_key, intent_key
 from payments.domain.refunds import (
     AMENDMENT,
     NONE,
-    NOT_CHARGED_YET,
     PARTIAL_CAPTURE,
     REFUND,
     VOID,
@@ -56,31 +53,15 @@ from payments.domain.refunds import (
     RefundOrder,
     RefundRefused,
     cancellation_cause,
-    lowered_charge,
     plan_refund,
 )
 from payments.service_layer import commands
-from payments.service_layer.captures import record_captured
+from payments.service_layer.refund_effects import RefundOutcome, apply_to_payment
 from payments.service_layer.reversals import plan_reversals
 
 log = logging.getLogger("payments.refunds")
 
 DEFAULT_MAX_ATTEMPTS = 4
-
-
-@dataclass(frozen=True)
-class RefundOutcome:
-    """How a refund ended, for `record` to write down with its event."""
-
-    order: RefundOrder
-    succeeded: bool
-    method: str | None
-    stripe_refund_id: str | None = None
-    intent: PaymentIntentResult | None = None
-    """The PaymentIntent after a void or a smaller capture."""
-    capture_splits: tuple[Split, ...] = ()
-    code: str | None = None
-    message: str = ""
 
 
 class RefundNotRetryable(Exception):
@@ -311,7 +292,7 @@ class Refunds:
             )
             return True
         assert outcome.method is not None
-        await self._apply_to_payment(conn, outcome, payment, correlation_id, causation_id)
+        await apply_to_payment(conn, self.outbox, outcome, payment, correlation_id, causation_id)
         # A host's share already transferred comes back by a transfer reversal (its worker).
         await plan_reversals(conn, order, outcome.method, correlation_id)
         took = await refunds_db.mark_succeeded(
@@ -342,57 +323,6 @@ class Refunds:
             causation_id=causation_id,
         )
         return True
-
-    async def _apply_to_payment(
-        self,
-        conn: asyncpg.Connection,
-        outcome: RefundOutcome,
-        payment: PaymentState | None,
-        correlation_id: uuid.UUID,
-        causation_id: uuid.UUID,
-    ) -> None:
-        order = outcome.order
-        if outcome.method == REFUND:
-            await refunds_db.add_refunded(conn, order.payment_id, order.amount)
-        elif outcome.method == VOID:
-            assert outcome.intent is not None
-            await repository.transition(
-                conn,
-                order.payment_id,
-                "authorized",
-                status="voided",
-                stripe_status=outcome.intent.status,
-            )
-        elif outcome.method == PARTIAL_CAPTURE:
-            assert outcome.intent is not None
-            await record_captured(
-                conn,
-                self.outbox,
-                order.payment_id,
-                "authorized",
-                outcome.intent,
-                correlation_id,
-                causation_id,
-                splits=outcome.capture_splits,
-            )
-        elif payment is not None and payment.group_id is None and payment.status in NOT_CHARGED_YET:
-            rest = lowered_charge(order, payment) if order.cause == AMENDMENT else ()
-            if not rest:
-                # A cancelled booking must never be charged: its saved card will not be.
-                await repository.transition(
-                    conn, order.payment_id, payment.status, status="cancelled"
-                )
-                return
-            # An amended booking's saved card is charged the lower price instead.
-            [split] = rest
-            await refunds_db.lower_charge(
-                conn,
-                order.payment_id,
-                payment.status,
-                amount=split.amount,
-                platform_fee=split.platform_fee,
-                tax=split.tax,
-            )
 
     # -- ops: retry a failed refund ---------------------------------------------------------
     async def retry(self, refund_id: str) -> asyncpg.Record:

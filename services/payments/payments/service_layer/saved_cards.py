@@ -30,6 +30,7 @@ from payments.adapters.stripe_gateway import (
 )
 from payments.domain.checkout import Checkout, is_destination_charge, stripe_metadata
 from payments.domain.ids import idempotency_key
+from payments.domain.payment import PaymentStatus, PaymentTrigger
 from payments.service_layer.captures import record_captured
 from payments.service_layer.guards import existing_payment, refusal_is_final
 
@@ -61,7 +62,7 @@ class SavedCards:
         payment_id = checkout.payment_id
         row = {
             **repository.checkout_payment(checkout, env.correlation_id),
-            "status": "saved" if ok else "failed",
+            "status": PaymentStatus.SAVED if ok else PaymentStatus.FAILED,
             "customer_id": customer,
             "setup_intent_id": result.id if result else None,
             "saved_payment_method": result.payment_method if ok and result else None,
@@ -138,7 +139,7 @@ class SavedCards:
         self, env: Envelope, event: PaymentRetryRequestedV1
     ) -> PaymentIntentResult | None:
         payment = await existing_payment(self.db(), event.payment_id)
-        if payment["status"] != "charge_failed":
+        if payment["status"] != PaymentStatus.CHARGE_FAILED:
             return None  # paid meanwhile, or not a failed charge
         return await self.pay_on_session(
             payment, event.payment_id, event.payment_method, event.attempt
@@ -181,10 +182,10 @@ class SavedCards:
         result: PaymentIntentResult | None,
         *,
         error: StripeGatewayError | None = None,
-        failed_status: str = "charge_failed",
+        failure: PaymentTrigger = PaymentTrigger.CHARGE_DECLINED,
     ) -> None:
-        """Captured → payment_captured; a decline or a refusal (`error`) → `failed_status` +
-        payment_failed."""
+        """Captured → payment_captured; a decline or a refusal (`error`) → `failure` (the guest
+        may retry, or not) + payment_failed."""
         if result is None and error is None:
             return
         if result is not None and result.status == "succeeded":
@@ -193,7 +194,7 @@ class SavedCards:
             )
             return
         if result is not None:
-            failure = {
+            failed = {
                 "stripe_status": result.status,
                 "payment_intent_id": result.id or None,
                 "failure_code": result.failure_code,
@@ -202,14 +203,12 @@ class SavedCards:
             }
         else:
             assert error is not None
-            failure = {
+            failed = {
                 "failure_code": error.code,
                 "decline_code": None,
                 "failure_message": error.message,
             }
-        if not await repository.transition(
-            conn, payment_id, from_status, status=failed_status, **failure
-        ):
+        if not await repository.apply_trigger(conn, payment_id, from_status, failure, **failed):
             return  # no longer in from_status: recorded by an earlier delivery
         payment = await repository.get_payment(conn, payment_id)
         assert payment is not None
@@ -218,9 +217,9 @@ class SavedCards:
             PaymentFailedV1(
                 payment_id=payment_id,
                 booking_id=payment["booking_id"],
-                code=failure["failure_code"] or (result.status if result else "charge_failed"),
-                decline_code=failure["decline_code"],
-                message=failure["failure_message"] or "",
+                code=failed["failure_code"] or (result.status if result else "charge_failed"),
+                decline_code=failed["decline_code"],
+                message=failed["failure_message"] or "",
                 group_id=payment["group_id"],
                 purpose=payment["payment_purpose"],
                 subject_id=payment["subject_id"],
@@ -237,4 +236,4 @@ class SavedCards:
         event: PaymentRetryRequestedV1,
         result: PaymentIntentResult | None,
     ) -> None:
-        await self.record_charge(conn, env, event.payment_id, "charge_failed", result)
+        await self.record_charge(conn, env, event.payment_id, PaymentStatus.CHARGE_FAILED, result)

@@ -8,7 +8,7 @@ from typing import Any
 
 import asyncpg
 
-from payments.adapters import staff_reads
+from payments.adapters import staff_reads, transfer_repository
 
 
 class PaymentNotFound(LookupError):
@@ -34,3 +34,8 @@ async def refunds(
     if payment_id is None and booking_id is None:
         raise ValueError("give payment_id or booking_id")
     return await staff_reads.refunds(pool, payment_id=payment_id, booking_id=booking_id)
+
+
+async def transfers_of(pool: asyncpg.Pool, payment_id: str) -> dict[str, Any]:
+    """A payment's Connect transfers (one per payout release) and their reversals."""
+    return await transfer_repository.of_payment(pool, payment_id)

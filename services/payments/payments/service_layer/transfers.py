@@ -47,6 +47,7 @@ from payments.domain.checkout import (
     is_destination_charge,
 )
 from payments.domain.ids import idempotency_key
+from payments.domain.payment import PaymentStatus
 
 log = logging.getLogger("payments.transfers")
 
@@ -172,10 +173,7 @@ class Transfers:
         """Check the release with the payment row locked and reserve its amount (a pending
         row); the payment. Raises TransferRefused."""
         async with self.db().acquire() as conn, conn.transaction():
-            payment = await conn.fetchrow(
-                "SELECT * FROM payments.payments WHERE payment_id = $1 FOR UPDATE",
-                event.payment_id,
-            )
+            payment = await repository.lock_payment(conn, event.payment_id)
             if payment is None:
                 raise TransferRefused(
                     "payment_not_found", f"payment {event.payment_id} does not exist"
@@ -183,7 +181,7 @@ class Transfers:
             existing = await transfers_db.get_transfer(conn, event.release_id, for_update=True)
             if existing is not None:
                 return payment  # reserved by an earlier try: carry on with it
-            if payment["status"] != "captured":
+            if payment["status"] != PaymentStatus.CAPTURED:
                 raise TransferRefused(
                     "payment_not_captured",
                     f"payment {event.payment_id} is {payment['status']}, not captured",

@@ -11,7 +11,6 @@ have a stored event applied again (`python -m payments webhook-replay <event id>
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -24,7 +23,9 @@ from eventkit.outbox import Outbox
 from eventkit.runtime import ServiceRuntime
 from marketplace_contracts.events.payments import HostAccountUpdatedV1, PlatformPayoutUpdatedV1
 from payments import metrics
-from payments.service_layer import bank_debits, card_actions, dispute_intake
+from payments.adapters import repository, webhook_repository
+from payments.adapters.stripe_gateway import WebhookSignatureError, verify_webhook
+from payments.service_layer import bank_debit_webhooks, bank_debits, card_actions, dispute_intake
 
 log = logging.getLogger("payments.webhooks")
 _OUTBOX = Outbox("payments", producer="payments")
@@ -68,6 +69,23 @@ STATUS_RANK = {
 }
 
 
+class WebhookRejected(ValueError):
+    """Not a correctly signed, fresh Stripe event; `code` says why (webhook_signature_invalid)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def verified_event(payload: bytes, signature: str, secret: str) -> dict[str, Any]:
+    """The event of a webhook request whose Stripe-Signature holds; raises WebhookRejected."""
+    try:
+        return verify_webhook(payload, signature, secret)
+    except WebhookSignatureError as exc:
+        raise WebhookRejected(exc.code, exc.message) from exc
+
+
 def moves_forward(current: str | None, new: str) -> bool:
     """True when `new` is a later status than `current` (unknown statuses never win)."""
     if new not in STATUS_RANK:
@@ -77,14 +95,7 @@ def moves_forward(current: str | None, new: str) -> bool:
 
 async def store_event(conn: asyncpg.Connection, event: dict[str, Any]) -> bool:
     """True if new; a redelivered Stripe event hits UNIQUE(stripe_event_id) and is a no-op."""
-    status = await conn.execute(
-        "INSERT INTO payments.stripe_webhook_events (stripe_event_id, type, payload) "
-        "VALUES ($1, $2, $3::jsonb) ON CONFLICT (stripe_event_id) DO NOTHING",
-        event["id"],
-        event["type"],
-        json.dumps(event),
-    )
-    return bool(status == "INSERT 0 1")
+    return await webhook_repository.store_event(conn, event)
 
 
 async def apply_pending(
@@ -100,29 +111,20 @@ async def apply_pending(
     transactions for that payment (recording the authorization, the capture) wait for it. A
     batch of events in one transaction held up to a hundred payments' rows for its whole
     length, which under load made every authorization and capture wait about a second."""
-    ids = await conn.fetch(
-        "SELECT id FROM payments.stripe_webhook_events WHERE processed_at IS NULL "
-        "ORDER BY id LIMIT $1",
-        limit,
-    )
     applied = 0
-    for (event_id,) in ids:
+    for event_id in await webhook_repository.pending_event_ids(conn, limit):
         async with unit_of_work.transaction(conn):
-            row = await conn.fetchrow(
-                "SELECT id, type, payload FROM payments.stripe_webhook_events "
-                "WHERE id = $1 AND processed_at IS NULL FOR UPDATE SKIP LOCKED",
-                event_id,
-            )
-            if row is None:
+            claimed = await webhook_repository.claim_event(conn, event_id)
+            if claimed is None:
                 continue  # another worker has it, or had it
-            await _apply_event(
-                conn, row["type"], json.loads(row["payload"]), bank_debit_return_window
+            event_type, payload = claimed
+            await _apply_event(conn, event_type, payload, bank_debit_return_window)
+            # Claimed with its row locked in this transaction: nobody else can mark it.
+            repository.expect_changed(
+                await webhook_repository.mark_processed(conn, event_id),
+                f"stripe webhook event {event_id} marked processed",
             )
-            await conn.execute(
-                "UPDATE payments.stripe_webhook_events SET processed_at = now() WHERE id = $1",
-                event_id,
-            )
-            _observe_lag(row["type"], json.loads(row["payload"]))
+            _observe_lag(event_type, payload)
             applied += 1
     return applied
 
@@ -143,9 +145,9 @@ async def _apply_event(
     if obj.get("object") == "payment_intent":
         await _apply_intent(conn, event_type, obj)
         await card_actions.apply_intent_event(conn, _OUTBOX, event)
-        await bank_debits.apply_intent_event(conn, _OUTBOX, event, return_window)
+        await bank_debit_webhooks.apply_intent_event(conn, _OUTBOX, event, return_window)
     elif obj.get("object") == "dispute":
-        await bank_debits.apply_dispute(conn, _OUTBOX, event)
+        await bank_debit_webhooks.apply_dispute(conn, _OUTBOX, event)
         await dispute_intake.apply_dispute_event(conn, _OUTBOX, event)
     elif obj.get("object") == "radar.early_fraud_warning":
         await dispute_intake.apply_fraud_warning(conn, _OUTBOX, event)
@@ -156,11 +158,7 @@ async def _apply_event(
 
 
 async def _apply_intent(conn: asyncpg.Connection, event_type: str, intent: dict[str, Any]) -> None:
-    payments = await conn.fetch(
-        "SELECT payment_id, stripe_status FROM payments.payments WHERE payment_intent_id = $1 "
-        "FOR UPDATE",
-        intent["id"],
-    )
+    payments = await repository.lock_by_intent(conn, intent["id"])
     if not payments:
         log.debug("webhook %s for unknown intent %s", event_type, intent["id"])
     for payment in payments:
@@ -173,11 +171,9 @@ async def _apply_intent(conn: asyncpg.Connection, event_type: str, intent: dict[
                 intent["status"],
             )
             continue
-        await conn.execute(
-            "UPDATE payments.payments SET stripe_status = $2, updated_at = now() "
-            "WHERE payment_id = $1",
-            payment["payment_id"],
-            intent["status"],
+        repository.expect_changed(  # locked above
+            await repository.set_stripe_status(conn, payment["payment_id"], intent["status"]),
+            f"stripe status of payment {payment['payment_id']}",
         )
 
 
@@ -192,19 +188,7 @@ async def _apply_account(
         bool(account.get("payouts_enabled")),
         bool(account.get("details_submitted")),
     )
-    changed = await conn.fetchrow(
-        "INSERT INTO payments.host_accounts AS h (host_account_id, charges_enabled, "
-        "payouts_enabled, details_submitted, stripe_updated_at) VALUES ($1, $2, $3, $4, $5) "
-        "ON CONFLICT (host_account_id) DO UPDATE SET charges_enabled = EXCLUDED.charges_enabled, "
-        "payouts_enabled = EXCLUDED.payouts_enabled, "
-        "details_submitted = EXCLUDED.details_submitted, "
-        "stripe_updated_at = EXCLUDED.stripe_updated_at, updated_at = now() "
-        "WHERE h.stripe_updated_at <= EXCLUDED.stripe_updated_at RETURNING host_account_id",
-        account["id"],
-        *state,
-        reported_at,
-    )
-    if changed is None:
+    if not await webhook_repository.upsert_host_account(conn, account["id"], state, reported_at):
         log.info("account.updated for %s is older than what we know; ignored", account["id"])
         return
     await _OUTBOX.add(
@@ -248,11 +232,7 @@ async def _apply_platform_payout(
 
 async def replay(conn: asyncpg.Connection, stripe_event_id: str) -> bool:
     """Have the worker apply a stored event again (it is idempotent: ranks only move forward)."""
-    status = await conn.execute(
-        "UPDATE payments.stripe_webhook_events SET processed_at = NULL WHERE stripe_event_id = $1",
-        stripe_event_id,
-    )
-    return bool(status == "UPDATE 1")
+    return await webhook_repository.mark_unprocessed(conn, stripe_event_id)
 
 
 async def apply_some(runtime: ServiceRuntime) -> int:

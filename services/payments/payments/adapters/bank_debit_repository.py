@@ -1,0 +1,100 @@
+"""SQL for bank debits (ACH Direct Debit): their payment rows, settlement and returns."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import asyncpg
+
+from payments.domain.checkout import US_BANK_ACCOUNT
+from payments.domain.payment import PaymentStatus
+
+
+async def lock_debit_by_intent(conn: asyncpg.Connection, intent_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT * FROM payments.payments WHERE payment_intent_id = $1 "
+        "AND payment_method_type = $2 FOR UPDATE",
+        intent_id,
+        US_BANK_ACCOUNT,
+    )
+
+
+async def lock_debit_by_charge(
+    conn: asyncpg.Connection, charge_id: str | None, intent_id: str | None
+) -> asyncpg.Record | None:
+    """The bank debit a dispute names (by its charge, else its intent), locked."""
+    return await conn.fetchrow(
+        "SELECT * FROM payments.payments WHERE payment_method_type = $1 "
+        "AND (charge_id = $2 OR payment_intent_id = $3) FOR UPDATE",
+        US_BANK_ACCOUNT,
+        charge_id,
+        intent_id,
+    )
+
+
+async def record_settlement(
+    conn: asyncpg.Connection, payment_id: str, succeeded_at: datetime, hold_until: datetime
+) -> bool:
+    """When the debit succeeded and until when the bank may still return it."""
+    status = await conn.execute(
+        "UPDATE payments.payments SET succeeded_at = $2, funds_hold_until = $3 "
+        "WHERE payment_id = $1",
+        payment_id,
+        succeeded_at,
+        hold_until,
+    )
+    return bool(status == "UPDATE 1")
+
+
+async def claim_cleared(
+    conn: asyncpg.Connection, now: datetime, limit: int
+) -> list[asyncpg.Record]:
+    """Mark (once) the captured debits whose return window has passed; the marked rows. Rows
+    another sweeper holds are skipped, not waited for."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        "UPDATE payments.payments SET funds_cleared_at = $1, updated_at = now() "
+        "WHERE payment_id IN (SELECT payment_id FROM payments.payments "
+        "  WHERE funds_hold_until IS NOT NULL AND funds_cleared_at IS NULL "
+        "  AND returned_at IS NULL AND status = $3 AND funds_hold_until <= $1 "
+        "  ORDER BY funds_hold_until LIMIT $2 FOR UPDATE SKIP LOCKED) "
+        "RETURNING payment_id, booking_id, captured_amount, currency, correlation_id, "
+        "funds_cleared_at",
+        now,
+        limit,
+        PaymentStatus.CAPTURED,
+    )
+    return rows
+
+
+async def insert_repay(
+    conn: asyncpg.Connection,
+    returned: asyncpg.Record,
+    *,
+    repay_id: str,
+    purpose: str,
+    payment_method: str,
+) -> bool:
+    """The card payment that replaces a returned debit, `charge_failed` (not paid) until its
+    attempt's outcome is recorded; False when an earlier attempt created it."""
+    status = await conn.execute(
+        "INSERT INTO payments.payments (payment_id, booking_id, purpose, guest_id, amount, "
+        "platform_fee, tax, currency, host_account_id, payment_method, customer_id, "
+        "status, correlation_id, replaces_payment_id, transfer_group) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $14, $12, $13, $2) "
+        "ON CONFLICT (payment_id) DO NOTHING",
+        repay_id,
+        returned["booking_id"],
+        purpose,
+        returned["guest_id"],
+        returned["amount"],
+        returned["platform_fee"],
+        returned["tax"],
+        returned["currency"],
+        returned["host_account_id"],
+        payment_method,
+        returned["customer_id"],
+        returned["correlation_id"],
+        returned["payment_id"],
+        PaymentStatus.CHARGE_FAILED,
+    )
+    return bool(status == "INSERT 0 1")

@@ -1,0 +1,180 @@
+"""A bank debit's webhooks (`bank_debits` tells the whole story): settled, returned before it
+settled, or returned after (a dispute on a captured debit). Applied by the webhook worker in its
+transaction; each change is a compare-and-set on our status, so a duplicated or replayed webhook
+changes nothing and emits nothing twice."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from eventkit.outbox import Outbox
+from marketplace_contracts.events.payments import PaymentReturnedV1
+from payments.adapters import bank_debit_repository as debits_db
+from payments.adapters import repository
+from payments.adapters.stripe_gateway import PaymentIntentResult
+from payments.domain.payment import PaymentStatus, PaymentTrigger
+from payments.service_layer.bank_debits import DEFAULT_RETURN_WINDOW
+from payments.service_layer.captures import record_captured
+
+log = logging.getLogger("payments.bank_debits")
+_NAMESPACE = uuid.UUID("0b8f3f3e-5c1e-4d8a-a7d4-6a5f2e1c9b70")  # bank_debits' namespace
+
+
+def _webhook_causation(stripe_event_id: str) -> uuid.UUID:
+    """A deterministic causation id for what a Stripe event caused."""
+    return uuid.uuid5(_NAMESPACE, f"stripe-event:{stripe_event_id}")
+
+
+async def apply_intent_event(
+    conn: asyncpg.Connection,
+    outbox: Outbox,
+    event: dict[str, Any],
+    return_window: timedelta = DEFAULT_RETURN_WINDOW,
+) -> None:
+    """A bank debit settled (`payment_intent.succeeded`) or was returned before it did
+    (`payment_intent.payment_failed`); anything else, or a card intent, changes nothing here."""
+    intent = event["data"]["object"]
+    if event["type"] not in ("payment_intent.succeeded", "payment_intent.payment_failed"):
+        return
+    payment = await debits_db.lock_debit_by_intent(conn, intent["id"])
+    if payment is None or payment["status"] != PaymentStatus.PROCESSING:
+        return  # not a debit, or settled already (a duplicated or replayed webhook)
+    at = datetime.fromtimestamp(event["created"], UTC)
+    causation = _webhook_causation(event["id"])
+    if event["type"] == "payment_intent.succeeded":
+        await _settled(conn, outbox, payment, intent, at, at + return_window, causation)
+    else:
+        error = intent.get("last_payment_error") or {}
+        await _returned(
+            conn,
+            outbox,
+            payment,
+            code=error.get("code") or "bank_debit_failed",
+            message=error.get("message") or "",
+            after_capture=False,
+            at=at,
+            causation_id=causation,
+            stripe_status=intent["status"],
+        )
+
+
+async def _settled(
+    conn: asyncpg.Connection,
+    outbox: Outbox,
+    payment: asyncpg.Record,
+    intent: dict[str, Any],
+    succeeded_at: datetime,
+    hold_until: datetime,
+    causation_id: uuid.UUID,
+) -> None:
+    charge = intent.get("latest_charge")
+    charge_id = charge.get("id") if isinstance(charge, dict) else charge
+    repository.expect_changed(  # the caller locked it
+        await debits_db.record_settlement(conn, payment["payment_id"], succeeded_at, hold_until),
+        f"settlement of bank debit {payment['payment_id']}",
+    )
+    result = PaymentIntentResult(
+        id=intent["id"],
+        status=intent["status"],
+        amount=intent["amount"],
+        amount_capturable=intent.get("amount_capturable") or 0,
+        amount_received=intent.get("amount_received") or intent["amount"],
+        currency=intent["currency"],
+        charge_id=charge_id,
+        card_brand=None,
+        card_last4=None,
+        transfer_group=intent.get("transfer_group"),
+        bank_name=payment["bank_name"],
+        bank_last4=payment["bank_last4"],
+    )
+    await record_captured(
+        conn,
+        outbox,
+        payment["payment_id"],
+        PaymentStatus.PROCESSING,
+        result,
+        payment["correlation_id"],
+        causation_id,
+        trigger=PaymentTrigger.DEBIT_SETTLED,
+    )
+
+
+async def _returned(
+    conn: asyncpg.Connection,
+    outbox: Outbox,
+    payment: asyncpg.Record,
+    *,
+    code: str,
+    message: str,
+    after_capture: bool,
+    at: datetime,
+    causation_id: uuid.UUID,
+    stripe_status: str | None = None,
+    dispute_id: str | None = None,
+) -> None:
+    changes: dict[str, Any] = {
+        "returned_at": at,
+        "return_code": code,
+        "failure_code": code,
+        "failure_message": message,
+    }
+    if stripe_status is not None:
+        changes["stripe_status"] = stripe_status
+    changed = await repository.apply_trigger(
+        conn, payment["payment_id"], payment["status"], PaymentTrigger.DEBIT_RETURNED, **changes
+    )
+    # Both callers locked the debit and checked its status: nobody else could have moved it.
+    repository.expect_changed(changed, f"bank debit {payment['payment_id']} returned")
+    log.warning(
+        "bank debit %s returned (%s, after capture: %s)", payment["payment_id"], code, after_capture
+    )
+    await outbox.add(
+        conn,
+        PaymentReturnedV1(
+            payment_id=payment["payment_id"],
+            booking_id=payment["booking_id"],
+            amount=payment["captured_amount"] if after_capture else payment["amount"],
+            currency=payment["currency"],
+            code=code,
+            message=message,
+            after_capture=after_capture,
+            host_account_id=payment["host_account_id"],
+            platform_fee=payment["platform_fee"],
+            tax=payment["tax"],
+            dispute_id=dispute_id,
+        ),
+        key=payment["payment_id"],
+        correlation_id=payment["correlation_id"],
+        causation_id=causation_id,
+    )
+
+
+async def apply_dispute(conn: asyncpg.Connection, outbox: Outbox, event: dict[str, Any]) -> None:
+    """`charge.dispute.created` on a captured bank debit: the bank returned it after it
+    succeeded (a card's dispute is not this module's)."""
+    if event["type"] != "charge.dispute.created":
+        return
+    dispute = event["data"]["object"]
+    charge = dispute.get("charge")
+    charge_id = charge.get("id") if isinstance(charge, dict) else charge
+    intent = dispute.get("payment_intent")
+    intent_id = intent.get("id") if isinstance(intent, dict) else intent
+    payment = await debits_db.lock_debit_by_charge(conn, charge_id, intent_id)
+    if payment is None or payment["status"] != PaymentStatus.CAPTURED:
+        return
+    await _returned(
+        conn,
+        outbox,
+        payment,
+        code=dispute.get("reason") or "debit_disputed",
+        message=f"dispute {dispute.get('id')}",
+        after_capture=True,
+        at=datetime.fromtimestamp(event["created"], UTC),
+        causation_id=_webhook_causation(event["id"]),
+        dispute_id=dispute.get("id"),
+    )
