@@ -1,8 +1,12 @@
-"""What the metrics cost the checkout saga: the same Instant Book load on the whole system,
-started afresh with `METRICS_ENABLED=0` and with `=1`, and each service's CPU per captured
-checkout.
+"""What the instrumentation costs the checkout saga: the same Instant Book load on the whole
+system, started afresh without it and with it, and each service's CPU per captured checkout.
 
-    python bench/metrics_saga_cost.py [--rate 10] [--duration 20] [--rounds 1]
+    python bench/metrics_saga_cost.py [--rate 10] [--duration 20] [--rounds 1] [--untraced]
+
+"Off" is `METRICS_ENABLED=0` and `OTEL_SDK_DISABLED=true`; "on" is the default configuration
+of a service that exports: metrics on, and traces over OTLP/HTTP (to a receiver in this
+process) with no sampler named, so the services' default ratio applies (`--untraced`: metrics
+alone, tracing as the environment says).
 
 Each side starts the Stripe simulator and the four services as processes on free ports
 (tests/e2e's harness, on KAFKA_BOOTSTRAP and the MP_TEST_DB database, as `make test` sets
@@ -27,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.conftest import KAFKA  # noqa: E402  (the harness of the e2e tests)
 from tests.e2e.conftest import SERVICES, build_system, running  # noqa: E402
+from tests.support.otlp_collector import otlp_collector  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -36,11 +41,22 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
 
 
-def measure(enabled: bool, rate: float, duration: float) -> tuple[float, str]:
+_SAMPLING = ("OTEL_SDK_DISABLED", "OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG")
+
+
+def measure(enabled: bool, traced: bool, rate: float, duration: float) -> tuple[float, str]:
     """(services' CPU ms per captured checkout, the line printed)."""
-    with tempfile.TemporaryDirectory() as logs:
+    with tempfile.TemporaryDirectory() as logs, otlp_collector() as collector:
         system = build_system(KAFKA, Path(logs))
         system.env["METRICS_ENABLED"] = "1" if enabled else "0"
+        if traced:
+            for var in _SAMPLING:
+                system.env.pop(var, None)
+            if enabled:
+                system.env["OTEL_TRACES_EXPORTER"] = "otlp"
+                system.env["OTEL_EXPORTER_OTLP_ENDPOINT"] = collector.endpoint
+            else:
+                system.env["OTEL_SDK_DISABLED"] = "true"
         with running(system):
             pids = {name: system.procs[name].pid for name in SERVICES}
             before = {name: _cpu_seconds(pid) for name, pid in pids.items()}
@@ -63,9 +79,9 @@ def measure(enabled: bool, rate: float, duration: float) -> tuple[float, str]:
     total = sum(used.values()) / n * 1000
     side = "on " if enabled else "off"
     line = (
-        f"metrics {side}: {n} captured, CPU ms per checkout {total:.1f} ({per}); "
+        f"instrumentation {side}: {n} captured, CPU ms per checkout {total:.1f} ({per}); "
         f"{latency.group(1).strip() if latency else 'no latency line'}; "
-        f"load average {os.getloadavg()[0]:.2f}"
+        f"{len(collector.spans)} spans exported; load average {os.getloadavg()[0]:.2f}"
     )
     return total, line
 
@@ -75,11 +91,12 @@ def main() -> None:
     p.add_argument("--rate", type=float, default=10.0)
     p.add_argument("--duration", type=float, default=20.0)
     p.add_argument("--rounds", type=int, default=1)
+    p.add_argument("--untraced", action="store_true", help="compare metrics alone")
     args = p.parse_args()
     totals: dict[bool, list[float]] = {False: [], True: []}
     for round_ in range(1, args.rounds + 1):
         for enabled in (False, True) if round_ % 2 else (True, False):
-            total, line = measure(enabled, args.rate, args.duration)
+            total, line = measure(enabled, not args.untraced, args.rate, args.duration)
             totals[enabled].append(total)
             print(f"round {round_} {line}", flush=True)
     off = sum(totals[False]) / len(totals[False])

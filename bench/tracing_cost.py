@@ -5,8 +5,9 @@ afresh once per tracing mode, with each service's CPU per captured checkout.
 
 Modes: `off` (`OTEL_SDK_DISABLED=true`: no spans, no trace ids), `none` (the development default:
 no exporter, so nothing is recorded, but trace ids are made, propagated and logged), `sampled`
-(every trace recorded and exported over OTLP/HTTP to a receiver in this process) and `ratio`
-(`parentbased_traceidratio` 0.1: one trace in ten recorded and exported).
+(every trace recorded and exported over OTLP/HTTP to a receiver in this process), `ratio`
+(`parentbased_traceidratio` 0.1: one trace in ten recorded and exported) and `default`
+(exporting with no sampler named: the services' default, `eventkit.tracing.DEFAULT_SAMPLE_RATIO`).
 Each mode starts the Stripe simulator and the four services as processes on free ports
 (tests/e2e's harness, on KAFKA_BOOTSTRAP and the MP_TEST_DB database, as `make test` sets
 them), drives `bench/saga_latency.py` against the gateway, and reads the services' CPU time
@@ -31,7 +32,7 @@ from tests.conftest import KAFKA  # noqa: E402  (the harness of the e2e tests)
 from tests.e2e.conftest import SERVICES, build_system, running  # noqa: E402
 from tests.support.otlp_collector import otlp_collector  # noqa: E402
 
-MODES = ("off", "none", "sampled", "ratio")
+MODES = ("off", "none", "default", "sampled", "ratio")
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -46,6 +47,8 @@ def _mode_env(mode: str, endpoint: str) -> dict[str, str]:
     if mode == "none":
         return {"OTEL_TRACES_EXPORTER": "none"}
     exporting = {"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint}
+    if mode == "sampled":
+        exporting |= {"OTEL_TRACES_SAMPLER": "parentbased_always_on"}
     if mode == "ratio":
         exporting |= {"OTEL_TRACES_SAMPLER": "parentbased_traceidratio"}
         exporting |= {"OTEL_TRACES_SAMPLER_ARG": "0.1"}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import random
 import uuid
 from collections.abc import Iterator
 
@@ -13,8 +14,11 @@ import pytest
 from aiokafka.structs import ConsumerRecord
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from opentelemetry import trace
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import Sampler
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
 from eventkit import logs, tracing
 from eventkit.stripe_tracing import operation
@@ -39,6 +43,39 @@ def test_the_exporter_is_none_unless_the_environment_names_one_or_a_collector(
     environ: dict[str, str], expected: str
 ) -> None:
     assert tracing.exporter_name(environ) == expected
+
+
+def _sampled(sampler: Sampler, trace_id: int, parent: bool | None = None) -> bool:
+    context = None
+    if parent is not None:
+        flags = TraceFlags(TraceFlags.SAMPLED if parent else TraceFlags.DEFAULT)
+        remote = NonRecordingSpan(SpanContext(trace_id, 1, True, flags))
+        context = trace.set_span_in_context(remote)
+    return sampler.should_sample(context, trace_id, "span").decision.is_sampled()
+
+
+def test_exporting_with_no_sampler_named_records_one_trace_in_100_and_children_follow() -> None:
+    sampler = tracing.default_sampler(exporting=True, environ={})
+    assert sampler is not None
+    ids = [random.getrandbits(128) or 1 for _ in range(20_000)]
+    share = sum(_sampled(sampler, trace_id) for trace_id in ids) / len(ids)
+    assert tracing.DEFAULT_SAMPLE_RATIO == 0.01
+    assert 0.006 < share < 0.014
+    # Decided where the trace began: every service follows the parent's flag.
+    assert all(_sampled(sampler, trace_id, parent=True) for trace_id in ids[:200])
+    assert not any(_sampled(sampler, trace_id, parent=False) for trace_id in ids[:200])
+
+
+def test_the_sampler_ratio_and_the_sampler_itself_come_from_the_standard_variables() -> None:
+    every = tracing.default_sampler(True, {"OTEL_TRACES_SAMPLER_ARG": "1"})
+    assert every is not None and _sampled(every, random.getrandbits(128) or 1)
+    # Named: the SDK reads OTEL_TRACES_SAMPLER itself.
+    assert tracing.default_sampler(True, {"OTEL_TRACES_SAMPLER": "always_on"}) is None
+    # Nothing exported: nothing recorded at any ratio.
+    quiet = tracing.default_sampler(False, {"OTEL_TRACES_SAMPLER_ARG": "1"})
+    assert quiet is not None and not _sampled(quiet, random.getrandbits(128) or 1)
+    with pytest.raises(ValueError, match="OTEL_TRACES_SAMPLER_ARG='2'"):
+        tracing.default_sampler(True, {"OTEL_TRACES_SAMPLER_ARG": "2"})
 
 
 def test_an_unknown_exporter_is_refused_by_name() -> None:

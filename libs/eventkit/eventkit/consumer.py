@@ -28,7 +28,7 @@ import asyncpg
 from aiokafka.structs import ConsumerRecord
 from pydantic import ValidationError
 
-from eventkit import logs, metrics, tracing
+from eventkit import logs, metrics, tracing, unit_of_work
 from eventkit.dead_letters import DeadLetters
 from eventkit.outages import Backoff, is_conflict, is_outage
 from eventkit.routing import EventRouter, PermanentError, Route
@@ -172,7 +172,7 @@ class MessageProcessor:
             self.metrics.finished(d.envelope.type, outcome, per_event)
 
     async def _apply_run(self, decoded: list[tuple[ConsumerRecord, _Decoded]]) -> set[uuid.UUID]:
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with self.pool.acquire() as conn, unit_of_work.transaction(conn):
             claimed = {
                 row["event_id"]
                 for row in await conn.fetch(
@@ -257,7 +257,7 @@ class MessageProcessor:
     async def _apply_one(
         self, record: ConsumerRecord, envelope: Envelope, event: object, route: Route, prepared: Any
     ) -> str:
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with self.pool.acquire() as conn, unit_of_work.transaction(conn):
             claimed = await conn.fetchval(
                 self._claim,
                 envelope.event_id,

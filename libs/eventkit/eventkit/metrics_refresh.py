@@ -8,7 +8,9 @@ removed, so a rebalance leaves no stale lag behind.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
+
+from aiokafka import TopicPartition
 
 from eventkit import metrics
 from eventkit.periodic import every
@@ -25,6 +27,16 @@ _OUTBOX = (
 )
 
 
+class LagSource(Protocol):
+    """A consumer whose lag is reported: its group and, per assigned partition, the high
+    watermark minus the committed offset (`KeyedConsumer.lag`)."""
+
+    @property
+    def group_id(self) -> str: ...
+
+    async def lag(self) -> dict[TopicPartition, int]: ...
+
+
 def workers() -> list[Worker]:
     if not metrics.enabled():
         return []
@@ -35,20 +47,21 @@ async def refresh(runtime: ServiceRuntime) -> None:
     row = await runtime.db.fetchrow(_OUTBOX.format(schema=runtime.name))
     metrics.OUTBOX_BACKLOG.labels(runtime.name).set(row["rows"])
     metrics.OUTBOX_OLDEST_AGE.labels(runtime.name).set(row["oldest"])
-    await _refresh_lag(runtime)
+    await refresh_lag(runtime)
     await _refresh_dead_letter_depth(runtime)
 
 
-async def _refresh_lag(runtime: ServiceRuntime) -> None:
-    if runtime.consumer is None:
-        return
-    group = runtime.consumer.group_id
+async def refresh_lag(runtime: ServiceRuntime) -> None:
+    sources: list[LagSource] = [*runtime.lag_sources]
+    if runtime.consumer is not None:
+        sources.append(runtime.consumer)
     seen = runtime.state.setdefault("metrics_lag_labels", set())
     current = set()
-    for tp, lag in (await runtime.consumer.lag()).items():
-        labels = (runtime.name, group, tp.topic, str(tp.partition))
-        metrics.CONSUMER_LAG.labels(*labels).set(lag)
-        current.add(labels)
+    for source in sources:
+        for tp, lag in (await source.lag()).items():
+            labels = (runtime.name, source.group_id, tp.topic, str(tp.partition))
+            metrics.CONSUMER_LAG.labels(*labels).set(lag)
+            current.add(labels)
     for labels in seen - current:
         metrics.CONSUMER_LAG.remove(*labels)
     runtime.state["metrics_lag_labels"] = current

@@ -47,6 +47,9 @@ class ServiceRuntime:
     router: EventRouter
     produces: Sequence[type] = ()
     workers: Sequence[Worker] = ()
+    # Consumers of the service's own besides the routing one (ops' timeline projection):
+    # their lag is reported like the routing consumer's (eventkit.metrics_refresh).
+    lag_sources: Sequence[metrics_refresh.LagSource] = ()
     pool: asyncpg.Pool | None = None
     producer: AIOKafkaProducer | None = None
     consumer: KeyedConsumer | None = None

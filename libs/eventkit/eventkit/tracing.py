@@ -3,10 +3,13 @@
 * `setup_tracing(service)` installs the process's OpenTelemetry tracer provider once, from the
   standard variables: `OTEL_TRACES_EXPORTER` (`otlp`, `console` or `none`), the OTLP/HTTP
   exporter's `OTEL_EXPORTER_OTLP_ENDPOINT` / `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`,
-  `OTEL_SERVICE_NAME`, `OTEL_TRACES_SAMPLER` and `OTEL_SDK_DISABLED`. Unset, the exporter is
-  `otlp` when an OTLP endpoint is set and `none` otherwise, so a development machine never
-  tries to reach a collector; with no exporter nothing is recorded, but trace ids are still
-  made and propagated, so log lines carry them.
+  `OTEL_SERVICE_NAME`, `OTEL_TRACES_SAMPLER` (+ `_ARG`) and `OTEL_SDK_DISABLED`. Unset, the
+  exporter is `otlp` when an OTLP endpoint is set and `none` otherwise, so a development
+  machine never tries to reach a collector; with no exporter nothing is recorded, but trace ids
+  are still made and propagated, so log lines carry them. Unset, the sampler is
+  `parentbased_traceidratio` at `OTEL_TRACES_SAMPLER_ARG` (default `DEFAULT_SAMPLE_RATIO`) when
+  exporting: the SDK's own default records every trace, which halves the consumer's rate
+  (docs/benchmarks.md, "Cost of the instrumentation").
 * `Outbox.add` stores the current span's W3C `traceparent` with the row (`current_traceparent`).
 * The relay publishes each traced row in a PRODUCER span, child of the row's traceparent, and
   sends that span's traceparent as the record's `traceparent` header (`PublishSpans`).
@@ -30,7 +33,7 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
-from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased, Sampler, TraceIdRatioBased
 from opentelemetry.trace import (
     NonRecordingSpan,
     Span,
@@ -49,6 +52,12 @@ TRACEPARENT = "traceparent"
 EXPORTER_ENV = "OTEL_TRACES_EXPORTER"
 ENDPOINT_ENVS = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
 EXPORTERS = ("otlp", "console", "none")
+SAMPLER_ENV, SAMPLER_ARG_ENV = "OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG"
+# One trace in a hundred, decided where it begins (the gateway) and followed by every service.
+# Measured on the consumer bench (docs/benchmarks.md): metrics plus tracing at 0.05 cost it
+# 5-20 % of its CPU per event, at 0.01 4-6 %, against issue 14's 10 % budget; a few checkouts
+# a second still give a trace or two a minute.
+DEFAULT_SAMPLE_RATIO = 0.01
 # Requests that are not work of the platform: probes and scrapes would be most of the spans.
 EXCLUDED_URLS = "/healthz,/metrics"
 
@@ -67,6 +76,22 @@ def exporter_name(environ: dict[str, str] | None = None) -> str:
     if name not in EXPORTERS:
         raise ValueError(f"{EXPORTER_ENV}={name!r}: expected one of {', '.join(EXPORTERS)}")
     return name
+
+
+def default_sampler(exporting: bool, environ: dict[str, str] | None = None) -> Sampler | None:
+    """The sampler when `OTEL_TRACES_SAMPLER` is unset (None when it is set: the SDK reads it).
+    Not exporting: record nothing (a recorded span costs ~30 µs; ids are still propagated).
+    Exporting: parent-based ratio at `OTEL_TRACES_SAMPLER_ARG`, else `DEFAULT_SAMPLE_RATIO`."""
+    env = os.environ if environ is None else environ
+    if env.get(SAMPLER_ENV, "").strip():
+        return None
+    if not exporting:
+        return ParentBased(ALWAYS_OFF)
+    arg = env.get(SAMPLER_ARG_ENV, "").strip()
+    ratio = float(arg) if arg else DEFAULT_SAMPLE_RATIO
+    if not 0.0 <= ratio <= 1.0:
+        raise ValueError(f"{SAMPLER_ARG_ENV}={arg!r}: expected a ratio from 0 to 1")
+    return ParentBased(TraceIdRatioBased(ratio))
 
 
 def _exporter(name: str) -> SpanExporter | None:
@@ -93,18 +118,18 @@ def setup_tracing(service: str, processor: SpanProcessor | None = None) -> Trace
         return current
     if os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
         return None
-    sampler = None  # the SDK's: OTEL_TRACES_SAMPLER, else parentbased_always_on
+    # A processor given (tests: in-memory) keeps the SDK's sampler: OTEL_TRACES_SAMPLER, else
+    # every trace, which the one-checkout-one-trace test needs.
+    sampler = None
     if processor is None:
         name = exporter_name()
         exporter = _exporter(name)
         if exporter is not None:
             # Batched, off the event loop: an export never delays a request or a handler.
             processor = BatchSpanProcessor(exporter)
-        elif not os.environ.get("OTEL_TRACES_SAMPLER"):
-            # Nothing is exported: record nothing either (a recorded span costs ~30 us). The
-            # trace ids are still made and propagated, so log lines still join a saga's.
-            sampler = ParentBased(ALWAYS_OFF)
-        log.info("%s: traces exported to %s", service, name)
+        sampler = default_sampler(exporting=exporter is not None)
+        chosen = sampler.get_description() if sampler else os.environ[SAMPLER_ENV]
+        log.info("%s: traces exported to %s, sampler %s", service, name, chosen)
     provider = TracerProvider(resource=Resource.create({"service.name": service}), sampler=sampler)
     if processor is not None:
         provider.add_span_processor(processor)
@@ -175,14 +200,17 @@ class consuming:
     """Handle `record` in a CONSUMER span whose parent is its `traceparent` header, with the
     log context of its envelope (`logs.bind_envelope`; given later when decoded later).
 
-    A class rather than a generator: it runs for every record, and this is half the cost."""
+    A class rather than a generator: it runs for every record, and this is half the cost. The
+    span is started and made current by hand (`start_span`, `context.attach`) rather than by
+    `start_as_current_span`, whose three nested context managers cost a fifth of a sampled
+    record's span (profiled: bench/consumer_bench.py --traced)."""
 
-    __slots__ = ("_attached", "_logs", "_scope", "envelope", "record", "service")
+    __slots__ = ("_attached", "_logs", "_span", "envelope", "record", "service")
 
     def __init__(self, service: str, record: ConsumerRecord, envelope: Any = None) -> None:
         self.service, self.record, self.envelope = service, record, envelope
         self._attached: object = None
-        self._scope: Any = None
+        self._span: Span | None = None
 
     def __enter__(self) -> Span:
         self._logs = logs.enter_event(self.envelope)
@@ -197,7 +225,7 @@ class consuming:
             return unsampled
         record = self.record
         event_type = (header(record, "event_type") or b"?").decode("utf-8", "replace")
-        self._scope = _tracer.start_as_current_span(
+        span = self._span = _tracer.start_span(
             f"{self.service} handle {event_type}",
             context=trace.set_span_in_context(NonRecordingSpan(remote)) if remote else None,
             kind=SpanKind.CONSUMER,
@@ -208,15 +236,21 @@ class consuming:
                 "messaging.kafka.offset": record.offset,
             },
         )
-        return self._scope.__enter__()
+        self._attached = otel_context.attach(trace.set_span_in_context(span))
+        return span
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, kind: Any, error: BaseException | None, tb: Any) -> None:
         try:
-            if self._scope is not None:
-                self._scope.__exit__(*exc)
-            elif self._attached is not None:
-                otel_context.detach(self._attached)  # type: ignore[arg-type]
+            span = self._span
+            if span is not None:
+                if error is not None and span.is_recording():
+                    # What `start_as_current_span` would have noted.
+                    span.record_exception(error)
+                    span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"))
+                span.end()
         finally:
+            if self._attached is not None:
+                otel_context.detach(self._attached)  # type: ignore[arg-type]
             logs.exit_event(self._logs)
 
 

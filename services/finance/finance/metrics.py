@@ -14,6 +14,7 @@ from prometheus_client import Gauge, Histogram
 from eventkit import metrics
 from eventkit.periodic import every
 from eventkit.runtime import ServiceRuntime, Worker
+from eventkit.unit_of_work import after_commit
 
 PAYOUT_LAG = Histogram(
     "finance_payout_lag_seconds",
@@ -48,8 +49,10 @@ _CLOSES = (
 
 
 def payout_transferred(currency: str, due_at: datetime | None, now: datetime) -> None:
+    """Observed once the transaction that records the transfer commits."""
     if due_at is not None:
-        PAYOUT_LAG.labels(currency).observe(max(0.0, (now - due_at).total_seconds()))
+        lag = max(0.0, (now - due_at).total_seconds())
+        after_commit(lambda: PAYOUT_LAG.labels(currency).observe(lag))
 
 
 def gauges_worker(now: Callable[[], datetime]) -> Worker:

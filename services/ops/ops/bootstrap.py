@@ -50,6 +50,7 @@ def build_runtime(settings: OpsSettings) -> ServiceRuntime:
         # No routes: the projection reads raw records itself (service_layer/projection.py).
         router=EventRouter(NAME),
         workers=(project, every(settings.stuck_scan_seconds, detect, name="stuck-sagas")),
+        lag_sources=(projection,),
     )
     apis = StaffApis.build(
         secret=settings.jwt_secret,

@@ -1,7 +1,8 @@
 """Payments' own metrics (docs/observability.md); eventkit.metrics has the common ones.
 
-Counted in the handler's transaction: a transaction that rolls back and is retried counts its
-attempt twice, which the ratios below tolerate (it is rare: an outage or a lock conflict).
+Business figures (charge attempts, refund time, webhook lag) are noted in the handler's
+transaction and counted once it commits (`eventkit.unit_of_work.after_commit`): a transaction
+that rolls back and is retried counts once, and one that never commits counts nothing.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from prometheus_client import Counter, Gauge, Histogram
 from eventkit import metrics
 from eventkit.periodic import every
 from eventkit.runtime import ServiceRuntime, Worker
+from eventkit.unit_of_work import after_commit
 
 CHARGE_ATTEMPTS = Counter(
     "payments_charge_attempts_total",
@@ -47,7 +49,16 @@ _EXPIRING = (
 
 
 def charge_attempted(payment_method: str, outcome: str, decline_code: str | None) -> None:
-    CHARGE_ATTEMPTS.labels(payment_method, outcome, decline_code or "none").inc()
+    counter = CHARGE_ATTEMPTS.labels(payment_method, outcome, decline_code or "none")
+    after_commit(counter.inc)
+
+
+def refund_succeeded(method: str, seconds: float) -> None:
+    after_commit(lambda: REFUND_DURATION.labels(method).observe(seconds))
+
+
+def webhook_applied(event_type: str, lag_seconds: float) -> None:
+    after_commit(lambda: WEBHOOK_LAG.labels(event_type).observe(lag_seconds))
 
 
 def gauges_worker(lifetime: timedelta) -> Worker:

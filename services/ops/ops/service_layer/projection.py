@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer
-from aiokafka.structs import ConsumerRecord
+from aiokafka.structs import ConsumerRecord, TopicPartition
 
 from eventkit.outages import Backoff, is_outage
 from marketplace_contracts.topics import CATALOGUE
@@ -80,6 +80,31 @@ class Projection:
         self.group = group
         self.recorded = 0
         self.refused = 0
+        self._consumer: AIOKafkaConsumer | None = None
+        # Offsets this consumer committed, per partition: the lag gauge reads them instead of
+        # asking the broker for each of the ~100 partitions it follows.
+        self._committed: dict[TopicPartition, int] = {}
+
+    @property
+    def group_id(self) -> str:
+        return self.group
+
+    async def lag(self) -> dict[TopicPartition, int]:
+        """Per assigned partition fetched from, the high watermark minus the committed offset
+        (eventkit.metrics_refresh reports it as `eventkit_consumer_lag_messages`)."""
+        consumer = self._consumer
+        lags: dict[TopicPartition, int] = {}
+        if consumer is None:
+            return lags
+        for tp in consumer.assignment():
+            high = consumer.highwater(tp)
+            if high is None:
+                continue
+            committed = self._committed.get(tp)
+            if committed is None:
+                committed = self._committed[tp] = await consumer.committed(tp) or 0
+            lags[tp] = max(0, high - committed)
+        return lags
 
     async def run(self, pool: asyncpg.Pool, stop: asyncio.Event) -> None:
         backoff = Backoff()
@@ -92,13 +117,16 @@ class Projection:
                 auto_offset_reset="earliest",
                 client_id="ops-projection",
             )
+            self._committed.clear()  # partitions may be assigned afresh
             try:
                 await consumer.start()
+                self._consumer = consumer
                 backoff.reset()
                 await self._consume(consumer, pool, stop)
             except Exception as exc:  # broker or database away: start again after a pause
                 await backoff.sleep("ops projection", exc)
             finally:
+                self._consumer = None
                 await consumer.stop()
 
     async def _consume(
@@ -112,6 +140,9 @@ class Projection:
             await self._record(pool, records)
             # Only now: a crash before this line re-reads the batch, which adds nothing twice.
             await consumer.commit()
+            for tp, batch in batches.items():
+                if batch:
+                    self._committed[tp] = batch[-1].offset + 1
             self.recorded += len(records)
 
     async def _record(self, pool: asyncpg.Pool, records: Sequence[ConsumerRecord]) -> None:

@@ -31,6 +31,7 @@ from collections.abc import Callable
 
 import asyncpg
 
+from eventkit import unit_of_work
 from eventkit.outbox import Outbox
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.booking import AmendmentDecidedV1, BookingCancelledV1
@@ -298,7 +299,7 @@ class Refunds:
             conn, order.refund_id, outcome.method, outcome.stripe_refund_id
         )
         if took is not None:
-            metrics.REFUND_DURATION.labels(outcome.method).observe(took)
+            metrics.refund_succeeded(outcome.method, took)
         await self.outbox.add(
             conn,
             RefundSucceededV1(
@@ -346,7 +347,7 @@ class Refunds:
             except (StripeGatewayError, PaymentBusy):
                 await asyncio.sleep(self.retry_backoff * 2 ** (tries - 1))
         if outcome is not None:
-            async with self.db().acquire() as conn, conn.transaction():
+            async with self.db().acquire() as conn, unit_of_work.transaction(conn):
                 await self.record(conn, outcome, correlation_id, source_event_id)
         final = await refunds_db.get_refund(self.db(), refund_id)
         assert final is not None

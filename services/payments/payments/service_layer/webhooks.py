@@ -18,7 +18,7 @@ from typing import Any
 
 import asyncpg
 
-from eventkit import periodic
+from eventkit import periodic, unit_of_work
 from eventkit.outbox import Outbox
 from eventkit.runtime import ServiceRuntime
 from marketplace_contracts.events.payments import HostAccountUpdatedV1, PlatformPayoutUpdatedV1
@@ -113,7 +113,7 @@ async def apply_pending(
     length, which under load made every authorization and capture wait about a second."""
     applied = 0
     for event_id in await webhook_repository.pending_event_ids(conn, limit):
-        async with conn.transaction():
+        async with unit_of_work.transaction(conn):
             claimed = await webhook_repository.claim_event(conn, event_id)
             if claimed is None:
                 continue  # another worker has it, or had it
@@ -135,7 +135,7 @@ def _observe_lag(event_type: str, event: dict[str, Any]) -> None:
     created = event.get("created")
     if isinstance(created, int | float):
         lag = datetime.now(UTC).timestamp() - created
-        metrics.WEBHOOK_LAG.labels(event_type).observe(max(0.0, lag))
+        metrics.webhook_applied(event_type, max(0.0, lag))
 
 
 async def _apply_event(

@@ -1,0 +1,78 @@
+"""A transaction with an after-commit hook: effects that must happen once, and only if the
+work commits (business counters, docs/observability.md).
+
+A counter incremented inside a transaction that then rolls back, and is retried, counts
+twice: the consumer's run of events that falls back to one by one, a lock conflict, an outage
+mid-transaction. `after_commit(fn)` defers `fn` until the innermost open `transaction(conn)`
+commits; a rolled back transaction drops what it deferred. A nested one on the same
+connection (a savepoint) hands its effects to the enclosing one on release, so nothing runs
+before the outermost commit; one on another connection commits, and runs them, on its own.
+
+The pending effects live in a context variable, so handlers need no extra argument: tasks
+started inside a transaction share its list (asyncio copies the context, not the list).
+Outside any `transaction()` an effect runs at once: there is nothing it could be undone with.
+Effects must be cheap and must not raise (they run after the data is durable); one that does
+is logged and the others still run.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+
+import asyncpg
+
+log = logging.getLogger("eventkit.unit_of_work")
+
+Effect = Callable[[], None]
+
+
+class _Open:
+    """The innermost open transaction: its connection and the effects it deferred."""
+
+    __slots__ = ("conn", "effects")
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+        self.effects: list[Effect] = []
+
+
+_current: ContextVar[_Open | None] = ContextVar("eventkit_unit_of_work", default=None)
+
+
+def after_commit(effect: Effect) -> None:
+    """Run `effect` when the current transaction commits (now when none is open)."""
+    current = _current.get()
+    if current is None:
+        _run([effect])
+    else:
+        current.effects.append(effect)
+
+
+@asynccontextmanager
+async def transaction(conn: asyncpg.Connection) -> AsyncIterator[asyncpg.Connection]:
+    """`conn.transaction()` whose `after_commit` effects run once it has committed."""
+    outer = _current.get()
+    mine = _Open(conn)
+    token = _current.set(mine)
+    try:
+        async with conn.transaction():
+            yield conn
+    finally:
+        _current.reset(token)
+    # Reached only when the block committed (or released its savepoint): an exception
+    # has left through the `finally` above with `mine` dropped.
+    if outer is not None and outer.conn is conn:
+        outer.effects.extend(mine.effects)
+    else:
+        _run(mine.effects)
+
+
+def _run(effects: list[Effect]) -> None:
+    for effect in effects:
+        try:
+            effect()
+        except Exception:
+            log.exception("after-commit effect %r failed", effect)
