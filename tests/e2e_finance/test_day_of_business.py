@@ -253,8 +253,12 @@ def test_the_day_closes_with_stripe_equal_to_the_ledger_and_no_exception(
     # Kafka (it was restarted in the test before), before its host's payout falls due.
     s.until(
         "the returned debit's payable to be taken back",
-        lambda: [e for e in s.queue(system) if e["booking_id"] == returned]
-        and all(e["state"] == "reversed" for e in s.queue(system) if e["booking_id"] == returned),
+        lambda: (
+            [e for e in s.queue(system) if e["booking_id"] == returned]
+            and all(
+                e["state"] == "reversed" for e in s.queue(system) if e["booking_id"] == returned
+            )
+        ),
         timeout=60,
     )
     # The other debit's return window passed; its stay starts 5 days after checkout, its host
