@@ -29,6 +29,7 @@ import os
 import random
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -99,6 +100,10 @@ class Step:
         pct = " / ".join(f"{percentile(good, p) * 1000:.0f}" for p in (50, 95, 99)) if good else "-"
         failed = len(self.samples) - len(good) - self.refused()
         cpu = ", ".join(f"{k} {v:.0%}" for k, v in self.cpu.items())
+        why = Counter(s.reason for s in self.samples if not s.ok and "503" not in s.reason)
+        if why:  # a failure is worth its reason: the POST's status or error, or the timeout
+            failed_text = ", ".join(f"{n}x {reason}" for reason, n in why.most_common())
+            cpu = f"{cpu}; failed: {failed_text}"
         return (
             f"{self.rate:6g}/s: {len(good)}/{len(self.samples)} captured, "
             f"{self.refused()} refused (503), {failed} failed; p50/p95/p99 {pct} ms; "
