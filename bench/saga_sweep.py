@@ -7,7 +7,9 @@ on the bench's own Instant Book listings (see saga_latency.py) and each is follo
 capture. Per rate it prints: checkouts captured / refused by load shedding (503 `overloaded`) /
 failed, POST→captured p50/p95/p99 from the booking's own timestamps, the CPU share of every
 process of `make up` (from /proc, pid files in .run/system/) with the Stripe simulator's
-first, and the load average. A rate is *sustained* when every checkout was admitted and
+first, the load average, and each process's CPU ms per captured checkout (the figure other
+people's load on a shared machine moves least; Postgres: the backends of `marketplace` only).
+A rate is *sustained* when every checkout was admitted and
 captured with p99 ≤ 500 ms; the sweep stops after the first rate that is not.
 
 Before the sweep it measures the raw limit of the same machine in the same run: the gateway's
@@ -27,6 +29,7 @@ import os
 import random
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,7 +38,8 @@ import saga_latency as saga
 from _common import BenchResult, gateway_url, percentile, run_main, say
 
 RUN_DIR = Path(__file__).resolve().parents[1] / ".run" / "system"
-PROCESSES = ("stripesim", "booking", "payments", "finance", "disputes", "kafka")
+PROCESSES = ("stripesim", "booking", "payments", "finance", "disputes", "ops", "kafka")
+SYSTEM_DB = "marketplace"  # `make up`'s database (CONVENTIONS.md)
 TARGET_P99_S = 0.5
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -46,8 +50,10 @@ def _proc_cpu(pid: int | str) -> float:
 
 
 def _cpu_seconds() -> dict[str, float]:
-    """CPU seconds (user + system) each process of `make up` has used so far, Postgres (every
-    backend of the cluster) and this load generator included."""
+    """CPU seconds (user + system) each process of `make up` has used so far, Postgres and this
+    load generator included. Postgres counts the backends of the system's own database only:
+    the cluster is shared with the test suites of other checkouts (their backends are not this
+    system's cost) and its background processes serve every database."""
     used: dict[str, float] = {}
     for name in PROCESSES:
         try:
@@ -57,7 +63,11 @@ def _cpu_seconds() -> dict[str, float]:
     postgres = 0.0
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
-            if Path(f"/proc/{pid}/comm").read_text().strip() == "postgres":
+            if Path(f"/proc/{pid}/comm").read_text().strip() != "postgres":
+                continue
+            # A backend's title: "postgres: 15/main: <role> <database> <client> <state>".
+            title = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").split()
+            if len(title) > 3 and title[3].decode() == SYSTEM_DB:
                 postgres += _proc_cpu(pid)
         except OSError:
             continue  # ended meanwhile
@@ -72,6 +82,7 @@ class Step:
     samples: list[saga.Sample] = field(default_factory=list)
     wall: float = 0.0
     cpu: dict[str, float] = field(default_factory=dict)  # share of one core
+    cpu_seconds: dict[str, float] = field(default_factory=dict)
     load: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
     def refused(self) -> int:
@@ -89,11 +100,23 @@ class Step:
         pct = " / ".join(f"{percentile(good, p) * 1000:.0f}" for p in (50, 95, 99)) if good else "-"
         failed = len(self.samples) - len(good) - self.refused()
         cpu = ", ".join(f"{k} {v:.0%}" for k, v in self.cpu.items())
+        why = Counter(s.reason for s in self.samples if not s.ok and "503" not in s.reason)
+        if why:  # a failure is worth its reason: the POST's status or error, or the timeout
+            failed_text = ", ".join(f"{n}x {reason}" for reason, n in why.most_common())
+            cpu = f"{cpu}; failed: {failed_text}"
         return (
             f"{self.rate:6g}/s: {len(good)}/{len(self.samples)} captured, "
             f"{self.refused()} refused (503), {failed} failed; p50/p95/p99 {pct} ms; "
-            f"CPU {cpu}; load {self.load[0]:.2f}"
+            f"CPU {cpu}; load {self.load[0]:.2f}\n{self.cpu_per_checkout()}"
         )
+
+    def cpu_per_checkout(self) -> str:
+        """CPU ms per captured checkout per process: much steadier than rates or latencies on
+        a shared machine, where other people's load moves those."""
+        n = max(len(self.captured()), 1)
+        per = {k: v * 1000 / n for k, v in self.cpu_seconds.items()}
+        each = ", ".join(f"{k} {v:.1f}" for k, v in per.items())
+        return f"        CPU ms per captured checkout: total {sum(per.values()):.1f} ({each})"
 
 
 async def raw_limit(client: httpx.AsyncClient, seconds: float = 3.0) -> float:
@@ -126,7 +149,8 @@ async def run_rate(
     step.samples = list(await asyncio.gather(*tasks))
     step.wall = loop.time() - t0
     cpu1 = _cpu_seconds()
-    step.cpu = {k: (cpu1[k] - cpu0.get(k, 0.0)) / step.wall for k in cpu1}
+    step.cpu_seconds = {k: cpu1[k] - cpu0.get(k, 0.0) for k in cpu1}
+    step.cpu = {k: v / step.wall for k, v in step.cpu_seconds.items()}
     step.load = os.getloadavg()
     return step
 

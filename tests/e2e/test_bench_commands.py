@@ -29,6 +29,7 @@ def test_the_rate_sweep_books_its_own_instant_listings_to_the_capture(system: Sy
     out = _bench(system, "bench/saga_sweep.py", "--rates", "3", "--duration", "2")
     assert "raw limit: gateway GET /healthz" in out
     assert "3/s: 6/6 captured, 0 refused (503), 0 failed" in out, out
+    assert "CPU ms per captured checkout: total" in out, out
     assert "highest sustained rate" in out, out  # which one depends on timing: not asserted
 
 

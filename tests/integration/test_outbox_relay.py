@@ -97,6 +97,24 @@ async def test_relay_wakes_on_notify_instead_of_waiting_for_the_poll(
     await task
 
 
+async def test_a_round_that_left_nothing_behind_waits_for_the_next_notify(
+    kafka_bootstrap: str, booking_pool: asyncpg.Pool, scratch_tables: tuple[str, str, str]
+) -> None:
+    """One look at the outbox per committed transaction of rows, not two: selecting again at
+    once after a round that published all it found came back empty nearly every time."""
+    outbox, _, _ = scratch_tables
+    topic = f"test.rounds.{uuid.uuid4().hex[:8]}"
+    await create_topic(kafka_bootstrap, topic, partitions=1)
+    relay, stop, task = await _run_relay(kafka_bootstrap, outbox, poll_interval=300.0)
+    await wait_for(lambda: _is(relay.stats.active and relay.stats.selects >= 1))
+    for n in (1, 2, 3):
+        await add_outbox_rows(booking_pool, outbox, ping_model(topic), ["k"], 1)
+        await wait_for(lambda n=n: _is(relay.stats.published == n), timeout=20)
+    assert relay.stats.selects == 1 + 3  # the first (empty) look, then one per NOTIFY
+    stop.set()
+    await task
+
+
 async def _is(value: bool) -> bool:
     return value
 

@@ -13,6 +13,7 @@ A FastAPI route takes the caller with `Depends(require(...roles))`: no token ans
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -70,15 +71,26 @@ def service_token(secret: str, service: str, ttl_seconds: int = SERVICE_TOKEN_TT
 
 def decode_token(secret: str, token: str) -> Principal:
     try:
-        claims = jwt.decode(
-            token, secret, algorithms=[ALGORITHM], options={"require": ["sub", "exp"]}
-        )
-        sub = str(claims["sub"]).strip()
-        if not sub:  # every action is recorded against the token's subject: it names someone
-            raise ValueError("its subject (sub) is blank")
-        return Principal(sub=sub, role=Role(str(claims.get("role"))))
+        principal, expires = _verified(secret, token)
     except (jwt.PyJWTError, ValueError) as exc:
         raise AuthError(f"invalid bearer token: {exc}") from None
+    if expires <= time.time():  # PyJWT's own test: valid while now < exp (no leeway)
+        raise AuthError("invalid bearer token: Signature has expired")
+    return principal
+
+
+@functools.lru_cache(maxsize=4096)
+def _verified(secret: str, token: str) -> tuple[Principal, float]:
+    """A token's principal and expiry, verified once: a client sends the same token with every
+    request (a checkout's POST and its polls), and PyJWT's decode (key preparation, HMAC, JSON)
+    cost a gateway GET about as much CPU as its database read. Only a successful check is
+    cached (an exception is not), and `exp`, the one claim that makes a valid token invalid
+    with time, is checked again on every use by `decode_token`."""
+    claims = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["sub", "exp"]})
+    sub = str(claims["sub"]).strip()
+    if not sub:  # every action is recorded against the token's subject: it names someone
+        raise ValueError("its subject (sub) is blank")
+    return Principal(sub=sub, role=Role(str(claims.get("role")))), float(claims["exp"])
 
 
 # RFC 6750: a 401 names the scheme it wants.

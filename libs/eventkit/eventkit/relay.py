@@ -42,6 +42,7 @@ FAULT_ENV = "EVENTKIT_RELAY_FAULT"
 class RelayStats:
     published: int = 0
     rounds: int = 0
+    selects: int = 0  # every look for unpublished rows, including those that found none
     failed_batches: int = 0
     active: bool = False
     last_error: str | None = None
@@ -74,6 +75,7 @@ class OutboxRelay:
         self.channel = channel or notify_channel(schema)
         self.lock_id = zlib.crc32(f"{self.table}:relay".encode())
         self._wake = asyncio.Event()
+        self._left_behind = False  # the last round left rows for the next: a full batch
         self._partitioner = DefaultPartitioner()
         self._select = (
             f"SELECT id, topic, key, event_type, event_id, payload, traceparent FROM {self.table} "
@@ -126,7 +128,10 @@ class OutboxRelay:
             sent, failed = await self.publish_once(conn)
             if failed:
                 await _sleep_or_stop(stop, self.retry_backoff)
-            elif sent == 0:
+            elif sent == 0 or not self._left_behind:
+                # Nothing was left behind: the next row's NOTIFY wakes us (one that came during
+                # this round has set `_wake` already). Selecting again at once found nothing in
+                # nearly every round and cost a statement per event relayed.
                 waiter = asyncio.create_task(self._wake.wait())
                 stopper = asyncio.create_task(stop.wait())
                 await asyncio.wait(
@@ -140,6 +145,8 @@ class OutboxRelay:
     async def publish_once(self, conn: asyncpg.Connection) -> tuple[int, int]:
         """One round: claim, send one batch per partition, mark. Returns (published, failed)."""
         rows = await conn.fetch(self._select, self.batch_size)
+        self.stats.selects += 1
+        self._left_behind = len(rows) >= self.batch_size
         if not rows:
             return 0, 0
         spans = PublishSpans(self.schema)
@@ -182,6 +189,7 @@ class OutboxRelay:
             partitions = await self._partitions(row["topic"])
             target = (row["topic"], self._partitioner(key, partitions, partitions))
             if target in full:
+                self._left_behind = True
                 continue  # order: nothing of this partition may overtake the row that did not fit
             if target not in groups:
                 groups[target] = (self.producer.create_batch(), [])
@@ -196,6 +204,7 @@ class OutboxRelay:
                 key=key, value=bytes(row["payload"]), timestamp=None, headers=headers
             )
             if appended is None:  # the partition's batch is full
+                self._left_behind = True
                 spans.unsent(target)
                 full.add(target)
                 continue

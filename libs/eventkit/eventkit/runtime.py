@@ -130,6 +130,7 @@ class ServiceRuntime:
             "service": self.name,
             "relay_active": bool(self.relay and self.relay.stats.active),
             "relay_published": self.relay.stats.published if self.relay else 0,
+            "relay_selects": self.relay.stats.selects if self.relay else 0,
             "consumer": dict(self.processor.outcomes) if self.processor else {},
             "consumer_retries": dict(self.processor.retries) if self.processor else {},
             "consumer_status": self.consumer.status() if self.consumer else {},

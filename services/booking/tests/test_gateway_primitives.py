@@ -32,6 +32,22 @@ def test_bad_tokens_are_unauthenticated(token: str) -> None:
     assert caught.value.code == ErrorCode.UNAUTHENTICATED
 
 
+def test_a_token_accepted_once_is_refused_once_it_expires(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Verified tokens are remembered (eventkit.auth): the expiry must still hold on reuse."""
+    token = issue_token(SECRET, "guest-8", Role.GUEST, ttl_seconds=60)
+    assert decode_token(SECRET, token).sub == "guest-8"
+    assert decode_token(SECRET, token).sub == "guest-8"  # the remembered answer
+    later = time.time() + 61
+    monkeypatch.setattr(time, "time", lambda: later)
+    with pytest.raises(BookingError) as caught:
+        decode_token(SECRET, token)
+    assert caught.value.code == ErrorCode.UNAUTHENTICATED
+    with pytest.raises(BookingError):  # remembered for its own secret only
+        decode_token("another-secret-that-is-also-long-enough", token)
+
+
 def test_request_hash_ignores_key_order_but_not_values() -> None:
     a = request_hash("POST", "/v1/bookings", {"x": 1, "y": [1, 2]})
     assert a == request_hash("POST", "/v1/bookings", {"y": [1, 2], "x": 1})

@@ -139,9 +139,11 @@ class PaymentHandlers:
     async def start_checkout(self, checkout: Checkout) -> Authorization | None:
         """The Stripe side of a checkout (outside any transaction): find or create the guest's
         customer, then authorize or save the card. None if the payment is recorded already."""
-        if await repository.get_payment(self.db(), checkout.payment_id) is not None:
+        recorded, stored = await repository.checkout_state(
+            self.db(), checkout.payment_id, checkout.guest_id
+        )
+        if recorded:
             return None  # recorded already; record_checkout() will skip too
-        stored = await repository.get_customer(self.db(), checkout.guest_id)
         customer = stored
         try:
             customer = stored or await self._new_customer(checkout.guest_id)
