@@ -251,12 +251,13 @@ def test_the_day_closes_with_stripe_equal_to_the_ledger_and_no_exception(
 
     # Both debits settled 4 days (of sim time) after checkout, and the bank returned one of
     # them at once: its host is owed nothing from then on. Finance learns it from payments over
-    # Kafka (it was restarted in the test before), before its host's payout falls due.
+    # Kafka (it was restarted in the test before), before its host's payout falls due. Under
+    # load the simulator's webhook may need its retries (5 s, 10 s, 20 s, ... of real time).
     def taken_back() -> bool:
         states = [e["state"] for e in s.queue(system) if e["booking_id"] == returned]
         return bool(states) and set(states) == {"reversed"}
 
-    s.until("the returned debit's payable to be taken back", taken_back, timeout=60)
+    s.until("the returned debit's payable to be taken back", taken_back, timeout=120)
     # The other debit's return window passed; its stay starts 5 days after checkout, its host
     # is paid a day later.
     s.advance(system, 2 * DAY)
