@@ -15,7 +15,6 @@ import pytest
 from finance.adapters import close_repository as close_db
 from finance.adapters import reserves_repository as reserves_db
 from finance.domain.reserves import ReserveKind, ReservePolicy, Scope
-from marketplace_contracts.events.booking import BookingCancelledV1, RefundRequest
 from marketplace_contracts.events.disputes import PayoutHoldChangedV1
 from marketplace_contracts.events.payments import (
     FundsClearedV1,
@@ -25,7 +24,14 @@ from marketplace_contracts.events.payments import (
     TransferFailedV1,
     TransferReversalFailedV1,
 )
-from tests.support.finance_queue import DAY, START, QueueHarness, entry_id, finance_pool
+from tests.support.finance_queue import (
+    DAY,
+    START,
+    QueueHarness,
+    entry_id,
+    finance_pool,
+    host_penalty,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -153,22 +159,7 @@ async def test_every_hold_reason_must_clear_before_the_payout(q: QueueHarness) -
 async def test_what_a_host_owes_is_recovered_from_its_next_payouts_first(
     q: QueueHarness,
 ) -> None:
-    penalty = BookingCancelledV1(
-        booking_id=f"bk_{uuid.uuid4().hex[:8]}",
-        host_account_id=q.host,
-        cancelled_by="host",
-        policy="flexible@1",
-        host_penalty=3_000,
-        refund=RefundRequest(
-            refund_id=f"ref_{uuid.uuid4().hex}",
-            payment_id="pay_x",
-            amount=1_000,
-            currency="usd",
-            platform_fee=0,
-            host_amount=1_000,
-            host_account_id=q.host,
-        ),
-    )
+    penalty = host_penalty(q.host, 3_000)
     failed_reversal = TransferReversalFailedV1(
         reversal_request_id="ref_1:1",
         transfer_id="tr_old",
@@ -300,22 +291,7 @@ async def test_the_close_ties_the_queues_unpaid_total_to_the_host_payable_accoun
             note="",
         )
         await reserves_db.assign(conn, Scope.HOST, q.host, policy, "risk")
-    penalty = BookingCancelledV1(
-        booking_id=f"bk_{uuid.uuid4().hex[:8]}",
-        host_account_id=q.host,
-        cancelled_by="host",
-        policy="flexible@1",
-        host_penalty=2_000,
-        refund=RefundRequest(
-            refund_id=f"ref_{uuid.uuid4().hex}",
-            payment_id="pay_x",
-            amount=1_000,
-            currency="usd",
-            platform_fee=0,
-            host_amount=1_000,
-            host_account_id=q.host,
-        ),
-    )
+    penalty = host_penalty(q.host, 2_000)
     checkout, captured = q.booking()  # 8 500 owed: 850 reserved, 2 000 netted, 5 650 paid
     await q.deliver(penalty, checkout, captured)
     assert await tied() == 8_500 - 850  # the reserve is on the host's reserve account

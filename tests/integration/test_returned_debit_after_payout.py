@@ -15,7 +15,6 @@ import pytest
 from eventkit.routing import PermanentError
 from finance.adapters import close_repository as close_db
 from finance.service_layer import queue_admin
-from marketplace_contracts.events.booking import BookingCancelledV1, RefundRequest
 from marketplace_contracts.events.payments import (
     FundsClearedV1,
     PaymentCapturedV2,
@@ -24,7 +23,14 @@ from marketplace_contracts.events.payments import (
     TransferReversalFailedV1,
     TransferReversedV1,
 )
-from tests.support.finance_queue import DAY, START, QueueHarness, entry_id, finance_pool
+from tests.support.finance_queue import (
+    DAY,
+    START,
+    QueueHarness,
+    entry_id,
+    finance_pool,
+    host_penalty,
+)
 
 pytestmark = pytest.mark.integration
 HOST_SHARE = 8_500  # of 10 000, a 1 500 fee
@@ -214,24 +220,7 @@ async def test_what_the_payout_netted_of_a_debt_is_owed_again_the_rest_reversed(
 ) -> None:
     """The host owed a 3 000 penalty: its payout sent 5 500 and netted 3 000. The return takes
     the 5 500 back by a reversal and makes the 3 000 owed again."""
-    await q.deliver(
-        BookingCancelledV1(
-            booking_id=f"bk_{uuid.uuid4().hex[:8]}",
-            host_account_id=q.host,
-            cancelled_by="host",
-            policy="flexible@1",
-            host_penalty=3_000,
-            refund=RefundRequest(
-                refund_id=f"ref_{uuid.uuid4().hex}",
-                payment_id="pay_x",
-                amount=1_000,
-                currency="usd",
-                platform_fee=0,
-                host_amount=1_000,
-                host_account_id=q.host,
-            ),
-        )
-    )
+    await q.deliver(host_penalty(q.host, 3_000))
     captured = await debit(q)
     release_id = await released(q, captured)
     entry = await q.entry(entry_id(captured))

@@ -31,7 +31,11 @@ from finance.service_layer.payout_release import Release
 from finance.service_layer.payouts import Payouts
 from finance.service_layer.queue_facts import QueueFacts
 from marketplace_contracts import Envelope, EventModel, make_envelope
-from marketplace_contracts.events.booking import CheckoutRequestedV1
+from marketplace_contracts.events.booking import (
+    BookingCancelledV1,
+    CheckoutRequestedV1,
+    RefundRequest,
+)
 from marketplace_contracts.events.payments import PaymentCapturedV2, PaymentSplit
 from tests.conftest import service_dsn
 
@@ -162,6 +166,27 @@ class QueueHarness:
             ],
         )
         return checkout, captured
+
+
+def host_penalty(host_account_id: str, penalty: int) -> BookingCancelledV1:
+    """The host cancelled a booking and owes `penalty` (its guest refunded 1 000 in full):
+    what the host owes is netted from its next payouts."""
+    return BookingCancelledV1(
+        booking_id=f"bk_{uuid.uuid4().hex[:8]}",
+        host_account_id=host_account_id,
+        cancelled_by="host",
+        policy="flexible@1",
+        host_penalty=penalty,
+        refund=RefundRequest(
+            refund_id=f"ref_{uuid.uuid4().hex}",
+            payment_id="pay_x",
+            amount=1_000,
+            currency="usd",
+            platform_fee=0,
+            host_amount=1_000,
+            host_account_id=host_account_id,
+        ),
+    )
 
 
 def entry_id(captured: PaymentCapturedV2) -> str:
