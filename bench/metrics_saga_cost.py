@@ -2,6 +2,7 @@
 system, started afresh without it and with it, and each service's CPU per captured checkout.
 
     python bench/metrics_saga_cost.py [--rate 10] [--duration 20] [--rounds 1] [--untraced]
+                                      [--poll-interval 0.5] [--poll-backoff 2]
 
 "Off" is `METRICS_ENABLED=0` and `OTEL_SDK_DISABLED=true`; "on" is the default configuration
 of a service that exports: metrics on, and traces over OTLP/HTTP (to a receiver in this
@@ -11,7 +12,11 @@ alone, tracing as the environment says).
 Each side starts the Stripe simulator and the four services as processes on free ports
 (tests/e2e's harness, on KAFKA_BOOTSTRAP and the MP_TEST_DB database, as `make test` sets
 them), drives `bench/saga_latency.py` against the gateway and reads the services' CPU time
-from /proc before and after; rounds alternate the order (ABBA). CPU per checkout is the
+from /proc before and after; rounds alternate the order (ABBA). Each booking is polled after
+0.5 s, then at doubling intervals (`--poll-interval`, `--poll-backoff`), so both sides send about
+the same GETs per checkout (printed): with a fixed 100 ms poll, the slower side of a saturated
+run was also polled twice as often, and that extra work was most of the difference measured
+(docs/benchmarks.md). CPU per checkout is the
 measure: on a shared machine the latency follows the neighbours' load. Figures are printed,
 never asserted; the load average is printed beside them.
 """
@@ -44,7 +49,7 @@ def _cpu_seconds(pid: int) -> float:
 _SAMPLING = ("OTEL_SDK_DISABLED", "OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG")
 
 
-def measure(enabled: bool, traced: bool, rate: float, duration: float) -> tuple[float, str]:
+def measure(enabled: bool, traced: bool, args: argparse.Namespace) -> tuple[float, str]:
     """(services' CPU ms per captured checkout, the line printed)."""
     with tempfile.TemporaryDirectory() as logs, otlp_collector() as collector:
         system = build_system(KAFKA, Path(logs))
@@ -60,18 +65,33 @@ def measure(enabled: bool, traced: bool, rate: float, duration: float) -> tuple[
         with running(system):
             pids = {name: system.procs[name].pid for name in SERVICES}
             before = {name: _cpu_seconds(pid) for name, pid in pids.items()}
-            command = ["bench/saga_latency.py", "--rate", str(rate), "--duration", str(duration)]
+            command = [
+                *(
+                    "bench/saga_latency.py",
+                    "--rate",
+                    str(args.rate),
+                    "--duration",
+                    str(args.duration),
+                ),
+                *(
+                    "--poll-interval",
+                    str(args.poll_interval),
+                    "--poll-backoff",
+                    str(args.poll_backoff),
+                ),
+            ]
             done = subprocess.run(
                 [sys.executable, *command],
                 env={**system.env, "GATEWAY_URL": system.urls["booking"]},
                 cwd=ROOT,
                 capture_output=True,
                 text=True,
-                timeout=duration + 300,
+                timeout=args.duration + 300,
             )
             used = {name: _cpu_seconds(pid) - before[name] for name, pid in pids.items()}
     captured = re.search(r"captured: (\d+)", done.stdout)
     latency = re.search(r"captured ms \(booking timestamps\): (p50 [^\n]*)", done.stdout)
+    polls = re.search(r"([\d.]+) per checkout", done.stdout)
     n = int(captured.group(1)) if captured else 0
     if n == 0:
         sys.exit(f"no checkout captured:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
@@ -81,6 +101,7 @@ def measure(enabled: bool, traced: bool, rate: float, duration: float) -> tuple[
     line = (
         f"instrumentation {side}: {n} captured, CPU ms per checkout {total:.1f} ({per}); "
         f"{latency.group(1).strip() if latency else 'no latency line'}; "
+        f"{polls.group(1) if polls else '?'} GET polls per checkout; "
         f"{len(collector.spans)} spans exported; load average {os.getloadavg()[0]:.2f}"
     )
     return total, line
@@ -92,11 +113,13 @@ def main() -> None:
     p.add_argument("--duration", type=float, default=20.0)
     p.add_argument("--rounds", type=int, default=1)
     p.add_argument("--untraced", action="store_true", help="compare metrics alone")
+    p.add_argument("--poll-interval", type=float, default=0.5, help="first poll after, s")
+    p.add_argument("--poll-backoff", type=float, default=2.0, help="each next poll waits x this")
     args = p.parse_args()
     totals: dict[bool, list[float]] = {False: [], True: []}
     for round_ in range(1, args.rounds + 1):
         for enabled in (False, True) if round_ % 2 else (True, False):
-            total, line = measure(enabled, not args.untraced, args.rate, args.duration)
+            total, line = measure(enabled, not args.untraced, args)
             totals[enabled].append(total)
             print(f"round {round_} {line}", flush=True)
     off = sum(totals[False]) / len(totals[False])

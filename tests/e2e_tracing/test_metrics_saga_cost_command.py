@@ -28,7 +28,7 @@ def test_the_saga_cost_bench_compares_the_instrumentation_off_and_on(
     sides = dict(
         re.findall(
             r"round 1 instrumentation (off|on ): 2 captured, CPU ms per checkout [\d.]+ .*?; "
-            r".*?; (\d+) spans exported",
+            r".*?; [\d.]+ GET polls per checkout; (\d+) spans exported",
             done.stdout,
         )
     )

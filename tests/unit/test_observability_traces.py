@@ -18,7 +18,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.sampling import Sampler
-from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFlags
 
 from eventkit import logs, tracing
 from eventkit.stripe_tracing import operation
@@ -133,7 +133,7 @@ def spans() -> InMemorySpanExporter:
 
 
 def _app() -> FastAPI:
-    app = FastAPI()
+    app = FastAPI(telemetry=tracing.FASTAPI_TELEMETRY)
 
     @app.get("/v1/things/{thing_id}")
     async def thing(thing_id: str) -> dict[str, str | None]:
@@ -143,7 +143,6 @@ def _app() -> FastAPI:
         return {"correlation_id": str(found) if found else None}
 
     app.add_middleware(logs.CorrelationMiddleware)
-    tracing.instrument_app(app)
     return app
 
 
@@ -173,6 +172,26 @@ def test_a_request_logs_json_lines_with_its_correlation_id_trace_id_and_booking_
     assert endpoint["booking_id"] == "b-1" and endpoint["message"] == "looking at b-1"
     server = [s for s in spans.get_finished_spans() if s.context.trace_id == int(trace_id, 16)]
     assert [s.name for s in server] == ["GET /v1/things/{thing_id}"]  # the route, not the path
+
+
+def test_probes_and_scrapes_get_no_span_and_a_request_gets_exactly_one(
+    spans: InMemorySpanExporter,
+) -> None:
+    spans.clear()
+    app = _app()
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, bool]:
+        return {"ok": True}
+
+    with TestClient(app) as client:
+        assert client.get("/healthz").status_code == 200
+        assert client.get("/metrics").status_code == 404
+        assert not spans.get_finished_spans()
+        client.get("/v1/things/t-1")
+    (server,) = spans.get_finished_spans()  # no spans of FastAPI's dependencies or endpoint
+    assert server.name == "GET /v1/things/{thing_id}" and server.kind is SpanKind.SERVER
+    assert server.attributes is not None and server.attributes["http.response.status_code"] == 200
 
 
 def test_a_correlation_id_that_is_not_a_uuid_is_replaced_by_a_new_one() -> None:

@@ -159,11 +159,12 @@ def create_app(runtime: ServiceRuntime, **fastapi_kwargs: Any) -> FastAPI:
         finally:
             await runtime.stop()
 
-    app = FastAPI(lifespan=lifespan, **fastapi_kwargs)
+    # FastAPI's own telemetry makes each request's SERVER span, around every middleware, so the
+    # access log line carries the request's trace (eventkit.tracing.FASTAPI_TELEMETRY).
+    app = FastAPI(lifespan=lifespan, telemetry=tracing.FASTAPI_TELEMETRY, **fastapi_kwargs)
     http_errors.install(app)  # one error body and its OpenAPI docs for every service
     metrics.install(app, runtime.name)  # GET /metrics beside /healthz
     app.add_middleware(logs.CorrelationMiddleware)
-    tracing.instrument_app(app)  # outermost: the access log line carries the request's trace
 
     @app.get("/healthz", tags=["ops"], summary="Liveness and eventing status")
     async def healthz() -> dict[str, Any]:
