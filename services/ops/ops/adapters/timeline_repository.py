@@ -10,7 +10,7 @@ from typing import Any
 
 import asyncpg
 
-from ops.domain.sagas import SagaState, Stuck
+from ops.domain.sagas import SagaState, Stuck, is_waiting
 
 
 @dataclass(frozen=True)
@@ -75,12 +75,21 @@ async def record(
 ) -> None:
     """Idempotent: a record read twice (after a restart) or a replayed event adds nothing."""
     if events:
+        known = {
+            r["event_id"]
+            for r in await conn.fetch(
+                "SELECT event_id FROM timeline_events WHERE event_id = ANY($1::uuid[])",
+                [e.event_id for e in events],
+            )
+        }
+        new = [e for e in events if e.event_id not in known]
         await conn.executemany(
             f"INSERT INTO timeline_events ({_EVENT_COLUMNS}) VALUES "
             "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12) "
             "ON CONFLICT (event_id) DO NOTHING",
-            [_params(e) for e in events],
+            [_params(e) for e in new],
         )
+        await _advance_heads(conn, new)
     if letters:
         await conn.executemany(
             f"INSERT INTO timeline_dead_letters ({_DLT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, "
@@ -88,6 +97,31 @@ async def record(
             'ON CONFLICT (topic, partition, "offset", record_ts) DO NOTHING',
             [_params(d) for d in letters],
         )
+
+
+async def _advance_heads(conn: asyncpg.Connection, events: Sequence[EventRow]) -> None:
+    """Each saga's first and latest event, in the order the events are recorded: on equal
+    times the later recorded is the latest (as the timeline orders them), the earlier the first.
+    Only events recorded for the first time come here, so a replay moves no head back."""
+    await conn.executemany(
+        """
+        INSERT INTO saga_heads AS h (correlation_id, first_type, first_at, latest_type,
+                                     latest_producer, latest_at, waiting)
+        VALUES ($1, $2, $3, $2, $4, $3, $5)
+        ON CONFLICT (correlation_id) DO UPDATE SET
+            first_type = CASE WHEN excluded.first_at < h.first_at
+                              THEN excluded.first_type ELSE h.first_type END,
+            first_at = least(h.first_at, excluded.first_at),
+            latest_type = CASE WHEN excluded.latest_at >= h.latest_at
+                               THEN excluded.latest_type ELSE h.latest_type END,
+            latest_producer = CASE WHEN excluded.latest_at >= h.latest_at
+                                   THEN excluded.latest_producer ELSE h.latest_producer END,
+            waiting = CASE WHEN excluded.latest_at >= h.latest_at
+                           THEN excluded.waiting ELSE h.waiting END,
+            latest_at = greatest(h.latest_at, excluded.latest_at),
+            touched_at = now()""",
+        [(e.correlation_id, e.type, e.occurred_at, e.producer, is_waiting(e.type)) for e in events],
+    )
 
 
 async def sagas_of(conn: asyncpg.Connection, ident: str, limit: int = 20) -> list[uuid.UUID]:
@@ -132,43 +166,49 @@ async def saga_dead_letters(
     )
 
 
-async def saga_states(conn: asyncpg.Connection, window_hours: int) -> list[SagaState]:
-    """Each saga active within the window: its first and latest event, and a dead letter that
-    came after the latest event (the step's answer died on the way)."""
+async def saga_states(
+    conn: asyncpg.Connection, window_hours: int, waited_seconds: int
+) -> list[SagaState]:
+    """The sagas of the window whose latest event is at least `waited_seconds` old and that
+    either wait for an answer or have a dead letter nobody has dealt with: how each began,
+    where it is, and that dead letter. Read from `saga_heads` through its partial index, so
+    the cost follows the sagas that wait, not the history."""
     rows = await conn.fetch(
         """
-        WITH active AS (
-            SELECT DISTINCT correlation_id FROM timeline_events
-             WHERE recorded_at > now() - make_interval(hours => $1)
-        ), latest AS (
-            SELECT DISTINCT ON (e.correlation_id) e.correlation_id, e.type, e.producer,
-                   e.occurred_at
-              FROM timeline_events e JOIN active USING (correlation_id)
-             ORDER BY e.correlation_id, e.occurred_at DESC, e.recorded_at DESC
-        ), first AS (
-            SELECT DISTINCT ON (e.correlation_id) e.correlation_id, e.type
-              FROM timeline_events e JOIN active USING (correlation_id)
-             ORDER BY e.correlation_id, e.occurred_at, e.recorded_at
+        WITH candidates AS (
+            SELECT correlation_id FROM saga_heads
+             WHERE waiting AND latest_at > now() - make_interval(hours => $1)
+               AND latest_at <= now() - make_interval(secs => $2)
+            UNION
+            SELECT d.correlation_id FROM timeline_dead_letters d
+              LEFT JOIN dead_letter_actions a
+                ON (a.topic, a.partition, a."offset", a.record_ts)
+                 = (d.topic, d.partition, d."offset", d.record_ts)
+             WHERE a.state IS NULL AND d.correlation_id IS NOT NULL
         )
-        SELECT l.correlation_id, f.type AS first_type, l.type AS latest_type, l.producer,
-               l.occurred_at,
-               (SELECT d.service || ': ' || coalesce(d.error_type, 'unknown error')
+        SELECT h.correlation_id, h.first_type, h.latest_type, h.latest_producer, h.latest_at,
+               letter.dead_letter
+          FROM saga_heads h JOIN candidates USING (correlation_id)
+          LEFT JOIN LATERAL (
+                SELECT d.service || ': ' || coalesce(d.error_type, 'unknown error') AS dead_letter
                   FROM timeline_dead_letters d
                   LEFT JOIN dead_letter_actions a
                     ON (a.topic, a.partition, a."offset", a.record_ts)
                      = (d.topic, d.partition, d."offset", d.record_ts)
-                 WHERE d.correlation_id = l.correlation_id AND a.state IS NULL
-                 ORDER BY d.failed_at DESC LIMIT 1) AS dead_letter
-          FROM latest l JOIN first f USING (correlation_id)""",
+                 WHERE d.correlation_id = h.correlation_id AND a.state IS NULL
+                 ORDER BY d.failed_at DESC LIMIT 1) letter ON true
+         WHERE h.touched_at > now() - make_interval(hours => $1)
+           AND h.latest_at <= now() - make_interval(secs => $2)""",
         window_hours,
+        waited_seconds,
     )
     return [
         SagaState(
             r["correlation_id"],
             r["first_type"],
             r["latest_type"],
-            r["producer"],
-            r["occurred_at"],
+            r["latest_producer"],
+            r["latest_at"],
             r["dead_letter"],
         )
         for r in rows

@@ -18,7 +18,9 @@ from ops.domain.sagas import Stuck, stuck
 async def detect(pool: asyncpg.Pool, settings: OpsSettings) -> list[Stuck]:
     async with pool.acquire() as conn:
         now: datetime = await conn.fetchval("SELECT now()")
-        states = await repo.saga_states(conn, settings.stuck_window_hours)
+        # No saga waited less than the shortest limit is stuck: those are not even read.
+        shortest = min([settings.stuck_after_seconds, *settings.stuck_after.values()])
+        states = await repo.saga_states(conn, settings.stuck_window_hours, shortest)
         found = stuck(states, now, settings.stuck_after_seconds, settings.stuck_after)
         await repo.replace_stuck(conn, found)
     return found
