@@ -1,24 +1,9 @@
 """python -m finance {migrate,serve,asyncapi,release-payout,payouts,reserves,reconcile,
-recon-exceptions,recon-resolve,close-day,close-ack,close-report}"""
+recon-exceptions,recon-resolve,close-day,close-ack,close-report} (`finance.entrypoints.cli`)"""
 
 import sys
-from pathlib import Path
 
-from eventkit.cli import service_main
-from finance.bootstrap import build_app, build_runtime
-from finance.config import FinanceSettings
-from finance.entrypoints.books_cli import BOOKS_COMMANDS
-from finance.entrypoints.payouts_cli import RELEASE_PAYOUT
-from finance.entrypoints.queue_cli import PAYOUTS, RESERVES
+from finance.entrypoints.cli import main
 
 if __name__ == "__main__":
-    sys.exit(
-        service_main(
-            "finance",
-            settings=FinanceSettings,
-            runtime=build_runtime,  # type: ignore[arg-type]
-            app=build_app,
-            migrations=Path(__file__).with_name("migrations"),
-            extras=(RELEASE_PAYOUT, PAYOUTS, RESERVES, *BOOKS_COMMANDS),
-        )
-    )
+    sys.exit(main())

@@ -1,22 +1,9 @@
-"""python -m payments {migrate,serve,asyncapi,retry-refund,webhook-replay,transfers}"""
+"""python -m payments {migrate,serve,asyncapi,retry-refund,webhook-replay,transfers}
+(`payments.entrypoints.cli`)"""
 
 import sys
-from pathlib import Path
 
-from eventkit.cli import service_main
-from payments.bootstrap import build_app, build_runtime, ops_refunds
-from payments.config import PaymentsSettings
-from payments.entrypoints.admin import WEBHOOK_REPLAY, retry_refund_command
-from payments.entrypoints.transfers_cli import TRANSFERS
+from payments.entrypoints.cli import main
 
 if __name__ == "__main__":
-    sys.exit(
-        service_main(
-            "payments",
-            settings=PaymentsSettings,
-            runtime=build_runtime,  # type: ignore[arg-type]
-            app=build_app,
-            migrations=Path(__file__).with_name("migrations"),
-            extras=(retry_refund_command(ops_refunds), WEBHOOK_REPLAY, TRANSFERS),
-        )
-    )
+    sys.exit(main())
