@@ -15,19 +15,6 @@ import asyncpg
 from booking.adapters.repository import BOOKING_COLUMNS
 
 
-class LostUpdate(RuntimeError):
-    """A compare-and-set that had to change a row changed none: the row was locked by this
-    transaction, so someone else changing it meanwhile would be a bug, not a race to lose."""
-
-    code = "lost_update"
-
-
-def expect_changed(changed: bool, what: str) -> None:
-    """Fail loudly (LostUpdate) when a write that cannot lose a race changed nothing."""
-    if not changed:
-        raise LostUpdate(f"{what}: no row changed")
-
-
 async def insert_group(conn: asyncpg.Connection, group: dict[str, Any]) -> None:
     columns = ", ".join(group)
     params = ", ".join(f"${i}" for i in range(1, len(group) + 1))

@@ -36,7 +36,7 @@ from typing import Any
 import asyncpg
 
 from booking.adapters import groups_repository, repository
-from booking.adapters.groups_repository import expect_changed
+from booking.adapters.lost_update import expect_changed
 from booking.config import BookingSettings
 from booking.domain.errors import BookingError
 from booking.domain.groups import Group, GroupStep, GroupTrigger, releases
@@ -48,8 +48,8 @@ from booking.service_layer.checkout import (
     new_leg,
     request_signatures,
 )
-from booking.service_layer.groups_messages import Builders, Cause, publish
 from booking.service_layer.groups_views import group_view, visible_group
+from booking.service_layer.publishing import Builders, Cause, publish
 from eventkit import scheduler
 from eventkit.outbox import Outbox
 from marketplace_contracts import EventModel

@@ -15,7 +15,7 @@ import asyncpg
 
 from booking import metrics
 from booking.adapters import groups_repository, repository
-from booking.adapters.groups_repository import expect_changed
+from booking.adapters.lost_update import expect_changed
 from booking.domain.groups import (
     ExpiringAuthorization,
     Group,
@@ -28,7 +28,7 @@ from booking.domain.model import BookingStatus, PaymentStatus, Trigger, transiti
 from booking.service_layer import groups_messages as messages
 from booking.service_layer.checkout import COMPLETION, REQUEST_EXPIRY
 from booking.service_layer.groups import GROUP_HOLD_EXPIRY, Failure, Groups, statuses
-from booking.service_layer.groups_messages import Cause
+from booking.service_layer.publishing import Cause
 from booking.service_layer.reauthorization import (
     ExpiringAuthorizationPolicy,
     failure_detail,

@@ -1,23 +1,17 @@
 """The integration events of Linked Booking Groups, each built by one function from the rows.
 
 The group's use cases publish what a transition declares (`domain/groups.py` for the group,
-`domain/model.py` for its legs): `publish` takes the declared event types and a builder per
-type the use case can supply, and refuses a declared type it was given no builder for.
+`domain/model.py` for its legs) through `publishing.publish`.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-import asyncpg
-
 from booking.domain.model import BookingStatus
-from eventkit.outbox import Outbox
-from marketplace_contracts import Envelope, EventModel
 from marketplace_contracts.events.booking import (
     BookingConfirmedV1,
     BookingFailedV1,
@@ -33,47 +27,6 @@ from marketplace_contracts.events.booking import (
 )
 
 Row = Mapping[str, Any]
-
-
-@dataclass(frozen=True)
-class Cause:
-    """The saga an event belongs to, and the event (if any) that caused it."""
-
-    correlation_id: uuid.UUID
-    causation_id: uuid.UUID | None = None
-
-    @classmethod
-    def of(cls, env: Envelope) -> Cause:
-        return cls(env.correlation_id, env.event_id)
-
-
-Builders = Mapping[str, Callable[[], EventModel]]
-
-
-async def publish(
-    conn: asyncpg.Connection,
-    outbox: Outbox,
-    declared: Iterable[str],
-    builders: Builders,
-    *,
-    key: str,
-    cause: Cause,
-) -> None:
-    """Write exactly the `declared` events to the outbox, each built by its builder."""
-    for event_type in declared:
-        build = builders.get(event_type)
-        if build is None:
-            raise LookupError(f"the transition emits {event_type}, which this step cannot build")
-        event = build()
-        if event.TYPE != event_type:
-            raise TypeError(f"the builder for {event_type} built {event.TYPE}")
-        await outbox.add(
-            conn,
-            event,
-            key=key,
-            correlation_id=cause.correlation_id,
-            causation_id=cause.causation_id,
-        )
 
 
 def _ids(legs: Iterable[Row]) -> list[str]:
