@@ -134,31 +134,21 @@ class GroupPayments(Groups):
         payment_id: str,
     ) -> None:
         """An instant leg is ready; a Request-to-Book leg asks its host, from now."""
-        asking = transition_for(leg, trigger).target is BookingStatus.AWAITING_HOST
-        respond_by = (
-            host_deadline(datetime.now(UTC), leg["respond_by"], leg["created_at"])
-            if asking
-            else None
-        )
-        events = {
+        cause = Cause.of(env)
+        paid = {"payment_status": payment_status, "payment_id": payment_id}
+        if transition_for(leg, trigger).target is not BookingStatus.AWAITING_HOST:
+            ready = {"booking.leg_ready": lambda: messages.leg_ready(leg, trigger.value)}
+            await self._move_leg(conn, leg, trigger, ready, cause, **paid)
+            return
+        respond_by = host_deadline(datetime.now(UTC), leg["respond_by"], leg["created_at"])
+        asked = {
             "booking.host_response_requested": lambda: messages.host_asked(
-                leg, payment_id, _known(respond_by)
-            ),
-            "booking.leg_ready": lambda: messages.leg_ready(leg, trigger.value),
+                leg, payment_id, respond_by
+            )
         }
-        await self._move_leg(
-            conn,
-            leg,
-            trigger,
-            events,
-            Cause.of(env),
-            payment_status=payment_status,
-            payment_id=payment_id,
-            **({"respond_by": respond_by} if asking else {}),
-        )
-        if respond_by is not None:
-            booking_id = str(leg["booking_id"])
-            await scheduler.schedule(conn, "booking", REQUEST_EXPIRY, booking_id, respond_by)
+        await self._move_leg(conn, leg, trigger, asked, cause, **paid, respond_by=respond_by)
+        booking_id = str(leg["booking_id"])
+        await scheduler.schedule(conn, "booking", REQUEST_EXPIRY, booking_id, respond_by)
 
     # -- the commit point --------------------------------------------------------------------
     async def on_payment_captured(
@@ -299,8 +289,3 @@ class GroupPayments(Groups):
 
 def _confirmed(leg: asyncpg.Record, payment_id: str) -> Callable[[], EventModel]:
     return lambda: messages.leg_confirmed(leg, payment_id)
-
-
-def _known(respond_by: datetime | None) -> datetime:
-    assert respond_by is not None  # asked only of a leg that waits for its host
-    return respond_by
