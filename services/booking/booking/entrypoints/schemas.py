@@ -10,17 +10,14 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, Strict
 
 from booking.entrypoints.fields import (
-    Amount,
     Description,
     Extras,
     Guests,
     Ident,
     Instant,
-    Name,
     Note,
     PaymentMethodId,
     Reason,
-    bounded_text,
 )
 
 
@@ -279,169 +276,6 @@ class ListingOut(BaseModel):
     accepts_bank_debit: bool = Field(
         default=True, description="Guests may pay by ACH Direct Debit (us_bank_account)."
     )
-
-
-class InviteExtraIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: Name = Field(examples=["Lighting kit"])
-    unit_amount: Annotated[int, Strict()] = Field(
-        ge=0, le=100_000_000, description="Minor units, listing currency."
-    )
-    quantity: Annotated[int, Strict()] = Field(default=1, ge=1, le=1000)
-
-
-class InviteExtraOut(BaseModel):
-    name: str
-    unit_amount: int
-    quantity: int
-    amount: int
-
-
-class SendInviteRequest(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "guest_id": "guest-1",
-                    "listing_id": "lst_loft_01",
-                    "starts_at": "2027-04-01T10:00:00Z",
-                    "ends_at": "2027-04-01T14:00:00Z",
-                    "amount": 15000,
-                    "extras": [{"name": "Lighting kit", "unit_amount": 2500, "quantity": 1}],
-                    "expires_at": "2027-03-25T00:00:00Z",
-                    "note": "Weekday rate, as discussed",
-                }
-            ]
-        },
-    )
-
-    guest_id: Ident
-    listing_id: Ident
-    starts_at: Instant
-    ends_at: Instant
-    amount: Amount | None = Field(
-        default=None,
-        description="Invited price for the time, in minor units; default: the listed price. "
-        "With the extras, at most the largest single charge of the currency (422 "
-        "`amount_too_large`).",
-    )
-    extras: list[InviteExtraIn] = Field(
-        default_factory=list,
-        max_length=20,
-        description="Priced add-ons; the guest pays `amount` plus every extra.",
-    )
-    expires_at: Instant = Field(description="The guest must accept before this.")
-    note: Annotated[str, bounded_text(1000)] = ""
-
-
-class AcceptInviteRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    payment_method: PaymentMethodId = Field(examples=["pm_card_visa"])
-
-
-class InviteOut(BaseModel):
-    invite_id: str
-    status: str = Field(description="open, accepted, declined, withdrawn or expired.")
-    host_id: str
-    guest_id: str
-    listing_id: str
-    starts_at: str
-    ends_at: str
-    amount: int = Field(description="The invited total: `price` plus every extra.")
-    price: int = Field(description="The invited price for the time.")
-    extras: list[InviteExtraOut]
-    currency: str
-    expires_at: str
-    note: str
-    booking_id: str | None = Field(description="The booking placed when the guest accepted.")
-    version: int
-    created_at: str
-    updated_at: str
-
-
-class GroupLegRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    listing_id: Ident
-    starts_at: Instant = Field(description="On a 15-minute slot.")
-    ends_at: Instant
-    guests: Guests = 1
-    extras: Extras = Field(default_factory=dict)
-
-
-class GroupCheckoutRequest(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "legs": [
-                        {
-                            "listing_id": "lst_loft_01",
-                            "starts_at": "2027-03-01T10:00:00Z",
-                            "ends_at": "2027-03-01T13:00:00Z",
-                        },
-                        {
-                            "listing_id": "lst_garden_02",
-                            "starts_at": "2027-03-01T14:00:00Z",
-                            "ends_at": "2027-03-01T16:00:00Z",
-                        },
-                        {
-                            "listing_id": "lst_studio_04",
-                            "starts_at": "2027-03-02T09:00:00Z",
-                            "ends_at": "2027-03-02T12:00:00Z",
-                        },
-                    ],
-                    "payment_method": "pm_card_visa",
-                }
-            ]
-        },
-    )
-
-    legs: list[GroupLegRequest] = Field(
-        min_length=2, max_length=10, description="2 to 10 legs: listings, hosts, times."
-    )
-    payment_method: PaymentMethodId = Field(description="One payment for the total of every leg.")
-
-
-class GroupOut(BaseModel):
-    group_id: str
-    status: str = Field(
-        description="awaiting_signatures, pending_payment, awaiting_hosts, capturing, "
-        "confirmed or failed."
-    )
-    payment_status: str = Field(description="none, authorized, saved, captured, voided or failed.")
-    guest_id: str
-    amount: int = Field(description="Total of the legs, in minor units: one payment.")
-    platform_fee: int
-    currency: str
-    payment_id: str | None
-    hold_until: str = Field(
-        description="Every leg must be signed and paid for before this, or all are released."
-    )
-    failure_reason: str | None = Field(
-        description="Why the group failed: slot_unavailable, payment_declined, hold_expired, "
-        "host_declined, request_expired, documents_declined, documents_expired, "
-        "authorization_expiring or reauthorization_failed."
-    )
-    failure_detail: str | None
-    failed_booking_id: str | None = Field(description="The leg that failed the group.")
-    version: int
-    authorization_renewed_at: str | None = Field(
-        default=None,
-        description="When the group's card authorization was last renewed off-session.",
-    )
-    next_action: dict[str, Any] | None = Field(
-        default=None,
-        description="pending_payment: the 3-D Secure step the guest must finish (see the "
-        "booking's `next_action`).",
-    )
-    created_at: str
-    updated_at: str
-    legs: list[BookingOut]
 
 
 class ProposeAmendmentRequest(BaseModel):
