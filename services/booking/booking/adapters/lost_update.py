@@ -1,8 +1,7 @@
 """A compare-and-set that had to change a row and changed none fails loudly (as payments does).
 
-Every amendment write happens with the booking and the amendment locked by the same
-transaction, so a compare-and-set that finds nothing to change is a bug, never a race to lose
-quietly."""
+Used where the row was locked (FOR UPDATE) by the same transaction before the write: a
+compare-and-set that then finds nothing to change is a bug, never a race to lose quietly."""
 
 from __future__ import annotations
 

@@ -28,12 +28,13 @@ from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.quote import Quote
 from booking.domain.refunds import Canceller
 from booking.service_layer import disputes, pricing
-from booking.service_layer.amendments_events import lock, on_charge_captured, on_charge_failed
+from booking.service_layer.amendments_events import on_charge_captured, on_charge_failed
 from booking.service_layer.amendments_messages import publish
 from booking.service_layer.amendments_outcomes import (
     AMENDMENT_EXPIRY,
     CREATE_AMENDMENT_ENVELOPE,
     carry_out,
+    lock,
 )
 from booking.service_layer.amendments_views import view
 from eventkit import scheduler

@@ -9,9 +9,7 @@ import asyncpg
 
 from booking.adapters import amendments_repository as amendments_repo
 from booking.adapters.lost_update import expect_changed
-from booking.domain.amendments import Amendment
-from booking.domain.errors import BookingError, ErrorCode
-from booking.service_layer.amendments_outcomes import carry_out, set_booking
+from booking.service_layer.amendments_outcomes import carry_out, lock, set_booking
 from eventkit.outbox import Outbox
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.payments import (
@@ -19,16 +17,6 @@ from marketplace_contracts.events.payments import (
     PaymentCapturedV2,
     PaymentFailedV1,
 )
-
-
-async def lock(
-    conn: asyncpg.Connection, amendment_id: uuid.UUID
-) -> tuple[asyncpg.Record, Amendment]:
-    """The amendment and its booking, locked; 404 `amendment_not_found`."""
-    found = await amendments_repo.lock(conn, amendment_id)
-    if found is None:
-        raise BookingError(ErrorCode.AMENDMENT_NOT_FOUND, f"amendment {amendment_id} not found")
-    return found
 
 
 async def on_charge_captured(

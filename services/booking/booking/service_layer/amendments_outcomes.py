@@ -20,6 +20,7 @@ from booking.adapters import repository
 from booking.adapters.lost_update import expect_changed
 from booking.domain.amendments import Amendment, AmendmentStatus, Outcome
 from booking.domain.amendments_terms import Terms
+from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.model import BookingStatus
 from booking.domain.quote import Quote
 from booking.service_layer.amendments_messages import publish, refund_request
@@ -29,6 +30,16 @@ from eventkit.outbox import Outbox
 
 AMENDMENT_EXPIRY = "amendment_expiry"
 CREATE_AMENDMENT_ENVELOPE = "create_amendment_envelope"
+
+
+async def lock(
+    conn: asyncpg.Connection, amendment_id: uuid.UUID
+) -> tuple[asyncpg.Record, Amendment]:
+    """The amendment and its booking, locked; 404 `amendment_not_found`."""
+    found = await amendments_repo.lock(conn, amendment_id)
+    if found is None:
+        raise BookingError(ErrorCode.AMENDMENT_NOT_FOUND, f"amendment {amendment_id} not found")
+    return found
 
 
 async def set_booking(
