@@ -1,4 +1,7 @@
-"""A compare-and-set that had to change a row and changed none fails loudly (as in payments)."""
+"""A compare-and-set that had to change a row and changed none fails loudly (as payments does).
+
+Used where the row was locked (FOR UPDATE) by the same transaction before the write: a
+compare-and-set that then finds nothing to change is a bug, never a race to lose quietly."""
 
 from __future__ import annotations
 
