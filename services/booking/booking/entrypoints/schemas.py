@@ -277,7 +277,6 @@ class ListingOut(BaseModel):
         default=True, description="Guests may pay by ACH Direct Debit (us_bank_account)."
     )
 
-
     created_at: str
     updated_at: str
 
