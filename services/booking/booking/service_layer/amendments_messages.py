@@ -17,8 +17,9 @@ from booking.domain.amendments import (
     AmendmentKind,
     Outcome,
 )
+from booking.service_layer import publishing
+from booking.service_layer.publishing import Builders, Cause
 from eventkit.outbox import Outbox
-from marketplace_contracts import EventModel
 from marketplace_contracts.events.booking import (
     AmendmentDecidedV1,
     AmendmentProposedV1,
@@ -124,23 +125,13 @@ async def publish(
     causation_id: uuid.UUID | None = None,
 ) -> None:
     """Each event `outcome` declares, built from the amendment and its booking."""
-    for event_type in outcome.emits:
-        event: EventModel
-        if event_type == PROPOSED_EVENT:
-            event = proposed(am)
-        elif event_type == DECIDED_EVENT:
-            event = decided(am, outcome, refund)
-        elif event_type == CHARGE_EVENT:
-            event = charge_requested(am, booking)
-        elif event_type == SIGNATURES_EVENT:
-            event = signatures_requested(am, booking, document_ids)
-        else:
-            raise ValueError(f"no builder for {event_type}")
-        assert event.TYPE == event_type
-        await outbox.add(
-            conn,
-            event,
-            key=str(am.booking_id),
-            correlation_id=am.correlation_id,
-            causation_id=causation_id,
-        )
+    builders: Builders = {
+        PROPOSED_EVENT: lambda: proposed(am),
+        DECIDED_EVENT: lambda: decided(am, outcome, refund),
+        CHARGE_EVENT: lambda: charge_requested(am, booking),
+        SIGNATURES_EVENT: lambda: signatures_requested(am, booking, document_ids),
+    }
+    cause = Cause(am.correlation_id, causation_id)
+    await publishing.publish(
+        conn, outbox, outcome.emits, builders, key=str(am.booking_id), cause=cause
+    )
