@@ -119,4 +119,4 @@ def test_a_closed_invite_refuses_acceptance_with_its_reason(
 
 def test_an_open_invite_can_be_accepted_declined_withdrawn_or_expire() -> None:
     for trigger in InviteTrigger:
-        assert invite_transition(InviteStatus.OPEN, trigger).emits == "booking.invite_closed"
+        assert invite_transition(InviteStatus.OPEN, trigger).emits == ("booking.invite_closed",)

@@ -159,55 +159,6 @@ async def update_booking(
     return bool(status == "UPDATE 1")
 
 
-# -- Linked Booking Groups -------------------------------------------------------------------
-
-
-async def insert_group(conn: asyncpg.Connection, group: dict[str, Any]) -> None:
-    columns = ", ".join(group)
-    params = ", ".join(f"${i}" for i in range(1, len(group) + 1))
-    await conn.execute(
-        f"INSERT INTO booking.checkout_groups ({columns}) VALUES ({params})", *group.values()
-    )
-
-
-async def get_group(
-    conn: asyncpg.Connection, group_id: uuid.UUID, *, for_update: bool = False
-) -> asyncpg.Record | None:
-    lock = " FOR UPDATE" if for_update else ""
-    return await conn.fetchrow(
-        f"SELECT * FROM booking.checkout_groups WHERE group_id = $1{lock}", group_id
-    )
-
-
-async def group_legs(
-    conn: asyncpg.Connection, group_id: uuid.UUID, *, for_update: bool = False
-) -> list[asyncpg.Record]:
-    """The group's legs in booking-id order (the lock order, after the group row)."""
-    lock = " FOR UPDATE" if for_update else ""
-    return list(
-        await conn.fetch(
-            f"SELECT {BOOKING_COLUMNS} FROM booking.bookings WHERE group_id = $1 "
-            f"ORDER BY booking_id{lock}",
-            group_id,
-        )
-    )
-
-
-async def update_group(
-    conn: asyncpg.Connection, group_id: uuid.UUID, version: int, **changes: Any
-) -> bool:
-    """Compare-and-set on `version`, like update_booking."""
-    columns = ", ".join(f"{name} = ${i}" for i, name in enumerate(changes, start=3))
-    status = await conn.execute(
-        f"UPDATE booking.checkout_groups SET {columns}, version = version + 1, "
-        "updated_at = now() WHERE group_id = $1 AND version = $2",
-        group_id,
-        version,
-        *changes.values(),
-    )
-    return bool(status == "UPDATE 1")
-
-
 # -- Pricing data: policies, tax rates, quotes ------------------------------------------------
 
 

@@ -12,6 +12,12 @@ from fastapi.responses import JSONResponse
 
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.refunds import Canceller
+from booking.entrypoints.amendments_schemas import (
+    AmendmentAnswer,
+    AmendmentOut,
+    OvertimeRequest,
+    ProposeAmendmentRequest,
+)
 from booking.entrypoints.auth import CurrentPrincipal, Principal, Role, require_role
 from booking.entrypoints.common import (
     DISPUTED_ERRORS,
@@ -21,13 +27,7 @@ from booking.entrypoints.common import (
     run_idempotent,
     runtime_of,
 )
-from booking.entrypoints.schemas import (
-    AmendmentAnswer,
-    AmendmentOut,
-    OvertimeRequest,
-    ProposeAmendmentRequest,
-)
-from booking.service_layer import amendments
+from booking.service_layer import amendments, amendments_views
 
 router = APIRouter(prefix="/v1", tags=["amendments"])
 
@@ -119,22 +119,14 @@ async def overtime(
 async def get_amendment(
     request: Request, amendment_id: uuid.UUID, principal: CurrentPrincipal
 ) -> dict[str, Any]:
-    async with runtime_of(request).db.acquire() as conn:
-        view = await amendments.view(conn, amendment_id)
-        owner = await conn.fetchrow(
-            "SELECT guest_id, host_id FROM booking.bookings WHERE booking_id = $1",
-            uuid.UUID(view["booking_id"]),
-        )
-    visible = principal.role == Role.ADMIN or (
-        owner is not None
-        and (
-            (principal.role == Role.GUEST and owner["guest_id"] == principal.sub)
-            or (principal.role == Role.HOST and owner["host_id"] == principal.sub)
-        )
-    )
-    if not visible:
+    if principal.role == Role.ADMIN:
+        viewer = None
+    elif principal.role in (Role.GUEST, Role.HOST):
+        viewer = _actor(principal)
+    else:  # nobody else sees amendments: as if there were none
         raise BookingError(ErrorCode.AMENDMENT_NOT_FOUND, f"amendment {amendment_id} not found")
-    return view
+    async with runtime_of(request).db.acquire() as conn:
+        return await amendments_views.view_for(conn, amendment_id, viewer)
 
 
 Answer = Callable[..., Awaitable[dict[str, Any]]]

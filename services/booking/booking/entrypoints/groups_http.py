@@ -21,8 +21,9 @@ from booking.entrypoints.common import (
     run_idempotent,
     runtime_of,
 )
-from booking.entrypoints.schemas import GroupCheckoutRequest, GroupOut
-from booking.service_layer.groups import LegRequest, PlaceGroup, place_group, visible_group
+from booking.entrypoints.groups_schemas import GroupCheckoutRequest, GroupOut
+from booking.service_layer.groups import CheckoutTimes, LegRequest, PlaceGroup, place_group
+from booking.service_layer.groups_views import visible_group
 from eventkit import logs, tracing
 from eventkit.outbox import Outbox
 
@@ -70,15 +71,9 @@ async def create_group(
 
     async def work(conn: asyncpg.Connection) -> tuple[int, Any]:
         state = request.app.state
+        times = CheckoutTimes(state.hold_ttl, state.response_window, state.authorization_horizon)
         with tracing.span("booking place_group", **{"legs": len(cmd.legs)}):
-            return 202, await place_group(
-                conn,
-                outbox,
-                cmd,
-                state.hold_ttl,
-                state.response_window,
-                state.authorization_horizon,
-            )
+            return 202, await place_group(conn, outbox, cmd, times)
 
     return await run_idempotent(
         request, principal, idempotency_key, body.model_dump(mode="json"), work

@@ -258,7 +258,7 @@ def install(
     hold_ttl: timedelta,
     response_window: timedelta | None = None,
     authorization_horizon: timedelta = timedelta(days=6),
-    overtime_dispute_window: timedelta = timedelta(hours=48),
+    overtime_dispute_window: timedelta | None = None,  # None: the setting's default
     admission: Admission | None = None,
     forwarded_for_hops: int = 0,
 ) -> None:

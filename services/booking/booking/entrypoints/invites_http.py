@@ -22,12 +22,8 @@ from booking.entrypoints.common import (
     runtime_of,
     visible_to,
 )
-from booking.entrypoints.schemas import (
-    AcceptInviteRequest,
-    BookingOut,
-    InviteOut,
-    SendInviteRequest,
-)
+from booking.entrypoints.invites_schemas import AcceptInviteRequest, InviteOut, SendInviteRequest
+from booking.entrypoints.schemas import BookingOut
 from booking.service_layer import invites
 
 router = APIRouter(prefix="/v1/invites", tags=["smart-invite"])

@@ -13,7 +13,9 @@ from booking.domain.invites import InviteStatus
 from booking.domain.model import BookingStatus
 from booking.domain.pages import CURSOR_MAX_LENGTH, DEFAULT_LIMIT, MAX_LIMIT
 from booking.entrypoints.fields import IDENT, Instant
-from booking.entrypoints.schemas import BookingOut, GroupOut, InviteOut
+from booking.entrypoints.groups_schemas import GroupOut
+from booking.entrypoints.invites_schemas import InviteOut
+from booking.entrypoints.schemas import BookingOut
 from eventkit.http_errors import ID_MAX_LENGTH
 
 

@@ -19,7 +19,7 @@ from booking.service_layer import amendments, claims, payment_due, payment_facts
 from booking.service_layer.bank_debits import BankDebitHandlers
 from booking.service_layer.checkout import COMPLETION, HOLD_EXPIRY, REQUEST_EXPIRY
 from booking.service_layer.endings import end_booking
-from booking.service_layer.groups import Groups
+from booking.service_layer.groups_events import GroupPayments
 from booking.service_layer.reauthorization import (
     ExpiringAuthorizationPolicy,
     failure_detail,
@@ -64,7 +64,7 @@ class BookingHandlers:
         self.expiring_authorization_policy = expiring_authorization_policy
         self.hold_rule = hold_rule
         self.bank_debits = BankDebitHandlers(outbox)
-        self.groups = Groups(outbox, expiring_authorization_policy, hold_rule)
+        self.groups = GroupPayments(outbox, expiring_authorization_policy, hold_rule)
 
     async def _load(self, conn: asyncpg.Connection, booking_id: str) -> asyncpg.Record:
         row = await repository.get_booking(conn, uuid.UUID(booking_id), for_update=True)

@@ -19,7 +19,7 @@ from booking.domain import pages
 from booking.domain.pages import ListKind, Position
 from booking.service_layer import disputes
 from booking.service_layer.checkout import booking_view
-from booking.service_layer.groups import visible_group
+from booking.service_layer.groups_views import visible_group
 from booking.service_layer.invites import invite_view
 
 Fetch = Callable[

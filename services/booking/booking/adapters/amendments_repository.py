@@ -1,0 +1,190 @@
+"""Every SQL statement of amendments (booking.amendments), and the mapping of its rows to the
+`Amendment` aggregate. The jsonb columns (`extras`, `quote`, `previous`) are encoded here: the
+pool has no jsonb codec.
+
+Lock order: the booking (and its group, by `repository.get_booking`), then the amendment."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import asyncpg
+
+from booking.adapters import repository
+from booking.domain.amendments import Amendment, AmendmentKind, AmendmentStatus
+from booking.domain.amendments_terms import Terms
+from booking.domain.errors import BookingError, ErrorCode
+from booking.domain.quote import Quote
+from booking.domain.refunds import Canceller
+
+_JSON_COLUMNS = ("extras", "quote", "previous")
+
+
+def _row(amendment: Amendment) -> dict[str, Any]:
+    return {
+        "amendment_id": amendment.amendment_id,
+        "booking_id": amendment.booking_id,
+        "kind": amendment.kind.value,
+        "proposed_by": amendment.proposed_by.value,
+        "starts_at": amendment.terms.starts_at,
+        "ends_at": amendment.terms.ends_at,
+        "guests": amendment.terms.guests,
+        "extras": json.dumps(amendment.terms.extras),
+        "quote": json.dumps(amendment.quote.as_dict()),
+        "previous": json.dumps(amendment.previous),
+        "delta": amendment.delta,
+        "currency": amendment.currency,
+        "respond_by": amendment.respond_by,
+        "correlation_id": amendment.correlation_id,
+        "needs_signatures": amendment.needs_signatures,
+    }
+
+
+def decoded(row: Mapping[str, Any]) -> dict[str, Any]:
+    """An amendments row with its jsonb columns as Python values."""
+    return {k: json.loads(v) if k in _JSON_COLUMNS and v is not None else v for k, v in row.items()}
+
+
+def booking_terms(booking: Mapping[str, Any]) -> Terms:
+    """A bookings row's current terms (its `extras` column is jsonb text)."""
+    return Terms(
+        booking["starts_at"], booking["ends_at"], booking["guests"], json.loads(booking["extras"])
+    )
+
+
+def document_ids(listing: Mapping[str, Any]) -> list[str]:
+    """The ids of a listings row's required documents (jsonb text)."""
+    return [d["document_id"] for d in json.loads(listing["required_documents"])]
+
+
+def _aggregate(am: Mapping[str, Any], booking: Mapping[str, Any]) -> Amendment:
+    row = decoded(am)
+    return Amendment(
+        amendment_id=row["amendment_id"],
+        booking_id=row["booking_id"],
+        kind=AmendmentKind(row["kind"]),
+        proposed_by=Canceller(row["proposed_by"]),
+        status=AmendmentStatus(row["status"]),
+        terms=Terms(row["starts_at"], row["ends_at"], row["guests"], row["extras"]),
+        quote=Quote.of(row["quote"]),
+        previous=row["previous"],
+        delta=row["delta"],
+        currency=row["currency"],
+        respond_by=row["respond_by"],
+        needs_signatures=row["needs_signatures"],
+        correlation_id=row["correlation_id"],
+        guest_id=booking["guest_id"],
+        host_id=booking["host_id"],
+    )
+
+
+async def insert(conn: asyncpg.Connection, amendment: Amendment) -> bool:
+    """False when the booking has an open amendment already (a unique index: one at a time)."""
+    row = _row(amendment)
+    columns = ", ".join(row)
+    params = ", ".join(f"${i}" for i in range(1, len(row) + 1))
+    try:
+        async with conn.transaction():
+            await conn.execute(
+                f"INSERT INTO booking.amendments ({columns}) VALUES ({params})", *row.values()
+            )
+    except asyncpg.UniqueViolationError:
+        return False
+    return True
+
+
+async def lock(
+    conn: asyncpg.Connection, amendment_id: uuid.UUID
+) -> tuple[asyncpg.Record, Amendment] | None:
+    """The amendment and its booking, both locked (booking first); None: no such amendment."""
+    booking_id = await conn.fetchval(
+        "SELECT booking_id FROM booking.amendments WHERE amendment_id = $1", amendment_id
+    )
+    if booking_id is None:
+        return None
+    booking = await repository.get_booking(conn, booking_id, for_update=True)
+    am = await conn.fetchrow(
+        "SELECT * FROM booking.amendments WHERE amendment_id = $1 FOR UPDATE", amendment_id
+    )
+    assert booking is not None and am is not None  # rows are never deleted
+    return booking, _aggregate(am, booking)
+
+
+async def get(conn: asyncpg.Connection, amendment_id: uuid.UUID) -> dict[str, Any] | None:
+    """An amendment as stored (jsonb decoded), with its booking's guest and host."""
+    row = await conn.fetchrow(
+        "SELECT a.*, b.guest_id, b.host_id FROM booking.amendments a "
+        "JOIN booking.bookings b USING (booking_id) WHERE a.amendment_id = $1",
+        amendment_id,
+    )
+    return None if row is None else decoded(row)
+
+
+async def transition(
+    conn: asyncpg.Connection,
+    amendment_id: uuid.UUID,
+    from_status: AmendmentStatus,
+    status: AmendmentStatus,
+    failure_reason: str | None = None,
+) -> bool:
+    """Compare-and-set on the status read: False when the amendment is no longer in it."""
+    done = await conn.execute(
+        "UPDATE booking.amendments SET status = $3, failure_reason = $4, "
+        "version = version + 1, updated_at = now() WHERE amendment_id = $1 AND status = $2",
+        amendment_id,
+        from_status.value,
+        status.value,
+        failure_reason,
+    )
+    return bool(done == "UPDATE 1")
+
+
+async def mark_refund_pending(conn: asyncpg.Connection, amendment_id: uuid.UUID) -> bool:
+    """An applied decrease: its refund is requested (cancellations records how it ends)."""
+    done = await conn.execute(
+        "UPDATE booking.amendments SET refund_status = 'pending' WHERE amendment_id = $1",
+        amendment_id,
+    )
+    return bool(done == "UPDATE 1")
+
+
+async def record_charge_payment(
+    conn: asyncpg.Connection, amendment_id: uuid.UUID, payment_id: str
+) -> bool:
+    """The payment of an increase: a cancellation later refunds from it too."""
+    done = await conn.execute(
+        "UPDATE booking.amendments SET charge_payment_id = $2 WHERE amendment_id = $1",
+        amendment_id,
+        payment_id,
+    )
+    return bool(done == "UPDATE 1")
+
+
+async def set_booking_terms(
+    conn: asyncpg.Connection, booking: Mapping[str, Any], terms: Terms, quote: Quote
+) -> bool:
+    """Write a booking's terms and price (compare-and-set on the version read with it: False
+    when it changed meanwhile); the exclusion constraint re-checks the time range (409
+    `slot_unavailable`)."""
+    try:
+        async with conn.transaction():
+            return await repository.update_booking(
+                conn,
+                booking["booking_id"],
+                booking["version"],
+                starts_at=terms.starts_at,
+                ends_at=terms.ends_at,
+                guests=terms.guests,
+                extras=terms.extras,
+                quote=quote.as_dict(),
+                amount=quote.total,
+                platform_fee=quote.platform_fee,
+                tax=quote.tax,
+            )
+    except asyncpg.ExclusionViolationError:
+        raise BookingError(
+            ErrorCode.SLOT_UNAVAILABLE, "the listing is already booked for part of that time"
+        ) from None

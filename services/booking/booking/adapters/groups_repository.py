@@ -1,0 +1,71 @@
+"""SQL of Linked Booking Groups: `booking.checkout_groups` and the legs read through it.
+
+Every function runs on the caller's connection. Lock order: the group row first, then its legs
+in booking-id order (`repository.get_booking(for_update=True)` keeps it for a single leg).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import asyncpg
+
+from booking.adapters.repository import BOOKING_COLUMNS
+
+
+async def insert_group(conn: asyncpg.Connection, group: dict[str, Any]) -> None:
+    columns = ", ".join(group)
+    params = ", ".join(f"${i}" for i in range(1, len(group) + 1))
+    await conn.execute(
+        f"INSERT INTO booking.checkout_groups ({columns}) VALUES ({params})", *group.values()
+    )
+
+
+async def get_group(
+    conn: asyncpg.Connection, group_id: uuid.UUID, *, for_update: bool = False
+) -> asyncpg.Record | None:
+    lock = " FOR UPDATE" if for_update else ""
+    return await conn.fetchrow(
+        f"SELECT * FROM booking.checkout_groups WHERE group_id = $1{lock}", group_id
+    )
+
+
+async def group_for_view(conn: asyncpg.Connection, group_id: uuid.UUID) -> dict[str, Any] | None:
+    """The group as read models show it: `next_action` (jsonb, no codec on the pool) decoded."""
+    row = await get_group(conn, group_id)
+    if row is None:
+        return None
+    group = dict(row)
+    group["next_action"] = json.loads(row["next_action"]) if row["next_action"] else None
+    return group
+
+
+async def group_legs(
+    conn: asyncpg.Connection, group_id: uuid.UUID, *, for_update: bool = False
+) -> list[asyncpg.Record]:
+    """The group's legs in booking-id order (the lock order, after the group row)."""
+    lock = " FOR UPDATE" if for_update else ""
+    return list(
+        await conn.fetch(
+            f"SELECT {BOOKING_COLUMNS} FROM booking.bookings WHERE group_id = $1 "
+            f"ORDER BY booking_id{lock}",
+            group_id,
+        )
+    )
+
+
+async def update_group(
+    conn: asyncpg.Connection, group_id: uuid.UUID, version: int, **changes: Any
+) -> bool:
+    """Compare-and-set on `version`: False when someone else changed the group first."""
+    columns = ", ".join(f"{name} = ${i}" for i, name in enumerate(changes, start=3))
+    status = await conn.execute(
+        f"UPDATE booking.checkout_groups SET {columns}, version = version + 1, "
+        "updated_at = now() WHERE group_id = $1 AND version = $2",
+        group_id,
+        version,
+        *changes.values(),
+    )
+    return bool(status == "UPDATE 1")

@@ -1,0 +1,56 @@
+"""SQL of Smart Invites (`booking.invites`); every function runs on the caller's connection.
+
+`extras` is jsonb and the pool has no codec for it: it is encoded and decoded here, so the
+service layer sees lists of dicts.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import asyncpg
+
+
+async def insert_invite(conn: asyncpg.Connection, invite: Mapping[str, Any]) -> None:
+    row = {**invite, "extras": json.dumps(invite["extras"])}
+    columns = ", ".join(row)
+    params = ", ".join(f"${i}" for i in range(1, len(row) + 1))
+    await conn.execute(f"INSERT INTO booking.invites ({columns}) VALUES ({params})", *row.values())
+
+
+async def lock_invite(conn: asyncpg.Connection, invite_id: uuid.UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT * FROM booking.invites WHERE invite_id = $1 FOR UPDATE", invite_id
+    )
+
+
+async def get_invite(conn: asyncpg.Connection, invite_id: uuid.UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT * FROM booking.invites WHERE invite_id = $1", invite_id)
+
+
+def extras_of(row: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """An invite row's extras (as `insert_invite` stored them)."""
+    extras: list[dict[str, Any]] = json.loads(row["extras"])
+    return extras
+
+
+async def close_invite(
+    conn: asyncpg.Connection,
+    invite_id: uuid.UUID,
+    version: int,
+    status: str,
+    booking_id: uuid.UUID | None,
+) -> bool:
+    """Compare-and-set on `version`: False when someone else changed the invite first."""
+    result = await conn.execute(
+        "UPDATE booking.invites SET status = $3, booking_id = $4, version = version + 1, "
+        "updated_at = now() WHERE invite_id = $1 AND version = $2",
+        invite_id,
+        version,
+        status,
+        booking_id,
+    )
+    return bool(result == "UPDATE 1")
