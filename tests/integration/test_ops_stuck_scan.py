@@ -19,7 +19,6 @@ from tests.conftest import service_dsn
 
 pytestmark = pytest.mark.integration
 
-NOW = datetime.now(UTC)
 SETTINGS = OpsSettings(stuck_after_seconds=600, stuck_after_overrides="opsscan=60")
 
 
@@ -40,7 +39,7 @@ def event(saga: uuid.UUID, type_: str, minutes_ago: float) -> repo.EventRow:
         key=str(saga),
         correlation_id=saga,
         causation_id=None,
-        occurred_at=NOW - timedelta(minutes=minutes_ago),
+        occurred_at=datetime.now(UTC) - timedelta(minutes=minutes_ago),
         topic=f"{type_.split('.')[0]}.events",
         ids={},
         id_values=[],
@@ -49,13 +48,14 @@ def event(saga: uuid.UUID, type_: str, minutes_ago: float) -> repo.EventRow:
 
 
 def letter(saga: uuid.UUID, offset: int) -> repo.DeadLetterRow:
+    now = datetime.now(UTC)
     return repo.DeadLetterRow(
         topic="payments.dlq", partition=0, offset=offset, service="payments",
         original_topic="booking.events", error_type="ValueError", error_message="bad",
-        attempts=5, failed_at=NOW - timedelta(minutes=30), event_id=uuid.uuid4(),
+        attempts=5, failed_at=now - timedelta(minutes=30), event_id=uuid.uuid4(),
         type="booking.opsscan_requested", version=1, producer="booking", key=str(saga),
-        correlation_id=saga, causation_id=None, occurred_at=NOW - timedelta(minutes=30),
-        ids={}, id_values=[], raw=None, record_ts=int(NOW.timestamp() * 1000) + offset,
+        correlation_id=saga, causation_id=None, occurred_at=now - timedelta(minutes=30),
+        ids={}, id_values=[], raw=None, record_ts=int(now.timestamp() * 1000) + offset,
     )  # fmt: skip
 
 
