@@ -89,27 +89,28 @@ class AmountGuard:
 ABOVE_ZERO = AmountGuard("amount > 0", lambda amount: amount > 0)
 ZERO = AmountGuard("amount = 0", lambda amount: amount == 0)
 
-S, T = ClaimStatus, ClaimTrigger
 # The booking's outbox has always held the charge request before the decision: kept so.
-_CHARGE = Transition(S.CHARGING, (CHARGE_REQUESTED, CLAIM_DECIDED))
+_CHARGE = Transition(ClaimStatus.CHARGING, (CHARGE_REQUESTED, CLAIM_DECIDED))
 _DECIDE = (
-    Transition(S.CHARGING, (CHARGE_REQUESTED, CLAIM_DECIDED), ABOVE_ZERO),
-    Transition(S.DISMISSED, (CLAIM_DECIDED,), ZERO),
+    Transition(ClaimStatus.CHARGING, (CHARGE_REQUESTED, CLAIM_DECIDED), ABOVE_ZERO),
+    Transition(ClaimStatus.DISMISSED, (CLAIM_DECIDED,), ZERO),
 )
-_WITHDRAW = Transition(S.WITHDRAWN, (CLAIM_DECIDED,))
+_WITHDRAW = Transition(ClaimStatus.WITHDRAWN, (CLAIM_DECIDED,))
 TABLE: TransitionTable[ClaimStatus, ClaimTrigger] = TransitionTable(
     {
-        (S.OPEN, T.ACCEPTED): _CHARGE,
-        (S.OPEN, T.CONTESTED): Transition(S.CONTESTED),
-        (S.OPEN, T.RESPONSE_EXPIRED): Transition(S.AWAITING_ADMIN),
-        (S.CONTESTED, T.DECIDED): _DECIDE,
-        (S.AWAITING_ADMIN, T.DECIDED): _DECIDE,
-        (S.OPEN, T.WITHDRAWN): _WITHDRAW,
-        (S.CONTESTED, T.WITHDRAWN): _WITHDRAW,
-        (S.AWAITING_ADMIN, T.WITHDRAWN): _WITHDRAW,
-        (S.CHARGING, T.CHARGE_SUCCEEDED): Transition(S.CHARGED),
-        (S.CHARGING, T.CHARGE_FAILED): Transition(S.CHARGE_FAILED),
-        (S.CHARGE_FAILED, T.RETRIED): Transition(S.CHARGING, (CHARGE_REQUESTED,)),
+        (ClaimStatus.OPEN, ClaimTrigger.ACCEPTED): _CHARGE,
+        (ClaimStatus.OPEN, ClaimTrigger.CONTESTED): Transition(ClaimStatus.CONTESTED),
+        (ClaimStatus.OPEN, ClaimTrigger.RESPONSE_EXPIRED): Transition(ClaimStatus.AWAITING_ADMIN),
+        (ClaimStatus.CONTESTED, ClaimTrigger.DECIDED): _DECIDE,
+        (ClaimStatus.AWAITING_ADMIN, ClaimTrigger.DECIDED): _DECIDE,
+        (ClaimStatus.OPEN, ClaimTrigger.WITHDRAWN): _WITHDRAW,
+        (ClaimStatus.CONTESTED, ClaimTrigger.WITHDRAWN): _WITHDRAW,
+        (ClaimStatus.AWAITING_ADMIN, ClaimTrigger.WITHDRAWN): _WITHDRAW,
+        (ClaimStatus.CHARGING, ClaimTrigger.CHARGE_SUCCEEDED): Transition(ClaimStatus.CHARGED),
+        (ClaimStatus.CHARGING, ClaimTrigger.CHARGE_FAILED): Transition(ClaimStatus.CHARGE_FAILED),
+        (ClaimStatus.CHARGE_FAILED, ClaimTrigger.RETRIED): Transition(
+            ClaimStatus.CHARGING, (CHARGE_REQUESTED,)
+        ),
     }
 )
 
