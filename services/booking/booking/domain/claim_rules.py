@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from booking.domain.errors import BookingError, ErrorCode
+from booking.domain.model import BookingStatus
 
 MAX_EVIDENCE_BYTES = 10 * 1024 * 1024
 MAX_EVIDENCE_FILES = 10
@@ -28,7 +29,7 @@ EVIDENCE_TYPES = frozenset(
         "text/plain",
     }
 )
-FILEABLE_BOOKING_STATUSES = frozenset({"confirmed", "completed"})
+FILEABLE_BOOKING_STATUSES = frozenset({BookingStatus.CONFIRMED, BookingStatus.COMPLETED})
 
 
 @dataclass(frozen=True)
