@@ -1,30 +1,50 @@
-"""Damage claims: the transition table and the filing, answering and decision rules."""
+"""Damage claims: the transition table, the `Claim` aggregate (each transition with the events
+it emits, each refusal with its code), and the filing, answering and release rules. No
+database."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from booking.domain.claims import (
-    CLAIM_WINDOW,
-    ENDED_STATUSES,
-    OPEN_STATUSES,
-    ClaimStatus,
-    ClaimTrigger,
+from booking.config import claim_windows
+from booking.domain.claim_rules import (
+    ClaimedBooking,
+    ClaimWindows,
+    Evidence,
     check_decision,
     check_evidence,
     check_filing,
     check_response,
+    remaining_deposit,
+)
+from booking.domain.claims import (
+    CHARGE_REQUESTED,
+    CLAIM_DECIDED,
+    CLAIM_FILED,
+    ENDED_STATUSES,
+    OPEN_STATUSES,
+    TABLE,
+    Change,
+    Claim,
+    ClaimStatus,
+    ClaimTrigger,
+    Release,
     claim_mermaid,
     claim_transition,
-    remaining_deposit,
+    settled_release,
 )
 from booking.domain.errors import BookingError, ErrorCode
 from booking.service_layer.claims import charge_request_id
 
 END = datetime(2030, 5, 1, 12, tzinfo=UTC)
 SECOND = timedelta(seconds=1)
+WINDOWS = claim_windows()  # the settings' defaults: 72 h to file, 48 h to answer
+CLAIM_WINDOW = WINDOWS.claim
+CLAIM_ID = uuid.UUID("0b0c3b8e-6a4c-4f6e-9a57-5f9e3a1d2c11")
+PNG = Evidence("mirror.png", "image/png", b"\x89PNG")
 
 
 def _file(**overrides: object) -> None:
@@ -35,6 +55,7 @@ def _file(**overrides: object) -> None:
         "committed": 0,
         "amount": 20_000,
         "has_open_claim": False,
+        "window": CLAIM_WINDOW,
     }
     check_filing(**{**args, **overrides})  # type: ignore[arg-type]
 
@@ -45,6 +66,50 @@ def _code(call: object, *args: object, **kwargs: object) -> ErrorCode:
     return err.value.code
 
 
+def _booking(**changes: object) -> ClaimedBooking:
+    fields: dict[str, object] = {
+        "booking_id": uuid.uuid4(),
+        "host_id": "host-1",
+        "guest_id": "guest-1",
+        "status": "completed",
+        "currency": "usd",
+        "ends_at": END,
+        "deposit": 50_000,
+        "deposit_released": False,
+        "payment_id": "pay_1",
+    }
+    return ClaimedBooking(**{**fields, **changes})  # type: ignore[arg-type]
+
+
+def _filed(amount: int = 20_000, **changes: object) -> Claim:
+    claim, _ = _new(amount, **changes)
+    return claim
+
+
+def _new(amount: int = 20_000, **changes: object) -> tuple[Claim, Change]:
+    args: dict[str, object] = {
+        "claim_id": CLAIM_ID,
+        "host_id": "host-1",
+        "amount": amount,
+        "evidence": [PNG],
+        "has_open_claim": False,
+        "committed": 0,
+        "now": END + timedelta(hours=1),
+        "windows": WINDOWS,
+    }
+    booking = changes.pop("booking", _booking())
+    return Claim.file(booking, **{**args, **changes})  # type: ignore[arg-type]
+
+
+def _in(status: ClaimStatus, **fields: object) -> Claim:
+    claim = _filed()
+    claim.status = status
+    for name, value in fields.items():
+        setattr(claim, name, value)
+    return claim
+
+
+# -- the rules -----------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("now", "ok"),
     [
@@ -55,6 +120,7 @@ def _code(call: object, *args: object, **kwargs: object) -> ErrorCode:
     ],
 )
 def test_the_claim_window_is_inclusive_to_the_second(now: datetime, ok: bool) -> None:
+    assert CLAIM_WINDOW == timedelta(hours=72)
     if ok:
         _file(now=now)
     else:
@@ -133,6 +199,7 @@ def test_open_and_ended_statuses_partition_the_states() -> None:
     assert not OPEN_STATUSES & ENDED_STATUSES
     assert ClaimStatus.CHARGING in OPEN_STATUSES and ClaimStatus.CHARGE_FAILED in ENDED_STATUSES
     assert "charge_failed --> charging" in claim_mermaid()
+    assert TABLE.states() == set(ClaimStatus)
 
 
 def test_decisions_and_evidence() -> None:
@@ -162,3 +229,187 @@ def test_the_documented_state_diagram_is_the_transition_table() -> None:
 
     doc = (Path(__file__).resolve().parents[2] / "docs/deposits-and-claims.md").read_text()
     assert [line for line in claim_mermaid().splitlines() if line not in doc] == []
+
+
+# -- the aggregate: filing -------------------------------------------------------------------
+def test_filing_opens_the_claim_until_the_response_window_ends_and_announces_it() -> None:
+    now = END + timedelta(hours=1)
+    claim, change = _new(12_345, now=now)
+    assert (claim.status, claim.amount, claim.currency) == (ClaimStatus.OPEN, 12_345, "usd")
+    assert (claim.host_id, claim.guest_id) == ("host-1", "guest-1")
+    assert claim.respond_by == now + timedelta(hours=48)
+    assert (change.status, change.emits) == (ClaimStatus.OPEN, (CLAIM_FILED,))
+    short = ClaimWindows(claim=timedelta(seconds=25), response=timedelta(seconds=600))
+    quick, _ = _new(now=END + timedelta(seconds=25), windows=short)
+    assert quick.respond_by == END + timedelta(seconds=625)
+    assert _code(_new, now=END + timedelta(seconds=26), windows=short) is (
+        ErrorCode.CLAIM_WINDOW_CLOSED
+    )
+
+
+@pytest.mark.parametrize(
+    ("changes", "code"),
+    [
+        ({"host_id": "host-2"}, ErrorCode.BOOKING_NOT_FOUND),
+        ({"booking": _booking(status="cancelled")}, ErrorCode.ILLEGAL_TRANSITION),
+        ({"booking": _booking(deposit_released=True)}, ErrorCode.DEPOSIT_RELEASED),
+        ({"booking": _booking(deposit=0)}, ErrorCode.NO_DEPOSIT),
+        ({"evidence": [Evidence("x.exe", "application/octet-stream", b"MZ")]}, None),
+        ({"has_open_claim": True}, ErrorCode.CLAIM_OPEN),
+        ({"committed": 40_000}, ErrorCode.CLAIM_EXCEEDS_DEPOSIT),
+        ({"now": END - SECOND}, ErrorCode.CLAIM_WINDOW_CLOSED),
+    ],
+)
+def test_filing_refusals_carry_their_codes(changes: dict[str, object], code: ErrorCode) -> None:
+    assert _code(_new, **changes) is (code or ErrorCode.EVIDENCE_INVALID)
+
+
+# -- the aggregate: answers, decisions, charges ------------------------------------------------
+def test_the_guest_accepting_charges_the_whole_amount_with_the_declared_events() -> None:
+    claim = _filed(12_345)
+    change = claim.accept("guest-1", END + timedelta(hours=2), payment_id="pay_1")
+    assert (change.status, change.emits) == (
+        ClaimStatus.CHARGING,
+        (CHARGE_REQUESTED, CLAIM_DECIDED),
+    )
+    assert change.emits == TABLE.apply(ClaimStatus.OPEN, ClaimTrigger.ACCEPTED).emits
+    assert change.charges
+    assert (claim.decided_amount, claim.charge_attempts) == (12_345, 1)
+    assert claim.charge_request_id == f"clm_{CLAIM_ID}"
+
+
+def test_answers_by_someone_else_late_or_without_a_payment_are_refused() -> None:
+    on_time = END + timedelta(hours=2)
+    assert _code(_filed().accept, "guest-2", on_time, payment_id="p") is ErrorCode.CLAIM_NOT_FOUND
+    assert _code(_filed().contest, "guest-2", on_time) is ErrorCode.CLAIM_NOT_FOUND
+    late = _filed().respond_by + SECOND
+    assert _code(_filed().accept, "guest-1", late, payment_id="p") is (
+        ErrorCode.CLAIM_RESPONSE_WINDOW_CLOSED
+    )
+    assert _code(_filed().contest, "guest-1", late) is ErrorCode.CLAIM_RESPONSE_WINDOW_CLOSED
+    unpaid = _filed()
+    assert _code(unpaid.accept, "guest-1", on_time, payment_id=None) is (
+        ErrorCode.ILLEGAL_TRANSITION
+    )
+    assert unpaid.status is ClaimStatus.OPEN  # a refusal changes nothing
+    contested = _in(ClaimStatus.CONTESTED)
+    assert _code(contested.accept, "guest-1", on_time, payment_id="p") is (
+        ErrorCode.ILLEGAL_TRANSITION
+    )
+
+
+def test_contesting_and_the_response_timer_hand_the_claim_to_staff_silently() -> None:
+    claim = _filed()
+    change = claim.contest("guest-1", END + timedelta(hours=2))
+    assert (change.status, change.emits) == (ClaimStatus.CONTESTED, ())
+    assert claim.expire_response() is None  # answered meanwhile: the timer does nothing
+    unanswered = _filed()
+    expired = unanswered.expire_response()
+    assert expired is not None
+    assert (expired.status, expired.emits) == (ClaimStatus.AWAITING_ADMIN, ())
+
+
+@pytest.mark.parametrize("source", [ClaimStatus.CONTESTED, ClaimStatus.AWAITING_ADMIN])
+def test_staff_decide_an_amount_or_dismiss(source: ClaimStatus) -> None:
+    charged = _in(source)
+    change = charged.decide(7_500, left=50_000, payment_id="pay_1")
+    assert (change.status, change.emits) == (
+        ClaimStatus.CHARGING,
+        (CHARGE_REQUESTED, CLAIM_DECIDED),
+    )
+    assert (charged.decided_amount, charged.charge_request_id) == (7_500, f"clm_{CLAIM_ID}")
+    dismissed = _in(source)
+    change = dismissed.decide(0, left=50_000, payment_id="pay_1")
+    assert (change.status, change.emits) == (ClaimStatus.DISMISSED, (CLAIM_DECIDED,))
+    assert not change.charges
+    assert (dismissed.decided_amount, dismissed.charge_request_id) == (0, None)
+
+
+def test_decisions_outside_the_rules_are_refused_with_their_codes() -> None:
+    assert _code(_filed().decide, 5_000, left=50_000, payment_id="p") is (
+        ErrorCode.ILLEGAL_TRANSITION  # an open claim is the guest's to answer first
+    )
+    contested = _in(ClaimStatus.CONTESTED)
+    assert _code(contested.decide, 20_001, left=50_000, payment_id="p") is (
+        ErrorCode.VALIDATION_FAILED
+    )
+    assert _code(contested.decide, 10_001, left=10_000, payment_id="p") is (
+        ErrorCode.CLAIM_EXCEEDS_DEPOSIT
+    )
+    assert _code(contested.decide, 100, left=50_000, payment_id=None) is (
+        ErrorCode.ILLEGAL_TRANSITION
+    )
+    assert contested.status is ClaimStatus.CONTESTED
+
+
+@pytest.mark.parametrize(
+    "source", [ClaimStatus.OPEN, ClaimStatus.CONTESTED, ClaimStatus.AWAITING_ADMIN]
+)
+def test_the_host_withdraws_an_undecided_claim(source: ClaimStatus) -> None:
+    claim = _in(source)
+    assert _code(claim.withdraw, "host-2") is ErrorCode.CLAIM_NOT_FOUND
+    change = claim.withdraw("host-1")
+    assert (change.status, change.emits) == (ClaimStatus.WITHDRAWN, (CLAIM_DECIDED,))
+    assert claim.decided_amount == 0
+    assert _code(_in(ClaimStatus.CHARGING).withdraw, "host-1") is ErrorCode.ILLEGAL_TRANSITION
+
+
+def test_only_the_answer_to_the_current_charge_request_moves_the_claim() -> None:
+    request_id = f"clm_{CLAIM_ID}_2"
+    charging = _in(ClaimStatus.CHARGING, charge_request_id=request_id, charge_attempts=2)
+    assert charging.charge_succeeded(f"clm_{CLAIM_ID}") is None  # an earlier attempt's answer
+    assert charging.charge_failed(None) is None
+    succeeded = charging.charge_succeeded(request_id)
+    assert succeeded is not None
+    assert (succeeded.status, succeeded.emits) == (ClaimStatus.CHARGED, ())
+    assert charging.charge_succeeded(request_id) is None  # redelivered: nothing more
+    failing = _in(ClaimStatus.CHARGING, charge_request_id=request_id)
+    failed = failing.charge_failed(request_id)
+    assert failed is not None
+    assert (failed.status, failed.emits) == (ClaimStatus.CHARGE_FAILED, ())
+
+
+def test_an_admin_retry_is_a_new_charge_request_while_the_deposit_is_held() -> None:
+    failed = _in(
+        ClaimStatus.CHARGE_FAILED,
+        decided_amount=4_000,
+        charge_attempts=1,
+        charge_request_id=f"clm_{CLAIM_ID}",
+    )
+    change = failed.retry(deposit_released=False, left=50_000)
+    assert (change.status, change.emits) == (ClaimStatus.CHARGING, (CHARGE_REQUESTED,))
+    assert (failed.charge_attempts, failed.charge_request_id) == (2, f"clm_{CLAIM_ID}_2")
+    assert failed.decided_amount == 4_000
+    again = _in(ClaimStatus.CHARGE_FAILED, decided_amount=4_000)
+    assert _code(again.retry, deposit_released=True, left=50_000) is ErrorCode.DEPOSIT_RELEASED
+    assert _code(again.retry, deposit_released=False, left=3_999) is (
+        ErrorCode.CLAIM_EXCEEDS_DEPOSIT
+    )
+    assert _code(_in(ClaimStatus.CHARGED).retry, deposit_released=False, left=50_000) is (
+        ErrorCode.ILLEGAL_TRANSITION
+    )
+
+
+def test_every_change_publishes_what_its_transition_declares() -> None:
+    """The methods take their events from the table, never decide them themselves."""
+    for (source, trigger), candidates in TABLE.candidates.items():
+        for candidate in candidates:
+            amount = 0 if candidate.target is ClaimStatus.DISMISSED else 10
+            assert claim_transition(source, trigger, amount).emits == candidate.emits
+
+
+# -- the deposit's release -----------------------------------------------------------------------
+def test_the_deposit_is_released_once_claims_are_settled_and_the_window_is_over() -> None:
+    booking = _booking()
+    assert booking.may_release(window_over=True)
+    assert not booking.may_release(window_over=False)
+    assert not _booking(deposit_released=True).may_release(window_over=True)
+    assert not _booking(payment_id=None).may_release(window_over=True)
+    assert not _booking(deposit=0).may_release(window_over=True)
+    assert booking.window_over(END + CLAIM_WINDOW, WINDOWS)
+    assert not booking.window_over(END + CLAIM_WINDOW - SECOND, WINDOWS)
+    assert settled_release([]) == Release("no_claim", 0)
+    assert settled_release([("charged", 9_000), ("withdrawn", 0), ("charge_failed", 100)]) == (
+        Release("claim_settled", 9_000)
+    )
+    assert settled_release([("charged", 9_000), ("contested", None)]) is None

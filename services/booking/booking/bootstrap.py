@@ -14,7 +14,7 @@ from booking.adapters.esign.base import ESignProvider
 from booking.adapters.esign.builtin import BuiltinESignProvider
 from booking.adapters.esign.dropbox_sign import DropboxSignProvider
 from booking.adapters.tax import StripeTax
-from booking.config import BookingSettings
+from booking.config import BookingSettings, claim_windows
 from booking.domain import bank_debits
 from booking.domain.holds import HoldRule
 from booking.entrypoints import http
@@ -111,6 +111,7 @@ class _RuntimePool:
 
 def build_runtime(settings: BookingSettings) -> ServiceRuntime:
     outbox = Outbox(NAME, producer=NAME)
+    windows = claim_windows(settings)
     handlers = BookingHandlers(
         outbox,
         timedelta(seconds=settings.payment_window_seconds),
@@ -119,6 +120,7 @@ def build_runtime(settings: BookingSettings) -> ServiceRuntime:
             recheck=timedelta(seconds=settings.hold_recheck_seconds),
             platform_limit=timedelta(seconds=settings.payment_step_limit_seconds),
         ),
+        claim_windows=windows,
     )
     admission = Admission(settings.max_checkouts_in_flight)
     runtime_ref: list[ServiceRuntime] = []
@@ -126,10 +128,6 @@ def build_runtime(settings: BookingSettings) -> ServiceRuntime:
         bank_debits.BankDebitRules(
             min_lead=settings.bank_debit_min_lead, pay_window=settings.returned_debit_pay_window
         )
-    )
-    claims.configure(
-        timedelta(seconds=settings.claim_window_seconds),
-        timedelta(seconds=settings.claim_response_window_seconds),
     )
     if settings.tax_provider == "stripe_tax":
         if not settings.stripe_tax_api_key:
@@ -196,6 +194,7 @@ def build_runtime(settings: BookingSettings) -> ServiceRuntime:
     runtime.state["esign"] = esign
     runtime.state["documents"] = documents
     runtime.state["admission"] = admission
+    runtime.state["claim_windows"] = windows
     return runtime
 
 
@@ -225,6 +224,7 @@ def build_app(runtime: ServiceRuntime) -> FastAPI:
         forwarded_for_hops=settings.forwarded_for_hops,
     )
     app.state.booking_horizon = timedelta(days=settings.horizon_days)
+    app.state.claim_windows = runtime.state["claim_windows"]
     esign = runtime.state["esign"]
     if isinstance(esign, BuiltinESignProvider):
         app.include_router(

@@ -4,6 +4,7 @@ from typing import Annotated, Literal
 from pydantic import BeforeValidator, Field
 from pydantic_settings import SettingsConfigDict
 
+from booking.domain.claim_rules import ClaimWindows
 from eventkit.auth import DEV_JWT_SECRET
 from eventkit.settings import ServiceSettings
 
@@ -127,3 +128,13 @@ class BookingSettings(ServiceSettings):
         description="Keys signing-link tokens of the built-in e-sign provider.",
     )
     scheduler_poll_seconds: float = Field(default=1.0, gt=0)
+
+
+def claim_windows(settings: BookingSettings | None = None) -> ClaimWindows:
+    """The claim and response windows of `settings`. Without settings (a use case called by a
+    test, not through bootstrap), the fields' defaults: they stay the one home of the numbers."""
+    chosen = settings or BookingSettings.model_construct()
+    return ClaimWindows(
+        claim=timedelta(seconds=chosen.claim_window_seconds),
+        response=timedelta(seconds=chosen.claim_response_window_seconds),
+    )

@@ -197,7 +197,7 @@ class Calls:
         self.seen: list[tuple[str, Any]] = []
 
     def recorder(self, name: str, result: Any = None) -> Any:
-        async def record(*args: Any) -> Any:
+        async def record(*args: Any, **_options: Any) -> Any:
             self.seen.append((name, args[-1]))
             return result
 

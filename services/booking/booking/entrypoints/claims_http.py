@@ -1,4 +1,9 @@
-"""Gateway routes of damage claims against a booking's security deposit."""
+"""Gateway routes of damage claims against a booking's security deposit.
+
+A claim is filed as multipart/form-data (`amount`, `description`, `evidence` files), read by
+FastAPI's `Form`/`UploadFile` (python-multipart), or as JSON without files. The upload's limits
+and refusals: `claims_upload.py`.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +12,14 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import asyncpg
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, File, Form, Path, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
-from pydantic import ValidationError
 
-from booking.adapters.esign._multipart import boundary_of, parse_multipart
-from booking.domain.claims import MAX_EVIDENCE_BYTES, MAX_EVIDENCE_FILES
+from booking.domain.claim_rules import MAX_EVIDENCE_FILES, ClaimWindows
 from booking.domain.errors import BookingError, ErrorCode
-from booking.entrypoints import errors
 from booking.entrypoints.auth import CurrentPrincipal, Principal, Role, require_role
+from booking.entrypoints.claims_schemas import ClaimContest, ClaimDecision, ClaimOut
+from booking.entrypoints.claims_upload import FILE_CLAIM_BODY, BoundedUpload, read_claim
 from booking.entrypoints.common import (
     ERRORS,
     IdempotencyKey,
@@ -24,86 +28,60 @@ from booking.entrypoints.common import (
     visible_to,
 )
 from booking.entrypoints.fields import MULTI_LINE
-from booking.entrypoints.schemas import (
-    ClaimContest,
-    ClaimDecision,
-    ClaimOut,
-    FileClaimRequest,
-)
-from booking.service_layer import claims
+from booking.service_layer import claims, claims_views
 
 router = APIRouter(prefix="/v1", tags=["claims"])
-_MAX_BODY = MAX_EVIDENCE_FILES * MAX_EVIDENCE_BYTES + 1024 * 1024
-
-_FILE_CLAIM_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["amount", "description"],
-                    "properties": {
-                        "amount": {"type": "integer", "minimum": 1, "maximum": 10**12},
-                        "description": {
-                            "type": "string",
-                            "minLength": 1,
-                            "maxLength": 5000,
-                            "pattern": MULTI_LINE,
-                        },
-                        "evidence": {
-                            "type": "array",
-                            "items": {"type": "string", "format": "binary"},
-                            "description": "Images (JPEG, PNG, GIF, WebP, HEIC), PDF or text; "
-                            f"at most {MAX_EVIDENCE_FILES} files of 10 MB each.",
-                        },
-                    },
-                }
-            },
-            "application/json": {"schema": FileClaimRequest.model_json_schema()},
-        },
-    }
-}
+AMOUNT = "Claimed, in minor units: at most what is left of the deposit."
+EVIDENCE = (
+    "Images (JPEG, PNG, GIF, WebP, HEIC), PDF or text; "
+    f"at most {MAX_EVIDENCE_FILES} files of 10 MB each."
+)
 
 
-def _invalid(message: str) -> BookingError:
-    return BookingError(ErrorCode.VALIDATION_FAILED, message)
+def _windows(request: Request) -> ClaimWindows:
+    """The windows bootstrap built from the settings."""
+    windows: ClaimWindows = request.app.state.claim_windows
+    return windows
 
 
-async def _read_claim(request: Request) -> tuple[FileClaimRequest, list[claims.Evidence]]:
-    """The claim's fields and evidence files, from multipart/form-data or JSON (no files)."""
-    length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > _MAX_BODY:
-        raise BookingError(ErrorCode.EVIDENCE_INVALID, "the upload is too large")
-    body = await request.body()
-    if len(body) > _MAX_BODY:
-        raise BookingError(ErrorCode.EVIDENCE_INVALID, "the upload is too large")
-    content_type = request.headers.get("content-type", "")
-    boundary = boundary_of(content_type)
-    try:
-        if boundary is None:
-            return FileClaimRequest.model_validate_json(body or b"{}"), []
-        parts = parse_multipart(body, boundary)
-        fields = {p.name: p.data.decode("utf-8") for p in parts if p.filename is None}
-        evidence = [
-            claims.Evidence(p.filename or "evidence", p.content_type or "", p.data)
-            for p in parts
-            if p.filename is not None
-        ]
-        cmd = FileClaimRequest.model_validate(fields)
-    except ValidationError as exc:
-        raise _invalid(f"the claim is not valid: {exc.errors()[0]['msg']}") from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise _invalid(f"the upload is not valid multipart/form-data: {exc}") from None
-    if len(evidence) > MAX_EVIDENCE_FILES:
-        raise BookingError(
-            ErrorCode.EVIDENCE_INVALID, f"at most {MAX_EVIDENCE_FILES} evidence files"
+async def file_claim(
+    request: Request,
+    booking_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    idempotency_key: IdempotencyKey = None,
+    amount: Annotated[int | None, Form(ge=1, le=10**12, description=AMOUNT)] = None,
+    description: Annotated[
+        str | None, Form(min_length=1, max_length=5000, pattern=MULTI_LINE)
+    ] = None,
+    evidence: Annotated[list[UploadFile] | None, File(description=EVIDENCE)] = None,
+) -> JSONResponse:
+    """The form parameters document the multipart body (and FastAPI parses it); `read_claim`
+    reads either body."""
+    require_role(principal, Role.HOST)
+    outbox = request.app.state.outbox
+    windows = _windows(request)
+    cmd, files = await read_claim(request)
+
+    async def work(conn: asyncpg.Connection) -> tuple[int, Any]:
+        return 201, await claims.file_claim(
+            conn,
+            outbox,
+            booking_id,
+            principal.sub,
+            cmd.amount,
+            cmd.description,
+            files,
+            windows=windows,
         )
-    return cmd, evidence
+
+    fingerprint = {**cmd.model_dump(mode="json"), "evidence": [e.sha256 for e in files]}
+    return await run_idempotent(request, principal, idempotency_key, fingerprint, work)
 
 
-@router.post(
+router.add_api_route(
     "/bookings/{booking_id}/claims",
+    file_claim,
+    methods=["POST"],
     status_code=201,
     response_model=ClaimOut,
     responses=ERRORS,
@@ -113,34 +91,15 @@ async def _read_claim(request: Request) -> tuple[FileClaimRequest, list[claims.E
     "within the claim window (72 h: 409 `claim_window_closed`), for a booking with a deposit "
     "(409 `no_deposit`), one open claim at a time (409 `claim_open`), at most what is left of "
     "the deposit (422 `claim_exceeds_deposit`). The guest accepts or contests within 48 h.",
-    openapi_extra=_FILE_CLAIM_BODY,
+    openapi_extra=FILE_CLAIM_BODY,
+    route_class_override=BoundedUpload,
 )
-async def file_claim(
-    request: Request,
-    booking_id: uuid.UUID,
-    principal: CurrentPrincipal,
-    idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
-    require_role(principal, Role.HOST)
-    outbox = request.app.state.outbox
-    try:
-        cmd, evidence = await _read_claim(request)
-    except BookingError as exc:
-        return JSONResponse(errors.error_body(exc.code, exc.message), errors.status_for(exc))
-
-    async def work(conn: asyncpg.Connection) -> tuple[int, Any]:
-        return 201, await claims.file_claim(
-            conn, outbox, booking_id, principal.sub, cmd.amount, cmd.description, evidence
-        )
-
-    fingerprint = {**cmd.model_dump(mode="json"), "evidence": [e.sha256 for e in evidence]}
-    return await run_idempotent(request, principal, idempotency_key, fingerprint, work)
 
 
 async def _visible(
     conn: asyncpg.Connection, claim_id: uuid.UUID, principal: Principal
 ) -> dict[str, Any]:
-    view = await claims.view(conn, claim_id)
+    view = await claims_views.view(conn, claim_id)
     if not visible_to(principal, view):
         raise BookingError(ErrorCode.CLAIM_NOT_FOUND, f"claim {claim_id} not found")
     return view
@@ -169,12 +128,10 @@ async def list_claims(
     request: Request, booking_id: uuid.UUID, principal: CurrentPrincipal
 ) -> list[dict[str, Any]]:
     async with runtime_of(request).db.acquire() as conn:
-        owner = await conn.fetchrow(
-            "SELECT guest_id, host_id FROM booking.bookings WHERE booking_id = $1", booking_id
-        )
+        owner = await claims_views.booking_parties(conn, booking_id)
         if not visible_to(principal, owner):
             raise BookingError(ErrorCode.BOOKING_NOT_FOUND, f"booking {booking_id} not found")
-        return await claims.claims_of(conn, booking_id)
+        return await claims_views.claims_of(conn, booking_id)
 
 
 @router.get(
@@ -190,7 +147,7 @@ async def get_evidence(
 ) -> Response:
     async with runtime_of(request).db.acquire() as conn:
         await _visible(conn, claim_id, principal)
-        row = await claims.evidence_file(conn, claim_id, n)
+        row = await claims_views.evidence_file(conn, claim_id, n)
     if row is None:
         raise BookingError(ErrorCode.CLAIM_NOT_FOUND, f"claim {claim_id} has no evidence {n}")
     safe = "".join(c for c in row["filename"] if c.isalnum() or c in "._- ") or "evidence"
@@ -230,13 +187,13 @@ async def accept_claim(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     require_role(principal, Role.GUEST)
-    outbox = request.app.state.outbox
+    outbox, windows = request.app.state.outbox, _windows(request)
     return await _answer(
         request,
         principal,
         idempotency_key,
         {},
-        lambda conn: claims.accept(conn, outbox, claim_id, principal.sub),
+        lambda conn: claims.accept(conn, outbox, claim_id, principal.sub, windows=windows),
     )
 
 
@@ -281,14 +238,16 @@ async def decide_claim(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     require_role(principal, Role.ADMIN, Role.TRUST)
-    outbox = request.app.state.outbox
+    outbox, windows = request.app.state.outbox, _windows(request)
     by = principal.role.value
     return await _answer(
         request,
         principal,
         idempotency_key,
         body.model_dump(mode="json"),
-        lambda conn: claims.decide(conn, outbox, claim_id, body.amount, body.note, by),
+        lambda conn: claims.decide(
+            conn, outbox, claim_id, body.amount, body.note, by, windows=windows
+        ),
     )
 
 
@@ -305,13 +264,13 @@ async def withdraw_claim(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     require_role(principal, Role.HOST)
-    outbox = request.app.state.outbox
+    outbox, windows = request.app.state.outbox, _windows(request)
     return await _answer(
         request,
         principal,
         idempotency_key,
         {},
-        lambda conn: claims.withdraw(conn, outbox, claim_id, principal.sub),
+        lambda conn: claims.withdraw(conn, outbox, claim_id, principal.sub, windows=windows),
     )
 
 

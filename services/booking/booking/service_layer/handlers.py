@@ -13,6 +13,8 @@ import asyncpg
 
 from booking import metrics
 from booking.adapters import repository
+from booking.config import claim_windows as default_claim_windows
+from booking.domain.claim_rules import ClaimWindows
 from booking.domain.holds import HoldRule
 from booking.domain.model import BookingStatus, PaymentStatus, Trigger, transition_for
 from booking.service_layer import amendments, claims, payment_due, payment_facts, receipts
@@ -58,8 +60,10 @@ class BookingHandlers:
         payment_window: timedelta = timedelta(hours=48),
         expiring_authorization_policy: ExpiringAuthorizationPolicy = "reauthorize",
         hold_rule: HoldRule = HoldRule(),
+        claim_windows: ClaimWindows | None = None,
     ) -> None:
         self.outbox = outbox
+        self.claim_windows = claim_windows or default_claim_windows()
         self.payment_window = payment_window
         self.expiring_authorization_policy = expiring_authorization_policy
         self.hold_rule = hold_rule
@@ -188,7 +192,9 @@ class BookingHandlers:
         about = payment_facts.payment_about(event)
         if about.purpose == payment_facts.DEPOSIT_CLAIM:
             assert about.subject_id is not None
-            await claims.on_charge_failed(conn, env, event, self.outbox, about.subject_id)
+            await claims.on_charge_failed(
+                conn, env, event, self.outbox, about.subject_id, windows=self.claim_windows
+            )
             return
         if about.purpose == payment_facts.EXTRA_CHARGE:
             assert about.subject_id is not None
@@ -241,7 +247,9 @@ class BookingHandlers:
         await receipts.issue_for_capture(conn, env, event, about.purpose)
         if about.purpose == payment_facts.DEPOSIT_CLAIM:
             assert about.subject_id is not None
-            await claims.on_charge_captured(conn, env, event, self.outbox, about.subject_id)
+            await claims.on_charge_captured(
+                conn, env, event, self.outbox, about.subject_id, windows=self.claim_windows
+            )
             return
         if about.purpose == payment_facts.EXTRA_CHARGE:
             assert about.subject_id is not None
@@ -400,4 +408,4 @@ class BookingHandlers:
             key=booking_id,
             correlation_id=row["correlation_id"],
         )
-        await claims.on_booking_completed(conn, row)  # the deposit's release timer
+        await claims.on_booking_completed(conn, row, self.claim_windows)  # the deposit's timer
