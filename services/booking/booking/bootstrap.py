@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from booking.adapters.esign.base import ESignProvider
 from booking.adapters.esign.builtin import BuiltinESignProvider
 from booking.adapters.esign.dropbox_sign import DropboxSignProvider
+from booking.adapters.esign.dropbox_sign_callbacks import CALLBACK_ACK
 from booking.adapters.tax import StripeTax
 from booking.config import BookingSettings
 from booking.domain import bank_debits
@@ -231,5 +232,5 @@ def build_app(runtime: ServiceRuntime) -> FastAPI:
             build_signing_router(esign, forwarded_for_hops=settings.forwarded_for_hops)
         )
     else:
-        app.include_router(build_dropbox_sign_router(esign, runtime.state["documents"]))
+        app.include_router(build_dropbox_sign_router(runtime.state["documents"], ack=CALLBACK_ACK))
     return app
