@@ -163,17 +163,8 @@ def build_signing_router(
                 digest=digest or None,
             )
         except ESignError as exc:
-            if exc.code == ESignErrorCode.ENVELOPE_NOT_FOUND:
-                return _message(404, "Not found", "This signing request does not exist.")
-            if exc.code == ESignErrorCode.INTEGRITY:
-                return _message(409, "Documents changed", "The documents changed; reload the page.")
-            raise
-        if outcome.applied:
-            if outcome.status is EnvelopeStatus.SIGNED:
-                return _message(200, "Signed", "Thank you: the documents are signed.")
-            return _message(200, "Declined", "You declined; nothing was signed.")
-        wanted = EnvelopeStatus.SIGNED if decision is Decision.SIGN else EnvelopeStatus.DECLINED
-        return _status_page(outcome.status, 200 if outcome.status is wanted else 409)
+            return _refusal_page(exc)
+        return _outcome_page(decision, outcome)
 
     return router
 
@@ -187,6 +178,25 @@ def page(status_code: int, title: str, **context: Any) -> HTMLResponse:
 
 def render_form(view: SigningView, token: str) -> str:
     return render("signing.html", title="Please review and sign", view=view, token=token)
+
+
+def _refusal_page(exc: ESignError) -> HTMLResponse:
+    if exc.code == ESignErrorCode.ENVELOPE_NOT_FOUND:
+        return _message(404, "Not found", "This signing request does not exist.")
+    if exc.code == ESignErrorCode.INTEGRITY:
+        return _message(409, "Documents changed", "The documents changed; reload the page.")
+    raise exc
+
+
+def _outcome_page(decision: Decision, outcome: DecisionOutcome) -> HTMLResponse:
+    """What the signer's decision did; a decision that came too late shows the status, with
+    409 when it is not the one asked for."""
+    if outcome.applied:
+        if outcome.status is EnvelopeStatus.SIGNED:
+            return _message(200, "Signed", "Thank you: the documents are signed.")
+        return _message(200, "Declined", "You declined; nothing was signed.")
+    wanted = EnvelopeStatus.SIGNED if decision is Decision.SIGN else EnvelopeStatus.DECLINED
+    return _status_page(outcome.status, 200 if outcome.status is wanted else 409)
 
 
 def _message(status_code: int, title: str, text: str) -> HTMLResponse:
