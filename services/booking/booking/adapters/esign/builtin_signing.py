@@ -103,23 +103,7 @@ class SigningDesk:
                     EnvelopeStatus.SIGNED if decision is Decision.SIGN else EnvelopeStatus.DECLINED,
                     True,
                 )
-                docs = await conn.fetch(
-                    f"SELECT document_id, content, sha256 FROM {self._tables.documents} "
-                    "WHERE envelope_id = $1 ORDER BY position",
-                    envelope_id,
-                )
-                hashes = [(d["document_id"], sha256_hex(bytes(d["content"]))) for d in docs]
-                if any(h != d["sha256"] for (_, h), d in zip(hashes, docs, strict=True)):
-                    raise ESignError(
-                        ESignErrorCode.INTEGRITY, f"documents of {envelope_id} were altered"
-                    )
-                if digest is not None and not hmac.compare_digest(
-                    digest.encode(), envelope_digest(hashes).encode()
-                ):
-                    raise ESignError(
-                        ESignErrorCode.INTEGRITY,
-                        "the documents differ from the ones shown to the signer",
-                    )
+                hashes = await self._shown_hashes(conn, envelope_id, digest)
                 if status is EnvelopeStatus.SIGNED:
                     await conn.executemany(
                         f"INSERT INTO {self._tables.signatures} (envelope_id, document_id, signer_id, "
@@ -143,3 +127,25 @@ class SigningDesk:
         log.info("envelope %s %s", envelope_id, status)
         await self._delivery.notify(event)
         return DecisionOutcome(status, applied)
+
+    async def _shown_hashes(
+        self, conn: asyncpg.Connection, envelope_id: str, digest: str | None
+    ) -> list[tuple[str, str]]:
+        """(document_id, sha256) of the bytes to sign, checked against what was stored and,
+        with `digest`, against what the signer was shown (INTEGRITY otherwise)."""
+        docs = await conn.fetch(
+            f"SELECT document_id, content, sha256 FROM {self._tables.documents} "
+            "WHERE envelope_id = $1 ORDER BY position",
+            envelope_id,
+        )
+        hashes = [(d["document_id"], sha256_hex(bytes(d["content"]))) for d in docs]
+        if any(h != d["sha256"] for (_, h), d in zip(hashes, docs, strict=True)):
+            raise ESignError(ESignErrorCode.INTEGRITY, f"documents of {envelope_id} were altered")
+        if digest is not None and not hmac.compare_digest(
+            digest.encode(), envelope_digest(hashes).encode()
+        ):
+            raise ESignError(
+                ESignErrorCode.INTEGRITY,
+                "the documents differ from the ones shown to the signer",
+            )
+        return hashes
