@@ -123,15 +123,7 @@ def build_signing_router(
         envelope_id: Annotated[str, Path(max_length=ID_MAX_LENGTH, pattern=ID_PATTERN)],
         token: Annotated[str | None, Query(max_length=512)] = None,
     ) -> HTMLResponse:
-        if not provider.verify_link(envelope_id, token):
-            return _forbidden()
-        view = await provider.load_signing_view(envelope_id)
-        if view is None:
-            return _message(404, "Not found", "This signing request does not exist.")
-        if view.status.terminal:
-            return _status_page(view.status)
-        assert token is not None
-        return page(200, "Please review and sign", view=view, token=token)
+        return await _form_page(provider, envelope_id, token)
 
     @router.post(
         "/sign/{envelope_id}",
@@ -178,6 +170,21 @@ def page(status_code: int, title: str, **context: Any) -> HTMLResponse:
 
 def render_form(view: SigningView, token: str) -> str:
     return render("signing.html", title="Please review and sign", view=view, token=token)
+
+
+async def _form_page(
+    provider: SigningProvider, envelope_id: str, token: str | None
+) -> HTMLResponse:
+    """The documents and the form, or why they cannot be shown."""
+    if not provider.verify_link(envelope_id, token):
+        return _forbidden()
+    view = await provider.load_signing_view(envelope_id)
+    if view is None:
+        return _message(404, "Not found", "This signing request does not exist.")
+    if view.status.terminal:
+        return _status_page(view.status)
+    assert token is not None
+    return page(200, "Please review and sign", view=view, token=token)
 
 
 def _refusal_page(exc: ESignError) -> HTMLResponse:
