@@ -36,9 +36,9 @@ from booking.adapters.esign.base import (
     Signer,
     WebhookVerificationError,
 )
-from booking.adapters.esign.dropbox_sign import (
-    CALLBACK_ACK,
-    DropboxSignProvider,
+from booking.adapters.esign.dropbox_sign import DropboxSignProvider
+from booking.adapters.esign.dropbox_sign_callbacks import CALLBACK_ACK
+from booking.adapters.esign.dropbox_sign_requests import (
     drop_dropbox_sign_tables,
     dropbox_sign_tables,
 )

@@ -26,8 +26,9 @@ from eventkit.outbox import Outbox
 from finance.adapters.stripe_balance import InMemoryStripeBalance
 from finance.bootstrap import build_app, build_books, build_runtime
 from finance.config import FinanceSettings
+from ops.adapters.finance_api import FinanceApi
 from ops.adapters.payments_api import PaymentsApi
-from ops.adapters.staff_apis import FinanceApi, ServiceCredential
+from ops.adapters.staff_apis import ServiceCredential
 from ops.adapters.staff_gateway import StaffApis
 from ops.entrypoints.graphql_schema import build_schema
 from payments.entrypoints import staff_http

@@ -25,7 +25,8 @@ from booking.service_layer import claims
 from booking.service_layer.checkout import PlaceBooking, place_booking
 from eventkit.auth import DEV_JWT_SECRET, Principal, Role, issue_token
 from eventkit.outbox import Outbox
-from ops.adapters.staff_apis import DisputesApi, ServiceCredential
+from ops.adapters.disputes_api import DisputesApi
+from ops.adapters.staff_apis import ServiceCredential
 from ops.adapters.staff_gateway import StaffApis
 from ops.entrypoints.graphql_schema import build_schema
 from tests.conftest import service_dsn

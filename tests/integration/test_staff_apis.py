@@ -36,13 +36,10 @@ from tests.support.finance_queue import QueueHarness, entry_id, finance_pool
 
 if importlib.util.find_spec("ops") is None:  # before the ops package is installed
     sys.path.insert(0, str(ROOT / "services/ops"))
-from ops.adapters.staff_apis import (
-    ApiError,
-    BookingApi,
-    DisputesApi,
-    FinanceApi,
-    ServiceCredential,
-)
+from ops.adapters.booking_api import BookingApi
+from ops.adapters.disputes_api import DisputesApi
+from ops.adapters.finance_api import FinanceApi
+from ops.adapters.staff_apis import ApiError, ServiceCredential
 
 pytestmark = pytest.mark.integration
 OPS = ServiceCredential(DEV_JWT_SECRET)

@@ -15,7 +15,8 @@ from fastapi.testclient import TestClient
 
 from eventkit import http_errors
 from eventkit.auth import Principal, Role
-from ops.adapters.staff_apis import ApiError, FinanceApi, error_of
+from ops.adapters.finance_api import FinanceApi
+from ops.adapters.staff_apis import ApiError, error_of
 from ops.entrypoints.graphql_schema import build_schema
 
 

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from booking.adapters.esign.base import ESignProvider
 from booking.adapters.esign.builtin import BuiltinESignProvider
 from booking.adapters.esign.dropbox_sign import DropboxSignProvider
+from booking.adapters.esign.dropbox_sign_callbacks import CALLBACK_ACK
 from booking.adapters.tax import StripeTax
 from booking.config import BookingSettings, claim_windows
 from booking.domain import bank_debits
@@ -109,21 +110,8 @@ class _RuntimePool:
         return getattr(self._ref[0].db, name)
 
 
-def build_runtime(settings: BookingSettings) -> ServiceRuntime:
-    outbox = Outbox(NAME, producer=NAME)
-    windows = claim_windows(settings)
-    handlers = BookingHandlers(
-        outbox,
-        timedelta(seconds=settings.payment_window_seconds),
-        settings.expiring_authorization_policy,
-        HoldRule(
-            recheck=timedelta(seconds=settings.hold_recheck_seconds),
-            platform_limit=timedelta(seconds=settings.payment_step_limit_seconds),
-        ),
-        claim_windows=windows,
-    )
-    admission = Admission(settings.max_checkouts_in_flight)
-    runtime_ref: list[ServiceRuntime] = []
+def _configure_rules(settings: BookingSettings) -> None:
+    """The policies configured module-wide: bank debits, the tax adapter."""
     bank_debits.configure(
         bank_debits.BankDebitRules(
             min_lead=settings.bank_debit_min_lead, pay_window=settings.returned_debit_pay_window
@@ -133,24 +121,35 @@ def build_runtime(settings: BookingSettings) -> ServiceRuntime:
         if not settings.stripe_tax_api_key:
             raise ValueError("BOOKING_TAX_PROVIDER=stripe_tax needs BOOKING_STRIPE_TAX_API_KEY")
         pricing.use_tax_adapter(StripeTax(settings.stripe_tax_api_key, settings.stripe_api_base))
-    esign: ESignProvider
+
+
+def _esign(
+    settings: BookingSettings, outbox: Outbox, runtime_ref: list[ServiceRuntime]
+) -> tuple[ESignProvider, Documents]:
+    """The configured e-sign provider and the documents use cases over it; the built-in
+    provider reports its outcomes to them directly."""
     if settings.esign_provider == "dropbox_sign":
-        esign = DropboxSignProvider(
+        dropbox_sign = DropboxSignProvider(
             _RuntimePool(runtime_ref),
             api_key=settings.dropbox_sign_api_key,
             base_url=settings.dropbox_sign_base_url,
         )
-        documents = Documents(outbox, esign, lambda: runtime_ref[0].db)
-    else:
-        builtin = BuiltinESignProvider(
-            _RuntimePool(runtime_ref),
-            public_base_url=settings.public_base_url,
-            secret=settings.esign_secret,
-        )
-        documents = Documents(outbox, builtin, lambda: runtime_ref[0].db)
-        builtin.register_callback(documents.on_envelope_event)
-        esign = builtin
-    timers = Scheduler(
+        return dropbox_sign, Documents(outbox, dropbox_sign, lambda: runtime_ref[0].db)
+    builtin = BuiltinESignProvider(
+        _RuntimePool(runtime_ref),
+        public_base_url=settings.public_base_url,
+        secret=settings.esign_secret,
+    )
+    documents = Documents(outbox, builtin, lambda: runtime_ref[0].db)
+    builtin.register_callback(documents.on_envelope_event)
+    return builtin, documents
+
+
+def _timers(
+    settings: BookingSettings, outbox: Outbox, handlers: BookingHandlers, documents: Documents
+) -> Scheduler:
+    """Every durable timer booking runs, by name."""
+    return Scheduler(
         NAME,
         {
             HOLD_EXPIRY: handlers.expire_hold,
@@ -168,6 +167,26 @@ def build_runtime(settings: BookingSettings) -> ServiceRuntime:
         },
         poll_interval=settings.scheduler_poll_seconds,
     )
+
+
+def build_runtime(settings: BookingSettings) -> ServiceRuntime:
+    outbox = Outbox(NAME, producer=NAME)
+    windows = claim_windows(settings)
+    handlers = BookingHandlers(
+        outbox,
+        timedelta(seconds=settings.payment_window_seconds),
+        settings.expiring_authorization_policy,
+        HoldRule(
+            recheck=timedelta(seconds=settings.hold_recheck_seconds),
+            platform_limit=timedelta(seconds=settings.payment_step_limit_seconds),
+        ),
+        claim_windows=windows,
+    )
+    admission = Admission(settings.max_checkouts_in_flight)
+    runtime_ref: list[ServiceRuntime] = []
+    _configure_rules(settings)
+    esign, documents = _esign(settings, outbox, runtime_ref)
+    timers = _timers(settings, outbox, handlers, documents)
 
     async def run_timers(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
         await timers.run(runtime.db, stop)
@@ -231,5 +250,5 @@ def build_app(runtime: ServiceRuntime) -> FastAPI:
             build_signing_router(esign, forwarded_for_hops=settings.forwarded_for_hops)
         )
     else:
-        app.include_router(build_dropbox_sign_router(esign, runtime.state["documents"]))
+        app.include_router(build_dropbox_sign_router(runtime.state["documents"], ack=CALLBACK_ACK))
     return app

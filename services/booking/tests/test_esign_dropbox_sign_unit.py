@@ -2,13 +2,16 @@
 
 import hashlib
 import hmac
+import io
 import json
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 import httpx
 import pytest
+from python_multipart import parse_form
+from python_multipart.multipart import Field, File
 
-from booking.adapters.esign._multipart import parse_multipart
 from booking.adapters.esign.base import (
     DocumentSpec,
     EnvelopeStatus,
@@ -17,17 +20,19 @@ from booking.adapters.esign.base import (
     Signer,
     WebhookVerificationError,
 )
-from booking.adapters.esign.dropbox_sign import (
-    CALLBACK_ACK,
-    DropboxSignProvider,
-    event_hash,
-    extract_callback_payload,
+from booking.adapters.esign.dropbox_sign import DropboxSignProvider
+from booking.adapters.esign.dropbox_sign_api import (
     file_name,
     provider_expiry,
     send_form,
-    status_of_event,
     status_of_request,
     validate_metadata,
+)
+from booking.adapters.esign.dropbox_sign_callbacks import (
+    CALLBACK_ACK,
+    event_hash,
+    extract_callback_payload,
+    status_of_event,
     verify_callback,
 )
 
@@ -44,6 +49,30 @@ def callback(event_type: str, request_id: str = "abc123", tamper: bool = False) 
         "event": {"event_time": event_time, "event_type": event_type, "event_hash": digest},
         "signature_request": {"signature_request_id": request_id, "is_complete": True},
     }
+
+
+class Part(NamedTuple):
+    name: str
+    filename: str | None
+    data: bytes
+
+
+def parse_multipart(body: bytes, content_type: str) -> list[Part]:
+    """The parts of a multipart body, in order, as python-multipart reads them."""
+    parts: list[Part] = []
+
+    def on_field(field: Field) -> None:
+        parts.append(Part((field.field_name or b"").decode(), None, field.value or b""))
+
+    def on_file(file: File) -> None:
+        file.file_object.seek(0)
+        name = file.field_name.decode() if file.field_name else ""
+        parts.append(
+            Part(name, file.file_name.decode() if file.file_name else None, file.file_object.read())
+        )
+
+    parse_form({"Content-Type": content_type.encode()}, io.BytesIO(body), on_field, on_file)
+    return parts
 
 
 def multipart(payload: dict) -> tuple[bytes, dict[str, str]]:  # type: ignore[type-arg]
@@ -208,8 +237,7 @@ def test_send_form_carries_what_the_api_expects() -> None:
     ]
     # What httpx puts on the wire parses back to the same fields and files.
     request = httpx.Request("POST", "http://127.0.0.1/v3/x", data=fields, files=files)
-    boundary = request.headers["content-type"].split("boundary=")[1]
-    parts = parse_multipart(request.read(), boundary)
+    parts = parse_multipart(request.read(), request.headers["content-type"])
     assert {p.name: p.data.decode() for p in parts if p.filename is None} == fields
     assert [(p.name, p.filename, p.data) for p in parts if p.filename] == [
         ("files[0]", "rental.txt", b"terms"),

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from booking.adapters.esign.base import EnvelopeStatus, sha256_hex
-from booking.adapters.esign.builtin import SigningDocument, SigningView
+from booking.domain.signing import SigningDocument, SigningView
 from booking.entrypoints.signing_page import SECURITY_HEADERS, page, render_form, resolve_client_ip
 
 

@@ -19,21 +19,20 @@ from booking.adapters.esign.base import (
     request_fingerprint,
     validate_request,
 )
-from booking.adapters.esign.builtin import (
-    BuiltinESignProvider,
-    builtin_tables,
-    drop_builtin_tables,
-    envelope_digest,
+from booking.adapters.esign.builtin import BuiltinESignProvider
+from booking.adapters.esign.builtin_tables import builtin_tables, drop_builtin_tables
+from booking.adapters.esign.builtin_tokens import (
     make_link_token,
     sign_webhook,
     verify_link_token,
     verify_webhook_signature,
 )
-from booking.adapters.esign.dropbox_sign import (
-    DropboxSignProvider,
+from booking.adapters.esign.dropbox_sign import DropboxSignProvider
+from booking.adapters.esign.dropbox_sign_requests import (
     drop_dropbox_sign_tables,
     dropbox_sign_tables,
 )
+from booking.domain.signing import envelope_digest
 
 SECRET = "a-signing-link-secret-for-tests"
 NOW = datetime(2031, 5, 1, 12, 0, tzinfo=UTC)

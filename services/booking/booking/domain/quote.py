@@ -8,20 +8,23 @@ up once, where it is computed; totals are sums of lines, never recomputed from r
 - `total == host_payout + platform_revenue + tax`, to the minor unit, always.
 
 Tax comes from a tax adapter as a rate per tax code (basis points); each taxable line is taxed
-on its own and the tax is shown as one line per tax code.
+on its own and the tax is shown as one line per tax code. The price list a quote is made from
+is `booking.domain.listing_pricing` (its names are importable from here too).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.limits import check_duration
+from booking.domain.listing_pricing import ExtraPrice as ExtraPrice
+from booking.domain.listing_pricing import ExtraUnit, Pricing, RateUnit
 
 SLOT = timedelta(minutes=15)  # bookable granularity
 BPS = 10_000
@@ -36,17 +39,6 @@ def share(amount: int, bps: int) -> int:
     return div_half_up(amount * bps, BPS)
 
 
-class RateUnit(StrEnum):
-    HOUR = "hour"
-    DAY = "day"
-
-
-class ExtraUnit(StrEnum):
-    PER_BOOKING = "per_booking"
-    PER_HOUR = "per_hour"
-    PER_GUEST = "per_guest"
-
-
 class LineKind(StrEnum):
     BASE = "base"
     EXTRA = "extra"
@@ -56,61 +48,6 @@ class LineKind(StrEnum):
 
 
 HOST_LINES = (LineKind.BASE, LineKind.EXTRA, LineKind.CLEANING)
-
-
-@dataclass(frozen=True)
-class ExtraPrice:
-    code: str
-    name: str
-    unit: ExtraUnit
-    amount: int  # per unit (booking, hour or guest)
-    tax_code: str = "extras"
-    refundable: bool = True
-
-
-@dataclass(frozen=True)
-class Pricing:
-    """A listing's price list, as the catalogue publishes it."""
-
-    currency: str
-    rate: int  # per hour or per day
-    rate_unit: RateUnit = RateUnit.HOUR
-    min_units: int = 1  # minimum duration, in rate units
-    cleaning_fee: int = 0
-    guest_service_fee_bps: int = 0
-    host_fee_bps: int = 0
-    max_guests: int = 100
-    extras: Mapping[str, ExtraPrice] = field(default_factory=dict)
-    base_tax_code: str = "space_rental"
-    max_hours: int | None = None  # longest stay; None: limits.DEFAULT_MAX_STAY_HOURS
-
-    @classmethod
-    def of_listing(cls, listing: Mapping[str, Any], extras: list[dict[str, Any]]) -> Pricing:
-        daily = listing["rate_unit"] == RateUnit.DAY
-        if daily and not listing["daily_rate"]:
-            raise BookingError(ErrorCode.LISTING_INACTIVE, "this listing has no daily rate")
-        return cls(
-            currency=listing["currency"],
-            rate=listing["daily_rate"] if daily else listing["hourly_rate"],
-            rate_unit=RateUnit(listing["rate_unit"]),
-            min_units=1 if daily else listing["min_hours"],
-            cleaning_fee=listing["cleaning_fee"],
-            guest_service_fee_bps=listing["guest_service_fee_bps"],
-            host_fee_bps=listing["platform_fee_bps"],
-            max_guests=listing["max_guests"],
-            max_hours=listing.get("max_hours"),
-            extras={
-                e["code"]: ExtraPrice(
-                    e["code"],
-                    e["name"],
-                    ExtraUnit(e["unit"]),
-                    e["amount"],
-                    e.get("tax_code", "extras"),
-                    e.get("refundable", True),
-                )
-                for e in extras
-            },
-        )
 
 
 @dataclass(frozen=True)
@@ -301,29 +238,7 @@ def quote(
             ErrorCode.VALIDATION_FAILED, f"this listing takes 1 to {pricing.max_guests} guests"
         )
     units, minutes = _units(pricing, starts_at, ends_at)
-    if pricing.rate_unit is RateUnit.DAY:
-        base = Line(
-            "base",
-            LineKind.BASE,
-            f"{units} day(s)",
-            units,
-            pricing.rate,
-            units * pricing.rate,
-            pricing.base_tax_code,
-            True,
-        )
-    else:
-        amount = div_half_up(pricing.rate * minutes, 60)
-        base = Line(
-            "base",
-            LineKind.BASE,
-            f"{minutes / 60:g} hour(s)",
-            minutes,
-            pricing.rate,
-            amount,
-            pricing.base_tax_code,
-            True,
-        )
+    base = _base_line(pricing, units, minutes)
     if base_amount is not None:
         # A Smart Invite's price is all-inclusive: the host names what the guest pays; the
         # host fee applies to it as usual.
@@ -337,8 +252,49 @@ def quote(
             pricing.host_fee_bps,
             tax_version,
         )
-    lines = [base]
-    for code, quantity in sorted((extras or {}).items()):
+    lines = [base, *_extra_lines(pricing, extras or {}, minutes, guests)]
+    subtotal = _add_fees(pricing, lines)
+    lines.extend(_tax_lines(lines, tax_rates))
+    return Quote(
+        currency=pricing.currency,
+        lines=tuple(lines),
+        host_fee=share(subtotal, pricing.host_fee_bps),
+        host_fee_bps=pricing.host_fee_bps,
+        tax_version=tax_version,
+    )
+
+
+def _base_line(pricing: Pricing, units: int, minutes: int) -> Line:
+    """The rent: whole started days, or the hourly rate per minute (half up)."""
+    if pricing.rate_unit is RateUnit.DAY:
+        return Line(
+            "base",
+            LineKind.BASE,
+            f"{units} day(s)",
+            units,
+            pricing.rate,
+            units * pricing.rate,
+            pricing.base_tax_code,
+            True,
+        )
+    amount = div_half_up(pricing.rate * minutes, 60)
+    return Line(
+        "base",
+        LineKind.BASE,
+        f"{minutes / 60:g} hour(s)",
+        minutes,
+        pricing.rate,
+        amount,
+        pricing.base_tax_code,
+        True,
+    )
+
+
+def _extra_lines(
+    pricing: Pricing, extras: Mapping[str, int], minutes: int, guests: int
+) -> list[Line]:
+    lines: list[Line] = []
+    for code, quantity in sorted(extras.items()):
         price = pricing.extras.get(code)
         if price is None:
             raise BookingError(ErrorCode.VALIDATION_FAILED, f"unknown extra {code!r}")
@@ -362,6 +318,12 @@ def quote(
                 price.refundable,
             )
         )
+    return lines
+
+
+def _add_fees(pricing: Pricing, lines: list[Line]) -> int:
+    """Append the cleaning fee and the guest service fee (a share of the subtotal, which
+    includes cleaning); returns that subtotal, on which the host fee is taken too."""
     if pricing.cleaning_fee:
         lines.append(
             Line(
@@ -390,21 +352,19 @@ def quote(
                 True,
             )
         )
+    return subtotal
+
+
+def _tax_lines(lines: list[Line], tax_rates: TaxRates) -> list[Line]:
+    """One line per tax code: each taxable line taxed on its own, half up, then summed."""
     taxes: dict[str, int] = {}
     for line in lines:
         if line.tax_code is not None:
             taxes[line.tax_code] = taxes.get(line.tax_code, 0) + share(
                 line.amount, tax_rates(line.tax_code)
             )
-    for code, amount in sorted(taxes.items()):
-        if amount:
-            lines.append(
-                Line(f"tax:{code}", LineKind.TAX, f"tax on {code}", 1, amount, amount, None, True)
-            )
-    return Quote(
-        currency=pricing.currency,
-        lines=tuple(lines),
-        host_fee=share(subtotal, pricing.host_fee_bps),
-        host_fee_bps=pricing.host_fee_bps,
-        tax_version=tax_version,
-    )
+    return [
+        Line(f"tax:{code}", LineKind.TAX, f"tax on {code}", 1, amount, amount, None, True)
+        for code, amount in sorted(taxes.items())
+        if amount
+    ]

@@ -152,6 +152,44 @@ def _band_bps(policy: Policy, lead: timedelta) -> tuple[Basis, int]:
     return Basis.NO_BAND, 0
 
 
+def _rates(
+    policy: Policy, by: Canceller, full_refund: bool, *, lead: timedelta, since: timedelta
+) -> tuple[Basis, int, int]:
+    """(basis, refund bps of the host lines, refund bps of the guest service fee); `lead`: how
+    long before the start, `since`: how long after booking the cancellation comes."""
+    if full_refund:
+        basis = Basis.HOST_CANCELLED if by is Canceller.HOST else Basis.FORCE_MAJEURE
+        return basis, BPS, BPS
+    if lead <= timedelta(0):
+        return Basis.STARTED, 0, 0
+    if since <= timedelta(hours=policy.grace_hours) and lead >= timedelta(
+        hours=policy.grace_min_lead_hours
+    ):
+        return Basis.GRACE, BPS, 0 if policy.service_fee is ServiceFeeRefund.NEVER else BPS
+    basis, bps = _band_bps(policy, lead)
+    return basis, bps, bps if policy.service_fee is ServiceFeeRefund.WITH_BANDS else 0
+
+
+def _tax_refunds(
+    quote: Quote,
+    taxable_total: Mapping[str, int],
+    taxable_refunded: Mapping[str, int],
+    left: Mapping[str, int],
+) -> list[RefundLine]:
+    """Each tax line back in proportion to its taxable lines refunded, capped at what is left."""
+    refunds: list[RefundLine] = []
+    for line in quote.lines:
+        if line.kind is not LineKind.TAX:
+            continue
+        code = line.code.removeprefix("tax:")
+        base = taxable_total.get(code, 0)
+        amount = div_half_up(line.amount * taxable_refunded.get(code, 0), base) if base else 0
+        amount = min(amount, line.amount - left.get(line.code, 0))
+        if amount:
+            refunds.append(RefundLine(line.code, line.kind, amount))
+    return refunds
+
+
 def refund_for(
     quote: Quote,
     policy: Policy,
@@ -165,22 +203,10 @@ def refund_for(
 ) -> RefundDecision:
     """The refund of cancelling this booking now. `already_refunded` (code -> amount) caps
     each line at what is left of it (after an amendment's partial refund, say)."""
-    lead = starts_at - cancelled_at
     full_refund = by is Canceller.HOST or (by is Canceller.ADMIN and force_majeure)
-    if full_refund:
-        basis = Basis.HOST_CANCELLED if by is Canceller.HOST else Basis.FORCE_MAJEURE
-        bps, fee_bps = BPS, BPS
-    elif lead <= timedelta(0):
-        basis, bps, fee_bps = Basis.STARTED, 0, 0
-    elif cancelled_at - booked_at <= timedelta(hours=policy.grace_hours) and lead >= timedelta(
-        hours=policy.grace_min_lead_hours
-    ):
-        basis, bps = Basis.GRACE, BPS
-        fee_bps = 0 if policy.service_fee is ServiceFeeRefund.NEVER else BPS
-    else:
-        basis, bps = _band_bps(policy, lead)
-        fee_bps = bps if policy.service_fee is ServiceFeeRefund.WITH_BANDS else 0
-
+    basis, bps, fee_bps = _rates(
+        policy, by, full_refund, lead=starts_at - cancelled_at, since=cancelled_at - booked_at
+    )
     everything = full_refund or basis is Basis.GRACE  # the grace period is a full refund
     left = dict(already_refunded or {})
     refunds: list[RefundLine] = []
@@ -211,17 +237,9 @@ def refund_for(
     fee_part = div_half_up(quote.host_fee * host_refunded, quote.subtotal) if quote.subtotal else 0
     host_amount = host_refunded - fee_part
     platform_fee += fee_part
-    tax = 0
-    for line in quote.lines:
-        if line.kind is not LineKind.TAX:
-            continue
-        code = line.code.removeprefix("tax:")
-        base = taxable_total.get(code, 0)
-        amount = div_half_up(line.amount * taxable_refunded.get(code, 0), base) if base else 0
-        amount = min(amount, line.amount - left.get(line.code, 0))
-        if amount:
-            refunds.append(RefundLine(line.code, line.kind, amount))
-            tax += amount
+    tax_lines = _tax_refunds(quote, taxable_total, taxable_refunded, left)
+    refunds.extend(tax_lines)
+    tax = sum(line.amount for line in tax_lines)
     penalty = share(quote.subtotal, policy.host_penalty_bps) if by is Canceller.HOST else 0
     return RefundDecision(
         basis=basis,

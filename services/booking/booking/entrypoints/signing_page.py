@@ -1,24 +1,29 @@
 """The signer's page of the built-in e-signature provider: ``GET/POST /sign/{envelope_id}``.
 
-GET shows the documents (escaped), the signer's name and Sign / Decline buttons; POST (form
-fields ``action=sign|decline``, ``token``, optional ``digest``) records the decision through
-`BuiltinESignProvider.decide`. Both need the link's HMAC token, else 403. Envelopes no longer
+GET shows the documents (escaped), the signer's name and Sign / Decline buttons; POST (a
+urlencoded form read by FastAPI: ``action=sign|decline``, ``token``, optional ``digest``)
+records the decision through
+`SigningProvider.decide` (the built-in provider). Both need the link's HMAC token, else 403. Envelopes no longer
 open (signed, declined, expired, voided) get a status page. Pages are self-contained HTML with
 a strict CSP, no framing, no referrer (the token is in the URL) and no caching.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-from urllib.parse import parse_qs
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any, Protocol
 
-from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Form, Path, Query, Request
+from fastapi.exceptions import HTTPException
+from fastapi.responses import HTMLResponse, Response
+from fastapi.routing import APIRoute
 
-from booking.adapters.esign.base import EnvelopeStatus, ESignError, ESignErrorCode
-from booking.adapters.esign.builtin import (
-    BuiltinESignProvider,
+from booking.domain.signing import (
     Decision,
+    DecisionOutcome,
+    EnvelopeStatus,
+    ESignError,
+    ESignErrorCode,
     SigningView,
 )
 from booking.entrypoints.client import resolve_client_ip
@@ -43,12 +48,71 @@ STATUS_TEXT = {
 }
 
 
+class SigningProvider(Protocol):
+    """What the page needs of the built-in provider (bootstrap hands it over)."""
+
+    def verify_link(self, envelope_id: str, token: str | None) -> bool: ...
+
+    async def load_signing_view(self, envelope_id: str) -> SigningView | None: ...
+
+    async def decide(
+        self,
+        envelope_id: str,
+        decision: Decision,
+        *,
+        client_ip: str | None,
+        user_agent: str | None,
+        digest: str | None = None,
+    ) -> DecisionOutcome: ...
+
+
+class _SigningFormRoute(APIRoute):
+    """The signing form's edge: anything but a urlencoded form gets 415, a body over
+    `body_limit` 413, and a form FastAPI cannot read 400, each as a signer's page. The body
+    is read here first; FastAPI parses the form from that copy."""
+
+    body_limit = 16_384
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            if request.method == "POST":
+                refusal = await self._refusal(request)
+                if refusal is not None:
+                    return refusal
+            try:
+                return await handler(request)
+            except HTTPException as exc:
+                if exc.status_code != 400:
+                    raise
+                return _message(400, "Bad request", "Submit the signing form.")
+
+        return handle
+
+    async def _refusal(self, request: Request) -> Response | None:
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type != FORM_TYPE:
+            return _message(415, "Unsupported", "Submit the signing form.")
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.body_limit:
+            return _message(413, "Too large", "The form is too large.")
+        if len(await request.body()) > self.body_limit:
+            return _message(413, "Too large", "The form is too large.")
+        return None
+
+
 def build_signing_router(
-    provider: BuiltinESignProvider, *, forwarded_for_hops: int = 0, max_body_bytes: int = 16_384
+    provider: SigningProvider, *, forwarded_for_hops: int = 0, max_body_bytes: int = 16_384
 ) -> APIRouter:
     """`forwarded_for_hops`: how many trusted reverse proxies sit in front (0: use the socket
     peer, ignore `X-Forwarded-For`)."""
-    router = APIRouter(tags=["e-signature"], include_in_schema=False)  # HTML, not API
+
+    class Route(_SigningFormRoute):
+        body_limit = max_body_bytes
+
+    # HTML, not API; the form is checked before FastAPI reads it (`_SigningFormRoute`).
+    router = APIRouter(tags=["e-signature"], include_in_schema=False, route_class=Route)
 
     @router.get(
         "/sign/{envelope_id}",
@@ -59,41 +123,25 @@ def build_signing_router(
         envelope_id: Annotated[str, Path(max_length=ID_MAX_LENGTH, pattern=ID_PATTERN)],
         token: Annotated[str | None, Query(max_length=512)] = None,
     ) -> HTMLResponse:
-        if not provider.verify_link(envelope_id, token):
-            return _forbidden()
-        view = await provider.load_signing_view(envelope_id)
-        if view is None:
-            return _message(404, "Not found", "This signing request does not exist.")
-        if view.status.terminal:
-            return _status_page(view.status)
-        assert token is not None
-        return page(200, "Please review and sign", view=view, token=token)
+        return await _form_page(provider, envelope_id, token)
 
     @router.post(
         "/sign/{envelope_id}",
         response_class=HTMLResponse,
         summary="Sign or decline (form: action=sign|decline, token, digest)",
+        form_limits={"max_fields": 20},
     )
     async def submit(
         envelope_id: Annotated[str, Path(max_length=ID_MAX_LENGTH, pattern=ID_PATTERN)],
         request: Request,
+        action: Annotated[str, Form()] = "",  # the body's size bounds them (`_SigningFormRoute`)
+        token: Annotated[str | None, Form()] = None,
+        digest: Annotated[str | None, Form()] = None,
     ) -> HTMLResponse:
-        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if content_type != FORM_TYPE:
-            return _message(415, "Unsupported", "Submit the signing form.")
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > max_body_bytes:
-            return _message(413, "Too large", "The form is too large.")
-        body = await request.body()
-        if len(body) > max_body_bytes:
-            return _message(413, "Too large", "The form is too large.")
-        form = {
-            k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace"), max_num_fields=20).items()
-        }
-        if not provider.verify_link(envelope_id, form.get("token")):
+        if not provider.verify_link(envelope_id, token):
             return _forbidden()
         try:
-            decision = Decision(form.get("action", ""))
+            decision = Decision(action)
         except ValueError:
             return _message(400, "Bad request", "Choose Sign or Decline.")
         peer = request.client.host if request.client else None
@@ -104,20 +152,11 @@ def build_signing_router(
                 decision,
                 client_ip=ip,
                 user_agent=request.headers.get("user-agent"),
-                digest=form.get("digest") or None,
+                digest=digest or None,
             )
         except ESignError as exc:
-            if exc.code == ESignErrorCode.ENVELOPE_NOT_FOUND:
-                return _message(404, "Not found", "This signing request does not exist.")
-            if exc.code == ESignErrorCode.INTEGRITY:
-                return _message(409, "Documents changed", "The documents changed; reload the page.")
-            raise
-        if outcome.applied:
-            if outcome.status is EnvelopeStatus.SIGNED:
-                return _message(200, "Signed", "Thank you: the documents are signed.")
-            return _message(200, "Declined", "You declined; nothing was signed.")
-        wanted = EnvelopeStatus.SIGNED if decision is Decision.SIGN else EnvelopeStatus.DECLINED
-        return _status_page(outcome.status, 200 if outcome.status is wanted else 409)
+            return _refusal_page(exc)
+        return _outcome_page(decision, outcome)
 
     return router
 
@@ -131,6 +170,40 @@ def page(status_code: int, title: str, **context: Any) -> HTMLResponse:
 
 def render_form(view: SigningView, token: str) -> str:
     return render("signing.html", title="Please review and sign", view=view, token=token)
+
+
+async def _form_page(
+    provider: SigningProvider, envelope_id: str, token: str | None
+) -> HTMLResponse:
+    """The documents and the form, or why they cannot be shown."""
+    if not provider.verify_link(envelope_id, token):
+        return _forbidden()
+    view = await provider.load_signing_view(envelope_id)
+    if view is None:
+        return _message(404, "Not found", "This signing request does not exist.")
+    if view.status.terminal:
+        return _status_page(view.status)
+    assert token is not None
+    return page(200, "Please review and sign", view=view, token=token)
+
+
+def _refusal_page(exc: ESignError) -> HTMLResponse:
+    if exc.code == ESignErrorCode.ENVELOPE_NOT_FOUND:
+        return _message(404, "Not found", "This signing request does not exist.")
+    if exc.code == ESignErrorCode.INTEGRITY:
+        return _message(409, "Documents changed", "The documents changed; reload the page.")
+    raise exc
+
+
+def _outcome_page(decision: Decision, outcome: DecisionOutcome) -> HTMLResponse:
+    """What the signer's decision did; a decision that came too late shows the status, with
+    409 when it is not the one asked for."""
+    if outcome.applied:
+        if outcome.status is EnvelopeStatus.SIGNED:
+            return _message(200, "Signed", "Thank you: the documents are signed.")
+        return _message(200, "Declined", "You declined; nothing was signed.")
+    wanted = EnvelopeStatus.SIGNED if decision is Decision.SIGN else EnvelopeStatus.DECLINED
+    return _status_page(outcome.status, 200 if outcome.status is wanted else 409)
 
 
 def _message(status_code: int, title: str, text: str) -> HTMLResponse:

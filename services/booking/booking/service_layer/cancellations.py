@@ -119,37 +119,7 @@ async def cancel(conn: asyncpg.Connection, outbox: Outbox, cmd: Cancel) -> dict[
     step = transition_for(row, TRIGGERS[cmd.by])
     decision, policy = decide(row, cmd, now)
     booking_id = str(row["booking_id"])
-    requests: list[RefundRequest] = []
-    if decision.amount and row["payment_id"]:
-        # What each payment can give back: the checkout payment paid the booking less its
-        # applied increases, each of which an extra charge paid.
-        charges = await conn.fetch(
-            "SELECT charge_payment_id, delta FROM booking.amendments WHERE booking_id = $1 "
-            "AND status = 'applied' AND delta > 0 AND charge_payment_id IS NOT NULL "
-            "ORDER BY created_at",
-            row["booking_id"],
-        )
-        payments = [row["payment_id"]] + [c["charge_payment_id"] for c in charges]
-        capacities = [row["amount"] - sum(c["delta"] for c in charges)]
-        capacities += [c["delta"] for c in charges]
-        for n, piece in enumerate(allocate(decision, capacities)):
-            requests.append(
-                RefundRequest(
-                    refund_id=refund_id(booking_id) + (f"_{n}" if n else ""),
-                    payment_id=payments[piece.payment_index],
-                    amount=piece.amount,
-                    currency=row["currency"],
-                    platform_fee=piece.platform_fee,
-                    host_amount=piece.host_amount,
-                    tax=piece.tax,
-                    host_account_id=row["host_account_id"],
-                    lines=[
-                        RefundLine(code=line.code, amount=line.amount) for line in decision.lines
-                    ]
-                    if n == 0
-                    else [],
-                )
-            )
+    requests = await _refund_requests(conn, row, decision)
     request = requests[0] if requests else None
     await repository.update_booking(
         conn,
@@ -188,6 +158,42 @@ async def cancel(conn: asyncpg.Connection, outbox: Outbox, cmd: Cancel) -> dict[
     updated = await repository.get_booking(conn, row["booking_id"])
     assert updated is not None
     return booking_view(updated)
+
+
+async def _refund_requests(
+    conn: asyncpg.Connection, row: asyncpg.Record, decision: RefundDecision
+) -> list[RefundRequest]:
+    """The refund split over the payments that paid the booking, first the checkout's."""
+    booking_id = str(row["booking_id"])
+    if not (decision.amount and row["payment_id"]):
+        return []
+    # What each payment can give back: the checkout payment paid the booking less its
+    # applied increases, each of which an extra charge paid.
+    charges = await conn.fetch(
+        "SELECT charge_payment_id, delta FROM booking.amendments WHERE booking_id = $1 "
+        "AND status = 'applied' AND delta > 0 AND charge_payment_id IS NOT NULL "
+        "ORDER BY created_at",
+        row["booking_id"],
+    )
+    payments = [row["payment_id"]] + [c["charge_payment_id"] for c in charges]
+    capacities = [row["amount"] - sum(c["delta"] for c in charges)]
+    capacities += [c["delta"] for c in charges]
+    return [
+        RefundRequest(
+            refund_id=refund_id(booking_id) + (f"_{n}" if n else ""),
+            payment_id=payments[piece.payment_index],
+            amount=piece.amount,
+            currency=row["currency"],
+            platform_fee=piece.platform_fee,
+            host_amount=piece.host_amount,
+            tax=piece.tax,
+            host_account_id=row["host_account_id"],
+            lines=[RefundLine(code=line.code, amount=line.amount) for line in decision.lines]
+            if n == 0
+            else [],
+        )
+        for n, piece in enumerate(allocate(decision, capacities))
+    ]
 
 
 async def _amendment_refund(

@@ -19,7 +19,13 @@ from booking.domain.bank_debits import CARD, US_BANK_ACCOUNT
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.model import BookingMode, BookingStatus
 from booking.domain.quote import Quote
-from booking.service_layer import pricing
+from booking.service_layer.leg_terms import (
+    chargeable_listing,
+    host_answer,
+    leg_quote,
+    payment_columns,
+    policy_of,
+)
 from eventkit import scheduler
 from eventkit.outbox import Outbox
 from marketplace_contracts.events.booking import (
@@ -127,49 +133,16 @@ async def new_leg(
     an unbookable time range. The quote and the cancellation policy are snapshotted on it."""
     if starts_at <= datetime.now(UTC):
         raise BookingError(ErrorCode.INVALID_TIME_RANGE, "a booking must start in the future")
-    listing = await pricing.listing_for_sale(conn, listing_id)
-    can_charge = await conn.fetchval(
-        "SELECT charges_enabled FROM booking.host_accounts WHERE host_account_id = $1",
-        listing["host_account_id"],
-    )
-    if can_charge is False:  # Stripe said so; an account never reported is not refused
-        raise BookingError(
-            ErrorCode.HOST_CANNOT_TAKE_CHARGES,
-            f"the host of listing {listing_id} cannot take payments yet",
-        )
+    listing = await chargeable_listing(conn, listing_id)
     chosen = dict(extras or {})
-    if quote_id is not None:
-        quote = await pricing.stored_quote(
-            conn,
-            quote_id,
-            guest_id=guest_id,
-            listing_id=listing_id,
-            starts_at=starts_at,
-            ends_at=ends_at,
-            guests=guests,
-            extras=chosen,
-        )
-    else:
-        quote = await pricing.price(
-            conn,
-            listing,
-            starts_at,
-            ends_at,
-            guests=guests,
-            extras=chosen,
-            base_amount=invited_amount,
-        )
+    quote = await leg_quote(
+        conn, listing, quote_id, guest_id, starts_at, ends_at, guests, chosen, invited_amount
+    )
     if payment_method_type == US_BANK_ACCOUNT:
         bank_debits.check_allowed(
             listing, starts_at=starts_at, currency=quote.currency, grouped=group_id is not None
         )
-    policy = await repository.latest_policy(conn, listing["cancellation_policy"])
-    if policy is None:
-        raise BookingError(
-            ErrorCode.POLICY_UNKNOWN,
-            f"listing {listing_id} has an unknown cancellation policy "
-            f"{listing['cancellation_policy']!r}",
-        )
+    policy = await policy_of(conn, listing)
     instant = listing["instant_book"] or invited_amount is not None
     documents: list[dict[str, Any]] = json.loads(listing["required_documents"])
     booking = {
@@ -180,19 +153,9 @@ async def new_leg(
         "host_account_id": listing["host_account_id"],
         "starts_at": starts_at,
         "ends_at": ends_at,
-        "amount": quote.total,
-        "platform_fee": quote.platform_fee,
-        "currency": quote.currency,
-        "payment_method": payment_method,
         "correlation_id": correlation_id,
         "mode": (BookingMode.INSTANT if instant else BookingMode.REQUEST).value,
-        # The host's response window runs from the request, whatever the payment takes.
-        "respond_by": None
-        if instant
-        else datetime.now(UTC)
-        + (response_window or timedelta(hours=listing["response_window_hours"])),
-        # An authorization would lapse before a far-ahead host answer: save the card instead.
-        "save_for_later": not instant and starts_at - datetime.now(UTC) > authorization_horizon,
+        **host_answer(listing, instant, starts_at, response_window, authorization_horizon),
         # docs-before-pay: no payment request until every document is signed
         "status": (
             BookingStatus.AWAITING_SIGNATURES if documents else BookingStatus.PENDING_PAYMENT
@@ -202,14 +165,9 @@ async def new_leg(
         "policy": policy,
         "guests": guests,
         "extras": chosen,
-        "tax": quote.tax,
         # The listing's security deposit as it is now (a later change never alters it).
         "deposit_amount": listing["deposit_amount"],
-        "payment_method_type": payment_method_type,
-        "mandate_ip_address": mandate[0] if payment_method_type == US_BANK_ACCOUNT else None,
-        "mandate_user_agent": mandate[1] if payment_method_type == US_BANK_ACCOUNT else None,
-        "client_ip": client[0],
-        "user_agent": client[1],
+        **payment_columns(quote, payment_method, payment_method_type, mandate, client),
     }
     return booking, documents
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
 
 import asyncpg
 
@@ -17,11 +16,19 @@ from booking.config import claim_windows as default_claim_windows
 from booking.domain.claim_rules import ClaimWindows
 from booking.domain.holds import HoldRule
 from booking.domain.model import BookingStatus, PaymentStatus, Trigger, transition_for
-from booking.service_layer import amendments, claims, payment_due, payment_facts, receipts
+from booking.service_layer import (
+    amendments,
+    booking_timers,
+    claims,
+    payment_due,
+    payment_facts,
+    receipts,
+)
 from booking.service_layer.bank_debits import BankDebitHandlers
-from booking.service_layer.checkout import COMPLETION, HOLD_EXPIRY, REQUEST_EXPIRY
+from booking.service_layer.checkout import HOLD_EXPIRY, REQUEST_EXPIRY
 from booking.service_layer.endings import end_booking
 from booking.service_layer.groups_events import GroupPayments
+from booking.service_layer.payment_secured import payment_secured
 from booking.service_layer.reauthorization import (
     ExpiringAuthorizationPolicy,
     failure_detail,
@@ -33,10 +40,8 @@ from eventkit.outbox import Outbox
 from eventkit.routing import PermanentError
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.booking import (
-    BookingCompletedV1,
     BookingConfirmedV1,
     BookingFailedV1,
-    HostResponseRequestedV1,
 )
 from marketplace_contracts.events.catalog import ListingUpsertedV1
 from marketplace_contracts.events.payments import (
@@ -127,64 +132,7 @@ class BookingHandlers:
             await self.groups.on_payment_secured(conn, env, event)
             return
         row = await self._load(conn, event.booking_id)
-        if row["status"] != BookingStatus.PENDING_PAYMENT:
-            # The booking ended meanwhile: the authorization must not be left hanging.
-            await self.outbox.add(
-                conn,
-                BookingFailedV1(
-                    booking_id=event.booking_id,
-                    payment_id=event.payment_id,
-                    reason="booking_not_pending",
-                    detail=f"booking is {row['status']}",
-                ),
-                key=event.booking_id,
-                correlation_id=env.correlation_id,
-                causation_id=env.event_id,
-            )
-            return
-        step = transition_for(row, trigger)
-        await repository.update_booking(
-            conn,
-            row["booking_id"],
-            row["version"],
-            status=step.target.value,
-            payment_status=payment_status.value,
-            payment_id=event.payment_id,
-        )
-        metrics.stage_done("payment_secured", row["mode"], row["created_at"])
-        await scheduler.cancel(conn, "booking", HOLD_EXPIRY, event.booking_id)
-        meta: dict[str, Any] = {
-            "key": event.booking_id,
-            "correlation_id": env.correlation_id,
-            "causation_id": env.event_id,
-        }
-        if step.target == BookingStatus.AWAITING_HOST:
-            await scheduler.schedule(
-                conn, "booking", REQUEST_EXPIRY, event.booking_id, row["respond_by"]
-            )
-            await self.outbox.add(
-                conn,
-                HostResponseRequestedV1(
-                    booking_id=event.booking_id,
-                    payment_id=event.payment_id,
-                    host_id=row["host_id"],
-                    listing_id=row["listing_id"],
-                    respond_by=row["respond_by"],
-                ),
-                **meta,
-            )
-            return
-        await scheduler.schedule(conn, "booking", COMPLETION, event.booking_id, row["ends_at"])
-        await self.outbox.add(
-            conn,
-            BookingConfirmedV1(
-                booking_id=event.booking_id,
-                payment_id=event.payment_id,
-                amount=row["amount"],
-                currency=row["currency"],
-            ),
-            **meta,
-        )
+        await payment_secured(conn, self.outbox, env, row, event, trigger, payment_status)
 
     async def on_payment_failed(
         self, conn: asyncpg.Connection, env: Envelope, event: PaymentFailedV1, _: object
@@ -348,64 +296,18 @@ class BookingHandlers:
         )
         await scheduler.cancel(conn, "booking", REQUEST_EXPIRY, event.booking_id)
 
+    # -- durable timers (booking_timers.py) --------------------------------------------------
     async def expire_hold(
         self, conn: asyncpg.Connection, booking_id: str, _payload: dict[str, object]
     ) -> datetime | None:
-        """Durable timer: a checkout still unpaid when its hold runs out releases the slot,
-        unless its payment request is still in flight at payments (domain/holds.py)."""
-        row = await repository.get_booking(conn, uuid.UUID(booking_id), for_update=True)
-        if row is None or row["status"] not in (
-            BookingStatus.PENDING_PAYMENT,
-            BookingStatus.AWAITING_SIGNATURES,
-        ):
-            return None  # paid, failed or gone meanwhile: nothing to expire
-        if (later := self.hold_rule.look_again_at(row)) is not None:
-            return later  # the timer looks again then
-        # A late authorization is voided when it arrives: on_payment_authorized sees a booking
-        # that is no longer pending and asks payments to void it.
-        await end_booking(
-            conn,
-            self.outbox,
-            row,
-            Trigger.HOLD_EXPIRED,
-            "hold_expired",
-            "the payment was not authorized before the checkout hold ran out",
-        )
-        return None
+        return await booking_timers.expire_hold(conn, self.outbox, self.hold_rule, booking_id)
 
     async def expire_request(
         self, conn: asyncpg.Connection, booking_id: str, _payload: dict[str, object]
     ) -> None:
-        """Durable timer: the host did not answer within the response window."""
-        row = await repository.get_booking(conn, uuid.UUID(booking_id), for_update=True)
-        if row is None or row["status"] != BookingStatus.AWAITING_HOST:
-            return  # answered meanwhile
-        await end_booking(
-            conn,
-            self.outbox,
-            row,
-            Trigger.REQUEST_EXPIRED,
-            "request_expired",
-            "the host did not respond within the response window",
-        )
+        await booking_timers.expire_request(conn, self.outbox, booking_id)
 
     async def complete(
         self, conn: asyncpg.Connection, booking_id: str, _payload: dict[str, object]
     ) -> None:
-        """Durable timer at the booking's end: a confirmed booking is now completed."""
-        row = await repository.get_booking(conn, uuid.UUID(booking_id), for_update=True)
-        if row is None or row["status"] != BookingStatus.CONFIRMED:
-            return
-        step = transition_for(row, Trigger.BOOKING_ENDED)
-        await repository.update_booking(
-            conn, row["booking_id"], row["version"], status=step.target.value
-        )
-        await self.outbox.add(
-            conn,
-            BookingCompletedV1(
-                booking_id=booking_id, host_id=row["host_id"], ended_at=row["ends_at"]
-            ),
-            key=booking_id,
-            correlation_id=row["correlation_id"],
-        )
-        await claims.on_booking_completed(conn, row, self.claim_windows)  # the deposit's timer
+        await booking_timers.complete(conn, self.outbox, booking_id, self.claim_windows)

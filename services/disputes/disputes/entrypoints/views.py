@@ -61,7 +61,6 @@ def case(
     submissions: list[asyncpg.Record],
     fraud_warnings: list[asyncpg.Record],
 ) -> dict[str, Any]:
-    staff_files = [{**{k: iso(v) for k, v in dict(f).items()}, "source": "uploaded"} for f in files]
     return {
         **summary(row),
         "guest_id": row["guest_id"],
@@ -74,47 +73,61 @@ def case(
             }
             for leg in legs
         ],
-        "evidence": {
-            "text": text,
-            "assembled": assembled,
-            "edits": json.loads(row["text_edits"]),
-            "files": [
-                {
-                    "field": summary_field,
-                    "filename": "evidence-summary.pdf",
-                    "content_type": "application/pdf",
-                    "source": "assembled",
-                },
-                *staff_files,
-            ],
-        },
-        "history": [
-            {
-                "at": iso(h["at"]),
-                "actor": h["actor"],
-                "trigger": h["trigger"],
-                "from": h["from_status"],
-                "to": h["to_status"],
-                "detail": json.loads(h["detail"]),
-            }
-            for h in history
-        ],
+        "evidence": _evidence(row, text, assembled, files, summary_field),
+        "history": [_history_entry(h) for h in history],
         "money": money(row, movements),
         "fraud_warnings": [{k: iso(v) for k, v in dict(w).items()} for w in fraud_warnings],
-        "submissions": [
+        "submissions": [_submission(s) for s in submissions],
+    }
+
+
+def _evidence(
+    row: asyncpg.Record,
+    text: dict[str, str],
+    assembled: dict[str, str],
+    files: list[asyncpg.Record],
+    summary_field: str,
+) -> dict[str, Any]:
+    """The case's evidence: its text fields, what was assembled, staff edits, and the files
+    (the assembled PDF summary first, then what staff uploaded)."""
+    staff_files = [{**{k: iso(v) for k, v in dict(f).items()}, "source": "uploaded"} for f in files]
+    return {
+        "text": text,
+        "assembled": assembled,
+        "edits": json.loads(row["text_edits"]),
+        "files": [
             {
-                k: iso(s[k])
-                for k in (
-                    "request_id",
-                    "action",
-                    "auto",
-                    "actor",
-                    "requested_at",
-                    "outcome",
-                    "answered_at",
-                )
-            }
-            | {"fields": list(s["fields"])}
-            for s in submissions
+                "field": summary_field,
+                "filename": "evidence-summary.pdf",
+                "content_type": "application/pdf",
+                "source": "assembled",
+            },
+            *staff_files,
         ],
     }
+
+
+def _history_entry(h: asyncpg.Record) -> dict[str, Any]:
+    return {
+        "at": iso(h["at"]),
+        "actor": h["actor"],
+        "trigger": h["trigger"],
+        "from": h["from_status"],
+        "to": h["to_status"],
+        "detail": json.loads(h["detail"]),
+    }
+
+
+_SUBMISSION_FIELDS = (
+    "request_id",
+    "action",
+    "auto",
+    "actor",
+    "requested_at",
+    "outcome",
+    "answered_at",
+)
+
+
+def _submission(s: asyncpg.Record) -> dict[str, Any]:
+    return {k: iso(s[k]) for k in _SUBMISSION_FIELDS} | {"fields": list(s["fields"])}

@@ -55,14 +55,10 @@ def build_router(
     disputes: DisputeFacts | None = None,
     returns: ReturnedDebits | None = None,
 ) -> EventRouter:
-    if facts is None:
-        queue = payouts.queue if payouts is not None and payouts.queue else None
-        queue = queue or Queue(h.outbox, DEFAULT_QUEUE, SystemClock().now)
-        facts = QueueFacts(queue, Release(queue))
-    p = payouts or Payouts(h.outbox, facts.queue)
-    q = facts
-    d = disputes or DisputeFacts(facts.queue)
-    rd = returns or ReturnedDebits(facts.queue)
+    q = facts if facts is not None else _queue_facts(h, payouts)
+    p = payouts or Payouts(h.outbox, q.queue)
+    d = disputes or DisputeFacts(q.queue)
+    rd = returns or ReturnedDebits(q.queue)
     # the payments side of reconciliation, beside the ledger's handlers (recon_facts.py)
     r = recon.routes() if recon is not None else {}
 
@@ -118,6 +114,13 @@ def build_router(
         if (event.TYPE, event.VERSION) not in router.routes:
             router.add(event, handler)
     return router
+
+
+def _queue_facts(h: FinanceHandlers, payouts: Payouts | None) -> QueueFacts:
+    """Tests may build the router without the queue: the payouts' own queue, else a default."""
+    queue = payouts.queue if payouts is not None and payouts.queue else None
+    queue = queue or Queue(h.outbox, DEFAULT_QUEUE, SystemClock().now)
+    return QueueFacts(queue, Release(queue))
 
 
 def _reversals(

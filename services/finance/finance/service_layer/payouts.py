@@ -41,9 +41,9 @@ from finance.domain.payouts import (
     payment_returned,
 )
 from finance.service_layer.handlers import REFUND, post_journal
+from finance.service_layer.payout_enqueue import enqueue
 from finance.service_layer.payout_queue import (
     Queue,
-    enqueue,
     own_event_id,
     payout_correlation,
     record_release,

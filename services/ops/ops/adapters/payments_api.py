@@ -3,10 +3,10 @@ credential: a payment, a booking's payments, refunds (docs/api.md, "Staff reads"
 
 from __future__ import annotations
 
-from ops.adapters.staff_apis import Json, _Api
+from ops.adapters.staff_apis import Json, StaffApi
 
 
-class PaymentsApi(_Api):
+class PaymentsApi(StaffApi):
     """Roles admin, finance, trust, service; read only. 404 `payment_not_found`."""
 
     service = "payments"

@@ -12,8 +12,11 @@ from dataclasses import dataclass
 
 import httpx
 
+from ops.adapters.booking_api import BookingApi
+from ops.adapters.disputes_api import DisputesApi
+from ops.adapters.finance_api import FinanceApi
 from ops.adapters.payments_api import PaymentsApi
-from ops.adapters.staff_apis import BookingApi, DisputesApi, FinanceApi, ServiceCredential
+from ops.adapters.staff_apis import ServiceCredential
 
 
 @dataclass

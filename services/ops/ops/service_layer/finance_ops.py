@@ -12,7 +12,8 @@ from typing import Any
 import asyncpg
 
 from eventkit.auth import Principal
-from ops.adapters.staff_apis import ApiError, FinanceApi, Json
+from ops.adapters.finance_api import FinanceApi
+from ops.adapters.staff_apis import ApiError, Json
 from ops.domain.errors import invalid
 from ops.service_layer.mutations import Outcome, once
 

@@ -19,7 +19,9 @@ from typing import Any
 import asyncpg
 
 from eventkit.auth import Principal
-from ops.adapters.staff_apis import ApiError, BookingApi, DisputesApi
+from ops.adapters.booking_api import BookingApi
+from ops.adapters.disputes_api import DisputesApi
+from ops.adapters.staff_apis import ApiError
 from ops.domain.errors import OpsError, invalid
 from ops.service_layer.mutations import Outcome, once
 

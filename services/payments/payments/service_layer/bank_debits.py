@@ -128,26 +128,8 @@ class BankDebits:
         # `succeeded` at once is possible on Stripe (instant verification); the webhook that
         # reports it captures the payment as for any other settled debit.
         ok = result is not None and result.status in ("processing", "succeeded")
-        failure_code = None if ok else (error.code if error else result and result.failure_code)
-        failure_message = (
-            None if ok else (error.message if error else result and result.failure_message)
-        )
-        row = {
-            **repository.checkout_payment(checkout, env.correlation_id),
-            "payment_method_type": US_BANK_ACCOUNT,
-            "transfer_group": checkout.booking_id,
-            "payment_intent_id": (result.id or None) if result else None,
-            "status": PaymentStatus.PROCESSING if ok else PaymentStatus.FAILED,
-            "stripe_status": ("requires_payment_method" if result.declined else result.status)
-            if result
-            else None,
-            "bank_name": result.bank_name if result else None,
-            "bank_last4": result.bank_last4 if result else None,
-            "customer_id": customer_id,
-            "failure_code": failure_code,
-            "decline_code": result.decline_code if result else None,
-            "failure_message": failure_message,
-        }
+        row = _debit_row(env, checkout, customer_id, result, error, ok=ok)
+        failure_code, failure_message = row["failure_code"], row["failure_message"]
         if not await repository.insert_payment(conn, row):
             return
         metrics.charge_attempted(US_BANK_ACCOUNT, row["status"], row["decline_code"])
@@ -257,3 +239,35 @@ def cleared_sweeper(outbox: Outbox, every: float) -> Worker:
             await sweep_cleared(conn, outbox)
 
     return periodic.every(every, step, name="funds-cleared-sweeper")
+
+
+def _debit_row(
+    env: Envelope,
+    checkout: Checkout,
+    customer_id: str | None,
+    result: PaymentIntentResult | None,
+    error: StripeGatewayError | None,
+    *,
+    ok: bool,
+) -> dict[str, Any]:
+    """The payment row of a debit as Stripe answered it (or refused it: `error`)."""
+    failure_code = None if ok else (error.code if error else result and result.failure_code)
+    failure_message = (
+        None if ok else (error.message if error else result and result.failure_message)
+    )
+    return {
+        **repository.checkout_payment(checkout, env.correlation_id),
+        "payment_method_type": US_BANK_ACCOUNT,
+        "transfer_group": checkout.booking_id,
+        "payment_intent_id": (result.id or None) if result else None,
+        "status": PaymentStatus.PROCESSING if ok else PaymentStatus.FAILED,
+        "stripe_status": ("requires_payment_method" if result.declined else result.status)
+        if result
+        else None,
+        "bank_name": result.bank_name if result else None,
+        "bank_last4": result.bank_last4 if result else None,
+        "customer_id": customer_id,
+        "failure_code": failure_code,
+        "decline_code": result.decline_code if result else None,
+        "failure_message": failure_message,
+    }

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import asyncpg
 
@@ -25,11 +24,8 @@ from marketplace_contracts.events.booking import (
     GroupCheckoutRequestedV1,
 )
 from marketplace_contracts.events.payments import (
-    PaymentAuthorizedV1,
-    PaymentFailedV1,
     PaymentVoidedV1,
 )
-from payments import metrics
 from payments.adapters import repository
 from payments.adapters.stripe_disputes import StripeDisputes
 from payments.adapters.stripe_gateway import (
@@ -40,10 +36,11 @@ from payments.adapters.stripe_gateway import (
 )
 from payments.domain.checkout import Checkout, InvalidCheckout
 from payments.domain.ids import idempotency_key, intent_key
-from payments.domain.payment import VOIDABLE, PaymentStatus, PaymentTrigger, authorization_outcome
-from payments.service_layer import card_actions, commands
+from payments.domain.payment import VOIDABLE, PaymentStatus, PaymentTrigger
+from payments.service_layer import commands
 from payments.service_layer.bank_debits import US_BANK_ACCOUNT, BankDebits
 from payments.service_layer.captures import record_captured
+from payments.service_layer.card_authorizations import record_card_authorization
 from payments.service_layer.charges import ExtraCharges
 from payments.service_layer.deposits import Deposits, deposit_failure
 from payments.service_layer.dispute_actions import DisputeActions
@@ -214,7 +211,6 @@ class PaymentHandlers:
         """Record the checkout's payment and its event, once (a redelivery inserts nothing)."""
         if auth is None:
             return
-        payment_id = checkout.payment_id
         if auth.customer_id:
             await repository.save_customer(conn, checkout.guest_id, auth.customer_id)
         if checkout.payment_method_type == US_BANK_ACCOUNT:
@@ -231,79 +227,18 @@ class PaymentHandlers:
             # A deposit reuses the card this SetupIntent saved (no second one).
             await self.deposits.record(conn, checkout, auth.customer_id, auth.result)
             return
-        result, error = auth.result, auth.error
-        assert result is None or isinstance(result, PaymentIntentResult)
-        ok = result is not None and not result.declined and result.status == "requires_capture"
-        # The bank wants the guest to authenticate (3-D Secure): neither authorized nor failed
-        # yet; the webhook of the intent decides (`card_actions`).
-        action = result is not None and result.status == "requires_action"
-        row = {
-            **repository.checkout_payment(checkout, env.correlation_id),
-            "payment_intent_id": result.id if result else None,
-            "status": authorization_outcome(ok, action),
-            # A decline leaves the intent awaiting another payment method, as Stripe reports it.
-            "stripe_status": ("requires_payment_method" if result.declined else result.status)
-            if result
-            else None,
-            "card_brand": result.card_brand if result else None,
-            "card_last4": result.card_last4 if result else None,
-            # What an off-session charge of this booking needs later.
-            "customer_id": auth.customer_id,
-            "saved_payment_method": result.payment_method if (ok or action) and result else None,
-            "failure_code": None
-            if ok or action
-            else (error.code if error else result and result.failure_code),
-            "decline_code": result.decline_code if result else None,
-            "failure_message": None
-            if ok or action
-            else (error.message if error else result and result.failure_message),
-        }
-        if not await repository.insert_payment(conn, row):
-            return
-        metrics.charge_attempted(checkout.payment_method_type, row["status"], row["decline_code"])
-        meta: dict[str, Any] = {
-            "key": payment_id,
-            "correlation_id": env.correlation_id,
-            "causation_id": env.event_id,
-        }
-        if action:
-            assert result is not None
-            await self.deposits.record(conn, checkout, auth.customer_id, auth.deposit)
-            await self.outbox.add(conn, card_actions.action_required(checkout, result), **meta)
-        elif ok:
-            assert result is not None
-            deposit_setup = await self.deposits.record(
-                conn, checkout, auth.customer_id, auth.deposit
-            )
-            await self.outbox.add(
-                conn,
-                PaymentAuthorizedV1(
-                    payment_id=payment_id,
-                    booking_id=checkout.booking_id,
-                    payment_intent_id=result.id,
-                    amount=checkout.amount,
-                    currency=checkout.currency,
-                    card_brand=result.card_brand,
-                    card_last4=result.card_last4,
-                    group_id=checkout.group_id,
-                    deposit_setup_intent_id=deposit_setup,
-                ),
-                **meta,
-            )
-        else:
-            await self.outbox.add(
-                conn,
-                PaymentFailedV1(
-                    payment_id=payment_id,
-                    booking_id=checkout.booking_id,
-                    code=row["failure_code"] or "authorization_failed",
-                    decline_code=row["decline_code"],
-                    message=row["failure_message"] or "",
-                    group_id=checkout.group_id,
-                    purpose=checkout.purpose,
-                ),
-                **meta,
-            )
+        assert auth.result is None or isinstance(auth.result, PaymentIntentResult)
+        await record_card_authorization(
+            conn,
+            self.outbox,
+            self.deposits,
+            env,
+            checkout,
+            auth.customer_id,
+            auth.result,
+            auth.error,
+            auth.deposit,
+        )
 
     # -- booking confirmed: capture -------------------------------------------------------
     async def capture(self, env: Envelope, event: BookingConfirmedV1) -> PaymentIntentResult | None:

@@ -118,22 +118,7 @@ class Reauthorizations:
             return
         result = renewal.result
         if result is None or result.declined or result.status != "requires_capture":
-            code = renewal.failure_code or (result.failure_code if result else None)
-            await self.outbox.add(
-                conn,
-                ReauthorizationFailedV1(
-                    payment_id=event.payment_id,
-                    booking_id=event.booking_id,
-                    group_id=event.group_id,
-                    code=code or (result.status if result else "reauthorization_failed"),
-                    decline_code=result.decline_code if result else None,
-                    message=renewal.failure_message
-                    or (result.failure_message if result and result.failure_message else ""),
-                ),
-                key=event.payment_id,
-                correlation_id=env.correlation_id,
-                causation_id=env.event_id,
-            )
+            await self._failed(conn, env, event, renewal)
             return
         # Compare-and-set; None (renewed, captured or voided meanwhile) is handled below.
         row = await repository.swap_authorization(
@@ -171,6 +156,32 @@ class Reauthorizations:
                 amount=row["amount"],
                 currency=row["currency"],
                 authorized_at=row["authorized_at"],
+            ),
+            key=event.payment_id,
+            correlation_id=env.correlation_id,
+            causation_id=env.event_id,
+        )
+
+    async def _failed(
+        self,
+        conn: asyncpg.Connection,
+        env: Envelope,
+        event: ReauthorizationRequestedV1,
+        renewal: Renewal,
+    ) -> None:
+        """Stripe refused or declined the new authorization: reauthorization_failed."""
+        result = renewal.result
+        code = renewal.failure_code or (result.failure_code if result else None)
+        await self.outbox.add(
+            conn,
+            ReauthorizationFailedV1(
+                payment_id=event.payment_id,
+                booking_id=event.booking_id,
+                group_id=event.group_id,
+                code=code or (result.status if result else "reauthorization_failed"),
+                decline_code=result.decline_code if result else None,
+                message=renewal.failure_message
+                or (result.failure_message if result and result.failure_message else ""),
             ),
             key=event.payment_id,
             correlation_id=env.correlation_id,

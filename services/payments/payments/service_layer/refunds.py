@@ -260,36 +260,7 @@ class Refunds:
         if row is None or row["status"] != "pending":
             return False
         if not outcome.succeeded:
-            code = outcome.code or "refund_failed"
-            await refunds_db.mark_failed(
-                conn, order.refund_id, outcome.method, code, outcome.message
-            )
-            await self.outbox.add(
-                conn,
-                RefundFailedV1(
-                    refund_id=order.refund_id,
-                    payment_id=order.payment_id,
-                    booking_id=order.booking_id,
-                    group_id=order.group_id,
-                    amount=order.amount,
-                    currency=order.currency,
-                    code=code,
-                    message=outcome.message,
-                    attempts=max(1, row["attempts"]),
-                    cause=order.cause,
-                    subject_id=order.subject_id,
-                ),
-                key=order.payment_id,
-                correlation_id=correlation_id,
-                causation_id=causation_id,
-            )
-            log.error(
-                "refund %s failed after %d attempt(s): %s %s",
-                order.refund_id,
-                row["attempts"],
-                code,
-                outcome.message,
-            )
+            await self._record_failure(conn, outcome, row["attempts"], correlation_id, causation_id)
             return True
         assert outcome.method is not None
         await apply_to_payment(conn, self.outbox, outcome, payment, correlation_id, causation_id)
@@ -323,6 +294,45 @@ class Refunds:
             causation_id=causation_id,
         )
         return True
+
+    async def _record_failure(
+        self,
+        conn: asyncpg.Connection,
+        outcome: RefundOutcome,
+        attempts: int,
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID,
+    ) -> None:
+        """The refund failed for good: marked so, announced, logged."""
+        order = outcome.order
+        code = outcome.code or "refund_failed"
+        await refunds_db.mark_failed(conn, order.refund_id, outcome.method, code, outcome.message)
+        await self.outbox.add(
+            conn,
+            RefundFailedV1(
+                refund_id=order.refund_id,
+                payment_id=order.payment_id,
+                booking_id=order.booking_id,
+                group_id=order.group_id,
+                amount=order.amount,
+                currency=order.currency,
+                code=code,
+                message=outcome.message,
+                attempts=max(1, attempts),
+                cause=order.cause,
+                subject_id=order.subject_id,
+            ),
+            key=order.payment_id,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+        )
+        log.error(
+            "refund %s failed after %d attempt(s): %s %s",
+            order.refund_id,
+            attempts,
+            code,
+            outcome.message,
+        )
 
     # -- ops: retry a failed refund ---------------------------------------------------------
     async def retry(self, refund_id: str) -> asyncpg.Record:

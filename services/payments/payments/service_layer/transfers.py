@@ -249,25 +249,7 @@ class Transfers:
         row = await transfers_db.get_transfer(conn, release.release_id, for_update=True)
         if row is not None and row["status"] != "pending":
             return False
-        await transfers_db.decide(
-            conn,
-            {
-                "release_id": release.release_id,
-                "payment_id": release.payment_id,
-                "booking_id": release.booking_id,
-                "group_id": release.group_id,
-                "host_account_id": release.host_account_id,
-                "amount": release.amount,
-                "currency": release.currency,
-                "transfer_group": outcome.transfer_group,
-                "destination_charge": outcome.destination_charge,
-                "correlation_id": correlation_id,
-                "status": "created" if outcome.succeeded else "failed",
-                "transfer_id": outcome.transfer_id,
-                "failure_code": outcome.code,
-                "failure_message": outcome.message or None,
-            },
-        )
+        await transfers_db.decide(conn, _decided_row(outcome, correlation_id))
         meta: dict[str, Any] = {
             "key": release.payment_id,
             "correlation_id": correlation_id,
@@ -312,3 +294,24 @@ class Transfers:
             **meta,
         )
         return True
+
+
+def _decided_row(outcome: TransferOutcome, correlation_id: uuid.UUID) -> dict[str, Any]:
+    """The transfer row of a release's outcome (created, or failed with Stripe's reason)."""
+    release = outcome.release
+    return {
+        "release_id": release.release_id,
+        "payment_id": release.payment_id,
+        "booking_id": release.booking_id,
+        "group_id": release.group_id,
+        "host_account_id": release.host_account_id,
+        "amount": release.amount,
+        "currency": release.currency,
+        "transfer_group": outcome.transfer_group,
+        "destination_charge": outcome.destination_charge,
+        "correlation_id": correlation_id,
+        "status": "created" if outcome.succeeded else "failed",
+        "transfer_id": outcome.transfer_id,
+        "failure_code": outcome.code,
+        "failure_message": outcome.message or None,
+    }

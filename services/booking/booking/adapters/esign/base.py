@@ -12,57 +12,11 @@ import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
-
-class EnvelopeStatus(StrEnum):
-    SENT = "sent"  # waiting for the signer (the only non-terminal status)
-    SIGNED = "signed"
-    DECLINED = "declined"
-    EXPIRED = "expired"
-    VOIDED = "voided"  # cancelled by us (e.g. the checkout hold ran out first)
-
-    @property
-    def terminal(self) -> bool:
-        return self is not EnvelopeStatus.SENT
-
-
-class ESignErrorCode(StrEnum):
-    INVALID_REQUEST = "esign_invalid_request"
-    IDEMPOTENCY_CONFLICT = "esign_idempotency_conflict"  # same envelope_key, other content
-    IN_PROGRESS = "esign_in_progress"  # another attempt with this envelope_key is in flight
-    ENVELOPE_NOT_FOUND = "esign_envelope_not_found"
-    DOCUMENT_NOT_FOUND = "esign_document_not_found"
-    NOT_SIGNED = "esign_not_signed"
-    NOT_READY = "esign_document_not_ready"
-    ILLEGAL_STATE = "esign_illegal_state"
-    INTEGRITY = "esign_integrity_mismatch"
-    AUTHENTICATION = "esign_authentication_failed"
-    RATE_LIMITED = "esign_rate_limited"
-    UNAVAILABLE = "esign_provider_unavailable"
-    PROVIDER = "esign_provider_error"
-    WEBHOOK_VERIFICATION = "esign_webhook_verification_failed"
-
-
-class ESignError(Exception):
-    """A provider refused or failed. `retryable`: the same call may succeed later."""
-
-    def __init__(self, code: str, message: str, retryable: bool = False) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.retryable = retryable
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.code!r}, {self.message!r}, retryable={self.retryable})"
-
-
-class WebhookVerificationError(ESignError):
-    """A callback is not authentic (bad or missing signature) or not parseable."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(ESignErrorCode.WEBHOOK_VERIFICATION, message, retryable=False)
+# Statuses and errors are booking's own (booking.domain.signing); providers use them from here.
+from booking.domain.signing import EnvelopeStatus, ESignError, ESignErrorCode
+from booking.domain.signing import WebhookVerificationError as WebhookVerificationError
 
 
 @dataclass(frozen=True)

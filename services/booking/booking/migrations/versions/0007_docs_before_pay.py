@@ -21,7 +21,7 @@ STATUSES = (
 HOLDING = "'pending_payment', 'awaiting_host', 'confirmed', 'completed', 'payment_due'"
 
 # The built-in e-sign provider's tables as they were on 2026-11-26, frozen here: history must
-# not change when booking.adapters.esign.builtin does (a test compares the two).
+# not change when booking.adapters.esign.builtin_tables does (a test compares the two).
 ESIGN_TABLES = [
     """CREATE TABLE booking.esign_envelopes (
     envelope_id        text PRIMARY KEY,

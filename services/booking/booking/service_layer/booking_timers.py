@@ -1,0 +1,79 @@
+"""The single booking's durable timers: the checkout hold running out, the host's response
+window closing, and the booking's end (eventkit.scheduler runs them in its own transaction)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import asyncpg
+
+from booking.adapters import repository
+from booking.domain.claim_rules import ClaimWindows
+from booking.domain.holds import HoldRule
+from booking.domain.model import BookingStatus, Trigger, transition_for
+from booking.service_layer import claims
+from booking.service_layer.endings import end_booking
+from eventkit.outbox import Outbox
+from marketplace_contracts.events.booking import BookingCompletedV1
+
+
+async def expire_hold(
+    conn: asyncpg.Connection, outbox: Outbox, hold_rule: HoldRule, booking_id: str
+) -> datetime | None:
+    """Durable timer: a checkout still unpaid when its hold runs out releases the slot,
+    unless its payment request is still in flight at payments (domain/holds.py)."""
+    row = await repository.get_booking(conn, uuid.UUID(booking_id), for_update=True)
+    if row is None or row["status"] not in (
+        BookingStatus.PENDING_PAYMENT,
+        BookingStatus.AWAITING_SIGNATURES,
+    ):
+        return None  # paid, failed or gone meanwhile: nothing to expire
+    if (later := hold_rule.look_again_at(row)) is not None:
+        return later  # the timer looks again then
+    # A late authorization is voided when it arrives: on_payment_authorized sees a booking
+    # that is no longer pending and asks payments to void it.
+    await end_booking(
+        conn,
+        outbox,
+        row,
+        Trigger.HOLD_EXPIRED,
+        "hold_expired",
+        "the payment was not authorized before the checkout hold ran out",
+    )
+    return None
+
+
+async def expire_request(conn: asyncpg.Connection, outbox: Outbox, booking_id: str) -> None:
+    """Durable timer: the host did not answer within the response window."""
+    row = await repository.get_booking(conn, uuid.UUID(booking_id), for_update=True)
+    if row is None or row["status"] != BookingStatus.AWAITING_HOST:
+        return  # answered meanwhile
+    await end_booking(
+        conn,
+        outbox,
+        row,
+        Trigger.REQUEST_EXPIRED,
+        "request_expired",
+        "the host did not respond within the response window",
+    )
+
+
+async def complete(
+    conn: asyncpg.Connection, outbox: Outbox, booking_id: str, windows: ClaimWindows
+) -> None:
+    """Durable timer at the booking's end: a confirmed booking is now completed."""
+    row = await repository.get_booking(conn, uuid.UUID(booking_id), for_update=True)
+    if row is None or row["status"] != BookingStatus.CONFIRMED:
+        return
+    step = transition_for(row, Trigger.BOOKING_ENDED)
+    await repository.update_booking(
+        conn, row["booking_id"], row["version"], status=step.target.value
+    )
+    await outbox.add(
+        conn,
+        BookingCompletedV1(booking_id=booking_id, host_id=row["host_id"], ended_at=row["ends_at"]),
+        key=booking_id,
+        correlation_id=row["correlation_id"],
+    )
+    await claims.on_booking_completed(conn, row, windows)  # the deposit's release timer

@@ -1,0 +1,123 @@
+"""What a new booking row is made of, besides the request itself: the listing (if its host
+can take payments), its quote (stored or fresh), the cancellation policy snapshotted on it,
+the host-answer terms of a request, and the payment columns (`checkout.new_leg` assembles them).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from booking.adapters import repository
+from booking.domain.bank_debits import US_BANK_ACCOUNT
+from booking.domain.errors import BookingError, ErrorCode
+from booking.domain.quote import Quote
+from booking.service_layer import pricing
+
+
+def payment_columns(
+    quote: Quote,
+    payment_method: str,
+    payment_method_type: str,
+    mandate: tuple[str | None, str | None],
+    client: tuple[str | None, str | None],
+) -> dict[str, Any]:
+    """What the guest pays and with what: the quote's amounts, the method, a bank debit's
+    mandate, and the client the checkout came from."""
+    bank_debit = payment_method_type == US_BANK_ACCOUNT
+    return {
+        "amount": quote.total,
+        "platform_fee": quote.platform_fee,
+        "currency": quote.currency,
+        "tax": quote.tax,
+        "payment_method": payment_method,
+        "payment_method_type": payment_method_type,
+        "mandate_ip_address": mandate[0] if bank_debit else None,
+        "mandate_user_agent": mandate[1] if bank_debit else None,
+        "client_ip": client[0],
+        "user_agent": client[1],
+    }
+
+
+async def leg_quote(
+    conn: asyncpg.Connection,
+    listing: asyncpg.Record,
+    quote_id: uuid.UUID | None,
+    guest_id: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    guests: int,
+    chosen: dict[str, int],
+    invited_amount: int | None,
+) -> Quote:
+    """The guest's stored quote (checked against the request), else a fresh price."""
+    if quote_id is not None:
+        return await pricing.stored_quote(
+            conn,
+            quote_id,
+            guest_id=guest_id,
+            listing_id=listing["listing_id"],
+            starts_at=starts_at,
+            ends_at=ends_at,
+            guests=guests,
+            extras=chosen,
+        )
+    else:
+        return await pricing.price(
+            conn,
+            listing,
+            starts_at,
+            ends_at,
+            guests=guests,
+            extras=chosen,
+            base_amount=invited_amount,
+        )
+
+
+async def chargeable_listing(conn: asyncpg.Connection, listing_id: str) -> asyncpg.Record:
+    """The listing on sale, unless its host cannot take payments."""
+    listing = await pricing.listing_for_sale(conn, listing_id)
+    can_charge = await conn.fetchval(
+        "SELECT charges_enabled FROM booking.host_accounts WHERE host_account_id = $1",
+        listing["host_account_id"],
+    )
+    if can_charge is False:  # Stripe said so; an account never reported is not refused
+        raise BookingError(
+            ErrorCode.HOST_CANNOT_TAKE_CHARGES,
+            f"the host of listing {listing_id} cannot take payments yet",
+        )
+    return listing
+
+
+async def policy_of(conn: asyncpg.Connection, listing: asyncpg.Record) -> dict[str, Any]:
+    """The listing's cancellation policy as it is now (snapshotted on the booking)."""
+    policy = await repository.latest_policy(conn, listing["cancellation_policy"])
+    if policy is None:
+        raise BookingError(
+            ErrorCode.POLICY_UNKNOWN,
+            f"listing {listing['listing_id']} has an unknown cancellation policy "
+            f"{listing['cancellation_policy']!r}",
+        )
+    return policy
+
+
+def host_answer(
+    listing: asyncpg.Record,
+    instant: bool,
+    starts_at: datetime,
+    response_window: timedelta | None,
+    authorization_horizon: timedelta,
+) -> dict[str, Any]:
+    """A request's ``respond_by`` and whether the card is saved rather than held."""
+    return {
+        # The host's response window runs from the request, whatever the payment takes.
+        "respond_by": None
+        if instant
+        else datetime.now(UTC)
+        + (response_window or timedelta(hours=listing["response_window_hours"])),
+        # An authorization would lapse before a far-ahead host answer: save the card instead.
+        "save_for_later": not instant and starts_at - datetime.now(UTC) > authorization_horizon,
+    }

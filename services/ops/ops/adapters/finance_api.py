@@ -1,0 +1,169 @@
+"""Finance's staff API (port 8002) as ops acts through it: the payout queue, host settings,
+reserve policies, the daily close, reconciliation and the books (docs/finance.md)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from ops.adapters.staff_apis import Json, StaffApi, plain
+
+
+class FinanceApi(StaffApi):
+    """Finance's staff API (port 8002): roles finance, admin, service."""
+
+    service = "finance"
+
+    async def payout_queue(
+        self,
+        *,
+        state: str | None = None,
+        host_account_id: str | None = None,
+        due_before: datetime | None = None,
+        currency: str | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> Json:
+        """`{"entries": [...], "next_cursor"}` in entry id order."""
+        params: dict[str, Any] = {
+            "state": state,
+            "host_account_id": host_account_id,
+            "due_before": due_before,
+        }
+        params |= {"currency": currency, "cursor": cursor, "limit": limit}
+        return await self._doc("GET", "/v1/payouts/queue", params=params)
+
+    async def payout_entry(self, entry_id: str) -> Json:
+        """One entry with its history, reserves, releases and dispute recoveries."""
+        return await self._doc("GET", f"/v1/payouts/queue/{entry_id}")
+
+    async def _payout_action(self, action: str, entry_id: str, note: str, acting_for: str) -> Json:
+        path = f"/v1/payouts/queue/{entry_id}/{action}"
+        return await self._doc("POST", path, acting_for=acting_for, json={"note": note})
+
+    async def hold(self, entry_id: str, note: str, *, acting_for: str) -> Json:
+        return await self._payout_action("hold", entry_id, note, acting_for)
+
+    async def unhold(self, entry_id: str, note: str, *, acting_for: str) -> Json:
+        return await self._payout_action("unhold", entry_id, note, acting_for)
+
+    async def release_now(self, entry_id: str, note: str, *, acting_for: str) -> Json:
+        return await self._payout_action("release-now", entry_id, note, acting_for)
+
+    async def retry(self, entry_id: str, note: str, *, acting_for: str) -> Json:
+        return await self._payout_action("retry", entry_id, note, acting_for)
+
+    async def set_host(
+        self,
+        host_account_id: str,
+        *,
+        acting_for: str,
+        payout_delay_hours: float | None = None,
+        risk_tier: str | None = None,
+    ) -> Json:
+        body: dict[str, Any] = {"payout_delay_hours": payout_delay_hours, "risk_tier": risk_tier}
+        path = f"/v1/payouts/hosts/{host_account_id}"
+        return await self._doc("PUT", path, acting_for=acting_for, json=body)
+
+    async def reserve_policies(self) -> Json:
+        """Every policy version and assignment."""
+        return await self._doc("GET", "/v1/payouts/reserve-policies")
+
+    async def create_reserve_policy(
+        self,
+        policy_id: str,
+        kind: Literal["rolling_percent", "fixed", "none"],
+        *,
+        acting_for: str,
+        percent_bps: int = 0,
+        hold_days: int = 0,
+        fixed_amount: int = 0,
+        currency: str | None = None,
+        note: str = "",
+    ) -> Json:
+        """A new version of `policy_id`."""
+        body: dict[str, Any] = {"policy_id": policy_id, "kind": kind, "percent_bps": percent_bps}
+        body |= {"hold_days": hold_days, "fixed_amount": fixed_amount, "currency": currency}
+        path = "/v1/payouts/reserve-policies"
+        return await self._doc("POST", path, acting_for=acting_for, json=body | {"note": note})
+
+    async def assign_reserve_policy(
+        self,
+        policy_id: str,
+        scope: Literal["platform", "tier", "host"],
+        *,
+        acting_for: str,
+        scope_key: str = "",
+    ) -> Json:
+        body = {"policy_id": policy_id, "scope": scope, "scope_key": scope_key}
+        path = "/v1/payouts/reserve-policies/assignments"
+        return await self._doc("PUT", path, acting_for=acting_for, json=body)
+
+    async def run_close(
+        self, *, acting_for: str, business_date: date | None = None, currency: str | None = None
+    ) -> list[Json]:
+        """Close a business day (default yesterday), every currency unless one is given: the
+        closes' reports. 409 `close_*` codes when the day cannot be closed yet."""
+        body = {"business_date": plain(business_date), "currency": currency}
+        found = await self._doc("POST", "/v1/closes", acting_for=acting_for, json=body)
+        closes: list[Json] = found["closes"]
+        return closes
+
+    async def closes(self, currency: str | None = None) -> list[Json]:
+        return await self._list("GET", "/v1/closes", params={"currency": currency})
+
+    async def close_report(self, business_date: date, currency: str) -> Json:
+        return await self._doc("GET", f"/v1/closes/{business_date.isoformat()}/{currency}")
+
+    async def close_report_csv(self, business_date: date, currency: str) -> str:
+        path = f"/v1/closes/{business_date.isoformat()}/{currency}"
+        return (await self._call("GET", path, params={"format": "csv"})).text
+
+    async def acknowledge(
+        self,
+        business_date: date,
+        currency: str,
+        *,
+        item: str,
+        amount: int,
+        note: str,
+        acting_for: str,
+    ) -> Json:
+        """Acknowledge a known difference (`amount`, minor units) or exception (0)."""
+        path = f"/v1/closes/{business_date.isoformat()}/{currency}/acknowledgements"
+        body = {"item": item, "amount": amount, "note": note}
+        return await self._doc("POST", path, acting_for=acting_for, json=body)
+
+    async def run_reconciliation(self, *, acting_for: str) -> Json:
+        return await self._doc("POST", "/v1/reconciliation/runs", acting_for=acting_for)
+
+    async def reconciliation_exceptions(
+        self,
+        *,
+        status: Literal["open", "resolved"] | None = "open",
+        kind: str | None = None,
+        currency: str | None = None,
+        after: int = 0,
+        limit: int = 100,
+    ) -> Json:
+        """`{"items": [...], "next_after"}`, oldest first."""
+        params: dict[str, Any] = {"status": status, "kind": kind, "currency": currency}
+        params |= {"after": after, "limit": limit}
+        return await self._doc("GET", "/v1/reconciliation/exceptions", params=params)
+
+    async def resolve_exception(self, exception_id: int, note: str, *, acting_for: str) -> Json:
+        path = f"/v1/reconciliation/exceptions/{exception_id}/resolve"
+        return await self._doc("POST", path, acting_for=acting_for, json={"note": note})
+
+    async def trial_balance(self) -> Json:
+        return await self._doc("GET", "/v1/ledger/trial-balance")
+
+    async def booking_journals(self, booking_id: str) -> list[Json]:
+        return await self._list("GET", f"/v1/ledger/bookings/{booking_id}")
+
+    async def dispute_books(self, dispute_id: str) -> Json:
+        return await self._doc("GET", f"/v1/ledger/disputes/{dispute_id}")
+
+    async def payables(self, booking_id: str) -> Json:
+        params: dict[str, Any] = {"booking_id": booking_id}
+        return await self._doc("GET", "/v1/payables", params=params)

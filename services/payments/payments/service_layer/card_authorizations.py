@@ -1,0 +1,120 @@
+"""A card checkout's authorization, recorded once: the payment row and the event it makes
+(authorized, action required for 3-D Secure, or failed), in the consumer's transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from eventkit.outbox import Outbox
+from marketplace_contracts import Envelope
+from marketplace_contracts.events.payments import PaymentAuthorizedV1, PaymentFailedV1
+from payments import metrics
+from payments.adapters import repository
+from payments.adapters.stripe_gateway import (
+    PaymentIntentResult,
+    SetupIntentResult,
+    StripeGatewayError,
+)
+from payments.domain.checkout import Checkout
+from payments.domain.payment import authorization_outcome
+from payments.service_layer import card_actions
+from payments.service_layer.deposits import Deposits
+
+
+async def record_card_authorization(
+    conn: asyncpg.Connection,
+    outbox: Outbox,
+    deposits: Deposits,
+    env: Envelope,
+    checkout: Checkout,
+    customer_id: str | None,
+    result: PaymentIntentResult | None,
+    error: StripeGatewayError | None,
+    deposit: SetupIntentResult | None,
+) -> None:
+    """`result` None with `error`: Stripe refused the call. A redelivery inserts nothing."""
+    payment_id = checkout.payment_id
+    ok = result is not None and not result.declined and result.status == "requires_capture"
+    # The bank wants the guest to authenticate (3-D Secure): neither authorized nor failed
+    # yet; the webhook of the intent decides (`card_actions`).
+    action = result is not None and result.status == "requires_action"
+    row = _payment_row(env, checkout, customer_id, result, error, ok=ok, action=action)
+    if not await repository.insert_payment(conn, row):
+        return
+    metrics.charge_attempted(checkout.payment_method_type, row["status"], row["decline_code"])
+    meta: dict[str, Any] = {
+        "key": payment_id,
+        "correlation_id": env.correlation_id,
+        "causation_id": env.event_id,
+    }
+    if action:
+        assert result is not None
+        await deposits.record(conn, checkout, customer_id, deposit)
+        await outbox.add(conn, card_actions.action_required(checkout, result), **meta)
+    elif ok:
+        assert result is not None
+        deposit_setup = await deposits.record(conn, checkout, customer_id, deposit)
+        await outbox.add(
+            conn,
+            PaymentAuthorizedV1(
+                payment_id=payment_id,
+                booking_id=checkout.booking_id,
+                payment_intent_id=result.id,
+                amount=checkout.amount,
+                currency=checkout.currency,
+                card_brand=result.card_brand,
+                card_last4=result.card_last4,
+                group_id=checkout.group_id,
+                deposit_setup_intent_id=deposit_setup,
+            ),
+            **meta,
+        )
+    else:
+        await outbox.add(
+            conn,
+            PaymentFailedV1(
+                payment_id=payment_id,
+                booking_id=checkout.booking_id,
+                code=row["failure_code"] or "authorization_failed",
+                decline_code=row["decline_code"],
+                message=row["failure_message"] or "",
+                group_id=checkout.group_id,
+                purpose=checkout.purpose,
+            ),
+            **meta,
+        )
+
+
+def _payment_row(
+    env: Envelope,
+    checkout: Checkout,
+    customer_id: str | None,
+    result: PaymentIntentResult | None,
+    error: StripeGatewayError | None,
+    *,
+    ok: bool,
+    action: bool,
+) -> dict[str, Any]:
+    return {
+        **repository.checkout_payment(checkout, env.correlation_id),
+        "payment_intent_id": result.id if result else None,
+        "status": authorization_outcome(ok, action),
+        # A decline leaves the intent awaiting another payment method, as Stripe reports it.
+        "stripe_status": ("requires_payment_method" if result.declined else result.status)
+        if result
+        else None,
+        "card_brand": result.card_brand if result else None,
+        "card_last4": result.card_last4 if result else None,
+        # What an off-session charge of this booking needs later.
+        "customer_id": customer_id,
+        "saved_payment_method": result.payment_method if (ok or action) and result else None,
+        "failure_code": None
+        if ok or action
+        else (error.code if error else result and result.failure_code),
+        "decline_code": result.decline_code if result else None,
+        "failure_message": None
+        if ok or action
+        else (error.message if error else result and result.failure_message),
+    }
