@@ -7,12 +7,12 @@ recomputed here. The line items are the booking's quote as snapshotted, for the 
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
 import asyncpg
 
+from booking.adapters import receipts_repository as repo
 from booking.domain import bank_debits
 from booking.domain.bank_debits import US_BANK_ACCOUNT
 from booking.domain.errors import BookingError, ErrorCode
@@ -34,58 +34,21 @@ async def remember_card(
     """The card's brand and last 4 digits, for receipts (a group's, or a booking's)."""
     if event.card_last4 is None:
         return
-    if event.group_id is not None:
-        await conn.execute(
-            "UPDATE booking.checkout_groups SET card_brand = $2, card_last4 = $3 "
-            "WHERE group_id = $1",
-            uuid.UUID(event.group_id),
-            event.card_brand,
-            event.card_last4,
-        )
-        return
-    await conn.execute(
-        "UPDATE booking.bookings SET card_brand = $2, card_last4 = $3 WHERE booking_id = $1",
-        uuid.UUID(event.booking_id),
-        event.card_brand,
-        event.card_last4,
+    await repo.save_card(
+        conn,
+        booking_id=event.booking_id,
+        group_id=event.group_id,
+        brand=event.card_brand,
+        last4=event.card_last4,
     )
 
 
-async def _owner(conn: asyncpg.Connection, booking_id: str, group_id: str | None) -> Any:
-    """Who paid, with which card, and the quoted lines of what was paid for."""
-    if group_id is not None:
-        owner = await conn.fetchrow(
-            "SELECT guest_id, card_brand, card_last4 FROM booking.checkout_groups "
-            "WHERE group_id = $1",
-            uuid.UUID(group_id),
-        )
-        legs = await conn.fetch(
-            "SELECT booking_id, quote FROM booking.bookings WHERE group_id = $1 "
-            "ORDER BY booking_id",
-            uuid.UUID(group_id),
-        )
-        return owner, list(legs)
-    owner = await conn.fetchrow(
-        "SELECT booking_id, guest_id, card_brand, card_last4, quote, group_id "
-        "FROM booking.bookings WHERE booking_id = $1",
-        uuid.UUID(booking_id),
-    )
-    if owner is not None and owner["group_id"] is not None and owner["card_last4"] is None:
-        # A group leg (an extra charge or a refund of it): the group's card paid.
-        card = await conn.fetchrow(
-            "SELECT card_brand, card_last4 FROM booking.checkout_groups WHERE group_id = $1",
-            owner["group_id"],
-        )
-        owner = {**dict(owner), **dict(card)} if card else owner
-    return owner, [owner] if owner is not None else []
-
-
-def _lines(legs: list[asyncpg.Record]) -> list[dict[str, Any]]:
+def _lines(legs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [
         {"booking_id": str(leg["booking_id"]), **line}
         for leg in legs
         if leg["quote"]
-        for line in json.loads(leg["quote"])["lines"]
+        for line in leg["quote"]["lines"]
     ]
 
 
@@ -100,12 +63,12 @@ async def issue_for_capture(
     if not isinstance(event, PaymentCapturedV2):
         return  # v1 captures predate receipts
     group_id = event.group_id
-    owner, legs = await _owner(conn, event.booking_id, group_id)
+    owner, legs = await repo.payer(conn, event.booking_id, group_id)
     if owner is None:
         return
     extra = event.charge_request_id is not None
     tax = sum(split.tax for split in event.splits)
-    await _insert(
+    await repo.insert(
         conn,
         {
             "receipt_id": f"rcpt_{event.payment_id}",
@@ -150,10 +113,10 @@ def _extra_lines(event: PaymentCapturedV2, purpose: PaymentPurpose) -> list[dict
 async def issue_for_refund(
     conn: asyncpg.Connection, env: Envelope, event: RefundSucceededV1
 ) -> None:
-    owner, _ = await _owner(conn, event.booking_id, None)
+    owner, _ = await repo.payer(conn, event.booking_id, None)
     if owner is None:
         return
-    await _insert(
+    await repo.insert(
         conn,
         {
             "receipt_id": f"rcpt_{event.refund_id}",
@@ -188,11 +151,7 @@ async def _bank_method(
     conn: asyncpg.Connection, booking_id: str, payment_id: str
 ) -> dict[str, Any] | None:
     """The bank account a bank-debit payment was taken from (None if it is not one)."""
-    row = await conn.fetchrow(
-        "SELECT payment_method_type, payment_id, bank_name, bank_last4 FROM booking.bookings "
-        "WHERE booking_id = $1",
-        uuid.UUID(booking_id),
-    )
+    row = await repo.bank_account(conn, booking_id)
     if row is None or row["payment_method_type"] != US_BANK_ACCOUNT:
         return None
     if row["payment_id"] not in (None, payment_id):
@@ -200,37 +159,20 @@ async def _bank_method(
     return bank_debits.receipt_method(row["bank_name"], row["bank_last4"])
 
 
-async def _insert(conn: asyncpg.Connection, receipt: dict[str, Any]) -> None:
-    columns = ", ".join(receipt)
-    params = ", ".join(f"${i}" for i in range(1, len(receipt) + 1))
-    await conn.execute(
-        f"INSERT INTO booking.receipts ({columns}) VALUES ({params}) "
-        "ON CONFLICT (receipt_id) DO NOTHING",
-        *(json.dumps(v) if k in ("legs", "method", "lines") else v for k, v in receipt.items()),
-    )
-
-
 async def on_journal_posted(
     conn: asyncpg.Connection, env: Envelope, event: JournalPostedV1, _: object
 ) -> None:
     """Finance's journal for a payment fact: shown on that fact's receipt as its ledger."""
-    await conn.execute(
-        "INSERT INTO booking.ledger_journals (source_event_id, journal_id, kind, postings) "
-        "VALUES ($1, $2, $3, $4) ON CONFLICT (source_event_id) DO NOTHING",
+    await repo.record_journal(
+        conn,
         uuid.UUID(event.source_event_id),
         event.journal_id,
         event.kind,
-        json.dumps([p.model_dump() for p in event.postings]),
+        [p.model_dump() for p in event.postings],
     )
 
 
-_VIEW = (
-    "SELECT r.*, j.journal_id, j.kind AS journal_kind, j.postings FROM booking.receipts r "
-    "LEFT JOIN booking.ledger_journals j USING (source_event_id)"
-)
-
-
-def _view(row: asyncpg.Record) -> dict[str, Any]:
+def _view(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "receipt_id": row["receipt_id"],
         "kind": row["kind"],
@@ -243,13 +185,13 @@ def _view(row: asyncpg.Record) -> dict[str, Any]:
         "amount": row["amount"],
         "fees": row["platform_fee"] - row["tax"],
         "tax": row["tax"],
-        "payment_method": json.loads(row["method"]),
-        "legs": json.loads(row["legs"]),
-        "lines": json.loads(row["lines"]),
+        "payment_method": row["method"],
+        "legs": row["legs"],
+        "lines": row["lines"],
         "ledger": {
             "journal_id": row["journal_id"],
             "kind": row["journal_kind"],
-            "postings": json.loads(row["postings"]),
+            "postings": row["postings"],
         }
         if row["journal_id"]
         else None,
@@ -257,18 +199,14 @@ def _view(row: asyncpg.Record) -> dict[str, Any]:
 
 
 async def list_for(conn: asyncpg.Connection, guest_id: str | None) -> list[dict[str, Any]]:
-    rows = await conn.fetch(
-        f"{_VIEW} WHERE ($1::text IS NULL OR r.guest_id = $1) ORDER BY r.issued_at DESC LIMIT 200",
-        guest_id,
-    )
-    return [_view(r) for r in rows]
+    return [_view(r) for r in await repo.receipts_of(conn, guest_id)]
 
 
 async def get_for(
     conn: asyncpg.Connection, receipt_id: str, guest_id: str | None
 ) -> dict[str, Any]:
     """The receipt for the guest who paid (or an admin: `guest_id` None); 404 otherwise."""
-    row = await conn.fetchrow(f"{_VIEW} WHERE r.receipt_id = $1", receipt_id)
+    row = await repo.receipt(conn, receipt_id)
     if row is None or (guest_id is not None and row["guest_id"] != guest_id):
         raise BookingError(ErrorCode.RECEIPT_NOT_FOUND, f"receipt {receipt_id} not found")
     return _view(row)

@@ -351,7 +351,6 @@ class BuiltinESignProvider:
             await self._delivery.notify(event)
         return status
 
-    # -- the signing page's use cases ----------------------------------------------------------
     # -- the signing page's use cases (`builtin_signing`) -----------------------------------------
     async def load_signing_view(self, envelope_id: str) -> SigningView | None:
         return await self._desk.load_signing_view(envelope_id)

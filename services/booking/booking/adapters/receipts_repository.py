@@ -1,0 +1,141 @@
+"""SQL of receipts: who paid and with what, the receipts themselves, and finance's journals
+shown on them. JSON columns are encoded and decoded here, so the service layer sees values."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import asyncpg
+
+_JSON_COLUMNS = ("legs", "method", "lines")
+
+
+async def save_card(
+    conn: asyncpg.Connection,
+    *,
+    booking_id: str,
+    group_id: str | None,
+    brand: str | None,
+    last4: str,
+) -> None:
+    """The card's brand and last 4 digits, on the group that paid, else on the booking."""
+    if group_id is not None:
+        await conn.execute(
+            "UPDATE booking.checkout_groups SET card_brand = $2, card_last4 = $3 "
+            "WHERE group_id = $1",
+            uuid.UUID(group_id),
+            brand,
+            last4,
+        )
+        return
+    await conn.execute(
+        "UPDATE booking.bookings SET card_brand = $2, card_last4 = $3 WHERE booking_id = $1",
+        uuid.UUID(booking_id),
+        brand,
+        last4,
+    )
+
+
+def _quoted(rows: list[Any]) -> list[dict[str, Any]]:
+    return [{**dict(r), "quote": json.loads(r["quote"]) if r["quote"] else None} for r in rows]
+
+
+async def payer(
+    conn: asyncpg.Connection, booking_id: str, group_id: str | None
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """Who paid (guest, card), and the legs paid for with their quotes (a group's, or the one
+    booking). A group leg's own extra charge or refund was paid with the group's card."""
+    if group_id is not None:
+        group = await conn.fetchrow(
+            "SELECT guest_id, card_brand, card_last4 FROM booking.checkout_groups "
+            "WHERE group_id = $1",
+            uuid.UUID(group_id),
+        )
+        legs = await conn.fetch(
+            "SELECT booking_id, quote FROM booking.bookings WHERE group_id = $1 "
+            "ORDER BY booking_id",
+            uuid.UUID(group_id),
+        )
+        return (dict(group) if group else None), _quoted(list(legs))
+    row = await conn.fetchrow(
+        "SELECT booking_id, guest_id, card_brand, card_last4, quote, group_id "
+        "FROM booking.bookings WHERE booking_id = $1",
+        uuid.UUID(booking_id),
+    )
+    if row is None:
+        return None, []
+    (booking,) = _quoted([row])
+    if booking["group_id"] is not None and booking["card_last4"] is None:
+        card = await conn.fetchrow(
+            "SELECT card_brand, card_last4 FROM booking.checkout_groups WHERE group_id = $1",
+            booking["group_id"],
+        )
+        booking = {**booking, **dict(card)} if card else booking
+    return booking, [booking]
+
+
+async def bank_account(conn: asyncpg.Connection, booking_id: str) -> asyncpg.Record | None:
+    """How the booking was paid, with the bank's name and last 4 digits when by bank debit."""
+    return await conn.fetchrow(
+        "SELECT payment_method_type, payment_id, bank_name, bank_last4 FROM booking.bookings "
+        "WHERE booking_id = $1",
+        uuid.UUID(booking_id),
+    )
+
+
+async def insert(conn: asyncpg.Connection, receipt: dict[str, Any]) -> None:
+    """Once per receipt id: a redelivered fact issues nothing again."""
+    columns = ", ".join(receipt)
+    params = ", ".join(f"${i}" for i in range(1, len(receipt) + 1))
+    await conn.execute(
+        f"INSERT INTO booking.receipts ({columns}) VALUES ({params}) "
+        "ON CONFLICT (receipt_id) DO NOTHING",
+        *(json.dumps(v) if k in _JSON_COLUMNS else v for k, v in receipt.items()),
+    )
+
+
+async def record_journal(
+    conn: asyncpg.Connection,
+    source_event_id: uuid.UUID,
+    journal_id: str,
+    kind: str,
+    postings: list[dict[str, Any]],
+) -> None:
+    await conn.execute(
+        "INSERT INTO booking.ledger_journals (source_event_id, journal_id, kind, postings) "
+        "VALUES ($1, $2, $3, $4) ON CONFLICT (source_event_id) DO NOTHING",
+        source_event_id,
+        journal_id,
+        kind,
+        json.dumps(postings),
+    )
+
+
+_VIEW = (
+    "SELECT r.*, j.journal_id, j.kind AS journal_kind, j.postings FROM booking.receipts r "
+    "LEFT JOIN booking.ledger_journals j USING (source_event_id)"
+)
+
+
+def _decoded(row: asyncpg.Record) -> dict[str, Any]:
+    found = dict(row)
+    for column in (*_JSON_COLUMNS, "postings"):
+        if found[column] is not None:
+            found[column] = json.loads(found[column])
+    return found
+
+
+async def receipts_of(conn: asyncpg.Connection, guest_id: str | None) -> list[dict[str, Any]]:
+    """The newest 200 receipts of a guest (None: of everyone), each with its journal."""
+    rows = await conn.fetch(
+        f"{_VIEW} WHERE ($1::text IS NULL OR r.guest_id = $1) ORDER BY r.issued_at DESC LIMIT 200",
+        guest_id,
+    )
+    return [_decoded(r) for r in rows]
+
+
+async def receipt(conn: asyncpg.Connection, receipt_id: str) -> dict[str, Any] | None:
+    row = await conn.fetchrow(f"{_VIEW} WHERE r.receipt_id = $1", receipt_id)
+    return _decoded(row) if row is not None else None
