@@ -8,6 +8,8 @@ from typing import Any
 
 import asyncpg
 
+from booking.adapters.lost_update import expect_changed
+
 BOOKING_COLUMNS = (
     "booking_id, guest_id, listing_id, host_id, host_account_id, starts_at, ends_at, status, "
     "payment_status, amount, platform_fee, currency, payment_method, payment_id, "
@@ -157,6 +159,17 @@ async def update_booking(
         *(json.dumps(v) if k in _JSON_COLUMNS else v for k, v in changes.items()),
     )
     return bool(status == "UPDATE 1")
+
+
+async def change_booking(
+    conn: asyncpg.Connection, booking_id: uuid.UUID, version: int, **changes: Any
+) -> None:
+    """`update_booking` of a row this transaction has locked (FOR UPDATE): nobody else can
+    have changed it, so a compare-and-set that changes nothing is a bug, and fails loudly
+    (LostUpdate: the transaction rolls back and the message is retried, then dead-lettered)."""
+    expect_changed(
+        await update_booking(conn, booking_id, version, **changes), f"booking {booking_id}"
+    )
 
 
 # -- Pricing data: policies, tax rates, quotes ------------------------------------------------

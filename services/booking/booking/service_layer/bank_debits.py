@@ -93,7 +93,7 @@ class BankDebitHandlers:
                 event.booking_id,
                 row["status"],
             )
-            await repository.update_booking(
+            await repository.change_booking(
                 conn,
                 row["booking_id"],
                 row["version"],
@@ -103,7 +103,7 @@ class BankDebitHandlers:
             )
             return
         step = transition_for(row, Trigger.PAYMENT_PROCESSING)
-        await repository.update_booking(
+        await repository.change_booking(
             conn,
             row["booking_id"],
             row["version"],
@@ -142,7 +142,7 @@ class BankDebitHandlers:
             return False
         if event.payment_method_type == US_BANK_ACCOUNT:
             if event.payment_id == row["payment_id"] and row["funds_status"] == FundsStatus.PENDING:
-                await repository.update_booking(
+                await repository.change_booking(
                     conn,
                     row["booking_id"],
                     row["version"],
@@ -204,7 +204,7 @@ class BankDebitHandlers:
             row["status"],
             detail,
         )
-        await repository.update_booking(
+        await repository.change_booking(
             conn,
             row["booking_id"],
             row["version"],
@@ -217,7 +217,7 @@ class BankDebitHandlers:
     ) -> None:
         row = await _load(conn, event.booking_id)
         if row["payment_id"] == event.payment_id and row["funds_status"] == FundsStatus.RECEIVED:
-            await repository.update_booking(
+            await repository.change_booking(
                 conn, row["booking_id"], row["version"], funds_status=FundsStatus.CLEARED
             )
 

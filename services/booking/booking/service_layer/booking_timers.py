@@ -67,7 +67,7 @@ async def complete(
     if row is None or row["status"] != BookingStatus.CONFIRMED:
         return
     step = transition_for(row, Trigger.BOOKING_ENDED)
-    await repository.update_booking(
+    await repository.change_booking(
         conn, row["booking_id"], row["version"], status=step.target.value
     )
     await outbox.add(

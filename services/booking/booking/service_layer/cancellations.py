@@ -121,7 +121,7 @@ async def cancel(conn: asyncpg.Connection, outbox: Outbox, cmd: Cancel) -> dict[
     booking_id = str(row["booking_id"])
     requests = await _refund_requests(conn, row, decision)
     request = requests[0] if requests else None
-    await repository.update_booking(
+    await repository.change_booking(
         conn,
         row["booking_id"],
         row["version"],
@@ -228,7 +228,7 @@ async def on_refund_succeeded(
         return  # a redelivered answer, or not one this cancellation asked for
     succeeded = [*succeeded, event.refund_id]
     done = set(succeeded) == set(expected)
-    await repository.update_booking(
+    await repository.change_booking(
         conn,
         row["booking_id"],
         row["version"],
@@ -252,7 +252,7 @@ async def on_refund_failed(
     row = await repository.get_booking(conn, uuid.UUID(event.booking_id), for_update=True)
     if row is None or row["refund_status"] == "refunded":
         return
-    await repository.update_booking(
+    await repository.change_booking(
         conn,
         row["booking_id"],
         row["version"],

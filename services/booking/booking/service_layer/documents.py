@@ -68,7 +68,7 @@ class Documents:
             metadata={"booking_id": booking_id},
             expires_at=datetime.fromisoformat(str(payload["sign_by"])),
         )
-        await repository.update_booking(
+        await repository.change_booking(
             conn,
             row["booking_id"],
             row["version"],
@@ -168,7 +168,7 @@ class Documents:
                 return
             if event.status is EnvelopeStatus.SIGNED:
                 step = transition_for(row, Trigger.DOCUMENTS_SIGNED)
-                await repository.update_booking(
+                await repository.change_booking(
                     conn, booking_id, row["version"], status=step.target.value
                 )
                 updated = await repository.get_booking(conn, booking_id)

@@ -31,7 +31,7 @@ async def end_booking(
 ) -> Transition:
     """`row` must be locked (FOR UPDATE) by the caller's transaction."""
     step = transition_for(row, trigger)
-    await repository.update_booking(
+    await repository.change_booking(
         conn,
         row["booking_id"],
         row["version"],

@@ -159,7 +159,7 @@ class BookingHandlers:
         if row["status"] != BookingStatus.PENDING_PAYMENT:
             return
         # Leaving the holding statuses releases the slot (the exclusion constraint's WHERE).
-        await repository.update_booking(
+        await repository.change_booking(
             conn,
             row["booking_id"],
             row["version"],
@@ -212,7 +212,7 @@ class BookingHandlers:
         if row["status"] == BookingStatus.PAYMENT_DUE:
             await payment_due.payment_received(conn, self.outbox, env, row, event)
             return
-        await repository.update_booking(
+        await repository.change_booking(
             conn, row["booking_id"], row["version"], payment_status=PaymentStatus.CAPTURED.value
         )
         metrics.captured(row["mode"], row["created_at"], row["updated_at"])
@@ -224,7 +224,7 @@ class BookingHandlers:
             await self.groups.on_payment_voided(conn, env, event)
             return
         row = await self._load(conn, event.booking_id)
-        await repository.update_booking(
+        await repository.change_booking(
             conn, row["booking_id"], row["version"], payment_status=PaymentStatus.VOIDED.value
         )
 

@@ -41,7 +41,7 @@ async def accept(
         await Groups(outbox).leg_accepted(conn, row)
         return await _view(conn, booking_id)
     step = transition_for(row, Trigger.HOST_ACCEPTED)
-    await repository.update_booking(conn, booking_id, row["version"], status=step.target.value)
+    await repository.change_booking(conn, booking_id, row["version"], status=step.target.value)
     await scheduler.cancel(conn, "booking", REQUEST_EXPIRY, str(booking_id))
     await scheduler.schedule(conn, "booking", COMPLETION, str(booking_id), row["ends_at"])
     await outbox.add(

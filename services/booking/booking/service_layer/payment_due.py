@@ -45,7 +45,7 @@ async def charge_failed(
 ) -> None:
     detail = event.message or event.decline_code or event.code
     if row["status"] == BookingStatus.PAYMENT_DUE:  # a retry failed: still due, say why
-        await repository.update_booking(
+        await repository.change_booking(
             conn,
             row["booking_id"],
             row["version"],
@@ -83,7 +83,7 @@ async def request_payment(
     """The booking's payment failed: `payment_due` until `pay_by` (the durable `timer`), and
     booking.payment_requested asks the guest to pay (`changes`: more columns to set)."""
     step = transition_for(row, trigger)
-    await repository.update_booking(
+    await repository.change_booking(
         conn,
         row["booking_id"],
         row["version"],
@@ -119,7 +119,7 @@ async def payment_received(
 ) -> None:
     """The due payment was captured: confirmed again (`changes`: more columns to set)."""
     step = transition_for(row, Trigger.PAYMENT_CAPTURED)
-    await repository.update_booking(
+    await repository.change_booking(
         conn,
         row["booking_id"],
         row["version"],
@@ -158,7 +158,7 @@ async def pay(
         raise BookingError(ErrorCode.BOOKING_NOT_FOUND, f"booking {booking_id} not found")
     step = transition_for(row, Trigger.PAYMENT_RETRY_REQUESTED)
     attempt = row["payment_attempts"] + 1
-    await repository.update_booking(
+    await repository.change_booking(
         conn, booking_id, row["version"], status=step.target.value, payment_attempts=attempt
     )
     await outbox.add(

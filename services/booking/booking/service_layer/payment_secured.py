@@ -51,7 +51,7 @@ async def payment_secured(
         )
         return
     step = transition_for(row, trigger)
-    await repository.update_booking(
+    await repository.change_booking(
         conn,
         row["booking_id"],
         row["version"],
