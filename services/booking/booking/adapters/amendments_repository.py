@@ -188,3 +188,59 @@ async def set_booking_terms(
         raise BookingError(
             ErrorCode.SLOT_UNAVAILABLE, "the listing is already booked for part of that time"
         ) from None
+
+
+async def lock_awaiting_envelope(
+    conn: asyncpg.Connection, amendment_id: str
+) -> asyncpg.Record | None:
+    """The amendment (locked) with its booking's guest and listing, to send its envelope."""
+    return await conn.fetchrow(
+        "SELECT a.*, b.guest_id, b.listing_id FROM booking.amendments a "
+        "JOIN booking.bookings b USING (booking_id) WHERE a.amendment_id = $1 "
+        "FOR UPDATE OF a",
+        uuid.UUID(amendment_id),
+    )
+
+
+async def set_envelope(
+    conn: asyncpg.Connection, amendment_id: uuid.UUID, envelope_id: str, signing_url: str | None
+) -> None:
+    await conn.execute(
+        "UPDATE booking.amendments SET envelope_id = $2, signing_url = $3, "
+        "updated_at = now() WHERE amendment_id = $1",
+        amendment_id,
+        envelope_id,
+        signing_url,
+    )
+
+
+async def by_envelope(conn: asyncpg.Connection, envelope_id: str) -> uuid.UUID | None:
+    found: uuid.UUID | None = await conn.fetchval(
+        "SELECT amendment_id FROM booking.amendments WHERE envelope_id = $1", envelope_id
+    )
+    return found
+
+
+async def applied_charges(conn: asyncpg.Connection, booking_id: uuid.UUID) -> list[asyncpg.Record]:
+    """The booking's applied increases that an extra charge paid, oldest first."""
+    return list(
+        await conn.fetch(
+            "SELECT charge_payment_id, delta FROM booking.amendments WHERE booking_id = $1 "
+            "AND status = 'applied' AND delta > 0 AND charge_payment_id IS NOT NULL "
+            "ORDER BY created_at",
+            booking_id,
+        )
+    )
+
+
+async def set_refund_outcome(
+    conn: asyncpg.Connection, amendment_id: uuid.UUID, status: str, failure: str | None
+) -> None:
+    """A decrease's refund outcome, while it is still pending (or failed and retried)."""
+    await conn.execute(
+        "UPDATE booking.amendments SET refund_status = $2, refund_failure = $3, "
+        "updated_at = now() WHERE amendment_id = $1 AND refund_status IN ('pending', 'failed')",
+        amendment_id,
+        status,
+        failure,
+    )

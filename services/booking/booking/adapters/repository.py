@@ -172,6 +172,79 @@ async def change_booking(
     )
 
 
+def _payer(group_id: str | None) -> tuple[str, str]:
+    """The table and key a payment's state lives on: the group's, else the booking's."""
+    return ("checkout_groups", "group_id") if group_id else ("bookings", "booking_id")
+
+
+async def record_renewal(
+    conn: asyncpg.Connection, booking_id: str, group_id: str | None, authorized_at: Any
+) -> None:
+    """A renewed authorization, on the booking (or group); the same time again changes nothing."""
+    table, key = _payer(group_id)
+    await conn.execute(
+        f"UPDATE booking.{table} SET authorization_renewed_at = $2, "
+        "authorization_renewals = authorization_renewals + 1, updated_at = now() "
+        f"WHERE {key} = $1 AND authorization_renewed_at IS DISTINCT FROM $2",
+        uuid.UUID(group_id or booking_id),
+        authorized_at,
+    )
+
+
+async def set_next_action(
+    conn: asyncpg.Connection, booking_id: str, group_id: str | None, action: dict[str, Any]
+) -> None:
+    """The guest's step (3-D Secure) while the booking (or group) is still pending payment."""
+    table, key = _payer(group_id)
+    await conn.execute(
+        f"UPDATE booking.{table} SET next_action = $2::jsonb, updated_at = now() "
+        f"WHERE {key} = $1 AND status = 'pending_payment'",
+        uuid.UUID(group_id or booking_id),
+        json.dumps(action),
+    )
+
+
+async def booking_by_envelope(conn: asyncpg.Connection, envelope_id: str) -> uuid.UUID | None:
+    found: uuid.UUID | None = await conn.fetchval(
+        "SELECT booking_id FROM booking.bookings WHERE envelope_id = $1", envelope_id
+    )
+    return found
+
+
+# -- Host accounts ------------------------------------------------------------------------------
+
+
+async def save_host_account(
+    conn: asyncpg.Connection,
+    host_account_id: str,
+    charges_enabled: bool,
+    payouts_enabled: bool,
+    reported_at: Any,
+) -> None:
+    """Whether the host can take charges; only a newer report replaces one."""
+    await conn.execute(
+        "INSERT INTO booking.host_accounts AS h (host_account_id, charges_enabled, "
+        "payouts_enabled, reported_at) VALUES ($1, $2, $3, $4) "
+        "ON CONFLICT (host_account_id) DO UPDATE SET "
+        "charges_enabled = EXCLUDED.charges_enabled, "
+        "payouts_enabled = EXCLUDED.payouts_enabled, reported_at = EXCLUDED.reported_at "
+        "WHERE h.reported_at <= EXCLUDED.reported_at",
+        host_account_id,
+        charges_enabled,
+        payouts_enabled,
+        reported_at,
+    )
+
+
+async def host_can_charge(conn: asyncpg.Connection, host_account_id: str) -> bool | None:
+    """What Stripe last reported (None: never reported)."""
+    found: bool | None = await conn.fetchval(
+        "SELECT charges_enabled FROM booking.host_accounts WHERE host_account_id = $1",
+        host_account_id,
+    )
+    return found
+
+
 # -- Pricing data: policies, tax rates, quotes ------------------------------------------------
 
 

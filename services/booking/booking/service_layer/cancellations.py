@@ -16,7 +16,7 @@ from typing import Any
 
 import asyncpg
 
-from booking.adapters import repository
+from booking.adapters import amendments_repository, repository
 from booking.domain import bank_debits
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.model import Trigger, transition_for
@@ -169,12 +169,7 @@ async def _refund_requests(
         return []
     # What each payment can give back: the checkout payment paid the booking less its
     # applied increases, each of which an extra charge paid.
-    charges = await conn.fetch(
-        "SELECT charge_payment_id, delta FROM booking.amendments WHERE booking_id = $1 "
-        "AND status = 'applied' AND delta > 0 AND charge_payment_id IS NOT NULL "
-        "ORDER BY created_at",
-        row["booking_id"],
-    )
+    charges = await amendments_repository.applied_charges(conn, row["booking_id"])
     payments = [row["payment_id"]] + [c["charge_payment_id"] for c in charges]
     capacities = [row["amount"] - sum(c["delta"] for c in charges)]
     capacities += [c["delta"] for c in charges]
@@ -200,13 +195,7 @@ async def _amendment_refund(
     conn: asyncpg.Connection, amendment_id: uuid.UUID, status: str, failure: str | None = None
 ) -> None:
     """An amendment's refund: its status is kept on the amendment."""
-    await conn.execute(
-        "UPDATE booking.amendments SET refund_status = $2, refund_failure = $3, "
-        "updated_at = now() WHERE amendment_id = $1 AND refund_status IN ('pending', 'failed')",
-        amendment_id,
-        status,
-        failure,
-    )
+    await amendments_repository.set_refund_outcome(conn, amendment_id, status, failure)
 
 
 async def on_refund_succeeded(

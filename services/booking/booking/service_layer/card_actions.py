@@ -9,11 +9,9 @@ booking is still `pending_payment`.
 
 from __future__ import annotations
 
-import json
-import uuid
-
 import asyncpg
 
+from booking.adapters import repository
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.payments import PaymentActionRequiredV1
 
@@ -21,16 +19,10 @@ from marketplace_contracts.events.payments import PaymentActionRequiredV1
 async def on_payment_action_required(
     conn: asyncpg.Connection, env: Envelope, event: PaymentActionRequiredV1, _: object
 ) -> None:
-    table, key = ("checkout_groups", "group_id") if event.group_id else ("bookings", "booking_id")
     action = {
         "type": event.action_type,
         "client_secret": event.client_secret,
         "redirect_url": event.redirect_url,
         "payment_intent_id": event.payment_intent_id,
     }
-    await conn.execute(
-        f"UPDATE booking.{table} SET next_action = $2::jsonb, updated_at = now() "
-        f"WHERE {key} = $1 AND status = 'pending_payment'",
-        uuid.UUID(event.group_id or event.booking_id),
-        json.dumps(action),
-    )
+    await repository.set_next_action(conn, event.booking_id, event.group_id, action)

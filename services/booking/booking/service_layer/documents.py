@@ -17,7 +17,7 @@ from datetime import datetime
 
 import asyncpg
 
-from booking.adapters import repository
+from booking.adapters import amendments_repository, repository
 from booking.adapters.esign.base import (
     DocumentSpec,
     EnvelopeStatus,
@@ -81,12 +81,7 @@ class Documents:
     ) -> None:
         """Durable job: the envelope for an amendment's new terms (the listing's documents,
         and the amendment itself), idempotent on its key."""
-        am = await conn.fetchrow(
-            "SELECT a.*, b.guest_id, b.listing_id FROM booking.amendments a "
-            "JOIN booking.bookings b USING (booking_id) WHERE a.amendment_id = $1 "
-            "FOR UPDATE OF a",
-            uuid.UUID(amendment_id),
-        )
+        am = await amendments_repository.lock_awaiting_envelope(conn, amendment_id)
         if am is None or am["status"] != "awaiting_signatures" or am["envelope_id"]:
             return
         listing = await repository.get_listing(conn, am["listing_id"])
@@ -108,19 +103,12 @@ class Documents:
             metadata={"booking_id": str(am["booking_id"]), "amendment_id": amendment_id},
             expires_at=datetime.fromisoformat(str(payload["sign_by"])),
         )
-        await conn.execute(
-            "UPDATE booking.amendments SET envelope_id = $2, signing_url = $3, "
-            "updated_at = now() WHERE amendment_id = $1",
-            am["amendment_id"],
-            envelope.envelope_id,
-            envelope.signing_url,
+        await amendments_repository.set_envelope(
+            conn, am["amendment_id"], envelope.envelope_id, envelope.signing_url
         )
 
     async def _on_amendment_envelope(self, conn: asyncpg.Connection, event: WebhookEvent) -> bool:
-        amendment_id = await conn.fetchval(
-            "SELECT amendment_id FROM booking.amendments WHERE envelope_id = $1",
-            event.envelope_id,
-        )
+        amendment_id = await amendments_repository.by_envelope(conn, event.envelope_id)
         if amendment_id is None:
             return False
         if event.status is EnvelopeStatus.SIGNED:
@@ -141,10 +129,7 @@ class Documents:
         ):  # read before the transaction: a provider call holds no lock
             trail = await signatures.read_trail(self.provider, event.envelope_id)
         async with self.db().acquire() as conn, conn.transaction():
-            booking_id = await conn.fetchval(
-                "SELECT booking_id FROM booking.bookings WHERE envelope_id = $1",
-                event.envelope_id,
-            )
+            booking_id = await repository.booking_by_envelope(conn, event.envelope_id)
             if booking_id is None:
                 if not await self._on_amendment_envelope(conn, event):
                     log.warning("e-sign event for unknown envelope %s", event.envelope_id)

@@ -90,13 +90,8 @@ class BookingHandlers:
         self, conn: asyncpg.Connection, env: Envelope, event: HostAccountUpdatedV1, _: object
     ) -> None:
         """Keep whether each host can take charges (only a newer report replaces one)."""
-        await conn.execute(
-            "INSERT INTO booking.host_accounts AS h (host_account_id, charges_enabled, "
-            "payouts_enabled, reported_at) VALUES ($1, $2, $3, $4) "
-            "ON CONFLICT (host_account_id) DO UPDATE SET "
-            "charges_enabled = EXCLUDED.charges_enabled, "
-            "payouts_enabled = EXCLUDED.payouts_enabled, reported_at = EXCLUDED.reported_at "
-            "WHERE h.reported_at <= EXCLUDED.reported_at",
+        await repository.save_host_account(
+            conn,
             event.host_account_id,
             event.charges_enabled,
             event.payouts_enabled,

@@ -80,10 +80,7 @@ async def leg_quote(
 async def chargeable_listing(conn: asyncpg.Connection, listing_id: str) -> asyncpg.Record:
     """The listing on sale, unless its host cannot take payments."""
     listing = await pricing.listing_for_sale(conn, listing_id)
-    can_charge = await conn.fetchval(
-        "SELECT charges_enabled FROM booking.host_accounts WHERE host_account_id = $1",
-        listing["host_account_id"],
-    )
+    can_charge = await repository.host_can_charge(conn, listing["host_account_id"])
     if can_charge is False:  # Stripe said so; an account never reported is not refused
         raise BookingError(
             ErrorCode.HOST_CANNOT_TAKE_CHARGES,

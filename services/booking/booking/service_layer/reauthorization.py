@@ -23,6 +23,7 @@ from typing import Literal
 
 import asyncpg
 
+from booking.adapters import repository
 from eventkit.outbox import Outbox
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.booking import ReauthorizationRequestedV1
@@ -63,14 +64,7 @@ async def request_renewal(
 
 async def record_renewal(conn: asyncpg.Connection, event: PaymentReauthorizedV1) -> None:
     """Shown on the booking (or group); a redelivery finds the same time and changes nothing."""
-    table, key = ("checkout_groups", "group_id") if event.group_id else ("bookings", "booking_id")
-    await conn.execute(
-        f"UPDATE booking.{table} SET authorization_renewed_at = $2, "
-        "authorization_renewals = authorization_renewals + 1, updated_at = now() "
-        f"WHERE {key} = $1 AND authorization_renewed_at IS DISTINCT FROM $2",
-        uuid.UUID(event.group_id or event.booking_id),
-        event.authorized_at,
-    )
+    await repository.record_renewal(conn, event.booking_id, event.group_id, event.authorized_at)
 
 
 def failure_detail(event: ReauthorizationFailedV1) -> str:
