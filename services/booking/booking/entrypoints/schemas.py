@@ -275,9 +275,6 @@ class ListingOut(BaseModel):
         default=True, description="Guests may pay by ACH Direct Debit (us_bank_account)."
     )
 
-    created_at: str
-    updated_at: str
-
 
 class PolicyBand(BaseModel):
     model_config = ConfigDict(extra="forbid")
