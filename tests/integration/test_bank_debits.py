@@ -495,6 +495,7 @@ async def test_checkout_refuses_a_bank_debit_that_must_be_a_card(
             starts_at=soon,
             currency="usd",
             grouped=True,
+            min_lead=timedelta(days=5),
         )
     assert grouped.value.code is ErrorCode.BANK_DEBIT_NOT_ALLOWED
     # The same listing by card, or by bank debit far enough ahead, is fine.

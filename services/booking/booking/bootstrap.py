@@ -111,12 +111,7 @@ class _RuntimePool:
 
 
 def _configure_rules(settings: BookingSettings) -> None:
-    """The policies configured module-wide: bank debits, the tax adapter."""
-    bank_debits.configure(
-        bank_debits.BankDebitRules(
-            min_lead=settings.bank_debit_min_lead, pay_window=settings.returned_debit_pay_window
-        )
-    )
+    """The policy configured module-wide: the tax adapter."""
     if settings.tax_provider == "stripe_tax":
         if not settings.stripe_tax_api_key:
             raise ValueError("BOOKING_TAX_PROVIDER=stripe_tax needs BOOKING_STRIPE_TAX_API_KEY")
@@ -181,6 +176,7 @@ def build_runtime(settings: BookingSettings) -> ServiceRuntime:
             platform_limit=timedelta(seconds=settings.payment_step_limit_seconds),
         ),
         claim_windows=windows,
+        returned_debit_pay_window=settings.returned_debit_pay_window,
     )
     admission = Admission(settings.max_checkouts_in_flight)
     runtime_ref: list[ServiceRuntime] = []
@@ -241,6 +237,7 @@ def build_app(runtime: ServiceRuntime) -> FastAPI:
         timedelta(seconds=settings.overtime_dispute_window_seconds),
         admission=runtime.state["admission"],
         forwarded_for_hops=settings.forwarded_for_hops,
+        bank_debit_lead=settings.bank_debit_min_lead,
     )
     app.state.booking_horizon = timedelta(days=settings.horizon_days)
     app.state.claim_windows = runtime.state["claim_windows"]

@@ -5,7 +5,6 @@ use cases are in `service_layer/bank_debits`; the rule itself is in docs/bank-de
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
@@ -26,38 +25,18 @@ class FundsStatus:
     RETURNED: Final = "returned"
 
 
-@dataclass(frozen=True)
-class BankDebitRules:
-    min_lead: timedelta = timedelta(days=5)
-    """A bank-debit booking starts at least this long after checkout."""
-    pay_window: timedelta = timedelta(hours=48)
-    """How long a guest has to pay a returned debit by card (at most until the start)."""
-
-
-_rules = BankDebitRules()
-
-
-def configure(rules: BankDebitRules) -> None:
-    """Set from the service's settings by the composition root."""
-    global _rules
-    _rules = rules
-
-
-def rules() -> BankDebitRules:
-    return _rules
-
-
 def check_allowed(
     listing: Mapping[str, Any],
     *,
     starts_at: datetime,
     currency: str,
     grouped: bool,
+    min_lead: timedelta,
     now: datetime | None = None,
-    min_lead: timedelta | None = None,
 ) -> None:
-    """Raises 422 `bank_debit_not_allowed` with the reason when this checkout must pay by card."""
-    lead = _rules.min_lead if min_lead is None else min_lead
+    """Raises 422 `bank_debit_not_allowed` with the reason when this checkout must pay by card
+    (`min_lead`: `BOOKING_BANK_DEBIT_MIN_LEAD`, the least time from checkout to the start)."""
+    lead = min_lead
     now = now or datetime.now(UTC)
     reason = None
     if grouped:

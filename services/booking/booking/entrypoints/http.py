@@ -131,6 +131,7 @@ async def create_booking(
                 state.hold_ttl,
                 state.response_window,
                 state.authorization_horizon,
+                state.bank_debit_lead,
             )
         logs.bind(booking_id=view["booking_id"])
         return 202, view
@@ -261,6 +262,7 @@ def install(
     overtime_dispute_window: timedelta | None = None,  # None: the setting's default
     admission: Admission | None = None,
     forwarded_for_hops: int = 0,
+    bank_debit_lead: timedelta | None = None,  # None: the setting's default
 ) -> None:
     app.state.outbox = outbox
     app.state.forwarded_for_hops = forwarded_for_hops
@@ -268,6 +270,7 @@ def install(
     app.state.hold_ttl = hold_ttl
     app.state.response_window = response_window
     app.state.authorization_horizon = authorization_horizon
+    app.state.bank_debit_lead = bank_debit_lead
     app.state.overtime_dispute_window = overtime_dispute_window
     app.state.jwt_secret = jwt_secret
     errors.install(app)

@@ -26,19 +26,19 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
 
 from booking.adapters import repository
+from booking.config import BookingSettings
 from booking.domain.bank_debits import (
     CARD,
     PAYMENT_RETURNED,
     RETURNED_DEBIT_WINDOW,
     US_BANK_ACCOUNT,
     FundsStatus,
-    rules,
 )
 from booking.domain.model import BookingStatus, PaymentStatus, Trigger, transition_for
 from booking.service_layer import payment_due
@@ -74,9 +74,15 @@ def _meta(env: Envelope, booking_id: str) -> dict[str, Any]:
     return {"key": booking_id, "correlation_id": env.correlation_id, "causation_id": env.event_id}
 
 
+# The setting's own default (one home), for handlers built without one (tests).
+_DEFAULT_PAY_WINDOW: timedelta = BookingSettings.model_fields["returned_debit_pay_window"].default
+
+
 class BankDebitHandlers:
-    def __init__(self, outbox: Outbox) -> None:
+    def __init__(self, outbox: Outbox, pay_window: timedelta | None = None) -> None:
+        """`pay_window`: BOOKING_RETURNED_DEBIT_PAY_WINDOW (None: the setting's default)."""
         self.outbox = outbox
+        self.pay_window = pay_window or _DEFAULT_PAY_WINDOW
 
     async def on_payment_processing(
         self, conn: asyncpg.Connection, env: Envelope, event: PaymentProcessingV1, _: object
@@ -189,7 +195,7 @@ class BankDebitHandlers:
                 event,
                 Trigger.PAYMENT_RETURNED,
                 RETURNED_DEBIT_WINDOW,
-                min(now + rules().pay_window, row["starts_at"]),
+                min(now + self.pay_window, row["starts_at"]),
                 PAYMENT_RETURNED,
                 funds_status=FundsStatus.RETURNED,
                 failure_reason=PAYMENT_RETURNED,

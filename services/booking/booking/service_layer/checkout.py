@@ -14,6 +14,7 @@ from typing import Any
 import asyncpg
 
 from booking.adapters import repository
+from booking.config import BookingSettings
 from booking.domain import bank_debits, limits
 from booking.domain.bank_debits import CARD, US_BANK_ACCOUNT
 from booking.domain.errors import BookingError, ErrorCode
@@ -64,6 +65,8 @@ COMPLETION = "booking_completion"
 CREATE_ENVELOPE = "create_signing_envelope"
 PAYMENT_WINDOW = "payment_window"
 AUTHORIZATION_HORIZON = timedelta(days=6)
+# The setting's own default (one home), for callers that pass no lead: tests, invites.
+DEFAULT_BANK_DEBIT_LEAD: timedelta = BookingSettings.model_fields["bank_debit_min_lead"].default
 
 
 async def place_booking(
@@ -73,9 +76,10 @@ async def place_booking(
     hold_ttl: timedelta = timedelta(minutes=15),
     response_window: timedelta | None = None,
     authorization_horizon: timedelta = AUTHORIZATION_HORIZON,
+    bank_debit_lead: timedelta | None = None,
 ) -> dict[str, Any]:
     """Must run inside a transaction: the hold, its expiry timer and the checkout request
-    commit together."""
+    commit together. `bank_debit_lead`: BOOKING_BANK_DEBIT_MIN_LEAD (None: its default)."""
     booking, documents = await new_leg(
         conn,
         guest_id=cmd.guest_id,
@@ -93,6 +97,7 @@ async def place_booking(
         payment_method_type=cmd.payment_method_type,
         mandate=(cmd.mandate_ip_address, cmd.mandate_user_agent),
         client=(cmd.client_ip, cmd.user_agent),
+        bank_debit_lead=bank_debit_lead,
     )
     limits.check_charge(booking["amount"], booking["currency"], "the booking's total")
     await hold_slot(conn, booking)
@@ -127,6 +132,7 @@ async def new_leg(
     payment_method_type: str = CARD,
     mandate: tuple[str | None, str | None] = (None, None),
     client: tuple[str | None, str | None] = (None, None),
+    bank_debit_lead: timedelta | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """A booking row to hold (priced from the listing, or from the guest's stored quote) and
     its listing's required documents; refuses a past start, an unknown or inactive listing and
@@ -140,7 +146,11 @@ async def new_leg(
     )
     if payment_method_type == US_BANK_ACCOUNT:
         bank_debits.check_allowed(
-            listing, starts_at=starts_at, currency=quote.currency, grouped=group_id is not None
+            listing,
+            starts_at=starts_at,
+            currency=quote.currency,
+            grouped=group_id is not None,
+            min_lead=bank_debit_lead or DEFAULT_BANK_DEBIT_LEAD,
         )
     policy = await policy_of(conn, listing)
     instant = listing["instant_book"] or invited_amount is not None

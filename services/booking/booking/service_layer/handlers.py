@@ -66,13 +66,14 @@ class BookingHandlers:
         expiring_authorization_policy: ExpiringAuthorizationPolicy = "reauthorize",
         hold_rule: HoldRule = HoldRule(),
         claim_windows: ClaimWindows | None = None,
+        returned_debit_pay_window: timedelta | None = None,  # None: the setting's default
     ) -> None:
         self.outbox = outbox
         self.claim_windows = claim_windows or default_claim_windows()
         self.payment_window = payment_window
         self.expiring_authorization_policy = expiring_authorization_policy
         self.hold_rule = hold_rule
-        self.bank_debits = BankDebitHandlers(outbox)
+        self.bank_debits = BankDebitHandlers(outbox, returned_debit_pay_window)
         self.groups = GroupPayments(outbox, expiring_authorization_policy, hold_rule)
 
     async def _load(self, conn: asyncpg.Connection, booking_id: str) -> asyncpg.Record:
