@@ -73,17 +73,7 @@ async def record_card_authorization(
         )
     else:
         await outbox.add(
-            conn,
-            PaymentFailedV1(
-                payment_id=payment_id,
-                booking_id=checkout.booking_id,
-                code=row["failure_code"] or "authorization_failed",
-                decline_code=row["decline_code"],
-                message=row["failure_message"] or "",
-                group_id=checkout.group_id,
-                purpose=checkout.purpose,
-            ),
-            **meta,
+            conn, checkout_failed(payment_id, checkout, row, "authorization_failed"), **meta
         )
 
 
@@ -118,3 +108,19 @@ def _payment_row(
         if ok or action
         else (error.message if error else result and result.failure_message),
     }
+
+
+def checkout_failed(
+    payment_id: str, checkout: Checkout, row: Any, default_code: str
+) -> PaymentFailedV1:
+    """A checkout's payment that failed at Stripe, as recorded (`row`: its failure columns);
+    `default_code` when Stripe gave none (an authorization's, or a card setup's)."""
+    return PaymentFailedV1(
+        payment_id=payment_id,
+        booking_id=checkout.booking_id,
+        code=row["failure_code"] or default_code,
+        decline_code=row["decline_code"],
+        message=row["failure_message"] or "",
+        group_id=checkout.group_id,
+        purpose=checkout.purpose,
+    )

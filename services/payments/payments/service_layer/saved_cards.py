@@ -32,6 +32,7 @@ from payments.domain.checkout import Checkout, is_destination_charge, stripe_met
 from payments.domain.ids import idempotency_key
 from payments.domain.payment import PaymentStatus, PaymentTrigger
 from payments.service_layer.captures import record_captured
+from payments.service_layer.card_authorizations import checkout_failed
 from payments.service_layer.guards import existing_payment, refusal_is_final
 
 
@@ -99,17 +100,7 @@ class SavedCards:
             )
         else:
             await self.outbox.add(
-                conn,
-                PaymentFailedV1(
-                    payment_id=payment_id,
-                    booking_id=checkout.booking_id,
-                    code=row["failure_code"] or "setup_failed",
-                    decline_code=row["decline_code"],
-                    message=row["failure_message"] or "",
-                    group_id=checkout.group_id,
-                    purpose=checkout.purpose,
-                ),
-                **meta,
+                conn, checkout_failed(payment_id, checkout, row, "setup_failed"), **meta
             )
 
     async def charge(self, payment: asyncpg.Record) -> PaymentIntentResult:
