@@ -18,7 +18,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
-import asyncpg
 import httpx
 import pytest
 import uvicorn
@@ -26,6 +25,7 @@ from fastapi import FastAPI
 
 from disputes.entrypoints import http as disputes_http
 from eventkit import http_errors
+from eventkit.db import create_pool
 from tests.conftest import KAFKA, service_dsn
 from tests.e2e_ops.conftest import Ops
 from tests.e2e_ops.test_console_browser import page  # noqa: F401 (the fixture)
@@ -43,7 +43,7 @@ def _serve_disputes(port: int, due_by: datetime, made: queue.Queue[object]) -> l
     servers: list[uvicorn.Server] = []
 
     async def main() -> None:
-        pool = await asyncpg.create_pool(service_dsn("disputes"), min_size=1, max_size=4)
+        pool = await create_pool(service_dsn("disputes"), min_size=1, max_size=4)
         try:
             harness = DisputesHarness(pool)
             app = FastAPI()

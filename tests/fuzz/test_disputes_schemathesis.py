@@ -17,11 +17,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import asyncpg
 import jwt
 import pytest
 
 from disputes.config import DEV_JWT_SECRET
+from eventkit.db import create_pool
 from tests.conftest import KAFKA, service_dsn
 from tests.support import free_port, processes
 from tests.support.disputes_harness import DisputesHarness, ids, opened
@@ -56,7 +56,7 @@ def disputes(
 
 
 async def a_case() -> str:
-    pool = await asyncpg.create_pool(service_dsn("disputes"), min_size=1, max_size=2)
+    pool = await create_pool(service_dsn("disputes"), min_size=1, max_size=2)
     assert pool is not None
     try:
         dispute_id, payment_id = ids()
