@@ -69,9 +69,11 @@ async def test_connections_terminated_mid_event_spend_no_attempt_and_dead_letter
         async with harness as h:
             for seq in range(3):
                 await h.send(h.envelope(seq).to_bytes())
-            await wait_for(lambda: _effects(h, 3))
+            # Read through a pool of the test's own: the consumer's is the one being broken
+            # (asyncpg could fail the test's read on a connection terminated under it).
+            await wait_for(lambda: _effects(h, 3, booking_pool))
             assert terminated >= 1
-            assert sorted(r["seq"] for r in await h.effects()) == [0, 1, 2]
+            assert sorted(r["seq"] for r in await h.effects(booking_pool)) == [0, 1, 2]
             assert h.processor.retries["outage"] >= 1
             assert h.processor.outcomes["dead_lettered"] == 0
             await wait_for(lambda: _committed(kafka_bootstrap, h.group, topic, 3))
@@ -140,8 +142,8 @@ async def _send_until_accepted(h: Harness, value: bytes) -> None:
     await eventually(sent, timeout=300, interval=1, what="the restarted broker accepting a record")
 
 
-async def _effects(h: Harness, n: int) -> bool:
-    return len(await h.effects()) >= n
+async def _effects(h: Harness, n: int, pool: asyncpg.Pool | None = None) -> bool:
+    return len(await h.effects(pool)) >= n
 
 
 async def _committed(bootstrap: str, group: str, topic: str, offset: int) -> bool:
