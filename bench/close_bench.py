@@ -26,6 +26,7 @@ from datetime import time as day_time
 import asyncpg
 from _books import clean_up, copy_journals, finance_url, load, run_currency
 
+from eventkit.db import create_pool
 from eventkit.outbox import Outbox
 from finance.adapters.stripe_balance import InMemoryStripeBalance
 from finance.service_layer.close import DailyClose
@@ -62,7 +63,7 @@ async def seed(
 
 async def main(postings: int, days: int, accounts: int, keep: bool) -> int:
     currency = run_currency()
-    pool = await asyncpg.create_pool(finance_url(), min_size=1, max_size=2)
+    pool = await create_pool(finance_url(), min_size=1, max_size=2)
     assert pool is not None
     first = datetime.now(UTC).date() - timedelta(days=days + 1)
     close = DailyClose(

@@ -33,6 +33,7 @@ import asyncpg
 from _books import clean_up, copy_journals, finance_url, load, run_currency
 from stripesim_balance_bench import start_sim
 
+from eventkit.db import create_pool
 from finance.adapters.stripe_balance import InMemoryStripeBalance, SdkStripeBalance, StripeBalance
 from finance.domain.reconciliation import BalanceTransaction
 from finance.service_layer.reconcile import Reconciler
@@ -153,7 +154,7 @@ def write_state(path: Path, bts: list[BalanceTransaction]) -> None:
 async def main(n: int, keep: bool, backend: str) -> int:
     currency, tag = run_currency(), uuid.uuid4().hex[:8]
     cursor = f"bench_{tag}"
-    pool = await asyncpg.create_pool(finance_url(), min_size=1, max_size=2)
+    pool = await create_pool(finance_url(), min_size=1, max_size=2)
     assert pool is not None
     memory = InMemoryStripeBalance(transactions(n, currency, tag))
     stripe: StripeBalance = memory

@@ -11,6 +11,7 @@ import asyncpg
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from eventkit.db import create_pool
 from tests.support.poll import eventually
 
 KAFKA = os.environ.get("KAFKA_BOOTSTRAP", "127.0.0.1:19092")
@@ -48,7 +49,7 @@ def pg_ready() -> None:
 
 @pytest.fixture
 async def booking_pool(pg_ready: None) -> AsyncIterator[asyncpg.Pool]:
-    pool = await asyncpg.create_pool(service_dsn("booking"), min_size=1, max_size=10)
+    pool = await create_pool(service_dsn("booking"), min_size=1, max_size=10)
     assert pool is not None
     yield pool
     await pool.close()

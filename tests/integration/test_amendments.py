@@ -286,9 +286,9 @@ async def test_new_terms_on_a_listing_with_documents_are_signed_before_they_appl
     documents = Documents(OUTBOX, TrailOnlyProvider(), lambda: booking_pool)  # type: ignore[arg-type]
     listing_id = await _listing(booking_pool)
     await booking_pool.execute(
-        "UPDATE booking.listings SET required_documents = $2::jsonb WHERE listing_id = $1",
+        "UPDATE booking.listings SET required_documents = $2 WHERE listing_id = $1",
         listing_id,
-        json.dumps([{"document_id": "agreement", "title": "Agreement", "text": "I agree."}]),
+        [{"document_id": "agreement", "title": "Agreement", "text": "I agree."}],
     )
     for outcome in (EnvelopeStatus.SIGNED, EnvelopeStatus.DECLINED):
         start = _start()

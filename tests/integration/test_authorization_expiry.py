@@ -15,6 +15,7 @@ import pytest
 from booking.service_layer.checkout import PlaceBooking, place_booking
 from booking.service_layer.groups import LegRequest, PlaceGroup, place_group
 from booking.service_layer.handlers import BookingHandlers
+from eventkit.db import create_pool
 from eventkit.outbox import Outbox
 from marketplace_contracts import make_envelope
 from marketplace_contracts.events.payments import AuthorizationExpiringV1, PaymentAuthorizedV1
@@ -28,7 +29,7 @@ DAY = timedelta(days=1)
 
 @pytest.fixture
 async def payments_pool(pg_ready: None) -> AsyncIterator[asyncpg.Pool]:
-    pool = await asyncpg.create_pool(service_dsn("payments"), min_size=1, max_size=2)
+    pool = await create_pool(service_dsn("payments"), min_size=1, max_size=2)
     assert pool is not None
     yield pool
     await pool.close()

@@ -64,7 +64,7 @@ async def _listing(pool: asyncpg.Pool, documents: list[dict[str, str]] | None = 
         " required_documents) VALUES ($1, 'host-evd', 'acct_evd', 'Evidence', 5000, 'usd', "
         "1000, 'moderate', 2000, 1000, $2::jsonb)",
         listing_id,
-        json.dumps(documents or []),
+        documents or [],
     )
     return listing_id
 

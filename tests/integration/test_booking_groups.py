@@ -52,7 +52,7 @@ async def _listing(pool: asyncpg.Pool, *, instant: bool = True, docs: bool = Fal
         f"host-{listing_id}",
         f"acct_{listing_id}",
         instant,
-        json.dumps(DOCS if docs else []),
+        DOCS if docs else [],
     )
     return listing_id
 

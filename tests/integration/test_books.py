@@ -18,6 +18,7 @@ from fastapi import FastAPI
 
 from eventkit import http_errors
 from eventkit.auth import DEV_JWT_SECRET, issue_token
+from eventkit.db import create_pool
 from eventkit.outbox import Outbox
 from finance.adapters import close_repository, ledger_repository, payables_repository
 from finance.adapters import recon_repository as recon_db
@@ -136,7 +137,7 @@ class Books:
 
 @pytest.fixture
 async def books(pg_ready: None) -> AsyncIterator[Books]:
-    pool = await asyncpg.create_pool(service_dsn("finance"), min_size=1, max_size=4)
+    pool = await create_pool(service_dsn("finance"), min_size=1, max_size=4)
     assert pool is not None
     yield Books(pool)
     await pool.close()

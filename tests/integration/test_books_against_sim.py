@@ -12,6 +12,7 @@ import httpx
 import pytest
 import stripe
 
+from eventkit.db import create_pool
 from finance.adapters import ledger_repository
 from finance.adapters import recon_repository as recon_db
 from finance.adapters.stripe_balance import SdkStripeBalance
@@ -34,7 +35,7 @@ def sim_base() -> Iterator[str]:
 
 @pytest.fixture
 async def pool(pg_ready: None) -> AsyncIterator[asyncpg.Pool]:
-    found = await asyncpg.create_pool(service_dsn("finance"), min_size=1, max_size=4)
+    found = await create_pool(service_dsn("finance"), min_size=1, max_size=4)
     assert found is not None
     yield found
     await found.close()

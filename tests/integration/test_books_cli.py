@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
+from eventkit.db import create_pool
 from finance.adapters import recon_repository as recon_db
 from finance.domain.reconciliation import BalanceTransaction
 from tests.conftest import service_dsn
@@ -31,7 +32,7 @@ pytestmark = [
 
 @pytest.fixture
 async def pool(pg_ready: None) -> AsyncIterator[asyncpg.Pool]:
-    found = await asyncpg.create_pool(service_dsn("finance"), min_size=1, max_size=2)
+    found = await create_pool(service_dsn("finance"), min_size=1, max_size=2)
     assert found is not None
     yield found
     await found.close()

@@ -37,7 +37,7 @@ async def _listing(pool: asyncpg.Pool, policy: str = "moderate") -> str:
         "1000, $2, 3500, 1200, $3::jsonb, 'us-ny-nyc')",
         listing_id,
         policy,
-        json.dumps(EXTRAS),
+        EXTRAS,
     )
     return listing_id
 
@@ -100,7 +100,7 @@ async def test_checkout_charges_the_quoted_total_even_after_a_price_change(
         uuid.UUID(booking_id),
     )
     assert (row["amount"], row["tax"]) == (23_546, 1_706)
-    assert json.loads(row["quote"])["lines"] == quote["lines"]  # the snapshot
+    assert row["quote"]["lines"] == quote["lines"]  # the snapshot
     [request] = await _events(booking_pool, booking_id, "booking.checkout_requested")
     assert (request["amount"], request["tax"]) == (23_546, 1_706)
     with pytest.raises(BookingError) as mismatch:  # a quote is for its stay only
@@ -290,17 +290,15 @@ async def test_a_refund_larger_than_the_checkout_payment_takes_the_rest_from_ext
     amount = await booking_pool.fetchval(
         "SELECT amount FROM booking.bookings WHERE booking_id = $1", uuid.UUID(booking_id)
     )
-    quote = json.loads(
-        await booking_pool.fetchval(
-            "SELECT quote FROM booking.bookings WHERE booking_id = $1", uuid.UUID(booking_id)
-        )
+    quote = await booking_pool.fetchval(
+        "SELECT quote FROM booking.bookings WHERE booking_id = $1", uuid.UUID(booking_id)
     )
     base = next(line for line in quote["lines"] if line["code"] == "base")
     base["amount"] += 5000  # an applied increase (untaxed here), paid by an extra charge
     await booking_pool.execute(
         "UPDATE booking.bookings SET amount = amount + 5000, quote = $2 WHERE booking_id = $1",
         uuid.UUID(booking_id),
-        json.dumps(quote),
+        quote,
     )
     await booking_pool.execute(
         "INSERT INTO booking.amendments (amendment_id, booking_id, kind, proposed_by, status, "

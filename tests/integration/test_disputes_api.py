@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from disputes.entrypoints import http
 from eventkit import http_errors
 from eventkit.auth import DEV_JWT_SECRET, issue_token, service_token
+from eventkit.db import create_pool
 from marketplace_contracts.events import booking as b
 from marketplace_contracts.events import disputes as out
 from marketplace_contracts.events import payments_disputes as d
@@ -36,7 +37,7 @@ def token(
 
 @pytest.fixture
 async def pool(pg_ready: None) -> AsyncIterator[asyncpg.Pool]:
-    pool = await asyncpg.create_pool(service_dsn("disputes"), min_size=1, max_size=4)
+    pool = await create_pool(service_dsn("disputes"), min_size=1, max_size=4)
     assert pool is not None
     yield pool
     await pool.close()

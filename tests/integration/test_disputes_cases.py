@@ -4,7 +4,6 @@ out-of-order facts change nothing."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -12,6 +11,7 @@ import asyncpg
 import pytest
 
 from disputes.domain.liability import POLICY_VERSION
+from eventkit.db import create_pool
 from marketplace_contracts.events import disputes as out
 from marketplace_contracts.events import payments_disputes as d
 from tests.conftest import service_dsn
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 async def pool(pg_ready: None) -> AsyncIterator[asyncpg.Pool]:
-    pool = await asyncpg.create_pool(service_dsn("disputes"), min_size=1, max_size=4)
+    pool = await create_pool(service_dsn("disputes"), min_size=1, max_size=4)
     assert pool is not None
     yield pool
     await pool.close()
@@ -296,7 +296,7 @@ async def test_an_inquiry_escalates_and_its_evidence_submission_is_answered(
         "SELECT detail FROM disputes.case_history WHERE dispute_id = $1 ORDER BY id DESC LIMIT 1",
         dispute_id,
     )
-    assert json.loads(detail)["file_ids"] == ["file_1"]
+    assert detail["file_ids"] == ["file_1"]
 
 
 async def test_the_history_is_append_only(harness: DisputesHarness) -> None:

@@ -14,6 +14,7 @@ import pytest
 from disputes.bootstrap import build_clock
 from disputes.config import DisputesSettings
 from eventkit.clock import FollowedClock
+from eventkit.db import create_pool
 from marketplace_contracts.events import disputes as out
 from tests.conftest import service_dsn
 from tests.support.disputes_harness import DisputesHarness, ids, opened
@@ -23,7 +24,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 async def pool(pg_ready: None) -> AsyncIterator[asyncpg.Pool]:
-    pool = await asyncpg.create_pool(service_dsn("disputes"), min_size=1, max_size=4)
+    pool = await create_pool(service_dsn("disputes"), min_size=1, max_size=4)
     assert pool is not None
     yield pool
     await pool.close()

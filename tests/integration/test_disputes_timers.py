@@ -13,6 +13,7 @@ import pytest
 
 from disputes.domain.errors import DisputeError
 from domainkit.transitions import IllegalTransition
+from eventkit.db import create_pool
 from marketplace_contracts.events import booking as b
 from marketplace_contracts.events import disputes as out
 from marketplace_contracts.events import payments as p
@@ -25,7 +26,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 async def pool(pg_ready: None) -> AsyncIterator[asyncpg.Pool]:
-    pool = await asyncpg.create_pool(service_dsn("disputes"), min_size=1, max_size=4)
+    pool = await create_pool(service_dsn("disputes"), min_size=1, max_size=4)
     assert pool is not None
     yield pool
     await pool.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -35,7 +34,7 @@ async def _listing(pool: asyncpg.Pool) -> str:
         " currency, platform_fee_bps, cancellation_policy, required_documents) VALUES "
         "($1, 'host-d', 'acct_docs', 'Docs', 1000, 'usd', 1000, 'flexible', $2::jsonb)",
         listing_id,
-        json.dumps(DOCS),
+        DOCS,
     )
     return listing_id
 

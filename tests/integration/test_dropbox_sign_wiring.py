@@ -59,7 +59,7 @@ async def test_a_verified_signed_callback_moves_the_checkout_to_payment(
         " currency, platform_fee_bps, cancellation_policy, required_documents) VALUES "
         "($1, 'host-x', 'acct_x', 'Dbx', 1000, 'usd', 1000, 'flexible', $2::jsonb)",
         listing_id,
-        json.dumps([{"document_id": "a", "title": "Agreement", "text": "Yes."}]),
+        [{"document_id": "a", "title": "Agreement", "text": "Yes."}],
     )
     start = datetime(2037, 1, 1, 10, tzinfo=UTC)
     async with booking_pool.acquire() as conn, conn.transaction():

@@ -3,7 +3,6 @@ it was read fails loudly (LostUpdate) and leaves nothing behind, instead of bein
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -30,7 +29,7 @@ async def _listing(pool: asyncpg.Pool, *, docs: bool) -> str:
         listing_id,
         f"host-{listing_id}",
         f"acct_{listing_id}",
-        json.dumps(DOCS if docs else []),
+        DOCS if docs else [],
     )
     return listing_id
 

@@ -6,7 +6,6 @@ idempotency token acts once, and finance's refusals keep finance's codes."""
 
 from __future__ import annotations
 
-import json
 import random
 import string
 import uuid
@@ -22,6 +21,7 @@ from fastapi import FastAPI
 
 from eventkit import http_errors
 from eventkit.auth import DEV_JWT_SECRET, Principal, Role
+from eventkit.db import create_pool
 from eventkit.outbox import Outbox
 from finance.adapters.stripe_balance import InMemoryStripeBalance
 from finance.bootstrap import build_app, build_books, build_runtime
@@ -49,8 +49,8 @@ async def q(pg_ready: None) -> AsyncIterator[QueueHarness]:
 
 @pytest.fixture
 async def pools(pg_ready: None) -> AsyncIterator[tuple[asyncpg.Pool, asyncpg.Pool]]:
-    ops = await asyncpg.create_pool(service_dsn("ops"), min_size=1, max_size=4)
-    payments = await asyncpg.create_pool(service_dsn("payments"), min_size=1, max_size=4)
+    ops = await create_pool(service_dsn("ops"), min_size=1, max_size=4)
+    payments = await create_pool(service_dsn("payments"), min_size=1, max_size=4)
     yield ops, payments
     await ops.close()
     await payments.close()
@@ -135,10 +135,7 @@ async def _audit(pool: asyncpg.Pool, target: str) -> list[dict[str, Any]]:
     rows = await pool.fetch(
         "SELECT actor, role, action, before, after FROM audit WHERE target = $1 ORDER BY id", target
     )
-    return [
-        {**dict(r), "before": json.loads(r["before"] or "null"),
-         "after": json.loads(r["after"] or "null")}
-        for r in rows
+    return [dict(r) for r in rows
     ]  # fmt: skip
 
 

@@ -11,6 +11,7 @@ import asyncpg
 import pytest
 
 from eventkit.auth import Principal, Role
+from eventkit.db import create_pool
 from ops.domain.errors import OpsError
 from ops.service_layer.mutations import Outcome, once
 from tests.conftest import service_dsn
@@ -22,7 +23,7 @@ ANA = Principal("ana", Role.ADMIN)
 
 @pytest.fixture
 async def ops_pool(pg_ready: None) -> AsyncIterator[asyncpg.Pool]:
-    pool = await asyncpg.create_pool(service_dsn("ops"), min_size=1, max_size=5)
+    pool = await create_pool(service_dsn("ops"), min_size=1, max_size=5)
     assert pool is not None
     yield pool
     await pool.close()

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
+from eventkit.db import create_pool
 from ops.adapters import timeline_repository as repo
 from ops.config import OpsSettings
 from ops.service_layer.stuck import detect
@@ -24,7 +25,7 @@ SETTINGS = OpsSettings(stuck_after_seconds=600, stuck_after_overrides="opsscan=6
 
 @pytest.fixture
 async def ops_pool(pg_ready: None) -> AsyncIterator[asyncpg.Pool]:
-    pool = await asyncpg.create_pool(service_dsn("ops"), min_size=1, max_size=5)
+    pool = await create_pool(service_dsn("ops"), min_size=1, max_size=5)
     assert pool is not None
     yield pool
     await pool.close()

@@ -6,7 +6,6 @@ mutation once per token, audited with before and after, refusals with the servic
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -24,6 +23,7 @@ from booking.config import BookingSettings
 from booking.service_layer import claims
 from booking.service_layer.checkout import PlaceBooking, place_booking
 from eventkit.auth import DEV_JWT_SECRET, Principal, Role, issue_token
+from eventkit.db import create_pool
 from eventkit.outbox import Outbox
 from ops.adapters.disputes_api import DisputesApi
 from ops.adapters.staff_apis import ServiceCredential
@@ -101,7 +101,7 @@ async def staff(
         booking_transport=httpx.ASGITransport(app=gateway),
         payments=None,  # type: ignore[arg-type]  # nor payments
     )
-    pool = await asyncpg.create_pool(service_dsn("ops"), min_size=1, max_size=4)
+    pool = await create_pool(service_dsn("ops"), min_size=1, max_size=4)
     try:
         yield Staff(pool, apis)
     finally:
@@ -171,10 +171,10 @@ async def test_trust_staff_edit_and_submit_a_cases_evidence_once_each_audited(
         ("tom", "dispute.edit_evidence"),
         ("tom", "dispute.submit"),
     ]
-    assert json.loads(rows[0]["before"])["edits"] == {}
-    assert json.loads(rows[0]["after"])["edits"] == {"customer_name": "A. Guest"}
-    assert json.loads(rows[1]["before"])["status"] == "needs_response"
-    assert json.loads(rows[1]["after"])["status"] == "submitting"
+    assert rows[0]["before"]["edits"] == {}
+    assert rows[0]["after"]["edits"] == {"customer_name": "A. Guest"}
+    assert rows[1]["before"]["status"] == "needs_response"
+    assert rows[1]["after"]["status"] == "submitting"
 
 
 DECIDE = """mutation ($t: String!, $id: String!, $amount: Int!, $note: String!) {
@@ -215,8 +215,8 @@ async def test_trust_staff_find_a_booking_and_decide_its_contested_claim(
     code = await staff.refused("admin", DECIDE, t=f"d-{uuid.uuid4()}", **vars_)
     assert code == "illegal_transition"  # decided already
     [row] = await staff.audit(claim["claim_id"])
-    assert json.loads(row["before"])["status"] == "contested"
-    assert json.loads(row["after"])["status"] == "dismissed"
+    assert row["before"]["status"] == "contested"
+    assert row["after"]["status"] == "dismissed"
 
 
 PUBLISH = """mutation ($t: String!, $p: CancellationPolicyInput!) {
@@ -241,7 +241,7 @@ async def test_admins_publish_cancellation_policies_and_trust_staff_read_them(
         "validation_failed"
     )
     [row] = await staff.audit(f"cancellation_policy:{name}")
-    assert (row["action"], row["before"], json.loads(row["after"])["version"]) == (
+    assert (row["action"], row["before"], row["after"]["version"]) == (
         "cancellation_policy.publish",
         None,
         1,

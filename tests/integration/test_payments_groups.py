@@ -10,17 +10,16 @@ to a private outbox table, so no relay ever publishes them.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 
 from disputes.entrypoints.consumers import build_router as disputes_router
+from eventkit.db import connect
 from eventkit.outbox import Outbox
 from eventkit.routing import EventRouter, PermanentError
 from finance.entrypoints.consumers import build_router as finance_router
@@ -179,7 +178,7 @@ async def test_a_group_is_authorized_as_one_charge_of_its_transfer_group_without
     )
     assert row["host_account_id"] is None
     assert (row["amount"], row["platform_fee"]) == (TOTAL, FEES)
-    assert json.loads(row["splits"]) == [
+    assert row["splits"] == [
         {
             "booking_id": leg.booking_id,
             "host_account_id": leg.host_account_id,
@@ -557,7 +556,7 @@ async def _consumed(
     as seen inside it."""
     route = router.route_for(env)
     assert route is not None, (service, env.type, env.version)
-    conn = await asyncpg.connect(service_dsn(service))
+    conn = await connect(service_dsn(service))
     try:
         transaction = conn.transaction()
         await transaction.start()
@@ -615,9 +614,7 @@ async def test_finance_and_disputes_take_a_group_capture(
         checkout.group_id,
     )
     assert (charge["amount"], charge["host_account_id"]) == (TOTAL, None)
-    assert [s["booking_id"] for s in json.loads(charge["splits"])] == [
-        leg.booking_id for leg in checkout.legs
-    ]
+    assert [s["booking_id"] for s in charge["splits"]] == [leg.booking_id for leg in checkout.legs]
 
 
 async def test_finance_and_disputes_still_take_v1_captures(pg_ready: None) -> None:
@@ -657,4 +654,4 @@ async def test_finance_and_disputes_still_take_v1_captures(pg_ready: None) -> No
         v1.payment_id,
     )
     assert charge["host_account_id"] == "acct_1SingleHost"
-    assert json.loads(charge["splits"])[0]["host_amount"] == 11_475
+    assert charge["splits"][0]["host_amount"] == 11_475

@@ -12,6 +12,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from eventkit.db import connect
 from payments.adapters import (
     bank_debit_repository,
     deposit_repository,
@@ -26,7 +27,7 @@ DAY = timedelta(days=1)
 
 @pytest.fixture
 async def conn(pg_ready: None) -> AsyncIterator[asyncpg.Connection]:
-    connection = await asyncpg.connect(service_dsn("payments"))
+    connection = await connect(service_dsn("payments"))
     transaction = connection.transaction()
     await transaction.start()
     try:

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 
 from eventkit import http_errors
 from eventkit.auth import DEV_JWT_SECRET, issue_token, service_token
+from eventkit.db import create_pool
 from payments.entrypoints import staff_http
 from tests.conftest import service_dsn
 
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 async def client(pg_ready: None) -> AsyncIterator[tuple[httpx.AsyncClient, asyncpg.Pool]]:
-    pool = await asyncpg.create_pool(service_dsn("payments"), min_size=1, max_size=2)
+    pool = await create_pool(service_dsn("payments"), min_size=1, max_size=2)
     app = FastAPI()
     http_errors.install(app)
     staff_http.install(app)

@@ -16,6 +16,7 @@ from booking.domain.model import BookingStatus
 from booking.service_layer.checkout import COMPLETION, HOLD_EXPIRY, PlaceBooking, place_booking
 from booking.service_layer.handlers import BookingHandlers
 from eventkit import scheduler
+from eventkit.db import create_pool
 from eventkit.outbox import Outbox
 from eventkit.scheduler import Scheduler
 from tests.conftest import service_dsn
@@ -82,11 +83,11 @@ async def test_a_job_whose_connection_broke_spends_no_attempt_and_fires_on_recov
     kind = f"test.outage.{uuid.uuid4().hex[:8]}"
     fired: list[str] = []
     app = f"ek-sched-{uuid.uuid4().hex[:8]}"
-    pool = await asyncpg.create_pool(
+    pool = await create_pool(
         service_dsn("booking"),
         min_size=1,
         max_size=2,
-        server_settings={"application_name": app},
+        application_name=app,
     )
     assert pool is not None
 

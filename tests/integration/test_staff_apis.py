@@ -36,6 +36,7 @@ from tests.support.finance_queue import QueueHarness, entry_id, finance_pool
 
 if importlib.util.find_spec("ops") is None:  # before the ops package is installed
     sys.path.insert(0, str(ROOT / "services/ops"))
+from eventkit.db import create_pool
 from ops.adapters.booking_api import BookingApi
 from ops.adapters.disputes_api import DisputesApi
 from ops.adapters.finance_api import FinanceApi
@@ -76,7 +77,7 @@ def finance(q: QueueHarness) -> FastAPI:
 
 @pytest.fixture
 async def disputes(pg_ready: None) -> AsyncIterator[tuple[FastAPI, DisputesHarness]]:
-    pool = await asyncpg.create_pool(service_dsn("disputes"), min_size=1, max_size=4)
+    pool = await create_pool(service_dsn("disputes"), min_size=1, max_size=4)
     harness = DisputesHarness(pool, evidence_max_bytes=100_000, summary_reserve_bytes=60_000)
     app = FastAPI()
     http_errors.install(app)

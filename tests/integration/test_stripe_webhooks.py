@@ -16,6 +16,7 @@ import asyncpg
 import httpx
 import pytest
 
+from eventkit.db import create_pool
 from payments.bootstrap import build_app, build_runtime
 from payments.config import PaymentsSettings
 from payments.service_layer import webhooks
@@ -27,7 +28,7 @@ SECRET = "whsec_webhook_tests"
 
 @pytest.fixture
 async def pool(pg_ready: None) -> AsyncIterator[asyncpg.Pool]:
-    pool = await asyncpg.create_pool(service_dsn("payments"), min_size=1, max_size=4)
+    pool = await create_pool(service_dsn("payments"), min_size=1, max_size=4)
     assert pool is not None
     yield pool
     await pool.close()

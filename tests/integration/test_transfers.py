@@ -23,6 +23,7 @@ import asyncpg
 import httpx
 import pytest
 
+from eventkit.db import connect
 from eventkit.outbox import Outbox
 from finance.domain.payouts import PayoutRefused
 from finance.entrypoints.consumers import build_router as finance_router
@@ -139,7 +140,7 @@ class Finance:
 
 @pytest.fixture
 async def finance(pg_ready: None) -> AsyncIterator[Finance]:
-    conn = await asyncpg.connect(service_dsn("finance"))
+    conn = await connect(service_dsn("finance"))
     transaction = conn.transaction()
     await transaction.start()
     try:
@@ -828,7 +829,7 @@ async def test_the_release_command_refuses_with_exit_code_2(pg_ready: None) -> N
     until = datetime.now(UTC) + timedelta(days=3)
     captured, _ = bank_debit_captured(booking_id, until)
     env = envelope(captured, captured.payment_id)
-    conn = await asyncpg.connect(service_dsn("finance"))
+    conn = await connect(service_dsn("finance"))
     try:
         async with conn.transaction():
             # Payables only (no journal, which could not be deleted afterwards).

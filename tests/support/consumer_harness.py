@@ -18,6 +18,7 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from eventkit.consumer import MessageProcessor
+from eventkit.db import create_pool
 from eventkit.dead_letters import DeadLetters
 from eventkit.keyed_consumer import KeyedConsumer
 from eventkit.producer import durable_producer
@@ -140,7 +141,7 @@ async def committed_offset(bootstrap: str, group: str, topic: str, partition: in
 async def _serve(
     dsn: str, bootstrap: str, topic: str, group: str, inbox: str, effects: str
 ) -> None:
-    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=10)
+    pool = await create_pool(dsn, min_size=1, max_size=10)
     assert pool is not None
 
     async def slow(_: Any) -> None:  # slow enough that a kill lands mid-work

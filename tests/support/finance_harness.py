@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import asyncpg
-
+from eventkit.db import connect
 from eventkit.outbox import Outbox
 from finance.entrypoints.consumers import build_router as finance_router
 from finance.service_layer.handlers import FinanceHandlers
@@ -24,7 +23,7 @@ async def finance_applies(envs: list[Envelope]) -> list[dict[str, Any]]:
     """Finance's routing table applies every envelope (each twice: one journal per fact) in one
     transaction, rolled back once the deferred balance check has passed; the postings."""
     router = finance_router(FinanceHandlers(Outbox("finance", "finance")))
-    conn = await asyncpg.connect(service_dsn("finance"))
+    conn = await connect(service_dsn("finance"))
     try:
         transaction = conn.transaction()
         await transaction.start()

@@ -14,6 +14,7 @@ from typing import Any
 import asyncpg
 
 from eventkit.clock import Clock, FixedClock
+from eventkit.db import create_pool
 from eventkit.outbox import Outbox
 from eventkit.scheduler import Scheduler
 from finance.config import FinanceSettings
@@ -195,7 +196,7 @@ def entry_id(captured: PaymentCapturedV2) -> str:
 
 @asynccontextmanager
 async def finance_pool() -> AsyncIterator[asyncpg.Pool]:
-    pool = await asyncpg.create_pool(service_dsn("finance"), min_size=1, max_size=8)
+    pool = await create_pool(service_dsn("finance"), min_size=1, max_size=8)
     assert pool is not None
     try:
         yield pool

@@ -18,6 +18,7 @@ import httpx
 from aiokafka.structs import ConsumerRecord
 
 from eventkit.consumer import MessageProcessor
+from eventkit.db import create_pool
 from eventkit.outbox import Outbox
 from eventkit.routing import EventRouter
 from marketplace_contracts import Envelope, EventModel, decode_data, make_envelope
@@ -159,7 +160,7 @@ class PaymentsHarness:
 async def payments_harness(
     sim_base: str, *, max_network_retries: int = 0, **handler_options: Any
 ) -> AsyncIterator[PaymentsHarness]:
-    pool = await asyncpg.create_pool(service_dsn("payments"), min_size=1, max_size=6)
+    pool = await create_pool(service_dsn("payments"), min_size=1, max_size=6)
     assert pool is not None
     tag = f"t{uuid.uuid4().hex[:10]}"
     outbox, inbox = f"{tag}_outbox", f"{tag}_inbox"

@@ -12,7 +12,6 @@ attempt spent), for a deadline that waits on something still in progress.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -66,7 +65,7 @@ async def schedule(
         kind,
         subject_id,
         due_at,
-        json.dumps(payload or {}),
+        payload or {},
     )
 
 
@@ -124,7 +123,7 @@ class Scheduler:
         handler = self.handlers[job["kind"]]  # only kinds with a handler are claimed
         try:
             async with conn.transaction():  # savepoint: a failure keeps the claim, drops effects
-                again = await handler(conn, job["subject_id"], json.loads(job["payload"]))
+                again = await handler(conn, job["subject_id"], job["payload"])
         except Exception as exc:
             if is_outage(exc):
                 raise  # not the job's fault: roll back the claim, spend no attempt

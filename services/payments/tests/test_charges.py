@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -28,12 +27,10 @@ GROUP: dict[str, Any] = {
     "payment_id": "pay_g",
     "booking_id": "grp-1",
     "group_id": "grp-1",
-    "splits": json.dumps(
-        [
-            {"booking_id": "leg-1", "host_account_id": "acct_A", "amount": 1, "platform_fee": 0},
-            {"booking_id": "leg-2", "host_account_id": "acct_B", "amount": 1, "platform_fee": 0},
-        ]
-    ),
+    "splits": [
+        {"booking_id": "leg-1", "host_account_id": "acct_A", "amount": 1, "platform_fee": 0},
+        {"booking_id": "leg-2", "host_account_id": "acct_B", "amount": 1, "platform_fee": 0},
+    ],
 }
 
 

@@ -112,7 +112,7 @@ def test_an_order_is_what_booking_asked() -> None:
         **{f: getattr(made, f) for f in ("amount", "currency", "platform_fee", "host_amount")},
         "tax": 50,
         "host_account_id": "acct_9",
-        "lines": made.lines_json,
+        "lines": made.line_items,
         "cause": "other",
         "subject_id": None,
     }

@@ -1,12 +1,10 @@
 """Every SQL statement of amendments (booking.amendments), and the mapping of its rows to the
-`Amendment` aggregate. The jsonb columns (`extras`, `quote`, `previous`) are encoded here: the
-pool has no jsonb codec.
+`Amendment` aggregate.
 
 Lock order: the booking (and its group, by `repository.get_booking`), then the amendment."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -20,8 +18,6 @@ from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.quote import Quote
 from booking.domain.refunds import Canceller
 
-_JSON_COLUMNS = ("extras", "quote", "previous")
-
 
 def _row(amendment: Amendment) -> dict[str, Any]:
     return {
@@ -32,9 +28,9 @@ def _row(amendment: Amendment) -> dict[str, Any]:
         "starts_at": amendment.terms.starts_at,
         "ends_at": amendment.terms.ends_at,
         "guests": amendment.terms.guests,
-        "extras": json.dumps(amendment.terms.extras),
-        "quote": json.dumps(amendment.quote.as_dict()),
-        "previous": json.dumps(amendment.previous),
+        "extras": amendment.terms.extras,
+        "quote": amendment.quote.as_dict(),
+        "previous": amendment.previous,
         "delta": amendment.delta,
         "currency": amendment.currency,
         "respond_by": amendment.respond_by,
@@ -43,25 +39,17 @@ def _row(amendment: Amendment) -> dict[str, Any]:
     }
 
 
-def decoded(row: Mapping[str, Any]) -> dict[str, Any]:
-    """An amendments row with its jsonb columns as Python values."""
-    return {k: json.loads(v) if k in _JSON_COLUMNS and v is not None else v for k, v in row.items()}
-
-
 def booking_terms(booking: Mapping[str, Any]) -> Terms:
-    """A bookings row's current terms (its `extras` column is jsonb text)."""
-    return Terms(
-        booking["starts_at"], booking["ends_at"], booking["guests"], json.loads(booking["extras"])
-    )
+    """A bookings row's current terms."""
+    return Terms(booking["starts_at"], booking["ends_at"], booking["guests"], booking["extras"])
 
 
 def document_ids(listing: Mapping[str, Any]) -> list[str]:
-    """The ids of a listings row's required documents (jsonb text)."""
-    return [d["document_id"] for d in json.loads(listing["required_documents"])]
+    """The ids of a listings row's required documents."""
+    return [d["document_id"] for d in listing["required_documents"]]
 
 
-def _aggregate(am: Mapping[str, Any], booking: Mapping[str, Any]) -> Amendment:
-    row = decoded(am)
+def _aggregate(row: Mapping[str, Any], booking: Mapping[str, Any]) -> Amendment:
     return Amendment(
         amendment_id=row["amendment_id"],
         booking_id=row["booking_id"],
@@ -114,13 +102,13 @@ async def lock(
 
 
 async def get(conn: asyncpg.Connection, amendment_id: uuid.UUID) -> dict[str, Any] | None:
-    """An amendment as stored (jsonb decoded), with its booking's guest and host."""
+    """An amendment as stored, with its booking's guest and host."""
     row = await conn.fetchrow(
         "SELECT a.*, b.guest_id, b.host_id FROM booking.amendments a "
         "JOIN booking.bookings b USING (booking_id) WHERE a.amendment_id = $1",
         amendment_id,
     )
-    return None if row is None else decoded(row)
+    return None if row is None else dict(row)
 
 
 async def transition(

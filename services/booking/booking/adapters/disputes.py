@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 import asyncpg
@@ -57,7 +56,7 @@ async def record(
         dispute_id,
         payment_id,
         subject_id,
-        json.dumps(booking_ids or []),
+        booking_ids or [],
         status,
         rank,
         reason,

@@ -6,7 +6,6 @@ in booking-id order (`repository.get_booking(for_update=True)` keeps it for a si
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
@@ -33,13 +32,9 @@ async def get_group(
 
 
 async def group_for_view(conn: asyncpg.Connection, group_id: uuid.UUID) -> dict[str, Any] | None:
-    """The group as read models show it: `next_action` (jsonb, no codec on the pool) decoded."""
+    """The group as read models show it."""
     row = await get_group(conn, group_id)
-    if row is None:
-        return None
-    group = dict(row)
-    group["next_action"] = json.loads(row["next_action"]) if row["next_action"] else None
-    return group
+    return None if row is None else dict(row)
 
 
 async def group_legs(

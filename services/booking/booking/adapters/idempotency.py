@@ -31,7 +31,7 @@ async def lookup(conn: asyncpg.Connection, principal: str, key: str) -> StoredRe
     )
     if row is None:
         return None
-    return StoredResponse(row["request_hash"], row["status_code"], json.loads(row["response"]))
+    return StoredResponse(row["request_hash"], row["status_code"], row["response"])
 
 
 async def store(
@@ -40,10 +40,10 @@ async def store(
     """Raises UniqueViolationError when a concurrent request with the same key won the race."""
     await conn.execute(
         "INSERT INTO booking.idempotency_keys (principal, key, request_hash, status_code, response)"
-        " VALUES ($1, $2, $3, $4, $5::json)",
+        " VALUES ($1, $2, $3, $4, $5)",
         principal,
         key,
         hash_,
         status_code,
-        json.dumps(body, default=str),
+        body,
     )

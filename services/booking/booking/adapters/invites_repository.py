@@ -1,12 +1,7 @@
-"""SQL of Smart Invites (`booking.invites`); every function runs on the caller's connection.
-
-`extras` is jsonb and the pool has no codec for it: it is encoded and decoded here, so the
-service layer sees lists of dicts.
-"""
+"""SQL of Smart Invites (`booking.invites`); every function runs on the caller's connection."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -15,10 +10,11 @@ import asyncpg
 
 
 async def insert_invite(conn: asyncpg.Connection, invite: Mapping[str, Any]) -> None:
-    row = {**invite, "extras": json.dumps(invite["extras"])}
-    columns = ", ".join(row)
-    params = ", ".join(f"${i}" for i in range(1, len(row) + 1))
-    await conn.execute(f"INSERT INTO booking.invites ({columns}) VALUES ({params})", *row.values())
+    columns = ", ".join(invite)
+    params = ", ".join(f"${i}" for i in range(1, len(invite) + 1))
+    await conn.execute(
+        f"INSERT INTO booking.invites ({columns}) VALUES ({params})", *invite.values()
+    )
 
 
 async def lock_invite(conn: asyncpg.Connection, invite_id: uuid.UUID) -> asyncpg.Record | None:
@@ -29,12 +25,6 @@ async def lock_invite(conn: asyncpg.Connection, invite_id: uuid.UUID) -> asyncpg
 
 async def get_invite(conn: asyncpg.Connection, invite_id: uuid.UUID) -> asyncpg.Record | None:
     return await conn.fetchrow("SELECT * FROM booking.invites WHERE invite_id = $1", invite_id)
-
-
-def extras_of(row: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """An invite row's extras (as `insert_invite` stored them)."""
-    extras: list[dict[str, Any]] = json.loads(row["extras"])
-    return extras
 
 
 async def close_invite(

@@ -1,15 +1,12 @@
 """SQL of receipts: who paid and with what, the receipts themselves, and finance's journals
-shown on them. JSON columns are encoded and decoded here, so the service layer sees values."""
+shown on them."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
 import asyncpg
-
-_JSON_COLUMNS = ("legs", "method", "lines")
 
 
 async def save_card(
@@ -38,10 +35,6 @@ async def save_card(
     )
 
 
-def _quoted(rows: list[Any]) -> list[dict[str, Any]]:
-    return [{**dict(r), "quote": json.loads(r["quote"]) if r["quote"] else None} for r in rows]
-
-
 async def payer(
     conn: asyncpg.Connection, booking_id: str, group_id: str | None
 ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
@@ -58,7 +51,7 @@ async def payer(
             "ORDER BY booking_id",
             uuid.UUID(group_id),
         )
-        return (dict(group) if group else None), _quoted(list(legs))
+        return (dict(group) if group else None), [dict(leg) for leg in legs]
     row = await conn.fetchrow(
         "SELECT booking_id, guest_id, card_brand, card_last4, quote, group_id "
         "FROM booking.bookings WHERE booking_id = $1",
@@ -66,7 +59,7 @@ async def payer(
     )
     if row is None:
         return None, []
-    (booking,) = _quoted([row])
+    booking = dict(row)
     if booking["group_id"] is not None and booking["card_last4"] is None:
         card = await conn.fetchrow(
             "SELECT card_brand, card_last4 FROM booking.checkout_groups WHERE group_id = $1",
@@ -92,7 +85,7 @@ async def insert(conn: asyncpg.Connection, receipt: dict[str, Any]) -> None:
     await conn.execute(
         f"INSERT INTO booking.receipts ({columns}) VALUES ({params}) "
         "ON CONFLICT (receipt_id) DO NOTHING",
-        *(json.dumps(v) if k in _JSON_COLUMNS else v for k, v in receipt.items()),
+        *receipt.values(),
     )
 
 
@@ -109,7 +102,7 @@ async def record_journal(
         source_event_id,
         journal_id,
         kind,
-        json.dumps(postings),
+        postings,
     )
 
 
@@ -119,23 +112,15 @@ _VIEW = (
 )
 
 
-def _decoded(row: asyncpg.Record) -> dict[str, Any]:
-    found = dict(row)
-    for column in (*_JSON_COLUMNS, "postings"):
-        if found[column] is not None:
-            found[column] = json.loads(found[column])
-    return found
-
-
 async def receipts_of(conn: asyncpg.Connection, guest_id: str | None) -> list[dict[str, Any]]:
     """The newest 200 receipts of a guest (None: of everyone), each with its journal."""
     rows = await conn.fetch(
         f"{_VIEW} WHERE ($1::text IS NULL OR r.guest_id = $1) ORDER BY r.issued_at DESC LIMIT 200",
         guest_id,
     )
-    return [_decoded(r) for r in rows]
+    return [dict(r) for r in rows]
 
 
 async def receipt(conn: asyncpg.Connection, receipt_id: str) -> dict[str, Any] | None:
     row = await conn.fetchrow(f"{_VIEW} WHERE r.receipt_id = $1", receipt_id)
-    return _decoded(row) if row is not None else None
+    return dict(row) if row is not None else None

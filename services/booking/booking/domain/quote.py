@@ -14,7 +14,6 @@ is `booking.domain.listing_pricing` (its names are importable from here too).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -169,7 +168,7 @@ class Quote:
         line with its fee withheld."""
         snapshot = booking["quote"]
         if snapshot:
-            return cls.of(json.loads(snapshot) if isinstance(snapshot, str) else snapshot)
+            return cls.of(snapshot)
         amount, fee = booking["amount"], booking["platform_fee"]
         return cls(
             booking["currency"],

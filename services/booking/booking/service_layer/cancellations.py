@@ -70,7 +70,7 @@ async def _load(conn: asyncpg.Connection, cmd: Cancel, *, lock: bool) -> asyncpg
 
 
 def _snapshot(row: asyncpg.Record) -> tuple[Quote, Policy]:
-    policy = Policy.of(json.loads(row["policy"])) if row["policy"] else PRESETS[0]
+    policy = Policy.of(row["policy"]) if row["policy"] else PRESETS[0]
     return Quote.of_booking(row), policy
 
 

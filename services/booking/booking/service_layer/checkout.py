@@ -154,7 +154,7 @@ async def new_leg(
         )
     policy = await policy_of(conn, listing)
     instant = listing["instant_book"] or invited_amount is not None
-    documents: list[dict[str, Any]] = json.loads(listing["required_documents"])
+    documents: list[dict[str, Any]] = listing["required_documents"]
     booking = {
         "booking_id": uuid.uuid4(),
         "guest_id": guest_id,
@@ -257,7 +257,7 @@ async def request_payment(
             # What a dispute's evidence cites: where from, the policy and the quote accepted.
             client_ip=row["client_ip"],
             user_agent=row["user_agent"],
-            cancellation_policy=json.loads(row["policy"]) if row["policy"] else None,
+            cancellation_policy=row["policy"],
             quote_lines=[
                 QuoteLine(code=line.code, description=line.description, amount=line.amount)
                 for line in Quote.of_booking(row).lines
@@ -299,10 +299,10 @@ def booking_view(row: asyncpg.Record) -> dict[str, Any]:
         "signing_url": row["signing_url"],
         "group_id": str(row["group_id"]) if row["group_id"] else None,
         "guests": row["guests"],
-        "extras": json.loads(row["extras"]),
+        "extras": row["extras"],
         "tax": row["tax"],
-        "quote": json.loads(row["quote"]) if row["quote"] else None,
-        "policy": json.loads(row["policy"]) if row["policy"] else None,
+        "quote": row["quote"],
+        "policy": row["policy"],
         "cancelled_by": row["cancelled_by"],
         "cancelled_at": row["cancelled_at"].isoformat() if row["cancelled_at"] else None,
         "refund": json.loads(row["refund"]) if row["refund"] else None,
@@ -313,7 +313,7 @@ def booking_view(row: asyncpg.Record) -> dict[str, Any]:
         if row["authorization_renewed_at"]
         else None,
         # Only while the checkout waits for it (a 3-D Secure step at authorization).
-        "next_action": json.loads(row["next_action"])
+        "next_action": row["next_action"]
         if row["next_action"] and row["status"] == "pending_payment"
         else None,
         "deposit_amount": row["deposit_amount"],

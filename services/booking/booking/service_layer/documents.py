@@ -9,7 +9,6 @@ counts finds the booking in another state and changes nothing.
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from collections.abc import Callable
@@ -59,7 +58,7 @@ class Documents:
         assert listing is not None
         documents = [
             DocumentSpec(d["document_id"], d["title"], d["text"].encode())
-            for d in json.loads(listing["required_documents"])
+            for d in listing["required_documents"]
         ]
         envelope = await self.provider.create_envelope(
             envelope_key=envelope_key(booking_id),
@@ -89,12 +88,12 @@ class Documents:
         terms = (
             f"The booking {am['booking_id']} changes to {am['starts_at'].isoformat()} - "
             f"{am['ends_at'].isoformat()}, {am['guests']} guest(s), extras "
-            f"{json.loads(am['extras'])}; the total changes by {am['delta']} "
+            f"{am['extras']}; the total changes by {am['delta']} "
             f"{am['currency']} (minor units)."
         )
         documents = [
             DocumentSpec(d["document_id"], d["title"], d["text"].encode())
-            for d in json.loads(listing["required_documents"])
+            for d in listing["required_documents"]
         ] + [DocumentSpec(f"amendment-{amendment_id}", "Amendment", terms.encode())]
         envelope = await self.provider.create_envelope(
             envelope_key=f"booking:esign:amendment:{amendment_id}",

@@ -233,7 +233,7 @@ def invite_view(row: asyncpg.Record) -> dict[str, Any]:
     out = {k: row[k] for k in keys}
     for k in ("starts_at", "ends_at", "expires_at", "created_at", "updated_at"):
         out[k] = row[k].isoformat()
-    out["extras"] = invites_repository.extras_of(row)
+    out["extras"] = row["extras"]
     out["price"] = row["amount"] - sum(extra["amount"] for extra in out["extras"])
     out["invite_id"] = str(row["invite_id"])
     out["booking_id"] = str(row["booking_id"]) if row["booking_id"] else None

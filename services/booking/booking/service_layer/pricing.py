@@ -3,7 +3,6 @@ the quote so a checkout charges exactly what was quoted."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -49,7 +48,7 @@ async def price(
 ) -> Quote:
     """The listing's quote for this stay, taxed by the tax adapter as of now."""
     untaxed = quote(
-        Pricing.of_listing(listing, json.loads(listing["extras"])),
+        Pricing.of_listing(listing, listing["extras"]),
         starts_at,
         ends_at,
         guests=guests,
@@ -127,10 +126,10 @@ async def stored_quote(
         row["starts_at"],
         row["ends_at"],
         row["guests"],
-        json.loads(row["extras"]),
+        row["extras"],
     )
     if asked != quoted:
         raise BookingError(
             ErrorCode.QUOTE_MISMATCH, "the checkout is not for the stay that was quoted"
         )
-    return Quote.of(json.loads(row["quote"]))
+    return Quote.of(row["quote"])

@@ -11,7 +11,6 @@ by whom and when, without hashes.
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import datetime
 
@@ -51,8 +50,7 @@ async def completed(
     """Emit booking.signatures_completed for `row` (locked, leaving awaiting_signatures)."""
     listing = await repository.get_listing(conn, row["listing_id"])
     titles = {
-        d["document_id"]: d["title"]
-        for d in (json.loads(listing["required_documents"]) if listing else [])
+        d["document_id"]: d["title"] for d in (listing["required_documents"] if listing else [])
     }
     documents = [
         SignedDocument(

@@ -3,7 +3,6 @@ and submissions (asyncpg). A case is read `FOR UPDATE` before it changes: one wr
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -73,7 +72,7 @@ class CasesRepository:
             change.trigger,
             change.from_status,
             change.to_status,
-            json.dumps(change.detail, default=str),
+            change.detail,
         )
 
     async def legs(self, dispute_id: str) -> list[asyncpg.Record]:

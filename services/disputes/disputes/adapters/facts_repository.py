@@ -5,7 +5,6 @@ warnings."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import asyncpg
@@ -21,7 +20,6 @@ _CHARGE = (
     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12) "
     "ON CONFLICT (payment_id) DO NOTHING"
 )
-_JSON_COLUMNS = ("cancellation_policy", "quote_lines", "cancellation")
 
 
 class FactsRepository:
@@ -51,7 +49,7 @@ class FactsRepository:
     async def upsert_booking(self, booking_id: str, columns: dict[str, Any]) -> None:
         """Fill these columns of the booking's row (created if new): a value already there
         stays (the first delivery of a fact wins; a redelivery changes nothing)."""
-        row = {"booking_id": booking_id, **_encoded(columns)}
+        row = {"booking_id": booking_id, **columns}
         updates = ", ".join(f"{c} = coalesce({S}.bookings.{c}, EXCLUDED.{c})" for c in columns)
         await insert(
             self.conn, f"{S}.bookings", row, f"ON CONFLICT (booking_id) DO UPDATE SET {updates}"
@@ -75,7 +73,7 @@ class FactsRepository:
             key,
             fact.booking_id,
             fact.at,
-            json.dumps(fact.data, default=str),
+            fact.data,
         )
 
     async def add_fraud_warning(self, row: dict[str, Any]) -> None:
@@ -103,7 +101,7 @@ class FactsRepository:
             "ORDER BY at, kind, fact_key",
             booking_ids,
         )
-        return [Fact(r["kind"], r["booking_id"], r["at"], json.loads(r["data"])) for r in rows]
+        return [Fact(r["kind"], r["booking_id"], r["at"], r["data"]) for r in rows]
 
     async def prior_undisputed(self, guest_id: str, exclude: list[str]) -> list[Booking]:
         """The guest's other confirmed or completed bookings that no dispute names."""
@@ -119,17 +117,7 @@ class FactsRepository:
         return [_booking(r) for r in rows]
 
 
-def _encoded(columns: dict[str, Any]) -> dict[str, Any]:
-    return {
-        c: json.dumps(v, default=str) if c in _JSON_COLUMNS and v is not None else v
-        for c, v in columns.items()
-    }
-
-
 def _booking(row: asyncpg.Record) -> Booking:
-    def loaded(column: str) -> Any:
-        return json.loads(row[column]) if row[column] is not None else None
-
     return Booking(
         booking_id=row["booking_id"],
         guest_id=row["guest_id"],
@@ -144,7 +132,7 @@ def _booking(row: asyncpg.Record) -> Booking:
         mandate_ip_address=row["mandate_ip_address"],
         requested_at=row["requested_at"],
         completed_at=row["completed_at"],
-        cancellation_policy=loaded("cancellation_policy"),
-        quote_lines=loaded("quote_lines") or [],
-        cancellation=loaded("cancellation"),
+        cancellation_policy=row["cancellation_policy"],
+        quote_lines=row["quote_lines"] or [],
+        cancellation=row["cancellation"],
     )

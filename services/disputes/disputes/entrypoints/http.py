@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -282,7 +281,6 @@ async def get_charge(request: Request, payment_id: DisputeId) -> dict[str, Any]:
     return {
         **dict(row),
         "captured_at": row["captured_at"].isoformat(),
-        "splits": json.loads(row["splits"]) if row["splits"] is not None else None,
     }
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import asyncpg
@@ -44,7 +43,7 @@ def money(row: asyncpg.Record, movements: list[asyncpg.Record]) -> dict[str, Any
         "outcome": row["outcome"],
         "policy_version": row["policy_version"],
         "rule": row["rule"],
-        "shares": json.loads(row["shares"]) if row["shares"] else [],
+        "shares": row["shares"] or [],
     }
 
 
@@ -94,7 +93,7 @@ def _evidence(
     return {
         "text": text,
         "assembled": assembled,
-        "edits": json.loads(row["text_edits"]),
+        "edits": row["text_edits"],
         "files": [
             {
                 "field": summary_field,
@@ -114,7 +113,7 @@ def _history_entry(h: asyncpg.Record) -> dict[str, Any]:
         "trigger": h["trigger"],
         "from": h["from_status"],
         "to": h["to_status"],
-        "detail": json.loads(h["detail"]),
+        "detail": h["detail"],
     }
 
 

@@ -8,7 +8,6 @@ topics and keys, does not matter.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -52,7 +51,7 @@ async def captured(
             env.occurred_at,
             group,
             transfer_group,
-            json.dumps(splits),
+            splits,
             purpose,
         )
     )

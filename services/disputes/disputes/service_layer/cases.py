@@ -8,7 +8,6 @@ outbox; the case waits in `submitting` / `accepting` for payments' answer.
 from __future__ import annotations
 
 import hashlib
-import json
 import uuid
 from collections.abc import Callable
 from datetime import datetime
@@ -107,11 +106,11 @@ class Cases:
         unknown = sorted(set(edits) - evidence.TEXT_FIELDS)
         if unknown:
             raise DisputeError(ErrorCode.UNKNOWN_EVIDENCE_FIELD, f"not evidence text: {unknown}")
-        merged = {**json.loads(row["text_edits"]), **edits}
+        merged = {**row["text_edits"], **edits}
         detail = {k: "removed" if v is None else "set" for k, v in edits.items()}
         case = to_case(row)
         case.note(self.now(), actor, "evidence_edited", fields=detail)
-        await uow.cases.save(case, text_edits=json.dumps(merged))
+        await uow.cases.save(case, text_edits=merged)
 
     async def upload(
         self, uow: UnitOfWork, dispute_id: str, field: str, file: dict[str, Any], actor: str

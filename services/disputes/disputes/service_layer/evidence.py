@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,7 +52,7 @@ async def gather(uow: UnitOfWork, case: asyncpg.Record) -> evidence.Facts:
 async def text_of(uow: UnitOfWork, case: asyncpg.Record) -> tuple[dict[str, str], dict[str, Any]]:
     """The evidence text as it would be submitted now, and the assembled text alone."""
     assembled = evidence.assemble(await gather(uow, case))
-    return evidence.merge(assembled, json.loads(case["text_edits"])), assembled
+    return evidence.merge(assembled, case["text_edits"]), assembled
 
 
 def summary(case: asyncpg.Record, text: dict[str, str]) -> bytes:

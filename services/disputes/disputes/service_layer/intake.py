@@ -9,7 +9,6 @@ retry, then the dead-letter topic to replay): it cannot be applied to nothing.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
@@ -50,7 +49,7 @@ class Intake:
         charge = await uow.facts.charge(event.payment_id)
         legs = [leg.model_dump() for leg in event.legs]
         if not legs and charge is not None and charge["splits"]:
-            legs = [_leg(s) for s in json.loads(charge["splits"])]
+            legs = [_leg(s) for s in charge["splits"]]
         status = event.status if event.status in Status.__members__.values() else "needs_response"
         row = {
             **event.model_dump(
@@ -158,7 +157,7 @@ class Intake:
                 "outcome": resolved.outcome,
                 "policy_version": decision.policy_version if decision else liability.POLICY_VERSION,
                 "rule": decision.rule if decision else "",
-                "shares": json.dumps([asdict(s) for s in decision.shares] if decision else []),
+                "shares": [asdict(s) for s in decision.shares] if decision else [],
                 "resolved_at": event.closed_at,
             }
         await publish(uow, row, case)

@@ -3,7 +3,6 @@ currency, grouped by account; `journals (currency, posted_on)` is the index they
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime
 from typing import Any
 
@@ -194,24 +193,25 @@ async def save_close(
     blockers: list[dict[str, Any]],
     report: dict[str, Any],
     at: datetime,
-) -> bool:
+) -> dict[str, Any] | None:
     """Record a close attempt; never overwrites a closed day (compare-and-set on status).
-    False when the day was closed already."""
-    status = await conn.execute(
+    The report as stored (what a later read returns: dates as text, jsonb's key order); None
+    when the day was closed already."""
+    stored: dict[str, Any] | None = await conn.fetchval(
         "INSERT INTO finance.day_closes AS d (business_date, currency, status, blockers, "
         "report, closed_at) VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, "
         "CASE WHEN $3 = 'closed' THEN $6::timestamptz END) ON CONFLICT (business_date, currency) DO UPDATE "
         "SET status = EXCLUDED.status, blockers = EXCLUDED.blockers, report = EXCLUDED.report, "
         "attempts = d.attempts + 1, updated_at = now(), closed_at = EXCLUDED.closed_at "
-        "WHERE d.status <> 'closed'",
+        "WHERE d.status <> 'closed' RETURNING report",
         day,
         currency,
         "closed" if closed else "failed",
-        json.dumps(blockers),
-        json.dumps(report, default=str),
+        blockers,
+        report,
         at,  # the books' clock, as in the report (a simulated day closes at its own time)
     )
-    return bool(status == "INSERT 0 1")
+    return stored
 
 
 async def closes(

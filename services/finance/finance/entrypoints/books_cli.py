@@ -115,7 +115,7 @@ async def _report(pool: asyncpg.Pool, books: Books, args: argparse.Namespace) ->
     if row is None:
         print(f"refused: no close of {args.date} {args.currency}", file=sys.stderr)
         return 2
-    report = json.loads(row["report"])
+    report = row["report"]
     sys.stdout.write(report_csv(report) if args.format == "csv" else json.dumps(report, indent=2))
     return 0
 

@@ -5,7 +5,6 @@ finance, admin and service tokens; a change is recorded against the token's pers
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -119,7 +118,7 @@ async def list_closes(
     async with request.app.state.runtime.db.acquire() as conn:
         rows = await close_db.closes(conn, currency)
     return [
-        {**dict(r), "blockers": json.loads(r["blockers"])}
+        dict(r)
         | {k: r[k].isoformat() for k in ("business_date", "updated_at") if r[k]}
         | {"closed_at": r["closed_at"].isoformat() if r["closed_at"] else None}
         for r in rows
@@ -137,7 +136,7 @@ async def close_report(
         row = await close_db.get_close(conn, business_date, currency)
     if row is None:
         raise HTTPException(404, {"code": "close_not_found", "message": "no close of that day"})
-    report = json.loads(row["report"])
+    report = row["report"]
     if format == "csv":
         return Response(report_csv(report), media_type="text/csv")
     return report

@@ -8,7 +8,6 @@ journals first); closing a closed day returns its stored report unchanged.
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from collections.abc import Callable
@@ -131,12 +130,12 @@ class DailyClose:
             await close_db.lock_books(conn, currency)
             done = await close_db.get_close(conn, day, currency)
             if done is not None and done["status"] == "closed":
-                return CloseOutcome(day, currency, True, json.loads(done["report"]))
+                return CloseOutcome(day, currency, True, done["report"])
             await self._check_order(conn, day, currency)
             report, left, acked = await self._report(conn, day, currency, at_stripe)
             closed = not left
             report["status"] = "closed" if closed else "failed"
-            await close_db.save_close(
+            stored = await close_db.save_close(
                 conn,
                 day,
                 currency,
@@ -145,10 +144,11 @@ class DailyClose:
                 report=report,
                 at=datetime.fromisoformat(report["closed_at"]),
             )
+            assert stored is not None  # the books' lock is held and the day was not closed
             if closed:
                 await self._announce(conn, day, currency, report, acked)
         log.info("close %s %s: %s", day, currency, report["status"])
-        return CloseOutcome(day, currency, closed, json.loads(json.dumps(report, default=str)))
+        return CloseOutcome(day, currency, closed, stored)
 
     @staticmethod
     async def _check_order(conn: asyncpg.Connection, day: date, currency: str) -> None:

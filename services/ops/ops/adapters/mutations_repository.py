@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import asyncpg
@@ -19,14 +18,21 @@ async def claim(
             token,
             action,
             actor,
-            json.dumps(request, sort_keys=True),
+            request,
         )
     )
 
 
-async def earlier(conn: asyncpg.Connection, token: str) -> asyncpg.Record | None:
+async def earlier(
+    conn: asyncpg.Connection, token: str, request: dict[str, Any]
+) -> asyncpg.Record | None:
+    """The token's first use; `same_request`: whether it carried this request (compared as
+    jsonb, so key order and 1 against 1.0 do not matter)."""
     return await conn.fetchrow(
-        "SELECT action, request, result, status FROM mutations WHERE token = $1", token
+        "SELECT action, request = $2 AS same_request, result, status FROM mutations "
+        "WHERE token = $1",
+        token,
+        request,
     )
 
 
@@ -40,7 +46,7 @@ async def finish(conn: asyncpg.Connection, token: str, result: dict[str, Any]) -
         "UPDATE mutations SET result = $2::jsonb, status = 'done', finished_at = now() "
         "WHERE token = $1",
         token,
-        json.dumps(result, default=str),
+        result,
     )
 
 
@@ -62,8 +68,8 @@ async def audit(
         role,
         action,
         target,
-        json.dumps(before, default=str) if before is not None else None,
-        json.dumps(after, default=str) if after is not None else None,
+        before,
+        after,
         token,
     )
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -66,8 +65,7 @@ _DLT_COLUMNS = (
 
 
 def _params(row: EventRow | DeadLetterRow) -> tuple[Any, ...]:
-    values = list(row.__dict__.values())
-    return tuple(json.dumps(v) if isinstance(v, dict) else v for v in values)
+    return tuple(row.__dict__.values())
 
 
 async def record(

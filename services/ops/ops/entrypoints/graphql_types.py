@@ -189,7 +189,8 @@ def plan(p: Plan) -> ReplayPlan:
 
 def audit_record(r: dict[str, object]) -> AuditRecord:
     def text(v: object) -> str | None:
-        return v if isinstance(v, str) or v is None else json.dumps(v)
+        """The state as JSON text: the schema's field is a string (the pool decoded it)."""
+        return None if v is None else json.dumps(v, ensure_ascii=False)
 
     return AuditRecord(
         actor=str(r["actor"]), role=str(r["role"]), action=str(r["action"]),

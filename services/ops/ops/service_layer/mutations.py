@@ -11,7 +11,6 @@ dead letter's replay header still says what happened).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -49,7 +48,7 @@ async def once(
         raise invalid("idempotencyToken must be 1 to 200 characters.")
     async with pool.acquire() as conn:
         if not await repo.claim(conn, token, action, principal.actor, request):
-            return _repeat(await repo.earlier(conn, token), action, request)
+            return _repeat(await repo.earlier(conn, token, request), action)
     try:
         outcome = await act()
     except BaseException:
@@ -73,18 +72,15 @@ async def once(
     return outcome.result
 
 
-def _repeat(row: asyncpg.Record | None, action: str, request: dict[str, Any]) -> dict[str, Any]:
+def _repeat(row: asyncpg.Record | None, action: str) -> dict[str, Any]:
     if row is None:  # released between our claim and this read: the caller may try again
         raise OpsError("in_progress", "This idempotency token is being used; try again.")
-    same = row["action"] == action and json.loads(row["request"]) == json.loads(
-        json.dumps(request, sort_keys=True)
-    )
-    if not same:
+    if not (row["action"] == action and row["same_request"]):
         raise OpsError(
             "idempotency_conflict",
             "This idempotency token was used for a different action; use a new token.",
         )
     if row["status"] != "done":
         raise OpsError("in_progress", "The first call with this idempotency token is running.")
-    result: dict[str, Any] = json.loads(row["result"])
+    result: dict[str, Any] = row["result"]
     return result

@@ -3,7 +3,6 @@ in order, with the hop time from the event that caused it."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -70,14 +69,14 @@ def _saga(
     entries = [
         Entry(
             "event", e["occurred_at"], e["producer"], e["type"], e["event_id"], e["causation_id"],
-            e["key"], e["topic"], hops.get(e["event_id"]), json.loads(e["ids"]),
+            e["key"], e["topic"], hops.get(e["event_id"]), e["ids"],
             replayed_from=e["replayed_from"],
         )
         for e in events
     ] + [
         Entry(
             "dead_letter", d["failed_at"] or d["recorded_at"], d["service"], d["type"],
-            d["event_id"], d["causation_id"], d["key"], d["topic"], None, json.loads(d["ids"]),
+            d["event_id"], d["causation_id"], d["key"], d["topic"], None, d["ids"],
             error_type=d["error_type"], error_message=d["error_message"],
             attempts=d["attempts"], partition=d["partition"], offset=d["offset"],
         )

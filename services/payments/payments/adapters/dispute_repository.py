@@ -4,7 +4,6 @@ whether it wrote something new: that is what lets a fact be emitted once."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -139,7 +138,7 @@ async def record_action(
         dispute_id,
         action,
         succeeded,
-        json.dumps(file_ids),
+        file_ids,
         code,
         message,
     )

@@ -34,7 +34,7 @@ async def open_refund(
         order.host_amount,
         order.tax,
         order.host_account_id,
-        order.lines_json,
+        order.line_items,
         correlation_id,
         source_event_id,
         order.cause,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import asdict
 from datetime import timedelta
@@ -63,7 +62,7 @@ def checkout_payment(checkout: Checkout, correlation_id: uuid.UUID) -> dict[str,
         "payment_method": checkout.payment_method,
         "correlation_id": correlation_id,
         "group_id": checkout.group_id,
-        "splits": json.dumps([asdict(s) for s in checkout.splits]) if checkout.splits else None,
+        "splits": [asdict(s) for s in checkout.splits] if checkout.splits else None,
         "transfer_group": checkout.transfer_group,
         "tax": checkout.tax,
         "payment_purpose": checkout.purpose,
@@ -73,8 +72,7 @@ def checkout_payment(checkout: Checkout, correlation_id: uuid.UUID) -> dict[str,
 def splits_of(payment: asyncpg.Record) -> tuple[Split, ...]:
     """The recorded splits of a group's payment (empty for a single booking's); those
     recorded before taxes were (no `tax`) have none."""
-    raw = payment["splits"]
-    return tuple(Split(**item) for item in json.loads(raw)) if raw else ()
+    return tuple(Split(**item) for item in payment["splits"] or ())
 
 
 async def insert_payment(conn: asyncpg.Connection, payment: dict[str, Any]) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +15,7 @@ async def store_event(conn: asyncpg.Connection, event: dict[str, Any]) -> bool:
         "VALUES ($1, $2, $3::jsonb) ON CONFLICT (stripe_event_id) DO NOTHING",
         event["id"],
         event["type"],
-        json.dumps(event),
+        event,
     )
     return bool(status == "INSERT 0 1")
 
@@ -40,7 +39,7 @@ async def take_event(conn: asyncpg.Connection, event_id: int) -> tuple[str, dict
         "WHERE id = $1 AND processed_at IS NULL FOR UPDATE SKIP LOCKED) RETURNING type, payload",
         event_id,
     )
-    return None if row is None else (row["type"], json.loads(row["payload"]))
+    return None if row is None else (row["type"], row["payload"])
 
 
 async def mark_unprocessed(conn: asyncpg.Connection, stripe_event_id: str) -> bool:

@@ -16,7 +16,6 @@ code before any Stripe call.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -178,6 +177,4 @@ def _bookings_of(source: Any) -> set[str]:
     """The bookings a checkout payment pays for: its booking, or its group's legs."""
     if source["group_id"] is None:
         return {source["booking_id"]}
-    raw = source["splits"]
-    splits = json.loads(raw) if isinstance(raw, str) else raw or []
-    return {split["booking_id"] for split in splits}
+    return {split["booking_id"] for split in source["splits"] or ()}

@@ -21,7 +21,6 @@ a refund of a captured card payment with an open dispute, or one charged back
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
@@ -122,7 +121,6 @@ class RefundOrder:
     @classmethod
     def of_row(cls, row: Any) -> RefundOrder:
         """From a `payments.refunds` row (a mapping)."""
-        lines = json.loads(row["lines"]) if isinstance(row["lines"], str) else row["lines"]
         return cls(
             refund_id=row["refund_id"],
             payment_id=row["payment_id"],
@@ -134,14 +132,15 @@ class RefundOrder:
             host_amount=row["host_amount"],
             tax=row["tax"],
             host_account_id=row["host_account_id"],
-            lines=tuple((item["code"], item["amount"]) for item in lines or ()),
+            lines=tuple((item["code"], item["amount"]) for item in row["lines"] or ()),
             cause=row["cause"],
             subject_id=row["subject_id"],
         )
 
     @property
-    def lines_json(self) -> str:
-        return json.dumps([{"code": code, "amount": amount} for code, amount in self.lines])
+    def line_items(self) -> list[dict[str, Any]]:
+        """`lines` as stored in the jsonb column."""
+        return [{"code": code, "amount": amount} for code, amount in self.lines]
 
     @property
     def stripe_metadata(self) -> dict[str, str]:

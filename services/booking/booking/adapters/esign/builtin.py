@@ -163,7 +163,7 @@ class BuiltinESignProvider:
                 signer.signer_id,
                 signer.name,
                 signer.email,
-                json.dumps(metadata),
+                metadata,
                 now,
                 expires_at,
             )

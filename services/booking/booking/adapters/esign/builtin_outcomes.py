@@ -4,7 +4,6 @@ redelivers what was not acknowledged and expires overdue envelopes)."""
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
@@ -61,14 +60,13 @@ async def lock_envelope(
 def outcome_event(
     row: Mapping[str, Any], status: EnvelopeStatus, occurred_at: datetime
 ) -> WebhookEvent:
-    metadata = row["metadata"]
     raw: dict[str, Any] = {
         "provider": PROVIDER,
         "envelope_id": row["envelope_id"],
         "envelope_key": row["envelope_key"],
         "status": str(status),
         "signer_id": row["signer_id"],
-        "metadata": json.loads(metadata) if isinstance(metadata, str) else dict(metadata),
+        "metadata": dict(row["metadata"]),
         "occurred_at": occurred_at.isoformat(),
     }
     return WebhookEvent(row["envelope_id"], status, occurred_at, raw)

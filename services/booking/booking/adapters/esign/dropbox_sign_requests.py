@@ -8,7 +8,6 @@ which is sooner than the one Dropbox Sign accepts, and the envelope's document i
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -70,7 +69,7 @@ def envelope_of(row: Mapping[str, Any], status: EnvelopeStatus) -> Envelope:
         PROVIDER,
         status,
         row["signing_url"],
-        tuple(json.loads(row["document_ids"])),
+        tuple(row["document_ids"]),
     )
 
 
@@ -112,7 +111,7 @@ class RequestMap:
                 envelope_key,
                 fingerprint,
                 signer_id,
-                json.dumps(doc_ids),
+                doc_ids,
                 expires_at,
                 now,
             )
@@ -200,4 +199,4 @@ class RequestMap:
                 ESignErrorCode.ENVELOPE_NOT_FOUND,
                 f"no envelope {signature_request_id} was sent from here",
             )
-        return Sent(row["signer_id"], json.loads(row["document_ids"]))
+        return Sent(row["signer_id"], row["document_ids"])
