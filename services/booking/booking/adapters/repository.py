@@ -9,14 +9,15 @@ from typing import Any
 import asyncpg
 
 from booking.adapters.lost_update import expect_changed
+from booking.adapters.refunds_repository import REFUND_DOCUMENT
 
 BOOKING_COLUMNS = (
     "booking_id, guest_id, listing_id, host_id, host_account_id, starts_at, ends_at, status, "
     "payment_status, amount, platform_fee, currency, payment_method, payment_id, "
     "failure_reason, failure_detail, correlation_id, version, created_at, updated_at, mode, "
     "respond_by, pay_by, payment_attempts, save_for_later, envelope_id, signing_url, group_id, "
-    "quote, policy, guests, extras, tax, cancelled_by, cancelled_at, cancel_reason, refund, "
-    "refund_status, refund_failure, refunded_amount, "
+    "quote, policy, guests, extras, tax, cancelled_by, cancelled_at, cancel_reason, "
+    f"{REFUND_DOCUMENT}, refund_status, refund_failure, refunded_amount, "
     "payment_method_type, funds_status, bank_name, bank_last4, mandate_ip_address, "
     "mandate_user_agent, "
     "deposit_amount, deposit_released_at, deposit_release_reason, deposit_charged, "
@@ -24,7 +25,7 @@ BOOKING_COLUMNS = (
 )
 
 
-_JSON_COLUMNS = ("required_documents", "extras", "quote", "policy", "refund")
+_JSON_COLUMNS = ("required_documents", "extras", "quote", "policy")
 
 
 async def get_listing(conn: asyncpg.Connection, listing_id: str) -> asyncpg.Record | None:
