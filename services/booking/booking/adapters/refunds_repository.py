@@ -1,9 +1,9 @@
 """Every SQL statement of a cancellation's refund: booking.refunds, its lines and its requests.
 
 A booking's read carries its refund as the document the API has always shown
-(`REFUND_DOCUMENT`, a column of `repository.BOOKING_COLUMNS`): one query for a booking or a
-page of them. Postgres builds it as jsonb, which orders its keys itself (shorter keys first),
-so the document is byte for byte the blob `bookings.refund` was before migration 0027.
+(`REFUND_DOCUMENT`, the `refund` column of `repository.BOOKING_COLUMNS`): one query for a
+booking or a page of them. Postgres builds it as jsonb, which orders its keys itself (shorter
+keys first), so the document is byte for byte the blob `bookings.refund` was before 0027.
 
 Lock order: the booking (`repository.get_booking(..., for_update=True)`), then its refund rows;
 they change only under the booking's lock."""
@@ -17,7 +17,8 @@ import asyncpg
 from booking.adapters.lost_update import expect_changed
 from booking.domain.refunds import CancellationRefund, RefundProgress
 
-# A correlated subquery of `FROM booking.bookings` (the table must not be aliased).
+# A correlated subquery of `FROM booking.bookings` (the table must not be aliased): the
+# refund's document, or NULL when the booking was not cancelled.
 REFUND_DOCUMENT = """(
     SELECT jsonb_build_object(
         'booking_id', r.booking_id::text, 'cancelled_by', r.cancelled_by,
@@ -33,7 +34,7 @@ REFUND_DOCUMENT = """(
         'succeeded', COALESCE((SELECT jsonb_agg(q.refund_id ORDER BY q.succeeded_seq)
             FROM booking.refund_requests q WHERE q.booking_id = r.booking_id
             AND q.succeeded_seq IS NOT NULL), '[]'::jsonb))
-    FROM booking.refunds r WHERE r.booking_id = bookings.booking_id) AS refund"""
+    FROM booking.refunds r WHERE r.booking_id = bookings.booking_id)"""
 
 
 async def record(

@@ -17,7 +17,7 @@ BOOKING_COLUMNS = (
     "failure_reason, failure_detail, correlation_id, version, created_at, updated_at, mode, "
     "respond_by, pay_by, payment_attempts, save_for_later, envelope_id, signing_url, group_id, "
     "quote, policy, guests, extras, tax, cancelled_by, cancelled_at, cancel_reason, "
-    f"{REFUND_DOCUMENT}, refund_status, refund_failure, refunded_amount, "
+    f"{REFUND_DOCUMENT} AS refund, refund_status, refund_failure, refunded_amount, "
     "payment_method_type, funds_status, bank_name, bank_last4, mandate_ip_address, "
     "mandate_user_agent, "
     "deposit_amount, deposit_released_at, deposit_release_reason, deposit_charged, "
