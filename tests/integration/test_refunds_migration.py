@@ -24,7 +24,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from booking.adapters import refunds_repository
+from booking.adapters import refunds_repository, repository
 from booking.adapters.lost_update import LostUpdate
 from booking.adapters.refunds_repository import REFUND_DOCUMENT
 from booking.domain.refunds import (
@@ -261,3 +261,26 @@ async def test_answers_are_kept_in_the_order_payments_gave_them_and_only_once(
     assert (shown["lines"], shown["host_penalty"], shown["policy"]) == ([], 1200, "strict@1")
     async with booking_pool.acquire() as conn:  # a booking never cancelled has no refund
         assert await refunds_repository.progress(conn, await _booking(booking_pool)) is None
+
+
+async def test_a_bookings_read_finds_its_refund_rows_without_a_table_scan(
+    booking_pool: asyncpg.Pool,
+) -> None:
+    """Every read of a booking (GET, lists, legs) builds its refund: through the primary keys,
+    so its cost does not grow with the number of cancellations."""
+    booking_id = await _booking(booking_pool)
+    cmd = cancellations.Cancel(booking_id, Canceller.HOST, "host-mig", "double booked")
+    async with booking_pool.acquire() as conn, conn.transaction():
+        await cancellations.cancel(conn, OUTBOX, cmd)
+    scans = (
+        "SELECT relname, seq_scan FROM pg_stat_xact_user_tables WHERE schemaname = 'booking' "
+        "AND relname IN ('refunds', 'refund_lines', 'refund_requests')"
+    )
+    async with booking_pool.acquire() as conn, conn.transaction():
+        await conn.execute("SET LOCAL enable_seqscan = off")
+        # The counts may still hold this connection's earlier transactions (flushed lazily).
+        before = {r["relname"]: r["seq_scan"] for r in await conn.fetch(scans)}
+        row = await repository.get_booking(conn, booking_id)
+        after = {r["relname"]: r["seq_scan"] for r in await conn.fetch(scans)}
+    assert row is not None and json.loads(row["refund"])["succeeded"] == []
+    assert len(after) == 3 and after == before
