@@ -2,9 +2,9 @@
 booking.refunds, refund_lines and refund_requests, and back on downgrade; the repository keeps
 the order in which payments' answers came.
 
-Each migration test runs the revision's `downgrade()`/`upgrade()` through Alembic's operations on one
-connection, inside a transaction that is rolled back: Postgres DDL is transactional, so the
-test database is left at the head revision whatever happens."""
+Each migration test runs the revision's `downgrade()`/`upgrade()` through Alembic's operations
+on one connection, inside a transaction that is rolled back: Postgres DDL is transactional, so
+the test database is left at the head revision whatever happens."""
 
 from __future__ import annotations
 

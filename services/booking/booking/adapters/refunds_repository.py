@@ -69,7 +69,8 @@ async def record(
     )
     await conn.execute(
         "INSERT INTO booking.refund_requests (booking_id, position, refund_id) "
-        "SELECT $1, q.n - 1, q.refund_id FROM unnest($2::text[]) WITH ORDINALITY AS q(refund_id, n)",
+        "SELECT $1, q.n - 1, q.refund_id "
+        "FROM unnest($2::text[]) WITH ORDINALITY AS q(refund_id, n)",
         booking_id,
         list(refund.requested),
     )
@@ -101,8 +102,10 @@ async def mark_succeeded(conn: asyncpg.Connection, booking_id: uuid.UUID, refund
         "WITH made AS (UPDATE booking.refund_requests SET succeeded_at = now(), "
         "succeeded_seq = (SELECT count(succeeded_seq) + 1 FROM booking.refund_requests "
         "WHERE booking_id = $1) "
-        "WHERE booking_id = $1 AND refund_id = $2 AND succeeded_seq IS NULL RETURNING booking_id) "
-        "UPDATE booking.refunds SET updated_at = now() WHERE booking_id IN (SELECT booking_id FROM made)",
+        "WHERE booking_id = $1 AND refund_id = $2 AND succeeded_seq IS NULL "
+        "RETURNING booking_id) "
+        "UPDATE booking.refunds SET updated_at = now() "
+        "WHERE booking_id IN (SELECT booking_id FROM made)",
         booking_id,
         refund_id,
     )

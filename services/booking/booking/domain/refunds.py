@@ -306,7 +306,7 @@ class CancellationRefund:
 
 @dataclass(frozen=True)
 class RefundProgress:
-    """The refunds payments was asked for (in order) and those it made (in the order it said so)."""
+    """The refunds payments was asked for (in order) and those it made (in its answers' order)."""
 
     requested: tuple[str, ...]
     succeeded: tuple[str, ...]
