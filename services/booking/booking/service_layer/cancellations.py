@@ -1,14 +1,13 @@
 """Use cases: preview and cancel a confirmed booking (or one leg of a Linked Booking Group).
 
 The refund comes from the refund kernel, applied to the quote and the policy snapshotted at
-checkout; cancelling records it on the booking and emits booking.booking_cancelled carrying the
-refund request, in one transaction. Payments refunds with the request's deterministic id and
+checkout; cancelling records it (booking.refunds, `refunds_repository`) and emits
+booking.booking_cancelled carrying the refund request, in one transaction. Payments refunds with the request's deterministic id and
 answers refund_succeeded or refund_failed, which set the booking's `refund_status`.
 """
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,13 +15,14 @@ from typing import Any
 
 import asyncpg
 
-from booking.adapters import amendments_repository, repository
+from booking.adapters import amendments_repository, refunds_repository, repository
 from booking.domain import bank_debits
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.model import Trigger, transition_for
 from booking.domain.quote import Quote
 from booking.domain.refunds import (
     PRESETS,
+    CancellationRefund,
     Canceller,
     Policy,
     RefundDecision,
@@ -129,13 +129,19 @@ async def cancel(conn: asyncpg.Connection, outbox: Outbox, cmd: Cancel) -> dict[
         cancelled_by=cmd.by.value,
         cancelled_at=now,
         cancel_reason=cmd.reason,
-        refund={
-            **_preview_view(row, cmd, decision, policy),
-            "refund_id": refund_id(booking_id),
-            "refund_ids": [r.refund_id for r in requests],
-            "succeeded": [],
-        },
         refund_status="pending" if request else "none",
+    )
+    await refunds_repository.record(
+        conn,
+        row["booking_id"],
+        CancellationRefund(
+            refund_id=refund_id(booking_id),
+            cancelled_by=cmd.by,
+            policy=policy.label,
+            currency=row["currency"],
+            decision=decision,
+            requested=tuple(r.refund_id for r in requests),
+        ),
     )
     await scheduler.cancel(conn, "booking", COMPLETION, booking_id)
     await claims.on_booking_ended(conn, outbox, row, "booking_cancelled")
@@ -208,20 +214,17 @@ async def on_refund_succeeded(
             await _amendment_refund(conn, about.subject_id, "refunded")
         return
     row = await repository.get_booking(conn, uuid.UUID(event.booking_id), for_update=True)
-    if row is None or not row["refund"]:
+    if row is None:
         return
-    refund = json.loads(row["refund"])
-    expected = refund.get("refund_ids") or [refund["refund_id"]]
-    succeeded = refund.get("succeeded", [])
-    if event.refund_id in succeeded or event.refund_id not in expected:
+    progress = await refunds_repository.progress(conn, row["booking_id"])
+    if progress is None or not progress.awaits(event.refund_id):
         return  # a redelivered answer, or not one this cancellation asked for
-    succeeded = [*succeeded, event.refund_id]
-    done = set(succeeded) == set(expected)
+    done = progress.done_with(event.refund_id)
+    await refunds_repository.mark_succeeded(conn, row["booking_id"], event.refund_id)
     await repository.change_booking(
         conn,
         row["booking_id"],
         row["version"],
-        refund={**refund, "succeeded": succeeded},
         refund_status="refunded" if done else row["refund_status"],
         refund_failure=None if done else row["refund_failure"],
         refunded_amount=row["refunded_amount"] + event.amount,

@@ -4,7 +4,6 @@ One transaction: hold the slot, start the hold timer, ask payments to authorize.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -305,7 +304,7 @@ def booking_view(row: asyncpg.Record) -> dict[str, Any]:
         "policy": row["policy"],
         "cancelled_by": row["cancelled_by"],
         "cancelled_at": row["cancelled_at"].isoformat() if row["cancelled_at"] else None,
-        "refund": json.loads(row["refund"]) if row["refund"] else None,
+        "refund": row["refund"],
         "refund_status": row["refund_status"],
         "refund_failure": row["refund_failure"],
         "refunded_amount": row["refunded_amount"],
