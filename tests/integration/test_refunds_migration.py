@@ -252,10 +252,8 @@ async def test_answers_are_kept_in_the_order_payments_gave_them_and_only_once(
             await refunds_repository.mark_succeeded(conn, booking_id, second)
     async with booking_pool.acquire() as conn, conn.transaction():
         await refunds_repository.mark_succeeded(conn, booking_id, first)
-        shown = json.loads(
-            await conn.fetchval(
-                f"SELECT {REFUND_DOCUMENT} FROM booking.bookings WHERE booking_id = $1", booking_id
-            )
+        shown = await conn.fetchval(  # a dict: the pool's codec decodes jsonb
+            f"SELECT {REFUND_DOCUMENT} FROM booking.bookings WHERE booking_id = $1", booking_id
         )
     assert (shown["refund_ids"], shown["succeeded"]) == ([first, second], [second, first])
     assert (shown["lines"], shown["host_penalty"], shown["policy"]) == ([], 1200, "strict@1")
@@ -282,5 +280,5 @@ async def test_a_bookings_read_finds_its_refund_rows_without_a_table_scan(
         before = {r["relname"]: r["seq_scan"] for r in await conn.fetch(scans)}
         row = await repository.get_booking(conn, booking_id)
         after = {r["relname"]: r["seq_scan"] for r in await conn.fetch(scans)}
-    assert row is not None and json.loads(row["refund"])["succeeded"] == []
+    assert row is not None and row["refund"]["succeeded"] == []
     assert len(after) == 3 and after == before
