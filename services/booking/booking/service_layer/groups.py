@@ -40,7 +40,7 @@ from booking.adapters.lost_update import expect_changed
 from booking.config import BookingSettings
 from booking.domain.errors import BookingError
 from booking.domain.groups import Group, GroupStep, GroupTrigger, releases
-from booking.domain.model import BookingStatus, Trigger
+from booking.domain.model import BOOKING_FAILED, LEG_READY, BookingStatus, Trigger
 from booking.service_layer import booking_messages, lifecycle
 from booking.service_layer import groups_messages as messages
 from booking.service_layer.checkout import (
@@ -292,7 +292,7 @@ class Groups:
         """A host accepted a Request-to-Book leg (`leg` locked, in awaiting_host)."""
         group = await groups_repository.get_group(conn, leg["group_id"], for_update=True)
         assert group is not None
-        ready = {"booking.leg_ready": lambda: messages.leg_ready(leg, Trigger.HOST_ACCEPTED.value)}
+        ready = {LEG_READY: lambda: messages.leg_ready(leg, Trigger.HOST_ACCEPTED.value)}
         cause = Cause(leg["correlation_id"])
         await self._move_leg(conn, leg, Trigger.HOST_ACCEPTED, ready, cause)
         await scheduler.cancel(conn, "booking", REQUEST_EXPIRY, str(leg["booking_id"]))
@@ -337,7 +337,7 @@ class Groups:
         for leg in legs:
             if not releases(BookingStatus(leg["status"])):
                 continue  # the leg that failed the group, ended by its own transition
-            released = {"booking.booking_failed": _released(leg, failure.reason)}
+            released = {BOOKING_FAILED: _released(leg, failure.reason)}
             await self._move_leg(
                 conn,
                 leg,

@@ -24,7 +24,15 @@ from booking.domain.groups import (
     payment_failure_reason,
 )
 from booking.domain.holds import HoldRule
-from booking.domain.model import Booking, BookingStatus, PaymentStatus, Trigger
+from booking.domain.model import (
+    BOOKING_CONFIRMED,
+    HOST_ASKED,
+    LEG_READY,
+    Booking,
+    BookingStatus,
+    PaymentStatus,
+    Trigger,
+)
 from booking.service_layer import booking_messages
 from booking.service_layer import groups_messages as messages
 from booking.service_layer.checkout import COMPLETION, REQUEST_EXPIRY
@@ -138,15 +146,11 @@ class GroupPayments(Groups):
         cause = Cause.of(env)
         paid = {"payment_status": payment_status, "payment_id": payment_id}
         if Booking.of(leg).next(trigger).status is not BookingStatus.AWAITING_HOST:
-            ready = {"booking.leg_ready": lambda: messages.leg_ready(leg, trigger.value)}
+            ready = {LEG_READY: lambda: messages.leg_ready(leg, trigger.value)}
             await self._move_leg(conn, leg, trigger, ready, cause, **paid)
             return
         respond_by = host_deadline(datetime.now(UTC), leg["respond_by"], leg["created_at"])
-        asked = {
-            "booking.host_response_requested": lambda: booking_messages.host_asked(
-                leg, payment_id, respond_by
-            )
-        }
+        asked = {HOST_ASKED: lambda: booking_messages.host_asked(leg, payment_id, respond_by)}
         await self._move_leg(conn, leg, trigger, asked, cause, **paid, respond_by=respond_by)
         booking_id = str(leg["booking_id"])
         await scheduler.schedule(conn, "booking", REQUEST_EXPIRY, booking_id, respond_by)
@@ -164,7 +168,7 @@ class GroupPayments(Groups):
         metrics.captured("group", group["created_at"], group["updated_at"])
         captured = PaymentStatus.CAPTURED.value
         for leg in legs:
-            confirmed = {"booking.booking_confirmed": _confirmed(leg, event.payment_id)}
+            confirmed = {BOOKING_CONFIRMED: _confirmed(leg, event.payment_id)}
             await self._move_leg(
                 conn,
                 leg,
