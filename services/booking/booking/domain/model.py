@@ -118,22 +118,23 @@ HOLDING_STATUSES = (
     BookingStatus.AWAITING_SIGNATURES,
     BookingStatus.AWAITING_GROUP,
 )
-# Where a checkout starts: documents to sign first (docs-before-pay), or straight to payment.
-INITIALS = (
-    (BookingStatus.AWAITING_SIGNATURES, "checkout with documents", "booking.signatures_requested"),
-    (BookingStatus.PENDING_PAYMENT, "checkout", "booking.checkout_requested"),
-)
-
-_P, _A = BookingStatus.PENDING_PAYMENT, BookingStatus.AWAITING_HOST
-_C, _D = BookingStatus.CONFIRMED, BookingStatus.PAYMENT_DUE
-_S = BookingStatus.AWAITING_SIGNATURES
-_G = BookingStatus.AWAITING_GROUP
+# The event types the table's rows name more than once (each row emits one event).
 BOOKING_CONFIRMED = "booking.booking_confirmed"
 CHECKOUT_REQUESTED = "booking.checkout_requested"
 BOOKING_FAILED = "booking.booking_failed"
 HOST_ASKED = "booking.host_response_requested"
 LEG_READY = "booking.leg_ready"
 PAYMENT_REQUESTED = "booking.payment_requested"
+# Where a checkout starts: documents to sign first (docs-before-pay), or straight to payment.
+INITIALS = (
+    (BookingStatus.AWAITING_SIGNATURES, "checkout with documents", "booking.signatures_requested"),
+    (BookingStatus.PENDING_PAYMENT, "checkout", CHECKOUT_REQUESTED),
+)
+
+_P, _A = BookingStatus.PENDING_PAYMENT, BookingStatus.AWAITING_HOST
+_C, _D = BookingStatus.CONFIRMED, BookingStatus.PAYMENT_DUE
+_S = BookingStatus.AWAITING_SIGNATURES
+_G = BookingStatus.AWAITING_GROUP
 
 
 def _to(
@@ -143,57 +144,58 @@ def _to(
     return Transition(target, (emits,), None if guard is Guard.ALWAYS else guard)
 
 
-T = Trigger
+_T = Trigger
 TABLE: TransitionTable[BookingStatus, Trigger] = TransitionTable(
     {
         # Docs-before-pay: payment is requested only by the transition out of this state (a
         # group leg's payment, by the group's transition once every leg is signed).
-        (_S, T.DOCUMENTS_SIGNED): (
+        (_S, _T.DOCUMENTS_SIGNED): (
             _to(_P, CHECKOUT_REQUESTED, Guard.SINGLE),
             _to(_P, "booking.documents_signed", Guard.GROUP_LEG),
         ),
-        (_S, T.DOCUMENTS_DECLINED): _to(BookingStatus.FAILED, BOOKING_FAILED),
-        (_S, T.HOLD_EXPIRED): _to(BookingStatus.EXPIRED, BOOKING_FAILED, Guard.SINGLE),
-        (_P, T.PAYMENT_AUTHORIZED): (
+        (_S, _T.DOCUMENTS_DECLINED): _to(BookingStatus.FAILED, BOOKING_FAILED),
+        (_S, _T.HOLD_EXPIRED): _to(BookingStatus.EXPIRED, BOOKING_FAILED, Guard.SINGLE),
+        (_P, _T.PAYMENT_AUTHORIZED): (
             _to(_C, BOOKING_CONFIRMED, Guard.INSTANT_BOOK),
             _to(_A, HOST_ASKED, Guard.REQUEST_TO_BOOK),
             _to(_G, LEG_READY, Guard.GROUP_INSTANT),
             _to(_A, HOST_ASKED, Guard.GROUP_REQUEST),
         ),
-        (_P, T.PAYMENT_FAILED): _to(BookingStatus.FAILED, BOOKING_FAILED, Guard.SINGLE),
-        (_P, T.HOLD_EXPIRED): _to(BookingStatus.EXPIRED, BOOKING_FAILED, Guard.SINGLE),
-        (_A, T.HOST_ACCEPTED): (
+        (_P, _T.PAYMENT_FAILED): _to(BookingStatus.FAILED, BOOKING_FAILED, Guard.SINGLE),
+        (_P, _T.HOLD_EXPIRED): _to(BookingStatus.EXPIRED, BOOKING_FAILED, Guard.SINGLE),
+        (_A, _T.HOST_ACCEPTED): (
             _to(_C, BOOKING_CONFIRMED, Guard.SINGLE),
             _to(_G, LEG_READY, Guard.GROUP_LEG),
         ),
-        (_A, T.HOST_DECLINED): _to(BookingStatus.DECLINED, BOOKING_FAILED),
-        (_A, T.REQUEST_EXPIRED): _to(BookingStatus.EXPIRED, BOOKING_FAILED),
+        (_A, _T.HOST_DECLINED): _to(BookingStatus.DECLINED, BOOKING_FAILED),
+        (_A, _T.REQUEST_EXPIRED): _to(BookingStatus.EXPIRED, BOOKING_FAILED),
         # The host has not answered and the authorization would lapse: release, void it.
-        (_A, T.AUTHORIZATION_EXPIRING): _to(BookingStatus.EXPIRED, BOOKING_FAILED, Guard.SINGLE),
-        (_C, T.BOOKING_ENDED): _to(BookingStatus.COMPLETED, "booking.booking_completed"),
-        (_P, T.PAYMENT_METHOD_SAVED): (
+        (_A, _T.AUTHORIZATION_EXPIRING): _to(BookingStatus.EXPIRED, BOOKING_FAILED, Guard.SINGLE),
+        (_C, _T.BOOKING_ENDED): _to(BookingStatus.COMPLETED, "booking.booking_completed"),
+        (_P, _T.PAYMENT_METHOD_SAVED): (
             _to(_A, HOST_ASKED, Guard.REQUEST_TO_BOOK),
             _to(_G, LEG_READY, Guard.GROUP_INSTANT),
             _to(_A, HOST_ASKED, Guard.GROUP_REQUEST),
         ),
-        (_C, T.PAYMENT_FAILED): _to(_D, PAYMENT_REQUESTED, Guard.SINGLE),
+        (_C, _T.PAYMENT_FAILED): _to(_D, PAYMENT_REQUESTED, Guard.SINGLE),
         # A bank debit (ACH) confirms at once with its funds pending (docs/bank-debits.md); its
         # return before the start asks the guest to pay by card (payment_due, then as above).
-        (_P, T.PAYMENT_PROCESSING): _to(_C, BOOKING_CONFIRMED, Guard.INSTANT_BOOK),
-        (_C, T.PAYMENT_RETURNED): _to(_D, PAYMENT_REQUESTED, Guard.SINGLE),
-        (_D, T.PAYMENT_RETRY_REQUESTED): _to(_D, "booking.payment_retry_requested"),
-        (_D, T.PAYMENT_CAPTURED): _to(_C, BOOKING_CONFIRMED),
-        (_D, T.PAYMENT_WINDOW_CLOSED): _to(BookingStatus.RELEASED, BOOKING_FAILED),
+        (_P, _T.PAYMENT_PROCESSING): _to(_C, BOOKING_CONFIRMED, Guard.INSTANT_BOOK),
+        (_C, _T.PAYMENT_RETURNED): _to(_D, PAYMENT_REQUESTED, Guard.SINGLE),
+        (_D, _T.PAYMENT_RETRY_REQUESTED): _to(_D, "booking.payment_retry_requested"),
+        (_D, _T.PAYMENT_CAPTURED): _to(_C, BOOKING_CONFIRMED),
+        (_D, _T.PAYMENT_WINDOW_CLOSED): _to(BookingStatus.RELEASED, BOOKING_FAILED),
         # A Linked Booking Group's legs are confirmed together, or released together.
-        (_G, T.GROUP_CONFIRMED): _to(_C, BOOKING_CONFIRMED),
+        (_G, _T.GROUP_CONFIRMED): _to(_C, BOOKING_CONFIRMED),
         **{
-            (s, T.GROUP_FAILED): _to(BookingStatus.FAILED, BOOKING_FAILED) for s in (_S, _P, _A, _G)
+            (s, _T.GROUP_FAILED): _to(BookingStatus.FAILED, BOOKING_FAILED)
+            for s in (_S, _P, _A, _G)
         },
         # Cancelling a confirmed booking (or one leg of a confirmed group): the refund kernel
         # decides the refund, carried by the event to payments.
         **{
             (_C, trigger): _to(BookingStatus.CANCELLED, "booking.booking_cancelled")
-            for trigger in (T.GUEST_CANCELLED, T.HOST_CANCELLED, T.ADMIN_CANCELLED)
+            for trigger in (_T.GUEST_CANCELLED, _T.HOST_CANCELLED, _T.ADMIN_CANCELLED)
         },
     }
 )
