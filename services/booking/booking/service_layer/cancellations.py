@@ -18,7 +18,7 @@ import asyncpg
 from booking.adapters import amendments_repository, refunds_repository, repository
 from booking.domain import bank_debits
 from booking.domain.errors import BookingError, ErrorCode
-from booking.domain.model import Trigger, transition_for
+from booking.domain.model import Booking, Trigger
 from booking.domain.quote import Quote
 from booking.domain.refunds import (
     PRESETS,
@@ -29,8 +29,9 @@ from booking.domain.refunds import (
     allocate,
     refund_for,
 )
-from booking.service_layer import claims, disputes, payment_facts, receipts
+from booking.service_layer import claims, disputes, lifecycle, payment_facts, receipts
 from booking.service_layer.checkout import COMPLETION, booking_view
+from booking.service_layer.publishing import Cause
 from eventkit import scheduler
 from eventkit.outbox import Outbox
 from marketplace_contracts import Envelope
@@ -64,7 +65,7 @@ async def _load(conn: asyncpg.Connection, cmd: Cancel, *, lock: bool) -> asyncpg
         raise BookingError(ErrorCode.BOOKING_NOT_FOUND, f"booking {cmd.booking_id} not found")
     if cmd.force_majeure and cmd.by is not Canceller.ADMIN:
         raise BookingError(ErrorCode.FORBIDDEN, "only an admin can cancel for force majeure")
-    transition_for(row, TRIGGERS[cmd.by])  # 409 unless the booking can be cancelled
+    Booking.of(row).next(TRIGGERS[cmd.by])  # 409 unless the booking can be cancelled
     bank_debits.check_cancellable(row)  # 409 funds_pending: a debit still processing
     return row
 
@@ -116,16 +117,14 @@ async def cancel(conn: asyncpg.Connection, outbox: Outbox, cmd: Cancel) -> dict[
     row = await _load(conn, cmd, lock=True)
     await disputes.check_not_disputed(conn, row)  # 409 payment_disputed: it would refund
     now = datetime.now(UTC)
-    step = transition_for(row, TRIGGERS[cmd.by])
     decision, policy = decide(row, cmd, now)
     booking_id = str(row["booking_id"])
     requests = await _refund_requests(conn, row, decision)
     request = requests[0] if requests else None
-    await repository.change_booking(
+    done = await lifecycle.change(
         conn,
-        row["booking_id"],
-        row["version"],
-        status=step.target.value,
+        row,
+        TRIGGERS[cmd.by],
         cancelled_by=cmd.by.value,
         cancelled_at=now,
         cancel_reason=cmd.reason,
@@ -144,10 +143,10 @@ async def cancel(conn: asyncpg.Connection, outbox: Outbox, cmd: Cancel) -> dict[
         ),
     )
     await scheduler.cancel(conn, "booking", COMPLETION, booking_id)
+    # The deposit's release comes before the cancellation in the outbox (as it always has).
     await claims.on_booking_ended(conn, outbox, row, "booking_cancelled")
-    await outbox.add(
-        conn,
-        BookingCancelledV1(
+    cancelled = {
+        "booking.booking_cancelled": lambda: BookingCancelledV1(
             booking_id=booking_id,
             group_id=str(row["group_id"]) if row["group_id"] else None,
             cancelled_by=cmd.by.value,
@@ -157,10 +156,9 @@ async def cancel(conn: asyncpg.Connection, outbox: Outbox, cmd: Cancel) -> dict[
             additional_refunds=requests[1:],
             host_account_id=row["host_account_id"],
             host_penalty=decision.host_penalty,
-        ),
-        key=booking_id,
-        correlation_id=row["correlation_id"],
-    )
+        )
+    }
+    await lifecycle.announce(conn, outbox, row, done, cancelled, Cause(row["correlation_id"]))
     updated = await repository.get_booking(conn, row["booking_id"])
     assert updated is not None
     return booking_view(updated)
