@@ -145,13 +145,7 @@ async def new_leg(
         conn, listing, quote_id, guest_id, starts_at, ends_at, guests, chosen, invited_amount
     )
     if payment_method_type == US_BANK_ACCOUNT:
-        bank_debits.check_allowed(
-            listing,
-            starts_at=starts_at,
-            currency=quote.currency,
-            grouped=group_id is not None,
-            min_lead=bank_debit_lead or DEFAULT_BANK_DEBIT_LEAD,
-        )
+        _check_bank_debit(listing, quote, starts_at, group_id, bank_debit_lead)
     policy = await policy_of(conn, listing)
     instant = listing["instant_book"] or invited_amount is not None
     documents: list[dict[str, Any]] = json.loads(listing["required_documents"])
@@ -166,10 +160,7 @@ async def new_leg(
         "correlation_id": correlation_id,
         "mode": (BookingMode.INSTANT if instant else BookingMode.REQUEST).value,
         **host_answer(listing, instant, starts_at, response_window, authorization_horizon),
-        # docs-before-pay: no payment request until every document is signed
-        "status": (
-            BookingStatus.AWAITING_SIGNATURES if documents else BookingStatus.PENDING_PAYMENT
-        ).value,
+        "status": _first_status(documents).value,
         "group_id": group_id,
         "quote": quote.as_dict(),
         "policy": policy,
@@ -180,6 +171,28 @@ async def new_leg(
         **payment_columns(quote, payment_method, payment_method_type, mandate, client),
     }
     return booking, documents
+
+
+def _check_bank_debit(
+    listing: Mapping[str, Any],
+    quote: Quote,
+    starts_at: datetime,
+    group_id: uuid.UUID | None,
+    min_lead: timedelta | None,
+) -> None:
+    """422 `bank_debit_not_allowed` unless this leg may be paid by ACH Direct Debit."""
+    bank_debits.check_allowed(
+        listing,
+        starts_at=starts_at,
+        currency=quote.currency,
+        grouped=group_id is not None,
+        min_lead=min_lead or DEFAULT_BANK_DEBIT_LEAD,
+    )
+
+
+def _first_status(documents: list[dict[str, Any]]) -> BookingStatus:
+    """Docs before pay: no payment request until every document is signed."""
+    return BookingStatus.AWAITING_SIGNATURES if documents else BookingStatus.PENDING_PAYMENT
 
 
 async def request_signatures(
