@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 import stripe
 
-from marketplace_contracts.money import STRIPE_MAX_AMOUNT
+from domainkit.money import STRIPE_MAX_AMOUNT
 from payments.adapters.stripe_gateway import (
     PaymentIntentResult,
     RefundResult,

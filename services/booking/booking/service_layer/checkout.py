@@ -144,12 +144,10 @@ async def new_leg(
         conn, listing, quote_id, guest_id, starts_at, ends_at, guests, chosen, invited_amount
     )
     if payment_method_type == US_BANK_ACCOUNT:
-        _check_bank_debit(listing, starts_at, quote.currency, group_id, bank_debit_lead)
+        _check_bank_debit(listing, quote, starts_at, group_id, bank_debit_lead)
     policy = await policy_of(conn, listing)
     instant = listing["instant_book"] or invited_amount is not None
     documents: list[dict[str, Any]] = listing["required_documents"]
-    # docs-before-pay: no payment request until every document is signed
-    status = BookingStatus.AWAITING_SIGNATURES if documents else BookingStatus.PENDING_PAYMENT
     booking = {
         "booking_id": uuid.uuid4(),
         "guest_id": guest_id,
@@ -161,7 +159,7 @@ async def new_leg(
         "correlation_id": correlation_id,
         "mode": (BookingMode.INSTANT if instant else BookingMode.REQUEST).value,
         **host_answer(listing, instant, starts_at, response_window, authorization_horizon),
-        "status": status.value,
+        "status": _first_status(documents).value,
         "group_id": group_id,
         "quote": quote.as_dict(),
         "policy": policy,
@@ -175,20 +173,25 @@ async def new_leg(
 
 
 def _check_bank_debit(
-    listing: asyncpg.Record,
+    listing: Mapping[str, Any],
+    quote: Quote,
     starts_at: datetime,
-    currency: str,
     group_id: uuid.UUID | None,
-    lead: timedelta | None,
+    min_lead: timedelta | None,
 ) -> None:
-    """422 bank_debit_not_allowed unless this leg may be paid by bank debit."""
+    """422 `bank_debit_not_allowed` unless this leg may be paid by ACH Direct Debit."""
     bank_debits.check_allowed(
         listing,
         starts_at=starts_at,
-        currency=currency,
+        currency=quote.currency,
         grouped=group_id is not None,
-        min_lead=lead or DEFAULT_BANK_DEBIT_LEAD,
+        min_lead=min_lead or DEFAULT_BANK_DEBIT_LEAD,
     )
+
+
+def _first_status(documents: list[dict[str, Any]]) -> BookingStatus:
+    """Docs before pay: no payment request until every document is signed."""
+    return BookingStatus.AWAITING_SIGNATURES if documents else BookingStatus.PENDING_PAYMENT
 
 
 async def request_signatures(
