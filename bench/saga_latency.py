@@ -37,8 +37,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 from _common import BenchResult, gateway_url, kafka_bootstrap, percentile, run_main, say
+from _http import Client, HTTPError, Reply
 
 TARGET_P99_MS = 500.0
 TARGET_RATE = 10.0
@@ -89,7 +89,7 @@ BENCH_LISTINGS = 12
 BENCH_HOST_ACCOUNT = "acct_1HostLoft01"  # a connected account the demo seed onboards
 
 
-async def bench_listings(client: httpx.AsyncClient) -> list[dict[str, Any]]:
+async def bench_listings(client: Client) -> list[dict[str, Any]]:
     """The bench's own Instant Book listings (no documents, no host to wait for), published on
     `catalog.listings` like the upstream catalogue would, once booking's replica has them."""
     from booking.catalog_seed import publish_listings
@@ -136,25 +136,25 @@ def mint_token(sub: str) -> str:
     return issue_token(BookingSettings().jwt_secret, sub, Role.GUEST, 3600)
 
 
-async def gateway_answers(client: httpx.AsyncClient) -> str | None:
+async def gateway_answers(client: Client) -> str | None:
     """None when /healthz answers 2xx, else why not."""
     try:
         response = await client.get("/healthz", timeout=3.0)
-    except httpx.HTTPError as exc:
+    except HTTPError as exc:
         return f"{type(exc).__name__}: {exc}"
     if response.status_code >= 300:
         return f"/healthz answered {response.status_code}"
     return None
 
 
-def _error_code(response: httpx.Response) -> str:
+def _error_code(response: Reply) -> str:
     try:
         return str(response.json()["error"]["code"])
     except (ValueError, KeyError, TypeError):
         return response.text[:80]
 
 
-async def checkout(client: httpx.AsyncClient, slot: Slot, args: argparse.Namespace) -> Sample:
+async def checkout(client: Client, slot: Slot, args: argparse.Namespace) -> Sample:
     body = {
         "listing_id": slot.listing_id,
         "starts_at": slot.starts_at.isoformat(),
@@ -170,7 +170,7 @@ async def checkout(client: httpx.AsyncClient, slot: Slot, args: argparse.Namespa
         if response.status_code != 202:
             return Sample(False, reason=f"POST {response.status_code} {_error_code(response)}")
         booking_id = response.json()["booking_id"]
-    except httpx.HTTPError as exc:
+    except HTTPError as exc:
         return Sample(False, reason=f"POST {type(exc).__name__}")
     sample = Sample(False, post_latency=posted)
     delay = args.poll_interval
@@ -186,7 +186,7 @@ async def checkout(client: httpx.AsyncClient, slot: Slot, args: argparse.Namespa
         sample.polls += 1
         try:
             poll = await client.get(f"/v1/bookings/{booking_id}")
-        except httpx.HTTPError:
+        except HTTPError:
             continue  # counted by the timeout if it persists
         if poll.status_code != 200:
             continue
@@ -213,10 +213,8 @@ async def bench(args: argparse.Namespace) -> BenchResult:
         f"saga latency: {args.rate:g} checkouts/s for {args.duration:g}s ({total} checkouts), "
         f"poll every {args.poll_interval * 1000:.0f} ms, gateway={base}"
     )
-    # Drop idle connections before the server would (uvicorn closes them after 5 s): reusing one
-    # it is closing fails the request with a ReadError that is the client's doing.
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64, keepalive_expiry=2.0)
-    async with httpx.AsyncClient(base_url=base, timeout=10.0, limits=limits) as client:
+    # At most 64 connections, idle ones dropped before the server would close them (_http.py).
+    async with Client(base, timeout=10.0) as client:
         why = await gateway_answers(client)
         if why is not None:
             return BenchResult(
@@ -236,9 +234,7 @@ async def bench(args: argparse.Namespace) -> BenchResult:
         return await _drive(client, slots, args)
 
 
-async def _drive(
-    client: httpx.AsyncClient, slots: list[Slot], args: argparse.Namespace
-) -> BenchResult:
+async def _drive(client: Client, slots: list[Slot], args: argparse.Namespace) -> BenchResult:
     loop = asyncio.get_running_loop()
     tasks: list[asyncio.Task[Sample]] = []
     cpu0 = time.process_time()

@@ -33,9 +33,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import saga_latency as saga
 from _common import BenchResult, gateway_url, percentile, run_main, say
+from _http import Client
 
 RUN_DIR = Path(__file__).resolve().parents[1] / ".run" / "system"
 PROCESSES = ("stripesim", "booking", "payments", "finance", "disputes", "ops", "kafka")
@@ -119,7 +119,7 @@ class Step:
         return f"        CPU ms per captured checkout: total {sum(per.values()):.1f} ({each})"
 
 
-async def raw_limit(client: httpx.AsyncClient, seconds: float = 3.0) -> float:
+async def raw_limit(client: Client, seconds: float = 3.0) -> float:
     """Closed-loop GET /healthz per second with 32 concurrent clients: the HTTP ceiling."""
     done = 0
     stop = time.perf_counter() + seconds
@@ -135,7 +135,7 @@ async def raw_limit(client: httpx.AsyncClient, seconds: float = 3.0) -> float:
 
 
 async def run_rate(
-    client: httpx.AsyncClient, slots: list[saga.Slot], rate: float, args: argparse.Namespace
+    client: Client, slots: list[saga.Slot], rate: float, args: argparse.Namespace
 ) -> Step:
     step = Step(rate)
     loop = asyncio.get_running_loop()
@@ -155,7 +155,7 @@ async def run_rate(
     return step
 
 
-async def history(client: httpx.AsyncClient, slots: list[saga.Slot], rate: float) -> None:
+async def history(client: Client, slots: list[saga.Slot], rate: float) -> None:
     """Drive checkouts without following them; a refusal waits its Retry-After and retries."""
     say(f"history: {len(slots)} checkouts at up to {rate:g}/s")
     sem = asyncio.Semaphore(int(rate))  # at most ~1 s of checkouts waiting on the gateway
@@ -181,10 +181,7 @@ async def history(client: httpx.AsyncClient, slots: list[saga.Slot], rate: float
 
 
 async def sweep(args: argparse.Namespace) -> BenchResult:
-    # httpcore scans every pooled connection for each request: a pool of hundreds costs the
-    # load generator more CPU than the requests themselves.
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64, keepalive_expiry=2)
-    async with httpx.AsyncClient(base_url=gateway_url(), timeout=30.0, limits=limits) as client:
+    async with Client(gateway_url(), timeout=30.0) as client:
         why = await saga.gateway_answers(client)
         if why is not None:
             return BenchResult(name="sweep", status="skipped", message=f"gateway: {why}")

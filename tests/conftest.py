@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 import uuid
@@ -13,6 +12,7 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from eventkit.db import create_pool
+from tests.support.poll import eventually
 
 KAFKA = os.environ.get("KAFKA_BOOTSTRAP", "127.0.0.1:19092")
 TEST_DB = os.environ.get("MP_TEST_DB", "marketplace_test")
@@ -60,9 +60,24 @@ async def create_topic(bootstrap: str, name: str, partitions: int = 3) -> None:
     await admin.start()
     try:
         await admin.create_topics([NewTopic(name, partitions, 1)])
+        # Created is not yet writable: the first produce waits until every partition has a
+        # leader in the broker's metadata.
+        await eventually(
+            lambda: _led_partitions(admin, name),
+            lambda led: led == partitions,
+            timeout=30,
+            interval=0.05,
+            what=f"every partition of {name} led",
+        )
     finally:
         await admin.close()
-    await asyncio.sleep(0.2)  # let metadata propagate before the first produce
+
+
+async def _led_partitions(admin: AIOKafkaAdminClient, name: str) -> int:
+    [topic] = await admin.describe_topics([name])
+    if topic["error_code"]:
+        return 0
+    return sum(1 for p in topic["partitions"] if p["error_code"] == 0 and p["leader"] >= 0)
 
 
 @pytest.fixture

@@ -14,13 +14,12 @@ import re
 import socket
 import subprocess
 import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import stripe
 
-from marketplace_contracts.money import STRIPE_MAX_AMOUNT
+from domainkit.money import STRIPE_MAX_AMOUNT
 from payments.adapters.stripe_gateway import (
     PaymentIntentResult,
     RefundResult,
@@ -30,6 +29,7 @@ from payments.adapters.stripe_gateway import (
     TransferResult,
     TransferReversalResult,
 )
+from tests.support.poll import wait_until
 
 pytestmark = [
     pytest.mark.stripe_mock,
@@ -77,22 +77,26 @@ def stripe_mock_base() -> Iterator[str]:
 
 
 def _wait_for_port(proc: subprocess.Popen[str], lines: queue.Queue[str]) -> int:
-    deadline = time.monotonic() + 30
     seen: list[str] = []
-    while time.monotonic() < deadline:
+
+    def announced() -> int | None:
+        """The port of stripe-mock's "listening" line, when the next line (0.2 s) is it."""
         if proc.poll() is not None:
-            break
+            raise RuntimeError(f"stripe-mock exited ({proc.poll()}): {''.join(seen)}")
         try:
             line = lines.get(timeout=0.2)
         except queue.Empty:
-            continue
+            return None
         seen.append(line)
         found = _LISTENING.search(line)
-        if found:
-            port = int(found.group(1))
-            with socket.create_connection(("127.0.0.1", port), timeout=5):
-                return port
-    raise RuntimeError(f"stripe-mock did not start (exit={proc.poll()}): {''.join(seen)}")
+        return int(found.group(1)) if found else None
+
+    try:
+        port: int = wait_until(announced, lambda p: p is not None, timeout=30, interval=0)
+    except AssertionError as exc:
+        raise RuntimeError(f"stripe-mock did not start: {exc}: {''.join(seen)}") from None
+    with socket.create_connection(("127.0.0.1", port), timeout=5):
+        return port
 
 
 @pytest.fixture

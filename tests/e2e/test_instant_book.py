@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -207,13 +206,13 @@ def _consumer_outcomes(system: System) -> dict[str, dict[str, int]]:
 
 
 def _wait_json(client: httpx.Client, path: str, length: int | None, timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        response = client.get(path)
-        if response.status_code == 200 and (length is None or len(response.json()) == length):
-            return response.json()
-        assert time.monotonic() < deadline, f"{path}: {response.status_code} {response.text}"
-        time.sleep(0.2)
+    response: httpx.Response = wait_until(
+        lambda: client.get(path),
+        lambda r: r.status_code == 200 and (length is None or len(r.json()) == length),
+        timeout=timeout,
+        what=f"{path} answering 200" + (f" with {length} items" if length is not None else ""),
+    )
+    return response.json()
 
 
 async def _read_saga_topics() -> list[Any]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ import yaml
 from tests.conftest import KAFKA
 from tests.e2e.conftest import ROOT, SERVICES, System, build_system, running
 from tests.support import free_port
+from tests.support.poll import wait_until
 
 RULES = ROOT / "deploy/prometheus"
 
@@ -50,14 +50,7 @@ class Prometheus:
         return alerts
 
     def wait_for(self, what: str, check: Any, timeout: float = 20) -> Any:
-        deadline = time.monotonic() + timeout
-        while True:
-            got = check()
-            if got:
-                return got
-            if time.monotonic() > deadline:
-                raise AssertionError(f"Prometheus never showed {what}")
-            time.sleep(0.25)
+        return wait_until(check, timeout=timeout, interval=0.25, what=f"Prometheus showing {what}")
 
 
 def _config(system: System, directory: Path) -> Path:

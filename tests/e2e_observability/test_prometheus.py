@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,6 +17,8 @@ from marketplace_contracts import retry_topic
 from tests.conftest import KAFKA
 from tests.e2e.conftest import SERVICES, System
 from tests.e2e_observability.conftest import Prometheus
+from tests.support.e2e import wait_until_listed
+from tests.support.poll import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -32,22 +33,21 @@ def _slot() -> dict[str, str]:
 def _book(system: System, payment_method: str) -> dict[str, Any]:
     """POST a checkout and wait until the payment is captured or failed."""
     with system.client("booking", sub=f"guest-{uuid.uuid4().hex[:6]}") as guest:
-        deadline = time.monotonic() + 30
-        while not any(i["listing_id"] == "lst_loft_01" for i in guest.get("/v1/listings").json()):
-            assert time.monotonic() < deadline, "the seeded listings never reached booking"
-            time.sleep(0.2)
+        wait_until_listed(guest, "lst_loft_01", what="the seeded listings")
         posted = guest.post(
             "/v1/bookings",
             json={"listing_id": "lst_loft_01", **_slot(), "payment_method": payment_method},
         )
         assert posted.status_code == 202, posted.text
         booking_id = posted.json()["booking_id"]
-        while True:
-            body: dict[str, Any] = guest.get(f"/v1/bookings/{booking_id}").json()
-            if body["payment_status"] in ("captured", "failed"):
-                return body
-            assert time.monotonic() < deadline, f"checkout never finished: {body}"
-            time.sleep(0.1)
+        finished: dict[str, Any] = wait_until(
+            lambda: guest.get(f"/v1/bookings/{booking_id}").json(),
+            lambda body: body["payment_status"] in ("captured", "failed"),
+            timeout=30,
+            interval=0.1,
+            what="the checkout finished",
+        )
+        return finished
 
 
 def test_every_service_is_scraped(observed: Observed) -> None:

@@ -4,7 +4,6 @@ helpers that publish events and dead letters as the other services would."""
 from __future__ import annotations
 
 import os
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -123,14 +122,3 @@ async def dead_letter(
 
 def ago(**kwargs: float) -> datetime:
     return datetime.now(UTC) - timedelta(**kwargs)
-
-
-def wait_for(fetch: Any, done: Any, timeout: float = 30) -> Any:
-    """Poll `fetch` until `done(value)` holds (the projection and the detector are async)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fetch()
-        if done(value):
-            return value
-        assert time.monotonic() < deadline, f"condition never held; last value: {value!r}"
-        time.sleep(0.2)

@@ -17,6 +17,7 @@ import pytest
 from tests.e2e_ops.conftest import ROOT, Ops, dead_letter, publish
 from tests.e2e_ops.test_dead_letters import _ends, _replayed_copies
 from tests.e2e_ops.test_timeline import checkout_saga
+from tests.support.poll import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -83,11 +84,14 @@ def test_staff_walk_a_bookings_timeline_and_replay_its_dead_letter(
     page.fill("input[name=id]", booking_id)
     page.click("text=Find")
     rows = page.locator("section.saga tbody tr")
-    for _ in range(100):
-        if rows.count() == 4:
-            break
-        page.wait_for_timeout(200)
-        page.click("text=Find")
+
+    def found() -> int:
+        count = rows.count()
+        if count != 4:
+            page.click("text=Find")
+        return count
+
+    wait_until(found, lambda count: count == 4, timeout=20, what="the saga's four hops found")
     expect(rows).to_have_count(4)
     expect(page.locator("section.saga h2")).to_contain_text("checkout saga")
     expect(rows.nth(0)).to_contain_text("test.checkout_requested")

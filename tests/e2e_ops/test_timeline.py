@@ -8,7 +8,8 @@ import uuid
 
 import pytest
 
-from tests.e2e_ops.conftest import Ops, ago, dead_letter, envelope, publish, wait_for
+from tests.e2e_ops.conftest import Ops, ago, dead_letter, envelope, publish
+from tests.support.poll import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -60,7 +61,12 @@ def test_a_bookings_timeline_shows_every_hop_and_the_dead_letter_on_the_way(ops:
     def sagas() -> list:  # type: ignore[type-arg]
         return ops.graphql(TIMELINE, id=payment_id, role="trust")["data"]["timeline"]
 
-    [saga] = wait_for(sagas, lambda s: len(s) == 1 and len(s[0]["entries"]) == 4)
+    [saga] = wait_until(
+        sagas,
+        lambda s: len(s) == 1 and len(s[0]["entries"]) == 4,
+        timeout=30,
+        what="the saga's four entries projected",
+    )
     assert saga["correlationId"] == str(cid)
     assert (saga["sagaType"], saga["deadLetters"]) == ("checkout", 1)
     kinds = [(e["kind"], e["service"], e["type"]) for e in saga["entries"]]
@@ -111,8 +117,11 @@ def test_a_saga_waiting_past_its_types_limit_is_listed_as_stuck_with_its_step(op
 
     # The answered saga may look stuck for one scan, until its answer is projected too; the
     # waiting one must be listed and the answered one not, in the same scan.
-    items = wait_for(
-        stuck, lambda items: str(cid) in listed(items) and str(fine) not in listed(items)
+    items = wait_until(
+        stuck,
+        lambda items: str(cid) in listed(items) and str(fine) not in listed(items),
+        timeout=30,
+        what="the waiting saga listed as stuck and the answered one not",
     )
     [mine] = [i for i in items if i["correlationId"] == str(cid)]
     assert mine["step"] == "after test.opsprobe_requested (booking)"

@@ -2,25 +2,22 @@
 the queue by its deadline, edit its evidence, add a file, submit it (after a confirmation), and see the
 case `submitting` and the audit row. Ops runs as a process (`python -m ops serve`); the
 disputes API it calls runs in this test's process (uvicorn in a thread, on the test database)
-with a case delivered through its consumer's handlers. Screenshots are kept as artifacts."""
+with a case delivered through its consumer's handlers (tests/support/servers.py). Screenshots are kept as artifacts."""
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import json
 import os
-import queue
 import shutil
-import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 
 from disputes.entrypoints import http as disputes_http
@@ -33,67 +30,59 @@ from tests.integration.test_disputes_api import a_case
 from tests.support import free_port
 from tests.support.disputes_harness import DisputesHarness
 from tests.support.processes import ROOT, serving
+from tests.support.servers import serve
 
 pytestmark = pytest.mark.e2e
 
 
-def _serve_disputes(port: int, due_by: datetime, made: queue.Queue[object]) -> list[uvicorn.Server]:
-    """The disputes app on `port` in a thread of its own (its own loop and pool); the new
-    case's id (or the error) arrives on `made`; the server, to stop, in the list returned."""
-    servers: list[uvicorn.Server] = []
+def _disputes_app(due_by: datetime) -> FastAPI:
+    """The disputes API on its own pool, opened (with a new case, its id in
+    `app.state.dispute_id`) by the lifespan, so in the serving thread's event loop."""
 
-    async def main() -> None:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await create_pool(service_dsn("disputes"), min_size=1, max_size=4)
         try:
             harness = DisputesHarness(pool)
-            app = FastAPI()
-            http_errors.install(app)
-            disputes_http.install(app)
             app.state.runtime = SimpleNamespace(
                 db=pool, state={"handlers": harness.handlers, "settings": harness.settings}
             )
             app.state.jwt_secret = harness.settings.jwt_secret
-            config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-            servers.append(uvicorn.Server(config))
-            made.put(await a_case(harness, due_by=due_by))
-            await servers[0].serve()
-        except BaseException as exc:
-            made.put(exc)
-            raise
+            app.state.dispute_id = await a_case(harness, due_by=due_by)
+            yield
         finally:
             await pool.close()
 
-    threading.Thread(target=asyncio.run, args=(main(),), daemon=True).start()
-    return servers
+    app = FastAPI(lifespan=lifespan)
+    http_errors.install(app)
+    disputes_http.install(app)
+    return app
 
 
 @pytest.fixture
 def trust_system(kafka_bootstrap: str, pg_ready: None, tmp_path: Path) -> Iterator[tuple[Ops, str]]:
     """An ops process whose disputes API is ours, and a case due before other tests' ones."""
-    disputes_port, ops_port = free_port(), free_port()
-    made: queue.Queue[object] = queue.Queue()
     # Due long ago: before every other test's case, so it is on the queue's first page (no
     # scheduler runs beside this disputes app, so nothing acts on the passed deadline).
     due_by = datetime(2000, 1, 1, tzinfo=UTC) + timedelta(minutes=uuid.uuid4().int % 50_000)
-    servers = _serve_disputes(disputes_port, due_by, made)
-    dispute_id = made.get(timeout=30)
-    assert isinstance(dispute_id, str), dispute_id
-    log = tmp_path / "ops.log"
-    env = {
-        **os.environ,
-        "KAFKA_BOOTSTRAP": KAFKA,
-        "PYTHONPATH": str(ROOT),
-        "OPS_DATABASE_URL": service_dsn("ops"),
-        "OPS_HTTP_PORT": str(ops_port),
-        "OPS_PROJECTION_GROUP": f"ops-trust-{uuid.uuid4().hex[:8]}",
-        "OPS_DISPUTES_URL": f"http://127.0.0.1:{disputes_port}",
-    }
-    url = f"http://127.0.0.1:{ops_port}"
-    try:
+    disputes = _disputes_app(due_by)
+    with serve(disputes, "the disputes API") as disputes_url:
+        dispute_id = disputes.state.dispute_id
+        assert isinstance(dispute_id, str), dispute_id
+        ops_port = free_port()
+        log = tmp_path / "ops.log"
+        env = {
+            **os.environ,
+            "KAFKA_BOOTSTRAP": KAFKA,
+            "PYTHONPATH": str(ROOT),
+            "OPS_DATABASE_URL": service_dsn("ops"),
+            "OPS_HTTP_PORT": str(ops_port),
+            "OPS_PROJECTION_GROUP": f"ops-trust-{uuid.uuid4().hex[:8]}",
+            "OPS_DISPUTES_URL": disputes_url,
+        }
+        url = f"http://127.0.0.1:{ops_port}"
         with serving(["-m", "ops", "serve"], env, log, url):
             yield Ops(url, env), dispute_id
-    finally:
-        servers[0].should_exit = True
 
 
 def test_trust_staff_edit_and_submit_a_disputes_evidence_from_the_console(

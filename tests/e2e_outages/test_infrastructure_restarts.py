@@ -5,7 +5,6 @@ captured, and nothing is dead-lettered."""
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from typing import Any
 
@@ -17,6 +16,7 @@ from tests.conftest import service_dsn
 from tests.e2e.conftest import SERVICES, System
 from tests.e2e.test_instant_book import slot, wait_for_booking
 from tests.support import read_topic
+from tests.support.poll import wait_until
 from tests.support.private_kafka import PrivateKafka
 
 pytestmark = pytest.mark.e2e
@@ -89,18 +89,21 @@ def _baseline(system: System, kafka: PrivateKafka, guest: httpx.Client) -> dict[
     bookings that do not exist. Only what happens after them is this test's business."""
     warm_up = _checkout(guest)
     wait_for_booking(guest, warm_up, lambda b: b["payment_status"] == "captured", timeout=120)
-    deadline = time.monotonic() + 120
-    while not (_settled(system) and _settled(system)):
-        assert time.monotonic() < deadline, "the system never settled before the outage"
-        time.sleep(0.5)
+    wait_until(
+        lambda: _settled(system) and _settled(system),
+        timeout=120,
+        interval=0.5,
+        what="the system settled before the outage",
+    )
     return _dead_letters(system, kafka)
 
 
 def _wait_listed(guest: httpx.Client) -> None:
-    deadline = time.monotonic() + 60
-    while not any(i["listing_id"] == "lst_loft_01" for i in guest.get("/v1/listings").json()):
-        assert time.monotonic() < deadline, "seeded listings never replicated"
-        time.sleep(0.2)
+    wait_until(
+        lambda: any(i["listing_id"] == "lst_loft_01" for i in guest.get("/v1/listings").json()),
+        timeout=60,
+        what="the seeded listings replicated",
+    )
 
 
 def test_sagas_in_flight_survive_a_broker_kill_and_broken_database_connections(

@@ -27,6 +27,7 @@ import asyncpg
 import httpx
 import pytest
 
+from domainkit.money import STRIPE_MAX_AMOUNT
 from marketplace_contracts.events.booking import (
     AmendmentDecidedV1,
     BookingConfirmedV1,
@@ -44,7 +45,6 @@ from marketplace_contracts.events.payments import (
     RefundFailedV1,
     RefundSucceededV1,
 )
-from marketplace_contracts.money import STRIPE_MAX_AMOUNT
 from payments.domain.ids import charge_payment_id, checkout_payment_id
 from tests.support.finance_harness import balances, finance_applies
 from tests.support.payments_harness import (

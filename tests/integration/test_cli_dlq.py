@@ -23,6 +23,7 @@ from tests.conftest import create_topic
 from tests.support import free_port, read_topic, wait_for
 from tests.support.cli import no_traceback, run_async
 from tests.support.dlq_consumers import FailingConsumer, bystander
+from tests.support.poll import at_once
 
 pytestmark = pytest.mark.integration
 
@@ -91,7 +92,7 @@ async def test_a_replay_after_the_fix_is_handled_exactly_once_and_only_by_the_fa
         )
         assert again.returncode == 0, again.stderr
         await wait_for(
-            lambda: _true(consumer.processor.outcomes["duplicate"] >= duplicates + len(failing))
+            lambda: at_once(consumer.processor.outcomes["duplicate"] >= duplicates + len(failing))
         )
         assert await consumer.applied() == expected  # exactly once
 
@@ -371,7 +372,3 @@ async def _service_topics(bootstrap: str) -> str:
     for suffix in (".dlt", ".retry", ".dlt-notes"):
         await create_topic(bootstrap, service + suffix, partitions=1)
     return service
-
-
-async def _true(value: bool) -> bool:
-    return value

@@ -26,6 +26,7 @@ from tests.conftest import create_topic, service_dsn
 from tests.support import ping_model, wait_for
 from tests.support.cli import no_traceback, run_async
 from tests.support.dlq_consumers import bystander
+from tests.support.poll import at_once
 
 pytestmark = pytest.mark.integration
 
@@ -96,17 +97,13 @@ async def test_the_service_runtime_handles_a_replay_once_and_others_never_see_it
         )  # fmt: skip
         assert done.returncode == 0 and no_traceback(done), done.stderr
         assert len(done.stdout.splitlines()) == 2
-        await wait_for(lambda: _true(toy.handled == Counter({1: 1, 2: 1, 3: 1})), timeout=60)
+        await wait_for(lambda: at_once(toy.handled == Counter({1: 1, 2: 1, 3: 1})), timeout=60)
 
         assert runtime.processor is not None
         duplicates = runtime.processor.outcomes["duplicate"]
         letters = (await dlq.list_dead_letters(kafka_bootstrap, "payments", mine)).items
         assert {d.state for d in letters} == {"replayed"}
         await dlq.replay(kafka_bootstrap, "payments", ids=[d.id for d in letters])
-        await wait_for(lambda: _true(runtime.processor.outcomes["duplicate"] >= duplicates + 2))
+        await wait_for(lambda: at_once(runtime.processor.outcomes["duplicate"] >= duplicates + 2))
         assert toy.handled == Counter({1: 1, 2: 1, 3: 1})  # exactly once
         assert sum(other.processor.outcomes.values()) == seen_by_other == 3
-
-
-async def _true(value: bool) -> bool:
-    return value

@@ -1,7 +1,8 @@
 """Dropbox Sign adapter against the fake (fake_dropbox_sign), both real, over HTTP on 127.0.0.1.
 
-The fake runs in-process (uvicorn in a background thread); its callbacks go to a small local
-HTTP receiver that answers like a booking endpoint would. The adapter's idempotency map lives
+The fake runs in-process (uvicorn in a background thread, tests/support/servers.py); its
+callbacks go to a small local receiver, served the same way, that answers like a booking
+endpoint would. The adapter's idempotency map lives
 in a uniquely named table in the booking schema, dropped afterwards.
 """
 
@@ -15,17 +16,19 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
 
 from booking.adapters.esign.base import (
     DocumentSpec,
@@ -43,7 +46,7 @@ from booking.adapters.esign.dropbox_sign_requests import (
     dropbox_sign_tables,
 )
 from fake_dropbox_sign import create_app
-from tests.support.poll import eventually
+from tests.support.poll import at_once, eventually, wait_until
 from tests.support.servers import serve
 
 pytestmark = pytest.mark.integration
@@ -86,7 +89,7 @@ class Receiver:
 
 async def eventually_one(receiver: Receiver, event_type: str, timeout: float = 10) -> Callback:
     found = await eventually(
-        lambda: _async(receiver.of_type(event_type)),
+        lambda: at_once(receiver.of_type(event_type)),
         timeout=timeout,
         interval=0.02,
         what=f"a {event_type} callback",
@@ -94,35 +97,32 @@ async def eventually_one(receiver: Receiver, event_type: str, timeout: float = 1
     return found[-1]
 
 
-async def _async(value: Any) -> Any:
-    return value
+async def _undelivered(fake: httpx.AsyncClient) -> list[dict[str, Any]]:
+    """The fake's callbacks not yet answered by the receiver."""
+    pending: list[dict[str, Any]] = (
+        await fake.get("/_fake/callbacks", params={"status": "pending"})
+    ).json()["data"]
+    return pending
+
+
+def _receiver_app(receiver: Receiver) -> Starlette:
+    """Keeps every callback and acknowledges it as Dropbox Sign expects."""
+
+    async def deliver(request: Request) -> Response:
+        body = await request.body()
+        with receiver.lock:
+            receiver.received.append(Callback(body, dict(request.headers)))
+        return PlainTextResponse(CALLBACK_ACK)
+
+    return Starlette(routes=[Route("/webhooks/dropbox-sign", deliver, methods=["POST"])])
 
 
 @pytest.fixture(scope="module")
 def receiver() -> Iterator[Receiver]:
     rec = Receiver()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            with rec.lock:
-                rec.received.append(Callback(body, {k.lower(): v for k, v in self.headers.items()}))
-            answer = CALLBACK_ACK.encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain")
-            self.send_header("Content-Length", str(len(answer)))
-            self.end_headers()
-            self.wfile.write(answer)
-
-        def log_message(self, *_args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    rec.url = f"http://127.0.0.1:{server.server_address[1]}/webhooks/dropbox-sign"
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield rec
-    server.shutdown()
-    server.server_close()
+    with serve(_receiver_app(rec), "the callback receiver") as base_url:
+        rec.url = f"{base_url}/webhooks/dropbox-sign"
+        yield rec
 
 
 # -- the fake ----------------------------------------------------------------------------------
@@ -438,10 +438,16 @@ async def test_tampered_callbacks_are_rejected(
         "signature_request_id": envelope.envelope_id,
         "tamper": True,
     }
-    # The genuine callbacks of the signing are sent asynchronously: let them arrive before
-    # clearing, so the one read below can only be the forged one.
+    # The genuine callbacks of the signing are sent asynchronously: the fake delivers every one
+    # before the receiver is cleared, so the one read below can only be the forged one.
     await eventually_one(receiver, "signature_request_all_signed")
-    await asyncio.sleep(0.3)
+    await eventually(
+        lambda: _undelivered(fake),
+        lambda undelivered: not undelivered,
+        timeout=10,
+        interval=0.02,
+        what="every genuine callback delivered",
+    )
     receiver.clear()
     (await fake.post("/_fake/callbacks", json=forged)).raise_for_status()
     callback = await eventually_one(receiver, "signature_request_all_signed")
@@ -505,19 +511,19 @@ def test_the_fake_runs_as_a_module() -> None:
         stderr=subprocess.PIPE,
     )
     try:
-        deadline = time.monotonic() + 20
-        while True:
+
+        def answer() -> httpx.Response | None:
             try:
-                response = httpx.get(
+                return httpx.get(
                     f"http://127.0.0.1:{port}/v3/signature_request/list",
                     auth=(API_KEY, ""),
                     timeout=2,
                 )
-                break
             except httpx.TransportError:
                 assert process.poll() is None, process.stderr.read() if process.stderr else ""
-                assert time.monotonic() < deadline, "fake did not start"
-                time.sleep(0.1)
+                return None
+
+        response = wait_until(answer, lambda r: r is not None, timeout=20, what="the fake up")
         assert response.status_code == 200
         assert response.json()["list_info"]["num_results"] == 0
     finally:

@@ -19,6 +19,7 @@ import pytest
 from tests.conftest import create_topic, service_dsn
 from tests.support import ping_model, wait_for
 from tests.support.consumer_harness import Harness, committed_offset
+from tests.support.poll import at_once
 
 pytestmark = pytest.mark.integration
 
@@ -57,6 +58,8 @@ async def test_events_of_one_key_stay_in_order_while_keys_run_concurrently(
         running += 1
         most = max(most, running)
         try:
+            # A handler's work of random length: units of other keys overlap it, and one of a
+            # later event of the same key would finish first if the runner did not order them.
             await asyncio.sleep(random.uniform(0, 0.005))
         finally:
             running -= 1
@@ -115,7 +118,7 @@ async def test_a_slow_key_does_not_hold_back_other_keys_nor_is_its_offset_commit
 
         # Several commit rounds after B finished: none may pass A's unfinished offset 0.
         rounds = h.consumer.stats.commit_rounds
-        await wait_for(lambda: _true(h.consumer.stats.commit_rounds >= rounds + 3))
+        await wait_for(lambda: at_once(h.consumer.stats.commit_rounds >= rounds + 3))
         assert await committed_offset(kafka_bootstrap, h.group, topic) == 0
 
         release.set()
@@ -145,12 +148,12 @@ async def test_a_partition_with_too_many_unfinished_records_is_paused_then_resum
     async with harness as h:
         for seq in range(60):
             await h.send(h.envelope(seq, "hot").to_bytes(), "hot")
-        await wait_for(lambda: _true(bool(h.consumer.status()["paused"])))
+        await wait_for(lambda: at_once(bool(h.consumer.status()["paused"])))
         # Paused at 10 (one fetch of up to 50 may land before the pause takes effect).
         assert h.consumer.status()["buffered"] <= 10 + 50
         release.set()
         await wait_for(lambda: _count(h, 60))
-        await wait_for(lambda: _true(not h.consumer.status()["paused"]))
+        await wait_for(lambda: at_once(not h.consumer.status()["paused"]))
         assert [r["seq"] for r in await h.effects()] == list(range(60))
 
 
@@ -182,8 +185,8 @@ async def test_partitions_moved_to_a_second_consumer_lose_nothing_and_apply_each
                 await first.send(first.envelope(seq, key).to_bytes(), key)
         await wait_for(lambda: _count(first, 30))
         async with consumer() as second:  # joins: the group rebalances mid-work
-            await wait_for(lambda: _true(first.consumer.stats.revocations > 0))
-            await wait_for(lambda: _true(second.consumer.stats.fetched > 0))
+            await wait_for(lambda: at_once(first.consumer.stats.revocations > 0))
+            await wait_for(lambda: at_once(second.consumer.stats.fetched > 0))
             await wait_for(lambda: _count(first, len(keys) * per_key), timeout=90)
             assert first.consumer.stats.commit_failures == 0
     effects = await first.effects()
@@ -252,10 +255,6 @@ async def _count(h: Harness, n: int) -> bool:
 
 async def _at_least(count: Any, n: int) -> bool:
     return bool(await count() >= n)
-
-
-async def _true(value: bool) -> bool:
-    return value
 
 
 async def _committed(bootstrap: str, group: str, topic: str, offset: int) -> bool:

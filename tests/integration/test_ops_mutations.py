@@ -31,12 +31,12 @@ async def ops_pool(pg_ready: None) -> AsyncIterator[asyncpg.Pool]:
 
 async def test_concurrent_calls_with_one_token_act_once(ops_pool: asyncpg.Pool) -> None:
     token, target, acted = str(uuid.uuid4()), f"t-{uuid.uuid4()}", []
-    started = asyncio.Event()
+    started, second_answered = asyncio.Event(), asyncio.Event()
 
     async def act() -> Outcome:
         acted.append(1)
         started.set()
-        await asyncio.sleep(0.3)  # the action takes a while: the second call arrives meanwhile
+        await second_answered.wait()  # the action is still under way when the second call comes
         return Outcome({"n": len(acted)}, before={"s": "open"}, after={"s": "done"})
 
     async def call() -> dict[str, object] | str:
@@ -50,7 +50,8 @@ async def test_concurrent_calls_with_one_token_act_once(ops_pool: asyncpg.Pool) 
 
     first = asyncio.create_task(call())
     await started.wait()
-    second = await call()
+    second = await asyncio.wait_for(call(), timeout=10)  # answered at once, never waits
+    second_answered.set()
     assert await first == {"n": 1}
     assert second == "in_progress"
     assert await call() == {"n": 1}  # after it finished: the first result, nothing done again

@@ -20,7 +20,7 @@ from eventkit.relay import FAULT_ENV, OutboxRelay
 from marketplace_contracts import Envelope
 from tests.conftest import create_topic, service_dsn
 from tests.support import add_outbox_rows, ping_model, read_topic, wait_for
-from tests.support.poll import stays_async
+from tests.support.poll import at_once, stays_async
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -88,8 +88,10 @@ async def test_relay_wakes_on_notify_instead_of_waiting_for_the_poll(
     topic = f"test.notify.{uuid.uuid4().hex[:8]}"
     await create_topic(kafka_bootstrap, topic, partitions=1)
     relay, stop, task = await _run_relay(kafka_bootstrap, outbox, poll_interval=300.0)
-    await wait_for(lambda: _is(relay.stats.active))
-    await asyncio.sleep(0.5)  # the relay is now parked on LISTEN with a 5-minute poll
+    # Its first (empty) look done, the relay parks on LISTEN with a 5-minute poll: it looks
+    # no more while nothing is notified.
+    await wait_for(lambda: at_once(relay.stats.active and relay.stats.selects >= 1))
+    await stays_async(lambda: at_once(relay.stats.selects == 1), 0.5, what="the relay parked")
     await add_outbox_rows(booking_pool, outbox, ping_model(topic), ["k"], 3)
     # Far below the poll interval: only the NOTIFY can have woken it.
     await wait_for(lambda: _no_unpublished(booking_pool, outbox), timeout=20)
@@ -106,17 +108,13 @@ async def test_a_round_that_left_nothing_behind_waits_for_the_next_notify(
     topic = f"test.rounds.{uuid.uuid4().hex[:8]}"
     await create_topic(kafka_bootstrap, topic, partitions=1)
     relay, stop, task = await _run_relay(kafka_bootstrap, outbox, poll_interval=300.0)
-    await wait_for(lambda: _is(relay.stats.active and relay.stats.selects >= 1))
+    await wait_for(lambda: at_once(relay.stats.active and relay.stats.selects >= 1))
     for n in (1, 2, 3):
         await add_outbox_rows(booking_pool, outbox, ping_model(topic), ["k"], 1)
-        await wait_for(lambda n=n: _is(relay.stats.published == n), timeout=20)
+        await wait_for(lambda n=n: at_once(relay.stats.published == n), timeout=20)
     assert relay.stats.selects == 1 + 3  # the first (empty) look, then one per NOTIFY
     stop.set()
     await task
-
-
-async def _is(value: bool) -> bool:
-    return value
 
 
 async def test_only_one_relay_is_active_and_a_standby_takes_over_when_it_dies(
@@ -126,14 +124,14 @@ async def test_only_one_relay_is_active_and_a_standby_takes_over_when_it_dies(
     topic = f"test.failover.{uuid.uuid4().hex[:8]}"
     await create_topic(kafka_bootstrap, topic, partitions=1)
     first, stop_first, first_task = await _run_relay(kafka_bootstrap, outbox)
-    await wait_for(lambda: _is(first.stats.active))
+    await wait_for(lambda: at_once(first.stats.active))
     second, stop_second, second_task = await _run_relay(kafka_bootstrap, outbox, standby_poll=0.2)
     # The advisory lock is held by the first: the second keeps standing by.
-    await stays_async(lambda: _is(not second.stats.active), 1.0, what="the second standing by")
+    await stays_async(lambda: at_once(not second.stats.active), 1.0, what="the second standing by")
 
     stop_first.set()  # the first relay's session ends, releasing its lock
     await first_task
-    await wait_for(lambda: _is(second.stats.active), timeout=10)
+    await wait_for(lambda: at_once(second.stats.active), timeout=10)
     await add_outbox_rows(booking_pool, outbox, ping_model(topic), ["k"], 5)
     await wait_for(lambda: _no_unpublished(booking_pool, outbox))
     assert second.stats.published == 5

@@ -75,26 +75,16 @@ async def test_lock_payment_finds_the_row_or_none(conn: asyncpg.Connection) -> N
     assert await repository.lock_payment(conn, "pay_missing") is None
 
 
-async def test_every_payment_of_an_intent_is_locked_with_its_stripe_status(
+async def test_every_payment_of_an_intent_is_locked_whole(
     conn: asyncpg.Connection,
 ) -> None:
     first = await _payment(conn, payment_intent_id="pi_shared", stripe_status="requires_capture")
     other = await _payment(conn, payment_intent_id="pi_shared")
     rows = await repository.lock_by_intent(conn, "pi_shared")
-    assert {(r["payment_id"], r["stripe_status"]) for r in rows} == {
-        (first, "requires_capture"),
-        (other, None),
+    assert {(r["payment_id"], r["stripe_status"], r["status"]) for r in rows} == {
+        (first, "requires_capture", "authorized"),
+        (other, None, "authorized"),
     }
-
-
-async def test_only_a_payment_awaiting_authentication_is_found_by_its_intent(
-    conn: asyncpg.Connection,
-) -> None:
-    waiting = await _payment(conn, "requires_action")
-    authorized = await _payment(conn)
-    found = await repository.lock_awaiting_action(conn, f"pi_{waiting}")
-    assert found is not None and found["payment_id"] == waiting
-    assert await repository.lock_awaiting_action(conn, f"pi_{authorized}") is None
 
 
 async def test_stripe_status_is_set_and_says_whether_a_row_changed(
@@ -164,17 +154,12 @@ async def test_replaced_authorizations_are_recorded_once_and_settled_after_their
 
 
 # -- bank debits ------------------------------------------------------------------------------
-async def test_a_bank_debit_is_found_by_intent_or_charge_a_card_payment_is_not(
+async def test_a_bank_debit_is_found_by_its_charge_or_intent(
     conn: asyncpg.Connection,
 ) -> None:
     debit = await _payment(
         conn, "processing", payment_method_type="us_bank_account", charge_id="ch_debit_repo"
     )
-    card = await _payment(conn)
-    assert (await bank_debit_repository.lock_debit_by_intent(conn, f"pi_{debit}"))[
-        "payment_id"
-    ] == debit
-    assert await bank_debit_repository.lock_debit_by_intent(conn, f"pi_{card}") is None
     by_charge = await bank_debit_repository.lock_debit_by_charge(conn, "ch_debit_repo", None)
     assert by_charge is not None and by_charge["payment_id"] == debit
     by_intent = await bank_debit_repository.lock_debit_by_charge(conn, None, f"pi_{debit}")
@@ -257,14 +242,30 @@ async def test_a_stored_event_is_claimed_processed_and_replayed(conn: asyncpg.Co
         "SELECT id FROM payments.stripe_webhook_events WHERE stripe_event_id = $1", event["id"]
     )
     assert row_id in await webhook_repository.pending_event_ids(conn, 100_000)
-    assert await webhook_repository.claim_event(conn, row_id) == ("payout.paid", event)
-    assert await webhook_repository.mark_processed(conn, row_id)
+    async with conn.transaction():
+        assert await webhook_repository.take_event(conn, row_id) == ("payout.paid", event)
+        assert row_id not in await webhook_repository.pending_event_ids(conn, 100_000)
+        assert await webhook_repository.take_event(conn, row_id) is None
     assert row_id not in await webhook_repository.pending_event_ids(conn, 100_000)
-    assert await webhook_repository.claim_event(conn, row_id) is None
     assert await webhook_repository.mark_unprocessed(conn, event["id"])
-    assert await webhook_repository.claim_event(conn, row_id) is not None
+    assert await webhook_repository.take_event(conn, row_id) is not None
     assert not await webhook_repository.mark_unprocessed(conn, "evt_never_stored")
-    assert not await webhook_repository.mark_processed(conn, -1)
+    assert await webhook_repository.take_event(conn, -1) is None
+
+
+async def test_a_taken_event_is_pending_again_when_its_transaction_rolls_back(
+    conn: asyncpg.Connection,
+) -> None:
+    event = {"id": f"evt_repo_{uuid.uuid4().hex[:10]}", "type": "payout.paid", "data": {}}
+    assert await webhook_repository.store_event(conn, event)
+    row_id = await conn.fetchval(
+        "SELECT id FROM payments.stripe_webhook_events WHERE stripe_event_id = $1", event["id"]
+    )
+    tx = conn.transaction()
+    await tx.start()
+    assert await webhook_repository.take_event(conn, row_id) is not None
+    await tx.rollback()  # applying it failed
+    assert row_id in await webhook_repository.pending_event_ids(conn, 100_000)
 
 
 async def test_an_older_account_report_does_not_overwrite_a_newer_one(

@@ -32,6 +32,7 @@ from tests.support.finance_queue import (
     finance_pool,
     host_penalty,
 )
+from tests.support.poll import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -238,12 +239,17 @@ async def test_a_restart_in_the_middle_of_a_batch_pays_no_one_twice(q: QueueHarn
     # The first "process" dies while releasing: cancelled as soon as some entries are out.
     first = asyncio.create_task(q.run_due())
     ids = [entry_id(c) for _, c in bookings]
-    while not await q.pool.fetchval(  # noqa: ASYNC110 (the state is in another process's rows)
-        "SELECT count(*) FROM finance.payout_entries WHERE entry_id = ANY($1) "
-        "AND state = 'released'",
-        ids,
-    ):
-        await asyncio.sleep(0.005)
+    # Polled often: the kill must land while the batch is still going.
+    await eventually(
+        lambda: q.pool.fetchval(
+            "SELECT count(*) FROM finance.payout_entries WHERE entry_id = ANY($1) "
+            "AND state = 'released'",
+            ids,
+        ),
+        timeout=30,
+        interval=0.005,
+        what="some entries released",
+    )
     first.cancel()
     with pytest.raises(asyncio.CancelledError):
         await first

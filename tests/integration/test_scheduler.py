@@ -20,6 +20,7 @@ from eventkit.db import create_pool
 from eventkit.outbox import Outbox
 from eventkit.scheduler import Scheduler
 from tests.conftest import service_dsn
+from tests.support.poll import at_once, eventually
 
 pytestmark = pytest.mark.integration
 PAST = datetime(2020, 1, 1, tzinfo=UTC)
@@ -108,10 +109,9 @@ async def test_a_job_whose_connection_broke_spends_no_attempt_and_fires_on_recov
     stop = asyncio.Event()
     task = asyncio.create_task(worker.run(pool, stop))
     try:
-        deadline = asyncio.get_running_loop().time() + 30
-        while worker.fired == 0:
-            assert asyncio.get_running_loop().time() < deadline, "the job never fired"
-            await asyncio.sleep(0.05)
+        await eventually(
+            lambda: at_once(worker.fired), timeout=30, interval=0.05, what="the job fired"
+        )
     finally:
         stop.set()
         await task

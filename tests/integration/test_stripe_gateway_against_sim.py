@@ -1,7 +1,7 @@
 """StripeGateway against the stateful simulator (stripesim), both real, over HTTP on 127.0.0.1.
 
 The simulator runs in-process (uvicorn in a background thread, its own event loop); webhooks go
-to a small local HTTP receiver. Needs neither PostgreSQL nor Kafka.
+to a small local receiver, served the same way (tests/support/servers.py). Needs neither PostgreSQL nor Kafka.
 """
 
 from __future__ import annotations
@@ -11,12 +11,15 @@ import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
 
 import httpx
 import pytest
 import stripe
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from payments.adapters.stripe_gateway import (
     SIMULATOR_API_KEY,
@@ -65,31 +68,22 @@ class Receiver:
             self.fail_next = 0
 
 
-def _start_receiver() -> tuple[ThreadingHTTPServer, Receiver]:
-    receiver = Receiver(url="")
+def _receiver_app(receiver: Receiver) -> Starlette:
+    """Keeps every webhook delivery, or answers 503 to the next `fail_next` of them."""
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            with receiver.lock:
-                failing = receiver.fail_next > 0
-                if failing:
-                    receiver.fail_next -= 1
-                else:
-                    receiver.requests.append(
-                        Received(body, self.headers.get("Stripe-Signature", ""))
-                    )
-            self.send_response(503 if failing else 200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+    async def deliver(request: Request) -> Response:
+        body = await request.body()
+        with receiver.lock:
+            failing = receiver.fail_next > 0
+            if failing:
+                receiver.fail_next -= 1
+            else:
+                receiver.requests.append(
+                    Received(body, request.headers.get("Stripe-Signature", ""))
+                )
+        return Response(status_code=503 if failing else 200)
 
-        def log_message(self, *_args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    receiver.url = f"http://127.0.0.1:{server.server_address[1]}/webhooks/stripe"
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, receiver
+    return Starlette(routes=[Route("/webhooks/stripe", deliver, methods=["POST"])])
 
 
 async def _eventually(check: Callable[[], Awaitable[T]], timeout: float = 10.0) -> T:
@@ -101,10 +95,10 @@ async def _eventually(check: Callable[[], Awaitable[T]], timeout: float = 10.0) 
 # -- fixtures --------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def receiver() -> Iterator[Receiver]:
-    server, rec = _start_receiver()
-    yield rec
-    server.shutdown()
-    server.server_close()
+    rec = Receiver(url="")
+    with serve(_receiver_app(rec), "the webhook receiver") as base_url:
+        rec.url = f"{base_url}/webhooks/stripe"
+        yield rec
 
 
 @pytest.fixture(scope="module")

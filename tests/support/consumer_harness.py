@@ -120,8 +120,9 @@ class Harness:
     async def send(self, value: bytes, key: str = "k") -> None:
         await self.producer.send_and_wait(self.model.TOPIC, value, key=key.encode())
 
-    async def effects(self) -> list[asyncpg.Record]:
-        return await self.pool.fetch(
+    async def effects(self, pool: asyncpg.Pool | None = None) -> list[asyncpg.Record]:
+        """What the handler applied, read through `pool` (default: the consumer's own)."""
+        return await (pool or self.pool).fetch(
             f"SELECT key, seq, event_id FROM booking.{self.effects_table} ORDER BY id"
         )
 

@@ -1,5 +1,6 @@
 """A minimal OTLP/HTTP trace receiver for tests: what the services' real OTLP exporter sends to
-`POST /v1/traces`, decoded with OpenTelemetry's own protobuf classes and kept in memory."""
+`POST /v1/traces`, decoded with OpenTelemetry's own protobuf classes and kept in memory; served
+like every test server (tests/support/servers.py)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,17 @@ import gzip
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
-from tests.support import free_port
+from tests.support.servers import serve
 
 KINDS = {1: "INTERNAL", 2: "SERVER", 3: "CLIENT", 4: "PRODUCER", 5: "CONSUMER"}
 
@@ -34,13 +37,9 @@ class ReceivedSpan:
 
 @dataclass
 class Collector:
-    port: int
+    endpoint: str = ""  # set once served
     spans: list[ReceivedSpan] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     def env(self) -> dict[str, str]:
         """What a service needs to export every trace here, within a fifth of a second (the
@@ -85,32 +84,21 @@ class Collector:
             self.spans.extend(received)
 
 
+def _collector_app(collector: Collector) -> Starlette:
+    async def export(request: Request) -> Response:
+        body = await request.body()
+        if request.headers.get("Content-Encoding") == "gzip":
+            body = gzip.decompress(body)
+        collector.receive(body)
+        reply = ExportTraceServiceResponse().SerializeToString()
+        return Response(reply, media_type="application/x-protobuf")
+
+    return Starlette(routes=[Route("/v1/traces", export, methods=["POST"])])
+
+
 @contextlib.contextmanager
 def otlp_collector() -> Iterator[Collector]:
-    collector = Collector(free_port())
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            if self.headers.get("Content-Encoding") == "gzip":
-                body = gzip.decompress(body)
-            if self.path == "/v1/traces":
-                collector.receive(body)
-            reply = ExportTraceServiceResponse().SerializeToString()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/x-protobuf")
-            self.send_header("Content-Length", str(len(reply)))
-            self.end_headers()
-            self.wfile.write(reply)
-
-        def log_message(self, *_: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", collector.port), Handler)
-    thread = threading.Thread(target=server.serve_forever, name="otlp-collector", daemon=True)
-    thread.start()
-    try:
+    collector = Collector()
+    with serve(_collector_app(collector), "the OTLP collector") as endpoint:
+        collector.endpoint = endpoint
         yield collector
-    finally:
-        server.shutdown()
-        server.server_close()

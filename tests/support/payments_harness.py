@@ -7,9 +7,6 @@ and deletes the payments and refunds of its `subjects` (booking and group ids) a
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
@@ -18,7 +15,6 @@ from typing import Any
 
 import asyncpg
 import httpx
-import uvicorn
 from aiokafka.structs import ConsumerRecord
 
 from eventkit.consumer import MessageProcessor
@@ -39,6 +35,7 @@ from payments.entrypoints.consumers import build_router
 from payments.service_layer.handlers import PaymentHandlers
 from stripesim import create_app
 from tests.conftest import service_dsn
+from tests.support.servers import serve
 
 STRIPE_AUTH = {"Authorization": f"Bearer {SIMULATOR_API_KEY}"}
 
@@ -46,22 +43,8 @@ STRIPE_AUTH = {"Authorization": f"Bearer {SIMULATOR_API_KEY}"}
 @contextmanager
 def simulator() -> Iterator[str]:
     """The Stripe simulator served on a free 127.0.0.1 port in a thread; yields its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(create_app(), log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "simulator did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    with serve(create_app(), "the simulator") as base:
+        yield base
 
 
 @asynccontextmanager

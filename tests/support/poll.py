@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 def wait_until(
@@ -46,6 +48,11 @@ def stays(
         if time.monotonic() >= deadline:
             return value
         time.sleep(interval)
+
+
+async def at_once(value: T) -> T:
+    """``value`` as an awaitable: `eventually`/`wait_for` on state kept in memory."""
+    return value
 
 
 async def wait_for(

@@ -8,11 +8,11 @@ import shutil
 import signal
 import socket
 import subprocess
-import time
 import uuid
 from pathlib import Path
 
 from tests.support import free_port
+from tests.support.poll import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 KAFKA_SH = ROOT / "deploy" / "local" / "kafka.sh"
@@ -39,12 +39,15 @@ class PrivateKafka:
         """SIGKILL, as a crash or an OOM kill would stop it: no clean shutdown."""
         pid = int((self.dir / "kafka.pid").read_text().strip())
         os.kill(pid, signal.SIGKILL)
-        deadline = time.monotonic() + 30
         # Gone, not only deaf: kafka.sh refuses to start while the old pid (even a zombie not
         # yet reaped) exists.
-        while _listening(self.port) or Path(f"/proc/{pid}").exists():
-            assert time.monotonic() < deadline, "the killed broker is still there"
-            time.sleep(0.1)
+        wait_until(
+            lambda: _listening(self.port) or Path(f"/proc/{pid}").exists(),
+            lambda there: not there,
+            timeout=30,
+            interval=0.1,
+            what="the killed broker gone",
+        )
 
     def remove(self) -> None:
         subprocess.run(["bash", str(KAFKA_SH), "stop", self.name], capture_output=True, timeout=60)

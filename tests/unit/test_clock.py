@@ -8,8 +8,13 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from eventkit.clock import FollowedClock, SystemClock, clock_from
+from tests.support.servers import serve
 
 DAY = 86_400
 
@@ -62,30 +67,16 @@ def test_no_url_is_the_system_clock() -> None:
 def test_a_command_reads_the_followed_clock_once_before_acting() -> None:
     """A CLI (close-day, payouts) has no refresh loop: it reads the clock at start, and keeps
     the system's time when the clock cannot be read."""
-    import json
-    import threading
-    from http.server import BaseHTTPRequestHandler, HTTPServer
 
-    class Sim(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = json.dumps({"now": time.time() + 2 * DAY, "offset": 2 * DAY}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(body)
+    async def sim(_: Request) -> JSONResponse:
+        return JSONResponse({"now": time.time() + 2 * DAY, "offset": 2 * DAY})
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Sim)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        clock = FollowedClock(f"http://127.0.0.1:{server.server_port}/_sim/clock")
+    app = Starlette(routes=[Route("/_sim/clock", sim)])
+    with serve(app, "the clock") as base_url:
+        clock = FollowedClock(f"{base_url}/_sim/clock")
         clock.read_once()
         ahead = clock.now() - datetime.now(UTC)
         assert timedelta(days=2) - timedelta(seconds=2) < ahead < timedelta(days=2, seconds=2)
-    finally:
-        server.shutdown()
     unreadable = FollowedClock("http://127.0.0.1:9/_sim/clock", timeout=0.2)
     unreadable.read_once()
     assert unreadable.offset == 0.0

@@ -1,7 +1,7 @@
 """Stripe call latency and errors by operation, for every service that calls Stripe.
 
 Payments, finance and booking (Stripe Tax) each build a `stripe.StripeClient` over
-`stripe.HTTPXClient`; `http_client()` returns that client traced (`eventkit.stripe_tracing`)
+the SDK's aiohttp client; `http_client()` returns that client traced (`eventkit.stripe_tracing`)
 and with every call timed. A call is the
 SDK's `request_with_retries_async`: what the caller waits for, the SDK's own retries included.
 The operation is the method and the path with its ids replaced by `{id}`
@@ -19,7 +19,7 @@ import stripe
 from prometheus_client import Counter, Histogram
 
 from eventkit import metrics
-from eventkit.stripe_tracing import TracedHTTPXClient, operation
+from eventkit.stripe_tracing import TracedStripeHTTPClient, operation
 
 STRIPE_CALLS = Histogram(
     "stripe_request_duration_seconds",
@@ -34,7 +34,7 @@ STRIPE_ERRORS = Counter(
 )
 
 
-class MeteredHTTPXClient(TracedHTTPXClient):
+class MeteredStripeHTTPClient(TracedStripeHTTPClient):
     """The traced client (a span per try), timed per call: what the caller waits for."""
 
     def __init__(self, service: str, **kwargs: Any) -> None:
@@ -68,8 +68,8 @@ class MeteredHTTPXClient(TracedHTTPXClient):
         return answer
 
 
-def http_client(service: str, **kwargs: Any) -> stripe.HTTPXClient:
-    """The SDK's HTTPX client, timed unless metrics are disabled (`METRICS_ENABLED=0`)."""
+def http_client(service: str, **kwargs: Any) -> stripe.AIOHTTPClient:
+    """The SDK's aiohttp client, traced and timed unless metrics are disabled (`METRICS_ENABLED=0`)."""
     if not metrics.enabled():
-        return TracedHTTPXClient(**kwargs)
-    return MeteredHTTPXClient(service, **kwargs)
+        return TracedStripeHTTPClient(**kwargs)
+    return MeteredStripeHTTPClient(service, **kwargs)

@@ -9,7 +9,7 @@ import pytest
 from booking.domain import limits
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.quote import Pricing, quote
-from marketplace_contracts.money import STRIPE_MAX_AMOUNT, charge_limits
+from domainkit.money import STRIPE_MAX_AMOUNT, charge_limits
 
 NOW = datetime(2027, 1, 1, 10, tzinfo=UTC)
 

@@ -8,6 +8,7 @@ from typing import Any
 import asyncpg
 
 from booking.adapters.lost_update import expect_changed
+from booking.adapters.refunds_repository import REFUND_DOCUMENT
 
 BOOKING_COLUMNS = (
     "booking_id, guest_id, listing_id, host_id, host_account_id, starts_at, ends_at, status, "
@@ -15,10 +16,8 @@ BOOKING_COLUMNS = (
     "failure_reason, failure_detail, correlation_id, version, created_at, updated_at, mode, "
     "respond_by, pay_by, payment_attempts, save_for_later, envelope_id, signing_url, group_id, "
     "quote, policy, guests, extras, tax, cancelled_by, cancelled_at, cancel_reason, "
-    # As text, unlike every other json column (eventkit.db's codec decodes them): its readers
-    # parse it themselves until the booking.refunds table replaces this blob.
-    "refund::text AS refund, "
-    "refund_status, refund_failure, refunded_amount, "
+    # The refund's document, built from booking.refunds (decoded by eventkit.db's codec).
+    f"{REFUND_DOCUMENT} AS refund, refund_status, refund_failure, refunded_amount, "
     "payment_method_type, funds_status, bank_name, bank_last4, mandate_ip_address, "
     "mandate_user_agent, "
     "deposit_amount, deposit_released_at, deposit_release_reason, deposit_charged, "

@@ -1,7 +1,7 @@
 """What a booking may ask for: an amount the payment processor can charge, a stay no longer
 than its listing allows, times no further ahead than the booking horizon (pure).
 
-The processor's limits live in `marketplace_contracts.money` (one table that payments reads too);
+The processor's limits live in `domainkit.money` (one table that payments reads too);
 here they become booking's refusals, raised before anything is held, stored or charged."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from booking.domain.errors import BookingError, ErrorCode
-from marketplace_contracts.money import AMOUNT_TOO_LARGE, charge_limits
+from domainkit.money import AMOUNT_TOO_LARGE, charge_limits
 
 # A listing that names no `max_hours` books at most this long (30 days).
 DEFAULT_MAX_STAY_HOURS = 30 * 24

@@ -1,17 +1,21 @@
 """Booking states and the one transition table that every state change goes through (pure).
 
-Each transition names its trigger, its guard (the condition under which it applies) and the
-integration event it emits; docs/lifecycles.md is generated from this table (`make docs`).
+Each transition names its trigger, its guard (the condition under which it applies, over the
+booking's `Kind`) and the integration event it emits; docs/lifecycles.md is generated from this
+table (`make docs`). The `Booking` aggregate applies it: each trigger returns a `Change`, the new
+status and the events declared (`emits`), which the service layer writes and publishes.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from booking.domain.errors import BookingError, ErrorCode
+from domainkit.transitions import IllegalTransition, Transition, TransitionTable
 
 
 class BookingStatus(StrEnum):
@@ -69,7 +73,8 @@ class Trigger(StrEnum):
 
 
 class Guard(StrEnum):
-    """When a transition applies, from the booking's mode and whether it is a group leg."""
+    """When a transition applies, from the booking's `Kind` (its mode and whether it is a group
+    leg). A member is the table's guard callable; its value names it in the diagram."""
 
     ALWAYS = "always"
     SINGLE = "single"  # a booking of its own, not a leg of a Linked Booking Group
@@ -91,14 +96,16 @@ class Guard(StrEnum):
             Guard.GROUP_REQUEST: grouped and not instant,
         }[self]
 
+    def __call__(self, kind: Kind) -> bool:
+        return self.holds(kind.mode, kind.grouped)
 
-@dataclass(frozen=True)
-class Transition:
-    source: BookingStatus
-    trigger: Trigger
-    target: BookingStatus
-    emits: str  # integration event type written to the outbox with the change
-    guard: Guard = Guard.ALWAYS
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    """What the table's guards read: the listing's mode and whether the booking is a group leg."""
+
+    mode: BookingMode = BookingMode.INSTANT
+    grouped: bool = False
 
 
 # Statuses that occupy the slot; the exclusion constraint in the schema uses the same list.
@@ -111,164 +118,163 @@ HOLDING_STATUSES = (
     BookingStatus.AWAITING_SIGNATURES,
     BookingStatus.AWAITING_GROUP,
 )
+# The event types the table's rows name more than once (each row emits one event).
+BOOKING_CONFIRMED = "booking.booking_confirmed"
+CHECKOUT_REQUESTED = "booking.checkout_requested"
+BOOKING_FAILED = "booking.booking_failed"
+HOST_ASKED = "booking.host_response_requested"
+LEG_READY = "booking.leg_ready"
+PAYMENT_REQUESTED = "booking.payment_requested"
 # Where a checkout starts: documents to sign first (docs-before-pay), or straight to payment.
 INITIALS = (
     (BookingStatus.AWAITING_SIGNATURES, "checkout with documents", "booking.signatures_requested"),
-    (BookingStatus.PENDING_PAYMENT, "checkout", "booking.checkout_requested"),
+    (BookingStatus.PENDING_PAYMENT, "checkout", CHECKOUT_REQUESTED),
 )
 
 _P, _A = BookingStatus.PENDING_PAYMENT, BookingStatus.AWAITING_HOST
-_D = BookingStatus.PAYMENT_DUE
+_C, _D = BookingStatus.CONFIRMED, BookingStatus.PAYMENT_DUE
 _S = BookingStatus.AWAITING_SIGNATURES
 _G = BookingStatus.AWAITING_GROUP
-TRANSITIONS: tuple[Transition, ...] = (
-    # Docs-before-pay: payment is requested only by the transition out of this state (a group
-    # leg's payment, by the group's transition once every leg is signed).
-    Transition(_S, Trigger.DOCUMENTS_SIGNED, _P, "booking.checkout_requested", Guard.SINGLE),
-    Transition(_S, Trigger.DOCUMENTS_SIGNED, _P, "booking.documents_signed", Guard.GROUP_LEG),
-    Transition(_S, Trigger.DOCUMENTS_DECLINED, BookingStatus.FAILED, "booking.booking_failed"),
-    Transition(
-        _S, Trigger.HOLD_EXPIRED, BookingStatus.EXPIRED, "booking.booking_failed", Guard.SINGLE
-    ),
-    Transition(
-        _P,
-        Trigger.PAYMENT_AUTHORIZED,
-        BookingStatus.CONFIRMED,
-        "booking.booking_confirmed",
-        Guard.INSTANT_BOOK,
-    ),
-    Transition(
-        _P, Trigger.PAYMENT_AUTHORIZED, _A, "booking.host_response_requested", Guard.REQUEST_TO_BOOK
-    ),
-    Transition(_P, Trigger.PAYMENT_AUTHORIZED, _G, "booking.leg_ready", Guard.GROUP_INSTANT),
-    Transition(
-        _P,
-        Trigger.PAYMENT_AUTHORIZED,
-        _A,
-        "booking.host_response_requested",
-        Guard.GROUP_REQUEST,
-    ),
-    Transition(
-        _P, Trigger.PAYMENT_FAILED, BookingStatus.FAILED, "booking.booking_failed", Guard.SINGLE
-    ),
-    Transition(
-        _P, Trigger.HOLD_EXPIRED, BookingStatus.EXPIRED, "booking.booking_failed", Guard.SINGLE
-    ),
-    Transition(
-        _A,
-        Trigger.HOST_ACCEPTED,
-        BookingStatus.CONFIRMED,
-        "booking.booking_confirmed",
-        Guard.SINGLE,
-    ),
-    Transition(_A, Trigger.HOST_ACCEPTED, _G, "booking.leg_ready", Guard.GROUP_LEG),
-    Transition(_A, Trigger.HOST_DECLINED, BookingStatus.DECLINED, "booking.booking_failed"),
-    Transition(_A, Trigger.REQUEST_EXPIRED, BookingStatus.EXPIRED, "booking.booking_failed"),
-    # The host has not answered and the authorization would lapse: release, void it.
-    Transition(
-        _A,
-        Trigger.AUTHORIZATION_EXPIRING,
-        BookingStatus.EXPIRED,
-        "booking.booking_failed",
-        Guard.SINGLE,
-    ),
-    Transition(
-        BookingStatus.CONFIRMED,
-        Trigger.BOOKING_ENDED,
-        BookingStatus.COMPLETED,
-        "booking.booking_completed",
-    ),
-    Transition(
-        _P,
-        Trigger.PAYMENT_METHOD_SAVED,
-        _A,
-        "booking.host_response_requested",
-        Guard.REQUEST_TO_BOOK,
-    ),
-    Transition(_P, Trigger.PAYMENT_METHOD_SAVED, _G, "booking.leg_ready", Guard.GROUP_INSTANT),
-    Transition(
-        _P,
-        Trigger.PAYMENT_METHOD_SAVED,
-        _A,
-        "booking.host_response_requested",
-        Guard.GROUP_REQUEST,
-    ),
-    Transition(
-        BookingStatus.CONFIRMED,
-        Trigger.PAYMENT_FAILED,
-        _D,
-        "booking.payment_requested",
-        Guard.SINGLE,
-    ),
-    # A bank debit (ACH) confirms at once with its funds pending (docs/bank-debits.md); its
-    # return before the start asks the guest to pay by card (payment_due, then as above).
-    Transition(
-        _P,
-        Trigger.PAYMENT_PROCESSING,
-        BookingStatus.CONFIRMED,
-        "booking.booking_confirmed",
-        Guard.INSTANT_BOOK,
-    ),
-    Transition(
-        BookingStatus.CONFIRMED,
-        Trigger.PAYMENT_RETURNED,
-        _D,
-        "booking.payment_requested",
-        Guard.SINGLE,
-    ),
-    Transition(_D, Trigger.PAYMENT_RETRY_REQUESTED, _D, "booking.payment_retry_requested"),
-    Transition(_D, Trigger.PAYMENT_CAPTURED, BookingStatus.CONFIRMED, "booking.booking_confirmed"),
-    Transition(_D, Trigger.PAYMENT_WINDOW_CLOSED, BookingStatus.RELEASED, "booking.booking_failed"),
-    # A Linked Booking Group's legs are confirmed together, or released together.
-    Transition(_G, Trigger.GROUP_CONFIRMED, BookingStatus.CONFIRMED, "booking.booking_confirmed"),
-    *(
-        Transition(source, Trigger.GROUP_FAILED, BookingStatus.FAILED, "booking.booking_failed")
-        for source in (_S, _P, _A, _G)
-    ),
-    # Cancelling a confirmed booking (or one leg of a confirmed group): the refund kernel
-    # decides the refund, carried by the event to payments.
-    *(
-        Transition(
-            BookingStatus.CONFIRMED, trigger, BookingStatus.CANCELLED, "booking.booking_cancelled"
-        )
-        for trigger in (Trigger.GUEST_CANCELLED, Trigger.HOST_CANCELLED, Trigger.ADMIN_CANCELLED)
-    ),
+
+
+def _to(
+    target: BookingStatus, emits: str, guard: Guard = Guard.ALWAYS
+) -> Transition[BookingStatus]:
+    """One candidate: booking transitions each emit one event; `always` needs no guard."""
+    return Transition(target, (emits,), None if guard is Guard.ALWAYS else guard)
+
+
+_T = Trigger
+TABLE: TransitionTable[BookingStatus, Trigger] = TransitionTable(
+    {
+        # Docs-before-pay: payment is requested only by the transition out of this state (a
+        # group leg's payment, by the group's transition once every leg is signed).
+        (_S, _T.DOCUMENTS_SIGNED): (
+            _to(_P, CHECKOUT_REQUESTED, Guard.SINGLE),
+            _to(_P, "booking.documents_signed", Guard.GROUP_LEG),
+        ),
+        (_S, _T.DOCUMENTS_DECLINED): _to(BookingStatus.FAILED, BOOKING_FAILED),
+        (_S, _T.HOLD_EXPIRED): _to(BookingStatus.EXPIRED, BOOKING_FAILED, Guard.SINGLE),
+        (_P, _T.PAYMENT_AUTHORIZED): (
+            _to(_C, BOOKING_CONFIRMED, Guard.INSTANT_BOOK),
+            _to(_A, HOST_ASKED, Guard.REQUEST_TO_BOOK),
+            _to(_G, LEG_READY, Guard.GROUP_INSTANT),
+            _to(_A, HOST_ASKED, Guard.GROUP_REQUEST),
+        ),
+        (_P, _T.PAYMENT_FAILED): _to(BookingStatus.FAILED, BOOKING_FAILED, Guard.SINGLE),
+        (_P, _T.HOLD_EXPIRED): _to(BookingStatus.EXPIRED, BOOKING_FAILED, Guard.SINGLE),
+        (_A, _T.HOST_ACCEPTED): (
+            _to(_C, BOOKING_CONFIRMED, Guard.SINGLE),
+            _to(_G, LEG_READY, Guard.GROUP_LEG),
+        ),
+        (_A, _T.HOST_DECLINED): _to(BookingStatus.DECLINED, BOOKING_FAILED),
+        (_A, _T.REQUEST_EXPIRED): _to(BookingStatus.EXPIRED, BOOKING_FAILED),
+        # The host has not answered and the authorization would lapse: release, void it.
+        (_A, _T.AUTHORIZATION_EXPIRING): _to(BookingStatus.EXPIRED, BOOKING_FAILED, Guard.SINGLE),
+        (_C, _T.BOOKING_ENDED): _to(BookingStatus.COMPLETED, "booking.booking_completed"),
+        (_P, _T.PAYMENT_METHOD_SAVED): (
+            _to(_A, HOST_ASKED, Guard.REQUEST_TO_BOOK),
+            _to(_G, LEG_READY, Guard.GROUP_INSTANT),
+            _to(_A, HOST_ASKED, Guard.GROUP_REQUEST),
+        ),
+        (_C, _T.PAYMENT_FAILED): _to(_D, PAYMENT_REQUESTED, Guard.SINGLE),
+        # A bank debit (ACH) confirms at once with its funds pending (docs/bank-debits.md); its
+        # return before the start asks the guest to pay by card (payment_due, then as above).
+        (_P, _T.PAYMENT_PROCESSING): _to(_C, BOOKING_CONFIRMED, Guard.INSTANT_BOOK),
+        (_C, _T.PAYMENT_RETURNED): _to(_D, PAYMENT_REQUESTED, Guard.SINGLE),
+        (_D, _T.PAYMENT_RETRY_REQUESTED): _to(_D, "booking.payment_retry_requested"),
+        (_D, _T.PAYMENT_CAPTURED): _to(_C, BOOKING_CONFIRMED),
+        (_D, _T.PAYMENT_WINDOW_CLOSED): _to(BookingStatus.RELEASED, BOOKING_FAILED),
+        # A Linked Booking Group's legs are confirmed together, or released together.
+        (_G, _T.GROUP_CONFIRMED): _to(_C, BOOKING_CONFIRMED),
+        **{
+            (s, _T.GROUP_FAILED): _to(BookingStatus.FAILED, BOOKING_FAILED)
+            for s in (_S, _P, _A, _G)
+        },
+        # Cancelling a confirmed booking (or one leg of a confirmed group): the refund kernel
+        # decides the refund, carried by the event to payments.
+        **{
+            (_C, trigger): _to(BookingStatus.CANCELLED, "booking.booking_cancelled")
+            for trigger in (_T.GUEST_CANCELLED, _T.HOST_CANCELLED, _T.ADMIN_CANCELLED)
+        },
+    }
 )
 
 
 def transition(
-    current: BookingStatus,
+    current: BookingStatus | str,
     trigger: Trigger,
     mode: BookingMode = BookingMode.INSTANT,
     grouped: bool = False,
-) -> Transition:
+) -> Transition[BookingStatus]:
     """The transition for `trigger` in `current` whose guard holds, or ILLEGAL_TRANSITION."""
-    for candidate in TRANSITIONS:
-        if candidate.source == current and candidate.trigger == trigger:
-            if candidate.guard.holds(mode, grouped):
-                return candidate
-    raise BookingError(
-        ErrorCode.ILLEGAL_TRANSITION, f"cannot apply {trigger} to a {current} booking"
-    )
-
-
-def transition_for(booking: Mapping[str, Any], trigger: Trigger) -> Transition:
-    """The transition for `trigger` on this booking row (its status, mode and grouping)."""
-    return transition(
-        BookingStatus(booking["status"]),
-        trigger,
-        BookingMode(booking["mode"]),
-        booking["group_id"] is not None,
-    )
+    try:
+        return TABLE.apply(BookingStatus(current), trigger, Kind(mode, grouped))
+    except IllegalTransition:
+        raise BookingError(
+            ErrorCode.ILLEGAL_TRANSITION, f"cannot apply {trigger} to a {current} booking"
+        ) from None
 
 
 def mermaid() -> str:
     """The lifecycle as a mermaid state diagram, generated from the table."""
     lines = ["stateDiagram-v2"]
     lines += [f"    [*] --> {status}: {label} / {event}" for status, label, event in INITIALS]
-    for t in TRANSITIONS:
-        guard = "" if t.guard is Guard.ALWAYS else f" [{t.guard}]"
-        lines.append(f"    {t.source} --> {t.target}: {t.trigger}{guard} / {t.emits}")
-    terminal = {t.target for t in TRANSITIONS} - {t.source for t in TRANSITIONS}
+    for (source, trigger), candidates in TABLE.candidates.items():
+        for t in candidates:
+            guard = f" [{t.guard}]" if t.guard else ""
+            emits = " + ".join(t.emits)
+            lines.append(f"    {source} --> {t.target}: {trigger}{guard} / {emits}")
+    terminal = TABLE.states() - {source for source, _ in TABLE.candidates}
     lines += [f"    {s} --> [*]" for s in sorted(terminal)]
     return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class Change:
+    """What one trigger did: the booking's new status and the events the table declares for
+    it, in the order they are published."""
+
+    status: BookingStatus
+    emits: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class Booking:
+    """A booking's identity, status and the `Kind` the table's guards read. `apply` takes one
+    trigger, or refuses it with 409 `illegal_transition` (changing nothing), and returns the
+    `Change`. Pure: the caller writes the status (compare-and-set on `version`) and publishes."""
+
+    booking_id: uuid.UUID
+    status: BookingStatus
+    mode: BookingMode = BookingMode.INSTANT
+    grouped: bool = False
+    version: int = 0
+
+    @classmethod
+    def of(cls, row: Mapping[str, Any]) -> Booking:
+        """From a booking row (its id, status, mode, group and version)."""
+        return cls(
+            booking_id=row["booking_id"],
+            status=BookingStatus(row["status"]),
+            mode=BookingMode(row["mode"]),
+            grouped=row["group_id"] is not None,
+            version=row["version"],
+        )
+
+    @property
+    def kind(self) -> Kind:
+        return Kind(self.mode, self.grouped)
+
+    def allows(self, trigger: Trigger) -> bool:
+        return TABLE.allows(self.status, trigger, self.kind)
+
+    def next(self, trigger: Trigger) -> Change:
+        """What `trigger` would do (409 `illegal_transition` when nothing); changes nothing."""
+        step = transition(self.status, trigger, self.mode, self.grouped)
+        return Change(step.target, step.emits)
+
+    def apply(self, trigger: Trigger) -> Change:
+        change = self.next(trigger)
+        self.status = change.status
+        return change

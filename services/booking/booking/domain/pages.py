@@ -38,6 +38,28 @@ class ListKind(StrEnum):
 
 
 @dataclass(frozen=True)
+class Scope:
+    """Whose rows the caller may see: a guest's (`guest_id`), a host's (`host_id`), or, with
+    neither, anyone's (staff)."""
+
+    guest_id: str | None = None
+    host_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the client asked for. Equality filters are ANDed with the scope: a guest asking
+    for another guest's id gets an empty page, never that guest's rows."""
+
+    guest_id: str | None = None
+    host_id: str | None = None
+    listing_id: str | None = None
+    statuses: tuple[str, ...] = ()
+    starts_from: datetime | None = None  # starts_at >= starts_from
+    starts_to: datetime | None = None  # starts_at < starts_to
+
+
+@dataclass(frozen=True)
 class Position:
     """The last row of a page: its sort key and its id (the tie-breaker)."""
 

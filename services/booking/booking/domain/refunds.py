@@ -290,3 +290,31 @@ def allocate(decision: RefundDecision, capacities: list[int]) -> list[RefundPiec
         fee_left -= fee
         tax_left -= tax
     return pieces
+
+
+@dataclass(frozen=True)
+class CancellationRefund:
+    """What a cancellation decided to give back, as it is kept (booking.refunds)."""
+
+    refund_id: str  # the cancellation's, which the first request carries
+    cancelled_by: Canceller
+    policy: str  # the policy's label, name@version
+    currency: str
+    decision: RefundDecision
+    requested: tuple[str, ...]  # one refund id per payment it is taken from, in order
+
+
+@dataclass(frozen=True)
+class RefundProgress:
+    """The refunds payments was asked for (in order) and those it made (in its answers' order)."""
+
+    requested: tuple[str, ...]
+    succeeded: tuple[str, ...]
+
+    def awaits(self, refund_id: str) -> bool:
+        """An answer still expected: a redelivered one, or one for another refund, is not."""
+        return refund_id in self.requested and refund_id not in self.succeeded
+
+    def done_with(self, refund_id: str) -> bool:
+        """Every request has succeeded once this one has."""
+        return {*self.succeeded, refund_id} == set(self.requested)

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Annotated, Any
 
-import asyncpg
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.refunds import Canceller
@@ -19,21 +17,22 @@ from booking.entrypoints.amendments_schemas import (
     ProposeAmendmentRequest,
 )
 from booking.entrypoints.auth import CurrentPrincipal, Principal, Role, require_role
+from booking.entrypoints.command import Command, command
 from booking.entrypoints.common import (
     DISPUTED_ERRORS,
     ERRORS,
-    IdempotencyKey,
     check_horizon,
-    run_idempotent,
     runtime_of,
 )
 from booking.service_layer import amendments, amendments_views
 
 router = APIRouter(prefix="/v1", tags=["amendments"])
+PARTIES = (Role.GUEST, Role.HOST)  # the booking's two sides; staff amend nothing
+PartyCall = Annotated[Command, command(*PARTIES)]
 
 
 def _actor(principal: Principal) -> amendments.Actor:
-    require_role(principal, Role.GUEST, Role.HOST)
+    require_role(principal, *PARTIES)
     by = Canceller.GUEST if principal.role == Role.GUEST else Canceller.HOST
     return amendments.Actor(by, principal.sub)
 
@@ -52,30 +51,22 @@ def _actor(principal: Principal) -> amendments.Actor:
     "A decrease is refused with 409 `payment_disputed` while the payment is disputed.",
 )
 async def propose(
-    request: Request,
-    booking_id: uuid.UUID,
-    body: ProposeAmendmentRequest,
-    principal: CurrentPrincipal,
-    idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
-    actor = _actor(principal)
+    request: Request, booking_id: uuid.UUID, body: ProposeAmendmentRequest, call: PartyCall
+) -> AmendmentOut:
+    actor = _actor(call.principal)
     check_horizon(request, starts_at=body.starts_at, ends_at=body.ends_at)
-    outbox = request.app.state.outbox
-
-    async def work(conn: asyncpg.Connection) -> tuple[int, Any]:
-        return 201, await amendments.propose_change(
+    return await call.run(
+        lambda conn: amendments.propose_change(
             conn,
-            outbox,
+            call.outbox,
             booking_id,
             actor,
             starts_at=body.starts_at,
             ends_at=body.ends_at,
             guests=body.guests,
             extras=body.extras,
-        )
-
-    return await run_idempotent(
-        request, principal, idempotency_key, body.model_dump(mode="json"), work
+        ),
+        body.model_dump(mode="json"),
     )
 
 
@@ -90,23 +81,14 @@ async def propose(
     "it is charged.",
 )
 async def overtime(
-    request: Request,
-    booking_id: uuid.UUID,
-    body: OvertimeRequest,
-    principal: CurrentPrincipal,
-    idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
-    require_role(principal, Role.HOST)
-    outbox = request.app.state.outbox
-    window = request.app.state.overtime_dispute_window
-
-    async def work(conn: asyncpg.Connection) -> tuple[int, Any]:
-        return 201, await amendments.report_overtime(
-            conn, outbox, booking_id, principal.sub, body.minutes, window
-        )
-
-    return await run_idempotent(
-        request, principal, idempotency_key, body.model_dump(mode="json"), work
+    booking_id: uuid.UUID, body: OvertimeRequest, call: Annotated[Command, command(Role.HOST)]
+) -> AmendmentOut:
+    host_id, window = call.principal.sub, call.settings.overtime_dispute_window
+    return await call.run(
+        lambda conn: amendments.report_overtime(
+            conn, call.outbox, booking_id, host_id, body.minutes, window
+        ),
+        body.model_dump(mode="json"),
     )
 
 
@@ -132,7 +114,7 @@ async def get_amendment(
 Answer = Callable[..., Awaitable[dict[str, Any]]]
 
 
-def _answer_route(path: str, summary: str, call: Answer, with_reason: bool) -> None:
+def _answer_route(path: str, summary: str, use_case: Answer, with_reason: bool) -> None:
     @router.post(
         f"/amendments/{{amendment_id}}/{path}",
         response_model=AmendmentOut,
@@ -141,22 +123,14 @@ def _answer_route(path: str, summary: str, call: Answer, with_reason: bool) -> N
         name=f"amendment_{path}",
     )
     async def answer(
-        request: Request,
-        amendment_id: uuid.UUID,
-        principal: CurrentPrincipal,
-        body: AmendmentAnswer | None = None,
-        idempotency_key: IdempotencyKey = None,
-    ) -> JSONResponse:
-        actor = _actor(principal)
-        outbox = request.app.state.outbox
-        reason = body.reason if body else ""
-
-        async def work(conn: asyncpg.Connection) -> tuple[int, Any]:
-            if with_reason:
-                return 200, await call(conn, outbox, amendment_id, actor, reason)
-            return 200, await call(conn, outbox, amendment_id, actor)
-
-        return await run_idempotent(request, principal, idempotency_key, {"reason": reason}, work)
+        amendment_id: uuid.UUID, call: PartyCall, body: AmendmentAnswer | None = None
+    ) -> AmendmentOut:
+        actor, reason = _actor(call.principal), body.reason if body else ""
+        why = (reason,) if with_reason else ()
+        return await call.run(
+            lambda conn: use_case(conn, call.outbox, amendment_id, actor, *why),
+            {"reason": reason},
+        )
 
 
 _answer_route(

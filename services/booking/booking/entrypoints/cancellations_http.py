@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-import asyncpg
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 
 from booking.domain.refunds import Canceller
 from booking.entrypoints.auth import CurrentPrincipal, Principal, Role, require_role
+from booking.entrypoints.command import Command, command
 from booking.entrypoints.common import (
     DISPUTED_ERRORS,
     ERRORS,
-    IdempotencyKey,
     check_horizon,
-    run_idempotent,
     runtime_of,
 )
 from booking.entrypoints.schemas import (
@@ -28,10 +25,12 @@ from booking.entrypoints.schemas import (
 from booking.service_layer import cancellations
 
 router = APIRouter(prefix="/v1")
+CANCELLERS = (Role.GUEST, Role.HOST, Role.ADMIN)  # trust staff cancel nothing
+CancellingCall = Annotated[Command, command(*CANCELLERS)]
 
 
 def _command(principal: Principal, booking_id: uuid.UUID, body: CancelRequest | None) -> Any:
-    require_role(principal, Role.GUEST, Role.HOST, Role.ADMIN)  # trust staff cancel nothing
+    require_role(principal, *CANCELLERS)  # the preview checks here, the cancel in `command`
     by = {Role.GUEST: Canceller.GUEST, Role.HOST: Canceller.HOST, Role.ADMIN: Canceller.ADMIN}[
         principal.role
     ]
@@ -83,17 +82,10 @@ async def preview_cancellation(
     "can be refunded until it closes; docs/api-errors.md).",
 )
 async def cancel_booking(
-    request: Request,
-    booking_id: uuid.UUID,
-    principal: CurrentPrincipal,
-    body: CancelRequest | None = None,
-    idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
-    cmd = _command(principal, booking_id, body)
-    outbox = request.app.state.outbox
-
-    async def work(conn: asyncpg.Connection) -> tuple[int, Any]:
-        return 200, await cancellations.cancel(conn, outbox, cmd)
-
-    payload = (body or CancelRequest()).model_dump(mode="json")
-    return await run_idempotent(request, principal, idempotency_key, payload, work)
+    booking_id: uuid.UUID, call: CancellingCall, body: CancelRequest | None = None
+) -> BookingOut:
+    cmd = _command(call.principal, booking_id, body)
+    return await call.run(
+        lambda conn: cancellations.cancel(conn, call.outbox, cmd),
+        (body or CancelRequest()).model_dump(mode="json"),
+    )

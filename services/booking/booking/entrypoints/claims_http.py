@@ -8,25 +8,19 @@ and refusals: `claims_upload.py`.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import asyncpg
 from fastapi import APIRouter, File, Form, Path, Request, UploadFile
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from booking.domain.claim_rules import MAX_EVIDENCE_FILES, ClaimWindows
 from booking.domain.errors import BookingError, ErrorCode
-from booking.entrypoints.auth import CurrentPrincipal, Principal, Role, require_role
+from booking.entrypoints.auth import CurrentPrincipal, Principal, Role
 from booking.entrypoints.claims_schemas import ClaimContest, ClaimDecision, ClaimOut
 from booking.entrypoints.claims_upload import FILE_CLAIM_BODY, BoundedUpload, read_claim
-from booking.entrypoints.common import (
-    ERRORS,
-    IdempotencyKey,
-    run_idempotent,
-    runtime_of,
-    visible_to,
-)
+from booking.entrypoints.command import Command, command
+from booking.entrypoints.common import ERRORS, runtime_of, visible_to
 from booking.entrypoints.fields import MULTI_LINE
 from booking.service_layer import claims, claims_views
 
@@ -38,44 +32,40 @@ EVIDENCE = (
 )
 
 
-def _windows(request: Request) -> ClaimWindows:
+def _windows(call: Command) -> ClaimWindows:
     """The windows bootstrap built from the settings."""
-    windows: ClaimWindows = request.app.state.claim_windows
+    windows: ClaimWindows = call.settings.claim_windows
     return windows
 
 
 async def file_claim(
     request: Request,
     booking_id: uuid.UUID,
-    principal: CurrentPrincipal,
-    idempotency_key: IdempotencyKey = None,
+    call: Annotated[Command, command(Role.HOST)],
     amount: Annotated[int | None, Form(ge=1, le=10**12, description=AMOUNT)] = None,
     description: Annotated[
         str | None, Form(min_length=1, max_length=5000, pattern=MULTI_LINE)
     ] = None,
     evidence: Annotated[list[UploadFile] | None, File(description=EVIDENCE)] = None,
-) -> JSONResponse:
+) -> ClaimOut:
     """The form parameters document the multipart body (and FastAPI parses it); `read_claim`
     reads either body."""
-    require_role(principal, Role.HOST)
-    outbox = request.app.state.outbox
-    windows = _windows(request)
+    host_id, windows = call.principal.sub, _windows(call)
     cmd, files = await read_claim(request)
-
-    async def work(conn: asyncpg.Connection) -> tuple[int, Any]:
-        return 201, await claims.file_claim(
+    fingerprint = {**cmd.model_dump(mode="json"), "evidence": [e.sha256 for e in files]}
+    return await call.run(
+        lambda conn: claims.file_claim(
             conn,
-            outbox,
+            call.outbox,
             booking_id,
-            principal.sub,
+            host_id,
             cmd.amount,
             cmd.description,
             files,
             windows=windows,
-        )
-
-    fingerprint = {**cmd.model_dump(mode="json"), "evidence": [e.sha256 for e in files]}
-    return await run_idempotent(request, principal, idempotency_key, fingerprint, work)
+        ),
+        fingerprint,
+    )
 
 
 router.add_api_route(
@@ -161,18 +151,6 @@ async def get_evidence(
     )
 
 
-Work = Callable[[asyncpg.Connection], Awaitable[dict[str, Any]]]
-
-
-async def _answer(
-    request: Request, principal: Principal, key: str | None, body: dict[str, Any], work: Work
-) -> JSONResponse:
-    async def run(conn: asyncpg.Connection) -> tuple[int, Any]:
-        return 200, await work(conn)
-
-    return await run_idempotent(request, principal, key, body, run)
-
-
 @router.post(
     "/claims/{claim_id}/accept",
     response_model=ClaimOut,
@@ -181,19 +159,11 @@ async def _answer(
     description="Until `respond_by` (409 `claim_response_window_closed` after).",
 )
 async def accept_claim(
-    request: Request,
-    claim_id: uuid.UUID,
-    principal: CurrentPrincipal,
-    idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
-    require_role(principal, Role.GUEST)
-    outbox, windows = request.app.state.outbox, _windows(request)
-    return await _answer(
-        request,
-        principal,
-        idempotency_key,
-        {},
-        lambda conn: claims.accept(conn, outbox, claim_id, principal.sub, windows=windows),
+    claim_id: uuid.UUID, call: Annotated[Command, command(Role.GUEST)]
+) -> ClaimOut:
+    guest_id, windows = call.principal.sub, _windows(call)
+    return await call.run(
+        lambda conn: claims.accept(conn, call.outbox, claim_id, guest_id, windows=windows), {}
     )
 
 
@@ -205,20 +175,12 @@ async def accept_claim(
     description="Until `respond_by` (409 `claim_response_window_closed` after).",
 )
 async def contest_claim(
-    request: Request,
-    claim_id: uuid.UUID,
-    body: ClaimContest,
-    principal: CurrentPrincipal,
-    idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
-    require_role(principal, Role.GUEST)
-    outbox = request.app.state.outbox
-    return await _answer(
-        request,
-        principal,
-        idempotency_key,
+    claim_id: uuid.UUID, body: ClaimContest, call: Annotated[Command, command(Role.GUEST)]
+) -> ClaimOut:
+    guest_id = call.principal.sub
+    return await call.run(
+        lambda conn: claims.contest(conn, call.outbox, claim_id, guest_id, body.reason),
         body.model_dump(mode="json"),
-        lambda conn: claims.contest(conn, outbox, claim_id, principal.sub, body.reason),
     )
 
 
@@ -231,23 +193,16 @@ async def contest_claim(
     "deciding role (`decided_by`: `admin` or `trust`).",
 )
 async def decide_claim(
-    request: Request,
     claim_id: uuid.UUID,
     body: ClaimDecision,
-    principal: CurrentPrincipal,
-    idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
-    require_role(principal, Role.ADMIN, Role.TRUST)
-    outbox, windows = request.app.state.outbox, _windows(request)
-    by = principal.role.value
-    return await _answer(
-        request,
-        principal,
-        idempotency_key,
-        body.model_dump(mode="json"),
+    call: Annotated[Command, command(Role.ADMIN, Role.TRUST)],
+) -> ClaimOut:
+    by, windows = call.principal.role.value, _windows(call)
+    return await call.run(
         lambda conn: claims.decide(
-            conn, outbox, claim_id, body.amount, body.note, by, windows=windows
+            conn, call.outbox, claim_id, body.amount, body.note, by, windows=windows
         ),
+        body.model_dump(mode="json"),
     )
 
 
@@ -258,19 +213,11 @@ async def decide_claim(
     summary="The host withdraws a claim that is not decided yet",
 )
 async def withdraw_claim(
-    request: Request,
-    claim_id: uuid.UUID,
-    principal: CurrentPrincipal,
-    idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
-    require_role(principal, Role.HOST)
-    outbox, windows = request.app.state.outbox, _windows(request)
-    return await _answer(
-        request,
-        principal,
-        idempotency_key,
-        {},
-        lambda conn: claims.withdraw(conn, outbox, claim_id, principal.sub, windows=windows),
+    claim_id: uuid.UUID, call: Annotated[Command, command(Role.HOST)]
+) -> ClaimOut:
+    host_id, windows = call.principal.sub, _windows(call)
+    return await call.run(
+        lambda conn: claims.withdraw(conn, call.outbox, claim_id, host_id, windows=windows), {}
     )
 
 
@@ -281,13 +228,6 @@ async def withdraw_claim(
     summary="An admin retries the failed charge of a claim (before the deposit's release)",
 )
 async def retry_claim(
-    request: Request,
-    claim_id: uuid.UUID,
-    principal: CurrentPrincipal,
-    idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
-    require_role(principal, Role.ADMIN)
-    outbox = request.app.state.outbox
-    return await _answer(
-        request, principal, idempotency_key, {}, lambda conn: claims.retry(conn, outbox, claim_id)
-    )
+    claim_id: uuid.UUID, call: Annotated[Command, command(Role.ADMIN)]
+) -> ClaimOut:
+    return await call.run(lambda conn: claims.retry(conn, call.outbox, claim_id), {})

@@ -55,7 +55,7 @@ Extras = Annotated[
     ),
 ]
 # Far below int64, above every processor's single-charge ceiling: the per-currency ceiling
-# (422 `amount_too_large`, marketplace_contracts.money) is checked where the currency is known.
+# (422 `amount_too_large`, domainkit.money) is checked where the currency is known.
 MAX_AMOUNT = 10**12
 Amount = Annotated[int, Strict(), Field(ge=1, le=MAX_AMOUNT, description="Minor units.")]
 

@@ -3,29 +3,26 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 import asyncpg
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 
 from booking.domain.errors import BookingError, ErrorCode
-from booking.entrypoints.auth import STAFF, CurrentPrincipal, Role, require_role
+from booking.entrypoints.auth import STAFF, CurrentPrincipal, Role
 from booking.entrypoints.client import client_context
+from booking.entrypoints.command import Command, command
 from booking.entrypoints.common import (
     CHECKOUT_ERRORS,
     ERRORS,
     AdmitCheckout,
-    IdempotencyKey,
     check_horizon,
-    run_idempotent,
     runtime_of,
 )
 from booking.entrypoints.groups_schemas import GroupCheckoutRequest, GroupOut
 from booking.service_layer.groups import CheckoutTimes, LegRequest, PlaceGroup, place_group
 from booking.service_layer.groups_views import visible_group
 from eventkit import logs, tracing
-from eventkit.outbox import Outbox
 
 router = APIRouter(prefix="/v1")
 
@@ -48,16 +45,14 @@ router = APIRouter(prefix="/v1")
 async def create_group(
     request: Request,
     body: GroupCheckoutRequest,
-    principal: CurrentPrincipal,
+    call: Annotated[Command, command(Role.GUEST)],
     _admitted: AdmitCheckout,
-    idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
-    require_role(principal, Role.GUEST)
+) -> GroupOut:
     for leg in body.legs:
         check_horizon(request, starts_at=leg.starts_at, ends_at=leg.ends_at)
     client_ip, user_agent = client_context(request)
     cmd = PlaceGroup(
-        principal.sub,
+        call.principal.sub,
         tuple(
             LegRequest(leg.listing_id, leg.starts_at, leg.ends_at, leg.guests, leg.extras)
             for leg in body.legs
@@ -67,17 +62,14 @@ async def create_group(
         client_ip=client_ip,
         user_agent=user_agent,
     )
-    outbox: Outbox = request.app.state.outbox
+    state = call.settings
+    times = CheckoutTimes(state.hold_ttl, state.response_window, state.authorization_horizon)
 
-    async def work(conn: asyncpg.Connection) -> tuple[int, Any]:
-        state = request.app.state
-        times = CheckoutTimes(state.hold_ttl, state.response_window, state.authorization_horizon)
+    async def work(conn: asyncpg.Connection) -> dict[str, Any]:
         with tracing.span("booking place_group", **{"legs": len(cmd.legs)}):
-            return 202, await place_group(conn, outbox, cmd, times)
+            return await place_group(conn, call.outbox, cmd, times)
 
-    return await run_idempotent(
-        request, principal, idempotency_key, body.model_dump(mode="json"), work
-    )
+    return await call.run(work, body.model_dump(mode="json"))
 
 
 @router.get(

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any
 
 import asyncpg
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse
 
-from booking.adapters import repository
 from booking.domain.bank_debits import US_BANK_ACCOUNT
 from booking.domain.errors import BookingError, ErrorCode
 from booking.entrypoints import (
@@ -25,15 +23,14 @@ from booking.entrypoints import (
     quotes_http,
     receipts_http,
 )
-from booking.entrypoints.auth import STAFF, CurrentPrincipal, Principal, Role, require_role
+from booking.entrypoints.auth import STAFF, CurrentPrincipal, Principal, Role
 from booking.entrypoints.client import client_context
+from booking.entrypoints.command import Command, command
 from booking.entrypoints.common import (
     CHECKOUT_ERRORS,
     ERRORS,
     AdmitCheckout,
-    IdempotencyKey,
     check_horizon,
-    run_idempotent,
     runtime_of,
     visible_to,
 )
@@ -44,9 +41,9 @@ from booking.entrypoints.schemas import (
     ListingOut,
     PayRequest,
 )
-from booking.service_layer import disputes, host_response, payment_due
+from booking.service_layer import booking_views, host_response, payment_due
 from booking.service_layer.admission import Admission
-from booking.service_layer.checkout import PlaceBooking, booking_view, place_booking
+from booking.service_layer.checkout import PlaceBooking, place_booking
 from eventkit import logs, tracing
 from eventkit.outbox import Outbox
 
@@ -62,7 +59,7 @@ router = APIRouter(prefix="/v1")
 )
 async def list_listings(request: Request, principal: CurrentPrincipal) -> list[dict[str, Any]]:
     async with runtime_of(request).db.acquire() as conn:
-        rows = await repository.list_listings(conn)
+        rows = await booking_views.listings(conn)
     return [{k: r[k] for k in ListingOut.model_fields} for r in rows]
 
 
@@ -88,12 +85,33 @@ async def list_listings(request: Request, principal: CurrentPrincipal) -> list[d
 async def create_booking(
     request: Request,
     body: InstantBookRequest,
-    principal: CurrentPrincipal,
+    call: Annotated[Command, command(Role.GUEST)],
     _admitted: AdmitCheckout,
-    idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
-    require_role(principal, Role.GUEST)
+) -> BookingOut:
     check_horizon(request, starts_at=body.starts_at, ends_at=body.ends_at)
+    cmd = _place_booking(request, call.principal, body)
+    times = call.settings
+
+    async def work(conn: asyncpg.Connection) -> dict[str, Any]:
+        with tracing.span("booking place_booking", **{"listing.id": cmd.listing_id}):
+            view = await place_booking(
+                conn,
+                call.outbox,
+                cmd,
+                times.hold_ttl,
+                times.response_window,
+                times.authorization_horizon,
+                times.bank_debit_lead,
+            )
+        logs.bind(booking_id=view["booking_id"])
+        return view
+
+    return await call.run(work, body.model_dump(mode="json"))
+
+
+def _place_booking(
+    request: Request, principal: Principal, body: InstantBookRequest
+) -> PlaceBooking:
     client_ip, user_agent = client_context(request)
     cmd = PlaceBooking(
         principal.sub,
@@ -119,26 +137,7 @@ async def create_booking(
             ErrorCode.BANK_DEBIT_NOT_ALLOWED,
             "accepting a bank-debit mandate needs the client's IP address and User-Agent",
         )
-    outbox: Outbox = request.app.state.outbox
-
-    async def work(conn: asyncpg.Connection) -> tuple[int, Any]:
-        state = request.app.state
-        with tracing.span("booking place_booking", **{"listing.id": cmd.listing_id}):
-            view = await place_booking(
-                conn,
-                outbox,
-                cmd,
-                state.hold_ttl,
-                state.response_window,
-                state.authorization_horizon,
-                state.bank_debit_lead,
-            )
-        logs.bind(booking_id=view["booking_id"])
-        return 202, view
-
-    return await run_idempotent(
-        request, principal, idempotency_key, body.model_dump(mode="json"), work
-    )
+    return cmd
 
 
 @router.get(
@@ -156,12 +155,11 @@ async def get_booking(
     request: Request, booking_id: uuid.UUID, principal: CurrentPrincipal
 ) -> dict[str, Any]:
     async with runtime_of(request).db.acquire() as conn:
-        row = await repository.get_booking(conn, booking_id)
+        row = await booking_views.booking(conn, booking_id)
         if not visible_to(principal, row):  # 404, not 403: do not reveal that it exists
             raise BookingError(ErrorCode.BOOKING_NOT_FOUND, f"booking {booking_id} not found")
         assert row is not None
-        dispute = await disputes.dispute_of_booking(conn, row, staff=principal.role in STAFF)
-    view = {**booking_view(row), "dispute": dispute}
+        view = await booking_views.with_dispute(conn, row, staff=principal.role in STAFF)
     if principal.role != Role.GUEST:
         view["next_action"] = None  # the client secret is for the guest who pays only
     return view
@@ -169,8 +167,10 @@ async def get_booking(
 
 def _host_scope(principal: Principal) -> str | None:
     """Hosts answer for their own listings; admins for anyone's (None = no host filter)."""
-    require_role(principal, Role.HOST, Role.ADMIN)
     return None if principal.role == Role.ADMIN else principal.sub
+
+
+HostOrAdmin = Annotated[Command, command(Role.HOST, Role.ADMIN)]
 
 
 @router.post(
@@ -182,19 +182,11 @@ def _host_scope(principal: Principal) -> str | None:
     description="Only for a booking in `awaiting_host`; anything else is 409 "
     "`illegal_transition`. Of two concurrent answers exactly one wins.",
 )
-async def accept_request(
-    request: Request,
-    booking_id: uuid.UUID,
-    principal: CurrentPrincipal,
-    idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
-    host_id = _host_scope(principal)
-    outbox: Outbox = request.app.state.outbox
-
-    async def work(conn: asyncpg.Connection) -> tuple[int, Any]:
-        return 200, await host_response.accept(conn, outbox, booking_id, host_id)
-
-    return await run_idempotent(request, principal, idempotency_key, {}, work)
+async def accept_request(booking_id: uuid.UUID, call: HostOrAdmin) -> BookingOut:
+    host_id = _host_scope(call.principal)
+    return await call.run(
+        lambda conn: host_response.accept(conn, call.outbox, booking_id, host_id), {}
+    )
 
 
 @router.post(
@@ -205,20 +197,13 @@ async def accept_request(
     summary="The host declines a request; the authorization is voided",
 )
 async def decline_request(
-    request: Request,
-    booking_id: uuid.UUID,
-    principal: CurrentPrincipal,
-    body: DeclineRequest | None = None,
-    idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
-    host_id = _host_scope(principal)
-    outbox: Outbox = request.app.state.outbox
-    reason = body.reason if body else ""
-
-    async def work(conn: asyncpg.Connection) -> tuple[int, Any]:
-        return 200, await host_response.decline(conn, outbox, booking_id, host_id, reason)
-
-    return await run_idempotent(request, principal, idempotency_key, {"reason": reason}, work)
+    booking_id: uuid.UUID, call: HostOrAdmin, body: DeclineRequest | None = None
+) -> BookingOut:
+    host_id, reason = _host_scope(call.principal), body.reason if body else ""
+    return await call.run(
+        lambda conn: host_response.decline(conn, call.outbox, booking_id, host_id, reason),
+        {"reason": reason},
+    )
 
 
 @router.post(
@@ -233,22 +218,12 @@ async def decline_request(
     "409 `illegal_transition` in any other state.",
 )
 async def pay_booking(
-    request: Request,
-    booking_id: uuid.UUID,
-    body: PayRequest,
-    principal: CurrentPrincipal,
-    idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
-    require_role(principal, Role.GUEST)
-    outbox: Outbox = request.app.state.outbox
-
-    async def work(conn: asyncpg.Connection) -> tuple[int, Any]:
-        return 202, await payment_due.pay(
-            conn, outbox, booking_id, principal.sub, body.payment_method
-        )
-
-    return await run_idempotent(
-        request, principal, idempotency_key, body.model_dump(mode="json"), work
+    booking_id: uuid.UUID, body: PayRequest, call: Annotated[Command, command(Role.GUEST)]
+) -> BookingOut:
+    guest_id = call.principal.sub
+    return await call.run(
+        lambda conn: payment_due.pay(conn, call.outbox, booking_id, guest_id, body.payment_method),
+        body.model_dump(mode="json"),
     )
 
 

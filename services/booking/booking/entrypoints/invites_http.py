@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-import asyncpg
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 
 from booking.domain.errors import BookingError, ErrorCode
-from booking.entrypoints.auth import CurrentPrincipal, Role, require_role
+from booking.entrypoints.auth import CurrentPrincipal, Role
 from booking.entrypoints.client import client_context
+from booking.entrypoints.command import Command, command
 from booking.entrypoints.common import (
     CHECKOUT_ERRORS,
     ERRORS,
     AdmitCheckout,
-    IdempotencyKey,
     check_horizon,
-    run_idempotent,
     runtime_of,
     visible_to,
 )
@@ -37,17 +34,13 @@ router = APIRouter(prefix="/v1/invites", tags=["smart-invite"])
     summary="A host invites a guest to book a listing at a set price",
 )
 async def send_invite(
-    request: Request,
-    body: SendInviteRequest,
-    principal: CurrentPrincipal,
-    idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
-    require_role(principal, Role.HOST)
+    request: Request, body: SendInviteRequest, call: Annotated[Command, command(Role.HOST)]
+) -> InviteOut:
     check_horizon(
         request, starts_at=body.starts_at, ends_at=body.ends_at, expires_at=body.expires_at
     )
     cmd = invites.SendInvite(
-        principal.sub,
+        call.principal.sub,
         body.guest_id,
         body.listing_id,
         body.starts_at,
@@ -57,12 +50,8 @@ async def send_invite(
         body.note,
         tuple(invites.InviteExtra(e.name, e.unit_amount, e.quantity) for e in body.extras),
     )
-
-    async def work(conn: asyncpg.Connection) -> tuple[int, Any]:
-        return 201, await invites.send(conn, request.app.state.outbox, cmd)
-
-    return await run_idempotent(
-        request, principal, idempotency_key, body.model_dump(mode="json"), work
+    return await call.run(
+        lambda conn: invites.send(conn, call.outbox, cmd), body.model_dump(mode="json")
     )
 
 
@@ -99,25 +88,15 @@ async def accept_invite(
     request: Request,
     invite_id: uuid.UUID,
     body: AcceptInviteRequest,
-    principal: CurrentPrincipal,
+    call: Annotated[Command, command(Role.GUEST)],
     _admitted: AdmitCheckout,
-    idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
-    require_role(principal, Role.GUEST)
-
-    async def work(conn: asyncpg.Connection) -> tuple[int, Any]:
-        return 202, await invites.accept(
-            conn,
-            request.app.state.outbox,
-            invite_id,
-            principal.sub,
-            body.payment_method,
-            request.app.state.hold_ttl,
-            client_context(request),
-        )
-
-    return await run_idempotent(
-        request, principal, idempotency_key, body.model_dump(mode="json"), work
+) -> BookingOut:
+    guest_id, hold_ttl, client = call.principal.sub, call.settings.hold_ttl, client_context(request)
+    return await call.run(
+        lambda conn: invites.accept(
+            conn, call.outbox, invite_id, guest_id, body.payment_method, hold_ttl, client
+        ),
+        body.model_dump(mode="json"),
     )
 
 
@@ -128,17 +107,10 @@ async def accept_invite(
     summary="The guest declines the invite",
 )
 async def decline_invite(
-    request: Request,
-    invite_id: uuid.UUID,
-    principal: CurrentPrincipal,
-    idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
-    require_role(principal, Role.GUEST)
-
-    async def work(conn: asyncpg.Connection) -> tuple[int, Any]:
-        return 200, await invites.decline(conn, request.app.state.outbox, invite_id, principal.sub)
-
-    return await run_idempotent(request, principal, idempotency_key, {}, work)
+    invite_id: uuid.UUID, call: Annotated[Command, command(Role.GUEST)]
+) -> InviteOut:
+    guest_id = call.principal.sub
+    return await call.run(lambda conn: invites.decline(conn, call.outbox, invite_id, guest_id), {})
 
 
 @router.post(
@@ -148,15 +120,7 @@ async def decline_invite(
     summary="The host withdraws the invite",
 )
 async def withdraw_invite(
-    request: Request,
-    invite_id: uuid.UUID,
-    principal: CurrentPrincipal,
-    idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
-    require_role(principal, Role.HOST, Role.ADMIN)
-    host_id = None if principal.role == Role.ADMIN else principal.sub
-
-    async def work(conn: asyncpg.Connection) -> tuple[int, Any]:
-        return 200, await invites.withdraw(conn, request.app.state.outbox, invite_id, host_id)
-
-    return await run_idempotent(request, principal, idempotency_key, {}, work)
+    invite_id: uuid.UUID, call: Annotated[Command, command(Role.HOST, Role.ADMIN)]
+) -> InviteOut:
+    host_id = None if call.principal.role == Role.ADMIN else call.principal.sub
+    return await call.run(lambda conn: invites.withdraw(conn, call.outbox, invite_id, host_id), {})

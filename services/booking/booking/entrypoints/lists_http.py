@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
-from booking.adapters.lists import Filters, Scope
+from booking.domain.pages import Filters, Scope
 from booking.entrypoints.auth import STAFF, CurrentPrincipal, Principal, Role, require_role
 from booking.entrypoints.common import runtime_of
 from booking.entrypoints.list_schemas import (

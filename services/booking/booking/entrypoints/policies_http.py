@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-import asyncpg
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 
-from booking.adapters import repository
-from booking.domain.errors import BookingError, ErrorCode
-from booking.domain.refunds import Band, Policy, ServiceFeeRefund
-from booking.entrypoints.auth import CurrentPrincipal, Role, require_role
-from booking.entrypoints.common import ERRORS, IdempotencyKey, run_idempotent, runtime_of
+from booking.entrypoints.auth import CurrentPrincipal, Role
+from booking.entrypoints.command import Command, command
+from booking.entrypoints.common import ERRORS, runtime_of
 from booking.entrypoints.schemas import PolicyIn, PolicyOut
+from booking.service_layer import policies
 
 router = APIRouter(prefix="/v1", tags=["cancellation policies"])
 
@@ -26,7 +23,7 @@ router = APIRouter(prefix="/v1", tags=["cancellation policies"])
 )
 async def list_policies(request: Request, principal: CurrentPrincipal) -> list[dict[str, Any]]:
     async with runtime_of(request).db.acquire() as conn:
-        return await repository.list_policies(conn)
+        return await policies.newest(conn)
 
 
 @router.post(
@@ -40,36 +37,18 @@ async def list_policies(request: Request, principal: CurrentPrincipal) -> list[d
     "its newest version, so publishing a version never changes an existing booking.",
 )
 async def publish_policy(
-    request: Request,
-    body: PolicyIn,
-    principal: CurrentPrincipal,
-    idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
-    require_role(principal, Role.ADMIN)
-
-    async def work(conn: asyncpg.Connection) -> tuple[int, Any]:
-        current = await repository.latest_policy(conn, body.name)
-        try:
-            policy = Policy(
-                name=body.name,
-                version=(current["version"] + 1) if current else 1,
-                bands=tuple(Band(b.hours_before, b.refund_bps) for b in body.bands),
-                grace_hours=body.grace_hours,
-                grace_min_lead_hours=body.grace_min_lead_hours,
-                service_fee=ServiceFeeRefund(body.service_fee),
-                host_penalty_bps=body.host_penalty_bps,
-            )
-        except ValueError as exc:
-            raise BookingError(ErrorCode.VALIDATION_FAILED, str(exc)) from None
-        try:
-            async with conn.transaction():
-                await repository.insert_policy(conn, policy.as_dict())
-        except asyncpg.UniqueViolationError:
-            raise BookingError(
-                ErrorCode.POLICY_CONFLICT, f"policy {body.name} changed meanwhile: try again"
-            ) from None
-        return 201, policy.as_dict()
-
-    return await run_idempotent(
-        request, principal, idempotency_key, body.model_dump(mode="json"), work
+    body: PolicyIn, call: Annotated[Command, command(Role.ADMIN)]
+) -> PolicyOut:
+    bands = [(band.hours_before, band.refund_bps) for band in body.bands]
+    return await call.run(
+        lambda conn: policies.publish(
+            conn,
+            body.name,
+            bands,
+            body.grace_hours,
+            body.grace_min_lead_hours,
+            body.service_fee,
+            body.host_penalty_bps,
+        ),
+        body.model_dump(mode="json"),
     )

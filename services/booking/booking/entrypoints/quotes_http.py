@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated
 
-import asyncpg
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 
-from booking.entrypoints.auth import CurrentPrincipal, Role, require_role
-from booking.entrypoints.common import ERRORS, IdempotencyKey, check_horizon, run_idempotent
+from booking.entrypoints.auth import Role
+from booking.entrypoints.command import Command, command
+from booking.entrypoints.common import ERRORS, check_horizon
 from booking.entrypoints.schemas import QuoteOut, QuoteRequest
 from booking.service_layer import pricing
 
@@ -30,25 +29,13 @@ router = APIRouter(prefix="/v1")
     "Rounding: each line half up to the minor unit, once.",
 )
 async def create_quote(
-    request: Request,
-    body: QuoteRequest,
-    principal: CurrentPrincipal,
-    idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
-    require_role(principal, Role.GUEST)
+    request: Request, body: QuoteRequest, call: Annotated[Command, command(Role.GUEST)]
+) -> QuoteOut:
     check_horizon(request, starts_at=body.starts_at, ends_at=body.ends_at)
-
-    async def work(conn: asyncpg.Connection) -> tuple[int, Any]:
-        return 201, await pricing.create_quote(
-            conn,
-            principal.sub,
-            body.listing_id,
-            body.starts_at,
-            body.ends_at,
-            body.guests,
-            body.extras,
-        )
-
-    return await run_idempotent(
-        request, principal, idempotency_key, body.model_dump(mode="json"), work
+    guest_id = call.principal.sub
+    return await call.run(
+        lambda conn: pricing.create_quote(
+            conn, guest_id, body.listing_id, body.starts_at, body.ends_at, body.guests, body.extras
+        ),
+        body.model_dump(mode="json"),
     )

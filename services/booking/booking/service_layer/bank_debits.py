@@ -27,7 +27,6 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import asyncpg
 
@@ -40,15 +39,16 @@ from booking.domain.bank_debits import (
     US_BANK_ACCOUNT,
     FundsStatus,
 )
-from booking.domain.model import BookingStatus, PaymentStatus, Trigger, transition_for
-from booking.service_layer import payment_due
+from booking.domain.model import BOOKING_CONFIRMED, BookingStatus, PaymentStatus, Trigger
+from booking.service_layer import booking_messages as messages
+from booking.service_layer import lifecycle, payment_due
 from booking.service_layer.checkout import COMPLETION, HOLD_EXPIRY
 from booking.service_layer.endings import end_booking
+from booking.service_layer.publishing import Cause
 from eventkit import scheduler
 from eventkit.outbox import Outbox
 from eventkit.routing import PermanentError
 from marketplace_contracts import Envelope
-from marketplace_contracts.events.booking import BookingConfirmedV1
 from marketplace_contracts.events.payments import (
     FundsClearedV1,
     PaymentCapturedV1,
@@ -68,10 +68,6 @@ async def _load(conn: asyncpg.Connection, booking_id: str) -> asyncpg.Record:
     if row is None:
         raise PermanentError(f"booking {booking_id} does not exist")
     return row
-
-
-def _meta(env: Envelope, booking_id: str) -> dict[str, Any]:
-    return {"key": booking_id, "correlation_id": env.correlation_id, "causation_id": env.event_id}
 
 
 # The setting's own default (one home), for handlers built without one (tests).
@@ -108,12 +104,14 @@ class BankDebitHandlers:
                 **bank,
             )
             return
-        step = transition_for(row, Trigger.PAYMENT_PROCESSING)
-        await repository.change_booking(
+        confirmed = {BOOKING_CONFIRMED: lambda: messages.confirmed(row, event.payment_id)}
+        await lifecycle.apply(
             conn,
-            row["booking_id"],
-            row["version"],
-            status=step.target.value,
+            self.outbox,
+            row,
+            Trigger.PAYMENT_PROCESSING,
+            confirmed,
+            Cause.of(env),
             payment_status=PaymentStatus.PROCESSING.value,
             payment_id=event.payment_id,
             funds_status=FundsStatus.PENDING,
@@ -121,16 +119,6 @@ class BankDebitHandlers:
         )
         await scheduler.cancel(conn, "booking", HOLD_EXPIRY, event.booking_id)
         await scheduler.schedule(conn, "booking", COMPLETION, event.booking_id, row["ends_at"])
-        await self.outbox.add(
-            conn,
-            BookingConfirmedV1(
-                booking_id=event.booking_id,
-                payment_id=event.payment_id,
-                amount=row["amount"],
-                currency=row["currency"],
-            ),
-            **_meta(env, event.booking_id),
-        )
 
     async def on_payment_captured(
         self,

@@ -11,11 +11,12 @@ import asyncpg
 from booking.adapters import repository
 from booking.domain.claim_rules import ClaimWindows
 from booking.domain.holds import HoldRule
-from booking.domain.model import BookingStatus, Trigger, transition_for
-from booking.service_layer import claims
+from booking.domain.model import BookingStatus, Trigger
+from booking.service_layer import booking_messages as messages
+from booking.service_layer import claims, lifecycle
 from booking.service_layer.endings import end_booking
+from booking.service_layer.publishing import Cause
 from eventkit.outbox import Outbox
-from marketplace_contracts.events.booking import BookingCompletedV1
 
 
 async def expire_hold(
@@ -66,14 +67,7 @@ async def complete(
     row = await repository.get_booking(conn, uuid.UUID(booking_id), for_update=True)
     if row is None or row["status"] != BookingStatus.CONFIRMED:
         return
-    step = transition_for(row, Trigger.BOOKING_ENDED)
-    await repository.change_booking(
-        conn, row["booking_id"], row["version"], status=step.target.value
-    )
-    await outbox.add(
-        conn,
-        BookingCompletedV1(booking_id=booking_id, host_id=row["host_id"], ended_at=row["ends_at"]),
-        key=booking_id,
-        correlation_id=row["correlation_id"],
-    )
+    done = {"booking.booking_completed": lambda: messages.completed(row)}
+    cause = Cause(row["correlation_id"])
+    await lifecycle.apply(conn, outbox, row, Trigger.BOOKING_ENDED, done, cause)
     await claims.on_booking_completed(conn, row, windows)  # the deposit's release timer

@@ -1,14 +1,13 @@
 """Use cases: preview and cancel a confirmed booking (or one leg of a Linked Booking Group).
 
 The refund comes from the refund kernel, applied to the quote and the policy snapshotted at
-checkout; cancelling records it on the booking and emits booking.booking_cancelled carrying the
-refund request, in one transaction. Payments refunds with the request's deterministic id and
+checkout; cancelling records it (booking.refunds, `refunds_repository`) and emits
+booking.booking_cancelled carrying the refund request, in one transaction. Payments refunds with the request's deterministic id and
 answers refund_succeeded or refund_failed, which set the booking's `refund_status`.
 """
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,21 +15,23 @@ from typing import Any
 
 import asyncpg
 
-from booking.adapters import amendments_repository, repository
+from booking.adapters import amendments_repository, refunds_repository, repository
 from booking.domain import bank_debits
 from booking.domain.errors import BookingError, ErrorCode
-from booking.domain.model import Trigger, transition_for
+from booking.domain.model import Booking, Trigger
 from booking.domain.quote import Quote
 from booking.domain.refunds import (
     PRESETS,
+    CancellationRefund,
     Canceller,
     Policy,
     RefundDecision,
     allocate,
     refund_for,
 )
-from booking.service_layer import claims, disputes, payment_facts, receipts
+from booking.service_layer import claims, disputes, lifecycle, payment_facts, receipts
 from booking.service_layer.checkout import COMPLETION, booking_view
+from booking.service_layer.publishing import Cause
 from eventkit import scheduler
 from eventkit.outbox import Outbox
 from marketplace_contracts import Envelope
@@ -64,7 +65,7 @@ async def _load(conn: asyncpg.Connection, cmd: Cancel, *, lock: bool) -> asyncpg
         raise BookingError(ErrorCode.BOOKING_NOT_FOUND, f"booking {cmd.booking_id} not found")
     if cmd.force_majeure and cmd.by is not Canceller.ADMIN:
         raise BookingError(ErrorCode.FORBIDDEN, "only an admin can cancel for force majeure")
-    transition_for(row, TRIGGERS[cmd.by])  # 409 unless the booking can be cancelled
+    Booking.of(row).next(TRIGGERS[cmd.by])  # 409 unless the booking can be cancelled
     bank_debits.check_cancellable(row)  # 409 funds_pending: a debit still processing
     return row
 
@@ -116,32 +117,36 @@ async def cancel(conn: asyncpg.Connection, outbox: Outbox, cmd: Cancel) -> dict[
     row = await _load(conn, cmd, lock=True)
     await disputes.check_not_disputed(conn, row)  # 409 payment_disputed: it would refund
     now = datetime.now(UTC)
-    step = transition_for(row, TRIGGERS[cmd.by])
     decision, policy = decide(row, cmd, now)
     booking_id = str(row["booking_id"])
     requests = await _refund_requests(conn, row, decision)
     request = requests[0] if requests else None
-    await repository.change_booking(
+    done = await lifecycle.change(
         conn,
-        row["booking_id"],
-        row["version"],
-        status=step.target.value,
+        row,
+        TRIGGERS[cmd.by],
         cancelled_by=cmd.by.value,
         cancelled_at=now,
         cancel_reason=cmd.reason,
-        refund={
-            **_preview_view(row, cmd, decision, policy),
-            "refund_id": refund_id(booking_id),
-            "refund_ids": [r.refund_id for r in requests],
-            "succeeded": [],
-        },
         refund_status="pending" if request else "none",
     )
-    await scheduler.cancel(conn, "booking", COMPLETION, booking_id)
-    await claims.on_booking_ended(conn, outbox, row, "booking_cancelled")
-    await outbox.add(
+    await refunds_repository.record(
         conn,
-        BookingCancelledV1(
+        row["booking_id"],
+        CancellationRefund(
+            refund_id=refund_id(booking_id),
+            cancelled_by=cmd.by,
+            policy=policy.label,
+            currency=row["currency"],
+            decision=decision,
+            requested=tuple(r.refund_id for r in requests),
+        ),
+    )
+    await scheduler.cancel(conn, "booking", COMPLETION, booking_id)
+    # The deposit's release comes before the cancellation in the outbox (as it always has).
+    await claims.on_booking_ended(conn, outbox, row, "booking_cancelled")
+    cancelled = {
+        "booking.booking_cancelled": lambda: BookingCancelledV1(
             booking_id=booking_id,
             group_id=str(row["group_id"]) if row["group_id"] else None,
             cancelled_by=cmd.by.value,
@@ -151,10 +156,9 @@ async def cancel(conn: asyncpg.Connection, outbox: Outbox, cmd: Cancel) -> dict[
             additional_refunds=requests[1:],
             host_account_id=row["host_account_id"],
             host_penalty=decision.host_penalty,
-        ),
-        key=booking_id,
-        correlation_id=row["correlation_id"],
-    )
+        )
+    }
+    await lifecycle.announce(conn, outbox, row, done, cancelled, Cause(row["correlation_id"]))
     updated = await repository.get_booking(conn, row["booking_id"])
     assert updated is not None
     return booking_view(updated)
@@ -208,20 +212,17 @@ async def on_refund_succeeded(
             await _amendment_refund(conn, about.subject_id, "refunded")
         return
     row = await repository.get_booking(conn, uuid.UUID(event.booking_id), for_update=True)
-    if row is None or not row["refund"]:
+    if row is None:
         return
-    refund = json.loads(row["refund"])
-    expected = refund.get("refund_ids") or [refund["refund_id"]]
-    succeeded = refund.get("succeeded", [])
-    if event.refund_id in succeeded or event.refund_id not in expected:
+    progress = await refunds_repository.progress(conn, row["booking_id"])
+    if progress is None or not progress.awaits(event.refund_id):
         return  # a redelivered answer, or not one this cancellation asked for
-    succeeded = [*succeeded, event.refund_id]
-    done = set(succeeded) == set(expected)
+    done = progress.done_with(event.refund_id)
+    await refunds_repository.mark_succeeded(conn, row["booking_id"], event.refund_id)
     await repository.change_booking(
         conn,
         row["booking_id"],
         row["version"],
-        refund={**refund, "succeeded": succeeded},
         refund_status="refunded" if done else row["refund_status"],
         refund_failure=None if done else row["refund_failure"],
         refunded_amount=row["refunded_amount"] + event.amount,

@@ -4,7 +4,6 @@ One transaction: hold the slot, start the hold timer, ask payments to authorize.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -145,13 +144,7 @@ async def new_leg(
         conn, listing, quote_id, guest_id, starts_at, ends_at, guests, chosen, invited_amount
     )
     if payment_method_type == US_BANK_ACCOUNT:
-        bank_debits.check_allowed(
-            listing,
-            starts_at=starts_at,
-            currency=quote.currency,
-            grouped=group_id is not None,
-            min_lead=bank_debit_lead or DEFAULT_BANK_DEBIT_LEAD,
-        )
+        _check_bank_debit(listing, quote, starts_at, group_id, bank_debit_lead)
     policy = await policy_of(conn, listing)
     instant = listing["instant_book"] or invited_amount is not None
     documents: list[dict[str, Any]] = listing["required_documents"]
@@ -166,10 +159,7 @@ async def new_leg(
         "correlation_id": correlation_id,
         "mode": (BookingMode.INSTANT if instant else BookingMode.REQUEST).value,
         **host_answer(listing, instant, starts_at, response_window, authorization_horizon),
-        # docs-before-pay: no payment request until every document is signed
-        "status": (
-            BookingStatus.AWAITING_SIGNATURES if documents else BookingStatus.PENDING_PAYMENT
-        ).value,
+        "status": _first_status(documents).value,
         "group_id": group_id,
         "quote": quote.as_dict(),
         "policy": policy,
@@ -180,6 +170,28 @@ async def new_leg(
         **payment_columns(quote, payment_method, payment_method_type, mandate, client),
     }
     return booking, documents
+
+
+def _check_bank_debit(
+    listing: Mapping[str, Any],
+    quote: Quote,
+    starts_at: datetime,
+    group_id: uuid.UUID | None,
+    min_lead: timedelta | None,
+) -> None:
+    """422 `bank_debit_not_allowed` unless this leg may be paid by ACH Direct Debit."""
+    bank_debits.check_allowed(
+        listing,
+        starts_at=starts_at,
+        currency=quote.currency,
+        grouped=group_id is not None,
+        min_lead=min_lead or DEFAULT_BANK_DEBIT_LEAD,
+    )
+
+
+def _first_status(documents: list[dict[str, Any]]) -> BookingStatus:
+    """Docs before pay: no payment request until every document is signed."""
+    return BookingStatus.AWAITING_SIGNATURES if documents else BookingStatus.PENDING_PAYMENT
 
 
 async def request_signatures(
@@ -233,39 +245,45 @@ async def request_payment(
     row: asyncpg.Record,
     causation_id: uuid.UUID | None = None,
 ) -> None:
-    """The one place a booking asks payments for money: booking.checkout_requested."""
+    """The checkout's initial event: booking.checkout_requested asks payments for money."""
     await outbox.add(
         conn,
-        CheckoutRequestedV1(
-            booking_id=str(row["booking_id"]),
-            guest_id=row["guest_id"],
-            listing_id=row["listing_id"],
-            host_id=row["host_id"],
-            host_account_id=row["host_account_id"],
-            starts_at=row["starts_at"],
-            ends_at=row["ends_at"],
-            amount=row["amount"],
-            currency=row["currency"],
-            platform_fee=row["platform_fee"],
-            payment_method=row["payment_method"],
-            save_for_later=row["save_for_later"],
-            tax=row["tax"],
-            deposit_amount=row["deposit_amount"],
-            payment_method_type=row["payment_method_type"],
-            mandate_ip_address=row["mandate_ip_address"],
-            mandate_user_agent=row["mandate_user_agent"],
-            # What a dispute's evidence cites: where from, the policy and the quote accepted.
-            client_ip=row["client_ip"],
-            user_agent=row["user_agent"],
-            cancellation_policy=row["policy"],
-            quote_lines=[
-                QuoteLine(code=line.code, description=line.description, amount=line.amount)
-                for line in Quote.of_booking(row).lines
-            ],
-        ),
+        checkout_requested(row),
         key=str(row["booking_id"]),
         correlation_id=row["correlation_id"],
         causation_id=causation_id,
+    )
+
+
+def checkout_requested(row: Mapping[str, Any]) -> CheckoutRequestedV1:
+    """The one place a booking asks payments for money (its checkout, or once its documents
+    are signed)."""
+    return CheckoutRequestedV1(
+        booking_id=str(row["booking_id"]),
+        guest_id=row["guest_id"],
+        listing_id=row["listing_id"],
+        host_id=row["host_id"],
+        host_account_id=row["host_account_id"],
+        starts_at=row["starts_at"],
+        ends_at=row["ends_at"],
+        amount=row["amount"],
+        currency=row["currency"],
+        platform_fee=row["platform_fee"],
+        payment_method=row["payment_method"],
+        save_for_later=row["save_for_later"],
+        tax=row["tax"],
+        deposit_amount=row["deposit_amount"],
+        payment_method_type=row["payment_method_type"],
+        mandate_ip_address=row["mandate_ip_address"],
+        mandate_user_agent=row["mandate_user_agent"],
+        # What a dispute's evidence cites: where from, the policy and the quote accepted.
+        client_ip=row["client_ip"],
+        user_agent=row["user_agent"],
+        cancellation_policy=row["policy"],
+        quote_lines=[
+            QuoteLine(code=line.code, description=line.description, amount=line.amount)
+            for line in Quote.of_booking(row).lines
+        ],
     )
 
 
@@ -305,7 +323,7 @@ def booking_view(row: asyncpg.Record) -> dict[str, Any]:
         "policy": row["policy"],
         "cancelled_by": row["cancelled_by"],
         "cancelled_at": row["cancelled_at"].isoformat() if row["cancelled_at"] else None,
-        "refund": json.loads(row["refund"]) if row["refund"] else None,
+        "refund": row["refund"],
         "refund_status": row["refund_status"],
         "refund_failure": row["refund_failure"],
         "refunded_amount": row["refunded_amount"],

@@ -24,11 +24,12 @@ from booking.adapters.esign.base import (
     Signer,
     WebhookEvent,
 )
-from booking.domain.model import BookingStatus, Trigger, transition_for
-from booking.service_layer import amendments, signatures
-from booking.service_layer.checkout import HOLD_EXPIRY, request_payment
+from booking.domain.model import CHECKOUT_REQUESTED, BookingStatus, Trigger
+from booking.service_layer import amendments, lifecycle, signatures
+from booking.service_layer.checkout import HOLD_EXPIRY, checkout_requested
 from booking.service_layer.endings import end_booking
 from booking.service_layer.groups import Groups
+from booking.service_layer.publishing import Cause
 from eventkit import scheduler
 from eventkit.outbox import Outbox
 
@@ -151,13 +152,11 @@ class Documents:
                 await Groups(self.outbox).leg_signed(conn, row, event.envelope_id)
                 return
             if event.status is EnvelopeStatus.SIGNED:
-                step = transition_for(row, Trigger.DOCUMENTS_SIGNED)
-                await repository.change_booking(
-                    conn, booking_id, row["version"], status=step.target.value
-                )
-                updated = await repository.get_booking(conn, booking_id)
-                assert updated is not None
-                await request_payment(conn, self.outbox, updated)
+                # The checkout's request for money (its payload is none of what changes here).
+                asks = {CHECKOUT_REQUESTED: lambda: checkout_requested(row)}
+                cause = Cause(row["correlation_id"])
+                trigger = Trigger.DOCUMENTS_SIGNED
+                await lifecycle.apply(conn, self.outbox, row, trigger, asks, cause)
                 return
             reason = (
                 "documents_expired"

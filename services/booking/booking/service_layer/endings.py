@@ -11,12 +11,12 @@ from typing import Any
 
 import asyncpg
 
-from booking.adapters import repository
-from booking.domain.model import Transition, Trigger, transition_for
-from booking.service_layer import claims
+from booking.domain.model import BOOKING_FAILED, Change, Trigger
+from booking.service_layer import booking_messages as messages
+from booking.service_layer import claims, lifecycle
 from booking.service_layer.groups import Groups
+from booking.service_layer.publishing import Cause
 from eventkit.outbox import Outbox
-from marketplace_contracts.events.booking import BookingFailedV1
 
 
 async def end_booking(
@@ -28,35 +28,17 @@ async def end_booking(
     detail: str,
     causation_id: uuid.UUID | None = None,
     **changes: Any,
-) -> Transition:
+) -> Change:
     """`row` must be locked (FOR UPDATE) by the caller's transaction."""
-    step = transition_for(row, trigger)
-    await repository.change_booking(
-        conn,
-        row["booking_id"],
-        row["version"],
-        status=step.target.value,
-        failure_reason=reason,
-        failure_detail=detail,
-        **changes,
-    )
-    booking_id = str(row["booking_id"])
     grouped = row["group_id"] is not None
-    await outbox.add(
-        conn,
-        BookingFailedV1(
-            booking_id=booking_id,
-            # A group's authorization is voided once, on booking.group_failed.
-            payment_id=None if grouped else changes.get("payment_id", row["payment_id"]),
-            reason=reason,
-            detail=detail,
-        ),
-        key=booking_id,
-        correlation_id=row["correlation_id"],
-        causation_id=causation_id,
-    )
+    # A group's authorization is voided once, on booking.group_failed.
+    payment_id = None if grouped else changes.get("payment_id", row["payment_id"])
+    failed = {BOOKING_FAILED: lambda: messages.failed(row, payment_id, reason, detail)}
+    cause = Cause(row["correlation_id"], causation_id)
+    columns = {"failure_reason": reason, "failure_detail": detail, **changes}
+    done = await lifecycle.apply(conn, outbox, row, trigger, failed, cause, **columns)
     if row["deposit_amount"]:  # no stay, no claim: a secured deposit is released
         await claims.on_booking_ended(conn, outbox, row, "booking_ended", causation_id=causation_id)
     if grouped:  # one leg failing fails its Linked Booking Group: every other leg is released
         await Groups(outbox).leg_failed(conn, row, reason, detail, causation_id)
-    return step
+    return done

@@ -35,12 +35,13 @@ from typing import Any
 
 import asyncpg
 
-from booking.adapters import groups_repository, repository
+from booking.adapters import groups_repository
 from booking.adapters.lost_update import expect_changed
 from booking.config import BookingSettings
 from booking.domain.errors import BookingError
 from booking.domain.groups import Group, GroupStep, GroupTrigger, releases
-from booking.domain.model import BookingStatus, Trigger, transition_for
+from booking.domain.model import BOOKING_FAILED, LEG_READY, BookingStatus, Trigger
+from booking.service_layer import booking_messages, lifecycle
 from booking.service_layer import groups_messages as messages
 from booking.service_layer.checkout import (
     REQUEST_EXPIRY,
@@ -265,20 +266,8 @@ class Groups:
         **changes: Any,
     ) -> BookingStatus:
         """Apply the leg's own transition and publish the event it declares."""
-        step = transition_for(leg, trigger)
-        changed = await repository.update_booking(
-            conn, leg["booking_id"], leg["version"], status=step.target.value, **changes
-        )
-        expect_changed(changed, f"group leg {leg['booking_id']}")
-        await publish(
-            conn,
-            self.outbox,
-            (step.emits,),
-            builders,
-            key=str(leg["booking_id"]),
-            cause=cause,
-        )
-        return step.target
+        done = await lifecycle.apply(conn, self.outbox, leg, trigger, builders, cause, **changes)
+        return done.status
 
     # -- docs-before-pay across legs ---------------------------------------------------------
     async def leg_signed(
@@ -303,7 +292,7 @@ class Groups:
         """A host accepted a Request-to-Book leg (`leg` locked, in awaiting_host)."""
         group = await groups_repository.get_group(conn, leg["group_id"], for_update=True)
         assert group is not None
-        ready = {"booking.leg_ready": lambda: messages.leg_ready(leg, Trigger.HOST_ACCEPTED.value)}
+        ready = {LEG_READY: lambda: messages.leg_ready(leg, Trigger.HOST_ACCEPTED.value)}
         cause = Cause(leg["correlation_id"])
         await self._move_leg(conn, leg, Trigger.HOST_ACCEPTED, ready, cause)
         await scheduler.cancel(conn, "booking", REQUEST_EXPIRY, str(leg["booking_id"]))
@@ -348,7 +337,7 @@ class Groups:
         for leg in legs:
             if not releases(BookingStatus(leg["status"])):
                 continue  # the leg that failed the group, ended by its own transition
-            released = {"booking.booking_failed": _released(leg, failure.reason)}
+            released = {BOOKING_FAILED: _released(leg, failure.reason)}
             await self._move_leg(
                 conn,
                 leg,
@@ -382,4 +371,5 @@ class Groups:
 
 
 def _released(leg: asyncpg.Record, reason: str) -> Callable[[], EventModel]:
-    return lambda: messages.leg_released(leg, reason)
+    # The group's authorization is voided once, on booking.group_failed: no payment here.
+    return lambda: booking_messages.failed(leg, None, "group_failed", reason)

@@ -24,7 +24,16 @@ from booking.domain.groups import (
     payment_failure_reason,
 )
 from booking.domain.holds import HoldRule
-from booking.domain.model import BookingStatus, PaymentStatus, Trigger, transition_for
+from booking.domain.model import (
+    BOOKING_CONFIRMED,
+    HOST_ASKED,
+    LEG_READY,
+    Booking,
+    BookingStatus,
+    PaymentStatus,
+    Trigger,
+)
+from booking.service_layer import booking_messages
 from booking.service_layer import groups_messages as messages
 from booking.service_layer.checkout import COMPLETION, REQUEST_EXPIRY
 from booking.service_layer.groups import GROUP_HOLD_EXPIRY, Failure, Groups, statuses
@@ -136,16 +145,12 @@ class GroupPayments(Groups):
         """An instant leg is ready; a Request-to-Book leg asks its host, from now."""
         cause = Cause.of(env)
         paid = {"payment_status": payment_status, "payment_id": payment_id}
-        if transition_for(leg, trigger).target is not BookingStatus.AWAITING_HOST:
-            ready = {"booking.leg_ready": lambda: messages.leg_ready(leg, trigger.value)}
+        if Booking.of(leg).next(trigger).status is not BookingStatus.AWAITING_HOST:
+            ready = {LEG_READY: lambda: messages.leg_ready(leg, trigger.value)}
             await self._move_leg(conn, leg, trigger, ready, cause, **paid)
             return
         respond_by = host_deadline(datetime.now(UTC), leg["respond_by"], leg["created_at"])
-        asked = {
-            "booking.host_response_requested": lambda: messages.host_asked(
-                leg, payment_id, respond_by
-            )
-        }
+        asked = {HOST_ASKED: lambda: booking_messages.host_asked(leg, payment_id, respond_by)}
         await self._move_leg(conn, leg, trigger, asked, cause, **paid, respond_by=respond_by)
         booking_id = str(leg["booking_id"])
         await scheduler.schedule(conn, "booking", REQUEST_EXPIRY, booking_id, respond_by)
@@ -163,7 +168,7 @@ class GroupPayments(Groups):
         metrics.captured("group", group["created_at"], group["updated_at"])
         captured = PaymentStatus.CAPTURED.value
         for leg in legs:
-            confirmed = {"booking.booking_confirmed": _confirmed(leg, event.payment_id)}
+            confirmed = {BOOKING_CONFIRMED: _confirmed(leg, event.payment_id)}
             await self._move_leg(
                 conn,
                 leg,
@@ -214,10 +219,9 @@ class GroupPayments(Groups):
         )
         expect_changed(changed, f"booking group {event.group_id}")
         for leg in legs:
-            changed = await repository.update_booking(
+            await repository.change_booking(
                 conn, leg["booking_id"], leg["version"], payment_status=voided
             )
-            expect_changed(changed, f"group leg {leg['booking_id']}")
 
     # -- the hold and the authorization running out -------------------------------------------
     async def expire_hold(
@@ -288,4 +292,4 @@ class GroupPayments(Groups):
 
 
 def _confirmed(leg: asyncpg.Record, payment_id: str) -> Callable[[], EventModel]:
-    return lambda: messages.leg_confirmed(leg, payment_id)
+    return lambda: booking_messages.confirmed(leg, payment_id)

@@ -1,20 +1,18 @@
 """The integration events of Linked Booking Groups, each built by one function from the rows.
 
 The group's use cases publish what a transition declares (`domain/groups.py` for the group,
-`domain/model.py` for its legs) through `publishing.publish`.
+`domain/model.py` for its legs) through `publishing.publish`; a leg's own lifecycle events are
+built by `booking_messages.py`, as a single booking's are.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
 from typing import Any
 
 from booking.domain.model import BookingStatus
 from marketplace_contracts.events.booking import (
-    BookingConfirmedV1,
-    BookingFailedV1,
     DocumentsSignedV1,
     GroupAwaitingHostsV1,
     GroupCaptureRequestedV1,
@@ -22,7 +20,6 @@ from marketplace_contracts.events.booking import (
     GroupConfirmedV1,
     GroupFailedV1,
     GroupLeg,
-    HostResponseRequestedV1,
     LegReadyV1,
 )
 
@@ -117,29 +114,3 @@ def documents_signed(leg: Row, envelope_id: str | None) -> DocumentsSignedV1:
 
 def leg_ready(leg: Row, cause: str) -> LegReadyV1:
     return LegReadyV1(booking_id=str(leg["booking_id"]), group_id=str(leg["group_id"]), cause=cause)
-
-
-def host_asked(leg: Row, payment_id: str, respond_by: datetime) -> HostResponseRequestedV1:
-    return HostResponseRequestedV1(
-        booking_id=str(leg["booking_id"]),
-        payment_id=payment_id,
-        host_id=leg["host_id"],
-        listing_id=leg["listing_id"],
-        respond_by=respond_by,
-    )
-
-
-def leg_confirmed(leg: Row, payment_id: str) -> BookingConfirmedV1:
-    return BookingConfirmedV1(
-        booking_id=str(leg["booking_id"]),
-        payment_id=payment_id,
-        amount=leg["amount"],
-        currency=leg["currency"],
-    )
-
-
-def leg_released(leg: Row, reason: str) -> BookingFailedV1:
-    # The group's authorization is voided once, on booking.group_failed: no payment here.
-    return BookingFailedV1(
-        booking_id=str(leg["booking_id"]), payment_id=None, reason="group_failed", detail=reason
-    )

@@ -15,20 +15,23 @@ from booking.adapters import repository
 from booking.config import claim_windows as default_claim_windows
 from booking.domain.claim_rules import ClaimWindows
 from booking.domain.holds import HoldRule
-from booking.domain.model import BookingStatus, PaymentStatus, Trigger, transition_for
+from booking.domain.model import BOOKING_FAILED, BookingStatus, PaymentStatus, Trigger
 from booking.service_layer import (
     amendments,
     booking_timers,
     claims,
+    lifecycle,
     payment_due,
     payment_facts,
     receipts,
 )
+from booking.service_layer import booking_messages as messages
 from booking.service_layer.bank_debits import BankDebitHandlers
 from booking.service_layer.checkout import HOLD_EXPIRY, REQUEST_EXPIRY
 from booking.service_layer.endings import end_booking
 from booking.service_layer.groups_events import GroupPayments
 from booking.service_layer.payment_secured import payment_secured
+from booking.service_layer.publishing import Cause
 from booking.service_layer.reauthorization import (
     ExpiringAuthorizationPolicy,
     failure_detail,
@@ -39,10 +42,6 @@ from eventkit import scheduler
 from eventkit.outbox import Outbox
 from eventkit.routing import PermanentError
 from marketplace_contracts import Envelope
-from marketplace_contracts.events.booking import (
-    BookingConfirmedV1,
-    BookingFailedV1,
-)
 from marketplace_contracts.events.catalog import ListingUpsertedV1
 from marketplace_contracts.events.payments import (
     AuthorizationExpiringV1,
@@ -155,11 +154,15 @@ class BookingHandlers:
         if row["status"] != BookingStatus.PENDING_PAYMENT:
             return
         # Leaving the holding statuses releases the slot (the exclusion constraint's WHERE).
-        await repository.change_booking(
+        detail = event.decline_code or event.code
+        failed = {BOOKING_FAILED: lambda: messages.failed(row, None, "payment_declined", detail)}
+        await lifecycle.apply(
             conn,
-            row["booking_id"],
-            row["version"],
-            status=transition_for(row, Trigger.PAYMENT_FAILED).target.value,
+            self.outbox,
+            row,
+            Trigger.PAYMENT_FAILED,
+            failed,
+            Cause.of(env),
             payment_status=PaymentStatus.FAILED.value,
             payment_id=event.payment_id,
             failure_reason="payment_declined" if event.code == "card_declined" else event.code,
@@ -167,18 +170,6 @@ class BookingHandlers:
         )
         metrics.stage_done("payment_failed", row["mode"], row["created_at"])
         await scheduler.cancel(conn, "booking", HOLD_EXPIRY, event.booking_id)
-        await self.outbox.add(
-            conn,
-            BookingFailedV1(
-                booking_id=event.booking_id,
-                payment_id=None,
-                reason="payment_declined",
-                detail=event.decline_code or event.code,
-            ),
-            key=event.booking_id,
-            correlation_id=env.correlation_id,
-            causation_id=env.event_id,
-        )
 
     async def on_payment_captured(
         self,
@@ -235,14 +226,10 @@ class BookingHandlers:
             return
         row = await self._load(conn, event.booking_id)
         if row["status"] == BookingStatus.CONFIRMED and row["payment_status"] == "authorized":
+            # Not a transition: payments is asked again to capture before the hold lapses.
             await self.outbox.add(
                 conn,
-                BookingConfirmedV1(
-                    booking_id=event.booking_id,
-                    payment_id=event.payment_id,
-                    amount=row["amount"],
-                    currency=row["currency"],
-                ),
+                messages.confirmed(row, event.payment_id),
                 key=event.booking_id,
                 correlation_id=row["correlation_id"],
                 causation_id=env.event_id,

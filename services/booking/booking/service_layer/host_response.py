@@ -13,13 +13,15 @@ import asyncpg
 
 from booking.adapters import repository
 from booking.domain.errors import BookingError, ErrorCode
-from booking.domain.model import Trigger, transition_for
+from booking.domain.model import BOOKING_CONFIRMED, Booking, Trigger
+from booking.service_layer import booking_messages as messages
+from booking.service_layer import lifecycle
 from booking.service_layer.checkout import COMPLETION, REQUEST_EXPIRY, booking_view
 from booking.service_layer.endings import end_booking
 from booking.service_layer.groups import Groups
+from booking.service_layer.publishing import Cause
 from eventkit import scheduler
 from eventkit.outbox import Outbox
-from marketplace_contracts.events.booking import BookingConfirmedV1
 
 
 async def _load_for_host(
@@ -37,24 +39,14 @@ async def accept(
 ) -> dict[str, Any]:
     row = await _load_for_host(conn, booking_id, host_id)
     if row["group_id"] is not None:  # a group leg waits for its group's other legs
-        transition_for(row, Trigger.HOST_ACCEPTED)  # 409 unless awaiting_host
+        Booking.of(row).next(Trigger.HOST_ACCEPTED)  # 409 unless awaiting_host
         await Groups(outbox).leg_accepted(conn, row)
         return await _view(conn, booking_id)
-    step = transition_for(row, Trigger.HOST_ACCEPTED)
-    await repository.change_booking(conn, booking_id, row["version"], status=step.target.value)
+    confirmed = {BOOKING_CONFIRMED: lambda: messages.confirmed(row, row["payment_id"])}
+    cause = Cause(row["correlation_id"])
+    await lifecycle.apply(conn, outbox, row, Trigger.HOST_ACCEPTED, confirmed, cause)
     await scheduler.cancel(conn, "booking", REQUEST_EXPIRY, str(booking_id))
     await scheduler.schedule(conn, "booking", COMPLETION, str(booking_id), row["ends_at"])
-    await outbox.add(
-        conn,
-        BookingConfirmedV1(
-            booking_id=str(booking_id),
-            payment_id=row["payment_id"],
-            amount=row["amount"],
-            currency=row["currency"],
-        ),
-        key=str(booking_id),
-        correlation_id=row["correlation_id"],
-    )
     return await _view(conn, booking_id)
 
 

@@ -14,9 +14,8 @@ from typing import Any
 import asyncpg
 
 from booking.adapters import lists
-from booking.adapters.lists import Filters, Scope
 from booking.domain import pages
-from booking.domain.pages import ListKind, Position
+from booking.domain.pages import Filters, ListKind, Position, Scope
 from booking.service_layer import disputes
 from booking.service_layer.checkout import booking_view
 from booking.service_layer.groups_views import visible_group

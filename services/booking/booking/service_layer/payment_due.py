@@ -16,17 +16,21 @@ import asyncpg
 
 from booking.adapters import repository
 from booking.domain.errors import BookingError, ErrorCode
-from booking.domain.model import BookingStatus, PaymentStatus, Trigger, transition_for
+from booking.domain.model import (
+    BOOKING_CONFIRMED,
+    PAYMENT_REQUESTED,
+    BookingStatus,
+    PaymentStatus,
+    Trigger,
+)
+from booking.service_layer import booking_messages as messages
+from booking.service_layer import lifecycle
 from booking.service_layer.checkout import PAYMENT_WINDOW, booking_view
 from booking.service_layer.endings import end_booking
+from booking.service_layer.publishing import Cause
 from eventkit import scheduler
 from eventkit.outbox import Outbox
 from marketplace_contracts import Envelope
-from marketplace_contracts.events.booking import (
-    BookingConfirmedV1,
-    PaymentRequestedV1,
-    PaymentRetryRequestedV1,
-)
 from marketplace_contracts.events.payments import (
     PaymentCapturedV1,
     PaymentCapturedV2,
@@ -82,31 +86,12 @@ async def request_payment(
 ) -> None:
     """The booking's payment failed: `payment_due` until `pay_by` (the durable `timer`), and
     booking.payment_requested asks the guest to pay (`changes`: more columns to set)."""
-    step = transition_for(row, trigger)
-    await repository.change_booking(
-        conn,
-        row["booking_id"],
-        row["version"],
-        status=step.target.value,
-        payment_status=PaymentStatus.FAILED.value,
-        pay_by=pay_by,
-        **changes,
-    )
+    asked = {
+        PAYMENT_REQUESTED: lambda: messages.payment_requested(row, event.payment_id, pay_by, reason)
+    }
+    columns = {"payment_status": PaymentStatus.FAILED.value, "pay_by": pay_by, **changes}
+    await lifecycle.apply(conn, outbox, row, trigger, asked, Cause.of(env), **columns)
     await scheduler.schedule(conn, "booking", timer, event.booking_id, pay_by)
-    await outbox.add(
-        conn,
-        PaymentRequestedV1(
-            booking_id=event.booking_id,
-            payment_id=event.payment_id,
-            amount=row["amount"],
-            currency=row["currency"],
-            pay_by=pay_by,
-            reason=reason,
-        ),
-        key=event.booking_id,
-        correlation_id=env.correlation_id,
-        causation_id=env.event_id,
-    )
 
 
 async def payment_received(
@@ -118,12 +103,14 @@ async def payment_received(
     **changes: Any,
 ) -> None:
     """The due payment was captured: confirmed again (`changes`: more columns to set)."""
-    step = transition_for(row, Trigger.PAYMENT_CAPTURED)
-    await repository.change_booking(
+    confirmed = {BOOKING_CONFIRMED: lambda: messages.confirmed(row, event.payment_id)}
+    await lifecycle.apply(
         conn,
-        row["booking_id"],
-        row["version"],
-        status=step.target.value,
+        outbox,
+        row,
+        Trigger.PAYMENT_CAPTURED,
+        confirmed,
+        Cause.of(env),
         payment_status=PaymentStatus.CAPTURED.value,
         pay_by=None,
         failure_reason=None,
@@ -131,18 +118,6 @@ async def payment_received(
         **changes,
     )
     await scheduler.cancel(conn, "booking", PAYMENT_WINDOW, event.booking_id)
-    await outbox.add(
-        conn,
-        BookingConfirmedV1(
-            booking_id=event.booking_id,
-            payment_id=event.payment_id,
-            amount=row["amount"],
-            currency=row["currency"],
-        ),
-        key=event.booking_id,
-        correlation_id=env.correlation_id,
-        causation_id=env.event_id,
-    )
 
 
 async def pay(
@@ -156,22 +131,15 @@ async def pay(
     row = await repository.get_booking(conn, booking_id, for_update=True)
     if row is None or row["guest_id"] != guest_id:
         raise BookingError(ErrorCode.BOOKING_NOT_FOUND, f"booking {booking_id} not found")
-    step = transition_for(row, Trigger.PAYMENT_RETRY_REQUESTED)
     attempt = row["payment_attempts"] + 1
-    await repository.change_booking(
-        conn, booking_id, row["version"], status=step.target.value, payment_attempts=attempt
-    )
-    await outbox.add(
-        conn,
-        PaymentRetryRequestedV1(
-            booking_id=str(booking_id),
-            payment_id=row["payment_id"],
-            payment_method=payment_method,
-            attempt=attempt,
-        ),
-        key=str(booking_id),
-        correlation_id=row["correlation_id"],
-    )
+    retry = {
+        "booking.payment_retry_requested": lambda: messages.retry_requested(
+            row, payment_method, attempt
+        )
+    }
+    cause = Cause(row["correlation_id"])
+    trigger = Trigger.PAYMENT_RETRY_REQUESTED
+    await lifecycle.apply(conn, outbox, row, trigger, retry, cause, payment_attempts=attempt)
     updated = await repository.get_booking(conn, booking_id)
     assert updated is not None
     return booking_view(updated)

@@ -4,22 +4,23 @@ that ended meanwhile asks payments to void the authorization (booking_failed).""
 
 from __future__ import annotations
 
-from typing import Any
-
 import asyncpg
 
 from booking import metrics
-from booking.adapters import repository
-from booking.domain.model import BookingStatus, PaymentStatus, Trigger, transition_for
+from booking.domain.model import (
+    BOOKING_CONFIRMED,
+    HOST_ASKED,
+    BookingStatus,
+    PaymentStatus,
+    Trigger,
+)
+from booking.service_layer import booking_messages as messages
+from booking.service_layer import lifecycle
 from booking.service_layer.checkout import COMPLETION, HOLD_EXPIRY, REQUEST_EXPIRY
+from booking.service_layer.publishing import Cause
 from eventkit import scheduler
 from eventkit.outbox import Outbox
 from marketplace_contracts import Envelope
-from marketplace_contracts.events.booking import (
-    BookingConfirmedV1,
-    BookingFailedV1,
-    HostResponseRequestedV1,
-)
 from marketplace_contracts.events.payments import PaymentAuthorizedV1, PaymentMethodSavedV1
 
 Secured = PaymentAuthorizedV1 | PaymentMethodSavedV1
@@ -35,79 +36,30 @@ async def payment_secured(
     payment_status: PaymentStatus,
 ) -> None:
     """`row`: the single booking, locked. Confirm it or ask the host."""
+    cause = Cause.of(env)
     if row["status"] != BookingStatus.PENDING_PAYMENT:
-        # The booking ended meanwhile: the authorization must not be left hanging.
+        # The booking ended meanwhile: the authorization must not be left hanging (no
+        # transition: the booking stays as it is).
+        detail = f"booking is {row['status']}"
         await outbox.add(
             conn,
-            BookingFailedV1(
-                booking_id=event.booking_id,
-                payment_id=event.payment_id,
-                reason="booking_not_pending",
-                detail=f"booking is {row['status']}",
-            ),
+            messages.failed(row, event.payment_id, "booking_not_pending", detail),
             key=event.booking_id,
             correlation_id=env.correlation_id,
             causation_id=env.event_id,
         )
         return
-    step = transition_for(row, trigger)
-    await repository.change_booking(
-        conn,
-        row["booking_id"],
-        row["version"],
-        status=step.target.value,
-        payment_status=payment_status.value,
-        payment_id=event.payment_id,
-    )
+    builders = {
+        BOOKING_CONFIRMED: lambda: messages.confirmed(row, event.payment_id),
+        HOST_ASKED: lambda: messages.host_asked(row, event.payment_id, row["respond_by"]),
+    }
+    paid = {"payment_status": payment_status.value, "payment_id": event.payment_id}
+    done = await lifecycle.apply(conn, outbox, row, trigger, builders, cause, **paid)
     metrics.stage_done("payment_secured", row["mode"], row["created_at"])
     await scheduler.cancel(conn, "booking", HOLD_EXPIRY, event.booking_id)
-    meta: dict[str, Any] = {
-        "key": event.booking_id,
-        "correlation_id": env.correlation_id,
-        "causation_id": env.event_id,
-    }
-    if step.target == BookingStatus.AWAITING_HOST:
-        await _ask_host(conn, outbox, row, event, meta)
+    if done.status == BookingStatus.AWAITING_HOST:
+        await scheduler.schedule(
+            conn, "booking", REQUEST_EXPIRY, event.booking_id, row["respond_by"]
+        )
     else:
-        await _confirm(conn, outbox, row, event, meta)
-
-
-async def _ask_host(
-    conn: asyncpg.Connection,
-    outbox: Outbox,
-    row: asyncpg.Record,
-    event: Secured,
-    meta: dict[str, Any],
-) -> None:
-    await scheduler.schedule(conn, "booking", REQUEST_EXPIRY, event.booking_id, row["respond_by"])
-    await outbox.add(
-        conn,
-        HostResponseRequestedV1(
-            booking_id=event.booking_id,
-            payment_id=event.payment_id,
-            host_id=row["host_id"],
-            listing_id=row["listing_id"],
-            respond_by=row["respond_by"],
-        ),
-        **meta,
-    )
-
-
-async def _confirm(
-    conn: asyncpg.Connection,
-    outbox: Outbox,
-    row: asyncpg.Record,
-    event: Secured,
-    meta: dict[str, Any],
-) -> None:
-    await scheduler.schedule(conn, "booking", COMPLETION, event.booking_id, row["ends_at"])
-    await outbox.add(
-        conn,
-        BookingConfirmedV1(
-            booking_id=event.booking_id,
-            payment_id=event.payment_id,
-            amount=row["amount"],
-            currency=row["currency"],
-        ),
-        **meta,
-    )
+        await scheduler.schedule(conn, "booking", COMPLETION, event.booking_id, row["ends_at"])

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -14,14 +15,13 @@ from fastapi import APIRouter, FastAPI, Form, HTTPException, Path, Query, Reques
 from fastapi.responses import Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from disputes.adapters.unit_of_work import UnitOfWork, begin
 from disputes.domain import evidence
 from disputes.domain.case import TERMINAL, Status
 from disputes.domain.errors import DisputeError, ErrorCode
 from disputes.entrypoints import views
 from disputes.entrypoints.auth import READER, Staff
 from disputes.service_layer import evidence as packages
-from disputes.service_layer.handlers import DisputesHandlers
+from disputes.service_layer.handlers import DisputesHandlers, UnitOfWork
 from domainkit.transitions import IllegalTransition
 from eventkit import acting
 from eventkit.http_errors import ID_MAX_LENGTH, ID_PATTERN, ErrorOut, error_response
@@ -100,8 +100,8 @@ def _handlers(request: Request) -> DisputesHandlers:
     return handlers
 
 
-def _uow(request: Request) -> Any:
-    return begin(request.app.state.runtime.db, _handlers(request).outbox)
+def _uow(request: Request) -> AbstractAsyncContextManager[UnitOfWork]:
+    return _handlers(request).begin(request.app.state.runtime.db)
 
 
 def _cursor(value: str | None) -> tuple[datetime, str] | None:

@@ -4,11 +4,12 @@ transaction (the inbox row commits with it) and hands the fact to its use case."
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import asyncpg
 
-from disputes.adapters.unit_of_work import UnitOfWork
+from disputes.adapters.unit_of_work import UnitOfWork, begin
 from disputes.service_layer import booking_facts
 from disputes.service_layer.cases import Cases
 from disputes.service_layer.intake import Intake
@@ -28,6 +29,11 @@ class DisputesHandlers:
 
     def uow(self, conn: asyncpg.Connection, env: Envelope | None = None) -> UnitOfWork:
         return UnitOfWork(conn, self.outbox, env)
+
+    def begin(self, pool: asyncpg.Pool) -> AbstractAsyncContextManager[UnitOfWork]:
+        """A request's unit of work: a new transaction on a pooled connection, committed when
+        the block ends cleanly."""
+        return begin(pool, self.outbox)
 
     def recording(self, record: Recorder) -> Apply:
         """A handler that keeps a fact for the evidence."""

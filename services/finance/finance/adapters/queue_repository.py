@@ -11,12 +11,7 @@ import asyncpg
 from eventkit.rows import insert
 from finance.adapters.payables_repository import FinanceDB
 from finance.domain.ledger import host_receivable
-from finance.domain.payout_queue import Entry, State
-
-
-class StaleEntry(Exception):
-    """The entry changed under us (compare-and-set lost): the caller's transaction must roll
-    back (the scheduler retries the job; the API answers 409)."""
+from finance.domain.payout_queue import Entry, StaleEntry, State
 
 
 def entry(row: asyncpg.Record) -> Entry:

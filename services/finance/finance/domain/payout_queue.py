@@ -23,6 +23,11 @@ from enum import StrEnum
 from domainkit.transitions import IllegalTransition, Transition, TransitionTable
 
 
+class StaleEntry(Exception):
+    """The entry changed under us (compare-and-set lost): the caller's transaction must roll
+    back (the scheduler retries the job; the API answers 409)."""
+
+
 class State(StrEnum):
     SCHEDULED = "scheduled"
     HELD = "held"

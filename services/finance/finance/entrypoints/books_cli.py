@@ -18,13 +18,12 @@ import asyncpg
 from eventkit.cli import Extra, configure_logging
 from eventkit.db import create_pool
 from eventkit.outbox import Outbox
-from finance.adapters import close_repository as close_db
-from finance.adapters import recon_repository as recon_db
 from finance.bootstrap import NAME, build_books
 from finance.config import FinanceSettings
 from finance.domain.close import Acknowledgement, CloseRefused
 from finance.entrypoints.books_http import plain_exception
 from finance.entrypoints.books_report import report_csv
+from finance.service_layer import books_views
 from finance.service_layer.books import Books
 
 Action = Callable[[asyncpg.Pool, Books, argparse.Namespace], Awaitable[int]]
@@ -64,7 +63,7 @@ async def _reconcile(pool: asyncpg.Pool, books: Books, _: argparse.Namespace) ->
 async def _exceptions(pool: asyncpg.Pool, books: Books, args: argparse.Namespace) -> int:
     status = None if args.status == "all" else args.status
     async with pool.acquire() as conn:
-        rows = await recon_db.list_exceptions(
+        rows = await books_views.exceptions(
             conn, status=status, kind=args.kind, currency=args.currency, limit=10_000
         )
     _print([plain_exception(r, books) for r in rows])
@@ -73,9 +72,7 @@ async def _exceptions(pool: asyncpg.Pool, books: Books, args: argparse.Namespace
 
 async def _resolve(pool: asyncpg.Pool, books: Books, args: argparse.Namespace) -> int:
     async with pool.acquire() as conn:
-        row = await recon_db.resolve_exception(
-            conn, args.exception_id, args.actor, args.note, books.now()
-        )
+        row = await books_views.resolve(conn, args.exception_id, args.actor, args.note, books.now())
     if row is None:
         print(f"refused: exception {args.exception_id} is not open", file=sys.stderr)
         return 2
@@ -111,7 +108,7 @@ async def _acknowledge(pool: asyncpg.Pool, books: Books, args: argparse.Namespac
 
 async def _report(pool: asyncpg.Pool, books: Books, args: argparse.Namespace) -> int:
     async with pool.acquire() as conn:
-        row = await close_db.get_close(conn, args.date, args.currency)
+        row = await books_views.close(conn, args.date, args.currency)
     if row is None:
         print(f"refused: no close of {args.date} {args.currency}", file=sys.stderr)
         return 2

@@ -12,12 +12,11 @@ from fastapi import APIRouter, Body, FastAPI, HTTPException, Path, Query, Reques
 from pydantic import BaseModel, Field
 
 from eventkit import acting
-from finance.adapters import close_repository as close_db
-from finance.adapters import recon_repository as recon_db
 from finance.domain.close import Acknowledgement, CloseRefused
 from finance.domain.reconciliation import ExceptionKind
 from finance.entrypoints.books_report import report_csv
 from finance.entrypoints.staff_auth import READER, Actor, IgnoredActor
+from finance.service_layer import books_views
 from finance.service_layer.books import Books
 
 router = APIRouter(prefix="/v1", tags=["books"], dependencies=READER)
@@ -70,7 +69,7 @@ async def list_exceptions(
 ) -> dict[str, Any]:
     books = _books(request)
     async with request.app.state.runtime.db.acquire() as conn:
-        rows = await recon_db.list_exceptions(
+        rows = await books_views.exceptions(
             conn, status=status, kind=kind, currency=currency, after=after, limit=limit
         )
     items = [plain_exception(r, books) for r in rows]
@@ -86,9 +85,9 @@ async def resolve_exception(
 ) -> dict[str, Any]:
     books = _books(request)
     async with request.app.state.runtime.db.acquire() as conn:
-        row = await recon_db.resolve_exception(conn, exception_id, actor, body.note, books.now())
+        row = await books_views.resolve(conn, exception_id, actor, body.note, books.now())
         if row is None:
-            found = await recon_db.get_exception(conn, exception_id)
+            found = await books_views.exception(conn, exception_id)
             if found is None:
                 code, message = "exception_not_found", f"no reconciliation exception {exception_id}"
             else:
@@ -116,7 +115,7 @@ async def list_closes(
     request: Request, currency: Annotated[str | None, Query(pattern=r"^[a-z]{3}$")] = None
 ) -> list[dict[str, Any]]:
     async with request.app.state.runtime.db.acquire() as conn:
-        rows = await close_db.closes(conn, currency)
+        rows = await books_views.closes(conn, currency)
     return [
         dict(r)
         | {k: r[k].isoformat() for k in ("business_date", "updated_at") if r[k]}
@@ -133,7 +132,7 @@ async def close_report(
     format: Literal["json", "csv"] = "json",
 ) -> Any:
     async with request.app.state.runtime.db.acquire() as conn:
-        row = await close_db.get_close(conn, business_date, currency)
+        row = await books_views.close(conn, business_date, currency)
     if row is None:
         raise HTTPException(404, {"code": "close_not_found", "message": "no close of that day"})
     report = row["report"]

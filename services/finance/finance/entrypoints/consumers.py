@@ -1,5 +1,6 @@
 """Finance's routing table."""
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from eventkit.clock import SystemClock
@@ -66,6 +67,21 @@ def build_router(
         return (r[event],) if event in r else ()
 
     router = EventRouter("finance")
+    _ledger_routes(router, h, p, also)
+    _queue_routes(router, q)
+    _payout_routes(router, p, q, rd, also)
+    _reversals(router, d, rd, p, q, also(TransferReversedV1))
+    for event, handler in r.items():  # facts only reconciliation reads
+        if (event.TYPE, event.VERSION) not in router.routes:
+            router.add(event, handler)
+    return router
+
+
+Also = Callable[[type[EventModel]], tuple[Apply, ...]]
+
+
+def _ledger_routes(router: EventRouter, h: FinanceHandlers, p: Payouts, also: Also) -> None:
+    """Money in and back out: the ledger's postings, then the payouts' share of them."""
     # still on the topic: keep reading it
     router.add(
         PaymentCapturedV1,
@@ -79,7 +95,10 @@ def build_router(
         RefundSucceededV1,
         chain(h.on_refund_succeeded, p.on_refund_succeeded, *also(RefundSucceededV1)),
     )
-    # the queue: booking starts, holds, what hosts owe (service_layer/queue_facts.py)
+
+
+def _queue_routes(router: EventRouter, q: QueueFacts) -> None:
+    """The queue: booking starts, holds, what hosts owe (service_layer/queue_facts.py)."""
     router.add(CheckoutRequestedV1, q.on_checkout_requested)
     router.add(GroupCheckoutRequestedV1, q.on_group_checkout_requested)
     router.add(AmendmentProposedV1, q.on_amendment_proposed)
@@ -87,7 +106,12 @@ def build_router(
     router.add(BookingCancelledV1, q.on_booking_cancelled)  # host penalties
     router.add(HostAccountUpdatedV1, q.on_host_account_updated)
     router.add(PayoutHoldChangedV1, q.on_payout_hold_changed)
-    # host payouts: holds, transfers and their reversals (service_layer/payouts.py)
+
+
+def _payout_routes(
+    router: EventRouter, p: Payouts, q: QueueFacts, rd: ReturnedDebits, also: Also
+) -> None:
+    """Host payouts: holds, transfers and their failures (service_layer/payouts.py)."""
     router.add(FundsClearedV1, chain(p.on_funds_cleared, q.on_funds_cleared))
     router.add(
         PaymentReturnedV1,
@@ -109,11 +133,6 @@ def build_router(
         ),
     )
     router.add(TransferFailedV1, chain(p.on_transfer_failed, q.on_transfer_failed))
-    _reversals(router, d, rd, p, q, also(TransferReversedV1))
-    for event, handler in r.items():  # facts only reconciliation reads
-        if (event.TYPE, event.VERSION) not in router.routes:
-            router.add(event, handler)
-    return router
 
 
 def _queue_facts(h: FinanceHandlers, payouts: Payouts | None) -> QueueFacts:

@@ -7,10 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, FastAPI, HTTPException, Path, Request
 
 from eventkit.http_errors import ID_MAX_LENGTH, ID_PATTERN
-from finance.adapters import disputes_repository as disputes_db
-from finance.adapters import ledger_repository
-from finance.domain import disputes as rules
 from finance.entrypoints.staff_auth import READER
+from finance.service_layer import ledger_views
 from finance.service_layer.queue_admin import plain
 
 router = APIRouter(prefix="/v1/ledger", tags=["ledger"], dependencies=READER)
@@ -19,7 +17,7 @@ router = APIRouter(prefix="/v1/ledger", tags=["ledger"], dependencies=READER)
 @router.get("/trial-balance", summary="Balance per account; every currency sums to zero")
 async def trial_balance(request: Request) -> dict[str, Any]:
     async with request.app.state.runtime.db.acquire() as conn:
-        rows = await ledger_repository.trial_balance(conn)
+        rows = await ledger_views.trial_balance(conn)
     totals: dict[str, int] = {}
     for row in rows:
         totals[row["currency"]] = totals.get(row["currency"], 0) + row["balance"]
@@ -36,7 +34,7 @@ async def booking_journals(
     booking_id: Annotated[str, Path(max_length=ID_MAX_LENGTH, pattern=ID_PATTERN)],
 ) -> list[dict[str, Any]]:
     async with request.app.state.runtime.db.acquire() as conn:
-        rows = await ledger_repository.journals_for_booking(conn, booking_id)
+        rows = await ledger_views.booking_journals(conn, booking_id)
     return [
         {**dict(r), "journal_id": str(r["journal_id"]), "posted_at": r["posted_at"].isoformat()}
         for r in rows
@@ -56,11 +54,7 @@ async def dispute_books(
     processor = "du_" + dispute_id.removeprefix("dsp_").removeprefix("du_")
     ours = "dsp_" + processor.removeprefix("du_")
     async with request.app.state.runtime.db.acquire() as conn:
-        recoveries = await disputes_db.recoveries(conn, ours)
-        objects = [o for r in recoveries for o in (r["reversal_id"], r["transfer_id"]) if o]
-        rows = await ledger_repository.journals_for_dispute(
-            conn, processor, objects, [rules.RECOVERY_REVERSED, rules.RECOVERY_FAILED]
-        )
+        recoveries, rows = await ledger_views.dispute_books(conn, processor, ours)
     if not rows and not recoveries:
         raise HTTPException(
             404,

@@ -11,8 +11,8 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Query, Request
 
 from eventkit.http_errors import ID_MAX_LENGTH, ID_PATTERN
-from finance.adapters import payables_repository as payables_db
 from finance.entrypoints.staff_auth import READER
+from finance.service_layer import ledger_views
 
 router = APIRouter(prefix="/v1", tags=["payouts"], dependencies=READER)
 
@@ -27,12 +27,8 @@ async def payables(
 ) -> dict[str, Any]:
     now = request.app.state.runtime.state["release"].queue.now()  # the service's clock
     async with request.app.state.runtime.db.acquire() as conn:
-        rows = await payables_db.payables_for(conn, booking_id)
-        releases = await payables_db.releases_for(conn, booking_id)
-    listed = []
-    for row in rows:
-        payable = payables_db.payable(row)
-        listed.append({**_plain(row), "remaining": payable.remaining, "held": payable.held(now)})
+        rows, releases = await ledger_views.payables(conn, booking_id, now)
+    listed = [{**_plain(row), **derived} for row, derived in rows]
     return {
         "booking_id": booking_id,
         "payables": listed,

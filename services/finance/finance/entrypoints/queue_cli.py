@@ -18,7 +18,6 @@ from domainkit.transitions import IllegalTransition
 from eventkit.cli import Extra, configure_logging
 from eventkit.db import create_pool
 from eventkit.outbox import Outbox
-from finance.adapters import queue_repository as queue_db
 from finance.bootstrap import NAME, build_queue
 from finance.config import FinanceSettings
 from finance.domain.payouts import PayoutRefused
@@ -86,7 +85,7 @@ def _payouts(args: argparse.Namespace) -> int:
     if args.action == "list":
 
         async def action(conn: asyncpg.Connection, _: FinanceSettings) -> Any:
-            rows = await queue_db.page(
+            rows = await queue_admin.page(
                 conn,
                 state=args.state,
                 host_account_id=args.host,

@@ -18,9 +18,7 @@ from pydantic import BaseModel, Field
 from domainkit.transitions import IllegalTransition
 from eventkit import acting
 from eventkit.http_errors import ID_MAX_LENGTH, ID_PATTERN
-from finance.adapters import queue_repository as queue_db
-from finance.adapters.queue_repository import StaleEntry
-from finance.domain.payout_queue import State
+from finance.domain.payout_queue import StaleEntry, State
 from finance.domain.payouts import PayoutRefused
 from finance.domain.reserves import InvalidPolicy, ReserveKind, Scope
 from finance.entrypoints.staff_auth import READER, Actor, IgnoredActor
@@ -102,7 +100,7 @@ async def queue(
     cursor: Annotated[str | None, Query(max_length=2 * ID_MAX_LENGTH + 1)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
-    rows = await queue_db.page(
+    rows = await queue_admin.page(
         _db(request),
         state=state.value if state else None,
         host_account_id=host_account_id,

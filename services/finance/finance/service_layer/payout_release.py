@@ -238,25 +238,7 @@ class Release:
         if netting.recovered:
             await self._recover(conn, row, netting.recovered, owed)
         if trigger is Trigger.NETTED:
-            event = PayoutTransferredV1(
-                entry_id=row["entry_id"],
-                release_id=None,
-                transfer_id=None,
-                host_account_id=row["host_account_id"],
-                amount=0,
-                netted=row["netted"] + netting.recovered,
-                currency=row["currency"],
-            )
-            return await self.queue.step(
-                conn,
-                row,
-                trigger,
-                actor=actor,
-                note=note,
-                amount=0,
-                netted=row["netted"] + netting.recovered,
-                events={"payout_transferred": event},
-            )
+            return await self._netted(conn, row, netting.recovered, actor=actor, note=note)
         released = await record_release(conn, row, netting.pays)
         state = await self.queue.step(
             conn,
@@ -272,6 +254,37 @@ class Release:
         if trigger is Trigger.RELEASE and minimum > 0:
             await self._release_pool(conn, row, actor)
         return state
+
+    async def _netted(
+        self,
+        conn: asyncpg.Connection,
+        row: asyncpg.Record,
+        recovered: int,
+        *,
+        actor: str,
+        note: str,
+    ) -> State:
+        """What the host owed took the whole entry: nothing is transferred, all of it netted."""
+        netted = row["netted"] + recovered
+        event = PayoutTransferredV1(
+            entry_id=row["entry_id"],
+            release_id=None,
+            transfer_id=None,
+            host_account_id=row["host_account_id"],
+            amount=0,
+            netted=netted,
+            currency=row["currency"],
+        )
+        return await self.queue.step(
+            conn,
+            row,
+            Trigger.NETTED,
+            actor=actor,
+            note=note,
+            amount=0,
+            netted=netted,
+            events={"payout_transferred": event},
+        )
 
     async def _amount(self, conn: asyncpg.Connection, row: asyncpg.Record) -> int:
         [payable] = await payables_db.payables_for(conn, row["booking_id"], row["payment_id"])

@@ -19,13 +19,11 @@ from strawberry.tools import merge_types
 from strawberry.types import Info
 
 from eventkit.auth import Principal, Role
-from ops.adapters import dead_letters as kafka
-from ops.adapters import mutations_repository as audit_repo
-from ops.adapters import timeline_repository as timeline_repo
+from ops.domain.dead_letters import Filters
 from ops.domain.errors import OpsError, forbidden, invalid
 from ops.entrypoints import graphql_types as t
 from ops.entrypoints.graphql_trust import TrustMutation, TrustQuery
-from ops.service_layer import dead_letter_ops, timelines
+from ops.service_layer import dead_letter_ops, mutations, timelines
 
 ADMIN, FINANCE, TRUST = Role.ADMIN, Role.FINANCE, Role.TRUST
 TIMELINE_ROLES = (ADMIN, FINANCE, TRUST)
@@ -71,8 +69,7 @@ class TimelineQuery:
     ) -> t.StuckSagaPage:
         allow(info, *TIMELINE_ROLES)
         _page(first, offset)
-        async with info.context["pool"].acquire() as conn:
-            rows = await timeline_repo.stuck_sagas(conn, saga_type, first + 1, offset)
+        rows = await timelines.stuck(info.context["pool"], saga_type, first + 1, offset)
         items = [
             t.StuckSaga(
                 correlation_id=str(r["correlation_id"]), saga_type=r["saga_type"], step=r["step"],
@@ -103,7 +100,7 @@ class DeadLetterQuery:
             info.context["pool"],
             info.context["settings"].kafka_bootstrap,
             service,
-            kafka.Filters(event_type, error_type, key),
+            Filters(event_type, error_type, key),
             state,
             first,
             offset,
@@ -131,8 +128,7 @@ class AuditQuery:
     ) -> list[t.AuditRecord]:
         allow(info, ADMIN)
         _page(first, offset)
-        async with info.context["pool"].acquire() as conn:
-            rows = await audit_repo.audit_log(conn, target, first, offset)
+        rows = await mutations.audit(info.context["pool"], target, first, offset)
         return [t.audit_record(dict(r)) for r in rows]
 
 

@@ -9,7 +9,7 @@ from enum import Enum
 
 import strawberry
 
-from ops.adapters.dead_letters import DeadLetter as Letter
+from ops.domain.dead_letters import DeadLetter as Letter
 from ops.service_layer.dead_letter_ops import Decision, Plan
 from ops.service_layer.timelines import Entry, Saga
 

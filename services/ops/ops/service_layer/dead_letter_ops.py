@@ -9,6 +9,7 @@ import asyncpg
 
 from eventkit.auth import Principal
 from ops.adapters import dead_letters as kafka
+from ops.domain.dead_letters import Filters
 from ops.domain.errors import OpsError, invalid
 from ops.service_layer.mutations import Outcome, Record, once
 
@@ -54,7 +55,7 @@ async def list_page(
     pool: asyncpg.Pool,
     bootstrap: str,
     service: str,
-    filters: kafka.Filters,
+    filters: Filters,
     state: str | None,
     first: int,
     offset: int,

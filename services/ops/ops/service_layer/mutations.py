@@ -84,3 +84,11 @@ def _repeat(row: asyncpg.Record | None, action: str) -> dict[str, Any]:
         raise OpsError("in_progress", "The first call with this idempotency token is running.")
     result: dict[str, Any] = row["result"]
     return result
+
+
+async def audit(
+    pool: asyncpg.Pool, target: str | None, limit: int, offset: int
+) -> list[asyncpg.Record]:
+    """Staff mutations, newest first (of one target, or all)."""
+    async with pool.acquire() as conn:
+        return await repo.audit_log(conn, target, limit, offset)

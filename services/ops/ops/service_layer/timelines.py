@@ -85,3 +85,11 @@ def _saga(
     entries.sort(key=lambda e: (e.at, e.kind == "dead_letter"))
     first = next((e.type for e in entries if e.kind == "event" and e.type), None)
     return Saga(correlation_id, saga_type(first) if first else "unknown", entries)
+
+
+async def stuck(
+    pool: asyncpg.Pool, saga_type: str | None, limit: int, offset: int
+) -> list[asyncpg.Record]:
+    """Sagas waiting longer than their type's limit, longest first (of one type, or all)."""
+    async with pool.acquire() as conn:
+        return await repo.stuck_sagas(conn, saga_type, limit, offset)

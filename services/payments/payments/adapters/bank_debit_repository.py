@@ -10,15 +10,6 @@ from payments.domain.checkout import US_BANK_ACCOUNT
 from payments.domain.payment import PaymentStatus
 
 
-async def lock_debit_by_intent(conn: asyncpg.Connection, intent_id: str) -> asyncpg.Record | None:
-    return await conn.fetchrow(
-        "SELECT * FROM payments.payments WHERE payment_intent_id = $1 "
-        "AND payment_method_type = $2 FOR UPDATE",
-        intent_id,
-        US_BANK_ACCOUNT,
-    )
-
-
 async def lock_debit_by_charge(
     conn: asyncpg.Connection, charge_id: str | None, intent_id: str | None
 ) -> asyncpg.Record | None:

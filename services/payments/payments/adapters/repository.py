@@ -137,22 +137,12 @@ async def lock_payment(conn: asyncpg.Connection, payment_id: str) -> asyncpg.Rec
 
 
 async def lock_by_intent(conn: asyncpg.Connection, intent_id: str) -> list[asyncpg.Record]:
-    """Every payment of a PaymentIntent (their ids and Stripe statuses), locked."""
+    """Every payment of a PaymentIntent, locked: a webhook's handlers all read these rows."""
     rows: list[asyncpg.Record] = await conn.fetch(
-        "SELECT payment_id, stripe_status FROM payments.payments WHERE payment_intent_id = $1 "
-        "FOR UPDATE",
+        "SELECT * FROM payments.payments WHERE payment_intent_id = $1 FOR UPDATE",
         intent_id,
     )
     return rows
-
-
-async def lock_awaiting_action(conn: asyncpg.Connection, intent_id: str) -> asyncpg.Record | None:
-    """The payment of this intent still waiting for the guest's authentication, locked."""
-    return await conn.fetchrow(
-        "SELECT * FROM payments.payments WHERE payment_intent_id = $1 AND status = $2 FOR UPDATE",
-        intent_id,
-        PaymentStatus.REQUIRES_ACTION,
-    )
 
 
 async def set_stripe_status(conn: asyncpg.Connection, payment_id: str, stripe_status: str) -> bool:

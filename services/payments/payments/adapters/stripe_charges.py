@@ -4,7 +4,7 @@ bank debits, and an intent's capture, cancel and retrieval.
 A card decline is a normal business result: ``PaymentIntentResult(status="declined", ...)``; an
 off-session charge that the bank wants the customer to authenticate is such a decline too,
 with ``failure_code == "authentication_required"``. A PaymentIntent for more than the processor
-takes in one charge (``marketplace_contracts.money``) is not sent:
+takes in one charge (``domainkit.money``) is not sent:
 ``StripeGatewayError("amount_too_large")``, not retryable.
 """
 
@@ -20,7 +20,7 @@ from stripe.params import (
     PaymentIntentRetrieveParams,
 )
 
-from marketplace_contracts.money import AMOUNT_TOO_LARGE, charge_limits
+from domainkit.money import AMOUNT_TOO_LARGE, charge_limits
 from payments.adapters.stripe_client import (
     EXPAND_CHARGE,
     StripeClientBase,
@@ -275,7 +275,7 @@ def _intent_params(
 
 def _refuse_beyond_limits(amount: int, currency: str) -> None:
     """Raise a permanent `amount_too_large` for an amount Stripe would refuse, before asking
-    it (the processor's ceiling, `marketplace_contracts.money`): a request that can never
+    it (the processor's ceiling, `domainkit.money`): a request that can never
     succeed is not sent, so it costs no API call and no retry."""
     if amount > charge_limits(currency).maximum:
         raise StripeGatewayError(

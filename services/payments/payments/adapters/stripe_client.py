@@ -93,7 +93,7 @@ class StripeClientBase:
         return self._client
 
     async def close(self) -> None:
-        # stripe-python leaves HTTPXClient.close_async unannotated; give it a type.
+        # stripe-python leaves its HTTP clients' close_async unannotated; give it a type.
         close_async: Callable[[], Awaitable[None]] = self._http.close_async
         await close_async()
 

@@ -15,7 +15,7 @@ Outcomes:
   (``SetupIntentResult`` likewise); an off-session charge that the bank wants the customer to
   authenticate is such a decline too, with ``failure_code == "authentication_required"``;
 - a PaymentIntent for more than the processor takes in one charge
-  (``marketplace_contracts.money``) is not sent: ``StripeGatewayError("amount_too_large")``,
+  (``domainkit.money``) is not sent: ``StripeGatewayError("amount_too_large")``,
   not retryable;
 - anything else that fails raises ``StripeGatewayError`` with a machine-readable ``code`` and
   ``retryable`` (True for connection errors, rate limits and 5xx/409 responses, which the SDK

@@ -30,22 +30,16 @@ async def pending_event_ids(conn: asyncpg.Connection, limit: int) -> list[int]:
     return [row["id"] for row in rows]
 
 
-async def claim_event(conn: asyncpg.Connection, event_id: int) -> tuple[str, dict[str, Any]] | None:
-    """Lock a stored event still to apply: its type and payload; None when another worker
-    has it, or had it."""
+async def take_event(conn: asyncpg.Connection, event_id: int) -> tuple[str, dict[str, Any]] | None:
+    """Claim a stored event still to apply, marked processed in the caller's transaction (a
+    rollback unmarks it): its type and payload; None when another worker has it, or had it."""
     row = await conn.fetchrow(
-        "SELECT type, payload FROM payments.stripe_webhook_events "
-        "WHERE id = $1 AND processed_at IS NULL FOR UPDATE SKIP LOCKED",
+        "UPDATE payments.stripe_webhook_events SET processed_at = now() WHERE id = ("
+        "SELECT id FROM payments.stripe_webhook_events "
+        "WHERE id = $1 AND processed_at IS NULL FOR UPDATE SKIP LOCKED) RETURNING type, payload",
         event_id,
     )
     return None if row is None else (row["type"], row["payload"])
-
-
-async def mark_processed(conn: asyncpg.Connection, event_id: int) -> bool:
-    status = await conn.execute(
-        "UPDATE payments.stripe_webhook_events SET processed_at = now() WHERE id = $1", event_id
-    )
-    return bool(status == "UPDATE 1")
 
 
 async def mark_unprocessed(conn: asyncpg.Connection, stripe_event_id: str) -> bool:

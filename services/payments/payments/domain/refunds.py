@@ -249,41 +249,51 @@ def plan_refund(
             f"already, {order.amount} more is asked",
         )
     if payment.status == PaymentStatus.CAPTURED:
-        if payment.disputed:
-            raise RefundRefused(
-                CHARGE_DISPUTED,
-                f"payment {payment.payment_id} is disputed by the guest's bank: its charge "
-                "cannot be refunded while the dispute is open (or after it was lost)",
-            )
-        left = payment.captured_amount - payment.refunded_amount - reserved
-        if order.amount > left:
-            raise RefundRefused(
-                AMOUNT_TOO_LARGE,
-                f"refund of {order.amount} is more than the {left} left of payment "
-                f"{payment.payment_id} (captured {payment.captured_amount}, refunded "
-                f"{payment.refunded_amount}, under way {reserved})",
-            )
-        return Plan(REFUND)
+        return _plan_captured(order, payment, reserved)
     if payment.status == PaymentStatus.AUTHORIZED:
-        if reserved:
-            raise PaymentBusy(
-                f"payment {payment.payment_id}: another refund of {reserved} is under way"
-            )
-        if order.amount == payment.amount:
-            return Plan(VOID)
-        try:
-            rest = without_refund(
-                payment.bookings(),
-                booking_id=order.booking_id,
-                host_account_id=order.host_account_id,
-                amount=order.amount,
-                platform_fee=order.platform_fee,
-                tax=order.tax,
-            )
-        except InvalidCheckout as exc:
-            raise RefundRefused(INVALID_REFUND, str(exc)) from exc
-        return Plan(PARTIAL_CAPTURE, rest)
+        return _plan_authorized(order, payment, reserved)
     raise RefundRefused(PAYMENT_NOT_REFUNDABLE, f"payment {payment.payment_id} is {payment.status}")
+
+
+def _plan_captured(order: RefundOrder, payment: PaymentState, reserved: int) -> Plan:
+    """A captured payment gives back from what is left of it, unless it is disputed."""
+    if payment.disputed:
+        raise RefundRefused(
+            CHARGE_DISPUTED,
+            f"payment {payment.payment_id} is disputed by the guest's bank: its charge "
+            "cannot be refunded while the dispute is open (or after it was lost)",
+        )
+    left = payment.captured_amount - payment.refunded_amount - reserved
+    if order.amount > left:
+        raise RefundRefused(
+            AMOUNT_TOO_LARGE,
+            f"refund of {order.amount} is more than the {left} left of payment "
+            f"{payment.payment_id} (captured {payment.captured_amount}, refunded "
+            f"{payment.refunded_amount}, under way {reserved})",
+        )
+    return Plan(REFUND)
+
+
+def _plan_authorized(order: RefundOrder, payment: PaymentState, reserved: int) -> Plan:
+    """An authorized payment is voided whole, or captured less the refund; one refund at a time."""
+    if reserved:
+        raise PaymentBusy(
+            f"payment {payment.payment_id}: another refund of {reserved} is under way"
+        )
+    if order.amount == payment.amount:
+        return Plan(VOID)
+    try:
+        rest = without_refund(
+            payment.bookings(),
+            booking_id=order.booking_id,
+            host_account_id=order.host_account_id,
+            amount=order.amount,
+            platform_fee=order.platform_fee,
+            tax=order.tax,
+        )
+    except InvalidCheckout as exc:
+        raise RefundRefused(INVALID_REFUND, str(exc)) from exc
+    return Plan(PARTIAL_CAPTURE, rest)
 
 
 def lowered_charge(order: RefundOrder, payment: PaymentState) -> tuple[Split, ...]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,6 +18,7 @@ from marketplace_contracts.events.payments import PaymentReturnedV1
 from payments.adapters import bank_debit_repository as debits_db
 from payments.adapters import repository
 from payments.adapters.stripe_gateway import PaymentIntentResult
+from payments.domain.checkout import US_BANK_ACCOUNT
 from payments.domain.payment import PaymentStatus, PaymentTrigger
 from payments.service_layer.bank_debits import DEFAULT_RETURN_WINDOW
 from payments.service_layer.captures import record_captured
@@ -34,14 +36,16 @@ async def apply_intent_event(
     conn: asyncpg.Connection,
     outbox: Outbox,
     event: dict[str, Any],
+    payments: Sequence[Mapping[str, Any]],
     return_window: timedelta = DEFAULT_RETURN_WINDOW,
 ) -> None:
     """A bank debit settled (`payment_intent.succeeded`) or was returned before it did
-    (`payment_intent.payment_failed`); anything else, or a card intent, changes nothing here."""
+    (`payment_intent.payment_failed`); anything else, or a card intent, changes nothing here.
+    `payments`: the intent's payments, locked by the caller."""
     intent = event["data"]["object"]
     if event["type"] not in ("payment_intent.succeeded", "payment_intent.payment_failed"):
         return
-    payment = await debits_db.lock_debit_by_intent(conn, intent["id"])
+    payment = next((p for p in payments if p["payment_method_type"] == US_BANK_ACCOUNT), None)
     if payment is None or payment["status"] != PaymentStatus.PROCESSING:
         return  # not a debit, or settled already (a duplicated or replayed webhook)
     at = datetime.fromtimestamp(event["created"], UTC)

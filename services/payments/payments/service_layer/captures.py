@@ -27,11 +27,14 @@ async def record_captured(
     causation_id: uuid.UUID,
     splits: tuple[Split, ...] | None = None,
     trigger: PaymentTrigger = PaymentTrigger.CAPTURE,
+    payment: Mapping[str, Any] | None = None,
 ) -> bool:
     """Mark the payment captured (if still `from_status`) and emit payment_captured v2, with
     one split per booking it paid for: those recorded at checkout, or `splits` when less than
-    the whole authorization was captured (a refund taken out before the capture)."""
-    payment = await repository.get_payment(conn, payment_id)
+    the whole authorization was captured (a refund taken out before the capture). `payment`:
+    its row, when the caller read it in this transaction already (one read fewer)."""
+    if payment is None:
+        payment = await repository.get_payment(conn, payment_id)
     assert payment is not None
     captured = result.amount_received
     try:

@@ -20,6 +20,7 @@ nothing. A guest who never finishes is released by booking's checkout hold; its
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import asyncpg
@@ -58,11 +59,15 @@ def _id(value: Any) -> str | None:
 
 
 async def apply_intent_event(
-    conn: asyncpg.Connection, outbox: Outbox, event: dict[str, Any]
+    conn: asyncpg.Connection,
+    outbox: Outbox,
+    event: dict[str, Any],
+    payments: Sequence[Mapping[str, Any]],
 ) -> None:
-    """Settle a payment waiting for the guest's authentication from its intent's webhook."""
+    """Settle a payment waiting for the guest's authentication from its intent's webhook
+    (`payments`: the intent's payments, locked by the caller)."""
     intent = event["data"]["object"]
-    payment = await repository.lock_awaiting_action(conn, intent["id"])
+    payment = next((p for p in payments if p["status"] == PaymentStatus.REQUIRES_ACTION), None)
     if payment is None:
         return
     status = intent.get("status")

@@ -288,6 +288,7 @@ class PaymentHandlers:
             result,
             env.correlation_id,
             env.event_id,
+            payment=payment,
         )
 
     # -- booking failed: void a hanging authorization -------------------------------------

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -114,16 +115,13 @@ async def apply_pending(
     applied = 0
     for event_id in await webhook_repository.pending_event_ids(conn, limit):
         async with unit_of_work.transaction(conn):
-            claimed = await webhook_repository.claim_event(conn, event_id)
+            # Marked processed as it is claimed: if applying it fails, the transaction rolls
+            # the mark back with everything else.
+            claimed = await webhook_repository.take_event(conn, event_id)
             if claimed is None:
                 continue  # another worker has it, or had it
             event_type, payload = claimed
             await _apply_event(conn, event_type, payload, bank_debit_return_window)
-            # Claimed with its row locked in this transaction: nobody else can mark it.
-            repository.expect_changed(
-                await webhook_repository.mark_processed(conn, event_id),
-                f"stripe webhook event {event_id} marked processed",
-            )
             _observe_lag(event_type, payload)
             applied += 1
     return applied
@@ -143,9 +141,11 @@ async def _apply_event(
 ) -> None:
     obj = event["data"]["object"]
     if obj.get("object") == "payment_intent":
-        await _apply_intent(conn, event_type, obj)
-        await card_actions.apply_intent_event(conn, _OUTBOX, event)
-        await bank_debit_webhooks.apply_intent_event(conn, _OUTBOX, event, return_window)
+        # The intent's payments, locked once: every handler below reads these rows.
+        payments = await repository.lock_by_intent(conn, obj["id"])
+        await _apply_intent(conn, event_type, obj, payments)
+        await card_actions.apply_intent_event(conn, _OUTBOX, event, payments)
+        await bank_debit_webhooks.apply_intent_event(conn, _OUTBOX, event, payments, return_window)
     elif obj.get("object") == "dispute":
         await bank_debit_webhooks.apply_dispute(conn, _OUTBOX, event)
         await dispute_intake.apply_dispute_event(conn, _OUTBOX, event)
@@ -157,8 +157,12 @@ async def _apply_event(
         await _apply_platform_payout(conn, event, obj)
 
 
-async def _apply_intent(conn: asyncpg.Connection, event_type: str, intent: dict[str, Any]) -> None:
-    payments = await repository.lock_by_intent(conn, intent["id"])
+async def _apply_intent(
+    conn: asyncpg.Connection,
+    event_type: str,
+    intent: dict[str, Any],
+    payments: Sequence[Mapping[str, Any]],
+) -> None:
     if not payments:
         log.debug("webhook %s for unknown intent %s", event_type, intent["id"])
     for payment in payments:

@@ -169,22 +169,7 @@ class BuiltinESignProvider:
             )
             if inserted is None:
                 return await self._replay(conn, envelope_key, fingerprint, now)
-            await conn.executemany(
-                f"INSERT INTO {self._documents} (envelope_id, document_id, position, title, "
-                "content_type, content, sha256) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                [
-                    (
-                        envelope_id,
-                        d.document_id,
-                        i,
-                        d.title,
-                        d.content_type,
-                        d.content,
-                        sha256_hex(d.content),
-                    )
-                    for i, d in enumerate(documents)
-                ],
-            )
+            await self._insert_documents(conn, envelope_id, documents)
         log.info("envelope %s created for key %s", envelope_id, envelope_key)
         return Envelope(
             envelope_id,
@@ -192,6 +177,27 @@ class BuiltinESignProvider:
             EnvelopeStatus.SENT,
             self.signing_url(envelope_id, expires_at),
             tuple(d.document_id for d in documents),
+        )
+
+    async def _insert_documents(
+        self, conn: asyncpg.Connection, envelope_id: str, documents: list[DocumentSpec]
+    ) -> None:
+        """The envelope's documents in their order, each with the digest its signature covers."""
+        await conn.executemany(
+            f"INSERT INTO {self._documents} (envelope_id, document_id, position, title, "
+            "content_type, content, sha256) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            [
+                (
+                    envelope_id,
+                    d.document_id,
+                    i,
+                    d.title,
+                    d.content_type,
+                    d.content,
+                    sha256_hex(d.content),
+                )
+                for i, d in enumerate(documents)
+            ],
         )
 
     async def _replay(

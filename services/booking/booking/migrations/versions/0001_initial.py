@@ -18,6 +18,23 @@ S = "booking"
 
 
 def upgrade() -> None:
+    _create_listings_and_bookings()
+    op.execute(f"""
+        CREATE TABLE {S}.idempotency_keys (
+            principal     text NOT NULL,
+            key           text NOT NULL,
+            request_hash  text NOT NULL,
+            status_code   integer NOT NULL,
+            response      json NOT NULL,  -- json, not jsonb: replay the exact bytes
+            created_at    timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (principal, key)
+        )""")
+    for statement in eventing_tables(S):
+        op.execute(statement)
+
+
+def _create_listings_and_bookings() -> None:
+    """The catalogue replica, and the bookings, whose exclusion constraint forbids double bookings."""
     op.execute(f"""
         CREATE TABLE {S}.listings (
             listing_id          text PRIMARY KEY,
@@ -66,18 +83,6 @@ def upgrade() -> None:
             ) WHERE (status IN ('pending_payment', 'confirmed'))
         )""")
     op.execute(f"CREATE INDEX ix_bookings_guest ON {S}.bookings (guest_id, created_at)")
-    op.execute(f"""
-        CREATE TABLE {S}.idempotency_keys (
-            principal     text NOT NULL,
-            key           text NOT NULL,
-            request_hash  text NOT NULL,
-            status_code   integer NOT NULL,
-            response      json NOT NULL,  -- json, not jsonb: replay the exact bytes
-            created_at    timestamptz NOT NULL DEFAULT now(),
-            PRIMARY KEY (principal, key)
-        )""")
-    for statement in eventing_tables(S):
-        op.execute(statement)
 
 
 def downgrade() -> None:

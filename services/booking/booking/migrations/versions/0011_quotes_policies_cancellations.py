@@ -64,6 +64,12 @@ TAX_RATES = (
 
 
 def upgrade() -> None:
+    _pricing_tables()
+    _quotes_and_booking_snapshots()
+
+
+def _pricing_tables() -> None:
+    """Listings' pricing columns, the cancellation policies and the tax rates, with their presets."""
     for column in (
         "rate_unit text NOT NULL DEFAULT 'hour' CONSTRAINT ck_listings_rate_unit "
         "CHECK (rate_unit IN ('hour', 'day'))",
@@ -104,6 +110,10 @@ def upgrade() -> None:
             f"INSERT INTO {S}.tax_rates (jurisdiction, tax_code, rate_bps, valid_from) "
             f"VALUES ('{jurisdiction}', '{code}', {rate}, '2026-01-01T00:00:00Z')"
         )
+
+
+def _quotes_and_booking_snapshots() -> None:
+    """Quotes, and what a booking snapshots of its quote and its policy."""
     op.execute(f"""
         CREATE TABLE {S}.quotes (
             quote_id    uuid PRIMARY KEY,

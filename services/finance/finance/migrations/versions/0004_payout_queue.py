@@ -29,6 +29,29 @@ STATES = "'scheduled', 'held', 'releasable', 'released', 'transferred', 'failed'
 
 
 def upgrade() -> None:
+    _host_tables()
+    _payout_entries()
+    op.execute(f"""
+        CREATE TABLE {S}.reserves (
+            reserve_id      text PRIMARY KEY,
+            entry_id        text NOT NULL REFERENCES {S}.payout_entries (entry_id),
+            host_account_id text NOT NULL,
+            currency        text NOT NULL,
+            amount          bigint NOT NULL CONSTRAINT ck_reserves_amount CHECK (amount > 0),
+            policy_id       text NOT NULL,
+            policy_version  integer NOT NULL,
+            release_at      timestamptz NOT NULL,
+            state           text NOT NULL DEFAULT 'held' CONSTRAINT ck_reserves_state
+                CHECK (state IN ('held', 'released')),
+            released_at     timestamptz
+        )""")
+    op.execute(f"CREATE INDEX ix_reserves_host ON {S}.reserves (host_account_id, currency, state)")
+    for statement in scheduler_table(S):
+        op.execute(statement)
+
+
+def _host_tables() -> None:
+    """What finance keeps of bookings and hosts: starts, settings, reserve policies and assignments."""
     op.execute(f"ALTER TABLE {S}.payables ADD COLUMN reserved bigint NOT NULL DEFAULT 0")
     op.execute(f"ALTER TABLE {S}.payables ADD COLUMN netted bigint NOT NULL DEFAULT 0")
     op.execute(f"""
@@ -74,6 +97,10 @@ def upgrade() -> None:
             assigned_at timestamptz NOT NULL DEFAULT now(),
             PRIMARY KEY (scope, scope_key)
         )""")
+
+
+def _payout_entries() -> None:
+    """The payout queue's entries and their history."""
     op.execute(f"""
         CREATE TABLE {S}.payout_entries (
             entry_id        text PRIMARY KEY,
@@ -121,23 +148,6 @@ def upgrade() -> None:
             at         timestamptz NOT NULL
         )""")
     op.execute(f"CREATE INDEX ix_payout_entry_history ON {S}.payout_entry_history (entry_id, id)")
-    op.execute(f"""
-        CREATE TABLE {S}.reserves (
-            reserve_id      text PRIMARY KEY,
-            entry_id        text NOT NULL REFERENCES {S}.payout_entries (entry_id),
-            host_account_id text NOT NULL,
-            currency        text NOT NULL,
-            amount          bigint NOT NULL CONSTRAINT ck_reserves_amount CHECK (amount > 0),
-            policy_id       text NOT NULL,
-            policy_version  integer NOT NULL,
-            release_at      timestamptz NOT NULL,
-            state           text NOT NULL DEFAULT 'held' CONSTRAINT ck_reserves_state
-                CHECK (state IN ('held', 'released')),
-            released_at     timestamptz
-        )""")
-    op.execute(f"CREATE INDEX ix_reserves_host ON {S}.reserves (host_account_id, currency, state)")
-    for statement in scheduler_table(S):
-        op.execute(statement)
 
 
 def downgrade() -> None:

@@ -30,6 +30,12 @@ S = "finance"
 
 def upgrade() -> None:
     _journal_dates()
+    _stripe_balance()
+    _exceptions_and_closes()
+
+
+def _stripe_balance() -> None:
+    """Stripe's balance transactions and objects as imported, and the import's cursors."""
     op.execute(f"""
         CREATE TABLE {S}.stripe_balance_transactions (
             txn_id             text PRIMARY KEY,
@@ -76,6 +82,10 @@ def upgrade() -> None:
         )""")
     op.execute(f"CREATE INDEX ix_stripe_objects_object ON {S}.stripe_objects (object_id)")
     op.execute(f"CREATE INDEX ix_stripe_objects_payment ON {S}.stripe_objects (payment_id)")
+
+
+def _exceptions_and_closes() -> None:
+    """Reconciliation exceptions, and the day closes with their acknowledgements."""
     op.execute(f"""
         CREATE TABLE {S}.recon_exceptions (
             exception_id bigserial PRIMARY KEY,

@@ -18,6 +18,15 @@ S = "ops"
 
 
 def upgrade() -> None:
+    _timeline()
+    _staff_tables()
+    # The runtime's relay and housekeeping expect them (ops publishes nothing yet).
+    for statement in eventing_tables(S):
+        op.execute(statement)
+
+
+def _timeline() -> None:
+    """The timeline: every event and dead letter, found by the ids they carry."""
     # One row per event (its event_id); a replayed copy of an event is the same event.
     op.execute(f"""
         CREATE TABLE {S}.timeline_events (
@@ -75,6 +84,10 @@ def upgrade() -> None:
     op.execute(
         f"CREATE INDEX ix_timeline_dead_letters_ids ON {S}.timeline_dead_letters USING gin (id_values)"
     )
+
+
+def _staff_tables() -> None:
+    """Stuck sagas found, staff mutations and their audit, decisions on dead letters."""
     # What the detector found last round (replaced as a whole each round).
     op.execute(f"""
         CREATE TABLE {S}.stuck_sagas (
@@ -125,9 +138,6 @@ def upgrade() -> None:
             at        timestamptz NOT NULL DEFAULT now(),
             PRIMARY KEY (topic, partition, "offset")
         )""")
-    # The runtime's relay and housekeeping expect them (ops publishes nothing yet).
-    for statement in eventing_tables(S):
-        op.execute(statement)
 
 
 def downgrade() -> None:

@@ -32,6 +32,20 @@ S = "payments"
 
 def upgrade() -> None:
     op.execute(f"ALTER TABLE {S}.payments ADD COLUMN three_d_secure boolean NOT NULL DEFAULT false")
+    _dispute_tables()
+    op.execute(f"ALTER TABLE {S}.transfer_reversals ALTER COLUMN refund_id DROP NOT NULL")
+    op.execute(
+        f"ALTER TABLE {S}.transfer_reversals ADD COLUMN request_id text "
+        "CONSTRAINT uq_transfer_reversals_request UNIQUE"
+    )
+    op.execute(
+        f"ALTER TABLE {S}.transfer_reversals ADD COLUMN cause text NOT NULL DEFAULT 'refund' "
+        "CONSTRAINT ck_transfer_reversals_cause CHECK (cause IN ('refund', 'dispute_lost'))"
+    )
+
+
+def _dispute_tables() -> None:
+    """Card disputes, their balance transactions and actions, and early fraud warnings."""
     op.execute(f"""
         CREATE TABLE {S}.disputes (
             dispute_id           text PRIMARY KEY,
@@ -85,15 +99,6 @@ def upgrade() -> None:
             actionable  boolean NOT NULL,
             received_at timestamptz NOT NULL
         )""")
-    op.execute(f"ALTER TABLE {S}.transfer_reversals ALTER COLUMN refund_id DROP NOT NULL")
-    op.execute(
-        f"ALTER TABLE {S}.transfer_reversals ADD COLUMN request_id text "
-        "CONSTRAINT uq_transfer_reversals_request UNIQUE"
-    )
-    op.execute(
-        f"ALTER TABLE {S}.transfer_reversals ADD COLUMN cause text NOT NULL DEFAULT 'refund' "
-        "CONSTRAINT ck_transfer_reversals_cause CHECK (cause IN ('refund', 'dispute_lost'))"
-    )
 
 
 def downgrade() -> None:

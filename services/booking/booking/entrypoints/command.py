@@ -1,0 +1,109 @@
+"""One dependency for every gateway command: the caller and the roles allowed, the
+Idempotency-Key, and the unit of work.
+
+A route declares `call: Annotated[Command, command(Role.GUEST)]` and hands `call.run` its use
+case, which runs in one transaction with its answer stored under the key
+(service_layer/idempotent.py). The answer is the route's own `response_model`, validated
+before it is stored, so what is served, what a replay serves and the OpenAPI document have one
+shape. Refusals keep the shared error body and codes (errors.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import cache
+from typing import Annotated, Any
+
+import asyncpg
+from fastapi import Depends, Header, Request
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from pydantic import TypeAdapter
+
+from booking.domain.errors import BookingError
+from booking.entrypoints import errors
+from booking.entrypoints.auth import CurrentPrincipal, Principal, Role, require_role
+from booking.service_layer import idempotent
+from eventkit.outbox import Outbox
+
+__all__ = ["Command", "IdempotencyKey", "command"]
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        pattern=r"^[!-~]+$",  # printable ASCII without spaces, e.g. a UUID
+        description="Same key + same body replays the first response; a different body is 422.",
+    ),
+]
+Work = Callable[[asyncpg.Connection], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Command:
+    """A caller allowed to run this route's use case, and how to run it once."""
+
+    request: Request
+    principal: Principal
+    idempotency_key: str | None
+
+    @property
+    def outbox(self) -> Outbox:
+        outbox: Outbox = self.request.app.state.outbox
+        return outbox
+
+    @property
+    def settings(self) -> Any:
+        """What `http.install` was given (hold_ttl, windows, ...), as the app's state."""
+        return self.request.app.state
+
+    async def run(self, work: Work, body: Any = None) -> Any:
+        """Run `work(conn)` once and answer with the route's response model.
+
+        `body` is what makes two requests under one key the same request (the parsed body in
+        JSON form, as a client would send it again). A refusal is raised (errors.py maps it);
+        a replay is the stored JSON with `Idempotent-Replayed: true`."""
+        route: APIRoute = self.request.scope["route"]
+        shape = _adapter(route.response_model)
+        status = route.status_code or 200
+
+        async def answer(conn: asyncpg.Connection) -> tuple[int, Any]:
+            shaped = shape.validate_python(await work(conn))
+            return status, shape.dump_python(shaped, mode="json", by_alias=True)
+
+        key = None
+        if self.idempotency_key is not None:
+            request = self.request
+            key = idempotent.Key.of(
+                self.principal.key, self.idempotency_key, request.method, request.url.path, body
+            )
+        async with self.request.app.state.runtime.db.acquire() as conn:
+            done = await idempotent.run(conn, answer, _refusal, key)
+        if done.replayed:
+            return JSONResponse(done.body, done.status, headers={"Idempotent-Replayed": "true"})
+        if done.refusal is not None:
+            raise done.refusal
+        return shape.validate_python(done.body)
+
+
+def command(*roles: Role) -> Any:
+    """`Depends` giving a `Command` to a caller of one of `roles` (else 403 `forbidden`)."""
+
+    async def allowed(
+        request: Request, principal: CurrentPrincipal, idempotency_key: IdempotencyKey = None
+    ) -> Command:
+        require_role(principal, *roles)
+        return Command(request, principal, idempotency_key)
+
+    return Depends(allowed)
+
+
+@cache
+def _adapter(model: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(model)
+
+
+def _refusal(exc: BookingError) -> tuple[int, Any]:
+    return errors.status_for(exc), errors.error_body(exc.code, exc.message)

@@ -1,0 +1,79 @@
+"""The integration events of a booking's own lifecycle, each built by one function from the
+booking row (a leg's row for a Linked Booking Group's legs).
+
+Use cases publish what the `Booking` aggregate's change declares (`domain/model.py`) through
+`lifecycle.apply`, with these builders; `groups_messages.py` holds the group's own events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from marketplace_contracts.events.booking import (
+    BookingCompletedV1,
+    BookingConfirmedV1,
+    BookingFailedV1,
+    HostResponseRequestedV1,
+    PaymentRequestedV1,
+    PaymentRetryRequestedV1,
+)
+
+Row = Mapping[str, Any]
+
+
+def confirmed(row: Row, payment_id: str | None) -> BookingConfirmedV1:
+    """booking.booking_confirmed: payments captures `payment_id` on it (when not captured)."""
+    return BookingConfirmedV1(
+        booking_id=str(row["booking_id"]),
+        payment_id=payment_id,
+        amount=row["amount"],
+        currency=row["currency"],
+    )
+
+
+def failed(row: Row, payment_id: str | None, reason: str, detail: str) -> BookingFailedV1:
+    """booking.booking_failed: payments voids `payment_id`, if there is one (a group leg's is
+    None: the group's authorization is voided once, on booking.group_failed)."""
+    return BookingFailedV1(
+        booking_id=str(row["booking_id"]), payment_id=payment_id, reason=reason, detail=detail
+    )
+
+
+def host_asked(row: Row, payment_id: str, respond_by: datetime) -> HostResponseRequestedV1:
+    return HostResponseRequestedV1(
+        booking_id=str(row["booking_id"]),
+        payment_id=payment_id,
+        host_id=row["host_id"],
+        listing_id=row["listing_id"],
+        respond_by=respond_by,
+    )
+
+
+def completed(row: Row) -> BookingCompletedV1:
+    return BookingCompletedV1(
+        booking_id=str(row["booking_id"]), host_id=row["host_id"], ended_at=row["ends_at"]
+    )
+
+
+def payment_requested(
+    row: Row, payment_id: str | None, pay_by: datetime, reason: str
+) -> PaymentRequestedV1:
+    return PaymentRequestedV1(
+        booking_id=str(row["booking_id"]),
+        payment_id=payment_id,
+        amount=row["amount"],
+        currency=row["currency"],
+        pay_by=pay_by,
+        reason=reason,
+    )
+
+
+def retry_requested(row: Row, payment_method: str, attempt: int) -> PaymentRetryRequestedV1:
+    return PaymentRetryRequestedV1(
+        booking_id=str(row["booking_id"]),
+        payment_id=row["payment_id"],
+        payment_method=payment_method,
+        attempt=attempt,
+    )
