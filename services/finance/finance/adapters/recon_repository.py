@@ -106,6 +106,15 @@ async def database_now(conn: asyncpg.Connection) -> datetime:
     return found
 
 
+async def lock_rounds(conn: asyncpg.Connection, name: str) -> None:
+    """Wait for, and take, the session's advisory lock named `name` (one round at a time)."""
+    await conn.execute("SELECT pg_advisory_lock(hashtext($1))", name)
+
+
+async def unlock_rounds(conn: asyncpg.Connection, name: str) -> None:
+    await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", name)
+
+
 async def analyze(conn: asyncpg.Connection) -> None:
     """Fresh planner statistics for the tables the match reads."""
     for table in (T, "finance.journals", "finance.postings"):

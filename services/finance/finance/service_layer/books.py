@@ -47,7 +47,7 @@ class Books:
     async def sync_calendar(self, conn: asyncpg.Connection) -> None:
         """Tell the posting trigger the cutoff and how far the finance clock runs from the
         database's (a simulated clock moves business dates with it)."""
-        db_now: datetime = await conn.fetchval("SELECT now()")
+        db_now = await recon_db.database_now(conn)
         cutoff = self.daily_close.cutoff
         await close_db.set_calendar(
             conn, cutoff.hour * 60 + cutoff.minute, (self.now() - db_now).total_seconds()

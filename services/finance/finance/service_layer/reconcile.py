@@ -90,7 +90,7 @@ class Reconciler:
         match beside another round's half-done import would judge objects whose balance
         transactions are still on their way."""
         async with pool.acquire() as conn:
-            await conn.execute("SELECT pg_advisory_lock(hashtext($1))", LOCK)
+            await recon_db.lock_rounds(conn, LOCK)
             try:
                 began = time.perf_counter()
                 imported = ImportResult()
@@ -101,7 +101,7 @@ class Reconciler:
                 log.info("stripe import: %s", imported)
                 matched = await self.match(conn)
             finally:
-                await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", LOCK)
+                await recon_db.unlock_rounds(conn, LOCK)
         return imported, matched
 
     async def _import(self, conn: asyncpg.Connection, result: ImportResult) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -66,6 +67,11 @@ _DLT_COLUMNS = (
 
 def _params(row: EventRow | DeadLetterRow) -> tuple[Any, ...]:
     return tuple(row.__dict__.values())
+
+
+async def database_now(conn: asyncpg.Connection) -> datetime:
+    now: datetime = await conn.fetchval("SELECT now()")
+    return now
 
 
 async def record(

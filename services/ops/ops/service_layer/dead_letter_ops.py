@@ -8,6 +8,7 @@ from typing import Any
 import asyncpg
 
 from eventkit.auth import Principal
+from ops.adapters import dead_letter_actions as actions
 from ops.adapters import dead_letters as kafka
 from ops.domain.dead_letters import Filters
 from ops.domain.errors import OpsError, invalid
@@ -38,11 +39,7 @@ def _place(letter: kafka.DeadLetter) -> Place:
 
 
 async def _decisions(pool: asyncpg.Pool, topic: str) -> dict[Place, Decision]:
-    rows = await pool.fetch(
-        'SELECT partition, "offset", record_ts, state, note, actor, at FROM dead_letter_actions '
-        "WHERE topic = $1",
-        topic,
-    )
+    rows = await actions.for_topic(pool, topic)
     return {
         (r["partition"], r["offset"], r["record_ts"]): Decision(
             r["state"], r["note"], r["actor"], r["at"]
@@ -175,20 +172,7 @@ async def skip(
 
 def _remember(letter: kafka.DeadLetter, state: str, note: str | None, actor: str) -> Record:
     async def write(conn: asyncpg.Connection) -> None:
-        await conn.execute(
-            "INSERT INTO dead_letter_actions "
-            '(topic, partition, "offset", record_ts, state, note, actor) '
-            "VALUES ($1, $2, $3, $7, $4, $5, $6) "
-            'ON CONFLICT (topic, partition, "offset", record_ts) '
-            "DO UPDATE SET state = EXCLUDED.state, note = EXCLUDED.note, actor = EXCLUDED.actor, "
-            "at = now()",
-            letter.topic,
-            letter.partition,
-            letter.offset,
-            state,
-            note,
-            actor,
-            letter.record_ts,
-        )
+        place = (letter.topic, letter.partition, letter.offset, letter.record_ts)
+        await actions.remember(conn, place, state, note, actor)
 
     return write

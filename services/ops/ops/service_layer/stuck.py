@@ -6,8 +6,6 @@ recurring job of the platform; a failed round is logged and the next one tries a
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import asyncpg
 
 from ops.adapters import timeline_repository as repo
@@ -17,7 +15,7 @@ from ops.domain.sagas import Stuck, stuck
 
 async def detect(pool: asyncpg.Pool, settings: OpsSettings) -> list[Stuck]:
     async with pool.acquire() as conn:
-        now: datetime = await conn.fetchval("SELECT now()")
+        now = await repo.database_now(conn)
         # No saga waited less than the shortest limit is stuck: those are not even read.
         shortest = min([settings.stuck_after_seconds, *settings.stuck_after.values()])
         states = await repo.saga_states(conn, settings.stuck_window_hours, shortest)
