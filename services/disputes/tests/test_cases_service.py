@@ -3,15 +3,13 @@ in-memory repository: the rules of editing evidence, uploading files, recording 
 and reminding, without Postgres. The same use cases on the real database, over HTTP:
 tests/integration/test_disputes_api.py and test_disputes_cases.py.
 
-The fake keeps what `CasesRepository` keeps (the case row with its jsonb `text_edits` as JSON
-text, as asyncpg returns it without a codec; the append-only history; one evidence file per
-field) and the unit of work records what would go to the outbox.
+The fake keeps what `CasesRepository` keeps (the case row with its jsonb `text_edits` as a dict,
+as the pool's codec decodes it; the append-only history; one evidence file per field) and the unit of work records what would go to the outbox.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -55,7 +53,7 @@ class FakeCasesRepository:
             "three_d_secure": False,
             "host_at_fault": False,
             "host_fault_note": "",
-            "text_edits": "{}",
+            "text_edits": {},
             "resolved_at": None,
             **columns,
         }
@@ -121,11 +119,11 @@ def published(uow: UnitOfWork) -> list[tuple[EventModel, str]]:
 async def test_text_edits_merge_field_by_field_and_each_is_noted_in_the_history(
     cases: Cases, uow: UnitOfWork, repo: FakeCasesRepository
 ) -> None:
-    repo.given("dsp_1", Status.NEEDS_RESPONSE, text_edits=json.dumps({"service_date": "old"}))
+    repo.given("dsp_1", Status.NEEDS_RESPONSE, text_edits={"service_date": "old"})
     await cases.edit_text(uow, "dsp_1", {"product_description": "A loft"}, "trust-1")
     await cases.edit_text(uow, "dsp_1", {"service_date": None}, "trust-2")
 
-    assert json.loads(repo.cases["dsp_1"]["text_edits"]) == {
+    assert repo.cases["dsp_1"]["text_edits"] == {
         "service_date": None,  # None: the assembled field is removed from the submission
         "product_description": "A loft",
     }
@@ -144,7 +142,7 @@ async def test_a_field_stripe_does_not_know_changes_nothing(
     with pytest.raises(DisputeError) as refused:
         await cases.edit_text(uow, "dsp_1", {"bogus": "x", "service_date": "y"}, "trust-1")
     assert refused.value.code is ErrorCode.UNKNOWN_EVIDENCE_FIELD
-    assert (repo.cases["dsp_1"]["text_edits"], repo.history["dsp_1"]) == ("{}", [])
+    assert (repo.cases["dsp_1"]["text_edits"], repo.history["dsp_1"]) == ({}, [])
 
 
 @pytest.mark.parametrize("status", [Status.SUBMITTING, Status.UNDER_REVIEW, Status.LOST])
