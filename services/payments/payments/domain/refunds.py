@@ -282,18 +282,7 @@ def _plan_authorized(order: RefundOrder, payment: PaymentState, reserved: int) -
         )
     if order.amount == payment.amount:
         return Plan(VOID)
-    try:
-        rest = without_refund(
-            payment.bookings(),
-            booking_id=order.booking_id,
-            host_account_id=order.host_account_id,
-            amount=order.amount,
-            platform_fee=order.platform_fee,
-            tax=order.tax,
-        )
-    except InvalidCheckout as exc:
-        raise RefundRefused(INVALID_REFUND, str(exc)) from exc
-    return Plan(PARTIAL_CAPTURE, rest)
+    return Plan(PARTIAL_CAPTURE, _without(order, payment))
 
 
 def lowered_charge(order: RefundOrder, payment: PaymentState) -> tuple[Split, ...]:
@@ -304,6 +293,12 @@ def lowered_charge(order: RefundOrder, payment: PaymentState) -> tuple[Split, ..
             PAYMENT_NOT_REFUNDABLE,
             f"payment {payment.payment_id} is a group's, still {payment.status}",
         )
+    return _without(order, payment)
+
+
+def _without(order: RefundOrder, payment: PaymentState) -> tuple[Split, ...]:
+    """The payment's bookings with the refund taken out (what is left to capture or charge).
+    Raises RefundRefused."""
     try:
         return without_refund(
             payment.bookings(),
