@@ -89,7 +89,7 @@ BENCH_LISTINGS = 12
 BENCH_HOST_ACCOUNT = "acct_1HostLoft01"  # a connected account the demo seed onboards
 
 
-async def bench_listings(client: Client) -> list[dict[str, Any]]:
+async def bench_listings(client: Client, count: int = BENCH_LISTINGS) -> list[dict[str, Any]]:
     """The bench's own Instant Book listings (no documents, no host to wait for), published on
     `catalog.listings` like the upstream catalogue would, once booking's replica has them."""
     from booking.catalog_seed import publish_listings
@@ -98,7 +98,7 @@ async def bench_listings(client: Client) -> list[dict[str, Any]]:
     run = uuid.uuid4().hex[:6]  # listings of this run only: their slots are all free
     wanted = [
         ListingUpsertedV1(
-            listing_id=f"lst_bench_{run}_{n:02d}",
+            listing_id=f"lst_bench_{run}_{n:03d}",
             host_id=f"host-bench-{n % 3}",
             host_account_id=BENCH_HOST_ACCOUNT,
             title=f"Bench room {n}",
@@ -109,7 +109,7 @@ async def bench_listings(client: Client) -> list[dict[str, Any]]:
             min_hours=1,
             instant_book=True,
         )
-        for n in range(1, BENCH_LISTINGS + 1)
+        for n in range(1, count + 1)
     ]
     ids = {listing.listing_id for listing in wanted}
     await publish_listings(kafka_bootstrap(), wanted)  # an upsert: safe to repeat

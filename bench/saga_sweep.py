@@ -29,13 +29,14 @@ import os
 import random
 import sys
 import time
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import saga_latency as saga
 from _common import BenchResult, gateway_url, percentile, run_main, say
-from _http import Client
+from _http import Client, HTTPError
 
 RUN_DIR = Path(__file__).resolve().parents[1] / ".run" / "system"
 PROCESSES = ("stripesim", "booking", "payments", "finance", "disputes", "ops", "kafka")
@@ -155,10 +156,21 @@ async def run_rate(
     return step
 
 
-async def history(client: Client, slots: list[saga.Slot], rate: float) -> None:
-    """Drive checkouts without following them; a refusal waits its Retry-After and retries."""
-    say(f"history: {len(slots)} checkouts at up to {rate:g}/s")
+# Slots one bench listing offers within the booking horizon (365 days of 1-hour stays with an
+# hour between them, from a day ahead), with a margin.
+SLOTS_PER_LISTING = 4000
+IDLE_CORES = 0.10  # the system counts as idle below this much CPU (all its processes together)
+
+
+async def history(client: Client, count: int, rng: random.Random, rate: float) -> None:
+    """Drive `count` checkouts on listings of their own, without following them; a refusal
+    (503 `overloaded`) waits its Retry-After and tries again, so this runs at the rate the
+    system admits. Prints progress and what was not accepted, by status and code."""
+    listings = await saga.bench_listings(client, max(1, -(-count // SLOTS_PER_LISTING)))
+    slots = saga.plan_slots(listings, count, rng)
+    say(f"history: {count} checkouts on {len(listings)} listings")
     sem = asyncio.Semaphore(int(rate))  # at most ~1 s of checkouts waiting on the gateway
+    outcome: Counter[str] = Counter()
     started = time.perf_counter()
 
     async def one(slot: saga.Slot) -> None:
@@ -168,16 +180,42 @@ async def history(client: Client, slots: list[saga.Slot], rate: float) -> None:
             "ends_at": slot.ends_at.isoformat(),
             "payment_method": "pm_card_visa",
         }
+        headers = {"Idempotency-Key": str(uuid.uuid4())}  # one key per checkout, kept on retry
         async with sem:
-            for _ in range(20):
-                response = await client.post("/v1/bookings", json=body)
+            while True:
+                try:
+                    response = await client.post("/v1/bookings", json=body, headers=headers)
+                except HTTPError as exc:
+                    outcome[type(exc).__name__] += 1
+                    await asyncio.sleep(1.0)
+                    continue
                 if response.status_code != 503:
-                    return
+                    break
                 await asyncio.sleep(float(response.headers.get("Retry-After", "1")))
+        outcome["accepted" if response.status_code == 202 else f"{response.status_code}"] += 1
 
     for i in range(0, len(slots), 1000):
         await asyncio.gather(*(one(slot) for slot in slots[i : i + 1000]))
-        say(f"  history: {i + 1000} started in {time.perf_counter() - started:.0f}s")
+        done = min(i + 1000, len(slots))
+        elapsed = time.perf_counter() - started
+        say(
+            f"  history: {done}/{count} in {elapsed:.0f}s ({done / elapsed:.1f}/s): {dict(outcome)}"
+        )
+
+
+async def settle(timeout: float = 1800.0, window: float = 10.0) -> None:
+    """Wait until the system is idle (its processes use under IDLE_CORES of CPU together over
+    `window` seconds): the history's sagas, projections and ledgers have caught up."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        before = _cpu_seconds()
+        await asyncio.sleep(window)
+        after = _cpu_seconds()
+        busy = sum(after[k] - before.get(k, 0.0) for k in after if k != "bench") / window
+        say(f"  settling: the system uses {busy:.2f} cores")
+        if busy < IDLE_CORES:
+            return
+    say(f"  settling: still busy after {timeout:.0f}s; sweeping anyway")
 
 
 async def sweep(args: argparse.Namespace) -> BenchResult:
@@ -189,7 +227,8 @@ async def sweep(args: argparse.Namespace) -> BenchResult:
         listings = await saga.bench_listings(client)
         rng = random.Random(args.seed)
         if args.history:
-            await history(client, saga.plan_slots(listings, args.history, rng), max(args.rates))
+            await history(client, args.history, rng, max(args.rates))
+            await settle()
         raw = await raw_limit(client)
         say(
             f"raw limit: gateway GET /healthz {raw:,.0f}/s closed-loop; load {os.getloadavg()[0]:.2f}"
