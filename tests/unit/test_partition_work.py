@@ -76,3 +76,21 @@ def test_the_committable_offset_stops_at_the_lowest_unfinished_record() -> None:
     work.finish(slow)
     assert work.committable() == 13
     assert work.buffered == 0
+
+
+def test_ready_keys_of_each_kind_are_taken_oldest_head_first_whatever_the_backlog() -> None:
+    """With the step slots full, a simple key behind a thousand provider calls still goes,
+    and the keyless records (key None) are a key like any other."""
+    work = PartitionWork(TP)
+    work.add([_item(i, f"pay{i}", simple=False) for i in range(1000)])
+    work.add([_item(1000, "late")])
+    record = ConsumerRecord("t", 0, 1001, 0, 0, None, b"", None, 0, 0, [])
+    work.add([Item(record, None, False)])  # keyless, needs a step
+    runs = work.take(100, steps=False)
+    assert runs is not None and _offsets(runs) == [1000]
+    assert work.take(100, steps=False) is None  # no other simple key is ready
+    firsts = [work.take(100, runs=False) for _ in range(2)]
+    assert [_offsets(unit) for unit in firsts if unit] == [[0], [1]]
+    assert work.ready_count() == 999  # 998 provider calls and the keyless record
+    work.drop_queued()
+    assert work.ready_count() == 0 and work.take(100) is None

@@ -172,8 +172,7 @@ class KeyedConsumer:
         works = [self._works[tp] for tp in revoked if tp in self._works]
         self.stats.revocations += len(works)
         for work in works:
-            work.queues.clear()  # not started: the next owner fetches them again
-            work.ready.clear()
+            work.drop_queued()
         tps = {work.tp for work in works}
         await self._settle([task for task, unit in self._tasks.items() if unit.work.tp in tps])
         if self._consumer is not None:
@@ -187,7 +186,7 @@ class KeyedConsumer:
         if not self._accepting or not works:
             return
         free = self.concurrency - self._running[False]
-        ready = sum(len(work.ready) for work in works)
+        ready = sum(work.ready_count() for work in works)
         max_keys = max(1, -(-ready // max(1, free)))  # share units only when keys outnumber slots
         started = True
         while started:

@@ -36,9 +36,15 @@ class Unit:
 
 @dataclass(eq=False)  # compared by identity: a re-assigned partition gets a new one
 class PartitionWork:
+    """Ready keys (queued, not in flight) are kept apart by the kind of their head record, each
+    in FIFO order: taking a unit costs the same with ten ready keys or a thousand. (Scanning
+    one mixed list for the kind that has a free slot grew with the backlog, just when the
+    service was furthest behind.)"""
+
     tp: TopicPartition
     queues: dict[Key, deque[Item]] = field(default_factory=dict)
-    ready: dict[Key, None] = field(default_factory=dict)  # queued and not in flight, FIFO
+    ready_steps: dict[Key, None] = field(default_factory=dict)  # head needs a step of its own
+    ready_runs: dict[Key, None] = field(default_factory=dict)  # head is a simple record
     busy: set[Key] = field(default_factory=set)
     next_offset: int | None = None  # one past the last record fetched
     committed: int | None = None  # the last offset committed (or found committed)
@@ -58,9 +64,20 @@ class PartitionWork:
             heapq.heappush(self._unfinished, offset)
             self.buffered += 1
             key = item.record.key
-            self.queues.setdefault(key, deque()).append(item)
-            if key not in self.busy:
-                self.ready.setdefault(key)
+            queue = self.queues.setdefault(key, deque())
+            queue.append(item)
+            if len(queue) == 1 and key not in self.busy:
+                self._mark_ready(key)
+
+    def ready_count(self) -> int:
+        return len(self.ready_steps) + len(self.ready_runs)
+
+    def drop_queued(self) -> None:
+        """Forget every record not started (the partition was revoked: its next owner fetches
+        them again)."""
+        self.queues.clear()
+        self.ready_steps.clear()
+        self.ready_runs.clear()
 
     def committable(self) -> int | None:
         """The offset to commit: the lowest unfinished one, or one past the last fetched."""
@@ -73,43 +90,45 @@ class PartitionWork:
     def take(
         self, max_items: int, max_keys: int = 1, *, steps: bool = True, runs: bool = True
     ) -> Unit | None:
-        """The next unit to start: the oldest ready key's head alone if it needs a step of its
-        own (a payment-provider call, a poison record), else the run of simple records at the
-        head of up to `max_keys` ready keys (`max_items` records at most). With `steps` or
-        `runs` False (no slot free for that kind), only a unit of the other kind is taken."""
-        if not self.ready:
-            return None
-        first = next(iter(self.ready))
-        if steps and not self.queues[first][0].simple:
-            return Unit(self, [self._pop(first)], [first])
-        if runs and (unit := self._take_runs(max_items, max_keys)) is not None:
-            return unit
-        if steps:
-            for key in self.ready:
-                if not self.queues[key][0].simple:
-                    return Unit(self, [self._pop(key)], [key])
+        """The next unit to start: the first ready key's head alone if it needs a step of its
+        own (a payment-provider call, a poison record) and is older than the first ready run's
+        head, else the run of simple records at the head of up to `max_keys` ready keys
+        (`max_items` records at most). With `steps` or `runs` False (no slot free for that kind), only a unit of the
+        other kind is taken."""
+        if steps and self.ready_steps:
+            step_key = next(iter(self.ready_steps))  # a key may be None: no sentinel
+            if not (runs and self.ready_runs) or self._head(step_key) < self._oldest_run_head():
+                return Unit(self, [self._pop(step_key)], [step_key])
+        if runs and self.ready_runs:
+            return self._take_runs(max_items, max_keys)
         return None
 
-    def _take_runs(self, max_items: int, max_keys: int) -> Unit | None:
+    def _oldest_run_head(self) -> int:
+        return self._head(next(iter(self.ready_runs)))
+
+    def _head(self, key: Key) -> int:
+        return int(self.queues[key][0].record.offset)
+
+    def _take_runs(self, max_items: int, max_keys: int) -> Unit:
         items: list[Item] = []
         keys: list[Key] = []
-        for key in list(self.ready):
-            queue = self.queues[key]
-            if not queue[0].simple:
-                continue
-            del self.ready[key]
+        while self.ready_runs and len(items) < max_items and len(keys) < max_keys:
+            key = next(iter(self.ready_runs))
+            del self.ready_runs[key]
             self.busy.add(key)
             keys.append(key)
+            queue = self.queues[key]
             while queue and queue[0].simple and len(items) < max_items:
                 items.append(queue.popleft())
-            if len(items) >= max_items or len(keys) >= max_keys:
-                break
-        return Unit(self, items, keys) if items else None
+        return Unit(self, items, keys)
 
     def _pop(self, key: Key) -> Item:
-        del self.ready[key]
+        del self.ready_steps[key]
         self.busy.add(key)
         return self.queues[key].popleft()
+
+    def _mark_ready(self, key: Key) -> None:
+        (self.ready_runs if self.queues[key][0].simple else self.ready_steps)[key] = None
 
     def finish(self, unit: Unit) -> None:
         for item in unit.items:
@@ -121,6 +140,6 @@ class PartitionWork:
         for key in keys:
             self.busy.discard(key)
             if self.queues.get(key):
-                self.ready.setdefault(key)
+                self._mark_ready(key)
             else:
                 self.queues.pop(key, None)
