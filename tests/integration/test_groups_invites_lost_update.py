@@ -11,8 +11,8 @@ import pytest
 
 from booking.adapters import invites_repository, repository
 from booking.adapters.lost_update import LostUpdate
+from booking.features.groups.service import Groups, LegRequest, PlaceGroup, place_group
 from booking.service_layer import invites
-from booking.service_layer.groups import Groups, LegRequest, PlaceGroup, place_group
 from eventkit.outbox import Outbox
 
 pytestmark = pytest.mark.integration

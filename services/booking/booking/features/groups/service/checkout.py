@@ -16,8 +16,8 @@ The saga is choreographed like a single booking's, keyed by the group id:
    authorization.
 
 This module holds the checkout and the legs' outcomes; payments' facts and the hold's timer are
-in `groups_events.py`, the read model in `groups_views.py`, the events' builders in
-`groups_messages.py` and the SQL in `adapters/groups_repository.py`.
+in `service/payments.py`, the read model in `views.py`, the events' builders in `messages.py`
+and the SQL in `repository.py` (all in `features/groups/`).
 
 Locks: the group row first, then its legs in booking-id order (`repository.get_booking` with
 `for_update` keeps the same order for a single leg), so concurrent commands serialize on the
@@ -35,21 +35,21 @@ from typing import Any
 
 import asyncpg
 
-from booking.adapters import groups_repository
 from booking.adapters.lost_update import expect_changed
 from booking.config import BookingSettings
 from booking.domain.errors import BookingError
-from booking.domain.groups import Group, GroupStep, GroupTrigger, releases
 from booking.domain.model import BOOKING_FAILED, LEG_READY, BookingStatus, Trigger
+from booking.features.groups import messages
+from booking.features.groups import repository as groups_repository
+from booking.features.groups.domain import Group, GroupStep, GroupTrigger, releases
+from booking.features.groups.views import group_view
 from booking.service_layer import booking_messages, lifecycle
-from booking.service_layer import groups_messages as messages
 from booking.service_layer.checkout import (
     REQUEST_EXPIRY,
     hold_slot,
     new_leg,
     request_signatures,
 )
-from booking.service_layer.groups_views import group_view, visible_group
 from booking.service_layer.publishing import Builders, Cause, publish
 from eventkit import scheduler
 from eventkit.outbox import Outbox
@@ -64,7 +64,6 @@ __all__ = [
     "LegRequest",
     "PlaceGroup",
     "place_group",
-    "visible_group",
 ]
 
 

@@ -1,8 +1,8 @@
 """The integration events of Linked Booking Groups, each built by one function from the rows.
 
-The group's use cases publish what a transition declares (`domain/groups.py` for the group,
-`domain/model.py` for its legs) through `publishing.publish`; a leg's own lifecycle events are
-built by `booking_messages.py`, as a single booking's are.
+The group's use cases publish what a transition declares (`domain.py` for the group,
+`booking/domain/model.py` for its legs) through `publishing.publish`; a leg's own lifecycle
+events are built by `service_layer/booking_messages.py`, as a single booking's are.
 """
 
 from __future__ import annotations

@@ -19,9 +19,9 @@ from booking.entrypoints.common import (
     check_horizon,
     runtime_of,
 )
-from booking.entrypoints.groups_schemas import GroupCheckoutRequest, GroupOut
-from booking.service_layer.groups import CheckoutTimes, LegRequest, PlaceGroup, place_group
-from booking.service_layer.groups_views import visible_group
+from booking.features.groups.schemas import GroupCheckoutRequest, GroupOut
+from booking.features.groups.service import CheckoutTimes, LegRequest, PlaceGroup, place_group
+from booking.features.groups.views import visible_group
 from eventkit import logs, tracing
 
 router = APIRouter(prefix="/v1")

@@ -14,15 +14,8 @@ from datetime import UTC, datetime
 import asyncpg
 
 from booking import metrics
-from booking.adapters import groups_repository, repository
+from booking.adapters import repository
 from booking.adapters.lost_update import expect_changed
-from booking.domain.groups import (
-    ExpiringAuthorization,
-    Group,
-    GroupTrigger,
-    host_deadline,
-    payment_failure_reason,
-)
 from booking.domain.holds import HoldRule
 from booking.domain.model import (
     BOOKING_CONFIRMED,
@@ -33,10 +26,18 @@ from booking.domain.model import (
     PaymentStatus,
     Trigger,
 )
+from booking.features.groups import messages
+from booking.features.groups import repository as groups_repository
+from booking.features.groups.domain import (
+    ExpiringAuthorization,
+    Group,
+    GroupTrigger,
+    host_deadline,
+    payment_failure_reason,
+)
+from booking.features.groups.service.checkout import GROUP_HOLD_EXPIRY, Failure, Groups, statuses
 from booking.service_layer import booking_messages
-from booking.service_layer import groups_messages as messages
 from booking.service_layer.checkout import COMPLETION, REQUEST_EXPIRY
-from booking.service_layer.groups import GROUP_HOLD_EXPIRY, Failure, Groups, statuses
 from booking.service_layer.publishing import Cause
 from booking.service_layer.reauthorization import (
     ExpiringAuthorizationPolicy,

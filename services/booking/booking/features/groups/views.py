@@ -7,9 +7,9 @@ from typing import Any
 
 import asyncpg
 
-from booking.adapters import groups_repository
 from booking.domain.errors import BookingError, ErrorCode
-from booking.domain.groups import GroupStatus
+from booking.features.groups import repository as groups_repository
+from booking.features.groups.domain import GroupStatus
 from booking.service_layer import disputes
 from booking.service_layer.checkout import booking_view
 

@@ -6,9 +6,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from booking.domain.groups import MAX_LEGS
 from booking.entrypoints.fields import Extras, Guests, Ident, Instant, PaymentMethodId
 from booking.entrypoints.schemas import BookingOut
+from booking.features.groups.domain import MAX_LEGS
 
 
 class GroupLegRequest(BaseModel):
