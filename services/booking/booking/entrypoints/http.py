@@ -16,7 +16,6 @@ from booking.entrypoints import (
     cancellations_http,
     claims_http,
     errors,
-    invites_http,
     lists_http,
     policies_http,
     quotes_http,
@@ -41,6 +40,7 @@ from booking.entrypoints.schemas import (
     PayRequest,
 )
 from booking.features.groups import endpoints as groups_endpoints
+from booking.features.invites import endpoints as invites_endpoints
 from booking.service_layer import booking_views, host_response, payment_due
 from booking.service_layer.admission import Admission
 from booking.service_layer.checkout import PlaceBooking, place_booking
@@ -251,7 +251,7 @@ def install(
     errors.install(app)
     app.include_router(router)
     app.include_router(lists_http.router)
-    app.include_router(invites_http.router)
+    app.include_router(invites_endpoints.router)
     app.include_router(groups_endpoints.router)
     app.include_router(quotes_http.router)
     app.include_router(cancellations_http.router)

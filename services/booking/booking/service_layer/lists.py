@@ -17,9 +17,9 @@ from booking.adapters import lists
 from booking.domain import pages
 from booking.domain.pages import Filters, ListKind, Position, Scope
 from booking.features.groups.views import visible_group
+from booking.features.invites.views import invite_view
 from booking.service_layer import disputes
 from booking.service_layer.checkout import booking_view
-from booking.service_layer.invites import invite_view
 
 Fetch = Callable[
     [asyncpg.Connection, Scope, Filters, Position | None, int], Awaitable[list[asyncpg.Record]]

@@ -19,9 +19,10 @@ from booking.entrypoints.common import (
     runtime_of,
     visible_to,
 )
-from booking.entrypoints.invites_schemas import AcceptInviteRequest, InviteOut, SendInviteRequest
 from booking.entrypoints.schemas import BookingOut
-from booking.service_layer import invites
+from booking.features.invites import service as invites
+from booking.features.invites import views
+from booking.features.invites.schemas import AcceptInviteRequest, InviteOut, SendInviteRequest
 
 router = APIRouter(prefix="/v1/invites", tags=["smart-invite"])
 
@@ -66,7 +67,7 @@ async def get_invite(
 ) -> dict[str, Any]:
     async with runtime_of(request).db.acquire() as conn:
         try:
-            invite = await invites.view(conn, invite_id)
+            invite = await views.view(conn, invite_id)
         except BookingError:
             invite = None
     if not visible_to(principal, invite):

@@ -2,7 +2,8 @@
 
 Accepting places an ordinary checkout at the invited price (Instant Book), so the payment saga
 is the one every booking uses; the invite keeps the resulting booking id. The rules are the
-`Invite` aggregate's (`domain/invites.py`), the SQL is `adapters/invites_repository.py`'s.
+`Invite` aggregate's (`domain.py`), the SQL is `repository.py`'s, the events are built in
+`messages.py` and the read model in `views.py`.
 """
 
 from __future__ import annotations
@@ -14,16 +15,25 @@ from typing import Any
 
 import asyncpg
 
-from booking.adapters import invites_repository, repository
+from booking.adapters import repository
 from booking.adapters.lost_update import expect_changed
 from booking.domain.errors import BookingError, ErrorCode
-from booking.domain.invites import INVITE_INITIAL, Invite, InviteExtra, InviteStatus, InviteStep
 from booking.domain.quote import Pricing, quote
+from booking.features.invites import repository as invites_repository
+from booking.features.invites.domain import (
+    INVITE_INITIAL,
+    Invite,
+    InviteExtra,
+    InviteStatus,
+    InviteStep,
+)
+from booking.features.invites.messages import invite_closed, invite_sent
+from booking.features.invites.views import view
 from booking.service_layer.checkout import PlaceBooking, place_booking
 from booking.service_layer.publishing import Cause, publish
 from eventkit import scheduler
 from eventkit.outbox import Outbox
-from marketplace_contracts.events.booking import InviteClosedV1, InvitedExtra, InviteSentV1
+from marketplace_contracts.events.booking import InviteClosedV1
 
 INVITE_EXPIRY = "invite_expiry"
 
@@ -34,9 +44,7 @@ __all__ = [
     "accept",
     "decline",
     "expire_job",
-    "invite_view",
     "send",
-    "view",
     "withdraw",
 ]
 
@@ -52,30 +60,6 @@ class SendInvite:
     expires_at: datetime
     note: str = ""
     extras: tuple[InviteExtra, ...] = ()
-
-
-# -- the events, one builder each ----------------------------------------------------------------
-def invite_sent(invite: dict[str, Any]) -> InviteSentV1:
-    return InviteSentV1(
-        invite_id=str(invite["invite_id"]),
-        host_id=invite["host_id"],
-        guest_id=invite["guest_id"],
-        listing_id=invite["listing_id"],
-        starts_at=invite["starts_at"],
-        ends_at=invite["ends_at"],
-        amount=invite["amount"],
-        currency=invite["currency"],
-        expires_at=invite["expires_at"],
-        extras=[InvitedExtra(**extra) for extra in invite["extras"]],
-    )
-
-
-def invite_closed(invite: Invite, booking_id: uuid.UUID | None) -> InviteClosedV1:
-    return InviteClosedV1(
-        invite_id=str(invite.invite_id),
-        outcome=invite.status.value,
-        booking_id=str(booking_id) if booking_id else None,
-    )
 
 
 # -- use cases ----------------------------------------------------------------------------------
@@ -219,22 +203,3 @@ async def _load(
     if row is None or not Invite.of(row).visible_to(guest_id=guest_id, host_id=host_id):
         raise BookingError(ErrorCode.INVITE_NOT_FOUND, f"invite {invite_id} not found")
     return row, Invite.of(row)
-
-
-async def view(conn: asyncpg.Connection, invite_id: uuid.UUID) -> dict[str, Any]:
-    row = await invites_repository.get_invite(conn, invite_id)
-    if row is None:
-        raise BookingError(ErrorCode.INVITE_NOT_FOUND, f"invite {invite_id} not found")
-    return invite_view(row)
-
-
-def invite_view(row: asyncpg.Record) -> dict[str, Any]:
-    keys = ("host_id", "guest_id", "listing_id", "amount", "currency", "note", "status", "version")
-    out = {k: row[k] for k in keys}
-    for k in ("starts_at", "ends_at", "expires_at", "created_at", "updated_at"):
-        out[k] = row[k].isoformat()
-    out["extras"] = row["extras"]
-    out["price"] = row["amount"] - sum(extra["amount"] for extra in out["extras"])
-    out["invite_id"] = str(row["invite_id"])
-    out["booking_id"] = str(row["booking_id"]) if row["booking_id"] else None
-    return out
