@@ -12,7 +12,6 @@ from fastapi import APIRouter, FastAPI, Request
 from booking.domain.bank_debits import US_BANK_ACCOUNT
 from booking.domain.errors import BookingError, ErrorCode
 from booking.entrypoints import (
-    amendments_http,
     cancellations_http,
     claims_http,
     errors,
@@ -39,6 +38,7 @@ from booking.entrypoints.schemas import (
     ListingOut,
     PayRequest,
 )
+from booking.features.amendments import endpoints as amendments_endpoints
 from booking.features.groups import endpoints as groups_endpoints
 from booking.features.invites import endpoints as invites_endpoints
 from booking.service_layer import booking_views, host_response, payment_due
@@ -255,7 +255,7 @@ def install(
     app.include_router(groups_endpoints.router)
     app.include_router(quotes_http.router)
     app.include_router(cancellations_http.router)
-    app.include_router(amendments_http.router)
+    app.include_router(amendments_endpoints.router)
     app.include_router(policies_http.router)
     app.include_router(receipts_http.router)
     app.include_router(claims_http.router)

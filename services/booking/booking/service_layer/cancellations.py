@@ -15,7 +15,7 @@ from typing import Any
 
 import asyncpg
 
-from booking.adapters import amendments_repository, refunds_repository, repository
+from booking.adapters import refunds_repository, repository
 from booking.domain import bank_debits
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.model import Booking, Trigger
@@ -29,6 +29,7 @@ from booking.domain.refunds import (
     allocate,
     refund_for,
 )
+from booking.features.amendments import repository as amendments_repository
 from booking.service_layer import claims, disputes, lifecycle, payment_facts, receipts
 from booking.service_layer.checkout import COMPLETION, booking_view
 from booking.service_layer.publishing import Cause

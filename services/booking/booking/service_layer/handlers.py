@@ -16,9 +16,10 @@ from booking.config import claim_windows as default_claim_windows
 from booking.domain.claim_rules import ClaimWindows
 from booking.domain.holds import HoldRule
 from booking.domain.model import BOOKING_FAILED, BookingStatus, PaymentStatus, Trigger
+from booking.features.amendments import service as amendments
 from booking.features.groups.service import GroupPayments
+from booking.service_layer import booking_messages as messages
 from booking.service_layer import (
-    amendments,
     booking_timers,
     claims,
     lifecycle,
@@ -26,7 +27,6 @@ from booking.service_layer import (
     payment_facts,
     receipts,
 )
-from booking.service_layer import booking_messages as messages
 from booking.service_layer.bank_debits import BankDebitHandlers
 from booking.service_layer.checkout import HOLD_EXPIRY, REQUEST_EXPIRY
 from booking.service_layer.endings import end_booking

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from booking.domain.amendments import (
+from booking.features.amendments.domain import (
     CHARGE_EVENT,
     DECIDED_EVENT,
     PROPOSED_EVENT,

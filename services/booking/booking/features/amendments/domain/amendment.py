@@ -21,11 +21,11 @@ from enum import StrEnum
 from typing import Any, Final
 
 from booking.domain import limits
-from booking.domain.amendments_terms import Difference, Terms, difference
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.model import BookingStatus
 from booking.domain.quote import Quote
 from booking.domain.refunds import Canceller
+from booking.features.amendments.domain.terms import Difference, Terms, difference
 from domainkit.transitions import IllegalTransition, Row, Transition, TransitionTable
 
 

@@ -7,10 +7,10 @@ from typing import Any
 
 import asyncpg
 
-from booking.adapters import amendments_repository as amendments_repo
-from booking.domain.amendments import Actor
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.refunds import Canceller
+from booking.features.amendments import repository as amendments_repo
+from booking.features.amendments.domain import Actor
 
 
 def _shown(am: dict[str, Any]) -> dict[str, Any]:

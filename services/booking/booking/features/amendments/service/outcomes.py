@@ -15,15 +15,15 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from booking.adapters import amendments_repository as amendments_repo
 from booking.adapters import repository
 from booking.adapters.lost_update import expect_changed
-from booking.domain.amendments import Amendment, AmendmentStatus, Outcome
-from booking.domain.amendments_terms import Terms
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.model import BookingStatus
 from booking.domain.quote import Quote
-from booking.service_layer.amendments_messages import publish, refund_request
+from booking.features.amendments import repository as amendments_repo
+from booking.features.amendments.domain import Amendment, AmendmentStatus, Outcome
+from booking.features.amendments.domain.terms import Terms
+from booking.features.amendments.messages import publish, refund_request
 from booking.service_layer.checkout import COMPLETION
 from eventkit import scheduler
 from eventkit.outbox import Outbox

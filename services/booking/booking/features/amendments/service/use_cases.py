@@ -1,9 +1,9 @@
 """Use cases: amend a confirmed booking, report overtime, answer either. One transaction each.
 
 The rules (who may act, in which state, for how much) are the `Amendment` aggregate's
-(booking/domain/amendments.py); what a transition writes and publishes is
-`amendments_outcomes.carry_out`; payments' answers to an extra charge are `amendments_events`;
-the read model is `amendments_views`. SQL is in adapters/amendments_repository.py.
+(`domain/`); what a transition writes and publishes is `outcomes.carry_out`; payments'
+answers to an extra charge are `payments.py`'s; the read model is `views.py`; the SQL is in
+`repository.py` (all in `features/amendments/`).
 
 Lock order: the booking (and its group, by `get_booking`), then the amendment. At most one
 amendment of a booking is open at a time (a unique index): a concurrent proposal gets 409
@@ -19,24 +19,24 @@ from typing import Any
 
 import asyncpg
 
-from booking.adapters import amendments_repository as amendments_repo
 from booking.adapters import repository
 from booking.config import BookingSettings
-from booking.domain.amendments import Actor, Amendment, AmendmentKind, Outcome
-from booking.domain.amendments_terms import change_terms, check_overtime, with_overtime
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.quote import Quote
 from booking.domain.refunds import Canceller
-from booking.service_layer import disputes, pricing
-from booking.service_layer.amendments_events import on_charge_captured, on_charge_failed
-from booking.service_layer.amendments_messages import publish
-from booking.service_layer.amendments_outcomes import (
+from booking.features.amendments import repository as amendments_repo
+from booking.features.amendments.domain import Actor, Amendment, AmendmentKind, Outcome
+from booking.features.amendments.domain.terms import change_terms, check_overtime, with_overtime
+from booking.features.amendments.messages import publish
+from booking.features.amendments.service.outcomes import (
     AMENDMENT_EXPIRY,
     CREATE_AMENDMENT_ENVELOPE,
     carry_out,
     lock,
 )
-from booking.service_layer.amendments_views import view
+from booking.features.amendments.service.payments import on_charge_captured, on_charge_failed
+from booking.features.amendments.views import view
+from booking.service_layer import disputes, pricing
 from eventkit import scheduler
 from eventkit.outbox import Outbox
 

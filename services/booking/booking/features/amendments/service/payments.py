@@ -7,9 +7,9 @@ import uuid
 
 import asyncpg
 
-from booking.adapters import amendments_repository as amendments_repo
 from booking.adapters.lost_update import expect_changed
-from booking.service_layer.amendments_outcomes import carry_out, lock, set_booking
+from booking.features.amendments import repository as amendments_repo
+from booking.features.amendments.service.outcomes import carry_out, lock, set_booking
 from eventkit.outbox import Outbox
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.payments import (

@@ -12,11 +12,11 @@ from typing import Any
 import asyncpg
 
 from booking.adapters import repository
-from booking.domain.amendments import Amendment, AmendmentKind, AmendmentStatus
-from booking.domain.amendments_terms import Terms
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.quote import Quote
 from booking.domain.refunds import Canceller
+from booking.features.amendments.domain import Amendment, AmendmentKind, AmendmentStatus
+from booking.features.amendments.domain.terms import Terms
 
 
 def _row(amendment: Amendment) -> dict[str, Any]:

@@ -10,12 +10,6 @@ from fastapi import APIRouter, Request
 
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.refunds import Canceller
-from booking.entrypoints.amendments_schemas import (
-    AmendmentAnswer,
-    AmendmentOut,
-    OvertimeRequest,
-    ProposeAmendmentRequest,
-)
 from booking.entrypoints.auth import CurrentPrincipal, Principal, Role, require_role
 from booking.entrypoints.command import Command, command
 from booking.entrypoints.common import (
@@ -24,7 +18,14 @@ from booking.entrypoints.common import (
     check_horizon,
     runtime_of,
 )
-from booking.service_layer import amendments, amendments_views
+from booking.features.amendments import service as amendments
+from booking.features.amendments import views as amendments_views
+from booking.features.amendments.schemas import (
+    AmendmentAnswer,
+    AmendmentOut,
+    OvertimeRequest,
+    ProposeAmendmentRequest,
+)
 
 router = APIRouter(prefix="/v1", tags=["amendments"])
 PARTIES = (Role.GUEST, Role.HOST)  # the booking's two sides; staff amend nothing
