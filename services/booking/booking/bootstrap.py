@@ -23,10 +23,11 @@ from booking.entrypoints.consumers import build_router
 from booking.entrypoints.esign_webhooks import build_dropbox_sign_router
 from booking.entrypoints.signing_page import build_signing_router
 from booking.features.amendments import service as amendments
+from booking.features.claims import service as claims
 from booking.features.groups.service import GROUP_HOLD_EXPIRY
 from booking.features.invites import service as invites
 from booking.features.invites.service import INVITE_EXPIRY
-from booking.service_layer import claims, payment_due, pricing
+from booking.service_layer import payment_due, pricing
 from booking.service_layer.admission import Admission
 from booking.service_layer.checkout import (
     COMPLETION,

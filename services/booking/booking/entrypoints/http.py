@@ -13,7 +13,6 @@ from booking.domain.bank_debits import US_BANK_ACCOUNT
 from booking.domain.errors import BookingError, ErrorCode
 from booking.entrypoints import (
     cancellations_http,
-    claims_http,
     errors,
     lists_http,
     policies_http,
@@ -39,6 +38,7 @@ from booking.entrypoints.schemas import (
     PayRequest,
 )
 from booking.features.amendments import endpoints as amendments_endpoints
+from booking.features.claims import endpoints as claims_endpoints
 from booking.features.groups import endpoints as groups_endpoints
 from booking.features.invites import endpoints as invites_endpoints
 from booking.service_layer import booking_views, host_response, payment_due
@@ -258,4 +258,4 @@ def install(
     app.include_router(amendments_endpoints.router)
     app.include_router(policies_http.router)
     app.include_router(receipts_http.router)
-    app.include_router(claims_http.router)
+    app.include_router(claims_endpoints.router)

@@ -30,7 +30,8 @@ from booking.domain.refunds import (
     refund_for,
 )
 from booking.features.amendments import repository as amendments_repository
-from booking.service_layer import claims, disputes, lifecycle, payment_facts, receipts
+from booking.features.claims import service as claims
+from booking.service_layer import disputes, lifecycle, payment_facts, receipts
 from booking.service_layer.checkout import COMPLETION, booking_view
 from booking.service_layer.publishing import Cause
 from eventkit import scheduler

@@ -13,15 +13,15 @@ import asyncpg
 from booking import metrics
 from booking.adapters import repository
 from booking.config import claim_windows as default_claim_windows
-from booking.domain.claim_rules import ClaimWindows
 from booking.domain.holds import HoldRule
 from booking.domain.model import BOOKING_FAILED, BookingStatus, PaymentStatus, Trigger
 from booking.features.amendments import service as amendments
+from booking.features.claims import service as claims
+from booking.features.claims.domain.rules import ClaimWindows
 from booking.features.groups.service import GroupPayments
 from booking.service_layer import booking_messages as messages
 from booking.service_layer import (
     booking_timers,
-    claims,
     lifecycle,
     payment_due,
     payment_facts,

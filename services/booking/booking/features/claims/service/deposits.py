@@ -14,11 +14,12 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from booking.adapters import claims_repository, repository
+from booking.adapters import repository
 from booking.config import claim_windows
-from booking.domain.claim_rules import ClaimWindows
-from booking.domain.claims import Release, settled_release
-from booking.service_layer.claims_messages import deposit_released, meta
+from booking.features.claims import repository as claims_repository
+from booking.features.claims.domain import Release, settled_release
+from booking.features.claims.domain.rules import ClaimWindows
+from booking.features.claims.messages import deposit_released, meta
 from eventkit import scheduler
 from eventkit.outbox import Outbox
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import asyncpg
 
-from booking.domain.claims import (
+from booking.features.claims.domain import (
     CHARGE_REQUESTED,
     CLAIM_DECIDED,
     CLAIM_FILED,

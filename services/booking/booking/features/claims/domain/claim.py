@@ -1,6 +1,6 @@
 """Damage claims against a booking's security deposit: the transition table, the `Claim`
 aggregate that applies it, and when the deposit is released (the checks over values the
-aggregate applies are in `claim_rules.py`).
+aggregate applies are in `rules.py`).
 
 A host files a claim (an amount, a description, evidence) from the booking's end until the end
 plus the claim window (`BOOKING_CLAIM_WINDOW_SECONDS`). The guest accepts or contests it within
@@ -23,7 +23,8 @@ from datetime import datetime
 from enum import StrEnum
 
 from booking.domain import limits
-from booking.domain.claim_rules import (
+from booking.domain.errors import BookingError, ErrorCode
+from booking.features.claims.domain.rules import (
     ClaimedBooking,
     ClaimWindows,
     Evidence,
@@ -33,7 +34,6 @@ from booking.domain.claim_rules import (
     check_filing,
     check_response,
 )
-from booking.domain.errors import BookingError, ErrorCode
 from domainkit.transitions import IllegalTransition, Transition, TransitionTable
 
 CHARGE_PREFIX = "clm_"

@@ -9,8 +9,8 @@ from typing import Any
 
 import asyncpg
 
-from booking.domain.claim_rules import ClaimedBooking, Evidence
-from booking.domain.claims import OPEN_STATUSES, Claim, ClaimStatus
+from booking.features.claims.domain import OPEN_STATUSES, Claim, ClaimStatus
+from booking.features.claims.domain.rules import ClaimedBooking, Evidence
 
 
 class LostUpdate(RuntimeError):

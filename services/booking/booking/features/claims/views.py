@@ -8,8 +8,8 @@ from typing import Any
 
 import asyncpg
 
-from booking.adapters import claims_repository
 from booking.domain.errors import BookingError, ErrorCode
+from booking.features.claims import repository as claims_repository
 
 
 def not_found(claim_id: uuid.UUID) -> BookingError:

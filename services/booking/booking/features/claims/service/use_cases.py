@@ -14,11 +14,11 @@ booking is open at a time (a unique index; a concurrent filing gets 409 `claim_o
   admin's retry) and `booking.claim_decided`. Payments answers `payment_captured` v2 or
   `payment_failed` with that id, purpose `deposit_claim` and the claim as `subject_id`; an
   answer to an earlier attempt (another id) is ignored.
-- The deposit's release: `service_layer/deposits.py`.
+- The deposit's release: `service/deposits.py`.
 
-The rules live in the `Claim` aggregate (`domain/claims.py`); the events a change publishes are
-the ones its transition declares (`claims_messages.publish`); the SQL is in
-`adapters/claims_repository.py`. The windows come from the settings through bootstrap
+The rules live in the `Claim` aggregate (`domain/claim.py`); the events a change publishes are
+the ones its transition declares (`messages.publish`); the SQL is in `repository.py` (all in
+`features/claims/`). The windows come from the settings through bootstrap
 (`windows`; without them, the settings' defaults).
 """
 
@@ -30,20 +30,21 @@ from typing import Any
 
 import asyncpg
 
-from booking.adapters import claims_repository, repository
+from booking.adapters import repository
 from booking.config import claim_windows
-from booking.domain.claim_rules import ClaimWindows, Evidence, remaining_deposit
-from booking.domain.claims import Change, Claim, ClaimTrigger, charge_request_id
 from booking.domain.errors import BookingError, ErrorCode
-from booking.service_layer.claims_messages import About, publish
-from booking.service_layer.claims_views import claims_of, evidence_file, not_found, view
-from booking.service_layer.deposits import (
+from booking.features.claims import repository as claims_repository
+from booking.features.claims.domain import Change, Claim, ClaimTrigger, charge_request_id
+from booking.features.claims.domain.rules import ClaimWindows, Evidence, remaining_deposit
+from booking.features.claims.messages import About, publish
+from booking.features.claims.service.deposits import (
     DEPOSIT_RELEASE,
     on_booking_completed,
     on_booking_ended,
     release_if_settled,
     release_job,
 )
+from booking.features.claims.views import claims_of, evidence_file, not_found, view
 from eventkit import scheduler
 from eventkit.outbox import Outbox
 from marketplace_contracts import Envelope
