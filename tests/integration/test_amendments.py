@@ -14,7 +14,7 @@ import pytest
 
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.refunds import Canceller
-from booking.service_layer import amendments
+from booking.features.amendments import service as amendments
 from booking.service_layer.checkout import PlaceBooking, place_booking
 from booking.service_layer.handlers import BookingHandlers
 from eventkit.outbox import Outbox

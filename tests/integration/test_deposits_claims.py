@@ -24,7 +24,8 @@ from aiokafka.structs import ConsumerRecord
 from booking.config import claim_windows
 from booking.domain.errors import BookingError, ErrorCode
 from booking.entrypoints.pages import receipt_html
-from booking.service_layer import claims, receipts
+from booking.features.claims import service as claims
+from booking.service_layer import receipts
 from booking.service_layer.checkout import PlaceBooking, place_booking
 from booking.service_layer.handlers import BookingHandlers
 from eventkit.consumer import MessageProcessor

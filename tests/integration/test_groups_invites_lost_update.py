@@ -9,10 +9,11 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from booking.adapters import invites_repository, repository
+from booking.adapters import repository
 from booking.adapters.lost_update import LostUpdate
-from booking.service_layer import invites
-from booking.service_layer.groups import Groups, LegRequest, PlaceGroup, place_group
+from booking.features.groups.service import Groups, LegRequest, PlaceGroup, place_group
+from booking.features.invites import repository as invites_repository
+from booking.features.invites import service as invites
 from eventkit.outbox import Outbox
 
 pytestmark = pytest.mark.integration

@@ -20,7 +20,7 @@ from fastapi import FastAPI
 from booking.bootstrap import build_app as booking_app
 from booking.bootstrap import build_runtime as booking_runtime
 from booking.config import BookingSettings
-from booking.service_layer import claims
+from booking.features.claims import service as claims
 from booking.service_layer.checkout import PlaceBooking, place_booking
 from eventkit.auth import DEV_JWT_SECRET, Principal, Role, issue_token
 from eventkit.db import create_pool

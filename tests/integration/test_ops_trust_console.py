@@ -16,7 +16,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from booking.service_layer import claims
+from booking.features.claims import service as claims
 from eventkit.auth import DEV_JWT_SECRET, issue_token
 from ops.entrypoints import console
 from tests.integration.test_deposits_claims import (  # noqa: F401 (the fixture)

@@ -10,17 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from booking.config import claim_windows
-from booking.domain.claim_rules import (
-    ClaimedBooking,
-    ClaimWindows,
-    Evidence,
-    check_decision,
-    check_evidence,
-    check_filing,
-    check_response,
-    remaining_deposit,
-)
-from booking.domain.claims import (
+from booking.domain.errors import BookingError, ErrorCode
+from booking.features.claims.domain import (
     CHARGE_REQUESTED,
     CLAIM_DECIDED,
     CLAIM_FILED,
@@ -36,8 +27,17 @@ from booking.domain.claims import (
     claim_transition,
     settled_release,
 )
-from booking.domain.errors import BookingError, ErrorCode
-from booking.service_layer.claims import charge_request_id
+from booking.features.claims.domain.rules import (
+    ClaimedBooking,
+    ClaimWindows,
+    Evidence,
+    check_decision,
+    check_evidence,
+    check_filing,
+    check_response,
+    remaining_deposit,
+)
+from booking.features.claims.service import charge_request_id
 
 END = datetime(2030, 5, 1, 12, tzinfo=UTC)
 SECOND = timedelta(seconds=1)

@@ -10,9 +10,16 @@ from typing import Any
 
 import pytest
 
-from booking.adapters.claims_repository import LostUpdate, expect_changed, save_claim
-from booking.domain.claims import CLAIM_FILED, Change, Claim, ClaimStatus, ClaimTrigger, Release
-from booking.service_layer.claims_messages import About, deposit_released, publish
+from booking.features.claims.domain import (
+    CLAIM_FILED,
+    Change,
+    Claim,
+    ClaimStatus,
+    ClaimTrigger,
+    Release,
+)
+from booking.features.claims.messages import About, deposit_released, publish
+from booking.features.claims.repository import LostUpdate, expect_changed, save_claim
 from marketplace_contracts.events.booking import (
     ChargeRequestedV1,
     ClaimDecidedV1,

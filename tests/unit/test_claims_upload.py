@@ -12,8 +12,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from booking.domain.claim_rules import MAX_EVIDENCE_FILES
-from booking.entrypoints.claims_upload import MAX_UPLOAD_BYTES
+from booking.features.claims.domain.rules import MAX_EVIDENCE_FILES
+from booking.features.claims.endpoints import MAX_UPLOAD_BYTES
 from eventkit.auth import DEV_JWT_SECRET, issue_token
 
 PATH = "/v1/bookings/7b0d4a52-2f55-4f3e-9df1-0c1a3c5f2b11/claims"

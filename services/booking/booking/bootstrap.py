@@ -22,7 +22,12 @@ from booking.entrypoints import http
 from booking.entrypoints.consumers import build_router
 from booking.entrypoints.esign_webhooks import build_dropbox_sign_router
 from booking.entrypoints.signing_page import build_signing_router
-from booking.service_layer import amendments, claims, invites, payment_due, pricing
+from booking.features.amendments import service as amendments
+from booking.features.claims import service as claims
+from booking.features.groups.service import GROUP_HOLD_EXPIRY
+from booking.features.invites import service as invites
+from booking.features.invites.service import INVITE_EXPIRY
+from booking.service_layer import payment_due, pricing
 from booking.service_layer.admission import Admission
 from booking.service_layer.checkout import (
     COMPLETION,
@@ -32,9 +37,7 @@ from booking.service_layer.checkout import (
     REQUEST_EXPIRY,
 )
 from booking.service_layer.documents import Documents
-from booking.service_layer.groups import GROUP_HOLD_EXPIRY
 from booking.service_layer.handlers import BookingHandlers
-from booking.service_layer.invites import INVITE_EXPIRY
 from eventkit.outbox import Outbox
 from eventkit.periodic import every
 from eventkit.runtime import ServiceRuntime, create_app

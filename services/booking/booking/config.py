@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 from pydantic import BeforeValidator, Field
 from pydantic_settings import SettingsConfigDict
 
-from booking.domain.claim_rules import ClaimWindows
+from booking.features.claims.domain.rules import ClaimWindows
 from eventkit.auth import DEV_JWT_SECRET
 from eventkit.settings import ServiceSettings
 

@@ -10,7 +10,11 @@ from typing import Any
 
 import pytest
 
-from booking.domain.amendments import (
+from booking.domain.errors import BookingError, ErrorCode
+from booking.domain.model import BookingStatus
+from booking.domain.quote import Line, LineKind, Quote
+from booking.domain.refunds import Canceller
+from booking.features.amendments.domain import (
     CHARGE_EVENT,
     DECIDED_EVENT,
     PROPOSED_EVENT,
@@ -23,11 +27,7 @@ from booking.domain.amendments import (
     Outcome,
     amendment_mermaid,
 )
-from booking.domain.amendments_terms import Terms, change_terms, check_overtime
-from booking.domain.errors import BookingError, ErrorCode
-from booking.domain.model import BookingStatus
-from booking.domain.quote import Line, LineKind, Quote
-from booking.domain.refunds import Canceller
+from booking.features.amendments.domain.terms import Terms, change_terms, check_overtime
 from marketplace_contracts.registry import REGISTRY
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "lifecycles.md"

@@ -3,7 +3,6 @@ from pathlib import Path
 import pytest
 
 from booking.domain.errors import BookingError, ErrorCode
-from booking.domain.invites import InviteStatus, InviteTrigger, invite_mermaid, invite_transition
 from booking.domain.model import (
     INITIALS,
     TABLE,
@@ -13,6 +12,12 @@ from booking.domain.model import (
     Trigger,
     mermaid,
     transition,
+)
+from booking.features.invites.domain import (
+    InviteStatus,
+    InviteTrigger,
+    invite_mermaid,
+    invite_transition,
 )
 from marketplace_contracts.registry import REGISTRY
 

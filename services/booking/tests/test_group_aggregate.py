@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from booking.domain.errors import BookingError, ErrorCode
-from booking.domain.groups import (
+from booking.domain.model import BookingStatus
+from booking.features.groups.domain import (
     FAILING,
     MAX_LEGS,
     ExpiringAuthorization,
@@ -23,7 +24,6 @@ from booking.domain.groups import (
     payment_failure_reason,
     releases,
 )
-from booking.domain.model import BookingStatus
 
 S, G, T = BookingStatus, GroupStatus, GroupTrigger
 READY = (S.AWAITING_GROUP, S.AWAITING_GROUP)

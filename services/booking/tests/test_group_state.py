@@ -5,8 +5,8 @@ import itertools
 import pytest
 
 from booking.domain.errors import BookingError, ErrorCode
-from booking.domain.groups import GROUP_TABLE, GroupStatus, GroupTrigger, group_transition
 from booking.domain.model import TABLE, BookingMode, BookingStatus, Kind, Trigger, transition
+from booking.features.groups.domain import GROUP_TABLE, GroupStatus, GroupTrigger, group_transition
 from marketplace_contracts.registry import REGISTRY
 
 S = BookingStatus

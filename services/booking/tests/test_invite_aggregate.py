@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from booking.domain.errors import BookingError, ErrorCode
-from booking.domain.invites import Invite, InviteExtra, InviteStatus, InviteStep
+from booking.features.invites.domain import Invite, InviteExtra, InviteStatus, InviteStep
 
 NOW = datetime(2035, 3, 1, 12, tzinfo=UTC)
 I = InviteStatus  # noqa: E741

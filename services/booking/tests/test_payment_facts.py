@@ -8,7 +8,9 @@ from typing import Any, cast
 
 import pytest
 
-from booking.service_layer import amendments, cancellations, claims, payment_facts, receipts
+from booking.features.amendments import service as amendments
+from booking.features.claims import service as claims
+from booking.service_layer import cancellations, payment_facts, receipts
 from booking.service_layer.handlers import BookingHandlers
 from eventkit.outbox import Outbox
 from marketplace_contracts import make_envelope

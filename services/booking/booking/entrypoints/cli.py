@@ -11,11 +11,11 @@ from pathlib import Path
 from booking import catalog_seed
 from booking.bootstrap import build_app, build_runtime
 from booking.config import BookingSettings
-from booking.domain.amendments import amendment_mermaid
-from booking.domain.groups import group_mermaid
-from booking.domain.invites import invite_mermaid
 from booking.domain.model import mermaid
 from booking.entrypoints.auth import Role, issue_token
+from booking.features.amendments.domain import amendment_mermaid
+from booking.features.groups.domain import group_mermaid
+from booking.features.invites.domain import invite_mermaid
 from eventkit.cli import service_main
 
 # docs/lifecycles.md, with the diagrams of the transition tables in its placeholders.

@@ -12,12 +12,8 @@ from fastapi import APIRouter, FastAPI, Request
 from booking.domain.bank_debits import US_BANK_ACCOUNT
 from booking.domain.errors import BookingError, ErrorCode
 from booking.entrypoints import (
-    amendments_http,
     cancellations_http,
-    claims_http,
     errors,
-    groups_http,
-    invites_http,
     lists_http,
     policies_http,
     quotes_http,
@@ -41,6 +37,10 @@ from booking.entrypoints.schemas import (
     ListingOut,
     PayRequest,
 )
+from booking.features.amendments import endpoints as amendments_endpoints
+from booking.features.claims import endpoints as claims_endpoints
+from booking.features.groups import endpoints as groups_endpoints
+from booking.features.invites import endpoints as invites_endpoints
 from booking.service_layer import booking_views, host_response, payment_due
 from booking.service_layer.admission import Admission
 from booking.service_layer.checkout import PlaceBooking, place_booking
@@ -251,11 +251,11 @@ def install(
     errors.install(app)
     app.include_router(router)
     app.include_router(lists_http.router)
-    app.include_router(invites_http.router)
-    app.include_router(groups_http.router)
+    app.include_router(invites_endpoints.router)
+    app.include_router(groups_endpoints.router)
     app.include_router(quotes_http.router)
     app.include_router(cancellations_http.router)
-    app.include_router(amendments_http.router)
+    app.include_router(amendments_endpoints.router)
     app.include_router(policies_http.router)
     app.include_router(receipts_http.router)
-    app.include_router(claims_http.router)
+    app.include_router(claims_endpoints.router)

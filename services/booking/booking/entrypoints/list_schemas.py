@@ -8,14 +8,14 @@ from typing import Annotated, Any
 from fastapi import Query
 from pydantic import BaseModel, Field
 
-from booking.domain.groups import GroupStatus
-from booking.domain.invites import InviteStatus
 from booking.domain.model import BookingStatus
 from booking.domain.pages import CURSOR_MAX_LENGTH, DEFAULT_LIMIT, MAX_LIMIT
 from booking.entrypoints.fields import IDENT, Instant
-from booking.entrypoints.groups_schemas import GroupOut
-from booking.entrypoints.invites_schemas import InviteOut
 from booking.entrypoints.schemas import BookingOut
+from booking.features.groups.domain import GroupStatus
+from booking.features.groups.schemas import GroupOut
+from booking.features.invites.domain import InviteStatus
+from booking.features.invites.schemas import InviteOut
 from eventkit.http_errors import ID_MAX_LENGTH
 
 

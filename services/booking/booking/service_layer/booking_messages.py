@@ -2,7 +2,7 @@
 booking row (a leg's row for a Linked Booking Group's legs).
 
 Use cases publish what the `Booking` aggregate's change declares (`domain/model.py`) through
-`lifecycle.apply`, with these builders; `groups_messages.py` holds the group's own events.
+`lifecycle.apply`, with these builders; `features/groups/messages.py` holds the group's own events.
 """
 
 from __future__ import annotations

@@ -9,11 +9,12 @@ from datetime import datetime
 import asyncpg
 
 from booking.adapters import repository
-from booking.domain.claim_rules import ClaimWindows
 from booking.domain.holds import HoldRule
 from booking.domain.model import BookingStatus, Trigger
+from booking.features.claims import service as claims
+from booking.features.claims.domain.rules import ClaimWindows
 from booking.service_layer import booking_messages as messages
-from booking.service_layer import claims, lifecycle
+from booking.service_layer import lifecycle
 from booking.service_layer.endings import end_booking
 from booking.service_layer.publishing import Cause
 from eventkit.outbox import Outbox

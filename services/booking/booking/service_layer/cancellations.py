@@ -15,7 +15,7 @@ from typing import Any
 
 import asyncpg
 
-from booking.adapters import amendments_repository, refunds_repository, repository
+from booking.adapters import refunds_repository, repository
 from booking.domain import bank_debits
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.model import Booking, Trigger
@@ -29,7 +29,9 @@ from booking.domain.refunds import (
     allocate,
     refund_for,
 )
-from booking.service_layer import claims, disputes, lifecycle, payment_facts, receipts
+from booking.features.amendments import repository as amendments_repository
+from booking.features.claims import service as claims
+from booking.service_layer import disputes, lifecycle, payment_facts, receipts
 from booking.service_layer.checkout import COMPLETION, booking_view
 from booking.service_layer.publishing import Cause
 from eventkit import scheduler

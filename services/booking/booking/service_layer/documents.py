@@ -16,7 +16,7 @@ from datetime import datetime
 
 import asyncpg
 
-from booking.adapters import amendments_repository, repository
+from booking.adapters import repository
 from booking.adapters.esign.base import (
     DocumentSpec,
     EnvelopeStatus,
@@ -25,10 +25,12 @@ from booking.adapters.esign.base import (
     WebhookEvent,
 )
 from booking.domain.model import CHECKOUT_REQUESTED, BookingStatus, Trigger
-from booking.service_layer import amendments, lifecycle, signatures
+from booking.features.amendments import repository as amendments_repository
+from booking.features.amendments import service as amendments
+from booking.features.groups.service import Groups
+from booking.service_layer import lifecycle, signatures
 from booking.service_layer.checkout import HOLD_EXPIRY, checkout_requested
 from booking.service_layer.endings import end_booking
-from booking.service_layer.groups import Groups
 from booking.service_layer.publishing import Cause
 from eventkit import scheduler
 from eventkit.outbox import Outbox

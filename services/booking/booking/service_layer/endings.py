@@ -12,9 +12,10 @@ from typing import Any
 import asyncpg
 
 from booking.domain.model import BOOKING_FAILED, Change, Trigger
+from booking.features.claims import service as claims
+from booking.features.groups.service import Groups
 from booking.service_layer import booking_messages as messages
-from booking.service_layer import claims, lifecycle
-from booking.service_layer.groups import Groups
+from booking.service_layer import lifecycle
 from booking.service_layer.publishing import Cause
 from eventkit.outbox import Outbox
 

@@ -13,23 +13,23 @@ import asyncpg
 from booking import metrics
 from booking.adapters import repository
 from booking.config import claim_windows as default_claim_windows
-from booking.domain.claim_rules import ClaimWindows
 from booking.domain.holds import HoldRule
 from booking.domain.model import BOOKING_FAILED, BookingStatus, PaymentStatus, Trigger
+from booking.features.amendments import service as amendments
+from booking.features.claims import service as claims
+from booking.features.claims.domain.rules import ClaimWindows
+from booking.features.groups.service import GroupPayments
+from booking.service_layer import booking_messages as messages
 from booking.service_layer import (
-    amendments,
     booking_timers,
-    claims,
     lifecycle,
     payment_due,
     payment_facts,
     receipts,
 )
-from booking.service_layer import booking_messages as messages
 from booking.service_layer.bank_debits import BankDebitHandlers
 from booking.service_layer.checkout import HOLD_EXPIRY, REQUEST_EXPIRY
 from booking.service_layer.endings import end_booking
-from booking.service_layer.groups_events import GroupPayments
 from booking.service_layer.payment_secured import payment_secured
 from booking.service_layer.publishing import Cause
 from booking.service_layer.reauthorization import (

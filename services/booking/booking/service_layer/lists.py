@@ -16,10 +16,10 @@ import asyncpg
 from booking.adapters import lists
 from booking.domain import pages
 from booking.domain.pages import Filters, ListKind, Position, Scope
+from booking.features.groups.views import visible_group
+from booking.features.invites.views import invite_view
 from booking.service_layer import disputes
 from booking.service_layer.checkout import booking_view
-from booking.service_layer.groups_views import visible_group
-from booking.service_layer.invites import invite_view
 
 Fetch = Callable[
     [asyncpg.Connection, Scope, Filters, Position | None, int], Awaitable[list[asyncpg.Record]]

@@ -1,0 +1,234 @@
+"""Every SQL statement of amendments (booking.amendments), and the mapping of its rows to the
+`Amendment` aggregate.
+
+Lock order: the booking (and its group, by `repository.get_booking`), then the amendment."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import asyncpg
+
+from booking.adapters import repository
+from booking.domain.errors import BookingError, ErrorCode
+from booking.domain.quote import Quote
+from booking.domain.refunds import Canceller
+from booking.features.amendments.domain import Amendment, AmendmentKind, AmendmentStatus
+from booking.features.amendments.domain.terms import Terms
+
+
+def _row(amendment: Amendment) -> dict[str, Any]:
+    return {
+        "amendment_id": amendment.amendment_id,
+        "booking_id": amendment.booking_id,
+        "kind": amendment.kind.value,
+        "proposed_by": amendment.proposed_by.value,
+        "starts_at": amendment.terms.starts_at,
+        "ends_at": amendment.terms.ends_at,
+        "guests": amendment.terms.guests,
+        "extras": amendment.terms.extras,
+        "quote": amendment.quote.as_dict(),
+        "previous": amendment.previous,
+        "delta": amendment.delta,
+        "currency": amendment.currency,
+        "respond_by": amendment.respond_by,
+        "correlation_id": amendment.correlation_id,
+        "needs_signatures": amendment.needs_signatures,
+    }
+
+
+def booking_terms(booking: Mapping[str, Any]) -> Terms:
+    """A bookings row's current terms."""
+    return Terms(booking["starts_at"], booking["ends_at"], booking["guests"], booking["extras"])
+
+
+def document_ids(listing: Mapping[str, Any]) -> list[str]:
+    """The ids of a listings row's required documents."""
+    return [d["document_id"] for d in listing["required_documents"]]
+
+
+def _aggregate(row: Mapping[str, Any], booking: Mapping[str, Any]) -> Amendment:
+    return Amendment(
+        amendment_id=row["amendment_id"],
+        booking_id=row["booking_id"],
+        kind=AmendmentKind(row["kind"]),
+        proposed_by=Canceller(row["proposed_by"]),
+        status=AmendmentStatus(row["status"]),
+        terms=Terms(row["starts_at"], row["ends_at"], row["guests"], row["extras"]),
+        quote=Quote.of(row["quote"]),
+        previous=row["previous"],
+        delta=row["delta"],
+        currency=row["currency"],
+        respond_by=row["respond_by"],
+        needs_signatures=row["needs_signatures"],
+        correlation_id=row["correlation_id"],
+        guest_id=booking["guest_id"],
+        host_id=booking["host_id"],
+    )
+
+
+async def insert(conn: asyncpg.Connection, amendment: Amendment) -> bool:
+    """False when the booking has an open amendment already (a unique index: one at a time)."""
+    row = _row(amendment)
+    columns = ", ".join(row)
+    params = ", ".join(f"${i}" for i in range(1, len(row) + 1))
+    try:
+        async with conn.transaction():
+            await conn.execute(
+                f"INSERT INTO booking.amendments ({columns}) VALUES ({params})", *row.values()
+            )
+    except asyncpg.UniqueViolationError:
+        return False
+    return True
+
+
+async def lock(
+    conn: asyncpg.Connection, amendment_id: uuid.UUID
+) -> tuple[asyncpg.Record, Amendment] | None:
+    """The amendment and its booking, both locked (booking first); None: no such amendment."""
+    booking_id = await conn.fetchval(
+        "SELECT booking_id FROM booking.amendments WHERE amendment_id = $1", amendment_id
+    )
+    if booking_id is None:
+        return None
+    booking = await repository.get_booking(conn, booking_id, for_update=True)
+    am = await conn.fetchrow(
+        "SELECT * FROM booking.amendments WHERE amendment_id = $1 FOR UPDATE", amendment_id
+    )
+    assert booking is not None and am is not None  # rows are never deleted
+    return booking, _aggregate(am, booking)
+
+
+async def get(conn: asyncpg.Connection, amendment_id: uuid.UUID) -> dict[str, Any] | None:
+    """An amendment as stored, with its booking's guest and host."""
+    row = await conn.fetchrow(
+        "SELECT a.*, b.guest_id, b.host_id FROM booking.amendments a "
+        "JOIN booking.bookings b USING (booking_id) WHERE a.amendment_id = $1",
+        amendment_id,
+    )
+    return None if row is None else dict(row)
+
+
+async def transition(
+    conn: asyncpg.Connection,
+    amendment_id: uuid.UUID,
+    from_status: AmendmentStatus,
+    status: AmendmentStatus,
+    failure_reason: str | None = None,
+) -> bool:
+    """Compare-and-set on the status read: False when the amendment is no longer in it."""
+    done = await conn.execute(
+        "UPDATE booking.amendments SET status = $3, failure_reason = $4, "
+        "version = version + 1, updated_at = now() WHERE amendment_id = $1 AND status = $2",
+        amendment_id,
+        from_status.value,
+        status.value,
+        failure_reason,
+    )
+    return bool(done == "UPDATE 1")
+
+
+async def mark_refund_pending(conn: asyncpg.Connection, amendment_id: uuid.UUID) -> bool:
+    """An applied decrease: its refund is requested (cancellations records how it ends)."""
+    done = await conn.execute(
+        "UPDATE booking.amendments SET refund_status = 'pending' WHERE amendment_id = $1",
+        amendment_id,
+    )
+    return bool(done == "UPDATE 1")
+
+
+async def record_charge_payment(
+    conn: asyncpg.Connection, amendment_id: uuid.UUID, payment_id: str
+) -> bool:
+    """The payment of an increase: a cancellation later refunds from it too."""
+    done = await conn.execute(
+        "UPDATE booking.amendments SET charge_payment_id = $2 WHERE amendment_id = $1",
+        amendment_id,
+        payment_id,
+    )
+    return bool(done == "UPDATE 1")
+
+
+async def set_booking_terms(
+    conn: asyncpg.Connection, booking: Mapping[str, Any], terms: Terms, quote: Quote
+) -> bool:
+    """Write a booking's terms and price (compare-and-set on the version read with it: False
+    when it changed meanwhile); the exclusion constraint re-checks the time range (409
+    `slot_unavailable`)."""
+    try:
+        async with conn.transaction():
+            return await repository.update_booking(
+                conn,
+                booking["booking_id"],
+                booking["version"],
+                starts_at=terms.starts_at,
+                ends_at=terms.ends_at,
+                guests=terms.guests,
+                extras=terms.extras,
+                quote=quote.as_dict(),
+                amount=quote.total,
+                platform_fee=quote.platform_fee,
+                tax=quote.tax,
+            )
+    except asyncpg.ExclusionViolationError:
+        raise BookingError(
+            ErrorCode.SLOT_UNAVAILABLE, "the listing is already booked for part of that time"
+        ) from None
+
+
+async def lock_awaiting_envelope(
+    conn: asyncpg.Connection, amendment_id: str
+) -> asyncpg.Record | None:
+    """The amendment (locked) with its booking's guest and listing, to send its envelope."""
+    return await conn.fetchrow(
+        "SELECT a.*, b.guest_id, b.listing_id FROM booking.amendments a "
+        "JOIN booking.bookings b USING (booking_id) WHERE a.amendment_id = $1 "
+        "FOR UPDATE OF a",
+        uuid.UUID(amendment_id),
+    )
+
+
+async def set_envelope(
+    conn: asyncpg.Connection, amendment_id: uuid.UUID, envelope_id: str, signing_url: str | None
+) -> None:
+    await conn.execute(
+        "UPDATE booking.amendments SET envelope_id = $2, signing_url = $3, "
+        "updated_at = now() WHERE amendment_id = $1",
+        amendment_id,
+        envelope_id,
+        signing_url,
+    )
+
+
+async def by_envelope(conn: asyncpg.Connection, envelope_id: str) -> uuid.UUID | None:
+    found: uuid.UUID | None = await conn.fetchval(
+        "SELECT amendment_id FROM booking.amendments WHERE envelope_id = $1", envelope_id
+    )
+    return found
+
+
+async def applied_charges(conn: asyncpg.Connection, booking_id: uuid.UUID) -> list[asyncpg.Record]:
+    """The booking's applied increases that an extra charge paid, oldest first."""
+    return list(
+        await conn.fetch(
+            "SELECT charge_payment_id, delta FROM booking.amendments WHERE booking_id = $1 "
+            "AND status = 'applied' AND delta > 0 AND charge_payment_id IS NOT NULL "
+            "ORDER BY created_at",
+            booking_id,
+        )
+    )
+
+
+async def set_refund_outcome(
+    conn: asyncpg.Connection, amendment_id: uuid.UUID, status: str, failure: str | None
+) -> None:
+    """A decrease's refund outcome, while it is still pending (or failed and retried)."""
+    await conn.execute(
+        "UPDATE booking.amendments SET refund_status = $2, refund_failure = $3, "
+        "updated_at = now() WHERE amendment_id = $1 AND refund_status IN ('pending', 'failed')",
+        amendment_id,
+        status,
+        failure,
+    )

@@ -1,0 +1,53 @@
+"""Payments' answers to an amendment's extra charge (routed here by the fact's purpose,
+`extra_charge`, and its `subject_id`: the amendment)."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+
+from booking.adapters.lost_update import expect_changed
+from booking.features.amendments import repository as amendments_repo
+from booking.features.amendments.service.outcomes import carry_out, lock, set_booking
+from eventkit.outbox import Outbox
+from marketplace_contracts import Envelope
+from marketplace_contracts.events.payments import (
+    PaymentCapturedV1,
+    PaymentCapturedV2,
+    PaymentFailedV1,
+)
+
+
+async def on_charge_captured(
+    conn: asyncpg.Connection,
+    env: Envelope,
+    event: PaymentCapturedV1 | PaymentCapturedV2,
+    outbox: Outbox,
+    amendment_id: uuid.UUID,
+) -> None:
+    """The extra charge of `amendment_id` is paid: the change applies."""
+    booking, am = await lock(conn, amendment_id)
+    outcome = am.charge_succeeded()
+    if outcome is None:
+        return  # a redelivered fact
+    changed = await amendments_repo.record_charge_payment(conn, am.amendment_id, event.payment_id)
+    expect_changed(changed, f"amendment {am.amendment_id}: charge payment")
+    await carry_out(conn, outbox, booking, am, outcome, env.event_id)
+
+
+async def on_charge_failed(
+    conn: asyncpg.Connection,
+    env: Envelope,
+    event: PaymentFailedV1,
+    outbox: Outbox,
+    amendment_id: uuid.UUID,
+) -> None:
+    """The extra charge failed: the booking goes back exactly to what it was."""
+    booking, am = await lock(conn, amendment_id)
+    detail = event.message or event.decline_code or event.code
+    outcome = am.charge_failed(f"{event.code}: {detail}")
+    if outcome is None:
+        return
+    await set_booking(conn, booking, am.previous_terms(), am.previous_quote())
+    await carry_out(conn, outbox, booking, am, outcome, env.event_id)

@@ -1,0 +1,238 @@
+"""Use cases: amend a confirmed booking, report overtime, answer either. One transaction each.
+
+The rules (who may act, in which state, for how much) are the `Amendment` aggregate's
+(`domain/`); what a transition writes and publishes is `outcomes.carry_out`; payments'
+answers to an extra charge are `payments.py`'s; the read model is `views.py`; the SQL is in
+`repository.py` (all in `features/amendments/`).
+
+Lock order: the booking (and its group, by `get_booking`), then the amendment. At most one
+amendment of a booking is open at a time (a unique index): a concurrent proposal gets 409
+`amendment_pending`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from booking.adapters import repository
+from booking.config import BookingSettings
+from booking.domain.errors import BookingError, ErrorCode
+from booking.domain.quote import Quote
+from booking.domain.refunds import Canceller
+from booking.features.amendments import repository as amendments_repo
+from booking.features.amendments.domain import Actor, Amendment, AmendmentKind, Outcome
+from booking.features.amendments.domain.terms import change_terms, check_overtime, with_overtime
+from booking.features.amendments.messages import publish
+from booking.features.amendments.service.outcomes import (
+    AMENDMENT_EXPIRY,
+    CREATE_AMENDMENT_ENVELOPE,
+    carry_out,
+    lock,
+)
+from booking.features.amendments.service.payments import on_charge_captured, on_charge_failed
+from booking.features.amendments.views import view
+from booking.service_layer import disputes, pricing
+from eventkit import scheduler
+from eventkit.outbox import Outbox
+
+__all__ = [
+    "AMENDMENT_EXPIRY",
+    "CREATE_AMENDMENT_ENVELOPE",
+    "Actor",
+    "accept",
+    "dispute",
+    "expire_job",
+    "on_charge_captured",
+    "on_charge_failed",
+    "on_signatures_declined",
+    "on_signed",
+    "propose_change",
+    "reject",
+    "report_overtime",
+    "view",
+    "withdraw",
+]
+
+# Callers that pass no window (the gateway passes the configured one) get the setting's default.
+_DISPUTE_WINDOW_SECONDS = BookingSettings.model_fields["overtime_dispute_window_seconds"].default
+
+
+async def _booking_for(
+    conn: asyncpg.Connection, booking_id: uuid.UUID, actor: Actor
+) -> asyncpg.Record:
+    row = await repository.get_booking(conn, booking_id, for_update=True)
+    owner = "guest_id" if actor.by is Canceller.GUEST else "host_id"
+    if row is None or row[owner] != actor.actor_id:
+        raise BookingError(ErrorCode.BOOKING_NOT_FOUND, f"booking {booking_id} not found")
+    return row
+
+
+async def _propose(
+    conn: asyncpg.Connection,
+    outbox: Outbox,
+    booking: asyncpg.Record,
+    proposal: tuple[Amendment, Outcome],
+) -> dict[str, Any]:
+    am, outcome = proposal
+    if am.refunds:  # accepted, it would refund the difference
+        await disputes.check_not_disputed(conn, booking)
+    if not await amendments_repo.insert(conn, am):
+        raise BookingError(
+            ErrorCode.AMENDMENT_PENDING, "this booking already has an open amendment"
+        )
+    await scheduler.schedule(conn, "booking", AMENDMENT_EXPIRY, str(am.amendment_id), am.respond_by)
+    await publish(conn, outbox, outcome, am, booking)
+    return await view(conn, am.amendment_id)
+
+
+async def propose_change(
+    conn: asyncpg.Connection,
+    outbox: Outbox,
+    booking_id: uuid.UUID,
+    actor: Actor,
+    *,
+    starts_at: datetime | None = None,
+    ends_at: datetime | None = None,
+    guests: int | None = None,
+    extras: Mapping[str, int] | None = None,
+) -> dict[str, Any]:
+    row = await _booking_for(conn, booking_id, actor)
+    current = amendments_repo.booking_terms(row)
+    terms = change_terms(
+        row["status"],
+        current,
+        datetime.now(UTC),
+        starts_at=starts_at,
+        ends_at=ends_at,
+        guests=guests,
+        extras=extras,
+    )
+    listing = await pricing.listing_for_sale(conn, row["listing_id"])
+    new = await pricing.price(
+        conn, listing, terms.starts_at, terms.ends_at, guests=terms.guests, extras=terms.extras
+    )
+    # The agreement names the time: changing it on a listing with documents means a new
+    # signature before anything is applied or charged.
+    resign = bool(amendments_repo.document_ids(listing)) and (
+        (terms.starts_at, terms.ends_at) != (current.starts_at, current.ends_at)
+    )
+    proposal = Amendment.propose(
+        row,
+        current,
+        AmendmentKind.CHANGE,
+        actor.by,
+        terms,
+        new,
+        row["starts_at"],  # unanswered at the start, it expires
+        needs_signatures=resign,
+    )
+    return await _propose(conn, outbox, row, proposal)
+
+
+async def report_overtime(
+    conn: asyncpg.Connection,
+    outbox: Outbox,
+    booking_id: uuid.UUID,
+    host_id: str,
+    minutes: int,
+    dispute_window: timedelta | None = None,
+) -> dict[str, Any]:
+    """The host reports time used after the end, in 30-minute steps at the overtime rate; the
+    guest disputes it within `dispute_window` (BOOKING_OVERTIME_DISPUTE_WINDOW_SECONDS)."""
+    row = await _booking_for(conn, booking_id, Actor(Canceller.HOST, host_id))
+    now = datetime.now(UTC)
+    check_overtime(row["status"], row["ends_at"], now, minutes)
+    listing = await pricing.listing_for_sale(conn, row["listing_id"])
+    rates: dict[str, int] = {}
+    if listing["tax_jurisdiction"]:
+        rates, _ = await repository.tax_rates(conn, listing["tax_jurisdiction"])
+    current = amendments_repo.booking_terms(row)
+    window = dispute_window or timedelta(seconds=_DISPUTE_WINDOW_SECONDS)
+    proposal = Amendment.propose(
+        row,
+        current,
+        AmendmentKind.OVERTIME,
+        Canceller.HOST,
+        current,
+        with_overtime(Quote.of_booking(row), listing, minutes, rates),
+        now + window,
+    )
+    return await _propose(conn, outbox, row, proposal)
+
+
+async def accept(
+    conn: asyncpg.Connection, outbox: Outbox, amendment_id: uuid.UUID, actor: Actor
+) -> dict[str, Any]:
+    booking, am = await lock(conn, amendment_id)
+    am.check_party(actor, proposer=False)
+    if am.refunds:  # a disputed payment cannot give money back
+        await disputes.check_not_disputed(conn, booking)
+    await carry_out(conn, outbox, booking, am, am.accept(booking["status"]))
+    return await view(conn, amendment_id)
+
+
+async def reject(
+    conn: asyncpg.Connection,
+    outbox: Outbox,
+    amendment_id: uuid.UUID,
+    actor: Actor,
+    reason: str = "",
+) -> dict[str, Any]:
+    booking, am = await lock(conn, amendment_id)
+    await carry_out(conn, outbox, booking, am, am.reject(actor, reason))
+    return await view(conn, amendment_id)
+
+
+async def withdraw(
+    conn: asyncpg.Connection, outbox: Outbox, amendment_id: uuid.UUID, actor: Actor
+) -> dict[str, Any]:
+    booking, am = await lock(conn, amendment_id)
+    await carry_out(conn, outbox, booking, am, am.withdraw(actor))
+    return await view(conn, amendment_id)
+
+
+async def dispute(
+    conn: asyncpg.Connection,
+    outbox: Outbox,
+    amendment_id: uuid.UUID,
+    actor: Actor,
+    reason: str = "",
+) -> dict[str, Any]:
+    """The guest contests reported overtime (within the dispute window): nothing is charged."""
+    booking, am = await lock(conn, amendment_id)
+    await carry_out(conn, outbox, booking, am, am.dispute(actor, reason))
+    return await view(conn, amendment_id)
+
+
+async def expire_job(
+    outbox: Outbox, conn: asyncpg.Connection, amendment_id: str, _payload: dict[str, object]
+) -> None:
+    """Durable timer: a change unanswered at the start expires; overtime not disputed within
+    its window counts as accepted and is charged."""
+    booking, am = await lock(conn, uuid.UUID(amendment_id))
+    outcome = am.expire(booking["status"])
+    if outcome is not None:
+        await carry_out(conn, outbox, booking, am, outcome)
+
+
+async def on_signed(conn: asyncpg.Connection, outbox: Outbox, amendment_id: uuid.UUID) -> None:
+    """The guest signed the new terms: go on as an accepted amendment."""
+    booking, am = await lock(conn, amendment_id)
+    outcome = am.sign(booking["status"])
+    if outcome is not None:  # None: decided already
+        await carry_out(conn, outbox, booking, am, outcome)
+
+
+async def on_signatures_declined(
+    conn: asyncpg.Connection, outbox: Outbox, amendment_id: uuid.UUID, detail: str
+) -> None:
+    """Declined or expired: the amendment fails and the booking stays as it was."""
+    booking, am = await lock(conn, amendment_id)
+    outcome = am.decline_signatures(detail)
+    if outcome is not None:
+        await carry_out(conn, outbox, booking, am, outcome)

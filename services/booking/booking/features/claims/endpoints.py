@@ -1,0 +1,336 @@
+"""Gateway routes of damage claims against a booking's security deposit.
+
+A claim is filed as multipart/form-data (`amount`, `description`, `evidence` files), read by
+FastAPI's `Form`/`UploadFile` (python-multipart), or as JSON without files. The upload's limits
+and their codes:
+
+- more than `MAX_UPLOAD_BYTES` (as `Content-Length` says, before anything is parsed; or as the
+  files add up): 422 `evidence_invalid`;
+- more than `MAX_EVIDENCE_FILES` files: 422 `evidence_invalid`; each file's type and size are
+  the domain's rule (`check_evidence`, 422 `evidence_invalid`);
+- fields that are missing, malformed or unknown, or a body that is not multipart/form-data
+  although it says so: 422 `validation_failed`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+
+import asyncpg
+from fastapi import APIRouter, File, Form, Path, Request, UploadFile
+from fastapi.responses import Response
+from fastapi.routing import APIRoute
+from pydantic import ValidationError
+from starlette.datastructures import UploadFile as StarletteUpload
+from starlette.exceptions import HTTPException
+
+from booking.domain.errors import BookingError, ErrorCode
+from booking.entrypoints.auth import CurrentPrincipal, Principal, Role
+from booking.entrypoints.command import Command, command
+from booking.entrypoints.common import ERRORS, runtime_of, visible_to
+from booking.entrypoints.fields import MULTI_LINE
+from booking.features.claims import service as claims
+from booking.features.claims import views as claims_views
+from booking.features.claims.domain.rules import (
+    MAX_EVIDENCE_BYTES,
+    MAX_EVIDENCE_FILES,
+    ClaimWindows,
+    Evidence,
+)
+from booking.features.claims.schemas import ClaimContest, ClaimDecision, ClaimOut, FileClaimRequest
+
+# -- the claim's body: its limits, read before FastAPI parses it --------------------------------
+MAX_UPLOAD_BYTES = MAX_EVIDENCE_FILES * MAX_EVIDENCE_BYTES + 1024 * 1024
+
+# FastAPI documents the multipart body from the route's `Form`/`File` parameters; this adds
+# the JSON variant, and says which form fields are required (they are optional parameters only
+# because a JSON body leaves the form empty).
+FILE_CLAIM_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {"schema": {"required": ["amount", "description"]}},
+            "application/json": {"schema": FileClaimRequest.model_json_schema()},
+        },
+    }
+}
+
+
+def _too_large() -> BookingError:
+    return BookingError(ErrorCode.EVIDENCE_INVALID, "the upload is too large")
+
+
+def _is_multipart(request: Request) -> bool:
+    return request.headers.get("content-type", "").lower().startswith("multipart/")
+
+
+class BoundedUpload(APIRoute):
+    """The claim route: a body over the limit is refused before FastAPI parses it, and a
+    multipart body python-multipart cannot read is `validation_failed` (FastAPI would answer
+    400 `malformed_json`, which names JSON)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def bounded(request: Request) -> Response:
+            length = request.headers.get("content-length")
+            if length is not None and length.isdigit() and int(length) > MAX_UPLOAD_BYTES:
+                raise _too_large()
+            try:
+                return await handler(request)
+            except HTTPException as exc:
+                if exc.status_code == 400 and _is_multipart(request):
+                    raise BookingError(
+                        ErrorCode.VALIDATION_FAILED,
+                        "the upload is not valid multipart/form-data",
+                    ) from exc
+                raise
+
+        return bounded
+
+
+def _invalid(exc: ValidationError) -> BookingError:
+    return BookingError(
+        ErrorCode.VALIDATION_FAILED, f"the claim is not valid: {exc.errors()[0]['msg']}"
+    )
+
+
+async def read_claim(request: Request) -> tuple[FileClaimRequest, list[Evidence]]:
+    """The claim's fields (validated by `FileClaimRequest`, as a JSON body is: an unknown field
+    is refused) and its files, in the order sent (every part with a file name is evidence)."""
+    if not _is_multipart(request):
+        body = await request.body()
+        if len(body) > MAX_UPLOAD_BYTES:
+            raise _too_large()
+        try:
+            return FileClaimRequest.model_validate_json(body or b"{}"), []
+        except ValidationError as exc:
+            raise _invalid(exc) from None
+    form = await request.form()  # FastAPI parsed it for the route's parameters: Starlette keeps it
+    fields = {k: v for k, v in form.multi_items() if isinstance(v, str)}
+    files = [v for _, v in form.multi_items() if isinstance(v, StarletteUpload)]
+    try:
+        cmd = FileClaimRequest.model_validate(fields)
+    except ValidationError as exc:
+        raise _invalid(exc) from None
+    if len(files) > MAX_EVIDENCE_FILES:
+        raise BookingError(
+            ErrorCode.EVIDENCE_INVALID, f"at most {MAX_EVIDENCE_FILES} evidence files"
+        )
+    if sum(f.size or 0 for f in files) > MAX_UPLOAD_BYTES:
+        raise _too_large()  # a body sent without Content-Length
+    return cmd, [
+        Evidence(f.filename or "evidence", f.content_type or "", await f.read()) for f in files
+    ]
+
+
+# -- the routes ---------------------------------------------------------------------------------
+router = APIRouter(prefix="/v1", tags=["claims"])
+AMOUNT = "Claimed, in minor units: at most what is left of the deposit."
+EVIDENCE = (
+    "Images (JPEG, PNG, GIF, WebP, HEIC), PDF or text; "
+    f"at most {MAX_EVIDENCE_FILES} files of 10 MB each."
+)
+
+
+def _windows(call: Command) -> ClaimWindows:
+    """The windows bootstrap built from the settings."""
+    windows: ClaimWindows = call.settings.claim_windows
+    return windows
+
+
+async def file_claim(
+    request: Request,
+    booking_id: uuid.UUID,
+    call: Annotated[Command, command(Role.HOST)],
+    amount: Annotated[int | None, Form(ge=1, le=10**12, description=AMOUNT)] = None,
+    description: Annotated[
+        str | None, Form(min_length=1, max_length=5000, pattern=MULTI_LINE)
+    ] = None,
+    evidence: Annotated[list[UploadFile] | None, File(description=EVIDENCE)] = None,
+) -> ClaimOut:
+    """The form parameters document the multipart body (and FastAPI parses it); `read_claim`
+    reads either body."""
+    host_id, windows = call.principal.sub, _windows(call)
+    cmd, files = await read_claim(request)
+    fingerprint = {**cmd.model_dump(mode="json"), "evidence": [e.sha256 for e in files]}
+    return await call.run(
+        lambda conn: claims.file_claim(
+            conn,
+            call.outbox,
+            booking_id,
+            host_id,
+            cmd.amount,
+            cmd.description,
+            files,
+            windows=windows,
+        ),
+        fingerprint,
+    )
+
+
+router.add_api_route(
+    "/bookings/{booking_id}/claims",
+    file_claim,
+    methods=["POST"],
+    status_code=201,
+    response_model=ClaimOut,
+    responses=ERRORS,
+    summary="The host files a damage claim against the booking's deposit, with evidence",
+    description="multipart/form-data with `amount`, `description` and `evidence` files "
+    "(images, PDF or text, 10 MB each), or JSON without files. Only after the booking's end, "
+    "within the claim window (72 h: 409 `claim_window_closed`), for a booking with a deposit "
+    "(409 `no_deposit`), one open claim at a time (409 `claim_open`), at most what is left of "
+    "the deposit (422 `claim_exceeds_deposit`). The guest accepts or contests within 48 h.",
+    openapi_extra=FILE_CLAIM_BODY,
+    route_class_override=BoundedUpload,
+)
+
+
+async def _visible(
+    conn: asyncpg.Connection, claim_id: uuid.UUID, principal: Principal
+) -> dict[str, Any]:
+    view = await claims_views.view(conn, claim_id)
+    if not visible_to(principal, view):
+        raise BookingError(ErrorCode.CLAIM_NOT_FOUND, f"claim {claim_id} not found")
+    return view
+
+
+@router.get(
+    "/claims/{claim_id}",
+    response_model=ClaimOut,
+    responses=ERRORS,
+    summary="A claim, for the booking's guest and host and admins",
+)
+async def get_claim(
+    request: Request, claim_id: uuid.UUID, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    async with runtime_of(request).db.acquire() as conn:
+        return await _visible(conn, claim_id, principal)
+
+
+@router.get(
+    "/bookings/{booking_id}/claims",
+    response_model=list[ClaimOut],
+    responses=ERRORS,
+    summary="The claims of a booking, for its guest and host and admins",
+)
+async def list_claims(
+    request: Request, booking_id: uuid.UUID, principal: CurrentPrincipal
+) -> list[dict[str, Any]]:
+    async with runtime_of(request).db.acquire() as conn:
+        owner = await claims_views.booking_parties(conn, booking_id)
+        if not visible_to(principal, owner):
+            raise BookingError(ErrorCode.BOOKING_NOT_FOUND, f"booking {booking_id} not found")
+        return await claims_views.claims_of(conn, booking_id)
+
+
+@router.get(
+    "/claims/{claim_id}/evidence/{n}",
+    responses={**ERRORS, 200: {"content": {"application/octet-stream": {}}}},
+    summary="Download an evidence file of a claim (its guest, host and admins)",
+)
+async def get_evidence(
+    request: Request,
+    claim_id: uuid.UUID,
+    n: Annotated[int, Path(ge=1, le=MAX_EVIDENCE_FILES)],
+    principal: CurrentPrincipal,
+) -> Response:
+    async with runtime_of(request).db.acquire() as conn:
+        await _visible(conn, claim_id, principal)
+        row = await claims_views.evidence_file(conn, claim_id, n)
+    if row is None:
+        raise BookingError(ErrorCode.CLAIM_NOT_FOUND, f"claim {claim_id} has no evidence {n}")
+    safe = "".join(c for c in row["filename"] if c.isalnum() or c in "._- ") or "evidence"
+    return Response(
+        bytes(row["data"]),
+        media_type=row["content_type"],
+        headers={
+            "Content-Disposition": f'attachment; filename="{safe}"',
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+@router.post(
+    "/claims/{claim_id}/accept",
+    response_model=ClaimOut,
+    responses=ERRORS,
+    summary="The guest accepts the claim: its amount is charged off-session",
+    description="Until `respond_by` (409 `claim_response_window_closed` after).",
+)
+async def accept_claim(
+    claim_id: uuid.UUID, call: Annotated[Command, command(Role.GUEST)]
+) -> ClaimOut:
+    guest_id, windows = call.principal.sub, _windows(call)
+    return await call.run(
+        lambda conn: claims.accept(conn, call.outbox, claim_id, guest_id, windows=windows), {}
+    )
+
+
+@router.post(
+    "/claims/{claim_id}/contest",
+    response_model=ClaimOut,
+    responses=ERRORS,
+    summary="The guest contests the claim: an admin decides it",
+    description="Until `respond_by` (409 `claim_response_window_closed` after).",
+)
+async def contest_claim(
+    claim_id: uuid.UUID, body: ClaimContest, call: Annotated[Command, command(Role.GUEST)]
+) -> ClaimOut:
+    guest_id = call.principal.sub
+    return await call.run(
+        lambda conn: claims.contest(conn, call.outbox, claim_id, guest_id, body.reason),
+        body.model_dump(mode="json"),
+    )
+
+
+@router.post(
+    "/claims/{claim_id}/decide",
+    response_model=ClaimOut,
+    responses=ERRORS,
+    summary="Staff (admin or trust) decide a contested or unanswered claim (0 dismisses it)",
+    description="Trust & safety staff decide claims as admins do; the decision records the "
+    "deciding role (`decided_by`: `admin` or `trust`).",
+)
+async def decide_claim(
+    claim_id: uuid.UUID,
+    body: ClaimDecision,
+    call: Annotated[Command, command(Role.ADMIN, Role.TRUST)],
+) -> ClaimOut:
+    by, windows = call.principal.role.value, _windows(call)
+    return await call.run(
+        lambda conn: claims.decide(
+            conn, call.outbox, claim_id, body.amount, body.note, by, windows=windows
+        ),
+        body.model_dump(mode="json"),
+    )
+
+
+@router.post(
+    "/claims/{claim_id}/withdraw",
+    response_model=ClaimOut,
+    responses=ERRORS,
+    summary="The host withdraws a claim that is not decided yet",
+)
+async def withdraw_claim(
+    claim_id: uuid.UUID, call: Annotated[Command, command(Role.HOST)]
+) -> ClaimOut:
+    host_id, windows = call.principal.sub, _windows(call)
+    return await call.run(
+        lambda conn: claims.withdraw(conn, call.outbox, claim_id, host_id, windows=windows), {}
+    )
+
+
+@router.post(
+    "/claims/{claim_id}/retry",
+    response_model=ClaimOut,
+    responses=ERRORS,
+    summary="An admin retries the failed charge of a claim (before the deposit's release)",
+)
+async def retry_claim(
+    claim_id: uuid.UUID, call: Annotated[Command, command(Role.ADMIN)]
+) -> ClaimOut:
+    return await call.run(lambda conn: claims.retry(conn, call.outbox, claim_id), {})

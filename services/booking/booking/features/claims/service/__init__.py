@@ -1,0 +1,46 @@
+"""Use cases of damage claims (`use_cases.py`) and the security deposit's release
+(`deposits.py`)."""
+
+from booking.features.claims.service.use_cases import (
+    CLAIM_RESPONSE_EXPIRY,
+    DEPOSIT_RELEASE,
+    Evidence,
+    accept,
+    charge_request_id,
+    claims_of,
+    contest,
+    decide,
+    evidence_file,
+    expire_response,
+    file_claim,
+    on_booking_completed,
+    on_booking_ended,
+    on_charge_captured,
+    on_charge_failed,
+    release_job,
+    retry,
+    view,
+    withdraw,
+)
+
+__all__ = [
+    "CLAIM_RESPONSE_EXPIRY",
+    "DEPOSIT_RELEASE",
+    "Evidence",
+    "accept",
+    "charge_request_id",
+    "claims_of",
+    "contest",
+    "decide",
+    "evidence_file",
+    "expire_response",
+    "file_claim",
+    "on_booking_completed",
+    "on_booking_ended",
+    "on_charge_captured",
+    "on_charge_failed",
+    "release_job",
+    "retry",
+    "view",
+    "withdraw",
+]

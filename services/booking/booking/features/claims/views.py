@@ -1,0 +1,69 @@
+"""Read models of damage claims: a claim with its evidence metadata, a booking's claims, an
+evidence file."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import asyncpg
+
+from booking.domain.errors import BookingError, ErrorCode
+from booking.features.claims import repository as claims_repository
+
+
+def not_found(claim_id: uuid.UUID) -> BookingError:
+    return BookingError(ErrorCode.CLAIM_NOT_FOUND, f"claim {claim_id} not found")
+
+
+async def view(conn: asyncpg.Connection, claim_id: uuid.UUID) -> dict[str, Any]:
+    claim = await claims_repository.get_claim(conn, claim_id)
+    if claim is None:
+        raise not_found(claim_id)
+    evidence = await claims_repository.evidence_of(conn, claim_id)
+    return {
+        "claim_id": str(claim["claim_id"]),
+        "booking_id": str(claim["booking_id"]),
+        "host_id": claim["host_id"],
+        "guest_id": claim["guest_id"],
+        "status": claim["status"],
+        "amount": claim["amount"],
+        "currency": claim["currency"],
+        "description": claim["description"],
+        "respond_by": claim["respond_by"].isoformat(),
+        "contest_reason": claim["contest_reason"],
+        "decided_amount": claim["decided_amount"],
+        "decided_by": claim["decided_by"],
+        "decision_note": claim["decision_note"],
+        "charge_request_id": claim["charge_request_id"],
+        "charge_payment_id": claim["charge_payment_id"],
+        "failure_reason": claim["failure_reason"],
+        "evidence": [
+            {
+                "n": e["n"],
+                "filename": e["filename"],
+                "content_type": e["content_type"],
+                "size": e["size"],
+                "sha256": e["sha256"],
+                "url": f"/v1/claims/{claim_id}/evidence/{e['n']}",
+            }
+            for e in evidence
+        ],
+        "created_at": claim["created_at"].isoformat(),
+        "updated_at": claim["updated_at"].isoformat(),
+    }
+
+
+async def claims_of(conn: asyncpg.Connection, booking_id: uuid.UUID) -> list[dict[str, Any]]:
+    return [await view(conn, i) for i in await claims_repository.claim_ids_of(conn, booking_id)]
+
+
+async def booking_parties(conn: asyncpg.Connection, booking_id: uuid.UUID) -> asyncpg.Record | None:
+    """The booking's guest and host (who, with staff, may read its claims); None: no booking."""
+    return await claims_repository.booking_parties(conn, booking_id)
+
+
+async def evidence_file(
+    conn: asyncpg.Connection, claim_id: uuid.UUID, n: int
+) -> asyncpg.Record | None:
+    return await claims_repository.evidence_file(conn, claim_id, n)

@@ -1,0 +1,62 @@
+"""Read models of Linked Booking Groups: a group with its legs, as its guest and staff see it."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import asyncpg
+
+from booking.domain.errors import BookingError, ErrorCode
+from booking.features.groups import repository as groups_repository
+from booking.features.groups.domain import GroupStatus
+from booking.service_layer import disputes
+from booking.service_layer.checkout import booking_view
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value else None
+
+
+async def group_view(conn: asyncpg.Connection, group_id: uuid.UUID) -> dict[str, Any]:
+    group = await groups_repository.group_for_view(conn, group_id)
+    assert group is not None
+    legs = await groups_repository.group_legs(conn, group_id)
+    # The client secret is shown only while the guest can still act on it.
+    pending = group["status"] == GroupStatus.PENDING_PAYMENT
+    return {
+        "group_id": str(group["group_id"]),
+        "status": group["status"],
+        "payment_status": group["payment_status"],
+        "guest_id": group["guest_id"],
+        "amount": group["amount"],
+        "platform_fee": group["platform_fee"],
+        "currency": group["currency"],
+        "payment_id": group["payment_id"],
+        "hold_until": group["hold_until"].isoformat(),
+        "failure_reason": group["failure_reason"],
+        "failure_detail": group["failure_detail"],
+        "failed_booking_id": str(group["failed_booking_id"])
+        if group["failed_booking_id"]
+        else None,
+        "version": group["version"],
+        "authorization_renewed_at": _iso(group["authorization_renewed_at"]),
+        "next_action": group["next_action"] if pending else None,
+        "created_at": group["created_at"].isoformat(),
+        "updated_at": group["updated_at"].isoformat(),
+        "legs": [booking_view(leg) for leg in legs],
+    }
+
+
+async def visible_group(
+    conn: asyncpg.Connection, group_id: uuid.UUID, guest_id: str | None, *, staff: bool = False
+) -> dict[str, Any]:
+    """The group for its guest (`guest_id`) or staff (None); 404 for anyone else. Each leg
+    shows the dispute on the group's payment (details for `staff` only)."""
+    group = await groups_repository.get_group(conn, group_id)
+    if group is None or (guest_id is not None and group["guest_id"] != guest_id):
+        raise BookingError(ErrorCode.GROUP_NOT_FOUND, f"booking group {group_id} not found")
+    view = await group_view(conn, group_id)
+    dispute = await disputes.dispute_of_group(conn, group, staff=staff)
+    view["legs"] = [{**leg, "dispute": dispute} for leg in view["legs"]]
+    return view

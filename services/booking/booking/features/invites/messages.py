@@ -1,0 +1,32 @@
+"""The integration events of Smart Invites, one builder each."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from booking.features.invites.domain import Invite
+from marketplace_contracts.events.booking import InviteClosedV1, InvitedExtra, InviteSentV1
+
+
+def invite_sent(invite: dict[str, Any]) -> InviteSentV1:
+    return InviteSentV1(
+        invite_id=str(invite["invite_id"]),
+        host_id=invite["host_id"],
+        guest_id=invite["guest_id"],
+        listing_id=invite["listing_id"],
+        starts_at=invite["starts_at"],
+        ends_at=invite["ends_at"],
+        amount=invite["amount"],
+        currency=invite["currency"],
+        expires_at=invite["expires_at"],
+        extras=[InvitedExtra(**extra) for extra in invite["extras"]],
+    )
+
+
+def invite_closed(invite: Invite, booking_id: uuid.UUID | None) -> InviteClosedV1:
+    return InviteClosedV1(
+        invite_id=str(invite.invite_id),
+        outcome=invite.status.value,
+        booking_id=str(booking_id) if booking_id else None,
+    )

@@ -1,0 +1,205 @@
+"""Smart Invite use cases. Each runs in one transaction with its outbox event.
+
+Accepting places an ordinary checkout at the invited price (Instant Book), so the payment saga
+is the one every booking uses; the invite keeps the resulting booking id. The rules are the
+`Invite` aggregate's (`domain.py`), the SQL is `repository.py`'s, the events are built in
+`messages.py` and the read model in `views.py`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from booking.adapters import repository
+from booking.adapters.lost_update import expect_changed
+from booking.domain.errors import BookingError, ErrorCode
+from booking.domain.quote import Pricing, quote
+from booking.features.invites import repository as invites_repository
+from booking.features.invites.domain import (
+    INVITE_INITIAL,
+    Invite,
+    InviteExtra,
+    InviteStatus,
+    InviteStep,
+)
+from booking.features.invites.messages import invite_closed, invite_sent
+from booking.features.invites.views import view
+from booking.service_layer.checkout import PlaceBooking, place_booking
+from booking.service_layer.publishing import Cause, publish
+from eventkit import scheduler
+from eventkit.outbox import Outbox
+from marketplace_contracts.events.booking import InviteClosedV1
+
+INVITE_EXPIRY = "invite_expiry"
+
+__all__ = [
+    "INVITE_EXPIRY",
+    "InviteExtra",
+    "SendInvite",
+    "accept",
+    "decline",
+    "expire_job",
+    "send",
+    "withdraw",
+]
+
+
+@dataclass(frozen=True)
+class SendInvite:
+    host_id: str
+    guest_id: str
+    listing_id: str
+    starts_at: datetime
+    ends_at: datetime
+    amount: int | None  # the price for the time; None: the listing's own price
+    expires_at: datetime
+    note: str = ""
+    extras: tuple[InviteExtra, ...] = ()
+
+
+# -- use cases ----------------------------------------------------------------------------------
+async def send(conn: asyncpg.Connection, outbox: Outbox, cmd: SendInvite) -> dict[str, Any]:
+    listing = await repository.get_listing(conn, cmd.listing_id)
+    if listing is None or listing["host_id"] != cmd.host_id:
+        raise BookingError(ErrorCode.LISTING_NOT_FOUND, f"listing {cmd.listing_id} not found")
+    Invite.check_terms(datetime.now(UTC), cmd.starts_at, cmd.expires_at)
+    # The listed price: the stay, cleaning and service fee (the host may invite for less than
+    # the listing's minimum). An invited price is all-inclusive.
+    listed = quote(
+        replace(Pricing.of_listing(listing, []), min_units=0), cmd.starts_at, cmd.ends_at
+    ).total
+    price = cmd.amount if cmd.amount is not None else listed
+    invite = {
+        "invite_id": uuid.uuid4(),
+        "host_id": cmd.host_id,
+        "guest_id": cmd.guest_id,
+        "listing_id": cmd.listing_id,
+        "starts_at": cmd.starts_at,
+        "ends_at": cmd.ends_at,
+        # The invited total: the price for the time plus every extra.
+        "amount": Invite.total(price, cmd.extras, listing["currency"]),
+        "currency": listing["currency"],
+        "expires_at": cmd.expires_at,
+        "note": cmd.note,
+        "correlation_id": uuid.uuid4(),
+        "extras": [
+            {
+                "name": e.name,
+                "unit_amount": e.unit_amount,
+                "quantity": e.quantity,
+                "amount": e.amount,
+            }
+            for e in cmd.extras
+        ],
+    }
+    await invites_repository.insert_invite(conn, invite)
+    invite_id = str(invite["invite_id"])
+    await scheduler.schedule(conn, "booking", INVITE_EXPIRY, invite_id, cmd.expires_at)
+    _, _, sent = INVITE_INITIAL
+    built = {sent: lambda: invite_sent(invite)}
+    await publish(
+        conn, outbox, (sent,), built, key=invite_id, cause=Cause(invite["correlation_id"])
+    )
+    return await view(conn, invite["invite_id"])
+
+
+async def accept(
+    conn: asyncpg.Connection,
+    outbox: Outbox,
+    invite_id: uuid.UUID,
+    guest_id: str,
+    payment_method: str,
+    hold_ttl: timedelta,
+    client: tuple[str | None, str | None] = (None, None),
+) -> dict[str, Any]:
+    """`client`: the guest's (IP address, User-Agent), kept on the checkout as evidence."""
+    row, invite = await _load(conn, invite_id, guest_id=guest_id)
+    step = invite.accept(datetime.now(UTC))
+    booking = await place_booking(
+        conn,
+        outbox,
+        PlaceBooking(
+            guest_id,
+            row["listing_id"],
+            row["starts_at"],
+            row["ends_at"],
+            payment_method,
+            invited_amount=row["amount"],
+            correlation_id=row["correlation_id"],
+            client_ip=client[0],
+            user_agent=client[1],
+        ),
+        hold_ttl,
+    )
+    await _close(conn, outbox, row, invite, step, uuid.UUID(booking["booking_id"]))
+    return booking
+
+
+async def decline(
+    conn: asyncpg.Connection, outbox: Outbox, invite_id: uuid.UUID, guest_id: str
+) -> dict[str, Any]:
+    row, invite = await _load(conn, invite_id, guest_id=guest_id)
+    await _close(conn, outbox, row, invite, invite.decline())
+    return await view(conn, invite_id)
+
+
+async def withdraw(
+    conn: asyncpg.Connection, outbox: Outbox, invite_id: uuid.UUID, host_id: str | None
+) -> dict[str, Any]:
+    row, invite = await _load(conn, invite_id, host_id=host_id)
+    await _close(conn, outbox, row, invite, invite.withdraw())
+    return await view(conn, invite_id)
+
+
+async def expire_job(
+    outbox: Outbox, conn: asyncpg.Connection, invite_id: str, _payload: dict[str, object]
+) -> None:
+    """Durable timer: an invite still open at `expires_at` expires."""
+    row = await invites_repository.lock_invite(conn, uuid.UUID(invite_id))
+    if row is None:
+        return
+    invite = Invite.of(row)
+    if (step := invite.expire()) is not None:
+        await _close(conn, outbox, row, invite, step)
+
+
+async def _close(
+    conn: asyncpg.Connection,
+    outbox: Outbox,
+    row: asyncpg.Record,
+    invite: Invite,
+    step: InviteStep,
+    booking_id: uuid.UUID | None = None,
+) -> None:
+    """Write the invite's step (compare-and-set on the version read under its lock) and
+    publish exactly the events its transition declares."""
+    changed = await invites_repository.close_invite(
+        conn, invite.invite_id, invite.version, step.status.value, booking_id
+    )
+    expect_changed(changed, f"invite {invite.invite_id}")
+    if (
+        step.status is not InviteStatus.EXPIRED
+    ):  # the timer that expires it has fired: nothing to cancel
+        await scheduler.cancel(conn, "booking", INVITE_EXPIRY, str(invite.invite_id))
+    closed = {InviteClosedV1.TYPE: lambda: invite_closed(invite, booking_id)}
+    cause = Cause(row["correlation_id"])
+    await publish(conn, outbox, step.emits, closed, key=str(invite.invite_id), cause=cause)
+
+
+async def _load(
+    conn: asyncpg.Connection,
+    invite_id: uuid.UUID,
+    *,
+    guest_id: str | None = None,
+    host_id: str | None = None,
+) -> tuple[asyncpg.Record, Invite]:
+    """Lock the invite for its guest or its host (None = admin); others see 404."""
+    row = await invites_repository.lock_invite(conn, invite_id)
+    if row is None or not Invite.of(row).visible_to(guest_id=guest_id, host_id=host_id):
+        raise BookingError(ErrorCode.INVITE_NOT_FOUND, f"invite {invite_id} not found")
+    return row, Invite.of(row)

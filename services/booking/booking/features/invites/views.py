@@ -1,0 +1,30 @@
+"""Read model of Smart Invites: an invite as its guest, its host and staff see it."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import asyncpg
+
+from booking.domain.errors import BookingError, ErrorCode
+from booking.features.invites import repository as invites_repository
+
+
+async def view(conn: asyncpg.Connection, invite_id: uuid.UUID) -> dict[str, Any]:
+    row = await invites_repository.get_invite(conn, invite_id)
+    if row is None:
+        raise BookingError(ErrorCode.INVITE_NOT_FOUND, f"invite {invite_id} not found")
+    return invite_view(row)
+
+
+def invite_view(row: asyncpg.Record) -> dict[str, Any]:
+    keys = ("host_id", "guest_id", "listing_id", "amount", "currency", "note", "status", "version")
+    out = {k: row[k] for k in keys}
+    for k in ("starts_at", "ends_at", "expires_at", "created_at", "updated_at"):
+        out[k] = row[k].isoformat()
+    out["extras"] = row["extras"]
+    out["price"] = row["amount"] - sum(extra["amount"] for extra in out["extras"])
+    out["invite_id"] = str(row["invite_id"])
+    out["booking_id"] = str(row["booking_id"]) if row["booking_id"] else None
+    return out
