@@ -115,3 +115,13 @@ class _client:
 def clock_from(url: str | None) -> SystemClock | FollowedClock:
     """The service's clock: followed when a URL is configured, else the system's."""
     return FollowedClock(url) if url else SystemClock()
+
+
+def service_clock(url: str | None, refresh_seconds: float) -> SystemClock | FollowedClock:
+    """The time a service acts on (`<SERVICE>_CLOCK_URL`): a followed clock is read once now,
+    then refreshed every `refresh_seconds` by the service's clock worker (`run`)."""
+    clock = clock_from(url)
+    if isinstance(clock, FollowedClock):
+        clock.refresh_seconds = refresh_seconds
+        clock.read_once()
+    return clock

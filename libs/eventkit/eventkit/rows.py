@@ -1,5 +1,6 @@
 """Writing a row given as a dict: its keys are the columns (names from our code, never from
-input), its values the parameters, in order."""
+input), its values the parameters, in order; and failing loudly when a write that cannot lose
+a race changed no row."""
 
 from __future__ import annotations
 
@@ -21,3 +22,16 @@ async def insert(
         f"INSERT INTO {table} ({columns}) VALUES ({params}){conflict}", *row.values()
     )
     return status
+
+
+class LostUpdate(RuntimeError):
+    """A write that had to change a row changed none: the row was locked by this transaction,
+    so someone else changing it meanwhile would be a bug, not a race to lose quietly."""
+
+    code = "lost_update"
+
+
+def expect_changed(changed: bool, what: str) -> None:
+    """Fail loudly (LostUpdate) when a write that cannot lose a race changed nothing."""
+    if not changed:
+        raise LostUpdate(f"{what}: no row changed")

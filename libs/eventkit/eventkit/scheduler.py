@@ -15,11 +15,15 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
+from eventkit.clock import Clock, FollowedClock
 from eventkit.outages import Backoff, is_outage
+
+if TYPE_CHECKING:
+    from eventkit.runtime import ServiceRuntime, Worker
 
 log = logging.getLogger("eventkit.scheduler")
 
@@ -189,3 +193,17 @@ async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
         await asyncio.wait_for(stop.wait(), timeout=seconds)
     except TimeoutError:
         pass
+
+
+def timer_workers(clock: Clock, timers: Scheduler) -> tuple[Worker, Worker]:
+    """A service's two workers for its timers: one keeps a followed clock refreshed (nothing
+    to do for any other), one runs the timers that fall due."""
+
+    async def follow_clock(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
+        if isinstance(clock, FollowedClock):
+            await clock.run(stop)
+
+    async def run_timers(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
+        await timers.run(runtime.db, stop)
+
+    return follow_clock, run_timers

@@ -2,8 +2,22 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field
+from datetime import timedelta
+from typing import Annotated
+
+from pydantic import AliasChoices, BeforeValidator, Field
 from pydantic_settings import BaseSettings
+
+
+def _duration(value: object) -> object:
+    """A duration setting from the environment: seconds (`432000`) or ISO 8601 (`P5D`)."""
+    if isinstance(value, str) and value.strip().replace(".", "", 1).isdigit():
+        return float(value)
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+"""A setting's type for a length of time, given in seconds or as ISO 8601."""
 
 
 class ServiceSettings(BaseSettings):

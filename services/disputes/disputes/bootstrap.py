@@ -3,7 +3,6 @@ timers, the routing table and the HTTP app. Everything is wired here, once."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 from fastapi import FastAPI
@@ -16,10 +15,10 @@ from disputes.service_layer.cases import Cases
 from disputes.service_layer.deadlines import AUTO_SUBMIT, REMINDER, Deadlines
 from disputes.service_layer.handlers import DisputesHandlers
 from disputes.service_layer.intake import Intake
-from eventkit.clock import Clock, FollowedClock, SystemClock, clock_from
+from eventkit.clock import Clock, SystemClock, service_clock
 from eventkit.outbox import Outbox
 from eventkit.runtime import ServiceRuntime, create_app
-from eventkit.scheduler import Scheduler
+from eventkit.scheduler import Scheduler, timer_workers
 from marketplace_contracts.events import disputes as events
 
 NAME = "disputes"
@@ -35,11 +34,7 @@ PRODUCES = (
 def build_clock(settings: DisputesSettings) -> Clock:
     """The time disputes acts on: the system's, or the one at `DISPUTES_CLOCK_URL` (read once
     now, then refreshed by the service's clock worker), as finance does."""
-    clock = clock_from(settings.clock_url)
-    if isinstance(clock, FollowedClock):
-        clock.refresh_seconds = settings.clock_refresh_seconds
-        clock.read_once()
-    return clock
+    return service_clock(settings.clock_url, settings.clock_refresh_seconds)
 
 
 def build_handlers(settings: DisputesSettings, clock: Clock | None = None) -> DisputesHandlers:
@@ -70,20 +65,12 @@ def build_runtime(settings: DisputesSettings) -> ServiceRuntime:
     clock = build_clock(settings)
     handlers = build_handlers(settings, clock)
     timers = build_timers(settings, handlers, clock)
-
-    async def run_timers(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
-        await timers.run(runtime.db, stop)
-
-    async def follow_clock(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
-        if isinstance(clock, FollowedClock):
-            await clock.run(stop)
-
     runtime = ServiceRuntime(
         name=NAME,
         settings=settings,
         router=build_router(handlers),
         produces=PRODUCES,
-        workers=(follow_clock, run_timers, metrics.gauges_worker(clock.now)),
+        workers=(*timer_workers(clock, timers), metrics.gauges_worker(clock.now)),
     )
     runtime.state.update(handlers=handlers, timers=timers, settings=settings)
     return runtime

@@ -3,16 +3,15 @@ books (Stripe import, reconciliation, daily close), the routing table and the HT
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 from fastapi import FastAPI
 
-from eventkit.clock import Clock, FollowedClock, clock_from
+from eventkit.clock import Clock, FollowedClock, service_clock
 from eventkit.outbox import Outbox
 from eventkit.periodic import every
 from eventkit.runtime import ServiceRuntime, Worker, create_app
-from eventkit.scheduler import Scheduler
+from eventkit.scheduler import Scheduler, timer_workers
 from finance import metrics
 from finance.adapters.stripe_balance import SdkStripeBalance, StripeBalance
 from finance.config import FinanceSettings
@@ -59,11 +58,7 @@ PRODUCES = (
 def build_clock(settings: FinanceSettings) -> Clock:
     """The time finance acts on: the system's, or the one at `FINANCE_CLOCK_URL` (read once
     now, then refreshed by the service's clock worker)."""
-    clock = clock_from(settings.clock_url)
-    if isinstance(clock, FollowedClock):
-        clock.refresh_seconds = settings.clock_refresh_seconds
-        clock.read_once()
-    return clock
+    return service_clock(settings.clock_url, settings.clock_refresh_seconds)
 
 
 def queue_settings(settings: FinanceSettings) -> QueueSettings:
@@ -137,22 +132,13 @@ def build_runtime(settings: FinanceSettings) -> ServiceRuntime:
         QueueFacts(queue, release),
         recon=ReconFacts(books.now),
     )
-
-    async def run_timers(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
-        await timers.run(runtime.db, stop)
-
-    async def follow_clock(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
-        if isinstance(clock, FollowedClock):
-            await clock.run(stop)
-
     runtime = ServiceRuntime(
         name=NAME,
         settings=settings,
         router=router,
         produces=PRODUCES,
         workers=(
-            follow_clock,
-            run_timers,
+            *timer_workers(clock, timers),
             *books_workers(settings, books),
             metrics.gauges_worker(books.now),
         ),

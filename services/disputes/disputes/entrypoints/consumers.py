@@ -20,15 +20,16 @@ def build_router(handlers: DisputesHandlers | None = None) -> EventRouter:
     h = handlers
     router = EventRouter("disputes")
     # payments.events: the dispute facts, and what evidence and the liability policy need
-    router.add(d.DisputeOpenedV1, h.opened)
-    router.add(d.DisputeUpdatedV1, h.updated)
-    router.add(d.DisputeFundsWithdrawnV1, h.money)
-    router.add(d.DisputeFundsReinstatedV1, h.money)
-    router.add(d.DisputeClosedV1, h.closed)
-    router.add(d.DisputeEvidenceSubmittedV1, h.evidence_submitted)
-    router.add(d.DisputeAcceptedV1, h.accepted)
-    router.add(d.DisputeActionFailedV1, h.action_failed)
-    router.add(d.EarlyFraudWarningReceivedV1, h.fraud_warning)
+    intake = h.intake
+    router.add(d.DisputeOpenedV1, h.taking(intake.opened))
+    router.add(d.DisputeUpdatedV1, h.taking(intake.updated))
+    router.add(d.DisputeFundsWithdrawnV1, h.taking(intake.money))
+    router.add(d.DisputeFundsReinstatedV1, h.taking(intake.money))
+    router.add(d.DisputeClosedV1, h.taking(intake.closed))
+    router.add(d.DisputeEvidenceSubmittedV1, h.taking(intake.evidence_submitted))
+    router.add(d.DisputeAcceptedV1, h.taking(intake.accepted))
+    router.add(d.DisputeActionFailedV1, h.taking(intake.action_failed))
+    router.add(d.EarlyFraudWarningReceivedV1, h.taking(intake.fraud_warning))
     router.add(p.PaymentCapturedV1, h.recording(kept.captured))  # still on the topic
     router.add(p.PaymentCapturedV2, h.recording(kept.captured))
     router.add(p.RefundSucceededV1, h.recording(kept.refunded))

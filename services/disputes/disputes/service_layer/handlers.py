@@ -16,9 +16,9 @@ from disputes.service_layer.intake import Intake
 from eventkit.outbox import Outbox
 from eventkit.routing import Apply
 from marketplace_contracts import Envelope
-from marketplace_contracts.events import payments_disputes as facts
 
 Recorder = Callable[[UnitOfWork, Envelope, Any], Awaitable[None]]
+IntakeStep = Callable[[UnitOfWork, Any], Awaitable[None]]
 
 
 class DisputesHandlers:
@@ -35,6 +35,14 @@ class DisputesHandlers:
         the block ends cleanly."""
         return begin(pool, self.outbox)
 
+    def taking(self, step: IntakeStep) -> Apply:
+        """A handler that hands a payments dispute fact to its intake step (`Intake`)."""
+
+        async def apply(conn: asyncpg.Connection, env: Envelope, event: Any, _: object) -> None:
+            await step(self.uow(conn, env), event)
+
+        return apply
+
     def recording(self, record: Recorder) -> Apply:
         """A handler that keeps a fact for the evidence."""
 
@@ -42,52 +50,6 @@ class DisputesHandlers:
             await record(self.uow(conn, env), env, event)
 
         return apply
-
-    async def opened(
-        self, conn: asyncpg.Connection, env: Envelope, event: facts.DisputeOpenedV1, _: object
-    ) -> None:
-        await self.intake.opened(self.uow(conn, env), event)
-
-    async def updated(
-        self, conn: asyncpg.Connection, env: Envelope, event: facts.DisputeUpdatedV1, _: object
-    ) -> None:
-        await self.intake.updated(self.uow(conn, env), event)
-
-    async def money(self, conn: asyncpg.Connection, env: Envelope, event: Any, _: object) -> None:
-        await self.intake.money(self.uow(conn, env), event)
-
-    async def closed(
-        self, conn: asyncpg.Connection, env: Envelope, event: facts.DisputeClosedV1, _: object
-    ) -> None:
-        await self.intake.closed(self.uow(conn, env), event)
-
-    async def evidence_submitted(
-        self,
-        conn: asyncpg.Connection,
-        env: Envelope,
-        event: facts.DisputeEvidenceSubmittedV1,
-        _: object,
-    ) -> None:
-        await self.intake.evidence_submitted(self.uow(conn, env), event)
-
-    async def accepted(
-        self, conn: asyncpg.Connection, env: Envelope, event: facts.DisputeAcceptedV1, _: object
-    ) -> None:
-        await self.intake.accepted(self.uow(conn, env), event)
-
-    async def action_failed(
-        self, conn: asyncpg.Connection, env: Envelope, event: facts.DisputeActionFailedV1, _: object
-    ) -> None:
-        await self.intake.action_failed(self.uow(conn, env), event)
-
-    async def fraud_warning(
-        self,
-        conn: asyncpg.Connection,
-        env: Envelope,
-        event: facts.EarlyFraudWarningReceivedV1,
-        _: object,
-    ) -> None:
-        await self.intake.fraud_warning(self.uow(conn, env), event)
 
     # -- timers (eventkit.scheduler job handlers: connection, subject, payload) -------------
     async def remind_job(

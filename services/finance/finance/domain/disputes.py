@@ -25,7 +25,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from finance.domain.ledger import STRIPE_PENDING, Journal, UnbalancedJournal, host_receivable
+from finance.domain.ledger import (
+    STRIPE_PENDING,
+    Journal,
+    UnbalancedJournal,
+    host_receivable,
+    two_lines,
+)
 
 DISPUTED_FUNDS = "asset:disputed_funds"
 DISPUTE_FEES = "expense:stripe_dispute_fees"
@@ -56,16 +62,14 @@ def is_dispute_transaction(type_: str, reporting_category: str | None) -> bool:
 
 
 def funds_withdrawn(*, amount: int, currency: str) -> Journal:
-    if amount <= 0:
-        raise UnbalancedJournal(f"{FUNDS_WITHDRAWN}: nothing withdrawn ({amount})")
-    return Journal(FUNDS_WITHDRAWN, currency, ((DISPUTED_FUNDS, amount), (STRIPE_PENDING, -amount)))
+    return two_lines(
+        FUNDS_WITHDRAWN, currency, DISPUTED_FUNDS, STRIPE_PENDING, amount, nothing="withdrawn"
+    )
 
 
 def funds_reinstated(*, amount: int, currency: str) -> Journal:
-    if amount <= 0:
-        raise UnbalancedJournal(f"{FUNDS_REINSTATED}: nothing reinstated ({amount})")
-    return Journal(
-        FUNDS_REINSTATED, currency, ((STRIPE_PENDING, amount), (DISPUTED_FUNDS, -amount))
+    return two_lines(
+        FUNDS_REINSTATED, currency, STRIPE_PENDING, DISPUTED_FUNDS, amount, nothing="reinstated"
     )
 
 
@@ -156,23 +160,18 @@ def loss(*, amount: int, currency: str, charges: Iterable[Charge]) -> Journal:
     return Journal(DISPUTE_LOSS, currency, tuple(postings))
 
 
-def recovery_reversed(*, amount: int, host_account_id: str, currency: str) -> Journal:
-    """The reversal brought the host's share back into the Stripe balance."""
-    if amount <= 0:
-        raise UnbalancedJournal(f"{RECOVERY_REVERSED}: nothing reversed ({amount})")
-    return Journal(
-        RECOVERY_REVERSED,
-        currency,
-        ((STRIPE_PENDING, amount), (dispute_recovery(host_account_id), -amount)),
-    )
+def recovery_reversed(
+    *, amount: int, host_account_id: str, currency: str, kind: str = RECOVERY_REVERSED
+) -> Journal:
+    """The reversal brought the host's share back into the Stripe balance (`kind`: a lost
+    dispute's share, or a returned bank debit's)."""
+    recovery = dispute_recovery(host_account_id)
+    return two_lines(kind, currency, STRIPE_PENDING, recovery, amount, nothing="reversed")
 
 
-def recovery_failed(*, amount: int, host_account_id: str, currency: str) -> Journal:
+def recovery_failed(
+    *, amount: int, host_account_id: str, currency: str, kind: str = RECOVERY_FAILED
+) -> Journal:
     """The reversal failed: the host owes the share, netted from its next payouts."""
-    if amount <= 0:
-        raise UnbalancedJournal(f"{RECOVERY_FAILED}: nothing owed ({amount})")
-    return Journal(
-        RECOVERY_FAILED,
-        currency,
-        ((host_receivable(host_account_id), amount), (dispute_recovery(host_account_id), -amount)),
-    )
+    owed, recovery = host_receivable(host_account_id), dispute_recovery(host_account_id)
+    return two_lines(kind, currency, owed, recovery, amount, nothing="owed")

@@ -6,10 +6,10 @@ from __future__ import annotations
 from finance.domain.ledger import (
     HOST_PENALTIES,
     Journal,
-    UnbalancedJournal,
     host_payable,
     host_receivable,
     host_reserve,
+    two_lines,
 )
 
 RESERVE_HELD = "reserve_held"
@@ -19,15 +19,9 @@ REVERSAL_FAILED = "transfer_reversal_failed"
 NEGATIVE_BALANCE_RECOVERED = "negative_balance_recovered"
 
 
-def _two(kind: str, currency: str, debit: str, credit: str, amount: int) -> Journal:
-    if amount <= 0:
-        raise UnbalancedJournal(f"{kind}: nothing to post ({amount})")
-    return Journal(kind, currency, ((debit, amount), (credit, -amount)))
-
-
 def reserve_held(*, amount: int, host_account_id: str, currency: str) -> Journal:
     """Part of a payable is held back: owed to the host, not payable yet."""
-    return _two(
+    return two_lines(
         RESERVE_HELD,
         currency,
         host_payable(host_account_id),
@@ -37,7 +31,7 @@ def reserve_held(*, amount: int, host_account_id: str, currency: str) -> Journal
 
 
 def reserve_released(*, amount: int, host_account_id: str, currency: str) -> Journal:
-    return _two(
+    return two_lines(
         RESERVE_RELEASED,
         currency,
         host_reserve(host_account_id),
@@ -49,7 +43,7 @@ def reserve_released(*, amount: int, host_account_id: str, currency: str) -> Jou
 def penalty_receivable(*, penalty: int, host_account_id: str, currency: str) -> Journal:
     """A host's cancellation penalty is owed by the host, recovered from its next payouts (the
     cancelled booking's own payable is refunded, so there is nothing to take it from)."""
-    return _two(
+    return two_lines(
         HOST_PENALTY_RECEIVABLE,
         currency,
         host_receivable(host_account_id),
@@ -61,7 +55,7 @@ def penalty_receivable(*, penalty: int, host_account_id: str, currency: str) -> 
 def reversal_failed(*, amount: int, host_account_id: str, currency: str) -> Journal:
     """A refund was booked against the host's payable (Dr host_payable) after the host was
     paid, and the transfer reversal that should have taken it back failed: the host owes it."""
-    return _two(
+    return two_lines(
         REVERSAL_FAILED,
         currency,
         host_receivable(host_account_id),
@@ -72,7 +66,7 @@ def reversal_failed(*, amount: int, host_account_id: str, currency: str) -> Jour
 
 def recovered(*, amount: int, host_account_id: str, currency: str) -> Journal:
     """What the host owed is taken from what the platform owes it."""
-    return _two(
+    return two_lines(
         NEGATIVE_BALANCE_RECOVERED,
         currency,
         host_payable(host_account_id),

@@ -60,6 +60,16 @@ class Journal:
             raise UnbalancedJournal(f"{self.kind}: a journal needs at least two postings")
 
 
+def two_lines(
+    kind: str, currency: str, debit: str, credit: str, amount: int, *, nothing: str = "to post"
+) -> Journal:
+    """`amount` (> 0) moved from `credit` to `debit`; `nothing` says, in the refusal of an
+    amount of zero or less, what there was none of."""
+    if amount <= 0:
+        raise UnbalancedJournal(f"{kind}: nothing {nothing} ({amount})")
+    return Journal(kind, currency, ((debit, amount), (credit, -amount)))
+
+
 @dataclass(frozen=True)
 class Share:
     """What one booking of a captured payment paid, and how it divides: the platform's fee (of

@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from finance.domain.disputes import dispute_recovery
+from finance.domain.disputes import dispute_recovery, recovery_failed, recovery_reversed
 from finance.domain.ledger import (
     PLATFORM_FEES,
     STRIPE_PENDING,
@@ -33,6 +33,7 @@ from finance.domain.ledger import (
     UnbalancedJournal,
     host_payable,
     host_receivable,
+    two_lines,
 )
 
 HOST_TRANSFER = "host_transfer"
@@ -118,23 +119,17 @@ class Payable:
 
 def host_transfer(*, amount: int, host_account_id: str, currency: str) -> Journal:
     """The host's share left the Stripe balance for its connected account."""
-    if amount <= 0:
-        raise UnbalancedJournal(f"host_transfer: nothing transferred ({amount})")
-    return Journal(
-        HOST_TRANSFER,
-        currency,
-        ((host_payable(host_account_id), amount), (STRIPE_PENDING, -amount)),
+    payable = host_payable(host_account_id)
+    return two_lines(
+        HOST_TRANSFER, currency, payable, STRIPE_PENDING, amount, nothing="transferred"
     )
 
 
 def host_transfer_reversed(*, amount: int, host_account_id: str, currency: str) -> Journal:
     """Part of a transfer came back from the host's account to the Stripe balance."""
-    if amount <= 0:
-        raise UnbalancedJournal(f"host_transfer_reversed: nothing reversed ({amount})")
-    return Journal(
-        HOST_TRANSFER_REVERSED,
-        currency,
-        ((STRIPE_PENDING, amount), (host_payable(host_account_id), -amount)),
+    payable = host_payable(host_account_id)
+    return two_lines(
+        HOST_TRANSFER_REVERSED, currency, STRIPE_PENDING, payable, amount, nothing="reversed"
     )
 
 
@@ -191,21 +186,19 @@ def debit_return_recovery(
 
 def debit_return_reversed(*, amount: int, host_account_id: str, currency: str) -> Journal:
     """The transfer reversal brought the returned debit's host share into the Stripe balance."""
-    if amount <= 0:
-        raise UnbalancedJournal(f"{DEBIT_RETURN_REVERSED}: nothing reversed ({amount})")
-    return Journal(
-        DEBIT_RETURN_REVERSED,
-        currency,
-        ((STRIPE_PENDING, amount), (dispute_recovery(host_account_id), -amount)),
+    return recovery_reversed(
+        amount=amount,
+        host_account_id=host_account_id,
+        currency=currency,
+        kind=DEBIT_RETURN_REVERSED,
     )
 
 
 def debit_return_reversal_failed(*, amount: int, host_account_id: str, currency: str) -> Journal:
     """The reversal failed: the host owes the share, netted from its next payouts."""
-    if amount <= 0:
-        raise UnbalancedJournal(f"{DEBIT_RETURN_REVERSAL_FAILED}: nothing owed ({amount})")
-    return Journal(
-        DEBIT_RETURN_REVERSAL_FAILED,
-        currency,
-        ((host_receivable(host_account_id), amount), (dispute_recovery(host_account_id), -amount)),
+    return recovery_failed(
+        amount=amount,
+        host_account_id=host_account_id,
+        currency=currency,
+        kind=DEBIT_RETURN_REVERSAL_FAILED,
     )

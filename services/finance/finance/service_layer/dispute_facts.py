@@ -27,19 +27,17 @@ import asyncpg
 
 from eventkit.routing import PermanentError
 from finance.adapters import disputes_repository as disputes_db
-from finance.adapters import ledger_repository
 from finance.adapters import queue_repository as queue_db
 from finance.adapters import recon_repository as recon_db
 from finance.domain import disputes as rules
 from finance.domain.ledger import Journal, UnbalancedJournal
 from finance.domain.reconciliation import source_event_id
+from finance.service_layer.handlers import post_journal
 from finance.service_layer.payout_queue import SYSTEM, Queue, own_event_id
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.disputes import DisputeResolvedV1
 from marketplace_contracts.events.finance import (
-    JournalPostedV1,
     NegativeBalanceRecordedV1,
-    Posting,
     TransferReversalRequestedV1,
 )
 from marketplace_contracts.events.payments import TransferReversalFailedV1, TransferReversedV1
@@ -312,31 +310,10 @@ class DisputeFacts:
         stripe_object_id: str | None,
     ) -> bool:
         """Post the journal once per (source, kind) and announce it; False if it was posted."""
-        journal_id = await ledger_repository.post(
-            conn,
-            journal,
-            source_event_id=source,
-            booking_id=booking_id,
-            stripe_object_id=stripe_object_id,
+        outbox = self.queue.outbox
+        return await post_journal(
+            conn, outbox, env, journal, booking_id, stripe_object_id, source=source
         )
-        if journal_id is None:
-            return False
-        posted = JournalPostedV1(
-            journal_id=str(journal_id),
-            kind=journal.kind,
-            booking_id=booking_id,
-            source_event_id=str(source),
-            currency=journal.currency,
-            postings=[Posting(account=a, amount=v) for a, v in journal.postings],
-        )
-        await self.queue.outbox.add(
-            conn,
-            posted,
-            key=str(journal_id),
-            correlation_id=env.correlation_id,
-            causation_id=env.event_id,
-        )
-        return True
 
 
 def _key(share: rules.HostShare) -> tuple[str | None, str | None]:

@@ -39,14 +39,38 @@ async def post_journal(
     outbox: Outbox,
     env: Envelope,
     journal: Journal,
-    booking_id: str,
+    booking_id: str | None,
     stripe_object_id: str | None = None,
     *,
     source: uuid.UUID | None = None,
 ) -> bool:
     """Post the journal once per source (the fact's event, or `source`: what it books) and
-    kind, and announce it; False when it was posted before."""
-    source = source or env.event_id
+    kind, and announce it as caused by the fact; False when it was posted before."""
+    return await book(
+        conn,
+        outbox,
+        journal,
+        source or env.event_id,
+        booking_id,
+        stripe_object_id,
+        correlation_id=env.correlation_id,
+        causation_id=env.event_id,
+    )
+
+
+async def book(
+    conn: asyncpg.Connection,
+    outbox: Outbox,
+    journal: Journal,
+    source: uuid.UUID,
+    booking_id: str | None,
+    stripe_object_id: str | None = None,
+    *,
+    correlation_id: uuid.UUID,
+    causation_id: uuid.UUID | None = None,
+) -> bool:
+    """Post the journal once per (source, kind) and announce it (`finance.journal_posted`);
+    False when it was posted before."""
     journal_id = await ledger_repository.post(
         conn,
         journal,
@@ -67,8 +91,8 @@ async def post_journal(
             postings=[Posting(account=a, amount=v) for a, v in journal.postings],
         ),
         key=str(journal_id),
-        correlation_id=env.correlation_id,
-        causation_id=env.event_id,
+        correlation_id=correlation_id,
+        causation_id=causation_id,
     )
     return True
 

@@ -22,18 +22,16 @@ import asyncpg
 
 from eventkit import scheduler
 from eventkit.outbox import Outbox
-from finance.adapters import ledger_repository
 from finance.adapters import payables_repository as payables_db
 from finance.adapters import queue_repository as queue_db
 from finance.domain.ledger import Journal
 from finance.domain.payout_queue import State, Trigger, apply
+from finance.service_layer.handlers import book
 from marketplace_contracts import EventModel
 from marketplace_contracts.events.finance import (
-    JournalPostedV1,
     PayoutHeldV1,
     PayoutReleasedV1,
     PayoutScheduledV1,
-    Posting,
 )
 
 SCHEMA = "finance"
@@ -160,24 +158,7 @@ class Queue:
     ) -> None:
         """Book a journal of finance's own (once per subject and kind) and announce it."""
         source = own_event_id(journal.kind, subject)
-        journal_id = await ledger_repository.post(
-            conn, journal, source_event_id=source, booking_id=booking_id
-        )
-        if journal_id is None:
-            return
-        await self.outbox.add(
-            conn,
-            JournalPostedV1(
-                journal_id=str(journal_id),
-                kind=journal.kind,
-                booking_id=booking_id,
-                source_event_id=str(source),
-                currency=journal.currency,
-                postings=[Posting(account=a, amount=v) for a, v in journal.postings],
-            ),
-            key=str(journal_id),
-            correlation_id=uuid.uuid4(),
-        )
+        await book(conn, self.outbox, journal, source, booking_id, correlation_id=uuid.uuid4())
 
     async def hold_where(
         self,

@@ -30,6 +30,14 @@ from marketplace_contracts.events.payments import (
 )
 
 REFUND = "refund"  # the refund method that moved money at Stripe (handlers.REFUND)
+_PaymentFact = (
+    PaymentCapturedV1
+    | PaymentCapturedV2
+    | RefundSucceededV1
+    | TransferCreatedV1
+    | TransferReversedV1
+    | PaymentReturnedV1
+)
 
 
 class ReconFacts:
@@ -57,60 +65,24 @@ class ReconFacts:
         _: object,
     ) -> None:
         if event.charge_id:
-            await recon_db.record_object(
-                conn,
-                env.event_id,
-                kind="charge",
-                object_id=event.charge_id,
-                payment_id=event.payment_id,
-                booking_id=event.booking_id,
-                amount=event.amount,
-                currency=event.currency,
-            )
+            await _record(conn, env, event, "charge", event.charge_id, event.amount)
 
     async def on_refund_succeeded(
         self, conn: asyncpg.Connection, env: Envelope, event: RefundSucceededV1, _: object
     ) -> None:
         if event.method != REFUND or not event.amount or not event.stripe_refund_id:
             return
-        await recon_db.record_object(
-            conn,
-            env.event_id,
-            kind="refund",
-            object_id=event.stripe_refund_id,
-            payment_id=event.payment_id,
-            booking_id=event.booking_id,
-            amount=-event.amount,
-            currency=event.currency,
-        )
+        await _record(conn, env, event, "refund", event.stripe_refund_id, -event.amount)
 
     async def on_transfer_created(
         self, conn: asyncpg.Connection, env: Envelope, event: TransferCreatedV1, _: object
     ) -> None:
-        await recon_db.record_object(
-            conn,
-            env.event_id,
-            kind="transfer",
-            object_id=event.transfer_id,
-            payment_id=event.payment_id,
-            booking_id=event.booking_id,
-            amount=-event.amount,
-            currency=event.currency,
-        )
+        await _record(conn, env, event, "transfer", event.transfer_id, -event.amount)
 
     async def on_transfer_reversed(
         self, conn: asyncpg.Connection, env: Envelope, event: TransferReversedV1, _: object
     ) -> None:
-        await recon_db.record_object(
-            conn,
-            env.event_id,
-            kind="transfer_reversal",
-            object_id=event.reversal_id,
-            payment_id=event.payment_id,
-            booking_id=event.booking_id,
-            amount=event.amount,
-            currency=event.currency,
-        )
+        await _record(conn, env, event, "transfer_reversal", event.reversal_id, event.amount)
 
     async def on_payment_returned(
         self, conn: asyncpg.Connection, env: Envelope, event: PaymentReturnedV1, _: object
@@ -121,16 +93,7 @@ class ReconFacts:
             return
         source = event.dispute_id or await recon_db.charge_of(conn, event.payment_id)
         if source is not None:
-            await recon_db.record_object(
-                conn,
-                env.event_id,
-                kind="return",
-                object_id=source,
-                payment_id=event.payment_id,
-                booking_id=event.booking_id,
-                amount=-event.amount,
-                currency=event.currency,
-            )
+            await _record(conn, env, event, "return", source, -event.amount)
 
     async def on_platform_payout_updated(
         self, conn: asyncpg.Connection, env: Envelope, event: Any, _: object
@@ -148,3 +111,24 @@ class ReconFacts:
             currency=event.currency,
         )
         await recon_db.request_import(conn, self.cursor, self.now())
+
+
+async def _record(
+    conn: asyncpg.Connection,
+    env: Envelope,
+    event: _PaymentFact,
+    kind: str,
+    object_id: str,
+    amount: int,
+) -> None:
+    """The Stripe object a payments fact names, under the fact's payment, booking and currency."""
+    await recon_db.record_object(
+        conn,
+        env.event_id,
+        kind=kind,
+        object_id=object_id,
+        payment_id=event.payment_id,
+        booking_id=event.booking_id,
+        amount=amount,
+        currency=event.currency,
+    )

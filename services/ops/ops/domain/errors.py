@@ -22,3 +22,9 @@ def invalid(message: str) -> OpsError:
 
 def not_found(message: str) -> OpsError:
     return OpsError("not_found", message)
+
+
+def check_page(first: int, offset: int) -> None:
+    """A page of a list: 1 to 200 items from `offset` (0 or more); invalid_request otherwise."""
+    if not 1 <= first <= 200 or offset < 0:
+        raise invalid("first must be 1 to 200 and offset at least 0.")

@@ -13,7 +13,7 @@ import strawberry
 from strawberry.types import Info
 
 from eventkit.auth import Principal, Role
-from ops.domain.errors import invalid
+from ops.domain.errors import check_page, invalid
 from ops.entrypoints import graphql_finance_types as f
 from ops.entrypoints.graphql_schema import allow
 from ops.service_layer import finance_ops
@@ -26,11 +26,6 @@ QUEUE_REACH = 500  # finance's page limit: offset + first beyond it needs `after
 def _finance(info: Info) -> finance_ops.FinanceApi:
     api: finance_ops.FinanceApi = info.context["apis"].finance
     return api
-
-
-def _page(first: int, offset: int) -> None:
-    if not 1 <= first <= 200 or offset < 0:
-        raise invalid("first must be 1 to 200 and offset at least 0.")
 
 
 @strawberry.type
@@ -47,7 +42,7 @@ class FinanceQuery:
         after: str | None = None,
     ) -> f.PayoutQueuePage:
         allow(info, *FINANCE_ROLES)
-        _page(first, offset)
+        check_page(first, offset)
         if offset + first >= QUEUE_REACH:
             raise invalid(f"offset + first must stay under {QUEUE_REACH}; page on with after.")
         found = await _finance(info).payout_queue(
@@ -88,7 +83,7 @@ class FinanceQuery:
         self, info: Info, status: str | None = "open", first: int = 50, offset: int = 0
     ) -> f.ReconciliationExceptionPage:
         allow(info, *FINANCE_ROLES)
-        _page(first, offset)
+        check_page(first, offset)
         if status not in (None, "open", "resolved"):
             raise invalid("status must be open or resolved.")
         found = await _finance(info).reconciliation_exceptions(

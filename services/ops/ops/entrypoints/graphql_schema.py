@@ -20,7 +20,7 @@ from strawberry.types import Info
 
 from eventkit.auth import Principal, Role
 from ops.domain.dead_letters import Filters
-from ops.domain.errors import OpsError, forbidden, invalid
+from ops.domain.errors import OpsError, check_page, forbidden
 from ops.entrypoints import graphql_types as t
 from ops.entrypoints.graphql_trust import TrustMutation, TrustQuery
 from ops.service_layer import dead_letter_ops, mutations, timelines
@@ -37,11 +37,6 @@ def allow(info: Info, *roles: Role) -> Principal:
     if principal.role not in roles:
         raise forbidden(principal.role.value, " or ".join(r.value for r in roles))
     return principal
-
-
-def _page(first: int, offset: int) -> None:
-    if not 1 <= first <= 200 or offset < 0:
-        raise invalid("first must be 1 to 200 and offset at least 0.")
 
 
 @strawberry.type
@@ -68,7 +63,7 @@ class TimelineQuery:
         self, info: Info, saga_type: str | None = None, first: int = 50, offset: int = 0
     ) -> t.StuckSagaPage:
         allow(info, *TIMELINE_ROLES)
-        _page(first, offset)
+        check_page(first, offset)
         rows = await timelines.stuck(info.context["pool"], saga_type, first + 1, offset)
         items = [
             t.StuckSaga(
@@ -127,7 +122,7 @@ class AuditQuery:
         self, info: Info, target: str | None = None, first: int = 50, offset: int = 0
     ) -> list[t.AuditRecord]:
         allow(info, ADMIN)
-        _page(first, offset)
+        check_page(first, offset)
         rows = await mutations.audit(info.context["pool"], target, first, offset)
         return [t.audit_record(dict(r)) for r in rows]
 

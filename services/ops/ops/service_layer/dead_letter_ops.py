@@ -11,7 +11,7 @@ from eventkit.auth import Principal
 from ops.adapters import dead_letter_actions as actions
 from ops.adapters import dead_letters as kafka
 from ops.domain.dead_letters import Filters
-from ops.domain.errors import OpsError, invalid
+from ops.domain.errors import OpsError, check_page, invalid
 from ops.service_layer.mutations import Outcome, Record, once
 
 NOTE_MAX = 2000
@@ -58,8 +58,7 @@ async def list_page(
     offset: int,
 ) -> Page:
     """Newest first. `state`: open (nothing decided), replayed or skipped."""
-    if not 1 <= first <= 200 or offset < 0:
-        raise invalid("first must be 1 to 200 and offset at least 0.")
+    check_page(first, offset)
     if state not in (None, "open", "replayed", "skipped"):
         raise invalid("state must be open, replayed or skipped.")
     letters = [x for x in await kafka.read_letters(bootstrap, service) if filters.admit(x)]

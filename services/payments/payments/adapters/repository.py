@@ -9,6 +9,8 @@ from typing import Any, TypeAlias
 
 import asyncpg
 
+from eventkit.rows import LostUpdate as LostUpdate  # re-exported: callers use repository.*
+from eventkit.rows import expect_changed as expect_changed
 from payments.domain.checkout import Checkout, Split
 from payments.domain.payment import PaymentStatus, PaymentTrigger, next_status
 
@@ -115,19 +117,6 @@ async def apply_trigger(
     return await transition(
         conn, payment_id, from_status, status=next_status(from_status, trigger), **changes
     )
-
-
-class LostUpdate(RuntimeError):
-    """A write that had to change a row changed none: the row was locked by this transaction,
-    so someone else changing it meanwhile would be a bug, not a race to lose quietly."""
-
-    code = "lost_update"
-
-
-def expect_changed(changed: bool, what: str) -> None:
-    """Fail loudly (LostUpdate) when a write that cannot lose a race changed nothing."""
-    if not changed:
-        raise LostUpdate(f"{what}: no row changed")
 
 
 async def lock_payment(conn: asyncpg.Connection, payment_id: str) -> asyncpg.Record | None:

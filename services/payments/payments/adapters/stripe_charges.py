@@ -25,7 +25,8 @@ from payments.adapters.stripe_client import (
     EXPAND_CHARGE,
     StripeClientBase,
     StripeGatewayError,
-    checked_key,
+    answer,
+    idempotent,
     translate_error,
 )
 from payments.adapters.stripe_intents import PaymentIntentResult, declined_result, intent_result
@@ -170,7 +171,7 @@ class ChargeCalls(StripeClientBase):
         _refuse_beyond_limits(params["amount"], params["currency"])
         try:
             intent = await self._client.v1.payment_intents.create_async(
-                params, options={"idempotency_key": checked_key(idempotency_key)}
+                params, options=idempotent(idempotency_key)
             )
         except stripe.CardError as exc:
             return declined_result(exc, amount=params["amount"], currency=params["currency"])
@@ -194,12 +195,11 @@ class ChargeCalls(StripeClientBase):
             params["amount_to_capture"] = amount_to_capture
         if application_fee_amount is not None:
             params["application_fee_amount"] = application_fee_amount
-        try:
-            intent = await self._client.v1.payment_intents.capture_async(
-                payment_intent_id, params, options={"idempotency_key": checked_key(idempotency_key)}
+        intent = await answer(
+            self._client.v1.payment_intents.capture_async(
+                payment_intent_id, params, options=idempotent(idempotency_key)
             )
-        except stripe.StripeError as exc:
-            raise translate_error(exc) from exc
+        )
         return intent_result(intent)
 
     async def cancel(
@@ -213,20 +213,18 @@ class ChargeCalls(StripeClientBase):
         params: PaymentIntentCancelParams = {"expand": list(EXPAND_CHARGE)}
         if cancellation_reason is not None:
             params["cancellation_reason"] = cancellation_reason
-        try:
-            intent = await self._client.v1.payment_intents.cancel_async(
-                payment_intent_id, params, options={"idempotency_key": checked_key(idempotency_key)}
+        intent = await answer(
+            self._client.v1.payment_intents.cancel_async(
+                payment_intent_id, params, options=idempotent(idempotency_key)
             )
-        except stripe.StripeError as exc:
-            raise translate_error(exc) from exc
+        )
         return intent_result(intent)
 
     async def retrieve(self, payment_intent_id: str) -> PaymentIntentResult:
         params: PaymentIntentRetrieveParams = {"expand": list(EXPAND_CHARGE)}
-        try:
-            intent = await self._client.v1.payment_intents.retrieve_async(payment_intent_id, params)
-        except stripe.StripeError as exc:
-            raise translate_error(exc) from exc
+        intent = await answer(
+            self._client.v1.payment_intents.retrieve_async(payment_intent_id, params)
+        )
         return intent_result(intent)
 
 

@@ -10,11 +10,13 @@ replays the original result instead of charging twice.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Final
+from typing import Final, TypeVar
 
 import stripe
 
 from eventkit import stripe_metrics
+
+T = TypeVar("T")
 
 STRIPE_API_VERSION: Final = "2026-10-28.endive"
 """Pinned API version (the one stripe-python 16.1.0 was generated for)."""
@@ -103,6 +105,19 @@ def checked_key(idempotency_key: str) -> str:
     if not idempotency_key or len(idempotency_key) > MAX_IDEMPOTENCY_KEY_LENGTH:
         raise ValueError("a deterministic idempotency key of 1-255 characters is required")
     return idempotency_key
+
+
+def idempotent(idempotency_key: str) -> stripe.RequestOptions:
+    """A mutating call's request options: its checked idempotency key."""
+    return {"idempotency_key": checked_key(idempotency_key)}
+
+
+async def answer(request: Awaitable[T]) -> T:
+    """What one SDK request returns; a Stripe error is raised as `StripeGatewayError`."""
+    try:
+        return await request
+    except stripe.StripeError as exc:
+        raise translate_error(exc) from exc
 
 
 def id_of(value: object) -> str | None:

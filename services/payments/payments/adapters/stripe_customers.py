@@ -16,7 +16,8 @@ from payments.adapters.stripe_client import (
     DECLINED,
     EXPAND_PAYMENT_METHOD,
     StripeClientBase,
-    checked_key,
+    answer,
+    idempotent,
     translate_error,
 )
 
@@ -53,12 +54,9 @@ class CustomerCalls(StripeClientBase):
     async def create_customer(self, *, guest_id: str, idempotency_key: str) -> str:
         """Create a Customer for a guest; returns its ``cus_`` id."""
         params: CustomerCreateParams = {"metadata": {"guest_id": guest_id}}
-        try:
-            customer = await self._client.v1.customers.create_async(
-                params, options={"idempotency_key": checked_key(idempotency_key)}
-            )
-        except stripe.StripeError as exc:
-            raise translate_error(exc) from exc
+        customer = await answer(
+            self._client.v1.customers.create_async(params, options=idempotent(idempotency_key))
+        )
         return customer.id
 
     async def save_payment_method(
@@ -90,7 +88,7 @@ class CustomerCalls(StripeClientBase):
         }
         try:
             intent = await self._client.v1.setup_intents.create_async(
-                params, options={"idempotency_key": checked_key(idempotency_key)}
+                params, options=idempotent(idempotency_key)
             )
         except stripe.CardError as exc:
             return setup_declined(exc)
@@ -100,10 +98,7 @@ class CustomerCalls(StripeClientBase):
 
     async def retrieve_setup_intent(self, setup_intent_id: str) -> SetupIntentResult:
         params: SetupIntentRetrieveParams = {"expand": list(EXPAND_PAYMENT_METHOD)}
-        try:
-            intent = await self._client.v1.setup_intents.retrieve_async(setup_intent_id, params)
-        except stripe.StripeError as exc:
-            raise translate_error(exc) from exc
+        intent = await answer(self._client.v1.setup_intents.retrieve_async(setup_intent_id, params))
         return setup_result(intent)
 
 

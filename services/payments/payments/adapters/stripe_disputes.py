@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-import stripe
 from stripe.params import DisputeUpdateParams
 
-from payments.adapters.stripe_gateway import StripeGateway, checked_key, translate_error
+from payments.adapters.stripe_client import answer, idempotent
+from payments.adapters.stripe_gateway import StripeGateway
 
 DISPUTE_EVIDENCE = "dispute_evidence"
 
@@ -131,13 +131,11 @@ class StripeDisputes:
         """Upload one evidence file (purpose `dispute_evidence`); its `file_` id."""
         document = io.BytesIO(content)
         document.name = filename  # the multipart part's filename
-        try:
-            uploaded = await self._client.v1.files.create_async(
-                {"purpose": DISPUTE_EVIDENCE, "file": document},
-                options={"idempotency_key": checked_key(idempotency_key)},
+        uploaded = await answer(
+            self._client.v1.files.create_async(
+                {"purpose": DISPUTE_EVIDENCE, "file": document}, options=idempotent(idempotency_key)
             )
-        except stripe.StripeError as exc:
-            raise translate_error(exc) from exc
+        )
         return uploaded.id
 
     async def submit(
@@ -146,29 +144,22 @@ class StripeDisputes:
         """Set the evidence and submit it (`submit=True`); the dispute's status after."""
         # Evidence fields are Stripe's names (text, or a file's id), checked by Stripe.
         params = cast(DisputeUpdateParams, {"evidence": dict(evidence), "submit": True})
-        try:
-            dispute = await self._client.v1.disputes.update_async(
-                processor_dispute_id,
-                params,
-                options={"idempotency_key": checked_key(idempotency_key)},
+        dispute = await answer(
+            self._client.v1.disputes.update_async(
+                processor_dispute_id, params, options=idempotent(idempotency_key)
             )
-        except stripe.StripeError as exc:
-            raise translate_error(exc) from exc
+        )
         return str(dispute.status)
 
     async def close(self, processor_dispute_id: str, idempotency_key: str) -> str:
         """Accept the dispute (it is lost); its status after."""
-        try:
-            dispute = await self._client.v1.disputes.close_async(
-                processor_dispute_id, options={"idempotency_key": checked_key(idempotency_key)}
+        dispute = await answer(
+            self._client.v1.disputes.close_async(
+                processor_dispute_id, options=idempotent(idempotency_key)
             )
-        except stripe.StripeError as exc:
-            raise translate_error(exc) from exc
+        )
         return str(dispute.status)
 
     async def status(self, processor_dispute_id: str) -> str:
-        try:
-            dispute = await self._client.v1.disputes.retrieve_async(processor_dispute_id)
-        except stripe.StripeError as exc:
-            raise translate_error(exc) from exc
+        dispute = await answer(self._client.v1.disputes.retrieve_async(processor_dispute_id))
         return str(dispute.status)

@@ -56,6 +56,12 @@ class PaymentIntentResult:
         return self.status == DECLINED
 
     @property
+    def stripe_status(self) -> str:
+        """The intent's status as Stripe reports it: a decline leaves it awaiting another
+        payment method."""
+        return "requires_payment_method" if self.declined else self.status
+
+    @property
     def authentication_required(self) -> bool:
         """Declined because the bank wants the customer to authenticate (off-session charge):
         ask the guest to pay on-session instead."""

@@ -9,9 +9,9 @@ from stripe.params import RefundCreateParams
 
 from payments.adapters.stripe_client import (
     StripeClientBase,
-    checked_key,
+    answer,
     id_of,
-    translate_error,
+    idempotent,
 )
 
 
@@ -71,12 +71,9 @@ class RefundCalls(StripeClientBase):
             params["reverse_transfer"] = True
         if refund_application_fee:
             params["refund_application_fee"] = True
-        try:
-            refund = await self._client.v1.refunds.create_async(
-                params, options={"idempotency_key": checked_key(idempotency_key)}
-            )
-        except stripe.StripeError as exc:
-            raise translate_error(exc) from exc
+        refund = await answer(
+            self._client.v1.refunds.create_async(params, options=idempotent(idempotency_key))
+        )
         return refund_result(refund)
 
 

@@ -10,9 +10,9 @@ from stripe.params import TransferCreateParams, TransferReversalCreateParams
 
 from payments.adapters.stripe_client import (
     StripeClientBase,
-    checked_key,
+    answer,
     id_of,
-    translate_error,
+    idempotent,
 )
 
 
@@ -71,12 +71,9 @@ class TransferCalls(StripeClientBase):
             params["transfer_group"] = transfer_group
         if source_transaction is not None:
             params["source_transaction"] = source_transaction
-        try:
-            transfer = await self._client.v1.transfers.create_async(
-                params, options={"idempotency_key": checked_key(idempotency_key)}
-            )
-        except stripe.StripeError as exc:
-            raise translate_error(exc) from exc
+        transfer = await answer(
+            self._client.v1.transfers.create_async(params, options=idempotent(idempotency_key))
+        )
         return transfer_result(transfer)
 
     async def reverse_transfer(
@@ -88,12 +85,11 @@ class TransferCalls(StripeClientBase):
         if amount <= 0:
             raise ValueError("a reversal amount must be > 0")
         params: TransferReversalCreateParams = {"amount": amount, "metadata": dict(metadata)}
-        try:
-            reversal = await self._client.v1.transfers.reversals.create_async(
-                transfer_id, params, options={"idempotency_key": checked_key(idempotency_key)}
+        reversal = await answer(
+            self._client.v1.transfers.reversals.create_async(
+                transfer_id, params, options=idempotent(idempotency_key)
             )
-        except stripe.StripeError as exc:
-            raise translate_error(exc) from exc
+        )
         return TransferReversalResult(
             id=reversal.id,
             transfer_id=id_of(reversal.transfer) or transfer_id,
@@ -103,10 +99,7 @@ class TransferCalls(StripeClientBase):
 
     async def charge_transfer(self, charge_id: str) -> str | None:
         """The transfer Stripe made at capture of a destination charge (None without one)."""
-        try:
-            charge = await self._client.v1.charges.retrieve_async(charge_id)
-        except stripe.StripeError as exc:
-            raise translate_error(exc) from exc
+        charge = await answer(self._client.v1.charges.retrieve_async(charge_id))
         return id_of(getattr(charge, "transfer", None))
 
 

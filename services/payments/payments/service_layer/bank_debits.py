@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
@@ -51,18 +50,17 @@ from marketplace_contracts.events.payments import (
     PaymentFailedV1,
     PaymentProcessingV1,
 )
-from payments import metrics
 from payments.adapters import bank_debit_repository as debits_db
 from payments.adapters import repository
 from payments.adapters.stripe_gateway import (
     PaymentIntentResult,
-    StripeGateway,
     StripeGatewayError,
 )
 from payments.domain.checkout import US_BANK_ACCOUNT, Checkout
 from payments.domain.ids import idempotency_key
 from payments.domain.payment import PaymentStatus
-from payments.service_layer.saved_cards import SavedCards
+from payments.service_layer.card_authorizations import record_attempt
+from payments.service_layer.saved_cards import SavedCardUseCases
 
 log = logging.getLogger("payments.bank_debits")
 
@@ -76,19 +74,7 @@ def repay_payment_id(payment_id: str) -> str:
     return f"pay_{uuid.uuid5(_NAMESPACE, f'repay:{payment_id}').hex}"
 
 
-class BankDebits:
-    def __init__(
-        self,
-        db: Callable[[], asyncpg.Pool],
-        outbox: Outbox,
-        stripe: StripeGateway,
-        saved: SavedCards,
-    ) -> None:
-        self.db = db
-        self.outbox = outbox
-        self.stripe = stripe
-        self.saved = saved
-
+class BankDebits(SavedCardUseCases):
     # -- checkout: start the debit (outside any transaction) -------------------------------
     async def debit(self, checkout: Checkout, customer: str) -> PaymentIntentResult:
         """Raises StripeGatewayError (a request we cannot make is a permanent refusal)."""
@@ -130,14 +116,10 @@ class BankDebits:
         ok = result is not None and result.status in ("processing", "succeeded")
         row = _debit_row(env, checkout, customer_id, result, error, ok=ok)
         failure_code, failure_message = row["failure_code"], row["failure_message"]
-        if not await repository.insert_payment(conn, row):
+        # only a checkout of payment_method_type US_BANK_ACCOUNT comes here (the metric label)
+        meta = await record_attempt(conn, env, checkout, row)
+        if meta is None:
             return
-        metrics.charge_attempted(US_BANK_ACCOUNT, row["status"], row["decline_code"])
-        meta: dict[str, Any] = {
-            "key": checkout.payment_id,
-            "correlation_id": env.correlation_id,
-            "causation_id": env.event_id,
-        }
         if ok:
             assert result is not None
             await self.outbox.add(
@@ -261,9 +243,7 @@ def _debit_row(
         "transfer_group": checkout.booking_id,
         "payment_intent_id": (result.id or None) if result else None,
         "status": PaymentStatus.PROCESSING if ok else PaymentStatus.FAILED,
-        "stripe_status": ("requires_payment_method" if result.declined else result.status)
-        if result
-        else None,
+        "stripe_status": result.stripe_status if result else None,
         "bank_name": result.bank_name if result else None,
         "bank_last4": result.bank_last4 if result else None,
         "customer_id": customer_id,

@@ -23,6 +23,21 @@ from payments.service_layer import card_actions
 from payments.service_layer.deposits import Deposits
 
 
+async def record_attempt(
+    conn: asyncpg.Connection, env: Envelope, checkout: Checkout, row: dict[str, Any]
+) -> dict[str, Any] | None:
+    """Insert a checkout's payment row as Stripe answered (once) and count the attempt; the
+    outbox metadata of the events announcing it, or None when a redelivery found it recorded."""
+    if not await repository.insert_payment(conn, row):
+        return None
+    metrics.charge_attempted(checkout.payment_method_type, row["status"], row["decline_code"])
+    return {
+        "key": checkout.payment_id,
+        "correlation_id": env.correlation_id,
+        "causation_id": env.event_id,
+    }
+
+
 async def record_card_authorization(
     conn: asyncpg.Connection,
     outbox: Outbox,
@@ -41,14 +56,9 @@ async def record_card_authorization(
     # yet; the webhook of the intent decides (`card_actions`).
     action = result is not None and result.status == "requires_action"
     row = _payment_row(env, checkout, customer_id, result, error, ok=ok, action=action)
-    if not await repository.insert_payment(conn, row):
+    meta = await record_attempt(conn, env, checkout, row)
+    if meta is None:
         return
-    metrics.charge_attempted(checkout.payment_method_type, row["status"], row["decline_code"])
-    meta: dict[str, Any] = {
-        "key": payment_id,
-        "correlation_id": env.correlation_id,
-        "causation_id": env.event_id,
-    }
     if action:
         assert result is not None
         await deposits.record(conn, checkout, customer_id, deposit)
@@ -91,10 +101,7 @@ def _payment_row(
         **repository.checkout_payment(checkout, env.correlation_id),
         "payment_intent_id": result.id if result else None,
         "status": authorization_outcome(ok, action),
-        # A decline leaves the intent awaiting another payment method, as Stripe reports it.
-        "stripe_status": ("requires_payment_method" if result.declined else result.status)
-        if result
-        else None,
+        "stripe_status": result.stripe_status if result else None,
         "card_brand": result.card_brand if result else None,
         "card_last4": result.card_last4 if result else None,
         # What an off-session charge of this booking needs later.

@@ -17,13 +17,11 @@ booking puts the booking back as it was.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 
-from eventkit.outbox import Outbox
 from eventkit.routing import PermanentError
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.booking import ChargeRequestedV1
@@ -36,6 +34,7 @@ from payments.domain.payment import PaymentStatus
 from payments.service_layer import commands
 from payments.service_layer.captures import payment_captured
 from payments.service_layer.deposits import charge_source
+from payments.service_layer.use_cases import StripeUseCases
 
 log = logging.getLogger("payments.charges")
 
@@ -58,14 +57,7 @@ class ChargeOutcome:
         return self.result is not None and self.result.status == "succeeded"
 
 
-class ExtraCharges:
-    def __init__(
-        self, db: Callable[[], asyncpg.Pool], outbox: Outbox, stripe: StripeGateway
-    ) -> None:
-        self.db = db
-        self.outbox = outbox
-        self.stripe = stripe
-
+class ExtraCharges(StripeUseCases[StripeGateway]):
     # -- the consumer's route -----------------------------------------------------------------
     async def prepare(self, env: Envelope, event: ChargeRequestedV1) -> ChargeOutcome | None:
         """Charge once (outside any transaction). None if the request was answered already."""
@@ -193,10 +185,7 @@ def _payment_row(charge: ExtraCharge, outcome: ChargeOutcome, env: Envelope) -> 
         "captured_amount": result.amount_received if ok and result else 0,
         "payment_intent_id": (result.id or None) if result else None,
         "charge_id": result.charge_id if result else None,
-        # A decline leaves the intent awaiting another payment method, as Stripe reports it.
-        "stripe_status": ("requires_payment_method" if result.declined else result.status)
-        if result
-        else None,
+        "stripe_status": result.stripe_status if result else None,
         "card_brand": result.card_brand if result else None,
         "card_last4": result.card_last4 if result else None,
         "failure_code": None if ok else outcome.code,

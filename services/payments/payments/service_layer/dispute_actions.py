@@ -26,12 +26,10 @@ import base64
 import binascii
 import hashlib
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import asyncpg
 
-from eventkit.outbox import Outbox
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.disputes import (
     DisputeAcceptanceRequestedV1,
@@ -47,6 +45,7 @@ from payments.adapters.stripe_disputes import StripeDisputes
 from payments.adapters.stripe_gateway import StripeGatewayError
 from payments.domain.disputes import RESPONDABLE
 from payments.domain.ids import idempotency_key
+from payments.service_layer.use_cases import StripeUseCases
 
 log = logging.getLogger("payments.dispute_actions")
 
@@ -84,14 +83,7 @@ def _content(file_b64: str, sha256: str, filename: str) -> bytes:
     return content
 
 
-class DisputeActions:
-    def __init__(
-        self, db: Callable[[], asyncpg.Pool], outbox: Outbox, stripe: StripeDisputes
-    ) -> None:
-        self.db = db
-        self.outbox = outbox
-        self.stripe = stripe
-
+class DisputeActions(StripeUseCases[StripeDisputes]):
     # -- evidence submission ------------------------------------------------------------------
     async def submit(
         self, env: Envelope, event: EvidenceSubmissionRequestedV1

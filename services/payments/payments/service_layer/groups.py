@@ -14,22 +14,21 @@ Per-leg `booking_confirmed` / `booking_failed` events never move a group's money
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import asyncpg
 
-from eventkit.outbox import Outbox
 from eventkit.routing import PermanentError
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.booking import GroupCaptureRequestedV1, GroupFailedV1
 from marketplace_contracts.events.payments import PaymentVoidedV1
 from payments.adapters import repository
-from payments.adapters.stripe_gateway import PaymentIntentResult, StripeGateway, StripeGatewayError
+from payments.adapters.stripe_gateway import PaymentIntentResult, StripeGatewayError
 from payments.domain.ids import checkout_payment_id, intent_key
 from payments.domain.payment import VOIDABLE, PaymentStatus, PaymentTrigger
+from payments.service_layer.guards import cancel_authorization, refusal_is_final
 from payments.service_layer.reauthorization import raise_if_renewed
-from payments.service_layer.saved_cards import SavedCards
+from payments.service_layer.saved_cards import SavedCardUseCases
 
 
 @dataclass(frozen=True)
@@ -51,19 +50,7 @@ class GroupRelease:
     result: PaymentIntentResult | None = None
 
 
-class GroupPayments:
-    def __init__(
-        self,
-        db: Callable[[], asyncpg.Pool],
-        outbox: Outbox,
-        stripe: StripeGateway,
-        saved: SavedCards,
-    ) -> None:
-        self.db = db
-        self.outbox = outbox
-        self.stripe = stripe
-        self.saved = saved
-
+class GroupPayments(SavedCardUseCases):
     async def _payment(self, payment_id: str, group_id: str) -> asyncpg.Record | None:
         payment = await repository.get_payment(self.db(), payment_id)
         if payment is not None and payment["group_id"] != group_id:
@@ -139,22 +126,8 @@ class GroupPayments:
 
     async def _cancel(self, payment: asyncpg.Record) -> PaymentIntentResult:
         intent, payment_id = payment["payment_intent_id"], payment["payment_id"]
-        try:
-            try:
-                return await self.stripe.cancel(
-                    intent, idempotency_key=intent_key("cancel", payment_id, payment["renewals"])
-                )
-            except StripeGatewayError as exc:
-                if exc.code != "payment_intent_unexpected_state":
-                    raise
-                current = await self.stripe.retrieve(intent)
-                if current.status != "canceled":
-                    raise
-                return current  # the authorization lapsed meanwhile: nothing is held any more
-        except StripeGatewayError as exc:
-            if exc.retryable:
-                raise
-            raise PermanentError(f"void of {payment_id} refused: {exc}") from exc
+        cancel = cancel_authorization(self.stripe, intent, payment_id, payment["renewals"])
+        return await refusal_is_final(cancel, f"void of {payment_id}")
 
     async def record_void(
         self,

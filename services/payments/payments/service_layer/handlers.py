@@ -45,11 +45,13 @@ from payments.service_layer.charges import ExtraCharges
 from payments.service_layer.deposits import Deposits, deposit_failure
 from payments.service_layer.dispute_actions import DisputeActions
 from payments.service_layer.groups import GroupPayments
+from payments.service_layer.guards import refusal_is_final
 from payments.service_layer.reauthorization import Reauthorizations, raise_if_renewed
 from payments.service_layer.refunds import DEFAULT_MAX_ATTEMPTS, Refunds
 from payments.service_layer.reversals import Reversals
 from payments.service_layer.saved_cards import SavedCards
 from payments.service_layer.transfers import Transfers
+from payments.service_layer.use_cases import StripeUseCases
 
 
 def _booking_checkout(event: CheckoutRequestedV1) -> Checkout:
@@ -74,7 +76,7 @@ class Authorization:
     deposit: SetupIntentResult | None = None  # the card saved for a security deposit
 
 
-class PaymentHandlers:
+class PaymentHandlers(StripeUseCases[StripeGateway]):
     def __init__(
         self,
         db: Callable[[], asyncpg.Pool],
@@ -84,9 +86,7 @@ class PaymentHandlers:
         refund_max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         refund_retry_backoff: float = 0.2,
     ) -> None:
-        self.db = db  # the pool exists once the runtime has started
-        self.outbox = outbox
-        self.stripe = stripe
+        super().__init__(db, outbox, stripe)
         self.saved = SavedCards(db, outbox, stripe)
         self.bank_debits = BankDebits(db, outbox, stripe, self.saved)
         self.groups = GroupPayments(db, outbox, stripe, self.saved)
@@ -298,15 +298,11 @@ class PaymentHandlers:
         payment = await repository.get_payment(self.db(), event.payment_id)
         if payment is None or payment["status"] not in VOIDABLE or payment["group_id"] is not None:
             return None  # a group's payment is voided by group_failed only
-        try:
-            return await self.stripe.cancel(
-                payment["payment_intent_id"],
-                idempotency_key=intent_key("cancel", event.payment_id, payment["renewals"]),
-            )
-        except StripeGatewayError as exc:
-            if exc.retryable:
-                raise
-            raise PermanentError(f"void of {event.payment_id} refused: {exc}") from exc
+        cancel = self.stripe.cancel(
+            payment["payment_intent_id"],
+            idempotency_key=intent_key("cancel", event.payment_id, payment["renewals"]),
+        )
+        return await refusal_is_final(cancel, f"void of {event.payment_id}")
 
     async def record_void(
         self,

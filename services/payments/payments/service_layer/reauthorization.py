@@ -23,13 +23,11 @@ as replaced at once, so the sweeper cancels it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 import asyncpg
 
-from eventkit.outbox import Outbox
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.booking import ReauthorizationRequestedV1
 from marketplace_contracts.events.payments import (
@@ -46,6 +44,7 @@ from payments.domain.checkout import is_destination_charge, stripe_metadata
 from payments.domain.ids import idempotency_key
 from payments.domain.payment import PaymentStatus
 from payments.service_layer.guards import existing_payment
+from payments.service_layer.use_cases import StripeUseCases
 
 log = logging.getLogger("payments.reauthorization")
 
@@ -62,14 +61,7 @@ class Renewal:
     failure_message: str = ""
 
 
-class Reauthorizations:
-    def __init__(
-        self, db: Callable[[], asyncpg.Pool], outbox: Outbox, stripe: StripeGateway
-    ) -> None:
-        self.db = db
-        self.outbox = outbox
-        self.stripe = stripe
-
+class Reauthorizations(StripeUseCases[StripeGateway]):
     async def prepare(self, env: Envelope, event: ReauthorizationRequestedV1) -> Renewal | None:
         payment = await existing_payment(self.db(), event.payment_id)
         if (

@@ -40,7 +40,7 @@ from payments import metrics
 from payments.adapters import refund_repository as refunds_db
 from payments.adapters import repository
 from payments.adapters.stripe_gateway import PaymentIntentResult, StripeGateway, StripeGatewayError
-from payments.domain.ids import idempotency_key, intent_key
+from payments.domain.ids import idempotency_key
 from payments.domain.refunds import (
     AMENDMENT,
     NONE,
@@ -56,8 +56,10 @@ from payments.domain.refunds import (
     plan_refund,
 )
 from payments.service_layer import commands
+from payments.service_layer.guards import cancel_authorization
 from payments.service_layer.refund_effects import RefundOutcome, apply_to_payment
 from payments.service_layer.reversals import plan_reversals
+from payments.service_layer.use_cases import StripeUseCases
 
 log = logging.getLogger("payments.refunds")
 
@@ -68,7 +70,7 @@ class RefundNotRetryable(Exception):
     """`retry-refund` on a refund that does not exist or already succeeded."""
 
 
-class Refunds:
+class Refunds(StripeUseCases[StripeGateway]):
     def __init__(
         self,
         db: Callable[[], asyncpg.Pool],
@@ -80,9 +82,7 @@ class Refunds:
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be >= 1")
-        self.db = db
-        self.outbox = outbox
-        self.stripe = stripe
+        super().__init__(db, outbox, stripe)
         self.max_attempts = max_attempts
         self.retry_backoff = retry_backoff
 
@@ -229,20 +229,10 @@ class Refunds:
         )
 
     async def _void(self, payment: PaymentState, intent_id: str) -> PaymentIntentResult:
-        """Cancel the authorization (the key every void of this payment shares, so a void for
-        a failed booking and one for a refund are the same request)."""
-        try:
-            return await self.stripe.cancel(
-                intent_id,
-                idempotency_key=intent_key("cancel", payment.payment_id, payment.renewals),
-            )
-        except StripeGatewayError as exc:
-            if exc.code != "payment_intent_unexpected_state":
-                raise
-            current = await self.stripe.retrieve(intent_id)
-            if current.status != "canceled":
-                raise
-            return current  # the authorization lapsed meanwhile: nothing is held any more
+        """Cancel the authorization (`guards.cancel_authorization`)."""
+        return await cancel_authorization(
+            self.stripe, intent_id, payment.payment_id, payment.renewals
+        )
 
     # -- recording --------------------------------------------------------------------------
     async def record(

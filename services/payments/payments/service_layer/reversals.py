@@ -31,7 +31,6 @@ from collections.abc import Callable
 import asyncpg
 
 from eventkit import periodic
-from eventkit.outbox import Outbox
 from eventkit.runtime import ServiceRuntime, Worker
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.finance import TransferReversalRequestedV1
@@ -43,18 +42,12 @@ from payments.domain.checkout import is_destination_charge
 from payments.domain.ids import idempotency_key
 from payments.domain.refunds import REFUND, RefundOrder
 from payments.service_layer.transfers import TransferRefused, booking_split
+from payments.service_layer.use_cases import StripeUseCases
 
 log = logging.getLogger("payments.reversals")
 
 
-class Reversals:
-    def __init__(
-        self, db: Callable[[], asyncpg.Pool], outbox: Outbox, stripe: StripeGateway
-    ) -> None:
-        self.db = db
-        self.outbox = outbox
-        self.stripe = stripe
-
+class Reversals(StripeUseCases[StripeGateway]):
     async def reverse_pending(self, limit: int = 50) -> int:
         """Make the pending reversals through Stripe and record each; how many were made.
         A retryable failure leaves one pending for the next round; a refusal records it

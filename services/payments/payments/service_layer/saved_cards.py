@@ -12,7 +12,6 @@ A Linked Booking Group saves its card the same way and is charged when the group
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import asyncpg
 
@@ -20,7 +19,6 @@ from eventkit.outbox import Outbox
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.booking import PaymentRetryRequestedV1
 from marketplace_contracts.events.payments import PaymentFailedV1, PaymentMethodSavedV1
-from payments import metrics
 from payments.adapters import repository
 from payments.adapters.stripe_gateway import (
     PaymentIntentResult,
@@ -32,16 +30,12 @@ from payments.domain.checkout import Checkout, is_destination_charge, stripe_met
 from payments.domain.ids import idempotency_key
 from payments.domain.payment import PaymentStatus, PaymentTrigger
 from payments.service_layer.captures import record_captured
-from payments.service_layer.card_authorizations import checkout_failed
+from payments.service_layer.card_authorizations import checkout_failed, record_attempt
 from payments.service_layer.guards import existing_payment, refusal_is_final
+from payments.service_layer.use_cases import StripeUseCases
 
 
-class SavedCards:
-    def __init__(self, db: Callable[[], asyncpg.Pool], outbox: Outbox, stripe: StripeGateway):
-        self.db = db
-        self.outbox = outbox
-        self.stripe = stripe
-
+class SavedCards(StripeUseCases[StripeGateway]):
     async def save(self, checkout: Checkout, customer: str) -> SetupIntentResult:
         return await self.stripe.save_payment_method(
             customer=customer,
@@ -77,14 +71,9 @@ class SavedCards:
             if ok
             else (error.message if error else result and result.failure_message),
         }
-        if not await repository.insert_payment(conn, row):
+        meta = await record_attempt(conn, env, checkout, row)
+        if meta is None:
             return
-        metrics.charge_attempted(checkout.payment_method_type, row["status"], row["decline_code"])
-        meta: dict[str, Any] = {
-            "key": payment_id,
-            "correlation_id": env.correlation_id,
-            "causation_id": env.event_id,
-        }
         if ok and result is not None:
             await self.outbox.add(
                 conn,
@@ -228,3 +217,17 @@ class SavedCards:
         result: PaymentIntentResult | None,
     ) -> None:
         await self.record_charge(conn, env, event.payment_id, PaymentStatus.CHARGE_FAILED, result)
+
+
+class SavedCardUseCases(StripeUseCases[StripeGateway]):
+    """Use cases that may pay with the card a checkout saved (`SavedCards`, shared)."""
+
+    def __init__(
+        self,
+        db: Callable[[], asyncpg.Pool],
+        outbox: Outbox,
+        stripe: StripeGateway,
+        saved: SavedCards,
+    ) -> None:
+        super().__init__(db, outbox, stripe)
+        self.saved = saved

@@ -24,13 +24,11 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 
-from eventkit.outbox import Outbox
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.finance import PayoutReleasedV1
 from marketplace_contracts.events.payments import (
@@ -48,6 +46,7 @@ from payments.domain.checkout import (
 )
 from payments.domain.ids import idempotency_key
 from payments.domain.payment import PaymentStatus
+from payments.service_layer.use_cases import StripeUseCases
 
 log = logging.getLogger("payments.transfers")
 
@@ -108,14 +107,7 @@ async def available(
     return max(0, split.host_amount - refunded - paid)
 
 
-class Transfers:
-    def __init__(
-        self, db: Callable[[], asyncpg.Pool], outbox: Outbox, stripe: StripeGateway
-    ) -> None:
-        self.db = db
-        self.outbox = outbox
-        self.stripe = stripe
-
+class Transfers(StripeUseCases[StripeGateway]):
     # -- finance released a payout: the consumer's route -------------------------------------
     async def prepare(self, env: Envelope, event: PayoutReleasedV1) -> TransferOutcome | None:
         """Reserve and transfer once (outside any transaction). None if decided already."""
