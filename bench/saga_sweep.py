@@ -31,6 +31,7 @@ import sys
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -162,10 +163,13 @@ SLOTS_PER_LISTING = 4000
 IDLE_CORES = 0.10  # the system counts as idle below this much CPU (all its processes together)
 
 
-async def history(client: Client, count: int, rng: random.Random, rate: float) -> None:
+async def history(
+    client: Client, count: int, rng: random.Random, rate: float, renew: Callable[[], None]
+) -> None:
     """Drive `count` checkouts on listings of their own, without following them; a refusal
     (503 `overloaded`) waits its Retry-After and tries again, so this runs at the rate the
-    system admits. Prints progress and what was not accepted, by status and code."""
+    system admits. A 401 (the token expired: a history takes hours) renews the token once and
+    tries again. Prints progress and what was not accepted, by status and code."""
     listings = await saga.bench_listings(client, max(1, -(-count // SLOTS_PER_LISTING)))
     slots = saga.plan_slots(listings, count, rng)
     say(f"history: {count} checkouts on {len(listings)} listings")
@@ -181,6 +185,7 @@ async def history(client: Client, count: int, rng: random.Random, rate: float) -
             "payment_method": "pm_card_visa",
         }
         headers = {"Idempotency-Key": str(uuid.uuid4())}  # one key per checkout, kept on retry
+        renewed = False
         async with sem:
             while True:
                 try:
@@ -188,6 +193,10 @@ async def history(client: Client, count: int, rng: random.Random, rate: float) -
                 except HTTPError as exc:
                     outcome[type(exc).__name__] += 1
                     await asyncio.sleep(1.0)
+                    continue
+                if response.status_code == 401 and not renewed:
+                    renewed = True
+                    renew()
                     continue
                 if response.status_code != 503:
                     break
@@ -223,12 +232,17 @@ async def sweep(args: argparse.Namespace) -> BenchResult:
         why = await saga.gateway_answers(client)
         if why is not None:
             return BenchResult(name="sweep", status="skipped", message=f"gateway: {why}")
-        client.headers["Authorization"] = f"Bearer {args.token or saga.mint_token(args.sub)}"
+
+        def renew() -> None:  # a token of the user's own (--token) is theirs to renew
+            client.headers["Authorization"] = f"Bearer {args.token or saga.mint_token(args.sub)}"
+
+        renew()
         listings = await saga.bench_listings(client)
         rng = random.Random(args.seed)
         if args.history:
-            await history(client, args.history, rng, max(args.rates))
+            await history(client, args.history, rng, max(args.rates), renew)
             await settle()
+            renew()  # the sweep's checkouts start with a fresh token
         raw = await raw_limit(client)
         say(
             f"raw limit: gateway GET /healthz {raw:,.0f}/s closed-loop; load {os.getloadavg()[0]:.2f}"
