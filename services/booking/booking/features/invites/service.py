@@ -16,7 +16,6 @@ from typing import Any
 import asyncpg
 
 from booking.adapters import repository
-from booking.adapters.lost_update import expect_changed
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.quote import Pricing, quote
 from booking.features.invites import repository as invites_repository
@@ -34,6 +33,7 @@ from booking.service_layer.checkout import PlaceBooking, place_booking
 from booking.service_layer.publishing import Cause, publish
 from eventkit import scheduler
 from eventkit.outbox import Outbox
+from eventkit.rows import expect_changed
 from marketplace_contracts.events.booking import InviteClosedV1
 
 __all__ = [

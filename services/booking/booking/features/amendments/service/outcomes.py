@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 import asyncpg
 
 from booking.adapters import repository
-from booking.adapters.lost_update import expect_changed
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.model import BookingStatus
 from booking.domain.quote import Quote
@@ -33,6 +32,7 @@ from booking.features.amendments.messages import publish, refund_request
 from booking.service_layer.checkout import COMPLETION
 from eventkit import scheduler
 from eventkit.outbox import Outbox
+from eventkit.rows import expect_changed
 
 
 async def lock(

@@ -51,6 +51,7 @@ from booking.features.claims.service.deposits import (
 from booking.features.claims.views import claims_of, evidence_file, not_found, view
 from eventkit import scheduler
 from eventkit.outbox import Outbox
+from eventkit.rows import expect_changed
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.payments import (
     PaymentCapturedV1,
@@ -92,7 +93,7 @@ async def lock(conn: asyncpg.Connection, claim_id: uuid.UUID) -> tuple[asyncpg.R
 
 async def save(conn: asyncpg.Connection, claim: Claim, **changes: Any) -> None:
     changed = await claims_repository.save_claim(conn, claim, **changes)
-    claims_repository.expect_changed(changed, f"claim {claim.claim_id}")
+    expect_changed(changed, f"claim {claim.claim_id}")
 
 
 async def _left(conn: asyncpg.Connection, row: asyncpg.Record, claim: Claim) -> int:

@@ -35,7 +35,6 @@ from typing import Any
 
 import asyncpg
 
-from booking.adapters.lost_update import expect_changed
 from booking.config import BookingSettings
 from booking.domain.errors import BookingError
 from booking.domain.model import BOOKING_FAILED, LEG_READY, BookingStatus, Trigger
@@ -59,6 +58,7 @@ from booking.service_layer.checkout import (
 from booking.service_layer.publishing import Builders, Cause, publish
 from eventkit import scheduler
 from eventkit.outbox import Outbox
+from eventkit.rows import expect_changed
 from marketplace_contracts import EventModel
 
 __all__ = [

@@ -15,7 +15,6 @@ import asyncpg
 
 from booking import metrics
 from booking.adapters import repository
-from booking.adapters.lost_update import expect_changed
 from booking.domain.holds import HoldRule
 from booking.domain.model import (
     BOOKING_CONFIRMED,
@@ -48,6 +47,7 @@ from booking.service_layer.reauthorization import (
 from eventkit import scheduler
 from eventkit.outbox import Outbox
 from eventkit.routing import PermanentError
+from eventkit.rows import expect_changed
 from marketplace_contracts import Envelope, EventModel
 from marketplace_contracts.events.payments import (
     AuthorizationExpiringV1,
