@@ -15,6 +15,7 @@ import pytest
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.refunds import Canceller
 from booking.features.amendments import service as amendments
+from booking.features.amendments import timers as amendment_timers
 from booking.service_layer.checkout import PlaceBooking, place_booking
 from booking.service_layer.handlers import BookingHandlers
 from eventkit.outbox import Outbox
@@ -272,7 +273,7 @@ async def test_overtime_is_reported_accepted_or_disputed(booking_pool: asyncpg.P
         booking_pool, amendments.report_overtime, uuid.UUID(booking_id), "host-am", 30
     )
     async with booking_pool.acquire() as conn, conn.transaction():  # not disputed in time
-        await amendments.expire_job(OUTBOX, conn, again["amendment_id"], {})
+        await amendment_timers.expire_job(OUTBOX, conn, again["amendment_id"], {})
     [charge] = await _events(booking_pool, booking_id, "booking.charge_requested")
     assert charge["amount"] == 4_950 and charge["reason"] == "overtime"
 

@@ -19,6 +19,7 @@ import pytest
 from booking.adapters.esign.base import EnvelopeStatus, WebhookEvent
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.holds import HoldRule
+from booking.features.groups import timers as group_timers
 from booking.features.groups.service import LegRequest, PlaceGroup, place_group
 from booking.service_layer import host_response
 from booking.service_layer.checkout import PlaceBooking, place_booking
@@ -273,7 +274,7 @@ async def test_a_failure_at_any_step_releases_every_leg_and_voids_once(
         await _deliver(handlers.on_payment_failed, _declined(group), f"pay_{gid}")
     elif step == "hold_expired":
         async with booking_pool.acquire() as conn, conn.transaction():
-            await handlers.groups.expire_hold(conn, gid, {})
+            await group_timers.expire_hold(handlers.groups, conn, gid, {})
     else:
         await _deliver(handlers.on_payment_authorized, _authorized(group), f"pay_{gid}")
         async with booking_pool.acquire() as conn, conn.transaction():
@@ -342,7 +343,7 @@ async def test_payment_is_requested_once_every_leg_is_signed_whatever_the_order(
     for outcome in (*order, order[0]):  # the first outcome is also delivered twice
         if outcome == "hold_expired":
             async with booking_pool.acquire() as conn, conn.transaction():
-                await handlers.groups.expire_hold(conn, gid, {})
+                await group_timers.expire_hold(handlers.groups, conn, gid, {})
         else:
             action, leg = outcome.split("_")
             status = EnvelopeStatus.SIGNED if action == "sign" else EnvelopeStatus.DECLINED

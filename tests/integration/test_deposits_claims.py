@@ -25,6 +25,7 @@ from booking.config import claim_windows
 from booking.domain.errors import BookingError, ErrorCode
 from booking.entrypoints.pages import receipt_html
 from booking.features.claims import service as claims
+from booking.features.claims import timers as claim_timers
 from booking.service_layer import receipts
 from booking.service_layer.checkout import PlaceBooking, place_booking
 from booking.service_layer.handlers import BookingHandlers
@@ -380,12 +381,12 @@ async def test_an_unanswered_claim_waits_for_an_admin_and_late_answers_are_refus
     assert closed.value.code is ErrorCode.CLAIM_RESPONSE_WINDOW_CLOSED
     job = await booking_pool.fetchrow(
         "SELECT due_at, status FROM booking.scheduled_jobs WHERE kind = $1 AND subject_id = $2",
-        claims.CLAIM_RESPONSE_EXPIRY,
+        claim_timers.CLAIM_RESPONSE_EXPIRY,
         str(claim_id),
     )
     assert (job["due_at"], job["status"]) == (respond_by, "pending")
     async with booking_pool.acquire() as conn, conn.transaction():
-        await claims.expire_response(OUTBOX, conn, str(claim_id), {})
+        await claim_timers.expire_response(OUTBOX, conn, str(claim_id), {})
     assert (await _claim_view(booking_pool, str(claim_id)))["status"] == "awaiting_admin"
     with pytest.raises(BookingError) as answered:
         await _run(booking_pool, claims.contest, claim_id, claim["guest_id"], "too late")
@@ -482,7 +483,7 @@ async def _consume_batched(payments: PaymentsHarness, env: Envelope, key: str) -
 
 async def _release_timer(pool: asyncpg.Pool, booking_id: str) -> None:
     async with pool.acquire() as conn, conn.transaction():
-        await claims.release_job(OUTBOX, conn, booking_id, {})
+        await claim_timers.release_job(OUTBOX, conn, booking_id, {})
 
 
 async def test_no_claim_releases_the_deposit_once_and_payments_records_it(
@@ -499,7 +500,7 @@ async def test_no_claim_releases_the_deposit_once_and_payments_records_it(
         await HANDLERS.complete(conn, booking_id, {})
     due = await booking_pool.fetchval(
         "SELECT due_at FROM booking.scheduled_jobs WHERE kind = $1 AND subject_id = $2",
-        claims.DEPOSIT_RELEASE,
+        claim_timers.DEPOSIT_RELEASE,
         booking_id,
     )
     ends_at = await booking_pool.fetchval(

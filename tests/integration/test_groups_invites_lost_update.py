@@ -10,11 +10,11 @@ import asyncpg
 import pytest
 
 from booking.adapters import repository
-from booking.adapters.lost_update import LostUpdate
 from booking.features.groups.service import Groups, LegRequest, PlaceGroup, place_group
 from booking.features.invites import repository as invites_repository
 from booking.features.invites import service as invites
 from eventkit.outbox import Outbox
+from eventkit.rows import LostUpdate
 
 pytestmark = pytest.mark.integration
 OUTBOX = Outbox("booking", producer="booking")

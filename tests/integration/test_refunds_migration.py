@@ -25,7 +25,6 @@ from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from booking.adapters import refunds_repository, repository
-from booking.adapters.lost_update import LostUpdate
 from booking.adapters.refunds_repository import REFUND_DOCUMENT
 from booking.domain.refunds import (
     Basis,
@@ -39,6 +38,7 @@ from booking.service_layer.checkout import PlaceBooking, place_booking
 from eventkit.db import sqlalchemy_url
 from eventkit.migrations import alembic_config
 from eventkit.outbox import Outbox
+from eventkit.rows import LostUpdate
 from tests.conftest import service_dsn
 
 pytestmark = pytest.mark.integration

@@ -19,7 +19,8 @@ from booking.features.claims.domain import (
     Release,
 )
 from booking.features.claims.messages import About, deposit_released, publish
-from booking.features.claims.repository import LostUpdate, expect_changed, save_claim
+from booking.features.claims.repository import save_claim
+from eventkit.rows import LostUpdate, expect_changed
 from marketplace_contracts.events.booking import (
     ChargeRequestedV1,
     ClaimDecidedV1,

@@ -22,11 +22,10 @@ from booking.entrypoints import http
 from booking.entrypoints.consumers import build_router
 from booking.entrypoints.esign_webhooks import build_dropbox_sign_router
 from booking.entrypoints.signing_page import build_signing_router
-from booking.features.amendments import service as amendments
-from booking.features.claims import service as claims
-from booking.features.groups.service import GROUP_HOLD_EXPIRY
-from booking.features.invites import service as invites
-from booking.features.invites.service import INVITE_EXPIRY
+from booking.features.amendments import timers as amendment_timers
+from booking.features.claims import timers as claim_timers
+from booking.features.groups import timers as group_timers
+from booking.features.invites import timers as invite_timers
 from booking.service_layer import payment_due, pricing
 from booking.service_layer.admission import Admission
 from booking.service_layer.checkout import (
@@ -153,14 +152,14 @@ def _timers(
             HOLD_EXPIRY: handlers.expire_hold,
             REQUEST_EXPIRY: handlers.expire_request,
             COMPLETION: handlers.complete,
-            INVITE_EXPIRY: partial(invites.expire_job, outbox),
+            invite_timers.INVITE_EXPIRY: partial(invite_timers.expire_job, outbox),
             PAYMENT_WINDOW: partial(payment_due.close_window, outbox),
             CREATE_ENVELOPE: documents.create_envelope,
-            GROUP_HOLD_EXPIRY: handlers.groups.expire_hold,
-            amendments.AMENDMENT_EXPIRY: partial(amendments.expire_job, outbox),
-            amendments.CREATE_AMENDMENT_ENVELOPE: documents.create_amendment_envelope,
-            claims.CLAIM_RESPONSE_EXPIRY: partial(claims.expire_response, outbox),
-            claims.DEPOSIT_RELEASE: partial(claims.release_job, outbox),
+            group_timers.GROUP_HOLD_EXPIRY: partial(group_timers.expire_hold, handlers.groups),
+            amendment_timers.AMENDMENT_EXPIRY: partial(amendment_timers.expire_job, outbox),
+            amendment_timers.CREATE_AMENDMENT_ENVELOPE: documents.create_amendment_envelope,
+            claim_timers.CLAIM_RESPONSE_EXPIRY: partial(claim_timers.expire_response, outbox),
+            claim_timers.DEPOSIT_RELEASE: partial(claim_timers.release_job, outbox),
             bank_debits.RETURNED_DEBIT_WINDOW: handlers.bank_debits.close_window,
         },
         poll_interval=settings.scheduler_poll_seconds,

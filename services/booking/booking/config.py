@@ -1,22 +1,12 @@
 from datetime import timedelta
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from booking.features.claims.domain.rules import ClaimWindows
 from eventkit.auth import DEV_JWT_SECRET
-from eventkit.settings import ServiceSettings
-
-
-def _duration(value: object) -> object:
-    """A duration setting from the environment: seconds (`432000`) or ISO 8601 (`P5D`)."""
-    if isinstance(value, str) and value.strip().replace(".", "", 1).isdigit():
-        return float(value)
-    return value
-
-
-Duration = Annotated[timedelta, BeforeValidator(_duration)]
+from eventkit.settings import Duration, ServiceSettings
 
 
 class BookingSettings(ServiceSettings):

@@ -14,8 +14,8 @@ import uuid
 
 import asyncpg
 
-from booking.adapters.lost_update import expect_changed
 from booking.domain.refunds import CancellationRefund, RefundProgress
+from eventkit.rows import expect_changed
 
 # A correlated subquery of `FROM booking.bookings` (the table must not be aliased): the
 # refund's document, or NULL when the booking was not cancelled.

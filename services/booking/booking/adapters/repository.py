@@ -7,8 +7,8 @@ from typing import Any
 
 import asyncpg
 
-from booking.adapters.lost_update import expect_changed
 from booking.adapters.refunds_repository import REFUND_DOCUMENT
+from eventkit.rows import expect_changed
 
 BOOKING_COLUMNS = (
     "booking_id, guest_id, listing_id, host_id, host_account_id, starts_at, ends_at, status, "

@@ -13,19 +13,6 @@ from booking.features.claims.domain import OPEN_STATUSES, Claim, ClaimStatus
 from booking.features.claims.domain.rules import ClaimedBooking, Evidence
 
 
-class LostUpdate(RuntimeError):
-    """A write that had to change a row changed none: the row was locked by this transaction,
-    so someone else changing it meanwhile would be a bug, not a race to lose quietly."""
-
-    code = "lost_update"
-
-
-def expect_changed(changed: bool, what: str) -> None:
-    """Fail loudly (LostUpdate) when a write that cannot lose a race changed nothing."""
-    if not changed:
-        raise LostUpdate(f"{what}: no row changed")
-
-
 def claimed_booking(row: Mapping[str, Any]) -> ClaimedBooking:
     """The booking row (repository.get_booking) as its claims see it."""
     return ClaimedBooking(

@@ -74,6 +74,9 @@ AWAITING_HOSTS_EVENT: Final = "booking.group_awaiting_hosts"
 CAPTURE_REQUESTED: Final = "booking.group_capture_requested"
 CONFIRMED_EVENT: Final = "booking.group_confirmed"
 FAILED_EVENT: Final = "booking.group_failed"
+# The durable timer (a `scheduled_jobs` kind, keyed by the group) at the end of the checkout
+# hold; its handler is `timers.py`'s.
+GROUP_HOLD_EXPIRY: Final = "group_hold_expiry"
 
 GROUP_INITIALS = (
     (

@@ -38,6 +38,9 @@ class InviteTrigger(StrEnum):
 
 SENT_EVENT: Final = "booking.invite_sent"
 CLOSED_EVENT: Final = "booking.invite_closed"
+# The durable timer (a `scheduled_jobs` kind, keyed by the invite) that expires an invite still
+# open at `expires_at`; its handler is `timers.py`'s.
+INVITE_EXPIRY: Final = "invite_expiry"
 INVITE_INITIAL = (InviteStatus.OPEN, "host sends", SENT_EVENT)
 INVITE_TABLE: TransitionTable[InviteStatus, InviteTrigger] = TransitionTable(
     {

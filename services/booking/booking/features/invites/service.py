@@ -16,11 +16,11 @@ from typing import Any
 import asyncpg
 
 from booking.adapters import repository
-from booking.adapters.lost_update import expect_changed
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.quote import Pricing, quote
 from booking.features.invites import repository as invites_repository
 from booking.features.invites.domain import (
+    INVITE_EXPIRY,
     INVITE_INITIAL,
     Invite,
     InviteExtra,
@@ -33,17 +33,15 @@ from booking.service_layer.checkout import PlaceBooking, place_booking
 from booking.service_layer.publishing import Cause, publish
 from eventkit import scheduler
 from eventkit.outbox import Outbox
+from eventkit.rows import expect_changed
 from marketplace_contracts.events.booking import InviteClosedV1
 
-INVITE_EXPIRY = "invite_expiry"
-
 __all__ = [
-    "INVITE_EXPIRY",
     "InviteExtra",
     "SendInvite",
     "accept",
+    "close",
     "decline",
-    "expire_job",
     "send",
     "withdraw",
 ]
@@ -136,7 +134,7 @@ async def accept(
         ),
         hold_ttl,
     )
-    await _close(conn, outbox, row, invite, step, uuid.UUID(booking["booking_id"]))
+    await close(conn, outbox, row, invite, step, uuid.UUID(booking["booking_id"]))
     return booking
 
 
@@ -144,7 +142,7 @@ async def decline(
     conn: asyncpg.Connection, outbox: Outbox, invite_id: uuid.UUID, guest_id: str
 ) -> dict[str, Any]:
     row, invite = await _load(conn, invite_id, guest_id=guest_id)
-    await _close(conn, outbox, row, invite, invite.decline())
+    await close(conn, outbox, row, invite, invite.decline())
     return await view(conn, invite_id)
 
 
@@ -152,23 +150,11 @@ async def withdraw(
     conn: asyncpg.Connection, outbox: Outbox, invite_id: uuid.UUID, host_id: str | None
 ) -> dict[str, Any]:
     row, invite = await _load(conn, invite_id, host_id=host_id)
-    await _close(conn, outbox, row, invite, invite.withdraw())
+    await close(conn, outbox, row, invite, invite.withdraw())
     return await view(conn, invite_id)
 
 
-async def expire_job(
-    outbox: Outbox, conn: asyncpg.Connection, invite_id: str, _payload: dict[str, object]
-) -> None:
-    """Durable timer: an invite still open at `expires_at` expires."""
-    row = await invites_repository.lock_invite(conn, uuid.UUID(invite_id))
-    if row is None:
-        return
-    invite = Invite.of(row)
-    if (step := invite.expire()) is not None:
-        await _close(conn, outbox, row, invite, step)
-
-
-async def _close(
+async def close(
     conn: asyncpg.Connection,
     outbox: Outbox,
     row: asyncpg.Record,

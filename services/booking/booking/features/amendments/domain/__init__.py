@@ -2,7 +2,9 @@
 table (`amendment.py`), and what a proposal changes and the money it moves (`terms.py`)."""
 
 from booking.features.amendments.domain.amendment import (
+    AMENDMENT_EXPIRY,
     CHARGE_EVENT,
+    CREATE_AMENDMENT_ENVELOPE,
     DECIDED_EVENT,
     OPEN,
     PROPOSED_EVENT,
@@ -26,7 +28,9 @@ from booking.features.amendments.domain.terms import (
 )
 
 __all__ = [
+    "AMENDMENT_EXPIRY",
     "CHARGE_EVENT",
+    "CREATE_AMENDMENT_ENVELOPE",
     "DECIDED_EVENT",
     "OPEN",
     "PROPOSED_EVENT",

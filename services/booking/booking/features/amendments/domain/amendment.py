@@ -95,6 +95,11 @@ PROPOSED_EVENT: Final = "booking.amendment_proposed"
 DECIDED_EVENT: Final = "booking.amendment_decided"
 CHARGE_EVENT: Final = "booking.charge_requested"
 SIGNATURES_EVENT: Final = "booking.signatures_requested"
+# The durable timers (`scheduled_jobs` kinds, keyed by the amendment): the expiry at
+# `respond_by` (its handler is `timers.py`'s), and the job that creates the signing envelope
+# after commit (its handler is the documents use case's).
+AMENDMENT_EXPIRY: Final = "amendment_expiry"
+CREATE_AMENDMENT_ENVELOPE: Final = "create_amendment_envelope"
 
 S, T, G = AmendmentStatus, AmendmentTrigger, AmendmentGuard
 

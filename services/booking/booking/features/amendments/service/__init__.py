@@ -1,14 +1,11 @@
-"""Use cases of amendments and overtime: the commands and timers (`use_cases.py`), what a
-transition writes and publishes (`outcomes.py`), and payments' answers to an amendment's extra
-charge (`payments.py`)."""
+"""Use cases of amendments and overtime: the commands (`use_cases.py`), what a transition
+writes and publishes (`outcomes.py`), and payments' answers to an amendment's extra charge
+(`payments.py`). The expiry's timer is `features/amendments/timers.py`."""
 
 from booking.features.amendments.service.use_cases import (
-    AMENDMENT_EXPIRY,
-    CREATE_AMENDMENT_ENVELOPE,
     Actor,
     accept,
     dispute,
-    expire_job,
     on_charge_captured,
     on_charge_failed,
     on_signatures_declined,
@@ -21,12 +18,9 @@ from booking.features.amendments.service.use_cases import (
 )
 
 __all__ = [
-    "AMENDMENT_EXPIRY",
-    "CREATE_AMENDMENT_ENVELOPE",
     "Actor",
     "accept",
     "dispute",
-    "expire_job",
     "on_charge_captured",
     "on_charge_failed",
     "on_signatures_declined",

@@ -16,20 +16,23 @@ from datetime import UTC, datetime
 import asyncpg
 
 from booking.adapters import repository
-from booking.adapters.lost_update import expect_changed
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.model import BookingStatus
 from booking.domain.quote import Quote
 from booking.features.amendments import repository as amendments_repo
-from booking.features.amendments.domain import Amendment, AmendmentStatus, Outcome
+from booking.features.amendments.domain import (
+    AMENDMENT_EXPIRY,
+    CREATE_AMENDMENT_ENVELOPE,
+    Amendment,
+    AmendmentStatus,
+    Outcome,
+)
 from booking.features.amendments.domain.terms import Terms
 from booking.features.amendments.messages import publish, refund_request
 from booking.service_layer.checkout import COMPLETION
 from eventkit import scheduler
 from eventkit.outbox import Outbox
-
-AMENDMENT_EXPIRY = "amendment_expiry"
-CREATE_AMENDMENT_ENVELOPE = "create_amendment_envelope"
+from eventkit.rows import expect_changed
 
 
 async def lock(

@@ -7,10 +7,10 @@ import uuid
 
 import asyncpg
 
-from booking.adapters.lost_update import expect_changed
 from booking.features.amendments import repository as amendments_repo
 from booking.features.amendments.service.outcomes import carry_out, lock, set_booking
 from eventkit.outbox import Outbox
+from eventkit.rows import expect_changed
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.payments import (
     PaymentCapturedV1,

@@ -25,15 +25,16 @@ from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.quote import Quote
 from booking.domain.refunds import Canceller
 from booking.features.amendments import repository as amendments_repo
-from booking.features.amendments.domain import Actor, Amendment, AmendmentKind, Outcome
+from booking.features.amendments.domain import (
+    AMENDMENT_EXPIRY,
+    Actor,
+    Amendment,
+    AmendmentKind,
+    Outcome,
+)
 from booking.features.amendments.domain.terms import change_terms, check_overtime, with_overtime
 from booking.features.amendments.messages import publish
-from booking.features.amendments.service.outcomes import (
-    AMENDMENT_EXPIRY,
-    CREATE_AMENDMENT_ENVELOPE,
-    carry_out,
-    lock,
-)
+from booking.features.amendments.service.outcomes import carry_out, lock
 from booking.features.amendments.service.payments import on_charge_captured, on_charge_failed
 from booking.features.amendments.views import view
 from booking.service_layer import disputes, pricing
@@ -41,12 +42,9 @@ from eventkit import scheduler
 from eventkit.outbox import Outbox
 
 __all__ = [
-    "AMENDMENT_EXPIRY",
-    "CREATE_AMENDMENT_ENVELOPE",
     "Actor",
     "accept",
     "dispute",
-    "expire_job",
     "on_charge_captured",
     "on_charge_failed",
     "on_signatures_declined",
@@ -207,17 +205,6 @@ async def dispute(
     booking, am = await lock(conn, amendment_id)
     await carry_out(conn, outbox, booking, am, am.dispute(actor, reason))
     return await view(conn, amendment_id)
-
-
-async def expire_job(
-    outbox: Outbox, conn: asyncpg.Connection, amendment_id: str, _payload: dict[str, object]
-) -> None:
-    """Durable timer: a change unanswered at the start expires; overtime not disputed within
-    its window counts as accepted and is charged."""
-    booking, am = await lock(conn, uuid.UUID(amendment_id))
-    outcome = am.expire(booking["status"])
-    if outcome is not None:
-        await carry_out(conn, outbox, booking, am, outcome)
 
 
 async def on_signed(conn: asyncpg.Connection, outbox: Outbox, amendment_id: uuid.UUID) -> None:

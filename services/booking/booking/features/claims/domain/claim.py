@@ -41,6 +41,11 @@ CHARGE_PREFIX = "clm_"
 CLAIM_FILED = "booking.claim_filed"
 CLAIM_DECIDED = "booking.claim_decided"
 CHARGE_REQUESTED = "booking.charge_requested"
+# The durable timers (`scheduled_jobs` kinds; their handlers are `timers.py`'s): the guest's
+# response window, keyed by the claim, and the deposit's release at the end of the claim
+# window, keyed by the booking.
+CLAIM_RESPONSE_EXPIRY = "claim_response_expiry"
+DEPOSIT_RELEASE = "deposit_release"
 
 
 class ClaimStatus(StrEnum):

@@ -2,8 +2,6 @@
 (`deposits.py`)."""
 
 from booking.features.claims.service.use_cases import (
-    CLAIM_RESPONSE_EXPIRY,
-    DEPOSIT_RELEASE,
     Evidence,
     accept,
     charge_request_id,
@@ -11,21 +9,17 @@ from booking.features.claims.service.use_cases import (
     contest,
     decide,
     evidence_file,
-    expire_response,
     file_claim,
     on_booking_completed,
     on_booking_ended,
     on_charge_captured,
     on_charge_failed,
-    release_job,
     retry,
     view,
     withdraw,
 )
 
 __all__ = [
-    "CLAIM_RESPONSE_EXPIRY",
-    "DEPOSIT_RELEASE",
     "Evidence",
     "accept",
     "charge_request_id",
@@ -33,13 +27,11 @@ __all__ = [
     "contest",
     "decide",
     "evidence_file",
-    "expire_response",
     "file_claim",
     "on_booking_completed",
     "on_booking_ended",
     "on_charge_captured",
     "on_charge_failed",
-    "release_job",
     "retry",
     "view",
     "withdraw",

@@ -14,16 +14,13 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from booking.adapters import repository
 from booking.config import claim_windows
 from booking.features.claims import repository as claims_repository
-from booking.features.claims.domain import Release, settled_release
+from booking.features.claims.domain import DEPOSIT_RELEASE, Release, settled_release
 from booking.features.claims.domain.rules import ClaimWindows
 from booking.features.claims.messages import deposit_released, meta
 from eventkit import scheduler
 from eventkit.outbox import Outbox
-
-DEPOSIT_RELEASE = "deposit_release"
 
 
 async def release_if_settled(
@@ -45,17 +42,6 @@ async def release_if_settled(
     release = settled_release(await claims_repository.outcomes_of(conn, booking.booking_id))
     if release is not None:
         await _release(conn, outbox, row, release, causation_id)
-
-
-async def release_job(
-    outbox: Outbox, conn: asyncpg.Connection, booking_id: str, _payload: dict[str, object]
-) -> None:
-    """Durable timer at the end of the claim window: release the deposit unless a claim is
-    still open (its end releases it then)."""
-    row = await repository.get_booking(conn, uuid.UUID(booking_id), for_update=True)
-    if row is None:
-        return
-    await release_if_settled(conn, outbox, row, window_over=True)
 
 
 async def on_booking_completed(

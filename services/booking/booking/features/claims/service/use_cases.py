@@ -14,7 +14,7 @@ booking is open at a time (a unique index; a concurrent filing gets 409 `claim_o
   admin's retry) and `booking.claim_decided`. Payments answers `payment_captured` v2 or
   `payment_failed` with that id, purpose `deposit_claim` and the claim as `subject_id`; an
   answer to an earlier attempt (another id) is ignored.
-- The deposit's release: `service/deposits.py`.
+- The deposit's release: `service/deposits.py`. The timers' handlers: `timers.py`.
 
 The rules live in the `Claim` aggregate (`domain/claim.py`); the events a change publishes are
 the ones its transition declares (`messages.publish`); the SQL is in `repository.py` (all in
@@ -34,19 +34,24 @@ from booking.adapters import repository
 from booking.config import claim_windows
 from booking.domain.errors import BookingError, ErrorCode
 from booking.features.claims import repository as claims_repository
-from booking.features.claims.domain import Change, Claim, ClaimTrigger, charge_request_id
+from booking.features.claims.domain import (
+    CLAIM_RESPONSE_EXPIRY,
+    Change,
+    Claim,
+    ClaimTrigger,
+    charge_request_id,
+)
 from booking.features.claims.domain.rules import ClaimWindows, Evidence, remaining_deposit
 from booking.features.claims.messages import About, publish
 from booking.features.claims.service.deposits import (
-    DEPOSIT_RELEASE,
     on_booking_completed,
     on_booking_ended,
     release_if_settled,
-    release_job,
 )
 from booking.features.claims.views import claims_of, evidence_file, not_found, view
 from eventkit import scheduler
 from eventkit.outbox import Outbox
+from eventkit.rows import expect_changed
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.payments import (
     PaymentCapturedV1,
@@ -55,8 +60,6 @@ from marketplace_contracts.events.payments import (
 )
 
 __all__ = [
-    "CLAIM_RESPONSE_EXPIRY",
-    "DEPOSIT_RELEASE",
     "Evidence",
     "accept",
     "charge_request_id",
@@ -64,22 +67,20 @@ __all__ = [
     "contest",
     "decide",
     "evidence_file",
-    "expire_response",
     "file_claim",
+    "lock",
     "on_booking_completed",
     "on_booking_ended",
     "on_charge_captured",
     "on_charge_failed",
-    "release_job",
     "retry",
+    "save",
     "view",
     "withdraw",
 ]
 
-CLAIM_RESPONSE_EXPIRY = "claim_response_expiry"
 
-
-async def _lock(conn: asyncpg.Connection, claim_id: uuid.UUID) -> tuple[asyncpg.Record, Claim]:
+async def lock(conn: asyncpg.Connection, claim_id: uuid.UUID) -> tuple[asyncpg.Record, Claim]:
     """The claim's booking row and the claim, both locked (booking first)."""
     booking_id = await claims_repository.booking_of_claim(conn, claim_id)
     if booking_id is None:
@@ -90,9 +91,9 @@ async def _lock(conn: asyncpg.Connection, claim_id: uuid.UUID) -> tuple[asyncpg.
     return row, claims_repository.claim_of(locked)
 
 
-async def _save(conn: asyncpg.Connection, claim: Claim, **changes: Any) -> None:
+async def save(conn: asyncpg.Connection, claim: Claim, **changes: Any) -> None:
     changed = await claims_repository.save_claim(conn, claim, **changes)
-    claims_repository.expect_changed(changed, f"claim {claim.claim_id}")
+    expect_changed(changed, f"claim {claim.claim_id}")
 
 
 async def _left(conn: asyncpg.Connection, row: asyncpg.Record, claim: Claim) -> int:
@@ -160,7 +161,7 @@ async def _conclude(
     changes: dict[str, Any] = {"decided_by": about.decided_by, "decision_note": note or None}
     if change.charges:
         changes["failure_reason"] = None
-    await _save(conn, claim, **changes)
+    await save(conn, claim, **changes)
     await publish(conn, outbox, change, about)
     if not change.charges:
         await release_if_settled(conn, outbox, row, windows=windows)
@@ -175,7 +176,7 @@ async def accept(
     now: datetime | None = None,
     windows: ClaimWindows | None = None,
 ) -> dict[str, Any]:
-    row, claim = await _lock(conn, claim_id)
+    row, claim = await lock(conn, claim_id)
     change = claim.accept(guest_id, now or datetime.now(UTC), payment_id=row["payment_id"])
     about = About(claim, row, ClaimTrigger.ACCEPTED, "guest")
     await _conclude(conn, outbox, row, claim, change, about, "", windows)
@@ -191,10 +192,10 @@ async def contest(
     *,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    row, claim = await _lock(conn, claim_id)
+    row, claim = await lock(conn, claim_id)
     change = claim.contest(guest_id, now or datetime.now(UTC))
     await scheduler.cancel(conn, "booking", CLAIM_RESPONSE_EXPIRY, str(claim_id))
-    await _save(conn, claim, contest_reason=reason or None)
+    await save(conn, claim, contest_reason=reason or None)
     await publish(conn, outbox, change, About(claim, row, ClaimTrigger.CONTESTED))
     return await view(conn, claim_id)
 
@@ -211,7 +212,7 @@ async def decide(
 ) -> dict[str, Any]:
     """Staff (`decided_by`: admin or trust) decide a contested or unanswered claim: 0
     dismisses it."""
-    row, claim = await _lock(conn, claim_id)
+    row, claim = await lock(conn, claim_id)
     left = await _left(conn, row, claim)
     change = claim.decide(amount, left=left, payment_id=row["payment_id"])
     about = About(claim, row, ClaimTrigger.DECIDED, decided_by)
@@ -227,7 +228,7 @@ async def withdraw(
     *,
     windows: ClaimWindows | None = None,
 ) -> dict[str, Any]:
-    row, claim = await _lock(conn, claim_id)
+    row, claim = await lock(conn, claim_id)
     change = claim.withdraw(host_id)
     about = About(claim, row, ClaimTrigger.WITHDRAWN, "host")
     await _conclude(conn, outbox, row, claim, change, about, "", windows)
@@ -237,27 +238,12 @@ async def withdraw(
 async def retry(conn: asyncpg.Connection, outbox: Outbox, claim_id: uuid.UUID) -> dict[str, Any]:
     """An admin asks again for a failed charge (a new charge request), while the deposit is
     not released."""
-    row, claim = await _lock(conn, claim_id)
+    row, claim = await lock(conn, claim_id)
     left = await _left(conn, row, claim)
     change = claim.retry(deposit_released=row["deposit_released_at"] is not None, left=left)
-    await _save(conn, claim, failure_reason=None)
+    await save(conn, claim, failure_reason=None)
     await publish(conn, outbox, change, About(claim, row, ClaimTrigger.RETRIED))
     return await view(conn, claim_id)
-
-
-# -- timers ------------------------------------------------------------------------------------
-
-
-async def expire_response(
-    outbox: Outbox, conn: asyncpg.Connection, claim_id: str, _payload: dict[str, object]
-) -> None:
-    """Durable timer at respond_by: an unanswered claim waits for an admin."""
-    row, claim = await _lock(conn, uuid.UUID(claim_id))
-    change = claim.expire_response()
-    if change is None:
-        return  # answered meanwhile
-    await _save(conn, claim)
-    await publish(conn, outbox, change, About(claim, row, ClaimTrigger.RESPONSE_EXPIRED))
 
 
 # -- payments' answers -------------------------------------------------------------------------
@@ -273,11 +259,11 @@ async def on_charge_captured(
     windows: ClaimWindows | None = None,
 ) -> None:
     """The charge of `claim_id` (the fact's subject) is paid."""
-    row, claim = await _lock(conn, claim_id)
+    row, claim = await lock(conn, claim_id)
     change = claim.charge_succeeded(getattr(event, "charge_request_id", None))
     if change is None:
         return  # a redelivered fact, or the answer to an earlier attempt
-    await _save(conn, claim, charge_payment_id=event.payment_id)
+    await save(conn, claim, charge_payment_id=event.payment_id)
     about = About(claim, row, ClaimTrigger.CHARGE_SUCCEEDED)
     await publish(conn, outbox, change, about, env.event_id)
     await release_if_settled(conn, outbox, row, windows=windows, causation_id=env.event_id)
@@ -293,12 +279,12 @@ async def on_charge_failed(
     windows: ClaimWindows | None = None,
 ) -> None:
     """The claim keeps why; an admin may retry while the deposit is held."""
-    row, claim = await _lock(conn, claim_id)
+    row, claim = await lock(conn, claim_id)
     change = claim.charge_failed(event.charge_request_id)
     if change is None:
         return  # a redelivered fact, or the answer to an earlier attempt
     detail = event.message or event.decline_code or event.code
-    await _save(conn, claim, failure_reason=f"{event.code}: {detail}"[:500])
+    await save(conn, claim, failure_reason=f"{event.code}: {detail}"[:500])
     about = About(claim, row, ClaimTrigger.CHARGE_FAILED)
     await publish(conn, outbox, change, about, env.event_id)
     await release_if_settled(conn, outbox, row, windows=windows, causation_id=env.event_id)

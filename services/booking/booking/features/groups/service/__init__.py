@@ -1,9 +1,10 @@
 """Use cases of Linked Booking Groups: the checkout and the legs' outcomes (`checkout.py`),
-payments' facts about the group's one payment and the hold's timer (`payments.py`)."""
+payments' facts about the group's one payment (`payments.py`). The hold's timer is
+`features/groups/timers.py`."""
 
 from booking.features.groups.service.checkout import (
-    GROUP_HOLD_EXPIRY,
     CheckoutTimes,
+    Failure,
     Groups,
     LegRequest,
     PlaceGroup,
@@ -12,8 +13,8 @@ from booking.features.groups.service.checkout import (
 from booking.features.groups.service.payments import GroupPayments
 
 __all__ = [
-    "GROUP_HOLD_EXPIRY",
     "CheckoutTimes",
+    "Failure",
     "GroupPayments",
     "Groups",
     "LegRequest",

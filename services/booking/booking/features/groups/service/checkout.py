@@ -15,9 +15,9 @@ The saga is choreographed like a single booking's, keyed by the group id:
    transaction (booking.booking_failed each) and booking.group_failed makes payments void the
    authorization.
 
-This module holds the checkout and the legs' outcomes; payments' facts and the hold's timer are
-in `service/payments.py`, the read model in `views.py`, the events' builders in `messages.py`
-and the SQL in `repository.py` (all in `features/groups/`).
+This module holds the checkout and the legs' outcomes; payments' facts are in
+`service/payments.py`, the hold's timer in `timers.py`, the read model in `views.py`, the
+events' builders in `messages.py` and the SQL in `repository.py` (all in `features/groups/`).
 
 Locks: the group row first, then its legs in booking-id order (`repository.get_booking` with
 `for_update` keeps the same order for a single leg), so concurrent commands serialize on the
@@ -35,13 +35,18 @@ from typing import Any
 
 import asyncpg
 
-from booking.adapters.lost_update import expect_changed
 from booking.config import BookingSettings
 from booking.domain.errors import BookingError
 from booking.domain.model import BOOKING_FAILED, LEG_READY, BookingStatus, Trigger
 from booking.features.groups import messages
 from booking.features.groups import repository as groups_repository
-from booking.features.groups.domain import Group, GroupStep, GroupTrigger, releases
+from booking.features.groups.domain import (
+    GROUP_HOLD_EXPIRY,
+    Group,
+    GroupStep,
+    GroupTrigger,
+    releases,
+)
 from booking.features.groups.views import group_view
 from booking.service_layer import booking_messages, lifecycle
 from booking.service_layer.checkout import (
@@ -53,13 +58,12 @@ from booking.service_layer.checkout import (
 from booking.service_layer.publishing import Builders, Cause, publish
 from eventkit import scheduler
 from eventkit.outbox import Outbox
+from eventkit.rows import expect_changed
 from marketplace_contracts import EventModel
 
-GROUP_HOLD_EXPIRY = "group_hold_expiry"
-
 __all__ = [
-    "GROUP_HOLD_EXPIRY",
     "CheckoutTimes",
+    "Failure",
     "Groups",
     "LegRequest",
     "PlaceGroup",

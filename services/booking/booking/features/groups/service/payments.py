@@ -1,6 +1,6 @@
-"""Linked Booking Groups: payments' facts about the group's one payment, and the hold's timer.
+"""Linked Booking Groups: payments' facts about the group's one payment.
 
-Each handler runs in the consumer's transaction (or the timer's), locks the group and then its
+Each handler runs in the consumer's transaction, locks the group and then its
 legs (`Groups._lock`), and ignores a fact the group's status no longer expects (a redelivery,
 or a fact that lost a race with the group's failure): `Group.expects`.
 """
@@ -15,7 +15,6 @@ import asyncpg
 
 from booking import metrics
 from booking.adapters import repository
-from booking.adapters.lost_update import expect_changed
 from booking.domain.holds import HoldRule
 from booking.domain.model import (
     BOOKING_CONFIRMED,
@@ -29,13 +28,14 @@ from booking.domain.model import (
 from booking.features.groups import messages
 from booking.features.groups import repository as groups_repository
 from booking.features.groups.domain import (
+    GROUP_HOLD_EXPIRY,
     ExpiringAuthorization,
     Group,
     GroupTrigger,
     host_deadline,
     payment_failure_reason,
 )
-from booking.features.groups.service.checkout import GROUP_HOLD_EXPIRY, Failure, Groups, statuses
+from booking.features.groups.service.checkout import Failure, Groups, statuses
 from booking.service_layer import booking_messages
 from booking.service_layer.checkout import COMPLETION, REQUEST_EXPIRY
 from booking.service_layer.publishing import Cause
@@ -47,6 +47,7 @@ from booking.service_layer.reauthorization import (
 from eventkit import scheduler
 from eventkit.outbox import Outbox
 from eventkit.routing import PermanentError
+from eventkit.rows import expect_changed
 from marketplace_contracts import Envelope, EventModel
 from marketplace_contracts.events.payments import (
     AuthorizationExpiringV1,
@@ -61,7 +62,8 @@ from marketplace_contracts.events.payments import (
 
 
 class GroupPayments(Groups):
-    """The group's side of the saga: payments' facts and the group's hold timer."""
+    """The group's side of the saga: payments' facts (and, for `timers.expire_hold`, the rule
+    of the group's hold)."""
 
     def __init__(
         self,
@@ -225,25 +227,6 @@ class GroupPayments(Groups):
             )
 
     # -- the hold and the authorization running out -------------------------------------------
-    async def expire_hold(
-        self, conn: asyncpg.Connection, group_id: str, _payload: dict[str, object]
-    ) -> datetime | None:
-        """Durable timer: documents unsigned or payment not secured when the hold ran out
-        (a payment request still in flight at payments is waited for: domain/holds.py)."""
-        group = await groups_repository.get_group(conn, uuid.UUID(group_id), for_update=True)
-        if group is None or not Group.of(group).expects(GroupTrigger.HOLD_EXPIRED):
-            return None
-        if (later := self.hold_rule.look_again_at(group)) is not None:
-            return later
-        legs = await groups_repository.group_legs(conn, group["group_id"], for_update=True)
-        failure = Failure(
-            GroupTrigger.HOLD_EXPIRED,
-            "hold_expired",
-            "the group was not signed and paid for before the checkout hold ran out",
-        )
-        await self.fail(conn, group, legs, failure)
-        return None
-
     async def on_authorization_expiring(
         self, conn: asyncpg.Connection, env: Envelope, event: AuthorizationExpiringV1
     ) -> None:

@@ -1,0 +1,27 @@
+"""Amendments' durable timer: `amendment_expiry` (the kinds are domain vocabulary,
+`domain/amendment.py`) ends an amendment nobody answered in time. Registered by
+`booking.bootstrap`; the other kind, `create_amendment_envelope`, is run by the documents use
+cases."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+
+from booking.features.amendments.domain import AMENDMENT_EXPIRY, CREATE_AMENDMENT_ENVELOPE
+from booking.features.amendments.service.outcomes import carry_out, lock
+from eventkit.outbox import Outbox
+
+__all__ = ["AMENDMENT_EXPIRY", "CREATE_AMENDMENT_ENVELOPE", "expire_job"]
+
+
+async def expire_job(
+    outbox: Outbox, conn: asyncpg.Connection, amendment_id: str, _payload: dict[str, object]
+) -> None:
+    """Durable timer: a change unanswered at the start expires; overtime not disputed within
+    its window counts as accepted and is charged."""
+    booking, am = await lock(conn, uuid.UUID(amendment_id))
+    outcome = am.expire(booking["status"])
+    if outcome is not None:
+        await carry_out(conn, outbox, booking, am, outcome)
