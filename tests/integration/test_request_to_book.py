@@ -11,8 +11,9 @@ import pytest
 
 from booking.domain.errors import BookingError, ErrorCode
 from booking.service_layer import host_response
-from booking.service_layer.checkout import REQUEST_EXPIRY, PlaceBooking, place_booking
+from booking.service_layer.checkout import PlaceBooking, place_booking
 from booking.service_layer.handlers import BookingHandlers
+from booking.service_layer.timer_kinds import REQUEST_EXPIRY
 from eventkit import scheduler
 from eventkit.outbox import Outbox
 from eventkit.scheduler import Scheduler

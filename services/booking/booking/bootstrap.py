@@ -24,17 +24,13 @@ from booking.entrypoints.esign_webhooks import build_dropbox_sign_router
 from booking.entrypoints.signing_page import build_signing_router
 from booking.service_layer import amendments, claims, invites, payment_due, pricing
 from booking.service_layer.admission import Admission
-from booking.service_layer.checkout import (
-    COMPLETION,
-    CREATE_ENVELOPE,
-    HOLD_EXPIRY,
-    PAYMENT_WINDOW,
-    REQUEST_EXPIRY,
-)
+from booking.service_layer.checkout import CREATE_ENVELOPE
 from booking.service_layer.documents import Documents
 from booking.service_layer.groups import GROUP_HOLD_EXPIRY
 from booking.service_layer.handlers import BookingHandlers
 from booking.service_layer.invites import INVITE_EXPIRY
+from booking.service_layer.payment_due import PAYMENT_WINDOW
+from booking.service_layer.timer_kinds import COMPLETION, HOLD_EXPIRY, REQUEST_EXPIRY
 from eventkit.outbox import Outbox
 from eventkit.periodic import every
 from eventkit.runtime import ServiceRuntime, create_app

@@ -24,7 +24,7 @@ from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.model import BookingStatus
 from booking.domain.quote import Quote
 from booking.service_layer.amendments_messages import publish, refund_request
-from booking.service_layer.checkout import COMPLETION
+from booking.service_layer.timer_kinds import COMPLETION
 from eventkit import scheduler
 from eventkit.outbox import Outbox
 

@@ -30,8 +30,9 @@ from booking.domain.refunds import (
     refund_for,
 )
 from booking.service_layer import claims, disputes, lifecycle, payment_facts, receipts
-from booking.service_layer.checkout import COMPLETION, booking_view
+from booking.service_layer.booking_views import booking_view
 from booking.service_layer.publishing import Cause
+from booking.service_layer.timer_kinds import COMPLETION
 from eventkit import scheduler
 from eventkit.outbox import Outbox
 from marketplace_contracts import Envelope

@@ -26,10 +26,11 @@ from booking.adapters.esign.base import (
 )
 from booking.domain.model import CHECKOUT_REQUESTED, BookingStatus, Trigger
 from booking.service_layer import amendments, lifecycle, signatures
-from booking.service_layer.checkout import HOLD_EXPIRY, checkout_requested
+from booking.service_layer.checkout import checkout_requested
 from booking.service_layer.endings import end_booking
 from booking.service_layer.groups import Groups
 from booking.service_layer.publishing import Cause
+from booking.service_layer.timer_kinds import HOLD_EXPIRY
 from eventkit import scheduler
 from eventkit.outbox import Outbox
 

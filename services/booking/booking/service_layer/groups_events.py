@@ -35,7 +35,6 @@ from booking.domain.model import (
 )
 from booking.service_layer import booking_messages
 from booking.service_layer import groups_messages as messages
-from booking.service_layer.checkout import COMPLETION, REQUEST_EXPIRY
 from booking.service_layer.groups import GROUP_HOLD_EXPIRY, Failure, Groups, statuses
 from booking.service_layer.publishing import Cause
 from booking.service_layer.reauthorization import (
@@ -43,6 +42,7 @@ from booking.service_layer.reauthorization import (
     failure_detail,
     request_renewal,
 )
+from booking.service_layer.timer_kinds import COMPLETION, REQUEST_EXPIRY
 from eventkit import scheduler
 from eventkit.outbox import Outbox
 from eventkit.routing import PermanentError

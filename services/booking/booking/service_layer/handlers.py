@@ -27,7 +27,6 @@ from booking.service_layer import (
 )
 from booking.service_layer import booking_messages as messages
 from booking.service_layer.bank_debits import BankDebitHandlers
-from booking.service_layer.checkout import HOLD_EXPIRY, REQUEST_EXPIRY
 from booking.service_layer.endings import end_booking
 from booking.service_layer.groups_events import GroupPayments
 from booking.service_layer.payment_secured import payment_secured
@@ -38,6 +37,7 @@ from booking.service_layer.reauthorization import (
     record_renewal,
     request_renewal,
 )
+from booking.service_layer.timer_kinds import HOLD_EXPIRY, REQUEST_EXPIRY
 from eventkit import scheduler
 from eventkit.outbox import Outbox
 from eventkit.routing import PermanentError

@@ -17,7 +17,7 @@ from booking.adapters import lists
 from booking.domain import pages
 from booking.domain.pages import Filters, ListKind, Position, Scope
 from booking.service_layer import disputes
-from booking.service_layer.checkout import booking_view
+from booking.service_layer.booking_views import booking_view
 from booking.service_layer.groups_views import visible_group
 from booking.service_layer.invites import invite_view
 
