@@ -16,12 +16,12 @@ from booking.adapters.esign.dropbox_sign import DropboxSignProvider
 from booking.adapters.esign.dropbox_sign_callbacks import CALLBACK_ACK
 from booking.adapters.tax import StripeTax
 from booking.config import BookingSettings, claim_windows
-from booking.domain import bank_debits
 from booking.domain.holds import HoldRule
 from booking.entrypoints import http
 from booking.entrypoints.consumers import build_router
 from booking.entrypoints.esign_webhooks import build_dropbox_sign_router
 from booking.entrypoints.signing_page import build_signing_router
+from booking.features.bank_debits import domain as bank_debits
 from booking.service_layer import amendments, claims, invites, payment_due, pricing
 from booking.service_layer.admission import Admission
 from booking.service_layer.checkout import CREATE_ENVELOPE

@@ -9,7 +9,6 @@ from typing import Annotated, Any
 import asyncpg
 from fastapi import APIRouter, FastAPI, Request
 
-from booking.domain.bank_debits import US_BANK_ACCOUNT
 from booking.domain.errors import BookingError, ErrorCode
 from booking.entrypoints import (
     amendments_http,
@@ -41,6 +40,7 @@ from booking.entrypoints.schemas import (
     ListingOut,
     PayRequest,
 )
+from booking.features.bank_debits.domain import US_BANK_ACCOUNT
 from booking.service_layer import booking_views, host_response, payment_due
 from booking.service_layer.admission import Admission
 from booking.service_layer.checkout import PlaceBooking, place_booking

@@ -8,7 +8,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from booking.domain.bank_debits import US_BANK_ACCOUNT
+from booking.features.bank_debits.domain import US_BANK_ACCOUNT
 
 RECEIPT_TITLES = {
     "payment": "Receipt",

@@ -9,7 +9,9 @@ from typing import Any
 import asyncpg
 
 from booking.adapters import repository
-from booking.domain import bank_debits
+
+# What a booking shows of its bank debit (a feature's pure rule; the view is everyone's).
+from booking.features.bank_debits import domain as bank_debits
 from booking.service_layer import disputes
 
 

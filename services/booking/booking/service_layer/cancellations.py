@@ -16,7 +16,6 @@ from typing import Any
 import asyncpg
 
 from booking.adapters import amendments_repository, refunds_repository, repository
-from booking.domain import bank_debits
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.model import Booking, Trigger
 from booking.domain.quote import Quote
@@ -29,6 +28,7 @@ from booking.domain.refunds import (
     allocate,
     refund_for,
 )
+from booking.features.bank_debits import domain as bank_debits
 from booking.service_layer import claims, disputes, lifecycle, payment_facts, receipts
 from booking.service_layer.booking_views import booking_view
 from booking.service_layer.publishing import Cause

@@ -14,11 +14,12 @@ import asyncpg
 
 from booking.adapters import repository
 from booking.config import BookingSettings
-from booking.domain import bank_debits, limits
-from booking.domain.bank_debits import CARD, US_BANK_ACCOUNT
+from booking.domain import limits
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.model import BookingMode, BookingStatus
 from booking.domain.quote import Quote
+from booking.features.bank_debits import domain as bank_debits
+from booking.features.bank_debits.domain import CARD, US_BANK_ACCOUNT
 from booking.service_layer.booking_views import booking_view
 from booking.service_layer.leg_terms import (
     chargeable_listing,
@@ -50,7 +51,7 @@ class PlaceBooking:
     guests: int = 1
     extras: Mapping[str, int] = field(default_factory=dict)
     quote_id: uuid.UUID | None = None
-    # `us_bank_account`: ACH Direct Debit (domain/bank_debits), with the mandate the guest
+    # `us_bank_account`: ACH Direct Debit (features/bank_debits/domain), with the mandate the guest
     # accepted from this IP address and user agent.
     payment_method_type: str = CARD
     mandate_ip_address: str | None = None

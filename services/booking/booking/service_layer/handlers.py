@@ -16,6 +16,7 @@ from booking.config import claim_windows as default_claim_windows
 from booking.domain.claim_rules import ClaimWindows
 from booking.domain.holds import HoldRule
 from booking.domain.model import BOOKING_FAILED, BookingStatus, PaymentStatus, Trigger
+from booking.features.bank_debits.service import BankDebitHandlers
 from booking.service_layer import (
     amendments,
     booking_timers,
@@ -26,7 +27,6 @@ from booking.service_layer import (
     receipts,
 )
 from booking.service_layer import booking_messages as messages
-from booking.service_layer.bank_debits import BankDebitHandlers
 from booking.service_layer.endings import end_booking
 from booking.service_layer.groups_events import GroupPayments
 from booking.service_layer.payment_secured import payment_secured

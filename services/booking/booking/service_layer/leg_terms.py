@@ -12,9 +12,9 @@ from typing import Any
 import asyncpg
 
 from booking.adapters import repository
-from booking.domain.bank_debits import US_BANK_ACCOUNT
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.quote import Quote
+from booking.features.bank_debits.domain import US_BANK_ACCOUNT
 from booking.service_layer import pricing
 
 
