@@ -26,9 +26,10 @@ from booking.config import BookingSettings
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.refunds import Canceller
 from booking.entrypoints.auth import Role, issue_token
-from booking.entrypoints.pages import receipt_html
 from booking.features.bank_debits import domain as rules
-from booking.service_layer import cancellations, payment_due, receipts
+from booking.features.receipts import service as receipts
+from booking.features.receipts.views import receipt_html
+from booking.service_layer import cancellations, payment_due
 from booking.service_layer.checkout import PlaceBooking, place_booking
 from booking.service_layer.handlers import BookingHandlers
 from eventkit.outbox import Outbox

@@ -8,7 +8,8 @@ from typing import Any, cast
 
 import pytest
 
-from booking.service_layer import amendments, cancellations, claims, payment_facts, receipts
+from booking.features.receipts import service as receipts
+from booking.service_layer import amendments, cancellations, claims, payment_facts
 from booking.service_layer.handlers import BookingHandlers
 from eventkit.outbox import Outbox
 from marketplace_contracts import make_envelope

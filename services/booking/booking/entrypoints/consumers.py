@@ -1,6 +1,7 @@
 """Booking's routing table: every contract it consumes and the handler for it."""
 
-from booking.service_layer import cancellations, card_actions, disputes, receipts
+from booking.features.receipts import service as receipts
+from booking.service_layer import cancellations, card_actions, disputes
 from booking.service_layer.handlers import BookingHandlers
 from eventkit.routing import EventRouter
 from marketplace_contracts.events.catalog import ListingUpsertedV1

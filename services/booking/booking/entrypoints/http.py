@@ -20,7 +20,6 @@ from booking.entrypoints import (
     lists_http,
     policies_http,
     quotes_http,
-    receipts_http,
 )
 from booking.entrypoints.auth import STAFF, CurrentPrincipal, Principal, Role
 from booking.entrypoints.client import client_context
@@ -41,6 +40,7 @@ from booking.entrypoints.schemas import (
     PayRequest,
 )
 from booking.features.bank_debits.domain import US_BANK_ACCOUNT
+from booking.features.receipts import endpoints as receipts_http
 from booking.service_layer import booking_views, host_response, payment_due
 from booking.service_layer.admission import Admission
 from booking.service_layer.checkout import PlaceBooking, place_booking

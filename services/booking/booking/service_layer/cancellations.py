@@ -29,7 +29,8 @@ from booking.domain.refunds import (
     refund_for,
 )
 from booking.features.bank_debits import domain as bank_debits
-from booking.service_layer import claims, disputes, lifecycle, payment_facts, receipts
+from booking.features.receipts import service as receipts
+from booking.service_layer import claims, disputes, lifecycle, payment_facts
 from booking.service_layer.booking_views import booking_view
 from booking.service_layer.publishing import Cause
 from booking.service_layer.timer_kinds import COMPLETION

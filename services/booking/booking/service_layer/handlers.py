@@ -17,6 +17,7 @@ from booking.domain.claim_rules import ClaimWindows
 from booking.domain.holds import HoldRule
 from booking.domain.model import BOOKING_FAILED, BookingStatus, PaymentStatus, Trigger
 from booking.features.bank_debits.service import BankDebitHandlers
+from booking.features.receipts import service as receipts
 from booking.service_layer import (
     amendments,
     booking_timers,
@@ -24,7 +25,6 @@ from booking.service_layer import (
     lifecycle,
     payment_due,
     payment_facts,
-    receipts,
 )
 from booking.service_layer import booking_messages as messages
 from booking.service_layer.endings import end_booking
