@@ -336,7 +336,7 @@ async def test_new_terms_on_a_listing_with_documents_are_signed_before_they_appl
 async def test_an_amendment_refund_outcome_shows_on_the_amendment_only(
     booking_pool: asyncpg.Pool,
 ) -> None:
-    from booking.service_layer import cancellations
+    from booking.features.cancellations import service as cancellations
     from marketplace_contracts.events.payments import RefundFailedV1, RefundSucceededV1
 
     listing_id = await _listing(booking_pool)

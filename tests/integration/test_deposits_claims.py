@@ -563,7 +563,7 @@ async def test_a_cancelled_booking_releases_its_deposit(
     booking_pool: asyncpg.Pool, payments: PaymentsHarness
 ) -> None:
     from booking.domain.refunds import Canceller
-    from booking.service_layer import cancellations
+    from booking.features.cancellations import service as cancellations
 
     booking_id = await _ended_booking(booking_pool, payments)
     await booking_pool.execute(  # back before its start

@@ -8,8 +8,9 @@ from typing import Any, cast
 
 import pytest
 
+from booking.features.cancellations import service as cancellations
 from booking.features.receipts import service as receipts
-from booking.service_layer import amendments, cancellations, claims, payment_facts
+from booking.service_layer import amendments, claims, payment_facts
 from booking.service_layer.handlers import BookingHandlers
 from eventkit.outbox import Outbox
 from marketplace_contracts import make_envelope

@@ -12,13 +12,11 @@ from fastapi import APIRouter, FastAPI, Request
 from booking.domain.errors import BookingError, ErrorCode
 from booking.entrypoints import (
     amendments_http,
-    cancellations_http,
     claims_http,
     errors,
     groups_http,
     invites_http,
     lists_http,
-    policies_http,
     quotes_http,
 )
 from booking.entrypoints.auth import STAFF, CurrentPrincipal, Principal, Role
@@ -40,6 +38,7 @@ from booking.entrypoints.schemas import (
     PayRequest,
 )
 from booking.features.bank_debits.domain import US_BANK_ACCOUNT
+from booking.features.cancellations import endpoints as cancellations_http
 from booking.features.receipts import endpoints as receipts_http
 from booking.service_layer import booking_views, host_response, payment_due
 from booking.service_layer.admission import Admission
@@ -256,6 +255,6 @@ def install(
     app.include_router(quotes_http.router)
     app.include_router(cancellations_http.router)
     app.include_router(amendments_http.router)
-    app.include_router(policies_http.router)
+    app.include_router(cancellations_http.policies_router)
     app.include_router(receipts_http.router)
     app.include_router(claims_http.router)
