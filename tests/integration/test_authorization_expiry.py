@@ -12,7 +12,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from booking.service_layer.checkout import PlaceBooking, place_booking
+from booking.features.checkout.service import PlaceBooking, place_booking
 from booking.service_layer.groups import LegRequest, PlaceGroup, place_group
 from booking.service_layer.handlers import BookingHandlers
 from eventkit.db import create_pool

@@ -20,7 +20,7 @@ from booking.bootstrap import build_app, build_runtime
 from booking.config import BookingSettings
 from booking.entrypoints.auth import Role, issue_token
 from booking.entrypoints.consumers import build_router
-from booking.service_layer.checkout import PlaceBooking, place_booking
+from booking.features.checkout.service import PlaceBooking, place_booking
 from booking.service_layer.groups import LegRequest, PlaceGroup, place_group
 from booking.service_layer.handlers import BookingHandlers
 from eventkit.outbox import Outbox

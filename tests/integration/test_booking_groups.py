@@ -19,8 +19,8 @@ import pytest
 from booking.adapters.esign.base import EnvelopeStatus, WebhookEvent
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.holds import HoldRule
+from booking.features.checkout.service import PlaceBooking, place_booking
 from booking.service_layer import host_response
-from booking.service_layer.checkout import PlaceBooking, place_booking
 from booking.service_layer.documents import Documents
 from booking.service_layer.groups import LegRequest, PlaceGroup, place_group
 from booking.service_layer.handlers import BookingHandlers

@@ -14,8 +14,8 @@ import pytest
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.refunds import Canceller
 from booking.features.cancellations import service as cancellations
+from booking.features.checkout.service import PlaceBooking, place_booking
 from booking.service_layer import pricing
-from booking.service_layer.checkout import PlaceBooking, place_booking
 from booking.service_layer.groups import LegRequest, PlaceGroup, place_group
 from eventkit.outbox import Outbox
 from marketplace_contracts import make_envelope

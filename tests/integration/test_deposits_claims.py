@@ -23,10 +23,10 @@ from aiokafka.structs import ConsumerRecord
 
 from booking.config import claim_windows
 from booking.domain.errors import BookingError, ErrorCode
+from booking.features.checkout.service import PlaceBooking, place_booking
 from booking.features.receipts import service as receipts
 from booking.features.receipts.views import receipt_html
 from booking.service_layer import claims
-from booking.service_layer.checkout import PlaceBooking, place_booking
 from booking.service_layer.handlers import BookingHandlers
 from eventkit.consumer import MessageProcessor
 from eventkit.outbox import Outbox

@@ -17,7 +17,7 @@ import pytest
 from booking.bootstrap import build_app, build_runtime
 from booking.config import BookingSettings
 from booking.entrypoints.auth import Role, issue_token
-from booking.service_layer.checkout import PlaceBooking, place_booking
+from booking.features.checkout.service import PlaceBooking, place_booking
 from booking.service_layer.groups import LegRequest, PlaceGroup, place_group
 from eventkit.outbox import Outbox
 

@@ -10,8 +10,8 @@ import asyncpg
 import pytest
 
 from booking.domain.errors import BookingError, ErrorCode
+from booking.features.checkout.service import PlaceBooking, place_booking
 from booking.service_layer import host_response
-from booking.service_layer.checkout import PlaceBooking, place_booking
 from booking.service_layer.handlers import BookingHandlers
 from booking.service_layer.timer_kinds import REQUEST_EXPIRY
 from eventkit import scheduler

@@ -16,8 +16,8 @@ import httpx
 
 from booking.bootstrap import build_app, build_runtime
 from booking.config import BookingSettings
+from booking.features.checkout.service import PlaceBooking, place_booking
 from booking.service_layer import invites
-from booking.service_layer.checkout import PlaceBooking, place_booking
 from booking.service_layer.groups import LegRequest, PlaceGroup, place_group
 from eventkit.auth import issue_token
 from eventkit.outbox import Outbox

@@ -22,9 +22,9 @@ from booking.entrypoints.consumers import build_router
 from booking.entrypoints.esign_webhooks import build_dropbox_sign_router
 from booking.entrypoints.signing_page import build_signing_router
 from booking.features.bank_debits import domain as bank_debits
+from booking.features.checkout.service import CREATE_ENVELOPE
 from booking.service_layer import amendments, claims, invites, payment_due, pricing
 from booking.service_layer.admission import Admission
-from booking.service_layer.checkout import CREATE_ENVELOPE
 from booking.service_layer.documents import Documents
 from booking.service_layer.groups import GROUP_HOLD_EXPIRY
 from booking.service_layer.handlers import BookingHandlers

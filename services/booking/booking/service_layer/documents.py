@@ -25,8 +25,8 @@ from booking.adapters.esign.base import (
     WebhookEvent,
 )
 from booking.domain.model import CHECKOUT_REQUESTED, BookingStatus, Trigger
+from booking.features.checkout.service import checkout_requested
 from booking.service_layer import amendments, lifecycle, signatures
-from booking.service_layer.checkout import checkout_requested
 from booking.service_layer.endings import end_booking
 from booking.service_layer.groups import Groups
 from booking.service_layer.publishing import Cause

@@ -41,9 +41,11 @@ from booking.config import BookingSettings
 from booking.domain.errors import BookingError
 from booking.domain.groups import Group, GroupStep, GroupTrigger, releases
 from booking.domain.model import BOOKING_FAILED, LEG_READY, BookingStatus, Trigger
+
+# Another feature: through its service.
+from booking.features.checkout.service import hold_slot, new_leg, request_signatures
 from booking.service_layer import booking_messages, lifecycle
 from booking.service_layer import groups_messages as messages
-from booking.service_layer.checkout import hold_slot, new_leg, request_signatures
 from booking.service_layer.groups_views import group_view, visible_group
 from booking.service_layer.publishing import Builders, Cause, publish
 from booking.service_layer.timer_kinds import REQUEST_EXPIRY

@@ -17,6 +17,7 @@ from booking.domain.claim_rules import ClaimWindows
 from booking.domain.holds import HoldRule
 from booking.domain.model import BOOKING_FAILED, BookingStatus, PaymentStatus, Trigger
 from booking.features.bank_debits.service import BankDebitHandlers
+from booking.features.checkout.service import payment_secured
 from booking.features.receipts import service as receipts
 from booking.service_layer import (
     amendments,
@@ -29,7 +30,6 @@ from booking.service_layer import (
 from booking.service_layer import booking_messages as messages
 from booking.service_layer.endings import end_booking
 from booking.service_layer.groups_events import GroupPayments
-from booking.service_layer.payment_secured import payment_secured
 from booking.service_layer.publishing import Cause
 from booking.service_layer.reauthorization import (
     ExpiringAuthorizationPolicy,

@@ -19,7 +19,9 @@ from booking.adapters.lost_update import expect_changed
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.invites import INVITE_INITIAL, Invite, InviteExtra, InviteStatus, InviteStep
 from booking.domain.quote import Pricing, quote
-from booking.service_layer.checkout import PlaceBooking, place_booking
+
+# Another feature: through its service.
+from booking.features.checkout.service import PlaceBooking, place_booking
 from booking.service_layer.publishing import Cause, publish
 from eventkit import scheduler
 from eventkit.outbox import Outbox

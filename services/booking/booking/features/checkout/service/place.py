@@ -18,22 +18,23 @@ from booking.domain import limits
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.model import BookingMode, BookingStatus
 from booking.domain.quote import Quote
+
+# Bank debits' pure rules (another feature's domain, which imports nothing back).
 from booking.features.bank_debits import domain as bank_debits
 from booking.features.bank_debits.domain import CARD, US_BANK_ACCOUNT
-from booking.service_layer.booking_views import booking_view
-from booking.service_layer.leg_terms import (
+from booking.features.checkout.messages import checkout_requested
+from booking.features.checkout.service.leg_terms import (
     chargeable_listing,
     host_answer,
     leg_quote,
     payment_columns,
     policy_of,
 )
+from booking.service_layer.booking_views import booking_view
 from booking.service_layer.timer_kinds import HOLD_EXPIRY
 from eventkit import scheduler
 from eventkit.outbox import Outbox
 from marketplace_contracts.events.booking import (
-    CheckoutRequestedV1,
-    QuoteLine,
     SignaturesRequestedV1,
 )
 
@@ -251,36 +252,4 @@ async def request_payment(
         key=str(row["booking_id"]),
         correlation_id=row["correlation_id"],
         causation_id=causation_id,
-    )
-
-
-def checkout_requested(row: Mapping[str, Any]) -> CheckoutRequestedV1:
-    """The one place a booking asks payments for money (its checkout, or once its documents
-    are signed)."""
-    return CheckoutRequestedV1(
-        booking_id=str(row["booking_id"]),
-        guest_id=row["guest_id"],
-        listing_id=row["listing_id"],
-        host_id=row["host_id"],
-        host_account_id=row["host_account_id"],
-        starts_at=row["starts_at"],
-        ends_at=row["ends_at"],
-        amount=row["amount"],
-        currency=row["currency"],
-        platform_fee=row["platform_fee"],
-        payment_method=row["payment_method"],
-        save_for_later=row["save_for_later"],
-        tax=row["tax"],
-        deposit_amount=row["deposit_amount"],
-        payment_method_type=row["payment_method_type"],
-        mandate_ip_address=row["mandate_ip_address"],
-        mandate_user_agent=row["mandate_user_agent"],
-        # What a dispute's evidence cites: where from, the policy and the quote accepted.
-        client_ip=row["client_ip"],
-        user_agent=row["user_agent"],
-        cancellation_policy=row["policy"],
-        quote_lines=[
-            QuoteLine(code=line.code, description=line.description, amount=line.amount)
-            for line in Quote.of_booking(row).lines
-        ],
     )
