@@ -281,7 +281,7 @@ async def test_new_terms_on_a_listing_with_documents_are_signed_before_they_appl
     booking_pool: asyncpg.Pool,
 ) -> None:
     from booking.adapters.esign.base import EnvelopeStatus, WebhookEvent
-    from booking.service_layer.documents import Documents
+    from booking.features.documents.service import Documents
 
     documents = Documents(OUTBOX, TrailOnlyProvider(), lambda: booking_pool)  # type: ignore[arg-type]
     listing_id = await _listing(booking_pool)

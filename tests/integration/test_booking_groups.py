@@ -20,8 +20,8 @@ from booking.adapters.esign.base import EnvelopeStatus, WebhookEvent
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.holds import HoldRule
 from booking.features.checkout.service import PlaceBooking, place_booking
+from booking.features.documents.service import Documents
 from booking.service_layer import host_response
-from booking.service_layer.documents import Documents
 from booking.service_layer.groups import LegRequest, PlaceGroup, place_group
 from booking.service_layer.handlers import BookingHandlers
 from eventkit.outbox import Outbox

@@ -19,13 +19,12 @@ from booking.config import BookingSettings, claim_windows
 from booking.domain.holds import HoldRule
 from booking.entrypoints import http
 from booking.entrypoints.consumers import build_router
-from booking.entrypoints.esign_webhooks import build_dropbox_sign_router
-from booking.entrypoints.signing_page import build_signing_router
 from booking.features.bank_debits import domain as bank_debits
 from booking.features.checkout.service import CREATE_ENVELOPE
+from booking.features.documents.endpoints import build_dropbox_sign_router, build_signing_router
+from booking.features.documents.service import Documents
 from booking.service_layer import amendments, claims, invites, payment_due, pricing
 from booking.service_layer.admission import Admission
-from booking.service_layer.documents import Documents
 from booking.service_layer.groups import GROUP_HOLD_EXPIRY
 from booking.service_layer.handlers import BookingHandlers
 from booking.service_layer.invites import INVITE_EXPIRY

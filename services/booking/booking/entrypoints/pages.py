@@ -11,7 +11,7 @@ from typing import Any
 from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
 
 # The packages whose `templates/` folder holds pages (names are unique across them).
-TEMPLATES = ("booking", "booking.features.receipts")
+TEMPLATES = ("booking", "booking.features.documents", "booking.features.receipts")
 
 
 def money(amount: int, currency: str) -> str:
