@@ -16,7 +16,7 @@ from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.refunds import Canceller
 from booking.features.amendments import service as amendments
 from booking.features.amendments import timers as amendment_timers
-from booking.service_layer.checkout import PlaceBooking, place_booking
+from booking.features.checkout.service import PlaceBooking, place_booking
 from booking.service_layer.handlers import BookingHandlers
 from eventkit.outbox import Outbox
 from marketplace_contracts import make_envelope
@@ -282,7 +282,7 @@ async def test_new_terms_on_a_listing_with_documents_are_signed_before_they_appl
     booking_pool: asyncpg.Pool,
 ) -> None:
     from booking.adapters.esign.base import EnvelopeStatus, WebhookEvent
-    from booking.service_layer.documents import Documents
+    from booking.features.documents.service import Documents
 
     documents = Documents(OUTBOX, TrailOnlyProvider(), lambda: booking_pool)  # type: ignore[arg-type]
     listing_id = await _listing(booking_pool)
@@ -337,7 +337,7 @@ async def test_new_terms_on_a_listing_with_documents_are_signed_before_they_appl
 async def test_an_amendment_refund_outcome_shows_on_the_amendment_only(
     booking_pool: asyncpg.Pool,
 ) -> None:
-    from booking.service_layer import cancellations
+    from booking.features.cancellations import service as cancellations
     from marketplace_contracts.events.payments import RefundFailedV1, RefundSucceededV1
 
     listing_id = await _listing(booking_pool)

@@ -12,8 +12,8 @@ from typing import Any
 import asyncpg
 import pytest
 
+from booking.features.checkout.service import PlaceBooking, place_booking
 from booking.features.groups.service import LegRequest, PlaceGroup, place_group
-from booking.service_layer.checkout import PlaceBooking, place_booking
 from booking.service_layer.handlers import BookingHandlers
 from eventkit.db import create_pool
 from eventkit.outbox import Outbox

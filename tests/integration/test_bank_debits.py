@@ -23,13 +23,15 @@ import pytest
 
 from booking.bootstrap import build_app, build_runtime
 from booking.config import BookingSettings
-from booking.domain import bank_debits as rules
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.refunds import Canceller
 from booking.entrypoints.auth import Role, issue_token
-from booking.entrypoints.pages import receipt_html
-from booking.service_layer import cancellations, payment_due, receipts
-from booking.service_layer.checkout import PlaceBooking, place_booking
+from booking.features.bank_debits import domain as rules
+from booking.features.cancellations import service as cancellations
+from booking.features.checkout.service import PlaceBooking, place_booking
+from booking.features.receipts import service as receipts
+from booking.features.receipts.views import receipt_html
+from booking.service_layer import payment_due
 from booking.service_layer.handlers import BookingHandlers
 from eventkit.outbox import Outbox
 from marketplace_contracts import Envelope, EventModel, decode_data, make_envelope

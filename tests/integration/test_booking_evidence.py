@@ -21,7 +21,7 @@ from booking.adapters.esign.base import sha256_hex
 from booking.bootstrap import build_app, build_runtime
 from booking.config import BookingSettings
 from booking.entrypoints.auth import Role, issue_token
-from booking.service_layer.checkout import CREATE_ENVELOPE
+from booking.features.checkout.service import CREATE_ENVELOPE
 from eventkit.runtime import ServiceRuntime
 from eventkit.scheduler import Scheduler
 from marketplace_contracts.events.booking import (

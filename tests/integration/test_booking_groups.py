@@ -19,11 +19,11 @@ import pytest
 from booking.adapters.esign.base import EnvelopeStatus, WebhookEvent
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.holds import HoldRule
+from booking.features.checkout.service import PlaceBooking, place_booking
+from booking.features.documents.service import Documents
 from booking.features.groups import timers as group_timers
 from booking.features.groups.service import LegRequest, PlaceGroup, place_group
 from booking.service_layer import host_response
-from booking.service_layer.checkout import PlaceBooking, place_booking
-from booking.service_layer.documents import Documents
 from booking.service_layer.handlers import BookingHandlers
 from eventkit.outbox import Outbox
 from marketplace_contracts import EventModel, make_envelope

@@ -13,9 +13,10 @@ import pytest
 
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.refunds import Canceller
+from booking.features.cancellations import service as cancellations
+from booking.features.checkout.service import PlaceBooking, place_booking
 from booking.features.groups.service import LegRequest, PlaceGroup, place_group
-from booking.service_layer import cancellations, pricing
-from booking.service_layer.checkout import PlaceBooking, place_booking
+from booking.service_layer import pricing
 from eventkit.outbox import Outbox
 from marketplace_contracts import make_envelope
 from marketplace_contracts.events.payments import RefundFailedV1, RefundSucceededV1

@@ -10,7 +10,7 @@ import asyncpg
 import pytest
 
 from booking.domain.errors import BookingError, ErrorCode
-from booking.service_layer.checkout import PlaceBooking, place_booking
+from booking.features.checkout.service import PlaceBooking, place_booking
 from eventkit.db import retry_conflicts
 from eventkit.outbox import Outbox
 from tests.conftest import service_dsn

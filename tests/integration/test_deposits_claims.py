@@ -23,11 +23,11 @@ from aiokafka.structs import ConsumerRecord
 
 from booking.config import claim_windows
 from booking.domain.errors import BookingError, ErrorCode
-from booking.entrypoints.pages import receipt_html
+from booking.features.checkout.service import PlaceBooking, place_booking
 from booking.features.claims import service as claims
 from booking.features.claims import timers as claim_timers
-from booking.service_layer import receipts
-from booking.service_layer.checkout import PlaceBooking, place_booking
+from booking.features.receipts import service as receipts
+from booking.features.receipts.views import receipt_html
 from booking.service_layer.handlers import BookingHandlers
 from eventkit.consumer import MessageProcessor
 from eventkit.outbox import Outbox
@@ -564,7 +564,7 @@ async def test_a_cancelled_booking_releases_its_deposit(
     booking_pool: asyncpg.Pool, payments: PaymentsHarness
 ) -> None:
     from booking.domain.refunds import Canceller
-    from booking.service_layer import cancellations
+    from booking.features.cancellations import service as cancellations
 
     booking_id = await _ended_booking(booking_pool, payments)
     await booking_pool.execute(  # back before its start

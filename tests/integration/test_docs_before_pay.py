@@ -11,8 +11,8 @@ import pytest
 
 from booking.adapters.esign.base import EnvelopeStatus, WebhookEvent
 from booking.domain.holds import HoldRule
-from booking.service_layer.checkout import PlaceBooking, place_booking
-from booking.service_layer.documents import Documents
+from booking.features.checkout.service import PlaceBooking, place_booking
+from booking.features.documents.service import Documents
 from booking.service_layer.handlers import BookingHandlers
 from eventkit.outbox import Outbox
 from tests.support.esign_fake import TrailOnlyProvider

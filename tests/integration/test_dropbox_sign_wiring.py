@@ -16,7 +16,7 @@ import pytest
 
 from booking.bootstrap import build_app, build_runtime
 from booking.config import BookingSettings
-from booking.service_layer.checkout import CREATE_ENVELOPE, PlaceBooking, place_booking
+from booking.features.checkout.service import CREATE_ENVELOPE, PlaceBooking, place_booking
 from eventkit.scheduler import Scheduler
 from fake_dropbox_sign.app import create_app as create_fake
 from fake_dropbox_sign.callbacks import build_event

@@ -30,7 +30,7 @@ from booking.adapters.esign.base import (
 from booking.adapters.esign.builtin import BuiltinESignProvider
 from booking.adapters.esign.builtin_tables import builtin_tables, drop_builtin_tables
 from booking.domain.signing import Decision
-from booking.entrypoints.signing_page import build_signing_router
+from booking.features.documents.endpoints import build_signing_router
 
 pytestmark = pytest.mark.integration
 

@@ -17,8 +17,8 @@ import pytest
 from booking.bootstrap import build_app, build_runtime
 from booking.config import BookingSettings
 from booking.entrypoints.auth import Role, issue_token
+from booking.features.checkout.service import PlaceBooking, place_booking
 from booking.features.groups.service import LegRequest, PlaceGroup, place_group
-from booking.service_layer.checkout import PlaceBooking, place_booking
 from eventkit.outbox import Outbox
 
 pytestmark = pytest.mark.integration

@@ -20,7 +20,8 @@ import pytest
 from booking.bootstrap import build_app, build_runtime
 from booking.config import BookingSettings
 from booking.entrypoints.auth import Role, issue_token
-from booking.entrypoints.schemas import PolicyOut, QuoteOut
+from booking.features.cancellations.schemas import PolicyOut
+from booking.features.checkout.schemas import QuoteOut
 
 pytestmark = pytest.mark.integration
 SECRET = "command-dependency-secret-long-enough"

@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 
 from booking.domain.errors import BookingError, ErrorCode
-from booking.service_layer.checkout import PlaceBooking, place_booking
+from booking.features.checkout.service import PlaceBooking, place_booking
 from booking.service_layer.handlers import BookingHandlers
 from eventkit.outbox import Outbox
 from marketplace_contracts import make_envelope

@@ -20,8 +20,8 @@ from fastapi import FastAPI
 from booking.bootstrap import build_app as booking_app
 from booking.bootstrap import build_runtime as booking_runtime
 from booking.config import BookingSettings
+from booking.features.checkout.service import PlaceBooking, place_booking
 from booking.features.claims import service as claims
-from booking.service_layer.checkout import PlaceBooking, place_booking
 from eventkit.auth import DEV_JWT_SECRET, Principal, Role, issue_token
 from eventkit.db import create_pool
 from eventkit.outbox import Outbox

@@ -33,8 +33,8 @@ from booking.domain.refunds import (
     RefundDecision,
     RefundProgress,
 )
-from booking.service_layer import cancellations
-from booking.service_layer.checkout import PlaceBooking, place_booking
+from booking.features.cancellations import service as cancellations
+from booking.features.checkout.service import PlaceBooking, place_booking
 from eventkit.db import sqlalchemy_url
 from eventkit.migrations import alembic_config
 from eventkit.outbox import Outbox

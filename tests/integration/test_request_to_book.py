@@ -10,9 +10,10 @@ import asyncpg
 import pytest
 
 from booking.domain.errors import BookingError, ErrorCode
+from booking.features.checkout.service import PlaceBooking, place_booking
 from booking.service_layer import host_response
-from booking.service_layer.checkout import REQUEST_EXPIRY, PlaceBooking, place_booking
 from booking.service_layer.handlers import BookingHandlers
+from booking.service_layer.timer_kinds import REQUEST_EXPIRY
 from eventkit import scheduler
 from eventkit.outbox import Outbox
 from eventkit.scheduler import Scheduler

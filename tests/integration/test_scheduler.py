@@ -13,8 +13,9 @@ import pytest
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.holds import HoldRule
 from booking.domain.model import BookingStatus
-from booking.service_layer.checkout import COMPLETION, HOLD_EXPIRY, PlaceBooking, place_booking
+from booking.features.checkout.service import PlaceBooking, place_booking
 from booking.service_layer.handlers import BookingHandlers
+from booking.service_layer.timer_kinds import COMPLETION, HOLD_EXPIRY
 from eventkit import scheduler
 from eventkit.db import create_pool
 from eventkit.outbox import Outbox

@@ -21,7 +21,7 @@ from fastapi import FastAPI
 from booking.bootstrap import build_app as booking_app
 from booking.bootstrap import build_runtime as booking_runtime
 from booking.config import BookingSettings
-from booking.service_layer.checkout import PlaceBooking, place_booking
+from booking.features.checkout.service import PlaceBooking, place_booking
 from disputes.entrypoints import http as disputes_http
 from eventkit import http_errors
 from eventkit.auth import DEV_JWT_SECRET, Role, decode_token, issue_token

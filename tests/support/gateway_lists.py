@@ -16,9 +16,9 @@ import httpx
 
 from booking.bootstrap import build_app, build_runtime
 from booking.config import BookingSettings
+from booking.features.checkout.service import PlaceBooking, place_booking
 from booking.features.groups.service import LegRequest, PlaceGroup, place_group
 from booking.features.invites import service as invites
-from booking.service_layer.checkout import PlaceBooking, place_booking
 from eventkit.auth import issue_token
 from eventkit.outbox import Outbox
 

@@ -16,27 +16,22 @@ from booking.adapters.esign.dropbox_sign import DropboxSignProvider
 from booking.adapters.esign.dropbox_sign_callbacks import CALLBACK_ACK
 from booking.adapters.tax import StripeTax
 from booking.config import BookingSettings, claim_windows
-from booking.domain import bank_debits
 from booking.domain.holds import HoldRule
 from booking.entrypoints import http
 from booking.entrypoints.consumers import build_router
-from booking.entrypoints.esign_webhooks import build_dropbox_sign_router
-from booking.entrypoints.signing_page import build_signing_router
 from booking.features.amendments import timers as amendment_timers
+from booking.features.bank_debits import domain as bank_debits
+from booking.features.checkout.service import CREATE_ENVELOPE
 from booking.features.claims import timers as claim_timers
+from booking.features.documents.endpoints import build_dropbox_sign_router, build_signing_router
+from booking.features.documents.service import Documents
 from booking.features.groups import timers as group_timers
 from booking.features.invites import timers as invite_timers
 from booking.service_layer import payment_due, pricing
 from booking.service_layer.admission import Admission
-from booking.service_layer.checkout import (
-    COMPLETION,
-    CREATE_ENVELOPE,
-    HOLD_EXPIRY,
-    PAYMENT_WINDOW,
-    REQUEST_EXPIRY,
-)
-from booking.service_layer.documents import Documents
 from booking.service_layer.handlers import BookingHandlers
+from booking.service_layer.payment_due import PAYMENT_WINDOW
+from booking.service_layer.timer_kinds import COMPLETION, HOLD_EXPIRY, REQUEST_EXPIRY
 from eventkit.outbox import Outbox
 from eventkit.periodic import every
 from eventkit.runtime import ServiceRuntime, create_app

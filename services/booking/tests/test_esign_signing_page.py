@@ -6,7 +6,12 @@ import pytest
 
 from booking.adapters.esign.base import EnvelopeStatus, sha256_hex
 from booking.domain.signing import SigningDocument, SigningView
-from booking.entrypoints.signing_page import SECURITY_HEADERS, page, render_form, resolve_client_ip
+from booking.features.documents.endpoints import (
+    SECURITY_HEADERS,
+    page,
+    render_form,
+    resolve_client_ip,
+)
 
 
 @pytest.mark.parametrize(

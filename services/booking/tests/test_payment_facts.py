@@ -9,8 +9,10 @@ from typing import Any, cast
 import pytest
 
 from booking.features.amendments import service as amendments
+from booking.features.cancellations import service as cancellations
 from booking.features.claims import service as claims
-from booking.service_layer import cancellations, payment_facts, receipts
+from booking.features.receipts import service as receipts
+from booking.service_layer import payment_facts
 from booking.service_layer.handlers import BookingHandlers
 from eventkit.outbox import Outbox
 from marketplace_contracts import make_envelope

@@ -1,6 +1,9 @@
 """Booking's routing table: every contract it consumes and the handler for it."""
 
-from booking.service_layer import cancellations, card_actions, disputes, receipts
+from booking.features.cancellations import service as cancellations
+from booking.features.checkout.service import card_actions
+from booking.features.receipts import service as receipts
+from booking.service_layer import disputes
 from booking.service_layer.handlers import BookingHandlers
 from eventkit.routing import EventRouter
 from marketplace_contracts.events.catalog import ListingUpsertedV1

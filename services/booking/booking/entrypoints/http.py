@@ -6,45 +6,35 @@ import uuid
 from datetime import timedelta
 from typing import Annotated, Any
 
-import asyncpg
 from fastapi import APIRouter, FastAPI, Request
 
-from booking.domain.bank_debits import US_BANK_ACCOUNT
 from booking.domain.errors import BookingError, ErrorCode
 from booking.entrypoints import (
-    cancellations_http,
     errors,
     lists_http,
-    policies_http,
-    quotes_http,
-    receipts_http,
 )
 from booking.entrypoints.auth import STAFF, CurrentPrincipal, Principal, Role
-from booking.entrypoints.client import client_context
 from booking.entrypoints.command import Command, command
 from booking.entrypoints.common import (
-    CHECKOUT_ERRORS,
     ERRORS,
-    AdmitCheckout,
-    check_horizon,
     runtime_of,
     visible_to,
 )
 from booking.entrypoints.schemas import (
     BookingOut,
     DeclineRequest,
-    InstantBookRequest,
     ListingOut,
     PayRequest,
 )
 from booking.features.amendments import endpoints as amendments_endpoints
+from booking.features.cancellations import endpoints as cancellations_endpoints
+from booking.features.checkout import endpoints as checkout_endpoints
 from booking.features.claims import endpoints as claims_endpoints
 from booking.features.groups import endpoints as groups_endpoints
 from booking.features.invites import endpoints as invites_endpoints
+from booking.features.receipts import endpoints as receipts_endpoints
 from booking.service_layer import booking_views, host_response, payment_due
 from booking.service_layer.admission import Admission
-from booking.service_layer.checkout import PlaceBooking, place_booking
-from eventkit import logs, tracing
 from eventkit.outbox import Outbox
 
 router = APIRouter(prefix="/v1")
@@ -61,83 +51,6 @@ async def list_listings(request: Request, principal: CurrentPrincipal) -> list[d
     async with runtime_of(request).db.acquire() as conn:
         rows = await booking_views.listings(conn)
     return [{k: r[k] for k in ListingOut.model_fields} for r in rows]
-
-
-@router.post(
-    "/bookings",
-    status_code=202,
-    response_model=BookingOut,
-    responses=CHECKOUT_ERRORS,
-    tags=["bookings"],
-    summary="Book one listing and time range (Instant Book or Request-to-Book)",
-    description="Holds the slot and starts the checkout saga; the booking is `pending_payment` "
-    "until payments authorizes. An Instant Book listing is then `confirmed`; a "
-    "Request-to-Book listing is `awaiting_host` until the host accepts or declines, or "
-    "`respond_by` passes. Failures end as `failed`/`expired`/`declined` with a "
-    "`failure_reason`. Poll `GET /v1/bookings/{id}`. With `payment_method_type: "
-    "us_bank_account` the guest pays by ACH Direct Debit and accepts the debit mandate: the "
-    "client's IP address and User-Agent are recorded for it. Such a booking is `confirmed` "
-    "with `funds_status: pending` while the debit processes (docs/bank-debits.md); a checkout "
-    "that must pay by card is refused with 422 `bank_debit_not_allowed`. While too many "
-    "checkouts wait for payment, a new one is refused with 503 `overloaded` and `Retry-After` "
-    "before anything is held (docs/lifecycles.md, load shedding).",
-)
-async def create_booking(
-    request: Request,
-    body: InstantBookRequest,
-    call: Annotated[Command, command(Role.GUEST)],
-    _admitted: AdmitCheckout,
-) -> BookingOut:
-    check_horizon(request, starts_at=body.starts_at, ends_at=body.ends_at)
-    cmd = _place_booking(request, call.principal, body)
-    times = call.settings
-
-    async def work(conn: asyncpg.Connection) -> dict[str, Any]:
-        with tracing.span("booking place_booking", **{"listing.id": cmd.listing_id}):
-            view = await place_booking(
-                conn,
-                call.outbox,
-                cmd,
-                times.hold_ttl,
-                times.response_window,
-                times.authorization_horizon,
-                times.bank_debit_lead,
-            )
-        logs.bind(booking_id=view["booking_id"])
-        return view
-
-    return await call.run(work, body.model_dump(mode="json"))
-
-
-def _place_booking(
-    request: Request, principal: Principal, body: InstantBookRequest
-) -> PlaceBooking:
-    client_ip, user_agent = client_context(request)
-    cmd = PlaceBooking(
-        principal.sub,
-        body.listing_id,
-        body.starts_at,
-        body.ends_at,
-        body.payment_method,
-        guests=body.guests,
-        extras=body.extras,
-        quote_id=body.quote_id,
-        payment_method_type=body.payment_method_type,
-        # The mandate's online acceptance (ACH): who accepted it, from where.
-        mandate_ip_address=client_ip,
-        mandate_user_agent=user_agent,
-        client_ip=client_ip,
-        user_agent=user_agent,
-        correlation_id=logs.correlation_id(),  # the request's: its log lines join the saga's
-    )
-    if body.payment_method_type == US_BANK_ACCOUNT and not (
-        cmd.mandate_ip_address and cmd.mandate_user_agent
-    ):
-        raise BookingError(
-            ErrorCode.BANK_DEBIT_NOT_ALLOWED,
-            "accepting a bank-debit mandate needs the client's IP address and User-Agent",
-        )
-    return cmd
 
 
 @router.get(
@@ -253,9 +166,9 @@ def install(
     app.include_router(lists_http.router)
     app.include_router(invites_endpoints.router)
     app.include_router(groups_endpoints.router)
-    app.include_router(quotes_http.router)
-    app.include_router(cancellations_http.router)
+    app.include_router(checkout_endpoints.router)
+    app.include_router(cancellations_endpoints.router)
     app.include_router(amendments_endpoints.router)
-    app.include_router(policies_http.router)
-    app.include_router(receipts_http.router)
+    app.include_router(cancellations_endpoints.policies_router)
+    app.include_router(receipts_endpoints.router)
     app.include_router(claims_endpoints.router)

@@ -16,21 +16,20 @@ from booking.config import claim_windows as default_claim_windows
 from booking.domain.holds import HoldRule
 from booking.domain.model import BOOKING_FAILED, BookingStatus, PaymentStatus, Trigger
 from booking.features.amendments import service as amendments
+from booking.features.bank_debits.service import BankDebitHandlers
+from booking.features.checkout.service import payment_secured
 from booking.features.claims import service as claims
 from booking.features.claims.domain.rules import ClaimWindows
 from booking.features.groups.service import GroupPayments
+from booking.features.receipts import service as receipts
 from booking.service_layer import booking_messages as messages
 from booking.service_layer import (
     booking_timers,
     lifecycle,
     payment_due,
     payment_facts,
-    receipts,
 )
-from booking.service_layer.bank_debits import BankDebitHandlers
-from booking.service_layer.checkout import HOLD_EXPIRY, REQUEST_EXPIRY
 from booking.service_layer.endings import end_booking
-from booking.service_layer.payment_secured import payment_secured
 from booking.service_layer.publishing import Cause
 from booking.service_layer.reauthorization import (
     ExpiringAuthorizationPolicy,
@@ -38,6 +37,7 @@ from booking.service_layer.reauthorization import (
     record_renewal,
     request_renewal,
 )
+from booking.service_layer.timer_kinds import HOLD_EXPIRY, REQUEST_EXPIRY
 from eventkit import scheduler
 from eventkit.outbox import Outbox
 from eventkit.routing import PermanentError

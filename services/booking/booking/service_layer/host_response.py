@@ -17,9 +17,10 @@ from booking.domain.model import BOOKING_CONFIRMED, Booking, Trigger
 from booking.features.groups.service import Groups
 from booking.service_layer import booking_messages as messages
 from booking.service_layer import lifecycle
-from booking.service_layer.checkout import COMPLETION, REQUEST_EXPIRY, booking_view
+from booking.service_layer.booking_views import booking_view
 from booking.service_layer.endings import end_booking
 from booking.service_layer.publishing import Cause
+from booking.service_layer.timer_kinds import COMPLETION, REQUEST_EXPIRY
 from eventkit import scheduler
 from eventkit.outbox import Outbox
 

@@ -19,7 +19,7 @@ from booking.domain.pages import Filters, ListKind, Position, Scope
 from booking.features.groups.views import visible_group
 from booking.features.invites.views import invite_view
 from booking.service_layer import disputes
-from booking.service_layer.checkout import booking_view
+from booking.service_layer.booking_views import booking_view
 
 Fetch = Callable[
     [asyncpg.Connection, Scope, Filters, Position | None, int], Awaitable[list[asyncpg.Record]]

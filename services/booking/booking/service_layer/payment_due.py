@@ -25,7 +25,7 @@ from booking.domain.model import (
 )
 from booking.service_layer import booking_messages as messages
 from booking.service_layer import lifecycle
-from booking.service_layer.checkout import PAYMENT_WINDOW, booking_view
+from booking.service_layer.booking_views import booking_view
 from booking.service_layer.endings import end_booking
 from booking.service_layer.publishing import Cause
 from eventkit import scheduler
@@ -37,6 +37,8 @@ from marketplace_contracts.events.payments import (
     PaymentFailedV1,
     PaymentReturnedV1,
 )
+
+PAYMENT_WINDOW = "payment_window"  # durable timer: the guest's window to pay on-session
 
 
 async def charge_failed(

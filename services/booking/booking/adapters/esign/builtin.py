@@ -2,7 +2,7 @@
 
 The default provider: works with no account anywhere. The signer follows a link
 ``{public_base_url}/sign/{envelope_id}?token=...`` (an HMAC token, see `make_link_token`) to the
-page of `booking.entrypoints.signing_page`, which calls `BuiltinESignProvider.decide`. Each sign
+page of `booking.features.documents.endpoints`, which calls `BuiltinESignProvider.decide`. Each sign
 records, per document and in one transaction, the signer id, time, client IP, user agent and the
 SHA-256 of the exact bytes that were shown and signed.
 

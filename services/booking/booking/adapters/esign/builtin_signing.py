@@ -1,6 +1,6 @@
 """The built-in provider's signing page use cases: what the signer is shown (`SigningView`) and
 their decision (`SigningDesk.decide`), which records the evidence in one transaction and then
-hands the outcome to `OutcomeDelivery`. The page itself is `booking.entrypoints.signing_page`."""
+hands the outcome to `OutcomeDelivery`. The page itself is `booking.features.documents.endpoints`."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ from booking.domain.errors import BookingError, ErrorCode
 from booking.features.groups import repository as groups_repository
 from booking.features.groups.domain import GroupStatus
 from booking.service_layer import disputes
-from booking.service_layer.checkout import booking_view
+from booking.service_layer.booking_views import booking_view
 
 
 def _iso(value: Any) -> str | None:

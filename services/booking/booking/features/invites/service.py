@@ -18,6 +18,9 @@ import asyncpg
 from booking.adapters import repository
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.quote import Pricing, quote
+
+# Another feature: through its service.
+from booking.features.checkout.service import PlaceBooking, place_booking
 from booking.features.invites import repository as invites_repository
 from booking.features.invites.domain import (
     INVITE_EXPIRY,
@@ -29,7 +32,6 @@ from booking.features.invites.domain import (
 )
 from booking.features.invites.messages import invite_closed, invite_sent
 from booking.features.invites.views import view
-from booking.service_layer.checkout import PlaceBooking, place_booking
 from booking.service_layer.publishing import Cause, publish
 from eventkit import scheduler
 from eventkit.outbox import Outbox

@@ -29,7 +29,7 @@ from booking.features.amendments.domain import (
 )
 from booking.features.amendments.domain.terms import Terms
 from booking.features.amendments.messages import publish, refund_request
-from booking.service_layer.checkout import COMPLETION
+from booking.service_layer.timer_kinds import COMPLETION
 from eventkit import scheduler
 from eventkit.outbox import Outbox
 from eventkit.rows import expect_changed

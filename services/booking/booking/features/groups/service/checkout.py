@@ -38,6 +38,9 @@ import asyncpg
 from booking.config import BookingSettings
 from booking.domain.errors import BookingError
 from booking.domain.model import BOOKING_FAILED, LEG_READY, BookingStatus, Trigger
+
+# Another feature: through its service.
+from booking.features.checkout.service import hold_slot, new_leg, request_signatures
 from booking.features.groups import messages
 from booking.features.groups import repository as groups_repository
 from booking.features.groups.domain import (
@@ -49,13 +52,8 @@ from booking.features.groups.domain import (
 )
 from booking.features.groups.views import group_view
 from booking.service_layer import booking_messages, lifecycle
-from booking.service_layer.checkout import (
-    REQUEST_EXPIRY,
-    hold_slot,
-    new_leg,
-    request_signatures,
-)
 from booking.service_layer.publishing import Builders, Cause, publish
+from booking.service_layer.timer_kinds import REQUEST_EXPIRY
 from eventkit import scheduler
 from eventkit.outbox import Outbox
 from eventkit.rows import expect_changed

@@ -37,13 +37,13 @@ from booking.features.groups.domain import (
 )
 from booking.features.groups.service.checkout import Failure, Groups, statuses
 from booking.service_layer import booking_messages
-from booking.service_layer.checkout import COMPLETION, REQUEST_EXPIRY
 from booking.service_layer.publishing import Cause
 from booking.service_layer.reauthorization import (
     ExpiringAuthorizationPolicy,
     failure_detail,
     request_renewal,
 )
+from booking.service_layer.timer_kinds import COMPLETION, REQUEST_EXPIRY
 from eventkit import scheduler
 from eventkit.outbox import Outbox
 from eventkit.routing import PermanentError

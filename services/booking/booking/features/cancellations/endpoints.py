@@ -1,4 +1,5 @@
-"""Gateway routes of cancellations: preview the refund, then cancel."""
+"""Gateway routes of cancellations (preview the refund, then cancel) and of the cancellation
+policies admins publish."""
 
 from __future__ import annotations
 
@@ -16,13 +17,15 @@ from booking.entrypoints.common import (
     check_horizon,
     runtime_of,
 )
-from booking.entrypoints.schemas import (
-    BookingOut,
+from booking.entrypoints.schemas import BookingOut
+from booking.features.cancellations import service as cancellations
+from booking.features.cancellations.schemas import (
     CancellationPreviewOut,
     CancelPreviewRequest,
     CancelRequest,
+    PolicyIn,
+    PolicyOut,
 )
-from booking.service_layer import cancellations
 
 router = APIRouter(prefix="/v1")
 CANCELLERS = (Role.GUEST, Role.HOST, Role.ADMIN)  # trust staff cancel nothing
@@ -88,4 +91,47 @@ async def cancel_booking(
     return await call.run(
         lambda conn: cancellations.cancel(conn, call.outbox, cmd),
         (body or CancelRequest()).model_dump(mode="json"),
+    )
+
+
+# Cancellation policies: versioned data, published by admins.
+policies_router = APIRouter(prefix="/v1", tags=["cancellation policies"])
+
+
+@policies_router.get(
+    "/cancellation-policies",
+    response_model=list[PolicyOut],
+    responses=ERRORS,
+    summary="The newest version of every cancellation policy",
+)
+async def list_policies(request: Request, principal: CurrentPrincipal) -> list[dict[str, Any]]:
+    async with runtime_of(request).db.acquire() as conn:
+        return await cancellations.newest_policies(conn)
+
+
+@policies_router.post(
+    "/cancellation-policies",
+    status_code=201,
+    response_model=PolicyOut,
+    responses=ERRORS,
+    summary="Publish a policy, or a new version of one (admins)",
+    description="Bands: cancelled at least `hours_before` the start refunds `refund_bps` of the "
+    "stay; a later band may not refund more. Listings name a policy; each checkout snapshots "
+    "its newest version, so publishing a version never changes an existing booking.",
+)
+async def publish_policy(
+    body: PolicyIn, call: Annotated[Command, command(Role.ADMIN)]
+) -> PolicyOut:
+    bands = [(band.hours_before, band.refund_bps) for band in body.bands]
+    return await call.run(
+        lambda conn: cancellations.publish_policy(
+            conn,
+            body.name,
+            bands,
+            body.grace_hours,
+            body.grace_min_lead_hours,
+            body.service_fee,
+            body.host_penalty_bps,
+        ),
+        body.model_dump(mode="json"),
     )

@@ -1,6 +1,6 @@
 """Bank-debit (ACH Direct Debit) rules of a booking, pure: who may pay by bank debit, whether a
 booking can be cancelled while its debit is processing, and what the gateway shows. The
-use cases are in `service_layer/bank_debits`; the rule itself is in docs/bank-debits.md."""
+use cases are in `features/bank_debits/service`; the rule itself is in docs/bank-debits.md."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Use cases: preview and cancel a confirmed booking (or one leg of a Linked Booking Group).
+"""Use cases: preview and cancel a confirmed booking (or one leg of a Linked Booking Group),
+and publish the cancellation policies each checkout snapshots.
 
 The refund comes from the refund kernel, applied to the quote and the policy snapshotted at
 checkout; cancelling records it (booking.refunds, `refunds_repository`) and emits
@@ -9,6 +10,7 @@ answers refund_succeeded or refund_failed, which set the booking's `refund_statu
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -16,24 +18,32 @@ from typing import Any
 import asyncpg
 
 from booking.adapters import refunds_repository, repository
-from booking.domain import bank_debits
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.model import Booking, Trigger
 from booking.domain.quote import Quote
 from booking.domain.refunds import (
     PRESETS,
+    Band,
     CancellationRefund,
     Canceller,
     Policy,
     RefundDecision,
+    ServiceFeeRefund,
     allocate,
     refund_for,
 )
 from booking.features.amendments import repository as amendments_repository
+
+# Bank debits' pure rules (another feature's domain, which imports nothing back).
+from booking.features.bank_debits import domain as bank_debits
 from booking.features.claims import service as claims
-from booking.service_layer import disputes, lifecycle, payment_facts, receipts
-from booking.service_layer.checkout import COMPLETION, booking_view
+
+# Another feature: through its service.
+from booking.features.receipts import service as receipts
+from booking.service_layer import disputes, lifecycle, payment_facts
+from booking.service_layer.booking_views import booking_view
 from booking.service_layer.publishing import Cause
+from booking.service_layer.timer_kinds import COMPLETION
 from eventkit import scheduler
 from eventkit.outbox import Outbox
 from marketplace_contracts import Envelope
@@ -251,3 +261,45 @@ async def on_refund_failed(
         refund_status="failed",
         refund_failure=failure,
     )
+
+
+# -- Cancellation policies: versioned data that admins publish and each checkout snapshots --
+
+
+async def newest_policies(conn: asyncpg.Connection) -> list[dict[str, Any]]:
+    """The newest version of every policy."""
+    return await repository.list_policies(conn)
+
+
+async def publish_policy(
+    conn: asyncpg.Connection,
+    name: str,
+    bands: Iterable[tuple[int, int]],  # (hours_before, refund_bps)
+    grace_hours: int,
+    grace_min_lead_hours: int,
+    service_fee: str,
+    host_penalty_bps: int,
+) -> dict[str, Any]:
+    """The next version of policy `name` (its first when new); 409 `policy_conflict` when
+    another admin published one meanwhile, 422 `validation_failed` for an inconsistent one."""
+    current = await repository.latest_policy(conn, name)
+    try:
+        policy = Policy(
+            name=name,
+            version=(current["version"] + 1) if current else 1,
+            bands=tuple(Band(hours_before, bps) for hours_before, bps in bands),
+            grace_hours=grace_hours,
+            grace_min_lead_hours=grace_min_lead_hours,
+            service_fee=ServiceFeeRefund(service_fee),
+            host_penalty_bps=host_penalty_bps,
+        )
+    except ValueError as exc:
+        raise BookingError(ErrorCode.VALIDATION_FAILED, str(exc)) from None
+    try:
+        async with conn.transaction():
+            await repository.insert_policy(conn, policy.as_dict())
+    except asyncpg.UniqueViolationError:
+        raise BookingError(
+            ErrorCode.POLICY_CONFLICT, f"policy {name} changed meanwhile: try again"
+        ) from None
+    return policy.as_dict()

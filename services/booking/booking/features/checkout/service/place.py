@@ -14,23 +14,27 @@ import asyncpg
 
 from booking.adapters import repository
 from booking.config import BookingSettings
-from booking.domain import bank_debits, limits
-from booking.domain.bank_debits import CARD, US_BANK_ACCOUNT
+from booking.domain import limits
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.model import BookingMode, BookingStatus
 from booking.domain.quote import Quote
-from booking.service_layer.leg_terms import (
+
+# Bank debits' pure rules (another feature's domain, which imports nothing back).
+from booking.features.bank_debits import domain as bank_debits
+from booking.features.bank_debits.domain import CARD, US_BANK_ACCOUNT
+from booking.features.checkout.messages import checkout_requested
+from booking.features.checkout.service.leg_terms import (
     chargeable_listing,
     host_answer,
     leg_quote,
     payment_columns,
     policy_of,
 )
+from booking.service_layer.booking_views import booking_view
+from booking.service_layer.timer_kinds import HOLD_EXPIRY
 from eventkit import scheduler
 from eventkit.outbox import Outbox
 from marketplace_contracts.events.booking import (
-    CheckoutRequestedV1,
-    QuoteLine,
     SignaturesRequestedV1,
 )
 
@@ -48,7 +52,7 @@ class PlaceBooking:
     guests: int = 1
     extras: Mapping[str, int] = field(default_factory=dict)
     quote_id: uuid.UUID | None = None
-    # `us_bank_account`: ACH Direct Debit (domain/bank_debits), with the mandate the guest
+    # `us_bank_account`: ACH Direct Debit (features/bank_debits/domain), with the mandate the guest
     # accepted from this IP address and user agent.
     payment_method_type: str = CARD
     mandate_ip_address: str | None = None
@@ -58,11 +62,7 @@ class PlaceBooking:
     user_agent: str | None = None
 
 
-HOLD_EXPIRY = "checkout_hold_expiry"
-REQUEST_EXPIRY = "host_response_expiry"
-COMPLETION = "booking_completion"
 CREATE_ENVELOPE = "create_signing_envelope"
-PAYMENT_WINDOW = "payment_window"
 AUTHORIZATION_HORIZON = timedelta(days=6)
 # The setting's own default (one home), for callers that pass no lead: tests, invites.
 DEFAULT_BANK_DEBIT_LEAD: timedelta = BookingSettings.model_fields["bank_debit_min_lead"].default
@@ -253,91 +253,3 @@ async def request_payment(
         correlation_id=row["correlation_id"],
         causation_id=causation_id,
     )
-
-
-def checkout_requested(row: Mapping[str, Any]) -> CheckoutRequestedV1:
-    """The one place a booking asks payments for money (its checkout, or once its documents
-    are signed)."""
-    return CheckoutRequestedV1(
-        booking_id=str(row["booking_id"]),
-        guest_id=row["guest_id"],
-        listing_id=row["listing_id"],
-        host_id=row["host_id"],
-        host_account_id=row["host_account_id"],
-        starts_at=row["starts_at"],
-        ends_at=row["ends_at"],
-        amount=row["amount"],
-        currency=row["currency"],
-        platform_fee=row["platform_fee"],
-        payment_method=row["payment_method"],
-        save_for_later=row["save_for_later"],
-        tax=row["tax"],
-        deposit_amount=row["deposit_amount"],
-        payment_method_type=row["payment_method_type"],
-        mandate_ip_address=row["mandate_ip_address"],
-        mandate_user_agent=row["mandate_user_agent"],
-        # What a dispute's evidence cites: where from, the policy and the quote accepted.
-        client_ip=row["client_ip"],
-        user_agent=row["user_agent"],
-        cancellation_policy=row["policy"],
-        quote_lines=[
-            QuoteLine(code=line.code, description=line.description, amount=line.amount)
-            for line in Quote.of_booking(row).lines
-        ],
-    )
-
-
-def deposit_status(row: asyncpg.Record) -> str:
-    """none (no deposit), held (claims may still be filed) or released."""
-    if not row["deposit_amount"]:
-        return "none"
-    return "released" if row["deposit_released_at"] else "held"
-
-
-def booking_view(row: asyncpg.Record) -> dict[str, Any]:
-    return {
-        "booking_id": str(row["booking_id"]),
-        "status": row["status"],
-        "payment_status": row["payment_status"],
-        "guest_id": row["guest_id"],
-        "listing_id": row["listing_id"],
-        "host_id": row["host_id"],
-        "starts_at": row["starts_at"].isoformat(),
-        "ends_at": row["ends_at"].isoformat(),
-        "amount": row["amount"],
-        "platform_fee": row["platform_fee"],
-        "currency": row["currency"],
-        "payment_id": row["payment_id"],
-        "failure_reason": row["failure_reason"],
-        "failure_detail": row["failure_detail"],
-        "version": row["version"],
-        "mode": row["mode"],
-        "respond_by": row["respond_by"].isoformat() if row["respond_by"] else None,
-        "pay_by": row["pay_by"].isoformat() if row["pay_by"] else None,
-        "signing_url": row["signing_url"],
-        "group_id": str(row["group_id"]) if row["group_id"] else None,
-        "guests": row["guests"],
-        "extras": row["extras"],
-        "tax": row["tax"],
-        "quote": row["quote"],
-        "policy": row["policy"],
-        "cancelled_by": row["cancelled_by"],
-        "cancelled_at": row["cancelled_at"].isoformat() if row["cancelled_at"] else None,
-        "refund": row["refund"],
-        "refund_status": row["refund_status"],
-        "refund_failure": row["refund_failure"],
-        "refunded_amount": row["refunded_amount"],
-        "authorization_renewed_at": row["authorization_renewed_at"].isoformat()
-        if row["authorization_renewed_at"]
-        else None,
-        # Only while the checkout waits for it (a 3-D Secure step at authorization).
-        "next_action": row["next_action"]
-        if row["next_action"] and row["status"] == "pending_payment"
-        else None,
-        "deposit_amount": row["deposit_amount"],
-        "deposit_status": deposit_status(row),
-        "deposit_charged": row["deposit_charged"],
-        **bank_debits.view_fields(row),
-        "created_at": row["created_at"].isoformat(),
-        "updated_at": row["updated_at"].isoformat(),
-    }

@@ -16,8 +16,8 @@ from booking.domain.model import (
 )
 from booking.service_layer import booking_messages as messages
 from booking.service_layer import lifecycle
-from booking.service_layer.checkout import COMPLETION, HOLD_EXPIRY, REQUEST_EXPIRY
 from booking.service_layer.publishing import Cause
+from booking.service_layer.timer_kinds import COMPLETION, HOLD_EXPIRY, REQUEST_EXPIRY
 from eventkit import scheduler
 from eventkit.outbox import Outbox
 from marketplace_contracts import Envelope

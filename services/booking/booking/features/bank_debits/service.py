@@ -32,19 +32,19 @@ import asyncpg
 
 from booking.adapters import repository
 from booking.config import BookingSettings
-from booking.domain.bank_debits import (
+from booking.domain.model import BOOKING_CONFIRMED, BookingStatus, PaymentStatus, Trigger
+from booking.features.bank_debits.domain import (
     CARD,
     PAYMENT_RETURNED,
     RETURNED_DEBIT_WINDOW,
     US_BANK_ACCOUNT,
     FundsStatus,
 )
-from booking.domain.model import BOOKING_CONFIRMED, BookingStatus, PaymentStatus, Trigger
 from booking.service_layer import booking_messages as messages
 from booking.service_layer import lifecycle, payment_due
-from booking.service_layer.checkout import COMPLETION, HOLD_EXPIRY
 from booking.service_layer.endings import end_booking
 from booking.service_layer.publishing import Cause
+from booking.service_layer.timer_kinds import COMPLETION, HOLD_EXPIRY
 from eventkit import scheduler
 from eventkit.outbox import Outbox
 from eventkit.routing import PermanentError

@@ -1,6 +1,6 @@
 """What a new booking row is made of, besides the request itself: the listing (if its host
 can take payments), its quote (stored or fresh), the cancellation policy snapshotted on it,
-the host-answer terms of a request, and the payment columns (`checkout.new_leg` assembles them).
+the host-answer terms of a request, and the payment columns (`place.new_leg` assembles them).
 """
 
 from __future__ import annotations
@@ -12,9 +12,11 @@ from typing import Any
 import asyncpg
 
 from booking.adapters import repository
-from booking.domain.bank_debits import US_BANK_ACCOUNT
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.quote import Quote
+
+# Bank debits' pure rules (another feature's domain, which imports nothing back).
+from booking.features.bank_debits.domain import US_BANK_ACCOUNT
 from booking.service_layer import pricing
 
 

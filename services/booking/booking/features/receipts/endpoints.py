@@ -10,8 +10,8 @@ from fastapi.responses import HTMLResponse
 from booking.entrypoints.auth import CurrentPrincipal, Principal, Role, require_role
 from booking.entrypoints.common import ERRORS, runtime_of
 from booking.entrypoints.fields import PathId
-from booking.entrypoints.pages import receipt_html
-from booking.service_layer import receipts
+from booking.features.receipts import service as receipts
+from booking.features.receipts.views import receipt_html
 
 router = APIRouter(prefix="/v1", tags=["receipts"])
 

@@ -12,10 +12,12 @@ from typing import Any
 
 import asyncpg
 
-from booking.adapters import receipts_repository as repo
-from booking.domain import bank_debits
-from booking.domain.bank_debits import US_BANK_ACCOUNT
 from booking.domain.errors import BookingError, ErrorCode
+
+# Bank debits' pure rules (another feature's domain, which imports nothing back).
+from booking.features.bank_debits import domain as bank_debits
+from booking.features.bank_debits.domain import US_BANK_ACCOUNT
+from booking.features.receipts import repository as repo
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.finance import JournalPostedV1
 from marketplace_contracts.events.payments import (
