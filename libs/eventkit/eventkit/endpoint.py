@@ -7,7 +7,7 @@ A service builds its pair once from its token check and its refusal map:
     Reader = Annotated[Endpoint, endpoints.read]       # GET: caller + a connection
     Command = Annotated[Endpoint, endpoints.command]   # + actor, Idempotency-Key, transaction
 
-and a route hands `call.run` (or `call.read`) its use case. The answer is validated against the
+and a route hands `call.run` (or `call.connect`) its use case. The answer is validated against the
 route's own `response_model` before it is served or stored, so what is served, what a replay
 serves and the OpenAPI document have one shape. `refuse` maps the service's domain errors to
 `HTTPException(status, {"code", "message"})`, the project's error body (eventkit.http_errors),
@@ -120,8 +120,9 @@ class Endpoint:
             raise refusal from exc
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[asyncpg.Connection]:
-        """A connection for reads (no transaction)."""
+    async def connect(self) -> AsyncIterator[asyncpg.Connection]:
+        """A connection without a transaction: for reads, or one statement (a webhook's
+        insert), where BEGIN and COMMIT would be two round trips for nothing."""
         async with self.refusing(), self.db.acquire() as conn:
             yield conn
 

@@ -77,7 +77,7 @@ async def list_exceptions(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> ExceptionPage:
     books: Books = call.state["books"]
-    async with call.read() as conn:
+    async with call.connect() as conn:
         rows = await books_views.exceptions(
             conn, status=status, kind=kind, currency=currency, after=after, limit=limit
         )
@@ -133,7 +133,7 @@ async def close_day(call: Command, body: Annotated[CloseRequest, Body()]) -> Clo
 async def list_closes(
     call: Reader, currency: Annotated[str | None, Query(pattern=r"^[a-z]{3}$")] = None
 ) -> list[CloseSummary]:
-    async with call.read() as conn:
+    async with call.connect() as conn:
         rows = await books_views.closes(conn, currency)
     return [CloseSummary.model_validate(dict(r)) for r in rows]
 
@@ -153,7 +153,7 @@ async def close_report(
     currency: Annotated[str, CURRENCY],
     format: Literal["json", "csv"] = "json",
 ) -> Any:
-    async with call.read() as conn:
+    async with call.connect() as conn:
         row = await books_views.close(conn, business_date, currency)
     if row is None:
         raise refused(404, "close_not_found", "no close of that day")

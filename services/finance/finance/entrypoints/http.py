@@ -18,13 +18,13 @@ Id = Annotated[str, Path(max_length=ID_MAX_LENGTH, pattern=ID_PATTERN)]
 
 @router.get("/trial-balance", summary="Balance per account; every currency sums to zero")
 async def trial_balance(call: Reader) -> TrialBalance:
-    async with call.read() as conn:
+    async with call.connect() as conn:
         return TrialBalance.model_validate(await ledger_views.trial_balance(conn))
 
 
 @router.get("/bookings/{booking_id}", summary="Journals posted for one booking")
 async def booking_journals(call: Reader, booking_id: Id) -> list[JournalLine]:
-    async with call.read() as conn:
+    async with call.connect() as conn:
         lines: list[dict[str, Any]] = await ledger_views.booking_journals(conn, booking_id)
     return [JournalLine.model_validate(line) for line in lines]
 
@@ -37,7 +37,7 @@ async def booking_journals(call: Reader, booking_id: Id) -> list[JournalLine]:
 )
 async def dispute_books(call: Reader, dispute_id: Id) -> DisputeBooks:
     """`dispute_id` is ours (`dsp_…`) or Stripe's (`du_…`): ours is Stripe's without `du_`."""
-    async with call.read() as conn:
+    async with call.connect() as conn:
         books = await ledger_views.dispute_books(conn, dispute_id)
     if books is None:
         raise refused(404, "dispute_not_found", f"finance booked nothing for {dispute_id}")

@@ -20,7 +20,7 @@ async def payables(
     call: Reader, booking_id: str = Query(max_length=ID_MAX_LENGTH, pattern=ID_PATTERN)
 ) -> Payables:
     now = call.state["release"].queue.now()  # the service's clock
-    async with call.read() as conn:
+    async with call.connect() as conn:
         return Payables.model_validate(await ledger_views.payables(conn, booking_id, now))
 
 

@@ -88,7 +88,7 @@ async def queue(
     cursor: Annotated[str | None, Query(max_length=2 * ID_MAX_LENGTH + 1)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> QueuePage:
-    async with call.read() as conn:
+    async with call.connect() as conn:
         rows = await queue_admin.page(
             conn,
             state=state.value if state else None,
@@ -112,7 +112,7 @@ async def queue(
     responses=refusals(r404="No such entry: `entry_not_found`"),
 )
 async def entry(call: Reader, entry_id: EntryId) -> EntryDetail:
-    async with call.read() as conn:
+    async with call.connect() as conn:
         found = await queue_admin.show(conn, entry_id)
     if found is None:
         raise refused(404, "entry_not_found", f"no payout entry {entry_id}")
@@ -155,7 +155,7 @@ async def host_settings(call: Command, host_account_id: Id, body: HostSettingsIn
 
 @router.get("/reserve-policies", summary="Every reserve policy version and assignment")
 async def reserve_policies(call: Reader) -> ReservePolicies:
-    async with call.read() as conn:
+    async with call.connect() as conn:
         return ReservePolicies.model_validate(await queue_admin.policies(conn))
 
 
