@@ -65,3 +65,24 @@ def add_outbox_traceparent(schema: str) -> list[str]:
 
 def drop_outbox_traceparent(schema: str) -> list[str]:
     return [f"ALTER TABLE {schema}.outbox DROP COLUMN IF EXISTS traceparent"]
+
+
+def idempotency_table(schema: str) -> list[str]:
+    """The answers of a service's HTTP commands, one per caller and Idempotency-Key
+    (eventkit.idempotency); the gateway's own table has the same shape."""
+    return [
+        f"""
+        CREATE TABLE {schema}.idempotency_keys (
+            principal     text NOT NULL,
+            key           text NOT NULL,
+            request_hash  text NOT NULL,
+            status_code   integer NOT NULL,
+            response      json NOT NULL,  -- json, not jsonb: replay the exact bytes
+            created_at    timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (principal, key)
+        )"""
+    ]
+
+
+def drop_idempotency_table(schema: str) -> list[str]:
+    return [f"DROP TABLE IF EXISTS {schema}.idempotency_keys"]

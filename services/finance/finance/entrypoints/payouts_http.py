@@ -5,35 +5,23 @@ gateway."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, FastAPI, Query
 
 from eventkit.http_errors import ID_MAX_LENGTH, ID_PATTERN
-from finance.entrypoints.staff_auth import READER
+from finance.entrypoints.schemas import Payables
+from finance.entrypoints.staff import READER, Reader
 from finance.service_layer import ledger_views
 
 router = APIRouter(prefix="/v1", tags=["payouts"], dependencies=READER)
 
 
-def _plain(row: Any) -> dict[str, Any]:
-    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in dict(row).items()}
-
-
 @router.get("/payables", summary="What each payment owes a booking's host, and its releases")
 async def payables(
-    request: Request, booking_id: str = Query(max_length=ID_MAX_LENGTH, pattern=ID_PATTERN)
-) -> dict[str, Any]:
-    now = request.app.state.runtime.state["release"].queue.now()  # the service's clock
-    async with request.app.state.runtime.db.acquire() as conn:
-        rows, releases = await ledger_views.payables(conn, booking_id, now)
-    listed = [{**_plain(row), **derived} for row, derived in rows]
-    return {
-        "booking_id": booking_id,
-        "payables": listed,
-        "releases": [_plain(r) for r in releases],
-    }
+    call: Reader, booking_id: str = Query(max_length=ID_MAX_LENGTH, pattern=ID_PATTERN)
+) -> Payables:
+    now = call.state["release"].queue.now()  # the service's clock
+    async with call.connect() as conn:
+        return Payables.model_validate(await ledger_views.payables(conn, booking_id, now))
 
 
 def install(app: FastAPI) -> None:

@@ -3,31 +3,48 @@ policies (internal port, like the ledger routes). Callers need a finance, admin 
 token; a change is recorded against the token's person (eventkit.acting), a body `actor` is
 accepted and ignored. Errors use the project's error body: 404
 `entry_not_found`, 409 `illegal_transition` / `entry_changed`, 422 `validation_failed` /
-`invalid_reserve_policy` / `unknown_reserve_policy`."""
+`invalid_reserve_policy` / `unknown_reserve_policy` (finance/entrypoints/staff.py maps them).
+A change may carry an Idempotency-Key (eventkit.endpoint)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import asyncpg
-from fastapi import APIRouter, FastAPI, HTTPException, Path, Query, Request
+from fastapi import APIRouter, FastAPI, Path, Query
 from pydantic import BaseModel, Field
 
-from domainkit.transitions import IllegalTransition
 from eventkit import acting
+from eventkit.endpoint import refusals
 from eventkit.http_errors import ID_MAX_LENGTH, ID_PATTERN
-from finance.domain.payout_queue import StaleEntry, State
-from finance.domain.payouts import PayoutRefused
-from finance.domain.reserves import InvalidPolicy, ReserveKind, Scope
-from finance.entrypoints.staff_auth import READER, Actor, IgnoredActor
+from finance.domain.payout_queue import State
+from finance.domain.reserves import ReserveKind, Scope
+from finance.entrypoints.schemas import (
+    Assignment,
+    EntryDetail,
+    EntryState,
+    HostSettings,
+    PolicyVersion,
+    QueuePage,
+    ReservePolicies,
+)
+from finance.entrypoints.staff import READER, Command, IgnoredActor, Reader, refused
 from finance.service_layer import queue_admin
 from finance.service_layer.payout_release import Release
 
 router = APIRouter(prefix="/v1/payouts", tags=["payout queue"], dependencies=READER)
 Id = Annotated[str, Path(max_length=ID_MAX_LENGTH, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:@-]*$")]
 EntryId = Annotated[str, Path(max_length=2 * ID_MAX_LENGTH + 1, pattern=ID_PATTERN)]
+ACTION_REFUSALS = refusals(
+    r404="No such entry: `entry_not_found`",
+    r409="Not from its state, or it changed meanwhile: `illegal_transition`, `entry_changed`",
+)
+POLICY_REFUSALS = refusals(
+    r422="A field is not valid (`validation_failed`), the policy is not "
+    "(`invalid_reserve_policy`), or it names none (`unknown_reserve_policy`)"
+)
 
 
 class StaffAction(BaseModel):
@@ -59,38 +76,9 @@ class AssignmentIn(BaseModel):
     actor: IgnoredActor = None
 
 
-def _db(request: Request) -> asyncpg.Pool:
-    return request.app.state.runtime.db
-
-
-def _release(request: Request) -> Release:
-    return request.app.state.runtime.state["release"]
-
-
-def _refused(status: int, code: str, message: str) -> HTTPException:
-    return HTTPException(status, {"code": code, "message": message})
-
-
-async def _act(request: Request, action: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Any:
-    try:
-        async with _db(request).acquire() as conn, conn.transaction():
-            return await action(conn)
-    except IllegalTransition as exc:
-        raise _refused(409, exc.code, str(exc)) from exc
-    except StaleEntry as exc:
-        raise _refused(409, "entry_changed", str(exc)) from exc
-    except PayoutRefused as exc:
-        status = 404 if exc.code == "entry_not_found" else 409
-        raise _refused(status, exc.code, exc.message) from exc
-    except InvalidPolicy as exc:
-        raise _refused(422, exc.code, str(exc)) from exc
-    except LookupError as exc:
-        raise _refused(422, "unknown_reserve_policy", str(exc)) from exc
-
-
 @router.get("/queue", summary="The payout queue, filtered, in pages")
 async def queue(
-    request: Request,
+    call: Reader,
     state: State | None = None,
     host_account_id: Annotated[
         str | None, Query(max_length=ID_MAX_LENGTH, pattern=ID_PATTERN)
@@ -99,78 +87,102 @@ async def queue(
     currency: Annotated[str | None, Query(pattern=r"^[a-z]{3}$")] = None,
     cursor: Annotated[str | None, Query(max_length=2 * ID_MAX_LENGTH + 1)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-) -> dict[str, Any]:
-    rows = await queue_admin.page(
-        _db(request),
-        state=state.value if state else None,
-        host_account_id=host_account_id,
-        due_before=due_before,
-        currency=currency,
-        after=cursor,
-        limit=limit + 1,
-    )
+) -> QueuePage:
+    async with call.connect() as conn:
+        rows = await queue_admin.page(
+            conn,
+            state=state.value if state else None,
+            host_account_id=host_account_id,
+            due_before=due_before,
+            currency=currency,
+            after=cursor,
+            limit=limit + 1,
+        )
     more = len(rows) > limit
     rows = rows[:limit]
-    return {
-        "entries": [queue_admin.plain(r) for r in rows],
-        "next_cursor": rows[-1]["entry_id"] if more else None,
-    }
+    next_cursor = rows[-1]["entry_id"] if more else None
+    return QueuePage.model_validate(
+        {"entries": [dict(r) for r in rows], "next_cursor": next_cursor}
+    )
 
 
-@router.get("/queue/{entry_id}", summary="One entry, its history, reserves and releases")
-async def entry(request: Request, entry_id: EntryId) -> dict[str, Any]:
-    found = await queue_admin.show(_db(request), entry_id)
+@router.get(
+    "/queue/{entry_id}",
+    summary="One entry, its history, reserves and releases",
+    responses=refusals(r404="No such entry: `entry_not_found`"),
+)
+async def entry(call: Reader, entry_id: EntryId) -> EntryDetail:
+    async with call.connect() as conn:
+        found = await queue_admin.show(conn, entry_id)
     if found is None:
-        raise _refused(404, "entry_not_found", f"no payout entry {entry_id}")
-    return found
+        raise refused(404, "entry_not_found", f"no payout entry {entry_id}")
+    return EntryDetail.model_validate(found)
 
 
-def _staff(name: str) -> Callable[..., Awaitable[dict[str, Any]]]:
-    async def act(
-        request: Request, entry_id: EntryId, body: StaffAction, actor: Actor
-    ) -> dict[str, Any]:
-        method = getattr(_release(request), name.replace("-", "_"))
-        state = await _act(request, lambda conn: method(conn, entry_id, actor, body.note))
-        return {"entry_id": entry_id, "state": str(state)}
+def _staff(name: str) -> Callable[..., Awaitable[EntryState]]:
+    async def act(call: Command, entry_id: EntryId, body: StaffAction) -> EntryState:
+        release: Release = call.state["release"]
+        method = getattr(release, name.replace("-", "_"))
+
+        async def work(conn: asyncpg.Connection) -> dict[str, str]:
+            state = await method(conn, entry_id, call.actor, body.note)
+            return {"entry_id": entry_id, "state": str(state)}
+
+        return await call.run(work, body)
 
     act.__name__ = f"payout_{name.replace('-', '_')}"
     return act
 
 
 for _action in ("hold", "unhold", "release-now", "retry"):
-    router.post(f"/queue/{{entry_id}}/{_action}", summary=f"Staff: {_action}")(_staff(_action))
+    router.post(
+        f"/queue/{{entry_id}}/{_action}",
+        summary=f"Staff: {_action}",
+        response_model=EntryState,
+        responses=ACTION_REFUSALS,
+    )(_staff(_action))
 
 
 @router.put("/hosts/{host_account_id}", summary="A host's payout delay and risk tier")
-async def host_settings(
-    request: Request, host_account_id: Id, body: HostSettingsIn, actor: Actor
-) -> dict:
-    return await _act(
-        request,
+async def host_settings(call: Command, host_account_id: Id, body: HostSettingsIn) -> HostSettings:
+    return await call.run(
         lambda conn: queue_admin.set_host(
-            conn, host_account_id, actor, body.payout_delay_hours, body.risk_tier
+            conn, host_account_id, call.actor, body.payout_delay_hours, body.risk_tier
         ),
+        body,
     )
 
 
 @router.get("/reserve-policies", summary="Every reserve policy version and assignment")
-async def reserve_policies(request: Request) -> dict[str, Any]:
-    return await queue_admin.policies(_db(request))
+async def reserve_policies(call: Reader) -> ReservePolicies:
+    async with call.connect() as conn:
+        return ReservePolicies.model_validate(await queue_admin.policies(conn))
 
 
-@router.post("/reserve-policies", status_code=201, summary="A new version of a reserve policy")
-async def create_policy(request: Request, body: PolicyIn, actor: Actor) -> dict[str, Any]:
+@router.post(
+    "/reserve-policies",
+    status_code=201,
+    summary="A new version of a reserve policy",
+    responses=POLICY_REFUSALS,
+)
+async def create_policy(call: Command, body: PolicyIn) -> PolicyVersion:
     fields = body.model_dump(exclude={"actor", "note"})
-    return await _act(request, lambda conn: queue_admin.new_policy(conn, fields, actor, body.note))
+    return await call.run(
+        lambda conn: queue_admin.new_policy(conn, fields, call.actor, body.note), body
+    )
 
 
 @router.put(
-    "/reserve-policies/assignments", summary="Apply a policy to the platform, a tier or a host"
+    "/reserve-policies/assignments",
+    summary="Apply a policy to the platform, a tier or a host",
+    responses=POLICY_REFUSALS,
 )
-async def assign_policy(request: Request, body: AssignmentIn, actor: Actor) -> dict[str, Any]:
-    return await _act(
-        request,
-        lambda conn: queue_admin.assign(conn, body.scope, body.scope_key, body.policy_id, actor),
+async def assign_policy(call: Command, body: AssignmentIn) -> Assignment:
+    return await call.run(
+        lambda conn: queue_admin.assign(
+            conn, body.scope, body.scope_key, body.policy_id, call.actor
+        ),
+        body,
     )
 
 

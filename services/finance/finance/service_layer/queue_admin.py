@@ -17,6 +17,10 @@ from finance.adapters.payables_repository import FinanceDB
 from finance.domain.reserves import ReserveKind, ReservePolicy, Scope
 
 
+class UnknownPolicy(LookupError):
+    """An assignment names no reserve policy, or a scope without its key."""
+
+
 def plain(row: Any) -> dict[str, Any]:
     """A row as JSON-ready values (times as ISO 8601, arrays as lists)."""
     out: dict[str, Any] = {}
@@ -128,10 +132,10 @@ async def assign(
 ) -> dict[str, Any]:
     """Apply the policy's latest version (at each payable's queueing) to the scope."""
     if not await reserves_db.exists(conn, policy_id):
-        raise LookupError(f"no reserve policy {policy_id}")
+        raise UnknownPolicy(f"no reserve policy {policy_id}")
     key = "" if scope is Scope.PLATFORM else scope_key
     if scope is not Scope.PLATFORM and not key:
-        raise LookupError(f"a {scope.value} assignment needs a scope_key")
+        raise UnknownPolicy(f"a {scope.value} assignment needs a scope_key")
     await reserves_db.assign(conn, scope, key, policy_id, actor)
     return {"scope": scope.value, "scope_key": key, "policy_id": policy_id}
 

@@ -1,13 +1,14 @@
-"""Payments' HTTP surface: the Stripe webhook endpoint."""
+"""Payments' HTTP surface: the Stripe webhook endpoint (public: Stripe signs the body)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI, Header, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, FastAPI, Header
 
+from eventkit.endpoint import refusals
+from payments.entrypoints.schemas import WebhookReceipt
+from payments.entrypoints.staff import Public
 from payments.service_layer.webhooks import (
     ALLOWED_TYPES,
-    WebhookRejected,
     store_event,
     verified_event,
 )
@@ -15,21 +16,25 @@ from payments.service_layer.webhooks import (
 router = APIRouter()
 
 
-@router.post("/webhooks/stripe", tags=["webhooks"], summary="Stripe webhook receiver")
+@router.post(
+    "/webhooks/stripe",
+    tags=["webhooks"],
+    summary="Stripe webhook receiver",
+    response_model_exclude_none=True,
+    responses=refusals(r400="The signature does not verify, or the body is not an event"),
+)
 async def stripe_webhook(
-    request: Request,
+    call: Public,
     stripe_signature: str = Header(default="", alias="Stripe-Signature", max_length=4096),
-) -> JSONResponse:
-    payload = await request.body()
-    try:
-        event = verified_event(payload, stripe_signature, request.app.state.webhook_secret)
-    except WebhookRejected as exc:
-        return JSONResponse({"error": {"code": exc.code, "message": exc.message}}, 400)
+) -> WebhookReceipt:
+    payload = await call.request.body()
+    async with call.refusing():
+        event = verified_event(payload, stripe_signature, call.request.app.state.webhook_secret)
     if event["type"] not in ALLOWED_TYPES:  # answered, so Stripe stops sending it; not stored
-        return JSONResponse({"received": True, "ignored": True})
-    async with request.app.state.runtime.db.acquire() as conn:
+        return WebhookReceipt(ignored=True)
+    async with call.connect() as conn:  # one INSERT: no transaction around it
         new = await store_event(conn, event)
-    return JSONResponse({"received": True, "duplicate": not new})
+    return WebhookReceipt(duplicate=not new)
 
 
 def install(app: FastAPI, webhook_secret: str) -> None:

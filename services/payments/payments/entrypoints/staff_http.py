@@ -1,55 +1,52 @@
 """Payments' staff read API: a payment by id, a booking's payments, refunds (docs/api.md).
 
-Read only, for staff and services: roles admin, finance, trust and service (ops's back office
-calls it with its own service token). Errors use the project's body: 401 `unauthenticated`,
-403 `forbidden`, 404 `payment_not_found`, 422 `validation_failed` (neither filter given)."""
+Read only, for staff and services (entrypoints/staff.py says who). Errors use the project's
+body: 401 `unauthenticated`, 403 `forbidden`, 404 `payment_not_found`, 422
+`validation_failed` (neither filter given)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query, Request
+from fastapi import APIRouter, FastAPI, Path, Query
 
-from eventkit.auth import Role, require
+from eventkit.endpoint import refusals
 from eventkit.http_errors import ID_MAX_LENGTH, ID_PATTERN
+from payments.entrypoints.schemas import Payment, Refund
+from payments.entrypoints.staff import READER, Reader
 from payments.service_layer import staff_views
 
-READER = require(Role.ADMIN, Role.FINANCE, Role.TRUST, Role.SERVICE)
-router = APIRouter(prefix="/v1", tags=["staff reads"], dependencies=[Depends(READER)])
+router = APIRouter(prefix="/v1", tags=["staff reads"], dependencies=READER)
 Id = Annotated[str, Path(max_length=ID_MAX_LENGTH, pattern=ID_PATTERN)]
 Filter = Annotated[str | None, Query(max_length=ID_MAX_LENGTH, pattern=ID_PATTERN)]
 
 
-def _pool(request: Request) -> Any:
-    return request.app.state.runtime.db
-
-
-@router.get("/payments/{payment_id}", summary="One payment")
-async def get_payment(request: Request, payment_id: Id) -> dict[str, Any]:
-    try:
-        return await staff_views.payment(_pool(request), payment_id)
-    except staff_views.PaymentNotFound as exc:
-        raise HTTPException(404, {"code": "payment_not_found", "message": str(exc)}) from None
+@router.get(
+    "/payments/{payment_id}",
+    summary="One payment",
+    responses=refusals(r404="No such payment: `payment_not_found`"),
+)
+async def get_payment(call: Reader, payment_id: Id) -> Payment:
+    async with call.refusing():
+        return Payment.model_validate(await staff_views.payment(call.db, payment_id))
 
 
 @router.get("/payments", summary="A booking's payments (or a group's)")
 async def list_payments(
-    request: Request,
+    call: Reader,
     booking_id: Annotated[str, Query(max_length=ID_MAX_LENGTH, pattern=ID_PATTERN)],
-) -> list[dict[str, Any]]:
-    return await staff_views.payments_of_booking(_pool(request), booking_id)
+) -> list[Payment]:
+    found = await staff_views.payments_of_booking(call.db, booking_id)
+    return [Payment.model_validate(p) for p in found]
 
 
 @router.get("/refunds", summary="A payment's or a booking's refunds")
 async def list_refunds(
-    request: Request, payment_id: Filter = None, booking_id: Filter = None
-) -> list[dict[str, Any]]:
-    try:
-        return await staff_views.refunds(
-            _pool(request), payment_id=payment_id, booking_id=booking_id
-        )
-    except ValueError as exc:
-        raise HTTPException(422, {"code": "validation_failed", "message": str(exc)}) from None
+    call: Reader, payment_id: Filter = None, booking_id: Filter = None
+) -> list[Refund]:
+    async with call.refusing():
+        found = await staff_views.refunds(call.db, payment_id=payment_id, booking_id=booking_id)
+    return [Refund.model_validate(r) for r in found]
 
 
 def install(app: FastAPI) -> None:

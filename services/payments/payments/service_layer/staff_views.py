@@ -1,6 +1,6 @@
 """What staff may read of payments: the read API's use cases, over `adapters.staff_reads` (the
-SQL). Read only; the HTTP layer (`entrypoints/staff_http.py`) checks roles and maps
-`PaymentNotFound` to 404 `payment_not_found`."""
+SQL). Read only; the HTTP layer (`entrypoints/staff.py`) checks roles and maps
+`PaymentNotFound` to 404 `payment_not_found`, `FilterMissing` to 422 `validation_failed`."""
 
 from __future__ import annotations
 
@@ -13,6 +13,10 @@ from payments.adapters import staff_reads, transfer_repository
 
 class PaymentNotFound(LookupError):
     pass
+
+
+class FilterMissing(ValueError):
+    """A list of refunds asked for with neither filter."""
 
 
 async def payment(pool: asyncpg.Pool, payment_id: str) -> dict[str, Any]:
@@ -32,7 +36,7 @@ async def refunds(
 ) -> list[dict[str, Any]]:
     """A payment's or a booking's refunds (at least one of the two is given)."""
     if payment_id is None and booking_id is None:
-        raise ValueError("give payment_id or booking_id")
+        raise FilterMissing("give payment_id or booking_id")
     return await staff_reads.refunds(pool, payment_id=payment_id, booking_id=booking_id)
 
 
