@@ -53,16 +53,16 @@ def _proc_cpu(pid: int | str) -> float:
 
 def _cpu_seconds() -> dict[str, float]:
     """CPU seconds (user + system) each process of `make up` has used so far, Postgres and this
-    load generator included. Postgres counts the backends of the system's own database only:
-    the cluster is shared with the test suites of other checkouts (their backends are not this
-    system's cost) and its background processes serve every database."""
+    load generator included. Postgres counts the backends of the system's own database only
+    (`postgres:<pid>`, summed by `_used`): the cluster is shared with the test suites of other
+    checkouts (their backends are not this system's cost) and its background processes serve
+    every database."""
     used: dict[str, float] = {}
     for name in PROCESSES:
         try:
             used[name] = _proc_cpu(int((RUN_DIR / f"{name}.pid").read_text().split()[0]))
         except (OSError, ValueError, IndexError):
             continue
-    postgres = 0.0
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             if Path(f"/proc/{pid}/comm").read_text().strip() != "postgres":
@@ -70,12 +70,27 @@ def _cpu_seconds() -> dict[str, float]:
             # A backend's title: "postgres: 15/main: <role> <database> <client> <state>".
             title = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").split()
             if len(title) > 3 and title[3].decode() == SYSTEM_DB:
-                postgres += _proc_cpu(pid)
+                used[f"postgres:{pid}"] = _proc_cpu(pid)
         except OSError:
             continue  # ended meanwhile
-    used["postgres"] = postgres
     used["bench"] = _proc_cpu(os.getpid())
     return used
+
+
+def _used(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """CPU seconds each process used between two `_cpu_seconds()`, Postgres backends summed. A
+    backend counts from when it was first seen (or started), so pooled connections that close
+    and reopen never make the figure negative; a backend that ended meanwhile loses its last
+    share (Postgres is counted slightly low, never high)."""
+    used: dict[str, float] = {}
+    for key, seconds in after.items():
+        name = key.split(":", 1)[0]
+        used[name] = used.get(name, 0.0) + seconds - before.get(key, 0.0)
+    return {
+        name: used.get(name, 0.0)
+        for name in (*PROCESSES, "postgres", "bench")
+        if name in used or name == "postgres"
+    }
 
 
 @dataclass
@@ -150,8 +165,7 @@ async def run_rate(
         tasks.append(asyncio.create_task(saga.checkout(client, slot, args)))
     step.samples = list(await asyncio.gather(*tasks))
     step.wall = loop.time() - t0
-    cpu1 = _cpu_seconds()
-    step.cpu_seconds = {k: cpu1[k] - cpu0.get(k, 0.0) for k in cpu1}
+    step.cpu_seconds = _used(cpu0, _cpu_seconds())
     step.cpu = {k: v / step.wall for k, v in step.cpu_seconds.items()}
     step.load = os.getloadavg()
     return step
@@ -219,8 +233,8 @@ async def settle(timeout: float = 1800.0, window: float = 10.0) -> None:
     while time.monotonic() < deadline:
         before = _cpu_seconds()
         await asyncio.sleep(window)
-        after = _cpu_seconds()
-        busy = sum(after[k] - before.get(k, 0.0) for k in after if k != "bench") / window
+        used = _used(before, _cpu_seconds())
+        busy = sum(seconds for name, seconds in used.items() if name != "bench") / window
         say(f"  settling: the system uses {busy:.2f} cores")
         if busy < IDLE_CORES:
             return
