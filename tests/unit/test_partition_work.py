@@ -3,6 +3,9 @@ offset never passes an unfinished record."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 from aiokafka.structs import ConsumerRecord, TopicPartition
@@ -94,3 +97,18 @@ def test_ready_keys_of_each_kind_are_taken_oldest_head_first_whatever_the_backlo
     assert work.ready_count() == 999  # 998 provider calls and the keyless record
     work.drop_queued()
     assert work.ready_count() == 0 and work.take(100) is None
+
+
+def test_the_partition_work_bench_runs_as_documented() -> None:
+    """`python bench/partition_work_bench.py` (docs/benchmarks.md), as users type it."""
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "bench/partition_work_bench.py", "--ready", "10", "100"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stdout.splitlines() if "ready keys:" in line]
+    assert [line.split()[0] for line in lines] == ["10", "100"], done.stdout
