@@ -15,19 +15,17 @@ import pytest
 from fastapi import HTTPException
 
 from eventkit import idempotency
-from eventkit.auth import DEV_JWT_SECRET, issue_token
-from finance.bootstrap import build_app, build_runtime
-from finance.config import FinanceSettings
-from tests.conftest import service_dsn
-from tests.support.finance_queue import QueueHarness, entry_id, finance_pool
+from tests.support.finance_queue import (
+    QueueHarness,
+    bearer,
+    entry_id,
+    finance_api,
+    finance_pool,
+)
 
 pytestmark = pytest.mark.integration
 NOTE = {"note": "checking a complaint"}
 REPLAYED = "Idempotent-Replayed"
-
-
-def bearer(role: str = "finance", sub: str = "ops@example.com") -> dict[str, str]:
-    return {"Authorization": f"Bearer {issue_token(DEV_JWT_SECRET, sub, role)}"}
 
 
 def keyed(key: str, **headers: str) -> dict[str, str]:
@@ -49,15 +47,7 @@ async def q(pool: asyncpg.Pool) -> AsyncIterator[QueueHarness]:
 
 @pytest.fixture
 async def api(pool: asyncpg.Pool, q: QueueHarness) -> AsyncIterator[httpx.AsyncClient]:
-    runtime = build_runtime(FinanceSettings(database_url=service_dsn("finance")))
-    runtime.pool = pool
-    runtime.state["release"] = q.release
-    app = build_app(runtime)
-    app.state.runtime = runtime
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(
-        transport=transport, base_url="http://finance", headers=bearer()
-    ) as client:
+    async with finance_api(pool, q) as client:
         yield client
 
 

@@ -18,14 +18,13 @@ import httpx
 import pytest
 
 from eventkit.auth import DEV_JWT_SECRET, issue_token, service_token
-from finance.bootstrap import build_app, build_runtime
-from finance.config import FinanceSettings
-from tests.conftest import service_dsn
 from tests.support.finance_queue import (
     DAY,
     START,
     QueueHarness,
+    bearer,
     entry_id,
+    finance_api,
     finance_env,
     finance_pool,
 )
@@ -33,10 +32,6 @@ from tests.support.finance_queue import (
 pytestmark = pytest.mark.integration
 # The body's actor is accepted for compatibility and ignored: the token says who acts.
 STAFF = {"actor": "someone-else", "note": "checking a complaint"}
-
-
-def bearer(role: str = "finance", sub: str = "ops@example.com") -> dict[str, str]:
-    return {"Authorization": f"Bearer {issue_token(DEV_JWT_SECRET, sub, role)}"}
 
 
 @pytest.fixture
@@ -54,17 +49,7 @@ async def q(pool: asyncpg.Pool) -> AsyncIterator[QueueHarness]:
 
 @pytest.fixture
 async def api(pool: asyncpg.Pool, q: QueueHarness) -> AsyncIterator[httpx.AsyncClient]:
-    """The finance app on the test database (no broker: the routes need only the pool); its
-    staff actions run on the harness's clock."""
-    runtime = build_runtime(FinanceSettings(database_url=service_dsn("finance")))
-    runtime.pool = pool
-    runtime.state["release"] = q.release
-    app = build_app(runtime)
-    app.state.runtime = runtime
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(
-        transport=transport, base_url="http://finance", headers=bearer()
-    ) as client:
+    async with finance_api(pool, q) as client:
         yield client
 
 

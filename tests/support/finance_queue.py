@@ -12,11 +12,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
+import httpx
 
+from eventkit.auth import DEV_JWT_SECRET, issue_token
 from eventkit.clock import Clock, FixedClock
 from eventkit.db import create_pool
 from eventkit.outbox import Outbox
 from eventkit.scheduler import Scheduler
+from finance.bootstrap import build_app, build_runtime
 from finance.config import FinanceSettings
 from finance.entrypoints.consumers import build_router
 from finance.service_layer.handlers import FinanceHandlers
@@ -212,3 +215,23 @@ def finance_env() -> dict[str, str]:
 
 
 __all__ = ["DAY", "START", "FinanceSettings", "QueueHarness", "entry_id", "finance_pool"]
+
+
+def bearer(role: str = "finance", sub: str = "ops@example.com") -> dict[str, str]:
+    return {"Authorization": f"Bearer {issue_token(DEV_JWT_SECRET, sub, role)}"}
+
+
+@asynccontextmanager
+async def finance_api(pool: asyncpg.Pool, q: QueueHarness) -> AsyncIterator[httpx.AsyncClient]:
+    """The finance app on the test database (no broker: the routes need only the pool), as
+    finance staff; its staff actions run on the harness's clock."""
+    runtime = build_runtime(FinanceSettings(database_url=service_dsn("finance")))
+    runtime.pool = pool
+    runtime.state["release"] = q.release
+    app = build_app(runtime)
+    app.state.runtime = runtime
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://finance", headers=bearer()
+    ) as client:
+        yield client
