@@ -28,9 +28,9 @@ from booking.adapters.esign.base import (
     WebhookEvent,
 )
 from booking.adapters.esign.builtin import BuiltinESignProvider
-from booking.adapters.esign.builtin_tables import builtin_tables, drop_builtin_tables
 from booking.domain.signing import Decision
 from booking.features.documents.endpoints import build_signing_router
+from tests.support.esign_tables import builtin_ddl, execute_all
 
 pytestmark = pytest.mark.integration
 
@@ -68,9 +68,8 @@ class Setup:
 @pytest.fixture
 async def esign(booking_pool: asyncpg.Pool) -> AsyncIterator[Setup]:
     prefix = f"t{uuid.uuid4().hex[:10]}_esign_"
-    async with booking_pool.acquire() as conn:
-        for sql in builtin_tables("booking", prefix):
-            await conn.execute(sql)
+    create_tables, drop_tables = builtin_ddl(prefix)
+    await execute_all(booking_pool, create_tables)
     clock = Clock()
     events: list[WebhookEvent] = []
 
@@ -88,9 +87,7 @@ async def esign(booking_pool: asyncpg.Pool) -> AsyncIterator[Setup]:
     try:
         yield Setup(provider, clock, events, prefix, booking_pool)
     finally:
-        async with booking_pool.acquire() as conn:
-            for sql in drop_builtin_tables("booking", prefix):
-                await conn.execute(sql)
+        await execute_all(booking_pool, drop_tables)
 
 
 def client_for(provider: BuiltinESignProvider, hops: int = 0) -> httpx.AsyncClient:

@@ -41,11 +41,8 @@ from booking.adapters.esign.base import (
 )
 from booking.adapters.esign.dropbox_sign import DropboxSignProvider
 from booking.adapters.esign.dropbox_sign_callbacks import CALLBACK_ACK
-from booking.adapters.esign.dropbox_sign_requests import (
-    drop_dropbox_sign_tables,
-    dropbox_sign_tables,
-)
 from fake_dropbox_sign import create_app
+from tests.support.esign_tables import dropbox_sign_ddl, execute_all
 from tests.support.poll import at_once, eventually, wait_until
 from tests.support.servers import serve
 
@@ -151,13 +148,10 @@ async def fake(fake_base: str, receiver: Receiver) -> AsyncIterator[httpx.AsyncC
 @pytest.fixture
 async def prefix(booking_pool: asyncpg.Pool) -> AsyncIterator[str]:
     name = f"t{uuid.uuid4().hex[:10]}_esign_"
-    async with booking_pool.acquire() as conn:
-        for sql in dropbox_sign_tables("booking", name):
-            await conn.execute(sql)
+    create_tables, drop_tables = dropbox_sign_ddl(name)
+    await execute_all(booking_pool, create_tables)
     yield name
-    async with booking_pool.acquire() as conn:
-        for sql in drop_dropbox_sign_tables("booking", name):
-            await conn.execute(sql)
+    await execute_all(booking_pool, drop_tables)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Built-in e-sign provider: signing-link tokens, internal webhook signatures, DDL, contract."""
+"""Built-in e-sign provider: signing-link tokens, internal webhook signatures, table names, contract."""
 
 import importlib.util
 from datetime import UTC, datetime, timedelta
@@ -20,7 +20,7 @@ from booking.adapters.esign.base import (
     validate_request,
 )
 from booking.adapters.esign.builtin import BuiltinESignProvider
-from booking.adapters.esign.builtin_tables import builtin_tables, drop_builtin_tables
+from booking.adapters.esign.builtin_tables import BuiltinTables
 from booking.adapters.esign.builtin_tokens import (
     make_link_token,
     sign_webhook,
@@ -28,10 +28,7 @@ from booking.adapters.esign.builtin_tokens import (
     verify_webhook_signature,
 )
 from booking.adapters.esign.dropbox_sign import DropboxSignProvider
-from booking.adapters.esign.dropbox_sign_requests import (
-    drop_dropbox_sign_tables,
-    dropbox_sign_tables,
-)
+from booking.adapters.esign.dropbox_sign_requests import RequestMap
 from booking.domain.signing import envelope_digest
 
 SECRET = "a-signing-link-secret-for-tests"
@@ -117,24 +114,12 @@ def test_both_providers_satisfy_the_protocol() -> None:
         assert callable(getattr(DropboxSignProvider, method))
 
 
-def test_ddl_names_tables_in_the_schema_with_the_prefix() -> None:
-    ddl = builtin_tables("booking", "esign_")
-    assert ddl[0].startswith("CREATE TABLE booking.esign_envelopes")
-    assert any("CREATE TABLE booking.esign_documents" in s for s in ddl)
-    assert any("CREATE TABLE booking.esign_signatures" in s for s in ddl)
-    assert "envelope_key       text NOT NULL UNIQUE" in ddl[0]
-    assert drop_builtin_tables("booking")[-1] == "DROP TABLE IF EXISTS booking.esign_envelopes"
-    assert dropbox_sign_tables("booking")[0].startswith(
-        "CREATE TABLE booking.esign_dropbox_sign_requests"
-    )
-
-
 @pytest.mark.parametrize("schema", ["Booking", "booking; DROP TABLE x", "", "1abc"])
-def test_ddl_refuses_unsafe_identifiers(schema: str) -> None:
+def test_table_names_refuse_unsafe_identifiers(schema: str) -> None:
     with pytest.raises(ValueError):
-        builtin_tables(schema)
+        BuiltinTables.of(schema)
     with pytest.raises(ValueError):
-        dropbox_sign_tables("booking", prefix=schema + "-")
+        RequestMap(None, schema="booking", table_prefix=schema + "-")  # type: ignore[arg-type]
 
 
 def test_envelope_digest_depends_on_every_document_hash() -> None:
@@ -183,13 +168,21 @@ def _migration(name: str) -> Any:
     return module
 
 
-def test_the_migrations_froze_the_adapters_tables_as_they_still_are() -> None:
-    # Migrations 0007 and 0008 carry their DDL themselves, so changing an adapter cannot change
-    # history. Should an adapter's tables change, this fails: write a migration for the
-    # change, then compare the adapter with the frozen DDL plus that migration.
+def test_the_adapters_name_the_tables_the_migrations_create() -> None:
+    # The adapters keep no DDL: migrations 0007 and 0008 create their tables (the DDL is frozen
+    # in them, so history cannot change with an adapter). The names must still agree.
     docs_before_pay = _migration("0007_docs_before_pay.py")
     dropbox = _migration("0008_dropbox_sign.py")
-    assert docs_before_pay.ESIGN_TABLES == builtin_tables("booking")
-    assert docs_before_pay.DROP_ESIGN_TABLES == drop_builtin_tables("booking")
-    assert dropbox.TABLES == dropbox_sign_tables("booking")
-    assert dropbox.DROP_TABLES == drop_dropbox_sign_tables("booking")
+    tables = BuiltinTables.of()
+    assert tables == BuiltinTables(
+        "booking.esign_envelopes", "booking.esign_documents", "booking.esign_signatures"
+    )
+    for name in (tables.envelopes, tables.documents, tables.signatures):
+        assert (
+            sum(sql.startswith(f"CREATE TABLE {name} (") for sql in docs_before_pay.ESIGN_TABLES)
+            == 1
+        )
+        assert f"DROP TABLE IF EXISTS {name}" in docs_before_pay.DROP_ESIGN_TABLES
+    requests = RequestMap(None, schema="booking", table_prefix="esign_")  # type: ignore[arg-type]
+    assert dropbox.TABLES[0].startswith(f"CREATE TABLE {requests._table} (")
+    assert dropbox.DROP_TABLES == [f"DROP TABLE IF EXISTS {requests._table}"]

@@ -56,55 +56,73 @@ def failed(**fields: Any) -> PaymentFailedV1:
     return PaymentFailedV1.model_validate({**base, **fields})
 
 
+# What a refund's facts have in common, succeeded or failed.
+REFUND: dict[str, Any] = {
+    "refund_id": f"rf_{BOOKING}_cancel",
+    "payment_id": "pay_1",
+    "booking_id": BOOKING,
+    "amount": 500,
+    "currency": "usd",
+}
+
+
 def refunded(**fields: Any) -> RefundSucceededV1:
-    base: dict[str, Any] = {
-        "refund_id": f"rf_{BOOKING}_cancel",
-        "payment_id": "pay_1",
-        "booking_id": BOOKING,
-        "amount": 500,
-        "currency": "usd",
-        "platform_fee": 50,
-        "host_amount": 450,
-        "host_account_id": "acct_1",
-        "method": "refund",
-    }
-    return RefundSucceededV1.model_validate({**base, **fields})
+    outcome = {"platform_fee": 50, "host_amount": 450, "host_account_id": "acct_1"}
+    return RefundSucceededV1.model_validate({**REFUND, **outcome, "method": "refund", **fields})
 
 
 def refund_failed(**fields: Any) -> RefundFailedV1:
-    base: dict[str, Any] = {
-        "refund_id": f"rf_{BOOKING}_cancel",
-        "payment_id": "pay_1",
-        "booking_id": BOOKING,
-        "amount": 500,
-        "currency": "usd",
-        "code": "api_error",
-        "attempts": 4,
-    }
-    return RefundFailedV1.model_validate({**base, **fields})
+    outcome = {"code": "api_error", "attempts": 4}
+    return RefundFailedV1.model_validate({**REFUND, **outcome, **fields})
+
+
+async def deliver(handle: Any, fact: Any) -> None:
+    """`handle` (a consumer's handler) given `fact` in an envelope, as the consumer calls it."""
+    env = make_envelope(fact, key="pay_1", producer="payments", correlation_id=uuid.uuid4())
+    await handle(cast(Any, None), env, fact, None)
 
 
 # -- what a fact is about ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("fields", "purpose", "subject"),
-    [
-        ({"purpose": "checkout"}, "checkout", None),
-        ({"purpose": "group_checkout", "group_id": GROUP}, "group_checkout", None),
-        (
-            {"purpose": "extra_charge", "subject_id": str(SUBJECT), "charge_request_id": "x"},
-            "extra_charge",
-            SUBJECT,
-        ),
-        (
-            {"purpose": "deposit_claim", "subject_id": str(SUBJECT), "charge_request_id": "y"},
-            "deposit_claim",
-            SUBJECT,
-        ),
-    ],
-)
-def test_a_payment_fact_is_about_what_its_purpose_and_subject_say(
+# A fact that says its purpose (and subject) is about what it says.
+BY_PURPOSE = [
+    ({"purpose": "checkout"}, "checkout", None),
+    ({"purpose": "group_checkout", "group_id": GROUP}, "group_checkout", None),
+    (
+        {"purpose": "extra_charge", "subject_id": str(SUBJECT), "charge_request_id": "x"},
+        "extra_charge",
+        SUBJECT,
+    ),
+    (
+        {"purpose": "deposit_claim", "subject_id": str(SUBJECT), "charge_request_id": "y"},
+        "deposit_claim",
+        SUBJECT,
+    ),
+]
+# A legacy fact is told apart by its ids.
+BY_IDS = [
+    ({}, "checkout", None),
+    ({"group_id": GROUP}, "group_checkout", None),
+    ({"charge_request_id": f"chg_{SUBJECT}"}, "extra_charge", SUBJECT),
+    ({"charge_request_id": f"clm_{SUBJECT}"}, "deposit_claim", SUBJECT),
+    ({"charge_request_id": f"clm_{SUBJECT}_2"}, "deposit_claim", SUBJECT),
+    # Facts of the months when payments said the purpose but not yet the subject.
+    (
+        {"purpose": "extra_charge", "charge_request_id": f"chg_{SUBJECT}"},
+        "extra_charge",
+        SUBJECT,
+    ),
+    (
+        {"purpose": "deposit_claim", "charge_request_id": f"clm_{SUBJECT}"},
+        "deposit_claim",
+        SUBJECT,
+    ),
+]
+
+
+@pytest.mark.parametrize(("fields", "purpose", "subject"), BY_PURPOSE + BY_IDS)
+def test_a_payment_fact_is_about_its_purpose_and_subject_or_else_its_ids(
     fields: dict[str, Any], purpose: str, subject: uuid.UUID | None
 ) -> None:
     expected = payment_facts.PaymentAbout(purpose, subject)  # type: ignore[arg-type]
@@ -116,35 +134,6 @@ def test_the_purpose_wins_over_the_shape_of_the_charge_request_id() -> None:
     """A charge request id is booking's to choose: a new shape does not change the route."""
     fact = captured(purpose="extra_charge", subject_id=str(SUBJECT), charge_request_id="clm_x")
     assert payment_facts.payment_about(fact).purpose == "extra_charge"
-
-
-@pytest.mark.parametrize(
-    ("fields", "purpose", "subject"),
-    [
-        ({}, "checkout", None),
-        ({"group_id": GROUP}, "group_checkout", None),
-        ({"charge_request_id": f"chg_{SUBJECT}"}, "extra_charge", SUBJECT),
-        ({"charge_request_id": f"clm_{SUBJECT}"}, "deposit_claim", SUBJECT),
-        ({"charge_request_id": f"clm_{SUBJECT}_2"}, "deposit_claim", SUBJECT),
-        # Facts of the months when payments said the purpose but not yet the subject.
-        (
-            {"purpose": "extra_charge", "charge_request_id": f"chg_{SUBJECT}"},
-            "extra_charge",
-            SUBJECT,
-        ),
-        (
-            {"purpose": "deposit_claim", "charge_request_id": f"clm_{SUBJECT}"},
-            "deposit_claim",
-            SUBJECT,
-        ),
-    ],
-)
-def test_a_legacy_payment_fact_is_told_apart_by_its_ids(
-    fields: dict[str, Any], purpose: str, subject: uuid.UUID | None
-) -> None:
-    expected = payment_facts.PaymentAbout(purpose, subject)  # type: ignore[arg-type]
-    assert payment_facts.payment_about(captured(**fields)) == expected
-    assert payment_facts.payment_about(failed(**fields)) == expected
 
 
 def test_a_payment_captured_v1_is_a_checkout() -> None:
@@ -252,8 +241,7 @@ async def test_a_capture_goes_to_the_feature_it_is_about(
 ) -> None:
     handlers, calls = routed
     fact = captured(**fields)
-    env = make_envelope(fact, key="pay_1", producer="payments", correlation_id=uuid.uuid4())
-    await handlers.on_payment_captured(cast(Any, None), env, fact, None)
+    await deliver(handlers.on_payment_captured, fact)
     receipt, (route, arg) = calls.seen[0], calls.seen[-1]
     assert receipt == ("receipt", payment_facts.payment_about(fact).purpose)
     assert len(calls.seen) == 2 and route == f"{feature}.captured"
@@ -266,8 +254,7 @@ async def test_a_failure_goes_to_the_feature_it_is_about(
 ) -> None:
     handlers, calls = routed
     fact = failed(**fields)
-    env = make_envelope(fact, key="pay_1", producer="payments", correlation_id=uuid.uuid4())
-    await handlers.on_payment_failed(cast(Any, None), env, fact, None)
+    await deliver(handlers.on_payment_failed, fact)
     assert [name for name, _ in calls.seen] == [f"{feature}.failed"]
     assert calls.seen[0][1] == (subject if subject is not None else fact)
 
@@ -308,6 +295,5 @@ async def test_a_refund_outcome_goes_to_the_cancellation_or_amendment_it_is_abou
         handle: Any = cancellations.on_refund_succeeded
     else:
         fact, handle = refund_failed(**fields), cancellations.on_refund_failed
-    env = make_envelope(fact, key="pay_1", producer="payments", correlation_id=uuid.uuid4())
-    await handle(cast(Any, None), env, fact, None)
+    await deliver(handle, fact)
     assert seen == ([route] if route else [])

@@ -16,3 +16,8 @@ def identifier(name: str, what: str = "identifier") -> str:
 def table_prefix(prefix: str) -> str:
     """ "" or an identifier-safe prefix such as ``esign_``."""
     return identifier(prefix, "table prefix") if prefix else ""
+
+
+def table_name(schema: str, prefix: str, table: str) -> str:
+    """``<schema>.<prefix><table>``, both parts checked: the providers' tables are named so."""
+    return f"{identifier(schema, 'schema')}.{table_prefix(prefix)}{table}"

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Protocol, runtime_checkable
+from datetime import UTC, datetime
+from typing import Any
 
 # Statuses and errors are booking's own (booking.domain.signing); providers use them from here.
 from booking.domain.signing import EnvelopeStatus, ESignError, ESignErrorCode
@@ -80,13 +81,32 @@ class SignatureAudit:
 
 
 EventCallback = Callable[[WebhookEvent], Awaitable[None]]
+Clock = Callable[[], datetime]
 
 
-@runtime_checkable
-class ESignProvider(Protocol):
-    """What booking needs from an e-signature provider. Every method may raise `ESignError`."""
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class EnvelopeRequest:
+    """A validated `create_envelope` call, as a provider sends it."""
+
+    envelope_key: str
+    signer: Signer
+    documents: list[DocumentSpec]
+    metadata: dict[str, str]
+    expires_at: datetime
+
+
+class ESignProvider(ABC):
+    """What booking needs from an e-signature provider. Every method may raise `ESignError`.
+
+    `create_envelope` is the same for every provider (validate, fingerprint, replay); each one
+    sends (`_send`) and finds what it sent for a key (`_replayed`) its own way."""
 
     name: str
+    _clock: Clock
 
     async def create_envelope(
         self,
@@ -100,27 +120,54 @@ class ESignProvider(Protocol):
         """Send `documents` to `signer`. Idempotent on `envelope_key` (a deterministic key from
         the caller, e.g. ``booking:esign:<booking_id>``): the same key returns the same envelope;
         the same key with different content raises ``IDEMPOTENCY_CONFLICT``."""
-        ...
+        validate_request(envelope_key, signer, documents, expires_at)
+        self._check_metadata(metadata)
+        now = self._clock()
+        fingerprint = request_fingerprint(signer, documents, metadata, expires_at)
+        if expires_at <= now:  # only a replay may name a past deadline
+            replayed = await self._replayed(envelope_key, fingerprint, now)
+            if replayed is None:
+                raise ESignError(ESignErrorCode.INVALID_REQUEST, "expires_at is in the past")
+            return replayed
+        request = EnvelopeRequest(envelope_key, signer, documents, metadata, expires_at)
+        return await self._send(request, fingerprint, now)
 
+    @abstractmethod
+    def _check_metadata(self, metadata: Mapping[str, str]) -> None:
+        """A provider's own limits on metadata (raise ``INVALID_REQUEST``), checked before any
+        work is done."""
+
+    @abstractmethod
+    async def _replayed(
+        self, envelope_key: str, fingerprint: str, now: datetime
+    ) -> Envelope | None:
+        """The envelope already created for `envelope_key`, as it is `now`, if there is one
+        (``IDEMPOTENCY_CONFLICT`` when it was created from other content)."""
+
+    @abstractmethod
+    async def _send(self, request: EnvelopeRequest, fingerprint: str, now: datetime) -> Envelope:
+        """Create the envelope, or return the one a concurrent or earlier call created."""
+
+    @abstractmethod
     async def get_status(self, envelope_id: str) -> EnvelopeStatus: ...
 
+    @abstractmethod
     async def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> WebhookEvent:
         """Verify a callback's authenticity (raises `WebhookVerificationError`) and parse it."""
-        ...
 
+    @abstractmethod
     async def fetch_signed_document(self, envelope_id: str, document_id: str) -> SignedDocument:
         """The signed document; raises ``NOT_SIGNED`` unless the envelope is signed."""
-        ...
 
+    @abstractmethod
     async def audit_trail(self, envelope_id: str) -> list[SignatureAudit]:
         """Each document's signature record of a signed envelope; raises ``NOT_SIGNED``
         unless it is signed."""
-        ...
 
+    @abstractmethod
     async def void_envelope(self, envelope_id: str, reason: str) -> EnvelopeStatus:
         """Cancel an unsigned envelope (the checkout ended first). Returns the status after the
         call: VOIDED, or the terminal status the envelope had already reached."""
-        ...
 
 
 def sha256_hex(content: bytes) -> str:

@@ -12,9 +12,9 @@ callback failed (or that happened with no callback registered) is delivered agai
 `BuiltinESignProvider.reconcile`, which also expires overdue envelopes: delivery is at least once,
 so the callback must be idempotent.
 
-The provider is five modules: its tables (`builtin_tables`), its HMACs (`builtin_tokens`), the
+The provider is five modules: its table names (`builtin_tables`), its HMACs (`builtin_tokens`), the
 outcomes and their delivery (`builtin_outcomes`), the signing page's use cases
-(`builtin_signing`) and this one, the `ESignProvider` itself.
+(`builtin_signing`) and this one, the `ESignProvider` itself. Migration 0007 creates the tables.
 """
 
 from __future__ import annotations
@@ -24,30 +24,30 @@ import json
 import logging
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from urllib.parse import quote
 
 import asyncpg
 
 from booking.adapters.esign.base import (
+    Clock,
     DocumentSpec,
     Envelope,
+    EnvelopeRequest,
     EnvelopeStatus,
     ESignError,
     ESignErrorCode,
+    ESignProvider,
     EventCallback,
     SignatureAudit,
     SignedDocument,
-    Signer,
     WebhookEvent,
     WebhookVerificationError,
-    request_fingerprint,
     sha256_hex,
-    validate_request,
+    utc_now,
 )
 from booking.adapters.esign.builtin_outcomes import (
     PROVIDER,
-    Clock,
     OutcomeDelivery,
     effective,
     lock_envelope,
@@ -55,12 +55,7 @@ from booking.adapters.esign.builtin_outcomes import (
     occurred,
     outcome_event,
 )
-from booking.adapters.esign.builtin_signing import (
-    Decision,
-    DecisionOutcome,
-    SigningDesk,
-    SigningView,
-)
+from booking.adapters.esign.builtin_signing import SigningDesk
 from booking.adapters.esign.builtin_tables import BuiltinTables
 from booking.adapters.esign.builtin_tokens import (
     SIGNATURE_HEADER,
@@ -74,12 +69,9 @@ from booking.adapters.esign.builtin_tokens import (
 log = logging.getLogger("booking.esign.builtin")
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-class BuiltinESignProvider:
-    """`ESignProvider` on booking's PostgreSQL (asyncpg pool), with our own signing page."""
+class BuiltinESignProvider(ESignProvider, SigningDesk):
+    """`ESignProvider` on booking's PostgreSQL (asyncpg pool), with our own signing page: the
+    page's use cases (`load_signing_view`, `decide`) are those of its `SigningDesk`."""
 
     name = PROVIDER
 
@@ -101,20 +93,17 @@ class BuiltinESignProvider:
         valid `link_grace` past the envelope's expiry so the page can say "expired" rather
         than 403. `reconcile` redelivers events left unnotified longer than
         `redelivery_grace`."""
-        self._pool = pool
         self._base = public_base_url.rstrip("/")
         self._secret = secret_bytes(secret)
         self._link_grace = link_grace
         self._webhook_tolerance = webhook_tolerance
-        self._clock = clock
         tables = BuiltinTables.of(schema, table_prefix)
         self._envelopes, self._documents = tables.envelopes, tables.documents
         self._signatures = tables.signatures
-        self._delivery = OutcomeDelivery(
+        delivery = OutcomeDelivery(
             pool, tables, on_event=on_event, redelivery_grace=redelivery_grace, clock=clock
         )
-        self._desk = SigningDesk(pool, tables, self._delivery, clock)
-        self._tables = tables
+        SigningDesk.__init__(self, pool, tables, delivery, clock)
 
     def register_callback(self, on_event: EventCallback) -> None:
         """Where outcomes go (the lead turns them into booking commands)."""
@@ -131,26 +120,22 @@ class BuiltinESignProvider:
         return verify_link_token(self._secret, envelope_id, token, self._clock())
 
     # -- ESignProvider -------------------------------------------------------------------------
-    async def create_envelope(
-        self,
-        *,
-        envelope_key: str,
-        signer: Signer,
-        documents: list[DocumentSpec],
-        metadata: dict[str, str],
-        expires_at: datetime,
-    ) -> Envelope:
-        validate_request(envelope_key, signer, documents, expires_at)
-        now = self._clock()
-        fingerprint = request_fingerprint(signer, documents, metadata, expires_at)
-        if expires_at <= now:  # only a replay may name a past deadline
-            async with self._pool.acquire() as conn:
-                if await conn.fetchval(
-                    f"SELECT 1 FROM {self._envelopes} WHERE envelope_key = $1", envelope_key
-                ):
-                    return await self._replay(conn, envelope_key, fingerprint, now)
-            raise ESignError(ESignErrorCode.INVALID_REQUEST, "expires_at is in the past")
+    def _check_metadata(self, metadata: Mapping[str, str]) -> None:
+        """None: any string metadata fits the envelope's jsonb column."""
+
+    async def _replayed(
+        self, envelope_key: str, fingerprint: str, now: datetime
+    ) -> Envelope | None:
+        async with self._pool.acquire() as conn:
+            if not await conn.fetchval(
+                f"SELECT 1 FROM {self._envelopes} WHERE envelope_key = $1", envelope_key
+            ):
+                return None
+            return await self._replay(conn, envelope_key, fingerprint, now)
+
+    async def _send(self, request: EnvelopeRequest, fingerprint: str, now: datetime) -> Envelope:
         envelope_id = f"env_{uuid.uuid4().hex}"
+        signer, envelope_key = request.signer, request.envelope_key
         async with self._pool.acquire() as conn, conn.transaction():
             inserted = await conn.fetchval(
                 f"INSERT INTO {self._envelopes} (envelope_id, envelope_key, request_hash, "
@@ -163,20 +148,20 @@ class BuiltinESignProvider:
                 signer.signer_id,
                 signer.name,
                 signer.email,
-                metadata,
+                request.metadata,
                 now,
-                expires_at,
+                request.expires_at,
             )
             if inserted is None:
                 return await self._replay(conn, envelope_key, fingerprint, now)
-            await self._insert_documents(conn, envelope_id, documents)
+            await self._insert_documents(conn, envelope_id, request.documents)
         log.info("envelope %s created for key %s", envelope_id, envelope_key)
         return Envelope(
             envelope_id,
             PROVIDER,
             EnvelopeStatus.SENT,
-            self.signing_url(envelope_id, expires_at),
-            tuple(d.document_id for d in documents),
+            self.signing_url(envelope_id, request.expires_at),
+            tuple(d.document_id for d in request.documents),
         )
 
     async def _insert_documents(
@@ -356,24 +341,6 @@ class BuiltinESignProvider:
         if event is not None:
             await self._delivery.notify(event)
         return status
-
-    # -- the signing page's use cases (`builtin_signing`) -----------------------------------------
-    async def load_signing_view(self, envelope_id: str) -> SigningView | None:
-        return await self._desk.load_signing_view(envelope_id)
-
-    async def decide(
-        self,
-        envelope_id: str,
-        decision: Decision,
-        *,
-        client_ip: str | None,
-        user_agent: str | None,
-        digest: str | None = None,
-    ) -> DecisionOutcome:
-        """See `SigningDesk.decide`."""
-        return await self._desk.decide(
-            envelope_id, decision, client_ip=client_ip, user_agent=user_agent, digest=digest
-        )
 
     # -- delivery (`builtin_outcomes`) -----------------------------------------------------------
     async def reconcile(self, limit: int = 100) -> int:

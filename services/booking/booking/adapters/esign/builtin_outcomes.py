@@ -5,13 +5,14 @@ redelivers what was not acknowledged and expires overdue envelopes)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
 
 from booking.adapters.esign.base import (
+    Clock,
     EnvelopeStatus,
     ESignError,
     ESignErrorCode,
@@ -23,7 +24,6 @@ from booking.adapters.esign.builtin_tables import BuiltinTables
 log = logging.getLogger("booking.esign.builtin")
 
 PROVIDER = "builtin"
-Clock = Callable[[], datetime]
 
 
 def effective(status: str, expires_at: datetime, now: datetime) -> EnvelopeStatus:

@@ -9,9 +9,8 @@ import logging
 
 import asyncpg
 
-from booking.adapters.esign.base import sha256_hex
+from booking.adapters.esign.base import Clock, sha256_hex
 from booking.adapters.esign.builtin_outcomes import (
-    Clock,
     OutcomeDelivery,
     effective,
     lock_envelope,

@@ -28,7 +28,7 @@ cancelled). Calls that are retried concurrently within the lease get ``IN_PROGRE
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -37,19 +37,19 @@ import asyncpg
 import httpx
 
 from booking.adapters.esign.base import (
-    DocumentSpec,
+    Clock,
     Envelope,
+    EnvelopeRequest,
     EnvelopeStatus,
     ESignError,
     ESignErrorCode,
+    ESignProvider,
     SignatureAudit,
     SignedDocument,
-    Signer,
     WebhookEvent,
     WebhookVerificationError,
-    request_fingerprint,
     sha256_hex,
-    validate_request,
+    utc_now,
 )
 from booking.adapters.esign.dropbox_sign_api import (
     DEFAULT_BASE_URL,
@@ -70,14 +70,8 @@ from booking.adapters.esign.dropbox_sign_requests import PROVIDER, RequestMap, e
 
 log = logging.getLogger("booking.esign.dropbox_sign")
 
-Clock = Callable[[], datetime]
 
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-class DropboxSignProvider:
+class DropboxSignProvider(ESignProvider):
     """`ESignProvider` over Dropbox Sign's API v3, with the idempotency map in PostgreSQL."""
 
     name = PROVIDER
@@ -113,39 +107,32 @@ class DropboxSignProvider:
         if self._own_client:
             await self._http.aclose()
 
-    async def create_envelope(
-        self,
-        *,
-        envelope_key: str,
-        signer: Signer,
-        documents: list[DocumentSpec],
-        metadata: dict[str, str],
-        expires_at: datetime,
-    ) -> Envelope:
-        validate_request(envelope_key, signer, documents, expires_at)
+    def _check_metadata(self, metadata: Mapping[str, str]) -> None:
         validate_metadata(metadata)
-        now = self._clock()
-        fingerprint = request_fingerprint(signer, documents, metadata, expires_at)
-        if expires_at <= now:  # only a replay may name a past deadline
-            recorded = await self._map.recorded(envelope_key, fingerprint)
-            if recorded is not None:
-                return await self._current(recorded)
-            raise ESignError(ESignErrorCode.INVALID_REQUEST, "expires_at is in the past")
+
+    async def _replayed(
+        self, envelope_key: str, fingerprint: str, now: datetime
+    ) -> Envelope | None:
+        recorded = await self._map.recorded(envelope_key, fingerprint)
+        return None if recorded is None else await self._current(recorded)
+
+    async def _send(self, request: EnvelopeRequest, fingerprint: str, now: datetime) -> Envelope:
+        envelope_key = request.envelope_key
         fields, files = send_form(
             envelope_key=envelope_key,
-            signer=signer,
-            documents=documents,
-            metadata=metadata,
-            provider_expires_at=provider_expiry(expires_at, now),
+            signer=request.signer,
+            documents=request.documents,
+            metadata=request.metadata,
+            provider_expires_at=provider_expiry(request.expires_at, now),
             test_mode=self._test_mode,
         )
-        doc_ids = [d.document_id for d in documents]
+        doc_ids = [d.document_id for d in request.documents]
         claim = await self._map.claim(
             envelope_key,
             fingerprint,
-            signer.signer_id,
+            request.signer.signer_id,
             doc_ids,
-            expires_at,
+            request.expires_at,
             now=now,
             pending_lease=self._pending_lease,
         )
@@ -157,7 +144,7 @@ class DropboxSignProvider:
             if found is not None:
                 return await self._record(envelope_key, found, doc_ids)
         try:
-            request = await self._api.send(fields, files)
+            sent = await self._api.send(fields, files)
         except ESignError as exc:
             if not (isinstance(exc, DropboxSignAPIError) and exc.ambiguous):
                 await self._map.release(envelope_key, claim.claimed_at)  # nothing was created
@@ -167,7 +154,7 @@ class DropboxSignProvider:
             if found is None:
                 raise  # stays pending; a retry after pending_lease looks again, then resends
             return await self._record(envelope_key, found, doc_ids)
-        return await self._record(envelope_key, request, doc_ids)
+        return await self._record(envelope_key, sent, doc_ids)
 
     async def get_status(self, envelope_id: str) -> EnvelopeStatus:
         """Dropbox Sign's status, except that an unsigned envelope past the caller's

@@ -1,4 +1,5 @@
-"""The Dropbox Sign adapter's idempotency map, ``<prefix>dropbox_sign_requests`` in PostgreSQL.
+"""The Dropbox Sign adapter's idempotency map, ``<prefix>dropbox_sign_requests`` in PostgreSQL
+(migration 0008 creates it; its DDL is frozen in it).
 
 Dropbox Sign has no idempotency keys. The map ties ``envelope_key`` → ``signature_request_id``:
 a key is claimed (state ``pending``) before the send and recorded (``sent``) after it, so a
@@ -15,37 +16,10 @@ from typing import Any
 
 import asyncpg
 
-from booking.adapters.esign._sql import identifier
-from booking.adapters.esign._sql import table_prefix as check_prefix
+from booking.adapters.esign._sql import table_name
 from booking.adapters.esign.base import Envelope, EnvelopeStatus, ESignError, ESignErrorCode
 
 PROVIDER = "dropbox_sign"
-
-
-def dropbox_sign_tables(schema: str = "booking", prefix: str = "esign_") -> list[str]:
-    """CREATE statements of the adapter's idempotency map ``<prefix>dropbox_sign_requests``."""
-    s, p = identifier(schema, "schema"), check_prefix(prefix)
-    return [
-        f"""CREATE TABLE {s}.{p}dropbox_sign_requests (
-    envelope_key         text PRIMARY KEY,
-    request_hash         text NOT NULL,
-    state                text NOT NULL CHECK (state IN ('pending', 'sent')),
-    signature_request_id text UNIQUE,
-    signing_url          text,
-    signer_id            text NOT NULL,
-    document_ids         jsonb NOT NULL,
-    expires_at           timestamptz NOT NULL,
-    attempts             integer NOT NULL DEFAULT 1,
-    claimed_at           timestamptz NOT NULL,
-    sent_at              timestamptz,
-    CHECK ((state = 'sent') = (signature_request_id IS NOT NULL))
-)"""
-    ]
-
-
-def drop_dropbox_sign_tables(schema: str = "booking", prefix: str = "esign_") -> list[str]:
-    s, p = identifier(schema, "schema"), check_prefix(prefix)
-    return [f"DROP TABLE IF EXISTS {s}.{p}dropbox_sign_requests"]
 
 
 @dataclass(frozen=True)
@@ -85,9 +59,7 @@ class RequestMap:
 
     def __init__(self, pool: asyncpg.Pool, *, schema: str, table_prefix: str) -> None:
         self._pool = pool
-        self._table = (
-            f"{identifier(schema, 'schema')}.{check_prefix(table_prefix)}dropbox_sign_requests"
-        )
+        self._table = table_name(schema, table_prefix, "dropbox_sign_requests")
 
     async def claim(
         self,
