@@ -18,14 +18,6 @@ from booking.service_layer.publishing import Cause
 CAUSE = Cause(uuid.uuid4(), uuid.uuid4())
 
 
-class RecordingOutbox:
-    def __init__(self) -> None:
-        self.added: list[tuple[Any, dict[str, Any]]] = []
-
-    async def add(self, conn: object, event: Any, **meta: Any) -> None:
-        self.added.append((event, meta))
-
-
 @pytest.fixture
 def writes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[uuid.UUID, int, dict[str, Any]]]:
     recorded: list[tuple[uuid.UUID, int, dict[str, Any]]] = []
@@ -60,9 +52,10 @@ def _builders(row: dict[str, Any]) -> dict[str, Any]:
 
 
 async def test_instant_book_writes_confirmed_and_publishes_only_the_confirmation(
+    outbox: Any,
     writes: list[tuple[uuid.UUID, int, dict[str, Any]]],
 ) -> None:
-    row, outbox = _row("instant"), RecordingOutbox()
+    row = _row("instant")
     trigger = Trigger.PAYMENT_AUTHORIZED
     done = await lifecycle.apply(
         None,
@@ -85,9 +78,10 @@ async def test_instant_book_writes_confirmed_and_publishes_only_the_confirmation
 
 
 async def test_an_illegal_trigger_writes_and_publishes_nothing(
+    outbox: Any,
     writes: list[tuple[uuid.UUID, int, dict[str, Any]]],
 ) -> None:
-    row, outbox = _row("request", status="confirmed"), RecordingOutbox()
+    row = _row("request", status="confirmed")
     with pytest.raises(BookingError) as caught:
         await lifecycle.apply(
             None,

@@ -14,14 +14,6 @@ from marketplace_contracts.events.booking import InviteClosedV1, LegReadyV1
 CAUSE = Cause(uuid.uuid4(), uuid.uuid4())
 
 
-class RecordingOutbox:
-    def __init__(self) -> None:
-        self.added: list[tuple[Any, dict[str, Any]]] = []
-
-    async def add(self, conn: object, event: Any, **meta: Any) -> None:
-        self.added.append((event, meta))
-
-
 def _closed() -> InviteClosedV1:
     return InviteClosedV1(invite_id="inv_1", outcome="declined")
 
@@ -30,8 +22,7 @@ def _ready() -> LegReadyV1:
     return LegReadyV1(booking_id="b1", group_id="g1", cause="host_accepted")
 
 
-async def test_only_the_declared_events_are_written_with_their_key_and_cause() -> None:
-    outbox = RecordingOutbox()
+async def test_only_the_declared_events_are_written_with_their_key_and_cause(outbox: Any) -> None:
     builders = {InviteClosedV1.TYPE: _closed, LegReadyV1.TYPE: _ready}
     await publish(None, outbox, (InviteClosedV1.TYPE,), builders, key="inv_1", cause=CAUSE)
     [(event, meta)] = outbox.added
@@ -43,21 +34,18 @@ async def test_only_the_declared_events_are_written_with_their_key_and_cause() -
     }
 
 
-async def test_a_transition_that_declares_nothing_writes_nothing() -> None:
-    outbox = RecordingOutbox()
+async def test_a_transition_that_declares_nothing_writes_nothing(outbox: Any) -> None:
     await publish(None, outbox, (), {LegReadyV1.TYPE: _ready}, key="g1", cause=CAUSE)
     assert outbox.added == []
 
 
-async def test_a_declared_event_without_a_builder_is_refused() -> None:
-    outbox = RecordingOutbox()
+async def test_a_declared_event_without_a_builder_is_refused(outbox: Any) -> None:
     with pytest.raises(LookupError, match=r"booking\.group_failed"):
         await publish(None, outbox, ("booking.group_failed",), {}, key="g1", cause=CAUSE)
     assert outbox.added == []
 
 
-async def test_a_builder_that_builds_another_event_is_refused() -> None:
-    outbox = RecordingOutbox()
+async def test_a_builder_that_builds_another_event_is_refused(outbox: Any) -> None:
     with pytest.raises(TypeError, match=r"built booking\.leg_ready"):
         await publish(
             None,

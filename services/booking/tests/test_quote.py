@@ -18,6 +18,10 @@ EXTRAS = {
     "assistant": ExtraPrice("assistant", "Assistant", ExtraUnit.PER_HOUR, 3_000, "labour"),
     "chairs": ExtraPrice("chairs", "Chair", ExtraUnit.PER_GUEST, 150, refundable=False),
 }
+# Extras, cleaning, a 12 % service fee and a 10 % host fee: the pricing with every part.
+WITH_EXTRAS = Pricing(
+    "usd", 6_000, cleaning_fee=3_500, guest_service_fee_bps=1200, host_fee_bps=1000, extras=EXTRAS
+)
 RATES = {"space_rental": 825, "extras": 825, "labour": 0, "cleaning": 825, "service_fee": 0}
 
 
@@ -43,14 +47,7 @@ CASES = [
     # tax: space 9.90 + extras (lights 2.0625 -> 2.06, chairs 1.2375 -> 1.24 = 3.30)
     # + cleaning 2.8875 -> 2.89; host fee 10 % of 255.00 = 25.50.
     (
-        Pricing(
-            "usd",
-            6_000,
-            cleaning_fee=3_500,
-            guest_service_fee_bps=1200,
-            host_fee_bps=1000,
-            extras=EXTRAS,
-        ),
+        WITH_EXTRAS,
         2,
         10,
         {"lights": 1, "assistant": 1, "chairs": 1},
@@ -150,16 +147,8 @@ def test_money_is_neither_created_nor_lost(
 
 
 def test_an_invited_price_is_all_inclusive() -> None:
-    pricing = Pricing(
-        "usd",
-        6_000,
-        cleaning_fee=3_500,
-        guest_service_fee_bps=1200,
-        host_fee_bps=1000,
-        extras=EXTRAS,
-    )
     q = quote(
-        pricing,
+        WITH_EXTRAS,
         START,
         START + 2 * H,
         extras={"lights": 1},
