@@ -76,3 +76,26 @@ class TransitionTable(Generic[S, T]):
 
     def triggers_from(self, state: S) -> Iterable[T]:
         return [t for s, t in self.candidates if s == state]
+
+    def mermaid(
+        self,
+        initials: Iterable[tuple[str, str, str]] = (),
+        *,
+        joiner: str = ", ",
+        nothing: str | None = "",
+    ) -> str:
+        """The table as a mermaid state diagram. `initials` (state, what creates it, the event
+        it emits) enter it; each candidate is an edge ``trigger [guard] / events``, the events
+        joined by `joiner` (a transition that emits none shows `nothing`, or no ``/`` at all
+        when that is None); the states with no way out end it, sorted."""
+        lines = ["stateDiagram-v2"]
+        lines += [f"    [*] --> {state}: {label} / {event}" for state, label, event in initials]
+        for (source, trigger), candidates in self.candidates.items():
+            for t in candidates:
+                guard = "" if t.guard is None else f" [{t.guard}]"
+                emits = joiner.join(t.emits) if t.emits else nothing
+                label = "" if emits is None else f" / {emits}"
+                lines.append(f"    {source} --> {t.target}: {trigger}{guard}{label}")
+        terminal = self.states() - {source for source, _ in self.candidates}
+        lines += [f"    {state} --> [*]" for state in sorted(terminal)]
+        return "\n".join(lines) + "\n"

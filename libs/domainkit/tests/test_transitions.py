@@ -70,3 +70,36 @@ def test_no_alternative_holding_is_an_illegal_transition() -> None:
 def test_a_row_without_a_transition_is_refused() -> None:
     with pytest.raises(ValueError):
         TransitionTable({(State.OPEN, Trigger.FINISH): ()})
+
+
+class Busy:
+    """A guard that names itself in diagrams, as booking's guard enums do."""
+
+    def __call__(self, context: object) -> bool:
+        return bool(context)
+
+    def __str__(self) -> str:
+        return "busy"
+
+
+def test_the_diagram_shows_every_candidate_with_its_guard_and_events_and_the_ends() -> None:
+    table = TransitionTable(
+        {
+            (State.OPEN, Trigger.FINISH): (
+                Transition(State.WAITING, guard=Busy()),
+                Transition(State.DONE, ("finished", "closed")),
+            ),
+        }
+    )
+    diagram = table.mermaid([(State.OPEN, "created", "opened")], joiner=" + ", nothing="-")
+    assert diagram.splitlines() == [
+        "stateDiagram-v2",
+        "    [*] --> open: created / opened",
+        "    open --> waiting: finish [busy] / -",
+        "    open --> done: finish / finished + closed",
+        "    done --> [*]",
+        "    waiting --> [*]",
+    ]
+    assert "    open --> waiting: finish [busy] / \n" in table.mermaid()
+    assert "    open --> waiting: finish [busy]\n" in table.mermaid(nothing=None)
+    assert "    open --> done: finish / finished, closed\n" in table.mermaid()

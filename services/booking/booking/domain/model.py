@@ -218,16 +218,7 @@ def transition(
 
 def mermaid() -> str:
     """The lifecycle as a mermaid state diagram, generated from the table."""
-    lines = ["stateDiagram-v2"]
-    lines += [f"    [*] --> {status}: {label} / {event}" for status, label, event in INITIALS]
-    for (source, trigger), candidates in TABLE.candidates.items():
-        for t in candidates:
-            guard = f" [{t.guard}]" if t.guard else ""
-            emits = " + ".join(t.emits)
-            lines.append(f"    {source} --> {t.target}: {trigger}{guard} / {emits}")
-    terminal = TABLE.states() - {source for source, _ in TABLE.candidates}
-    lines += [f"    {s} --> [*]" for s in sorted(terminal)]
-    return "\n".join(lines) + "\n"
+    return TABLE.mermaid(INITIALS, joiner=" + ")
 
 
 @dataclass(frozen=True)

@@ -270,13 +270,4 @@ def payment_failure_reason(code: str) -> str:
 
 
 def group_mermaid() -> str:
-    lines = ["stateDiagram-v2"]
-    lines += [f"    [*] --> {status}: {label} / {event}" for status, label, event in GROUP_INITIALS]
-    for (source, trigger), found in GROUP_TABLE.candidates.items():
-        for t in found:
-            guard = f" [{t.guard}]" if t.guard is not None else ""
-            emits = f" / {', '.join(t.emits)}" if t.emits else ""
-            lines.append(f"    {source} --> {t.target}: {trigger}{guard}{emits}")
-    terminal = GROUP_TABLE.states() - {s for s, _ in GROUP_TABLE.candidates}
-    lines += [f"    {s} --> [*]" for s in sorted(terminal)]
-    return "\n".join(lines) + "\n"
+    return GROUP_TABLE.mermaid(GROUP_INITIALS, nothing=None)

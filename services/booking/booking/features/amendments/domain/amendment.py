@@ -135,17 +135,7 @@ OPEN: Final = (S.PROPOSED, S.AWAITING_SIGNATURES)
 
 
 def amendment_mermaid() -> str:
-    lines = [
-        "stateDiagram-v2",
-        f"    [*] --> proposed: propose or report overtime / {PROPOSED_EVENT}",
-    ]
-    for (source, trigger), candidates in TABLE.candidates.items():
-        for t in candidates:
-            guard = "" if t.guard is None else f" [{t.guard}]"
-            lines.append(f"    {source} --> {t.target}: {trigger}{guard} / {', '.join(t.emits)}")
-    terminal = TABLE.states() - {source for source, _ in TABLE.candidates}
-    lines += [f"    {s} --> [*]" for s in sorted(terminal)]
-    return "\n".join(lines) + "\n"
+    return TABLE.mermaid([(S.PROPOSED, "propose or report overtime", PROPOSED_EVENT)])
 
 
 @dataclass(frozen=True)

@@ -134,15 +134,7 @@ def claim_transition(
 
 
 def claim_mermaid() -> str:
-    lines = ["stateDiagram-v2", f"    [*] --> open: host files / {CLAIM_FILED}"]
-    for (source, trigger), candidates in TABLE.candidates.items():
-        for t in candidates:
-            guard = f" [{t.guard}]" if t.guard else ""
-            emits = " + ".join(t.emits) or "-"
-            lines.append(f"    {source} --> {t.target}: {trigger}{guard} / {emits}")
-    terminal = TABLE.states() - {source for source, _ in TABLE.candidates}
-    lines += [f"    {s} --> [*]" for s in sorted(terminal)]
-    return "\n".join(lines) + "\n"
+    return TABLE.mermaid([(ClaimStatus.OPEN, "host files", CLAIM_FILED)], joiner=" + ", nothing="-")
 
 
 def charge_request_id(claim_id: uuid.UUID | str, attempt: int = 1) -> str:
