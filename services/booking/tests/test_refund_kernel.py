@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from booking.domain.quote import ExtraPrice, ExtraUnit, Pricing, quote
+from booking.domain.quote import ExtraPrice, ExtraUnit, Pricing, Quote, quote
 from booking.domain.refunds import (
     PRESETS,
     Band,
     Basis,
     Canceller,
     Policy,
+    RefundDecision,
     ServiceFeeRefund,
     refund_for,
 )
@@ -81,6 +83,21 @@ def _policy(name: str) -> Policy:
     return {"custom": CUSTOM, "nofee": NO_FEE_REFUND}.get(name) or POLICIES[name]
 
 
+def cancel(
+    q: Quote, policy: Policy, booked: timedelta, cancelled: timedelta, by: Canceller, **options: Any
+) -> RefundDecision:
+    """`refund_for` a booking that starts at START, booked and cancelled that long before it."""
+    return refund_for(
+        q,
+        policy,
+        booked_at=START - booked,
+        starts_at=START,
+        cancelled_at=START - cancelled,
+        by=by,
+        **options,
+    )
+
+
 @pytest.mark.parametrize(("policy", "by", "force", "booked", "cancelled", "basis", "amount"), TABLE)
 def test_decision_table(
     policy: str,
@@ -92,15 +109,7 @@ def test_decision_table(
     amount: int,
 ) -> None:
     assert QUOTE.total == 14_200 and QUOTE.host_fee == 1_200  # the table's premise
-    decision = refund_for(
-        QUOTE,
-        _policy(policy),
-        booked_at=START - booked,
-        starts_at=START,
-        cancelled_at=START - cancelled,
-        by=Canceller(by),
-        force_majeure=force,
-    )
+    decision = cancel(QUOTE, _policy(policy), booked, cancelled, Canceller(by), force_majeure=force)
     assert (decision.basis, decision.amount) == (basis, amount)
     assert decision.host_amount + decision.platform_fee == decision.amount
     assert decision.host_penalty == (1_200 if by == "host" else 0)
@@ -111,14 +120,7 @@ def test_the_table_has_at_least_thirty_cases() -> None:
 
 
 def test_a_full_refund_reverses_the_host_fee_and_the_tax_exactly() -> None:
-    decision = refund_for(
-        QUOTE,
-        POLICIES["strict"],
-        booked_at=START - 1000 * H,
-        starts_at=START,
-        cancelled_at=START - H,
-        by=Canceller.HOST,
-    )
+    decision = cancel(QUOTE, POLICIES["strict"], 1000 * H, H, Canceller.HOST)
     assert decision.amount == QUOTE.total
     assert decision.host_amount == QUOTE.host_payout
     assert decision.platform_fee == QUOTE.platform_fee and decision.tax == QUOTE.tax
@@ -133,51 +135,22 @@ def test_a_non_refundable_extra_is_kept_unless_the_refund_is_full() -> None:
         },
     )
     q = quote(pricing, START, START + H, extras={"lights": 1})
-    by_guest = refund_for(
-        q,
-        POLICIES["flexible"],
-        booked_at=START - 1000 * H,
-        starts_at=START,
-        cancelled_at=START - 30 * H,
-        by=Canceller.GUEST,
-    )
+    by_guest = cancel(q, POLICIES["flexible"], 1000 * H, 30 * H, Canceller.GUEST)
     assert [(r.code, r.amount) for r in by_guest.lines] == [("base", 1_000)]
-    by_host = refund_for(
-        q,
-        POLICIES["flexible"],
-        booked_at=START - 1000 * H,
-        starts_at=START,
-        cancelled_at=START - 30 * H,
-        by=Canceller.HOST,
-    )
+    by_host = cancel(q, POLICIES["flexible"], 1000 * H, 30 * H, Canceller.HOST)
     assert by_host.amount == q.total == 1_500
-    in_grace = refund_for(
-        q,
-        POLICIES["flexible"],
-        booked_at=START - 100 * H,
-        starts_at=START,
-        cancelled_at=START - 90 * H,
-        by=Canceller.GUEST,
-    )
+    in_grace = cancel(q, POLICIES["flexible"], 100 * H, 90 * H, Canceller.GUEST)
     assert (in_grace.basis, in_grace.amount) == (Basis.GRACE, 1_500)  # a full refund
 
 
 def test_already_refunded_parts_are_not_refunded_again() -> None:
-    first = refund_for(
+    first = cancel(QUOTE, POLICIES["flexible"], 1000 * H, 30 * H, Canceller.GUEST)
+    again = cancel(
         QUOTE,
         POLICIES["flexible"],
-        booked_at=START - 1000 * H,
-        starts_at=START,
-        cancelled_at=START - 30 * H,
-        by=Canceller.GUEST,
-    )
-    again = refund_for(
-        QUOTE,
-        POLICIES["flexible"],
-        booked_at=START - 1000 * H,
-        starts_at=START,
-        cancelled_at=START - 30 * H,
-        by=Canceller.HOST,
+        1000 * H,
+        30 * H,
+        Canceller.HOST,
         already_refunded={r.code: r.amount for r in first.lines},
     )
     assert first.amount + again.amount == QUOTE.total  # only the service fee was left
@@ -263,14 +236,7 @@ def test_the_migration_seeds_the_presets_as_the_code_defines_them() -> None:
 def test_a_refund_spread_over_payments_sums_exactly(q, capacities) -> None:  # type: ignore[no-untyped-def]
     from booking.domain.refunds import allocate
 
-    decision = refund_for(
-        q,
-        POLICIES["flexible"],
-        booked_at=START - 1000 * H,
-        starts_at=START,
-        cancelled_at=START - 30 * H,
-        by=Canceller.HOST,
-    )
+    decision = cancel(q, POLICIES["flexible"], 1000 * H, 30 * H, Canceller.HOST)
     if decision.amount > sum(capacities):
         with pytest.raises(ValueError):
             allocate(decision, capacities)
