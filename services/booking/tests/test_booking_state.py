@@ -107,23 +107,6 @@ def test_the_lifecycle_doc_shows_the_invite_table() -> None:
     assert f"```mermaid\n{invite_mermaid()}```" in DOC.read_text(), "run `make docs`"
 
 
-@pytest.mark.parametrize(
-    ("status", "code"),
-    [
-        (InviteStatus.EXPIRED, ErrorCode.INVITE_EXPIRED),
-        (InviteStatus.WITHDRAWN, ErrorCode.INVITE_WITHDRAWN),
-        (InviteStatus.ACCEPTED, ErrorCode.INVITE_CLOSED),
-        (InviteStatus.DECLINED, ErrorCode.INVITE_CLOSED),
-    ],
-)
-def test_a_closed_invite_refuses_acceptance_with_its_reason(
-    status: InviteStatus, code: ErrorCode
-) -> None:
-    with pytest.raises(BookingError) as caught:
-        invite_transition(status, InviteTrigger.GUEST_ACCEPTED)
-    assert caught.value.code == code
-
-
 def test_an_open_invite_can_be_accepted_declined_withdrawn_or_expire() -> None:
     for trigger in InviteTrigger:
         assert invite_transition(InviteStatus.OPEN, trigger).emits == ("booking.invite_closed",)

@@ -9,7 +9,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from booking.domain.errors import BookingError, ErrorCode
-from booking.features.invites.domain import Invite, InviteExtra, InviteStatus, InviteStep
+from booking.features.invites.domain import (
+    Invite,
+    InviteExtra,
+    InviteStatus,
+    InviteStep,
+    InviteTrigger,
+    invite_transition,
+)
 
 NOW = datetime(2035, 3, 1, 12, tzinfo=UTC)
 I = InviteStatus  # noqa: E741
@@ -57,6 +64,9 @@ def test_a_closed_invite_refuses_every_action_with_its_reason(
         assert refused.value.code is code
     assert invite.expire() is None  # the timer of an invite that ended does nothing
     assert invite.status is status
+    with pytest.raises(BookingError) as refused:  # the table itself says the same
+        invite_transition(status, InviteTrigger.GUEST_ACCEPTED)
+    assert refused.value.code == code
 
 
 def test_an_invite_is_seen_by_its_guest_its_host_and_staff_only() -> None:
