@@ -4,7 +4,7 @@ a race changed no row."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import asyncpg
@@ -22,6 +22,19 @@ async def insert(
         f"INSERT INTO {table} ({columns}) VALUES ({params}){conflict}", *row.values()
     )
     return status
+
+
+def compare_and_set(table: str, key: str, guard: str, columns: Iterable[str]) -> str:
+    """`UPDATE table SET <column> = $3, …, version = version + 1, updated_at = now() WHERE key
+    = $1 AND guard = $2`: a write that applies only while `guard` still holds the value read
+    (the `version`, for an optimistic lock). Its parameters: the key, that value, then the
+    columns' values in order. Only the statement is built here (a string, no await): callers on
+    hot paths execute it themselves, as they did before."""
+    sets = ", ".join(f"{name} = ${i}" for i, name in enumerate(columns, start=3))
+    return (
+        f"UPDATE {table} SET {sets}, version = version + 1, updated_at = now() "
+        f"WHERE {key} = $1 AND {guard} = $2"
+    )
 
 
 class LostUpdate(RuntimeError):

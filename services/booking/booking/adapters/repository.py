@@ -8,7 +8,7 @@ from typing import Any
 import asyncpg
 
 from booking.adapters.refunds_repository import REFUND_DOCUMENT
-from eventkit.rows import expect_changed
+from eventkit.rows import compare_and_set, expect_changed
 
 BOOKING_COLUMNS = (
     "booking_id, guest_id, listing_id, host_id, host_account_id, starts_at, ends_at, status, "
@@ -148,14 +148,8 @@ async def update_booking(
     conn: asyncpg.Connection, booking_id: uuid.UUID, version: int, **changes: Any
 ) -> bool:
     """Compare-and-set on `version`: False when someone else changed the booking first."""
-    columns = ", ".join(f"{name} = ${i}" for i, name in enumerate(changes, start=3))
-    status = await conn.execute(
-        f"UPDATE booking.bookings SET {columns}, version = version + 1, updated_at = now() "
-        "WHERE booking_id = $1 AND version = $2",
-        booking_id,
-        version,
-        *changes.values(),
-    )
+    update = compare_and_set("booking.bookings", "booking_id", "version", changes)
+    status = await conn.execute(update, booking_id, version, *changes.values())
     return bool(status == "UPDATE 1")
 
 

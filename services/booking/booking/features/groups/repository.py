@@ -12,6 +12,7 @@ from typing import Any
 import asyncpg
 
 from booking.adapters.repository import BOOKING_COLUMNS
+from eventkit.rows import compare_and_set
 
 
 async def insert_group(conn: asyncpg.Connection, group: dict[str, Any]) -> None:
@@ -55,12 +56,6 @@ async def update_group(
     conn: asyncpg.Connection, group_id: uuid.UUID, version: int, **changes: Any
 ) -> bool:
     """Compare-and-set on `version`: False when someone else changed the group first."""
-    columns = ", ".join(f"{name} = ${i}" for i, name in enumerate(changes, start=3))
-    status = await conn.execute(
-        f"UPDATE booking.checkout_groups SET {columns}, version = version + 1, "
-        "updated_at = now() WHERE group_id = $1 AND version = $2",
-        group_id,
-        version,
-        *changes.values(),
-    )
+    update = compare_and_set("booking.checkout_groups", "group_id", "version", changes)
+    status = await conn.execute(update, group_id, version, *changes.values())
     return bool(status == "UPDATE 1")
