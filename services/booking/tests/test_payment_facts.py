@@ -235,28 +235,22 @@ ROUTES = [
 ]
 
 
+@pytest.mark.parametrize("outcome", ["captured", "failed"])
 @pytest.mark.parametrize(("fields", "feature", "subject"), ROUTES)
-async def test_a_capture_goes_to_the_feature_it_is_about(
-    routed: tuple[BookingHandlers, Calls], fields: dict[str, Any], feature: str, subject: Any
+async def test_a_capture_or_failure_goes_to_the_feature_it_is_about(
+    routed: tuple[BookingHandlers, Calls],
+    outcome: str,
+    fields: dict[str, Any],
+    feature: str,
+    subject: Any,
 ) -> None:
     handlers, calls = routed
-    fact = captured(**fields)
-    await deliver(handlers.on_payment_captured, fact)
-    receipt, (route, arg) = calls.seen[0], calls.seen[-1]
-    assert receipt == ("receipt", payment_facts.payment_about(fact).purpose)
-    assert len(calls.seen) == 2 and route == f"{feature}.captured"
-    assert arg == (subject if subject is not None else fact)
-
-
-@pytest.mark.parametrize(("fields", "feature", "subject"), ROUTES)
-async def test_a_failure_goes_to_the_feature_it_is_about(
-    routed: tuple[BookingHandlers, Calls], fields: dict[str, Any], feature: str, subject: Any
-) -> None:
-    handlers, calls = routed
-    fact = failed(**fields)
-    await deliver(handlers.on_payment_failed, fact)
-    assert [name for name, _ in calls.seen] == [f"{feature}.failed"]
-    assert calls.seen[0][1] == (subject if subject is not None else fact)
+    fact: Any = captured(**fields) if outcome == "captured" else failed(**fields)
+    await deliver(getattr(handlers, f"on_payment_{outcome}"), fact)
+    # Only a capture issues a receipt (first); then the one feature the fact is about.
+    receipt = [("receipt", payment_facts.payment_about(fact).purpose)]
+    route = (f"{feature}.{outcome}", subject if subject is not None else fact)
+    assert calls.seen == (receipt if outcome == "captured" else []) + [route]
 
 
 @pytest.mark.parametrize("outcome", ["succeeded", "failed"])
