@@ -19,7 +19,7 @@ from booking.features.claims.domain import (
     Release,
 )
 from booking.features.claims.messages import About, deposit_released, publish
-from booking.features.claims.repository import save_claim
+from booking.features.claims.repository import ClaimsRepository
 from eventkit.rows import LostUpdate, expect_changed
 from marketplace_contracts.events.booking import (
     ChargeRequestedV1,
@@ -148,13 +148,13 @@ async def test_a_claim_write_is_a_compare_and_set_on_the_version_read() -> None:
     claim = _claim()
     claim.accept("guest-1", NOW, payment_id="pay_1")
     conn = OneStatusConnection("UPDATE 1")
-    assert await save_claim(conn, claim, decided_by="guest")
+    assert await ClaimsRepository(conn).save_claim(claim, decided_by="guest")
     [(sql, args)] = conn.calls
     assert "WHERE claim_id = $1 AND version = $2" in sql
     assert args[:3] == (CLAIM_ID, 3, "charging")
     assert claim.version == 4  # the aggregate carries the version it wrote
     lost = OneStatusConnection("UPDATE 0")
-    assert not await save_claim(lost, claim)
+    assert not await ClaimsRepository(lost).save_claim(claim)
     assert claim.version == 4
     with pytest.raises(LostUpdate) as err:
         expect_changed(False, f"claim {CLAIM_ID}")
