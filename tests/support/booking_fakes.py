@@ -12,16 +12,43 @@ gateway's tests.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, cast
 
+import pytest
+
+from booking.domain.errors import BookingError, ErrorCode
 from booking.features.claims.domain import OPEN_STATUSES, Claim
 from booking.features.claims.domain.rules import Evidence
 from booking.service_layer.unit_of_work import UnitOfWork
 from marketplace_contracts import EventModel
 
 NOW = datetime(2030, 6, 1, 12, tzinfo=UTC)
+
+
+async def refused(act: Awaitable[Any], code: ErrorCode) -> None:
+    """`act` is refused with the domain error `code`."""
+    with pytest.raises(BookingError) as err:
+        await act
+    assert err.value.code is code
+
+
+class Rows:
+    """A table's rows by id; `moved_after_lock`: someone else writes a row (its version moves)
+    right after `lock` read it, which the row lock makes a bug the write must catch."""
+
+    def __init__(self) -> None:
+        self.rows: dict[uuid.UUID, dict[str, Any]] = {}
+        self.moved_after_lock = False
+
+    def read(self, row_id: uuid.UUID, *, lock: bool = False) -> dict[str, Any] | None:
+        found = self.rows.get(row_id)
+        if found is None:
+            return None
+        if lock and self.moved_after_lock:
+            self.rows[row_id] = {**found, "version": found["version"] + 1}
+        return dict(found)
 
 
 class FakeOutbox:
@@ -71,11 +98,7 @@ class FakeBookingsRepository:
         return dict(found) if found is not None else None
 
 
-class FakeInvitesRepository:
-    def __init__(self) -> None:
-        self.rows: dict[uuid.UUID, dict[str, Any]] = {}
-        self.moved_after_lock = False  # someone else writes the row after `lock` read it
-
+class FakeInvitesRepository(Rows):
     async def insert(self, invite: Mapping[str, Any]) -> None:
         defaults = {"status": "open", "booking_id": None, "version": 1}
         self.rows[invite["invite_id"]] = {
@@ -86,14 +109,10 @@ class FakeInvitesRepository:
         }
 
     async def lock(self, invite_id: uuid.UUID) -> dict[str, Any] | None:
-        found = await self.get(invite_id)
-        if found is not None and self.moved_after_lock:
-            self.rows[invite_id]["version"] += 1
-        return found
+        return self.read(invite_id, lock=True)
 
     async def get(self, invite_id: uuid.UUID) -> dict[str, Any] | None:
-        found = self.rows.get(invite_id)
-        return dict(found) if found is not None else None
+        return self.read(invite_id)
 
     async def close(
         self, invite_id: uuid.UUID, version: int, status: str, booking_id: uuid.UUID | None
@@ -105,29 +124,24 @@ class FakeInvitesRepository:
         return True
 
 
-class FakeClaimsRepository:
+class FakeClaimsRepository(Rows):
     """The claims, their evidence, and the deposit columns of the bookings' rows (shared with
     the bookings repository, as the table is)."""
 
     def __init__(self, bookings: FakeBookingsRepository) -> None:
+        super().__init__()
         self.bookings = bookings
-        self.rows: dict[uuid.UUID, dict[str, Any]] = {}
         self.evidence: dict[uuid.UUID, list[dict[str, Any]]] = {}
-        self.moved_after_lock = False
 
     async def booking_of_claim(self, claim_id: uuid.UUID) -> uuid.UUID | None:
         found = self.rows.get(claim_id)
         return found["booking_id"] if found is not None else None
 
     async def lock_claim(self, claim_id: uuid.UUID) -> dict[str, Any] | None:
-        found = await self.get_claim(claim_id)
-        if found is not None and self.moved_after_lock:
-            self.rows[claim_id]["version"] += 1
-        return found
+        return self.read(claim_id, lock=True)
 
     async def get_claim(self, claim_id: uuid.UUID) -> dict[str, Any] | None:
-        found = self.rows.get(claim_id)
-        return dict(found) if found is not None else None
+        return self.read(claim_id)
 
     async def committed(self, booking_id: uuid.UUID, but: uuid.UUID | None = None) -> int:
         return sum(

@@ -12,14 +12,14 @@ from typing import Any
 
 import pytest
 
-from booking.domain.errors import BookingError, ErrorCode
+from booking.domain.errors import ErrorCode
 from booking.features.claims import service as claims
 from booking.features.claims.domain import CLAIM_RESPONSE_EXPIRY, DEPOSIT_RELEASE
 from booking.features.claims.domain.rules import ClaimWindows
 from eventkit.rows import LostUpdate
 from marketplace_contracts import make_envelope
 from marketplace_contracts.events.payments import PaymentCapturedV2, PaymentFailedV1
-from tests.support.booking_fakes import FakeUnitOfWork
+from tests.support.booking_fakes import FakeUnitOfWork, refused
 
 HOST, GUEST = "host-1", "guest-1"
 DEPOSIT = 20_000
@@ -79,14 +79,20 @@ def _captured(booking_id: uuid.UUID, request_id: str | None) -> PaymentCapturedV
     )
 
 
-def _failed(booking_id: uuid.UUID, request_id: str) -> PaymentFailedV1:
-    return PaymentFailedV1(
+async def _accepted_and_declined(
+    fake: FakeUnitOfWork, booking_id: uuid.UUID, claim_id: uuid.UUID
+) -> None:
+    """The guest accepts the claim, and payments answers that its charge was declined."""
+    await claims.accept(fake.as_uow(), claim_id, GUEST, windows=OPEN_WINDOW)
+    failed = PaymentFailedV1(
         payment_id="pay_claim",
         booking_id=str(booking_id),
         code="card_declined",
         decline_code="insufficient_funds",
-        charge_request_id=request_id,
+        charge_request_id=claims.charge_request_id(claim_id),
     )
+    env = _answer(failed, booking_id)
+    await claims.on_charge_failed(fake.as_uow(), env, failed, claim_id, windows=OPEN_WINDOW)
 
 
 async def test_filing_stores_an_open_claim_with_its_evidence_and_a_response_deadline(
@@ -106,20 +112,19 @@ async def test_a_second_claim_while_one_is_open_is_refused_with_claim_open(
     fake: FakeUnitOfWork, booking_id: uuid.UUID
 ) -> None:
     await _file(fake, booking_id)
-    with pytest.raises(BookingError) as err:
-        await _file(fake, booking_id, 1_000)
-    assert err.value.code is ErrorCode.CLAIM_OPEN
+    await refused(_file(fake, booking_id, 1_000), ErrorCode.CLAIM_OPEN)
     assert len(fake.claims.rows) == 1 and fake.outbox.types == [FILED]
 
 
 async def test_filing_after_the_claim_window_is_refused_and_writes_nothing(
     fake: FakeUnitOfWork, booking_id: uuid.UUID
 ) -> None:
-    with pytest.raises(BookingError) as err:
-        await claims.file_claim(
+    await refused(
+        claims.file_claim(
             fake.as_uow(), booking_id, HOST, 1_000, "late", [], windows=CLOSED_WINDOW
-        )
-    assert err.value.code is ErrorCode.CLAIM_WINDOW_CLOSED
+        ),
+        ErrorCode.CLAIM_WINDOW_CLOSED,
+    )
     assert (fake.claims.rows, fake.timers.pending, fake.outbox.added) == ({}, {}, [])
 
 
@@ -127,9 +132,10 @@ async def test_the_guest_accepting_charges_the_amount_on_the_bookings_payment(
     fake: FakeUnitOfWork, booking_id: uuid.UUID
 ) -> None:
     claim_id = await _file(fake, booking_id)
-    with pytest.raises(BookingError) as err:
-        await claims.accept(fake.as_uow(), claim_id, "guest-2", windows=OPEN_WINDOW)
-    assert err.value.code is ErrorCode.CLAIM_NOT_FOUND
+    await refused(
+        claims.accept(fake.as_uow(), claim_id, "guest-2", windows=OPEN_WINDOW),
+        ErrorCode.CLAIM_NOT_FOUND,
+    )
     charging = await claims.accept(fake.as_uow(), claim_id, GUEST, windows=OPEN_WINDOW)
     request_id = claims.charge_request_id(claim_id)
     assert (charging["status"], charging["decided_amount"], charging["decided_by"]) == (
@@ -166,15 +172,11 @@ async def test_a_retry_cannot_charge_more_than_the_other_claims_left_of_the_depo
     fake: FakeUnitOfWork, booking_id: uuid.UUID
 ) -> None:
     first = await _file(fake, booking_id)
-    await claims.accept(fake.as_uow(), first, GUEST, windows=OPEN_WINDOW)
-    failed = _failed(booking_id, claims.charge_request_id(first))
-    await claims.on_charge_failed(fake.as_uow(), _answer(failed, booking_id), failed, first)
+    await _accepted_and_declined(fake, booking_id, first)
     # The first claim's charge failed (it ended): a second claim may take 15,000 of 20,000.
     second = await _file(fake, booking_id, 15_000)
     await claims.accept(fake.as_uow(), second, GUEST, windows=OPEN_WINDOW)
-    with pytest.raises(BookingError) as err:
-        await claims.retry(fake.as_uow(), first)
-    assert err.value.code is ErrorCode.CLAIM_EXCEEDS_DEPOSIT
+    await refused(claims.retry(fake.as_uow(), first), ErrorCode.CLAIM_EXCEEDS_DEPOSIT)
     assert fake.claims.rows[first]["status"] == "charge_failed"
 
 
@@ -207,11 +209,7 @@ async def test_a_failed_charge_keeps_why_and_an_admin_retry_asks_again_under_a_n
     fake: FakeUnitOfWork, booking_id: uuid.UUID
 ) -> None:
     claim_id = await _file(fake, booking_id)
-    await claims.accept(fake.as_uow(), claim_id, GUEST, windows=OPEN_WINDOW)
-    failed = _failed(booking_id, claims.charge_request_id(claim_id))
-    await claims.on_charge_failed(
-        fake.as_uow(), _answer(failed, booking_id), failed, claim_id, windows=OPEN_WINDOW
-    )
+    await _accepted_and_declined(fake, booking_id, claim_id)
     row = fake.claims.rows[claim_id]
     assert (row["status"], row["failure_reason"]) == (
         "charge_failed",
@@ -232,9 +230,9 @@ async def test_the_response_timer_hands_an_unanswered_claim_to_staff_only(
     claim_id = await _file(fake, booking_id)
     await claims.on_response_expired(fake.as_uow(), claim_id)
     assert fake.claims.rows[claim_id]["status"] == "awaiting_admin"
-    with pytest.raises(BookingError) as err:
-        await claims.contest(fake.as_uow(), claim_id, GUEST, "too late")
-    assert err.value.code is ErrorCode.ILLEGAL_TRANSITION
+    await refused(
+        claims.contest(fake.as_uow(), claim_id, GUEST, "too late"), ErrorCode.ILLEGAL_TRANSITION
+    )
     version = fake.claims.rows[claim_id]["version"]
     await claims.on_response_expired(fake.as_uow(), claim_id)  # fired again: nothing changes
     assert fake.claims.rows[claim_id]["version"] == version

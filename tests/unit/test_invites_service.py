@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from booking.domain.errors import BookingError, ErrorCode
+from booking.domain.errors import ErrorCode
 from booking.features.invites import service as invites
 from booking.features.invites.domain import INVITE_EXPIRY
 from eventkit.rows import LostUpdate
-from tests.support.booking_fakes import FakeUnitOfWork
+from tests.support.booking_fakes import FakeUnitOfWork, refused
 
 HOST, GUEST = "host-1", "guest-1"
 LISTING = "lst_loft"
@@ -94,9 +94,7 @@ async def test_without_an_amount_the_invite_is_for_the_listed_price_without_a_mi
 async def test_an_invite_to_another_hosts_listing_is_refused_and_nothing_is_written(
     fake: FakeUnitOfWork,
 ) -> None:
-    with pytest.raises(BookingError) as err:
-        await invites.send(fake.as_uow(), _cmd(host_id="host-2"))
-    assert err.value.code is ErrorCode.LISTING_NOT_FOUND
+    await refused(invites.send(fake.as_uow(), _cmd(host_id="host-2")), ErrorCode.LISTING_NOT_FOUND)
     assert (fake.invites.rows, fake.timers.pending, fake.outbox.added) == ({}, {}, [])
 
 
@@ -119,9 +117,7 @@ async def test_declining_closes_the_invite_cancels_its_expiry_and_emits_invite_c
 
 async def test_another_guest_cannot_decline_and_sees_no_invite(fake: FakeUnitOfWork) -> None:
     invite_id = await _sent(fake)
-    with pytest.raises(BookingError) as err:
-        await invites.decline(fake.as_uow(), invite_id, "guest-2")
-    assert err.value.code is ErrorCode.INVITE_NOT_FOUND
+    await refused(invites.decline(fake.as_uow(), invite_id, "guest-2"), ErrorCode.INVITE_NOT_FOUND)
     assert fake.invites.rows[invite_id]["status"] == "open"
     assert fake.outbox.types == ["booking.invite_sent"]
 
@@ -136,17 +132,13 @@ async def test_a_withdrawn_invite_refuses_the_guest_with_invite_withdrawn(
         invites.decline(fake.as_uow(), invite_id, GUEST),
         invites.accept(fake.as_uow(), invite_id, GUEST, "pm_card_visa", HOUR),
     ):
-        with pytest.raises(BookingError) as err:
-            await act
-        assert err.value.code is ErrorCode.INVITE_WITHDRAWN
+        await refused(act, ErrorCode.INVITE_WITHDRAWN)
     assert fake.outbox.types == ["booking.invite_sent", "booking.invite_closed"]
 
 
 async def test_only_its_host_or_staff_withdraw_an_invite(fake: FakeUnitOfWork) -> None:
     invite_id = await _sent(fake)
-    with pytest.raises(BookingError) as err:
-        await invites.withdraw(fake.as_uow(), invite_id, "host-2")
-    assert err.value.code is ErrorCode.INVITE_NOT_FOUND
+    await refused(invites.withdraw(fake.as_uow(), invite_id, "host-2"), ErrorCode.INVITE_NOT_FOUND)
     withdrawn = await invites.withdraw(fake.as_uow(), invite_id, None)  # staff
     assert withdrawn["status"] == "withdrawn"
 
@@ -157,9 +149,10 @@ async def test_accepting_past_the_deadline_is_refused_before_any_checkout(
     invite_id = await _sent(fake)
     # Its deadline passed, and its timer has not fired yet.
     fake.invites.rows[invite_id]["expires_at"] = datetime.now(UTC) - timedelta(seconds=1)
-    with pytest.raises(BookingError) as err:
-        await invites.accept(fake.as_uow(), invite_id, GUEST, "pm_card_visa", HOUR)
-    assert err.value.code is ErrorCode.INVITE_EXPIRED
+    await refused(
+        invites.accept(fake.as_uow(), invite_id, GUEST, "pm_card_visa", HOUR),
+        ErrorCode.INVITE_EXPIRED,
+    )
     assert fake.invites.rows[invite_id]["status"] == "open"
     assert fake.outbox.types == ["booking.invite_sent"]
 
@@ -179,9 +172,10 @@ async def test_the_expiry_timer_expires_an_open_invite_and_leaves_an_ended_one(
     assert (closed.TYPE, closed.outcome) == ("booking.invite_closed", "expired")
     # The timer that fired is not cancelled; the open invite's is still pending for the fake.
     assert (INVITE_EXPIRY, str(open_id)) not in fake.timers.cancelled
-    with pytest.raises(BookingError) as err:
-        await invites.accept(fake.as_uow(), open_id, GUEST, "pm_card_visa", HOUR)
-    assert err.value.code is ErrorCode.INVITE_EXPIRED
+    await refused(
+        invites.accept(fake.as_uow(), open_id, GUEST, "pm_card_visa", HOUR),
+        ErrorCode.INVITE_EXPIRED,
+    )
 
 
 async def test_an_invite_changed_after_its_lock_fails_loudly_and_publishes_nothing(
