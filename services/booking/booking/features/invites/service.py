@@ -2,7 +2,8 @@
 
 Accepting places an ordinary checkout at the invited price (Instant Book), so the payment saga
 is the one every booking uses; the invite keeps the resulting booking id. The rules are the
-`Invite` aggregate's (`domain.py`), the SQL is `repository.py`'s, the events are built in
+`Invite` aggregate's (`domain.py`), the SQL is `repository.py`'s (reached through booking's
+unit of work, which every use case takes: its timers and outbox too), the events are built in
 `messages.py` and the read model in `views.py`.
 """
 

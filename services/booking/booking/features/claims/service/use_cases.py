@@ -18,7 +18,7 @@ booking is open at a time (a unique index; a concurrent filing gets 409 `claim_o
 
 The rules live in the `Claim` aggregate (`domain/claim.py`); the events a change publishes are
 the ones its transition declares (`messages.publish`); the SQL is in `repository.py` (all in
-`features/claims/`). The windows come from the settings through bootstrap
+`features/claims/`), reached through booking's unit of work, which every use case takes. The windows come from the settings through bootstrap
 (`windows`; without them, the settings' defaults).
 """
 
