@@ -29,6 +29,7 @@ from booking.features.claims import timers as claim_timers
 from booking.features.receipts import service as receipts
 from booking.features.receipts.views import receipt_html
 from booking.service_layer.handlers import BookingHandlers
+from booking.service_layer.unit_of_work import UnitOfWork
 from eventkit.consumer import MessageProcessor
 from eventkit.outbox import Outbox
 from marketplace_contracts import Envelope, decode_data
@@ -93,7 +94,7 @@ async def _to_booking(pool: asyncpg.Pool, handler: Any, env: Envelope) -> None:
 
 async def _run(pool: asyncpg.Pool, call: Any, *args: Any, **kwargs: Any) -> Any:
     async with pool.acquire() as conn, conn.transaction():
-        return await call(conn, OUTBOX, *args, **kwargs)
+        return await call(UnitOfWork(conn, OUTBOX), *args, **kwargs)
 
 
 async def _ended_booking(

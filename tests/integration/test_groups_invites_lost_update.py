@@ -11,8 +11,9 @@ import pytest
 
 from booking.adapters import repository
 from booking.features.groups.service import Groups, LegRequest, PlaceGroup, place_group
-from booking.features.invites import repository as invites_repository
 from booking.features.invites import service as invites
+from booking.features.invites.repository import InvitesRepository
+from booking.service_layer.unit_of_work import UnitOfWork
 from eventkit.outbox import Outbox
 from eventkit.rows import LostUpdate
 
@@ -81,15 +82,14 @@ async def test_an_invite_closes_only_from_the_version_it_was_read_at(
         datetime.now(UTC) + timedelta(days=1),
     )
     async with booking_pool.acquire() as conn, conn.transaction():
-        sent = await invites.send(conn, OUTBOX, cmd)
+        sent = await invites.send(UnitOfWork(conn, OUTBOX), cmd)
     invite_id, version = uuid.UUID(sent["invite_id"]), sent["version"]
     async with booking_pool.acquire() as conn:
-        stale = await invites_repository.close_invite(
-            conn, invite_id, version + 1, "declined", None
-        )
+        invites_repository = InvitesRepository(conn)
+        stale = await invites_repository.close(invite_id, version + 1, "declined", None)
         assert stale is False
-        row = await invites_repository.get_invite(conn, invite_id)
+        row = await invites_repository.get(invite_id)
         assert row is not None and (row["status"], row["version"]) == ("open", version)
-        assert await invites_repository.close_invite(conn, invite_id, version, "declined", None)
-        row = await invites_repository.get_invite(conn, invite_id)
+        assert await invites_repository.close(invite_id, version, "declined", None)
+        row = await invites_repository.get(invite_id)
         assert row is not None and (row["status"], row["version"]) == ("declined", version + 1)

@@ -19,6 +19,7 @@ from booking.config import BookingSettings
 from booking.features.checkout.service import PlaceBooking, place_booking
 from booking.features.groups.service import LegRequest, PlaceGroup, place_group
 from booking.features.invites import service as invites
+from booking.service_layer.unit_of_work import UnitOfWork
 from eventkit.auth import issue_token
 from eventkit.outbox import Outbox
 
@@ -127,7 +128,7 @@ class World:
             datetime.now(UTC) + timedelta(days=1),
         )
         async with pool.acquire() as conn, conn.transaction():
-            sent = await invites.send(conn, OUTBOX, cmd)
+            sent = await invites.send(UnitOfWork(conn, OUTBOX), cmd)
         return str(sent["invite_id"])
 
     async def group(self, pool: asyncpg.Pool, guest: str, listings: list[str]) -> str:

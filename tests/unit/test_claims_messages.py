@@ -19,13 +19,14 @@ from booking.features.claims.domain import (
     Release,
 )
 from booking.features.claims.messages import About, deposit_released, publish
-from booking.features.claims.repository import save_claim
+from booking.features.claims.repository import ClaimsRepository
 from eventkit.rows import LostUpdate, expect_changed
 from marketplace_contracts.events.booking import (
     ChargeRequestedV1,
     ClaimDecidedV1,
     ClaimFiledV1,
 )
+from tests.support.booking_fakes import FakeOutbox
 
 CLAIM_ID = uuid.UUID("0b0c3b8e-6a4c-4f6e-9a57-5f9e3a1d2c11")
 BOOKING_ID = uuid.UUID("5f1d4c1e-2b6a-4a7e-8e0f-3c2b1a0d9e8f")
@@ -40,14 +41,6 @@ ROW: dict[str, Any] = {
     "correlation_id": CORRELATION,
 }
 NOW = datetime(2030, 5, 1, 12, tzinfo=UTC)
-
-
-class RecordingOutbox:
-    def __init__(self) -> None:
-        self.added: list[tuple[Any, dict[str, Any]]] = []
-
-    async def add(self, conn: object, event: Any, **meta: Any) -> None:
-        self.added.append((event, meta))
 
 
 def _claim(status: ClaimStatus = ClaimStatus.OPEN) -> Claim:
@@ -67,7 +60,7 @@ def _claim(status: ClaimStatus = ClaimStatus.OPEN) -> Claim:
 async def test_an_accepted_claim_publishes_the_charge_request_then_the_decision() -> None:
     claim = _claim()
     change = claim.accept("guest-1", NOW, payment_id="pay_1")
-    outbox: Any = RecordingOutbox()
+    outbox: Any = FakeOutbox()
     await publish(object(), outbox, change, About(claim, ROW, ClaimTrigger.ACCEPTED, "guest"))
     assert [e.TYPE for e, _ in outbox.added] == list(change.emits)
     (request, meta), (decided, _) = outbox.added
@@ -87,14 +80,14 @@ async def test_an_accepted_claim_publishes_the_charge_request_then_the_decision(
 async def test_a_dismissal_and_a_withdrawal_publish_the_decision_only() -> None:
     dismissed = _claim(ClaimStatus.CONTESTED)
     change = dismissed.decide(0, left=30_000, payment_id="pay_1")
-    outbox: Any = RecordingOutbox()
+    outbox: Any = FakeOutbox()
     await publish(object(), outbox, change, About(dismissed, ROW, ClaimTrigger.DECIDED, "trust"))
     [(decided, _)] = outbox.added
     assert (decided.outcome, decided.amount, decided.decided_by) == ("decided", 0, "trust")
     assert decided.charge_request_id is None
     withdrawn = _claim()
     change = withdrawn.withdraw("host-1")
-    outbox = RecordingOutbox()
+    outbox = FakeOutbox()
     await publish(object(), outbox, change, About(withdrawn, ROW, ClaimTrigger.WITHDRAWN, "host"))
     assert [(e.TYPE, e.outcome) for e, _ in outbox.added] == [
         ("booking.claim_decided", "withdrawn")
@@ -104,7 +97,7 @@ async def test_a_dismissal_and_a_withdrawal_publish_the_decision_only() -> None:
 async def test_silent_transitions_publish_nothing_and_filing_publishes_the_filing() -> None:
     contested = _claim()
     change = contested.contest("guest-1", NOW)
-    outbox: Any = RecordingOutbox()
+    outbox: Any = FakeOutbox()
     await publish(object(), outbox, change, About(contested, ROW, ClaimTrigger.CONTESTED))
     assert outbox.added == []
     filed = Change(ClaimStatus.OPEN, (CLAIM_FILED,))
@@ -148,13 +141,13 @@ async def test_a_claim_write_is_a_compare_and_set_on_the_version_read() -> None:
     claim = _claim()
     claim.accept("guest-1", NOW, payment_id="pay_1")
     conn = OneStatusConnection("UPDATE 1")
-    assert await save_claim(conn, claim, decided_by="guest")
+    assert await ClaimsRepository(conn).save_claim(claim, decided_by="guest")
     [(sql, args)] = conn.calls
     assert "WHERE claim_id = $1 AND version = $2" in sql
     assert args[:3] == (CLAIM_ID, 3, "charging")
     assert claim.version == 4  # the aggregate carries the version it wrote
     lost = OneStatusConnection("UPDATE 0")
-    assert not await save_claim(lost, claim)
+    assert not await ClaimsRepository(lost).save_claim(claim)
     assert claim.version == 4
     with pytest.raises(LostUpdate) as err:
         expect_changed(False, f"claim {CLAIM_ID}")

@@ -289,3 +289,20 @@ async def insert_quote(conn: asyncpg.Connection, quote: dict[str, Any]) -> None:
 
 async def get_quote(conn: asyncpg.Connection, quote_id: uuid.UUID) -> asyncpg.Record | None:
     return await conn.fetchrow("SELECT * FROM booking.quotes WHERE quote_id = $1", quote_id)
+
+
+class BookingsRepository:
+    """The bookings and listings a unit of work reads, on its connection (the functions above
+    are the SQL; the lifecycle and checkout call them directly)."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def get_listing(self, listing_id: str) -> asyncpg.Record | None:
+        return await get_listing(self.conn, listing_id)
+
+    async def get_booking(
+        self, booking_id: uuid.UUID, *, for_update: bool = False
+    ) -> asyncpg.Record | None:
+        """`for_update`: the lock order of `get_booking` (a leg's group, then the leg)."""
+        return await get_booking(self.conn, booking_id, for_update=for_update)

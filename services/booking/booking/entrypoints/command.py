@@ -24,6 +24,7 @@ from booking.domain.errors import BookingError
 from booking.entrypoints import errors
 from booking.entrypoints.auth import CurrentPrincipal, Principal, Role, require_role
 from booking.service_layer import idempotent
+from booking.service_layer.unit_of_work import UnitOfWork
 from eventkit.outbox import Outbox
 
 __all__ = ["Command", "IdempotencyKey", "command"]
@@ -53,6 +54,10 @@ class Command:
     def outbox(self) -> Outbox:
         outbox: Outbox = self.request.app.state.outbox
         return outbox
+
+    def uow(self, conn: asyncpg.Connection) -> UnitOfWork:
+        """The unit of work of `run`'s transaction: `conn` and the app's outbox (bootstrap's)."""
+        return UnitOfWork(conn, self.outbox)
 
     @property
     def settings(self) -> Any:

@@ -17,6 +17,7 @@ from booking.service_layer import booking_messages as messages
 from booking.service_layer import lifecycle
 from booking.service_layer.endings import end_booking
 from booking.service_layer.publishing import Cause
+from booking.service_layer.unit_of_work import UnitOfWork
 from eventkit.outbox import Outbox
 
 
@@ -71,4 +72,5 @@ async def complete(
     done = {"booking.booking_completed": lambda: messages.completed(row)}
     cause = Cause(row["correlation_id"])
     await lifecycle.apply(conn, outbox, row, Trigger.BOOKING_ENDED, done, cause)
-    await claims.on_booking_completed(conn, row, windows)  # the deposit's release timer
+    # The deposit's release timer.
+    await claims.on_booking_completed(UnitOfWork(conn, outbox), row, windows)

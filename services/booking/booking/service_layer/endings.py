@@ -17,6 +17,7 @@ from booking.features.groups.service import Groups
 from booking.service_layer import booking_messages as messages
 from booking.service_layer import lifecycle
 from booking.service_layer.publishing import Cause
+from booking.service_layer.unit_of_work import UnitOfWork
 from eventkit.outbox import Outbox
 
 
@@ -39,7 +40,8 @@ async def end_booking(
     columns = {"failure_reason": reason, "failure_detail": detail, **changes}
     done = await lifecycle.apply(conn, outbox, row, trigger, failed, cause, **columns)
     if row["deposit_amount"]:  # no stay, no claim: a secured deposit is released
-        await claims.on_booking_ended(conn, outbox, row, "booking_ended", causation_id=causation_id)
+        uow = UnitOfWork(conn, outbox)
+        await claims.on_booking_ended(uow, row, "booking_ended", causation_id=causation_id)
     if grouped:  # one leg failing fails its Linked Booking Group: every other leg is released
         await Groups(outbox).leg_failed(conn, row, reason, detail, causation_id)
     return done

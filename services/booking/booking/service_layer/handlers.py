@@ -38,6 +38,7 @@ from booking.service_layer.reauthorization import (
     request_renewal,
 )
 from booking.service_layer.timer_kinds import HOLD_EXPIRY, REQUEST_EXPIRY
+from booking.service_layer.unit_of_work import UnitOfWork
 from eventkit import scheduler
 from eventkit.outbox import Outbox
 from eventkit.routing import PermanentError
@@ -136,7 +137,11 @@ class BookingHandlers:
         if about.purpose == payment_facts.DEPOSIT_CLAIM:
             assert about.subject_id is not None
             await claims.on_charge_failed(
-                conn, env, event, self.outbox, about.subject_id, windows=self.claim_windows
+                UnitOfWork(conn, self.outbox),
+                env,
+                event,
+                about.subject_id,
+                windows=self.claim_windows,
             )
             return
         if about.purpose == payment_facts.EXTRA_CHARGE:
@@ -183,7 +188,11 @@ class BookingHandlers:
         if about.purpose == payment_facts.DEPOSIT_CLAIM:
             assert about.subject_id is not None
             await claims.on_charge_captured(
-                conn, env, event, self.outbox, about.subject_id, windows=self.claim_windows
+                UnitOfWork(conn, self.outbox),
+                env,
+                event,
+                about.subject_id,
+                windows=self.claim_windows,
             )
             return
         if about.purpose == payment_facts.EXTRA_CHARGE:

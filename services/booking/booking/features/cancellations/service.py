@@ -44,6 +44,7 @@ from booking.service_layer import disputes, lifecycle, payment_facts
 from booking.service_layer.booking_views import booking_view
 from booking.service_layer.publishing import Cause
 from booking.service_layer.timer_kinds import COMPLETION
+from booking.service_layer.unit_of_work import UnitOfWork
 from eventkit import scheduler
 from eventkit.outbox import Outbox
 from marketplace_contracts import Envelope
@@ -156,7 +157,7 @@ async def cancel(conn: asyncpg.Connection, outbox: Outbox, cmd: Cancel) -> dict[
     )
     await scheduler.cancel(conn, "booking", COMPLETION, booking_id)
     # The deposit's release comes before the cancellation in the outbox (as it always has).
-    await claims.on_booking_ended(conn, outbox, row, "booking_cancelled")
+    await claims.on_booking_ended(UnitOfWork(conn, outbox), row, "booking_cancelled")
     cancelled = {
         "booking.booking_cancelled": lambda: BookingCancelledV1(
             booking_id=booking_id,

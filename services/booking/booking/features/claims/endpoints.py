@@ -158,8 +158,7 @@ async def file_claim(
     fingerprint = {**cmd.model_dump(mode="json"), "evidence": [e.sha256 for e in files]}
     return await call.run(
         lambda conn: claims.file_claim(
-            conn,
-            call.outbox,
+            call.uow(conn),
             booking_id,
             host_id,
             cmd.amount,
@@ -266,7 +265,7 @@ async def accept_claim(
 ) -> ClaimOut:
     guest_id, windows = call.principal.sub, _windows(call)
     return await call.run(
-        lambda conn: claims.accept(conn, call.outbox, claim_id, guest_id, windows=windows), {}
+        lambda conn: claims.accept(call.uow(conn), claim_id, guest_id, windows=windows), {}
     )
 
 
@@ -282,7 +281,7 @@ async def contest_claim(
 ) -> ClaimOut:
     guest_id = call.principal.sub
     return await call.run(
-        lambda conn: claims.contest(conn, call.outbox, claim_id, guest_id, body.reason),
+        lambda conn: claims.contest(call.uow(conn), claim_id, guest_id, body.reason),
         body.model_dump(mode="json"),
     )
 
@@ -303,7 +302,7 @@ async def decide_claim(
     by, windows = call.principal.role.value, _windows(call)
     return await call.run(
         lambda conn: claims.decide(
-            conn, call.outbox, claim_id, body.amount, body.note, by, windows=windows
+            call.uow(conn), claim_id, body.amount, body.note, by, windows=windows
         ),
         body.model_dump(mode="json"),
     )
@@ -320,7 +319,7 @@ async def withdraw_claim(
 ) -> ClaimOut:
     host_id, windows = call.principal.sub, _windows(call)
     return await call.run(
-        lambda conn: claims.withdraw(conn, call.outbox, claim_id, host_id, windows=windows), {}
+        lambda conn: claims.withdraw(call.uow(conn), claim_id, host_id, windows=windows), {}
     )
 
 
@@ -333,4 +332,4 @@ async def withdraw_claim(
 async def retry_claim(
     claim_id: uuid.UUID, call: Annotated[Command, command(Role.ADMIN)]
 ) -> ClaimOut:
-    return await call.run(lambda conn: claims.retry(conn, call.outbox, claim_id), {})
+    return await call.run(lambda conn: claims.retry(call.uow(conn), claim_id), {})

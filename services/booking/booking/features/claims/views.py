@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 
 from booking.domain.errors import BookingError, ErrorCode
-from booking.features.claims import repository as claims_repository
+from booking.features.claims.repository import ClaimsRepository
 
 
 def not_found(claim_id: uuid.UUID) -> BookingError:
@@ -17,10 +17,15 @@ def not_found(claim_id: uuid.UUID) -> BookingError:
 
 
 async def view(conn: asyncpg.Connection, claim_id: uuid.UUID) -> dict[str, Any]:
-    claim = await claims_repository.get_claim(conn, claim_id)
+    return await document(ClaimsRepository(conn), claim_id)
+
+
+async def document(claims: ClaimsRepository, claim_id: uuid.UUID) -> dict[str, Any]:
+    """The claim as `view` shows it, read through a unit of work's repository."""
+    claim = await claims.get_claim(claim_id)
     if claim is None:
         raise not_found(claim_id)
-    evidence = await claims_repository.evidence_of(conn, claim_id)
+    evidence = await claims.evidence_of(claim_id)
     return {
         "claim_id": str(claim["claim_id"]),
         "booking_id": str(claim["booking_id"]),
@@ -55,15 +60,16 @@ async def view(conn: asyncpg.Connection, claim_id: uuid.UUID) -> dict[str, Any]:
 
 
 async def claims_of(conn: asyncpg.Connection, booking_id: uuid.UUID) -> list[dict[str, Any]]:
-    return [await view(conn, i) for i in await claims_repository.claim_ids_of(conn, booking_id)]
+    claims = ClaimsRepository(conn)
+    return [await document(claims, i) for i in await claims.claim_ids_of(booking_id)]
 
 
 async def booking_parties(conn: asyncpg.Connection, booking_id: uuid.UUID) -> asyncpg.Record | None:
     """The booking's guest and host (who, with staff, may read its claims); None: no booking."""
-    return await claims_repository.booking_parties(conn, booking_id)
+    return await ClaimsRepository(conn).booking_parties(booking_id)
 
 
 async def evidence_file(
     conn: asyncpg.Connection, claim_id: uuid.UUID, n: int
 ) -> asyncpg.Record | None:
-    return await claims_repository.evidence_file(conn, claim_id, n)
+    return await ClaimsRepository(conn).evidence_file(claim_id, n)

@@ -52,7 +52,7 @@ async def send_invite(
         tuple(invites.InviteExtra(e.name, e.unit_amount, e.quantity) for e in body.extras),
     )
     return await call.run(
-        lambda conn: invites.send(conn, call.outbox, cmd), body.model_dump(mode="json")
+        lambda conn: invites.send(call.uow(conn), cmd), body.model_dump(mode="json")
     )
 
 
@@ -95,7 +95,7 @@ async def accept_invite(
     guest_id, hold_ttl, client = call.principal.sub, call.settings.hold_ttl, client_context(request)
     return await call.run(
         lambda conn: invites.accept(
-            conn, call.outbox, invite_id, guest_id, body.payment_method, hold_ttl, client
+            call.uow(conn), invite_id, guest_id, body.payment_method, hold_ttl, client
         ),
         body.model_dump(mode="json"),
     )
@@ -111,7 +111,7 @@ async def decline_invite(
     invite_id: uuid.UUID, call: Annotated[Command, command(Role.GUEST)]
 ) -> InviteOut:
     guest_id = call.principal.sub
-    return await call.run(lambda conn: invites.decline(conn, call.outbox, invite_id, guest_id), {})
+    return await call.run(lambda conn: invites.decline(call.uow(conn), invite_id, guest_id), {})
 
 
 @router.post(
@@ -124,4 +124,4 @@ async def withdraw_invite(
     invite_id: uuid.UUID, call: Annotated[Command, command(Role.HOST, Role.ADMIN)]
 ) -> InviteOut:
     host_id = None if call.principal.role == Role.ADMIN else call.principal.sub
-    return await call.run(lambda conn: invites.withdraw(conn, call.outbox, invite_id, host_id), {})
+    return await call.run(lambda conn: invites.withdraw(call.uow(conn), invite_id, host_id), {})

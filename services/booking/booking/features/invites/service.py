@@ -2,26 +2,24 @@
 
 Accepting places an ordinary checkout at the invited price (Instant Book), so the payment saga
 is the one every booking uses; the invite keeps the resulting booking id. The rules are the
-`Invite` aggregate's (`domain.py`), the SQL is `repository.py`'s, the events are built in
+`Invite` aggregate's (`domain.py`), the SQL is `repository.py`'s (reached through booking's
+unit of work, which every use case takes: its timers and outbox too), the events are built in
 `messages.py` and the read model in `views.py`.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import asyncpg
-
-from booking.adapters import repository
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.quote import Pricing, quote
 
 # Another feature: through its service.
 from booking.features.checkout.service import PlaceBooking, place_booking
-from booking.features.invites import repository as invites_repository
 from booking.features.invites.domain import (
     INVITE_EXPIRY,
     INVITE_INITIAL,
@@ -31,10 +29,9 @@ from booking.features.invites.domain import (
     InviteStep,
 )
 from booking.features.invites.messages import invite_closed, invite_sent
-from booking.features.invites.views import view
+from booking.features.invites.views import document
 from booking.service_layer.publishing import Cause, publish
-from eventkit import scheduler
-from eventkit.outbox import Outbox
+from booking.service_layer.unit_of_work import UnitOfWork
 from eventkit.rows import expect_changed
 from marketplace_contracts.events.booking import InviteClosedV1
 
@@ -44,6 +41,8 @@ __all__ = [
     "accept",
     "close",
     "decline",
+    "expire",
+    "load",
     "send",
     "withdraw",
 ]
@@ -63,8 +62,8 @@ class SendInvite:
 
 
 # -- use cases ----------------------------------------------------------------------------------
-async def send(conn: asyncpg.Connection, outbox: Outbox, cmd: SendInvite) -> dict[str, Any]:
-    listing = await repository.get_listing(conn, cmd.listing_id)
+async def send(uow: UnitOfWork, cmd: SendInvite) -> dict[str, Any]:
+    listing = await uow.bookings.get_listing(cmd.listing_id)
     if listing is None or listing["host_id"] != cmd.host_id:
         raise BookingError(ErrorCode.LISTING_NOT_FOUND, f"listing {cmd.listing_id} not found")
     Invite.check_terms(datetime.now(UTC), cmd.starts_at, cmd.expires_at)
@@ -97,20 +96,18 @@ async def send(conn: asyncpg.Connection, outbox: Outbox, cmd: SendInvite) -> dic
             for e in cmd.extras
         ],
     }
-    await invites_repository.insert_invite(conn, invite)
+    await uow.invites.insert(invite)
     invite_id = str(invite["invite_id"])
-    await scheduler.schedule(conn, "booking", INVITE_EXPIRY, invite_id, cmd.expires_at)
+    await uow.timers.schedule(INVITE_EXPIRY, invite_id, cmd.expires_at)
     _, _, sent = INVITE_INITIAL
     built = {sent: lambda: invite_sent(invite)}
-    await publish(
-        conn, outbox, (sent,), built, key=invite_id, cause=Cause(invite["correlation_id"])
-    )
-    return await view(conn, invite["invite_id"])
+    cause = Cause(invite["correlation_id"])
+    await publish(uow.conn, uow.outbox, (sent,), built, key=invite_id, cause=cause)
+    return await document(uow.invites, invite["invite_id"])
 
 
 async def accept(
-    conn: asyncpg.Connection,
-    outbox: Outbox,
+    uow: UnitOfWork,
     invite_id: uuid.UUID,
     guest_id: str,
     payment_method: str,
@@ -118,11 +115,11 @@ async def accept(
     client: tuple[str | None, str | None] = (None, None),
 ) -> dict[str, Any]:
     """`client`: the guest's (IP address, User-Agent), kept on the checkout as evidence."""
-    row, invite = await _load(conn, invite_id, guest_id=guest_id)
+    row, invite = await load(uow, invite_id, guest_id=guest_id)
     step = invite.accept(datetime.now(UTC))
     booking = await place_booking(
-        conn,
-        outbox,
+        uow.conn,
+        uow.outbox,
         PlaceBooking(
             guest_id,
             row["listing_id"],
@@ -136,58 +133,63 @@ async def accept(
         ),
         hold_ttl,
     )
-    await close(conn, outbox, row, invite, step, uuid.UUID(booking["booking_id"]))
+    await close(uow, row, invite, step, uuid.UUID(booking["booking_id"]))
     return booking
 
 
-async def decline(
-    conn: asyncpg.Connection, outbox: Outbox, invite_id: uuid.UUID, guest_id: str
-) -> dict[str, Any]:
-    row, invite = await _load(conn, invite_id, guest_id=guest_id)
-    await close(conn, outbox, row, invite, invite.decline())
-    return await view(conn, invite_id)
+async def decline(uow: UnitOfWork, invite_id: uuid.UUID, guest_id: str) -> dict[str, Any]:
+    row, invite = await load(uow, invite_id, guest_id=guest_id)
+    await close(uow, row, invite, invite.decline())
+    return await document(uow.invites, invite_id)
 
 
-async def withdraw(
-    conn: asyncpg.Connection, outbox: Outbox, invite_id: uuid.UUID, host_id: str | None
-) -> dict[str, Any]:
-    row, invite = await _load(conn, invite_id, host_id=host_id)
-    await close(conn, outbox, row, invite, invite.withdraw())
-    return await view(conn, invite_id)
+async def withdraw(uow: UnitOfWork, invite_id: uuid.UUID, host_id: str | None) -> dict[str, Any]:
+    row, invite = await load(uow, invite_id, host_id=host_id)
+    await close(uow, row, invite, invite.withdraw())
+    return await document(uow.invites, invite_id)
 
 
 async def close(
-    conn: asyncpg.Connection,
-    outbox: Outbox,
-    row: asyncpg.Record,
+    uow: UnitOfWork,
+    row: Mapping[str, Any],
     invite: Invite,
     step: InviteStep,
     booking_id: uuid.UUID | None = None,
 ) -> None:
     """Write the invite's step (compare-and-set on the version read under its lock) and
     publish exactly the events its transition declares."""
-    changed = await invites_repository.close_invite(
-        conn, invite.invite_id, invite.version, step.status.value, booking_id
+    changed = await uow.invites.close(
+        invite.invite_id, invite.version, step.status.value, booking_id
     )
     expect_changed(changed, f"invite {invite.invite_id}")
     if (
         step.status is not InviteStatus.EXPIRED
     ):  # the timer that expires it has fired: nothing to cancel
-        await scheduler.cancel(conn, "booking", INVITE_EXPIRY, str(invite.invite_id))
+        await uow.timers.cancel(INVITE_EXPIRY, str(invite.invite_id))
     closed = {InviteClosedV1.TYPE: lambda: invite_closed(invite, booking_id)}
     cause = Cause(row["correlation_id"])
-    await publish(conn, outbox, step.emits, closed, key=str(invite.invite_id), cause=cause)
+    await publish(uow.conn, uow.outbox, step.emits, closed, key=str(invite.invite_id), cause=cause)
 
 
-async def _load(
-    conn: asyncpg.Connection,
+async def load(
+    uow: UnitOfWork,
     invite_id: uuid.UUID,
     *,
     guest_id: str | None = None,
     host_id: str | None = None,
-) -> tuple[asyncpg.Record, Invite]:
-    """Lock the invite for its guest or its host (None = admin); others see 404."""
-    row = await invites_repository.lock_invite(conn, invite_id)
+) -> tuple[Mapping[str, Any], Invite]:
+    """Lock the invite for its guest or its host (None = admin, or the timer); others see 404."""
+    row = await uow.invites.lock(invite_id)
     if row is None or not Invite.of(row).visible_to(guest_id=guest_id, host_id=host_id):
         raise BookingError(ErrorCode.INVITE_NOT_FOUND, f"invite {invite_id} not found")
     return row, Invite.of(row)
+
+
+async def expire(uow: UnitOfWork, invite_id: uuid.UUID) -> None:
+    """The `invite_expiry` timer: an invite still open at `expires_at` expires."""
+    row = await uow.invites.lock(invite_id)
+    if row is None:
+        return
+    invite = Invite.of(row)
+    if (step := invite.expire()) is not None:
+        await close(uow, row, invite, step)

@@ -8,11 +8,16 @@ from typing import Any
 import asyncpg
 
 from booking.domain.errors import BookingError, ErrorCode
-from booking.features.invites import repository as invites_repository
+from booking.features.invites.repository import InvitesRepository
 
 
 async def view(conn: asyncpg.Connection, invite_id: uuid.UUID) -> dict[str, Any]:
-    row = await invites_repository.get_invite(conn, invite_id)
+    return await document(InvitesRepository(conn), invite_id)
+
+
+async def document(invites: InvitesRepository, invite_id: uuid.UUID) -> dict[str, Any]:
+    """The invite as `view` shows it, read through a unit of work's repository."""
+    row = await invites.get(invite_id)
     if row is None:
         raise BookingError(ErrorCode.INVITE_NOT_FOUND, f"invite {invite_id} not found")
     return invite_view(row)

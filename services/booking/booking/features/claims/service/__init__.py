@@ -1,6 +1,7 @@
 """Use cases of damage claims (`use_cases.py`) and the security deposit's release
 (`deposits.py`)."""
 
+from booking.features.claims.service.deposits import on_window_over
 from booking.features.claims.service.use_cases import (
     Evidence,
     accept,
@@ -14,6 +15,7 @@ from booking.features.claims.service.use_cases import (
     on_booking_ended,
     on_charge_captured,
     on_charge_failed,
+    on_response_expired,
     retry,
     view,
     withdraw,
@@ -32,6 +34,8 @@ __all__ = [
     "on_booking_ended",
     "on_charge_captured",
     "on_charge_failed",
+    "on_response_expired",
+    "on_window_over",
     "retry",
     "view",
     "withdraw",

@@ -18,22 +18,19 @@ booking is open at a time (a unique index; a concurrent filing gets 409 `claim_o
 
 The rules live in the `Claim` aggregate (`domain/claim.py`); the events a change publishes are
 the ones its transition declares (`messages.publish`); the SQL is in `repository.py` (all in
-`features/claims/`). The windows come from the settings through bootstrap
+`features/claims/`), reached through booking's unit of work, which every use case takes. The windows come from the settings through bootstrap
 (`windows`; without them, the settings' defaults).
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-import asyncpg
-
-from booking.adapters import repository
 from booking.config import claim_windows
 from booking.domain.errors import BookingError, ErrorCode
-from booking.features.claims import repository as claims_repository
 from booking.features.claims.domain import (
     CLAIM_RESPONSE_EXPIRY,
     Change,
@@ -43,14 +40,14 @@ from booking.features.claims.domain import (
 )
 from booking.features.claims.domain.rules import ClaimWindows, Evidence, remaining_deposit
 from booking.features.claims.messages import About, publish
+from booking.features.claims.repository import claim_of, claimed_booking
 from booking.features.claims.service.deposits import (
     on_booking_completed,
     on_booking_ended,
     release_if_settled,
 )
-from booking.features.claims.views import claims_of, evidence_file, not_found, view
-from eventkit import scheduler
-from eventkit.outbox import Outbox
+from booking.features.claims.views import claims_of, document, evidence_file, not_found, view
+from booking.service_layer.unit_of_work import UnitOfWork
 from eventkit.rows import expect_changed
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.payments import (
@@ -73,6 +70,7 @@ __all__ = [
     "on_booking_ended",
     "on_charge_captured",
     "on_charge_failed",
+    "on_response_expired",
     "retry",
     "save",
     "view",
@@ -80,25 +78,27 @@ __all__ = [
 ]
 
 
-async def lock(conn: asyncpg.Connection, claim_id: uuid.UUID) -> tuple[asyncpg.Record, Claim]:
+async def lock(uow: UnitOfWork, claim_id: uuid.UUID) -> tuple[Mapping[str, Any], Claim]:
     """The claim's booking row and the claim, both locked (booking first)."""
-    booking_id = await claims_repository.booking_of_claim(conn, claim_id)
+    booking_id = await uow.claims.booking_of_claim(claim_id)
     if booking_id is None:
         raise not_found(claim_id)
-    row = await repository.get_booking(conn, booking_id, for_update=True)
-    locked = await claims_repository.lock_claim(conn, claim_id)
+    row = await uow.bookings.get_booking(booking_id, for_update=True)
+    locked = await uow.claims.lock_claim(claim_id)
     assert row is not None and locked is not None
-    return row, claims_repository.claim_of(locked)
+    return row, claim_of(locked)
 
 
-async def save(conn: asyncpg.Connection, claim: Claim, **changes: Any) -> None:
-    changed = await claims_repository.save_claim(conn, claim, **changes)
+async def save(uow: UnitOfWork, claim: Claim, **changes: Any) -> None:
+    """Write the claim as a compare-and-set on the version it was read at: a claim that moved
+    meanwhile (under our lock, a bug) fails loudly (LostUpdate)."""
+    changed = await uow.claims.save_claim(claim, **changes)
     expect_changed(changed, f"claim {claim.claim_id}")
 
 
-async def _left(conn: asyncpg.Connection, row: asyncpg.Record, claim: Claim) -> int:
+async def _left(uow: UnitOfWork, row: Mapping[str, Any], claim: Claim) -> int:
     """What the booking's other claims left of the deposit for this one."""
-    others = await claims_repository.committed(conn, row["booking_id"], claim.claim_id)
+    others = await uow.claims.committed(row["booking_id"], claim.claim_id)
     return remaining_deposit(row["deposit_amount"], others)
 
 
@@ -106,8 +106,7 @@ async def _left(conn: asyncpg.Connection, row: asyncpg.Record, claim: Claim) -> 
 
 
 async def file_claim(
-    conn: asyncpg.Connection,
-    outbox: Outbox,
+    uow: UnitOfWork,
     booking_id: uuid.UUID,
     host_id: str,
     amount: int,
@@ -117,38 +116,35 @@ async def file_claim(
     now: datetime | None = None,
     windows: ClaimWindows | None = None,
 ) -> dict[str, Any]:
-    row = await repository.get_booking(conn, booking_id, for_update=True)
+    row = await uow.bookings.get_booking(booking_id, for_update=True)
     if row is None:
         raise BookingError(ErrorCode.BOOKING_NOT_FOUND, f"booking {booking_id} not found")
     claim, change = Claim.file(
-        claims_repository.claimed_booking(row),
+        claimed_booking(row),
         claim_id=uuid.uuid4(),
         host_id=host_id,
         amount=amount,
         evidence=evidence,
-        has_open_claim=await claims_repository.has_open_claim(conn, booking_id),
-        committed=await claims_repository.committed(conn, booking_id),
+        has_open_claim=await uow.claims.has_open_claim(booking_id),
+        committed=await uow.claims.committed(booking_id),
         now=now or datetime.now(UTC),
         windows=windows or claim_windows(),
     )
-    if not await claims_repository.insert_claim(conn, claim, description, row["correlation_id"]):
+    if not await uow.claims.insert_claim(claim, description, row["correlation_id"]):
         raise BookingError(ErrorCode.CLAIM_OPEN, "this booking already has an open claim")
-    await claims_repository.insert_evidence(conn, claim.claim_id, evidence)
-    await scheduler.schedule(
-        conn, "booking", CLAIM_RESPONSE_EXPIRY, str(claim.claim_id), claim.respond_by
-    )
+    await uow.claims.insert_evidence(claim.claim_id, evidence)
+    await uow.timers.schedule(CLAIM_RESPONSE_EXPIRY, str(claim.claim_id), claim.respond_by)
     about = About(claim, row, description=description, evidence_count=len(evidence))
-    await publish(conn, outbox, change, about)
-    return await view(conn, claim.claim_id)
+    await publish(uow.conn, uow.outbox, change, about)
+    return await document(uow.claims, claim.claim_id)
 
 
 # -- answers and decisions ---------------------------------------------------------------------
 
 
 async def _conclude(
-    conn: asyncpg.Connection,
-    outbox: Outbox,
-    row: asyncpg.Record,
+    uow: UnitOfWork,
+    row: Mapping[str, Any],
     claim: Claim,
     change: Change,
     about: About,
@@ -157,52 +153,49 @@ async def _conclude(
 ) -> None:
     """Accepted, decided or withdrawn: record who decided, publish the charge (if any) and
     the decision; a claim that ended may release the deposit."""
-    await scheduler.cancel(conn, "booking", CLAIM_RESPONSE_EXPIRY, str(claim.claim_id))
+    await uow.timers.cancel(CLAIM_RESPONSE_EXPIRY, str(claim.claim_id))
     changes: dict[str, Any] = {"decided_by": about.decided_by, "decision_note": note or None}
     if change.charges:
         changes["failure_reason"] = None
-    await save(conn, claim, **changes)
-    await publish(conn, outbox, change, about)
+    await save(uow, claim, **changes)
+    await publish(uow.conn, uow.outbox, change, about)
     if not change.charges:
-        await release_if_settled(conn, outbox, row, windows=windows)
+        await release_if_settled(uow, row, windows=windows)
 
 
 async def accept(
-    conn: asyncpg.Connection,
-    outbox: Outbox,
+    uow: UnitOfWork,
     claim_id: uuid.UUID,
     guest_id: str,
     *,
     now: datetime | None = None,
     windows: ClaimWindows | None = None,
 ) -> dict[str, Any]:
-    row, claim = await lock(conn, claim_id)
+    row, claim = await lock(uow, claim_id)
     change = claim.accept(guest_id, now or datetime.now(UTC), payment_id=row["payment_id"])
     about = About(claim, row, ClaimTrigger.ACCEPTED, "guest")
-    await _conclude(conn, outbox, row, claim, change, about, "", windows)
-    return await view(conn, claim_id)
+    await _conclude(uow, row, claim, change, about, "", windows)
+    return await document(uow.claims, claim_id)
 
 
 async def contest(
-    conn: asyncpg.Connection,
-    outbox: Outbox,
+    uow: UnitOfWork,
     claim_id: uuid.UUID,
     guest_id: str,
     reason: str,
     *,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    row, claim = await lock(conn, claim_id)
+    row, claim = await lock(uow, claim_id)
     change = claim.contest(guest_id, now or datetime.now(UTC))
-    await scheduler.cancel(conn, "booking", CLAIM_RESPONSE_EXPIRY, str(claim_id))
-    await save(conn, claim, contest_reason=reason or None)
-    await publish(conn, outbox, change, About(claim, row, ClaimTrigger.CONTESTED))
-    return await view(conn, claim_id)
+    await uow.timers.cancel(CLAIM_RESPONSE_EXPIRY, str(claim_id))
+    await save(uow, claim, contest_reason=reason or None)
+    await publish(uow.conn, uow.outbox, change, About(claim, row, ClaimTrigger.CONTESTED))
+    return await document(uow.claims, claim_id)
 
 
 async def decide(
-    conn: asyncpg.Connection,
-    outbox: Outbox,
+    uow: UnitOfWork,
     claim_id: uuid.UUID,
     amount: int,
     note: str = "",
@@ -212,79 +205,87 @@ async def decide(
 ) -> dict[str, Any]:
     """Staff (`decided_by`: admin or trust) decide a contested or unanswered claim: 0
     dismisses it."""
-    row, claim = await lock(conn, claim_id)
-    left = await _left(conn, row, claim)
+    row, claim = await lock(uow, claim_id)
+    left = await _left(uow, row, claim)
     change = claim.decide(amount, left=left, payment_id=row["payment_id"])
     about = About(claim, row, ClaimTrigger.DECIDED, decided_by)
-    await _conclude(conn, outbox, row, claim, change, about, note, windows)
-    return await view(conn, claim_id)
+    await _conclude(uow, row, claim, change, about, note, windows)
+    return await document(uow.claims, claim_id)
 
 
 async def withdraw(
-    conn: asyncpg.Connection,
-    outbox: Outbox,
+    uow: UnitOfWork,
     claim_id: uuid.UUID,
     host_id: str,
     *,
     windows: ClaimWindows | None = None,
 ) -> dict[str, Any]:
-    row, claim = await lock(conn, claim_id)
+    row, claim = await lock(uow, claim_id)
     change = claim.withdraw(host_id)
     about = About(claim, row, ClaimTrigger.WITHDRAWN, "host")
-    await _conclude(conn, outbox, row, claim, change, about, "", windows)
-    return await view(conn, claim_id)
+    await _conclude(uow, row, claim, change, about, "", windows)
+    return await document(uow.claims, claim_id)
 
 
-async def retry(conn: asyncpg.Connection, outbox: Outbox, claim_id: uuid.UUID) -> dict[str, Any]:
+async def retry(uow: UnitOfWork, claim_id: uuid.UUID) -> dict[str, Any]:
     """An admin asks again for a failed charge (a new charge request), while the deposit is
     not released."""
-    row, claim = await lock(conn, claim_id)
-    left = await _left(conn, row, claim)
+    row, claim = await lock(uow, claim_id)
+    left = await _left(uow, row, claim)
     change = claim.retry(deposit_released=row["deposit_released_at"] is not None, left=left)
-    await save(conn, claim, failure_reason=None)
-    await publish(conn, outbox, change, About(claim, row, ClaimTrigger.RETRIED))
-    return await view(conn, claim_id)
+    await save(uow, claim, failure_reason=None)
+    await publish(uow.conn, uow.outbox, change, About(claim, row, ClaimTrigger.RETRIED))
+    return await document(uow.claims, claim_id)
+
+
+async def on_response_expired(uow: UnitOfWork, claim_id: uuid.UUID) -> None:
+    """The `claim_response_expiry` timer at respond_by: an unanswered claim waits for an
+    admin."""
+    row, claim = await lock(uow, claim_id)
+    change = claim.expire_response()
+    if change is None:
+        return  # answered meanwhile
+    await save(uow, claim)
+    await publish(uow.conn, uow.outbox, change, About(claim, row, ClaimTrigger.RESPONSE_EXPIRED))
 
 
 # -- payments' answers -------------------------------------------------------------------------
 
 
 async def on_charge_captured(
-    conn: asyncpg.Connection,
+    uow: UnitOfWork,
     env: Envelope,
     event: PaymentCapturedV1 | PaymentCapturedV2,
-    outbox: Outbox,
     claim_id: uuid.UUID,
     *,
     windows: ClaimWindows | None = None,
 ) -> None:
     """The charge of `claim_id` (the fact's subject) is paid."""
-    row, claim = await lock(conn, claim_id)
+    row, claim = await lock(uow, claim_id)
     change = claim.charge_succeeded(getattr(event, "charge_request_id", None))
     if change is None:
         return  # a redelivered fact, or the answer to an earlier attempt
-    await save(conn, claim, charge_payment_id=event.payment_id)
+    await save(uow, claim, charge_payment_id=event.payment_id)
     about = About(claim, row, ClaimTrigger.CHARGE_SUCCEEDED)
-    await publish(conn, outbox, change, about, env.event_id)
-    await release_if_settled(conn, outbox, row, windows=windows, causation_id=env.event_id)
+    await publish(uow.conn, uow.outbox, change, about, env.event_id)
+    await release_if_settled(uow, row, windows=windows, causation_id=env.event_id)
 
 
 async def on_charge_failed(
-    conn: asyncpg.Connection,
+    uow: UnitOfWork,
     env: Envelope,
     event: PaymentFailedV1,
-    outbox: Outbox,
     claim_id: uuid.UUID,
     *,
     windows: ClaimWindows | None = None,
 ) -> None:
     """The claim keeps why; an admin may retry while the deposit is held."""
-    row, claim = await lock(conn, claim_id)
+    row, claim = await lock(uow, claim_id)
     change = claim.charge_failed(event.charge_request_id)
     if change is None:
         return  # a redelivered fact, or the answer to an earlier attempt
     detail = event.message or event.decline_code or event.code
-    await save(conn, claim, failure_reason=f"{event.code}: {detail}"[:500])
+    await save(uow, claim, failure_reason=f"{event.code}: {detail}"[:500])
     about = About(claim, row, ClaimTrigger.CHARGE_FAILED)
-    await publish(conn, outbox, change, about, env.event_id)
-    await release_if_settled(conn, outbox, row, windows=windows, causation_id=env.event_id)
+    await publish(uow.conn, uow.outbox, change, about, env.event_id)
+    await release_if_settled(uow, row, windows=windows, causation_id=env.event_id)

@@ -1,0 +1,54 @@
+"""One transaction of booking: its connection, the outbox and the durable timers written in it,
+and the repositories that run their SQL on it.
+
+A use case that takes a `UnitOfWork` reads and writes only through it, so the unit tests can
+hand it fakes (tests/support/booking_fakes.py) and run it without Postgres. It lives in the
+service layer (as in cosmicpython), not in `adapters/` as disputes' does: the gateway's
+`Command` builds one per request, and entrypoints may not import adapters
+(import-linter: booking-entrypoints-thin). The outbox is bootstrap's, handed down by whoever
+opens the transaction (a route's `Command`, a timer, the consumer dispatch).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from booking.adapters.repository import BookingsRepository
+from booking.features.claims.repository import ClaimsRepository
+from booking.features.invites.repository import InvitesRepository
+from eventkit import scheduler
+from eventkit.outbox import Outbox
+
+SCHEMA = "booking"
+
+
+class Timers:
+    """booking's durable timers (eventkit.scheduler), scheduled and cancelled in the unit's
+    transaction, so a timer exists exactly when the change that needs it committed."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def schedule(
+        self, kind: str, subject_id: str, due_at: datetime, payload: dict[str, Any] | None = None
+    ) -> None:
+        await scheduler.schedule(self.conn, SCHEMA, kind, subject_id, due_at, payload)
+
+    async def cancel(self, kind: str, subject_id: str) -> None:
+        await scheduler.cancel(self.conn, SCHEMA, kind, subject_id)
+
+
+class UnitOfWork:
+    """Wraps a connection that is inside a transaction (a request's, a timer's, a consumed
+    event's); the repositories are built on it, cheaply, each time."""
+
+    def __init__(self, conn: asyncpg.Connection, outbox: Outbox) -> None:
+        self.conn = conn
+        self.outbox = outbox
+        self.timers = Timers(conn)
+        self.bookings = BookingsRepository(conn)
+        self.invites = InvitesRepository(conn)
+        self.claims = ClaimsRepository(conn)

@@ -1,0 +1,256 @@
+"""booking's unit of work in memory: fake repositories with the interface of the real ones
+(`BookingsRepository`, `InvitesRepository`, `ClaimsRepository`), timers and an outbox that
+record, so the feature use cases run without Postgres (tests/unit/test_*_service.py).
+
+The fakes keep what the tables keep: rows as dicts (a row read is a copy, as an asyncpg record
+is a snapshot), the columns' defaults, the version compare-and-set of every write, and the
+unique index of one open claim per booking. The same use cases on the real database:
+tests/integration/test_deposits_claims.py, test_groups_invites_lost_update.py and the
+gateway's tests.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any, cast
+
+import pytest
+
+from booking.domain.errors import BookingError, ErrorCode
+from booking.features.claims.domain import OPEN_STATUSES, Claim
+from booking.features.claims.domain.rules import Evidence
+from booking.service_layer.unit_of_work import UnitOfWork
+from marketplace_contracts import EventModel
+
+NOW = datetime(2030, 6, 1, 12, tzinfo=UTC)
+
+
+async def refused(act: Awaitable[Any], code: ErrorCode) -> None:
+    """`act` is refused with the domain error `code`."""
+    with pytest.raises(BookingError) as err:
+        await act
+    assert err.value.code is code
+
+
+class Rows:
+    """A table's rows by id; `moved_after_lock`: someone else writes a row (its version moves)
+    right after `lock` read it, which the row lock makes a bug the write must catch."""
+
+    def __init__(self) -> None:
+        self.rows: dict[uuid.UUID, dict[str, Any]] = {}
+        self.moved_after_lock = False
+
+    def read(self, row_id: uuid.UUID, *, lock: bool = False) -> dict[str, Any] | None:
+        found = self.rows.get(row_id)
+        if found is None:
+            return None
+        if lock and self.moved_after_lock:
+            self.rows[row_id] = {**found, "version": found["version"] + 1}
+        return dict(found)
+
+
+class FakeOutbox:
+    """What was written to the outbox, in order, with its key and causes."""
+
+    def __init__(self) -> None:
+        self.added: list[tuple[EventModel, dict[str, Any]]] = []
+
+    async def add(self, conn: object, event: EventModel, **meta: Any) -> None:
+        self.added.append((event, meta))
+
+    @property
+    def types(self) -> list[str]:
+        return [event.TYPE for event, _ in self.added]
+
+
+class FakeTimers:
+    """The pending durable timers by (kind, subject), and the ones cancelled."""
+
+    def __init__(self) -> None:
+        self.pending: dict[tuple[str, str], datetime] = {}
+        self.cancelled: list[tuple[str, str]] = []
+
+    async def schedule(
+        self, kind: str, subject_id: str, due_at: datetime, payload: dict[str, Any] | None = None
+    ) -> None:
+        self.pending[(kind, subject_id)] = due_at
+
+    async def cancel(self, kind: str, subject_id: str) -> None:
+        if self.pending.pop((kind, subject_id), None) is not None:
+            self.cancelled.append((kind, subject_id))
+
+
+class FakeBookingsRepository:
+    def __init__(self) -> None:
+        self.listings: dict[str, dict[str, Any]] = {}
+        self.bookings: dict[uuid.UUID, dict[str, Any]] = {}
+
+    async def get_listing(self, listing_id: str) -> dict[str, Any] | None:
+        found = self.listings.get(listing_id)
+        return dict(found) if found is not None else None
+
+    async def get_booking(
+        self, booking_id: uuid.UUID, *, for_update: bool = False
+    ) -> dict[str, Any] | None:
+        found = self.bookings.get(booking_id)
+        return dict(found) if found is not None else None
+
+
+class FakeInvitesRepository(Rows):
+    async def insert(self, invite: Mapping[str, Any]) -> None:
+        defaults = {"status": "open", "booking_id": None, "version": 1}
+        self.rows[invite["invite_id"]] = {
+            **defaults,
+            **invite,
+            "created_at": NOW,
+            "updated_at": NOW,
+        }
+
+    async def lock(self, invite_id: uuid.UUID) -> dict[str, Any] | None:
+        return self.read(invite_id, lock=True)
+
+    async def get(self, invite_id: uuid.UUID) -> dict[str, Any] | None:
+        return self.read(invite_id)
+
+    async def close(
+        self, invite_id: uuid.UUID, version: int, status: str, booking_id: uuid.UUID | None
+    ) -> bool:
+        row = self.rows.get(invite_id)
+        if row is None or row["version"] != version:
+            return False
+        row.update(status=status, booking_id=booking_id, version=version + 1)
+        return True
+
+
+class FakeClaimsRepository(Rows):
+    """The claims, their evidence, and the deposit columns of the bookings' rows (shared with
+    the bookings repository, as the table is)."""
+
+    def __init__(self, bookings: FakeBookingsRepository) -> None:
+        super().__init__()
+        self.bookings = bookings
+        self.evidence: dict[uuid.UUID, list[dict[str, Any]]] = {}
+
+    async def booking_of_claim(self, claim_id: uuid.UUID) -> uuid.UUID | None:
+        found = self.rows.get(claim_id)
+        return found["booking_id"] if found is not None else None
+
+    async def lock_claim(self, claim_id: uuid.UUID) -> dict[str, Any] | None:
+        return self.read(claim_id, lock=True)
+
+    async def get_claim(self, claim_id: uuid.UUID) -> dict[str, Any] | None:
+        return self.read(claim_id)
+
+    async def committed(self, booking_id: uuid.UUID, but: uuid.UUID | None = None) -> int:
+        return sum(
+            r["decided_amount"]
+            for r in self._of(booking_id)
+            if r["status"] in ("charging", "charged") and r["claim_id"] != but
+        )
+
+    async def has_open_claim(self, booking_id: uuid.UUID) -> bool:
+        return any(r["status"] in OPEN_STATUSES for r in self._of(booking_id))
+
+    async def insert_claim(self, claim: Claim, description: str, correlation_id: uuid.UUID) -> bool:
+        if await self.has_open_claim(claim.booking_id):  # the unique index
+            return False
+        self.rows[claim.claim_id] = {
+            "claim_id": claim.claim_id,
+            "booking_id": claim.booking_id,
+            "host_id": claim.host_id,
+            "guest_id": claim.guest_id,
+            "amount": claim.amount,
+            "currency": claim.currency,
+            "description": description,
+            "status": claim.status.value,
+            "respond_by": claim.respond_by,
+            "correlation_id": correlation_id,
+            "contest_reason": None,
+            "decided_amount": None,
+            "decided_by": None,
+            "decision_note": None,
+            "charge_request_id": None,
+            "charge_attempts": 0,
+            "charge_payment_id": None,
+            "failure_reason": None,
+            "version": 1,
+            "created_at": NOW,
+            "updated_at": NOW,
+        }
+        return True
+
+    async def insert_evidence(self, claim_id: uuid.UUID, evidence: Iterable[Evidence]) -> None:
+        self.evidence[claim_id] = [
+            {
+                "n": n,
+                "filename": e.filename,
+                "content_type": e.content_type,
+                "size": len(e.data),
+                "sha256": e.sha256,
+                "data": e.data,
+            }
+            for n, e in enumerate(evidence, start=1)
+        ]
+
+    async def save_claim(self, claim: Claim, **changes: Any) -> bool:
+        row = self.rows.get(claim.claim_id)
+        if row is None or row["version"] != claim.version:
+            return False
+        row.update(
+            status=claim.status.value,
+            decided_amount=claim.decided_amount,
+            charge_request_id=claim.charge_request_id,
+            charge_attempts=claim.charge_attempts,
+            version=claim.version + 1,
+            **changes,
+        )
+        claim.version += 1
+        return True
+
+    async def outcomes_of(self, booking_id: uuid.UUID) -> list[tuple[str, int | None]]:
+        return [(r["status"], r["decided_amount"]) for r in self._of(booking_id)]
+
+    async def release_deposit(self, booking_id: uuid.UUID, reason: str, charged: int) -> bool:
+        row = self.bookings.bookings[booking_id]
+        if row["deposit_released_at"] is not None:
+            return False
+        row.update(deposit_released_at=NOW, deposit_release_reason=reason, deposit_charged=charged)
+        return True
+
+    async def evidence_of(self, claim_id: uuid.UUID) -> list[dict[str, Any]]:
+        return [
+            {k: e[k] for k in ("n", "filename", "content_type", "size", "sha256")}
+            for e in self.evidence.get(claim_id, [])
+        ]
+
+    async def claim_ids_of(self, booking_id: uuid.UUID) -> list[uuid.UUID]:
+        return [r["claim_id"] for r in self._of(booking_id)]
+
+    async def evidence_file(self, claim_id: uuid.UUID, n: int) -> dict[str, Any] | None:
+        found = [e for e in self.evidence.get(claim_id, []) if e["n"] == n]
+        return {k: found[0][k] for k in ("filename", "content_type", "data")} if found else None
+
+    async def booking_parties(self, booking_id: uuid.UUID) -> dict[str, Any] | None:
+        row = self.bookings.bookings.get(booking_id)
+        return {"guest_id": row["guest_id"], "host_id": row["host_id"]} if row else None
+
+    def _of(self, booking_id: uuid.UUID) -> list[dict[str, Any]]:
+        return [r for r in self.rows.values() if r["booking_id"] == booking_id]
+
+
+class FakeUnitOfWork:
+    """What `UnitOfWork` offers the use cases: no connection, the fakes above."""
+
+    def __init__(self) -> None:
+        self.conn = None
+        self.outbox = FakeOutbox()
+        self.timers = FakeTimers()
+        self.bookings = FakeBookingsRepository()
+        self.invites = FakeInvitesRepository()
+        self.claims = FakeClaimsRepository(self.bookings)
+
+    def as_uow(self) -> UnitOfWork:
+        """Typed as the real one, for the use cases' signatures."""
+        return cast(UnitOfWork, self)
