@@ -29,9 +29,8 @@ async def test_db_sh_lets_the_service_roles_in_over_the_socket() -> None:
     _bash(f"bash deploy/local/db.sh {TEST_DB}")  # idempotent: the suite's database exists
     socket_dir = (ROOT / ".run" / "postgres-socket").read_text().strip()
     url = _bash(f"source deploy/local/lib.sh && service_db_url payments {TEST_DB}")
-    assert url == (
-        f"postgresql://payments_svc:payments_svc@/{TEST_DB}?host={socket_dir}&port=5432"
-    )
+    role = "payments_svc"
+    assert url == f"postgresql://{role}:{role}@/{TEST_DB}?host={socket_dir}&port=5432"
     conn = await asyncpg.connect(url)
     try:
         row = await conn.fetchrow("SELECT current_user AS role, inet_client_addr() AS addr")
