@@ -133,7 +133,14 @@ py_has_module() {
 }
 
 # postgres URL for a service role in a database (dev password = role name).
+# Over the Unix socket when db.sh has allowed the services' password logins there (it writes
+# .run/postgres-socket), else over TCP.
 service_db_url() {
-    local svc="$1" db="$2"
-    printf 'postgresql://%s_svc:%s_svc@127.0.0.1:5432/%s' "$svc" "$svc" "$db"
+    local svc="$1" db="$2" dir=""
+    [[ -f "$RUN_DIR/postgres-socket" ]] && dir="$(cat "$RUN_DIR/postgres-socket")"
+    if [[ -n "$dir" && -S "$dir/.s.PGSQL.5432" ]]; then
+        printf 'postgresql://%s_svc:%s_svc@/%s?host=%s&port=5432' "$svc" "$svc" "$db" "$dir"
+    else
+        printf 'postgresql://%s_svc:%s_svc@127.0.0.1:5432/%s' "$svc" "$svc" "$db"
+    fi
 }

@@ -249,6 +249,34 @@ async def _producer(bootstrap: str) -> Any:
     return producer
 
 
+async def test_a_batching_consumer_takes_events_that_trickle_in_together(
+    kafka_bootstrap: str, booking_pool: asyncpg.Pool, scratch_tables: tuple[str, str, str]
+) -> None:
+    """Finance, disputes and ops ask the broker to gather a batch (1 MiB or 250 ms): events
+    sent one by one then share a few transactions, instead of one fetch and one each."""
+    topic = await _topic(kafka_bootstrap, partitions=1)
+    harness = Harness(
+        kafka_bootstrap,
+        booking_pool,
+        scratch_tables,
+        ping_model(topic),
+        _group(),
+        concurrency=1,
+        fetch={"fetch_min_bytes": 1 << 20, "fetch_wait_ms": 3000},
+    )
+    async with harness as h:
+        for seq in range(10):
+            await h.send(h.envelope(seq, f"key-{seq}").to_bytes(), f"key-{seq}")
+            await asyncio.sleep(0.02)  # pacing: each event reaches the broker on its own
+        await wait_for(lambda: _count(h, 10), timeout=30)
+    transactions = await booking_pool.fetchval(
+        f"SELECT count(DISTINCT xmin::text) FROM booking.{scratch_tables[2]}"
+    )
+    # One fetch of all ten: the first key's unit, then the other nine share one unit (a
+    # broker answering at once would have handed them over one by one, ten transactions).
+    assert transactions <= 3, transactions
+
+
 async def _count(h: Harness, n: int) -> bool:
     return len(await h.effects()) >= n
 

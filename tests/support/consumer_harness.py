@@ -45,6 +45,7 @@ class Harness:
         max_buffered: int = 1000,
         service: str = "booking",
         retry_topic: str | None = None,
+        fetch: dict[str, int] | None = None,
     ) -> None:
         self.bootstrap, self.pool, self.model, self.group = bootstrap, pool, model, group
         _, self.inbox, self.effects_table = tables
@@ -56,6 +57,7 @@ class Harness:
         self.service = service  # names the dead-letter topic: `<service>.dlt`
         self.retry_topic = retry_topic  # also consumed, as the runtime does `<service>.retry`
         self.calls = 0
+        self.fetch = fetch or {}  # KeyedConsumer's fetch_min_bytes / fetch_wait_ms
 
     async def prepare(self, env: Envelope, event: Any) -> str:
         return f"prepared:{event.seq}"
@@ -99,6 +101,7 @@ class Harness:
             max_buffered=self.max_buffered,
             max_records=50,
             commit_interval=0.1,
+            **self.fetch,
         )
         self.stop = asyncio.Event()
         self.task = asyncio.create_task(self.consumer.run(self.stop))

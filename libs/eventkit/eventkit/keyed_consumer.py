@@ -70,6 +70,8 @@ class KeyedConsumer:
         commit_interval: float = 0.5,
         unit_size: int = 100,
         drain_timeout: float = 5.0,
+        fetch_min_bytes: int = 1,
+        fetch_wait_ms: int = 500,
         client_id: str | None = None,
     ) -> None:
         self.bootstrap = bootstrap
@@ -85,6 +87,7 @@ class KeyedConsumer:
         self.commit_interval = commit_interval
         self.unit_size = unit_size
         self.drain_timeout = drain_timeout
+        self.fetch = {"fetch_min_bytes": fetch_min_bytes, "fetch_max_wait_ms": fetch_wait_ms}
         self.client_id = client_id or f"{group_id}-consumer"
         self.stats = ConsumerStats()
         self._works: dict[TopicPartition, PartitionWork] = {}
@@ -104,6 +107,7 @@ class KeyedConsumer:
                 client_id=self.client_id,
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",
+                **self.fetch,
             )
             consumer.subscribe(self.topics, listener=_Listener(self))
             try:

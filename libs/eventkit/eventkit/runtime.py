@@ -100,6 +100,8 @@ class ServiceRuntime:
                 max_records=s.consumer_batch_size,
                 poll_ms=s.consumer_poll_ms,
                 commit_interval=s.consumer_commit_ms / 1000,
+                fetch_min_bytes=s.consumer_fetch_min_bytes,
+                fetch_wait_ms=s.consumer_fetch_wait_ms,
                 client_id=f"{self.name}-consumer",
             )
             self.tasks.append(

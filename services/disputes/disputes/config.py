@@ -16,6 +16,11 @@ class DisputesSettings(ServiceSettings):
 
     database_url: str = "postgresql://disputes_svc:disputes_svc@127.0.0.1:5432/marketplace"
     http_port: int = 8003
+    # Off the checkout's path: take events in batches of a quarter second (eventkit.settings),
+    # a few transactions for many events, instead of one fetch and one transaction each.
+    consumer_fetch_min_bytes: int = Field(default=1 << 20, ge=1)
+    consumer_fetch_wait_ms: int = Field(default=250, ge=1)
+    consumer_concurrency: int = Field(default=2, ge=1)
     # Reminders to trust staff, hours before a case's due_by (`disputes.deadline_approaching`).
     reminder_hours: str = "72,24"
     # Nobody acted this long before due_by: the assembled evidence is submitted (Stripe accepts

@@ -12,6 +12,11 @@ class FinanceSettings(ServiceSettings):
 
     database_url: str = "postgresql://finance_svc:finance_svc@127.0.0.1:5432/marketplace"
     http_port: int = 8002
+    # Off the checkout's path: take events in batches of a quarter second (eventkit.settings),
+    # a few transactions for many events, instead of one fetch and one transaction each.
+    consumer_fetch_min_bytes: int = Field(default=1 << 20, ge=1)
+    consumer_fetch_wait_ms: int = Field(default=250, ge=1)
+    consumer_concurrency: int = Field(default=2, ge=1)
     # Verifies the bearer tokens of finance's API (docs/security.md); the development default
     # is the gateway's, so `python -m booking token --role finance` tokens work.
     jwt_secret: str = Field(default=DEV_JWT_SECRET, min_length=32)

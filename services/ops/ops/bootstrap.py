@@ -36,7 +36,12 @@ class OpsRuntime(ServiceRuntime):
 
 
 def build_runtime(settings: OpsSettings) -> ServiceRuntime:
-    projection = Projection(settings.kafka_bootstrap, settings.projection_group)
+    projection = Projection(
+        settings.kafka_bootstrap,
+        settings.projection_group,
+        fetch_min_bytes=settings.consumer_fetch_min_bytes,
+        fetch_wait_ms=settings.consumer_fetch_wait_ms,
+    )
 
     async def project(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
         await projection.run(runtime.db, stop)

@@ -75,9 +75,14 @@ def to_rows(
 
 
 class Projection:
-    def __init__(self, bootstrap: str, group: str) -> None:
+    def __init__(
+        self, bootstrap: str, group: str, *, fetch_min_bytes: int = 1, fetch_wait_ms: int = 500
+    ) -> None:
         self.bootstrap = bootstrap
         self.group = group
+        # The broker answers a fetch once this much waits, or after this long: each batch is
+        # one transaction and one offset commit (OpsSettings sets a quarter of a second).
+        self.fetch = {"fetch_min_bytes": fetch_min_bytes, "fetch_max_wait_ms": fetch_wait_ms}
         self.recorded = 0
         self.refused = 0
         self._consumer: AIOKafkaConsumer | None = None
@@ -116,6 +121,7 @@ class Projection:
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",
                 client_id="ops-projection",
+                **self.fetch,
             )
             self._committed.clear()  # partitions may be assigned afresh
             try:
