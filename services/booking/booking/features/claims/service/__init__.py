@@ -1,38 +1,8 @@
 """Use cases of damage claims (`use_cases.py`) and the security deposit's release
 (`deposits.py`)."""
 
-from booking.features.claims.service.use_cases import (
-    Evidence,
-    accept,
-    charge_request_id,
-    claims_of,
-    contest,
-    decide,
-    evidence_file,
-    file_claim,
-    on_booking_completed,
-    on_booking_ended,
-    on_charge_captured,
-    on_charge_failed,
-    retry,
-    view,
-    withdraw,
-)
+# The package's API is `use_cases`' own (its `__all__`): one list to keep, not two.
+from booking.features.claims.service import use_cases
+from booking.features.claims.service.use_cases import *  # noqa: F403
 
-__all__ = [
-    "Evidence",
-    "accept",
-    "charge_request_id",
-    "claims_of",
-    "contest",
-    "decide",
-    "evidence_file",
-    "file_claim",
-    "on_booking_completed",
-    "on_booking_ended",
-    "on_charge_captured",
-    "on_charge_failed",
-    "retry",
-    "view",
-    "withdraw",
-]
+__all__ = use_cases.__all__
