@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 
@@ -14,7 +14,7 @@ from booking.entrypoints import (
     lists_http,
 )
 from booking.entrypoints.auth import STAFF, CurrentPrincipal, Principal, Role
-from booking.entrypoints.command import Command, command
+from booking.entrypoints.command import GuestCommand, HostOrAdminCommand
 from booking.entrypoints.common import (
     ERRORS,
     runtime_of,
@@ -37,13 +37,12 @@ from booking.service_layer import booking_views, host_response, payment_due
 from booking.service_layer.admission import Admission
 from eventkit.outbox import Outbox
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", responses=ERRORS)
 
 
 @router.get(
     "/listings",
     response_model=list[ListingOut],
-    responses=ERRORS,
     tags=["listings"],
     summary="Bookable listings (the booking service's catalogue replica)",
 )
@@ -56,7 +55,6 @@ async def list_listings(request: Request, principal: CurrentPrincipal) -> list[d
 @router.get(
     "/bookings/{booking_id}",
     response_model=BookingOut,
-    responses=ERRORS,
     tags=["bookings"],
     summary="A booking, visible to its guest, its host and staff (admin, trust)",
     description="While the booking's payment is disputed (a card chargeback or inquiry), "
@@ -83,34 +81,27 @@ def _host_scope(principal: Principal) -> str | None:
     return None if principal.role == Role.ADMIN else principal.sub
 
 
-HostOrAdmin = Annotated[Command, command(Role.HOST, Role.ADMIN)]
-
-
 @router.post(
     "/bookings/{booking_id}/accept",
     response_model=BookingOut,
-    responses=ERRORS,
     tags=["request-to-book"],
     summary="The host accepts a request; the payment is captured",
     description="Only for a booking in `awaiting_host`; anything else is 409 "
     "`illegal_transition`. Of two concurrent answers exactly one wins.",
 )
-async def accept_request(booking_id: uuid.UUID, call: HostOrAdmin) -> BookingOut:
+async def accept_request(booking_id: uuid.UUID, call: HostOrAdminCommand) -> BookingOut:
     host_id = _host_scope(call.principal)
-    return await call.run(
-        lambda conn: host_response.accept(conn, call.outbox, booking_id, host_id), {}
-    )
+    return await call.apply(None, host_response.accept, booking_id, host_id)
 
 
 @router.post(
     "/bookings/{booking_id}/decline",
     response_model=BookingOut,
-    responses=ERRORS,
     tags=["request-to-book"],
     summary="The host declines a request; the authorization is voided",
 )
 async def decline_request(
-    booking_id: uuid.UUID, call: HostOrAdmin, body: DeclineRequest | None = None
+    booking_id: uuid.UUID, call: HostOrAdminCommand, body: DeclineRequest | None = None
 ) -> BookingOut:
     host_id, reason = _host_scope(call.principal), body.reason if body else ""
     return await call.run(
@@ -123,21 +114,15 @@ async def decline_request(
     "/bookings/{booking_id}/pay",
     status_code=202,
     response_model=BookingOut,
-    responses=ERRORS,
     tags=["bookings"],
     summary="Pay a booking in `payment_due` with this payment method",
     description="After a failed off-session charge the booking is `payment_due` until `pay_by`. "
     "This starts one on-session attempt; the booking returns to `confirmed` once captured. "
     "409 `illegal_transition` in any other state.",
 )
-async def pay_booking(
-    booking_id: uuid.UUID, body: PayRequest, call: Annotated[Command, command(Role.GUEST)]
-) -> BookingOut:
+async def pay_booking(booking_id: uuid.UUID, body: PayRequest, call: GuestCommand) -> BookingOut:
     guest_id = call.principal.sub
-    return await call.run(
-        lambda conn: payment_due.pay(conn, call.outbox, booking_id, guest_id, body.payment_method),
-        body.model_dump(mode="json"),
-    )
+    return await call.apply(body, payment_due.pay, booking_id, guest_id, body.payment_method)
 
 
 def install(

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.refunds import Canceller
 from booking.entrypoints.auth import CurrentPrincipal, Principal, Role, require_role
-from booking.entrypoints.command import Command, command
+from booking.entrypoints.command import Command, HostCommand, command
 from booking.entrypoints.common import (
     DISPUTED_ERRORS,
     ERRORS,
@@ -27,7 +27,7 @@ from booking.features.amendments.schemas import (
     ProposeAmendmentRequest,
 )
 
-router = APIRouter(prefix="/v1", tags=["amendments"])
+router = APIRouter(prefix="/v1", tags=["amendments"], responses=ERRORS)
 PARTIES = (Role.GUEST, Role.HOST)  # the booking's two sides; staff amend nothing
 PartyCall = Annotated[Command, command(*PARTIES)]
 
@@ -56,18 +56,15 @@ async def propose(
 ) -> AmendmentOut:
     actor = _actor(call.principal)
     check_horizon(request, starts_at=body.starts_at, ends_at=body.ends_at)
-    return await call.run(
-        lambda conn: amendments.propose_change(
-            conn,
-            call.outbox,
-            booking_id,
-            actor,
-            starts_at=body.starts_at,
-            ends_at=body.ends_at,
-            guests=body.guests,
-            extras=body.extras,
-        ),
-        body.model_dump(mode="json"),
+    return await call.apply(
+        body,
+        amendments.propose_change,
+        booking_id,
+        actor,
+        starts_at=body.starts_at,
+        ends_at=body.ends_at,
+        guests=body.guests,
+        extras=body.extras,
     )
 
 
@@ -75,28 +72,21 @@ async def propose(
     "/bookings/{booking_id}/overtime",
     status_code=201,
     response_model=AmendmentOut,
-    responses=ERRORS,
     summary="The host reports overtime after the end (30-minute steps, within 72 h)",
     description="Priced at the listing's overtime rate with its fees and tax. The guest "
     "accepts (charged off-session) or disputes within 48 h; not disputed by `respond_by`, "
     "it is charged.",
 )
-async def overtime(
-    booking_id: uuid.UUID, body: OvertimeRequest, call: Annotated[Command, command(Role.HOST)]
-) -> AmendmentOut:
+async def overtime(booking_id: uuid.UUID, body: OvertimeRequest, call: HostCommand) -> AmendmentOut:
     host_id, window = call.principal.sub, call.settings.overtime_dispute_window
-    return await call.run(
-        lambda conn: amendments.report_overtime(
-            conn, call.outbox, booking_id, host_id, body.minutes, window
-        ),
-        body.model_dump(mode="json"),
+    return await call.apply(
+        body, amendments.report_overtime, booking_id, host_id, body.minutes, window
     )
 
 
 @router.get(
     "/amendments/{amendment_id}",
     response_model=AmendmentOut,
-    responses=ERRORS,
     summary="An amendment, for the booking's guest and host and admins",
 )
 async def get_amendment(
@@ -119,7 +109,7 @@ def _answer_route(path: str, summary: str, use_case: Answer, with_reason: bool) 
     @router.post(
         f"/amendments/{{amendment_id}}/{path}",
         response_model=AmendmentOut,
-        responses=DISPUTED_ERRORS if path == "accept" else ERRORS,
+        responses=DISPUTED_ERRORS if path == "accept" else None,
         summary=summary,
         name=f"amendment_{path}",
     )

@@ -28,7 +28,7 @@ from starlette.exceptions import HTTPException
 
 from booking.domain.errors import BookingError, ErrorCode
 from booking.entrypoints.auth import CurrentPrincipal, Principal, Role
-from booking.entrypoints.command import Command, command
+from booking.entrypoints.command import AdminCommand, Command, GuestCommand, HostCommand, command
 from booking.entrypoints.common import ERRORS, runtime_of, visible_to
 from booking.entrypoints.fields import MULTI_LINE
 from booking.features.claims import service as claims
@@ -127,7 +127,7 @@ async def read_claim(request: Request) -> tuple[FileClaimRequest, list[Evidence]
 
 
 # -- the routes ---------------------------------------------------------------------------------
-router = APIRouter(prefix="/v1", tags=["claims"])
+router = APIRouter(prefix="/v1", tags=["claims"], responses=ERRORS)
 AMOUNT = "Claimed, in minor units: at most what is left of the deposit."
 EVIDENCE = (
     "Images (JPEG, PNG, GIF, WebP, HEIC), PDF or text; "
@@ -144,7 +144,7 @@ def _windows(call: Command) -> ClaimWindows:
 async def file_claim(
     request: Request,
     booking_id: uuid.UUID,
-    call: Annotated[Command, command(Role.HOST)],
+    call: HostCommand,
     amount: Annotated[int | None, Form(ge=1, le=10**12, description=AMOUNT)] = None,
     description: Annotated[
         str | None, Form(min_length=1, max_length=5000, pattern=MULTI_LINE)
@@ -177,7 +177,6 @@ router.add_api_route(
     methods=["POST"],
     status_code=201,
     response_model=ClaimOut,
-    responses=ERRORS,
     summary="The host files a damage claim against the booking's deposit, with evidence",
     description="multipart/form-data with `amount`, `description` and `evidence` files "
     "(images, PDF or text, 10 MB each), or JSON without files. Only after the booking's end, "
@@ -201,7 +200,6 @@ async def _visible(
 @router.get(
     "/claims/{claim_id}",
     response_model=ClaimOut,
-    responses=ERRORS,
     summary="A claim, for the booking's guest and host and admins",
 )
 async def get_claim(
@@ -214,7 +212,6 @@ async def get_claim(
 @router.get(
     "/bookings/{booking_id}/claims",
     response_model=list[ClaimOut],
-    responses=ERRORS,
     summary="The claims of a booking, for its guest and host and admins",
 )
 async def list_claims(
@@ -229,7 +226,7 @@ async def list_claims(
 
 @router.get(
     "/claims/{claim_id}/evidence/{n}",
-    responses={**ERRORS, 200: {"content": {"application/octet-stream": {}}}},
+    responses={200: {"content": {"application/octet-stream": {}}}},
     summary="Download an evidence file of a claim (its guest, host and admins)",
 )
 async def get_evidence(
@@ -257,13 +254,10 @@ async def get_evidence(
 @router.post(
     "/claims/{claim_id}/accept",
     response_model=ClaimOut,
-    responses=ERRORS,
     summary="The guest accepts the claim: its amount is charged off-session",
     description="Until `respond_by` (409 `claim_response_window_closed` after).",
 )
-async def accept_claim(
-    claim_id: uuid.UUID, call: Annotated[Command, command(Role.GUEST)]
-) -> ClaimOut:
+async def accept_claim(claim_id: uuid.UUID, call: GuestCommand) -> ClaimOut:
     guest_id, windows = call.principal.sub, _windows(call)
     return await call.run(
         lambda conn: claims.accept(conn, call.outbox, claim_id, guest_id, windows=windows), {}
@@ -273,13 +267,10 @@ async def accept_claim(
 @router.post(
     "/claims/{claim_id}/contest",
     response_model=ClaimOut,
-    responses=ERRORS,
     summary="The guest contests the claim: an admin decides it",
     description="Until `respond_by` (409 `claim_response_window_closed` after).",
 )
-async def contest_claim(
-    claim_id: uuid.UUID, body: ClaimContest, call: Annotated[Command, command(Role.GUEST)]
-) -> ClaimOut:
+async def contest_claim(claim_id: uuid.UUID, body: ClaimContest, call: GuestCommand) -> ClaimOut:
     guest_id = call.principal.sub
     return await call.run(
         lambda conn: claims.contest(conn, call.outbox, claim_id, guest_id, body.reason),
@@ -290,7 +281,6 @@ async def contest_claim(
 @router.post(
     "/claims/{claim_id}/decide",
     response_model=ClaimOut,
-    responses=ERRORS,
     summary="Staff (admin or trust) decide a contested or unanswered claim (0 dismisses it)",
     description="Trust & safety staff decide claims as admins do; the decision records the "
     "deciding role (`decided_by`: `admin` or `trust`).",
@@ -312,12 +302,9 @@ async def decide_claim(
 @router.post(
     "/claims/{claim_id}/withdraw",
     response_model=ClaimOut,
-    responses=ERRORS,
     summary="The host withdraws a claim that is not decided yet",
 )
-async def withdraw_claim(
-    claim_id: uuid.UUID, call: Annotated[Command, command(Role.HOST)]
-) -> ClaimOut:
+async def withdraw_claim(claim_id: uuid.UUID, call: HostCommand) -> ClaimOut:
     host_id, windows = call.principal.sub, _windows(call)
     return await call.run(
         lambda conn: claims.withdraw(conn, call.outbox, claim_id, host_id, windows=windows), {}
@@ -327,10 +314,7 @@ async def withdraw_claim(
 @router.post(
     "/claims/{claim_id}/retry",
     response_model=ClaimOut,
-    responses=ERRORS,
     summary="An admin retries the failed charge of a claim (before the deposit's release)",
 )
-async def retry_claim(
-    claim_id: uuid.UUID, call: Annotated[Command, command(Role.ADMIN)]
-) -> ClaimOut:
+async def retry_claim(claim_id: uuid.UUID, call: AdminCommand) -> ClaimOut:
     return await call.run(lambda conn: claims.retry(conn, call.outbox, claim_id), {})

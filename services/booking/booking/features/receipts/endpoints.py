@@ -13,7 +13,7 @@ from booking.entrypoints.fields import PathId
 from booking.features.receipts import service as receipts
 from booking.features.receipts.views import receipt_html
 
-router = APIRouter(prefix="/v1", tags=["receipts"])
+router = APIRouter(prefix="/v1", tags=["receipts"], responses=ERRORS)
 
 
 def _guest_scope(principal: Principal) -> str | None:
@@ -24,7 +24,6 @@ def _guest_scope(principal: Principal) -> str | None:
 
 @router.get(
     "/receipts",
-    responses=ERRORS,
     summary="The caller's receipts, newest first",
     description="One per captured payment, extra charge (amendment, overtime) and refund: the "
     "amounts, fees, tax and per-booking amounts as payments recorded them, the card (brand and "
@@ -36,7 +35,7 @@ async def list_receipts(request: Request, principal: CurrentPrincipal) -> list[d
         return await receipts.list_for(conn, _guest_scope(principal))
 
 
-@router.get("/receipts/{receipt_id}", responses=ERRORS, summary="One receipt (JSON)")
+@router.get("/receipts/{receipt_id}", summary="One receipt (JSON)")
 async def get_receipt(
     request: Request, receipt_id: PathId, principal: CurrentPrincipal
 ) -> dict[str, Any]:
@@ -47,7 +46,6 @@ async def get_receipt(
 @router.get(
     "/receipts/{receipt_id}/html",
     response_class=HTMLResponse,
-    responses=ERRORS,
     summary="One receipt as a printable page",
 )
 async def get_receipt_html(
