@@ -6,7 +6,10 @@ Each handler runs inside the consumer's transaction, together with the inbox row
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from functools import partial
+from typing import TypeVar
 
 import asyncpg
 
@@ -55,6 +58,11 @@ from marketplace_contracts.events.payments import (
     PaymentVoidedV1,
     ReauthorizationFailedV1,
 )
+
+# Payments' answer to a charge (failed, or captured), as the feature that asked for it takes it.
+Fact = TypeVar("Fact", PaymentFailedV1, PaymentCapturedV1 | PaymentCapturedV2)
+SubjectAnswer = Callable[[asyncpg.Connection, Envelope, Fact, Outbox, uuid.UUID], Awaitable[None]]
+GroupAnswer = Callable[[asyncpg.Connection, Envelope, Fact], Awaitable[None]]
 
 
 class BookingHandlers:
@@ -133,18 +141,15 @@ class BookingHandlers:
         self, conn: asyncpg.Connection, env: Envelope, event: PaymentFailedV1, _: object
     ) -> None:
         about = payment_facts.payment_about(event)
-        if about.purpose == payment_facts.DEPOSIT_CLAIM:
-            assert about.subject_id is not None
-            await claims.on_charge_failed(
-                conn, env, event, self.outbox, about.subject_id, windows=self.claim_windows
-            )
-            return
-        if about.purpose == payment_facts.EXTRA_CHARGE:
-            assert about.subject_id is not None
-            await amendments.on_charge_failed(conn, env, event, self.outbox, about.subject_id)
-            return
-        if about.purpose == payment_facts.GROUP_CHECKOUT:
-            await self.groups.on_payment_failed(conn, env, event)
+        if await self._answered_by_feature(
+            conn,
+            env,
+            event,
+            about,
+            claim=partial(claims.on_charge_failed, windows=self.claim_windows),
+            extra_charge=amendments.on_charge_failed,
+            group=self.groups.on_payment_failed,
+        ):
             return
         row = await self._load(conn, event.booking_id)
         if row["status"] in (BookingStatus.CONFIRMED, BookingStatus.PAYMENT_DUE):
@@ -180,18 +185,15 @@ class BookingHandlers:
     ) -> None:
         about = payment_facts.payment_about(event)
         await receipts.issue_for_capture(conn, env, event, about.purpose)
-        if about.purpose == payment_facts.DEPOSIT_CLAIM:
-            assert about.subject_id is not None
-            await claims.on_charge_captured(
-                conn, env, event, self.outbox, about.subject_id, windows=self.claim_windows
-            )
-            return
-        if about.purpose == payment_facts.EXTRA_CHARGE:
-            assert about.subject_id is not None
-            await amendments.on_charge_captured(conn, env, event, self.outbox, about.subject_id)
-            return
-        if about.purpose == payment_facts.GROUP_CHECKOUT:
-            await self.groups.on_payment_captured(conn, env, event)
+        if await self._answered_by_feature(
+            conn,
+            env,
+            event,
+            about,
+            claim=partial(claims.on_charge_captured, windows=self.claim_windows),
+            extra_charge=amendments.on_charge_captured,
+            group=self.groups.on_payment_captured,
+        ):
             return
         if await self.bank_debits.on_payment_captured(conn, env, event):  # ACH bookings
             return
@@ -203,6 +205,29 @@ class BookingHandlers:
             conn, row["booking_id"], row["version"], payment_status=PaymentStatus.CAPTURED.value
         )
         metrics.captured(row["mode"], row["created_at"], row["updated_at"])
+
+    async def _answered_by_feature(
+        self,
+        conn: asyncpg.Connection,
+        env: Envelope,
+        event: Fact,
+        about: payment_facts.PaymentAbout,
+        *,
+        claim: SubjectAnswer[Fact],
+        extra_charge: SubjectAnswer[Fact],
+        group: GroupAnswer[Fact],
+    ) -> bool:
+        """A payment a feature asked for (a damage claim's charge, an amendment's extra charge,
+        a group's checkout) is answered by that feature: True when it was."""
+        if about.purpose == payment_facts.GROUP_CHECKOUT:
+            await group(conn, env, event)
+            return True
+        answer = {payment_facts.DEPOSIT_CLAIM: claim, payment_facts.EXTRA_CHARGE: extra_charge}
+        if about.purpose not in answer:
+            return False
+        assert about.subject_id is not None
+        await answer[about.purpose](conn, env, event, self.outbox, about.subject_id)
+        return True
 
     async def on_payment_voided(
         self, conn: asyncpg.Connection, env: Envelope, event: PaymentVoidedV1, _: object
