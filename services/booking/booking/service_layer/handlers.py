@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 import asyncpg
 
@@ -59,10 +60,41 @@ from marketplace_contracts.events.payments import (
     ReauthorizationFailedV1,
 )
 
-# Payments' answer to a charge (failed, or captured), as the feature that asked for it takes it.
 Fact = TypeVar("Fact", PaymentFailedV1, PaymentCapturedV1 | PaymentCapturedV2)
 SubjectAnswer = Callable[[asyncpg.Connection, Envelope, Fact, Outbox, uuid.UUID], Awaitable[None]]
 GroupAnswer = Callable[[asyncpg.Connection, Envelope, Fact], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ChargeAnswers(Generic[Fact]):
+    """Payments' answer to a charge a feature asked for (a damage claim's, an amendment's extra
+    charge, a group's checkout) goes to that feature; one set for failed, one for captured."""
+
+    outbox: Outbox
+    claim: SubjectAnswer[Fact]
+    extra_charge: SubjectAnswer[Fact]
+    group: GroupAnswer[Fact]
+
+    async def answer(
+        self,
+        conn: asyncpg.Connection,
+        env: Envelope,
+        event: Fact,
+        about: payment_facts.PaymentAbout,
+    ) -> bool:
+        """True when the payment was a feature's and it took the answer."""
+        if about.purpose == payment_facts.GROUP_CHECKOUT:
+            await self.group(conn, env, event)
+            return True
+        by_purpose = {
+            payment_facts.DEPOSIT_CLAIM: self.claim,
+            payment_facts.EXTRA_CHARGE: self.extra_charge,
+        }
+        if about.purpose not in by_purpose:
+            return False
+        assert about.subject_id is not None
+        await by_purpose[about.purpose](conn, env, event, self.outbox, about.subject_id)
+        return True
 
 
 class BookingHandlers:
@@ -82,6 +114,21 @@ class BookingHandlers:
         self.hold_rule = hold_rule
         self.bank_debits = BankDebitHandlers(outbox, returned_debit_pay_window)
         self.groups = GroupPayments(outbox, expiring_authorization_policy, hold_rule)
+
+    # Built on each fact, not once: the features' handlers stay replaceable (tests patch them).
+    @property
+    def charge_failed(self) -> ChargeAnswers[PaymentFailedV1]:
+        claim = partial(claims.on_charge_failed, windows=self.claim_windows)
+        return ChargeAnswers(
+            self.outbox, claim, amendments.on_charge_failed, self.groups.on_payment_failed
+        )
+
+    @property
+    def charge_captured(self) -> ChargeAnswers[PaymentCapturedV1 | PaymentCapturedV2]:
+        claim = partial(claims.on_charge_captured, windows=self.claim_windows)
+        return ChargeAnswers(
+            self.outbox, claim, amendments.on_charge_captured, self.groups.on_payment_captured
+        )
 
     async def _load(self, conn: asyncpg.Connection, booking_id: str) -> asyncpg.Record:
         row = await repository.get_booking(conn, uuid.UUID(booking_id), for_update=True)
@@ -141,15 +188,7 @@ class BookingHandlers:
         self, conn: asyncpg.Connection, env: Envelope, event: PaymentFailedV1, _: object
     ) -> None:
         about = payment_facts.payment_about(event)
-        if await self._answered_by_feature(
-            conn,
-            env,
-            event,
-            about,
-            claim=partial(claims.on_charge_failed, windows=self.claim_windows),
-            extra_charge=amendments.on_charge_failed,
-            group=self.groups.on_payment_failed,
-        ):
+        if await self.charge_failed.answer(conn, env, event, about):
             return
         row = await self._load(conn, event.booking_id)
         if row["status"] in (BookingStatus.CONFIRMED, BookingStatus.PAYMENT_DUE):
@@ -185,15 +224,7 @@ class BookingHandlers:
     ) -> None:
         about = payment_facts.payment_about(event)
         await receipts.issue_for_capture(conn, env, event, about.purpose)
-        if await self._answered_by_feature(
-            conn,
-            env,
-            event,
-            about,
-            claim=partial(claims.on_charge_captured, windows=self.claim_windows),
-            extra_charge=amendments.on_charge_captured,
-            group=self.groups.on_payment_captured,
-        ):
+        if await self.charge_captured.answer(conn, env, event, about):
             return
         if await self.bank_debits.on_payment_captured(conn, env, event):  # ACH bookings
             return
@@ -205,29 +236,6 @@ class BookingHandlers:
             conn, row["booking_id"], row["version"], payment_status=PaymentStatus.CAPTURED.value
         )
         metrics.captured(row["mode"], row["created_at"], row["updated_at"])
-
-    async def _answered_by_feature(
-        self,
-        conn: asyncpg.Connection,
-        env: Envelope,
-        event: Fact,
-        about: payment_facts.PaymentAbout,
-        *,
-        claim: SubjectAnswer[Fact],
-        extra_charge: SubjectAnswer[Fact],
-        group: GroupAnswer[Fact],
-    ) -> bool:
-        """A payment a feature asked for (a damage claim's charge, an amendment's extra charge,
-        a group's checkout) is answered by that feature: True when it was."""
-        if about.purpose == payment_facts.GROUP_CHECKOUT:
-            await group(conn, env, event)
-            return True
-        answer = {payment_facts.DEPOSIT_CLAIM: claim, payment_facts.EXTRA_CHARGE: extra_charge}
-        if about.purpose not in answer:
-            return False
-        assert about.subject_id is not None
-        await answer[about.purpose](conn, env, event, self.outbox, about.subject_id)
-        return True
 
     async def on_payment_voided(
         self, conn: asyncpg.Connection, env: Envelope, event: PaymentVoidedV1, _: object
