@@ -97,6 +97,12 @@ class ChargeAnswers(Generic[Fact]):
         return True
 
 
+SECURED_BY: dict[type, tuple[Trigger, PaymentStatus]] = {
+    PaymentAuthorizedV1: (Trigger.PAYMENT_AUTHORIZED, PaymentStatus.AUTHORIZED),
+    PaymentMethodSavedV1: (Trigger.PAYMENT_METHOD_SAVED, PaymentStatus.SAVED),
+}
+
+
 class BookingHandlers:
     def __init__(
         self,
@@ -153,36 +159,25 @@ class BookingHandlers:
             event.updated_at,
         )
 
-    async def on_payment_authorized(
-        self, conn: asyncpg.Connection, env: Envelope, event: PaymentAuthorizedV1, _: object
-    ) -> None:
-        await receipts.remember_card(conn, event)
-        await self._payment_ready(
-            conn, env, event, Trigger.PAYMENT_AUTHORIZED, PaymentStatus.AUTHORIZED
-        )
-
-    async def on_payment_method_saved(
-        self, conn: asyncpg.Connection, env: Envelope, event: PaymentMethodSavedV1, _: object
-    ) -> None:
-        await receipts.remember_card(conn, event)
-        await self._payment_ready(
-            conn, env, event, Trigger.PAYMENT_METHOD_SAVED, PaymentStatus.SAVED
-        )
-
-    async def _payment_ready(
+    async def on_payment_secured(
         self,
         conn: asyncpg.Connection,
         env: Envelope,
         event: PaymentAuthorizedV1 | PaymentMethodSavedV1,
-        trigger: Trigger,
-        payment_status: PaymentStatus,
+        _: object,
     ) -> None:
         """The guest's money is secured (held, or card saved): confirm or ask the host."""
+        await receipts.remember_card(conn, event)
         if event.group_id is not None:
             await self.groups.on_payment_secured(conn, env, event)
             return
+        trigger, payment_status = SECURED_BY[type(event)]
         row = await self._load(conn, event.booking_id)
         await payment_secured(conn, self.outbox, env, row, event, trigger, payment_status)
+
+    # Payments' two ways of securing the money differ only in the transition they make.
+    on_payment_authorized = on_payment_secured
+    on_payment_method_saved = on_payment_secured
 
     async def on_payment_failed(
         self, conn: asyncpg.Connection, env: Envelope, event: PaymentFailedV1, _: object
