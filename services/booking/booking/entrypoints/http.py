@@ -6,20 +6,16 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI
 
 from booking.domain.errors import BookingError, ErrorCode
 from booking.entrypoints import (
     errors,
     lists_http,
 )
-from booking.entrypoints.auth import STAFF, CurrentPrincipal, Principal, Role
+from booking.entrypoints.auth import STAFF, Principal, Role
 from booking.entrypoints.command import GuestCommand, HostOrAdminCommand
-from booking.entrypoints.common import (
-    ERRORS,
-    runtime_of,
-    visible_to,
-)
+from booking.entrypoints.common import ERRORS, Reader, visible_to
 from booking.entrypoints.schemas import (
     BookingOut,
     DeclineRequest,
@@ -46,8 +42,8 @@ router = APIRouter(prefix="/v1", responses=ERRORS)
     tags=["listings"],
     summary="Bookable listings (the booking service's catalogue replica)",
 )
-async def list_listings(request: Request, principal: CurrentPrincipal) -> list[dict[str, Any]]:
-    async with runtime_of(request).db.acquire() as conn:
+async def list_listings(read: Reader) -> list[dict[str, Any]]:
+    async with read.connection() as conn:
         rows = await booking_views.listings(conn)
     return [{k: r[k] for k in ListingOut.model_fields} for r in rows]
 
@@ -62,16 +58,14 @@ async def list_listings(request: Request, principal: CurrentPrincipal) -> list[d
     "`reason`, `opened_at` and `due_by`. It stays after the dispute closes (`won`, `lost`, "
     "`warning_closed`).",
 )
-async def get_booking(
-    request: Request, booking_id: uuid.UUID, principal: CurrentPrincipal
-) -> dict[str, Any]:
-    async with runtime_of(request).db.acquire() as conn:
+async def get_booking(booking_id: uuid.UUID, read: Reader) -> dict[str, Any]:
+    async with read.connection() as conn:
         row = await booking_views.booking(conn, booking_id)
-        if not visible_to(principal, row):  # 404, not 403: do not reveal that it exists
+        if not visible_to(read.principal, row):  # 404, not 403: do not reveal that it exists
             raise BookingError(ErrorCode.BOOKING_NOT_FOUND, f"booking {booking_id} not found")
         assert row is not None
-        view = await booking_views.with_dispute(conn, row, staff=principal.role in STAFF)
-    if principal.role != Role.GUEST:
+        view = await booking_views.with_dispute(conn, row, staff=read.principal.role in STAFF)
+    if read.principal.role != Role.GUEST:
         view["next_action"] = None  # the client secret is for the guest who pays only
     return view
 

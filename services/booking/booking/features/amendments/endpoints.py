@@ -10,14 +10,9 @@ from fastapi import APIRouter, Request
 
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.refunds import Canceller
-from booking.entrypoints.auth import CurrentPrincipal, Principal, Role, require_role
+from booking.entrypoints.auth import Principal, Role, require_role
 from booking.entrypoints.command import Command, HostCommand, command
-from booking.entrypoints.common import (
-    DISPUTED_ERRORS,
-    ERRORS,
-    check_horizon,
-    runtime_of,
-)
+from booking.entrypoints.common import DISPUTED_ERRORS, ERRORS, Reader, check_horizon
 from booking.features.amendments import service as amendments
 from booking.features.amendments import views as amendments_views
 from booking.features.amendments.schemas import (
@@ -89,16 +84,14 @@ async def overtime(booking_id: uuid.UUID, body: OvertimeRequest, call: HostComma
     response_model=AmendmentOut,
     summary="An amendment, for the booking's guest and host and admins",
 )
-async def get_amendment(
-    request: Request, amendment_id: uuid.UUID, principal: CurrentPrincipal
-) -> dict[str, Any]:
-    if principal.role == Role.ADMIN:
+async def get_amendment(amendment_id: uuid.UUID, read: Reader) -> dict[str, Any]:
+    if read.principal.role == Role.ADMIN:
         viewer = None
-    elif principal.role in (Role.GUEST, Role.HOST):
-        viewer = _actor(principal)
+    elif read.principal.role in (Role.GUEST, Role.HOST):
+        viewer = _actor(read.principal)
     else:  # nobody else sees amendments: as if there were none
         raise BookingError(ErrorCode.AMENDMENT_NOT_FOUND, f"amendment {amendment_id} not found")
-    async with runtime_of(request).db.acquire() as conn:
+    async with read.connection() as conn:
         return await amendments_views.view_for(conn, amendment_id, viewer)
 
 

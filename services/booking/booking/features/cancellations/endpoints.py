@@ -6,17 +6,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
 from booking.domain.refunds import Canceller
-from booking.entrypoints.auth import CurrentPrincipal, Principal, Role, require_role
+from booking.entrypoints.auth import Principal, Role, require_role
 from booking.entrypoints.command import AdminCommand, Command, command
-from booking.entrypoints.common import (
-    DISPUTED_ERRORS,
-    ERRORS,
-    check_horizon,
-    runtime_of,
-)
+from booking.entrypoints.common import DISPUTED_ERRORS, ERRORS, Reader, check_horizon
 from booking.entrypoints.schemas import BookingOut
 from booking.features.cancellations import service as cancellations
 from booking.features.cancellations.schemas import (
@@ -57,15 +52,14 @@ def _command(principal: Principal, booking_id: uuid.UUID, body: CancelRequest | 
     "admin applies the policy, or refunds in full with `force_majeure`.",
 )
 async def preview_cancellation(
-    request: Request,
     booking_id: uuid.UUID,
-    principal: CurrentPrincipal,
+    read: Reader,
     body: CancelPreviewRequest | None = None,
 ) -> dict[str, Any]:
-    check_horizon(request, at=body.at if body else None)
-    async with runtime_of(request).db.acquire() as conn:
+    check_horizon(read.request, at=body.at if body else None)
+    async with read.connection() as conn:
         return await cancellations.preview(
-            conn, _command(principal, booking_id, body), body.at if body else None
+            conn, _command(read.principal, booking_id, body), body.at if body else None
         )
 
 
@@ -97,8 +91,8 @@ policies_router = APIRouter(prefix="/v1", tags=["cancellation policies"], respon
     response_model=list[PolicyOut],
     summary="The newest version of every cancellation policy",
 )
-async def list_policies(request: Request, principal: CurrentPrincipal) -> list[dict[str, Any]]:
-    async with runtime_of(request).db.acquire() as conn:
+async def list_policies(read: Reader) -> list[dict[str, Any]]:
+    async with read.connection() as conn:
         return await cancellations.newest_policies(conn)
 
 

@@ -27,9 +27,9 @@ from starlette.datastructures import UploadFile as StarletteUpload
 from starlette.exceptions import HTTPException
 
 from booking.domain.errors import BookingError, ErrorCode
-from booking.entrypoints.auth import CurrentPrincipal, Principal, Role
+from booking.entrypoints.auth import Principal, Role
 from booking.entrypoints.command import AdminCommand, Command, GuestCommand, HostCommand, command
-from booking.entrypoints.common import ERRORS, runtime_of, visible_to
+from booking.entrypoints.common import ERRORS, Reader, visible_to
 from booking.entrypoints.fields import MULTI_LINE
 from booking.features.claims import service as claims
 from booking.features.claims import views as claims_views
@@ -202,11 +202,9 @@ async def _visible(
     response_model=ClaimOut,
     summary="A claim, for the booking's guest and host and admins",
 )
-async def get_claim(
-    request: Request, claim_id: uuid.UUID, principal: CurrentPrincipal
-) -> dict[str, Any]:
-    async with runtime_of(request).db.acquire() as conn:
-        return await _visible(conn, claim_id, principal)
+async def get_claim(claim_id: uuid.UUID, read: Reader) -> dict[str, Any]:
+    async with read.connection() as conn:
+        return await _visible(conn, claim_id, read.principal)
 
 
 @router.get(
@@ -214,12 +212,10 @@ async def get_claim(
     response_model=list[ClaimOut],
     summary="The claims of a booking, for its guest and host and admins",
 )
-async def list_claims(
-    request: Request, booking_id: uuid.UUID, principal: CurrentPrincipal
-) -> list[dict[str, Any]]:
-    async with runtime_of(request).db.acquire() as conn:
+async def list_claims(booking_id: uuid.UUID, read: Reader) -> list[dict[str, Any]]:
+    async with read.connection() as conn:
         owner = await claims_views.booking_parties(conn, booking_id)
-        if not visible_to(principal, owner):
+        if not visible_to(read.principal, owner):
             raise BookingError(ErrorCode.BOOKING_NOT_FOUND, f"booking {booking_id} not found")
         return await claims_views.claims_of(conn, booking_id)
 
@@ -230,13 +226,12 @@ async def list_claims(
     summary="Download an evidence file of a claim (its guest, host and admins)",
 )
 async def get_evidence(
-    request: Request,
     claim_id: uuid.UUID,
     n: Annotated[int, Path(ge=1, le=MAX_EVIDENCE_FILES)],
-    principal: CurrentPrincipal,
+    read: Reader,
 ) -> Response:
-    async with runtime_of(request).db.acquire() as conn:
-        await _visible(conn, claim_id, principal)
+    async with read.connection() as conn:
+        await _visible(conn, claim_id, read.principal)
         row = await claims_views.evidence_file(conn, claim_id, n)
     if row is None:
         raise BookingError(ErrorCode.CLAIM_NOT_FOUND, f"claim {claim_id} has no evidence {n}")

@@ -9,15 +9,15 @@ import asyncpg
 from fastapi import APIRouter, Request
 
 from booking.domain.errors import BookingError, ErrorCode
-from booking.entrypoints.auth import STAFF, CurrentPrincipal, Role
+from booking.entrypoints.auth import STAFF, Role
 from booking.entrypoints.client import client_context
 from booking.entrypoints.command import GuestCommand
 from booking.entrypoints.common import (
     CHECKOUT_ERRORS,
     ERRORS,
     AdmitCheckout,
+    Reader,
     check_horizon,
-    runtime_of,
 )
 from booking.features.groups.schemas import GroupCheckoutRequest, GroupOut
 from booking.features.groups.service import CheckoutTimes, LegRequest, PlaceGroup, place_group
@@ -79,12 +79,10 @@ async def create_group(
     "see `reason`, `opened_at` and `due_by`). Hosts see their own leg through `GET /v1/bookings/{id}`, not the group "
     "(which names other hosts' bookings): for them the group is 404.",
 )
-async def get_group(
-    request: Request, group_id: uuid.UUID, principal: CurrentPrincipal
-) -> dict[str, Any]:
-    if principal.role == Role.HOST:  # 404 like a stranger: no existence leak
+async def get_group(group_id: uuid.UUID, read: Reader) -> dict[str, Any]:
+    if read.principal.role == Role.HOST:  # 404 like a stranger: no existence leak
         raise BookingError(ErrorCode.GROUP_NOT_FOUND, f"booking group {group_id} not found")
-    staff = principal.role in STAFF
-    guest_id = None if staff else principal.sub
-    async with runtime_of(request).db.acquire() as conn:
+    staff = read.principal.role in STAFF
+    guest_id = None if staff else read.principal.sub
+    async with read.connection() as conn:
         return await visible_group(conn, group_id, guest_id, staff=staff)

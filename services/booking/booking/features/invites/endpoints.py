@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from booking.domain.errors import BookingError, ErrorCode
-from booking.entrypoints.auth import CurrentPrincipal, Role
+from booking.entrypoints.auth import Role
 from booking.entrypoints.client import client_context
 from booking.entrypoints.command import (
     GuestCommand,
@@ -19,8 +19,8 @@ from booking.entrypoints.common import (
     CHECKOUT_ERRORS,
     ERRORS,
     AdmitCheckout,
+    Reader,
     check_horizon,
-    runtime_of,
     visible_to,
 )
 from booking.entrypoints.schemas import BookingOut
@@ -62,15 +62,13 @@ async def send_invite(request: Request, body: SendInviteRequest, call: HostComma
     response_model=InviteOut,
     summary="An invite, visible to its host, its guest and admins",
 )
-async def get_invite(
-    request: Request, invite_id: uuid.UUID, principal: CurrentPrincipal
-) -> dict[str, Any]:
-    async with runtime_of(request).db.acquire() as conn:
+async def get_invite(invite_id: uuid.UUID, read: Reader) -> dict[str, Any]:
+    async with read.connection() as conn:
         try:
             invite = await views.view(conn, invite_id)
         except BookingError:
             invite = None
-    if not visible_to(principal, invite):
+    if not visible_to(read.principal, invite):
         raise BookingError(ErrorCode.INVITE_NOT_FOUND, f"invite {invite_id} not found")
     assert invite is not None
     return invite
