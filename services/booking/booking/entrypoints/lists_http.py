@@ -10,11 +10,11 @@ from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
 import asyncpg
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 
 from booking.domain.pages import Filters, Scope
-from booking.entrypoints.auth import STAFF, CurrentPrincipal, Principal, Role, require_role
-from booking.entrypoints.common import runtime_of
+from booking.entrypoints.auth import STAFF, Principal, Role, require_role
+from booking.entrypoints.common import Reader, Reading
 from booking.entrypoints.list_schemas import (
     DEFAULT_LIMIT,
     BookingPage,
@@ -91,25 +91,20 @@ Lister = Callable[[asyncpg.Connection, PageRequest, Viewer], Awaitable[dict[str,
 class Paging:
     """What every list route takes: the caller and the page they ask for."""
 
-    request: Request
-    principal: Principal
+    read: Reading
     cursor: str | None
     limit: int
 
     async def answer(self, lister: Lister, filters: Filters, *roles: Role) -> dict[str, Any]:
         """The page `lister` reads in the caller's scope (403 `forbidden` to other roles)."""
-        ask = PageRequest(_scope(self.principal, *roles), filters, self.cursor, self.limit)
-        async with runtime_of(self.request).db.acquire() as conn:
-            return await lister(conn, ask, _viewer(self.principal))
+        principal = self.read.principal
+        ask = PageRequest(_scope(principal, *roles), filters, self.cursor, self.limit)
+        async with self.read.connection() as conn:
+            return await lister(conn, ask, _viewer(principal))
 
 
-async def _paging(
-    request: Request,
-    principal: CurrentPrincipal,
-    cursor: Cursor = None,
-    limit: Limit = DEFAULT_LIMIT,
-) -> Paging:
-    return Paging(request, principal, cursor, limit)
+async def _paging(read: Reader, cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT) -> Paging:
+    return Paging(read, cursor, limit)
 
 
 Page = Annotated[Paging, Depends(_paging)]
