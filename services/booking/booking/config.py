@@ -23,11 +23,10 @@ class BookingSettings(ServiceSettings):
     hold_ttl_seconds: int = Field(
         default=900, ge=1, description="How long a checkout may hold a slot unpaid."
     )
-    payment_step_limit_seconds: int = Field(
-        default=21600,
-        ge=1,
-        description="How long past the hold a checkout whose payment request is still in flight "
-        "at payments keeps its slot (domain/holds.py).",
+    payment_step_limit_seconds: int = _hours(
+        6,
+        "How long past the hold a checkout whose payment request is still in flight at payments "
+        "keeps its slot (domain/holds.py).",
     )
     hold_recheck_seconds: float = Field(
         default=30, gt=0, description="How often a run-out hold waiting for payments is looked at."
