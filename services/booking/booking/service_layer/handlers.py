@@ -97,6 +97,7 @@ class ChargeAnswers(Generic[Fact]):
         return True
 
 
+# The transition each way of securing the guest's money makes, and the payment status it sets.
 SECURED_BY: dict[type, tuple[Trigger, PaymentStatus]] = {
     PaymentAuthorizedV1: (Trigger.PAYMENT_AUTHORIZED, PaymentStatus.AUTHORIZED),
     PaymentMethodSavedV1: (Trigger.PAYMENT_METHOD_SAVED, PaymentStatus.SAVED),
