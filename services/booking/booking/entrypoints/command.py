@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import cache
-from typing import Annotated, Any
+from typing import Annotated, Any, Concatenate, ParamSpec
 
 import asyncpg
 from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from pydantic import TypeAdapter
+from pydantic import BaseModel, TypeAdapter
 
 from booking.domain.errors import BookingError
 from booking.entrypoints import errors
@@ -27,7 +27,15 @@ from booking.service_layer import idempotent
 from booking.service_layer.unit_of_work import UnitOfWork
 from eventkit.outbox import Outbox
 
-__all__ = ["Command", "IdempotencyKey", "command"]
+__all__ = [
+    "AdminCommand",
+    "Command",
+    "GuestCommand",
+    "HostCommand",
+    "HostOrAdminCommand",
+    "IdempotencyKey",
+    "command",
+]
 
 IdempotencyKey = Annotated[
     str | None,
@@ -40,6 +48,7 @@ IdempotencyKey = Annotated[
     ),
 ]
 Work = Callable[[asyncpg.Connection], Awaitable[Any]]
+P = ParamSpec("P")
 
 
 @dataclass(frozen=True)
@@ -92,6 +101,18 @@ class Command:
             raise done.refusal
         return shape.validate_python(done.body)
 
+    async def apply(
+        self,
+        body: BaseModel | None,
+        use_case: Callable[Concatenate[asyncpg.Connection, Outbox, P], Awaitable[Any]],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> Any:
+        """`run` of the usual use case, `use_case(conn, outbox, *args, **kwargs)`, for a request
+        that is its `body` (none: `{}`, the same request whatever else was sent)."""
+        sent = {} if body is None else body.model_dump(mode="json")
+        return await self.run(lambda conn: use_case(conn, self.outbox, *args, **kwargs), sent)
+
 
 def command(*roles: Role) -> Any:
     """`Depends` giving a `Command` to a caller of one of `roles` (else 403 `forbidden`)."""
@@ -103,6 +124,13 @@ def command(*roles: Role) -> Any:
         return Command(request, principal, idempotency_key)
 
     return Depends(allowed)
+
+
+GuestCommand = Annotated[Command, command(Role.GUEST)]
+HostCommand = Annotated[Command, command(Role.HOST)]
+AdminCommand = Annotated[Command, command(Role.ADMIN)]
+# A host answers for their own listings; an admin for anyone's.
+HostOrAdminCommand = Annotated[Command, command(Role.HOST, Role.ADMIN)]
 
 
 @cache

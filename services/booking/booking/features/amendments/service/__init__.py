@@ -2,32 +2,8 @@
 writes and publishes (`outcomes.py`), and payments' answers to an amendment's extra charge
 (`payments.py`). The expiry's timer is `features/amendments/timers.py`."""
 
-from booking.features.amendments.service.use_cases import (
-    Actor,
-    accept,
-    dispute,
-    on_charge_captured,
-    on_charge_failed,
-    on_signatures_declined,
-    on_signed,
-    propose_change,
-    reject,
-    report_overtime,
-    view,
-    withdraw,
-)
+# The package's API is `use_cases`' own (its `__all__`): one list to keep, not two.
+from booking.features.amendments.service import use_cases
+from booking.features.amendments.service.use_cases import *  # noqa: F403
 
-__all__ = [
-    "Actor",
-    "accept",
-    "dispute",
-    "on_charge_captured",
-    "on_charge_failed",
-    "on_signatures_declined",
-    "on_signed",
-    "propose_change",
-    "reject",
-    "report_overtime",
-    "view",
-    "withdraw",
-]
+__all__ = use_cases.__all__
