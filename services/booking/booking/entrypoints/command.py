@@ -87,17 +87,20 @@ class Command:
             shaped = shape.validate_python(await work(conn))
             return shape.dump_python(shaped, mode="json", by_alias=True)
 
-        async with self.request.app.state.runtime.db.acquire() as conn:
-            if self.idempotency_key is None:
-                served = await retry_conflicts(partial(_once, conn, answer))
-                return shape.validate_python(served)
+        key = None
+        if self.idempotency_key is not None:
             request = self.request
             key = idempotency.Key.of(
                 self.principal.key, self.idempotency_key, request.method, request.url.path, body
             )
-            done = await idempotency.run(
-                conn, STORE, key, status, answer, refuse=_refusal, retry=True
-            )
+        async with self.request.app.state.runtime.db.acquire() as conn:
+            if key is None:  # nothing to keep: the work in one transaction
+                served = await retry_conflicts(partial(_once, conn, answer))
+                done = idempotency.Answer(status, served)
+            else:
+                done = await idempotency.run(
+                    conn, STORE, key, status, answer, refuse=_refusal, retry=True
+                )
         if done.replayed:
             return JSONResponse(done.body, done.status, headers={"Idempotent-Replayed": "true"})
         if done.refusal is not None:
