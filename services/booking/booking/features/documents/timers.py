@@ -67,12 +67,9 @@ async def create_envelope(
         metadata={"booking_id": booking_id},
         expires_at=datetime.fromisoformat(str(payload["sign_by"])),
     )
+    booking, version = row["booking_id"], row["version"]
     await repository.change_booking(
-        conn,
-        row["booking_id"],
-        row["version"],
-        envelope_id=envelope.envelope_id,
-        signing_url=envelope.signing_url,
+        conn, booking, version, envelope_id=envelope.envelope_id, signing_url=envelope.signing_url
     )
 
 
