@@ -144,10 +144,13 @@ async def run(
     once = partial(_transact, conn, store, key, status, work)
     try:
         return await (retry_conflicts(once) if retry else once())
-    except asyncpg.UniqueViolationError as exc:  # a concurrent request with this key won?
-        if exc.table_name != "idempotency_keys":  # no: the work's own
+    except asyncpg.UniqueViolationError:
+        # A concurrent request under this key won: its answer's row was first, or a row of its
+        # work (the same work) was. Otherwise the violation is the work's own, and raised.
+        kept = await store.lookup(conn, key)
+        if kept is None:
             raise
-        return await _kept(conn, store, key)
+        return kept
     except Exception as exc:  # the transaction has rolled back
         answer = refuse(exc)
         if answer is None:
