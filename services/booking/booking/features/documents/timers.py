@@ -22,8 +22,8 @@ from booking.adapters.esign.base import DocumentSpec, ESignProvider, Signer
 from booking.domain.model import BookingStatus
 
 # Other features: through their service.
-from booking.features.amendments.service import CREATE_AMENDMENT_ENVELOPE, awaiting_envelope
-from booking.features.amendments.service import envelope_sent as amendment_envelope_sent
+from booking.features.amendments import service as amendments
+from booking.features.amendments.service import CREATE_AMENDMENT_ENVELOPE
 from booking.features.checkout.service import CREATE_ENVELOPE
 
 __all__ = [
@@ -78,7 +78,7 @@ async def create_amendment_envelope(
 ) -> None:
     """Durable job: the envelope for an amendment's new terms (the listing's documents,
     and the amendment itself), idempotent on its key."""
-    am = await awaiting_envelope(conn, amendment_id)
+    am = await amendments.awaiting_envelope(conn, amendment_id)
     if am is None:
         return
     listing = await repository.get_listing(conn, am["listing_id"])
@@ -97,6 +97,6 @@ async def create_amendment_envelope(
         metadata={"booking_id": str(am["booking_id"]), "amendment_id": amendment_id},
         expires_at=datetime.fromisoformat(str(payload["sign_by"])),
     )
-    await amendment_envelope_sent(
+    await amendments.envelope_sent(
         conn, am["amendment_id"], envelope.envelope_id, envelope.signing_url
     )
