@@ -17,6 +17,7 @@ from disputes.domain.events import (
 )
 from disputes.domain.liability import POLICY_VERSION
 from disputes.service_layer.evidence import Package
+from domainkit.rows import from_row
 from marketplace_contracts import EventModel
 from marketplace_contracts.events import disputes as out
 
@@ -53,12 +54,10 @@ async def _contract(
         case AcceptanceRequested(request_id=request_id, actor=actor):
             return out.DisputeAcceptanceRequestedV1(**processor, request_id=request_id, actor=actor)
         case ReminderDue(hours_before=hours, evidence_submitted=submitted):
-            return out.DeadlineApproachingV1(
+            return from_row(
+                out.DeadlineApproachingV1,
+                row,
                 **ids,
-                booking_id=row["booking_id"],
-                status=row["status"],
-                reason=row["reason"],
-                due_by=row["due_by"],
                 hours_before=hours,
                 evidence_submitted=submitted,
             )

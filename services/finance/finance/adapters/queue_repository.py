@@ -8,6 +8,7 @@ from typing import Any
 
 import asyncpg
 
+from domainkit.rows import from_row
 from eventkit.rows import insert
 from finance.adapters.payables_repository import FinanceDB
 from finance.domain.ledger import host_receivable
@@ -15,12 +16,10 @@ from finance.domain.payout_queue import Entry, StaleEntry, State
 
 
 def entry(row: asyncpg.Record) -> Entry:
-    return Entry(
-        entry_id=row["entry_id"],
-        host_account_id=row["host_account_id"],
-        currency=row["currency"],
+    return from_row(
+        Entry,
+        row,
         state=State(row["state"]),
-        due_at=row["due_at"],
         holds=frozenset(row["holds"]),
     )
 

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
+from domainkit.rows import from_attrs
 from eventkit.routing import PermanentError
 from finance import metrics
 from finance.adapters import ledger_repository
@@ -241,14 +242,11 @@ class QueueFacts:
                 failure_code=event.code,
                 retries=row["retries"] + 1,
                 events={
-                    "payout_failed": PayoutFailedV1(
+                    "payout_failed": from_attrs(
+                        PayoutFailedV1,
+                        event,
                         entry_id=row["entry_id"],
-                        release_id=event.release_id,
                         host_account_id=row["host_account_id"],
-                        amount=event.amount,
-                        currency=event.currency,
-                        code=event.code,
-                        message=event.message,
                         retry_at=retry_at,
                     )
                 },

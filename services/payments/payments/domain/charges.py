@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final
 
+from domainkit.rows import from_attrs
 from payments.domain.checkout import DEPOSIT_CLAIM, EXTRA_CHARGE, Split
 from payments.domain.ids import charge_payment_id
 
@@ -155,21 +156,14 @@ def plan_charge(event: ChargeRequest, source: Any | None) -> ExtraCharge:
             NO_SAVED_PAYMENT_METHOD,
             f"{what}: payment {event.payment_id} saved no card to charge off-session",
         )
-    return ExtraCharge(
-        charge_request_id=event.charge_request_id,
-        booking_id=event.booking_id,
+    return from_attrs(
+        ExtraCharge,
+        event,
         group_id=group_id,
         source_payment_id=event.payment_id,
         guest_id=source["guest_id"],
         customer_id=customer,
         payment_method=card,
-        amount=event.amount,
-        currency=event.currency,
-        platform_fee=event.platform_fee,
-        tax=event.tax,
-        host_account_id=event.host_account_id,
-        reason=event.reason,
-        subject_id=event.subject_id,
     )
 
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
+from domainkit.rows import from_attrs
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.disputes import (
     DisputeAcceptanceRequestedV1,
@@ -127,11 +128,9 @@ class DisputeActions(StripeUseCases[StripeDisputes]):
             return
         await self.outbox.add(
             conn,
-            DisputeEvidenceSubmittedV1(
-                request_id=event.request_id,
-                dispute_id=event.dispute_id,
-                processor_dispute_id=event.processor_dispute_id,
-                payment_id=event.payment_id,
+            from_attrs(
+                DisputeEvidenceSubmittedV1,
+                event,
                 fields=outcome.fields,
                 file_ids=outcome.file_ids,
                 status=outcome.status,
@@ -175,11 +174,9 @@ class DisputeActions(StripeUseCases[StripeDisputes]):
             return
         await self.outbox.add(
             conn,
-            DisputeAcceptedV1(
-                request_id=event.request_id,
-                dispute_id=event.dispute_id,
-                processor_dispute_id=event.processor_dispute_id,
-                payment_id=event.payment_id,
+            from_attrs(
+                DisputeAcceptedV1,
+                event,
                 status=outcome.status,
             ),
             key=event.payment_id,
