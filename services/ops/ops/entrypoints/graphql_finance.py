@@ -123,40 +123,28 @@ def _staff(info: Info) -> tuple[Any, finance_ops.FinanceApi, Principal]:
     return info.context["pool"], _finance(info), principal
 
 
-async def _payout(info: Info, verb: str, token: str, entry_id: str, note: str) -> f.FinanceAction:
-    pool, api, principal = _staff(info)
-    return f.action(
-        await finance_ops.payout_action(
-            pool, api, principal, token, verb=verb, entry_id=entry_id, note=note
+def _payout(verb: str, description: str) -> Any:
+    """The mutation that runs one of finance's payout actions (`verb`) on an entry, with a note."""
+
+    async def run(info: Info, idempotency_token: str, entry_id: str, note: str) -> f.FinanceAction:
+        pool, api, principal = _staff(info)
+        return f.action(
+            await finance_ops.payout_action(
+                pool, api, principal, idempotency_token, verb=verb, entry_id=entry_id, note=note
+            )
         )
-    )
+
+    return strawberry.mutation(resolver=run, description=description)
 
 
 @strawberry.type
 class FinanceMutation:
-    @strawberry.mutation(description="Hold a payout entry, with a note (finance, admin).")
-    async def hold_payout(
-        self, info: Info, idempotency_token: str, entry_id: str, note: str
-    ) -> f.FinanceAction:
-        return await _payout(info, "hold", idempotency_token, entry_id, note)
-
-    @strawberry.mutation(description="Remove a hold; with none left the entry is on schedule.")
-    async def release_payout_hold(
-        self, info: Info, idempotency_token: str, entry_id: str, note: str
-    ) -> f.FinanceAction:
-        return await _payout(info, "unhold", idempotency_token, entry_id, note)
-
-    @strawberry.mutation(description="Pay a scheduled entry now, before its due time.")
-    async def release_payout_now(
-        self, info: Info, idempotency_token: str, entry_id: str, note: str
-    ) -> f.FinanceAction:
-        return await _payout(info, "release_now", idempotency_token, entry_id, note)
-
-    @strawberry.mutation(description="Try a failed transfer again.")
-    async def retry_payout(
-        self, info: Info, idempotency_token: str, entry_id: str, note: str
-    ) -> f.FinanceAction:
-        return await _payout(info, "retry", idempotency_token, entry_id, note)
+    hold_payout = _payout("hold", "Hold a payout entry, with a note (finance, admin).")
+    release_payout_hold = _payout(
+        "unhold", "Remove a hold; with none left the entry is on schedule."
+    )
+    release_payout_now = _payout("release_now", "Pay a scheduled entry now, before its due time.")
+    retry_payout = _payout("retry", "Try a failed transfer again.")
 
     @strawberry.mutation(description="A new version of a reserve policy (kind rolling_percent, "
                          "fixed or none).")  # fmt: skip

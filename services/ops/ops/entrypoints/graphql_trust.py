@@ -21,7 +21,7 @@ from eventkit.auth import Principal, Role
 from ops.domain.errors import invalid
 from ops.entrypoints import graphql_trust_types as t
 from ops.service_layer import trust_ops
-from ops.service_layer.trust_ops import Caller
+from ops.service_layer.mutations import Caller
 
 ADMIN, FINANCE, TRUST = Role.ADMIN, Role.FINANCE, Role.TRUST
 DISPUTE_READ = (ADMIN, TRUST, FINANCE)
