@@ -126,7 +126,7 @@ class DisputeActions(StripeUseCases[StripeDisputes]):
         if not outcome.succeeded:
             await self._failed(conn, env, event, SUBMIT, outcome)
             return
-        await self.outbox.add(
+        await self.outbox.reply(
             conn,
             from_attrs(
                 DisputeEvidenceSubmittedV1,
@@ -137,8 +137,7 @@ class DisputeActions(StripeUseCases[StripeDisputes]):
                 submitted_at=env.occurred_at,
             ),
             key=event.payment_id,
-            correlation_id=env.correlation_id,
-            causation_id=env.event_id,
+            cause=env,
         )
 
     # -- acceptance ---------------------------------------------------------------------------
@@ -172,7 +171,7 @@ class DisputeActions(StripeUseCases[StripeDisputes]):
             await disputes_db.set_accepting(conn, event.dispute_id, False)
             await self._failed(conn, env, event, ACCEPT, outcome)
             return
-        await self.outbox.add(
+        await self.outbox.reply(
             conn,
             from_attrs(
                 DisputeAcceptedV1,
@@ -180,8 +179,7 @@ class DisputeActions(StripeUseCases[StripeDisputes]):
                 status=outcome.status,
             ),
             key=event.payment_id,
-            correlation_id=env.correlation_id,
-            causation_id=env.event_id,
+            cause=env,
         )
 
     # -- shared -------------------------------------------------------------------------------
@@ -228,7 +226,7 @@ class DisputeActions(StripeUseCases[StripeDisputes]):
         action: str,
         outcome: ActionOutcome,
     ) -> None:
-        await self.outbox.add(
+        await self.outbox.reply(
             conn,
             DisputeActionFailedV1(
                 request_id=event.request_id,
@@ -239,6 +237,5 @@ class DisputeActions(StripeUseCases[StripeDisputes]):
                 message=outcome.message,
             ),
             key=event.payment_id,
-            correlation_id=env.correlation_id,
-            causation_id=env.event_id,
+            cause=env,
         )

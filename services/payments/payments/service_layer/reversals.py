@@ -132,7 +132,7 @@ class Reversals(StripeUseCases[StripeGateway]):
         if refusal is not None:
             code, message = refusal
             log.error("reversal request %s refused: %s %s", event.request_id, code, message)
-            await self.outbox.add(
+            await self.outbox.reply(
                 conn,
                 from_attrs(
                     TransferReversalFailedV1,
@@ -143,8 +143,7 @@ class Reversals(StripeUseCases[StripeGateway]):
                     message=message,
                 ),
                 key=event.payment_id,
-                correlation_id=env.correlation_id,
-                causation_id=env.event_id,
+                cause=env,
             )
             return
         assert transfer is not None
