@@ -40,8 +40,22 @@ class ChargeRefused(Exception):
         self.message = message
 
 
-@dataclass(frozen=True, slots=True)
-class ChargeRequest:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChargeTerms:
+    """What an extra charge asks for, as booking asked it: the money, the host, the reason."""
+
+    amount: int
+    currency: str
+    platform_fee: int
+    tax: int
+    host_account_id: str
+    reason: str
+    subject_id: str | None = None
+    """The amendment or claim the charge pays for, as booking named it."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChargeRequest(ChargeTerms):
     """The command: charge a booking's saved card off-session (`booking.charge_requested`,
     mapped by the subscriber)."""
 
@@ -50,17 +64,10 @@ class ChargeRequest:
     group_id: str | None
     payment_id: str
     """The booking's checkout payment: whose customer and card to use."""
-    amount: int
-    currency: str
-    platform_fee: int
-    tax: int
-    host_account_id: str
-    reason: str
-    subject_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class ExtraCharge:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExtraCharge(ChargeTerms):
     """One charge request, with what its booking's checkout payment lends it."""
 
     charge_request_id: str
@@ -70,14 +77,6 @@ class ExtraCharge:
     guest_id: str
     customer_id: str
     payment_method: str
-    amount: int
-    currency: str
-    platform_fee: int
-    tax: int
-    host_account_id: str
-    reason: str
-    subject_id: str | None = None
-    """The amendment or claim the charge pays for, as booking named it."""
 
     @property
     def payment_id(self) -> str:
