@@ -6,7 +6,6 @@ from datetime import datetime
 
 import asyncpg
 
-from payments.adapters import repository
 from payments.domain.checkout import US_BANK_ACCOUNT
 from payments.domain.payment import PaymentStatus
 
@@ -41,17 +40,21 @@ async def record_settlement(
 async def claim_cleared(
     conn: asyncpg.Connection, now: datetime, limit: int
 ) -> list[asyncpg.Record]:
-    """Mark (once) the captured debits whose return window has passed; the marked rows."""
-    return await repository.claim_batch(
-        conn,
-        mark="funds_cleared_at = $1",
-        where="funds_hold_until IS NOT NULL AND funds_cleared_at IS NULL "
-        "AND returned_at IS NULL AND status = $3 AND funds_hold_until <= $1",
-        order="funds_hold_until",
-        returning="payment_id, booking_id, captured_amount, currency, correlation_id, "
+    """Mark (once) the captured debits whose return window has passed; the marked rows. Rows
+    another sweeper holds are skipped, not waited for."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        "UPDATE payments.payments SET funds_cleared_at = $1, updated_at = now() "
+        "WHERE payment_id IN (SELECT payment_id FROM payments.payments "
+        "  WHERE funds_hold_until IS NOT NULL AND funds_cleared_at IS NULL "
+        "  AND returned_at IS NULL AND status = $3 AND funds_hold_until <= $1 "
+        "  ORDER BY funds_hold_until LIMIT $2 FOR UPDATE SKIP LOCKED) "
+        "RETURNING payment_id, booking_id, captured_amount, currency, correlation_id, "
         "funds_cleared_at",
-        args=(now, limit, PaymentStatus.CAPTURED),
+        now,
+        limit,
+        PaymentStatus.CAPTURED,
     )
+    return rows
 
 
 async def insert_repay(

@@ -146,37 +146,20 @@ async def set_stripe_status(conn: asyncpg.Connection, payment_id: str, stripe_st
 async def claim_expiring(
     conn: asyncpg.Connection, older_than: timedelta, limit: int
 ) -> list[asyncpg.Record]:
-    """Mark (once) the authorizations held longer than `older_than`; the marked rows."""
-    return await claim_batch(
-        conn,
-        mark="expiry_notified_at = now()",
-        where="status = $3 AND expiry_notified_at IS NULL "
-        "AND coalesce(authorized_at, created_at) < now() - $1::interval",
-        order="coalesce(authorized_at, created_at)",
-        returning="payment_id, booking_id, group_id, amount, currency, payment_intent_id, "
-        "coalesce(authorized_at, created_at) AS authorized_at, correlation_id",
-        args=(older_than, limit, PaymentStatus.AUTHORIZED),
-    )
-
-
-async def claim_batch(
-    conn: asyncpg.Connection,
-    *,
-    mark: str,
-    where: str,
-    order: str,
-    returning: str,
-    args: tuple[Any, ...],
-) -> list[asyncpg.Record]:
-    """What a sweeper claims: up to `$2` payments matching `where`, in `order`, marked by the
-    `mark` assignment so none is claimed twice; the marked rows (`returning`). Rows another
-    sweeper holds are skipped, not waited for. The clauses are our code's, never input."""
+    """Mark (once) the authorizations held longer than `older_than`; the marked rows. Rows
+    another sweeper holds are skipped, not waited for."""
     rows: list[asyncpg.Record] = await conn.fetch(
-        f"UPDATE payments.payments SET {mark}, updated_at = now() "
+        "UPDATE payments.payments SET expiry_notified_at = now(), updated_at = now() "
         "WHERE payment_id IN (SELECT payment_id FROM payments.payments "
-        f"  WHERE {where} ORDER BY {order} LIMIT $2 FOR UPDATE SKIP LOCKED) "
-        f"RETURNING {returning}",
-        *args,
+        "  WHERE status = $3 AND expiry_notified_at IS NULL "
+        "  AND coalesce(authorized_at, created_at) < now() - $1::interval "
+        "  ORDER BY coalesce(authorized_at, created_at) LIMIT $2 "
+        "  FOR UPDATE SKIP LOCKED) "
+        "RETURNING payment_id, booking_id, group_id, amount, currency, payment_intent_id, "
+        "coalesce(authorized_at, created_at) AS authorized_at, correlation_id",
+        older_than,
+        limit,
+        PaymentStatus.AUTHORIZED,
     )
     return rows
 
