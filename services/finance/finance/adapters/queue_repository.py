@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 
 from domainkit.rows import from_row
-from eventkit.rows import insert
+from eventkit.rows import insert, select_one
 from finance.adapters.payables_repository import FinanceDB
 from finance.domain.ledger import host_receivable
 from finance.domain.payout_queue import Entry, StaleEntry, State
@@ -132,9 +132,7 @@ async def page(
 
 # -- hosts and bookings --------------------------------------------------------------------
 async def host(conn: FinanceDB, host_account_id: str) -> asyncpg.Record | None:
-    return await conn.fetchrow(
-        "SELECT * FROM finance.host_settings WHERE host_account_id = $1", host_account_id
-    )
+    return await select_one(conn, "finance.host_settings", "host_account_id", host_account_id)
 
 
 async def lock_host(conn: asyncpg.Connection, host_account_id: str) -> asyncpg.Record:
