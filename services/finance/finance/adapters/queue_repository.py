@@ -160,21 +160,15 @@ async def set_host(conn: asyncpg.Connection, host_account_id: str, **values: Any
     )
 
 
-async def set_start(
-    conn: asyncpg.Connection,
-    booking_id: str,
-    group_id: str | None,
-    host_account_id: str,
-    starts_at: datetime,
-) -> None:
-    await conn.execute(
-        "INSERT INTO finance.booking_starts (booking_id, group_id, host_account_id, starts_at) "
-        "VALUES ($1, $2, $3, $4) ON CONFLICT (booking_id) DO UPDATE "
-        "SET starts_at = EXCLUDED.starts_at, received_at = now()",
-        booking_id,
-        group_id,
-        host_account_id,
-        starts_at,
+async def set_start(conn: asyncpg.Connection, row: dict[str, Any]) -> None:
+    """A booking's start (booking_id, group_id, host_account_id, starts_at); a later one of
+    the same booking moves it."""
+    await insert(
+        conn,
+        "finance.booking_starts",
+        row,
+        "ON CONFLICT (booking_id) DO UPDATE SET starts_at = EXCLUDED.starts_at, "
+        "received_at = now()",
     )
 
 

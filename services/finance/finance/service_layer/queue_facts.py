@@ -82,7 +82,13 @@ class QueueFacts:
         host_account_id: str,
         starts_at: datetime,
     ) -> None:
-        await queue_db.set_start(conn, booking_id, group_id, host_account_id, starts_at)
+        start = {
+            "booking_id": booking_id,
+            "group_id": group_id,
+            "host_account_id": host_account_id,
+            "starts_at": starts_at,
+        }
+        await queue_db.set_start(conn, start)
         delay = await self._delay(conn, host_account_id)
         for row in await queue_db.entries_where(
             conn, "booking_id = $1 AND $2 = ANY(holds)", booking_id, Hold.AWAITING_BOOKING.value
