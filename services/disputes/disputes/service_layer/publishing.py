@@ -17,7 +17,7 @@ from disputes.domain.events import (
 )
 from disputes.domain.liability import POLICY_VERSION
 from disputes.service_layer.evidence import Package
-from domainkit.rows import from_row
+from domainkit.rows import from_attrs, from_row
 from marketplace_contracts import EventModel
 from marketplace_contracts.events import disputes as out
 
@@ -63,13 +63,7 @@ async def _contract(
             )
         case Resolved(outcome=outcome, amount=amount, decision=decision):
             shares = [
-                out.LiabilityShare(
-                    party=s.party,
-                    host_account_id=s.host_account_id,
-                    booking_id=s.booking_id,
-                    amount=s.amount,
-                )
-                for s in (decision.shares if decision else ())
+                from_attrs(out.LiabilityShare, s) for s in (decision.shares if decision else ())
             ]
             return out.DisputeResolvedV1(
                 **processor,
