@@ -3,7 +3,7 @@ from dataclasses import dataclass, field
 import pytest
 from pydantic import BaseModel
 
-from domainkit.rows import field_names, from_row
+from domainkit.rows import field_names, from_attrs, from_row
 
 
 @dataclass(frozen=True)
@@ -46,3 +46,20 @@ def test_a_pydantic_model_is_built_from_its_model_fields():
 def test_a_class_with_no_declared_fields_is_refused():
     with pytest.raises(TypeError):
         field_names(dict)
+
+
+class Leg:
+    """A source with a computed attribute (a property counts like a field)."""
+
+    def __init__(self, amount: int, fee: int) -> None:
+        self.amount, self.fee = amount, fee
+
+    @property
+    def payment_id(self) -> str:
+        return f"pay_{self.amount}"
+
+
+def test_from_attrs_reads_attributes_and_properties_of_the_same_names():
+    assert from_attrs(Held, Leg(300, 30), lines=()) == Held("pay_300", 300, ())
+    with pytest.raises(AttributeError):
+        from_attrs(Held, Leg(300, 30))  # no `lines` on a leg, none given
