@@ -119,8 +119,4 @@ class FactsRepository:
 
 
 def _booking(row: asyncpg.Record) -> Booking:
-    return from_row(
-        Booking,
-        row,
-        quote_lines=row["quote_lines"] or [],
-    )
+    return from_row(Booking, row, quote_lines=row["quote_lines"] or [])

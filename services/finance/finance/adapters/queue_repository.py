@@ -16,12 +16,7 @@ from finance.domain.payout_queue import Entry, StaleEntry, State
 
 
 def entry(row: asyncpg.Record) -> Entry:
-    return from_row(
-        Entry,
-        row,
-        state=State(row["state"]),
-        holds=frozenset(row["holds"]),
-    )
+    return from_row(Entry, row, state=State(row["state"]), holds=frozenset(row["holds"]))
 
 
 async def add_entry(conn: asyncpg.Connection, row: dict[str, Any]) -> bool:

@@ -15,11 +15,7 @@ from finance.domain.reserves import ReserveKind, ReservePolicy, Scope
 
 
 def policy(row: asyncpg.Record) -> ReservePolicy:
-    return from_row(
-        ReservePolicy,
-        row,
-        kind=ReserveKind(row["kind"]),
-    )
+    return from_row(ReservePolicy, row, kind=ReserveKind(row["kind"]))
 
 
 async def add_version(

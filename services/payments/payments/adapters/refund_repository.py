@@ -86,11 +86,7 @@ async def payment_state(
     )
     if row is None:
         return None
-    return from_row(
-        PaymentState,
-        row,
-        splits=splits_of(row),
-    )
+    return from_row(PaymentState, row, splits=splits_of(row))
 
 
 async def reserved(conn: asyncpg.Connection, payment_id: str, refund_id: str) -> int:

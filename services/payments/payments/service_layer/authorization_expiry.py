@@ -44,11 +44,7 @@ async def sweep(
             log.warning("authorization of %s is nearing its limit", row["payment_id"])
             await outbox.add(
                 conn,
-                from_row(
-                    AuthorizationExpiringV1,
-                    row,
-                    expires_at=row["authorized_at"] + lifetime,
-                ),
+                from_row(AuthorizationExpiringV1, row, expires_at=row["authorized_at"] + lifetime),
                 key=row["payment_id"],
                 correlation_id=row["correlation_id"] or uuid.uuid4(),
             )

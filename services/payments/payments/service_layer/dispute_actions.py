@@ -173,11 +173,7 @@ class DisputeActions(StripeUseCases[StripeDisputes]):
             return
         await self.outbox.reply(
             conn,
-            from_attrs(
-                DisputeAcceptedV1,
-                event,
-                status=outcome.status,
-            ),
+            from_attrs(DisputeAcceptedV1, event, status=outcome.status),
             key=event.payment_id,
             cause=env,
         )

@@ -77,11 +77,7 @@ class Reversals(StripeUseCases[StripeGateway]):
                     continue
                 await self.outbox.add(
                     conn,
-                    from_row(
-                        TransferReversedV1,
-                        row,
-                        reversal_id=reversal.id,
-                    ),
+                    from_row(TransferReversedV1, row, reversal_id=reversal.id),
                     key=row["payment_id"],
                     correlation_id=row["correlation_id"],
                 )
