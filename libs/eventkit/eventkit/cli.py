@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import logging
 import sys
@@ -36,12 +37,21 @@ def service_main(
     name: str,
     *,
     settings: Callable[[], ServiceSettings],
-    runtime: Callable[[ServiceSettings], ServiceRuntime],
-    app: Callable[[ServiceRuntime], FastAPI],
-    migrations: Path,
+    runtime: Callable[[ServiceSettings], ServiceRuntime] | None = None,
+    app: Callable[[ServiceRuntime], FastAPI] | None = None,
+    migrations: Path | None = None,
     extras: tuple[Extra, ...] = (),
     argv: list[str] | None = None,
 ) -> int:
+    """Run one command of service `name`. `runtime`, `app` and `migrations` default to what the
+    layout every service shares puts there: `<name>.bootstrap`'s `build_runtime` and `build_app`,
+    and the package's `migrations/`."""
+    if runtime is None or app is None:
+        bootstrap = importlib.import_module(f"{name}.bootstrap")
+        runtime = runtime or bootstrap.build_runtime
+        app = app or bootstrap.build_app
+    if migrations is None:
+        migrations = Path(str(importlib.import_module(name).__file__)).parent / "migrations"
     parser = argparse.ArgumentParser(prog=f"python -m {name}")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help="apply this service's Alembic migrations")
@@ -59,12 +69,7 @@ def service_main(
     if args.command == "asyncapi":
         # Generated from the routing table alone: no environment, no connection.
         spec = runtime(_doc_settings(settings)).asyncapi()
-        text = json.dumps(spec, indent=2, sort_keys=True) + "\n"
-        if args.output:
-            args.output.write_text(text)
-        else:
-            sys.stdout.write(text)
-        return 0
+        return write_output(json.dumps(spec, indent=2, sort_keys=True) + "\n", args.output)
     config = settings()
     configure_logging(config.log_level, name)
     if args.command == "migrate":
@@ -79,6 +84,16 @@ def service_main(
         log_level="warning",
         log_config=None,  # uvicorn's lines go through the root handler: JSON like the others
     )
+    return 0
+
+
+def write_output(text: str, output: Path | None) -> int:
+    """A generated document to the file given (its folder made when missing), else stdout."""
+    if output:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text)
+    else:
+        sys.stdout.write(text)
     return 0
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
@@ -94,6 +95,16 @@ async def create_pool(
     )
     assert pool is not None
     return pool
+
+
+@asynccontextmanager
+async def command_pool(url: str) -> AsyncIterator[asyncpg.Pool]:
+    """A one-connection pool for one run of a command line: opened, lent, closed."""
+    pool = await create_pool(url, min_size=1, max_size=1)
+    try:
+        yield pool
+    finally:
+        await pool.close()
 
 
 async def _rollback_if_open(conn: asyncpg.Connection) -> None:

@@ -49,3 +49,12 @@ class Outbox:
             current_traceparent(),  # the trace continues where the relay publishes the row
         )
         return envelope
+
+    async def reply(
+        self, conn: asyncpg.Connection, event: EventModel, *, key: str, cause: Envelope
+    ) -> Envelope:
+        """`add` an event published in answer to the envelope a handler handles: the same
+        saga (its correlation id), caused by that envelope."""
+        return await self.add(
+            conn, event, key=key, correlation_id=cause.correlation_id, causation_id=cause.event_id
+        )

@@ -1,6 +1,6 @@
 """Writing a row given as a dict: its keys are the columns (names from our code, never from
-input), its values the parameters, in order; and failing loudly when a write that cannot lose
-a race changed no row."""
+input), its values the parameters, in order; reading one row by its key; and failing loudly
+when a write that cannot lose a race changed no row."""
 
 from __future__ import annotations
 
@@ -35,6 +35,16 @@ def compare_and_set(table: str, key: str, guard: str, columns: Iterable[str]) ->
         f"UPDATE {table} SET {sets}, version = version + 1, updated_at = now() "
         f"WHERE {key} = $1 AND {guard} = $2"
     )
+
+
+async def select_one(
+    db: asyncpg.Pool | asyncpg.Connection, table: str, column: str, value: Any
+) -> asyncpg.Record | None:
+    """The row of `table` whose `column` (a key: one row at most) is `value`; None if none."""
+    row: asyncpg.Record | None = await db.fetchrow(
+        f"SELECT * FROM {table} WHERE {column} = $1", value
+    )
+    return row
 
 
 class LostUpdate(RuntimeError):

@@ -136,15 +136,19 @@ def test_tax_outside_the_fee_is_refused(tax: int) -> None:
 
 
 # -- refunds: the reversal of what the capture booked -----------------------------------------
-def test_a_refund_reverses_cash_fee_tax_and_host_share() -> None:
-    journal = guest_refund(
-        amount=8_000,
-        platform_fee=1_200,
-        host_amount=6_800,
-        tax=200,
+def refund_of_acct_a(amount: int, *, platform_fee: int, host_amount: int, tax: int) -> Journal:
+    return guest_refund(
+        amount=amount,
+        platform_fee=platform_fee,
+        host_amount=host_amount,
+        tax=tax,
         host_account_id="acct_A",
         currency="usd",
     )
+
+
+def test_a_refund_reverses_cash_fee_tax_and_host_share() -> None:
+    journal = refund_of_acct_a(8_000, platform_fee=1_200, host_amount=6_800, tax=200)
     assert journal.kind == "guest_refund"
     assert journal.postings == (
         ("asset:stripe_balance:pending", -8_000),
@@ -161,14 +165,7 @@ def test_a_full_refund_undoes_its_capture() -> None:
         shares=[Share("acct_A", 20_000, 3_000, 17_000, tax=500)],
         currency="usd",
     )
-    refunded = guest_refund(
-        amount=20_000,
-        platform_fee=3_000,
-        host_amount=17_000,
-        tax=500,
-        host_account_id="acct_A",
-        currency="usd",
-    )
+    refunded = refund_of_acct_a(20_000, platform_fee=3_000, host_amount=17_000, tax=500)
     balances: dict[str, int] = {}
     for account, amount in (*captured.postings, *refunded.postings):
         balances[account] = balances.get(account, 0) + amount
@@ -205,14 +202,7 @@ def test_refunds_that_do_not_add_up_are_refused(
     amount: int, platform_fee: int, host_amount: int, tax: int
 ) -> None:
     with pytest.raises(UnbalancedJournal):
-        guest_refund(
-            amount=amount,
-            platform_fee=platform_fee,
-            host_amount=host_amount,
-            tax=tax,
-            host_account_id="acct_A",
-            currency="usd",
-        )
+        refund_of_acct_a(amount, platform_fee=platform_fee, host_amount=host_amount, tax=tax)
 
 
 # -- host penalties ---------------------------------------------------------------------------

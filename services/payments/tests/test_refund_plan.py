@@ -33,19 +33,19 @@ SINGLE = PaymentState(
     payment_intent_id="pi_1",
     transfer_group="b-1",
 )
-GROUP = PaymentState(
+# A Linked Booking Group's payment: two legs, no transfer group of a single booking's.
+GROUP = replace(
+    SINGLE,
     payment_id="pay_g",
     booking_id="grp-1",
     group_id="grp-1",
-    status="captured",
     amount=36_000,
     captured_amount=36_000,
-    refunded_amount=0,
-    currency="usd",
     platform_fee=5_400,
     tax=0,
     host_account_id=None,
     payment_intent_id="pi_g",
+    transfer_group=None,
     splits=(Split("leg-1", "acct_A", 20_000, 3_000), Split("leg-2", "acct_B", 16_000, 2_400)),
 )
 

@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 
 from disputes.domain.evidence import Booking, Fact
+from domainkit.rows import from_row
 from eventkit.rows import insert
 
 S = "disputes"
@@ -118,21 +119,4 @@ class FactsRepository:
 
 
 def _booking(row: asyncpg.Record) -> Booking:
-    return Booking(
-        booking_id=row["booking_id"],
-        guest_id=row["guest_id"],
-        listing_id=row["listing_id"],
-        starts_at=row["starts_at"],
-        ends_at=row["ends_at"],
-        amount=row["amount"],
-        currency=row["currency"],
-        status=row["status"],
-        client_ip=row["client_ip"],
-        user_agent=row["user_agent"],
-        mandate_ip_address=row["mandate_ip_address"],
-        requested_at=row["requested_at"],
-        completed_at=row["completed_at"],
-        cancellation_policy=row["cancellation_policy"],
-        quote_lines=row["quote_lines"] or [],
-        cancellation=row["cancellation"],
-    )
+    return from_row(Booking, row, quote_lines=row["quote_lines"] or [])

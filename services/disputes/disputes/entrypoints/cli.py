@@ -6,7 +6,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from disputes.bootstrap import build_app, build_runtime
 from disputes.config import DisputesSettings
 from disputes.domain.case import mermaid
 from eventkit.cli import service_main
@@ -41,14 +40,7 @@ def _lifecycle(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return service_main(
-        "disputes",
-        settings=DisputesSettings,
-        runtime=build_runtime,  # type: ignore[arg-type]
-        app=build_app,
-        migrations=Path(__file__).parents[1] / "migrations",
-        extras=(
-            ("lifecycle-doc", "the case lifecycle diagram (mermaid)", _lifecycle_args, _lifecycle),
-        ),
-        argv=argv,
+    extras = (
+        ("lifecycle-doc", "the case lifecycle diagram (mermaid)", _lifecycle_args, _lifecycle),
     )
+    return service_main("disputes", settings=DisputesSettings, extras=extras, argv=argv)

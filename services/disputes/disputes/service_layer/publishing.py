@@ -17,6 +17,7 @@ from disputes.domain.events import (
 )
 from disputes.domain.liability import POLICY_VERSION
 from disputes.service_layer.evidence import Package
+from domainkit.rows import from_attrs, from_row
 from marketplace_contracts import EventModel
 from marketplace_contracts.events import disputes as out
 
@@ -53,24 +54,16 @@ async def _contract(
         case AcceptanceRequested(request_id=request_id, actor=actor):
             return out.DisputeAcceptanceRequestedV1(**processor, request_id=request_id, actor=actor)
         case ReminderDue(hours_before=hours, evidence_submitted=submitted):
-            return out.DeadlineApproachingV1(
+            return from_row(
+                out.DeadlineApproachingV1,
+                row,
                 **ids,
-                booking_id=row["booking_id"],
-                status=row["status"],
-                reason=row["reason"],
-                due_by=row["due_by"],
                 hours_before=hours,
                 evidence_submitted=submitted,
             )
         case Resolved(outcome=outcome, amount=amount, decision=decision):
             shares = [
-                out.LiabilityShare(
-                    party=s.party,
-                    host_account_id=s.host_account_id,
-                    booking_id=s.booking_id,
-                    amount=s.amount,
-                )
-                for s in (decision.shares if decision else ())
+                from_attrs(out.LiabilityShare, s) for s in (decision.shares if decision else ())
             ]
             return out.DisputeResolvedV1(
                 **processor,

@@ -7,7 +7,7 @@ from typing import Any
 
 import asyncpg
 
-from eventkit.rows import insert
+from eventkit.rows import insert, select_one
 from finance.adapters.payables_repository import FinanceDB
 from finance.domain.disputes import DISPUTE_FEE, Paid
 from finance.domain.payouts import PAYMENT_RETURNED
@@ -85,9 +85,7 @@ async def settle_reversal(
 
 
 async def recovery(conn: asyncpg.Connection, recovery_id: str) -> asyncpg.Record | None:
-    return await conn.fetchrow(
-        "SELECT * FROM finance.dispute_recoveries WHERE recovery_id = $1", recovery_id
-    )
+    return await select_one(conn, "finance.dispute_recoveries", "recovery_id", recovery_id)
 
 
 async def recoveries(conn: asyncpg.Connection, dispute_id: str) -> list[asyncpg.Record]:

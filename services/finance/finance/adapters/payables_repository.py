@@ -8,6 +8,7 @@ from typing import Any, TypeAlias
 
 import asyncpg
 
+from domainkit.rows import from_row
 from eventkit.rows import insert
 from finance.domain.payouts import Payable
 
@@ -88,22 +89,7 @@ async def payables_for(
 
 
 def payable(row: asyncpg.Record) -> Payable:
-    return Payable(
-        payment_id=row["payment_id"],
-        booking_id=row["booking_id"],
-        host_account_id=row["host_account_id"],
-        currency=row["currency"],
-        host_amount=row["host_amount"],
-        refunded=row["refunded"],
-        released=row["released"],
-        reversed=row["reversed"],
-        reserved=row["reserved"],
-        netted=row["netted"],
-        destination_charge=row["destination_charge"],
-        hold_until=row["hold_until"],
-        cleared_at=row["cleared_at"],
-        returned_at=row["returned_at"],
-    )
+    return from_row(Payable, row)
 
 
 async def next_release_number(conn: asyncpg.Connection, payment_id: str, booking_id: str) -> int:

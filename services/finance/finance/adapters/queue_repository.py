@@ -8,21 +8,15 @@ from typing import Any
 
 import asyncpg
 
-from eventkit.rows import insert
+from domainkit.rows import from_row
+from eventkit.rows import insert, select_one
 from finance.adapters.payables_repository import FinanceDB
 from finance.domain.ledger import host_receivable
 from finance.domain.payout_queue import Entry, StaleEntry, State
 
 
 def entry(row: asyncpg.Record) -> Entry:
-    return Entry(
-        entry_id=row["entry_id"],
-        host_account_id=row["host_account_id"],
-        currency=row["currency"],
-        state=State(row["state"]),
-        due_at=row["due_at"],
-        holds=frozenset(row["holds"]),
-    )
+    return from_row(Entry, row, state=State(row["state"]), holds=frozenset(row["holds"]))
 
 
 async def add_entry(conn: asyncpg.Connection, row: dict[str, Any]) -> bool:
@@ -133,9 +127,7 @@ async def page(
 
 # -- hosts and bookings --------------------------------------------------------------------
 async def host(conn: FinanceDB, host_account_id: str) -> asyncpg.Record | None:
-    return await conn.fetchrow(
-        "SELECT * FROM finance.host_settings WHERE host_account_id = $1", host_account_id
-    )
+    return await select_one(conn, "finance.host_settings", "host_account_id", host_account_id)
 
 
 async def lock_host(conn: asyncpg.Connection, host_account_id: str) -> asyncpg.Record:
@@ -163,21 +155,15 @@ async def set_host(conn: asyncpg.Connection, host_account_id: str, **values: Any
     )
 
 
-async def set_start(
-    conn: asyncpg.Connection,
-    booking_id: str,
-    group_id: str | None,
-    host_account_id: str,
-    starts_at: datetime,
-) -> None:
-    await conn.execute(
-        "INSERT INTO finance.booking_starts (booking_id, group_id, host_account_id, starts_at) "
-        "VALUES ($1, $2, $3, $4) ON CONFLICT (booking_id) DO UPDATE "
-        "SET starts_at = EXCLUDED.starts_at, received_at = now()",
-        booking_id,
-        group_id,
-        host_account_id,
-        starts_at,
+async def set_start(conn: asyncpg.Connection, row: dict[str, Any]) -> None:
+    """A booking's start (booking_id, group_id, host_account_id, starts_at); a later one of
+    the same booking moves it."""
+    await insert(
+        conn,
+        "finance.booking_starts",
+        row,
+        "ON CONFLICT (booking_id) DO UPDATE SET starts_at = EXCLUDED.starts_at, "
+        "received_at = now()",
     )
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import asyncpg
 
+from eventkit.rows import select_one
 from finance.domain.reconciliation import (
     FEE_BEARING_TYPES,
     IMPORT_KINDS,
@@ -276,9 +277,7 @@ async def resolve_exception(
 
 
 async def get_exception(conn: asyncpg.Connection, exception_id: int) -> asyncpg.Record | None:
-    return await conn.fetchrow(
-        "SELECT * FROM finance.recon_exceptions WHERE exception_id = $1", exception_id
-    )
+    return await select_one(conn, "finance.recon_exceptions", "exception_id", exception_id)
 
 
 async def open_exceptions(conn: asyncpg.Connection, currency: str) -> list[asyncpg.Record]:

@@ -8,21 +8,14 @@ from typing import Any
 
 import asyncpg
 
+from domainkit.rows import from_row
 from eventkit.rows import insert
 from finance.adapters.payables_repository import FinanceDB
 from finance.domain.reserves import ReserveKind, ReservePolicy, Scope
 
 
 def policy(row: asyncpg.Record) -> ReservePolicy:
-    return ReservePolicy(
-        policy_id=row["policy_id"],
-        version=row["version"],
-        kind=ReserveKind(row["kind"]),
-        percent_bps=row["percent_bps"],
-        hold_days=row["hold_days"],
-        fixed_amount=row["fixed_amount"],
-        currency=row["currency"],
-    )
+    return from_row(ReservePolicy, row, kind=ReserveKind(row["kind"]))
 
 
 async def add_version(

@@ -24,7 +24,7 @@ from finance.entrypoints.schemas import (
     ReconciliationRun,
     ReconException,
 )
-from finance.entrypoints.staff import READER, Command, IgnoredActor, Reader, refused
+from finance.entrypoints.staff import READER, Command, IgnoredActor, Reader, or_404, refused
 from finance.service_layer import books_views
 from finance.service_layer.books import Books
 
@@ -103,10 +103,10 @@ async def resolve_exception(
         row = await books_views.resolve(conn, exception_id, call.actor, body.note, books.now())
         if row is not None:
             return plain_exception(row, books)
-        found = await books_views.exception(conn, exception_id)
-        if found is None:
-            message = f"no reconciliation exception {exception_id}"
-            raise refused(404, "exception_not_found", message)
+        missing = f"no reconciliation exception {exception_id}"
+        found = or_404(
+            await books_views.exception(conn, exception_id), "exception_not_found", missing
+        )
         message = f"exception {exception_id} is already {found['status']}"
         raise refused(409, "exception_not_open", message)
 
@@ -155,9 +155,7 @@ async def close_report(
 ) -> Any:
     async with call.connect() as conn:
         row = await books_views.close(conn, business_date, currency)
-    if row is None:
-        raise refused(404, "close_not_found", "no close of that day")
-    report = row["report"]
+    report = or_404(row, "close_not_found", "no close of that day")["report"]
     if format == "csv":
         return Response(report_csv(report), media_type="text/csv")
     return report

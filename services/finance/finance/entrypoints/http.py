@@ -9,7 +9,7 @@ from fastapi import APIRouter, FastAPI, Path
 from eventkit.endpoint import refusals
 from eventkit.http_errors import ID_MAX_LENGTH, ID_PATTERN
 from finance.entrypoints.schemas import DisputeBooks, JournalLine, TrialBalance
-from finance.entrypoints.staff import READER, Reader, refused
+from finance.entrypoints.staff import READER, Reader, or_404
 from finance.service_layer import ledger_views
 
 router = APIRouter(prefix="/v1/ledger", tags=["ledger"], dependencies=READER)
@@ -39,9 +39,8 @@ async def dispute_books(call: Reader, dispute_id: Id) -> DisputeBooks:
     """`dispute_id` is ours (`dsp_…`) or Stripe's (`du_…`): ours is Stripe's without `du_`."""
     async with call.connect() as conn:
         books = await ledger_views.dispute_books(conn, dispute_id)
-    if books is None:
-        raise refused(404, "dispute_not_found", f"finance booked nothing for {dispute_id}")
-    return DisputeBooks.model_validate(books)
+    message = f"finance booked nothing for {dispute_id}"
+    return DisputeBooks.model_validate(or_404(books, "dispute_not_found", message))
 
 
 def install(app: FastAPI) -> None:

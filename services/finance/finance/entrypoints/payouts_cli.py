@@ -8,7 +8,7 @@ import json
 import sys
 
 from eventkit.cli import Extra, configure_logging
-from eventkit.db import create_pool
+from eventkit.db import command_pool
 from eventkit.outbox import Outbox
 from finance.bootstrap import build_queue
 from finance.config import FinanceSettings
@@ -22,16 +22,12 @@ SERVICE = "finance"
 async def release_payout(
     settings: FinanceSettings, booking_id: str, payment_id: str | None, amount: int | None
 ) -> list[PayoutReleasedV1]:
-    pool = await create_pool(settings.database_url, min_size=1, max_size=1)
     outbox = Outbox(SERVICE, producer=SERVICE)
     _, queue, _, _ = build_queue(settings, outbox)
-    try:
-        async with pool.acquire() as conn:
-            return await Payouts(outbox, queue).release(
-                conn, booking_id, payment_id=payment_id, amount=amount, now=queue.now()
-            )
-    finally:
-        await pool.close()
+    async with command_pool(settings.database_url) as pool, pool.acquire() as conn:
+        return await Payouts(outbox, queue).release(
+            conn, booking_id, payment_id=payment_id, amount=amount, now=queue.now()
+        )
 
 
 def _configure(parser: argparse.ArgumentParser) -> None:

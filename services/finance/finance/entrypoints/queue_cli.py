@@ -16,7 +16,7 @@ import asyncpg
 
 from domainkit.transitions import IllegalTransition
 from eventkit.cli import Extra, configure_logging
-from eventkit.db import create_pool
+from eventkit.db import command_pool
 from eventkit.outbox import Outbox
 from finance.bootstrap import NAME, build_queue
 from finance.config import FinanceSettings
@@ -29,12 +29,9 @@ Action = Callable[[asyncpg.Connection, FinanceSettings], Awaitable[Any]]
 
 
 async def _with_conn(settings: FinanceSettings, action: Action) -> Any:
-    pool = await create_pool(settings.database_url, min_size=1, max_size=1)
-    try:
+    async with command_pool(settings.database_url) as pool:
         async with pool.acquire() as conn, conn.transaction():
             return await action(conn, settings)
-    finally:
-        await pool.close()
 
 
 def _run_action(name: str, action: Action) -> int:

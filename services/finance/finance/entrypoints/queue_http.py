@@ -30,7 +30,7 @@ from finance.entrypoints.schemas import (
     QueuePage,
     ReservePolicies,
 )
-from finance.entrypoints.staff import READER, Command, IgnoredActor, Reader, refused
+from finance.entrypoints.staff import READER, Command, IgnoredActor, Reader, or_404
 from finance.service_layer import queue_admin
 from finance.service_layer.payout_release import Release
 
@@ -114,9 +114,9 @@ async def queue(
 async def entry(call: Reader, entry_id: EntryId) -> EntryDetail:
     async with call.connect() as conn:
         found = await queue_admin.show(conn, entry_id)
-    if found is None:
-        raise refused(404, "entry_not_found", f"no payout entry {entry_id}")
-    return EntryDetail.model_validate(found)
+    return EntryDetail.model_validate(
+        or_404(found, "entry_not_found", f"no payout entry {entry_id}")
+    )
 
 
 def _staff(name: str) -> Callable[..., Awaitable[EntryState]]:

@@ -9,7 +9,7 @@ transaction. Domain errors become refusals here, in one place."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, HTTPException
 from pydantic import Field
@@ -32,6 +32,16 @@ READER = [Depends(reader)]
 
 def refused(status: int, code: str, message: str) -> HTTPException:
     return HTTPException(status, {"code": code, "message": message})
+
+
+T = TypeVar("T")
+
+
+def or_404(found: T | None, code: str, message: str) -> T:
+    """What a read found, or a 404 refusal with `code` when it found nothing."""
+    if found is None:
+        raise refused(404, code, message)
+    return found
 
 
 def refuse(exc: Exception) -> HTTPException | None:

@@ -20,6 +20,7 @@ from typing import Any
 
 import asyncpg
 
+from domainkit.rows import from_row
 from eventkit import scheduler
 from eventkit.outbox import Outbox
 from finance.adapters import payables_repository as payables_db
@@ -187,15 +188,9 @@ class Queue:
 
 
 def scheduled_event(row: dict[str, Any]) -> PayoutScheduledV1:
-    return PayoutScheduledV1(
-        entry_id=row["entry_id"],
-        payment_id=row["payment_id"],
-        booking_id=row["booking_id"],
-        host_account_id=row["host_account_id"],
-        gross=row["gross"],
-        reserve_amount=row["reserve_amount"],
-        currency=row["currency"],
-        due_at=row["due_at"],
+    return from_row(
+        PayoutScheduledV1,
+        row,
         reserve_policy_id=row["policy_id"],
         reserve_policy_version=row["policy_version"],
     )
@@ -208,14 +203,11 @@ async def record_release(
     row (its id is payments' idempotency key for the transfer) and the event asking for it,
     which the caller announces."""
     number = await payables_db.next_release_number(conn, row["payment_id"], row["booking_id"])
-    event = PayoutReleasedV1(
+    event = from_row(
+        PayoutReleasedV1,
+        row,
         release_id=f"rel_{row['payment_id']}_{row['booking_id']}_{number}",
-        payment_id=row["payment_id"],
-        booking_id=row["booking_id"],
-        group_id=row["group_id"],
-        host_account_id=row["host_account_id"],
         amount=amount,
-        currency=row["currency"],
     )
     await payables_db.add_release(
         conn,

@@ -33,26 +33,9 @@ def plain(row: Any) -> dict[str, Any]:
     return out
 
 
-async def page(
-    db: FinanceDB,
-    *,
-    state: str | None,
-    host_account_id: str | None,
-    due_before: datetime | None,
-    currency: str | None,
-    after: str | None,
-    limit: int,
-) -> list[Any]:
-    """One page of the queue in entry id order, after the cursor `after` (an entry id)."""
-    return await queue_db.page(
-        db,
-        state=state,
-        host_account_id=host_account_id,
-        due_before=due_before,
-        currency=currency,
-        after=after,
-        limit=limit,
-    )
+# One page of the queue in entry id order, after the cursor `after` (an entry id): the
+# repository's read as it is (nothing to add to it here).
+page = queue_db.page
 
 
 async def show(db: FinanceDB, entry_id: str) -> dict[str, Any] | None:

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
+from domainkit.rows import from_attrs
 from eventkit.routing import PermanentError
 from finance import metrics
 from finance.adapters import ledger_repository
@@ -81,7 +82,13 @@ class QueueFacts:
         host_account_id: str,
         starts_at: datetime,
     ) -> None:
-        await queue_db.set_start(conn, booking_id, group_id, host_account_id, starts_at)
+        start = {
+            "booking_id": booking_id,
+            "group_id": group_id,
+            "host_account_id": host_account_id,
+            "starts_at": starts_at,
+        }
+        await queue_db.set_start(conn, start)
         delay = await self._delay(conn, host_account_id)
         for row in await queue_db.entries_where(
             conn, "booking_id = $1 AND $2 = ANY(holds)", booking_id, Hold.AWAITING_BOOKING.value
@@ -241,14 +248,11 @@ class QueueFacts:
                 failure_code=event.code,
                 retries=row["retries"] + 1,
                 events={
-                    "payout_failed": PayoutFailedV1(
+                    "payout_failed": from_attrs(
+                        PayoutFailedV1,
+                        event,
                         entry_id=row["entry_id"],
-                        release_id=event.release_id,
                         host_account_id=row["host_account_id"],
-                        amount=event.amount,
-                        currency=event.currency,
-                        code=event.code,
-                        message=event.message,
                         retry_at=retry_at,
                     )
                 },

@@ -23,6 +23,7 @@ from typing import Any
 
 import asyncpg
 
+from domainkit.rows import from_row
 from eventkit.outbox import Outbox
 from finance.adapters import ledger_repository
 from finance.adapters import recon_repository as recon_db
@@ -188,14 +189,7 @@ class Reconciler:
 
 
 async def _announce_exception(outbox: Outbox, conn: asyncpg.Connection, row: Any) -> None:
-    event = ReconciliationExceptionRaisedV1(
-        exception_id=row["exception_id"],
-        kind=row["kind"],
-        object_id=row["object_id"],
-        currency=row["currency"],
-        detail=row["detail"],
-        raised_at=row["raised_at"],
-    )
+    event = from_row(ReconciliationExceptionRaisedV1, row)
     key = row["object_id"]
     await outbox.add(conn, event, key=key, correlation_id=uuid.uuid5(_NS, key))
 

@@ -10,6 +10,7 @@ eventkit.dlq reads (a dead-letter topic is small: what failed in 30 days).
 
 from __future__ import annotations
 
+from domainkit.rows import from_attrs
 from eventkit import dlq
 from marketplace_contracts.topics import SERVICES, dead_letter_topic, retry_topic
 from ops.domain.dead_letters import DeadLetter
@@ -27,23 +28,15 @@ def _letter(service: str, found: dlq.DeadLetter) -> DeadLetter:
     record = found.record
     env = read_envelope(record.value)
     facts = dead_letter_facts(dead_letter_topic(service), record.headers or ())
-    return DeadLetter(
+    return from_attrs(
+        DeadLetter,
+        found,
         service=service,
         topic=dead_letter_topic(service),
-        partition=found.partition,
-        offset=found.offset,
-        key=found.key,
-        event_id=found.event_id,
-        event_type=found.event_type,
         correlation_id=str(env.correlation_id) if env.correlation_id else None,
-        original_topic=found.original_topic,
-        error_type=found.error_type,
-        error_message=found.error_message,
-        attempts=found.attempts,
         failed_at=facts.failed_at or found.dead_lettered_at,
         value=found.as_dict(value_limit=None)["value"] or "",
         record_ts=record.timestamp,
-        state=found.state,
         note=found.note.note if found.note else None,
         decided_by=found.note.actor if found.note else None,
         decided_at=found.note.at if found.note else None,

@@ -125,10 +125,17 @@ RESERVES = """{ reservePolicies {
 
 @router.get("/reserves", response_class=HTMLResponse)
 async def reserves(request: Request, done: str = "") -> HTMLResponse:
-    principal = principal_of(request)
-    data, errors = await run(request, principal, RESERVES)
+    return await _reserves_page(request, principal_of(request), [], done)
+
+
+async def _reserves_page(
+    request: Request, principal: Principal, errors: list[str], done: str
+) -> HTMLResponse:
+    """The policies and assignments, after `errors` (a refused change) or `done` (a made one)."""
+    data, more = await run(request, principal, RESERVES)
     found = (data or {}).get("reservePolicies") or {"policies": [], "assignments": []}
-    return _page(request, principal, "fin_reserves.html", found=found, errors=errors, done=done)
+    return _page(request, principal, "fin_reserves.html", found=found, errors=errors + more,
+                 done=done)  # fmt: skip
 
 
 CREATE_POLICY = """mutation ($t: String!, $policyId: String!, $kind: String!, $percentBps: Int!,
@@ -160,7 +167,7 @@ async def create_policy(
         currency=currency.strip() or None, note=note,
     )  # fmt: skip
     if errors:
-        return await _reserves_error(request, principal, errors)
+        return await _reserves_page(request, principal, errors, "")
     version = data["createReservePolicy"]["result"]["version"]
     return _done("/console/reserves", f"policy {policy_id} version {version} created")
 
@@ -179,15 +186,8 @@ async def assign_policy(
         key=scope_key.strip(),
     )  # fmt: skip
     if errors:
-        return await _reserves_error(request, principal, errors)
+        return await _reserves_page(request, principal, errors, "")
     return _done("/console/reserves", f"{policy_id} applies to {scope} {scope_key}".strip())
-
-
-async def _reserves_error(request: Request, principal: Principal, errors: list[str]) -> Response:
-    data, more = await run(request, principal, RESERVES)
-    found = (data or {}).get("reservePolicies") or {"policies": [], "assignments": []}
-    return _page(request, principal, "fin_reserves.html", found=found, errors=errors + more,
-                 done="")  # fmt: skip
 
 
 def install(app: FastAPI) -> None:

@@ -12,11 +12,12 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from eventkit.auth import Principal, Role
+from eventkit.auth import Role
 from ops.domain.errors import check_page, invalid
 from ops.entrypoints import graphql_finance_types as f
 from ops.entrypoints.graphql_schema import allow
 from ops.service_layer import finance_ops
+from ops.service_layer.mutations import Caller
 
 FINANCE_ROLES = (Role.ADMIN, Role.FINANCE)
 PAYMENT_READERS = (Role.ADMIN, Role.FINANCE, Role.TRUST)
@@ -118,45 +119,31 @@ class FinanceQuery:
         return [f.refund(r) for r in found]
 
 
-def _staff(info: Info) -> tuple[Any, finance_ops.FinanceApi, Principal]:
-    principal = allow(info, *FINANCE_ROLES)
-    return info.context["pool"], _finance(info), principal
+def _staff(info: Info, token: str) -> tuple[Caller, finance_ops.FinanceApi]:
+    """Who acts (a finance role, else refused) under which token, and finance's API."""
+    return Caller(info.context["pool"], allow(info, *FINANCE_ROLES), token), _finance(info)
 
 
-async def _payout(info: Info, verb: str, token: str, entry_id: str, note: str) -> f.FinanceAction:
-    pool, api, principal = _staff(info)
-    return f.action(
-        await finance_ops.payout_action(
-            pool, api, principal, token, verb=verb, entry_id=entry_id, note=note
+def _payout(verb: str, description: str) -> Any:
+    """The mutation that runs one of finance's payout actions (`verb`) on an entry, with a note."""
+
+    async def run(info: Info, idempotency_token: str, entry_id: str, note: str) -> f.FinanceAction:
+        caller, api = _staff(info, idempotency_token)
+        return f.action(
+            await finance_ops.payout_action(caller, api, verb=verb, entry_id=entry_id, note=note)
         )
-    )
+
+    return strawberry.mutation(resolver=run, description=description)
 
 
 @strawberry.type
 class FinanceMutation:
-    @strawberry.mutation(description="Hold a payout entry, with a note (finance, admin).")
-    async def hold_payout(
-        self, info: Info, idempotency_token: str, entry_id: str, note: str
-    ) -> f.FinanceAction:
-        return await _payout(info, "hold", idempotency_token, entry_id, note)
-
-    @strawberry.mutation(description="Remove a hold; with none left the entry is on schedule.")
-    async def release_payout_hold(
-        self, info: Info, idempotency_token: str, entry_id: str, note: str
-    ) -> f.FinanceAction:
-        return await _payout(info, "unhold", idempotency_token, entry_id, note)
-
-    @strawberry.mutation(description="Pay a scheduled entry now, before its due time.")
-    async def release_payout_now(
-        self, info: Info, idempotency_token: str, entry_id: str, note: str
-    ) -> f.FinanceAction:
-        return await _payout(info, "release_now", idempotency_token, entry_id, note)
-
-    @strawberry.mutation(description="Try a failed transfer again.")
-    async def retry_payout(
-        self, info: Info, idempotency_token: str, entry_id: str, note: str
-    ) -> f.FinanceAction:
-        return await _payout(info, "retry", idempotency_token, entry_id, note)
+    hold_payout = _payout("hold", "Hold a payout entry, with a note (finance, admin).")
+    release_payout_hold = _payout(
+        "unhold", "Remove a hold; with none left the entry is on schedule."
+    )
+    release_payout_now = _payout("release_now", "Pay a scheduled entry now, before its due time.")
+    retry_payout = _payout("retry", "Try a failed transfer again.")
 
     @strawberry.mutation(description="A new version of a reserve policy (kind rolling_percent, "
                          "fixed or none).")  # fmt: skip
@@ -172,24 +159,22 @@ class FinanceMutation:
         currency: str | None = None,
         note: str = "",
     ) -> f.FinanceAction:
-        pool, api, principal = _staff(info)
+        caller, api = _staff(info, idempotency_token)
         fields = {
             "policy_id": policy_id, "kind": kind, "percent_bps": percent_bps,
             "hold_days": hold_days, "fixed_amount": fixed_amount, "currency": currency or None,
             "note": note,
         }  # fmt: skip
-        return f.action(
-            await finance_ops.create_reserve_policy(pool, api, principal, idempotency_token, fields)
-        )
+        return f.action(await finance_ops.create_reserve_policy(caller, api, fields))
 
     @strawberry.mutation(description="Apply a policy to the platform, a risk tier or a host.")
     async def assign_reserve_policy(
         self, info: Info, idempotency_token: str, policy_id: str, scope: str, scope_key: str = ""
     ) -> f.FinanceAction:
-        pool, api, principal = _staff(info)
+        caller, api = _staff(info, idempotency_token)
         return f.action(
             await finance_ops.assign_reserve_policy(
-                pool, api, principal, idempotency_token, policy_id=policy_id, scope=scope,
+                caller, api, policy_id=policy_id, scope=scope,
                 scope_key=scope_key,
             )
         )  # fmt: skip
@@ -203,10 +188,10 @@ class FinanceMutation:
         business_date: date | None = None,
         currency: str | None = None,
     ) -> f.FinanceAction:
-        pool, api, principal = _staff(info)
+        caller, api = _staff(info, idempotency_token)
         return f.action(
             await finance_ops.run_close(
-                pool, api, principal, idempotency_token, business_date=business_date,
+                caller, api, business_date=business_date,
                 currency=currency or None,
             )
         )  # fmt: skip
@@ -223,10 +208,10 @@ class FinanceMutation:
         amount: int,
         note: str,
     ) -> f.FinanceAction:
-        pool, api, principal = _staff(info)
+        caller, api = _staff(info, idempotency_token)
         return f.action(
             await finance_ops.acknowledge(
-                pool, api, principal, idempotency_token, business_date=business_date,
+                caller, api, business_date=business_date,
                 currency=currency, item=item, amount=amount, note=note,
             )
         )  # fmt: skip
@@ -235,9 +220,7 @@ class FinanceMutation:
     async def resolve_reconciliation_exception(
         self, info: Info, idempotency_token: str, id: int, note: str
     ) -> f.FinanceAction:
-        pool, api, principal = _staff(info)
+        caller, api = _staff(info, idempotency_token)
         return f.action(
-            await finance_ops.resolve_exception(
-                pool, api, principal, idempotency_token, exception_id=id, note=note
-            )
+            await finance_ops.resolve_exception(caller, api, exception_id=id, note=note)
         )

@@ -133,6 +133,12 @@ def _action(result: dict[str, Any]) -> t.DeadLetterAction:
     )
 
 
+def _letter_writer(info: Info, token: str) -> tuple[mutations.Caller, str]:
+    """The caller of a dead-letter mutation (allowed), and the Kafka the letters are on."""
+    caller = mutations.Caller(info.context["pool"], allow(info, *DEAD_LETTER_WRITE), token)
+    return caller, info.context["settings"].kafka_bootstrap
+
+
 @strawberry.type
 class DeadLetterMutation:
     @strawberry.mutation(
@@ -142,14 +148,8 @@ class DeadLetterMutation:
     async def replay_dead_letter(
         self, info: Info, idempotency_token: str, service: str, partition: int, offset: int
     ) -> t.DeadLetterAction:
-        principal = allow(info, *DEAD_LETTER_WRITE)
-        ctx = info.context
-        return _action(
-            await dead_letter_ops.replay(
-                ctx["pool"], ctx["settings"].kafka_bootstrap, principal, idempotency_token,
-                service, partition, offset,
-            )
-        )  # fmt: skip
+        caller, bootstrap = _letter_writer(info, idempotency_token)
+        return _action(await dead_letter_ops.replay(caller, bootstrap, service, partition, offset))
 
     @strawberry.mutation(
         description="Mark a dead letter handled without replaying it, with a note."
@@ -163,14 +163,9 @@ class DeadLetterMutation:
         offset: int,
         note: str,
     ) -> t.DeadLetterAction:
-        principal = allow(info, *DEAD_LETTER_WRITE)
-        ctx = info.context
-        return _action(
-            await dead_letter_ops.skip(
-                ctx["pool"], ctx["settings"].kafka_bootstrap, principal, idempotency_token,
-                service, partition, offset, note,
-            )
-        )  # fmt: skip
+        caller, bootstrap = _letter_writer(info, idempotency_token)
+        done = await dead_letter_ops.skip(caller, bootstrap, service, partition, offset, note)
+        return _action(done)
 
 
 # The plug-in point: an area adds its Query/Mutation class here (one line each).

@@ -21,7 +21,7 @@ from eventkit.auth import Principal, Role
 from ops.domain.errors import invalid
 from ops.entrypoints import graphql_trust_types as t
 from ops.service_layer import trust_ops
-from ops.service_layer.trust_ops import Caller
+from ops.service_layer.mutations import Caller
 
 ADMIN, FINANCE, TRUST = Role.ADMIN, Role.FINANCE, Role.TRUST
 DISPUTE_READ = (ADMIN, TRUST, FINANCE)
@@ -161,6 +161,19 @@ def _caller(info: Info, token: str, *roles: Role) -> Caller:
     return Caller(info.context["pool"], allow(info, *roles), token)
 
 
+def _answer(answer: str, description: str) -> Any:
+    """The mutation that answers a dispute (`submit` its evidence or `accept` it)."""
+
+    async def run(info: Info, idempotency_token: str, dispute_id: str) -> t.DisputeAction:
+        caller = _caller(info, idempotency_token, *TRUST_WORK)
+        disputes = info.context["apis"].disputes
+        return t.DisputeAction(
+            **await trust_ops.answer_dispute(caller, disputes, dispute_id, answer)
+        )
+
+    return strawberry.mutation(resolver=run, description=description)
+
+
 @strawberry.type
 class TrustMutation:
     @strawberry.mutation(
@@ -195,23 +208,8 @@ class TrustMutation:
         disputes = info.context["apis"].disputes
         return t.case(await trust_ops.upload_evidence(caller, disputes, dispute_id, upload))
 
-    @strawberry.mutation(description="Submit the case's evidence to the processor.")
-    async def submit_dispute_evidence(
-        self, info: Info, idempotency_token: str, dispute_id: str
-    ) -> t.DisputeAction:
-        caller = _caller(info, idempotency_token, *TRUST_WORK)
-        disputes = info.context["apis"].disputes
-        done = await trust_ops.answer_dispute(caller, disputes, dispute_id, "submit")
-        return t.DisputeAction(**done)
-
-    @strawberry.mutation(description="Concede a dispute (a chargeback needing a response).")
-    async def accept_dispute(
-        self, info: Info, idempotency_token: str, dispute_id: str
-    ) -> t.DisputeAction:
-        caller = _caller(info, idempotency_token, *TRUST_WORK)
-        disputes = info.context["apis"].disputes
-        done = await trust_ops.answer_dispute(caller, disputes, dispute_id, "accept")
-        return t.DisputeAction(**done)
+    submit_dispute_evidence = _answer("submit", "Submit the case's evidence to the processor.")
+    accept_dispute = _answer("accept", "Concede a dispute (a chargeback needing a response).")
 
     @strawberry.mutation(
         description="Decide a contested or unanswered damage claim: the amount to charge "

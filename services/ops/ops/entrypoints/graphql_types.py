@@ -9,6 +9,7 @@ from enum import Enum
 
 import strawberry
 
+from domainkit.rows import from_attrs
 from ops.domain.dead_letters import DeadLetter as Letter
 from ops.service_layer.dead_letter_ops import Decision, Plan
 from ops.service_layer.timelines import Entry, Saga
@@ -160,12 +161,9 @@ def saga(s: Saga) -> SagaTimeline:
 
 
 def letter(x: Letter, d: Decision | None) -> DeadLetter:
-    return DeadLetter(
-        service=x.service, topic=x.topic, partition=x.partition, offset=x.offset, key=x.key,
-        event_id=x.event_id, event_type=x.event_type, correlation_id=x.correlation_id,
-        original_topic=x.original_topic, error_type=x.error_type, error_message=x.error_message,
-        attempts=x.attempts, failed_at=x.failed_at, value=x.value,
-        state=d.state if d else "open", note=d.note if d else None,
+    """The letter as Kafka holds it, with what staff decided (ops' record, else eventkit's)."""
+    return from_attrs(
+        DeadLetter, x, state=d.state if d else "open", note=d.note if d else None,
         decided_by=d.actor if d else None,
     )  # fmt: skip
 

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 
-from eventkit.auth import Principal
 from ops.adapters import dead_letter_actions as actions
 from ops.adapters import dead_letters as kafka
 from ops.domain.dead_letters import Filters
 from ops.domain.errors import OpsError, check_page, invalid
-from ops.service_layer.mutations import Outcome, Record, once
+from ops.service_layer.mutations import Caller, Outcome, Record, once
 
 NOTE_MAX = 2000
 
@@ -93,78 +93,79 @@ def _noted(letter: kafka.DeadLetter) -> Decision | None:
 
 
 async def replay(
-    pool: asyncpg.Pool,
-    bootstrap: str,
-    principal: Principal,
-    token: str,
-    service: str,
-    partition: int,
-    offset: int,
+    caller: Caller, bootstrap: str, service: str, partition: int, offset: int
 ) -> dict[str, Any]:
     kafka.check_service(service)
-    target = f"{kafka.dead_letter_topic(service)}[{partition}]@{offset}"
 
-    async def act() -> Outcome:
-        plan = await dry_run(pool, bootstrap, service, partition, offset)
-        if plan.decision is not None and plan.decision.state == "skipped":
-            raise OpsError("dead_letter_skipped", f"{target} was skipped; it is not replayed.")
-        sent_to = await kafka.replay(bootstrap, plan.letter, principal.actor)
-        before = {"state": plan.decision.state if plan.decision else "open"}
-        return Outcome(
-            {"target": target, "state": "replayed", "topic": sent_to, "note": None},
-            before=before,
-            after={"state": "replayed", "topic": sent_to},
-            record=_remember(plan.letter, "replayed", None, principal.actor),
-        )
+    async def send(letter: kafka.DeadLetter) -> dict[str, Any]:
+        return {"topic": await kafka.replay(bootstrap, letter, caller.principal.actor)}
 
-    return await once(
-        pool,
-        token=token,
-        principal=principal,
-        action="dead_letter.replay",
-        target=target,
-        request={"service": service, "partition": partition, "offset": offset},
-        act=act,
-    )
+    where = (service, partition, offset)
+    return await _decide(caller, bootstrap, where, "replayed", None, send)
 
 
 async def skip(
-    pool: asyncpg.Pool,
-    bootstrap: str,
-    principal: Principal,
-    token: str,
-    service: str,
-    partition: int,
-    offset: int,
-    note: str,
+    caller: Caller, bootstrap: str, service: str, partition: int, offset: int, note: str
 ) -> dict[str, Any]:
     kafka.check_service(service)
     if not note.strip():
         raise invalid("A skip needs a note saying why the dead letter needs no replay.")
     if len(note) > NOTE_MAX:
         raise invalid(f"A note is at most {NOTE_MAX} characters.")
+
+    async def send(letter: kafka.DeadLetter) -> dict[str, Any]:
+        await kafka.skip(bootstrap, letter, note, caller.principal.actor)
+        return {"note": note}
+
+    where = (service, partition, offset)
+    return await _decide(caller, bootstrap, where, "skipped", note, send)
+
+
+# What a decision is called in the audit, and why a letter skipped already refuses it (a skip's
+# note stays the one that decided it).
+_ACTIONS = {"replayed": "dead_letter.replay", "skipped": "dead_letter.skip"}
+_REFUSALS = {
+    "replayed": "{} was skipped; it is not replayed.",
+    "skipped": "{} was skipped already.",
+}
+
+
+async def _decide(
+    caller: Caller,
+    bootstrap: str,
+    where: tuple[str, int, int],
+    state: str,
+    note: str | None,
+    send: Callable[[kafka.DeadLetter], Awaitable[dict[str, Any]]],
+) -> dict[str, Any]:
+    """Replay or skip (`state`) one letter once per token; `send` acts on Kafka and says what
+    it did (the topic replayed to, or the note)."""
+    service, partition, offset = where
     target = f"{kafka.dead_letter_topic(service)}[{partition}]@{offset}"
 
     async def act() -> Outcome:
-        plan = await dry_run(pool, bootstrap, service, partition, offset)
+        plan = await dry_run(caller.pool, bootstrap, service, partition, offset)
         before = {"state": plan.decision.state if plan.decision else "open"}
-        if before["state"] == "skipped":  # its note stays the one that decided it
-            raise OpsError("dead_letter_skipped", f"{target} was skipped already.")
-        await kafka.skip(bootstrap, plan.letter, note, principal.actor)
+        if before["state"] == "skipped":
+            raise OpsError("dead_letter_skipped", _REFUSALS[state].format(target))
+        after = {"state": state, **await send(plan.letter)}
         return Outcome(
-            {"target": target, "state": "skipped", "topic": None, "note": note},
+            {"target": target, "state": state, "topic": after.get("topic"), "note": note},
             before=before,
-            after={"state": "skipped", "note": note},
-            record=_remember(plan.letter, "skipped", note, principal.actor),
+            after=after,
+            record=_remember(plan.letter, state, note, caller.principal.actor),
         )
 
+    request: dict[str, Any] = {"service": service, "partition": partition, "offset": offset}
+    if note is not None:
+        request["note"] = note
     return await once(
-        pool,
-        token=token,
-        principal=principal,
-        action="dead_letter.skip",
+        caller.pool,
+        token=caller.token,
+        principal=caller.principal,
+        action=_ACTIONS[state],
         target=target,
-        request={"service": service, "partition": partition, "offset": offset, "note": note},
+        request=request,
         act=act,
     )
 

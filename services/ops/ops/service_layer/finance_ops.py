@@ -9,13 +9,10 @@ from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
 
-import asyncpg
-
-from eventkit.auth import Principal
 from ops.adapters.finance_api import FinanceApi
 from ops.adapters.staff_apis import ApiError, Json
 from ops.domain.errors import invalid
-from ops.service_layer.mutations import Outcome, once
+from ops.service_layer.mutations import Caller, Outcome, once
 
 Read = Callable[[], Awaitable[dict[str, Any] | None]]
 PAYOUT_ACTIONS = {
@@ -27,9 +24,7 @@ PAYOUT_ACTIONS = {
 
 
 async def _mutate(
-    pool: asyncpg.Pool,
-    principal: Principal,
-    token: str,
+    caller: Caller,
     *,
     action: str,
     target: str,
@@ -51,8 +46,8 @@ async def _mutate(
         return Outcome(result, before=before, after=after)
 
     return await once(
-        pool, token=token, principal=principal, action=action, target=target, request=request,
-        act=act,
+        caller.pool, token=caller.token, principal=caller.principal, action=action,
+        target=target, request=request, act=act,
     )  # fmt: skip
 
 
@@ -63,10 +58,8 @@ def _note(note: str) -> str:
 
 
 async def payout_action(
-    pool: asyncpg.Pool,
+    caller: Caller,
     api: FinanceApi,
-    principal: Principal,
-    token: str,
     *,
     verb: str,
     entry_id: str,
@@ -81,14 +74,14 @@ async def payout_action(
         return {"state": entry["state"], "holds": entry.get("holds") or []}
 
     return await _mutate(
-        pool, principal, token, action=f"payout.{verb}", target=f"payout:{entry_id}",
+        caller, action=f"payout.{verb}", target=f"payout:{entry_id}",
         request={"entry_id": entry_id, "note": note}, read=read,
-        do=lambda: method(entry_id, note, acting_for=principal.actor),
+        do=lambda: method(entry_id, note, acting_for=caller.principal.actor),
     )  # fmt: skip
 
 
 async def create_reserve_policy(
-    pool: asyncpg.Pool, api: FinanceApi, principal: Principal, token: str, fields: dict[str, Any]
+    caller: Caller, api: FinanceApi, fields: dict[str, Any]
 ) -> dict[str, Any]:
     """A new version of a policy; `before` is its latest version (None for a new policy)."""
     policy_id = fields["policy_id"]
@@ -100,17 +93,15 @@ async def create_reserve_policy(
 
     rest = {k: v for k, v in fields.items() if k != "policy_id"}
     return await _mutate(
-        pool, principal, token, action="reserve_policy.create",
+        caller, action="reserve_policy.create",
         target=f"reserve_policy:{policy_id}", request=fields, read=read,
-        do=lambda: api.create_reserve_policy(policy_id, acting_for=principal.actor, **rest),
+        do=lambda: api.create_reserve_policy(policy_id, acting_for=caller.principal.actor, **rest),
     )  # fmt: skip
 
 
 async def assign_reserve_policy(
-    pool: asyncpg.Pool,
+    caller: Caller,
     api: FinanceApi,
-    principal: Principal,
-    token: str,
     *,
     policy_id: str,
     scope: str,
@@ -125,11 +116,12 @@ async def assign_reserve_policy(
         return next((a for a in found if (a["scope"], a["scope_key"]) == (scope, key)), None)
 
     return await _mutate(
-        pool, principal, token, action="reserve_policy.assign",
+        caller, action="reserve_policy.assign",
         target=f"reserve_assignment:{scope}:{key}",
         request={"policy_id": policy_id, "scope": scope, "scope_key": key}, read=read,
         do=lambda: api.assign_reserve_policy(
-            policy_id, scope, scope_key=key, acting_for=principal.actor  # type: ignore[arg-type]
+            policy_id, scope,  # type: ignore[arg-type]
+            scope_key=key, acting_for=caller.principal.actor,
         ),
     )  # fmt: skip
 
@@ -144,10 +136,8 @@ async def _close_state(api: FinanceApi, day: date | None, currency: str | None) 
 
 
 async def run_close(
-    pool: asyncpg.Pool,
+    caller: Caller,
     api: FinanceApi,
-    principal: Principal,
-    token: str,
     *,
     business_date: date | None,
     currency: str | None,
@@ -160,21 +150,19 @@ async def run_close(
 
     async def do() -> list[Json]:
         return await api.run_close(
-            acting_for=principal.actor, business_date=business_date, currency=currency
+            acting_for=caller.principal.actor, business_date=business_date, currency=currency
         )
 
     return await _mutate(
-        pool, principal, token, action="close.run", target=target,
+        caller, action="close.run", target=target,
         request={"business_date": str(business_date or ""), "currency": currency or ""},
         read=read, do=do,
     )  # fmt: skip
 
 
 async def acknowledge(
-    pool: asyncpg.Pool,
+    caller: Caller,
     api: FinanceApi,
-    principal: Principal,
-    token: str,
     *,
     business_date: date,
     currency: str,
@@ -195,14 +183,14 @@ async def acknowledge(
         return {"status": report.get("status"), "acknowledged": report.get("acknowledged", [])}
 
     return await _mutate(
-        pool, principal, token, action="close.acknowledge",
+        caller, action="close.acknowledge",
         target=f"close:{business_date}:{currency}:{item}",
         request={"business_date": str(business_date), "currency": currency, "item": item,
                  "amount": amount, "note": note},
         read=read,
         do=lambda: api.acknowledge(
             business_date, currency, item=item, amount=amount, note=note,
-            acting_for=principal.actor,
+            acting_for=caller.principal.actor,
         ),
     )  # fmt: skip
 
@@ -215,10 +203,8 @@ async def find_exception(api: FinanceApi, exception_id: int) -> Json | None:
 
 
 async def resolve_exception(
-    pool: asyncpg.Pool,
+    caller: Caller,
     api: FinanceApi,
-    principal: Principal,
-    token: str,
     *,
     exception_id: int,
     note: str,
@@ -232,8 +218,8 @@ async def resolve_exception(
         return {k: found.get(k) for k in ("status", "resolved_by", "note")}
 
     return await _mutate(
-        pool, principal, token, action="reconciliation_exception.resolve",
+        caller, action="reconciliation_exception.resolve",
         target=f"reconciliation_exception:{exception_id}",
         request={"exception_id": exception_id, "note": note}, read=read,
-        do=lambda: api.resolve_exception(exception_id, note, acting_for=principal.actor),
+        do=lambda: api.resolve_exception(exception_id, note, acting_for=caller.principal.actor),
     )  # fmt: skip

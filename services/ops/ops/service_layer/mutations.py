@@ -25,6 +25,15 @@ Record = Callable[[asyncpg.Connection], Awaitable[None]]
 
 
 @dataclass(frozen=True)
+class Caller:
+    """Who acts and under which idempotency token."""
+
+    pool: asyncpg.Pool
+    principal: Principal
+    token: str
+
+
+@dataclass(frozen=True)
 class Outcome:
     """What an action did: its result, the target's state before and after, a write to keep."""
 

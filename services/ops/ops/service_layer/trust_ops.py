@@ -16,25 +16,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
-
-from eventkit.auth import Principal
 from ops.adapters.booking_api import BookingApi
 from ops.adapters.disputes_api import DisputesApi
 from ops.adapters.staff_apis import ApiError
 from ops.domain.errors import OpsError, invalid
-from ops.service_layer.mutations import Outcome, once
+from ops.service_layer.mutations import Caller, Outcome, once
 
 Json = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who acts and under which idempotency token."""
-
-    pool: asyncpg.Pool
-    principal: Principal
-    token: str
 
 
 def _case_state(case: Json) -> Json:

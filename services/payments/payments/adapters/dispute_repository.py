@@ -9,7 +9,7 @@ from typing import Any
 
 import asyncpg
 
-from eventkit.rows import insert
+from eventkit.rows import insert, select_one
 from payments.adapters.repository import PaymentsDB
 from payments.adapters.stripe_disputes import BalanceMove
 
@@ -43,10 +43,7 @@ async def lock(conn: asyncpg.Connection, dispute_id: str) -> asyncpg.Record | No
 
 
 async def get(db: PaymentsDB, dispute_id: str) -> asyncpg.Record | None:
-    row: asyncpg.Record | None = await db.fetchrow(
-        "SELECT * FROM payments.disputes WHERE dispute_id = $1", dispute_id
-    )
-    return row
+    return await select_one(db, "payments.disputes", "dispute_id", dispute_id)
 
 
 async def advance(
@@ -112,10 +109,7 @@ async def set_accepting(db: PaymentsDB, dispute_id: str, accepting: bool) -> Non
 
 
 async def get_action(db: PaymentsDB, request_id: str) -> asyncpg.Record | None:
-    row: asyncpg.Record | None = await db.fetchrow(
-        "SELECT * FROM payments.dispute_actions WHERE request_id = $1", request_id
-    )
-    return row
+    return await select_one(db, "payments.dispute_actions", "request_id", request_id)
 
 
 async def record_action(

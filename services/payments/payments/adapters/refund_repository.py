@@ -6,6 +6,7 @@ import uuid
 
 import asyncpg
 
+from domainkit.rows import from_row
 from payments.adapters.repository import PaymentsDB, splits_of
 from payments.domain.disputes import REFUND_BLOCKING
 from payments.domain.refunds import MONEY_METHODS, PaymentState, RefundOrder
@@ -85,25 +86,7 @@ async def payment_state(
     )
     if row is None:
         return None
-    return PaymentState(
-        payment_id=row["payment_id"],
-        booking_id=row["booking_id"],
-        group_id=row["group_id"],
-        status=row["status"],
-        amount=row["amount"],
-        captured_amount=row["captured_amount"],
-        refunded_amount=row["refunded_amount"],
-        currency=row["currency"],
-        platform_fee=row["platform_fee"],
-        tax=row["tax"],
-        host_account_id=row["host_account_id"],
-        payment_intent_id=row["payment_intent_id"],
-        splits=splits_of(row),
-        renewals=row["renewals"],
-        payment_method_type=row["payment_method_type"],
-        transfer_group=row["transfer_group"],
-        disputed=row["disputed"],
-    )
+    return from_row(PaymentState, row, splits=splits_of(row))
 
 
 async def reserved(conn: asyncpg.Connection, payment_id: str, refund_id: str) -> int:

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final
 
+from domainkit.rows import from_attrs
 from payments.domain.checkout import DEPOSIT_CLAIM, EXTRA_CHARGE, Split
 from payments.domain.ids import charge_payment_id
 
@@ -39,8 +40,22 @@ class ChargeRefused(Exception):
         self.message = message
 
 
-@dataclass(frozen=True, slots=True)
-class ChargeRequest:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChargeTerms:
+    """What an extra charge asks for, as booking asked it: the money, the host, the reason."""
+
+    amount: int
+    currency: str
+    platform_fee: int
+    tax: int
+    host_account_id: str
+    reason: str
+    subject_id: str | None = None
+    """The amendment or claim the charge pays for, as booking named it."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChargeRequest(ChargeTerms):
     """The command: charge a booking's saved card off-session (`booking.charge_requested`,
     mapped by the subscriber)."""
 
@@ -49,17 +64,10 @@ class ChargeRequest:
     group_id: str | None
     payment_id: str
     """The booking's checkout payment: whose customer and card to use."""
-    amount: int
-    currency: str
-    platform_fee: int
-    tax: int
-    host_account_id: str
-    reason: str
-    subject_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class ExtraCharge:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExtraCharge(ChargeTerms):
     """One charge request, with what its booking's checkout payment lends it."""
 
     charge_request_id: str
@@ -69,14 +77,6 @@ class ExtraCharge:
     guest_id: str
     customer_id: str
     payment_method: str
-    amount: int
-    currency: str
-    platform_fee: int
-    tax: int
-    host_account_id: str
-    reason: str
-    subject_id: str | None = None
-    """The amendment or claim the charge pays for, as booking named it."""
 
     @property
     def payment_id(self) -> str:
@@ -155,21 +155,14 @@ def plan_charge(event: ChargeRequest, source: Any | None) -> ExtraCharge:
             NO_SAVED_PAYMENT_METHOD,
             f"{what}: payment {event.payment_id} saved no card to charge off-session",
         )
-    return ExtraCharge(
-        charge_request_id=event.charge_request_id,
-        booking_id=event.booking_id,
+    return from_attrs(
+        ExtraCharge,
+        event,
         group_id=group_id,
         source_payment_id=event.payment_id,
         guest_id=source["guest_id"],
         customer_id=customer,
         payment_method=card,
-        amount=event.amount,
-        currency=event.currency,
-        platform_fee=event.platform_fee,
-        tax=event.tax,
-        host_account_id=event.host_account_id,
-        reason=event.reason,
-        subject_id=event.subject_id,
     )
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
+from domainkit.rows import from_row
 from payments.domain.checkout import InvalidCheckout, Split, captured_splits, without_refund
 from payments.domain.payment import NOT_CHARGED_YET, PaymentStatus
 
@@ -121,20 +122,10 @@ class RefundOrder:
     @classmethod
     def of_row(cls, row: Any) -> RefundOrder:
         """From a `payments.refunds` row (a mapping)."""
-        return cls(
-            refund_id=row["refund_id"],
-            payment_id=row["payment_id"],
-            booking_id=row["booking_id"],
-            group_id=row["group_id"],
-            amount=row["amount"],
-            currency=row["currency"],
-            platform_fee=row["platform_fee"],
-            host_amount=row["host_amount"],
-            tax=row["tax"],
-            host_account_id=row["host_account_id"],
+        return from_row(
+            cls,
+            row,
             lines=tuple((item["code"], item["amount"]) for item in row["lines"] or ()),
-            cause=row["cause"],
-            subject_id=row["subject_id"],
         )
 
     @property

@@ -12,7 +12,7 @@ from typing import Any
 import asyncpg
 
 from eventkit.cli import Extra, configure_logging
-from eventkit.db import create_pool
+from eventkit.db import command_pool, create_pool
 from payments.config import PaymentsSettings
 from payments.service_layer import webhooks
 from payments.service_layer.refunds import RefundNotRetryable, Refunds
@@ -70,12 +70,8 @@ def retry_refund_command(build: RefundsFactory) -> Extra:
 
 
 async def _replay_webhook(settings: PaymentsSettings, stripe_event_id: str) -> bool:
-    pool = await create_pool(settings.database_url, min_size=1, max_size=1)
-    try:
-        async with pool.acquire() as conn:
-            return await webhooks.replay(conn, stripe_event_id)
-    finally:
-        await pool.close()
+    async with command_pool(settings.database_url) as pool, pool.acquire() as conn:
+        return await webhooks.replay(conn, stripe_event_id)
 
 
 def _configure_replay(parser: argparse.ArgumentParser) -> None:

@@ -8,17 +8,14 @@ import json
 from typing import Any
 
 from eventkit.cli import Extra
-from eventkit.db import create_pool
+from eventkit.db import command_pool
 from payments.config import PaymentsSettings
 from payments.service_layer import staff_views
 
 
 async def _list(settings: PaymentsSettings, payment_id: str) -> dict[str, Any]:
-    pool = await create_pool(settings.database_url, min_size=1, max_size=1)
-    try:
+    async with command_pool(settings.database_url) as pool:
         return await staff_views.transfers_of(pool, payment_id)
-    finally:
-        await pool.close()
 
 
 def _configure(parser: argparse.ArgumentParser) -> None:

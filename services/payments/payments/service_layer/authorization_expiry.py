@@ -18,6 +18,7 @@ from datetime import timedelta
 
 import asyncpg
 
+from domainkit.rows import from_row
 from eventkit import periodic
 from eventkit.outbox import Outbox
 from eventkit.runtime import ServiceRuntime, Worker
@@ -43,16 +44,7 @@ async def sweep(
             log.warning("authorization of %s is nearing its limit", row["payment_id"])
             await outbox.add(
                 conn,
-                AuthorizationExpiringV1(
-                    payment_id=row["payment_id"],
-                    booking_id=row["booking_id"],
-                    group_id=row["group_id"],
-                    amount=row["amount"],
-                    currency=row["currency"],
-                    authorized_at=row["authorized_at"],
-                    expires_at=row["authorized_at"] + lifetime,
-                    payment_intent_id=row["payment_intent_id"],
-                ),
+                from_row(AuthorizationExpiringV1, row, expires_at=row["authorized_at"] + lifetime),
                 key=row["payment_id"],
                 correlation_id=row["correlation_id"] or uuid.uuid4(),
             )

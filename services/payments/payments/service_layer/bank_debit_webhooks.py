@@ -13,6 +13,7 @@ from typing import Any
 
 import asyncpg
 
+from domainkit.rows import from_row
 from eventkit.outbox import Outbox
 from marketplace_contracts.events.payments import PaymentReturnedV1
 from payments.adapters import bank_debit_repository as debits_db
@@ -139,17 +140,13 @@ async def _returned(
     )
     await outbox.add(
         conn,
-        PaymentReturnedV1(
-            payment_id=payment["payment_id"],
-            booking_id=payment["booking_id"],
+        from_row(
+            PaymentReturnedV1,
+            payment,
             amount=payment["captured_amount"] if after_capture else payment["amount"],
-            currency=payment["currency"],
             code=code,
             message=message,
             after_capture=after_capture,
-            host_account_id=payment["host_account_id"],
-            platform_fee=payment["platform_fee"],
-            tax=payment["tax"],
             dispute_id=dispute_id,
         ),
         key=payment["payment_id"],

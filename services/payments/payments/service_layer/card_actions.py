@@ -25,6 +25,7 @@ from typing import Any
 
 import asyncpg
 
+from domainkit.rows import from_row
 from eventkit.outbox import Outbox
 from marketplace_contracts.events.payments import (
     PaymentActionRequiredV1,
@@ -99,15 +100,10 @@ async def _authenticated(
     log.info("payment %s authorized after the guest authenticated", payment["payment_id"])
     await outbox.add(
         conn,
-        PaymentAuthorizedV1(
-            payment_id=payment["payment_id"],
-            booking_id=payment["booking_id"],
+        from_row(
+            PaymentAuthorizedV1,
+            payment,
             payment_intent_id=intent["id"],
-            amount=payment["amount"],
-            currency=payment["currency"],
-            card_brand=payment["card_brand"],
-            card_last4=payment["card_last4"],
-            group_id=payment["group_id"],
             deposit_setup_intent_id=deposit,
         ),
         **_meta(payment),

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
+from domainkit.rows import from_attrs
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.disputes import (
     DisputeAcceptanceRequestedV1,
@@ -125,21 +126,18 @@ class DisputeActions(StripeUseCases[StripeDisputes]):
         if not outcome.succeeded:
             await self._failed(conn, env, event, SUBMIT, outcome)
             return
-        await self.outbox.add(
+        await self.outbox.reply(
             conn,
-            DisputeEvidenceSubmittedV1(
-                request_id=event.request_id,
-                dispute_id=event.dispute_id,
-                processor_dispute_id=event.processor_dispute_id,
-                payment_id=event.payment_id,
+            from_attrs(
+                DisputeEvidenceSubmittedV1,
+                event,
                 fields=outcome.fields,
                 file_ids=outcome.file_ids,
                 status=outcome.status,
                 submitted_at=env.occurred_at,
             ),
             key=event.payment_id,
-            correlation_id=env.correlation_id,
-            causation_id=env.event_id,
+            cause=env,
         )
 
     # -- acceptance ---------------------------------------------------------------------------
@@ -173,18 +171,11 @@ class DisputeActions(StripeUseCases[StripeDisputes]):
             await disputes_db.set_accepting(conn, event.dispute_id, False)
             await self._failed(conn, env, event, ACCEPT, outcome)
             return
-        await self.outbox.add(
+        await self.outbox.reply(
             conn,
-            DisputeAcceptedV1(
-                request_id=event.request_id,
-                dispute_id=event.dispute_id,
-                processor_dispute_id=event.processor_dispute_id,
-                payment_id=event.payment_id,
-                status=outcome.status,
-            ),
+            from_attrs(DisputeAcceptedV1, event, status=outcome.status),
             key=event.payment_id,
-            correlation_id=env.correlation_id,
-            causation_id=env.event_id,
+            cause=env,
         )
 
     # -- shared -------------------------------------------------------------------------------
@@ -231,7 +222,7 @@ class DisputeActions(StripeUseCases[StripeDisputes]):
         action: str,
         outcome: ActionOutcome,
     ) -> None:
-        await self.outbox.add(
+        await self.outbox.reply(
             conn,
             DisputeActionFailedV1(
                 request_id=event.request_id,
@@ -242,6 +233,5 @@ class DisputeActions(StripeUseCases[StripeDisputes]):
                 message=outcome.message,
             ),
             key=event.payment_id,
-            correlation_id=env.correlation_id,
-            causation_id=env.event_id,
+            cause=env,
         )

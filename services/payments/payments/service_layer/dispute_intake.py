@@ -27,6 +27,7 @@ from typing import Any
 
 import asyncpg
 
+from domainkit.rows import from_attrs
 from eventkit.outbox import Outbox
 from marketplace_contracts.events.payments_disputes import (
     DisputeClosedV1,
@@ -75,16 +76,7 @@ def legs_of(payment: asyncpg.Record) -> list[DisputedLeg]:
         )
     except InvalidCheckout:
         return []
-    return [
-        DisputedLeg(
-            booking_id=s.booking_id,
-            host_account_id=s.host_account_id,
-            amount=s.amount,
-            platform_fee=s.platform_fee,
-            host_amount=s.host_amount,
-        )
-        for s in splits
-    ]
+    return [from_attrs(DisputedLeg, s) for s in splits]
 
 
 async def apply_dispute_event(

@@ -153,7 +153,7 @@ class GroupPayments(SavedCardUseCases):
             PaymentTrigger.VOID,
             stripe_status=release.result.status,
         ):
-            await self.outbox.add(
+            await self.outbox.reply(
                 conn,
                 PaymentVoidedV1(
                     payment_id=release.payment_id,
@@ -162,6 +162,5 @@ class GroupPayments(SavedCardUseCases):
                     group_id=event.group_id,
                 ),
                 key=release.payment_id,
-                correlation_id=env.correlation_id,
-                causation_id=env.event_id,
+                cause=env,
             )

@@ -137,7 +137,7 @@ class Reauthorizations(StripeUseCases[StripeGateway]):
             event.expiring_payment_intent_id,
             result.id,
         )
-        await self.outbox.add(
+        await self.outbox.reply(
             conn,
             PaymentReauthorizedV1(
                 payment_id=event.payment_id,
@@ -150,8 +150,7 @@ class Reauthorizations(StripeUseCases[StripeGateway]):
                 authorized_at=row["authorized_at"],
             ),
             key=event.payment_id,
-            correlation_id=env.correlation_id,
-            causation_id=env.event_id,
+            cause=env,
         )
 
     async def _failed(
@@ -164,7 +163,7 @@ class Reauthorizations(StripeUseCases[StripeGateway]):
         """Stripe refused or declined the new authorization: reauthorization_failed."""
         result = renewal.result
         code = renewal.failure_code or (result.failure_code if result else None)
-        await self.outbox.add(
+        await self.outbox.reply(
             conn,
             ReauthorizationFailedV1(
                 payment_id=event.payment_id,
@@ -176,8 +175,7 @@ class Reauthorizations(StripeUseCases[StripeGateway]):
                 or (result.failure_message if result and result.failure_message else ""),
             ),
             key=event.payment_id,
-            correlation_id=env.correlation_id,
-            causation_id=env.event_id,
+            cause=env,
         )
 
 

@@ -31,6 +31,7 @@ from collections.abc import Callable
 
 import asyncpg
 
+from domainkit.rows import from_attrs
 from eventkit import unit_of_work
 from eventkit.outbox import Outbox
 from marketplace_contracts import Envelope
@@ -263,21 +264,11 @@ class Refunds(StripeUseCases[StripeGateway]):
             metrics.refund_succeeded(outcome.method, took)
         await self.outbox.add(
             conn,
-            RefundSucceededV1(
-                refund_id=order.refund_id,
-                payment_id=order.payment_id,
-                booking_id=order.booking_id,
-                group_id=order.group_id,
-                amount=order.amount,
-                currency=order.currency,
-                platform_fee=order.platform_fee,
-                host_amount=order.host_amount,
-                tax=order.tax,
-                host_account_id=order.host_account_id,
+            from_attrs(
+                RefundSucceededV1,
+                order,
                 method=outcome.method,
                 stripe_refund_id=outcome.stripe_refund_id,
-                cause=order.cause,
-                subject_id=order.subject_id,
             ),
             key=order.payment_id,
             correlation_id=correlation_id,
@@ -299,18 +290,12 @@ class Refunds(StripeUseCases[StripeGateway]):
         await refunds_db.mark_failed(conn, order.refund_id, outcome.method, code, outcome.message)
         await self.outbox.add(
             conn,
-            RefundFailedV1(
-                refund_id=order.refund_id,
-                payment_id=order.payment_id,
-                booking_id=order.booking_id,
-                group_id=order.group_id,
-                amount=order.amount,
-                currency=order.currency,
+            from_attrs(
+                RefundFailedV1,
+                order,
                 code=code,
                 message=outcome.message,
                 attempts=max(1, attempts),
-                cause=order.cause,
-                subject_id=order.subject_id,
             ),
             key=order.payment_id,
             correlation_id=correlation_id,

@@ -30,6 +30,7 @@ from collections.abc import Callable
 
 import asyncpg
 
+from domainkit.rows import from_attrs, from_row
 from eventkit import periodic
 from eventkit.runtime import ServiceRuntime, Worker
 from marketplace_contracts import Envelope
@@ -76,18 +77,7 @@ class Reversals(StripeUseCases[StripeGateway]):
                     continue
                 await self.outbox.add(
                     conn,
-                    TransferReversedV1(
-                        reversal_id=reversal.id,
-                        transfer_id=row["transfer_id"],
-                        refund_id=row["refund_id"],
-                        payment_id=row["payment_id"],
-                        booking_id=row["booking_id"],
-                        host_account_id=row["host_account_id"],
-                        amount=row["amount"],
-                        currency=row["currency"],
-                        request_id=row["request_id"],
-                        cause=row["cause"],
-                    ),
+                    from_row(TransferReversedV1, row, reversal_id=reversal.id),
                     key=row["payment_id"],
                     correlation_id=row["correlation_id"],
                 )
@@ -112,19 +102,12 @@ class Reversals(StripeUseCases[StripeGateway]):
                 return
             await self.outbox.add(
                 conn,
-                TransferReversalFailedV1(
+                from_row(
+                    TransferReversalFailedV1,
+                    row,
                     reversal_request_id=key,
-                    refund_id=row["refund_id"],
-                    transfer_id=row["transfer_id"],
-                    payment_id=row["payment_id"],
-                    booking_id=row["booking_id"],
-                    host_account_id=row["host_account_id"],
-                    amount=row["amount"],
-                    currency=row["currency"],
                     code=exc.code,
                     message=exc.message,
-                    request_id=row["request_id"],
-                    cause=row["cause"],
                 ),
                 key=row["payment_id"],
                 correlation_id=row["correlation_id"],
@@ -145,24 +128,18 @@ class Reversals(StripeUseCases[StripeGateway]):
         if refusal is not None:
             code, message = refusal
             log.error("reversal request %s refused: %s %s", event.request_id, code, message)
-            await self.outbox.add(
+            await self.outbox.reply(
                 conn,
-                TransferReversalFailedV1(
+                from_attrs(
+                    TransferReversalFailedV1,
+                    event,
                     reversal_request_id=event.request_id,
-                    transfer_id=event.transfer_id,
-                    payment_id=event.payment_id,
-                    booking_id=event.booking_id,
-                    host_account_id=event.host_account_id,
-                    amount=event.amount,
-                    currency=event.currency,
+                    refund_id=None,  # finance asked for it (a dispute, a returned debit)
                     code=code,
                     message=message,
-                    request_id=event.request_id,
-                    cause=event.cause,
                 ),
                 key=event.payment_id,
-                correlation_id=env.correlation_id,
-                causation_id=env.event_id,
+                cause=env,
             )
             return
         assert transfer is not None

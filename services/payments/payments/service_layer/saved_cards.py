@@ -192,7 +192,7 @@ class SavedCards(StripeUseCases[StripeGateway]):
             return  # no longer in from_status: recorded by an earlier delivery
         payment = await repository.get_payment(conn, payment_id)
         assert payment is not None
-        await self.outbox.add(
+        await self.outbox.reply(
             conn,
             PaymentFailedV1(
                 payment_id=payment_id,
@@ -205,8 +205,7 @@ class SavedCards(StripeUseCases[StripeGateway]):
                 subject_id=payment["subject_id"],
             ),
             key=payment_id,
-            correlation_id=env.correlation_id,
-            causation_id=env.event_id,
+            cause=env,
         )
 
     async def record_retry(

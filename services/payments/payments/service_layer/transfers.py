@@ -29,6 +29,7 @@ from typing import Any
 
 import asyncpg
 
+from domainkit.rows import from_attrs
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.finance import PayoutReleasedV1
 from marketplace_contracts.events.payments import (
@@ -251,15 +252,10 @@ class Transfers(StripeUseCases[StripeGateway]):
             assert outcome.transfer_id is not None
             await self.outbox.add(
                 conn,
-                TransferCreatedV1(
-                    release_id=release.release_id,
+                from_attrs(
+                    TransferCreatedV1,
+                    release,
                     transfer_id=outcome.transfer_id,
-                    payment_id=release.payment_id,
-                    booking_id=release.booking_id,
-                    group_id=release.group_id,
-                    host_account_id=release.host_account_id,
-                    amount=release.amount,
-                    currency=release.currency,
                     transfer_group=outcome.transfer_group,
                 ),
                 **meta,
@@ -273,13 +269,9 @@ class Transfers(StripeUseCases[StripeGateway]):
         )
         await self.outbox.add(
             conn,
-            TransferFailedV1(
-                release_id=release.release_id,
-                payment_id=release.payment_id,
-                booking_id=release.booking_id,
-                host_account_id=release.host_account_id,
-                amount=release.amount,
-                currency=release.currency,
+            from_attrs(
+                TransferFailedV1,
+                release,
                 code=outcome.code or "transfer_failed",
                 message=outcome.message,
             ),

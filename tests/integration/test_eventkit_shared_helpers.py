@@ -1,0 +1,86 @@
+"""The eventkit helpers the services share instead of spelling them out each: an outbox reply,
+one row by its key, a command line's pool. On payments' real schema; every write is rolled
+back."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+
+from eventkit.db import command_pool, connect
+from eventkit.outbox import Outbox
+from eventkit.rows import insert, select_one
+from marketplace_contracts import Envelope, make_envelope
+from marketplace_contracts.events.payments import PaymentVoidedV1
+from tests.conftest import service_dsn
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def conn(pg_ready: None) -> AsyncIterator[asyncpg.Connection]:
+    connection = await connect(service_dsn("payments"))
+    transaction = connection.transaction()
+    await transaction.start()
+    try:
+        yield connection
+    finally:
+        await transaction.rollback()
+        await connection.close()
+
+
+def _voided(payment_id: str) -> PaymentVoidedV1:
+    return PaymentVoidedV1(payment_id=payment_id, booking_id="b-helpers", reason="test")
+
+
+async def test_a_reply_carries_the_handled_envelopes_correlation_and_is_caused_by_it(
+    conn: asyncpg.Connection,
+) -> None:
+    handled = make_envelope(
+        _voided("pay_cause"), key="pay_cause", producer="booking", correlation_id=uuid.uuid4()
+    )
+
+    sent = await Outbox("payments", producer="payments").reply(
+        conn, _voided("pay_reply"), key="pay_reply", cause=handled
+    )
+
+    stored = await conn.fetchval(
+        "SELECT payload FROM payments.outbox WHERE event_id = $1", sent.event_id
+    )
+    written = Envelope.from_bytes(stored)
+    assert (written.correlation_id, written.causation_id) == (
+        handled.correlation_id,
+        handled.event_id,
+    )
+    assert (written.key, written.producer) == ("pay_reply", "payments")
+
+
+async def test_select_one_reads_the_row_of_a_key_and_none_for_an_unknown_key(
+    conn: asyncpg.Connection,
+) -> None:
+    request_id = f"req_{uuid.uuid4().hex[:12]}"
+    await insert(
+        conn,
+        "payments.dispute_actions",
+        {
+            "request_id": request_id,
+            "dispute_id": "dsp_helpers",
+            "action": "accept",
+            "succeeded": True,
+        },
+    )
+
+    row = await select_one(conn, "payments.dispute_actions", "request_id", request_id)
+
+    assert row is not None and row["dispute_id"] == "dsp_helpers"
+    assert await select_one(conn, "payments.dispute_actions", "request_id", "req_none") is None
+
+
+async def test_a_command_pool_lends_one_connection_and_is_closed_after(pg_ready: None) -> None:
+    async with command_pool(service_dsn("payments")) as pool:
+        assert await pool.fetchval("SELECT 1") == 1
+        assert pool.get_max_size() == 1
+    assert pool.is_closing()
