@@ -16,6 +16,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from booking.adapters import repository
 from booking.adapters.esign.base import EnvelopeStatus, WebhookEvent
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.holds import HoldRule
@@ -23,7 +24,6 @@ from booking.features.checkout.service import PlaceBooking, place_booking
 from booking.features.documents.service import Documents
 from booking.features.groups import timers as group_timers
 from booking.features.groups.service import LegRequest, PlaceGroup, place_group
-from booking.adapters import repository
 from booking.service_layer import host_response
 from booking.service_layer.handlers import BookingHandlers
 from eventkit.outbox import Outbox
