@@ -27,6 +27,7 @@ from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.refunds import Canceller
 from booking.entrypoints.auth import Role, issue_token
 from booking.features.bank_debits import domain as rules
+from booking.features.bank_debits import timers as bank_debit_timers
 from booking.features.cancellations import service as cancellations
 from booking.features.checkout.service import PlaceBooking, place_booking
 from booking.features.receipts import service as receipts
@@ -684,8 +685,8 @@ async def test_a_returned_debit_not_paid_in_time_releases_the_slot(
     await _handle(booking_pool, handlers.bank_debits.on_payment_returned, returned, payment_id)
     assert (await _row(booking_pool, booking_id))["status"] == "payment_due"
     async with booking_pool.acquire() as conn, conn.transaction():
-        await handlers.bank_debits.close_window(conn, booking_id, {})
-        await handlers.bank_debits.close_window(conn, booking_id, {})  # fires once in effect
+        await bank_debit_timers.close_window(OUTBOX, conn, booking_id, {})
+        await bank_debit_timers.close_window(OUTBOX, conn, booking_id, {})  # fires once in effect
     row = await _row(booking_pool, booking_id)
     assert (row["status"], row["failure_reason"]) == ("released", "payment_returned")
     [failed] = await _events(booking_pool, booking_id, "booking.booking_failed")

@@ -10,6 +10,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -21,7 +22,7 @@ from booking.adapters.esign.base import sha256_hex
 from booking.bootstrap import build_app, build_runtime
 from booking.config import BookingSettings
 from booking.entrypoints.auth import Role, issue_token
-from booking.features.checkout.service import CREATE_ENVELOPE
+from booking.features.documents.timers import CREATE_ENVELOPE, create_envelope
 from eventkit.runtime import ServiceRuntime
 from eventkit.scheduler import Scheduler
 from marketplace_contracts.events.booking import (
@@ -171,7 +172,8 @@ async def test_signing_every_document_publishes_the_audit_trail_once(
     )
     assert placed.status_code == 202, placed.text
     booking_id = placed.json()["booking_id"]
-    timers = Scheduler("booking", {CREATE_ENVELOPE: runtime.state["documents"].create_envelope})
+    provider = runtime.state["documents"].provider
+    timers = Scheduler("booking", {CREATE_ENVELOPE: partial(create_envelope, provider)})
     assert await timers.run_due(booking_pool) >= 1
     shown = await gateway.get(f"/v1/bookings/{booking_id}", headers=_guest())
     signing_url = urlsplit(shown.json()["signing_url"])

@@ -9,6 +9,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import asyncpg
 import httpx
@@ -16,7 +17,8 @@ import pytest
 
 from booking.bootstrap import build_app, build_runtime
 from booking.config import BookingSettings
-from booking.features.checkout.service import CREATE_ENVELOPE, PlaceBooking, place_booking
+from booking.features.checkout.service import PlaceBooking, place_booking
+from booking.features.documents.timers import CREATE_ENVELOPE, create_envelope
 from eventkit.scheduler import Scheduler
 from fake_dropbox_sign.app import create_app as create_fake
 from fake_dropbox_sign.callbacks import build_event
@@ -68,7 +70,8 @@ async def test_a_verified_signed_callback_moves_the_checkout_to_payment(
             runtime.state["outbox"],
             PlaceBooking("guest-x", listing_id, start, start + timedelta(hours=1), "pm_card_visa"),
         )
-    timers = Scheduler("booking", {CREATE_ENVELOPE: runtime.state["documents"].create_envelope})
+    provider = runtime.state["documents"].provider
+    timers = Scheduler("booking", {CREATE_ENVELOPE: partial(create_envelope, provider)})
     assert await timers.run_due(booking_pool) >= 1
     envelope_id = await booking_pool.fetchval(
         "SELECT envelope_id FROM booking.bookings WHERE booking_id = $1",

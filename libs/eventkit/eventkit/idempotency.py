@@ -1,5 +1,5 @@
-"""An HTTP command run once per caller and Idempotency-Key (every service but the gateway,
-whose commands keep their own module with the same rules: booking/service_layer/idempotent.py).
+"""An HTTP command run once per caller and Idempotency-Key, in every service: eventkit.endpoint
+runs the services' commands through it, booking/entrypoints/command.py the gateway's.
 
 The answer under a key lives in `<schema>.idempotency_keys` (eventkit.ddl.idempotency_table).
 Work that runs in one transaction stores its answer in that transaction, so a crash leaves both
@@ -7,7 +7,14 @@ or neither. Work that opens transactions of its own (a reconciliation run, a day
 stores its answer after it has finished: a second request that comes while the first is still
 running runs it too, which those commands allow (they are idempotent by their own keys). A
 refusal is an answer too, stored on its own (it has no effects to keep with it). The same key
-with another request (method, path or body) is 422 `idempotency_key_reused`."""
+with another request (method, path or body) is 422 `idempotency_key_reused`.
+
+A service says what its refusals are (`refuse`: HTTPException by default, the gateway's are its
+BookingError) and what a reused key raises (`Store(reused=...)`). A transaction that Postgres
+aborts as a deadlock victim can be run again (`retry=True`, eventkit.db.retry_conflicts): the
+gateway's two checkouts of one slot, whose retry sees the winner and is refused. None of this
+adds a round trip: a command under a key is one lookup, then one transaction of the work and the
+insert of its answer."""
 
 from __future__ import annotations
 
@@ -15,18 +22,33 @@ import hashlib
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import asyncpg
 from fastapi import HTTPException
 
 from eventkit import unit_of_work
+from eventkit.db import retry_conflicts
 from eventkit.http_errors import error_body
 
 KEY_REUSED = "idempotency_key_reused"
-# What a refusal raised by the work is stored as: HTTPException(status, {"code", "message"}).
 Work = Callable[[asyncpg.Connection], Awaitable[Any]]
 PoolWork = Callable[[], Awaitable[Any]]
+
+
+def request_hash(method: str, path: str, body: Any) -> str:
+    """What makes two requests under one key the same: method, path and the body (JSON form),
+    whatever the order of its keys."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(f"{method} {path}\n{canonical}".encode()).hexdigest()
+
+
+def _reused() -> Exception:
+    return HTTPException(
+        422,
+        {"code": KEY_REUSED, "message": "this Idempotency-Key was used with a different request"},
+    )
 
 
 @dataclass(frozen=True)
@@ -39,9 +61,7 @@ class Key:
 
     @classmethod
     def of(cls, owner: str, key: str, method: str, path: str, body: Any) -> Key:
-        canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
-        digest = hashlib.sha256(f"{method} {path}\n{canonical}".encode()).hexdigest()
-        return cls(owner, key, digest)
+        return cls(owner, key, request_hash(method, path, body))
 
 
 @dataclass(frozen=True)
@@ -49,14 +69,20 @@ class Answer:
     status: int
     body: Any
     replayed: bool = False  # the stored answer of an earlier request under the key
-    refusal: HTTPException | None = None  # this request's own refusal (its body is `body`)
+    refusal: Exception | None = None  # this request's own refusal (its body is `body`)
+
+
+# A refusal raised by the work as the answer kept for it, or None: not a refusal (it propagates).
+Refuse = Callable[[Exception], Answer | None]
 
 
 class Store:
-    """One service's `idempotency_keys` table."""
+    """One service's `idempotency_keys` table; `reused` makes what a key used with another
+    request raises (by default 422 `idempotency_key_reused`)."""
 
-    def __init__(self, schema: str) -> None:
+    def __init__(self, schema: str, *, reused: Callable[[], Exception] = _reused) -> None:
         self.table = f"{schema}.idempotency_keys"
+        self.reused = reused
 
     async def lookup(self, conn: asyncpg.Connection, key: Key) -> Answer | None:
         """The stored answer under `key`; 422 `idempotency_key_reused` for another request."""
@@ -69,13 +95,7 @@ class Store:
         if row is None:
             return None
         if row["request_hash"] != key.request_hash:
-            raise HTTPException(
-                422,
-                {
-                    "code": KEY_REUSED,
-                    "message": "this Idempotency-Key was used with a different request",
-                },
-            )
+            raise self.reused()
         return Answer(row["status_code"], row["response"], replayed=True)
 
     async def store(
@@ -96,37 +116,68 @@ class Store:
         return bool(done.endswith(" 1"))
 
 
-def refused(exc: HTTPException) -> Answer:
-    """A refusal as the answer the error handlers give (eventkit.http_errors)."""
+def refused(exc: Exception) -> Answer | None:
+    """An HTTPException as the answer the error handlers give (eventkit.http_errors)."""
+    if not isinstance(exc, HTTPException):
+        return None
     detail: dict[str, Any] = exc.detail if isinstance(exc.detail, dict) else {}
     code, message = str(detail.get("code", "conflict")), str(detail.get("message", exc.detail))
     return Answer(exc.status_code, error_body(code, message), refusal=exc)
 
 
-async def run(conn: asyncpg.Connection, store: Store, key: Key, status: int, work: Work) -> Answer:
+async def run(
+    conn: asyncpg.Connection,
+    store: Store,
+    key: Key,
+    status: int,
+    work: Work,
+    *,
+    refuse: Refuse = refused,
+    retry: bool = False,
+) -> Answer:
     """`work(conn)` in one transaction with its answer (JSON form) kept under `key`, or the
-    answer kept under `key` before."""
+    answer kept under `key` before. `retry`: run the transaction again when Postgres aborts it
+    as a deadlock victim or a serialization failure."""
     stored = await store.lookup(conn, key)
     if stored is not None:
         return stored
+    once = partial(_transact, conn, store, key, status, work)
     try:
-        async with unit_of_work.transaction(conn):
-            answer = Answer(status, await work(conn))
-            await store.store(conn, key, answer)
-            return answer
-    except HTTPException as exc:  # the transaction has rolled back
-        answer = refused(exc)
-    except asyncpg.UniqueViolationError as exc:  # a concurrent request with this key won?
-        if exc.table_name != "idempotency_keys":  # no: the work's own
+        return await (retry_conflicts(once) if retry else once())
+    except asyncpg.UniqueViolationError:
+        # A concurrent request under this key won: its answer's row was first, or a row of its
+        # work (the same work) was. Otherwise the violation is the work's own, and raised.
+        kept = await store.lookup(conn, key)
+        if kept is None:
             raise
-        return await _kept(conn, store, key)
-    if await store.store(conn, key, answer, first_wins=True):
+        return kept
+    except Exception as exc:  # the transaction has rolled back
+        answer = refuse(exc)
+        if answer is None:
+            raise
+    return await _keep_first(conn, store, key, answer)
+
+
+async def _transact(
+    conn: asyncpg.Connection, store: Store, key: Key, status: int, work: Work
+) -> Answer:
+    """One transaction of `work` and its answer. No savepoint around the work: its SAVEPOINT
+    and RELEASE were two of the dozen round trips of every checkout, for the rare refusal that
+    a rollback undoes as well."""
+    async with unit_of_work.transaction(conn):
+        answer = Answer(status, await work(conn))
+        await store.store(conn, key, answer)
         return answer
-    return await _kept(conn, store, key)
 
 
 async def run_outside(
-    conn: asyncpg.Connection, store: Store, key: Key, status: int, work: PoolWork
+    conn: asyncpg.Connection,
+    store: Store,
+    key: Key,
+    status: int,
+    work: PoolWork,
+    *,
+    refuse: Refuse = refused,
 ) -> Answer:
     """`work()`, which opens transactions of its own, with its answer kept under `key` once it
     has finished, or the answer kept under `key` before."""
@@ -135,11 +186,20 @@ async def run_outside(
         return stored
     try:
         answer = Answer(status, await work())
-    except HTTPException as exc:
-        answer = refused(exc)
+    except Exception as exc:
+        refusal = refuse(exc)
+        if refusal is None:
+            raise
+        answer = refusal
+    return await _keep_first(conn, store, key, answer)
+
+
+async def _keep_first(conn: asyncpg.Connection, store: Store, key: Key, answer: Answer) -> Answer:
+    """Keep `answer`, stored outside the work's transaction; when a concurrent request stored
+    first, its answer instead."""
     if await store.store(conn, key, answer, first_wins=True):
         return answer
-    return await _kept(conn, store, key)  # a concurrent request finished first: its answer
+    return await _kept(conn, store, key)
 
 
 async def _kept(conn: asyncpg.Connection, store: Store, key: Key) -> Answer:

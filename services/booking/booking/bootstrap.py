@@ -20,9 +20,9 @@ from booking.domain.holds import HoldRule
 from booking.entrypoints import http
 from booking.entrypoints.consumers import build_router
 from booking.features.amendments import timers as amendment_timers
-from booking.features.bank_debits import domain as bank_debits
-from booking.features.checkout.service import CREATE_ENVELOPE
+from booking.features.bank_debits import timers as bank_debit_timers
 from booking.features.claims import timers as claim_timers
+from booking.features.documents import timers as document_timers
 from booking.features.documents.endpoints import build_dropbox_sign_router, build_signing_router
 from booking.features.documents.service import Documents
 from booking.features.groups import timers as group_timers
@@ -138,7 +138,7 @@ def _esign(
 
 
 def _timers(
-    settings: BookingSettings, outbox: Outbox, handlers: BookingHandlers, documents: Documents
+    settings: BookingSettings, outbox: Outbox, handlers: BookingHandlers, esign: ESignProvider
 ) -> Scheduler:
     """Every durable timer booking runs, by name."""
     return Scheduler(
@@ -149,13 +149,17 @@ def _timers(
             COMPLETION: handlers.complete,
             invite_timers.INVITE_EXPIRY: partial(invite_timers.expire_job, outbox),
             PAYMENT_WINDOW: partial(payment_due.close_window, outbox),
-            CREATE_ENVELOPE: documents.create_envelope,
+            document_timers.CREATE_ENVELOPE: partial(document_timers.create_envelope, esign),
             group_timers.GROUP_HOLD_EXPIRY: partial(group_timers.expire_hold, handlers.groups),
             amendment_timers.AMENDMENT_EXPIRY: partial(amendment_timers.expire_job, outbox),
-            amendment_timers.CREATE_AMENDMENT_ENVELOPE: documents.create_amendment_envelope,
+            document_timers.CREATE_AMENDMENT_ENVELOPE: partial(
+                document_timers.create_amendment_envelope, esign
+            ),
             claim_timers.CLAIM_RESPONSE_EXPIRY: partial(claim_timers.expire_response, outbox),
             claim_timers.DEPOSIT_RELEASE: partial(claim_timers.release_job, outbox),
-            bank_debits.RETURNED_DEBIT_WINDOW: handlers.bank_debits.close_window,
+            bank_debit_timers.RETURNED_DEBIT_WINDOW: partial(
+                bank_debit_timers.close_window, outbox
+            ),
         },
         poll_interval=settings.scheduler_poll_seconds,
     )
@@ -179,7 +183,7 @@ def build_runtime(settings: BookingSettings) -> ServiceRuntime:
     runtime_ref: list[ServiceRuntime] = []
     _configure_rules(settings)
     esign, documents = _esign(settings, outbox, runtime_ref)
-    timers = _timers(settings, outbox, handlers, documents)
+    timers = _timers(settings, outbox, handlers, esign)
 
     async def run_timers(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
         await timers.run(runtime.db, stop)

@@ -1,5 +1,5 @@
 from datetime import timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
@@ -7,6 +7,11 @@ from pydantic_settings import SettingsConfigDict
 from booking.features.claims.domain.rules import ClaimWindows
 from eventkit.auth import DEV_JWT_SECRET
 from eventkit.settings import Duration, ServiceSettings
+
+
+def _hours(hours: int, description: str) -> Any:
+    """A window in whole seconds (at least one), `hours` long unless the setting says."""
+    return Field(default=hours * 3600, ge=1, description=description)
 
 
 class BookingSettings(ServiceSettings):
@@ -18,11 +23,10 @@ class BookingSettings(ServiceSettings):
     hold_ttl_seconds: int = Field(
         default=900, ge=1, description="How long a checkout may hold a slot unpaid."
     )
-    payment_step_limit_seconds: int = Field(
-        default=21600,
-        ge=1,
-        description="How long past the hold a checkout whose payment request is still in flight "
-        "at payments keeps its slot (domain/holds.py).",
+    payment_step_limit_seconds: int = _hours(
+        6,
+        "How long past the hold a checkout whose payment request is still in flight at payments "
+        "keeps its slot (domain/holds.py).",
     )
     hold_recheck_seconds: float = Field(
         default=30, gt=0, description="How often a run-out hold waiting for payments is looked at."
@@ -59,21 +63,18 @@ class BookingSettings(ServiceSettings):
         description="A card authorization nearing its limit while the host(s) still decide: "
         "reauthorize off-session on the saved card (release if that fails), or release now.",
     )
-    payment_window_seconds: int = Field(
-        default=48 * 3600,
-        ge=1,
-        description="How long a guest has to pay after a failed off-session charge.",
+    payment_window_seconds: int = _hours(
+        48,
+        "How long a guest has to pay after a failed off-session charge.",
     )
-    claim_window_seconds: int = Field(
-        default=72 * 3600,
-        ge=1,
-        description="How long after a booking's end its host may file damage claims against "
+    claim_window_seconds: int = _hours(
+        72,
+        "How long after a booking's end its host may file damage claims against "
         "the deposit; the deposit is released when it ends (claims settled).",
     )
-    claim_response_window_seconds: int = Field(
-        default=48 * 3600,
-        ge=1,
-        description="How long a guest has to accept or contest a claim before an admin decides.",
+    claim_response_window_seconds: int = _hours(
+        48,
+        "How long a guest has to accept or contest a claim before an admin decides.",
     )
     bank_debit_min_lead: Duration = Field(
         default=timedelta(days=5),
@@ -85,10 +86,9 @@ class BookingSettings(ServiceSettings):
         description="How long a guest has to pay by card after their bank debit was returned "
         "(at most until the booking starts).",
     )
-    overtime_dispute_window_seconds: int = Field(
-        default=48 * 3600,
-        ge=1,
-        description="How long a guest has to dispute reported overtime before it is charged.",
+    overtime_dispute_window_seconds: int = _hours(
+        48,
+        "How long a guest has to dispute reported overtime before it is charged.",
     )
     tax_provider: Literal["table", "stripe_tax"] = Field(
         default="table",

@@ -3,10 +3,10 @@ import time
 import jwt
 import pytest
 
-from booking.adapters.idempotency import request_hash
 from booking.domain.errors import BookingError, ErrorCode
 from booking.entrypoints.auth import Role, decode_token, issue_token
 from booking.entrypoints.errors import STATUS
+from eventkit.idempotency import request_hash
 
 SECRET = "a-test-secret-that-is-long-enough-for-hs256"
 

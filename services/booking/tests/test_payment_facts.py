@@ -281,7 +281,8 @@ async def test_a_refund_outcome_goes_to_the_cancellation_or_amendment_it_is_abou
     async def no_receipt(*_: Any) -> None:
         return None
 
-    monkeypatch.setattr(cancellations, "_amendment_refund", amendment_refund)
+    monkeypatch.setattr(cancellations.amendments, "on_refund_succeeded", amendment_refund)
+    monkeypatch.setattr(cancellations.amendments, "on_refund_failed", amendment_refund)
     monkeypatch.setattr(cancellations.repository, "get_booking", get_booking)
     monkeypatch.setattr(receipts, "issue_for_refund", no_receipt)
     if outcome == "succeeded":

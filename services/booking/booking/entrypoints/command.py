@@ -2,32 +2,44 @@
 Idempotency-Key, and the unit of work.
 
 A route declares `call: Annotated[Command, command(Role.GUEST)]` and hands `call.run` its use
-case, which runs in one transaction with its answer stored under the key
-(service_layer/idempotent.py). The answer is the route's own `response_model`, validated
-before it is stored, so what is served, what a replay serves and the OpenAPI document have one
-shape. Refusals keep the shared error body and codes (errors.py)."""
+case, which runs in one transaction with its answer stored under the key in
+`booking.idempotency_keys` (eventkit.idempotency, as every service's commands). The answer is
+the route's own `response_model`, validated before it is stored, so what is served, what a
+replay serves and the OpenAPI document have one shape. Refusals (a BookingError) keep the shared
+error body and codes (errors.py) and are stored and replayed like an answer. A transaction that
+Postgres aborts as a deadlock victim (two checkouts of one slot while the winner's payment is
+confirmed) is run again: the retry sees the winner and is refused."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from functools import cache
-from typing import Annotated, Any
+from functools import cache, partial
+from typing import Annotated, Any, Concatenate, ParamSpec
 
 import asyncpg
 from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from pydantic import TypeAdapter
+from pydantic import BaseModel, TypeAdapter
 
-from booking.domain.errors import BookingError
+from booking.domain.errors import BookingError, ErrorCode
 from booking.entrypoints import errors
 from booking.entrypoints.auth import CurrentPrincipal, Principal, Role, require_role
-from booking.service_layer import idempotent
 from booking.service_layer.unit_of_work import UnitOfWork
+from eventkit import idempotency, unit_of_work
+from eventkit.db import retry_conflicts
 from eventkit.outbox import Outbox
 
-__all__ = ["Command", "IdempotencyKey", "command"]
+__all__ = [
+    "AdminCommand",
+    "Command",
+    "GuestCommand",
+    "HostCommand",
+    "HostOrAdminCommand",
+    "IdempotencyKey",
+    "command",
+]
 
 IdempotencyKey = Annotated[
     str | None,
@@ -40,6 +52,17 @@ IdempotencyKey = Annotated[
     ),
 ]
 Work = Callable[[asyncpg.Connection], Awaitable[Any]]
+P = ParamSpec("P")
+
+
+def _reused() -> BookingError:
+    return BookingError(
+        ErrorCode.IDEMPOTENCY_KEY_REUSED,
+        "this Idempotency-Key was used with a different request body",
+    )
+
+
+STORE = idempotency.Store("booking", reused=_reused)
 
 
 @dataclass(frozen=True)
@@ -74,23 +97,41 @@ class Command:
         shape = _adapter(route.response_model)
         status = route.status_code or 200
 
-        async def answer(conn: asyncpg.Connection) -> tuple[int, Any]:
+        async def answer(conn: asyncpg.Connection) -> Any:
             shaped = shape.validate_python(await work(conn))
-            return status, shape.dump_python(shaped, mode="json", by_alias=True)
+            return shape.dump_python(shaped, mode="json", by_alias=True)
 
         key = None
         if self.idempotency_key is not None:
             request = self.request
-            key = idempotent.Key.of(
+            key = idempotency.Key.of(
                 self.principal.key, self.idempotency_key, request.method, request.url.path, body
             )
         async with self.request.app.state.runtime.db.acquire() as conn:
-            done = await idempotent.run(conn, answer, _refusal, key)
+            if key is None:  # nothing to keep: the work in one transaction
+                served = await retry_conflicts(partial(_once, conn, answer))
+                done = idempotency.Answer(status, served)
+            else:
+                done = await idempotency.run(
+                    conn, STORE, key, status, answer, refuse=_refusal, retry=True
+                )
         if done.replayed:
             return JSONResponse(done.body, done.status, headers={"Idempotent-Replayed": "true"})
         if done.refusal is not None:
             raise done.refusal
         return shape.validate_python(done.body)
+
+    async def apply(
+        self,
+        body: BaseModel | None,
+        use_case: Callable[Concatenate[asyncpg.Connection, Outbox, P], Awaitable[Any]],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> Any:
+        """`run` of the usual use case, `use_case(conn, outbox, *args, **kwargs)`, for a request
+        that is its `body` (none: `{}`, the same request whatever else was sent)."""
+        sent = {} if body is None else body.model_dump(mode="json")
+        return await self.run(lambda conn: use_case(conn, self.outbox, *args, **kwargs), sent)
 
 
 def command(*roles: Role) -> Any:
@@ -105,10 +146,27 @@ def command(*roles: Role) -> Any:
     return Depends(allowed)
 
 
+GuestCommand = Annotated[Command, command(Role.GUEST)]
+HostCommand = Annotated[Command, command(Role.HOST)]
+AdminCommand = Annotated[Command, command(Role.ADMIN)]
+# A host answers for their own listings; an admin for anyone's.
+HostOrAdminCommand = Annotated[Command, command(Role.HOST, Role.ADMIN)]
+
+
 @cache
 def _adapter(model: Any) -> TypeAdapter[Any]:
     return TypeAdapter(model)
 
 
-def _refusal(exc: BookingError) -> tuple[int, Any]:
-    return errors.status_for(exc), errors.error_body(exc.code, exc.message)
+async def _once(conn: asyncpg.Connection, work: Work) -> Any:
+    """`work` in one transaction (no key: nothing to store)."""
+    async with unit_of_work.transaction(conn):
+        return await work(conn)
+
+
+def _refusal(exc: Exception) -> idempotency.Answer | None:
+    """A BookingError as the answer its handler gives (errors.py), kept under the key."""
+    if not isinstance(exc, BookingError):
+        return None
+    body = errors.error_body(exc.code, exc.message)
+    return idempotency.Answer(errors.status_for(exc), body, refusal=exc)

@@ -4,6 +4,8 @@ command's role, Idempotency-Key and unit of work: command.py)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -11,7 +13,7 @@ import asyncpg
 from fastapi import Depends, Request
 
 from booking.domain import limits
-from booking.entrypoints.auth import STAFF, Principal, Role
+from booking.entrypoints.auth import STAFF, CurrentPrincipal, Principal, Role
 from eventkit.http_errors import ErrorOut
 from eventkit.runtime import ServiceRuntime
 
@@ -50,6 +52,25 @@ AdmitCheckout = Annotated[None, Depends(admit_checkout)]
 
 def runtime_of(request: Request) -> ServiceRuntime:
     return request.app.state.runtime
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A caller who reads: who they are, and a connection (no transaction) to read with. A
+    command's is `command.Command`."""
+
+    request: Request
+    principal: Principal
+
+    def connection(self) -> AbstractAsyncContextManager[asyncpg.Connection]:
+        return runtime_of(self.request).db.acquire()
+
+
+async def _reading(request: Request, principal: CurrentPrincipal) -> Reading:
+    return Reading(request, principal)
+
+
+Reader = Annotated[Reading, Depends(_reading)]
 
 
 def check_horizon(request: Request, **times: datetime | None) -> None:

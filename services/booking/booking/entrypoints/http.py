@@ -4,22 +4,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI
 
 from booking.domain.errors import BookingError, ErrorCode
 from booking.entrypoints import (
     errors,
     lists_http,
 )
-from booking.entrypoints.auth import STAFF, CurrentPrincipal, Principal, Role
-from booking.entrypoints.command import Command, command
-from booking.entrypoints.common import (
-    ERRORS,
-    runtime_of,
-    visible_to,
-)
+from booking.entrypoints.auth import STAFF, Principal, Role
+from booking.entrypoints.command import GuestCommand, HostOrAdminCommand
+from booking.entrypoints.common import ERRORS, Reader, visible_to
 from booking.entrypoints.schemas import (
     BookingOut,
     DeclineRequest,
@@ -37,18 +33,17 @@ from booking.service_layer import booking_views, host_response, payment_due
 from booking.service_layer.admission import Admission
 from eventkit.outbox import Outbox
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", responses=ERRORS)
 
 
 @router.get(
     "/listings",
     response_model=list[ListingOut],
-    responses=ERRORS,
     tags=["listings"],
     summary="Bookable listings (the booking service's catalogue replica)",
 )
-async def list_listings(request: Request, principal: CurrentPrincipal) -> list[dict[str, Any]]:
-    async with runtime_of(request).db.acquire() as conn:
+async def list_listings(read: Reader) -> list[dict[str, Any]]:
+    async with read.connection() as conn:
         rows = await booking_views.listings(conn)
     return [{k: r[k] for k in ListingOut.model_fields} for r in rows]
 
@@ -56,7 +51,6 @@ async def list_listings(request: Request, principal: CurrentPrincipal) -> list[d
 @router.get(
     "/bookings/{booking_id}",
     response_model=BookingOut,
-    responses=ERRORS,
     tags=["bookings"],
     summary="A booking, visible to its guest, its host and staff (admin, trust)",
     description="While the booking's payment is disputed (a card chargeback or inquiry), "
@@ -64,16 +58,14 @@ async def list_listings(request: Request, principal: CurrentPrincipal) -> list[d
     "`reason`, `opened_at` and `due_by`. It stays after the dispute closes (`won`, `lost`, "
     "`warning_closed`).",
 )
-async def get_booking(
-    request: Request, booking_id: uuid.UUID, principal: CurrentPrincipal
-) -> dict[str, Any]:
-    async with runtime_of(request).db.acquire() as conn:
+async def get_booking(booking_id: uuid.UUID, read: Reader) -> dict[str, Any]:
+    async with read.connection() as conn:
         row = await booking_views.booking(conn, booking_id)
-        if not visible_to(principal, row):  # 404, not 403: do not reveal that it exists
+        if not visible_to(read.principal, row):  # 404, not 403: do not reveal that it exists
             raise BookingError(ErrorCode.BOOKING_NOT_FOUND, f"booking {booking_id} not found")
         assert row is not None
-        view = await booking_views.with_dispute(conn, row, staff=principal.role in STAFF)
-    if principal.role != Role.GUEST:
+        view = await booking_views.with_dispute(conn, row, staff=read.principal.role in STAFF)
+    if read.principal.role != Role.GUEST:
         view["next_action"] = None  # the client secret is for the guest who pays only
     return view
 
@@ -83,34 +75,27 @@ def _host_scope(principal: Principal) -> str | None:
     return None if principal.role == Role.ADMIN else principal.sub
 
 
-HostOrAdmin = Annotated[Command, command(Role.HOST, Role.ADMIN)]
-
-
 @router.post(
     "/bookings/{booking_id}/accept",
     response_model=BookingOut,
-    responses=ERRORS,
     tags=["request-to-book"],
     summary="The host accepts a request; the payment is captured",
     description="Only for a booking in `awaiting_host`; anything else is 409 "
     "`illegal_transition`. Of two concurrent answers exactly one wins.",
 )
-async def accept_request(booking_id: uuid.UUID, call: HostOrAdmin) -> BookingOut:
+async def accept_request(booking_id: uuid.UUID, call: HostOrAdminCommand) -> BookingOut:
     host_id = _host_scope(call.principal)
-    return await call.run(
-        lambda conn: host_response.accept(conn, call.outbox, booking_id, host_id), {}
-    )
+    return await call.apply(None, host_response.accept, booking_id, host_id)
 
 
 @router.post(
     "/bookings/{booking_id}/decline",
     response_model=BookingOut,
-    responses=ERRORS,
     tags=["request-to-book"],
     summary="The host declines a request; the authorization is voided",
 )
 async def decline_request(
-    booking_id: uuid.UUID, call: HostOrAdmin, body: DeclineRequest | None = None
+    booking_id: uuid.UUID, call: HostOrAdminCommand, body: DeclineRequest | None = None
 ) -> BookingOut:
     host_id, reason = _host_scope(call.principal), body.reason if body else ""
     return await call.run(
@@ -123,21 +108,15 @@ async def decline_request(
     "/bookings/{booking_id}/pay",
     status_code=202,
     response_model=BookingOut,
-    responses=ERRORS,
     tags=["bookings"],
     summary="Pay a booking in `payment_due` with this payment method",
     description="After a failed off-session charge the booking is `payment_due` until `pay_by`. "
     "This starts one on-session attempt; the booking returns to `confirmed` once captured. "
     "409 `illegal_transition` in any other state.",
 )
-async def pay_booking(
-    booking_id: uuid.UUID, body: PayRequest, call: Annotated[Command, command(Role.GUEST)]
-) -> BookingOut:
+async def pay_booking(booking_id: uuid.UUID, body: PayRequest, call: GuestCommand) -> BookingOut:
     guest_id = call.principal.sub
-    return await call.run(
-        lambda conn: payment_due.pay(conn, call.outbox, booking_id, guest_id, body.payment_method),
-        body.model_dump(mode="json"),
-    )
+    return await call.apply(body, payment_due.pay, booking_id, guest_id, body.payment_method)
 
 
 def install(

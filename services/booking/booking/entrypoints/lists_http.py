@@ -5,14 +5,16 @@ host."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+import asyncpg
+from fastapi import APIRouter, Depends
 
 from booking.domain.pages import Filters, Scope
-from booking.entrypoints.auth import STAFF, CurrentPrincipal, Principal, Role, require_role
-from booking.entrypoints.common import runtime_of
+from booking.entrypoints.auth import STAFF, Principal, Role, require_role
+from booking.entrypoints.common import Reader, Reading
 from booking.entrypoints.list_schemas import (
     DEFAULT_LIMIT,
     BookingPage,
@@ -82,6 +84,31 @@ def _narrowed(
 
 Narrowed = Annotated[Filters, Depends(_narrowed)]
 
+Lister = Callable[[asyncpg.Connection, PageRequest, Viewer], Awaitable[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Paging:
+    """What every list route takes: the caller and the page they ask for."""
+
+    read: Reading
+    cursor: str | None
+    limit: int
+
+    async def answer(self, lister: Lister, filters: Filters, *roles: Role) -> dict[str, Any]:
+        """The page `lister` reads in the caller's scope (403 `forbidden` to other roles)."""
+        principal = self.read.principal
+        ask = PageRequest(_scope(principal, *roles), filters, self.cursor, self.limit)
+        async with self.read.connection() as conn:
+            return await lister(conn, ask, _viewer(principal))
+
+
+async def _paging(read: Reader, cursor: Cursor = None, limit: Limit = DEFAULT_LIMIT) -> Paging:
+    return Paging(read, cursor, limit)
+
+
+Page = Annotated[Paging, Depends(_paging)]
+
 
 @router.get(
     "/bookings",
@@ -96,20 +123,10 @@ Narrowed = Annotated[Filters, Depends(_narrowed)]
     "`GET /v1/bookings/{id}` shows it to the same caller.",
 )
 async def list_bookings(
-    *,
-    request: Request,
-    principal: CurrentPrincipal,
-    status: BookingStatuses = None,
-    narrowed: Narrowed,
-    cursor: Cursor = None,
-    limit: Limit = DEFAULT_LIMIT,
+    *, status: BookingStatuses = None, page: Page, narrowed: Narrowed
 ) -> dict[str, Any]:
-    scope = _scope(principal, Role.GUEST, Role.HOST)
     filters = replace(narrowed, statuses=tuple(status or ()))
-    async with runtime_of(request).db.acquire() as conn:
-        return await lists.bookings(
-            conn, PageRequest(scope, filters, cursor, limit), _viewer(principal)
-        )
+    return await page.answer(lists.bookings, filters, Role.GUEST, Role.HOST)
 
 
 @router.get(
@@ -124,19 +141,10 @@ async def list_bookings(
     "expired. Staff (admin, trust) see every host's, `host_id` narrows.",
 )
 async def list_host_requests(
-    request: Request,
-    principal: CurrentPrincipal,
-    listing_id: ListingFilter = None,
-    host_id: HostFilter = None,
-    cursor: Cursor = None,
-    limit: Limit = DEFAULT_LIMIT,
+    listing_id: ListingFilter = None, host_id: HostFilter = None, *, page: Page
 ) -> dict[str, Any]:
-    scope = _scope(principal, Role.HOST)
     filters = Filters(host_id=host_id, listing_id=listing_id)
-    async with runtime_of(request).db.acquire() as conn:
-        return await lists.host_requests(
-            conn, PageRequest(scope, filters, cursor, limit), _viewer(principal)
-        )
+    return await page.answer(lists.host_requests, filters, Role.HOST)
 
 
 @router.get(
@@ -149,18 +157,14 @@ async def list_host_requests(
     "trust) everyone's, with `guest_id` and `host_id` to narrow.",
 )
 async def list_invites(
-    *,
-    request: Request,
-    principal: CurrentPrincipal,
-    status: InviteStatuses = None,
-    narrowed: Narrowed,
-    cursor: Cursor = None,
-    limit: Limit = DEFAULT_LIMIT,
+    *, status: InviteStatuses = None, page: Page, narrowed: Narrowed
 ) -> dict[str, Any]:
-    scope = _scope(principal, Role.GUEST, Role.HOST)
     filters = replace(narrowed, statuses=tuple(status or ()))
-    async with runtime_of(request).db.acquire() as conn:
-        return await lists.invites(conn, PageRequest(scope, filters, cursor, limit))
+    return await page.answer(_invites, filters, Role.GUEST, Role.HOST)
+
+
+async def _invites(conn: asyncpg.Connection, ask: PageRequest, _: Viewer) -> dict[str, Any]:
+    return await lists.invites(conn, ask)  # an invite shows the same to everyone who sees it
 
 
 @router.get(
@@ -174,16 +178,7 @@ async def list_invites(
     "other hosts' bookings).",
 )
 async def list_groups(
-    request: Request,
-    principal: CurrentPrincipal,
-    status: GroupStatuses = None,
-    guest_id: GuestFilter = None,
-    cursor: Cursor = None,
-    limit: Limit = DEFAULT_LIMIT,
+    status: GroupStatuses = None, guest_id: GuestFilter = None, *, page: Page
 ) -> dict[str, Any]:
-    scope = _scope(principal, Role.GUEST)
     filters = Filters(guest_id=guest_id, statuses=tuple(status or ()))
-    async with runtime_of(request).db.acquire() as conn:
-        return await lists.groups(
-            conn, PageRequest(scope, filters, cursor, limit), _viewer(principal)
-        )
+    return await page.answer(lists.groups, filters, Role.GUEST)

@@ -6,23 +6,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from booking.entrypoints.fields import (
-    PaymentMethodId,
-    Reason,
-)
+from booking.entrypoints.bodies import RequestBody
+from booking.entrypoints.fields import PaymentMethodId, Reason
 
 
-class PayRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class PayRequest(RequestBody):
     payment_method: PaymentMethodId = Field(examples=["pm_card_visa"])
 
 
-class DeclineRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class DeclineRequest(RequestBody):
     reason: Reason = Field(default="", examples=["Not available that day"])
 
 

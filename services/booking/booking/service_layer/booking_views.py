@@ -13,6 +13,7 @@ from booking.adapters import repository
 # What a booking shows of its bank debit (a feature's pure rule; the view is everyone's).
 from booking.features.bank_debits import domain as bank_debits
 from booking.service_layer import disputes
+from booking.service_layer.rows import columns, texts
 
 
 async def listings(conn: asyncpg.Connection) -> list[asyncpg.Record]:
@@ -43,48 +44,21 @@ def deposit_status(row: asyncpg.Record) -> str:
 
 def booking_view(row: asyncpg.Record) -> dict[str, Any]:
     return {
-        "booking_id": str(row["booking_id"]),
-        "status": row["status"],
-        "payment_status": row["payment_status"],
-        "guest_id": row["guest_id"],
-        "listing_id": row["listing_id"],
-        "host_id": row["host_id"],
-        "starts_at": row["starts_at"].isoformat(),
-        "ends_at": row["ends_at"].isoformat(),
-        "amount": row["amount"],
-        "platform_fee": row["platform_fee"],
-        "currency": row["currency"],
-        "payment_id": row["payment_id"],
-        "failure_reason": row["failure_reason"],
-        "failure_detail": row["failure_detail"],
-        "version": row["version"],
-        "mode": row["mode"],
-        "respond_by": row["respond_by"].isoformat() if row["respond_by"] else None,
-        "pay_by": row["pay_by"].isoformat() if row["pay_by"] else None,
-        "signing_url": row["signing_url"],
-        "group_id": str(row["group_id"]) if row["group_id"] else None,
-        "guests": row["guests"],
-        "extras": row["extras"],
-        "tax": row["tax"],
-        "quote": row["quote"],
-        "policy": row["policy"],
-        "cancelled_by": row["cancelled_by"],
-        "cancelled_at": row["cancelled_at"].isoformat() if row["cancelled_at"] else None,
-        "refund": row["refund"],
-        "refund_status": row["refund_status"],
-        "refund_failure": row["refund_failure"],
-        "refunded_amount": row["refunded_amount"],
-        "authorization_renewed_at": row["authorization_renewed_at"].isoformat()
-        if row["authorization_renewed_at"]
-        else None,
+        **texts(row, "booking_id"),
+        **columns(
+            row,
+            "status payment_status guest_id listing_id host_id amount platform_fee currency "
+            "payment_id failure_reason failure_detail version mode",
+        ),
+        **texts(row, "starts_at ends_at respond_by pay_by group_id"),
+        **columns(row, "signing_url guests extras tax quote policy cancelled_by"),
+        **texts(row, "cancelled_at authorization_renewed_at created_at updated_at"),
+        **columns(row, "refund refund_status refund_failure refunded_amount"),
         # Only while the checkout waits for it (a 3-D Secure step at authorization).
         "next_action": row["next_action"]
         if row["next_action"] and row["status"] == "pending_payment"
         else None,
-        "deposit_amount": row["deposit_amount"],
+        **columns(row, "deposit_amount deposit_charged"),
         "deposit_status": deposit_status(row),
-        "deposit_charged": row["deposit_charged"],
         **bank_debits.view_fields(row),
-        "created_at": row["created_at"].isoformat(),
-        "updated_at": row["updated_at"].isoformat(),
     }

@@ -21,34 +21,19 @@ from marketplace_contracts.events.payments_disputes import (
 async def on_dispute_opened(
     conn: asyncpg.Connection, env: Envelope, event: DisputeOpenedV1, _: object
 ) -> None:
-    await repository.record(
+    await _record(
         conn,
-        dispute_id=event.dispute_id,
-        payment_id=event.payment_id,
-        subject_id=event.booking_id,
+        event,
+        disputes.rank_of(event.status),
+        "reason amount currency opened_at due_by",
         booking_ids=[leg.booking_id for leg in event.legs],
-        status=event.status,
-        rank=disputes.rank_of(event.status),
-        reason=event.reason,
-        amount=event.amount,
-        currency=event.currency,
-        opened_at=event.opened_at,
-        due_by=event.due_by,
     )
 
 
 async def on_dispute_updated(
     conn: asyncpg.Connection, env: Envelope, event: DisputeUpdatedV1, _: object
 ) -> None:
-    await repository.record(
-        conn,
-        dispute_id=event.dispute_id,
-        payment_id=event.payment_id,
-        subject_id=event.booking_id,
-        status=event.status,
-        rank=disputes.rank_of(event.status),
-        due_by=event.due_by,
-    )
+    await _record(conn, event, disputes.rank_of(event.status), "due_by")
 
 
 async def on_dispute_closed(
@@ -56,17 +41,27 @@ async def on_dispute_closed(
 ) -> None:
     """Closed whatever its status says: a closing is final even for a status booking does not
     know yet."""
+    await _record(conn, event, disputes.CLOSED_RANK, "reason amount currency closed_at")
+
+
+async def _record(
+    conn: asyncpg.Connection,
+    event: DisputeOpenedV1 | DisputeUpdatedV1 | DisputeClosedV1,
+    rank: int,
+    facts: str,
+    **more: Any,
+) -> None:
+    """The dispute as `event` tells it: its ids and status, and the `facts` (space-separated
+    fields) this kind of event carries; the others keep what was recorded."""
     await repository.record(
         conn,
         dispute_id=event.dispute_id,
         payment_id=event.payment_id,
         subject_id=event.booking_id,
         status=event.status,
-        rank=disputes.CLOSED_RANK,
-        reason=event.reason,
-        amount=event.amount,
-        currency=event.currency,
-        closed_at=event.closed_at,
+        rank=rank,
+        **{name: getattr(event, name) for name in facts.split()},
+        **more,
     )
 
 

@@ -6,7 +6,11 @@ Each handler runs inside the consumer's transaction, together with the inbox row
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
+from typing import Generic, TypeVar
 
 import asyncpg
 
@@ -57,6 +61,49 @@ from marketplace_contracts.events.payments import (
     ReauthorizationFailedV1,
 )
 
+Fact = TypeVar("Fact", PaymentFailedV1, PaymentCapturedV1 | PaymentCapturedV2)
+SubjectAnswer = Callable[[asyncpg.Connection, Envelope, Fact, Outbox, uuid.UUID], Awaitable[None]]
+ClaimAnswer = Callable[[UnitOfWork, Envelope, Fact, uuid.UUID], Awaitable[None]]
+GroupAnswer = Callable[[asyncpg.Connection, Envelope, Fact], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ChargeAnswers(Generic[Fact]):
+    """Payments' answer to a charge a feature asked for (a damage claim's, an amendment's extra
+    charge, a group's checkout) goes to that feature; one set for failed, one for captured."""
+
+    outbox: Outbox
+    claim: ClaimAnswer[Fact]
+    extra_charge: SubjectAnswer[Fact]
+    group: GroupAnswer[Fact]
+
+    async def answer(
+        self,
+        conn: asyncpg.Connection,
+        env: Envelope,
+        event: Fact,
+        about: payment_facts.PaymentAbout,
+    ) -> bool:
+        """True when the payment was a feature's and it took the answer."""
+        if about.purpose == payment_facts.GROUP_CHECKOUT:
+            await self.group(conn, env, event)
+            return True
+        if about.purpose not in (payment_facts.DEPOSIT_CLAIM, payment_facts.EXTRA_CHARGE):
+            return False
+        assert about.subject_id is not None
+        if about.purpose == payment_facts.DEPOSIT_CLAIM:
+            await self.claim(UnitOfWork(conn, self.outbox), env, event, about.subject_id)
+        else:
+            await self.extra_charge(conn, env, event, self.outbox, about.subject_id)
+        return True
+
+
+# The transition each way of securing the guest's money makes, and the payment status it sets.
+SECURED_BY: dict[type, tuple[Trigger, PaymentStatus]] = {
+    PaymentAuthorizedV1: (Trigger.PAYMENT_AUTHORIZED, PaymentStatus.AUTHORIZED),
+    PaymentMethodSavedV1: (Trigger.PAYMENT_METHOD_SAVED, PaymentStatus.SAVED),
+}
+
 
 class BookingHandlers:
     def __init__(
@@ -75,6 +122,21 @@ class BookingHandlers:
         self.hold_rule = hold_rule
         self.bank_debits = BankDebitHandlers(outbox, returned_debit_pay_window)
         self.groups = GroupPayments(outbox, expiring_authorization_policy, hold_rule)
+
+    # Built on each fact, not once: the features' handlers stay replaceable (tests patch them).
+    @property
+    def charge_failed(self) -> ChargeAnswers[PaymentFailedV1]:
+        claim = partial(claims.on_charge_failed, windows=self.claim_windows)
+        return ChargeAnswers(
+            self.outbox, claim, amendments.on_charge_failed, self.groups.on_payment_failed
+        )
+
+    @property
+    def charge_captured(self) -> ChargeAnswers[PaymentCapturedV1 | PaymentCapturedV2]:
+        claim = partial(claims.on_charge_captured, windows=self.claim_windows)
+        return ChargeAnswers(
+            self.outbox, claim, amendments.on_charge_captured, self.groups.on_payment_captured
+        )
 
     async def _load(self, conn: asyncpg.Connection, booking_id: str) -> asyncpg.Record:
         row = await repository.get_booking(conn, uuid.UUID(booking_id), for_update=True)
@@ -99,57 +161,31 @@ class BookingHandlers:
             event.updated_at,
         )
 
-    async def on_payment_authorized(
-        self, conn: asyncpg.Connection, env: Envelope, event: PaymentAuthorizedV1, _: object
-    ) -> None:
-        await receipts.remember_card(conn, event)
-        await self._payment_ready(
-            conn, env, event, Trigger.PAYMENT_AUTHORIZED, PaymentStatus.AUTHORIZED
-        )
-
-    async def on_payment_method_saved(
-        self, conn: asyncpg.Connection, env: Envelope, event: PaymentMethodSavedV1, _: object
-    ) -> None:
-        await receipts.remember_card(conn, event)
-        await self._payment_ready(
-            conn, env, event, Trigger.PAYMENT_METHOD_SAVED, PaymentStatus.SAVED
-        )
-
-    async def _payment_ready(
+    async def on_payment_secured(
         self,
         conn: asyncpg.Connection,
         env: Envelope,
         event: PaymentAuthorizedV1 | PaymentMethodSavedV1,
-        trigger: Trigger,
-        payment_status: PaymentStatus,
+        _: object,
     ) -> None:
         """The guest's money is secured (held, or card saved): confirm or ask the host."""
+        await receipts.remember_card(conn, event)
         if event.group_id is not None:
             await self.groups.on_payment_secured(conn, env, event)
             return
+        trigger, payment_status = SECURED_BY[type(event)]
         row = await self._load(conn, event.booking_id)
         await payment_secured(conn, self.outbox, env, row, event, trigger, payment_status)
+
+    # Payments' two ways of securing the money differ only in the transition they make.
+    on_payment_authorized = on_payment_secured
+    on_payment_method_saved = on_payment_secured
 
     async def on_payment_failed(
         self, conn: asyncpg.Connection, env: Envelope, event: PaymentFailedV1, _: object
     ) -> None:
         about = payment_facts.payment_about(event)
-        if about.purpose == payment_facts.DEPOSIT_CLAIM:
-            assert about.subject_id is not None
-            await claims.on_charge_failed(
-                UnitOfWork(conn, self.outbox),
-                env,
-                event,
-                about.subject_id,
-                windows=self.claim_windows,
-            )
-            return
-        if about.purpose == payment_facts.EXTRA_CHARGE:
-            assert about.subject_id is not None
-            await amendments.on_charge_failed(conn, env, event, self.outbox, about.subject_id)
-            return
-        if about.purpose == payment_facts.GROUP_CHECKOUT:
-            await self.groups.on_payment_failed(conn, env, event)
+        if await self.charge_failed.answer(conn, env, event, about):
             return
         row = await self._load(conn, event.booking_id)
         if row["status"] in (BookingStatus.CONFIRMED, BookingStatus.PAYMENT_DUE):
@@ -185,22 +221,7 @@ class BookingHandlers:
     ) -> None:
         about = payment_facts.payment_about(event)
         await receipts.issue_for_capture(conn, env, event, about.purpose)
-        if about.purpose == payment_facts.DEPOSIT_CLAIM:
-            assert about.subject_id is not None
-            await claims.on_charge_captured(
-                UnitOfWork(conn, self.outbox),
-                env,
-                event,
-                about.subject_id,
-                windows=self.claim_windows,
-            )
-            return
-        if about.purpose == payment_facts.EXTRA_CHARGE:
-            assert about.subject_id is not None
-            await amendments.on_charge_captured(conn, env, event, self.outbox, about.subject_id)
-            return
-        if about.purpose == payment_facts.GROUP_CHECKOUT:
-            await self.groups.on_payment_captured(conn, env, event)
+        if await self.charge_captured.answer(conn, env, event, about):
             return
         if await self.bank_debits.on_payment_captured(conn, env, event):  # ACH bookings
             return

@@ -10,14 +10,9 @@ from fastapi import APIRouter, Request
 
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.refunds import Canceller
-from booking.entrypoints.auth import CurrentPrincipal, Principal, Role, require_role
-from booking.entrypoints.command import Command, command
-from booking.entrypoints.common import (
-    DISPUTED_ERRORS,
-    ERRORS,
-    check_horizon,
-    runtime_of,
-)
+from booking.entrypoints.auth import Principal, Role, require_role
+from booking.entrypoints.command import Command, HostCommand, command
+from booking.entrypoints.common import DISPUTED_ERRORS, ERRORS, Reader, check_horizon
 from booking.features.amendments import service as amendments
 from booking.features.amendments import views as amendments_views
 from booking.features.amendments.schemas import (
@@ -27,7 +22,7 @@ from booking.features.amendments.schemas import (
     ProposeAmendmentRequest,
 )
 
-router = APIRouter(prefix="/v1", tags=["amendments"])
+router = APIRouter(prefix="/v1", tags=["amendments"], responses=ERRORS)
 PARTIES = (Role.GUEST, Role.HOST)  # the booking's two sides; staff amend nothing
 PartyCall = Annotated[Command, command(*PARTIES)]
 
@@ -56,18 +51,15 @@ async def propose(
 ) -> AmendmentOut:
     actor = _actor(call.principal)
     check_horizon(request, starts_at=body.starts_at, ends_at=body.ends_at)
-    return await call.run(
-        lambda conn: amendments.propose_change(
-            conn,
-            call.outbox,
-            booking_id,
-            actor,
-            starts_at=body.starts_at,
-            ends_at=body.ends_at,
-            guests=body.guests,
-            extras=body.extras,
-        ),
-        body.model_dump(mode="json"),
+    return await call.apply(
+        body,
+        amendments.propose_change,
+        booking_id,
+        actor,
+        starts_at=body.starts_at,
+        ends_at=body.ends_at,
+        guests=body.guests,
+        extras=body.extras,
     )
 
 
@@ -75,40 +67,31 @@ async def propose(
     "/bookings/{booking_id}/overtime",
     status_code=201,
     response_model=AmendmentOut,
-    responses=ERRORS,
     summary="The host reports overtime after the end (30-minute steps, within 72 h)",
     description="Priced at the listing's overtime rate with its fees and tax. The guest "
     "accepts (charged off-session) or disputes within 48 h; not disputed by `respond_by`, "
     "it is charged.",
 )
-async def overtime(
-    booking_id: uuid.UUID, body: OvertimeRequest, call: Annotated[Command, command(Role.HOST)]
-) -> AmendmentOut:
+async def overtime(booking_id: uuid.UUID, body: OvertimeRequest, call: HostCommand) -> AmendmentOut:
     host_id, window = call.principal.sub, call.settings.overtime_dispute_window
-    return await call.run(
-        lambda conn: amendments.report_overtime(
-            conn, call.outbox, booking_id, host_id, body.minutes, window
-        ),
-        body.model_dump(mode="json"),
+    return await call.apply(
+        body, amendments.report_overtime, booking_id, host_id, body.minutes, window
     )
 
 
 @router.get(
     "/amendments/{amendment_id}",
     response_model=AmendmentOut,
-    responses=ERRORS,
     summary="An amendment, for the booking's guest and host and admins",
 )
-async def get_amendment(
-    request: Request, amendment_id: uuid.UUID, principal: CurrentPrincipal
-) -> dict[str, Any]:
-    if principal.role == Role.ADMIN:
+async def get_amendment(amendment_id: uuid.UUID, read: Reader) -> dict[str, Any]:
+    if read.principal.role == Role.ADMIN:
         viewer = None
-    elif principal.role in (Role.GUEST, Role.HOST):
-        viewer = _actor(principal)
+    elif read.principal.role in (Role.GUEST, Role.HOST):
+        viewer = _actor(read.principal)
     else:  # nobody else sees amendments: as if there were none
         raise BookingError(ErrorCode.AMENDMENT_NOT_FOUND, f"amendment {amendment_id} not found")
-    async with runtime_of(request).db.acquire() as conn:
+    async with read.connection() as conn:
         return await amendments_views.view_for(conn, amendment_id, viewer)
 
 
@@ -119,7 +102,7 @@ def _answer_route(path: str, summary: str, use_case: Answer, with_reason: bool) 
     @router.post(
         f"/amendments/{{amendment_id}}/{path}",
         response_model=AmendmentOut,
-        responses=DISPUTED_ERRORS if path == "accept" else ERRORS,
+        responses=DISPUTED_ERRORS if path == "accept" else None,
         summary=summary,
         name=f"amendment_{path}",
     )

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, Strict
+from pydantic import BaseModel, Field, Strict
 
+from booking.entrypoints.bodies import RequestBody, example
 from booking.entrypoints.fields import Extras, Guests, Instant, Reason
 
 
-class ProposeAmendmentRequest(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [{"ends_at": "2027-03-01T21:00:00Z", "extras": {"lights": 1}}]
-        },
-    )
+class ProposeAmendmentRequest(RequestBody):
+    model_config = example({"ends_at": "2027-03-01T21:00:00Z", "extras": {"lights": 1}})
 
     starts_at: Instant | None = None
     ends_at: Instant | None = None
@@ -25,17 +21,13 @@ class ProposeAmendmentRequest(BaseModel):
     )
 
 
-class OvertimeRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class OvertimeRequest(RequestBody):
     minutes: Annotated[int, Strict()] = Field(
         ge=30, le=24 * 60, description="In 30-minute steps.", examples=[60]
     )
 
 
-class AmendmentAnswer(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class AmendmentAnswer(RequestBody):
     reason: Reason = ""
 
 

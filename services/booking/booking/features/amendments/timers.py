@@ -1,7 +1,7 @@
 """Amendments' durable timer: `amendment_expiry` (the kinds are domain vocabulary,
 `domain/amendment.py`) ends an amendment nobody answered in time. Registered by
-`booking.bootstrap`; the other kind, `create_amendment_envelope`, is run by the documents use
-cases."""
+`booking.bootstrap`; the other kind, `create_amendment_envelope`, is handled by the documents
+feature's timers (`features/documents/timers.py`)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import uuid
 
 import asyncpg
 
-from booking.features.amendments.domain import AMENDMENT_EXPIRY, CREATE_AMENDMENT_ENVELOPE
+from booking.features.amendments.domain import AMENDMENT_EXPIRY
 from booking.features.amendments.service.outcomes import carry_out, lock
 from eventkit.outbox import Outbox
 
-__all__ = ["AMENDMENT_EXPIRY", "CREATE_AMENDMENT_ENVELOPE", "expire_job"]
+__all__ = ["AMENDMENT_EXPIRY", "expire_job"]
 
 
 async def expire_job(

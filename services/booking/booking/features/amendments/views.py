@@ -11,30 +11,17 @@ from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.refunds import Canceller
 from booking.features.amendments import repository as amendments_repo
 from booking.features.amendments.domain import Actor
+from booking.service_layer.rows import columns, texts
 
 
 def _shown(am: dict[str, Any]) -> dict[str, Any]:
     return {
-        "amendment_id": str(am["amendment_id"]),
-        "booking_id": str(am["booking_id"]),
-        "kind": am["kind"],
-        "proposed_by": am["proposed_by"],
-        "status": am["status"],
-        "starts_at": am["starts_at"].isoformat(),
-        "ends_at": am["ends_at"].isoformat(),
-        "guests": am["guests"],
-        "extras": am["extras"],
-        "delta": am["delta"],
-        "currency": am["currency"],
-        "quote": am["quote"],
-        "respond_by": am["respond_by"].isoformat(),
-        "failure_reason": am["failure_reason"],
-        "needs_signatures": am["needs_signatures"],
-        "refund_status": am["refund_status"],
-        "refund_failure": am["refund_failure"],
-        "signing_url": am["signing_url"],
-        "created_at": am["created_at"].isoformat(),
-        "updated_at": am["updated_at"].isoformat(),
+        **texts(am, "amendment_id booking_id starts_at ends_at respond_by created_at updated_at"),
+        **columns(
+            am,
+            "kind proposed_by status guests extras delta currency quote failure_reason "
+            "needs_signatures refund_status refund_failure signing_url",
+        ),
     }
 
 

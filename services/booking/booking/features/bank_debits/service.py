@@ -42,7 +42,6 @@ from booking.features.bank_debits.domain import (
 )
 from booking.service_layer import booking_messages as messages
 from booking.service_layer import lifecycle, payment_due
-from booking.service_layer.endings import end_booking
 from booking.service_layer.publishing import Cause
 from booking.service_layer.timer_kinds import COMPLETION, HOLD_EXPIRY
 from eventkit import scheduler
@@ -214,23 +213,3 @@ class BankDebitHandlers:
             await repository.change_booking(
                 conn, row["booking_id"], row["version"], funds_status=FundsStatus.CLEARED
             )
-
-    async def close_window(
-        self, conn: asyncpg.Connection, booking_id: str, _payload: dict[str, object]
-    ) -> None:
-        """Durable timer: the guest did not pay the returned debit in time; the slot is freed."""
-        row = await repository.get_booking(conn, uuid.UUID(booking_id), for_update=True)
-        if (
-            row is None
-            or row["status"] != BookingStatus.PAYMENT_DUE
-            or row["funds_status"] != FundsStatus.RETURNED
-        ):
-            return  # paid by card meanwhile
-        await end_booking(
-            conn,
-            self.outbox,
-            row,
-            Trigger.PAYMENT_WINDOW_CLOSED,
-            PAYMENT_RETURNED,
-            "the bank debit was returned and the guest did not pay by card in time",
-        )

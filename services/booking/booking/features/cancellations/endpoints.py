@@ -6,17 +6,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
 from booking.domain.refunds import Canceller
-from booking.entrypoints.auth import CurrentPrincipal, Principal, Role, require_role
-from booking.entrypoints.command import Command, command
-from booking.entrypoints.common import (
-    DISPUTED_ERRORS,
-    ERRORS,
-    check_horizon,
-    runtime_of,
-)
+from booking.entrypoints.auth import Principal, Role, require_role
+from booking.entrypoints.command import AdminCommand, Command, command
+from booking.entrypoints.common import DISPUTED_ERRORS, ERRORS, Reader, check_horizon
 from booking.entrypoints.schemas import BookingOut
 from booking.features.cancellations import service as cancellations
 from booking.features.cancellations.schemas import (
@@ -27,7 +22,7 @@ from booking.features.cancellations.schemas import (
     PolicyOut,
 )
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", tags=["cancellations"], responses=ERRORS)
 CANCELLERS = (Role.GUEST, Role.HOST, Role.ADMIN)  # trust staff cancel nothing
 CancellingCall = Annotated[Command, command(*CANCELLERS)]
 
@@ -50,8 +45,6 @@ def _command(principal: Principal, booking_id: uuid.UUID, body: CancelRequest | 
 @router.post(
     "/bookings/{booking_id}/cancel/preview",
     response_model=CancellationPreviewOut,
-    responses=ERRORS,
-    tags=["cancellations"],
     summary="The exact refund cancelling now would give, per line item; changes nothing",
     description="Computed by the refund kernel from the quote and the cancellation policy "
     "snapshotted at checkout. A guest gets the policy's refund (a full one within the grace "
@@ -59,15 +52,14 @@ def _command(principal: Principal, booking_id: uuid.UUID, body: CancelRequest | 
     "admin applies the policy, or refunds in full with `force_majeure`.",
 )
 async def preview_cancellation(
-    request: Request,
     booking_id: uuid.UUID,
-    principal: CurrentPrincipal,
+    read: Reader,
     body: CancelPreviewRequest | None = None,
 ) -> dict[str, Any]:
-    check_horizon(request, at=body.at if body else None)
-    async with runtime_of(request).db.acquire() as conn:
+    check_horizon(read.request, at=body.at if body else None)
+    async with read.connection() as conn:
         return await cancellations.preview(
-            conn, _command(principal, booking_id, body), body.at if body else None
+            conn, _command(read.principal, booking_id, body), body.at if body else None
         )
 
 
@@ -75,7 +67,6 @@ async def preview_cancellation(
     "/bookings/{booking_id}/cancel",
     response_model=BookingOut,
     responses=DISPUTED_ERRORS,
-    tags=["cancellations"],
     summary="Cancel a confirmed booking (or one leg of a group); the refund follows",
     description="The booking becomes `cancelled` at once and frees its slot; `refund` holds "
     "the refund decided and `refund_status` follows the refund saga: `pending`, then "
@@ -88,24 +79,20 @@ async def cancel_booking(
     booking_id: uuid.UUID, call: CancellingCall, body: CancelRequest | None = None
 ) -> BookingOut:
     cmd = _command(call.principal, booking_id, body)
-    return await call.run(
-        lambda conn: cancellations.cancel(conn, call.outbox, cmd),
-        (body or CancelRequest()).model_dump(mode="json"),
-    )
+    return await call.apply(body or CancelRequest(), cancellations.cancel, cmd)
 
 
 # Cancellation policies: versioned data, published by admins.
-policies_router = APIRouter(prefix="/v1", tags=["cancellation policies"])
+policies_router = APIRouter(prefix="/v1", tags=["cancellation policies"], responses=ERRORS)
 
 
 @policies_router.get(
     "/cancellation-policies",
     response_model=list[PolicyOut],
-    responses=ERRORS,
     summary="The newest version of every cancellation policy",
 )
-async def list_policies(request: Request, principal: CurrentPrincipal) -> list[dict[str, Any]]:
-    async with runtime_of(request).db.acquire() as conn:
+async def list_policies(read: Reader) -> list[dict[str, Any]]:
+    async with read.connection() as conn:
         return await cancellations.newest_policies(conn)
 
 
@@ -113,15 +100,12 @@ async def list_policies(request: Request, principal: CurrentPrincipal) -> list[d
     "/cancellation-policies",
     status_code=201,
     response_model=PolicyOut,
-    responses=ERRORS,
     summary="Publish a policy, or a new version of one (admins)",
     description="Bands: cancelled at least `hours_before` the start refunds `refund_bps` of the "
     "stay; a later band may not refund more. Listings name a policy; each checkout snapshots "
     "its newest version, so publishing a version never changes an existing booking.",
 )
-async def publish_policy(
-    body: PolicyIn, call: Annotated[Command, command(Role.ADMIN)]
-) -> PolicyOut:
+async def publish_policy(body: PolicyIn, call: AdminCommand) -> PolicyOut:
     bands = [(band.hours_before, band.refund_bps) for band in body.bands]
     return await call.run(
         lambda conn: cancellations.publish_policy(

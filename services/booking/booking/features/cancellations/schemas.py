@@ -7,12 +7,11 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, Strict
 
+from booking.entrypoints.bodies import RequestBody, example
 from booking.entrypoints.fields import Instant, Reason
 
 
-class CancelRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class CancelRequest(RequestBody):
     reason: Reason = ""
     force_majeure: bool = Field(
         default=False, description="Admins only: a full refund whatever the policy says."
@@ -45,9 +44,7 @@ class CancellationPreviewOut(BaseModel):
     host_penalty: int
 
 
-class PolicyBand(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class PolicyBand(RequestBody):
     hours_before: Annotated[int, Strict()] = Field(
         ge=0, le=24 * 365, description="Cancelled at least this long before the start..."
     )
@@ -56,21 +53,16 @@ class PolicyBand(BaseModel):
     )
 
 
-class PolicyIn(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "name": "studio-custom",
-                    "bands": [
-                        {"hours_before": 72, "refund_bps": 7500},
-                        {"hours_before": 12, "refund_bps": 2500},
-                    ],
-                    "service_fee": "grace_only",
-                }
-            ]
-        },
+class PolicyIn(RequestBody):
+    model_config = example(
+        {
+            "name": "studio-custom",
+            "bands": [
+                {"hours_before": 72, "refund_bps": 7500},
+                {"hours_before": 12, "refund_bps": 2500},
+            ],
+            "service_fee": "grace_only",
+        }
     )
 
     name: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")

@@ -32,13 +32,12 @@ from booking.domain.refunds import (
     allocate,
     refund_for,
 )
-from booking.features.amendments import repository as amendments_repository
 
-# Bank debits' pure rules (another feature's domain, which imports nothing back).
+# Other features: through their service, and bank debits' pure rules through its domain
+# (which imports nothing back).
+from booking.features.amendments import service as amendments
 from booking.features.bank_debits import domain as bank_debits
 from booking.features.claims import service as claims
-
-# Another feature: through its service.
 from booking.features.receipts import service as receipts
 from booking.service_layer import disputes, lifecycle, payment_facts
 from booking.service_layer.booking_views import booking_view
@@ -186,10 +185,10 @@ async def _refund_requests(
         return []
     # What each payment can give back: the checkout payment paid the booking less its
     # applied increases, each of which an extra charge paid.
-    charges = await amendments_repository.applied_charges(conn, row["booking_id"])
-    payments = [row["payment_id"]] + [c["charge_payment_id"] for c in charges]
-    capacities = [row["amount"] - sum(c["delta"] for c in charges)]
-    capacities += [c["delta"] for c in charges]
+    increases = await amendments.paid_increases(conn, row["booking_id"])
+    payments = [row["payment_id"]] + [i.payment_id for i in increases]
+    capacities = [row["amount"] - sum(i.amount for i in increases)]
+    capacities += [i.amount for i in increases]
     return [
         RefundRequest(
             refund_id=refund_id(booking_id) + (f"_{n}" if n else ""),
@@ -208,13 +207,6 @@ async def _refund_requests(
     ]
 
 
-async def _amendment_refund(
-    conn: asyncpg.Connection, amendment_id: uuid.UUID, status: str, failure: str | None = None
-) -> None:
-    """An amendment's refund: its status is kept on the amendment."""
-    await amendments_repository.set_refund_outcome(conn, amendment_id, status, failure)
-
-
 async def on_refund_succeeded(
     conn: asyncpg.Connection, env: Envelope, event: RefundSucceededV1, _: object
 ) -> None:
@@ -222,7 +214,7 @@ async def on_refund_succeeded(
     about = payment_facts.refund_about(event)
     if about.concern != "cancellation":
         if about.concern == "amendment" and about.subject_id is not None:
-            await _amendment_refund(conn, about.subject_id, "refunded")
+            await amendments.on_refund_succeeded(conn, about.subject_id)
         return
     row = await repository.get_booking(conn, uuid.UUID(event.booking_id), for_update=True)
     if row is None:
@@ -250,7 +242,7 @@ async def on_refund_failed(
     about = payment_facts.refund_about(event)
     if about.concern != "cancellation":
         if about.concern == "amendment" and about.subject_id is not None:
-            await _amendment_refund(conn, about.subject_id, "failed", failure)
+            await amendments.on_refund_failed(conn, about.subject_id, failure)
         return
     row = await repository.get_booking(conn, uuid.UUID(event.booking_id), for_update=True)
     if row is None or row["refund_status"] == "refunded":

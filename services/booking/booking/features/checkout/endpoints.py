@@ -3,15 +3,15 @@ then book it (Instant Book or Request-to-Book)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 import asyncpg
 from fastapi import APIRouter, Request
 
 from booking.domain.errors import BookingError, ErrorCode
-from booking.entrypoints.auth import Principal, Role
+from booking.entrypoints.auth import Principal
 from booking.entrypoints.client import client_context
-from booking.entrypoints.command import Command, command
+from booking.entrypoints.command import GuestCommand
 from booking.entrypoints.common import CHECKOUT_ERRORS, ERRORS, AdmitCheckout, check_horizon
 from booking.entrypoints.schemas import BookingOut
 
@@ -22,14 +22,13 @@ from booking.features.checkout.service import PlaceBooking, place_booking
 from booking.service_layer import pricing
 from eventkit import logs, tracing
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", responses=ERRORS)
 
 
 @router.post(
     "/quotes",
     status_code=201,
     response_model=QuoteOut,
-    responses=ERRORS,
     tags=["quotes"],
     summary="Price a stay: line items, fees and tax, valid for 30 minutes",
     description="Lines: the base (hourly or daily rate x duration), the extras chosen, the "
@@ -38,9 +37,7 @@ router = APIRouter(prefix="/v1")
     "meanwhile. The host fee is withheld from the host's payout, not added for the guest. "
     "Rounding: each line half up to the minor unit, once.",
 )
-async def create_quote(
-    request: Request, body: QuoteRequest, call: Annotated[Command, command(Role.GUEST)]
-) -> QuoteOut:
+async def create_quote(request: Request, body: QuoteRequest, call: GuestCommand) -> QuoteOut:
     check_horizon(request, starts_at=body.starts_at, ends_at=body.ends_at)
     guest_id = call.principal.sub
     return await call.run(
@@ -73,7 +70,7 @@ async def create_quote(
 async def create_booking(
     request: Request,
     body: InstantBookRequest,
-    call: Annotated[Command, command(Role.GUEST)],
+    call: GuestCommand,
     _admitted: AdmitCheckout,
 ) -> BookingOut:
     check_horizon(request, starts_at=body.starts_at, ends_at=body.ends_at)

@@ -6,30 +6,20 @@ from __future__ import annotations
 import uuid
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from booking.entrypoints.fields import (
-    Extras,
-    Guests,
-    Ident,
-    Instant,
-    PaymentMethodId,
-)
+from booking.entrypoints.bodies import RequestBody, example
+from booking.entrypoints.fields import Extras, Guests, Ident, Instant, PaymentMethodId
 
 
-class InstantBookRequest(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "listing_id": "lst_loft_01",
-                    "starts_at": "2027-03-01T10:00:00Z",
-                    "ends_at": "2027-03-01T13:00:00Z",
-                    "payment_method": "pm_card_visa",
-                }
-            ]
-        },
+class InstantBookRequest(RequestBody):
+    model_config = example(
+        {
+            "listing_id": "lst_loft_01",
+            "starts_at": "2027-03-01T10:00:00Z",
+            "ends_at": "2027-03-01T13:00:00Z",
+            "payment_method": "pm_card_visa",
+        }
     )
 
     listing_id: Ident
@@ -52,20 +42,15 @@ class InstantBookRequest(BaseModel):
     )
 
 
-class QuoteRequest(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "listing_id": "lst_dance_06",
-                    "starts_at": "2027-03-01T18:00:00Z",
-                    "ends_at": "2027-03-01T20:00:00Z",
-                    "guests": 10,
-                    "extras": {"lights": 1, "assistant": 1, "chairs": 1},
-                }
-            ]
-        },
+class QuoteRequest(RequestBody):
+    model_config = example(
+        {
+            "listing_id": "lst_dance_06",
+            "starts_at": "2027-03-01T18:00:00Z",
+            "ends_at": "2027-03-01T20:00:00Z",
+            "guests": 10,
+            "extras": {"lights": 1, "assistant": 1, "chairs": 1},
+        }
     )
 
     listing_id: Ident

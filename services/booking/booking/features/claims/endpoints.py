@@ -27,9 +27,9 @@ from starlette.datastructures import UploadFile as StarletteUpload
 from starlette.exceptions import HTTPException
 
 from booking.domain.errors import BookingError, ErrorCode
-from booking.entrypoints.auth import CurrentPrincipal, Principal, Role
-from booking.entrypoints.command import Command, command
-from booking.entrypoints.common import ERRORS, runtime_of, visible_to
+from booking.entrypoints.auth import Principal, Role
+from booking.entrypoints.command import AdminCommand, Command, GuestCommand, HostCommand, command
+from booking.entrypoints.common import ERRORS, Reader, visible_to
 from booking.entrypoints.fields import MULTI_LINE
 from booking.features.claims import service as claims
 from booking.features.claims import views as claims_views
@@ -127,7 +127,7 @@ async def read_claim(request: Request) -> tuple[FileClaimRequest, list[Evidence]
 
 
 # -- the routes ---------------------------------------------------------------------------------
-router = APIRouter(prefix="/v1", tags=["claims"])
+router = APIRouter(prefix="/v1", tags=["claims"], responses=ERRORS)
 AMOUNT = "Claimed, in minor units: at most what is left of the deposit."
 EVIDENCE = (
     "Images (JPEG, PNG, GIF, WebP, HEIC), PDF or text; "
@@ -144,7 +144,7 @@ def _windows(call: Command) -> ClaimWindows:
 async def file_claim(
     request: Request,
     booking_id: uuid.UUID,
-    call: Annotated[Command, command(Role.HOST)],
+    call: HostCommand,
     amount: Annotated[int | None, Form(ge=1, le=10**12, description=AMOUNT)] = None,
     description: Annotated[
         str | None, Form(min_length=1, max_length=5000, pattern=MULTI_LINE)
@@ -176,7 +176,6 @@ router.add_api_route(
     methods=["POST"],
     status_code=201,
     response_model=ClaimOut,
-    responses=ERRORS,
     summary="The host files a damage claim against the booking's deposit, with evidence",
     description="multipart/form-data with `amount`, `description` and `evidence` files "
     "(images, PDF or text, 10 MB each), or JSON without files. Only after the booking's end, "
@@ -200,45 +199,38 @@ async def _visible(
 @router.get(
     "/claims/{claim_id}",
     response_model=ClaimOut,
-    responses=ERRORS,
     summary="A claim, for the booking's guest and host and admins",
 )
-async def get_claim(
-    request: Request, claim_id: uuid.UUID, principal: CurrentPrincipal
-) -> dict[str, Any]:
-    async with runtime_of(request).db.acquire() as conn:
-        return await _visible(conn, claim_id, principal)
+async def get_claim(claim_id: uuid.UUID, read: Reader) -> dict[str, Any]:
+    async with read.connection() as conn:
+        return await _visible(conn, claim_id, read.principal)
 
 
 @router.get(
     "/bookings/{booking_id}/claims",
     response_model=list[ClaimOut],
-    responses=ERRORS,
     summary="The claims of a booking, for its guest and host and admins",
 )
-async def list_claims(
-    request: Request, booking_id: uuid.UUID, principal: CurrentPrincipal
-) -> list[dict[str, Any]]:
-    async with runtime_of(request).db.acquire() as conn:
+async def list_claims(booking_id: uuid.UUID, read: Reader) -> list[dict[str, Any]]:
+    async with read.connection() as conn:
         owner = await claims_views.booking_parties(conn, booking_id)
-        if not visible_to(principal, owner):
+        if not visible_to(read.principal, owner):
             raise BookingError(ErrorCode.BOOKING_NOT_FOUND, f"booking {booking_id} not found")
         return await claims_views.claims_of(conn, booking_id)
 
 
 @router.get(
     "/claims/{claim_id}/evidence/{n}",
-    responses={**ERRORS, 200: {"content": {"application/octet-stream": {}}}},
+    responses={200: {"content": {"application/octet-stream": {}}}},
     summary="Download an evidence file of a claim (its guest, host and admins)",
 )
 async def get_evidence(
-    request: Request,
     claim_id: uuid.UUID,
     n: Annotated[int, Path(ge=1, le=MAX_EVIDENCE_FILES)],
-    principal: CurrentPrincipal,
+    read: Reader,
 ) -> Response:
-    async with runtime_of(request).db.acquire() as conn:
-        await _visible(conn, claim_id, principal)
+    async with read.connection() as conn:
+        await _visible(conn, claim_id, read.principal)
         row = await claims_views.evidence_file(conn, claim_id, n)
     if row is None:
         raise BookingError(ErrorCode.CLAIM_NOT_FOUND, f"claim {claim_id} has no evidence {n}")
@@ -256,13 +248,10 @@ async def get_evidence(
 @router.post(
     "/claims/{claim_id}/accept",
     response_model=ClaimOut,
-    responses=ERRORS,
     summary="The guest accepts the claim: its amount is charged off-session",
     description="Until `respond_by` (409 `claim_response_window_closed` after).",
 )
-async def accept_claim(
-    claim_id: uuid.UUID, call: Annotated[Command, command(Role.GUEST)]
-) -> ClaimOut:
+async def accept_claim(claim_id: uuid.UUID, call: GuestCommand) -> ClaimOut:
     guest_id, windows = call.principal.sub, _windows(call)
     return await call.run(
         lambda conn: claims.accept(call.uow(conn), claim_id, guest_id, windows=windows), {}
@@ -272,13 +261,10 @@ async def accept_claim(
 @router.post(
     "/claims/{claim_id}/contest",
     response_model=ClaimOut,
-    responses=ERRORS,
     summary="The guest contests the claim: an admin decides it",
     description="Until `respond_by` (409 `claim_response_window_closed` after).",
 )
-async def contest_claim(
-    claim_id: uuid.UUID, body: ClaimContest, call: Annotated[Command, command(Role.GUEST)]
-) -> ClaimOut:
+async def contest_claim(claim_id: uuid.UUID, body: ClaimContest, call: GuestCommand) -> ClaimOut:
     guest_id = call.principal.sub
     return await call.run(
         lambda conn: claims.contest(call.uow(conn), claim_id, guest_id, body.reason),
@@ -289,7 +275,6 @@ async def contest_claim(
 @router.post(
     "/claims/{claim_id}/decide",
     response_model=ClaimOut,
-    responses=ERRORS,
     summary="Staff (admin or trust) decide a contested or unanswered claim (0 dismisses it)",
     description="Trust & safety staff decide claims as admins do; the decision records the "
     "deciding role (`decided_by`: `admin` or `trust`).",
@@ -311,12 +296,9 @@ async def decide_claim(
 @router.post(
     "/claims/{claim_id}/withdraw",
     response_model=ClaimOut,
-    responses=ERRORS,
     summary="The host withdraws a claim that is not decided yet",
 )
-async def withdraw_claim(
-    claim_id: uuid.UUID, call: Annotated[Command, command(Role.HOST)]
-) -> ClaimOut:
+async def withdraw_claim(claim_id: uuid.UUID, call: HostCommand) -> ClaimOut:
     host_id, windows = call.principal.sub, _windows(call)
     return await call.run(
         lambda conn: claims.withdraw(call.uow(conn), claim_id, host_id, windows=windows), {}
@@ -326,10 +308,7 @@ async def withdraw_claim(
 @router.post(
     "/claims/{claim_id}/retry",
     response_model=ClaimOut,
-    responses=ERRORS,
     summary="An admin retries the failed charge of a claim (before the deposit's release)",
 )
-async def retry_claim(
-    claim_id: uuid.UUID, call: Annotated[Command, command(Role.ADMIN)]
-) -> ClaimOut:
+async def retry_claim(claim_id: uuid.UUID, call: AdminCommand) -> ClaimOut:
     return await call.run(lambda conn: claims.retry(call.uow(conn), claim_id), {})

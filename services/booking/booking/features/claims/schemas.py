@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, Strict
+from pydantic import BaseModel, Field, Strict
 
+from booking.entrypoints.bodies import RequestBody
 from booking.entrypoints.fields import Description, Note
 
 
-class FileClaimRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class FileClaimRequest(RequestBody):
     # Not strict: multipart/form-data sends the amount as text.
     amount: int = Field(
         ge=1, le=10**12, description="Claimed, at most what is left of the deposit."
@@ -19,15 +18,11 @@ class FileClaimRequest(BaseModel):
     description: Description
 
 
-class ClaimContest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ClaimContest(RequestBody):
     reason: Note = ""
 
 
-class ClaimDecision(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ClaimDecision(RequestBody):
     amount: Annotated[int, Strict()] = Field(
         ge=0, le=10**12, description="0 up to the amount claimed; 0 dismisses the claim."
     )

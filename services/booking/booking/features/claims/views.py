@@ -10,6 +10,7 @@ import asyncpg
 
 from booking.domain.errors import BookingError, ErrorCode
 from booking.features.claims.repository import ClaimsRepository
+from booking.service_layer.rows import columns, texts
 
 
 def not_found(claim_id: uuid.UUID) -> BookingError:
@@ -27,35 +28,19 @@ async def document(claims: ClaimsRepository, claim_id: uuid.UUID) -> dict[str, A
         raise not_found(claim_id)
     evidence = await claims.evidence_of(claim_id)
     return {
-        "claim_id": str(claim["claim_id"]),
-        "booking_id": str(claim["booking_id"]),
-        "host_id": claim["host_id"],
-        "guest_id": claim["guest_id"],
-        "status": claim["status"],
-        "amount": claim["amount"],
-        "currency": claim["currency"],
-        "description": claim["description"],
-        "respond_by": claim["respond_by"].isoformat(),
-        "contest_reason": claim["contest_reason"],
-        "decided_amount": claim["decided_amount"],
-        "decided_by": claim["decided_by"],
-        "decision_note": claim["decision_note"],
-        "charge_request_id": claim["charge_request_id"],
-        "charge_payment_id": claim["charge_payment_id"],
-        "failure_reason": claim["failure_reason"],
+        **texts(claim, "claim_id booking_id respond_by created_at updated_at"),
+        **columns(
+            claim,
+            "host_id guest_id status amount currency description contest_reason decided_amount "
+            "decided_by decision_note charge_request_id charge_payment_id failure_reason",
+        ),
         "evidence": [
             {
-                "n": e["n"],
-                "filename": e["filename"],
-                "content_type": e["content_type"],
-                "size": e["size"],
-                "sha256": e["sha256"],
+                **columns(e, "n filename content_type size sha256"),
                 "url": f"/v1/claims/{claim_id}/evidence/{e['n']}",
             }
             for e in evidence
         ],
-        "created_at": claim["created_at"].isoformat(),
-        "updated_at": claim["updated_at"].isoformat(),
     }
 
 

@@ -10,26 +10,17 @@ counts finds the booking in another state and changes nothing.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable
-from datetime import datetime
 
 import asyncpg
 
 from booking.adapters import repository
-from booking.adapters.esign.base import (
-    DocumentSpec,
-    EnvelopeStatus,
-    ESignProvider,
-    Signer,
-    WebhookEvent,
-)
+from booking.adapters.esign.base import EnvelopeStatus, ESignProvider, WebhookEvent
 from booking.domain.model import CHECKOUT_REQUESTED, BookingStatus, Trigger
 from booking.domain.signing import ESignError, ESignErrorCode, WebhookVerificationError
-from booking.features.amendments import repository as amendments_repository
-from booking.features.amendments import service as amendments
 
-# Another feature: through its service.
+# Other features: through their service.
+from booking.features.amendments import service as amendments
 from booking.features.checkout.service import checkout_requested
 from booking.features.documents import messages as signatures
 from booking.features.groups.service import Groups
@@ -43,10 +34,6 @@ from eventkit.outbox import Outbox
 log = logging.getLogger("booking.documents")
 
 
-def envelope_key(booking_id: str) -> str:
-    return f"booking:esign:{booking_id}"
-
-
 class Documents:
     def __init__(
         self, outbox: Outbox, provider: ESignProvider, db: Callable[[], asyncpg.Pool]
@@ -55,67 +42,8 @@ class Documents:
         self.provider = provider
         self.db = db  # the pool exists once the runtime has started
 
-    async def create_envelope(
-        self, conn: asyncpg.Connection, booking_id: str, payload: dict[str, object]
-    ) -> None:
-        """Durable job, scheduled with the booking: idempotent on the envelope key."""
-        row = await repository.get_booking(conn, uuid.UUID(booking_id), for_update=True)
-        if row is None or row["status"] != BookingStatus.AWAITING_SIGNATURES or row["envelope_id"]:
-            return
-        listing = await repository.get_listing(conn, row["listing_id"])
-        assert listing is not None
-        documents = [
-            DocumentSpec(d["document_id"], d["title"], d["text"].encode())
-            for d in listing["required_documents"]
-        ]
-        envelope = await self.provider.create_envelope(
-            envelope_key=envelope_key(booking_id),
-            signer=Signer(row["guest_id"], row["guest_id"], f"{row['guest_id']}@guests.invalid"),
-            documents=documents,
-            metadata={"booking_id": booking_id},
-            expires_at=datetime.fromisoformat(str(payload["sign_by"])),
-        )
-        await repository.change_booking(
-            conn,
-            row["booking_id"],
-            row["version"],
-            envelope_id=envelope.envelope_id,
-            signing_url=envelope.signing_url,
-        )
-
-    async def create_amendment_envelope(
-        self, conn: asyncpg.Connection, amendment_id: str, payload: dict[str, object]
-    ) -> None:
-        """Durable job: the envelope for an amendment's new terms (the listing's documents,
-        and the amendment itself), idempotent on its key."""
-        am = await amendments_repository.lock_awaiting_envelope(conn, amendment_id)
-        if am is None or am["status"] != "awaiting_signatures" or am["envelope_id"]:
-            return
-        listing = await repository.get_listing(conn, am["listing_id"])
-        assert listing is not None
-        terms = (
-            f"The booking {am['booking_id']} changes to {am['starts_at'].isoformat()} - "
-            f"{am['ends_at'].isoformat()}, {am['guests']} guest(s), extras "
-            f"{am['extras']}; the total changes by {am['delta']} "
-            f"{am['currency']} (minor units)."
-        )
-        documents = [
-            DocumentSpec(d["document_id"], d["title"], d["text"].encode())
-            for d in listing["required_documents"]
-        ] + [DocumentSpec(f"amendment-{amendment_id}", "Amendment", terms.encode())]
-        envelope = await self.provider.create_envelope(
-            envelope_key=f"booking:esign:amendment:{amendment_id}",
-            signer=Signer(am["guest_id"], am["guest_id"], f"{am['guest_id']}@guests.invalid"),
-            documents=documents,
-            metadata={"booking_id": str(am["booking_id"]), "amendment_id": amendment_id},
-            expires_at=datetime.fromisoformat(str(payload["sign_by"])),
-        )
-        await amendments_repository.set_envelope(
-            conn, am["amendment_id"], envelope.envelope_id, envelope.signing_url
-        )
-
     async def _on_amendment_envelope(self, conn: asyncpg.Connection, event: WebhookEvent) -> bool:
-        amendment_id = await amendments_repository.by_envelope(conn, event.envelope_id)
+        amendment_id = await amendments.signed_through(conn, event.envelope_id)
         if amendment_id is None:
             return False
         if event.status is EnvelopeStatus.SIGNED:

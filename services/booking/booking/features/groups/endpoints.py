@@ -3,28 +3,28 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
 import asyncpg
 from fastapi import APIRouter, Request
 
 from booking.domain.errors import BookingError, ErrorCode
-from booking.entrypoints.auth import STAFF, CurrentPrincipal, Role
+from booking.entrypoints.auth import STAFF, Role
 from booking.entrypoints.client import client_context
-from booking.entrypoints.command import Command, command
+from booking.entrypoints.command import GuestCommand
 from booking.entrypoints.common import (
     CHECKOUT_ERRORS,
     ERRORS,
     AdmitCheckout,
+    Reader,
     check_horizon,
-    runtime_of,
 )
 from booking.features.groups.schemas import GroupCheckoutRequest, GroupOut
 from booking.features.groups.service import CheckoutTimes, LegRequest, PlaceGroup, place_group
 from booking.features.groups.views import visible_group
 from eventkit import logs, tracing
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", tags=["booking groups"], responses=ERRORS)
 
 
 @router.post(
@@ -32,7 +32,6 @@ router = APIRouter(prefix="/v1")
     status_code=202,
     response_model=GroupOut,
     responses=CHECKOUT_ERRORS,
-    tags=["booking groups"],
     summary="Book several listings in one checkout, paid by one payment (all or nothing)",
     description="Holds every leg at once: if one cannot be held (409 `slot_unavailable`, with "
     "the leg's number) nothing is. Legs whose listing requires documents are "
@@ -45,7 +44,7 @@ router = APIRouter(prefix="/v1")
 async def create_group(
     request: Request,
     body: GroupCheckoutRequest,
-    call: Annotated[Command, command(Role.GUEST)],
+    call: GuestCommand,
     _admitted: AdmitCheckout,
 ) -> GroupOut:
     for leg in body.legs:
@@ -75,19 +74,15 @@ async def create_group(
 @router.get(
     "/checkout-groups/{group_id}",
     response_model=GroupOut,
-    responses=ERRORS,
-    tags=["booking groups"],
     summary="A booking group with its legs, visible to its guest and staff (admin, trust)",
     description="A leg whose payment is disputed shows `dispute` (its `status`; staff also "
     "see `reason`, `opened_at` and `due_by`). Hosts see their own leg through `GET /v1/bookings/{id}`, not the group "
     "(which names other hosts' bookings): for them the group is 404.",
 )
-async def get_group(
-    request: Request, group_id: uuid.UUID, principal: CurrentPrincipal
-) -> dict[str, Any]:
-    if principal.role == Role.HOST:  # 404 like a stranger: no existence leak
+async def get_group(group_id: uuid.UUID, read: Reader) -> dict[str, Any]:
+    if read.principal.role == Role.HOST:  # 404 like a stranger: no existence leak
         raise BookingError(ErrorCode.GROUP_NOT_FOUND, f"booking group {group_id} not found")
-    staff = principal.role in STAFF
-    guest_id = None if staff else principal.sub
-    async with runtime_of(request).db.acquire() as conn:
+    staff = read.principal.role in STAFF
+    guest_id = None if staff else read.principal.sub
+    async with read.connection() as conn:
         return await visible_group(conn, group_id, guest_id, staff=staff)

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from booking.domain.model import BookingStatus
+from booking.service_layer.rows import columns
 from marketplace_contracts.events.booking import (
     DocumentsSignedV1,
     GroupAwaitingHostsV1,
@@ -35,25 +36,18 @@ def checkout_requested(group: Row, legs: Sequence[Row]) -> GroupCheckoutRequeste
     """What a group asks payments for: one payment for the total, with every leg's share."""
     return GroupCheckoutRequestedV1(
         group_id=str(group["group_id"]),
-        guest_id=group["guest_id"],
-        amount=group["amount"],
-        currency=group["currency"],
-        platform_fee=group["platform_fee"],
-        payment_method=group["payment_method"],
-        save_for_later=group["save_for_later"],
-        client_ip=group["client_ip"],
-        user_agent=group["user_agent"],
+        **columns(
+            group,
+            "guest_id amount currency platform_fee payment_method save_for_later client_ip "
+            "user_agent",
+        ),
         legs=[
             GroupLeg(
                 booking_id=str(leg["booking_id"]),
-                listing_id=leg["listing_id"],
-                host_id=leg["host_id"],
-                host_account_id=leg["host_account_id"],
-                starts_at=leg["starts_at"],
-                ends_at=leg["ends_at"],
-                amount=leg["amount"],
-                platform_fee=leg["platform_fee"],
-                tax=leg["tax"],
+                **columns(
+                    leg,
+                    "listing_id host_id host_account_id starts_at ends_at amount platform_fee tax",
+                ),
             )
             for leg in legs
         ],
@@ -69,10 +63,7 @@ def awaiting_hosts(group: Row, payment_id: str, legs: Sequence[Row]) -> GroupAwa
 
 def capture_requested(group: Row, payment_id: str) -> GroupCaptureRequestedV1:
     return GroupCaptureRequestedV1(
-        group_id=str(group["group_id"]),
-        payment_id=payment_id,
-        amount=group["amount"],
-        currency=group["currency"],
+        group_id=str(group["group_id"]), payment_id=payment_id, **columns(group, "amount currency")
     )
 
 
@@ -81,8 +72,7 @@ def confirmed(group: Row, payment_id: str, legs: Sequence[Row]) -> GroupConfirme
         group_id=str(group["group_id"]),
         payment_id=payment_id,
         booking_ids=_ids(legs),
-        amount=group["amount"],
-        currency=group["currency"],
+        **columns(group, "amount currency"),
     )
 
 

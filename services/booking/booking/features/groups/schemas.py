@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from booking.entrypoints.bodies import RequestBody, example
 from booking.entrypoints.fields import Extras, Guests, Ident, Instant, PaymentMethodId
 from booking.entrypoints.schemas import BookingOut
 from booking.features.groups.domain import MAX_LEGS
 
 
-class GroupLegRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class GroupLegRequest(RequestBody):
     listing_id: Ident
     starts_at: Instant = Field(description="On a 15-minute slot.")
     ends_at: Instant
@@ -21,33 +20,28 @@ class GroupLegRequest(BaseModel):
     extras: Extras = Field(default_factory=dict)
 
 
-class GroupCheckoutRequest(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
+class GroupCheckoutRequest(RequestBody):
+    model_config = example(
+        {
+            "legs": [
                 {
-                    "legs": [
-                        {
-                            "listing_id": "lst_loft_01",
-                            "starts_at": "2027-03-01T10:00:00Z",
-                            "ends_at": "2027-03-01T13:00:00Z",
-                        },
-                        {
-                            "listing_id": "lst_garden_02",
-                            "starts_at": "2027-03-01T14:00:00Z",
-                            "ends_at": "2027-03-01T16:00:00Z",
-                        },
-                        {
-                            "listing_id": "lst_studio_04",
-                            "starts_at": "2027-03-02T09:00:00Z",
-                            "ends_at": "2027-03-02T12:00:00Z",
-                        },
-                    ],
-                    "payment_method": "pm_card_visa",
-                }
-            ]
-        },
+                    "listing_id": "lst_loft_01",
+                    "starts_at": "2027-03-01T10:00:00Z",
+                    "ends_at": "2027-03-01T13:00:00Z",
+                },
+                {
+                    "listing_id": "lst_garden_02",
+                    "starts_at": "2027-03-01T14:00:00Z",
+                    "ends_at": "2027-03-01T16:00:00Z",
+                },
+                {
+                    "listing_id": "lst_studio_04",
+                    "starts_at": "2027-03-02T09:00:00Z",
+                    "ends_at": "2027-03-02T12:00:00Z",
+                },
+            ],
+            "payment_method": "pm_card_visa",
+        }
     )
 
     legs: list[GroupLegRequest] = Field(

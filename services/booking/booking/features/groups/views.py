@@ -12,10 +12,7 @@ from booking.features.groups import repository as groups_repository
 from booking.features.groups.domain import GroupStatus
 from booking.service_layer import disputes
 from booking.service_layer.booking_views import booking_view
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if value else None
+from booking.service_layer.rows import columns, texts
 
 
 async def group_view(conn: asyncpg.Connection, group_id: uuid.UUID) -> dict[str, Any]:
@@ -25,25 +22,16 @@ async def group_view(conn: asyncpg.Connection, group_id: uuid.UUID) -> dict[str,
     # The client secret is shown only while the guest can still act on it.
     pending = group["status"] == GroupStatus.PENDING_PAYMENT
     return {
-        "group_id": str(group["group_id"]),
-        "status": group["status"],
-        "payment_status": group["payment_status"],
-        "guest_id": group["guest_id"],
-        "amount": group["amount"],
-        "platform_fee": group["platform_fee"],
-        "currency": group["currency"],
-        "payment_id": group["payment_id"],
-        "hold_until": group["hold_until"].isoformat(),
-        "failure_reason": group["failure_reason"],
-        "failure_detail": group["failure_detail"],
-        "failed_booking_id": str(group["failed_booking_id"])
-        if group["failed_booking_id"]
-        else None,
-        "version": group["version"],
-        "authorization_renewed_at": _iso(group["authorization_renewed_at"]),
+        **texts(
+            group,
+            "group_id hold_until failed_booking_id authorization_renewed_at created_at updated_at",
+        ),
+        **columns(
+            group,
+            "status payment_status guest_id amount platform_fee currency payment_id "
+            "failure_reason failure_detail version",
+        ),
         "next_action": group["next_action"] if pending else None,
-        "created_at": group["created_at"].isoformat(),
-        "updated_at": group["updated_at"].isoformat(),
         "legs": [booking_view(leg) for leg in legs],
     }
 

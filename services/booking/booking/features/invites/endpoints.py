@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, Request
 
 from booking.domain.errors import BookingError, ErrorCode
-from booking.entrypoints.auth import CurrentPrincipal, Role
+from booking.entrypoints.auth import Role
 from booking.entrypoints.client import client_context
-from booking.entrypoints.command import Command, command
+from booking.entrypoints.command import (
+    GuestCommand,
+    HostCommand,
+    HostOrAdminCommand,
+)
 from booking.entrypoints.common import (
     CHECKOUT_ERRORS,
     ERRORS,
     AdmitCheckout,
+    Reader,
     check_horizon,
-    runtime_of,
     visible_to,
 )
 from booking.entrypoints.schemas import BookingOut
@@ -24,19 +28,16 @@ from booking.features.invites import service as invites
 from booking.features.invites import views
 from booking.features.invites.schemas import AcceptInviteRequest, InviteOut, SendInviteRequest
 
-router = APIRouter(prefix="/v1/invites", tags=["smart-invite"])
+router = APIRouter(prefix="/v1/invites", tags=["smart-invite"], responses=ERRORS)
 
 
 @router.post(
     "",
     status_code=201,
     response_model=InviteOut,
-    responses=ERRORS,
     summary="A host invites a guest to book a listing at a set price",
 )
-async def send_invite(
-    request: Request, body: SendInviteRequest, call: Annotated[Command, command(Role.HOST)]
-) -> InviteOut:
+async def send_invite(request: Request, body: SendInviteRequest, call: HostCommand) -> InviteOut:
     check_horizon(
         request, starts_at=body.starts_at, ends_at=body.ends_at, expires_at=body.expires_at
     )
@@ -59,18 +60,15 @@ async def send_invite(
 @router.get(
     "/{invite_id}",
     response_model=InviteOut,
-    responses=ERRORS,
     summary="An invite, visible to its host, its guest and admins",
 )
-async def get_invite(
-    request: Request, invite_id: uuid.UUID, principal: CurrentPrincipal
-) -> dict[str, Any]:
-    async with runtime_of(request).db.acquire() as conn:
+async def get_invite(invite_id: uuid.UUID, read: Reader) -> dict[str, Any]:
+    async with read.connection() as conn:
         try:
             invite = await views.view(conn, invite_id)
         except BookingError:
             invite = None
-    if not visible_to(principal, invite):
+    if not visible_to(read.principal, invite):
         raise BookingError(ErrorCode.INVITE_NOT_FOUND, f"invite {invite_id} not found")
     assert invite is not None
     return invite
@@ -89,7 +87,7 @@ async def accept_invite(
     request: Request,
     invite_id: uuid.UUID,
     body: AcceptInviteRequest,
-    call: Annotated[Command, command(Role.GUEST)],
+    call: GuestCommand,
     _admitted: AdmitCheckout,
 ) -> BookingOut:
     guest_id, hold_ttl, client = call.principal.sub, call.settings.hold_ttl, client_context(request)
@@ -104,12 +102,9 @@ async def accept_invite(
 @router.post(
     "/{invite_id}/decline",
     response_model=InviteOut,
-    responses=ERRORS,
     summary="The guest declines the invite",
 )
-async def decline_invite(
-    invite_id: uuid.UUID, call: Annotated[Command, command(Role.GUEST)]
-) -> InviteOut:
+async def decline_invite(invite_id: uuid.UUID, call: GuestCommand) -> InviteOut:
     guest_id = call.principal.sub
     return await call.run(lambda conn: invites.decline(call.uow(conn), invite_id, guest_id), {})
 
@@ -117,11 +112,8 @@ async def decline_invite(
 @router.post(
     "/{invite_id}/withdraw",
     response_model=InviteOut,
-    responses=ERRORS,
     summary="The host withdraws the invite",
 )
-async def withdraw_invite(
-    invite_id: uuid.UUID, call: Annotated[Command, command(Role.HOST, Role.ADMIN)]
-) -> InviteOut:
+async def withdraw_invite(invite_id: uuid.UUID, call: HostOrAdminCommand) -> InviteOut:
     host_id = None if call.principal.role == Role.ADMIN else call.principal.sub
     return await call.run(lambda conn: invites.withdraw(call.uow(conn), invite_id, host_id), {})

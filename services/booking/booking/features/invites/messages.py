@@ -6,20 +6,16 @@ import uuid
 from typing import Any
 
 from booking.features.invites.domain import Invite
+from booking.service_layer.rows import columns
 from marketplace_contracts.events.booking import InviteClosedV1, InvitedExtra, InviteSentV1
 
 
 def invite_sent(invite: dict[str, Any]) -> InviteSentV1:
     return InviteSentV1(
         invite_id=str(invite["invite_id"]),
-        host_id=invite["host_id"],
-        guest_id=invite["guest_id"],
-        listing_id=invite["listing_id"],
-        starts_at=invite["starts_at"],
-        ends_at=invite["ends_at"],
-        amount=invite["amount"],
-        currency=invite["currency"],
-        expires_at=invite["expires_at"],
+        **columns(
+            invite, "host_id guest_id listing_id starts_at ends_at amount currency expires_at"
+        ),
         extras=[InvitedExtra(**extra) for extra in invite["extras"]],
     )
 

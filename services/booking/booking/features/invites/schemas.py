@@ -4,21 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, Strict
+from pydantic import BaseModel, Field, Strict
 
-from booking.entrypoints.fields import (
-    Amount,
-    Ident,
-    Instant,
-    Name,
-    PaymentMethodId,
-    bounded_text,
-)
+from booking.entrypoints.bodies import RequestBody, example
+from booking.entrypoints.fields import Amount, Ident, Instant, Name, PaymentMethodId, bounded_text
 
 
-class InviteExtraIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class InviteExtraIn(RequestBody):
     name: Name = Field(examples=["Lighting kit"])
     unit_amount: Annotated[int, Strict()] = Field(
         ge=0, le=100_000_000, description="Minor units, listing currency."
@@ -33,23 +25,18 @@ class InviteExtraOut(BaseModel):
     amount: int
 
 
-class SendInviteRequest(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "guest_id": "guest-1",
-                    "listing_id": "lst_loft_01",
-                    "starts_at": "2027-04-01T10:00:00Z",
-                    "ends_at": "2027-04-01T14:00:00Z",
-                    "amount": 15000,
-                    "extras": [{"name": "Lighting kit", "unit_amount": 2500, "quantity": 1}],
-                    "expires_at": "2027-03-25T00:00:00Z",
-                    "note": "Weekday rate, as discussed",
-                }
-            ]
-        },
+class SendInviteRequest(RequestBody):
+    model_config = example(
+        {
+            "guest_id": "guest-1",
+            "listing_id": "lst_loft_01",
+            "starts_at": "2027-04-01T10:00:00Z",
+            "ends_at": "2027-04-01T14:00:00Z",
+            "amount": 15000,
+            "extras": [{"name": "Lighting kit", "unit_amount": 2500, "quantity": 1}],
+            "expires_at": "2027-03-25T00:00:00Z",
+            "note": "Weekday rate, as discussed",
+        }
     )
 
     guest_id: Ident
@@ -71,9 +58,7 @@ class SendInviteRequest(BaseModel):
     note: Annotated[str, bounded_text(1000)] = ""
 
 
-class AcceptInviteRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class AcceptInviteRequest(RequestBody):
     payment_method: PaymentMethodId = Field(examples=["pm_card_visa"])
 
 

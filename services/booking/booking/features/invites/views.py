@@ -9,6 +9,7 @@ import asyncpg
 
 from booking.domain.errors import BookingError, ErrorCode
 from booking.features.invites.repository import InvitesRepository
+from booking.service_layer.rows import columns, texts
 
 
 async def view(conn: asyncpg.Connection, invite_id: uuid.UUID) -> dict[str, Any]:
@@ -24,12 +25,8 @@ async def document(invites: InvitesRepository, invite_id: uuid.UUID) -> dict[str
 
 
 def invite_view(row: asyncpg.Record) -> dict[str, Any]:
-    keys = ("host_id", "guest_id", "listing_id", "amount", "currency", "note", "status", "version")
-    out = {k: row[k] for k in keys}
-    for k in ("starts_at", "ends_at", "expires_at", "created_at", "updated_at"):
-        out[k] = row[k].isoformat()
-    out["extras"] = row["extras"]
-    out["price"] = row["amount"] - sum(extra["amount"] for extra in out["extras"])
-    out["invite_id"] = str(row["invite_id"])
-    out["booking_id"] = str(row["booking_id"]) if row["booking_id"] else None
-    return out
+    return {
+        **columns(row, "host_id guest_id listing_id amount currency note status version extras"),
+        **texts(row, "starts_at ends_at expires_at created_at updated_at invite_id booking_id"),
+        "price": row["amount"] - sum(extra["amount"] for extra in row["extras"]),
+    }

@@ -13,7 +13,7 @@ amendment of a booking is open at a time (a unique index): a concurrent proposal
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -181,17 +181,13 @@ async def reject(
     actor: Actor,
     reason: str = "",
 ) -> dict[str, Any]:
-    booking, am = await lock(conn, amendment_id)
-    await carry_out(conn, outbox, booking, am, am.reject(actor, reason))
-    return await view(conn, amendment_id)
+    return await _answer(conn, outbox, amendment_id, lambda am: am.reject(actor, reason))
 
 
 async def withdraw(
     conn: asyncpg.Connection, outbox: Outbox, amendment_id: uuid.UUID, actor: Actor
 ) -> dict[str, Any]:
-    booking, am = await lock(conn, amendment_id)
-    await carry_out(conn, outbox, booking, am, am.withdraw(actor))
-    return await view(conn, amendment_id)
+    return await _answer(conn, outbox, amendment_id, lambda am: am.withdraw(actor))
 
 
 async def dispute(
@@ -202,8 +198,18 @@ async def dispute(
     reason: str = "",
 ) -> dict[str, Any]:
     """The guest contests reported overtime (within the dispute window): nothing is charged."""
+    return await _answer(conn, outbox, amendment_id, lambda am: am.dispute(actor, reason))
+
+
+async def _answer(
+    conn: asyncpg.Connection,
+    outbox: Outbox,
+    amendment_id: uuid.UUID,
+    decide: Callable[[Amendment], Outcome],
+) -> dict[str, Any]:
+    """Lock the amendment, carry out what `decide` makes of it, and show it."""
     booking, am = await lock(conn, amendment_id)
-    await carry_out(conn, outbox, booking, am, am.dispute(actor, reason))
+    await carry_out(conn, outbox, booking, am, decide(am))
     return await view(conn, amendment_id)
 
 

@@ -1,42 +1,9 @@
 """Use cases of damage claims (`use_cases.py`) and the security deposit's release
 (`deposits.py`)."""
 
+# The package's API is `use_cases`' own (its `__all__`), and the deposit's release timer.
+from booking.features.claims.service import use_cases
 from booking.features.claims.service.deposits import on_window_over
-from booking.features.claims.service.use_cases import (
-    Evidence,
-    accept,
-    charge_request_id,
-    claims_of,
-    contest,
-    decide,
-    evidence_file,
-    file_claim,
-    on_booking_completed,
-    on_booking_ended,
-    on_charge_captured,
-    on_charge_failed,
-    on_response_expired,
-    retry,
-    view,
-    withdraw,
-)
+from booking.features.claims.service.use_cases import *  # noqa: F403
 
-__all__ = [
-    "Evidence",
-    "accept",
-    "charge_request_id",
-    "claims_of",
-    "contest",
-    "decide",
-    "evidence_file",
-    "file_claim",
-    "on_booking_completed",
-    "on_booking_ended",
-    "on_charge_captured",
-    "on_charge_failed",
-    "on_response_expired",
-    "on_window_over",
-    "retry",
-    "view",
-    "withdraw",
-]
+__all__ = [*use_cases.__all__, "on_window_over"]
