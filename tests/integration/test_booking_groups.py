@@ -16,6 +16,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from booking.adapters import repository
 from booking.adapters.esign.base import EnvelopeStatus, WebhookEvent
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.holds import HoldRule
@@ -420,3 +421,52 @@ async def test_concurrent_host_answers_on_one_group_serialize(booking_pool: asyn
         )
         assert both == ["ok", "ok"]
         assert len(await _events(booking_pool, [gid], "booking.group_capture_requested")) == 1
+
+
+async def test_locking_a_leg_locks_its_group_first_and_a_lone_booking_nothing_else(
+    booking_pool: asyncpg.Pool,
+) -> None:
+    """`get_booking(for_update=True)` takes the group's lock, then the leg's, in one round
+    trip: while it holds them, nobody else can lock the group or the leg; a booking without a
+    group is locked all the same."""
+    listings = [await _listing(booking_pool) for _ in range(2)]
+    group = await _group(booking_pool, listings)
+    leg = uuid.UUID(group["legs"][0]["booking_id"])
+    async with booking_pool.acquire() as holder, holder.transaction():
+        row = await repository.get_booking(holder, leg, for_update=True)
+        assert row is not None and row["booking_id"] == leg
+        async with booking_pool.acquire() as other:
+            await other.execute("SET lock_timeout = '200ms'")
+            with pytest.raises(asyncpg.LockNotAvailableError):
+                async with other.transaction():
+                    await other.execute(
+                        "SELECT 1 FROM booking.checkout_groups WHERE group_id = $1 FOR UPDATE",
+                        uuid.UUID(group["group_id"]),
+                    )
+            with pytest.raises(asyncpg.LockNotAvailableError):
+                async with other.transaction():
+                    await other.execute(
+                        "SELECT 1 FROM booking.bookings WHERE booking_id = $1 FOR UPDATE", leg
+                    )
+            await other.execute("RESET lock_timeout")
+    lone = await _slot_booking(booking_pool, listings[1])
+    async with booking_pool.acquire() as holder, holder.transaction():
+        row = await repository.get_booking(holder, lone, for_update=True)
+        assert row is not None and row["booking_id"] == lone and row["group_id"] is None
+        async with booking_pool.acquire() as other:
+            await other.execute("SET lock_timeout = '200ms'")
+            with pytest.raises(asyncpg.LockNotAvailableError):
+                async with other.transaction():
+                    await other.execute(
+                        "SELECT 1 FROM booking.bookings WHERE booking_id = $1 FOR UPDATE", lone
+                    )
+            await other.execute("RESET lock_timeout")
+
+
+async def _slot_booking(pool: asyncpg.Pool, listing_id: str) -> uuid.UUID:
+    starts, ends = _slot()
+    async with pool.acquire() as conn, conn.transaction():
+        view = await place_booking(
+            conn, OUTBOX, PlaceBooking("guest-lone", listing_id, starts, ends, "pm_card_visa")
+        )
+    return uuid.UUID(view["booking_id"])

@@ -8,7 +8,6 @@ import hashlib
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import JSONResponse
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 
@@ -21,6 +20,7 @@ from stripesim.errors import (
     unrecognized_url,
 )
 from stripesim.forms import Params, check_known, get_list, parse_form, parse_pairs
+from stripesim.jsonio import SimJSONResponse as JSONResponse
 from stripesim.resources import ROUTES
 from stripesim.routing import expand, match
 from stripesim.state import Ctx, IdempotencyRecord, SimState, new_id

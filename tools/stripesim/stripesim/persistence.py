@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from stripesim.eventlog import RETENTION_SECONDS
+from stripesim.jsonio import dumps
 from stripesim.state import IDEMPOTENCY_TTL_SECONDS, IdempotencyRecord, SimState
 from stripesim.store import Batch, Loaded, Store, is_sqlite
 from stripesim.webhooks import Delivery, WebhookDispatcher
@@ -240,4 +241,4 @@ def _key_row(key: tuple[str, str], record: IdempotencyRecord) -> dict[str, Any]:
 
 
 def _json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
+    return dumps(value).decode("utf-8")

@@ -17,7 +17,6 @@ import contextlib
 import hashlib
 import heapq
 import hmac
-import json
 import logging
 import time
 from collections import OrderedDict
@@ -26,6 +25,8 @@ from typing import Any
 
 import aiohttp
 import httpx
+
+from stripesim.jsonio import dumps
 
 log = logging.getLogger("stripesim.webhooks")
 
@@ -248,7 +249,7 @@ class WebhookDispatcher:
                 log.exception("webhook %s: delivery attempt failed unexpectedly", event_id)
 
     async def _deliver(self, delivery: Delivery) -> None:
-        payload = json.dumps(self._events[delivery.event_id], indent=2).encode("utf-8")
+        payload = dumps(self._events[delivery.event_id], pretty=True)
         now = time.time()
         delivery.first_attempt_at = delivery.first_attempt_at or now
         delivery.attempts += 1

@@ -70,26 +70,21 @@ async def record(
 
 async def for_booking(conn: asyncpg.Connection, booking: asyncpg.Record) -> list[asyncpg.Record]:
     """Every dispute on a payment of this booking (its checkout, or its group's, and the extra
-    charges of its amendments), open ones first, then the newest."""
+    charges of its amendments), open ones first, then the newest. One round trip: every
+    `GET /v1/bookings/{id}` asks it."""
     booking_id = str(booking["booking_id"])
     group_id = str(booking["group_id"]) if booking["group_id"] else None
-    payments = [booking["payment_id"]] if booking["payment_id"] else []
-    payments += [
-        r["charge_payment_id"]
-        for r in await conn.fetch(
-            "SELECT charge_payment_id FROM booking.amendments WHERE booking_id = $1 "
-            "AND charge_payment_id IS NOT NULL",
-            booking["booking_id"],
-        )
-    ]
     return list(
         await conn.fetch(
-            "SELECT * FROM booking.payment_disputes WHERE payment_id = ANY($1::text[]) "
+            "SELECT * FROM booking.payment_disputes WHERE payment_id = ANY($1::text[] || ARRAY("
+            "SELECT charge_payment_id FROM booking.amendments WHERE booking_id = $4 "
+            "AND charge_payment_id IS NOT NULL)) "
             "OR subject_id = ANY($2::text[]) OR booking_ids ? $3 "
             f"ORDER BY (rank < {CLOSED_RANK}) DESC, opened_at DESC NULLS LAST, updated_at DESC",
-            payments,
+            [booking["payment_id"]] if booking["payment_id"] else [],
             [s for s in (booking_id, group_id) if s],
             booking_id,
+            booking["booking_id"],
         )
     )
 

@@ -29,6 +29,20 @@ async def get_listing(conn: asyncpg.Connection, listing_id: str) -> asyncpg.Reco
     return await conn.fetchrow("SELECT * FROM booking.listings WHERE listing_id = $1", listing_id)
 
 
+async def listing_with_terms(conn: asyncpg.Connection, listing_id: str) -> asyncpg.Record | None:
+    """The listing, with what a checkout also needs of it, in one round trip: whether Stripe
+    last reported its host able to take charges (`host_charges_enabled`, NULL: never
+    reported) and the newest version of its cancellation policy (`policy_definition`)."""
+    return await conn.fetchrow(
+        "SELECT l.*, (SELECT h.charges_enabled FROM booking.host_accounts h "
+        "WHERE h.host_account_id = l.host_account_id) AS host_charges_enabled, "
+        "(SELECT p.definition FROM booking.cancellation_policies p "
+        "WHERE p.name = l.cancellation_policy ORDER BY p.version DESC LIMIT 1) "
+        "AS policy_definition FROM booking.listings l WHERE l.listing_id = $1",
+        listing_id,
+    )
+
+
 async def count_checkouts_in_flight(conn: asyncpg.Connection) -> int:
     """Checkouts waiting for payments' answer (no guest step outstanding): the saga backlog.
     Reads the partial index of `pending_payment` rows only, whatever the history."""
@@ -80,7 +94,12 @@ async def upsert_listing(conn: asyncpg.Connection, listing: dict[str, Any]) -> N
     )
 
 
-async def insert_booking(conn: asyncpg.Connection, booking: dict[str, Any]) -> None:
+async def insert_booking(
+    conn: asyncpg.Connection, booking: dict[str, Any]
+) -> asyncpg.Record | None:
+    """The booking as inserted; None when another booking holds part of its slot (the
+    exclusion constraint: ON CONFLICT DO NOTHING, so no savepoint is needed around it and a
+    refusal leaves the caller's transaction usable)."""
     columns = (
         "booking_id",
         "guest_id",
@@ -112,8 +131,9 @@ async def insert_booking(conn: asyncpg.Connection, booking: dict[str, Any]) -> N
         "user_agent",
     )
     params = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
-    await conn.execute(
-        f"INSERT INTO booking.bookings ({', '.join(columns)}) VALUES ({params})",
+    return await conn.fetchrow(
+        f"INSERT INTO booking.bookings ({', '.join(columns)}) VALUES ({params}) "
+        f"ON CONFLICT DO NOTHING RETURNING {BOOKING_COLUMNS}",
         *(booking[c] for c in columns),
     )
 
@@ -123,16 +143,23 @@ async def get_booking(
 ) -> asyncpg.Record | None:
     """With `for_update`, a group leg's group is locked before the leg: one lock order (group,
     then its legs by booking id) for every command, so two never deadlock."""
-    if for_update:  # a leg's group_id is set at insert and never changes: read it unlocked
-        await conn.execute(
-            "SELECT 1 FROM booking.checkout_groups WHERE group_id = "
-            "(SELECT group_id FROM booking.bookings WHERE booking_id = $1) FOR UPDATE",
-            booking_id,
+    if not for_update:
+        return await conn.fetchrow(
+            f"SELECT {BOOKING_COLUMNS} FROM booking.bookings WHERE booking_id = $1", booking_id
         )
-    lock = " FOR UPDATE" if for_update else ""
-    return await conn.fetchrow(
-        f"SELECT {BOOKING_COLUMNS} FROM booking.bookings WHERE booking_id = $1{lock}", booking_id
-    )
+    return await conn.fetchrow(_LOCK_BOOKING, booking_id)
+
+
+# One round trip for both locks, in that order: the group's lock is an uncorrelated sub-select,
+# which Postgres runs first, as the plan's one-time filter, before it scans and locks the
+# booking (a leg's group_id is set at insert and never changes: read unlocked). Most bookings
+# have no group, and the sub-select then locks nothing.
+_LOCK_BOOKING = (
+    f"SELECT {BOOKING_COLUMNS} FROM booking.bookings WHERE booking_id = $1 AND ("
+    "SELECT count(*) FROM (SELECT 1 FROM booking.checkout_groups WHERE group_id = "
+    "(SELECT group_id FROM booking.bookings WHERE booking_id = $1) FOR UPDATE) AS g) >= 0 "
+    "FOR UPDATE OF bookings"
+)
 
 
 async def awaits_signatures(db: asyncpg.Pool | asyncpg.Connection, envelope_id: str) -> bool:
@@ -226,15 +253,6 @@ async def save_host_account(
         payouts_enabled,
         reported_at,
     )
-
-
-async def host_can_charge(conn: asyncpg.Connection, host_account_id: str) -> bool | None:
-    """What Stripe last reported (None: never reported)."""
-    found: bool | None = await conn.fetchval(
-        "SELECT charges_enabled FROM booking.host_accounts WHERE host_account_id = $1",
-        host_account_id,
-    )
-    return found
 
 
 # -- Pricing data: policies, tax rates, quotes ------------------------------------------------

@@ -169,12 +169,14 @@ class BookingHandlers:
         _: object,
     ) -> None:
         """The guest's money is secured (held, or card saved): confirm or ask the host."""
-        await receipts.remember_card(conn, event)
         if event.group_id is not None:
+            await receipts.remember_card(conn, event)
             await self.groups.on_payment_secured(conn, env, event)
             return
         trigger, payment_status = SECURED_BY[type(event)]
         row = await self._load(conn, event.booking_id)
+        if row["status"] != BookingStatus.PENDING_PAYMENT:  # no transition to carry the card
+            await receipts.remember_card(conn, event)
         await payment_secured(conn, self.outbox, env, row, event, trigger, payment_status)
 
     # Payments' two ways of securing the money differ only in the transition they make.

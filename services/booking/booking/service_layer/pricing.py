@@ -20,7 +20,11 @@ QUOTE_TTL = timedelta(minutes=30)
 
 
 async def listing_for_sale(conn: asyncpg.Connection, listing_id: str) -> asyncpg.Record:
-    listing = await repository.get_listing(conn, listing_id)
+    return on_sale(await repository.get_listing(conn, listing_id), listing_id)
+
+
+def on_sale(listing: asyncpg.Record | None, listing_id: str) -> asyncpg.Record:
+    """The listing, unless there is none or it is not bookable."""
     if listing is None:
         raise BookingError(ErrorCode.LISTING_NOT_FOUND, f"listing {listing_id} not found")
     if not listing["active"]:

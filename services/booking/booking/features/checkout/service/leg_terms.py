@@ -80,10 +80,10 @@ async def leg_quote(
 
 
 async def chargeable_listing(conn: asyncpg.Connection, listing_id: str) -> asyncpg.Record:
-    """The listing on sale, unless its host cannot take payments."""
-    listing = await pricing.listing_for_sale(conn, listing_id)
-    can_charge = await repository.host_can_charge(conn, listing["host_account_id"])
-    if can_charge is False:  # Stripe said so; an account never reported is not refused
+    """The listing on sale, unless its host cannot take payments; with its cancellation
+    policy as it is now (`policy_of`), read in the same round trip."""
+    listing = pricing.on_sale(await repository.listing_with_terms(conn, listing_id), listing_id)
+    if listing["host_charges_enabled"] is False:  # Stripe said so; never reported: not refused
         raise BookingError(
             ErrorCode.HOST_CANNOT_TAKE_CHARGES,
             f"the host of listing {listing_id} cannot take payments yet",
@@ -91,9 +91,10 @@ async def chargeable_listing(conn: asyncpg.Connection, listing_id: str) -> async
     return listing
 
 
-async def policy_of(conn: asyncpg.Connection, listing: asyncpg.Record) -> dict[str, Any]:
-    """The listing's cancellation policy as it is now (snapshotted on the booking)."""
-    policy = await repository.latest_policy(conn, listing["cancellation_policy"])
+def policy_of(listing: asyncpg.Record) -> dict[str, Any]:
+    """The listing's cancellation policy as it is now (snapshotted on the booking), as
+    `chargeable_listing` read it."""
+    policy: dict[str, Any] | None = listing["policy_definition"]
     if policy is None:
         raise BookingError(
             ErrorCode.POLICY_UNKNOWN,

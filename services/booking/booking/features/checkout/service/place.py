@@ -99,12 +99,10 @@ async def place_booking(
         bank_debit_lead=bank_debit_lead,
     )
     limits.check_charge(booking["amount"], booking["currency"], "the booking's total")
-    await hold_slot(conn, booking)
+    row = await hold_slot(conn, booking)
     booking_id = str(booking["booking_id"])
     sign_by = datetime.now(UTC) + hold_ttl
     await scheduler.schedule(conn, "booking", HOLD_EXPIRY, booking_id, sign_by)
-    row = await repository.get_booking(conn, booking["booking_id"])
-    assert row is not None
     if documents:
         await request_signatures(conn, outbox, booking, documents, sign_by)
     else:
@@ -145,7 +143,7 @@ async def new_leg(
     )
     if payment_method_type == US_BANK_ACCOUNT:
         _check_bank_debit(listing, quote, starts_at, group_id, bank_debit_lead)
-    policy = await policy_of(conn, listing)
+    policy = policy_of(listing)
     instant = listing["instant_book"] or invited_amount is not None
     documents: list[dict[str, Any]] = listing["required_documents"]
     booking = {
@@ -227,16 +225,16 @@ async def request_signatures(
     )
 
 
-async def hold_slot(conn: asyncpg.Connection, booking: dict[str, Any]) -> None:
-    """Insert the booking; the exclusion constraint refuses a slot another booking holds."""
-    try:
-        async with conn.transaction():  # savepoint: a conflict must not poison the caller's tx
-            await repository.insert_booking(conn, booking)
-    except asyncpg.ExclusionViolationError:
+async def hold_slot(conn: asyncpg.Connection, booking: dict[str, Any]) -> asyncpg.Record:
+    """Insert the booking (its row as stored); the exclusion constraint refuses a slot another
+    booking holds."""
+    row = await repository.insert_booking(conn, booking)
+    if row is None:
         raise BookingError(
             ErrorCode.SLOT_UNAVAILABLE,
             f"listing {booking['listing_id']} is already booked for part of that time",
-        ) from None
+        )
+    return row
 
 
 async def request_payment(
