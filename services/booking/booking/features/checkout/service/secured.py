@@ -53,7 +53,10 @@ async def payment_secured(
         BOOKING_CONFIRMED: lambda: messages.confirmed(row, event.payment_id),
         HOST_ASKED: lambda: messages.host_asked(row, event.payment_id, row["respond_by"]),
     }
-    paid = {"payment_status": payment_status.value, "payment_id": event.payment_id}
+    paid: dict[str, str | None] = {
+        "payment_status": payment_status.value,
+        "payment_id": event.payment_id,
+    }
     if event.card_last4 is not None:  # for the receipts, written with the transition
         paid |= {"card_brand": event.card_brand, "card_last4": event.card_last4}
     done = await lifecycle.apply(conn, outbox, row, trigger, builders, cause, **paid)
