@@ -15,6 +15,7 @@ from eventkit import metrics
 from eventkit.periodic import every
 from eventkit.runtime import ServiceRuntime, Worker
 from eventkit.unit_of_work import after_commit
+from finance.adapters import close_repository
 
 PAYOUT_LAG = Histogram(
     "finance_payout_lag_seconds",
@@ -38,15 +39,6 @@ CLOSE_AT = Gauge(
     ["currency"],
 )
 
-_RECON = (
-    "SELECT count(*) AS open, coalesce(extract(epoch FROM $1::timestamptz - min(raised_at)), 0)"
-    "::float8 AS oldest FROM finance.recon_exceptions WHERE status = 'open'"
-)
-_CLOSES = (
-    "SELECT DISTINCT ON (currency) currency, status, extract(epoch FROM updated_at)::float8 AS at "
-    "FROM finance.day_closes ORDER BY currency, business_date DESC"
-)
-
 
 def payout_transferred(currency: str, due_at: datetime | None, now: datetime) -> None:
     """Observed once the transaction that records the transfer commits."""
@@ -57,10 +49,10 @@ def payout_transferred(currency: str, due_at: datetime | None, now: datetime) ->
 
 def gauges_worker(now: Callable[[], datetime]) -> Worker:
     async def refresh(runtime: ServiceRuntime) -> None:
-        recon = await runtime.db.fetchrow(_RECON, now())
+        recon = await close_repository.open_exceptions(runtime.db, now())
         RECON_OPEN.set(recon["open"])
         RECON_OLDEST.set(max(0.0, recon["oldest"]))
-        for row in await runtime.db.fetch(_CLOSES):
+        for row in await close_repository.latest_closes(runtime.db):
             CLOSE_SUCCEEDED.labels(row["currency"]).set(1 if row["status"] == "closed" else 0)
             CLOSE_AT.labels(row["currency"]).set(row["at"])
 

@@ -15,6 +15,7 @@ from eventkit import metrics
 from eventkit.periodic import every
 from eventkit.runtime import ServiceRuntime, Worker
 from eventkit.unit_of_work import after_commit
+from payments.adapters import repository
 
 CHARGE_ATTEMPTS = Counter(
     "payments_charge_attempts_total",
@@ -40,13 +41,6 @@ AUTHORIZATIONS_EXPIRING = Gauge(
     "Card authorizations not captured or voided that lapse within 24 hours.",
 )
 
-# The card networks' limit as payments assumes it (PAYMENTS_AUTHORIZATION_LIFETIME_SECONDS)
-# minus a day, from the index `ix_payments_authorized_since`'s column.
-_EXPIRING = (
-    "SELECT count(*) FROM payments.payments WHERE status = 'authorized' "
-    "AND coalesce(authorized_at, created_at) < now() - $1::interval"
-)
-
 
 def charge_attempted(payment_method: str, outcome: str, decline_code: str | None) -> None:
     counter = CHARGE_ATTEMPTS.labels(payment_method, outcome, decline_code or "none")
@@ -63,7 +57,8 @@ def webhook_applied(event_type: str, lag_seconds: float) -> None:
 
 def gauges_worker(lifetime: timedelta) -> Worker:
     async def refresh(runtime: ServiceRuntime) -> None:
-        expiring = await runtime.db.fetchval(_EXPIRING, lifetime - timedelta(hours=24))
+        # The card networks' limit as payments assumes it, minus a day.
+        expiring = await repository.authorized_before(runtime.db, lifetime - timedelta(hours=24))
         AUTHORIZATIONS_EXPIRING.set(expiring)
 
     return every(metrics.refresh_seconds(), refresh, name="payments_gauges")

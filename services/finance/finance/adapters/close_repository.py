@@ -239,3 +239,25 @@ async def set_calendar(
         cutoff_minutes,
         offset_seconds,
     )
+
+
+async def open_exceptions(db: asyncpg.Pool | asyncpg.Connection, now: datetime) -> asyncpg.Record:
+    """How many reconciliation exceptions are open, and the oldest's age in seconds at `now`
+    (the metrics' gauges)."""
+    row: asyncpg.Record = await db.fetchrow(
+        "SELECT count(*) AS open, coalesce(extract(epoch FROM $1::timestamptz - min(raised_at)), 0)"
+        "::float8 AS oldest FROM finance.recon_exceptions WHERE status = 'open'",
+        now,
+    )
+    return row
+
+
+async def latest_closes(db: asyncpg.Pool | asyncpg.Connection) -> list[asyncpg.Record]:
+    """Each currency's latest business day's close: its status and when it was last tried."""
+    return list(
+        await db.fetch(
+            "SELECT DISTINCT ON (currency) currency, status, "
+            "extract(epoch FROM updated_at)::float8 AS at "
+            "FROM finance.day_closes ORDER BY currency, business_date DESC"
+        )
+    )

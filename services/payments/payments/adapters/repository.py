@@ -223,3 +223,14 @@ async def settle_replaced(db: PaymentsDB, intent_id: str, error: str | None) -> 
         error,
     )
     return bool(status == "UPDATE 1")
+
+
+async def authorized_before(db: asyncpg.Pool | asyncpg.Connection, age: timedelta) -> int:
+    """Card authorizations still held that were taken more than `age` ago (the index
+    `ix_payments_authorized_since`'s column): the metrics' expiring gauge."""
+    count: int = await db.fetchval(
+        "SELECT count(*) FROM payments.payments WHERE status = 'authorized' "
+        "AND coalesce(authorized_at, created_at) < now() - $1::interval",
+        age,
+    )
+    return count

@@ -1,0 +1,82 @@
+"""The reads behind payments' and finance's gauges (their `metrics.gauges_worker`), against the
+test database; each test rolls its rows back."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+import asyncpg
+import pytest
+
+from finance.adapters import close_repository
+from payments.adapters import repository as payments_repository
+from tests.conftest import service_dsn
+
+pytestmark = pytest.mark.integration
+
+
+async def _payment(conn: asyncpg.Connection, authorized_ago: timedelta) -> None:
+    payment_id = f"pay_gauge_{uuid.uuid4().hex[:10]}"
+    await conn.execute(
+        "INSERT INTO payments.payments (payment_id, booking_id, guest_id, amount, platform_fee,"
+        " currency, payment_method, status, correlation_id, host_account_id, authorized_at)"
+        " VALUES ($1, $1, 'guest-gauge', 1000, 100, 'usd', 'pm_card_visa', 'authorized', $2,"
+        " 'acct_gauge', now() - $3::interval)",
+        payment_id,
+        uuid.uuid4(),
+        authorized_ago,
+    )
+
+
+async def test_authorizations_held_longer_than_an_age_are_counted() -> None:
+    conn = await asyncpg.connect(service_dsn("payments"))
+    try:
+        async with conn.transaction():
+            age = timedelta(days=6)
+            before = await payments_repository.authorized_before(conn, age)
+            await _payment(conn, timedelta(days=7))
+            await _payment(conn, timedelta(hours=1))
+            assert await payments_repository.authorized_before(conn, age) == before + 1
+            raise _Rollback
+    except _Rollback:
+        pass
+    finally:
+        await conn.close()
+
+
+async def test_open_exceptions_and_each_currencys_latest_close() -> None:
+    conn = await asyncpg.connect(service_dsn("finance"))
+    now = datetime.now(UTC)
+    try:
+        async with conn.transaction():
+            before = await close_repository.open_exceptions(conn, now)
+            await conn.execute(
+                "INSERT INTO finance.recon_exceptions (kind, object_id, currency, detail,"
+                " raised_at) VALUES ('gauge_test', $1, 'usd', 'test', $2)",
+                f"obj_{uuid.uuid4().hex[:8]}",
+                now - timedelta(days=400),
+            )
+            after = await close_repository.open_exceptions(conn, now)
+            assert after["open"] == before["open"] + 1
+            assert after["oldest"] >= timedelta(days=400).total_seconds()
+            for day, status in ((date(2031, 1, 1), "failed"), (date(2031, 1, 2), "closed")):
+                await conn.execute(
+                    "INSERT INTO finance.day_closes (business_date, currency, status, report)"
+                    " VALUES ($1, 'zzq', $2, '{}'::jsonb)",
+                    day,
+                    status,
+                )
+            latest = {
+                r["currency"]: r["status"] for r in await close_repository.latest_closes(conn)
+            }
+            assert latest["zzq"] == "closed"
+            raise _Rollback
+    except _Rollback:
+        pass
+    finally:
+        await conn.close()
+
+
+class _Rollback(Exception):
+    """Leaves the test's rows behind in no one's way: its transaction is rolled back."""
