@@ -8,6 +8,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 import asyncpg
 import pytest
@@ -15,6 +16,7 @@ import pytest
 from finance.adapters import close_repository as close_db
 from finance.adapters import reserves_repository as reserves_db
 from finance.domain.reserves import ReserveKind, ReservePolicy, Scope
+from marketplace_contracts import Envelope, make_envelope
 from marketplace_contracts.events.disputes import PayoutHoldChangedV1
 from marketplace_contracts.events.payments import (
     FundsClearedV1,
@@ -115,6 +117,49 @@ async def test_an_entry_waits_for_its_bookings_start_before_it_can_be_paid(
     assert (entry["state"], entry["due_at"]) == ("scheduled", START + DAY)
     await q.run_due()
     assert (await q.entry(entry_id(captured)))["state"] == "released"
+
+
+async def test_a_capture_and_its_bookings_start_handled_at_once_leave_no_entry_waiting(
+    q: QueueHarness, pool: asyncpg.Pool
+) -> None:
+    """The booking's fact and the capture come on different topics, so two units may handle
+    them at the same time: the start is recorded while the capture's entry is uncommitted. The
+    second to take the booking's lock sees the first's row, and the entry is scheduled."""
+    checkout, captured = q.booking()
+
+    async def handle(event: Any, conn: asyncpg.Connection) -> None:
+        env = Envelope.from_bytes(
+            make_envelope(event, key="k", producer="test", correlation_id=uuid.uuid4()).to_bytes()
+        )
+        route = q.router.route_for(env)
+        assert route is not None
+        await route.apply(conn, env, route.model.model_validate(env.data), None)
+
+    async with pool.acquire() as capturing, pool.acquire() as starting:
+        capture_tx = capturing.transaction()
+        await capture_tx.start()
+        await handle(captured, capturing)  # the entry, uncommitted: no start seen
+        pid = await starting.fetchval("SELECT pg_backend_pid()")
+        start_tx = starting.transaction()
+        await start_tx.start()
+        recording = asyncio.create_task(handle(checkout, starting))
+
+        async def waiting_or_done() -> bool:
+            waits = await pool.fetchval(
+                "SELECT wait_event_type FROM pg_stat_activity WHERE pid = $1", pid
+            )
+            return recording.done() or waits == "Lock"
+
+        await eventually(waiting_or_done, timeout=10, what="the start's handler to run")
+        await capture_tx.commit()
+        await recording
+        await start_tx.commit()
+    entry = await q.entry(entry_id(captured))
+    assert (entry["state"], list(entry["holds"]), entry["due_at"]) == (
+        "scheduled",
+        [],
+        START + DAY,
+    )
 
 
 async def test_every_hold_reason_must_clear_before_the_payout(q: QueueHarness) -> None:

@@ -203,10 +203,23 @@ async def move_due(conn: asyncpg.Connection, row: asyncpg.Record, due_at: dateti
 
 
 async def start_of(conn: asyncpg.Connection, booking_id: str) -> datetime | None:
+    """The booking's start, once `set_start` has recorded it. Call `hold_booking` first in the
+    same transaction: it orders this read after a concurrent `set_start` of the booking."""
     starts_at: datetime | None = await conn.fetchval(
         "SELECT starts_at FROM finance.booking_starts WHERE booking_id = $1", booking_id
     )
     return starts_at
+
+
+async def hold_booking(conn: asyncpg.Connection, booking_id: str) -> None:
+    """Until this transaction ends, one transaction at a time records a booking's start or
+    enqueues a payable of it. The booking's fact (its start) and the payment's (its capture)
+    come on different topics, so they may be handled at once: without this, each would miss
+    the other's uncommitted row and the entry would wait for a start already recorded."""
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended('finance.booking_start:' || $1, 0))",
+        booking_id,
+    )
 
 
 async def receivable(conn: asyncpg.Connection, host_account_id: str, currency: str) -> int:

@@ -117,6 +117,7 @@ async def _holds_and_due(
 ) -> tuple[list[str], datetime | None]:
     holds: list[str] = []
     due_at: datetime | None
+    await queue_db.hold_booking(conn, payable["booking_id"])
     starts_at = await queue_db.start_of(conn, payable["booking_id"])
     if purpose == "deposit_claim":
         due_at = now  # a damage claim is decided after the stay: nothing left to wait for

@@ -88,6 +88,7 @@ class QueueFacts:
             "host_account_id": host_account_id,
             "starts_at": starts_at,
         }
+        await queue_db.hold_booking(conn, booking_id)  # a capture's entry being enqueued
         await queue_db.set_start(conn, start)
         delay = await self._delay(conn, host_account_id)
         for row in await queue_db.entries_where(
