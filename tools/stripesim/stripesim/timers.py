@@ -58,7 +58,7 @@ class Timers:
     def _refresh(self, ctx: Ctx) -> None:
         objects = ctx.state.objects
         for object_id in objects.take_touched():
-            obj = objects.peek(object_id)
+            obj = objects.peek_stored(object_id)
             rules = None if obj is None else _RULES.get(str(obj.get("object")))
             if obj is None or rules is None:
                 continue
