@@ -15,6 +15,9 @@ last one, so its cost follows the traffic of the interval, not the history kept:
 - a failed write is logged at ERROR every time, shown by ``GET /_sim/health``
   (``persistence``), and its batch is kept and merged into the next one, so the next
   interval retries it. A ``kill -9`` loses at most the last interval.
+- after a write succeeds, memory drops the oldest objects and idempotency records beyond
+  their bounds that the file now holds as they are (``tracking``, ``SimState.idempotent``);
+  a lookup reads them back, so the history kept costs disk, not memory.
 
 A state file written by older versions (one JSON document) is imported on start: in place
 (the JSON is kept beside it as ``<name>.pre-sqlite.json``), or from ``<stem>.json`` when the

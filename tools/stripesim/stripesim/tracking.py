@@ -107,7 +107,7 @@ class TrackedDict(dict[str, dict[str, Any]]):
         if excess <= 0:
             return 0
         pinned = self.dirty | self.touched if keep_touched else self.dirty
-        oldest = (key for key in super().__iter__() if key not in pinned)
+        oldest = (key for key in dict.__iter__(self) if key not in pinned)
         victims = list(islice(oldest, excess))
         for key in victims:
             super().__delitem__(key)

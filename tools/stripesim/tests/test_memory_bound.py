@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from stripesim import create_app
 from stripesim.state import SimState
 from stripesim.testkit import AUTH, KEY, eventually
+from stripesim.tracking import TrackedDict
 
 OBJECTS, KEYS, INTENTS = 12, 5, 30
 SEVEN_DAYS_AND_A_BIT = 8 * 24 * 60 * 60
@@ -148,3 +149,17 @@ def test_a_restart_stays_bounded_and_its_timers_still_reach_evicted_intents(
         eventually(lambda: sim.objects.in_memory() <= OBJECTS, what="memory bounded again")
         lapsed = client.get(f"/v1/payment_intents/{oldest['id']}", headers=AUTH).json()
         assert lapsed["status"] == "canceled"
+
+
+def test_eviction_spares_what_the_store_lacks_or_the_timers_have_not_seen() -> None:
+    stored = {key: {"id": key} for key in "abc"}
+    tracked = TrackedDict()
+    tracked.loader, tracked.limit = stored.get, 1
+    tracked.load(dict(stored))
+    assert tracked.evict() == 0  # all still to be seen by the timers
+    tracked.take_touched()
+    tracked["b"]["seen"] = True  # changed in memory, not in the store yet
+    assert tracked.evict() == 2
+    assert list(dict.keys(tracked)) == ["b"]
+    assert "a" in tracked and tracked.peek("c") == {"id": "c"} and "z" not in tracked
+    assert tracked.dirty == {"b"}  # ``in`` and ``peek`` loaded without marking
