@@ -20,6 +20,7 @@ from stripesim.control import build_router
 from stripesim.eventlog import EventLog
 from stripesim.persistence import Persistence
 from stripesim.state import SimState
+from stripesim.timers import TIMED_TYPES
 from stripesim.webhooks import RetrySchedule, WebhookDispatcher
 
 __all__ = ["DEFAULT_WEBHOOK_SECRET", "ach_settlement_seconds_from_env", "create_app"]
@@ -140,7 +141,7 @@ def create_app(
             objects_in_memory=_setting(objects_in_memory, "objects_in_memory"),
             keys_in_memory=_setting(idempotency_in_memory, "idempotency_in_memory"),
         )
-        persistence.restore()
+        persistence.restore(timed=TIMED_TYPES)
     state.listeners.append(dispatcher.enqueue)
     api = ApiEndpoint(state, dispatcher)
 

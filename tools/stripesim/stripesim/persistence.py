@@ -30,6 +30,7 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Collection
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -193,8 +194,9 @@ class Persistence:
         self.store.close()
 
     # -- start -----------------------------------------------------------------------------
-    def restore(self) -> bool:
-        """Load the state file (importing an old JSON one); False if there was none."""
+    def restore(self, timed: Collection[str] | None = None) -> bool:
+        """Load the state file (importing an old JSON one); False if there was none.
+        ``timed``: the object types the timers look at (None: all)."""
         self._import_legacy()
         self.state.archive = self.store.event
         self.state.objects.loader = self._stored_object
@@ -210,7 +212,7 @@ class Persistence:
             keys_since=now - IDEMPOTENCY_TTL_SECONDS,
             keep_keys=-1 if self.keys_in_memory is None else self.keys_in_memory,
         )
-        objects = self._load_objects()
+        objects = self._load_objects(timed)
         self._apply(loaded)
         log.info(
             "stripesim: restored %d objects (%d in memory), %d events in memory, %d pending "
@@ -223,12 +225,15 @@ class Persistence:
         )
         return True
 
-    def _load_objects(self) -> int:
+    def _load_objects(self, timed: Collection[str] | None) -> int:
         """Index every object, keeping the newest in memory: the timers' first look at the
-        older ones reads them from the store (``TrackedDict.peek_stored``). How many."""
+        older ones reads them from the store (``TrackedDict.peek_stored``), so only the types
+        they act on are left for them to look at (half the objects of a payment). How many."""
         count, objects = 0, self.state.objects
         for count, (seq, obj) in enumerate(self.store.each_object(), start=1):
             self.state.load_object(obj, seq)
+            if timed is not None and obj.get("object") not in timed:
+                objects.touched.discard(obj["id"])
             if count % 1000 == 0:
                 objects.evict(keep_touched=False)
         objects.evict(keep_touched=False)

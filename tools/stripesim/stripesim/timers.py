@@ -34,6 +34,7 @@ _RULES: dict[str, dict[str, Rule]] = {
     "balance_transaction": {AVAILABLE: lambda _ctx, txn: balance.available_at(txn)},
     "payout": {ARRIVAL: lambda _ctx, payout: payouts.arrives_at(payout)},
 }
+TIMED_TYPES = frozenset(_RULES)  # the only objects a restart leaves for the timers to look at
 _APPLY: dict[str, Callable[[Ctx, list[str]], list[str]]] = {
     AUTHORIZATION: payment_intents.expire_authorizations,
     SETTLEMENT: ach.settle_due,

@@ -132,6 +132,9 @@ def test_a_restart_stays_bounded_and_its_timers_still_reach_evicted_intents(
     state_file = tmp_path / "sim.sqlite3"
     app = bounded_app(state_file)
     with TestClient(app) as client:
+        paid, _ = authorize(client, 100)
+        client.post(f"/v1/payment_intents/{paid['id']}/capture", headers=AUTH).raise_for_status()
+        charge = client.get(f"/v1/charges/{paid['latest_charge']}", headers=AUTH).json()
         made = make_history(client, app.state.sim)
     restarted = bounded_app(state_file)
     sim = restarted.state.sim
@@ -143,9 +146,11 @@ def test_a_restart_stays_bounded_and_its_timers_still_reach_evicted_intents(
         _, replayed = replay(client, 0)
         assert replayed.headers["Original-Request"] == request_id
         assert replayed.json() == oldest
-        # Card authorizations lapse after 7 days: the timers must find the evicted ones too.
+        # Card authorizations lapse after 7 days, captured funds are available after 2: the
+        # timers must find the evicted intents and balance transactions too.
         done = client.post("/_sim/clock/advance", json={"seconds": SEVEN_DAYS_AND_A_BIT}).json()
         assert set(done["expired"]) == {body["id"] for body, _ in made}
+        assert done["available"] == [charge["balance_transaction"]]
         eventually(lambda: sim.objects.in_memory() <= OBJECTS, what="memory bounded again")
         lapsed = client.get(f"/v1/payment_intents/{oldest['id']}", headers=AUTH).json()
         assert lapsed["status"] == "canceled"
