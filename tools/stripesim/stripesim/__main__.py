@@ -33,6 +33,8 @@ def main(argv: list[str] | None = None) -> None:
         webhook_retry_horizon=args.webhook_retry_horizon,
         snapshot_seconds=args.snapshot_seconds,
         events_in_memory=args.events_in_memory,
+        objects_in_memory=args.objects_in_memory,
+        idempotency_in_memory=args.idempotency_in_memory,
     )
     # One access-log line per request costs the simulator about a tenth of its CPU under load:
     # written only at --log-level debug.

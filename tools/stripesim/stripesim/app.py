@@ -20,6 +20,7 @@ from stripesim.control import build_router
 from stripesim.eventlog import EventLog
 from stripesim.persistence import Persistence
 from stripesim.state import SimState
+from stripesim.timers import TIMED_TYPES
 from stripesim.webhooks import RetrySchedule, WebhookDispatcher
 
 __all__ = ["DEFAULT_WEBHOOK_SECRET", "ach_settlement_seconds_from_env", "create_app"]
@@ -87,6 +88,8 @@ def create_app(
     state_file: Path | None = None,
     snapshot_seconds: float | None = None,
     events_in_memory: int | None = None,
+    objects_in_memory: int | None = None,
+    idempotency_in_memory: int | None = None,
     ach_settlement_seconds: int | None = None,
     available_delay_seconds: int | None = None,
     automatic_payouts: bool | None = None,
@@ -98,7 +101,8 @@ def create_app(
     """A simulator. Webhooks go to ``webhook_url`` (if any), signed with the secret, by
     ``webhook_workers`` workers (only the types in ``webhook_events``, or all with ``*``), retried after ``webhook_backoff`` seconds doubling up to
     ``webhook_backoff_cap`` for ``webhook_retry_horizon`` seconds (``webhook_max_attempts``:
-    fewer, for tests). With a ``state_file``, state survives restarts (see ``persistence``).
+    fewer, for tests). With a ``state_file``, state survives restarts (see ``persistence``)
+    and memory keeps ``objects_in_memory`` objects and ``idempotency_in_memory`` records.
     A bank debit settles after ``ach_settlement_seconds`` of sim time; a charge's funds are
     available ``available_delay_seconds`` after it; with ``automatic_payouts`` the available
     balance is paid out daily at ``payout_time`` (seconds after midnight UTC), arriving
@@ -129,8 +133,15 @@ def create_app(
     persistence = None
     if state_file is not None:
         every = _setting(snapshot_seconds, "snapshot_seconds")
-        persistence = Persistence(state, dispatcher, Path(state_file), every)
-        persistence.restore()
+        persistence = Persistence(
+            state,
+            dispatcher,
+            Path(state_file),
+            every,
+            objects_in_memory=_setting(objects_in_memory, "objects_in_memory"),
+            keys_in_memory=_setting(idempotency_in_memory, "idempotency_in_memory"),
+        )
+        persistence.restore(timed=TIMED_TYPES)
     state.listeners.append(dispatcher.enqueue)
     api = ApiEndpoint(state, dispatcher)
 

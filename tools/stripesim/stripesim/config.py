@@ -24,6 +24,12 @@ from stripesim.webhooks import (
 )
 
 DEFAULT_WEBHOOK_SECRET = "whsec_local_dev"
+# With a state file, memory keeps this many objects and idempotency records once written; the
+# others are read back from the file when asked for. A PaymentIntent with its charge,
+# PaymentMethod and balance transaction is about 4 objects, so 100,000 objects hold the last
+# ~25,000 payments; a replay of a retried request comes within minutes, so 20,000 records do.
+DEFAULT_OBJECTS_IN_MEMORY = 100_000
+DEFAULT_IDEMPOTENCY_IN_MEMORY = 20_000
 
 
 def parse_bool(raw: str) -> bool:
@@ -160,6 +166,22 @@ OPTIONS = (
         DEFAULT_KEEP_IN_MEMORY,
         int,
         f"newest events kept in memory for lists (default {DEFAULT_KEEP_IN_MEMORY})",
+    ),
+    Option(
+        "--objects-in-memory",
+        "STRIPESIM_OBJECTS_IN_MEMORY",
+        DEFAULT_OBJECTS_IN_MEMORY,
+        int,
+        "with a state file, objects kept in memory; older ones are read back from the file "
+        f"(default {DEFAULT_OBJECTS_IN_MEMORY})",
+    ),
+    Option(
+        "--idempotency-in-memory",
+        "STRIPESIM_IDEMPOTENCY_IN_MEMORY",
+        DEFAULT_IDEMPOTENCY_IN_MEMORY,
+        int,
+        "with a state file, idempotency records kept in memory; older ones (up to 24 h) are "
+        f"read back from the file (default {DEFAULT_IDEMPOTENCY_IN_MEMORY})",
     ),
 )
 

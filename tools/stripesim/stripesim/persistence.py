@@ -15,6 +15,9 @@ last one, so its cost follows the traffic of the interval, not the history kept:
 - a failed write is logged at ERROR every time, shown by ``GET /_sim/health``
   (``persistence``), and its batch is kept and merged into the next one, so the next
   interval retries it. A ``kill -9`` loses at most the last interval.
+- after a write succeeds, memory drops the oldest objects and idempotency records beyond
+  their bounds that the file now holds as they are (``tracking``, ``SimState.idempotent``);
+  a lookup reads them back, so the history kept costs disk, not memory.
 
 A state file written by older versions (one JSON document) is imported on start: in place
 (the JSON is kept beside it as ``<name>.pre-sqlite.json``), or from ``<stem>.json`` when the
@@ -27,6 +30,7 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Collection
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -48,11 +52,18 @@ class Persistence:
         dispatcher: WebhookDispatcher,
         path: Path,
         every: float = DEFAULT_SNAPSHOT_SECONDS,
+        *,
+        objects_in_memory: int | None = None,
+        keys_in_memory: int | None = None,
     ) -> None:
+        """``objects_in_memory`` / ``keys_in_memory``: how many objects and idempotency
+        records stay in memory once written (None: all); the others are read back on use."""
         self.state = state
         self.dispatcher = dispatcher
         self.path = path
         self.every = every
+        self.keys_in_memory = keys_in_memory
+        state.objects.limit = objects_in_memory
         self.store = Store(path)
         self._unwritten: Batch | None = None
         self.failures = 0  # consecutive failed writes
@@ -73,13 +84,19 @@ class Persistence:
             "last_write_ms": self.last_write_ms,
             "last_rows": self.last_rows,
             "unwritten_rows": 0 if self._unwritten is None else self._unwritten.rows(),
+            "objects_in_memory": self.state.objects.in_memory(),
+            "idempotency_in_memory": len(self.state.idempotency),
         }
 
     # -- snapshots -----------------------------------------------------------------------
     def collect(self) -> Batch:
         """Serialize what changed since the last call (on the event loop)."""
         state, dispatcher = self.state, self.dispatcher
-        batch = Batch(reset=state.was_reset, events_before=state.now() - RETENTION_SECONDS)
+        batch = Batch(
+            reset=state.was_reset,
+            events_before=state.now() - RETENTION_SECONDS,
+            keys_before=state.now() - IDEMPOTENCY_TTL_SECONDS,
+        )
         state.was_reset = False
         for object_id in state.objects.take_dirty():
             obj, seq = state.objects.peek(object_id), state.seq(object_id)
@@ -121,6 +138,13 @@ class Persistence:
         self.last_saved_at = time.time()
         self.last_write_ms = round((time.perf_counter() - started) * 1000, 3)
         self.last_rows = batch.rows()
+        self._evict()
+
+    def _evict(self) -> None:
+        """Bound memory now that the store holds what was written (see ``tracking``)."""
+        self.state.objects.evict()
+        if self.keys_in_memory is not None:
+            self.state.evict_idempotency(self.keys_in_memory)
 
     def _failed(self, exc: BaseException) -> None:
         self.failures += 1
@@ -170,10 +194,14 @@ class Persistence:
         self.store.close()
 
     # -- start -----------------------------------------------------------------------------
-    def restore(self) -> bool:
-        """Load the state file (importing an old JSON one); False if there was none."""
+    def restore(self, timed: Collection[str] | None = None) -> bool:
+        """Load the state file (importing an old JSON one); False if there was none.
+        ``timed``: the object types the timers look at (None: all)."""
         self._import_legacy()
         self.state.archive = self.store.event
+        self.state.objects.loader = self._stored_object
+        if self.keys_in_memory is not None:
+            self.state.stored_key = self._stored_key
         if not self.path.exists():
             return False
         self.state.clock_offset = int(self.store.meta().get("clock_offset", "0"))
@@ -182,21 +210,54 @@ class Persistence:
             events_since=now - RETENTION_SECONDS,
             keep_events=self.state.events.keep,
             keys_since=now - IDEMPOTENCY_TTL_SECONDS,
+            keep_keys=-1 if self.keys_in_memory is None else self.keys_in_memory,
         )
+        objects = self._load_objects(timed)
         self._apply(loaded)
         log.info(
-            "stripesim: restored %d objects, %d events in memory, %d pending webhooks from %s",
-            len(loaded.objects),
+            "stripesim: restored %d objects (%d in memory), %d events in memory, %d pending "
+            "webhooks from %s",
+            objects,
+            self.state.objects.in_memory(),
             len(loaded.events),
             len(loaded.deliveries),
             self.path,
         )
         return True
 
+    def _load_objects(self, timed: Collection[str] | None) -> int:
+        """Index every object, keeping the newest in memory: the timers' first look at the
+        older ones reads them from the store (``TrackedDict.peek_stored``), so only the types
+        they act on are left for them to look at (half the objects of a payment). How many."""
+        count, objects = 0, self.state.objects
+        for count, (seq, obj) in enumerate(self.store.each_object(), start=1):
+            self.state.load_object(obj, seq)
+            if timed is not None and obj.get("object") not in timed:
+                objects.touched.discard(obj["id"])
+            if count % 1000 == 0:
+                objects.evict(keep_touched=False)
+        objects.evict(keep_touched=False)
+        return count
+
+    def _stored_object(self, object_id: str) -> dict[str, Any] | None:
+        """An object evicted from memory; only ids the indexes know (not one of before a
+        reset, nor a lookup of an id that never existed, which costs no read)."""
+        if self.state.seq(object_id) is None:
+            return None
+        return self.store.object(object_id)
+
+    def _stored_key(self, api_key: str, key: str) -> IdempotencyRecord | None:
+        """An idempotency record evicted from memory (none while a reset is unwritten)."""
+        if self.state.was_reset or (self._unwritten is not None and self._unwritten.reset):
+            return None
+        row = self.store.idempotency_row(api_key, key)
+        if row is None:
+            return None
+        del row["api_key"], row["key"]
+        return IdempotencyRecord(**row)
+
     def _apply(self, loaded: Loaded) -> None:
         state = self.state
-        for seq, obj in loaded.objects:
-            state.load_object(obj, seq)
         state.private.load(loaded.private)
         for seq, event in loaded.events:
             state.events.append(event, seq)

@@ -93,6 +93,8 @@ class SimState:
     unpaid: dict[str, dict[str, None]] = field(default_factory=dict)
     # Where events that left memory are still found (the state file), if anywhere.
     archive: Callable[[str], dict[str, Any] | None] | None = None
+    # Where idempotency records that left memory are still found (the state file), if anywhere.
+    stored_key: Callable[[str, str], IdempotencyRecord | None] | None = None
     # Idempotency keys stored or purged since the last snapshot; set by ``reset``.
     idempotency_dirty: set[tuple[str, str]] = field(default_factory=set)
     was_reset: bool = False
@@ -252,11 +254,28 @@ class SimState:
 
     # -- idempotency ---------------------------------------------------------------------
     def idempotent(self, api_key: str, key: str) -> IdempotencyRecord | None:
+        """The record of a key used in the last 24 h: in memory, else in the store (left
+        there: a replay of an old key is rare, and its row expires with the others)."""
         record = self.idempotency.get((api_key, key))
-        if record is not None and self.now() - record.stored_at > IDEMPOTENCY_TTL_SECONDS:
+        if record is None:
+            found = None if self.stored_key is None else self.stored_key(api_key, key)
+            expired = found is None or self.now() - found.stored_at > IDEMPOTENCY_TTL_SECONDS
+            return None if expired else found
+        if self.now() - record.stored_at > IDEMPOTENCY_TTL_SECONDS:
             self._forget_key((api_key, key))
             return None
         return record
+
+    def evict_idempotency(self, limit: int) -> int:
+        """Drop the oldest records beyond ``limit`` that the store already holds."""
+        evicted = 0
+        while len(self.idempotency) > limit:
+            key = next(iter(self.idempotency))
+            if key in self.idempotency_dirty:
+                break  # not written yet; what follows it is newer
+            del self.idempotency[key]
+            evicted += 1
+        return evicted
 
     def remember(self, api_key: str, key: str, record: IdempotencyRecord) -> None:
         self.idempotency[(api_key, key)] = record

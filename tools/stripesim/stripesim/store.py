@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ CREATE TABLE IF NOT EXISTS idempotency (
     api_key TEXT NOT NULL, key TEXT NOT NULL, stored_at INTEGER NOT NULL, body TEXT NOT NULL,
     PRIMARY KEY (api_key, key)
 );
+CREATE INDEX IF NOT EXISTS idempotency_stored_at ON idempotency (stored_at);
 CREATE TABLE IF NOT EXISTS deliveries (event_id TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
@@ -45,6 +47,7 @@ class Batch:
     events: dict[int, tuple[str, int, str]] = field(default_factory=dict)
     events_before: int | None = None  # delete events created before (Stripe keeps 30 days)
     idempotency: dict[tuple[str, str], tuple[int, str] | None] = field(default_factory=dict)
+    keys_before: int | None = None  # delete idempotency keys stored before (their 24 h)
     deliveries: dict[str, str | None] = field(default_factory=dict)
     meta: dict[str, str] = field(default_factory=dict)
 
@@ -64,12 +67,15 @@ class Batch:
         self.meta.update(newer.meta)
         if newer.events_before is not None:
             self.events_before = max(self.events_before or 0, newer.events_before)
+        if newer.keys_before is not None:
+            self.keys_before = max(self.keys_before or 0, newer.keys_before)
         return self
 
 
 @dataclass
 class Loaded:
-    objects: list[tuple[int, dict[str, Any]]]
+    """What a start reads besides the objects (``Store.each_object`` streams those)."""
+
     private: dict[str, dict[str, Any]]
     events: list[tuple[int, dict[str, Any]]]
     next_event_seq: int
@@ -119,12 +125,32 @@ class Store:
                     conn.rollback()
                 raise
 
-    def event(self, event_id: str) -> dict[str, Any] | None:
-        """An event by id (one indexed read, on the calling thread)."""
+    def _read_one(self, sql: str, *args: str) -> dict[str, Any] | None:
+        """The JSON body of one row (an indexed read, on the calling thread)."""
         if self._reader is None:
             self._reader = self._connect()
-        row = self._reader.execute("SELECT body FROM events WHERE id = ?", (event_id,)).fetchone()
+        row = self._reader.execute(sql, args).fetchone()
         return None if row is None else dict(json.loads(row[0]))
+
+    def event(self, event_id: str) -> dict[str, Any] | None:
+        return self._read_one("SELECT body FROM events WHERE id = ?", event_id)
+
+    def object(self, object_id: str) -> dict[str, Any] | None:
+        return self._read_one("SELECT body FROM objects WHERE id = ?", object_id)
+
+    def idempotency_row(self, api_key: str, key: str) -> dict[str, Any] | None:
+        sql = "SELECT body FROM idempotency WHERE api_key = ? AND key = ?"
+        return self._read_one(sql, api_key, key)
+
+    def each_object(self) -> Iterator[tuple[int, dict[str, Any]]]:
+        """Every object with its sequence number, oldest first, one at a time (a start need
+        not hold the whole history at once)."""
+        conn = self._connect()
+        try:
+            for seq, body in conn.execute("SELECT seq, body FROM objects ORDER BY seq"):
+                yield seq, json.loads(body)
+        finally:
+            conn.close()
 
     def meta(self) -> dict[str, str]:
         conn = self._connect()
@@ -133,10 +159,12 @@ class Store:
         finally:
             conn.close()
 
-    def read_all(self, *, events_since: int, keep_events: int, keys_since: int) -> Loaded:
+    def read_all(
+        self, *, events_since: int, keep_events: int, keys_since: int, keep_keys: int
+    ) -> Loaded:
         conn = self._connect()
         try:
-            return _read(conn, events_since, keep_events, keys_since)
+            return _read(conn, (events_since, keep_events), (keys_since, keep_keys))
         finally:
             conn.close()
 
@@ -175,6 +203,8 @@ def _apply(conn: sqlite3.Connection, batch: Batch) -> None:
         "DELETE FROM idempotency WHERE api_key = ? AND key = ?",
         [k for k, v in batch.idempotency.items() if v is None],
     )
+    if batch.keys_before is not None:
+        conn.execute("DELETE FROM idempotency WHERE stored_at < ?", (batch.keys_before,))
     _upsert(
         conn,
         "deliveries",
@@ -198,28 +228,26 @@ def _upsert(
     conn.executemany(f"DELETE FROM {table} WHERE {key} = ?", deletes)
 
 
-def _read(conn: sqlite3.Connection, events_since: int, keep: int, keys_since: int) -> Loaded:
+def _read(conn: sqlite3.Connection, events: tuple[int, int], keys: tuple[int, int]) -> Loaded:
+    """The newest events and idempotency keys (each: since when, how many at most)."""
+
     def rows(sql: str, *args: Any) -> list[Any]:
         return conn.execute(sql, args).fetchall()
 
     newest = rows(
-        "SELECT seq, body FROM events WHERE created >= ? ORDER BY seq DESC LIMIT ?",
-        events_since,
-        keep,
+        "SELECT seq, body FROM events WHERE created >= ? ORDER BY seq DESC LIMIT ?", *events
     )
     top = rows("SELECT COALESCE(MAX(seq), 0) FROM events")[0][0]
+    recent_keys = rows(
+        "SELECT body FROM idempotency WHERE stored_at >= ? ORDER BY stored_at DESC, rowid DESC"
+        " LIMIT ?",
+        *keys,
+    )
     return Loaded(
-        objects=[(s, json.loads(b)) for s, b in rows("SELECT seq, body FROM objects ORDER BY seq")],
         private={k: json.loads(b) for k, b in rows("SELECT id, body FROM private")},
         events=[(s, json.loads(b)) for s, b in reversed(newest)],
         next_event_seq=int(top) + 1,
-        idempotency=[
-            json.loads(b)
-            for (b,) in rows(
-                "SELECT body FROM idempotency WHERE stored_at >= ? ORDER BY stored_at, rowid",
-                keys_since,
-            )
-        ],
+        idempotency=[json.loads(b) for (b,) in reversed(recent_keys)],
         deliveries=[json.loads(b) for (b,) in rows("SELECT body FROM deliveries")],
         meta=dict(rows("SELECT name, value FROM meta")),
     )

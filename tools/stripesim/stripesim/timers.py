@@ -34,6 +34,7 @@ _RULES: dict[str, dict[str, Rule]] = {
     "balance_transaction": {AVAILABLE: lambda _ctx, txn: balance.available_at(txn)},
     "payout": {ARRIVAL: lambda _ctx, payout: payouts.arrives_at(payout)},
 }
+TIMED_TYPES = frozenset(_RULES)  # the only objects a restart leaves for the timers to look at
 _APPLY: dict[str, Callable[[Ctx, list[str]], list[str]]] = {
     AUTHORIZATION: payment_intents.expire_authorizations,
     SETTLEMENT: ach.settle_due,
@@ -58,7 +59,7 @@ class Timers:
     def _refresh(self, ctx: Ctx) -> None:
         objects = ctx.state.objects
         for object_id in objects.take_touched():
-            obj = objects.peek(object_id)
+            obj = objects.peek_stored(object_id)
             rules = None if obj is None else _RULES.get(str(obj.get("object")))
             if obj is None or rules is None:
                 continue

@@ -25,3 +25,19 @@ def test_stripesim_bench_prints_its_figures() -> None:
         "load average:",
     ):
         assert figure in done.stdout, (figure, done.stdout)
+
+
+def test_stripesim_memory_bench_prints_its_figures() -> None:
+    command = [sys.executable, "bench/stripesim_memory_bench.py", "--intents", "40"]
+    command += ["--objects", "40", "--keys", "20", "--events", "20"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    for figure in (
+        "unbounded: 40 payments",
+        "bounded: 40 payments",
+        "40 objects and 20 idempotency records in memory",  # the bounded run, bounded
+        "ms CPU per payment",
+        "bounded: restarted on",
+        "load average:",
+    ):
+        assert figure in done.stdout, (figure, done.stdout)
