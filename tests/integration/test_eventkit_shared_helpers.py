@@ -10,26 +10,21 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from eventkit.db import command_pool, connect
+from eventkit.db import command_pool
 from eventkit.outbox import Outbox
 from eventkit.rows import insert, select_one
 from marketplace_contracts import Envelope, make_envelope
 from marketplace_contracts.events.payments import PaymentVoidedV1
 from tests.conftest import service_dsn
+from tests.support.rolled_back import rolled_back
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 async def conn(pg_ready: None) -> AsyncIterator[asyncpg.Connection]:
-    connection = await connect(service_dsn("payments"))
-    transaction = connection.transaction()
-    await transaction.start()
-    try:
+    async with rolled_back("payments") as connection:
         yield connection
-    finally:
-        await transaction.rollback()
-        await connection.close()
 
 
 def _voided(payment_id: str) -> PaymentVoidedV1:

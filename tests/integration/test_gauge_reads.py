@@ -1,5 +1,5 @@
 """The reads behind payments' and finance's gauges (their `metrics.gauges_worker`), against the
-test database; each test rolls its rows back."""
+test database; each test's rows are rolled back."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from finance.adapters import close_repository
 from payments.adapters import repository as payments_repository
-from tests.conftest import service_dsn
+from tests.support.rolled_back import rolled_back
 
 pytestmark = pytest.mark.integration
 
@@ -30,53 +30,33 @@ async def _payment(conn: asyncpg.Connection, authorized_ago: timedelta) -> None:
 
 
 async def test_authorizations_held_longer_than_an_age_are_counted() -> None:
-    conn = await asyncpg.connect(service_dsn("payments"))
-    try:
-        async with conn.transaction():
-            age = timedelta(days=6)
-            before = await payments_repository.authorized_before(conn, age)
-            await _payment(conn, timedelta(days=7))
-            await _payment(conn, timedelta(hours=1))
-            assert await payments_repository.authorized_before(conn, age) == before + 1
-            raise _Rollback
-    except _Rollback:
-        pass
-    finally:
-        await conn.close()
+    async with rolled_back("payments") as conn:
+        age = timedelta(days=6)
+        before = await payments_repository.authorized_before(conn, age)
+        await _payment(conn, timedelta(days=7))
+        await _payment(conn, timedelta(hours=1))
+        assert await payments_repository.authorized_before(conn, age) == before + 1
 
 
 async def test_open_exceptions_and_each_currencys_latest_close() -> None:
-    conn = await asyncpg.connect(service_dsn("finance"))
     now = datetime.now(UTC)
-    try:
-        async with conn.transaction():
-            before = await close_repository.open_exceptions(conn, now)
+    async with rolled_back("finance") as conn:
+        before = await close_repository.open_exceptions(conn, now)
+        await conn.execute(
+            "INSERT INTO finance.recon_exceptions (kind, object_id, currency, detail,"
+            " raised_at) VALUES ('gauge_test', $1, 'usd', 'test', $2)",
+            f"obj_{uuid.uuid4().hex[:8]}",
+            now - timedelta(days=400),
+        )
+        after = await close_repository.open_exceptions(conn, now)
+        assert after["open"] == before["open"] + 1
+        assert after["oldest"] >= timedelta(days=400).total_seconds()
+        for day, status in ((date(2031, 1, 1), "failed"), (date(2031, 1, 2), "closed")):
             await conn.execute(
-                "INSERT INTO finance.recon_exceptions (kind, object_id, currency, detail,"
-                " raised_at) VALUES ('gauge_test', $1, 'usd', 'test', $2)",
-                f"obj_{uuid.uuid4().hex[:8]}",
-                now - timedelta(days=400),
+                "INSERT INTO finance.day_closes (business_date, currency, status, report)"
+                " VALUES ($1, 'zzq', $2, '{}'::jsonb)",
+                day,
+                status,
             )
-            after = await close_repository.open_exceptions(conn, now)
-            assert after["open"] == before["open"] + 1
-            assert after["oldest"] >= timedelta(days=400).total_seconds()
-            for day, status in ((date(2031, 1, 1), "failed"), (date(2031, 1, 2), "closed")):
-                await conn.execute(
-                    "INSERT INTO finance.day_closes (business_date, currency, status, report)"
-                    " VALUES ($1, 'zzq', $2, '{}'::jsonb)",
-                    day,
-                    status,
-                )
-            latest = {
-                r["currency"]: r["status"] for r in await close_repository.latest_closes(conn)
-            }
-            assert latest["zzq"] == "closed"
-            raise _Rollback
-    except _Rollback:
-        pass
-    finally:
-        await conn.close()
-
-
-class _Rollback(Exception):
-    """Leaves the test's rows behind in no one's way: its transaction is rolled back."""
+        latest = {r["currency"]: r["status"] for r in await close_repository.latest_closes(conn)}
+        assert latest["zzq"] == "closed"

@@ -12,14 +12,13 @@ from typing import Any
 import asyncpg
 import pytest
 
-from eventkit.db import connect
 from payments.adapters import (
     bank_debit_repository,
     deposit_repository,
     repository,
     webhook_repository,
 )
-from tests.conftest import service_dsn
+from tests.support.rolled_back import rolled_back
 
 pytestmark = pytest.mark.integration
 DAY = timedelta(days=1)
@@ -27,14 +26,8 @@ DAY = timedelta(days=1)
 
 @pytest.fixture
 async def conn(pg_ready: None) -> AsyncIterator[asyncpg.Connection]:
-    connection = await connect(service_dsn("payments"))
-    transaction = connection.transaction()
-    await transaction.start()
-    try:
+    async with rolled_back("payments") as connection:
         yield connection
-    finally:
-        await transaction.rollback()
-        await connection.close()
 
 
 async def _payment(

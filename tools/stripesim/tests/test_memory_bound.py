@@ -34,16 +34,7 @@ def in_memory(sim: SimState, object_id: str) -> bool:
 
 def authorize(client: TestClient, n: int) -> tuple[dict[str, Any], str]:
     """A confirmed manual-capture intent made with key ``pay-n``; its body and Request-Id."""
-    data = {
-        "amount": str(1000 + n),
-        "currency": "usd",
-        "payment_method": "pm_card_visa",
-        "confirm": "true",
-        "capture_method": "manual",
-    }
-    response = client.post(
-        "/v1/payment_intents", headers=AUTH | {"Idempotency-Key": f"pay-{n}"}, data=data
-    )
+    _, response = replay(client, n)
     assert response.status_code == 200, response.text
     return response.json(), response.headers["Request-Id"]
 
@@ -113,6 +104,7 @@ def test_a_replay_of_an_evicted_idempotency_key_answers_as_the_original(tmp_path
 
 
 def replay(client: TestClient, n: int) -> tuple[dict[str, Any], Any]:
+    """The request of ``authorize(client, n)`` sent (again): its form and the response."""
     data = {
         "amount": str(1000 + n),
         "currency": "usd",
