@@ -2,7 +2,7 @@
 memory bounds (``--objects-in-memory``, ``--idempotency-in-memory``, ``--events-in-memory``).
 
     python bench/stripesim_memory_bench.py [--intents 20000] [--objects 10000] [--keys 2000]
-        [--events 10000]
+        [--events 10000] [--snapshot-seconds 2]
 
 For each setting, starts ``python -m stripesim`` on a fresh state file and makes ``--intents``
 payments through HTTP (create + confirm + capture, each with an idempotency key, as the
@@ -36,6 +36,7 @@ class Bounds:
     objects: int = UNBOUNDED
     keys: int = UNBOUNDED
     events: int = UNBOUNDED
+    snapshot_seconds: float = 2.0  # the simulator's own default (STRIPESIM_SNAPSHOT_SECONDS)
 
 
 THREADS = 4  # concurrent clients: keeps the simulator busy without queueing much
@@ -47,6 +48,7 @@ def start(path: Path, bounds: Bounds) -> tuple[subprocess.Popen[bytes], str, flo
     command += ["--state-file", str(path), "--objects-in-memory", str(bounds.objects)]
     command += ["--idempotency-in-memory", str(bounds.keys)]
     command += ["--events-in-memory", str(bounds.events)]
+    command += ["--snapshot-seconds", str(bounds.snapshot_seconds)]
     started = time.perf_counter()
     proc = subprocess.Popen(command)
     base = f"http://127.0.0.1:{port}"
@@ -137,10 +139,13 @@ def main() -> None:
     p.add_argument("--objects", type=int, default=10_000, help="objects kept in memory")
     p.add_argument("--keys", type=int, default=2_000, help="idempotency records kept")
     p.add_argument("--events", type=int, default=10_000, help="events kept")
+    p.add_argument(
+        "--snapshot-seconds", type=float, default=2.0, help="how often the state file is written"
+    )
     args = p.parse_args()
-    bounded = Bounds(args.objects, args.keys, args.events)
+    bounded = Bounds(args.objects, args.keys, args.events, args.snapshot_seconds)
     print(f"{args.intents:,} payments; bounded: {bounded}")
-    run("unbounded", args.intents, Bounds())
+    run("unbounded", args.intents, Bounds(snapshot_seconds=args.snapshot_seconds))
     run("bounded", args.intents, bounded)
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 

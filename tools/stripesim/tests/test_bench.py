@@ -29,7 +29,7 @@ def test_stripesim_bench_prints_its_figures() -> None:
 
 def test_stripesim_memory_bench_prints_its_figures() -> None:
     command = [sys.executable, "bench/stripesim_memory_bench.py", "--intents", "40"]
-    command += ["--objects", "40", "--keys", "20", "--events", "20"]
+    command += ["--objects", "40", "--keys", "20", "--events", "20", "--snapshot-seconds", "0.2"]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr
     for figure in (
