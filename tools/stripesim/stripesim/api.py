@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import copy
 import hashlib
 from typing import Any
 
@@ -21,6 +20,7 @@ from stripesim.errors import (
 )
 from stripesim.forms import Params, check_known, get_list, parse_form, parse_pairs
 from stripesim.jsonio import SimJSONResponse as JSONResponse
+from stripesim.jsonio import clone
 from stripesim.resources import ROUTES
 from stripesim.routing import expand, match
 from stripesim.state import Ctx, IdempotencyRecord, SimState, new_id
@@ -186,7 +186,7 @@ class ApiEndpoint:
             check_known(params, route.allowed)
             paths = get_list(params, "expand")
             result = route.handler(ctx, params, args)
-            body = expand(self.state, result, paths) if paths else copy.deepcopy(result)
+            body = expand(self.state, result, paths) if paths else clone(result)
             return 200, body, True
         except StripeAPIError as err:
             return err.status, err.body(), err.replayable

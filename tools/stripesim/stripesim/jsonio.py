@@ -5,6 +5,7 @@ path); `json` stays the fallback for what orjson refuses (an integer beyond 64 b
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
@@ -19,6 +20,16 @@ def dumps(value: Any, *, pretty: bool = False) -> bytes:
     except TypeError:  # orjson.JSONEncodeError is a TypeError
         text = json.dumps(value, indent=2) if pretty else json.dumps(value, separators=(",", ":"))
         return text.encode("utf-8")
+
+
+def clone(value: Any) -> Any:
+    """A deep copy of a JSON document (Stripe objects, events): through orjson, several times
+    faster than `copy.deepcopy`, which was a twentieth of the simulator's CPU; deepcopy for
+    what orjson refuses."""
+    try:
+        return orjson.loads(orjson.dumps(value))
+    except TypeError:
+        return copy.deepcopy(value)
 
 
 class SimJSONResponse(JSONResponse):

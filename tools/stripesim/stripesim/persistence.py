@@ -31,7 +31,6 @@ import json
 import logging
 import time
 from collections.abc import Collection
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -298,7 +297,9 @@ def legacy_batch(data: dict[str, Any]) -> Batch:
 
 
 def _key_row(key: tuple[str, str], record: IdempotencyRecord) -> dict[str, Any]:
-    return {"api_key": key[0], "key": key[1], **asdict(record)}
+    # Shallow: the row is serialized at once (`asdict` deep-copied the stored answer first,
+    # an eighth of the simulator's CPU under load).
+    return {"api_key": key[0], "key": key[1], **vars(record)}
 
 
 def _json(value: Any) -> str:

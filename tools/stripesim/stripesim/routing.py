@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -10,6 +9,7 @@ from typing import Any
 
 from stripesim.errors import invalid_request
 from stripesim.forms import Params
+from stripesim.jsonio import clone
 from stripesim.state import Ctx, SimState
 
 Handler = Callable[[Ctx, Params, dict[str, str]], dict[str, Any]]
@@ -54,7 +54,7 @@ def match(routes: Iterable[Route], method: str, path: str) -> tuple[Route, dict[
 
 def expand(state: SimState, obj: dict[str, Any], paths: list[str]) -> dict[str, Any]:
     """Replace ids by the objects they name, for each dotted path in ``expand[]``."""
-    result = copy.deepcopy(obj)
+    result = clone(obj)
     for path in paths:
         _expand_path(state, result, path.split("."), path)
     return result
@@ -69,7 +69,7 @@ def _expand_path(state: SimState, node: dict[str, Any], parts: list[str], full: 
         target = state.objects.get(value)
         if target is None:
             raise invalid_request(f"This property cannot be expanded ({full}).", param="expand")
-        value = copy.deepcopy(target)
+        value = clone(target)
         node[head] = value
     if rest and isinstance(value, dict):
         _expand_path(state, value, rest, full)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import copy
 import fnmatch
+import random
 import secrets
 import string
 import time
@@ -15,6 +15,7 @@ from typing import Any
 from stripesim.eventlog import RETENTION_SECONDS, EventLog
 from stripesim.forms import Params
 from stripesim.indexes import FOREIGN_KEYS, SeqLists
+from stripesim.jsonio import clone
 from stripesim.tracking import TrackedDict
 
 IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60
@@ -27,8 +28,13 @@ EventListener = Callable[[dict[str, Any]], None]
 Matcher = Callable[[dict[str, Any]], bool]
 
 
+# Seeded from the OS once: ids must not repeat across restarts, not resist an attacker, and
+# `secrets.choice` per character was a fifteenth of the simulator's CPU.
+_IDS = random.Random(secrets.randbits(128))
+
+
 def new_id(prefix: str, length: int = 24) -> str:
-    return prefix + "".join(secrets.choice(_ALPHABET) for _ in range(length))
+    return prefix + "".join(_IDS.choices(_ALPHABET, k=length))
 
 
 @dataclass
@@ -231,7 +237,7 @@ class SimState:
             "object": "event",
             "api_version": api_version,
             "created": self.now(),
-            "data": {"object": copy.deepcopy(obj)},
+            "data": {"object": clone(obj)},
             "livemode": False,
             "pending_webhooks": pending_webhooks,
             "request": request or {"id": None, "idempotency_key": None},

@@ -12,7 +12,6 @@ nobody to authenticate, so it declines with ``authentication_required`` instead.
 from __future__ import annotations
 
 import contextlib
-import copy
 from typing import Any, NoReturn
 
 from stripesim.errors import (
@@ -29,6 +28,7 @@ from stripesim.forms import (
     get_int,
     get_metadata,
 )
+from stripesim.jsonio import clone
 from stripesim.resources import (
     ach,
     charges,
@@ -58,7 +58,7 @@ def _state_error(action: str, pi: dict[str, Any], allowed: tuple[str, ...]) -> S
         f"This PaymentIntent could not be {action} because it has a status of {pi['status']}. "
         f"Only a PaymentIntent with one of the following statuses may be {action}: "
         f"{', '.join(allowed)}.",
-        copy.deepcopy(pi),
+        clone(pi),
     )
 
 
@@ -105,7 +105,7 @@ def _confirm(
         raise unexpected_state(
             "You cannot confirm this PaymentIntent because it's missing a payment method. "
             "Update the PaymentIntent with a payment method and then confirm it again.",
-            copy.deepcopy(pi),
+            clone(pi),
         )
     if off_session:
         intent_params.check_off_session(pm, pi["customer"])
@@ -173,7 +173,7 @@ def _fail(
     charge_id: str | None,
 ) -> NoReturn:
     """A declined attempt: 402 with the intent, which waits for another payment method."""
-    extra: dict[str, Any] = {"payment_method": copy.deepcopy(pm)}
+    extra: dict[str, Any] = {"payment_method": clone(pm)}
     if charge_id is not None:
         extra = {"charge": charge_id, **extra}
     error = outcome.error(extra)
@@ -184,7 +184,7 @@ def _fail(
         last_payment_error=error.error_object(),
     )
     ctx.emit("payment_intent.payment_failed", pi)
-    error.extra["payment_intent"] = copy.deepcopy(pi)
+    error.extra["payment_intent"] = clone(pi)
     raise error
 
 
@@ -243,7 +243,7 @@ def authenticate(ctx: Ctx, pi: dict[str, Any], succeed: bool) -> dict[str, Any]:
                 "message": "The provided PaymentMethod has failed authentication. You can "
                 "provide payment_method_data or a new PaymentMethod to attempt to fulfill this "
                 "PaymentIntent again.",
-                "payment_method": copy.deepcopy(pm),
+                "payment_method": clone(pm),
             },
         )
         ctx.emit("payment_intent.payment_failed", pi)
