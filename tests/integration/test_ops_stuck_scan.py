@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -113,6 +114,42 @@ async def test_events_out_of_order_and_replayed_leave_the_head_on_the_latest_eve
     # The saga asks again later: waiting once more, and stuck once that is old enough.
     await record(ops_pool, event(saga, "booking.opsscan_requested", 5))
     assert await ours(ops_pool, saga) == {saga: "after booking.opsscan_requested (booking)"}
+
+
+async def test_one_batch_of_a_sagas_events_in_any_order_moves_its_head_as_one_by_one(
+    ops_pool: asyncpg.Pool,
+) -> None:
+    """A batch is folded per saga before its one upsert: earliest first, latest last, and on
+    equal times the later recorded is the latest and the earlier the first, as event by event."""
+    saga, one_by_one = uuid.uuid4(), uuid.uuid4()
+
+    def batch(of: uuid.UUID) -> list[repo.EventRow]:
+        answer = event(of, "payments.opsscan_done", 19)
+        asked_again = replace(
+            event(of, "booking.opsscan_requested", 0), occurred_at=answer.occurred_at
+        )
+        first = event(of, "booking.opsscan_requested", 20)
+        tie = replace(event(of, "payments.opsscan_started", 0), occurred_at=first.occurred_at)
+        return [answer, first, asked_again, tie]
+
+    await record(ops_pool, *batch(saga))
+    for e in batch(one_by_one):
+        await record(ops_pool, e)
+    heads = [
+        dict(await ops_pool.fetchrow(
+            "SELECT first_type, first_at, latest_type, latest_producer, latest_at, waiting "
+            "FROM saga_heads WHERE correlation_id = $1", of,
+        ))
+        for of in (saga, one_by_one)
+    ]  # fmt: skip
+    assert heads[0]["first_type"] == "booking.opsscan_requested"
+    assert heads[0]["latest_type"] == "booking.opsscan_requested"
+    assert heads[0]["waiting"] is True
+    span = heads[0]["latest_at"] - heads[0]["first_at"]
+    assert timedelta(seconds=59) < span < timedelta(seconds=61)
+    assert {k: v for k, v in heads[0].items() if not k.endswith("_at")} == {
+        k: v for k, v in heads[1].items() if not k.endswith("_at")
+    }
 
 
 async def test_a_finished_saga_with_a_dead_letter_nobody_handled_is_listed_until_handled(
