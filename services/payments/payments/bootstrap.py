@@ -153,7 +153,7 @@ def build_app(runtime: ServiceRuntime) -> FastAPI:
     settings = runtime.settings
     assert isinstance(settings, PaymentsSettings)
     app = create_app(runtime, title="Marketplace payments service", version="1.0.0")
-    http.install(app, settings.stripe_webhook_secret)
+    http.install(app, settings.stripe_webhook_secret, settings.bank_debit_return_window)
     app.state.jwt_secret = settings.jwt_secret  # eventkit.auth.require reads it
     staff_http.install(app)
     return app

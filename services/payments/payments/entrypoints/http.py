@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import APIRouter, FastAPI, Header
 
 from eventkit.endpoint import refusals
@@ -9,7 +11,7 @@ from payments.entrypoints.schemas import WebhookReceipt
 from payments.entrypoints.staff import Public
 from payments.service_layer.webhooks import (
     ALLOWED_TYPES,
-    store_event,
+    receive,
     verified_event,
 )
 
@@ -32,11 +34,14 @@ async def stripe_webhook(
         event = verified_event(payload, stripe_signature, call.request.app.state.webhook_secret)
     if event["type"] not in ALLOWED_TYPES:  # answered, so Stripe stops sending it; not stored
         return WebhookReceipt(ignored=True)
-    async with call.connect() as conn:  # one INSERT: no transaction around it
-        new = await store_event(conn, event)
+    async with call.connect() as conn:
+        new = await receive(
+            conn, event, bank_debit_return_window=call.request.app.state.webhook_return_window
+        )
     return WebhookReceipt(duplicate=not new)
 
 
-def install(app: FastAPI, webhook_secret: str) -> None:
+def install(app: FastAPI, webhook_secret: str, return_window: timedelta) -> None:
     app.state.webhook_secret = webhook_secret
+    app.state.webhook_return_window = return_window
     app.include_router(router)
