@@ -26,6 +26,7 @@ from marketplace_contracts.events.payments import (
     PaymentCapturedV2,
     PaymentFailedV1,
     PaymentVoidedV1,
+    ReauthorizationFailedV1,
 )
 from tests.support.booking_fakes import NOW, FakeUnitOfWork, refused
 
@@ -353,6 +354,24 @@ async def test_an_expiring_authorization_while_hosts_decide_renews_or_releases_b
     assert fake.outbox.types[-1] == expected
     status = fake.groups.rows[group_id]["status"]
     assert status == ("awaiting_hosts" if policy == "reauthorize" else "failed")
+
+
+async def test_a_failed_renewal_releases_the_group_once(fake: FakeUnitOfWork) -> None:
+    group_id = await _group(
+        fake, "pending_payment", ("instant", "pending_payment"), ("request", "pending_payment")
+    )
+    await _authorize(fake, group_id)
+    renewal = ReauthorizationFailedV1(
+        payment_id=PAYMENT, booking_id=str(group_id), group_id=str(group_id), code="card_declined"
+    )
+    env = _env(renewal, group_id)
+    for _ in range(2):  # delivered twice
+        await _payments().on_reauthorization_failed(fake.as_uow(), env, renewal)
+    group = fake.groups.rows[group_id]
+    assert (group["status"], group["failure_reason"]) == ("failed", "reauthorization_failed")
+    assert sorted(leg["status"] for leg in _legs(fake, group_id)) == ["failed", "failed"]
+    [failed] = _published(fake, GROUP_FAILED)
+    assert (failed.payment_id, failed.reason) == (PAYMENT, "reauthorization_failed")
 
 
 async def test_a_late_authorization_of_a_failed_group_is_voided_and_changes_nothing(

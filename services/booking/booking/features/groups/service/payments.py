@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from booking import metrics
 from booking.domain.holds import HoldRule
@@ -203,23 +204,15 @@ class GroupPayments:
         self, uow: UnitOfWork, env: Envelope, event: PaymentFailedV1
     ) -> None:
         assert event.group_id is not None
-        group, legs = await self._lock(uow, event.group_id)
-        if not Group.of(group).expects(GroupTrigger.PAYMENT_FAILED):
-            return
         failure = Failure(
             GroupTrigger.PAYMENT_FAILED,
             payment_failure_reason(event.code),
             event.message or event.decline_code or event.code,
             causation_id=env.event_id,
         )
-        await fail(
-            uow,
-            group,
-            legs,
-            failure,
-            payment_status=PaymentStatus.FAILED.value,
-            payment_id=event.payment_id,
-        )
+        failed = PaymentStatus.FAILED.value
+        changes = {"payment_status": failed, "payment_id": event.payment_id}
+        await self._fail_if_expected(uow, event.group_id, failure, **changes)
 
     async def on_payment_voided(
         self, uow: UnitOfWork, env: Envelope, event: PaymentVoidedV1
@@ -271,16 +264,22 @@ class GroupPayments:
         self, uow: UnitOfWork, env: Envelope, event: ReauthorizationFailedV1
     ) -> None:
         assert event.group_id is not None
-        group, legs = await self._lock(uow, event.group_id)
-        if not Group.of(group).expects(GroupTrigger.AUTHORIZATION_EXPIRING):
-            return
         failure = Failure(
             GroupTrigger.AUTHORIZATION_EXPIRING,
             "reauthorization_failed",
             failure_detail(event),
             causation_id=env.event_id,
         )
-        await fail(uow, group, legs, failure)
+        await self._fail_if_expected(uow, event.group_id, failure)
+
+    async def _fail_if_expected(
+        self, uow: UnitOfWork, group_id: str, failure: Failure, **changes: Any
+    ) -> None:
+        """Lock the group and its legs; fail it, unless its status no longer expects the
+        failure's trigger (a redelivered fact, or one that lost a race)."""
+        group, legs = await self._lock(uow, group_id)
+        if Group.of(group).expects(failure.trigger):
+            await fail(uow, group, legs, failure, **changes)
 
 
 def _confirmed(leg: Row, payment_id: str) -> Callable[[], EventModel]:
