@@ -15,6 +15,7 @@ import pytest
 from booking.features.checkout.service import PlaceBooking, place_booking
 from booking.features.groups.service import LegRequest, PlaceGroup, place_group
 from booking.service_layer.handlers import BookingHandlers
+from booking.service_layer.unit_of_work import UnitOfWork
 from eventkit.db import create_pool
 from eventkit.outbox import Outbox
 from marketplace_contracts import make_envelope
@@ -164,7 +165,9 @@ async def test_a_group_still_waiting_for_hosts_is_released(booking_pool: asyncpg
     listings = [await _listing(booking_pool, False), await _listing(booking_pool, True)]
     legs = tuple(LegRequest(lst, start, start + timedelta(hours=1)) for lst in listings)
     async with booking_pool.acquire() as conn, conn.transaction():
-        group = await place_group(conn, BOOKING, PlaceGroup("guest-ax", legs, "pm_card_visa"))
+        group = await place_group(
+            UnitOfWork(conn, BOOKING), PlaceGroup("guest-ax", legs, "pm_card_visa")
+        )
     gid = group["group_id"]
     authorized = PaymentAuthorizedV1(
         payment_id="pay_ax_g",

@@ -23,6 +23,7 @@ from booking.entrypoints.consumers import build_router
 from booking.features.checkout.service import PlaceBooking, place_booking
 from booking.features.groups.service import LegRequest, PlaceGroup, place_group
 from booking.service_layer.handlers import BookingHandlers
+from booking.service_layer.unit_of_work import UnitOfWork
 from eventkit.outbox import Outbox
 from marketplace_contracts import make_envelope
 from marketplace_contracts.envelope import EventModel
@@ -269,7 +270,9 @@ async def test_a_disputed_group_payment_shows_on_every_leg_and_refuses_cancellin
     listings = [await _listing(booking_pool), await _listing(booking_pool)]
     legs = tuple(LegRequest(lst, start, start + timedelta(hours=2)) for lst in listings)
     async with booking_pool.acquire() as conn, conn.transaction():
-        group = await place_group(conn, OUTBOX, PlaceGroup("guest-dsp", legs, "pm_card_visa"))
+        group = await place_group(
+            UnitOfWork(conn, OUTBOX), PlaceGroup("guest-dsp", legs, "pm_card_visa")
+        )
     group_id, payment_id = group["group_id"], f"pay_{uuid.uuid4().hex[:12]}"
     await booking_pool.execute(  # what the group saga does once payments captured
         "UPDATE booking.checkout_groups SET status = 'confirmed', payment_status = 'captured', "

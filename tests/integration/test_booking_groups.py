@@ -26,6 +26,7 @@ from booking.features.groups import timers as group_timers
 from booking.features.groups.service import LegRequest, PlaceGroup, place_group
 from booking.service_layer import host_response
 from booking.service_layer.handlers import BookingHandlers
+from booking.service_layer.unit_of_work import UnitOfWork
 from eventkit.outbox import Outbox
 from marketplace_contracts import EventModel, make_envelope
 from marketplace_contracts.events.payments import (
@@ -68,7 +69,7 @@ async def _group(pool: asyncpg.Pool, listings: list[str], **kwargs: Any) -> dict
     legs = tuple(LegRequest(listing, *_slot()) for listing in listings)
     async with pool.acquire() as conn, conn.transaction():
         return await place_group(
-            conn, OUTBOX, PlaceGroup("guest-grp", legs, "pm_card_visa"), **kwargs
+            UnitOfWork(conn, OUTBOX), PlaceGroup("guest-grp", legs, "pm_card_visa"), **kwargs
         )
 
 
@@ -184,8 +185,7 @@ async def test_a_leg_that_cannot_be_held_refuses_the_whole_checkout(
     with pytest.raises(BookingError) as refused:
         async with booking_pool.acquire() as conn, conn.transaction():
             await place_group(
-                conn,
-                OUTBOX,
+                UnitOfWork(conn, OUTBOX),
                 PlaceGroup("guest-grp", (*legs, LegRequest(listings[2], *taken)), "pm_card_visa"),
             )
     assert refused.value.code is ErrorCode.SLOT_UNAVAILABLE
@@ -275,7 +275,7 @@ async def test_a_failure_at_any_step_releases_every_leg_and_voids_once(
         await _deliver(handlers.on_payment_failed, _declined(group), f"pay_{gid}")
     elif step == "hold_expired":
         async with booking_pool.acquire() as conn, conn.transaction():
-            await group_timers.expire_hold(handlers.groups, conn, gid, {})
+            await group_timers.expire_hold(OUTBOX, handlers.groups, conn, gid, {})
     else:
         await _deliver(handlers.on_payment_authorized, _authorized(group), f"pay_{gid}")
         async with booking_pool.acquire() as conn, conn.transaction():
@@ -344,7 +344,7 @@ async def test_payment_is_requested_once_every_leg_is_signed_whatever_the_order(
     for outcome in (*order, order[0]):  # the first outcome is also delivered twice
         if outcome == "hold_expired":
             async with booking_pool.acquire() as conn, conn.transaction():
-                await group_timers.expire_hold(handlers.groups, conn, gid, {})
+                await group_timers.expire_hold(OUTBOX, handlers.groups, conn, gid, {})
         else:
             action, leg = outcome.split("_")
             status = EnvelopeStatus.SIGNED if action == "sign" else EnvelopeStatus.DECLINED

@@ -17,6 +17,7 @@ from booking.features.cancellations import service as cancellations
 from booking.features.checkout.service import PlaceBooking, place_booking
 from booking.features.groups.service import LegRequest, PlaceGroup, place_group
 from booking.service_layer import pricing
+from booking.service_layer.unit_of_work import UnitOfWork
 from eventkit.outbox import Outbox
 from marketplace_contracts import make_envelope
 from marketplace_contracts.events.payments import RefundFailedV1, RefundSucceededV1
@@ -255,7 +256,9 @@ async def test_cancelling_one_leg_of_a_group_refunds_that_leg_only(
     start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=4)
     legs = tuple(LegRequest(lst, start, start + timedelta(hours=2)) for lst in listings)
     async with booking_pool.acquire() as conn, conn.transaction():
-        group = await place_group(conn, OUTBOX, PlaceGroup("guest-cxl", legs, "pm_card_visa"))
+        group = await place_group(
+            UnitOfWork(conn, OUTBOX), PlaceGroup("guest-cxl", legs, "pm_card_visa")
+        )
     gid = uuid.UUID(group["group_id"])
     await booking_pool.execute(
         "UPDATE booking.bookings SET status = 'confirmed', payment_status = 'captured', "

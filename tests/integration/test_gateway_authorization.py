@@ -19,6 +19,7 @@ from booking.config import BookingSettings
 from booking.entrypoints.auth import Role, issue_token
 from booking.features.checkout.service import PlaceBooking, place_booking
 from booking.features.groups.service import LegRequest, PlaceGroup, place_group
+from booking.service_layer.unit_of_work import UnitOfWork
 from eventkit.outbox import Outbox
 
 pytestmark = pytest.mark.integration
@@ -132,7 +133,8 @@ async def group_id(booking_pool: asyncpg.Pool) -> str:
     legs = tuple(LegRequest(lst, start, start + timedelta(hours=1)) for lst in listings)
     async with booking_pool.acquire() as conn, conn.transaction():
         group = await place_group(
-            conn, Outbox("booking", "booking"), PlaceGroup("guest-owner", legs, "pm_card_visa")
+            UnitOfWork(conn, Outbox("booking", "booking")),
+            PlaceGroup("guest-owner", legs, "pm_card_visa"),
         )
     return str(group["group_id"])
 

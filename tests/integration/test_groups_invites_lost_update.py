@@ -10,7 +10,8 @@ import asyncpg
 import pytest
 
 from booking.adapters import repository
-from booking.features.groups.service import Groups, LegRequest, PlaceGroup, place_group
+from booking.features.groups import service as groups
+from booking.features.groups.service import LegRequest, PlaceGroup, place_group
 from booking.features.invites import service as invites
 from booking.features.invites.repository import InvitesRepository
 from booking.service_layer.unit_of_work import UnitOfWork
@@ -43,7 +44,9 @@ async def test_a_stale_leg_is_not_signed_over_someone_elses_change(
     listings = [await _listing(booking_pool, docs=True) for _ in range(2)]
     legs = tuple(LegRequest(listing, start, start + timedelta(hours=1)) for listing in listings)
     async with booking_pool.acquire() as conn, conn.transaction():
-        group = await place_group(conn, OUTBOX, PlaceGroup("guest-cas", legs, "pm_card_visa"))
+        group = await place_group(
+            UnitOfWork(conn, OUTBOX), PlaceGroup("guest-cas", legs, "pm_card_visa")
+        )
     leg_id = uuid.UUID(group["legs"][0]["booking_id"])
     async with booking_pool.acquire() as conn:
         stale = await repository.get_booking(conn, leg_id)
@@ -53,7 +56,7 @@ async def test_a_stale_leg_is_not_signed_over_someone_elses_change(
         )
         with pytest.raises(LostUpdate, match=str(leg_id)):
             async with conn.transaction():
-                await Groups(OUTBOX).leg_signed(conn, stale, f"env_{leg_id}")
+                await groups.leg_signed(UnitOfWork(conn, OUTBOX), stale, f"env_{leg_id}")
     leg = await booking_pool.fetchrow(
         "SELECT status, version FROM booking.bookings WHERE booking_id = $1", leg_id
     )

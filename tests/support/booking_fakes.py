@@ -1,12 +1,13 @@
 """booking's unit of work in memory: fake repositories with the interface of the real ones
-(`BookingsRepository`, `InvitesRepository`, `ClaimsRepository`), timers and an outbox that
-record, so the feature use cases run without Postgres (tests/unit/test_*_service.py).
+(`BookingsRepository`, `InvitesRepository`, `ClaimsRepository`, `GroupsRepository`), timers and
+an outbox that record, so the feature use cases run without Postgres
+(tests/unit/test_*_service.py).
 
 The fakes keep what the tables keep: rows as dicts (a row read is a copy, as an asyncpg record
 is a snapshot), the columns' defaults, the version compare-and-set of every write, and the
 unique index of one open claim per booking. The same use cases on the real database:
-tests/integration/test_deposits_claims.py, test_groups_invites_lost_update.py and the
-gateway's tests.
+tests/integration/test_deposits_claims.py, test_booking_groups.py,
+test_groups_invites_lost_update.py and the gateway's tests.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from booking.domain.errors import BookingError, ErrorCode
 from booking.features.claims.domain import OPEN_STATUSES, Claim
 from booking.features.claims.domain.rules import Evidence
 from booking.service_layer.unit_of_work import UnitOfWork
+from eventkit.rows import expect_changed
 from marketplace_contracts import EventModel
 
 NOW = datetime(2030, 6, 1, 12, tzinfo=UTC)
@@ -240,6 +242,54 @@ class FakeClaimsRepository(Rows):
         return [r for r in self.rows.values() if r["booking_id"] == booking_id]
 
 
+class FakeGroupsRepository(Rows):
+    """The booking groups, and their legs: the bookings' rows with the group's id (shared with
+    the bookings repository, as the table is), in booking-id order as the real one reads them."""
+
+    def __init__(self, bookings: FakeBookingsRepository) -> None:
+        super().__init__()
+        self.bookings = bookings
+
+    async def insert(self, group: Mapping[str, Any]) -> None:
+        defaults = {
+            "payment_status": "none",
+            "payment_id": None,
+            "failure_reason": None,
+            "failure_detail": None,
+            "failed_booking_id": None,
+            "next_action": None,
+            "authorization_renewed_at": None,
+            "version": 0,
+        }
+        self.rows[group["group_id"]] = {
+            **defaults,
+            **group,
+            "created_at": NOW,
+            "updated_at": NOW,
+        }
+
+    async def get(self, group_id: uuid.UUID, *, for_update: bool = False) -> dict[str, Any] | None:
+        return self.read(group_id, lock=for_update)
+
+    async def legs(self, group_id: uuid.UUID, *, for_update: bool = False) -> list[dict[str, Any]]:
+        legs = [r for r in self.bookings.bookings.values() if r["group_id"] == group_id]
+        return [dict(leg) for leg in sorted(legs, key=lambda leg: leg["booking_id"])]
+
+    async def update(self, group_id: uuid.UUID, version: int, **changes: Any) -> bool:
+        row = self.rows.get(group_id)
+        if row is None or row["version"] != version:
+            return False
+        row.update(changes, version=version + 1, updated_at=NOW)
+        return True
+
+    async def change_leg(self, booking_id: uuid.UUID, version: int, **changes: Any) -> None:
+        row = self.bookings.bookings.get(booking_id)
+        changed = row is not None and row["version"] == version
+        expect_changed(changed, f"booking {booking_id}")
+        assert row is not None
+        row.update(changes, version=version + 1, updated_at=NOW)
+
+
 class FakeUnitOfWork:
     """What `UnitOfWork` offers the use cases: no connection, the fakes above."""
 
@@ -250,6 +300,7 @@ class FakeUnitOfWork:
         self.bookings = FakeBookingsRepository()
         self.invites = FakeInvitesRepository()
         self.claims = FakeClaimsRepository(self.bookings)
+        self.groups = FakeGroupsRepository(self.bookings)
 
     def as_uow(self) -> UnitOfWork:
         """Typed as the real one, for the use cases' signatures."""

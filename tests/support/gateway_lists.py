@@ -138,7 +138,7 @@ class World:
             legs.append(LegRequest(listing_id, start, start + timedelta(hours=1)))
         async with pool.acquire() as conn, conn.transaction():
             group = await place_group(
-                conn, OUTBOX, PlaceGroup(self.name(guest), tuple(legs), "pm_card_visa")
+                UnitOfWork(conn, OUTBOX), PlaceGroup(self.name(guest), tuple(legs), "pm_card_visa")
             )
         return str(group["group_id"])
 

@@ -150,7 +150,9 @@ def _timers(
             invite_timers.INVITE_EXPIRY: partial(invite_timers.expire_job, outbox),
             PAYMENT_WINDOW: partial(payment_due.close_window, outbox),
             document_timers.CREATE_ENVELOPE: partial(document_timers.create_envelope, esign),
-            group_timers.GROUP_HOLD_EXPIRY: partial(group_timers.expire_hold, handlers.groups),
+            group_timers.GROUP_HOLD_EXPIRY: partial(
+                group_timers.expire_hold, outbox, handlers.groups
+            ),
             amendment_timers.AMENDMENT_EXPIRY: partial(amendment_timers.expire_job, outbox),
             document_timers.CREATE_AMENDMENT_ENVELOPE: partial(
                 document_timers.create_amendment_envelope, esign

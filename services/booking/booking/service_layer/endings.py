@@ -13,7 +13,7 @@ import asyncpg
 
 from booking.domain.model import BOOKING_FAILED, Change, Trigger
 from booking.features.claims import service as claims
-from booking.features.groups.service import Groups
+from booking.features.groups import service as groups
 from booking.service_layer import booking_messages as messages
 from booking.service_layer import lifecycle
 from booking.service_layer.publishing import Cause
@@ -43,5 +43,5 @@ async def end_booking(
         uow = UnitOfWork(conn, outbox)
         await claims.on_booking_ended(uow, row, "booking_ended", causation_id=causation_id)
     if grouped:  # one leg failing fails its Linked Booking Group: every other leg is released
-        await Groups(outbox).leg_failed(conn, row, reason, detail, causation_id)
+        await groups.leg_failed(UnitOfWork(conn, outbox), row, reason, detail, causation_id)
     return done

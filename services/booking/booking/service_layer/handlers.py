@@ -64,7 +64,7 @@ from marketplace_contracts.events.payments import (
 Fact = TypeVar("Fact", PaymentFailedV1, PaymentCapturedV1 | PaymentCapturedV2)
 SubjectAnswer = Callable[[asyncpg.Connection, Envelope, Fact, Outbox, uuid.UUID], Awaitable[None]]
 ClaimAnswer = Callable[[UnitOfWork, Envelope, Fact, uuid.UUID], Awaitable[None]]
-GroupAnswer = Callable[[asyncpg.Connection, Envelope, Fact], Awaitable[None]]
+GroupAnswer = Callable[[UnitOfWork, Envelope, Fact], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ class ChargeAnswers(Generic[Fact]):
     ) -> bool:
         """True when the payment was a feature's and it took the answer."""
         if about.purpose == payment_facts.GROUP_CHECKOUT:
-            await self.group(conn, env, event)
+            await self.group(UnitOfWork(conn, self.outbox), env, event)
             return True
         if about.purpose not in (payment_facts.DEPOSIT_CLAIM, payment_facts.EXTRA_CHARGE):
             return False
@@ -121,7 +121,7 @@ class BookingHandlers:
         self.expiring_authorization_policy = expiring_authorization_policy
         self.hold_rule = hold_rule
         self.bank_debits = BankDebitHandlers(outbox, returned_debit_pay_window)
-        self.groups = GroupPayments(outbox, expiring_authorization_policy, hold_rule)
+        self.groups = GroupPayments(expiring_authorization_policy, hold_rule)
 
     # Built on each fact, not once: the features' handlers stay replaceable (tests patch them).
     @property
@@ -171,7 +171,7 @@ class BookingHandlers:
         """The guest's money is secured (held, or card saved): confirm or ask the host."""
         if event.group_id is not None:
             await receipts.remember_card(conn, event)
-            await self.groups.on_payment_secured(conn, env, event)
+            await self.groups.on_payment_secured(UnitOfWork(conn, self.outbox), env, event)
             return
         trigger, payment_status = SECURED_BY[type(event)]
         row = await self._load(conn, event.booking_id)
@@ -240,7 +240,7 @@ class BookingHandlers:
         self, conn: asyncpg.Connection, env: Envelope, event: PaymentVoidedV1, _: object
     ) -> None:
         if event.group_id is not None:
-            await self.groups.on_payment_voided(conn, env, event)
+            await self.groups.on_payment_voided(UnitOfWork(conn, self.outbox), env, event)
             return
         row = await self._load(conn, event.booking_id)
         await repository.change_booking(
@@ -254,7 +254,7 @@ class BookingHandlers:
         a request its host has not answered is renewed off-session (policy `reauthorize`) or
         released (booking_failed voids the hold); see `reauthorization`."""
         if event.group_id is not None:
-            await self.groups.on_authorization_expiring(conn, env, event)
+            await self.groups.on_authorization_expiring(UnitOfWork(conn, self.outbox), env, event)
             return
         row = await self._load(conn, event.booking_id)
         if row["status"] == BookingStatus.CONFIRMED and row["payment_status"] == "authorized":
@@ -295,7 +295,7 @@ class BookingHandlers:
         """The authorization could not be renewed: release the request it held (or the group);
         booking_failed (group_failed) has payments void the old authorization."""
         if event.group_id is not None:
-            await self.groups.on_reauthorization_failed(conn, env, event)
+            await self.groups.on_reauthorization_failed(UnitOfWork(conn, self.outbox), env, event)
             return
         row = await self._load(conn, event.booking_id)
         if row["status"] != BookingStatus.AWAITING_HOST:

@@ -14,13 +14,14 @@ import asyncpg
 from booking.adapters import repository
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.model import BOOKING_CONFIRMED, Booking, Trigger
-from booking.features.groups.service import Groups
+from booking.features.groups import service as groups
 from booking.service_layer import booking_messages as messages
 from booking.service_layer import lifecycle
 from booking.service_layer.booking_views import booking_view
 from booking.service_layer.endings import end_booking
 from booking.service_layer.publishing import Cause
 from booking.service_layer.timer_kinds import COMPLETION, REQUEST_EXPIRY
+from booking.service_layer.unit_of_work import UnitOfWork
 from eventkit import scheduler
 from eventkit.outbox import Outbox
 
@@ -41,7 +42,7 @@ async def accept(
     row = await _load_for_host(conn, booking_id, host_id)
     if row["group_id"] is not None:  # a group leg waits for its group's other legs
         Booking.of(row).next(Trigger.HOST_ACCEPTED)  # 409 unless awaiting_host
-        await Groups(outbox).leg_accepted(conn, row)
+        await groups.leg_accepted(UnitOfWork(conn, outbox), row)
         return await _view(conn, booking_id)
     confirmed = {BOOKING_CONFIRMED: lambda: messages.confirmed(row, row["payment_id"])}
     cause = Cause(row["correlation_id"])

@@ -18,6 +18,7 @@ import asyncpg
 
 from booking.adapters.repository import BookingsRepository
 from booking.features.claims.repository import ClaimsRepository
+from booking.features.groups.repository import GroupsRepository
 from booking.features.invites.repository import InvitesRepository
 from eventkit import scheduler
 from eventkit.outbox import Outbox
@@ -52,3 +53,4 @@ class UnitOfWork:
         self.bookings = BookingsRepository(conn)
         self.invites = InvitesRepository(conn)
         self.claims = ClaimsRepository(conn)
+        self.groups = GroupsRepository(conn)

@@ -23,11 +23,12 @@ from booking.domain.signing import ESignError, ESignErrorCode, WebhookVerificati
 from booking.features.amendments import service as amendments
 from booking.features.checkout.service import checkout_requested
 from booking.features.documents import messages as signatures
-from booking.features.groups.service import Groups
+from booking.features.groups import service as groups
 from booking.service_layer import lifecycle
 from booking.service_layer.endings import end_booking
 from booking.service_layer.publishing import Cause
 from booking.service_layer.timer_kinds import HOLD_EXPIRY
+from booking.service_layer.unit_of_work import UnitOfWork
 from eventkit import scheduler
 from eventkit.outbox import Outbox
 
@@ -84,7 +85,7 @@ class Documents:
                     signed_at=event.occurred_at,
                 )
             if event.status is EnvelopeStatus.SIGNED and row["group_id"] is not None:
-                await Groups(self.outbox).leg_signed(conn, row, event.envelope_id)
+                await groups.leg_signed(UnitOfWork(conn, self.outbox), row, event.envelope_id)
                 return
             if event.status is EnvelopeStatus.SIGNED:
                 # The checkout's request for money (its payload is none of what changes here).

@@ -66,7 +66,7 @@ async def create_group(
 
     async def work(conn: asyncpg.Connection) -> dict[str, Any]:
         with tracing.span("booking place_group", **{"legs": len(cmd.legs)}):
-            return await place_group(conn, call.outbox, cmd, times)
+            return await place_group(call.uow(conn), cmd, times)
 
     return await call.run(work, body.model_dump(mode="json"))
 

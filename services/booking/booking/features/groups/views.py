@@ -8,17 +8,18 @@ from typing import Any
 import asyncpg
 
 from booking.domain.errors import BookingError, ErrorCode
-from booking.features.groups import repository as groups_repository
 from booking.features.groups.domain import GroupStatus
+from booking.features.groups.repository import GroupsRepository
 from booking.service_layer import disputes
 from booking.service_layer.booking_views import booking_view
 from booking.service_layer.rows import columns, texts
 
 
-async def group_view(conn: asyncpg.Connection, group_id: uuid.UUID) -> dict[str, Any]:
-    group = await groups_repository.group_for_view(conn, group_id)
+async def group_view(groups: GroupsRepository, group_id: uuid.UUID) -> dict[str, Any]:
+    """The group with its legs, read through a unit of work's repository."""
+    group = await groups.get(group_id)
     assert group is not None
-    legs = await groups_repository.group_legs(conn, group_id)
+    legs = await groups.legs(group_id)
     # The client secret is shown only while the guest can still act on it.
     pending = group["status"] == GroupStatus.PENDING_PAYMENT
     return {
@@ -41,10 +42,11 @@ async def visible_group(
 ) -> dict[str, Any]:
     """The group for its guest (`guest_id`) or staff (None); 404 for anyone else. Each leg
     shows the dispute on the group's payment (details for `staff` only)."""
-    group = await groups_repository.get_group(conn, group_id)
+    groups = GroupsRepository(conn)
+    group = await groups.get(group_id)
     if group is None or (guest_id is not None and group["guest_id"] != guest_id):
         raise BookingError(ErrorCode.GROUP_NOT_FOUND, f"booking group {group_id} not found")
-    view = await group_view(conn, group_id)
+    view = await group_view(groups, group_id)
     dispute = await disputes.dispute_of_group(conn, group, staff=staff)
     view["legs"] = [{**leg, "dispute": dispute} for leg in view["legs"]]
     return view

@@ -81,21 +81,9 @@ async def place_booking(
     commit together. `bank_debit_lead`: BOOKING_BANK_DEBIT_MIN_LEAD (None: its default)."""
     booking, documents = await new_leg(
         conn,
-        guest_id=cmd.guest_id,
-        listing_id=cmd.listing_id,
-        starts_at=cmd.starts_at,
-        ends_at=cmd.ends_at,
-        payment_method=cmd.payment_method,
-        correlation_id=cmd.correlation_id or uuid.uuid4(),
-        invited_amount=cmd.invited_amount,
+        cmd,
         response_window=response_window,
         authorization_horizon=authorization_horizon,
-        guests=cmd.guests,
-        extras=cmd.extras,
-        quote_id=cmd.quote_id,
-        payment_method_type=cmd.payment_method_type,
-        mandate=(cmd.mandate_ip_address, cmd.mandate_user_agent),
-        client=(cmd.client_ip, cmd.user_agent),
         bank_debit_lead=bank_debit_lead,
     )
     limits.check_charge(booking["amount"], booking["currency"], "the booking's total")
@@ -112,60 +100,64 @@ async def place_booking(
 
 async def new_leg(
     conn: asyncpg.Connection,
+    cmd: PlaceBooking,
     *,
-    guest_id: str,
-    listing_id: str,
-    starts_at: datetime,
-    ends_at: datetime,
-    payment_method: str,
-    correlation_id: uuid.UUID,
-    invited_amount: int | None = None,
     response_window: timedelta | None = None,
     authorization_horizon: timedelta = AUTHORIZATION_HORIZON,
     group_id: uuid.UUID | None = None,
-    guests: int = 1,
-    extras: Mapping[str, int] | None = None,
-    quote_id: uuid.UUID | None = None,
-    payment_method_type: str = CARD,
-    mandate: tuple[str | None, str | None] = (None, None),
-    client: tuple[str | None, str | None] = (None, None),
     bank_debit_lead: timedelta | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """A booking row to hold (priced from the listing, or from the guest's stored quote) and
-    its listing's required documents; refuses a past start, an unknown or inactive listing and
-    an unbookable time range. The quote and the cancellation policy are snapshotted on it."""
+    """A booking row to hold for `cmd` (priced from the listing, or from the guest's stored
+    quote) and its listing's required documents; refuses a past start, an unknown or inactive
+    listing and an unbookable time range. The quote and the cancellation policy are snapshotted
+    on it. A group's legs are each a `cmd` with the group's `correlation_id` and `group_id`."""
+    starts_at, ends_at, invited_amount = cmd.starts_at, cmd.ends_at, cmd.invited_amount
     if starts_at <= datetime.now(UTC):
         raise BookingError(ErrorCode.INVALID_TIME_RANGE, "a booking must start in the future")
-    listing = await chargeable_listing(conn, listing_id)
-    chosen = dict(extras or {})
+    listing = await chargeable_listing(conn, cmd.listing_id)
+    chosen = dict(cmd.extras or {})
     quote = await leg_quote(
-        conn, listing, quote_id, guest_id, starts_at, ends_at, guests, chosen, invited_amount
+        conn,
+        listing,
+        cmd.quote_id,
+        cmd.guest_id,
+        starts_at,
+        ends_at,
+        cmd.guests,
+        chosen,
+        invited_amount,
     )
-    if payment_method_type == US_BANK_ACCOUNT:
+    if cmd.payment_method_type == US_BANK_ACCOUNT:
         _check_bank_debit(listing, quote, starts_at, group_id, bank_debit_lead)
     policy = policy_of(listing)
     instant = listing["instant_book"] or invited_amount is not None
     documents: list[dict[str, Any]] = listing["required_documents"]
     booking = {
         "booking_id": uuid.uuid4(),
-        "guest_id": guest_id,
+        "guest_id": cmd.guest_id,
         "listing_id": listing["listing_id"],
         "host_id": listing["host_id"],
         "host_account_id": listing["host_account_id"],
         "starts_at": starts_at,
         "ends_at": ends_at,
-        "correlation_id": correlation_id,
+        "correlation_id": cmd.correlation_id or uuid.uuid4(),
         "mode": (BookingMode.INSTANT if instant else BookingMode.REQUEST).value,
         **host_answer(listing, instant, starts_at, response_window, authorization_horizon),
         "status": _first_status(documents).value,
         "group_id": group_id,
         "quote": quote.as_dict(),
         "policy": policy,
-        "guests": guests,
+        "guests": cmd.guests,
         "extras": chosen,
         # The listing's security deposit as it is now (a later change never alters it).
         "deposit_amount": listing["deposit_amount"],
-        **payment_columns(quote, payment_method, payment_method_type, mandate, client),
+        **payment_columns(
+            quote,
+            cmd.payment_method,
+            cmd.payment_method_type,
+            (cmd.mandate_ip_address, cmd.mandate_user_agent),
+            (cmd.client_ip, cmd.user_agent),
+        ),
     }
     return booking, documents
 
