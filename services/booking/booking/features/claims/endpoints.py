@@ -15,8 +15,8 @@ and their codes:
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Coroutine
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Annotated, Any, Protocol
 
 import asyncpg
 from fastapi import APIRouter, File, Form, Path, Request, UploadFile
@@ -40,6 +40,7 @@ from booking.features.claims.domain.rules import (
     Evidence,
 )
 from booking.features.claims.schemas import ClaimContest, ClaimDecision, ClaimOut, FileClaimRequest
+from booking.service_layer.unit_of_work import UnitOfWork
 
 # -- the claim's body: its limits, read before FastAPI parses it --------------------------------
 MAX_UPLOAD_BYTES = MAX_EVIDENCE_FILES * MAX_EVIDENCE_BYTES + 1024 * 1024
@@ -139,6 +140,20 @@ def _windows(call: Command) -> ClaimWindows:
     """The windows bootstrap built from the settings."""
     windows: ClaimWindows = call.settings.claim_windows
     return windows
+
+
+class _PartyAnswer(Protocol):
+    """A use case by which the guest or the host answers a claim, without a body."""
+
+    def __call__(
+        self, uow: UnitOfWork, claim_id: uuid.UUID, party: str, /, *, windows: ClaimWindows
+    ) -> Awaitable[dict[str, Any]]: ...
+
+
+async def _by_party(call: Command, answer: _PartyAnswer, claim_id: uuid.UUID) -> ClaimOut:
+    """Run `answer` as the calling guest or host, with the claim windows."""
+    party, windows = call.principal.sub, _windows(call)
+    return await call.run(lambda conn: answer(call.uow(conn), claim_id, party, windows=windows), {})
 
 
 async def file_claim(
@@ -252,10 +267,7 @@ async def get_evidence(
     description="Until `respond_by` (409 `claim_response_window_closed` after).",
 )
 async def accept_claim(claim_id: uuid.UUID, call: GuestCommand) -> ClaimOut:
-    guest_id, windows = call.principal.sub, _windows(call)
-    return await call.run(
-        lambda conn: claims.accept(call.uow(conn), claim_id, guest_id, windows=windows), {}
-    )
+    return await _by_party(call, claims.accept, claim_id)
 
 
 @router.post(
@@ -299,10 +311,7 @@ async def decide_claim(
     summary="The host withdraws a claim that is not decided yet",
 )
 async def withdraw_claim(claim_id: uuid.UUID, call: HostCommand) -> ClaimOut:
-    host_id, windows = call.principal.sub, _windows(call)
-    return await call.run(
-        lambda conn: claims.withdraw(call.uow(conn), claim_id, host_id, windows=windows), {}
-    )
+    return await _by_party(call, claims.withdraw, claim_id)
 
 
 @router.post(
