@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, FastAPI
 
@@ -70,15 +71,37 @@ async def get_booking(booking_id: uuid.UUID, read: Reader) -> dict[str, Any]:
     return view
 
 
+Route = TypeVar("Route", bound=Callable[..., Awaitable[BookingOut]])
+
+
+def _on_booking(
+    action: str,
+    tag: str,
+    *,
+    summary: str,
+    description: str | None = None,
+    status_code: int | None = None,
+) -> Callable[[Route], Route]:
+    """A command on a booking (`POST /v1/bookings/{booking_id}/<action>`) that answers with
+    the booking."""
+    return router.post(
+        f"/bookings/{{booking_id}}/{action}",
+        status_code=status_code,
+        response_model=BookingOut,
+        tags=[tag],
+        summary=summary,
+        description=description,
+    )
+
+
 def _host_scope(principal: Principal) -> str | None:
     """Hosts answer for their own listings; admins for anyone's (None = no host filter)."""
     return None if principal.role == Role.ADMIN else principal.sub
 
 
-@router.post(
-    "/bookings/{booking_id}/accept",
-    response_model=BookingOut,
-    tags=["request-to-book"],
+@_on_booking(
+    "accept",
+    "request-to-book",
     summary="The host accepts a request; the payment is captured",
     description="Only for a booking in `awaiting_host`; anything else is 409 "
     "`illegal_transition`. Of two concurrent answers exactly one wins.",
@@ -88,10 +111,9 @@ async def accept_request(booking_id: uuid.UUID, call: HostOrAdminCommand) -> Boo
     return await call.apply(None, host_response.accept, booking_id, host_id)
 
 
-@router.post(
-    "/bookings/{booking_id}/decline",
-    response_model=BookingOut,
-    tags=["request-to-book"],
+@_on_booking(
+    "decline",
+    "request-to-book",
     summary="The host declines a request; the authorization is voided",
 )
 async def decline_request(
@@ -104,11 +126,10 @@ async def decline_request(
     )
 
 
-@router.post(
-    "/bookings/{booking_id}/pay",
+@_on_booking(
+    "pay",
+    "bookings",
     status_code=202,
-    response_model=BookingOut,
-    tags=["bookings"],
     summary="Pay a booking in `payment_due` with this payment method",
     description="After a failed off-session charge the booking is `payment_due` until `pay_by`. "
     "This starts one on-session attempt; the booking returns to `confirmed` once captured. "

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any, Protocol, TypeVar
 
 import asyncpg
 from fastapi import APIRouter, File, Form, Path, Request, UploadFile
@@ -134,6 +134,23 @@ EVIDENCE = (
     "Images (JPEG, PNG, GIF, WebP, HEIC), PDF or text; "
     f"at most {MAX_EVIDENCE_FILES} files of 10 MB each."
 )
+
+
+UNTIL_RESPOND_BY = "Until `respond_by` (409 `claim_response_window_closed` after)."
+
+Route = TypeVar("Route", bound=Callable[..., Awaitable[ClaimOut]])
+
+
+def _on_claim(
+    action: str, *, summary: str, description: str | None = None
+) -> Callable[[Route], Route]:
+    """A command on a claim (`POST /v1/claims/{claim_id}/<action>`) that answers the claim."""
+    return router.post(
+        f"/claims/{{claim_id}}/{action}",
+        response_model=ClaimOut,
+        summary=summary,
+        description=description,
+    )
 
 
 def _windows(call: Command) -> ClaimWindows:
@@ -260,21 +277,19 @@ async def get_evidence(
     )
 
 
-@router.post(
-    "/claims/{claim_id}/accept",
-    response_model=ClaimOut,
+@_on_claim(
+    "accept",
     summary="The guest accepts the claim: its amount is charged off-session",
-    description="Until `respond_by` (409 `claim_response_window_closed` after).",
+    description=UNTIL_RESPOND_BY,
 )
 async def accept_claim(claim_id: uuid.UUID, call: GuestCommand) -> ClaimOut:
     return await _by_party(call, claims.accept, claim_id)
 
 
-@router.post(
-    "/claims/{claim_id}/contest",
-    response_model=ClaimOut,
+@_on_claim(
+    "contest",
     summary="The guest contests the claim: an admin decides it",
-    description="Until `respond_by` (409 `claim_response_window_closed` after).",
+    description=UNTIL_RESPOND_BY,
 )
 async def contest_claim(claim_id: uuid.UUID, body: ClaimContest, call: GuestCommand) -> ClaimOut:
     guest_id = call.principal.sub
@@ -284,9 +299,8 @@ async def contest_claim(claim_id: uuid.UUID, body: ClaimContest, call: GuestComm
     )
 
 
-@router.post(
-    "/claims/{claim_id}/decide",
-    response_model=ClaimOut,
+@_on_claim(
+    "decide",
     summary="Staff (admin or trust) decide a contested or unanswered claim (0 dismisses it)",
     description="Trust & safety staff decide claims as admins do; the decision records the "
     "deciding role (`decided_by`: `admin` or `trust`).",
@@ -305,18 +319,16 @@ async def decide_claim(
     )
 
 
-@router.post(
-    "/claims/{claim_id}/withdraw",
-    response_model=ClaimOut,
+@_on_claim(
+    "withdraw",
     summary="The host withdraws a claim that is not decided yet",
 )
 async def withdraw_claim(claim_id: uuid.UUID, call: HostCommand) -> ClaimOut:
     return await _by_party(call, claims.withdraw, claim_id)
 
 
-@router.post(
-    "/claims/{claim_id}/retry",
-    response_model=ClaimOut,
+@_on_claim(
+    "retry",
     summary="An admin retries the failed charge of a claim (before the deposit's release)",
 )
 async def retry_claim(claim_id: uuid.UUID, call: AdminCommand) -> ClaimOut:
