@@ -9,14 +9,14 @@ from typing import Any, TypeVar
 
 from fastapi import APIRouter, FastAPI
 
-from booking.domain.errors import BookingError, ErrorCode
+from booking.domain.errors import ErrorCode
 from booking.entrypoints import (
     errors,
     lists_http,
 )
 from booking.entrypoints.auth import STAFF, Principal, Role
 from booking.entrypoints.command import GuestCommand, HostOrAdminCommand
-from booking.entrypoints.common import ERRORS, Reader, visible_to
+from booking.entrypoints.common import ERRORS, Reader, shown_to
 from booking.entrypoints.schemas import (
     BookingOut,
     DeclineRequest,
@@ -62,9 +62,7 @@ async def list_listings(read: Reader) -> list[dict[str, Any]]:
 async def get_booking(booking_id: uuid.UUID, read: Reader) -> dict[str, Any]:
     async with read.connection() as conn:
         row = await booking_views.booking(conn, booking_id)
-        if not visible_to(read.principal, row):  # 404, not 403: do not reveal that it exists
-            raise BookingError(ErrorCode.BOOKING_NOT_FOUND, f"booking {booking_id} not found")
-        assert row is not None
+        row = shown_to(read.principal, row, ErrorCode.BOOKING_NOT_FOUND, f"booking {booking_id}")
         view = await booking_views.with_dispute(conn, row, staff=read.principal.role in STAFF)
     if read.principal.role != Role.GUEST:
         view["next_action"] = None  # the client secret is for the guest who pays only

@@ -29,7 +29,7 @@ from starlette.exceptions import HTTPException
 from booking.domain.errors import BookingError, ErrorCode
 from booking.entrypoints.auth import Principal, Role
 from booking.entrypoints.command import AdminCommand, Command, GuestCommand, HostCommand, command
-from booking.entrypoints.common import ERRORS, Reader, visible_to
+from booking.entrypoints.common import ERRORS, Reader, shown_to
 from booking.entrypoints.fields import MULTI_LINE
 from booking.features.claims import service as claims
 from booking.features.claims import views as claims_views
@@ -223,9 +223,7 @@ async def _visible(
     conn: asyncpg.Connection, claim_id: uuid.UUID, principal: Principal
 ) -> dict[str, Any]:
     view = await claims_views.view(conn, claim_id)
-    if not visible_to(principal, view):
-        raise BookingError(ErrorCode.CLAIM_NOT_FOUND, f"claim {claim_id} not found")
-    return view
+    return shown_to(principal, view, ErrorCode.CLAIM_NOT_FOUND, f"claim {claim_id}")
 
 
 @router.get(
@@ -246,8 +244,7 @@ async def get_claim(claim_id: uuid.UUID, read: Reader) -> dict[str, Any]:
 async def list_claims(booking_id: uuid.UUID, read: Reader) -> list[dict[str, Any]]:
     async with read.connection() as conn:
         owner = await claims_views.booking_parties(conn, booking_id)
-        if not visible_to(read.principal, owner):
-            raise BookingError(ErrorCode.BOOKING_NOT_FOUND, f"booking {booking_id} not found")
+        shown_to(read.principal, owner, ErrorCode.BOOKING_NOT_FOUND, f"booking {booking_id}")
         return await claims_views.claims_of(conn, booking_id)
 
 
