@@ -7,6 +7,7 @@ client's filters, which only ever narrow it. Migration 0024 gives every order an
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +15,11 @@ import asyncpg
 
 from booking.adapters.repository import BOOKING_COLUMNS
 from booking.domain.pages import Filters, Position, Scope
+
+Fetch = Callable[
+    [asyncpg.Connection, Scope, Filters, Position | None, int], Awaitable[list[asyncpg.Record]]
+]
+"""One list: the `limit` rows after a position, within a scope and the client's filters."""
 
 
 @dataclass
@@ -31,6 +37,10 @@ class _Where:
         if value is not None:
             self.add(f"{column} = {{}}", value)
 
+    def any_of(self, column: str, values: tuple[str, ...]) -> None:
+        if values:
+            self.add(f"{column} = ANY({{}}::text[])", list(values))
+
     def sql(self) -> str:
         return " AND ".join(self.clauses) if self.clauses else "true"
 
@@ -41,8 +51,7 @@ def _scoped(scope: Scope, filters: Filters) -> _Where:
         where.equal(column, getattr(scope, column))
         where.equal(column, getattr(filters, column))
     where.equal("listing_id", filters.listing_id)
-    if filters.statuses:
-        where.add("status = ANY({}::text[])", list(filters.statuses))
+    where.any_of("status", filters.statuses)
     if filters.starts_from is not None:
         where.add("starts_at >= {}", filters.starts_from)
     if filters.starts_to is not None:
@@ -85,38 +94,39 @@ async def _page(
     )
 
 
-async def bookings(
-    conn: asyncpg.Connection, scope: Scope, filters: Filters, after: Position | None, limit: int
-) -> list[asyncpg.Record]:
-    """Newest first by `created_at` (set at insert, never changed), then `booking_id`."""
-    return await _page(conn, _BOOKINGS, _scoped(scope, filters), after, limit)
+def _lister(order: _Order, where: Callable[[Scope, Filters], _Where] = _scoped) -> Fetch:
+    """The list of `order` within `where` (the caller's scope and filters by default)."""
+
+    async def page(
+        conn: asyncpg.Connection, scope: Scope, filters: Filters, after: Position | None, limit: int
+    ) -> list[asyncpg.Record]:
+        return await _page(conn, order, where(scope, filters), after, limit)
+
+    return page
 
 
-async def waiting_requests(
-    conn: asyncpg.Connection, scope: Scope, filters: Filters, after: Position | None, limit: int
-) -> list[asyncpg.Record]:
-    """Requests awaiting their host, soonest `respond_by` first (fixed while a request waits:
-    set when the host is asked), then `booking_id`."""
+def _waiting(scope: Scope, filters: Filters) -> _Where:
     where = _scoped(scope, filters)
     where.add("status = {}", "awaiting_host")
-    return await _page(conn, _REQUESTS, where, after, limit)
+    return where
 
 
-async def invites(
-    conn: asyncpg.Connection, scope: Scope, filters: Filters, after: Position | None, limit: int
-) -> list[asyncpg.Record]:
-    """Newest first by `created_at`, then `invite_id`."""
-    return await _page(conn, _INVITES, _scoped(scope, filters), after, limit)
-
-
-async def groups(
-    conn: asyncpg.Connection, scope: Scope, filters: Filters, after: Position | None, limit: int
-) -> list[asyncpg.Record]:
-    """Booking groups (a guest's: `guest_id`; statuses), newest first by `created_at`, then
-    `group_id`."""
+def _of_guest(scope: Scope, filters: Filters) -> _Where:
+    """A group's scope and filters: its guest (`guest_id`) and statuses."""
     where = _Where()
     where.equal("guest_id", scope.guest_id)
     where.equal("guest_id", filters.guest_id)
-    if filters.statuses:
-        where.add("status = ANY({}::text[])", list(filters.statuses))
-    return await _page(conn, _GROUPS, where, after, limit)
+    where.any_of("status", filters.statuses)
+    return where
+
+
+bookings = _lister(_BOOKINGS)
+"""Newest first by `created_at` (set at insert, never changed), then `booking_id`."""
+waiting_requests = _lister(_REQUESTS, _waiting)
+"""Requests awaiting their host, soonest `respond_by` first (fixed while a request waits:
+set when the host is asked), then `booking_id`."""
+invites = _lister(_INVITES)
+"""Newest first by `created_at`, then `invite_id`."""
+groups = _lister(_GROUPS, _of_guest)
+"""Booking groups (a guest's: `guest_id`; statuses), newest first by `created_at`, then
+`group_id`."""

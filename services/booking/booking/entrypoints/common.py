@@ -7,12 +7,13 @@ from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import asyncpg
 from fastapi import Depends, Request
 
 from booking.domain import limits
+from booking.domain.errors import BookingError, ErrorCode
 from booking.entrypoints.auth import STAFF, CurrentPrincipal, Principal, Role
 from eventkit.http_errors import ErrorOut
 from eventkit.runtime import ServiceRuntime
@@ -87,3 +88,14 @@ def visible_to(principal: Principal, row: asyncpg.Record | Mapping[str, Any] | N
         or (principal.role == Role.GUEST and row["guest_id"] == principal.sub)
         or (principal.role == Role.HOST and row["host_id"] == principal.sub)
     )
+
+
+Seen = TypeVar("Seen", bound=asyncpg.Record | Mapping[str, Any])
+
+
+def shown_to(principal: Principal, row: Seen | None, code: ErrorCode, what: str) -> Seen:
+    """`row` if `principal` may see it (`visible_to`); else 404 `code`, "<what> not found" (not
+    403: that would reveal that it exists)."""
+    if row is None or not visible_to(principal, row):
+        raise BookingError(code, f"{what} not found")
+    return row

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, FastAPI
 
-from booking.domain.errors import BookingError, ErrorCode
+from booking.domain.errors import ErrorCode
 from booking.entrypoints import (
     errors,
     lists_http,
 )
 from booking.entrypoints.auth import STAFF, Principal, Role
 from booking.entrypoints.command import GuestCommand, HostOrAdminCommand
-from booking.entrypoints.common import ERRORS, Reader, visible_to
+from booking.entrypoints.common import ERRORS, Reader, shown_to
 from booking.entrypoints.schemas import (
     BookingOut,
     DeclineRequest,
@@ -61,13 +62,34 @@ async def list_listings(read: Reader) -> list[dict[str, Any]]:
 async def get_booking(booking_id: uuid.UUID, read: Reader) -> dict[str, Any]:
     async with read.connection() as conn:
         row = await booking_views.booking(conn, booking_id)
-        if not visible_to(read.principal, row):  # 404, not 403: do not reveal that it exists
-            raise BookingError(ErrorCode.BOOKING_NOT_FOUND, f"booking {booking_id} not found")
-        assert row is not None
+        row = shown_to(read.principal, row, ErrorCode.BOOKING_NOT_FOUND, f"booking {booking_id}")
         view = await booking_views.with_dispute(conn, row, staff=read.principal.role in STAFF)
     if read.principal.role != Role.GUEST:
         view["next_action"] = None  # the client secret is for the guest who pays only
     return view
+
+
+Route = TypeVar("Route", bound=Callable[..., Awaitable[BookingOut]])
+
+
+def _on_booking(
+    action: str,
+    tag: str,
+    *,
+    summary: str,
+    description: str | None = None,
+    status_code: int | None = None,
+) -> Callable[[Route], Route]:
+    """A command on a booking (`POST /v1/bookings/{booking_id}/<action>`) that answers with
+    the booking."""
+    return router.post(
+        f"/bookings/{{booking_id}}/{action}",
+        status_code=status_code,
+        response_model=BookingOut,
+        tags=[tag],
+        summary=summary,
+        description=description,
+    )
 
 
 def _host_scope(principal: Principal) -> str | None:
@@ -75,10 +97,9 @@ def _host_scope(principal: Principal) -> str | None:
     return None if principal.role == Role.ADMIN else principal.sub
 
 
-@router.post(
-    "/bookings/{booking_id}/accept",
-    response_model=BookingOut,
-    tags=["request-to-book"],
+@_on_booking(
+    "accept",
+    "request-to-book",
     summary="The host accepts a request; the payment is captured",
     description="Only for a booking in `awaiting_host`; anything else is 409 "
     "`illegal_transition`. Of two concurrent answers exactly one wins.",
@@ -88,10 +109,9 @@ async def accept_request(booking_id: uuid.UUID, call: HostOrAdminCommand) -> Boo
     return await call.apply(None, host_response.accept, booking_id, host_id)
 
 
-@router.post(
-    "/bookings/{booking_id}/decline",
-    response_model=BookingOut,
-    tags=["request-to-book"],
+@_on_booking(
+    "decline",
+    "request-to-book",
     summary="The host declines a request; the authorization is voided",
 )
 async def decline_request(
@@ -104,11 +124,10 @@ async def decline_request(
     )
 
 
-@router.post(
-    "/bookings/{booking_id}/pay",
+@_on_booking(
+    "pay",
+    "bookings",
     status_code=202,
-    response_model=BookingOut,
-    tags=["bookings"],
     summary="Pay a booking in `payment_due` with this payment method",
     description="After a failed off-session charge the booking is `payment_due` until `pay_by`. "
     "This starts one on-session attempt; the booking returns to `confirmed` once captured. "

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import asyncpg
 from fastapi import APIRouter, Depends
+from pydantic import BaseModel
 
 from booking.domain.pages import Filters, Scope
 from booking.entrypoints.auth import STAFF, Principal, Role, require_role
@@ -51,6 +52,20 @@ def _errors(forbidden: str) -> dict[int | str, dict[str, Any]]:
     }
 
 
+def _list(
+    path: str, page: type[BaseModel], tag: str, *, forbidden: str, summary: str, description: str
+) -> Callable[[Route], Route]:
+    """A list route: a page of `page`'s items; `forbidden` says who may not list them."""
+    return router.get(
+        path,
+        response_model=page,
+        responses=_errors(forbidden),
+        tags=[tag],
+        summary=summary,
+        description=description,
+    )
+
+
 def _scope(principal: Principal, *roles: Role) -> Scope:
     """The caller's own rows (a guest's, a host's), or anyone's for staff."""
     require_role(principal, *roles, *STAFF)
@@ -84,6 +99,7 @@ def _narrowed(
 
 Narrowed = Annotated[Filters, Depends(_narrowed)]
 
+Route = TypeVar("Route", bound=Callable[..., Awaitable[dict[str, Any]]])
 Lister = Callable[[asyncpg.Connection, PageRequest, Viewer], Awaitable[dict[str, Any]]]
 
 
@@ -110,11 +126,11 @@ async def _paging(read: Reader, cursor: Cursor = None, limit: Limit = DEFAULT_LI
 Page = Annotated[Paging, Depends(_paging)]
 
 
-@router.get(
+@_list(
     "/bookings",
-    response_model=BookingPage,
-    responses=_errors("a role other than guest, host or staff"),
-    tags=["bookings"],
+    BookingPage,
+    "bookings",
+    forbidden="a role other than guest, host or staff",
     summary="The caller's bookings, newest first, filtered and cursor-paginated",
     description="A guest's own bookings; a host's, on their listings; staff (admin, trust) "
     "everyone's, with `guest_id` and `host_id` to narrow. Newest first (`created_at`, then "
@@ -129,11 +145,11 @@ async def list_bookings(
     return await page.answer(lists.bookings, filters, Role.GUEST, Role.HOST)
 
 
-@router.get(
+@_list(
     "/host/requests",
-    response_model=BookingPage,
-    responses=_errors("guests have no inbox"),
-    tags=["request-to-book"],
+    BookingPage,
+    "request-to-book",
+    forbidden="guests have no inbox",
     summary="A host's inbox: Request-to-Book bookings awaiting the host's answer",
     description="Every booking (or group leg) in `awaiting_host` on the host's listings, the "
     "soonest `respond_by` first (then `booking_id`); answer each with `POST "
@@ -147,11 +163,11 @@ async def list_host_requests(
     return await page.answer(lists.host_requests, filters, Role.HOST)
 
 
-@router.get(
+@_list(
     "/invites",
-    response_model=InvitePage,
-    responses=_errors("a role other than guest, host or staff"),
-    tags=["smart-invite"],
+    InvitePage,
+    "smart-invite",
+    forbidden="a role other than guest, host or staff",
     summary="The caller's invites, newest first",
     description="A guest's invites (sent to them); a host's (sent by them); staff (admin, "
     "trust) everyone's, with `guest_id` and `host_id` to narrow.",
@@ -167,11 +183,11 @@ async def _invites(conn: asyncpg.Connection, ask: PageRequest, _: Viewer) -> dic
     return await lists.invites(conn, ask)  # an invite shows the same to everyone who sees it
 
 
-@router.get(
+@_list(
     "/checkout-groups",
-    response_model=GroupPage,
-    responses=_errors("hosts see their legs in `GET /v1/bookings`, not the groups"),
-    tags=["booking groups"],
+    GroupPage,
+    "booking groups",
+    forbidden="hosts see their legs in `GET /v1/bookings`, not the groups",
     summary="The caller's booking groups, newest first",
     description="A guest's Linked Booking Groups with their legs; staff (admin, trust) "
     "everyone's, `guest_id` narrows. A host's legs are in `GET /v1/bookings` (a group names "

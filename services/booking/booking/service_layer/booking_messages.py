@@ -7,10 +7,10 @@ Use cases publish what the `Booking` aggregate's change declares (`domain/model.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from booking.service_layer.rows import Row, columns
 from marketplace_contracts.events.booking import (
     BookingCompletedV1,
     BookingConfirmedV1,
@@ -20,34 +20,26 @@ from marketplace_contracts.events.booking import (
     PaymentRetryRequestedV1,
 )
 
-Row = Mapping[str, Any]
+
+def _payment(row: Row, payment_id: str | None) -> dict[str, Any]:
+    """The booking an event is about (its id as text) and the payment it concerns."""
+    return {"booking_id": str(row["booking_id"]), "payment_id": payment_id}
 
 
 def confirmed(row: Row, payment_id: str | None) -> BookingConfirmedV1:
     """booking.booking_confirmed: payments captures `payment_id` on it (when not captured)."""
-    return BookingConfirmedV1(
-        booking_id=str(row["booking_id"]),
-        payment_id=payment_id,
-        amount=row["amount"],
-        currency=row["currency"],
-    )
+    return BookingConfirmedV1(**_payment(row, payment_id), **columns(row, "amount currency"))
 
 
 def failed(row: Row, payment_id: str | None, reason: str, detail: str) -> BookingFailedV1:
     """booking.booking_failed: payments voids `payment_id`, if there is one (a group leg's is
     None: the group's authorization is voided once, on booking.group_failed)."""
-    return BookingFailedV1(
-        booking_id=str(row["booking_id"]), payment_id=payment_id, reason=reason, detail=detail
-    )
+    return BookingFailedV1(**_payment(row, payment_id), reason=reason, detail=detail)
 
 
 def host_asked(row: Row, payment_id: str, respond_by: datetime) -> HostResponseRequestedV1:
     return HostResponseRequestedV1(
-        booking_id=str(row["booking_id"]),
-        payment_id=payment_id,
-        host_id=row["host_id"],
-        listing_id=row["listing_id"],
-        respond_by=respond_by,
+        **_payment(row, payment_id), **columns(row, "host_id listing_id"), respond_by=respond_by
     )
 
 
@@ -61,19 +53,11 @@ def payment_requested(
     row: Row, payment_id: str | None, pay_by: datetime, reason: str
 ) -> PaymentRequestedV1:
     return PaymentRequestedV1(
-        booking_id=str(row["booking_id"]),
-        payment_id=payment_id,
-        amount=row["amount"],
-        currency=row["currency"],
-        pay_by=pay_by,
-        reason=reason,
+        **_payment(row, payment_id), **columns(row, "amount currency"), pay_by=pay_by, reason=reason
     )
 
 
 def retry_requested(row: Row, payment_method: str, attempt: int) -> PaymentRetryRequestedV1:
     return PaymentRetryRequestedV1(
-        booking_id=str(row["booking_id"]),
-        payment_id=row["payment_id"],
-        payment_method=payment_method,
-        attempt=attempt,
+        **_payment(row, row["payment_id"]), payment_method=payment_method, attempt=attempt
     )

@@ -7,23 +7,20 @@ things they are); each item is shown as the one-item route shows it to the same 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 
 from booking.adapters import lists
+from booking.adapters.lists import Fetch
 from booking.domain import pages
 from booking.domain.pages import Filters, ListKind, Position, Scope
 from booking.features.groups.views import visible_group
 from booking.features.invites.views import invite_view
 from booking.service_layer import disputes
 from booking.service_layer.booking_views import booking_view
-
-Fetch = Callable[
-    [asyncpg.Connection, Scope, Filters, Position | None, int], Awaitable[list[asyncpg.Record]]
-]
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from dataclasses import asdict
 from typing import Any
 
 import asyncpg
@@ -17,30 +18,26 @@ from booking.domain.quote import Quote
 from booking.domain.refunds import Canceller
 from booking.features.amendments.domain import Amendment, AmendmentKind, AmendmentStatus
 from booking.features.amendments.domain.terms import Terms
+from booking.service_layer.rows import columns
+
+# The columns an `Amendment` holds as they are stored (the others are converted).
+_AS_STORED = (
+    "amendment_id booking_id previous delta currency respond_by needs_signatures correlation_id"
+)
 
 
 def _row(amendment: Amendment) -> dict[str, Any]:
     return {
-        "amendment_id": amendment.amendment_id,
-        "booking_id": amendment.booking_id,
+        **{name: getattr(amendment, name) for name in _AS_STORED.split()},
         "kind": amendment.kind.value,
         "proposed_by": amendment.proposed_by.value,
-        "starts_at": amendment.terms.starts_at,
-        "ends_at": amendment.terms.ends_at,
-        "guests": amendment.terms.guests,
-        "extras": amendment.terms.extras,
+        **asdict(amendment.terms),  # starts_at ends_at guests extras
         "quote": amendment.quote.as_dict(),
-        "previous": amendment.previous,
-        "delta": amendment.delta,
-        "currency": amendment.currency,
-        "respond_by": amendment.respond_by,
-        "correlation_id": amendment.correlation_id,
-        "needs_signatures": amendment.needs_signatures,
     }
 
 
 def booking_terms(booking: Mapping[str, Any]) -> Terms:
-    """A bookings row's current terms."""
+    """A bookings row's current terms (or an amendments row's proposed ones)."""
     return Terms(booking["starts_at"], booking["ends_at"], booking["guests"], booking["extras"])
 
 
@@ -51,33 +48,25 @@ def document_ids(listing: Mapping[str, Any]) -> list[str]:
 
 def _aggregate(row: Mapping[str, Any], booking: Mapping[str, Any]) -> Amendment:
     return Amendment(
-        amendment_id=row["amendment_id"],
-        booking_id=row["booking_id"],
+        **columns(row, _AS_STORED),
+        **columns(booking, "guest_id host_id"),
         kind=AmendmentKind(row["kind"]),
         proposed_by=Canceller(row["proposed_by"]),
         status=AmendmentStatus(row["status"]),
-        terms=Terms(row["starts_at"], row["ends_at"], row["guests"], row["extras"]),
+        terms=booking_terms(row),
         quote=Quote.of(row["quote"]),
-        previous=row["previous"],
-        delta=row["delta"],
-        currency=row["currency"],
-        respond_by=row["respond_by"],
-        needs_signatures=row["needs_signatures"],
-        correlation_id=row["correlation_id"],
-        guest_id=booking["guest_id"],
-        host_id=booking["host_id"],
     )
 
 
 async def insert(conn: asyncpg.Connection, amendment: Amendment) -> bool:
     """False when the booking has an open amendment already (a unique index: one at a time)."""
     row = _row(amendment)
-    columns = ", ".join(row)
+    names = ", ".join(row)
     params = ", ".join(f"${i}" for i in range(1, len(row) + 1))
     try:
         async with conn.transaction():
             await conn.execute(
-                f"INSERT INTO booking.amendments ({columns}) VALUES ({params})", *row.values()
+                f"INSERT INTO booking.amendments ({names}) VALUES ({params})", *row.values()
             )
     except asyncpg.UniqueViolationError:
         return False
@@ -111,6 +100,24 @@ async def get(conn: asyncpg.Connection, amendment_id: uuid.UUID) -> dict[str, An
     return None if row is None else dict(row)
 
 
+async def _update(
+    conn: asyncpg.Connection,
+    amendment_id: uuid.UUID,
+    assignments: str,
+    *values: Any,
+    where: str = "",
+) -> bool:
+    """Set `assignments` (`$2`... are `values`) on the amendment, if it is also `where`: False
+    when no row changed."""
+    narrowed = f" AND {where}" if where else ""
+    done = await conn.execute(
+        f"UPDATE booking.amendments SET {assignments} WHERE amendment_id = $1{narrowed}",
+        amendment_id,
+        *values,
+    )
+    return bool(done == "UPDATE 1")
+
+
 async def transition(
     conn: asyncpg.Connection,
     amendment_id: uuid.UUID,
@@ -119,36 +126,27 @@ async def transition(
     failure_reason: str | None = None,
 ) -> bool:
     """Compare-and-set on the status read: False when the amendment is no longer in it."""
-    done = await conn.execute(
-        "UPDATE booking.amendments SET status = $3, failure_reason = $4, "
-        "version = version + 1, updated_at = now() WHERE amendment_id = $1 AND status = $2",
+    return await _update(
+        conn,
         amendment_id,
+        "status = $3, failure_reason = $4, version = version + 1, updated_at = now()",
         from_status.value,
         status.value,
         failure_reason,
+        where="status = $2",
     )
-    return bool(done == "UPDATE 1")
 
 
 async def mark_refund_pending(conn: asyncpg.Connection, amendment_id: uuid.UUID) -> bool:
     """An applied decrease: its refund is requested (cancellations records how it ends)."""
-    done = await conn.execute(
-        "UPDATE booking.amendments SET refund_status = 'pending' WHERE amendment_id = $1",
-        amendment_id,
-    )
-    return bool(done == "UPDATE 1")
+    return await _update(conn, amendment_id, "refund_status = 'pending'")
 
 
 async def record_charge_payment(
     conn: asyncpg.Connection, amendment_id: uuid.UUID, payment_id: str
 ) -> bool:
     """The payment of an increase: a cancellation later refunds from it too."""
-    done = await conn.execute(
-        "UPDATE booking.amendments SET charge_payment_id = $2 WHERE amendment_id = $1",
-        amendment_id,
-        payment_id,
-    )
-    return bool(done == "UPDATE 1")
+    return await _update(conn, amendment_id, "charge_payment_id = $2", payment_id)
 
 
 async def set_booking_terms(
@@ -193,10 +191,10 @@ async def lock_awaiting_envelope(
 async def set_envelope(
     conn: asyncpg.Connection, amendment_id: uuid.UUID, envelope_id: str, signing_url: str | None
 ) -> None:
-    await conn.execute(
-        "UPDATE booking.amendments SET envelope_id = $2, signing_url = $3, "
-        "updated_at = now() WHERE amendment_id = $1",
+    await _update(
+        conn,
         amendment_id,
+        "envelope_id = $2, signing_url = $3, updated_at = now()",
         envelope_id,
         signing_url,
     )
@@ -225,10 +223,11 @@ async def set_refund_outcome(
     conn: asyncpg.Connection, amendment_id: uuid.UUID, status: str, failure: str | None
 ) -> None:
     """A decrease's refund outcome, while it is still pending (or failed and retried)."""
-    await conn.execute(
-        "UPDATE booking.amendments SET refund_status = $2, refund_failure = $3, "
-        "updated_at = now() WHERE amendment_id = $1 AND refund_status IN ('pending', 'failed')",
+    await _update(
+        conn,
         amendment_id,
+        "refund_status = $2, refund_failure = $3, updated_at = now()",
         status,
         failure,
+        where="refund_status IN ('pending', 'failed')",
     )

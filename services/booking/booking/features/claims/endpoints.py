@@ -15,8 +15,8 @@ and their codes:
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Coroutine
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Annotated, Any, Protocol, TypeVar
 
 import asyncpg
 from fastapi import APIRouter, File, Form, Path, Request, UploadFile
@@ -29,7 +29,7 @@ from starlette.exceptions import HTTPException
 from booking.domain.errors import BookingError, ErrorCode
 from booking.entrypoints.auth import Principal, Role
 from booking.entrypoints.command import AdminCommand, Command, GuestCommand, HostCommand, command
-from booking.entrypoints.common import ERRORS, Reader, visible_to
+from booking.entrypoints.common import ERRORS, Reader, shown_to
 from booking.entrypoints.fields import MULTI_LINE
 from booking.features.claims import service as claims
 from booking.features.claims import views as claims_views
@@ -40,6 +40,7 @@ from booking.features.claims.domain.rules import (
     Evidence,
 )
 from booking.features.claims.schemas import ClaimContest, ClaimDecision, ClaimOut, FileClaimRequest
+from booking.service_layer.unit_of_work import UnitOfWork
 
 # -- the claim's body: its limits, read before FastAPI parses it --------------------------------
 MAX_UPLOAD_BYTES = MAX_EVIDENCE_FILES * MAX_EVIDENCE_BYTES + 1024 * 1024
@@ -135,10 +136,41 @@ EVIDENCE = (
 )
 
 
+UNTIL_RESPOND_BY = "Until `respond_by` (409 `claim_response_window_closed` after)."
+
+Route = TypeVar("Route", bound=Callable[..., Awaitable[ClaimOut]])
+
+
+def _on_claim(
+    action: str, *, summary: str, description: str | None = None
+) -> Callable[[Route], Route]:
+    """A command on a claim (`POST /v1/claims/{claim_id}/<action>`) that answers the claim."""
+    return router.post(
+        f"/claims/{{claim_id}}/{action}",
+        response_model=ClaimOut,
+        summary=summary,
+        description=description,
+    )
+
+
 def _windows(call: Command) -> ClaimWindows:
     """The windows bootstrap built from the settings."""
     windows: ClaimWindows = call.settings.claim_windows
     return windows
+
+
+class _PartyAnswer(Protocol):
+    """A use case by which the guest or the host answers a claim, without a body."""
+
+    def __call__(
+        self, uow: UnitOfWork, claim_id: uuid.UUID, party: str, /, *, windows: ClaimWindows
+    ) -> Awaitable[dict[str, Any]]: ...
+
+
+async def _by_party(call: Command, answer: _PartyAnswer, claim_id: uuid.UUID) -> ClaimOut:
+    """Run `answer` as the calling guest or host, with the claim windows."""
+    party, windows = call.principal.sub, _windows(call)
+    return await call.run(lambda conn: answer(call.uow(conn), claim_id, party, windows=windows), {})
 
 
 async def file_claim(
@@ -191,9 +223,7 @@ async def _visible(
     conn: asyncpg.Connection, claim_id: uuid.UUID, principal: Principal
 ) -> dict[str, Any]:
     view = await claims_views.view(conn, claim_id)
-    if not visible_to(principal, view):
-        raise BookingError(ErrorCode.CLAIM_NOT_FOUND, f"claim {claim_id} not found")
-    return view
+    return shown_to(principal, view, ErrorCode.CLAIM_NOT_FOUND, f"claim {claim_id}")
 
 
 @router.get(
@@ -214,8 +244,7 @@ async def get_claim(claim_id: uuid.UUID, read: Reader) -> dict[str, Any]:
 async def list_claims(booking_id: uuid.UUID, read: Reader) -> list[dict[str, Any]]:
     async with read.connection() as conn:
         owner = await claims_views.booking_parties(conn, booking_id)
-        if not visible_to(read.principal, owner):
-            raise BookingError(ErrorCode.BOOKING_NOT_FOUND, f"booking {booking_id} not found")
+        shown_to(read.principal, owner, ErrorCode.BOOKING_NOT_FOUND, f"booking {booking_id}")
         return await claims_views.claims_of(conn, booking_id)
 
 
@@ -245,24 +274,19 @@ async def get_evidence(
     )
 
 
-@router.post(
-    "/claims/{claim_id}/accept",
-    response_model=ClaimOut,
+@_on_claim(
+    "accept",
     summary="The guest accepts the claim: its amount is charged off-session",
-    description="Until `respond_by` (409 `claim_response_window_closed` after).",
+    description=UNTIL_RESPOND_BY,
 )
 async def accept_claim(claim_id: uuid.UUID, call: GuestCommand) -> ClaimOut:
-    guest_id, windows = call.principal.sub, _windows(call)
-    return await call.run(
-        lambda conn: claims.accept(call.uow(conn), claim_id, guest_id, windows=windows), {}
-    )
+    return await _by_party(call, claims.accept, claim_id)
 
 
-@router.post(
-    "/claims/{claim_id}/contest",
-    response_model=ClaimOut,
+@_on_claim(
+    "contest",
     summary="The guest contests the claim: an admin decides it",
-    description="Until `respond_by` (409 `claim_response_window_closed` after).",
+    description=UNTIL_RESPOND_BY,
 )
 async def contest_claim(claim_id: uuid.UUID, body: ClaimContest, call: GuestCommand) -> ClaimOut:
     guest_id = call.principal.sub
@@ -272,9 +296,8 @@ async def contest_claim(claim_id: uuid.UUID, body: ClaimContest, call: GuestComm
     )
 
 
-@router.post(
-    "/claims/{claim_id}/decide",
-    response_model=ClaimOut,
+@_on_claim(
+    "decide",
     summary="Staff (admin or trust) decide a contested or unanswered claim (0 dismisses it)",
     description="Trust & safety staff decide claims as admins do; the decision records the "
     "deciding role (`decided_by`: `admin` or `trust`).",
@@ -293,21 +316,16 @@ async def decide_claim(
     )
 
 
-@router.post(
-    "/claims/{claim_id}/withdraw",
-    response_model=ClaimOut,
+@_on_claim(
+    "withdraw",
     summary="The host withdraws a claim that is not decided yet",
 )
 async def withdraw_claim(claim_id: uuid.UUID, call: HostCommand) -> ClaimOut:
-    host_id, windows = call.principal.sub, _windows(call)
-    return await call.run(
-        lambda conn: claims.withdraw(call.uow(conn), claim_id, host_id, windows=windows), {}
-    )
+    return await _by_party(call, claims.withdraw, claim_id)
 
 
-@router.post(
-    "/claims/{claim_id}/retry",
-    response_model=ClaimOut,
+@_on_claim(
+    "retry",
     summary="An admin retries the failed charge of a claim (before the deposit's release)",
 )
 async def retry_claim(claim_id: uuid.UUID, call: AdminCommand) -> ClaimOut:

@@ -11,37 +11,29 @@ import asyncpg
 
 from booking.features.claims.domain import OPEN_STATUSES, Claim, ClaimStatus
 from booking.features.claims.domain.rules import ClaimedBooking, Evidence
+from booking.service_layer.rows import columns
 
 
 def claimed_booking(row: Mapping[str, Any]) -> ClaimedBooking:
     """The booking row (repository.get_booking) as its claims see it."""
     return ClaimedBooking(
-        booking_id=row["booking_id"],
-        host_id=row["host_id"],
-        guest_id=row["guest_id"],
-        status=row["status"],
-        currency=row["currency"],
-        ends_at=row["ends_at"],
+        **columns(row, "booking_id host_id guest_id status currency ends_at payment_id"),
         deposit=row["deposit_amount"],
         deposit_released=row["deposit_released_at"] is not None,
-        payment_id=row["payment_id"],
     )
+
+
+# The claims columns a `Claim` holds as they are (its status is converted).
+_CLAIM_COLUMNS = (
+    "claim_id booking_id host_id guest_id amount currency respond_by decided_amount "
+    "charge_request_id charge_attempts version"
+)
 
 
 def claim_of(row: Mapping[str, Any]) -> Claim:
     return Claim(
-        claim_id=row["claim_id"],
-        booking_id=row["booking_id"],
-        host_id=row["host_id"],
-        guest_id=row["guest_id"],
+        **columns(row, _CLAIM_COLUMNS),
         status=ClaimStatus(row["status"]),
-        amount=row["amount"],
-        currency=row["currency"],
-        respond_by=row["respond_by"],
-        decided_amount=row["decided_amount"],
-        charge_request_id=row["charge_request_id"],
-        charge_attempts=row["charge_attempts"],
-        version=row["version"],
     )
 
 
@@ -52,6 +44,10 @@ class ClaimsRepository:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
 
+    async def _row(self, sql: str, *args: Any) -> asyncpg.Record | None:
+        row: asyncpg.Record | None = await self.conn.fetchrow(sql, *args)
+        return row
+
     async def booking_of_claim(self, claim_id: uuid.UUID) -> uuid.UUID | None:
         booking_id: uuid.UUID | None = await self.conn.fetchval(
             "SELECT booking_id FROM booking.claims WHERE claim_id = $1", claim_id
@@ -60,16 +56,12 @@ class ClaimsRepository:
 
     async def lock_claim(self, claim_id: uuid.UUID) -> asyncpg.Record | None:
         """Lock order: the claim's booking (repository.get_booking) first, then the claim."""
-        row: asyncpg.Record | None = await self.conn.fetchrow(
+        return await self._row(
             "SELECT * FROM booking.claims WHERE claim_id = $1 FOR UPDATE", claim_id
         )
-        return row
 
     async def get_claim(self, claim_id: uuid.UUID) -> asyncpg.Record | None:
-        row: asyncpg.Record | None = await self.conn.fetchrow(
-            "SELECT * FROM booking.claims WHERE claim_id = $1", claim_id
-        )
-        return row
+        return await self._row("SELECT * FROM booking.claims WHERE claim_id = $1", claim_id)
 
     async def committed(self, booking_id: uuid.UUID, but: uuid.UUID | None = None) -> int:
         """What claims of the booking charged or are charging (`but`: leave this claim out)."""
@@ -184,17 +176,15 @@ class ClaimsRepository:
         return [r["claim_id"] for r in rows]
 
     async def evidence_file(self, claim_id: uuid.UUID, n: int) -> asyncpg.Record | None:
-        row: asyncpg.Record | None = await self.conn.fetchrow(
+        return await self._row(
             "SELECT filename, content_type, data FROM booking.claim_evidence "
             "WHERE claim_id = $1 AND n = $2",
             claim_id,
             n,
         )
-        return row
 
     async def booking_parties(self, booking_id: uuid.UUID) -> asyncpg.Record | None:
         """The booking's guest and host (who may read its claims)."""
-        row: asyncpg.Record | None = await self.conn.fetchrow(
+        return await self._row(
             "SELECT guest_id, host_id FROM booking.bookings WHERE booking_id = $1", booking_id
         )
-        return row

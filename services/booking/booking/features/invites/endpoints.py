@@ -21,7 +21,7 @@ from booking.entrypoints.common import (
     AdmitCheckout,
     Reader,
     check_horizon,
-    visible_to,
+    shown_to,
 )
 from booking.entrypoints.schemas import BookingOut
 from booking.features.invites import service as invites
@@ -68,10 +68,7 @@ async def get_invite(invite_id: uuid.UUID, read: Reader) -> dict[str, Any]:
             invite = await views.view(conn, invite_id)
         except BookingError:
             invite = None
-    if not visible_to(read.principal, invite):
-        raise BookingError(ErrorCode.INVITE_NOT_FOUND, f"invite {invite_id} not found")
-    assert invite is not None
-    return invite
+    return shown_to(read.principal, invite, ErrorCode.INVITE_NOT_FOUND, f"invite {invite_id}")
 
 
 @router.post(

@@ -1,5 +1,6 @@
 """The rules of amendments and overtime (pure): the `Amendment` aggregate and its transition
-table (`amendment.py`), and what a proposal changes and the money it moves (`terms.py`)."""
+table (`amendment.py`, re-exported here), and what a proposal changes and the money it moves
+(`terms.py`, imported from there)."""
 
 from booking.features.amendments.domain.amendment import (
     AMENDMENT_EXPIRY,
@@ -18,14 +19,6 @@ from booking.features.amendments.domain.amendment import (
     Outcome,
     amendment_mermaid,
 )
-from booking.features.amendments.domain.terms import (
-    Difference,
-    Terms,
-    change_terms,
-    check_overtime,
-    difference,
-    with_overtime,
-)
 
 __all__ = [
     "AMENDMENT_EXPIRY",
@@ -41,12 +34,6 @@ __all__ = [
     "AmendmentKind",
     "AmendmentStatus",
     "AmendmentTrigger",
-    "Difference",
     "Outcome",
-    "Terms",
     "amendment_mermaid",
-    "change_terms",
-    "check_overtime",
-    "difference",
-    "with_overtime",
 ]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 
@@ -174,43 +174,40 @@ async def accept(
     return await view(conn, amendment_id)
 
 
-async def reject(
-    conn: asyncpg.Connection,
-    outbox: Outbox,
-    amendment_id: uuid.UUID,
-    actor: Actor,
-    reason: str = "",
-) -> dict[str, Any]:
-    return await _answer(conn, outbox, amendment_id, lambda am: am.reject(actor, reason))
+class Answer(Protocol):
+    """A party's answer to an open amendment: lock it, carry out the decision, show it."""
+
+    async def __call__(
+        self,
+        conn: asyncpg.Connection,
+        outbox: Outbox,
+        amendment_id: uuid.UUID,
+        actor: Actor,
+        reason: str = "",
+    ) -> dict[str, Any]: ...
 
 
-async def withdraw(
-    conn: asyncpg.Connection, outbox: Outbox, amendment_id: uuid.UUID, actor: Actor
-) -> dict[str, Any]:
-    return await _answer(conn, outbox, amendment_id, lambda am: am.withdraw(actor))
+def _answer(decide: Callable[[Amendment, Actor, str], Outcome]) -> Answer:
+    """The answer whose decision `decide` makes of the amendment, the actor and the reason."""
+
+    async def answer(
+        conn: asyncpg.Connection,
+        outbox: Outbox,
+        amendment_id: uuid.UUID,
+        actor: Actor,
+        reason: str = "",
+    ) -> dict[str, Any]:
+        booking, am = await lock(conn, amendment_id)
+        await carry_out(conn, outbox, booking, am, decide(am, actor, reason))
+        return await view(conn, amendment_id)
+
+    return answer
 
 
-async def dispute(
-    conn: asyncpg.Connection,
-    outbox: Outbox,
-    amendment_id: uuid.UUID,
-    actor: Actor,
-    reason: str = "",
-) -> dict[str, Any]:
-    """The guest contests reported overtime (within the dispute window): nothing is charged."""
-    return await _answer(conn, outbox, amendment_id, lambda am: am.dispute(actor, reason))
-
-
-async def _answer(
-    conn: asyncpg.Connection,
-    outbox: Outbox,
-    amendment_id: uuid.UUID,
-    decide: Callable[[Amendment], Outcome],
-) -> dict[str, Any]:
-    """Lock the amendment, carry out what `decide` makes of it, and show it."""
-    booking, am = await lock(conn, amendment_id)
-    await carry_out(conn, outbox, booking, am, decide(am))
-    return await view(conn, amendment_id)
+reject = _answer(Amendment.reject)
+withdraw = _answer(lambda am, actor, _reason: am.withdraw(actor))  # a withdrawal has no reason
+dispute = _answer(Amendment.dispute)
+"""The guest contests reported overtime (within the dispute window): nothing is charged."""
 
 
 async def on_signed(conn: asyncpg.Connection, outbox: Outbox, amendment_id: uuid.UUID) -> None:

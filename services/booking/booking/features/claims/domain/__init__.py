@@ -1,5 +1,6 @@
 """The rules of damage claims (pure): the `Claim` aggregate, its transition table and the
-deposit's release (`claim.py`), and the checks over values it applies (`rules.py`)."""
+deposit's release (`claim.py`, re-exported here), and the checks over values it applies
+(`rules.py`, imported from there)."""
 
 from booking.features.claims.domain.claim import (
     CHARGE_PREFIX,
@@ -21,21 +22,6 @@ from booking.features.claims.domain.claim import (
     claim_transition,
     settled_release,
 )
-from booking.features.claims.domain.rules import (
-    EVIDENCE_TYPES,
-    FILEABLE_BOOKING_STATUSES,
-    MAX_EVIDENCE_BYTES,
-    MAX_EVIDENCE_FILES,
-    ClaimedBooking,
-    ClaimWindows,
-    Evidence,
-    check_decision,
-    check_evidence,
-    check_fileable,
-    check_filing,
-    check_response,
-    remaining_deposit,
-)
 
 __all__ = [
     "CHARGE_PREFIX",
@@ -45,28 +31,15 @@ __all__ = [
     "CLAIM_RESPONSE_EXPIRY",
     "DEPOSIT_RELEASE",
     "ENDED_STATUSES",
-    "EVIDENCE_TYPES",
-    "FILEABLE_BOOKING_STATUSES",
-    "MAX_EVIDENCE_BYTES",
-    "MAX_EVIDENCE_FILES",
     "OPEN_STATUSES",
     "TABLE",
     "Change",
     "Claim",
     "ClaimStatus",
     "ClaimTrigger",
-    "ClaimWindows",
-    "ClaimedBooking",
-    "Evidence",
     "Release",
     "charge_request_id",
-    "check_decision",
-    "check_evidence",
-    "check_fileable",
-    "check_filing",
-    "check_response",
     "claim_mermaid",
     "claim_transition",
-    "remaining_deposit",
     "settled_release",
 ]
