@@ -152,7 +152,6 @@ def build_runtime(settings: FinanceSettings) -> ServiceRuntime:
 
 def build_app(runtime: ServiceRuntime) -> FastAPI:
     app = create_app(runtime, title="Marketplace finance service", version="1.0.0")
-    app.state.jwt_secret = runtime.state["settings"].jwt_secret  # eventkit.auth.require reads it
     http.install(app)
     payouts_http.install(app)
     queue_http.install(app)
