@@ -88,8 +88,7 @@ class FinanceQuery:
         if status not in (None, "open", "resolved"):
             raise invalid("status must be open or resolved.")
         found = await _finance(info).reconciliation_exceptions(
-            status=status,  # type: ignore[arg-type]
-            limit=offset + first + 1,
+            status=status, limit=offset + first + 1
         )
         rows = found["items"][offset:]
         return f.ReconciliationExceptionPage(
