@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import timedelta
 from functools import partial
@@ -35,7 +34,7 @@ from booking.service_layer.timer_kinds import COMPLETION, HOLD_EXPIRY, REQUEST_E
 from eventkit.outbox import Outbox
 from eventkit.periodic import every
 from eventkit.runtime import ServiceRuntime, create_app
-from eventkit.scheduler import Scheduler
+from eventkit.scheduler import Scheduler, timers_worker
 from marketplace_contracts.events import booking as events
 
 NAME = "booking"
@@ -158,9 +157,6 @@ def build_runtime(settings: BookingSettings) -> ServiceRuntime:
     esign, documents = _esign(settings, outbox, runtime_ref)
     timers = _timers(settings, outbox, handlers, esign)
 
-    async def run_timers(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
-        await timers.run(runtime.db, stop)
-
     async def reconcile_envelopes(runtime: ServiceRuntime) -> None:
         """Built-in provider: expire overdue envelopes and redeliver outcomes whose callback
         failed. (Dropbox Sign pushes its outcomes to /webhooks/dropbox-sign instead.)"""
@@ -173,17 +169,15 @@ def build_runtime(settings: BookingSettings) -> ServiceRuntime:
         router=build_router(handlers),
         produces=PRODUCES,
         workers=(
-            run_timers,
+            timers_worker(timers),
             every(settings.scheduler_poll_seconds, reconcile_envelopes, name="esign-reconcile"),
             every(settings.admission_refresh_seconds, admission.measure, name="admission"),
         ),
     )
     runtime_ref.append(runtime)
-    runtime.state["outbox"] = outbox
-    runtime.state["esign"] = esign
-    runtime.state["documents"] = documents
-    runtime.state["admission"] = admission
-    runtime.state["claim_windows"] = windows
+    runtime.state.update(
+        outbox=outbox, esign=esign, documents=documents, admission=admission, claim_windows=windows
+    )
     return runtime
 
 

@@ -143,10 +143,7 @@ def build_runtime(settings: FinanceSettings) -> ServiceRuntime:
             metrics.gauges_worker(books.now),
         ),
     )
-    runtime.state["release"] = release
-    runtime.state["timers"] = timers
-    runtime.state["books"] = books
-    runtime.state["settings"] = settings
+    runtime.state.update(release=release, timers=timers, books=books, settings=settings)
     return runtime
 
 
