@@ -7,7 +7,15 @@ from types import SimpleNamespace
 import pytest
 
 from eventkit.routing import PermanentError
-from finance.domain.ledger import Share, guest_payment_split, guest_refund
+from finance.domain.ledger import (
+    PLATFORM_FEES,
+    STRIPE_PENDING,
+    TAX_PAYABLE,
+    Share,
+    guest_payment_split,
+    guest_refund,
+    host_payable,
+)
 from finance.service_layer.handlers import journal_from
 
 REFUND = SimpleNamespace(
@@ -23,13 +31,13 @@ REFUND = SimpleNamespace(
 
 
 def test_the_rule_gets_each_of_its_keywords_from_the_fact() -> None:
-    assert journal_from("refund re_1", guest_refund, REFUND) == guest_refund(
-        amount=10_000,
-        platform_fee=1_500,
-        host_amount=8_500,
-        tax=300,
-        host_account_id="acct_h",
-        currency="usd",
+    journal = journal_from("refund re_1", guest_refund, REFUND)
+    assert (journal.kind, journal.currency) == ("guest_refund", "usd")
+    assert journal.postings == (
+        (STRIPE_PENDING, -10_000),
+        (PLATFORM_FEES, 1_200),
+        (TAX_PAYABLE, 300),
+        (host_payable("acct_h"), 8_500),
     )
 
 
