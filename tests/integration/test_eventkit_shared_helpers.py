@@ -12,7 +12,7 @@ import pytest
 
 from eventkit.db import command_pool
 from eventkit.outbox import Outbox
-from eventkit.rows import insert, select_one
+from eventkit.rows import insert, select_all, select_one, settle
 from marketplace_contracts import Envelope, make_envelope
 from marketplace_contracts.events.payments import PaymentVoidedV1
 from tests.conftest import service_dsn
@@ -72,6 +72,34 @@ async def test_select_one_reads_the_row_of_a_key_and_none_for_an_unknown_key(
 
     assert row is not None and row["dispute_id"] == "dsp_helpers"
     assert await select_one(conn, "payments.dispute_actions", "request_id", "req_none") is None
+
+
+async def test_settle_changes_a_row_only_while_its_condition_holds(
+    conn: asyncpg.Connection,
+) -> None:
+    table, dispute = "payments.dispute_actions", f"dsp_{uuid.uuid4().hex[:12]}"
+    first, second = f"req_{uuid.uuid4().hex[:12]}", f"req_{uuid.uuid4().hex[:12]}"
+    for request_id in (first, second):
+        row = {"request_id": request_id, "dispute_id": dispute, "action": "submit"}
+        await insert(conn, table, row | {"succeeded": False})
+    done = {"succeeded": True, "message": "done"}
+
+    row = await settle(
+        conn, table, ("request_id", first), done, only_while="NOT succeeded", stamp="created_at"
+    )
+
+    assert row is not None
+    assert (row["request_id"], row["succeeded"], row["message"]) == (first, True, "done")
+    again = {"succeeded": True, "message": "twice"}
+    assert (
+        await settle(conn, table, ("request_id", first), again, only_while="NOT succeeded") is None
+    )
+    unknown = ("request_id", "req_none")
+    assert await settle(conn, table, unknown, again, only_while="NOT succeeded") is None
+    rows = await select_all(
+        conn, f"SELECT request_id, message FROM {table} WHERE dispute_id = $1", dispute
+    )
+    assert {(r["request_id"], r["message"]) for r in rows} == {(first, "done"), (second, None)}
 
 
 async def test_a_command_pool_lends_one_connection_and_is_closed_after(pg_ready: None) -> None:

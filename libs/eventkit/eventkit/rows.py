@@ -1,6 +1,7 @@
 """Writing a row given as a dict: its keys are the columns (names from our code, never from
-input), its values the parameters, in order; reading one row by its key; and failing loudly
-when a write that cannot lose a race changed no row."""
+input), its values the parameters, in order; settling a row that must still be in the state read;
+reading one row by its key, or every row a query returns; and failing loudly when a write that
+cannot lose a race changed no row."""
 
 from __future__ import annotations
 
@@ -24,6 +25,29 @@ async def insert(
     return status
 
 
+async def settle(
+    conn: asyncpg.Connection,
+    table: str,
+    key: tuple[str, Any],
+    changes: Mapping[str, Any],
+    *,
+    only_while: str,
+    stamp: str = "",
+) -> asyncpg.Record | None:
+    """`UPDATE table SET <column> = $2, …[, stamp = now()] WHERE <key column> = $1 AND
+    only_while RETURNING *` (`only_while` a fixed condition of ours, e.g. `status = 'open'`): the
+    row as it is now, or None when it was no longer so (settled before, or never there)."""
+    column, value = key
+    sets = [f"{name} = ${i}" for i, name in enumerate(changes, start=2)]
+    sets += [f"{stamp} = now()"] if stamp else []
+    row: asyncpg.Record | None = await conn.fetchrow(
+        f"UPDATE {table} SET {', '.join(sets)} WHERE {column} = $1 AND {only_while} RETURNING *",
+        value,
+        *changes.values(),
+    )
+    return row
+
+
 def compare_and_set(table: str, key: str, guard: str, columns: Iterable[str]) -> str:
     """`UPDATE table SET <column> = $3, …, version = version + 1, updated_at = now() WHERE key
     = $1 AND guard = $2`: a write that applies only while `guard` still holds the value read
@@ -45,6 +69,13 @@ async def select_one(
         f"SELECT * FROM {table} WHERE {column} = $1", value
     )
     return row
+
+
+async def select_all(
+    db: asyncpg.Pool | asyncpg.Connection, query: str, *args: Any
+) -> list[asyncpg.Record]:
+    """Every row `query` (with its parameters `args`) returns, as a list."""
+    return list(await db.fetch(query, *args))
 
 
 class LostUpdate(RuntimeError):

@@ -164,6 +164,7 @@ def create_app(runtime: ServiceRuntime, **fastapi_kwargs: Any) -> FastAPI:
     # FastAPI's own telemetry makes each request's SERVER span, around every middleware, so the
     # access log line carries the request's trace (eventkit.tracing.FASTAPI_TELEMETRY).
     app = FastAPI(lifespan=lifespan, telemetry=tracing.FASTAPI_TELEMETRY, **fastapi_kwargs)
+    app.state.jwt_secret = runtime.settings.jwt_secret  # eventkit.auth.require reads it
     http_errors.install(app)  # one error body and its OpenAPI docs for every service
     metrics.install(app, runtime.name)  # GET /metrics beside /healthz
     app.add_middleware(logs.CorrelationMiddleware)

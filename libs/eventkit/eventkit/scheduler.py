@@ -203,7 +203,13 @@ def timer_workers(clock: Clock, timers: Scheduler) -> tuple[Worker, Worker]:
         if isinstance(clock, FollowedClock):
             await clock.run(stop)
 
+    return follow_clock, timers_worker(timers)
+
+
+def timers_worker(timers: Scheduler) -> Worker:
+    """The worker that runs the service's timers as they fall due, on the runtime's pool."""
+
     async def run_timers(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
         await timers.run(runtime.db, stop)
 
-    return follow_clock, run_timers
+    return run_timers

@@ -8,6 +8,8 @@ from typing import Annotated
 from pydantic import AliasChoices, BeforeValidator, Field
 from pydantic_settings import BaseSettings
 
+from eventkit.auth import DEV_JWT_SECRET
+
 
 def _duration(value: object) -> object:
     """A duration setting from the environment: seconds (`432000`) or ISO 8601 (`P5D`)."""
@@ -56,3 +58,25 @@ class ServiceSettings(BaseSettings):
     consumer_fetch_wait_ms: int = Field(default=500, ge=1)
     relay_batch_size: int = Field(default=2000, ge=1)
     log_level: str = "INFO"
+    # Verifies the bearer tokens of the service's API (docs/security.md); the development default
+    # is the gateway's too, so `python -m booking token --role ...` tokens work everywhere.
+    jwt_secret: str = Field(default=DEV_JWT_SECRET, min_length=32)
+
+
+class OffPathSettings(ServiceSettings):
+    """A service off the checkout's path (finance, disputes, ops)."""
+
+    # Take events in batches of a quarter second, a few transactions for many events, instead
+    # of one fetch and one transaction each.
+    consumer_fetch_min_bytes: int = Field(default=1 << 20, ge=1)
+    consumer_fetch_wait_ms: int = Field(default=250, ge=1)
+
+
+class FollowedClockSettings(BaseSettings):
+    """A service whose durable timers run on a clock it may follow (finance, disputes)."""
+
+    scheduler_poll_seconds: float = Field(default=1.0, gt=0)
+    # Empty: the system clock. `make up` follows the Stripe simulator's clock
+    # (http://127.0.0.1:12111/_sim/clock), so moving simulated time moves the service's.
+    clock_url: str = ""
+    clock_refresh_seconds: float = Field(default=1.0, gt=0)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import timedelta
 from functools import partial
@@ -35,65 +34,38 @@ from booking.service_layer.timer_kinds import COMPLETION, HOLD_EXPIRY, REQUEST_E
 from eventkit.outbox import Outbox
 from eventkit.periodic import every
 from eventkit.runtime import ServiceRuntime, create_app
-from eventkit.scheduler import Scheduler
-from marketplace_contracts.events.booking import (
-    AmendmentDecidedV1,
-    AmendmentProposedV1,
-    BookingCancelledV1,
-    BookingCompletedV1,
-    BookingConfirmedV1,
-    BookingFailedV1,
-    ChargeRequestedV1,
-    CheckoutRequestedV1,
-    ClaimDecidedV1,
-    ClaimFiledV1,
-    DepositReleasedV1,
-    DocumentsSignedV1,
-    GroupAwaitingHostsV1,
-    GroupCaptureRequestedV1,
-    GroupCheckoutRequestedV1,
-    GroupConfirmedV1,
-    GroupFailedV1,
-    HostResponseRequestedV1,
-    InviteClosedV1,
-    InviteSentV1,
-    LegReadyV1,
-    PaymentRequestedV1,
-    PaymentRetryRequestedV1,
-    ReauthorizationRequestedV1,
-    SignaturesCompletedV1,
-    SignaturesRequestedV1,
-)
+from eventkit.scheduler import Scheduler, timers_worker
+from marketplace_contracts.events import booking as events
 
 NAME = "booking"
 log = logging.getLogger("booking")
 PRODUCES = (
-    CheckoutRequestedV1,
-    BookingConfirmedV1,
-    BookingFailedV1,
-    HostResponseRequestedV1,
-    InviteSentV1,
-    InviteClosedV1,
-    BookingCompletedV1,
-    PaymentRequestedV1,
-    PaymentRetryRequestedV1,
-    SignaturesRequestedV1,
-    ClaimFiledV1,
-    ClaimDecidedV1,
-    DepositReleasedV1,
-    GroupCheckoutRequestedV1,
-    GroupAwaitingHostsV1,
-    GroupCaptureRequestedV1,
-    GroupConfirmedV1,
-    GroupFailedV1,
-    DocumentsSignedV1,
-    LegReadyV1,
-    BookingCancelledV1,
-    AmendmentProposedV1,
-    AmendmentDecidedV1,
-    ChargeRequestedV1,
-    ReauthorizationRequestedV1,
-    SignaturesCompletedV1,
+    events.CheckoutRequestedV1,
+    events.BookingConfirmedV1,
+    events.BookingFailedV1,
+    events.HostResponseRequestedV1,
+    events.InviteSentV1,
+    events.InviteClosedV1,
+    events.BookingCompletedV1,
+    events.PaymentRequestedV1,
+    events.PaymentRetryRequestedV1,
+    events.SignaturesRequestedV1,
+    events.ClaimFiledV1,
+    events.ClaimDecidedV1,
+    events.DepositReleasedV1,
+    events.GroupCheckoutRequestedV1,
+    events.GroupAwaitingHostsV1,
+    events.GroupCaptureRequestedV1,
+    events.GroupConfirmedV1,
+    events.GroupFailedV1,
+    events.DocumentsSignedV1,
+    events.LegReadyV1,
+    events.BookingCancelledV1,
+    events.AmendmentProposedV1,
+    events.AmendmentDecidedV1,
+    events.ChargeRequestedV1,
+    events.ReauthorizationRequestedV1,
+    events.SignaturesCompletedV1,
 )
 
 
@@ -187,9 +159,6 @@ def build_runtime(settings: BookingSettings) -> ServiceRuntime:
     esign, documents = _esign(settings, outbox, runtime_ref)
     timers = _timers(settings, outbox, handlers, esign)
 
-    async def run_timers(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
-        await timers.run(runtime.db, stop)
-
     async def reconcile_envelopes(runtime: ServiceRuntime) -> None:
         """Built-in provider: expire overdue envelopes and redeliver outcomes whose callback
         failed. (Dropbox Sign pushes its outcomes to /webhooks/dropbox-sign instead.)"""
@@ -202,17 +171,15 @@ def build_runtime(settings: BookingSettings) -> ServiceRuntime:
         router=build_router(handlers),
         produces=PRODUCES,
         workers=(
-            run_timers,
+            timers_worker(timers),
             every(settings.scheduler_poll_seconds, reconcile_envelopes, name="esign-reconcile"),
             every(settings.admission_refresh_seconds, admission.measure, name="admission"),
         ),
     )
     runtime_ref.append(runtime)
-    runtime.state["outbox"] = outbox
-    runtime.state["esign"] = esign
-    runtime.state["documents"] = documents
-    runtime.state["admission"] = admission
-    runtime.state["claim_windows"] = windows
+    runtime.state.update(
+        outbox=outbox, esign=esign, documents=documents, admission=admission, claim_windows=windows
+    )
     return runtime
 
 

@@ -5,7 +5,6 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from booking.features.claims.domain.rules import ClaimWindows
-from eventkit.auth import DEV_JWT_SECRET
 from eventkit.settings import Duration, ServiceSettings
 
 
@@ -19,7 +18,6 @@ class BookingSettings(ServiceSettings):
 
     database_url: str = "postgresql://booking_svc:booking_svc@127.0.0.1:5432/marketplace"
     http_port: int = 8000
-    jwt_secret: str = Field(default=DEV_JWT_SECRET, min_length=32)
     hold_ttl_seconds: int = Field(
         default=900, ge=1, description="How long a checkout may hold a slot unpaid."
     )

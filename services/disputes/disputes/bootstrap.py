@@ -78,6 +78,5 @@ def build_runtime(settings: DisputesSettings) -> ServiceRuntime:
 
 def build_app(runtime: ServiceRuntime) -> FastAPI:
     app = create_app(runtime, title="Marketplace disputes service", version="1.0.0")
-    app.state.jwt_secret = runtime.state["settings"].jwt_secret  # eventkit.auth.require reads it
     http.install(app)
     return app

@@ -143,16 +143,12 @@ def build_runtime(settings: FinanceSettings) -> ServiceRuntime:
             metrics.gauges_worker(books.now),
         ),
     )
-    runtime.state["release"] = release
-    runtime.state["timers"] = timers
-    runtime.state["books"] = books
-    runtime.state["settings"] = settings
+    runtime.state.update(release=release, timers=timers, books=books, settings=settings)
     return runtime
 
 
 def build_app(runtime: ServiceRuntime) -> FastAPI:
     app = create_app(runtime, title="Marketplace finance service", version="1.0.0")
-    app.state.jwt_secret = runtime.state["settings"].jwt_secret  # eventkit.auth.require reads it
     http.install(app)
     payouts_http.install(app)
     queue_http.install(app)

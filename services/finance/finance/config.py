@@ -1,25 +1,17 @@
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from eventkit.auth import DEV_JWT_SECRET
-from eventkit.settings import ServiceSettings
+from eventkit.settings import FollowedClockSettings, OffPathSettings
 
 
-class FinanceSettings(ServiceSettings):
+class FinanceSettings(FollowedClockSettings, OffPathSettings):
     """Every finance default lives here (docs/finance.md lists them)."""
 
     model_config = SettingsConfigDict(env_prefix="FINANCE_")
 
     database_url: str = "postgresql://finance_svc:finance_svc@127.0.0.1:5432/marketplace"
     http_port: int = 8002
-    # Off the checkout's path: take events in batches of a quarter second (eventkit.settings),
-    # a few transactions for many events, instead of one fetch and one transaction each.
-    consumer_fetch_min_bytes: int = Field(default=1 << 20, ge=1)
-    consumer_fetch_wait_ms: int = Field(default=250, ge=1)
     consumer_concurrency: int = Field(default=2, ge=1)
-    # Verifies the bearer tokens of finance's API (docs/security.md); the development default
-    # is the gateway's, so `python -m booking token --role finance` tokens work.
-    jwt_secret: str = Field(default=DEV_JWT_SECRET, min_length=32)
     # A host is paid this long after its booking starts (like the large rental marketplaces:
     # a day after check-in), unless the host has its own delay.
     payout_delay_seconds: int = Field(default=24 * 3600, ge=0)
@@ -30,11 +22,6 @@ class FinanceSettings(ServiceSettings):
     # `payout_retry_seconds` (doubling); after that it waits for staff (`retry`).
     payout_max_retries: int = Field(default=3, ge=0)
     payout_retry_seconds: float = Field(default=300.0, gt=0)
-    scheduler_poll_seconds: float = Field(default=1.0, gt=0)
-    # Empty: the system clock. `make up` follows the Stripe simulator's clock
-    # (http://127.0.0.1:12111/_sim/clock) so moving simulated time moves finance's.
-    clock_url: str = ""
-    clock_refresh_seconds: float = Field(default=1.0, gt=0)
     # Stripe, read-only (the import of balance transactions, the balance at close). An empty
     # key means the local simulator's.
     stripe_api_key: str = ""

@@ -73,8 +73,6 @@ def build_app(runtime: ServiceRuntime) -> FastAPI:
     from ops.entrypoints import console, graphql_app
 
     app = create_app(runtime, title="Marketplace ops service", version="1.0.0")
-    settings: OpsSettings = runtime.state["settings"]
-    app.state.jwt_secret = settings.jwt_secret
     graphql_app.install(app)
     console.install(app)
     return app

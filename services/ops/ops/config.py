@@ -3,20 +3,14 @@
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from eventkit.auth import DEV_JWT_SECRET
-from eventkit.settings import ServiceSettings
+from eventkit.settings import OffPathSettings
 
 
-class OpsSettings(ServiceSettings):
+class OpsSettings(OffPathSettings):
     model_config = SettingsConfigDict(env_prefix="OPS_")
 
     database_url: str = "postgresql://ops_svc:ops_svc@127.0.0.1:5432/marketplace"
     http_port: int = 8004
-    # Off the checkout's path: take events in batches of a quarter second (eventkit.settings),
-    # a few transactions for many events, instead of one fetch and one transaction each.
-    consumer_fetch_min_bytes: int = Field(default=1 << 20, ge=1)
-    consumer_fetch_wait_ms: int = Field(default=250, ge=1)
-    jwt_secret: str = Field(default=DEV_JWT_SECRET, min_length=32)
     # A saga whose latest event still waits for an answer this long is stuck...
     stuck_after_seconds: int = Field(default=3600, ge=1)
     # ...unless its type has its own limit: "checkout=900,group_checkout=1800". A checkout

@@ -11,38 +11,8 @@ from fastapi import FastAPI
 from eventkit.outbox import Outbox
 from eventkit.routing import EventRouter
 from eventkit.runtime import ServiceRuntime, create_app
-from marketplace_contracts.events.payments import (
-    AuthorizationExpiringV1,
-    FundsClearedV1,
-    HostAccountUpdatedV1,
-    PaymentActionRequiredV1,
-    PaymentAuthorizedV1,
-    PaymentCapturedV2,
-    PaymentFailedV1,
-    PaymentMethodSavedV1,
-    PaymentProcessingV1,
-    PaymentReauthorizedV1,
-    PaymentReturnedV1,
-    PaymentVoidedV1,
-    ReauthorizationFailedV1,
-    RefundFailedV1,
-    RefundSucceededV1,
-    TransferCreatedV1,
-    TransferFailedV1,
-    TransferReversalFailedV1,
-    TransferReversedV1,
-)
-from marketplace_contracts.events.payments_disputes import (
-    DisputeAcceptedV1,
-    DisputeActionFailedV1,
-    DisputeClosedV1,
-    DisputeEvidenceSubmittedV1,
-    DisputeFundsReinstatedV1,
-    DisputeFundsWithdrawnV1,
-    DisputeOpenedV1,
-    DisputeUpdatedV1,
-    EarlyFraudWarningReceivedV1,
-)
+from marketplace_contracts.events import payments as events
+from marketplace_contracts.events import payments_disputes as disputes
 from payments import metrics
 from payments.adapters.stripe_gateway import StripeGateway, gateway_from_settings
 from payments.config import PaymentsSettings
@@ -57,34 +27,34 @@ from payments.service_layer.webhooks import webhook_worker
 
 NAME = "payments"
 PRODUCES = (
-    PaymentAuthorizedV1,
-    PaymentFailedV1,
-    PaymentCapturedV2,
-    PaymentVoidedV1,
-    PaymentMethodSavedV1,
-    RefundSucceededV1,
-    RefundFailedV1,
-    AuthorizationExpiringV1,
-    HostAccountUpdatedV1,
-    PaymentReauthorizedV1,
-    ReauthorizationFailedV1,
-    TransferCreatedV1,
-    TransferFailedV1,
-    TransferReversedV1,
-    TransferReversalFailedV1,
-    PaymentProcessingV1,
-    PaymentReturnedV1,
-    FundsClearedV1,
-    PaymentActionRequiredV1,
-    DisputeOpenedV1,
-    DisputeUpdatedV1,
-    DisputeFundsWithdrawnV1,
-    DisputeFundsReinstatedV1,
-    DisputeClosedV1,
-    EarlyFraudWarningReceivedV1,
-    DisputeEvidenceSubmittedV1,
-    DisputeAcceptedV1,
-    DisputeActionFailedV1,
+    events.PaymentAuthorizedV1,
+    events.PaymentFailedV1,
+    events.PaymentCapturedV2,
+    events.PaymentVoidedV1,
+    events.PaymentMethodSavedV1,
+    events.RefundSucceededV1,
+    events.RefundFailedV1,
+    events.AuthorizationExpiringV1,
+    events.HostAccountUpdatedV1,
+    events.PaymentReauthorizedV1,
+    events.ReauthorizationFailedV1,
+    events.TransferCreatedV1,
+    events.TransferFailedV1,
+    events.TransferReversedV1,
+    events.TransferReversalFailedV1,
+    events.PaymentProcessingV1,
+    events.PaymentReturnedV1,
+    events.FundsClearedV1,
+    events.PaymentActionRequiredV1,
+    disputes.DisputeOpenedV1,
+    disputes.DisputeUpdatedV1,
+    disputes.DisputeFundsWithdrawnV1,
+    disputes.DisputeFundsReinstatedV1,
+    disputes.DisputeClosedV1,
+    disputes.EarlyFraudWarningReceivedV1,
+    disputes.DisputeEvidenceSubmittedV1,
+    disputes.DisputeAcceptedV1,
+    disputes.DisputeActionFailedV1,
 )
 
 
@@ -154,6 +124,5 @@ def build_app(runtime: ServiceRuntime) -> FastAPI:
     assert isinstance(settings, PaymentsSettings)
     app = create_app(runtime, title="Marketplace payments service", version="1.0.0")
     http.install(app, settings.stripe_webhook_secret, settings.bank_debit_return_window)
-    app.state.jwt_secret = settings.jwt_secret  # eventkit.auth.require reads it
     staff_http.install(app)
     return app

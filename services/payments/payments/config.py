@@ -3,7 +3,6 @@ from datetime import timedelta
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from eventkit.auth import DEV_JWT_SECRET
 from eventkit.settings import Duration, ServiceSettings
 
 
@@ -12,9 +11,8 @@ class PaymentsSettings(ServiceSettings):
 
     database_url: str = "postgresql://payments_svc:payments_svc@127.0.0.1:5432/marketplace"
     http_port: int = 8001
-    # The bearer tokens the staff read API admits (roles admin, finance, trust, service):
-    # the same development default as every service, so `python -m booking token` works.
-    jwt_secret: str = Field(default=DEV_JWT_SECRET, min_length=32)
+    # PAYMENTS_JWT_SECRET (eventkit.settings): the bearer tokens the staff read API admits
+    # (roles admin, finance, trust, service).
     # Empty key: the local Stripe simulator at stripe_api_base (development and tests).
     stripe_api_key: str = ""
     stripe_api_base: str = "http://127.0.0.1:12111"

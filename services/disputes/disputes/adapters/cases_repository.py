@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 
 from disputes.domain.case import Case, Change, Status
-from eventkit.rows import insert
+from eventkit.rows import insert, select_all
 
 S = "disputes"
 # Cases without a due_by (a closed inquiry) sort last.
@@ -76,18 +76,17 @@ class CasesRepository:
         )
 
     async def legs(self, dispute_id: str) -> list[asyncpg.Record]:
-        return list(
-            await self.conn.fetch(
-                f"SELECT * FROM {S}.case_legs WHERE dispute_id = $1 ORDER BY booking_id",
-                dispute_id,
-            )
+        return await select_all(
+            self.conn,
+            f"SELECT * FROM {S}.case_legs WHERE dispute_id = $1 ORDER BY booking_id",
+            dispute_id,
         )
 
     async def history(self, dispute_id: str) -> list[asyncpg.Record]:
-        return list(
-            await self.conn.fetch(
-                f"SELECT * FROM {S}.case_history WHERE dispute_id = $1 ORDER BY id", dispute_id
-            )
+        return await select_all(
+            self.conn,
+            f"SELECT * FROM {S}.case_history WHERE dispute_id = $1 ORDER BY id",
+            dispute_id,
         )
 
     async def record_money(self, row: dict[str, Any]) -> bool:
@@ -96,11 +95,10 @@ class CasesRepository:
         return status == "INSERT 0 1"
 
     async def money(self, dispute_id: str) -> list[asyncpg.Record]:
-        return list(
-            await self.conn.fetch(
-                f"SELECT * FROM {S}.dispute_money WHERE dispute_id = $1 ORDER BY recorded_at",
-                dispute_id,
-            )
+        return await select_all(
+            self.conn,
+            f"SELECT * FROM {S}.dispute_money WHERE dispute_id = $1 ORDER BY recorded_at",
+            dispute_id,
         )
 
     async def add_file(self, row: dict[str, Any]) -> list[str]:
@@ -118,12 +116,11 @@ class CasesRepository:
         columns = "*" if content else "file_id, field, filename, content_type, sha256, size, "
         if not content:
             columns += "uploaded_by, uploaded_at"
-        return list(
-            await self.conn.fetch(
-                f"SELECT {columns} FROM {S}.evidence_files WHERE dispute_id = $1 "
-                "ORDER BY uploaded_at, file_id",
-                dispute_id,
-            )
+        return await select_all(
+            self.conn,
+            f"SELECT {columns} FROM {S}.evidence_files WHERE dispute_id = $1 "
+            "ORDER BY uploaded_at, file_id",
+            dispute_id,
         )
 
     async def files_size(self, dispute_id: str, *, besides: str) -> int:
@@ -152,11 +149,10 @@ class CasesRepository:
         return bool(status == "UPDATE 1")
 
     async def submissions(self, dispute_id: str) -> list[asyncpg.Record]:
-        return list(
-            await self.conn.fetch(
-                f"SELECT * FROM {S}.submissions WHERE dispute_id = $1 ORDER BY requested_at",
-                dispute_id,
-            )
+        return await select_all(
+            self.conn,
+            f"SELECT * FROM {S}.submissions WHERE dispute_id = $1 ORDER BY requested_at",
+            dispute_id,
         )
 
     async def queue(self, filters: dict[str, Any], after: tuple[datetime, str] | None, limit: int):
@@ -181,10 +177,9 @@ class CasesRepository:
             n = len(args)
             where.append(f"({DUE}, c.dispute_id) > (${n - 1}, ${n})")
         args.append(limit)
-        return list(
-            await self.conn.fetch(
-                f"SELECT c.*, {DUE} AS queue_key FROM {S}.cases c WHERE {' AND '.join(where)} "
-                f"ORDER BY {DUE}, c.dispute_id LIMIT ${len(args)}",
-                *args,
-            )
+        return await select_all(
+            self.conn,
+            f"SELECT c.*, {DUE} AS queue_key FROM {S}.cases c WHERE {' AND '.join(where)} "
+            f"ORDER BY {DUE}, c.dispute_id LIMIT ${len(args)}",
+            *args,
         )

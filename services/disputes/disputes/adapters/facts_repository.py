@@ -11,7 +11,7 @@ import asyncpg
 
 from disputes.domain.evidence import Booking, Fact
 from domainkit.rows import from_row
-from eventkit.rows import insert
+from eventkit.rows import insert, select_all
 
 S = "disputes"
 
@@ -38,13 +38,12 @@ class FactsRepository:
     async def charges_of(self, booking_ids: list[str]) -> list[asyncpg.Record]:
         """Every captured charge that paid for one of these bookings (a booking's checkout,
         its amendments' and claims' extra charges)."""
-        return list(
-            await self.conn.fetch(
-                f"SELECT * FROM {S}.charges WHERE booking_id = ANY($1::text[]) OR EXISTS "
-                "(SELECT 1 FROM jsonb_array_elements(coalesce(splits, '[]')) s "
-                " WHERE s->>'booking_id' = ANY($1::text[])) ORDER BY captured_at",
-                booking_ids,
-            )
+        return await select_all(
+            self.conn,
+            f"SELECT * FROM {S}.charges WHERE booking_id = ANY($1::text[]) OR EXISTS "
+            "(SELECT 1 FROM jsonb_array_elements(coalesce(splits, '[]')) s "
+            " WHERE s->>'booking_id' = ANY($1::text[])) ORDER BY captured_at",
+            booking_ids,
         )
 
     async def upsert_booking(self, booking_id: str, columns: dict[str, Any]) -> None:
@@ -81,11 +80,10 @@ class FactsRepository:
         await insert(self.conn, f"{S}.fraud_warnings", row, "ON CONFLICT DO NOTHING")
 
     async def fraud_warnings(self, payment_id: str) -> list[asyncpg.Record]:
-        return list(
-            await self.conn.fetch(
-                f"SELECT * FROM {S}.fraud_warnings WHERE payment_id = $1 ORDER BY received_at",
-                payment_id,
-            )
+        return await select_all(
+            self.conn,
+            f"SELECT * FROM {S}.fraud_warnings WHERE payment_id = $1 ORDER BY received_at",
+            payment_id,
         )
 
     async def bookings(self, booking_ids: list[str]) -> list[Booking]:

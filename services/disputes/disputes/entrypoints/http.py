@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -21,6 +22,7 @@ from disputes.domain.errors import DisputeError, ErrorCode
 from disputes.entrypoints import views
 from disputes.entrypoints.auth import READER, Staff
 from disputes.service_layer import evidence as packages
+from disputes.service_layer.cases import Cases
 from disputes.service_layer.handlers import DisputesHandlers, UnitOfWork
 from domainkit.transitions import IllegalTransition
 from eventkit import acting
@@ -240,9 +242,7 @@ async def upload_file(
     responses=_refusals(409, 413),
 )
 async def submit(request: Request, dispute_id: DisputeId, actor: Staff) -> dict[str, Any]:
-    async with _uow(request) as uow:
-        request_id = await _handlers(request).cases.submit(uow, dispute_id, actor)
-        return {"request_id": request_id, **await _case(uow, dispute_id)}
+    return await _requested(request, dispute_id, actor, Cases.submit)
 
 
 @router.post(
@@ -252,8 +252,18 @@ async def submit(request: Request, dispute_id: DisputeId, actor: Staff) -> dict[
     responses=_refusals(409),
 )
 async def accept(request: Request, dispute_id: DisputeId, actor: Staff) -> dict[str, Any]:
+    return await _requested(request, dispute_id, actor, Cases.accept)
+
+
+async def _requested(
+    request: Request,
+    dispute_id: str,
+    actor: str,
+    ask: Callable[[Cases, UnitOfWork, str, str], Awaitable[str]],
+) -> dict[str, Any]:
+    """Ask payments to submit the evidence or to concede: the request's id, and the case."""
     async with _uow(request) as uow:
-        request_id = await _handlers(request).cases.accept(uow, dispute_id, actor)
+        request_id = await ask(_handlers(request).cases, uow, dispute_id, actor)
         return {"request_id": request_id, **await _case(uow, dispute_id)}
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import asyncpg
 
+from eventkit.rows import select_all
 from finance.domain.close import Acknowledgement
 from finance.domain.reconciliation import STRIPE_AVAILABLE, STRIPE_PENDING
 
@@ -217,14 +218,13 @@ async def save_close(
 async def closes(
     conn: asyncpg.Connection, currency: str | None, limit: int = 100
 ) -> list[asyncpg.Record]:
-    return list(
-        await conn.fetch(
-            "SELECT business_date, currency, status, attempts, blockers, updated_at, closed_at "
-            "FROM finance.day_closes WHERE ($1::text IS NULL OR currency = $1) "
-            "ORDER BY business_date DESC, currency LIMIT $2",
-            currency,
-            limit,
-        )
+    return await select_all(
+        conn,
+        "SELECT business_date, currency, status, attempts, blockers, updated_at, closed_at "
+        "FROM finance.day_closes WHERE ($1::text IS NULL OR currency = $1) "
+        "ORDER BY business_date DESC, currency LIMIT $2",
+        currency,
+        limit,
     )
 
 
@@ -254,10 +254,9 @@ async def open_exceptions(db: asyncpg.Pool | asyncpg.Connection, now: datetime) 
 
 async def latest_closes(db: asyncpg.Pool | asyncpg.Connection) -> list[asyncpg.Record]:
     """Each currency's latest business day's close: its status and when it was last tried."""
-    return list(
-        await db.fetch(
-            "SELECT DISTINCT ON (currency) currency, status, "
-            "extract(epoch FROM updated_at)::float8 AS at "
-            "FROM finance.day_closes ORDER BY currency, business_date DESC"
-        )
+    return await select_all(
+        db,
+        "SELECT DISTINCT ON (currency) currency, status, "
+        "extract(epoch FROM updated_at)::float8 AS at "
+        "FROM finance.day_closes ORDER BY currency, business_date DESC",
     )

@@ -7,7 +7,7 @@ from typing import Any
 
 import asyncpg
 
-from eventkit.rows import insert, select_one
+from eventkit.rows import insert, select_all, select_one, settle
 from finance.adapters.payables_repository import FinanceDB
 from finance.domain.disputes import DISPUTE_FEE, Paid
 from finance.domain.payouts import PAYMENT_RETURNED
@@ -73,14 +73,14 @@ async def settle_reversal(
 ) -> asyncpg.Record | None:
     """A requested reversal is `reversed` or `reversal_failed` (compare-and-set: None when it
     was settled before, or was never requested)."""
-    return await conn.fetchrow(
-        "UPDATE finance.dispute_recoveries SET state = $2, reversal_id = $3, failure_code = $4, "
-        "updated_at = now() WHERE recovery_id = $1 AND state = 'reversal_requested' "
-        "RETURNING *",
-        recovery_id,
-        state,
-        reversal_id,
-        failure_code,
+    changes = {"state": state, "reversal_id": reversal_id, "failure_code": failure_code}
+    return await settle(
+        conn,
+        "finance.dispute_recoveries",
+        ("recovery_id", recovery_id),
+        changes,
+        only_while="state = 'reversal_requested'",
+        stamp="updated_at",
     )
 
 
@@ -89,21 +89,19 @@ async def recovery(conn: asyncpg.Connection, recovery_id: str) -> asyncpg.Record
 
 
 async def recoveries(conn: asyncpg.Connection, dispute_id: str) -> list[asyncpg.Record]:
-    return list(
-        await conn.fetch(
-            "SELECT * FROM finance.dispute_recoveries WHERE dispute_id = $1 ORDER BY recovery_id",
-            dispute_id,
-        )
+    return await select_all(
+        conn,
+        "SELECT * FROM finance.dispute_recoveries WHERE dispute_id = $1 ORDER BY recovery_id",
+        dispute_id,
     )
 
 
 async def for_entry(db: FinanceDB, payment_id: str, booking_id: str) -> list[asyncpg.Record]:
     """The lost disputes' host shares of one payout entry's booking."""
-    return list(
-        await db.fetch(
-            "SELECT * FROM finance.dispute_recoveries WHERE payment_id = $1 AND booking_id = $2 "
-            "ORDER BY created_at, recovery_id",
-            payment_id,
-            booking_id,
-        )
+    return await select_all(
+        db,
+        "SELECT * FROM finance.dispute_recoveries WHERE payment_id = $1 AND booking_id = $2 "
+        "ORDER BY created_at, recovery_id",
+        payment_id,
+        booking_id,
     )

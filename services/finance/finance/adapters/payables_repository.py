@@ -9,7 +9,7 @@ from typing import Any, TypeAlias
 import asyncpg
 
 from domainkit.rows import from_row
-from eventkit.rows import insert
+from eventkit.rows import insert, select_all, settle
 from finance.domain.payouts import Payable
 
 FinanceDB: TypeAlias = asyncpg.Pool | asyncpg.Connection
@@ -78,13 +78,12 @@ async def payables_for(
     conn: FinanceDB, booking_id: str, payment_id: str | None = None, *, for_update: bool = False
 ) -> list[asyncpg.Record]:
     lock = " FOR UPDATE" if for_update else ""
-    return list(
-        await conn.fetch(
-            "SELECT * FROM finance.payables WHERE booking_id = $1 "
-            f"AND ($2::text IS NULL OR payment_id = $2) ORDER BY created_at, payment_id{lock}",
-            booking_id,
-            payment_id,
-        )
+    return await select_all(
+        conn,
+        "SELECT * FROM finance.payables WHERE booking_id = $1 "
+        f"AND ($2::text IS NULL OR payment_id = $2) ORDER BY created_at, payment_id{lock}",
+        booking_id,
+        payment_id,
     )
 
 
@@ -116,24 +115,23 @@ async def decide_release(
     message: str | None = None,
 ) -> asyncpg.Record | None:
     """A `released` release becomes `transferred` or `failed`; None if it was not released."""
-    return await conn.fetchrow(
-        "UPDATE finance.payout_releases SET status = $2, transfer_id = $3, failure_code = $4, "
-        "failure_message = $5, decided_at = now() WHERE release_id = $1 AND status = 'released' "
-        "RETURNING *",
-        release_id,
-        status,
-        transfer_id,
-        code,
-        message,
+    changes = {"status": status, "transfer_id": transfer_id}
+    changes |= {"failure_code": code, "failure_message": message}
+    return await settle(
+        conn,
+        "finance.payout_releases",
+        ("release_id", release_id),
+        changes,
+        only_while="status = 'released'",
+        stamp="decided_at",
     )
 
 
 async def releases_for(conn: FinanceDB, booking_id: str) -> list[asyncpg.Record]:
-    return list(
-        await conn.fetch(
-            "SELECT * FROM finance.payout_releases WHERE booking_id = $1 ORDER BY released_at",
-            booking_id,
-        )
+    return await select_all(
+        conn,
+        "SELECT * FROM finance.payout_releases WHERE booking_id = $1 ORDER BY released_at",
+        booking_id,
     )
 
 
@@ -142,15 +140,14 @@ async def returned_and_paid(
 ) -> list[asyncpg.Record]:
     """The payout entries that paid a bank debit's host share (`transferred`, by a transfer or
     by netting) after the debit came back: of the payment, or of the transfer."""
-    return list(
-        await conn.fetch(
-            "SELECT e.entry_id, e.payment_id, e.booking_id, e.host_account_id, e.currency, "
-            "e.state, e.amount, e.netted, e.transfer_id FROM finance.payout_entries e "
-            "JOIN finance.payables p ON p.payment_id = e.payment_id "
-            "AND p.booking_id = e.booking_id WHERE e.kind = 'payable' "
-            "AND e.state = 'transferred' AND p.returned_at IS NOT NULL "
-            "AND (e.payment_id = $1 OR e.transfer_id = $2) ORDER BY e.entry_id",
-            payment_id,
-            transfer_id,
-        )
+    return await select_all(
+        conn,
+        "SELECT e.entry_id, e.payment_id, e.booking_id, e.host_account_id, e.currency, "
+        "e.state, e.amount, e.netted, e.transfer_id FROM finance.payout_entries e "
+        "JOIN finance.payables p ON p.payment_id = e.payment_id "
+        "AND p.booking_id = e.booking_id WHERE e.kind = 'payable' "
+        "AND e.state = 'transferred' AND p.returned_at IS NOT NULL "
+        "AND (e.payment_id = $1 OR e.transfer_id = $2) ORDER BY e.entry_id",
+        payment_id,
+        transfer_id,
     )

@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 
 from domainkit.rows import from_row
-from eventkit.rows import insert, select_one
+from eventkit.rows import insert, select_all, select_one
 from finance.adapters.payables_repository import FinanceDB
 from finance.domain.ledger import host_receivable
 from finance.domain.payout_queue import Entry, StaleEntry, State
@@ -36,10 +36,8 @@ async def entries_where(
 ) -> list[asyncpg.Record]:
     """Entries matching a fixed condition of ours (never input), locked in id order."""
     lock = " FOR UPDATE" if for_update else ""
-    return list(
-        await conn.fetch(
-            f"SELECT * FROM finance.payout_entries WHERE {where} ORDER BY entry_id{lock}", *args
-        )
+    return await select_all(
+        conn, f"SELECT * FROM finance.payout_entries WHERE {where} ORDER BY entry_id{lock}", *args
     )
 
 
@@ -88,12 +86,11 @@ async def record(
 
 
 async def history(conn: FinanceDB, entry_id: str) -> list[asyncpg.Record]:
-    return list(
-        await conn.fetch(
-            "SELECT from_state, to_state, trigger, reason, actor, note, at "
-            "FROM finance.payout_entry_history WHERE entry_id = $1 ORDER BY id",
-            entry_id,
-        )
+    return await select_all(
+        conn,
+        "SELECT from_state, to_state, trigger, reason, actor, note, at "
+        "FROM finance.payout_entry_history WHERE entry_id = $1 ORDER BY id",
+        entry_id,
     )
 
 
@@ -108,20 +105,19 @@ async def page(
     limit: int,
 ) -> list[asyncpg.Record]:
     """One page of the queue in entry id order, after the cursor `after`."""
-    return list(
-        await conn.fetch(
-            "SELECT * FROM finance.payout_entries WHERE ($1::text IS NULL OR state = $1) "
-            "AND ($2::text IS NULL OR host_account_id = $2) "
-            "AND ($3::timestamptz IS NULL OR due_at < $3) "
-            "AND ($4::text IS NULL OR currency = $4) AND ($5::text IS NULL OR entry_id > $5) "
-            "ORDER BY entry_id LIMIT $6",
-            state,
-            host_account_id,
-            due_before,
-            currency,
-            after,
-            limit,
-        )
+    return await select_all(
+        conn,
+        "SELECT * FROM finance.payout_entries WHERE ($1::text IS NULL OR state = $1) "
+        "AND ($2::text IS NULL OR host_account_id = $2) "
+        "AND ($3::timestamptz IS NULL OR due_at < $3) "
+        "AND ($4::text IS NULL OR currency = $4) AND ($5::text IS NULL OR entry_id > $5) "
+        "ORDER BY entry_id LIMIT $6",
+        state,
+        host_account_id,
+        due_before,
+        currency,
+        after,
+        limit,
     )
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import asyncpg
 
-from eventkit.rows import select_one
+from eventkit.rows import insert, select_all, select_one, settle
 from finance.domain.reconciliation import (
     FEE_BEARING_TYPES,
     IMPORT_KINDS,
@@ -26,12 +26,9 @@ T = "finance.stripe_balance_transactions"
 
 
 async def cursor(conn: asyncpg.Connection, name: str) -> asyncpg.Record:
-    await conn.execute(
-        "INSERT INTO finance.recon_cursors (name) VALUES ($1) ON CONFLICT DO NOTHING", name
-    )
-    row: asyncpg.Record = await conn.fetchrow(
-        "SELECT * FROM finance.recon_cursors WHERE name = $1", name
-    )
+    await insert(conn, "finance.recon_cursors", {"name": name}, "ON CONFLICT DO NOTHING")
+    row = await select_one(conn, "finance.recon_cursors", "name", name)
+    assert row is not None  # inserted above if it was not there
     return row
 
 
@@ -248,17 +245,16 @@ async def list_exceptions(
     after: int = 0,
     limit: int = 100,
 ) -> list[asyncpg.Record]:
-    return list(
-        await conn.fetch(
-            "SELECT * FROM finance.recon_exceptions WHERE exception_id > $1 "
-            "AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR kind = $3) "
-            "AND ($4::text IS NULL OR currency = $4) ORDER BY exception_id LIMIT $5",
-            after,
-            status,
-            kind,
-            currency,
-            limit,
-        )
+    return await select_all(
+        conn,
+        "SELECT * FROM finance.recon_exceptions WHERE exception_id > $1 "
+        "AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR kind = $3) "
+        "AND ($4::text IS NULL OR currency = $4) ORDER BY exception_id LIMIT $5",
+        after,
+        status,
+        kind,
+        currency,
+        limit,
     )
 
 
@@ -266,13 +262,13 @@ async def resolve_exception(
     conn: asyncpg.Connection, exception_id: int, actor: str, note: str, now: datetime
 ) -> asyncpg.Record | None:
     """Resolve an open exception; None if it is not open (compare-and-set on the status)."""
-    return await conn.fetchrow(
-        "UPDATE finance.recon_exceptions SET status = 'resolved', resolved_at = $4, "
-        "resolved_by = $2, note = $3 WHERE exception_id = $1 AND status = 'open' RETURNING *",
-        exception_id,
-        actor,
-        note,
-        now,
+    changes = {"status": "resolved", "resolved_at": now, "resolved_by": actor, "note": note}
+    return await settle(
+        conn,
+        "finance.recon_exceptions",
+        ("exception_id", exception_id),
+        changes,
+        only_while="status = 'open'",
     )
 
 
@@ -281,11 +277,10 @@ async def get_exception(conn: asyncpg.Connection, exception_id: int) -> asyncpg.
 
 
 async def open_exceptions(conn: asyncpg.Connection, currency: str) -> list[asyncpg.Record]:
-    return list(
-        await conn.fetch(
-            "SELECT exception_id, kind, object_id, detail, raised_at FROM "
-            "finance.recon_exceptions WHERE status = 'open' AND currency = $1 "
-            "ORDER BY exception_id",
-            currency,
-        )
+    return await select_all(
+        conn,
+        "SELECT exception_id, kind, object_id, detail, raised_at FROM "
+        "finance.recon_exceptions WHERE status = 'open' AND currency = $1 "
+        "ORDER BY exception_id",
+        currency,
     )

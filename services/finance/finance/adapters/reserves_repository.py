@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 
 from domainkit.rows import from_row
-from eventkit.rows import insert
+from eventkit.rows import insert, select_all, settle
 from finance.adapters.payables_repository import FinanceDB
 from finance.domain.reserves import ReserveKind, ReservePolicy, Scope
 
@@ -87,14 +87,14 @@ async def assigned(
 
 
 async def policies(conn: FinanceDB) -> list[asyncpg.Record]:
-    return list(
-        await conn.fetch("SELECT * FROM finance.reserve_policies ORDER BY policy_id, version")
+    return await select_all(
+        conn, "SELECT * FROM finance.reserve_policies ORDER BY policy_id, version"
     )
 
 
 async def assignments(conn: FinanceDB) -> list[asyncpg.Record]:
-    return list(
-        await conn.fetch("SELECT * FROM finance.reserve_assignments ORDER BY scope, scope_key")
+    return await select_all(
+        conn, "SELECT * FROM finance.reserve_assignments ORDER BY scope, scope_key"
     )
 
 
@@ -114,13 +114,11 @@ async def add_reserve(conn: asyncpg.Connection, row: dict[str, Any]) -> None:
 
 async def take(conn: asyncpg.Connection, reserve_id: str, at: datetime) -> asyncpg.Record | None:
     """Mark a held reserve released (compare-and-set); None if it was not held."""
-    return await conn.fetchrow(
-        "UPDATE finance.reserves SET state = 'released', released_at = $2 "
-        "WHERE reserve_id = $1 AND state = 'held' RETURNING *",
-        reserve_id,
-        at,
+    changes = {"state": "released", "released_at": at}
+    return await settle(
+        conn, "finance.reserves", ("reserve_id", reserve_id), changes, only_while="state = 'held'"
     )
 
 
 async def for_entry(conn: FinanceDB, entry_id: str) -> list[asyncpg.Record]:
-    return list(await conn.fetch("SELECT * FROM finance.reserves WHERE entry_id = $1", entry_id))
+    return await select_all(conn, "SELECT * FROM finance.reserves WHERE entry_id = $1", entry_id)

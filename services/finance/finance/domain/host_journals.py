@@ -3,6 +3,8 @@ its recovery from the host's payouts. None of them moves money at Stripe."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from finance.domain.ledger import (
     HOST_PENALTIES,
     Journal,
@@ -21,55 +23,41 @@ NEGATIVE_BALANCE_RECOVERED = "negative_balance_recovered"
 
 def reserve_held(*, amount: int, host_account_id: str, currency: str) -> Journal:
     """Part of a payable is held back: owed to the host, not payable yet."""
-    return two_lines(
-        RESERVE_HELD,
-        currency,
-        host_payable(host_account_id),
-        host_reserve(host_account_id),
-        amount,
-    )
+    return _moved(RESERVE_HELD, host_payable, host_reserve, amount, host_account_id, currency)
 
 
 def reserve_released(*, amount: int, host_account_id: str, currency: str) -> Journal:
-    return two_lines(
-        RESERVE_RELEASED,
-        currency,
-        host_reserve(host_account_id),
-        host_payable(host_account_id),
-        amount,
-    )
+    return _moved(RESERVE_RELEASED, host_reserve, host_payable, amount, host_account_id, currency)
 
 
 def penalty_receivable(*, penalty: int, host_account_id: str, currency: str) -> Journal:
     """A host's cancellation penalty is owed by the host, recovered from its next payouts (the
     cancelled booking's own payable is refunded, so there is nothing to take it from)."""
-    return two_lines(
-        HOST_PENALTY_RECEIVABLE,
-        currency,
-        host_receivable(host_account_id),
-        HOST_PENALTIES,
-        penalty,
-    )
+    owed = host_receivable(host_account_id)
+    return two_lines(HOST_PENALTY_RECEIVABLE, currency, owed, HOST_PENALTIES, penalty)
 
 
 def reversal_failed(*, amount: int, host_account_id: str, currency: str) -> Journal:
     """A refund was booked against the host's payable (Dr host_payable) after the host was
     paid, and the transfer reversal that should have taken it back failed: the host owes it."""
-    return two_lines(
-        REVERSAL_FAILED,
-        currency,
-        host_receivable(host_account_id),
-        host_payable(host_account_id),
-        amount,
-    )
+    return _moved(REVERSAL_FAILED, host_receivable, host_payable, amount, host_account_id, currency)
 
 
 def recovered(*, amount: int, host_account_id: str, currency: str) -> Journal:
     """What the host owed is taken from what the platform owes it."""
-    return two_lines(
-        NEGATIVE_BALANCE_RECOVERED,
-        currency,
-        host_payable(host_account_id),
-        host_receivable(host_account_id),
-        amount,
+    return _moved(
+        NEGATIVE_BALANCE_RECOVERED, host_payable, host_receivable, amount, host_account_id, currency
     )
+
+
+def _moved(
+    kind: str,
+    debit: Callable[[str], str],
+    credit: Callable[[str], str],
+    amount: int,
+    host_account_id: str,
+    currency: str,
+) -> Journal:
+    """`amount` moved between two of the host's accounts: from `credit` to `debit` (each the
+    account's name of a host)."""
+    return two_lines(kind, currency, debit(host_account_id), credit(host_account_id), amount)

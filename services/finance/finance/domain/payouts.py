@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from finance.domain.disputes import dispute_recovery, recovery_failed, recovery_reversed
 from finance.domain.ledger import (
@@ -184,21 +185,8 @@ def debit_return_recovery(
     return Journal(DEBIT_RETURN_RECOVERY, currency, tuple((a, v) for a, v in lines if v))
 
 
-def debit_return_reversed(*, amount: int, host_account_id: str, currency: str) -> Journal:
-    """The transfer reversal brought the returned debit's host share into the Stripe balance."""
-    return recovery_reversed(
-        amount=amount,
-        host_account_id=host_account_id,
-        currency=currency,
-        kind=DEBIT_RETURN_REVERSED,
-    )
-
-
-def debit_return_reversal_failed(*, amount: int, host_account_id: str, currency: str) -> Journal:
-    """The reversal failed: the host owes the share, netted from its next payouts."""
-    return recovery_failed(
-        amount=amount,
-        host_account_id=host_account_id,
-        currency=currency,
-        kind=DEBIT_RETURN_REVERSAL_FAILED,
-    )
+# A reversal's outcome is booked as a lost dispute's share's is, under the return's own kinds:
+# the share came back into the Stripe balance, or the reversal failed and the host owes it,
+# netted from its next payouts.
+debit_return_reversed = partial(recovery_reversed, kind=DEBIT_RETURN_REVERSED)
+debit_return_reversal_failed = partial(recovery_failed, kind=DEBIT_RETURN_REVERSAL_FAILED)

@@ -19,7 +19,6 @@ booked here as well.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -27,17 +26,16 @@ import asyncpg
 
 from eventkit.routing import PermanentError
 from finance.adapters import disputes_repository as disputes_db
-from finance.adapters import queue_repository as queue_db
 from finance.adapters import recon_repository as recon_db
 from finance.domain import disputes as rules
 from finance.domain.ledger import Journal, UnbalancedJournal
 from finance.domain.reconciliation import source_event_id
-from finance.service_layer.handlers import post_journal
-from finance.service_layer.payout_queue import SYSTEM, Queue, own_event_id
+from finance.service_layer.handlers import journal_from
+from finance.service_layer.host_recovery import HostRecovery
+from finance.service_layer.payout_queue import own_event_id
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.disputes import DisputeResolvedV1
 from marketplace_contracts.events.finance import (
-    NegativeBalanceRecordedV1,
     TransferReversalRequestedV1,
 )
 from marketplace_contracts.events.payments import TransferReversalFailedV1, TransferReversedV1
@@ -62,10 +60,7 @@ def by_cause(routes: Mapping[str, Apply], other: Apply) -> Apply:
     return apply
 
 
-class DisputeFacts:
-    def __init__(self, queue: Queue) -> None:
-        self.queue = queue
-
+class DisputeFacts(HostRecovery):
     # -- Stripe's balance ---------------------------------------------------------------------
     async def on_funds_withdrawn(
         self, conn: asyncpg.Connection, env: Envelope, event: DisputeFundsWithdrawnV1, _: object
@@ -101,10 +96,7 @@ class DisputeFacts:
             return
         txn = event.balance_transaction_id
         source = source_event_id(txn)
-        try:
-            journal = rule(amount=event.amount, currency=event.currency)
-        except UnbalancedJournal as exc:
-            raise PermanentError(f"dispute {dispute}, {txn}: {exc}") from exc
+        journal = journal_from(f"dispute {dispute}, {txn}", rule, event)
         await self._book(conn, env, journal, source, event.booking_id, dispute)
         if fee and not await disputes_db.fee_booked(conn, txn):
             journal = rules.dispute_fee(fee=fee, currency=event.currency)
@@ -197,7 +189,8 @@ class DisputeFacts:
             )
         owed = sum(c.amount for c in charges if c.how == rules.RECEIVABLE)
         if owed:
-            await self._owed(conn, share.host_account_id, owed, event.currency, share.booking_id)
+            host = share.host_account_id
+            await self._owed(conn, host, owed, event.currency, share.booking_id, rules.DISPUTE_LOSS)
         await self._note(conn, event, share, reversal, owed)
 
     async def _note(
@@ -209,23 +202,12 @@ class DisputeFacts:
         owed: int,
     ) -> None:
         """The booking's payout entry shows the loss in its history (its state is unchanged)."""
-        entry = await queue_db.get(conn, f"{event.payment_id}:{share.booking_id}")
-        if entry is None:
-            return
         how = [f"{owed} netted from the host's payouts"] if owed else []
         if reversal is not None:
             how.insert(0, f"{reversal.amount} reversal of {reversal.transfer_id} requested")
-        await queue_db.record(
-            conn,
-            entry["entry_id"],
-            from_state=entry["state"],
-            to_state=entry["state"],
-            trigger=rules.DISPUTE_LOST,
-            actor=SYSTEM,
-            at=self.queue.now(),
-            note=f"dispute {event.dispute_id} {event.outcome}: host share {share.amount}: "
-            + "; ".join(how),
-        )
+        note = f"dispute {event.dispute_id} {event.outcome}: host share {share.amount}: "
+        entry_id = f"{event.payment_id}:{share.booking_id}"
+        await self._note_entry(conn, entry_id, rules.DISPUTE_LOST, note + "; ".join(how))
 
     # -- the reversal's outcome ---------------------------------------------------------------
     async def on_transfer_reversed(
@@ -277,43 +259,6 @@ class DisputeFacts:
         source = own_event_id(rules.RECOVERY_FAILED, row["recovery_id"])
         if await self._book(conn, env, journal, source, row["booking_id"], transfer_id):
             await self._owed(conn, host, amount, currency, row["booking_id"], rules.RECOVERY_FAILED)
-
-    # -- shared -------------------------------------------------------------------------------
-    async def _owed(
-        self,
-        conn: asyncpg.Connection,
-        host: str,
-        amount: int,
-        currency: str,
-        booking_id: str | None,
-        cause: str = rules.DISPUTE_LOSS,
-    ) -> None:
-        """Announce what the host owes now (netted from its next payouts)."""
-        balance = await queue_db.receivable(conn, host, currency)
-        event = NegativeBalanceRecordedV1(
-            host_account_id=host,
-            amount=amount,
-            currency=currency,
-            cause=cause,
-            booking_id=booking_id,
-            balance=balance,
-        )
-        await self.queue.emit(conn, event, host)
-
-    async def _book(
-        self,
-        conn: asyncpg.Connection,
-        env: Envelope,
-        journal: Journal,
-        source: uuid.UUID,
-        booking_id: str | None,
-        stripe_object_id: str | None,
-    ) -> bool:
-        """Post the journal once per (source, kind) and announce it; False if it was posted."""
-        outbox = self.queue.outbox
-        return await post_journal(
-            conn, outbox, env, journal, booking_id, stripe_object_id, source=source
-        )
 
 
 def _key(share: rules.HostShare) -> tuple[str | None, str | None]:

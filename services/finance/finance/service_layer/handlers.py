@@ -6,7 +6,11 @@ unique per (source event, kind): a redelivered fact posts nothing.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 import asyncpg
 
@@ -32,6 +36,22 @@ from marketplace_contracts.events.payments import (
 REFUND = "refund"
 """The refund method that moved money back out of the Stripe balance. The others (`void`,
 `partial_capture`, `none`) never took that money in: nothing to reverse."""
+
+
+@functools.cache
+def _keywords(rule: Callable[..., Journal]) -> tuple[str, ...]:
+    return tuple(inspect.signature(rule).parameters)
+
+
+def journal_from(what: str, rule: Callable[..., Journal], fact: object, **given: Any) -> Journal:
+    """`rule`'s journal of the fact's fields named as its keyword parameters (but those
+    `given`). A fact whose journal cannot balance is a poison message: PermanentError (`what`
+    names the fact), dead-lettered, not retried."""
+    fields = {name: getattr(fact, name) for name in _keywords(rule) if name not in given}
+    try:
+        return rule(**fields, **given)
+    except UnbalancedJournal as exc:
+        raise PermanentError(f"{what}: {exc}") from exc
 
 
 async def post_journal(
@@ -119,18 +139,12 @@ class FinanceHandlers:
     ) -> None:
         """v2: one split per booking the payment covers (one, or every leg of a group); the
         tax in each split's fee is owed, not earned."""
-        try:
-            journal = guest_payment_split(
-                amount=event.amount,
-                platform_fee=event.platform_fee,
-                shares=[
-                    Share(s.host_account_id, s.amount, s.platform_fee, s.host_amount, s.tax)
-                    for s in event.splits
-                ],
-                currency=event.currency,
-            )
-        except UnbalancedJournal as exc:
-            raise PermanentError(f"payment {event.payment_id}: {exc}") from exc
+        shares = [
+            Share(s.host_account_id, s.amount, s.platform_fee, s.host_amount, s.tax)
+            for s in event.splits
+        ]
+        what = f"payment {event.payment_id}"
+        journal = journal_from(what, guest_payment_split, event, shares=shares)
         await post_journal(conn, self.outbox, env, journal, event.booking_id, event.charge_id)
 
     async def on_refund_succeeded(
@@ -141,17 +155,7 @@ class FinanceHandlers:
         posts nothing."""
         if event.method != REFUND or event.amount == 0:
             return
-        try:
-            journal = guest_refund(
-                amount=event.amount,
-                platform_fee=event.platform_fee,
-                host_amount=event.host_amount,
-                tax=event.tax,
-                host_account_id=event.host_account_id,
-                currency=event.currency,
-            )
-        except UnbalancedJournal as exc:
-            raise PermanentError(f"refund {event.refund_id}: {exc}") from exc
+        journal = journal_from(f"refund {event.refund_id}", guest_refund, event)
         await post_journal(
             conn, self.outbox, env, journal, event.booking_id, event.stripe_refund_id
         )

@@ -28,10 +28,8 @@ from typing import Any
 import asyncpg
 
 from eventkit.outbox import Outbox
-from eventkit.routing import PermanentError
 from finance.adapters import payables_repository as payables_db
 from finance.adapters import queue_repository as queue_db
-from finance.domain.ledger import UnbalancedJournal
 from finance.domain.payout_queue import OPEN_STATES, Hold, Trigger
 from finance.domain.payouts import (
     PAYMENT_RETURNED,
@@ -40,7 +38,7 @@ from finance.domain.payouts import (
     host_transfer_reversed,
     payment_returned,
 )
-from finance.service_layer.handlers import REFUND, post_journal
+from finance.service_layer.handlers import REFUND, journal_from, post_journal
 from finance.service_layer.payout_enqueue import enqueue
 from finance.service_layer.payout_queue import (
     Queue,
@@ -152,16 +150,7 @@ class Payouts:
         if not event.after_capture:
             return
         await payables_db.mark_returned(conn, event.payment_id)
-        try:
-            journal = payment_returned(
-                amount=event.amount,
-                platform_fee=event.platform_fee,
-                tax=event.tax,
-                host_account_id=event.host_account_id,
-                currency=event.currency,
-            )
-        except UnbalancedJournal as exc:
-            raise PermanentError(f"return of {event.payment_id}: {exc}") from exc
+        journal = journal_from(f"return of {event.payment_id}", payment_returned, event)
         # Stripe takes a returned debit back by a dispute: the journal names the object whose
         # balance transaction moved the money (the charge only on older facts).
         stripe_object = event.dispute_id or await payables_db.charge_of(conn, event.payment_id)

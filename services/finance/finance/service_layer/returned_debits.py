@@ -33,7 +33,6 @@ from finance.adapters import ledger_repository
 from finance.adapters import payables_repository as payables_db
 from finance.adapters import queue_repository as queue_db
 from finance.domain.disputes import dispute_recovery
-from finance.domain.ledger import Journal
 from finance.domain.payout_queue import State, Trigger
 from finance.domain.payouts import (
     DEBIT_RETURN_RECOVERY,
@@ -43,11 +42,10 @@ from finance.domain.payouts import (
     debit_return_reversed,
     return_recovery,
 )
-from finance.service_layer.handlers import post_journal
-from finance.service_layer.payout_queue import SYSTEM, Queue, own_event_id
+from finance.service_layer.host_recovery import HostRecovery
+from finance.service_layer.payout_queue import SYSTEM, own_event_id
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.finance import (
-    NegativeBalanceRecordedV1,
     TransferReversalRequestedV1,
 )
 from marketplace_contracts.events.payments import (
@@ -67,10 +65,7 @@ def _source(request: str) -> uuid.UUID:
     return own_event_id(DEBIT_RETURN_RECOVERY, request)
 
 
-class ReturnedDebits:
-    def __init__(self, queue: Queue) -> None:
-        self.queue = queue
-
+class ReturnedDebits(HostRecovery):
     # -- the host was paid: take its share back -----------------------------------------------
     async def on_payment_returned(
         self, conn: asyncpg.Connection, env: Envelope, event: PaymentReturnedV1, _: object
@@ -97,7 +92,8 @@ class ReturnedDebits:
         request = request_id(row["entry_id"])
         host, currency = row["host_account_id"], row["currency"]
         journal = debit_return_recovery(recovery, host_account_id=host, currency=currency)
-        if not await self._book(conn, env, journal, request, row["booking_id"], row["transfer_id"]):
+        source, booking_id = _source(request), row["booking_id"]
+        if not await self._book(conn, env, journal, source, booking_id, row["transfer_id"]):
             return  # recovered before: a redelivery, or the other fact of the two
         # the journal credits the host payable as a reversal would: the payable counts it so
         await payables_db.add_to(
@@ -124,7 +120,8 @@ class ReturnedDebits:
             )
             how.append(f"{recovery.reverse} reversal of {paid.transfer_id} requested")
         if recovery.owed:
-            await self._owed(conn, row, recovery.owed, DEBIT_RETURN_RECOVERY)
+            owed = recovery.owed
+            await self._owed(conn, host, owed, currency, booking_id, DEBIT_RETURN_RECOVERY)
             how.append(f"{recovery.owed} netted from the host's payouts")
         await self._note(conn, row["entry_id"], DEBIT_RETURNED, "; ".join(how))
 
@@ -138,9 +135,8 @@ class ReturnedDebits:
             amount=event.amount, host_account_id=host, currency=currency
         )
         assert event.request_id is not None
-        if not await self._book(
-            conn, env, journal, event.request_id, event.booking_id, event.reversal_id
-        ):
+        source = _source(event.request_id)
+        if not await self._book(conn, env, journal, source, event.booking_id, event.reversal_id):
             return
         entry_id = f"{event.payment_id}:{event.booking_id}"
         entry = await queue_db.get(conn, entry_id, for_update=True)
@@ -168,15 +164,10 @@ class ReturnedDebits:
         journal = debit_return_reversal_failed(
             amount=amount, host_account_id=event.host_account_id, currency=event.currency
         )
-        if await self._book(
-            conn, env, journal, event.request_id, event.booking_id, event.transfer_id
-        ):
-            row = {
-                "host_account_id": event.host_account_id,
-                "currency": event.currency,
-                "booking_id": event.booking_id,
-            }
-            await self._owed(conn, row, amount, journal.kind)
+        source = _source(event.request_id)
+        if await self._book(conn, env, journal, source, event.booking_id, event.transfer_id):
+            host, currency = event.host_account_id, event.currency
+            await self._owed(conn, host, amount, currency, event.booking_id, journal.kind)
             entry_id = f"{event.payment_id}:{event.booking_id}"
             await self._note(conn, entry_id, journal.kind, f"{amount} netted from its payouts")
 
@@ -196,52 +187,7 @@ class ReturnedDebits:
         return amount
 
     # -- shared -------------------------------------------------------------------------------
-    async def _book(
-        self,
-        conn: asyncpg.Connection,
-        env: Envelope,
-        journal: Journal,
-        request: str,
-        booking_id: str,
-        stripe_object_id: str | None,
-    ) -> bool:
-        return await post_journal(
-            conn,
-            self.queue.outbox,
-            env,
-            journal,
-            booking_id,
-            stripe_object_id,
-            source=_source(request),
-        )
-
-    async def _owed(
-        self, conn: asyncpg.Connection, row: asyncpg.Record | dict, amount: int, cause: str
-    ) -> None:
-        """Announce what the host owes now (netted from its next payouts)."""
-        host, currency = row["host_account_id"], row["currency"]
-        event = NegativeBalanceRecordedV1(
-            host_account_id=host,
-            amount=amount,
-            currency=currency,
-            cause=cause,
-            booking_id=row["booking_id"],
-            balance=await queue_db.receivable(conn, host, currency),
-        )
-        await self.queue.emit(conn, event, host)
-
     async def _note(self, conn: asyncpg.Connection, entry_id: str, trigger: str, note: str) -> None:
         """The entry's history shows the recovery (its state is unchanged)."""
-        entry = await queue_db.get(conn, entry_id)
-        if entry is None:
-            return
-        await queue_db.record(
-            conn,
-            entry_id,
-            from_state=entry["state"],
-            to_state=entry["state"],
-            trigger=trigger,
-            actor=SYSTEM,
-            at=self.queue.now(),
-            note=f"bank debit returned after its payout: {note}",
-        )
+        note = f"bank debit returned after its payout: {note}"
+        await self._note_entry(conn, entry_id, trigger, note)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
 
 from ops.adapters.staff_apis import Json, StaffApi
 
@@ -15,24 +14,10 @@ class DisputesApi(StaffApi):
 
     service = "disputes"
 
-    async def queue(
-        self,
-        *,
-        status: str | None = None,
-        reason: str | None = None,
-        host_account_id: str | None = None,
-        due_before: datetime | None = None,
-        cursor: str | None = None,
-        limit: int = 50,
-    ) -> Json:
-        """`{"data": [case summaries], "next_cursor"}`, soonest `due_by` first."""
-        params: dict[str, Any] = {
-            "status": status,
-            "reason": reason,
-            "host_account_id": host_account_id,
-        }
-        params |= {"due_before": due_before, "cursor": cursor, "limit": limit}
-        return await self._doc("GET", "/v1/disputes", params=params)
+    async def queue(self, **filters: str | int | datetime | None) -> Json:
+        """`GET /v1/disputes` (`status`, `reason`, `host_account_id`, `due_before`, `cursor`,
+        `limit` 50): `{"data": [case summaries], "next_cursor"}`, soonest `due_by` first."""
+        return await self._page("/v1/disputes", filters, limit=50)
 
     async def case(self, dispute_id: str) -> Json:
         """The case with its evidence, history, money and submissions."""

@@ -14,24 +14,10 @@ class FinanceApi(StaffApi):
 
     service = "finance"
 
-    async def payout_queue(
-        self,
-        *,
-        state: str | None = None,
-        host_account_id: str | None = None,
-        due_before: datetime | None = None,
-        currency: str | None = None,
-        cursor: str | None = None,
-        limit: int = 50,
-    ) -> Json:
-        """`{"entries": [...], "next_cursor"}` in entry id order."""
-        params: dict[str, Any] = {
-            "state": state,
-            "host_account_id": host_account_id,
-            "due_before": due_before,
-        }
-        params |= {"currency": currency, "cursor": cursor, "limit": limit}
-        return await self._doc("GET", "/v1/payouts/queue", params=params)
+    async def payout_queue(self, **filters: str | int | datetime | None) -> Json:
+        """`GET /v1/payouts/queue` (`state`, `host_account_id`, `due_before`, `currency`,
+        `cursor`, `limit` 50): `{"entries": [...], "next_cursor"}` in entry id order."""
+        return await self._page("/v1/payouts/queue", filters, limit=50)
 
     async def payout_entry(self, entry_id: str) -> Json:
         """One entry with its history, reserves, releases and dispute recoveries."""
@@ -137,19 +123,11 @@ class FinanceApi(StaffApi):
     async def run_reconciliation(self, *, acting_for: str) -> Json:
         return await self._doc("POST", "/v1/reconciliation/runs", acting_for=acting_for)
 
-    async def reconciliation_exceptions(
-        self,
-        *,
-        status: Literal["open", "resolved"] | None = "open",
-        kind: str | None = None,
-        currency: str | None = None,
-        after: int = 0,
-        limit: int = 100,
-    ) -> Json:
-        """`{"items": [...], "next_after"}`, oldest first."""
-        params: dict[str, Any] = {"status": status, "kind": kind, "currency": currency}
-        params |= {"after": after, "limit": limit}
-        return await self._doc("GET", "/v1/reconciliation/exceptions", params=params)
+    async def reconciliation_exceptions(self, **filters: str | int | None) -> Json:
+        """`GET /v1/reconciliation/exceptions` (`status` open, resolved or None: both; `kind`,
+        `currency`, `after` 0, `limit` 100): `{"items": [...], "next_after"}`, oldest first."""
+        path = "/v1/reconciliation/exceptions"
+        return await self._page(path, filters, status="open", after=0, limit=100)
 
     async def resolve_exception(self, exception_id: int, note: str, *, acting_for: str) -> Json:
         path = f"/v1/reconciliation/exceptions/{exception_id}/resolve"

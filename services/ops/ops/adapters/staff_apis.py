@@ -161,6 +161,11 @@ class StaffApi:
         found: list[Json] = (await self._call(method, path, **kw)).json()
         return found
 
+    async def _page(self, path: str, filters: Mapping[str, Any], **defaults: Any) -> Json:
+        """One page of a list route: GET `path` with the filters given over the route's
+        `defaults` (a filter of None is not sent)."""
+        return await self._doc("GET", path, params=defaults | dict(filters))
+
 
 def idempotency_header(key: str | None) -> dict[str, str]:
     return {"Idempotency-Key": key} if key else {}

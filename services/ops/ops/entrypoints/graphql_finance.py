@@ -6,6 +6,7 @@ audit row, finance's error codes in `extensions.code`)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
 
@@ -88,8 +89,7 @@ class FinanceQuery:
         if status not in (None, "open", "resolved"):
             raise invalid("status must be open or resolved.")
         found = await _finance(info).reconciliation_exceptions(
-            status=status,  # type: ignore[arg-type]
-            limit=offset + first + 1,
+            status=status, limit=offset + first + 1
         )
         rows = found["items"][offset:]
         return f.ReconciliationExceptionPage(
@@ -119,19 +119,23 @@ class FinanceQuery:
         return [f.refund(r) for r in found]
 
 
-def _staff(info: Info, token: str) -> tuple[Caller, finance_ops.FinanceApi]:
-    """Who acts (a finance role, else refused) under which token, and finance's API."""
-    return Caller(info.context["pool"], allow(info, *FINANCE_ROLES), token), _finance(info)
+async def _act(
+    info: Info, token: str, action: Callable[..., Awaitable[dict[str, Any]]], *args: Any, **kw: Any
+) -> f.FinanceAction:
+    """Run one of finance_ops' actions through finance's API, as the caller (a finance role,
+    else refused) under the mutation's token: what it did."""
+    caller = Caller(info.context["pool"], allow(info, *FINANCE_ROLES), token)
+    return f.action(await action(caller, _finance(info), *args, **kw))
 
 
 def _payout(verb: str, description: str) -> Any:
     """The mutation that runs one of finance's payout actions (`verb`) on an entry, with a note."""
 
     async def run(info: Info, idempotency_token: str, entry_id: str, note: str) -> f.FinanceAction:
-        caller, api = _staff(info, idempotency_token)
-        return f.action(
-            await finance_ops.payout_action(caller, api, verb=verb, entry_id=entry_id, note=note)
-        )
+        return await _act(
+            info, idempotency_token, finance_ops.payout_action, verb=verb, entry_id=entry_id,
+            note=note,
+        )  # fmt: skip
 
     return strawberry.mutation(resolver=run, description=description)
 
@@ -159,24 +163,20 @@ class FinanceMutation:
         currency: str | None = None,
         note: str = "",
     ) -> f.FinanceAction:
-        caller, api = _staff(info, idempotency_token)
         fields = {
             "policy_id": policy_id, "kind": kind, "percent_bps": percent_bps,
             "hold_days": hold_days, "fixed_amount": fixed_amount, "currency": currency or None,
             "note": note,
         }  # fmt: skip
-        return f.action(await finance_ops.create_reserve_policy(caller, api, fields))
+        return await _act(info, idempotency_token, finance_ops.create_reserve_policy, fields)
 
     @strawberry.mutation(description="Apply a policy to the platform, a risk tier or a host.")
     async def assign_reserve_policy(
         self, info: Info, idempotency_token: str, policy_id: str, scope: str, scope_key: str = ""
     ) -> f.FinanceAction:
-        caller, api = _staff(info, idempotency_token)
-        return f.action(
-            await finance_ops.assign_reserve_policy(
-                caller, api, policy_id=policy_id, scope=scope,
-                scope_key=scope_key,
-            )
+        return await _act(
+            info, idempotency_token, finance_ops.assign_reserve_policy, policy_id=policy_id,
+            scope=scope, scope_key=scope_key,
         )  # fmt: skip
 
     @strawberry.mutation(description="Close a business day (default yesterday), one currency or "
@@ -188,12 +188,9 @@ class FinanceMutation:
         business_date: date | None = None,
         currency: str | None = None,
     ) -> f.FinanceAction:
-        caller, api = _staff(info, idempotency_token)
-        return f.action(
-            await finance_ops.run_close(
-                caller, api, business_date=business_date,
-                currency=currency or None,
-            )
+        return await _act(
+            info, idempotency_token, finance_ops.run_close, business_date=business_date,
+            currency=currency or None,
         )  # fmt: skip
 
     @strawberry.mutation(description="Accept a close's difference (its exact amount) or an "
@@ -208,19 +205,14 @@ class FinanceMutation:
         amount: int,
         note: str,
     ) -> f.FinanceAction:
-        caller, api = _staff(info, idempotency_token)
-        return f.action(
-            await finance_ops.acknowledge(
-                caller, api, business_date=business_date,
-                currency=currency, item=item, amount=amount, note=note,
-            )
+        return await _act(
+            info, idempotency_token, finance_ops.acknowledge, business_date=business_date,
+            currency=currency, item=item, amount=amount, note=note,
         )  # fmt: skip
 
     @strawberry.mutation(description="Resolve a reconciliation exception with a note.")
     async def resolve_reconciliation_exception(
         self, info: Info, idempotency_token: str, id: int, note: str
     ) -> f.FinanceAction:
-        caller, api = _staff(info, idempotency_token)
-        return f.action(
-            await finance_ops.resolve_exception(caller, api, exception_id=id, note=note)
-        )
+        resolve = finance_ops.resolve_exception
+        return await _act(info, idempotency_token, resolve, exception_id=id, note=note)

@@ -12,7 +12,7 @@ from ops.adapters import dead_letter_actions as actions
 from ops.adapters import dead_letters as kafka
 from ops.domain.dead_letters import Filters
 from ops.domain.errors import OpsError, check_page, invalid
-from ops.service_layer.mutations import Caller, Outcome, Record, once
+from ops.service_layer.mutations import Caller, Outcome, Record
 
 NOTE_MAX = 2000
 
@@ -159,15 +159,7 @@ async def _decide(
     request: dict[str, Any] = {"service": service, "partition": partition, "offset": offset}
     if note is not None:
         request["note"] = note
-    return await once(
-        caller.pool,
-        token=caller.token,
-        principal=caller.principal,
-        action=_ACTIONS[state],
-        target=target,
-        request=request,
-        act=act,
-    )
+    return await caller.once(action=_ACTIONS[state], target=target, request=request, act=act)
 
 
 def _remember(letter: kafka.DeadLetter, state: str, note: str | None, actor: str) -> Record:

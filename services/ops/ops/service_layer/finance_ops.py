@@ -12,7 +12,7 @@ from typing import Any
 from ops.adapters.finance_api import FinanceApi
 from ops.adapters.staff_apis import ApiError, Json
 from ops.domain.errors import invalid
-from ops.service_layer.mutations import Caller, Outcome, once
+from ops.service_layer.mutations import Caller, Outcome
 
 Read = Callable[[], Awaitable[dict[str, Any] | None]]
 PAYOUT_ACTIONS = {
@@ -45,10 +45,7 @@ async def _mutate(
         result = {"action": action, "target": target, "state": state, "result": answer}
         return Outcome(result, before=before, after=after)
 
-    return await once(
-        caller.pool, token=caller.token, principal=caller.principal, action=action,
-        target=target, request=request, act=act,
-    )  # fmt: skip
+    return await caller.once(action=action, target=target, request=request, act=act)
 
 
 def _note(note: str) -> str:

@@ -32,6 +32,20 @@ class Caller:
     principal: Principal
     token: str
 
+    async def once(
+        self,
+        *,
+        action: str,
+        target: str,
+        request: dict[str, Any],
+        act: Callable[[], Awaitable[Outcome]],
+    ) -> dict[str, Any]:
+        """`once`, as this caller under its token."""
+        return await once(
+            self.pool, token=self.token, principal=self.principal, action=action,
+            target=target, request=request, act=act,
+        )  # fmt: skip
+
 
 @dataclass(frozen=True)
 class Outcome:

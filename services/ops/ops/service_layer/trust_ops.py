@@ -20,7 +20,7 @@ from ops.adapters.booking_api import BookingApi
 from ops.adapters.disputes_api import DisputesApi
 from ops.adapters.staff_apis import ApiError
 from ops.domain.errors import OpsError, invalid
-from ops.service_layer.mutations import Caller, Outcome, once
+from ops.service_layer.mutations import Caller, Outcome
 
 Json = dict[str, Any]
 
@@ -41,8 +41,7 @@ async def edit_evidence(
         after = await disputes.edit_evidence(dispute_id, fields, acting_for=caller.principal.sub)
         return Outcome(after, before=_case_state(before), after=_case_state(after))
 
-    return await once(
-        caller.pool, token=caller.token, principal=caller.principal,
+    return await caller.once(
         action="dispute.edit_evidence", target=dispute_id,
         request={"dispute_id": dispute_id, "fields": dict(fields)}, act=act,
     )  # fmt: skip
@@ -83,8 +82,7 @@ async def upload_evidence(
         after = await disputes.case(dispute_id)
         return Outcome(after, before={"files": _files(before)}, after={"files": _files(after)})
 
-    return await once(
-        caller.pool, token=caller.token, principal=caller.principal,
+    return await caller.once(
         action="dispute.upload_evidence", target=dispute_id,
         request={"dispute_id": dispute_id, "field": upload.field, "sha256": digest}, act=act,
     )  # fmt: skip
@@ -123,8 +121,7 @@ async def answer_dispute(
         }
         return Outcome(result, before=_case_state(before), after=result)
 
-    return await once(
-        caller.pool, token=caller.token, principal=caller.principal,
+    return await caller.once(
         action=f"dispute.{answer}", target=dispute_id, request={"dispute_id": dispute_id},
         act=act,
     )  # fmt: skip
@@ -154,10 +151,7 @@ async def decide_claim(
         after = await booking.decide_claim(claim_id, amount, note, idempotency_key=key)
         return Outcome(after, before=_claim_state(before), after=_claim_state(after))
 
-    return await once(
-        caller.pool, token=caller.token, principal=caller.principal, action="claim.decide",
-        target=claim_id, request=request, act=act,
-    )  # fmt: skip
+    return await caller.once(action="claim.decide", target=claim_id, request=request, act=act)
 
 
 async def publish_policy(caller: Caller, booking: BookingApi, policy: Json) -> Json:
@@ -169,8 +163,7 @@ async def publish_policy(caller: Caller, booking: BookingApi, policy: Json) -> J
         published = await booking.publish_cancellation_policy(policy, idempotency_key=key)
         return Outcome(published, before=current[0] if current else None, after=published)
 
-    return await once(
-        caller.pool, token=caller.token, principal=caller.principal,
+    return await caller.once(
         action="cancellation_policy.publish", target=f"cancellation_policy:{name}",
         request=policy, act=act,
     )  # fmt: skip
