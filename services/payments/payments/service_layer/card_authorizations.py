@@ -7,6 +7,7 @@ from typing import Any
 
 import asyncpg
 
+from domainkit.rows import from_attrs
 from eventkit.outbox import Outbox
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.payments import PaymentAuthorizedV1, PaymentFailedV1
@@ -50,7 +51,6 @@ async def record_card_authorization(
     deposit: SetupIntentResult | None,
 ) -> None:
     """`result` None with `error`: Stripe refused the call. A redelivery inserts nothing."""
-    payment_id = checkout.payment_id
     ok = result is not None and not result.declined and result.status == "requires_capture"
     # The bank wants the guest to authenticate (3-D Secure): neither authorized nor failed
     # yet; the webhook of the intent decides (`card_actions`).
@@ -66,25 +66,17 @@ async def record_card_authorization(
     elif ok:
         assert result is not None
         deposit_setup = await deposits.record(conn, checkout, customer_id, deposit)
-        await outbox.add(
-            conn,
-            PaymentAuthorizedV1(
-                payment_id=payment_id,
-                booking_id=checkout.booking_id,
-                payment_intent_id=result.id,
-                amount=checkout.amount,
-                currency=checkout.currency,
-                card_brand=result.card_brand,
-                card_last4=result.card_last4,
-                group_id=checkout.group_id,
-                deposit_setup_intent_id=deposit_setup,
-            ),
-            **meta,
+        authorized = from_attrs(
+            PaymentAuthorizedV1,
+            checkout,
+            payment_intent_id=result.id,
+            card_brand=result.card_brand,
+            card_last4=result.card_last4,
+            deposit_setup_intent_id=deposit_setup,
         )
+        await outbox.add(conn, authorized, **meta)
     else:
-        await outbox.add(
-            conn, checkout_failed(payment_id, checkout, row, "authorization_failed"), **meta
-        )
+        await outbox.add(conn, checkout_failed(checkout, row, "authorization_failed"), **meta)
 
 
 def _payment_row(
@@ -107,23 +99,41 @@ def _payment_row(
         # What an off-session charge of this booking needs later.
         "customer_id": customer_id,
         "saved_payment_method": result.payment_method if (ok or action) and result else None,
-        "failure_code": None
-        if ok or action
-        else (error.code if error else result and result.failure_code),
-        "decline_code": result.decline_code if result else None,
-        "failure_message": None
-        if ok or action
-        else (error.message if error else result and result.failure_message),
+        **failure_columns(result, error, ok=ok or action),
     }
 
 
-def checkout_failed(
-    payment_id: str, checkout: Checkout, row: Any, default_code: str
-) -> PaymentFailedV1:
+def failure_columns(
+    result: PaymentIntentResult | SetupIntentResult | None,
+    error: StripeGatewayError | None,
+    *,
+    ok: bool,
+    status_is_code: bool = False,
+) -> dict[str, str | None]:
+    """Why a checkout's attempt failed, as its payment row records it: Stripe's refusal of the
+    call (`error`) or its answer's decline (`result`); no code nor message when `ok`.
+    `status_is_code`: an answer that gives no failure code fails with its status (a card
+    setup left `requires_action`)."""
+    code = message = None
+    if not ok and error is not None:
+        code, message = error.code, error.message
+    elif not ok and result is not None:
+        code = result.failure_code
+        if status_is_code:
+            code = code or result.status
+        message = result.failure_message
+    return {
+        "failure_code": code,
+        "decline_code": result.decline_code if result else None,
+        "failure_message": message,
+    }
+
+
+def checkout_failed(checkout: Checkout, row: Any, default_code: str) -> PaymentFailedV1:
     """A checkout's payment that failed at Stripe, as recorded (`row`: its failure columns);
-    `default_code` when Stripe gave none (an authorization's, or a card setup's)."""
+    `default_code` when Stripe gave none (an authorization's, a card setup's, a debit's)."""
     return PaymentFailedV1(
-        payment_id=payment_id,
+        payment_id=checkout.payment_id,
         booking_id=checkout.booking_id,
         code=row["failure_code"] or default_code,
         decline_code=row["decline_code"],

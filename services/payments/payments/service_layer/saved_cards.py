@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 import asyncpg
 
+from domainkit.rows import from_attrs
 from eventkit.outbox import Outbox
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.booking import PaymentRetryRequestedV1
@@ -30,7 +31,11 @@ from payments.domain.checkout import Checkout, is_destination_charge, stripe_met
 from payments.domain.ids import idempotency_key
 from payments.domain.payment import PaymentStatus, PaymentTrigger
 from payments.service_layer.captures import record_captured
-from payments.service_layer.card_authorizations import checkout_failed, record_attempt
+from payments.service_layer.card_authorizations import (
+    checkout_failed,
+    failure_columns,
+    record_attempt,
+)
 from payments.service_layer.guards import existing_payment, refusal_is_final
 from payments.service_layer.use_cases import StripeUseCases
 
@@ -54,7 +59,6 @@ class SavedCards(StripeUseCases[StripeGateway]):
         error: StripeGatewayError | None,
     ) -> None:
         ok = result is not None and result.status == "succeeded" and bool(result.payment_method)
-        payment_id = checkout.payment_id
         row = {
             **repository.checkout_payment(checkout, env.correlation_id),
             "status": PaymentStatus.SAVED if ok else PaymentStatus.FAILED,
@@ -63,34 +67,22 @@ class SavedCards(StripeUseCases[StripeGateway]):
             "saved_payment_method": result.payment_method if ok and result else None,
             "card_brand": result.card_brand if result else None,
             "card_last4": result.card_last4 if result else None,
-            "failure_code": None
-            if ok
-            else (error.code if error else result and (result.failure_code or result.status)),
-            "decline_code": result.decline_code if result else None,
-            "failure_message": None
-            if ok
-            else (error.message if error else result and result.failure_message),
+            **failure_columns(result, error, ok=ok, status_is_code=True),
         }
         meta = await record_attempt(conn, env, checkout, row)
         if meta is None:
             return
         if ok and result is not None:
-            await self.outbox.add(
-                conn,
-                PaymentMethodSavedV1(
-                    payment_id=payment_id,
-                    booking_id=checkout.booking_id,
-                    setup_intent_id=result.id,
-                    card_brand=result.card_brand,
-                    card_last4=result.card_last4,
-                    group_id=checkout.group_id,
-                ),
-                **meta,
+            saved = from_attrs(
+                PaymentMethodSavedV1,
+                checkout,
+                setup_intent_id=result.id,
+                card_brand=result.card_brand,
+                card_last4=result.card_last4,
             )
+            await self.outbox.add(conn, saved, **meta)
         else:
-            await self.outbox.add(
-                conn, checkout_failed(payment_id, checkout, row, "setup_failed"), **meta
-            )
+            await self.outbox.add(conn, checkout_failed(checkout, row, "setup_failed"), **meta)
 
     async def charge(self, payment: asyncpg.Record) -> PaymentIntentResult:
         """Charge a payment's saved card off-session, in full (a charge of its transfer group;
