@@ -36,7 +36,7 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import Final
 
 import asyncpg
 
@@ -60,8 +60,9 @@ from payments.domain.checkout import US_BANK_ACCOUNT, Checkout
 from payments.domain.ids import idempotency_key
 from payments.domain.payment import PaymentStatus
 from payments.service_layer.card_authorizations import (
+    Authorization,
+    attempt_columns,
     checkout_failed,
-    failure_columns,
     record_attempt,
 )
 from payments.service_layer.saved_cards import SavedCardUseCases
@@ -106,19 +107,23 @@ class BankDebits(SavedCardUseCases):
         )
 
     async def record_debit(
-        self,
-        conn: asyncpg.Connection,
-        env: Envelope,
-        checkout: Checkout,
-        customer_id: str | None,
-        result: PaymentIntentResult | None,
-        error: StripeGatewayError | None,
+        self, conn: asyncpg.Connection, env: Envelope, checkout: Checkout, auth: Authorization
     ) -> None:
         """The payment row and payment_processing (or payment_failed), once."""
+        result = auth.payment_intent
         # `succeeded` at once is possible on Stripe (instant verification); the webhook that
         # reports it captures the payment as for any other settled debit.
         ok = result is not None and result.status in ("processing", "succeeded")
-        row = _debit_row(env, checkout, customer_id, result, error, ok=ok)
+        row = {
+            **attempt_columns(env, checkout, auth, ok=ok),
+            "payment_method_type": US_BANK_ACCOUNT,
+            "transfer_group": checkout.booking_id,
+            "status": PaymentStatus.PROCESSING if ok else PaymentStatus.FAILED,
+            "payment_intent_id": (result.id or None) if result else None,
+            "stripe_status": result.stripe_status if result else None,
+            "bank_name": result.bank_name if result else None,
+            "bank_last4": result.bank_last4 if result else None,
+        }
         # only a checkout of payment_method_type US_BANK_ACCOUNT comes here (the metric label)
         meta = await record_attempt(conn, env, checkout, row)
         if meta is None:
@@ -209,27 +214,3 @@ def cleared_sweeper(outbox: Outbox, every: float) -> Worker:
             await sweep_cleared(conn, outbox)
 
     return periodic.every(every, step, name="funds-cleared-sweeper")
-
-
-def _debit_row(
-    env: Envelope,
-    checkout: Checkout,
-    customer_id: str | None,
-    result: PaymentIntentResult | None,
-    error: StripeGatewayError | None,
-    *,
-    ok: bool,
-) -> dict[str, Any]:
-    """The payment row of a debit as Stripe answered it (or refused it: `error`)."""
-    return {
-        **repository.checkout_payment(checkout, env.correlation_id),
-        "payment_method_type": US_BANK_ACCOUNT,
-        "transfer_group": checkout.booking_id,
-        "payment_intent_id": (result.id or None) if result else None,
-        "status": PaymentStatus.PROCESSING if ok else PaymentStatus.FAILED,
-        "stripe_status": result.stripe_status if result else None,
-        "bank_name": result.bank_name if result else None,
-        "bank_last4": result.bank_last4 if result else None,
-        "customer_id": customer_id,
-        **failure_columns(result, error, ok=ok),
-    }

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -39,33 +40,63 @@ async def record_attempt(
     }
 
 
+@dataclass(frozen=True)
+class Authorization:
+    """What Stripe answered a checkout, to be recorded: the guest's customer and the intent
+    (a PaymentIntent, or the SetupIntent that saved the card), or its refusal (`error`, with
+    `result` None)."""
+
+    customer_id: str | None
+    result: PaymentIntentResult | SetupIntentResult | None
+    error: StripeGatewayError | None = None
+    deposit: SetupIntentResult | None = None  # the card saved for a security deposit
+
+    @property
+    def payment_intent(self) -> PaymentIntentResult | None:
+        """The result of a checkout that authorizes a card or debits a bank account."""
+        assert self.result is None or isinstance(self.result, PaymentIntentResult)
+        return self.result
+
+    @property
+    def setup_intent(self) -> SetupIntentResult | None:
+        """The result of a checkout that saves its card for later (`save_for_later`)."""
+        assert self.result is None or isinstance(self.result, SetupIntentResult)
+        return self.result
+
+
 async def record_card_authorization(
     conn: asyncpg.Connection,
     outbox: Outbox,
     deposits: Deposits,
     env: Envelope,
     checkout: Checkout,
-    customer_id: str | None,
-    result: PaymentIntentResult | None,
-    error: StripeGatewayError | None,
-    deposit: SetupIntentResult | None,
+    auth: Authorization,
 ) -> None:
-    """`result` None with `error`: Stripe refused the call. A redelivery inserts nothing."""
+    """Stripe refused the call: `auth.error`. A redelivery inserts nothing."""
+    result = auth.payment_intent
     ok = result is not None and not result.declined and result.status == "requires_capture"
     # The bank wants the guest to authenticate (3-D Secure): neither authorized nor failed
     # yet; the webhook of the intent decides (`card_actions`).
     action = result is not None and result.status == "requires_action"
-    row = _payment_row(env, checkout, customer_id, result, error, ok=ok, action=action)
+    row = {
+        **attempt_columns(env, checkout, auth, ok=ok or action),
+        "status": authorization_outcome(ok, action),
+        "payment_intent_id": result.id if result else None,
+        "stripe_status": result.stripe_status if result else None,
+        "card_brand": result.card_brand if result else None,
+        "card_last4": result.card_last4 if result else None,
+        "saved_payment_method": result.payment_method if (ok or action) and result else None,
+    }
     meta = await record_attempt(conn, env, checkout, row)
     if meta is None:
         return
     if action:
         assert result is not None
-        await deposits.record(conn, checkout, customer_id, deposit)
+        await deposits.record(conn, checkout, auth.customer_id, auth.deposit)
         await outbox.add(conn, card_actions.action_required(checkout, result), **meta)
     elif ok:
         assert result is not None
-        deposit_setup = await deposits.record(conn, checkout, customer_id, deposit)
+        deposit_setup = await deposits.record(conn, checkout, auth.customer_id, auth.deposit)
         authorized = from_attrs(
             PaymentAuthorizedV1,
             checkout,
@@ -79,31 +110,26 @@ async def record_card_authorization(
         await outbox.add(conn, checkout_failed(checkout, row, "authorization_failed"), **meta)
 
 
-def _payment_row(
+def attempt_columns(
     env: Envelope,
     checkout: Checkout,
-    customer_id: str | None,
-    result: PaymentIntentResult | None,
-    error: StripeGatewayError | None,
+    auth: Authorization,
     *,
     ok: bool,
-    action: bool,
+    status_is_code: bool = False,
 ) -> dict[str, Any]:
+    """The columns every checkout's payment row has, as Stripe answered its attempt: the
+    checkout's, the customer (what an off-session charge of the booking needs later), and why
+    it failed (nothing when `ok`). Each kind adds its status, its intent, the card or the bank
+    account."""
     return {
         **repository.checkout_payment(checkout, env.correlation_id),
-        "payment_intent_id": result.id if result else None,
-        "status": authorization_outcome(ok, action),
-        "stripe_status": result.stripe_status if result else None,
-        "card_brand": result.card_brand if result else None,
-        "card_last4": result.card_last4 if result else None,
-        # What an off-session charge of this booking needs later.
-        "customer_id": customer_id,
-        "saved_payment_method": result.payment_method if (ok or action) and result else None,
-        **failure_columns(result, error, ok=ok or action),
+        "customer_id": auth.customer_id,
+        **_failure_columns(auth.result, auth.error, ok=ok, status_is_code=status_is_code),
     }
 
 
-def failure_columns(
+def _failure_columns(
     result: PaymentIntentResult | SetupIntentResult | None,
     error: StripeGatewayError | None,
     *,

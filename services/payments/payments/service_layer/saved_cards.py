@@ -32,8 +32,9 @@ from payments.domain.ids import idempotency_key
 from payments.domain.payment import PaymentStatus, PaymentTrigger
 from payments.service_layer.captures import record_captured
 from payments.service_layer.card_authorizations import (
+    Authorization,
+    attempt_columns,
     checkout_failed,
-    failure_columns,
     record_attempt,
 )
 from payments.service_layer.guards import existing_payment, refusal_is_final
@@ -50,24 +51,17 @@ class SavedCards(StripeUseCases[StripeGateway]):
         )
 
     async def record_saved(
-        self,
-        conn: asyncpg.Connection,
-        env: Envelope,
-        checkout: Checkout,
-        customer: str | None,
-        result: SetupIntentResult | None,
-        error: StripeGatewayError | None,
+        self, conn: asyncpg.Connection, env: Envelope, checkout: Checkout, auth: Authorization
     ) -> None:
+        result = auth.setup_intent
         ok = result is not None and result.status == "succeeded" and bool(result.payment_method)
         row = {
-            **repository.checkout_payment(checkout, env.correlation_id),
+            **attempt_columns(env, checkout, auth, ok=ok, status_is_code=True),
             "status": PaymentStatus.SAVED if ok else PaymentStatus.FAILED,
-            "customer_id": customer,
             "setup_intent_id": result.id if result else None,
             "saved_payment_method": result.payment_method if ok and result else None,
             "card_brand": result.card_brand if result else None,
             "card_last4": result.card_last4 if result else None,
-            **failure_columns(result, error, ok=ok, status_is_code=True),
         }
         meta = await record_attempt(conn, env, checkout, row)
         if meta is None:
