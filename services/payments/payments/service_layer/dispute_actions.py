@@ -119,12 +119,7 @@ class DisputeActions(StripeUseCases[StripeDisputes]):
         event: EvidenceSubmissionRequestedV1,
         outcome: ActionOutcome | None,
     ) -> None:
-        if outcome is None or not await self._record(
-            conn, event.request_id, event, SUBMIT, outcome
-        ):
-            return
-        if not outcome.succeeded:
-            await self._failed(conn, env, event, SUBMIT, outcome)
+        if outcome is None or not await self._succeeded(conn, env, event, SUBMIT, outcome):
             return
         await self.outbox.reply(
             conn,
@@ -163,13 +158,7 @@ class DisputeActions(StripeUseCases[StripeDisputes]):
         event: DisputeAcceptanceRequestedV1,
         outcome: ActionOutcome | None,
     ) -> None:
-        if outcome is None or not await self._record(
-            conn, event.request_id, event, ACCEPT, outcome
-        ):
-            return
-        if not outcome.succeeded:
-            await disputes_db.set_accepting(conn, event.dispute_id, False)
-            await self._failed(conn, env, event, ACCEPT, outcome)
+        if outcome is None or not await self._succeeded(conn, env, event, ACCEPT, outcome):
             return
         await self.outbox.reply(
             conn,
@@ -195,17 +184,20 @@ class DisputeActions(StripeUseCases[StripeDisputes]):
         log.error("dispute %s (%s) refused: %s", processor_dispute_id, status, exc)
         return ActionOutcome(False, status, code=code, message=exc.message)
 
-    async def _record(
+    async def _succeeded(
         self,
         conn: asyncpg.Connection,
-        request_id: str,
+        env: Envelope,
         event: EvidenceSubmissionRequestedV1 | DisputeAcceptanceRequestedV1,
         action: str,
         outcome: ActionOutcome,
     ) -> bool:
-        return await disputes_db.record_action(
+        """Record the request's outcome, once; a failure is announced (action_failed) and a
+        refused acceptance unmarks the dispute. True for a success recorded now (its event is
+        the caller's); False for a failure, or a request recorded by an earlier delivery."""
+        recorded = await disputes_db.record_action(
             conn,
-            request_id=request_id,
+            request_id=event.request_id,
             dispute_id=event.dispute_id,
             action=action,
             succeeded=outcome.succeeded,
@@ -213,21 +205,15 @@ class DisputeActions(StripeUseCases[StripeDisputes]):
             code=outcome.code,
             message=outcome.message or None,
         )
-
-    async def _failed(
-        self,
-        conn: asyncpg.Connection,
-        env: Envelope,
-        event: EvidenceSubmissionRequestedV1 | DisputeAcceptanceRequestedV1,
-        action: str,
-        outcome: ActionOutcome,
-    ) -> None:
+        if not recorded or outcome.succeeded:
+            return recorded
+        if action == ACCEPT:
+            await disputes_db.set_accepting(conn, event.dispute_id, False)
         await self.outbox.reply(
             conn,
-            DisputeActionFailedV1(
-                request_id=event.request_id,
-                dispute_id=event.dispute_id,
-                payment_id=event.payment_id,
+            from_attrs(
+                DisputeActionFailedV1,
+                event,
                 action=action,
                 code=outcome.code or PROCESSOR_REFUSED,
                 message=outcome.message,
@@ -235,3 +221,4 @@ class DisputeActions(StripeUseCases[StripeDisputes]):
             key=event.payment_id,
             cause=env,
         )
+        return False

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import asyncpg
 
+from domainkit.rows import from_attrs
 from eventkit.outbox import Outbox
 from eventkit.routing import PermanentError
 from marketplace_contracts import Envelope
@@ -293,14 +294,6 @@ class PaymentHandlers(StripeUseCases[StripeGateway]):
                 conn, event.payment_id, held, PaymentTrigger.VOID, stripe_status=result.status
             )
         if voided:
-            await self.outbox.add(
-                conn,
-                PaymentVoidedV1(
-                    payment_id=event.payment_id,
-                    booking_id=event.booking_id,
-                    reason=event.reason,
-                ),
-                key=event.payment_id,
-                correlation_id=env.correlation_id,
-                causation_id=env.event_id,
-            )
+            # A single booking's payment (a group's is voided by group_failed): no group.
+            void = from_attrs(PaymentVoidedV1, event, group_id=None)
+            await self.outbox.reply(conn, void, key=event.payment_id, cause=env)
