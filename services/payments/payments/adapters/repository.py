@@ -146,20 +146,45 @@ async def set_stripe_status(conn: asyncpg.Connection, payment_id: str, stripe_st
 async def claim_expiring(
     conn: asyncpg.Connection, older_than: timedelta, limit: int
 ) -> list[asyncpg.Record]:
-    """Mark (once) the authorizations held longer than `older_than`; the marked rows. Rows
-    another sweeper holds are skipped, not waited for."""
-    rows: list[asyncpg.Record] = await conn.fetch(
-        "UPDATE payments.payments SET expiry_notified_at = now(), updated_at = now() "
-        "WHERE payment_id IN (SELECT payment_id FROM payments.payments "
-        "  WHERE status = $3 AND expiry_notified_at IS NULL "
-        "  AND coalesce(authorized_at, created_at) < now() - $1::interval "
-        "  ORDER BY coalesce(authorized_at, created_at) LIMIT $2 "
-        "  FOR UPDATE SKIP LOCKED) "
-        "RETURNING payment_id, booking_id, group_id, amount, currency, payment_intent_id, "
-        "coalesce(authorized_at, created_at) AS authorized_at, correlation_id",
+    """Mark (once) the authorizations held longer than `older_than`; the marked rows."""
+    return await claim_batch(
+        conn,
         older_than,
         limit,
         PaymentStatus.AUTHORIZED,
+        mark="expiry_notified_at = now()",
+        due="expiry_notified_at IS NULL "
+        "AND coalesce(authorized_at, created_at) < now() - $1::interval",
+        oldest_first="coalesce(authorized_at, created_at)",
+        returning="payment_id, booking_id, group_id, amount, currency, payment_intent_id, "
+        "coalesce(authorized_at, created_at) AS authorized_at, correlation_id",
+    )
+
+
+async def claim_batch(
+    conn: asyncpg.Connection,
+    value: object,
+    limit: int,
+    status: PaymentStatus,
+    *,
+    mark: str,
+    due: str,
+    oldest_first: str,
+    returning: str,
+) -> list[asyncpg.Record]:
+    """A sweeper's batch: set `mark` on at most `limit` payments in `status` for which `due`
+    holds (`due` excludes the marked ones: each is claimed once), by `oldest_first`; their
+    `returning` columns. `$1` in the clauses is `value`. Rows another sweeper holds are
+    skipped, not waited for."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        f"UPDATE payments.payments SET {mark}, updated_at = now() "
+        "WHERE payment_id IN (SELECT payment_id FROM payments.payments "
+        f"  WHERE status = $3 AND {due} "
+        f"  ORDER BY {oldest_first} LIMIT $2 FOR UPDATE SKIP LOCKED) "
+        f"RETURNING {returning}",
+        value,
+        limit,
+        status,
     )
     return rows
 

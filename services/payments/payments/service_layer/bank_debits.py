@@ -40,7 +40,7 @@ from typing import Final
 
 import asyncpg
 
-from domainkit.rows import from_attrs
+from domainkit.rows import from_attrs, from_row
 from eventkit import periodic
 from eventkit.outbox import Outbox
 from eventkit.runtime import ServiceRuntime, Worker
@@ -195,11 +195,10 @@ async def sweep_cleared(
         for row in rows:
             await outbox.add(
                 conn,
-                FundsClearedV1(
-                    payment_id=row["payment_id"],
-                    booking_id=row["booking_id"],
+                from_row(
+                    FundsClearedV1,
+                    row,
                     amount=row["captured_amount"],
-                    currency=row["currency"],
                     cleared_at=row["funds_cleared_at"],
                 ),
                 key=row["payment_id"],

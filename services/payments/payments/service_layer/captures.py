@@ -8,6 +8,7 @@ from typing import Any
 
 import asyncpg
 
+from domainkit.rows import from_attrs
 from eventkit.outbox import Outbox
 from eventkit.routing import PermanentError
 from marketplace_contracts.events.payments import PaymentCapturedV2, PaymentSplit
@@ -89,17 +90,7 @@ def payment_captured(
         amount=result.amount_received,
         currency=payment["currency"],
         platform_fee=sum(s.platform_fee for s in splits),
-        splits=[
-            PaymentSplit(
-                booking_id=s.booking_id,
-                host_account_id=s.host_account_id,
-                amount=s.amount,
-                platform_fee=s.platform_fee,
-                host_amount=s.host_amount,
-                tax=s.tax,
-            )
-            for s in splits
-        ],
+        splits=[from_attrs(PaymentSplit, s) for s in splits],
         transfer_group=payment["transfer_group"],
         charge_request_id=charge_request_id,
         # A bank debit can still be returned: finance holds the payout until then.
