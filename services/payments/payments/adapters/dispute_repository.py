@@ -9,8 +9,8 @@ from typing import Any
 
 import asyncpg
 
-from eventkit.rows import insert, select_one
-from payments.adapters.repository import PaymentsDB
+from eventkit.rows import select_one
+from payments.adapters.repository import PaymentsDB, insert_once
 from payments.adapters.stripe_disputes import BalanceMove
 
 BANK_DEBIT = "us_bank_account"
@@ -31,8 +31,7 @@ async def payment_of_charge(
 
 async def open_dispute(conn: asyncpg.Connection, row: dict[str, Any]) -> bool:
     """The dispute's row, unless one exists; True when this call created it."""
-    status = await insert(conn, "payments.disputes", row, "ON CONFLICT (dispute_id) DO NOTHING")
-    return bool(status == "INSERT 0 1")
+    return await insert_once(conn, "payments.disputes", row, "dispute_id")
 
 
 async def lock(conn: asyncpg.Connection, dispute_id: str) -> asyncpg.Record | None:
@@ -140,7 +139,4 @@ async def record_action(
 
 
 async def add_fraud_warning(conn: asyncpg.Connection, row: dict[str, Any]) -> bool:
-    status = await insert(
-        conn, "payments.early_fraud_warnings", row, "ON CONFLICT (warning_id) DO NOTHING"
-    )
-    return bool(status == "INSERT 0 1")
+    return await insert_once(conn, "payments.early_fraud_warnings", row, "warning_id")

@@ -11,6 +11,7 @@ import asyncpg
 
 from eventkit.rows import LostUpdate as LostUpdate  # re-exported: callers use repository.*
 from eventkit.rows import expect_changed as expect_changed
+from eventkit.rows import insert
 from payments.domain.checkout import Checkout, Split
 from payments.domain.payment import PaymentStatus, PaymentTrigger, next_status
 
@@ -79,13 +80,15 @@ def splits_of(payment: asyncpg.Record) -> tuple[Split, ...]:
 
 async def insert_payment(conn: asyncpg.Connection, payment: dict[str, Any]) -> bool:
     """False if this checkout's payment already exists (a redelivered request)."""
-    columns = ", ".join(payment)
-    params = ", ".join(f"${i}" for i in range(1, len(payment) + 1))
-    status = await conn.execute(
-        f"INSERT INTO payments.payments ({columns}) VALUES ({params}) "
-        "ON CONFLICT (booking_id, purpose) DO NOTHING",
-        *payment.values(),
-    )
+    return await insert_once(conn, "payments.payments", payment, "booking_id, purpose")
+
+
+async def insert_once(
+    conn: asyncpg.Connection, table: str, row: dict[str, Any], unique: str
+) -> bool:
+    """Insert `row` unless `table` holds one with the same `unique` columns; True when this
+    call wrote it (what lets a fact be emitted once)."""
+    status = await insert(conn, table, row, f"ON CONFLICT ({unique}) DO NOTHING")
     return bool(status == "INSERT 0 1")
 
 
