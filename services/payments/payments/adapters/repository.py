@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import asdict
 from datetime import timedelta
 from typing import Any, TypeAlias
@@ -12,7 +13,7 @@ import asyncpg
 from eventkit.rows import LostUpdate as LostUpdate  # re-exported: callers use repository.*
 from eventkit.rows import expect_changed as expect_changed
 from eventkit.rows import insert
-from payments.domain.checkout import Checkout, Split
+from payments.domain.checkout import Checkout, Split, captured_splits
 from payments.domain.payment import PaymentStatus, PaymentTrigger, next_status
 
 PaymentsDB: TypeAlias = asyncpg.Pool | asyncpg.Connection
@@ -72,10 +73,23 @@ def checkout_payment(checkout: Checkout, correlation_id: uuid.UUID) -> dict[str,
     }
 
 
-def splits_of(payment: asyncpg.Record) -> tuple[Split, ...]:
+def splits_of(payment: Mapping[str, Any]) -> tuple[Split, ...]:
     """The recorded splits of a group's payment (empty for a single booking's); those
     recorded before taxes were (no `tax`) have none."""
     return tuple(Split(**item) for item in payment["splits"] or ())
+
+
+def captured_splits_of(payment: Mapping[str, Any], captured: int) -> tuple[Split, ...]:
+    """What each booking a payment row paid for got of `captured` (`captured_splits`: its
+    recorded splits, or the single booking's). Raises InvalidCheckout."""
+    return captured_splits(
+        booking_id=payment["booking_id"],
+        host_account_id=payment["host_account_id"],
+        platform_fee=payment["platform_fee"],
+        captured=captured,
+        splits=splits_of(payment),
+        tax=payment["tax"],
+    )
 
 
 async def insert_payment(conn: asyncpg.Connection, payment: dict[str, Any]) -> bool:

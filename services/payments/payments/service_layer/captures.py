@@ -14,7 +14,7 @@ from eventkit.routing import PermanentError
 from marketplace_contracts.events.payments import PaymentCapturedV2, PaymentSplit
 from payments.adapters import repository
 from payments.adapters.stripe_gateway import PaymentIntentResult
-from payments.domain.checkout import InvalidCheckout, Split, captured_splits, check_splits
+from payments.domain.checkout import InvalidCheckout, Split, check_splits
 from payments.domain.payment import PaymentTrigger
 
 
@@ -40,14 +40,7 @@ async def record_captured(
     captured = result.amount_received
     try:
         if splits is None:
-            splits = captured_splits(
-                booking_id=payment["booking_id"],
-                host_account_id=payment["host_account_id"],
-                platform_fee=payment["platform_fee"],
-                captured=captured,
-                splits=repository.splits_of(payment),
-                tax=payment["tax"],
-            )
+            splits = repository.captured_splits_of(payment, captured)
         else:
             check_splits(splits, amount=captured, platform_fee=sum(s.platform_fee for s in splits))
     except InvalidCheckout as exc:

@@ -42,7 +42,6 @@ from payments.adapters.stripe_gateway import StripeGateway, StripeGatewayError
 from payments.domain.checkout import (
     InvalidCheckout,
     Split,
-    captured_splits,
     is_destination_charge,
 )
 from payments.domain.ids import idempotency_key
@@ -80,14 +79,7 @@ class TransferOutcome:
 def booking_split(payment: asyncpg.Record, booking_id: str) -> Split:
     """The split of the payment that paid for the booking (raises TransferRefused)."""
     try:
-        splits = captured_splits(
-            booking_id=payment["booking_id"],
-            host_account_id=payment["host_account_id"],
-            platform_fee=payment["platform_fee"],
-            captured=payment["amount"],
-            splits=repository.splits_of(payment),
-            tax=payment["tax"],
-        )
+        splits = repository.captured_splits_of(payment, payment["amount"])
     except InvalidCheckout as exc:
         raise TransferRefused("invalid_payment", str(exc)) from exc
     for split in splits:
