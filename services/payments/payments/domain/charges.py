@@ -22,6 +22,7 @@ from typing import Any, Final
 from domainkit.rows import from_attrs
 from payments.domain.checkout import DEPOSIT_CLAIM, EXTRA_CHARGE, Split
 from payments.domain.ids import charge_payment_id
+from payments.domain.refusals import Refused
 
 # Refusal codes (payment_failed `code`; Stripe's own codes pass through unchanged).
 PAYMENT_NOT_FOUND: Final = "payment_not_found"
@@ -31,13 +32,8 @@ DEPOSIT_CLAIM_REASON: Final = "deposit_claim"
 """`booking.charge_requested` `reason` of a damage claim against a security deposit."""
 
 
-class ChargeRefused(Exception):
+class ChargeRefused(Refused):
     """The extra charge cannot be made as asked: answer payment_failed now (no retry helps)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

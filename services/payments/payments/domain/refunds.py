@@ -27,6 +27,7 @@ from typing import Any, Final, Literal
 from domainkit.rows import from_row
 from payments.domain.checkout import InvalidCheckout, Split, captured_splits, without_refund
 from payments.domain.payment import NOT_CHARGED_YET, PaymentStatus
+from payments.domain.refusals import Refused
 
 Method = Literal["refund", "void", "partial_capture", "none"]
 
@@ -80,13 +81,8 @@ CHARGE_DISPUTED: Final = "charge_disputed"
 with this code, so it is refused before asking (Stripe's own code, kept)."""
 
 
-class RefundRefused(Exception):
+class RefundRefused(Refused):
     """The refund cannot be made as asked: record it failed now (no retry helps)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
 
 
 class PaymentBusy(Exception):

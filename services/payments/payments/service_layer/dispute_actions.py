@@ -46,6 +46,7 @@ from payments.adapters.stripe_disputes import StripeDisputes
 from payments.adapters.stripe_gateway import StripeGatewayError
 from payments.domain.disputes import RESPONDABLE
 from payments.domain.ids import idempotency_key
+from payments.domain.refusals import Refused
 from payments.service_layer.use_cases import StripeUseCases
 
 log = logging.getLogger("payments.dispute_actions")
@@ -67,11 +68,8 @@ class ActionOutcome:
     message: str = ""
 
 
-class _Refused(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
+class _Refused(Refused):
+    """Evidence that cannot be sent as given (not base64, or not what its sha256 says)."""
 
 
 def _content(file_b64: str, sha256: str, filename: str) -> bytes:

@@ -46,18 +46,14 @@ from payments.domain.checkout import (
 )
 from payments.domain.ids import idempotency_key
 from payments.domain.payment import PaymentStatus
+from payments.domain.refusals import Refused
 from payments.service_layer.use_cases import StripeUseCases
 
 log = logging.getLogger("payments.transfers")
 
 
-class TransferRefused(Exception):
+class TransferRefused(Refused):
     """A release payments will not transfer (recorded and announced as transfer_failed)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
 
 
 @dataclass(frozen=True)
