@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 
 from domainkit.rows import from_attrs
 from eventkit.outbox import Outbox
-from marketplace_contracts import Envelope
+from marketplace_contracts import Envelope, EventModel
 from marketplace_contracts.events.payments import PaymentAuthorizedV1, PaymentFailedV1
 from payments import metrics
 from payments.adapters import repository
@@ -23,6 +23,8 @@ from payments.domain.checkout import Checkout
 from payments.domain.payment import authorization_outcome
 from payments.service_layer import card_actions
 from payments.service_layer.deposits import Deposits
+
+E = TypeVar("E", bound=EventModel)
 
 
 async def record_attempt(
@@ -97,12 +99,11 @@ async def record_card_authorization(
     elif ok:
         assert result is not None
         deposit_setup = await deposits.record(conn, checkout, auth.customer_id, auth.deposit)
-        authorized = from_attrs(
+        authorized = card_fact(
             PaymentAuthorizedV1,
             checkout,
+            result,
             payment_intent_id=result.id,
-            card_brand=result.card_brand,
-            card_last4=result.card_last4,
             deposit_setup_intent_id=deposit_setup,
         )
         await outbox.add(conn, authorized, **meta)
@@ -153,6 +154,19 @@ def _failure_columns(
         "decline_code": result.decline_code if result else None,
         "failure_message": message,
     }
+
+
+def card_fact(
+    fact: type[E],
+    checkout: Checkout,
+    result: PaymentIntentResult | SetupIntentResult,
+    **given: Any,
+) -> E:
+    """An event of the card a checkout paid or saved with: the checkout's ids (and amounts),
+    the card as Stripe answered, and what else the event names (`given`)."""
+    return from_attrs(
+        fact, checkout, card_brand=result.card_brand, card_last4=result.card_last4, **given
+    )
 
 
 def checkout_failed(checkout: Checkout, row: Any, default_code: str) -> PaymentFailedV1:

@@ -15,7 +15,6 @@ from collections.abc import Callable
 
 import asyncpg
 
-from domainkit.rows import from_attrs
 from eventkit.outbox import Outbox
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.booking import PaymentRetryRequestedV1
@@ -34,6 +33,7 @@ from payments.service_layer.captures import record_captured
 from payments.service_layer.card_authorizations import (
     Authorization,
     attempt_columns,
+    card_fact,
     checkout_failed,
     record_attempt,
 )
@@ -67,13 +67,7 @@ class SavedCards(StripeUseCases[StripeGateway]):
         if meta is None:
             return
         if ok and result is not None:
-            saved = from_attrs(
-                PaymentMethodSavedV1,
-                checkout,
-                setup_intent_id=result.id,
-                card_brand=result.card_brand,
-                card_last4=result.card_last4,
-            )
+            saved = card_fact(PaymentMethodSavedV1, checkout, result, setup_intent_id=result.id)
             await self.outbox.add(conn, saved, **meta)
         else:
             await self.outbox.add(conn, checkout_failed(checkout, row, "setup_failed"), **meta)
