@@ -10,6 +10,7 @@ takes in one charge (``domainkit.money``) is not sent:
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Literal, NotRequired, TypedDict, Unpack
 
 import stripe
@@ -173,12 +174,8 @@ class ChargeCalls(StripeClientBase):
             params["amount_to_capture"] = amount_to_capture
         if application_fee_amount is not None:
             params["application_fee_amount"] = application_fee_amount
-        intent = await answer(
-            self._client.v1.payment_intents.capture_async(
-                payment_intent_id, params, options=idempotent(idempotency_key)
-            )
-        )
-        return intent_result(intent)
+        capture = self._client.v1.payment_intents.capture_async
+        return await _changed(capture, payment_intent_id, params, idempotency_key)
 
     async def cancel(
         self,
@@ -191,12 +188,8 @@ class ChargeCalls(StripeClientBase):
         params: PaymentIntentCancelParams = {"expand": list(EXPAND_CHARGE)}
         if cancellation_reason is not None:
             params["cancellation_reason"] = cancellation_reason
-        intent = await answer(
-            self._client.v1.payment_intents.cancel_async(
-                payment_intent_id, params, options=idempotent(idempotency_key)
-            )
-        )
-        return intent_result(intent)
+        cancel = self._client.v1.payment_intents.cancel_async
+        return await _changed(cancel, payment_intent_id, params, idempotency_key)
 
     async def retrieve(self, payment_intent_id: str) -> PaymentIntentResult:
         params: PaymentIntentRetrieveParams = {"expand": list(EXPAND_CHARGE)}
@@ -204,6 +197,17 @@ class ChargeCalls(StripeClientBase):
             self._client.v1.payment_intents.retrieve_async(payment_intent_id, params)
         )
         return intent_result(intent)
+
+
+async def _changed(
+    call: Callable[..., Awaitable[stripe.PaymentIntent]],
+    payment_intent_id: str,
+    params: PaymentIntentCaptureParams | PaymentIntentCancelParams,
+    idempotency_key: str,
+) -> PaymentIntentResult:
+    """An intent after a mutating `call` on it (capture, cancel), under its idempotency key."""
+    intent = await answer(call(payment_intent_id, params, options=idempotent(idempotency_key)))
+    return intent_result(intent)
 
 
 def _intent_params(

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from domainkit.rows import from_attrs
-from payments.domain.checkout import DEPOSIT_CLAIM, EXTRA_CHARGE, Split
+from payments.domain.checkout import DEPOSIT_CLAIM, EXTRA_CHARGE, Split, with_group
 from payments.domain.ids import charge_payment_id
 from payments.domain.refusals import Refused
 
@@ -105,9 +105,7 @@ class ExtraCharge(ChargeTerms):
             "charge_request_id": self.charge_request_id,
             "reason": self.reason,
         }
-        if self.group_id is not None:
-            metadata["group_id"] = self.group_id
-        return metadata
+        return with_group(metadata, self.group_id)
 
 
 def charge_purpose(event: ChargeRequest) -> str:

@@ -162,6 +162,12 @@ def stripe_metadata(payment_id: str, booking_id: str, group_id: str | None) -> d
     return {"booking_id": booking_id, "payment_id": payment_id}
 
 
+def with_group(metadata: dict[str, str], group_id: str | None) -> dict[str, str]:
+    """Stripe metadata of an object of a group's payment names the group too (last: the
+    metadata is part of idempotent requests, so its order stays as it has been)."""
+    return metadata if group_id is None else {**metadata, "group_id": group_id}
+
+
 def check_splits(splits: Iterable[Split], *, amount: int, platform_fee: int) -> None:
     """The splits of a payment sum to its amount and its platform fee."""
     splits = tuple(splits)

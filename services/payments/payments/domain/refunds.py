@@ -25,7 +25,13 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from domainkit.rows import from_row
-from payments.domain.checkout import InvalidCheckout, Split, captured_splits, without_refund
+from payments.domain.checkout import (
+    InvalidCheckout,
+    Split,
+    captured_splits,
+    with_group,
+    without_refund,
+)
 from payments.domain.payment import NOT_CHARGED_YET, PaymentStatus
 from payments.domain.refusals import Refused
 
@@ -136,9 +142,7 @@ class RefundOrder:
             "payment_id": self.payment_id,
             "booking_id": self.booking_id,
         }
-        if self.group_id is not None:
-            metadata["group_id"] = self.group_id
-        return metadata
+        return with_group(metadata, self.group_id)
 
 
 @dataclass(frozen=True, slots=True)
