@@ -13,8 +13,6 @@ from eventkit.rows import select_one
 from payments.adapters.repository import PaymentsDB, insert_once
 from payments.adapters.stripe_disputes import BalanceMove
 
-BANK_DEBIT = "us_bank_account"
-
 
 async def payment_of_charge(
     db: PaymentsDB, charge_id: str | None, payment_intent_id: str | None

@@ -9,11 +9,9 @@ import asyncpg
 
 from eventkit.rows import insert
 from payments.adapters.repository import PaymentsDB, insert_once
+from payments.domain.refunds import HOST_REFUND_METHODS
 
 _MESSAGE_LIMIT = 2000
-# Refund methods that took money the host was owed: a Stripe refund, or a smaller capture (the
-# payment's recorded splits stay as authorized, so what a smaller capture left out counts here).
-HOST_REFUND_METHODS = ("refund", "partial_capture")
 
 
 async def get_transfer(

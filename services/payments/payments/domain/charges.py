@@ -22,10 +22,9 @@ from typing import Any, Final
 from domainkit.rows import from_attrs
 from payments.domain.checkout import DEPOSIT_CLAIM, EXTRA_CHARGE, Split, with_group
 from payments.domain.ids import charge_payment_id
-from payments.domain.refusals import Refused
+from payments.domain.refusals import PAYMENT_NOT_FOUND, Refused
 
 # Refusal codes (payment_failed `code`; Stripe's own codes pass through unchanged).
-PAYMENT_NOT_FOUND: Final = "payment_not_found"
 INVALID_CHARGE_REQUEST: Final = "invalid_charge_request"
 NO_SAVED_PAYMENT_METHOD: Final = "no_saved_payment_method"
 DEPOSIT_CLAIM_REASON: Final = "deposit_claim"

@@ -88,7 +88,7 @@ class Checkout:
     """Part of `platform_fee` that is tax (a group's: its legs' taxes)."""
     deposit_amount: int = 0
     """Security deposit of a single booking: its card is saved with a SetupIntent first."""
-    payment_method_type: str = "card"
+    payment_method_type: str = CARD
     """`us_bank_account`: an ACH Direct Debit (see `service_layer/bank_debits`)."""
     mandate: tuple[str, str] | None = None
     """A bank debit's online mandate acceptance: the guest's IP address and user agent."""

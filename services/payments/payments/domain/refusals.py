@@ -4,6 +4,11 @@ recorded failed, a charge's payment_failed, a transfer_failed, a dispute action'
 
 from __future__ import annotations
 
+from typing import Final
+
+PAYMENT_NOT_FOUND: Final = "payment_not_found"
+"""The request names a payment payments has no record of."""
+
 
 class Refused(Exception):
     def __init__(self, code: str, message: str) -> None:

@@ -46,7 +46,7 @@ from payments.adapters.stripe_disputes import (
     dispute_report,
     fraud_warning_report,
 )
-from payments.domain.checkout import InvalidCheckout
+from payments.domain.checkout import US_BANK_ACCOUNT, InvalidCheckout
 from payments.domain.disputes import CLOSED, dispute_id, moves_forward, opening_status
 from payments.domain.ids import idempotency_key
 
@@ -82,9 +82,7 @@ async def apply_dispute_event(
     if payment is None:
         log.warning("%s for unknown charge %s; ignored", event["type"], report.charge_id)
         return
-    if report.method_type == disputes_db.BANK_DEBIT or (
-        payment["payment_method_type"] == disputes_db.BANK_DEBIT
-    ):
+    if US_BANK_ACCOUNT in (report.method_type, payment["payment_method_type"]):
         return  # a returned bank debit: bank_debit_webhooks.apply_dispute
     meta = _meta(payment, event["id"])
     case_id = dispute_id(report.processor_dispute_id)
