@@ -109,31 +109,9 @@ async def get_action(db: PaymentsDB, request_id: str) -> asyncpg.Record | None:
     return await select_one(db, "payments.dispute_actions", "request_id", request_id)
 
 
-async def record_action(
-    conn: asyncpg.Connection,
-    *,
-    request_id: str,
-    dispute_id: str,
-    action: str,
-    succeeded: bool,
-    file_ids: list[str],
-    code: str | None,
-    message: str | None,
-) -> bool:
+async def record_action(conn: asyncpg.Connection, row: dict[str, Any]) -> bool:
     """The outcome of a request disputes made; True the first time (emit its fact then)."""
-    status = await conn.execute(
-        "INSERT INTO payments.dispute_actions (request_id, dispute_id, action, succeeded, "
-        "file_ids, code, message) VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7) "
-        "ON CONFLICT (request_id) DO NOTHING",
-        request_id,
-        dispute_id,
-        action,
-        succeeded,
-        file_ids,
-        code,
-        message,
-    )
-    return bool(status == "INSERT 0 1")
+    return await insert_once(conn, "payments.dispute_actions", row, "request_id")
 
 
 async def add_fraud_warning(conn: asyncpg.Connection, row: dict[str, Any]) -> bool:

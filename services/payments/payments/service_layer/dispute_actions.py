@@ -195,13 +195,15 @@ class DisputeActions(StripeUseCases[StripeDisputes]):
         the caller's); False for a failure, or a request recorded by an earlier delivery."""
         recorded = await disputes_db.record_action(
             conn,
-            request_id=event.request_id,
-            dispute_id=event.dispute_id,
-            action=action,
-            succeeded=outcome.succeeded,
-            file_ids=outcome.file_ids,
-            code=outcome.code,
-            message=outcome.message or None,
+            {
+                "request_id": event.request_id,
+                "dispute_id": event.dispute_id,
+                "action": action,
+                "succeeded": outcome.succeeded,
+                "file_ids": outcome.file_ids,
+                "code": outcome.code,
+                "message": outcome.message or None,
+            },
         )
         if not recorded or outcome.succeeded:
             return recorded
