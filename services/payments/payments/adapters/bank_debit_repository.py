@@ -6,6 +6,7 @@ from datetime import datetime
 
 import asyncpg
 
+from payments.adapters.repository import claim_batch
 from payments.domain.checkout import US_BANK_ACCOUNT
 from payments.domain.payment import PaymentStatus
 
@@ -40,21 +41,19 @@ async def record_settlement(
 async def claim_cleared(
     conn: asyncpg.Connection, now: datetime, limit: int
 ) -> list[asyncpg.Record]:
-    """Mark (once) the captured debits whose return window has passed; the marked rows. Rows
-    another sweeper holds are skipped, not waited for."""
-    rows: list[asyncpg.Record] = await conn.fetch(
-        "UPDATE payments.payments SET funds_cleared_at = $1, updated_at = now() "
-        "WHERE payment_id IN (SELECT payment_id FROM payments.payments "
-        "  WHERE funds_hold_until IS NOT NULL AND funds_cleared_at IS NULL "
-        "  AND returned_at IS NULL AND status = $3 AND funds_hold_until <= $1 "
-        "  ORDER BY funds_hold_until LIMIT $2 FOR UPDATE SKIP LOCKED) "
-        "RETURNING payment_id, booking_id, captured_amount, currency, correlation_id, "
-        "funds_cleared_at",
+    """Mark (once) the captured debits whose return window has passed; the marked rows."""
+    return await claim_batch(
+        conn,
         now,
         limit,
         PaymentStatus.CAPTURED,
+        mark="funds_cleared_at = $1",
+        due="funds_hold_until IS NOT NULL AND funds_cleared_at IS NULL "
+        "AND returned_at IS NULL AND funds_hold_until <= $1",
+        oldest_first="funds_hold_until",
+        returning="payment_id, booking_id, captured_amount, currency, correlation_id, "
+        "funds_cleared_at",
     )
-    return rows
 
 
 async def insert_repay(

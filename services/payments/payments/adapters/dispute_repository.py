@@ -9,11 +9,9 @@ from typing import Any
 
 import asyncpg
 
-from eventkit.rows import insert, select_one
-from payments.adapters.repository import PaymentsDB
+from eventkit.rows import select_one
+from payments.adapters.repository import PaymentsDB, insert_once
 from payments.adapters.stripe_disputes import BalanceMove
-
-BANK_DEBIT = "us_bank_account"
 
 
 async def payment_of_charge(
@@ -31,8 +29,7 @@ async def payment_of_charge(
 
 async def open_dispute(conn: asyncpg.Connection, row: dict[str, Any]) -> bool:
     """The dispute's row, unless one exists; True when this call created it."""
-    status = await insert(conn, "payments.disputes", row, "ON CONFLICT (dispute_id) DO NOTHING")
-    return bool(status == "INSERT 0 1")
+    return await insert_once(conn, "payments.disputes", row, "dispute_id")
 
 
 async def lock(conn: asyncpg.Connection, dispute_id: str) -> asyncpg.Record | None:
@@ -112,35 +109,10 @@ async def get_action(db: PaymentsDB, request_id: str) -> asyncpg.Record | None:
     return await select_one(db, "payments.dispute_actions", "request_id", request_id)
 
 
-async def record_action(
-    conn: asyncpg.Connection,
-    *,
-    request_id: str,
-    dispute_id: str,
-    action: str,
-    succeeded: bool,
-    file_ids: list[str],
-    code: str | None,
-    message: str | None,
-) -> bool:
+async def record_action(conn: asyncpg.Connection, row: dict[str, Any]) -> bool:
     """The outcome of a request disputes made; True the first time (emit its fact then)."""
-    status = await conn.execute(
-        "INSERT INTO payments.dispute_actions (request_id, dispute_id, action, succeeded, "
-        "file_ids, code, message) VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7) "
-        "ON CONFLICT (request_id) DO NOTHING",
-        request_id,
-        dispute_id,
-        action,
-        succeeded,
-        file_ids,
-        code,
-        message,
-    )
-    return bool(status == "INSERT 0 1")
+    return await insert_once(conn, "payments.dispute_actions", row, "request_id")
 
 
 async def add_fraud_warning(conn: asyncpg.Connection, row: dict[str, Any]) -> bool:
-    status = await insert(
-        conn, "payments.early_fraud_warnings", row, "ON CONFLICT (warning_id) DO NOTHING"
-    )
-    return bool(status == "INSERT 0 1")
+    return await insert_once(conn, "payments.early_fraud_warnings", row, "warning_id")

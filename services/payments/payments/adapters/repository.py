@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import asdict
 from datetime import timedelta
 from typing import Any, TypeAlias
@@ -11,7 +12,8 @@ import asyncpg
 
 from eventkit.rows import LostUpdate as LostUpdate  # re-exported: callers use repository.*
 from eventkit.rows import expect_changed as expect_changed
-from payments.domain.checkout import Checkout, Split
+from eventkit.rows import insert
+from payments.domain.checkout import Checkout, Split, captured_splits
 from payments.domain.payment import PaymentStatus, PaymentTrigger, next_status
 
 PaymentsDB: TypeAlias = asyncpg.Pool | asyncpg.Connection
@@ -71,21 +73,36 @@ def checkout_payment(checkout: Checkout, correlation_id: uuid.UUID) -> dict[str,
     }
 
 
-def splits_of(payment: asyncpg.Record) -> tuple[Split, ...]:
+def splits_of(payment: Mapping[str, Any]) -> tuple[Split, ...]:
     """The recorded splits of a group's payment (empty for a single booking's); those
     recorded before taxes were (no `tax`) have none."""
     return tuple(Split(**item) for item in payment["splits"] or ())
 
 
+def captured_splits_of(payment: Mapping[str, Any], captured: int) -> tuple[Split, ...]:
+    """What each booking a payment row paid for got of `captured` (`captured_splits`: its
+    recorded splits, or the single booking's). Raises InvalidCheckout."""
+    return captured_splits(
+        booking_id=payment["booking_id"],
+        host_account_id=payment["host_account_id"],
+        platform_fee=payment["platform_fee"],
+        captured=captured,
+        splits=splits_of(payment),
+        tax=payment["tax"],
+    )
+
+
 async def insert_payment(conn: asyncpg.Connection, payment: dict[str, Any]) -> bool:
     """False if this checkout's payment already exists (a redelivered request)."""
-    columns = ", ".join(payment)
-    params = ", ".join(f"${i}" for i in range(1, len(payment) + 1))
-    status = await conn.execute(
-        f"INSERT INTO payments.payments ({columns}) VALUES ({params}) "
-        "ON CONFLICT (booking_id, purpose) DO NOTHING",
-        *payment.values(),
-    )
+    return await insert_once(conn, "payments.payments", payment, "booking_id, purpose")
+
+
+async def insert_once(
+    conn: asyncpg.Connection, table: str, row: dict[str, Any], unique: str
+) -> bool:
+    """Insert `row` unless `table` holds one with the same `unique` columns; True when this
+    call wrote it (what lets a fact be emitted once)."""
+    status = await insert(conn, table, row, f"ON CONFLICT ({unique}) DO NOTHING")
     return bool(status == "INSERT 0 1")
 
 
@@ -146,20 +163,45 @@ async def set_stripe_status(conn: asyncpg.Connection, payment_id: str, stripe_st
 async def claim_expiring(
     conn: asyncpg.Connection, older_than: timedelta, limit: int
 ) -> list[asyncpg.Record]:
-    """Mark (once) the authorizations held longer than `older_than`; the marked rows. Rows
-    another sweeper holds are skipped, not waited for."""
-    rows: list[asyncpg.Record] = await conn.fetch(
-        "UPDATE payments.payments SET expiry_notified_at = now(), updated_at = now() "
-        "WHERE payment_id IN (SELECT payment_id FROM payments.payments "
-        "  WHERE status = $3 AND expiry_notified_at IS NULL "
-        "  AND coalesce(authorized_at, created_at) < now() - $1::interval "
-        "  ORDER BY coalesce(authorized_at, created_at) LIMIT $2 "
-        "  FOR UPDATE SKIP LOCKED) "
-        "RETURNING payment_id, booking_id, group_id, amount, currency, payment_intent_id, "
-        "coalesce(authorized_at, created_at) AS authorized_at, correlation_id",
+    """Mark (once) the authorizations held longer than `older_than`; the marked rows."""
+    return await claim_batch(
+        conn,
         older_than,
         limit,
         PaymentStatus.AUTHORIZED,
+        mark="expiry_notified_at = now()",
+        due="expiry_notified_at IS NULL "
+        "AND coalesce(authorized_at, created_at) < now() - $1::interval",
+        oldest_first="coalesce(authorized_at, created_at)",
+        returning="payment_id, booking_id, group_id, amount, currency, payment_intent_id, "
+        "coalesce(authorized_at, created_at) AS authorized_at, correlation_id",
+    )
+
+
+async def claim_batch(
+    conn: asyncpg.Connection,
+    value: object,
+    limit: int,
+    status: PaymentStatus,
+    *,
+    mark: str,
+    due: str,
+    oldest_first: str,
+    returning: str,
+) -> list[asyncpg.Record]:
+    """A sweeper's batch: set `mark` on at most `limit` payments in `status` for which `due`
+    holds (`due` excludes the marked ones: each is claimed once), by `oldest_first`; their
+    `returning` columns. `$1` in the clauses is `value`. Rows another sweeper holds are
+    skipped, not waited for."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        f"UPDATE payments.payments SET {mark}, updated_at = now() "
+        "WHERE payment_id IN (SELECT payment_id FROM payments.payments "
+        f"  WHERE status = $3 AND {due} "
+        f"  ORDER BY {oldest_first} LIMIT $2 FOR UPDATE SKIP LOCKED) "
+        f"RETURNING {returning}",
+        value,
+        limit,
+        status,
     )
     return rows
 

@@ -10,7 +10,8 @@ takes in one charge (``domainkit.money``) is not sent:
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Awaitable, Callable
+from typing import Literal, NotRequired, TypedDict, Unpack
 
 import stripe
 from stripe.params import (
@@ -35,22 +36,29 @@ CancellationReason = Literal["duplicate", "fraudulent", "requested_by_customer",
 FutureUsage = Literal["off_session", "on_session"]
 
 
+class CardCharge(TypedDict):
+    """What every card PaymentIntent names, whether authorized on-session or charged
+    off-session (the keyword arguments of ``authorize`` and ``charge_off_session``)."""
+
+    amount: int
+    currency: str
+    payment_method: str
+    application_fee_amount: int
+    destination_account: str | None
+    metadata: dict[str, str]
+    idempotency_key: str
+    transfer_group: NotRequired[str | None]
+
+
 class ChargeCalls(StripeClientBase):
     """PaymentIntents: create (authorize, charge, debit), capture, cancel, retrieve."""
 
     async def authorize(
         self,
         *,
-        amount: int,
-        currency: str,
-        payment_method: str,
         customer: str | None,
-        application_fee_amount: int,
-        destination_account: str | None,
-        metadata: dict[str, str],
-        idempotency_key: str,
-        transfer_group: str | None = None,
         setup_future_usage: FutureUsage | None = None,
+        **card: Unpack[CardCharge],
     ) -> PaymentIntentResult:
         """Create and confirm a manual-capture PaymentIntent (an authorization hold).
 
@@ -66,34 +74,13 @@ class ChargeCalls(StripeClientBase):
         customer once the authorization succeeds, so that ``result.payment_method`` can be
         charged later with ``charge_off_session``.
         """
-        params = _intent_params(
-            amount=amount,
-            currency=currency,
-            payment_method=payment_method,
-            customer=customer,
-            application_fee_amount=application_fee_amount,
-            destination_account=destination_account,
-            transfer_group=transfer_group,
-            metadata=metadata,
-            capture_method="manual",
-        )
+        params = _intent_params(card, customer=customer, capture_method="manual")
         if setup_future_usage is not None:
             params["setup_future_usage"] = setup_future_usage
-        return await self._create_intent(params, idempotency_key)
+        return await self._create_intent(params, card["idempotency_key"])
 
     async def charge_off_session(
-        self,
-        *,
-        amount: int,
-        currency: str,
-        customer: str,
-        payment_method: str,
-        application_fee_amount: int,
-        destination_account: str | None,
-        metadata: dict[str, str],
-        capture: bool,
-        idempotency_key: str,
-        transfer_group: str | None = None,
+        self, *, customer: str, capture: bool, **card: Unpack[CardCharge]
     ) -> PaymentIntentResult:
         """Charge a saved card while the customer is away (``off_session=True``, confirmed).
 
@@ -106,18 +93,10 @@ class ChargeCalls(StripeClientBase):
         ``transfer_group`` work as in ``authorize``.
         """
         params = _intent_params(
-            amount=amount,
-            currency=currency,
-            payment_method=payment_method,
-            customer=customer,
-            application_fee_amount=application_fee_amount,
-            destination_account=destination_account,
-            transfer_group=transfer_group,
-            metadata=metadata,
-            capture_method="automatic" if capture else "manual",
+            card, customer=customer, capture_method="automatic" if capture else "manual"
         )
         params["off_session"] = True
-        return await self._create_intent(params, idempotency_key)
+        return await self._create_intent(params, card["idempotency_key"])
 
     async def debit_bank_account(
         self,
@@ -195,12 +174,8 @@ class ChargeCalls(StripeClientBase):
             params["amount_to_capture"] = amount_to_capture
         if application_fee_amount is not None:
             params["application_fee_amount"] = application_fee_amount
-        intent = await answer(
-            self._client.v1.payment_intents.capture_async(
-                payment_intent_id, params, options=idempotent(idempotency_key)
-            )
-        )
-        return intent_result(intent)
+        capture = self._client.v1.payment_intents.capture_async
+        return await _changed(capture, payment_intent_id, params, idempotency_key)
 
     async def cancel(
         self,
@@ -213,12 +188,8 @@ class ChargeCalls(StripeClientBase):
         params: PaymentIntentCancelParams = {"expand": list(EXPAND_CHARGE)}
         if cancellation_reason is not None:
             params["cancellation_reason"] = cancellation_reason
-        intent = await answer(
-            self._client.v1.payment_intents.cancel_async(
-                payment_intent_id, params, options=idempotent(idempotency_key)
-            )
-        )
-        return intent_result(intent)
+        cancel = self._client.v1.payment_intents.cancel_async
+        return await _changed(cancel, payment_intent_id, params, idempotency_key)
 
     async def retrieve(self, payment_intent_id: str) -> PaymentIntentResult:
         params: PaymentIntentRetrieveParams = {"expand": list(EXPAND_CHARGE)}
@@ -228,20 +199,28 @@ class ChargeCalls(StripeClientBase):
         return intent_result(intent)
 
 
+async def _changed(
+    call: Callable[..., Awaitable[stripe.PaymentIntent]],
+    payment_intent_id: str,
+    params: PaymentIntentCaptureParams | PaymentIntentCancelParams,
+    idempotency_key: str,
+) -> PaymentIntentResult:
+    """An intent after a mutating `call` on it (capture, cancel), under its idempotency key."""
+    intent = await answer(call(payment_intent_id, params, options=idempotent(idempotency_key)))
+    return intent_result(intent)
+
+
 def _intent_params(
+    card: CardCharge,
     *,
-    amount: int,
-    currency: str,
-    payment_method: str,
     customer: str | None,
-    application_fee_amount: int,
-    destination_account: str | None,
-    transfer_group: str | None,
-    metadata: dict[str, str],
     capture_method: Literal["automatic", "manual"],
 ) -> PaymentIntentCreateParams:
     """A confirmed card PaymentIntent; with ``destination_account`` a destination charge, with
     ``transfer_group`` a charge whose funds separate transfers will pay out."""
+    application_fee_amount = card["application_fee_amount"]
+    destination_account = card["destination_account"]
+    transfer_group = card.get("transfer_group")
     if application_fee_amount < 0:
         raise ValueError("application_fee_amount must be >= 0")
     if application_fee_amount and destination_account is None:
@@ -251,13 +230,13 @@ def _intent_params(
             False,
         )
     params: PaymentIntentCreateParams = {
-        "amount": amount,
-        "currency": currency.lower(),
-        "payment_method": payment_method,
+        "amount": card["amount"],
+        "currency": card["currency"].lower(),
+        "payment_method": card["payment_method"],
         "allowed_payment_method_types": ["card"],
         "capture_method": capture_method,
         "confirm": True,
-        "metadata": dict(metadata),
+        "metadata": dict(card["metadata"]),
         "expand": list(EXPAND_CHARGE),
     }
     if customer is not None:

@@ -10,7 +10,7 @@ replays the original result instead of charging twice.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Final, TypeVar
+from typing import Final, TypedDict, TypeVar
 
 import stripe
 
@@ -118,6 +118,37 @@ async def answer(request: Awaitable[T]) -> T:
         return await request
     except stripe.StripeError as exc:
         raise translate_error(exc) from exc
+
+
+class Failure(TypedDict):
+    """Why Stripe declined an intent, as `PaymentIntentResult` and `SetupIntentResult` say."""
+
+    failure_code: str | None
+    decline_code: str | None
+    failure_message: str | None
+
+
+def decline_fields(error: object | None, declined: bool) -> Failure:
+    """Why Stripe declined an intent (its last error: the payment's or the setup's), as a
+    result's failure fields; none when it was not declined."""
+    if not declined:
+        return {"failure_code": None, "decline_code": None, "failure_message": None}
+    code = getattr(error, "code", None)
+    return {
+        "failure_code": code,
+        "decline_code": getattr(error, "decline_code", None) or code,
+        "failure_message": getattr(error, "message", None),
+    }
+
+
+def card_error_fields(exc: stripe.CardError) -> Failure:
+    """Why Stripe refused a card at once (a `CardError` instead of an intent), as a result's
+    failure fields."""
+    return {
+        "failure_code": exc.code,
+        "decline_code": getattr(exc.error, "decline_code", None) or exc.code,
+        "failure_message": exc.user_message,
+    }
 
 
 def id_of(value: object) -> str | None:

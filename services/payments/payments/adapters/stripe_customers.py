@@ -17,6 +17,8 @@ from payments.adapters.stripe_client import (
     EXPAND_PAYMENT_METHOD,
     StripeClientBase,
     answer,
+    card_error_fields,
+    decline_fields,
     idempotent,
     translate_error,
 )
@@ -124,12 +126,8 @@ def setup_result(intent: stripe.SetupIntent) -> SetupIntentResult:
         payment_method=pm_id,
         card_brand=brand,
         card_last4=last4,
-        failure_code=getattr(error, "code", None) if declined else None,
-        decline_code=(getattr(error, "decline_code", None) or getattr(error, "code", None))
-        if declined
-        else None,
-        failure_message=getattr(error, "message", None) if declined else None,
         client_secret=intent.client_secret,
+        **decline_fields(error, declined),
     )
 
 
@@ -144,8 +142,6 @@ def setup_declined(exc: stripe.CardError) -> SetupIntentResult:
         payment_method=getattr(pm, "id", None),
         card_brand=brand,
         card_last4=last4,
-        failure_code=exc.code,
-        decline_code=getattr(error, "decline_code", None) or exc.code,
-        failure_message=exc.user_message,
         client_secret=getattr(intent, "client_secret", None),
+        **card_error_fields(exc),
     )

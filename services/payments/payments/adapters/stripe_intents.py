@@ -8,7 +8,7 @@ from typing import Final
 
 import stripe
 
-from payments.adapters.stripe_client import DECLINED, id_of
+from payments.adapters.stripe_client import DECLINED, card_error_fields, decline_fields, id_of
 
 AUTHENTICATION_REQUIRED: Final = "authentication_required"
 
@@ -93,16 +93,12 @@ def intent_result(intent: stripe.PaymentIntent) -> PaymentIntentResult:
         charge_id=charge_id,
         card_brand=brand,
         card_last4=last4,
-        decline_code=(getattr(error, "decline_code", None) or getattr(error, "code", None))
-        if declined
-        else None,
-        failure_code=getattr(error, "code", None) if declined else None,
-        failure_message=getattr(error, "message", None) if declined else None,
         transfer_group=getattr(intent, "transfer_group", None),
         payment_method=id_of(getattr(intent, "payment_method", None)),
         bank_name=bank_name,
         bank_last4=bank_last4,
         three_d_secure=secure,
+        **decline_fields(error, declined),
         **_next_action(intent),
     )
 
@@ -134,8 +130,6 @@ def declined_result(exc: stripe.CardError, *, amount: int, currency: str) -> Pay
         charge_id=getattr(error, "charge", None),
         card_brand=getattr(card, "brand", None),
         card_last4=getattr(card, "last4", None),
-        decline_code=getattr(error, "decline_code", None) or exc.code,
-        failure_code=exc.code,
-        failure_message=exc.user_message,
         transfer_group=getattr(intent, "transfer_group", None),
+        **card_error_fields(exc),
     )

@@ -8,12 +8,10 @@ from typing import Any
 import asyncpg
 
 from eventkit.rows import insert
-from payments.adapters.repository import PaymentsDB
+from payments.adapters.repository import PaymentsDB, insert_once
+from payments.domain.refunds import HOST_REFUND_METHODS
 
 _MESSAGE_LIMIT = 2000
-# Refund methods that took money the host was owed: a Stripe refund, or a smaller capture (the
-# payment's recorded splits stay as authorized, so what a smaller capture left out counts here).
-HOST_REFUND_METHODS = ("refund", "partial_capture")
 
 
 async def get_transfer(
@@ -95,10 +93,7 @@ async def reversible(
 
 async def add_reversal(conn: asyncpg.Connection, row: dict[str, Any]) -> bool:
     """A pending reversal; False when one of that key exists."""
-    status = await insert(
-        conn, "payments.transfer_reversals", row, "ON CONFLICT (reversal_key) DO NOTHING"
-    )
-    return bool(status == "INSERT 0 1")
+    return await insert_once(conn, "payments.transfer_reversals", row, "reversal_key")
 
 
 async def transfer_left(conn: asyncpg.Connection, transfer_id: str) -> asyncpg.Record | None:

@@ -20,24 +20,19 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from domainkit.rows import from_attrs
-from payments.domain.checkout import DEPOSIT_CLAIM, EXTRA_CHARGE, Split
+from payments.domain.checkout import DEPOSIT_CLAIM, EXTRA_CHARGE, Split, with_group
 from payments.domain.ids import charge_payment_id
+from payments.domain.refusals import PAYMENT_NOT_FOUND, Refused
 
 # Refusal codes (payment_failed `code`; Stripe's own codes pass through unchanged).
-PAYMENT_NOT_FOUND: Final = "payment_not_found"
 INVALID_CHARGE_REQUEST: Final = "invalid_charge_request"
 NO_SAVED_PAYMENT_METHOD: Final = "no_saved_payment_method"
 DEPOSIT_CLAIM_REASON: Final = "deposit_claim"
 """`booking.charge_requested` `reason` of a damage claim against a security deposit."""
 
 
-class ChargeRefused(Exception):
+class ChargeRefused(Refused):
     """The extra charge cannot be made as asked: answer payment_failed now (no retry helps)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -109,9 +104,7 @@ class ExtraCharge(ChargeTerms):
             "charge_request_id": self.charge_request_id,
             "reason": self.reason,
         }
-        if self.group_id is not None:
-            metadata["group_id"] = self.group_id
-        return metadata
+        return with_group(metadata, self.group_id)
 
 
 def charge_purpose(event: ChargeRequest) -> str:

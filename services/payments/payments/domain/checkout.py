@@ -88,7 +88,7 @@ class Checkout:
     """Part of `platform_fee` that is tax (a group's: its legs' taxes)."""
     deposit_amount: int = 0
     """Security deposit of a single booking: its card is saved with a SetupIntent first."""
-    payment_method_type: str = "card"
+    payment_method_type: str = CARD
     """`us_bank_account`: an ACH Direct Debit (see `service_layer/bank_debits`)."""
     mandate: tuple[str, str] | None = None
     """A bank debit's online mandate acceptance: the guest's IP address and user agent."""
@@ -160,6 +160,12 @@ def stripe_metadata(payment_id: str, booking_id: str, group_id: str | None) -> d
     if group_id is not None:
         return {"group_id": group_id, "payment_id": payment_id}
     return {"booking_id": booking_id, "payment_id": payment_id}
+
+
+def with_group(metadata: dict[str, str], group_id: str | None) -> dict[str, str]:
+    """Stripe metadata of an object of a group's payment names the group too (last: the
+    metadata is part of idempotent requests, so its order stays as it has been)."""
+    return metadata if group_id is None else {**metadata, "group_id": group_id}
 
 
 def check_splits(splits: Iterable[Split], *, amount: int, platform_fee: int) -> None:

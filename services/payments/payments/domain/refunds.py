@@ -24,9 +24,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
+from domainkit.money import AMOUNT_TOO_LARGE
 from domainkit.rows import from_row
-from payments.domain.checkout import InvalidCheckout, Split, captured_splits, without_refund
+from payments.domain.checkout import (
+    CARD,
+    InvalidCheckout,
+    Split,
+    captured_splits,
+    with_group,
+    without_refund,
+)
 from payments.domain.payment import NOT_CHARGED_YET, PaymentStatus
+from payments.domain.refusals import PAYMENT_NOT_FOUND, Refused
 
 Method = Literal["refund", "void", "partial_capture", "none"]
 
@@ -36,6 +45,9 @@ PARTIAL_CAPTURE: Final = "partial_capture"
 NONE: Final = "none"
 MONEY_METHODS: Final = (REFUND, VOID, PARTIAL_CAPTURE)
 """Methods that give money back (and so reserve it while under way)."""
+# Methods that took money the host was owed: a Stripe refund, or a smaller capture (the
+# payment's recorded splits stay as authorized, so what a smaller capture left out counts here).
+HOST_REFUND_METHODS: Final = (REFUND, PARTIAL_CAPTURE)
 NOTHING_TAKEN: Final = (
     PaymentStatus.SAVED,
     PaymentStatus.CHARGE_FAILED,
@@ -70,9 +82,7 @@ def cancellation_cause(cancelled_by: str, group_id: str | None) -> str:
 
 
 # Refusal codes (refund_failed `code`; Stripe's own codes pass through unchanged).
-AMOUNT_TOO_LARGE: Final = "amount_too_large"
 INVALID_REFUND: Final = "invalid_refund"
-PAYMENT_NOT_FOUND: Final = "payment_not_found"
 PAYMENT_NOT_REFUNDABLE: Final = "payment_not_refundable"
 PAYMENT_BUSY: Final = "payment_busy"
 CHARGE_DISPUTED: Final = "charge_disputed"
@@ -80,13 +90,8 @@ CHARGE_DISPUTED: Final = "charge_disputed"
 with this code, so it is refused before asking (Stripe's own code, kept)."""
 
 
-class RefundRefused(Exception):
+class RefundRefused(Refused):
     """The refund cannot be made as asked: record it failed now (no retry helps)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
 
 
 class PaymentBusy(Exception):
@@ -140,9 +145,7 @@ class RefundOrder:
             "payment_id": self.payment_id,
             "booking_id": self.booking_id,
         }
-        if self.group_id is not None:
-            metadata["group_id"] = self.group_id
-        return metadata
+        return with_group(metadata, self.group_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +167,7 @@ class PaymentState:
     splits: tuple[Split, ...] = ()
     renewals: int = 0
     """How often the authorization was renewed (part of the void's idempotency key)."""
-    payment_method_type: str = "card"
+    payment_method_type: str = CARD
     """`us_bank_account`: a bank debit, kept on the platform (no destination)."""
     transfer_group: str | None = None
     """Set on every payment but a destination charge of a single booking made before separate
@@ -181,7 +184,7 @@ class PaymentState:
             self.group_id is None
             and self.transfer_group is None
             and self.host_account_id is not None
-            and self.payment_method_type == "card"
+            and self.payment_method_type == CARD
         )
 
     def bookings(self) -> tuple[Split, ...]:

@@ -36,10 +36,11 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import Final
 
 import asyncpg
 
+from domainkit.rows import from_attrs, from_row
 from eventkit import periodic
 from eventkit.outbox import Outbox
 from eventkit.runtime import ServiceRuntime, Worker
@@ -47,7 +48,6 @@ from marketplace_contracts import Envelope
 from marketplace_contracts.events.booking import PaymentRetryRequestedV1
 from marketplace_contracts.events.payments import (
     FundsClearedV1,
-    PaymentFailedV1,
     PaymentProcessingV1,
 )
 from payments.adapters import bank_debit_repository as debits_db
@@ -59,7 +59,12 @@ from payments.adapters.stripe_gateway import (
 from payments.domain.checkout import US_BANK_ACCOUNT, Checkout
 from payments.domain.ids import idempotency_key
 from payments.domain.payment import PaymentStatus
-from payments.service_layer.card_authorizations import record_attempt
+from payments.service_layer.card_authorizations import (
+    Authorization,
+    attempt_columns,
+    checkout_failed,
+    record_attempt,
+)
 from payments.service_layer.saved_cards import SavedCardUseCases
 
 log = logging.getLogger("payments.bank_debits")
@@ -102,53 +107,41 @@ class BankDebits(SavedCardUseCases):
         )
 
     async def record_debit(
-        self,
-        conn: asyncpg.Connection,
-        env: Envelope,
-        checkout: Checkout,
-        customer_id: str | None,
-        result: PaymentIntentResult | None,
-        error: StripeGatewayError | None,
+        self, conn: asyncpg.Connection, env: Envelope, checkout: Checkout, auth: Authorization
     ) -> None:
         """The payment row and payment_processing (or payment_failed), once."""
+        result = auth.payment_intent
         # `succeeded` at once is possible on Stripe (instant verification); the webhook that
         # reports it captures the payment as for any other settled debit.
         ok = result is not None and result.status in ("processing", "succeeded")
-        row = _debit_row(env, checkout, customer_id, result, error, ok=ok)
-        failure_code, failure_message = row["failure_code"], row["failure_message"]
+        row = {
+            **attempt_columns(env, checkout, auth, ok=ok),
+            "payment_method_type": US_BANK_ACCOUNT,
+            "transfer_group": checkout.booking_id,
+            "status": PaymentStatus.PROCESSING if ok else PaymentStatus.FAILED,
+            "payment_intent_id": (result.id or None) if result else None,
+            "stripe_status": result.stripe_status if result else None,
+            "bank_name": result.bank_name if result else None,
+            "bank_last4": result.bank_last4 if result else None,
+        }
         # only a checkout of payment_method_type US_BANK_ACCOUNT comes here (the metric label)
         meta = await record_attempt(conn, env, checkout, row)
         if meta is None:
             return
         if ok:
             assert result is not None
-            await self.outbox.add(
-                conn,
-                PaymentProcessingV1(
-                    payment_id=checkout.payment_id,
-                    booking_id=checkout.booking_id,
-                    payment_intent_id=result.id,
-                    amount=checkout.amount,
-                    currency=checkout.currency,
-                    payment_method_type=US_BANK_ACCOUNT,
-                    bank_name=result.bank_name,
-                    bank_last4=result.bank_last4,
-                ),
-                **meta,
+            processing = from_attrs(
+                PaymentProcessingV1,
+                checkout,
+                payment_intent_id=result.id,
+                payment_method_type=US_BANK_ACCOUNT,
+                bank_name=result.bank_name,
+                bank_last4=result.bank_last4,
             )
+            await self.outbox.add(conn, processing, **meta)
             return
-        await self.outbox.add(
-            conn,
-            PaymentFailedV1(
-                payment_id=checkout.payment_id,
-                booking_id=checkout.booking_id,
-                code=failure_code or "bank_debit_failed",
-                decline_code=row["decline_code"],
-                message=failure_message or "",
-                purpose=checkout.purpose,
-            ),
-            **meta,
-        )
+        # A bank debit is a single booking's (a group pays by card): no group id.
+        await self.outbox.add(conn, checkout_failed(checkout, row, "bank_debit_failed"), **meta)
 
     # -- the guest pays a returned debit by card -------------------------------------------
     async def retry(
@@ -202,11 +195,10 @@ async def sweep_cleared(
         for row in rows:
             await outbox.add(
                 conn,
-                FundsClearedV1(
-                    payment_id=row["payment_id"],
-                    booking_id=row["booking_id"],
+                from_row(
+                    FundsClearedV1,
+                    row,
                     amount=row["captured_amount"],
-                    currency=row["currency"],
                     cleared_at=row["funds_cleared_at"],
                 ),
                 key=row["payment_id"],
@@ -221,33 +213,3 @@ def cleared_sweeper(outbox: Outbox, every: float) -> Worker:
             await sweep_cleared(conn, outbox)
 
     return periodic.every(every, step, name="funds-cleared-sweeper")
-
-
-def _debit_row(
-    env: Envelope,
-    checkout: Checkout,
-    customer_id: str | None,
-    result: PaymentIntentResult | None,
-    error: StripeGatewayError | None,
-    *,
-    ok: bool,
-) -> dict[str, Any]:
-    """The payment row of a debit as Stripe answered it (or refused it: `error`)."""
-    failure_code = None if ok else (error.code if error else result and result.failure_code)
-    failure_message = (
-        None if ok else (error.message if error else result and result.failure_message)
-    )
-    return {
-        **repository.checkout_payment(checkout, env.correlation_id),
-        "payment_method_type": US_BANK_ACCOUNT,
-        "transfer_group": checkout.booking_id,
-        "payment_intent_id": (result.id or None) if result else None,
-        "status": PaymentStatus.PROCESSING if ok else PaymentStatus.FAILED,
-        "stripe_status": result.stripe_status if result else None,
-        "bank_name": result.bank_name if result else None,
-        "bank_last4": result.bank_last4 if result else None,
-        "customer_id": customer_id,
-        "failure_code": failure_code,
-        "decline_code": result.decline_code if result else None,
-        "failure_message": failure_message,
-    }

@@ -8,12 +8,13 @@ from typing import Any
 
 import asyncpg
 
+from domainkit.rows import from_attrs
 from eventkit.outbox import Outbox
 from eventkit.routing import PermanentError
 from marketplace_contracts.events.payments import PaymentCapturedV2, PaymentSplit
 from payments.adapters import repository
 from payments.adapters.stripe_gateway import PaymentIntentResult
-from payments.domain.checkout import InvalidCheckout, Split, captured_splits, check_splits
+from payments.domain.checkout import InvalidCheckout, Split, check_splits
 from payments.domain.payment import PaymentTrigger
 
 
@@ -39,14 +40,7 @@ async def record_captured(
     captured = result.amount_received
     try:
         if splits is None:
-            splits = captured_splits(
-                booking_id=payment["booking_id"],
-                host_account_id=payment["host_account_id"],
-                platform_fee=payment["platform_fee"],
-                captured=captured,
-                splits=repository.splits_of(payment),
-                tax=payment["tax"],
-            )
+            splits = repository.captured_splits_of(payment, captured)
         else:
             check_splits(splits, amount=captured, platform_fee=sum(s.platform_fee for s in splits))
     except InvalidCheckout as exc:
@@ -89,17 +83,7 @@ def payment_captured(
         amount=result.amount_received,
         currency=payment["currency"],
         platform_fee=sum(s.platform_fee for s in splits),
-        splits=[
-            PaymentSplit(
-                booking_id=s.booking_id,
-                host_account_id=s.host_account_id,
-                amount=s.amount,
-                platform_fee=s.platform_fee,
-                host_amount=s.host_amount,
-                tax=s.tax,
-            )
-            for s in splits
-        ],
+        splits=[from_attrs(PaymentSplit, s) for s in splits],
         transfer_group=payment["transfer_group"],
         charge_request_id=charge_request_id,
         # A bank debit can still be returned: finance holds the payout until then.

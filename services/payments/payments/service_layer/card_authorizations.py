@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import asyncpg
 
+from domainkit.rows import from_attrs
 from eventkit.outbox import Outbox
-from marketplace_contracts import Envelope
+from marketplace_contracts import Envelope, EventModel
 from marketplace_contracts.events.payments import PaymentAuthorizedV1, PaymentFailedV1
 from payments import metrics
 from payments.adapters import repository
@@ -21,6 +23,8 @@ from payments.domain.checkout import Checkout
 from payments.domain.payment import authorization_outcome
 from payments.service_layer import card_actions
 from payments.service_layer.deposits import Deposits
+
+E = TypeVar("E", bound=EventModel)
 
 
 async def record_attempt(
@@ -38,92 +42,138 @@ async def record_attempt(
     }
 
 
+@dataclass(frozen=True)
+class Authorization:
+    """What Stripe answered a checkout, to be recorded: the guest's customer and the intent
+    (a PaymentIntent, or the SetupIntent that saved the card), or its refusal (`error`, with
+    `result` None)."""
+
+    customer_id: str | None
+    result: PaymentIntentResult | SetupIntentResult | None
+    error: StripeGatewayError | None = None
+    deposit: SetupIntentResult | None = None  # the card saved for a security deposit
+
+    @property
+    def payment_intent(self) -> PaymentIntentResult | None:
+        """The result of a checkout that authorizes a card or debits a bank account."""
+        assert self.result is None or isinstance(self.result, PaymentIntentResult)
+        return self.result
+
+    @property
+    def setup_intent(self) -> SetupIntentResult | None:
+        """The result of a checkout that saves its card for later (`save_for_later`)."""
+        assert self.result is None or isinstance(self.result, SetupIntentResult)
+        return self.result
+
+
 async def record_card_authorization(
     conn: asyncpg.Connection,
     outbox: Outbox,
     deposits: Deposits,
     env: Envelope,
     checkout: Checkout,
-    customer_id: str | None,
-    result: PaymentIntentResult | None,
-    error: StripeGatewayError | None,
-    deposit: SetupIntentResult | None,
+    auth: Authorization,
 ) -> None:
-    """`result` None with `error`: Stripe refused the call. A redelivery inserts nothing."""
-    payment_id = checkout.payment_id
+    """Stripe refused the call: `auth.error`. A redelivery inserts nothing."""
+    result = auth.payment_intent
     ok = result is not None and not result.declined and result.status == "requires_capture"
     # The bank wants the guest to authenticate (3-D Secure): neither authorized nor failed
     # yet; the webhook of the intent decides (`card_actions`).
     action = result is not None and result.status == "requires_action"
-    row = _payment_row(env, checkout, customer_id, result, error, ok=ok, action=action)
+    row = {
+        **attempt_columns(env, checkout, auth, ok=ok or action),
+        "status": authorization_outcome(ok, action),
+        "payment_intent_id": result.id if result else None,
+        "stripe_status": result.stripe_status if result else None,
+        "card_brand": result.card_brand if result else None,
+        "card_last4": result.card_last4 if result else None,
+        "saved_payment_method": result.payment_method if (ok or action) and result else None,
+    }
     meta = await record_attempt(conn, env, checkout, row)
     if meta is None:
         return
     if action:
         assert result is not None
-        await deposits.record(conn, checkout, customer_id, deposit)
+        await deposits.record(conn, checkout, auth.customer_id, auth.deposit)
         await outbox.add(conn, card_actions.action_required(checkout, result), **meta)
     elif ok:
         assert result is not None
-        deposit_setup = await deposits.record(conn, checkout, customer_id, deposit)
-        await outbox.add(
-            conn,
-            PaymentAuthorizedV1(
-                payment_id=payment_id,
-                booking_id=checkout.booking_id,
-                payment_intent_id=result.id,
-                amount=checkout.amount,
-                currency=checkout.currency,
-                card_brand=result.card_brand,
-                card_last4=result.card_last4,
-                group_id=checkout.group_id,
-                deposit_setup_intent_id=deposit_setup,
-            ),
-            **meta,
+        deposit_setup = await deposits.record(conn, checkout, auth.customer_id, auth.deposit)
+        authorized = card_fact(
+            PaymentAuthorizedV1,
+            checkout,
+            result,
+            payment_intent_id=result.id,
+            deposit_setup_intent_id=deposit_setup,
         )
+        await outbox.add(conn, authorized, **meta)
     else:
-        await outbox.add(
-            conn, checkout_failed(payment_id, checkout, row, "authorization_failed"), **meta
-        )
+        await outbox.add(conn, checkout_failed(checkout, row, "authorization_failed"), **meta)
 
 
-def _payment_row(
+def attempt_columns(
     env: Envelope,
     checkout: Checkout,
-    customer_id: str | None,
-    result: PaymentIntentResult | None,
-    error: StripeGatewayError | None,
+    auth: Authorization,
     *,
     ok: bool,
-    action: bool,
+    status_is_code: bool = False,
 ) -> dict[str, Any]:
+    """The columns every checkout's payment row has, as Stripe answered its attempt: the
+    checkout's, the customer (what an off-session charge of the booking needs later), and why
+    it failed (nothing when `ok`). Each kind adds its status, its intent, the card or the bank
+    account."""
     return {
         **repository.checkout_payment(checkout, env.correlation_id),
-        "payment_intent_id": result.id if result else None,
-        "status": authorization_outcome(ok, action),
-        "stripe_status": result.stripe_status if result else None,
-        "card_brand": result.card_brand if result else None,
-        "card_last4": result.card_last4 if result else None,
-        # What an off-session charge of this booking needs later.
-        "customer_id": customer_id,
-        "saved_payment_method": result.payment_method if (ok or action) and result else None,
-        "failure_code": None
-        if ok or action
-        else (error.code if error else result and result.failure_code),
-        "decline_code": result.decline_code if result else None,
-        "failure_message": None
-        if ok or action
-        else (error.message if error else result and result.failure_message),
+        "customer_id": auth.customer_id,
+        **_failure_columns(auth.result, auth.error, ok=ok, status_is_code=status_is_code),
     }
 
 
-def checkout_failed(
-    payment_id: str, checkout: Checkout, row: Any, default_code: str
-) -> PaymentFailedV1:
+def _failure_columns(
+    result: PaymentIntentResult | SetupIntentResult | None,
+    error: StripeGatewayError | None,
+    *,
+    ok: bool,
+    status_is_code: bool = False,
+) -> dict[str, str | None]:
+    """Why a checkout's attempt failed, as its payment row records it: Stripe's refusal of the
+    call (`error`) or its answer's decline (`result`); no code nor message when `ok`.
+    `status_is_code`: an answer that gives no failure code fails with its status (a card
+    setup left `requires_action`)."""
+    code = message = None
+    if not ok and error is not None:
+        code, message = error.code, error.message
+    elif not ok and result is not None:
+        code = result.failure_code
+        if status_is_code:
+            code = code or result.status
+        message = result.failure_message
+    return {
+        "failure_code": code,
+        "decline_code": result.decline_code if result else None,
+        "failure_message": message,
+    }
+
+
+def card_fact(
+    fact: type[E],
+    checkout: Checkout,
+    result: PaymentIntentResult | SetupIntentResult,
+    **given: Any,
+) -> E:
+    """An event of the card a checkout paid or saved with: the checkout's ids (and amounts),
+    the card as Stripe answered, and what else the event names (`given`)."""
+    return from_attrs(
+        fact, checkout, card_brand=result.card_brand, card_last4=result.card_last4, **given
+    )
+
+
+def checkout_failed(checkout: Checkout, row: Any, default_code: str) -> PaymentFailedV1:
     """A checkout's payment that failed at Stripe, as recorded (`row`: its failure columns);
-    `default_code` when Stripe gave none (an authorization's, or a card setup's)."""
+    `default_code` when Stripe gave none (an authorization's, a card setup's, a debit's)."""
     return PaymentFailedV1(
-        payment_id=payment_id,
+        payment_id=checkout.payment_id,
         booking_id=checkout.booking_id,
         code=row["failure_code"] or default_code,
         decline_code=row["decline_code"],

@@ -22,6 +22,7 @@ from typing import Any
 
 import asyncpg
 
+from domainkit.rows import from_attrs
 from eventkit.routing import PermanentError
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.booking import ChargeRequestedV1
@@ -111,11 +112,7 @@ class ExtraCharges(StripeUseCases[StripeGateway]):
     ) -> None:
         if outcome is None:
             return
-        meta: dict[str, Any] = {
-            "key": charge_payment_id(event.charge_request_id),
-            "correlation_id": env.correlation_id,
-            "causation_id": env.event_id,
-        }
+        key = charge_payment_id(event.charge_request_id)
         charge = outcome.charge
         row = _payment_row(charge, outcome, env) if charge else _refused_row(event, outcome, env)
         if row is not None and not await repository.insert_payment(conn, row):
@@ -129,9 +126,8 @@ class ExtraCharges(StripeUseCases[StripeGateway]):
                 )
             payment = await repository.get_payment(conn, charge.payment_id)
             assert payment is not None
-            await self.outbox.add(
-                conn, payment_captured(payment, outcome.result, (charge.split,)), **meta
-            )
+            captured = payment_captured(payment, outcome.result, (charge.split,))
+            await self.outbox.reply(conn, captured, key=key, cause=env)
             return
         log.warning(
             "charge request %s of booking %s failed: %s %s",
@@ -140,21 +136,20 @@ class ExtraCharges(StripeUseCases[StripeGateway]):
             outcome.code,
             outcome.message,
         )
-        await self.outbox.add(
+        await self.outbox.reply(
             conn,
             PaymentFailedV1(
-                payment_id=charge_payment_id(event.charge_request_id),
+                payment_id=key,
                 booking_id=event.booking_id,
                 code=outcome.code or "charge_failed",
                 decline_code=outcome.decline_code,
                 message=outcome.message,
                 charge_request_id=event.charge_request_id,
-                purpose=charge.payment_purpose
-                if charge
-                else charge_purpose(commands.charge_request(event)),
+                purpose=charge_purpose(commands.charge_request(event)),
                 subject_id=event.subject_id,
             ),
-            **meta,
+            key=key,
+            cause=env,
         )
 
 
@@ -163,24 +158,9 @@ def _payment_row(charge: ExtraCharge, outcome: ChargeOutcome, env: Envelope) -> 
     result = outcome.result
     ok = outcome.succeeded
     return {
-        "payment_id": charge.payment_id,
-        "booking_id": charge.booking_id,
-        "purpose": charge.purpose,
-        "payment_purpose": charge.payment_purpose,
-        "subject_id": charge.subject_id,
-        "charge_request_id": charge.charge_request_id,
-        "guest_id": charge.guest_id,
-        "amount": charge.amount,
-        "platform_fee": charge.platform_fee,
-        "tax": charge.tax,
-        "currency": charge.currency,
-        "host_account_id": charge.host_account_id,
-        "group_id": charge.group_id,
-        "transfer_group": charge.transfer_group,
-        "payment_method": charge.payment_method,
+        **_charge_columns(charge, env),
         "customer_id": charge.customer_id,
         "saved_payment_method": charge.payment_method,
-        "correlation_id": env.correlation_id,
         "status": PaymentStatus.CAPTURED if ok else PaymentStatus.FAILED,
         "captured_amount": result.amount_received if ok and result else 0,
         "payment_intent_id": (result.id or None) if result else None,
@@ -202,24 +182,40 @@ def _refused_row(
     keeps its answer to one)."""
     if not 0 <= event.tax <= event.platform_fee <= event.amount or event.amount <= 0:
         return None
+    # The charge as asked, with nothing a checkout payment lent it (its guest, if there is one).
+    asked = from_attrs(
+        ExtraCharge,
+        commands.charge_request(event),
+        source_payment_id=event.payment_id,
+        guest_id=outcome.guest_id,
+        customer_id="",
+        payment_method="",
+    )
     return {
-        "payment_id": charge_payment_id(event.charge_request_id),
-        "booking_id": event.booking_id,
-        "purpose": f"charge:{event.charge_request_id}",
-        "payment_purpose": charge_purpose(commands.charge_request(event)),
-        "subject_id": event.subject_id,
-        "charge_request_id": event.charge_request_id,
-        "guest_id": outcome.guest_id,
-        "amount": event.amount,
-        "platform_fee": event.platform_fee,
-        "tax": event.tax,
-        "currency": event.currency,
-        "host_account_id": event.host_account_id,
-        "group_id": event.group_id,
-        "transfer_group": event.group_id or event.booking_id,
-        "payment_method": "",
-        "correlation_id": env.correlation_id,
+        **_charge_columns(asked, env),
         "status": PaymentStatus.FAILED,
         "failure_code": outcome.code,
         "failure_message": outcome.message,
+    }
+
+
+def _charge_columns(charge: ExtraCharge, env: Envelope) -> dict[str, Any]:
+    """The columns of a charge request's own payment that say what was asked for."""
+    return {
+        "payment_id": charge.payment_id,
+        "booking_id": charge.booking_id,
+        "purpose": charge.purpose,
+        "payment_purpose": charge.payment_purpose,
+        "subject_id": charge.subject_id,
+        "charge_request_id": charge.charge_request_id,
+        "guest_id": charge.guest_id,
+        "amount": charge.amount,
+        "platform_fee": charge.platform_fee,
+        "tax": charge.tax,
+        "currency": charge.currency,
+        "host_account_id": charge.host_account_id,
+        "group_id": charge.group_id,
+        "transfer_group": charge.transfer_group,
+        "payment_method": charge.payment_method,
+        "correlation_id": env.correlation_id,
     }

@@ -1,12 +1,14 @@
 """Booking's requests, as payments' domain commands: the only place a wire contract becomes a
 domain object (the domain imports no contracts; an import-linter contract checks it).
 
-Each function copies the fields the domain needs and nothing else, so a new optional field on
-a contract changes nothing here until the domain wants it.
+Each function copies the fields the domain needs and nothing else (`from_attrs`: the domain
+object's fields, by name, from the contract; the others given), so a new optional field on a
+contract changes nothing here until the domain wants it.
 """
 
 from __future__ import annotations
 
+from domainkit.rows import from_attrs
 from marketplace_contracts.events.booking import (
     ChargeRequestedV1,
     CheckoutRequestedV1,
@@ -21,20 +23,12 @@ from payments.domain.refunds import OTHER, RefundOrder
 
 def booking_checkout(event: CheckoutRequestedV1) -> Checkout:
     """A single booking's checkout. Raises InvalidCheckout."""
-    return Checkout(
+    return from_attrs(
+        Checkout,
+        event,
         payment_id=checkout_payment_id(event.booking_id),
-        booking_id=event.booking_id,
         group_id=None,
-        guest_id=event.guest_id,
-        amount=event.amount,
-        currency=event.currency,
-        platform_fee=event.platform_fee,
-        payment_method=event.payment_method,
-        save_for_later=event.save_for_later,
-        host_account_id=event.host_account_id,
-        tax=event.tax,
-        deposit_amount=event.deposit_amount,
-        payment_method_type=event.payment_method_type,
+        splits=(),
         mandate=(event.mandate_ip_address, event.mandate_user_agent)
         if event.mandate_ip_address and event.mandate_user_agent
         else None,
@@ -51,27 +45,12 @@ def group_checkout(event: GroupCheckoutRequestedV1) -> Checkout:
         platform_fee=event.platform_fee,
         payment_method=event.payment_method,
         save_for_later=event.save_for_later,
-        splits=tuple(
-            Split(leg.booking_id, leg.host_account_id, leg.amount, leg.platform_fee, leg.tax)
-            for leg in event.legs
-        ),
+        splits=tuple(from_attrs(Split, leg) for leg in event.legs),
     )
 
 
 def charge_request(event: ChargeRequestedV1) -> ChargeRequest:
-    return ChargeRequest(
-        charge_request_id=event.charge_request_id,
-        booking_id=event.booking_id,
-        group_id=event.group_id,
-        payment_id=event.payment_id,
-        amount=event.amount,
-        currency=event.currency,
-        platform_fee=event.platform_fee,
-        tax=event.tax,
-        host_account_id=event.host_account_id,
-        reason=event.reason,
-        subject_id=event.subject_id,
-    )
+    return from_attrs(ChargeRequest, event)
 
 
 def refund_order(
@@ -83,17 +62,11 @@ def refund_order(
     subject_id: str | None = None,
 ) -> RefundOrder:
     """One refund a cancellation or an amendment asks for, with what caused it."""
-    return RefundOrder(
-        refund_id=request.refund_id,
-        payment_id=request.payment_id,
+    return from_attrs(
+        RefundOrder,
+        request,
         booking_id=booking_id,
         group_id=group_id,
-        amount=request.amount,
-        currency=request.currency,
-        platform_fee=request.platform_fee,
-        host_amount=request.host_amount,
-        tax=request.tax,
-        host_account_id=request.host_account_id,
         lines=tuple((line.code, line.amount) for line in request.lines),
         cause=cause,
         subject_id=subject_id,

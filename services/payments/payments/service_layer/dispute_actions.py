@@ -46,6 +46,7 @@ from payments.adapters.stripe_disputes import StripeDisputes
 from payments.adapters.stripe_gateway import StripeGatewayError
 from payments.domain.disputes import RESPONDABLE
 from payments.domain.ids import idempotency_key
+from payments.domain.refusals import Refused
 from payments.service_layer.use_cases import StripeUseCases
 
 log = logging.getLogger("payments.dispute_actions")
@@ -67,11 +68,8 @@ class ActionOutcome:
     message: str = ""
 
 
-class _Refused(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
+class _Refused(Refused):
+    """Evidence that cannot be sent as given (not base64, or not what its sha256 says)."""
 
 
 def _content(file_b64: str, sha256: str, filename: str) -> bytes:
@@ -119,12 +117,7 @@ class DisputeActions(StripeUseCases[StripeDisputes]):
         event: EvidenceSubmissionRequestedV1,
         outcome: ActionOutcome | None,
     ) -> None:
-        if outcome is None or not await self._record(
-            conn, event.request_id, event, SUBMIT, outcome
-        ):
-            return
-        if not outcome.succeeded:
-            await self._failed(conn, env, event, SUBMIT, outcome)
+        if outcome is None or not await self._succeeded(conn, env, event, SUBMIT, outcome):
             return
         await self.outbox.reply(
             conn,
@@ -163,13 +156,7 @@ class DisputeActions(StripeUseCases[StripeDisputes]):
         event: DisputeAcceptanceRequestedV1,
         outcome: ActionOutcome | None,
     ) -> None:
-        if outcome is None or not await self._record(
-            conn, event.request_id, event, ACCEPT, outcome
-        ):
-            return
-        if not outcome.succeeded:
-            await disputes_db.set_accepting(conn, event.dispute_id, False)
-            await self._failed(conn, env, event, ACCEPT, outcome)
+        if outcome is None or not await self._succeeded(conn, env, event, ACCEPT, outcome):
             return
         await self.outbox.reply(
             conn,
@@ -195,39 +182,38 @@ class DisputeActions(StripeUseCases[StripeDisputes]):
         log.error("dispute %s (%s) refused: %s", processor_dispute_id, status, exc)
         return ActionOutcome(False, status, code=code, message=exc.message)
 
-    async def _record(
-        self,
-        conn: asyncpg.Connection,
-        request_id: str,
-        event: EvidenceSubmissionRequestedV1 | DisputeAcceptanceRequestedV1,
-        action: str,
-        outcome: ActionOutcome,
-    ) -> bool:
-        return await disputes_db.record_action(
-            conn,
-            request_id=request_id,
-            dispute_id=event.dispute_id,
-            action=action,
-            succeeded=outcome.succeeded,
-            file_ids=outcome.file_ids,
-            code=outcome.code,
-            message=outcome.message or None,
-        )
-
-    async def _failed(
+    async def _succeeded(
         self,
         conn: asyncpg.Connection,
         env: Envelope,
         event: EvidenceSubmissionRequestedV1 | DisputeAcceptanceRequestedV1,
         action: str,
         outcome: ActionOutcome,
-    ) -> None:
+    ) -> bool:
+        """Record the request's outcome, once; a failure is announced (action_failed) and a
+        refused acceptance unmarks the dispute. True for a success recorded now (its event is
+        the caller's); False for a failure, or a request recorded by an earlier delivery."""
+        recorded = await disputes_db.record_action(
+            conn,
+            {
+                "request_id": event.request_id,
+                "dispute_id": event.dispute_id,
+                "action": action,
+                "succeeded": outcome.succeeded,
+                "file_ids": outcome.file_ids,
+                "code": outcome.code,
+                "message": outcome.message or None,
+            },
+        )
+        if not recorded or outcome.succeeded:
+            return recorded
+        if action == ACCEPT:
+            await disputes_db.set_accepting(conn, event.dispute_id, False)
         await self.outbox.reply(
             conn,
-            DisputeActionFailedV1(
-                request_id=event.request_id,
-                dispute_id=event.dispute_id,
-                payment_id=event.payment_id,
+            from_attrs(
+                DisputeActionFailedV1,
+                event,
                 action=action,
                 code=outcome.code or PROCESSOR_REFUSED,
                 message=outcome.message,
@@ -235,3 +221,4 @@ class DisputeActions(StripeUseCases[StripeDisputes]):
             key=event.payment_id,
             cause=env,
         )
+        return False

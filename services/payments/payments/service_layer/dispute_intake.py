@@ -27,7 +27,7 @@ from typing import Any
 
 import asyncpg
 
-from domainkit.rows import from_attrs
+from domainkit.rows import from_attrs, from_row
 from eventkit.outbox import Outbox
 from marketplace_contracts.events.payments_disputes import (
     DisputeClosedV1,
@@ -46,7 +46,7 @@ from payments.adapters.stripe_disputes import (
     dispute_report,
     fraud_warning_report,
 )
-from payments.domain.checkout import InvalidCheckout, captured_splits
+from payments.domain.checkout import US_BANK_ACCOUNT, InvalidCheckout
 from payments.domain.disputes import CLOSED, dispute_id, moves_forward, opening_status
 from payments.domain.ids import idempotency_key
 
@@ -66,13 +66,8 @@ def _meta(payment: asyncpg.Record, stripe_event_id: str) -> dict[str, Any]:
 def legs_of(payment: asyncpg.Record) -> list[DisputedLeg]:
     """What the payment paid for, booking by booking (empty if it cannot be split)."""
     try:
-        splits = captured_splits(
-            booking_id=payment["booking_id"],
-            host_account_id=payment["host_account_id"],
-            platform_fee=payment["platform_fee"],
-            captured=payment["captured_amount"] or payment["amount"],
-            splits=repository.splits_of(payment),
-            tax=payment["tax"],
+        splits = repository.captured_splits_of(
+            payment, payment["captured_amount"] or payment["amount"]
         )
     except InvalidCheckout:
         return []
@@ -87,9 +82,7 @@ async def apply_dispute_event(
     if payment is None:
         log.warning("%s for unknown charge %s; ignored", event["type"], report.charge_id)
         return
-    if report.method_type == disputes_db.BANK_DEBIT or (
-        payment["payment_method_type"] == disputes_db.BANK_DEBIT
-    ):
+    if US_BANK_ACCOUNT in (report.method_type, payment["payment_method_type"]):
         return  # a returned bank debit: bank_debit_webhooks.apply_dispute
     meta = _meta(payment, event["id"])
     case_id = dispute_id(report.processor_dispute_id)
@@ -163,18 +156,19 @@ async def _open(
 def _money_fact(
     case: asyncpg.Record, move: BalanceMove
 ) -> DisputeFundsWithdrawnV1 | DisputeFundsReinstatedV1:
-    ids = {
-        "dispute_id": case["dispute_id"],
-        "processor_dispute_id": case["processor_dispute_id"],
-        "payment_id": case["payment_id"],
-        "booking_id": case["booking_id"],
-        "currency": move.currency or case["currency"],
-        "balance_transaction_id": move.id,
-    }
-    if move.kind == "withdrawn":
-        return DisputeFundsWithdrawnV1(amount=move.amount, fee=move.fee, **ids)
-    # A fee given back shows as a negative fee on the reinstatement.
-    return DisputeFundsReinstatedV1(amount=move.amount, fee=max(0, -move.fee), **ids)
+    withdrawn = move.kind == "withdrawn"
+    fact: type[DisputeFundsWithdrawnV1 | DisputeFundsReinstatedV1] = (
+        DisputeFundsWithdrawnV1 if withdrawn else DisputeFundsReinstatedV1
+    )
+    return from_row(
+        fact,
+        case,
+        amount=move.amount,
+        # A fee given back shows as a negative fee on the reinstatement.
+        fee=move.fee if withdrawn else max(0, -move.fee),
+        currency=move.currency or case["currency"],
+        balance_transaction_id=move.id,
+    )
 
 
 async def _status(
@@ -186,12 +180,6 @@ async def _status(
     meta: dict[str, Any],
     closed_by_us: bool,
 ) -> None:
-    ids = {
-        "dispute_id": case["dispute_id"],
-        "processor_dispute_id": case["processor_dispute_id"],
-        "payment_id": case["payment_id"],
-        "booking_id": case["booking_id"],
-    }
     if report.status in CLOSED:
         closed = await disputes_db.close(conn, case["dispute_id"], report.status, reported_at)
         if closed is None:
@@ -201,14 +189,12 @@ async def _status(
         accepted = report.status == "lost" and (closed_by_us or closed["accepting"])
         await outbox.add(
             conn,
-            DisputeClosedV1(
+            from_row(
+                DisputeClosedV1,
+                case,
                 status=report.status,
-                amount=case["amount"],
-                currency=case["currency"],
-                reason=case["reason"],
                 accepted=accepted,
                 closed_at=reported_at,
-                **ids,
             ),
             **meta,
         )
@@ -225,13 +211,14 @@ async def _status(
     )
     await outbox.add(
         conn,
-        DisputeUpdatedV1(
+        from_row(
+            DisputeUpdatedV1,
+            case,
             status=report.status,
             previous_status=case["status"],
             due_by=report.due_by or case["due_by"],
             has_evidence=report.has_evidence,
             submission_count=report.submission_count,
-            **ids,
         ),
         **meta,
     )
@@ -262,12 +249,11 @@ async def apply_fraud_warning(
         return
     await outbox.add(
         conn,
-        EarlyFraudWarningReceivedV1(
-            warning_id=warning.warning_id,
+        from_attrs(
+            EarlyFraudWarningReceivedV1,
+            warning,
             payment_id=payment["payment_id"],
             booking_id=payment["booking_id"],
-            fraud_type=warning.fraud_type,
-            actionable=warning.actionable,
             received_at=warning.created_at,
         ),
         **_meta(payment, event["id"]),

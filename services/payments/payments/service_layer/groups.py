@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from domainkit.rows import from_attrs
 from eventkit.routing import PermanentError
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.booking import GroupCaptureRequestedV1, GroupFailedV1
@@ -153,14 +154,7 @@ class GroupPayments(SavedCardUseCases):
             PaymentTrigger.VOID,
             stripe_status=release.result.status,
         ):
-            await self.outbox.reply(
-                conn,
-                PaymentVoidedV1(
-                    payment_id=release.payment_id,
-                    booking_id=event.group_id,
-                    reason=event.reason,
-                    group_id=event.group_id,
-                ),
-                key=release.payment_id,
-                cause=env,
+            voided = from_attrs(
+                PaymentVoidedV1, event, payment_id=release.payment_id, booking_id=event.group_id
             )
+            await self.outbox.reply(conn, voided, key=release.payment_id, cause=env)

@@ -10,10 +10,10 @@ simulator) answers from its idempotency cache.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import asyncpg
 
+from domainkit.rows import from_attrs
 from eventkit.outbox import Outbox
 from eventkit.routing import PermanentError
 from marketplace_contracts import Envelope
@@ -40,7 +40,7 @@ from payments.domain.payment import VOIDABLE, PaymentStatus, PaymentTrigger
 from payments.service_layer import commands
 from payments.service_layer.bank_debits import US_BANK_ACCOUNT, BankDebits
 from payments.service_layer.captures import record_captured
-from payments.service_layer.card_authorizations import record_card_authorization
+from payments.service_layer.card_authorizations import Authorization, record_card_authorization
 from payments.service_layer.charges import ExtraCharges
 from payments.service_layer.deposits import Deposits, deposit_failure
 from payments.service_layer.dispute_actions import DisputeActions
@@ -66,14 +66,6 @@ def _group_checkout(event: GroupCheckoutRequestedV1) -> Checkout:
         return commands.group_checkout(event)
     except InvalidCheckout as exc:
         raise PermanentError(f"group checkout {event.group_id} refused: {exc}") from exc
-
-
-@dataclass(frozen=True)
-class Authorization:
-    customer_id: str | None
-    result: PaymentIntentResult | SetupIntentResult | None
-    error: StripeGatewayError | None = None
-    deposit: SetupIntentResult | None = None  # the card saved for a security deposit
 
 
 class PaymentHandlers(StripeUseCases[StripeGateway]):
@@ -214,31 +206,14 @@ class PaymentHandlers(StripeUseCases[StripeGateway]):
         if auth.customer_id:
             await repository.save_customer(conn, checkout.guest_id, auth.customer_id)
         if checkout.payment_method_type == US_BANK_ACCOUNT:
-            assert auth.result is None or isinstance(auth.result, PaymentIntentResult)
-            await self.bank_debits.record_debit(
-                conn, env, checkout, auth.customer_id, auth.result, auth.error
-            )
+            await self.bank_debits.record_debit(conn, env, checkout, auth)
             return
         if checkout.save_for_later:
-            assert auth.result is None or isinstance(auth.result, SetupIntentResult)
-            await self.saved.record_saved(
-                conn, env, checkout, auth.customer_id, auth.result, auth.error
-            )
+            await self.saved.record_saved(conn, env, checkout, auth)
             # A deposit reuses the card this SetupIntent saved (no second one).
-            await self.deposits.record(conn, checkout, auth.customer_id, auth.result)
+            await self.deposits.record(conn, checkout, auth.customer_id, auth.setup_intent)
             return
-        assert auth.result is None or isinstance(auth.result, PaymentIntentResult)
-        await record_card_authorization(
-            conn,
-            self.outbox,
-            self.deposits,
-            env,
-            checkout,
-            auth.customer_id,
-            auth.result,
-            auth.error,
-            auth.deposit,
-        )
+        await record_card_authorization(conn, self.outbox, self.deposits, env, checkout, auth)
 
     # -- booking confirmed: capture -------------------------------------------------------
     async def capture(self, env: Envelope, event: BookingConfirmedV1) -> PaymentIntentResult | None:
@@ -319,14 +294,6 @@ class PaymentHandlers(StripeUseCases[StripeGateway]):
                 conn, event.payment_id, held, PaymentTrigger.VOID, stripe_status=result.status
             )
         if voided:
-            await self.outbox.add(
-                conn,
-                PaymentVoidedV1(
-                    payment_id=event.payment_id,
-                    booking_id=event.booking_id,
-                    reason=event.reason,
-                ),
-                key=event.payment_id,
-                correlation_id=env.correlation_id,
-                causation_id=env.event_id,
-            )
+            # A single booking's payment (a group's is voided by group_failed): no group.
+            void = from_attrs(PaymentVoidedV1, event, group_id=None)
+            await self.outbox.reply(conn, void, key=event.payment_id, cause=env)

@@ -28,6 +28,7 @@ from datetime import timedelta
 
 import asyncpg
 
+from domainkit.rows import from_attrs
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.booking import ReauthorizationRequestedV1
 from marketplace_contracts.events.payments import (
@@ -139,10 +140,9 @@ class Reauthorizations(StripeUseCases[StripeGateway]):
         )
         await self.outbox.reply(
             conn,
-            PaymentReauthorizedV1(
-                payment_id=event.payment_id,
-                booking_id=event.booking_id,
-                group_id=event.group_id,
+            from_attrs(
+                PaymentReauthorizedV1,
+                event,
                 payment_intent_id=result.id,
                 previous_payment_intent_id=event.expiring_payment_intent_id,
                 amount=row["amount"],
@@ -165,10 +165,9 @@ class Reauthorizations(StripeUseCases[StripeGateway]):
         code = renewal.failure_code or (result.failure_code if result else None)
         await self.outbox.reply(
             conn,
-            ReauthorizationFailedV1(
-                payment_id=event.payment_id,
-                booking_id=event.booking_id,
-                group_id=event.group_id,
+            from_attrs(
+                ReauthorizationFailedV1,
+                event,
                 code=code or (result.status if result else "reauthorization_failed"),
                 decline_code=result.decline_code if result else None,
                 message=renewal.failure_message

@@ -97,8 +97,7 @@ class Refunds(StripeUseCases[StripeGateway]):
         for request in requests:
             group_id = event.group_id
             if request is not event.refund:  # an extra charge: a payment of its own
-                payment = await repository.get_payment(self.db(), request.payment_id)
-                group_id = payment["group_id"] if payment is not None else None
+                group_id = await self._group_of(request.payment_id)
             cause = cancellation_cause(event.cancelled_by, event.group_id)
             order = commands.refund_order(event.booking_id, group_id, request, cause=cause)
             outcome = await self.attempt(order, env.correlation_id, env.event_id)
@@ -125,8 +124,7 @@ class Refunds(StripeUseCases[StripeGateway]):
         if event.outcome != "applied" or event.refund is None:
             return None
         # The event names no group: a group leg's refund is its group's, as for cancellations.
-        payment = await repository.get_payment(self.db(), event.refund.payment_id)
-        group_id = payment["group_id"] if payment is not None else None
+        group_id = await self._group_of(event.refund.payment_id)
         order = commands.refund_order(
             event.booking_id, group_id, event.refund, cause=AMENDMENT, subject_id=event.amendment_id
         )
@@ -141,6 +139,11 @@ class Refunds(StripeUseCases[StripeGateway]):
     ) -> None:
         if outcome is not None:
             await self.record(conn, outcome, env.correlation_id, env.event_id)
+
+    async def _group_of(self, payment_id: str) -> str | None:
+        """The group whose payment it is (None: a single booking's, or no such payment)."""
+        payment = await repository.get_payment(self.db(), payment_id)
+        return payment["group_id"] if payment is not None else None
 
     # -- one try ----------------------------------------------------------------------------
     async def attempt(

@@ -30,7 +30,13 @@ from payments.domain.checkout import Checkout, is_destination_charge, stripe_met
 from payments.domain.ids import idempotency_key
 from payments.domain.payment import PaymentStatus, PaymentTrigger
 from payments.service_layer.captures import record_captured
-from payments.service_layer.card_authorizations import checkout_failed, record_attempt
+from payments.service_layer.card_authorizations import (
+    Authorization,
+    attempt_columns,
+    card_fact,
+    checkout_failed,
+    record_attempt,
+)
 from payments.service_layer.guards import existing_payment, refusal_is_final
 from payments.service_layer.use_cases import StripeUseCases
 
@@ -45,52 +51,26 @@ class SavedCards(StripeUseCases[StripeGateway]):
         )
 
     async def record_saved(
-        self,
-        conn: asyncpg.Connection,
-        env: Envelope,
-        checkout: Checkout,
-        customer: str | None,
-        result: SetupIntentResult | None,
-        error: StripeGatewayError | None,
+        self, conn: asyncpg.Connection, env: Envelope, checkout: Checkout, auth: Authorization
     ) -> None:
+        result = auth.setup_intent
         ok = result is not None and result.status == "succeeded" and bool(result.payment_method)
-        payment_id = checkout.payment_id
         row = {
-            **repository.checkout_payment(checkout, env.correlation_id),
+            **attempt_columns(env, checkout, auth, ok=ok, status_is_code=True),
             "status": PaymentStatus.SAVED if ok else PaymentStatus.FAILED,
-            "customer_id": customer,
             "setup_intent_id": result.id if result else None,
             "saved_payment_method": result.payment_method if ok and result else None,
             "card_brand": result.card_brand if result else None,
             "card_last4": result.card_last4 if result else None,
-            "failure_code": None
-            if ok
-            else (error.code if error else result and (result.failure_code or result.status)),
-            "decline_code": result.decline_code if result else None,
-            "failure_message": None
-            if ok
-            else (error.message if error else result and result.failure_message),
         }
         meta = await record_attempt(conn, env, checkout, row)
         if meta is None:
             return
         if ok and result is not None:
-            await self.outbox.add(
-                conn,
-                PaymentMethodSavedV1(
-                    payment_id=payment_id,
-                    booking_id=checkout.booking_id,
-                    setup_intent_id=result.id,
-                    card_brand=result.card_brand,
-                    card_last4=result.card_last4,
-                    group_id=checkout.group_id,
-                ),
-                **meta,
-            )
+            saved = card_fact(PaymentMethodSavedV1, checkout, result, setup_intent_id=result.id)
+            await self.outbox.add(conn, saved, **meta)
         else:
-            await self.outbox.add(
-                conn, checkout_failed(payment_id, checkout, row, "setup_failed"), **meta
-            )
+            await self.outbox.add(conn, checkout_failed(checkout, row, "setup_failed"), **meta)
 
     async def charge(self, payment: asyncpg.Record) -> PaymentIntentResult:
         """Charge a payment's saved card off-session, in full (a charge of its transfer group;

@@ -42,23 +42,18 @@ from payments.adapters.stripe_gateway import StripeGateway, StripeGatewayError
 from payments.domain.checkout import (
     InvalidCheckout,
     Split,
-    captured_splits,
     is_destination_charge,
 )
 from payments.domain.ids import idempotency_key
 from payments.domain.payment import PaymentStatus
+from payments.domain.refusals import Refused
 from payments.service_layer.use_cases import StripeUseCases
 
 log = logging.getLogger("payments.transfers")
 
 
-class TransferRefused(Exception):
+class TransferRefused(Refused):
     """A release payments will not transfer (recorded and announced as transfer_failed)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -80,14 +75,7 @@ class TransferOutcome:
 def booking_split(payment: asyncpg.Record, booking_id: str) -> Split:
     """The split of the payment that paid for the booking (raises TransferRefused)."""
     try:
-        splits = captured_splits(
-            booking_id=payment["booking_id"],
-            host_account_id=payment["host_account_id"],
-            platform_fee=payment["platform_fee"],
-            captured=payment["amount"],
-            splits=repository.splits_of(payment),
-            tax=payment["tax"],
-        )
+        splits = repository.captured_splits_of(payment, payment["amount"])
     except InvalidCheckout as exc:
         raise TransferRefused("invalid_payment", str(exc)) from exc
     for split in splits:

@@ -148,7 +148,7 @@ async def apply_pending(
             if claimed is None:
                 continue  # another worker has it, or had it
             event_type, payload = claimed
-            await _apply_event(conn, event_type, payload, bank_debit_return_window)
+            await _apply_event(conn, payload, bank_debit_return_window)
             _observe_lag(event_type, payload)
             applied += 1
     return applied
@@ -164,13 +164,13 @@ def _observe_lag(event_type: str, event: dict[str, Any]) -> None:
 
 
 async def _apply_event(
-    conn: asyncpg.Connection, event_type: str, event: dict[str, Any], return_window: timedelta
+    conn: asyncpg.Connection, event: dict[str, Any], return_window: timedelta
 ) -> None:
     obj = event["data"]["object"]
     if obj.get("object") == "payment_intent":
         # The intent's payments, locked once: every handler below reads these rows.
         payments = await repository.lock_by_intent(conn, obj["id"])
-        await _apply_intent(conn, event_type, obj, payments)
+        await _apply_intent(conn, event, payments)
         await card_actions.apply_intent_event(conn, _OUTBOX, event, payments)
         await bank_debit_webhooks.apply_intent_event(conn, _OUTBOX, event, payments, return_window)
     elif obj.get("object") == "dispute":
@@ -185,11 +185,11 @@ async def _apply_event(
 
 
 async def _apply_intent(
-    conn: asyncpg.Connection,
-    event_type: str,
-    intent: dict[str, Any],
-    payments: Sequence[Mapping[str, Any]],
+    conn: asyncpg.Connection, event: dict[str, Any], payments: Sequence[Mapping[str, Any]]
 ) -> None:
+    """The intent's Stripe status on its payments (`payments`, locked by the caller), when
+    the webhook's is newer than what they hold."""
+    event_type, intent = event["type"], event["data"]["object"]
     if not payments:
         log.debug("webhook %s for unknown intent %s", event_type, intent["id"])
     for payment in payments:
