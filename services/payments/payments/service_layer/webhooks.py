@@ -116,7 +116,7 @@ async def receive(
         async with unit_of_work.transaction(conn):
             new = await webhook_repository.store_applied(conn, event)
             if new:
-                await _apply_event(conn, event["type"], event, bank_debit_return_window)
+                await _apply_event(conn, event, bank_debit_return_window)
                 _observe_lag(event["type"], event)
         return new
     except Exception as exc:
