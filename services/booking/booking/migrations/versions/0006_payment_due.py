@@ -1,16 +1,8 @@
-"""Saved-card Request-to-Book: payment_due while the guest re-pays, released if never paid.
-
-Revision ID: 0006
-Revises: 0005
-Create Date: 2026-11-26
-"""
+"""Saved-card Request-to-Book: payment_due while the guest re-pays, released if never paid."""
 
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0006", "0005"
 
 S = "booking"
 BASE = (

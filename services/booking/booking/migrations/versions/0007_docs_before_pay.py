@@ -1,17 +1,9 @@
 """Docs-before-pay: required documents on listings, envelopes on bookings, the built-in e-sign
-provider's tables, and the awaiting_signatures status (which holds the slot).
-
-Revision ID: 0007
-Revises: 0006
-Create Date: 2026-11-26
-"""
+provider's tables, and the awaiting_signatures status (which holds the slot)."""
 
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0007", "0006"
 
 S = "booking"
 STATUSES = (

@@ -2,19 +2,11 @@
 
 A leg is an ordinary booking with a `group_id`; a leg that is paid for (and accepted, if it is
 a Request-to-Book) waits in `awaiting_group`, which holds its slot, until the whole group is
-confirmed at once.
-
-Revision ID: 0009
-Revises: 0008
-Create Date: 2026-11-26
-"""
+confirmed at once."""
 
 from alembic import op
 
-revision = "0009"
-down_revision = "0008"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0009", "0008"
 
 S = "booking"
 STATUSES = (

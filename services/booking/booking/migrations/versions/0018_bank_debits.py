@@ -6,21 +6,13 @@ needs a card). A booking records how the guest pays (`payment_method_type`), the
 guest accepted at checkout (IP address and user agent, for Stripe's `mandate_data`), the bank
 (`bank_name`, `bank_last4`) and, for a bank debit, where its funds are (`funds_status`:
 `pending` while the debit is processing, `received`, `cleared` once the return window passed,
-`returned`). `payment_status` gains `processing`.
-
-Revision ID: 0018
-Revises: 0017
-Create Date: 2026-11-26
-"""
+`returned`). `payment_status` gains `processing`."""
 
 import re
 
 from alembic import op
 
-revision = "0018"
-down_revision = "0017"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0018", "0017"
 
 S = "booking"
 

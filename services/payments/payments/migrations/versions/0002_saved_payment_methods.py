@@ -1,16 +1,8 @@
-"""Saved payment methods (SetupIntent now, off-session charge later) and failed charges.
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-11-26
-"""
+"""Saved payment methods (SetupIntent now, off-session charge later) and failed charges."""
 
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0002", "0001"
 
 S = "payments"
 

@@ -2,19 +2,11 @@
 
 A group's payment has no destination account (NULL `host_account_id`); `splits` keeps what each
 leg paid and which host account it owes, `transfer_group` names the transfers that will pay the
-hosts. A group's saved card that will never be charged (the group failed) ends `cancelled`.
-
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-11-26
-"""
+hosts. A group's saved card that will never be charged (the group failed) ends `cancelled`."""
 
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0003", "0002"
 
 S = "payments"
 

@@ -6,21 +6,13 @@ until the bank settles it (days later, by webhook): then `captured`, with `funds
 marks the one `payments.funds_cleared` of a debit whose window passed without a return;
 `returned_at`/`return_code` record a return (also one after the capture: a dispute of the
 charge). A card payment that replaces a returned debit (`purpose = repay`) names it in
-`replaces_payment_id`.
-
-Revision ID: 0009
-Revises: 0008
-Create Date: 2026-11-26
-"""
+`replaces_payment_id`."""
 
 import re
 
 from alembic import op
 
-revision = "0009"
-down_revision = "0008"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0009", "0008"
 
 S = "payments"
 NEW_STATUSES = ("processing", "returned")

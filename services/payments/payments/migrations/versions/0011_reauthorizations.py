@@ -1,19 +1,11 @@
 """Renewed authorizations: the intents a payment replaced; payments waiting for the guest's
-3-D Secure step (`requires_action`).
-
-Revision ID: 0011
-Revises: 0010
-Create Date: 2026-11-26
-"""
+3-D Secure step (`requires_action`)."""
 
 import re
 
 from alembic import op
 
-revision = "0011"
-down_revision = "0010"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0011", "0010"
 
 
 def _replace_status_check(add: str | None = None, drop: str | None = None) -> None:
