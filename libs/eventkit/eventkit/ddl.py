@@ -1,9 +1,14 @@
 """DDL of the eventing tables every service owns: outbox, inbox, dead-letter audit.
 
-Called from each service's Alembic migration so the four schemas stay identical.
+Called from each service's Alembic migration so the services' schemas stay identical. A builder
+that a revision calls is frozen: it emits the same statements for ever, since what a revision
+emits is history (tests/contract/test_migration_history.py pins it). A new shape is a new
+function (`..._v1`, `..._v2`); the older one stays for the revisions that call it.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Sequence
 
 
 def notify_channel(schema: str) -> str:
@@ -86,3 +91,33 @@ def idempotency_table(schema: str) -> list[str]:
 
 def drop_idempotency_table(schema: str) -> list[str]:
     return [f"DROP TABLE IF EXISTS {schema}.idempotency_keys"]
+
+
+# Whole revisions. A revision that is nothing but statements from here names its `upgrade` and
+# `downgrade` in one line: `upgrade, downgrade = outbox_traceparent_v1("booking")`. Like every
+# builder a revision calls, these are frozen: what they emit is history
+# (tests/contract/test_migration_history.py). Another shape is another `_v<N>`.
+
+Step = Callable[[], None]
+
+
+def statements_v1(upgrade: Sequence[str], downgrade: Sequence[str]) -> tuple[Step, Step]:
+    """A revision's `upgrade()` and `downgrade()`: each executes its statements, in order.
+    Frozen (v1): never change it once a revision calls it; write `statements_v2` instead."""
+
+    def run(statements: Sequence[str]) -> Step:
+        def step() -> None:
+            from alembic import op  # here, not at import: the relay imports this module
+
+            for statement in statements:
+                op.execute(statement)
+
+        return step
+
+    return run(upgrade), run(downgrade)
+
+
+def outbox_traceparent_v1(schema: str) -> tuple[Step, Step]:
+    """The revision that adds the outbox's `traceparent` column (add_outbox_traceparent), the
+    same in every service. Frozen (v1): never change it once a revision calls it."""
+    return statements_v1(add_outbox_traceparent(schema), drop_outbox_traceparent(schema))

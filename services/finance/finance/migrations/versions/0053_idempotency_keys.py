@@ -1,20 +1,8 @@
 """Finance's staff commands take an Idempotency-Key: the answer under each key is kept here
 (eventkit.idempotency, docs/api-errors.md)."""
 
-from alembic import op
-
-from eventkit.ddl import drop_idempotency_table, idempotency_table
+from eventkit.ddl import drop_idempotency_table, idempotency_table, statements_v1
 
 revision, down_revision = "0053", "0052"
 
-S = "finance"
-
-
-def upgrade() -> None:
-    for statement in idempotency_table(S):
-        op.execute(statement)
-
-
-def downgrade() -> None:
-    for statement in drop_idempotency_table(S):
-        op.execute(statement)
+upgrade, downgrade = statements_v1(idempotency_table("finance"), drop_idempotency_table("finance"))
