@@ -8,6 +8,7 @@ function (`..._v1`, `..._v2`); the older one stays for the revisions that call i
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 
 
@@ -121,3 +122,39 @@ def outbox_traceparent_v1(schema: str) -> tuple[Step, Step]:
     """The revision that adds the outbox's `traceparent` column (add_outbox_traceparent), the
     same in every service. Frozen (v1): never change it once a revision calls it."""
     return statements_v1(add_outbox_traceparent(schema), drop_outbox_traceparent(schema))
+
+
+# Constraints that a later revision widens or narrows: drop, then add again under the same name.
+
+
+def replace_constraint_v1(table: str, name: str, definition: str) -> list[str]:
+    """Re-create constraint `name` of `table` (`schema.table`) as `definition` (`CHECK (...)`,
+    `EXCLUDE USING ...`). Frozen (v1): never change it once a revision calls it."""
+    return [
+        f"ALTER TABLE {table} DROP CONSTRAINT {name}",
+        f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}",
+    ]
+
+
+def replace_check_v1(table: str, name: str, column: str, values: Sequence[str]) -> list[str]:
+    """Re-create CHECK `name` as `column IN (values)`, each value quoted.
+    Frozen (v1): never change it once a revision calls it."""
+    listed = ", ".join(f"'{value}'" for value in values)
+    return replace_constraint_v1(table, name, f"CHECK ({column} IN ({listed}))")
+
+
+def check_values_v1(table: str, name: str) -> list[str]:
+    """The values CHECK `name` of `table` allows now, in its order, read from the database
+    (whatever earlier revisions added): `replace_check_v1` re-creates it with one more or
+    fewer. Frozen (v1): never change it once a revision calls it."""
+    from alembic import op  # here, not at import: the relay imports this module
+
+    definition = (
+        op.get_bind()
+        .exec_driver_sql(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+            f"WHERE conname = '{name}' AND conrelid = '{table}'::regclass"
+        )
+        .scalar()
+    )
+    return re.findall(r"'([a-z_]+)'", definition or "")
