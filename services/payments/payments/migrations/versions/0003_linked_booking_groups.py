@@ -6,9 +6,17 @@ hosts. A group's saved card that will never be charged (the group failed) ends `
 
 from alembic import op
 
+from eventkit.ddl import replace_check_v1
+
 revision, down_revision = "0003", "0002"
 
 S = "payments"
+STATUSES = ["authorized", "failed", "captured", "voided", "saved", "charge_failed"]
+
+
+def _status_check(statuses: list[str]) -> None:
+    for statement in replace_check_v1(f"{S}.payments", "ck_payments_status", "status", statuses):
+        op.execute(statement)
 
 
 def upgrade() -> None:
@@ -21,11 +29,7 @@ def upgrade() -> None:
         f"ALTER TABLE {S}.payments ADD CONSTRAINT ck_payments_payee CHECK "
         "(host_account_id IS NOT NULL OR (group_id IS NOT NULL AND splits IS NOT NULL))"
     )
-    op.execute(f"ALTER TABLE {S}.payments DROP CONSTRAINT ck_payments_status")
-    op.execute(
-        f"ALTER TABLE {S}.payments ADD CONSTRAINT ck_payments_status CHECK (status IN "
-        "('authorized', 'failed', 'captured', 'voided', 'saved', 'charge_failed', 'cancelled'))"
-    )
+    _status_check([*STATUSES, "cancelled"])
 
 
 def downgrade() -> None:
@@ -36,11 +40,7 @@ def downgrade() -> None:
                 RAISE EXCEPTION 'group payments exist: cannot downgrade below 0003';
             END IF;
         END $$""")
-    op.execute(f"ALTER TABLE {S}.payments DROP CONSTRAINT ck_payments_status")
-    op.execute(
-        f"ALTER TABLE {S}.payments ADD CONSTRAINT ck_payments_status CHECK (status IN "
-        "('authorized', 'failed', 'captured', 'voided', 'saved', 'charge_failed'))"
-    )
+    _status_check(STATUSES)
     op.execute(f"ALTER TABLE {S}.payments DROP CONSTRAINT ck_payments_payee")
     op.execute(f"ALTER TABLE {S}.payments ALTER COLUMN host_account_id SET NOT NULL")
     for column in ("transfer_group", "splits", "group_id"):
