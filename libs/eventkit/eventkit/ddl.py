@@ -1,4 +1,5 @@
-"""DDL of the eventing tables every service owns: outbox, inbox, dead-letter audit.
+"""DDL that the services' migrations share: the eventing tables every service owns (outbox, inbox,
+dead-letter audit), whole revisions the same in every service, re-created constraints.
 
 Called from each service's Alembic migration so the services' schemas stay identical. A builder
 that a revision calls is frozen: it emits the same statements for ever, since what a revision
@@ -106,16 +107,17 @@ def statements_v1(upgrade: Sequence[str], downgrade: Sequence[str]) -> tuple[Ste
     """A revision's `upgrade()` and `downgrade()`: each executes its statements, in order.
     Frozen (v1): never change it once a revision calls it; write `statements_v2` instead."""
 
-    def run(statements: Sequence[str]) -> Step:
+    def run(name: str, statements: Sequence[str]) -> Step:
         def step() -> None:
             from alembic import op  # here, not at import: the relay imports this module
 
             for statement in statements:
                 op.execute(statement)
 
+        step.__name__ = step.__qualname__ = name  # Alembic logs "Running upgrade 0024 -> 0025"
         return step
 
-    return run(upgrade), run(downgrade)
+    return run("upgrade", upgrade), run("downgrade", downgrade)
 
 
 def outbox_traceparent_v1(schema: str) -> tuple[Step, Step]:
