@@ -1,9 +1,16 @@
-"""DDL of the eventing tables every service owns: outbox, inbox, dead-letter audit.
+"""DDL that the services' migrations share: the eventing tables every service owns (outbox, inbox,
+dead-letter audit), whole revisions the same in every service, re-created constraints.
 
-Called from each service's Alembic migration so the four schemas stay identical.
+Called from each service's Alembic migration so the services' schemas stay identical. A builder
+that a revision calls is frozen: it emits the same statements for ever, since what a revision
+emits is history (tests/contract/test_migration_history.py pins it). A new shape is a new
+function (`..._v1`, `..._v2`); the older one stays for the revisions that call it.
 """
 
 from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
 
 
 def notify_channel(schema: str) -> str:
@@ -86,3 +93,70 @@ def idempotency_table(schema: str) -> list[str]:
 
 def drop_idempotency_table(schema: str) -> list[str]:
     return [f"DROP TABLE IF EXISTS {schema}.idempotency_keys"]
+
+
+# Whole revisions. A revision that is nothing but statements from here names its `upgrade` and
+# `downgrade` in one line: `upgrade, downgrade = outbox_traceparent_v1("booking")`. Like every
+# builder a revision calls, these are frozen: what they emit is history
+# (tests/contract/test_migration_history.py). Another shape is another `_v<N>`.
+
+Step = Callable[[], None]
+
+
+def statements_v1(upgrade: Sequence[str], downgrade: Sequence[str]) -> tuple[Step, Step]:
+    """A revision's `upgrade()` and `downgrade()`: each executes its statements, in order.
+    Frozen (v1): never change it once a revision calls it; write `statements_v2` instead."""
+
+    def run(name: str, statements: Sequence[str]) -> Step:
+        def step() -> None:
+            from alembic import op  # here, not at import: the relay imports this module
+
+            for statement in statements:
+                op.execute(statement)
+
+        step.__name__ = step.__qualname__ = name  # Alembic logs "Running upgrade 0024 -> 0025"
+        return step
+
+    return run("upgrade", upgrade), run("downgrade", downgrade)
+
+
+def outbox_traceparent_v1(schema: str) -> tuple[Step, Step]:
+    """The revision that adds the outbox's `traceparent` column (add_outbox_traceparent), the
+    same in every service. Frozen (v1): never change it once a revision calls it."""
+    return statements_v1(add_outbox_traceparent(schema), drop_outbox_traceparent(schema))
+
+
+# Constraints that a later revision widens or narrows: drop, then add again under the same name.
+
+
+def replace_constraint_v1(table: str, name: str, definition: str) -> list[str]:
+    """Re-create constraint `name` of `table` (`schema.table`) as `definition` (`CHECK (...)`,
+    `EXCLUDE USING ...`). Frozen (v1): never change it once a revision calls it."""
+    return [
+        f"ALTER TABLE {table} DROP CONSTRAINT {name}",
+        f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}",
+    ]
+
+
+def replace_check_v1(table: str, name: str, column: str, values: Sequence[str]) -> list[str]:
+    """Re-create CHECK `name` as `column IN (values)`, each value quoted.
+    Frozen (v1): never change it once a revision calls it."""
+    listed = ", ".join(f"'{value}'" for value in values)
+    return replace_constraint_v1(table, name, f"CHECK ({column} IN ({listed}))")
+
+
+def check_values_v1(table: str, name: str) -> list[str]:
+    """The values CHECK `name` of `table` allows now, in its order, read from the database
+    (whatever earlier revisions added): `replace_check_v1` re-creates it with one more or
+    fewer. Frozen (v1): never change it once a revision calls it."""
+    from alembic import op  # here, not at import: the relay imports this module
+
+    definition = (
+        op.get_bind()
+        .exec_driver_sql(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+            f"WHERE conname = '{name}' AND conrelid = '{table}'::regclass"
+        )
+        .scalar()
+    )
+    return re.findall(r"'([a-z_]+)'", definition or "")

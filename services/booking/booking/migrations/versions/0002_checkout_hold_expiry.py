@@ -1,18 +1,10 @@
-"""Durable timers (scheduled_jobs) and the `expired` status for checkout holds.
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-11-26
-"""
+"""Durable timers (scheduled_jobs) and the `expired` status for checkout holds."""
 
 from alembic import op
 
 from eventkit.scheduler import scheduler_table
 
-revision = "0002"
-down_revision = "0001"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0002", "0001"
 
 S = "booking"
 

@@ -1,16 +1,8 @@
-"""Request-to-Book: listing mode and response window; awaiting_host and declined bookings.
-
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-11-26
-"""
+"""Request-to-Book: listing mode and response window; awaiting_host and declined bookings."""
 
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0003", "0002"
 
 S = "booking"
 STATUSES = "'pending_payment', 'awaiting_host', 'confirmed', 'failed', 'expired', 'declined'"

@@ -1,16 +1,8 @@
-"""Smart Invites: a host's priced offer to a guest, open until it expires.
-
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-11-26
-"""
+"""Smart Invites: a host's priced offer to a guest, open until it expires."""
 
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0004", "0003"
 
 S = "booking"
 

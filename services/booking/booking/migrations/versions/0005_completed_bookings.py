@@ -1,16 +1,8 @@
-"""Completed bookings: the booked time is over (still occupying their slot in history).
-
-Revision ID: 0005
-Revises: 0004
-Create Date: 2026-11-26
-"""
+"""Completed bookings: the booked time is over (still occupying their slot in history)."""
 
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0005", "0004"
 
 S = "booking"
 

@@ -1,18 +1,18 @@
-"""Saved-card Request-to-Book: payment_due while the guest re-pays, released if never paid.
-
-Revision ID: 0006
-Revises: 0005
-Create Date: 2026-11-26
-"""
+"""Saved-card Request-to-Book: payment_due while the guest re-pays, released if never paid."""
 
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
-branch_labels = None
-depends_on = None
+from eventkit.ddl import replace_constraint_v1
+
+revision, down_revision = "0006", "0005"
 
 S = "booking"
+TABLE = f"{S}.bookings"
+# The slot a booking in one of these statuses holds: no other may overlap it.
+OVERLAP = (
+    "EXCLUDE USING gist (listing_id WITH =, tstzrange(starts_at, ends_at, '[)') WITH &&) "
+    "WHERE (status IN ({holding}))"
+)
 BASE = (
     "'pending_payment', 'awaiting_host', 'confirmed', 'failed', 'expired', 'declined', 'completed'"
 )
@@ -22,16 +22,11 @@ PAYMENT = "'none', 'authorized', 'captured', 'voided', 'failed'"
 
 def _constraints(statuses: str, holding: str, payment: str) -> list[str]:
     return [
-        f"ALTER TABLE {S}.bookings DROP CONSTRAINT ck_bookings_status",
-        f"ALTER TABLE {S}.bookings ADD CONSTRAINT ck_bookings_status "
-        f"CHECK (status IN ({statuses}))",
-        f"ALTER TABLE {S}.bookings DROP CONSTRAINT ck_bookings_payment_status",
-        f"ALTER TABLE {S}.bookings ADD CONSTRAINT ck_bookings_payment_status "
-        f"CHECK (payment_status IN ({payment}))",
-        f"ALTER TABLE {S}.bookings DROP CONSTRAINT ex_bookings_no_overlap",
-        f"ALTER TABLE {S}.bookings ADD CONSTRAINT ex_bookings_no_overlap EXCLUDE USING gist "
-        "(listing_id WITH =, tstzrange(starts_at, ends_at, '[)') WITH &&) "
-        f"WHERE (status IN ({holding}))",
+        *replace_constraint_v1(TABLE, "ck_bookings_status", f"CHECK (status IN ({statuses}))"),
+        *replace_constraint_v1(
+            TABLE, "ck_bookings_payment_status", f"CHECK (payment_status IN ({payment}))"
+        ),
+        *replace_constraint_v1(TABLE, "ex_bookings_no_overlap", OVERLAP.format(holding=holding)),
     ]
 
 

@@ -1,19 +1,19 @@
 """Docs-before-pay: required documents on listings, envelopes on bookings, the built-in e-sign
-provider's tables, and the awaiting_signatures status (which holds the slot).
-
-Revision ID: 0007
-Revises: 0006
-Create Date: 2026-11-26
-"""
+provider's tables, and the awaiting_signatures status (which holds the slot)."""
 
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
-branch_labels = None
-depends_on = None
+from eventkit.ddl import replace_constraint_v1
+
+revision, down_revision = "0007", "0006"
 
 S = "booking"
+TABLE = f"{S}.bookings"
+# The slot a booking in one of these statuses holds: no other may overlap it.
+OVERLAP = (
+    "EXCLUDE USING gist (listing_id WITH =, tstzrange(starts_at, ends_at, '[)') WITH &&) "
+    "WHERE (status IN ({holding}))"
+)
 STATUSES = (
     "'pending_payment', 'awaiting_host', 'confirmed', 'failed', 'expired', 'declined', "
     "'completed', 'payment_due', 'released'"
@@ -77,13 +77,8 @@ DROP_ESIGN_TABLES = [
 
 def _constraints(statuses: str, holding: str) -> list[str]:
     return [
-        f"ALTER TABLE {S}.bookings DROP CONSTRAINT ck_bookings_status",
-        f"ALTER TABLE {S}.bookings ADD CONSTRAINT ck_bookings_status "
-        f"CHECK (status IN ({statuses}))",
-        f"ALTER TABLE {S}.bookings DROP CONSTRAINT ex_bookings_no_overlap",
-        f"ALTER TABLE {S}.bookings ADD CONSTRAINT ex_bookings_no_overlap EXCLUDE USING gist "
-        "(listing_id WITH =, tstzrange(starts_at, ends_at, '[)') WITH &&) "
-        f"WHERE (status IN ({holding}))",
+        *replace_constraint_v1(TABLE, "ck_bookings_status", f"CHECK (status IN ({statuses}))"),
+        *replace_constraint_v1(TABLE, "ex_bookings_no_overlap", OVERLAP.format(holding=holding)),
     ]
 
 

@@ -1,16 +1,8 @@
-"""Dropbox Sign adapter's request map (it has no idempotency keys of its own).
-
-Revision ID: 0008
-Revises: 0007
-Create Date: 2026-11-26
-"""
+"""Dropbox Sign adapter's request map (it has no idempotency keys of its own)."""
 
 from alembic import op
 
-revision = "0008"
-down_revision = "0007"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0008", "0007"
 
 # The adapter's tables as they were on 2026-11-26, frozen here: history must not change when
 # booking.adapters.esign.dropbox_sign does (a test compares the two).

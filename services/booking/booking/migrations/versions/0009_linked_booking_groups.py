@@ -2,21 +2,21 @@
 
 A leg is an ordinary booking with a `group_id`; a leg that is paid for (and accepted, if it is
 a Request-to-Book) waits in `awaiting_group`, which holds its slot, until the whole group is
-confirmed at once.
-
-Revision ID: 0009
-Revises: 0008
-Create Date: 2026-11-26
-"""
+confirmed at once."""
 
 from alembic import op
 
-revision = "0009"
-down_revision = "0008"
-branch_labels = None
-depends_on = None
+from eventkit.ddl import replace_constraint_v1
+
+revision, down_revision = "0009", "0008"
 
 S = "booking"
+TABLE = f"{S}.bookings"
+# The slot a booking in one of these statuses holds: no other may overlap it.
+OVERLAP = (
+    "EXCLUDE USING gist (listing_id WITH =, tstzrange(starts_at, ends_at, '[)') WITH &&) "
+    "WHERE (status IN ({holding}))"
+)
 STATUSES = (
     "'pending_payment', 'awaiting_host', 'confirmed', 'failed', 'expired', 'declined', "
     "'completed', 'payment_due', 'released', 'awaiting_signatures'"
@@ -29,13 +29,8 @@ HOLDING = (
 
 def _constraints(statuses: str, holding: str) -> list[str]:
     return [
-        f"ALTER TABLE {S}.bookings DROP CONSTRAINT ck_bookings_status",
-        f"ALTER TABLE {S}.bookings ADD CONSTRAINT ck_bookings_status "
-        f"CHECK (status IN ({statuses}))",
-        f"ALTER TABLE {S}.bookings DROP CONSTRAINT ex_bookings_no_overlap",
-        f"ALTER TABLE {S}.bookings ADD CONSTRAINT ex_bookings_no_overlap EXCLUDE USING gist "
-        "(listing_id WITH =, tstzrange(starts_at, ends_at, '[)') WITH &&) "
-        f"WHERE (status IN ({holding}))",
+        *replace_constraint_v1(TABLE, "ck_bookings_status", f"CHECK (status IN ({statuses}))"),
+        *replace_constraint_v1(TABLE, "ex_bookings_no_overlap", OVERLAP.format(holding=holding)),
     ]
 
 

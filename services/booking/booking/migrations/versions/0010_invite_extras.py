@@ -1,16 +1,8 @@
-"""Smart Invite extras: the host's priced add-ons (equipment, cleaning...), part of the total.
-
-Revision ID: 0010
-Revises: 0009
-Create Date: 2026-11-26
-"""
+"""Smart Invite extras: the host's priced add-ons (equipment, cleaning...), part of the total."""
 
 from alembic import op
 
-revision = "0010"
-down_revision = "0009"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0010", "0009"
 
 
 def upgrade() -> None:

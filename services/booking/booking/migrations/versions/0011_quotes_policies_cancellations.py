@@ -6,21 +6,13 @@
   jurisdiction and tax code;
 - quotes: a quote the guest may check out with (its total is what is charged);
 - bookings: the quote and the policy snapshotted at checkout, guests and extras, the tax part
-  of the fee, and the cancellation with its refund.
-
-Revision ID: 0011
-Revises: 0010
-Create Date: 2026-11-26
-"""
+  of the fee, and the cancellation with its refund."""
 
 import json
 
 from alembic import op
 
-revision = "0011"
-down_revision = "0010"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0011", "0010"
 
 S = "booking"
 STATUSES = (

@@ -1,19 +1,11 @@
 """Amendments and overtime: proposals to change a confirmed booking, and their outcome.
 
 At most one amendment of a booking is open (proposed or charging) at a time: a concurrent
-proposal is refused with 409, not merged.
-
-Revision ID: 0012
-Revises: 0011
-Create Date: 2026-11-26
-"""
+proposal is refused with 409, not merged."""
 
 from alembic import op
 
-revision = "0012"
-down_revision = "0011"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0012", "0011"
 
 S = "booking"
 

@@ -1,16 +1,8 @@
-"""Amendments that change the terms of a listing with documents wait for a new signature.
-
-Revision ID: 0013
-Revises: 0012
-Create Date: 2026-11-26
-"""
+"""Amendments that change the terms of a listing with documents wait for a new signature."""
 
 from alembic import op
 
-revision = "0013"
-down_revision = "0012"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0013", "0012"
 
 S = "booking"
 STATUSES = (

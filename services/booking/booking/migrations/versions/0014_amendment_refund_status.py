@@ -1,16 +1,8 @@
-"""The refund of an amendment that lowered the price has a visible status of its own.
-
-Revision ID: 0014
-Revises: 0013
-Create Date: 2026-11-26
-"""
+"""The refund of an amendment that lowered the price has a visible status of its own."""
 
 from alembic import op
 
-revision = "0014"
-down_revision = "0013"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0014", "0013"
 
 
 def upgrade() -> None:

@@ -1,17 +1,9 @@
 """An applied increase remembers the payment that paid it, so a later cancellation refunds
-from it too.
-
-Revision ID: 0015
-Revises: 0014
-Create Date: 2026-11-26
-"""
+from it too."""
 
 from alembic import op
 
-revision = "0015"
-down_revision = "0014"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0015", "0014"
 
 
 def upgrade() -> None:

@@ -1,16 +1,8 @@
-"""Booking's replica of hosts' connected accounts: whether each can take charges.
-
-Revision ID: 0016
-Revises: 0015
-Create Date: 2026-11-26
-"""
+"""Booking's replica of hosts' connected accounts: whether each can take charges."""
 
 from alembic import op
 
-revision = "0016"
-down_revision = "0015"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0016", "0015"
 
 
 def upgrade() -> None:

@@ -1,17 +1,9 @@
 """Receipts: issued from payment facts (captures, extra charges, refunds) and the ledger's
-journals, never recomputed.
-
-Revision ID: 0017
-Revises: 0016
-Create Date: 2026-11-26
-"""
+journals, never recomputed."""
 
 from alembic import op
 
-revision = "0017"
-down_revision = "0016"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0017", "0016"
 
 S = "booking"
 

@@ -6,44 +6,26 @@ needs a card). A booking records how the guest pays (`payment_method_type`), the
 guest accepted at checkout (IP address and user agent, for Stripe's `mandate_data`), the bank
 (`bank_name`, `bank_last4`) and, for a bank debit, where its funds are (`funds_status`:
 `pending` while the debit is processing, `received`, `cleared` once the return window passed,
-`returned`). `payment_status` gains `processing`.
-
-Revision ID: 0018
-Revises: 0017
-Create Date: 2026-11-26
-"""
-
-import re
+`returned`). `payment_status` gains `processing`."""
 
 from alembic import op
 
-revision = "0018"
-down_revision = "0017"
-branch_labels = None
-depends_on = None
+from eventkit.ddl import check_values_v1, replace_check_v1
+
+revision, down_revision = "0018", "0017"
 
 S = "booking"
 
 
-def _payment_statuses() -> list[str]:
-    definition = (
-        op.get_bind()
-        .exec_driver_sql(
-            "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = "
-            f"'ck_bookings_payment_status' AND conrelid = '{S}.bookings'::regclass"
-        )
-        .scalar()
-    )
-    return re.findall(r"'([a-z_]+)'", definition or "")
-
-
 def _replace_payment_status_check(statuses: list[str]) -> None:
-    listed = ", ".join(f"'{s}'" for s in statuses)
-    op.execute(f"ALTER TABLE {S}.bookings DROP CONSTRAINT ck_bookings_payment_status")
-    op.execute(
-        f"ALTER TABLE {S}.bookings ADD CONSTRAINT ck_bookings_payment_status "
-        f"CHECK (payment_status IN ({listed}))"
-    )
+    for statement in replace_check_v1(
+        f"{S}.bookings", "ck_bookings_payment_status", "payment_status", statuses
+    ):
+        op.execute(statement)
+
+
+def _payment_statuses() -> list[str]:
+    return check_values_v1(f"{S}.bookings", "ck_bookings_payment_status")
 
 
 def upgrade() -> None:

@@ -2,19 +2,11 @@
 
 A listing's `deposit_amount` is replicated from the catalogue and snapshotted on each booking at
 checkout. After the end, the host may file damage claims against it (`claims`, with evidence
-files in `claim_evidence`); the deposit is released once, recorded on the booking.
-
-Revision ID: 0019
-Revises: 0018
-Create Date: 2026-11-26
-"""
+files in `claim_evidence`); the deposit is released once, recorded on the booking."""
 
 from alembic import op
 
-revision = "0019"
-down_revision = "0018"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0019", "0018"
 
 S = "booking"
 OPEN = "('open', 'contested', 'awaiting_admin', 'charging')"

@@ -1,17 +1,9 @@
 """Renewed authorizations of bookings awaiting their host; the 3-D Secure step a checkout
-waits for (`next_action`).
-
-Revision ID: 0020
-Revises: 0019
-Create Date: 2026-11-26
-"""
+waits for (`next_action`)."""
 
 from alembic import op
 
-revision = "0020"
-down_revision = "0019"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0020", "0019"
 
 
 def upgrade() -> None:

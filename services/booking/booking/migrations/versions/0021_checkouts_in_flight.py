@@ -1,17 +1,9 @@
 """The gateway's load shedding counts checkouts waiting for payment: a partial index of the
-`pending_payment` rows keeps that count independent of the bookings' history.
-
-Revision ID: 0021
-Revises: 0020
-Create Date: 2026-12-04
-"""
+`pending_payment` rows keeps that count independent of the bookings' history."""
 
 from alembic import op
 
-revision = "0021"
-down_revision = "0020"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0021", "0020"
 
 
 def upgrade() -> None:

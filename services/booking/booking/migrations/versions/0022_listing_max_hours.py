@@ -1,16 +1,8 @@
-"""A listing's longest bookable stay (`max_hours`; NULL: the booking service's default).
-
-Revision ID: 0022
-Revises: 0021
-Create Date: 2026-12-04
-"""
+"""A listing's longest bookable stay (`max_hours`; NULL: the booking service's default)."""
 
 from alembic import op
 
-revision = "0022"
-down_revision = "0021"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0022", "0021"
 
 
 def upgrade() -> None:

@@ -3,19 +3,11 @@
 `bookings.client_ip` / `user_agent` and the same on `checkout_groups`: where the guest checked
 out from, published on booking.checkout_requested (a docs-before-pay checkout asks for payment
 later, from a consumer, so it must be stored). `payment_disputes`: booking's replica of
-payments' dispute facts, one row per dispute, the status moving only forward.
-
-Revision ID: 0023
-Revises: 0022
-Create Date: 2026-12-05
-"""
+payments' dispute facts, one row per dispute, the status moving only forward."""
 
 from alembic import op
 
-revision = "0023"
-down_revision = "0022"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0023", "0022"
 
 
 def upgrade() -> None:

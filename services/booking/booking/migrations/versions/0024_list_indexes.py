@@ -6,19 +6,11 @@ Bookings are listed newest first per guest, per host and (staff) overall by
 whose every use it covers. A host's inbox is the few `awaiting_host` rows by
 `(respond_by, booking_id)`: a partial index. A guest's groups by `(created_at, group_id)`
 replace the index on `guest_id` alone. Invites keep theirs (`(guest_id, created_at)`,
-`(host_id, created_at)`): the id only breaks ties.
-
-Revision ID: 0024
-Revises: 0023
-Create Date: 2026-12-05
-"""
+`(host_id, created_at)`): the id only breaks ties."""
 
 from alembic import op
 
-revision = "0024"
-down_revision = "0023"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0024", "0023"
 
 S = "booking"
 

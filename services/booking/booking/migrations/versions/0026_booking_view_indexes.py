@@ -2,19 +2,11 @@
 until the capture): its amendments' extra charges, and the disputes of its payments. Without
 them both lookups read their whole table (`booking.amendments` has an index on `booking_id`
 only for open amendments; `payment_disputes.booking_ids ? id` had none), so each poll's cost
-grew with the history of amendments and disputes (docs/benchmarks.md, issue 10).
-
-Revision ID: 0026
-Revises: 0025
-Create Date: 2026-12-05
-"""
+grew with the history of amendments and disputes (docs/benchmarks.md, issue 10)."""
 
 from alembic import op
 
-revision = "0026"
-down_revision = "0025"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0026", "0025"
 
 S = "booking"
 

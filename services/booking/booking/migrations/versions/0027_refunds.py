@@ -13,19 +13,11 @@ it is part of the booking's view and of its version, like the cancellation itsel
 Backfill: every blob becomes its rows. Blobs written before a refund could be split over
 several payments have no `refund_ids` (their one request is `refund_id`, when there was one)
 and no `succeeded` (it succeeded when the booking says `refunded`); a backfilled request's
-`succeeded_at` is the booking's `updated_at`, since the blob kept no times.
-
-Revision ID: 0027
-Revises: 0026
-Create Date: 2026-12-05
-"""
+`succeeded_at` is the booking's `updated_at`, since the blob kept no times."""
 
 from alembic import op
 
-revision = "0027"
-down_revision = "0026"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0027", "0026"
 
 S = "booking"
 # Frozen copies of the domain's enumerations (booking.domain.refunds) at this revision.

@@ -1,18 +1,10 @@
-"""Disputable charges (what a chargeback will be matched against) and the eventing tables.
-
-Revision ID: 0001
-Revises:
-Create Date: 2026-11-26
-"""
+"""Disputable charges (what a chargeback will be matched against) and the eventing tables."""
 
 from alembic import op
 
 from eventkit.ddl import drop_eventing_tables, eventing_tables
 
-revision = "0001"
-down_revision = None
-branch_labels = None
-depends_on = None
+revision, down_revision = "0001", None
 
 S = "disputes"
 

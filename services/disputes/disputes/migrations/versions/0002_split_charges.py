@@ -1,19 +1,11 @@
 """Charges that pay several bookings (Linked Booking Groups): one split per booking.
 
 A group's charge has no single host account (NULL `host_account_id`); `splits` says which
-booking paid what and which host it owes, so a chargeback can be traced to its legs.
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-11-26
-"""
+booking paid what and which host it owes, so a chargeback can be traced to its legs."""
 
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0002", "0001"
 
 S = "disputes"
 

@@ -1,19 +1,11 @@
 """Dispute cases, their append-only history, evidence, money, submissions, the booking facts
-evidence is assembled from, and durable timers (reminders, auto-submit).
-
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-12-05
-"""
+evidence is assembled from, and durable timers (reminders, auto-submit)."""
 
 from alembic import op
 
 from eventkit.scheduler import scheduler_table
 
-revision = "0003"
-down_revision = "0002"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0003", "0002"
 
 S = "disputes"
 STATUSES = (

@@ -1,18 +1,10 @@
-"""Double-entry ledger: journals and their postings, balanced per journal at commit.
-
-Revision ID: 0001
-Revises:
-Create Date: 2026-11-26
-"""
+"""Double-entry ledger: journals and their postings, balanced per journal at commit."""
 
 from alembic import op
 
 from eventkit.ddl import drop_eventing_tables, eventing_tables
 
-revision = "0001"
-down_revision = None
-branch_labels = None
-depends_on = None
+revision, down_revision = "0001", None
 
 S = "finance"
 

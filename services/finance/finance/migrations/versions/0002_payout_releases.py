@@ -10,19 +10,11 @@ unless `cleared_at`; a returned debit (`returned_at`) is never released.
 transfer): `released` → `transferred` | `failed`.
 
 `payout_facts`: the payment facts already counted into payables (a redelivered fact changes
-nothing).
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-11-26
-"""
+nothing)."""
 
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0002", "0001"
 
 S = "finance"
 

@@ -2,19 +2,11 @@
 balance transaction) so reconciliation matches it to Stripe's balance transactions; the old
 `asset:stripe_balance` becomes `asset:stripe_balance:pending` (the available part is moved by
 the Stripe import). Ledger rows are append-only, so an existing balance on the old account is
-moved by a reclassification journal per currency, not rewritten.
-
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-12-04
-"""
+moved by a reclassification journal per currency, not rewritten."""
 
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0003", "0002"
 
 S = "finance"
 OLD = "asset:stripe_balance"

@@ -8,21 +8,13 @@
   is also the lock that serialises netting of the host's receivable.
 - `booking_starts`: when each booking starts (booking's checkout facts): the due time's base.
 - `reserve_policies` (versioned), `reserve_assignments` (platform / tier / host), `reserves`.
-- `scheduled_jobs`: eventkit's durable timers (payout due, reserve release, transfer retry).
-
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-12-04
-"""
+- `scheduled_jobs`: eventkit's durable timers (payout due, reserve release, transfer retry)."""
 
 from alembic import op
 
 from eventkit.scheduler import scheduler_table
 
-revision = "0004"
-down_revision = "0003"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0004", "0003"
 
 S = "finance"
 STATES = "'scheduled', 'held', 'releasable', 'released', 'transferred', 'failed', 'reversed'"

@@ -1,17 +1,9 @@
 """An amendment that moves a booking proposes its new start; finance keeps it until booking
-decides it (`applied`: the booking's start, and its unpaid entries' due times, move).
-
-Revision ID: 0005
-Revises: 0004
-Create Date: 2026-12-04
-"""
+decides it (`applied`: the booking's start, and its unpaid entries' due times, move)."""
 
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0005", "0004"
 
 S = "finance"
 

@@ -1,17 +1,9 @@
 """Each payable names the Stripe charge that paid it, so a journal booked later about that
-payment without a Stripe id of its own (a returned bank debit) names the charge.
-
-Revision ID: 0006
-Revises: 0005
-Create Date: 2026-12-04
-"""
+payment without a Stripe id of its own (a returned bank debit) names the charge."""
 
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0006", "0005"
 
 S = "finance"
 

@@ -11,19 +11,11 @@
   differences finance acknowledged for it.
 - `books_calendar`: the cutoff and the clock offset the ledger's business date follows.
 - `journals.posted_on` (business date, set by trigger), `journals.adjusts_day` (a late journal
-  posted into the next open day names the closed day it belongs to).
-
-Revision ID: 0050
-Revises: 0006
-Create Date: 2026-12-04
-"""
+  posted into the next open day names the closed day it belongs to)."""
 
 from alembic import op
 
-revision = "0050"
-down_revision = "0006"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0050", "0006"
 
 S = "finance"
 

@@ -3,19 +3,11 @@
 One row per share (`recovery_id` = `<dispute id>:<booking id>`, also the transfer reversal's
 request id): netted from the host's next payouts, or taken back by a transfer reversal
 (`reversal_amount` of `transfer_id`; the rest, if any, netted). The primary key is what makes
-a share recovered once, whoever redelivers the outcome.
-
-Revision ID: 0051
-Revises: 0050
-Create Date: 2026-12-05
-"""
+a share recovered once, whoever redelivers the outcome."""
 
 from alembic import op
 
-revision = "0051"
-down_revision = "0050"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0051", "0050"
 
 S = "finance"
 STATES = "'netting', 'reversal_requested', 'reversed', 'reversal_failed'"

@@ -1,18 +1,10 @@
-"""The timeline projection, stuck sagas, the staff mutations' idempotency tokens and audit.
-
-Revision ID: 0001
-Revises:
-Create Date: 2026-12-05
-"""
+"""The timeline projection, stuck sagas, the staff mutations' idempotency tokens and audit."""
 
 from alembic import op
 
 from eventkit.ddl import drop_eventing_tables, eventing_tables
 
-revision = "0001"
-down_revision = None
-branch_labels = None
-depends_on = None
+revision, down_revision = "0001", None
 
 S = "ops"
 

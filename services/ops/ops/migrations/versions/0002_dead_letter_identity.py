@@ -1,18 +1,10 @@
 """A dead letter is named by its place AND its record timestamp: a dead-letter topic deleted and
 created again restarts its offsets, and a new dead letter at an old offset is another letter
-(it must be recorded, and must not inherit the old one's replayed/skipped state).
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-12-05
-"""
+(it must be recorded, and must not inherit the old one's replayed/skipped state)."""
 
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0002", "0001"
 
 S = "ops"
 

@@ -4,19 +4,11 @@ the stuck-saga scan reads the sagas that wait rather than every event of its win
 its cost grew with history, docs/benchmarks.md).
 
 `waiting` is the latest event asking another service to act: frozen here as it was when this
-migration was written (ops.domain.sagas.is_waiting decides it for new events).
-
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-12-05
-"""
+migration was written (ops.domain.sagas.is_waiting decides it for new events)."""
 
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0004", "0003"
 
 S = "ops"
 _WAITING_FACTS = (

@@ -1,18 +1,10 @@
-"""Payments, Stripe customers, the Stripe webhook inbox.
-
-Revision ID: 0001
-Revises:
-Create Date: 2026-11-26
-"""
+"""Payments, Stripe customers, the Stripe webhook inbox."""
 
 from alembic import op
 
 from eventkit.ddl import drop_eventing_tables, eventing_tables
 
-revision = "0001"
-down_revision = None
-branch_labels = None
-depends_on = None
+revision, down_revision = "0001", None
 
 S = "payments"
 

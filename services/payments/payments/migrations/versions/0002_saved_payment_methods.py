@@ -1,36 +1,28 @@
-"""Saved payment methods (SetupIntent now, off-session charge later) and failed charges.
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-11-26
-"""
+"""Saved payment methods (SetupIntent now, off-session charge later) and failed charges."""
 
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
-branch_labels = None
-depends_on = None
+from eventkit.ddl import replace_check_v1
+
+revision, down_revision = "0002", "0001"
 
 S = "payments"
+STATUSES = ["authorized", "failed", "captured", "voided"]
+COLUMNS = ("setup_intent_id", "saved_payment_method", "customer_id")
+
+
+def _status_check(statuses: list[str]) -> None:
+    for statement in replace_check_v1(f"{S}.payments", "ck_payments_status", "status", statuses):
+        op.execute(statement)
 
 
 def upgrade() -> None:
-    op.execute(f"ALTER TABLE {S}.payments ADD COLUMN setup_intent_id text")
-    op.execute(f"ALTER TABLE {S}.payments ADD COLUMN saved_payment_method text")
-    op.execute(f"ALTER TABLE {S}.payments ADD COLUMN customer_id text")
-    op.execute(f"ALTER TABLE {S}.payments DROP CONSTRAINT ck_payments_status")
-    op.execute(
-        f"ALTER TABLE {S}.payments ADD CONSTRAINT ck_payments_status CHECK (status IN "
-        "('authorized', 'failed', 'captured', 'voided', 'saved', 'charge_failed'))"
-    )
+    for column in COLUMNS:
+        op.execute(f"ALTER TABLE {S}.payments ADD COLUMN {column} text")
+    _status_check([*STATUSES, "saved", "charge_failed"])
 
 
 def downgrade() -> None:
-    op.execute(f"ALTER TABLE {S}.payments DROP CONSTRAINT ck_payments_status")
-    op.execute(
-        f"ALTER TABLE {S}.payments ADD CONSTRAINT ck_payments_status CHECK (status IN "
-        "('authorized', 'failed', 'captured', 'voided'))"
-    )
-    for column in ("customer_id", "saved_payment_method", "setup_intent_id"):
+    _status_check(STATUSES)
+    for column in reversed(COLUMNS):
         op.execute(f"ALTER TABLE {S}.payments DROP COLUMN {column}")

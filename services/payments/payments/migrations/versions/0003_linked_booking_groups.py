@@ -2,21 +2,21 @@
 
 A group's payment has no destination account (NULL `host_account_id`); `splits` keeps what each
 leg paid and which host account it owes, `transfer_group` names the transfers that will pay the
-hosts. A group's saved card that will never be charged (the group failed) ends `cancelled`.
-
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-11-26
-"""
+hosts. A group's saved card that will never be charged (the group failed) ends `cancelled`."""
 
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
-branch_labels = None
-depends_on = None
+from eventkit.ddl import replace_check_v1
+
+revision, down_revision = "0003", "0002"
 
 S = "payments"
+STATUSES = ["authorized", "failed", "captured", "voided", "saved", "charge_failed"]
+
+
+def _status_check(statuses: list[str]) -> None:
+    for statement in replace_check_v1(f"{S}.payments", "ck_payments_status", "status", statuses):
+        op.execute(statement)
 
 
 def upgrade() -> None:
@@ -29,11 +29,7 @@ def upgrade() -> None:
         f"ALTER TABLE {S}.payments ADD CONSTRAINT ck_payments_payee CHECK "
         "(host_account_id IS NOT NULL OR (group_id IS NOT NULL AND splits IS NOT NULL))"
     )
-    op.execute(f"ALTER TABLE {S}.payments DROP CONSTRAINT ck_payments_status")
-    op.execute(
-        f"ALTER TABLE {S}.payments ADD CONSTRAINT ck_payments_status CHECK (status IN "
-        "('authorized', 'failed', 'captured', 'voided', 'saved', 'charge_failed', 'cancelled'))"
-    )
+    _status_check([*STATUSES, "cancelled"])
 
 
 def downgrade() -> None:
@@ -44,11 +40,7 @@ def downgrade() -> None:
                 RAISE EXCEPTION 'group payments exist: cannot downgrade below 0003';
             END IF;
         END $$""")
-    op.execute(f"ALTER TABLE {S}.payments DROP CONSTRAINT ck_payments_status")
-    op.execute(
-        f"ALTER TABLE {S}.payments ADD CONSTRAINT ck_payments_status CHECK (status IN "
-        "('authorized', 'failed', 'captured', 'voided', 'saved', 'charge_failed'))"
-    )
+    _status_check(STATUSES)
     op.execute(f"ALTER TABLE {S}.payments DROP CONSTRAINT ck_payments_payee")
     op.execute(f"ALTER TABLE {S}.payments ALTER COLUMN host_account_id SET NOT NULL")
     for column in ("transfer_group", "splits", "group_id"):

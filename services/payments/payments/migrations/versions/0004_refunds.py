@@ -5,19 +5,11 @@ idempotency key): what to give back and how it divides, how it was given back (`
 `refund` through Stripe, `void` or `partial_capture` of a payment still only authorized,
 `none` when nothing was taken), and its outcome (`pending` → `succeeded` | `failed`, with
 `attempts` and the last error). A payment keeps its status when refunded: `refunded_amount`
-grows up to `captured_amount`, which the database enforces.
-
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-11-27
-"""
+grows up to `captured_amount`, which the database enforces."""
 
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0004", "0003"
 
 S = "payments"
 

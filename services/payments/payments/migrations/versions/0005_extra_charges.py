@@ -3,19 +3,11 @@
 An extra charge (`booking.charge_requested`) is a payment of its own: `purpose` is
 `charge:<charge_request_id>` and `charge_request_id` names the request it answers (one payment
 per request). A refund now says what caused it: a cancellation, or an amendment that lowered
-the price (`cause`); only a cancellation ends a saved card's payment.
-
-Revision ID: 0005
-Revises: 0004
-Create Date: 2026-11-28
-"""
+the price (`cause`); only a cancellation ends a saved card's payment."""
 
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0005", "0004"
 
 S = "payments"
 

@@ -1,16 +1,8 @@
-"""When a payment's authorization was reported as nearing its limit (once per payment).
-
-Revision ID: 0006
-Revises: 0005
-Create Date: 2026-11-26
-"""
+"""When a payment's authorization was reported as nearing its limit (once per payment)."""
 
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0006", "0005"
 
 
 def upgrade() -> None:

@@ -1,16 +1,8 @@
-"""Hosts' connected accounts as Stripe last reported them (`account.updated`).
-
-Revision ID: 0007
-Revises: 0006
-Create Date: 2026-11-26
-"""
+"""Hosts' connected accounts as Stripe last reported them (`account.updated`)."""
 
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0007", "0006"
 
 
 def upgrade() -> None:

@@ -10,19 +10,11 @@ charge's release records the transfer Stripe made at capture (`destination_charg
 `transfer_reversals` holds one row per reversal a refund of a transferred share needs: written
 `pending` in the transaction that records the refund (so it exists exactly when the refund does),
 then made through Stripe by payments' reversal worker (`succeeded` with the `reversal_id`, or
-`failed`; `cancelled` when the transfer it would reverse was never made).
-
-Revision ID: 0008
-Revises: 0007
-Create Date: 2026-11-26
-"""
+`failed`; `cancelled` when the transfer it would reverse was never made)."""
 
 from alembic import op
 
-revision = "0008"
-down_revision = "0007"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0008", "0007"
 
 S = "payments"
 

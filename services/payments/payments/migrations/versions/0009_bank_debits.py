@@ -6,21 +6,13 @@ until the bank settles it (days later, by webhook): then `captured`, with `funds
 marks the one `payments.funds_cleared` of a debit whose window passed without a return;
 `returned_at`/`return_code` record a return (also one after the capture: a dispute of the
 charge). A card payment that replaces a returned debit (`purpose = repay`) names it in
-`replaces_payment_id`.
-
-Revision ID: 0009
-Revises: 0008
-Create Date: 2026-11-26
-"""
-
-import re
+`replaces_payment_id`."""
 
 from alembic import op
 
-revision = "0009"
-down_revision = "0008"
-branch_labels = None
-depends_on = None
+from eventkit.ddl import check_values_v1, replace_check_v1
+
+revision, down_revision = "0009", "0008"
 
 S = "payments"
 NEW_STATUSES = ("processing", "returned")
@@ -28,23 +20,12 @@ NEW_STATUSES = ("processing", "returned")
 
 def _statuses() -> list[str]:
     """The statuses the CHECK allows now (whatever earlier revisions added)."""
-    definition = (
-        op.get_bind()
-        .exec_driver_sql(
-            "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
-            f"WHERE conname = 'ck_payments_status' AND conrelid = '{S}.payments'::regclass"
-        )
-        .scalar()
-    )
-    return re.findall(r"'([a-z_]+)'", definition or "")
+    return check_values_v1(f"{S}.payments", "ck_payments_status")
 
 
 def _replace_status_check(statuses: list[str]) -> None:
-    listed = ", ".join(f"'{s}'" for s in statuses)
-    op.execute(f"ALTER TABLE {S}.payments DROP CONSTRAINT ck_payments_status")
-    op.execute(
-        f"ALTER TABLE {S}.payments ADD CONSTRAINT ck_payments_status CHECK (status IN ({listed}))"
-    )
+    for statement in replace_check_v1(f"{S}.payments", "ck_payments_status", "status", statuses):
+        op.execute(statement)
 
 
 def upgrade() -> None:

@@ -2,19 +2,11 @@
 
 A listing with a deposit has the guest's card saved for off-session use with a SetupIntent at
 checkout (nothing is held on the card). `payments.deposits` keeps what a damage claim charges:
-the customer and the payment method saved for it; booking's `deposit_released` ends it.
-
-Revision ID: 0010
-Revises: 0009
-Create Date: 2026-11-26
-"""
+the customer and the payment method saved for it; booking's `deposit_released` ends it."""
 
 from alembic import op
 
-revision = "0010"
-down_revision = "0009"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0010", "0009"
 
 S = "payments"
 

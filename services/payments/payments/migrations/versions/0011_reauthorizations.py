@@ -1,40 +1,21 @@
 """Renewed authorizations: the intents a payment replaced; payments waiting for the guest's
-3-D Secure step (`requires_action`).
-
-Revision ID: 0011
-Revises: 0010
-Create Date: 2026-11-26
-"""
-
-import re
+3-D Secure step (`requires_action`)."""
 
 from alembic import op
 
-revision = "0011"
-down_revision = "0010"
-branch_labels = None
-depends_on = None
+from eventkit.ddl import check_values_v1, replace_check_v1
+
+revision, down_revision = "0011", "0010"
 
 
 def _replace_status_check(add: str | None = None, drop: str | None = None) -> None:
     """Re-create the status CHECK with whatever earlier revisions allowed, plus/minus one."""
-    definition = (
-        op.get_bind()
-        .exec_driver_sql(
-            "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
-            "WHERE conname = 'ck_payments_status' AND conrelid = 'payments.payments'::regclass"
-        )
-        .scalar()
-    )
-    statuses = [s for s in re.findall(r"'([a-z_]+)'", definition or "") if s != drop]
+    table = "payments.payments"
+    statuses = [s for s in check_values_v1(table, "ck_payments_status") if s != drop]
     if add and add not in statuses:
         statuses.append(add)
-    listed = ", ".join(f"'{s}'" for s in statuses)
-    op.execute("ALTER TABLE payments.payments DROP CONSTRAINT ck_payments_status")
-    op.execute(
-        "ALTER TABLE payments.payments ADD CONSTRAINT ck_payments_status "
-        f"CHECK (status IN ({listed}))"
-    )
+    for statement in replace_check_v1(table, "ck_payments_status", "status", statuses):
+        op.execute(statement)
 
 
 def upgrade() -> None:

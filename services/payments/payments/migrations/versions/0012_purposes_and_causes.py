@@ -9,19 +9,11 @@ extra charge: a damage claim before this revision cannot be told from one), else
 
 `refunds.cause` is widened from `cancellation | amendment` to the causes of
 `payments.refund_succeeded`: who cancelled is now recorded. A refund recorded before this
-revision as `cancellation` cannot say who cancelled: it becomes `other`.
-
-Revision ID: 0012
-Revises: 0011
-Create Date: 2026-12-04
-"""
+revision as `cancellation` cannot say who cancelled: it becomes `other`."""
 
 from alembic import op
 
-revision = "0012"
-down_revision = "0011"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0012", "0011"
 
 S = "payments"
 PURPOSES = ("checkout", "group_checkout", "extra_charge", "deposit_claim")

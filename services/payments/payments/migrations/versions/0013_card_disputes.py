@@ -13,19 +13,11 @@ fact is emitted once whatever the order or number of Stripe's webhooks.
   (`request_id`), written with its fact.
 - `early_fraud_warnings`: each Radar early fraud warning reported, once.
 - `transfer_reversals` also holds the reversals finance asks for (a lost dispute's host share):
-  `request_id` (finance's), `cause` `dispute_lost`, no refund.
-
-Revision ID: 0013
-Revises: 0012
-Create Date: 2026-12-05
-"""
+  `request_id` (finance's), `cause` `dispute_lost`, no refund."""
 
 from alembic import op
 
-revision = "0013"
-down_revision = "0012"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0013", "0012"
 
 S = "payments"
 

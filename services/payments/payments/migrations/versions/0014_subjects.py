@@ -6,19 +6,11 @@ refund gives back (`booking.amendment_decided` `amendment_id`). Payments puts th
 it emits (`subject_id` of payment_captured v2, payment_failed, refund_succeeded,
 refund_failed), so that booking routes on them instead of parsing ids. NULL for checkouts,
 cancellations' refunds, and rows recorded before this revision (their facts carry no subject;
-booking's one legacy reader tells them apart as before).
-
-Revision ID: 0014
-Revises: 0013
-Create Date: 2026-12-05
-"""
+booking's one legacy reader tells them apart as before)."""
 
 from alembic import op
 
-revision = "0014"
-down_revision = "0013"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0014", "0013"
 
 S = "payments"
 

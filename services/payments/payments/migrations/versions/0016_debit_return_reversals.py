@@ -1,18 +1,10 @@
 """A transfer reversal finance asks for may also take back the host share of a bank debit
 returned after its host was paid (`cause` `debit_returned`, docs/finance.md "Returned bank
-debits"); the cause check widens to the contract's `REVERSAL_CAUSES`.
-
-Revision ID: 0016
-Revises: 0015
-Create Date: 2026-12-05
-"""
+debits"); the cause check widens to the contract's `REVERSAL_CAUSES`."""
 
 from alembic import op
 
-revision = "0016"
-down_revision = "0015"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0016", "0015"
 
 S = "payments"
 # written out, not imported: a migration keeps the set it was written with
