@@ -8,10 +8,13 @@ files unchanged. Only a new migration adds a block: regenerate with
 from __future__ import annotations
 
 import difflib
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
-from tests.support.migration_sql import SERVICES, history, parse, snapshot_path
+from tests.support.migration_sql import ROOT, SERVICES, history, parse, snapshot_path
 
 REGENERATE = ".venv/bin/python -m tests.support.migration_sql"
 
@@ -41,3 +44,19 @@ def test_every_migration_emits_the_sql_it_always_did(service: str) -> None:
         f"{service}: these migrations no longer emit the SQL of their history: {changed}\n{diffs}"
     )
     assert not new, f"{service}: new migrations {new} are not in the snapshot: run `{REGENERATE}`"
+
+
+def test_the_regenerate_command_writes_the_committed_snapshots(tmp_path: Path) -> None:
+    """The command CONVENTIONS.md gives, run as typed (into a scratch folder, not the repo's)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.support.migration_sql", "--out", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    for service in SERVICES:
+        written = (tmp_path / f"{service}.sql").read_text()
+        assert written == snapshot_path(service).read_text(), service

@@ -15,6 +15,7 @@ Regenerate the snapshot, after adding a migration (never to accept a change to a
 
 from __future__ import annotations
 
+import argparse
 import io
 import re
 import sys
@@ -143,11 +144,15 @@ def snapshot_path(service: str) -> Path:
     return SNAPSHOT_DIR / f"{service}.sql"
 
 
-def main() -> None:
-    SNAPSHOT_DIR.mkdir(parents=True, exist_ok=True)
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Write each service's migration SQL snapshot.")
+    parser.add_argument("--out", type=Path, default=SNAPSHOT_DIR, help="folder to write into")
+    out: Path = parser.parse_args(argv).out
+    out.mkdir(parents=True, exist_ok=True)
     for service in SERVICES:
-        snapshot_path(service).write_text(render(history(service)))
-        sys.stdout.write(f"wrote {snapshot_path(service).relative_to(ROOT)}\n")
+        target = out / snapshot_path(service).name
+        target.write_text(render(history(service)))
+        sys.stdout.write(f"wrote {target}\n")
 
 
 if __name__ == "__main__":
