@@ -357,3 +357,16 @@ async def test_a_change_unanswered_at_the_start_expires(
     assert (decided.TYPE, decided.outcome) == (DECIDED, "expired")
     assert fake.bookings.bookings[booking_id]["guests"] == 1
     await refused(amendments.expire(fake.as_uow(), uuid.uuid4()), ErrorCode.AMENDMENT_NOT_FOUND)
+
+
+async def test_overtime_at_a_taxed_listing_is_taxed_at_its_jurisdictions_rates(
+    fake: FakeUnitOfWork,
+) -> None:
+    fake.bookings.listings[LISTING] = _listing(tax_jurisdiction="us-ny")
+    fake.amendments.taxes["us-ny"] = {"space_rental": 800}
+    ended = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - 5 * HOUR
+    booking_id = _booking(fake, ended, status="completed")
+    am = await amendments.report_overtime(fake.as_uow(), booking_id, HOST.actor_id, 60)
+    # 90.00 and its 10 % service fee, and 8 % of the 90.00 rental: 99.00 + 7.20.
+    assert am["delta"] == 10_620
+    assert am["quote"]["lines"][-1]["code"] == "overtime:tax:space_rental"
