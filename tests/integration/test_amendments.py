@@ -18,6 +18,7 @@ from booking.features.amendments import service as amendments
 from booking.features.amendments import timers as amendment_timers
 from booking.features.checkout.service import PlaceBooking, place_booking
 from booking.service_layer.handlers import BookingHandlers
+from booking.service_layer.unit_of_work import UnitOfWork
 from eventkit.outbox import Outbox
 from marketplace_contracts import make_envelope
 from marketplace_contracts.events.payments import PaymentCapturedV2, PaymentFailedV1, PaymentSplit
@@ -74,7 +75,7 @@ async def _events(pool: asyncpg.Pool, key: str, event_type: str) -> list[dict[st
 
 async def _run(pool: asyncpg.Pool, call: Any, *args: Any, **kwargs: Any) -> Any:
     async with pool.acquire() as conn, conn.transaction():
-        return await call(conn, OUTBOX, *args, **kwargs)
+        return await call(UnitOfWork(conn, OUTBOX), *args, **kwargs)
 
 
 def _start() -> datetime:

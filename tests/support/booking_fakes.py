@@ -2,6 +2,7 @@
 (`BookingsRepository`, `InvitesRepository`, `ClaimsRepository`, `GroupsRepository`), timers and
 an outbox that record, so the feature use cases run without Postgres
 (tests/unit/test_*_service.py).
+Amendments' (`AmendmentsRepository`) is in tests/support/amendment_fakes.py.
 
 The fakes keep what the tables keep: rows as dicts (a row read is a copy, as an asyncpg record
 is a snapshot), the columns' defaults, the version compare-and-set of every write, and the
@@ -25,6 +26,7 @@ from booking.features.claims.domain.rules import Evidence
 from booking.service_layer.unit_of_work import UnitOfWork
 from eventkit.rows import expect_changed
 from marketplace_contracts import EventModel
+from tests.support.amendment_fakes import FakeAmendmentsRepository
 
 NOW = datetime(2030, 6, 1, 12, tzinfo=UTC)
 
@@ -301,6 +303,7 @@ class FakeUnitOfWork:
         self.invites = FakeInvitesRepository()
         self.claims = FakeClaimsRepository(self.bookings)
         self.groups = FakeGroupsRepository(self.bookings)
+        self.amendments = FakeAmendmentsRepository(self.bookings)
 
     def as_uow(self) -> UnitOfWork:
         """Typed as the real one, for the use cases' signatures."""

@@ -62,7 +62,7 @@ from marketplace_contracts.events.payments import (
 )
 
 Fact = TypeVar("Fact", PaymentFailedV1, PaymentCapturedV1 | PaymentCapturedV2)
-SubjectAnswer = Callable[[asyncpg.Connection, Envelope, Fact, Outbox, uuid.UUID], Awaitable[None]]
+SubjectAnswer = Callable[[UnitOfWork, Envelope, Fact, uuid.UUID], Awaitable[None]]
 ClaimAnswer = Callable[[UnitOfWork, Envelope, Fact, uuid.UUID], Awaitable[None]]
 GroupAnswer = Callable[[UnitOfWork, Envelope, Fact], Awaitable[None]]
 
@@ -94,7 +94,7 @@ class ChargeAnswers(Generic[Fact]):
         if about.purpose == payment_facts.DEPOSIT_CLAIM:
             await self.claim(UnitOfWork(conn, self.outbox), env, event, about.subject_id)
         else:
-            await self.extra_charge(conn, env, event, self.outbox, about.subject_id)
+            await self.extra_charge(UnitOfWork(conn, self.outbox), env, event, about.subject_id)
         return True
 
 

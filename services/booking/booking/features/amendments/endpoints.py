@@ -51,15 +51,17 @@ async def propose(
 ) -> AmendmentOut:
     actor = _actor(call.principal)
     check_horizon(request, starts_at=body.starts_at, ends_at=body.ends_at)
-    return await call.apply(
-        body,
-        amendments.propose_change,
-        booking_id,
-        actor,
-        starts_at=body.starts_at,
-        ends_at=body.ends_at,
-        guests=body.guests,
-        extras=body.extras,
+    return await call.run(
+        lambda conn: amendments.propose_change(
+            call.uow(conn),
+            booking_id,
+            actor,
+            starts_at=body.starts_at,
+            ends_at=body.ends_at,
+            guests=body.guests,
+            extras=body.extras,
+        ),
+        body.model_dump(mode="json"),
     )
 
 
@@ -74,8 +76,11 @@ async def propose(
 )
 async def overtime(booking_id: uuid.UUID, body: OvertimeRequest, call: HostCommand) -> AmendmentOut:
     host_id, window = call.principal.sub, call.settings.overtime_dispute_window
-    return await call.apply(
-        body, amendments.report_overtime, booking_id, host_id, body.minutes, window
+    return await call.run(
+        lambda conn: amendments.report_overtime(
+            call.uow(conn), booking_id, host_id, body.minutes, window
+        ),
+        body.model_dump(mode="json"),
     )
 
 
@@ -112,7 +117,7 @@ def _answer_route(path: str, summary: str, use_case: Answer, with_reason: bool) 
         actor, reason = _actor(call.principal), body.reason if body else ""
         why = (reason,) if with_reason else ()
         return await call.run(
-            lambda conn: use_case(conn, call.outbox, amendment_id, actor, *why),
+            lambda conn: use_case(call.uow(conn), amendment_id, actor, *why),
             {"reason": reason},
         )
 

@@ -4,7 +4,8 @@ writes to the outbox exactly the events a transition declared (`Outcome.emits`).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import asyncpg
 
@@ -50,7 +51,7 @@ def proposed(am: Amendment) -> AmendmentProposedV1:
     )
 
 
-def refund_request(am: Amendment, booking: asyncpg.Record) -> RefundRequest | None:
+def refund_request(am: Amendment, booking: Mapping[str, Any]) -> RefundRequest | None:
     """An applied decrease gives the difference back from the booking's payment."""
     change = am.change()
     if change.amount >= 0 or not booking["payment_id"]:
@@ -82,7 +83,7 @@ def decided(am: Amendment, outcome: Outcome, refund: RefundRequest | None) -> Am
     )
 
 
-def charge_requested(am: Amendment, booking: asyncpg.Record) -> ChargeRequestedV1:
+def charge_requested(am: Amendment, booking: Mapping[str, Any]) -> ChargeRequestedV1:
     change = am.change()
     return ChargeRequestedV1(
         charge_request_id=charge_request_id(am.amendment_id),
@@ -100,7 +101,7 @@ def charge_requested(am: Amendment, booking: asyncpg.Record) -> ChargeRequestedV
 
 
 def signatures_requested(
-    am: Amendment, booking: asyncpg.Record, document_ids: Sequence[str]
+    am: Amendment, booking: Mapping[str, Any], document_ids: Sequence[str]
 ) -> SignaturesRequestedV1:
     """The listing's documents and the amendment itself, signed by `respond_by`."""
     return SignaturesRequestedV1(
@@ -118,7 +119,7 @@ async def publish(
     outbox: Outbox,
     outcome: Outcome,
     am: Amendment,
-    booking: asyncpg.Record,
+    booking: Mapping[str, Any],
     *,
     refund: RefundRequest | None = None,
     document_ids: Sequence[str] = (),

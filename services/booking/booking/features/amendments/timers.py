@@ -10,7 +10,8 @@ import uuid
 import asyncpg
 
 from booking.features.amendments.domain import AMENDMENT_EXPIRY
-from booking.features.amendments.service.outcomes import carry_out, lock
+from booking.features.amendments.service.use_cases import expire
+from booking.service_layer.unit_of_work import UnitOfWork
 from eventkit.outbox import Outbox
 
 __all__ = ["AMENDMENT_EXPIRY", "expire_job"]
@@ -21,7 +22,4 @@ async def expire_job(
 ) -> None:
     """Durable timer: a change unanswered at the start expires; overtime not disputed within
     its window counts as accepted and is charged."""
-    booking, am = await lock(conn, uuid.UUID(amendment_id))
-    outcome = am.expire(booking["status"])
-    if outcome is not None:
-        await carry_out(conn, outbox, booking, am, outcome)
+    await expire(UnitOfWork(conn, outbox), uuid.UUID(amendment_id))

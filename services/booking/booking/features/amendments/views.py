@@ -9,8 +9,8 @@ import asyncpg
 
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.refunds import Canceller
-from booking.features.amendments import repository as amendments_repo
 from booking.features.amendments.domain import Actor
+from booking.features.amendments.repository import AmendmentsRepository
 from booking.service_layer.rows import columns, texts
 
 
@@ -29,7 +29,14 @@ async def view_for(
     conn: asyncpg.Connection, amendment_id: uuid.UUID, viewer: Actor | None
 ) -> dict[str, Any]:
     """The amendment as `viewer` (None: an admin) may see it; 404 when they may not."""
-    am = await amendments_repo.get(conn, amendment_id)
+    return await document(AmendmentsRepository(conn), amendment_id, viewer)
+
+
+async def document(
+    amendments: AmendmentsRepository, amendment_id: uuid.UUID, viewer: Actor | None = None
+) -> dict[str, Any]:
+    """`view_for`, read through a unit of work's repository."""
+    am = await amendments.get(amendment_id)
     owner = (
         None
         if am is None or viewer is None

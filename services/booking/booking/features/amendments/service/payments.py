@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from booking.features.amendments import repository as amendments_repo
+from booking.features.amendments.repository import AmendmentsRepository
 from booking.features.amendments.service.outcomes import carry_out, lock, set_booking
-from eventkit.outbox import Outbox
+from booking.service_layer.unit_of_work import UnitOfWork
 from eventkit.rows import expect_changed
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.payments import (
@@ -22,40 +22,37 @@ from marketplace_contracts.events.payments import (
 
 
 async def on_charge_captured(
-    conn: asyncpg.Connection,
+    uow: UnitOfWork,
     env: Envelope,
     event: PaymentCapturedV1 | PaymentCapturedV2,
-    outbox: Outbox,
     amendment_id: uuid.UUID,
 ) -> None:
     """The extra charge of `amendment_id` is paid: the change applies."""
-    booking, am = await lock(conn, amendment_id)
+    booking, am = await lock(uow, amendment_id)
     outcome = am.charge_succeeded()
     if outcome is None:
         return  # a redelivered fact
-    changed = await amendments_repo.record_charge_payment(conn, am.amendment_id, event.payment_id)
+    changed = await uow.amendments.record_charge_payment(am.amendment_id, event.payment_id)
     expect_changed(changed, f"amendment {am.amendment_id}: charge payment")
-    await carry_out(conn, outbox, booking, am, outcome, env.event_id)
+    await carry_out(uow, booking, am, outcome, env.event_id)
 
 
 async def on_charge_failed(
-    conn: asyncpg.Connection,
-    env: Envelope,
-    event: PaymentFailedV1,
-    outbox: Outbox,
-    amendment_id: uuid.UUID,
+    uow: UnitOfWork, env: Envelope, event: PaymentFailedV1, amendment_id: uuid.UUID
 ) -> None:
     """The extra charge failed: the booking goes back exactly to what it was."""
-    booking, am = await lock(conn, amendment_id)
+    booking, am = await lock(uow, amendment_id)
     detail = event.message or event.decline_code or event.code
     outcome = am.charge_failed(f"{event.code}: {detail}")
     if outcome is None:
         return
-    await set_booking(conn, booking, am.previous_terms(), am.previous_quote())
-    await carry_out(conn, outbox, booking, am, outcome, env.event_id)
+    await set_booking(uow, booking, am.previous_terms(), am.previous_quote())
+    await carry_out(uow, booking, am, outcome, env.event_id)
 
 
 # -- For cancellations: what extra charges paid, and the refund of a decrease -----------------
+# Cancellations call these with their transaction's connection: they read and write through
+# amendments' repository on it.
 
 
 @dataclass(frozen=True)
@@ -69,15 +66,15 @@ class PaidIncrease:
 async def paid_increases(conn: asyncpg.Connection, booking_id: uuid.UUID) -> list[PaidIncrease]:
     """The booking's applied increases that an extra charge paid, oldest first (a refund
     gives back through each payment at most what it paid)."""
-    charges = await amendments_repo.applied_charges(conn, booking_id)
+    charges = await AmendmentsRepository(conn).applied_charges(booking_id)
     return [PaidIncrease(c["charge_payment_id"], c["delta"]) for c in charges]
 
 
 async def on_refund_succeeded(conn: asyncpg.Connection, amendment_id: uuid.UUID) -> None:
     """The refund of a decrease was made."""
-    await amendments_repo.set_refund_outcome(conn, amendment_id, "refunded", None)
+    await AmendmentsRepository(conn).set_refund_outcome(amendment_id, "refunded", None)
 
 
 async def on_refund_failed(conn: asyncpg.Connection, amendment_id: uuid.UUID, failure: str) -> None:
     """The refund of a decrease could not be made: `failure` says why (ops see it)."""
-    await amendments_repo.set_refund_outcome(conn, amendment_id, "failed", failure)
+    await AmendmentsRepository(conn).set_refund_outcome(amendment_id, "failed", failure)

@@ -1,4 +1,6 @@
-"""Use cases: amend a confirmed booking, report overtime, answer either. One transaction each.
+"""Use cases: amend a confirmed booking, report overtime, answer either. One transaction each:
+booking's unit of work, which every use case, timer and event handler here takes (its
+repositories, timers and outbox).
 
 The rules (who may act, in which state, for how much) are the `Amendment` aggregate's
 (`domain/`); what a transition writes and publishes is `outcomes.carry_out`; payments'
@@ -17,14 +19,10 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-import asyncpg
-
-from booking.adapters import repository
 from booking.config import BookingSettings
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.quote import Quote
 from booking.domain.refunds import Canceller
-from booking.features.amendments import repository as amendments_repo
 from booking.features.amendments.domain import (
     AMENDMENT_EXPIRY,
     Actor,
@@ -34,24 +32,25 @@ from booking.features.amendments.domain import (
 )
 from booking.features.amendments.domain.terms import change_terms, check_overtime, with_overtime
 from booking.features.amendments.messages import publish
+from booking.features.amendments.repository import booking_terms, document_ids
 from booking.features.amendments.service.outcomes import carry_out, lock
 from booking.features.amendments.service.payments import on_charge_captured, on_charge_failed
-from booking.features.amendments.views import view
+from booking.features.amendments.views import document, view
 from booking.service_layer import disputes, pricing
-from eventkit import scheduler
-from eventkit.outbox import Outbox
+from booking.service_layer.unit_of_work import UnitOfWork
 
 __all__ = [
     "Actor",
     "accept",
     "dispute",
+    "expire",
     "on_charge_captured",
     "on_charge_failed",
-    "on_signatures_declined",
-    "on_signed",
     "propose_change",
     "reject",
     "report_overtime",
+    "signatures_declined",
+    "signed",
     "view",
     "withdraw",
 ]
@@ -60,10 +59,8 @@ __all__ = [
 _DISPUTE_WINDOW_SECONDS = BookingSettings.model_fields["overtime_dispute_window_seconds"].default
 
 
-async def _booking_for(
-    conn: asyncpg.Connection, booking_id: uuid.UUID, actor: Actor
-) -> asyncpg.Record:
-    row = await repository.get_booking(conn, booking_id, for_update=True)
+async def _booking_for(uow: UnitOfWork, booking_id: uuid.UUID, actor: Actor) -> Mapping[str, Any]:
+    row = await uow.bookings.get_booking(booking_id, for_update=True)
     owner = "guest_id" if actor.by is Canceller.GUEST else "host_id"
     if row is None or row[owner] != actor.actor_id:
         raise BookingError(ErrorCode.BOOKING_NOT_FOUND, f"booking {booking_id} not found")
@@ -71,26 +68,22 @@ async def _booking_for(
 
 
 async def _propose(
-    conn: asyncpg.Connection,
-    outbox: Outbox,
-    booking: asyncpg.Record,
-    proposal: tuple[Amendment, Outcome],
+    uow: UnitOfWork, booking: Mapping[str, Any], proposal: tuple[Amendment, Outcome]
 ) -> dict[str, Any]:
     am, outcome = proposal
     if am.refunds:  # accepted, it would refund the difference
-        await disputes.check_not_disputed(conn, booking)
-    if not await amendments_repo.insert(conn, am):
+        await disputes.check_not_disputed(uow.conn, booking)
+    if not await uow.amendments.insert(am):
         raise BookingError(
             ErrorCode.AMENDMENT_PENDING, "this booking already has an open amendment"
         )
-    await scheduler.schedule(conn, "booking", AMENDMENT_EXPIRY, str(am.amendment_id), am.respond_by)
-    await publish(conn, outbox, outcome, am, booking)
-    return await view(conn, am.amendment_id)
+    await uow.timers.schedule(AMENDMENT_EXPIRY, str(am.amendment_id), am.respond_by)
+    await publish(uow.conn, uow.outbox, outcome, am, booking)
+    return await document(uow.amendments, am.amendment_id)
 
 
 async def propose_change(
-    conn: asyncpg.Connection,
-    outbox: Outbox,
+    uow: UnitOfWork,
     booking_id: uuid.UUID,
     actor: Actor,
     *,
@@ -99,8 +92,8 @@ async def propose_change(
     guests: int | None = None,
     extras: Mapping[str, int] | None = None,
 ) -> dict[str, Any]:
-    row = await _booking_for(conn, booking_id, actor)
-    current = amendments_repo.booking_terms(row)
+    row = await _booking_for(uow, booking_id, actor)
+    current = booking_terms(row)
     terms = change_terms(
         row["status"],
         current,
@@ -110,13 +103,13 @@ async def propose_change(
         guests=guests,
         extras=extras,
     )
-    listing = await pricing.listing_for_sale(conn, row["listing_id"])
+    listing = pricing.on_sale(await uow.bookings.get_listing(row["listing_id"]), row["listing_id"])
     new = await pricing.price(
-        conn, listing, terms.starts_at, terms.ends_at, guests=terms.guests, extras=terms.extras
+        uow.conn, listing, terms.starts_at, terms.ends_at, guests=terms.guests, extras=terms.extras
     )
     # The agreement names the time: changing it on a listing with documents means a new
     # signature before anything is applied or charged.
-    resign = bool(amendments_repo.document_ids(listing)) and (
+    resign = bool(document_ids(listing)) and (
         (terms.starts_at, terms.ends_at) != (current.starts_at, current.ends_at)
     )
     proposal = Amendment.propose(
@@ -129,12 +122,11 @@ async def propose_change(
         row["starts_at"],  # unanswered at the start, it expires
         needs_signatures=resign,
     )
-    return await _propose(conn, outbox, row, proposal)
+    return await _propose(uow, row, proposal)
 
 
 async def report_overtime(
-    conn: asyncpg.Connection,
-    outbox: Outbox,
+    uow: UnitOfWork,
     booking_id: uuid.UUID,
     host_id: str,
     minutes: int,
@@ -142,14 +134,14 @@ async def report_overtime(
 ) -> dict[str, Any]:
     """The host reports time used after the end, in 30-minute steps at the overtime rate; the
     guest disputes it within `dispute_window` (BOOKING_OVERTIME_DISPUTE_WINDOW_SECONDS)."""
-    row = await _booking_for(conn, booking_id, Actor(Canceller.HOST, host_id))
+    row = await _booking_for(uow, booking_id, Actor(Canceller.HOST, host_id))
     now = datetime.now(UTC)
     check_overtime(row["status"], row["ends_at"], now, minutes)
-    listing = await pricing.listing_for_sale(conn, row["listing_id"])
+    listing = pricing.on_sale(await uow.bookings.get_listing(row["listing_id"]), row["listing_id"])
     rates: dict[str, int] = {}
     if listing["tax_jurisdiction"]:
-        rates, _ = await repository.tax_rates(conn, listing["tax_jurisdiction"])
-    current = amendments_repo.booking_terms(row)
+        rates, _ = await uow.amendments.tax_rates(listing["tax_jurisdiction"])
+    current = booking_terms(row)
     window = dispute_window or timedelta(seconds=_DISPUTE_WINDOW_SECONDS)
     proposal = Amendment.propose(
         row,
@@ -160,18 +152,16 @@ async def report_overtime(
         with_overtime(Quote.of_booking(row), listing, minutes, rates),
         now + window,
     )
-    return await _propose(conn, outbox, row, proposal)
+    return await _propose(uow, row, proposal)
 
 
-async def accept(
-    conn: asyncpg.Connection, outbox: Outbox, amendment_id: uuid.UUID, actor: Actor
-) -> dict[str, Any]:
-    booking, am = await lock(conn, amendment_id)
+async def accept(uow: UnitOfWork, amendment_id: uuid.UUID, actor: Actor) -> dict[str, Any]:
+    booking, am = await lock(uow, amendment_id)
     am.check_party(actor, proposer=False)
     if am.refunds:  # a disputed payment cannot give money back
-        await disputes.check_not_disputed(conn, booking)
-    await carry_out(conn, outbox, booking, am, am.accept(booking["status"]))
-    return await view(conn, amendment_id)
+        await disputes.check_not_disputed(uow.conn, booking)
+    await carry_out(uow, booking, am, am.accept(booking["status"]))
+    return await document(uow.amendments, amendment_id)
 
 
 class Answer(Protocol):
@@ -179,8 +169,7 @@ class Answer(Protocol):
 
     async def __call__(
         self,
-        conn: asyncpg.Connection,
-        outbox: Outbox,
+        uow: UnitOfWork,
         amendment_id: uuid.UUID,
         actor: Actor,
         reason: str = "",
@@ -191,15 +180,11 @@ def _answer(decide: Callable[[Amendment, Actor, str], Outcome]) -> Answer:
     """The answer whose decision `decide` makes of the amendment, the actor and the reason."""
 
     async def answer(
-        conn: asyncpg.Connection,
-        outbox: Outbox,
-        amendment_id: uuid.UUID,
-        actor: Actor,
-        reason: str = "",
+        uow: UnitOfWork, amendment_id: uuid.UUID, actor: Actor, reason: str = ""
     ) -> dict[str, Any]:
-        booking, am = await lock(conn, amendment_id)
-        await carry_out(conn, outbox, booking, am, decide(am, actor, reason))
-        return await view(conn, amendment_id)
+        booking, am = await lock(uow, amendment_id)
+        await carry_out(uow, booking, am, decide(am, actor, reason))
+        return await document(uow.amendments, amendment_id)
 
     return answer
 
@@ -210,19 +195,26 @@ dispute = _answer(Amendment.dispute)
 """The guest contests reported overtime (within the dispute window): nothing is charged."""
 
 
-async def on_signed(conn: asyncpg.Connection, outbox: Outbox, amendment_id: uuid.UUID) -> None:
+async def signed(uow: UnitOfWork, amendment_id: uuid.UUID) -> None:
     """The guest signed the new terms: go on as an accepted amendment."""
-    booking, am = await lock(conn, amendment_id)
+    booking, am = await lock(uow, amendment_id)
     outcome = am.sign(booking["status"])
     if outcome is not None:  # None: decided already
-        await carry_out(conn, outbox, booking, am, outcome)
+        await carry_out(uow, booking, am, outcome)
 
 
-async def on_signatures_declined(
-    conn: asyncpg.Connection, outbox: Outbox, amendment_id: uuid.UUID, detail: str
-) -> None:
+async def signatures_declined(uow: UnitOfWork, amendment_id: uuid.UUID, detail: str) -> None:
     """Declined or expired: the amendment fails and the booking stays as it was."""
-    booking, am = await lock(conn, amendment_id)
+    booking, am = await lock(uow, amendment_id)
     outcome = am.decline_signatures(detail)
     if outcome is not None:
-        await carry_out(conn, outbox, booking, am, outcome)
+        await carry_out(uow, booking, am, outcome)
+
+
+async def expire(uow: UnitOfWork, amendment_id: uuid.UUID) -> None:
+    """The `amendment_expiry` timer: a change unanswered at the start expires; overtime not
+    disputed within its window counts as accepted and is charged."""
+    booking, am = await lock(uow, amendment_id)
+    outcome = am.expire(booking["status"])
+    if outcome is not None:
+        await carry_out(uow, booking, am, outcome)
