@@ -34,6 +34,7 @@ from booking.features.receipts import service as receipts
 from booking.features.receipts.views import receipt_html
 from booking.service_layer import payment_due
 from booking.service_layer.handlers import BookingHandlers
+from booking.service_layer.unit_of_work import UnitOfWork
 from eventkit.outbox import Outbox
 from marketplace_contracts import Envelope, EventModel, decode_data, make_envelope
 from marketplace_contracts.events.booking import (
@@ -584,7 +585,7 @@ async def test_processing_confirms_with_funds_pending_then_received_then_cleared
     cancel = cancellations.Cancel(uuid.UUID(booking_id), Canceller.GUEST, "guest-ach")
     with pytest.raises(BookingError) as pending:
         async with booking_pool.acquire() as conn, conn.transaction():
-            await cancellations.cancel(conn, OUTBOX, cancel)
+            await cancellations.cancel(UnitOfWork(conn, OUTBOX), cancel)
     assert pending.value.code is ErrorCode.FUNDS_PENDING
 
     captured = _captured(booking_id, payment_id, row["amount"], "us_bank_account")
@@ -617,7 +618,7 @@ async def test_processing_confirms_with_funds_pending_then_received_then_cleared
     assert (await _row(booking_pool, booking_id))["funds_status"] == "cleared"
     # Settled: now it can be cancelled, and the refund comes from the debit's payment.
     async with booking_pool.acquire() as conn, conn.transaction():
-        view = await cancellations.cancel(conn, OUTBOX, cancel)
+        view = await cancellations.cancel(UnitOfWork(conn, OUTBOX), cancel)
     assert view["status"] == "cancelled"
     [cancelled] = await _events(booking_pool, booking_id, "booking.booking_cancelled")
     assert cancelled["refund"]["payment_id"] == payment_id

@@ -17,6 +17,7 @@ from typing import Any
 import asyncpg
 
 from booking.adapters.repository import BookingsRepository
+from booking.features.cancellations.repository import CancellationsRepository
 from booking.features.claims.repository import ClaimsRepository
 from booking.features.groups.repository import GroupsRepository
 from booking.features.invites.repository import InvitesRepository
@@ -54,3 +55,4 @@ class UnitOfWork:
         self.invites = InvitesRepository(conn)
         self.claims = ClaimsRepository(conn)
         self.groups = GroupsRepository(conn)
+        self.cancellations = CancellationsRepository(conn)
