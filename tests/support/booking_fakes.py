@@ -1,6 +1,6 @@
 """booking's unit of work in memory: fake repositories with the interface of the real ones
-(`BookingsRepository`, `InvitesRepository`, `ClaimsRepository`, `GroupsRepository`,
-`CancellationsRepository`), timers and
+(`BookingsRepository`, `InvitesRepository`, `ClaimsRepository`, `GroupsRepository`, and
+`CancellationsRepository` and `ReceiptsRepository` in booking_fakes_money.py), timers and
 an outbox that record, so the feature use cases run without Postgres
 (tests/unit/test_*_service.py).
 
@@ -21,7 +21,6 @@ from typing import Any, cast
 import pytest
 
 from booking.domain.errors import BookingError, ErrorCode
-from booking.domain.refunds import CancellationRefund, RefundProgress
 from booking.features.claims.domain import OPEN_STATUSES, Claim
 from booking.features.claims.domain.rules import Evidence
 from booking.service_layer.unit_of_work import UnitOfWork
@@ -292,66 +291,6 @@ class FakeGroupsRepository(Rows):
         row.update(changes, version=version + 1, updated_at=NOW)
 
 
-class FakeCancellationsRepository:
-    """The refunds cancellations decided (booking.refunds, shown on the booking's row as its
-    `refund` document), the cancelled bookings' rows (shared with the bookings repository, as
-    the table is) and the cancellation policies, by name, every version."""
-
-    def __init__(self, bookings: FakeBookingsRepository) -> None:
-        self.bookings = bookings
-        self.refunds: dict[uuid.UUID, CancellationRefund] = {}
-        self.succeeded: dict[uuid.UUID, list[str]] = {}
-        self.policies: dict[str, list[dict[str, Any]]] = {}
-
-    async def change_booking(self, booking_id: uuid.UUID, version: int, **changes: Any) -> None:
-        row = self.bookings.bookings.get(booking_id)
-        expect_changed(row is not None and row["version"] == version, f"booking {booking_id}")
-        assert row is not None
-        row.update(changes, version=version + 1, updated_at=NOW)
-
-    async def record_refund(self, booking_id: uuid.UUID, refund: CancellationRefund) -> None:
-        assert booking_id not in self.refunds  # booking.refunds' primary key
-        self.refunds[booking_id] = refund
-        self.succeeded[booking_id] = []
-        self.bookings.bookings[booking_id]["refund"] = {
-            "booking_id": str(booking_id),
-            "cancelled_by": refund.cancelled_by.value,
-            "policy": refund.policy,
-            "currency": refund.currency,
-            **refund.decision.as_dict(),
-            "refund_id": refund.refund_id,
-            "refund_ids": list(refund.requested),
-        }
-
-    async def refund_progress(self, booking_id: uuid.UUID) -> RefundProgress | None:
-        refund = self.refunds.get(booking_id)
-        if refund is None:
-            return None
-        return RefundProgress(refund.requested, tuple(self.succeeded[booking_id]))
-
-    async def refund_succeeded(self, booking_id: uuid.UUID, refund_id: str) -> None:
-        made = self.succeeded[booking_id]
-        expect_changed(
-            refund_id in self.refunds[booking_id].requested and refund_id not in made,
-            f"refund request {refund_id}",
-        )
-        made.append(refund_id)
-
-    async def newest_policies(self) -> list[dict[str, Any]]:
-        return [versions[-1] for _, versions in sorted(self.policies.items())]
-
-    async def latest_policy(self, name: str) -> dict[str, Any] | None:
-        versions = self.policies.get(name)
-        return versions[-1] if versions else None
-
-    async def insert_policy(self, definition: dict[str, Any]) -> bool:
-        versions = self.policies.setdefault(definition["name"], [])
-        if any(v["version"] == definition["version"] for v in versions):  # (name, version)
-            return False
-        versions.append(definition)
-        return True
-
-
 class FakeUnitOfWork:
     """What `UnitOfWork` offers the use cases: no connection, the fakes above."""
 
@@ -363,7 +302,14 @@ class FakeUnitOfWork:
         self.invites = FakeInvitesRepository()
         self.claims = FakeClaimsRepository(self.bookings)
         self.groups = FakeGroupsRepository(self.bookings)
+        # Cancellations' and receipts': tests/support/booking_fakes_money.py.
+        from tests.support.booking_fakes_money import (
+            FakeCancellationsRepository,
+            FakeReceiptsRepository,
+        )
+
         self.cancellations = FakeCancellationsRepository(self.bookings)
+        self.receipts = FakeReceiptsRepository(self.bookings, self.groups)
 
     def as_uow(self) -> UnitOfWork:
         """Typed as the real one, for the use cases' signatures."""

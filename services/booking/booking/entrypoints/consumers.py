@@ -46,7 +46,7 @@ def build_router(handlers: BookingHandlers) -> EventRouter:
     router.add(p.HostAccountUpdatedV1, handlers.on_host_account_updated)
     router.add(p.RefundSucceededV1, on_uow(handlers.outbox, cancellations.on_refund_succeeded))
     router.add(p.RefundFailedV1, on_uow(handlers.outbox, cancellations.on_refund_failed))
-    router.add(finance.JournalPostedV1, receipts.on_journal_posted)
+    router.add(finance.JournalPostedV1, on_uow(handlers.outbox, receipts.on_journal_posted))
     # ACH Direct Debit: confirmed with funds pending, then received / cleared / returned.
     router.add(p.PaymentProcessingV1, handlers.bank_debits.on_payment_processing)
     router.add(p.PaymentReturnedV1, handlers.bank_debits.on_payment_returned)

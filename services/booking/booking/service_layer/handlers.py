@@ -170,13 +170,13 @@ class BookingHandlers:
     ) -> None:
         """The guest's money is secured (held, or card saved): confirm or ask the host."""
         if event.group_id is not None:
-            await receipts.remember_card(conn, event)
+            await receipts.remember_card(UnitOfWork(conn, self.outbox), event)
             await self.groups.on_payment_secured(UnitOfWork(conn, self.outbox), env, event)
             return
         trigger, payment_status = SECURED_BY[type(event)]
         row = await self._load(conn, event.booking_id)
         if row["status"] != BookingStatus.PENDING_PAYMENT:  # no transition to carry the card
-            await receipts.remember_card(conn, event)
+            await receipts.remember_card(UnitOfWork(conn, self.outbox), event)
         await payment_secured(conn, self.outbox, env, row, event, trigger, payment_status)
 
     # Payments' two ways of securing the money differ only in the transition they make.
@@ -222,7 +222,7 @@ class BookingHandlers:
         _: object,
     ) -> None:
         about = payment_facts.payment_about(event)
-        await receipts.issue_for_capture(conn, env, event, about.purpose)
+        await receipts.issue_for_capture(UnitOfWork(conn, self.outbox), env, event, about.purpose)
         if await self.charge_captured.answer(conn, env, event, about):
             return
         if await self.bank_debits.on_payment_captured(conn, env, event):  # ACH bookings

@@ -21,6 +21,7 @@ from booking.features.cancellations.repository import CancellationsRepository
 from booking.features.claims.repository import ClaimsRepository
 from booking.features.groups.repository import GroupsRepository
 from booking.features.invites.repository import InvitesRepository
+from booking.features.receipts.repository import ReceiptsRepository
 from eventkit import scheduler
 from eventkit.outbox import Outbox
 
@@ -56,3 +57,4 @@ class UnitOfWork:
         self.claims = ClaimsRepository(conn)
         self.groups = GroupsRepository(conn)
         self.cancellations = CancellationsRepository(conn)
+        self.receipts = ReceiptsRepository(conn)

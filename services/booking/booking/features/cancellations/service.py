@@ -220,7 +220,7 @@ async def _refund_requests(
 
 
 async def on_refund_succeeded(uow: UnitOfWork, env: Envelope, event: RefundSucceededV1) -> None:
-    await receipts.issue_for_refund(uow.conn, env, event)
+    await receipts.issue_for_refund(uow, env, event)
     about = payment_facts.refund_about(event)
     if about.concern != "cancellation":
         if about.concern == "amendment" and about.subject_id is not None:
