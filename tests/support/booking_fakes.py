@@ -1,6 +1,6 @@
 """booking's unit of work in memory: fake repositories with the interface of the real ones
-(`BookingsRepository`, `InvitesRepository`, `ClaimsRepository`, `GroupsRepository`, and
-`CancellationsRepository` and `ReceiptsRepository` in booking_fakes_money.py), timers and
+(`BookingsRepository`, `InvitesRepository`, `ClaimsRepository`, `GroupsRepository`; bank
+debits', cancellations' and receipts' in booking_fakes_money.py), timers and
 an outbox that record, so the feature use cases run without Postgres
 (tests/unit/test_*_service.py).
 
@@ -302,14 +302,16 @@ class FakeUnitOfWork:
         self.invites = FakeInvitesRepository()
         self.claims = FakeClaimsRepository(self.bookings)
         self.groups = FakeGroupsRepository(self.bookings)
-        # Cancellations' and receipts': tests/support/booking_fakes_money.py.
+        # Bank debits', cancellations' and receipts': tests/support/booking_fakes_money.py.
         from tests.support.booking_fakes_money import (
+            FakeBankDebitsRepository,
             FakeCancellationsRepository,
             FakeReceiptsRepository,
         )
 
         self.cancellations = FakeCancellationsRepository(self.bookings)
         self.receipts = FakeReceiptsRepository(self.bookings, self.groups)
+        self.bank_debits = FakeBankDebitsRepository(self.bookings)
 
     def as_uow(self) -> UnitOfWork:
         """Typed as the real one, for the use cases' signatures."""

@@ -1,6 +1,6 @@
 """The fake repositories of booking's money features for `FakeUnitOfWork`
-(tests/support/booking_fakes.py): cancellations' (`CancellationsRepository`) and receipts'
-(`ReceiptsRepository`), with what their tables keep: the cancelled booking's version
+(tests/support/booking_fakes.py): bank debits' (`BankDebitsRepository`), cancellations'
+(`CancellationsRepository`) and receipts' (`ReceiptsRepository`), with what their tables keep: the cancelled booking's version
 compare-and-set, one refund per booking and its requests answered once, the policies' versions,
 one receipt per id and one journal per source event. The same use cases on the real database:
 tests/integration/test_cancellations.py, test_bank_debits.py and test_deposits_claims.py.
@@ -16,22 +16,30 @@ from eventkit.rows import expect_changed
 from tests.support.booking_fakes import NOW, FakeBookingsRepository, FakeGroupsRepository
 
 
-class FakeCancellationsRepository:
-    """The refunds cancellations decided (booking.refunds, shown on the booking's row as its
-    `refund` document), the cancelled bookings' rows (shared with the bookings repository, as
-    the table is) and the cancellation policies, by name, every version."""
+class FakeBankDebitsRepository:
+    """The bookings' rows (shared with the bookings repository, as the table is), changed by a
+    compare-and-set on the version read under the lock."""
 
     def __init__(self, bookings: FakeBookingsRepository) -> None:
         self.bookings = bookings
-        self.refunds: dict[uuid.UUID, CancellationRefund] = {}
-        self.succeeded: dict[uuid.UUID, list[str]] = {}
-        self.policies: dict[str, list[dict[str, Any]]] = {}
 
     async def change_booking(self, booking_id: uuid.UUID, version: int, **changes: Any) -> None:
         row = self.bookings.bookings.get(booking_id)
         expect_changed(row is not None and row["version"] == version, f"booking {booking_id}")
         assert row is not None
         row.update(changes, version=version + 1, updated_at=NOW)
+
+
+class FakeCancellationsRepository(FakeBankDebitsRepository):
+    """The refunds cancellations decided (booking.refunds, shown on the booking's row as its
+    `refund` document), the cancelled bookings' rows (changed as bank debits' are) and the
+    cancellation policies, by name, every version."""
+
+    def __init__(self, bookings: FakeBookingsRepository) -> None:
+        super().__init__(bookings)
+        self.refunds: dict[uuid.UUID, CancellationRefund] = {}
+        self.succeeded: dict[uuid.UUID, list[str]] = {}
+        self.policies: dict[str, list[dict[str, Any]]] = {}
 
     async def record_refund(self, booking_id: uuid.UUID, refund: CancellationRefund) -> None:
         assert booking_id not in self.refunds  # booking.refunds' primary key

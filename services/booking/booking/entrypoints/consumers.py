@@ -48,9 +48,13 @@ def build_router(handlers: BookingHandlers) -> EventRouter:
     router.add(p.RefundFailedV1, on_uow(handlers.outbox, cancellations.on_refund_failed))
     router.add(finance.JournalPostedV1, on_uow(handlers.outbox, receipts.on_journal_posted))
     # ACH Direct Debit: confirmed with funds pending, then received / cleared / returned.
-    router.add(p.PaymentProcessingV1, handlers.bank_debits.on_payment_processing)
-    router.add(p.PaymentReturnedV1, handlers.bank_debits.on_payment_returned)
-    router.add(p.FundsClearedV1, handlers.bank_debits.on_funds_cleared)
+    router.add(
+        p.PaymentProcessingV1, on_uow(handlers.outbox, handlers.bank_debits.on_payment_processing)
+    )
+    router.add(
+        p.PaymentReturnedV1, on_uow(handlers.outbox, handlers.bank_debits.on_payment_returned)
+    )
+    router.add(p.FundsClearedV1, on_uow(handlers.outbox, handlers.bank_debits.on_funds_cleared))
     # Card disputes: shown on the booking; refunds refused while one is open.
     router.add(d.DisputeOpenedV1, disputes.on_dispute_opened)
     router.add(d.DisputeUpdatedV1, disputes.on_dispute_updated)

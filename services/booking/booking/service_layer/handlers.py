@@ -120,7 +120,7 @@ class BookingHandlers:
         self.payment_window = payment_window
         self.expiring_authorization_policy = expiring_authorization_policy
         self.hold_rule = hold_rule
-        self.bank_debits = BankDebitHandlers(outbox, returned_debit_pay_window)
+        self.bank_debits = BankDebitHandlers(returned_debit_pay_window)
         self.groups = GroupPayments(expiring_authorization_policy, hold_rule)
 
     # Built on each fact, not once: the features' handlers stay replaceable (tests patch them).
@@ -225,7 +225,8 @@ class BookingHandlers:
         await receipts.issue_for_capture(UnitOfWork(conn, self.outbox), env, event, about.purpose)
         if await self.charge_captured.answer(conn, env, event, about):
             return
-        if await self.bank_debits.on_payment_captured(conn, env, event):  # ACH bookings
+        uow = UnitOfWork(conn, self.outbox)
+        if await self.bank_debits.on_payment_captured(uow, env, event):  # ACH bookings
             return
         row = await self._load(conn, event.booking_id)
         if row["status"] == BookingStatus.PAYMENT_DUE:

@@ -17,6 +17,7 @@ from typing import Any
 import asyncpg
 
 from booking.adapters.repository import BookingsRepository
+from booking.features.bank_debits.repository import BankDebitsRepository
 from booking.features.cancellations.repository import CancellationsRepository
 from booking.features.claims.repository import ClaimsRepository
 from booking.features.groups.repository import GroupsRepository
@@ -58,3 +59,4 @@ class UnitOfWork:
         self.groups = GroupsRepository(conn)
         self.cancellations = CancellationsRepository(conn)
         self.receipts = ReceiptsRepository(conn)
+        self.bank_debits = BankDebitsRepository(conn)
