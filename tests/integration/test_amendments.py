@@ -339,6 +339,7 @@ async def test_an_amendment_refund_outcome_shows_on_the_amendment_only(
     booking_pool: asyncpg.Pool,
 ) -> None:
     from booking.features.cancellations import service as cancellations
+    from booking.service_layer.unit_of_work import UnitOfWork
     from marketplace_contracts.events.payments import RefundFailedV1, RefundSucceededV1
 
     listing_id = await _listing(booking_pool)
@@ -381,7 +382,7 @@ async def test_an_amendment_refund_outcome_shows_on_the_amendment_only(
     ):
         env = make_envelope(event, key="p", producer="payments", correlation_id=uuid.uuid4())
         async with booking_pool.acquire() as conn, conn.transaction():
-            await handler(conn, env, event, None)  # type: ignore[operator]
+            await handler(UnitOfWork(conn, OUTBOX), env, event)  # type: ignore[operator]
         async with booking_pool.acquire() as conn:
             assert (await amendments.view(conn, uuid.UUID(am["amendment_id"])))[
                 "refund_status"

@@ -139,7 +139,7 @@ async def test_a_guest_cancellation_refunds_what_the_preview_showed(
     assert "extra:chairs" not in refunded and "guest_service_fee" not in refunded
     assert refunded["base"] == 6_000 and refunded["cleaning"] == 1_750
     async with booking_pool.acquire() as conn, conn.transaction():
-        view = await cancellations.cancel(conn, OUTBOX, cmd)
+        view = await cancellations.cancel(UnitOfWork(conn, OUTBOX), cmd)
     assert (view["status"], view["refund_status"]) == ("cancelled", "pending")
     [event] = await _events(booking_pool, booking_id, "booking.booking_cancelled")
     refund = event["refund"]
@@ -149,7 +149,7 @@ async def test_a_guest_cancellation_refunds_what_the_preview_showed(
 
     with pytest.raises(BookingError) as again:  # cancelled is final
         async with booking_pool.acquire() as conn, conn.transaction():
-            await cancellations.cancel(conn, OUTBOX, cmd)
+            await cancellations.cancel(UnitOfWork(conn, OUTBOX), cmd)
     assert again.value.code is ErrorCode.ILLEGAL_TRANSITION
 
     succeeded = RefundSucceededV1(
@@ -170,7 +170,7 @@ async def test_a_guest_cancellation_refunds_what_the_preview_showed(
             succeeded, key="pay_cxl", producer="payments", correlation_id=uuid.uuid4()
         )
         async with booking_pool.acquire() as conn, conn.transaction():
-            await cancellations.on_refund_succeeded(conn, env, succeeded, None)
+            await cancellations.on_refund_succeeded(UnitOfWork(conn, OUTBOX), env, succeeded)
     row = await booking_pool.fetchrow(
         "SELECT refund_status, refunded_amount FROM booking.bookings WHERE booking_id = $1",
         uuid.UUID(booking_id),
@@ -184,8 +184,7 @@ async def test_host_and_admin_cancellations(booking_pool: asyncpg.Pool) -> None:
     by_host = await _confirmed(booking_pool, listing_id, start)
     async with booking_pool.acquire() as conn, conn.transaction():
         view = await cancellations.cancel(
-            conn,
-            OUTBOX,
+            UnitOfWork(conn, OUTBOX),
             cancellations.Cancel(uuid.UUID(by_host), Canceller.HOST, "host-cxl", "double booked"),
         )
     [event] = await _events(booking_pool, by_host, "booking.booking_cancelled")
@@ -202,8 +201,7 @@ async def test_host_and_admin_cancellations(booking_pool: asyncpg.Pool) -> None:
     assert forbidden.value.code is ErrorCode.FORBIDDEN
     async with booking_pool.acquire() as conn, conn.transaction():
         forced = await cancellations.cancel(
-            conn,
-            OUTBOX,
+            UnitOfWork(conn, OUTBOX),
             cancellations.Cancel(uuid.UUID(other), Canceller.ADMIN, None, "storm", True),
         )
     assert forced["refund"]["basis"] == "force_majeure"
@@ -224,8 +222,7 @@ async def test_a_failed_refund_is_visible_with_its_reason(booking_pool: asyncpg.
     booking_id = await _confirmed(booking_pool, listing_id, start)
     async with booking_pool.acquire() as conn, conn.transaction():
         await cancellations.cancel(
-            conn,
-            OUTBOX,
+            UnitOfWork(conn, OUTBOX),
             cancellations.Cancel(uuid.UUID(booking_id), Canceller.GUEST, "guest-cxl"),
         )
     failed = RefundFailedV1(
@@ -240,7 +237,7 @@ async def test_a_failed_refund_is_visible_with_its_reason(booking_pool: asyncpg.
     )
     env = make_envelope(failed, key="pay_cxl", producer="payments", correlation_id=uuid.uuid4())
     async with booking_pool.acquire() as conn, conn.transaction():
-        await cancellations.on_refund_failed(conn, env, failed, None)
+        await cancellations.on_refund_failed(UnitOfWork(conn, OUTBOX), env, failed)
     row = await booking_pool.fetchrow(
         "SELECT refund_status, refund_failure FROM booking.bookings WHERE booking_id = $1",
         uuid.UUID(booking_id),
@@ -271,8 +268,7 @@ async def test_cancelling_one_leg_of_a_group_refunds_that_leg_only(
     leg = group["legs"][1]
     async with booking_pool.acquire() as conn, conn.transaction():
         await cancellations.cancel(
-            conn,
-            OUTBOX,
+            UnitOfWork(conn, OUTBOX),
             cancellations.Cancel(uuid.UUID(leg["booking_id"]), Canceller.GUEST, "guest-cxl"),
         )
     [event] = await _events(booking_pool, leg["booking_id"], "booking.booking_cancelled")
@@ -315,8 +311,7 @@ async def test_a_refund_larger_than_the_checkout_payment_takes_the_rest_from_ext
     )
     async with booking_pool.acquire() as conn, conn.transaction():
         await cancellations.cancel(
-            conn,
-            OUTBOX,
+            UnitOfWork(conn, OUTBOX),
             cancellations.Cancel(uuid.UUID(booking_id), Canceller.HOST, "host-cxl"),
         )
     [event] = await _events(booking_pool, booking_id, "booking.booking_cancelled")
@@ -342,7 +337,7 @@ async def test_a_refund_larger_than_the_checkout_payment_takes_the_rest_from_ext
         )
         env = make_envelope(done, key="p", producer="payments", correlation_id=uuid.uuid4())
         async with booking_pool.acquire() as conn, conn.transaction():
-            await cancellations.on_refund_succeeded(conn, env, done, None)
+            await cancellations.on_refund_succeeded(UnitOfWork(conn, OUTBOX), env, done)
         status = await booking_pool.fetchval(
             "SELECT refund_status FROM booking.bookings WHERE booking_id = $1",
             uuid.UUID(booking_id),

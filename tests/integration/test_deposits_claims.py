@@ -575,7 +575,7 @@ async def test_a_cancelled_booking_releases_its_deposit(
     )
     cmd = cancellations.Cancel(uuid.UUID(booking_id), Canceller.ADMIN, None)
     async with booking_pool.acquire() as conn, conn.transaction():
-        await cancellations.cancel(conn, OUTBOX, cmd)
+        await cancellations.cancel(UnitOfWork(conn, OUTBOX), cmd)
     [released] = await _released(booking_pool, booking_id)
     assert (released["reason"], released["charged"]) == ("booking_cancelled", 0)
     assert json.dumps(released)  # a plain event body

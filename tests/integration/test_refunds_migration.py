@@ -35,6 +35,7 @@ from booking.domain.refunds import (
 )
 from booking.features.cancellations import service as cancellations
 from booking.features.checkout.service import PlaceBooking, place_booking
+from booking.service_layer.unit_of_work import UnitOfWork
 from eventkit.db import sqlalchemy_url
 from eventkit.migrations import alembic_config
 from eventkit.outbox import Outbox
@@ -217,7 +218,7 @@ async def test_downgrade_puts_back_the_blob_the_booking_showed(
     booking_id = await _booking(booking_pool)
     cmd = cancellations.Cancel(booking_id, Canceller.GUEST, "guest-mig", "plans")
     async with booking_pool.acquire() as conn, conn.transaction():
-        view = await cancellations.cancel(conn, OUTBOX, cmd)
+        view = await cancellations.cancel(UnitOfWork(conn, OUTBOX), cmd)
     shown = await booking_pool.fetchval(
         f"SELECT {REFUND_DOCUMENT}::text FROM booking.bookings WHERE booking_id = $1", booking_id
     )
@@ -269,7 +270,7 @@ async def test_a_bookings_read_finds_its_refund_rows_without_a_table_scan(
     booking_id = await _booking(booking_pool)
     cmd = cancellations.Cancel(booking_id, Canceller.HOST, "host-mig", "double booked")
     async with booking_pool.acquire() as conn, conn.transaction():
-        await cancellations.cancel(conn, OUTBOX, cmd)
+        await cancellations.cancel(UnitOfWork(conn, OUTBOX), cmd)
     scans = (
         "SELECT relname, seq_scan FROM pg_stat_xact_user_tables WHERE schemaname = 'booking' "
         "AND relname IN ('refunds', 'refund_lines', 'refund_requests')"

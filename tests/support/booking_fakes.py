@@ -1,5 +1,6 @@
 """booking's unit of work in memory: fake repositories with the interface of the real ones
-(`BookingsRepository`, `InvitesRepository`, `ClaimsRepository`, `GroupsRepository`), timers and
+(`BookingsRepository`, `InvitesRepository`, `ClaimsRepository`, `GroupsRepository`; bank
+debits', cancellations' and receipts' in booking_fakes_money.py), timers and
 an outbox that record, so the feature use cases run without Postgres
 (tests/unit/test_*_service.py).
 Amendments' (`AmendmentsRepository`) is in tests/support/amendment_fakes.py.
@@ -8,7 +9,7 @@ The fakes keep what the tables keep: rows as dicts (a row read is a copy, as an 
 is a snapshot), the columns' defaults, the version compare-and-set of every write, and the
 unique index of one open claim per booking. The same use cases on the real database:
 tests/integration/test_deposits_claims.py, test_booking_groups.py,
-test_groups_invites_lost_update.py and the gateway's tests.
+test_groups_invites_lost_update.py, test_cancellations.py and the gateway's tests.
 """
 
 from __future__ import annotations
@@ -304,6 +305,16 @@ class FakeUnitOfWork:
         self.claims = FakeClaimsRepository(self.bookings)
         self.groups = FakeGroupsRepository(self.bookings)
         self.amendments = FakeAmendmentsRepository(self.bookings)
+        # Bank debits', cancellations' and receipts': tests/support/booking_fakes_money.py.
+        from tests.support.booking_fakes_money import (
+            FakeBankDebitsRepository,
+            FakeCancellationsRepository,
+            FakeReceiptsRepository,
+        )
+
+        self.cancellations = FakeCancellationsRepository(self.bookings)
+        self.receipts = FakeReceiptsRepository(self.bookings, self.groups)
+        self.bank_debits = FakeBankDebitsRepository(self.bookings)
 
     def as_uow(self) -> UnitOfWork:
         """Typed as the real one, for the use cases' signatures."""

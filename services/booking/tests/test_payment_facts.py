@@ -8,6 +8,7 @@ from typing import Any, cast
 
 import pytest
 
+from booking.entrypoints.consumers import on_uow
 from booking.features.amendments import service as amendments
 from booking.features.cancellations import service as cancellations
 from booking.features.claims import service as claims
@@ -287,8 +288,13 @@ async def test_a_refund_outcome_goes_to_the_cancellation_or_amendment_it_is_abou
     monkeypatch.setattr(receipts, "issue_for_refund", no_receipt)
     if outcome == "succeeded":
         fact: Any = refunded(**fields)
-        handle: Any = cancellations.on_refund_succeeded
+        handle: Any = on_uow(
+            Outbox("booking", producer="booking"), cancellations.on_refund_succeeded
+        )
     else:
-        fact, handle = refund_failed(**fields), cancellations.on_refund_failed
+        fact, handle = (
+            refund_failed(**fields),
+            on_uow(Outbox("booking", producer="booking"), cancellations.on_refund_failed),
+        )
     await deliver(handle, fact)
     assert seen == ([route] if route else [])

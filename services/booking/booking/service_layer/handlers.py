@@ -120,7 +120,7 @@ class BookingHandlers:
         self.payment_window = payment_window
         self.expiring_authorization_policy = expiring_authorization_policy
         self.hold_rule = hold_rule
-        self.bank_debits = BankDebitHandlers(outbox, returned_debit_pay_window)
+        self.bank_debits = BankDebitHandlers(returned_debit_pay_window)
         self.groups = GroupPayments(expiring_authorization_policy, hold_rule)
 
     # Built on each fact, not once: the features' handlers stay replaceable (tests patch them).
@@ -170,13 +170,13 @@ class BookingHandlers:
     ) -> None:
         """The guest's money is secured (held, or card saved): confirm or ask the host."""
         if event.group_id is not None:
-            await receipts.remember_card(conn, event)
+            await receipts.remember_card(UnitOfWork(conn, self.outbox), event)
             await self.groups.on_payment_secured(UnitOfWork(conn, self.outbox), env, event)
             return
         trigger, payment_status = SECURED_BY[type(event)]
         row = await self._load(conn, event.booking_id)
         if row["status"] != BookingStatus.PENDING_PAYMENT:  # no transition to carry the card
-            await receipts.remember_card(conn, event)
+            await receipts.remember_card(UnitOfWork(conn, self.outbox), event)
         await payment_secured(conn, self.outbox, env, row, event, trigger, payment_status)
 
     # Payments' two ways of securing the money differ only in the transition they make.
@@ -222,10 +222,11 @@ class BookingHandlers:
         _: object,
     ) -> None:
         about = payment_facts.payment_about(event)
-        await receipts.issue_for_capture(conn, env, event, about.purpose)
+        await receipts.issue_for_capture(UnitOfWork(conn, self.outbox), env, event, about.purpose)
         if await self.charge_captured.answer(conn, env, event, about):
             return
-        if await self.bank_debits.on_payment_captured(conn, env, event):  # ACH bookings
+        uow = UnitOfWork(conn, self.outbox)
+        if await self.bank_debits.on_payment_captured(uow, env, event):  # ACH bookings
             return
         row = await self._load(conn, event.booking_id)
         if row["status"] == BookingStatus.PAYMENT_DUE:

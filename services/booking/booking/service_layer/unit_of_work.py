@@ -18,9 +18,12 @@ import asyncpg
 
 from booking.adapters.repository import BookingsRepository
 from booking.features.amendments.repository import AmendmentsRepository
+from booking.features.bank_debits.repository import BankDebitsRepository
+from booking.features.cancellations.repository import CancellationsRepository
 from booking.features.claims.repository import ClaimsRepository
 from booking.features.groups.repository import GroupsRepository
 from booking.features.invites.repository import InvitesRepository
+from booking.features.receipts.repository import ReceiptsRepository
 from eventkit import scheduler
 from eventkit.outbox import Outbox
 
@@ -56,3 +59,6 @@ class UnitOfWork:
         self.claims = ClaimsRepository(conn)
         self.groups = GroupsRepository(conn)
         self.amendments = AmendmentsRepository(conn)
+        self.cancellations = CancellationsRepository(conn)
+        self.receipts = ReceiptsRepository(conn)
+        self.bank_debits = BankDebitsRepository(conn)

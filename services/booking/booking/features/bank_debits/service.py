@@ -20,19 +20,22 @@ debits and has no security deposit, in usd, starting at least `BOOKING_BANK_DEBI
 (5 days) after checkout so that the debit normally settles before the stay. A booking whose
 funds are still pending cannot be cancelled yet (409 `funds_pending`): Stripe cannot refund a
 debit that has not settled.
+
+The handlers take booking's unit of work: the booking read through `uow.bookings`, changed
+through `uow.bank_debits` (`repository.py`), the timers and the outbox the unit's; the kernel's
+payment-due and ending steps, which still take a connection, get `uow.conn`.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-import asyncpg
-
-from booking.adapters import repository
 from booking.config import BookingSettings
-from booking.domain.model import BOOKING_CONFIRMED, BookingStatus, PaymentStatus, Trigger
+from booking.domain.model import BOOKING_CONFIRMED, Booking, BookingStatus, PaymentStatus, Trigger
 from booking.features.bank_debits.domain import (
     CARD,
     PAYMENT_RETURNED,
@@ -42,10 +45,10 @@ from booking.features.bank_debits.domain import (
 )
 from booking.service_layer import booking_messages as messages
 from booking.service_layer import lifecycle, payment_due
+from booking.service_layer.endings import end_booking
 from booking.service_layer.publishing import Cause
 from booking.service_layer.timer_kinds import COMPLETION, HOLD_EXPIRY
-from eventkit import scheduler
-from eventkit.outbox import Outbox
+from booking.service_layer.unit_of_work import UnitOfWork
 from eventkit.routing import PermanentError
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.payments import (
@@ -57,13 +60,14 @@ from marketplace_contracts.events.payments import (
 )
 
 log = logging.getLogger("booking.bank_debits")
+Row = Mapping[str, Any]
 
 
 # -- payments' facts --------------------------------------------------------------------------
 
 
-async def _load(conn: asyncpg.Connection, booking_id: str) -> asyncpg.Record:
-    row = await repository.get_booking(conn, uuid.UUID(booking_id), for_update=True)
+async def _load(uow: UnitOfWork, booking_id: str) -> Row:
+    row = await uow.bookings.get_booking(uuid.UUID(booking_id), for_update=True)
     if row is None:
         raise PermanentError(f"booking {booking_id} does not exist")
     return row
@@ -74,16 +78,15 @@ _DEFAULT_PAY_WINDOW: timedelta = BookingSettings.model_fields["returned_debit_pa
 
 
 class BankDebitHandlers:
-    def __init__(self, outbox: Outbox, pay_window: timedelta | None = None) -> None:
+    def __init__(self, pay_window: timedelta | None = None) -> None:
         """`pay_window`: BOOKING_RETURNED_DEBIT_PAY_WINDOW (None: the setting's default)."""
-        self.outbox = outbox
         self.pay_window = pay_window or _DEFAULT_PAY_WINDOW
 
     async def on_payment_processing(
-        self, conn: asyncpg.Connection, env: Envelope, event: PaymentProcessingV1, _: object
+        self, uow: UnitOfWork, env: Envelope, event: PaymentProcessingV1
     ) -> None:
         """The debit is on its way: the booking is confirmed with its funds pending."""
-        row = await _load(conn, event.booking_id)
+        row = await _load(uow, event.booking_id)
         bank = {"bank_name": event.bank_name, "bank_last4": event.bank_last4}
         if row["status"] != BookingStatus.PENDING_PAYMENT:
             # The checkout ended meanwhile (its hold ran out): a debit cannot be cancelled once
@@ -94,8 +97,7 @@ class BankDebitHandlers:
                 event.booking_id,
                 row["status"],
             )
-            await repository.change_booking(
-                conn,
+            await uow.bank_debits.change_booking(
                 row["booking_id"],
                 row["version"],
                 payment_id=event.payment_id,
@@ -104,24 +106,23 @@ class BankDebitHandlers:
             )
             return
         confirmed = {BOOKING_CONFIRMED: lambda: messages.confirmed(row, event.payment_id)}
-        await lifecycle.apply(
-            conn,
-            self.outbox,
-            row,
-            Trigger.PAYMENT_PROCESSING,
-            confirmed,
-            Cause.of(env),
+        done = Booking.of(row).apply(Trigger.PAYMENT_PROCESSING)  # as `lifecycle.apply`
+        await uow.bank_debits.change_booking(
+            row["booking_id"],
+            row["version"],
+            status=done.status.value,
             payment_status=PaymentStatus.PROCESSING.value,
             payment_id=event.payment_id,
             funds_status=FundsStatus.PENDING,
             **bank,
         )
-        await scheduler.cancel(conn, "booking", HOLD_EXPIRY, event.booking_id)
-        await scheduler.schedule(conn, "booking", COMPLETION, event.booking_id, row["ends_at"])
+        await lifecycle.announce(uow.conn, uow.outbox, row, done, confirmed, Cause.of(env))
+        await uow.timers.cancel(HOLD_EXPIRY, event.booking_id)
+        await uow.timers.schedule(COMPLETION, event.booking_id, row["ends_at"])
 
     async def on_payment_captured(
         self,
-        conn: asyncpg.Connection,
+        uow: UnitOfWork,
         env: Envelope,
         event: PaymentCapturedV1 | PaymentCapturedV2,
     ) -> bool:
@@ -130,13 +131,12 @@ class BankDebitHandlers:
         the capture is not this module's to apply."""
         if not isinstance(event, PaymentCapturedV2) or event.charge_request_id is not None:
             return False
-        row = await repository.get_booking(conn, uuid.UUID(event.booking_id), for_update=True)
+        row = await uow.bookings.get_booking(uuid.UUID(event.booking_id), for_update=True)
         if row is None or row["payment_method_type"] != US_BANK_ACCOUNT:
             return False
         if event.payment_method_type == US_BANK_ACCOUNT:
             if event.payment_id == row["payment_id"] and row["funds_status"] == FundsStatus.PENDING:
-                await repository.change_booking(
-                    conn,
+                await uow.bank_debits.change_booking(
                     row["booking_id"],
                     row["version"],
                     payment_status=PaymentStatus.CAPTURED.value,
@@ -147,8 +147,8 @@ class BankDebitHandlers:
             return False
         # The card payment that replaces the returned debit: confirmed again, paid by card.
         await payment_due.payment_received(
-            conn,
-            self.outbox,
+            uow.conn,
+            uow.outbox,
             env,
             row,
             event,
@@ -156,15 +156,15 @@ class BankDebitHandlers:
             payment_method_type=CARD,
             funds_status=None,
         )
-        await scheduler.cancel(conn, "booking", RETURNED_DEBIT_WINDOW, event.booking_id)
+        await uow.timers.cancel(RETURNED_DEBIT_WINDOW, event.booking_id)
         return True
 
     async def on_payment_returned(
-        self, conn: asyncpg.Connection, env: Envelope, event: PaymentReturnedV1, _: object
+        self, uow: UnitOfWork, env: Envelope, event: PaymentReturnedV1
     ) -> None:
         """The debit failed or was returned: before the start, the guest must pay by card;
         after it, ops decide (the booking stands)."""
-        row = await _load(conn, event.booking_id)
+        row = await _load(uow, event.booking_id)
         if row["payment_id"] != event.payment_id or row["funds_status"] == FundsStatus.RETURNED:
             return  # paid otherwise meanwhile, or known already
         detail = f"{event.code}: {event.message}" if event.message else event.code
@@ -175,8 +175,8 @@ class BankDebitHandlers:
             and row["starts_at"] > now
         ):
             await payment_due.request_payment(
-                conn,
-                self.outbox,
+                uow.conn,
+                uow.outbox,
                 env,
                 row,
                 event,
@@ -197,19 +197,38 @@ class BankDebitHandlers:
             row["status"],
             detail,
         )
-        await repository.change_booking(
-            conn,
+        await uow.bank_debits.change_booking(
             row["booking_id"],
             row["version"],
             funds_status=FundsStatus.RETURNED,
             failure_detail=f"{PAYMENT_RETURNED}: {detail}"[:500],
         )
 
-    async def on_funds_cleared(
-        self, conn: asyncpg.Connection, env: Envelope, event: FundsClearedV1, _: object
-    ) -> None:
-        row = await _load(conn, event.booking_id)
+    async def on_funds_cleared(self, uow: UnitOfWork, env: Envelope, event: FundsClearedV1) -> None:
+        row = await _load(uow, event.booking_id)
         if row["payment_id"] == event.payment_id and row["funds_status"] == FundsStatus.RECEIVED:
-            await repository.change_booking(
-                conn, row["booking_id"], row["version"], funds_status=FundsStatus.CLEARED
+            await uow.bank_debits.change_booking(
+                row["booking_id"], row["version"], funds_status=FundsStatus.CLEARED
             )
+
+
+# -- its timer (timers.py) --------------------------------------------------------------------
+
+
+async def on_window_closed(uow: UnitOfWork, booking_id: uuid.UUID) -> None:
+    """The guest did not pay the returned debit by `pay_by`: the slot is freed."""
+    row = await uow.bookings.get_booking(booking_id, for_update=True)
+    if (
+        row is None
+        or row["status"] != BookingStatus.PAYMENT_DUE
+        or row["funds_status"] != FundsStatus.RETURNED
+    ):
+        return  # paid by card meanwhile
+    await end_booking(
+        uow.conn,
+        uow.outbox,
+        row,
+        Trigger.PAYMENT_WINDOW_CLOSED,
+        PAYMENT_RETURNED,
+        "the bank debit was returned and the guest did not pay by card in time",
+    )

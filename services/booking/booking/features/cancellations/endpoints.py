@@ -79,7 +79,8 @@ async def cancel_booking(
     booking_id: uuid.UUID, call: CancellingCall, body: CancelRequest | None = None
 ) -> BookingOut:
     cmd = _command(call.principal, booking_id, body)
-    return await call.apply(body or CancelRequest(), cancellations.cancel, cmd)
+    sent = (body or CancelRequest()).model_dump(mode="json")
+    return await call.run(lambda conn: cancellations.cancel(call.uow(conn), cmd), sent)
 
 
 # Cancellation policies: versioned data, published by admins.
@@ -109,7 +110,7 @@ async def publish_policy(body: PolicyIn, call: AdminCommand) -> PolicyOut:
     bands = [(band.hours_before, band.refund_bps) for band in body.bands]
     return await call.run(
         lambda conn: cancellations.publish_policy(
-            conn,
+            call.uow(conn),
             body.name,
             bands,
             body.grace_hours,

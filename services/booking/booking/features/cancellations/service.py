@@ -2,22 +2,26 @@
 and publish the cancellation policies each checkout snapshots.
 
 The refund comes from the refund kernel, applied to the quote and the policy snapshotted at
-checkout; cancelling records it (booking.refunds, `refunds_repository`) and emits
-booking.booking_cancelled carrying the refund request, in one transaction. Payments refunds with the request's deterministic id and
-answers refund_succeeded or refund_failed, which set the booking's `refund_status`.
+checkout; cancelling records it (booking.refunds) and emits booking.booking_cancelled carrying
+the refund request, in one transaction. Payments refunds with the request's deterministic id
+and answers refund_succeeded or refund_failed, which set the booking's `refund_status`.
+
+The commands and the event handlers take booking's unit of work: the SQL is `repository.py`'s
+(`uow.cancellations`) and the kernel's `uow.bookings`, the timers and the outbox are the
+unit's; the features and kernel modules that still take a connection get `uow.conn`.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 
-from booking.adapters import refunds_repository, repository
+from booking.adapters import repository
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.model import Booking, Trigger
 from booking.domain.quote import Quote
@@ -37,6 +41,7 @@ from booking.domain.refunds import (
 # (which imports nothing back).
 from booking.features.amendments import service as amendments
 from booking.features.bank_debits import domain as bank_debits
+from booking.features.cancellations.repository import CancellationsRepository
 from booking.features.claims import service as claims
 from booking.features.receipts import service as receipts
 from booking.service_layer import disputes, lifecycle, payment_facts
@@ -44,12 +49,11 @@ from booking.service_layer.booking_views import booking_view
 from booking.service_layer.publishing import Cause
 from booking.service_layer.timer_kinds import COMPLETION
 from booking.service_layer.unit_of_work import UnitOfWork
-from eventkit import scheduler
-from eventkit.outbox import Outbox
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.booking import BookingCancelledV1, RefundLine, RefundRequest
 from marketplace_contracts.events.payments import RefundFailedV1, RefundSucceededV1
 
+Row = Mapping[str, Any]
 TRIGGERS = {
     Canceller.GUEST: Trigger.GUEST_CANCELLED,
     Canceller.HOST: Trigger.HOST_CANCELLED,
@@ -70,8 +74,8 @@ def refund_id(booking_id: uuid.UUID | str) -> str:
     return f"rf_{booking_id}_cancel"
 
 
-async def _load(conn: asyncpg.Connection, cmd: Cancel, *, lock: bool) -> asyncpg.Record:
-    row = await repository.get_booking(conn, cmd.booking_id, for_update=lock)
+async def _load(bookings: repository.BookingsRepository, cmd: Cancel, *, lock: bool) -> Row:
+    row = await bookings.get_booking(cmd.booking_id, for_update=lock)
     owner = {Canceller.GUEST: "guest_id", Canceller.HOST: "host_id"}.get(cmd.by)
     if row is None or (owner is not None and row[owner] != cmd.actor_id):
         raise BookingError(ErrorCode.BOOKING_NOT_FOUND, f"booking {cmd.booking_id} not found")
@@ -82,12 +86,12 @@ async def _load(conn: asyncpg.Connection, cmd: Cancel, *, lock: bool) -> asyncpg
     return row
 
 
-def _snapshot(row: asyncpg.Record) -> tuple[Quote, Policy]:
+def _snapshot(row: Row) -> tuple[Quote, Policy]:
     policy = Policy.of(row["policy"]) if row["policy"] else PRESETS[0]
     return Quote.of_booking(row), policy
 
 
-def decide(row: asyncpg.Record, cmd: Cancel, now: datetime) -> tuple[RefundDecision, Policy]:
+def decide(row: Row, cmd: Cancel, now: datetime) -> tuple[RefundDecision, Policy]:
     quote, policy = _snapshot(row)
     decision = refund_for(
         quote,
@@ -102,7 +106,7 @@ def decide(row: asyncpg.Record, cmd: Cancel, now: datetime) -> tuple[RefundDecis
 
 
 def _preview_view(
-    row: asyncpg.Record, cmd: Cancel, decision: RefundDecision, policy: Policy
+    row: Row, cmd: Cancel, decision: RefundDecision, policy: Policy
 ) -> dict[str, Any]:
     return {
         "booking_id": str(row["booking_id"]),
@@ -117,7 +121,14 @@ async def preview(
     conn: asyncpg.Connection, cmd: Cancel, at: datetime | None = None
 ) -> dict[str, Any]:
     """What cancelling now (or at the later time `at`) would refund; changes nothing."""
-    row = await _load(conn, cmd, lock=False)
+    return await estimate(repository.BookingsRepository(conn), cmd, at)
+
+
+async def estimate(
+    bookings: repository.BookingsRepository, cmd: Cancel, at: datetime | None = None
+) -> dict[str, Any]:
+    """`preview`, read through a unit of work's repository."""
+    row = await _load(bookings, cmd, lock=False)
     now = datetime.now(UTC)
     if at is not None and at < now:
         raise BookingError(ErrorCode.INVALID_TIME_RANGE, "a preview cannot be in the past")
@@ -125,25 +136,25 @@ async def preview(
     return {**_preview_view(row, cmd, decision, policy), "at": (at or now).isoformat()}
 
 
-async def cancel(conn: asyncpg.Connection, outbox: Outbox, cmd: Cancel) -> dict[str, Any]:
-    row = await _load(conn, cmd, lock=True)
-    await disputes.check_not_disputed(conn, row)  # 409 payment_disputed: it would refund
+async def cancel(uow: UnitOfWork, cmd: Cancel) -> dict[str, Any]:
+    row = await _load(uow.bookings, cmd, lock=True)
+    await disputes.check_not_disputed(uow.conn, row)  # 409 payment_disputed: it would refund
     now = datetime.now(UTC)
     decision, policy = decide(row, cmd, now)
     booking_id = str(row["booking_id"])
-    requests = await _refund_requests(conn, row, decision)
+    requests = await _refund_requests(uow, row, decision)
     request = requests[0] if requests else None
-    done = await lifecycle.change(
-        conn,
-        row,
-        TRIGGERS[cmd.by],
+    done = Booking.of(row).apply(TRIGGERS[cmd.by])  # as `lifecycle.change`
+    await uow.cancellations.change_booking(
+        row["booking_id"],
+        row["version"],
+        status=done.status.value,
         cancelled_by=cmd.by.value,
         cancelled_at=now,
         cancel_reason=cmd.reason,
         refund_status="pending" if request else "none",
     )
-    await refunds_repository.record(
-        conn,
+    await uow.cancellations.record_refund(
         row["booking_id"],
         CancellationRefund(
             refund_id=refund_id(booking_id),
@@ -154,9 +165,9 @@ async def cancel(conn: asyncpg.Connection, outbox: Outbox, cmd: Cancel) -> dict[
             requested=tuple(r.refund_id for r in requests),
         ),
     )
-    await scheduler.cancel(conn, "booking", COMPLETION, booking_id)
+    await uow.timers.cancel(COMPLETION, booking_id)
     # The deposit's release comes before the cancellation in the outbox (as it always has).
-    await claims.on_booking_ended(UnitOfWork(conn, outbox), row, "booking_cancelled")
+    await claims.on_booking_ended(uow, row, "booking_cancelled")
     cancelled = {
         "booking.booking_cancelled": lambda: BookingCancelledV1(
             booking_id=booking_id,
@@ -170,14 +181,15 @@ async def cancel(conn: asyncpg.Connection, outbox: Outbox, cmd: Cancel) -> dict[
             host_penalty=decision.host_penalty,
         )
     }
-    await lifecycle.announce(conn, outbox, row, done, cancelled, Cause(row["correlation_id"]))
-    updated = await repository.get_booking(conn, row["booking_id"])
+    cause = Cause(row["correlation_id"])
+    await lifecycle.announce(uow.conn, uow.outbox, row, done, cancelled, cause)
+    updated = await uow.bookings.get_booking(row["booking_id"])
     assert updated is not None
     return booking_view(updated)
 
 
 async def _refund_requests(
-    conn: asyncpg.Connection, row: asyncpg.Record, decision: RefundDecision
+    uow: UnitOfWork, row: Row, decision: RefundDecision
 ) -> list[RefundRequest]:
     """The refund split over the payments that paid the booking, first the checkout's."""
     booking_id = str(row["booking_id"])
@@ -185,7 +197,7 @@ async def _refund_requests(
         return []
     # What each payment can give back: the checkout payment paid the booking less its
     # applied increases, each of which an extra charge paid.
-    increases = await amendments.paid_increases(conn, row["booking_id"])
+    increases = await amendments.paid_increases(uow.conn, row["booking_id"])
     payments = [row["payment_id"]] + [i.payment_id for i in increases]
     capacities = [row["amount"] - sum(i.amount for i in increases)]
     capacities += [i.amount for i in increases]
@@ -207,25 +219,22 @@ async def _refund_requests(
     ]
 
 
-async def on_refund_succeeded(
-    conn: asyncpg.Connection, env: Envelope, event: RefundSucceededV1, _: object
-) -> None:
-    await receipts.issue_for_refund(conn, env, event)
+async def on_refund_succeeded(uow: UnitOfWork, env: Envelope, event: RefundSucceededV1) -> None:
+    await receipts.issue_for_refund(uow, env, event)
     about = payment_facts.refund_about(event)
     if about.concern != "cancellation":
         if about.concern == "amendment" and about.subject_id is not None:
-            await amendments.on_refund_succeeded(conn, about.subject_id)
+            await amendments.on_refund_succeeded(uow.conn, about.subject_id)
         return
-    row = await repository.get_booking(conn, uuid.UUID(event.booking_id), for_update=True)
+    row = await uow.bookings.get_booking(uuid.UUID(event.booking_id), for_update=True)
     if row is None:
         return
-    progress = await refunds_repository.progress(conn, row["booking_id"])
+    progress = await uow.cancellations.refund_progress(row["booking_id"])
     if progress is None or not progress.awaits(event.refund_id):
         return  # a redelivered answer, or not one this cancellation asked for
     done = progress.done_with(event.refund_id)
-    await refunds_repository.mark_succeeded(conn, row["booking_id"], event.refund_id)
-    await repository.change_booking(
-        conn,
+    await uow.cancellations.refund_succeeded(row["booking_id"], event.refund_id)
+    await uow.cancellations.change_booking(
         row["booking_id"],
         row["version"],
         refund_status="refunded" if done else row["refund_status"],
@@ -234,21 +243,18 @@ async def on_refund_succeeded(
     )
 
 
-async def on_refund_failed(
-    conn: asyncpg.Connection, env: Envelope, event: RefundFailedV1, _: object
-) -> None:
+async def on_refund_failed(uow: UnitOfWork, env: Envelope, event: RefundFailedV1) -> None:
     """A visible state for ops: the refund could not be made; the reason says why."""
     failure = f"{event.code}: {event.message}"[:500]
     about = payment_facts.refund_about(event)
     if about.concern != "cancellation":
         if about.concern == "amendment" and about.subject_id is not None:
-            await amendments.on_refund_failed(conn, about.subject_id, failure)
+            await amendments.on_refund_failed(uow.conn, about.subject_id, failure)
         return
-    row = await repository.get_booking(conn, uuid.UUID(event.booking_id), for_update=True)
+    row = await uow.bookings.get_booking(uuid.UUID(event.booking_id), for_update=True)
     if row is None or row["refund_status"] == "refunded":
         return
-    await repository.change_booking(
-        conn,
+    await uow.cancellations.change_booking(
         row["booking_id"],
         row["version"],
         refund_status="failed",
@@ -261,11 +267,11 @@ async def on_refund_failed(
 
 async def newest_policies(conn: asyncpg.Connection) -> list[dict[str, Any]]:
     """The newest version of every policy."""
-    return await repository.list_policies(conn)
+    return await CancellationsRepository(conn).newest_policies()
 
 
 async def publish_policy(
-    conn: asyncpg.Connection,
+    uow: UnitOfWork,
     name: str,
     bands: Iterable[tuple[int, int]],  # (hours_before, refund_bps)
     grace_hours: int,
@@ -275,7 +281,7 @@ async def publish_policy(
 ) -> dict[str, Any]:
     """The next version of policy `name` (its first when new); 409 `policy_conflict` when
     another admin published one meanwhile, 422 `validation_failed` for an inconsistent one."""
-    current = await repository.latest_policy(conn, name)
+    current = await uow.cancellations.latest_policy(name)
     try:
         policy = Policy(
             name=name,
@@ -288,11 +294,6 @@ async def publish_policy(
         )
     except ValueError as exc:
         raise BookingError(ErrorCode.VALIDATION_FAILED, str(exc)) from None
-    try:
-        async with conn.transaction():
-            await repository.insert_policy(conn, policy.as_dict())
-    except asyncpg.UniqueViolationError:
-        raise BookingError(
-            ErrorCode.POLICY_CONFLICT, f"policy {name} changed meanwhile: try again"
-        ) from None
+    if not await uow.cancellations.insert_policy(policy.as_dict()):
+        raise BookingError(ErrorCode.POLICY_CONFLICT, f"policy {name} changed meanwhile: try again")
     return policy.as_dict()

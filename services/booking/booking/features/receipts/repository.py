@@ -1,5 +1,5 @@
 """SQL of receipts: who paid and with what, the receipts themselves, and finance's journals
-shown on them."""
+shown on them, on one connection (a unit of work's)."""
 
 from __future__ import annotations
 
@@ -8,119 +8,110 @@ from typing import Any
 
 import asyncpg
 
-
-async def save_card(
-    conn: asyncpg.Connection,
-    *,
-    booking_id: str,
-    group_id: str | None,
-    brand: str | None,
-    last4: str,
-) -> None:
-    """The card's brand and last 4 digits, on the group that paid, else on the booking."""
-    if group_id is not None:
-        await conn.execute(
-            "UPDATE booking.checkout_groups SET card_brand = $2, card_last4 = $3 "
-            "WHERE group_id = $1",
-            uuid.UUID(group_id),
-            brand,
-            last4,
-        )
-        return
-    await conn.execute(
-        "UPDATE booking.bookings SET card_brand = $2, card_last4 = $3 WHERE booking_id = $1",
-        uuid.UUID(booking_id),
-        brand,
-        last4,
-    )
-
-
-async def payer(
-    conn: asyncpg.Connection, booking_id: str, group_id: str | None
-) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
-    """Who paid (guest, card), and the legs paid for with their quotes (a group's, or the one
-    booking). A group leg's own extra charge or refund was paid with the group's card."""
-    if group_id is not None:
-        group = await conn.fetchrow(
-            "SELECT guest_id, card_brand, card_last4 FROM booking.checkout_groups "
-            "WHERE group_id = $1",
-            uuid.UUID(group_id),
-        )
-        legs = await conn.fetch(
-            "SELECT booking_id, quote FROM booking.bookings WHERE group_id = $1 "
-            "ORDER BY booking_id",
-            uuid.UUID(group_id),
-        )
-        return (dict(group) if group else None), [dict(leg) for leg in legs]
-    row = await conn.fetchrow(
-        "SELECT booking_id, guest_id, card_brand, card_last4, quote, group_id "
-        "FROM booking.bookings WHERE booking_id = $1",
-        uuid.UUID(booking_id),
-    )
-    if row is None:
-        return None, []
-    booking = dict(row)
-    if booking["group_id"] is not None and booking["card_last4"] is None:
-        card = await conn.fetchrow(
-            "SELECT card_brand, card_last4 FROM booking.checkout_groups WHERE group_id = $1",
-            booking["group_id"],
-        )
-        booking = {**booking, **dict(card)} if card else booking
-    return booking, [booking]
-
-
-async def bank_account(conn: asyncpg.Connection, booking_id: str) -> asyncpg.Record | None:
-    """How the booking was paid, with the bank's name and last 4 digits when by bank debit."""
-    return await conn.fetchrow(
-        "SELECT payment_method_type, payment_id, bank_name, bank_last4 FROM booking.bookings "
-        "WHERE booking_id = $1",
-        uuid.UUID(booking_id),
-    )
-
-
-async def insert(conn: asyncpg.Connection, receipt: dict[str, Any]) -> None:
-    """Once per receipt id: a redelivered fact issues nothing again."""
-    columns = ", ".join(receipt)
-    params = ", ".join(f"${i}" for i in range(1, len(receipt) + 1))
-    await conn.execute(
-        f"INSERT INTO booking.receipts ({columns}) VALUES ({params}) "
-        "ON CONFLICT (receipt_id) DO NOTHING",
-        *receipt.values(),
-    )
-
-
-async def record_journal(
-    conn: asyncpg.Connection,
-    source_event_id: uuid.UUID,
-    journal_id: str,
-    kind: str,
-    postings: list[dict[str, Any]],
-) -> None:
-    await conn.execute(
-        "INSERT INTO booking.ledger_journals (source_event_id, journal_id, kind, postings) "
-        "VALUES ($1, $2, $3, $4) ON CONFLICT (source_event_id) DO NOTHING",
-        source_event_id,
-        journal_id,
-        kind,
-        postings,
-    )
-
-
 _VIEW = (
     "SELECT r.*, j.journal_id, j.kind AS journal_kind, j.postings FROM booking.receipts r "
     "LEFT JOIN booking.ledger_journals j USING (source_event_id)"
 )
 
 
-async def receipts_of(conn: asyncpg.Connection, guest_id: str | None) -> list[dict[str, Any]]:
-    """The newest 200 receipts of a guest (None: of everyone), each with its journal."""
-    rows = await conn.fetch(
-        f"{_VIEW} WHERE ($1::text IS NULL OR r.guest_id = $1) ORDER BY r.issued_at DESC LIMIT 200",
-        guest_id,
-    )
-    return [dict(r) for r in rows]
+class ReceiptsRepository:
+    """Receipts and what they show, read and written inside the caller's transaction."""
 
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
 
-async def receipt(conn: asyncpg.Connection, receipt_id: str) -> dict[str, Any] | None:
-    row = await conn.fetchrow(f"{_VIEW} WHERE r.receipt_id = $1", receipt_id)
-    return dict(row) if row is not None else None
+    async def save_card(
+        self, *, booking_id: str, group_id: str | None, brand: str | None, last4: str
+    ) -> None:
+        """The card's brand and last 4 digits, on the group that paid, else on the booking."""
+        if group_id is not None:
+            await self.conn.execute(
+                "UPDATE booking.checkout_groups SET card_brand = $2, card_last4 = $3 "
+                "WHERE group_id = $1",
+                uuid.UUID(group_id),
+                brand,
+                last4,
+            )
+            return
+        await self.conn.execute(
+            "UPDATE booking.bookings SET card_brand = $2, card_last4 = $3 WHERE booking_id = $1",
+            uuid.UUID(booking_id),
+            brand,
+            last4,
+        )
+
+    async def payer(
+        self, booking_id: str, group_id: str | None
+    ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+        """Who paid (guest, card), and the legs paid for with their quotes (a group's, or the one
+        booking). A group leg's own extra charge or refund was paid with the group's card."""
+        if group_id is not None:
+            group = await self.conn.fetchrow(
+                "SELECT guest_id, card_brand, card_last4 FROM booking.checkout_groups "
+                "WHERE group_id = $1",
+                uuid.UUID(group_id),
+            )
+            legs = await self.conn.fetch(
+                "SELECT booking_id, quote FROM booking.bookings WHERE group_id = $1 "
+                "ORDER BY booking_id",
+                uuid.UUID(group_id),
+            )
+            return (dict(group) if group else None), [dict(leg) for leg in legs]
+        row = await self.conn.fetchrow(
+            "SELECT booking_id, guest_id, card_brand, card_last4, quote, group_id "
+            "FROM booking.bookings WHERE booking_id = $1",
+            uuid.UUID(booking_id),
+        )
+        if row is None:
+            return None, []
+        booking = dict(row)
+        if booking["group_id"] is not None and booking["card_last4"] is None:
+            card = await self.conn.fetchrow(
+                "SELECT card_brand, card_last4 FROM booking.checkout_groups WHERE group_id = $1",
+                booking["group_id"],
+            )
+            booking = {**booking, **dict(card)} if card else booking
+        return booking, [booking]
+
+    async def bank_account(self, booking_id: str) -> asyncpg.Record | None:
+        """How the booking was paid, with the bank's name and last 4 digits when by bank debit."""
+        return await self.conn.fetchrow(
+            "SELECT payment_method_type, payment_id, bank_name, bank_last4 FROM booking.bookings "
+            "WHERE booking_id = $1",
+            uuid.UUID(booking_id),
+        )
+
+    async def insert(self, receipt: dict[str, Any]) -> None:
+        """Once per receipt id: a redelivered fact issues nothing again."""
+        columns = ", ".join(receipt)
+        params = ", ".join(f"${i}" for i in range(1, len(receipt) + 1))
+        await self.conn.execute(
+            f"INSERT INTO booking.receipts ({columns}) VALUES ({params}) "
+            "ON CONFLICT (receipt_id) DO NOTHING",
+            *receipt.values(),
+        )
+
+    async def record_journal(
+        self, source_event_id: uuid.UUID, journal_id: str, kind: str, postings: list[dict[str, Any]]
+    ) -> None:
+        await self.conn.execute(
+            "INSERT INTO booking.ledger_journals (source_event_id, journal_id, kind, postings) "
+            "VALUES ($1, $2, $3, $4) ON CONFLICT (source_event_id) DO NOTHING",
+            source_event_id,
+            journal_id,
+            kind,
+            postings,
+        )
+
+    async def receipts_of(self, guest_id: str | None) -> list[dict[str, Any]]:
+        """The newest 200 receipts of a guest (None: of everyone), each with its journal."""
+        rows = await self.conn.fetch(
+            f"{_VIEW} WHERE ($1::text IS NULL OR r.guest_id = $1) "
+            "ORDER BY r.issued_at DESC LIMIT 200",
+            guest_id,
+        )
+        return [dict(r) for r in rows]
+
+    async def receipt(self, receipt_id: str) -> dict[str, Any] | None:
+        row = await self.conn.fetchrow(f"{_VIEW} WHERE r.receipt_id = $1", receipt_id)
+        return dict(row) if row is not None else None

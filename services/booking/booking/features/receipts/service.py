@@ -3,6 +3,9 @@
 Issued by booking from payments' facts (the amounts, fees, tax and per-leg splits that payments
 recorded) and completed with finance's journal for the same fact (`ledger`), so no amount is
 recomputed here. The line items are the booking's quote as snapshotted, for the guest to read.
+
+The handlers take booking's unit of work (the SQL is `repository.py`'s, `uow.receipts`); the
+reads take a connection and build the repository on it.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ from booking.domain.errors import BookingError, ErrorCode
 # Bank debits' pure rules (another feature's domain, which imports nothing back).
 from booking.features.bank_debits import domain as bank_debits
 from booking.features.bank_debits.domain import US_BANK_ACCOUNT
-from booking.features.receipts import repository as repo
+from booking.features.receipts.repository import ReceiptsRepository
+from booking.service_layer.unit_of_work import UnitOfWork
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.finance import JournalPostedV1
 from marketplace_contracts.events.payments import (
@@ -30,14 +34,11 @@ from marketplace_contracts.events.payments import (
 from marketplace_contracts.purposes import PaymentPurpose
 
 
-async def remember_card(
-    conn: asyncpg.Connection, event: PaymentAuthorizedV1 | PaymentMethodSavedV1
-) -> None:
+async def remember_card(uow: UnitOfWork, event: PaymentAuthorizedV1 | PaymentMethodSavedV1) -> None:
     """The card's brand and last 4 digits, for receipts (a group's, or a booking's)."""
     if event.card_last4 is None:
         return
-    await repo.save_card(
-        conn,
+    await uow.receipts.save_card(
         booking_id=event.booking_id,
         group_id=event.group_id,
         brand=event.card_brand,
@@ -55,7 +56,7 @@ def _lines(legs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 async def issue_for_capture(
-    conn: asyncpg.Connection,
+    uow: UnitOfWork,
     env: Envelope,
     event: PaymentCapturedV1 | PaymentCapturedV2,
     purpose: PaymentPurpose,
@@ -65,13 +66,12 @@ async def issue_for_capture(
     if not isinstance(event, PaymentCapturedV2):
         return  # v1 captures predate receipts
     group_id = event.group_id
-    owner, legs = await repo.payer(conn, event.booking_id, group_id)
+    owner, legs = await uow.receipts.payer(event.booking_id, group_id)
     if owner is None:
         return
     extra = event.charge_request_id is not None
     tax = sum(split.tax for split in event.splits)
-    await repo.insert(
-        conn,
+    await uow.receipts.insert(
         {
             "receipt_id": f"rcpt_{event.payment_id}",
             "kind": "extra_charge" if extra else "payment",
@@ -85,7 +85,7 @@ async def issue_for_capture(
             "tax": tax,
             "legs": [split.model_dump() for split in event.splits],
             "method": (
-                await _bank_method(conn, event.booking_id, event.payment_id)
+                await _bank_method(uow, event.booking_id, event.payment_id)
                 if event.payment_method_type == US_BANK_ACCOUNT and not group_id
                 else None
             )
@@ -112,14 +112,11 @@ def _extra_lines(event: PaymentCapturedV2, purpose: PaymentPurpose) -> list[dict
     ]
 
 
-async def issue_for_refund(
-    conn: asyncpg.Connection, env: Envelope, event: RefundSucceededV1
-) -> None:
-    owner, _ = await repo.payer(conn, event.booking_id, None)
+async def issue_for_refund(uow: UnitOfWork, env: Envelope, event: RefundSucceededV1) -> None:
+    owner, _ = await uow.receipts.payer(event.booking_id, None)
     if owner is None:
         return
-    await repo.insert(
-        conn,
+    await uow.receipts.insert(
         {
             "receipt_id": f"rcpt_{event.refund_id}",
             "kind": "refund",
@@ -141,7 +138,7 @@ async def issue_for_refund(
                     "tax": event.tax,
                 }
             ],
-            "method": await _bank_method(conn, event.booking_id, event.payment_id)
+            "method": await _bank_method(uow, event.booking_id, event.payment_id)
             or {"brand": owner["card_brand"], "last4": owner["card_last4"]},
             "lines": [],
             "source_event_id": env.event_id,
@@ -149,11 +146,9 @@ async def issue_for_refund(
     )
 
 
-async def _bank_method(
-    conn: asyncpg.Connection, booking_id: str, payment_id: str
-) -> dict[str, Any] | None:
+async def _bank_method(uow: UnitOfWork, booking_id: str, payment_id: str) -> dict[str, Any] | None:
     """The bank account a bank-debit payment was taken from (None if it is not one)."""
-    row = await repo.bank_account(conn, booking_id)
+    row = await uow.receipts.bank_account(booking_id)
     if row is None or row["payment_method_type"] != US_BANK_ACCOUNT:
         return None
     if row["payment_id"] not in (None, payment_id):
@@ -161,12 +156,9 @@ async def _bank_method(
     return bank_debits.receipt_method(row["bank_name"], row["bank_last4"])
 
 
-async def on_journal_posted(
-    conn: asyncpg.Connection, env: Envelope, event: JournalPostedV1, _: object
-) -> None:
+async def on_journal_posted(uow: UnitOfWork, env: Envelope, event: JournalPostedV1) -> None:
     """Finance's journal for a payment fact: shown on that fact's receipt as its ledger."""
-    await repo.record_journal(
-        conn,
+    await uow.receipts.record_journal(
         uuid.UUID(event.source_event_id),
         event.journal_id,
         event.kind,
@@ -201,14 +193,26 @@ def _view(row: dict[str, Any]) -> dict[str, Any]:
 
 
 async def list_for(conn: asyncpg.Connection, guest_id: str | None) -> list[dict[str, Any]]:
-    return [_view(r) for r in await repo.receipts_of(conn, guest_id)]
+    return await documents(ReceiptsRepository(conn), guest_id)
 
 
 async def get_for(
     conn: asyncpg.Connection, receipt_id: str, guest_id: str | None
 ) -> dict[str, Any]:
     """The receipt for the guest who paid (or an admin: `guest_id` None); 404 otherwise."""
-    row = await repo.receipt(conn, receipt_id)
+    return await document(ReceiptsRepository(conn), receipt_id, guest_id)
+
+
+async def documents(receipts: ReceiptsRepository, guest_id: str | None) -> list[dict[str, Any]]:
+    """`list_for`, read through a unit of work's repository."""
+    return [_view(r) for r in await receipts.receipts_of(guest_id)]
+
+
+async def document(
+    receipts: ReceiptsRepository, receipt_id: str, guest_id: str | None
+) -> dict[str, Any]:
+    """`get_for`, read through a unit of work's repository."""
+    row = await receipts.receipt(receipt_id)
     if row is None or (guest_id is not None and row["guest_id"] != guest_id):
         raise BookingError(ErrorCode.RECEIPT_NOT_FOUND, f"receipt {receipt_id} not found")
     return _view(row)
