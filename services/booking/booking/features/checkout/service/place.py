@@ -117,16 +117,9 @@ async def new_leg(
     listing = await chargeable_listing(conn, cmd.listing_id)
     chosen = dict(cmd.extras or {})
     quote = await leg_quote(
-        conn,
-        listing,
-        cmd.quote_id,
-        cmd.guest_id,
-        starts_at,
-        ends_at,
-        cmd.guests,
-        chosen,
+        conn, listing, cmd.quote_id, cmd.guest_id, starts_at, ends_at, cmd.guests, chosen,
         invited_amount,
-    )
+    )  # fmt: skip
     if cmd.payment_method_type == US_BANK_ACCOUNT:
         _check_bank_debit(listing, quote, starts_at, group_id, bank_debit_lead)
     policy = policy_of(listing)
