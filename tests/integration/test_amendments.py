@@ -47,7 +47,7 @@ async def _confirmed(pool: asyncpg.Pool, listing_id: str, start: datetime, hours
         "guest-am", listing_id, start, start + timedelta(hours=hours), "pm_card_visa"
     )
     async with pool.acquire() as conn, conn.transaction():
-        booking = await place_booking(conn, OUTBOX, cmd)
+        booking = await place_booking(UnitOfWork(conn, OUTBOX), cmd)
     await pool.execute(
         "UPDATE booking.bookings SET status = 'confirmed', payment_status = 'captured', "
         "payment_id = 'pay_am' WHERE booking_id = $1",

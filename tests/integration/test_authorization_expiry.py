@@ -130,7 +130,7 @@ async def test_booking_releases_an_unanswered_request_and_recaptures_a_confirmed
             "pm_card_visa",
         )
         async with booking_pool.acquire() as conn, conn.transaction():
-            ids[name] = (await place_booking(conn, BOOKING, cmd))["booking_id"]
+            ids[name] = (await place_booking(UnitOfWork(conn, BOOKING), cmd))["booking_id"]
     await booking_pool.execute(
         "UPDATE booking.bookings SET status = 'awaiting_host', payment_status = 'authorized', "
         "payment_id = 'pay_ax_r' WHERE booking_id = $1",

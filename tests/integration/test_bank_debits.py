@@ -384,7 +384,7 @@ def _place(listing_id: str, start: datetime, **kw: Any) -> PlaceBooking:
 
 async def _book(pool: asyncpg.Pool, cmd: PlaceBooking) -> dict[str, Any]:
     async with pool.acquire() as conn, conn.transaction():
-        return await place_booking(conn, OUTBOX, cmd)
+        return await place_booking(UnitOfWork(conn, OUTBOX), cmd)
 
 
 async def _handle(pool: asyncpg.Pool, handler: Any, event: EventModel, key: str) -> Envelope:

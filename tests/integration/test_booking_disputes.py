@@ -84,7 +84,7 @@ async def _confirmed_booking(pool: asyncpg.Pool) -> tuple[str, str]:
         "guest-dsp", await _listing(pool), start, start + timedelta(hours=3), "pm_card_visa"
     )
     async with pool.acquire() as conn, conn.transaction():
-        booking = await place_booking(conn, OUTBOX, cmd)
+        booking = await place_booking(UnitOfWork(conn, OUTBOX), cmd)
     payment_id = f"pay_{uuid.uuid4().hex[:12]}"
     await pool.execute(  # what the checkout saga does once payments captured
         "UPDATE booking.bookings SET status = 'confirmed', payment_status = 'captured', "

@@ -165,7 +165,7 @@ async def _slot_free(pool: asyncpg.Pool, leg: dict[str, Any]) -> bool:
     )
     try:
         async with pool.acquire() as conn, conn.transaction():
-            await place_booking(conn, OUTBOX, cmd)
+            await place_booking(UnitOfWork(conn, OUTBOX), cmd)
     except BookingError as exc:
         assert exc.code is ErrorCode.SLOT_UNAVAILABLE
         return False
@@ -179,7 +179,8 @@ async def test_a_leg_that_cannot_be_held_refuses_the_whole_checkout(
     taken = _slot()
     async with booking_pool.acquire() as conn, conn.transaction():
         await place_booking(
-            conn, OUTBOX, PlaceBooking("guest-first", listings[2], *taken, "pm_card_visa")
+            UnitOfWork(conn, OUTBOX),
+            PlaceBooking("guest-first", listings[2], *taken, "pm_card_visa"),
         )
     legs = (LegRequest(listings[0], *_slot()), LegRequest(listings[1], *_slot()))
     with pytest.raises(BookingError) as refused:
@@ -467,6 +468,7 @@ async def _slot_booking(pool: asyncpg.Pool, listing_id: str) -> uuid.UUID:
     starts, ends = _slot()
     async with pool.acquire() as conn, conn.transaction():
         view = await place_booking(
-            conn, OUTBOX, PlaceBooking("guest-lone", listing_id, starts, ends, "pm_card_visa")
+            UnitOfWork(conn, OUTBOX),
+            PlaceBooking("guest-lone", listing_id, starts, ends, "pm_card_visa"),
         )
     return uuid.UUID(view["booking_id"])

@@ -49,7 +49,7 @@ async def _confirmed(pool: asyncpg.Pool, listing_id: str, start: datetime, **kw:
         "guest-cxl", listing_id, start, start + timedelta(hours=2), "pm_card_visa", **kw
     )
     async with pool.acquire() as conn, conn.transaction():
-        booking = await place_booking(conn, OUTBOX, cmd)
+        booking = await place_booking(UnitOfWork(conn, OUTBOX), cmd)
     await pool.execute(  # what the checkout saga does once payments captured
         "UPDATE booking.bookings SET status = 'confirmed', payment_status = 'captured', "
         "payment_id = 'pay_cxl' WHERE booking_id = $1",

@@ -11,6 +11,7 @@ import pytest
 
 from booking.domain.errors import BookingError, ErrorCode
 from booking.features.checkout.service import PlaceBooking, place_booking
+from booking.service_layer.unit_of_work import UnitOfWork
 from eventkit.db import retry_conflicts
 from eventkit.outbox import Outbox
 from tests.conftest import service_dsn
@@ -66,7 +67,7 @@ async def test_concurrent_instant_books_of_one_slot_never_both_win(
 
         async def place() -> None:
             async with conn.transaction():
-                await place_booking(conn, outbox, cmd)
+                await place_booking(UnitOfWork(conn, outbox), cmd)
 
         async with booking_pool.acquire() as conn:
             try:

@@ -112,7 +112,7 @@ async def _ended_booking(
         "pm_card_visa",
     )
     async with pool.acquire() as conn, conn.transaction():
-        booking_id = (await place_booking(conn, OUTBOX, cmd))["booking_id"]
+        booking_id = (await place_booking(UnitOfWork(conn, OUTBOX), cmd))["booking_id"]
     payments.subjects.append(booking_id)
     [checkout] = await _booking_events(pool, booking_id, "booking.checkout_requested")
     assert await payments.consume(checkout, booking_id) == "handled"

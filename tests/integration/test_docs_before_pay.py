@@ -14,6 +14,7 @@ from booking.domain.holds import HoldRule
 from booking.features.checkout.service import PlaceBooking, place_booking
 from booking.features.documents.service import Documents
 from booking.service_layer.handlers import BookingHandlers
+from booking.service_layer.unit_of_work import UnitOfWork
 from eventkit.outbox import Outbox
 from tests.support.esign_fake import TrailOnlyProvider
 
@@ -43,7 +44,7 @@ async def _booking(pool: asyncpg.Pool, listing_id: str, hour: int) -> str:
     start = datetime(2036, 1, 1, tzinfo=UTC) + timedelta(hours=hour)
     cmd = PlaceBooking("guest-d", listing_id, start, start + timedelta(hours=1), "pm_card_visa")
     async with pool.acquire() as conn, conn.transaction():
-        booking = await place_booking(conn, OUTBOX, cmd)
+        booking = await place_booking(UnitOfWork(conn, OUTBOX), cmd)
     assert booking["status"] == "awaiting_signatures"
     booking_id: str = booking["booking_id"]
     await pool.execute(  # what the create-envelope job records

@@ -19,6 +19,7 @@ from booking.bootstrap import build_app, build_runtime
 from booking.config import BookingSettings
 from booking.features.checkout.service import PlaceBooking, place_booking
 from booking.features.documents.timers import CREATE_ENVELOPE, create_envelope
+from booking.service_layer.unit_of_work import UnitOfWork
 from eventkit.scheduler import Scheduler
 from fake_dropbox_sign.app import create_app as create_fake
 from fake_dropbox_sign.callbacks import build_event
@@ -66,8 +67,7 @@ async def test_a_verified_signed_callback_moves_the_checkout_to_payment(
     start = datetime(2037, 1, 1, 10, tzinfo=UTC)
     async with booking_pool.acquire() as conn, conn.transaction():
         booking = await place_booking(
-            conn,
-            runtime.state["outbox"],
+            UnitOfWork(conn, runtime.state["outbox"]),
             PlaceBooking("guest-x", listing_id, start, start + timedelta(hours=1), "pm_card_visa"),
         )
     provider = runtime.state["documents"].provider

@@ -48,7 +48,7 @@ async def booking_id(booking_pool: asyncpg.Pool) -> str:
     start = datetime(2033, 2, 1, 9, tzinfo=UTC)
     cmd = PlaceBooking("guest-owner", listing_id, start, start + timedelta(hours=1), "pm_card_visa")
     async with booking_pool.acquire() as conn, conn.transaction():
-        booking = await place_booking(conn, Outbox("booking", "booking"), cmd)
+        booking = await place_booking(UnitOfWork(conn, Outbox("booking", "booking")), cmd)
     return str(booking["booking_id"])
 
 
@@ -249,7 +249,7 @@ async def test_admins_publish_policy_versions_and_checkouts_snapshot_the_newest(
     start = datetime(2033, 4, 1, 9, tzinfo=UTC)
     cmd = PlaceBooking("guest-owner", listing_id, start, start + timedelta(hours=1), "pm_card_visa")
     async with booking_pool.acquire() as conn, conn.transaction():
-        booking = await place_booking(conn, Outbox("booking", "booking"), cmd)
+        booking = await place_booking(UnitOfWork(conn, Outbox("booking", "booking")), cmd)
     assert (booking["policy"]["name"], booking["policy"]["version"]) == (name, 2)
     listed = await gateway.get("/v1/cancellation-policies", headers=admin)
     assert {"flexible", "moderate", "strict", name} <= {p["name"] for p in listed.json()}

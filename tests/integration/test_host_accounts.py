@@ -11,6 +11,7 @@ import pytest
 from booking.domain.errors import BookingError, ErrorCode
 from booking.features.checkout.service import PlaceBooking, place_booking
 from booking.service_layer.handlers import BookingHandlers
+from booking.service_layer.unit_of_work import UnitOfWork
 from eventkit.outbox import Outbox
 from marketplace_contracts import make_envelope
 from marketplace_contracts.events.payments import HostAccountUpdatedV1
@@ -46,7 +47,7 @@ async def test_a_host_that_cannot_take_charges_is_refused_with_a_code(
         at = start + timedelta(hours=hour)
         cmd = PlaceBooking("guest-ha", listing_id, at, at + timedelta(hours=1), "pm_card_visa")
         async with booking_pool.acquire() as conn, conn.transaction():
-            await place_booking(conn, OUTBOX, cmd)
+            await place_booking(UnitOfWork(conn, OUTBOX), cmd)
 
     await checkout(0)  # never reported: not refused
     now = datetime.now(UTC)

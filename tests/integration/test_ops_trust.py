@@ -22,6 +22,7 @@ from booking.bootstrap import build_runtime as booking_runtime
 from booking.config import BookingSettings
 from booking.features.checkout.service import PlaceBooking, place_booking
 from booking.features.claims import service as claims
+from booking.service_layer.unit_of_work import UnitOfWork
 from eventkit.auth import DEV_JWT_SECRET, Principal, Role, issue_token
 from eventkit.db import create_pool
 from eventkit.outbox import Outbox
@@ -260,7 +261,7 @@ async def test_trust_staff_search_booking_groups(staff: Staff, booking_pool: asy
     start = datetime(2034, 5, 1, 9, tzinfo=UTC) + timedelta(days=uuid.uuid4().int % 900)
     cmd = PlaceBooking(guest, listing_id, start, start + timedelta(hours=1), "pm_card_visa")
     async with booking_pool.acquire() as conn, conn.transaction():
-        placed = await place_booking(conn, Outbox("booking", "booking"), cmd)
+        placed = await place_booking(UnitOfWork(conn, Outbox("booking", "booking")), cmd)
     one = await staff.ok(
         "trust", "query ($id: String!) { booking(id: $id) { bookingId guestId } }",
         id=str(placed["booking_id"]),

@@ -20,6 +20,7 @@ import pytest
 
 from booking.features.checkout.service import PlaceBooking, place_booking
 from booking.service_layer.handlers import BookingHandlers
+from booking.service_layer.unit_of_work import UnitOfWork
 from eventkit.outbox import Outbox
 from marketplace_contracts import make_envelope
 from marketplace_contracts.events.booking import (
@@ -255,7 +256,7 @@ async def _awaiting_host(pool: asyncpg.Pool) -> tuple[str, str]:
         "guest-ra", await _listing(pool), start, start + timedelta(hours=1), "pm_card_visa"
     )
     async with pool.acquire() as conn, conn.transaction():
-        booking_id = (await place_booking(conn, BOOKING, cmd))["booking_id"]
+        booking_id = (await place_booking(UnitOfWork(conn, BOOKING), cmd))["booking_id"]
     payment_id = f"pay_ra_{uuid.uuid4().hex[:8]}"
     await pool.execute(
         "UPDATE booking.bookings SET status = 'awaiting_host', payment_status = 'authorized', "

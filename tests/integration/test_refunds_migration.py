@@ -84,7 +84,7 @@ async def _booking(pool: asyncpg.Pool) -> uuid.UUID:
     start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=30)
     cmd = PlaceBooking("guest-mig", listing_id, start, start + timedelta(hours=2), "pm_card_visa")
     async with pool.acquire() as conn, conn.transaction():
-        booking = await place_booking(conn, OUTBOX, cmd)
+        booking = await place_booking(UnitOfWork(conn, OUTBOX), cmd)
     booking_id = uuid.UUID(str(booking["booking_id"]))
     await pool.execute(  # what the checkout saga does once payments captured
         "UPDATE booking.bookings SET status = 'confirmed', payment_status = 'captured', "

@@ -14,6 +14,7 @@ from booking.features.checkout.service import PlaceBooking, place_booking
 from booking.service_layer import host_response
 from booking.service_layer.handlers import BookingHandlers
 from booking.service_layer.timer_kinds import REQUEST_EXPIRY
+from booking.service_layer.unit_of_work import UnitOfWork
 from eventkit import scheduler
 from eventkit.outbox import Outbox
 from eventkit.scheduler import Scheduler
@@ -34,7 +35,7 @@ async def awaiting_request(pool: asyncpg.Pool, window: timedelta = timedelta(hou
     start = datetime(2034, 3, 1, 9, tzinfo=UTC)
     cmd = PlaceBooking("guest-rtb", listing_id, start, start + timedelta(hours=1), "pm_card_visa")
     async with pool.acquire() as conn, conn.transaction():
-        booking = await place_booking(conn, OUTBOX, cmd, response_window=window)
+        booking = await place_booking(UnitOfWork(conn, OUTBOX), cmd, response_window=window)
     booking_id = uuid.UUID(booking["booking_id"])
     # What on_payment_authorized does, without Kafka: the request now waits for the host.
     await pool.execute(

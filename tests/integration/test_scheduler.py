@@ -16,6 +16,7 @@ from booking.domain.model import BookingStatus
 from booking.features.checkout.service import PlaceBooking, place_booking
 from booking.service_layer.handlers import BookingHandlers
 from booking.service_layer.timer_kinds import COMPLETION, HOLD_EXPIRY
+from booking.service_layer.unit_of_work import UnitOfWork
 from eventkit import scheduler
 from eventkit.db import create_pool
 from eventkit.outbox import Outbox
@@ -136,7 +137,7 @@ async def _hold_run_out(booking_pool: asyncpg.Pool, tag: str) -> tuple[dict, Pla
     start = datetime(2032, 5, 1, 9, tzinfo=UTC)
     cmd = PlaceBooking("guest-ttl", listing_id, start, start + timedelta(hours=2), "pm_card_visa")
     async with booking_pool.acquire() as conn, conn.transaction():
-        booking = await place_booking(conn, OUTBOX, cmd, hold_ttl=timedelta(seconds=-1))
+        booking = await place_booking(UnitOfWork(conn, OUTBOX), cmd, hold_ttl=timedelta(seconds=-1))
     return booking, cmd
 
 
@@ -209,7 +210,7 @@ async def _expires(
     )
     assert await _events(booking_pool, booking["booking_id"], "booking.booking_failed") == 1
     async with booking_pool.acquire() as conn, conn.transaction():  # the slot is free again
-        await place_booking(conn, OUTBOX, cmd)
+        await place_booking(UnitOfWork(conn, OUTBOX), cmd)
 
 
 async def _events(booking_pool: asyncpg.Pool, key: str, event_type: str) -> int:
@@ -233,7 +234,7 @@ async def test_a_confirmed_booking_completes_when_its_time_is_over(
     start = datetime(2035, 6, 1, 9, tzinfo=UTC)
     cmd = PlaceBooking("guest-end", listing_id, start, start + timedelta(hours=1), "pm_card_visa")
     async with booking_pool.acquire() as conn, conn.transaction():
-        booking = await place_booking(conn, outbox, cmd)
+        booking = await place_booking(UnitOfWork(conn, outbox), cmd)
         await conn.execute(
             "UPDATE booking.bookings SET status = 'confirmed' WHERE booking_id = $1",
             uuid.UUID(booking["booking_id"]),
@@ -262,5 +263,5 @@ async def test_a_booking_in_the_past_is_refused(booking_pool: asyncpg.Pool) -> N
     async with booking_pool.acquire() as conn:
         with pytest.raises(BookingError) as caught:
             async with conn.transaction():
-                await place_booking(conn, Outbox("booking", "booking"), cmd)
+                await place_booking(UnitOfWork(conn, Outbox("booking", "booking")), cmd)
     assert caught.value.code == ErrorCode.INVALID_TIME_RANGE

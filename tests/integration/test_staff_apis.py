@@ -22,6 +22,7 @@ from booking.bootstrap import build_app as booking_app
 from booking.bootstrap import build_runtime as booking_runtime
 from booking.config import BookingSettings
 from booking.features.checkout.service import PlaceBooking, place_booking
+from booking.service_layer.unit_of_work import UnitOfWork
 from disputes.entrypoints import http as disputes_http
 from eventkit import http_errors
 from eventkit.auth import DEV_JWT_SECRET, Role, decode_token, issue_token
@@ -176,7 +177,7 @@ async def test_booking_api_reads_and_publishes_with_the_staff_members_token(
     start = datetime(2033, 3, 1, 9, tzinfo=UTC)
     cmd = PlaceBooking("guest-s", listing_id, start, start + timedelta(hours=1), "pm_card_visa")
     async with booking_pool.acquire() as conn, conn.transaction():
-        placed = await place_booking(conn, Outbox("booking", "booking"), cmd)
+        placed = await place_booking(UnitOfWork(conn, Outbox("booking", "booking")), cmd)
     booking_id = str(placed["booking_id"])
     admin = BookingApi("http://gw", person("ops-1", Role.ADMIN), transport=transport(app))
     trust = BookingApi("http://gw", person("trust-1", Role.TRUST), transport=transport(app))

@@ -1,6 +1,7 @@
 """booking's unit of work in memory: fake repositories with the interface of the real ones
 (`BookingsRepository`, `InvitesRepository`, `ClaimsRepository`, `GroupsRepository`; bank
-debits', cancellations' and receipts' in booking_fakes_money.py), timers and
+debits', cancellations' and receipts' in booking_fakes_money.py, checkout's in
+booking_fakes_checkout.py), timers and
 an outbox that record, so the feature use cases run without Postgres
 (tests/unit/test_*_service.py).
 Amendments' (`AmendmentsRepository`) is in tests/support/amendment_fakes.py.
@@ -315,6 +316,9 @@ class FakeUnitOfWork:
         self.cancellations = FakeCancellationsRepository(self.bookings)
         self.receipts = FakeReceiptsRepository(self.bookings, self.groups)
         self.bank_debits = FakeBankDebitsRepository(self.bookings)
+        from tests.support.booking_fakes_checkout import FakeCheckoutRepository
+
+        self.checkout = FakeCheckoutRepository(self.bookings)
 
     def as_uow(self) -> UnitOfWork:
         """Typed as the real one, for the use cases' signatures."""

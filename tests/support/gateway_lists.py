@@ -90,7 +90,7 @@ class World:
         cmd = PlaceBooking(
             self.name(guest), listing_id, start, start + timedelta(hours=1), "pm_card_visa"
         )
-        placed = await place_booking(conn, OUTBOX, cmd, response_window=response_window)
+        placed = await place_booking(UnitOfWork(conn, OUTBOX), cmd, response_window=response_window)
         return str(placed["booking_id"])
 
     async def bookings(

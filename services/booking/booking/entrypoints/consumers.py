@@ -41,7 +41,9 @@ def build_router(handlers: BookingHandlers) -> EventRouter:
     router.add(p.PaymentMethodSavedV1, handlers.on_payment_method_saved)
     router.add(p.AuthorizationExpiringV1, handlers.on_authorization_expiring)
     router.add(p.PaymentReauthorizedV1, handlers.on_payment_reauthorized)
-    router.add(p.PaymentActionRequiredV1, card_actions.on_payment_action_required)
+    router.add(
+        p.PaymentActionRequiredV1, on_uow(handlers.outbox, card_actions.on_payment_action_required)
+    )
     router.add(p.ReauthorizationFailedV1, handlers.on_reauthorization_failed)
     router.add(p.HostAccountUpdatedV1, handlers.on_host_account_updated)
     router.add(p.RefundSucceededV1, on_uow(handlers.outbox, cancellations.on_refund_succeeded))

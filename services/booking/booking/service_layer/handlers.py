@@ -177,7 +177,8 @@ class BookingHandlers:
         row = await self._load(conn, event.booking_id)
         if row["status"] != BookingStatus.PENDING_PAYMENT:  # no transition to carry the card
             await receipts.remember_card(UnitOfWork(conn, self.outbox), event)
-        await payment_secured(conn, self.outbox, env, row, event, trigger, payment_status)
+        uow = UnitOfWork(conn, self.outbox)
+        await payment_secured(uow, env, row, event, trigger, payment_status)
 
     # Payments' two ways of securing the money differ only in the transition they make.
     on_payment_authorized = on_payment_secured

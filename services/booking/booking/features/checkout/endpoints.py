@@ -80,8 +80,7 @@ async def create_booking(
     async def work(conn: asyncpg.Connection) -> dict[str, Any]:
         with tracing.span("booking place_booking", **{"listing.id": cmd.listing_id}):
             view = await place_booking(
-                conn,
-                call.outbox,
+                call.uow(conn),
                 cmd,
                 times.hold_ttl,
                 times.response_window,

@@ -118,8 +118,7 @@ async def accept(
     row, invite = await load(uow, invite_id, guest_id=guest_id)
     step = invite.accept(datetime.now(UTC))
     booking = await place_booking(
-        uow.conn,
-        uow.outbox,
+        uow,
         PlaceBooking(
             guest_id,
             row["listing_id"],

@@ -9,15 +9,13 @@ booking is still `pending_payment`.
 
 from __future__ import annotations
 
-import asyncpg
-
-from booking.adapters import repository
+from booking.service_layer.unit_of_work import UnitOfWork
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.payments import PaymentActionRequiredV1
 
 
 async def on_payment_action_required(
-    conn: asyncpg.Connection, env: Envelope, event: PaymentActionRequiredV1, _: object
+    uow: UnitOfWork, env: Envelope, event: PaymentActionRequiredV1
 ) -> None:
     action = {
         "type": event.action_type,
@@ -25,4 +23,4 @@ async def on_payment_action_required(
         "redirect_url": event.redirect_url,
         "payment_intent_id": event.payment_intent_id,
     }
-    await repository.set_next_action(conn, event.booking_id, event.group_id, action)
+    await uow.checkout.set_next_action(event.booking_id, event.group_id, action)

@@ -11,13 +11,13 @@ from typing import Any
 
 import asyncpg
 
-from booking.adapters import repository
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.quote import Quote
 
 # Bank debits' pure rules (another feature's domain, which imports nothing back).
 from booking.features.bank_debits.domain import US_BANK_ACCOUNT
 from booking.service_layer import pricing
+from booking.service_layer.unit_of_work import UnitOfWork
 
 
 def payment_columns(
@@ -45,7 +45,7 @@ def payment_columns(
 
 
 async def leg_quote(
-    conn: asyncpg.Connection,
+    uow: UnitOfWork,
     listing: asyncpg.Record,
     quote_id: uuid.UUID | None,
     guest_id: str,
@@ -55,10 +55,11 @@ async def leg_quote(
     chosen: dict[str, int],
     invited_amount: int | None,
 ) -> Quote:
-    """The guest's stored quote (checked against the request), else a fresh price."""
+    """The guest's stored quote (checked against the request), else a fresh price (pricing,
+    a kernel module, on the unit's connection)."""
     if quote_id is not None:
         return await pricing.stored_quote(
-            conn,
+            uow.conn,
             quote_id,
             guest_id=guest_id,
             listing_id=listing["listing_id"],
@@ -69,7 +70,7 @@ async def leg_quote(
         )
     else:
         return await pricing.price(
-            conn,
+            uow.conn,
             listing,
             starts_at,
             ends_at,
@@ -79,10 +80,10 @@ async def leg_quote(
         )
 
 
-async def chargeable_listing(conn: asyncpg.Connection, listing_id: str) -> asyncpg.Record:
+async def chargeable_listing(uow: UnitOfWork, listing_id: str) -> asyncpg.Record:
     """The listing on sale, unless its host cannot take payments; with its cancellation
     policy as it is now (`policy_of`), read in the same round trip."""
-    listing = pricing.on_sale(await repository.listing_with_terms(conn, listing_id), listing_id)
+    listing = pricing.on_sale(await uow.checkout.listing_with_terms(listing_id), listing_id)
     if listing["host_charges_enabled"] is False:  # Stripe said so; never reported: not refused
         raise BookingError(
             ErrorCode.HOST_CANNOT_TAKE_CHARGES,

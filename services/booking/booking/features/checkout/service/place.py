@@ -1,6 +1,7 @@
 """Use case: the checkout of one leg, Instant Book or Request-to-Book (the listing decides).
 
-One transaction: hold the slot, start the hold timer, ask payments to authorize."""
+One transaction, booking's unit of work: hold the slot (`uow.checkout`), start the hold timer
+(`uow.timers`), ask payments to authorize (`uow.outbox`)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from typing import Any
 
 import asyncpg
 
-from booking.adapters import repository
 from booking.config import BookingSettings
 from booking.domain import limits
 from booking.domain.errors import BookingError, ErrorCode
@@ -32,8 +32,7 @@ from booking.features.checkout.service.leg_terms import (
 )
 from booking.service_layer.booking_views import booking_view
 from booking.service_layer.timer_kinds import HOLD_EXPIRY
-from eventkit import scheduler
-from eventkit.outbox import Outbox
+from booking.service_layer.unit_of_work import UnitOfWork
 from marketplace_contracts.events.booking import (
     SignaturesRequestedV1,
 )
@@ -69,8 +68,7 @@ DEFAULT_BANK_DEBIT_LEAD: timedelta = BookingSettings.model_fields["bank_debit_mi
 
 
 async def place_booking(
-    conn: asyncpg.Connection,
-    outbox: Outbox,
+    uow: UnitOfWork,
     cmd: PlaceBooking,
     hold_ttl: timedelta = timedelta(minutes=15),
     response_window: timedelta | None = None,
@@ -80,26 +78,26 @@ async def place_booking(
     """Must run inside a transaction: the hold, its expiry timer and the checkout request
     commit together. `bank_debit_lead`: BOOKING_BANK_DEBIT_MIN_LEAD (None: its default)."""
     booking, documents = await new_leg(
-        conn,
+        uow,
         cmd,
         response_window=response_window,
         authorization_horizon=authorization_horizon,
         bank_debit_lead=bank_debit_lead,
     )
     limits.check_charge(booking["amount"], booking["currency"], "the booking's total")
-    row = await hold_slot(conn, booking)
+    row = await hold_slot(uow, booking)
     booking_id = str(booking["booking_id"])
     sign_by = datetime.now(UTC) + hold_ttl
-    await scheduler.schedule(conn, "booking", HOLD_EXPIRY, booking_id, sign_by)
+    await uow.timers.schedule(HOLD_EXPIRY, booking_id, sign_by)
     if documents:
-        await request_signatures(conn, outbox, booking, documents, sign_by)
+        await request_signatures(uow, booking, documents, sign_by)
     else:
-        await request_payment(conn, outbox, row)
+        await request_payment(uow, row)
     return booking_view(row)
 
 
 async def new_leg(
-    conn: asyncpg.Connection,
+    uow: UnitOfWork,
     cmd: PlaceBooking,
     *,
     response_window: timedelta | None = None,
@@ -114,10 +112,10 @@ async def new_leg(
     starts_at, ends_at, invited_amount = cmd.starts_at, cmd.ends_at, cmd.invited_amount
     if starts_at <= datetime.now(UTC):
         raise BookingError(ErrorCode.INVALID_TIME_RANGE, "a booking must start in the future")
-    listing = await chargeable_listing(conn, cmd.listing_id)
+    listing = await chargeable_listing(uow, cmd.listing_id)
     chosen = dict(cmd.extras or {})
     quote = await leg_quote(
-        conn, listing, cmd.quote_id, cmd.guest_id, starts_at, ends_at, cmd.guests, chosen,
+        uow, listing, cmd.quote_id, cmd.guest_id, starts_at, ends_at, cmd.guests, chosen,
         invited_amount,
     )  # fmt: skip
     if cmd.payment_method_type == US_BANK_ACCOUNT:
@@ -178,8 +176,7 @@ def _first_status(documents: list[dict[str, Any]]) -> BookingStatus:
 
 
 async def request_signatures(
-    conn: asyncpg.Connection,
-    outbox: Outbox,
+    uow: UnitOfWork,
     booking: dict[str, Any],
     documents: list[dict[str, Any]],
     sign_by: datetime,
@@ -187,16 +184,11 @@ async def request_signatures(
     """Docs-before-pay: a durable job creates the envelope right after commit (a provider call
     does not belong in this transaction); the guest then finds `signing_url` on the booking."""
     booking_id = str(booking["booking_id"])
-    await scheduler.schedule(
-        conn,
-        "booking",
-        CREATE_ENVELOPE,
-        booking_id,
-        datetime.now(UTC),
-        {"sign_by": sign_by.isoformat()},
+    await uow.timers.schedule(
+        CREATE_ENVELOPE, booking_id, datetime.now(UTC), {"sign_by": sign_by.isoformat()}
     )
-    await outbox.add(
-        conn,
+    await uow.outbox.add(
+        uow.conn,
         SignaturesRequestedV1(
             booking_id=booking_id,
             guest_id=booking["guest_id"],
@@ -210,10 +202,10 @@ async def request_signatures(
     )
 
 
-async def hold_slot(conn: asyncpg.Connection, booking: dict[str, Any]) -> asyncpg.Record:
+async def hold_slot(uow: UnitOfWork, booking: dict[str, Any]) -> asyncpg.Record:
     """Insert the booking (its row as stored); the exclusion constraint refuses a slot another
     booking holds."""
-    row = await repository.insert_booking(conn, booking)
+    row = await uow.checkout.insert_booking(booking)
     if row is None:
         raise BookingError(
             ErrorCode.SLOT_UNAVAILABLE,
@@ -223,14 +215,13 @@ async def hold_slot(conn: asyncpg.Connection, booking: dict[str, Any]) -> asyncp
 
 
 async def request_payment(
-    conn: asyncpg.Connection,
-    outbox: Outbox,
+    uow: UnitOfWork,
     row: asyncpg.Record,
     causation_id: uuid.UUID | None = None,
 ) -> None:
     """The checkout's initial event: booking.checkout_requested asks payments for money."""
-    await outbox.add(
-        conn,
+    await uow.outbox.add(
+        uow.conn,
         checkout_requested(row),
         key=str(row["booking_id"]),
         correlation_id=row["correlation_id"],

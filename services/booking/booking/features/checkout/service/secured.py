@@ -10,6 +10,7 @@ from booking import metrics
 from booking.domain.model import (
     BOOKING_CONFIRMED,
     HOST_ASKED,
+    Booking,
     BookingStatus,
     PaymentStatus,
     Trigger,
@@ -18,8 +19,7 @@ from booking.service_layer import booking_messages as messages
 from booking.service_layer import lifecycle
 from booking.service_layer.publishing import Cause
 from booking.service_layer.timer_kinds import COMPLETION, HOLD_EXPIRY, REQUEST_EXPIRY
-from eventkit import scheduler
-from eventkit.outbox import Outbox
+from booking.service_layer.unit_of_work import UnitOfWork
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.payments import PaymentAuthorizedV1, PaymentMethodSavedV1
 
@@ -27,8 +27,7 @@ Secured = PaymentAuthorizedV1 | PaymentMethodSavedV1
 
 
 async def payment_secured(
-    conn: asyncpg.Connection,
-    outbox: Outbox,
+    uow: UnitOfWork,
     env: Envelope,
     row: asyncpg.Record,
     event: Secured,
@@ -41,8 +40,8 @@ async def payment_secured(
         # The booking ended meanwhile: the authorization must not be left hanging (no
         # transition: the booking stays as it is).
         detail = f"booking is {row['status']}"
-        await outbox.add(
-            conn,
+        await uow.outbox.add(
+            uow.conn,
             messages.failed(row, event.payment_id, "booking_not_pending", detail),
             key=event.booking_id,
             correlation_id=env.correlation_id,
@@ -59,12 +58,14 @@ async def payment_secured(
     }
     if event.card_last4 is not None:  # for the receipts, written with the transition
         paid |= {"card_brand": event.card_brand, "card_last4": event.card_last4}
-    done = await lifecycle.apply(conn, outbox, row, trigger, builders, cause, **paid)
+    done = Booking.of(row).apply(trigger)  # as `lifecycle.change`, written on the unit
+    await uow.checkout.change_booking(
+        row["booking_id"], row["version"], status=done.status.value, **paid
+    )
+    await lifecycle.announce(uow.conn, uow.outbox, row, done, builders, cause)
     metrics.stage_done("payment_secured", row["mode"], row["created_at"])
-    await scheduler.cancel(conn, "booking", HOLD_EXPIRY, event.booking_id)
+    await uow.timers.cancel(HOLD_EXPIRY, event.booking_id)
     if done.status == BookingStatus.AWAITING_HOST:
-        await scheduler.schedule(
-            conn, "booking", REQUEST_EXPIRY, event.booking_id, row["respond_by"]
-        )
+        await uow.timers.schedule(REQUEST_EXPIRY, event.booking_id, row["respond_by"])
     else:
-        await scheduler.schedule(conn, "booking", COMPLETION, event.booking_id, row["ends_at"])
+        await uow.timers.schedule(COMPLETION, event.booking_id, row["ends_at"])

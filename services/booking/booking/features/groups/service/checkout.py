@@ -114,7 +114,7 @@ async def place_group(
     uow: UnitOfWork, cmd: PlaceGroup, times: CheckoutTimes | None = None
 ) -> dict[str, Any]:
     """Hold every leg or none: runs in a savepoint, so a refused leg undoes the others. The
-    legs are priced and held by the checkout's service, on the unit's connection."""
+    legs are priced and held by the checkout's service, on the same unit of work."""
     Group.check_size(len(cmd.legs))
     times = times or CheckoutTimes.defaults()
     group_id = uuid.uuid4()
@@ -143,11 +143,11 @@ async def place_group(
         )
         for number, (booking, _) in enumerate(legs, start=1):
             with _leg_number(number):
-                await hold_slot(uow.conn, booking)
+                await hold_slot(uow, booking)
         await uow.timers.schedule(GROUP_HOLD_EXPIRY, str(group_id), hold_until)
         for booking, documents in legs:
             if documents:
-                await request_signatures(uow.conn, uow.outbox, booking, documents, hold_until)
+                await request_signatures(uow, booking, documents, hold_until)
         if not signing:
             await _request_payment(uow, group_id)
     return await group_view(uow.groups, group_id)
@@ -174,7 +174,7 @@ async def _new_legs(
     for number, leg in enumerate(cmd.legs, start=1):
         with _leg_number(number):
             new = await new_leg(
-                uow.conn,
+                uow,
                 cmd.booking(leg, correlation_id),
                 response_window=times.response_window,
                 authorization_horizon=times.authorization_horizon,
