@@ -21,6 +21,7 @@ from booking.features.amendments.repository import AmendmentsRepository
 from booking.features.bank_debits.repository import BankDebitsRepository
 from booking.features.cancellations.repository import CancellationsRepository
 from booking.features.claims.repository import ClaimsRepository
+from booking.features.documents.repository import DocumentsRepository
 from booking.features.groups.repository import GroupsRepository
 from booking.features.invites.repository import InvitesRepository
 from booking.features.receipts.repository import ReceiptsRepository
@@ -62,3 +63,4 @@ class UnitOfWork:
         self.cancellations = CancellationsRepository(conn)
         self.receipts = ReceiptsRepository(conn)
         self.bank_debits = BankDebitsRepository(conn)
+        self.documents = DocumentsRepository(conn)
