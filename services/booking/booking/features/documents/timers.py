@@ -15,6 +15,7 @@ booking's unit of work on the timer's connection and bootstrap's outbox (`send_e
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 import asyncpg
@@ -54,28 +55,6 @@ def _required(listing: asyncpg.Record) -> list[DocumentSpec]:
 
 def _guest(guest_id: str) -> Signer:
     return Signer(guest_id, guest_id, f"{guest_id}@guests.invalid")
-
-
-async def create_envelope(
-    provider: ESignProvider,
-    outbox: Outbox,
-    conn: asyncpg.Connection,
-    booking_id: str,
-    payload: dict[str, object],
-) -> None:
-    """Durable job, scheduled with the booking: idempotent on the envelope key."""
-    await send_envelope(UnitOfWork(conn, outbox), provider, booking_id, payload)
-
-
-async def create_amendment_envelope(
-    provider: ESignProvider,
-    outbox: Outbox,
-    conn: asyncpg.Connection,
-    amendment_id: str,
-    payload: dict[str, object],
-) -> None:
-    """Durable job: the envelope for an amendment's new terms."""
-    await send_amendment_envelope(UnitOfWork(conn, outbox), provider, amendment_id, payload)
 
 
 async def send_envelope(
@@ -126,3 +105,27 @@ async def send_amendment_envelope(
     await amendments.envelope_sent(
         uow, am["amendment_id"], envelope.envelope_id, envelope.signing_url
     )
+
+
+Sender = Callable[[UnitOfWork, ESignProvider, str, dict[str, object]], Awaitable[None]]
+Job = Callable[[ESignProvider, Outbox, asyncpg.Connection, str, dict[str, object]], Awaitable[None]]
+
+
+def _job(send: Sender) -> Job:
+    """The durable job of `send`: booking's unit of work on the timer's connection."""
+
+    async def job(
+        provider: ESignProvider,
+        outbox: Outbox,
+        conn: asyncpg.Connection,
+        subject_id: str,
+        payload: dict[str, object],
+    ) -> None:
+        await send(UnitOfWork(conn, outbox), provider, subject_id, payload)
+
+    return job
+
+
+# The jobs bootstrap registers (with the provider and its outbox), by the timers' kinds.
+create_envelope = _job(send_envelope)  # keyed by the booking
+create_amendment_envelope = _job(send_amendment_envelope)  # keyed by the amendment
