@@ -59,9 +59,10 @@ class Documents:
             return  # nothing final happened
         trail = None
         if event.status is EnvelopeStatus.SIGNED:
-            async with self.db().acquire() as conn:  # before the transaction: a provider call
+            # Read before the transaction: a provider call holds no lock.
+            async with self.db().acquire() as conn:
                 pending = await DocumentsRepository(conn).awaits_signatures(event.envelope_id)
-            if pending:  # holds no lock
+            if pending:
                 trail = await signatures.read_trail(self.provider, event.envelope_id)
         async with self.db().acquire() as conn, conn.transaction():
             await envelope_outcome(UnitOfWork(conn, self.outbox), self.provider.name, event, trail)
