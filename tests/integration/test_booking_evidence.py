@@ -23,6 +23,7 @@ from booking.bootstrap import build_app, build_runtime
 from booking.config import BookingSettings
 from booking.entrypoints.auth import Role, issue_token
 from booking.features.documents.timers import CREATE_ENVELOPE, create_envelope
+from eventkit.outbox import Outbox
 from eventkit.runtime import ServiceRuntime
 from eventkit.scheduler import Scheduler
 from marketplace_contracts.events.booking import (
@@ -173,7 +174,14 @@ async def test_signing_every_document_publishes_the_audit_trail_once(
     assert placed.status_code == 202, placed.text
     booking_id = placed.json()["booking_id"]
     provider = runtime.state["documents"].provider
-    timers = Scheduler("booking", {CREATE_ENVELOPE: partial(create_envelope, provider)})
+    timers = Scheduler(
+        "booking",
+        {
+            CREATE_ENVELOPE: partial(
+                create_envelope, provider, Outbox("booking", producer="booking")
+            )
+        },
+    )
     assert await timers.run_due(booking_pool) >= 1
     shown = await gateway.get(f"/v1/bookings/{booking_id}", headers=_guest())
     signing_url = urlsplit(shown.json()["signing_url"])

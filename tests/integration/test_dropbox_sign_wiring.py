@@ -20,6 +20,7 @@ from booking.config import BookingSettings
 from booking.features.checkout.service import PlaceBooking, place_booking
 from booking.features.documents.timers import CREATE_ENVELOPE, create_envelope
 from booking.service_layer.unit_of_work import UnitOfWork
+from eventkit.outbox import Outbox
 from eventkit.scheduler import Scheduler
 from fake_dropbox_sign.app import create_app as create_fake
 from fake_dropbox_sign.callbacks import build_event
@@ -71,7 +72,14 @@ async def test_a_verified_signed_callback_moves_the_checkout_to_payment(
             PlaceBooking("guest-x", listing_id, start, start + timedelta(hours=1), "pm_card_visa"),
         )
     provider = runtime.state["documents"].provider
-    timers = Scheduler("booking", {CREATE_ENVELOPE: partial(create_envelope, provider)})
+    timers = Scheduler(
+        "booking",
+        {
+            CREATE_ENVELOPE: partial(
+                create_envelope, provider, Outbox("booking", producer="booking")
+            )
+        },
+    )
     assert await timers.run_due(booking_pool) >= 1
     envelope_id = await booking_pool.fetchval(
         "SELECT envelope_id FROM booking.bookings WHERE booking_id = $1",

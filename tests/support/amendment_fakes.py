@@ -77,6 +77,23 @@ class FakeAmendmentsRepository:
         booking = self.bookings.bookings[row["booking_id"]]
         return {**row, "guest_id": booking["guest_id"], "host_id": booking["host_id"]}
 
+    async def lock_awaiting_envelope(self, amendment_id: str) -> dict[str, Any] | None:
+        """The amendment with its booking's guest and listing (documents' envelope timer)."""
+        row = self.rows.get(uuid.UUID(amendment_id))
+        if row is None:
+            return None
+        booking = self.bookings.bookings[row["booking_id"]]
+        return {**row, "guest_id": booking["guest_id"], "listing_id": booking["listing_id"]}
+
+    async def set_envelope(
+        self, amendment_id: uuid.UUID, envelope_id: str, signing_url: str | None
+    ) -> None:
+        self._set(amendment_id, envelope_id=envelope_id, signing_url=signing_url)
+
+    async def by_envelope(self, envelope_id: str) -> uuid.UUID | None:
+        found = [a for a, row in self.rows.items() if row["envelope_id"] == envelope_id]
+        return found[0] if found else None
+
     async def tax_rates(self, jurisdiction: str) -> tuple[dict[str, int], str]:
         return dict(self.taxes[jurisdiction]), "fake-1"
 

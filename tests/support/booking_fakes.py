@@ -1,7 +1,7 @@
 """booking's unit of work in memory: fake repositories with the interface of the real ones
-(`BookingsRepository`, `InvitesRepository`, `ClaimsRepository`, `GroupsRepository`; bank
-debits', cancellations' and receipts' in booking_fakes_money.py, checkout's in
-booking_fakes_checkout.py), timers and
+(`BookingsRepository`, `InvitesRepository`, `ClaimsRepository`, `GroupsRepository`,
+`DocumentsRepository`; bank debits', cancellations' and receipts' in booking_fakes_money.py,
+checkout's in booking_fakes_checkout.py), timers and
 an outbox that record, so the feature use cases run without Postgres
 (tests/unit/test_*_service.py).
 Amendments' (`AmendmentsRepository`) is in tests/support/amendment_fakes.py.
@@ -294,6 +294,34 @@ class FakeGroupsRepository(Rows):
         row.update(changes, version=version + 1, updated_at=NOW)
 
 
+class FakeDocumentsRepository:
+    """The bookings' envelope columns (shared with the bookings repository, as the table is)."""
+
+    def __init__(self, bookings: FakeBookingsRepository) -> None:
+        self.bookings = bookings
+
+    async def awaits_signatures(self, envelope_id: str) -> bool:
+        return any(
+            row.get("envelope_id") == envelope_id and row["status"] == "awaiting_signatures"
+            for row in self.bookings.bookings.values()
+        )
+
+    async def booking_by_envelope(self, envelope_id: str) -> uuid.UUID | None:
+        found = [
+            b for b, row in self.bookings.bookings.items() if row.get("envelope_id") == envelope_id
+        ]
+        return found[0] if found else None
+
+    async def set_envelope(
+        self, booking_id: uuid.UUID, version: int, envelope_id: str, signing_url: str | None
+    ) -> None:
+        row = self.bookings.bookings.get(booking_id)
+        changed = row is not None and row["version"] == version
+        expect_changed(changed, f"booking {booking_id}")
+        assert row is not None
+        row.update(envelope_id=envelope_id, signing_url=signing_url, version=version + 1)
+
+
 class FakeUnitOfWork:
     """What `UnitOfWork` offers the use cases: no connection, the fakes above."""
 
@@ -319,6 +347,7 @@ class FakeUnitOfWork:
         from tests.support.booking_fakes_checkout import FakeCheckoutRepository
 
         self.checkout = FakeCheckoutRepository(self.bookings)
+        self.documents = FakeDocumentsRepository(self.bookings)
 
     def as_uow(self) -> UnitOfWork:
         """Typed as the real one, for the use cases' signatures."""

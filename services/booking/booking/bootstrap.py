@@ -121,13 +121,15 @@ def _timers(
             COMPLETION: handlers.complete,
             invite_timers.INVITE_EXPIRY: partial(invite_timers.expire_job, outbox),
             PAYMENT_WINDOW: partial(payment_due.close_window, outbox),
-            document_timers.CREATE_ENVELOPE: partial(document_timers.create_envelope, esign),
+            document_timers.CREATE_ENVELOPE: partial(
+                document_timers.create_envelope, esign, outbox
+            ),
             group_timers.GROUP_HOLD_EXPIRY: partial(
                 group_timers.expire_hold, outbox, handlers.groups
             ),
             amendment_timers.AMENDMENT_EXPIRY: partial(amendment_timers.expire_job, outbox),
             document_timers.CREATE_AMENDMENT_ENVELOPE: partial(
-                document_timers.create_amendment_envelope, esign
+                document_timers.create_amendment_envelope, esign, outbox
             ),
             claim_timers.CLAIM_RESPONSE_EXPIRY: partial(claim_timers.expire_response, outbox),
             claim_timers.DEPOSIT_RELEASE: partial(claim_timers.release_job, outbox),

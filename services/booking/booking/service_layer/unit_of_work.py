@@ -22,6 +22,7 @@ from booking.features.bank_debits.repository import BankDebitsRepository
 from booking.features.cancellations.repository import CancellationsRepository
 from booking.features.checkout.repository import CheckoutRepository
 from booking.features.claims.repository import ClaimsRepository
+from booking.features.documents.repository import DocumentsRepository
 from booking.features.groups.repository import GroupsRepository
 from booking.features.invites.repository import InvitesRepository
 from booking.features.receipts.repository import ReceiptsRepository
@@ -64,3 +65,4 @@ class UnitOfWork:
         self.receipts = ReceiptsRepository(conn)
         self.bank_debits = BankDebitsRepository(conn)
         self.checkout = CheckoutRepository(conn)
+        self.documents = DocumentsRepository(conn)

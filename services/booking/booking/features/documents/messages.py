@@ -16,9 +16,8 @@ from datetime import datetime
 
 import asyncpg
 
-from booking.adapters import repository
 from booking.adapters.esign.base import ESignError, ESignProvider, SignatureAudit
-from eventkit.outbox import Outbox
+from booking.service_layer.unit_of_work import UnitOfWork
 from marketplace_contracts.events.booking import SignaturesCompletedV1, SignedDocument
 
 log = logging.getLogger("booking.signatures")
@@ -38,8 +37,7 @@ async def read_trail(provider: ESignProvider, envelope_id: str) -> list[Signatur
 
 
 async def completed(
-    conn: asyncpg.Connection,
-    outbox: Outbox,
+    uow: UnitOfWork,
     row: asyncpg.Record,
     *,
     envelope_id: str,
@@ -48,7 +46,7 @@ async def completed(
     signed_at: datetime,
 ) -> None:
     """Emit booking.signatures_completed for `row` (locked, leaving awaiting_signatures)."""
-    listing = await repository.get_listing(conn, row["listing_id"])
+    listing = await uow.bookings.get_listing(row["listing_id"])
     titles = {
         d["document_id"]: d["title"] for d in (listing["required_documents"] if listing else [])
     }
@@ -73,8 +71,8 @@ async def completed(
         log.warning("booking %s signed an envelope with no documents known", row["booking_id"])
         return
     booking_id = str(row["booking_id"])
-    await outbox.add(
-        conn,
+    await uow.outbox.add(
+        uow.conn,
         SignaturesCompletedV1(
             booking_id=booking_id,
             group_id=str(row["group_id"]) if row["group_id"] else None,

@@ -5,6 +5,10 @@ way on to `pending_payment`, and the only one that emits booking.checkout_reques
 an expired envelope or the hold running out ends the booking instead. Outcomes can arrive in any
 order and more than once (the provider redelivers): whatever comes after the first one that
 counts finds the booking in another state and changes nothing.
+
+`envelope_outcome` runs on booking's unit of work (`uow.documents`, `uow.bookings`, its outbox
+and timers); the kernel's lifecycle and ending steps, which still take a connection, get
+`uow.conn`.
 """
 
 from __future__ import annotations
@@ -14,8 +18,12 @@ from collections.abc import Callable
 
 import asyncpg
 
-from booking.adapters import repository
-from booking.adapters.esign.base import EnvelopeStatus, ESignProvider, WebhookEvent
+from booking.adapters.esign.base import (
+    EnvelopeStatus,
+    ESignProvider,
+    SignatureAudit,
+    WebhookEvent,
+)
 from booking.domain.model import CHECKOUT_REQUESTED, BookingStatus, Trigger
 from booking.domain.signing import ESignError, ESignErrorCode, WebhookVerificationError
 
@@ -23,19 +31,21 @@ from booking.domain.signing import ESignError, ESignErrorCode, WebhookVerificati
 from booking.features.amendments import service as amendments
 from booking.features.checkout.service import checkout_requested
 from booking.features.documents import messages as signatures
+from booking.features.documents.repository import DocumentsRepository
 from booking.features.groups import service as groups
 from booking.service_layer import lifecycle
 from booking.service_layer.endings import end_booking
 from booking.service_layer.publishing import Cause
 from booking.service_layer.timer_kinds import HOLD_EXPIRY
 from booking.service_layer.unit_of_work import UnitOfWork
-from eventkit import scheduler
 from eventkit.outbox import Outbox
 
 log = logging.getLogger("booking.documents")
 
 
 class Documents:
+    """The provider's outcomes, each applied in one transaction on booking's unit of work."""
+
     def __init__(
         self, outbox: Outbox, provider: ESignProvider, db: Callable[[], asyncpg.Pool]
     ) -> None:
@@ -43,71 +53,86 @@ class Documents:
         self.provider = provider
         self.db = db  # the pool exists once the runtime has started
 
-    async def _on_amendment_envelope(self, conn: asyncpg.Connection, event: WebhookEvent) -> bool:
-        amendment_id = await amendments.signed_through(conn, event.envelope_id)
-        if amendment_id is None:
-            return False
-        if event.status is EnvelopeStatus.SIGNED:
-            await amendments.on_signed(conn, self.outbox, amendment_id)
-        else:
-            await amendments.on_signatures_declined(
-                conn, self.outbox, amendment_id, f"the signing envelope was {event.status}"
-            )
-        return True
-
     async def on_envelope_event(self, event: WebhookEvent) -> None:
         """The provider's callback (at least once): apply the outcome in one transaction."""
         if event.status is EnvelopeStatus.SENT:
             return  # nothing final happened
         trail = None
-        if event.status is EnvelopeStatus.SIGNED and await repository.awaits_signatures(
-            self.db(), event.envelope_id
-        ):  # read before the transaction: a provider call holds no lock
-            trail = await signatures.read_trail(self.provider, event.envelope_id)
+        if event.status is EnvelopeStatus.SIGNED:
+            # Read before the transaction: a provider call holds no lock.
+            async with self.db().acquire() as conn:
+                pending = await DocumentsRepository(conn).awaits_signatures(event.envelope_id)
+            if pending:
+                trail = await signatures.read_trail(self.provider, event.envelope_id)
         async with self.db().acquire() as conn, conn.transaction():
-            booking_id = await repository.booking_by_envelope(conn, event.envelope_id)
-            if booking_id is None:
-                if not await self._on_amendment_envelope(conn, event):
-                    log.warning("e-sign event for unknown envelope %s", event.envelope_id)
-                return
-            row = await repository.get_booking(conn, booking_id, for_update=True)
-            assert row is not None
-            if row["status"] != BookingStatus.AWAITING_SIGNATURES:
-                return  # decided already (or the hold ran out first)
-            if event.status is EnvelopeStatus.SIGNED:
-                await signatures.completed(
-                    conn,
-                    self.outbox,
-                    row,
-                    envelope_id=event.envelope_id,
-                    provider=self.provider.name,
-                    trail=trail or [],
-                    signed_at=event.occurred_at,
-                )
-            if event.status is EnvelopeStatus.SIGNED and row["group_id"] is not None:
-                await groups.leg_signed(UnitOfWork(conn, self.outbox), row, event.envelope_id)
-                return
-            if event.status is EnvelopeStatus.SIGNED:
-                # The checkout's request for money (its payload is none of what changes here).
-                asks = {CHECKOUT_REQUESTED: lambda: checkout_requested(row)}
-                cause = Cause(row["correlation_id"])
-                trigger = Trigger.DOCUMENTS_SIGNED
-                await lifecycle.apply(conn, self.outbox, row, trigger, asks, cause)
-                return
-            reason = (
-                "documents_expired"
-                if event.status is EnvelopeStatus.EXPIRED
-                else "documents_declined"
-            )
-            await end_booking(
-                conn,
-                self.outbox,
-                row,
-                Trigger.DOCUMENTS_DECLINED,
-                reason,
-                f"the signing envelope was {event.status}",
-            )
-            await scheduler.cancel(conn, "booking", HOLD_EXPIRY, str(booking_id))
+            await envelope_outcome(UnitOfWork(conn, self.outbox), self.provider.name, event, trail)
+
+
+async def _on_amendment_envelope(uow: UnitOfWork, event: WebhookEvent) -> bool:
+    amendment_id = await amendments.signed_through(uow, event.envelope_id)
+    if amendment_id is None:
+        return False
+    if event.status is EnvelopeStatus.SIGNED:
+        await amendments.on_signed(uow, amendment_id)
+    else:
+        await amendments.on_signatures_declined(
+            uow, amendment_id, f"the signing envelope was {event.status}"
+        )
+    return True
+
+
+async def envelope_outcome(
+    uow: UnitOfWork, provider: str, event: WebhookEvent, trail: list[SignatureAudit] | None
+) -> None:
+    """A final outcome (signed, declined, expired) of the envelope of a booking (or group leg,
+    or amendment); `trail`: the provider's audit trail of a signed one, read beforehand."""
+    booking_id = await uow.documents.booking_by_envelope(event.envelope_id)
+    if booking_id is None:
+        if not await _on_amendment_envelope(uow, event):
+            log.warning("e-sign event for unknown envelope %s", event.envelope_id)
+        return
+    row = await uow.bookings.get_booking(booking_id, for_update=True)
+    assert row is not None
+    if row["status"] != BookingStatus.AWAITING_SIGNATURES:
+        return  # decided already (or the hold ran out first)
+    if event.status is EnvelopeStatus.SIGNED:
+        await _signed(uow, row, provider, event, trail or [])
+        return
+    reason = "documents_expired" if event.status is EnvelopeStatus.EXPIRED else "documents_declined"
+    await end_booking(
+        uow.conn,
+        uow.outbox,
+        row,
+        Trigger.DOCUMENTS_DECLINED,
+        reason,
+        f"the signing envelope was {event.status}",
+    )
+    await uow.timers.cancel(HOLD_EXPIRY, str(booking_id))
+
+
+async def _signed(
+    uow: UnitOfWork,
+    row: asyncpg.Record,
+    provider: str,
+    event: WebhookEvent,
+    trail: list[SignatureAudit],
+) -> None:
+    """Every document signed: the record of it, then the leg's group or the checkout goes on."""
+    await signatures.completed(
+        uow,
+        row,
+        envelope_id=event.envelope_id,
+        provider=provider,
+        trail=trail,
+        signed_at=event.occurred_at,
+    )
+    if row["group_id"] is not None:
+        await groups.leg_signed(uow, row, event.envelope_id)
+        return
+    # The checkout's request for money (its payload is none of what changes here).
+    asks = {CHECKOUT_REQUESTED: lambda: checkout_requested(row)}
+    cause = Cause(row["correlation_id"])
+    await lifecycle.apply(uow.conn, uow.outbox, row, Trigger.DOCUMENTS_SIGNED, asks, cause)
 
 
 # -- A provider's pushed callback (Dropbox Sign's): verify it, then apply its outcome ------

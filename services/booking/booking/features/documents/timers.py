@@ -7,17 +7,19 @@ Their kinds belong to the features that schedule them, as their own vocabulary:
 - `create_amendment_envelope` (amendments' `CREATE_AMENDMENT_ENVELOPE`), keyed by the
   amendment: the listing's documents and the amendment's new terms.
 
-Each is idempotent on its envelope key, so a job run twice creates one envelope.
+Each is idempotent on its envelope key, so a job run twice creates one envelope. The jobs open
+booking's unit of work on the timer's connection and bootstrap's outbox (`send_envelope`,
+`send_amendment_envelope` run on it).
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 import asyncpg
 
-from booking.adapters import repository
 from booking.adapters.esign.base import DocumentSpec, ESignProvider, Signer
 from booking.domain.model import BookingStatus
 
@@ -25,6 +27,8 @@ from booking.domain.model import BookingStatus
 from booking.features.amendments import service as amendments
 from booking.features.amendments.service import CREATE_AMENDMENT_ENVELOPE
 from booking.features.checkout.service import CREATE_ENVELOPE
+from booking.service_layer.unit_of_work import UnitOfWork
+from eventkit.outbox import Outbox
 
 __all__ = [
     "CREATE_AMENDMENT_ENVELOPE",
@@ -32,6 +36,8 @@ __all__ = [
     "create_amendment_envelope",
     "create_envelope",
     "envelope_key",
+    "send_amendment_envelope",
+    "send_envelope",
 ]
 
 
@@ -51,14 +57,14 @@ def _guest(guest_id: str) -> Signer:
     return Signer(guest_id, guest_id, f"{guest_id}@guests.invalid")
 
 
-async def create_envelope(
-    provider: ESignProvider, conn: asyncpg.Connection, booking_id: str, payload: dict[str, object]
+async def send_envelope(
+    uow: UnitOfWork, provider: ESignProvider, booking_id: str, payload: dict[str, object]
 ) -> None:
-    """Durable job, scheduled with the booking: idempotent on the envelope key."""
-    row = await repository.get_booking(conn, uuid.UUID(booking_id), for_update=True)
+    """The envelope of a booking awaiting signatures that has none yet (else nothing)."""
+    row = await uow.bookings.get_booking(uuid.UUID(booking_id), for_update=True)
     if row is None or row["status"] != BookingStatus.AWAITING_SIGNATURES or row["envelope_id"]:
         return
-    listing = await repository.get_listing(conn, row["listing_id"])
+    listing = await uow.bookings.get_listing(row["listing_id"])
     assert listing is not None
     envelope = await provider.create_envelope(
         envelope_key=envelope_key(booking_id),
@@ -67,21 +73,20 @@ async def create_envelope(
         metadata={"booking_id": booking_id},
         expires_at=datetime.fromisoformat(str(payload["sign_by"])),
     )
-    booking, version = row["booking_id"], row["version"]
-    await repository.change_booking(
-        conn, booking, version, envelope_id=envelope.envelope_id, signing_url=envelope.signing_url
+    await uow.documents.set_envelope(
+        row["booking_id"], row["version"], envelope.envelope_id, envelope.signing_url
     )
 
 
-async def create_amendment_envelope(
-    provider: ESignProvider, conn: asyncpg.Connection, amendment_id: str, payload: dict[str, object]
+async def send_amendment_envelope(
+    uow: UnitOfWork, provider: ESignProvider, amendment_id: str, payload: dict[str, object]
 ) -> None:
-    """Durable job: the envelope for an amendment's new terms (the listing's documents,
-    and the amendment itself), idempotent on its key."""
-    am = await amendments.awaiting_envelope(conn, amendment_id)
+    """The envelope for an amendment's new terms (the listing's documents, and the amendment
+    itself), idempotent on its key."""
+    am = await amendments.awaiting_envelope(uow, amendment_id)
     if am is None:
         return
-    listing = await repository.get_listing(conn, am["listing_id"])
+    listing = await uow.bookings.get_listing(am["listing_id"])
     assert listing is not None
     terms = (
         f"The booking {am['booking_id']} changes to {am['starts_at'].isoformat()} - "
@@ -98,5 +103,29 @@ async def create_amendment_envelope(
         expires_at=datetime.fromisoformat(str(payload["sign_by"])),
     )
     await amendments.envelope_sent(
-        conn, am["amendment_id"], envelope.envelope_id, envelope.signing_url
+        uow, am["amendment_id"], envelope.envelope_id, envelope.signing_url
     )
+
+
+Sender = Callable[[UnitOfWork, ESignProvider, str, dict[str, object]], Awaitable[None]]
+Job = Callable[[ESignProvider, Outbox, asyncpg.Connection, str, dict[str, object]], Awaitable[None]]
+
+
+def _job(send: Sender) -> Job:
+    """The durable job of `send`: booking's unit of work on the timer's connection."""
+
+    async def job(
+        provider: ESignProvider,
+        outbox: Outbox,
+        conn: asyncpg.Connection,
+        subject_id: str,
+        payload: dict[str, object],
+    ) -> None:
+        await send(UnitOfWork(conn, outbox), provider, subject_id, payload)
+
+    return job
+
+
+# The jobs bootstrap registers (with the provider and its outbox), by the timers' kinds.
+create_envelope = _job(send_envelope)  # keyed by the booking
+create_amendment_envelope = _job(send_amendment_envelope)  # keyed by the amendment

@@ -1,9 +1,7 @@
 """What the documents feature needs of an amendment whose new terms must be signed: the
 amendment to send an envelope for, the envelope once sent, and the amendment an envelope's
-outcome belongs to, and that outcome (`on_signed`, `on_signatures_declined`).
-
-The documents feature still takes a bare connection and its outbox: these build amendments'
-repository, or its unit of work, on them (the use cases are `use_cases.signed` and
+outcome belongs to, and that outcome (`on_signed`, `on_signatures_declined`), all on the
+documents feature's unit of work (the use cases are `use_cases.signed` and
 `use_cases.signatures_declined`)."""
 
 from __future__ import annotations
@@ -12,39 +10,35 @@ import uuid
 
 import asyncpg
 
-from booking.features.amendments.repository import AmendmentsRepository
 from booking.features.amendments.service.use_cases import signatures_declined, signed
 from booking.service_layer.unit_of_work import UnitOfWork
-from eventkit.outbox import Outbox
 
 
-async def awaiting_envelope(conn: asyncpg.Connection, amendment_id: str) -> asyncpg.Record | None:
+async def awaiting_envelope(uow: UnitOfWork, amendment_id: str) -> asyncpg.Record | None:
     """The amendment (locked), with its booking's guest and listing, while its terms await an
     envelope that was not sent yet; None once sent, decided, or unknown."""
-    am = await AmendmentsRepository(conn).lock_awaiting_envelope(amendment_id)
+    am = await uow.amendments.lock_awaiting_envelope(amendment_id)
     if am is None or am["status"] != "awaiting_signatures" or am["envelope_id"]:
         return None
     return am
 
 
 async def envelope_sent(
-    conn: asyncpg.Connection, amendment_id: uuid.UUID, envelope_id: str, signing_url: str | None
+    uow: UnitOfWork, amendment_id: uuid.UUID, envelope_id: str, signing_url: str | None
 ) -> None:
-    await AmendmentsRepository(conn).set_envelope(amendment_id, envelope_id, signing_url)
+    await uow.amendments.set_envelope(amendment_id, envelope_id, signing_url)
 
 
-async def signed_through(conn: asyncpg.Connection, envelope_id: str) -> uuid.UUID | None:
+async def signed_through(uow: UnitOfWork, envelope_id: str) -> uuid.UUID | None:
     """The amendment whose terms `envelope_id` has signed (None: not an amendment's)."""
-    return await AmendmentsRepository(conn).by_envelope(envelope_id)
+    return await uow.amendments.by_envelope(envelope_id)
 
 
-async def on_signed(conn: asyncpg.Connection, outbox: Outbox, amendment_id: uuid.UUID) -> None:
+async def on_signed(uow: UnitOfWork, amendment_id: uuid.UUID) -> None:
     """The guest signed the new terms: go on as an accepted amendment."""
-    await signed(UnitOfWork(conn, outbox), amendment_id)
+    await signed(uow, amendment_id)
 
 
-async def on_signatures_declined(
-    conn: asyncpg.Connection, outbox: Outbox, amendment_id: uuid.UUID, detail: str
-) -> None:
+async def on_signatures_declined(uow: UnitOfWork, amendment_id: uuid.UUID, detail: str) -> None:
     """Declined or expired: the amendment fails and the booking stays as it was."""
-    await signatures_declined(UnitOfWork(conn, outbox), amendment_id, detail)
+    await signatures_declined(uow, amendment_id, detail)
