@@ -144,50 +144,6 @@ async def test_an_older_event_arriving_later_never_moves_a_payment_backwards(
     )
 
 
-async def _intent_state(pool: asyncpg.Pool, payment_id: str, event_id: str) -> tuple[str, bool]:
-    """The payment's Stripe status, and whether its webhook is marked applied."""
-    status = await pool.fetchval(
-        "SELECT stripe_status FROM payments.payments WHERE payment_id = $1", payment_id
-    )
-    applied = await pool.fetchval(
-        "SELECT processed_at IS NOT NULL FROM payments.stripe_webhook_events "
-        "WHERE stripe_event_id = $1",
-        event_id,
-    )
-    return status, applied
-
-
-async def test_a_webhook_is_applied_as_it_is_received_and_one_that_fails_is_left_to_the_worker(
-    client: httpx.AsyncClient, pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    payment_id, intent = await _payment(pool)
-    event = intent_event(intent, "succeeded", "payment_intent.succeeded")
-    body, headers = signed(event)
-    assert (await client.post("/webhooks/stripe", content=body, headers=headers)).status_code == 200
-    assert await _intent_state(pool, payment_id, event["id"]) == ("succeeded", True)  # no worker
-
-    payment_id, intent = await _payment(pool)
-    event = intent_event(intent, "succeeded", "payment_intent.succeeded")
-    apply = webhooks._apply_event
-
-    async def broken(*args: Any) -> None:
-        raise RuntimeError("applying broke")
-
-    monkeypatch.setattr(webhooks, "_apply_event", broken)
-    body, headers = signed(event)
-    answer = await client.post("/webhooks/stripe", content=body, headers=headers)
-    assert (answer.status_code, answer.json()["duplicate"]) == (
-        200,
-        False,
-    )  # Stripe stops resending
-    assert await _intent_state(pool, payment_id, event["id"]) == ("requires_capture", False)
-    monkeypatch.setattr(webhooks, "_apply_event", apply)
-    async with pool.acquire() as conn:
-        while await webhooks.apply_pending(conn):
-            pass
-    assert await _intent_state(pool, payment_id, event["id"]) == ("succeeded", True)
-
-
 def test_status_ranks_only_move_forward() -> None:
     assert webhooks.moves_forward("requires_capture", "succeeded")
     assert webhooks.moves_forward(None, "processing")

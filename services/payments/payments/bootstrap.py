@@ -123,6 +123,6 @@ def build_app(runtime: ServiceRuntime) -> FastAPI:
     settings = runtime.settings
     assert isinstance(settings, PaymentsSettings)
     app = create_app(runtime, title="Marketplace payments service", version="1.0.0")
-    http.install(app, settings.stripe_webhook_secret, settings.bank_debit_return_window)
+    http.install(app, settings.stripe_webhook_secret)
     staff_http.install(app)
     return app

@@ -20,19 +20,6 @@ async def store_event(conn: asyncpg.Connection, event: dict[str, Any]) -> bool:
     return bool(status == "INSERT 0 1")
 
 
-async def store_applied(conn: asyncpg.Connection, event: dict[str, Any]) -> bool:
-    """`store_event`, marked processed: for the caller's transaction that applies it too."""
-    stored = await conn.fetchval(
-        "INSERT INTO payments.stripe_webhook_events (stripe_event_id, type, payload, "
-        "processed_at) VALUES ($1, $2, $3::jsonb, now()) ON CONFLICT (stripe_event_id) "
-        "DO NOTHING RETURNING true",
-        event["id"],
-        event["type"],
-        event,
-    )
-    return bool(stored)
-
-
 async def pending_event_ids(conn: asyncpg.Connection, limit: int) -> list[int]:
     """Stored events not applied yet, in arrival order."""
     rows = await conn.fetch(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from fastapi import APIRouter, FastAPI, Header
 
 from eventkit.endpoint import refusals
@@ -11,7 +9,7 @@ from payments.entrypoints.schemas import WebhookReceipt
 from payments.entrypoints.staff import Public
 from payments.service_layer.webhooks import (
     ALLOWED_TYPES,
-    receive,
+    store_event,
     verified_event,
 )
 
@@ -34,14 +32,11 @@ async def stripe_webhook(
         event = verified_event(payload, stripe_signature, call.request.app.state.webhook_secret)
     if event["type"] not in ALLOWED_TYPES:  # answered, so Stripe stops sending it; not stored
         return WebhookReceipt(ignored=True)
-    async with call.connect() as conn:
-        new = await receive(
-            conn, event, bank_debit_return_window=call.request.app.state.webhook_return_window
-        )
+    async with call.connect() as conn:  # one INSERT: no transaction around it
+        new = await store_event(conn, event)
     return WebhookReceipt(duplicate=not new)
 
 
-def install(app: FastAPI, webhook_secret: str, return_window: timedelta) -> None:
+def install(app: FastAPI, webhook_secret: str) -> None:
     app.state.webhook_secret = webhook_secret
-    app.state.webhook_return_window = return_window
     app.include_router(router)

@@ -1,5 +1,4 @@
-"""Stripe webhooks: verify, then store and apply in one transaction (`receive`); an event whose
-applying fails is stored unapplied, and a worker applies it later (`apply_pending`).
+"""Stripe webhooks: verify, store in the inbox table, answer fast; a worker applies them later.
 
 Besides PaymentIntents, disputes (a card's: `dispute_intake`; a bank debit's return:
 `bank_debits`), early fraud warnings and host accounts, the platform's own payouts to its bank
@@ -21,7 +20,6 @@ from typing import Any
 import asyncpg
 
 from eventkit import periodic, unit_of_work
-from eventkit.outages import is_outage
 from eventkit.outbox import Outbox
 from eventkit.runtime import ServiceRuntime
 from marketplace_contracts.events.payments import HostAccountUpdatedV1, PlatformPayoutUpdatedV1
@@ -99,31 +97,6 @@ def moves_forward(current: str | None, new: str) -> bool:
 async def store_event(conn: asyncpg.Connection, event: dict[str, Any]) -> bool:
     """True if new; a redelivered Stripe event hits UNIQUE(stripe_event_id) and is a no-op."""
     return await webhook_repository.store_event(conn, event)
-
-
-async def receive(
-    conn: asyncpg.Connection,
-    event: dict[str, Any],
-    *,
-    bank_debit_return_window: timedelta = bank_debits.DEFAULT_RETURN_WINDOW,
-) -> bool:
-    """Store a verified event and apply it in the same transaction; True if it is new.
-
-    Applying at once spares the worker's claim, its transaction and its wait. An event whose
-    applying fails for any reason but an outage (which Stripe's retry waits out) is stored
-    unapplied instead, for the worker to apply as `apply_pending` does."""
-    try:
-        async with unit_of_work.transaction(conn):
-            new = await webhook_repository.store_applied(conn, event)
-            if new:
-                await _apply_event(conn, event, bank_debit_return_window)
-                _observe_lag(event["type"], event)
-        return new
-    except Exception as exc:
-        if is_outage(exc):
-            raise
-        log.warning("webhook %s: not applied at once, left to the worker: %r", event["id"], exc)
-        return await store_event(conn, event)
 
 
 async def apply_pending(
