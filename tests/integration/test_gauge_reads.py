@@ -32,10 +32,12 @@ async def _payment(conn: asyncpg.Connection, authorized_ago: timedelta) -> None:
 async def test_authorizations_held_longer_than_an_age_are_counted() -> None:
     async with rolled_back("payments") as conn:
         age = timedelta(days=6)
-        before = await payments_repository.authorized_before(conn, age)
+        before = await payments_repository.PaymentsRepository(conn).authorized_before(age)
         await _payment(conn, timedelta(days=7))
         await _payment(conn, timedelta(hours=1))
-        assert await payments_repository.authorized_before(conn, age) == before + 1
+        assert (
+            await payments_repository.PaymentsRepository(conn).authorized_before(age) == before + 1
+        )
 
 
 async def test_open_exceptions_and_each_currencys_latest_close() -> None:

@@ -63,9 +63,9 @@ async def _payment(
 # -- payments ---------------------------------------------------------------------------------
 async def test_lock_payment_finds_the_row_or_none(conn: asyncpg.Connection) -> None:
     payment_id = await _payment(conn)
-    row = await repository.lock_payment(conn, payment_id)
+    row = await repository.PaymentsRepository(conn).lock_payment(payment_id)
     assert row is not None and row["status"] == "authorized"
-    assert await repository.lock_payment(conn, "pay_missing") is None
+    assert await repository.PaymentsRepository(conn).lock_payment("pay_missing") is None
 
 
 async def test_every_payment_of_an_intent_is_locked_whole(
@@ -73,7 +73,7 @@ async def test_every_payment_of_an_intent_is_locked_whole(
 ) -> None:
     first = await _payment(conn, payment_intent_id="pi_shared", stripe_status="requires_capture")
     other = await _payment(conn, payment_intent_id="pi_shared")
-    rows = await repository.lock_by_intent(conn, "pi_shared")
+    rows = await repository.PaymentsRepository(conn).lock_by_intent("pi_shared")
     assert {(r["payment_id"], r["stripe_status"], r["status"]) for r in rows} == {
         (first, "requires_capture", "authorized"),
         (other, None, "authorized"),
@@ -84,9 +84,13 @@ async def test_stripe_status_is_set_and_says_whether_a_row_changed(
     conn: asyncpg.Connection,
 ) -> None:
     payment_id = await _payment(conn)
-    assert await repository.set_stripe_status(conn, payment_id, "succeeded")
-    assert (await repository.get_payment(conn, payment_id))["stripe_status"] == "succeeded"
-    assert not await repository.set_stripe_status(conn, "pay_missing", "succeeded")
+    assert await repository.PaymentsRepository(conn).set_stripe_status(payment_id, "succeeded")
+    assert (await repository.PaymentsRepository(conn).get_payment(payment_id))[
+        "stripe_status"
+    ] == "succeeded"
+    assert not await repository.PaymentsRepository(conn).set_stripe_status(
+        "pay_missing", "succeeded"
+    )
 
 
 async def test_a_write_that_must_change_a_row_fails_loudly_when_it_did_not() -> None:
@@ -102,9 +106,15 @@ async def test_aging_authorizations_are_claimed_once_and_nothing_else(
     old = await _payment(conn, age=6 * DAY)
     young = await _payment(conn, age=DAY)
     captured = await _payment(conn, "captured", age=6 * DAY)
-    claimed = {r["payment_id"] for r in await repository.claim_expiring(conn, 5 * DAY, 10_000)}
+    claimed = {
+        r["payment_id"]
+        for r in await repository.PaymentsRepository(conn).claim_expiring(5 * DAY, 10_000)
+    }
     assert old in claimed and young not in claimed and captured not in claimed
-    again = {r["payment_id"] for r in await repository.claim_expiring(conn, 5 * DAY, 10_000)}
+    again = {
+        r["payment_id"]
+        for r in await repository.PaymentsRepository(conn).claim_expiring(5 * DAY, 10_000)
+    }
     assert old not in again
 
 
@@ -114,17 +124,25 @@ async def test_a_renewal_swaps_the_authorization_only_while_it_is_the_expiring_o
     payment_id = await _payment(
         conn, payment_intent_id="pi_old", expiry_notified_at=datetime.now(UTC)
     )
-    row = await repository.swap_authorization(
-        conn, payment_id, "pi_old", "pi_new", "requires_capture"
+    row = await repository.PaymentsRepository(conn).swap_authorization(
+        payment_id, "pi_old", "pi_new", "requires_capture"
     )
     assert row is not None and row["amount"] == 1000
-    payment = await repository.get_payment(conn, payment_id)
+    payment = await repository.PaymentsRepository(conn).get_payment(payment_id)
     assert (payment["payment_intent_id"], payment["renewals"]) == ("pi_new", 1)
     assert payment["expiry_notified_at"] is None
     # A second delivery of the same renewal finds the intent swapped already.
-    assert await repository.swap_authorization(conn, payment_id, "pi_old", "pi_x", "x") is None
+    assert (
+        await repository.PaymentsRepository(conn).swap_authorization(
+            payment_id, "pi_old", "pi_x", "x"
+        )
+        is None
+    )
     captured = await _payment(conn, "captured", payment_intent_id="pi_c")
-    assert await repository.swap_authorization(conn, captured, "pi_c", "pi_y", "x") is None
+    assert (
+        await repository.PaymentsRepository(conn).swap_authorization(captured, "pi_c", "pi_y", "x")
+        is None
+    )
 
 
 async def test_replaced_authorizations_are_recorded_once_and_settled_after_their_grace(
@@ -132,18 +150,30 @@ async def test_replaced_authorizations_are_recorded_once_and_settled_after_their
 ) -> None:
     payment_id = await _payment(conn)
     intent = f"pi_replaced_{uuid.uuid4().hex[:8]}"
-    assert await repository.add_replaced_authorization(conn, intent, payment_id, "pi_new")
-    assert not await repository.add_replaced_authorization(conn, intent, payment_id, "pi_new")
-    assert intent not in await repository.replaced_due(conn, timedelta(hours=1), 10_000)
+    assert await repository.PaymentsRepository(conn).add_replaced_authorization(
+        intent, payment_id, "pi_new"
+    )
+    assert not await repository.PaymentsRepository(conn).add_replaced_authorization(
+        intent, payment_id, "pi_new"
+    )
+    assert intent not in await repository.PaymentsRepository(conn).replaced_due(
+        timedelta(hours=1), 10_000
+    )
     await conn.execute(
         "UPDATE payments.replaced_authorizations SET replaced_at = now() - interval '2 hours' "
         "WHERE payment_intent_id = $1",
         intent,
     )
-    assert intent in await repository.replaced_due(conn, timedelta(hours=1), 10_000)
-    assert await repository.settle_replaced(conn, intent, "payment_intent_unexpected_state: x")
-    assert intent not in await repository.replaced_due(conn, timedelta(hours=1), 10_000)
-    assert not await repository.settle_replaced(conn, "pi_never_replaced", None)
+    assert intent in await repository.PaymentsRepository(conn).replaced_due(
+        timedelta(hours=1), 10_000
+    )
+    assert await repository.PaymentsRepository(conn).settle_replaced(
+        intent, "payment_intent_unexpected_state: x"
+    )
+    assert intent not in await repository.PaymentsRepository(conn).replaced_due(
+        timedelta(hours=1), 10_000
+    )
+    assert not await repository.PaymentsRepository(conn).settle_replaced("pi_never_replaced", None)
 
 
 # -- bank debits ------------------------------------------------------------------------------
@@ -183,12 +213,12 @@ async def test_a_returned_debits_card_payment_is_created_once_not_paid_yet(
     returned = await _payment(
         conn, "returned", payment_method_type="us_bank_account", customer_id="cus_repo"
     )
-    row = await repository.get_payment(conn, returned)
+    row = await repository.PaymentsRepository(conn).get_payment(returned)
     repay_id = f"{returned}_repay"
     kwargs = {"repay_id": repay_id, "purpose": "repay", "payment_method": "pm_card_visa"}
     assert await bank_debit_repository.insert_repay(conn, row, **kwargs)
     assert not await bank_debit_repository.insert_repay(conn, row, **kwargs)
-    repay = await repository.get_payment(conn, repay_id)
+    repay = await repository.PaymentsRepository(conn).get_payment(repay_id)
     assert (repay["status"], repay["replaces_payment_id"], repay["transfer_group"]) == (
         "charge_failed",
         returned,

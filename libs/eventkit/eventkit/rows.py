@@ -12,7 +12,10 @@ import asyncpg
 
 
 async def insert(
-    conn: asyncpg.Connection, table: str, row: Mapping[str, Any], on_conflict: str = ""
+    conn: asyncpg.Connection | asyncpg.Pool,
+    table: str,
+    row: Mapping[str, Any],
+    on_conflict: str = "",
 ) -> str:
     """`INSERT INTO table (columns) VALUES ($1, …)` plus `on_conflict` (an `ON CONFLICT …`
     clause, if any); the command's status, e.g. `INSERT 0 1`."""

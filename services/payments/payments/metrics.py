@@ -58,7 +58,9 @@ def webhook_applied(event_type: str, lag_seconds: float) -> None:
 def gauges_worker(lifetime: timedelta) -> Worker:
     async def refresh(runtime: ServiceRuntime) -> None:
         # The card networks' limit as payments assumes it, minus a day.
-        expiring = await repository.authorized_before(runtime.db, lifetime - timedelta(hours=24))
+        expiring = await repository.PaymentsRepository(runtime.db).authorized_before(
+            lifetime - timedelta(hours=24)
+        )
         AUTHORIZATIONS_EXPIRING.set(expiring)
 
     return every(metrics.refresh_seconds(), refresh, name="payments_gauges")

@@ -19,40 +19,6 @@ from payments.domain.payment import PaymentStatus, PaymentTrigger, next_status
 PaymentsDB: TypeAlias = asyncpg.Pool | asyncpg.Connection
 
 
-async def get_payment(db: PaymentsDB, payment_id: str) -> asyncpg.Record | None:
-    return await db.fetchrow("SELECT * FROM payments.payments WHERE payment_id = $1", payment_id)
-
-
-async def checkout_state(db: PaymentsDB, payment_id: str, guest_id: str) -> tuple[bool, str | None]:
-    """Whether the payment is recorded already, and the guest's stored Stripe customer: what a
-    checkout reads before it calls Stripe, in one round trip instead of two."""
-    row = await db.fetchrow(
-        "SELECT EXISTS (SELECT 1 FROM payments.payments WHERE payment_id = $1) AS recorded, "
-        "(SELECT stripe_customer_id FROM payments.customers WHERE guest_id = $2) AS customer",
-        payment_id,
-        guest_id,
-    )
-    assert row is not None  # a SELECT without FROM always answers one row
-    return bool(row["recorded"]), row["customer"]
-
-
-async def save_customer(conn: asyncpg.Connection, guest_id: str, customer_id: str) -> None:
-    await conn.execute(
-        "INSERT INTO payments.customers (guest_id, stripe_customer_id) VALUES ($1, $2) "
-        "ON CONFLICT (guest_id) DO NOTHING",
-        guest_id,
-        customer_id,
-    )
-
-
-async def forget_customer(db: PaymentsDB, guest_id: str, customer_id: str) -> None:
-    await db.execute(
-        "DELETE FROM payments.customers WHERE guest_id = $1 AND stripe_customer_id = $2",
-        guest_id,
-        customer_id,
-    )
-
-
 def checkout_payment(checkout: Checkout, correlation_id: uuid.UUID) -> dict[str, Any]:
     """The columns every checkout payment row takes from the checkout request."""
     return {
@@ -92,94 +58,15 @@ def captured_splits_of(payment: Mapping[str, Any], captured: int) -> tuple[Split
     )
 
 
-async def insert_payment(conn: asyncpg.Connection, payment: dict[str, Any]) -> bool:
-    """False if this checkout's payment already exists (a redelivered request)."""
-    return await insert_once(conn, "payments.payments", payment, "booking_id, purpose")
-
-
-async def insert_once(
-    conn: asyncpg.Connection, table: str, row: dict[str, Any], unique: str
-) -> bool:
+async def insert_once(conn: PaymentsDB, table: str, row: dict[str, Any], unique: str) -> bool:
     """Insert `row` unless `table` holds one with the same `unique` columns; True when this
     call wrote it (what lets a fact be emitted once)."""
     status = await insert(conn, table, row, f"ON CONFLICT ({unique}) DO NOTHING")
     return bool(status == "INSERT 0 1")
 
 
-async def transition(
-    conn: asyncpg.Connection, payment_id: str, from_status: str, **changes: Any
-) -> bool:
-    """Compare-and-set on status; False when the payment is no longer in `from_status`."""
-    columns = ", ".join(f"{name} = ${i}" for i, name in enumerate(changes, start=3))
-    status = await conn.execute(
-        f"UPDATE payments.payments SET {columns}, updated_at = now() "
-        "WHERE payment_id = $1 AND status = $2",
-        payment_id,
-        from_status,
-        *changes.values(),
-    )
-    return bool(status == "UPDATE 1")
-
-
-async def apply_trigger(
-    conn: asyncpg.Connection,
-    payment_id: str,
-    from_status: str,
-    trigger: PaymentTrigger,
-    **changes: Any,
-) -> bool:
-    """The change `trigger` makes to a payment in `from_status` (the domain's table; raises
-    IllegalTransition when it allows none), written as a compare-and-set on that status: False
-    when the payment is no longer in it (an earlier delivery moved it)."""
-    return await transition(
-        conn, payment_id, from_status, status=next_status(from_status, trigger), **changes
-    )
-
-
-async def lock_payment(conn: asyncpg.Connection, payment_id: str) -> asyncpg.Record | None:
-    return await conn.fetchrow(
-        "SELECT * FROM payments.payments WHERE payment_id = $1 FOR UPDATE", payment_id
-    )
-
-
-async def lock_by_intent(conn: asyncpg.Connection, intent_id: str) -> list[asyncpg.Record]:
-    """Every payment of a PaymentIntent, locked: a webhook's handlers all read these rows."""
-    rows: list[asyncpg.Record] = await conn.fetch(
-        "SELECT * FROM payments.payments WHERE payment_intent_id = $1 FOR UPDATE",
-        intent_id,
-    )
-    return rows
-
-
-async def set_stripe_status(conn: asyncpg.Connection, payment_id: str, stripe_status: str) -> bool:
-    status = await conn.execute(
-        "UPDATE payments.payments SET stripe_status = $2, updated_at = now() WHERE payment_id = $1",
-        payment_id,
-        stripe_status,
-    )
-    return bool(status == "UPDATE 1")
-
-
-async def claim_expiring(
-    conn: asyncpg.Connection, older_than: timedelta, limit: int
-) -> list[asyncpg.Record]:
-    """Mark (once) the authorizations held longer than `older_than`; the marked rows."""
-    return await claim_batch(
-        conn,
-        older_than,
-        limit,
-        PaymentStatus.AUTHORIZED,
-        mark="expiry_notified_at = now()",
-        due="expiry_notified_at IS NULL "
-        "AND coalesce(authorized_at, created_at) < now() - $1::interval",
-        oldest_first="coalesce(authorized_at, created_at)",
-        returning="payment_id, booking_id, group_id, amount, currency, payment_intent_id, "
-        "coalesce(authorized_at, created_at) AS authorized_at, correlation_id",
-    )
-
-
 async def claim_batch(
-    conn: asyncpg.Connection,
+    conn: PaymentsDB,
     value: object,
     limit: int,
     status: PaymentStatus,
@@ -206,73 +93,174 @@ async def claim_batch(
     return rows
 
 
-async def swap_authorization(
-    conn: asyncpg.Connection,
-    payment_id: str,
-    expiring_intent_id: str,
-    intent_id: str,
-    stripe_status: str,
-) -> asyncpg.Record | None:
-    """Compare-and-set: the still-authorized payment takes the renewed authorization in place
-    of `expiring_intent_id`; None when it was renewed, captured or voided meanwhile."""
-    return await conn.fetchrow(
-        "UPDATE payments.payments SET payment_intent_id = $3, authorized_at = now(), "
-        "renewals = renewals + 1, expiry_notified_at = NULL, stripe_status = $4, "
-        "updated_at = now() "
-        "WHERE payment_id = $1 AND status = $5 AND payment_intent_id = $2 "
-        "RETURNING authorized_at, amount, currency",
-        payment_id,
-        expiring_intent_id,
-        intent_id,
-        stripe_status,
-        PaymentStatus.AUTHORIZED,
-    )
+class PaymentsRepository:
+    """Payments, customers and replaced authorizations, on a connection (inside the caller's
+    transaction: a unit of work's) or on the pool (a read or a statement of its own)."""
 
+    def __init__(self, db: PaymentsDB) -> None:
+        self.db = db
 
-async def add_replaced_authorization(
-    conn: asyncpg.Connection, intent_id: str, payment_id: str, replaced_by: str
-) -> bool:
-    """False when this authorization is recorded as replaced already (a redelivery)."""
-    status = await conn.execute(
-        "INSERT INTO payments.replaced_authorizations "
-        "(payment_intent_id, payment_id, replaced_by) VALUES ($1, $2, $3) "
-        "ON CONFLICT (payment_intent_id) DO NOTHING",
-        intent_id,
-        payment_id,
-        replaced_by,
-    )
-    return bool(status == "INSERT 0 1")
+    async def get_payment(self, payment_id: str) -> asyncpg.Record | None:
+        return await self.db.fetchrow(
+            "SELECT * FROM payments.payments WHERE payment_id = $1", payment_id
+        )
 
+    async def checkout_state(self, payment_id: str, guest_id: str) -> tuple[bool, str | None]:
+        """Whether the payment is recorded already, and the guest's stored Stripe customer: what a
+        checkout reads before it calls Stripe, in one round trip instead of two."""
+        row = await self.db.fetchrow(
+            "SELECT EXISTS (SELECT 1 FROM payments.payments WHERE payment_id = $1) AS recorded, "
+            "(SELECT stripe_customer_id FROM payments.customers WHERE guest_id = $2) AS customer",
+            payment_id,
+            guest_id,
+        )
+        assert row is not None  # a SELECT without FROM always answers one row
+        return bool(row["recorded"]), row["customer"]
 
-async def replaced_due(db: PaymentsDB, grace: timedelta, limit: int) -> list[str]:
-    """Replaced authorizations not cancelled yet whose grace has passed, oldest first."""
-    rows = await db.fetch(
-        "SELECT payment_intent_id FROM payments.replaced_authorizations "
-        "WHERE cancelled_at IS NULL AND replaced_at < now() - $1::interval "
-        "ORDER BY replaced_at LIMIT $2",
-        grace,
-        limit,
-    )
-    return [row["payment_intent_id"] for row in rows]
+    async def save_customer(self, guest_id: str, customer_id: str) -> None:
+        await self.db.execute(
+            "INSERT INTO payments.customers (guest_id, stripe_customer_id) VALUES ($1, $2) "
+            "ON CONFLICT (guest_id) DO NOTHING",
+            guest_id,
+            customer_id,
+        )
 
+    async def forget_customer(self, guest_id: str, customer_id: str) -> None:
+        await self.db.execute(
+            "DELETE FROM payments.customers WHERE guest_id = $1 AND stripe_customer_id = $2",
+            guest_id,
+            customer_id,
+        )
 
-async def settle_replaced(db: PaymentsDB, intent_id: str, error: str | None) -> bool:
-    """Record a replaced authorization as cancelled (or not cancellable: `error`)."""
-    status = await db.execute(
-        "UPDATE payments.replaced_authorizations SET cancelled_at = now(), cancel_error = $2 "
-        "WHERE payment_intent_id = $1",
-        intent_id,
-        error,
-    )
-    return bool(status == "UPDATE 1")
+    async def insert_payment(self, payment: dict[str, Any]) -> bool:
+        """False if this checkout's payment already exists (a redelivered request)."""
+        return await insert_once(self.db, "payments.payments", payment, "booking_id, purpose")
 
+    async def transition(self, payment_id: str, from_status: str, **changes: Any) -> bool:
+        """Compare-and-set on status; False when the payment is no longer in `from_status`."""
+        columns = ", ".join(f"{name} = ${i}" for i, name in enumerate(changes, start=3))
+        status = await self.db.execute(
+            f"UPDATE payments.payments SET {columns}, updated_at = now() "
+            "WHERE payment_id = $1 AND status = $2",
+            payment_id,
+            from_status,
+            *changes.values(),
+        )
+        return bool(status == "UPDATE 1")
 
-async def authorized_before(db: asyncpg.Pool | asyncpg.Connection, age: timedelta) -> int:
-    """Card authorizations still held that were taken more than `age` ago (the index
-    `ix_payments_authorized_since`'s column): the metrics' expiring gauge."""
-    count: int = await db.fetchval(
-        "SELECT count(*) FROM payments.payments WHERE status = 'authorized' "
-        "AND coalesce(authorized_at, created_at) < now() - $1::interval",
-        age,
-    )
-    return count
+    async def apply_trigger(
+        self,
+        payment_id: str,
+        from_status: str,
+        trigger: PaymentTrigger,
+        **changes: Any,
+    ) -> bool:
+        """The change `trigger` makes to a payment in `from_status` (the domain's table; raises
+        IllegalTransition when it allows none), written as a compare-and-set on that status: False
+        when the payment is no longer in it (an earlier delivery moved it)."""
+        return await self.transition(
+            payment_id, from_status, status=next_status(from_status, trigger), **changes
+        )
+
+    async def lock_payment(self, payment_id: str) -> asyncpg.Record | None:
+        return await self.db.fetchrow(
+            "SELECT * FROM payments.payments WHERE payment_id = $1 FOR UPDATE", payment_id
+        )
+
+    async def lock_by_intent(self, intent_id: str) -> list[asyncpg.Record]:
+        """Every payment of a PaymentIntent, locked: a webhook's handlers all read these rows."""
+        rows: list[asyncpg.Record] = await self.db.fetch(
+            "SELECT * FROM payments.payments WHERE payment_intent_id = $1 FOR UPDATE",
+            intent_id,
+        )
+        return rows
+
+    async def set_stripe_status(self, payment_id: str, stripe_status: str) -> bool:
+        status = await self.db.execute(
+            "UPDATE payments.payments SET stripe_status = $2, updated_at = now() WHERE payment_id = $1",
+            payment_id,
+            stripe_status,
+        )
+        return bool(status == "UPDATE 1")
+
+    async def claim_expiring(self, older_than: timedelta, limit: int) -> list[asyncpg.Record]:
+        """Mark (once) the authorizations held longer than `older_than`; the marked rows."""
+        return await claim_batch(
+            self.db,
+            older_than,
+            limit,
+            PaymentStatus.AUTHORIZED,
+            mark="expiry_notified_at = now()",
+            due="expiry_notified_at IS NULL "
+            "AND coalesce(authorized_at, created_at) < now() - $1::interval",
+            oldest_first="coalesce(authorized_at, created_at)",
+            returning="payment_id, booking_id, group_id, amount, currency, payment_intent_id, "
+            "coalesce(authorized_at, created_at) AS authorized_at, correlation_id",
+        )
+
+    async def swap_authorization(
+        self,
+        payment_id: str,
+        expiring_intent_id: str,
+        intent_id: str,
+        stripe_status: str,
+    ) -> asyncpg.Record | None:
+        """Compare-and-set: the still-authorized payment takes the renewed authorization in place
+        of `expiring_intent_id`; None when it was renewed, captured or voided meanwhile."""
+        return await self.db.fetchrow(
+            "UPDATE payments.payments SET payment_intent_id = $3, authorized_at = now(), "
+            "renewals = renewals + 1, expiry_notified_at = NULL, stripe_status = $4, "
+            "updated_at = now() "
+            "WHERE payment_id = $1 AND status = $5 AND payment_intent_id = $2 "
+            "RETURNING authorized_at, amount, currency",
+            payment_id,
+            expiring_intent_id,
+            intent_id,
+            stripe_status,
+            PaymentStatus.AUTHORIZED,
+        )
+
+    async def add_replaced_authorization(
+        self, intent_id: str, payment_id: str, replaced_by: str
+    ) -> bool:
+        """False when this authorization is recorded as replaced already (a redelivery)."""
+        status = await self.db.execute(
+            "INSERT INTO payments.replaced_authorizations "
+            "(payment_intent_id, payment_id, replaced_by) VALUES ($1, $2, $3) "
+            "ON CONFLICT (payment_intent_id) DO NOTHING",
+            intent_id,
+            payment_id,
+            replaced_by,
+        )
+        return bool(status == "INSERT 0 1")
+
+    async def replaced_due(self, grace: timedelta, limit: int) -> list[str]:
+        """Replaced authorizations not cancelled yet whose grace has passed, oldest first."""
+        rows = await self.db.fetch(
+            "SELECT payment_intent_id FROM payments.replaced_authorizations "
+            "WHERE cancelled_at IS NULL AND replaced_at < now() - $1::interval "
+            "ORDER BY replaced_at LIMIT $2",
+            grace,
+            limit,
+        )
+        return [row["payment_intent_id"] for row in rows]
+
+    async def settle_replaced(self, intent_id: str, error: str | None) -> bool:
+        """Record a replaced authorization as cancelled (or not cancellable: `error`)."""
+        status = await self.db.execute(
+            "UPDATE payments.replaced_authorizations SET cancelled_at = now(), cancel_error = $2 "
+            "WHERE payment_intent_id = $1",
+            intent_id,
+            error,
+        )
+        return bool(status == "UPDATE 1")
+
+    async def authorized_before(self, age: timedelta) -> int:
+        """Card authorizations still held that were taken more than `age` ago (the index
+        `ix_payments_authorized_since`'s column): the metrics' expiring gauge."""
+        count: int = await self.db.fetchval(
+            "SELECT count(*) FROM payments.payments WHERE status = 'authorized' "
+            "AND coalesce(authorized_at, created_at) < now() - $1::interval",
+            age,
+        )
+        return count

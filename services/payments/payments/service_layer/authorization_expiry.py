@@ -39,7 +39,7 @@ async def sweep(
 ) -> int:
     """Report the authorizations nearing their limit; each one once."""
     async with conn.transaction():
-        rows = await repository.claim_expiring(conn, lifetime - margin, limit)
+        rows = await repository.PaymentsRepository(conn).claim_expiring(lifetime - margin, limit)
         for row in rows:
             log.warning("authorization of %s is nearing its limit", row["payment_id"])
             await outbox.add(

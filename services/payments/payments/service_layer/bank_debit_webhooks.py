@@ -130,8 +130,8 @@ async def _returned(
     }
     if stripe_status is not None:
         changes["stripe_status"] = stripe_status
-    changed = await repository.apply_trigger(
-        conn, payment["payment_id"], payment["status"], PaymentTrigger.DEBIT_RETURNED, **changes
+    changed = await repository.PaymentsRepository(conn).apply_trigger(
+        payment["payment_id"], payment["status"], PaymentTrigger.DEBIT_RETURNED, **changes
     )
     # Both callers locked the debit and checked its status: nobody else could have moved it.
     repository.expect_changed(changed, f"bank debit {payment['payment_id']} returned")

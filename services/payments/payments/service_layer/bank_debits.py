@@ -148,13 +148,13 @@ class BankDebits(SavedCardUseCases):
         self, env: Envelope, event: PaymentRetryRequestedV1
     ) -> PaymentIntentResult | None:
         """A card payment instead of a returned debit (a card's failed charge: `saved`)."""
-        payment = await repository.get_payment(self.db(), event.payment_id)
+        payment = await repository.PaymentsRepository(self.db()).get_payment(event.payment_id)
         if payment is None or payment["payment_method_type"] != US_BANK_ACCOUNT:
             return await self.saved.retry(env, event)
         if payment["status"] != PaymentStatus.RETURNED:
             return None  # still processing, or settled: nothing to replace
         repay_id = repay_payment_id(event.payment_id)
-        repay = await repository.get_payment(self.db(), repay_id)
+        repay = await repository.PaymentsRepository(self.db()).get_payment(repay_id)
         if repay is not None and repay["status"] != PaymentStatus.CHARGE_FAILED:
             return None  # paid by card already
         return await self.saved.pay_on_session(
@@ -168,7 +168,7 @@ class BankDebits(SavedCardUseCases):
         event: PaymentRetryRequestedV1,
         result: PaymentIntentResult | None,
     ) -> None:
-        payment = await repository.get_payment(conn, event.payment_id)
+        payment = await repository.PaymentsRepository(conn).get_payment(event.payment_id)
         if payment is None or payment["payment_method_type"] != US_BANK_ACCOUNT:
             await self.saved.record_retry(conn, env, event, result)
             return

@@ -35,7 +35,7 @@ async def record_captured(
     the whole authorization was captured (a refund taken out before the capture). `payment`:
     its row, when the caller read it in this transaction already (one read fewer)."""
     if payment is None:
-        payment = await repository.get_payment(conn, payment_id)
+        payment = await repository.PaymentsRepository(conn).get_payment(payment_id)
     assert payment is not None
     captured = result.amount_received
     try:
@@ -45,8 +45,7 @@ async def record_captured(
             check_splits(splits, amount=captured, platform_fee=sum(s.platform_fee for s in splits))
     except InvalidCheckout as exc:
         raise PermanentError(f"capture of {payment_id} cannot be split: {exc}") from exc
-    if not await repository.apply_trigger(
-        conn,
+    if not await repository.PaymentsRepository(conn).apply_trigger(
         payment_id,
         from_status,
         trigger,

@@ -86,8 +86,7 @@ def _meta(payment: asyncpg.Record) -> dict[str, Any]:
 async def _authenticated(
     conn: asyncpg.Connection, outbox: Outbox, payment: asyncpg.Record, intent: dict[str, Any]
 ) -> None:
-    changed = await repository.apply_trigger(
-        conn,
+    changed = await repository.PaymentsRepository(conn).apply_trigger(
         payment["payment_id"],
         PaymentStatus.REQUIRES_ACTION,
         PaymentTrigger.AUTHENTICATED,
@@ -119,8 +118,7 @@ async def _authentication_failed(
         "payment_intent_canceled" if status == "canceled" else AUTHENTICATION_FAILED
     )
     message = error.get("message") or "the guest did not complete the bank's authentication"
-    changed = await repository.apply_trigger(
-        conn,
+    changed = await repository.PaymentsRepository(conn).apply_trigger(
         payment["payment_id"],
         PaymentStatus.REQUIRES_ACTION,
         PaymentTrigger.AUTHENTICATION_FAILED,

@@ -32,7 +32,7 @@ async def record_attempt(
 ) -> dict[str, Any] | None:
     """Insert a checkout's payment row as Stripe answered (once) and count the attempt; the
     outbox metadata of the events announcing it, or None when a redelivery found it recorded."""
-    if not await repository.insert_payment(conn, row):
+    if not await repository.PaymentsRepository(conn).insert_payment(row):
         return None
     metrics.charge_attempted(checkout.payment_method_type, row["status"], row["decline_code"])
     return {

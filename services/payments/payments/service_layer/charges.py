@@ -62,14 +62,16 @@ class ExtraCharges(StripeUseCases[StripeGateway]):
     # -- the consumer's route -----------------------------------------------------------------
     async def prepare(self, env: Envelope, event: ChargeRequestedV1) -> ChargeOutcome | None:
         """Charge once (outside any transaction). None if the request was answered already."""
-        answered = await repository.get_payment(
-            self.db(), charge_payment_id(event.charge_request_id)
+        answered = await repository.PaymentsRepository(self.db()).get_payment(
+            charge_payment_id(event.charge_request_id)
         )
         if answered is not None:
             return None  # recorded, and its event emitted, by an earlier delivery
         request = commands.charge_request(event)
         source = await charge_source(
-            self.db(), request, await repository.get_payment(self.db(), event.payment_id)
+            self.db(),
+            request,
+            await repository.PaymentsRepository(self.db()).get_payment(event.payment_id),
         )
         try:
             charge = plan_charge(request, source)
@@ -115,7 +117,7 @@ class ExtraCharges(StripeUseCases[StripeGateway]):
         key = charge_payment_id(event.charge_request_id)
         charge = outcome.charge
         row = _payment_row(charge, outcome, env) if charge else _refused_row(event, outcome, env)
-        if row is not None and not await repository.insert_payment(conn, row):
+        if row is not None and not await repository.PaymentsRepository(conn).insert_payment(row):
             return  # answered by an earlier delivery
         if outcome.succeeded:
             assert charge is not None and outcome.result is not None
@@ -124,7 +126,7 @@ class ExtraCharges(StripeUseCases[StripeGateway]):
                     f"charge request {charge.charge_request_id}: Stripe took "
                     f"{outcome.result.amount_received} of {charge.amount}"
                 )
-            payment = await repository.get_payment(conn, charge.payment_id)
+            payment = await repository.PaymentsRepository(conn).get_payment(charge.payment_id)
             assert payment is not None
             captured = payment_captured(payment, outcome.result, (charge.split,))
             await self.outbox.reply(conn, captured, key=key, cause=env)

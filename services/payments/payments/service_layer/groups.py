@@ -53,7 +53,7 @@ class GroupRelease:
 
 class GroupPayments(SavedCardUseCases):
     async def _payment(self, payment_id: str, group_id: str) -> asyncpg.Record | None:
-        payment = await repository.get_payment(self.db(), payment_id)
+        payment = await repository.PaymentsRepository(self.db()).get_payment(payment_id)
         if payment is not None and payment["group_id"] != group_id:
             raise PermanentError(f"payment {payment_id} is not group {group_id}'s payment")
         return payment
@@ -142,13 +142,12 @@ class GroupPayments(SavedCardUseCases):
         if release.from_status == PaymentStatus.SAVED:
             # No money was taken or held: the card stays saved to the guest's customer, this
             # payment will just never charge it.
-            await repository.apply_trigger(
-                conn, release.payment_id, PaymentStatus.SAVED, PaymentTrigger.CANCEL
+            await repository.PaymentsRepository(conn).apply_trigger(
+                release.payment_id, PaymentStatus.SAVED, PaymentTrigger.CANCEL
             )
             return
         assert release.result is not None
-        if await repository.apply_trigger(
-            conn,
+        if await repository.PaymentsRepository(conn).apply_trigger(
             release.payment_id,
             release.from_status,
             PaymentTrigger.VOID,

@@ -20,7 +20,7 @@ T = TypeVar("T")
 
 async def existing_payment(db: PaymentsDB, payment_id: str) -> asyncpg.Record:
     """The payment; PermanentError when there is none."""
-    payment = await repository.get_payment(db, payment_id)
+    payment = await repository.PaymentsRepository(db).get_payment(payment_id)
     if payment is None:
         raise PermanentError(f"payment {payment_id} does not exist")
     return payment

@@ -128,8 +128,8 @@ class PaymentHandlers(StripeUseCases[StripeGateway]):
     async def start_checkout(self, checkout: Checkout) -> Authorization | None:
         """The Stripe side of a checkout (outside any transaction): find or create the guest's
         customer, then authorize or save the card. None if the payment is recorded already."""
-        recorded, stored = await repository.checkout_state(
-            self.db(), checkout.payment_id, checkout.guest_id
+        recorded, stored = await repository.PaymentsRepository(self.db()).checkout_state(
+            checkout.payment_id, checkout.guest_id
         )
         if recorded:
             return None  # recorded already; record_checkout() will skip too
@@ -144,7 +144,9 @@ class PaymentHandlers(StripeUseCases[StripeGateway]):
                 # Stripe no longer knows the saved customer (deleted in the dashboard, or a
                 # simulator reset): forget it and pay with a fresh one instead of failing
                 # every checkout of this guest from now on.
-                await repository.forget_customer(self.db(), checkout.guest_id, stored)
+                await repository.PaymentsRepository(self.db()).forget_customer(
+                    checkout.guest_id, stored
+                )
                 customer = await self._new_customer(checkout.guest_id, replacing=stored)
                 deposit, result = await self._secure_then_start(checkout, customer)
         except StripeGatewayError as exc:
@@ -204,7 +206,9 @@ class PaymentHandlers(StripeUseCases[StripeGateway]):
         if auth is None:
             return
         if auth.customer_id:
-            await repository.save_customer(conn, checkout.guest_id, auth.customer_id)
+            await repository.PaymentsRepository(conn).save_customer(
+                checkout.guest_id, auth.customer_id
+            )
         if checkout.payment_method_type == US_BANK_ACCOUNT:
             await self.bank_debits.record_debit(conn, env, checkout, auth)
             return
@@ -217,7 +221,7 @@ class PaymentHandlers(StripeUseCases[StripeGateway]):
 
     # -- booking confirmed: capture -------------------------------------------------------
     async def capture(self, env: Envelope, event: BookingConfirmedV1) -> PaymentIntentResult | None:
-        payment = await repository.get_payment(self.db(), event.payment_id)
+        payment = await repository.PaymentsRepository(self.db()).get_payment(event.payment_id)
         if payment is None:
             raise PermanentError(f"payment {event.payment_id} does not exist")
         if payment["group_id"] is not None:
@@ -250,7 +254,7 @@ class PaymentHandlers(StripeUseCases[StripeGateway]):
     ) -> None:
         if result is None:
             return
-        payment = await repository.get_payment(conn, event.payment_id)
+        payment = await repository.PaymentsRepository(conn).get_payment(event.payment_id)
         assert payment is not None
         if payment["status"] == PaymentStatus.SAVED:
             await self.saved.record_charge(conn, env, event.payment_id, PaymentStatus.SAVED, result)
@@ -270,7 +274,7 @@ class PaymentHandlers(StripeUseCases[StripeGateway]):
     async def void(self, env: Envelope, event: BookingFailedV1) -> PaymentIntentResult | None:
         if event.payment_id is None:
             return None
-        payment = await repository.get_payment(self.db(), event.payment_id)
+        payment = await repository.PaymentsRepository(self.db()).get_payment(event.payment_id)
         if payment is None or payment["status"] not in VOIDABLE or payment["group_id"] is not None:
             return None  # a group's payment is voided by group_failed only
         cancel = self.stripe.cancel(
@@ -290,8 +294,8 @@ class PaymentHandlers(StripeUseCases[StripeGateway]):
             return
         voided = False
         for held in VOIDABLE:  # authorized, else still waiting for the guest's authentication
-            voided = voided or await repository.apply_trigger(
-                conn, event.payment_id, held, PaymentTrigger.VOID, stripe_status=result.status
+            voided = voided or await repository.PaymentsRepository(conn).apply_trigger(
+                event.payment_id, held, PaymentTrigger.VOID, stripe_status=result.status
             )
         if voided:
             # A single booking's payment (a group's is voided by group_failed): no group.

@@ -114,8 +114,7 @@ class Reauthorizations(StripeUseCases[StripeGateway]):
             await self._failed(conn, env, event, renewal)
             return
         # Compare-and-set; None (renewed, captured or voided meanwhile) is handled below.
-        row = await repository.swap_authorization(
-            conn,
+        row = await repository.PaymentsRepository(conn).swap_authorization(
             event.payment_id,
             event.expiring_payment_intent_id,
             result.id,
@@ -124,8 +123,7 @@ class Reauthorizations(StripeUseCases[StripeGateway]):
         # The old authorization, or (renewed, captured or voided meanwhile) the new one, is
         # not needed any more: the sweeper cancels it after the grace period.
         replaced = event.expiring_payment_intent_id if row is not None else result.id
-        inserted = await repository.add_replaced_authorization(
-            conn,
+        inserted = await repository.PaymentsRepository(conn).add_replaced_authorization(
             replaced,
             event.payment_id,
             result.id if row is not None else event.expiring_payment_intent_id,
@@ -182,7 +180,7 @@ async def raise_if_renewed(db: asyncpg.Pool, payment: asyncpg.Record) -> None:
     """Stripe refused an operation on the payment's authorization: if a renewal replaced that
     authorization meanwhile, raise a retryable error so the consumer tries again on the new
     one instead of giving up."""
-    current = await repository.get_payment(db, payment["payment_id"])
+    current = await repository.PaymentsRepository(db).get_payment(payment["payment_id"])
     if current is not None and current["payment_intent_id"] != payment["payment_intent_id"]:
         raise AuthorizationRenewed(
             f"payment {payment['payment_id']}: authorization {payment['payment_intent_id']} "
@@ -203,7 +201,7 @@ async def cancel_replaced(
     """Cancel on Stripe the authorizations renewals replaced, once their grace has passed.
     Returns how many were settled (cancelled, or found not cancellable)."""
     done = 0
-    for intent in await repository.replaced_due(pool, grace, limit):
+    for intent in await repository.PaymentsRepository(pool).replaced_due(grace, limit):
         error: str | None = None
         try:
             await stripe.cancel(intent, idempotency_key=idempotency_key("cancel-replaced", intent))
@@ -216,6 +214,6 @@ async def cancel_replaced(
             error = f"{exc.code}: {exc.message}"
             log.warning("replaced authorization %s not cancelled: %s", intent, error)
         # Rows are never deleted and a second sweeper settles it the same way: quiet.
-        await repository.settle_replaced(pool, intent, error)
+        await repository.PaymentsRepository(pool).settle_replaced(intent, error)
         done += 1
     return done

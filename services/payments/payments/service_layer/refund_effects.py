@@ -56,8 +56,7 @@ async def apply_to_payment(
         await refunds_db.add_refunded(conn, order.payment_id, order.amount)
     elif outcome.method == VOID:
         assert outcome.intent is not None
-        await repository.apply_trigger(
-            conn,
+        await repository.PaymentsRepository(conn).apply_trigger(
             order.payment_id,
             PaymentStatus.AUTHORIZED,
             PaymentTrigger.VOID,
@@ -79,8 +78,8 @@ async def apply_to_payment(
         rest = lowered_charge(order, payment) if order.cause == AMENDMENT else ()
         if not rest:
             # A cancelled booking must never be charged: its saved card will not be.
-            await repository.apply_trigger(
-                conn, order.payment_id, payment.status, PaymentTrigger.CANCEL
+            await repository.PaymentsRepository(conn).apply_trigger(
+                order.payment_id, payment.status, PaymentTrigger.CANCEL
             )
             return
         # An amended booking's saved card is charged the lower price instead.

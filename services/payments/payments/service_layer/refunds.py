@@ -142,7 +142,7 @@ class Refunds(StripeUseCases[StripeGateway]):
 
     async def _group_of(self, payment_id: str) -> str | None:
         """The group whose payment it is (None: a single booking's, or no such payment)."""
-        payment = await repository.get_payment(self.db(), payment_id)
+        payment = await repository.PaymentsRepository(self.db()).get_payment(payment_id)
         return payment["group_id"] if payment is not None else None
 
     # -- one try ----------------------------------------------------------------------------

@@ -204,7 +204,7 @@ async def plan_reversals(
     share not transferred yet needs none: it only lowers what may still be released."""
     if method != REFUND or order.host_amount <= 0:
         return 0
-    payment = await repository.get_payment(conn, order.payment_id)
+    payment = await repository.PaymentsRepository(conn).get_payment(order.payment_id)
     if payment is None or is_destination_charge(payment):
         return 0  # a destination charge's refund reverses its transfer itself (reverse_transfer)
     transfers = await transfers_db.reversible(conn, order.payment_id, order.booking_id)

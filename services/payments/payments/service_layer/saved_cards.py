@@ -168,9 +168,11 @@ class SavedCards(StripeUseCases[StripeGateway]):
                 "decline_code": None,
                 "failure_message": error.message,
             }
-        if not await repository.apply_trigger(conn, payment_id, from_status, failure, **failed):
+        if not await repository.PaymentsRepository(conn).apply_trigger(
+            payment_id, from_status, failure, **failed
+        ):
             return  # no longer in from_status: recorded by an earlier delivery
-        payment = await repository.get_payment(conn, payment_id)
+        payment = await repository.PaymentsRepository(conn).get_payment(payment_id)
         assert payment is not None
         await self.outbox.reply(
             conn,

@@ -154,7 +154,7 @@ class Transfers(StripeUseCases[StripeGateway]):
         """Check the release with the payment row locked and reserve its amount (a pending
         row); the payment. Raises TransferRefused."""
         async with self.db().acquire() as conn, conn.transaction():
-            payment = await repository.lock_payment(conn, event.payment_id)
+            payment = await repository.PaymentsRepository(conn).lock_payment(event.payment_id)
             if payment is None:
                 raise TransferRefused(
                     "payment_not_found", f"payment {event.payment_id} does not exist"

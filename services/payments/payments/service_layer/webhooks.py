@@ -142,7 +142,7 @@ async def _apply_event(
     obj = event["data"]["object"]
     if obj.get("object") == "payment_intent":
         # The intent's payments, locked once: every handler below reads these rows.
-        payments = await repository.lock_by_intent(conn, obj["id"])
+        payments = await repository.PaymentsRepository(conn).lock_by_intent(obj["id"])
         await _apply_intent(conn, event, payments)
         await card_actions.apply_intent_event(conn, _OUTBOX, event, payments)
         await bank_debit_webhooks.apply_intent_event(conn, _OUTBOX, event, payments, return_window)
@@ -176,7 +176,9 @@ async def _apply_intent(
             )
             continue
         repository.expect_changed(  # locked above
-            await repository.set_stripe_status(conn, payment["payment_id"], intent["status"]),
+            await repository.PaymentsRepository(conn).set_stripe_status(
+                payment["payment_id"], intent["status"]
+            ),
             f"stripe status of payment {payment['payment_id']}",
         )
 

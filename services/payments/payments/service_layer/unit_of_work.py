@@ -1,0 +1,47 @@
+"""One transaction of payments: its connection, the outbox, and the repositories that run their
+SQL on it.
+
+A use case's `apply` (the half of a consumer route that records what Stripe answered, in the
+transaction that claims the inbox row) takes a `UnitOfWork` and reads and writes only through
+it, so the unit tests can hand it fakes and run it without Postgres. It lives in the service
+layer, as booking's does: the routing table builds one per consumed event (`on_uow`), and
+entrypoints may not import adapters. The outbox is bootstrap's, handed down by whoever opens
+the transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import asyncpg
+
+from eventkit.outbox import Outbox
+from marketplace_contracts import Envelope, EventModel
+from payments.adapters.repository import PaymentsRepository
+
+
+class UnitOfWork:
+    """Wraps a connection that is inside a transaction (a consumed event's, a worker's, a staff
+    request's); the repositories are built on it, cheaply, each time."""
+
+    def __init__(self, conn: asyncpg.Connection, outbox: Outbox) -> None:
+        self.conn = conn
+        self.outbox = outbox
+        self.payments = PaymentsRepository(conn)
+
+    async def reply(self, event: EventModel, *, key: str, cause: Envelope) -> Envelope:
+        """Publish `event` with this transaction, in answer to `cause` (its saga, caused by it)."""
+        return await self.outbox.reply(self.conn, event, key=key, cause=cause)
+
+
+def on_uow(
+    outbox: Outbox,
+    apply: Callable[[UnitOfWork, Envelope, Any, Any], Awaitable[None]],
+) -> Callable[[asyncpg.Connection, Envelope, Any, Any], Awaitable[None]]:
+    """A route's `apply` that takes payments' unit of work, on the consumer's transaction."""
+
+    async def run(conn: asyncpg.Connection, env: Envelope, event: Any, prepared: Any) -> None:
+        await apply(UnitOfWork(conn, outbox), env, event, prepared)
+
+    return run
