@@ -11,6 +11,7 @@ from datetime import datetime
 
 from prometheus_client import Gauge
 
+from disputes.adapters.cases_repository import CasesRepository
 from disputes.domain.case import REMINDED, RESPONDABLE
 from eventkit import metrics
 from eventkit.periodic import every
@@ -25,20 +26,15 @@ DUE_24H_NO_EVIDENCE = Gauge(
     "Disputes due within 24 hours whose evidence is not submitted yet (status needs_response).",
 )
 
-_DUE = (
-    "SELECT count(*) FILTER (WHERE due_by <= $1::timestamptz + interval '72 hours') AS due72, "
-    "count(*) FILTER (WHERE due_by <= $1::timestamptz + interval '24 hours' "
-    "  AND status = ANY($2::text[])) AS due24 "
-    "FROM disputes.cases WHERE due_by >= $1::timestamptz AND status = ANY($3::text[])"
-)
 # Still before the bank's decision (the statuses reminders go out for): due_by matters.
 _OPEN = sorted(REMINDED)
 
 
 def gauges_worker(now: Callable[[], datetime]) -> Worker:
     async def refresh(runtime: ServiceRuntime) -> None:
-        row = await runtime.db.fetchrow(_DUE, now(), sorted(RESPONDABLE), _OPEN)
-        DUE_72H.set(row["due72"])
-        DUE_24H_NO_EVIDENCE.set(row["due24"])
+        async with runtime.db.acquire() as conn:
+            due72, due24 = await CasesRepository(conn).due_counts(now(), sorted(RESPONDABLE), _OPEN)
+        DUE_72H.set(due72)
+        DUE_24H_NO_EVIDENCE.set(due24)
 
     return every(metrics.refresh_seconds(), refresh, name="disputes_gauges")

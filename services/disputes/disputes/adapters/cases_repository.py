@@ -3,6 +3,7 @@ and submissions (asyncpg). A case is read `FOR UPDATE` before it changes: one wr
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -183,3 +184,20 @@ class CasesRepository:
             f"ORDER BY {DUE}, c.dispute_id LIMIT ${len(args)}",
             *args,
         )
+
+    async def due_counts(
+        self, now: datetime, respondable: Sequence[str], still_open: Sequence[str]
+    ) -> tuple[int, int]:
+        """Cases in `still_open` statuses due within 72 hours of `now`, and those of them due
+        within 24 hours whose status is in `respondable` (evidence still to be submitted)."""
+        row = await self.conn.fetchrow(
+            "SELECT count(*) FILTER (WHERE due_by <= $1::timestamptz + interval '72 hours') AS d72, "
+            "count(*) FILTER (WHERE due_by <= $1::timestamptz + interval '24 hours' "
+            "  AND status = ANY($2::text[])) AS d24 "
+            f"FROM {S}.cases WHERE due_by >= $1::timestamptz AND status = ANY($3::text[])",
+            now,
+            respondable,
+            still_open,
+        )
+        assert row is not None  # an aggregate always answers one row
+        return row["d72"], row["d24"]
