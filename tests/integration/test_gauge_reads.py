@@ -1,4 +1,4 @@
-"""The reads behind payments' and finance's gauges (their `metrics.gauges_worker`), against the
+"""The reads behind payments', finance's and disputes' gauges (their `metrics.gauges_worker`), against the
 test database; each test's rows are rolled back."""
 
 from __future__ import annotations
@@ -9,6 +9,8 @@ from datetime import UTC, date, datetime, timedelta
 import asyncpg
 import pytest
 
+from disputes.adapters.cases_repository import CasesRepository
+from disputes.domain.case import REMINDED, RESPONDABLE
 from finance.adapters import close_repository
 from payments.adapters import repository as payments_repository
 from tests.support.rolled_back import rolled_back
@@ -62,3 +64,32 @@ async def test_open_exceptions_and_each_currencys_latest_close() -> None:
             )
         latest = {r["currency"]: r["status"] for r in await close_repository.latest_closes(conn)}
         assert latest["zzq"] == "closed"
+
+
+async def _case(conn: asyncpg.Connection, status: str, due_in: timedelta, now: datetime) -> None:
+    dispute_id = f"dp_gauge_{uuid.uuid4().hex[:10]}"
+    await conn.execute(
+        "INSERT INTO disputes.cases (dispute_id, processor_dispute_id, payment_id, booking_id,"
+        " amount, currency, reason, status, inquiry, due_by, opened_at)"
+        " VALUES ($1, $1, 'pay_gauge', 'bkg_gauge', 1000, 'usd', 'fraudulent', $2, false, $3, $4)",
+        dispute_id,
+        status,
+        now + due_in,
+        now,
+    )
+
+
+async def test_disputes_due_within_72_and_24_hours_are_counted() -> None:
+    now = datetime(2031, 3, 1, tzinfo=UTC)  # ahead of every other test's cases
+    respondable, still_open = sorted(RESPONDABLE), sorted(REMINDED)
+    async with rolled_back("disputes") as conn:
+        cases = CasesRepository(conn)
+        before = await cases.due_counts(now, respondable, still_open)
+        await _case(conn, "needs_response", timedelta(hours=10), now)  # both
+        await _case(conn, "under_review", timedelta(hours=10), now)  # 72 h only: evidence in
+        await _case(conn, "needs_response", timedelta(hours=50), now)  # 72 h only
+        await _case(conn, "needs_response", timedelta(hours=80), now)  # neither
+        await _case(conn, "needs_response", timedelta(hours=-1), now)  # past due: neither
+        await _case(conn, "won", timedelta(hours=10), now)  # decided: neither
+        after = await cases.due_counts(now, respondable, still_open)
+        assert (after[0] - before[0], after[1] - before[1]) == (3, 1)
