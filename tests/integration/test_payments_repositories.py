@@ -238,22 +238,23 @@ async def test_a_deposit_is_recorded_once_and_released_once(conn: asyncpg.Connec
         "amount": 5000,
         "currency": "usd",
     }
-    assert await deposit_repository.insert_deposit(conn, **deposit)
-    assert not await deposit_repository.insert_deposit(conn, **{**deposit, "amount": 1})
-    card = await deposit_repository.deposit_card(conn, payment_id)
+    deposits = deposit_repository.DepositsRepository(conn)
+    assert await deposits.insert_deposit(**deposit)
+    assert not await deposits.insert_deposit(**{**deposit, "amount": 1})
+    card = await deposits.deposit_card(payment_id)
     assert card is not None and dict(card) == {
         "customer_id": "cus_repo",
         "payment_method": "pm_saved",
     }
-    assert await deposit_repository.deposit_setup_intent(conn, payment_id) == "seti_repo"
-    assert await deposit_repository.release_deposit(conn, payment_id, 9000, "checked out")
-    assert not await deposit_repository.release_deposit(conn, payment_id, 0, "again")
+    assert await deposits.deposit_setup_intent(payment_id) == "seti_repo"
+    assert await deposits.release_deposit(payment_id, 9000, "checked out")
+    assert not await deposits.release_deposit(payment_id, 0, "again")
     charged = await conn.fetchval(
         "SELECT charged FROM payments.deposits WHERE payment_id = $1", payment_id
     )
     assert charged == 5000  # never more than the deposit
-    assert not await deposit_repository.release_deposit(conn, "pay_without_deposit", 0, None)
-    assert await deposit_repository.deposit_setup_intent(conn, "pay_without_deposit") is None
+    assert not await deposits.release_deposit("pay_without_deposit", 0, None)
+    assert await deposits.deposit_setup_intent("pay_without_deposit") is None
 
 
 # -- webhooks ---------------------------------------------------------------------------------

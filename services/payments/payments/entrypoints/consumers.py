@@ -4,6 +4,7 @@ from eventkit.routing import EventRouter
 from marketplace_contracts.events import booking as b
 from marketplace_contracts.events import disputes, finance
 from payments.service_layer.handlers import PaymentHandlers
+from payments.service_layer.unit_of_work import on_uow
 
 
 def build_router(h: PaymentHandlers) -> EventRouter:
@@ -16,14 +17,20 @@ def build_router(h: PaymentHandlers) -> EventRouter:
     router.add(b.GroupCheckoutRequestedV1, h.record_group_authorization, prepare=h.authorize_group)
     router.add(b.GroupCaptureRequestedV1, h.groups.record_capture, prepare=h.groups.capture)
     router.add(b.GroupFailedV1, h.groups.record_void, prepare=h.groups.void)
-    router.add(b.BookingCancelledV1, h.refunds.apply, prepare=h.refunds.prepare)
+    router.add(b.BookingCancelledV1, on_uow(h.outbox, h.refunds.apply), prepare=h.refunds.prepare)
     router.add(b.ChargeRequestedV1, h.charges.apply, prepare=h.charges.prepare)
-    router.add(b.AmendmentDecidedV1, h.refunds.apply_amendment, prepare=h.refunds.prepare_amendment)
-    router.add(b.DepositReleasedV1, h.deposits.on_released)
+    router.add(
+        b.AmendmentDecidedV1,
+        on_uow(h.outbox, h.refunds.apply_amendment),
+        prepare=h.refunds.prepare_amendment,
+    )
+    router.add(b.DepositReleasedV1, on_uow(h.outbox, h.deposits.on_released))
     # finance.events: payout releases and reversal requests (the router ignores the rest);
     # a requested reversal is made by the reversal worker, as a refund's is.
-    router.add(finance.PayoutReleasedV1, h.transfers.apply, prepare=h.transfers.prepare)
-    router.add(finance.TransferReversalRequestedV1, h.reversals.request)
+    router.add(
+        finance.PayoutReleasedV1, on_uow(h.outbox, h.transfers.apply), prepare=h.transfers.prepare
+    )
+    router.add(finance.TransferReversalRequestedV1, on_uow(h.outbox, h.reversals.request))
     # disputes.events: what trust staff (or the deadline) ask of Stripe.
     actions = h.dispute_actions
     router.add(

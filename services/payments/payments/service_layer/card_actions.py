@@ -95,7 +95,9 @@ async def _authenticated(
     )
     # Locked above while still awaiting the guest: nobody else could have moved it.
     repository.expect_changed(changed, f"payment {payment['payment_id']} authenticated")
-    deposit = await deposit_repository.deposit_setup_intent(conn, payment["payment_id"])
+    deposit = await deposit_repository.DepositsRepository(conn).deposit_setup_intent(
+        payment["payment_id"]
+    )
     log.info("payment %s authorized after the guest authenticated", payment["payment_id"])
     await outbox.add(
         conn,

@@ -23,6 +23,7 @@ from payments.domain.checkout import Checkout
 from payments.domain.payment import authorization_outcome
 from payments.service_layer import card_actions
 from payments.service_layer.deposits import Deposits
+from payments.service_layer.unit_of_work import UnitOfWork
 
 E = TypeVar("E", bound=EventModel)
 
@@ -94,11 +95,13 @@ async def record_card_authorization(
         return
     if action:
         assert result is not None
-        await deposits.record(conn, checkout, auth.customer_id, auth.deposit)
+        await deposits.record(UnitOfWork(conn, outbox), checkout, auth.customer_id, auth.deposit)
         await outbox.add(conn, card_actions.action_required(checkout, result), **meta)
     elif ok:
         assert result is not None
-        deposit_setup = await deposits.record(conn, checkout, auth.customer_id, auth.deposit)
+        deposit_setup = await deposits.record(
+            UnitOfWork(conn, outbox), checkout, auth.customer_id, auth.deposit
+        )
         authorized = card_fact(
             PaymentAuthorizedV1,
             checkout,

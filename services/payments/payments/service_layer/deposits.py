@@ -24,11 +24,12 @@ import asyncpg
 
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.booking import DepositReleasedV1
-from payments.adapters import deposit_repository
+from payments.adapters.deposit_repository import DepositsRepository
 from payments.adapters.stripe_gateway import SetupIntentResult, StripeGateway, StripeGatewayError
 from payments.domain.charges import DEPOSIT_CLAIM_REASON, ChargeRequest
 from payments.domain.checkout import Checkout
 from payments.domain.ids import idempotency_key
+from payments.service_layer.unit_of_work import UnitOfWork
 
 
 def deposit_failure(result: SetupIntentResult) -> StripeGatewayError | None:
@@ -51,7 +52,7 @@ async def charge_source(
     the deposit (its customer and payment method) when there is one."""
     if source is None or event.reason != DEPOSIT_CLAIM_REASON:
         return source
-    deposit = await deposit_repository.deposit_card(db, event.payment_id)
+    deposit = await DepositsRepository(db).deposit_card(event.payment_id)
     if deposit is None:
         return source  # e.g. a group leg: the group's payment saved its card
     return {
@@ -80,7 +81,7 @@ class Deposits:
 
     @staticmethod
     async def record(
-        conn: asyncpg.Connection,
+        uow: UnitOfWork,
         checkout: Checkout,
         customer: str | None,
         result: SetupIntentResult | None,
@@ -92,8 +93,7 @@ class Deposits:
         if deposit_failure(result) is not None or result.payment_method is None:
             return None
         # A redelivered checkout finds its deposit recorded: the same intent, quietly.
-        await deposit_repository.insert_deposit(
-            conn,
+        await uow.deposits.insert_deposit(
             payment_id=checkout.payment_id,
             booking_id=checkout.booking_id,
             setup_intent_id=result.id,
@@ -105,10 +105,10 @@ class Deposits:
         return result.id
 
     async def on_released(
-        self, conn: asyncpg.Connection, env: Envelope, event: DepositReleasedV1, _: object
+        self, uow: UnitOfWork, env: Envelope, event: DepositReleasedV1, _: object
     ) -> None:
         """booking.deposit_released: nothing more is charged against the deposit. A payment
         without a deposit row (a group leg's) has nothing to mark."""
-        await deposit_repository.release_deposit(  # released already: a redelivery
-            conn, event.payment_id, event.charged, event.reason
+        await uow.deposits.release_deposit(  # released already: a redelivery
+            event.payment_id, event.charged, event.reason
         )

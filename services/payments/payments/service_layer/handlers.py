@@ -215,7 +215,9 @@ class PaymentHandlers(StripeUseCases[StripeGateway]):
         if checkout.save_for_later:
             await self.saved.record_saved(conn, env, checkout, auth)
             # A deposit reuses the card this SetupIntent saved (no second one).
-            await self.deposits.record(conn, checkout, auth.customer_id, auth.setup_intent)
+            await self.deposits.record(
+                self.unit(conn), checkout, auth.customer_id, auth.setup_intent
+            )
             return
         await record_card_authorization(conn, self.outbox, self.deposits, env, checkout, auth)
 

@@ -7,11 +7,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-import asyncpg
-
-from eventkit.outbox import Outbox
-from payments.adapters import refund_repository as refunds_db
-from payments.adapters import repository
 from payments.adapters.stripe_gateway import PaymentIntentResult
 from payments.domain.checkout import Split
 from payments.domain.payment import PaymentStatus, PaymentTrigger
@@ -26,6 +21,7 @@ from payments.domain.refunds import (
     lowered_charge,
 )
 from payments.service_layer.captures import record_captured
+from payments.service_layer.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -44,8 +40,7 @@ class RefundOutcome:
 
 
 async def apply_to_payment(
-    conn: asyncpg.Connection,
-    outbox: Outbox,
+    uow: UnitOfWork,
     outcome: RefundOutcome,
     payment: PaymentState | None,
     correlation_id: uuid.UUID,
@@ -53,10 +48,10 @@ async def apply_to_payment(
 ) -> None:
     order = outcome.order
     if outcome.method == REFUND:
-        await refunds_db.add_refunded(conn, order.payment_id, order.amount)
+        await uow.refunds.add_refunded(order.payment_id, order.amount)
     elif outcome.method == VOID:
         assert outcome.intent is not None
-        await repository.PaymentsRepository(conn).apply_trigger(
+        await uow.payments.apply_trigger(
             order.payment_id,
             PaymentStatus.AUTHORIZED,
             PaymentTrigger.VOID,
@@ -64,9 +59,10 @@ async def apply_to_payment(
         )
     elif outcome.method == PARTIAL_CAPTURE:
         assert outcome.intent is not None
+        # captures' record_captured takes the transaction's connection and the outbox.
         await record_captured(
-            conn,
-            outbox,
+            uow.conn,
+            uow.outbox,
             order.payment_id,
             PaymentStatus.AUTHORIZED,
             outcome.intent,
@@ -78,14 +74,13 @@ async def apply_to_payment(
         rest = lowered_charge(order, payment) if order.cause == AMENDMENT else ()
         if not rest:
             # A cancelled booking must never be charged: its saved card will not be.
-            await repository.PaymentsRepository(conn).apply_trigger(
+            await uow.payments.apply_trigger(
                 order.payment_id, payment.status, PaymentTrigger.CANCEL
             )
             return
         # An amended booking's saved card is charged the lower price instead.
         [split] = rest
-        await refunds_db.lower_charge(
-            conn,
+        await uow.refunds.lower_charge(
             order.payment_id,
             payment.status,
             amount=split.amount,

@@ -32,14 +32,12 @@ from collections.abc import Callable
 import asyncpg
 
 from domainkit.rows import from_attrs
-from eventkit import unit_of_work
 from eventkit.outbox import Outbox
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.booking import AmendmentDecidedV1, BookingCancelledV1
 from marketplace_contracts.events.payments import RefundFailedV1, RefundSucceededV1
 from payments import metrics
-from payments.adapters import refund_repository as refunds_db
-from payments.adapters import repository
+from payments.adapters.refund_repository import RefundsRepository
 from payments.adapters.stripe_gateway import PaymentIntentResult, StripeGateway, StripeGatewayError
 from payments.domain.ids import idempotency_key
 from payments.domain.refunds import (
@@ -60,6 +58,7 @@ from payments.service_layer import commands
 from payments.service_layer.guards import cancel_authorization
 from payments.service_layer.refund_effects import RefundOutcome, apply_to_payment
 from payments.service_layer.reversals import plan_reversals
+from payments.service_layer.unit_of_work import UnitOfWork
 from payments.service_layer.use_cases import StripeUseCases
 
 log = logging.getLogger("payments.refunds")
@@ -87,6 +86,12 @@ class Refunds(StripeUseCases[StripeGateway]):
         self.max_attempts = max_attempts
         self.retry_backoff = retry_backoff
 
+    @property
+    def refunds(self) -> RefundsRepository:
+        """Refunds on the pool, each statement its own transaction: the refund's row between
+        tries (created, counted, its last error), outside the transaction that records it."""
+        return RefundsRepository(self.db())
+
     # -- booking cancelled: the consumer's route ------------------------------------------
     async def prepare(self, env: Envelope, event: BookingCancelledV1) -> list[RefundOutcome]:
         """Each refund of the cancellation in turn: the booking's checkout payment, then any
@@ -107,13 +112,13 @@ class Refunds(StripeUseCases[StripeGateway]):
 
     async def apply(
         self,
-        conn: asyncpg.Connection,
+        uow: UnitOfWork,
         env: Envelope,
         event: BookingCancelledV1,
         outcomes: list[RefundOutcome],
     ) -> None:
         for outcome in outcomes:
-            await self.record(conn, outcome, env.correlation_id, env.event_id)
+            await self.record(uow, outcome, env.correlation_id, env.event_id)
 
     # -- amendment decided: the consumer's route --------------------------------------------
     async def prepare_amendment(
@@ -132,17 +137,17 @@ class Refunds(StripeUseCases[StripeGateway]):
 
     async def apply_amendment(
         self,
-        conn: asyncpg.Connection,
+        uow: UnitOfWork,
         env: Envelope,
         event: AmendmentDecidedV1,
         outcome: RefundOutcome | None,
     ) -> None:
         if outcome is not None:
-            await self.record(conn, outcome, env.correlation_id, env.event_id)
+            await self.record(uow, outcome, env.correlation_id, env.event_id)
 
     async def _group_of(self, payment_id: str) -> str | None:
         """The group whose payment it is (None: a single booking's, or no such payment)."""
-        payment = await repository.PaymentsRepository(self.db()).get_payment(payment_id)
+        payment = await self.payments.get_payment(payment_id)
         return payment["group_id"] if payment is not None else None
 
     # -- one try ----------------------------------------------------------------------------
@@ -152,11 +157,11 @@ class Refunds(StripeUseCases[StripeGateway]):
         """One try at a refund (outside any transaction). None if it was decided already; an
         outcome to record; or a raised retryable error (StripeGatewayError, PaymentBusy) while
         tries are left."""
-        row = await refunds_db.open_refund(self.db(), order, correlation_id, source_event_id)
+        row = await self.refunds.open_refund(order, correlation_id, source_event_id)
         if row["status"] != "pending":
             return None  # decided by an earlier request or delivery: emitted then
         order = RefundOrder.of_row(row)  # the first request of this id is the one made
-        attempts = await refunds_db.count_attempt(self.db(), order.refund_id)
+        attempts = await self.refunds.count_attempt(order.refund_id)
         plan: Plan | None = None
         try:
             plan, payment = await self._plan(order)
@@ -166,7 +171,7 @@ class Refunds(StripeUseCases[StripeGateway]):
         except RefundRefused as exc:
             return RefundOutcome(order, False, None, code=exc.code, message=exc.message)
         except (StripeGatewayError, PaymentBusy) as exc:
-            await refunds_db.note_error(self.db(), order.refund_id, exc.code, exc.message)
+            await self.refunds.note_error(order.refund_id, exc.code, exc.message)
             retryable = isinstance(exc, PaymentBusy) or exc.retryable
             if retryable and attempts < self.max_attempts:
                 log.warning(
@@ -182,17 +187,17 @@ class Refunds(StripeUseCases[StripeGateway]):
 
     async def _plan(self, order: RefundOrder) -> tuple[Plan, PaymentState]:
         """Choose the method with the payment row locked, counting the refunds under way."""
-        async with self.db().acquire() as conn, conn.transaction():
-            payment = await refunds_db.payment_state(conn, order.payment_id, for_update=True)
+        async with self.transaction() as uow:
+            payment = await uow.refunds.payment_state(order.payment_id, for_update=True)
             reserved = refunded = 0
             if payment is not None:
-                reserved = await refunds_db.reserved(conn, order.payment_id, order.refund_id)
-                refunded = await refunds_db.refunded_for_booking(
-                    conn, order.payment_id, order.booking_id, order.refund_id
+                reserved = await uow.refunds.reserved(order.payment_id, order.refund_id)
+                refunded = await uow.refunds.refunded_for_booking(
+                    order.payment_id, order.booking_id, order.refund_id
                 )
             plan = plan_refund(order, payment, reserved=reserved, refunded_for_booking=refunded)
             assert payment is not None
-            await refunds_db.choose_method(conn, order.refund_id, plan.method)
+            await uow.refunds.choose_method(order.refund_id, plan.method)
         return plan, payment
 
     async def _execute(
@@ -241,7 +246,7 @@ class Refunds(StripeUseCases[StripeGateway]):
     # -- recording --------------------------------------------------------------------------
     async def record(
         self,
-        conn: asyncpg.Connection,
+        uow: UnitOfWork,
         outcome: RefundOutcome,
         correlation_id: uuid.UUID,
         causation_id: uuid.UUID,
@@ -249,24 +254,24 @@ class Refunds(StripeUseCases[StripeGateway]):
         """Write the outcome and its event, once per refund (False: decided already)."""
         order = outcome.order
         # Payment row first, then the refund's: the order `_plan` locks them in.
-        payment = await refunds_db.payment_state(conn, order.payment_id, for_update=True)
-        row = await refunds_db.get_refund(conn, order.refund_id, for_update=True)
+        payment = await uow.refunds.payment_state(order.payment_id, for_update=True)
+        row = await uow.refunds.get_refund(order.refund_id, for_update=True)
         if row is None or row["status"] != "pending":
             return False
         if not outcome.succeeded:
-            await self._record_failure(conn, outcome, row["attempts"], correlation_id, causation_id)
+            await self._record_failure(uow, outcome, row["attempts"], correlation_id, causation_id)
             return True
         assert outcome.method is not None
-        await apply_to_payment(conn, self.outbox, outcome, payment, correlation_id, causation_id)
+        await apply_to_payment(uow, outcome, payment, correlation_id, causation_id)
         # A host's share already transferred comes back by a transfer reversal (its worker).
-        await plan_reversals(conn, order, outcome.method, correlation_id)
-        took = await refunds_db.mark_succeeded(
-            conn, order.refund_id, outcome.method, outcome.stripe_refund_id
+        await plan_reversals(uow, order, outcome.method, correlation_id)
+        took = await uow.refunds.mark_succeeded(
+            order.refund_id, outcome.method, outcome.stripe_refund_id
         )
         if took is not None:
             metrics.refund_succeeded(outcome.method, took)
-        await self.outbox.add(
-            conn,
+        await uow.outbox.add(
+            uow.conn,
             from_attrs(
                 RefundSucceededV1,
                 order,
@@ -281,7 +286,7 @@ class Refunds(StripeUseCases[StripeGateway]):
 
     async def _record_failure(
         self,
-        conn: asyncpg.Connection,
+        uow: UnitOfWork,
         outcome: RefundOutcome,
         attempts: int,
         correlation_id: uuid.UUID,
@@ -290,9 +295,9 @@ class Refunds(StripeUseCases[StripeGateway]):
         """The refund failed for good: marked so, announced, logged."""
         order = outcome.order
         code = outcome.code or "refund_failed"
-        await refunds_db.mark_failed(conn, order.refund_id, outcome.method, code, outcome.message)
-        await self.outbox.add(
-            conn,
+        await uow.refunds.mark_failed(order.refund_id, outcome.method, code, outcome.message)
+        await uow.outbox.add(
+            uow.conn,
             from_attrs(
                 RefundFailedV1,
                 order,
@@ -317,9 +322,9 @@ class Refunds(StripeUseCases[StripeGateway]):
         """Reopen a failed refund (or pick up one left pending) and try it again, with the
         same idempotency keys and a fresh budget of `max_attempts` tries; records and emits
         refund_succeeded or refund_failed. Returns the refund's row as it ends."""
-        row = await refunds_db.reopen(self.db(), refund_id)
+        row = await self.refunds.reopen(refund_id)
         if row is None:
-            row = await refunds_db.get_refund(self.db(), refund_id)
+            row = await self.refunds.get_refund(refund_id)
             if row is None:
                 raise RefundNotRetryable(f"refund {refund_id} does not exist")
             if row["status"] != "pending":
@@ -335,8 +340,8 @@ class Refunds(StripeUseCases[StripeGateway]):
             except (StripeGatewayError, PaymentBusy):
                 await asyncio.sleep(self.retry_backoff * 2 ** (tries - 1))
         if outcome is not None:
-            async with self.db().acquire() as conn, unit_of_work.transaction(conn):
-                await self.record(conn, outcome, correlation_id, source_event_id)
-        final = await refunds_db.get_refund(self.db(), refund_id)
+            async with self.transaction() as uow:
+                await self.record(uow, outcome, correlation_id, source_event_id)
+        final = await self.refunds.get_refund(refund_id)
         assert final is not None
         return final

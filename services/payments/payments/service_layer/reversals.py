@@ -36,28 +36,34 @@ from eventkit.runtime import ServiceRuntime, Worker
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.finance import TransferReversalRequestedV1
 from marketplace_contracts.events.payments import TransferReversalFailedV1, TransferReversedV1
-from payments.adapters import repository
-from payments.adapters import transfer_repository as transfers_db
 from payments.adapters.stripe_gateway import StripeGateway, StripeGatewayError
+from payments.adapters.transfer_repository import TransfersRepository
 from payments.domain.checkout import is_destination_charge
 from payments.domain.ids import idempotency_key
 from payments.domain.refunds import REFUND, RefundOrder
 from payments.service_layer.transfers import TransferRefused, booking_split
+from payments.service_layer.unit_of_work import UnitOfWork
 from payments.service_layer.use_cases import StripeUseCases
 
 log = logging.getLogger("payments.reversals")
 
 
 class Reversals(StripeUseCases[StripeGateway]):
+    @property
+    def transfers(self) -> TransfersRepository:
+        """Transfers and reversals on the pool: the worker's reads, and what it notes of a
+        reversal outside a transaction."""
+        return TransfersRepository(self.db())
+
     async def reverse_pending(self, limit: int = 50) -> int:
         """Make the pending reversals through Stripe and record each; how many were made.
         A retryable failure leaves one pending for the next round; a refusal records it
         `failed` and announces it (ops: see docs/runbooks/payout-release.md)."""
         made = 0
-        for row in await transfers_db.pending_reversals(self.db(), limit):
+        for row in await self.transfers.pending_reversals(limit):
             key = row["reversal_key"]
             if row["transfer_status"] == "failed":
-                await transfers_db.cancel_reversal(self.db(), key)  # nothing was transferred
+                await self.transfers.cancel_reversal(key)  # nothing was transferred
                 continue
             if row["transfer_status"] != "created":
                 continue  # its transfer is still being made: next round
@@ -71,12 +77,12 @@ class Reversals(StripeUseCases[StripeGateway]):
             except StripeGatewayError as exc:
                 await self._failed(row, exc)
                 continue
-            async with self.db().acquire() as conn, conn.transaction():
-                done = await transfers_db.reversal_succeeded(conn, key, reversal.id)
+            async with self.transaction() as uow:
+                done = await uow.transfers.reversal_succeeded(key, reversal.id)
                 if done is None:
                     continue
-                await self.outbox.add(
-                    conn,
+                await uow.outbox.add(
+                    uow.conn,
                     from_row(TransferReversedV1, row, reversal_id=reversal.id),
                     key=row["payment_id"],
                     correlation_id=row["correlation_id"],
@@ -94,14 +100,14 @@ class Reversals(StripeUseCases[StripeGateway]):
             "refused" if failed else "to be retried",
             exc,
         )
-        async with self.db().acquire() as conn, conn.transaction():
-            noted = await transfers_db.note_reversal_error(
-                conn, key, exc.code, exc.message, failed=failed
+        async with self.transaction() as uow:
+            noted = await uow.transfers.note_reversal_error(
+                key, exc.code, exc.message, failed=failed
             )
             if not (noted and failed):
                 return
-            await self.outbox.add(
-                conn,
+            await uow.outbox.add(
+                uow.conn,
                 from_row(
                     TransferReversalFailedV1,
                     row,
@@ -116,20 +122,19 @@ class Reversals(StripeUseCases[StripeGateway]):
     # -- finance asks for a reversal (a lost dispute's host share): the consumer's route ----
     async def request(
         self,
-        conn: asyncpg.Connection,
+        uow: UnitOfWork,
         env: Envelope,
         event: TransferReversalRequestedV1,
         _prepared: None = None,
     ) -> None:
         """A pending reversal for the worker (key `payments:reverse_transfer:<request_id>`),
         once per request; one that cannot be made is answered transfer_reversal_failed now."""
-        transfer = await transfers_db.transfer_left(conn, event.transfer_id)
+        transfer = await uow.transfers.transfer_left(event.transfer_id)
         refusal = _refusal(event, transfer)
         if refusal is not None:
             code, message = refusal
             log.error("reversal request %s refused: %s %s", event.request_id, code, message)
-            await self.outbox.reply(
-                conn,
+            await uow.reply(
                 from_attrs(
                     TransferReversalFailedV1,
                     event,
@@ -143,8 +148,7 @@ class Reversals(StripeUseCases[StripeGateway]):
             )
             return
         assert transfer is not None
-        await transfers_db.add_reversal(
-            conn,
+        await uow.transfers.add_reversal(
             {
                 "reversal_key": event.request_id,
                 "request_id": event.request_id,
@@ -197,26 +201,24 @@ def _metadata(row: asyncpg.Record) -> dict[str, str]:
 
 
 async def plan_reversals(
-    conn: asyncpg.Connection, order: RefundOrder, method: str, correlation_id: uuid.UUID
+    uow: UnitOfWork, order: RefundOrder, method: str, correlation_id: uuid.UUID
 ) -> int:
     """In the transaction that records a successful refund (the payment row locked): the
     reversals it needs, written `pending` for the reversal worker; their total. A refund of a
     share not transferred yet needs none: it only lowers what may still be released."""
     if method != REFUND or order.host_amount <= 0:
         return 0
-    payment = await repository.PaymentsRepository(conn).get_payment(order.payment_id)
+    payment = await uow.payments.get_payment(order.payment_id)
     if payment is None or is_destination_charge(payment):
         return 0  # a destination charge's refund reverses its transfer itself (reverse_transfer)
-    transfers = await transfers_db.reversible(conn, order.payment_id, order.booking_id)
+    transfers = await uow.transfers.reversible(order.payment_id, order.booking_id)
     if not transfers:
         return 0
     try:
         split = booking_split(payment, order.booking_id)
     except TransferRefused:
         return 0
-    owed = split.host_amount - await transfers_db.host_refunded(
-        conn, order.payment_id, order.booking_id
-    )
+    owed = split.host_amount - await uow.transfers.host_refunded(order.payment_id, order.booking_id)
     paid = sum(t["left_amount"] for t in transfers)
     excess = min(order.host_amount, paid - max(owed, 0))
     total = 0
@@ -224,8 +226,7 @@ async def plan_reversals(
         piece = min(excess - total, transfer["left_amount"])
         if piece <= 0:
             break
-        await transfers_db.add_reversal(
-            conn,
+        await uow.transfers.add_reversal(
             {
                 "reversal_key": order.refund_id if n == 0 else f"{order.refund_id}:{n}",
                 "refund_id": order.refund_id,

@@ -8,7 +8,8 @@ from typing import Any
 
 import asyncpg
 
-from payments.adapters import staff_reads, transfer_repository
+from payments.adapters import staff_reads
+from payments.adapters.transfer_repository import TransfersRepository
 
 
 class PaymentNotFound(LookupError):
@@ -42,4 +43,4 @@ async def refunds(
 
 async def transfers_of(pool: asyncpg.Pool, payment_id: str) -> dict[str, Any]:
     """A payment's Connect transfers (one per payout release) and their reversals."""
-    return await transfer_repository.of_payment(pool, payment_id)
+    return await TransfersRepository(pool).of_payment(payment_id)

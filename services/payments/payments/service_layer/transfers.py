@@ -37,8 +37,8 @@ from marketplace_contracts.events.payments import (
     TransferFailedV1,
 )
 from payments.adapters import repository
-from payments.adapters import transfer_repository as transfers_db
 from payments.adapters.stripe_gateway import StripeGateway, StripeGatewayError
+from payments.adapters.transfer_repository import TransfersRepository
 from payments.domain.checkout import (
     InvalidCheckout,
     Split,
@@ -47,6 +47,7 @@ from payments.domain.checkout import (
 from payments.domain.ids import idempotency_key
 from payments.domain.payment import PaymentStatus
 from payments.domain.refusals import Refused
+from payments.service_layer.unit_of_work import UnitOfWork
 from payments.service_layer.use_cases import StripeUseCases
 
 log = logging.getLogger("payments.transfers")
@@ -88,19 +89,24 @@ def booking_split(payment: asyncpg.Record, booking_id: str) -> Split:
 
 
 async def available(
-    conn: asyncpg.Connection, payment: asyncpg.Record, split: Split, release_id: str = ""
+    uow: UnitOfWork, payment: asyncpg.Record, split: Split, release_id: str = ""
 ) -> int:
     """What may still be released of the booking's split (never below zero)."""
-    refunded = await transfers_db.host_refunded(conn, payment["payment_id"], split.booking_id)
-    paid = await transfers_db.transferred(conn, payment["payment_id"], split.booking_id, release_id)
+    refunded = await uow.transfers.host_refunded(payment["payment_id"], split.booking_id)
+    paid = await uow.transfers.transferred(payment["payment_id"], split.booking_id, release_id)
     return max(0, split.host_amount - refunded - paid)
 
 
 class Transfers(StripeUseCases[StripeGateway]):
+    @property
+    def transfers(self) -> TransfersRepository:
+        """Transfers on the pool: what `prepare` reads before it reserves."""
+        return TransfersRepository(self.db())
+
     # -- finance released a payout: the consumer's route -------------------------------------
     async def prepare(self, env: Envelope, event: PayoutReleasedV1) -> TransferOutcome | None:
         """Reserve and transfer once (outside any transaction). None if decided already."""
-        existing = await transfers_db.get_transfer(self.db(), event.release_id)
+        existing = await self.transfers.get_transfer(event.release_id)
         if existing is not None and existing["status"] != "pending":
             return None  # decided, and its event emitted, by an earlier delivery
         try:
@@ -153,13 +159,13 @@ class Transfers(StripeUseCases[StripeGateway]):
     async def _reserve(self, event: PayoutReleasedV1, correlation_id: uuid.UUID) -> asyncpg.Record:
         """Check the release with the payment row locked and reserve its amount (a pending
         row); the payment. Raises TransferRefused."""
-        async with self.db().acquire() as conn, conn.transaction():
-            payment = await repository.PaymentsRepository(conn).lock_payment(event.payment_id)
+        async with self.transaction() as uow:
+            payment = await uow.payments.lock_payment(event.payment_id)
             if payment is None:
                 raise TransferRefused(
                     "payment_not_found", f"payment {event.payment_id} does not exist"
                 )
-            existing = await transfers_db.get_transfer(conn, event.release_id, for_update=True)
+            existing = await uow.transfers.get_transfer(event.release_id, for_update=True)
             if existing is not None:
                 return payment  # reserved by an earlier try: carry on with it
             if payment["status"] != PaymentStatus.CAPTURED:
@@ -184,15 +190,14 @@ class Transfers(StripeUseCases[StripeGateway]):
                     f"booking {event.booking_id} owes {split.host_account_id}, "
                     f"not {event.host_account_id}",
                 )
-            left = await available(conn, payment, split, event.release_id)
+            left = await available(uow, payment, split, event.release_id)
             if event.amount <= 0 or event.amount > left:
                 raise TransferRefused(
                     "amount_exceeds_available",
                     f"{event.amount} released of booking {event.booking_id}, {left} "
                     "may still be transferred",
                 )
-            await transfers_db.reserve(
-                conn,
+            await uow.transfers.reserve(
                 {
                     "release_id": event.release_id,
                     "payment_id": event.payment_id,
@@ -210,27 +215,27 @@ class Transfers(StripeUseCases[StripeGateway]):
 
     async def apply(
         self,
-        conn: asyncpg.Connection,
+        uow: UnitOfWork,
         env: Envelope,
         event: PayoutReleasedV1,
         outcome: TransferOutcome | None,
     ) -> None:
         if outcome is not None:
-            await self.record(conn, outcome, env.correlation_id, env.event_id)
+            await self.record(uow, outcome, env.correlation_id, env.event_id)
 
     async def record(
         self,
-        conn: asyncpg.Connection,
+        uow: UnitOfWork,
         outcome: TransferOutcome,
         correlation_id: uuid.UUID,
         causation_id: uuid.UUID,
     ) -> bool:
         """Write the release's outcome and its event, once (False: decided already)."""
         release = outcome.release
-        row = await transfers_db.get_transfer(conn, release.release_id, for_update=True)
+        row = await uow.transfers.get_transfer(release.release_id, for_update=True)
         if row is not None and row["status"] != "pending":
             return False
-        await transfers_db.decide(conn, _decided_row(outcome, correlation_id))
+        await uow.transfers.decide(_decided_row(outcome, correlation_id))
         meta: dict[str, Any] = {
             "key": release.payment_id,
             "correlation_id": correlation_id,
@@ -238,8 +243,8 @@ class Transfers(StripeUseCases[StripeGateway]):
         }
         if outcome.succeeded:
             assert outcome.transfer_id is not None
-            await self.outbox.add(
-                conn,
+            await uow.outbox.add(
+                uow.conn,
                 from_attrs(
                     TransferCreatedV1,
                     release,
@@ -255,8 +260,8 @@ class Transfers(StripeUseCases[StripeGateway]):
             outcome.code,
             outcome.message,
         )
-        await self.outbox.add(
-            conn,
+        await uow.outbox.add(
+            uow.conn,
             from_attrs(
                 TransferFailedV1,
                 release,

@@ -18,7 +18,10 @@ import asyncpg
 
 from eventkit.outbox import Outbox
 from marketplace_contracts import Envelope, EventModel
+from payments.adapters.deposit_repository import DepositsRepository
+from payments.adapters.refund_repository import RefundsRepository
 from payments.adapters.repository import PaymentsRepository
+from payments.adapters.transfer_repository import TransfersRepository
 
 
 class UnitOfWork:
@@ -29,6 +32,9 @@ class UnitOfWork:
         self.conn = conn
         self.outbox = outbox
         self.payments = PaymentsRepository(conn)
+        self.refunds = RefundsRepository(conn)
+        self.deposits = DepositsRepository(conn)
+        self.transfers = TransfersRepository(conn)
 
     async def reply(self, event: EventModel, *, key: str, cause: Envelope) -> Envelope:
         """Publish `event` with this transaction, in answer to `cause` (its saga, caused by it)."""
