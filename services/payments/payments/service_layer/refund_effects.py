@@ -26,6 +26,7 @@ from payments.domain.refunds import (
     lowered_charge,
 )
 from payments.service_layer.captures import record_captured
+from payments.service_layer.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -65,8 +66,7 @@ async def apply_to_payment(
     elif outcome.method == PARTIAL_CAPTURE:
         assert outcome.intent is not None
         await record_captured(
-            conn,
-            outbox,
+            UnitOfWork(conn, outbox),
             order.payment_id,
             PaymentStatus.AUTHORIZED,
             outcome.intent,
