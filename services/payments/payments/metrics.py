@@ -15,7 +15,7 @@ from eventkit import metrics
 from eventkit.periodic import every
 from eventkit.runtime import ServiceRuntime, Worker
 from eventkit.unit_of_work import after_commit
-from payments.adapters import repository
+from payments.adapters.repository import PaymentsRepository
 
 CHARGE_ATTEMPTS = Counter(
     "payments_charge_attempts_total",
@@ -58,7 +58,7 @@ def webhook_applied(event_type: str, lag_seconds: float) -> None:
 def gauges_worker(lifetime: timedelta) -> Worker:
     async def refresh(runtime: ServiceRuntime) -> None:
         # The card networks' limit as payments assumes it, minus a day.
-        expiring = await repository.PaymentsRepository(runtime.db).authorized_before(
+        expiring = await PaymentsRepository(runtime.db).authorized_before(
             lifetime - timedelta(hours=24)
         )
         AUTHORIZATIONS_EXPIRING.set(expiring)

@@ -9,16 +9,24 @@ from payments.service_layer.unit_of_work import on_uow
 
 def build_router(h: PaymentHandlers) -> EventRouter:
     router = EventRouter("payments")
-    router.add(b.CheckoutRequestedV1, h.record_authorization, prepare=h.authorize)
-    router.add(b.BookingConfirmedV1, h.record_capture, prepare=h.capture)
-    router.add(b.BookingFailedV1, h.record_void, prepare=h.void)
+    router.add(b.CheckoutRequestedV1, on_uow(h.outbox, h.record_authorization), prepare=h.authorize)
+    router.add(b.BookingConfirmedV1, on_uow(h.outbox, h.record_capture), prepare=h.capture)
+    router.add(b.BookingFailedV1, on_uow(h.outbox, h.record_void), prepare=h.void)
     # A returned bank debit is paid by card there; a failed card charge goes to `saved`.
     router.add(b.PaymentRetryRequestedV1, h.bank_debits.record_retry, prepare=h.bank_debits.retry)
-    router.add(b.GroupCheckoutRequestedV1, h.record_group_authorization, prepare=h.authorize_group)
-    router.add(b.GroupCaptureRequestedV1, h.groups.record_capture, prepare=h.groups.capture)
-    router.add(b.GroupFailedV1, h.groups.record_void, prepare=h.groups.void)
+    router.add(
+        b.GroupCheckoutRequestedV1,
+        on_uow(h.outbox, h.record_group_authorization),
+        prepare=h.authorize_group,
+    )
+    router.add(
+        b.GroupCaptureRequestedV1,
+        on_uow(h.outbox, h.groups.record_capture),
+        prepare=h.groups.capture,
+    )
+    router.add(b.GroupFailedV1, on_uow(h.outbox, h.groups.record_void), prepare=h.groups.void)
     router.add(b.BookingCancelledV1, on_uow(h.outbox, h.refunds.apply), prepare=h.refunds.prepare)
-    router.add(b.ChargeRequestedV1, h.charges.apply, prepare=h.charges.prepare)
+    router.add(b.ChargeRequestedV1, on_uow(h.outbox, h.charges.apply), prepare=h.charges.prepare)
     router.add(
         b.AmendmentDecidedV1,
         on_uow(h.outbox, h.refunds.apply_amendment),
@@ -40,6 +48,8 @@ def build_router(h: PaymentHandlers) -> EventRouter:
         disputes.DisputeAcceptanceRequestedV1, actions.record_acceptance, prepare=actions.accept
     )
     router.add(
-        b.ReauthorizationRequestedV1, h.reauthorizations.apply, prepare=h.reauthorizations.prepare
+        b.ReauthorizationRequestedV1,
+        on_uow(h.outbox, h.reauthorizations.apply),
+        prepare=h.reauthorizations.prepare,
     )
     return router

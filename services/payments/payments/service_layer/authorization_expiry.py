@@ -23,9 +23,9 @@ from eventkit import periodic
 from eventkit.outbox import Outbox
 from eventkit.runtime import ServiceRuntime, Worker
 from marketplace_contracts.events.payments import AuthorizationExpiringV1
-from payments.adapters import repository
 from payments.adapters.stripe_gateway import StripeGateway
 from payments.service_layer.reauthorization import DEFAULT_CANCEL_GRACE, cancel_replaced
+from payments.service_layer.unit_of_work import UnitOfWork
 
 log = logging.getLogger("payments.authorization_expiry")
 
@@ -37,13 +37,15 @@ async def sweep(
     margin: timedelta,
     limit: int = 200,
 ) -> int:
-    """Report the authorizations nearing their limit; each one once."""
+    """Report the authorizations nearing their limit; each one once (one transaction on
+    `conn`, as a unit of work)."""
     async with conn.transaction():
-        rows = await repository.PaymentsRepository(conn).claim_expiring(lifetime - margin, limit)
+        uow = UnitOfWork(conn, outbox)
+        rows = await uow.payments.claim_expiring(lifetime - margin, limit)
         for row in rows:
             log.warning("authorization of %s is nearing its limit", row["payment_id"])
-            await outbox.add(
-                conn,
+            await uow.outbox.add(
+                uow.conn,
                 from_row(AuthorizationExpiringV1, row, expires_at=row["authorized_at"] + lifetime),
                 key=row["payment_id"],
                 correlation_id=row["correlation_id"] or uuid.uuid4(),

@@ -23,6 +23,7 @@ from payments.domain.checkout import US_BANK_ACCOUNT
 from payments.domain.payment import PaymentStatus, PaymentTrigger
 from payments.service_layer.bank_debits import DEFAULT_RETURN_WINDOW
 from payments.service_layer.captures import record_captured
+from payments.service_layer.unit_of_work import UnitOfWork
 
 log = logging.getLogger("payments.bank_debits")
 _NAMESPACE = uuid.UUID("0b8f3f3e-5c1e-4d8a-a7d4-6a5f2e1c9b70")  # bank_debits' namespace
@@ -98,8 +99,7 @@ async def _settled(
         bank_last4=payment["bank_last4"],
     )
     await record_captured(
-        conn,
-        outbox,
+        UnitOfWork(conn, outbox),
         payment["payment_id"],
         PaymentStatus.PROCESSING,
         result,

@@ -125,7 +125,7 @@ class BankDebits(SavedCardUseCases):
             "bank_last4": result.bank_last4 if result else None,
         }
         # only a checkout of payment_method_type US_BANK_ACCOUNT comes here (the metric label)
-        meta = await record_attempt(conn, env, checkout, row)
+        meta = await record_attempt(self.unit(conn), env, checkout, row)
         if meta is None:
             return
         if ok:
@@ -170,7 +170,7 @@ class BankDebits(SavedCardUseCases):
     ) -> None:
         payment = await repository.PaymentsRepository(conn).get_payment(event.payment_id)
         if payment is None or payment["payment_method_type"] != US_BANK_ACCOUNT:
-            await self.saved.record_retry(conn, env, event, result)
+            await self.saved.record_retry(self.unit(conn), env, event, result)
             return
         if result is None:
             return
@@ -180,7 +180,9 @@ class BankDebits(SavedCardUseCases):
         await debits_db.insert_repay(
             conn, payment, repay_id=repay_id, purpose=REPAY, payment_method=event.payment_method
         )
-        await self.saved.record_charge(conn, env, repay_id, PaymentStatus.CHARGE_FAILED, result)
+        await self.saved.record_charge(
+            self.unit(conn), env, repay_id, PaymentStatus.CHARGE_FAILED, result
+        )
 
 
 # -- the funds-cleared sweeper ----------------------------------------------------------------

@@ -6,21 +6,18 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-import asyncpg
-
 from domainkit.rows import from_attrs
-from eventkit.outbox import Outbox
 from eventkit.routing import PermanentError
 from marketplace_contracts.events.payments import PaymentCapturedV2, PaymentSplit
 from payments.adapters import repository
 from payments.adapters.stripe_gateway import PaymentIntentResult
 from payments.domain.checkout import InvalidCheckout, Split, check_splits
 from payments.domain.payment import PaymentTrigger
+from payments.service_layer.unit_of_work import UnitOfWork
 
 
 async def record_captured(
-    conn: asyncpg.Connection,
-    outbox: Outbox,
+    uow: UnitOfWork,
     payment_id: str,
     from_status: str,
     result: PaymentIntentResult,
@@ -35,7 +32,7 @@ async def record_captured(
     the whole authorization was captured (a refund taken out before the capture). `payment`:
     its row, when the caller read it in this transaction already (one read fewer)."""
     if payment is None:
-        payment = await repository.PaymentsRepository(conn).get_payment(payment_id)
+        payment = await uow.payments.get_payment(payment_id)
     assert payment is not None
     captured = result.amount_received
     try:
@@ -45,7 +42,7 @@ async def record_captured(
             check_splits(splits, amount=captured, platform_fee=sum(s.platform_fee for s in splits))
     except InvalidCheckout as exc:
         raise PermanentError(f"capture of {payment_id} cannot be split: {exc}") from exc
-    if not await repository.PaymentsRepository(conn).apply_trigger(
+    if not await uow.payments.apply_trigger(
         payment_id,
         from_status,
         trigger,
@@ -56,8 +53,8 @@ async def record_captured(
         three_d_secure=result.three_d_secure,
     ):
         return False
-    await outbox.add(
-        conn,
+    await uow.outbox.add(
+        uow.conn,
         payment_captured(payment, result, splits),
         key=payment_id,
         correlation_id=correlation_id,

@@ -26,16 +26,16 @@ from typing import Any
 import asyncpg
 
 from domainkit.rows import from_row
-from eventkit.outbox import Outbox
+from eventkit.rows import expect_changed
 from marketplace_contracts.events.payments import (
     PaymentActionRequiredV1,
     PaymentAuthorizedV1,
     PaymentFailedV1,
 )
-from payments.adapters import deposit_repository, repository
 from payments.adapters.stripe_gateway import PaymentIntentResult
 from payments.domain.checkout import Checkout
 from payments.domain.payment import PaymentStatus, PaymentTrigger
+from payments.service_layer.unit_of_work import UnitOfWork
 
 log = logging.getLogger("payments.card_actions")
 AUTHENTICATION_FAILED = "payment_intent_authentication_failure"
@@ -60,8 +60,7 @@ def _id(value: Any) -> str | None:
 
 
 async def apply_intent_event(
-    conn: asyncpg.Connection,
-    outbox: Outbox,
+    uow: UnitOfWork,
     event: dict[str, Any],
     payments: Sequence[Mapping[str, Any]],
 ) -> None:
@@ -73,9 +72,9 @@ async def apply_intent_event(
         return
     status = intent.get("status")
     if status == "requires_capture":
-        await _authenticated(conn, outbox, payment, intent)
+        await _authenticated(uow, payment, intent)
     elif status in ("requires_payment_method", "canceled"):
-        await _authentication_failed(conn, outbox, payment, intent)
+        await _authentication_failed(uow, payment, intent)
     # else: still requires_action, or a status this flow does not end on
 
 
@@ -83,10 +82,8 @@ def _meta(payment: asyncpg.Record) -> dict[str, Any]:
     return {"key": payment["payment_id"], "correlation_id": payment["correlation_id"]}
 
 
-async def _authenticated(
-    conn: asyncpg.Connection, outbox: Outbox, payment: asyncpg.Record, intent: dict[str, Any]
-) -> None:
-    changed = await repository.PaymentsRepository(conn).apply_trigger(
+async def _authenticated(uow: UnitOfWork, payment: asyncpg.Record, intent: dict[str, Any]) -> None:
+    changed = await uow.payments.apply_trigger(
         payment["payment_id"],
         PaymentStatus.REQUIRES_ACTION,
         PaymentTrigger.AUTHENTICATED,
@@ -94,13 +91,11 @@ async def _authenticated(
         saved_payment_method=_id(intent.get("payment_method")) or payment["saved_payment_method"],
     )
     # Locked above while still awaiting the guest: nobody else could have moved it.
-    repository.expect_changed(changed, f"payment {payment['payment_id']} authenticated")
-    deposit = await deposit_repository.DepositsRepository(conn).deposit_setup_intent(
-        payment["payment_id"]
-    )
+    expect_changed(changed, f"payment {payment['payment_id']} authenticated")
+    deposit = await uow.deposits.deposit_setup_intent(payment["payment_id"])
     log.info("payment %s authorized after the guest authenticated", payment["payment_id"])
-    await outbox.add(
-        conn,
+    await uow.outbox.add(
+        uow.conn,
         from_row(
             PaymentAuthorizedV1,
             payment,
@@ -112,7 +107,7 @@ async def _authenticated(
 
 
 async def _authentication_failed(
-    conn: asyncpg.Connection, outbox: Outbox, payment: asyncpg.Record, intent: dict[str, Any]
+    uow: UnitOfWork, payment: asyncpg.Record, intent: dict[str, Any]
 ) -> None:
     status = intent["status"]
     error = intent.get("last_payment_error") or {}
@@ -120,7 +115,7 @@ async def _authentication_failed(
         "payment_intent_canceled" if status == "canceled" else AUTHENTICATION_FAILED
     )
     message = error.get("message") or "the guest did not complete the bank's authentication"
-    changed = await repository.PaymentsRepository(conn).apply_trigger(
+    changed = await uow.payments.apply_trigger(
         payment["payment_id"],
         PaymentStatus.REQUIRES_ACTION,
         PaymentTrigger.AUTHENTICATION_FAILED,
@@ -128,10 +123,10 @@ async def _authentication_failed(
         failure_code=code,
         failure_message=message,
     )
-    repository.expect_changed(changed, f"payment {payment['payment_id']} authentication failed")
+    expect_changed(changed, f"payment {payment['payment_id']} authentication failed")
     log.info("payment %s failed: authentication %s", payment["payment_id"], code)
-    await outbox.add(
-        conn,
+    await uow.outbox.add(
+        uow.conn,
         PaymentFailedV1(
             payment_id=payment["payment_id"],
             booking_id=payment["booking_id"],

@@ -6,10 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import asyncpg
-
 from domainkit.rows import from_attrs
-from eventkit.outbox import Outbox
 from marketplace_contracts import Envelope, EventModel
 from marketplace_contracts.events.payments import PaymentAuthorizedV1, PaymentFailedV1
 from payments import metrics
@@ -29,11 +26,11 @@ E = TypeVar("E", bound=EventModel)
 
 
 async def record_attempt(
-    conn: asyncpg.Connection, env: Envelope, checkout: Checkout, row: dict[str, Any]
+    uow: UnitOfWork, env: Envelope, checkout: Checkout, row: dict[str, Any]
 ) -> dict[str, Any] | None:
     """Insert a checkout's payment row as Stripe answered (once) and count the attempt; the
     outbox metadata of the events announcing it, or None when a redelivery found it recorded."""
-    if not await repository.PaymentsRepository(conn).insert_payment(row):
+    if not await uow.payments.insert_payment(row):
         return None
     metrics.charge_attempted(checkout.payment_method_type, row["status"], row["decline_code"])
     return {
@@ -68,8 +65,7 @@ class Authorization:
 
 
 async def record_card_authorization(
-    conn: asyncpg.Connection,
-    outbox: Outbox,
+    uow: UnitOfWork,
     deposits: Deposits,
     env: Envelope,
     checkout: Checkout,
@@ -90,18 +86,16 @@ async def record_card_authorization(
         "card_last4": result.card_last4 if result else None,
         "saved_payment_method": result.payment_method if (ok or action) and result else None,
     }
-    meta = await record_attempt(conn, env, checkout, row)
+    meta = await record_attempt(uow, env, checkout, row)
     if meta is None:
         return
     if action:
         assert result is not None
-        await deposits.record(UnitOfWork(conn, outbox), checkout, auth.customer_id, auth.deposit)
-        await outbox.add(conn, card_actions.action_required(checkout, result), **meta)
+        await deposits.record(uow, checkout, auth.customer_id, auth.deposit)
+        await uow.outbox.add(uow.conn, card_actions.action_required(checkout, result), **meta)
     elif ok:
         assert result is not None
-        deposit_setup = await deposits.record(
-            UnitOfWork(conn, outbox), checkout, auth.customer_id, auth.deposit
-        )
+        deposit_setup = await deposits.record(uow, checkout, auth.customer_id, auth.deposit)
         authorized = card_fact(
             PaymentAuthorizedV1,
             checkout,
@@ -109,9 +103,11 @@ async def record_card_authorization(
             payment_intent_id=result.id,
             deposit_setup_intent_id=deposit_setup,
         )
-        await outbox.add(conn, authorized, **meta)
+        await uow.outbox.add(uow.conn, authorized, **meta)
     else:
-        await outbox.add(conn, checkout_failed(checkout, row, "authorization_failed"), **meta)
+        await uow.outbox.add(
+            uow.conn, checkout_failed(checkout, row, "authorization_failed"), **meta
+        )
 
 
 def attempt_columns(

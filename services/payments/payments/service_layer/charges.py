@@ -20,14 +20,11 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
-
 from domainkit.rows import from_attrs
 from eventkit.routing import PermanentError
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.booking import ChargeRequestedV1
 from marketplace_contracts.events.payments import PaymentFailedV1
-from payments.adapters import repository
 from payments.adapters.stripe_gateway import PaymentIntentResult, StripeGateway, StripeGatewayError
 from payments.domain.charges import ChargeRefused, ExtraCharge, charge_purpose, plan_charge
 from payments.domain.ids import charge_payment_id, idempotency_key
@@ -35,6 +32,7 @@ from payments.domain.payment import PaymentStatus
 from payments.service_layer import commands
 from payments.service_layer.captures import payment_captured
 from payments.service_layer.deposits import charge_source
+from payments.service_layer.unit_of_work import UnitOfWork
 from payments.service_layer.use_cases import StripeUseCases
 
 log = logging.getLogger("payments.charges")
@@ -62,16 +60,14 @@ class ExtraCharges(StripeUseCases[StripeGateway]):
     # -- the consumer's route -----------------------------------------------------------------
     async def prepare(self, env: Envelope, event: ChargeRequestedV1) -> ChargeOutcome | None:
         """Charge once (outside any transaction). None if the request was answered already."""
-        answered = await repository.PaymentsRepository(self.db()).get_payment(
-            charge_payment_id(event.charge_request_id)
-        )
+        answered = await self.payments.get_payment(charge_payment_id(event.charge_request_id))
         if answered is not None:
             return None  # recorded, and its event emitted, by an earlier delivery
         request = commands.charge_request(event)
         source = await charge_source(
             self.db(),
             request,
-            await repository.PaymentsRepository(self.db()).get_payment(event.payment_id),
+            await self.payments.get_payment(event.payment_id),
         )
         try:
             charge = plan_charge(request, source)
@@ -107,7 +103,7 @@ class ExtraCharges(StripeUseCases[StripeGateway]):
 
     async def apply(
         self,
-        conn: asyncpg.Connection,
+        uow: UnitOfWork,
         env: Envelope,
         event: ChargeRequestedV1,
         outcome: ChargeOutcome | None,
@@ -117,7 +113,7 @@ class ExtraCharges(StripeUseCases[StripeGateway]):
         key = charge_payment_id(event.charge_request_id)
         charge = outcome.charge
         row = _payment_row(charge, outcome, env) if charge else _refused_row(event, outcome, env)
-        if row is not None and not await repository.PaymentsRepository(conn).insert_payment(row):
+        if row is not None and not await uow.payments.insert_payment(row):
             return  # answered by an earlier delivery
         if outcome.succeeded:
             assert charge is not None and outcome.result is not None
@@ -126,10 +122,10 @@ class ExtraCharges(StripeUseCases[StripeGateway]):
                     f"charge request {charge.charge_request_id}: Stripe took "
                     f"{outcome.result.amount_received} of {charge.amount}"
                 )
-            payment = await repository.PaymentsRepository(conn).get_payment(charge.payment_id)
+            payment = await uow.payments.get_payment(charge.payment_id)
             assert payment is not None
             captured = payment_captured(payment, outcome.result, (charge.split,))
-            await self.outbox.reply(conn, captured, key=key, cause=env)
+            await uow.reply(captured, key=key, cause=env)
             return
         log.warning(
             "charge request %s of booking %s failed: %s %s",
@@ -138,8 +134,7 @@ class ExtraCharges(StripeUseCases[StripeGateway]):
             outcome.code,
             outcome.message,
         )
-        await self.outbox.reply(
-            conn,
+        await uow.reply(
             PaymentFailedV1(
                 payment_id=key,
                 booking_id=event.booking_id,

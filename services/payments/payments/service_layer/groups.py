@@ -23,13 +23,13 @@ from eventkit.routing import PermanentError
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.booking import GroupCaptureRequestedV1, GroupFailedV1
 from marketplace_contracts.events.payments import PaymentVoidedV1
-from payments.adapters import repository
 from payments.adapters.stripe_gateway import PaymentIntentResult, StripeGatewayError
 from payments.domain.ids import checkout_payment_id, intent_key
 from payments.domain.payment import VOIDABLE, PaymentStatus, PaymentTrigger
 from payments.service_layer.guards import cancel_authorization, refusal_is_final
 from payments.service_layer.reauthorization import raise_if_renewed
 from payments.service_layer.saved_cards import SavedCardUseCases
+from payments.service_layer.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ class GroupRelease:
 
 class GroupPayments(SavedCardUseCases):
     async def _payment(self, payment_id: str, group_id: str) -> asyncpg.Record | None:
-        payment = await repository.PaymentsRepository(self.db()).get_payment(payment_id)
+        payment = await self.payments.get_payment(payment_id)
         if payment is not None and payment["group_id"] != group_id:
             raise PermanentError(f"payment {payment_id} is not group {group_id}'s payment")
         return payment
@@ -84,13 +84,13 @@ class GroupPayments(SavedCardUseCases):
         except StripeGatewayError as exc:
             if exc.retryable:
                 raise  # retried with the same idempotency key
-            await raise_if_renewed(self.db(), payment)
+            await raise_if_renewed(self.payments, payment)
             return GroupCharge(status, error=exc)
         return GroupCharge(status, result=result)
 
     async def record_capture(
         self,
-        conn: asyncpg.Connection,
+        uow: UnitOfWork,
         env: Envelope,
         event: GroupCaptureRequestedV1,
         charge: GroupCharge | None,
@@ -98,7 +98,7 @@ class GroupPayments(SavedCardUseCases):
         if charge is None:
             return
         await self.saved.record_charge(
-            conn,
+            uow,
             env,
             event.payment_id,
             charge.from_status,
@@ -132,7 +132,7 @@ class GroupPayments(SavedCardUseCases):
 
     async def record_void(
         self,
-        conn: asyncpg.Connection,
+        uow: UnitOfWork,
         env: Envelope,
         event: GroupFailedV1,
         release: GroupRelease | None,
@@ -142,12 +142,12 @@ class GroupPayments(SavedCardUseCases):
         if release.from_status == PaymentStatus.SAVED:
             # No money was taken or held: the card stays saved to the guest's customer, this
             # payment will just never charge it.
-            await repository.PaymentsRepository(conn).apply_trigger(
+            await uow.payments.apply_trigger(
                 release.payment_id, PaymentStatus.SAVED, PaymentTrigger.CANCEL
             )
             return
         assert release.result is not None
-        if await repository.PaymentsRepository(conn).apply_trigger(
+        if await uow.payments.apply_trigger(
             release.payment_id,
             release.from_status,
             PaymentTrigger.VOID,
@@ -156,4 +156,4 @@ class GroupPayments(SavedCardUseCases):
             voided = from_attrs(
                 PaymentVoidedV1, event, payment_id=release.payment_id, booking_id=event.group_id
             )
-            await self.outbox.reply(conn, voided, key=release.payment_id, cause=env)
+            await uow.reply(voided, key=release.payment_id, cause=env)

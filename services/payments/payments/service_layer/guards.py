@@ -10,17 +10,17 @@ from typing import TypeVar
 import asyncpg
 
 from eventkit.routing import PermanentError
-from payments.adapters import repository
-from payments.adapters.repository import PaymentsDB
+from payments.adapters.repository import PaymentsRepository
 from payments.adapters.stripe_gateway import PaymentIntentResult, StripeGateway, StripeGatewayError
 from payments.domain.ids import intent_key
 
 T = TypeVar("T")
 
 
-async def existing_payment(db: PaymentsDB, payment_id: str) -> asyncpg.Record:
-    """The payment; PermanentError when there is none."""
-    payment = await repository.PaymentsRepository(db).get_payment(payment_id)
+async def existing_payment(payments: PaymentsRepository, payment_id: str) -> asyncpg.Record:
+    """The payment (read through `payments`: the pool's, or a unit of work's); PermanentError
+    when there is none."""
+    payment = await payments.get_payment(payment_id)
     if payment is None:
         raise PermanentError(f"payment {payment_id} does not exist")
     return payment

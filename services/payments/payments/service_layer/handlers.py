@@ -26,7 +26,6 @@ from marketplace_contracts.events.booking import (
 from marketplace_contracts.events.payments import (
     PaymentVoidedV1,
 )
-from payments.adapters import repository
 from payments.adapters.stripe_disputes import StripeDisputes
 from payments.adapters.stripe_gateway import (
     PaymentIntentResult,
@@ -51,6 +50,7 @@ from payments.service_layer.refunds import DEFAULT_MAX_ATTEMPTS, Refunds
 from payments.service_layer.reversals import Reversals
 from payments.service_layer.saved_cards import SavedCards
 from payments.service_layer.transfers import Transfers
+from payments.service_layer.unit_of_work import UnitOfWork
 from payments.service_layer.use_cases import StripeUseCases
 
 
@@ -102,12 +102,12 @@ class PaymentHandlers(StripeUseCases[StripeGateway]):
 
     async def record_authorization(
         self,
-        conn: asyncpg.Connection,
+        uow: UnitOfWork,
         env: Envelope,
         event: CheckoutRequestedV1,
         auth: Authorization | None,
     ) -> None:
-        await self.record_checkout(conn, env, _booking_checkout(event), auth)
+        await self.record_checkout(uow, env, _booking_checkout(event), auth)
 
     # -- group checkout requested: one payment for every leg --------------------------------
     async def authorize_group(
@@ -117,20 +117,19 @@ class PaymentHandlers(StripeUseCases[StripeGateway]):
 
     async def record_group_authorization(
         self,
-        conn: asyncpg.Connection,
+        uow: UnitOfWork,
         env: Envelope,
         event: GroupCheckoutRequestedV1,
         auth: Authorization | None,
     ) -> None:
-        await self.record_checkout(conn, env, _group_checkout(event), auth)
+        await self.record_checkout(uow, env, _group_checkout(event), auth)
 
     # -- what both checkouts share ---------------------------------------------------------
     async def start_checkout(self, checkout: Checkout) -> Authorization | None:
         """The Stripe side of a checkout (outside any transaction): find or create the guest's
         customer, then authorize or save the card. None if the payment is recorded already."""
-        recorded, stored = await repository.PaymentsRepository(self.db()).checkout_state(
-            checkout.payment_id, checkout.guest_id
-        )
+        payments = self.payments
+        recorded, stored = await payments.checkout_state(checkout.payment_id, checkout.guest_id)
         if recorded:
             return None  # recorded already; record_checkout() will skip too
         customer = stored
@@ -144,9 +143,7 @@ class PaymentHandlers(StripeUseCases[StripeGateway]):
                 # Stripe no longer knows the saved customer (deleted in the dashboard, or a
                 # simulator reset): forget it and pay with a fresh one instead of failing
                 # every checkout of this guest from now on.
-                await repository.PaymentsRepository(self.db()).forget_customer(
-                    checkout.guest_id, stored
-                )
+                await payments.forget_customer(checkout.guest_id, stored)
                 customer = await self._new_customer(checkout.guest_id, replacing=stored)
                 deposit, result = await self._secure_then_start(checkout, customer)
         except StripeGatewayError as exc:
@@ -197,7 +194,7 @@ class PaymentHandlers(StripeUseCases[StripeGateway]):
 
     async def record_checkout(
         self,
-        conn: asyncpg.Connection,
+        uow: UnitOfWork,
         env: Envelope,
         checkout: Checkout,
         auth: Authorization | None,
@@ -206,24 +203,20 @@ class PaymentHandlers(StripeUseCases[StripeGateway]):
         if auth is None:
             return
         if auth.customer_id:
-            await repository.PaymentsRepository(conn).save_customer(
-                checkout.guest_id, auth.customer_id
-            )
+            await uow.payments.save_customer(checkout.guest_id, auth.customer_id)
         if checkout.payment_method_type == US_BANK_ACCOUNT:
-            await self.bank_debits.record_debit(conn, env, checkout, auth)
+            await self.bank_debits.record_debit(uow.conn, env, checkout, auth)
             return
         if checkout.save_for_later:
-            await self.saved.record_saved(conn, env, checkout, auth)
+            await self.saved.record_saved(uow, env, checkout, auth)
             # A deposit reuses the card this SetupIntent saved (no second one).
-            await self.deposits.record(
-                self.unit(conn), checkout, auth.customer_id, auth.setup_intent
-            )
+            await self.deposits.record(uow, checkout, auth.customer_id, auth.setup_intent)
             return
-        await record_card_authorization(conn, self.outbox, self.deposits, env, checkout, auth)
+        await record_card_authorization(uow, self.deposits, env, checkout, auth)
 
     # -- booking confirmed: capture -------------------------------------------------------
     async def capture(self, env: Envelope, event: BookingConfirmedV1) -> PaymentIntentResult | None:
-        payment = await repository.PaymentsRepository(self.db()).get_payment(event.payment_id)
+        payment = await self.payments.get_payment(event.payment_id)
         if payment is None:
             raise PermanentError(f"payment {event.payment_id} does not exist")
         if payment["group_id"] is not None:
@@ -244,26 +237,25 @@ class PaymentHandlers(StripeUseCases[StripeGateway]):
         except StripeGatewayError as exc:
             if exc.retryable:
                 raise
-            await raise_if_renewed(self.db(), payment)
+            await raise_if_renewed(self.payments, payment)
             raise PermanentError(f"capture of {event.payment_id} refused: {exc}") from exc
 
     async def record_capture(
         self,
-        conn: asyncpg.Connection,
+        uow: UnitOfWork,
         env: Envelope,
         event: BookingConfirmedV1,
         result: PaymentIntentResult | None,
     ) -> None:
         if result is None:
             return
-        payment = await repository.PaymentsRepository(conn).get_payment(event.payment_id)
+        payment = await uow.payments.get_payment(event.payment_id)
         assert payment is not None
         if payment["status"] == PaymentStatus.SAVED:
-            await self.saved.record_charge(conn, env, event.payment_id, PaymentStatus.SAVED, result)
+            await self.saved.record_charge(uow, env, event.payment_id, PaymentStatus.SAVED, result)
             return
         await record_captured(
-            conn,
-            self.outbox,
+            uow,
             event.payment_id,
             PaymentStatus.AUTHORIZED,
             result,
@@ -276,7 +268,7 @@ class PaymentHandlers(StripeUseCases[StripeGateway]):
     async def void(self, env: Envelope, event: BookingFailedV1) -> PaymentIntentResult | None:
         if event.payment_id is None:
             return None
-        payment = await repository.PaymentsRepository(self.db()).get_payment(event.payment_id)
+        payment = await self.payments.get_payment(event.payment_id)
         if payment is None or payment["status"] not in VOIDABLE or payment["group_id"] is not None:
             return None  # a group's payment is voided by group_failed only
         cancel = self.stripe.cancel(
@@ -287,7 +279,7 @@ class PaymentHandlers(StripeUseCases[StripeGateway]):
 
     async def record_void(
         self,
-        conn: asyncpg.Connection,
+        uow: UnitOfWork,
         env: Envelope,
         event: BookingFailedV1,
         result: PaymentIntentResult | None,
@@ -296,10 +288,10 @@ class PaymentHandlers(StripeUseCases[StripeGateway]):
             return
         voided = False
         for held in VOIDABLE:  # authorized, else still waiting for the guest's authentication
-            voided = voided or await repository.PaymentsRepository(conn).apply_trigger(
+            voided = voided or await uow.payments.apply_trigger(
                 event.payment_id, held, PaymentTrigger.VOID, stripe_status=result.status
             )
         if voided:
             # A single booking's payment (a group's is voided by group_failed): no group.
             void = from_attrs(PaymentVoidedV1, event, group_id=None)
-            await self.outbox.reply(conn, void, key=event.payment_id, cause=env)
+            await uow.reply(void, key=event.payment_id, cause=env)

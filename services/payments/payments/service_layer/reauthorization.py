@@ -35,7 +35,7 @@ from marketplace_contracts.events.payments import (
     PaymentReauthorizedV1,
     ReauthorizationFailedV1,
 )
-from payments.adapters import repository
+from payments.adapters.repository import PaymentsRepository
 from payments.adapters.stripe_gateway import (
     PaymentIntentResult,
     StripeGateway,
@@ -45,6 +45,7 @@ from payments.domain.checkout import is_destination_charge, stripe_metadata
 from payments.domain.ids import idempotency_key
 from payments.domain.payment import PaymentStatus
 from payments.service_layer.guards import existing_payment
+from payments.service_layer.unit_of_work import UnitOfWork
 from payments.service_layer.use_cases import StripeUseCases
 
 log = logging.getLogger("payments.reauthorization")
@@ -64,7 +65,7 @@ class Renewal:
 
 class Reauthorizations(StripeUseCases[StripeGateway]):
     async def prepare(self, env: Envelope, event: ReauthorizationRequestedV1) -> Renewal | None:
-        payment = await existing_payment(self.db(), event.payment_id)
+        payment = await existing_payment(self.payments, event.payment_id)
         if (
             payment["status"] != PaymentStatus.AUTHORIZED
             or payment["payment_intent_id"] != event.expiring_payment_intent_id
@@ -102,7 +103,7 @@ class Reauthorizations(StripeUseCases[StripeGateway]):
 
     async def apply(
         self,
-        conn: asyncpg.Connection,
+        uow: UnitOfWork,
         env: Envelope,
         event: ReauthorizationRequestedV1,
         renewal: Renewal | None,
@@ -111,10 +112,10 @@ class Reauthorizations(StripeUseCases[StripeGateway]):
             return
         result = renewal.result
         if result is None or result.declined or result.status != "requires_capture":
-            await self._failed(conn, env, event, renewal)
+            await self._failed(uow, env, event, renewal)
             return
         # Compare-and-set; None (renewed, captured or voided meanwhile) is handled below.
-        row = await repository.PaymentsRepository(conn).swap_authorization(
+        row = await uow.payments.swap_authorization(
             event.payment_id,
             event.expiring_payment_intent_id,
             result.id,
@@ -123,7 +124,7 @@ class Reauthorizations(StripeUseCases[StripeGateway]):
         # The old authorization, or (renewed, captured or voided meanwhile) the new one, is
         # not needed any more: the sweeper cancels it after the grace period.
         replaced = event.expiring_payment_intent_id if row is not None else result.id
-        inserted = await repository.PaymentsRepository(conn).add_replaced_authorization(
+        inserted = await uow.payments.add_replaced_authorization(
             replaced,
             event.payment_id,
             result.id if row is not None else event.expiring_payment_intent_id,
@@ -136,8 +137,7 @@ class Reauthorizations(StripeUseCases[StripeGateway]):
             event.expiring_payment_intent_id,
             result.id,
         )
-        await self.outbox.reply(
-            conn,
+        await uow.reply(
             from_attrs(
                 PaymentReauthorizedV1,
                 event,
@@ -153,7 +153,7 @@ class Reauthorizations(StripeUseCases[StripeGateway]):
 
     async def _failed(
         self,
-        conn: asyncpg.Connection,
+        uow: UnitOfWork,
         env: Envelope,
         event: ReauthorizationRequestedV1,
         renewal: Renewal,
@@ -161,8 +161,7 @@ class Reauthorizations(StripeUseCases[StripeGateway]):
         """Stripe refused or declined the new authorization: reauthorization_failed."""
         result = renewal.result
         code = renewal.failure_code or (result.failure_code if result else None)
-        await self.outbox.reply(
-            conn,
+        await uow.reply(
             from_attrs(
                 ReauthorizationFailedV1,
                 event,
@@ -176,11 +175,11 @@ class Reauthorizations(StripeUseCases[StripeGateway]):
         )
 
 
-async def raise_if_renewed(db: asyncpg.Pool, payment: asyncpg.Record) -> None:
+async def raise_if_renewed(payments: PaymentsRepository, payment: asyncpg.Record) -> None:
     """Stripe refused an operation on the payment's authorization: if a renewal replaced that
-    authorization meanwhile, raise a retryable error so the consumer tries again on the new
-    one instead of giving up."""
-    current = await repository.PaymentsRepository(db).get_payment(payment["payment_id"])
+    authorization meanwhile (`payments`: read on the pool), raise a retryable error so the
+    consumer tries again on the new one instead of giving up."""
+    current = await payments.get_payment(payment["payment_id"])
     if current is not None and current["payment_intent_id"] != payment["payment_intent_id"]:
         raise AuthorizationRenewed(
             f"payment {payment['payment_id']}: authorization {payment['payment_intent_id']} "
@@ -200,8 +199,9 @@ async def cancel_replaced(
 ) -> int:
     """Cancel on Stripe the authorizations renewals replaced, once their grace has passed.
     Returns how many were settled (cancelled, or found not cancellable)."""
+    payments = PaymentsRepository(pool)
     done = 0
-    for intent in await repository.PaymentsRepository(pool).replaced_due(grace, limit):
+    for intent in await payments.replaced_due(grace, limit):
         error: str | None = None
         try:
             await stripe.cancel(intent, idempotency_key=idempotency_key("cancel-replaced", intent))
@@ -214,6 +214,6 @@ async def cancel_replaced(
             error = f"{exc.code}: {exc.message}"
             log.warning("replaced authorization %s not cancelled: %s", intent, error)
         # Rows are never deleted and a second sweeper settles it the same way: quiet.
-        await repository.PaymentsRepository(pool).settle_replaced(intent, error)
+        await payments.settle_replaced(intent, error)
         done += 1
     return done

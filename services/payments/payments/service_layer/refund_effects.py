@@ -59,10 +59,8 @@ async def apply_to_payment(
         )
     elif outcome.method == PARTIAL_CAPTURE:
         assert outcome.intent is not None
-        # captures' record_captured takes the transaction's connection and the outbox.
         await record_captured(
-            uow.conn,
-            uow.outbox,
+            uow,
             order.payment_id,
             PaymentStatus.AUTHORIZED,
             outcome.intent,

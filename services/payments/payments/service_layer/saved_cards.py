@@ -19,7 +19,6 @@ from eventkit.outbox import Outbox
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.booking import PaymentRetryRequestedV1
 from marketplace_contracts.events.payments import PaymentFailedV1, PaymentMethodSavedV1
-from payments.adapters import repository
 from payments.adapters.stripe_gateway import (
     PaymentIntentResult,
     SetupIntentResult,
@@ -38,6 +37,7 @@ from payments.service_layer.card_authorizations import (
     record_attempt,
 )
 from payments.service_layer.guards import existing_payment, refusal_is_final
+from payments.service_layer.unit_of_work import UnitOfWork
 from payments.service_layer.use_cases import StripeUseCases
 
 
@@ -51,7 +51,7 @@ class SavedCards(StripeUseCases[StripeGateway]):
         )
 
     async def record_saved(
-        self, conn: asyncpg.Connection, env: Envelope, checkout: Checkout, auth: Authorization
+        self, uow: UnitOfWork, env: Envelope, checkout: Checkout, auth: Authorization
     ) -> None:
         result = auth.setup_intent
         ok = result is not None and result.status == "succeeded" and bool(result.payment_method)
@@ -63,14 +63,14 @@ class SavedCards(StripeUseCases[StripeGateway]):
             "card_brand": result.card_brand if result else None,
             "card_last4": result.card_last4 if result else None,
         }
-        meta = await record_attempt(conn, env, checkout, row)
+        meta = await record_attempt(uow, env, checkout, row)
         if meta is None:
             return
         if ok and result is not None:
             saved = card_fact(PaymentMethodSavedV1, checkout, result, setup_intent_id=result.id)
-            await self.outbox.add(conn, saved, **meta)
+            await uow.outbox.add(uow.conn, saved, **meta)
         else:
-            await self.outbox.add(conn, checkout_failed(checkout, row, "setup_failed"), **meta)
+            await uow.outbox.add(uow.conn, checkout_failed(checkout, row, "setup_failed"), **meta)
 
     async def charge(self, payment: asyncpg.Record) -> PaymentIntentResult:
         """Charge a payment's saved card off-session, in full (a charge of its transfer group;
@@ -98,7 +98,7 @@ class SavedCards(StripeUseCases[StripeGateway]):
     async def retry(
         self, env: Envelope, event: PaymentRetryRequestedV1
     ) -> PaymentIntentResult | None:
-        payment = await existing_payment(self.db(), event.payment_id)
+        payment = await existing_payment(self.payments, event.payment_id)
         if payment["status"] != PaymentStatus.CHARGE_FAILED:
             return None  # paid meanwhile, or not a failed charge
         return await self.pay_on_session(
@@ -135,7 +135,7 @@ class SavedCards(StripeUseCases[StripeGateway]):
 
     async def record_charge(
         self,
-        conn: asyncpg.Connection,
+        uow: UnitOfWork,
         env: Envelope,
         payment_id: str,
         from_status: str,
@@ -150,7 +150,7 @@ class SavedCards(StripeUseCases[StripeGateway]):
             return
         if result is not None and result.status == "succeeded":
             await record_captured(
-                conn, self.outbox, payment_id, from_status, result, env.correlation_id, env.event_id
+                uow, payment_id, from_status, result, env.correlation_id, env.event_id
             )
             return
         if result is not None:
@@ -168,14 +168,11 @@ class SavedCards(StripeUseCases[StripeGateway]):
                 "decline_code": None,
                 "failure_message": error.message,
             }
-        if not await repository.PaymentsRepository(conn).apply_trigger(
-            payment_id, from_status, failure, **failed
-        ):
+        if not await uow.payments.apply_trigger(payment_id, from_status, failure, **failed):
             return  # no longer in from_status: recorded by an earlier delivery
-        payment = await repository.PaymentsRepository(conn).get_payment(payment_id)
+        payment = await uow.payments.get_payment(payment_id)
         assert payment is not None
-        await self.outbox.reply(
-            conn,
+        await uow.reply(
             PaymentFailedV1(
                 payment_id=payment_id,
                 booking_id=payment["booking_id"],
@@ -192,12 +189,12 @@ class SavedCards(StripeUseCases[StripeGateway]):
 
     async def record_retry(
         self,
-        conn: asyncpg.Connection,
+        uow: UnitOfWork,
         env: Envelope,
         event: PaymentRetryRequestedV1,
         result: PaymentIntentResult | None,
     ) -> None:
-        await self.record_charge(conn, env, event.payment_id, PaymentStatus.CHARGE_FAILED, result)
+        await self.record_charge(uow, env, event.payment_id, PaymentStatus.CHARGE_FAILED, result)
 
 
 class SavedCardUseCases(StripeUseCases[StripeGateway]):

@@ -27,6 +27,7 @@ from payments import metrics
 from payments.adapters import repository, webhook_repository
 from payments.adapters.stripe_gateway import WebhookSignatureError, verify_webhook
 from payments.service_layer import bank_debit_webhooks, bank_debits, card_actions, dispute_intake
+from payments.service_layer.unit_of_work import UnitOfWork
 
 log = logging.getLogger("payments.webhooks")
 _OUTBOX = Outbox("payments", producer="payments")
@@ -144,7 +145,7 @@ async def _apply_event(
         # The intent's payments, locked once: every handler below reads these rows.
         payments = await repository.PaymentsRepository(conn).lock_by_intent(obj["id"])
         await _apply_intent(conn, event, payments)
-        await card_actions.apply_intent_event(conn, _OUTBOX, event, payments)
+        await card_actions.apply_intent_event(UnitOfWork(conn, _OUTBOX), event, payments)
         await bank_debit_webhooks.apply_intent_event(conn, _OUTBOX, event, payments, return_window)
     elif obj.get("object") == "dispute":
         await bank_debit_webhooks.apply_dispute(conn, _OUTBOX, event)
