@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 
-from eventkit import http_errors, logs, metrics, metrics_refresh, tracing
+from eventkit import heap, http_errors, logs, metrics, metrics_refresh, tracing
 from eventkit.consumer import MessageProcessor
 from eventkit.db import create_pool, plain_dsn
 from eventkit.dead_letters import DeadLetters
@@ -156,6 +156,7 @@ def create_app(runtime: ServiceRuntime, **fastapi_kwargs: Any) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
         app.state.runtime = runtime
+        heap.settle(runtime.settings.gc_young_threshold)
         try:
             yield
         finally:

@@ -57,6 +57,10 @@ class ServiceSettings(BaseSettings):
     consumer_fetch_min_bytes: int = Field(default=1, ge=1)
     consumer_fetch_wait_ms: int = Field(default=500, ge=1)
     relay_batch_size: int = Field(default=2000, ge=1)
+    # The cyclic garbage collector's first threshold (allocations between young collections;
+    # Python's default is 700). Once started, the service also freezes what it has built
+    # (modules, the app, pools) out of the collector's reach: eventkit.heap.
+    gc_young_threshold: int = Field(default=50_000, ge=0)
     log_level: str = "INFO"
     # Verifies the bearer tokens of the service's API (docs/security.md); the development default
     # is the gateway's too, so `python -m booking token --role ...` tokens work everywhere.
