@@ -95,6 +95,8 @@ class MessageProcessor:
         self._seen = f"SELECT 1 FROM {schema}.{inbox_table} WHERE event_id = $1"
 
     def classify(self, record: ConsumerRecord) -> Item:
+        if self._not_handled(record):
+            return Item(record, ignored=True)
         try:
             envelope = Envelope.from_bytes(record.value or b"")
             route = self.router.route_for(envelope)
@@ -107,6 +109,15 @@ class MessageProcessor:
             )
         except (*_UNDECODABLE, PermanentError):
             return Item(record)  # the one-by-one path dead-letters it with the reason
+
+    def _not_handled(self, record: ConsumerRecord) -> bool:
+        """True when the relay's `event_type` header names a type this service does not
+        consume: such a record (half of what payments reads) is passed over without parsing
+        its JSON. Without the header (a record from elsewhere) the envelope decides."""
+        for name, value in record.headers or ():
+            if name == "event_type":
+                return value.decode(errors="replace") not in self.router.handled_types
+        return False
 
     async def process(self, records: Sequence[ConsumerRecord]) -> None:
         """Handle records strictly in the order given (callers pass one key's, or keys'
