@@ -4,6 +4,7 @@ from eventkit.routing import EventRouter
 from marketplace_contracts.events import booking as b
 from marketplace_contracts.events import disputes, finance
 from payments.service_layer.handlers import PaymentHandlers
+from payments.service_layer.unit_of_work import on_uow
 
 
 def build_router(h: PaymentHandlers) -> EventRouter:
@@ -12,7 +13,11 @@ def build_router(h: PaymentHandlers) -> EventRouter:
     router.add(b.BookingConfirmedV1, h.record_capture, prepare=h.capture)
     router.add(b.BookingFailedV1, h.record_void, prepare=h.void)
     # A returned bank debit is paid by card there; a failed card charge goes to `saved`.
-    router.add(b.PaymentRetryRequestedV1, h.bank_debits.record_retry, prepare=h.bank_debits.retry)
+    router.add(
+        b.PaymentRetryRequestedV1,
+        on_uow(h.outbox, h.bank_debits.record_retry),
+        prepare=h.bank_debits.retry,
+    )
     router.add(b.GroupCheckoutRequestedV1, h.record_group_authorization, prepare=h.authorize_group)
     router.add(b.GroupCaptureRequestedV1, h.groups.record_capture, prepare=h.groups.capture)
     router.add(b.GroupFailedV1, h.groups.record_void, prepare=h.groups.void)
@@ -27,10 +32,14 @@ def build_router(h: PaymentHandlers) -> EventRouter:
     # disputes.events: what trust staff (or the deadline) ask of Stripe.
     actions = h.dispute_actions
     router.add(
-        disputes.EvidenceSubmissionRequestedV1, actions.record_submission, prepare=actions.submit
+        disputes.EvidenceSubmissionRequestedV1,
+        on_uow(h.outbox, actions.record_submission),
+        prepare=actions.submit,
     )
     router.add(
-        disputes.DisputeAcceptanceRequestedV1, actions.record_acceptance, prepare=actions.accept
+        disputes.DisputeAcceptanceRequestedV1,
+        on_uow(h.outbox, actions.record_acceptance),
+        prepare=actions.accept,
     )
     router.add(
         b.ReauthorizationRequestedV1, h.reauthorizations.apply, prepare=h.reauthorizations.prepare

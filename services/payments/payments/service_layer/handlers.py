@@ -210,7 +210,7 @@ class PaymentHandlers(StripeUseCases[StripeGateway]):
                 checkout.guest_id, auth.customer_id
             )
         if checkout.payment_method_type == US_BANK_ACCOUNT:
-            await self.bank_debits.record_debit(conn, env, checkout, auth)
+            await self.bank_debits.record_debit(self.unit(conn), env, checkout, auth)
             return
         if checkout.save_for_later:
             await self.saved.record_saved(conn, env, checkout, auth)

@@ -18,7 +18,10 @@ import asyncpg
 
 from eventkit.outbox import Outbox
 from marketplace_contracts import Envelope, EventModel
+from payments.adapters.bank_debit_repository import BankDebitsRepository
+from payments.adapters.dispute_repository import DisputesRepository
 from payments.adapters.repository import PaymentsRepository
+from payments.adapters.webhook_repository import WebhooksRepository
 
 
 class UnitOfWork:
@@ -29,6 +32,9 @@ class UnitOfWork:
         self.conn = conn
         self.outbox = outbox
         self.payments = PaymentsRepository(conn)
+        self.disputes = DisputesRepository(conn)
+        self.bank_debits = BankDebitsRepository(conn)
+        self.webhooks = WebhooksRepository(conn)
 
     async def reply(self, event: EventModel, *, key: str, cause: Envelope) -> Envelope:
         """Publish `event` with this transaction, in answer to `cause` (its saga, caused by it)."""
