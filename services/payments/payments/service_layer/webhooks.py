@@ -125,7 +125,7 @@ async def apply_pending(
             if claimed is None:
                 continue  # another worker has it, or had it
             event_type, payload = claimed
-            await _apply_event(uow, payload, bank_debit_return_window)
+            await apply_event(uow, payload, bank_debit_return_window)
             _observe_lag(event_type, payload)
             applied += 1
     return applied
@@ -140,7 +140,8 @@ def _observe_lag(event_type: str, event: dict[str, Any]) -> None:
         metrics.webhook_applied(event_type, max(0.0, lag))
 
 
-async def _apply_event(uow: UnitOfWork, event: dict[str, Any], return_window: timedelta) -> None:
+async def apply_event(uow: UnitOfWork, event: dict[str, Any], return_window: timedelta) -> None:
+    """One stored Stripe event, applied in the worker's transaction (`uow`)."""
     obj = event["data"]["object"]
     if obj.get("object") == "payment_intent":
         # The intent's payments, locked once: every handler below reads these rows.
