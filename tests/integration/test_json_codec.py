@@ -15,7 +15,7 @@ from booking.adapters import repository as booking_db
 from eventkit import scheduler
 from eventkit.db import connect, create_pool
 from ops.adapters import mutations_repository as ops_db
-from payments.adapters import webhook_repository as payments_db
+from payments.adapters.webhook_repository import WebhooksRepository
 from tests.conftest import service_dsn
 
 pytestmark = pytest.mark.integration
@@ -83,7 +83,7 @@ async def _policy(conn: asyncpg.Connection) -> str:
 
 async def _stripe_event(conn: asyncpg.Connection) -> str:
     event = {"id": f"evt_{uuid.uuid4().hex}", "type": "charge.updated", "data": {"object": {}}}
-    assert await payments_db.store_event(conn, event)
+    assert await WebhooksRepository(conn).store_event(event)
     return await _typeof(
         conn,
         "SELECT jsonb_typeof(payload) FROM payments.stripe_webhook_events "

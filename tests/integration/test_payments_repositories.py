@@ -13,11 +13,11 @@ import asyncpg
 import pytest
 
 from payments.adapters import (
-    bank_debit_repository,
     deposit_repository,
     repository,
-    webhook_repository,
 )
+from payments.adapters.bank_debit_repository import BankDebitsRepository
+from payments.adapters.webhook_repository import WebhooksRepository
 from tests.support.rolled_back import rolled_back
 
 pytestmark = pytest.mark.integration
@@ -180,44 +180,43 @@ async def test_replaced_authorizations_are_recorded_once_and_settled_after_their
 async def test_a_bank_debit_is_found_by_its_charge_or_intent(
     conn: asyncpg.Connection,
 ) -> None:
+    debits = BankDebitsRepository(conn)
     debit = await _payment(
         conn, "processing", payment_method_type="us_bank_account", charge_id="ch_debit_repo"
     )
-    by_charge = await bank_debit_repository.lock_debit_by_charge(conn, "ch_debit_repo", None)
+    by_charge = await debits.lock_debit_by_charge("ch_debit_repo", None)
     assert by_charge is not None and by_charge["payment_id"] == debit
-    by_intent = await bank_debit_repository.lock_debit_by_charge(conn, None, f"pi_{debit}")
+    by_intent = await debits.lock_debit_by_charge(None, f"pi_{debit}")
     assert by_intent is not None and by_intent["payment_id"] == debit
 
 
 async def test_settled_debits_clear_once_their_return_window_passed(
     conn: asyncpg.Connection,
 ) -> None:
+    debits = BankDebitsRepository(conn)
     now = datetime.now(UTC)
     due = await _payment(conn, "captured", payment_method_type="us_bank_account")
     later = await _payment(conn, "captured", payment_method_type="us_bank_account")
-    assert await bank_debit_repository.record_settlement(conn, due, now - 6 * DAY, now - DAY)
-    assert await bank_debit_repository.record_settlement(conn, later, now, now + 5 * DAY)
-    assert not await bank_debit_repository.record_settlement(conn, "pay_missing", now, now)
-    cleared = {
-        r["payment_id"] for r in await bank_debit_repository.claim_cleared(conn, now, 10_000)
-    }
+    assert await debits.record_settlement(due, now - 6 * DAY, now - DAY)
+    assert await debits.record_settlement(later, now, now + 5 * DAY)
+    assert not await debits.record_settlement("pay_missing", now, now)
+    cleared = {r["payment_id"] for r in await debits.claim_cleared(now, 10_000)}
     assert due in cleared and later not in cleared
-    assert due not in {
-        r["payment_id"] for r in await bank_debit_repository.claim_cleared(conn, now, 10_000)
-    }
+    assert due not in {r["payment_id"] for r in await debits.claim_cleared(now, 10_000)}
 
 
 async def test_a_returned_debits_card_payment_is_created_once_not_paid_yet(
     conn: asyncpg.Connection,
 ) -> None:
+    debits = BankDebitsRepository(conn)
     returned = await _payment(
         conn, "returned", payment_method_type="us_bank_account", customer_id="cus_repo"
     )
     row = await repository.PaymentsRepository(conn).get_payment(returned)
     repay_id = f"{returned}_repay"
     kwargs = {"repay_id": repay_id, "purpose": "repay", "payment_method": "pm_card_visa"}
-    assert await bank_debit_repository.insert_repay(conn, row, **kwargs)
-    assert not await bank_debit_repository.insert_repay(conn, row, **kwargs)
+    assert await debits.insert_repay(row, **kwargs)
+    assert not await debits.insert_repay(row, **kwargs)
     repay = await repository.PaymentsRepository(conn).get_payment(repay_id)
     assert (repay["status"], repay["replaces_payment_id"], repay["transfer_group"]) == (
         "charge_failed",
@@ -259,52 +258,53 @@ async def test_a_deposit_is_recorded_once_and_released_once(conn: asyncpg.Connec
 
 # -- webhooks ---------------------------------------------------------------------------------
 async def test_a_stored_event_is_claimed_processed_and_replayed(conn: asyncpg.Connection) -> None:
+    webhooks = WebhooksRepository(conn)
     event = {"id": f"evt_repo_{uuid.uuid4().hex[:10]}", "type": "payout.paid", "data": {}}
-    assert await webhook_repository.store_event(conn, event)
-    assert not await webhook_repository.store_event(conn, event)
+    assert await webhooks.store_event(event)
+    assert not await webhooks.store_event(event)
     row_id = await conn.fetchval(
         "SELECT id FROM payments.stripe_webhook_events WHERE stripe_event_id = $1", event["id"]
     )
-    assert row_id in await webhook_repository.pending_event_ids(conn, 100_000)
+    assert row_id in await webhooks.pending_event_ids(100_000)
     async with conn.transaction():
-        assert await webhook_repository.take_event(conn, row_id) == ("payout.paid", event)
-        assert row_id not in await webhook_repository.pending_event_ids(conn, 100_000)
-        assert await webhook_repository.take_event(conn, row_id) is None
-    assert row_id not in await webhook_repository.pending_event_ids(conn, 100_000)
-    assert await webhook_repository.mark_unprocessed(conn, event["id"])
-    assert await webhook_repository.take_event(conn, row_id) is not None
-    assert not await webhook_repository.mark_unprocessed(conn, "evt_never_stored")
-    assert await webhook_repository.take_event(conn, -1) is None
+        assert await webhooks.take_event(row_id) == ("payout.paid", event)
+        assert row_id not in await webhooks.pending_event_ids(100_000)
+        assert await webhooks.take_event(row_id) is None
+    assert row_id not in await webhooks.pending_event_ids(100_000)
+    assert await webhooks.mark_unprocessed(event["id"])
+    assert await webhooks.take_event(row_id) is not None
+    assert not await webhooks.mark_unprocessed("evt_never_stored")
+    assert await webhooks.take_event(-1) is None
 
 
 async def test_a_taken_event_is_pending_again_when_its_transaction_rolls_back(
     conn: asyncpg.Connection,
 ) -> None:
+    webhooks = WebhooksRepository(conn)
     event = {"id": f"evt_repo_{uuid.uuid4().hex[:10]}", "type": "payout.paid", "data": {}}
-    assert await webhook_repository.store_event(conn, event)
+    assert await webhooks.store_event(event)
     row_id = await conn.fetchval(
         "SELECT id FROM payments.stripe_webhook_events WHERE stripe_event_id = $1", event["id"]
     )
     tx = conn.transaction()
     await tx.start()
-    assert await webhook_repository.take_event(conn, row_id) is not None
+    assert await webhooks.take_event(row_id) is not None
     await tx.rollback()  # applying it failed
-    assert row_id in await webhook_repository.pending_event_ids(conn, 100_000)
+    assert row_id in await webhooks.pending_event_ids(100_000)
 
 
 async def test_an_older_account_report_does_not_overwrite_a_newer_one(
     conn: asyncpg.Connection,
 ) -> None:
+    webhooks = WebhooksRepository(conn)
     account = f"acct_repo_{uuid.uuid4().hex[:8]}"
     now = datetime.now(UTC)
-    assert await webhook_repository.upsert_host_account(conn, account, (True, True, True), now)
-    assert not await webhook_repository.upsert_host_account(
-        conn, account, (False, False, False), now - DAY
-    )
+    assert await webhooks.upsert_host_account(account, (True, True, True), now)
+    assert not await webhooks.upsert_host_account(account, (False, False, False), now - DAY)
     row = await conn.fetchrow(
         "SELECT charges_enabled, payouts_enabled FROM payments.host_accounts "
         "WHERE host_account_id = $1",
         account,
     )
     assert tuple(row) == (True, True)
-    assert await webhook_repository.upsert_host_account(conn, account, (True, False, True), now)
+    assert await webhooks.upsert_host_account(account, (True, False, True), now)

@@ -5,70 +5,78 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import asyncpg
+from payments.adapters.repository import PaymentsDB
 
 
-async def store_event(conn: asyncpg.Connection, event: dict[str, Any]) -> bool:
-    """True if new; a redelivered Stripe event hits UNIQUE(stripe_event_id) and is a no-op."""
-    status = await conn.execute(
-        "INSERT INTO payments.stripe_webhook_events (stripe_event_id, type, payload) "
-        "VALUES ($1, $2, $3::jsonb) ON CONFLICT (stripe_event_id) DO NOTHING",
-        event["id"],
-        event["type"],
-        event,
-    )
-    return bool(status == "INSERT 0 1")
+class WebhooksRepository:
+    """The stored Stripe events and host accounts, on a connection (inside the caller's
+    transaction: a unit of work's, or a statement of its own) or on the pool."""
 
+    def __init__(self, db: PaymentsDB) -> None:
+        self.db = db
 
-async def pending_event_ids(conn: asyncpg.Connection, limit: int) -> list[int]:
-    """Stored events not applied yet, in arrival order."""
-    rows = await conn.fetch(
-        "SELECT id FROM payments.stripe_webhook_events WHERE processed_at IS NULL "
-        "ORDER BY id LIMIT $1",
-        limit,
-    )
-    return [row["id"] for row in rows]
+    async def store_event(self, event: dict[str, Any]) -> bool:
+        """True if new; a redelivered Stripe event hits UNIQUE(stripe_event_id), a no-op."""
+        status = await self.db.execute(
+            "INSERT INTO payments.stripe_webhook_events (stripe_event_id, type, payload) "
+            "VALUES ($1, $2, $3::jsonb) ON CONFLICT (stripe_event_id) DO NOTHING",
+            event["id"],
+            event["type"],
+            event,
+        )
+        return bool(status == "INSERT 0 1")
 
+    async def pending_event_ids(self, limit: int) -> list[int]:
+        """Stored events not applied yet, in arrival order."""
+        rows = await self.db.fetch(
+            "SELECT id FROM payments.stripe_webhook_events WHERE processed_at IS NULL "
+            "ORDER BY id LIMIT $1",
+            limit,
+        )
+        return [row["id"] for row in rows]
 
-async def take_event(conn: asyncpg.Connection, event_id: int) -> tuple[str, dict[str, Any]] | None:
-    """Claim a stored event still to apply, marked processed in the caller's transaction (a
-    rollback unmarks it): its type and payload; None when another worker has it, or had it."""
-    row = await conn.fetchrow(
-        "UPDATE payments.stripe_webhook_events SET processed_at = now() WHERE id = ("
-        "SELECT id FROM payments.stripe_webhook_events "
-        "WHERE id = $1 AND processed_at IS NULL FOR UPDATE SKIP LOCKED) RETURNING type, payload",
-        event_id,
-    )
-    return None if row is None else (row["type"], row["payload"])
+    async def take_event(self, event_id: int) -> tuple[str, dict[str, Any]] | None:
+        """Claim a stored event still to apply, marked processed in the caller's transaction
+        (a rollback unmarks it): its type and payload; None when another worker has it, or
+        had it."""
+        row = await self.db.fetchrow(
+            "UPDATE payments.stripe_webhook_events SET processed_at = now() WHERE id = ("
+            "SELECT id FROM payments.stripe_webhook_events "
+            "WHERE id = $1 AND processed_at IS NULL FOR UPDATE SKIP LOCKED) "
+            "RETURNING type, payload",
+            event_id,
+        )
+        return None if row is None else (row["type"], row["payload"])
 
+    async def mark_unprocessed(self, stripe_event_id: str) -> bool:
+        """Have a stored event applied again; False when there is no such event."""
+        status = await self.db.execute(
+            "UPDATE payments.stripe_webhook_events SET processed_at = NULL "
+            "WHERE stripe_event_id = $1",
+            stripe_event_id,
+        )
+        return bool(status == "UPDATE 1")
 
-async def mark_unprocessed(conn: asyncpg.Connection, stripe_event_id: str) -> bool:
-    """Have a stored event applied again; False when there is no such event."""
-    status = await conn.execute(
-        "UPDATE payments.stripe_webhook_events SET processed_at = NULL WHERE stripe_event_id = $1",
-        stripe_event_id,
-    )
-    return bool(status == "UPDATE 1")
-
-
-async def upsert_host_account(
-    conn: asyncpg.Connection,
-    host_account_id: str,
-    state: tuple[bool, bool, bool],
-    reported_at: datetime,
-) -> bool:
-    """Record a host account's (charges, payouts, details submitted) as of `reported_at`;
-    False when what is recorded is newer (Stripe does not order its events)."""
-    changed = await conn.fetchrow(
-        "INSERT INTO payments.host_accounts AS h (host_account_id, charges_enabled, "
-        "payouts_enabled, details_submitted, stripe_updated_at) VALUES ($1, $2, $3, $4, $5) "
-        "ON CONFLICT (host_account_id) DO UPDATE SET charges_enabled = EXCLUDED.charges_enabled, "
-        "payouts_enabled = EXCLUDED.payouts_enabled, "
-        "details_submitted = EXCLUDED.details_submitted, "
-        "stripe_updated_at = EXCLUDED.stripe_updated_at, updated_at = now() "
-        "WHERE h.stripe_updated_at <= EXCLUDED.stripe_updated_at RETURNING host_account_id",
-        host_account_id,
-        *state,
-        reported_at,
-    )
-    return changed is not None
+    async def upsert_host_account(
+        self,
+        host_account_id: str,
+        state: tuple[bool, bool, bool],
+        reported_at: datetime,
+    ) -> bool:
+        """Record a host account's (charges, payouts, details submitted) as of `reported_at`;
+        False when what is recorded is newer (Stripe does not order its events)."""
+        changed = await self.db.fetchrow(
+            "INSERT INTO payments.host_accounts AS h (host_account_id, charges_enabled, "
+            "payouts_enabled, details_submitted, stripe_updated_at) "
+            "VALUES ($1, $2, $3, $4, $5) "
+            "ON CONFLICT (host_account_id) DO UPDATE SET "
+            "charges_enabled = EXCLUDED.charges_enabled, "
+            "payouts_enabled = EXCLUDED.payouts_enabled, "
+            "details_submitted = EXCLUDED.details_submitted, "
+            "stripe_updated_at = EXCLUDED.stripe_updated_at, updated_at = now() "
+            "WHERE h.stripe_updated_at <= EXCLUDED.stripe_updated_at RETURNING host_account_id",
+            host_account_id,
+            *state,
+            reported_at,
+        )
+        return changed is not None

@@ -13,7 +13,11 @@ def build_router(h: PaymentHandlers) -> EventRouter:
     router.add(b.BookingConfirmedV1, on_uow(h.outbox, h.record_capture), prepare=h.capture)
     router.add(b.BookingFailedV1, on_uow(h.outbox, h.record_void), prepare=h.void)
     # A returned bank debit is paid by card there; a failed card charge goes to `saved`.
-    router.add(b.PaymentRetryRequestedV1, h.bank_debits.record_retry, prepare=h.bank_debits.retry)
+    router.add(
+        b.PaymentRetryRequestedV1,
+        on_uow(h.outbox, h.bank_debits.record_retry),
+        prepare=h.bank_debits.retry,
+    )
     router.add(
         b.GroupCheckoutRequestedV1,
         on_uow(h.outbox, h.record_group_authorization),
@@ -42,10 +46,14 @@ def build_router(h: PaymentHandlers) -> EventRouter:
     # disputes.events: what trust staff (or the deadline) ask of Stripe.
     actions = h.dispute_actions
     router.add(
-        disputes.EvidenceSubmissionRequestedV1, actions.record_submission, prepare=actions.submit
+        disputes.EvidenceSubmissionRequestedV1,
+        on_uow(h.outbox, actions.record_submission),
+        prepare=actions.submit,
     )
     router.add(
-        disputes.DisputeAcceptanceRequestedV1, actions.record_acceptance, prepare=actions.accept
+        disputes.DisputeAcceptanceRequestedV1,
+        on_uow(h.outbox, actions.record_acceptance),
+        prepare=actions.accept,
     )
     router.add(
         b.ReauthorizationRequestedV1,

@@ -14,10 +14,8 @@ from typing import Any
 import asyncpg
 
 from domainkit.rows import from_row
-from eventkit.outbox import Outbox
+from eventkit.rows import expect_changed
 from marketplace_contracts.events.payments import PaymentReturnedV1
-from payments.adapters import bank_debit_repository as debits_db
-from payments.adapters import repository
 from payments.adapters.stripe_gateway import PaymentIntentResult
 from payments.domain.checkout import US_BANK_ACCOUNT
 from payments.domain.payment import PaymentStatus, PaymentTrigger
@@ -35,8 +33,7 @@ def _webhook_causation(stripe_event_id: str) -> uuid.UUID:
 
 
 async def apply_intent_event(
-    conn: asyncpg.Connection,
-    outbox: Outbox,
+    uow: UnitOfWork,
     event: dict[str, Any],
     payments: Sequence[Mapping[str, Any]],
     return_window: timedelta = DEFAULT_RETURN_WINDOW,
@@ -53,12 +50,11 @@ async def apply_intent_event(
     at = datetime.fromtimestamp(event["created"], UTC)
     causation = _webhook_causation(event["id"])
     if event["type"] == "payment_intent.succeeded":
-        await _settled(conn, outbox, payment, intent, at, at + return_window, causation)
+        await _settled(uow, payment, intent, at, at + return_window, causation)
     else:
         error = intent.get("last_payment_error") or {}
         await _returned(
-            conn,
-            outbox,
+            uow,
             payment,
             code=error.get("code") or "bank_debit_failed",
             message=error.get("message") or "",
@@ -70,8 +66,7 @@ async def apply_intent_event(
 
 
 async def _settled(
-    conn: asyncpg.Connection,
-    outbox: Outbox,
+    uow: UnitOfWork,
     payment: asyncpg.Record,
     intent: dict[str, Any],
     succeeded_at: datetime,
@@ -80,8 +75,8 @@ async def _settled(
 ) -> None:
     charge = intent.get("latest_charge")
     charge_id = charge.get("id") if isinstance(charge, dict) else charge
-    repository.expect_changed(  # the caller locked it
-        await debits_db.record_settlement(conn, payment["payment_id"], succeeded_at, hold_until),
+    expect_changed(  # the caller locked it
+        await uow.bank_debits.record_settlement(payment["payment_id"], succeeded_at, hold_until),
         f"settlement of bank debit {payment['payment_id']}",
     )
     result = PaymentIntentResult(
@@ -99,7 +94,7 @@ async def _settled(
         bank_last4=payment["bank_last4"],
     )
     await record_captured(
-        UnitOfWork(conn, outbox),
+        uow,
         payment["payment_id"],
         PaymentStatus.PROCESSING,
         result,
@@ -110,8 +105,7 @@ async def _settled(
 
 
 async def _returned(
-    conn: asyncpg.Connection,
-    outbox: Outbox,
+    uow: UnitOfWork,
     payment: asyncpg.Record,
     *,
     code: str,
@@ -130,16 +124,16 @@ async def _returned(
     }
     if stripe_status is not None:
         changes["stripe_status"] = stripe_status
-    changed = await repository.PaymentsRepository(conn).apply_trigger(
+    changed = await uow.payments.apply_trigger(
         payment["payment_id"], payment["status"], PaymentTrigger.DEBIT_RETURNED, **changes
     )
     # Both callers locked the debit and checked its status: nobody else could have moved it.
-    repository.expect_changed(changed, f"bank debit {payment['payment_id']} returned")
+    expect_changed(changed, f"bank debit {payment['payment_id']} returned")
     log.warning(
         "bank debit %s returned (%s, after capture: %s)", payment["payment_id"], code, after_capture
     )
-    await outbox.add(
-        conn,
+    await uow.outbox.add(
+        uow.conn,
         from_row(
             PaymentReturnedV1,
             payment,
@@ -155,7 +149,7 @@ async def _returned(
     )
 
 
-async def apply_dispute(conn: asyncpg.Connection, outbox: Outbox, event: dict[str, Any]) -> None:
+async def apply_dispute(uow: UnitOfWork, event: dict[str, Any]) -> None:
     """`charge.dispute.created` on a captured bank debit: the bank returned it after it
     succeeded (a card's dispute is not this module's)."""
     if event["type"] != "charge.dispute.created":
@@ -165,12 +159,11 @@ async def apply_dispute(conn: asyncpg.Connection, outbox: Outbox, event: dict[st
     charge_id = charge.get("id") if isinstance(charge, dict) else charge
     intent = dispute.get("payment_intent")
     intent_id = intent.get("id") if isinstance(intent, dict) else intent
-    payment = await debits_db.lock_debit_by_charge(conn, charge_id, intent_id)
+    payment = await uow.bank_debits.lock_debit_by_charge(charge_id, intent_id)
     if payment is None or payment["status"] != PaymentStatus.CAPTURED:
         return
     await _returned(
-        conn,
-        outbox,
+        uow,
         payment,
         code=dispute.get("reason") or "debit_disputed",
         message=f"dispute {dispute.get('id')}",

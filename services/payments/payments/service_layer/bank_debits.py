@@ -50,8 +50,6 @@ from marketplace_contracts.events.payments import (
     FundsClearedV1,
     PaymentProcessingV1,
 )
-from payments.adapters import bank_debit_repository as debits_db
-from payments.adapters import repository
 from payments.adapters.stripe_gateway import (
     PaymentIntentResult,
     StripeGatewayError,
@@ -66,6 +64,7 @@ from payments.service_layer.card_authorizations import (
     record_attempt,
 )
 from payments.service_layer.saved_cards import SavedCardUseCases
+from payments.service_layer.unit_of_work import UnitOfWork
 
 log = logging.getLogger("payments.bank_debits")
 
@@ -107,7 +106,7 @@ class BankDebits(SavedCardUseCases):
         )
 
     async def record_debit(
-        self, conn: asyncpg.Connection, env: Envelope, checkout: Checkout, auth: Authorization
+        self, uow: UnitOfWork, env: Envelope, checkout: Checkout, auth: Authorization
     ) -> None:
         """The payment row and payment_processing (or payment_failed), once."""
         result = auth.payment_intent
@@ -125,7 +124,7 @@ class BankDebits(SavedCardUseCases):
             "bank_last4": result.bank_last4 if result else None,
         }
         # only a checkout of payment_method_type US_BANK_ACCOUNT comes here (the metric label)
-        meta = await record_attempt(self.unit(conn), env, checkout, row)
+        meta = await record_attempt(uow, env, checkout, row)
         if meta is None:
             return
         if ok:
@@ -138,23 +137,23 @@ class BankDebits(SavedCardUseCases):
                 bank_name=result.bank_name,
                 bank_last4=result.bank_last4,
             )
-            await self.outbox.add(conn, processing, **meta)
+            await uow.outbox.add(uow.conn, processing, **meta)
             return
         # A bank debit is a single booking's (a group pays by card): no group id.
-        await self.outbox.add(conn, checkout_failed(checkout, row, "bank_debit_failed"), **meta)
+        await uow.outbox.add(uow.conn, checkout_failed(checkout, row, "bank_debit_failed"), **meta)
 
     # -- the guest pays a returned debit by card -------------------------------------------
     async def retry(
         self, env: Envelope, event: PaymentRetryRequestedV1
     ) -> PaymentIntentResult | None:
         """A card payment instead of a returned debit (a card's failed charge: `saved`)."""
-        payment = await repository.PaymentsRepository(self.db()).get_payment(event.payment_id)
+        payment = await self.payments.get_payment(event.payment_id)
         if payment is None or payment["payment_method_type"] != US_BANK_ACCOUNT:
             return await self.saved.retry(env, event)
         if payment["status"] != PaymentStatus.RETURNED:
             return None  # still processing, or settled: nothing to replace
         repay_id = repay_payment_id(event.payment_id)
-        repay = await repository.PaymentsRepository(self.db()).get_payment(repay_id)
+        repay = await self.payments.get_payment(repay_id)
         if repay is not None and repay["status"] != PaymentStatus.CHARGE_FAILED:
             return None  # paid by card already
         return await self.saved.pay_on_session(
@@ -163,26 +162,24 @@ class BankDebits(SavedCardUseCases):
 
     async def record_retry(
         self,
-        conn: asyncpg.Connection,
+        uow: UnitOfWork,
         env: Envelope,
         event: PaymentRetryRequestedV1,
         result: PaymentIntentResult | None,
     ) -> None:
-        payment = await repository.PaymentsRepository(conn).get_payment(event.payment_id)
+        payment = await uow.payments.get_payment(event.payment_id)
         if payment is None or payment["payment_method_type"] != US_BANK_ACCOUNT:
-            await self.saved.record_retry(self.unit(conn), env, event, result)
+            await self.saved.record_retry(uow, env, event, result)
             return
         if result is None:
             return
         repay_id = repay_payment_id(event.payment_id)
         # Not paid yet (`charge_failed`) until this attempt's outcome is recorded below.
         # An earlier attempt created it already: quietly, its outcome is recorded below.
-        await debits_db.insert_repay(
-            conn, payment, repay_id=repay_id, purpose=REPAY, payment_method=event.payment_method
+        await uow.bank_debits.insert_repay(
+            payment, repay_id=repay_id, purpose=REPAY, payment_method=event.payment_method
         )
-        await self.saved.record_charge(
-            self.unit(conn), env, repay_id, PaymentStatus.CHARGE_FAILED, result
-        )
+        await self.saved.record_charge(uow, env, repay_id, PaymentStatus.CHARGE_FAILED, result)
 
 
 # -- the funds-cleared sweeper ----------------------------------------------------------------
@@ -193,10 +190,11 @@ async def sweep_cleared(
 ) -> int:
     """payments.funds_cleared, once, for each captured debit whose return window passed."""
     async with conn.transaction():
-        rows = await debits_db.claim_cleared(conn, now or datetime.now(UTC), limit)
+        uow = UnitOfWork(conn, outbox)
+        rows = await uow.bank_debits.claim_cleared(now or datetime.now(UTC), limit)
         for row in rows:
-            await outbox.add(
-                conn,
+            await uow.outbox.add(
+                uow.conn,
                 from_row(
                     FundsClearedV1,
                     row,

@@ -28,8 +28,6 @@ import hashlib
 import logging
 from dataclasses import dataclass, field
 
-import asyncpg
-
 from domainkit.rows import from_attrs
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.disputes import (
@@ -41,12 +39,13 @@ from marketplace_contracts.events.payments_disputes import (
     DisputeActionFailedV1,
     DisputeEvidenceSubmittedV1,
 )
-from payments.adapters import dispute_repository as disputes_db
+from payments.adapters.dispute_repository import DisputesRepository
 from payments.adapters.stripe_disputes import StripeDisputes
 from payments.adapters.stripe_gateway import StripeGatewayError
 from payments.domain.disputes import RESPONDABLE
 from payments.domain.ids import idempotency_key
 from payments.domain.refusals import Refused
+from payments.service_layer.unit_of_work import UnitOfWork
 from payments.service_layer.use_cases import StripeUseCases
 
 log = logging.getLogger("payments.dispute_actions")
@@ -83,12 +82,18 @@ def _content(file_b64: str, sha256: str, filename: str) -> bytes:
 
 
 class DisputeActions(StripeUseCases[StripeDisputes]):
+    @property
+    def disputes(self) -> DisputesRepository:
+        """Disputes on the pool, outside any transaction: what `prepare` reads, and the
+        `accepting` mark it sets before it calls Stripe."""
+        return DisputesRepository(self.db())
+
     # -- evidence submission ------------------------------------------------------------------
     async def submit(
         self, env: Envelope, event: EvidenceSubmissionRequestedV1
     ) -> ActionOutcome | None:
         """Upload the files and submit the evidence (None: this request was decided)."""
-        if await disputes_db.get_action(self.db(), event.request_id) is not None:
+        if await self.disputes.get_action(event.request_id) is not None:
             return None
         evidence = dict(event.text)
         file_ids: list[str] = []
@@ -112,15 +117,14 @@ class DisputeActions(StripeUseCases[StripeDisputes]):
 
     async def record_submission(
         self,
-        conn: asyncpg.Connection,
+        uow: UnitOfWork,
         env: Envelope,
         event: EvidenceSubmissionRequestedV1,
         outcome: ActionOutcome | None,
     ) -> None:
-        if outcome is None or not await self._succeeded(conn, env, event, SUBMIT, outcome):
+        if outcome is None or not await self._succeeded(uow, env, event, SUBMIT, outcome):
             return
-        await self.outbox.reply(
-            conn,
+        await uow.reply(
             from_attrs(
                 DisputeEvidenceSubmittedV1,
                 event,
@@ -138,9 +142,9 @@ class DisputeActions(StripeUseCases[StripeDisputes]):
         self, env: Envelope, event: DisputeAcceptanceRequestedV1
     ) -> ActionOutcome | None:
         """Close the dispute at Stripe (None: this request was decided)."""
-        if await disputes_db.get_action(self.db(), event.request_id) is not None:
+        if await self.disputes.get_action(event.request_id) is not None:
             return None
-        await disputes_db.set_accepting(self.db(), event.dispute_id, True)
+        await self.disputes.set_accepting(event.dispute_id, True)
         try:
             status = await self.stripe.close(
                 event.processor_dispute_id, idempotency_key("dispute_accept", event.request_id)
@@ -151,15 +155,14 @@ class DisputeActions(StripeUseCases[StripeDisputes]):
 
     async def record_acceptance(
         self,
-        conn: asyncpg.Connection,
+        uow: UnitOfWork,
         env: Envelope,
         event: DisputeAcceptanceRequestedV1,
         outcome: ActionOutcome | None,
     ) -> None:
-        if outcome is None or not await self._succeeded(conn, env, event, ACCEPT, outcome):
+        if outcome is None or not await self._succeeded(uow, env, event, ACCEPT, outcome):
             return
-        await self.outbox.reply(
-            conn,
+        await uow.reply(
             from_attrs(DisputeAcceptedV1, event, status=outcome.status),
             key=event.payment_id,
             cause=env,
@@ -184,7 +187,7 @@ class DisputeActions(StripeUseCases[StripeDisputes]):
 
     async def _succeeded(
         self,
-        conn: asyncpg.Connection,
+        uow: UnitOfWork,
         env: Envelope,
         event: EvidenceSubmissionRequestedV1 | DisputeAcceptanceRequestedV1,
         action: str,
@@ -193,8 +196,7 @@ class DisputeActions(StripeUseCases[StripeDisputes]):
         """Record the request's outcome, once; a failure is announced (action_failed) and a
         refused acceptance unmarks the dispute. True for a success recorded now (its event is
         the caller's); False for a failure, or a request recorded by an earlier delivery."""
-        recorded = await disputes_db.record_action(
-            conn,
+        recorded = await uow.disputes.record_action(
             {
                 "request_id": event.request_id,
                 "dispute_id": event.dispute_id,
@@ -208,9 +210,8 @@ class DisputeActions(StripeUseCases[StripeDisputes]):
         if not recorded or outcome.succeeded:
             return recorded
         if action == ACCEPT:
-            await disputes_db.set_accepting(conn, event.dispute_id, False)
-        await self.outbox.reply(
-            conn,
+            await uow.disputes.set_accepting(event.dispute_id, False)
+        await uow.reply(
             from_attrs(
                 DisputeActionFailedV1,
                 event,

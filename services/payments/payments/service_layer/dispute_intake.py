@@ -28,7 +28,6 @@ from typing import Any
 import asyncpg
 
 from domainkit.rows import from_attrs, from_row
-from eventkit.outbox import Outbox
 from marketplace_contracts.events.payments_disputes import (
     DisputeClosedV1,
     DisputedLeg,
@@ -38,7 +37,6 @@ from marketplace_contracts.events.payments_disputes import (
     DisputeUpdatedV1,
     EarlyFraudWarningReceivedV1,
 )
-from payments.adapters import dispute_repository as disputes_db
 from payments.adapters import repository
 from payments.adapters.stripe_disputes import (
     BalanceMove,
@@ -49,6 +47,7 @@ from payments.adapters.stripe_disputes import (
 from payments.domain.checkout import US_BANK_ACCOUNT, InvalidCheckout
 from payments.domain.disputes import CLOSED, dispute_id, moves_forward, opening_status
 from payments.domain.ids import idempotency_key
+from payments.service_layer.unit_of_work import UnitOfWork
 
 log = logging.getLogger("payments.disputes")
 _NAMESPACE = uuid.UUID("6a0f3b7e-2d4c-4f59-8e1a-93c7d5b2e014")
@@ -74,11 +73,9 @@ def legs_of(payment: asyncpg.Record) -> list[DisputedLeg]:
     return [from_attrs(DisputedLeg, s) for s in splits]
 
 
-async def apply_dispute_event(
-    conn: asyncpg.Connection, outbox: Outbox, event: dict[str, Any]
-) -> None:
+async def apply_dispute_event(uow: UnitOfWork, event: dict[str, Any]) -> None:
     report = dispute_report(event["data"]["object"])
-    payment = await disputes_db.payment_of_charge(conn, report.charge_id, report.payment_intent_id)
+    payment = await uow.disputes.payment_of_charge(report.charge_id, report.payment_intent_id)
     if payment is None:
         log.warning("%s for unknown charge %s; ignored", event["type"], report.charge_id)
         return
@@ -86,14 +83,14 @@ async def apply_dispute_event(
         return  # a returned bank debit: bank_debit_webhooks.apply_dispute
     meta = _meta(payment, event["id"])
     case_id = dispute_id(report.processor_dispute_id)
-    await _open(conn, outbox, payment, report, case_id, meta)
-    case = await disputes_db.lock(conn, case_id)
+    await _open(uow, payment, report, case_id, meta)
+    case = await uow.disputes.lock(case_id)
     assert case is not None
     for move in report.moves:
-        if await disputes_db.add_move(conn, case_id, move):
-            await outbox.add(conn, _money_fact(case, move), **meta)
+        if await uow.disputes.add_move(case_id, move):
+            await uow.outbox.add(uow.conn, _money_fact(case, move), **meta)
     reported_at = datetime.fromtimestamp(event["created"], UTC)
-    await _status(conn, outbox, case, report, reported_at, meta, _ours(event))
+    await _status(uow, case, report, reported_at, meta, _ours(event))
 
 
 def _ours(event: dict[str, Any]) -> bool:
@@ -104,16 +101,14 @@ def _ours(event: dict[str, Any]) -> bool:
 
 
 async def _open(
-    conn: asyncpg.Connection,
-    outbox: Outbox,
+    uow: UnitOfWork,
     payment: asyncpg.Record,
     report: DisputeReport,
     case_id: str,
     meta: dict[str, Any],
 ) -> None:
     status = opening_status(report.status)
-    created = await disputes_db.open_dispute(
-        conn,
+    created = await uow.disputes.open_dispute(
         {
             "dispute_id": case_id,
             "processor_dispute_id": report.processor_dispute_id,
@@ -150,7 +145,7 @@ async def _open(
         three_d_secure=payment["three_d_secure"],
         opened_at=report.created_at,
     )
-    await outbox.add(conn, fact, **meta)
+    await uow.outbox.add(uow.conn, fact, **meta)
 
 
 def _money_fact(
@@ -172,8 +167,7 @@ def _money_fact(
 
 
 async def _status(
-    conn: asyncpg.Connection,
-    outbox: Outbox,
+    uow: UnitOfWork,
     case: asyncpg.Record,
     report: DisputeReport,
     reported_at: datetime,
@@ -181,14 +175,14 @@ async def _status(
     closed_by_us: bool,
 ) -> None:
     if report.status in CLOSED:
-        closed = await disputes_db.close(conn, case["dispute_id"], report.status, reported_at)
+        closed = await uow.disputes.close(case["dispute_id"], report.status, reported_at)
         if closed is None:
             return  # reported already
         # Accepted: closed by our Dispute.close (its key is in the event), or while we were
         # asking for it (the `accepting` mark, set before the call).
         accepted = report.status == "lost" and (closed_by_us or closed["accepting"])
-        await outbox.add(
-            conn,
+        await uow.outbox.add(
+            uow.conn,
             from_row(
                 DisputeClosedV1,
                 case,
@@ -201,16 +195,15 @@ async def _status(
         return
     if not moves_forward(case["status"], report.status):
         return
-    await disputes_db.advance(
-        conn,
+    await uow.disputes.advance(
         case["dispute_id"],
         status=report.status,
         due_by=report.due_by,
         has_evidence=report.has_evidence,
         submission_count=report.submission_count,
     )
-    await outbox.add(
-        conn,
+    await uow.outbox.add(
+        uow.conn,
         from_row(
             DisputeUpdatedV1,
             case,
@@ -224,18 +217,13 @@ async def _status(
     )
 
 
-async def apply_fraud_warning(
-    conn: asyncpg.Connection, outbox: Outbox, event: dict[str, Any]
-) -> None:
+async def apply_fraud_warning(uow: UnitOfWork, event: dict[str, Any]) -> None:
     warning = fraud_warning_report(event["data"]["object"])
-    payment = await disputes_db.payment_of_charge(
-        conn, warning.charge_id, warning.payment_intent_id
-    )
+    payment = await uow.disputes.payment_of_charge(warning.charge_id, warning.payment_intent_id)
     if payment is None:
         log.warning("early fraud warning %s for unknown charge; ignored", warning.warning_id)
         return
-    added = await disputes_db.add_fraud_warning(
-        conn,
+    added = await uow.disputes.add_fraud_warning(
         {
             "warning_id": warning.warning_id,
             "payment_id": payment["payment_id"],
@@ -247,8 +235,8 @@ async def apply_fraud_warning(
     )
     if not added:
         return
-    await outbox.add(
-        conn,
+    await uow.outbox.add(
+        uow.conn,
         from_attrs(
             EarlyFraudWarningReceivedV1,
             warning,

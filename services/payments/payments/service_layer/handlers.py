@@ -205,7 +205,7 @@ class PaymentHandlers(StripeUseCases[StripeGateway]):
         if auth.customer_id:
             await uow.payments.save_customer(checkout.guest_id, auth.customer_id)
         if checkout.payment_method_type == US_BANK_ACCOUNT:
-            await self.bank_debits.record_debit(uow.conn, env, checkout, auth)
+            await self.bank_debits.record_debit(uow, env, checkout, auth)
             return
         if checkout.save_for_later:
             await self.saved.record_saved(uow, env, checkout, auth)

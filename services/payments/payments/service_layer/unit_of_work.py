@@ -18,10 +18,13 @@ import asyncpg
 
 from eventkit.outbox import Outbox
 from marketplace_contracts import Envelope, EventModel
+from payments.adapters.bank_debit_repository import BankDebitsRepository
 from payments.adapters.deposit_repository import DepositsRepository
+from payments.adapters.dispute_repository import DisputesRepository
 from payments.adapters.refund_repository import RefundsRepository
 from payments.adapters.repository import PaymentsRepository
 from payments.adapters.transfer_repository import TransfersRepository
+from payments.adapters.webhook_repository import WebhooksRepository
 
 
 class UnitOfWork:
@@ -35,6 +38,9 @@ class UnitOfWork:
         self.refunds = RefundsRepository(conn)
         self.deposits = DepositsRepository(conn)
         self.transfers = TransfersRepository(conn)
+        self.disputes = DisputesRepository(conn)
+        self.bank_debits = BankDebitsRepository(conn)
+        self.webhooks = WebhooksRepository(conn)
 
     async def reply(self, event: EventModel, *, key: str, cause: Envelope) -> Envelope:
         """Publish `event` with this transaction, in answer to `cause` (its saga, caused by it)."""

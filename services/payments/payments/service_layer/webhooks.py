@@ -21,11 +21,12 @@ import asyncpg
 
 from eventkit import periodic, unit_of_work
 from eventkit.outbox import Outbox
+from eventkit.rows import expect_changed
 from eventkit.runtime import ServiceRuntime
 from marketplace_contracts.events.payments import HostAccountUpdatedV1, PlatformPayoutUpdatedV1
 from payments import metrics
-from payments.adapters import repository, webhook_repository
 from payments.adapters.stripe_gateway import WebhookSignatureError, verify_webhook
+from payments.adapters.webhook_repository import WebhooksRepository
 from payments.service_layer import bank_debit_webhooks, bank_debits, card_actions, dispute_intake
 from payments.service_layer.unit_of_work import UnitOfWork
 
@@ -97,7 +98,7 @@ def moves_forward(current: str | None, new: str) -> bool:
 
 async def store_event(conn: asyncpg.Connection, event: dict[str, Any]) -> bool:
     """True if new; a redelivered Stripe event hits UNIQUE(stripe_event_id) and is a no-op."""
-    return await webhook_repository.store_event(conn, event)
+    return await WebhooksRepository(conn).store_event(event)
 
 
 async def apply_pending(
@@ -114,15 +115,17 @@ async def apply_pending(
     batch of events in one transaction held up to a hundred payments' rows for its whole
     length, which under load made every authorization and capture wait about a second."""
     applied = 0
-    for event_id in await webhook_repository.pending_event_ids(conn, limit):
+    # One at a time, in order of arrival: the events of one payment must not run concurrently.
+    for event_id in await WebhooksRepository(conn).pending_event_ids(limit):
         async with unit_of_work.transaction(conn):
+            uow = UnitOfWork(conn, _OUTBOX)
             # Marked processed as it is claimed: if applying it fails, the transaction rolls
             # the mark back with everything else.
-            claimed = await webhook_repository.take_event(conn, event_id)
+            claimed = await uow.webhooks.take_event(event_id)
             if claimed is None:
                 continue  # another worker has it, or had it
             event_type, payload = claimed
-            await _apply_event(conn, payload, bank_debit_return_window)
+            await apply_event(uow, payload, bank_debit_return_window)
             _observe_lag(event_type, payload)
             applied += 1
     return applied
@@ -137,29 +140,28 @@ def _observe_lag(event_type: str, event: dict[str, Any]) -> None:
         metrics.webhook_applied(event_type, max(0.0, lag))
 
 
-async def _apply_event(
-    conn: asyncpg.Connection, event: dict[str, Any], return_window: timedelta
-) -> None:
+async def apply_event(uow: UnitOfWork, event: dict[str, Any], return_window: timedelta) -> None:
+    """One stored Stripe event, applied in the worker's transaction (`uow`)."""
     obj = event["data"]["object"]
     if obj.get("object") == "payment_intent":
         # The intent's payments, locked once: every handler below reads these rows.
-        payments = await repository.PaymentsRepository(conn).lock_by_intent(obj["id"])
-        await _apply_intent(conn, event, payments)
-        await card_actions.apply_intent_event(UnitOfWork(conn, _OUTBOX), event, payments)
-        await bank_debit_webhooks.apply_intent_event(conn, _OUTBOX, event, payments, return_window)
+        payments = await uow.payments.lock_by_intent(obj["id"])
+        await _apply_intent(uow, event, payments)
+        await card_actions.apply_intent_event(uow, event, payments)
+        await bank_debit_webhooks.apply_intent_event(uow, event, payments, return_window)
     elif obj.get("object") == "dispute":
-        await bank_debit_webhooks.apply_dispute(conn, _OUTBOX, event)
-        await dispute_intake.apply_dispute_event(conn, _OUTBOX, event)
+        await bank_debit_webhooks.apply_dispute(uow, event)
+        await dispute_intake.apply_dispute_event(uow, event)
     elif obj.get("object") == "radar.early_fraud_warning":
-        await dispute_intake.apply_fraud_warning(conn, _OUTBOX, event)
+        await dispute_intake.apply_fraud_warning(uow, event)
     elif obj.get("object") == "account":
-        await _apply_account(conn, event, obj)
+        await _apply_account(uow, event, obj)
     elif obj.get("object") == "payout" and not event.get("account"):
-        await _apply_platform_payout(conn, event, obj)
+        await _apply_platform_payout(uow, event, obj)
 
 
 async def _apply_intent(
-    conn: asyncpg.Connection, event: dict[str, Any], payments: Sequence[Mapping[str, Any]]
+    uow: UnitOfWork, event: dict[str, Any], payments: Sequence[Mapping[str, Any]]
 ) -> None:
     """The intent's Stripe status on its payments (`payments`, locked by the caller), when
     the webhook's is newer than what they hold."""
@@ -176,17 +178,13 @@ async def _apply_intent(
                 intent["status"],
             )
             continue
-        repository.expect_changed(  # locked above
-            await repository.PaymentsRepository(conn).set_stripe_status(
-                payment["payment_id"], intent["status"]
-            ),
+        expect_changed(  # locked above
+            await uow.payments.set_stripe_status(payment["payment_id"], intent["status"]),
             f"stripe status of payment {payment['payment_id']}",
         )
 
 
-async def _apply_account(
-    conn: asyncpg.Connection, event: dict[str, Any], account: dict[str, Any]
-) -> None:
+async def _apply_account(uow: UnitOfWork, event: dict[str, Any], account: dict[str, Any]) -> None:
     """Onboarding state of a host's connected account. Only a newer report counts (Stripe does
     not order events); a change is announced as payments.host_account_updated."""
     reported_at = datetime.fromtimestamp(event["created"], UTC)
@@ -195,11 +193,11 @@ async def _apply_account(
         bool(account.get("payouts_enabled")),
         bool(account.get("details_submitted")),
     )
-    if not await webhook_repository.upsert_host_account(conn, account["id"], state, reported_at):
+    if not await uow.webhooks.upsert_host_account(account["id"], state, reported_at):
         log.info("account.updated for %s is older than what we know; ignored", account["id"])
         return
-    await _OUTBOX.add(
-        conn,
+    await uow.outbox.add(
+        uow.conn,
         HostAccountUpdatedV1(
             host_account_id=account["id"],
             charges_enabled=state[0],
@@ -213,7 +211,7 @@ async def _apply_account(
 
 
 async def _apply_platform_payout(
-    conn: asyncpg.Connection, event: dict[str, Any], payout: dict[str, Any]
+    uow: UnitOfWork, event: dict[str, Any], payout: dict[str, Any]
 ) -> None:
     """A payout of the platform's balance to its bank (an event without `account`: a connected
     account's payouts are the host's business) is announced as it is, once per Stripe event
@@ -221,8 +219,8 @@ async def _apply_platform_payout(
     import takes as it takes any). Stripe does not order events, so each carries its own
     time (`updated_at`)."""
     arrival = payout.get("arrival_date")
-    await _OUTBOX.add(
-        conn,
+    await uow.outbox.add(
+        uow.conn,
         PlatformPayoutUpdatedV1(
             payout_id=payout["id"],
             amount=payout["amount"],
@@ -239,7 +237,7 @@ async def _apply_platform_payout(
 
 async def replay(conn: asyncpg.Connection, stripe_event_id: str) -> bool:
     """Have the worker apply a stored event again (it is idempotent: ranks only move forward)."""
-    return await webhook_repository.mark_unprocessed(conn, stripe_event_id)
+    return await WebhooksRepository(conn).mark_unprocessed(stripe_event_id)
 
 
 async def apply_some(runtime: ServiceRuntime) -> int:
