@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 
+from booking.service_layer.unit_of_work import UnitOfWork
+
 
 class RecordingOutbox:
     """An outbox that keeps what was added (event, key and cause) instead of writing a row."""
@@ -20,3 +22,10 @@ class RecordingOutbox:
 @pytest.fixture
 def outbox() -> RecordingOutbox:
     return RecordingOutbox()
+
+
+@pytest.fixture
+def uow(outbox: RecordingOutbox) -> UnitOfWork:
+    """A unit of work with no connection, on the recording outbox (its repositories are not
+    reached, or a test replaces the SQL they call)."""
+    return UnitOfWork(None, outbox)  # type: ignore[arg-type]

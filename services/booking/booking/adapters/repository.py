@@ -310,8 +310,8 @@ async def get_quote(conn: asyncpg.Connection, quote_id: uuid.UUID) -> asyncpg.Re
 
 
 class BookingsRepository:
-    """The bookings and listings a unit of work reads, on its connection (the functions above
-    are the SQL; the lifecycle and checkout call them directly)."""
+    """The bookings, listings, quotes and tax rates a unit of work reads and writes, on its
+    connection (the functions above are the SQL)."""
 
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
@@ -324,3 +324,21 @@ class BookingsRepository:
     ) -> asyncpg.Record | None:
         """`for_update`: the lock order of `get_booking` (a leg's group, then the leg)."""
         return await get_booking(self.conn, booking_id, for_update=for_update)
+
+    async def change_booking(self, booking_id: uuid.UUID, version: int, **changes: Any) -> None:
+        """`change_booking` of a row the unit's transaction has locked."""
+        await change_booking(self.conn, booking_id, version, **changes)
+
+    async def record_renewal(
+        self, booking_id: str, group_id: str | None, authorized_at: Any
+    ) -> None:
+        await record_renewal(self.conn, booking_id, group_id, authorized_at)
+
+    async def tax_rates(self, jurisdiction: str) -> tuple[dict[str, int], str]:
+        return await tax_rates(self.conn, jurisdiction)
+
+    async def insert_quote(self, quote: dict[str, Any]) -> None:
+        await insert_quote(self.conn, quote)
+
+    async def get_quote(self, quote_id: uuid.UUID) -> asyncpg.Record | None:
+        return await get_quote(self.conn, quote_id)
