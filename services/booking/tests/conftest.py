@@ -18,14 +18,12 @@ class RecordingOutbox:
     async def add(self, conn: object, event: Any, **meta: Any) -> None:
         self.added.append((event, meta))
 
+    def unit(self) -> UnitOfWork:
+        """A unit of work on this outbox and no connection (its repositories are not reached,
+        or a test replaces the SQL they call)."""
+        return UnitOfWork(None, self)  # type: ignore[arg-type]
+
 
 @pytest.fixture
 def outbox() -> RecordingOutbox:
     return RecordingOutbox()
-
-
-@pytest.fixture
-def uow(outbox: RecordingOutbox) -> UnitOfWork:
-    """A unit of work with no connection, on the recording outbox (its repositories are not
-    reached, or a test replaces the SQL they call)."""
-    return UnitOfWork(None, outbox)  # type: ignore[arg-type]

@@ -14,7 +14,6 @@ from booking.domain.model import BOOKING_CONFIRMED, HOST_ASKED, BookingStatus, T
 from booking.service_layer import booking_messages as messages
 from booking.service_layer import lifecycle
 from booking.service_layer.publishing import Cause
-from booking.service_layer.unit_of_work import UnitOfWork
 
 CAUSE = Cause(uuid.uuid4(), uuid.uuid4())
 
@@ -54,13 +53,12 @@ def _builders(row: dict[str, Any]) -> dict[str, Any]:
 
 async def test_instant_book_writes_confirmed_and_publishes_only_the_confirmation(
     outbox: Any,
-    uow: UnitOfWork,
     writes: list[tuple[uuid.UUID, int, dict[str, Any]]],
 ) -> None:
     row = _row("instant")
     trigger = Trigger.PAYMENT_AUTHORIZED
     done = await lifecycle.apply(
-        uow,
+        outbox.unit(),
         row,
         trigger,
         _builders(row),
@@ -80,13 +78,12 @@ async def test_instant_book_writes_confirmed_and_publishes_only_the_confirmation
 
 async def test_an_illegal_trigger_writes_and_publishes_nothing(
     outbox: Any,
-    uow: UnitOfWork,
     writes: list[tuple[uuid.UUID, int, dict[str, Any]]],
 ) -> None:
     row = _row("request", status="confirmed")
     with pytest.raises(BookingError) as caught:
         await lifecycle.apply(
-            uow,
+            outbox.unit(),
             row,
             Trigger.HOST_ACCEPTED,
             _builders(row),

@@ -99,13 +99,3 @@ async def for_group(conn: asyncpg.Connection, group: asyncpg.Record) -> list[asy
             str(group["group_id"]),
         )
     )
-
-
-class DisputesRepository:
-    """The disputes a unit of work reads, on its connection (the functions above are the SQL)."""
-
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self.conn = conn
-
-    async def for_booking(self, booking: asyncpg.Record) -> list[asyncpg.Record]:
-        return await for_booking(self.conn, booking)

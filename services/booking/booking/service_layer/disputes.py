@@ -72,7 +72,7 @@ async def check_not_disputed(uow: UnitOfWork, booking: asyncpg.Record) -> None:
     """409 `payment_disputed` while a dispute is open on a payment of this booking, or after
     one was lost: the processor refuses refunds of a disputed charge, and the money is the
     dispute's to decide (lost: the bank gave it back already)."""
-    blocking = [d for d in await uow.disputes.for_booking(booking) if disputes.blocks_refund(d)]
+    blocking = [d for d in await uow.bookings.disputes_of(booking) if disputes.blocks_refund(d)]
     if not blocking:
         return
     found = blocking[0]

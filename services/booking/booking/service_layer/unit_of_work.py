@@ -18,7 +18,6 @@ from typing import Any
 import asyncpg
 from asyncpg.transaction import Transaction
 
-from booking.adapters.disputes import DisputesRepository
 from booking.adapters.repository import BookingsRepository
 from booking.features.amendments.repository import AmendmentsRepository
 from booking.features.bank_debits.repository import BankDebitsRepository
@@ -70,7 +69,6 @@ class UnitOfWork:
         self.bank_debits = BankDebitsRepository(conn)
         self.checkout = CheckoutRepository(conn)
         self.documents = DocumentsRepository(conn)
-        self.disputes = DisputesRepository(conn)
 
     def savepoint(self) -> Transaction:
         """A nested transaction (`async with`): what runs in it is undone together if it
