@@ -660,7 +660,9 @@ async def test_a_return_before_the_start_asks_for_a_card_and_paying_confirms_aga
     assert job is not None and job["due_at"] == row["pay_by"]
 
     async with booking_pool.acquire() as conn, conn.transaction():
-        await payment_due.pay(conn, OUTBOX, uuid.UUID(booking_id), "guest-ach", "pm_card_visa")
+        await payment_due.pay(
+            UnitOfWork(conn, OUTBOX), uuid.UUID(booking_id), "guest-ach", "pm_card_visa"
+        )
     [retry] = await _events(booking_pool, booking_id, "booking.payment_retry_requested")
     assert retry["payment_id"] == payment_id  # payments finds the returned debit by it
     card_payment = f"pay_card_{uuid.uuid4().hex[:8]}"

@@ -238,11 +238,11 @@ async def test_three_legs_confirm_together_after_the_hosts_accept_and_the_captur
     assert len(await _events(booking_pool, leg_ids, "booking.host_response_requested")) == 2
 
     async with booking_pool.acquire() as conn, conn.transaction():
-        await host_response.accept(conn, OUTBOX, uuid.UUID(leg_ids[0]), None)
+        await host_response.accept(UnitOfWork(conn, OUTBOX), uuid.UUID(leg_ids[0]), None)
     assert (await _state(booking_pool, gid))[0] == "awaiting_hosts"
     assert await _events(booking_pool, [gid], "booking.group_capture_requested") == []
     async with booking_pool.acquire() as conn, conn.transaction():
-        await host_response.accept(conn, OUTBOX, uuid.UUID(leg_ids[1]), None)
+        await host_response.accept(UnitOfWork(conn, OUTBOX), uuid.UUID(leg_ids[1]), None)
     status, legs = await _state(booking_pool, gid)
     assert (status, legs) == ("capturing", ["awaiting_group"] * 3)  # nothing confirmed yet
     [capture] = await _events(booking_pool, [gid], "booking.group_capture_requested")
@@ -281,11 +281,11 @@ async def test_a_failure_at_any_step_releases_every_leg_and_voids_once(
         await _deliver(handlers.on_payment_authorized, _authorized(group), f"pay_{gid}")
         async with booking_pool.acquire() as conn, conn.transaction():
             if step == "host_declined":
-                await host_response.decline(conn, OUTBOX, uuid.UUID(rtb), None, "busy")
+                await host_response.decline(UnitOfWork(conn, OUTBOX), uuid.UUID(rtb), None, "busy")
             elif step == "request_expired":
                 await handlers.expire_request(conn, rtb, {})
             else:  # the host accepts, then the capture fails
-                await host_response.accept(conn, OUTBOX, uuid.UUID(rtb), None)
+                await host_response.accept(UnitOfWork(conn, OUTBOX), uuid.UUID(rtb), None)
         if step == "capture":
             await _deliver(handlers.on_payment_failed, _declined(group), f"pay_{gid}")
 
@@ -401,9 +401,11 @@ async def test_concurrent_host_answers_on_one_group_serialize(booking_pool: asyn
             async with booking_pool.acquire() as conn, conn.transaction():
                 try:
                     if accept:
-                        await host_response.accept(conn, OUTBOX, booking_id, None)
+                        await host_response.accept(UnitOfWork(conn, OUTBOX), booking_id, None)
                     else:
-                        await host_response.decline(conn, OUTBOX, booking_id, None, "no")
+                        await host_response.decline(
+                            UnitOfWork(conn, OUTBOX), booking_id, None, "no"
+                        )
                 except BookingError as exc:
                     return exc.code
                 return "ok"

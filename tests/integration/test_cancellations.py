@@ -74,7 +74,7 @@ async def test_checkout_charges_the_quoted_total_even_after_a_price_change(
     start = datetime(2034, 5, 1, 18, tzinfo=UTC)
     async with booking_pool.acquire() as conn, conn.transaction():
         quote = await pricing.create_quote(
-            conn,
+            UnitOfWork(conn, OUTBOX),
             "guest-cxl",
             listing_id,
             start,

@@ -58,9 +58,11 @@ async def _answer(pool: asyncpg.Pool, booking_id: uuid.UUID, accept: bool) -> st
         try:
             async with conn.transaction():
                 if accept:
-                    await host_response.accept(conn, OUTBOX, booking_id, "host-rtb")
+                    await host_response.accept(UnitOfWork(conn, OUTBOX), booking_id, "host-rtb")
                 else:
-                    await host_response.decline(conn, OUTBOX, booking_id, "host-rtb", "busy")
+                    await host_response.decline(
+                        UnitOfWork(conn, OUTBOX), booking_id, "host-rtb", "busy"
+                    )
             return "accepted" if accept else "declined"
         except BookingError as exc:
             assert exc.code == ErrorCode.ILLEGAL_TRANSITION
@@ -93,7 +95,9 @@ async def test_a_host_cannot_answer_another_hosts_request(booking_pool: asyncpg.
     async with booking_pool.acquire() as conn:
         with pytest.raises(BookingError) as caught:
             async with conn.transaction():
-                await host_response.accept(conn, OUTBOX, booking_id, "host-someone-else")
+                await host_response.accept(
+                    UnitOfWork(conn, OUTBOX), booking_id, "host-someone-else"
+                )
     assert caught.value.code == ErrorCode.BOOKING_NOT_FOUND
 
 

@@ -103,6 +103,12 @@ class FakeBookingsRepository:
         found = self.bookings.get(booking_id)
         return dict(found) if found is not None else None
 
+    async def change_booking(self, booking_id: uuid.UUID, version: int, **changes: Any) -> None:
+        row = self.bookings.get(booking_id)
+        expect_changed(row is not None and row["version"] == version, f"booking {booking_id}")
+        assert row is not None
+        row.update(changes, version=version + 1, updated_at=NOW)
+
 
 class FakeInvitesRepository(Rows):
     async def insert(self, invite: Mapping[str, Any]) -> None:
@@ -323,7 +329,8 @@ class FakeDocumentsRepository:
 
 
 class FakeUnitOfWork:
-    """What `UnitOfWork` offers the use cases: no connection, the fakes above."""
+    """What `UnitOfWork` offers the use cases: no connection, the fakes above (no savepoint:
+    placing a group holds slots, which only Postgres tests)."""
 
     def __init__(self) -> None:
         self.conn = None
@@ -348,6 +355,9 @@ class FakeUnitOfWork:
 
         self.checkout = FakeCheckoutRepository(self.bookings)
         self.documents = FakeDocumentsRepository(self.bookings)
+
+    async def emit(self, event: EventModel, **meta: Any) -> None:
+        await self.outbox.add(self.conn, event, **meta)
 
     def as_uow(self) -> UnitOfWork:
         """Typed as the real one, for the use cases' signatures."""

@@ -24,10 +24,7 @@ class FakeBankDebitsRepository:
         self.bookings = bookings
 
     async def change_booking(self, booking_id: uuid.UUID, version: int, **changes: Any) -> None:
-        row = self.bookings.bookings.get(booking_id)
-        expect_changed(row is not None and row["version"] == version, f"booking {booking_id}")
-        assert row is not None
-        row.update(changes, version=version + 1, updated_at=NOW)
+        await self.bookings.change_booking(booking_id, version, **changes)
 
 
 class FakeCancellationsRepository(FakeBankDebitsRepository):

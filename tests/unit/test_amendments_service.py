@@ -105,7 +105,7 @@ def dispute_checks(monkeypatch: pytest.MonkeyPatch) -> list[uuid.UUID]:
     Postgres; here the payments are never disputed)."""
     checked: list[uuid.UUID] = []
 
-    async def check(_conn: object, booking: Any) -> None:
+    async def check(_uow: object, booking: Any) -> None:
         checked.append(booking["booking_id"])
 
     monkeypatch.setattr(disputes, "check_not_disputed", check)
@@ -277,7 +277,7 @@ async def test_a_change_into_a_taken_slot_is_refused_with_slot_unavailable(
 async def test_a_decrease_of_a_disputed_payment_is_refused_with_payment_disputed(
     fake: FakeUnitOfWork, booking_id: uuid.UUID, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def disputed(_conn: object, booking: Any) -> None:
+    async def disputed(_uow: object, booking: Any) -> None:
         raise BookingError(ErrorCode.PAYMENT_DISPUTED, f"{booking['booking_id']} is disputed")
 
     monkeypatch.setattr(disputes, "check_not_disputed", disputed)

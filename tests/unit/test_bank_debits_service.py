@@ -3,9 +3,9 @@
 pending, received, cleared or returned; a returned debit paid again by card; the window's
 timer — what each stores, schedules and publishes, and what it leaves alone.
 
-The kernel's payment-due and ending steps still take a connection (the unit's `conn`, None
-here): they are replaced by recorders of what they were asked. The same flows on the real
-database: tests/integration/test_bank_debits.py and tests/e2e/test_bank_debits.py."""
+The kernel's payment-due and ending steps are replaced by recorders of what they were asked.
+The same flows on the real database: tests/integration/test_bank_debits.py and
+tests/e2e/test_bank_debits.py."""
 
 from __future__ import annotations
 
@@ -39,11 +39,11 @@ def fake() -> FakeUnitOfWork:
 
 @pytest.fixture
 def kernel(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Any]]:
-    """What the kernel's steps were asked: (step, its arguments after conn and outbox)."""
+    """What the kernel's steps were asked: (step, its arguments after the unit of work)."""
     asked: list[tuple[str, Any]] = []
 
     def recorder(step: str) -> Any:
-        async def record(conn: Any, outbox: Any, *args: Any, **kwargs: Any) -> None:
+        async def record(uow: Any, *args: Any, **kwargs: Any) -> None:
             asked.append((step, (args, kwargs)))
 
         return record

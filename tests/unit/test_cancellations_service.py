@@ -3,8 +3,8 @@ memory (tests/support/booking_fakes.py): the preview, the cancellation (the book
 the refund recorded and requested, the timers, the events and their order), payments' answers
 to the refund, the policies admins publish, and the refusals' codes, without Postgres.
 
-The dispute check and the amendments' paid increases still take a connection (the unit's
-`conn`, None here): they are replaced by what a test says. The same flows on the real
+The dispute check, the amendments' paid increases and refund answers, and the receipts are
+replaced by what a test says. The same flows on the real
 database: tests/integration/test_cancellations.py, test_bank_debits.py, test_deposits_claims.py.
 """
 
@@ -52,8 +52,8 @@ NULLS = (
 
 
 class Kernel:
-    """What the cancellation asks of modules that still take a connection: whether a dispute
-    blocks the refund, and the extra charges that paid the booking's increases."""
+    """What the cancellation asks of other modules: whether a dispute blocks the refund, the
+    extra charges that paid the booking's increases, and who was told of a refund."""
 
     def __init__(self) -> None:
         self.disputed = False
@@ -66,17 +66,17 @@ class Kernel:
 def kernel(monkeypatch: pytest.MonkeyPatch) -> Kernel:
     kernel = Kernel()
 
-    async def check_not_disputed(conn: Any, row: Any) -> None:
+    async def check_not_disputed(uow: Any, row: Any) -> None:
         if kernel.disputed:
             raise BookingError(ErrorCode.PAYMENT_DISPUTED, "disputed")
 
-    async def paid_increases(conn: Any, booking_id: uuid.UUID) -> list[Any]:
+    async def paid_increases(uow: Any, booking_id: uuid.UUID) -> list[Any]:
         return list(kernel.increases)
 
-    async def amendment_refund(conn: Any, amendment_id: uuid.UUID, *_: Any) -> None:
+    async def amendment_refund(uow: Any, amendment_id: uuid.UUID, *_: Any) -> None:
         kernel.amendment_answers.append(("amendment", amendment_id))
 
-    async def issue_for_refund(conn: Any, env: Any, event: Any) -> None:
+    async def issue_for_refund(uow: Any, env: Any, event: Any) -> None:
         kernel.receipts.append(event.refund_id)
 
     monkeypatch.setattr(cancellations.disputes, "check_not_disputed", check_not_disputed)

@@ -1,6 +1,7 @@
 """A claim's events are built once each, from the aggregate and its booking's row, and a use
 case publishes exactly what the transition declared; a claim's write is a compare-and-set whose
-loss fails loudly. No database: a recording outbox and a connection that answers one status."""
+loss fails loudly. No database: a unit of work in memory with a recording outbox, and a connection that
+answers one status."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from marketplace_contracts.events.booking import (
     ClaimDecidedV1,
     ClaimFiledV1,
 )
-from tests.support.booking_fakes import FakeOutbox
+from tests.support.booking_fakes import FakeUnitOfWork
 
 CLAIM_ID = uuid.UUID("0b0c3b8e-6a4c-4f6e-9a57-5f9e3a1d2c11")
 BOOKING_ID = uuid.UUID("5f1d4c1e-2b6a-4a7e-8e0f-3c2b1a0d9e8f")
@@ -60,8 +61,9 @@ def _claim(status: ClaimStatus = ClaimStatus.OPEN) -> Claim:
 async def test_an_accepted_claim_publishes_the_charge_request_then_the_decision() -> None:
     claim = _claim()
     change = claim.accept("guest-1", NOW, payment_id="pay_1")
-    outbox: Any = FakeOutbox()
-    await publish(object(), outbox, change, About(claim, ROW, ClaimTrigger.ACCEPTED, "guest"))
+    fake = FakeUnitOfWork()
+    outbox = fake.outbox
+    await publish(fake.as_uow(), change, About(claim, ROW, ClaimTrigger.ACCEPTED, "guest"))
     assert [e.TYPE for e, _ in outbox.added] == list(change.emits)
     (request, meta), (decided, _) = outbox.added
     assert isinstance(request, ChargeRequestedV1) and isinstance(decided, ClaimDecidedV1)
@@ -80,15 +82,17 @@ async def test_an_accepted_claim_publishes_the_charge_request_then_the_decision(
 async def test_a_dismissal_and_a_withdrawal_publish_the_decision_only() -> None:
     dismissed = _claim(ClaimStatus.CONTESTED)
     change = dismissed.decide(0, left=30_000, payment_id="pay_1")
-    outbox: Any = FakeOutbox()
-    await publish(object(), outbox, change, About(dismissed, ROW, ClaimTrigger.DECIDED, "trust"))
+    fake = FakeUnitOfWork()
+    outbox = fake.outbox
+    await publish(fake.as_uow(), change, About(dismissed, ROW, ClaimTrigger.DECIDED, "trust"))
     [(decided, _)] = outbox.added
     assert (decided.outcome, decided.amount, decided.decided_by) == ("decided", 0, "trust")
     assert decided.charge_request_id is None
     withdrawn = _claim()
     change = withdrawn.withdraw("host-1")
-    outbox = FakeOutbox()
-    await publish(object(), outbox, change, About(withdrawn, ROW, ClaimTrigger.WITHDRAWN, "host"))
+    fake = FakeUnitOfWork()
+    outbox = fake.outbox
+    await publish(fake.as_uow(), change, About(withdrawn, ROW, ClaimTrigger.WITHDRAWN, "host"))
     assert [(e.TYPE, e.outcome) for e, _ in outbox.added] == [
         ("booking.claim_decided", "withdrawn")
     ]
@@ -97,13 +101,13 @@ async def test_a_dismissal_and_a_withdrawal_publish_the_decision_only() -> None:
 async def test_silent_transitions_publish_nothing_and_filing_publishes_the_filing() -> None:
     contested = _claim()
     change = contested.contest("guest-1", NOW)
-    outbox: Any = FakeOutbox()
-    await publish(object(), outbox, change, About(contested, ROW, ClaimTrigger.CONTESTED))
+    fake = FakeUnitOfWork()
+    outbox = fake.outbox
+    await publish(fake.as_uow(), change, About(contested, ROW, ClaimTrigger.CONTESTED))
     assert outbox.added == []
     filed = Change(ClaimStatus.OPEN, (CLAIM_FILED,))
     await publish(
-        object(),
-        outbox,
+        fake.as_uow(),
         filed,
         About(_claim(), ROW, description="a broken mirror", evidence_count=2),
     )

@@ -4,8 +4,8 @@ emitted, the checkout or the group going on), declined or expired (the booking e
 timer cancelled), redelivered or unknown (nothing) — and the timers that create a booking's or
 an amendment's envelope once.
 
-The kernel's lifecycle and ending steps still take a connection (the unit's `conn`, None here):
-they are replaced by recorders of what they were asked. The same flows on the real database:
+The kernel's lifecycle and ending steps and the groups' leg are replaced by recorders of what
+they were asked. The same flows on the real database:
 tests/integration/test_docs_before_pay.py and tests/e2e/test_docs_before_pay.py."""
 
 from __future__ import annotations
@@ -39,11 +39,12 @@ def fake() -> FakeUnitOfWork:
 
 @pytest.fixture
 def kernel(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Any]]:
-    """What the kernel's steps and the groups' leg were asked: (step, its arguments)."""
+    """What the kernel's steps and the groups' leg were asked: (step, its arguments after the
+    unit of work)."""
     asked: list[tuple[str, Any]] = []
 
     def recorder(step: str) -> Any:
-        async def record(*args: Any, **kwargs: Any) -> None:
+        async def record(uow: Any, *args: Any, **kwargs: Any) -> None:
             asked.append((step, args))
 
         return record
@@ -98,8 +99,8 @@ async def test_signed_emits_the_evidence_and_asks_for_the_checkout(
     ]
     assert meta["key"] == str(booking_id)
     [(step, args)] = kernel
-    assert step == "apply" and args[3] is Trigger.DOCUMENTS_SIGNED
-    assert list(args[4]) == ["booking.checkout_requested"]
+    assert step == "apply" and args[1] is Trigger.DOCUMENTS_SIGNED
+    assert list(args[2]) == ["booking.checkout_requested"]
     assert (HOLD_EXPIRY, str(booking_id)) in fake.timers.pending
 
 
@@ -127,7 +128,7 @@ async def test_a_signed_group_leg_goes_on_with_its_group(
     assert fake.outbox.types == ["booking.signatures_completed"]
     [(step, args)] = kernel
     assert step == "leg_signed"
-    assert args[1]["booking_id"] == booking_id and args[2] == ENVELOPE
+    assert args[0]["booking_id"] == booking_id and args[1] == ENVELOPE
 
 
 @pytest.mark.parametrize(
@@ -144,7 +145,7 @@ async def test_declined_or_expired_ends_the_booking_and_its_hold(
     await _outcome(fake, status)
     assert fake.outbox.types == []
     [(step, args)] = kernel
-    assert step == "end" and args[3] is Trigger.DOCUMENTS_DECLINED and args[4] == reason
+    assert step == "end" and args[1] is Trigger.DOCUMENTS_DECLINED and args[2] == reason
     assert fake.timers.cancelled == [(HOLD_EXPIRY, str(booking_id))]
 
 

@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 
+from booking.service_layer.unit_of_work import UnitOfWork
+
 
 class RecordingOutbox:
     """An outbox that keeps what was added (event, key and cause) instead of writing a row."""
@@ -15,6 +17,11 @@ class RecordingOutbox:
 
     async def add(self, conn: object, event: Any, **meta: Any) -> None:
         self.added.append((event, meta))
+
+    def unit(self) -> UnitOfWork:
+        """A unit of work on this outbox and no connection (its repositories are not reached,
+        or a test replaces the SQL they call)."""
+        return UnitOfWork(None, self)  # type: ignore[arg-type]
 
 
 @pytest.fixture

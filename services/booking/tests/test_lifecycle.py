@@ -58,8 +58,7 @@ async def test_instant_book_writes_confirmed_and_publishes_only_the_confirmation
     row = _row("instant")
     trigger = Trigger.PAYMENT_AUTHORIZED
     done = await lifecycle.apply(
-        None,
-        outbox,
+        outbox.unit(),
         row,
         trigger,
         _builders(row),
@@ -84,8 +83,7 @@ async def test_an_illegal_trigger_writes_and_publishes_nothing(
     row = _row("request", status="confirmed")
     with pytest.raises(BookingError) as caught:
         await lifecycle.apply(
-            None,
-            outbox,
+            outbox.unit(),
             row,
             Trigger.HOST_ACCEPTED,
             _builders(row),

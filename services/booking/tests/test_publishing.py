@@ -24,7 +24,7 @@ def _ready() -> LegReadyV1:
 
 async def test_only_the_declared_events_are_written_with_their_key_and_cause(outbox: Any) -> None:
     builders = {InviteClosedV1.TYPE: _closed, LegReadyV1.TYPE: _ready}
-    await publish(None, outbox, (InviteClosedV1.TYPE,), builders, key="inv_1", cause=CAUSE)
+    await publish(outbox.unit(), (InviteClosedV1.TYPE,), builders, key="inv_1", cause=CAUSE)
     [(event, meta)] = outbox.added
     assert event == _closed()
     assert meta == {
@@ -35,21 +35,20 @@ async def test_only_the_declared_events_are_written_with_their_key_and_cause(out
 
 
 async def test_a_transition_that_declares_nothing_writes_nothing(outbox: Any) -> None:
-    await publish(None, outbox, (), {LegReadyV1.TYPE: _ready}, key="g1", cause=CAUSE)
+    await publish(outbox.unit(), (), {LegReadyV1.TYPE: _ready}, key="g1", cause=CAUSE)
     assert outbox.added == []
 
 
 async def test_a_declared_event_without_a_builder_is_refused(outbox: Any) -> None:
     with pytest.raises(LookupError, match=r"booking\.group_failed"):
-        await publish(None, outbox, ("booking.group_failed",), {}, key="g1", cause=CAUSE)
+        await publish(outbox.unit(), ("booking.group_failed",), {}, key="g1", cause=CAUSE)
     assert outbox.added == []
 
 
 async def test_a_builder_that_builds_another_event_is_refused(outbox: Any) -> None:
     with pytest.raises(TypeError, match=r"built booking\.leg_ready"):
         await publish(
-            None,
-            outbox,
+            outbox.unit(),
             (InviteClosedV1.TYPE,),
             {InviteClosedV1.TYPE: _ready},
             key="i",

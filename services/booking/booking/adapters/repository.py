@@ -7,6 +7,7 @@ from typing import Any
 
 import asyncpg
 
+from booking.adapters import disputes
 from booking.adapters.refunds_repository import REFUND_DOCUMENT
 from eventkit.rows import compare_and_set, expect_changed
 
@@ -310,8 +311,8 @@ async def get_quote(conn: asyncpg.Connection, quote_id: uuid.UUID) -> asyncpg.Re
 
 
 class BookingsRepository:
-    """The bookings and listings a unit of work reads, on its connection (the functions above
-    are the SQL; the lifecycle and checkout call them directly)."""
+    """The bookings (and their disputes), listings, quotes and tax rates a unit of work reads
+    and writes, on its connection (the functions above are the SQL, and disputes')."""
 
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
@@ -324,3 +325,25 @@ class BookingsRepository:
     ) -> asyncpg.Record | None:
         """`for_update`: the lock order of `get_booking` (a leg's group, then the leg)."""
         return await get_booking(self.conn, booking_id, for_update=for_update)
+
+    async def change_booking(self, booking_id: uuid.UUID, version: int, **changes: Any) -> None:
+        """`change_booking` of a row the unit's transaction has locked."""
+        await change_booking(self.conn, booking_id, version, **changes)
+
+    async def record_renewal(
+        self, booking_id: str, group_id: str | None, authorized_at: Any
+    ) -> None:
+        await record_renewal(self.conn, booking_id, group_id, authorized_at)
+
+    async def disputes_of(self, booking: asyncpg.Record) -> list[asyncpg.Record]:
+        """Every dispute on a payment of the booking, open ones first (`disputes.for_booking`)."""
+        return await disputes.for_booking(self.conn, booking)
+
+    async def tax_rates(self, jurisdiction: str) -> tuple[dict[str, int], str]:
+        return await tax_rates(self.conn, jurisdiction)
+
+    async def insert_quote(self, quote: dict[str, Any]) -> None:
+        await insert_quote(self.conn, quote)
+
+    async def get_quote(self, quote_id: uuid.UUID) -> asyncpg.Record | None:
+        return await get_quote(self.conn, quote_id)

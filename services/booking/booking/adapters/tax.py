@@ -14,27 +14,31 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol, cast
 
-import asyncpg
 import stripe
 
-from booking.adapters import repository
 from booking.domain.quote import Quote, share
 from eventkit import stripe_metrics
 
 STRIPE_API_VERSION = "2026-10-28.endive"
 
 
+class TaxRates(Protocol):
+    """Where the table's rates are read (the unit of work's `BookingsRepository`)."""
+
+    async def tax_rates(self, jurisdiction: str) -> tuple[dict[str, int], str]: ...
+
+
 class TaxAdapter(Protocol):
     async def taxes(
-        self, conn: asyncpg.Connection, quote: Quote, jurisdiction: str
+        self, source: TaxRates, quote: Quote, jurisdiction: str
     ) -> tuple[dict[str, int], str]: ...
 
 
 class TaxTable:
     async def taxes(
-        self, conn: asyncpg.Connection, quote: Quote, jurisdiction: str
+        self, source: TaxRates, quote: Quote, jurisdiction: str
     ) -> tuple[dict[str, int], str]:
-        rates, version = await repository.tax_rates(conn, jurisdiction)
+        rates, version = await source.tax_rates(jurisdiction)
         out: dict[str, int] = {}
         for line in quote.lines:
             if line.tax_code is not None:
@@ -84,7 +88,7 @@ class StripeTax:
         self.postal_codes = dict(postal_codes or {"us-ny-nyc": "10001"})
 
     async def taxes(
-        self, conn: asyncpg.Connection, quote: Quote, jurisdiction: str
+        self, source: TaxRates, quote: Quote, jurisdiction: str
     ) -> tuple[dict[str, int], str]:
         taxable = quote.taxable()
         if not taxable:

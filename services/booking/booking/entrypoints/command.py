@@ -124,14 +124,15 @@ class Command:
     async def apply(
         self,
         body: BaseModel | None,
-        use_case: Callable[Concatenate[asyncpg.Connection, Outbox, P], Awaitable[Any]],
+        use_case: Callable[Concatenate[UnitOfWork, P], Awaitable[Any]],
         *args: P.args,
         **kwargs: P.kwargs,
     ) -> Any:
-        """`run` of the usual use case, `use_case(conn, outbox, *args, **kwargs)`, for a request
-        that is its `body` (none: `{}`, the same request whatever else was sent)."""
+        """`run` of the usual use case, `use_case(uow, *args, **kwargs)` on the request's unit of
+        work, for a request that is its `body` (none: `{}`, the same request whatever else was
+        sent)."""
         sent = {} if body is None else body.model_dump(mode="json")
-        return await self.run(lambda conn: use_case(conn, self.outbox, *args, **kwargs), sent)
+        return await self.run(lambda conn: use_case(self.uow(conn), *args, **kwargs), sent)
 
 
 def command(*roles: Role) -> Any:

@@ -119,7 +119,7 @@ async def decline_request(
 ) -> BookingOut:
     host_id, reason = _host_scope(call.principal), body.reason if body else ""
     return await call.run(
-        lambda conn: host_response.decline(conn, call.outbox, booking_id, host_id, reason),
+        lambda conn: host_response.decline(call.uow(conn), booking_id, host_id, reason),
         {"reason": reason},
     )
 

@@ -8,7 +8,6 @@ from datetime import datetime
 
 import asyncpg
 
-from booking.adapters import repository
 from booking.domain.holds import HoldRule
 from booking.domain.model import BookingStatus, Trigger
 from booking.features.claims import service as claims
@@ -26,7 +25,8 @@ async def expire_hold(
 ) -> datetime | None:
     """Durable timer: a checkout still unpaid when its hold runs out releases the slot,
     unless its payment request is still in flight at payments (domain/holds.py)."""
-    row = await repository.get_booking(conn, uuid.UUID(booking_id), for_update=True)
+    uow = UnitOfWork(conn, outbox)
+    row = await uow.bookings.get_booking(uuid.UUID(booking_id), for_update=True)
     if row is None or row["status"] not in (
         BookingStatus.PENDING_PAYMENT,
         BookingStatus.AWAITING_SIGNATURES,
@@ -37,8 +37,7 @@ async def expire_hold(
     # A late authorization is voided when it arrives: on_payment_authorized sees a booking
     # that is no longer pending and asks payments to void it.
     await end_booking(
-        conn,
-        outbox,
+        uow,
         row,
         Trigger.HOLD_EXPIRED,
         "hold_expired",
@@ -49,12 +48,12 @@ async def expire_hold(
 
 async def expire_request(conn: asyncpg.Connection, outbox: Outbox, booking_id: str) -> None:
     """Durable timer: the host did not answer within the response window."""
-    row = await repository.get_booking(conn, uuid.UUID(booking_id), for_update=True)
+    uow = UnitOfWork(conn, outbox)
+    row = await uow.bookings.get_booking(uuid.UUID(booking_id), for_update=True)
     if row is None or row["status"] != BookingStatus.AWAITING_HOST:
         return  # answered meanwhile
     await end_booking(
-        conn,
-        outbox,
+        uow,
         row,
         Trigger.REQUEST_EXPIRED,
         "request_expired",
@@ -66,11 +65,12 @@ async def complete(
     conn: asyncpg.Connection, outbox: Outbox, booking_id: str, windows: ClaimWindows
 ) -> None:
     """Durable timer at the booking's end: a confirmed booking is now completed."""
-    row = await repository.get_booking(conn, uuid.UUID(booking_id), for_update=True)
+    uow = UnitOfWork(conn, outbox)
+    row = await uow.bookings.get_booking(uuid.UUID(booking_id), for_update=True)
     if row is None or row["status"] != BookingStatus.CONFIRMED:
         return
     done = {"booking.booking_completed": lambda: messages.completed(row)}
     cause = Cause(row["correlation_id"])
-    await lifecycle.apply(conn, outbox, row, Trigger.BOOKING_ENDED, done, cause)
+    await lifecycle.apply(uow, row, Trigger.BOOKING_ENDED, done, cause)
     # The deposit's release timer.
-    await claims.on_booking_completed(UnitOfWork(conn, outbox), row, windows)
+    await claims.on_booking_completed(uow, row, windows)

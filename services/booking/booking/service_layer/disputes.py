@@ -3,7 +3,7 @@ dispute on a booking, refuse what would ask for disputed money back."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
@@ -16,6 +16,9 @@ from marketplace_contracts.events.payments_disputes import (
     DisputeOpenedV1,
     DisputeUpdatedV1,
 )
+
+if TYPE_CHECKING:
+    from booking.service_layer.unit_of_work import UnitOfWork
 
 
 async def on_dispute_opened(
@@ -65,11 +68,11 @@ async def _record(
     )
 
 
-async def check_not_disputed(conn: asyncpg.Connection, booking: asyncpg.Record) -> None:
+async def check_not_disputed(uow: UnitOfWork, booking: asyncpg.Record) -> None:
     """409 `payment_disputed` while a dispute is open on a payment of this booking, or after
     one was lost: the processor refuses refunds of a disputed charge, and the money is the
     dispute's to decide (lost: the bank gave it back already)."""
-    blocking = [d for d in await repository.for_booking(conn, booking) if disputes.blocks_refund(d)]
+    blocking = [d for d in await uow.bookings.disputes_of(booking) if disputes.blocks_refund(d)]
     if not blocking:
         return
     found = blocking[0]

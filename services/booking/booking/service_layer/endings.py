@@ -18,12 +18,10 @@ from booking.service_layer import booking_messages as messages
 from booking.service_layer import lifecycle
 from booking.service_layer.publishing import Cause
 from booking.service_layer.unit_of_work import UnitOfWork
-from eventkit.outbox import Outbox
 
 
 async def end_booking(
-    conn: asyncpg.Connection,
-    outbox: Outbox,
+    uow: UnitOfWork,
     row: asyncpg.Record,
     trigger: Trigger,
     reason: str,
@@ -38,10 +36,9 @@ async def end_booking(
     failed = {BOOKING_FAILED: lambda: messages.failed(row, payment_id, reason, detail)}
     cause = Cause(row["correlation_id"], causation_id)
     columns = {"failure_reason": reason, "failure_detail": detail, **changes}
-    done = await lifecycle.apply(conn, outbox, row, trigger, failed, cause, **columns)
+    done = await lifecycle.apply(uow, row, trigger, failed, cause, **columns)
     if row["deposit_amount"]:  # no stay, no claim: a secured deposit is released
-        uow = UnitOfWork(conn, outbox)
         await claims.on_booking_ended(uow, row, "booking_ended", causation_id=causation_id)
     if grouped:  # one leg failing fails its Linked Booking Group: every other leg is released
-        await groups.leg_failed(UnitOfWork(conn, outbox), row, reason, detail, causation_id)
+        await groups.leg_failed(uow, row, reason, detail, causation_id)
     return done

@@ -193,7 +193,8 @@ class BookingHandlers:
         row = await self._load(conn, event.booking_id)
         if row["status"] in (BookingStatus.CONFIRMED, BookingStatus.PAYMENT_DUE):
             # An off-session charge (or the guest's retry) failed after confirmation.
-            await payment_due.charge_failed(conn, self.outbox, env, row, event, self.payment_window)
+            uow = UnitOfWork(conn, self.outbox)
+            await payment_due.charge_failed(uow, env, row, event, self.payment_window)
             return
         if row["status"] != BookingStatus.PENDING_PAYMENT:
             return
@@ -201,8 +202,7 @@ class BookingHandlers:
         detail = event.decline_code or event.code
         failed = {BOOKING_FAILED: lambda: messages.failed(row, None, "payment_declined", detail)}
         await lifecycle.apply(
-            conn,
-            self.outbox,
+            UnitOfWork(conn, self.outbox),
             row,
             Trigger.PAYMENT_FAILED,
             failed,
@@ -231,7 +231,7 @@ class BookingHandlers:
             return
         row = await self._load(conn, event.booking_id)
         if row["status"] == BookingStatus.PAYMENT_DUE:
-            await payment_due.payment_received(conn, self.outbox, env, row, event)
+            await payment_due.payment_received(uow, env, row, event)
             return
         await repository.change_booking(
             conn, row["booking_id"], row["version"], payment_status=PaymentStatus.CAPTURED.value
@@ -271,13 +271,13 @@ class BookingHandlers:
             return
         if row["status"] != BookingStatus.AWAITING_HOST:
             return
+        uow = UnitOfWork(conn, self.outbox)
         if self.expiring_authorization_policy == "reauthorize" and await request_renewal(
-            conn, self.outbox, env, event, row["correlation_id"]
+            uow, env, event, row["correlation_id"]
         ):
             return
         await end_booking(
-            conn,
-            self.outbox,
+            uow,
             row,
             Trigger.AUTHORIZATION_EXPIRING,
             "authorization_expiring",
@@ -289,7 +289,7 @@ class BookingHandlers:
     async def on_payment_reauthorized(
         self, conn: asyncpg.Connection, env: Envelope, event: PaymentReauthorizedV1, _: object
     ) -> None:
-        await record_renewal(conn, event)
+        await record_renewal(UnitOfWork(conn, self.outbox), event)
 
     async def on_reauthorization_failed(
         self, conn: asyncpg.Connection, env: Envelope, event: ReauthorizationFailedV1, _: object
@@ -303,8 +303,7 @@ class BookingHandlers:
         if row["status"] != BookingStatus.AWAITING_HOST:
             return  # answered, cancelled or released meanwhile
         await end_booking(
-            conn,
-            self.outbox,
+            UnitOfWork(conn, self.outbox),
             row,
             Trigger.AUTHORIZATION_EXPIRING,
             "reauthorization_failed",

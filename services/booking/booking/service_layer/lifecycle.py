@@ -4,37 +4,36 @@ compare-and-set writes the new status, and exactly the events the change declare
 published (`publishing.publish`, one builder per event type).
 
 The caller has locked the row (`FOR UPDATE`) in its transaction: a compare-and-set that changes
-nothing is a bug and fails loudly (`repository.change_booking`).
+nothing is a bug and fails loudly (`BookingsRepository.change_booking`). Each step takes the
+unit of work and writes through its bookings repository and outbox.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import asyncpg
-
-from booking.adapters import repository
 from booking.domain.model import Booking, Change, Trigger
 from booking.service_layer.publishing import Builders, Cause, publish
-from eventkit.outbox import Outbox
+
+if TYPE_CHECKING:
+    from booking.service_layer.unit_of_work import UnitOfWork
 
 
 async def change(
-    conn: asyncpg.Connection, row: Mapping[str, Any], trigger: Trigger, **columns: Any
+    uow: UnitOfWork, row: Mapping[str, Any], trigger: Trigger, **columns: Any
 ) -> Change:
     """Apply `trigger` to the locked `row` and write it (`columns`: more to set); publishes
     nothing (for a use case whose other events come first)."""
     done = Booking.of(row).apply(trigger)
-    await repository.change_booking(
-        conn, row["booking_id"], row["version"], status=done.status.value, **columns
+    await uow.bookings.change_booking(
+        row["booking_id"], row["version"], status=done.status.value, **columns
     )
     return done
 
 
 async def announce(
-    conn: asyncpg.Connection,
-    outbox: Outbox,
+    uow: UnitOfWork,
     row: Mapping[str, Any],
     done: Change,
     builders: Builders,
@@ -42,12 +41,11 @@ async def announce(
 ) -> None:
     """Publish the events `done` declares, keyed by the booking."""
     key = str(row["booking_id"])
-    await publish(conn, outbox, done.emits, builders, key=key, cause=cause)
+    await publish(uow, done.emits, builders, key=key, cause=cause)
 
 
 async def apply(
-    conn: asyncpg.Connection,
-    outbox: Outbox,
+    uow: UnitOfWork,
     row: Mapping[str, Any],
     trigger: Trigger,
     builders: Builders,
@@ -55,6 +53,6 @@ async def apply(
     **columns: Any,
 ) -> Change:
     """`change`, then `announce`: the state change and its events in this transaction."""
-    done = await change(conn, row, trigger, **columns)
-    await announce(conn, outbox, row, done, builders, cause)
+    done = await change(uow, row, trigger, **columns)
+    await announce(uow, row, done, builders, cause)
     return done

@@ -14,7 +14,6 @@ from typing import Any
 
 import asyncpg
 
-from booking.adapters import repository
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.model import (
     BOOKING_CONFIRMED,
@@ -28,7 +27,7 @@ from booking.service_layer import lifecycle
 from booking.service_layer.booking_views import booking_view
 from booking.service_layer.endings import end_booking
 from booking.service_layer.publishing import Cause
-from eventkit import scheduler
+from booking.service_layer.unit_of_work import UnitOfWork
 from eventkit.outbox import Outbox
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.payments import (
@@ -42,8 +41,7 @@ PAYMENT_WINDOW = "payment_window"  # durable timer: the guest's window to pay on
 
 
 async def charge_failed(
-    conn: asyncpg.Connection,
-    outbox: Outbox,
+    uow: UnitOfWork,
     env: Envelope,
     row: asyncpg.Record,
     event: PaymentFailedV1,
@@ -51,8 +49,7 @@ async def charge_failed(
 ) -> None:
     detail = event.message or event.decline_code or event.code
     if row["status"] == BookingStatus.PAYMENT_DUE:  # a retry failed: still due, say why
-        await repository.change_booking(
-            conn,
+        await uow.bookings.change_booking(
             row["booking_id"],
             row["version"],
             failure_reason=event.code,
@@ -60,8 +57,7 @@ async def charge_failed(
         )
         return
     await request_payment(
-        conn,
-        outbox,
+        uow,
         env,
         row,
         event,
@@ -75,8 +71,7 @@ async def charge_failed(
 
 
 async def request_payment(
-    conn: asyncpg.Connection,
-    outbox: Outbox,
+    uow: UnitOfWork,
     env: Envelope,
     row: asyncpg.Record,
     event: PaymentFailedV1 | PaymentReturnedV1,
@@ -92,13 +87,12 @@ async def request_payment(
         PAYMENT_REQUESTED: lambda: messages.payment_requested(row, event.payment_id, pay_by, reason)
     }
     columns = {"payment_status": PaymentStatus.FAILED.value, "pay_by": pay_by, **changes}
-    await lifecycle.apply(conn, outbox, row, trigger, asked, Cause.of(env), **columns)
-    await scheduler.schedule(conn, "booking", timer, event.booking_id, pay_by)
+    await lifecycle.apply(uow, row, trigger, asked, Cause.of(env), **columns)
+    await uow.timers.schedule(timer, event.booking_id, pay_by)
 
 
 async def payment_received(
-    conn: asyncpg.Connection,
-    outbox: Outbox,
+    uow: UnitOfWork,
     env: Envelope,
     row: asyncpg.Record,
     event: PaymentCapturedV1 | PaymentCapturedV2,
@@ -107,8 +101,7 @@ async def payment_received(
     """The due payment was captured: confirmed again (`changes`: more columns to set)."""
     confirmed = {BOOKING_CONFIRMED: lambda: messages.confirmed(row, event.payment_id)}
     await lifecycle.apply(
-        conn,
-        outbox,
+        uow,
         row,
         Trigger.PAYMENT_CAPTURED,
         confirmed,
@@ -119,18 +112,17 @@ async def payment_received(
         failure_detail=None,
         **changes,
     )
-    await scheduler.cancel(conn, "booking", PAYMENT_WINDOW, event.booking_id)
+    await uow.timers.cancel(PAYMENT_WINDOW, event.booking_id)
 
 
 async def pay(
-    conn: asyncpg.Connection,
-    outbox: Outbox,
+    uow: UnitOfWork,
     booking_id: uuid.UUID,
     guest_id: str,
     payment_method: str,
 ) -> dict[str, Any]:
     """The guest's command: try this payment method now (on-session)."""
-    row = await repository.get_booking(conn, booking_id, for_update=True)
+    row = await uow.bookings.get_booking(booking_id, for_update=True)
     if row is None or row["guest_id"] != guest_id:
         raise BookingError(ErrorCode.BOOKING_NOT_FOUND, f"booking {booking_id} not found")
     attempt = row["payment_attempts"] + 1
@@ -141,8 +133,8 @@ async def pay(
     }
     cause = Cause(row["correlation_id"])
     trigger = Trigger.PAYMENT_RETRY_REQUESTED
-    await lifecycle.apply(conn, outbox, row, trigger, retry, cause, payment_attempts=attempt)
-    updated = await repository.get_booking(conn, booking_id)
+    await lifecycle.apply(uow, row, trigger, retry, cause, payment_attempts=attempt)
+    updated = await uow.bookings.get_booking(booking_id)
     assert updated is not None
     return booking_view(updated)
 
@@ -151,12 +143,12 @@ async def close_window(
     outbox: Outbox, conn: asyncpg.Connection, booking_id: str, _payload: dict[str, object]
 ) -> None:
     """Durable timer: the guest did not pay in time; the slot is released."""
-    row = await repository.get_booking(conn, uuid.UUID(booking_id), for_update=True)
+    uow = UnitOfWork(conn, outbox)
+    row = await uow.bookings.get_booking(uuid.UUID(booking_id), for_update=True)
     if row is None or row["status"] != BookingStatus.PAYMENT_DUE:
         return
     await end_booking(
-        conn,
-        outbox,
+        uow,
         row,
         Trigger.PAYMENT_WINDOW_CLOSED,
         "payment_window_closed",

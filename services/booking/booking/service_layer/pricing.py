@@ -6,21 +6,23 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
-from booking.adapters import repository
 from booking.adapters.tax import TaxAdapter, TaxTable
 from booking.domain import limits
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.quote import Pricing, Quote, quote
 
+if TYPE_CHECKING:
+    from booking.service_layer.unit_of_work import UnitOfWork
+
 QUOTE_TTL = timedelta(minutes=30)
 
 
-async def listing_for_sale(conn: asyncpg.Connection, listing_id: str) -> asyncpg.Record:
-    return on_sale(await repository.get_listing(conn, listing_id), listing_id)
+async def listing_for_sale(uow: UnitOfWork, listing_id: str) -> asyncpg.Record:
+    return on_sale(await uow.bookings.get_listing(listing_id), listing_id)
 
 
 def on_sale(listing: asyncpg.Record | None, listing_id: str) -> asyncpg.Record:
@@ -41,7 +43,7 @@ def use_tax_adapter(adapter: TaxAdapter) -> None:
 
 
 async def price(
-    conn: asyncpg.Connection,
+    uow: UnitOfWork,
     listing: Mapping[str, Any],
     starts_at: datetime,
     ends_at: datetime,
@@ -62,14 +64,14 @@ async def price(
     limits.check_ceiling(untaxed.total, untaxed.currency, "the total")  # before asking for tax
     if not listing["tax_jurisdiction"]:
         return untaxed
-    taxes, version = await _TAX[0].taxes(conn, untaxed, listing["tax_jurisdiction"])
+    taxes, version = await _TAX[0].taxes(uow.bookings, untaxed, listing["tax_jurisdiction"])
     taxed = untaxed.with_taxes(taxes, version)
     limits.check_ceiling(taxed.total, taxed.currency, "the total")
     return taxed
 
 
 async def create_quote(
-    conn: asyncpg.Connection,
+    uow: UnitOfWork,
     guest_id: str,
     listing_id: str,
     starts_at: datetime,
@@ -77,8 +79,8 @@ async def create_quote(
     guests: int,
     extras: Mapping[str, int],
 ) -> dict[str, Any]:
-    listing = await listing_for_sale(conn, listing_id)
-    q = await price(conn, listing, starts_at, ends_at, guests=guests, extras=extras)
+    listing = await listing_for_sale(uow, listing_id)
+    q = await price(uow, listing, starts_at, ends_at, guests=guests, extras=extras)
     row = {
         "quote_id": uuid.uuid4(),
         "guest_id": guest_id,
@@ -90,7 +92,7 @@ async def create_quote(
         "quote": q.as_dict(),
         "expires_at": datetime.now(UTC) + QUOTE_TTL,
     }
-    await repository.insert_quote(conn, row)
+    await uow.bookings.insert_quote(row)
     return {**quote_view(row), "deposit_amount": listing["deposit_amount"]}
 
 
@@ -108,7 +110,7 @@ def quote_view(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 async def stored_quote(
-    conn: asyncpg.Connection,
+    uow: UnitOfWork,
     quote_id: uuid.UUID,
     *,
     guest_id: str,
@@ -119,7 +121,7 @@ async def stored_quote(
     extras: Mapping[str, int],
 ) -> Quote:
     """A quote the guest checks out with: it must be theirs, unexpired, and for this stay."""
-    row = await repository.get_quote(conn, quote_id)
+    row = await uow.bookings.get_quote(quote_id)
     if row is None or row["guest_id"] != guest_id:
         raise BookingError(ErrorCode.QUOTE_NOT_FOUND, f"quote {quote_id} not found")
     if row["expires_at"] <= datetime.now(UTC):

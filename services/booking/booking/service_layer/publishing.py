@@ -7,11 +7,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import asyncpg
-
-from eventkit.outbox import Outbox
 from marketplace_contracts import Envelope, EventModel
+
+if TYPE_CHECKING:
+    from booking.service_layer.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -30,15 +31,14 @@ Builders = Mapping[str, Callable[[], EventModel]]
 
 
 async def publish(
-    conn: asyncpg.Connection,
-    outbox: Outbox,
+    uow: UnitOfWork,
     declared: Iterable[str],
     builders: Builders,
     *,
     key: str,
     cause: Cause,
 ) -> None:
-    """Write exactly the `declared` events to the outbox, each built by its builder."""
+    """Write exactly the `declared` events to the unit's outbox, each built by its builder."""
     for event_type in declared:
         build = builders.get(event_type)
         if build is None:
@@ -46,10 +46,6 @@ async def publish(
         event = build()
         if event.TYPE != event_type:
             raise TypeError(f"the builder for {event_type} built {event.TYPE}")
-        await outbox.add(
-            conn,
-            event,
-            key=key,
-            correlation_id=cause.correlation_id,
-            causation_id=cause.causation_id,
+        await uow.emit(
+            event, key=key, correlation_id=cause.correlation_id, causation_id=cause.causation_id
         )

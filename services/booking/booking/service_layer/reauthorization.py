@@ -19,12 +19,8 @@ Either way no authorization lapses silently.
 from __future__ import annotations
 
 import uuid
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import asyncpg
-
-from booking.adapters import repository
-from eventkit.outbox import Outbox
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.booking import ReauthorizationRequestedV1
 from marketplace_contracts.events.payments import (
@@ -33,12 +29,14 @@ from marketplace_contracts.events.payments import (
     ReauthorizationFailedV1,
 )
 
+if TYPE_CHECKING:
+    from booking.service_layer.unit_of_work import UnitOfWork
+
 ExpiringAuthorizationPolicy = Literal["reauthorize", "release"]
 
 
 async def request_renewal(
-    conn: asyncpg.Connection,
-    outbox: Outbox,
+    uow: UnitOfWork,
     env: Envelope,
     event: AuthorizationExpiringV1,
     correlation_id: uuid.UUID,
@@ -47,8 +45,7 @@ async def request_renewal(
     PaymentIntent (reported before renewals existed): the caller releases instead."""
     if event.payment_intent_id is None:
         return False
-    await outbox.add(
-        conn,
+    await uow.emit(
         ReauthorizationRequestedV1(
             booking_id=event.booking_id,
             group_id=event.group_id,
@@ -62,9 +59,9 @@ async def request_renewal(
     return True
 
 
-async def record_renewal(conn: asyncpg.Connection, event: PaymentReauthorizedV1) -> None:
+async def record_renewal(uow: UnitOfWork, event: PaymentReauthorizedV1) -> None:
     """Shown on the booking (or group); a redelivery finds the same time and changes nothing."""
-    await repository.record_renewal(conn, event.booking_id, event.group_id, event.authorized_at)
+    await uow.bookings.record_renewal(event.booking_id, event.group_id, event.authorized_at)
 
 
 def failure_detail(event: ReauthorizationFailedV1) -> str:

@@ -11,10 +11,12 @@ opens the transaction (a route's `Command`, a timer, the consumer dispatch).
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
 import asyncpg
+from asyncpg.transaction import Transaction
 
 from booking.adapters.repository import BookingsRepository
 from booking.features.amendments.repository import AmendmentsRepository
@@ -28,6 +30,7 @@ from booking.features.invites.repository import InvitesRepository
 from booking.features.receipts.repository import ReceiptsRepository
 from eventkit import scheduler
 from eventkit.outbox import Outbox
+from marketplace_contracts import EventModel
 
 SCHEMA = "booking"
 
@@ -66,3 +69,21 @@ class UnitOfWork:
         self.bank_debits = BankDebitsRepository(conn)
         self.checkout = CheckoutRepository(conn)
         self.documents = DocumentsRepository(conn)
+
+    def savepoint(self) -> Transaction:
+        """A nested transaction (`async with`): what runs in it is undone together if it
+        raises, and the unit's transaction goes on."""
+        return self.conn.transaction()
+
+    async def emit(
+        self,
+        event: EventModel,
+        *,
+        key: str,
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None = None,
+    ) -> None:
+        """Write `event` to the outbox in this unit's transaction."""
+        await self.outbox.add(
+            self.conn, event, key=key, correlation_id=correlation_id, causation_id=causation_id
+        )

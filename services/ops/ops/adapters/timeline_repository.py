@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -111,30 +111,49 @@ async def record(
         )
 
 
+@dataclass(slots=True)
+class _Head:
+    """A saga's first and latest event in a batch: the columns of its `saga_heads` row."""
+
+    first_type: str
+    first_at: datetime
+    latest_type: str
+    latest_producer: str
+    latest_at: datetime
+    waiting: bool
+
+    @classmethod
+    def of(cls, e: EventRow) -> _Head:
+        return cls(e.type, e.occurred_at, e.type, e.producer, e.occurred_at, is_waiting(e.type))
+
+    def fold(self, e: EventRow) -> None:
+        """On equal times the later recorded is the latest, the earlier the first."""
+        if e.occurred_at < self.first_at:
+            self.first_type, self.first_at = e.type, e.occurred_at
+        if e.occurred_at >= self.latest_at:
+            self.latest_type, self.latest_producer = e.type, e.producer
+            self.latest_at, self.waiting = e.occurred_at, is_waiting(e.type)
+
+
+# The upsert's columns after correlation_id, in its order.
+_HEAD_COLUMNS = tuple(f.name for f in fields(_Head))
+
+
 async def _advance_heads(conn: asyncpg.Connection, events: Sequence[EventRow]) -> None:
     """Each saga's first and latest event, in the order the events are recorded: on equal
     times the later recorded is the latest (as the timeline orders them), the earlier the first.
     Only events recorded for the first time come here, so a replay moves no head back. The
     batch is folded per saga first (one upsert may not touch a row twice), by the same rule."""
-    heads: dict[uuid.UUID, list[Any]] = {}
+    heads: dict[uuid.UUID, _Head] = {}
     for e in events:
         head = heads.get(e.correlation_id)
-        waiting = is_waiting(e.type)
         if head is None:
-            heads[e.correlation_id] = [
-                e.type,
-                e.occurred_at,
-                e.type,
-                e.producer,
-                e.occurred_at,
-                waiting,
-            ]
-            continue
-        if e.occurred_at < head[1]:
-            head[0], head[1] = e.type, e.occurred_at
-        if e.occurred_at >= head[4]:
-            head[2], head[3], head[4], head[5] = e.type, e.producer, e.occurred_at, waiting
-    columns: list[list[Any]] = [list(heads)] + [list(c) for c in zip(*heads.values(), strict=True)]
+            heads[e.correlation_id] = _Head.of(e)
+        else:
+            head.fold(e)
+    columns: list[list[Any]] = [list(heads)] + [
+        [getattr(head, name) for head in heads.values()] for name in _HEAD_COLUMNS
+    ]
     await conn.execute(
         """
         INSERT INTO saga_heads AS h (correlation_id, first_type, first_at, latest_type,

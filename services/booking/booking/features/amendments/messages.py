@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Any
-
-import asyncpg
+from typing import TYPE_CHECKING, Any
 
 from booking.features.amendments.domain import (
     CHARGE_EVENT,
@@ -20,7 +18,6 @@ from booking.features.amendments.domain import (
 )
 from booking.service_layer import publishing
 from booking.service_layer.publishing import Builders, Cause
-from eventkit.outbox import Outbox
 from marketplace_contracts.events.booking import (
     AmendmentDecidedV1,
     AmendmentProposedV1,
@@ -29,6 +26,9 @@ from marketplace_contracts.events.booking import (
     RefundRequest,
     SignaturesRequestedV1,
 )
+
+if TYPE_CHECKING:
+    from booking.service_layer.unit_of_work import UnitOfWork
 
 
 def charge_request_id(amendment_id: uuid.UUID | str) -> str:
@@ -115,8 +115,7 @@ def signatures_requested(
 
 
 async def publish(
-    conn: asyncpg.Connection,
-    outbox: Outbox,
+    uow: UnitOfWork,
     outcome: Outcome,
     am: Amendment,
     booking: Mapping[str, Any],
@@ -133,6 +132,4 @@ async def publish(
         SIGNATURES_EVENT: lambda: signatures_requested(am, booking, document_ids),
     }
     cause = Cause(am.correlation_id, causation_id)
-    await publishing.publish(
-        conn, outbox, outcome.emits, builders, key=str(am.booking_id), cause=cause
-    )
+    await publishing.publish(uow, outcome.emits, builders, key=str(am.booking_id), cause=cause)

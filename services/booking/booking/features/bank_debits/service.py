@@ -23,7 +23,7 @@ debit that has not settled.
 
 The handlers take booking's unit of work: the booking read through `uow.bookings`, changed
 through `uow.bank_debits` (`repository.py`), the timers and the outbox the unit's; the kernel's
-payment-due and ending steps, which still take a connection, get `uow.conn`.
+payment-due and ending steps take the unit too.
 """
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ class BankDebitHandlers:
             funds_status=FundsStatus.PENDING,
             **bank,
         )
-        await lifecycle.announce(uow.conn, uow.outbox, row, done, confirmed, Cause.of(env))
+        await lifecycle.announce(uow, row, done, confirmed, Cause.of(env))
         await uow.timers.cancel(HOLD_EXPIRY, event.booking_id)
         await uow.timers.schedule(COMPLETION, event.booking_id, row["ends_at"])
 
@@ -147,8 +147,7 @@ class BankDebitHandlers:
             return False
         # The card payment that replaces the returned debit: confirmed again, paid by card.
         await payment_due.payment_received(
-            uow.conn,
-            uow.outbox,
+            uow,
             env,
             row,
             event,
@@ -175,8 +174,7 @@ class BankDebitHandlers:
             and row["starts_at"] > now
         ):
             await payment_due.request_payment(
-                uow.conn,
-                uow.outbox,
+                uow,
                 env,
                 row,
                 event,
@@ -225,8 +223,7 @@ async def on_window_closed(uow: UnitOfWork, booking_id: uuid.UUID) -> None:
     ):
         return  # paid by card meanwhile
     await end_booking(
-        uow.conn,
-        uow.outbox,
+        uow,
         row,
         Trigger.PAYMENT_WINDOW_CLOSED,
         PAYMENT_RETURNED,

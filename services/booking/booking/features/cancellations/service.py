@@ -8,7 +8,8 @@ and answers refund_succeeded or refund_failed, which set the booking's `refund_s
 
 The commands and the event handlers take booking's unit of work: the SQL is `repository.py`'s
 (`uow.cancellations`) and the kernel's `uow.bookings`, the timers and the outbox are the
-unit's; the features and kernel modules that still take a connection get `uow.conn`.
+unit's; the kernel's lifecycle and dispute check and amendments' refund answers take the unit
+too.
 """
 
 from __future__ import annotations
@@ -138,7 +139,7 @@ async def estimate(
 
 async def cancel(uow: UnitOfWork, cmd: Cancel) -> dict[str, Any]:
     row = await _load(uow.bookings, cmd, lock=True)
-    await disputes.check_not_disputed(uow.conn, row)  # 409 payment_disputed: it would refund
+    await disputes.check_not_disputed(uow, row)  # 409 payment_disputed: it would refund
     now = datetime.now(UTC)
     decision, policy = decide(row, cmd, now)
     booking_id = str(row["booking_id"])
@@ -182,7 +183,7 @@ async def cancel(uow: UnitOfWork, cmd: Cancel) -> dict[str, Any]:
         )
     }
     cause = Cause(row["correlation_id"])
-    await lifecycle.announce(uow.conn, uow.outbox, row, done, cancelled, cause)
+    await lifecycle.announce(uow, row, done, cancelled, cause)
     updated = await uow.bookings.get_booking(row["booking_id"])
     assert updated is not None
     return booking_view(updated)
@@ -197,7 +198,7 @@ async def _refund_requests(
         return []
     # What each payment can give back: the checkout payment paid the booking less its
     # applied increases, each of which an extra charge paid.
-    increases = await amendments.paid_increases(uow.conn, row["booking_id"])
+    increases = await amendments.paid_increases(uow, row["booking_id"])
     payments = [row["payment_id"]] + [i.payment_id for i in increases]
     capacities = [row["amount"] - sum(i.amount for i in increases)]
     capacities += [i.amount for i in increases]
@@ -224,7 +225,7 @@ async def on_refund_succeeded(uow: UnitOfWork, env: Envelope, event: RefundSucce
     about = payment_facts.refund_about(event)
     if about.concern != "cancellation":
         if about.concern == "amendment" and about.subject_id is not None:
-            await amendments.on_refund_succeeded(uow.conn, about.subject_id)
+            await amendments.on_refund_succeeded(uow, about.subject_id)
         return
     row = await uow.bookings.get_booking(uuid.UUID(event.booking_id), for_update=True)
     if row is None:
@@ -249,7 +250,7 @@ async def on_refund_failed(uow: UnitOfWork, env: Envelope, event: RefundFailedV1
     about = payment_facts.refund_about(event)
     if about.concern != "cancellation":
         if about.concern == "amendment" and about.subject_id is not None:
-            await amendments.on_refund_failed(uow.conn, about.subject_id, failure)
+            await amendments.on_refund_failed(uow, about.subject_id, failure)
         return
     row = await uow.bookings.get_booking(uuid.UUID(event.booking_id), for_update=True)
     if row is None or row["refund_status"] == "refunded":

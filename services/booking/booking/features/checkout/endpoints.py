@@ -42,7 +42,13 @@ async def create_quote(request: Request, body: QuoteRequest, call: GuestCommand)
     guest_id = call.principal.sub
     return await call.run(
         lambda conn: pricing.create_quote(
-            conn, guest_id, body.listing_id, body.starts_at, body.ends_at, body.guests, body.extras
+            call.uow(conn),
+            guest_id,
+            body.listing_id,
+            body.starts_at,
+            body.ends_at,
+            body.guests,
+            body.extras,
         ),
         body.model_dump(mode="json"),
     )

@@ -9,9 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
-
-import asyncpg
+from typing import TYPE_CHECKING, Any
 
 from booking.features.claims.domain import (
     CHARGE_REQUESTED,
@@ -23,7 +21,6 @@ from booking.features.claims.domain import (
     ClaimTrigger,
     Release,
 )
-from eventkit.outbox import Outbox
 from marketplace_contracts import EventModel
 from marketplace_contracts.events.booking import (
     ChargeRequestedV1,
@@ -31,6 +28,9 @@ from marketplace_contracts.events.booking import (
     ClaimFiledV1,
     DepositReleasedV1,
 )
+
+if TYPE_CHECKING:
+    from booking.service_layer.unit_of_work import UnitOfWork
 
 DEPOSIT_CLAIM = "deposit_claim"
 """`booking.charge_requested.reason` of a claim's charge (payments' purpose)."""
@@ -130,8 +130,7 @@ def meta(row: Mapping[str, Any], causation_id: uuid.UUID | None = None) -> dict[
 
 
 async def publish(
-    conn: asyncpg.Connection,
-    outbox: Outbox,
+    uow: UnitOfWork,
     change: Change,
     about: About,
     causation_id: uuid.UUID | None = None,
@@ -140,4 +139,4 @@ async def publish(
     for event_type in change.emits:
         event = BUILDERS[event_type](about)
         assert event.TYPE == event_type, (event.TYPE, event_type)
-        await outbox.add(conn, event, **meta(about.booking, causation_id))
+        await uow.emit(event, **meta(about.booking, causation_id))

@@ -71,8 +71,7 @@ async def completed(
         log.warning("booking %s signed an envelope with no documents known", row["booking_id"])
         return
     booking_id = str(row["booking_id"])
-    await uow.outbox.add(
-        uow.conn,
+    await uow.emit(
         SignaturesCompletedV1(
             booking_id=booking_id,
             group_id=str(row["group_id"]) if row["group_id"] else None,

@@ -7,8 +7,7 @@ order and more than once (the provider redelivers): whatever comes after the fir
 counts finds the booking in another state and changes nothing.
 
 `envelope_outcome` runs on booking's unit of work (`uow.documents`, `uow.bookings`, its outbox
-and timers); the kernel's lifecycle and ending steps, which still take a connection, get
-`uow.conn`.
+and timers), as are the kernel's lifecycle and ending steps it calls.
 """
 
 from __future__ import annotations
@@ -100,8 +99,7 @@ async def envelope_outcome(
         return
     reason = "documents_expired" if event.status is EnvelopeStatus.EXPIRED else "documents_declined"
     await end_booking(
-        uow.conn,
-        uow.outbox,
+        uow,
         row,
         Trigger.DOCUMENTS_DECLINED,
         reason,
@@ -132,7 +130,7 @@ async def _signed(
     # The checkout's request for money (its payload is none of what changes here).
     asks = {CHECKOUT_REQUESTED: lambda: checkout_requested(row)}
     cause = Cause(row["correlation_id"])
-    await lifecycle.apply(uow.conn, uow.outbox, row, Trigger.DOCUMENTS_SIGNED, asks, cause)
+    await lifecycle.apply(uow, row, Trigger.DOCUMENTS_SIGNED, asks, cause)
 
 
 # -- A provider's pushed callback (Dropbox Sign's): verify it, then apply its outcome ------

@@ -102,7 +102,7 @@ async def send(uow: UnitOfWork, cmd: SendInvite) -> dict[str, Any]:
     _, _, sent = INVITE_INITIAL
     built = {sent: lambda: invite_sent(invite)}
     cause = Cause(invite["correlation_id"])
-    await publish(uow.conn, uow.outbox, (sent,), built, key=invite_id, cause=cause)
+    await publish(uow, (sent,), built, key=invite_id, cause=cause)
     return await document(uow.invites, invite["invite_id"])
 
 
@@ -167,7 +167,7 @@ async def close(
         await uow.timers.cancel(INVITE_EXPIRY, str(invite.invite_id))
     closed = {InviteClosedV1.TYPE: lambda: invite_closed(invite, booking_id)}
     cause = Cause(row["correlation_id"])
-    await publish(uow.conn, uow.outbox, step.emits, closed, key=str(invite.invite_id), cause=cause)
+    await publish(uow, step.emits, closed, key=str(invite.invite_id), cause=cause)
 
 
 async def load(

@@ -85,9 +85,7 @@ async def carry_out(
             expect_changed(changed, f"amendment {am.amendment_id}: refund pending")
     # Charging or decided: nobody answers any more, so the expiry has nothing left to do.
     await uow.timers.cancel(AMENDMENT_EXPIRY, str(am.amendment_id))
-    await publish(
-        uow.conn, uow.outbox, outcome, am, booking, refund=refund, causation_id=causation_id
-    )
+    await publish(uow, outcome, am, booking, refund=refund, causation_id=causation_id)
 
 
 async def _request_signatures(
@@ -104,4 +102,4 @@ async def _request_signatures(
         {"sign_by": am.respond_by.isoformat()},
     )
     documents = document_ids(listing)
-    await publish(uow.conn, uow.outbox, outcome, am, booking, document_ids=documents)
+    await publish(uow, outcome, am, booking, document_ids=documents)

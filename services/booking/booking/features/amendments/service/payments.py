@@ -7,9 +7,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-import asyncpg
-
-from booking.features.amendments.repository import AmendmentsRepository
 from booking.features.amendments.service.outcomes import carry_out, lock, set_booking
 from booking.service_layer.unit_of_work import UnitOfWork
 from eventkit.rows import expect_changed
@@ -63,18 +60,18 @@ class PaidIncrease:
     amount: int
 
 
-async def paid_increases(conn: asyncpg.Connection, booking_id: uuid.UUID) -> list[PaidIncrease]:
+async def paid_increases(uow: UnitOfWork, booking_id: uuid.UUID) -> list[PaidIncrease]:
     """The booking's applied increases that an extra charge paid, oldest first (a refund
     gives back through each payment at most what it paid)."""
-    charges = await AmendmentsRepository(conn).applied_charges(booking_id)
+    charges = await uow.amendments.applied_charges(booking_id)
     return [PaidIncrease(c["charge_payment_id"], c["delta"]) for c in charges]
 
 
-async def on_refund_succeeded(conn: asyncpg.Connection, amendment_id: uuid.UUID) -> None:
+async def on_refund_succeeded(uow: UnitOfWork, amendment_id: uuid.UUID) -> None:
     """The refund of a decrease was made."""
-    await AmendmentsRepository(conn).set_refund_outcome(amendment_id, "refunded", None)
+    await uow.amendments.set_refund_outcome(amendment_id, "refunded", None)
 
 
-async def on_refund_failed(conn: asyncpg.Connection, amendment_id: uuid.UUID, failure: str) -> None:
+async def on_refund_failed(uow: UnitOfWork, amendment_id: uuid.UUID, failure: str) -> None:
     """The refund of a decrease could not be made: `failure` says why (ops see it)."""
-    await AmendmentsRepository(conn).set_refund_outcome(amendment_id, "failed", failure)
+    await uow.amendments.set_refund_outcome(amendment_id, "failed", failure)

@@ -72,13 +72,13 @@ async def _propose(
 ) -> dict[str, Any]:
     am, outcome = proposal
     if am.refunds:  # accepted, it would refund the difference
-        await disputes.check_not_disputed(uow.conn, booking)
+        await disputes.check_not_disputed(uow, booking)
     if not await uow.amendments.insert(am):
         raise BookingError(
             ErrorCode.AMENDMENT_PENDING, "this booking already has an open amendment"
         )
     await uow.timers.schedule(AMENDMENT_EXPIRY, str(am.amendment_id), am.respond_by)
-    await publish(uow.conn, uow.outbox, outcome, am, booking)
+    await publish(uow, outcome, am, booking)
     return await document(uow.amendments, am.amendment_id)
 
 
@@ -105,7 +105,7 @@ async def propose_change(
     )
     listing = pricing.on_sale(await uow.bookings.get_listing(row["listing_id"]), row["listing_id"])
     new = await pricing.price(
-        uow.conn, listing, terms.starts_at, terms.ends_at, guests=terms.guests, extras=terms.extras
+        uow, listing, terms.starts_at, terms.ends_at, guests=terms.guests, extras=terms.extras
     )
     # The agreement names the time: changing it on a listing with documents means a new
     # signature before anything is applied or charged.
@@ -159,7 +159,7 @@ async def accept(uow: UnitOfWork, amendment_id: uuid.UUID, actor: Actor) -> dict
     booking, am = await lock(uow, amendment_id)
     am.check_party(actor, proposer=False)
     if am.refunds:  # a disputed payment cannot give money back
-        await disputes.check_not_disputed(uow.conn, booking)
+        await disputes.check_not_disputed(uow, booking)
     await carry_out(uow, booking, am, am.accept(booking["status"]))
     return await document(uow.amendments, amendment_id)
 

@@ -2,7 +2,7 @@
 (`place`, with what a new booking row is made of in `leg_terms`), and the payment's answers to
 it: money secured (`secured`) and a 3-D Secure step (`card_actions`), each on booking's unit of
 work (its SQL through `uow.checkout`; pricing and the lifecycle's events, kernel modules, on
-`uow.conn`). Other features and the kernel's dispatch import them from here (and
+the same unit). Other features and the kernel's dispatch import them from here (and
 `checkout_requested`, from `messages`)."""
 
 from booking.features.checkout.messages import checkout_requested

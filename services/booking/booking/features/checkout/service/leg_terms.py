@@ -56,10 +56,10 @@ async def leg_quote(
     invited_amount: int | None,
 ) -> Quote:
     """The guest's stored quote (checked against the request), else a fresh price (pricing,
-    a kernel module, on the unit's connection)."""
+    a kernel module, on the unit)."""
     if quote_id is not None:
         return await pricing.stored_quote(
-            uow.conn,
+            uow,
             quote_id,
             guest_id=guest_id,
             listing_id=listing["listing_id"],
@@ -70,7 +70,7 @@ async def leg_quote(
         )
     else:
         return await pricing.price(
-            uow.conn,
+            uow,
             listing,
             starts_at,
             ends_at,

@@ -187,8 +187,7 @@ async def request_signatures(
     await uow.timers.schedule(
         CREATE_ENVELOPE, booking_id, datetime.now(UTC), {"sign_by": sign_by.isoformat()}
     )
-    await uow.outbox.add(
-        uow.conn,
+    await uow.emit(
         SignaturesRequestedV1(
             booking_id=booking_id,
             guest_id=booking["guest_id"],
@@ -220,8 +219,7 @@ async def request_payment(
     causation_id: uuid.UUID | None = None,
 ) -> None:
     """The checkout's initial event: booking.checkout_requested asks payments for money."""
-    await uow.outbox.add(
-        uow.conn,
+    await uow.emit(
         checkout_requested(row),
         key=str(row["booking_id"]),
         correlation_id=row["correlation_id"],

@@ -40,8 +40,7 @@ async def payment_secured(
         # The booking ended meanwhile: the authorization must not be left hanging (no
         # transition: the booking stays as it is).
         detail = f"booking is {row['status']}"
-        await uow.outbox.add(
-            uow.conn,
+        await uow.emit(
             messages.failed(row, event.payment_id, "booking_not_pending", detail),
             key=event.booking_id,
             correlation_id=env.correlation_id,
@@ -62,7 +61,7 @@ async def payment_secured(
     await uow.checkout.change_booking(
         row["booking_id"], row["version"], status=done.status.value, **paid
     )
-    await lifecycle.announce(uow.conn, uow.outbox, row, done, builders, cause)
+    await lifecycle.announce(uow, row, done, builders, cause)
     metrics.stage_done("payment_secured", row["mode"], row["created_at"])
     await uow.timers.cancel(HOLD_EXPIRY, event.booking_id)
     if done.status == BookingStatus.AWAITING_HOST:

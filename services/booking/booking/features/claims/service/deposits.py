@@ -81,4 +81,4 @@ async def _release(
     if not await uow.claims.release_deposit(booking_id, release.reason, release.charged):
         return  # released already (a later end, or a redelivered fact)
     await uow.timers.cancel(DEPOSIT_RELEASE, str(booking_id))
-    await uow.outbox.add(uow.conn, deposit_released(row, release), **meta(row, causation_id))
+    await uow.emit(deposit_released(row, release), **meta(row, causation_id))

@@ -135,7 +135,7 @@ async def file_claim(
     await uow.claims.insert_evidence(claim.claim_id, evidence)
     await uow.timers.schedule(CLAIM_RESPONSE_EXPIRY, str(claim.claim_id), claim.respond_by)
     about = About(claim, row, description=description, evidence_count=len(evidence))
-    await publish(uow.conn, uow.outbox, change, about)
+    await publish(uow, change, about)
     return await document(uow.claims, claim.claim_id)
 
 
@@ -158,7 +158,7 @@ async def _conclude(
     if change.charges:
         changes["failure_reason"] = None
     await save(uow, claim, **changes)
-    await publish(uow.conn, uow.outbox, change, about)
+    await publish(uow, change, about)
     if not change.charges:
         await release_if_settled(uow, row, windows=windows)
 
@@ -190,7 +190,7 @@ async def contest(
     change = claim.contest(guest_id, now or datetime.now(UTC))
     await uow.timers.cancel(CLAIM_RESPONSE_EXPIRY, str(claim_id))
     await save(uow, claim, contest_reason=reason or None)
-    await publish(uow.conn, uow.outbox, change, About(claim, row, ClaimTrigger.CONTESTED))
+    await publish(uow, change, About(claim, row, ClaimTrigger.CONTESTED))
     return await document(uow.claims, claim_id)
 
 
@@ -234,7 +234,7 @@ async def retry(uow: UnitOfWork, claim_id: uuid.UUID) -> dict[str, Any]:
     left = await _left(uow, row, claim)
     change = claim.retry(deposit_released=row["deposit_released_at"] is not None, left=left)
     await save(uow, claim, failure_reason=None)
-    await publish(uow.conn, uow.outbox, change, About(claim, row, ClaimTrigger.RETRIED))
+    await publish(uow, change, About(claim, row, ClaimTrigger.RETRIED))
     return await document(uow.claims, claim_id)
 
 
@@ -246,7 +246,7 @@ async def on_response_expired(uow: UnitOfWork, claim_id: uuid.UUID) -> None:
     if change is None:
         return  # answered meanwhile
     await save(uow, claim)
-    await publish(uow.conn, uow.outbox, change, About(claim, row, ClaimTrigger.RESPONSE_EXPIRED))
+    await publish(uow, change, About(claim, row, ClaimTrigger.RESPONSE_EXPIRED))
 
 
 # -- payments' answers -------------------------------------------------------------------------
@@ -267,7 +267,7 @@ async def on_charge_captured(
         return  # a redelivered fact, or the answer to an earlier attempt
     await save(uow, claim, charge_payment_id=event.payment_id)
     about = About(claim, row, ClaimTrigger.CHARGE_SUCCEEDED)
-    await publish(uow.conn, uow.outbox, change, about, env.event_id)
+    await publish(uow, change, about, env.event_id)
     await release_if_settled(uow, row, windows=windows, causation_id=env.event_id)
 
 
@@ -287,5 +287,5 @@ async def on_charge_failed(
     detail = event.message or event.decline_code or event.code
     await save(uow, claim, failure_reason=f"{event.code}: {detail}"[:500])
     about = About(claim, row, ClaimTrigger.CHARGE_FAILED)
-    await publish(uow.conn, uow.outbox, change, about, env.event_id)
+    await publish(uow, change, about, env.event_id)
     await release_if_settled(uow, row, windows=windows, causation_id=env.event_id)

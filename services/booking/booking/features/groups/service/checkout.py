@@ -119,7 +119,7 @@ async def place_group(
     times = times or CheckoutTimes.defaults()
     group_id = uuid.uuid4()
     correlation_id = cmd.correlation_id or uuid.uuid4()
-    async with uow.conn.transaction():
+    async with uow.savepoint():
         legs = await _new_legs(uow, cmd, group_id, correlation_id, times)
         totals = Group.totals([booking for booking, _ in legs])
         signing = any(documents for _, documents in legs)
@@ -189,8 +189,7 @@ async def _request_payment(uow: UnitOfWork, group_id: uuid.UUID) -> None:
     group = await uow.groups.get(group_id)
     assert group is not None
     legs = await uow.groups.legs(group_id)
-    await uow.outbox.add(
-        uow.conn,
+    await uow.emit(
         messages.checkout_requested(group, legs),
         key=str(group_id),
         correlation_id=group["correlation_id"],

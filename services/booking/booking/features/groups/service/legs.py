@@ -63,7 +63,7 @@ async def commit(
     )
     expect_changed(changed, f"booking group {group_id}")
     cause = Cause(group["correlation_id"], causation_id)
-    await publish(uow.conn, uow.outbox, step.emits, builders, key=str(group_id), cause=cause)
+    await publish(uow, step.emits, builders, key=str(group_id), cause=cause)
 
 
 async def move_leg(
@@ -75,7 +75,7 @@ async def move_leg(
     await uow.groups.change_leg(
         leg["booking_id"], leg["version"], status=done.status.value, **changes
     )
-    await lifecycle.announce(uow.conn, uow.outbox, leg, done, builders, cause)
+    await lifecycle.announce(uow, leg, done, builders, cause)
 
 
 # -- docs-before-pay across legs -------------------------------------------------------------

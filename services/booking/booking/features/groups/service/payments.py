@@ -111,8 +111,7 @@ class GroupPayments:
             late = messages.failed(
                 group, event.payment_id, legs, "group_not_pending", f"group is {group['status']}"
             )
-            await uow.outbox.add(
-                uow.conn,
+            await uow.emit(
                 late,
                 key=event.group_id,
                 correlation_id=env.correlation_id,
@@ -238,8 +237,7 @@ class GroupPayments:
         action = Group.of(group).on_expiring_authorization()
         if action is ExpiringAuthorization.ASK_CAPTURE_AGAIN:
             again = messages.capture_requested(group, event.payment_id)
-            await uow.outbox.add(
-                uow.conn,
+            await uow.emit(
                 again,
                 key=event.group_id,
                 correlation_id=group["correlation_id"],
@@ -249,7 +247,7 @@ class GroupPayments:
         if action is ExpiringAuthorization.IGNORE:
             return
         if self.expiring_authorization_policy == "reauthorize" and await request_renewal(
-            uow.conn, uow.outbox, env, event, group["correlation_id"]
+            uow, env, event, group["correlation_id"]
         ):
             return
         failure = Failure(
