@@ -89,6 +89,15 @@ async def test_an_authorized_card_records_the_payment_and_its_event_once(
     assert len(fake.outbox.added) == 1
 
 
+async def test_a_customer_read_from_the_customers_table_is_not_written_again(
+    fake: FakeUnitOfWork,
+) -> None:
+    auth = Authorization("cus_1", intent("requires_capture"), new_customer=False)
+    await _record_checkout(fake, auth)
+    assert fake.payments.customers == {}  # the statement was not sent
+    assert fake.payments.payments[PAYMENT]["customer_id"] == "cus_1"
+
+
 async def test_a_declined_card_records_a_failed_payment_with_the_banks_reason(
     fake: FakeUnitOfWork,
 ) -> None:

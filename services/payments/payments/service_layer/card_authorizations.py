@@ -50,6 +50,7 @@ class Authorization:
     result: PaymentIntentResult | SetupIntentResult | None
     error: StripeGatewayError | None = None
     deposit: SetupIntentResult | None = None  # the card saved for a security deposit
+    new_customer: bool = True  # False: `customer_id` is the one payments.customers holds
 
     @property
     def payment_intent(self) -> PaymentIntentResult | None:

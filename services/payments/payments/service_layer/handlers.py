@@ -149,8 +149,8 @@ class PaymentHandlers(StripeUseCases[StripeGateway]):
         except StripeGatewayError as exc:
             if exc.retryable:
                 raise  # the consumer retries with backoff, then dead-letters
-            return Authorization(customer, None, exc)
-        return Authorization(customer, result, deposit=deposit)
+            return Authorization(customer, None, exc, new_customer=customer != stored)
+        return Authorization(customer, result, deposit=deposit, new_customer=customer != stored)
 
     async def _new_customer(self, guest_id: str, replacing: str | None = None) -> str:
         subject = guest_id if replacing is None else f"{guest_id}:replaces:{replacing}"
@@ -202,7 +202,7 @@ class PaymentHandlers(StripeUseCases[StripeGateway]):
         """Record the checkout's payment and its event, once (a redelivery inserts nothing)."""
         if auth is None:
             return
-        if auth.customer_id:
+        if auth.customer_id and auth.new_customer:  # a stored one is stored already
             await uow.payments.save_customer(checkout.guest_id, auth.customer_id)
         if checkout.payment_method_type == US_BANK_ACCOUNT:
             await self.bank_debits.record_debit(uow, env, checkout, auth)
