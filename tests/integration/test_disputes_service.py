@@ -137,6 +137,8 @@ async def test_the_served_service_opens_holds_and_auto_submits_once_across_a_kil
     assert history.count(("system:auto_submit", "submit")) == 1
     reminders = sorted(e.hours_before for e in events if isinstance(e, out.DeadlineApproachingV1))
     assert reminders == [24, 72]
+    # `serve` settled the process' heap once started, each time (eventkit.heap).
+    assert log.read_text().count("heap settled") == 2
 
 
 def api_up(api: httpx.Client) -> bool:

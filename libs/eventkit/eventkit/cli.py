@@ -77,8 +77,10 @@ def service_main(
         print(f"{name}: migrations applied")
         return 0
     setup_tracing(name)
+    service = runtime(config)
+    service.settles_heap = True
     uvicorn.run(
-        app(runtime(config)),
+        app(service),
         host=config.http_host,
         port=config.http_port,
         log_level="warning",

@@ -58,6 +58,9 @@ class ServiceRuntime:
     stop_event: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     state: dict[str, Any] = field(default_factory=dict)
+    # Settle the heap once started (eventkit.heap): set for the process `serve` runs, not for
+    # apps a test builds and drops by the hundred in one interpreter.
+    settles_heap: bool = False
 
     @property
     def db(self) -> asyncpg.Pool:
@@ -156,7 +159,8 @@ def create_app(runtime: ServiceRuntime, **fastapi_kwargs: Any) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
         app.state.runtime = runtime
-        heap.settle(runtime.settings.gc_young_threshold)
+        if runtime.settles_heap:
+            heap.settle(runtime.settings.gc_young_threshold)
         try:
             yield
         finally:
