@@ -7,10 +7,11 @@ and, every hundred of those, a full one that walks every tracked object: the mod
 FastAPI app, the connection pools, the caches built at start, most of which live as long as
 the process. Profiled under checkout load, collection was several percent of a service's CPU.
 
-`settle()` runs once the service `serve` runs has started (not in apps tests build): one full collection, then `gc.freeze()` moves
-every surviving object to the permanent generation (no collection walks it again), and the
-young threshold is raised so that young collections run less often. Cycles are still
-collected; only less often (docs/benchmarks.md has the measurement).
+`settle()` runs once the process `serve` runs has started (not in the apps tests build): one
+full collection, then `gc.freeze()` moves every surviving object to the permanent generation
+(no collection walks it again), and the young threshold is raised so that young collections
+run less often. Cycles are still collected, only less often (docs/benchmarks.md has the
+measurement).
 """
 
 from __future__ import annotations
