@@ -128,15 +128,17 @@ async def host(conn: FinanceDB, host_account_id: str) -> asyncpg.Record | None:
 
 async def lock_host(conn: asyncpg.Connection, host_account_id: str) -> asyncpg.Record:
     """The host's settings row, created if missing, locked: netting what a host owes is
-    serialised per host (two payouts of one host must not both recover the same debt)."""
-    await conn.execute(
-        "INSERT INTO finance.host_settings (host_account_id) VALUES ($1) ON CONFLICT DO NOTHING",
-        host_account_id,
-    )
-    row = await conn.fetchrow(
-        "SELECT * FROM finance.host_settings WHERE host_account_id = $1 FOR UPDATE",
-        host_account_id,
-    )
+    serialised per host (two payouts of one host must not both recover the same debt). The
+    row nearly always exists: it is locked in one statement, and created only when missing."""
+    lock = "SELECT * FROM finance.host_settings WHERE host_account_id = $1 FOR UPDATE"
+    row = await conn.fetchrow(lock, host_account_id)
+    if row is None:
+        await conn.execute(
+            "INSERT INTO finance.host_settings (host_account_id) VALUES ($1) "
+            "ON CONFLICT DO NOTHING",
+            host_account_id,
+        )
+        row = await conn.fetchrow(lock, host_account_id)
     assert row is not None
     return row
 
