@@ -26,7 +26,7 @@ from marketplace_contracts.events.booking import (
     ClaimDecidedV1,
     ClaimFiledV1,
 )
-from tests.support.booking_fakes import FakeOutbox
+from tests.support.outbox_fake import FakeOutbox
 
 CLAIM_ID = uuid.UUID("0b0c3b8e-6a4c-4f6e-9a57-5f9e3a1d2c11")
 BOOKING_ID = uuid.UUID("5f1d4c1e-2b6a-4a7e-8e0f-3c2b1a0d9e8f")
