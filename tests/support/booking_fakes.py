@@ -2,7 +2,7 @@
 (`BookingsRepository`, `InvitesRepository`, `ClaimsRepository`, `GroupsRepository`,
 `DocumentsRepository`; bank debits', cancellations' and receipts' in booking_fakes_money.py,
 checkout's in booking_fakes_checkout.py), timers and
-an outbox that record, so the feature use cases run without Postgres
+an outbox (tests/support/outbox_fake.py) that record, so the feature use cases run without Postgres
 (tests/unit/test_*_service.py).
 Amendments' (`AmendmentsRepository`) is in tests/support/amendment_fakes.py.
 
@@ -29,6 +29,7 @@ from booking.service_layer.unit_of_work import UnitOfWork
 from eventkit.rows import expect_changed
 from marketplace_contracts import EventModel
 from tests.support.amendment_fakes import FakeAmendmentsRepository
+from tests.support.outbox_fake import FakeOutbox
 
 NOW = datetime(2030, 6, 1, 12, tzinfo=UTC)
 
@@ -55,20 +56,6 @@ class Rows:
         if lock and self.moved_after_lock:
             self.rows[row_id] = {**found, "version": found["version"] + 1}
         return dict(found)
-
-
-class FakeOutbox:
-    """What was written to the outbox, in order, with its key and causes."""
-
-    def __init__(self) -> None:
-        self.added: list[tuple[EventModel, dict[str, Any]]] = []
-
-    async def add(self, conn: object, event: EventModel, **meta: Any) -> None:
-        self.added.append((event, meta))
-
-    @property
-    def types(self) -> list[str]:
-        return [event.TYPE for event, _ in self.added]
 
 
 class FakeTimers:

@@ -1,14 +1,17 @@
-"""payments' unit of work in memory: a `PaymentsRepository` and an outbox that record, so the
-use cases' `apply` halves (what a consumed event records, in the transaction that claims its
-inbox row) run without Postgres (tests/unit/test_payments_*_service.py).
+"""payments' unit of work in memory: a `FakeUnitOfWork` with the seven repositories of the real
+one and an outbox that records, so the use cases' `apply` halves (what a consumed event records,
+in the transaction that claims its inbox row) and the webhook worker's run without Postgres
+(tests/unit/test_payments_*_service.py). The payments table's fake is here; refunds',
+transfers' and deposits' are in payments_fakes_refunds.py, disputes', bank debits' and
+webhooks' in payments_fakes_disputes.py, the outbox in outbox_fake.py.
 
-The fake keeps what `payments.payments` keeps: rows as dicts (a row read is a copy, as an
-asyncpg record is a snapshot), the columns' defaults, the unique (booking_id, purpose) of a
-checkout's or a charge request's payment, and the compare-and-set on status of every
-transition (the domain's table decides the next status, as the real one's `apply_trigger`).
-The same use cases on the real database: tests/integration/test_payments_groups.py,
-test_amendment_charges.py, test_reauthorization.py, test_stripe_webhooks.py and
-test_payments_repositories.py (the SQL itself).
+The fakes keep what the tables keep: rows as dicts (a row read is a copy, as an asyncpg record
+is a snapshot), the columns' defaults, the unique (booking_id, purpose) of a checkout's or a
+charge request's payment, and the compare-and-set on status of every transition (the domain's
+table decides the next status, as the real one's `apply_trigger`). The same use cases on the
+real database: tests/integration/test_payments_groups.py, test_amendment_charges.py,
+test_reauthorization.py, test_stripe_webhooks.py and test_payments_repositories.py (the SQL
+itself).
 """
 
 from __future__ import annotations
@@ -23,6 +26,17 @@ from payments.adapters.stripe_gateway import PaymentIntentResult
 from payments.domain.payment import PaymentStatus, PaymentTrigger, next_status
 from payments.service_layer.handlers import PaymentHandlers
 from payments.service_layer.unit_of_work import UnitOfWork
+from tests.support.outbox_fake import FakeOutbox
+from tests.support.payments_fakes_disputes import (
+    FakeBankDebitsRepository,
+    FakeDisputesRepository,
+    FakeWebhooksRepository,
+)
+from tests.support.payments_fakes_refunds import (
+    FakeDepositsRepository,
+    FakeRefundsRepository,
+    FakeTransfersRepository,
+)
 
 NOW = datetime(2030, 6, 1, 12, tzinfo=UTC)
 
@@ -59,6 +73,11 @@ DEFAULTS: dict[str, Any] = {
             "funds_hold_until",
             "bank_name",
             "bank_last4",
+            "succeeded_at",
+            "funds_cleared_at",
+            "returned_at",
+            "return_code",
+            "replaces_payment_id",
         )
     ),
 }
@@ -96,29 +115,11 @@ def intent(status: str, amount: int = 10_000, **fields: Any) -> PaymentIntentRes
     )
 
 
-class FakeOutbox:
-    """What was written to the outbox, in order, with its key and causes."""
-
-    def __init__(self) -> None:
-        self.added: list[tuple[EventModel, dict[str, Any]]] = []
-
-    async def add(self, conn: object, event: EventModel, **meta: Any) -> None:
-        self.added.append((event, meta))
-
-    async def reply(self, conn: object, event: EventModel, *, key: str, cause: Envelope) -> None:
-        meta = {"correlation_id": cause.correlation_id, "causation_id": cause.event_id}
-        await self.add(conn, event, key=key, **meta)
-
-    def of(self, kind: type[EventModel]) -> list[Any]:
-        """The events of `kind` written, in order."""
-        return [event for event, _ in self.added if isinstance(event, kind)]
-
-
 class FakePaymentsRepository:
     """`PaymentsRepository` in memory: payments, customers and replaced authorizations."""
 
     def __init__(self) -> None:
-        self.payments: dict[str, dict[str, Any]] = {}
+        self.rows: dict[str, dict[str, Any]] = {}
         self.customers: dict[str, str] = {}
         self.replaced: dict[str, dict[str, Any]] = {}
 
@@ -143,17 +144,31 @@ class FakePaymentsRepository:
             "updated_at": NOW,
             **columns,
         }
-        self.payments[payment_id] = row
+        self.rows[payment_id] = row
         return dict(row)
 
+    def charged(
+        self, payment_id: str, status: str = PaymentStatus.CAPTURED, **columns: Any
+    ) -> dict[str, Any]:
+        """`given`, as Stripe charged it: all of it captured, its charge and Stripe's status
+        known (what disputes and returned bank debits find), a 10.00 platform fee."""
+        charge = {
+            "captured_amount": 10_000,
+            "platform_fee": 1_000,
+            "charge_id": f"ch_{payment_id}",
+            "stripe_status": "succeeded",
+            "card_brand": "visa",
+        }
+        return self.given(payment_id, status, **{**charge, **columns})
+
     async def get_payment(self, payment_id: str) -> dict[str, Any] | None:
-        found = self.payments.get(payment_id)
+        found = self.rows.get(payment_id)
         return dict(found) if found is not None else None
 
     lock_payment = get_payment
 
     async def checkout_state(self, payment_id: str, guest_id: str) -> tuple[bool, str | None]:
-        return payment_id in self.payments, self.customers.get(guest_id)
+        return payment_id in self.rows, self.customers.get(guest_id)
 
     async def save_customer(self, guest_id: str, customer_id: str) -> None:
         self.customers.setdefault(guest_id, customer_id)
@@ -164,15 +179,15 @@ class FakePaymentsRepository:
 
     async def insert_payment(self, payment: dict[str, Any]) -> bool:
         row = {**DEFAULTS, **payment, "created_at": NOW, "updated_at": NOW}
-        taken = {(p["booking_id"], p["purpose"]) for p in self.payments.values()}
+        taken = {(p["booking_id"], p["purpose"]) for p in self.rows.values()}
         if (row["booking_id"], row["purpose"]) in taken:
             return False
-        assert row["payment_id"] not in self.payments, "primary key"
-        self.payments[row["payment_id"]] = row
+        assert row["payment_id"] not in self.rows, "primary key"
+        self.rows[row["payment_id"]] = row
         return True
 
     async def transition(self, payment_id: str, from_status: str, **changes: Any) -> bool:
-        row = self.payments.get(payment_id)
+        row = self.rows.get(payment_id)
         if row is None or row["status"] != from_status:
             return False
         row.update(changes, updated_at=NOW)
@@ -185,10 +200,10 @@ class FakePaymentsRepository:
         return await self.transition(payment_id, from_status, status=status, **changes)
 
     async def lock_by_intent(self, intent_id: str) -> list[dict[str, Any]]:
-        return [dict(p) for p in self.payments.values() if p["payment_intent_id"] == intent_id]
+        return [dict(p) for p in self.rows.values() if p["payment_intent_id"] == intent_id]
 
     async def set_stripe_status(self, payment_id: str, stripe_status: str) -> bool:
-        row = self.payments.get(payment_id)
+        row = self.rows.get(payment_id)
         if row is not None:
             row.update(stripe_status=stripe_status, updated_at=NOW)
         return row is not None
@@ -196,7 +211,7 @@ class FakePaymentsRepository:
     async def swap_authorization(
         self, payment_id: str, expiring_intent_id: str, intent_id: str, stripe_status: str
     ) -> dict[str, Any] | None:
-        row = self.payments.get(payment_id)
+        row = self.rows.get(payment_id)
         if (
             row is None
             or row["status"] != PaymentStatus.AUTHORIZED
@@ -223,15 +238,35 @@ class FakePaymentsRepository:
 
 
 class FakeUnitOfWork:
-    """What `UnitOfWork` offers the use cases: no connection, the fakes above."""
+    """What `UnitOfWork` offers the use cases: no connection, the fakes above and in
+    payments_fakes_refunds.py and payments_fakes_disputes.py (the ones that write to payments'
+    rows share its fake, as the tables are one)."""
 
     def __init__(self) -> None:
         self.conn = None
-        self.outbox = FakeOutbox()
+        self.outbox = FakeOutbox("payments")
         self.payments = FakePaymentsRepository()
+        self.refunds = FakeRefundsRepository(self.payments)
+        self.deposits = FakeDepositsRepository()
+        self.transfers = FakeTransfersRepository(self.refunds)
+        self.disputes = FakeDisputesRepository(self.payments)
+        self.bank_debits = FakeBankDebitsRepository(self.payments)
+        self.webhooks = FakeWebhooksRepository()
 
-    async def reply(self, event: EventModel, *, key: str, cause: Envelope) -> None:
-        await self.outbox.reply(self.conn, event, key=key, cause=cause)
+    async def emit(
+        self,
+        event: EventModel,
+        *,
+        key: str,
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None = None,
+    ) -> Envelope:
+        return await self.outbox.add(
+            self.conn, event, key=key, correlation_id=correlation_id, causation_id=causation_id
+        )
+
+    async def reply(self, event: EventModel, *, key: str, cause: Envelope) -> Envelope:
+        return await self.outbox.reply(self.conn, event, key=key, cause=cause)
 
     def as_uow(self) -> UnitOfWork:
         """Typed as the real one, for the use cases' signatures."""

@@ -1,108 +1,27 @@
-"""payments' unit of work in memory for disputes, bank debits and Stripe webhooks: fake
-repositories with the methods of the real ones that those use cases call (`DisputesRepository`,
-`BankDebitsRepository`, `WebhooksRepository`, and of `PaymentsRepository` what those paths
-read and write), and an outbox that records, so their use cases run without Postgres
+"""The fake repositories of payments' disputes, bank debits and Stripe webhooks for
+`FakeUnitOfWork` (tests/support/payments_fakes.py): the methods of `DisputesRepository`,
+`BankDebitsRepository` and `WebhooksRepository` that those use cases call, in memory, so card
+disputes, returned bank debits and the webhook worker's events run without Postgres
 (tests/unit/test_payments_disputes_service.py, test_payments_bank_debits_service.py).
 
 The fakes keep what the tables keep: rows as dicts (a row read is a copy, as an asyncpg record
 is a snapshot), the columns' defaults, the unique keys that make a fact once (`dispute_id`,
-`balance_transaction_id`, `request_id`, `warning_id`, `stripe_event_id`) and the
-compare-and-set of every guarded write. The same use cases on the real database:
-tests/integration/test_card_disputes.py, test_bank_debits.py, test_stripe_webhooks.py and
-test_payments_repositories.py.
+`balance_transaction_id`, `request_id`, `warning_id`) and the compare-and-set of every guarded
+write; what they read and write of payments is the payments fake's rows. The same use cases on
+the real database: tests/integration/test_card_disputes.py, test_bank_debits.py,
+test_stripe_webhooks.py, test_payments_dispute_repository.py and test_payments_repositories.py.
 """
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime
-from typing import Any, cast
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-from marketplace_contracts import Envelope, EventModel
 from payments.adapters.stripe_disputes import BalanceMove
 from payments.domain.checkout import US_BANK_ACCOUNT
-from payments.domain.payment import PaymentStatus, PaymentTrigger, next_status
-from payments.service_layer.unit_of_work import UnitOfWork
-from tests.support.booking_fakes import FakeOutbox as _RecordingOutbox
 
-NOW = datetime(2030, 6, 1, 12, tzinfo=UTC)
-
-
-class FakeOutbox(_RecordingOutbox):
-    """What was written to the outbox, in order; a reply records its key and its cause."""
-
-    async def reply(
-        self, conn: object, event: EventModel, *, key: str, cause: Envelope
-    ) -> Envelope:
-        self.added.append((event, {"key": key, "cause": cause}))
-        return cause
-
-
-def payment_row(payment_id: str = "pay_1", **columns: Any) -> dict[str, Any]:
-    """A payments row with the columns the dispute and bank debit paths read."""
-    return {
-        "payment_id": payment_id,
-        "booking_id": f"bk_{payment_id}",
-        "group_id": None,
-        "guest_id": "guest-1",
-        "amount": 10_000,
-        "captured_amount": 10_000,
-        "platform_fee": 1_000,
-        "tax": 0,
-        "currency": "usd",
-        "host_account_id": "acct_host",
-        "splits": None,
-        "correlation_id": uuid.uuid4(),
-        "payment_intent_id": f"pi_{payment_id}",
-        "charge_id": f"ch_{payment_id}",
-        "payment_method_type": "card",
-        "status": PaymentStatus.CAPTURED,
-        "stripe_status": "succeeded",
-        "payment_purpose": "checkout",
-        "card_brand": "visa",
-        "three_d_secure": False,
-        "bank_name": None,
-        "bank_last4": None,
-        "customer_id": "cus_1",
-        "returned_at": None,
-        "funds_hold_until": None,
-        "funds_cleared_at": None,
-        **columns,
-    }
-
-
-class FakePaymentsRepository:
-    """The payments table, as far as disputes', bank debits' and webhooks' paths use it."""
-
-    def __init__(self) -> None:
-        self.rows: dict[str, dict[str, Any]] = {}
-
-    def add(self, row: dict[str, Any]) -> dict[str, Any]:
-        self.rows[row["payment_id"]] = row
-        return dict(row)
-
-    async def get_payment(self, payment_id: str) -> dict[str, Any] | None:
-        found = self.rows.get(payment_id)
-        return dict(found) if found is not None else None
-
-    async def lock_by_intent(self, intent_id: str) -> list[dict[str, Any]]:
-        return [dict(r) for r in self.rows.values() if r["payment_intent_id"] == intent_id]
-
-    async def set_stripe_status(self, payment_id: str, stripe_status: str) -> bool:
-        row = self.rows.get(payment_id)
-        if row is not None:
-            row["stripe_status"] = stripe_status
-        return row is not None
-
-    async def apply_trigger(
-        self, payment_id: str, from_status: str, trigger: PaymentTrigger, **changes: Any
-    ) -> bool:
-        status = next_status(from_status, trigger)  # raises IllegalTransition, as the real one
-        row = self.rows.get(payment_id)
-        if row is None or row["status"] != from_status:
-            return False
-        row.update(changes, status=status)
-        return True
+if TYPE_CHECKING:
+    from tests.support.payments_fakes import FakePaymentsRepository
 
 
 class FakeDisputesRepository:
@@ -224,22 +143,3 @@ class FakeWebhooksRepository:
             return False
         self.host_accounts[host_account_id] = (state, reported_at)
         return True
-
-
-class FakeUnitOfWork:
-    """What `UnitOfWork` offers these use cases: no connection, the fakes above."""
-
-    def __init__(self) -> None:
-        self.conn = None
-        self.outbox = FakeOutbox()
-        self.payments = FakePaymentsRepository()
-        self.disputes = FakeDisputesRepository(self.payments)
-        self.bank_debits = FakeBankDebitsRepository(self.payments)
-        self.webhooks = FakeWebhooksRepository()
-
-    async def reply(self, event: EventModel, *, key: str, cause: Envelope) -> Envelope:
-        return await self.outbox.reply(self.conn, event, key=key, cause=cause)
-
-    def as_uow(self) -> UnitOfWork:
-        """Typed as the real one, for the use cases' signatures."""
-        return cast(UnitOfWork, self)

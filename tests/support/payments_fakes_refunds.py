@@ -1,69 +1,34 @@
-"""Payments' unit of work in memory for refunds, transfers, reversals and deposits: fake
-repositories with the interface of the real ones (`RefundsRepository`, `TransfersRepository`,
-`DepositsRepository`, and what these use cases call of `PaymentsRepository`) and an outbox that
-records, so their `apply` paths run without Postgres (tests/unit/test_payments_refunds_service.py,
+"""The fake repositories of payments' refunds, transfers (and their reversals) and deposits for
+`FakeUnitOfWork` (tests/support/payments_fakes.py): `RefundsRepository`, `TransfersRepository`
+and `DepositsRepository` in memory, so refunds', transfers', reversals' and deposits' `apply`
+paths run without Postgres (tests/unit/test_payments_refunds_service.py,
 test_payments_transfers_service.py).
 
 The fakes keep what the tables keep: rows as dicts (a row read is a copy, as an asyncpg record
 is a snapshot), the compare-and-set answers of every write, and the check that a payment never
-gives back more than it captured. The same use cases on the real database:
-tests/integration/test_refunds.py, test_transfers.py, test_deposits_claims.py.
+gives back more than it captured (a refund writes to its payment's row: the payments fake's).
+The same use cases on the real database: tests/integration/test_refunds.py, test_transfers.py,
+test_deposits_claims.py.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from domainkit.rows import from_row
-from marketplace_contracts import Envelope, EventModel
 from payments.domain.checkout import Split
-from payments.domain.payment import PaymentTrigger, next_status
 from payments.domain.refunds import HOST_REFUND_METHODS, PaymentState
+
+if TYPE_CHECKING:
+    from tests.support.payments_fakes import FakePaymentsRepository
 
 Row = dict[str, Any]
 
 
-class FakeOutbox:
-    """What was written to the outbox, in order, with its key and causes."""
-
-    def __init__(self) -> None:
-        self.added: list[tuple[EventModel, dict[str, Any]]] = []
-
-    async def add(self, conn: object, event: EventModel, **meta: Any) -> None:
-        self.added.append((event, meta))
-
-    @property
-    def types(self) -> list[str]:
-        return [event.TYPE for event, _ in self.added]
-
-
-class FakePayments:
-    """`payments.payments` by payment id: what refunds and transfers read and move of it."""
-
-    def __init__(self) -> None:
-        self.rows: dict[str, Row] = {}
-
-    async def get_payment(self, payment_id: str) -> Row | None:
-        found = self.rows.get(payment_id)
-        return dict(found) if found is not None else None
-
-    lock_payment = get_payment
-
-    async def apply_trigger(
-        self, payment_id: str, from_status: str, trigger: PaymentTrigger, **changes: Any
-    ) -> bool:
-        to = next_status(from_status, trigger)  # raises IllegalTransition, as the real one
-        row = self.rows.get(payment_id)
-        if row is None or row["status"] != from_status:
-            return False
-        row.update(status=to, **changes)
-        return True
-
-
-class FakeRefunds:
+class FakeRefundsRepository:
     """`payments.refunds` by refund id, and what a refund writes to its payment row."""
 
-    def __init__(self, payments: FakePayments) -> None:
+    def __init__(self, payments: FakePaymentsRepository) -> None:
         self.payments = payments
         self.rows: dict[str, Row] = {}
         self.disputed: set[str] = set()
@@ -111,11 +76,11 @@ class FakeRefunds:
         return True
 
 
-class FakeTransfers:
+class FakeTransfersRepository:
     """`payments.transfers` by release id and `payments.transfer_reversals` by reversal key;
     refunds' rows are read for the host's refunded shares."""
 
-    def __init__(self, refunds: FakeRefunds) -> None:
+    def __init__(self, refunds: FakeRefundsRepository) -> None:
         self.refunds = refunds
         self.rows: dict[str, Row] = {}
         self.reversals: dict[str, Row] = {}
@@ -171,7 +136,7 @@ class FakeTransfers:
         return None
 
 
-class FakeDeposits:
+class FakeDepositsRepository:
     """`payments.deposits` by payment id."""
 
     def __init__(self) -> None:
@@ -189,24 +154,3 @@ class FakeDeposits:
             return False
         row.update(status="released", charged=min(charged, row["amount"]), release_reason=reason)
         return True
-
-
-class FakeUnitOfWork:
-    """`payments.service_layer.unit_of_work.UnitOfWork` on the fakes above."""
-
-    def __init__(self) -> None:
-        self.conn = None
-        self.outbox = FakeOutbox()
-        self.payments = FakePayments()
-        self.refunds = FakeRefunds(self.payments)
-        self.transfers = FakeTransfers(self.refunds)
-        self.deposits = FakeDeposits()
-
-    async def reply(self, event: EventModel, *, key: str, cause: Envelope) -> None:
-        await self.outbox.add(
-            self.conn,
-            event,
-            key=key,
-            correlation_id=cause.correlation_id,
-            causation_id=cause.event_id,
-        )

@@ -1,6 +1,6 @@
 """What the webhook worker does with one stored Stripe event (`webhooks.apply_event`, through
 `bank_debit_webhooks` and `dispute_intake`) on payments' unit of work in memory
-(tests/support/payments_fakes_disputes.py): a bank debit returned before or after it settled,
+(tests/support/payments_fakes.py): a bank debit returned before or after it settled,
 a card intent's Stripe status, host accounts and the platform's payouts — what each writes and
 which facts it emits, once, without Postgres. The worker's transactions, one event at a time in
 order of arrival, and the same events on the real database: tests/integration/test_bank_debits.py
@@ -20,7 +20,7 @@ from marketplace_contracts.events.payments import (
 from payments.domain.checkout import US_BANK_ACCOUNT
 from payments.domain.payment import PaymentStatus
 from payments.service_layer import webhooks
-from tests.support.payments_fakes_disputes import NOW, FakeUnitOfWork, payment_row
+from tests.support.payments_fakes import NOW, FakeUnitOfWork
 
 DEBIT = "pay_debit"
 WINDOW = timedelta(days=5)
@@ -39,8 +39,8 @@ async def apply(fake: FakeUnitOfWork, event: dict[str, Any]) -> None:
     await webhooks.apply_event(fake.as_uow(), event, WINDOW)
 
 
-def debit(status: str) -> dict[str, Any]:
-    return payment_row(
+def debit(fake: FakeUnitOfWork, status: str) -> None:
+    fake.payments.charged(
         DEBIT,
         status=status,
         payment_method_type=US_BANK_ACCOUNT,
@@ -52,7 +52,7 @@ def debit(status: str) -> dict[str, Any]:
 
 async def test_a_debit_that_fails_before_it_settles_is_returned_once() -> None:
     fake = FakeUnitOfWork()
-    fake.payments.add(debit(PaymentStatus.PROCESSING))
+    debit(fake, PaymentStatus.PROCESSING)
     intent = {
         "object": "payment_intent",
         "id": f"pi_{DEBIT}",
@@ -83,7 +83,7 @@ async def test_a_debit_that_fails_before_it_settles_is_returned_once() -> None:
 
 async def test_a_dispute_of_a_settled_debit_is_its_return_not_a_card_dispute() -> None:
     fake = FakeUnitOfWork()
-    fake.payments.add(debit(PaymentStatus.CAPTURED))
+    debit(fake, PaymentStatus.CAPTURED)
     dispute = {
         "object": "dispute",
         "id": "du_debit",
@@ -113,7 +113,7 @@ async def test_a_dispute_of_a_settled_debit_is_its_return_not_a_card_dispute() -
 
 async def test_a_card_intents_stripe_status_only_moves_forward() -> None:
     fake = FakeUnitOfWork()
-    fake.payments.add(payment_row("pay_card", stripe_status="requires_capture"))
+    fake.payments.charged("pay_card", stripe_status="requires_capture")
     intent = {"object": "payment_intent", "id": "pi_pay_card", "status": "succeeded"}
     await apply(fake, stripe_event("payment_intent.succeeded", intent))
     older = {**intent, "status": "requires_capture"}

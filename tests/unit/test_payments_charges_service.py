@@ -52,7 +52,7 @@ def _request(**fields: Any) -> ChargeRequestedV1:
 
 
 def _charge(fake: FakeUnitOfWork, event: ChargeRequestedV1) -> ExtraCharge:
-    return plan_charge(commands.charge_request(event), fake.payments.payments[SOURCE])
+    return plan_charge(commands.charge_request(event), fake.payments.rows[SOURCE])
 
 
 async def _apply(fake: FakeUnitOfWork, event: ChargeRequestedV1, outcome: ChargeOutcome) -> None:
@@ -68,7 +68,7 @@ async def test_a_charge_taken_records_its_own_captured_payment_and_answers_once(
     await _apply(fake, event, outcome)
     await _apply(fake, event, outcome)  # redelivered: the row exists, nothing more
 
-    payment = fake.payments.payments[CHARGE]
+    payment = fake.payments.rows[CHARGE]
     assert (payment["status"], payment["captured_amount"]) == (PaymentStatus.CAPTURED, 2_000)
     assert (payment["customer_id"], payment["saved_payment_method"]) == ("cus_1", "pm_saved")
     [(captured, meta)] = fake.outbox.added
@@ -91,7 +91,7 @@ async def test_a_declined_charge_records_a_failed_payment_and_answers_payment_fa
     )
     await _apply(fake, event, outcome)
 
-    payment = fake.payments.payments[CHARGE]
+    payment = fake.payments.rows[CHARGE]
     assert (payment["status"], payment["failure_code"]) == (PaymentStatus.FAILED, "card_declined")
     assert payment["captured_amount"] == 0
     [failed] = fake.outbox.of(PaymentFailedV1)
@@ -125,7 +125,7 @@ async def test_a_request_refused_before_stripe_is_failed_without_a_card(
     refused = ChargeOutcome(None, code="payment_not_found", message="not found")
     await _apply(fake, event, refused)
 
-    payment = fake.payments.payments[CHARGE]
+    payment = fake.payments.rows[CHARGE]
     assert (payment["status"], payment["payment_method"]) == (PaymentStatus.FAILED, "")
     [failed] = fake.outbox.of(PaymentFailedV1)
     assert (failed.code, failed.purpose) == ("payment_not_found", "deposit_claim")
@@ -138,6 +138,6 @@ async def test_a_request_whose_amounts_cannot_be_a_payment_is_answered_without_a
     refused = ChargeOutcome(None, code="invalid_charge_request", message="does not fit")
     await _apply(fake, event, refused)
 
-    assert CHARGE not in fake.payments.payments
+    assert CHARGE not in fake.payments.rows
     [failed] = fake.outbox.of(PaymentFailedV1)
     assert failed.code == "invalid_charge_request"

@@ -79,7 +79,7 @@ async def test_an_authorized_card_records_the_payment_and_its_event_once(
     await _record_checkout(fake, auth)
     await _record_checkout(fake, auth)  # redelivered: recorded already
 
-    payment = fake.payments.payments[PAYMENT]
+    payment = fake.payments.rows[PAYMENT]
     assert payment["status"] == PaymentStatus.AUTHORIZED
     assert (payment["customer_id"], payment["saved_payment_method"]) == ("cus_1", "pm_1")
     assert fake.payments.customers == {"guest-1": "cus_1"}
@@ -95,7 +95,7 @@ async def test_a_customer_read_from_the_customers_table_is_not_written_again(
     auth = Authorization("cus_1", intent("requires_capture"), new_customer=False)
     await _record_checkout(fake, auth)
     assert fake.payments.customers == {}  # the statement was not sent
-    assert fake.payments.payments[PAYMENT]["customer_id"] == "cus_1"
+    assert fake.payments.rows[PAYMENT]["customer_id"] == "cus_1"
 
 
 async def test_a_declined_card_records_a_failed_payment_with_the_banks_reason(
@@ -104,7 +104,7 @@ async def test_a_declined_card_records_a_failed_payment_with_the_banks_reason(
     declined = intent("declined", decline_code="insufficient_funds", failure_code="card_declined")
     await _record_checkout(fake, Authorization("cus_1", declined))
 
-    payment = fake.payments.payments[PAYMENT]
+    payment = fake.payments.rows[PAYMENT]
     assert payment["status"] == PaymentStatus.FAILED
     assert payment["saved_payment_method"] is None
     [failed] = fake.outbox.of(PaymentFailedV1)
@@ -118,7 +118,7 @@ async def test_a_bank_asking_for_authentication_publishes_the_action_not_an_outc
     action = intent("requires_action", client_secret="pi_secret", next_action_type="use_stripe_sdk")
     await _record_checkout(fake, Authorization("cus_1", action))
 
-    assert fake.payments.payments[PAYMENT]["status"] == PaymentStatus.REQUIRES_ACTION
+    assert fake.payments.rows[PAYMENT]["status"] == PaymentStatus.REQUIRES_ACTION
     [required] = fake.outbox.of(PaymentActionRequiredV1)
     assert required.client_secret == "pi_secret"
     assert fake.outbox.of(PaymentAuthorizedV1) == fake.outbox.of(PaymentFailedV1) == []
@@ -132,7 +132,7 @@ async def test_a_far_ahead_checkout_saves_the_card_instead_of_authorizing(
     )
     await _record_checkout(fake, Authorization("cus_1", setup), save_for_later=True)
 
-    payment = fake.payments.payments[PAYMENT]
+    payment = fake.payments.rows[PAYMENT]
     assert (payment["status"], payment["setup_intent_id"]) == (PaymentStatus.SAVED, "seti_1")
     [saved] = fake.outbox.of(PaymentMethodSavedV1)
     assert saved.setup_intent_id == "seti_1"
@@ -150,7 +150,7 @@ async def test_a_capture_marks_the_payment_captured_and_splits_it_once(
     await offline_handlers().record_capture(fake.as_uow(), env, event, captured)
     await offline_handlers().record_capture(fake.as_uow(), env, event, captured)  # redelivered
 
-    payment = fake.payments.payments[PAYMENT]
+    payment = fake.payments.rows[PAYMENT]
     assert payment["status"] == PaymentStatus.CAPTURED
     assert (payment["captured_amount"], payment["charge_id"]) == (10_000, captured.charge_id)
     [(fact, meta)] = fake.outbox.added
@@ -166,7 +166,7 @@ async def test_a_capture_that_lost_the_compare_and_set_publishes_nothing(
 ) -> None:
     # Read while authorized; voided by another delivery before this capture is recorded.
     read = fake.payments.given(PAYMENT, PaymentStatus.AUTHORIZED)
-    fake.payments.payments[PAYMENT]["status"] = PaymentStatus.VOIDED
+    fake.payments.rows[PAYMENT]["status"] = PaymentStatus.VOIDED
 
     recorded = await record_captured(
         fake.as_uow(),
@@ -179,7 +179,7 @@ async def test_a_capture_that_lost_the_compare_and_set_publishes_nothing(
     )
 
     assert recorded is False
-    assert fake.payments.payments[PAYMENT]["status"] == PaymentStatus.VOIDED
+    assert fake.payments.rows[PAYMENT]["status"] == PaymentStatus.VOIDED
     assert fake.outbox.added == []
 
 
@@ -195,7 +195,7 @@ async def test_a_saved_cards_declined_charge_leaves_it_for_the_guest_to_pay(
         fake.as_uow(), envelope(event, BOOKING), event, declined
     )
 
-    payment = fake.payments.payments[PAYMENT]
+    payment = fake.payments.rows[PAYMENT]
     assert (payment["status"], payment["decline_code"]) == (
         PaymentStatus.CHARGE_FAILED,
         "expired_card",
@@ -216,7 +216,7 @@ async def test_a_failed_booking_voids_what_its_payment_holds_once(
     await offline_handlers().record_void(fake.as_uow(), env, event, cancelled)
     await offline_handlers().record_void(fake.as_uow(), env, event, cancelled)  # redelivered
 
-    payment = fake.payments.payments[PAYMENT]
+    payment = fake.payments.rows[PAYMENT]
     assert (payment["status"], payment["stripe_status"]) == (PaymentStatus.VOIDED, "canceled")
     [voided] = fake.outbox.of(PaymentVoidedV1)
     assert (voided.payment_id, voided.reason, voided.group_id) == (PAYMENT, "host_declined", None)
@@ -238,7 +238,7 @@ async def test_a_guest_who_fails_the_banks_authentication_fails_the_payment_once
         payments = await fake.payments.lock_by_intent(f"pi_{PAYMENT}")
         await card_actions.apply_intent_event(fake.as_uow(), webhook, payments)
 
-    payment = fake.payments.payments[PAYMENT]
+    payment = fake.payments.rows[PAYMENT]
     assert (payment["status"], payment["failure_code"]) == (
         PaymentStatus.FAILED,
         card_actions.AUTHENTICATION_FAILED,
@@ -255,5 +255,5 @@ async def test_an_intent_webhook_leaves_a_payment_not_awaiting_authentication_al
     payments = await fake.payments.lock_by_intent(f"pi_{PAYMENT}")
     await card_actions.apply_intent_event(fake.as_uow(), _intent_webhook("canceled"), payments)
 
-    assert fake.payments.payments[PAYMENT]["status"] == PaymentStatus.AUTHORIZED
+    assert fake.payments.rows[PAYMENT]["status"] == PaymentStatus.AUTHORIZED
     assert fake.outbox.added == []

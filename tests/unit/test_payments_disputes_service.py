@@ -1,6 +1,6 @@
 """Card disputes in payments (`dispute_intake`: Stripe's dispute webhooks → the
 `payments.dispute_*` facts; `dispute_actions`: the outcome of what disputes asked Stripe) on
-payments' unit of work in memory (tests/support/payments_fakes_disputes.py): what each writes
+payments' unit of work in memory (tests/support/payments_fakes.py): what each writes
 and which facts it emits, once, without Postgres. The same paths on the real database and
 through the webhook worker: tests/integration/test_card_disputes.py."""
 
@@ -31,7 +31,7 @@ from payments.adapters.stripe_disputes import StripeDisputes
 from payments.domain.ids import idempotency_key
 from payments.service_layer import dispute_intake
 from payments.service_layer.dispute_actions import ActionOutcome, DisputeActions
-from tests.support.payments_fakes_disputes import NOW, FakeUnitOfWork, payment_row
+from tests.support.payments_fakes import NOW, FakeUnitOfWork
 
 PAYMENT = "pay_dsp"
 CHARGE = f"ch_{PAYMENT}"
@@ -41,7 +41,7 @@ CASE = "dsp_case1"
 @pytest.fixture
 def fake() -> FakeUnitOfWork:
     uow = FakeUnitOfWork()
-    uow.payments.add(payment_row(PAYMENT))
+    uow.payments.charged(PAYMENT)
     return uow
 
 
@@ -220,7 +220,11 @@ async def test_a_submitted_evidence_is_recorded_and_announced_once(fake: FakeUni
         ["file_1"],
         env.occurred_at,
     )
-    assert (meta["key"], meta["cause"]) == (PAYMENT, env)
+    assert (meta["key"], meta["correlation_id"], meta["causation_id"]) == (
+        PAYMENT,
+        env.correlation_id,
+        env.event_id,
+    )
     action = fake.disputes.actions["dsr_sub"]
     assert (action["action"], action["succeeded"], action["code"]) == ("submit", True, None)
 

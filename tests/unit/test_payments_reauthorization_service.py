@@ -61,7 +61,7 @@ async def test_a_renewal_swaps_the_authorization_and_leaves_the_old_one_to_cance
     renewed = intent("requires_capture")
     await _renew(fake, Renewal(PAYMENT, renewed))
 
-    payment = fake.payments.payments[PAYMENT]
+    payment = fake.payments.rows[PAYMENT]
     assert (payment["payment_intent_id"], payment["renewals"]) == (renewed.id, 1)
     assert fake.payments.replaced == {EXPIRING: {"payment_id": PAYMENT, "replaced_by": renewed.id}}
     [reauthorized] = fake.outbox.of(PaymentReauthorizedV1)
@@ -79,7 +79,7 @@ async def test_a_renewal_of_a_payment_captured_meanwhile_is_itself_left_to_cance
     renewed = intent("requires_capture")
     await _renew(fake, Renewal(PAYMENT, renewed))
 
-    assert fake.payments.payments[PAYMENT]["payment_intent_id"] == EXPIRING
+    assert fake.payments.rows[PAYMENT]["payment_intent_id"] == EXPIRING
     assert fake.payments.replaced == {renewed.id: {"payment_id": PAYMENT, "replaced_by": EXPIRING}}
     assert fake.outbox.added == []
 
@@ -89,7 +89,7 @@ async def test_a_declined_renewal_changes_nothing_and_says_why(fake: FakeUnitOfW
     declined = intent("declined", decline_code="do_not_honor", failure_code="card_declined")
     await _renew(fake, Renewal(PAYMENT, declined))
 
-    assert fake.payments.payments[PAYMENT]["payment_intent_id"] == EXPIRING
+    assert fake.payments.rows[PAYMENT]["payment_intent_id"] == EXPIRING
     assert fake.payments.replaced == {}
     [failed] = fake.outbox.of(ReauthorizationFailedV1)
     assert (failed.code, failed.decline_code) == ("card_declined", "do_not_honor")
@@ -111,7 +111,7 @@ async def test_a_failed_groups_saved_card_is_never_charged_and_nothing_is_publis
         fake.as_uow(), envelope(event, GROUP), event, release
     )
 
-    assert fake.payments.payments[PAYMENT]["status"] == PaymentStatus.CANCELLED
+    assert fake.payments.rows[PAYMENT]["status"] == PaymentStatus.CANCELLED
     assert fake.outbox.added == []
 
 
@@ -125,7 +125,7 @@ async def test_a_failed_groups_authorization_is_voided_in_the_groups_name(
         fake.as_uow(), envelope(event, GROUP), event, release
     )
 
-    assert fake.payments.payments[PAYMENT]["status"] == PaymentStatus.VOIDED
+    assert fake.payments.rows[PAYMENT]["status"] == PaymentStatus.VOIDED
     [voided] = fake.outbox.of(PaymentVoidedV1)
     assert (voided.payment_id, voided.booking_id, voided.group_id) == (PAYMENT, GROUP, GROUP)
 
@@ -142,7 +142,7 @@ async def test_a_groups_refused_capture_fails_its_payment_for_good(fake: FakeUni
     )
 
     # Failed, not charge_failed: a group has no payment-due retry.
-    assert fake.payments.payments[PAYMENT]["status"] == PaymentStatus.FAILED
+    assert fake.payments.rows[PAYMENT]["status"] == PaymentStatus.FAILED
     [failed] = fake.outbox.of(PaymentFailedV1)
     assert (failed.group_id, failed.decline_code) == (GROUP, "expired_card")
     assert fake.outbox.of(PaymentCapturedV2) == []

@@ -1,5 +1,5 @@
 """The refund saga's recording half (`Refunds.apply`, `apply_amendment`, `record`) on payments'
-unit of work in memory (tests/support/payments_fakes_refunds.py): what a refund's outcome writes
+unit of work in memory (tests/support/payments_fakes.py): what a refund's outcome writes
 to its refund and its payment, which transfer reversals it plans and which event it publishes,
 once — without Postgres or Stripe. The Stripe half and the whole saga on the real database:
 tests/integration/test_refunds.py, test_amendment_charges.py, test_transfers.py.
@@ -24,7 +24,7 @@ from payments.domain.refunds import AMENDMENT, GUEST_CANCELLATION, NONE, REFUND,
 from payments.service_layer import commands
 from payments.service_layer.refund_effects import RefundOutcome
 from payments.service_layer.refunds import Refunds
-from tests.support.payments_fakes_refunds import FakeUnitOfWork
+from tests.support.payments_fakes import FakeUnitOfWork
 
 PAYMENT = "pay_refund_unit"
 BOOKING = "bk_refund_unit"
@@ -47,26 +47,17 @@ def refunds() -> Refunds:
 
 
 def _payment(uow: FakeUnitOfWork, status: str, **columns: Any) -> None:
-    uow.payments.rows[PAYMENT] = {
-        "payment_id": PAYMENT,
-        "booking_id": BOOKING,
-        "group_id": None,
-        "status": status,
-        "amount": 10_000,
-        "captured_amount": 10_000 if status == "captured" else 0,
-        "refunded_amount": 0,
-        "currency": "usd",
-        "platform_fee": 1_500,
-        "tax": 0,
-        "host_account_id": HOST,
-        "payment_intent_id": "pi_unit",
-        "splits": None,
-        "renewals": 0,
-        "payment_method_type": "card",
-        "transfer_group": f"group_{PAYMENT}",
-        "charge_id": "ch_unit",
+    uow.payments.given(
+        PAYMENT,
+        status,
+        booking_id=BOOKING,
+        captured_amount=10_000 if status == "captured" else 0,
+        host_account_id=HOST,
+        payment_intent_id="pi_unit",
+        transfer_group=f"group_{PAYMENT}",
+        charge_id="ch_unit",
         **columns,
-    }
+    )
 
 
 def _request(amount: int, host_amount: int, refund_id: str = "ref_unit") -> RefundRequest:

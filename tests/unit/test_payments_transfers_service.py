@@ -1,5 +1,5 @@
 """Payout transfers, finance's reversal requests and security deposits on payments' unit of
-work in memory (tests/support/payments_fakes_refunds.py): what `Transfers.apply`,
+work in memory (tests/support/payments_fakes.py): what `Transfers.apply`,
 `Reversals.request`, `Deposits.record` and `Deposits.on_released` write and publish, once —
 without Postgres or Stripe. The same routes on the real database, with the Stripe simulator:
 tests/integration/test_transfers.py, test_card_disputes.py, test_deposits_claims.py.
@@ -25,7 +25,7 @@ from payments.domain.checkout import Checkout
 from payments.service_layer.deposits import Deposits
 from payments.service_layer.reversals import Reversals
 from payments.service_layer.transfers import TransferOutcome, Transfers
-from tests.support.payments_fakes_refunds import FakeUnitOfWork
+from tests.support.payments_fakes import FakeUnitOfWork
 
 PAYMENT = "pay_transfer_unit"
 BOOKING = "bk_transfer_unit"

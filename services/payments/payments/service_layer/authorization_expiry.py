@@ -44,8 +44,7 @@ async def sweep(
         rows = await uow.payments.claim_expiring(lifetime - margin, limit)
         for row in rows:
             log.warning("authorization of %s is nearing its limit", row["payment_id"])
-            await uow.outbox.add(
-                uow.conn,
+            await uow.emit(
                 from_row(AuthorizationExpiringV1, row, expires_at=row["authorized_at"] + lifetime),
                 key=row["payment_id"],
                 correlation_id=row["correlation_id"] or uuid.uuid4(),

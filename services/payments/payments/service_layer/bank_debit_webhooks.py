@@ -132,8 +132,7 @@ async def _returned(
     log.warning(
         "bank debit %s returned (%s, after capture: %s)", payment["payment_id"], code, after_capture
     )
-    await uow.outbox.add(
-        uow.conn,
+    await uow.emit(
         from_row(
             PaymentReturnedV1,
             payment,

@@ -137,10 +137,10 @@ class BankDebits(SavedCardUseCases):
                 bank_name=result.bank_name,
                 bank_last4=result.bank_last4,
             )
-            await uow.outbox.add(uow.conn, processing, **meta)
+            await uow.emit(processing, **meta)
             return
         # A bank debit is a single booking's (a group pays by card): no group id.
-        await uow.outbox.add(uow.conn, checkout_failed(checkout, row, "bank_debit_failed"), **meta)
+        await uow.emit(checkout_failed(checkout, row, "bank_debit_failed"), **meta)
 
     # -- the guest pays a returned debit by card -------------------------------------------
     async def retry(
@@ -193,8 +193,7 @@ async def sweep_cleared(
         uow = UnitOfWork(conn, outbox)
         rows = await uow.bank_debits.claim_cleared(now or datetime.now(UTC), limit)
         for row in rows:
-            await uow.outbox.add(
-                uow.conn,
+            await uow.emit(
                 from_row(
                     FundsClearedV1,
                     row,

@@ -53,8 +53,7 @@ async def record_captured(
         three_d_secure=result.three_d_secure,
     ):
         return False
-    await uow.outbox.add(
-        uow.conn,
+    await uow.emit(
         payment_captured(payment, result, splits),
         key=payment_id,
         correlation_id=correlation_id,

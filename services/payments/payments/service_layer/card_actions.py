@@ -94,8 +94,7 @@ async def _authenticated(uow: UnitOfWork, payment: asyncpg.Record, intent: dict[
     expect_changed(changed, f"payment {payment['payment_id']} authenticated")
     deposit = await uow.deposits.deposit_setup_intent(payment["payment_id"])
     log.info("payment %s authorized after the guest authenticated", payment["payment_id"])
-    await uow.outbox.add(
-        uow.conn,
+    await uow.emit(
         from_row(
             PaymentAuthorizedV1,
             payment,
@@ -125,8 +124,7 @@ async def _authentication_failed(
     )
     expect_changed(changed, f"payment {payment['payment_id']} authentication failed")
     log.info("payment %s failed: authentication %s", payment["payment_id"], code)
-    await uow.outbox.add(
-        uow.conn,
+    await uow.emit(
         PaymentFailedV1(
             payment_id=payment["payment_id"],
             booking_id=payment["booking_id"],

@@ -93,7 +93,7 @@ async def record_card_authorization(
     if action:
         assert result is not None
         await deposits.record(uow, checkout, auth.customer_id, auth.deposit)
-        await uow.outbox.add(uow.conn, card_actions.action_required(checkout, result), **meta)
+        await uow.emit(card_actions.action_required(checkout, result), **meta)
     elif ok:
         assert result is not None
         deposit_setup = await deposits.record(uow, checkout, auth.customer_id, auth.deposit)
@@ -104,11 +104,9 @@ async def record_card_authorization(
             payment_intent_id=result.id,
             deposit_setup_intent_id=deposit_setup,
         )
-        await uow.outbox.add(uow.conn, authorized, **meta)
+        await uow.emit(authorized, **meta)
     else:
-        await uow.outbox.add(
-            uow.conn, checkout_failed(checkout, row, "authorization_failed"), **meta
-        )
+        await uow.emit(checkout_failed(checkout, row, "authorization_failed"), **meta)
 
 
 def attempt_columns(

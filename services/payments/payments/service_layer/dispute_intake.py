@@ -88,7 +88,7 @@ async def apply_dispute_event(uow: UnitOfWork, event: dict[str, Any]) -> None:
     assert case is not None
     for move in report.moves:
         if await uow.disputes.add_move(case_id, move):
-            await uow.outbox.add(uow.conn, _money_fact(case, move), **meta)
+            await uow.emit(_money_fact(case, move), **meta)
     reported_at = datetime.fromtimestamp(event["created"], UTC)
     await _status(uow, case, report, reported_at, meta, _ours(event))
 
@@ -145,7 +145,7 @@ async def _open(
         three_d_secure=payment["three_d_secure"],
         opened_at=report.created_at,
     )
-    await uow.outbox.add(uow.conn, fact, **meta)
+    await uow.emit(fact, **meta)
 
 
 def _money_fact(
@@ -181,8 +181,7 @@ async def _status(
         # Accepted: closed by our Dispute.close (its key is in the event), or while we were
         # asking for it (the `accepting` mark, set before the call).
         accepted = report.status == "lost" and (closed_by_us or closed["accepting"])
-        await uow.outbox.add(
-            uow.conn,
+        await uow.emit(
             from_row(
                 DisputeClosedV1,
                 case,
@@ -202,8 +201,7 @@ async def _status(
         has_evidence=report.has_evidence,
         submission_count=report.submission_count,
     )
-    await uow.outbox.add(
-        uow.conn,
+    await uow.emit(
         from_row(
             DisputeUpdatedV1,
             case,
@@ -235,8 +233,7 @@ async def apply_fraud_warning(uow: UnitOfWork, event: dict[str, Any]) -> None:
     )
     if not added:
         return
-    await uow.outbox.add(
-        uow.conn,
+    await uow.emit(
         from_attrs(
             EarlyFraudWarningReceivedV1,
             warning,

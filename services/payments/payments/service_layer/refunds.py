@@ -270,8 +270,7 @@ class Refunds(StripeUseCases[StripeGateway]):
         )
         if took is not None:
             metrics.refund_succeeded(outcome.method, took)
-        await uow.outbox.add(
-            uow.conn,
+        await uow.emit(
             from_attrs(
                 RefundSucceededV1,
                 order,
@@ -296,8 +295,7 @@ class Refunds(StripeUseCases[StripeGateway]):
         order = outcome.order
         code = outcome.code or "refund_failed"
         await uow.refunds.mark_failed(order.refund_id, outcome.method, code, outcome.message)
-        await uow.outbox.add(
-            uow.conn,
+        await uow.emit(
             from_attrs(
                 RefundFailedV1,
                 order,

@@ -81,8 +81,7 @@ class Reversals(StripeUseCases[StripeGateway]):
                 done = await uow.transfers.reversal_succeeded(key, reversal.id)
                 if done is None:
                     continue
-                await uow.outbox.add(
-                    uow.conn,
+                await uow.emit(
                     from_row(TransferReversedV1, row, reversal_id=reversal.id),
                     key=row["payment_id"],
                     correlation_id=row["correlation_id"],
@@ -106,8 +105,7 @@ class Reversals(StripeUseCases[StripeGateway]):
             )
             if not (noted and failed):
                 return
-            await uow.outbox.add(
-                uow.conn,
+            await uow.emit(
                 from_row(
                     TransferReversalFailedV1,
                     row,

@@ -68,9 +68,9 @@ class SavedCards(StripeUseCases[StripeGateway]):
             return
         if ok and result is not None:
             saved = card_fact(PaymentMethodSavedV1, checkout, result, setup_intent_id=result.id)
-            await uow.outbox.add(uow.conn, saved, **meta)
+            await uow.emit(saved, **meta)
         else:
-            await uow.outbox.add(uow.conn, checkout_failed(checkout, row, "setup_failed"), **meta)
+            await uow.emit(checkout_failed(checkout, row, "setup_failed"), **meta)
 
     async def charge(self, payment: asyncpg.Record) -> PaymentIntentResult:
         """Charge a payment's saved card off-session, in full (a charge of its transfer group;

@@ -243,8 +243,7 @@ class Transfers(StripeUseCases[StripeGateway]):
         }
         if outcome.succeeded:
             assert outcome.transfer_id is not None
-            await uow.outbox.add(
-                uow.conn,
+            await uow.emit(
                 from_attrs(
                     TransferCreatedV1,
                     release,
@@ -260,8 +259,7 @@ class Transfers(StripeUseCases[StripeGateway]):
             outcome.code,
             outcome.message,
         )
-        await uow.outbox.add(
-            uow.conn,
+        await uow.emit(
             from_attrs(
                 TransferFailedV1,
                 release,

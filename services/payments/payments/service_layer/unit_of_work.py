@@ -2,15 +2,16 @@
 SQL on it.
 
 A use case's `apply` (the half of a consumer route that records what Stripe answered, in the
-transaction that claims the inbox row) takes a `UnitOfWork` and reads and writes only through
-it, so the unit tests can hand it fakes and run it without Postgres. It lives in the service
-layer, as booking's does: the routing table builds one per consumed event (`on_uow`), and
-entrypoints may not import adapters. The outbox is bootstrap's, handed down by whoever opens
-the transaction.
+transaction that claims the inbox row) takes a `UnitOfWork` and reads, writes and publishes
+(`add`, `reply`) only through it, so the unit tests can hand it fakes and run it without
+Postgres (tests/support/payments_fakes.py). It lives in the service layer, as booking's does:
+the routing table builds one per consumed event (`on_uow`), and entrypoints may not import
+adapters. The outbox is bootstrap's, handed down by whoever opens the transaction.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -41,6 +42,19 @@ class UnitOfWork:
         self.disputes = DisputesRepository(conn)
         self.bank_debits = BankDebitsRepository(conn)
         self.webhooks = WebhooksRepository(conn)
+
+    async def emit(
+        self,
+        event: EventModel,
+        *,
+        key: str,
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None = None,
+    ) -> Envelope:
+        """Publish `event` with this transaction (the outbox's `add` on this unit's connection)."""
+        return await self.outbox.add(
+            self.conn, event, key=key, correlation_id=correlation_id, causation_id=causation_id
+        )
 
     async def reply(self, event: EventModel, *, key: str, cause: Envelope) -> Envelope:
         """Publish `event` with this transaction, in answer to `cause` (its saga, caused by it)."""

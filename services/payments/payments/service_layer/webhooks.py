@@ -196,8 +196,7 @@ async def _apply_account(uow: UnitOfWork, event: dict[str, Any], account: dict[s
     if not await uow.webhooks.upsert_host_account(account["id"], state, reported_at):
         log.info("account.updated for %s is older than what we know; ignored", account["id"])
         return
-    await uow.outbox.add(
-        uow.conn,
+    await uow.emit(
         HostAccountUpdatedV1(
             host_account_id=account["id"],
             charges_enabled=state[0],
@@ -219,8 +218,7 @@ async def _apply_platform_payout(
     import takes as it takes any). Stripe does not order events, so each carries its own
     time (`updated_at`)."""
     arrival = payout.get("arrival_date")
-    await uow.outbox.add(
-        uow.conn,
+    await uow.emit(
         PlatformPayoutUpdatedV1(
             payout_id=payout["id"],
             amount=payout["amount"],
