@@ -154,7 +154,7 @@ async def test_a_longer_stay_is_charged_first_then_applied(booking_pool: asyncpg
     for _ in range(2):
         env = make_envelope(captured, key="p", producer="payments", correlation_id=uuid.uuid4())
         async with booking_pool.acquire() as conn, conn.transaction():
-            await handlers.on_payment_captured(conn, env, captured, None)
+            await handlers.on_payment_captured(UnitOfWork(conn, OUTBOX), env, captured)
     after = await _booking(booking_pool, booking_id)
     assert (after["starts_at"], after["ends_at"]) == (
         start - timedelta(hours=1),
@@ -188,7 +188,7 @@ async def test_a_failed_charge_leaves_the_booking_as_it_was(booking_pool: asyncp
     )
     env = make_envelope(failed, key="p", producer="payments", correlation_id=uuid.uuid4())
     async with booking_pool.acquire() as conn, conn.transaction():
-        await handlers.on_payment_failed(conn, env, failed, None)
+        await handlers.on_payment_failed(UnitOfWork(conn, OUTBOX), env, failed)
     after = await _booking(booking_pool, booking_id)
     assert dict(after) == dict(before)
     async with booking_pool.acquire() as conn:

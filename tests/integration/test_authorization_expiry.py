@@ -91,7 +91,7 @@ async def _deliver(pool: asyncpg.Pool, handler: Any, event: Any) -> None:
         event, key=event.payment_id, producer="payments", correlation_id=uuid.uuid4()
     )
     async with pool.acquire() as conn, conn.transaction():
-        await handler(conn, env, event, None)
+        await handler(UnitOfWork(conn, BOOKING), env, event)
 
 
 async def _listing(pool: asyncpg.Pool, instant: bool) -> str:

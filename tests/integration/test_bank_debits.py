@@ -26,7 +26,6 @@ from booking.config import BookingSettings
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.refunds import Canceller
 from booking.entrypoints.auth import Role, issue_token
-from booking.entrypoints.consumers import on_uow
 from booking.features.bank_debits import domain as rules
 from booking.features.bank_debits import timers as bank_debit_timers
 from booking.features.cancellations import service as cancellations
@@ -390,7 +389,7 @@ async def _book(pool: asyncpg.Pool, cmd: PlaceBooking) -> dict[str, Any]:
 async def _handle(pool: asyncpg.Pool, handler: Any, event: EventModel, key: str) -> Envelope:
     env = make_envelope(event, key=key, producer="payments", correlation_id=uuid.uuid4())
     async with pool.acquire() as conn, conn.transaction():
-        await handler(conn, env, event, None)
+        await handler(UnitOfWork(conn, OUTBOX), env, event)
     return env
 
 
@@ -467,9 +466,7 @@ async def _confirmed_pending(pool: asyncpg.Pool, handlers: BookingHandlers) -> t
     booking = await _book(pool, _place(listing_id, _slot(timedelta(days=8))))
     booking_id, payment_id = booking["booking_id"], f"pay_ach_{uuid.uuid4().hex[:8]}"
     processing = _processing(booking_id, payment_id, booking["amount"])
-    await _handle(
-        pool, on_uow(OUTBOX, handlers.bank_debits.on_payment_processing), processing, booking_id
-    )
+    await _handle(pool, handlers.bank_debits.on_payment_processing, processing, booking_id)
     return booking_id, payment_id
 
 
@@ -617,9 +614,7 @@ async def test_processing_confirms_with_funds_pending_then_received_then_cleared
         currency="usd",
         cleared_at=datetime.now(UTC),
     )
-    await _handle(
-        booking_pool, on_uow(OUTBOX, handlers.bank_debits.on_funds_cleared), cleared, payment_id
-    )
+    await _handle(booking_pool, handlers.bank_debits.on_funds_cleared, cleared, payment_id)
     assert (await _row(booking_pool, booking_id))["funds_status"] == "cleared"
     # Settled: now it can be cancelled, and the refund comes from the debit's payment.
     async with booking_pool.acquire() as conn, conn.transaction():
@@ -637,12 +632,8 @@ async def test_a_return_before_the_start_asks_for_a_card_and_paying_confirms_aga
     amount = (await _row(booking_pool, booking_id))["amount"]
     returned = _returned(booking_id, payment_id, amount, after=False)
     before = datetime.now(UTC)
-    await _handle(
-        booking_pool, on_uow(OUTBOX, handlers.bank_debits.on_payment_returned), returned, payment_id
-    )
-    await _handle(
-        booking_pool, on_uow(OUTBOX, handlers.bank_debits.on_payment_returned), returned, payment_id
-    )
+    await _handle(booking_pool, handlers.bank_debits.on_payment_returned, returned, payment_id)
+    await _handle(booking_pool, handlers.bank_debits.on_payment_returned, returned, payment_id)
     row = await _row(booking_pool, booking_id)
     assert (row["status"], row["funds_status"], row["failure_reason"]) == (
         "payment_due",
@@ -694,9 +685,7 @@ async def test_a_returned_debit_not_paid_in_time_releases_the_slot(
     captured = _captured(booking_id, payment_id, row["amount"], "us_bank_account")
     await _handle(booking_pool, handlers.on_payment_captured, captured, payment_id)
     returned = _returned(booking_id, payment_id, row["amount"], after=True)
-    await _handle(
-        booking_pool, on_uow(OUTBOX, handlers.bank_debits.on_payment_returned), returned, payment_id
-    )
+    await _handle(booking_pool, handlers.bank_debits.on_payment_returned, returned, payment_id)
     assert (await _row(booking_pool, booking_id))["status"] == "payment_due"
     async with booking_pool.acquire() as conn, conn.transaction():
         await bank_debit_timers.close_window(OUTBOX, conn, booking_id, {})
@@ -724,9 +713,7 @@ async def test_a_return_after_the_start_keeps_the_booking_for_ops(
     )
     amount = (await _row(booking_pool, booking_id))["amount"]
     returned = _returned(booking_id, payment_id, amount, after=True)
-    await _handle(
-        booking_pool, on_uow(OUTBOX, handlers.bank_debits.on_payment_returned), returned, payment_id
-    )
+    await _handle(booking_pool, handlers.bank_debits.on_payment_returned, returned, payment_id)
     row = await _row(booking_pool, booking_id)
     assert (row["status"], row["funds_status"]) == ("confirmed", "returned")
     assert row["failure_detail"].startswith("payment_returned: insufficient_funds")
@@ -746,8 +733,6 @@ async def test_the_pay_window_never_runs_past_the_start(booking_pool: asyncpg.Po
     )
     amount = (await _row(booking_pool, booking_id))["amount"]
     returned = _returned(booking_id, payment_id, amount, after=False)
-    await _handle(
-        booking_pool, on_uow(OUTBOX, handlers.bank_debits.on_payment_returned), returned, payment_id
-    )
+    await _handle(booking_pool, handlers.bank_debits.on_payment_returned, returned, payment_id)
     row = await _row(booking_pool, booking_id)
     assert row["status"] == "payment_due" and row["pay_by"] == start

@@ -76,7 +76,7 @@ async def _group(pool: asyncpg.Pool, listings: list[str], **kwargs: Any) -> dict
 async def _deliver(handler: Any, event: EventModel, key: str) -> None:
     env = make_envelope(event, key=key, producer="payments", correlation_id=uuid.uuid4())
     async with _POOL[0].acquire() as conn, conn.transaction():
-        await handler(conn, env, event, None)
+        await handler(UnitOfWork(conn, OUTBOX), env, event)
 
 
 _POOL: list[asyncpg.Pool] = []

@@ -89,7 +89,7 @@ async def _booking_events(pool: asyncpg.Pool, booking_id: str, kind: str) -> lis
 
 async def _to_booking(pool: asyncpg.Pool, handler: Any, env: Envelope) -> None:
     async with pool.acquire() as conn, conn.transaction():
-        await handler(conn, env, decode_data(env), None)
+        await handler(UnitOfWork(conn, OUTBOX), env, decode_data(env))
 
 
 async def _run(pool: asyncpg.Pool, call: Any, *args: Any, **kwargs: Any) -> Any:

@@ -27,6 +27,7 @@ from booking.config import BookingSettings
 from booking.entrypoints.auth import Role, issue_token
 from booking.service_layer.admission import Admission
 from booking.service_layer.handlers import BookingHandlers
+from booking.service_layer.unit_of_work import UnitOfWork
 from eventkit.db import retry_conflicts
 from eventkit.outbox import Outbox
 from marketplace_contracts import make_envelope
@@ -89,7 +90,7 @@ async def _authorize(pool: asyncpg.Pool, booking: dict[str, Any]) -> None:
 
     async def confirm() -> None:
         async with pool.acquire() as conn, conn.transaction():
-            await HANDLERS.on_payment_authorized(conn, env, event, None)
+            await HANDLERS.on_payment_authorized(UnitOfWork(conn, HANDLERS.outbox), env, event)
 
     await retry_conflicts(confirm)  # a deadlock victim is retried by the consumer too
 

@@ -26,7 +26,8 @@ async def _report(pool: asyncpg.Pool, account: str, charges: bool, at: datetime)
     )
     env = make_envelope(event, key=account, producer="payments", correlation_id=uuid.uuid4())
     async with pool.acquire() as conn, conn.transaction():
-        await BookingHandlers(OUTBOX).on_host_account_updated(conn, env, event, None)
+        uow = UnitOfWork(conn, OUTBOX)
+        await BookingHandlers(OUTBOX).on_host_account_updated(uow, env, event)
 
 
 async def test_a_host_that_cannot_take_charges_is_refused_with_a_code(

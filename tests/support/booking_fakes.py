@@ -79,6 +79,21 @@ class FakeBookingsRepository:
     def __init__(self) -> None:
         self.listings: dict[str, dict[str, Any]] = {}
         self.bookings: dict[uuid.UUID, dict[str, Any]] = {}
+        self.host_accounts: dict[str, dict[str, Any]] = {}
+
+    async def upsert_listing(self, listing: dict[str, Any]) -> None:
+        self.listings[listing["listing_id"]] = dict(listing)
+
+    async def save_host_account(
+        self, host_account_id: str, charges_enabled: bool, payouts_enabled: bool, reported_at: Any
+    ) -> None:
+        known = self.host_accounts.get(host_account_id)
+        if known is None or known["reported_at"] <= reported_at:  # only a newer report
+            self.host_accounts[host_account_id] = {
+                "charges_enabled": charges_enabled,
+                "payouts_enabled": payouts_enabled,
+                "reported_at": reported_at,
+            }
 
     async def get_listing(self, listing_id: str) -> dict[str, Any] | None:
         found = self.listings.get(listing_id)

@@ -210,13 +210,13 @@ def routed(monkeypatch: pytest.MonkeyPatch) -> tuple[BookingHandlers, Calls]:
     monkeypatch.setattr(handlers.groups, "on_payment_failed", calls.recorder("group.failed"))
 
     # A checkout's capture stops at the bank-debit module (True: it applied it).
-    async def checkout_captured(conn: Any, env: Any, event: Any) -> bool:
+    async def checkout_captured(uow: Any, env: Any, event: Any) -> bool:
         calls.seen.append(("checkout.captured", event.booking_id))
         return True
 
     monkeypatch.setattr(handlers.bank_debits, "on_payment_captured", checkout_captured)
 
-    async def load(conn: Any, booking_id: str) -> dict[str, str]:
+    async def load(uow: Any, booking_id: str) -> dict[str, str]:
         calls.seen.append(("checkout.failed", booking_id))
         return {"status": "cancelled"}  # neither pending nor confirmed: nothing more to do
 
@@ -247,7 +247,7 @@ async def test_a_capture_or_failure_goes_to_the_feature_it_is_about(
 ) -> None:
     handlers, calls = routed
     fact: Any = captured(**fields) if outcome == "captured" else failed(**fields)
-    await deliver(getattr(handlers, f"on_payment_{outcome}"), fact)
+    await deliver(on_uow(handlers.outbox, getattr(handlers, f"on_payment_{outcome}")), fact)
     # Only a capture issues a receipt (first); then the one feature the fact is about.
     receipt = [("receipt", payment_facts.payment_about(fact).purpose)]
     route = (f"{feature}.{outcome}", subject if subject is not None else fact)

@@ -320,6 +320,9 @@ class BookingsRepository:
     async def get_listing(self, listing_id: str) -> asyncpg.Record | None:
         return await get_listing(self.conn, listing_id)
 
+    async def upsert_listing(self, listing: dict[str, Any]) -> None:
+        await upsert_listing(self.conn, listing)
+
     async def get_booking(
         self, booking_id: uuid.UUID, *, for_update: bool = False
     ) -> asyncpg.Record | None:
@@ -334,6 +337,14 @@ class BookingsRepository:
         self, booking_id: str, group_id: str | None, authorized_at: Any
     ) -> None:
         await record_renewal(self.conn, booking_id, group_id, authorized_at)
+
+    async def save_host_account(
+        self, host_account_id: str, charges_enabled: bool, payouts_enabled: bool, reported_at: Any
+    ) -> None:
+        """`save_host_account`: only a newer report replaces one."""
+        await save_host_account(
+            self.conn, host_account_id, charges_enabled, payouts_enabled, reported_at
+        )
 
     async def disputes_of(self, booking: asyncpg.Record) -> list[asyncpg.Record]:
         """Every dispute on a payment of the booking, open ones first (`disputes.for_booking`)."""

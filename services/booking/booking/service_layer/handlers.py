@@ -1,6 +1,7 @@
 """Booking's side of the checkout saga: react to payment facts and catalogue updates.
 
-Each handler runs inside the consumer's transaction, together with the inbox row.
+Each handler takes a unit of work on the consumer's transaction (the routing table builds one
+per consumed event, `entrypoints/consumers.on_uow`), so its effects commit with the inbox row.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from typing import Generic, TypeVar
 import asyncpg
 
 from booking import metrics
-from booking.adapters import repository
 from booking.config import claim_windows as default_claim_windows
 from booking.domain.holds import HoldRule
 from booking.domain.model import BOOKING_FAILED, BookingStatus, PaymentStatus, Trigger
@@ -43,7 +43,6 @@ from booking.service_layer.reauthorization import (
 )
 from booking.service_layer.timer_kinds import HOLD_EXPIRY, REQUEST_EXPIRY
 from booking.service_layer.unit_of_work import UnitOfWork
-from eventkit import scheduler
 from eventkit.outbox import Outbox
 from eventkit.routing import PermanentError
 from marketplace_contracts import Envelope
@@ -72,29 +71,24 @@ class ChargeAnswers(Generic[Fact]):
     """Payments' answer to a charge a feature asked for (a damage claim's, an amendment's extra
     charge, a group's checkout) goes to that feature; one set for failed, one for captured."""
 
-    outbox: Outbox
     claim: ClaimAnswer[Fact]
     extra_charge: SubjectAnswer[Fact]
     group: GroupAnswer[Fact]
 
     async def answer(
-        self,
-        conn: asyncpg.Connection,
-        env: Envelope,
-        event: Fact,
-        about: payment_facts.PaymentAbout,
+        self, uow: UnitOfWork, env: Envelope, event: Fact, about: payment_facts.PaymentAbout
     ) -> bool:
         """True when the payment was a feature's and it took the answer."""
         if about.purpose == payment_facts.GROUP_CHECKOUT:
-            await self.group(UnitOfWork(conn, self.outbox), env, event)
+            await self.group(uow, env, event)
             return True
         if about.purpose not in (payment_facts.DEPOSIT_CLAIM, payment_facts.EXTRA_CHARGE):
             return False
         assert about.subject_id is not None
         if about.purpose == payment_facts.DEPOSIT_CLAIM:
-            await self.claim(UnitOfWork(conn, self.outbox), env, event, about.subject_id)
+            await self.claim(uow, env, event, about.subject_id)
         else:
-            await self.extra_charge(UnitOfWork(conn, self.outbox), env, event, about.subject_id)
+            await self.extra_charge(uow, env, event, about.subject_id)
         return True
 
 
@@ -127,34 +121,29 @@ class BookingHandlers:
     @property
     def charge_failed(self) -> ChargeAnswers[PaymentFailedV1]:
         claim = partial(claims.on_charge_failed, windows=self.claim_windows)
-        return ChargeAnswers(
-            self.outbox, claim, amendments.on_charge_failed, self.groups.on_payment_failed
-        )
+        return ChargeAnswers(claim, amendments.on_charge_failed, self.groups.on_payment_failed)
 
     @property
     def charge_captured(self) -> ChargeAnswers[PaymentCapturedV1 | PaymentCapturedV2]:
         claim = partial(claims.on_charge_captured, windows=self.claim_windows)
-        return ChargeAnswers(
-            self.outbox, claim, amendments.on_charge_captured, self.groups.on_payment_captured
-        )
+        return ChargeAnswers(claim, amendments.on_charge_captured, self.groups.on_payment_captured)
 
-    async def _load(self, conn: asyncpg.Connection, booking_id: str) -> asyncpg.Record:
-        row = await repository.get_booking(conn, uuid.UUID(booking_id), for_update=True)
+    async def _load(self, uow: UnitOfWork, booking_id: str) -> asyncpg.Record:
+        row = await uow.bookings.get_booking(uuid.UUID(booking_id), for_update=True)
         if row is None:
             raise PermanentError(f"booking {booking_id} does not exist")
         return row
 
     async def on_listing_upserted(
-        self, conn: asyncpg.Connection, env: Envelope, event: ListingUpsertedV1, _: object
+        self, uow: UnitOfWork, env: Envelope, event: ListingUpsertedV1
     ) -> None:
-        await repository.upsert_listing(conn, event.model_dump())
+        await uow.bookings.upsert_listing(event.model_dump())
 
     async def on_host_account_updated(
-        self, conn: asyncpg.Connection, env: Envelope, event: HostAccountUpdatedV1, _: object
+        self, uow: UnitOfWork, env: Envelope, event: HostAccountUpdatedV1
     ) -> None:
         """Keep whether each host can take charges (only a newer report replaces one)."""
-        await repository.save_host_account(
-            conn,
+        await uow.bookings.save_host_account(
             event.host_account_id,
             event.charges_enabled,
             event.payouts_enabled,
@@ -162,22 +151,17 @@ class BookingHandlers:
         )
 
     async def on_payment_secured(
-        self,
-        conn: asyncpg.Connection,
-        env: Envelope,
-        event: PaymentAuthorizedV1 | PaymentMethodSavedV1,
-        _: object,
+        self, uow: UnitOfWork, env: Envelope, event: PaymentAuthorizedV1 | PaymentMethodSavedV1
     ) -> None:
         """The guest's money is secured (held, or card saved): confirm or ask the host."""
         if event.group_id is not None:
-            await receipts.remember_card(UnitOfWork(conn, self.outbox), event)
-            await self.groups.on_payment_secured(UnitOfWork(conn, self.outbox), env, event)
+            await receipts.remember_card(uow, event)
+            await self.groups.on_payment_secured(uow, env, event)
             return
         trigger, payment_status = SECURED_BY[type(event)]
-        row = await self._load(conn, event.booking_id)
+        row = await self._load(uow, event.booking_id)
         if row["status"] != BookingStatus.PENDING_PAYMENT:  # no transition to carry the card
-            await receipts.remember_card(UnitOfWork(conn, self.outbox), event)
-        uow = UnitOfWork(conn, self.outbox)
+            await receipts.remember_card(uow, event)
         await payment_secured(uow, env, row, event, trigger, payment_status)
 
     # Payments' two ways of securing the money differ only in the transition they make.
@@ -185,15 +169,14 @@ class BookingHandlers:
     on_payment_method_saved = on_payment_secured
 
     async def on_payment_failed(
-        self, conn: asyncpg.Connection, env: Envelope, event: PaymentFailedV1, _: object
+        self, uow: UnitOfWork, env: Envelope, event: PaymentFailedV1
     ) -> None:
         about = payment_facts.payment_about(event)
-        if await self.charge_failed.answer(conn, env, event, about):
+        if await self.charge_failed.answer(uow, env, event, about):
             return
-        row = await self._load(conn, event.booking_id)
+        row = await self._load(uow, event.booking_id)
         if row["status"] in (BookingStatus.CONFIRMED, BookingStatus.PAYMENT_DUE):
             # An off-session charge (or the guest's retry) failed after confirmation.
-            uow = UnitOfWork(conn, self.outbox)
             await payment_due.charge_failed(uow, env, row, event, self.payment_window)
             return
         if row["status"] != BookingStatus.PENDING_PAYMENT:
@@ -202,7 +185,7 @@ class BookingHandlers:
         detail = event.decline_code or event.code
         failed = {BOOKING_FAILED: lambda: messages.failed(row, None, "payment_declined", detail)}
         await lifecycle.apply(
-            UnitOfWork(conn, self.outbox),
+            uow,
             row,
             Trigger.PAYMENT_FAILED,
             failed,
@@ -213,56 +196,50 @@ class BookingHandlers:
             failure_detail=event.message or event.decline_code or "",
         )
         metrics.stage_done("payment_failed", row["mode"], row["created_at"])
-        await scheduler.cancel(conn, "booking", HOLD_EXPIRY, event.booking_id)
+        await uow.timers.cancel(HOLD_EXPIRY, event.booking_id)
 
     async def on_payment_captured(
-        self,
-        conn: asyncpg.Connection,
-        env: Envelope,
-        event: PaymentCapturedV1 | PaymentCapturedV2,
-        _: object,
+        self, uow: UnitOfWork, env: Envelope, event: PaymentCapturedV1 | PaymentCapturedV2
     ) -> None:
         about = payment_facts.payment_about(event)
-        await receipts.issue_for_capture(UnitOfWork(conn, self.outbox), env, event, about.purpose)
-        if await self.charge_captured.answer(conn, env, event, about):
+        await receipts.issue_for_capture(uow, env, event, about.purpose)
+        if await self.charge_captured.answer(uow, env, event, about):
             return
-        uow = UnitOfWork(conn, self.outbox)
         if await self.bank_debits.on_payment_captured(uow, env, event):  # ACH bookings
             return
-        row = await self._load(conn, event.booking_id)
+        row = await self._load(uow, event.booking_id)
         if row["status"] == BookingStatus.PAYMENT_DUE:
             await payment_due.payment_received(uow, env, row, event)
             return
-        await repository.change_booking(
-            conn, row["booking_id"], row["version"], payment_status=PaymentStatus.CAPTURED.value
+        await uow.bookings.change_booking(
+            row["booking_id"], row["version"], payment_status=PaymentStatus.CAPTURED.value
         )
         metrics.captured(row["mode"], row["created_at"], row["updated_at"])
 
     async def on_payment_voided(
-        self, conn: asyncpg.Connection, env: Envelope, event: PaymentVoidedV1, _: object
+        self, uow: UnitOfWork, env: Envelope, event: PaymentVoidedV1
     ) -> None:
         if event.group_id is not None:
-            await self.groups.on_payment_voided(UnitOfWork(conn, self.outbox), env, event)
+            await self.groups.on_payment_voided(uow, env, event)
             return
-        row = await self._load(conn, event.booking_id)
-        await repository.change_booking(
-            conn, row["booking_id"], row["version"], payment_status=PaymentStatus.VOIDED.value
+        row = await self._load(uow, event.booking_id)
+        await uow.bookings.change_booking(
+            row["booking_id"], row["version"], payment_status=PaymentStatus.VOIDED.value
         )
 
     async def on_authorization_expiring(
-        self, conn: asyncpg.Connection, env: Envelope, event: AuthorizationExpiringV1, _: object
+        self, uow: UnitOfWork, env: Envelope, event: AuthorizationExpiringV1
     ) -> None:
         """No authorization lapses silently: a confirmed booking's capture is asked for again;
         a request its host has not answered is renewed off-session (policy `reauthorize`) or
         released (booking_failed voids the hold); see `reauthorization`."""
         if event.group_id is not None:
-            await self.groups.on_authorization_expiring(UnitOfWork(conn, self.outbox), env, event)
+            await self.groups.on_authorization_expiring(uow, env, event)
             return
-        row = await self._load(conn, event.booking_id)
+        row = await self._load(uow, event.booking_id)
         if row["status"] == BookingStatus.CONFIRMED and row["payment_status"] == "authorized":
             # Not a transition: payments is asked again to capture before the hold lapses.
-            await self.outbox.add(
-                conn,
+            await uow.emit(
                 messages.confirmed(row, event.payment_id),
                 key=event.booking_id,
                 correlation_id=row["correlation_id"],
@@ -271,7 +248,6 @@ class BookingHandlers:
             return
         if row["status"] != BookingStatus.AWAITING_HOST:
             return
-        uow = UnitOfWork(conn, self.outbox)
         if self.expiring_authorization_policy == "reauthorize" and await request_renewal(
             uow, env, event, row["correlation_id"]
         ):
@@ -284,33 +260,33 @@ class BookingHandlers:
             "the host did not answer before the card authorization would lapse",
             causation_id=env.event_id,
         )
-        await scheduler.cancel(conn, "booking", REQUEST_EXPIRY, event.booking_id)
+        await uow.timers.cancel(REQUEST_EXPIRY, event.booking_id)
 
     async def on_payment_reauthorized(
-        self, conn: asyncpg.Connection, env: Envelope, event: PaymentReauthorizedV1, _: object
+        self, uow: UnitOfWork, env: Envelope, event: PaymentReauthorizedV1
     ) -> None:
-        await record_renewal(UnitOfWork(conn, self.outbox), event)
+        await record_renewal(uow, event)
 
     async def on_reauthorization_failed(
-        self, conn: asyncpg.Connection, env: Envelope, event: ReauthorizationFailedV1, _: object
+        self, uow: UnitOfWork, env: Envelope, event: ReauthorizationFailedV1
     ) -> None:
         """The authorization could not be renewed: release the request it held (or the group);
         booking_failed (group_failed) has payments void the old authorization."""
         if event.group_id is not None:
-            await self.groups.on_reauthorization_failed(UnitOfWork(conn, self.outbox), env, event)
+            await self.groups.on_reauthorization_failed(uow, env, event)
             return
-        row = await self._load(conn, event.booking_id)
+        row = await self._load(uow, event.booking_id)
         if row["status"] != BookingStatus.AWAITING_HOST:
             return  # answered, cancelled or released meanwhile
         await end_booking(
-            UnitOfWork(conn, self.outbox),
+            uow,
             row,
             Trigger.AUTHORIZATION_EXPIRING,
             "reauthorization_failed",
             failure_detail(event),
             causation_id=env.event_id,
         )
-        await scheduler.cancel(conn, "booking", REQUEST_EXPIRY, event.booking_id)
+        await uow.timers.cancel(REQUEST_EXPIRY, event.booking_id)
 
     # -- durable timers (booking_timers.py) --------------------------------------------------
     async def expire_hold(
