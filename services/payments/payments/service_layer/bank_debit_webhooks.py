@@ -18,7 +18,8 @@ from eventkit.rows import expect_changed
 from marketplace_contracts.events.payments import PaymentReturnedV1
 from payments.adapters.stripe_gateway import PaymentIntentResult
 from payments.domain.checkout import US_BANK_ACCOUNT
-from payments.domain.payment import PaymentStatus, PaymentTrigger
+from payments.domain.payment import Payment, PaymentStatus, PaymentTrigger
+from payments.service_layer import lifecycle
 from payments.service_layer.bank_debits import DEFAULT_RETURN_WINDOW
 from payments.service_layer.captures import record_captured
 from payments.service_layer.unit_of_work import UnitOfWork
@@ -124,27 +125,27 @@ async def _returned(
     }
     if stripe_status is not None:
         changes["stripe_status"] = stripe_status
-    changed = await uow.payments.apply_trigger(
-        payment["payment_id"], payment["status"], PaymentTrigger.DEBIT_RETURNED, **changes
+    returned = from_row(
+        PaymentReturnedV1,
+        payment,
+        amount=payment["captured_amount"] if after_capture else payment["amount"],
+        code=code,
+        message=message,
+        after_capture=after_capture,
+        dispute_id=dispute_id,
+    )
+    done = await lifecycle.apply(
+        uow,
+        Payment.of(payment),
+        PaymentTrigger.DEBIT_RETURNED,
+        {PaymentReturnedV1.TYPE: lambda: returned},
+        lifecycle.Cause(payment["correlation_id"], causation_id),
+        **changes,
     )
     # Both callers locked the debit and checked its status: nobody else could have moved it.
-    expect_changed(changed, f"bank debit {payment['payment_id']} returned")
+    expect_changed(done is not None, f"bank debit {payment['payment_id']} returned")
     log.warning(
         "bank debit %s returned (%s, after capture: %s)", payment["payment_id"], code, after_capture
-    )
-    await uow.emit(
-        from_row(
-            PaymentReturnedV1,
-            payment,
-            amount=payment["captured_amount"] if after_capture else payment["amount"],
-            code=code,
-            message=message,
-            after_capture=after_capture,
-            dispute_id=dispute_id,
-        ),
-        key=payment["payment_id"],
-        correlation_id=payment["correlation_id"],
-        causation_id=causation_id,
     )
 
 

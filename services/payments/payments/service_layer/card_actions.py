@@ -34,7 +34,8 @@ from marketplace_contracts.events.payments import (
 )
 from payments.adapters.stripe_gateway import PaymentIntentResult
 from payments.domain.checkout import Checkout
-from payments.domain.payment import PaymentStatus, PaymentTrigger
+from payments.domain.payment import Payment, PaymentStatus, PaymentTrigger
+from payments.service_layer import lifecycle
 from payments.service_layer.unit_of_work import UnitOfWork
 
 log = logging.getLogger("payments.card_actions")
@@ -78,31 +79,31 @@ async def apply_intent_event(
     # else: still requires_action, or a status this flow does not end on
 
 
-def _meta(payment: asyncpg.Record) -> dict[str, Any]:
-    return {"key": payment["payment_id"], "correlation_id": payment["correlation_id"]}
+def _cause(payment: asyncpg.Record) -> lifecycle.Cause:
+    """The checkout's saga; a webhook caused it, no event."""
+    return lifecycle.Cause(payment["correlation_id"])
 
 
 async def _authenticated(uow: UnitOfWork, payment: asyncpg.Record, intent: dict[str, Any]) -> None:
-    changed = await uow.payments.apply_trigger(
-        payment["payment_id"],
-        PaymentStatus.REQUIRES_ACTION,
+    deposit = await uow.deposits.deposit_setup_intent(payment["payment_id"])
+    authorized = from_row(
+        PaymentAuthorizedV1,
+        payment,
+        payment_intent_id=intent["id"],
+        deposit_setup_intent_id=deposit,
+    )
+    done = await lifecycle.apply(
+        uow,
+        Payment.of(payment),
         PaymentTrigger.AUTHENTICATED,
+        {PaymentAuthorizedV1.TYPE: lambda: authorized},
+        _cause(payment),
         stripe_status=intent["status"],
         saved_payment_method=_id(intent.get("payment_method")) or payment["saved_payment_method"],
     )
     # Locked above while still awaiting the guest: nobody else could have moved it.
-    expect_changed(changed, f"payment {payment['payment_id']} authenticated")
-    deposit = await uow.deposits.deposit_setup_intent(payment["payment_id"])
+    expect_changed(done is not None, f"payment {payment['payment_id']} authenticated")
     log.info("payment %s authorized after the guest authenticated", payment["payment_id"])
-    await uow.emit(
-        from_row(
-            PaymentAuthorizedV1,
-            payment,
-            payment_intent_id=intent["id"],
-            deposit_setup_intent_id=deposit,
-        ),
-        **_meta(payment),
-    )
 
 
 async def _authentication_failed(
@@ -114,25 +115,24 @@ async def _authentication_failed(
         "payment_intent_canceled" if status == "canceled" else AUTHENTICATION_FAILED
     )
     message = error.get("message") or "the guest did not complete the bank's authentication"
-    changed = await uow.payments.apply_trigger(
-        payment["payment_id"],
-        PaymentStatus.REQUIRES_ACTION,
+    failed = PaymentFailedV1(
+        payment_id=payment["payment_id"],
+        booking_id=payment["booking_id"],
+        code=code,
+        message=message,
+        group_id=payment["group_id"],
+        purpose=payment["payment_purpose"],
+        subject_id=payment["subject_id"],
+    )
+    done = await lifecycle.apply(
+        uow,
+        Payment.of(payment),
         PaymentTrigger.AUTHENTICATION_FAILED,
+        {PaymentFailedV1.TYPE: lambda: failed},
+        _cause(payment),
         stripe_status=status,
         failure_code=code,
         failure_message=message,
     )
-    expect_changed(changed, f"payment {payment['payment_id']} authentication failed")
+    expect_changed(done is not None, f"payment {payment['payment_id']} authentication failed")
     log.info("payment %s failed: authentication %s", payment["payment_id"], code)
-    await uow.emit(
-        PaymentFailedV1(
-            payment_id=payment["payment_id"],
-            booking_id=payment["booking_id"],
-            code=code,
-            message=message,
-            group_id=payment["group_id"],
-            purpose=payment["payment_purpose"],
-            subject_id=payment["subject_id"],
-        ),
-        **_meta(payment),
-    )
