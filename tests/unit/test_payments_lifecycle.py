@@ -9,6 +9,7 @@ import uuid
 import pytest
 
 from domainkit.transitions import IllegalTransition
+from eventkit.rows import LostUpdate
 from marketplace_contracts.events.payments import PaymentFailedV1, PaymentVoidedV1
 from payments.domain.payment import Change, Payment, PaymentStatus, PaymentTrigger
 from payments.domain.refunds import VOID, RefundOrder
@@ -144,3 +145,28 @@ async def test_a_refund_taken_as_a_void_voids_the_payment_without_payment_voided
     row = fake.payments.rows[PAY]
     assert (row["status"], row["stripe_status"]) == ("voided", "canceled")
     assert fake.outbox.added == []  # refunds.record publishes refund_succeeded
+
+
+async def test_a_locked_payment_that_moved_anyway_fails_loudly_and_publishes_nothing() -> None:
+    fake = FakeUnitOfWork()
+    row = fake.payments.given(PAY, PaymentStatus.REQUIRES_ACTION)
+    fake.payments.rows[PAY]["status"] = PaymentStatus.FAILED  # a bug: the lock did not hold
+    with pytest.raises(LostUpdate, match="pay_1"):
+        await lifecycle.apply_locked(
+            fake.as_uow(), row, PaymentTrigger.AUTHENTICATED, VOIDED, CAUSE
+        )
+    assert fake.outbox.added == []
+
+
+async def test_a_locked_payment_moves_from_its_row_s_status_and_needs_the_declared_builder() -> (
+    None
+):
+    fake = FakeUnitOfWork()
+    row = fake.payments.given(PAY, PaymentStatus.CAPTURED)
+    returned = {PaymentVoidedV1.TYPE: _voided}  # the wrong event: refused, not published
+    with pytest.raises(LookupError, match=r"payments\.payment_returned"):
+        await lifecycle.apply_locked(
+            fake.as_uow(), row, PaymentTrigger.DEBIT_RETURNED, returned, CAUSE
+        )
+    assert fake.outbox.added == []
+    assert fake.payments.rows[PAY]["status"] == "returned"  # written; the transaction rolls back

@@ -18,7 +18,7 @@ from eventkit.rows import expect_changed
 from marketplace_contracts.events.payments import PaymentReturnedV1
 from payments.adapters.stripe_gateway import PaymentIntentResult
 from payments.domain.checkout import US_BANK_ACCOUNT
-from payments.domain.payment import Payment, PaymentStatus, PaymentTrigger
+from payments.domain.payment import PaymentStatus, PaymentTrigger
 from payments.service_layer import lifecycle
 from payments.service_layer.bank_debits import DEFAULT_RETURN_WINDOW
 from payments.service_layer.captures import record_captured
@@ -134,16 +134,15 @@ async def _returned(
         after_capture=after_capture,
         dispute_id=dispute_id,
     )
-    done = await lifecycle.apply(
+    # Both callers locked the debit and checked its status: nobody else can move it.
+    await lifecycle.apply_locked(
         uow,
-        Payment.of(payment),
+        payment,
         PaymentTrigger.DEBIT_RETURNED,
         {PaymentReturnedV1.TYPE: lambda: returned},
         lifecycle.Cause(payment["correlation_id"], causation_id),
         **changes,
     )
-    # Both callers locked the debit and checked its status: nobody else could have moved it.
-    expect_changed(done is not None, f"bank debit {payment['payment_id']} returned")
     log.warning(
         "bank debit %s returned (%s, after capture: %s)", payment["payment_id"], code, after_capture
     )

@@ -26,7 +26,6 @@ from typing import Any
 import asyncpg
 
 from domainkit.rows import from_row
-from eventkit.rows import expect_changed
 from marketplace_contracts.events.payments import (
     PaymentActionRequiredV1,
     PaymentAuthorizedV1,
@@ -34,7 +33,7 @@ from marketplace_contracts.events.payments import (
 )
 from payments.adapters.stripe_gateway import PaymentIntentResult
 from payments.domain.checkout import Checkout
-from payments.domain.payment import Payment, PaymentStatus, PaymentTrigger
+from payments.domain.payment import PaymentStatus, PaymentTrigger
 from payments.service_layer import lifecycle
 from payments.service_layer.unit_of_work import UnitOfWork
 
@@ -92,17 +91,16 @@ async def _authenticated(uow: UnitOfWork, payment: asyncpg.Record, intent: dict[
         payment_intent_id=intent["id"],
         deposit_setup_intent_id=deposit,
     )
-    done = await lifecycle.apply(
+    # Locked by the caller while still awaiting the guest: nobody else can move it.
+    await lifecycle.apply_locked(
         uow,
-        Payment.of(payment),
+        payment,
         PaymentTrigger.AUTHENTICATED,
         {PaymentAuthorizedV1.TYPE: lambda: authorized},
         _cause(payment),
         stripe_status=intent["status"],
         saved_payment_method=_id(intent.get("payment_method")) or payment["saved_payment_method"],
     )
-    # Locked above while still awaiting the guest: nobody else could have moved it.
-    expect_changed(done is not None, f"payment {payment['payment_id']} authenticated")
     log.info("payment %s authorized after the guest authenticated", payment["payment_id"])
 
 
@@ -124,9 +122,9 @@ async def _authentication_failed(
         purpose=payment["payment_purpose"],
         subject_id=payment["subject_id"],
     )
-    done = await lifecycle.apply(
+    await lifecycle.apply_locked(
         uow,
-        Payment.of(payment),
+        payment,
         PaymentTrigger.AUTHENTICATION_FAILED,
         {PaymentFailedV1.TYPE: lambda: failed},
         _cause(payment),
@@ -134,5 +132,4 @@ async def _authentication_failed(
         failure_code=code,
         failure_message=message,
     )
-    expect_changed(done is not None, f"payment {payment['payment_id']} authentication failed")
     log.info("payment %s failed: authentication %s", payment["payment_id"], code)

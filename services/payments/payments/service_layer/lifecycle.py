@@ -5,21 +5,23 @@ declares are published (`eventkit.publishing.publish`, one builder per event typ
 the payment.
 
 A compare-and-set that loses (the payment is no longer in that status: an earlier delivery
-moved it) writes and publishes nothing and returns None; a caller that locked the row and
-cannot lose says so with `expect_changed`.
+moved it) writes and publishes nothing and returns None; for a row the caller locked, it
+cannot lose, and `apply_locked` fails loudly (LostUpdate) if it does.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from eventkit.publishing import Builders, Cause, publish
+from eventkit.rows import expect_changed
 from payments.domain.payment import Change, Payment, PaymentTrigger
 
 if TYPE_CHECKING:
     from payments.service_layer.unit_of_work import UnitOfWork
 
-__all__ = ["Builders", "Cause", "announce", "apply", "change"]
+__all__ = ["Builders", "Cause", "announce", "apply", "apply_locked", "change"]
 
 
 async def change(
@@ -56,4 +58,20 @@ async def apply(
     done = await change(uow, payment, trigger, **columns)
     if done is not None:
         await announce(uow, payment.payment_id, done, builders, cause)
+    return done
+
+
+async def apply_locked(
+    uow: UnitOfWork,
+    row: Mapping[str, Any],
+    trigger: PaymentTrigger,
+    builders: Builders,
+    cause: Cause,
+    **columns: Any,
+) -> Change:
+    """`apply` to a payment `row` the caller locked (`FOR UPDATE`) in its transaction: nobody
+    else can move it, so a compare-and-set that changes nothing is a bug (LostUpdate)."""
+    done = await apply(uow, Payment.of(row), trigger, builders, cause, **columns)
+    expect_changed(done is not None, f"payment {row['payment_id']}: {trigger}")
+    assert done is not None
     return done
