@@ -26,6 +26,7 @@ from typing import Any
 import asyncpg
 
 from domainkit.rows import from_row
+from marketplace_contracts import EventModel
 from marketplace_contracts.events.payments import (
     PaymentActionRequiredV1,
     PaymentAuthorizedV1,
@@ -78,9 +79,19 @@ async def apply_intent_event(
     # else: still requires_action, or a status this flow does not end on
 
 
-def _cause(payment: asyncpg.Record) -> lifecycle.Cause:
-    """The checkout's saga; a webhook caused it, no event."""
-    return lifecycle.Cause(payment["correlation_id"])
+async def _settle(
+    uow: UnitOfWork,
+    payment: asyncpg.Record,
+    trigger: PaymentTrigger,
+    event: EventModel,
+    **columns: Any,
+) -> None:
+    """Move the `payment` (locked by the caller while still awaiting the guest: nobody else can
+    move it) and publish `event`, the one `trigger` declares: in the checkout's saga, caused by
+    a webhook (no event)."""
+    builders = {event.TYPE: lambda: event}
+    cause = lifecycle.Cause(payment["correlation_id"])
+    await lifecycle.apply_locked(uow, payment, trigger, builders, cause, **columns)
 
 
 async def _authenticated(uow: UnitOfWork, payment: asyncpg.Record, intent: dict[str, Any]) -> None:
@@ -91,16 +102,9 @@ async def _authenticated(uow: UnitOfWork, payment: asyncpg.Record, intent: dict[
         payment_intent_id=intent["id"],
         deposit_setup_intent_id=deposit,
     )
-    # Locked by the caller while still awaiting the guest: nobody else can move it.
-    await lifecycle.apply_locked(
-        uow,
-        payment,
-        PaymentTrigger.AUTHENTICATED,
-        {PaymentAuthorizedV1.TYPE: lambda: authorized},
-        _cause(payment),
-        stripe_status=intent["status"],
-        saved_payment_method=_id(intent.get("payment_method")) or payment["saved_payment_method"],
-    )
+    method = _id(intent.get("payment_method")) or payment["saved_payment_method"]
+    changes = {"stripe_status": intent["status"], "saved_payment_method": method}
+    await _settle(uow, payment, PaymentTrigger.AUTHENTICATED, authorized, **changes)
     log.info("payment %s authorized after the guest authenticated", payment["payment_id"])
 
 
@@ -122,14 +126,6 @@ async def _authentication_failed(
         purpose=payment["payment_purpose"],
         subject_id=payment["subject_id"],
     )
-    await lifecycle.apply_locked(
-        uow,
-        payment,
-        PaymentTrigger.AUTHENTICATION_FAILED,
-        {PaymentFailedV1.TYPE: lambda: failed},
-        _cause(payment),
-        stripe_status=status,
-        failure_code=code,
-        failure_message=message,
-    )
+    changes = {"stripe_status": status, "failure_code": code, "failure_message": message}
+    await _settle(uow, payment, PaymentTrigger.AUTHENTICATION_FAILED, failed, **changes)
     log.info("payment %s failed: authentication %s", payment["payment_id"], code)
