@@ -7,8 +7,8 @@ webhooks' in payments_fakes_disputes.py, the outbox in outbox_fake.py.
 
 The fakes keep what the tables keep: rows as dicts (a row read is a copy, as an asyncpg record
 is a snapshot), the columns' defaults, the unique (booking_id, purpose) of a checkout's or a
-charge request's payment, and the compare-and-set on status of every transition (the domain's
-table decides the next status, as the real one's `apply_trigger`). The same use cases on the
+charge request's payment, and the compare-and-set on status of every transition (the service
+layer's `lifecycle` asks the domain's table for the next status). The same use cases on the
 real database: tests/integration/test_payments_groups.py, test_amendment_charges.py,
 test_reauthorization.py, test_stripe_webhooks.py and test_payments_repositories.py (the SQL
 itself).
@@ -23,7 +23,7 @@ from typing import Any, cast
 
 from marketplace_contracts import Envelope, EventModel, make_envelope
 from payments.adapters.stripe_gateway import PaymentIntentResult
-from payments.domain.payment import PaymentStatus, PaymentTrigger, next_status
+from payments.domain.payment import PaymentStatus
 from payments.service_layer.handlers import PaymentHandlers
 from payments.service_layer.unit_of_work import UnitOfWork
 from tests.support.outbox_fake import FakeOutbox
@@ -192,12 +192,6 @@ class FakePaymentsRepository:
             return False
         row.update(changes, updated_at=NOW)
         return True
-
-    async def apply_trigger(
-        self, payment_id: str, from_status: str, trigger: PaymentTrigger, **changes: Any
-    ) -> bool:
-        status = next_status(from_status, trigger)  # raises IllegalTransition, as the real one
-        return await self.transition(payment_id, from_status, status=status, **changes)
 
     async def lock_by_intent(self, intent_id: str) -> list[dict[str, Any]]:
         return [dict(p) for p in self.rows.values() if p["payment_intent_id"] == intent_id]

@@ -5,10 +5,13 @@ from __future__ import annotations
 import pytest
 
 from domainkit.transitions import IllegalTransition
+from marketplace_contracts import EventModel
+from marketplace_contracts.events import payments as payment_events
 from payments.domain.payment import (
     INITIAL,
     TABLE,
     TERMINAL,
+    Change,
     Payment,
     PaymentStatus,
     PaymentTrigger,
@@ -81,3 +84,45 @@ def test_authentication_settles_a_payment_waiting_for_the_guest() -> None:
     assert failed.fail_authentication() is PaymentStatus.FAILED
     assert Payment("p", PaymentStatus.REQUIRES_ACTION).void() is PaymentStatus.VOIDED
     assert Payment("p", PaymentStatus.CHARGE_FAILED).cancel() is PaymentStatus.CANCELLED
+
+
+def test_apply_returns_the_new_status_and_the_events_the_table_declares() -> None:
+    payment = Payment("pay_1", PaymentStatus.REQUIRES_ACTION)
+    assert payment.apply(PaymentTrigger.AUTHENTICATED) == Change(
+        PaymentStatus.AUTHORIZED, ("payments.payment_authorized",)
+    )
+    assert payment.apply(PaymentTrigger.VOID) == Change(
+        PaymentStatus.VOIDED, ("payments.payment_voided",)
+    )
+
+
+def test_a_cancelled_saved_card_and_a_refund_s_void_declare_no_event() -> None:
+    assert Payment("p", PaymentStatus.SAVED).apply(PaymentTrigger.CANCEL) == Change(
+        PaymentStatus.CANCELLED, ()
+    )
+    # The refund announces it (refund_succeeded); payment_voided would release booking's hold.
+    refunded = Payment("p", PaymentStatus.AUTHORIZED).apply(PaymentTrigger.REFUND_VOID)
+    assert refunded == Change(PaymentStatus.VOIDED, ())
+
+
+def test_a_refused_trigger_returns_no_change_and_keeps_the_status() -> None:
+    payment = Payment("pay_1", PaymentStatus.PROCESSING)
+    with pytest.raises(IllegalTransition):
+        payment.apply(PaymentTrigger.CAPTURE)
+    assert (payment.status, payment.emitted) == (PaymentStatus.PROCESSING, ())
+
+
+def test_a_payment_of_a_row_reads_its_id_and_status() -> None:
+    payment = Payment.of({"payment_id": "pay_1", "status": "charge_failed", "amount": 1})
+    assert payment == Payment("pay_1", PaymentStatus.CHARGE_FAILED)
+    assert payment.status is PaymentStatus.CHARGE_FAILED
+
+
+def test_every_event_the_table_declares_is_a_payments_contract() -> None:
+    published = {
+        model.TYPE
+        for model in vars(payment_events).values()
+        if isinstance(model, type) and issubclass(model, EventModel) and model is not EventModel
+    }
+    declared = {e for found in TABLE.candidates.values() for t in found for e in t.emits}
+    assert declared and declared <= published

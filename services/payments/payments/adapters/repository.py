@@ -14,7 +14,7 @@ from eventkit.rows import LostUpdate as LostUpdate  # re-exported: callers use r
 from eventkit.rows import expect_changed as expect_changed
 from eventkit.rows import insert
 from payments.domain.checkout import Checkout, Split, captured_splits
-from payments.domain.payment import PaymentStatus, PaymentTrigger, next_status
+from payments.domain.payment import PaymentStatus
 
 PaymentsDB: TypeAlias = asyncpg.Pool | asyncpg.Connection
 
@@ -147,20 +147,6 @@ class PaymentsRepository:
             *changes.values(),
         )
         return bool(status == "UPDATE 1")
-
-    async def apply_trigger(
-        self,
-        payment_id: str,
-        from_status: str,
-        trigger: PaymentTrigger,
-        **changes: Any,
-    ) -> bool:
-        """The change `trigger` makes to a payment in `from_status` (the domain's table; raises
-        IllegalTransition when it allows none), written as a compare-and-set on that status: False
-        when the payment is no longer in it (an earlier delivery moved it)."""
-        return await self.transition(
-            payment_id, from_status, status=next_status(from_status, trigger), **changes
-        )
 
     async def lock_payment(self, payment_id: str) -> asyncpg.Record | None:
         return await self.db.fetchrow(

@@ -11,14 +11,17 @@ Refunds do not change the status: a refunded payment stays `captured` and its
 `refunded_amount` grows (`domain/refunds.py`). A renewal swaps the authorization of an
 `authorized` payment for a fresh one and stays `authorized`.
 
-`emits` names the integration events (payments.events) the change is published with.
+`emits` names the integration events (payments.events) the change is published with:
+`Payment.apply` returns them in its `Change`, and the service layer publishes exactly those
+(`service_layer/lifecycle.py`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Final
+from typing import Any, Final
 
 from domainkit.transitions import IllegalTransition, Transition, TransitionTable
 
@@ -47,6 +50,9 @@ class PaymentTrigger(StrEnum):
     CHARGE_REFUSED = "charge refused"
     """A group's capture or charge failed: the group fails, nobody retries."""
     VOID = "void"
+    REFUND_VOID = "refund void"
+    """A refund of a payment not captured yet, taken by voiding its authorization: announced by
+    the refund's own refund_succeeded (`refunds.record`), not payment_voided."""
     CANCEL = "cancel"
     """A saved card that will never be charged (no Stripe call)."""
     RENEW = "renew"
@@ -80,6 +86,7 @@ _ROWS: dict[tuple[PaymentStatus, PaymentTrigger], Transition[PaymentStatus]] = {
     (S.AUTHORIZED, T.CAPTURE): _CAPTURE,
     (S.AUTHORIZED, T.CHARGE_REFUSED): _REFUSED,
     (S.AUTHORIZED, T.VOID): Transition(S.VOIDED, (VOIDED_EVENT,)),
+    (S.AUTHORIZED, T.REFUND_VOID): Transition(S.VOIDED),
     (S.AUTHORIZED, T.RENEW): Transition(S.AUTHORIZED, (REAUTHORIZED_EVENT,)),
     (S.AUTHORIZED, T.EXPIRE): Transition(S.AUTHORIZED, (EXPIRING_EVENT,)),
     (S.SAVED, T.CAPTURE): _CAPTURE,
@@ -118,52 +125,69 @@ def next_status(current: str, trigger: PaymentTrigger) -> PaymentStatus:
     return TABLE.apply(PaymentStatus(current), trigger).target
 
 
+@dataclass(frozen=True, slots=True)
+class Change:
+    """What one trigger did: the payment's new status and the events the table declares for
+    it, in the order they are published."""
+
+    status: PaymentStatus
+    emits: tuple[str, ...]
+
+
 @dataclass(slots=True)
 class Payment:
-    """A payment's identity and status; each method applies one trigger and returns the new
-    status (`emitted` holds the events the last change is published with)."""
+    """A payment's identity and status. `apply` takes one trigger, or refuses it with
+    IllegalTransition (changing nothing), and returns the `Change`; the named methods below
+    apply one trigger each and return the new status (`emitted` holds the events the last
+    change is published with). Pure: the service layer writes the status (compare-and-set on
+    the status it read) and publishes."""
 
     payment_id: str
     status: PaymentStatus
     emitted: tuple[str, ...] = ()
 
-    def apply(self, trigger: PaymentTrigger) -> PaymentStatus:
+    @classmethod
+    def of(cls, row: Mapping[str, Any]) -> Payment:
+        """From a payment row (its id and status)."""
+        return cls(row["payment_id"], PaymentStatus(row["status"]))
+
+    def apply(self, trigger: PaymentTrigger) -> Change:
         step = TABLE.apply(self.status, trigger)
         self.status, self.emitted = step.target, step.emits
-        return step.target
+        return Change(step.target, step.emits)
 
     def authenticate(self) -> PaymentStatus:
-        return self.apply(T.AUTHENTICATED)
+        return self.apply(T.AUTHENTICATED).status
 
     def fail_authentication(self) -> PaymentStatus:
-        return self.apply(T.AUTHENTICATION_FAILED)
+        return self.apply(T.AUTHENTICATION_FAILED).status
 
     def capture(self) -> PaymentStatus:
-        return self.apply(T.CAPTURE)
+        return self.apply(T.CAPTURE).status
 
     def decline_charge(self, *, retryable: bool) -> PaymentStatus:
-        return self.apply(T.CHARGE_DECLINED if retryable else T.CHARGE_REFUSED)
+        return self.apply(T.CHARGE_DECLINED if retryable else T.CHARGE_REFUSED).status
 
     def void(self) -> PaymentStatus:
-        return self.apply(T.VOID)
+        return self.apply(T.VOID).status
 
     def cancel(self) -> PaymentStatus:
-        return self.apply(T.CANCEL)
+        return self.apply(T.CANCEL).status
 
     def renew(self) -> PaymentStatus:
-        return self.apply(T.RENEW)
+        return self.apply(T.RENEW).status
 
     def expire(self) -> PaymentStatus:
-        return self.apply(T.EXPIRE)
+        return self.apply(T.EXPIRE).status
 
     def settle_debit(self) -> PaymentStatus:
-        return self.apply(T.DEBIT_SETTLED)
+        return self.apply(T.DEBIT_SETTLED).status
 
     def return_debit(self) -> PaymentStatus:
-        return self.apply(T.DEBIT_RETURNED)
+        return self.apply(T.DEBIT_RETURNED).status
 
     def refund(self, *, full: bool) -> PaymentStatus:
-        return self.apply(T.REFUND_FULL if full else T.REFUND_PARTIAL)
+        return self.apply(T.REFUND_FULL if full else T.REFUND_PARTIAL).status
 
 
 __all__ = [
@@ -172,6 +196,7 @@ __all__ = [
     "TABLE",
     "TERMINAL",
     "VOIDABLE",
+    "Change",
     "IllegalTransition",
     "Payment",
     "PaymentStatus",

@@ -19,6 +19,7 @@ from marketplace_contracts.events.payments import PaymentReturnedV1
 from payments.adapters.stripe_gateway import PaymentIntentResult
 from payments.domain.checkout import US_BANK_ACCOUNT
 from payments.domain.payment import PaymentStatus, PaymentTrigger
+from payments.service_layer import lifecycle
 from payments.service_layer.bank_debits import DEFAULT_RETURN_WINDOW
 from payments.service_layer.captures import record_captured
 from payments.service_layer.unit_of_work import UnitOfWork
@@ -124,27 +125,26 @@ async def _returned(
     }
     if stripe_status is not None:
         changes["stripe_status"] = stripe_status
-    changed = await uow.payments.apply_trigger(
-        payment["payment_id"], payment["status"], PaymentTrigger.DEBIT_RETURNED, **changes
+    returned = from_row(
+        PaymentReturnedV1,
+        payment,
+        amount=payment["captured_amount"] if after_capture else payment["amount"],
+        code=code,
+        message=message,
+        after_capture=after_capture,
+        dispute_id=dispute_id,
     )
-    # Both callers locked the debit and checked its status: nobody else could have moved it.
-    expect_changed(changed, f"bank debit {payment['payment_id']} returned")
+    # Both callers locked the debit and checked its status: nobody else can move it.
+    await lifecycle.apply_locked(
+        uow,
+        payment,
+        PaymentTrigger.DEBIT_RETURNED,
+        {PaymentReturnedV1.TYPE: lambda: returned},
+        lifecycle.Cause(payment["correlation_id"], causation_id),
+        **changes,
+    )
     log.warning(
         "bank debit %s returned (%s, after capture: %s)", payment["payment_id"], code, after_capture
-    )
-    await uow.emit(
-        from_row(
-            PaymentReturnedV1,
-            payment,
-            amount=payment["captured_amount"] if after_capture else payment["amount"],
-            code=code,
-            message=message,
-            after_capture=after_capture,
-            dispute_id=dispute_id,
-        ),
-        key=payment["payment_id"],
-        correlation_id=payment["correlation_id"],
-        causation_id=causation_id,
     )
 
 

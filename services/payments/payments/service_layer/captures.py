@@ -12,7 +12,8 @@ from marketplace_contracts.events.payments import PaymentCapturedV2, PaymentSpli
 from payments.adapters import repository
 from payments.adapters.stripe_gateway import PaymentIntentResult
 from payments.domain.checkout import InvalidCheckout, Split, check_splits
-from payments.domain.payment import PaymentTrigger
+from payments.domain.payment import Payment, PaymentStatus, PaymentTrigger
+from payments.service_layer import lifecycle
 from payments.service_layer.unit_of_work import UnitOfWork
 
 
@@ -42,24 +43,19 @@ async def record_captured(
             check_splits(splits, amount=captured, platform_fee=sum(s.platform_fee for s in splits))
     except InvalidCheckout as exc:
         raise PermanentError(f"capture of {payment_id} cannot be split: {exc}") from exc
-    if not await uow.payments.apply_trigger(
-        payment_id,
-        from_status,
+    done = await lifecycle.apply(
+        uow,
+        Payment(payment_id, PaymentStatus(from_status)),
         trigger,
+        {PaymentCapturedV2.TYPE: lambda: payment_captured(payment, result, splits)},
+        lifecycle.Cause(correlation_id, causation_id),
         captured_amount=captured,
         charge_id=result.charge_id,
         stripe_status=result.status,
         payment_intent_id=result.id,
         three_d_secure=result.three_d_secure,
-    ):
-        return False
-    await uow.emit(
-        payment_captured(payment, result, splits),
-        key=payment_id,
-        correlation_id=correlation_id,
-        causation_id=causation_id,
     )
-    return True
+    return done is not None
 
 
 def payment_captured(

@@ -26,7 +26,7 @@ from typing import Any
 import asyncpg
 
 from domainkit.rows import from_row
-from eventkit.rows import expect_changed
+from marketplace_contracts import EventModel
 from marketplace_contracts.events.payments import (
     PaymentActionRequiredV1,
     PaymentAuthorizedV1,
@@ -35,6 +35,7 @@ from marketplace_contracts.events.payments import (
 from payments.adapters.stripe_gateway import PaymentIntentResult
 from payments.domain.checkout import Checkout
 from payments.domain.payment import PaymentStatus, PaymentTrigger
+from payments.service_layer import lifecycle
 from payments.service_layer.unit_of_work import UnitOfWork
 
 log = logging.getLogger("payments.card_actions")
@@ -78,31 +79,33 @@ async def apply_intent_event(
     # else: still requires_action, or a status this flow does not end on
 
 
-def _meta(payment: asyncpg.Record) -> dict[str, Any]:
-    return {"key": payment["payment_id"], "correlation_id": payment["correlation_id"]}
+async def _settle(
+    uow: UnitOfWork,
+    payment: asyncpg.Record,
+    trigger: PaymentTrigger,
+    event: EventModel,
+    **columns: Any,
+) -> None:
+    """Move the `payment` (locked by the caller while still awaiting the guest: nobody else can
+    move it) and publish `event`, the one `trigger` declares: in the checkout's saga, caused by
+    a webhook (no event)."""
+    builders = {event.TYPE: lambda: event}
+    cause = lifecycle.Cause(payment["correlation_id"])
+    await lifecycle.apply_locked(uow, payment, trigger, builders, cause, **columns)
 
 
 async def _authenticated(uow: UnitOfWork, payment: asyncpg.Record, intent: dict[str, Any]) -> None:
-    changed = await uow.payments.apply_trigger(
-        payment["payment_id"],
-        PaymentStatus.REQUIRES_ACTION,
-        PaymentTrigger.AUTHENTICATED,
-        stripe_status=intent["status"],
-        saved_payment_method=_id(intent.get("payment_method")) or payment["saved_payment_method"],
-    )
-    # Locked above while still awaiting the guest: nobody else could have moved it.
-    expect_changed(changed, f"payment {payment['payment_id']} authenticated")
     deposit = await uow.deposits.deposit_setup_intent(payment["payment_id"])
-    log.info("payment %s authorized after the guest authenticated", payment["payment_id"])
-    await uow.emit(
-        from_row(
-            PaymentAuthorizedV1,
-            payment,
-            payment_intent_id=intent["id"],
-            deposit_setup_intent_id=deposit,
-        ),
-        **_meta(payment),
+    authorized = from_row(
+        PaymentAuthorizedV1,
+        payment,
+        payment_intent_id=intent["id"],
+        deposit_setup_intent_id=deposit,
     )
+    method = _id(intent.get("payment_method")) or payment["saved_payment_method"]
+    changes = {"stripe_status": intent["status"], "saved_payment_method": method}
+    await _settle(uow, payment, PaymentTrigger.AUTHENTICATED, authorized, **changes)
+    log.info("payment %s authorized after the guest authenticated", payment["payment_id"])
 
 
 async def _authentication_failed(
@@ -114,25 +117,15 @@ async def _authentication_failed(
         "payment_intent_canceled" if status == "canceled" else AUTHENTICATION_FAILED
     )
     message = error.get("message") or "the guest did not complete the bank's authentication"
-    changed = await uow.payments.apply_trigger(
-        payment["payment_id"],
-        PaymentStatus.REQUIRES_ACTION,
-        PaymentTrigger.AUTHENTICATION_FAILED,
-        stripe_status=status,
-        failure_code=code,
-        failure_message=message,
+    failed = PaymentFailedV1(
+        payment_id=payment["payment_id"],
+        booking_id=payment["booking_id"],
+        code=code,
+        message=message,
+        group_id=payment["group_id"],
+        purpose=payment["payment_purpose"],
+        subject_id=payment["subject_id"],
     )
-    expect_changed(changed, f"payment {payment['payment_id']} authentication failed")
+    changes = {"stripe_status": status, "failure_code": code, "failure_message": message}
+    await _settle(uow, payment, PaymentTrigger.AUTHENTICATION_FAILED, failed, **changes)
     log.info("payment %s failed: authentication %s", payment["payment_id"], code)
-    await uow.emit(
-        PaymentFailedV1(
-            payment_id=payment["payment_id"],
-            booking_id=payment["booking_id"],
-            code=code,
-            message=message,
-            group_id=payment["group_id"],
-            purpose=payment["payment_purpose"],
-            subject_id=payment["subject_id"],
-        ),
-        **_meta(payment),
-    )

@@ -25,7 +25,8 @@ from marketplace_contracts.events.booking import GroupCaptureRequestedV1, GroupF
 from marketplace_contracts.events.payments import PaymentVoidedV1
 from payments.adapters.stripe_gateway import PaymentIntentResult, StripeGatewayError
 from payments.domain.ids import checkout_payment_id, intent_key
-from payments.domain.payment import VOIDABLE, PaymentStatus, PaymentTrigger
+from payments.domain.payment import VOIDABLE, Payment, PaymentStatus, PaymentTrigger
+from payments.service_layer import lifecycle
 from payments.service_layer.guards import cancel_authorization, refusal_is_final
 from payments.service_layer.reauthorization import raise_if_renewed
 from payments.service_layer.saved_cards import SavedCardUseCases
@@ -139,21 +140,23 @@ class GroupPayments(SavedCardUseCases):
     ) -> None:
         if release is None:
             return
-        if release.from_status == PaymentStatus.SAVED:
+        payment = Payment(release.payment_id, PaymentStatus(release.from_status))
+        if payment.status == PaymentStatus.SAVED:
             # No money was taken or held: the card stays saved to the guest's customer, this
-            # payment will just never charge it.
-            await uow.payments.apply_trigger(
-                release.payment_id, PaymentStatus.SAVED, PaymentTrigger.CANCEL
-            )
+            # payment will just never charge it (a cancellation emits nothing).
+            await lifecycle.apply(uow, payment, PaymentTrigger.CANCEL, {}, lifecycle.Cause.of(env))
             return
         assert release.result is not None
-        if await uow.payments.apply_trigger(
-            release.payment_id,
-            release.from_status,
-            PaymentTrigger.VOID,
-            stripe_status=release.result.status,
-        ):
-            voided = from_attrs(
+        voided = {
+            PaymentVoidedV1.TYPE: lambda: from_attrs(
                 PaymentVoidedV1, event, payment_id=release.payment_id, booking_id=event.group_id
             )
-            await uow.reply(voided, key=release.payment_id, cause=env)
+        }
+        await lifecycle.apply(
+            uow,
+            payment,
+            PaymentTrigger.VOID,
+            voided,
+            lifecycle.Cause.of(env),
+            stripe_status=release.result.status,
+        )

@@ -35,8 +35,8 @@ from payments.adapters.stripe_gateway import (
 )
 from payments.domain.checkout import Checkout, InvalidCheckout
 from payments.domain.ids import idempotency_key, intent_key
-from payments.domain.payment import VOIDABLE, PaymentStatus, PaymentTrigger
-from payments.service_layer import commands
+from payments.domain.payment import VOIDABLE, Payment, PaymentStatus, PaymentTrigger
+from payments.service_layer import commands, lifecycle
 from payments.service_layer.bank_debits import US_BANK_ACCOUNT, BankDebits
 from payments.service_layer.captures import record_captured
 from payments.service_layer.card_authorizations import Authorization, record_card_authorization
@@ -286,12 +286,12 @@ class PaymentHandlers(StripeUseCases[StripeGateway]):
     ) -> None:
         if result is None or event.payment_id is None:
             return
-        voided = False
+        # A single booking's payment (a group's is voided by group_failed): no group.
+        voided = {PaymentVoidedV1.TYPE: lambda: from_attrs(PaymentVoidedV1, event, group_id=None)}
+        cause = lifecycle.Cause.of(env)
         for held in VOIDABLE:  # authorized, else still waiting for the guest's authentication
-            voided = voided or await uow.payments.apply_trigger(
-                event.payment_id, held, PaymentTrigger.VOID, stripe_status=result.status
-            )
-        if voided:
-            # A single booking's payment (a group's is voided by group_failed): no group.
-            void = from_attrs(PaymentVoidedV1, event, group_id=None)
-            await uow.reply(void, key=event.payment_id, cause=env)
+            payment = Payment(event.payment_id, held)
+            if await lifecycle.apply(
+                uow, payment, PaymentTrigger.VOID, voided, cause, stripe_status=result.status
+            ):
+                return

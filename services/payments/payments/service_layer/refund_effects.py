@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from payments.adapters.stripe_gateway import PaymentIntentResult
 from payments.domain.checkout import Split
-from payments.domain.payment import PaymentStatus, PaymentTrigger
+from payments.domain.payment import Payment, PaymentStatus, PaymentTrigger
 from payments.domain.refunds import (
     AMENDMENT,
     NOT_CHARGED_YET,
@@ -20,6 +20,7 @@ from payments.domain.refunds import (
     RefundOrder,
     lowered_charge,
 )
+from payments.service_layer import lifecycle
 from payments.service_layer.captures import record_captured
 from payments.service_layer.unit_of_work import UnitOfWork
 
@@ -47,14 +48,18 @@ async def apply_to_payment(
     causation_id: uuid.UUID,
 ) -> None:
     order = outcome.order
+    cause = lifecycle.Cause(correlation_id, causation_id)
     if outcome.method == REFUND:
         await uow.refunds.add_refunded(order.payment_id, order.amount)
     elif outcome.method == VOID:
         assert outcome.intent is not None
-        await uow.payments.apply_trigger(
-            order.payment_id,
-            PaymentStatus.AUTHORIZED,
-            PaymentTrigger.VOID,
+        # refund_succeeded (`refunds.record`) announces it: the trigger declares no event.
+        await lifecycle.apply(
+            uow,
+            Payment(order.payment_id, PaymentStatus.AUTHORIZED),
+            PaymentTrigger.REFUND_VOID,
+            {},
+            cause,
             stripe_status=outcome.intent.status,
         )
     elif outcome.method == PARTIAL_CAPTURE:
@@ -72,9 +77,8 @@ async def apply_to_payment(
         rest = lowered_charge(order, payment) if order.cause == AMENDMENT else ()
         if not rest:
             # A cancelled booking must never be charged: its saved card will not be.
-            await uow.payments.apply_trigger(
-                order.payment_id, payment.status, PaymentTrigger.CANCEL
-            )
+            saved = Payment(order.payment_id, PaymentStatus(payment.status))
+            await lifecycle.apply(uow, saved, PaymentTrigger.CANCEL, {}, cause)
             return
         # An amended booking's saved card is charged the lower price instead.
         [split] = rest

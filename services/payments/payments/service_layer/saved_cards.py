@@ -27,7 +27,8 @@ from payments.adapters.stripe_gateway import (
 )
 from payments.domain.checkout import Checkout, is_destination_charge, stripe_metadata
 from payments.domain.ids import idempotency_key
-from payments.domain.payment import PaymentStatus, PaymentTrigger
+from payments.domain.payment import Payment, PaymentStatus, PaymentTrigger
+from payments.service_layer import lifecycle
 from payments.service_layer.captures import record_captured
 from payments.service_layer.card_authorizations import (
     Authorization,
@@ -168,24 +169,24 @@ class SavedCards(StripeUseCases[StripeGateway]):
                 "decline_code": None,
                 "failure_message": error.message,
             }
-        if not await uow.payments.apply_trigger(payment_id, from_status, failure, **failed):
+        charged = Payment(payment_id, PaymentStatus(from_status))
+        done = await lifecycle.change(uow, charged, failure, **failed)
+        if done is None:
             return  # no longer in from_status: recorded by an earlier delivery
         payment = await uow.payments.get_payment(payment_id)
         assert payment is not None
-        await uow.reply(
-            PaymentFailedV1(
-                payment_id=payment_id,
-                booking_id=payment["booking_id"],
-                code=failed["failure_code"] or (result.status if result else "charge_failed"),
-                decline_code=failed["decline_code"],
-                message=failed["failure_message"] or "",
-                group_id=payment["group_id"],
-                purpose=payment["payment_purpose"],
-                subject_id=payment["subject_id"],
-            ),
-            key=payment_id,
-            cause=env,
+        declined = PaymentFailedV1(
+            payment_id=payment_id,
+            booking_id=payment["booking_id"],
+            code=failed["failure_code"] or (result.status if result else "charge_failed"),
+            decline_code=failed["decline_code"],
+            message=failed["failure_message"] or "",
+            group_id=payment["group_id"],
+            purpose=payment["payment_purpose"],
+            subject_id=payment["subject_id"],
         )
+        builders = {PaymentFailedV1.TYPE: lambda: declined}
+        await lifecycle.announce(uow, payment_id, done, builders, lifecycle.Cause.of(env))
 
     async def record_retry(
         self,
