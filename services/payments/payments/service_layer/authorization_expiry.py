@@ -14,16 +14,21 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 
 import asyncpg
 
 from domainkit.rows import from_row
 from eventkit import periodic
 from eventkit.outbox import Outbox
+from eventkit.publishing import Cause
 from eventkit.runtime import ServiceRuntime, Worker
 from marketplace_contracts.events.payments import AuthorizationExpiringV1
 from payments.adapters.stripe_gateway import StripeGateway
+from payments.domain.payment import EXPIRING_EVENT, Payment, PaymentStatus, PaymentTrigger
+from payments.service_layer import lifecycle
 from payments.service_layer.reauthorization import DEFAULT_CANCEL_GRACE, cancel_replaced
 from payments.service_layer.unit_of_work import UnitOfWork
 
@@ -44,12 +49,17 @@ async def sweep(
         rows = await uow.payments.claim_expiring(lifetime - margin, limit)
         for row in rows:
             log.warning("authorization of %s is nearing its limit", row["payment_id"])
-            await uow.emit(
-                from_row(AuthorizationExpiringV1, row, expires_at=row["authorized_at"] + lifetime),
-                key=row["payment_id"],
-                correlation_id=row["correlation_id"] or uuid.uuid4(),
-            )
+            await _announce_expiring(uow, row, lifetime)
     return len(rows)
+
+
+async def _announce_expiring(uow: UnitOfWork, row: Mapping[str, Any], lifetime: timedelta) -> None:
+    """A claimed authorization stays authorized, with the event the table declares for it."""
+    noted = Payment(row["payment_id"], PaymentStatus.AUTHORIZED).apply(PaymentTrigger.EXPIRE)
+    expiring = from_row(AuthorizationExpiringV1, row, expires_at=row["authorized_at"] + lifetime)
+    cause = Cause(row["correlation_id"] or uuid.uuid4())
+    builders = {EXPIRING_EVENT: lambda: expiring}
+    await lifecycle.announce(uow, row["payment_id"], noted, builders, cause)
 
 
 def sweeper(

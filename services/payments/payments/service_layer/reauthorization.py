@@ -29,6 +29,7 @@ from datetime import timedelta
 import asyncpg
 
 from domainkit.rows import from_attrs
+from eventkit.publishing import Cause
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.booking import ReauthorizationRequestedV1
 from marketplace_contracts.events.payments import (
@@ -43,7 +44,13 @@ from payments.adapters.stripe_gateway import (
 )
 from payments.domain.checkout import is_destination_charge, stripe_metadata
 from payments.domain.ids import idempotency_key
-from payments.domain.payment import PaymentStatus
+from payments.domain.payment import (
+    REAUTHORIZED_EVENT,
+    Payment,
+    PaymentStatus,
+    PaymentTrigger,
+)
+from payments.service_layer import lifecycle
 from payments.service_layer.guards import existing_payment
 from payments.service_layer.unit_of_work import UnitOfWork
 from payments.service_layer.use_cases import StripeUseCases
@@ -137,8 +144,10 @@ class Reauthorizations(StripeUseCases[StripeGateway]):
             event.expiring_payment_intent_id,
             result.id,
         )
-        await uow.reply(
-            from_attrs(
+        # Still authorized (the swap's compare-and-set), with what the table declares for it.
+        renewed = Payment(event.payment_id, PaymentStatus.AUTHORIZED).apply(PaymentTrigger.RENEW)
+        builders = {
+            REAUTHORIZED_EVENT: lambda: from_attrs(
                 PaymentReauthorizedV1,
                 event,
                 payment_intent_id=result.id,
@@ -146,10 +155,9 @@ class Reauthorizations(StripeUseCases[StripeGateway]):
                 amount=row["amount"],
                 currency=row["currency"],
                 authorized_at=row["authorized_at"],
-            ),
-            key=event.payment_id,
-            cause=env,
-        )
+            )
+        }
+        await lifecycle.announce(uow, event.payment_id, renewed, builders, Cause.of(env))
 
     async def _failed(
         self,
