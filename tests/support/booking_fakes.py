@@ -27,7 +27,7 @@ from booking.features.claims.domain import OPEN_STATUSES, Claim
 from booking.features.claims.domain.rules import Evidence
 from booking.service_layer.unit_of_work import UnitOfWork
 from eventkit.rows import expect_changed
-from marketplace_contracts import EventModel
+from eventkit.unit_of_work import OutboxUnit
 from tests.support.amendment_fakes import FakeAmendmentsRepository
 from tests.support.outbox_fake import FakeOutbox
 
@@ -330,13 +330,13 @@ class FakeDocumentsRepository:
         row.update(envelope_id=envelope_id, signing_url=signing_url, version=version + 1)
 
 
-class FakeUnitOfWork:
+class FakeUnitOfWork(OutboxUnit):
     """What `UnitOfWork` offers the use cases: no connection, the fakes above (no savepoint:
     placing a group holds slots, which only Postgres tests)."""
 
     def __init__(self) -> None:
-        self.conn = None
-        self.outbox = FakeOutbox()
+        # The real `emit` and `reply` (eventkit's OutboxUnit), on no connection.
+        super().__init__(None, FakeOutbox())  # type: ignore[arg-type]
         self.timers = FakeTimers()
         self.bookings = FakeBookingsRepository()
         self.invites = FakeInvitesRepository()
@@ -357,9 +357,6 @@ class FakeUnitOfWork:
 
         self.checkout = FakeCheckoutRepository(self.bookings)
         self.documents = FakeDocumentsRepository(self.bookings)
-
-    async def emit(self, event: EventModel, **meta: Any) -> None:
-        await self.outbox.add(self.conn, event, **meta)
 
     def as_uow(self) -> UnitOfWork:
         """Typed as the real one, for the use cases' signatures."""

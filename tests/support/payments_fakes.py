@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any, cast
 
+from eventkit.unit_of_work import OutboxUnit
 from marketplace_contracts import Envelope, EventModel, make_envelope
 from payments.adapters.stripe_gateway import PaymentIntentResult
 from payments.domain.payment import PaymentStatus
@@ -91,9 +92,9 @@ def offline_handlers() -> PaymentHandlers:
     return PaymentHandlers(lambda: nothing, nothing, nothing)
 
 
-def envelope(event: EventModel, key: str) -> Envelope:
-    """`event` as booking (or finance) published it: the envelope a route's `apply` gets."""
-    return make_envelope(event, key=key, producer="booking", correlation_id=uuid.uuid4())
+def envelope(event: EventModel, key: str, producer: str = "booking") -> Envelope:
+    """`event` as booking (or `producer`) published it: the envelope a route's `apply` gets."""
+    return make_envelope(event, key=key, producer=producer, correlation_id=uuid.uuid4())
 
 
 def intent(status: str, amount: int = 10_000, **fields: Any) -> PaymentIntentResult:
@@ -231,14 +232,14 @@ class FakePaymentsRepository:
         return True
 
 
-class FakeUnitOfWork:
+class FakeUnitOfWork(OutboxUnit):
     """What `UnitOfWork` offers the use cases: no connection, the fakes above and in
     payments_fakes_refunds.py and payments_fakes_disputes.py (the ones that write to payments'
     rows share its fake, as the tables are one)."""
 
     def __init__(self) -> None:
-        self.conn = None
-        self.outbox = FakeOutbox("payments")
+        # The real `emit` and `reply` (eventkit's OutboxUnit), on no connection.
+        super().__init__(None, FakeOutbox("payments"))  # type: ignore[arg-type]
         self.payments = FakePaymentsRepository()
         self.refunds = FakeRefundsRepository(self.payments)
         self.deposits = FakeDepositsRepository()
@@ -246,21 +247,6 @@ class FakeUnitOfWork:
         self.disputes = FakeDisputesRepository(self.payments)
         self.bank_debits = FakeBankDebitsRepository(self.payments)
         self.webhooks = FakeWebhooksRepository()
-
-    async def emit(
-        self,
-        event: EventModel,
-        *,
-        key: str,
-        correlation_id: uuid.UUID,
-        causation_id: uuid.UUID | None = None,
-    ) -> Envelope:
-        return await self.outbox.add(
-            self.conn, event, key=key, correlation_id=correlation_id, causation_id=causation_id
-        )
-
-    async def reply(self, event: EventModel, *, key: str, cause: Envelope) -> Envelope:
-        return await self.outbox.reply(self.conn, event, key=key, cause=cause)
 
     def as_uow(self) -> UnitOfWork:
         """Typed as the real one, for the use cases' signatures."""

@@ -8,11 +8,11 @@ tests/integration/test_refunds.py, test_amendment_charges.py, test_transfers.py.
 from __future__ import annotations
 
 import uuid
-from typing import Any, NoReturn
+from typing import Any
 
 import pytest
 
-from marketplace_contracts import Envelope, make_envelope
+from marketplace_contracts import Envelope
 from marketplace_contracts.events.booking import (
     AmendmentDecidedV1,
     BookingCancelledV1,
@@ -24,15 +24,11 @@ from payments.domain.refunds import AMENDMENT, GUEST_CANCELLATION, NONE, REFUND,
 from payments.service_layer import commands
 from payments.service_layer.refund_effects import RefundOutcome
 from payments.service_layer.refunds import Refunds
-from tests.support.payments_fakes import FakeUnitOfWork
+from tests.support.payments_fakes import FakeUnitOfWork, envelope, offline_handlers
 
 PAYMENT = "pay_refund_unit"
 BOOKING = "bk_refund_unit"
 HOST = "acct_host_unit"
-
-
-def _no_pool() -> NoReturn:
-    raise AssertionError("recording a refund reads and writes only through the unit of work")
 
 
 @pytest.fixture
@@ -42,8 +38,8 @@ def uow() -> FakeUnitOfWork:
 
 @pytest.fixture
 def refunds() -> Refunds:
-    # No outbox and no gateway of its own: `record` publishes through the unit of work.
-    return Refunds(_no_pool, None, None)  # type: ignore[arg-type]
+    # No pool, outbox or gateway of its own: `record` works only through the unit of work.
+    return offline_handlers().refunds
 
 
 def _payment(uow: FakeUnitOfWork, status: str, **columns: Any) -> None:
@@ -99,7 +95,7 @@ def _cancelled(request: RefundRequest) -> tuple[Envelope, BookingCancelledV1]:
         refund=request,
         host_account_id=HOST,
     )
-    env = make_envelope(event, key=BOOKING, producer="booking", correlation_id=uuid.uuid4())
+    env = envelope(event, BOOKING)
     return env, event
 
 
@@ -206,7 +202,7 @@ async def test_an_amended_bookings_saved_card_is_charged_the_lower_price(
         currency="usd",
         refund=request,
     )
-    env = make_envelope(decided, key=BOOKING, producer="booking", correlation_id=uuid.uuid4())
+    env = envelope(decided, BOOKING)
 
     await refunds.apply_amendment(uow, env, decided, RefundOutcome(pending.order, True, NONE))
 

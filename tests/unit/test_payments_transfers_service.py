@@ -7,12 +7,9 @@ tests/integration/test_transfers.py, test_card_disputes.py, test_deposits_claims
 
 from __future__ import annotations
 
-import uuid
-from typing import NoReturn
-
 import pytest
 
-from marketplace_contracts import Envelope, EventModel, make_envelope
+from marketplace_contracts import Envelope, EventModel
 from marketplace_contracts.events.booking import DepositReleasedV1
 from marketplace_contracts.events.finance import PayoutReleasedV1, TransferReversalRequestedV1
 from marketplace_contracts.events.payments import (
@@ -23,17 +20,12 @@ from marketplace_contracts.events.payments import (
 from payments.adapters.stripe_gateway import SetupIntentResult
 from payments.domain.checkout import Checkout
 from payments.service_layer.deposits import Deposits
-from payments.service_layer.reversals import Reversals
-from payments.service_layer.transfers import TransferOutcome, Transfers
-from tests.support.payments_fakes import FakeUnitOfWork
+from payments.service_layer.transfers import TransferOutcome
+from tests.support.payments_fakes import FakeUnitOfWork, envelope, offline_handlers
 
 PAYMENT = "pay_transfer_unit"
 BOOKING = "bk_transfer_unit"
 HOST = "acct_host_unit"
-
-
-def _no_pool() -> NoReturn:
-    raise AssertionError("the route reads and writes only through the unit of work")
 
 
 @pytest.fixture
@@ -42,7 +34,7 @@ def uow() -> FakeUnitOfWork:
 
 
 def _envelope(event: EventModel, producer: str = "finance") -> Envelope:
-    return make_envelope(event, key=PAYMENT, producer=producer, correlation_id=uuid.uuid4())
+    return envelope(event, PAYMENT, producer)
 
 
 def _release(release_id: str = "rel_unit", amount: int = 5_000) -> PayoutReleasedV1:
@@ -60,7 +52,7 @@ def _release(release_id: str = "rel_unit", amount: int = 5_000) -> PayoutRelease
 async def test_a_released_payout_is_recorded_created_and_announced_once(
     uow: FakeUnitOfWork,
 ) -> None:
-    transfers = Transfers(_no_pool, None, None)  # type: ignore[arg-type]
+    transfers = offline_handlers().transfers
     release = _release()
     await uow.transfers.decide(  # what `prepare` reserved before it called Stripe
         {
@@ -99,7 +91,7 @@ async def test_a_released_payout_is_recorded_created_and_announced_once(
 
 
 async def test_a_refused_release_is_recorded_failed_with_its_reason(uow: FakeUnitOfWork) -> None:
-    transfers = Transfers(_no_pool, None, None)  # type: ignore[arg-type]
+    transfers = offline_handlers().transfers
     release = _release("rel_refused")
     refused = TransferOutcome(
         release, None, code="amount_exceeds_available", message="4000 may still be transferred"
@@ -159,7 +151,7 @@ async def _made_transfer(uow: FakeUnitOfWork, amount: int) -> None:
 async def test_a_reversal_request_that_cannot_be_made_is_answered_failed_at_once(
     uow: FakeUnitOfWork, transfer_id: str, amount: int, code: str
 ) -> None:
-    reversals = Reversals(_no_pool, None, None)  # type: ignore[arg-type]
+    reversals = offline_handlers().reversals
     await _made_transfer(uow, 5_000)
     request = _reversal_request(amount, transfer_id)
     env = _envelope(request)
@@ -174,7 +166,7 @@ async def test_a_reversal_request_that_cannot_be_made_is_answered_failed_at_once
 
 
 async def test_a_reversal_request_is_left_pending_for_the_worker(uow: FakeUnitOfWork) -> None:
-    reversals = Reversals(_no_pool, None, None)  # type: ignore[arg-type]
+    reversals = offline_handlers().reversals
     await _made_transfer(uow, 5_000)
     request = _reversal_request(5_000)  # all that is left of the transfer
     env = _envelope(request)
@@ -237,7 +229,7 @@ async def test_a_deposit_is_recorded_only_when_its_card_was_saved(uow: FakeUnitO
 async def test_a_released_deposit_is_released_once_with_what_was_charged(
     uow: FakeUnitOfWork,
 ) -> None:
-    deposits = Deposits(_no_pool, None)  # type: ignore[arg-type]
+    deposits = offline_handlers().deposits
     await uow.deposits.insert_deposit(payment_id=PAYMENT, amount=5_000)
     released = DepositReleasedV1(
         booking_id=BOOKING,

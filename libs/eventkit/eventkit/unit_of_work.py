@@ -18,11 +18,15 @@ is logged and the others still run.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 
 import asyncpg
+
+from eventkit.outbox import Outbox
+from marketplace_contracts import Envelope, EventModel
 
 log = logging.getLogger("eventkit.unit_of_work")
 
@@ -76,3 +80,30 @@ def _run(effects: list[Effect]) -> None:
             effect()
         except Exception:
             log.exception("after-commit effect %r failed", effect)
+
+
+class OutboxUnit:
+    """What every service's unit of work starts from: the connection of an open transaction
+    and the outbox its events go to, written on that connection (booking's and payments' add
+    their repositories)."""
+
+    def __init__(self, conn: asyncpg.Connection, outbox: Outbox) -> None:
+        self.conn = conn
+        self.outbox = outbox
+
+    async def emit(
+        self,
+        event: EventModel,
+        *,
+        key: str,
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None = None,
+    ) -> Envelope:
+        """Write `event` to the outbox in this unit's transaction."""
+        return await self.outbox.add(
+            self.conn, event, key=key, correlation_id=correlation_id, causation_id=causation_id
+        )
+
+    async def reply(self, event: EventModel, *, key: str, cause: Envelope) -> Envelope:
+        """`emit` in answer to `cause`: the same saga, caused by it."""
+        return await self.outbox.reply(self.conn, event, key=key, cause=cause)

@@ -11,7 +11,6 @@ opens the transaction (a route's `Command`, a timer, the consumer dispatch).
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Any
 
@@ -30,7 +29,7 @@ from booking.features.invites.repository import InvitesRepository
 from booking.features.receipts.repository import ReceiptsRepository
 from eventkit import scheduler
 from eventkit.outbox import Outbox
-from marketplace_contracts import EventModel
+from eventkit.unit_of_work import OutboxUnit
 
 SCHEMA = "booking"
 
@@ -51,13 +50,13 @@ class Timers:
         await scheduler.cancel(self.conn, SCHEMA, kind, subject_id)
 
 
-class UnitOfWork:
+class UnitOfWork(OutboxUnit):
     """Wraps a connection that is inside a transaction (a request's, a timer's, a consumed
-    event's); the repositories are built on it, cheaply, each time."""
+    event's); the repositories are built on it, cheaply, each time. `emit` and `reply` write
+    to the outbox on it (eventkit's `OutboxUnit`)."""
 
     def __init__(self, conn: asyncpg.Connection, outbox: Outbox) -> None:
-        self.conn = conn
-        self.outbox = outbox
+        super().__init__(conn, outbox)
         self.timers = Timers(conn)
         self.bookings = BookingsRepository(conn)
         self.invites = InvitesRepository(conn)
@@ -74,16 +73,3 @@ class UnitOfWork:
         """A nested transaction (`async with`): what runs in it is undone together if it
         raises, and the unit's transaction goes on."""
         return self.conn.transaction()
-
-    async def emit(
-        self,
-        event: EventModel,
-        *,
-        key: str,
-        correlation_id: uuid.UUID,
-        causation_id: uuid.UUID | None = None,
-    ) -> None:
-        """Write `event` to the outbox in this unit's transaction."""
-        await self.outbox.add(
-            self.conn, event, key=key, correlation_id=correlation_id, causation_id=causation_id
-        )

@@ -11,14 +11,14 @@ adapters. The outbox is bootstrap's, handed down by whoever opens the transactio
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
 
 from eventkit.outbox import Outbox
-from marketplace_contracts import Envelope, EventModel
+from eventkit.unit_of_work import OutboxUnit
+from marketplace_contracts import Envelope
 from payments.adapters.bank_debit_repository import BankDebitsRepository
 from payments.adapters.deposit_repository import DepositsRepository
 from payments.adapters.dispute_repository import DisputesRepository
@@ -28,13 +28,13 @@ from payments.adapters.transfer_repository import TransfersRepository
 from payments.adapters.webhook_repository import WebhooksRepository
 
 
-class UnitOfWork:
+class UnitOfWork(OutboxUnit):
     """Wraps a connection that is inside a transaction (a consumed event's, a worker's, a staff
-    request's); the repositories are built on it, cheaply, each time."""
+    request's); the repositories are built on it, cheaply, each time. `emit` and `reply`
+    publish on it (eventkit's `OutboxUnit`)."""
 
     def __init__(self, conn: asyncpg.Connection, outbox: Outbox) -> None:
-        self.conn = conn
-        self.outbox = outbox
+        super().__init__(conn, outbox)
         self.payments = PaymentsRepository(conn)
         self.refunds = RefundsRepository(conn)
         self.deposits = DepositsRepository(conn)
@@ -42,23 +42,6 @@ class UnitOfWork:
         self.disputes = DisputesRepository(conn)
         self.bank_debits = BankDebitsRepository(conn)
         self.webhooks = WebhooksRepository(conn)
-
-    async def emit(
-        self,
-        event: EventModel,
-        *,
-        key: str,
-        correlation_id: uuid.UUID,
-        causation_id: uuid.UUID | None = None,
-    ) -> Envelope:
-        """Publish `event` with this transaction (the outbox's `add` on this unit's connection)."""
-        return await self.outbox.add(
-            self.conn, event, key=key, correlation_id=correlation_id, causation_id=causation_id
-        )
-
-    async def reply(self, event: EventModel, *, key: str, cause: Envelope) -> Envelope:
-        """Publish `event` with this transaction, in answer to `cause` (its saga, caused by it)."""
-        return await self.outbox.reply(self.conn, event, key=key, cause=cause)
 
 
 def on_uow(
