@@ -281,6 +281,10 @@ async def test_the_rest_api_lists_resolves_closes_and_reports(books: Books) -> N
     ) as client:
         run = await client.post("/v1/reconciliation/runs")
         assert run.status_code == 200 and run.json()["import"]["changed"] >= 1
+        assert run.json()["match"]["full"]  # the cursor's first match
+        assert not (await client.post("/v1/reconciliation/runs")).json()["match"]["full"]
+        full = await client.post("/v1/reconciliation/runs", params={"full": "true"})
+        assert full.status_code == 200 and full.json()["match"]["full"]
         listed = await client.get(
             "/v1/reconciliation/exceptions", params={"currency": books.currency}
         )
@@ -372,9 +376,11 @@ class FlakyStripe(InMemoryStripeBalance):
         super().__init__(inner.transactions.values())
         self.good = good
 
-    async def list_since(self, created_gte: datetime | None) -> AsyncIterator[BalanceTransaction]:
+    async def list_since(
+        self, created_gte: datetime | None, created_lte: datetime | None = None
+    ) -> AsyncIterator[BalanceTransaction]:
         listed = 0
-        async for bt in super().list_since(created_gte):
+        async for bt in super().list_since(created_gte, created_lte):
             if listed == self.good:
                 raise StripeDown("connection reset")
             listed += 1

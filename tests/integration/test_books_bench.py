@@ -14,6 +14,7 @@ async def test_the_reconciliation_bench_imports_matches_and_cleans_up(pg_ready: 
     done = await run_async([sys.executable, "bench/recon_bench.py", "-n", "300"], env)
     assert done.returncode == 0 and no_traceback(done), done.stdout + done.stderr
     assert "balance transactions imported and matched in" in done.stdout
+    assert "next round, nothing new:" in done.stdout and "full round:" in done.stdout
     assert "exceptions of the run's currency: {'missing_in_ledger': 10}" in done.stdout
 
 

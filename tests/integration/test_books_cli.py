@@ -91,6 +91,9 @@ async def test_reconcile_resolve_and_close_a_day_from_the_command_line(
     done = await run_async([sys.executable, "-m", "finance", "reconcile"], env)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["import"]["listed"] >= 1  # stripe-mock's transaction
+    full = await run_async([sys.executable, "-m", "finance", "reconcile", "--full"], env)
+    assert full.returncode == 0, full.stderr
+    assert json.loads(full.stdout)["match"]["full"] is True
 
     listed = await run_async(
         [sys.executable, "-m", "finance", "recon-exceptions", "--currency", currency], env

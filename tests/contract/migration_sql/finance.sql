@@ -566,3 +566,30 @@ CREATE TABLE finance.idempotency_keys (
 -- downgrade
 DROP TABLE IF EXISTS finance.idempotency_keys;
 
+-- migration 0054_incremental_reconciliation.py
+-- upgrade
+ALTER TABLE finance.recon_cursors ADD COLUMN matched_at timestamptz;
+
+CREATE INDEX ix_sbt_updated ON finance.stripe_balance_transactions (updated_at);
+
+CREATE INDEX ix_sbt_object ON finance.stripe_balance_transactions ((coalesce(source, txn_id)));
+
+CREATE INDEX ix_sbt_pending_due ON finance.stripe_balance_transactions (available_on) WHERE status = 'pending';
+
+CREATE INDEX ix_stripe_objects_recorded ON finance.stripe_objects (recorded_at);
+
+CREATE INDEX ix_journals_posted_at ON finance.journals (posted_at);
+
+-- downgrade
+DROP INDEX finance.ix_journals_posted_at;
+
+DROP INDEX finance.ix_stripe_objects_recorded;
+
+DROP INDEX finance.ix_sbt_pending_due;
+
+DROP INDEX finance.ix_sbt_object;
+
+DROP INDEX finance.ix_sbt_updated;
+
+ALTER TABLE finance.recon_cursors DROP COLUMN matched_at;
+

@@ -69,6 +69,22 @@ async def oldest_pending(conn: asyncpg.Connection) -> datetime | None:
     return oldest
 
 
+async def pending_due(conn: asyncpg.Connection, now: datetime) -> tuple[datetime, datetime] | None:
+    """The `created` span of the pending transactions whose `available_on` has come by `now`
+    (or is unknown): the only ones Stripe may have made available since they were read."""
+    row = await conn.fetchrow(
+        f"SELECT min(created) AS first, max(created) AS last FROM {T} "
+        "WHERE status = 'pending' AND (available_on <= $1 OR available_on IS NULL)",
+        now,
+    )
+    return None if row is None or row["first"] is None else (row["first"], row["last"])
+
+
+async def mark_matched(conn: asyncpg.Connection, name: str, at: datetime) -> None:
+    """The database time the round's match started: the next round judges what changed since."""
+    await conn.execute("UPDATE finance.recon_cursors SET matched_at = $2 WHERE name = $1", name, at)
+
+
 async def upsert(
     conn: asyncpg.Connection, bts: Sequence[BalanceTransaction]
 ) -> list[tuple[str, bool]]:
@@ -144,25 +160,51 @@ async def charge_of(conn: asyncpg.Connection, payment_id: str) -> str | None:
     return found
 
 
-_VIEWS = f"""
-WITH s AS (
+# The objects a round judges when it is not a full one: those any side touched since `$5`
+# (a balance transaction imported or made available, a payments fact, a journal) and those
+# with an open exception. Each part is an index range scan.
+_TOUCHED = f"""
+touched AS (
+    SELECT coalesce(source, txn_id) AS object_id FROM {T} WHERE updated_at >= $5
+    UNION SELECT object_id FROM finance.stripe_objects WHERE recorded_at >= $5
+    UNION SELECT stripe_object_id FROM finance.journals
+           WHERE posted_at >= $5 AND stripe_object_id IS NOT NULL
+    UNION SELECT o.object_id FROM finance.journals j
+           JOIN finance.stripe_objects o ON o.source_event_id = j.source_event_id
+           WHERE j.posted_at >= $5 AND j.stripe_object_id IS NULL
+    UNION SELECT object_id FROM finance.recon_exceptions WHERE status = 'open'),"""
+
+
+def _views_sql(touched_only: bool) -> str:
+    """Every Stripe object seen from the three sides, or (`touched_only`) those of `touched`.
+    A journal names its object, or reaches it through the payments fact that caused it."""
+    among = " AND {} IN (SELECT object_id FROM touched)" if touched_only else " AND {} IS NOT NULL"
+    return f"""
+WITH {_TOUCHED if touched_only else ""}
+s AS (
     SELECT coalesce(source, txn_id) AS object_id, sum(amount)::bigint AS amount,
            min(currency) AS currency, count(DISTINCT currency) AS currencies,
            array_agg(DISTINCT type) AS types,
            coalesce(sum(fee) FILTER (WHERE type <> ALL($1::text[])), 0)::bigint AS odd_fee,
            min(imported_at) AS first_seen
-      FROM {T} WHERE type <> ALL($2::text[]) GROUP BY 1),
+      FROM {T} WHERE type <> ALL($2::text[]){among.format("coalesce(source, txn_id)")}
+     GROUP BY 1),
 e AS (
     SELECT object_id, sum(amount)::bigint AS amount, min(currency) AS currency,
            min(recorded_at) AS first_seen
-      FROM finance.stripe_objects GROUP BY object_id),
+      FROM finance.stripe_objects WHERE true{among.format("object_id")} GROUP BY object_id),
+lj AS (
+    SELECT journal_id, stripe_object_id AS object_id, posted_at FROM finance.journals
+     WHERE kind <> ALL($4::text[]){among.format("stripe_object_id")}
+    UNION ALL
+    SELECT j.journal_id, o.object_id, j.posted_at FROM finance.stripe_objects o
+      JOIN finance.journals j ON j.source_event_id = o.source_event_id
+     WHERE j.stripe_object_id IS NULL AND j.kind <> ALL($4::text[]){among.format("o.object_id")}),
 l AS (
-    SELECT coalesce(j.stripe_object_id, o.object_id) AS object_id, sum(p.amount)::bigint AS amount,
-           min(p.currency) AS currency, min(j.posted_at) AS first_seen
-      FROM finance.journals j JOIN finance.postings p USING (journal_id)
-      LEFT JOIN finance.stripe_objects o
-             ON j.stripe_object_id IS NULL AND o.source_event_id = j.source_event_id
-     WHERE p.account = $3 AND j.kind <> ALL($4::text[])
+    SELECT lj.object_id, sum(p.amount)::bigint AS amount, min(p.currency) AS currency,
+           min(lj.posted_at) AS first_seen
+      FROM lj JOIN finance.postings p USING (journal_id)
+     WHERE p.account = $3
      GROUP BY 1)
 SELECT coalesce(s.object_id, l.object_id, e.object_id) AS object_id,
        s.amount AS s_amount, s.currency AS s_currency, s.currencies, s.types, s.odd_fee,
@@ -170,20 +212,27 @@ SELECT coalesce(s.object_id, l.object_id, e.object_id) AS object_id,
        e.currency AS e_currency, least(s.first_seen, l.first_seen, e.first_seen) AS first_seen
   FROM s FULL JOIN l ON l.object_id = s.object_id
   FULL JOIN e ON e.object_id = coalesce(s.object_id, l.object_id)
- WHERE coalesce(s.object_id, l.object_id, e.object_id) IS NOT NULL
 """
 
 
-async def object_views(conn: asyncpg.Connection) -> list[ObjectView]:
-    """Every Stripe object, seen from Stripe, the ledger and payments (one set-based query)."""
-    rows = await conn.fetch(
-        _VIEWS,
+_VIEWS, _VIEWS_TOUCHED = _views_sql(False), _views_sql(True)
+
+
+async def object_views(
+    conn: asyncpg.Connection, touched_since: datetime | None = None
+) -> list[ObjectView]:
+    """Every Stripe object seen from Stripe, the ledger and payments (one set-based query), or
+    only those touched since `touched_since` and those with an open exception."""
+    args: list[Any] = [
         sorted(FEE_BEARING_TYPES),
         sorted(UNMATCHED_TYPES),
         STRIPE_PENDING,
         list(IMPORT_KINDS),
-    )
-    return [_view(r) for r in rows]
+    ]
+    sql = _VIEWS if touched_since is None else _VIEWS_TOUCHED
+    if touched_since is not None:
+        args.append(touched_since)
+    return [_view(r) for r in await conn.fetch(sql, *args)]
 
 
 def _view(r: asyncpg.Record) -> ObjectView:

@@ -8,6 +8,7 @@ version is pinned like payments' gateway, so the shapes finance reads cannot mov
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
 from typing import Any, Final, Protocol
@@ -23,8 +24,11 @@ PAGE: Final = 100  # Stripe's largest page
 
 
 class StripeBalance(Protocol):
-    def list_since(self, created_gte: datetime | None) -> AsyncIterator[BalanceTransaction]:
-        """Every balance transaction created at or after `created_gte`, newest first."""
+    def list_since(
+        self, created_gte: datetime | None, created_lte: datetime | None = None
+    ) -> AsyncIterator[BalanceTransaction]:
+        """Every balance transaction created at or after `created_gte` (and at or before
+        `created_lte`), newest first."""
         ...
 
     async def balance(self) -> dict[str, dict[str, int]]:
@@ -71,12 +75,19 @@ class SdkStripeBalance:
             max_network_retries=2,
         )
 
-    async def list_since(self, created_gte: datetime | None) -> AsyncIterator[BalanceTransaction]:
+    async def list_since(
+        self, created_gte: datetime | None, created_lte: datetime | None = None
+    ) -> AsyncIterator[BalanceTransaction]:
         # The pages are parsed as plain JSON: building a StripeObject per row costs most of the
         # import's time budget (docs/benchmarks.md, "Paging through balance transactions").
         params: dict[str, Any] = {"limit": PAGE}
+        created: dict[str, int] = {}
         if created_gte is not None:
-            params["created"] = {"gte": int(created_gte.timestamp())}
+            created["gte"] = int(created_gte.timestamp())
+        if created_lte is not None:
+            created["lte"] = math.ceil(created_lte.timestamp())
+        if created:
+            params["created"] = created
         while True:
             response = await self._client.raw_request_async(
                 "get", "/v1/balance_transactions", **params
@@ -112,11 +123,15 @@ class InMemoryStripeBalance:
         for t in transactions:
             self.transactions[t.txn_id] = t
 
-    async def list_since(self, created_gte: datetime | None) -> AsyncIterator[BalanceTransaction]:
+    async def list_since(
+        self, created_gte: datetime | None, created_lte: datetime | None = None
+    ) -> AsyncIterator[BalanceTransaction]:
         ordered = sorted(self.transactions.values(), key=lambda t: (t.created, t.txn_id))
         for t in reversed(ordered):
             if created_gte is not None and t.created < created_gte:
                 return
+            if created_lte is not None and t.created > created_lte:
+                continue
             self.listed += 1
             yield t
 

@@ -54,8 +54,8 @@ def _print(value: Any) -> None:
     print(json.dumps(value, indent=2, default=str))
 
 
-async def _reconcile(pool: asyncpg.Pool, books: Books, _: argparse.Namespace) -> int:
-    imported, matched = await books.reconciler.run(pool)
+async def _reconcile(pool: asyncpg.Pool, books: Books, args: argparse.Namespace) -> int:
+    imported, matched = await books.reconciler.run(pool, full=args.full)
     _print({"import": imported.__dict__, "match": matched.__dict__})
     return 0
 
@@ -121,6 +121,14 @@ def _no_args(_: argparse.ArgumentParser) -> None:
     pass
 
 
+def _reconcile_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--full",
+        action="store_true",
+        help="re-read every pending transaction and judge every object, not only what changed",
+    )
+
+
 def _exceptions_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--status", choices=("open", "resolved", "all"), default="open")
     p.add_argument("--kind")
@@ -165,8 +173,8 @@ def _report_args(p: argparse.ArgumentParser) -> None:
 BOOKS_COMMANDS: tuple[Extra, ...] = (
     (
         "reconcile",
-        "import Stripe's balance transactions and match them",
-        _no_args,
+        "import Stripe's balance transactions and match what changed (--full: everything)",
+        _reconcile_args,
         _command(_reconcile),
     ),
     (

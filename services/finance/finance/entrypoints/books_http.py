@@ -57,14 +57,23 @@ class AcknowledgementIn(BaseModel):
 
 
 @router.post("/reconciliation/runs", summary="Import Stripe's balance transactions and match")
-async def run_reconciliation(call: Command) -> ReconciliationRun:
+async def run_reconciliation(
+    call: Command,
+    full: Annotated[
+        bool,
+        Query(
+            description="Re-read every pending balance transaction and judge every object "
+            "(as the daily close does), not only what changed since the last round."
+        ),
+    ] = False,
+) -> ReconciliationRun:
     books: Books = call.state["books"]
 
     async def work() -> dict[str, Any]:
-        imported, matched = await books.reconciler.run(call.db)
+        imported, matched = await books.reconciler.run(call.db, full=full)
         return {"import": imported.__dict__, "match": matched.__dict__}
 
-    return await call.run_outside(work)
+    return await call.run_outside(work, {"full": full})
 
 
 @router.get("/reconciliation/exceptions", summary="Reconciliation exceptions, oldest first")

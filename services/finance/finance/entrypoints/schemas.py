@@ -244,6 +244,10 @@ class ImportCounts(Shape):
 
 
 class MatchCounts(Shape):
+    full: bool = Field(
+        description="Every object judged (a full round), not only those touched since the "
+        "last match and those with an open exception."
+    )
     objects: int
     judged: int
     findings: dict[str, int]

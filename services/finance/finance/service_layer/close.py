@@ -75,7 +75,7 @@ class DailyClose:
         if day >= self.today():
             raise CloseRefused("day_not_over", f"{day} is not over yet (today is {self.today()})")
         if self.reconciler is not None:
-            await self.reconciler.run(pool)
+            await self.reconciler.run(pool, full=True)
         stripe_balance = await self.stripe.balance()
         async with pool.acquire() as conn:
             wanted = [currency] if currency else await close_db.currencies(conn)

@@ -2,12 +2,18 @@
 
 The import is incremental: it lists what Stripe created since the cursor's watermark less a
 look-back (Stripe lists newest first, and a transaction committed late may carry an earlier
-`created`), and since the oldest transaction still pending, so a pending → available change is
-seen. Listing with `created[gte]` re-reads the transactions that share the watermark's second;
+`created`), and again the span of the pending transactions whose `available_on` has come, so a
+pending → available change is seen (a full round re-reads from the oldest pending one).
+Listing with `created[gte]` re-reads the transactions that share the watermark's second;
 storing is an upsert and every journal is unique per (transaction, kind), so reading a
 transaction twice changes nothing. One round runs at a time (an advisory lock).
 
 Stripe is called outside any transaction; each page batch is stored in one short transaction.
+
+The match judges the objects touched since the last round's match (less the grace and
+`LATE_COMMIT`, for facts whose transaction committed after that match read) and those with an
+open exception; a full round (the daily close, `reconcile --full`) judges every object. A
+round's cost thus follows what changed, not the books' history.
 """
 
 from __future__ import annotations
@@ -44,6 +50,10 @@ LOCK = "finance.reconcile"
 # notices; the match planned on the old statistics took minutes instead of seconds (nested
 # loops over 100,000 rows).
 ANALYZE_AFTER = 10_000
+# A row is stamped when its transaction starts and seen when it commits: the match reaches back
+# this far (beyond the grace) for rows of transactions that were still open when the last
+# match read. Finance's and the import's transactions last well under a second.
+LATE_COMMIT = timedelta(seconds=60)
 _NS = uuid.UUID("5d3c2b1a-8f7e-4d6c-9b5a-4e3f2d1c0b9a")  # exception-raised correlation ids
 
 
@@ -55,8 +65,12 @@ class ImportResult:
     seconds: float = 0.0
 
 
+Span = tuple[datetime | None, datetime | None]  # created >= first and <= last (None: open)
+
+
 @dataclass
 class MatchResult:
+    full: bool = False  # every object judged, not only those touched since the last match
     objects: int = 0
     judged: int = 0
     findings: dict[str, int] = field(default_factory=dict)
@@ -74,6 +88,7 @@ class Reconciler:
         cursor: str = "platform",
         lookback: timedelta = timedelta(minutes=10),
         grace: timedelta = timedelta(seconds=30),
+        late: timedelta = LATE_COMMIT,
         batch_size: int = 1000,
         outbox: Outbox | None = None,
     ) -> None:
@@ -83,10 +98,14 @@ class Reconciler:
         self.cursor = cursor
         self.lookback = lookback
         self.grace = grace
+        self.late = late
         self.batch_size = batch_size
 
-    async def run(self, pool: asyncpg.Pool) -> tuple[ImportResult, MatchResult]:
-        """Import, then match: what a scheduled round, a webhook and the close all run. One
+    async def run(
+        self, pool: asyncpg.Pool, *, full: bool = False
+    ) -> tuple[ImportResult, MatchResult]:
+        """Import, then match: what a scheduled round, a webhook and the close all run (the
+        close with `full`: every pending transaction re-read, every object judged). One
         round at a time in the whole service (an advisory lock; a second waits its turn): a
         match beside another round's half-done import would judge objects whose balance
         transactions are still on their way."""
@@ -95,25 +114,25 @@ class Reconciler:
             try:
                 began = time.perf_counter()
                 imported = ImportResult()
-                await self._import(conn, imported)
+                await self._import(conn, imported, full)
                 if imported.changed >= ANALYZE_AFTER:
                     await recon_db.analyze(conn)
                 imported.seconds = time.perf_counter() - began
                 log.info("stripe import: %s", imported)
-                matched = await self.match(conn)
+                matched = await self.match(conn, full=full)
             finally:
                 await recon_db.unlock_rounds(conn, LOCK)
         return imported, matched
 
-    async def _import(self, conn: asyncpg.Connection, result: ImportResult) -> None:
+    async def _import(self, conn: asyncpg.Connection, result: ImportResult, full: bool) -> None:
         cursor = await recon_db.cursor(conn, self.cursor)
-        since = _since(cursor["watermark"], self.lookback, await recon_db.oldest_pending(conn))
+        spans = await self._spans(conn, cursor["watermark"], full)
         await recon_db.mark_started(conn, self.cursor, self.now())
         watermark: datetime | None = cursor["watermark"]
         at_mark: set[str] = set(cursor["ids_at_watermark"])
         # Stripe's next pages are read while the last batch is stored: the two waits overlap.
         batches: asyncio.Queue[list[BalanceTransaction] | None] = asyncio.Queue(maxsize=2)
-        reader = asyncio.create_task(self._read(since, batches))
+        reader = asyncio.create_task(self._read(spans, batches))
         try:
             while (batch := await batches.get()) is not None:
                 for bt in batch:
@@ -129,16 +148,37 @@ class Reconciler:
         await reader  # a failed read fails the round, and the cursor stays where it was
         await recon_db.advance(conn, self.cursor, watermark, sorted(at_mark), result.changed)
 
+    async def _spans(
+        self, conn: asyncpg.Connection, watermark: datetime | None, full: bool
+    ) -> list[Span]:
+        """The `created` spans to list: everything on the first import; else what is new since
+        the watermark less the look-back, and the pending transactions that may have become
+        available (those due by now; all of them in a full round)."""
+        if watermark is None:
+            return [(None, None)]
+        since = watermark - self.lookback
+        if full:
+            oldest = await recon_db.oldest_pending(conn)
+            return [(since if oldest is None else min(since, oldest), None)]
+        due = await recon_db.pending_due(conn, self.now())
+        if due is None:
+            return [(since, None)]
+        first, last = due
+        if last >= since:
+            return [(min(first, since), None)]
+        return [(first, last), (since, None)]
+
     async def _read(
-        self, since: datetime | None, batches: asyncio.Queue[list[BalanceTransaction] | None]
+        self, spans: list[Span], batches: asyncio.Queue[list[BalanceTransaction] | None]
     ) -> None:
         batch: list[BalanceTransaction] = []
         try:
-            async for bt in self.stripe.list_since(since):
-                batch.append(bt)
-                if len(batch) >= self.batch_size:
-                    await batches.put(batch)
-                    batch = []
+            for created_gte, created_lte in spans:
+                async for bt in self.stripe.list_since(created_gte, created_lte):
+                    batch.append(bt)
+                    if len(batch) >= self.batch_size:
+                        await batches.put(batch)
+                        batch = []
             await batches.put(batch)
         finally:
             await batches.put(None)
@@ -159,15 +199,20 @@ class Reconciler:
             result.journals += await ledger_repository.post_many(conn, entries)
         result.changed += len(changed)
 
-    async def match(self, conn: asyncpg.Connection) -> MatchResult:
-        """Judge every object past the grace period; raise and resolve exceptions."""
+    async def match(self, conn: asyncpg.Connection, *, full: bool = False) -> MatchResult:
+        """Judge the objects touched since the last match (every object when `full`, or on the
+        first match) past the grace period; raise and resolve exceptions."""
         now, began = self.now(), time.perf_counter()
         # The grace is for facts and transactions still on their way, so it runs on the clock
         # that stamped their arrival (the database's), not on the business clock, which a
         # simulation may have moved days ahead.
         arrived_by = await recon_db.database_now(conn)
-        views = await recon_db.object_views(conn)
-        result = MatchResult(objects=len(views))
+        last = (await recon_db.cursor(conn, self.cursor))["matched_at"]
+        # An object skipped for its grace, or a fact committed just after the last match read,
+        # was touched after `last` less the grace and `late` (LATE_COMMIT).
+        since = None if full or last is None else last - self.grace - self.late
+        views = await recon_db.object_views(conn, since)
+        result = MatchResult(objects=len(views), full=since is None)
         judged: list[str] = []
         findings = []
         for view in views:
@@ -180,6 +225,7 @@ class Reconciler:
         result.judged = len(judged)
         async with conn.transaction():
             raised, result.resolved = await recon_db.sync_exceptions(conn, judged, findings, now)
+            await recon_db.mark_matched(conn, self.cursor, arrived_by)
             result.raised = len(raised)
             if self.outbox is not None:
                 for row in raised:
@@ -192,12 +238,3 @@ async def _announce_exception(outbox: Outbox, conn: asyncpg.Connection, row: Any
     event = from_row(ReconciliationExceptionRaisedV1, row)
     key = row["object_id"]
     await outbox.add(conn, event, key=key, correlation_id=uuid.uuid5(_NS, key))
-
-
-def _since(
-    watermark: datetime | None, lookback: timedelta, oldest_pending: datetime | None
-) -> datetime | None:
-    if watermark is None:
-        return None  # the first import reads everything
-    since = watermark - lookback
-    return since if oldest_pending is None else min(since, oldest_pending)

@@ -1,0 +1,159 @@
+"""A reconciliation round costs what changed, not the books' history: its match judges the
+objects touched since the last match (and those with an open exception), its import re-reads
+only the pending balance transactions whose `available_on` has come. A full round (the close,
+`reconcile --full`) still judges and re-reads everything. Real Postgres, Stripe's balance
+served by the in-memory adapter (the `Books` of test_books)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import pytest
+
+from eventkit.db import create_pool
+from finance.domain.reconciliation import BalanceTransaction
+from finance.service_layer.reconcile import Reconciler
+from tests.conftest import service_dsn
+from tests.integration.test_books import Books
+from tests.support.poll import eventually
+
+pytestmark = pytest.mark.asyncio
+
+PENDING = "asset:stripe_balance:pending"
+
+
+@pytest.fixture
+async def books(pg_ready: None) -> AsyncIterator[Books]:
+    pool = await create_pool(service_dsn("finance"), min_size=1, max_size=4)
+    assert pool is not None
+    yield Books(pool)
+    await pool.close()
+
+
+async def _backdated_journal(books: Books, charge: str, amount: int) -> None:
+    """A journal on `charge` stamped a day back: a change made before the last match read, which
+    only a full round sees (no service posts like this; it stands for anything the incremental
+    match would miss)."""
+    journal_id = uuid.uuid4()
+    async with books.pool.acquire() as conn, conn.transaction():
+        await conn.execute(
+            "INSERT INTO finance.journals (journal_id, kind, source_event_id, currency, "
+            "stripe_object_id, posted_at) VALUES ($1, 'test_backdated', $2, $3, $4, "
+            "now() - interval '1 day')",
+            journal_id,
+            uuid.uuid4(),
+            books.currency,
+            charge,
+        )
+        await conn.execute(
+            "INSERT INTO finance.postings (journal_id, account, amount, currency) "
+            "VALUES ($1, $2, $3, $4), ($1, 'expense:test', $5, $4)",
+            journal_id,
+            PENDING,
+            amount,
+            books.currency,
+            -amount,
+        )
+
+
+async def test_a_round_judges_what_changed_and_a_full_round_judges_everything(
+    books: Books,
+) -> None:
+    """No grace and no late margin: a round reaches back exactly to the last match."""
+    prompt = Reconciler(
+        books.stripe,
+        books.clock,
+        cursor=books.reconciler.cursor,
+        grace=timedelta(0),
+        late=timedelta(0),
+    )
+    charge = f"ch_{books.tag}"
+    await books.capture(charge, 10_000)
+    books.stripe.put(books.bt(1, "charge", charge, 10_000, fee=320))
+    _, first = await prompt.run(books.pool)
+    assert first.full  # a cursor's first match judges everything
+    assert await books.open_exceptions() == []
+
+    await _backdated_journal(books, charge, 500)
+    _, quiet = await prompt.run(books.pool)
+    assert not quiet.full
+    assert await books.open_exceptions() == []  # nothing touched the charge since the last match
+
+    _, full = await prompt.run(books.pool, full=True)
+    assert full.full and full.objects > quiet.objects
+    [mismatch] = await books.open_exceptions()
+    assert (mismatch["kind"], mismatch["object_id"]) == ("amount_mismatch", charge)
+
+    _, again = await prompt.run(books.pool)  # an open exception is judged each round
+    assert not again.full and [e["exception_id"] for e in await books.open_exceptions()] == [
+        mismatch["exception_id"]
+    ]
+    await _backdated_journal(books, charge, -500)  # corrected, unseen by the touched scan...
+    await prompt.run(books.pool)
+    assert await books.open_exceptions() == []  # ...but its open exception is judged: resolved
+
+
+async def test_an_object_left_for_its_grace_is_judged_by_a_later_round(books: Books) -> None:
+    """No late margin here: only the grace in the look-back brings the refund into the round
+    that first sees it past its grace, though nothing touched it since it arrived."""
+    patient = Reconciler(
+        books.stripe,
+        books.clock,
+        cursor=books.reconciler.cursor,
+        grace=timedelta(seconds=1),
+        late=timedelta(0),
+    )
+    await patient.run(books.pool)
+    books.stripe.put(books.bt(1, "refund", f"re_{books.tag}", -1_000))
+    _, arrived = await patient.run(books.pool)
+    assert not arrived.full and await books.open_exceptions() == []  # within its grace
+
+    async def next_round() -> list[asyncpg.Record]:
+        _, later = await patient.run(books.pool)
+        assert not later.full
+        return await books.open_exceptions()
+
+    found = await eventually(next_round, timeout=15, what="the refund judged")
+    assert [(e["kind"], e["object_id"]) for e in found] == [
+        ("missing_in_ledger", f"re_{books.tag}")
+    ]
+
+
+def _pending(books: Books, n: int, created: datetime, available_on: datetime) -> BalanceTransaction:
+    return BalanceTransaction(
+        txn_id=f"txn_{books.tag}_{n}",
+        type="charge",
+        source=f"ch_{books.tag}_{n}",
+        amount=1_000,
+        fee=59,
+        net=941,
+        currency=books.currency,
+        status="pending",
+        created=created,
+        available_on=available_on,
+    )
+
+
+async def test_the_import_rereads_only_the_pending_transactions_now_due(books: Books) -> None:
+    """An ACH debit six days old and not available for two more days is not read again; a card
+    charge five days old, available a minute ago, is (and its availability is booked)."""
+    now = datetime.now(UTC)
+    not_due = _pending(books, 1, now - timedelta(days=6), books.clock() + timedelta(days=2))
+    due = _pending(books, 2, now - timedelta(days=5), books.clock() - timedelta(minutes=1))
+    books.stripe.put(not_due, due)
+    await books.reconciler.run(books.pool)  # the first import reads everything
+    assert books.stripe.listed == 2
+
+    await books.reconciler.run(books.pool)
+    assert books.stripe.listed == 3  # the due one only
+
+    books.stripe.put(BalanceTransaction(**{**due.__dict__, "status": "available"}))
+    await books.reconciler.run(books.pool)
+    assert (await books.balances())["asset:stripe_balance:available"] == 941
+    assert books.stripe.listed == 4
+
+    await books.reconciler.run(books.pool, full=True)  # from the oldest pending: both
+    assert books.stripe.listed == 6
