@@ -545,3 +545,14 @@ UPDATE payments.transfer_reversals SET cause = 'dispute_lost' WHERE cause = 'deb
 
 ALTER TABLE payments.transfer_reversals ADD CONSTRAINT ck_transfer_reversals_cause CHECK (cause IN ('refund', 'dispute_lost'));
 
+-- migration 0017_authorized_at_index.py
+-- upgrade
+CREATE INDEX ix_payments_authorized_at ON payments.payments ((coalesce(authorized_at, created_at))) WHERE status = 'authorized';
+
+DROP INDEX payments.ix_payments_authorized_since;
+
+-- downgrade
+CREATE INDEX ix_payments_authorized_since ON payments.payments (created_at) WHERE status = 'authorized' AND expiry_notified_at IS NULL;
+
+DROP INDEX payments.ix_payments_authorized_at;
+

@@ -80,15 +80,16 @@ async def claim_batch(
     holds (`due` excludes the marked ones: each is claimed once), by `oldest_first`; their
     `returning` columns. `$1` in the clauses is `value`. Rows another sweeper holds are
     skipped, not waited for."""
+    # The status is written as a literal (an enum's value, never input): a partial index on
+    # it (ix_payments_authorized_at) then serves every plan, a generic one included.
     rows: list[asyncpg.Record] = await conn.fetch(
         f"UPDATE payments.payments SET {mark}, updated_at = now() "
         "WHERE payment_id IN (SELECT payment_id FROM payments.payments "
-        f"  WHERE status = $3 AND {due} "
+        f"  WHERE status = '{PaymentStatus(status).value}' AND {due} "
         f"  ORDER BY {oldest_first} LIMIT $2 FOR UPDATE SKIP LOCKED) "
         f"RETURNING {returning}",
         value,
         limit,
-        status,
     )
     return rows
 
@@ -243,7 +244,7 @@ class PaymentsRepository:
 
     async def authorized_before(self, age: timedelta) -> int:
         """Card authorizations still held that were taken more than `age` ago (the index
-        `ix_payments_authorized_since`'s column): the metrics' expiring gauge."""
+        `ix_payments_authorized_at`): the metrics' expiring gauge."""
         count: int = await self.db.fetchval(
             "SELECT count(*) FROM payments.payments WHERE status = 'authorized' "
             "AND coalesce(authorized_at, created_at) < now() - $1::interval",
