@@ -8,6 +8,8 @@ from typing import Any, ClassVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
+from domainkit.ids import new_uuid
+
 
 class EventModel(BaseModel):
     """Payload of one event type at one version. Subclasses set TYPE, VERSION and TOPIC."""
@@ -62,7 +64,7 @@ def make_envelope(
     occurred_at: datetime | None = None,
 ) -> Envelope:
     return Envelope(
-        event_id=event_id or uuid.uuid4(),
+        event_id=event_id or new_uuid(),
         type=event.TYPE,
         version=event.VERSION,
         occurred_at=occurred_at or datetime.now(UTC),

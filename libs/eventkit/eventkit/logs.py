@@ -29,6 +29,8 @@ from opentelemetry import trace
 from pythonjsonlogger.json import JsonFormatter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from domainkit.ids import new_uuid
+
 FORMAT_ENV = "LOG_FORMAT"
 FORMATS = ("json", "text")
 CORRELATION_HEADER = "X-Correlation-Id"
@@ -206,6 +208,6 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 def _uuid_or_new(value: str | None) -> uuid.UUID:
     try:
-        return uuid.UUID(value) if value else uuid.uuid4()
+        return uuid.UUID(value) if value else new_uuid()
     except ValueError:  # not ours to trust as a saga id: the request gets its own
-        return uuid.uuid4()
+        return new_uuid()

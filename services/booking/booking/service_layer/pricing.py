@@ -14,6 +14,7 @@ from booking.adapters.tax import TaxAdapter, TaxTable
 from booking.domain import limits
 from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.quote import Pricing, Quote, quote
+from domainkit.ids import new_uuid
 
 if TYPE_CHECKING:
     from booking.service_layer.unit_of_work import UnitOfWork
@@ -82,7 +83,7 @@ async def create_quote(
     listing = await listing_for_sale(uow, listing_id)
     q = await price(uow, listing, starts_at, ends_at, guests=guests, extras=extras)
     row = {
-        "quote_id": uuid.uuid4(),
+        "quote_id": new_uuid(),
         "guest_id": guest_id,
         "listing_id": listing_id,
         "starts_at": starts_at,

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 import asyncpg
 
+from domainkit.ids import new_uuid
 from eventkit import tracing
 from finance.domain.ledger import Journal
 
@@ -25,7 +26,7 @@ async def post(
     """Insert the journal and its postings; None if this source fact was already posted.
     `stripe_object_id` names what Stripe did (ch_/py_, re_, tr_, trr_, po_, txn_), for
     reconciliation; None for a journal of finance's own (a penalty, a reserve)."""
-    journal_id = uuid.uuid4()
+    journal_id = new_uuid()
     # One statement, one round trip: the journal, then its postings only if the journal was
     # new (a replayed fact inserts neither). Measured: a third fewer round trips per posting.
     with tracing.span("finance post journal", **{"journal.kind": journal.kind}):
@@ -103,7 +104,7 @@ async def post_many(
     Stripe import books tens of thousands at once: one round trip per journal is its cost.)"""
     if not entries:
         return 0
-    ids = [uuid.uuid4() for _ in entries]
+    ids = [new_uuid() for _ in entries]
     by_id = dict(zip(ids, entries, strict=True))
     posted = await conn.fetch(
         "INSERT INTO finance.journals (journal_id, kind, source_event_id, currency, "

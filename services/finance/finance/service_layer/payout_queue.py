@@ -20,6 +20,7 @@ from typing import Any
 
 import asyncpg
 
+from domainkit.ids import new_uuid
 from domainkit.rows import from_row
 from eventkit import scheduler
 from eventkit.outbox import Outbox
@@ -159,7 +160,7 @@ class Queue:
     ) -> None:
         """Book a journal of finance's own (once per subject and kind) and announce it."""
         source = own_event_id(journal.kind, subject)
-        await book(conn, self.outbox, journal, source, booking_id, correlation_id=uuid.uuid4())
+        await book(conn, self.outbox, journal, source, booking_id, correlation_id=new_uuid())
 
     async def hold_where(
         self,

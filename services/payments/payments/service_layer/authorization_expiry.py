@@ -13,13 +13,13 @@ voided. The same loop cancels the authorizations renewals replaced.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
 import asyncpg
 
+from domainkit.ids import new_uuid
 from domainkit.rows import from_row
 from eventkit import periodic
 from eventkit.outbox import Outbox
@@ -57,7 +57,7 @@ async def _announce_expiring(uow: UnitOfWork, row: Mapping[str, Any], lifetime: 
     """A claimed authorization stays authorized, with the event the table declares for it."""
     noted = Payment(row["payment_id"], PaymentStatus.AUTHORIZED).apply(PaymentTrigger.EXPIRE)
     expiring = from_row(AuthorizationExpiringV1, row, expires_at=row["authorized_at"] + lifetime)
-    cause = Cause(row["correlation_id"] or uuid.uuid4())
+    cause = Cause(row["correlation_id"] or new_uuid())
     builders = {EXPIRING_EVENT: lambda: expiring}
     await lifecycle.announce(uow, row["payment_id"], noted, builders, cause)
 

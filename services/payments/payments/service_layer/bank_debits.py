@@ -40,6 +40,7 @@ from typing import Final
 
 import asyncpg
 
+from domainkit.ids import new_uuid
 from domainkit.rows import from_attrs, from_row
 from eventkit import periodic
 from eventkit.outbox import Outbox
@@ -201,7 +202,7 @@ async def sweep_cleared(
                     cleared_at=row["funds_cleared_at"],
                 ),
                 key=row["payment_id"],
-                correlation_id=row["correlation_id"] or uuid.uuid4(),
+                correlation_id=row["correlation_id"] or new_uuid(),
             )
     return len(rows)
 

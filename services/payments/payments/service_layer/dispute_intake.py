@@ -27,6 +27,7 @@ from typing import Any
 
 import asyncpg
 
+from domainkit.ids import new_uuid
 from domainkit.rows import from_attrs, from_row
 from marketplace_contracts.events.payments_disputes import (
     DisputeClosedV1,
@@ -57,7 +58,7 @@ ACCEPT_KEY_PREFIX = idempotency_key("dispute_accept", "")
 def _meta(payment: asyncpg.Record, stripe_event_id: str) -> dict[str, Any]:
     return {
         "key": payment["payment_id"],
-        "correlation_id": payment["correlation_id"] or uuid.uuid4(),
+        "correlation_id": payment["correlation_id"] or new_uuid(),
         "causation_id": uuid.uuid5(_NAMESPACE, f"stripe-event:{stripe_event_id}"),
     }
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import asyncpg
 
+from domainkit.ids import new_uuid
 from eventkit import periodic, unit_of_work
 from eventkit.outbox import Outbox
 from eventkit.rows import expect_changed
@@ -205,7 +206,7 @@ async def _apply_account(uow: UnitOfWork, event: dict[str, Any], account: dict[s
             updated_at=reported_at,
         ),
         key=account["id"],
-        correlation_id=uuid.uuid4(),
+        correlation_id=new_uuid(),
     )
 
 

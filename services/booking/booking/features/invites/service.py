@@ -32,6 +32,7 @@ from booking.features.invites.messages import invite_closed, invite_sent
 from booking.features.invites.views import document
 from booking.service_layer.publishing import Cause, publish
 from booking.service_layer.unit_of_work import UnitOfWork
+from domainkit.ids import new_uuid
 from eventkit.rows import expect_changed
 from marketplace_contracts.events.booking import InviteClosedV1
 
@@ -74,7 +75,7 @@ async def send(uow: UnitOfWork, cmd: SendInvite) -> dict[str, Any]:
     ).total
     price = cmd.amount if cmd.amount is not None else listed
     invite = {
-        "invite_id": uuid.uuid4(),
+        "invite_id": new_uuid(),
         "host_id": cmd.host_id,
         "guest_id": cmd.guest_id,
         "listing_id": cmd.listing_id,
@@ -85,7 +86,7 @@ async def send(uow: UnitOfWork, cmd: SendInvite) -> dict[str, Any]:
         "currency": listing["currency"],
         "expires_at": cmd.expires_at,
         "note": cmd.note,
-        "correlation_id": uuid.uuid4(),
+        "correlation_id": new_uuid(),
         "extras": [
             {
                 "name": e.name,

@@ -26,6 +26,7 @@ from booking.domain.model import BookingStatus
 from booking.domain.quote import Quote
 from booking.domain.refunds import Canceller
 from booking.features.amendments.domain.terms import Difference, Terms, difference
+from domainkit.ids import new_uuid
 from domainkit.transitions import IllegalTransition, Row, Transition, TransitionTable
 
 
@@ -195,7 +196,7 @@ class Amendment:
         if change.amount > 0:  # charged off-session when accepted
             limits.check_charge(change.amount, booking["currency"], "the extra charge")
         amendment = cls(
-            amendment_id=uuid.uuid4(),
+            amendment_id=new_uuid(),
             booking_id=booking["booking_id"],
             kind=kind,
             proposed_by=by,

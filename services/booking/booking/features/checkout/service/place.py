@@ -33,6 +33,7 @@ from booking.features.checkout.service.leg_terms import (
 from booking.service_layer.booking_views import booking_view
 from booking.service_layer.timer_kinds import HOLD_EXPIRY
 from booking.service_layer.unit_of_work import UnitOfWork
+from domainkit.ids import new_uuid
 from marketplace_contracts.events.booking import (
     SignaturesRequestedV1,
 )
@@ -124,14 +125,14 @@ async def new_leg(
     instant = listing["instant_book"] or invited_amount is not None
     documents: list[dict[str, Any]] = listing["required_documents"]
     booking = {
-        "booking_id": uuid.uuid4(),
+        "booking_id": new_uuid(),
         "guest_id": cmd.guest_id,
         "listing_id": listing["listing_id"],
         "host_id": listing["host_id"],
         "host_account_id": listing["host_account_id"],
         "starts_at": starts_at,
         "ends_at": ends_at,
-        "correlation_id": cmd.correlation_id or uuid.uuid4(),
+        "correlation_id": cmd.correlation_id or new_uuid(),
         "mode": (BookingMode.INSTANT if instant else BookingMode.REQUEST).value,
         **host_answer(listing, instant, starts_at, response_window, authorization_horizon),
         "status": _first_status(documents).value,

@@ -48,6 +48,7 @@ from booking.features.claims.service.deposits import (
 )
 from booking.features.claims.views import claims_of, document, evidence_file, not_found, view
 from booking.service_layer.unit_of_work import UnitOfWork
+from domainkit.ids import new_uuid
 from eventkit.rows import expect_changed
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.payments import (
@@ -121,7 +122,7 @@ async def file_claim(
         raise BookingError(ErrorCode.BOOKING_NOT_FOUND, f"booking {booking_id} not found")
     claim, change = Claim.file(
         claimed_booking(row),
-        claim_id=uuid.uuid4(),
+        claim_id=new_uuid(),
         host_id=host_id,
         amount=amount,
         evidence=evidence,

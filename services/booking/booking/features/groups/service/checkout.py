@@ -48,6 +48,7 @@ from booking.features.groups import messages
 from booking.features.groups.domain import GROUP_HOLD_EXPIRY, Group
 from booking.features.groups.views import group_view
 from booking.service_layer.unit_of_work import UnitOfWork
+from domainkit.ids import new_uuid
 
 __all__ = ["CheckoutTimes", "LegRequest", "PlaceGroup", "place_group"]
 
@@ -117,8 +118,8 @@ async def place_group(
     legs are priced and held by the checkout's service, on the same unit of work."""
     Group.check_size(len(cmd.legs))
     times = times or CheckoutTimes.defaults()
-    group_id = uuid.uuid4()
-    correlation_id = cmd.correlation_id or uuid.uuid4()
+    group_id = new_uuid()
+    correlation_id = cmd.correlation_id or new_uuid()
     async with uow.savepoint():
         legs = await _new_legs(uow, cmd, group_id, correlation_id, times)
         totals = Group.totals([booking for booking, _ in legs])
