@@ -124,8 +124,19 @@ class Step:
         return (
             f"{self.rate:6g}/s: {len(good)}/{len(self.samples)} captured, "
             f"{self.refused()} refused (503), {failed} failed; p50/p95/p99 {pct} ms; "
-            f"CPU {cpu}; load {self.load[0]:.2f}\n{self.cpu_per_checkout()}"
+            f"CPU {cpu}; load {self.load[0]:.2f}\n{self.cpu_per_checkout()}\n{self.windows()}"
         )
+
+    def windows(self, seconds: float = 10.0) -> str:
+        """p99 of the checkouts sent in each `seconds` of the run, in order: whether a high p99
+        is the whole run's or a burst's (a checkpoint, a periodic job)."""
+        size = max(int(self.rate * seconds), 1)
+        parts = []
+        for first in range(0, len(self.samples), size):
+            sent = self.samples[first : first + size]
+            done = sorted(s.server_latency for s in sent if s.ok and s.server_latency)
+            parts.append(f"{percentile(done, 99) * 1000:.0f}" if done else "-")
+        return f"        p99 ms of each {seconds:g} s sent: {' / '.join(parts)}"
 
     def cpu_per_checkout(self) -> str:
         """CPU ms per captured checkout per process: much steadier than rates or latencies on
