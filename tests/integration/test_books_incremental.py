@@ -7,16 +7,14 @@ served by the in-memory adapter (the `Books` of test_books)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
 
-from eventkit.db import create_pool
 from finance.domain.reconciliation import BalanceTransaction
 from finance.service_layer.reconcile import Reconciler
-from tests.conftest import service_dsn
+from tests.integration import test_books
 from tests.integration.test_books import Books
 from tests.support.poll import eventually
 
@@ -25,12 +23,7 @@ pytestmark = pytest.mark.asyncio
 PENDING = "asset:stripe_balance:pending"
 
 
-@pytest.fixture
-async def books(pg_ready: None) -> AsyncIterator[Books]:
-    pool = await create_pool(service_dsn("finance"), min_size=1, max_size=4)
-    assert pool is not None
-    yield Books(pool)
-    await pool.close()
+books = test_books.books  # the fixture: a `Books` on its own currency and cursor
 
 
 async def _backdated_journal(books: Books, charge: str, amount: int) -> None:
