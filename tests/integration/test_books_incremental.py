@@ -150,3 +150,24 @@ async def test_the_import_rereads_only_the_pending_transactions_now_due(books: B
 
     await books.reconciler.run(books.pool, full=True)  # from the oldest pending: both
     assert books.stripe.listed == 6
+
+
+async def test_a_transaction_read_again_unchanged_is_neither_written_nor_locked(
+    books: Books,
+) -> None:
+    """Every round re-lists the look-back's transactions: storing them again must not lock
+    (and so dirty and log) their rows; the row's `xmax` would name the locking transaction."""
+    txn = books.bt(1, "charge", f"ch_{books.tag}", 1_000, fee=59)
+    books.stripe.put(txn)
+    await books.reconciler.run(books.pool)
+    row = "SELECT xmin::text || '/' || xmax::text FROM finance.stripe_balance_transactions "
+    row += "WHERE txn_id = $1"
+    stored = await books.pool.fetchval(row, txn.txn_id)
+    await books.reconciler.run(books.pool)
+    assert books.stripe.listed == 2  # read twice
+    assert await books.pool.fetchval(row, txn.txn_id) == stored
+
+    books.stripe.put(BalanceTransaction(**{**txn.__dict__, "status": "available"}))
+    await books.reconciler.run(books.pool)
+    assert await books.pool.fetchval(row, txn.txn_id) != stored  # a real change is written
+    assert (await books.balances())["asset:stripe_balance:available"] == 941

@@ -89,16 +89,24 @@ async def upsert(
     conn: asyncpg.Connection, bts: Sequence[BalanceTransaction]
 ) -> list[tuple[str, bool]]:
     """Store new transactions and pending → available changes; (txn_id, is_new) of each row
-    that changed (a transaction seen before, unchanged, returns nothing)."""
+    that changed (a transaction seen before, unchanged, returns nothing).
+
+    A transaction read again unchanged (every round re-lists the look-back's) is neither
+    written nor locked: an `ON CONFLICT DO UPDATE ... WHERE` locks the row even when its
+    condition is false, and 40,000 such locks wrote 12 MB of WAL (docs/benchmarks.md)."""
     rows = await conn.fetch(
-        f"INSERT INTO {T} AS t (txn_id, type, source, amount, fee, net, currency, status, "
-        "created, available_on, reporting_category) "
-        "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], "
-        "$6::bigint[], $7::text[], $8::text[], $9::timestamptz[], $10::timestamptz[], $11::text[]) "
-        "ON CONFLICT (txn_id) DO UPDATE SET status = EXCLUDED.status, "
-        "available_on = EXCLUDED.available_on, updated_at = now() "
-        "WHERE t.status = 'pending' AND EXCLUDED.status = 'available' "
-        "RETURNING txn_id, (xmax = 0) AS inserted",
+        "WITH i AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], "
+        "$5::bigint[], $6::bigint[], $7::text[], $8::text[], $9::timestamptz[], "
+        "$10::timestamptz[], $11::text[]) AS i(txn_id, type, source, amount, fee, net, "
+        "currency, status, created, available_on, reporting_category)), "
+        f"added AS (INSERT INTO {T} (txn_id, type, source, amount, fee, net, currency, status, "
+        "created, available_on, reporting_category) SELECT * FROM i "
+        "ON CONFLICT (txn_id) DO NOTHING RETURNING txn_id), "
+        f"available AS (UPDATE {T} t SET status = i.status, available_on = i.available_on, "
+        "updated_at = now() FROM i WHERE t.txn_id = i.txn_id AND t.status = 'pending' "
+        "AND i.status = 'available' RETURNING t.txn_id) "
+        "SELECT txn_id, true AS inserted FROM added "
+        "UNION ALL SELECT txn_id, false FROM available",
         [b.txn_id for b in bts],
         [b.type for b in bts],
         [b.source for b in bts],
