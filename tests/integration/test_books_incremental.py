@@ -171,3 +171,23 @@ async def test_a_transaction_read_again_unchanged_is_neither_written_nor_locked(
     await books.reconciler.run(books.pool)
     assert await books.pool.fetchval(row, txn.txn_id) != stored  # a real change is written
     assert (await books.balances())["asset:stripe_balance:available"] == 941
+
+
+async def test_a_transaction_listed_late_is_imported_if_within_the_look_back(books: Books) -> None:
+    """Stripe's list may show a transaction after one created later: the next round re-lists
+    the look-back behind the newest `created` seen, and no further."""
+    short = Reconciler(
+        books.stripe,
+        books.clock,
+        cursor=books.reconciler.cursor,
+        lookback=timedelta(minutes=2),
+    )
+    books.stripe.put(books.bt(0, "charge", f"ch_{books.tag}_0", 1_000, status="available"))
+    first, _ = await short.run(books.pool)
+    assert first.changed == 1
+
+    books.stripe.put(books.bt(1, "charge", f"ch_{books.tag}_1", 2_000, status="available"))
+    books.stripe.put(books.bt(5, "charge", f"ch_{books.tag}_5", 4_000, status="available"))
+    late, _ = await short.run(books.pool)
+    assert (late.listed, late.changed) == (2, 1)  # the minute-old one; not the five-minute-old
+    assert (await books.balances())["asset:stripe_balance:available"] == 3_000

@@ -29,9 +29,10 @@ class FinanceSettings(FollowedClockSettings, OffPathSettings):
     # The import runs this often, and within `recon_poll_seconds` of a platform payout fact.
     recon_import_seconds: float = Field(default=300, gt=0)
     recon_poll_seconds: float = Field(default=2, gt=0)
-    # Re-read this far behind the cursor: a transaction committed late may carry an earlier
-    # `created` than one already imported.
-    recon_lookback_seconds: float = Field(default=600, ge=0)
+    # Re-read this far behind the cursor: Stripe's list may show a transaction a little after
+    # one created later (its lists lag writes by seconds). Every round re-lists this span, so
+    # its cost is the rate times this, whatever the history.
+    recon_lookback_seconds: float = Field(default=120, ge=0)
     # An object is judged once it is this old: payments' fact and Stripe's transaction arrive
     # by different roads, seconds apart.
     recon_grace_seconds: float = Field(default=30, ge=0)

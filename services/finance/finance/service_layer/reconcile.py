@@ -86,7 +86,7 @@ class Reconciler:
         now: Clock,
         *,
         cursor: str = "platform",
-        lookback: timedelta = timedelta(minutes=10),
+        lookback: timedelta = timedelta(minutes=2),
         grace: timedelta = timedelta(seconds=30),
         late: timedelta = LATE_COMMIT,
         batch_size: int = 1000,
