@@ -8,13 +8,16 @@ import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+UNCLOSED = ("Unclosed client session", "Unclosed connector", "was never awaited")
 
 
 def run(
     command: list[str], env: dict[str, str] | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
-    """The finished command (never raises on a non-zero exit: tests assert the code)."""
-    return subprocess.run(
+    """The finished command (never raises on a non-zero exit: tests assert the code). A command
+    that leaves a session or a connection unclosed fails here, whatever the test asserts: it
+    logs an error on every exit."""
+    done = subprocess.run(
         command,
         cwd=ROOT,
         env={**os.environ, **(env or {})},
@@ -22,6 +25,9 @@ def run(
         text=True,
         timeout=timeout,
     )
+    for leak in UNCLOSED:
+        assert leak not in done.stderr, f"{command}: {leak}\n{done.stderr[-2000:]}"
+    return done
 
 
 async def run_async(

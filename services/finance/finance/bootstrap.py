@@ -3,6 +3,7 @@ books (Stripe import, reconciliation, daily close), the routing table and the HT
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from fastapi import FastAPI
@@ -122,6 +123,11 @@ def books_workers(settings: FinanceSettings, books: Books) -> list[Worker]:
     return workers
 
 
+async def _close_books(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
+    await stop.wait()
+    await runtime.state["books"].close()
+
+
 def build_runtime(settings: FinanceSettings) -> ServiceRuntime:
     outbox = Outbox(NAME, producer=NAME)
     clock, queue, release, timers = build_queue(settings, outbox)
@@ -141,6 +147,7 @@ def build_runtime(settings: FinanceSettings) -> ServiceRuntime:
             *timer_workers(clock, timers),
             *books_workers(settings, books),
             metrics.gauges_worker(books.now),
+            _close_books,
         ),
     )
     runtime.state.update(release=release, timers=timers, books=books, settings=settings)

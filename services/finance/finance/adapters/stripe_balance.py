@@ -35,6 +35,10 @@ class StripeBalance(Protocol):
         """Stripe's balance: {currency: {"pending": n, "available": n}}."""
         ...
 
+    async def close(self) -> None:
+        """Release the HTTP session (a process that exits without it logs an unclosed one)."""
+        ...
+
 
 def _ts(value: int | None) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value, UTC)
@@ -141,3 +145,6 @@ class InMemoryStripeBalance:
             entry = totals.setdefault(t.currency, {"pending": 0, "available": 0})
             entry[t.status] += t.net
         return totals
+
+    async def close(self) -> None:
+        return None
