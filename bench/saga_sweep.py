@@ -7,7 +7,8 @@ on the bench's own Instant Book listings (see saga_latency.py) and each is follo
 capture. Per rate it prints: checkouts captured / refused by load shedding (503 `overloaded`) /
 failed, POST→captured p50/p95/p99 from the booking's own timestamps, the CPU share of every
 process of `make up` (from /proc, pid files in .run/system/) with the Stripe simulator's
-first, the load average, and each process's CPU ms per captured checkout (the figure other
+first, how busy the whole machine was (its share of all cores: 100 % leaves no headroom, and
+then any burst of other work queues the checkouts), the load average, and each process's CPU ms per captured checkout (the figure other
 people's load on a shared machine moves least; Postgres: the backends of `marketplace` only).
 A rate is *sustained* when every checkout was admitted and
 captured with p99 ≤ 500 ms; the sweep stops after the first rate that is not.
@@ -77,6 +78,14 @@ def _cpu_seconds() -> dict[str, float]:
     return used
 
 
+def _machine_ticks() -> tuple[int, int]:
+    """The machine's busy and total CPU ticks so far, all cores (idle and iowait are not busy):
+    whether a rate left the machine any headroom, whoever used it."""
+    ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = ticks[3] + ticks[4]
+    return sum(ticks) - idle, sum(ticks)
+
+
 def _used(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
     """CPU seconds each process used between two `_cpu_seconds()`, Postgres backends summed. A
     backend counts from when it was first seen (or started), so pooled connections that close
@@ -101,6 +110,7 @@ class Step:
     cpu: dict[str, float] = field(default_factory=dict)  # share of one core
     cpu_seconds: dict[str, float] = field(default_factory=dict)
     load: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    busy: float = 0.0  # the machine's busy share of all its cores (/proc/stat)
 
     def refused(self) -> int:
         return sum(1 for s in self.samples if "503" in s.reason)
@@ -124,7 +134,8 @@ class Step:
         return (
             f"{self.rate:6g}/s: {len(good)}/{len(self.samples)} captured, "
             f"{self.refused()} refused (503), {failed} failed; p50/p95/p99 {pct} ms; "
-            f"CPU {cpu}; load {self.load[0]:.2f}\n{self.cpu_per_checkout()}\n{self.windows()}"
+            f"CPU {cpu}; machine busy {self.busy:.0%} of {os.cpu_count()} cores; "
+            f"load {self.load[0]:.2f}\n{self.cpu_per_checkout()}\n{self.windows()}"
         )
 
     def windows(self, seconds: float = 10.0) -> str:
@@ -167,7 +178,7 @@ async def run_rate(
 ) -> Step:
     step = Step(rate)
     loop = asyncio.get_running_loop()
-    cpu0, t0 = _cpu_seconds(), loop.time()
+    cpu0, machine0, t0 = _cpu_seconds(), _machine_ticks(), loop.time()
     tasks = []
     for i, slot in enumerate(slots):
         delay = t0 + i / rate - loop.time()
@@ -179,6 +190,8 @@ async def run_rate(
     step.cpu_seconds = _used(cpu0, _cpu_seconds())
     step.cpu = {k: v / step.wall for k, v in step.cpu_seconds.items()}
     step.load = os.getloadavg()
+    busy, total = (b - a for a, b in zip(machine0, _machine_ticks(), strict=True))
+    step.busy = busy / total if total else 0.0
     return step
 
 

@@ -6,6 +6,7 @@ prints its figures, not the figures themselves (benchmarks assert nothing about 
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -33,6 +34,7 @@ def test_the_rate_sweep_books_its_own_instant_listings_to_the_capture(system: Sy
     assert "raw limit: gateway GET /healthz" in out
     assert "3/s: 6/6 captured, 0 refused (503), 0 failed" in out, out
     assert "CPU ms per captured checkout: total" in out, out
+    assert re.search(r"machine busy \d+% of \d+ cores", out), out
     assert "highest sustained rate" in out, out  # which one depends on timing: not asserted
 
 
