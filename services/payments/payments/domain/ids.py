@@ -17,10 +17,10 @@ def _led_by_time(subject: str, digest: uuid.UUID) -> str:
     other form (an older booking's UUIDv4) keeps the id it always had: still the same id for
     the same subject, whoever asks again."""
     try:
-        ordered = uuid.UUID(subject).version == 7
+        parsed = uuid.UUID(subject)
     except ValueError:
-        ordered = False
-    return uuid.UUID(subject).hex[:12] + digest.hex[12:] if ordered else digest.hex
+        return digest.hex
+    return parsed.hex[:12] + digest.hex[12:] if parsed.version == 7 else digest.hex
 
 
 def idempotency_key(operation: str, subject_id: str) -> str:
