@@ -8,8 +8,9 @@ capture. Per rate it prints: checkouts captured / refused by load shedding (503 
 failed, POST→captured p50/p95/p99 from the booking's own timestamps, the CPU share of every
 process of `make up` (from /proc, pid files in .run/system/) with the Stripe simulator's
 first, how busy the whole machine was (its share of all cores: 100 % leaves no headroom, and
-then any burst of other work queues the checkouts), the load average, and each process's CPU ms per captured checkout (the figure other
-people's load on a shared machine moves least; Postgres: the backends of `marketplace` only).
+then any burst of other work queues the checkouts), the load average, and each process's CPU
+ms per captured checkout (the figure other people's load on a shared machine moves least;
+Postgres: the backends of `marketplace` only).
 A rate is *sustained* when every checkout was admitted and
 captured with p99 ≤ 500 ms; the sweep stops after the first rate that is not.
 

@@ -2,6 +2,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from eventkit.settings import FollowedClockSettings, OffPathSettings
+from finance.domain.reconciliation import GRACE, LOOKBACK
 
 
 class FinanceSettings(FollowedClockSettings, OffPathSettings):
@@ -29,13 +30,10 @@ class FinanceSettings(FollowedClockSettings, OffPathSettings):
     # The import runs this often, and within `recon_poll_seconds` of a platform payout fact.
     recon_import_seconds: float = Field(default=300, gt=0)
     recon_poll_seconds: float = Field(default=2, gt=0)
-    # Re-read this far behind the cursor: Stripe's list may show a transaction a little after
-    # one created later (its lists lag writes by seconds). Every round re-lists this span, so
-    # its cost is the rate times this, whatever the history.
-    recon_lookback_seconds: float = Field(default=120, ge=0)
-    # An object is judged once it is this old: payments' fact and Stripe's transaction arrive
-    # by different roads, seconds apart.
-    recon_grace_seconds: float = Field(default=30, ge=0)
+    # Re-read this far behind the import's cursor (finance.domain.reconciliation.LOOKBACK).
+    recon_lookback_seconds: float = Field(default=LOOKBACK.total_seconds(), ge=0)
+    # Judge an object once it is this old (finance.domain.reconciliation.GRACE).
+    recon_grace_seconds: float = Field(default=GRACE.total_seconds(), ge=0)
     # A business day starts at this UTC time of day (HH:MM).
     close_cutoff: str = Field(default="00:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     # The scheduled close looks for days to close this often (0: only by hand).

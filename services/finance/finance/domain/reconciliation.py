@@ -41,6 +41,13 @@ BALANCE_AVAILABLE = "balance_available"
 PLATFORM_PAYOUT = "platform_payout"
 PLATFORM_PAYOUT_FAILURE = "platform_payout_failure"
 IMPORT_KINDS = (STRIPE_FEE, BALANCE_AVAILABLE, DISPUTE_FEE)
+# How far behind the newest `created` seen each import re-lists: Stripe's list may show a
+# transaction a little after one created later (its lists lag writes by seconds). Every round
+# re-lists this span, so its cost is the rate times this, whatever the history.
+LOOKBACK = timedelta(minutes=2)
+# An object is judged once it is this old: payments' fact and Stripe's transaction arrive by
+# different roads, seconds apart.
+GRACE = timedelta(seconds=30)
 """Left out of the ledger side of matching: they book Stripe's own view, not an object's (a
 dispute's fee is booked by payments' fact or the import, whichever comes first, under the
 same key; the matched amount is the balance transaction's `amount`, fees apart)."""

@@ -35,6 +35,8 @@ from finance.adapters import ledger_repository
 from finance.adapters import recon_repository as recon_db
 from finance.adapters.stripe_balance import StripeBalance
 from finance.domain.reconciliation import (
+    GRACE,
+    LOOKBACK,
     BalanceTransaction,
     classify,
     import_journals,
@@ -86,8 +88,8 @@ class Reconciler:
         now: Clock,
         *,
         cursor: str = "platform",
-        lookback: timedelta = timedelta(minutes=2),
-        grace: timedelta = timedelta(seconds=30),
+        lookback: timedelta = LOOKBACK,
+        grace: timedelta = GRACE,
         late: timedelta = LATE_COMMIT,
         batch_size: int = 1000,
         outbox: Outbox | None = None,
