@@ -41,6 +41,9 @@ BALANCE_AVAILABLE = "balance_available"
 PLATFORM_PAYOUT = "platform_payout"
 PLATFORM_PAYOUT_FAILURE = "platform_payout_failure"
 IMPORT_KINDS = (STRIPE_FEE, BALANCE_AVAILABLE, DISPUTE_FEE)
+"""Left out of the ledger side of matching: they book Stripe's own view, not an object's (a
+dispute's fee is booked by payments' fact or the import, whichever comes first, under the
+same key; the matched amount is the balance transaction's `amount`, fees apart)."""
 # How far behind the newest `created` seen each import re-lists: Stripe's list may show a
 # transaction a little after one created later (its lists lag writes by seconds). Every round
 # re-lists this span, so its cost is the rate times this, whatever the history.
@@ -48,9 +51,6 @@ LOOKBACK = timedelta(minutes=2)
 # An object is judged once it is this old: payments' fact and Stripe's transaction arrive by
 # different roads, seconds apart.
 GRACE = timedelta(seconds=30)
-"""Left out of the ledger side of matching: they book Stripe's own view, not an object's (a
-dispute's fee is booked by payments' fact or the import, whichever comes first, under the
-same key; the matched amount is the balance transaction's `amount`, fees apart)."""
 
 # Stripe charges a fee on money coming in (charges, bank debits) and on disputes; a fee on
 # anything else is not in the platform's pricing and is worth a look.
