@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,6 +50,9 @@ class ServiceRuntime:
     # Consumers of the service's own besides the routing one (ops' timeline projection):
     # their lag is reported like the routing consumer's (eventkit.metrics_refresh).
     lag_sources: Sequence[metrics_refresh.LagSource] = ()
+    # Released on stop, once the workers and consumers have ended (a Stripe client's HTTP
+    # session: a process that exits without closing it logs an unclosed session).
+    closers: Sequence[Callable[[], Awaitable[None]]] = ()
     pool: asyncpg.Pool | None = None
     producer: AIOKafkaProducer | None = None
     consumer: KeyedConsumer | None = None
@@ -117,6 +120,11 @@ class ServiceRuntime:
         for task in self.tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(task, timeout=10)
+        for close in self.closers:
+            try:
+                await close()
+            except Exception as exc:  # stopping goes on: the pool and producer still close
+                log.warning("%s: closing on stop failed: %r", self.name, exc)
         if self.producer is not None:
             await self.producer.stop()
         if self.pool is not None:

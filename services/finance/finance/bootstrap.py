@@ -3,7 +3,6 @@ books (Stripe import, reconciliation, daily close), the routing table and the HT
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 from fastapi import FastAPI
@@ -123,11 +122,6 @@ def books_workers(settings: FinanceSettings, books: Books) -> list[Worker]:
     return workers
 
 
-async def _close_books(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
-    await stop.wait()
-    await runtime.state["books"].close()
-
-
 def build_runtime(settings: FinanceSettings) -> ServiceRuntime:
     outbox = Outbox(NAME, producer=NAME)
     clock, queue, release, timers = build_queue(settings, outbox)
@@ -147,8 +141,8 @@ def build_runtime(settings: FinanceSettings) -> ServiceRuntime:
             *timer_workers(clock, timers),
             *books_workers(settings, books),
             metrics.gauges_worker(books.now),
-            _close_books,
         ),
+        closers=(books.stripe.close,),
     )
     runtime.state.update(release=release, timers=timers, books=books, settings=settings)
     return runtime

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 import asyncpg
@@ -58,11 +57,6 @@ PRODUCES = (
 )
 
 
-async def _close_stripe(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
-    await stop.wait()
-    await runtime.state["stripe"].close()
-
-
 def stripe_gateway(settings: PaymentsSettings) -> StripeGateway:
     return gateway_from_settings(
         settings.stripe_api_key, settings.stripe_api_base, settings.stripe_upload_api_base
@@ -90,7 +84,6 @@ def build_runtime(settings: PaymentsSettings) -> ServiceRuntime:
         produces=PRODUCES,
         workers=(
             webhook_worker,
-            _close_stripe,
             cleared_sweeper(Outbox(NAME, producer=NAME), settings.bank_debit_sweep_seconds),
             sweeper(
                 Outbox(NAME, producer=NAME),
@@ -102,6 +95,7 @@ def build_runtime(settings: PaymentsSettings) -> ServiceRuntime:
             ),
             metrics.gauges_worker(timedelta(seconds=settings.authorization_lifetime_seconds)),
         ),
+        closers=(stripe.close,),
     )
     handlers = PaymentHandlers(
         lambda: runtime.db,

@@ -43,7 +43,7 @@ def _command(action: Action) -> Callable[[argparse.Namespace], int]:
                 print(f"refused ({exc.code}): {exc.message}", file=sys.stderr)
                 return 2
             finally:
-                await books.close()
+                await books.stripe.close()
                 await pool.close()
 
         return asyncio.run(main())

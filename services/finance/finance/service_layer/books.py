@@ -53,9 +53,6 @@ class Books:
             conn, cutoff.hour * 60 + cutoff.minute, (self.now() - db_now).total_seconds()
         )
 
-    async def close(self) -> None:
-        await self.stripe.close()
-
     async def close_due(
         self, pool: asyncpg.Pool, currency: str | None = None
     ) -> list[CloseOutcome]:
