@@ -36,12 +36,17 @@ class System:
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     collector: Collector | None = None
 
-    def start(self, name: str) -> None:
-        log = self.logs / f"{name}.log"
-        proc = processes.start(self.commands[name], self.env, log)
-        self.procs[name] = proc
-        # the simulator has no /healthz: that it answers at all is enough
-        processes.wait_ready(self.urls[name], proc, log, "" if name == "stripe" else "/healthz")
+    def start(self, *names: str) -> None:
+        """Start `names` together (their start-ups overlap), then wait until each answers."""
+        for name in names:
+            self.procs[name] = processes.start(self.commands[name], self.env, self._log(name))
+        for name in names:
+            # the simulator has no /healthz: that it answers at all is enough
+            path = "" if name == "stripe" else "/healthz"
+            processes.wait_ready(self.urls[name], self.procs[name], self._log(name), path)
+
+    def _log(self, name: str) -> Path:
+        return self.logs / f"{name}.log"
 
     def kill(self, name: str) -> None:
         """SIGKILL: no graceful shutdown, as a crash would leave it."""
@@ -120,8 +125,8 @@ def build_system(kafka: str, logs: Path) -> System:
 def running(system: System) -> Iterator[System]:
     """Start every process and seed the demo listings; stop them all afterwards."""
     try:
-        for name in system.commands:
-            system.start(name)
+        system.start("stripe")  # first: the services call it as soon as they run
+        system.start(*(name for name in system.commands if name != "stripe"))
         subprocess.run(
             [sys.executable, "-m", "booking", "seed-listings"],
             env=system.env,
