@@ -1,7 +1,8 @@
 """Security deposits and damage claims through the gateway, every service a process: a claim
 accepted by the guest, one contested and decided by an admin, and a booking without a claim whose
 deposit is released; the simulator's PaymentIntents match what was charged, and the ledger stays
-balanced. The claim window is 25 s here (`BOOKING_CLAIM_WINDOW_SECONDS`)."""
+balanced. The claim window is 25 s here (`BOOKING_CLAIM_WINDOW_SECONDS`); the test ends it early by
+making its release timers due."""
 
 from __future__ import annotations
 
@@ -167,6 +168,14 @@ def test_claims_accepted_and_decided_are_charged_and_a_deposit_without_one_is_re
         json={"amount": DEPOSIT + 1, "description": "everything"},
     )
     assert over.json()["error"]["code"] == "claim_exceeds_deposit"
+    for booking in (accepted, contested, quiet):  # the windows end now: their timers are due
+        asyncio.run(
+            _sql(
+                "UPDATE booking.scheduled_jobs SET due_at = now() WHERE kind = 'deposit_release' "
+                "AND subject_id = $1 AND status = 'pending'",
+                booking["booking_id"],
+            )
+        )
     released = [
         wait_for_booking(guest, b["booking_id"], lambda v: v["deposit_status"] == "released", 60)
         for b in (accepted, contested, quiet)
