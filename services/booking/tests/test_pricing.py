@@ -1,6 +1,6 @@
 """The base price of a stay: rate times duration, the host fee in basis points, half up."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -49,3 +49,24 @@ def test_start_must_fall_on_a_slot_and_carry_an_offset() -> None:
         price(2, start=START + timedelta(minutes=7))
     with pytest.raises(BookingError):
         price(2, start=START.replace(tzinfo=None))
+
+
+@pytest.mark.parametrize(
+    ("offset", "on_a_slot"),
+    [
+        (timedelta(hours=5, minutes=30), True),  # India: 10:00 there is 04:30 UTC
+        (timedelta(hours=5, minutes=45), True),  # Nepal
+        (timedelta(hours=14, minutes=59), False),  # 10:00 there is 19:01 UTC the day before
+        (timedelta(hours=-3, minutes=-7), False),
+    ],
+)
+def test_the_slots_are_utcs_whatever_the_offset_the_times_are_given_in(
+    offset: timedelta, on_a_slot: bool
+) -> None:
+    start = datetime(2027, 3, 1, 10, tzinfo=timezone(offset))
+    if on_a_slot:
+        assert price(2, start=start).total == 9000
+        return
+    with pytest.raises(BookingError) as caught:
+        price(2, start=start)
+    assert caught.value.code == ErrorCode.INVALID_TIME_RANGE

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -198,7 +198,8 @@ def _units(pricing: Pricing, starts_at: datetime, ends_at: datetime) -> tuple[in
     duration = ends_at - starts_at
     if duration <= timedelta(0):
         raise BookingError(ErrorCode.INVALID_TIME_RANGE, "ends_at must be after starts_at")
-    if duration % SLOT or starts_at.minute % 15 or starts_at.second or starts_at.microsecond:
+    start = starts_at.astimezone(UTC)  # the slots are UTC's: an offset may move the minute
+    if duration % SLOT or start.minute % 15 or start.second or start.microsecond:
         raise BookingError(ErrorCode.INVALID_TIME_RANGE, "times must fall on 15-minute slots")
     minutes = int(duration.total_seconds()) // 60
     check_duration(minutes, pricing.max_hours)
