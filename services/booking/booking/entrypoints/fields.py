@@ -14,12 +14,9 @@ from typing import Annotated
 from fastapi import Path
 from pydantic import AfterValidator, AwareDatetime, Field, Strict, StringConstraints
 
+from eventkit.fields import MAX_AMOUNT, SINGLE_LINE, bounded_text
 from eventkit.http_errors import ID_MAX_LENGTH, ID_PATTERN
 
-# One line of text: no C0 control characters, no DEL.
-SINGLE_LINE = r"^[^\x00-\x1f\x7f]*$"
-# Free text (reasons, notes, descriptions): tabs and line breaks, no other control characters.
-MULTI_LINE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 # Ids clients name (listings, guests, payment methods, extras): printable ASCII without spaces.
 IDENT = ID_PATTERN
 
@@ -31,10 +28,6 @@ PaymentMethodId = Annotated[
     Field(description="Stripe PaymentMethod id. Test ids: pm_card_visa, pm_card_chargeDeclined."),
 ]
 ExtraCode = Annotated[str, StringConstraints(min_length=1, max_length=50, pattern=IDENT)]
-
-
-def bounded_text(max_length: int, min_length: int = 0) -> StringConstraints:
-    return StringConstraints(min_length=min_length, max_length=max_length, pattern=MULTI_LINE)
 
 
 Reason = Annotated[str, bounded_text(500)]
@@ -54,9 +47,8 @@ Extras = Annotated[
         examples=[{"lights": 1}],
     ),
 ]
-# Far below int64, above every processor's single-charge ceiling: the per-currency ceiling
-# (422 `amount_too_large`, domainkit.money) is checked where the currency is known.
-MAX_AMOUNT = 10**12
+# MAX_AMOUNT (eventkit.fields): the per-currency ceiling (422 `amount_too_large`,
+# domainkit.money) is checked where the currency is known.
 Amount = Annotated[int, Strict(), Field(ge=1, le=MAX_AMOUNT, description="Minor units.")]
 
 

@@ -51,6 +51,14 @@ async def first_open_day(conn: asyncpg.Connection, currency: str) -> date | None
     return found
 
 
+async def first_day(conn: asyncpg.Connection, currency: str) -> date | None:
+    """The earliest day with journals in `currency` (None: it has none)."""
+    found: date | None = await conn.fetchval(
+        "SELECT min(posted_on) FROM finance.journals WHERE currency = $1", currency
+    )
+    return found
+
+
 async def currencies(conn: asyncpg.Connection) -> list[str]:
     rows = await conn.fetch(
         "SELECT DISTINCT currency FROM finance.journals UNION "

@@ -5,7 +5,6 @@ finance, admin and service tokens; a change is recorded against the token's pers
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, FastAPI, Path, Query, Response
@@ -13,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from eventkit import acting
 from eventkit.endpoint import refusals
+from eventkit.fields import MAX_ROW_ID, BusinessDate, Currency, RequiredNote, RowId, SignedAmount
 from finance.domain.close import Acknowledgement
 from finance.domain.reconciliation import ExceptionKind
 from finance.entrypoints.books_report import report_csv
@@ -41,19 +41,24 @@ def plain_exception(row: Any, books: Books) -> dict[str, Any]:
 
 class Resolution(BaseModel):
     actor: IgnoredActor = None
-    note: str = Field(min_length=1, max_length=2000)
+    note: RequiredNote
 
 
 class CloseRequest(BaseModel):
-    business_date: date | None = Field(default=None, description="Default: yesterday.")
-    currency: str | None = Field(default=None, pattern=r"^[a-z]{3}$")
+    business_date: BusinessDate | None = Field(default=None, description="Default: yesterday.")
+    currency: Currency | None = None
 
 
 class AcknowledgementIn(BaseModel):
-    item: str = Field(min_length=1, max_length=100, examples=["stripe_available", "exception:7"])
-    amount: int = Field(description="The difference acknowledged (0 for an exception).")
+    item: str = Field(
+        min_length=1,
+        max_length=100,
+        pattern=r"^[a-z_]+(:[1-9][0-9]{0,18})?$",
+        examples=["stripe_available", "exception:7"],
+    )
+    amount: SignedAmount = Field(description="The difference acknowledged (0 for an exception).")
     actor: IgnoredActor = None
-    note: str = Field(min_length=1, max_length=2000)
+    note: RequiredNote
 
 
 @router.post("/reconciliation/runs", summary="Import Stripe's balance transactions and match")
@@ -82,7 +87,9 @@ async def list_exceptions(
     status: Literal["open", "resolved"] | None = "open",
     kind: ExceptionKind | None = None,
     currency: Annotated[str | None, Query(pattern=r"^[a-z]{3}$")] = None,
-    after: Annotated[int, Query(ge=0, description="Cursor: the last exception_id seen")] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=MAX_ROW_ID, description="Cursor: the last exception_id seen")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> ExceptionPage:
     books: Books = call.state["books"]
@@ -104,7 +111,7 @@ async def list_exceptions(
     ),
 )
 async def resolve_exception(
-    call: Command, exception_id: int, body: Annotated[Resolution, Body()]
+    call: Command, exception_id: Annotated[RowId, Path()], body: Annotated[Resolution, Body()]
 ) -> ReconException:
     books: Books = call.state["books"]
 
@@ -158,7 +165,7 @@ async def list_closes(
 )
 async def close_report(
     call: Reader,
-    business_date: date,
+    business_date: Annotated[BusinessDate, Path()],
     currency: Annotated[str, CURRENCY],
     format: Literal["json", "csv"] = "json",
 ) -> Any:
@@ -177,7 +184,7 @@ async def close_report(
 )
 async def acknowledge(
     call: Command,
-    business_date: date,
+    business_date: Annotated[BusinessDate, Path()],
     currency: Annotated[str, CURRENCY],
     body: Annotated[AcknowledgementIn, Body()],
 ) -> AcknowledgementOut:

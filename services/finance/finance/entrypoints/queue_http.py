@@ -9,7 +9,6 @@ A change may carry an Idempotency-Key (eventkit.endpoint)."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import Annotated
 
 import asyncpg
@@ -18,6 +17,7 @@ from pydantic import BaseModel, Field
 
 from eventkit import acting
 from eventkit.endpoint import refusals
+from eventkit.fields import Amount, BoundedInstant, Currency, Note, RequiredNote, one_line
 from eventkit.http_errors import ID_MAX_LENGTH, ID_PATTERN
 from finance.domain.payout_queue import State
 from finance.domain.reserves import ReserveKind, Scope
@@ -49,13 +49,13 @@ POLICY_REFUSALS = refusals(
 
 class StaffAction(BaseModel):
     actor: IgnoredActor = None
-    note: str = Field(min_length=1, max_length=2000, examples=["guest complaint under review"])
+    note: RequiredNote = Field(examples=["guest complaint under review"])
 
 
 class HostSettingsIn(BaseModel):
     actor: IgnoredActor = None
     payout_delay_hours: float | None = Field(default=None, ge=0, le=24 * 365)
-    risk_tier: str | None = Field(default=None, max_length=50)
+    risk_tier: Annotated[str, one_line(50)] | None = None
 
 
 class PolicyIn(BaseModel):
@@ -63,16 +63,18 @@ class PolicyIn(BaseModel):
     kind: ReserveKind
     percent_bps: int = Field(default=0, ge=0, le=10_000)
     hold_days: int = Field(default=0, ge=0, le=3650)
-    fixed_amount: int = Field(default=0, ge=0)
-    currency: str | None = Field(default=None, pattern=r"^[a-z]{3}$")
+    fixed_amount: Amount = 0
+    currency: Currency | None = None
     actor: IgnoredActor = None
-    note: str = Field(default="", max_length=2000)
+    note: Note = ""
 
 
 class AssignmentIn(BaseModel):
     scope: Scope
-    scope_key: str = Field(default="", max_length=100, description="Tier or host; '' for platform.")
-    policy_id: str = Field(min_length=1, max_length=100)
+    scope_key: Annotated[str, one_line(100)] = Field(
+        default="", description="Tier or host; '' for platform."
+    )
+    policy_id: str = Field(min_length=1, max_length=100, pattern=ID_PATTERN)
     actor: IgnoredActor = None
 
 
@@ -83,9 +85,16 @@ async def queue(
     host_account_id: Annotated[
         str | None, Query(max_length=ID_MAX_LENGTH, pattern=ID_PATTERN)
     ] = None,
-    due_before: datetime | None = None,
+    due_before: BoundedInstant | None = None,
     currency: Annotated[str | None, Query(pattern=r"^[a-z]{3}$")] = None,
-    cursor: Annotated[str | None, Query(max_length=2 * ID_MAX_LENGTH + 1)] = None,
+    cursor: Annotated[
+        str | None,
+        Query(
+            max_length=2 * ID_MAX_LENGTH + 1,
+            pattern=ID_PATTERN,
+            description="`next_cursor` of the page before: the entries after that entry id.",
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> QueuePage:
     async with call.connect() as conn:

@@ -17,6 +17,7 @@ from typing import Any
 
 import asyncpg
 
+from eventkit.fields import MAX_ROW_ID
 from eventkit.outbox import Outbox
 from finance.adapters import close_repository as close_db
 from finance.adapters import recon_repository as recon_db
@@ -112,12 +113,15 @@ class DailyClose:
         """A known difference, recorded before (or after) a close that it lets through. Only
         what a close can block on (a tie-out check or `exception:<id>`), and only for a day
         still open: a closed day's report is final."""
-        if ack.item not in CHECKS and not _exception_item(ack.item):
-            known = ", ".join(CHECKS)
-            raise CloseRefused(
-                "unknown_close_item", f"{ack.item!r} is not {known} or exception:<id>"
-            )
+        if day > self.today():
+            raise CloseRefused("day_not_over", f"{day} has not begun (today is {self.today()})")
         async with pool.acquire() as conn:
+            if ack.item not in CHECKS and not await _exception_item(conn, ack.item, currency):
+                known = ", ".join(CHECKS)
+                raise CloseRefused(
+                    "unknown_close_item",
+                    f"{ack.item!r} is not {known} or exception:<id> of a {currency} exception",
+                )
             last = await close_db.last_closed(conn, currency)
             if last is not None and day <= last:
                 raise CloseRefused("day_locked", f"{currency}: {last} is closed, so {day} is final")
@@ -155,6 +159,9 @@ class DailyClose:
         last = await close_db.last_closed(conn, currency)
         if last is not None and day < last:
             raise CloseRefused("day_locked", f"{currency}: {last} is closed, so {day} is locked")
+        began = await close_db.first_day(conn, currency)
+        if began is not None and day < began:
+            raise CloseRefused("before_first_day", f"{currency}: the books begin on {began}")
         first = await close_db.first_open_day(conn, currency)
         if first is not None and first < day:
             raise CloseRefused(
@@ -230,6 +237,10 @@ class DailyClose:
         await self.outbox.add(conn, event, key=key, correlation_id=uuid.uuid5(_NS, key))
 
 
-def _exception_item(item: str) -> bool:
+async def _exception_item(conn: asyncpg.Connection, item: str, currency: str) -> bool:
+    """`exception:<id>` naming a reconciliation exception of `currency`."""
     kind, _, number = item.partition(":")
-    return kind == "exception" and number.isdigit()
+    if kind != "exception" or not number.isdigit() or not 0 < int(number) <= MAX_ROW_ID:
+        return False
+    found = await recon_db.get_exception(conn, int(number))
+    return found is not None and found["currency"] == currency

@@ -30,7 +30,6 @@ from booking.domain.errors import BookingError, ErrorCode
 from booking.entrypoints.auth import Principal, Role
 from booking.entrypoints.command import AdminCommand, Command, GuestCommand, HostCommand, command
 from booking.entrypoints.common import ERRORS, Reader, shown_to
-from booking.entrypoints.fields import MULTI_LINE
 from booking.features.claims import service as claims
 from booking.features.claims import views as claims_views
 from booking.features.claims.domain.rules import (
@@ -41,6 +40,7 @@ from booking.features.claims.domain.rules import (
 )
 from booking.features.claims.schemas import ClaimContest, ClaimDecision, ClaimOut, FileClaimRequest
 from booking.service_layer.unit_of_work import UnitOfWork
+from eventkit.fields import MULTI_LINE
 
 # -- the claim's body: its limits, read before FastAPI parses it --------------------------------
 MAX_UPLOAD_BYTES = MAX_EVIDENCE_FILES * MAX_EVIDENCE_BYTES + 1024 * 1024
