@@ -95,6 +95,44 @@ async def test_forged_and_stale_webhooks_are_refused_and_not_stored(
     assert await _stored(pool, event["id"]) == 0
 
 
+def signed_body(body: bytes) -> dict[str, str]:
+    timestamp = int(time.time())
+    signature = hmac.new(SECRET.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return {"Stripe-Signature": f"t={timestamp},v1={signature.hexdigest()}"}
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        '{"object": {"id": "pi_x", "object": "payment_intent", "note": "\\ud800"}}',
+        '{"object": {"id": "pi_x", "object": "payment_intent", "amount": 2' + "0" * 30 + "}}",
+        '{"object": {"id": "pi_x", "object": "payment_intent", "amount": NaN}}',
+        '{"object": {"id": "pi_x", "object": "payment_intent", "amount": -Infinity}}',
+        "[" * 100_000 + "]" * 100_000,
+        "null",
+        '{"object": "pi_x"}',
+    ],
+    ids=[
+        "lone surrogate",
+        "beyond int64",
+        "NaN",
+        "Infinity",
+        "nested 100,000 deep",
+        "no data",
+        "no object",
+    ],
+)
+async def test_a_signed_body_that_cannot_be_stored_is_refused_not_a_500(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, data: str
+) -> None:
+    event_id = f"evt_{uuid.uuid4().hex[:16]}"
+    body = f'{{"id": "{event_id}", "type": "payment_intent.succeeded", "data": {data}}}'.encode()
+    answer = await client.post("/webhooks/stripe", content=body, headers=signed_body(body))
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"]["code"] == "webhook_signature_invalid"
+    assert await _stored(pool, event_id) == 0
+
+
 async def test_duplicates_are_stored_once_and_other_types_not_at_all(
     client: httpx.AsyncClient, pool: asyncpg.Pool
 ) -> None:
