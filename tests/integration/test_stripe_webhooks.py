@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from eventkit.db import create_pool
+from payments.adapters.webhook_repository import WebhooksRepository
 from payments.bootstrap import build_app, build_runtime
 from payments.config import PaymentsSettings
 from payments.service_layer import webhooks
@@ -293,3 +294,43 @@ async def test_the_platforms_payouts_are_announced_once_per_stripe_event(
         "usd",
     )
     assert announced[0]["arrival_date"] is not None and announced[0]["updated_at"] is not None
+
+
+async def test_an_event_that_cannot_be_applied_is_set_aside_and_holds_up_no_other(
+    pool: asyncpg.Pool,
+) -> None:
+    payment_id, intent = await _payment(pool)
+    poison = intent_event(intent, "succeeded", "payment_intent.succeeded")
+    del poison["data"]["object"]["id"]  # stored (as by an older receiver), cannot be applied
+    good = intent_event(intent, "succeeded", "payment_intent.succeeded")
+    async with pool.acquire() as conn:
+        for event in (poison, good):
+            assert await webhooks.store_event(conn, event)
+        await webhooks.apply_pending(conn)  # the poison first: it fails, the good one applies
+        status = await conn.fetchval(
+            "SELECT stripe_status FROM payments.payments WHERE payment_id = $1", payment_id
+        )
+        assert status == "succeeded"
+        for _ in range(webhooks.MAX_APPLY_ATTEMPTS):
+            await webhooks.apply_pending(conn)
+        row = await conn.fetchrow(
+            "SELECT attempts, last_error, failed_at, processed_at "
+            "FROM payments.stripe_webhook_events WHERE stripe_event_id = $1",
+            poison["id"],
+        )
+        assert row["attempts"] == webhooks.MAX_APPLY_ATTEMPTS  # not one more once set aside
+        assert row["failed_at"] is not None and row["processed_at"] is None
+        assert "KeyError" in row["last_error"]
+        assert await WebhooksRepository(conn).failed_count() >= 1
+        assert await webhooks.replay(conn, poison["id"]) is True  # ops: its attempts start over
+        row = await conn.fetchrow(
+            "SELECT attempts, failed_at FROM payments.stripe_webhook_events "
+            "WHERE stripe_event_id = $1",
+            poison["id"],
+        )
+        assert (row["attempts"], row["failed_at"]) == (0, None)
+        await conn.execute(  # leave nothing pending that fails for the tests after this one
+            "UPDATE payments.stripe_webhook_events SET processed_at = now() "
+            "WHERE stripe_event_id = $1",
+            poison["id"],
+        )

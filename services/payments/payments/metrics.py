@@ -16,6 +16,7 @@ from eventkit.periodic import every
 from eventkit.runtime import ServiceRuntime, Worker
 from eventkit.unit_of_work import after_commit
 from payments.adapters.repository import PaymentsRepository
+from payments.adapters.webhook_repository import WebhooksRepository
 
 CHARGE_ATTEMPTS = Counter(
     "payments_charge_attempts_total",
@@ -40,6 +41,10 @@ AUTHORIZATIONS_EXPIRING = Gauge(
     "payments_authorizations_expiring_24h",
     "Card authorizations not captured or voided that lapse within 24 hours.",
 )
+WEBHOOKS_FAILED = Gauge(
+    "payments_webhooks_failed",
+    "Stored Stripe events set aside after failing to apply, waiting for ops (webhook-replay).",
+)
 
 
 def charge_attempted(payment_method: str, outcome: str, decline_code: str | None) -> None:
@@ -62,5 +67,6 @@ def gauges_worker(lifetime: timedelta) -> Worker:
             lifetime - timedelta(hours=24)
         )
         AUTHORIZATIONS_EXPIRING.set(expiring)
+        WEBHOOKS_FAILED.set(await WebhooksRepository(runtime.db).failed_count())
 
     return every(metrics.refresh_seconds(), refresh, name="payments_gauges")

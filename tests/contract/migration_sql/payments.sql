@@ -556,3 +556,22 @@ CREATE INDEX ix_payments_authorized_since ON payments.payments (created_at) WHER
 
 DROP INDEX payments.ix_payments_authorized_at;
 
+-- migration 0018_webhook_failures.py
+-- upgrade
+ALTER TABLE payments.stripe_webhook_events ADD COLUMN attempts integer NOT NULL DEFAULT 0, ADD COLUMN last_error text, ADD COLUMN failed_at timestamptz;
+
+DROP INDEX payments.ix_stripe_webhook_events_pending;
+
+CREATE INDEX ix_stripe_webhook_events_pending ON payments.stripe_webhook_events (id) WHERE processed_at IS NULL AND failed_at IS NULL;
+
+CREATE INDEX ix_stripe_webhook_events_failed ON payments.stripe_webhook_events (id) WHERE failed_at IS NOT NULL;
+
+-- downgrade
+DROP INDEX payments.ix_stripe_webhook_events_failed;
+
+DROP INDEX payments.ix_stripe_webhook_events_pending;
+
+CREATE INDEX ix_stripe_webhook_events_pending ON payments.stripe_webhook_events (id) WHERE processed_at IS NULL;
+
+ALTER TABLE payments.stripe_webhook_events DROP COLUMN attempts, DROP COLUMN last_error, DROP COLUMN failed_at;
+

@@ -27,13 +27,35 @@ class WebhooksRepository:
         return bool(status == "INSERT 0 1")
 
     async def pending_event_ids(self, limit: int) -> list[int]:
-        """Stored events not applied yet, in arrival order."""
+        """Stored events not applied yet (and not given up on), in arrival order."""
         rows = await self.db.fetch(
             "SELECT id FROM payments.stripe_webhook_events WHERE processed_at IS NULL "
-            "ORDER BY id LIMIT $1",
+            "AND failed_at IS NULL ORDER BY id LIMIT $1",
             limit,
         )
         return [row["id"] for row in rows]
+
+    async def record_failure(self, event_id: int, error: str, max_attempts: int) -> bool:
+        """Count a failed attempt at applying a stored event; True when it was the last one
+        (the event is then `failed_at` and out of the pending ones until replayed)."""
+        failed: bool | None = await self.db.fetchval(
+            "UPDATE payments.stripe_webhook_events SET attempts = attempts + 1, "
+            "last_error = left($2, 2000), "
+            "failed_at = CASE WHEN attempts + 1 >= $3 THEN now() END "
+            "WHERE id = $1 AND processed_at IS NULL RETURNING failed_at IS NOT NULL",
+            event_id,
+            error,
+            max_attempts,
+        )
+        return bool(failed)
+
+    async def failed_count(self) -> int:
+        """Stored events given up on, waiting for ops (`webhook-replay`)."""
+        count: int = await self.db.fetchval(
+            "SELECT count(*) FROM payments.stripe_webhook_events "
+            "WHERE failed_at IS NOT NULL AND processed_at IS NULL"
+        )
+        return count
 
     async def take_event(self, event_id: int) -> tuple[str, dict[str, Any]] | None:
         """Claim a stored event still to apply, marked processed in the caller's transaction
@@ -51,8 +73,8 @@ class WebhooksRepository:
     async def mark_unprocessed(self, stripe_event_id: str) -> bool:
         """Have a stored event applied again; False when there is no such event."""
         status = await self.db.execute(
-            "UPDATE payments.stripe_webhook_events SET processed_at = NULL "
-            "WHERE stripe_event_id = $1",
+            "UPDATE payments.stripe_webhook_events SET processed_at = NULL, attempts = 0, "
+            "last_error = NULL, failed_at = NULL WHERE stripe_event_id = $1",
             stripe_event_id,
         )
         return bool(status == "UPDATE 1")

@@ -5,8 +5,10 @@ Besides PaymentIntents, disputes (a card's: `dispute_intake`; a bank debit's ret
 (`payout.*` without an `account`) are announced as `payments.platform_payout_updated`.
 Only the allow-listed event types are stored (others are answered 200 and dropped, so Stripe
 stops resending them). Stripe does not order its events: a PaymentIntent's status only moves
-forward along its rank, so an older event arriving after a newer one changes nothing. Ops can
-have a stored event applied again (`python -m payments webhook-replay <event id>`).
+forward along its rank, so an older event arriving after a newer one changes nothing. An event
+that fails to apply is retried each round and set aside after `MAX_APPLY_ATTEMPTS` (`failed_at`,
+its last error kept), so it never holds up the others. Ops can have a stored event applied
+again (`python -m payments webhook-replay <event id>`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import asyncpg
 
 from domainkit.ids import new_uuid
 from eventkit import periodic, unit_of_work
+from eventkit.outages import is_conflict, is_outage
 from eventkit.outbox import Outbox
 from eventkit.rows import expect_changed
 from eventkit.runtime import ServiceRuntime
@@ -33,6 +36,8 @@ from payments.service_layer.unit_of_work import UnitOfWork
 
 log = logging.getLogger("payments.webhooks")
 _OUTBOX = Outbox("payments", producer="payments")
+# A stored event that fails this many times is set aside until ops replay it.
+MAX_APPLY_ATTEMPTS = 5
 
 
 ALLOWED_TYPES = frozenset(
@@ -118,18 +123,38 @@ async def apply_pending(
     applied = 0
     # One at a time, in order of arrival: the events of one payment must not run concurrently.
     for event_id in await WebhooksRepository(conn).pending_event_ids(limit):
-        async with unit_of_work.transaction(conn):
-            uow = UnitOfWork(conn, _OUTBOX)
-            # Marked processed as it is claimed: if applying it fails, the transaction rolls
-            # the mark back with everything else.
-            claimed = await uow.webhooks.take_event(event_id)
-            if claimed is None:
-                continue  # another worker has it, or had it
-            event_type, payload = claimed
-            await apply_event(uow, payload, bank_debit_return_window)
-            _observe_lag(event_type, payload)
-            applied += 1
+        try:
+            applied += await _apply_one(conn, event_id, bank_debit_return_window)
+        except Exception as exc:
+            if is_outage(exc) or is_conflict(exc):
+                raise  # the database is away, or a lock conflict: the next round retries
+            await _failed(conn, event_id, exc)
     return applied
+
+
+async def _apply_one(conn: asyncpg.Connection, event_id: int, return_window: timedelta) -> int:
+    async with unit_of_work.transaction(conn):
+        uow = UnitOfWork(conn, _OUTBOX)
+        # Marked processed as it is claimed: if applying it fails, the transaction rolls the
+        # mark back with everything else.
+        claimed = await uow.webhooks.take_event(event_id)
+        if claimed is None:
+            return 0  # another worker has it, or had it
+        event_type, payload = claimed
+        await apply_event(uow, payload, return_window)
+        _observe_lag(event_type, payload)
+        return 1
+
+
+async def _failed(conn: asyncpg.Connection, event_id: int, exc: Exception) -> None:
+    """A stored event that could not be applied is counted, and after MAX_APPLY_ATTEMPTS set
+    aside for ops (`failed_at`, the `payments_webhooks_failed` gauge), so that it never holds
+    up the events behind it."""
+    error = f"{type(exc).__name__}: {exc}"
+    if await WebhooksRepository(conn).record_failure(event_id, error, MAX_APPLY_ATTEMPTS):
+        log.error("webhook %s set aside after %d attempts: %s", event_id, MAX_APPLY_ATTEMPTS, error)
+    else:
+        log.warning("webhook %s not applied, retried next round: %s", event_id, error)
 
 
 def _observe_lag(event_type: str, event: dict[str, Any]) -> None:
