@@ -58,6 +58,13 @@ def test_each_field_admits_only_its_roles(ops: Ops, role: str, query: str, allow
         ('{ deadLetters(service: "nobody") { total } }', "invalid_request"),
         ('{ deadLetters(service: "payments", state: "odd") { total } }', "invalid_request"),
         ("{ me { sub ", "invalid_request"),
+        # values the database cannot take: the caller's mistake, not a bug
+        ('{ timeline(id: "a\\u0000b") { correlationId } }', "invalid_request"),
+        ('{ timeline(id: "\\ud800") { correlationId } }', "invalid_request"),
+        # an id is one path segment of the service it is asked of, never a way to another route
+        ('{ claim(id: "../bookings/x") { claimId } }', "invalid_id"),
+        ('{ checkoutGroup(id: "a/b?c=d") { groupId } }', "invalid_id"),
+        ('{ payment(id: "..") { id } }', "invalid_id"),
         (
             'mutation { skipDeadLetter(idempotencyToken: "", service: "payments", partition: 0, '
             'offset: 0, note: "x") { state } }',
@@ -86,3 +93,18 @@ def test_me_names_the_signed_in_staff_member(ops: Ops) -> None:
         "sub": "ana",
         "role": "trust",
     }
+
+
+def test_a_body_nested_past_the_parser_is_refused_with_a_code(ops: Ops) -> None:
+    answer = httpx.post(
+        f"{ops.url}/graphql",
+        content=b"[" * 100_000 + b"]" * 100_000,
+        headers={
+            "Authorization": f"Bearer {ops.token('admin')}",
+            "Content-Type": "application/json",
+        },
+    )
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"]["code"] == "malformed_json"
+    documented = httpx.get(f"{ops.url}/openapi.json").json()["paths"]["/graphql"]["post"]
+    assert "400" in documented["responses"]

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from ops.adapters.staff_apis import Json, StaffApi, idempotency_header
+from ops.adapters.staff_apis import Json, StaffApi, idempotency_header, seg
 
 
 class BookingApi(StaffApi):
@@ -23,10 +23,10 @@ class BookingApi(StaffApi):
         return await self._doc("GET", "/v1/bookings", params=filters)
 
     async def booking(self, booking_id: str) -> Json:
-        return await self._doc("GET", f"/v1/bookings/{booking_id}")
+        return await self._doc("GET", f"/v1/bookings/{seg(booking_id)}")
 
     async def group(self, group_id: str) -> Json:
-        return await self._doc("GET", f"/v1/checkout-groups/{group_id}")
+        return await self._doc("GET", f"/v1/checkout-groups/{seg(group_id)}")
 
     async def groups(self, **filters: str | int | None) -> Json:
         """`GET /v1/checkout-groups` (`status`, `guest_id`, `cursor`, `limit`; staff see
@@ -47,15 +47,15 @@ class BookingApi(StaffApi):
         )
 
     async def claim(self, claim_id: str) -> Json:
-        return await self._doc("GET", f"/v1/claims/{claim_id}")
+        return await self._doc("GET", f"/v1/claims/{seg(claim_id)}")
 
     async def booking_claims(self, booking_id: str) -> list[Json]:
-        return await self._list("GET", f"/v1/bookings/{booking_id}/claims")
+        return await self._list("GET", f"/v1/bookings/{seg(booking_id)}/claims")
 
     async def decide_claim(
         self, claim_id: str, amount: int, note: str = "", *, idempotency_key: str | None = None
     ) -> Json:
         """An admin's decision on a contested or unanswered claim (0 dismisses it)."""
-        path = f"/v1/claims/{claim_id}/decide"
+        path = f"/v1/claims/{seg(claim_id)}/decide"
         body = {"amount": amount, "note": note}
         return await self._doc("POST", path, headers=idempotency_header(idempotency_key), json=body)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from ops.adapters.staff_apis import Json, StaffApi
+from ops.adapters.staff_apis import Json, StaffApi, seg
 
 
 class DisputesApi(StaffApi):
@@ -21,16 +21,18 @@ class DisputesApi(StaffApi):
 
     async def case(self, dispute_id: str) -> Json:
         """The case with its evidence, history, money and submissions."""
-        return await self._doc("GET", f"/v1/disputes/{dispute_id}")
+        return await self._doc("GET", f"/v1/disputes/{seg(dispute_id)}")
 
     async def summary_pdf(self, dispute_id: str) -> bytes:
-        return (await self._call("GET", f"/v1/disputes/{dispute_id}/evidence/summary.pdf")).content
+        return (
+            await self._call("GET", f"/v1/disputes/{seg(dispute_id)}/evidence/summary.pdf")
+        ).content
 
     async def edit_evidence(
         self, dispute_id: str, text: Mapping[str, str | None], *, acting_for: str
     ) -> Json:
         """Set (a string) or remove (None) evidence text fields: the case."""
-        path = f"/v1/disputes/{dispute_id}/evidence"
+        path = f"/v1/disputes/{seg(dispute_id)}/evidence"
         return await self._doc("PATCH", path, acting_for=acting_for, json={"text": dict(text)})
 
     async def upload_evidence(
@@ -44,7 +46,7 @@ class DisputesApi(StaffApi):
         acting_for: str,
     ) -> Json:
         """A file for an evidence field (`receipt`, `service_documentation`, ...)."""
-        path = f"/v1/disputes/{dispute_id}/evidence/files"
+        path = f"/v1/disputes/{seg(dispute_id)}/evidence/files"
         files = {"file": (filename, content, content_type)}
         return await self._doc(
             "POST", path, acting_for=acting_for, data={"field": field}, files=files
@@ -52,18 +54,22 @@ class DisputesApi(StaffApi):
 
     async def submit(self, dispute_id: str, *, acting_for: str) -> Json:
         """Submit the evidence: the case `submitting`, with the request's id."""
-        return await self._doc("POST", f"/v1/disputes/{dispute_id}/submit", acting_for=acting_for)
+        return await self._doc(
+            "POST", f"/v1/disputes/{seg(dispute_id)}/submit", acting_for=acting_for
+        )
 
     async def accept(self, dispute_id: str, *, acting_for: str) -> Json:
         """Concede the dispute: the case `accepting`."""
-        return await self._doc("POST", f"/v1/disputes/{dispute_id}/accept", acting_for=acting_for)
+        return await self._doc(
+            "POST", f"/v1/disputes/{seg(dispute_id)}/accept", acting_for=acting_for
+        )
 
     async def host_fault(
         self, dispute_id: str, at_fault: bool, note: str, *, acting_for: str
     ) -> Json:
-        path = f"/v1/disputes/{dispute_id}/host-fault"
+        path = f"/v1/disputes/{seg(dispute_id)}/host-fault"
         body = {"at_fault": at_fault, "note": note}
         return await self._doc("POST", path, acting_for=acting_for, json=body)
 
     async def charge(self, payment_id: str) -> Json:
-        return await self._doc("GET", f"/v1/charges/{payment_id}")
+        return await self._doc("GET", f"/v1/charges/{seg(payment_id)}")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from ops.adapters.staff_apis import Json, StaffApi, plain
+from ops.adapters.staff_apis import Json, StaffApi, plain, seg
 
 
 class FinanceApi(StaffApi):
@@ -21,10 +21,10 @@ class FinanceApi(StaffApi):
 
     async def payout_entry(self, entry_id: str) -> Json:
         """One entry with its history, reserves, releases and dispute recoveries."""
-        return await self._doc("GET", f"/v1/payouts/queue/{entry_id}")
+        return await self._doc("GET", f"/v1/payouts/queue/{seg(entry_id)}")
 
     async def _payout_action(self, action: str, entry_id: str, note: str, acting_for: str) -> Json:
-        path = f"/v1/payouts/queue/{entry_id}/{action}"
+        path = f"/v1/payouts/queue/{seg(entry_id)}/{seg(action)}"
         return await self._doc("POST", path, acting_for=acting_for, json={"note": note})
 
     async def hold(self, entry_id: str, note: str, *, acting_for: str) -> Json:
@@ -48,7 +48,7 @@ class FinanceApi(StaffApi):
         risk_tier: str | None = None,
     ) -> Json:
         body: dict[str, Any] = {"payout_delay_hours": payout_delay_hours, "risk_tier": risk_tier}
-        path = f"/v1/payouts/hosts/{host_account_id}"
+        path = f"/v1/payouts/hosts/{seg(host_account_id)}"
         return await self._doc("PUT", path, acting_for=acting_for, json=body)
 
     async def reserve_policies(self) -> Json:
@@ -99,10 +99,10 @@ class FinanceApi(StaffApi):
         return await self._list("GET", "/v1/closes", params={"currency": currency})
 
     async def close_report(self, business_date: date, currency: str) -> Json:
-        return await self._doc("GET", f"/v1/closes/{business_date.isoformat()}/{currency}")
+        return await self._doc("GET", f"/v1/closes/{seg(business_date)}/{seg(currency)}")
 
     async def close_report_csv(self, business_date: date, currency: str) -> str:
-        path = f"/v1/closes/{business_date.isoformat()}/{currency}"
+        path = f"/v1/closes/{seg(business_date)}/{seg(currency)}"
         return (await self._call("GET", path, params={"format": "csv"})).text
 
     async def acknowledge(
@@ -116,7 +116,7 @@ class FinanceApi(StaffApi):
         acting_for: str,
     ) -> Json:
         """Acknowledge a known difference (`amount`, minor units) or exception (0)."""
-        path = f"/v1/closes/{business_date.isoformat()}/{currency}/acknowledgements"
+        path = f"/v1/closes/{seg(business_date)}/{seg(currency)}/acknowledgements"
         body = {"item": item, "amount": amount, "note": note}
         return await self._doc("POST", path, acting_for=acting_for, json=body)
 
@@ -130,17 +130,17 @@ class FinanceApi(StaffApi):
         return await self._page(path, filters, status="open", after=0, limit=100)
 
     async def resolve_exception(self, exception_id: int, note: str, *, acting_for: str) -> Json:
-        path = f"/v1/reconciliation/exceptions/{exception_id}/resolve"
+        path = f"/v1/reconciliation/exceptions/{seg(exception_id)}/resolve"
         return await self._doc("POST", path, acting_for=acting_for, json={"note": note})
 
     async def trial_balance(self) -> Json:
         return await self._doc("GET", "/v1/ledger/trial-balance")
 
     async def booking_journals(self, booking_id: str) -> list[Json]:
-        return await self._list("GET", f"/v1/ledger/bookings/{booking_id}")
+        return await self._list("GET", f"/v1/ledger/bookings/{seg(booking_id)}")
 
     async def dispute_books(self, dispute_id: str) -> Json:
-        return await self._doc("GET", f"/v1/ledger/disputes/{dispute_id}")
+        return await self._doc("GET", f"/v1/ledger/disputes/{seg(dispute_id)}")
 
     async def payables(self, booking_id: str) -> Json:
         params: dict[str, Any] = {"booking_id": booking_id}

@@ -3,7 +3,7 @@ credential: a payment, a booking's payments, refunds (docs/api.md, "Staff reads"
 
 from __future__ import annotations
 
-from ops.adapters.staff_apis import Json, StaffApi
+from ops.adapters.staff_apis import Json, StaffApi, seg
 
 
 class PaymentsApi(StaffApi):
@@ -12,7 +12,7 @@ class PaymentsApi(StaffApi):
     service = "payments"
 
     async def payment(self, payment_id: str) -> Json:
-        return await self._doc("GET", f"/v1/payments/{payment_id}")
+        return await self._doc("GET", f"/v1/payments/{seg(payment_id)}")
 
     async def payments(self, booking_id: str) -> list[Json]:
         """A booking's payments (and a group's, by the group id), oldest first."""

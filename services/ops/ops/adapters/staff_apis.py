@@ -17,17 +17,21 @@ with status 503 and code `service_unavailable`. Results are the services' JSON d
 from __future__ import annotations
 
 import inspect
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import date, datetime
 from types import TracebackType
 from typing import Any, Self
+from urllib.parse import quote
 
 import httpx
 
 from eventkit.acting import ACTING_FOR_HEADER
 from eventkit.auth import SERVICE_TOKEN_TTL_SECONDS, service_token
+from eventkit.http_errors import ID_MAX_LENGTH, ID_PATTERN
 
+_ID = re.compile(ID_PATTERN)
 TokenProvider = Callable[[], str | Awaitable[str]]
 Json = dict[str, Any]
 
@@ -87,6 +91,16 @@ class ServiceCredential:
             self._token = self._mint(self._secret, self._service, self._ttl)
             self._renew_at = now + self._ttl * 0.8
         return self._token
+
+
+def seg(value: Any) -> str:
+    """One path segment from a caller's value: an id of the form every service's ids take
+    (eventkit.http_errors.ID_PATTERN, so never `..`, a slash or a query), percent-encoded; else
+    ApiError 422 `invalid_id`, before any request goes out."""
+    text = value.isoformat() if isinstance(value, date | datetime) else str(value)
+    if len(text) > 2 * ID_MAX_LENGTH + 1 or not _ID.fullmatch(text):
+        raise ApiError(422, "invalid_id", f"{text[:50]!r} is not an id")
+    return quote(text, safe=":@")
 
 
 def plain(value: Any) -> Any:

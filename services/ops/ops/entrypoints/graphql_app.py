@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from strawberry.fastapi import GraphQLRouter
 
 from eventkit.auth import Principal, Role, require
+from eventkit.endpoint import refusals
 from eventkit.http_errors import MALFORMED_JSON, error_body
 from ops.entrypoints.graphql_schema import build_schema
 
@@ -51,7 +52,15 @@ def install(app: FastAPI) -> None:
         allow_queries_via_get=False,
         multipart_uploads_enabled=True,
     )
-    app.include_router(router, prefix="/graphql", tags=["staff"])
+    app.include_router(
+        router,
+        prefix="/graphql",
+        tags=["staff"],
+        responses=refusals(
+            r400="The body is not a GraphQL request: not JSON (`malformed_json`), another "
+            "content type, an empty or batched body (`invalid_request`)"
+        ),
+    )
     app.middleware("http")(coded_transport_refusals)
 
 
@@ -60,7 +69,10 @@ async def coded_transport_refusals(
 ) -> Response:
     """Strawberry answers a request it cannot read (a body that is not JSON, another content
     type, a query by GET) with a plain-text 4xx; here it gets the project's error body."""
-    response = await call_next(request)
+    try:
+        response = await call_next(request)
+    except RecursionError:  # a body nested past the JSON parser's depth
+        return JSONResponse(error_body(MALFORMED_JSON, "nested too deep"), status_code=400)
     plain = response.headers.get("content-type", "").startswith("text/plain")
     if not (request.url.path.startswith("/graphql") and response.status_code >= 400 and plain):
         return response

@@ -1,6 +1,6 @@
 """Every GraphQL error carries `extensions.code`: the project's code for a refusal (OpsError,
-eventkit.dlq's AdminError), `invalid_request` for a query the schema rejects (bad input is
-never an internal error), and `internal_error` for a bug, whose details stay in the log."""
+eventkit.dlq's AdminError), `invalid_request` for a query the schema rejects or a value the
+database cannot take (bad input is never an internal error), and `internal_error` for a bug, whose details stay in the log."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
+import asyncpg
 import strawberry
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql.error import GraphQLError
@@ -28,6 +29,10 @@ def coded(error: GraphQLError) -> GraphQLError:
         # "409 illegal_transition:" prefix its str() has for logs.
         code = str(original.code)  # type: ignore[union-attr]
         message = str(getattr(original, "message", None) or original)
+    elif isinstance(original, asyncpg.DataError | UnicodeEncodeError):
+        # A value the database cannot take (a NUL, a lone surrogate, a number out of range)
+        # came from the caller: their request, not our bug.
+        code, message = "invalid_request", "a value in the request cannot be stored or searched"
     elif original is None or error.path is None:
         # Not raised by a resolver (no path): the query or a variable's value did not fit the
         # schema, e.g. a Date variable "2026-13-45" or an Int beyond 32 bits.
