@@ -69,6 +69,9 @@ def service_token(secret: str, service: str, ttl_seconds: int = SERVICE_TOKEN_TT
     return issue_token(secret, service, Role.SERVICE, ttl_seconds)
 
 
+SUB_MAX_LENGTH = 255
+
+
 def decode_token(secret: str, token: str) -> Principal:
     try:
         principal, expires = _verified(secret, token)
@@ -90,6 +93,9 @@ def _verified(secret: str, token: str) -> tuple[Principal, float]:
     sub = str(claims["sub"]).strip()
     if not sub:  # every action is recorded against the token's subject: it names someone
         raise ValueError("its subject (sub) is blank")
+    # Recorded and searched as it is: one line of at most SUB_MAX_LENGTH characters.
+    if len(sub) > SUB_MAX_LENGTH or not sub.isprintable():
+        raise ValueError(f"its subject (sub) is not one line of 1 to {SUB_MAX_LENGTH} characters")
     return Principal(sub=sub, role=Role(str(claims.get("role")))), float(claims["exp"])
 
 

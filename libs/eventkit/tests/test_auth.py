@@ -84,3 +84,11 @@ def test_a_token_naming_nobody_is_refused(sub: str) -> None:
     # Every action is recorded against the subject; a blank one would act anonymously.
     with pytest.raises(AuthError):
         decode_token(SECRET, issue_token(SECRET, sub, Role.ADMIN))
+
+
+@pytest.mark.parametrize("sub", ["a\x00b", "line\nbreak", "\ud800", "x" * 256])
+def test_a_subject_that_cannot_be_recorded_is_refused(sub: str) -> None:
+    # The subject is stored and searched as it is: one line, no NUL, at most 255 characters.
+    with pytest.raises(AuthError):
+        decode_token(SECRET, issue_token(SECRET, sub, Role.GUEST))
+    assert decode_token(SECRET, issue_token(SECRET, "anna.müller@example.com", "guest")).sub
