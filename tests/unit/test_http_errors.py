@@ -124,6 +124,22 @@ async def test_unknown_routes_and_methods_get_the_error_body(
     assert_error(await client.put("/healthz"), 405, "method_not_allowed")
 
 
+@pytest.mark.parametrize(
+    ("name", "path", "methods"),
+    [
+        ("booking", "/v1/bookings", "GET, POST"),
+        ("booking", "/v1/invites", "GET, POST"),
+        ("finance", "/v1/closes", "GET, POST"),
+        ("finance", "/v1/payouts/reserve-policies", "GET, POST"),
+    ],
+)
+async def test_a_405_names_every_method_the_path_takes(name: str, path: str, methods: str) -> None:
+    async for client in _client(SERVICES[name]()):
+        refused = await client.delete(path)
+        assert_error(refused, 405, "method_not_allowed")
+        assert refused.headers["allow"] == methods
+
+
 @pytest.mark.parametrize(("name", "path"), sorted(MALFORMED_IDS.items()))
 async def test_malformed_ids_are_refused_before_any_query(name: str, path: str) -> None:
     async for client in _client(SERVICES[name]()):

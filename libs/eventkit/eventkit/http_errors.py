@@ -24,6 +24,7 @@ from fastapi.routing import APIRoute
 from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 log = logging.getLogger("eventkit.http")
 
@@ -129,9 +130,27 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         code = MALFORMED_JSON  # FastAPI could not decode the body it expected as JSON
     if exc.status_code == 404 and detail == "Not Found":
         message = f"no route {request.url.path}"
+    headers = exc.headers
     if exc.status_code == 405:
         message = f"{request.method} is not allowed on {request.url.path}"
-    return error_response(request, exc.status_code, code, message, headers=exc.headers)
+        headers = {**(headers or {}), "Allow": ", ".join(_allowed(request))}
+    return error_response(request, exc.status_code, code, message, headers=headers)
+
+
+_METHODS = ("DELETE", "GET", "PATCH", "POST", "PUT")
+
+
+def _allowed(request: Request) -> list[str]:
+    """Every method some route takes on this path (Starlette names only the first route's,
+    and a path's GET and POST are often two routes, or two included routers')."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    ]
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
