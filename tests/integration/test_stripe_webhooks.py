@@ -93,6 +93,9 @@ async def test_forged_and_stale_webhooks_are_refused_and_not_stored(
     body, headers = signed(event, at=int(time.time()) - 3600)  # beyond the 5-minute tolerance
     stale = await client.post("/webhooks/stripe", content=body, headers=headers)
     assert stale.status_code == 400
+    body, headers = signed(event, at=int(time.time()) + 3600)  # a replay good until then
+    ahead = await client.post("/webhooks/stripe", content=body, headers=headers)
+    assert ahead.status_code == 400
     assert await _stored(pool, event["id"]) == 0
 
 

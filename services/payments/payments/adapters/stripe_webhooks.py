@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from typing import Any, Final
 
 import stripe
@@ -31,6 +32,7 @@ def verify_webhook(
     try:
         text = payload.decode("utf-8")
         stripe.WebhookSignature.verify_header(text, signature_header, secret, tolerance)
+        _not_from_the_future(signature_header, tolerance)
         # What Stripe never sends and the database cannot store is refused, not a 500: an
         # integer beyond int64, NaN or Infinity, a lone surrogate, nesting past the parser's.
         event = json.loads(text, parse_int=_int64, parse_constant=_no_constant)
@@ -50,6 +52,14 @@ def verify_webhook(
     if "\\u0000" in text:  # Postgres' jsonb cannot store it; Stripe never sends it
         raise WebhookSignatureError("invalid webhook payload: NUL character")
     return event
+
+
+def _not_from_the_future(signature_header: str, tolerance: int) -> None:
+    """The SDK refuses a signature older than `tolerance`; one dated further ahead is refused
+    too, or a captured request could be replayed until its far-future time."""
+    stamps = [p.strip()[2:] for p in signature_header.split(",") if p.strip().startswith("t=")]
+    if stamps and int(stamps[0]) > time.time() + tolerance:
+        raise stripe.SignatureVerificationError("Timestamp in the future", signature_header)
 
 
 def _int64(literal: str) -> int:
