@@ -62,9 +62,9 @@ def test_each_field_admits_only_its_roles(ops: Ops, role: str, query: str, allow
         ('{ timeline(id: "a\\u0000b") { correlationId } }', "invalid_request"),
         ('{ timeline(id: "\\ud800") { correlationId } }', "invalid_request"),
         # an id is one path segment of the service it is asked of, never a way to another route
-        ('{ claim(id: "../bookings/x") { claimId } }', "invalid_id"),
-        ('{ checkoutGroup(id: "a/b?c=d") { groupId } }', "invalid_id"),
-        ('{ payment(id: "..") { id } }', "invalid_id"),
+        ('{ claim(id: "../bookings/x") { claimId } }', "validation_failed"),
+        ('{ checkoutGroup(id: "a/b?c=d") { groupId } }', "validation_failed"),
+        ('{ payment(id: "..") { id } }', "validation_failed"),
         (
             'mutation { skipDeadLetter(idempotencyToken: "", service: "payments", partition: 0, '
             'offset: 0, note: "x") { state } }',

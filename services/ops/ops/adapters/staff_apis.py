@@ -96,10 +96,10 @@ class ServiceCredential:
 def seg(value: Any) -> str:
     """One path segment from a caller's value: an id of the form every service's ids take
     (eventkit.http_errors.ID_PATTERN, so never `..`, a slash or a query), percent-encoded; else
-    ApiError 422 `invalid_id`, before any request goes out."""
+    ApiError 422 `validation_failed`, before any request goes out."""
     text = value.isoformat() if isinstance(value, date | datetime) else str(value)
     if len(text) > 2 * ID_MAX_LENGTH + 1 or not _ID.fullmatch(text):
-        raise ApiError(422, "invalid_id", f"{text[:50]!r} is not an id")
+        raise ApiError(422, "validation_failed", f"{text[:50]!r} is not an id")
     return quote(text, safe=":@")
 
 
