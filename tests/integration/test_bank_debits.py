@@ -269,6 +269,35 @@ async def test_a_return_after_success_is_a_dispute_reported_after_capture(
     assert not _of(await _published(harness.pool, payment_id), FundsClearedV1)
 
 
+async def test_a_return_delivered_before_the_settlement_waits_for_it(
+    harness: PaymentsHarness, sim: httpx.AsyncClient
+) -> None:
+    # Stripe does not order its events: the dispute (the return) may come first.
+    _booking_id, payment_id = await _start_debit(harness)
+    intent_id = (await harness.payment(payment_id))["payment_intent_id"]
+    await sim.post(f"/_sim/intents/{intent_id}/ach", json={"outcome": "succeed"})
+    settled = await _webhook_events(sim, "payment_intent.succeeded", intent_id)
+    charge = settled[0]["data"]["object"]["latest_charge"]
+    charge_id = charge["id"] if isinstance(charge, dict) else charge
+    assert (await sim.post(f"/_sim/charges/{charge_id}/ach_return", json={})).status_code == 200
+    disputes = await _webhook_events(sim, "charge.dispute.created", charge_id, field="charge")
+    await _deliver_webhooks(harness.pool, disputes)  # alone: it waits, stored and not failed
+    assert (await harness.payment(payment_id))["status"] == "processing"
+    waiting = await harness.pool.fetchrow(
+        "SELECT processed_at, attempts, failed_at FROM payments.stripe_webhook_events "
+        "WHERE stripe_event_id = $1",
+        disputes[0]["id"],
+    )
+    assert tuple(waiting) == (None, 0, None)
+    await _deliver_webhooks(harness.pool, settled)  # then the settlement, and the return after
+    payment = await harness.payment(payment_id)
+    assert payment["status"] == "returned" and payment["return_code"] == "debit_not_authorized"
+    published = await _published(harness.pool, payment_id)
+    assert len(_of(published, PaymentCapturedV2)) == 1
+    [returned] = _of(published, PaymentReturnedV1)
+    assert returned.after_capture and returned.dispute_id == disputes[0]["data"]["object"]["id"]
+
+
 async def test_a_returned_debit_is_paid_by_a_new_card_payment(
     harness: PaymentsHarness, sim: httpx.AsyncClient
 ) -> None:

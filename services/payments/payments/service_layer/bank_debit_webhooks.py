@@ -148,6 +148,10 @@ async def _returned(
     )
 
 
+class SettlementPending(Exception):
+    """A bank debit's return arrived before its settlement: the stored event waits for it."""
+
+
 async def apply_dispute(uow: UnitOfWork, event: dict[str, Any]) -> None:
     """`charge.dispute.created` on a captured bank debit: the bank returned it after it
     succeeded (a card's dispute is not this module's)."""
@@ -159,6 +163,10 @@ async def apply_dispute(uow: UnitOfWork, event: dict[str, Any]) -> None:
     intent = dispute.get("payment_intent")
     intent_id = intent.get("id") if isinstance(intent, dict) else intent
     payment = await uow.bank_debits.lock_debit_by_charge(charge_id, intent_id)
+    if payment is not None and payment["status"] == PaymentStatus.PROCESSING:
+        # Stripe does not order its events: the return came before the settlement it returns
+        # (a charge is disputed only once it succeeded). Applied once the settlement is.
+        raise SettlementPending(f"dispute {dispute.get('id')} before {payment['payment_id']}")
     if payment is None or payment["status"] != PaymentStatus.CAPTURED:
         return
     await _returned(

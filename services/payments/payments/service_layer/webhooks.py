@@ -7,8 +7,9 @@ Only the allow-listed event types are stored (others are answered 200 and droppe
 stops resending them). Stripe does not order its events: a PaymentIntent's status only moves
 forward along its rank, so an older event arriving after a newer one changes nothing. An event
 that fails to apply is retried each round and set aside after `MAX_APPLY_ATTEMPTS` (`failed_at`,
-its last error kept), so it never holds up the others. Ops can have a stored event applied
-again (`python -m payments webhook-replay <event id>`).
+its last error kept), so it never holds up the others; a bank debit's return that arrives
+before its settlement waits for it, uncounted. Ops can have a stored event applied again
+(`python -m payments webhook-replay <event id>`).
 """
 
 from __future__ import annotations
@@ -125,6 +126,8 @@ async def apply_pending(
     for event_id in await WebhooksRepository(conn).pending_event_ids(limit):
         try:
             applied += await _apply_one(conn, event_id, bank_debit_return_window)
+        except bank_debit_webhooks.SettlementPending as exc:
+            log.info("webhook %s waits (not a failure): %s", event_id, exc)
         except Exception as exc:
             if is_outage(exc) or is_conflict(exc):
                 raise  # the database is away, or a lock conflict: the next round retries
