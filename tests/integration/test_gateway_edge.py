@@ -160,6 +160,20 @@ async def test_unbookable_time_ranges_are_refused_with_their_code(
     await nothing_held(booking_pool, guest)
 
 
+async def test_a_stay_in_the_past_is_neither_quoted_nor_booked(
+    gateway: httpx.AsyncClient, booking_pool: asyncpg.Pool, listing: str, guest: str
+) -> None:
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=2)
+    body = booking(listing, starts_at=iso(start), ends_at=iso(start + timedelta(hours=2)))
+    for path in ("/v1/bookings", "/v1/quotes"):
+        payload = body if path == "/v1/bookings" else {**body, "payment_method": None}
+        payload = {k: v for k, v in payload.items() if v is not None}
+        assert_refused(
+            await gateway.post(path, json=payload, headers=bearer(guest)), 422, "invalid_time_range"
+        )
+    await nothing_held(booking_pool, guest)
+
+
 async def test_a_start_beyond_the_horizon_is_refused(
     gateway: httpx.AsyncClient, booking_pool: asyncpg.Pool, listing: str, guest: str
 ) -> None:

@@ -80,6 +80,8 @@ async def create_quote(
     guests: int,
     extras: Mapping[str, int],
 ) -> dict[str, Any]:
+    if starts_at <= datetime.now(UTC):  # it could never be booked: a checkout refuses it too
+        raise BookingError(ErrorCode.INVALID_TIME_RANGE, "a quote is for a stay in the future")
     listing = await listing_for_sale(uow, listing_id)
     q = await price(uow, listing, starts_at, ends_at, guests=guests, extras=extras)
     row = {
