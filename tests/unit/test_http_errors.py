@@ -127,10 +127,11 @@ async def test_unknown_routes_and_methods_get_the_error_body(
 @pytest.mark.parametrize(
     ("name", "path", "methods"),
     [
-        ("booking", "/v1/bookings", "GET, POST"),
-        ("booking", "/v1/invites", "GET, POST"),
-        ("finance", "/v1/closes", "GET, POST"),
-        ("finance", "/v1/payouts/reserve-policies", "GET, POST"),
+        ("booking", "/v1/bookings", "GET, HEAD, POST"),
+        ("booking", "/v1/invites", "GET, HEAD, POST"),
+        ("finance", "/v1/closes", "GET, HEAD, POST"),
+        ("finance", "/v1/payouts/reserve-policies", "GET, HEAD, POST"),
+        ("payments", "/webhooks/stripe", "POST"),
     ],
 )
 async def test_a_405_names_every_method_the_path_takes(name: str, path: str, methods: str) -> None:
@@ -219,3 +220,14 @@ async def test_html_routes_answer_an_escaped_html_page() -> None:
         assert response.status_code == 422
         assert response.headers["content-type"].startswith("text/html")
         assert "validation_failed" in response.text
+
+
+async def test_head_answers_wherever_get_does_without_a_body(
+    service: tuple[str, httpx.AsyncClient],
+) -> None:
+    _, client = service
+    got, head = await client.get("/healthz"), await client.head("/healthz")
+    assert (head.status_code, head.content) == (200, b"")
+    assert head.headers["content-type"] == got.headers["content-type"]
+    refused = await client.head("/v1/no-such-thing")
+    assert (refused.status_code, refused.content) == (404, b"")

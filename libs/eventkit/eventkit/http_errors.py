@@ -144,13 +144,14 @@ def _allowed(request: Request) -> list[str]:
     """Every method some route takes on this path (Starlette names only the first route's,
     and a path's GET and POST are often two routes, or two included routers')."""
     routes = request.app.router.routes
-    return [
+    allowed = [
         method
         for method in _METHODS
         if any(
             route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
         )
     ]
+    return sorted([*allowed, "HEAD"]) if "GET" in allowed else allowed  # eventkit.head
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:

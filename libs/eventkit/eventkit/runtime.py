@@ -22,6 +22,7 @@ from eventkit import heap, http_errors, logs, metrics, metrics_refresh, tracing
 from eventkit.consumer import MessageProcessor
 from eventkit.db import create_pool, plain_dsn
 from eventkit.dead_letters import DeadLetters
+from eventkit.head import HeadAsGet
 from eventkit.housekeeping import trim_eventing_tables
 from eventkit.keyed_consumer import KeyedConsumer
 from eventkit.producer import durable_producer
@@ -181,6 +182,7 @@ def create_app(runtime: ServiceRuntime, **fastapi_kwargs: Any) -> FastAPI:
     http_errors.install(app)  # one error body and its OpenAPI docs for every service
     metrics.install(app, runtime.name)  # GET /metrics beside /healthz
     app.add_middleware(logs.CorrelationMiddleware)
+    app.add_middleware(HeadAsGet)  # HEAD wherever GET is
 
     @app.get("/healthz", tags=["ops"], summary="Liveness and eventing status")
     async def healthz() -> dict[str, Any]:
