@@ -1,6 +1,7 @@
 """Every GraphQL error carries `extensions.code`: the project's code for a refusal (OpsError,
 eventkit.dlq's AdminError), `invalid_request` for a query the schema rejects or a value the
-database cannot take (bad input is never an internal error), and `internal_error` for a bug, whose details stay in the log."""
+database cannot take (bad input is never an internal error), and `internal_error` for a bug,
+whose details stay in the log."""
 
 from __future__ import annotations
 
