@@ -235,15 +235,22 @@ async def test_a_debit_the_bank_refuses_is_returned_before_capture_once(
     assert not _of(await _published(harness.pool, payment_id), FundsClearedV1)
 
 
-async def test_a_return_after_success_is_a_dispute_reported_after_capture(
+async def _succeeded_debit(
     harness: PaymentsHarness, sim: httpx.AsyncClient
-) -> None:
+) -> tuple[str, list[dict[str, Any]]]:
+    """A bank debit the bank settles at the simulator: its payment id and the settlement's
+    webhook events (not delivered yet)."""
     _booking_id, payment_id = await _start_debit(harness)
     intent_id = (await harness.payment(payment_id))["payment_intent_id"]
     await sim.post(f"/_sim/intents/{intent_id}/ach", json={"outcome": "succeed"})
-    await _deliver_webhooks(
-        harness.pool, await _webhook_events(sim, "payment_intent.succeeded", intent_id)
-    )
+    return payment_id, await _webhook_events(sim, "payment_intent.succeeded", intent_id)
+
+
+async def test_a_return_after_success_is_a_dispute_reported_after_capture(
+    harness: PaymentsHarness, sim: httpx.AsyncClient
+) -> None:
+    payment_id, settled = await _succeeded_debit(harness, sim)
+    await _deliver_webhooks(harness.pool, settled)
     charge_id = (await harness.payment(payment_id))["charge_id"]
     answer = await sim.post(f"/_sim/charges/{charge_id}/ach_return", json={})
     assert answer.status_code == 200
@@ -273,10 +280,7 @@ async def test_a_return_delivered_before_the_settlement_waits_for_it(
     harness: PaymentsHarness, sim: httpx.AsyncClient
 ) -> None:
     # Stripe does not order its events: the dispute (the return) may come first.
-    _booking_id, payment_id = await _start_debit(harness)
-    intent_id = (await harness.payment(payment_id))["payment_intent_id"]
-    await sim.post(f"/_sim/intents/{intent_id}/ach", json={"outcome": "succeed"})
-    settled = await _webhook_events(sim, "payment_intent.succeeded", intent_id)
+    payment_id, settled = await _succeeded_debit(harness, sim)
     charge = settled[0]["data"]["object"]["latest_charge"]
     charge_id = charge["id"] if isinstance(charge, dict) else charge
     assert (await sim.post(f"/_sim/charges/{charge_id}/ach_return", json={})).status_code == 200
