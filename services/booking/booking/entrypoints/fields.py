@@ -8,13 +8,12 @@ offset at year 9999 cannot even be converted to UTC). Refusals are 422 `validati
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import Path
-from pydantic import AfterValidator, AwareDatetime, Field, Strict, StringConstraints
+from pydantic import Field, Strict, StringConstraints
 
-from eventkit.fields import MAX_AMOUNT, SINGLE_LINE, bounded_text
+from eventkit.fields import MAX_AMOUNT, SINGLE_LINE, BoundedInstant, bounded_text
 from eventkit.http_errors import ID_MAX_LENGTH, ID_PATTERN
 
 # Ids clients name (listings, guests, payment methods, extras): printable ASCII without spaces.
@@ -52,14 +51,5 @@ Extras = Annotated[
 Amount = Annotated[int, Strict(), Field(ge=1, le=MAX_AMOUNT, description="Minor units.")]
 
 
-def _sane_instant(value: datetime) -> datetime:
-    if not 2000 <= value.year <= 2199:
-        raise ValueError("a time between the years 2000 and 2199")
-    return value
-
-
-Instant = Annotated[
-    AwareDatetime,
-    AfterValidator(_sane_instant),
-    Field(description="ISO 8601 with a UTC offset, years 2000 to 2199."),
-]
+# Aware, in the years 2000-2199 (an offset at year 9999 cannot even be converted to UTC).
+Instant = BoundedInstant
