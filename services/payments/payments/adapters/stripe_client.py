@@ -9,8 +9,8 @@ replays the original result instead of charging twice.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Final, TypedDict, TypeVar
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Final, TypedDict, TypeVar
 
 import stripe
 
@@ -129,16 +129,23 @@ class Failure(TypedDict):
 
 
 def decline_fields(error: object | None, declined: bool) -> Failure:
-    """Why Stripe declined an intent (its last error: the payment's or the setup's), as a
-    result's failure fields; none when it was not declined."""
+    """Why Stripe declined an intent (its last error: the payment's or the setup's, a mapping
+    or an SDK object), as a result's failure fields; none when it was not declined."""
     if not declined:
         return {"failure_code": None, "decline_code": None, "failure_message": None}
-    code = getattr(error, "code", None)
+    code = _field(error, "code")
     return {
         "failure_code": code,
-        "decline_code": getattr(error, "decline_code", None) or code,
-        "failure_message": getattr(error, "message", None),
+        "decline_code": _field(error, "decline_code") or code,
+        "failure_message": _field(error, "message"),
     }
+
+
+def _field(value: object, name: str) -> Any:
+    """`value`'s field `name`: a mapping's key (Stripe's JSON, an SDK object) or an attribute."""
+    if isinstance(value, Mapping):
+        return value.get(name)
+    return getattr(value, name, None)
 
 
 def card_error_fields(exc: stripe.CardError) -> Failure:
@@ -152,10 +159,11 @@ def card_error_fields(exc: stripe.CardError) -> Failure:
 
 
 def id_of(value: object) -> str | None:
-    """The id of an expandable field (an id, an expanded object, or None)."""
+    """The id of an expandable field (an id, an expanded object or its JSON, or None)."""
     if value is None or isinstance(value, str):
         return value
-    return getattr(value, "id", None)
+    found = _field(value, "id")
+    return found if isinstance(found, str) else None
 
 
 def translate_error(exc: stripe.StripeError) -> StripeGatewayError:

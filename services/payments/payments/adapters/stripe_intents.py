@@ -3,8 +3,9 @@ intent (`intent_result`) or from a card decline (`declined_result`)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import stripe
 
@@ -68,33 +69,34 @@ class PaymentIntentResult:
         return self.declined and self.failure_code == AUTHENTICATION_REQUIRED
 
 
-def intent_result(intent: stripe.PaymentIntent) -> PaymentIntentResult:
-    charge = intent.latest_charge
-    charge_id = charge if isinstance(charge, str) or charge is None else charge.id
+def intent_result(intent: Mapping[str, Any]) -> PaymentIntentResult:
+    """A PaymentIntent as Stripe answers it: its JSON (a raw request's, `stripe_charges`) or
+    an SDK object (both are mappings)."""
+    charge = intent.get("latest_charge")
+    charge_id = charge if isinstance(charge, str) or charge is None else charge.get("id")
     brand = last4 = bank_name = bank_last4 = None
     secure = False
-    if isinstance(charge, stripe.Charge):
-        details = getattr(charge, "payment_method_details", None)
-        card = getattr(details, "card", None)
-        brand, last4 = getattr(card, "brand", None), getattr(card, "last4", None)
-        three_d = getattr(card, "three_d_secure", None)
-        secure = getattr(three_d, "result", None) == "authenticated"
-        bank = getattr(details, "us_bank_account", None)
-        bank_name, bank_last4 = getattr(bank, "bank_name", None), getattr(bank, "last4", None)
-    error = getattr(intent, "last_payment_error", None)
-    declined = intent.status == "requires_payment_method" and error is not None
+    if isinstance(charge, Mapping):
+        details = charge.get("payment_method_details") or {}
+        card = details.get("card") or {}
+        brand, last4 = card.get("brand"), card.get("last4")
+        secure = (card.get("three_d_secure") or {}).get("result") == "authenticated"
+        bank = details.get("us_bank_account") or {}
+        bank_name, bank_last4 = bank.get("bank_name"), bank.get("last4")
+    error = intent.get("last_payment_error")
+    declined = intent["status"] == "requires_payment_method" and error is not None
     return PaymentIntentResult(
-        id=intent.id,
-        status=DECLINED if declined else intent.status,
-        amount=intent.amount,
-        amount_capturable=intent.amount_capturable,
-        amount_received=intent.amount_received,
-        currency=intent.currency,
+        id=intent["id"],
+        status=DECLINED if declined else intent["status"],
+        amount=intent["amount"],
+        amount_capturable=intent["amount_capturable"],
+        amount_received=intent["amount_received"],
+        currency=intent["currency"],
         charge_id=charge_id,
         card_brand=brand,
         card_last4=last4,
-        transfer_group=getattr(intent, "transfer_group", None),
-        payment_method=id_of(getattr(intent, "payment_method", None)),
+        transfer_group=intent.get("transfer_group"),
+        payment_method=id_of(intent.get("payment_method")),
         bank_name=bank_name,
         bank_last4=bank_last4,
         three_d_secure=secure,
@@ -103,16 +105,16 @@ def intent_result(intent: stripe.PaymentIntent) -> PaymentIntentResult:
     )
 
 
-def _next_action(intent: stripe.PaymentIntent) -> dict[str, str | None]:
+def _next_action(intent: Mapping[str, Any]) -> dict[str, str | None]:
     """What the client must do for an intent in ``requires_action`` (3-D Secure)."""
-    if intent.status != "requires_action":
+    if intent["status"] != "requires_action":
         return {}
-    action = getattr(intent, "next_action", None)
-    redirect = getattr(action, "redirect_to_url", None)
+    action = intent.get("next_action") or {}
+    redirect = action.get("redirect_to_url") or {}
     return {
-        "client_secret": getattr(intent, "client_secret", None),
-        "next_action_type": getattr(action, "type", None),
-        "redirect_url": getattr(redirect, "url", None),
+        "client_secret": intent.get("client_secret"),
+        "next_action_type": action.get("type"),
+        "redirect_url": redirect.get("url"),
     }
 
 

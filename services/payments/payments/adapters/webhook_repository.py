@@ -6,6 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from payments.adapters.repository import PaymentsDB
+from payments.domain.checkout import US_BANK_ACCOUNT
+from payments.domain.payment import PaymentStatus
 
 
 class WebhooksRepository:
@@ -15,16 +17,38 @@ class WebhooksRepository:
     def __init__(self, db: PaymentsDB) -> None:
         self.db = db
 
-    async def store_event(self, event: dict[str, Any]) -> bool:
-        """True if new; a redelivered Stripe event hits UNIQUE(stripe_event_id), a no-op."""
-        status = await self.db.execute(
-            "INSERT INTO payments.stripe_webhook_events (stripe_event_id, type, payload) "
-            "VALUES ($1, $2, $3::jsonb) ON CONFLICT (stripe_event_id) DO NOTHING",
+    async def store_event(self, event: dict[str, Any], settled_by: list[str] | None) -> str:
+        """Store a received event: "new", "settled" (new, and stored as processed: see
+        `webhooks.store_event`) or "duplicate" (a redelivered Stripe event hits
+        UNIQUE(stripe_event_id), a no-op).
+
+        `settled_by`: for a PaymentIntent's event, the intent statuses at or beyond the
+        event's. When the intent has payments, each holds one of them, none awaits the guest's
+        authentication and no bank debit awaits its settlement, the event can change nothing
+        and is stored as processed. The payments are read without a lock: a concurrent change
+        only moves a payment's status forward, which keeps such an event a no-op."""
+        intent = event["data"]["object"].get("id") if settled_by else None
+        settled = await self.db.fetchval(
+            "INSERT INTO payments.stripe_webhook_events (stripe_event_id, type, payload, "
+            "processed_at) SELECT $1, $2, $3::jsonb, CASE WHEN $4::text IS NOT NULL "
+            "AND EXISTS (SELECT 1 FROM payments.payments WHERE payment_intent_id = $4) "
+            "AND NOT EXISTS (SELECT 1 FROM payments.payments p WHERE p.payment_intent_id = $4 "
+            "AND (p.stripe_status IS NULL OR p.stripe_status <> ALL($5::text[]) "
+            "OR p.status = $6 OR (p.payment_method_type = $7 AND p.status = $8))) "
+            "THEN now() END "
+            "ON CONFLICT (stripe_event_id) DO NOTHING RETURNING processed_at IS NOT NULL",
             event["id"],
             event["type"],
             event,
+            intent,
+            settled_by or [],
+            PaymentStatus.REQUIRES_ACTION,
+            US_BANK_ACCOUNT,
+            PaymentStatus.PROCESSING,
         )
-        return bool(status == "INSERT 0 1")
+        if settled is None:
+            return "duplicate"
+        return "settled" if settled else "new"
 
     async def pending_event_ids(self, limit: int) -> list[int]:
         """Stored events not applied yet (and not given up on), in arrival order."""
