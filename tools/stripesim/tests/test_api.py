@@ -1300,3 +1300,21 @@ async def test_connect_accounts_onboard_through_a_control_that_sends_account_upd
         ("acct_1HostLoft01", False),
         (created["id"], True),
     ]  # newest first, as Stripe lists events
+
+
+async def test_the_api_answers_before_the_router_and_other_methods_still_reach_it(
+    api: httpx.AsyncClient,
+) -> None:
+    """`/v1` requests skip FastAPI's router (`app.DirectApi`): Stripe's answers and headers
+    all the same; a method the API does not take is still the router's 405."""
+    created = await api.post("/v1/customers", headers=AUTH, data={"email": "a@example.com"})
+    assert created.status_code == 200 and created.headers["request-id"].startswith("req_")
+    assert created.json()["object"] == "customer"
+    unknown = await api.get("/v1/nothing_here", headers=AUTH)
+    assert unknown.status_code == 404
+    assert unknown.json()["error"]["type"] == "invalid_request_error"
+    assert (await api.get("/v1/customers")).status_code == 401  # no key: Stripe's refusal
+    put = await api.put("/v1/customers", headers=AUTH)
+    assert put.status_code == 405
+    assert set(put.headers["allow"].split(", ")) == {"GET", "POST", "DELETE"}
+    assert (await api.get("/_sim/openapi.json")).status_code == 200
