@@ -14,6 +14,7 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
+from eventkit.http_protocol import HttpProtocol
 from eventkit.logs import setup_logging
 from eventkit.runtime import ServiceRuntime
 from eventkit.settings import ServiceSettings
@@ -85,6 +86,7 @@ def service_main(
         app(service),
         host=config.http_host,
         port=config.http_port,
+        http=HttpProtocol,  # a request it cannot parse is refused in the project's error body
         log_level="warning",
         log_config=None,  # uvicorn's lines go through the root handler: JSON like the others
     )
