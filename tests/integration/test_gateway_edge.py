@@ -230,6 +230,8 @@ async def test_a_group_whose_total_exceeds_one_charge_is_refused(
             "amount_too_large",
         ),
         ({"expires_at": "2999-01-01T00:00:00Z"}, 422, "validation_failed"),
+        # open past its own start: accepting it would book a stay already under way
+        ({"expires_at": iso(START + timedelta(hours=1))}, 422, "invalid_time_range"),
     ],
 )
 async def test_invites_refuse_absurd_prices_and_text(

@@ -127,6 +127,11 @@ class Invite:
             raise BookingError(ErrorCode.INVALID_TIME_RANGE, "an invite must start in the future")
         if expires_at <= now:
             raise BookingError(ErrorCode.VALIDATION_FAILED, "expires_at must be in the future")
+        if expires_at > starts_at:
+            raise BookingError(
+                ErrorCode.INVALID_TIME_RANGE,
+                "expires_at must not be after starts_at: the guest accepts before the stay",
+            )
 
     @staticmethod
     def total(price: int, extras: Iterable[InviteExtra], currency: str) -> int:

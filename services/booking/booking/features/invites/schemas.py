@@ -54,7 +54,9 @@ class SendInviteRequest(RequestBody):
         max_length=20,
         description="Priced add-ons; the guest pays `amount` plus every extra.",
     )
-    expires_at: Instant = Field(description="The guest must accept before this.")
+    expires_at: Instant = Field(
+        description="The guest must accept before this; no later than `starts_at`."
+    )
     note: Annotated[str, bounded_text(1000)] = ""
 
 
