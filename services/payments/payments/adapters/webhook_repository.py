@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -17,38 +18,51 @@ class WebhooksRepository:
     def __init__(self, db: PaymentsDB) -> None:
         self.db = db
 
-    async def store_event(self, event: dict[str, Any], settled_by: list[str] | None) -> str:
-        """Store a received event: "new", "settled" (new, and stored as processed: see
-        `webhooks.store_event`) or "duplicate" (a redelivered Stripe event hits
-        UNIQUE(stripe_event_id), a no-op).
-
-        `settled_by`: for a PaymentIntent's event, the intent statuses at or beyond the
-        event's. When the intent has payments, each holds one of them, none awaits the guest's
-        authentication and no bank debit awaits its settlement, the event can change nothing
-        and is stored as processed. The payments are read without a lock: a concurrent change
-        only moves a payment's status forward, which keeps such an event a no-op."""
-        intent = event["data"]["object"].get("id") if settled_by else None
-        settled = await self.db.fetchval(
-            "INSERT INTO payments.stripe_webhook_events (stripe_event_id, type, payload, "
-            "processed_at) SELECT $1, $2, $3::jsonb, CASE WHEN $4::text IS NOT NULL "
-            "AND EXISTS (SELECT 1 FROM payments.payments WHERE payment_intent_id = $4) "
-            "AND NOT EXISTS (SELECT 1 FROM payments.payments p WHERE p.payment_intent_id = $4 "
-            "AND (p.stripe_status IS NULL OR p.stripe_status <> ALL($5::text[]) "
-            "OR p.status = $6 OR (p.payment_method_type = $7 AND p.status = $8))) "
-            "THEN now() END "
-            "ON CONFLICT (stripe_event_id) DO NOTHING RETURNING processed_at IS NOT NULL",
+    async def store_event(self, event: dict[str, Any]) -> bool:
+        """True if new; a redelivered Stripe event hits UNIQUE(stripe_event_id), a no-op."""
+        status = await self.db.execute(
+            "INSERT INTO payments.stripe_webhook_events (stripe_event_id, type, payload) "
+            "VALUES ($1, $2, $3::jsonb) ON CONFLICT (stripe_event_id) DO NOTHING",
             event["id"],
             event["type"],
             event,
-            intent,
-            settled_by or [],
+        )
+        return bool(status == "INSERT 0 1")
+
+    async def settle_passed(
+        self, ranks: Mapping[str, int], limit: int
+    ) -> list[tuple[str, Any]]:
+        """Mark processed, in one statement, the pending PaymentIntent events (the first
+        `limit`) that their payments have passed: the intent has payments, each holds a status
+        of the event's rank or later (`ranks`), none awaits the guest's authentication and no
+        bank debit awaits its settlement. Applying such an event changes nothing. Each one's
+        type and Stripe `created`. A concurrent change to a payment only moves it forward,
+        which keeps such an event a no-op; two workers settle an event once (the re-checked
+        `processed_at IS NULL`)."""
+        rows = await self.db.fetch(
+            "WITH rank (status, at) AS (SELECT * FROM unnest($1::text[], $2::int[])), "
+            "pending AS (SELECT e.id, e.payload->'data'->'object'->>'id' AS intent, r.at "
+            "FROM payments.stripe_webhook_events e "
+            "JOIN rank r ON r.status = e.payload->'data'->'object'->>'status' "
+            "WHERE e.processed_at IS NULL AND e.failed_at IS NULL "
+            "AND e.payload->'data'->'object'->>'object' = 'payment_intent' "
+            "ORDER BY e.id LIMIT $3) "
+            "UPDATE payments.stripe_webhook_events w SET processed_at = now() FROM pending p "
+            "WHERE w.id = p.id AND w.processed_at IS NULL "
+            "AND EXISTS (SELECT 1 FROM payments.payments WHERE payment_intent_id = p.intent) "
+            "AND NOT EXISTS (SELECT 1 FROM payments.payments x "
+            "LEFT JOIN rank h ON h.status = x.stripe_status WHERE x.payment_intent_id = p.intent "
+            "AND (h.at IS NULL OR h.at < p.at OR x.status = $4 "
+            "OR (x.payment_method_type = $5 AND x.status = $6))) "
+            "RETURNING w.type, w.payload->'created' AS created",
+            list(ranks),
+            list(ranks.values()),
+            limit,
             PaymentStatus.REQUIRES_ACTION,
             US_BANK_ACCOUNT,
             PaymentStatus.PROCESSING,
         )
-        if settled is None:
-            return "duplicate"
-        return "settled" if settled else "new"
+        return [(row["type"], row["created"]) for row in rows]
 
     async def pending_event_ids(self, limit: int) -> list[int]:
         """Stored events not applied yet (and not given up on), in arrival order."""
