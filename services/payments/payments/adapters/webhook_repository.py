@@ -29,9 +29,7 @@ class WebhooksRepository:
         )
         return bool(status == "INSERT 0 1")
 
-    async def settle_passed(
-        self, ranks: Mapping[str, int], limit: int
-    ) -> list[tuple[str, Any]]:
+    async def settle_passed(self, ranks: Mapping[str, int], limit: int) -> list[tuple[str, Any]]:
         """Mark processed, in one statement, the pending PaymentIntent events (the first
         `limit`) that their payments have passed: the intent has payments, each holds a status
         of the event's rank or later (`ranks`), none awaits the guest's authentication and no
