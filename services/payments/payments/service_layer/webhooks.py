@@ -118,15 +118,17 @@ async def apply_pending(
     """Reconcile our payment rows with Stripe's view of their PaymentIntents (and settle,
     or record the return of, bank debits: `bank_debits`).
 
-    One transaction per stored event: applying one locks its payment row, and the consumer's
-    transactions for that payment (recording the authorization, the capture) wait for it. A
-    batch of events in one transaction held up to a hundred payments' rows for its whole
-    length, which under load made every authorization and capture wait about a second."""
+    First the intents' events their payments have passed, settled in one statement (applying
+    them would change nothing); then one transaction per other stored event: applying one
+    locks its payment row, and the consumer's transactions for that payment (recording the
+    authorization, the capture) wait for it. A batch of events in one transaction held up to a
+    hundred payments' rows for its whole length, which under load made every authorization and
+    capture wait about a second."""
     applied = 0
     # The usual case first: an intent's event whose status payments' own API call recorded
     # already changes nothing, and a whole batch of them is settled in one statement.
     for event_type, created in await WebhooksRepository(conn).settle_passed(STATUS_RANK, limit):
-        _observe_lag(event_type, {"created": created})
+        _observe_lag(event_type, created)
         applied += 1
     # One at a time, in order of arrival: the events of one payment must not run concurrently.
     for event_id in await WebhooksRepository(conn).pending_event_ids(limit):
@@ -151,7 +153,7 @@ async def _apply_one(conn: asyncpg.Connection, event_id: int, return_window: tim
             return 0  # another worker has it, or had it
         event_type, payload = claimed
         await apply_event(uow, payload, return_window)
-        _observe_lag(event_type, payload)
+        _observe_lag(event_type, payload.get("created"))
         return 1
 
 
@@ -166,10 +168,9 @@ async def _failed(conn: asyncpg.Connection, event_id: int, exc: Exception) -> No
         log.warning("webhook %s not applied, retried next round: %s", event_id, error)
 
 
-def _observe_lag(event_type: str, event: dict[str, Any]) -> None:
-    """Webhook lag: Stripe's `created` (whole seconds) to applied. A simulator whose clock runs
-    ahead of ours gives a negative figure, counted as 0."""
-    created = event.get("created")
+def _observe_lag(event_type: str, created: object) -> None:
+    """Webhook lag: the event's Stripe `created` (whole seconds) to applied. A simulator whose
+    clock runs ahead of ours gives a negative figure, counted as 0."""
     if isinstance(created, int | float):
         lag = datetime.now(UTC).timestamp() - created
         metrics.webhook_applied(event_type, max(0.0, lag))
