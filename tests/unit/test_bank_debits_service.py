@@ -181,10 +181,10 @@ async def test_the_funds_are_received_then_cleared(fake: FakeUnitOfWork) -> None
     await handlers.on_funds_cleared(uow, _env(cleared), cleared)  # not received yet
     assert _row(fake, booking_id)["funds_status"] == "pending"
     other = _captured(booking_id, payment_id="pay_other")
-    assert await handlers.on_payment_captured(uow, _env(other), other)  # ours, nothing to do
+    assert await handlers.on_payment_captured(uow, _env(other), other, _row(fake, booking_id))
     assert _row(fake, booking_id)["funds_status"] == "pending"
     captured = _captured(booking_id)
-    assert await handlers.on_payment_captured(uow, _env(captured), captured)
+    assert await handlers.on_payment_captured(uow, _env(captured), captured, _row(fake, booking_id))
     row = _row(fake, booking_id)
     assert (row["payment_status"], row["funds_status"]) == ("captured", "received")
     await handlers.on_funds_cleared(uow, _env(cleared), cleared)
@@ -202,9 +202,9 @@ async def test_captures_that_are_not_a_debits_are_left_to_others(
         _captured(card, "card", payment_id="pay_card"),  # a card booking
         _captured(ach, charge_request_id="chg_1"),  # an extra charge
         _captured(ach, "card", payment_id="pay_card"),  # a card payment, nothing due
-        _captured(str(uuid.uuid4())),  # no such booking
     ):
-        assert not await handlers.on_payment_captured(uow, _env(event), event)
+        row = _row(fake, event.booking_id)
+        assert not await handlers.on_payment_captured(uow, _env(event), event, row)
     assert kernel == [] and _row(fake, ach)["version"] == 1
 
 
@@ -215,7 +215,7 @@ async def test_a_returned_debit_paid_by_card_confirms_the_booking_again(
     fake.timers.pending[(RETURNED_DEBIT_WINDOW, booking_id)] = datetime.now(UTC)
     paid = _captured(booking_id, "card", payment_id="pay_card")
     assert await bank_debits.BankDebitHandlers().on_payment_captured(
-        fake.as_uow(), _env(paid), paid
+        fake.as_uow(), _env(paid), paid, _row(fake, booking_id)
     )
     [(step, (args, changes))] = kernel
     assert (step, args[1]["booking_id"], args[2]) == ("received", uuid.UUID(booking_id), paid)

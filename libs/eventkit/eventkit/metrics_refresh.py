@@ -40,7 +40,8 @@ class LagSource(Protocol):
 def workers() -> list[Worker]:
     if not metrics.enabled():
         return []
-    return [every(metrics.refresh_seconds(), refresh, name="metrics_refresh")]
+    # Read-only: abandoned at the stop rather than waited for (eventkit.periodic).
+    return [every(metrics.refresh_seconds(), refresh, name="metrics_refresh", abandon_on_stop=True)]
 
 
 async def refresh(runtime: ServiceRuntime) -> None:

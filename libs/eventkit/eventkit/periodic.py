@@ -3,6 +3,11 @@
 A failing step is logged and tried again on the next round (the database or broker may be
 briefly away); it never ends the loop. A draining worker (`drain=True`) goes again at once
 while its step reports work done (a truthy result), and waits only once there is none.
+
+At the stop a step under way is waited for (the runtime cancels it after its stop timeout),
+except a read-only one (`abandon_on_stop=True`: the gauges' refresh), which is cancelled at
+once: nothing it does needs finishing, and its calls to a broker client the consumer is
+closing could otherwise hang until that timeout.
 """
 
 from __future__ import annotations
@@ -21,14 +26,18 @@ log = logging.getLogger("eventkit.periodic")
 Step = Callable[["ServiceRuntime"], Awaitable[object]]
 
 
-def every(seconds: float, step: Step, *, name: str, drain: bool = False) -> Worker:
+def every(
+    seconds: float, step: Step, *, name: str, drain: bool = False, abandon_on_stop: bool = False
+) -> Worker:
     """A runtime worker that runs `step(runtime)` now and then every `seconds` (draining: again
-    at once while the step answers something truthy)."""
+    at once while the step answers something truthy; `abandon_on_stop`: cancelled, not waited
+    for, when the stop comes during a step)."""
 
     async def worker(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
-                more = await step(runtime)
+                work = step(runtime)
+                more = await (_unless_stopped(work, stop) if abandon_on_stop else work)
             except Exception as exc:
                 log.warning("%s %s failed, retried in %.1fs: %r", runtime.name, name, seconds, exc)
                 more = False
@@ -38,5 +47,20 @@ def every(seconds: float, step: Step, *, name: str, drain: bool = False) -> Work
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=seconds)
 
-    worker.__name__ = name
+    worker.__name__ = worker.__qualname__ = name
     return worker
+
+
+async def _unless_stopped(work: Awaitable[object], stop: asyncio.Event) -> object:
+    """`work`'s result; None, the work cancelled, when `stop` is set first."""
+    task = asyncio.ensure_future(work)
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+        if not task.done():
+            task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        return await task
+    return None

@@ -37,6 +37,9 @@ log = logging.getLogger("eventkit.runtime")
 # Connections beyond the consumer's: HTTP requests, the scheduler and the other workers. The
 # relay has its own connection outside the pool.
 POOL_HEADROOM = 8
+# How long a stopping service waits for each of its tasks (relay, consumer, workers) to finish
+# what it is doing before cancelling it.
+STOP_TIMEOUT_SECONDS = 10
 
 Worker = Callable[["ServiceRuntime", asyncio.Event], Coroutine[Any, Any, None]]
 
@@ -86,7 +89,8 @@ class ServiceRuntime:
         )
         self.tasks.append(asyncio.create_task(self.relay.run(self.stop_event), name="relay"))
         for worker in (trim_eventing_tables, *metrics_refresh.workers(), *self.workers):
-            self.tasks.append(asyncio.create_task(worker(self, self.stop_event)))
+            name = getattr(worker, "__name__", repr(worker))
+            self.tasks.append(asyncio.create_task(worker(self, self.stop_event), name=name))
         if self.router.routes:
             self.processor = MessageProcessor(
                 self.pool,
@@ -120,7 +124,15 @@ class ServiceRuntime:
         self.stop_event.set()
         for task in self.tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await asyncio.wait_for(task, timeout=10)
+                try:
+                    await asyncio.wait_for(task, timeout=STOP_TIMEOUT_SECONDS)
+                except TimeoutError:
+                    log.warning(
+                        "%s: %s did not stop within %d s of the stop: cancelled",
+                        self.name,
+                        task.get_name(),
+                        STOP_TIMEOUT_SECONDS,
+                    )
         for close in self.closers:
             try:
                 await close()

@@ -6,6 +6,8 @@ import asyncio
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
+
 from eventkit.periodic import every
 
 RUNTIME: Any = SimpleNamespace(name="test")
@@ -64,3 +66,36 @@ async def test_without_drain_a_truthy_result_still_waits_for_the_next_round() ->
     stop.set()
     await asyncio.wait_for(task, timeout=5)
     assert calls == [1]
+
+
+@pytest.mark.parametrize("abandon", [False, True])
+async def test_at_the_stop_a_step_is_waited_for_unless_it_may_be_abandoned(abandon: bool) -> None:
+    stop, started, finished = asyncio.Event(), asyncio.Event(), []
+
+    async def step(_: Any) -> None:
+        started.set()
+        await asyncio.sleep(0.5)  # a broker call under way
+        finished.append(1)
+
+    task = asyncio.create_task(
+        every(3600, step, name="gauges", abandon_on_stop=abandon)(RUNTIME, stop)
+    )
+    await asyncio.wait_for(started.wait(), timeout=5)
+    stop.set()
+    await asyncio.wait_for(task, timeout=5)
+    # Waited for, the step has finished when the worker ends; abandoned, it never finishes.
+    assert finished == ([] if abandon else [1])
+    await asyncio.sleep(0.6)  # past the step's own end: an abandoned step never finishes
+    assert finished == ([] if abandon else [1])
+
+
+async def test_an_abandonable_step_that_ends_before_the_stop_runs_every_round() -> None:
+    stop, done, calls = asyncio.Event(), asyncio.Event(), []
+
+    async def step(_: Any) -> None:
+        calls.append(1)
+        if len(calls) == 3:
+            done.set()
+
+    await _run_until(every(0.01, step, name="gauges", abandon_on_stop=True), stop, done)
+    assert len(calls) >= 3

@@ -210,14 +210,14 @@ def routed(monkeypatch: pytest.MonkeyPatch) -> tuple[BookingHandlers, Calls]:
     monkeypatch.setattr(handlers.groups, "on_payment_failed", calls.recorder("group.failed"))
 
     # A checkout's capture stops at the bank-debit module (True: it applied it).
-    async def checkout_captured(uow: Any, env: Any, event: Any) -> bool:
+    async def checkout_captured(uow: Any, env: Any, event: Any, row: Any) -> bool:
         calls.seen.append(("checkout.captured", event.booking_id))
         return True
 
     monkeypatch.setattr(handlers.bank_debits, "on_payment_captured", checkout_captured)
 
     async def load(uow: Any, booking_id: str) -> dict[str, str]:
-        calls.seen.append(("checkout.failed", booking_id))
+        calls.seen.append(("checkout.loaded", booking_id))
         return {"status": "cancelled"}  # neither pending nor confirmed: nothing more to do
 
     monkeypatch.setattr(handlers, "_load", load)
@@ -250,8 +250,10 @@ async def test_a_capture_or_failure_goes_to_the_feature_it_is_about(
     await deliver(on_uow(handlers.outbox, getattr(handlers, f"on_payment_{outcome}")), fact)
     # Only a capture issues a receipt (first); then the one feature the fact is about.
     receipt = [("receipt", payment_facts.payment_about(fact).purpose)]
-    route = (f"{feature}.{outcome}", subject if subject is not None else fact)
-    assert calls.seen == (receipt if outcome == "captured" else []) + [route]
+    route = [(f"{feature}.{outcome}", subject if subject is not None else fact)]
+    if feature == "checkout":  # the booking is loaded (locked) first; a failure needs no more
+        route = [("checkout.loaded", subject), *(route if outcome == "captured" else [])]
+    assert calls.seen == (receipt if outcome == "captured" else []) + route
 
 
 @pytest.mark.parametrize("outcome", ["succeeded", "failed"])

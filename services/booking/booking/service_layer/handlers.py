@@ -205,9 +205,9 @@ class BookingHandlers:
         await receipts.issue_for_capture(uow, env, event, about.purpose)
         if await self.charge_captured.answer(uow, env, event, about):
             return
-        if await self.bank_debits.on_payment_captured(uow, env, event):  # ACH bookings
-            return
         row = await self._load(uow, event.booking_id)
+        if await self.bank_debits.on_payment_captured(uow, env, event, row):  # ACH bookings
+            return
         if row["status"] == BookingStatus.PAYMENT_DUE:
             await payment_due.payment_received(uow, env, row, event)
             return

@@ -23,6 +23,15 @@ _CHARGE = (
 )
 
 
+# From `requested` to any status, from `confirmed` to any but `requested`, from `completed` or
+# `cancelled` to none.
+_STATUS_MOVES = (
+    f"CASE WHEN {S}.bookings.status IS NULL OR {S}.bookings.status = 'requested' "
+    f"OR ({S}.bookings.status = 'confirmed' AND EXCLUDED.status <> 'requested') "
+    f"THEN EXCLUDED.status ELSE {S}.bookings.status END"
+)
+
+
 class FactsRepository:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
@@ -46,23 +55,16 @@ class FactsRepository:
             booking_ids,
         )
 
-    async def upsert_booking(self, booking_id: str, columns: dict[str, Any]) -> None:
-        """Fill these columns of the booking's row (created if new): a value already there
-        stays (the first delivery of a fact wins; a redelivery changes nothing)."""
-        row = {"booking_id": booking_id, **columns}
-        updates = ", ".join(f"{c} = coalesce({S}.bookings.{c}, EXCLUDED.{c})" for c in columns)
+    async def set_status(self, booking_id: str, status: str, columns: dict[str, Any]) -> None:
+        """Fill these columns of the booking's row (created if new) and move it to `status`, in
+        one statement. A value already there stays (the first delivery of a fact wins; a
+        redelivery changes nothing); a later status (confirmed < completed, cancelled) never
+        goes back to an earlier one."""
+        row = {"booking_id": booking_id, **columns, "status": status}
+        fills = [f"{c} = coalesce({S}.bookings.{c}, EXCLUDED.{c})" for c in columns]
+        updates = ", ".join([*fills, f"status = {_STATUS_MOVES}"])
         await insert(
             self.conn, f"{S}.bookings", row, f"ON CONFLICT (booking_id) DO UPDATE SET {updates}"
-        )
-
-    async def set_status(self, booking_id: str, status: str, columns: dict[str, Any]) -> None:
-        """A later status (confirmed < completed, cancelled) never goes back to an earlier one."""
-        await self.upsert_booking(booking_id, columns)
-        await self.conn.execute(
-            f"UPDATE {S}.bookings SET status = $2 WHERE booking_id = $1 AND "
-            "(status IS NULL OR status = 'requested' OR (status = 'confirmed' AND $2 <> 'requested'))",
-            booking_id,
-            status,
         )
 
     async def add_fact(self, fact: Fact, key: str) -> None:

@@ -125,14 +125,14 @@ class BankDebitHandlers:
         uow: UnitOfWork,
         env: Envelope,
         event: PaymentCapturedV1 | PaymentCapturedV2,
+        row: Row,
     ) -> bool:
         """A capture of a bank-debit booking: the debit succeeded (funds received), or the
         guest paid a returned debit by card (confirmed again, now a card booking). False when
-        the capture is not this module's to apply."""
+        the capture is not this module's to apply. `row`: the booking, locked."""
         if not isinstance(event, PaymentCapturedV2) or event.charge_request_id is not None:
             return False
-        row = await uow.bookings.get_booking(uuid.UUID(event.booking_id), for_update=True)
-        if row is None or row["payment_method_type"] != US_BANK_ACCOUNT:
+        if row["payment_method_type"] != US_BANK_ACCOUNT:
             return False
         if event.payment_method_type == US_BANK_ACCOUNT:
             if event.payment_id == row["payment_id"] and row["funds_status"] == FundsStatus.PENDING:
