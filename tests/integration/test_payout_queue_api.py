@@ -156,6 +156,24 @@ async def test_staff_errors_carry_codes(q: QueueHarness, api: httpx.AsyncClient)
     assert (bad.status_code, bad.json()["error"]["code"]) == (422, "invalid_reserve_policy")
 
 
+async def test_a_body_field_finance_does_not_know_is_refused_not_ignored(
+    api: httpx.AsyncClient,
+) -> None:
+    """A misspelt field must not leave its default to act: refused, the field named."""
+    for path, body in (
+        ("/v1/payouts/hosts/acct_typo", {"payout_delay_seconds": 5}),
+        ("/v1/closes", {"bussiness_date": "2026-12-01"}),
+        ("/v1/closes", {"business_date": "2026-12-01", "dry_run": True}),
+    ):
+        answer = await (api.put if "hosts" in path else api.post)(path, json=body)
+        error = answer.json()["error"]
+        assert (answer.status_code, error["code"]) == (422, "validation_failed"), answer.text
+        named = {str(d["loc"][-1]) for d in error["details"]}
+        assert set(body) - {"business_date"} <= named, error
+    nothing = await api.put("/v1/payouts/hosts/acct_typo", json={})
+    assert (nothing.status_code, nothing.json()["error"]["code"]) == (422, "validation_failed")
+
+
 async def test_a_reserve_policy_version_splits_new_payables_and_is_released_on_schedule(
     q: QueueHarness, api: httpx.AsyncClient
 ) -> None:

@@ -12,7 +12,15 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, Field, Strict, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+)
 
 # One line of text: no C0 control characters, no DEL.
 SINGLE_LINE = r"^[^\x00-\x1f\x7f]*$"
@@ -70,3 +78,10 @@ BoundedInstant = Annotated[
     AfterValidator(_sane_instant),
     Field(description=f"ISO 8601 with a UTC offset, years {FIRST_YEAR} to {LAST_YEAR}."),
 ]
+
+
+class RequestBody(BaseModel):
+    """A request body: a field it does not declare is refused (422 `validation_failed`), not
+    silently dropped (a misspelt field would otherwise leave its default to act)."""
+
+    model_config = ConfigDict(extra="forbid")

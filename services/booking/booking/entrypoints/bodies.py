@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
+from eventkit.fields import RequestBody
 
-class RequestBody(BaseModel):
-    """A request body: a field it does not declare is refused (422 `validation_failed`), not
-    silently dropped."""
-
-    model_config = ConfigDict(extra="forbid")
+__all__ = ["RequestBody", "example"]
 
 
 def example(body: dict[str, Any]) -> ConfigDict:

@@ -8,11 +8,19 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, FastAPI, Path, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from eventkit import acting
 from eventkit.endpoint import refusals
-from eventkit.fields import MAX_ROW_ID, BusinessDate, Currency, RequiredNote, RowId, SignedAmount
+from eventkit.fields import (
+    MAX_ROW_ID,
+    BusinessDate,
+    Currency,
+    RequestBody,
+    RequiredNote,
+    RowId,
+    SignedAmount,
+)
 from finance.domain.close import Acknowledgement
 from finance.domain.reconciliation import ExceptionKind
 from finance.entrypoints.books_report import report_csv
@@ -39,17 +47,17 @@ def plain_exception(row: Any, books: Books) -> dict[str, Any]:
     return found
 
 
-class Resolution(BaseModel):
+class Resolution(RequestBody):
     actor: IgnoredActor = None
     note: RequiredNote
 
 
-class CloseRequest(BaseModel):
+class CloseRequest(RequestBody):
     business_date: BusinessDate | None = Field(default=None, description="Default: yesterday.")
     currency: Currency | None = None
 
 
-class AcknowledgementIn(BaseModel):
+class AcknowledgementIn(RequestBody):
     item: str = Field(
         min_length=1,
         max_length=100,

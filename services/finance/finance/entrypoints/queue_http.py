@@ -13,11 +13,19 @@ from typing import Annotated
 
 import asyncpg
 from fastapi import APIRouter, FastAPI, Path, Query
-from pydantic import BaseModel, Field
+from pydantic import Field, model_validator
 
 from eventkit import acting
 from eventkit.endpoint import refusals
-from eventkit.fields import Amount, BoundedInstant, Currency, Note, RequiredNote, one_line
+from eventkit.fields import (
+    Amount,
+    BoundedInstant,
+    Currency,
+    Note,
+    RequestBody,
+    RequiredNote,
+    one_line,
+)
 from eventkit.http_errors import ID_MAX_LENGTH, ID_PATTERN
 from finance.domain.payout_queue import State
 from finance.domain.reserves import ReserveKind, Scope
@@ -47,18 +55,24 @@ POLICY_REFUSALS = refusals(
 )
 
 
-class StaffAction(BaseModel):
+class StaffAction(RequestBody):
     actor: IgnoredActor = None
     note: RequiredNote = Field(examples=["guest complaint under review"])
 
 
-class HostSettingsIn(BaseModel):
+class HostSettingsIn(RequestBody):
     actor: IgnoredActor = None
     payout_delay_hours: float | None = Field(default=None, ge=0, le=24 * 365)
     risk_tier: Annotated[str, one_line(50)] | None = None
 
+    @model_validator(mode="after")
+    def _sets_something(self) -> HostSettingsIn:
+        if self.payout_delay_hours is None and self.risk_tier is None:
+            raise ValueError("give payout_delay_hours or risk_tier (or both)")
+        return self
 
-class PolicyIn(BaseModel):
+
+class PolicyIn(RequestBody):
     policy_id: str = Field(min_length=1, max_length=100, pattern=ID_PATTERN)
     kind: ReserveKind
     percent_bps: int = Field(default=0, ge=0, le=10_000)
@@ -69,7 +83,7 @@ class PolicyIn(BaseModel):
     note: Note = ""
 
 
-class AssignmentIn(BaseModel):
+class AssignmentIn(RequestBody):
     scope: Scope
     scope_key: Annotated[str, one_line(100)] = Field(
         default="", description="Tier or host; '' for platform."
