@@ -185,7 +185,11 @@ def test_three_legs_of_three_hosts_confirm_together_on_one_payment(
     [payment] = asyncio.run(_payments_of(gid))  # one payment for the whole group
     assert payment["status"] == "captured" and payment["captured_amount"] == done["amount"]
     found = wait_until(
-        lambda: [r for r in guest.get("/v1/receipts").json() if r["group_id"] == gid],
+        lambda: [
+            r
+            for r in guest.get("/v1/receipts", params={"limit": 100}).json()["data"]
+            if r["group_id"] == gid
+        ],
         timeout=30,
         what="the group's receipt",
     )

@@ -380,7 +380,9 @@ def test_receipts_show_what_was_paid_and_refunded_from_the_payment_records_and_l
     booking = book(guest, days_ahead(6), guests=3, extras={"lights": 1})
     receipt = wait_until(
         lambda: [
-            r for r in guest.get("/v1/receipts").json() if r["booking_id"] == booking["booking_id"]
+            r
+            for r in guest.get("/v1/receipts", params={"limit": 100}).json()["data"]
+            if r["booking_id"] == booking["booking_id"]
         ],
         lambda found: found and found[0]["ledger"] is not None,
     )[0]
@@ -406,7 +408,7 @@ def test_receipts_show_what_was_paid_and_refunded_from_the_payment_records_and_l
     refund = wait_until(
         lambda: [
             r
-            for r in guest.get("/v1/receipts").json()
+            for r in guest.get("/v1/receipts", params={"limit": 100}).json()["data"]
             if r["booking_id"] == booking["booking_id"] and r["kind"] == "refund"
         ],
         lambda found: bool(found),

@@ -246,3 +246,35 @@ async def test_the_openapi_document_names_every_status_of_every_list(
         assert "invalid_cursor" in responses["422"]["description"], path
         page = responses["200"]["content"]["application/json"]["schema"]["$ref"]
         assert page.rsplit("/", 1)[1] in {"BookingPage", "InvitePage", "GroupPage"}
+
+
+async def test_receipts_come_a_page_at_a_time_newest_first_to_their_guest_only(
+    gateway: httpx.AsyncClient, booking_pool: asyncpg.Pool, fresh: World
+) -> None:
+    guest, other = fresh.name("guest-r"), fresh.name("guest-s")
+    made = []
+    for n in range(5):  # two issued in the same instant: the id breaks the tie
+        receipt_id = f"rcpt_{fresh.name('pay')}_{n}"
+        await booking_pool.execute(
+            "INSERT INTO booking.receipts (receipt_id, kind, guest_id, payment_id, amount, "
+            "currency, platform_fee, tax, legs, method, lines, source_event_id, issued_at) "
+            "VALUES ($1, 'payment', $2, $1, 1000, 'usd', 100, 0, '[]', '{}', '[]', $3, "
+            "'2027-01-01T00:00:00Z'::timestamptz + make_interval(mins => $4))",
+            receipt_id,
+            guest,
+            uuid.uuid4(),
+            min(n, 3),
+        )
+        made.append(receipt_id)
+    newest_first = [made[4], made[3], made[2], made[1], made[0]]
+    mine = await every_page(gateway, "/v1/receipts", bearer(guest, "guest"), limit=2)
+    assert [r["receipt_id"] for r in mine] == newest_first
+    assert await every_page(gateway, "/v1/receipts", bearer(other, "guest")) == []
+    admin = await every_page(gateway, "/v1/receipts", bearer("ops-1", "admin"), limit=100)
+    assert {r["receipt_id"] for r in admin} >= set(made)
+    wrong = await gateway.get(
+        "/v1/receipts", headers=bearer(guest, "guest"), params={"cursor": "bm90LWEtY3Vyc29y"}
+    )
+    assert (wrong.status_code, wrong.json()["error"]["code"]) == (422, "invalid_cursor")
+    host = await gateway.get("/v1/receipts", headers=bearer(guest, "host"))
+    assert (host.status_code, host.json()["error"]["code"]) == (403, "forbidden")

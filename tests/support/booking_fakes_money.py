@@ -132,10 +132,6 @@ class FakeReceiptsRepository:
         journal = {"journal_id": journal_id, "journal_kind": kind, "postings": postings}
         self.journals.setdefault(source_event_id, journal)
 
-    async def receipts_of(self, guest_id: str | None) -> list[dict[str, Any]]:
-        rows = [r for r in self.receipts.values() if guest_id in (None, r["guest_id"])]
-        return [self._with_journal(r) for r in reversed(rows)][:200]
-
     async def receipt(self, receipt_id: str) -> dict[str, Any] | None:
         found = self.receipts.get(receipt_id)
         return self._with_journal(found) if found is not None else None

@@ -122,7 +122,8 @@ async def test_a_capture_issues_one_receipt_with_the_card_and_the_quote(
     env = _env(captured)
     await receipts.issue_for_capture(uow, env, captured, "checkout")
     await receipts.issue_for_capture(uow, _env(captured), captured, "checkout")  # redelivered
-    [receipt] = await receipts.documents(fake.receipts, GUEST)  # type: ignore[arg-type]
+    assert list(fake.receipts.receipts) == ["rcpt_pay_1"]  # once, redelivered or not
+    receipt = await receipts.document(fake.receipts, "rcpt_pay_1", GUEST)  # type: ignore[arg-type]
     assert receipt["receipt_id"] == "rcpt_pay_1" and receipt["kind"] == "payment"
     assert (receipt["booking_id"], receipt["group_id"]) == (booking_id, None)
     assert (receipt["amount"], receipt["fees"], receipt["tax"]) == (10_000, 800, 200)
@@ -249,4 +250,3 @@ async def test_finances_journal_shows_on_the_receipt_for_its_guest(fake: FakeUni
             receipts.document(fake.receipts, receipt_id, guest),  # type: ignore[arg-type]
             ErrorCode.RECEIPT_NOT_FOUND,
         )
-    assert await receipts.documents(fake.receipts, "guest-2") == []  # type: ignore[arg-type]

@@ -1,4 +1,5 @@
-"""SQL of the callers' lists: bookings, a host's waiting requests, invites, booking groups.
+"""SQL of the callers' lists: bookings, a host's waiting requests, invites, booking groups,
+receipts.
 
 Each reads one keyset page (domain/pages.py): the rows after a position in a fixed order,
 `limit` of them, within a scope (whose things: a guest's, a host's; none for staff) and the
@@ -74,6 +75,13 @@ _BOOKINGS = _Order("booking.bookings", BOOKING_COLUMNS, "created_at", "booking_i
 _REQUESTS = _Order("booking.bookings", BOOKING_COLUMNS, "respond_by", "booking_id", False)
 _INVITES = _Order("booking.invites", "*", "created_at", "invite_id")
 _GROUPS = _Order("booking.checkout_groups", "*", "created_at", "group_id")
+# A receipt with the journal finance posted for it, once it has.
+_RECEIPTS = _Order(
+    "booking.receipts r LEFT JOIN booking.ledger_journals j USING (source_event_id)",
+    "r.*, j.journal_id, j.kind AS journal_kind, j.postings",
+    "r.issued_at",
+    "r.receipt_id",
+)
 
 
 async def _page(
@@ -130,3 +138,15 @@ invites = _lister(_INVITES)
 groups = _lister(_GROUPS, _of_guest)
 """Booking groups (a guest's: `guest_id`; statuses), newest first by `created_at`, then
 `group_id`."""
+
+
+def _of_payer(scope: Scope, filters: Filters) -> _Where:
+    """Receipts' scope: the guest who paid (`guest_id`; none for admins)."""
+    where = _Where()
+    where.equal("r.guest_id", scope.guest_id)
+    return where
+
+
+receipts = _lister(_RECEIPTS, _of_payer)
+"""A guest's receipts (everyone's for admins), newest first by `issued_at` (set when issued),
+then `receipt_id`."""

@@ -35,6 +35,11 @@ class ListKind(StrEnum):
     REQUESTS = "r"
     INVITES = "i"
     GROUPS = "g"
+    RECEIPTS = "c"
+
+
+# Lists whose rows have text ids (`rcpt_...`); the others' ids are UUIDs.
+_TEXT_IDS = frozenset({ListKind.RECEIPTS})
 
 
 @dataclass(frozen=True)
@@ -64,7 +69,7 @@ class Position:
     """The last row of a page: its sort key and its id (the tie-breaker)."""
 
     at: datetime
-    id: uuid.UUID
+    id: uuid.UUID | str
 
 
 def encode_cursor(kind: ListKind, position: Position) -> str:
@@ -83,7 +88,8 @@ def decode_cursor(kind: ListKind, cursor: str | None) -> Position | None:
         if moment.tzinfo is None:
             raise ValueError("a time without its offset")
         # In UTC: an offset at the edge of the calendar cannot even be sent to PostgreSQL.
-        position = Position(moment.astimezone(UTC), uuid.UUID(id_))
+        row_id = str(id_) if kind in _TEXT_IDS else uuid.UUID(id_)
+        position = Position(moment.astimezone(UTC), row_id)
     except (ValueError, TypeError, AttributeError, OverflowError, binascii.Error):
         raise _invalid("not a cursor of this list") from None
     if tag != kind.value:

@@ -1,7 +1,7 @@
 """Use cases: the caller's lists, one keyset page each (read-only; docs/api.md).
 
 Bookings (newest first), a host's requests awaiting an answer (soonest `respond_by` first),
-invites and booking groups (newest first). The caller's scope comes from the gateway (whose
+invites, booking groups and receipts (newest first). The caller's scope comes from the gateway (whose
 things they are); each item is shown as the one-item route shows it to the same caller.
 """
 
@@ -19,6 +19,7 @@ from booking.domain import pages
 from booking.domain.pages import Filters, ListKind, Position, Scope
 from booking.features.groups.views import visible_group
 from booking.features.invites.views import invite_view
+from booking.features.receipts.service import receipt_view
 from booking.service_layer import disputes
 from booking.service_layer.booking_views import booking_view
 
@@ -73,6 +74,13 @@ async def groups(conn: asyncpg.Connection, ask: PageRequest, viewer: Viewer) -> 
         await visible_group(conn, r["group_id"], None, staff=viewer.staff) for r in rows
     ]  # the scope was applied by the query: None shows the group as found
     return {"data": data, "next_cursor": next_cursor}
+
+
+async def receipts(conn: asyncpg.Connection, ask: PageRequest) -> dict[str, Any]:
+    rows, next_cursor = await _page(
+        conn, ask, ListKind.RECEIPTS, lists.receipts, ("issued_at", "receipt_id")
+    )
+    return {"data": [receipt_view(r) for r in rows], "next_cursor": next_cursor}
 
 
 async def _page(

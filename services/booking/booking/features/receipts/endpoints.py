@@ -6,12 +6,18 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, Field
 
+from booking.domain.pages import Filters, Scope
 from booking.entrypoints.auth import Principal, Role, require_role
 from booking.entrypoints.common import ERRORS, Reader
 from booking.entrypoints.fields import PathId
+from booking.entrypoints.lists_http import Page
 from booking.features.receipts import service as receipts
 from booking.features.receipts.views import receipt_html
+from booking.service_layer import lists
+from booking.service_layer.lists import PageRequest
+from eventkit.http_errors import ErrorOut
 
 router = APIRouter(prefix="/v1", tags=["receipts"], responses=ERRORS)
 
@@ -22,17 +28,35 @@ def _guest_scope(principal: Principal) -> str | None:
     return None if principal.role == Role.ADMIN else principal.sub
 
 
+class ReceiptPage(BaseModel):
+    data: list[dict[str, Any]] = Field(description="As `GET /v1/receipts/{id}` shows each.")
+    next_cursor: str | None = Field(
+        description="Pass it as `cursor` for the next page; null: the last page."
+    )
+
+
 @router.get(
     "/receipts",
-    summary="The caller's receipts, newest first",
+    response_model=ReceiptPage,
+    responses={
+        422: {
+            "model": ErrorOut,
+            "description": "A parameter does not validate (`validation_failed`) or the cursor "
+            "is not this list's (`invalid_cursor`).",
+        }
+    },
+    summary="The caller's receipts, newest first, cursor-paginated",
     description="One per captured payment, extra charge (amendment, overtime) and refund: the "
     "amounts, fees, tax and per-booking amounts as payments recorded them, the card (brand and "
     "last 4 digits), the line items of the booking's quote, and the ledger journal once "
-    "finance posted it.",
+    "finance posted it. A guest's own; an admin's, everyone's. Newest first (`issued_at`, "
+    "then `receipt_id`), `limit` a page, `next_cursor` for the next one.",
 )
-async def list_receipts(read: Reader) -> list[dict[str, Any]]:
-    async with read.connection() as conn:
-        return await receipts.list_for(conn, _guest_scope(read.principal))
+async def list_receipts(page: Page) -> dict[str, Any]:
+    scope = Scope(guest_id=_guest_scope(page.read.principal))
+    ask = PageRequest(scope, Filters(), page.cursor, page.limit)
+    async with page.read.connection() as conn:
+        return await lists.receipts(conn, ask)
 
 
 @router.get("/receipts/{receipt_id}", summary="One receipt (JSON)")

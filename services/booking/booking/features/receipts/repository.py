@@ -103,15 +103,6 @@ class ReceiptsRepository:
             postings,
         )
 
-    async def receipts_of(self, guest_id: str | None) -> list[dict[str, Any]]:
-        """The newest 200 receipts of a guest (None: of everyone), each with its journal."""
-        rows = await self.conn.fetch(
-            f"{_VIEW} WHERE ($1::text IS NULL OR r.guest_id = $1) "
-            "ORDER BY r.issued_at DESC LIMIT 200",
-            guest_id,
-        )
-        return [dict(r) for r in rows]
-
     async def receipt(self, receipt_id: str) -> dict[str, Any] | None:
         row = await self.conn.fetchrow(f"{_VIEW} WHERE r.receipt_id = $1", receipt_id)
         return dict(row) if row is not None else None

@@ -11,6 +11,7 @@ reads take a connection and build the repository on it.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 import asyncpg
@@ -166,7 +167,8 @@ async def on_journal_posted(uow: UnitOfWork, env: Envelope, event: JournalPosted
     )
 
 
-def _view(row: dict[str, Any]) -> dict[str, Any]:
+def receipt_view(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A receipt as the API shows it (its row with the journal's columns)."""
     return {
         "receipt_id": row["receipt_id"],
         "kind": row["kind"],
@@ -192,20 +194,11 @@ def _view(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def list_for(conn: asyncpg.Connection, guest_id: str | None) -> list[dict[str, Any]]:
-    return await documents(ReceiptsRepository(conn), guest_id)
-
-
 async def get_for(
     conn: asyncpg.Connection, receipt_id: str, guest_id: str | None
 ) -> dict[str, Any]:
     """The receipt for the guest who paid (or an admin: `guest_id` None); 404 otherwise."""
     return await document(ReceiptsRepository(conn), receipt_id, guest_id)
-
-
-async def documents(receipts: ReceiptsRepository, guest_id: str | None) -> list[dict[str, Any]]:
-    """`list_for`, read through a unit of work's repository."""
-    return [_view(r) for r in await receipts.receipts_of(guest_id)]
 
 
 async def document(
@@ -215,4 +208,4 @@ async def document(
     row = await receipts.receipt(receipt_id)
     if row is None or (guest_id is not None and row["guest_id"] != guest_id):
         raise BookingError(ErrorCode.RECEIPT_NOT_FOUND, f"receipt {receipt_id} not found")
-    return _view(row)
+    return receipt_view(row)
