@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import Request
@@ -91,6 +92,8 @@ class ApiEndpoint:
         self.state = state
         self.dispatcher = dispatcher
         self.timers = Timers()
+        # Set when the state is kept (persistence.durable): a change is answered once written.
+        self.durable: Callable[[], Awaitable[None]] | None = None
 
     def context(
         self,
@@ -147,6 +150,8 @@ class ApiEndpoint:
                 key,
                 IdempotencyRecord(method, path, params, status, body, request_id, self.state.now()),
             )
+        if method != "GET" and self.durable is not None:
+            await self.durable()  # Stripe answers what it has stored
         return JSONResponse(body, status, headers)
 
     def _replay(

@@ -152,6 +152,8 @@ def create_app(
         persistence.restore(timed=TIMED_TYPES)
     state.listeners.append(dispatcher.enqueue)
     api = ApiEndpoint(state, dispatcher)
+    if persistence is not None:
+        api.durable = persistence.durable
 
     lifespan = _lifespan(api, persistence, timer_interval)
     app = FastAPI(

@@ -1,4 +1,5 @@
-"""The simulator's state file: changes written every interval (a crash loses at most one),
+"""The simulator's state file: an API change written before it is answered, other changes
+every interval (a crash loses at most one of those),
 write failures logged at ERROR and retried, snapshots that race no mutation, and the import
 of the JSON state file older versions wrote."""
 
@@ -56,6 +57,36 @@ def test_a_crash_loses_at_most_the_last_interval(tmp_path: Path) -> None:
         )
         events = client.get("/v1/events", headers=AUTH, params={"limit": 100}).json()["data"]
         assert "payment_intent.amount_capturable_updated" in {e["type"] for e in events}
+
+
+def crashed_copy(tmp_path: Path) -> Path:
+    """What a kill -9 leaves behind: the files as they are now, no shutdown save."""
+    crashed = tmp_path / "crashed"
+    crashed.mkdir()
+    for path in tmp_path.glob("sim.sqlite3*"):
+        shutil.copy(path, crashed / path.name)
+    return crashed / "sim.sqlite3"
+
+
+def test_what_the_api_answered_survives_a_crash_before_the_next_snapshot(tmp_path: Path) -> None:
+    state_file = tmp_path / "sim.sqlite3"
+    # An hour between snapshots: only the write before each answer can have saved anything.
+    with TestClient(create_app(state_file=state_file, snapshot_seconds=3600)) as client:
+        pi = paid_intent(client, "pi-1", confirm="true", capture_method="manual")
+        capture = client.post(
+            f"/v1/payment_intents/{pi['id']}/capture", headers=AUTH | {"Idempotency-Key": "c-1"}
+        )
+        assert capture.json()["status"] == "succeeded"
+        customer = client.post("/v1/customers", headers=AUTH).json()["id"]
+        crashed = crashed_copy(tmp_path)
+    with TestClient(create_app(state_file=crashed)) as client:
+        found = client.get(f"/v1/payment_intents/{pi['id']}", headers=AUTH).json()
+        assert (found["status"], found["amount_received"]) == ("succeeded", 2500)
+        assert client.get(f"/v1/customers/{customer}", headers=AUTH).status_code == 200
+        again = client.post(
+            f"/v1/payment_intents/{pi['id']}/capture", headers=AUTH | {"Idempotency-Key": "c-1"}
+        )
+        assert again.headers.get("Idempotent-Replayed") == "true"
 
 
 def test_a_failed_write_is_logged_at_error_retried_and_recovers(
