@@ -47,3 +47,13 @@ def test_make_docs_regenerates_exactly_the_committed_documents() -> None:
     for service in ("booking", "payments", "finance", "disputes"):
         assert f"docs/asyncapi/{service}.json" in done.stdout
     assert _snapshot(files) == before, "make docs changed committed documents: commit them"
+
+
+def test_make_status_names_every_process_of_the_system_and_its_state() -> None:
+    """README: a process that died is named by `make status`; nothing here needs it running."""
+    done = run(["make", "status"], timeout=120)
+    assert done.returncode == 0, done.stderr
+    states = dict(re.findall(r"^==> (\S+?):? (.+)$", done.stdout, re.M))
+    for name in ("kafka[system]", "stripesim", "booking", "payments", "finance", "disputes"):
+        assert states.get(name), done.stdout  # each with its state, running or not
+    assert any(name.startswith("postgres") for name in states), done.stdout
