@@ -345,6 +345,17 @@ async def test_an_unreachable_broker_is_one_line_and_exit_1() -> None:
         assert len(done.stderr.splitlines()) == 1 and done.stdout == ""
 
 
+async def test_a_time_out_of_range_is_a_usage_error_not_a_traceback() -> None:
+    nowhere = f"127.0.0.1:{free_port()}"  # refused before any broker is asked
+    for when in ("99999999d", "yesterday", "2026-13-01"):
+        done = await run_async(
+            [sys.executable, "-m", "eventkit.admin", "dlq", "list", "payments", "--since", when],
+            env={"KAFKA_BOOTSTRAP": nowhere},
+        )
+        assert done.returncode == 2, done.stderr
+        assert "not a time" in done.stderr and "Traceback" not in done.stderr
+
+
 async def test_the_readme_commands_on_the_payments_dead_letters(kafka_bootstrap: str) -> None:
     """README's `dlq list payments` and a dry run of `dlq replay payments --all`, pointed at the
     test Kafka by KAFKA_BOOTSTRAP (a dry run writes nothing, so other tests are not disturbed)."""

@@ -97,3 +97,13 @@ async def test_an_acknowledgement_names_a_day_begun_and_an_exception_of_its_curr
     assert stored == 0
     accepted = await api.post(acks, json=_ack())
     assert accepted.status_code == 200, accepted.text
+
+
+@pytest.mark.parametrize(
+    "path", ["/v1/payables/", "/v1/ledger/bookings/..%2f", "/v1/payouts/queue/"]
+)
+async def test_a_path_with_a_trailing_slash_is_not_found_not_redirected(
+    api: httpx.AsyncClient, path: str
+) -> None:
+    answer = await api.get(path)
+    assert (answer.status_code, answer.json()["error"]["code"]) == (404, "not_found"), answer.text

@@ -80,6 +80,7 @@ async def test_other_hosts_and_guests_never_see_the_inbox(
     guest = await gateway.get("/v1/host/requests", headers=bearer(world.name("guest-r"), "guest"))
     assert guest.status_code == 403
     assert guest.json()["error"]["code"] == "forbidden"
+    assert "needs one of ['host', 'admin', 'trust']" in guest.json()["error"]["message"]
 
 
 async def test_staff_see_any_hosts_inbox(

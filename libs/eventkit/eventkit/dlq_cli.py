@@ -31,7 +31,10 @@ def when(text: str) -> datetime:
     """`2026-12-05T01:00:00Z`, `2026-12-05` (UTC when no zone) or an age: `30m`, `2h`, `7d`."""
     ago = _AGO.match(text)
     if ago:
-        return datetime.now(UTC) - timedelta(**{_UNITS[ago.group(2)]: int(ago.group(1))})
+        try:
+            return datetime.now(UTC) - timedelta(**{_UNITS[ago.group(2)]: int(ago.group(1))})
+        except OverflowError:  # an age before the year 1
+            raise argparse.ArgumentTypeError(f"not a time: {text!r} (too long ago)") from None
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:

@@ -189,6 +189,9 @@ def create_app(runtime: ServiceRuntime, **fastapi_kwargs: Any) -> FastAPI:
 
     # FastAPI's own telemetry makes each request's SERVER span, around every middleware, so the
     # access log line carries the request's trace (eventkit.tracing.FASTAPI_TELEMETRY).
+    # An API path with a trailing slash is 404 `not_found` in the project's body, not an
+    # undocumented 307 to the path without it (a console that wants the redirect asks for it).
+    fastapi_kwargs.setdefault("redirect_slashes", False)
     app = FastAPI(lifespan=lifespan, telemetry=tracing.FASTAPI_TELEMETRY, **fastapi_kwargs)
     app.state.jwt_secret = runtime.settings.jwt_secret  # eventkit.auth.require reads it
     http_errors.install(app)  # one error body and its OpenAPI docs for every service

@@ -72,7 +72,10 @@ def build_runtime(settings: OpsSettings) -> ServiceRuntime:
 def build_app(runtime: ServiceRuntime) -> FastAPI:
     from ops.entrypoints import console, graphql_app
 
-    app = create_app(runtime, title="Marketplace ops service", version="1.0.0")
+    # A person typing /console/ is sent to /console.
+    app = create_app(
+        runtime, title="Marketplace ops service", version="1.0.0", redirect_slashes=True
+    )
     graphql_app.install(app)
     console.install(app)
     return app

@@ -59,5 +59,5 @@ def require_role(principal: Principal, *roles: Role) -> None:
     if principal.role not in roles:
         raise BookingError(
             ErrorCode.FORBIDDEN,
-            f"role {principal.role} may not do this; needs one of {list(roles)}",
+            f"role {principal.role} may not do this; needs one of {[str(r) for r in roles]}",
         )
