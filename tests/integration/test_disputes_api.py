@@ -191,8 +191,11 @@ async def test_the_queue_is_sorted_by_deadline_filtered_and_paged(
         refused(
             await api.get("/v1/disputes", params=bad, headers=token()), 422, "validation_failed"
         )
-    naive = {"host_account_id": host, "due_before": "2026-12-01T00:00:00"}
-    refused(await api.get("/v1/disputes", params=naive, headers=token()), 422, "validation_failed")
+    for due in ("2026-12-01T00:00:00", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z"):
+        params = {"host_account_id": host, "due_before": due}  # naive, or outside 2000-2199
+        refused(
+            await api.get("/v1/disputes", params=params, headers=token()), 422, "validation_failed"
+        )
 
 
 async def test_the_queue_shows_open_cases_unless_asked_for_closed_ones(

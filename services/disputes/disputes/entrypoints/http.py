@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, FastAPI, Form, HTTPException, Path, Query, Request, UploadFile
 from fastapi.responses import Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from disputes.domain import evidence
 from disputes.domain.case import TERMINAL, Status
@@ -26,6 +26,7 @@ from disputes.service_layer.cases import Cases
 from disputes.service_layer.handlers import DisputesHandlers, UnitOfWork
 from domainkit.transitions import IllegalTransition
 from eventkit import acting
+from eventkit.fields import BoundedInstant
 from eventkit.http_errors import ID_MAX_LENGTH, ID_PATTERN, ErrorOut, error_response
 from marketplace_contracts.events.payments_disputes import DisputeReason
 
@@ -129,7 +130,7 @@ async def queue(
     host_account_id: Annotated[
         str | None, Query(max_length=ID_MAX_LENGTH, pattern=ID_PATTERN)
     ] = None,
-    due_before: AwareDatetime | None = None,
+    due_before: BoundedInstant | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=300)] = None,
 ) -> dict[str, Any]:
