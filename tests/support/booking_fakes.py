@@ -81,8 +81,11 @@ class FakeBookingsRepository:
         self.bookings: dict[uuid.UUID, dict[str, Any]] = {}
         self.host_accounts: dict[str, dict[str, Any]] = {}
 
-    async def upsert_listing(self, listing: dict[str, Any]) -> None:
-        self.listings[listing["listing_id"]] = dict(listing)
+    async def upsert_listing(self, listing: dict[str, Any], catalog_at: Any) -> None:
+        known = self.listings.get(listing["listing_id"])
+        seen = None if known is None else known.get("catalog_at")
+        if seen is None or seen <= catalog_at:  # the newer event wins, as in SQL
+            self.listings[listing["listing_id"]] = {**listing, "catalog_at": catalog_at}
 
     async def save_host_account(
         self, host_account_id: str, charges_enabled: bool, payouts_enabled: bool, reported_at: Any

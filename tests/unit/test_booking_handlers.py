@@ -85,8 +85,12 @@ async def test_a_listing_is_stored_as_catalogue_sent_it(
         platform_fee_bps=1_000,
         cancellation_policy="flexible",
     )
-    await handlers.on_listing_upserted(fake.as_uow(), _env(listing), listing)
-    assert fake.bookings.listings["lst_h1"] == listing.model_dump()
+    env = _env(listing)
+    await handlers.on_listing_upserted(fake.as_uow(), env, listing)
+    assert fake.bookings.listings["lst_h1"] == {
+        **listing.model_dump(),
+        "catalog_at": env.occurred_at,
+    }
 
 
 async def test_only_a_newer_host_account_report_replaces_one(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 from eventkit.producer import durable_producer
@@ -12,6 +13,9 @@ from marketplace_contracts import make_envelope
 from marketplace_contracts.events.catalog import ListingUpsertedV1
 
 DEFAULT_LISTINGS = Path(__file__).with_name("seed_listings.json")
+# The seed's events are dated once and for all: published again (every `make up` does), they
+# restore nothing the catalogue has changed since (booking keeps a listing's newest event).
+SEED_OCCURRED_AT = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def load_listings(path: Path = DEFAULT_LISTINGS) -> list[ListingUpsertedV1]:
@@ -24,7 +28,11 @@ async def publish_listings(bootstrap: str, listings: list[ListingUpsertedV1]) ->
     try:
         for listing in listings:
             envelope = make_envelope(
-                listing, key=listing.listing_id, producer="catalog", correlation_id=uuid.uuid4()
+                listing,
+                key=listing.listing_id,
+                producer="catalog",
+                correlation_id=uuid.uuid4(),
+                occurred_at=SEED_OCCURRED_AT,
             )
             await producer.send_and_wait(
                 listing.TOPIC,

@@ -1076,3 +1076,10 @@ DROP TABLE booking.refund_lines;
 
 DROP TABLE booking.refunds;
 
+-- migration 0028_listing_catalog_at.py
+-- upgrade
+ALTER TABLE booking.listings ADD COLUMN catalog_at timestamptz;
+
+-- downgrade
+ALTER TABLE booking.listings DROP COLUMN catalog_at;
+

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -58,7 +59,11 @@ async def list_listings(conn: asyncpg.Connection) -> list[asyncpg.Record]:
     return await conn.fetch("SELECT * FROM booking.listings WHERE active ORDER BY listing_id")
 
 
-async def upsert_listing(conn: asyncpg.Connection, listing: dict[str, Any]) -> None:
+async def upsert_listing(
+    conn: asyncpg.Connection, listing: dict[str, Any], catalog_at: datetime
+) -> None:
+    """The listing as the catalogue said it at `catalog_at` (its event's time): an older
+    event than the one applied changes nothing."""
     columns = (
         "listing_id",
         "host_id",
@@ -85,13 +90,16 @@ async def upsert_listing(conn: asyncpg.Connection, listing: dict[str, Any]) -> N
         "accepts_bank_debit",
         "deposit_amount",
     )
-    params = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
-    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns[1:])
+    params = ", ".join(f"${i}" for i in range(1, len(columns) + 2))
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in (*columns[1:], "catalog_at"))
     await conn.execute(
-        f"INSERT INTO booking.listings ({', '.join(columns)}, updated_at) "
+        f"INSERT INTO booking.listings ({', '.join(columns)}, catalog_at, updated_at) "
         f"VALUES ({params}, now()) "
-        f"ON CONFLICT (listing_id) DO UPDATE SET {updates}, updated_at = now()",
+        f"ON CONFLICT (listing_id) DO UPDATE SET {updates}, updated_at = now() "
+        "WHERE booking.listings.catalog_at IS NULL "
+        "OR booking.listings.catalog_at <= EXCLUDED.catalog_at",
         *(listing[c] for c in columns),
+        catalog_at,
     )
 
 
@@ -320,8 +328,8 @@ class BookingsRepository:
     async def get_listing(self, listing_id: str) -> asyncpg.Record | None:
         return await get_listing(self.conn, listing_id)
 
-    async def upsert_listing(self, listing: dict[str, Any]) -> None:
-        await upsert_listing(self.conn, listing)
+    async def upsert_listing(self, listing: dict[str, Any], catalog_at: datetime) -> None:
+        await upsert_listing(self.conn, listing, catalog_at)
 
     async def get_booking(
         self, booking_id: uuid.UUID, *, for_update: bool = False

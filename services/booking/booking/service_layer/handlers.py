@@ -137,7 +137,7 @@ class BookingHandlers:
     async def on_listing_upserted(
         self, uow: UnitOfWork, env: Envelope, event: ListingUpsertedV1
     ) -> None:
-        await uow.bookings.upsert_listing(event.model_dump())
+        await uow.bookings.upsert_listing(event.model_dump(), env.occurred_at)
 
     async def on_host_account_updated(
         self, uow: UnitOfWork, env: Envelope, event: HostAccountUpdatedV1
