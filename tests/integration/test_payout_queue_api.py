@@ -174,6 +174,38 @@ async def test_a_body_field_finance_does_not_know_is_refused_not_ignored(
     assert (nothing.status_code, nothing.json()["error"]["code"]) == (422, "validation_failed")
 
 
+def test_the_commands_refuse_what_the_api_refuses_with_one_line_and_exit_2() -> None:
+    """Refused before any database is asked: exit 2, a last line naming the option, no
+    traceback."""
+    finance = [sys.executable, "-m", "finance"]
+    for args in (
+        ["payouts", "list", "--limit", "99999999999999999999"],
+        ["payouts", "list", "--state", "bogus"],
+        ["payouts", "list", "--due-before", "0001-01-01T00:00:00Z"],
+        ["payouts", "host", "acct_cli", "--actor", "ops", "--delay-hours", "-5"],
+        ["payouts", "host", "acct_cli", "--actor", "ops", "--delay-hours", "nan"],
+        ["payouts", "host", "acct_cli", "--actor", "ops"],
+        ["payouts", "hold", "pay_x:bk_x", "--actor", "ops", "--note", "a\x1bb"],  # ESC
+        [
+            "reserves",
+            "create",
+            "p",
+            "--kind",
+            "fixed",
+            "--fixed-amount",
+            "1" + "0" * 20,
+            "--actor",
+            "o",
+        ],
+        ["release-payout", "bk_x", "--amount", "-5"],
+    ):
+        done = finance_cli(finance + args)
+        assert done.returncode == 2, (args, done.stderr)
+        last = done.stderr.strip().splitlines()[-1]
+        assert "Traceback" not in done.stderr, (args, done.stderr)
+        assert "error: argument" in last or "refused (validation_failed)" in last, (args, last)
+
+
 async def test_a_reserve_policy_version_splits_new_payables_and_is_released_on_schedule(
     q: QueueHarness, api: httpx.AsyncClient
 ) -> None:

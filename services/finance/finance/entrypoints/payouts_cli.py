@@ -6,9 +6,13 @@ import argparse
 import asyncio
 import json
 import sys
+from typing import Annotated
+
+from pydantic import Field
 
 from eventkit.cli import Extra, configure_logging
 from eventkit.db import command_pool
+from eventkit.fields import MAX_AMOUNT, cli_type
 from eventkit.outbox import Outbox
 from finance.bootstrap import build_queue
 from finance.config import FinanceSettings
@@ -34,7 +38,9 @@ def _configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("booking_id", help="the booking (or group leg) whose host to pay")
     parser.add_argument("--payment-id", help="only this payment's share (else every payment's)")
     parser.add_argument(
-        "--amount", type=int, help="minor units to release (default: all that is left)"
+        "--amount",
+        type=cli_type(Annotated[int, Field(gt=0, le=MAX_AMOUNT)], int),
+        help="minor units to release, more than 0 (default: all that is left)",
     )
 
 

@@ -55,6 +55,9 @@ POLICY_REFUSALS = refusals(
 )
 
 
+MAX_PAGE = 500  # entries a page of the queue holds at most (the API's and the CLI's limit)
+
+
 class StaffAction(RequestBody):
     actor: IgnoredActor = None
     note: RequiredNote = Field(examples=["guest complaint under review"])
@@ -109,7 +112,7 @@ async def queue(
             description="`next_cursor` of the page before: the entries after that entry id.",
         ),
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
 ) -> QueuePage:
     async with call.connect() as conn:
         rows = await queue_admin.page(
