@@ -20,7 +20,7 @@ import os
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar, Token
 from types import MappingProxyType
 from typing import Any
@@ -132,6 +132,36 @@ class TextFormatter(logging.Formatter):
         return f"{line} [{' '.join(ids)}]" if ids else line
 
 
+class Repeats(logging.Filter):
+    """The Kafka client's own lines, which repeat many times a second while a broker is away
+    ("Unable connect to node", "Failed fetch messages"): the first of a kind (logger, level,
+    message template) goes out, the same again only `window` seconds later, carrying how many
+    were left out meanwhile (`repeated`). The services' own lines all go out."""
+
+    PREFIXES = ("aiokafka",)
+
+    def __init__(self, window: float = 10.0, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.window, self.clock = window, clock
+        self._last: dict[tuple[str, int, str], tuple[float, int]] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith(self.PREFIXES):
+            return True
+        kind = (record.name, record.levelno, str(record.msg))
+        now = self.clock()
+        seen = self._last.get(kind)
+        if seen is not None and now - seen[0] < self.window:
+            self._last[kind] = (seen[0], seen[1] + 1)
+            return False
+        if seen is not None and seen[1]:
+            record.repeated = seen[1]  # left out since the last one that went out
+        if len(self._last) > 1000:  # kinds are few; never grow without bound
+            self._last.clear()
+        self._last[kind] = (now, 0)
+        return True
+
+
 def setup_logging(
     level: str, service: str = "", fmt: str | None = None, stream: Any = None
 ) -> None:
@@ -148,6 +178,7 @@ def setup_logging(
     else:
         handler.setFormatter(TextFormatter(TEXT_FORMAT))
     handler.addFilter(ContextFilter(service or "-"))
+    handler.addFilter(Repeats())
     handler.set_name(HANDLER_NAME)
     root = logging.getLogger()
     # Only an earlier handler of ours is replaced: a test's capture handlers stay.
