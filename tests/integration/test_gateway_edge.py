@@ -109,6 +109,8 @@ BAD_BOOKINGS: list[tuple[str, dict[str, Any]]] = [
     ("year 9999 with offset", {"starts_at": "9999-12-31T23:45:00-05:00"}),
     ("year 1", {"starts_at": "0001-01-01T00:00:00+05:00"}),
     ("naive time", {"starts_at": "2027-03-01T10:00:00"}),
+    ("unix seconds", {"starts_at": int(START.timestamp())}),
+    ("unix seconds float", {"ends_at": START.timestamp() + 7200.0}),
     ("unknown field", {"surprise": True}),
     ("wrong type", {"listing_id": 5}),
     ("null listing", {"listing_id": None}),

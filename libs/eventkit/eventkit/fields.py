@@ -20,6 +20,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     Strict,
@@ -81,8 +82,16 @@ BusinessDate = Annotated[
     AfterValidator(_sane_date),
     Field(description=f"ISO 8601 date, years {FIRST_YEAR} to {LAST_YEAR}."),
 ]
+def _not_a_number(value: object) -> object:
+    # Lax parsing reads a JSON number as Unix seconds; a time here is ISO 8601 with its offset.
+    if isinstance(value, int | float):
+        raise ValueError("an ISO 8601 time with its UTC offset, not a number")
+    return value
+
+
 BoundedInstant = Annotated[
     AwareDatetime,
+    BeforeValidator(_not_a_number),
     AfterValidator(_sane_instant),
     Field(description=f"ISO 8601 with a UTC offset, years {FIRST_YEAR} to {LAST_YEAR}."),
 ]
