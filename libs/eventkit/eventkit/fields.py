@@ -82,6 +82,8 @@ BusinessDate = Annotated[
     AfterValidator(_sane_date),
     Field(description=f"ISO 8601 date, years {FIRST_YEAR} to {LAST_YEAR}."),
 ]
+
+
 def _not_a_number(value: object) -> object:
     # Lax parsing reads a JSON number as Unix seconds; a time here is ISO 8601 with its offset.
     if isinstance(value, int | float):
