@@ -16,6 +16,7 @@ from booking.domain.errors import BookingError, ErrorCode
 from booking.domain.refunds import Canceller
 from booking.features.amendments import service as amendments
 from booking.features.amendments import timers as amendment_timers
+from booking.features.cancellations import service as cancellations
 from booking.features.checkout.service import PlaceBooking, place_booking
 from booking.service_layer.handlers import BookingHandlers
 from booking.service_layer.unit_of_work import UnitOfWork
@@ -392,3 +393,33 @@ async def test_an_amendment_refund_outcome_shows_on_the_amendment_only(
         uuid.UUID(booking_id),
     )
     assert (row["status"], row["refund_status"]) == ("confirmed", "none")  # untouched
+
+
+async def test_a_cancelled_bookings_open_change_expires_with_it(booking_pool: asyncpg.Pool) -> None:
+    listing_id = await _listing(booking_pool)
+    start = _start()
+    booking_id = await _confirmed(booking_pool, listing_id, start)
+    am = await _run(
+        booking_pool,
+        amendments.propose_change,
+        uuid.UUID(booking_id),
+        GUEST,
+        ends_at=start + timedelta(hours=4),
+    )
+    amendment_id = uuid.UUID(am["amendment_id"])
+    cancel = cancellations.Cancel(uuid.UUID(booking_id), Canceller.GUEST, "guest-am", "plans")
+    await _run(booking_pool, cancellations.cancel, cancel)
+    async with booking_pool.acquire() as conn:
+        shown = await amendments.view(conn, amendment_id)
+    assert (shown["status"], shown["failure_reason"]) == ("expired", "the booking was cancelled")
+    [decided] = await _events(booking_pool, booking_id, "booking.amendment_decided")
+    assert (decided["outcome"], decided["refund"]) == ("expired", None)
+    timer = await booking_pool.fetchval(
+        "SELECT status FROM booking.scheduled_jobs WHERE kind = 'amendment_expiry' "
+        "AND subject_id = $1",
+        str(amendment_id),
+    )
+    assert timer == "cancelled"
+    with pytest.raises(BookingError) as late:  # nothing left to answer
+        await _run(booking_pool, amendments.accept, amendment_id, HOST)
+    assert late.value.code is ErrorCode.ILLEGAL_TRANSITION

@@ -42,6 +42,15 @@ class FakeAmendmentsRepository:
         self.rows: dict[uuid.UUID, dict[str, Any]] = {}
         self.taxes: dict[str, dict[str, int]] = {}
 
+    async def open_changes(self, booking_id: uuid.UUID) -> list[uuid.UUID]:
+        return [
+            amendment_id
+            for amendment_id, r in self.rows.items()
+            if r["booking_id"] == booking_id
+            and r["kind"] == "change"
+            and r["status"] in ("proposed", "awaiting_signatures")
+        ]
+
     async def insert(self, amendment: Amendment) -> bool:
         row = amendment_row(amendment)
         if any(

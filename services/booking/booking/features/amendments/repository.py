@@ -98,6 +98,16 @@ class AmendmentsRepository:
         assert booking is not None and am is not None  # rows are never deleted
         return booking, amendment_of(am, booking)
 
+    async def open_changes(self, booking_id: uuid.UUID) -> list[uuid.UUID]:
+        """The booking's changes still waiting for an answer or a signature."""
+        rows = await self.conn.fetch(
+            "SELECT amendment_id FROM booking.amendments WHERE booking_id = $1 "
+            "AND kind = 'change' AND status IN ('proposed', 'awaiting_signatures') "
+            "ORDER BY created_at",
+            booking_id,
+        )
+        return [r["amendment_id"] for r in rows]
+
     async def get(self, amendment_id: uuid.UUID) -> dict[str, Any] | None:
         """An amendment as stored, with its booking's guest and host."""
         row = await self.conn.fetchrow(

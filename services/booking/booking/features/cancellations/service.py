@@ -167,6 +167,7 @@ async def cancel(uow: UnitOfWork, cmd: Cancel) -> dict[str, Any]:
         ),
     )
     await uow.timers.cancel(COMPLETION, booking_id)
+    await amendments.end_with_booking(uow, row["booking_id"], "the booking was cancelled")
     # The deposit's release comes before the cancellation in the outbox (as it always has).
     await claims.on_booking_ended(uow, row, "booking_cancelled")
     cancelled = {

@@ -288,6 +288,14 @@ class Amendment:
             return self.accept(booking_status)
         return self._apply(T.EXPIRED, "not answered before the start")
 
+    def end_with_booking(self, why: str) -> Outcome | None:
+        """The booking was cancelled: a change nobody answered (or signed) yet can no longer
+        be, and expires now rather than at its `respond_by`. None: decided already, or
+        overtime (reported after a stay, which a cancelled booking never had)."""
+        if self.status not in OPEN or self.kind != AmendmentKind.CHANGE:
+            return None
+        return self._apply(T.EXPIRED, why)
+
     def charge_succeeded(self) -> Outcome | None:
         """None: a redelivered fact."""
         if self.status != S.CHARGING:

@@ -43,6 +43,7 @@ __all__ = [
     "Actor",
     "accept",
     "dispute",
+    "end_with_booking",
     "expire",
     "on_charge_captured",
     "on_charge_failed",
@@ -209,6 +210,16 @@ async def signatures_declined(uow: UnitOfWork, amendment_id: uuid.UUID, detail: 
     outcome = am.decline_signatures(detail)
     if outcome is not None:
         await carry_out(uow, booking, am, outcome)
+
+
+async def end_with_booking(uow: UnitOfWork, booking_id: uuid.UUID, why: str) -> None:
+    """The booking was cancelled: its open changes expire now (`amendment_decided`, outcome
+    `expired`), their expiry timers with them."""
+    for amendment_id in await uow.amendments.open_changes(booking_id):
+        booking, am = await lock(uow, amendment_id)
+        outcome = am.end_with_booking(why)
+        if outcome is not None:
+            await carry_out(uow, booking, am, outcome)
 
 
 async def expire(uow: UnitOfWork, amendment_id: uuid.UUID) -> None:
