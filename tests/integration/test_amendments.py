@@ -83,6 +83,21 @@ def _start() -> datetime:
     return datetime(2034, 9, 1, 9, tzinfo=UTC) + timedelta(days=uuid.uuid4().int % 3000)
 
 
+async def _proposed(pool: asyncpg.Pool, hours: int) -> tuple[str, datetime, dict[str, Any]]:
+    """A confirmed 3-hour booking and the guest's proposal to make it `hours` long."""
+    listing_id = await _listing(pool)
+    start = _start()
+    booking_id = await _confirmed(pool, listing_id, start)
+    am = await _run(
+        pool,
+        amendments.propose_change,
+        uuid.UUID(booking_id),
+        GUEST,
+        ends_at=start + timedelta(hours=hours),
+    )
+    return booking_id, start, am
+
+
 async def test_a_shorter_stay_is_applied_with_a_partial_refund(booking_pool: asyncpg.Pool) -> None:
     listing_id = await _listing(booking_pool)
     start = _start()
@@ -339,20 +354,9 @@ async def test_new_terms_on_a_listing_with_documents_are_signed_before_they_appl
 async def test_an_amendment_refund_outcome_shows_on_the_amendment_only(
     booking_pool: asyncpg.Pool,
 ) -> None:
-    from booking.features.cancellations import service as cancellations
-    from booking.service_layer.unit_of_work import UnitOfWork
     from marketplace_contracts.events.payments import RefundFailedV1, RefundSucceededV1
 
-    listing_id = await _listing(booking_pool)
-    start = _start()
-    booking_id = await _confirmed(booking_pool, listing_id, start)
-    am = await _run(
-        booking_pool,
-        amendments.propose_change,
-        uuid.UUID(booking_id),
-        GUEST,
-        ends_at=start + timedelta(hours=2),
-    )
+    booking_id, _, am = await _proposed(booking_pool, hours=2)
     applied = await _run(booking_pool, amendments.accept, uuid.UUID(am["amendment_id"]), HOST)
     assert applied["refund_status"] == "pending"
     refund = f"rf_{am['amendment_id']}"
@@ -396,16 +400,7 @@ async def test_an_amendment_refund_outcome_shows_on_the_amendment_only(
 
 
 async def test_a_cancelled_bookings_open_change_expires_with_it(booking_pool: asyncpg.Pool) -> None:
-    listing_id = await _listing(booking_pool)
-    start = _start()
-    booking_id = await _confirmed(booking_pool, listing_id, start)
-    am = await _run(
-        booking_pool,
-        amendments.propose_change,
-        uuid.UUID(booking_id),
-        GUEST,
-        ends_at=start + timedelta(hours=4),
-    )
+    booking_id, _, am = await _proposed(booking_pool, hours=4)
     amendment_id = uuid.UUID(am["amendment_id"])
     cancel = cancellations.Cancel(uuid.UUID(booking_id), Canceller.GUEST, "guest-am", "plans")
     await _run(booking_pool, cancellations.cancel, cancel)
