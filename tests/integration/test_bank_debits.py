@@ -630,9 +630,7 @@ async def test_processing_confirms_with_funds_pending_then_received_then_cleared
         "received",
     )
     async with booking_pool.acquire() as conn:
-        [receipt] = [
-            r for r in await receipts.list_for(conn, "guest-ach") if r["payment_id"] == payment_id
-        ]
+        receipt = await receipts.get_for(conn, f"rcpt_{payment_id}", "guest-ach")
     assert receipt["payment_method"] == {
         "type": "us_bank_account",
         "bank_name": "STRIPE TEST BANK",
