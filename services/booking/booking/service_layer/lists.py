@@ -1,8 +1,8 @@
 """Use cases: the caller's lists, one keyset page each (read-only; docs/api.md).
 
 Bookings (newest first), a host's requests awaiting an answer (soonest `respond_by` first),
-invites, booking groups and receipts (newest first). The caller's scope comes from the gateway (whose
-things they are); each item is shown as the one-item route shows it to the same caller.
+invites, booking groups and receipts (newest first). The caller's scope comes from the gateway
+(whose things they are); each item is shown as the one-item route shows it to the same caller.
 """
 
 from __future__ import annotations
