@@ -3,6 +3,8 @@ filters narrow, and the pages neither repeat nor skip a booking while new ones a
 
 from __future__ import annotations
 
+import base64
+import json
 import uuid
 from collections.abc import AsyncIterator
 
@@ -272,9 +274,12 @@ async def test_receipts_come_a_page_at_a_time_newest_first_to_their_guest_only(
     assert await every_page(gateway, "/v1/receipts", bearer(other, "guest")) == []
     admin = await every_page(gateway, "/v1/receipts", bearer("ops-1", "admin"), limit=100)
     assert {r["receipt_id"] for r in admin} >= set(made)
-    wrong = await gateway.get(
-        "/v1/receipts", headers=bearer(guest, "guest"), params={"cursor": "bm90LWEtY3Vyc29y"}
-    )
-    assert (wrong.status_code, wrong.json()["error"]["code"]) == (422, "invalid_cursor")
+    for row_id in ("rcpt_\u0000x", "\ud800", 5, None, [1, 2], ""):  # an altered cursor's id
+        raw = json.dumps(["c", "2027-01-01T00:03:00+00:00", row_id]).encode()
+        cursor = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        wrong = await gateway.get(
+            "/v1/receipts", headers=bearer(guest, "guest"), params={"cursor": cursor}
+        )
+        assert (wrong.status_code, wrong.json()["error"]["code"]) == (422, "invalid_cursor")
     host = await gateway.get("/v1/receipts", headers=bearer(guest, "host"))
     assert (host.status_code, host.json()["error"]["code"]) == (403, "forbidden")

@@ -40,6 +40,7 @@ class ListKind(StrEnum):
 
 # Lists whose rows have text ids (`rcpt_...`); the others' ids are UUIDs.
 _TEXT_IDS = frozenset({ListKind.RECEIPTS})
+_TEXT_ID_MAX_LENGTH = 100
 
 
 @dataclass(frozen=True)
@@ -88,13 +89,24 @@ def decode_cursor(kind: ListKind, cursor: str | None) -> Position | None:
         if moment.tzinfo is None:
             raise ValueError("a time without its offset")
         # In UTC: an offset at the edge of the calendar cannot even be sent to PostgreSQL.
-        row_id = str(id_) if kind in _TEXT_IDS else uuid.UUID(id_)
-        position = Position(moment.astimezone(UTC), row_id)
+        position = Position(moment.astimezone(UTC), _row_id(kind, id_))
     except (ValueError, TypeError, AttributeError, OverflowError, binascii.Error):
         raise _invalid("not a cursor of this list") from None
     if tag != kind.value:
         raise _invalid("a cursor of another list")
     return position
+
+
+def _row_id(kind: ListKind, value: object) -> uuid.UUID | str:
+    """The cursor's row id: a UUID, or for receipts printable text (an altered cursor may
+    hold anything: a NUL, a lone surrogate, a number, a list)."""
+    if kind not in _TEXT_IDS:
+        return uuid.UUID(str(value))
+    if not (isinstance(value, str) and 0 < len(value) <= _TEXT_ID_MAX_LENGTH):
+        raise ValueError("not a row id")
+    if not value.isprintable():
+        raise ValueError("not a row id")
+    return value
 
 
 def check_range(start: datetime | None, end: datetime | None, name: str) -> None:
