@@ -142,6 +142,10 @@ async def test_a_longer_stay_is_charged_first_then_applied(booking_pool: asyncpg
     assert am["delta"] == 6_600
     charging = await _run(booking_pool, amendments.accept, uuid.UUID(am["amendment_id"]), GUEST)
     assert charging["status"] == "charging"
+    cancel = cancellations.Cancel(uuid.UUID(booking_id), Canceller.GUEST, "guest-am", "plans")
+    with pytest.raises(BookingError) as waits:  # its refund could not hold the increase yet
+        await _run(booking_pool, cancellations.cancel, cancel)
+    assert waits.value.code is ErrorCode.AMENDMENT_PENDING
     held = await _booking(booking_pool, booking_id)
     assert (held["starts_at"], held["amount"]) == (start - timedelta(hours=1), 19_800)
     [charge] = await _events(booking_pool, booking_id, "booking.charge_requested")
@@ -179,6 +183,10 @@ async def test_a_longer_stay_is_charged_first_then_applied(booking_pool: asyncpg
     assert after["amount"] == 26_400
     decided = await _events(booking_pool, booking_id, "booking.amendment_decided")
     assert [d["outcome"] for d in decided] == ["applied"] and decided[0]["refund"] is None
+    await _run(booking_pool, cancellations.cancel, cancel)  # decided: the refund takes both
+    [cancelled] = await _events(booking_pool, booking_id, "booking.booking_cancelled")
+    refunds = [cancelled["refund"], *cancelled["additional_refunds"]]
+    assert {r["payment_id"] for r in refunds} == {"pay_am", captured.payment_id}
 
 
 async def test_a_failed_charge_leaves_the_booking_as_it_was(booking_pool: asyncpg.Pool) -> None:

@@ -42,6 +42,11 @@ class FakeAmendmentsRepository:
         self.rows: dict[uuid.UUID, dict[str, Any]] = {}
         self.taxes: dict[str, dict[str, int]] = {}
 
+    async def charging(self, booking_id: uuid.UUID) -> bool:
+        return any(
+            r["booking_id"] == booking_id and r["status"] == "charging" for r in self.rows.values()
+        )
+
     async def open_changes(self, booking_id: uuid.UUID) -> list[uuid.UUID]:
         return [
             amendment_id

@@ -108,6 +108,15 @@ class AmendmentsRepository:
         )
         return [r["amendment_id"] for r in rows]
 
+    async def charging(self, booking_id: uuid.UUID) -> bool:
+        """An amendment of the booking is having its increase charged."""
+        found: bool = await self.conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM booking.amendments WHERE booking_id = $1 "
+            "AND status = 'charging')",
+            booking_id,
+        )
+        return found
+
     async def get(self, amendment_id: uuid.UUID) -> dict[str, Any] | None:
         """An amendment as stored, with its booking's guest and host."""
         row = await self.conn.fetchrow(

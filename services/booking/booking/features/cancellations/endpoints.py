@@ -73,7 +73,8 @@ async def preview_cancellation(
     "`refunded`, or `failed` with `refund_failure` for ops to act on. Cancelling one leg of a "
     "Linked Booking Group refunds that leg only. 409 `illegal_transition` unless `confirmed`; "
     "409 `payment_disputed` while a card dispute is open on the booking's payment (nothing "
-    "can be refunded until it closes; docs/api-errors.md).",
+    "can be refunded until it closes; docs/api-errors.md); 409 `amendment_pending` while an "
+    "accepted amendment's increase is being charged (moments: try again).",
 )
 async def cancel_booking(
     booking_id: uuid.UUID, call: CancellingCall, body: CancelRequest | None = None

@@ -139,6 +139,7 @@ async def estimate(
 
 async def cancel(uow: UnitOfWork, cmd: Cancel) -> dict[str, Any]:
     row = await _load(uow.bookings, cmd, lock=True)
+    await amendments.check_not_charging(uow, row["booking_id"])  # 409 amendment_pending
     await disputes.check_not_disputed(uow, row)  # 409 payment_disputed: it would refund
     now = datetime.now(UTC)
     decision, policy = decide(row, cmd, now)

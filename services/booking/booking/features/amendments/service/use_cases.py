@@ -42,6 +42,7 @@ from booking.service_layer.unit_of_work import UnitOfWork
 __all__ = [
     "Actor",
     "accept",
+    "check_not_charging",
     "dispute",
     "end_with_booking",
     "expire",
@@ -210,6 +211,18 @@ async def signatures_declined(uow: UnitOfWork, amendment_id: uuid.UUID, detail: 
     outcome = am.decline_signatures(detail)
     if outcome is not None:
         await carry_out(uow, booking, am, outcome)
+
+
+async def check_not_charging(uow: UnitOfWork, booking_id: uuid.UUID) -> None:
+    """A cancellation waits while an accepted amendment's increase is being charged: its
+    refund could not include money not yet taken, which would then be kept. 409
+    `amendment_pending` until the charge is decided (moments)."""
+    if await uow.amendments.charging(booking_id):
+        raise BookingError(
+            ErrorCode.AMENDMENT_PENDING,
+            f"booking {booking_id}: an amendment's increase is being charged; cancel once it "
+            "is decided (moments)",
+        )
 
 
 async def end_with_booking(uow: UnitOfWork, booking_id: uuid.UUID, why: str) -> None:
