@@ -147,3 +147,31 @@ async def test_past_the_bound_checkouts_are_refused_with_503_before_anything_is_
     await admission.measure(runtime)  # type: ignore[arg-type]
     again = await gateway.post("/v1/bookings", json=_body(listing_id, 2), headers=_guest(3))
     assert again.status_code == 202, again.text
+
+
+async def test_requests_that_place_nothing_give_their_place_back(
+    booking_pool: asyncpg.Pool, gateway: httpx.AsyncClient
+) -> None:
+    """Refused (409, 422) and replayed checkouts hold nothing: they must not shed the next."""
+    runtime = SimpleNamespace(db=booking_pool)
+    admission = Admission(limit=1)
+    await admission.measure(runtime)  # type: ignore[arg-type]
+    admission.limit = admission.in_flight + 2  # room for exactly two more checkouts
+    gateway.app.state.admission = admission  # type: ignore[attr-defined]
+    listing_id = await _listing(booking_pool)
+    taken = _body(listing_id, 0)
+    keyed = {**_guest(0), "Idempotency-Key": f"load-{uuid.uuid4()}"}
+    placed = await gateway.post("/v1/bookings", json=taken, headers=keyed)
+    assert placed.status_code == 202, placed.text  # one of the two places
+    replayed = await gateway.post("/v1/bookings", json=taken, headers=keyed)
+    assert replayed.status_code == 202 and replayed.json() == placed.json()
+    for n in range(1, 6):
+        lost = await gateway.post("/v1/bookings", json=taken, headers=_guest(n))
+        assert (lost.status_code, lost.json()["error"]["code"]) == (409, "slot_unavailable")
+        junk = await gateway.post("/v1/bookings", json={**taken, "guests": "x"}, headers=_guest(n))
+        assert junk.status_code == 422
+    assert admission.in_flight == admission.limit - 1  # only the placed checkout counts
+    second = await gateway.post("/v1/bookings", json=_body(listing_id, 1), headers=_guest(9))
+    assert second.status_code == 202, second.text  # the other place, still free
+    shed = await gateway.post("/v1/bookings", json=_body(listing_id, 2), headers=_guest(10))
+    assert (shed.status_code, shed.json()["error"]["code"]) == (503, "overloaded")

@@ -3,7 +3,7 @@ command's role, Idempotency-Key and unit of work: command.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,6 +15,7 @@ from fastapi import Depends, Request
 from booking.domain import limits
 from booking.domain.errors import BookingError, ErrorCode
 from booking.entrypoints.auth import STAFF, CurrentPrincipal, Principal, Role
+from booking.service_layer.admission import Admission
 from eventkit.http_errors import ErrorOut
 from eventkit.runtime import ServiceRuntime
 
@@ -43,12 +44,32 @@ CHECKOUT_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def admit_checkout(request: Request) -> None:
-    """Load shedding (service_layer/admission.py): 503 before anything is held."""
-    request.app.state.admission.admit()
+@dataclass
+class Admitted:
+    """A checkout request let in by load shedding: counted while it runs, and kept in the
+    count only if it placed something (`placed`, called by its work when it did)."""
+
+    admission: Admission
+    kept: bool = False
+
+    def placed(self) -> None:
+        self.kept = True
 
 
-AdmitCheckout = Annotated[None, Depends(admit_checkout)]
+async def admit_checkout(request: Request) -> AsyncIterator[Admitted]:
+    """Load shedding (service_layer/admission.py): 503 before anything is held; a request
+    that places nothing (refused, replayed, failed) gives its place back when it ends."""
+    admission: Admission = request.app.state.admission
+    admission.admit()
+    admitted = Admitted(admission)
+    try:
+        yield admitted
+    finally:
+        if not admitted.kept:
+            admission.release()
+
+
+AdmitCheckout = Annotated[Admitted, Depends(admit_checkout)]
 
 
 def runtime_of(request: Request) -> ServiceRuntime:

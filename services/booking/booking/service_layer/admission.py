@@ -6,7 +6,9 @@ the gateway counts the checkouts in flight (payment requested, no answer yet, no
 guest's outstanding) and, past `limit` (`BOOKING_MAX_CHECKOUTS_IN_FLIGHT`), answers 503
 `overloaded` with `Retry-After` before holding anything. The count is measured every
 `BOOKING_ADMISSION_REFRESH_SECONDS` and raised by each checkout admitted in between, so a burst
-cannot overshoot by more than one interval's admissions.
+cannot overshoot by more than one interval's admissions. A request let in that places nothing
+(refused with 409 or 422, an idempotent replay, a failure) gives its place back when it ends:
+requests that hold nothing cannot shed the checkouts that would.
 """
 
 from __future__ import annotations
@@ -34,6 +36,10 @@ class Admission:
                 retry_after=self.retry_after(),
             )
         self.in_flight += 1
+
+    def release(self) -> None:
+        """An admitted request placed nothing after all."""
+        self.in_flight = max(0, self.in_flight - 1)
 
     def retry_after(self) -> int:
         """Seconds to wait: about two at the limit, more the further past it (at most 30)."""

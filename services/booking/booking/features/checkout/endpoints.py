@@ -77,7 +77,7 @@ async def create_booking(
     request: Request,
     body: InstantBookRequest,
     call: GuestCommand,
-    _admitted: AdmitCheckout,
+    admitted: AdmitCheckout,
 ) -> BookingOut:
     check_horizon(request, starts_at=body.starts_at, ends_at=body.ends_at)
     cmd = _place_booking(request, call.principal, body)
@@ -93,6 +93,7 @@ async def create_booking(
                 times.authorization_horizon,
                 times.bank_debit_lead,
             )
+        admitted.placed()
         logs.bind(booking_id=view["booking_id"])
         return view
 

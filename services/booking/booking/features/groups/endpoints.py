@@ -45,7 +45,7 @@ async def create_group(
     request: Request,
     body: GroupCheckoutRequest,
     call: GuestCommand,
-    _admitted: AdmitCheckout,
+    admitted: AdmitCheckout,
 ) -> GroupOut:
     for leg in body.legs:
         check_horizon(request, starts_at=leg.starts_at, ends_at=leg.ends_at)
@@ -66,7 +66,9 @@ async def create_group(
 
     async def work(conn: asyncpg.Connection) -> dict[str, Any]:
         with tracing.span("booking place_group", **{"legs": len(cmd.legs)}):
-            return await place_group(call.uow(conn), cmd, times)
+            group = await place_group(call.uow(conn), cmd, times)
+        admitted.placed()
+        return group
 
     return await call.run(work, body.model_dump(mode="json"))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import asyncpg
 from fastapi import APIRouter, Request
 
 from booking.domain.errors import BookingError, ErrorCode
@@ -85,15 +86,18 @@ async def accept_invite(
     invite_id: uuid.UUID,
     body: AcceptInviteRequest,
     call: GuestCommand,
-    _admitted: AdmitCheckout,
+    admitted: AdmitCheckout,
 ) -> BookingOut:
     guest_id, hold_ttl, client = call.principal.sub, call.settings.hold_ttl, client_context(request)
-    return await call.run(
-        lambda conn: invites.accept(
+
+    async def work(conn: asyncpg.Connection) -> dict[str, Any]:
+        booking = await invites.accept(
             call.uow(conn), invite_id, guest_id, body.payment_method, hold_ttl, client
-        ),
-        body.model_dump(mode="json"),
-    )
+        )
+        admitted.placed()
+        return booking
+
+    return await call.run(work, body.model_dump(mode="json"))
 
 
 @router.post(
