@@ -108,3 +108,30 @@ def test_a_body_nested_past_the_parser_is_refused_with_a_code(ops: Ops) -> None:
     assert answer.json()["error"]["code"] == "malformed_json"
     documented = httpx.get(f"{ops.url}/openapi.json").json()["paths"]["/graphql"]["post"]
     assert "400" in documented["responses"]
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        (b'"x"', "invalid_request"),
+        (b"5", "invalid_request"),
+        (b"null", "invalid_request"),
+        (b"true", "invalid_request"),
+        (b'\xff\xfe{"query":1}', "malformed_json"),
+        (b'{"query":"{me{sub}}","x":"\xff"}', "malformed_json"),
+    ],
+)
+def test_a_json_body_that_is_no_operation_is_400_with_a_code(
+    ops: Ops, body: bytes, code: str
+) -> None:
+    answer = httpx.post(
+        f"{ops.url}/graphql",
+        content=body,
+        headers={
+            "Authorization": f"Bearer {ops.token('admin')}",
+            "Content-Type": "application/json",
+        },
+    )
+    assert (answer.status_code, answer.json()["error"]["code"]) == (400, code), answer.text
+    still = ops.graphql("{ me { sub } }")  # the server is unharmed
+    assert still["data"]["me"]["sub"]

@@ -3,11 +3,13 @@ one, 403 for a non-staff role, in the project's error body); each field then che
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.fastapi import GraphQLRouter
 
 from eventkit.auth import Principal, Role, require
@@ -62,6 +64,59 @@ def install(app: FastAPI) -> None:
         ),
     )
     app.middleware("http")(coded_transport_refusals)
+    app.add_middleware(JsonOperationCheck)
+
+
+class JsonOperationCheck:
+    """A JSON body posted to /graphql must be UTF-8 JSON holding an object (one operation) or
+    an array (a batch, which Strawberry refuses itself): anything else (a string, a number,
+    null, bytes that are not UTF-8) is 400 in the project's error body before Strawberry, which
+    would fail on it with a 500. Other content types (multipart uploads) pass as they are."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not _json_post_to_graphql(scope):
+            await self.app(scope, receive, send)
+            return
+        body, more, messages = b"", True, []
+        while more:
+            message = await receive()
+            messages.append(message)
+            body += message.get("body", b"")
+            more = message.get("more_body", False) and message["type"] == "http.request"
+        problem = _not_an_operation(body)
+        if problem is not None:
+            response = JSONResponse(error_body(*problem), status_code=400)
+            await response(scope, receive, send)
+            return
+        replay = iter(messages)
+
+        async def replayed() -> Message:
+            return next(replay, None) or await receive()
+
+        await self.app(scope, replayed, send)
+
+
+def _json_post_to_graphql(scope: Scope) -> bool:
+    if scope["type"] != "http" or scope["method"] != "POST":
+        return False
+    if not scope["path"].rstrip("/").endswith("/graphql"):
+        return False
+    headers = dict(scope["headers"])
+    return headers.get(b"content-type", b"").split(b";")[0].strip() == b"application/json"
+
+
+def _not_an_operation(body: bytes) -> tuple[str, str] | None:
+    """(code, message) of what is wrong with the body, or None."""
+    try:
+        parsed = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return MALFORMED_JSON, "the body is not UTF-8 JSON"
+    if not isinstance(parsed, dict | list):
+        return "invalid_request", "the body is not a GraphQL request: a JSON object is expected"
+    return None
 
 
 async def coded_transport_refusals(
