@@ -59,6 +59,8 @@ REFUSED: list[tuple[str, str, dict[str, Any] | None]] = [
     ("GET", "/v1/payouts/queue?due_before=2026-01-01T00:00:00", None),
     ("GET", "/v1/payouts/queue?due_before=9999-01-01T00:00:00%2B00:00", None),
     ("PUT", "/v1/payouts/hosts/acct_edge", {"risk_tier": "a\u0000"}),
+    ("PUT", "/v1/payouts/hosts/acct_edge", {"payout_delay_hours": True}),
+    ("PUT", "/v1/payouts/hosts/acct_edge", {"payout_delay_hours": "5"}),
     ("POST", "/v1/payouts/reserve-policies", {"policy_id": "p", "kind": "fixed", "fixed_amount": BIG}),
     ("POST", "/v1/payouts/reserve-policies", {"policy_id": "p", "kind": "fixed", "currency": "a\u0000b"}),
     ("POST", "/v1/payouts/queue/x/hold", {"note": "\u0000"}),

@@ -112,6 +112,11 @@ async def test_a_refusal_under_a_key_is_replayed_even_once_the_command_would_suc
         "true",
     )
     assert (await api.put(url, json=assign)).json() == assign  # unkeyed, it is done now
+    keyless = await api.put(url, json={**assign, "scope_key": ""})  # the policy exists
+    assert (keyless.status_code, keyless.json()["error"]["code"]) == (
+        422,
+        "invalid_reserve_policy",
+    )
 
 
 async def test_keys_are_the_callers_own(api: httpx.AsyncClient, pool: asyncpg.Pool) -> None:

@@ -86,6 +86,11 @@ async def test_trust_staff_find_a_booking_and_decide_its_claim_in_the_console(
         shown = await trust.get(f"/console/claims/{claim_id}")
         assert "data-confirm=" in shown.text and 'id="decide-claim"' in shown.text
         form = {"token": token_of(shown.text), "note": "worn before the stay"}
+        for amount in ("inf", "1e400"):  # an OverflowError once, a 500
+            typo = await trust.post(
+                f"/console/claims/{claim_id}/decide", data=form | {"amount": amount}
+            )
+            assert typo.status_code == 200 and "The amount must be a number." in typo.text
         refused = await trust.post(
             f"/console/claims/{claim_id}/decide", data=form | {"amount": "99"}
         )
@@ -111,8 +116,9 @@ async def test_admins_publish_a_cancellation_policy_in_the_console_and_trust_rea
         assert 'action="/console/cancellation-policies"' not in listed.text
         form = await admin.get("/console/cancellation-policies")
         body = {"token": token_of(form.text), "name": name, "grace_hours": "24"}
-        bad = await admin.post("/console/cancellation-policies", data=body | {"bands": "soon"})
-        assert "hours:percent" in bad.text
+        for bands in ("soon", "24:inf", "24:1e400"):  # inf: an OverflowError once, a 500
+            bad = await admin.post("/console/cancellation-policies", data=body | {"bands": bands})
+            assert bad.status_code == 200 and "hours:percent" in bad.text, bands
         done = await admin.post(
             "/console/cancellation-policies", data=body | {"bands": "72:100\n24:50"}
         )

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import asyncpg
 from fastapi import APIRouter, FastAPI, Path, Query
-from pydantic import Field, model_validator
+from pydantic import Field, Strict, model_validator
 
 from eventkit import acting
 from eventkit.endpoint import refusals
@@ -65,7 +65,8 @@ class StaffAction(RequestBody):
 
 class HostSettingsIn(RequestBody):
     actor: IgnoredActor = None
-    payout_delay_hours: float | None = Field(default=None, ge=0, le=24 * 365)
+    # A JSON number only: `true` would be an hour, `false` no delay at all.
+    payout_delay_hours: Annotated[float, Strict()] | None = Field(default=None, ge=0, le=24 * 365)
     risk_tier: Annotated[str, one_line(50)] | None = None
 
     @model_validator(mode="after")

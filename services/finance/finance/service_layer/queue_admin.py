@@ -14,11 +14,11 @@ from finance.adapters import payables_repository as payables_db
 from finance.adapters import queue_repository as queue_db
 from finance.adapters import reserves_repository as reserves_db
 from finance.adapters.payables_repository import FinanceDB
-from finance.domain.reserves import ReserveKind, ReservePolicy, Scope
+from finance.domain.reserves import InvalidPolicy, ReserveKind, ReservePolicy, Scope
 
 
 class UnknownPolicy(LookupError):
-    """An assignment names no reserve policy, or a scope without its key."""
+    """An assignment names no reserve policy."""
 
 
 def plain(row: Any) -> dict[str, Any]:
@@ -118,7 +118,7 @@ async def assign(
         raise UnknownPolicy(f"no reserve policy {policy_id}")
     key = "" if scope is Scope.PLATFORM else scope_key
     if scope is not Scope.PLATFORM and not key:
-        raise UnknownPolicy(f"a {scope.value} assignment needs a scope_key")
+        raise InvalidPolicy(f"a {scope.value} assignment needs a scope_key")
     await reserves_db.assign(conn, scope, key, policy_id, actor)
     return {"scope": scope.value, "scope_key": key, "policy_id": policy_id}
 

@@ -129,7 +129,7 @@ async def decide(
     principal = principal_of(request)
     try:
         minor = round(float(amount) * 100)
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: inf, 1e400
         return await _claim_page(request, claim_id, errors=["The amount must be a number."])
     data, errors = await run(
         request, principal, DECIDE, t=token, id=claim_id, amount=minor, note=note.strip()
@@ -188,7 +188,7 @@ async def publish(
     principal = principal_of(request)
     try:
         policy = {"name": name.strip(), "bands": _bands(bands), "graceHours": grace_hours}
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: a percent of inf or 1e400
         return await _policies_page(
             request, errors=["Write each band as hours:percent on its own line, e.g. 48:100."]
         )
