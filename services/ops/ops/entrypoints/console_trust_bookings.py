@@ -12,6 +12,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ops.entrypoints.console import PAGE, new_token, principal_of, render, run
+from ops.entrypoints.console_finance import ZERO_DECIMAL
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -118,6 +119,13 @@ async def claim(request: Request, claim_id: str, done: str = "") -> HTMLResponse
     return await _claim_page(request, claim_id, done)
 
 
+def minor_units(typed: str, currency: str) -> int:
+    """What staff typed, in major units, as the currency's minor units: 12.50 USD is 1250; a
+    zero-decimal currency's unit is its minor unit (¥500 is 500). ValueError or OverflowError
+    for what is not a finite number."""
+    return round(float(typed) * (1 if currency.lower() in ZERO_DECIMAL else 100))
+
+
 @router.post("/claims/{claim_id}/decide")
 async def decide(
     request: Request,
@@ -127,8 +135,10 @@ async def decide(
     note: str = Form(""),
 ) -> Response:
     principal = principal_of(request)
+    found, _ = await run(request, principal, CLAIM, id=claim_id)  # not found: DECIDE says so
+    currency = ((found or {}).get("claim") or {}).get("currency") or "usd"
     try:
-        minor = round(float(amount) * 100)
+        minor = minor_units(amount, currency)
     except (ValueError, OverflowError):  # OverflowError: inf, 1e400
         return await _claim_page(request, claim_id, errors=["The amount must be a number."])
     data, errors = await run(

@@ -80,13 +80,12 @@ class JsonOperationCheck:
         if not _json_post_to_graphql(scope):
             await self.app(scope, receive, send)
             return
-        body, more, messages = b"", True, []
+        more, messages = True, []
         while more:
             message = await receive()
             messages.append(message)
-            body += message.get("body", b"")
             more = message.get("more_body", False) and message["type"] == "http.request"
-        problem = _not_an_operation(body)
+        problem = _not_an_operation(b"".join(m.get("body", b"") for m in messages))
         if problem is not None:
             response = JSONResponse(error_body(*problem), status_code=400)
             await response(scope, receive, send)
@@ -105,7 +104,8 @@ def _json_post_to_graphql(scope: Scope) -> bool:
     if not scope["path"].rstrip("/").endswith("/graphql"):
         return False
     headers = dict(scope["headers"])
-    return headers.get(b"content-type", b"").split(b";")[0].strip() == b"application/json"
+    kind = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+    return kind == b"application/json"
 
 
 def _not_an_operation(body: bytes) -> tuple[str, str] | None:
