@@ -122,6 +122,11 @@ async def test_unknown_routes_and_methods_get_the_error_body(
     _, client = service
     assert_error(await client.get("/v1/no-such-thing"), 404, "not_found")
     assert_error(await client.put("/healthz"), 405, "method_not_allowed")
+    # A browser (it asks for text/html) that mistyped an address gets a page, not JSON.
+    browser = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    page = await client.get("/console/no-such-page", headers=browser)
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert "not_found" in page.text
 
 
 @pytest.mark.parametrize(
