@@ -9,16 +9,19 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import uvicorn
 from fastapi import FastAPI
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from eventkit.http_protocol import HttpProtocol
 from eventkit.logs import setup_logging
 from eventkit.runtime import ServiceRuntime
 from eventkit.settings import ServiceSettings
 from eventkit.tracing import setup_tracing
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 Extra = tuple[str, str, Callable[[argparse.ArgumentParser], None], Callable[[Any], int]]
 
@@ -106,3 +109,33 @@ def write_output(text: str, output: Path | None) -> int:
 def _doc_settings(factory: Callable[[], ServiceSettings]) -> ServiceSettings:
     cls: Any = factory  # the settings class itself
     return cls.model_construct(database_url="postgresql://docs", kafka_bootstrap="kafka:9092")
+
+
+def cli_type(annotation: Any, parse: Callable[[str], Any] = str) -> Callable[[str], Any]:
+    """An argparse `type` that holds a command-line value to the same field type as the API:
+    `parse` turns the text into a Python value (int, float), the type's rules judge it, and a
+    value they refuse is a usage error (exit 2, one line), never a traceback."""
+    adapter = TypeAdapter(annotation)
+
+    def convert(text: str) -> Any:
+        try:
+            return adapter.validate_python(parse(text))
+        except ValidationError as exc:
+            raise argparse.ArgumentTypeError(exc.errors()[0]["msg"]) from None
+        except (ValueError, OverflowError) as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return convert
+
+
+def cli_model(model: type[ModelT], **fields: Any) -> ModelT:
+    """A command's options held to the API's body model: refused values exit 2 with one line
+    (`validation_failed` and the fields), as the API answers 422."""
+    try:
+        return model.model_validate({k: v for k, v in fields.items() if v is not None})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'options'}: {e['msg']}" for e in exc.errors()
+        )
+        print(f"refused (validation_failed): {problems}", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -1,5 +1,5 @@
-"""Constrained field types every service's HTTP edge shares (docs/api-errors.md, "Input limits"),
-and `cli_type` / `cli_model`, which hold a command line to the same types.
+"""Constrained field types every service's HTTP edge shares (docs/api-errors.md, "Input limits");
+`eventkit.cli.cli_type` / `cli_model` hold a command line to the same types.
 
 Text has a maximum length and no control characters but tabs and line breaks (PostgreSQL cannot
 store NUL; nothing shows the others); integers are JSON integers only (`2.0`, `"2"` and `true`
@@ -10,11 +10,8 @@ database error ever reaches a caller as a 500. The gateway's own types build on 
 
 from __future__ import annotations
 
-import argparse
-import sys
-from collections.abc import Callable
 from datetime import date, datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 from pydantic import (
     AfterValidator,
@@ -25,11 +22,7 @@ from pydantic import (
     Field,
     Strict,
     StringConstraints,
-    TypeAdapter,
-    ValidationError,
 )
-
-ModelT = TypeVar("ModelT", bound=BaseModel)
 
 # One line of text: no C0 control characters, no DEL.
 SINGLE_LINE = r"^[^\x00-\x1f\x7f]*$"
@@ -104,33 +97,3 @@ class RequestBody(BaseModel):
     silently dropped (a misspelt field would otherwise leave its default to act)."""
 
     model_config = ConfigDict(extra="forbid")
-
-
-def cli_type(annotation: Any, parse: Callable[[str], Any] = str) -> Callable[[str], Any]:
-    """An argparse `type` that holds a command-line value to the same field type as the API:
-    `parse` turns the text into a Python value (int, float), the type's rules judge it, and a
-    value they refuse is a usage error (exit 2, one line), never a traceback."""
-    adapter = TypeAdapter(annotation)
-
-    def convert(text: str) -> Any:
-        try:
-            return adapter.validate_python(parse(text))
-        except ValidationError as exc:
-            raise argparse.ArgumentTypeError(exc.errors()[0]["msg"]) from None
-        except (ValueError, OverflowError) as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
-
-    return convert
-
-
-def cli_model(model: type[ModelT], **fields: Any) -> ModelT:
-    """A command's options held to the API's body model: refused values exit 2 with one line
-    (`validation_failed` and the fields), as the API answers 422."""
-    try:
-        return model.model_validate({k: v for k, v in fields.items() if v is not None})
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'options'}: {e['msg']}" for e in exc.errors()
-        )
-        print(f"refused (validation_failed): {problems}", file=sys.stderr)
-        raise SystemExit(2) from None

@@ -10,9 +10,9 @@ from typing import Annotated
 
 from pydantic import Field
 
-from eventkit.cli import Extra, configure_logging
+from eventkit.cli import Extra, cli_type, configure_logging
 from eventkit.db import command_pool
-from eventkit.fields import MAX_AMOUNT, cli_type
+from eventkit.fields import MAX_AMOUNT
 from eventkit.outbox import Outbox
 from finance.bootstrap import build_queue
 from finance.config import FinanceSettings

@@ -17,9 +17,9 @@ import asyncpg
 from pydantic import Field, StringConstraints
 
 from domainkit.transitions import IllegalTransition
-from eventkit.cli import Extra, configure_logging
+from eventkit.cli import Extra, cli_model, cli_type, configure_logging
 from eventkit.db import command_pool
-from eventkit.fields import BoundedInstant, Currency, cli_model, cli_type, one_line
+from eventkit.fields import BoundedInstant, Currency, one_line
 from eventkit.http_errors import ID_MAX_LENGTH, ID_PATTERN
 from eventkit.outbox import Outbox
 from finance.bootstrap import NAME, build_queue
