@@ -5,7 +5,10 @@ timeline, find its dead letter, dry-run it and replay it; screenshots are kept a
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import http.server
 import shutil
+import threading
 import uuid
 from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -15,8 +18,10 @@ from typing import Any, TypeVar
 import pytest
 
 from tests.e2e_ops.conftest import ROOT, Ops, dead_letter, publish
-from tests.e2e_ops.test_dead_letters import _ends, _replayed_copies
+from tests.e2e_ops.test_console_pages import _open_letter
+from tests.e2e_ops.test_dead_letters import _ends, _letters, _replayed_copies
 from tests.e2e_ops.test_timeline import checkout_saga
+from tests.support import free_port
 from tests.support.poll import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -122,3 +127,62 @@ def test_staff_walk_a_bookings_timeline_and_replay_its_dead_letter(
     for png in shots.glob("*.png"):
         shutil.copy(png, kept / png.name)
     assert len(list(shots.glob("*.png"))) == 3
+
+
+@contextlib.contextmanager
+def another_port(html: str) -> Iterator[str]:
+    """A page served on another port of 127.0.0.1: for the browser the same site as the
+    console (SameSite cookies go with its forms), but not the same origin."""
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = html.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Page)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/prize.html"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_page_on_another_port_cannot_post_a_console_form(ops: Ops, page: object) -> None:
+    from playwright.sync_api import Page, expect
+
+    assert isinstance(page, Page)
+    with ThreadPoolExecutor(1) as pool:  # it runs asyncio, which Playwright's loop refuses
+        key, where = pool.submit(_open_letter, ops).result()
+    forged = (
+        f'<form id="f" method="post" action="{ops.url}/console/dead-letters/disputes/'
+        f'{where["p"]}/{where["o"]}/skip"><input name="token" value="{uuid.uuid4()}">'
+        '<input name="note" value="skipped by a page on another port"></form>'
+        "<script>document.getElementById('f').submit()</script>"
+    )
+    page.goto(f"{ops.url}/console/sign-in")
+    page.fill("input[name=sub]", "olga")
+    page.select_option("select[name=role]", "admin")
+    page.click("text=Sign in >> nth=-1")
+    expect(page.locator("header")).to_contain_text("olga (admin)")
+
+    with another_port(forged) as url:
+        page.goto(url)
+        expect(page.locator("body")).to_contain_text("cross_site_form")
+    assert _letters(ops, key)[0]["state"] == "open"
+
+    # The console's own form still works in the same browser.
+    page.goto(f"{ops.url}/console/dead-letters/disputes/{where['p']}/{where['o']}")
+    page.fill("input[name=note]", "poison, skipped from the console")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("text=Skip with this note")
+    expect(page.locator("p.done")).to_contain_text("skipped")
+    assert _letters(ops, key)[0]["state"] == "skipped"

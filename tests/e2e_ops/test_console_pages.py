@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from html import unescape
 
 import httpx
 import pytest
 
-from tests.e2e_ops.conftest import Ops
+from tests.e2e_ops.conftest import Ops, dead_letter
+from tests.e2e_ops.test_dead_letters import _letters
 
 pytestmark = pytest.mark.e2e
 
@@ -77,3 +80,56 @@ def test_bad_input_is_a_sentence_not_a_server_error(ops: Ops) -> None:
     bad_number = admin.get("/console/dead-letters/payments/x/0")
     # A console page's error is a page too (eventkit.http_errors), with its code.
     assert bad_number.status_code == 422 and "validation_failed" in bad_number.text
+
+
+def _open_letter(ops: Ops) -> tuple[str, dict[str, int]]:
+    key = f"dsp-{uuid.uuid4().hex[:8]}"
+    asyncio.run(
+        dead_letter("disputes", b"\x00poison", key=key, topic="payments.events",
+                    error=ValueError("not json"), attempts=1)
+    )  # fmt: skip
+    [letter] = _letters(ops, key)
+    assert letter["state"] == "open"
+    return key, {"p": letter["partition"], "o": letter["offset"]}
+
+
+@pytest.mark.parametrize(
+    "came_from",
+    [
+        {"Origin": "http://127.0.0.1:9977"},  # another port of the same host: the same site
+        {"Origin": "null"},  # a sandboxed frame or a data: page
+        {"Sec-Fetch-Site": "same-site"},
+        {"Referer": "http://127.0.0.1:9977/prize.html"},
+    ],
+)
+def test_a_form_sent_from_another_page_is_refused(ops: Ops, came_from: dict[str, str]) -> None:
+    admin = signed_in(ops, "admin")
+    key, where = _open_letter(ops)
+    skip = f"/console/dead-letters/disputes/{where['p']}/{where['o']}/skip"
+    form = {"token": str(uuid.uuid4()), "note": "sent by another page"}
+    as_page = {"Accept": "text/html"}
+    refused = admin.post(skip, data=form, headers={**came_from, **as_page})
+    assert refused.status_code == 403 and "cross_site_form" in refused.text
+    assert refused.headers["content-type"].startswith("text/html")
+    as_json = admin.post(skip, data=form, headers=came_from)
+    assert as_json.json()["error"]["code"] == "cross_site_form"
+    assert _letters(ops, key)[0]["state"] == "open"
+
+    # The console's own page (the browser says so), or a client that says nothing: taken.
+    own = {"Origin": ops.url, "Sec-Fetch-Site": "same-origin", "Referer": f"{ops.url}/console"}
+    done = admin.post(skip, data=form, headers={**own, **as_page})
+    assert done.status_code == 303
+    assert _letters(ops, key)[0]["state"] == "skipped"
+
+
+def test_no_page_is_kept_by_the_browser_or_framed_by_another_site(ops: Ops) -> None:
+    admin = signed_in(ops, "admin")
+    for answer in (
+        httpx.get(f"{ops.url}/console/sign-in"),
+        admin.get("/console/dead-letters"),
+        admin.post("/console/sign-out"),
+    ):
+        assert answer.headers["cache-control"] == "no-store"
+        assert answer.headers["x-frame-options"] == "DENY"
+        assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
+    assert "x-frame-options" not in httpx.get(f"{ops.url}/healthz").headers

@@ -5,8 +5,10 @@ principal, so the console can do exactly what the API lets that role do, and sho
 refusals as sentences. An area is one route and one template, listed in `NAV`; the finance,
 trust and booking areas plug in the same way once their resolvers exist.
 
-The token lives in an HttpOnly, SameSite=Strict cookie: a form on another site cannot post
-with it, which is what keeps the console's POST forms safe without a CSRF token.
+The token lives in an HttpOnly, SameSite=Strict cookie. SameSite alone does not keep the
+forms safe (another port of the same host is the same site), so `console_guard` refuses a form
+a browser sent from any page but the console's own, keeps other sites from framing the pages
+and browsers from keeping them.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from eventkit.auth import DEV_JWT_SECRET, AuthError, Principal, Role, decode_token, issue_token
+from ops.entrypoints.console_guard import ConsoleGuard
 from ops.entrypoints.graphql_app import context_for
 
 COOKIE = "ops_token"
@@ -161,6 +164,7 @@ def install(app: FastAPI) -> None:
     async def _signed_out(request: Request, exc: SignedOut) -> Response:
         return RedirectResponse("/console/sign-in", status_code=303)
 
+    app.add_middleware(ConsoleGuard)
     app.include_router(router)
     app.include_router(console_pages.router)
     console_finance.install(app)
