@@ -135,3 +135,33 @@ def test_a_json_body_that_is_no_operation_is_400_with_a_code(
     assert (answer.status_code, answer.json()["error"]["code"]) == (400, code), answer.text
     still = ops.graphql("{ me { sub } }")  # the server is unharmed
     assert still["data"]["me"]["sub"]
+
+
+@pytest.mark.parametrize("value", ["abc", 5, {"a": 1}, ["x"]])
+def test_a_file_variable_that_is_no_file_is_invalid_request(ops: Ops, value: object) -> None:
+    upload = (
+        'mutation ($f: Upload!) { uploadDisputeEvidence(idempotencyToken: "t", '
+        'disputeId: "dp_1", field: "receipt", file: $f) { disputeId } }'
+    )
+    answer = httpx.post(
+        f"{ops.url}/graphql",
+        json={"query": upload, "variables": {"f": value}},
+        headers={"Authorization": f"Bearer {ops.token('trust')}"},
+    )
+    assert answer.status_code == 200
+    [error] = answer.json()["errors"]
+    assert error["extensions"]["code"] == "invalid_request"
+    assert "multipart" in error["message"]
+
+
+def test_several_operations_need_an_operation_name(ops: Ops) -> None:
+    document = "query A { me { sub } } query B { me { role } }"
+    headers = {"Authorization": f"Bearer {ops.token('admin')}"}
+    unnamed = httpx.post(f"{ops.url}/graphql", json={"query": document}, headers=headers)
+    body = unnamed.json()
+    assert "data" not in body or body["data"] is None
+    assert body["errors"][0]["extensions"]["code"] == "invalid_request"
+    named = httpx.post(
+        f"{ops.url}/graphql", json={"query": document, "operationName": "B"}, headers=headers
+    )
+    assert named.json()["data"] == {"me": {"role": "admin"}}

@@ -13,6 +13,7 @@ import asyncpg
 import strawberry
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql.error import GraphQLError
+from graphql.language import OperationDefinitionNode
 from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import ExecutionResult
 
@@ -58,6 +59,27 @@ class CodedErrors(SchemaExtension):
         result = self.execution_context.result
         if isinstance(result, GraphQLExecutionResult | ExecutionResult) and result.errors:
             result.errors = [coded(e) for e in result.errors]
+
+
+class OneOperationOrItsName(SchemaExtension):
+    """A document of several operations needs `operationName` (the GraphQL spec's "Must
+    provide operation name"): Strawberry would run the first one. The refusal is a validation
+    error, so nothing runs and `CodedErrors` gives it `invalid_request`."""
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        # Strawberry keeps the name the request gave (None without one) only under this name.
+        named = getattr(context, "_provided_operation_name", None) is not None
+        if document is not None and not named and context.pre_execution_errors is None:
+            operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+            if len(operations) > 1:
+                context.pre_execution_errors = [
+                    GraphQLError(
+                        "The document holds several operations: say which to run (operationName)."
+                    )
+                ]
+        yield
 
 
 class StaffSchema(strawberry.Schema):

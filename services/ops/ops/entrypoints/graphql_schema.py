@@ -177,11 +177,13 @@ MUTATIONS += [TrustMutation]
 
 def build_schema() -> strawberry.Schema:
     from ops.entrypoints import graphql_finance  # it imports `allow` from here
-    from ops.entrypoints.graphql_errors import CodedErrors, StaffSchema
+    from ops.entrypoints.graphql_errors import CodedErrors, OneOperationOrItsName, StaffSchema
 
     query = merge_types("Query", (*QUERIES, graphql_finance.FinanceQuery))
     mutation = merge_types("Mutation", (*MUTATIONS, graphql_finance.FinanceMutation))
-    return StaffSchema(query=query, mutation=mutation, extensions=[CodedErrors])
+    return StaffSchema(
+        query=query, mutation=mutation, extensions=[OneOperationOrItsName, CodedErrors]
+    )
 
 
 def sdl() -> str:

@@ -10,7 +10,7 @@ credential acting for the caller, the gateway with the caller's own token.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
 import strawberry
 from starlette.datastructures import UploadFile
@@ -200,7 +200,10 @@ class TrustMutation:
         self, info: Info, idempotency_token: str, dispute_id: str, field: str, file: Upload
     ) -> t.DisputeCase:
         caller = _caller(info, idempotency_token, *TRUST_WORK)
-        received = cast(UploadFile, file)  # what Strawberry's multipart parsing gives
+        if not isinstance(file, UploadFile):
+            # A JSON request's variables can put any value where the file goes.
+            raise invalid("file: send the file as a GraphQL multipart request (a file part)")
+        received = file
         content = await received.read(trust_ops.UPLOAD_MAX_BYTES + 1)
         upload = trust_ops.Upload(
             field, received.filename or "upload", received.content_type or "", bytes(content)
