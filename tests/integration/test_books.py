@@ -262,6 +262,34 @@ async def test_days_close_in_order_and_only_once_over(books: Books) -> None:
     assert refused.value.code == "earlier_day_open"
 
 
+async def test_a_currency_the_books_never_held_has_no_day_to_close_or_acknowledge(
+    books: Books,
+) -> None:
+    books.clock.at += timedelta(days=1)
+    yesterday = books.clock().date() - timedelta(days=1)
+    ack = Acknowledgement("stripe_available", 0, "a typo's currency", "ops")
+    for attempt in (
+        lambda: books.close.close(books.pool, yesterday, books.currency),
+        lambda: books.close.acknowledge(books.pool, yesterday, books.currency, ack),
+    ):
+        with pytest.raises(CloseRefused) as refused:
+            await attempt()
+        assert refused.value.code == "before_first_day"
+        assert "hold nothing in this currency" in str(refused.value)
+    async with books.pool.acquire() as conn:
+        assert await close_repository.last_closed(conn, books.currency) is None
+
+    # Once the books hold the currency, its days from the first are closed as usual.
+    await books.capture(f"ch_{books.tag}", 1_000)
+    books.clock.at += timedelta(days=1)
+    async with books.pool.acquire() as conn:
+        began = await close_repository.first_day(conn, books.currency)
+    assert began is not None
+    await books.close.acknowledge(books.pool, began, books.currency, ack)
+    [outcome] = await books.close.close(books.pool, began, books.currency)
+    assert (outcome.business_date, outcome.report["business_date"]) == (began, began.isoformat())
+
+
 async def test_the_rest_api_lists_resolves_closes_and_reports(books: Books) -> None:
     app = FastAPI()
     http_errors.install(app)

@@ -116,6 +116,12 @@ async def test_reconcile_resolve_and_close_a_day_from_the_command_line(
     assert (await run_async(resolve, env)).returncode == 0
     again = await run_async(resolve, env)
     assert again.returncode == 2 and no_traceback(again)
+    assert again.stderr.startswith("refused (exception_not_open): ")
+    assert "is already resolved" in again.stderr
+    resolve[4] = "999999999"
+    unknown = await run_async(resolve, env)
+    assert unknown.returncode == 2 and no_traceback(unknown)
+    assert unknown.stderr.startswith("refused (exception_not_found): ")
 
     close = [
         sys.executable,
@@ -129,6 +135,11 @@ async def test_reconcile_resolve_and_close_a_day_from_the_command_line(
     ]
     failed = await run_async(close, env)
     assert failed.returncode == 3, failed.stderr
+    # A command line says what it did, not a log line per Stripe page (those need
+    # FINANCE_LOG_LEVEL=INFO).
+    assert "INFO" not in failed.stderr, failed.stderr
+    talkative = await run_async(close, {**env, "FINANCE_LOG_LEVEL": "INFO"})
+    assert talkative.returncode == 3 and "INFO" in talkative.stderr
     [attempt] = json.loads(failed.stdout)
     assert attempt["status"] == "failed"
     for blocker in attempt["blockers"]:

@@ -36,6 +36,14 @@ def configure_logging(level: str, service: str = "") -> None:
         logging.getLogger(noisy).setLevel(libraries)
 
 
+def command_logging(settings: ServiceSettings, service: str) -> None:
+    """A command line (not `serve`) logs warnings and errors only: its answer is what it
+    prints, and a close or an import would bury it under a line per Stripe page. A level set
+    in the environment (`<SERVICE>_LOG_LEVEL=INFO`) still applies."""
+    explicit = "log_level" in settings.model_fields_set
+    configure_logging(settings.log_level if explicit else "WARNING", service)
+
+
 def service_main(
     name: str,
     *,

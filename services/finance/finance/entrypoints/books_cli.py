@@ -15,7 +15,7 @@ from typing import Any
 
 import asyncpg
 
-from eventkit.cli import Extra, configure_logging
+from eventkit.cli import Extra, command_logging
 from eventkit.db import create_pool
 from eventkit.outbox import Outbox
 from finance.bootstrap import NAME, build_books
@@ -32,7 +32,7 @@ Action = Callable[[asyncpg.Pool, Books, argparse.Namespace], Awaitable[int]]
 def _command(action: Action) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         settings = FinanceSettings()
-        configure_logging(settings.log_level, "finance")
+        command_logging(settings, "finance")
 
         async def main() -> int:
             pool = await create_pool(settings.database_url, min_size=1, max_size=2)
@@ -74,8 +74,14 @@ async def _exceptions(pool: asyncpg.Pool, books: Books, args: argparse.Namespace
 async def _resolve(pool: asyncpg.Pool, books: Books, args: argparse.Namespace) -> int:
     async with pool.acquire() as conn:
         row = await books_views.resolve(conn, args.exception_id, args.actor, args.note, books.now())
+        found = None if row else await books_views.exception(conn, args.exception_id)
     if row is None:
-        print(f"refused: exception {args.exception_id} is not open", file=sys.stderr)
+        # The codes and sentences of the REST API's refusals.
+        if found is None:
+            why = f"exception_not_found): no reconciliation exception {args.exception_id}"
+        else:
+            why = f"exception_not_open): exception {args.exception_id} is already {found['status']}"
+        print(f"refused ({why}", file=sys.stderr)
         return 2
     _print(plain_exception(row, books))
     return 0

@@ -10,7 +10,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from eventkit.cli import Extra, cli_type, configure_logging
+from eventkit.cli import Extra, cli_type, command_logging
 from eventkit.db import command_pool
 from eventkit.fields import MAX_AMOUNT
 from eventkit.outbox import Outbox
@@ -46,7 +46,7 @@ def _configure(parser: argparse.ArgumentParser) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     settings = FinanceSettings()
-    configure_logging(settings.log_level, "finance")
+    command_logging(settings, "finance")
     try:
         released = asyncio.run(
             release_payout(settings, args.booking_id, args.payment_id, args.amount)

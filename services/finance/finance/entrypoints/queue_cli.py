@@ -17,7 +17,7 @@ import asyncpg
 from pydantic import Field, StringConstraints
 
 from domainkit.transitions import IllegalTransition
-from eventkit.cli import Extra, cli_model, cli_type, configure_logging
+from eventkit.cli import Extra, cli_model, cli_type, command_logging
 from eventkit.db import command_pool
 from eventkit.fields import BoundedInstant, Currency, one_line
 from eventkit.http_errors import ID_MAX_LENGTH, ID_PATTERN
@@ -48,7 +48,7 @@ async def _with_conn(settings: FinanceSettings, action: Action) -> Any:
 
 def _run_action(name: str, action: Action) -> int:
     settings = FinanceSettings()
-    configure_logging(settings.log_level, "finance")
+    command_logging(settings, "finance")
     try:
         result = asyncio.run(_with_conn(settings, action))
     except (IllegalTransition, InvalidPolicy) as exc:

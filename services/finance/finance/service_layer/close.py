@@ -125,6 +125,7 @@ class DailyClose:
             last = await close_db.last_closed(conn, currency)
             if last is not None and day <= last:
                 raise CloseRefused("day_locked", f"{currency}: {last} is closed, so {day} is final")
+            await _check_begun(conn, day, currency)
             await close_db.acknowledge(conn, day, currency, ack)
 
     async def _close_currency(
@@ -159,9 +160,7 @@ class DailyClose:
         last = await close_db.last_closed(conn, currency)
         if last is not None and day < last:
             raise CloseRefused("day_locked", f"{currency}: {last} is closed, so {day} is locked")
-        began = await close_db.first_day(conn, currency)
-        if began is not None and day < began:
-            raise CloseRefused("before_first_day", f"{currency}: the books begin on {began}")
+        await _check_begun(conn, day, currency)
         first = await close_db.first_open_day(conn, currency)
         if first is not None and first < day:
             raise CloseRefused(
@@ -235,6 +234,20 @@ class DailyClose:
         )
         key = f"{day.isoformat()}:{currency}"
         await self.outbox.add(conn, event, key=key, correlation_id=uuid.uuid5(_NS, key))
+
+
+async def _check_begun(conn: asyncpg.Connection, day: date, currency: str) -> None:
+    """A day before the currency's books begin has nothing to close; nor has a currency the
+    books and Stripe's balance never held (a typo would otherwise close, and lock, its days)."""
+    began = await close_db.first_day(conn, currency)
+    if began is not None and day < began:
+        raise CloseRefused("before_first_day", f"{currency}: the books begin on {began}")
+    if began is None and currency not in await close_db.currencies(conn):
+        raise CloseRefused(
+            "before_first_day",
+            f"{currency}: the books hold nothing in this currency (no journal, no Stripe "
+            "balance transaction)",
+        )
 
 
 async def _exception_item(conn: asyncpg.Connection, item: str, currency: str) -> bool:

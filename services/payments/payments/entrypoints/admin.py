@@ -11,7 +11,7 @@ from typing import Any
 
 import asyncpg
 
-from eventkit.cli import Extra, configure_logging
+from eventkit.cli import Extra, command_logging
 from eventkit.db import command_pool, create_pool
 from payments.config import PaymentsSettings
 from payments.service_layer import webhooks
@@ -53,7 +53,7 @@ def retry_refund_command(build: RefundsFactory) -> Extra:
 
     def run(args: argparse.Namespace) -> int:
         settings = PaymentsSettings()
-        configure_logging(settings.log_level, "payments")
+        command_logging(settings, "payments")
         summary = asyncio.run(retry_refund(settings, args.refund_id, build))
         if summary is None:
             return 2
@@ -80,7 +80,7 @@ def _configure_replay(parser: argparse.ArgumentParser) -> None:
 
 def _run_replay(args: argparse.Namespace) -> int:
     settings = PaymentsSettings()
-    configure_logging(settings.log_level, "payments")
+    command_logging(settings, "payments")
     if not asyncio.run(_replay_webhook(settings, args.stripe_event_id)):
         print(f"webhook-replay: no stored event {args.stripe_event_id}", file=sys.stderr)
         return 2
