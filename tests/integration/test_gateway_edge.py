@@ -272,6 +272,7 @@ async def test_invites_refuse_absurd_prices_and_text(
         ("/v1/claims/{uuid}/decide", {"amount": 2**64}, Role.ADMIN),
         ("/v1/claims/{uuid}/contest", {"reason": "\x07bell"}, Role.GUEST),
         ("/v1/cancellation-policies", {"name": "p\x00", "bands": []}, Role.ADMIN),
+        ("/v1/cancellation-policies", {"name": "no-bands", "bands": []}, Role.ADMIN),
         (
             "/v1/cancellation-policies",
             {"name": "huge", "bands": [{"hours_before": INT64_MAX + 1, "refund_bps": 1}]},

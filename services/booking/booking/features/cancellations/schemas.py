@@ -66,7 +66,12 @@ class PolicyIn(RequestBody):
     )
 
     name: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")
-    bands: list[PolicyBand] = Field(max_length=20)
+    bands: list[PolicyBand] = Field(
+        min_length=1,
+        max_length=20,
+        description="At least one: a policy that refunds nothing after the grace period says so "
+        "with one band of 0 basis points at 0 hours.",
+    )
     grace_hours: Annotated[int, Strict()] = Field(default=24, ge=0, le=24 * 30)
     grace_min_lead_hours: Annotated[int, Strict()] = Field(default=48, ge=0, le=24 * 365)
     service_fee: str = Field(default="grace_only", pattern="^(grace_only|with_bands|never)$")
