@@ -10,7 +10,7 @@ import shutil
 import string
 from collections.abc import Iterator
 from contextlib import ExitStack
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -20,7 +20,13 @@ from tests.conftest import KAFKA, service_dsn
 from tests.e2e_ops.conftest import ROOT, Ops
 from tests.e2e_ops.test_console_browser import off_loop, page  # noqa: F401 (a fixture)
 from tests.support import free_port
-from tests.support.finance_queue import QueueHarness, entry_id, finance_pool
+from tests.support.finance_queue import (
+    QueueHarness,
+    entry_id,
+    finance_pool,
+    open_books,
+    unused_currency,
+)
 from tests.support.processes import serving
 
 pytestmark = pytest.mark.e2e
@@ -73,20 +79,16 @@ def _currency() -> str:
 
 
 async def _unused_currency() -> str:
-    """A currency of this test's own: finance has never booked or closed anything in it (the
-    test database outlives a run), so its day ties out and closes."""
     async with finance_pool() as pool:
-        used = {
-            row["currency"]
-            for row in await pool.fetch(
-                "SELECT currency FROM finance.journals UNION SELECT currency FROM finance.day_closes"
-            )
-        }
-    return random.choice([c for c in _all_made_up() if c not in used])
+        return await unused_currency(pool)
 
 
-def _all_made_up() -> list[str]:
-    return ["x" + a + b for a in string.ascii_lowercase for b in string.ascii_lowercase]
+async def _currency_with_books(day: str) -> str:
+    """An unused currency whose books begin on `day` (a day with nothing to close is refused)."""
+    currency = await _unused_currency()
+    async with finance_pool() as pool:
+        await open_books(pool, currency, date.fromisoformat(day))
+    return currency
 
 
 AUDIT = "query ($t: String) { audit(target: $t) { actor role action before after } }"
@@ -103,7 +105,7 @@ def test_finance_staff_hold_and_release_a_payout_and_close_a_day(
     shots = tmp_path / "screenshots"
     one, host = off_loop(_queued_payout())
     yesterday = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
-    currency = off_loop(_unused_currency())
+    currency = off_loop(_currency_with_books(yesterday))
 
     def shot(name: str) -> None:
         page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
@@ -214,8 +216,8 @@ def test_the_finance_forms_act_and_say_what_they_did(books_ops: Ops) -> None:
     assert "Done:" in assigned.text and f"<td>{host}</td><td>{policy}</td>" in assigned.text
 
     # A difference acknowledged before the close, then the close: the report lists it.
-    currency = off_loop(_unused_currency())
     day = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+    currency = off_loop(_currency_with_books(day))
     acked = finance.post(
         f"/console/closes/{day}/{currency}/acknowledge",
         data={"token": f"k-{currency}{day}", "item": "stripe_pending", "amount": "0",

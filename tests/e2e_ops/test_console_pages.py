@@ -133,3 +133,11 @@ def test_no_page_is_kept_by_the_browser_or_framed_by_another_site(ops: Ops) -> N
         assert answer.headers["x-frame-options"] == "DENY"
         assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
     assert "x-frame-options" not in httpx.get(f"{ops.url}/healthz").headers
+
+
+def test_an_undecodable_dead_letter_shows_no_none(ops: Ops) -> None:
+    admin = signed_in(ops, "admin")
+    _, where = _open_letter(ops)
+    page = admin.get(f"/console/dead-letters/disputes/{where['p']}/{where['o']}")
+    assert page.status_code == 200 and "undecodable" in page.text
+    assert "None" not in page.text

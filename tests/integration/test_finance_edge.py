@@ -7,14 +7,20 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
 
-from tests.support.finance_queue import QueueHarness, finance_api, finance_pool
+from tests.support.finance_queue import (
+    QueueHarness,
+    finance_api,
+    finance_pool,
+    open_books,
+    unused_currency,
+)
 
 pytestmark = pytest.mark.integration
 BIG = 2**63  # int64's largest + 1
@@ -79,7 +85,7 @@ async def test_malformed_and_extreme_input_is_refused_with_a_code(
 async def test_an_acknowledgement_names_a_day_begun_and_an_exception_of_its_currency(
     api: httpx.AsyncClient, pool: asyncpg.Pool
 ) -> None:
-    currency = "x" + uuid.uuid4().hex[:2].translate(str.maketrans("0123456789", "ghijklmnop"))
+    currency = await unused_currency(pool)
     exception_id = await pool.fetchval(
         "INSERT INTO finance.recon_exceptions (kind, object_id, currency, detail, raised_at) "
         "VALUES ('missing_in_ledger', $1, 'usd', 'edge test', now()) RETURNING exception_id",
@@ -97,6 +103,9 @@ async def test_an_acknowledgement_names_a_day_begun_and_an_exception_of_its_curr
         "SELECT count(*) FROM finance.close_acknowledgements WHERE currency = $1", currency
     )
     assert stored == 0
+    never_held = await api.post(acks, json=_ack())
+    assert (never_held.status_code, never_held.json()["error"]["code"]) == (409, "before_first_day")
+    await open_books(pool, currency, date.fromisoformat(YESTERDAY))
     accepted = await api.post(acks, json=_ack())
     assert accepted.status_code == 200, accepted.text
 

@@ -6,11 +6,9 @@ idempotency token acts once, and finance's refusals keep finance's codes."""
 
 from __future__ import annotations
 
-import random
-import string
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -33,7 +31,13 @@ from ops.adapters.staff_gateway import StaffApis
 from ops.entrypoints.graphql_schema import build_schema
 from payments.entrypoints import staff_http
 from tests.conftest import service_dsn
-from tests.support.finance_queue import QueueHarness, entry_id, finance_pool
+from tests.support.finance_queue import (
+    QueueHarness,
+    entry_id,
+    finance_pool,
+    open_books,
+    unused_currency,
+)
 
 pytestmark = pytest.mark.integration
 OPS = ServiceCredential(DEV_JWT_SECRET)
@@ -231,10 +235,14 @@ async def test_reserve_policy_created_and_assigned_with_audit(
     assert bad == ["invalid_reserve_policy"]  # a fixed reserve without an amount
 
 
-async def test_a_day_is_acknowledged_and_closed_and_exceptions_listed(staff: Staff) -> None:
-    # A currency of this test's own: its books are empty, so the day ties out.
-    currency = "x" + "".join(random.choices(string.ascii_lowercase, k=2))
+async def test_a_day_is_acknowledged_and_closed_and_exceptions_listed(
+    q: QueueHarness, staff: Staff
+) -> None:
+    # A currency of this test's own: its books hold one journal no tie-out reads, so the day
+    # ties out (a currency never held has no day to close).
+    currency = await unused_currency(q.pool)
     day = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+    await open_books(q.pool, currency, date.fromisoformat(day))
     ack = """mutation ($t: String!, $d: Date!, $c: String!) { acknowledgeCloseDifference(
       idempotencyToken: $t, businessDate: $d, currency: $c, item: "stripe_pending", amount: 0,
       note: "checked by hand") { target } }"""
@@ -279,8 +287,10 @@ ACK = """mutation ($t: String!, $d: Date!, $c: String!, $item: String!, $amount:
   item: $item, amount: $amount, note: "payout in transit") { target } }"""
 
 
-async def test_a_blocked_close_closes_once_its_difference_is_acknowledged(staff: Staff) -> None:
-    currency = "x" + "".join(random.choices(string.ascii_lowercase, k=2))
+async def test_a_blocked_close_closes_once_its_difference_is_acknowledged(
+    q: QueueHarness, staff: Staff
+) -> None:
+    currency = await unused_currency(q.pool)
     day = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
     staff.stripe.pending[currency] = 1_200  # Stripe holds 12.00 the ledger does not
     blocked, errors = await staff(RUN, t=str(uuid.uuid4()), d=day, c=currency)

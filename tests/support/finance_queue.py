@@ -5,10 +5,12 @@ the test moves. Every id is fresh per test (ledger rows are append-only: nothing
 
 from __future__ import annotations
 
+import random
+import string
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -235,3 +237,38 @@ async def finance_api(pool: asyncpg.Pool, q: QueueHarness) -> AsyncIterator[http
         transport=transport, base_url="http://finance", headers=bearer()
     ) as client:
         yield client
+
+
+async def open_books(pool: asyncpg.Pool, currency: str, day: date) -> None:
+    """Books in `currency` that begin on `day` (finance refuses to close a day of a currency it
+    never held): one balanced journal of a test's own, on accounts no close tie-out reads."""
+    async with pool.acquire() as conn, conn.transaction():
+        journal = await conn.fetchval(
+            "INSERT INTO finance.journals (journal_id, kind, source_event_id, currency, posted_on)"
+            " VALUES (gen_random_uuid(), 'test_opening', gen_random_uuid(), $1, $2)"
+            " RETURNING journal_id",
+            currency,
+            day,
+        )
+        await conn.execute(
+            "INSERT INTO finance.postings (journal_id, account, amount, currency) VALUES"
+            " ($1, 'equity:test_opening', 1, $2), ($1, 'expense:test_opening', -1, $2)",
+            journal,
+            currency,
+        )
+
+
+async def unused_currency(pool: asyncpg.Pool) -> str:
+    """A made-up currency (x + two letters) that finance has never booked, imported or closed
+    anything in: the test database outlives a run, and days close per currency."""
+    used = {
+        row["currency"]
+        for row in await pool.fetch(
+            "SELECT currency FROM finance.journals UNION SELECT currency FROM finance.day_closes"
+            " UNION SELECT currency FROM finance.stripe_balance_transactions"
+            " UNION SELECT currency FROM finance.close_acknowledgements"
+        )
+    }
+    letters = string.ascii_lowercase
+    free = [c for c in ("x" + a + b for a in letters for b in letters) if c not in used]
+    return random.choice(free)

@@ -67,6 +67,18 @@ async def currencies(conn: asyncpg.Connection) -> list[str]:
     return sorted(r["currency"] for r in rows)
 
 
+async def ever_held(conn: asyncpg.Connection, currency: str) -> bool:
+    """The books, Stripe's imported balance or an earlier close (one that Stripe's balance
+    let run) know `currency`."""
+    found: bool = await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM finance.journals WHERE currency = $1)"
+        " OR EXISTS (SELECT 1 FROM finance.stripe_balance_transactions WHERE currency = $1)"
+        " OR EXISTS (SELECT 1 FROM finance.day_closes WHERE currency = $1)",
+        currency,
+    )
+    return found
+
+
 async def balances_as_of(conn: asyncpg.Connection, currency: str, day: date) -> dict[str, int]:
     """The trial balance at the end of `day`."""
     rows = await conn.fetch(

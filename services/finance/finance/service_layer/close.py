@@ -136,7 +136,7 @@ class DailyClose:
             done = await close_db.get_close(conn, day, currency)
             if done is not None and done["status"] == "closed":
                 return CloseOutcome(day, currency, True, done["report"])
-            await self._check_order(conn, day, currency)
+            await self._check_order(conn, day, currency, any(at_stripe.values()))
             report, left, acked = await self._report(conn, day, currency, at_stripe)
             closed = not left
             report["status"] = "closed" if closed else "failed"
@@ -156,11 +156,13 @@ class DailyClose:
         return CloseOutcome(day, currency, closed, stored)
 
     @staticmethod
-    async def _check_order(conn: asyncpg.Connection, day: date, currency: str) -> None:
+    async def _check_order(
+        conn: asyncpg.Connection, day: date, currency: str, at_stripe: bool
+    ) -> None:
         last = await close_db.last_closed(conn, currency)
         if last is not None and day < last:
             raise CloseRefused("day_locked", f"{currency}: {last} is closed, so {day} is locked")
-        await _check_begun(conn, day, currency)
+        await _check_begun(conn, day, currency, at_stripe=at_stripe)
         first = await close_db.first_open_day(conn, currency)
         if first is not None and first < day:
             raise CloseRefused(
@@ -236,13 +238,16 @@ class DailyClose:
         await self.outbox.add(conn, event, key=key, correlation_id=uuid.uuid5(_NS, key))
 
 
-async def _check_begun(conn: asyncpg.Connection, day: date, currency: str) -> None:
-    """A day before the currency's books begin has nothing to close; nor has a currency the
-    books and Stripe's balance never held (a typo would otherwise close, and lock, its days)."""
+async def _check_begun(
+    conn: asyncpg.Connection, day: date, currency: str, *, at_stripe: bool = False
+) -> None:
+    """A day before the currency's books begin has nothing to close; nor has a currency that
+    neither the books nor Stripe's balance (`at_stripe`: it holds some now) ever held: a typo
+    would otherwise close, and lock, its days."""
     began = await close_db.first_day(conn, currency)
     if began is not None and day < began:
         raise CloseRefused("before_first_day", f"{currency}: the books begin on {began}")
-    if began is None and currency not in await close_db.currencies(conn):
+    if began is None and not at_stripe and not await close_db.ever_held(conn, currency):
         raise CloseRefused(
             "before_first_day",
             f"{currency}: the books hold nothing in this currency (no journal, no Stripe "

@@ -29,6 +29,8 @@ from ops.entrypoints.graphql_app import context_for
 COOKIE = "ops_token"
 PAGE = 20
 templates = Jinja2Templates(directory=Path(__file__).with_name("templates"))
+# A value the API left out (null) shows as nothing, never as the word "None".
+templates.env.finalize = lambda value: "" if value is None else value
 
 
 @dataclass(frozen=True)
