@@ -386,7 +386,7 @@ async def test_a_refund_after_the_payout_whose_reversal_failed_ties_out_as_a_rec
         host_amount=3_400,
         host_account_id=q.host,
         method="refund",
-        stripe_refund_id="re_rf",
+        stripe_refund_id=f"re_{uuid.uuid4().hex[:14]}",
     )
     failed = TransferReversalFailedV1(
         reversal_request_id=refund.refund_id,
@@ -403,3 +403,36 @@ async def test_a_refund_after_the_payout_whose_reversal_failed_ties_out_as_a_rec
         owed = await close_db.queue_owed(conn, "usd", q.host)
     assert owed == -(await q.balance(f"liability:host_payable:{q.host}")) == 0
     assert await q.balance(f"asset:host_receivable:{q.host}") == 3_400
+
+
+async def test_a_capture_or_a_refund_announced_again_under_another_event_id_is_booked_once(
+    q: QueueHarness,
+) -> None:
+    """`q.deliver` gives every delivery an envelope of its own (a new event id): the same
+    capture and refund announced twice are one charge and one refund at Stripe, so the ledger
+    books each once (finance.journal_objects)."""
+    checkout, captured = q.booking()
+    await q.deliver(checkout, captured, captured)
+    refund = RefundSucceededV1(
+        refund_id=f"ref_{uuid.uuid4().hex}",
+        payment_id=captured.payment_id,
+        booking_id=captured.booking_id,
+        amount=4_000,
+        currency="usd",
+        platform_fee=600,
+        host_amount=3_400,
+        host_account_id=q.host,
+        method="refund",
+        stripe_refund_id=f"re_{uuid.uuid4().hex[:14]}",
+    )
+    await q.deliver(refund, refund)
+    booked = await q.pool.fetch(
+        "SELECT kind, count(*) AS n FROM finance.journals WHERE stripe_object_id = ANY($1)"
+        " GROUP BY kind ORDER BY kind",
+        [captured.charge_id, refund.stripe_refund_id],
+    )
+    assert [(b["kind"], b["n"]) for b in booked] == [
+        ("guest_payment_captured", 1),
+        ("guest_refund", 1),
+    ]
+    assert await q.balance(f"liability:host_payable:{q.host}") == -(8_500 - 3_400)

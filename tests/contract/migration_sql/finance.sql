@@ -593,3 +593,20 @@ DROP INDEX finance.ix_sbt_updated;
 
 ALTER TABLE finance.recon_cursors DROP COLUMN matched_at;
 
+-- migration 0055_journal_objects.py
+-- upgrade
+CREATE TABLE finance.journal_objects (
+            kind             text NOT NULL,
+            stripe_object_id text NOT NULL,
+            PRIMARY KEY (kind, stripe_object_id)
+        );
+
+INSERT INTO finance.journal_objects (kind, stripe_object_id)
+        SELECT DISTINCT kind, stripe_object_id FROM finance.journals
+         WHERE stripe_object_id IS NOT NULL
+           AND kind IN ('guest_payment_captured', 'guest_refund')
+        ON CONFLICT DO NOTHING;
+
+-- downgrade
+DROP TABLE finance.journal_objects;
+

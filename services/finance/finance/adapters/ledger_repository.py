@@ -10,7 +10,7 @@ import asyncpg
 
 from domainkit.ids import new_uuid
 from eventkit import tracing
-from finance.domain.ledger import Journal
+from finance.domain.ledger import ONCE_PER_OBJECT, Journal
 
 log = logging.getLogger("finance.ledger")
 
@@ -23,16 +23,23 @@ async def post(
     booking_id: str | None,
     stripe_object_id: str | None = None,
 ) -> uuid.UUID | None:
-    """Insert the journal and its postings; None if this source fact was already posted.
+    """Insert the journal and its postings; None if this source fact was already posted, or
+    (a capture, a refund: `ONCE_PER_OBJECT`) its Stripe object was already booked.
     `stripe_object_id` names what Stripe did (ch_/py_, re_, tr_, trr_, po_, txn_), for
     reconciliation; None for a journal of finance's own (a penalty, a reserve)."""
     journal_id = new_uuid()
+    # A capture or a refund is booked once per Stripe object, whatever fact announces it
+    # (`journal_objects`): a second fact about it inserts nothing.
+    once = stripe_object_id is not None and journal.kind in ONCE_PER_OBJECT
     # One statement, one round trip: the journal, then its postings only if the journal was
     # new (a replayed fact inserts neither). Measured: a third fewer round trips per posting.
     with tracing.span("finance post journal", **{"journal.kind": journal.kind}):
         posted = await conn.fetchval(
-            "WITH j AS (INSERT INTO finance.journals (journal_id, kind, booking_id, source_event_id,"
-            " currency, stripe_object_id) VALUES ($1, $2, $3, $4, $5, $6)"
+            "WITH o AS (INSERT INTO finance.journal_objects (kind, stripe_object_id)"
+            " SELECT $2, $6 WHERE $9 ON CONFLICT DO NOTHING RETURNING 1),"
+            " j AS (INSERT INTO finance.journals (journal_id, kind, booking_id, source_event_id,"
+            " currency, stripe_object_id) SELECT $1, $2, $3, $4, $5, $6"
+            " WHERE NOT $9 OR EXISTS (SELECT 1 FROM o)"
             " ON CONFLICT (source_event_id, kind) DO NOTHING RETURNING journal_id)"
             " INSERT INTO finance.postings (journal_id, account, amount, currency)"
             " SELECT j.journal_id, p.account, p.amount, $5 FROM j,"
@@ -46,6 +53,7 @@ async def post(
             stripe_object_id,
             [account for account, _ in journal.postings],
             [amount for _, amount in journal.postings],
+            once,
         )
     if posted is None:
         return None
