@@ -71,10 +71,11 @@ async def test_a_payable_is_paid_a_day_after_the_stay_starts_and_only_then(q: Qu
     [released] = await q.events("finance.payout_released", f"rel_{captured.payment_id}_%")
     assert (released["release_id"], released["amount"]) == (entry["release_id"], 8_500)
 
+    transfer_id = f"tr_1Q{uuid.uuid4().hex[:12]}"  # Stripe's ids are unique
     await q.deliver(
         TransferCreatedV1(
             release_id=entry["release_id"],
-            transfer_id="tr_1Q",
+            transfer_id=transfer_id,
             payment_id=captured.payment_id,
             booking_id=captured.booking_id,
             host_account_id=q.host,
@@ -83,7 +84,7 @@ async def test_a_payable_is_paid_a_day_after_the_stay_starts_and_only_then(q: Qu
         )
     )
     entry = await q.entry(entry_id(captured))
-    assert (entry["state"], entry["transfer_id"]) == ("transferred", "tr_1Q")
+    assert (entry["state"], entry["transfer_id"]) == ("transferred", transfer_id)
     assert await q.balance(f"liability:host_payable:{q.host}") == 0
     history = await q.pool.fetch(
         "SELECT trigger, to_state, actor FROM finance.payout_entry_history WHERE entry_id = $1 "
@@ -208,7 +209,7 @@ async def test_what_a_host_owes_is_recovered_from_its_next_payouts_first(
     penalty = host_penalty(q.host, 3_000)
     failed_reversal = TransferReversalFailedV1(
         reversal_request_id="ref_1:1",
-        transfer_id="tr_old",
+        transfer_id=f"tr_old{uuid.uuid4().hex[:12]}",
         payment_id="pay_old",
         booking_id="bk_old",
         host_account_id=q.host,
@@ -367,9 +368,10 @@ async def test_a_refund_after_the_payout_whose_reversal_failed_ties_out_as_a_rec
     q.clock.at = START + DAY
     await q.run_due()
     entry = await q.entry(entry_id(captured))
+    transfer_id = f"tr_rf{uuid.uuid4().hex[:12]}"
     transfer = TransferCreatedV1(
         release_id=entry["release_id"],
-        transfer_id="tr_rf",
+        transfer_id=transfer_id,
         payment_id=captured.payment_id,
         booking_id=captured.booking_id,
         host_account_id=q.host,
@@ -390,7 +392,7 @@ async def test_a_refund_after_the_payout_whose_reversal_failed_ties_out_as_a_rec
     )
     failed = TransferReversalFailedV1(
         reversal_request_id=refund.refund_id,
-        transfer_id="tr_rf",
+        transfer_id=transfer_id,
         payment_id=captured.payment_id,
         booking_id=captured.booking_id,
         host_account_id=q.host,

@@ -604,7 +604,8 @@ CREATE TABLE finance.journal_objects (
 INSERT INTO finance.journal_objects (kind, stripe_object_id)
         SELECT DISTINCT kind, stripe_object_id FROM finance.journals
          WHERE stripe_object_id IS NOT NULL
-           AND kind IN ('guest_payment_captured', 'guest_refund')
+           AND kind IN ('guest_payment_captured', 'guest_refund', 'host_transfer',
+                        'host_transfer_reversed')
         ON CONFLICT DO NOTHING;
 
 -- downgrade

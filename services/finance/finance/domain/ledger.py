@@ -29,9 +29,12 @@ PLATFORM_BANK = "asset:platform_bank"
 PLATFORM_FEES = "revenue:platform_fees"
 TAX_PAYABLE = "liability:tax_payable"
 HOST_PENALTIES = "revenue:host_penalties"
-# Kinds booked once per Stripe object (a charge's capture, a refund), whichever fact announces
-# it: the ledger equals what Stripe did, so a capture announced twice is one capture.
-ONCE_PER_OBJECT = frozenset({"guest_payment_captured", "guest_refund"})
+# Kinds booked once per Stripe object (a charge's capture, a refund, a transfer to a host and a
+# reversal of it), whichever fact announces it: the ledger equals what Stripe did, so a capture
+# announced twice is one capture.
+ONCE_PER_OBJECT = frozenset(
+    {"guest_payment_captured", "guest_refund", "host_transfer", "host_transfer_reversed"}
+)
 
 
 def host_payable(account_id: str) -> str:

@@ -21,6 +21,7 @@ so a redelivered fact changes nothing.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -194,7 +195,9 @@ class Payouts:
     async def on_transfer_reversed(
         self, conn: asyncpg.Connection, env: Envelope, event: TransferReversedV1, _: object
     ) -> None:
-        if await payables_db.first_time(conn, env.event_id, "transfer_reversed"):
+        # Once per reversal at Stripe, however often (and under whichever event id) it is told.
+        reversal = uuid.uuid5(uuid.NAMESPACE_URL, f"stripe:{event.reversal_id}")
+        if await payables_db.first_time(conn, reversal, "transfer_reversed"):
             await payables_db.add_to(
                 conn, "reversed", event.payment_id, event.booking_id, event.amount
             )

@@ -1,5 +1,6 @@
 """One journal per Stripe object for the kinds in `finance.domain.ledger.ONCE_PER_OBJECT`: a
-capture per charge, a refund per refund, whichever fact books it.
+capture per charge, a refund per refund, a transfer to a host and a reversal of it, whichever
+fact books it.
 
 Journals are idempotent per source fact (`source_event_id`, `kind`). A second fact about the
 same Stripe object (the capture or refund announced again under a new event id) would book it
@@ -26,7 +27,8 @@ upgrade, downgrade = statements_v1(
         INSERT INTO {S}.journal_objects (kind, stripe_object_id)
         SELECT DISTINCT kind, stripe_object_id FROM {S}.journals
          WHERE stripe_object_id IS NOT NULL
-           AND kind IN ('guest_payment_captured', 'guest_refund')
+           AND kind IN ('guest_payment_captured', 'guest_refund', 'host_transfer',
+                        'host_transfer_reversed')
         ON CONFLICT DO NOTHING""",
     ],
     [f"DROP TABLE {S}.journal_objects"],
