@@ -412,7 +412,7 @@ async def test_a_capture_or_a_refund_announced_again_under_another_event_id_is_b
 ) -> None:
     """`q.deliver` gives every delivery an envelope of its own (a new event id): the same
     capture and refund announced twice are one charge and one refund at Stripe, so the ledger
-    books each once (finance.journal_objects)."""
+    books each once (finance.journal_objects) and the payables count each once."""
     checkout, captured = q.booking()
     await q.deliver(checkout, captured, captured)
     refund = RefundSucceededV1(
@@ -438,3 +438,8 @@ async def test_a_capture_or_a_refund_announced_again_under_another_event_id_is_b
         ("guest_refund", 1),
     ]
     assert await q.balance(f"liability:host_payable:{q.host}") == -(8_500 - 3_400)
+    payable = await q.pool.fetchrow(
+        "SELECT host_amount, refunded FROM finance.payables WHERE payment_id = $1",
+        captured.payment_id,
+    )
+    assert (payable["host_amount"], payable["refunded"]) == (8_500, 3_400)

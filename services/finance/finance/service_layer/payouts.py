@@ -21,7 +21,6 @@ so a redelivered fact changes nothing.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -84,7 +83,7 @@ class Payouts:
         self, conn: asyncpg.Connection, env: Envelope, event: PaymentCapturedV1, _: object
     ) -> None:
         """v1: a single booking's destination charge; Stripe paid the host at capture."""
-        if not await payables_db.first_time(conn, env.event_id, "payment_captured"):
+        if not await _first_time(conn, "payment_captured", event.payment_id):
             return
         await payables_db.add_payable(
             conn,
@@ -103,7 +102,7 @@ class Payouts:
         self, conn: asyncpg.Connection, env: Envelope, event: PaymentCapturedV2, _: object
     ) -> None:
         """A payable per split; a payment without a transfer group is a destination charge."""
-        if not await payables_db.first_time(conn, env.event_id, "payment_captured"):
+        if not await _first_time(conn, "payment_captured", event.payment_id):
             return
         for split in event.splits:
             payable = {
@@ -131,7 +130,7 @@ class Payouts:
         was captured smaller: its payable is already what it took)."""
         if event.method != REFUND or event.host_amount <= 0:
             return
-        if not await payables_db.first_time(conn, env.event_id, "refund_succeeded"):
+        if not await _first_time(conn, "refund_succeeded", event.refund_id):
             return
         await payables_db.add_to(
             conn, "refunded", event.payment_id, event.booking_id, event.host_amount
@@ -195,9 +194,7 @@ class Payouts:
     async def on_transfer_reversed(
         self, conn: asyncpg.Connection, env: Envelope, event: TransferReversedV1, _: object
     ) -> None:
-        # Once per reversal at Stripe, however often (and under whichever event id) it is told.
-        reversal = uuid.uuid5(uuid.NAMESPACE_URL, f"stripe:{event.reversal_id}")
-        if await payables_db.first_time(conn, reversal, "transfer_reversed"):
+        if await _first_time(conn, "transfer_reversed", event.reversal_id):
             await payables_db.add_to(
                 conn, "reversed", event.payment_id, event.booking_id, event.amount
             )
@@ -303,3 +300,10 @@ class Payouts:
         correlation = payout_correlation(f"{row['payment_id']}:{row['booking_id']}")
         await self.outbox.add(conn, event, key=event.release_id, correlation_id=correlation)
         return event
+
+
+async def _first_time(conn: asyncpg.Connection, kind: str, subject: str) -> bool:
+    """Claim a payment fact for the payables once per what it is about (the payment captured,
+    the refund, the reversal), however often and under whichever event id it is told: a
+    capture told twice is one capture."""
+    return await payables_db.first_time(conn, own_event_id(kind, subject), kind)
