@@ -345,6 +345,9 @@ async def test_html_routes_answer_html_errors(gateway: httpx.AsyncClient) -> Non
         {"amount": "500", "description": "broken\x00lamp"},
         {"amount": str(2**64), "description": "broken lamp"},
         {"amount": "5.5", "description": "broken lamp"},
+        {"amount": "100.0", "description": "broken lamp"},
+        {"amount": "1e2", "description": "broken lamp"},
+        {"amount": "+100", "description": "broken lamp"},
         {"amount": "500", "description": "x" * 6000},
     ],
 )
@@ -358,3 +361,30 @@ async def test_claims_refuse_malformed_multipart_fields(
         headers=bearer("host-edge", Role.HOST),
     )
     assert_refused(response, 422, "validation_failed")
+
+
+@pytest.mark.parametrize("amount", ["100", 100.0, 1e2, True, None])
+async def test_a_json_claim_takes_a_json_integer_only(
+    gateway: httpx.AsyncClient, amount: object
+) -> None:
+    response = await gateway.post(
+        f"/v1/bookings/{uuid.uuid4()}/claims",
+        json={"amount": amount, "description": "broken lamp"},
+        headers=bearer("host-edge", Role.HOST),
+    )
+    assert_refused(response, 422, "validation_failed")
+
+
+async def test_an_urlencoded_claim_is_read_as_a_form_not_a_server_error(
+    gateway: httpx.AsyncClient,
+) -> None:
+    path = f"/v1/bookings/{uuid.uuid4()}/claims"
+    bad = await gateway.post(
+        path, data={"amount": "abc", "description": "x"}, headers=bearer("host-edge", Role.HOST)
+    )
+    assert_refused(bad, 422, "validation_failed")
+    # Read and valid: the booking is then looked up (none has this id).
+    good = await gateway.post(
+        path, data={"amount": "100", "description": "x"}, headers=bearer("host-edge", Role.HOST)
+    )
+    assert good.status_code == 404, good.text

@@ -14,6 +14,7 @@ and their codes:
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Annotated, Any, Protocol, TypeVar
@@ -59,12 +60,23 @@ FILE_CLAIM_BODY: dict[str, Any] = {
 }
 
 
+# A form sends the amount as text: digits only (no sign, point or exponent), as JSON's integer.
+AMOUNT_TEXT = re.compile(r"[0-9]{1,13}")
+
+
 def _too_large() -> BookingError:
     return BookingError(ErrorCode.EVIDENCE_INVALID, "the upload is too large")
 
 
 def _is_multipart(request: Request) -> bool:
     return request.headers.get("content-type", "").lower().startswith("multipart/")
+
+
+def _is_form(request: Request) -> bool:
+    """A form body (multipart or urlencoded): FastAPI has read it already for the route's form
+    parameters, so it is read as a form (its stream is spent)."""
+    kind = request.headers.get("content-type", "").lower()
+    return kind.startswith(("multipart/", "application/x-www-form-urlencoded"))
 
 
 class BoundedUpload(APIRoute):
@@ -101,17 +113,23 @@ def _invalid(exc: ValidationError) -> BookingError:
 async def read_claim(request: Request) -> tuple[FileClaimRequest, list[Evidence]]:
     """The claim's fields (validated by `FileClaimRequest`, as a JSON body is: an unknown field
     is refused) and its files, in the order sent (every part with a file name is evidence)."""
-    if not _is_multipart(request):
+    if not _is_form(request):
         body = await request.body()
         if len(body) > MAX_UPLOAD_BYTES:
             raise _too_large()
         try:
-            return FileClaimRequest.model_validate_json(body or b"{}"), []
+            # Strict, as every JSON body of the gateway: "100", 100.0 and true are no amount.
+            return FileClaimRequest.model_validate_json(body or b"{}", strict=True), []
         except ValidationError as exc:
             raise _invalid(exc) from None
     form = await request.form()  # FastAPI parsed it for the route's parameters: Starlette keeps it
     fields = {k: v for k, v in form.multi_items() if isinstance(v, str)}
     files = [v for _, v in form.multi_items() if isinstance(v, StarletteUpload)]
+    if not AMOUNT_TEXT.fullmatch(str(fields.get("amount", ""))):
+        raise BookingError(
+            ErrorCode.VALIDATION_FAILED,
+            "the claim is not valid: amount: whole minor units (digits)",
+        )
     try:
         cmd = FileClaimRequest.model_validate(fields)
     except ValidationError as exc:
