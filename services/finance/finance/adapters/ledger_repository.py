@@ -24,11 +24,12 @@ async def post(
     stripe_object_id: str | None = None,
 ) -> uuid.UUID | None:
     """Insert the journal and its postings; None if this source fact was already posted, or
-    (a capture, a refund: `ONCE_PER_OBJECT`) its Stripe object was already booked.
+    (a capture, a refund, a transfer, a reversal: `ONCE_PER_OBJECT`) its Stripe object was
+    already booked.
     `stripe_object_id` names what Stripe did (ch_/py_, re_, tr_, trr_, po_, txn_), for
     reconciliation; None for a journal of finance's own (a penalty, a reserve)."""
     journal_id = new_uuid()
-    # A capture or a refund is booked once per Stripe object, whatever fact announces it
+    # Such a journal is booked once per Stripe object, whatever fact announces it
     # (`journal_objects`): a second fact about it inserts nothing.
     once = stripe_object_id is not None and journal.kind in ONCE_PER_OBJECT
     # One statement, one round trip: the journal, then its postings only if the journal was
