@@ -21,6 +21,7 @@ import asyncpg
 import httpx
 import pytest
 
+from disputes.domain import liability
 from marketplace_contracts import Envelope, EventModel, decode_data, make_envelope
 from marketplace_contracts.events.booking import (
     BookingCancelledV1,
@@ -53,6 +54,7 @@ from marketplace_contracts.events.payments_disputes import (
 )
 from payments.domain.ids import checkout_payment_id
 from payments.service_layer import webhooks
+from tests.integration.test_refunds import cancelled
 from tests.support.payments_harness import (
     PaymentsHarness,
     captured_group,
@@ -530,6 +532,48 @@ async def test_a_group_payment_dispute_names_every_leg(
         (g.booking_id, g.host_account_id) for g in group.legs
     ]
     assert opened.guest_id == group.guest_id
+
+
+async def test_a_group_dispute_after_a_refunded_leg_names_what_each_leg_still_holds(
+    payments: PaymentsHarness, sim: httpx.AsyncClient
+) -> None:
+    """A leg cancelled and refunded in full before the dispute holds nothing of the disputed
+    money: its host bears no share of a loss (disputes spreads the loss over the legs)."""
+    legs = (("acct_1DisputeLegA", 20_000, 3_000, 0), ("acct_1DisputeLegB", 16_000, 2_400, 0))
+    group = await captured_group(payments, legs, START)
+    payment_id = checkout_payment_id(group.group_id)
+    kept, refunded = group.legs
+    await payments.deliver(
+        cancelled(
+            refunded.booking_id,
+            amount=refunded.amount,
+            platform_fee=refunded.platform_fee,
+            host_account_id=refunded.host_account_id,
+            group_id=group.group_id,
+        ),
+        refunded.booking_id,
+    )
+    du = await open_dispute(sim, payments, payment_id, reason="fraudulent")
+    await deliver(payments.pool, await stripe_events(sim, du["id"]))
+    [opened] = of(await published(payments.pool, payment_id), DisputeOpenedV1)
+    assert opened.amount == 20_000
+    assert [(leg.booking_id, leg.amount, leg.host_amount) for leg in opened.legs] == [
+        (kept.booking_id, 20_000, 17_000),
+        (refunded.booking_id, 0, 0),
+    ]
+    decision = liability.decide(
+        "fraudulent",
+        opened.amount,
+        [
+            liability.Leg(g.booking_id, g.host_account_id, g.amount, g.host_amount)
+            for g in opened.legs
+        ],
+        three_d_secure=False,
+        host_at_fault=False,
+    )
+    assert {s.host_account_id: s.amount for s in decision.shares if s.party == "host"} == {
+        "acct_1DisputeLegA": 17_000
+    }
 
 
 async def test_a_request_for_an_unknown_dispute_is_refused_not_dead_lettered(

@@ -111,3 +111,15 @@ def test_shares_always_sum_to_the_disputed_amount(reason, legs, data, tds, fault
             s.amount for s in d.shares if s.booking_id == leg.booking_id and s.party == "host"
         )
         assert borne <= part  # a host never bears more than its booking's part
+
+
+def test_legs_refunded_in_full_leave_the_loss_to_the_platform_and_bear_no_share() -> None:
+    """payments names each leg with what it still holds after refunds: a refunded leg is 0."""
+    refunded = [Leg("bk_a", "acct_A", 0, 0), Leg("bk_b", "acct_B", 0, 0)]
+    for at_fault in (False, True):
+        d = decide("product_not_received", 5_000, refunded, three_d_secure=False,
+                   host_at_fault=at_fault)  # fmt: skip
+        assert shares(d) == {("platform", None, None): 5_000}
+    one_left = [Leg("bk_a", "acct_A", 20_000, 17_000), Leg("bk_b", "acct_B", 0, 0)]
+    d = decide("fraudulent", 20_000, one_left, three_d_secure=False, host_at_fault=False)
+    assert shares(d) == {("platform", None, None): 3_000, ("host", "acct_A", "bk_a"): 17_000}

@@ -15,8 +15,10 @@ Policy `2026-12-01`, per the bank's reason:
 - any other reason: split like the payment (`default_shared`); all the host's when at fault.
 An accepted (conceded) dispute follows the same rules. The dispute fee is always the
 platform's. Shares are in minor units and sum exactly to the disputed amount: the amount is
-first spread over the legs by what each leg was paid, then each leg's part between its host and
-the platform by the leg's split, each time by largest remainder.
+first spread over the legs by what each leg was paid and still holds (payments names each leg
+net of its refunds: a leg refunded in full bears nothing; when none holds anything the loss is
+the platform's), then each leg's part between its host and the platform by the leg's split,
+each time by largest remainder.
 """
 
 from __future__ import annotations
@@ -92,7 +94,8 @@ def decide(
 ) -> Decision:
     """The shares of a lost dispute of `amount` over the payment's `legs`."""
     rule, host_part = rule_for(reason, three_d_secure=three_d_secure, host_at_fault=host_at_fault)
-    if not legs or host_part == 0:
+    if host_part == 0 or not any(leg.amount for leg in legs):
+        # No leg holds money any more (each was refunded in full): no host has a share of it.
         return Decision(POLICY_VERSION, rule, (Share("platform", amount),))
     platform = 0
     shares: list[Share] = []

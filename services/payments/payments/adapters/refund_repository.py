@@ -117,6 +117,16 @@ class RefundsRepository:
         )
         return total
 
+    async def refunded_by_booking(self, payment_id: str) -> dict[str, tuple[int, int]]:
+        """What Stripe gave back of the payment, per booking: (amount, host share)."""
+        rows = await self.db.fetch(
+            "SELECT booking_id, sum(amount)::bigint AS amount, sum(host_amount)::bigint AS host "
+            "FROM payments.refunds WHERE payment_id = $1 AND status = 'succeeded' "
+            "AND method = 'refund' GROUP BY booking_id",
+            payment_id,
+        )
+        return {r["booking_id"]: (r["amount"], r["host"]) for r in rows}
+
     async def choose_method(self, refund_id: str, method: str) -> None:
         await self.db.execute(
             "UPDATE payments.refunds SET method = $2, updated_at = now() WHERE refund_id = $1",

@@ -63,15 +63,31 @@ def _meta(payment: asyncpg.Record, stripe_event_id: str) -> dict[str, Any]:
     }
 
 
-def legs_of(payment: asyncpg.Record) -> list[DisputedLeg]:
-    """What the payment paid for, booking by booking (empty if it cannot be split)."""
+def legs_of(
+    payment: asyncpg.Record, refunded: dict[str, tuple[int, int]] | None = None
+) -> list[DisputedLeg]:
+    """What the payment paid for, booking by booking, less what was refunded of each booking
+    (`refunded`: amount and host share per booking), so a lost dispute's liability is spread
+    over what each leg still holds: a cancelled, refunded leg bears none. Empty if the payment
+    cannot be split."""
     try:
         splits = repository.captured_splits_of(
             payment, payment["captured_amount"] or payment["amount"]
         )
     except InvalidCheckout:
         return []
-    return [from_attrs(DisputedLeg, s) for s in splits]
+    legs = []
+    for split in splits:
+        leg = from_attrs(DisputedLeg, split)
+        amount, host = (refunded or {}).get(leg.booking_id, (0, 0))
+        if amount or host:
+            left, host_left = max(leg.amount - amount, 0), max(leg.host_amount - host, 0)
+            host_left = min(host_left, left)
+            leg = leg.model_copy(
+                update={"amount": left, "host_amount": host_left, "platform_fee": left - host_left}
+            )
+        legs.append(leg)
+    return legs
 
 
 async def apply_dispute_event(uow: UnitOfWork, event: dict[str, Any]) -> None:
@@ -134,7 +150,7 @@ async def _open(
         booking_id=payment["booking_id"],
         group_id=payment["group_id"],
         guest_id=payment["guest_id"],
-        legs=legs_of(payment),
+        legs=legs_of(payment, await uow.refunds.refunded_by_booking(payment["payment_id"])),
         purpose=payment["payment_purpose"],
         amount=report.amount,
         currency=report.currency,
