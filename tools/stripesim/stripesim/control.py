@@ -255,7 +255,7 @@ def build_router(api: ApiEndpoint, persistence: Persistence | None = None) -> AP
             raise HTTPException(400, f"unknown failure_code {spec.failure_code!r}")
         ctx = api.context()
         if spec.outcome == "succeed":
-            ach.succeed(ctx, pi)
+            ach.settle(ctx, pi)
         else:
             ach.fail(ctx, pi, spec.failure_code)
         return pi

@@ -292,6 +292,15 @@ async def test_the_dispute_test_account_succeeds_then_is_disputed(api: httpx.Asy
     ]
 
 
+async def test_the_dispute_test_account_settled_by_the_control_is_disputed_too(
+    api: httpx.AsyncClient,
+) -> None:
+    pi = ok(await debit(api, "pm_usBankAccount_dispute"))
+    ok(await api.post(f"/_sim/intents/{pi['id']}/ach", json={"outcome": "succeed"}))
+    [dispute] = (await get(api, "/v1/disputes", payment_intent=pi["id"]))["data"]
+    assert (dispute["reason"], dispute["status"]) == ("debit_not_authorized", "lost")
+
+
 async def test_a_return_after_success_is_a_dispute(api: httpx.AsyncClient) -> None:
     cus = await customer(api)
     pi = ok(await debit(api, await bank_pm(api), customer=cus, setup_future_usage="off_session"))

@@ -79,12 +79,18 @@ def settle_due(ctx: Ctx, intent_ids: list[str]) -> list[str]:
         if account.failure_code is not None:
             fail(ctx, pi, account.failure_code)
         else:
-            succeed(ctx, pi)
-            if account.disputed:
-                charge = ctx.state.objects[pi["latest_charge"]]
-                disputes.open_dispute(ctx, charge, "debit_not_authorized")
+            settle(ctx, pi)
         settled.append(pi["id"])
     return settled
+
+
+def settle(ctx: Ctx, pi: dict[str, Any]) -> None:
+    """The debit succeeds; the test account of a disputed debit is then disputed at once,
+    whether it settled by time or by the ``/_sim/intents/{id}/ach`` control."""
+    succeed(ctx, pi)
+    if bank_accounts.account_of(ctx, pi["payment_method"]).disputed:
+        charge = ctx.state.objects[pi["latest_charge"]]
+        disputes.open_dispute(ctx, charge, "debit_not_authorized")
 
 
 def _settled(ctx: Ctx, pi: dict[str, Any]) -> dict[str, Any]:
