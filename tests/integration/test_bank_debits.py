@@ -52,6 +52,7 @@ from marketplace_contracts.events.payments import (
 )
 from payments.domain.ids import checkout_payment_id
 from payments.service_layer import bank_debits, webhooks
+from tests.integration.test_refunds import cancelled
 from tests.support.payments_harness import (
     PaymentsHarness,
     payments_harness,
@@ -274,6 +275,39 @@ async def test_a_return_after_success_is_a_dispute_reported_after_capture(
     async with harness.pool.acquire() as conn:
         await bank_debits.sweep_cleared(conn, OUTBOX_P, now=datetime.now(UTC) + timedelta(days=30))
     assert not _of(await _published(harness.pool, payment_id), FundsClearedV1)
+
+
+@pytest.mark.parametrize(
+    ("refunded", "returned"),
+    [
+        # (amount, fee, tax) refunded before the return -> what the return took back
+        ((30_000, 3_000, 500), (0, 0, 0)),
+        ((10_000, 1_000, 100), (20_000, 2_000, 400)),
+    ],
+)
+async def test_a_return_after_a_refund_takes_back_only_what_was_left(
+    harness: PaymentsHarness,
+    sim: httpx.AsyncClient,
+    refunded: tuple[int, int, int],
+    returned: tuple[int, int, int],
+) -> None:
+    """Stripe's dispute of a returned debit takes what the refunds left of it: the return fact
+    says so, so finance reverses no more than Stripe took back."""
+    payment_id, settled = await _succeeded_debit(harness, sim)
+    await _deliver_webhooks(harness.pool, settled)
+    booking_id = (await harness.payment(payment_id))["booking_id"]
+    amount, fee, tax = refunded
+    refund = cancelled(
+        booking_id, amount=amount, platform_fee=fee, tax=tax, host_account_id="acct_ach_host"
+    )
+    assert await harness.consume(refund, booking_id) == "handled"
+    charge_id = (await harness.payment(payment_id))["charge_id"]
+    assert (await sim.post(f"/_sim/charges/{charge_id}/ach_return", json={})).status_code == 200
+    disputes = await _webhook_events(sim, "charge.dispute.created", charge_id, field="charge")
+    assert disputes[0]["data"]["object"]["amount"] == returned[0]  # Stripe's own figure
+    await _deliver_webhooks(harness.pool, disputes)
+    [fact] = _of(await _published(harness.pool, payment_id), PaymentReturnedV1)
+    assert fact.after_capture and (fact.amount, fact.platform_fee, fact.tax) == returned
 
 
 async def test_a_return_delivered_before_the_settlement_waits_for_it(

@@ -19,6 +19,7 @@ from marketplace_contracts.events.payments import (
     FundsClearedV1,
     PaymentCapturedV2,
     PaymentReturnedV1,
+    RefundSucceededV1,
     TransferCreatedV1,
     TransferReversalFailedV1,
     TransferReversedV1,
@@ -160,6 +161,36 @@ async def test_a_debit_returned_after_its_host_was_paid_is_reversed_once(q: Queu
     [note] = [h["note"] for h in shown["history"] if h["trigger"] == "debit_returned"]
     assert note.endswith(f"{HOST_SHARE} reversal of {paid.transfer_id} requested")
     assert await q.events("finance.negative_balance_recorded", q.host) == []
+
+
+async def test_a_debit_refunded_in_full_then_returned_reverses_nothing_more(
+    q: QueueHarness,
+) -> None:
+    """Stripe's dispute of a debit refunded in full takes nothing back: payments says so
+    (`amount` 0), and finance books no second reversal of the capture."""
+    captured = await debit(q)
+    [split] = captured.splits
+    refund = RefundSucceededV1(
+        refund_id=f"ref_{uuid.uuid4().hex}",
+        payment_id=captured.payment_id,
+        booking_id=captured.booking_id,
+        amount=captured.amount,
+        currency="usd",
+        platform_fee=captured.platform_fee,
+        host_amount=split.host_amount,
+        host_account_id=q.host,
+        method="refund",
+        stripe_refund_id=f"re_{uuid.uuid4().hex[:14]}",
+    )
+    await q.deliver(refund)
+    back = returned(captured).model_copy(update={"amount": 0, "platform_fee": 0, "tax": 0})
+    await q.deliver(back)
+    assert await stripe_net(q, captured) == 0  # captured, then refunded; the return took 0
+    kinds = await q.pool.fetch(
+        "SELECT kind FROM finance.journals WHERE booking_id = $1", captured.booking_id
+    )
+    assert "payment_returned" not in {k["kind"] for k in kinds}
+    assert await requests(q, captured) == []
 
 
 async def test_a_debit_returned_while_its_payout_was_in_flight_is_taken_back_when_it_lands(

@@ -150,6 +150,8 @@ class Payouts:
         if not event.after_capture:
             return
         await payables_db.mark_returned(conn, event.payment_id)
+        if event.amount == 0:
+            return  # refunded in full before: Stripe took nothing back, nothing to reverse
         journal = journal_from(f"return of {event.payment_id}", payment_returned, event)
         # Stripe takes a returned debit back by a dispute: the journal names the object whose
         # balance transaction moved the money (the charge only on older facts).

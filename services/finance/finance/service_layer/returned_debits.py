@@ -70,8 +70,8 @@ class ReturnedDebits(HostRecovery):
     async def on_payment_returned(
         self, conn: asyncpg.Connection, env: Envelope, event: PaymentReturnedV1, _: object
     ) -> None:
-        if not event.after_capture:
-            return
+        if not event.after_capture or event.amount == 0:
+            return  # (0: refunded in full before the return, Stripe took nothing back)
         for row in await payables_db.returned_and_paid(conn, payment_id=event.payment_id):
             await self._recover(conn, env, row)
 

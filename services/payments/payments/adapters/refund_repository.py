@@ -127,6 +127,18 @@ class RefundsRepository:
         )
         return {r["booking_id"]: (r["amount"], r["host"]) for r in rows}
 
+    async def refunded_split(self, payment_id: str) -> tuple[int, int, int]:
+        """What Stripe gave back of the payment in all: (amount, platform fee, tax)."""
+        row = await self.db.fetchrow(
+            "SELECT coalesce(sum(amount), 0)::bigint AS amount, "
+            "coalesce(sum(platform_fee), 0)::bigint AS fee, coalesce(sum(tax), 0)::bigint AS tax "
+            "FROM payments.refunds WHERE payment_id = $1 AND status = 'succeeded' "
+            "AND method = 'refund'",
+            payment_id,
+        )
+        assert row is not None
+        return row["amount"], row["fee"], row["tax"]
+
     async def choose_method(self, refund_id: str, method: str) -> None:
         await self.db.execute(
             "UPDATE payments.refunds SET method = $2, updated_at = now() WHERE refund_id = $1",

@@ -116,7 +116,10 @@ async def _returned(
     causation_id: uuid.UUID,
     stripe_status: str | None = None,
     dispute_id: str | None = None,
+    returned: tuple[int, int, int] | None = None,
 ) -> None:
+    """`returned`: what Stripe took back after capture (amount, platform fee, tax), when it is
+    not the whole capture (a return of a debit refunded before)."""
     changes: dict[str, Any] = {
         "returned_at": at,
         "return_code": code,
@@ -125,10 +128,15 @@ async def _returned(
     }
     if stripe_status is not None:
         changes["stripe_status"] = stripe_status
-    returned = from_row(
+    split: dict[str, int] = {}
+    if returned is not None:
+        split = dict(zip(("amount", "platform_fee", "tax"), returned, strict=True))
+    else:
+        split["amount"] = payment["captured_amount"] if after_capture else payment["amount"]
+    returned_event = from_row(
         PaymentReturnedV1,
         payment,
-        amount=payment["captured_amount"] if after_capture else payment["amount"],
+        **split,
         code=code,
         message=message,
         after_capture=after_capture,
@@ -139,7 +147,7 @@ async def _returned(
         uow,
         payment,
         PaymentTrigger.DEBIT_RETURNED,
-        {PaymentReturnedV1.TYPE: lambda: returned},
+        {PaymentReturnedV1.TYPE: lambda: returned_event},
         lifecycle.Cause(payment["correlation_id"], causation_id),
         **changes,
     )
@@ -178,4 +186,24 @@ async def apply_dispute(uow: UnitOfWork, event: dict[str, Any]) -> None:
         at=datetime.fromtimestamp(event["created"], UTC),
         causation_id=_webhook_causation(event["id"]),
         dispute_id=dispute.get("id"),
+        returned=await _left_of(uow, payment, int(dispute.get("amount") or 0)),
     )
+
+
+async def _left_of(
+    uow: UnitOfWork, payment: asyncpg.Record, taken: int
+) -> tuple[int, int, int] | None:
+    """What the return takes back when refunds came before it: Stripe's dispute takes what was
+    left of the debit (`taken`), with the fee and tax still in it; None when nothing was
+    refunded (the whole capture, as it was booked)."""
+    refunded, refunded_fee, refunded_tax = await uow.refunds.refunded_split(payment["payment_id"])
+    if refunded == 0:
+        return None
+    left = max((payment["captured_amount"] or payment["amount"]) - refunded, 0)
+    fee_left = max((payment["platform_fee"] or 0) - refunded_fee, 0)
+    tax_left = min(max((payment["tax"] or 0) - refunded_tax, 0), fee_left)
+    amount = min(taken, left)
+    if left == 0 or amount == 0:
+        return 0, 0, 0
+    fee = fee_left * amount // left
+    return amount, fee, min(tax_left * amount // left, fee)
