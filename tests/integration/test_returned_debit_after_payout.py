@@ -282,3 +282,56 @@ async def test_a_reversal_outcome_finance_never_asked_for_is_refused(q: QueueHar
     )
     with pytest.raises(PermanentError, match="never asked for it"):
         await q.deliver(stray)
+
+
+@pytest.mark.parametrize(("owed", "sent"), [(HOST_SHARE, 0), (3_000, HOST_SHARE - 3_000)])
+async def test_a_refund_after_a_netted_payout_makes_the_netted_part_owed_again(
+    q: QueueHarness, owed: int, sent: int
+) -> None:
+    """The host owed `owed`: its payout netted it and transferred the rest (`sent`). A full
+    refund after it takes the transfer back by a reversal (payments) and makes what was
+    netted owed again: nothing can reverse a netting."""
+    await q.deliver(host_penalty(q.host, owed))
+    checkout, captured = q.booking()
+    await q.deliver(checkout, captured)
+    q.clock.at = START + DAY
+    await q.run_due()  # released (a transfer to make), or transferred (all of it netted)
+    entry = await q.entry(entry_id(captured))
+    assert (entry["amount"], entry["netted"]) == (sent, owed)
+    transfer_id = None
+    if sent:
+        paid = transfer(q, captured, entry["release_id"]).model_copy(update={"amount": sent})
+        await q.deliver(paid)
+        transfer_id = paid.transfer_id
+    assert await q.balance(f"asset:host_receivable:{q.host}") == 0
+    [split] = captured.splits
+    refund = RefundSucceededV1(
+        refund_id=f"ref_{uuid.uuid4().hex}",
+        payment_id=captured.payment_id,
+        booking_id=captured.booking_id,
+        amount=captured.amount,
+        currency="usd",
+        platform_fee=captured.platform_fee,
+        host_amount=split.host_amount,
+        host_account_id=q.host,
+        method="refund",
+        stripe_refund_id=f"re_{uuid.uuid4().hex[:14]}",
+    )
+    await q.deliver(refund, refund)  # told twice: owed once
+    assert await q.balance(f"asset:host_receivable:{q.host}") == owed
+    recorded = await q.events("finance.negative_balance_recorded", q.host)
+    assert [(r["cause"], r["amount"]) for r in recorded][-1] == ("refund_after_netting", owed)
+    if transfer_id is not None:  # payments takes the transfer back
+        await q.deliver(
+            TransferReversedV1(
+                reversal_id=f"trr_{uuid.uuid4().hex[:12]}",
+                transfer_id=transfer_id,
+                refund_id=refund.refund_id,
+                payment_id=captured.payment_id,
+                booking_id=captured.booking_id,
+                host_account_id=q.host,
+                amount=sent,
+                currency="usd",
+            )
+        )
+    await tied(q)

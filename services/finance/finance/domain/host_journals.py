@@ -18,6 +18,7 @@ RESERVE_HELD = "reserve_held"
 RESERVE_RELEASED = "reserve_released"
 HOST_PENALTY_RECEIVABLE = "host_penalty"
 REVERSAL_FAILED = "transfer_reversal_failed"
+REFUND_AFTER_NETTING = "refund_after_netting"
 NEGATIVE_BALANCE_RECOVERED = "negative_balance_recovered"
 
 
@@ -41,6 +42,28 @@ def reversal_failed(*, amount: int, host_account_id: str, currency: str) -> Jour
     """A refund was booked against the host's payable (Dr host_payable) after the host was
     paid, and the transfer reversal that should have taken it back failed: the host owes it."""
     return _moved(REVERSAL_FAILED, host_receivable, host_payable, amount, host_account_id, currency)
+
+
+def refund_after_netting(*, amount: int, host_account_id: str, currency: str) -> Journal:
+    """A refund was booked against the host's payable (Dr host_payable) after its payout had
+    settled the host's debts with it (netted) instead of a transfer: no reversal can take that
+    back, so the host owes it again."""
+    return _moved(
+        REFUND_AFTER_NETTING, host_receivable, host_payable, amount, host_account_id, currency
+    )
+
+
+def owed_again_after_refund(
+    *, host_amount: int, transferred: int, netted: int, refunded_before: int, refunded_after: int
+) -> int:
+    """What a refund makes the host owe again of what its payout netted: the host got
+    `transferred + netted` and is owed `host_amount - refunded`; the excess is taken back by a
+    reversal of the transfer first (payments), and the rest, at most what was netted, is owed."""
+
+    def owed(refunded: int) -> int:
+        return min(max(transferred + netted - (host_amount - refunded), 0), netted)
+
+    return max(owed(refunded_after) - owed(refunded_before), 0)
 
 
 def recovered(*, amount: int, host_account_id: str, currency: str) -> Journal:

@@ -67,7 +67,7 @@ def build_router(
         return (r[event],) if event in r else ()
 
     router = EventRouter("finance")
-    _ledger_routes(router, h, p, also)
+    _ledger_routes(router, h, p, q, also)
     _queue_routes(router, q)
     _payout_routes(router, p, q, rd, also)
     _reversals(router, d, rd, p, q, also(TransferReversedV1))
@@ -80,8 +80,11 @@ def build_router(
 Also = Callable[[type[EventModel]], tuple[Apply, ...]]
 
 
-def _ledger_routes(router: EventRouter, h: FinanceHandlers, p: Payouts, also: Also) -> None:
-    """Money in and back out: the ledger's postings, then the payouts' share of them."""
+def _ledger_routes(
+    router: EventRouter, h: FinanceHandlers, p: Payouts, q: QueueFacts, also: Also
+) -> None:
+    """Money in and back out: the ledger's postings, then the payouts' share of them (a refund
+    after a netted payout: what the host owes again)."""
     # still on the topic: keep reading it
     router.add(
         PaymentCapturedV1,
@@ -93,7 +96,12 @@ def _ledger_routes(router: EventRouter, h: FinanceHandlers, p: Payouts, also: Al
     )
     router.add(
         RefundSucceededV1,
-        chain(h.on_refund_succeeded, p.on_refund_succeeded, *also(RefundSucceededV1)),
+        chain(
+            h.on_refund_succeeded,
+            p.on_refund_succeeded,
+            q.on_refund_succeeded,
+            *also(RefundSucceededV1),
+        ),
     )
 
 

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 
 import asyncpg
@@ -24,11 +25,17 @@ from finance import metrics
 from finance.adapters import ledger_repository
 from finance.adapters import payables_repository as payables_db
 from finance.adapters import queue_repository as queue_db
-from finance.domain.host_journals import penalty_receivable, reversal_failed
+from finance.domain.host_journals import (
+    REFUND_AFTER_NETTING,
+    owed_again_after_refund,
+    penalty_receivable,
+    refund_after_netting,
+    reversal_failed,
+)
 from finance.domain.ledger import Journal
 from finance.domain.payout_queue import Hold, State, Trigger, dispute_hold
-from finance.service_layer.handlers import post_journal
-from finance.service_layer.payout_queue import SYSTEM, Queue
+from finance.service_layer.handlers import REFUND, post_journal
+from finance.service_layer.payout_queue import SYSTEM, Queue, own_event_id
 from finance.service_layer.payout_release import Release
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.booking import (
@@ -48,6 +55,7 @@ from marketplace_contracts.events.payments import (
     FundsClearedV1,
     HostAccountUpdatedV1,
     PaymentReturnedV1,
+    RefundSucceededV1,
     TransferCreatedV1,
     TransferFailedV1,
     TransferReversalFailedV1,
@@ -270,6 +278,36 @@ class QueueFacts:
             if event.amount >= (row["amount"] or 0):
                 await self.queue.step(conn, row, Trigger.REVERSED, actor=SYSTEM)
 
+    async def on_refund_succeeded(
+        self, conn: asyncpg.Connection, env: Envelope, event: RefundSucceededV1, _: object
+    ) -> None:
+        """A refund after the booking's payout netted the host's debts instead of transferring
+        (in full or in part): no transfer reversal can take that part back, so the host owes it
+        again (payments reverses what was transferred). Runs after the payables counted it."""
+        if event.method != REFUND or event.host_amount <= 0:
+            return
+        [row] = await payables_db.payables_for(conn, event.booking_id, event.payment_id) or [None]
+        if row is None or not row["netted"]:
+            return
+        amount = owed_again_after_refund(
+            host_amount=row["host_amount"],
+            transferred=row["released"] - row["reversed"],
+            netted=row["netted"],
+            refunded_before=row["refunded"] - event.host_amount,
+            refunded_after=row["refunded"],
+        )
+        if amount <= 0:
+            return
+        journal = refund_after_netting(
+            amount=amount, host_account_id=row["host_account_id"], currency=event.currency
+        )
+        source = own_event_id(REFUND_AFTER_NETTING, event.refund_id)
+        if await self._owed(
+            conn, env, journal, event.booking_id, row["host_account_id"], None, source=source
+        ):
+            # as a failed reversal: the payable counts it as reversed, owed as a receivable
+            await payables_db.add_to(conn, "reversed", event.payment_id, event.booking_id, amount)
+
     async def on_transfer_reversal_failed(
         self, conn: asyncpg.Connection, env: Envelope, event: TransferReversalFailedV1, _: object
     ) -> None:
@@ -295,10 +333,14 @@ class QueueFacts:
         booking_id: str,
         host_account_id: str,
         stripe_object_id: str | None,
+        *,
+        source: uuid.UUID | None = None,
     ) -> bool:
         """Book what the host owes; False when the fact was booked before (a redelivery)."""
         before = await queue_db.receivable(conn, host_account_id, journal.currency)
-        await post_journal(conn, self.queue.outbox, env, journal, booking_id, stripe_object_id)
+        await post_journal(
+            conn, self.queue.outbox, env, journal, booking_id, stripe_object_id, source=source
+        )
         balance = await queue_db.receivable(conn, host_account_id, journal.currency)
         if balance == before:
             return False  # a redelivered fact: nothing new is owed
