@@ -539,7 +539,7 @@ async def test_exhausted_attempts_fail_the_refund_then_ops_retry_it(
     assert await payments.consume(request, booking_id) == "handled"
     assert len(only(await payments.emitted(payment_id), RefundFailedV1)) == 1
 
-    # Ops retry it once Stripe is back: same key, refunded once, refund_succeeded.
+    # Ops retry it once Stripe is back: refunded once (under the reopening's key), succeeded.
     (await sim.delete("/_sim/failures")).raise_for_status()
     final = await payments.handlers.refunds.retry(refund_id)
     assert (final["status"], final["method"], final["attempts"]) == ("succeeded", "refund", 1)
@@ -556,6 +556,60 @@ async def test_exhausted_attempts_fail_the_refund_then_ops_retry_it(
         await payments.handlers.refunds.retry(refund_id)
     with pytest.raises(RefundNotRetryable):
         await payments.handlers.refunds.retry("ref_unknown")
+
+
+async def test_a_refund_refused_during_a_dispute_is_made_by_a_retry_once_it_is_won(
+    payments: Payments, sim: httpx.AsyncClient
+) -> None:
+    """Stripe refused the refund (`charge_disputed`: the bank's dispute reached Stripe first)
+    and keeps that answer under the call's key for 24 hours: ops' retry after the dispute was
+    won calls under a key of its own, and is refunded once."""
+    booking_id = await booked(payments)
+    payment_id = checkout_payment_id(booking_id)
+    charge = (await payments.payment(payment_id))["charge_id"]
+    opened = await sim.post(f"/_sim/charges/{charge}/dispute", json={"reason": "fraudulent"})
+    opened.raise_for_status()
+    request = cancelled(booking_id, amount=4_000, platform_fee=600)
+    assert request.refund is not None
+    refund_id = request.refund.refund_id
+    assert await payments.consume(request, booking_id) == "handled"
+    row = await payments.refund(refund_id)
+    assert (row["status"], row["failure_code"]) == ("failed", "charge_disputed")
+    won = await sim.post(f"/_sim/disputes/{opened.json()['id']}/resolve", json={"won": True})
+    won.raise_for_status()
+
+    final = await payments.handlers.refunds.retry(refund_id)
+    assert (final["status"], final["reopened"]) == ("succeeded", 1)
+    [refund] = await stripe_refunds(sim, await payments.payment(payment_id))
+    assert refund["amount"] == 4_000 and refund["metadata"]["refund_id"] == refund_id
+    [succeeded] = only(await payments.emitted(payment_id), RefundSucceededV1)
+    assert succeeded.stripe_refund_id == refund["id"]
+
+
+async def test_a_retry_finds_the_refund_stripe_made_after_all(
+    payments: Payments, sim: httpx.AsyncClient
+) -> None:
+    """A refund recorded failed that Stripe did make (its answer lost): a retry under a new key
+    must not refund twice; it finds the refund by its id and records it."""
+    booking_id = await booked(payments)
+    payment_id = checkout_payment_id(booking_id)
+    await fail_next_refunds(sim, 10, status=503)
+    request = cancelled(booking_id, amount=1_000, platform_fee=150)
+    assert request.refund is not None
+    refund_id = request.refund.refund_id
+    await payments.consume(request, booking_id, consumer_attempts=5)
+    assert (await payments.refund(refund_id))["status"] == "failed"
+    (await sim.delete("/_sim/failures")).raise_for_status()
+    intent = (await payments.payment(payment_id))["payment_intent_id"]
+    made = await sim.post(  # what a lost answer would have left at Stripe
+        "/v1/refunds",
+        data={"payment_intent": intent, "amount": "1000", "metadata[refund_id]": refund_id},
+        headers={"Authorization": "Bearer sk_test_sim"},
+    )
+    made.raise_for_status()
+    final = await payments.handlers.refunds.retry(refund_id)
+    assert (final["status"], final["stripe_refund_id"]) == ("succeeded", made.json()["id"])
+    assert len(await stripe_refunds(sim, await payments.payment(payment_id))) == 1
 
 
 async def test_an_ops_retry_that_fails_again_is_recorded_failed_again(

@@ -575,3 +575,10 @@ CREATE INDEX ix_stripe_webhook_events_pending ON payments.stripe_webhook_events 
 
 ALTER TABLE payments.stripe_webhook_events DROP COLUMN attempts, DROP COLUMN last_error, DROP COLUMN failed_at;
 
+-- migration 0019_refund_reopened.py
+-- upgrade
+ALTER TABLE payments.refunds ADD COLUMN reopened integer NOT NULL DEFAULT 0;
+
+-- downgrade
+ALTER TABLE payments.refunds DROP COLUMN reopened;
+

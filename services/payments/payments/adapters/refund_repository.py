@@ -204,11 +204,13 @@ class RefundsRepository:
         )
 
     async def reopen(self, refund_id: str) -> asyncpg.Record | None:
-        """A failed refund back to `pending` with a fresh attempt budget (its last error kept);
-        None unless it was failed."""
+        """A failed refund back to `pending` with a fresh attempt budget (its last error kept)
+        and its reopening counted (its next Stripe call has a key of its own); None unless it
+        was failed."""
         return await self.db.fetchrow(
             "UPDATE payments.refunds SET status = 'pending', attempts = 0, failure_code = NULL, "
-            "decided_at = NULL, updated_at = now() WHERE refund_id = $1 AND status = 'failed' "
+            "reopened = reopened + 1, decided_at = NULL, updated_at = now() "
+            "WHERE refund_id = $1 AND status = 'failed' "
             "RETURNING *",
             refund_id,
         )

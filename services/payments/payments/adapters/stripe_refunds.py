@@ -76,6 +76,19 @@ class RefundCalls(StripeClientBase):
         )
         return refund_result(refund)
 
+    async def find_refund(self, payment_intent_id: str, refund_id: str) -> RefundResult | None:
+        """The refund Stripe made for our `refund_id` (its metadata) of the intent, that took
+        the money back (succeeded or pending); None when there is none."""
+        listed = await answer(
+            self._client.v1.refunds.list_async({"payment_intent": payment_intent_id, "limit": 100})
+        )
+        for refund in listed.data:
+            found = refund_result(refund)
+            ours = refund_id == (refund.to_dict().get("metadata") or {}).get("refund_id")
+            if ours and found.accepted:
+                return found
+        return None
+
 
 def refund_result(refund: stripe.Refund) -> RefundResult:
     return RefundResult(

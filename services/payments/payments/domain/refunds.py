@@ -123,6 +123,16 @@ class RefundOrder:
     cause: str = OTHER
     subject_id: str | None = None
     """The amendment a refund of cause `amendment` gives back; None otherwise."""
+    reopened: int = 0
+    """How many times ops reopened it after it failed: each reopening's Stripe call has a key
+    of its own (Stripe would answer the first key with its first refusal for 24 hours)."""
+
+    @property
+    def stripe_key_subject(self) -> str:
+        """What the refund's idempotency key is made of."""
+        if self.reopened == 0:
+            return self.refund_id
+        return f"{self.refund_id}:reopened:{self.reopened}"
 
     @classmethod
     def of_row(cls, row: Any) -> RefundOrder:

@@ -24,7 +24,8 @@ RefundsFactory = Callable[[PaymentsSettings, asyncpg.Pool], Refunds]
 async def retry_refund(
     settings: PaymentsSettings, refund_id: str, build: RefundsFactory
 ) -> dict[str, Any] | None:
-    """Retry one refund as the consumer would (same idempotency keys); its final row, or None
+    """Retry one refund as the consumer would (under keys of this reopening's own); its final
+    row, or None
     when there is nothing to retry."""
     pool = await create_pool(settings.database_url, min_size=1, max_size=2)
     refunds = build(settings, pool)

@@ -70,4 +70,5 @@ def refund_order(
         lines=tuple((line.code, line.amount) for line in request.lines),
         cause=cause,
         subject_id=subject_id,
+        reopened=0,  # a request: never reopened yet
     )

@@ -16,7 +16,8 @@ A transient Stripe failure is raised for the consumer to retry with backoff, unt
 has had `max_attempts` tries: the next failure records it `failed` (refund_failed with the
 attempts, code and message) instead of dead-lettering the event. A refusal (Stripe's, or ours
 before any call) fails it at once. Ops retry a failed refund with `python -m payments
-retry-refund <refund_id>` (see docs/runbooks/refund-failed.md): same idempotency keys, then
+retry-refund <refund_id>` (see docs/runbooks/refund-failed.md): a key of the reopening's own
+(`RefundOrder.stripe_key_subject`; a refund Stripe made for the id after all stands), then
 refund_succeeded or refund_failed.
 
 A payment keeps its status when refunded: `refunded_amount` grows, up to `captured_amount`.
@@ -206,11 +207,17 @@ class Refunds(StripeUseCases[StripeGateway]):
         intent_id = payment.payment_intent_id
         assert intent_id is not None, f"payment {payment.payment_id} has no PaymentIntent"
         if plan.method == REFUND:
+            if order.reopened:
+                # A new key may not make a refund an earlier call made after all (an answer
+                # lost in a timeout): one Stripe made for this id stands.
+                made = await self.stripe.find_refund(intent_id, order.refund_id)
+                if made is not None:
+                    return RefundOutcome(order, True, REFUND, stripe_refund_id=made.id)
             refund = await self.stripe.refund(
                 payment_intent_id=intent_id,
                 amount=order.amount,
                 metadata=order.stripe_metadata,
-                idempotency_key=idempotency_key("refund", order.refund_id),
+                idempotency_key=idempotency_key("refund", order.stripe_key_subject),
                 reverse_transfer=payment.destination_charge,
                 refund_application_fee=payment.destination_charge,
             )
@@ -318,7 +325,8 @@ class Refunds(StripeUseCases[StripeGateway]):
     # -- ops: retry a failed refund ---------------------------------------------------------
     async def retry(self, refund_id: str) -> asyncpg.Record:
         """Reopen a failed refund (or pick up one left pending) and try it again, with the
-        same idempotency keys and a fresh budget of `max_attempts` tries; records and emits
+        idempotency keys of the reopening's own (after looking for a refund Stripe made for the
+        id after all) and a fresh budget of `max_attempts` tries; records and emits
         refund_succeeded or refund_failed. Returns the refund's row as it ends."""
         row = await self.refunds.reopen(refund_id)
         if row is None:
