@@ -115,8 +115,12 @@ def test_an_order_is_what_booking_asked() -> None:
         "lines": made.line_items,
         "cause": "other",
         "subject_id": None,
+        "reopened": 0,
     }
     assert RefundOrder.of_row(stored) == made
+    assert made.stripe_key_subject == "ref_9"
+    reopened = RefundOrder.of_row({**stored, "reopened": 2})
+    assert reopened.stripe_key_subject == "ref_9:reopened:2"
     amended = commands.refund_order("b-9", None, request, cause="amendment", subject_id="am-9")
     assert (amended.cause, amended.subject_id) == ("amendment", "am-9")
     assert amended.cause != made.cause and made.subject_id is None
