@@ -33,6 +33,7 @@ from tests.support.finance_queue import (
     entry_id,
     finance_pool,
     host_penalty,
+    refund_of,
 )
 from tests.support.poll import eventually
 
@@ -415,18 +416,7 @@ async def test_a_capture_or_a_refund_announced_again_under_another_event_id_is_b
     books each once (finance.journal_objects) and the payables count each once."""
     checkout, captured = q.booking()
     await q.deliver(checkout, captured, captured)
-    refund = RefundSucceededV1(
-        refund_id=f"ref_{uuid.uuid4().hex}",
-        payment_id=captured.payment_id,
-        booking_id=captured.booking_id,
-        amount=4_000,
-        currency="usd",
-        platform_fee=600,
-        host_amount=3_400,
-        host_account_id=q.host,
-        method="refund",
-        stripe_refund_id=f"re_{uuid.uuid4().hex[:14]}",
-    )
+    refund = refund_of(captured, amount=4_000, platform_fee=600)
     await q.deliver(refund, refund)
     booked = await q.pool.fetch(
         "SELECT kind, count(*) AS n FROM finance.journals WHERE stripe_object_id = ANY($1)"

@@ -19,7 +19,6 @@ from marketplace_contracts.events.payments import (
     FundsClearedV1,
     PaymentCapturedV2,
     PaymentReturnedV1,
-    RefundSucceededV1,
     TransferCreatedV1,
     TransferReversalFailedV1,
     TransferReversedV1,
@@ -31,6 +30,7 @@ from tests.support.finance_queue import (
     entry_id,
     finance_pool,
     host_penalty,
+    refund_of,
 )
 
 pytestmark = pytest.mark.integration
@@ -169,19 +169,7 @@ async def test_a_debit_refunded_in_full_then_returned_reverses_nothing_more(
     """Stripe's dispute of a debit refunded in full takes nothing back: payments says so
     (`amount` 0), and finance books no second reversal of the capture."""
     captured = await debit(q)
-    [split] = captured.splits
-    refund = RefundSucceededV1(
-        refund_id=f"ref_{uuid.uuid4().hex}",
-        payment_id=captured.payment_id,
-        booking_id=captured.booking_id,
-        amount=captured.amount,
-        currency="usd",
-        platform_fee=captured.platform_fee,
-        host_amount=split.host_amount,
-        host_account_id=q.host,
-        method="refund",
-        stripe_refund_id=f"re_{uuid.uuid4().hex[:14]}",
-    )
+    refund = refund_of(captured)
     await q.deliver(refund)
     back = returned(captured).model_copy(update={"amount": 0, "platform_fee": 0, "tax": 0})
     await q.deliver(back)
@@ -304,19 +292,7 @@ async def test_a_refund_after_a_netted_payout_makes_the_netted_part_owed_again(
         await q.deliver(paid)
         transfer_id = paid.transfer_id
     assert await q.balance(f"asset:host_receivable:{q.host}") == 0
-    [split] = captured.splits
-    refund = RefundSucceededV1(
-        refund_id=f"ref_{uuid.uuid4().hex}",
-        payment_id=captured.payment_id,
-        booking_id=captured.booking_id,
-        amount=captured.amount,
-        currency="usd",
-        platform_fee=captured.platform_fee,
-        host_amount=split.host_amount,
-        host_account_id=q.host,
-        method="refund",
-        stripe_refund_id=f"re_{uuid.uuid4().hex[:14]}",
-    )
+    refund = refund_of(captured)
     await q.deliver(refund, refund)  # told twice: owed once
     assert await q.balance(f"asset:host_receivable:{q.host}") == owed
     recorded = await q.events("finance.negative_balance_recorded", q.host)

@@ -42,7 +42,7 @@ from marketplace_contracts.events.booking import (
     CheckoutRequestedV1,
     RefundRequest,
 )
-from marketplace_contracts.events.payments import PaymentCapturedV2, PaymentSplit
+from marketplace_contracts.events.payments import PaymentCapturedV2, PaymentSplit, RefundSucceededV1
 from tests.conftest import service_dsn
 
 START = datetime(2034, 7, 1, 15, tzinfo=UTC)
@@ -272,3 +272,25 @@ async def unused_currency(pool: asyncpg.Pool) -> str:
     letters = string.ascii_lowercase
     free = [c for c in ("x" + a + b for a in letters for b in letters) if c not in used]
     return random.choice(free)
+
+
+def refund_of(
+    captured: PaymentCapturedV2, *, amount: int | None = None, platform_fee: int | None = None
+) -> RefundSucceededV1:
+    """A Stripe refund of the capture's single booking: all of it, or `amount` with
+    `platform_fee` of it (the rest is the host's share)."""
+    [split] = captured.splits
+    amount = captured.amount if amount is None else amount
+    fee = captured.platform_fee if platform_fee is None else platform_fee
+    return RefundSucceededV1(
+        refund_id=f"ref_{uuid.uuid4().hex}",
+        payment_id=captured.payment_id,
+        booking_id=captured.booking_id,
+        amount=amount,
+        currency=captured.currency,
+        platform_fee=fee,
+        host_amount=amount - fee,
+        host_account_id=split.host_account_id,
+        method="refund",
+        stripe_refund_id=f"re_{uuid.uuid4().hex[:14]}",
+    )
