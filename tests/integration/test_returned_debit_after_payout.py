@@ -311,3 +311,22 @@ async def test_a_refund_after_a_netted_payout_makes_the_netted_part_owed_again(
             )
         )
     await tied(q)
+
+
+async def test_partial_refunds_after_a_partly_netted_payout_make_the_netted_part_owed_once(
+    q: QueueHarness,
+) -> None:
+    """8 500 owed to the host: 3 000 netted, 5 500 sent. A first refund of 2 000 of its share
+    leaves the host owed 6 500, more than was sent: the 2 000 is netted money, owed again. The
+    second (the other 6 500) takes the 5 500 back by a reversal and makes 1 000 more owed."""
+    await q.deliver(host_penalty(q.host, 3_000))
+    checkout, captured = q.booking()
+    await q.deliver(checkout, captured)
+    release_id = await released(q, captured)
+    paid = transfer(q, captured, release_id).model_copy(update={"amount": 5_500})
+    await q.deliver(paid)
+    receivable = f"asset:host_receivable:{q.host}"
+    await q.deliver(refund_of(captured, amount=2_353, platform_fee=353))
+    assert await q.balance(receivable) == 2_000
+    await q.deliver(refund_of(captured, amount=7_647, platform_fee=1_147))
+    assert await q.balance(receivable) == 3_000  # never more than was netted

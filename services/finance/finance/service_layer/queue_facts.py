@@ -291,7 +291,9 @@ class QueueFacts:
             return
         amount = owed_again_after_refund(
             host_amount=row["host_amount"],
-            transferred=row["released"] - row["reversed"],
+            # what was transferred in all (a reversal, or a netted part owed again, counts in
+            # `reversed`; the rule reads the totals, so each refund adds only its own part)
+            transferred=row["released"],
             netted=row["netted"],
             refunded_before=row["refunded"] - event.host_amount,
             refunded_after=row["refunded"],
