@@ -18,8 +18,7 @@ from typing import Any, TypeVar
 import pytest
 
 from tests.e2e_ops.conftest import ROOT, Ops, dead_letter, publish
-from tests.e2e_ops.test_console_pages import _open_letter
-from tests.e2e_ops.test_dead_letters import _ends, _letters, _replayed_copies
+from tests.e2e_ops.test_dead_letters import _ends, _letters, _replayed_copies, open_poison_letter
 from tests.e2e_ops.test_timeline import checkout_saga
 from tests.support import free_port
 from tests.support.poll import wait_until
@@ -161,7 +160,7 @@ def test_a_page_on_another_port_cannot_post_a_console_form(ops: Ops, page: objec
 
     assert isinstance(page, Page)
     with ThreadPoolExecutor(1) as pool:  # it runs asyncio, which Playwright's loop refuses
-        key, where = pool.submit(_open_letter, ops).result()
+        key, where = pool.submit(open_poison_letter, ops).result()
     forged = (
         f'<form id="f" method="post" action="{ops.url}/console/dead-letters/disputes/'
         f'{where["p"]}/{where["o"]}/skip"><input name="token" value="{uuid.uuid4()}">'

@@ -3,15 +3,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from html import unescape
 
 import httpx
 import pytest
 
-from tests.e2e_ops.conftest import Ops, dead_letter
-from tests.e2e_ops.test_dead_letters import _letters
+from tests.e2e_ops.conftest import Ops
+from tests.e2e_ops.test_dead_letters import _letters, open_poison_letter
 
 pytestmark = pytest.mark.e2e
 
@@ -82,17 +81,6 @@ def test_bad_input_is_a_sentence_not_a_server_error(ops: Ops) -> None:
     assert bad_number.status_code == 422 and "validation_failed" in bad_number.text
 
 
-def _open_letter(ops: Ops) -> tuple[str, dict[str, int]]:
-    key = f"dsp-{uuid.uuid4().hex[:8]}"
-    asyncio.run(
-        dead_letter("disputes", b"\x00poison", key=key, topic="payments.events",
-                    error=ValueError("not json"), attempts=1)
-    )  # fmt: skip
-    [letter] = _letters(ops, key)
-    assert letter["state"] == "open"
-    return key, {"p": letter["partition"], "o": letter["offset"]}
-
-
 @pytest.mark.parametrize(
     "came_from",
     [
@@ -104,7 +92,7 @@ def _open_letter(ops: Ops) -> tuple[str, dict[str, int]]:
 )
 def test_a_form_sent_from_another_page_is_refused(ops: Ops, came_from: dict[str, str]) -> None:
     admin = signed_in(ops, "admin")
-    key, where = _open_letter(ops)
+    key, where = open_poison_letter(ops)
     skip = f"/console/dead-letters/disputes/{where['p']}/{where['o']}/skip"
     form = {"token": str(uuid.uuid4()), "note": "sent by another page"}
     as_page = {"Accept": "text/html"}
@@ -137,7 +125,7 @@ def test_no_page_is_kept_by_the_browser_or_framed_by_another_site(ops: Ops) -> N
 
 def test_an_undecodable_dead_letter_shows_no_none(ops: Ops) -> None:
     admin = signed_in(ops, "admin")
-    _, where = _open_letter(ops)
+    _, where = open_poison_letter(ops)
     page = admin.get(f"/console/dead-letters/disputes/{where['p']}/{where['o']}")
     assert page.status_code == 200 and "undecodable" in page.text
     assert "None" not in page.text

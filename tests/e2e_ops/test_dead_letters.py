@@ -71,6 +71,18 @@ def _letters(ops: Ops, key: str, role: str = "finance") -> list[dict[str, Any]]:
     return items
 
 
+def open_poison_letter(ops: Ops) -> tuple[str, dict[str, int]]:
+    """An undecodable record dead-lettered by disputes, still open: its key and place."""
+    key = f"dsp-{uuid.uuid4().hex[:8]}"
+    asyncio.run(
+        dead_letter("disputes", b"\x00poison", key=key, topic="payments.events",
+                    error=ValueError("not json"), attempts=1)
+    )  # fmt: skip
+    [letter] = _letters(ops, key)
+    assert letter["state"] == "open"
+    return key, {"p": letter["partition"], "o": letter["offset"]}
+
+
 def test_a_dead_letter_is_replayed_once_per_token_and_audited(ops: Ops) -> None:
     key = f"dsp-{uuid.uuid4().hex[:8]}"
     event = envelope(
@@ -116,13 +128,7 @@ def test_a_dead_letter_is_replayed_once_per_token_and_audited(ops: Ops) -> None:
 
 
 def test_a_skipped_dead_letter_keeps_its_note_and_is_not_replayed(ops: Ops) -> None:
-    key = f"dsp-{uuid.uuid4().hex[:8]}"
-    asyncio.run(
-        dead_letter("disputes", b"\x00poison", key=key, topic="payments.events",
-                    error=ValueError("not json"), attempts=1)
-    )  # fmt: skip
-    [letter] = _letters(ops, key)
-    where = {"p": letter["partition"], "o": letter["offset"]}
+    key, where = open_poison_letter(ops)
     skipped = ops.graphql(SKIP, t=f"skip-{uuid.uuid4()}", n="poison from a test", **where)
     assert skipped["data"]["skipDeadLetter"] == {"state": "skipped", "note": "poison from a test"}
     [after] = _letters(ops, key)

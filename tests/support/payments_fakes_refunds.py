@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from domainkit.rows import from_row
 from payments.domain.checkout import Split
-from payments.domain.refunds import HOST_REFUND_METHODS, PaymentState
+from payments.domain.refunds import HOST_REFUND_METHODS, PaymentState, Refunded
 
 if TYPE_CHECKING:
     from tests.support.payments_fakes import FakePaymentsRepository
@@ -45,30 +45,19 @@ class FakeRefundsRepository:
         splits = tuple(Split(**item) for item in row.get("splits") or ())
         return from_row(PaymentState, row, splits=splits, disputed=payment_id in self.disputed)
 
-    async def refunded_by_booking(self, payment_id: str) -> dict[str, tuple[int, int]]:
-        done: dict[str, tuple[int, int]] = {}
+    async def refunded_by_booking(self, payment_id: str) -> dict[str, Refunded]:
+        done: dict[str, Refunded] = {}
         for row in self.rows.values():
             if (row["payment_id"], row["status"], row.get("method")) == (
                 payment_id,
                 "succeeded",
                 "refund",
             ):
-                amount, host = done.get(row["booking_id"], (0, 0))
-                done[row["booking_id"]] = (amount + row["amount"], host + row["host_amount"])
+                back = Refunded(
+                    row["amount"], row.get("platform_fee", 0), row.get("tax", 0), row["host_amount"]
+                )
+                done[row["booking_id"]] = done.get(row["booking_id"], Refunded()) + back
         return done
-
-    async def refunded_split(self, payment_id: str) -> tuple[int, int, int]:
-        rows = [
-            r
-            for r in self.rows.values()
-            if (r["payment_id"], r["status"], r.get("method"))
-            == (payment_id, "succeeded", "refund")
-        ]
-        return (
-            sum(r["amount"] for r in rows),
-            sum(r.get("platform_fee", 0) for r in rows),
-            sum(r.get("tax", 0) for r in rows),
-        )
 
     async def mark_succeeded(
         self, refund_id: str, method: str, stripe_refund_id: str | None

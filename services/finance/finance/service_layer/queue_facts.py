@@ -286,9 +286,10 @@ class QueueFacts:
         again (payments reverses what was transferred). Runs after the payables counted it."""
         if event.method != REFUND or event.host_amount <= 0:
             return
-        [row] = await payables_db.payables_for(conn, event.booking_id, event.payment_id) or [None]
-        if row is None or not row["netted"]:
+        rows = await payables_db.payables_for(conn, event.booking_id, event.payment_id)
+        if not rows or not rows[0]["netted"]:
             return
+        row = rows[0]  # one payable per payment and booking
         amount = owed_again_after_refund(
             host_amount=row["host_amount"],
             # what was transferred in all (a reversal, or a netted part owed again, counts in

@@ -9,7 +9,7 @@ import asyncpg
 from domainkit.rows import from_row
 from payments.adapters.repository import PaymentsDB, splits_of
 from payments.domain.disputes import REFUND_BLOCKING
-from payments.domain.refunds import MONEY_METHODS, PaymentState, RefundOrder
+from payments.domain.refunds import MONEY_METHODS, PaymentState, Refunded, RefundOrder
 
 _MESSAGE_LIMIT = 2000
 
@@ -117,27 +117,17 @@ class RefundsRepository:
         )
         return total
 
-    async def refunded_by_booking(self, payment_id: str) -> dict[str, tuple[int, int]]:
-        """What Stripe gave back of the payment, per booking: (amount, host share)."""
+    async def refunded_by_booking(self, payment_id: str) -> dict[str, Refunded]:
+        """What Stripe gave back of the payment (succeeded refunds), per booking."""
         rows = await self.db.fetch(
-            "SELECT booking_id, sum(amount)::bigint AS amount, sum(host_amount)::bigint AS host "
-            "FROM payments.refunds WHERE payment_id = $1 AND status = 'succeeded' "
-            "AND method = 'refund' GROUP BY booking_id",
+            "SELECT booking_id, sum(amount)::bigint AS amount, "
+            "sum(platform_fee)::bigint AS platform_fee, sum(tax)::bigint AS tax, "
+            "sum(host_amount)::bigint AS host_amount FROM payments.refunds "
+            "WHERE payment_id = $1 AND status = 'succeeded' AND method = 'refund' "
+            "GROUP BY booking_id",
             payment_id,
         )
-        return {r["booking_id"]: (r["amount"], r["host"]) for r in rows}
-
-    async def refunded_split(self, payment_id: str) -> tuple[int, int, int]:
-        """What Stripe gave back of the payment in all: (amount, platform fee, tax)."""
-        row = await self.db.fetchrow(
-            "SELECT coalesce(sum(amount), 0)::bigint AS amount, "
-            "coalesce(sum(platform_fee), 0)::bigint AS fee, coalesce(sum(tax), 0)::bigint AS tax "
-            "FROM payments.refunds WHERE payment_id = $1 AND status = 'succeeded' "
-            "AND method = 'refund'",
-            payment_id,
-        )
-        assert row is not None
-        return row["amount"], row["fee"], row["tax"]
+        return {r["booking_id"]: from_row(Refunded, r) for r in rows}
 
     async def choose_method(self, refund_id: str, method: str) -> None:
         await self.db.execute(

@@ -106,6 +106,24 @@ class PaymentBusy(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class Refunded:
+    """What Stripe gave back of a payment (for one booking, or in all)."""
+
+    amount: int = 0
+    platform_fee: int = 0
+    tax: int = 0
+    host_amount: int = 0
+
+    def __add__(self, other: Refunded) -> Refunded:
+        return Refunded(
+            self.amount + other.amount,
+            self.platform_fee + other.platform_fee,
+            self.tax + other.tax,
+            self.host_amount + other.host_amount,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class RefundOrder:
     """One refund request, as received (or as stored: the first request of an id wins)."""
 

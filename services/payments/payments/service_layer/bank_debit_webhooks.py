@@ -19,6 +19,7 @@ from marketplace_contracts.events.payments import PaymentReturnedV1
 from payments.adapters.stripe_gateway import PaymentIntentResult
 from payments.domain.checkout import US_BANK_ACCOUNT
 from payments.domain.payment import PaymentStatus, PaymentTrigger
+from payments.domain.refunds import Refunded
 from payments.service_layer import lifecycle
 from payments.service_layer.bank_debits import DEFAULT_RETURN_WINDOW
 from payments.service_layer.captures import record_captured
@@ -196,12 +197,13 @@ async def _left_of(
     """What the return takes back when refunds came before it: Stripe's dispute takes what was
     left of the debit (`taken`), with the fee and tax still in it; None when nothing was
     refunded (the whole capture, as it was booked)."""
-    refunded, refunded_fee, refunded_tax = await uow.refunds.refunded_split(payment["payment_id"])
-    if refunded == 0:
+    per_booking = await uow.refunds.refunded_by_booking(payment["payment_id"])
+    back = sum(per_booking.values(), Refunded())
+    if back.amount == 0:
         return None
-    left = max((payment["captured_amount"] or payment["amount"]) - refunded, 0)
-    fee_left = max((payment["platform_fee"] or 0) - refunded_fee, 0)
-    tax_left = min(max((payment["tax"] or 0) - refunded_tax, 0), fee_left)
+    left = max((payment["captured_amount"] or payment["amount"]) - back.amount, 0)
+    fee_left = max((payment["platform_fee"] or 0) - back.platform_fee, 0)
+    tax_left = min(max((payment["tax"] or 0) - back.tax, 0), fee_left)
     amount = min(taken, left)
     if left == 0 or amount == 0:
         return 0, 0, 0

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -48,6 +49,7 @@ from payments.adapters.stripe_disputes import (
 from payments.domain.checkout import US_BANK_ACCOUNT, InvalidCheckout
 from payments.domain.disputes import CLOSED, dispute_id, moves_forward, opening_status
 from payments.domain.ids import idempotency_key
+from payments.domain.refunds import Refunded
 from payments.service_layer.unit_of_work import UnitOfWork
 
 log = logging.getLogger("payments.disputes")
@@ -64,10 +66,10 @@ def _meta(payment: asyncpg.Record, stripe_event_id: str) -> dict[str, Any]:
 
 
 def legs_of(
-    payment: asyncpg.Record, refunded: dict[str, tuple[int, int]] | None = None
+    payment: asyncpg.Record, refunded: Mapping[str, Refunded] | None = None
 ) -> list[DisputedLeg]:
     """What the payment paid for, booking by booking, less what was refunded of each booking
-    (`refunded`: amount and host share per booking), so a lost dispute's liability is spread
+    (`refunded`, per booking), so a lost dispute's liability is spread
     over what each leg still holds: a cancelled, refunded leg bears none. Empty if the payment
     cannot be split."""
     try:
@@ -79,9 +81,10 @@ def legs_of(
     legs = []
     for split in splits:
         leg = from_attrs(DisputedLeg, split)
-        amount, host = (refunded or {}).get(leg.booking_id, (0, 0))
-        if amount or host:
-            left, host_left = max(leg.amount - amount, 0), max(leg.host_amount - host, 0)
+        back = (refunded or {}).get(leg.booking_id)
+        if back is not None:
+            left = max(leg.amount - back.amount, 0)
+            host_left = max(leg.host_amount - back.host_amount, 0)
             host_left = min(host_left, left)
             leg = leg.model_copy(
                 update={"amount": left, "host_amount": host_left, "platform_fee": left - host_left}
