@@ -31,19 +31,24 @@ def test_a_visitor_without_a_token_is_sent_to_sign_in(ops: Ops) -> None:
 
 
 @pytest.mark.parametrize(
-    ("form", "sentence"),
+    ("form", "status", "sentence"),
     [
-        ({"token": "not-a-token"}, "That token is not valid here"),
-        ({"sub": "x", "role": "guest"}, "Choose admin, finance or trust."),
+        ({"token": "not-a-token"}, 401, "That token is not valid here"),
+        ({"sub": "x", "role": "guest"}, 422, "Choose admin, finance or trust."),
+        ({}, 422, "Paste a token, or give your name and a role."),
     ],
 )
-def test_a_failed_sign_in_says_why(ops: Ops, form: dict[str, str], sentence: str) -> None:
+def test_a_failed_sign_in_says_why(
+    ops: Ops, form: dict[str, str], status: int, sentence: str
+) -> None:
     answer = httpx.post(f"{ops.url}/console/sign-in", data=form)
-    assert answer.status_code == 200 and sentence in answer.text
+    assert answer.status_code == status and sentence in answer.text
+    assert answer.headers["content-type"].startswith("text/html")
 
 
 def test_a_guest_token_cannot_use_the_console(ops: Ops) -> None:
     answer = httpx.post(f"{ops.url}/console/sign-in", data={"token": ops.token("guest")})
+    assert answer.status_code == 403
     assert "A guest token cannot use the console." in answer.text
 
 
@@ -62,7 +67,7 @@ def test_finance_may_dry_run_but_not_replay(ops: Ops) -> None:
     page = finance.get("/console/dead-letters/payments/0/999999")
     assert page.status_code == 200 and "has no dead letter 0:999999" in page.text
     refused = finance.post("/console/dead-letters/payments/0/0/replay", data={"token": "t-1"})
-    assert refused.status_code == 200
+    assert refused.status_code == 403  # the page says why, with the refusal's status
     assert "Your role (finance) may not do this; it needs admin." in refused.text
 
 
@@ -71,7 +76,7 @@ def test_bad_input_is_a_sentence_not_a_server_error(ops: Ops) -> None:
     unknown = admin.get("/console/dead-letters", params={"service": "nobody"})
     assert unknown.status_code == 200 and "Unknown service 'nobody'" in unescape(unknown.text)
     odd = admin.post("/console/dead-letters/payments/0/0/explode", data={"token": "t"})
-    assert odd.status_code == 200 and "There is no action called 'explode'." in unescape(odd.text)
+    assert odd.status_code == 404 and "There is no action called 'explode'." in unescape(odd.text)
     empty = admin.get("/console/timeline", params={"id": "nothing-has-this-id"})
     assert "Nothing on any timeline has the id nothing-has-this-id." in empty.text
     none_stuck = admin.get("/console/stuck", params={"saga_type": "no-such-saga"})

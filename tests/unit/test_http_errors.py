@@ -119,7 +119,7 @@ async def service(request: pytest.FixtureRequest) -> AsyncIterator[tuple[str, ht
 async def test_unknown_routes_and_methods_get_the_error_body(
     service: tuple[str, httpx.AsyncClient],
 ) -> None:
-    _, client = service
+    name, client = service
     assert_error(await client.get("/v1/no-such-thing"), 404, "not_found")
     assert_error(await client.put("/healthz"), 405, "method_not_allowed")
     # A browser (it asks for text/html) that mistyped an address gets a page, not JSON.
@@ -127,6 +127,14 @@ async def test_unknown_routes_and_methods_get_the_error_body(
     page = await client.get("/console/no-such-page", headers=browser)
     assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
     assert "not_found" in page.text
+    if name != "ops":
+        return
+    # An address only a form posts to (a `%2F` in a path can lead there): a page, not JSON.
+    posted_only = await client.get("/console/sign-out", headers=browser)
+    assert posted_only.status_code == 405, posted_only.text
+    assert posted_only.headers["content-type"].startswith("text/html")
+    assert "method_not_allowed" in posted_only.text
+    assert_error(await client.get("/console/sign-out"), 405, "method_not_allowed")
 
 
 @pytest.mark.parametrize(

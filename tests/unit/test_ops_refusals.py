@@ -12,11 +12,15 @@ import pytest
 from fastapi import FastAPI, Form
 from fastapi.responses import RedirectResponse
 from fastapi.testclient import TestClient
+from graphql.error import GraphQLError
 
 from eventkit import http_errors
 from eventkit.auth import Principal, Role
 from ops.adapters.finance_api import FinanceApi
 from ops.adapters.staff_apis import ApiError, error_of
+from ops.domain.errors import OpsError, forbidden
+from ops.entrypoints.console import Refusal, refusal_status
+from ops.entrypoints.graphql_errors import coded
 from ops.entrypoints.graphql_schema import build_schema
 
 
@@ -110,3 +114,18 @@ def test_a_graphql_request_strawberry_cannot_read_gets_the_error_body(
     answer = TestClient(app).post("/graphql", content=how["content"], headers=headers)
     assert answer.status_code == status
     assert answer.json()["error"]["code"] == code
+
+
+def test_a_services_refusal_keeps_its_status_and_the_console_answers_with_it() -> None:
+    def extensions(original: Exception) -> dict[str, Any]:
+        return coded(GraphQLError("x", path=["f"], original_error=original)).extensions or {}
+
+    passed_on = extensions(ApiError(422, "claim_exceeds_deposit", "more than the deposit"))
+    assert passed_on == {"code": "claim_exceeds_deposit", "status": 422}
+    assert extensions(OpsError("in_progress", "running")) == {"code": "in_progress"}
+    # The page showing a refused form: the service's status, else the code's, else 409.
+    assert refusal_status([Refusal("more than the deposit", "claim_exceeds_deposit", 422)]) == 422
+    assert refusal_status([Refusal(forbidden("trust", "admin").message, "forbidden")]) == 403
+    assert refusal_status([Refusal("no exception 9", "exception_not_found")]) == 404
+    assert refusal_status([Refusal("running", "in_progress")]) == 409
+    assert refusal_status(["The amount must be a number."]) == 422  # the form's own check

@@ -82,13 +82,16 @@ FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 def answers_html(request: Request) -> bool:
     """The matched route answers HTML (a page for people), or a browser posted a form (its
     answer is a redirect, but a refusal must still be a page), or a browser asked for a page
-    no route has (a mistyped console address): its errors are pages too."""
+    no route answers (a mistyped console address, or one that only a form posts to): its
+    errors are pages too."""
     route = request.scope.get("route")
     response_class = getattr(route, "response_class", None) if isinstance(route, APIRoute) else None
     if isinstance(response_class, type) and issubclass(response_class, HTMLResponse):
         return True
     wants_page = "text/html" in request.headers.get("accept", "")
-    if route is None and request.method in ("GET", "HEAD"):
+    if request.method in ("GET", "HEAD") and (
+        route is None or (isinstance(route, APIRoute) and "GET" not in (route.methods or ()))
+    ):
         return wants_page
     posted_form = request.headers.get("content-type", "").startswith(FORMS)
     return posted_form and wants_page

@@ -76,21 +76,74 @@ def principal_of(request: Request) -> Principal:
     return principal
 
 
+class Refusal(str):
+    """A sentence the console shows, with the code it was refused with (GraphQL's
+    `extensions.code`, or `invalid_request` for what the console itself found wrong in a form)
+    and, for a service's refusal, that service's HTTP status (`extensions.status`)."""
+
+    code: str
+    status: int | None
+
+    def __new__(
+        cls, sentence: str, code: str = "invalid_request", status: int | None = None
+    ) -> Refusal:
+        made = super().__new__(cls, sentence)
+        made.code, made.status = code, status
+        return made
+
+
+# The HTTP status of a page showing a refusal of what was posted: the service's own status
+# when a service refused, else by the refusal's code; any other code is the state of things
+# refusing (409).
+STATUSES = {
+    "forbidden": 403,
+    "not_found": 404,
+    "invalid_request": 422,
+    "validation_failed": 422,
+    "malformed_json": 422,
+    "internal_error": 500,
+    "service_unavailable": 503,
+}
+
+
+def refusal_status(errors: list[str]) -> int:
+    first = errors[0]
+    status = getattr(first, "status", None)
+    if status is not None:
+        return int(status)
+    code = getattr(first, "code", "invalid_request")
+    return STATUSES.get(code, 404 if code.endswith("_not_found") else 409)
+
+
 async def run(request: Request, principal: Principal, query: str, **variables: Any) -> Any:
-    """One GraphQL operation as this staff member: (data, error sentences)."""
+    """One GraphQL operation as this staff member: (data, refusals as sentences)."""
     schema = request.app.state.graphql_schema
     result = await schema.execute(
         query,
         variable_values=variables,
         context_value=context_for(request, principal, request.cookies.get(COOKIE, "")),
     )
-    return result.data, [e.message for e in result.errors or ()]
+    return result.data, [
+        Refusal(
+            e.message,
+            str((e.extensions or {}).get("code", "internal_error")),
+            (e.extensions or {}).get("status"),
+        )
+        for e in result.errors or ()
+    ]
 
 
 def render(request: Request, principal: Principal, name: str, **values: Any) -> HTMLResponse:
+    """The page; one showing a refusal of a posted form answers with the refusal's status
+    (`refusal_status`), so that a script or a test posting it sees it was refused."""
     nav = [n for n in NAV if principal.role in n.roles]
+    errors = values.get("errors")
+    status = refusal_status(errors) if request.method == "POST" and errors else 200
     return templates.TemplateResponse(
-        request, name, {"me": principal, "nav": nav, "path": request.url.path, **values}
+        request,
+        name,
+        {"me": principal, "nav": nav, "path": request.url.path, **values},
+        status_code=status,
     )
 
 
@@ -105,9 +158,16 @@ def pages(total: int, offset: int) -> dict[str, int | None]:
 
 @router.get("/sign-in", response_class=HTMLResponse)
 async def sign_in_form(request: Request, error: str | None = None) -> HTMLResponse:
+    return _sign_in_page(request, error)
+
+
+def _sign_in_page(request: Request, error: str | None, status: int = 200) -> HTMLResponse:
     dev = request.app.state.jwt_secret == DEV_JWT_SECRET
     return templates.TemplateResponse(
-        request, "sign_in.html", {"dev": dev, "error": error, "me": None, "nav": []}
+        request,
+        "sign_in.html",
+        {"dev": dev, "error": error, "me": None, "nav": []},
+        status_code=status,
     )
 
 
@@ -121,20 +181,20 @@ async def sign_in(
     secret = request.app.state.jwt_secret
     token, sub = token.strip(), sub.strip()
     if not token and not sub:
-        return await sign_in_form(request, "Paste a token, or give your name and a role.")
+        return _sign_in_page(request, "Paste a token, or give your name and a role.", 422)
     if not token and sub:
         # Minting is for development only: with a real secret, staff paste a token.
         if secret != DEV_JWT_SECRET:
-            return await sign_in_form(request, "Sign-in by name works only in development.")
+            return _sign_in_page(request, "Sign-in by name works only in development.", 403)
         if role not in ("admin", "finance", "trust"):
-            return await sign_in_form(request, "Choose admin, finance or trust.")
+            return _sign_in_page(request, "Choose admin, finance or trust.", 422)
         token = issue_token(secret, sub[:100], role, ttl_seconds=12 * 3600)
     try:
         principal = decode_token(secret, token.strip())
     except AuthError:
-        return await sign_in_form(request, "That token is not valid here (expired or not ours).")
+        return _sign_in_page(request, "That token is not valid here (expired or not ours).", 401)
     if principal.role not in (Role.ADMIN, Role.FINANCE, Role.TRUST):
-        return await sign_in_form(request, f"A {principal.role} token cannot use the console.")
+        return _sign_in_page(request, f"A {principal.role} token cannot use the console.", 403)
     response = RedirectResponse("/console", status_code=303)
     response.set_cookie(COOKIE, token.strip(), httponly=True, samesite="strict", max_age=12 * 3600)
     return response

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from ops.entrypoints.console import PAGE, new_token, pages, principal_of, render, run
+from ops.entrypoints.console import PAGE, Refusal, new_token, pages, principal_of, render, run
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -141,7 +141,7 @@ async def act(
     elif action == "skip":
         data, errors = await run(request, principal, SKIP, t=token, note=note, **where)
     else:
-        data, errors = None, [f"There is no action called {action!r}."]
+        data, errors = None, [Refusal(f"There is no action called {action!r}.", "not_found")]
     if errors:
         return render(
             request, principal, "dead_letter.html", plan=None, errors=errors, token=new_token(),

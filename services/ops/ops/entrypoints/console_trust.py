@@ -13,7 +13,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from eventkit.auth import Role
-from ops.entrypoints.console import PAGE, new_token, principal_of, render, run
+from ops.entrypoints.console import PAGE, Refusal, new_token, principal_of, render, run
 from ops.entrypoints.console_trust_bookings import as_utc
 from ops.service_layer import trust_ops
 
@@ -155,7 +155,8 @@ async def answer(
 ) -> Response:
     principal = principal_of(request)
     if answer not in ANSWERS:
-        return await _failed(request, dispute_id, [f"There is no action called {answer!r}."])
+        missing = Refusal(f"There is no action called {answer!r}.", "not_found")
+        return await _failed(request, dispute_id, [missing])
     data, errors = await run(request, principal, ANSWERS[answer], t=token, id=dispute_id)
     if errors:
         return await _failed(request, dispute_id, errors)

@@ -26,11 +26,15 @@ def coded(error: GraphQLError) -> GraphQLError:
     original = error.original_error
     if error.extensions and "code" in error.extensions:
         return error
+    more: dict[str, Any] = {}
     if isinstance(original, OpsError) or hasattr(original, "code"):
         # A staff API's ApiError keeps the service's own sentence (`message`), without the
-        # "409 illegal_transition:" prefix its str() has for logs.
+        # "409 illegal_transition:" prefix its str() has for logs, and the service's status.
         code = str(original.code)  # type: ignore[union-attr]
         message = str(getattr(original, "message", None) or original)
+        status = getattr(original, "status", None)
+        if isinstance(status, int) and 400 <= status < 600:
+            more["status"] = status
     elif isinstance(original, asyncpg.DataError | UnicodeEncodeError):
         # A value the database cannot take (a NUL, a lone surrogate, a number out of range)
         # came from the caller: their request, not our bug.
@@ -49,7 +53,7 @@ def coded(error: GraphQLError) -> GraphQLError:
         positions=error.positions,
         path=error.path,
         original_error=None,
-        extensions={**(error.extensions or {}), "code": code},
+        extensions={**(error.extensions or {}), "code": code, **more},
     )
 
 
