@@ -61,10 +61,15 @@ start() {
     log "$label: starting on 127.0.0.1:$port (controller $ctrl), log $logfile"
     log_offset=$(stat -c %s "$logfile" 2>/dev/null || echo 0)
     # -Xmx768m: two brokers (system + test) must fit next to Postgres and the
-    # services on a 2-core machine. The props path in the command line doubles
-    # as the marker stop uses to make sure it signals our own JVM.
+    # services on a 2-core machine. On those 2 cores the serial collector, two
+    # JIT compiler threads and two network, I/O and background threads each
+    # (server.properties.tmpl) cost the broker about a fifth less CPU per
+    # record than G1 and the default thread counts (docs/benchmarks.md). The
+    # props path in the command line doubles as the marker stop uses to make
+    # sure it signals our own JVM.
     start_bg "$pidfile" "$logfile" \
-        java -Xms256m -Xmx768m -XX:+UseG1GC -Djava.awt.headless=true \
+        java -Xms256m -Xmx768m -XX:+UseSerialGC -XX:CICompilerCount=2 \
+        -Djava.awt.headless=true \
         -Dlog4j2.configurationFile="$DEPLOY_DIR/log4j2.properties" \
         -cp "$libs/*" kafka.Kafka "$props"
     wait_until 60 "$pidfile" "$label" "$logfile" kafka_ready
