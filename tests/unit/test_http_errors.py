@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 
+import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI, HTTPException
 from fastapi.responses import HTMLResponse
 
+from eventkit import http_errors
 from eventkit.http_errors import ErrorOut
 from eventkit.routing import EventRouter
 from eventkit.runtime import ServiceRuntime, create_app
@@ -79,6 +81,14 @@ def _toy() -> FastAPI:
     @app.get("/page/{n}", response_class=HTMLResponse)
     async def page(n: int) -> HTMLResponse:
         raise HTTPException(404, "no <b>such</b> page")
+
+    @app.get("/restarting")
+    async def restarting() -> dict[str, str]:
+        raise asyncpg.CannotConnectNowError("the database system is shutting down")
+
+    @app.post("/echo")
+    async def echo(body: dict[str, str]) -> dict[str, str]:
+        return body
 
     return app
 
@@ -215,6 +225,68 @@ async def test_an_unhandled_exception_is_a_500_that_leaks_nothing() -> None:
         response = await client.get("/boom")
         assert_error(response, 500, "internal_error")
         assert "hunter2" not in response.text
+
+
+async def test_a_database_restarting_is_a_503_to_retry_not_a_500() -> None:
+    async for client in _client(_toy()):
+        response = await client.get("/restarting")
+        assert_error(response, 503, "unavailable")
+        assert response.headers["retry-after"] == "2"
+        assert "shutting down" not in response.text  # nothing of the internals
+
+
+async def test_a_body_over_the_limit_is_refused_with_the_error_body() -> None:
+    big = b'{"a": "' + b"x" * http_errors.MAX_BODY_BYTES + b'"}'
+
+    async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: counted as it comes
+        for start in range(0, len(big), 65_536):
+            yield big[start : start + 65_536]
+
+    async for client in _client(_toy()):
+        assert (await client.post("/echo", json={"a": "b"})).json() == {"a": "b"}
+        for body in (big, chunks()):
+            refused = await client.post(
+                "/echo", content=body, headers={"Content-Type": "application/json"}
+            )
+            assert_error(refused, 413, "payload_too_large")
+            assert str(http_errors.MAX_BODY_BYTES) in refused.json()["error"]["message"]
+        # A browser's form gets the refusal as a page.
+        page = await client.post(
+            "/echo",
+            content=big,
+            headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "text/html"},
+        )
+        assert page.status_code == 413 and page.headers["content-type"].startswith("text/html")
+        assert "payload_too_large" in page.text
+
+
+# A route of each service that takes a JSON body (ops': its GraphQL endpoint, whose body a
+# middleware reads before any route does).
+POSTS = {
+    "booking": "/v1/quotes",
+    "payments": "/webhooks/stripe",
+    "finance": "/v1/closes",
+    "disputes": "/v1/disputes/dp_x/host-fault",
+    "ops": "/graphql",
+}
+
+
+@pytest.mark.parametrize("name", sorted(POSTS))
+async def test_every_service_refuses_a_body_over_the_limit(name: str) -> None:
+    big = b'{"query": "' + b"x" * http_errors.MAX_BODY_BYTES + b'"}'
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for start in range(0, len(big), 65_536):
+            yield big[start : start + 65_536]
+
+    async for client in _client(SERVICES[name]()):
+        for body in (big, chunks()):
+            refused = await client.post(
+                POSTS[name],
+                content=body,
+                headers={"Content-Type": "application/json", "Authorization": "Bearer x"},
+            )
+            assert_error(refused, 413, "payload_too_large")
 
 
 async def test_http_exceptions_carry_a_code() -> None:

@@ -129,3 +129,20 @@ def test_a_services_refusal_keeps_its_status_and_the_console_answers_with_it() -
     assert refusal_status([Refusal("no exception 9", "exception_not_found")]) == 404
     assert refusal_status([Refusal("running", "in_progress")]) == 409
     assert refusal_status(["The amount must be a number."]) == 422  # the form's own check
+
+
+@pytest.mark.parametrize("field", ["bookings", "checkoutGroups"])
+@pytest.mark.parametrize("limit", [0, 101, 150])
+async def test_a_booking_page_larger_than_booking_gives_is_refused_before_asking(
+    field: str, limit: int
+) -> None:
+    asked: list[Any] = []
+    apis = SimpleNamespace(booking_as=lambda token: asked.append(token))
+    context = {"principal": Principal("tess", Role.TRUST), "token": "", "apis": apis}
+    result = await build_schema().execute(
+        f"{{ {field}(limit: {limit}) {{ nextCursor }} }}", context_value=context
+    )
+    [error] = result.errors or []
+    assert (error.extensions or {}).get("code") == "invalid_request"
+    assert error.message == "limit must be 1 to 100."
+    assert asked == []

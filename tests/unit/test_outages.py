@@ -58,6 +58,8 @@ def test_infrastructure_errors_are_outages_even_when_wrapped(error: BaseExceptio
         asyncpg.QueryCanceledError("canceling statement due to statement timeout"),
         kafka_errors.MessageSizeTooLargeError(),
         TimeoutError("a handler that always times out"),
+        FileNotFoundError(2, "No such file or directory"),  # a bug: waiting will not help
+        PermissionError(13, "Permission denied"),
     ],
     ids=lambda e: type(e).__name__,
 )

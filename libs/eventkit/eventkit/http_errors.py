@@ -24,7 +24,11 @@ from fastapi.routing import APIRoute
 from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
+from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from eventkit.outages import is_outage
 
 log = logging.getLogger("eventkit.http")
 
@@ -44,6 +48,11 @@ CODES: dict[int, str] = {
     503: "unavailable",
 }
 MALFORMED_JSON = "malformed_json"
+# A request body is at most this, unless its route names a larger limit (FastAPI's
+# `max_body_size`, for routes that take files): the largest JSON a service takes is a few kB.
+MAX_BODY_BYTES = 1024 * 1024
+# Postgres or Kafka not answering (a restart): 503 `unavailable`, to be retried after this.
+OUTAGE_RETRY_AFTER_SECONDS = 2
 # Ids in paths and queries of every service: printable ASCII without spaces, at most 100.
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]*$"
 ID_MAX_LENGTH = 100
@@ -137,6 +146,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         code = MALFORMED_JSON  # FastAPI could not decode the body it expected as JSON
     if exc.status_code == 404 and detail == "Not Found":
         message = f"no route {request.url.path}"
+    if exc.status_code == 413 and detail == TOO_LARGE:
+        message = _too_large(request.scope)
     headers = exc.headers
     if exc.status_code == 405:
         message = f"{request.method} is not allowed on {request.url.path}"
@@ -172,8 +183,67 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
 
 
 async def _unhandled(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, HTTPException):  # raised by a middleware, outside the routes' handlers
+        return await _http_error(request, exc)
+    if is_outage(exc):  # Postgres or Kafka restarting: not the request's fault, nor a bug
+        log.warning(
+            "%s %s: a dependency is not answering: %r", request.method, request.url.path, exc
+        )
+        return error_response(
+            request,
+            503,
+            "unavailable",
+            "a database or broker this service needs is not answering; retry shortly",
+            headers={"Retry-After": str(OUTAGE_RETRY_AFTER_SECONDS)},
+        )
     log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
     return error_response(request, 500, "internal_error", "internal error; it was logged")
+
+
+TOO_LARGE = "Content Too Large"  # Starlette's body limit says only this, in plain text
+
+
+def _too_large(scope: Scope) -> str:
+    limit = scope.get(MAX_BODY_SIZE_SCOPE_KEY, MAX_BODY_BYTES)
+    return f"the request body is larger than {limit} bytes, the most this route takes"
+
+
+class CodedTooLarge:
+    """Starlette's body limit refuses a body over `max_body_size` with a plain-text 413
+    (FastAPI's with `{"detail": ...}`) whatever the route answers. As the outermost layer of
+    every service's app, this answers that refusal in the project's error body (or page), with
+    the limit; every other response passes as it is."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        held: list[Message] = []
+
+        async def coded(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 413:
+                held.append(message)  # whose 413 it is shows in its body
+                return
+            if not held:
+                await send(message)
+                return
+            held.append(message)
+            if message.get("more_body", False):
+                return
+            body = b"".join(m.get("body", b"") for m in held[1:])
+            if body in (TOO_LARGE.encode(), b'{"detail":"Content Too Large"}'):
+                refusal = error_response(
+                    Request(scope), 413, "payload_too_large", _too_large(scope)
+                )
+                await refusal(scope, receive, send)
+                return
+            for kept in held:
+                await send(kept)
+
+        await self.app(scope, receive, coded)
 
 
 def install(app: FastAPI) -> None:
@@ -216,9 +286,14 @@ def document_errors(schema: dict[str, Any]) -> None:
             responses = operation["responses"]
             ok: dict[str, Any] = next((r for s, r in responses.items() if s.startswith("2")), {})
             html = set(ok.get("content", {})) == {"text/html"}
-            wanted = {"500": "Unexpected error: `internal_error`"}
+            wanted = {
+                "500": "Unexpected error: `internal_error`",
+                "503": "A database or broker the service needs is not answering (a restart): "
+                "`unavailable`; retry after `Retry-After` seconds",
+            }
             if "requestBody" in operation:
                 wanted["400"] = "The body is not valid JSON: `malformed_json`"
+                wanted["413"] = "The body is larger than the route takes: `payload_too_large`"
             if "requestBody" in operation or operation.get("parameters"):
                 wanted["422"] = "A field or parameter is not valid: `validation_failed`"
             if "{" in path:

@@ -33,6 +33,13 @@ _KAFKA_OUTAGES: tuple[type[BaseException], ...] = (
     kafka_errors.NodeNotReadyError,
     kafka_errors.RequestTimedOutError,
 )
+_LOCAL_ERRORS: tuple[type[OSError], ...] = (
+    FileNotFoundError,
+    FileExistsError,
+    IsADirectoryError,
+    NotADirectoryError,
+    PermissionError,
+)
 # Deadlocks and serialization failures: Postgres aborted this transaction so that another one
 # could finish. Retrying always makes progress, and it is not the event's fault, so it costs no
 # attempt; with handlers running concurrently by key they become routine, not exceptional.
@@ -62,8 +69,9 @@ def is_outage(exc: BaseException) -> bool:
             return True
         # OSError covers refused and reset sockets; asyncpg's own errors are not OSErrors, so
         # a constraint violation never lands here. A bare TimeoutError (also an OSError) says
-        # nothing certain: a handler that always times out must reach its dead letter.
-        if isinstance(cause, OSError) and not isinstance(cause, TimeoutError):
+        # nothing certain: a handler that always times out must reach its dead letter. Nor
+        # does a file that is missing or not ours: a bug, not an outage.
+        if isinstance(cause, OSError) and not isinstance(cause, (TimeoutError, *_LOCAL_ERRORS)):
             return True
     return False
 

@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
+from starlette.types import ASGIApp
 
 from eventkit import heap, http_errors, logs, metrics, metrics_refresh, tracing
 from eventkit.consumer import MessageProcessor
@@ -175,6 +176,14 @@ class ServiceRuntime:
         return spec.to_specification().to_jsonable()
 
 
+class ServiceApp(FastAPI):
+    """Every service's app: FastAPI with `http_errors.CodedTooLarge` around all of it, so that
+    even the body limit's refusal is in the project's error body."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return http_errors.CodedTooLarge(super().build_middleware_stack())
+
+
 def create_app(runtime: ServiceRuntime, **fastapi_kwargs: Any) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -192,7 +201,10 @@ def create_app(runtime: ServiceRuntime, **fastapi_kwargs: Any) -> FastAPI:
     # An API path with a trailing slash is 404 `not_found` in the project's body, not an
     # undocumented 307 to the path without it (a console that wants the redirect asks for it).
     fastapi_kwargs.setdefault("redirect_slashes", False)
-    app = FastAPI(lifespan=lifespan, telemetry=tracing.FASTAPI_TELEMETRY, **fastapi_kwargs)
+    # A body over this is refused 413 `payload_too_large` before it is read (routes that take
+    # files name their own limit); the default is http_errors' one.
+    fastapi_kwargs.setdefault("max_body_size", http_errors.MAX_BODY_BYTES)
+    app = ServiceApp(lifespan=lifespan, telemetry=tracing.FASTAPI_TELEMETRY, **fastapi_kwargs)
     app.state.jwt_secret = runtime.settings.jwt_secret  # eventkit.auth.require reads it
     http_errors.install(app)  # one error body and its OpenAPI docs for every service
     metrics.install(app, runtime.name)  # GET /metrics beside /healthz

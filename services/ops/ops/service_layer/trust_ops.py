@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from eventkit.http_errors import MAX_BODY_BYTES
 from ops.adapters.booking_api import BookingApi
 from ops.adapters.disputes_api import DisputesApi
 from ops.adapters.staff_apis import ApiError
@@ -49,7 +50,8 @@ async def edit_evidence(
 
 # Disputes keeps a case's files within 480 kB (DISPUTES_EVIDENCE_MAX_BYTES); ops reads no
 # more than this of an upload before handing it on, so a huge file is refused here, unread.
-UPLOAD_MAX_BYTES = 5 * 1024 * 1024
+# A request's whole body is at most the services' limit (413 `payload_too_large` past it).
+UPLOAD_MAX_BYTES = MAX_BODY_BYTES
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,10 @@ async def upload_evidence(
 ) -> Json:
     """A file for an evidence field (it replaces that field's earlier file): the case after."""
     if len(upload.content) > UPLOAD_MAX_BYTES:
-        raise OpsError("evidence_too_large", "The file is larger than 5 MB; it was not sent.")
+        raise OpsError(
+            "evidence_too_large",
+            f"The file is larger than {UPLOAD_MAX_BYTES} bytes; it was not sent.",
+        )
     digest = hashlib.sha256(upload.content).hexdigest()
 
     async def act() -> Outcome:

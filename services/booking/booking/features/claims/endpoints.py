@@ -4,8 +4,8 @@ A claim is filed as multipart/form-data (`amount`, `description`, `evidence` fil
 FastAPI's `Form`/`UploadFile` (python-multipart), or as JSON without files. The upload's limits
 and their codes:
 
-- more than `MAX_UPLOAD_BYTES` (as `Content-Length` says, before anything is parsed; or as the
-  files add up): 422 `evidence_invalid`;
+- more than `MAX_UPLOAD_BYTES` (the route's `max_body_size`: as `Content-Length` says, before
+  anything is read; or as the body comes): 413 `payload_too_large`, as every service's limit;
 - more than `MAX_EVIDENCE_FILES` files: 422 `evidence_invalid`; each file's type and size are
   the domain's rule (`check_evidence`, 422 `evidence_invalid`);
 - fields that are missing, malformed or unknown, or a body that is not multipart/form-data
@@ -64,10 +64,6 @@ FILE_CLAIM_BODY: dict[str, Any] = {
 AMOUNT_TEXT = re.compile(r"[0-9]{1,13}")
 
 
-def _too_large() -> BookingError:
-    return BookingError(ErrorCode.EVIDENCE_INVALID, "the upload is too large")
-
-
 def _is_multipart(request: Request) -> bool:
     return request.headers.get("content-type", "").lower().startswith("multipart/")
 
@@ -80,17 +76,13 @@ def _is_form(request: Request) -> bool:
 
 
 class BoundedUpload(APIRoute):
-    """The claim route: a body over the limit is refused before FastAPI parses it, and a
-    multipart body python-multipart cannot read is `validation_failed` (FastAPI would answer
-    400 `malformed_json`, which names JSON)."""
+    """The claim route: a multipart body python-multipart cannot read is `validation_failed`
+    (FastAPI would answer 400 `malformed_json`, which names JSON)."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def bounded(request: Request) -> Response:
-            length = request.headers.get("content-length")
-            if length is not None and length.isdigit() and int(length) > MAX_UPLOAD_BYTES:
-                raise _too_large()
             try:
                 return await handler(request)
             except HTTPException as exc:
@@ -114,9 +106,7 @@ async def read_claim(request: Request) -> tuple[FileClaimRequest, list[Evidence]
     """The claim's fields (validated by `FileClaimRequest`, as a JSON body is: an unknown field
     is refused) and its files, in the order sent (every part with a file name is evidence)."""
     if not _is_form(request):
-        body = await request.body()
-        if len(body) > MAX_UPLOAD_BYTES:
-            raise _too_large()
+        body = await request.body()  # at most MAX_UPLOAD_BYTES: the route's limit
         try:
             # Strict, as every JSON body of the gateway: "100", 100.0 and true are no amount.
             return FileClaimRequest.model_validate_json(body or b"{}", strict=True), []
@@ -138,8 +128,6 @@ async def read_claim(request: Request) -> tuple[FileClaimRequest, list[Evidence]
         raise BookingError(
             ErrorCode.EVIDENCE_INVALID, f"at most {MAX_EVIDENCE_FILES} evidence files"
         )
-    if sum(f.size or 0 for f in files) > MAX_UPLOAD_BYTES:
-        raise _too_large()  # a body sent without Content-Length
     return cmd, [
         Evidence(f.filename or "evidence", f.content_type or "", await f.read()) for f in files
     ]
@@ -234,6 +222,7 @@ router.add_api_route(
     "the deposit (422 `claim_exceeds_deposit`). The guest accepts or contests within 48 h.",
     openapi_extra=FILE_CLAIM_BODY,
     route_class_override=BoundedUpload,
+    max_body_size=MAX_UPLOAD_BYTES,  # its files, past the services' default (http_errors)
 )
 
 
