@@ -4,7 +4,9 @@ Every refusal is `{"error": {"code", "message", "details"?}}` with a machine-rea
 malformed JSON is 400 `malformed_json`, a body or parameter that does not validate is 422
 `validation_failed`, an unknown route 404 `not_found`, a method a route does not take 405
 `method_not_allowed`, any other HTTPException its status with a code from `CODES` (or the
-`code` its detail names), and an unhandled exception 500 `internal_error` (logged with its
+`code` its detail names), a body over `MAX_BODY_BYTES` (or its route's own limit) 413
+`payload_too_large` (`CodedTooLarge`), Postgres or Kafka not answering 503 `unavailable` with
+`Retry-After`, and any other unhandled exception 500 `internal_error` (logged with its
 traceback; the client sees no internals). Routes that answer HTML get an HTML error page with
 the same status instead. `install` also documents these responses on every operation of the
 OpenAPI document, so a client (or schemathesis) finds every status it can be given.
