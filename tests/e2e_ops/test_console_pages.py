@@ -36,6 +36,7 @@ def test_a_visitor_without_a_token_is_sent_to_sign_in(ops: Ops) -> None:
         ({"token": "not-a-token"}, 401, "That token is not valid here"),
         ({"sub": "x", "role": "guest"}, 422, "Choose admin, finance or trust."),
         ({}, 422, "Paste a token, or give your name and a role."),
+        ({"sub": "two\nlines", "role": "admin"}, 422, "Give your name on one line."),
     ],
 )
 def test_a_failed_sign_in_says_why(

@@ -45,6 +45,22 @@ def test_token_mints_a_jwt_the_gateway_accepts(sub: str, role: Role) -> None:
     assert (principal.sub, principal.role) == (sub, role)
 
 
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--sub", ""], "blank"),
+        (["--sub", "x" * 300], "not one line"),
+        (["--sub", "two\nlines"], "not one line"),
+        (["--sub", "guest-1", "--ttl", "-100"], "lifetime must be positive"),
+        (["--sub", "guest-1", "--ttl", "0"], "lifetime must be positive"),
+    ],
+)
+def test_token_refuses_what_every_service_would_refuse(args: list[str], said: str) -> None:
+    done = run([sys.executable, "-m", "booking", "token", "--role", "guest", *args])
+    assert done.returncode == 2 and done.stdout == ""
+    assert said in done.stderr and "Traceback" not in done.stderr
+
+
 async def test_seed_listings_publishes_every_demo_listing(kafka_bootstrap: str) -> None:
     before: dict[int, int] = {}
     for record in await read_topic(kafka_bootstrap, "catalog.listings"):

@@ -360,6 +360,15 @@ async def test_staff_edit_text_and_add_files_within_limits(
         413,
         "evidence_too_large",
     )
+    for content, kind in (
+        (b"not multipart", "multipart/form-data"),
+        (b"x", "multipart/form-data; boundary=zz"),
+    ):
+        # A form the parser cannot read (no boundary, no part): a field that does not validate.
+        unreadable = await api.post(
+            files, content=content, headers={**token(), "Content-Type": kind}
+        )
+        refused(unreadable, 422, "validation_failed")
     case = (await api.get(f"/v1/disputes/{dispute_id}", headers=token())).json()
     assert [f["field"] for f in case["evidence"]["files"]] == ["uncategorized_file", "receipt"]
 

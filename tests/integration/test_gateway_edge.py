@@ -388,3 +388,27 @@ async def test_an_urlencoded_claim_is_read_as_a_form_not_a_server_error(
         path, data={"amount": "100", "description": "x"}, headers=bearer("host-edge", Role.HOST)
     )
     assert good.status_code == 404, good.text
+
+
+async def test_a_stored_policy_without_bands_is_listed_not_a_500(
+    gateway: httpx.AsyncClient, booking_pool: asyncpg.Pool
+) -> None:
+    """A version published before a policy needed a band: the list still serves, with it."""
+    name = f"no-bands-{uuid.uuid4().hex[:8]}"
+    definition = {"name": name, "version": 1, "bands": [], "grace_hours": 24,
+                  "grace_min_lead_hours": 48, "service_fee": "grace_only",
+                  "host_penalty_bps": 1000}  # fmt: skip
+    await booking_pool.execute(
+        "INSERT INTO booking.cancellation_policies (name, version, definition) VALUES ($1, 1, $2)",
+        name,
+        definition,
+    )
+    try:
+        listed = await gateway.get("/v1/cancellation-policies", headers=bearer("g-1"))
+        assert listed.status_code == 200, listed.text
+        [shown] = [p for p in listed.json() if p["name"] == name]
+        assert shown["bands"] == [] and shown["version"] == 1
+    finally:
+        await booking_pool.execute(
+            "DELETE FROM booking.cancellation_policies WHERE name = $1", name
+        )

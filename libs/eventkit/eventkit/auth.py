@@ -59,6 +59,12 @@ class AuthError(Exception):
 
 
 def issue_token(secret: str, sub: str, role: Role | str, ttl_seconds: int = 24 * 3600) -> str:
+    """A token every service takes; ValueError for one they would refuse (a subject that is
+    blank or not one line of at most SUB_MAX_LENGTH characters, a lifetime that is not
+    positive), rather than a token that is dead on arrival."""
+    subject(sub)
+    if ttl_seconds <= 0:
+        raise ValueError(f"a token's lifetime must be positive, not {ttl_seconds} seconds")
     now = int(time.time())
     claims = {"sub": sub, "role": Role(role).value, "iat": now, "exp": now + ttl_seconds}
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
@@ -70,6 +76,17 @@ def service_token(secret: str, service: str, ttl_seconds: int = SERVICE_TOKEN_TT
 
 
 SUB_MAX_LENGTH = 255
+
+
+def subject(sub: object) -> str:
+    """A token's subject as every action records it (stripped); ValueError unless it names
+    someone in one line of at most SUB_MAX_LENGTH characters."""
+    text = str(sub).strip()
+    if not text:
+        raise ValueError("its subject (sub) is blank")
+    if len(text) > SUB_MAX_LENGTH or not text.isprintable():
+        raise ValueError(f"its subject (sub) is not one line of 1 to {SUB_MAX_LENGTH} characters")
+    return text
 
 
 def decode_token(secret: str, token: str) -> Principal:
@@ -90,12 +107,8 @@ def _verified(secret: str, token: str) -> tuple[Principal, float]:
     cached (an exception is not), and `exp`, the one claim that makes a valid token invalid
     with time, is checked again on every use by `decode_token`."""
     claims = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["sub", "exp"]})
-    sub = str(claims["sub"]).strip()
-    if not sub:  # every action is recorded against the token's subject: it names someone
-        raise ValueError("its subject (sub) is blank")
-    # Recorded and searched as it is: one line of at most SUB_MAX_LENGTH characters.
-    if len(sub) > SUB_MAX_LENGTH or not sub.isprintable():
-        raise ValueError(f"its subject (sub) is not one line of 1 to {SUB_MAX_LENGTH} characters")
+    # Every action is recorded against the token's subject, and searched by it as it is.
+    sub = subject(claims["sub"])
     return Principal(sub=sub, role=Role(str(claims.get("role")))), float(claims["exp"])
 
 

@@ -6,6 +6,7 @@ import argparse
 import importlib
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -76,11 +77,12 @@ def service_main(
     args = parser.parse_args(argv)
 
     if args.command in handlers:
-        return handlers[args.command](args)
+        return _stopped_reading_is_fine(handlers[args.command], args)
     if args.command == "asyncapi":
         # Generated from the routing table alone: no environment, no connection.
         spec = runtime(_doc_settings(settings)).asyncapi()
-        return write_output(json.dumps(spec, indent=2, sort_keys=True) + "\n", args.output)
+        text = json.dumps(spec, indent=2, sort_keys=True) + "\n"
+        return _stopped_reading_is_fine(lambda a: write_output(text, a.output), args)
     config = settings()
     configure_logging(config.log_level, name)
     if args.command == "migrate":
@@ -102,6 +104,20 @@ def service_main(
         log_config=None,  # uvicorn's lines go through the root handler: JSON like the others
     )
     return 0
+
+
+def _stopped_reading_is_fine(handler: Callable[[Any], int], args: Any) -> int:
+    """A command's output piped into a reader that stopped early (`| head`, `less` quit) ends
+    it quietly, as the pipe's SIGPIPE would end any other program (status 141), instead of a
+    BrokenPipeError traceback."""
+    try:
+        status = handler(args)
+        sys.stdout.flush()  # what is still buffered meets the closed pipe here
+    except BrokenPipeError:
+        # Python flushes stdout again at exit: point it at /dev/null, so that does not fail too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    return status
 
 
 def write_output(text: str, output: Path | None) -> int:

@@ -144,6 +144,13 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     message = detail if isinstance(detail, str) else "request refused"
     if isinstance(detail, dict):  # HTTPException(404, {"code": ..., "message": ...})
         code, message = str(detail.get("code", code)), str(detail.get("message", message))
+    posted_form = request.headers.get("content-type", "").startswith(FORMS)
+    if exc.status_code == 400 and isinstance(detail, str) and posted_form:
+        # The form parser's refusal of a body it cannot read (no boundary, a part it cannot
+        # parse): read, but not acceptable, as a form field that does not validate.
+        return error_response(
+            request, 422, "validation_failed", f"the body is not a valid form: {message}"
+        )
     if exc.status_code == 400 and detail == "There was an error parsing the body":
         code = MALFORMED_JSON  # FastAPI could not decode the body it expected as JSON
     if exc.status_code == 404 and detail == "Not Found":

@@ -40,7 +40,12 @@ def _token_args(p: argparse.ArgumentParser) -> None:
 
 
 def _token(args: argparse.Namespace) -> int:
-    print(issue_token(BookingSettings().jwt_secret, args.sub, Role(args.role), args.ttl))
+    try:
+        token = issue_token(BookingSettings().jwt_secret, args.sub, Role(args.role), args.ttl)
+    except ValueError as exc:  # a token every service would refuse
+        print(f"no token: {exc}", file=sys.stderr)
+        return 2
+    print(token)
     return 0
 
 

@@ -226,8 +226,7 @@ async def upload_file(
     # Read one byte past the budget: enough to refuse a larger file without holding all of it.
     content = await file.read(cases.files_budget + 1)
     upload = {
-        # A name to show, not to trust: printable characters only, bounded.
-        "filename": "".join(c for c in (file.filename or "") if c.isprintable())[:200] or "upload",
+        "filename": shown_name(file.filename),
         "content_type": file.content_type or "application/octet-stream",
         "content": content,
     }
@@ -304,6 +303,13 @@ async def _dispute_error(request: Request, exc: Exception) -> Response:
 async def _illegal(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, IllegalTransition)
     return error_response(request, 409, exc.code, str(exc))
+
+
+def shown_name(sent: str | None) -> str:
+    """A file's name to show, not to trust: its last path segment (`../../etc.pdf` is
+    `etc.pdf`), printable characters only, at most 200; `upload` when nothing is left."""
+    printable = "".join(c for c in (sent or "") if c.isprintable())
+    return printable.replace("\\", "/").rsplit("/", 1)[-1].strip()[:200] or "upload"
 
 
 # Multipart framing around one file: boundaries, headers and the `field` part.

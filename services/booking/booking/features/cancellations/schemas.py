@@ -81,4 +81,11 @@ class PolicyIn(RequestBody):
 class PolicyOut(PolicyIn):
     model_config = ConfigDict(extra="ignore")
 
+    # As stored: a version published before a policy needed a band may have none (it refunds
+    # nothing after its grace period), and the list shows it rather than failing on it.
+    bands: list[PolicyBand] = Field(
+        description="From the earliest to the latest; a version published before at least one "
+        "was required may have none (it refunds nothing after the grace period)."
+    )
+
     version: int = Field(description="Each change is a new version; bookings keep theirs.")

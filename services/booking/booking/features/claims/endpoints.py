@@ -16,16 +16,14 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Protocol, TypeVar
 
 import asyncpg
 from fastapi import APIRouter, File, Form, Path, Request, UploadFile
 from fastapi.responses import Response
-from fastapi.routing import APIRoute
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile as StarletteUpload
-from starlette.exceptions import HTTPException
 
 from booking.domain.errors import BookingError, ErrorCode
 from booking.entrypoints.auth import Principal, Role
@@ -64,36 +62,11 @@ FILE_CLAIM_BODY: dict[str, Any] = {
 AMOUNT_TEXT = re.compile(r"[0-9]{1,13}")
 
 
-def _is_multipart(request: Request) -> bool:
-    return request.headers.get("content-type", "").lower().startswith("multipart/")
-
-
 def _is_form(request: Request) -> bool:
     """A form body (multipart or urlencoded): FastAPI has read it already for the route's form
     parameters, so it is read as a form (its stream is spent)."""
     kind = request.headers.get("content-type", "").lower()
     return kind.startswith(("multipart/", "application/x-www-form-urlencoded"))
-
-
-class BoundedUpload(APIRoute):
-    """The claim route: a multipart body python-multipart cannot read is `validation_failed`
-    (FastAPI would answer 400 `malformed_json`, which names JSON)."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def bounded(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except HTTPException as exc:
-                if exc.status_code == 400 and _is_multipart(request):
-                    raise BookingError(
-                        ErrorCode.VALIDATION_FAILED,
-                        "the upload is not valid multipart/form-data",
-                    ) from exc
-                raise
-
-        return bounded
 
 
 def _invalid(exc: ValidationError) -> BookingError:
@@ -221,7 +194,6 @@ router.add_api_route(
     "(409 `no_deposit`), one open claim at a time (409 `claim_open`), at most what is left of "
     "the deposit (422 `claim_exceeds_deposit`). The guest accepts or contests within 48 h.",
     openapi_extra=FILE_CLAIM_BODY,
-    route_class_override=BoundedUpload,
     max_body_size=MAX_UPLOAD_BYTES,  # its files, past the services' default (http_errors)
 )
 
