@@ -37,6 +37,8 @@ def test_a_visitor_without_a_token_is_sent_to_sign_in(ops: Ops) -> None:
         ({"sub": "x", "role": "guest"}, 422, "Choose admin, finance or trust."),
         ({}, 422, "Paste a token, or give your name and a role."),
         ({"sub": "two\nlines", "role": "admin"}, 422, "Give your name on one line."),
+        ({"sub": "a\x00b", "role": "admin"}, 422, "Give your name on one line."),
+        ({"sub": "a" * 101, "role": "admin"}, 422, "Give a name of at most 100 characters."),
     ],
 )
 def test_a_failed_sign_in_says_why(

@@ -45,3 +45,10 @@ def test_a_page_without_the_markers_is_refused(tmp_path: Path) -> None:
     done = lifecycle_doc("--output", str(page))
     assert done.returncode == 2 and "no lifecycle markers" in done.stderr
     assert page.read_text() == "# no diagram here\n"
+
+
+def test_a_page_that_does_not_exist_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    done = lifecycle_doc("--output", str(tmp_path / "missing.md"))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip() == f"{tmp_path / 'missing.md'}: No such file or directory"
+    assert not (tmp_path / "missing.md").exists()

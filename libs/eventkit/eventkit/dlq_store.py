@@ -21,6 +21,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord
 
 from eventkit.producer import durable_producer
+from marketplace_contracts import CATALOGUE
+from marketplace_contracts.topics import SERVICES
 
 PENDING, REPLAYED, SKIPPED = "pending", "replayed", "skipped"
 STATES = (PENDING, REPLAYED, SKIPPED)
@@ -81,11 +83,13 @@ async def partitions_of(bootstrap: str, topic: str) -> list[int]:
     await admin.start()
     try:
         if topic not in await admin.list_topics():
-            raise AdminError(
-                "topic_missing",
-                f"{topic} does not exist on {bootstrap} "
-                "(`python -m eventkit.admin create-topics` creates it)",
+            hint = (
+                "`python -m eventkit.admin create-topics` creates it"
+                if topic in CATALOGUE
+                else f"no topic of the catalogue; the services with dead letters: "
+                f"{', '.join(SERVICES)}"
             )
+            raise AdminError("topic_missing", f"{topic} does not exist on {bootstrap} ({hint})")
         [described] = await admin.describe_topics([topic])
     finally:
         await admin.close()

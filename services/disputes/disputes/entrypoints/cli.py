@@ -29,7 +29,11 @@ def _lifecycle(args: argparse.Namespace) -> int:
     if not args.output:
         sys.stdout.write(lifecycle_block() + "\n")
         return 0
-    page = args.output.read_text()
+    try:
+        page = args.output.read_text()
+    except OSError as exc:  # no such page, a directory, not readable
+        print(f"{args.output}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     if BEGIN not in page or END not in page:
         print(f"{args.output}: no lifecycle markers", file=sys.stderr)
         return 2
