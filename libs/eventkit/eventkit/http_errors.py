@@ -255,6 +255,42 @@ class CodedTooLarge:
         await self.app(scope, receive, coded)
 
 
+_DECLARED: dict[int, frozenset[str]] = {}
+
+
+def _declared_query(route: APIRoute) -> frozenset[str]:
+    """The query parameters `route` declares, its dependencies' included (cached per route)."""
+    names = _DECLARED.get(id(route))
+    if names is None:
+        found: set[str] = set()
+        dependants = [route.dependant]
+        while dependants:
+            dependant = dependants.pop()
+            found.update(param.alias for param in dependant.query_params)
+            dependants.extend(dependant.dependencies)
+        names = _DECLARED[id(route)] = frozenset(found)
+    return names
+
+
+async def no_unknown_query(request: Request) -> None:
+    """Query parameters are strict, as bodies are: one the operation does not have (a typo,
+    `stauts=` for `status=`) is 422 `validation_failed` rather than ignored, so a misspelt
+    filter never answers the whole list. Pages for people (the console: not in the OpenAPI
+    document) read their forms' fields as they come."""
+    route = request.scope.get("route")
+    if not request.query_params or not isinstance(route, APIRoute) or not route.include_in_schema:
+        return
+    unknown = sorted(set(request.query_params) - _declared_query(route))
+    if unknown:
+        raise RequestValidationError(
+            [
+                {"loc": ("query", name), "msg": "not a parameter of this operation",
+                 "type": "extra_forbidden", "input": request.query_params[name]}
+                for name in unknown
+            ]
+        )  # fmt: skip
+
+
 def install(app: FastAPI) -> None:
     """The handlers above, and their responses documented on every operation."""
     app.add_exception_handler(HTTPException, _http_error)
@@ -296,15 +332,17 @@ def document_errors(schema: dict[str, Any]) -> None:
             ok: dict[str, Any] = next((r for s, r in responses.items() if s.startswith("2")), {})
             html = set(ok.get("content", {})) == {"text/html"}
             wanted = {
+                # Any request may carry a body (even one its operation does not read).
+                "413": "The body is larger than the route takes: `payload_too_large`",
+                # Any query may name a parameter the operation does not have.
+                "422": "A field or parameter is not valid, or not one the operation has: "
+                "`validation_failed`",
                 "500": "Unexpected error: `internal_error`",
                 "503": "A database or broker the service needs is not answering (a restart): "
                 "`unavailable`; retry after `Retry-After` seconds",
             }
             if "requestBody" in operation:
                 wanted["400"] = "The body is not valid JSON: `malformed_json`"
-                wanted["413"] = "The body is larger than the route takes: `payload_too_large`"
-            if "requestBody" in operation or operation.get("parameters"):
-                wanted["422"] = "A field or parameter is not valid: `validation_failed`"
             if "{" in path:
                 wanted.setdefault("404", "Not found")
             if operation.get("security"):

@@ -14,7 +14,7 @@ from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 from starlette.types import ASGIApp
@@ -204,6 +204,9 @@ def create_app(runtime: ServiceRuntime, **fastapi_kwargs: Any) -> FastAPI:
     # A body over this is refused 413 `payload_too_large` before it is read (routes that take
     # files name their own limit); the default is http_errors' one.
     fastapi_kwargs.setdefault("max_body_size", http_errors.MAX_BODY_BYTES)
+    # An unknown query parameter is refused, as an unknown body field is (http_errors).
+    strict_query = Depends(http_errors.no_unknown_query)
+    fastapi_kwargs["dependencies"] = [strict_query, *fastapi_kwargs.get("dependencies", ())]
     app = ServiceApp(lifespan=lifespan, telemetry=tracing.FASTAPI_TELEMETRY, **fastapi_kwargs)
     app.state.jwt_secret = runtime.settings.jwt_secret  # eventkit.auth.require reads it
     http_errors.install(app)  # one error body and its OpenAPI docs for every service
