@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 import pytest
@@ -79,16 +80,28 @@ def test_an_unknown_role_is_not_a_principal() -> None:
         decode_token(SECRET, token)
 
 
+def _signed(sub: str, role: str) -> str:
+    """A token signed with the secret, whatever its subject (issue_token would refuse it)."""
+    import jwt
+
+    claims = {"sub": sub, "role": role, "exp": int(time.time()) + 3600}
+    return jwt.encode(claims, SECRET, algorithm="HS256")
+
+
 @pytest.mark.parametrize("sub", ["", "   "])
 def test_a_token_naming_nobody_is_refused(sub: str) -> None:
     # Every action is recorded against the subject; a blank one would act anonymously.
     with pytest.raises(AuthError):
-        decode_token(SECRET, issue_token(SECRET, sub, Role.ADMIN))
+        decode_token(SECRET, _signed(sub, "admin"))
+    with pytest.raises(ValueError, match="blank"):  # and none is minted
+        issue_token(SECRET, sub, Role.ADMIN)
 
 
 @pytest.mark.parametrize("sub", ["a\x00b", "line\nbreak", "\ud800", "x" * 256])
 def test_a_subject_that_cannot_be_recorded_is_refused(sub: str) -> None:
     # The subject is stored and searched as it is: one line, no NUL, at most 255 characters.
     with pytest.raises(AuthError):
-        decode_token(SECRET, issue_token(SECRET, sub, Role.GUEST))
+        decode_token(SECRET, _signed(sub, "guest"))
+    with pytest.raises(ValueError, match="not one line"):  # and none is minted
+        issue_token(SECRET, sub, Role.GUEST)
     assert decode_token(SECRET, issue_token(SECRET, "anna.müller@example.com", "guest")).sub

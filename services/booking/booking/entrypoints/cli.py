@@ -36,7 +36,14 @@ def _seed(args: argparse.Namespace) -> int:
 def _token_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sub", required=True)
     p.add_argument("--role", choices=[r.value for r in Role], required=True)
-    p.add_argument("--ttl", type=int, default=24 * 3600, help="seconds")
+    p.add_argument("--ttl", type=_lifetime, default=24 * 3600, help="seconds (more than 0)")
+
+
+def _lifetime(text: str) -> int:
+    seconds = int(text)
+    if seconds <= 0:  # a token every service would refuse as expired
+        raise argparse.ArgumentTypeError(f"a token's lifetime must be positive, not {text}")
+    return seconds
 
 
 def _token(args: argparse.Namespace) -> int:
