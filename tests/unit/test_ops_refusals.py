@@ -111,9 +111,15 @@ def test_a_graphql_request_strawberry_cannot_read_gets_the_error_body(
     graphql_app.install(app)
     token = issue_token(DEV_JWT_SECRET, "ada", Role.ADMIN)
     headers = {"Authorization": f"Bearer {token}", **how["headers"]}
-    answer = TestClient(app).post("/graphql", content=how["content"], headers=headers)
+    client = TestClient(app)
+    answer = client.post("/graphql", content=how["content"], headers=headers)
     assert answer.status_code == status
     assert answer.json()["error"]["code"] == code
+    # POST only, as the OpenAPI document says: a GET (a query in the URL) is 405, not a 404.
+    for method in ("GET", "PUT"):
+        refused = client.request(method, "/graphql?query={me{sub}}", headers=headers)
+        assert refused.status_code == 405 and refused.headers["allow"] == "POST"
+        assert refused.json()["error"]["code"] == "method_not_allowed"
 
 
 def test_a_services_refusal_keeps_its_status_and_the_console_answers_with_it() -> None:

@@ -54,6 +54,9 @@ def install(app: FastAPI) -> None:
         allow_queries_via_get=False,
         multipart_uploads_enabled=True,
     )
+    # POST only, as the OpenAPI document says: without the IDE and queries by GET, Strawberry's
+    # GET route would only answer 404; without it, a GET is 405 with `Allow: POST`.
+    router.routes = [r for r in router.routes if "GET" not in (getattr(r, "methods", None) or ())]
     app.include_router(
         router,
         prefix="/graphql",
