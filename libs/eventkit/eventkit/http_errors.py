@@ -255,12 +255,9 @@ class CodedTooLarge:
         await self.app(scope, receive, coded)
 
 
-_DECLARED: dict[int, frozenset[str]] = {}
-
-
 def _declared_query(route: APIRoute) -> frozenset[str]:
-    """The query parameters `route` declares, its dependencies' included (cached per route)."""
-    names = _DECLARED.get(id(route))
+    """The query parameters `route` declares, its dependencies' included (kept on the route)."""
+    names: frozenset[str] | None = getattr(route, "_declared_query", None)
     if names is None:
         found: set[str] = set()
         dependants = [route.dependant]
@@ -268,7 +265,8 @@ def _declared_query(route: APIRoute) -> frozenset[str]:
             dependant = dependants.pop()
             found.update(param.alias for param in dependant.query_params)
             dependants.extend(dependant.dependencies)
-        names = _DECLARED[id(route)] = frozenset(found)
+        names = frozenset(found)
+        route._declared_query = names  # type: ignore[attr-defined]
     return names
 
 
