@@ -234,8 +234,10 @@ async def test_settlement_time_is_configurable(monkeypatch: pytest.MonkeyPatch) 
     transport = httpx.ASGITransport(app=create_app())
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as api:
         pi = ok(await debit(api, "pm_usBankAccount_success"))
-        assert (await advance(api, 59))["settled"] == []
-        assert (await advance(api, 1))["settled"] == [pi["id"]]
+        # The simulator's clock runs on with the wall clock too: half the time, not 59 s of 60,
+        # so that a slow machine between the calls does not settle it early.
+        assert (await advance(api, 30))["settled"] == []
+        assert (await advance(api, 30))["settled"] == [pi["id"]]
     transport = httpx.ASGITransport(app=create_app(ach_settlement_seconds=10))
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as api:
         pi = ok(await debit(api, "pm_usBankAccount_success"))
