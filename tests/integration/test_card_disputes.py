@@ -54,7 +54,7 @@ from marketplace_contracts.events.payments_disputes import (
 )
 from payments.domain.ids import checkout_payment_id
 from payments.service_layer import webhooks
-from tests.integration.test_refunds import cancelled
+from tests.integration.test_refunds import leg_cancelled
 from tests.support.payments_harness import (
     PaymentsHarness,
     captured_group,
@@ -543,16 +543,7 @@ async def test_a_group_dispute_after_a_refunded_leg_names_what_each_leg_still_ho
     group = await captured_group(payments, legs, START)
     payment_id = checkout_payment_id(group.group_id)
     kept, refunded = group.legs
-    await payments.deliver(
-        cancelled(
-            refunded.booking_id,
-            amount=refunded.amount,
-            platform_fee=refunded.platform_fee,
-            host_account_id=refunded.host_account_id,
-            group_id=group.group_id,
-        ),
-        refunded.booking_id,
-    )
+    await payments.deliver(leg_cancelled(group, refunded), refunded.booking_id)
     du = await open_dispute(sim, payments, payment_id, reason="fraudulent")
     await deliver(payments.pool, await stripe_events(sim, du["id"]))
     [opened] = of(await published(payments.pool, payment_id), DisputeOpenedV1)

@@ -126,6 +126,15 @@ async def group_booked(payments: Payments) -> GroupCheckoutRequestedV1:
     return await captured_group(payments, LEGS, START)
 
 
+def leg_cancelled(group: GroupCheckoutRequestedV1, leg: Any, **changes: Any) -> BookingCancelledV1:
+    """A leg of `group` cancelled with all it paid refunded (its host's, less `changes`)."""
+    return cancelled(
+        leg.booking_id,
+        **{"amount": leg.amount, "platform_fee": leg.platform_fee,
+           "host_account_id": leg.host_account_id, "group_id": group.group_id, **changes},
+    )  # fmt: skip
+
+
 def cancelled(
     booking_id: str,
     *,
@@ -309,16 +318,7 @@ async def test_a_group_payment_is_refunded_leg_by_leg(
     group = await group_booked(payments)
     payment_id = checkout_payment_id(group.group_id)
     first, second = group.legs
-    await payments.deliver(
-        cancelled(
-            second.booking_id,
-            amount=second.amount,
-            platform_fee=second.platform_fee,
-            host_account_id=second.host_account_id,
-            group_id=group.group_id,
-        ),
-        second.booking_id,
-    )
+    await payments.deliver(leg_cancelled(group, second), second.booking_id)
     await payments.deliver(
         cancelled(
             first.booking_id,
@@ -369,17 +369,7 @@ async def test_two_legs_refunded_at_once_are_both_refunded(
     Stripe call."""
     group = await group_booked(payments)
     payment_id = checkout_payment_id(group.group_id)
-    requests = [
-        cancelled(
-            leg.booking_id,
-            amount=leg.amount,
-            platform_fee=leg.platform_fee,
-            tax=leg.tax,
-            host_account_id=leg.host_account_id,
-            group_id=group.group_id,
-        )
-        for leg in group.legs
-    ]
+    requests = [leg_cancelled(group, leg, tax=leg.tax) for leg in group.legs]
     envs = [payments.envelope(r, r.booking_id) for r in requests]
     prepared = await asyncio.gather(*(payments.prepare(env) for env in envs))
     await asyncio.gather(*(payments.apply(env, *p) for env, p in zip(envs, prepared, strict=True)))
