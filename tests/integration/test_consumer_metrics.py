@@ -97,7 +97,13 @@ async def test_the_outbox_gauges_count_unpublished_rows_and_the_oldest_age(
         event_id,
     )
     runtime: Any = types.SimpleNamespace(
-        name="booking", db=booking_pool, consumer=None, producer=None, state={}, lag_sources=()
+        name="booking",
+        db=booking_pool,
+        consumer=None,
+        consumers=[],
+        producer=None,
+        state={},
+        lag_sources=(),
     )
     try:
         await metrics_refresh.refresh(runtime)

@@ -3,7 +3,9 @@ a replay after the fix reaches it alone and is handled exactly once, on real Kaf
 
 The runtime is named `payments` (its schema, inbox, consumer group and topics) with a routing
 table of one private test contract; replays are chosen by `--topic`, the private topic, so the
-suite's other payments dead letters are left alone.
+suite's other payments dead letters are left alone. It runs twice: with one consumer, and split
+as payments runs (the private topic prompt, the retry topic read in batches by a second member
+of the group).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import pytest
 
 from eventkit import dlq
 from eventkit.routing import EventRouter
-from eventkit.runtime import ServiceRuntime
+from eventkit.runtime import POOL_HEADROOM, ServiceRuntime
 from marketplace_contracts import Envelope, make_envelope
 from payments.config import PaymentsSettings
 from tests.conftest import create_topic, service_dsn
@@ -46,9 +48,9 @@ class Toy:
         self.handled[event.seq] += 1
 
 
-@pytest.fixture
+@pytest.fixture(params=[False, True], ids=["one-consumer", "split"])
 async def payments(
-    kafka_bootstrap: str, monkeypatch: pytest.MonkeyPatch
+    request: pytest.FixtureRequest, kafka_bootstrap: str, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[tuple[ServiceRuntime, Toy]]:
     toy = Toy()
     await create_topic(kafka_bootstrap, toy.model.TOPIC, partitions=3)
@@ -58,9 +60,18 @@ async def payments(
     monkeypatch.setenv("KAFKA_BOOTSTRAP", kafka_bootstrap)
     router = EventRouter("payments")
     router.add(toy.model, toy.apply)
-    runtime = ServiceRuntime("payments", PaymentsSettings(), router)
+    prompt = (toy.model.TOPIC,) if request.param else ()
+    runtime = ServiceRuntime("payments", PaymentsSettings(), router, prompt_topics=prompt)
     await runtime.start()
     try:
+        s = runtime.settings
+        units = s.consumer_concurrency + (s.consumer_batch_concurrency if prompt else 0)
+        assert runtime.db.get_max_size() == units + POOL_HEADROOM
+        assert [c.topics for c in runtime.consumers] == (
+            [[toy.model.TOPIC], ["payments.retry"]]
+            if prompt
+            else [[toy.model.TOPIC, "payments.retry"]]
+        )
         yield runtime, toy
     finally:
         await runtime.stop()

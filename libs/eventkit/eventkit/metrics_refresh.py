@@ -53,9 +53,7 @@ async def refresh(runtime: ServiceRuntime) -> None:
 
 
 async def refresh_lag(runtime: ServiceRuntime) -> None:
-    sources: list[LagSource] = [*runtime.lag_sources]
-    if runtime.consumer is not None:
-        sources.append(runtime.consumer)
+    sources: list[LagSource] = [*runtime.lag_sources, *runtime.consumers]
     seen = runtime.state.setdefault("metrics_lag_labels", set())
     current = set()
     for source in sources:

@@ -58,9 +58,16 @@ class ServiceRuntime:
     # Released on stop, once the workers and consumers have ended (a Stripe client's HTTP
     # session: a process that exits without closing it logs an unclosed session).
     closers: Sequence[Callable[[], Awaitable[None]]] = ()
+    # Topics on the checkout's path, fetched the moment a record arrives (booking: payments'
+    # events; payments: booking's). When set, the service's other topics are read in batches
+    # by a second consumer of the same group (`consumer_batch_*` settings): a record there
+    # (finance's journals and payouts, disputes, listings, replays) no longer costs a fetch
+    # of its own on the path's consumer. Empty: one consumer, with the service's fetch settings.
+    prompt_topics: Sequence[str] = ()
     pool: asyncpg.Pool | None = None
     producer: AIOKafkaProducer | None = None
-    consumer: KeyedConsumer | None = None
+    consumer: KeyedConsumer | None = None  # the first of `consumers`: the path's, if split
+    consumers: list[KeyedConsumer] = field(default_factory=list)
     relay: OutboxRelay | None = None
     processor: MessageProcessor | None = None
     stop_event: asyncio.Event = field(default_factory=asyncio.Event)
@@ -80,7 +87,7 @@ class ServiceRuntime:
         # Every unit the consumer runs holds one connection; HTTP must not wait behind them.
         self.pool = await create_pool(
             s.database_url,
-            max_size=s.consumer_concurrency + POOL_HEADROOM,
+            max_size=s.consumer_concurrency + self._batch_units() + POOL_HEADROOM,
             application_name=self.name,
         )
         self.producer = durable_producer(s.kafka_bootstrap, client_id=f"{self.name}-relay")
@@ -101,25 +108,16 @@ class ServiceRuntime:
                 max_attempts=s.consumer_max_attempts,
                 backoff_base=s.consumer_backoff_base,
             )
-            self.consumer = KeyedConsumer(
-                s.kafka_bootstrap,
-                self.consumed_topics,
-                self.name,
-                self.processor,
-                concurrency=s.consumer_concurrency,
-                step_concurrency=s.consumer_step_concurrency,
-                max_buffered=s.consumer_max_buffered,
-                max_records=s.consumer_batch_size,
-                poll_ms=s.consumer_poll_ms,
-                commit_interval=s.consumer_commit_ms / 1000,
-                fetch_min_bytes=s.consumer_fetch_min_bytes,
-                fetch_wait_ms=s.consumer_fetch_wait_ms,
-                client_id=f"{self.name}-consumer",
-            )
-            self.tasks.append(
-                asyncio.create_task(self.consumer.run(self.stop_event), name="consumer")
-            )
-        log.info("%s started: consumes %s", self.name, self.consumed_topics)
+            for topics, concurrency, batched in self.consumer_plan():
+                consumer = self._keyed_consumer(topics, concurrency, batched=batched)
+                self.consumers.append(consumer)
+                self.tasks.append(
+                    asyncio.create_task(consumer.run(self.stop_event), name=consumer.client_id)
+                )
+            self.consumer = self.consumers[0]
+        log.info(
+            "%s started: consumes %s", self.name, [c.topics for c in self.consumers] or "nothing"
+        )
 
     async def stop(self) -> None:
         self.stop_event.set()
@@ -144,6 +142,47 @@ class ServiceRuntime:
         if self.pool is not None:
             await self.pool.close()
 
+    def consumer_plan(self) -> list[tuple[list[str], int, bool]]:
+        """The consumers to run: (topics, units at once, batched) each; none without routes."""
+        s = self.settings
+        if not self.router.routes:
+            return []
+        prompt = [t for t in self.consumed_topics if t in self.prompt_topics]
+        rest = [t for t in self.consumed_topics if t not in self.prompt_topics]
+        if not prompt or not rest:
+            return [(self.consumed_topics, s.consumer_concurrency, False)]
+        return [(prompt, s.consumer_concurrency, False), (rest, s.consumer_batch_concurrency, True)]
+
+    def _batch_units(self) -> int:
+        """The batched consumer's units, for which the pool holds connections too."""
+        return sum(units for _, units, batched in self.consumer_plan() if batched)
+
+    def _keyed_consumer(
+        self, topics: list[str], concurrency: int, *, batched: bool
+    ) -> KeyedConsumer:
+        s = self.settings
+        assert self.processor is not None
+        min_bytes, wait_ms = (
+            (s.consumer_batch_fetch_min_bytes, s.consumer_batch_fetch_wait_ms)
+            if batched
+            else (s.consumer_fetch_min_bytes, s.consumer_fetch_wait_ms)
+        )
+        return KeyedConsumer(
+            s.kafka_bootstrap,
+            topics,
+            self.name,
+            self.processor,
+            concurrency=concurrency,
+            step_concurrency=s.consumer_step_concurrency,
+            max_buffered=s.consumer_max_buffered,
+            max_records=s.consumer_batch_size,
+            poll_ms=s.consumer_poll_ms,
+            commit_interval=s.consumer_commit_ms / 1000,
+            fetch_min_bytes=min_bytes,
+            fetch_wait_ms=wait_ms,
+            client_id=f"{self.name}-{'batch-' if batched else ''}consumer",
+        )
+
     @property
     def consumed_topics(self) -> list[str]:
         """The routing table's topics, and the service's own retry topic when the catalogue has
@@ -160,7 +199,7 @@ class ServiceRuntime:
             "relay_selects": self.relay.stats.selects if self.relay else 0,
             "consumer": dict(self.processor.outcomes) if self.processor else {},
             "consumer_retries": dict(self.processor.retries) if self.processor else {},
-            "consumer_status": self.consumer.status() if self.consumer else {},
+            "consumer_status": consumers_status(self.consumers),
         }
 
     def asyncapi(self, version: str = "1.0.0") -> dict[str, Any]:
@@ -174,6 +213,17 @@ class ServiceRuntime:
             description=f"Kafka interface of the {self.name} service.",
         )
         return spec.to_specification().to_jsonable()
+
+
+def consumers_status(consumers: Sequence[KeyedConsumer]) -> dict[str, Any]:
+    """The service's consumers' status as one (`/healthz`): counts summed, paused joined."""
+    merged: dict[str, Any] = {}
+    for consumer in consumers:
+        for key, value in consumer.status().items():
+            merged[key] = merged.get(key, type(value)()) + value
+    if "paused" in merged:
+        merged["paused"] = sorted(merged["paused"])
+    return merged
 
 
 class ServiceApp(FastAPI):

@@ -36,6 +36,7 @@ from eventkit.periodic import every
 from eventkit.runtime import ServiceRuntime, create_app
 from eventkit.scheduler import Scheduler, timers_worker
 from marketplace_contracts.events import booking as events
+from marketplace_contracts.events.payments import PaymentAuthorizedV1
 
 NAME = "booking"
 log = logging.getLogger("booking")
@@ -172,6 +173,8 @@ def build_runtime(settings: BookingSettings) -> ServiceRuntime:
         settings=settings,
         router=build_router(handlers),
         produces=PRODUCES,
+        # The checkout's path: authorizations and captures, fetched as they come.
+        prompt_topics=(PaymentAuthorizedV1.TOPIC,),
         workers=(
             timers_worker(timers),
             every(settings.scheduler_poll_seconds, reconcile_envelopes, name="esign-reconcile"),

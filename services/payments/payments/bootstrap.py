@@ -12,6 +12,7 @@ from eventkit.routing import EventRouter
 from eventkit.runtime import ServiceRuntime, create_app
 from marketplace_contracts.events import payments as events
 from marketplace_contracts.events import payments_disputes as disputes
+from marketplace_contracts.events.booking import CheckoutRequestedV1
 from payments import metrics
 from payments.adapters.stripe_gateway import StripeGateway, gateway_from_settings
 from payments.config import PaymentsSettings
@@ -82,6 +83,8 @@ def build_runtime(settings: PaymentsSettings) -> ServiceRuntime:
         settings=settings,
         router=EventRouter(NAME),
         produces=PRODUCES,
+        # The checkout's path: checkouts to authorize and confirmations to capture, as they come.
+        prompt_topics=(CheckoutRequestedV1.TOPIC,),
         workers=(
             webhook_worker,
             cleared_sweeper(Outbox(NAME, producer=NAME), settings.bank_debit_sweep_seconds),
