@@ -4,9 +4,6 @@ path keep one consumer. (The saga's figures: docs/benchmarks.md.)"""
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
 import pytest
 
 from eventkit.keyed_consumer import KeyedConsumer
@@ -16,25 +13,14 @@ from eventkit.settings import BATCH_FETCH_MIN_BYTES, BATCH_FETCH_WAIT_MS, Servic
 from marketplace_contracts import retry_topic
 from marketplace_contracts.topics import SERVICES
 from tests.support import ping_model
-
-
-def _runtime(service: str) -> ServiceRuntime:
-    bootstrap: Any = importlib.import_module(f"{service}.bootstrap")
-    config: Any = importlib.import_module(f"{service}.config")
-    settings = next(
-        getattr(config, name)
-        for name in dir(config)
-        if name.endswith("Settings") and name.lower().startswith(service)
-    )
-    runtime: ServiceRuntime = bootstrap.build_runtime(settings())
-    return runtime
+from tests.support.runtimes import service_runtime
 
 
 @pytest.mark.parametrize(
     ("service", "path"), [("booking", "payments.events"), ("payments", "booking.events")]
 )
 def test_the_checkouts_path_has_a_consumer_of_its_own(service: str, path: str) -> None:
-    runtime = _runtime(service)
+    runtime = service_runtime(service)
     s = runtime.settings
     plan = runtime.consumer_plan()
     assert [topics for topics, _, _ in plan] == [
@@ -51,7 +37,7 @@ def test_the_checkouts_path_has_a_consumer_of_its_own(service: str, path: str) -
 
 @pytest.mark.parametrize("service", [s for s in SERVICES if s not in ("booking", "payments")])
 def test_a_service_off_the_path_keeps_one_consumer(service: str) -> None:
-    runtime = _runtime(service)
+    runtime = service_runtime(service)
     assert runtime.consumer_plan() == [
         (runtime.consumed_topics, runtime.settings.consumer_concurrency, False)
     ]
@@ -81,7 +67,7 @@ def test_a_runtime_splits_only_when_both_kinds_of_topic_are_there() -> None:
 
 
 def test_the_batched_consumer_asks_the_broker_for_batches() -> None:
-    runtime = _runtime("booking")
+    runtime = service_runtime("booking")
     runtime.processor = object()  # type: ignore[assignment]  # not run here
     prompt, batched = (
         runtime._keyed_consumer(topics, units, batched=b)

@@ -3,9 +3,6 @@ failing service alone without any wiring in the service."""
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
 import pytest
 
 from eventkit.routing import EventRouter
@@ -13,23 +10,12 @@ from eventkit.runtime import ServiceRuntime
 from eventkit.settings import ServiceSettings
 from marketplace_contracts import CATALOGUE, retry_topic
 from marketplace_contracts.topics import SERVICES
-
-
-def _runtime(service: str) -> ServiceRuntime:
-    bootstrap: Any = importlib.import_module(f"{service}.bootstrap")
-    config: Any = importlib.import_module(f"{service}.config")
-    settings = next(
-        getattr(config, name)
-        for name in dir(config)
-        if name.endswith("Settings") and name.lower().startswith(service)
-    )
-    runtime: ServiceRuntime = bootstrap.build_runtime(settings())
-    return runtime
+from tests.support.runtimes import service_runtime
 
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_each_service_consumes_its_retry_topic_besides_its_routes(service: str) -> None:
-    runtime = _runtime(service)
+    runtime = service_runtime(service)
     assert runtime.consumed_topics == [*runtime.router.topics, retry_topic(service)]
     retry = CATALOGUE[retry_topic(service)]
     assert retry.consumers == (service,)  # nobody else reads it
