@@ -52,7 +52,19 @@ pid_of() {
     pid="$(<"$pidfile")"
     [[ "$pid" =~ ^[0-9]+$ ]] || return 1
     kill -0 "$pid" 2>/dev/null || return 1
+    ! exiting "$pid" || return 1
     printf '%s\n' "$pid"
+}
+
+# exiting <pid>: true for a process that is on its way out though still listed: a zombie not
+# reaped yet, or one tearing down after `kill -9` (the kernel's PF_EXITING flag, 0x4, in the
+# ninth field of /proc/<pid>/stat). `kill -9` returns before the process is gone: a `start`
+# right after it must start the component again, not find it "already running".
+exiting() {
+    local stat state flags
+    stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 0
+    read -r state _ _ _ _ _ flags _ <<<"${stat##*) }"
+    [[ "$state" == [ZX] ]] || (((flags & 0x4) != 0))
 }
 
 # pid_matches <pid> <marker>: guard against pid reuse after a reboot or a crash;

@@ -82,8 +82,18 @@ start_one() {
         return 0
     fi
     if pid="$(pid_of "$pidfile")"; then
-        log "$c: already running (pid $pid, :$port)"
-        return 0
+        # Not answering yet: a process killed a moment ago may not have begun its exit. Give
+        # it a few seconds to answer or be gone; gone, it is started again.
+        local tries=0
+        until ready "$c" || ! pid_of "$pidfile" >/dev/null || ((tries >= 20)); do
+            sleep 0.25
+            tries=$((tries + 1))
+        done
+        if pid_of "$pidfile" >/dev/null; then
+            log "$c: already running (pid $pid, :$port)"
+            return 0
+        fi
+        log "$c: pid $pid has exited"
     fi
     port_open "$port" && die "$c: port $port is already in use by another process"
     log "$c: starting on 127.0.0.1:$port, log ${logfile#"$ROOT"/}"
