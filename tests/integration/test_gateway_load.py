@@ -175,3 +175,36 @@ async def test_requests_that_place_nothing_give_their_place_back(
     assert second.status_code == 202, second.text  # the other place, still free
     shed = await gateway.post("/v1/bookings", json=_body(listing_id, 2), headers=_guest(10))
     assert (shed.status_code, shed.json()["error"]["code"]) == (503, "overloaded")
+
+
+async def test_a_retry_of_an_accepted_checkout_is_answered_even_at_the_bound(
+    booking_pool: asyncpg.Pool, gateway: httpx.AsyncClient
+) -> None:
+    """A guest whose answer was lost retries under the same key: it gets the stored 202, even
+    while new checkouts are shed (the booking exists and is being paid for), and a new
+    checkout under a new key is still refused 503."""
+    runtime = SimpleNamespace(db=booking_pool)
+    admission = Admission(limit=1)
+    await admission.measure(runtime)  # type: ignore[arg-type]
+    admission.limit = admission.in_flight + 1  # room for exactly one more checkout
+    gateway.app.state.admission = admission  # type: ignore[attr-defined]
+    listing_id = await _listing(booking_pool)
+    body = _body(listing_id, 0)
+    keyed = {**_guest(0), "Idempotency-Key": f"load-{uuid.uuid4()}"}
+    placed = await gateway.post("/v1/bookings", json=body, headers=keyed)
+    assert placed.status_code == 202, placed.text
+    shed = await gateway.post("/v1/bookings", json=_body(listing_id, 1), headers=_guest(1))
+    assert (shed.status_code, shed.json()["error"]["code"]) == (503, "overloaded")
+
+    retried = await gateway.post("/v1/bookings", json=body, headers=keyed)
+    assert retried.status_code == 202, retried.text
+    assert retried.headers["Idempotent-Replayed"] == "true"
+    assert retried.json() == placed.json()
+    assert admission.in_flight == admission.limit  # the replay took no place
+    other = {**_guest(0), "Idempotency-Key": f"load-{uuid.uuid4()}"}
+    new = await gateway.post("/v1/bookings", json=_body(listing_id, 2), headers=other)
+    assert (new.status_code, new.json()["error"]["code"]) == (503, "overloaded")
+    held = await booking_pool.fetchval(
+        "SELECT count(*) FROM booking.bookings WHERE listing_id = $1", listing_id
+    )
+    assert held == 1

@@ -134,13 +134,17 @@ async def run(
     *,
     refuse: Refuse = refused,
     retry: bool = False,
+    before: Callable[[], None] | None = None,
 ) -> Answer:
     """`work(conn)` in one transaction with its answer (JSON form) kept under `key`, or the
     answer kept under `key` before. `retry`: run the transaction again when Postgres aborts it
-    as a deadlock victim or a serialization failure."""
+    as a deadlock victim or a serialization failure. `before`: called when the work is to run,
+    not for a replay; what it raises (load shedding's 503) is not kept under the key."""
     stored = await store.lookup(conn, key)
     if stored is not None:
         return stored
+    if before is not None:
+        before()
     once = partial(_transact, conn, store, key, status, work)
     try:
         return await (retry_conflicts(once) if retry else once())

@@ -87,12 +87,16 @@ class Command:
         """What `http.install` was given (hold_ttl, windows, ...), as the app's state."""
         return self.request.app.state
 
-    async def run(self, work: Work, body: Any = None) -> Any:
+    async def run(
+        self, work: Work, body: Any = None, *, admit: Callable[[], None] | None = None
+    ) -> Any:
         """Run `work(conn)` once and answer with the route's response model.
 
         `body` is what makes two requests under one key the same request (the parsed body in
         JSON form, as a client would send it again). A refusal is raised (errors.py maps it);
-        a replay is the stored JSON with `Idempotent-Replayed: true`."""
+        a replay is the stored JSON with `Idempotent-Replayed: true`. `admit` (load shedding,
+        `Admitted.admit`) is asked before the work runs, not for a replay: a guest retrying
+        an accepted checkout gets its answer even while new ones are refused."""
         route: APIRoute = self.request.scope["route"]
         shape = _adapter(route.response_model)
         status = route.status_code or 200
@@ -109,11 +113,13 @@ class Command:
             )
         async with self.request.app.state.runtime.db.acquire() as conn:
             if key is None:  # nothing to keep: the work in one transaction
+                if admit is not None:
+                    admit()
                 served = await retry_conflicts(partial(_once, conn, answer))
                 done = idempotency.Answer(status, served)
             else:
                 done = await idempotency.run(
-                    conn, STORE, key, status, answer, refuse=_refusal, retry=True
+                    conn, STORE, key, status, answer, refuse=_refusal, retry=True, before=admit
                 )
         if done.replayed:
             return JSONResponse(done.body, done.status, headers={"Idempotent-Replayed": "true"})

@@ -46,11 +46,18 @@ CHECKOUT_ERRORS: dict[int | str, dict[str, Any]] = {
 
 @dataclass
 class Admitted:
-    """A checkout request let in by load shedding: counted while it runs, and kept in the
-    count only if it placed something (`placed`, called by its work when it did)."""
+    """A checkout request before load shedding: `admit` (503 `overloaded` past the limit) is
+    asked once its work is to run (`Command.run`), so that an idempotent replay is answered
+    without it. Admitted, it is counted while it runs, and kept in the count only if it placed
+    something (`placed`, called by its work when it did)."""
 
     admission: Admission
+    counted: bool = False
     kept: bool = False
+
+    def admit(self) -> None:
+        self.admission.admit()
+        self.counted = True
 
     def placed(self) -> None:
         self.kept = True
@@ -58,15 +65,13 @@ class Admitted:
 
 async def admit_checkout(request: Request) -> AsyncIterator[Admitted]:
     """Load shedding (service_layer/admission.py): 503 before anything is held; a request
-    that places nothing (refused, replayed, failed) gives its place back when it ends."""
-    admission: Admission = request.app.state.admission
-    admission.admit()
-    admitted = Admitted(admission)
+    that places nothing (refused, failed) gives its place back when it ends."""
+    admitted = Admitted(request.app.state.admission)
     try:
         yield admitted
     finally:
-        if not admitted.kept:
-            admission.release()
+        if admitted.counted and not admitted.kept:
+            admitted.admission.release()
 
 
 AdmitCheckout = Annotated[Admitted, Depends(admit_checkout)]

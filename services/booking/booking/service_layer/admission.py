@@ -7,8 +7,9 @@ guest's outstanding) and, past `limit` (`BOOKING_MAX_CHECKOUTS_IN_FLIGHT`), answ
 `overloaded` with `Retry-After` before holding anything. The count is measured every
 `BOOKING_ADMISSION_REFRESH_SECONDS` and raised by each checkout admitted in between, so a burst
 cannot overshoot by more than one interval's admissions. A request let in that places nothing
-(refused with 409 or 422, an idempotent replay, a failure) gives its place back when it ends:
-requests that hold nothing cannot shed the checkouts that would.
+(refused with 409 or 422, a failure) gives its place back when it ends: requests that hold
+nothing cannot shed the checkouts that would. An idempotent replay (a retry under the key of
+a checkout already answered) is not asked at all: it gets its stored answer even at the limit.
 """
 
 from __future__ import annotations

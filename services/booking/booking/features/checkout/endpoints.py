@@ -97,7 +97,7 @@ async def create_booking(
         logs.bind(booking_id=view["booking_id"])
         return view
 
-    return await call.run(work, body.model_dump(mode="json"))
+    return await call.run(work, body.model_dump(mode="json"), admit=admitted.admit)
 
 
 def _place_booking(

@@ -70,7 +70,7 @@ async def create_group(
         admitted.placed()
         return group
 
-    return await call.run(work, body.model_dump(mode="json"))
+    return await call.run(work, body.model_dump(mode="json"), admit=admitted.admit)
 
 
 @router.get(

@@ -97,7 +97,7 @@ async def accept_invite(
         admitted.placed()
         return booking
 
-    return await call.run(work, body.model_dump(mode="json"))
+    return await call.run(work, body.model_dump(mode="json"), admit=admitted.admit)
 
 
 @router.post(
