@@ -62,6 +62,7 @@ pid_of() {
 # right after it must start the component again, not find it "already running".
 exiting() {
     local stat state flags
+    [[ -r /proc/self/stat ]] || return 1 # no procfs (not Linux): kill -0 is all there is
     stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 0
     read -r state _ _ _ _ _ flags _ <<<"${stat##*) }"
     [[ "$state" == [ZX] ]] || (((flags & 0x4) != 0))
