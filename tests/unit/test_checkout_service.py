@@ -214,6 +214,19 @@ async def test_the_money_secured_asks_the_host_of_a_request(fake: FakeUnitOfWork
     assert fake.outbox.types[-1] == "booking.host_response_requested"
 
 
+async def test_the_payment_a_booking_moved_on_with_told_again_changes_nothing(
+    fake: FakeUnitOfWork,
+) -> None:
+    """The same authorization under a new event id (the inbox cannot drop it): the booking is
+    confirmed by it already; it must not be failed, nor its payment voided."""
+    booking_id = await _place(fake)
+    await _authorize(fake, booking_id)
+    before = dict(fake.bookings.bookings[booking_id])
+    await _authorize(fake, booking_id)
+    assert fake.bookings.bookings[booking_id] == before
+    assert fake.outbox.types == ["booking.checkout_requested", "booking.booking_confirmed"]
+
+
 async def test_a_late_authorization_of_an_ended_booking_is_voided(fake: FakeUnitOfWork) -> None:
     booking_id = await _place(fake)
     fake.bookings.bookings[booking_id]["status"] = "expired"

@@ -1,6 +1,7 @@
 """The guest's money is secured (an authorization held, or a card saved for later): the
 booking moves on, to its host's answer (request to book) or confirmed (Instant Book). A booking
-that ended meanwhile asks payments to void the authorization (booking_failed)."""
+that ended meanwhile asks payments to void the authorization (booking_failed); the payment a
+booking already moved on with, told again, changes nothing."""
 
 from __future__ import annotations
 
@@ -36,6 +37,8 @@ async def payment_secured(
 ) -> None:
     """`row`: the single booking, locked. Confirm it or ask the host."""
     cause = Cause.of(env)
+    if row["status"] != BookingStatus.PENDING_PAYMENT and row["payment_id"] == event.payment_id:
+        return  # the payment this booking moved on with, told again: nothing to do
     if row["status"] != BookingStatus.PENDING_PAYMENT:
         # The booking ended meanwhile: the authorization must not be left hanging (no
         # transition: the booking stays as it is).
