@@ -11,6 +11,8 @@ from pathlib import Path
 from tests.support.poll import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
+# A process that stays alive until it is killed (nothing waits on it to sleep).
+ALIVE = [sys.executable, "-c", "import time; time.sleep(60)"]
 
 
 def _pid_of(pidfile: Path) -> subprocess.CompletedProcess[str]:
@@ -29,7 +31,7 @@ def _state(pid: int) -> str:
 
 
 def test_a_running_process_is_running(tmp_path: Path) -> None:
-    with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]) as proc:
+    with subprocess.Popen(ALIVE) as proc:
         try:
             (tmp_path / "c.pid").write_text(f"{proc.pid}\n")
             found = _pid_of(tmp_path / "c.pid")
@@ -39,7 +41,7 @@ def test_a_running_process_is_running(tmp_path: Path) -> None:
 
 
 def test_a_killed_process_not_reaped_yet_is_gone(tmp_path: Path) -> None:
-    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    proc = subprocess.Popen(ALIVE)
     (tmp_path / "c.pid").write_text(f"{proc.pid}\n")
     proc.kill()  # like `kill -9`; not waited for: it stays listed, a zombie, until reaped
     wait_until(lambda: _state(proc.pid), lambda s: s == "Z", timeout=10, interval=0.05)
