@@ -48,6 +48,16 @@ async def gateway(booking_pool: asyncpg.Pool) -> AsyncIterator[httpx.AsyncClient
         yield client
 
 
+async def _room_for(checkouts: int, pool: asyncpg.Pool, gateway: httpx.AsyncClient) -> Admission:
+    """The gateway's load shedding with room for exactly `checkouts` more checkouts beyond
+    what other tests left in flight."""
+    admission = Admission(limit=1)
+    await admission.measure(SimpleNamespace(db=pool))  # type: ignore[arg-type]
+    admission.limit = admission.in_flight + checkouts
+    gateway.app.state.admission = admission  # type: ignore[attr-defined]
+    return admission
+
+
 async def _listing(pool: asyncpg.Pool) -> str:
     listing_id = f"lst_load_{uuid.uuid4().hex[:8]}"
     await pool.execute(
@@ -124,10 +134,7 @@ async def test_past_the_bound_checkouts_are_refused_with_503_before_anything_is_
     booking_pool: asyncpg.Pool, gateway: httpx.AsyncClient
 ) -> None:
     runtime = SimpleNamespace(db=booking_pool)
-    admission = Admission(limit=1)
-    await admission.measure(runtime)  # type: ignore[arg-type]
-    admission.limit = admission.in_flight + 2  # what other tests left in flight, plus two
-    gateway.app.state.admission = admission  # type: ignore[attr-defined]
+    admission = await _room_for(2, booking_pool, gateway)
     listing_id = await _listing(booking_pool)
 
     first = await gateway.post("/v1/bookings", json=_body(listing_id, 0), headers=_guest(1))
@@ -153,11 +160,7 @@ async def test_requests_that_place_nothing_give_their_place_back(
     booking_pool: asyncpg.Pool, gateway: httpx.AsyncClient
 ) -> None:
     """Refused (409, 422) and replayed checkouts hold nothing: they must not shed the next."""
-    runtime = SimpleNamespace(db=booking_pool)
-    admission = Admission(limit=1)
-    await admission.measure(runtime)  # type: ignore[arg-type]
-    admission.limit = admission.in_flight + 2  # room for exactly two more checkouts
-    gateway.app.state.admission = admission  # type: ignore[attr-defined]
+    admission = await _room_for(2, booking_pool, gateway)
     listing_id = await _listing(booking_pool)
     taken = _body(listing_id, 0)
     keyed = {**_guest(0), "Idempotency-Key": f"load-{uuid.uuid4()}"}
@@ -183,11 +186,7 @@ async def test_a_retry_of_an_accepted_checkout_is_answered_even_at_the_bound(
     """A guest whose answer was lost retries under the same key: it gets the stored 202, even
     while new checkouts are shed (the booking exists and is being paid for), and a new
     checkout under a new key is still refused 503."""
-    runtime = SimpleNamespace(db=booking_pool)
-    admission = Admission(limit=1)
-    await admission.measure(runtime)  # type: ignore[arg-type]
-    admission.limit = admission.in_flight + 1  # room for exactly one more checkout
-    gateway.app.state.admission = admission  # type: ignore[attr-defined]
+    admission = await _room_for(1, booking_pool, gateway)
     listing_id = await _listing(booking_pool)
     body = _body(listing_id, 0)
     keyed = {**_guest(0), "Idempotency-Key": f"load-{uuid.uuid4()}"}

@@ -66,7 +66,6 @@ class ServiceRuntime:
     prompt_topics: Sequence[str] = ()
     pool: asyncpg.Pool | None = None
     producer: AIOKafkaProducer | None = None
-    consumer: KeyedConsumer | None = None  # the first of `consumers`: the path's, if split
     consumers: list[KeyedConsumer] = field(default_factory=list)
     relay: OutboxRelay | None = None
     processor: MessageProcessor | None = None
@@ -114,7 +113,6 @@ class ServiceRuntime:
                 self.tasks.append(
                     asyncio.create_task(consumer.run(self.stop_event), name=consumer.client_id)
                 )
-            self.consumer = self.consumers[0]
         log.info(
             "%s started: consumes %s", self.name, [c.topics for c in self.consumers] or "nothing"
         )
@@ -141,6 +139,11 @@ class ServiceRuntime:
             await self.producer.stop()
         if self.pool is not None:
             await self.pool.close()
+
+    @property
+    def consumer(self) -> KeyedConsumer | None:
+        """The first of `consumers` (the path's, if split); None without routes."""
+        return self.consumers[0] if self.consumers else None
 
     def consumer_plan(self) -> list[tuple[list[str], int, bool]]:
         """The consumers to run: (topics, units at once, batched) each; none without routes."""
