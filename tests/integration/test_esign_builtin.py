@@ -197,6 +197,33 @@ async def test_bad_tokens_get_403(esign: Setup, web: httpx.AsyncClient) -> None:
     assert esign.events == []
 
 
+async def test_a_form_another_site_made_the_browser_post_is_refused(
+    esign: Setup, web: httpx.AsyncClient
+) -> None:
+    """The link's token is the capability, but a page that learned it must not sign in the
+    signer's browser: a form the browser says came from elsewhere is refused and decides
+    nothing; the page's own form (same origin) still signs."""
+    envelope = await create(esign)
+    path, token = link(envelope)
+    host = web.base_url.netloc.decode()
+    for headers in (
+        {"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"},
+        {"Sec-Fetch-Site": "same-site"},  # another port of the same host
+        {"Origin": "null"},  # a sandboxed frame or a data: page
+        {"Referer": "https://evil.example/page"},
+    ):
+        refused = await post(web, path, token, "sign", headers=headers)
+        assert refused.status_code == 403, headers
+        assert "Not sent from this page" in refused.text
+        assert refused.headers["content-type"].startswith("text/html")
+    assert await esign.provider.get_status(envelope.envelope_id) is EnvelopeStatus.SENT
+    assert esign.events == []
+    own = {"Sec-Fetch-Site": "same-origin", "Origin": f"http://{host}"}
+    signed = await post(web, path, token, "sign", headers=own)
+    assert signed.status_code == 200, signed.text
+    assert await esign.provider.get_status(envelope.envelope_id) is EnvelopeStatus.SIGNED
+
+
 # -- sign --------------------------------------------------------------------------------------
 async def test_signing_records_the_evidence_and_notifies(
     esign: Setup, web: httpx.AsyncClient

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import stripe
 
 from marketplace_contracts.events.booking import (
     BookingConfirmedV1,
@@ -28,6 +29,7 @@ from marketplace_contracts.events.payments import (
     PaymentMethodSavedV1,
     PaymentVoidedV1,
 )
+from payments.adapters.stripe_client import translate_error
 from payments.adapters.stripe_gateway import SetupIntentResult
 from payments.domain.ids import checkout_payment_id
 from payments.domain.payment import PaymentStatus
@@ -110,6 +112,35 @@ async def test_a_declined_card_records_a_failed_payment_with_the_banks_reason(
     [failed] = fake.outbox.of(PaymentFailedV1)
     assert (failed.code, failed.decline_code) == ("card_declined", "insufficient_funds")
     assert fake.outbox.of(PaymentAuthorizedV1) == []
+
+
+@pytest.mark.parametrize(
+    ("error", "shown"),
+    [
+        (  # a card PaymentMethod sent as a bank account: Stripe's text is for developers
+            stripe.InvalidRequestError(
+                "The PaymentMethod provided (card) is not allowed for this PaymentIntent. "
+                "Please attach a PaymentMethod of one of the following types: us_bank_account.",
+                "payment_method",
+            ),
+            "The payment could not be made with this payment method (stripe_invalid_request).",
+        ),
+        (  # a card error's message is written for the payer
+            stripe.CardError("Your card has expired.", "exp_month", "expired_card"),
+            "Your card has expired.",
+        ),
+    ],
+)
+async def test_what_the_payer_is_told_of_a_refused_checkout_is_written_for_them(
+    fake: FakeUnitOfWork, error: stripe.StripeError, shown: str
+) -> None:
+    await _record_checkout(fake, Authorization("cus_1", None, error=translate_error(error)))
+
+    payment = fake.payments.rows[PAYMENT]
+    assert payment["status"] == PaymentStatus.FAILED
+    assert payment["failure_message"] == shown
+    [failed] = fake.outbox.of(PaymentFailedV1)
+    assert failed.message == shown
 
 
 async def test_a_bank_asking_for_authentication_publishes_the_action_not_an_outcome(

@@ -14,18 +14,16 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from eventkit.forms import foreign_source
 from eventkit.http_errors import error_response
 
 PREFIX = "/console"
 CROSS_SITE_FORM = "cross_site_form"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-SAME_ORIGIN_FETCH = frozenset({"same-origin", "none"})
 PAGE_HEADERS = {
     "cache-control": "no-store",
     "x-frame-options": "DENY",
@@ -33,23 +31,6 @@ PAGE_HEADERS = {
     "referrer-policy": "same-origin",
     "x-content-type-options": "nosniff",
 }
-
-
-def foreign_source(headers: Headers) -> str | None:
-    """Where a form came from when that is not the console itself; None when it is the
-    console, or when the client does not say (not a browser)."""
-    fetch_site = headers.get("sec-fetch-site")
-    if fetch_site is not None and fetch_site not in SAME_ORIGIN_FETCH:
-        return headers.get("origin") or f"a {fetch_site} page"
-    host = headers.get("host", "").lower()
-    origin = headers.get("origin")
-    if origin is not None:
-        # "null": a sandboxed frame, a data: or file: page: never the console.
-        return None if urlsplit(origin).netloc.lower() == host else origin
-    referer = headers.get("referer")
-    if referer is not None and urlsplit(referer).netloc.lower() != host:
-        return referer
-    return None
 
 
 class ConsoleGuard:

@@ -50,9 +50,13 @@ class StripeGatewayError(Exception):
         http_status: int | None = None,
         request_id: str | None = None,
         param: str | None = None,
+        customer_message: str | None = None,
     ) -> None:
         super().__init__(f"{code}: {message}")
         self.param = param  # the request parameter Stripe blamed, e.g. "customer"
+        # What the payer may be shown: Stripe's message of a card error, written for them;
+        # None for any other error, whose message is written for the platform's developers.
+        self.customer_message = customer_message
         self.code = code
         self.message = message
         self.retryable = retryable
@@ -190,5 +194,11 @@ def translate_error(exc: stripe.StripeError) -> StripeGatewayError:
         code = exc.code or "stripe_error"
     param = getattr(exc, "param", None)
     return StripeGatewayError(
-        code, message, retryable, http_status=status, request_id=exc.request_id, param=param
+        code,
+        message,
+        retryable,
+        http_status=status,
+        request_id=exc.request_id,
+        param=param,
+        customer_message=exc.user_message if isinstance(exc, stripe.CardError) else None,
     )

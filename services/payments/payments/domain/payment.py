@@ -120,6 +120,13 @@ def authorization_outcome(authorized: bool, needs_action: bool) -> PaymentStatus
     return S.REQUIRES_ACTION if needs_action else S.FAILED
 
 
+def refused_sentence(code: str) -> str:
+    """What the payer is told when Stripe refused the call itself (not a card decline): its
+    message is written for developers (which parameter, which type), so the payer gets this
+    sentence and the code, and the platform's log keeps Stripe's text."""
+    return f"The payment could not be made with this payment method ({code})."
+
+
 def next_status(current: str, trigger: PaymentTrigger) -> PaymentStatus:
     """The status `trigger` moves a payment in `current` to; raises IllegalTransition."""
     return TABLE.apply(PaymentStatus(current), trigger).target

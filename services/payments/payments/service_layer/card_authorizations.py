@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -17,12 +18,13 @@ from payments.adapters.stripe_gateway import (
     StripeGatewayError,
 )
 from payments.domain.checkout import Checkout
-from payments.domain.payment import authorization_outcome
+from payments.domain.payment import authorization_outcome, refused_sentence
 from payments.service_layer import card_actions
 from payments.service_layer.deposits import Deposits
 from payments.service_layer.unit_of_work import UnitOfWork
 
 E = TypeVar("E", bound=EventModel)
+log = logging.getLogger("payments.card_authorizations")
 
 
 async def record_attempt(
@@ -141,7 +143,11 @@ def _failure_columns(
     setup left `requires_action`)."""
     code = message = None
     if not ok and error is not None:
-        code, message = error.code, error.message
+        # The payer sees this (booking's `failure_detail`): Stripe's developer text of a
+        # refused request (a wrong parameter, a payment method of another type) is logged.
+        code, message = error.code, error.customer_message or refused_sentence(error.code)
+        if error.customer_message is None:
+            log.warning("stripe refused the checkout's payment: %s: %s", code, error.message)
     elif not ok and result is not None:
         code = result.failure_code
         if status_is_code:

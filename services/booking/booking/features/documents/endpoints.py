@@ -5,7 +5,9 @@ below). Which one the app serves depends on the configured provider (bootstrap).
 GET shows the documents (escaped), the signer's name and Sign / Decline buttons; POST (a
 urlencoded form read by FastAPI: ``action=sign|decline``, ``token``, optional ``digest``)
 records the decision through
-`SigningProvider.decide` (the built-in provider). Both need the link's HMAC token, else 403. Envelopes no longer
+`SigningProvider.decide` (the built-in provider). Both need the link's HMAC token, else 403; a
+form a browser says another site made it post (`eventkit.forms`) is refused with 403 as well, so
+a page that learned the link cannot sign in the signer's browser. Envelopes no longer
 open (signed, declined, expired, voided) get a status page. Pages are self-contained HTML with
 a strict CSP, no framing, no referrer (the token is in the URL) and no caching.
 """
@@ -31,6 +33,7 @@ from booking.domain.signing import (
 from booking.entrypoints.client import resolve_client_ip
 from booking.entrypoints.pages import render
 from booking.features.documents.service import CallbackRefused, Documents, receive_callback
+from eventkit.forms import foreign_source
 from eventkit.http_errors import ID_MAX_LENGTH, ID_PATTERN
 
 SECURITY_HEADERS = {
@@ -70,8 +73,9 @@ class SigningProvider(Protocol):
 
 
 class _SigningFormRoute(APIRoute):
-    """The signing form's edge: anything but a urlencoded form gets 415, a body over
-    `body_limit` 413, and a form FastAPI cannot read 400, each as a signer's page. The body
+    """The signing form's edge: a form another site made a browser post gets 403, anything but
+    a urlencoded form 415, a body over `body_limit` 413, and a form FastAPI cannot read 400,
+    each as a signer's page. The body
     is read here first; FastAPI parses the form from that copy."""
 
     body_limit = 16_384
@@ -94,6 +98,8 @@ class _SigningFormRoute(APIRoute):
         return handle
 
     async def _refusal(self, request: Request) -> Response | None:
+        if foreign_source(request.headers) is not None:
+            return _message(403, "Not sent from this page", "Open the signing link and sign there.")
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type != FORM_TYPE:
             return _message(415, "Unsupported", "Submit the signing form.")
