@@ -241,6 +241,53 @@ async def test_a_consumer_killed_mid_work_loses_nothing_and_applies_each_event_o
     assert _per_key(rows) == {key: list(range(per_key)) for key in keys}
 
 
+async def test_a_static_member_killed_and_started_again_takes_its_partitions_back_at_once(
+    kafka_bootstrap: str, booking_pool: asyncpg.Pool, scratch_tables: tuple[str, str, str]
+) -> None:
+    """`make up`'s services are static members of their groups: after kill -9 and a start
+    under the same instance id the consumer handles new events at once. A dynamic member
+    started again would wait for the broker to time out the dead one's session (60 s here,
+    longer than this test waits)."""
+    topic = await _topic(kafka_bootstrap, partitions=3)
+    _, inbox, effects_table = scratch_tables
+    model, group = ping_model(topic), _group()
+    sender = Harness(kafka_bootstrap, booking_pool, scratch_tables, model, group)
+    argv = [sys.executable, "-m", "tests.support.consumer_harness", service_dsn("booking")]
+    argv += [kafka_bootstrap, topic, group, inbox, effects_table, f"static-{group}", "60000"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    producer = await _producer(kafka_bootstrap)
+
+    async def effects() -> int:
+        return int(await booking_pool.fetchval(f"SELECT count(*) FROM booking.{effects_table}"))
+
+    async def send(seqs: range) -> None:
+        for seq in seqs:
+            key = f"key-{seq}"  # keys over every partition
+            await producer.send_and_wait(
+                topic, sender.envelope(seq, key).to_bytes(), key=key.encode()
+            )
+
+    try:
+        first = await asyncio.create_subprocess_exec(*argv, cwd=ROOT, env=env)
+        try:
+            await send(range(10))
+            await wait_for(lambda: _at_least(effects, 10), timeout=60)
+        finally:
+            first.send_signal(signal.SIGKILL)  # no LeaveGroup, no final commit
+            await asyncio.wait_for(first.wait(), timeout=10)
+        second = await asyncio.create_subprocess_exec(*argv, cwd=ROOT, env=env)
+        try:
+            await send(range(10, 20))
+            await wait_for(lambda: _at_least(effects, 20), timeout=40)
+        finally:
+            second.terminate()
+            await asyncio.wait_for(second.wait(), timeout=20)
+    finally:
+        await producer.stop()
+    rows = await booking_pool.fetch(f"SELECT seq FROM booking.{effects_table}")
+    assert sorted(r["seq"] for r in rows) == list(range(20))  # each once
+
+
 async def _producer(bootstrap: str) -> Any:
     from eventkit.producer import durable_producer
 

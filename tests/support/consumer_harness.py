@@ -45,7 +45,7 @@ class Harness:
         max_buffered: int = 1000,
         service: str = "booking",
         retry_topic: str | None = None,
-        fetch: dict[str, int] | None = None,
+        fetch: dict[str, Any] | None = None,
     ) -> None:
         self.bootstrap, self.pool, self.model, self.group = bootstrap, pool, model, group
         _, self.inbox, self.effects_table = tables
@@ -57,7 +57,8 @@ class Harness:
         self.service = service  # names the dead-letter topic: `<service>.dlt`
         self.retry_topic = retry_topic  # also consumed, as the runtime does `<service>.retry`
         self.calls = 0
-        self.fetch = fetch or {}  # KeyedConsumer's fetch_min_bytes / fetch_wait_ms
+        # KeyedConsumer's fetch_min_bytes / fetch_wait_ms, instance_id / session_timeout_ms
+        self.fetch = fetch or {}
 
     async def prepare(self, env: Envelope, event: Any) -> str:
         return f"prepared:{event.seq}"
@@ -142,20 +143,35 @@ async def committed_offset(bootstrap: str, group: str, topic: str, partition: in
 
 
 async def _serve(
-    dsn: str, bootstrap: str, topic: str, group: str, inbox: str, effects: str
+    dsn: str,
+    bootstrap: str,
+    topic: str,
+    group: str,
+    inbox: str,
+    effects: str,
+    instance_id: str = "",
+    session_timeout_ms: str = "10000",
 ) -> None:
+    """`instance_id`: a static member of the group under that id (empty: none)."""
     pool = await create_pool(dsn, min_size=1, max_size=10)
     assert pool is not None
 
     async def slow(_: Any) -> None:  # slow enough that a kill lands mid-work
         await asyncio.sleep(random.uniform(0.001, 0.01))
 
+    membership = {"instance_id": instance_id or None, "session_timeout_ms": int(session_timeout_ms)}
     harness = Harness(
-        bootstrap, pool, ("", inbox, effects), ping_model(topic), group, before_apply=slow
+        bootstrap,
+        pool,
+        ("", inbox, effects),
+        ping_model(topic),
+        group,
+        before_apply=slow,
+        fetch=membership,
     )
     async with harness:
         await asyncio.Event().wait()  # until killed
 
 
 if __name__ == "__main__":
-    asyncio.run(_serve(*sys.argv[1:7]))
+    asyncio.run(_serve(*sys.argv[1:9]))

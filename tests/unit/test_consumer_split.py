@@ -82,6 +82,30 @@ def test_the_batched_consumer_asks_the_broker_for_batches() -> None:
     assert prompt.group_id == batched.group_id == "booking"  # one group: one lag, one offset set
 
 
+def test_static_membership_is_off_unless_set_and_then_unique_per_instance_and_role() -> None:
+    runtime = service_runtime("booking")
+    runtime.processor = object()  # type: ignore[assignment]  # not run here
+
+    def members(port: int, given: str) -> list[str | None]:
+        runtime.settings = runtime.settings.model_copy(
+            update={"consumer_instance_id": given, "http_port": port}
+        )
+        return [
+            runtime._keyed_consumer(topics, units, batched=b).membership["group_instance_id"]
+            for topics, units, b in runtime.consumer_plan()
+        ]
+
+    assert members(8000, "") == [None, None]  # dynamic members, as before
+    assert members(8000, "local") == [
+        "local-8000-booking-consumer",
+        "local-8000-booking-batch-consumer",
+    ]
+    assert members(8010, "local") == [
+        "local-8010-booking-consumer",
+        "local-8010-booking-batch-consumer",
+    ]
+
+
 def test_the_health_status_adds_the_consumers_up() -> None:
     first, second = (_consumer_with(n) for n in ((3, 40, ["t-0"]), (1, 5, ["a-1"])))
     assert consumers_status([first, second]) == {

@@ -22,6 +22,12 @@ Modelled on Confluent's Parallel Consumer in key-ordering mode:
   is committed. The new owner starts at that offset; the inbox drops what it redelivers.
 * The broker being away is not fatal: the consumer keeps handling what it has, and starting,
   fetching and committing are retried with a capped backoff.
+* With an `instance_id` the consumer is a static member of its group (Kafka's
+  `group.instance.id`): started again under the same id after a crash, it takes back its own
+  partitions at once instead of waiting for the broker to time the dead member's session out.
+  Such a member does not leave the group when it stops: until it is back (or its session times
+  out) its partitions wait for it. Two live consumers must never share an id (the broker
+  fences the older one).
 """
 
 from __future__ import annotations
@@ -73,6 +79,8 @@ class KeyedConsumer:
         fetch_min_bytes: int = 1,
         fetch_wait_ms: int = 500,
         client_id: str | None = None,
+        instance_id: str | None = None,
+        session_timeout_ms: int = 10_000,
     ) -> None:
         self.bootstrap = bootstrap
         self.topics = topics
@@ -88,6 +96,11 @@ class KeyedConsumer:
         self.unit_size = unit_size
         self.drain_timeout = drain_timeout
         self.fetch = {"fetch_min_bytes": fetch_min_bytes, "fetch_max_wait_ms": fetch_wait_ms}
+        self.membership = {
+            "group_instance_id": instance_id,
+            "session_timeout_ms": session_timeout_ms,
+            "heartbeat_interval_ms": min(3_000, session_timeout_ms // 3),
+        }
         self.client_id = client_id or f"{group_id}-consumer"
         self.stats = ConsumerStats()
         self._works: dict[TopicPartition, PartitionWork] = {}
@@ -108,6 +121,7 @@ class KeyedConsumer:
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",
                 **self.fetch,
+                **self.membership,
             )
             consumer.subscribe(self.topics, listener=_Listener(self))
             try:

@@ -68,6 +68,12 @@ class ServiceSettings(BaseSettings):
     consumer_batch_fetch_min_bytes: int = Field(default=BATCH_FETCH_MIN_BYTES, ge=1)
     consumer_batch_fetch_wait_ms: int = Field(default=BATCH_FETCH_WAIT_MS, ge=1)
     consumer_batch_concurrency: int = Field(default=2, ge=1)
+    # Static membership of the consumer group (Kafka's group.instance.id), off when empty: an
+    # instance started again after a crash takes back its partitions at once instead of after
+    # the dead member's session (10 s). Unique per instance (a host name, a pod's name); the
+    # HTTP port and the consumer's role are added to it. A stopped instance's partitions then
+    # wait for it (or its session's end), so a scaled-down instance should not keep one.
+    consumer_instance_id: str = Field(default="", max_length=200, pattern=r"^[A-Za-z0-9._-]*$")
     relay_batch_size: int = Field(default=2000, ge=1)
     # The cyclic garbage collector's first threshold (allocations between young collections;
     # Python's default is 700). Once started, the service also freezes what it has built
