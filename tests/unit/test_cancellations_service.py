@@ -57,6 +57,7 @@ class Kernel:
 
     def __init__(self) -> None:
         self.disputed = False
+        self.returned: set[str] = set()  # extra charges whose dispute was lost
         self.increases: list[amendments.PaidIncrease] = []
         self.amendment_answers: list[tuple[str, uuid.UUID]] = []
         self.receipts: list[str] = []
@@ -66,9 +67,10 @@ class Kernel:
 def kernel(monkeypatch: pytest.MonkeyPatch) -> Kernel:
     kernel = Kernel()
 
-    async def check_not_disputed(uow: Any, row: Any) -> None:
+    async def check_cancellable(uow: Any, row: Any) -> set[str]:
         if kernel.disputed:
             raise BookingError(ErrorCode.PAYMENT_DISPUTED, "disputed")
+        return set(kernel.returned)
 
     async def paid_increases(uow: Any, booking_id: uuid.UUID) -> list[Any]:
         return list(kernel.increases)
@@ -79,7 +81,7 @@ def kernel(monkeypatch: pytest.MonkeyPatch) -> Kernel:
     async def issue_for_refund(uow: Any, env: Any, event: Any) -> None:
         kernel.receipts.append(event.refund_id)
 
-    monkeypatch.setattr(cancellations.disputes, "check_not_disputed", check_not_disputed)
+    monkeypatch.setattr(cancellations.disputes, "check_cancellable", check_cancellable)
     monkeypatch.setattr(cancellations.amendments, "paid_increases", paid_increases)
     monkeypatch.setattr(cancellations.amendments, "on_refund_succeeded", amendment_refund)
     monkeypatch.setattr(cancellations.amendments, "on_refund_failed", amendment_refund)
@@ -219,6 +221,35 @@ async def test_a_refund_is_split_over_the_payments_that_paid_the_booking(
     assert sum(r.amount for r in requests) == AMOUNT + 2_000
     assert requests[1].amount <= 2_000
     assert fake.cancellations.refunds[booking_id].requested == tuple(r.refund_id for r in requests)
+
+
+@pytest.mark.parametrize(
+    ("booked_ago", "starts_in", "decided"),
+    [
+        (timedelta(hours=1), timedelta(days=30), AMOUNT + 2_000),  # in grace: all of it
+        (timedelta(days=10), timedelta(days=2), (AMOUNT + 2_000) // 2),  # in a band: half
+    ],
+)
+async def test_an_extra_charge_the_bank_gave_back_counts_first_and_is_asked_of_no_one(
+    fake: FakeUnitOfWork,
+    kernel: Kernel,
+    booked_ago: timedelta,
+    starts_in: timedelta,
+    decided: int,
+) -> None:
+    """A lost dispute on an amendment's extra charge: the guest has that money back from the
+    bank, so the cancellation's refund counts it first and takes the rest from the checkout."""
+    booking_id = _booking(fake, booked_ago=booked_ago, starts_in=starts_in, amount=AMOUNT + 2_000)
+    kernel.increases = [amendments.PaidIncrease("pay_extra", 2_000)]
+    kernel.returned = {"pay_extra"}
+    await cancellations.cancel(fake.as_uow(), _guest(booking_id))
+    [(event, _)] = fake.outbox.added
+    requests = [event.refund, *event.additional_refunds]
+    assert [(r.refund_id, r.payment_id) for r in requests] == [(f"rf_{booking_id}_cancel", "pay_1")]
+    assert fake.cancellations.refunds[booking_id].decision.amount == decided
+    assert requests[0].amount == decided - 2_000
+    assert requests[0].lines  # the decision's lines go with the first request made
+    assert fake.cancellations.refunds[booking_id].requested == (f"rf_{booking_id}_cancel",)
 
 
 async def test_nothing_paid_means_nothing_to_refund(fake: FakeUnitOfWork, kernel: Kernel) -> None:

@@ -47,6 +47,14 @@ def blocks_refund(row: Mapping[str, Any]) -> bool:
     return is_open(row) or row["status"] == "lost"
 
 
+def returned_extra_charge(row: Mapping[str, Any], checkout_payment_id: str | None) -> bool:
+    """A lost dispute on a payment other than the booking's checkout (an amendment's extra
+    charge): the bank gave that charge back, so a cancellation refunds nothing from it and
+    counts it first toward its refund, and it no longer keeps the booking from being
+    cancelled. One on the checkout's payment still does (`blocks_refund`)."""
+    return row["status"] == "lost" and row["payment_id"] != checkout_payment_id
+
+
 def view(row: Mapping[str, Any] | None, *, staff: bool) -> dict[str, Any] | None:
     """The dispute as a booking shows it: `status` to its guest and host; staff (admin, trust)
     also see why and until when evidence is due."""

@@ -72,7 +72,21 @@ async def check_not_disputed(uow: UnitOfWork, booking: asyncpg.Record) -> None:
     """409 `payment_disputed` while a dispute is open on a payment of this booking, or after
     one was lost: the processor refuses refunds of a disputed charge, and the money is the
     dispute's to decide (lost: the bank gave it back already)."""
-    blocking = [d for d in await uow.bookings.disputes_of(booking) if disputes.blocks_refund(d)]
+    _refuse(
+        booking, [d for d in await uow.bookings.disputes_of(booking) if disputes.blocks_refund(d)]
+    )
+
+
+async def check_cancellable(uow: UnitOfWork, booking: asyncpg.Record) -> set[str]:
+    """`check_not_disputed` for a cancellation, which may go on past a lost dispute on an
+    amendment's extra charge (`disputes.returned_extra_charge`): those charges' payment ids."""
+    rows = await uow.bookings.disputes_of(booking)
+    returned = [d for d in rows if disputes.returned_extra_charge(d, booking["payment_id"])]
+    _refuse(booking, [d for d in rows if disputes.blocks_refund(d) and d not in returned])
+    return {d["payment_id"] for d in returned}
+
+
+def _refuse(booking: asyncpg.Record, blocking: list[asyncpg.Record]) -> None:
     if not blocking:
         return
     found = blocking[0]

@@ -15,7 +15,7 @@ too.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -140,11 +140,13 @@ async def estimate(
 async def cancel(uow: UnitOfWork, cmd: Cancel) -> dict[str, Any]:
     row = await _load(uow.bookings, cmd, lock=True)
     await amendments.check_not_charging(uow, row["booking_id"])  # 409 amendment_pending
-    await disputes.check_not_disputed(uow, row)  # 409 payment_disputed: it would refund
+    # 409 payment_disputed: it would refund disputed money; an extra charge whose dispute
+    # was lost is what the bank gave back already (`returned`).
+    returned = await disputes.check_cancellable(uow, row)
     now = datetime.now(UTC)
     decision, policy = decide(row, cmd, now)
     booking_id = str(row["booking_id"])
-    requests = await _refund_requests(uow, row, decision)
+    requests = await _refund_requests(uow, row, decision, returned)
     request = requests[0] if requests else None
     done = Booking.of(row).apply(TRIGGERS[cmd.by])  # as `lifecycle.change`
     await uow.cancellations.change_booking(
@@ -192,18 +194,24 @@ async def cancel(uow: UnitOfWork, cmd: Cancel) -> dict[str, Any]:
 
 
 async def _refund_requests(
-    uow: UnitOfWork, row: Row, decision: RefundDecision
+    uow: UnitOfWork, row: Row, decision: RefundDecision, returned: Collection[str]
 ) -> list[RefundRequest]:
-    """The refund split over the payments that paid the booking, first the checkout's."""
+    """The refund split over the payments that paid the booking, first the checkout's.
+
+    An extra charge in `returned` (its dispute was lost: the bank gave it back) is counted
+    first toward the refund and asked of no one: the guest has that money already."""
     booking_id = str(row["booking_id"])
     if not (decision.amount and row["payment_id"]):
         return []
     # What each payment can give back: the checkout payment paid the booking less its
     # applied increases, each of which an extra charge paid.
     increases = await amendments.paid_increases(uow, row["booking_id"])
-    payments = [row["payment_id"]] + [i.payment_id for i in increases]
-    capacities = [row["amount"] - sum(i.amount for i in increases)]
-    capacities += [i.amount for i in increases]
+    gone = [i for i in increases if i.payment_id in returned]
+    kept = [i for i in increases if i.payment_id not in returned]
+    payments = [i.payment_id for i in gone] + [row["payment_id"]] + [i.payment_id for i in kept]
+    capacities = [i.amount for i in gone] + [row["amount"] - sum(i.amount for i in increases)]
+    capacities += [i.amount for i in kept]
+    pieces = [p for p in allocate(decision, capacities) if p.payment_index >= len(gone)]
     return [
         RefundRequest(
             refund_id=refund_id(booking_id) + (f"_{n}" if n else ""),
@@ -218,7 +226,7 @@ async def _refund_requests(
             if n == 0
             else [],
         )
-        for n, piece in enumerate(allocate(decision, capacities))
+        for n, piece in enumerate(pieces)
     ]
 
 
