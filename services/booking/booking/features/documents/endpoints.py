@@ -75,8 +75,8 @@ class SigningProvider(Protocol):
 class _SigningFormRoute(APIRoute):
     """The signing form's edge: a form another site made a browser post gets 403, anything but
     a urlencoded form 415, a body over `body_limit` 413, and a form FastAPI cannot read 400,
-    each as a signer's page. The body
-    is read here first; FastAPI parses the form from that copy."""
+    each as a signer's page. The body is read here first; FastAPI parses the form from that
+    copy."""
 
     body_limit = 16_384
 
