@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run the Stripe simulator and the five services as local background processes:
-#   services.sh start|stop|status
+#   services.sh start|stop|status [component ...]
+# (components: stripesim booking payments finance disputes ops; none: all of them).
 # Pid files and logs live in .run/system/ (<name>.pid, <name>.log), next to the
 # system Kafka. Start order: simulator first (payments calls it), then the
 # services in CONVENTIONS.md order; stop goes in reverse. Packages that are not
@@ -108,17 +109,31 @@ start_one() {
     log "$c: healthy (pid $(<"$pidfile"))"
 }
 
+# The components named on the command line (in start order), or all of them; an unknown
+# name stops the script before anything is done.
+CHOSEN=()
+choose() {
+    local c k
+    for c in "$@"; do
+        [[ " ${COMPONENTS[*]} " == *" $c "* ]] ||
+            die "unknown component '$c' (components: ${COMPONENTS[*]})"
+    done
+    for k in "${COMPONENTS[@]}"; do
+        if (($# == 0)) || [[ " $* " == *" $k "* ]]; then CHOSEN+=("$k"); fi
+    done
+}
+
 start() {
     [[ -x "$PY" ]] || die ".venv missing: run 'make setup'"
     mkdir -p "$DIR"
     local c
-    for c in "${COMPONENTS[@]}"; do start_one "$c"; done
+    for c in "${CHOSEN[@]}"; do start_one "$c"; done
 }
 
 stop() {
     local i c
-    for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do
-        c="${COMPONENTS[i]}"
+    for ((i = ${#CHOSEN[@]} - 1; i >= 0; i--)); do
+        c="${CHOSEN[i]}"
         # The marker "-m <name>" makes sure we only ever signal our own process.
         stop_pidfile "$DIR/$c.pid" "-m $c" "$c" 20
     done
@@ -126,7 +141,7 @@ stop() {
 
 status() {
     local c pid port rc=0
-    for c in "${COMPONENTS[@]}"; do
+    for c in "${CHOSEN[@]}"; do
         port="$(port_of "$c")"
         if pid="$(pid_of "$DIR/$c.pid")"; then
             if ready "$c"; then log "$c: running (pid $pid, http://127.0.0.1:$port, healthy)"
@@ -142,9 +157,9 @@ status() {
 }
 
 cd "$ROOT"   # services run from the repo root whatever the caller's cwd
-case "${1:-}" in
-    start) start ;;
-    stop) stop ;;
-    status) status ;;
-    *) die "usage: $0 start|stop|status" ;;
+command="${1:-}"
+shift || true
+case "$command" in
+    start | stop | status) choose "$@"; "$command" ;;
+    *) die "usage: $0 start|stop|status [component ...]" ;;
 esac

@@ -18,8 +18,9 @@ from booking.service_layer import disputes
 BOOKING = {"booking_id": "bk_1", "payment_id": "pay_checkout"}
 
 
-def _dispute(payment_id: str, status: str) -> dict[str, Any]:
-    return {"payment_id": payment_id, "status": status, "rank": rules.rank_of(status)}
+def _dispute(payment_id: str, status: str, amount: int | None = None) -> dict[str, Any]:
+    rank = rules.rank_of(status)
+    return {"payment_id": payment_id, "status": status, "rank": rank, "amount": amount}
 
 
 def _uow(*rows: dict[str, Any]) -> Any:
@@ -33,14 +34,17 @@ def _uow(*rows: dict[str, Any]) -> Any:
 @pytest.mark.parametrize(
     ("rows", "returned"),
     [
-        ((), set()),
-        ((_dispute("pay_checkout", "won"), _dispute("pay_extra", "warning_closed")), set()),
-        ((_dispute("pay_extra", "lost"),), {"pay_extra"}),
-        ((_dispute("pay_extra", "lost"), _dispute("pay_more", "lost")), {"pay_extra", "pay_more"}),
+        ((), {}),
+        ((_dispute("pay_checkout", "won"), _dispute("pay_extra", "warning_closed")), {}),
+        ((_dispute("pay_extra", "lost", 700),), {"pay_extra": 700}),
+        (
+            (_dispute("pay_extra", "lost"), _dispute("pay_more", "lost", 50)),
+            {"pay_extra": None, "pay_more": 50},
+        ),
     ],
 )
 async def test_a_cancellation_goes_on_past_a_lost_extra_charge(
-    rows: tuple[dict[str, Any], ...], returned: set[str]
+    rows: tuple[dict[str, Any], ...], returned: dict[str, int | None]
 ) -> None:
     assert await disputes.check_cancellable(_uow(*rows), BOOKING) == returned
 

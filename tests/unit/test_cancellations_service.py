@@ -57,7 +57,8 @@ class Kernel:
 
     def __init__(self) -> None:
         self.disputed = False
-        self.returned: set[str] = set()  # extra charges whose dispute was lost
+        # Extra charges whose dispute was lost, with what the bank gave back (None: all).
+        self.returned: dict[str, int | None] = {}
         self.increases: list[amendments.PaidIncrease] = []
         self.amendment_answers: list[tuple[str, uuid.UUID]] = []
         self.receipts: list[str] = []
@@ -67,10 +68,10 @@ class Kernel:
 def kernel(monkeypatch: pytest.MonkeyPatch) -> Kernel:
     kernel = Kernel()
 
-    async def check_cancellable(uow: Any, row: Any) -> set[str]:
+    async def check_cancellable(uow: Any, row: Any) -> dict[str, int | None]:
         if kernel.disputed:
             raise BookingError(ErrorCode.PAYMENT_DISPUTED, "disputed")
-        return set(kernel.returned)
+        return dict(kernel.returned)
 
     async def paid_increases(uow: Any, booking_id: uuid.UUID) -> list[Any]:
         return list(kernel.increases)
@@ -223,33 +224,56 @@ async def test_a_refund_is_split_over_the_payments_that_paid_the_booking(
     assert fake.cancellations.refunds[booking_id].requested == tuple(r.refund_id for r in requests)
 
 
+IN_GRACE = (timedelta(hours=1), timedelta(days=30))  # all of it back
+IN_A_BAND = (timedelta(days=10), timedelta(days=2))  # half of it back
+
+
 @pytest.mark.parametrize(
-    ("booked_ago", "starts_in", "decided"),
+    ("when", "given_back", "decided"),
     [
-        (timedelta(hours=1), timedelta(days=30), AMOUNT + 2_000),  # in grace: all of it
-        (timedelta(days=10), timedelta(days=2), (AMOUNT + 2_000) // 2),  # in a band: half
+        (IN_GRACE, None, AMOUNT + 2_000),  # the whole extra charge
+        (IN_A_BAND, None, (AMOUNT + 2_000) // 2),
+        (IN_A_BAND, 500, (AMOUNT + 2_000) // 2),  # a dispute of part of it
     ],
 )
-async def test_an_extra_charge_the_bank_gave_back_counts_first_and_is_asked_of_no_one(
+async def test_what_the_bank_gave_back_of_an_extra_charge_counts_first_and_is_asked_of_no_one(
     fake: FakeUnitOfWork,
     kernel: Kernel,
-    booked_ago: timedelta,
-    starts_in: timedelta,
+    when: tuple[timedelta, timedelta],
+    given_back: int | None,
     decided: int,
 ) -> None:
     """A lost dispute on an amendment's extra charge: the guest has that money back from the
     bank, so the cancellation's refund counts it first and takes the rest from the checkout."""
+    booked_ago, starts_in = when
     booking_id = _booking(fake, booked_ago=booked_ago, starts_in=starts_in, amount=AMOUNT + 2_000)
     kernel.increases = [amendments.PaidIncrease("pay_extra", 2_000)]
-    kernel.returned = {"pay_extra"}
+    kernel.returned = {"pay_extra": given_back}
     await cancellations.cancel(fake.as_uow(), _guest(booking_id))
     [(event, _)] = fake.outbox.added
     requests = [event.refund, *event.additional_refunds]
     assert [(r.refund_id, r.payment_id) for r in requests] == [(f"rf_{booking_id}_cancel", "pay_1")]
     assert fake.cancellations.refunds[booking_id].decision.amount == decided
-    assert requests[0].amount == decided - 2_000
+    assert requests[0].amount == decided - (given_back or 2_000)
     assert requests[0].lines  # the decision's lines go with the first request made
     assert fake.cancellations.refunds[booking_id].requested == (f"rf_{booking_id}_cancel",)
+
+
+async def test_a_refund_that_needs_the_rest_of_a_lost_extra_charge_is_refused(
+    fake: FakeUnitOfWork, kernel: Kernel
+) -> None:
+    """The bank gave back 500 of a 2,000 charge; the processor refunds none of the other
+    1,500, so all of the booking cannot be refunded by card: nothing changes."""
+    booked_ago, starts_in = IN_GRACE
+    booking_id = _booking(fake, booked_ago=booked_ago, starts_in=starts_in, amount=AMOUNT + 2_000)
+    kernel.increases = [amendments.PaidIncrease("pay_extra", 2_000)]
+    kernel.returned = {"pay_extra": 500}
+    with pytest.raises(BookingError) as refused:
+        await cancellations.cancel(fake.as_uow(), _guest(booking_id))
+    assert refused.value.code == ErrorCode.PAYMENT_DISPUTED
+    assert "1500" in refused.value.message
+    assert fake.outbox.added == []
+    assert fake.bookings.bookings[booking_id]["status"] == "confirmed"
 
 
 async def test_nothing_paid_means_nothing_to_refund(fake: FakeUnitOfWork, kernel: Kernel) -> None:

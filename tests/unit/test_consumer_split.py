@@ -106,6 +106,16 @@ def test_static_membership_is_off_unless_set_and_then_unique_per_instance_and_ro
     ]
 
 
+def test_the_ops_projection_is_a_static_member_when_ops_is_one() -> None:
+    from ops.bootstrap import build_runtime
+
+    settings = service_runtime("ops").settings
+    for given, member in (("", None), ("local", "local-8004-ops-projection")):
+        configured = settings.model_copy(update={"consumer_instance_id": given, "http_port": 8004})
+        [projection] = build_runtime(configured).lag_sources  # type: ignore[arg-type]
+        assert projection.instance_id == member  # type: ignore[attr-defined]
+
+
 def test_the_health_status_adds_the_consumers_up() -> None:
     first, second = (_consumer_with(n) for n in ((3, 40, ["t-0"]), (1, 5, ["a-1"])))
     assert consumers_status([first, second]) == {

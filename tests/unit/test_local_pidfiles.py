@@ -57,3 +57,22 @@ def test_a_pidfile_without_a_pid_names_nothing(tmp_path: Path) -> None:
     (tmp_path / "c.pid").write_text("not a pid\n")
     assert _pid_of(tmp_path / "c.pid").returncode != 0
     assert _pid_of(tmp_path / "missing.pid").returncode != 0
+
+
+SERVICES_SH = ROOT / "deploy" / "local" / "services.sh"
+
+
+def test_services_sh_takes_the_components_it_is_given_and_refuses_unknown_ones() -> None:
+    """`services.sh stop payments` stopped the whole stack: the name was ignored. Now the
+    named components alone are acted on, and an unknown name stops the script before it
+    does anything."""
+    shown = subprocess.run(
+        ["bash", str(SERVICES_SH), "status", "ops"], capture_output=True, text=True, timeout=60
+    )
+    assert [line.split(":")[0] for line in shown.stdout.splitlines()] == ["==> ops"], shown
+    refused = subprocess.run(
+        ["bash", str(SERVICES_SH), "stop", "paymnets"], capture_output=True, text=True, timeout=60
+    )
+    assert refused.returncode == 1
+    assert "unknown component 'paymnets'" in refused.stderr
+    assert "stopping" not in refused.stdout + refused.stderr

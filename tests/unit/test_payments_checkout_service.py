@@ -123,7 +123,7 @@ async def test_a_declined_card_records_a_failed_payment_with_the_banks_reason(
                 "Please attach a PaymentMethod of one of the following types: us_bank_account.",
                 "payment_method",
             ),
-            "The payment could not be made with this payment method (stripe_invalid_request).",
+            "The payment could not be made with this payment method.",
         ),
         (  # a card error's message is written for the payer
             stripe.CardError("Your card has expired.", "exp_month", "expired_card"),

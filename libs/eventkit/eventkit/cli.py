@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 import logging
@@ -15,6 +16,7 @@ from typing import Any, TypeVar
 import uvicorn
 from fastapi import FastAPI
 from pydantic import BaseModel, TypeAdapter, ValidationError
+from uvicorn.server import STARTUP_FAILURE
 
 from eventkit.http_protocol import HttpProtocol
 from eventkit.logs import setup_logging
@@ -95,7 +97,7 @@ def service_main(
     setup_tracing(name)
     service = runtime(config)
     service.settles_heap = True
-    uvicorn.run(
+    server = uvicorn.Config(
         app(service),
         host=config.http_host,
         port=config.http_port,
@@ -103,7 +105,15 @@ def service_main(
         log_level="warning",
         log_config=None,  # uvicorn's lines go through the root handler: JSON like the others
     )
-    return 0
+    # The port first, then the consumers (the app's start): a second instance given a port
+    # already taken exits here, before it joins a consumer group under the first one's static
+    # membership (<SERVICE>_CONSUMER_INSTANCE_ID), which would fence the first.
+    sock = server.bind_socket()  # logs why and exits 3 (uvicorn's STARTUP_FAILURE) when taken
+    serving = uvicorn.Server(server)
+    with contextlib.suppress(KeyboardInterrupt):
+        serving.run(sockets=[sock])
+    # As uvicorn.run: a start that failed (the app's lifespan refused) is the process's failure.
+    return 0 if serving.started else STARTUP_FAILURE
 
 
 def _stopped_reading_is_fine(handler: Callable[[Any], int], args: Any) -> int:

@@ -185,14 +185,8 @@ class ServiceRuntime:
             fetch_min_bytes=min_bytes,
             fetch_wait_ms=wait_ms,
             client_id=client_id,
-            instance_id=self.instance_id(client_id),
+            instance_id=s.consumer_instance(client_id),
         )
-
-    def instance_id(self, client_id: str) -> str | None:
-        """The consumer's static membership (`consumer_instance_id`, unset: none): the setting,
-        the HTTP port (two instances on one host differ in it) and the consumer's role."""
-        given = self.settings.consumer_instance_id
-        return f"{given}-{self.settings.http_port}-{client_id}" if given else None
 
     @property
     def consumed_topics(self) -> list[str]:

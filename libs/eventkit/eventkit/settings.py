@@ -84,6 +84,12 @@ class ServiceSettings(BaseSettings):
     # is the gateway's too, so `python -m booking token --role ...` tokens work everywhere.
     jwt_secret: str = Field(default=DEV_JWT_SECRET, min_length=32)
 
+    def consumer_instance(self, client_id: str) -> str | None:
+        """A consumer's static membership (`consumer_instance_id`; unset: none): the setting,
+        the HTTP port (two instances on one host differ in it) and the consumer's role."""
+        given = self.consumer_instance_id
+        return f"{given}-{self.http_port}-{client_id}" if given else None
+
 
 class OffPathSettings(ServiceSettings):
     """A service off the checkout's path (finance, disputes, ops)."""

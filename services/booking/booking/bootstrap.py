@@ -219,7 +219,11 @@ def build_app(runtime: ServiceRuntime) -> FastAPI:
     esign = runtime.state["esign"]
     if isinstance(esign, BuiltinESignProvider):
         app.include_router(
-            build_signing_router(esign, forwarded_for_hops=settings.forwarded_for_hops)
+            build_signing_router(
+                esign,
+                forwarded_for_hops=settings.forwarded_for_hops,
+                public_base_url=settings.public_base_url,
+            )
         )
     else:
         app.include_router(build_dropbox_sign_router(runtime.state["documents"], ack=CALLBACK_ACK))

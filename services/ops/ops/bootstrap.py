@@ -41,6 +41,7 @@ def build_runtime(settings: OpsSettings) -> ServiceRuntime:
         settings.projection_group,
         fetch_min_bytes=settings.consumer_fetch_min_bytes,
         fetch_wait_ms=settings.consumer_fetch_wait_ms,
+        instance_id=settings.consumer_instance(Projection.CLIENT_ID),
     )
 
     async def project(runtime: ServiceRuntime, stop: asyncio.Event) -> None:

@@ -49,9 +49,9 @@ def blocks_refund(row: Mapping[str, Any]) -> bool:
 
 def returned_extra_charge(row: Mapping[str, Any], checkout_payment_id: str | None) -> bool:
     """A lost dispute on a payment other than the booking's checkout (an amendment's extra
-    charge): the bank gave that charge back, so a cancellation refunds nothing from it and
-    counts it first toward its refund, and it no longer keeps the booking from being
-    cancelled. One on the checkout's payment still does (`blocks_refund`)."""
+    charge): the bank gave (the dispute's amount of) that charge back, so a cancellation
+    refunds nothing from it and counts that first toward its refund, and it no longer keeps the
+    booking from being cancelled. One on the checkout's payment still does (`blocks_refund`)."""
     return row["status"] == "lost" and row["payment_id"] != checkout_payment_id
 
 

@@ -77,13 +77,14 @@ async def check_not_disputed(uow: UnitOfWork, booking: asyncpg.Record) -> None:
     )
 
 
-async def check_cancellable(uow: UnitOfWork, booking: asyncpg.Record) -> set[str]:
+async def check_cancellable(uow: UnitOfWork, booking: asyncpg.Record) -> dict[str, int | None]:
     """`check_not_disputed` for a cancellation, which may go on past a lost dispute on an
-    amendment's extra charge (`disputes.returned_extra_charge`): those charges' payment ids."""
+    amendment's extra charge (`disputes.returned_extra_charge`): those charges' payment ids,
+    each with the amount the bank gave back (None: the facts did not say, the whole charge)."""
     rows = await uow.bookings.disputes_of(booking)
     returned = [d for d in rows if disputes.returned_extra_charge(d, booking["payment_id"])]
     _refuse(booking, [d for d in rows if disputes.blocks_refund(d) and d not in returned])
-    return {d["payment_id"] for d in returned}
+    return {d["payment_id"]: d["amount"] for d in returned}
 
 
 def _refuse(booking: asyncpg.Record, blocking: list[asyncpg.Record]) -> None:

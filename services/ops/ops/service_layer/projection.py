@@ -75,11 +75,22 @@ def to_rows(
 
 
 class Projection:
+    CLIENT_ID = "ops-projection"
+
     def __init__(
-        self, bootstrap: str, group: str, *, fetch_min_bytes: int = 1, fetch_wait_ms: int = 500
+        self,
+        bootstrap: str,
+        group: str,
+        *,
+        fetch_min_bytes: int = 1,
+        fetch_wait_ms: int = 500,
+        instance_id: str | None = None,
     ) -> None:
         self.bootstrap = bootstrap
         self.group = group
+        # A static member of its group (`OPS_CONSUMER_INSTANCE_ID`, eventkit.keyed_consumer):
+        # started again after a crash, it takes its partitions back at once.
+        self.instance_id = instance_id
         # The broker answers a fetch once this much waits, or after this long: each batch is
         # one transaction and one offset commit (OpsSettings sets a quarter of a second).
         self.fetch = {"fetch_min_bytes": fetch_min_bytes, "fetch_max_wait_ms": fetch_wait_ms}
@@ -120,7 +131,8 @@ class Projection:
                 group_id=self.group,
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",
-                client_id="ops-projection",
+                client_id=self.CLIENT_ID,
+                group_instance_id=self.instance_id,
                 **self.fetch,
             )
             self._committed.clear()  # partitions may be assigned afresh

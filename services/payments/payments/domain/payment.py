@@ -120,11 +120,10 @@ def authorization_outcome(authorized: bool, needs_action: bool) -> PaymentStatus
     return S.REQUIRES_ACTION if needs_action else S.FAILED
 
 
-def refused_sentence(code: str) -> str:
-    """What the payer is told when Stripe refused the call itself (not a card decline): its
-    message is written for developers (which parameter, which type), so the payer gets this
-    sentence and the code, and the platform's log keeps Stripe's text."""
-    return f"The payment could not be made with this payment method ({code})."
+# What the payer is told when Stripe refused the call itself (not a card decline): its message
+# is written for developers (which parameter, which type), so the payer gets this sentence
+# beside the code (booking's `failure_reason`), and the platform's log keeps Stripe's text.
+REFUSED_SENTENCE = "The payment could not be made with this payment method."
 
 
 def next_status(current: str, trigger: PaymentTrigger) -> PaymentStatus:

@@ -18,7 +18,7 @@ from payments.adapters.stripe_gateway import (
     StripeGatewayError,
 )
 from payments.domain.checkout import Checkout
-from payments.domain.payment import authorization_outcome, refused_sentence
+from payments.domain.payment import REFUSED_SENTENCE, authorization_outcome
 from payments.service_layer import card_actions
 from payments.service_layer.deposits import Deposits
 from payments.service_layer.unit_of_work import UnitOfWork
@@ -145,7 +145,7 @@ def _failure_columns(
     if not ok and error is not None:
         # The payer sees this (booking's `failure_detail`): Stripe's developer text of a
         # refused request (a wrong parameter, a payment method of another type) is logged.
-        code, message = error.code, error.customer_message or refused_sentence(error.code)
+        code, message = error.code, error.customer_message or REFUSED_SENTENCE
         if error.customer_message is None:
             log.warning("stripe refused the checkout's payment: %s: %s", code, error.message)
     elif not ok and result is not None:

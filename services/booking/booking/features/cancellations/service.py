@@ -15,7 +15,7 @@ too.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -194,12 +194,14 @@ async def cancel(uow: UnitOfWork, cmd: Cancel) -> dict[str, Any]:
 
 
 async def _refund_requests(
-    uow: UnitOfWork, row: Row, decision: RefundDecision, returned: Collection[str]
+    uow: UnitOfWork, row: Row, decision: RefundDecision, returned: Mapping[str, int | None]
 ) -> list[RefundRequest]:
     """The refund split over the payments that paid the booking, first the checkout's.
 
-    An extra charge in `returned` (its dispute was lost: the bank gave it back) is counted
-    first toward the refund and asked of no one: the guest has that money already."""
+    What the bank gave back of an extra charge in `returned` (its dispute was lost) is counted
+    first toward the refund and asked of no one: the guest has that money already. The rest
+    of such a charge cannot be refunded (the processor refuses refunds of a disputed charge):
+    a refund that would need it is refused with 409 `payment_disputed`."""
     booking_id = str(row["booking_id"])
     if not (decision.amount and row["payment_id"]):
         return []
@@ -209,8 +211,16 @@ async def _refund_requests(
     gone = [i for i in increases if i.payment_id in returned]
     kept = [i for i in increases if i.payment_id not in returned]
     payments = [i.payment_id for i in gone] + [row["payment_id"]] + [i.payment_id for i in kept]
-    capacities = [i.amount for i in gone] + [row["amount"] - sum(i.amount for i in increases)]
+    capacities = [min(returned[i.payment_id] or i.amount, i.amount) for i in gone]
+    capacities += [row["amount"] - sum(i.amount for i in increases)]
     capacities += [i.amount for i in kept]
+    if decision.amount > sum(capacities):
+        raise BookingError(
+            ErrorCode.PAYMENT_DISPUTED,
+            f"the refund of booking {booking_id} would need {decision.amount - sum(capacities)} "
+            "of an extra charge whose dispute was lost for part of it: the rest of that charge "
+            "cannot be refunded by card",
+        )
     pieces = [p for p in allocate(decision, capacities) if p.payment_index >= len(gone)]
     return [
         RefundRequest(

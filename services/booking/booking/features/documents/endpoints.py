@@ -9,7 +9,7 @@ records the decision through
 form a browser says another site made it post (`eventkit.forms`) is refused with 403 as well, so
 a page that learned the link cannot sign in the signer's browser. Envelopes no longer
 open (signed, declined, expired, voided) get a status page. Pages are self-contained HTML with
-a strict CSP, no framing, no referrer (the token is in the URL) and no caching.
+a strict CSP, no framing, no referrer to other sites (the token is in the URL) and no caching.
 """
 
 from __future__ import annotations
@@ -41,7 +41,9 @@ SECURITY_HEADERS = {
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # The token is in the URL: no other site may see it. The page's own form then says where
+    # it comes from (`Origin`), which `eventkit.forms` checks.
+    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
 FORM_TYPE = "application/x-www-form-urlencoded"
@@ -79,6 +81,7 @@ class _SigningFormRoute(APIRoute):
     copy."""
 
     body_limit = 16_384
+    public_base_url: str | None = None  # the address signing links name: this server too
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -98,7 +101,8 @@ class _SigningFormRoute(APIRoute):
         return handle
 
     async def _refusal(self, request: Request) -> Response | None:
-        if foreign_source(request.headers) is not None:
+        also = (self.public_base_url,) if self.public_base_url else ()
+        if foreign_source(request.headers, also) is not None:
             return _message(403, "Not sent from this page", "Open the signing link and sign there.")
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type != FORM_TYPE:
@@ -112,13 +116,21 @@ class _SigningFormRoute(APIRoute):
 
 
 def build_signing_router(
-    provider: SigningProvider, *, forwarded_for_hops: int = 0, max_body_bytes: int = 16_384
+    provider: SigningProvider,
+    *,
+    forwarded_for_hops: int = 0,
+    max_body_bytes: int = 16_384,
+    public_base_url: str | None = None,
 ) -> APIRouter:
     """`forwarded_for_hops`: how many trusted reverse proxies sit in front (0: use the socket
-    peer, ignore `X-Forwarded-For`)."""
+    peer, ignore `X-Forwarded-For`); `public_base_url`: the address the signing links name,
+    whose forms count as this page's own even when a proxy gave the request another `Host`."""
+
+    given = public_base_url
 
     class Route(_SigningFormRoute):
         body_limit = max_body_bytes
+        public_base_url = given
 
     # HTML, not API; the form is checked before FastAPI reads it (`_SigningFormRoute`).
     router = APIRouter(tags=["e-signature"], include_in_schema=False, route_class=Route)
