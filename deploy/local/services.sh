@@ -48,7 +48,7 @@ env_of() {
             echo "${c^^}_HTTP_PORT=$(port_of "$c")"
             # A static member of its consumer group: started again after kill -9, it takes
             # back its partitions at once, not after the dead member's session (10 s).
-            echo "${c^^}_CONSUMER_INSTANCE_ID=${CONSUMER_INSTANCE_ID:-local}"
+            echo "${c^^}_CONSUMER_INSTANCE_ID=${CONSUMER_INSTANCE_ID-local}"
             if [[ "$c" == finance ]]; then
                 # Finance follows the simulator's clock, so moving simulated time
                 # (POST /_sim/clock/advance) moves payout due times and reserves too.
