@@ -5,19 +5,16 @@ must still get its own form through."""
 
 from __future__ import annotations
 
-import asyncio
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 
 from booking.adapters.esign.base import EnvelopeStatus
 from booking.features.documents.endpoints import build_signing_router
 from tests.integration.test_esign_builtin import Setup, create, esign, link
-from tests.support.poll import wait_for
+from tests.support.servers import serve_here
 
 pytestmark = pytest.mark.integration
 
@@ -27,30 +24,11 @@ HAS_CHROMIUM = CHROMIUM.exists()
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
 
 
-async def _served(app: FastAPI) -> AsyncIterator[str]:
-    """`app` under uvicorn on this test's event loop (the provider's pool is bound to it)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        await wait_for(lambda: _started(server), timeout=15, interval=0.02)
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, timeout=10)
-        sock.close()
-
-
-async def _started(server: uvicorn.Server) -> bool:
-    return server.started
-
-
 @pytest.fixture
 async def signing_page(esign: Setup) -> AsyncIterator[str]:
     app = FastAPI()
     app.include_router(build_signing_router(esign.provider))
-    async for url in _served(app):
+    async with serve_here(app, "the signing page") as url:
         yield url
 
 

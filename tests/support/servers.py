@@ -1,17 +1,19 @@
 """The one threaded server of the tests: an ASGI app under uvicorn in a background thread, on a
-free port of 127.0.0.1, for as long as the `with` block (or the fixture that wraps it) runs."""
+free port of 127.0.0.1, for as long as the `with` block (or the fixture that wraps it) runs;
+and its twin on the test's own event loop (`serve_here`), for an app whose pool is bound to it."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import uvicorn
 
-from tests.support.poll import wait_until
+from tests.support.poll import wait_for, wait_until
 
 
 @contextlib.contextmanager
@@ -36,4 +38,25 @@ def serve(app: Any, what: str = "the app") -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+        sock.close()
+
+
+@contextlib.asynccontextmanager
+async def serve_here(app: Any, what: str = "the app") -> AsyncIterator[str]:
+    """Serve ``app`` (lifespan off) on the running event loop and yield its base URL."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+
+    async def started() -> bool:
+        assert not task.done(), f"{what} stopped while starting"
+        return server.started
+
+    try:
+        await wait_for(started, timeout=15, interval=0.02)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, timeout=10)
         sock.close()
