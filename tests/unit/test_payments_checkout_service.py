@@ -132,9 +132,17 @@ async def test_a_declined_card_records_a_failed_payment_with_the_banks_reason(
     ],
 )
 async def test_what_the_payer_is_told_of_a_refused_checkout_is_written_for_them(
-    fake: FakeUnitOfWork, error: stripe.StripeError, shown: str
+    fake: FakeUnitOfWork, error: stripe.StripeError, shown: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    await _record_checkout(fake, Authorization("cus_1", None, error=translate_error(error)))
+    with caplog.at_level("WARNING", logger="payments.card_authorizations"):
+        await _record_checkout(fake, Authorization("cus_1", None, error=translate_error(error)))
+    # Stripe's text for developers stays in the log, with the payment it was about.
+    logged = [r.getMessage() for r in caplog.records if r.name == "payments.card_authorizations"]
+    if shown == error.user_message:
+        assert logged == []
+    else:
+        [line] = logged
+        assert PAYMENT in line and BOOKING in line and str(error.user_message) in line
 
     payment = fake.payments.rows[PAYMENT]
     assert payment["status"] == PaymentStatus.FAILED

@@ -123,6 +123,17 @@ def attempt_columns(
     checkout's, the customer (what an off-session charge of the booking needs later), and why
     it failed (nothing when `ok`). Each kind adds its status, its intent, the card or the bank
     account."""
+    if not ok and auth.error is not None and auth.error.customer_message is None:
+        # The payer is shown REFUSED_SENTENCE (`_failure_columns`); Stripe's own text is kept
+        # here, with the ids support looks for.
+        log.warning(
+            "stripe refused payment %s of booking %s: %s: %s (request %s)",
+            checkout.payment_id,
+            checkout.booking_id,
+            auth.error.code,
+            auth.error.message,
+            auth.error.request_id,
+        )
     return {
         **repository.checkout_payment(checkout, env.correlation_id),
         "customer_id": auth.customer_id,
@@ -146,8 +157,6 @@ def _failure_columns(
         # The payer sees this (booking's `failure_detail`): Stripe's developer text of a
         # refused request (a wrong parameter, a payment method of another type) is logged.
         code, message = error.code, error.customer_message or REFUSED_SENTENCE
-        if error.customer_message is None:
-            log.warning("stripe refused the checkout's payment: %s: %s", code, error.message)
     elif not ok and result is not None:
         code = result.failure_code
         if status_is_code:
