@@ -37,9 +37,9 @@ async def payment_secured(
 ) -> None:
     """`row`: the single booking, locked. Confirm it or ask the host."""
     cause = Cause.of(env)
-    if row["status"] != BookingStatus.PENDING_PAYMENT and row["payment_id"] == event.payment_id:
-        return  # the payment this booking moved on with, told again: nothing to do
     if row["status"] != BookingStatus.PENDING_PAYMENT:
+        if row["payment_id"] == event.payment_id:
+            return  # the payment this booking moved on with, told again: nothing to do
         # The booking ended meanwhile: the authorization must not be left hanging (no
         # transition: the booking stays as it is).
         detail = f"booking is {row['status']}"
