@@ -55,10 +55,10 @@ def _proc_cpu(pid: int | str) -> float:
 
 def _cpu_seconds() -> dict[str, float]:
     """CPU seconds (user + system) each process of `make up` has used so far, Postgres and this
-    load generator included. Postgres counts the backends of the system's own database only
-    (`postgres:<pid>`, summed by `_used`): the cluster is shared with the test suites of other
-    checkouts (their backends are not this system's cost) and its background processes serve
-    every database."""
+    load generator included. Postgres counts the backends and autovacuum workers of the system's
+    own database only (`postgres:<pid>`, summed by `_used`): the cluster is shared with the test
+    suites of other checkouts (their backends are not this system's cost) and its background
+    processes serve every database."""
     used: dict[str, float] = {}
     for name in PROCESSES:
         try:
@@ -69,9 +69,11 @@ def _cpu_seconds() -> dict[str, float]:
         try:
             if Path(f"/proc/{pid}/comm").read_text().strip() != "postgres":
                 continue
-            # A backend's title: "postgres: 15/main: <role> <database> <client> <state>".
+            # A backend's title: "postgres: 15/main: <role> <database> <client> <state>";
+            # an autovacuum worker's: "postgres: 15/main: autovacuum worker <database>".
             title = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").split()
-            if len(title) > 3 and title[3].decode() == SYSTEM_DB:
+            autovacuum = title[2:4] == [b"autovacuum", b"worker"]
+            if (title[4:5] if autovacuum else title[3:4]) == [SYSTEM_DB.encode()]:
                 used[f"postgres:{pid}"] = _proc_cpu(pid)
         except OSError:
             continue  # ended meanwhile

@@ -160,3 +160,50 @@ def check_values_v1(table: str, name: str) -> list[str]:
         .scalar()
     )
     return re.findall(r"'([a-z_]+)'", definition or "")
+
+
+# Planner statistics sized for tables that grow with every checkout. ANALYZE samples 300 rows per
+# unit of a column's statistics target (the default 100: 30,000 rows) and sorts each column's
+# sample; autovacuum runs it each time a tenth of a table has changed, and since a checkout writes
+# rows to dozens of tables they cross that line together. At the default those bursts took a third
+# of a core for 20 s at 50 checkouts/s (docs/benchmarks.md). Documents (json, jsonb) and payloads
+# (bytea) are never compared in a WHERE: no statistics. Every other column, and each expression of
+# an expression index, keeps common values and a histogram of 25.
+
+
+def statistics_targets_v1(schema: str) -> tuple[Step, Step]:
+    """The revision that gives every column of `schema`'s tables, and every expression of its
+    indexes, an explicit statistics target: 0 for json, jsonb and bytea, 25 for the rest
+    (downgrade: the server's default again). A later revision that adds tables or columns calls
+    it again; it sets all of them. Frozen (v1): never change it once a revision calls it."""
+    typed = "CASE WHEN t.typname IN ('json', 'jsonb', 'bytea') THEN 0 ELSE 25 END"
+    return statements_v1([_statistics(schema, typed, 25)], [_statistics(schema, "-1", -1)])
+
+
+def _statistics(schema: str, column_target: str, expression_target: int) -> str:
+    return f"""
+        DO $$
+        DECLARE c record;
+        BEGIN
+            FOR c IN
+                SELECT a.attrelid::regclass AS rel, a.attname, {column_target} AS target
+                FROM pg_attribute a
+                JOIN pg_class r ON r.oid = a.attrelid
+                JOIN pg_type t ON t.oid = a.atttypid
+                WHERE r.relnamespace = '{schema}'::regnamespace AND r.relkind IN ('r', 'p')
+                  AND a.attnum > 0 AND NOT a.attisdropped
+            LOOP
+                EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET STATISTICS %s',
+                               c.rel, c.attname, c.target);
+            END LOOP;
+            FOR c IN
+                SELECT i.indexrelid::regclass AS rel, a.attnum
+                FROM pg_index i
+                JOIN pg_class r ON r.oid = i.indexrelid
+                JOIN pg_attribute a ON a.attrelid = i.indexrelid AND a.attnum > 0
+                WHERE r.relnamespace = '{schema}'::regnamespace AND i.indkey[a.attnum - 1] = 0
+            LOOP
+                EXECUTE format('ALTER INDEX %s ALTER COLUMN %s SET STATISTICS {expression_target}',
+                               c.rel, c.attnum);
+            END LOOP;
+        END $$"""

@@ -1083,3 +1083,58 @@ ALTER TABLE booking.listings ADD COLUMN catalog_at timestamptz;
 -- downgrade
 ALTER TABLE booking.listings DROP COLUMN catalog_at;
 
+-- migration 0029_statistics_targets.py
+-- upgrade
+DO $$
+        DECLARE c record;
+        BEGIN
+            FOR c IN
+                SELECT a.attrelid::regclass AS rel, a.attname, CASE WHEN t.typname IN ('json', 'jsonb', 'bytea') THEN 0 ELSE 25 END AS target
+                FROM pg_attribute a
+                JOIN pg_class r ON r.oid = a.attrelid
+                JOIN pg_type t ON t.oid = a.atttypid
+                WHERE r.relnamespace = 'booking'::regnamespace AND r.relkind IN ('r', 'p')
+                  AND a.attnum > 0 AND NOT a.attisdropped
+            LOOP
+                EXECUTE format('ALTER TABLE %%s ALTER COLUMN %%I SET STATISTICS %%s',
+                               c.rel, c.attname, c.target);
+            END LOOP;
+            FOR c IN
+                SELECT i.indexrelid::regclass AS rel, a.attnum
+                FROM pg_index i
+                JOIN pg_class r ON r.oid = i.indexrelid
+                JOIN pg_attribute a ON a.attrelid = i.indexrelid AND a.attnum > 0
+                WHERE r.relnamespace = 'booking'::regnamespace AND i.indkey[a.attnum - 1] = 0
+            LOOP
+                EXECUTE format('ALTER INDEX %%s ALTER COLUMN %%s SET STATISTICS 25',
+                               c.rel, c.attnum);
+            END LOOP;
+        END $$;
+
+-- downgrade
+DO $$
+        DECLARE c record;
+        BEGIN
+            FOR c IN
+                SELECT a.attrelid::regclass AS rel, a.attname, -1 AS target
+                FROM pg_attribute a
+                JOIN pg_class r ON r.oid = a.attrelid
+                JOIN pg_type t ON t.oid = a.atttypid
+                WHERE r.relnamespace = 'booking'::regnamespace AND r.relkind IN ('r', 'p')
+                  AND a.attnum > 0 AND NOT a.attisdropped
+            LOOP
+                EXECUTE format('ALTER TABLE %%s ALTER COLUMN %%I SET STATISTICS %%s',
+                               c.rel, c.attname, c.target);
+            END LOOP;
+            FOR c IN
+                SELECT i.indexrelid::regclass AS rel, a.attnum
+                FROM pg_index i
+                JOIN pg_class r ON r.oid = i.indexrelid
+                JOIN pg_attribute a ON a.attrelid = i.indexrelid AND a.attnum > 0
+                WHERE r.relnamespace = 'booking'::regnamespace AND i.indkey[a.attnum - 1] = 0
+            LOOP
+                EXECUTE format('ALTER INDEX %%s ALTER COLUMN %%s SET STATISTICS -1',
+                               c.rel, c.attnum);
+            END LOOP;
+        END $$;
+
