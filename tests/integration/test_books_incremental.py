@@ -27,20 +27,23 @@ PENDING = "asset:stripe_balance:pending"
 books = test_books.books  # the fixture: a `Books` on its own currency and cursor
 
 
-async def _backdated_journal(books: Books, charge: str, amount: int) -> None:
-    """A journal on `charge` stamped a day back: a change made before the last match read, which
-    only a full round sees (no service posts like this; it stands for anything the incremental
-    match would miss)."""
+async def journal_on(
+    books: Books, charge: str, amount: int, ago: timedelta = timedelta(days=1)
+) -> None:
+    """A journal on `charge` stamped `ago` back: by default a change made before the last match
+    read, which only a full round sees (no service posts like this; it stands for anything the
+    incremental match would miss)."""
     journal_id = uuid.uuid4()
     async with books.pool.acquire() as conn, conn.transaction():
         await conn.execute(
             "INSERT INTO finance.journals (journal_id, kind, source_event_id, currency, "
             "stripe_object_id, posted_at) VALUES ($1, 'test_backdated', $2, $3, $4, "
-            "now() - interval '1 day')",
+            "now() - $5::interval)",
             journal_id,
             uuid.uuid4(),
             books.currency,
             charge,
+            ago,
         )
         await conn.execute(
             "INSERT INTO finance.postings (journal_id, account, amount, currency) "
@@ -70,8 +73,12 @@ async def test_a_round_judges_what_changed_and_a_full_round_judges_everything(
     _, first = await prompt.run(books.pool)
     assert first.full  # a cursor's first match judges everything
     assert await books.open_exceptions() == []
+    # The first round's import touched the charge after its listing began, the moment that
+    # round judged as of: the second round judges it again; nothing touches it after that.
+    _, second = await prompt.run(books.pool)
+    assert not second.full and second.judged >= 1
 
-    await _backdated_journal(books, charge, 500)
+    await journal_on(books, charge, 500)
     _, quiet = await prompt.run(books.pool)
     assert not quiet.full
     assert await books.open_exceptions() == []  # nothing touched the charge since the last match
@@ -85,7 +92,7 @@ async def test_a_round_judges_what_changed_and_a_full_round_judges_everything(
     assert not again.full and [e["exception_id"] for e in await books.open_exceptions()] == [
         mismatch["exception_id"]
     ]
-    await _backdated_journal(books, charge, -500)  # corrected, unseen by the touched scan...
+    await journal_on(books, charge, -500)  # corrected, unseen by the touched scan...
     await prompt.run(books.pool)
     assert await books.open_exceptions() == []  # ...but its open exception is judged: resolved
 

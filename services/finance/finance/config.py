@@ -32,7 +32,7 @@ class FinanceSettings(FollowedClockSettings, OffPathSettings):
     recon_poll_seconds: float = Field(default=2, gt=0)
     # Re-read this far behind the import's cursor (finance.domain.reconciliation.LOOKBACK).
     recon_lookback_seconds: float = Field(default=LOOKBACK.total_seconds(), ge=0)
-    # Judge an object once it is this old (finance.domain.reconciliation.GRACE).
+    # Judge an object once its newest fact is this old (finance.domain.reconciliation.GRACE).
     recon_grace_seconds: float = Field(default=GRACE.total_seconds(), ge=0)
     # A business day starts at this UTC time of day (HH:MM).
     close_cutoff: str = Field(default="00:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")

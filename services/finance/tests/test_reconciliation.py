@@ -15,7 +15,7 @@ GRACE = timedelta(seconds=30)
 
 
 def view(oid: str = "ch_1", **sides: object) -> ObjectView:
-    return ObjectView(object_id=oid, first_seen=OLD, **sides)  # type: ignore[arg-type]
+    return ObjectView(object_id=oid, last_seen=OLD, **sides)  # type: ignore[arg-type]
 
 
 def kinds(v: ObjectView) -> list[ExceptionKind]:
@@ -75,7 +75,7 @@ def test_ledger_and_stripe_without_a_payments_request_is_not_requested_but_payou
 
 
 def test_an_object_inside_the_grace_period_is_not_judged_yet() -> None:
-    v = ObjectView("re_5", Side(-1, "usd"), None, None, first_seen=NOW - timedelta(seconds=5))
+    v = ObjectView("re_5", Side(-1, "usd"), None, None, last_seen=NOW - timedelta(seconds=5))
     assert kinds(v) == []
 
 

@@ -194,12 +194,12 @@ s AS (
            min(currency) AS currency, count(DISTINCT currency) AS currencies,
            array_agg(DISTINCT type) AS types,
            coalesce(sum(fee) FILTER (WHERE type <> ALL($1::text[])), 0)::bigint AS odd_fee,
-           min(imported_at) AS first_seen
+           max(imported_at) AS last_seen
       FROM {T} WHERE type <> ALL($2::text[]){among.format("coalesce(source, txn_id)")}
      GROUP BY 1),
 e AS (
     SELECT object_id, sum(amount)::bigint AS amount, min(currency) AS currency,
-           min(recorded_at) AS first_seen
+           max(recorded_at) AS last_seen
       FROM finance.stripe_objects WHERE true{among.format("object_id")} GROUP BY object_id),
 lj AS (
     SELECT journal_id, stripe_object_id AS object_id, posted_at FROM finance.journals
@@ -210,14 +210,14 @@ lj AS (
      WHERE j.stripe_object_id IS NULL AND j.kind <> ALL($4::text[]){among.format("o.object_id")}),
 l AS (
     SELECT lj.object_id, sum(p.amount)::bigint AS amount, min(p.currency) AS currency,
-           min(lj.posted_at) AS first_seen
+           max(lj.posted_at) AS last_seen
       FROM lj JOIN finance.postings p USING (journal_id)
      WHERE p.account = $3
      GROUP BY 1)
 SELECT coalesce(s.object_id, l.object_id, e.object_id) AS object_id,
        s.amount AS s_amount, s.currency AS s_currency, s.currencies, s.types, s.odd_fee,
        l.amount AS l_amount, l.currency AS l_currency, e.amount AS e_amount,
-       e.currency AS e_currency, least(s.first_seen, l.first_seen, e.first_seen) AS first_seen
+       e.currency AS e_currency, greatest(s.last_seen, l.last_seen, e.last_seen) AS last_seen
   FROM s FULL JOIN l ON l.object_id = s.object_id
   FULL JOIN e ON e.object_id = coalesce(s.object_id, l.object_id)
 """
@@ -254,7 +254,7 @@ def _view(r: asyncpg.Record) -> ObjectView:
         payments=None if r["e_amount"] is None else Side(r["e_amount"], r["e_currency"]),
         types=frozenset(r["types"] or ()),
         unexpected_fee=r["odd_fee"] or 0,
-        first_seen=r["first_seen"],
+        last_seen=r["last_seen"],
     )
 
 

@@ -48,8 +48,9 @@ same key; the matched amount is the balance transaction's `amount`, fees apart).
 # transaction a little after one created later (its lists lag writes by seconds). Every round
 # re-lists this span, so its cost is the rate times this, whatever the history.
 LOOKBACK = timedelta(minutes=2)
-# An object is judged once it is this old: payments' fact and Stripe's transaction arrive by
-# different roads, seconds apart.
+# An object is judged once its newest fact, on any side, is this old: payments' fact and
+# Stripe's transaction arrive by different roads, seconds apart (and a later movement of the
+# same object, a dispute's reversal, restarts the wait).
 GRACE = timedelta(seconds=30)
 
 # Stripe charges a fee on money coming in (charges, bank debits) and on disputes; a fee on
@@ -175,7 +176,7 @@ class ObjectView:
     payments: Side | None
     types: frozenset[str] = frozenset()
     unexpected_fee: int = 0
-    first_seen: datetime | None = None
+    last_seen: datetime | None = None  # when its newest fact arrived, on any side
 
 
 @dataclass(frozen=True)
@@ -200,7 +201,7 @@ def _compare(object_id: str, name: str, stripe: Side, other: Side) -> Finding | 
 
 def classify(view: ObjectView, *, now: datetime, grace: timedelta) -> list[Finding]:
     """Every way the three sides of one object disagree (empty: it reconciles)."""
-    if view.first_seen is not None and now - view.first_seen < grace:
+    if view.last_seen is not None and now - view.last_seen < grace:
         return []  # the other sides may still be on their way
     found: list[Finding] = []
     oid = view.object_id

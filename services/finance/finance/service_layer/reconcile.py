@@ -14,6 +14,11 @@ The match judges the objects touched since the last round's match (less the grac
 `LATE_COMMIT`, for facts whose transaction committed after that match read) and those with an
 open exception; a full round (the daily close, `reconcile --full`) judges every object. A
 round's cost thus follows what changed, not the books' history.
+
+The match judges as of the moment the listing began, not the moment it runs: the listing shows
+Stripe as it was then, so an object first seen after that moment less the grace (a charge
+payments captured while a long import ran) waits for the next round, whose listing includes
+it. A round may thus last longer than the grace without raising what it could not have seen.
 """
 
 from __future__ import annotations
@@ -116,20 +121,25 @@ class Reconciler:
             try:
                 began = time.perf_counter()
                 imported = ImportResult()
-                await self._import(conn, imported, full)
+                # Stripe's side is complete up to when its listing began: the match judges then.
+                as_of = await self._import(conn, imported, full)
                 if imported.changed >= ANALYZE_AFTER:
                     await recon_db.analyze(conn)
                 imported.seconds = time.perf_counter() - began
                 log.info("stripe import: %s", imported)
-                matched = await self.match(conn, full=full)
+                matched = await self.match(conn, full=full, as_of=as_of)
             finally:
                 await recon_db.unlock_rounds(conn, LOCK)
         return imported, matched
 
-    async def _import(self, conn: asyncpg.Connection, result: ImportResult, full: bool) -> None:
+    async def _import(
+        self, conn: asyncpg.Connection, result: ImportResult, full: bool
+    ) -> datetime:
+        """Import into `result`; returns the database time the listing began."""
         cursor = await recon_db.cursor(conn, self.cursor)
         spans = await self._spans(conn, cursor["watermark"], full)
         await recon_db.mark_started(conn, self.cursor, self.now())
+        listed_from = await recon_db.database_now(conn)  # before Stripe is first asked
         watermark: datetime | None = cursor["watermark"]
         at_mark: set[str] = set(cursor["ids_at_watermark"])
         # Stripe's next pages are read while the last batch is stored: the two waits overlap.
@@ -149,6 +159,7 @@ class Reconciler:
                 reader.cancel()
         await reader  # a failed read fails the round, and the cursor stays where it was
         await recon_db.advance(conn, self.cursor, watermark, sorted(at_mark), result.changed)
+        return listed_from
 
     async def _spans(
         self, conn: asyncpg.Connection, watermark: datetime | None, full: bool
@@ -201,14 +212,17 @@ class Reconciler:
             result.journals += await ledger_repository.post_many(conn, entries)
         result.changed += len(changed)
 
-    async def match(self, conn: asyncpg.Connection, *, full: bool = False) -> MatchResult:
+    async def match(
+        self, conn: asyncpg.Connection, *, full: bool = False, as_of: datetime | None = None
+    ) -> MatchResult:
         """Judge the objects touched since the last match (every object when `full`, or on the
-        first match) past the grace period; raise and resolve exceptions."""
+        first match) past the grace period as of `as_of` (the database time Stripe's side was
+        listed from; default: now); raise and resolve exceptions."""
         now, began = self.now(), time.perf_counter()
         # The grace is for facts and transactions still on their way, so it runs on the clock
         # that stamped their arrival (the database's), not on the business clock, which a
         # simulation may have moved days ahead.
-        arrived_by = await recon_db.database_now(conn)
+        arrived_by = as_of or await recon_db.database_now(conn)
         last = (await recon_db.cursor(conn, self.cursor))["matched_at"]
         # An object skipped for its grace, or a fact committed just after the last match read,
         # was touched after `last` less the grace and `late` (LATE_COMMIT).
@@ -218,7 +232,7 @@ class Reconciler:
         judged: list[str] = []
         findings = []
         for view in views:
-            if view.first_seen is not None and arrived_by - view.first_seen < self.grace:
+            if view.last_seen is not None and arrived_by - view.last_seen < self.grace:
                 continue
             judged.append(view.object_id)
             for finding in classify(view, now=arrived_by, grace=self.grace):
