@@ -132,9 +132,7 @@ class Reconciler:
                 await recon_db.unlock_rounds(conn, LOCK)
         return imported, matched
 
-    async def _import(
-        self, conn: asyncpg.Connection, result: ImportResult, full: bool
-    ) -> datetime:
+    async def _import(self, conn: asyncpg.Connection, result: ImportResult, full: bool) -> datetime:
         """Import into `result`; returns the database time the listing began."""
         cursor = await recon_db.cursor(conn, self.cursor)
         spans = await self._spans(conn, cursor["watermark"], full)
