@@ -1,4 +1,5 @@
-"""The one periodic-task mechanism of every service: run a step every N seconds until stop.
+"""The one periodic-task mechanism of every service: run a step every N seconds until stop;
+and `Pace`, which keeps a long step to a share of the time.
 
 A failing step is logged and tried again on the next round (the database or broker may be
 briefly away); it never ends the loop. A draining worker (`drain=True`) goes again at once
@@ -16,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -64,3 +66,25 @@ async def _unless_stopped(work: Awaitable[object], stop: asyncio.Event) -> objec
     with contextlib.suppress(asyncio.CancelledError):
         return await task
     return None
+
+
+@dataclass(frozen=True)
+class Pace:
+    """Background work done in steps that keeps to a share of the time, its `duty`: after a step
+    that was busy `busy` seconds it waits `busy * (1 - duty) / duty`, so that a large round (a
+    Stripe import of 20,000 transactions) spreads over a minute at a tenth of a core instead of
+    taking a whole core for seconds while checkouts wait. A duty of 1 never waits."""
+
+    duty: float = 1.0
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+
+    def __post_init__(self) -> None:
+        if not 0 < self.duty <= 1:
+            raise ValueError(f"duty must be in (0, 1], not {self.duty}")
+
+    async def after(self, busy: float) -> None:
+        if self.duty < 1 and busy > 0:
+            await self.sleep(busy * (1 - self.duty) / self.duty)
+
+
+UNPACED = Pace()

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from eventkit.clock import Clock, FollowedClock, service_clock
 from eventkit.outbox import Outbox
-from eventkit.periodic import every
+from eventkit.periodic import Pace, every
 from eventkit.runtime import ServiceRuntime, Worker, create_app
 from eventkit.scheduler import Scheduler, timer_workers
 from finance import metrics
@@ -110,7 +110,14 @@ def build_books(
         outbox=outbox,
     )
     close = DailyClose(stripe, now, parse_cutoff(settings.close_cutoff), outbox, reconciler)
-    return Books(stripe, reconciler, close, now, timedelta(seconds=settings.recon_import_seconds))
+    return Books(
+        stripe,
+        reconciler,
+        close,
+        now,
+        timedelta(seconds=settings.recon_import_seconds),
+        Pace(settings.recon_import_duty),
+    )
 
 
 def books_workers(settings: FinanceSettings, books: Books) -> list[Worker]:

@@ -30,6 +30,9 @@ class FinanceSettings(FollowedClockSettings, OffPathSettings):
     # The import runs this often, and within `recon_poll_seconds` of a platform payout fact.
     recon_import_seconds: float = Field(default=300, gt=0)
     recon_poll_seconds: float = Field(default=2, gt=0)
+    # A scheduled import keeps to this share of the time: after each batch it waits nine times
+    # as long as the batch took, so a round spreads out instead of taking a core at once.
+    recon_import_duty: float = Field(default=0.1, gt=0, le=1)
     # Re-read this far behind the import's cursor (finance.domain.reconciliation.LOOKBACK).
     recon_lookback_seconds: float = Field(default=LOOKBACK.total_seconds(), ge=0)
     # Judge an object once its newest fact is this old (finance.domain.reconciliation.GRACE).

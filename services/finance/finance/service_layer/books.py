@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
+from eventkit.periodic import UNPACED, Pace
 from finance.adapters import close_repository as close_db
 from finance.adapters import recon_repository as recon_db
 from finance.adapters.stripe_balance import StripeBalance
@@ -23,6 +24,7 @@ class Books:
     daily_close: DailyClose
     now: Callable[[], datetime]
     import_every: timedelta
+    import_pace: Pace = UNPACED  # the scheduled rounds' share of the time (the others: all)
 
     async def tick(self, pool: asyncpg.Pool) -> None:
         """The periodic step: keep the posting calendar on the finance clock, then import if
@@ -42,7 +44,7 @@ class Books:
             or (requested is not None and requested > started)
             or self.now() - started >= self.import_every
         )
-        return await self.reconciler.run(pool) if due else None
+        return await self.reconciler.run(pool, pace=self.import_pace) if due else None
 
     async def sync_calendar(self, conn: asyncpg.Connection) -> None:
         """Tell the posting trigger the cutoff and how far the finance clock runs from the

@@ -36,6 +36,7 @@ import asyncpg
 
 from domainkit.rows import from_row
 from eventkit.outbox import Outbox
+from eventkit.periodic import UNPACED, Pace
 from finance.adapters import ledger_repository
 from finance.adapters import recon_repository as recon_db
 from finance.adapters.stripe_balance import StripeBalance
@@ -52,6 +53,7 @@ from marketplace_contracts.events.finance_books import ReconciliationExceptionRa
 log = logging.getLogger("finance.reconcile")
 
 Clock = Callable[[], datetime]
+Read = tuple[list[BalanceTransaction], float]  # a batch of Stripe's pages, seconds to read it
 LOCK = "finance.reconcile"
 # A first import or a backlog changes the tables' sizes by orders of magnitude before autovacuum
 # notices; the match planned on the old statistics took minutes instead of seconds (nested
@@ -109,20 +111,21 @@ class Reconciler:
         self.batch_size = batch_size
 
     async def run(
-        self, pool: asyncpg.Pool, *, full: bool = False
+        self, pool: asyncpg.Pool, *, full: bool = False, pace: Pace = UNPACED
     ) -> tuple[ImportResult, MatchResult]:
         """Import, then match: what a scheduled round, a webhook and the close all run (the
         close with `full`: every pending transaction re-read, every object judged). One
         round at a time in the whole service (an advisory lock; a second waits its turn): a
         match beside another round's half-done import would judge objects whose balance
-        transactions are still on their way."""
+        transactions are still on their way. With a `pace`, the import waits after each batch
+        so that it keeps to the pace's share of the time (the scheduled rounds: docs/benchmarks.md)."""
         async with pool.acquire() as conn:
             await recon_db.lock_rounds(conn, LOCK)
             try:
                 began = time.perf_counter()
                 imported = ImportResult()
                 # Stripe's side is complete up to when its listing began: the match judges then.
-                as_of = await self._import(conn, imported, full)
+                as_of = await self._import(conn, imported, full, pace)
                 if imported.changed >= ANALYZE_AFTER:
                     await recon_db.analyze(conn)
                 imported.seconds = time.perf_counter() - began
@@ -132,7 +135,9 @@ class Reconciler:
                 await recon_db.unlock_rounds(conn, LOCK)
         return imported, matched
 
-    async def _import(self, conn: asyncpg.Connection, result: ImportResult, full: bool) -> datetime:
+    async def _import(
+        self, conn: asyncpg.Connection, result: ImportResult, full: bool, pace: Pace
+    ) -> datetime:
         """Import into `result`; returns the database time the listing began."""
         cursor = await recon_db.cursor(conn, self.cursor)
         spans = await self._spans(conn, cursor["watermark"], full)
@@ -141,10 +146,12 @@ class Reconciler:
         watermark: datetime | None = cursor["watermark"]
         at_mark: set[str] = set(cursor["ids_at_watermark"])
         # Stripe's next pages are read while the last batch is stored: the two waits overlap.
-        batches: asyncio.Queue[list[BalanceTransaction] | None] = asyncio.Queue(maxsize=2)
+        batches: asyncio.Queue[Read | None] = asyncio.Queue(maxsize=2)
         reader = asyncio.create_task(self._read(spans, batches))
         try:
-            while (batch := await batches.get()) is not None:
+            while (read := await batches.get()) is not None:
+                batch, reading = read
+                stored = time.perf_counter()
                 for bt in batch:
                     if watermark is None or bt.created > watermark:
                         watermark, at_mark = bt.created, set()
@@ -152,6 +159,7 @@ class Reconciler:
                         at_mark.add(bt.txn_id)
                 result.listed += len(batch)
                 await self._store(conn, batch, result)
+                await pace.after(reading + time.perf_counter() - stored)
         finally:
             if not reader.done():
                 reader.cancel()
@@ -179,18 +187,19 @@ class Reconciler:
             return [(min(first, since), None)]
         return [(first, last), (since, None)]
 
-    async def _read(
-        self, spans: list[Span], batches: asyncio.Queue[list[BalanceTransaction] | None]
-    ) -> None:
+    async def _read(self, spans: list[Span], batches: asyncio.Queue[Read | None]) -> None:
+        """Stripe's pages in batches of `batch_size`, each with the seconds spent reading it
+        (not the time spent waiting for room in the queue)."""
         batch: list[BalanceTransaction] = []
+        began = time.perf_counter()
         try:
             for created_gte, created_lte in spans:
                 async for bt in self.stripe.list_since(created_gte, created_lte):
                     batch.append(bt)
                     if len(batch) >= self.batch_size:
-                        await batches.put(batch)
-                        batch = []
-            await batches.put(batch)
+                        await batches.put((batch, time.perf_counter() - began))
+                        batch, began = [], time.perf_counter()
+            await batches.put((batch, time.perf_counter() - began))
         finally:
             await batches.put(None)
 
