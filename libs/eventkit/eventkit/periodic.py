@@ -6,9 +6,10 @@ briefly away); it never ends the loop. A draining worker (`drain=True`) goes aga
 while its step reports work done (a truthy result), and waits only once there is none.
 
 At the stop a step under way is waited for (the runtime cancels it after its stop timeout),
-except a read-only one (`abandon_on_stop=True`: the gauges' refresh), which is cancelled at
-once: nothing it does needs finishing, and its calls to a broker client the consumer is
-closing could otherwise hang until that timeout.
+except one whose cancellation loses nothing (`abandon_on_stop=True`), which is cancelled at
+once: the gauges' refresh (read-only; its calls to a broker client the consumer is closing
+could otherwise hang until that timeout) and finance's paced Stripe import (each batch its own
+transaction, its cursor moved only at the end).
 """
 
 from __future__ import annotations

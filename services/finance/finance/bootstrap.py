@@ -121,8 +121,18 @@ def build_books(
 
 
 def books_workers(settings: FinanceSettings, books: Books) -> list[Worker]:
-    """The books' periodic work: the import round (and the posting calendar) and the close."""
-    workers = [every(settings.recon_poll_seconds, lambda rt: books.tick(rt.db), name="books")]
+    """The books' periodic work: the import round (and the posting calendar) and the close.
+
+    A round under way is cancelled at the stop, not waited for: paced, it can last a minute,
+    and cancelling it loses nothing (each batch is stored in its own transaction, the cursor
+    moves only at the round's end, and the next round reads again from there)."""
+    tick = every(
+        settings.recon_poll_seconds,
+        lambda rt: books.tick(rt.db),
+        name="books",
+        abandon_on_stop=True,
+    )
+    workers = [tick]
     if settings.close_check_seconds:
         close = every(settings.close_check_seconds, lambda rt: books.close_due(rt.db), name="close")
         workers.append(close)
