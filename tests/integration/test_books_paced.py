@@ -36,7 +36,7 @@ async def test_a_paced_round_waits_after_each_batch_and_imports_everything(books
         books.stripe, books.clock, cursor=books.reconciler.cursor, batch_size=100
     )
     sleeps = Sleeps()
-    imported, _ = await reconciler.run(books.pool, pace=Pace(0.25, sleeps))
+    imported, _ = await reconciler.run(books.pool, pace=Pace(0.25, sleep=sleeps))
     assert (imported.listed, imported.changed) == (250, 250)
     assert len(sleeps.asked) == 3  # batches of 100, 100 and 50
     assert all(seconds > 0 for seconds in sleeps.asked)
@@ -51,7 +51,7 @@ async def test_the_scheduled_round_runs_at_the_books_pace(books: Books) -> None:
         daily_close=None,  # type: ignore[arg-type]  # not reached by an import
         now=books.clock,
         import_every=timedelta(minutes=5),
-        import_pace=Pace(0.1, sleeps),
+        import_pace=Pace(0.1, sleep=sleeps),
     )
     ran = await service.import_if_due(books.pool)
     assert ran is not None and ran[0].changed == 1

@@ -74,9 +74,12 @@ class Pace:
     """Background work done in steps that keeps to a share of the time, its `duty`: after a step
     that was busy `busy` seconds it waits `busy * (1 - duty) / duty`, so that a large round (a
     Stripe import of 20,000 transactions) spreads over a minute at a tenth of a core instead of
-    taking a whole core for seconds while checkouts wait. A duty of 1 never waits."""
+    taking a whole core for seconds while checkouts wait. Never longer than `most` seconds at a
+    time: on a saturated machine every step takes longer, and the work must still keep up with
+    what arrives. A duty of 1 never waits."""
 
     duty: float = 1.0
+    most: float = 3.0
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
     def __post_init__(self) -> None:
@@ -85,7 +88,7 @@ class Pace:
 
     async def after(self, busy: float) -> None:
         if self.duty < 1 and busy > 0:
-            await self.sleep(busy * (1 - self.duty) / self.duty)
+            await self.sleep(min(busy * (1 - self.duty) / self.duty, self.most))
 
 
 UNPACED = Pace()

@@ -31,7 +31,7 @@ class FinanceSettings(FollowedClockSettings, OffPathSettings):
     recon_import_seconds: float = Field(default=300, gt=0)
     recon_poll_seconds: float = Field(default=2, gt=0)
     # A scheduled import keeps to this share of the time: after each batch it waits nine times
-    # as long as the batch took, so a round spreads out instead of taking a core at once.
+    # as long as the batch took (at most 3 s), so a round spreads out instead of taking a core.
     recon_import_duty: float = Field(default=0.1, gt=0, le=1)
     # Re-read this far behind the import's cursor (finance.domain.reconciliation.LOOKBACK).
     recon_lookback_seconds: float = Field(default=LOOKBACK.total_seconds(), ge=0)
