@@ -35,6 +35,7 @@ setup: ## venv + local packages + dev tools, Kafka jars, stripe-mock (idempotent
 up: setup ## start Postgres, Kafka, topics, migrations and all services
 	@bash $(LOCAL)/postgres.sh start
 	@bash $(LOCAL)/db.sh $(DB)
+	@bash $(LOCAL)/claim.sh $(DB)
 	@bash $(LOCAL)/kafka.sh start system $(KAFKA_PORT) $(KAFKA_CTRL)
 	@bash $(LOCAL)/topics.sh 127.0.0.1:$(KAFKA_PORT)
 	@bash $(LOCAL)/migrate.sh $(DB)
@@ -116,7 +117,8 @@ docs: setup ## regenerate docs/asyncapi/*.json, docs/lifecycles.md, the diagram 
 bench: setup ## benchmarks (expects `make up`)
 	$(PY) bench/run_all.py
 
-clean: down ## stop everything and delete .run (Kafka data, logs, pid files)
+clean: down ## stop everything and delete the system: its database, .run (Kafka data, the simulator's state, logs)
 	@bash $(LOCAL)/kafka.sh stop test
 	@bash $(LOCAL)/prometheus.sh stop $(PROMETHEUS_INSTANCE) $(PROMETHEUS_PORT)
+	@bash $(LOCAL)/claim.sh --drop $(DB)
 	rm -rf .run

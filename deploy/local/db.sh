@@ -18,14 +18,6 @@ db="${1:-}"
 [[ "$db" =~ ^[a-z_][a-z0-9_]*$ ]] || die "usage: $0 [--fresh] <dbname>  (lower-case identifier)"
 SQLGEN="$ROOT/deploy/sql/db-isolation.sh"
 
-# Superuser access is by peer auth as the postgres OS user (pg_hba allows no
-# password-less TCP login), hence runuser rather than a connection URL.
-psql_su() {
-    if ((EUID == 0)); then (cd / && runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 "$@")
-    else (cd / && sudo -u postgres -- psql -X -q -v ON_ERROR_STOP=1 "$@")
-    fi
-}
-
 # The services' roles may also sign in with their passwords over the Unix socket: a round trip
 # there costs the client a third of the CPU of one over loopback TCP, and so does the server
 # (docs/benchmarks.md). Debian's pg_hba lets only `peer` logins use the socket, so one line

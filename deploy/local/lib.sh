@@ -23,6 +23,14 @@ if [[ -z "${HOME:-}" ]]; then
     export HOME
 fi
 
+# Superuser access is by peer auth as the postgres OS user (pg_hba allows no
+# password-less TCP login), hence runuser rather than a connection URL.
+psql_su() {
+    if ((EUID == 0)); then (cd / && runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 "$@")
+    else (cd / && sudo -u postgres -- psql -X -q -v ON_ERROR_STOP=1 "$@")
+    fi
+}
+
 log()  { printf '==> %s\n' "$*"; }
 warn() { printf 'WARN: %s\n' "$*" >&2; }
 die()  { printf 'ERROR: %s\n' "$*" >&2; exit 1; }

@@ -29,6 +29,8 @@ MAKE_EXCLUDED = {
     "test": "the test suite itself",
     "lint": "ruff and mypy over the repo: CI runs it as its own step",
     "bench": "measures the running system (`make up`); prints figures, asserts nothing",
+    "clean": "stops and deletes the system and the test Kafka the suite runs on; its database "
+    "step is tests/integration/test_local_db_claim.py (deploy/local/claim.sh --drop)",
 }
 
 _FENCE = re.compile(r"^```.*?^```", re.S | re.M)

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# The database of `make up` and this checkout's .run/system (the Kafka log, the Stripe
+# simulator's state) are one system: outbox rows marked relayed name records in that Kafka,
+# and the reconciliation compares the ledger with that simulator's balance. The cluster is
+# shared by every checkout on the machine, so the database is claimed by one system:
+#   claim.sh <db>           claim it for this checkout's system (the first `make up`), or
+#                           refuse when another system holds it
+#   claim.sh --drop <db>    drop it, unless another checkout's system holds it (`make clean`)
+# The claim is the database's comment; the system's id is the file system-id in
+# $MP_SYSTEM_DIR (default .run/system), made by the first claim.
+set -euo pipefail
+# shellcheck source=deploy/local/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+drop=0
+if [[ "${1:-}" == --drop ]]; then drop=1; shift; fi
+db="${1:-}"
+[[ "$db" =~ ^[a-z_][a-z0-9_]*$ ]] || die "usage: $0 [--drop] <dbname>  (lower-case identifier)"
+dir="${MP_SYSTEM_DIR:-$RUN_DIR/system}"
+id_file="$dir/system-id"
+PREFIX="make-up system"
+
+# psql interpolates its variables (:'name', quoted) in what it reads, not in -c.
+sql() { psql_su -At -d postgres -v db="$db" -v comment="${2:-}" <<<"$1"; }
+comment_of() {
+    sql "SELECT coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database
+         WHERE datname = :'db'"
+}
+exists() { [[ "$(sql "SELECT count(*) FROM pg_database WHERE datname = :'db'")" == 1 ]]; }
+
+if ! psql_su -d postgres -c 'SELECT 1' >/dev/null; then
+    ((drop)) && { warn "Postgres does not answer: $db left as it is"; exit 0; }
+    die "Postgres does not answer (deploy/local/postgres.sh start)"
+fi
+mine=""
+dir="$(mkdir -p "$dir" && cd "$dir" && pwd)"
+[[ -f "$id_file" ]] && mine="$(cat "$id_file")"
+claim=""
+exists && claim="$(comment_of)"
+# "make-up system <id> of <its system directory>"
+held_by="${claim#"$PREFIX "}"
+held_id="${held_by%% *}"
+held_dir="${held_by#* of }"
+held_path="${held_dir%/.run/system}"  # the checkout, for the messages
+[[ "$claim" == "$PREFIX "* ]] || held_id=""
+
+# This checkout may drop or take the database when no system holds it, when its own does,
+# or when the holder's state is gone: deleted here since (its id with it), or the holding
+# system's directory removed (nothing can use the database against its data any more).
+gone=0
+if [[ -n "$held_id" && "$held_id" != "$mine" ]] && [[ "$held_dir" == "$dir" || ! -d "$held_dir" ]]; then
+    gone=1
+fi
+
+if ((drop)); then
+    exists || exit 0
+    if [[ -n "$held_id" && "$held_id" != "$mine" ]] && ((!gone)); then
+        warn "database $db is left alone: it belongs to the system of $held_path"
+        exit 0
+    fi
+    log "db: dropping $db (the system of this checkout)"
+    psql_su -d postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)"
+    exit 0
+fi
+
+exists || die "database $db does not exist (deploy/local/db.sh $db creates it)"
+if [[ -n "$held_id" && "$held_id" != "$mine" ]]; then
+    if ((gone)); then
+        die "database $db holds a system whose Kafka log and Stripe simulator state are gone \
+($held_dir was deleted since it started): its services would disagree with what \
+the database holds. 'make clean' drops the database too; then 'make up' starts afresh."
+    fi
+    die "database $db belongs to the system started from $held_path: its Kafka log and Stripe \
+simulator state are there, not in $dir, and against them this checkout's services would \
+disagree with what the database holds (events marked relayed that this Kafka never had, \
+charges this simulator never made). Use that checkout (make down / make up there), or \
+delete that system first with 'make clean' in $held_path (its database, Kafka log and \
+simulator state)."
+fi
+[[ -n "$held_id" ]] && exit 0
+if [[ -z "$mine" ]]; then
+    mine="$("$PY" -c 'import uuid; print(uuid.uuid4())' 2>/dev/null || cat /proc/sys/kernel/random/uuid)"
+    printf '%s\n' "$mine" > "$id_file"
+fi
+log "db: $db claimed by this checkout's system ($mine)"
+sql "COMMENT ON DATABASE :\"db\" IS :'comment'" "$PREFIX $mine of $(cd "$dir" && pwd)" >/dev/null

@@ -1,0 +1,91 @@
+"""`deploy/local/claim.sh`: the database of `make up` belongs to the system (Kafka log, Stripe
+simulator state) of the checkout that first started it. A second checkout's `make up` on the
+shared cluster is refused with what to do, not run against a database whose events and
+charges its own Kafka and simulator never had; `make clean` drops the database only when no
+other living checkout's system holds it. Run as `make up` and `make clean` run it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = "deploy/local/claim.sh"
+
+
+def _psql(sql: str) -> str:
+    done = subprocess.run(
+        ["runuser", "-u", "postgres", "--", "psql", "-X", "-At", "-d", "postgres", "-c", sql],
+        cwd="/",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def _claim(db: str, system: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", SCRIPT, *args, db],
+        cwd=ROOT,
+        env={**os.environ, "MP_SYSTEM_DIR": str(system)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def _exists(db: str) -> bool:
+    return _psql(f"SELECT count(*) FROM pg_database WHERE datname = '{db}'") == "1"
+
+
+@pytest.fixture
+def db() -> Iterator[str]:
+    name = f"marketplace_claim_{uuid.uuid4().hex[:8]}"
+    _psql(f"CREATE DATABASE {name}")
+    yield name
+    _psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def test_the_first_system_claims_the_database_and_a_second_is_refused(
+    db: str, tmp_path: Path
+) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    done = _claim(db, first)
+    assert done.returncode == 0, done.stderr
+    system_id = (first / "system-id").read_text().strip()
+    assert str(uuid.UUID(system_id)) == system_id
+    assert _claim(db, first).returncode == 0  # every later `make up` of the same system
+
+    refused = _claim(db, second)
+    assert refused.returncode == 1
+    assert f"belongs to the system started from {first}" in refused.stderr
+    assert "make clean" in refused.stderr
+    assert not (second / "system-id").exists()
+
+    kept = _claim(db, second, "--drop")  # `make clean` in the other checkout
+    assert kept.returncode == 0 and "left alone" in kept.stderr
+    assert _exists(db)
+    dropped = _claim(db, first, "--drop")
+    assert dropped.returncode == 0, dropped.stderr
+    assert not _exists(db)
+
+
+def test_a_system_whose_state_was_deleted_is_told_to_clean(db: str, tmp_path: Path) -> None:
+    """The checkout's .run deleted by hand (its id with it): the database it claimed holds
+    events and charges nothing here has. `make up` refuses; `make clean` drops it."""
+    system = tmp_path / "system"
+    assert _claim(db, system).returncode == 0
+    (system / "system-id").unlink()
+    refused = _claim(db, system)
+    assert refused.returncode == 1 and "are gone" in refused.stderr
+    assert _claim(db, system, "--drop").returncode == 0
+    assert not _exists(db)
