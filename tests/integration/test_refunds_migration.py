@@ -10,19 +10,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
-from alembic.operations import Operations
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from booking.adapters import refunds_repository, repository
 from booking.adapters.refunds_repository import REFUND_DOCUMENT
@@ -36,41 +30,13 @@ from booking.domain.refunds import (
 from booking.features.cancellations import service as cancellations
 from booking.features.checkout.service import PlaceBooking, place_booking
 from booking.service_layer.unit_of_work import UnitOfWork
-from eventkit.db import sqlalchemy_url
-from eventkit.migrations import alembic_config
 from eventkit.outbox import Outbox
 from eventkit.rows import LostUpdate
-from tests.conftest import service_dsn
+from tests.support import alembic_steps
 
 pytestmark = pytest.mark.integration
 MIGRATIONS = Path(__file__).resolve().parents[2] / "services/booking/booking/migrations"
 OUTBOX = Outbox("booking", producer="booking")
-
-
-def _revision(name: str) -> Any:
-    script = ScriptDirectory.from_config(alembic_config(MIGRATIONS, service_dsn("booking")))
-    revision = script.get_revision(name)
-    assert revision is not None
-    return revision.module
-
-
-@contextmanager
-def _operations(conn: Connection) -> Iterator[None]:
-    with Operations.context(MigrationContext.configure(conn)):
-        yield
-
-
-async def _rolled_back(steps: Callable[[Connection], Any]) -> Any:
-    """Run `steps` on one connection in a transaction, then roll everything back."""
-    engine = create_async_engine(sqlalchemy_url(service_dsn("booking")))
-    try:
-        async with engine.connect() as conn:
-            try:
-                return await conn.run_sync(steps)
-            finally:
-                await conn.rollback()
-    finally:
-        await engine.dispose()
 
 
 async def _booking(pool: asyncpg.Pool) -> uuid.UUID:
@@ -127,10 +93,10 @@ async def test_upgrade_moves_each_blob_to_refund_rows_and_shows_it_byte_for_byte
         split: _blob(split, refund_ids=[first, second], succeeded=[second]),
         legacy: _blob(legacy),
     }
-    migration = _revision("0027")
+    migration = alembic_steps.revision("booking", "0027")
 
     def steps(conn: Connection) -> dict[str, Any]:
-        with _operations(conn):
+        with alembic_steps.operations(conn):
             migration.downgrade()
             for booking_id, blob in blobs.items():
                 conn.execute(
@@ -192,7 +158,7 @@ async def test_upgrade_moves_each_blob_to_refund_rows_and_shows_it_byte_for_byte
                 ).scalar_one(),
             }
 
-    after = await _rolled_back(steps)
+    after = await alembic_steps.rolled_back("booking", steps)
     assert after["refund"] == [
         (first, "guest", "flexible@1", "grace", 10000, 12_875, "usd", 10_800, 2_075, 875, 0)
     ]
@@ -223,17 +189,17 @@ async def test_downgrade_puts_back_the_blob_the_booking_showed(
         f"SELECT {REFUND_DOCUMENT}::text FROM booking.bookings WHERE booking_id = $1", booking_id
     )
     assert json.loads(shown) == view["refund"] and view["refund"]["amount"] > 0
-    migration = _revision("0027")
+    migration = alembic_steps.revision("booking", "0027")
 
     def steps(conn: Connection) -> Any:
-        with _operations(conn):
+        with alembic_steps.operations(conn):
             migration.downgrade()
             return conn.execute(
                 text("SELECT refund::text FROM booking.bookings WHERE booking_id = :id"),
                 {"id": booking_id},
             ).scalar_one()
 
-    assert await _rolled_back(steps) == shown
+    assert await alembic_steps.rolled_back("booking", steps) == shown
 
 
 async def test_answers_are_kept_in_the_order_payments_gave_them_and_only_once(

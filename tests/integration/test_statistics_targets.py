@@ -9,19 +9,13 @@ test fails until it does. The downgrade runs in a transaction that is rolled bac
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 import pytest
-from alembic.operations import Operations
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
-from sqlalchemy.ext.asyncio import create_async_engine
 
-from eventkit.db import sqlalchemy_url
-from eventkit.migrations import alembic_config
 from tests.conftest import service_dsn
+from tests.support import alembic_steps
 
 pytestmark = pytest.mark.integration
 SERVICES = ("booking", "payments", "finance", "disputes", "ops")
@@ -85,11 +79,8 @@ async def test_the_expressions_of_bookings_overlap_and_payments_authorized_index
 
 
 def _downgraded_targets(conn: Connection) -> dict[str, int]:
-    migrations = ROOT / "services/booking/booking/migrations"
-    script = ScriptDirectory.from_config(alembic_config(migrations, service_dsn("booking")))
-    revision: Any = script.get_revision("0029")
-    with Operations.context(MigrationContext.configure(conn)):
-        revision.module.downgrade()
+    with alembic_steps.operations(conn):
+        alembic_steps.revision("booking", "0029").downgrade()
     rows = conn.execute(
         text(
             "SELECT a.attname, a.attstattarget FROM pg_attribute a "
@@ -100,13 +91,5 @@ def _downgraded_targets(conn: Connection) -> dict[str, int]:
 
 
 async def test_the_downgrade_gives_the_columns_back_the_servers_default() -> None:
-    engine = create_async_engine(sqlalchemy_url(service_dsn("booking")))
-    try:
-        async with engine.connect() as conn:
-            try:
-                targets = await conn.run_sync(_downgraded_targets)
-            finally:
-                await conn.rollback()
-    finally:
-        await engine.dispose()
+    targets = await alembic_steps.rolled_back("booking", _downgraded_targets)
     assert targets == {"quote": -1, "status": -1}
