@@ -16,9 +16,9 @@ open exception; a full round (the daily close, `reconcile --full`) judges every 
 round's cost thus follows what changed, not the books' history.
 
 The match judges as of the moment the listing began, not the moment it runs: the listing shows
-Stripe as it was then, so an object first seen after that moment less the grace (a charge
-payments captured while a long import ran) waits for the next round, whose listing includes
-it. A round may thus last longer than the grace without raising what it could not have seen.
+Stripe as it was then, so an object whose newest fact arrived after that moment less the grace
+(a charge payments captured while a long import ran) waits for the next round, whose listing
+includes it. A round may thus last longer than the grace without raising what it could not have seen.
 """
 
 from __future__ import annotations
