@@ -7,7 +7,9 @@
 #                           refuse when another system holds it
 #   claim.sh --drop <db>    drop it, unless another checkout's system holds it (`make clean`)
 # The claim is the database's comment; the system's id is the file system-id in
-# $MP_SYSTEM_DIR (default .run/system), made by the first claim.
+# $MP_SYSTEM_DIR (default .run/system), made by the first claim. Nothing is dropped while
+# something listens on the system's ports ($MP_SYSTEM_PORTS, default the services' and the
+# simulator's): after `make down`, those are processes its pid files no longer name.
 set -euo pipefail
 # shellcheck source=deploy/local/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -27,6 +29,19 @@ comment_of() {
          WHERE datname = :'db'"
 }
 exists() { [[ "$(sql "SELECT count(*) FROM pg_database WHERE datname = :'db'")" == 1 ]]; }
+
+ports="${MP_SYSTEM_PORTS:-${SERVICE_PORT[*]} $STRIPESIM_PORT}"
+# "port (pid command), ..." of what listens on the system's ports; empty when nothing does.
+listening() {
+    local port pids out=""
+    for port in $ports; do
+        port_open "$port" || continue
+        pids="$(ss -ltnpH "sport = :$port" 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u | tr '\n' ' ')"
+        out+="${out:+; }$port: ${pids:-pid unknown}"
+        [[ -n "$pids" ]] && out+=" ($(ps -o args= -p "${pids%% *}" 2>/dev/null | cut -c1-60))"
+    done
+    printf '%s' "$out"
+}
 
 if ! psql_su -d postgres -c 'SELECT 1' >/dev/null; then
     ((drop)) && { warn "Postgres does not answer: $db left as it is"; exit 0; }
@@ -58,7 +73,17 @@ if ((drop)); then
         warn "database $db is left alone: it belongs to the system of $held_path"
         exit 0
     fi
-    log "db: dropping $db (the system of this checkout)"
+    running="$(listening)"
+    if [[ -n "$running" ]]; then
+        die "database $db is not dropped: something still listens on the system's ports \
+($running). After 'make down' these are processes no pid file names (a .run deleted while \
+they ran), or another checkout's system: stop them (kill <pid>), then run this again."
+    fi
+    if [[ -z "$held_id" || "$held_id" == "$mine" ]]; then
+        log "db: dropping $db (the system of this checkout)"
+    else
+        log "db: dropping $db (the system of $held_path, whose state is gone)"
+    fi
     psql_su -d postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)"
     exit 0
 fi
@@ -68,7 +93,8 @@ if [[ -n "$held_id" && "$held_id" != "$mine" ]]; then
     if ((gone)); then
         die "database $db holds a system whose Kafka log and Stripe simulator state are gone \
 ($held_dir was deleted since it started): its services would disagree with what \
-the database holds. 'make clean' drops the database too; then 'make up' starts afresh."
+the database holds. 'make clean' drops the database too; then 'make up' starts afresh.\
+$(running="$(listening)"; [[ -n "$running" ]] && printf ' Its processes still run (%s): stop them first (kill <pid>).' "$running")"
     fi
     die "database $db belongs to the system started from $held_path: its Kafka log and Stripe \
 simulator state are there, not in $dir, and against them this checkout's services would \

@@ -7,6 +7,7 @@ other living checkout's system holds it. Run as `make up` and `make clean` run i
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -32,11 +33,19 @@ def _psql(sql: str) -> str:
     return done.stdout.strip()
 
 
-def _claim(db: str, system: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _claim(
+    db: str, system: Path, *args: str, ports: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`claim.sh` for the system in `system`, whose ports (nothing listening, unless the test
+    says otherwise: a running `make up` on this machine is not the test's)."""
+    if ports is None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            ports = str(probe.getsockname()[1])  # free once closed
     return subprocess.run(
         ["bash", SCRIPT, *args, db],
         cwd=ROOT,
-        env={**os.environ, "MP_SYSTEM_DIR": str(system)},
+        env={**os.environ, "MP_SYSTEM_DIR": str(system), "MP_SYSTEM_PORTS": ports},
         capture_output=True,
         text=True,
         timeout=60,
@@ -88,4 +97,25 @@ def test_a_system_whose_state_was_deleted_is_told_to_clean(db: str, tmp_path: Pa
     refused = _claim(db, system)
     assert refused.returncode == 1 and "are gone" in refused.stderr
     assert _claim(db, system, "--drop").returncode == 0
+    assert not _exists(db)
+
+
+def test_nothing_is_dropped_while_the_systems_ports_are_in_use(db: str, tmp_path: Path) -> None:
+    """A .run deleted while its services ran: `make down` no longer knows them, and they would
+    reconnect to a database created again under them. `make clean` names them and stops."""
+    system = tmp_path / "system"
+    assert _claim(db, system).returncode == 0
+    (system / "system-id").unlink()
+    with socket.socket() as service:
+        service.bind(("127.0.0.1", 0))
+        service.listen()
+        port = str(service.getsockname()[1])
+        refused = _claim(db, system, ports=port)
+        assert refused.returncode == 1 and "Its processes still run" in refused.stderr
+        kept = _claim(db, system, "--drop", ports=port)
+        assert kept.returncode == 1
+        assert f"{port}: {os.getpid()}" in kept.stderr and "not dropped" in kept.stderr
+        assert _exists(db)
+    dropped = _claim(db, system, "--drop")
+    assert dropped.returncode == 0 and "whose state is gone" in dropped.stdout
     assert not _exists(db)
