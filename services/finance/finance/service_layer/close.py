@@ -75,6 +75,16 @@ class DailyClose:
         """Close `day` for one currency, or for every currency the books know."""
         if day >= self.today():
             raise CloseRefused("day_not_over", f"{day} is not over yet (today is {self.today()})")
+        # What refuses the close (a day locked or before the books, an earlier day open, a
+        # currency never held) refuses before the full round, which can take a minute; it is
+        # checked again under the books' lock after the round. A day closed already answers
+        # its report, as it did.
+        held = await self.stripe.balance()
+        async with pool.acquire() as conn:
+            for c in [currency] if currency else await close_db.currencies(conn):
+                done = await close_db.get_close(conn, day, c)
+                if done is None or done["status"] != "closed":  # a closed one: its report
+                    await self._check_order(conn, day, c, any(held.get(c, {}).values()))
         if self.reconciler is not None:
             await self.reconciler.run(pool, full=True)
         stripe_balance = await self.stripe.balance()
