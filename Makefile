@@ -34,6 +34,7 @@ setup: ## venv + local packages + dev tools, Kafka jars, stripe-mock (idempotent
 
 up: setup ## start Postgres, Kafka, topics, migrations and all services
 	@bash $(LOCAL)/postgres.sh start
+	@bash $(LOCAL)/claim.sh $(DB)
 	@bash $(LOCAL)/db.sh $(DB)
 	@bash $(LOCAL)/claim.sh $(DB)
 	@bash $(LOCAL)/kafka.sh start system $(KAFKA_PORT) $(KAFKA_CTRL)

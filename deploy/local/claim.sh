@@ -4,7 +4,7 @@
 # and the reconciliation compares the ledger with that simulator's balance. The cluster is
 # shared by every checkout on the machine, so the database is claimed by one system:
 #   claim.sh <db>           claim it for this checkout's system (the first `make up`), or
-#                           refuse when another system holds it
+#                           refuse when another system holds it (no database yet: nothing to do)
 #   claim.sh --drop <db>    drop it, unless another checkout's system holds it (`make clean`)
 # The claim is the database's comment; the system's id is the file system-id in
 # $MP_SYSTEM_DIR (default .run/system), made by the first claim. Nothing is dropped while
@@ -88,7 +88,9 @@ they ran), or another checkout's system: stop them (kill <pid>), then run this a
     exit 0
 fi
 
-exists || die "database $db does not exist (deploy/local/db.sh $db creates it)"
+# `make up` asks before db.sh touches the database (a refusal then changes nothing of the
+# other system's), and again after db.sh made it, to claim a new one.
+exists || exit 0
 if [[ -n "$held_id" && "$held_id" != "$mine" ]]; then
     if ((gone)); then
         die "database $db holds a system whose Kafka log and Stripe simulator state are gone \

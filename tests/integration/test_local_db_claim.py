@@ -64,6 +64,13 @@ def db() -> Iterator[str]:
     _psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
+def test_a_database_not_made_yet_is_left_for_db_sh(tmp_path: Path) -> None:
+    """`make up` asks before deploy/local/db.sh creates the database, and again after."""
+    done = _claim(f"marketplace_claim_{uuid.uuid4().hex[:8]}", tmp_path / "system")
+    assert done.returncode == 0, done.stderr
+    assert not (tmp_path / "system" / "system-id").exists()
+
+
 def test_the_first_system_claims_the_database_and_a_second_is_refused(
     db: str, tmp_path: Path
 ) -> None:
