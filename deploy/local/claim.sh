@@ -19,7 +19,6 @@ if [[ "${1:-}" == --drop ]]; then drop=1; shift; fi
 db="${1:-}"
 [[ "$db" =~ ^[a-z_][a-z0-9_]*$ ]] || die "usage: $0 [--drop] <dbname>  (lower-case identifier)"
 dir="${MP_SYSTEM_DIR:-$RUN_DIR/system}"
-id_file="$dir/system-id"
 PREFIX="make-up system"
 
 # psql interpolates its variables (:'name', quoted) in what it reads, not in -c.
@@ -48,7 +47,8 @@ if ! psql_su -d postgres -c 'SELECT 1' >/dev/null; then
     die "Postgres does not answer (deploy/local/postgres.sh start)"
 fi
 mine=""
-dir="$(mkdir -p "$dir" && cd "$dir" && pwd)"
+dir="$(mkdir -p "$dir" && cd "$dir" && pwd)"  # as the claim records it
+id_file="$dir/system-id"
 [[ -f "$id_file" ]] && mine="$(cat "$id_file")"
 claim=""
 exists && claim="$(comment_of)"
@@ -111,4 +111,4 @@ if [[ -z "$mine" ]]; then
     printf '%s\n' "$mine" > "$id_file"
 fi
 log "db: $db claimed by this checkout's system ($mine)"
-sql "COMMENT ON DATABASE :\"db\" IS :'comment'" "$PREFIX $mine of $(cd "$dir" && pwd)" >/dev/null
+sql "COMMENT ON DATABASE :\"db\" IS :'comment'" "$PREFIX $mine of $dir" >/dev/null

@@ -82,9 +82,7 @@ class DailyClose:
         held = await self.stripe.balance()
         async with pool.acquire() as conn:
             for c in [currency] if currency else await close_db.currencies(conn):
-                done = await close_db.get_close(conn, day, c)
-                if done is None or done["status"] != "closed":  # a closed one: its report
-                    await self._check_order(conn, day, c, any(held.get(c, {}).values()))
+                await self._closed_or_closable(conn, day, c, any(held.get(c, {}).values()))
         if self.reconciler is not None:
             await self.reconciler.run(pool, full=True)
         stripe_balance = await self.stripe.balance()
@@ -143,10 +141,9 @@ class DailyClose:
     ) -> CloseOutcome:
         async with pool.acquire() as conn, conn.transaction():
             await close_db.lock_books(conn, currency)
-            done = await close_db.get_close(conn, day, currency)
-            if done is not None and done["status"] == "closed":
+            done = await self._closed_or_closable(conn, day, currency, any(at_stripe.values()))
+            if done is not None:
                 return CloseOutcome(day, currency, True, done["report"])
-            await self._check_order(conn, day, currency, any(at_stripe.values()))
             report, left, acked = await self._report(conn, day, currency, at_stripe)
             closed = not left
             report["status"] = "closed" if closed else "failed"
@@ -164,6 +161,17 @@ class DailyClose:
                 await self._announce(conn, day, currency, report, acked)
         log.info("close %s %s: %s", day, currency, report["status"])
         return CloseOutcome(day, currency, closed, stored)
+
+    async def _closed_or_closable(
+        self, conn: asyncpg.Connection, day: date, currency: str, at_stripe: bool
+    ) -> asyncpg.Record | None:
+        """The day's close if it is closed already (a close again answers its report); else
+        None, once `_check_order` lets the day close (or raises why it cannot)."""
+        done = await close_db.get_close(conn, day, currency)
+        if done is not None and done["status"] == "closed":
+            return done
+        await self._check_order(conn, day, currency, at_stripe)
+        return None
 
     @staticmethod
     async def _check_order(
