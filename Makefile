@@ -121,5 +121,6 @@ bench: setup ## benchmarks (expects `make up`)
 clean: down ## stop everything and delete the system: its database, .run (Kafka data, the simulator's state, logs)
 	@bash $(LOCAL)/kafka.sh stop test
 	@bash $(LOCAL)/prometheus.sh stop $(PROMETHEUS_INSTANCE) $(PROMETHEUS_PORT)
+	@bash $(LOCAL)/postgres.sh start || true
 	@bash $(LOCAL)/claim.sh --drop $(DB)
 	rm -rf .run
