@@ -99,6 +99,13 @@ async def test_injected_failures(client: httpx.AsyncClient) -> None:
     assert (await send(client)).status_code == 200
 
 
+@pytest.mark.parametrize("spec", [{}, {"count": 2}, {"path": "/v3/x", "count": "two"}])
+async def test_a_malformed_failure_is_refused(client: httpx.AsyncClient, spec: dict) -> None:
+    response = await client.post("/_fake/failures", json=spec)
+    assert response.status_code == 422, response.text
+    assert (await send(client)).status_code == 200  # nothing was injected
+
+
 def test_event_hash_and_tampering() -> None:
     good = build_event("k", "signature_request_signed", None, event_time=100)
     assert good["event"]["event_hash"] == event_hash("k", "100", "signature_request_signed")
