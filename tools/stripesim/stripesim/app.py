@@ -118,12 +118,14 @@ def create_app(
     ``timer_interval`` seconds the app checks what sim time has brought about. A setting left
     None comes from the environment (``config``). ``webhook_transport`` (tests) delivers
     webhooks without sockets."""
-    state = SimState(events=EventLog(_setting(events_in_memory, "events_in_memory")))
-    state.ach_settlement_seconds = _setting(ach_settlement_seconds, "ach_settlement_seconds")
-    state.available_delay_seconds = _setting(available_delay_seconds, "available_delay_seconds")
-    state.automatic_payouts = _setting(automatic_payouts, "automatic_payouts")
-    state.payout_time = _setting(payout_time, "payout_time")
-    state.payout_arrival_seconds = _setting(payout_arrival_seconds, "payout_arrival_seconds")
+    state = _state(
+        events_in_memory=events_in_memory,
+        ach_settlement_seconds=ach_settlement_seconds,
+        available_delay_seconds=available_delay_seconds,
+        automatic_payouts=automatic_payouts,
+        payout_time=payout_time,
+        payout_arrival_seconds=payout_arrival_seconds,
+    )
     schedule = RetrySchedule(
         base=_setting(webhook_backoff, "webhook_retry_base"),
         cap=_setting(webhook_backoff_cap, "webhook_retry_cap"),
@@ -140,16 +142,34 @@ def create_app(
     )
     persistence = None
     if state_file is not None:
-        every = _setting(snapshot_seconds, "snapshot_seconds")
         persistence = Persistence(
             state,
             dispatcher,
             Path(state_file),
-            every,
+            _setting(snapshot_seconds, "snapshot_seconds"),
             objects_in_memory=_setting(objects_in_memory, "objects_in_memory"),
             keys_in_memory=_setting(idempotency_in_memory, "idempotency_in_memory"),
         )
         persistence.restore(timed=TIMED_TYPES)
+    return _app(state, dispatcher, persistence, timer_interval)
+
+
+def _state(**settings: Any) -> SimState:
+    """The simulator's state, each setting left None taken from the environment."""
+    state = SimState(
+        events=EventLog(_setting(settings.pop("events_in_memory"), "events_in_memory"))
+    )
+    for name, value in settings.items():
+        setattr(state, name, _setting(value, name))
+    return state
+
+
+def _app(
+    state: SimState,
+    dispatcher: WebhookDispatcher,
+    persistence: Persistence | None,
+    timer_interval: float,
+) -> FastAPI:
     state.listeners.append(dispatcher.enqueue)
     api = ApiEndpoint(state, dispatcher)
     if persistence is not None:

@@ -125,8 +125,17 @@ def _rule(rule: FailureRule) -> dict[str, Any]:
 
 
 def build_router(api: ApiEndpoint, persistence: Persistence | None = None) -> APIRouter:
-    state, dispatcher = api.state, api.dispatcher
     router = APIRouter(prefix="/_sim", tags=["simulator controls"])
+    _simulator_routes(router, api, persistence)
+    _failure_routes(router, api)
+    _account_routes(router, api)
+    _intent_routes(router, api)
+    return router
+
+
+def _simulator_routes(router: APIRouter, api: ApiEndpoint, persistence: Persistence | None) -> None:
+    """Health, reset, the webhook endpoint and its deliveries, the clock."""
+    state, dispatcher = api.state, api.dispatcher
 
     @router.get("/health")
     async def health() -> dict[str, Any]:
@@ -165,6 +174,11 @@ def build_router(api: ApiEndpoint, persistence: Persistence | None = None) -> AP
         done = api.run_timers()
         return {"now": state.now(), "offset": state.clock_offset, **done}
 
+
+def _failure_routes(router: APIRouter, api: ApiEndpoint) -> None:
+    """Injected failures of API requests (by path or by operation)."""
+    state = api.state
+
     @router.get("/failures")
     async def failures() -> dict[str, Any]:
         return {"data": [_rule(r) for r in state.failures if r.remaining > 0]}
@@ -189,6 +203,11 @@ def build_router(api: ApiEndpoint, persistence: Persistence | None = None) -> AP
     async def clear_failures() -> dict[str, Any]:
         state.failures.clear()
         return {"data": []}
+
+
+def _account_routes(router: APIRouter, api: ApiEndpoint) -> None:
+    """What a customer's card and a host's onboarding do next."""
+    state = api.state
 
     def customer_id(customer: str) -> str:
         if state.get(customer, "customer") is None:
@@ -224,6 +243,11 @@ def build_router(api: ApiEndpoint, persistence: Persistence | None = None) -> AP
             payouts_enabled=spec.payouts_enabled,
             details_submitted=spec.details_submitted,
         )
+
+
+def _intent_routes(router: APIRouter, api: ApiEndpoint) -> None:
+    """What the customer and the bank do to an intent or a charge: 3D Secure, bank debits."""
+    state = api.state
 
     @router.post("/intents/{intent}/authenticate")
     async def authenticate(intent: str, spec: Authentication | None = None) -> dict[str, Any]:
@@ -267,5 +291,3 @@ def build_router(api: ApiEndpoint, persistence: Persistence | None = None) -> AP
         if found["payment_method_details"]["type"] != "us_bank_account":
             raise HTTPException(409, f"{charge} is not a bank debit (us_bank_account)")
         return ach.ach_return(api.context(), found, (spec or AchReturn()).reason)
-
-    return router
