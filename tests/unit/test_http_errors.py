@@ -236,6 +236,26 @@ async def test_a_database_restarting_is_a_503_to_retry_not_a_500() -> None:
         assert "shutting down" not in response.text  # nothing of the internals
 
 
+async def test_an_outage_is_logged_and_counted_as_the_503_it_answered(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The client's 503 is the access log's and the metrics' too, and nothing escapes the app
+    (Starlette answering from its outermost layer re-raised the exception: a 500 in the
+    access log and `http_requests_total`, and a traceback)."""
+    transport = httpx.ASGITransport(app=_toy(), raise_app_exceptions=True)
+    async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
+        with caplog.at_level("INFO"):
+            response = await client.get("/restarting")
+        assert_error(response, 503, "unavailable")
+        access = [r.getMessage() for r in caplog.records if r.name == "eventkit.http"]
+        assert any(line.startswith("GET /restarting 503") for line in access), access
+        assert not [r for r in caplog.records if r.levelname == "ERROR"]
+        metrics = (await client.get("/metrics")).text
+        counted = [line for line in metrics.splitlines() if 'route="/restarting"' in line]
+        assert any('status="503"' in line for line in counted), counted
+        assert not any('status="500"' in line for line in counted), counted
+
+
 async def test_a_body_over_the_limit_is_refused_with_the_error_body() -> None:
     big = b'{"a": "' + b"x" * http_errors.MAX_BODY_BYTES + b'"}'
 

@@ -7,6 +7,7 @@ import asyncpg
 import pytest
 from aiokafka import errors as kafka_errors
 
+from eventkit import db
 from eventkit.outages import Backoff, is_conflict, is_outage
 from eventkit.routing import PermanentError
 
@@ -65,6 +66,27 @@ def test_infrastructure_errors_are_outages_even_when_wrapped(error: BaseExceptio
 )
 def test_failures_of_the_event_itself_are_not_outages(error: BaseException) -> None:
     assert not is_outage(error)
+
+
+async def test_a_missing_postgres_socket_is_an_outage_for_a_connection_and_a_pool(
+    tmp_path: pytest.TempPathFactory,
+) -> None:
+    """A stopped or restarting cluster has no socket file: asyncpg raises a bare
+    FileNotFoundError, which alone reads as a bug (above). Where eventkit connects, it is an
+    outage, and consumers wait it out instead of dead-lettering the event."""
+    url = f"postgresql://booking_svc@/marketplace?host={tmp_path}"  # a directory, no socket
+    with pytest.raises(db.DatabaseUnreachable) as connecting:
+        await db.connect(url)
+    assert is_outage(connecting.value)
+    assert isinstance(connecting.value.__cause__, FileNotFoundError)
+    pool = await db.create_pool(url, min_size=0, max_size=1)
+    try:
+        with pytest.raises(db.DatabaseUnreachable) as acquiring:
+            async with pool.acquire():
+                pass
+        assert is_outage(acquiring.value)
+    finally:
+        await pool.close()
 
 
 def test_deadlocks_and_serialization_failures_are_conflicts_not_outages() -> None:

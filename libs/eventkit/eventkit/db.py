@@ -73,8 +73,23 @@ async def init_connection(conn: asyncpg.Connection) -> None:
         )
 
 
+class DatabaseUnreachable(ConnectionError):
+    """Postgres' Unix socket is not there: the cluster is stopped or restarting. An outage
+    (``eventkit.outages``), waited out, answered 503 ``unavailable``; without this, asyncpg's
+    bare FileNotFoundError reads as a bug of the message."""
+
+
+async def _reach(*args: Any, **kwargs: Any) -> asyncpg.Connection:
+    """asyncpg.connect, with a socket file that is missing said to be an outage. Only the
+    connect is wrapped: a FileNotFoundError anywhere else is still a bug."""
+    try:
+        return await asyncpg.connect(*args, **kwargs)
+    except FileNotFoundError as exc:
+        raise DatabaseUnreachable(f"Postgres does not answer on its socket ({exc})") from exc
+
+
 async def connect(url: str) -> asyncpg.Connection:
-    conn = await asyncpg.connect(plain_dsn(url), **connect_options(url))
+    conn = await _reach(plain_dsn(url), **connect_options(url))
     await init_connection(conn)
     return conn
 
@@ -91,6 +106,7 @@ async def create_pool(
         server_settings=settings,
         reset=_rollback_if_open,
         init=init_connection,
+        connect=_reach,
         **connect_options(url),
     )
     assert pool is not None

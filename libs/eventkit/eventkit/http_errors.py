@@ -191,20 +191,24 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     return error_response(request, 422, "validation_failed", message, details)
 
 
+def outage_response(request: Request, exc: BaseException) -> Response:
+    """503 `unavailable` with `Retry-After`: Postgres or Kafka restarting is neither the
+    request's fault nor a bug (`eventkit.outages`)."""
+    log.warning("%s %s: a dependency is not answering: %r", request.method, request.url.path, exc)
+    return error_response(
+        request,
+        503,
+        "unavailable",
+        "a database or broker this service needs is not answering; retry shortly",
+        headers={"Retry-After": str(OUTAGE_RETRY_AFTER_SECONDS)},
+    )
+
+
 async def _unhandled(request: Request, exc: Exception) -> Response:
     if isinstance(exc, HTTPException):  # raised by a middleware, outside the routes' handlers
         return await _http_error(request, exc)
-    if is_outage(exc):  # Postgres or Kafka restarting: not the request's fault, nor a bug
-        log.warning(
-            "%s %s: a dependency is not answering: %r", request.method, request.url.path, exc
-        )
-        return error_response(
-            request,
-            503,
-            "unavailable",
-            "a database or broker this service needs is not answering; retry shortly",
-            headers={"Retry-After": str(OUTAGE_RETRY_AFTER_SECONDS)},
-        )
+    if is_outage(exc):  # raised outside eventkit.http_outages (a middleware of the app's)
+        return outage_response(request, exc)
     log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
     return error_response(request, 500, "internal_error", "internal error; it was logged")
 

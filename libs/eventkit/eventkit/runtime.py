@@ -25,6 +25,7 @@ from eventkit.db import create_pool, plain_dsn
 from eventkit.dead_letters import DeadLetters
 from eventkit.head import HeadAsGet
 from eventkit.housekeeping import trim_eventing_tables
+from eventkit.http_outages import OutagesAnswered
 from eventkit.keyed_consumer import KeyedConsumer
 from eventkit.producer import durable_producer
 from eventkit.relay import OutboxRelay
@@ -265,6 +266,7 @@ def create_app(runtime: ServiceRuntime, **fastapi_kwargs: Any) -> FastAPI:
     app = ServiceApp(lifespan=lifespan, telemetry=tracing.FASTAPI_TELEMETRY, **fastapi_kwargs)
     app.state.jwt_secret = runtime.settings.jwt_secret  # eventkit.auth.require reads it
     http_errors.install(app)  # one error body and its OpenAPI docs for every service
+    app.add_middleware(OutagesAnswered)  # inside the metrics and the access log: they see a 503
     metrics.install(app, runtime.name)  # GET /metrics beside /healthz
     app.add_middleware(logs.CorrelationMiddleware)
     app.add_middleware(HeadAsGet)  # HEAD wherever GET is
