@@ -11,7 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.conftest import ROOT, System, build_system, running
+from tests.e2e.conftest import ROOT, SERVICES, System, build_system, running
+from tests.support.pg_socket import SocketLink, socket_directory
 from tests.support.private_kafka import PrivateKafka
 
 
@@ -32,9 +33,19 @@ def private_kafka(pg_ready: None) -> Iterator[PrivateKafka]:
 
 
 @pytest.fixture(scope="package")
+def pg_socket(pg_ready: None, tmp_path_factory: pytest.TempPathFactory) -> SocketLink:
+    """The services reach Postgres over its Unix socket, as under `make up`, through a link
+    the tests can cut."""
+    return SocketLink(socket_directory(), tmp_path_factory.mktemp("pg-socket"))
+
+
+@pytest.fixture(scope="package")
 def outage_system(
-    private_kafka: PrivateKafka, tmp_path_factory: pytest.TempPathFactory
+    private_kafka: PrivateKafka, pg_socket: SocketLink, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[System]:
     logs = tmp_path_factory.mktemp("e2e-outage-logs")
-    with running(build_system(private_kafka.bootstrap, logs)) as system:
-        yield system
+    system = build_system(private_kafka.bootstrap, logs)
+    for service in SERVICES:
+        system.env[f"{service.upper()}_DATABASE_URL"] = pg_socket.url(service)
+    with running(system) as started:
+        yield started

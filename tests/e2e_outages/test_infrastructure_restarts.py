@@ -1,10 +1,13 @@
-"""Checkouts in flight survive a broker killed with SIGKILL and restarted, and every service's
-database connections being terminated (what a Postgres restart does to them): every saga ends
-captured, and nothing is dead-lettered."""
+"""Checkouts in flight survive a broker killed with SIGKILL and restarted, every service's
+database connections being terminated (what a Postgres restart does to them), and Postgres'
+socket gone for seconds (a restart as the services see it: they reach Postgres over its Unix
+socket, as under `make up`): every saga ends captured, nothing is dead-lettered, and a checkout
+sent while the database is away is answered 503 `unavailable`, never 500."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from typing import Any
 
@@ -16,6 +19,7 @@ from tests.conftest import service_dsn
 from tests.e2e.conftest import SERVICES, System
 from tests.e2e.test_instant_book import slot, wait_for_booking
 from tests.support import read_topic
+from tests.support.pg_socket import SocketLink
 from tests.support.poll import wait_until
 from tests.support.private_kafka import PrivateKafka
 
@@ -39,13 +43,34 @@ async def _terminate_service_backends() -> int:
     return killed
 
 
-def _checkout(guest: httpx.Client) -> str:
-    response = guest.post(
+def _post_checkout(guest: httpx.Client) -> httpx.Response:
+    return guest.post(
         "/v1/bookings",
         json={"listing_id": "lst_loft_01", **slot(1), "payment_method": "pm_card_visa"},
     )
+
+
+def _checkout(guest: httpx.Client) -> str:
+    response = _post_checkout(guest)
     assert response.status_code == 202, response.text
     return str(response.json()["booking_id"])
+
+
+def _database_away(guest: httpx.Client, pg_socket: SocketLink, seconds: float) -> None:
+    """No socket file and every connection ended, for longer than an event's five attempts
+    would last; every checkout sent meanwhile is refused 503 with `Retry-After`."""
+    pg_socket.cut()
+    try:
+        assert asyncio.run(_terminate_service_backends()) > 0
+        until = time.monotonic() + seconds
+        while time.monotonic() < until:
+            refused = _post_checkout(guest)
+            assert refused.status_code == 503, refused.text
+            assert refused.json()["error"]["code"] == "unavailable"
+            assert refused.headers["retry-after"] == "2"
+            time.sleep(0.5)  # the pace of a client retrying: the outage's length is the test's
+    finally:
+        pg_socket.restore()
 
 
 async def _unpublished() -> int:
@@ -107,7 +132,7 @@ def _wait_listed(guest: httpx.Client) -> None:
 
 
 def test_sagas_in_flight_survive_a_broker_kill_and_broken_database_connections(
-    outage_system: System, private_kafka: PrivateKafka
+    outage_system: System, private_kafka: PrivateKafka, pg_socket: SocketLink
 ) -> None:
     guest = outage_system.client("booking", sub=f"guest-outage-{uuid.uuid4().hex[:6]}")
     _wait_listed(guest)
@@ -119,6 +144,9 @@ def test_sagas_in_flight_survive_a_broker_kill_and_broken_database_connections(
     private_kafka.start()
     ids += [_checkout(guest) for _ in range(3)]
     assert asyncio.run(_terminate_service_backends()) > 0  # again, with sagas moving
+    ids += [_checkout(guest) for _ in range(3)]
+    _database_away(guest, pg_socket, seconds=6)  # with those three in flight
+    ids += [_checkout(guest) for _ in range(2)]
 
     for booking_id in ids:
         done = wait_for_booking(
