@@ -1,6 +1,7 @@
 """Checkout rate sweep: open-loop Instant Book checkouts at rising rates, each to the capture.
 
     python bench/saga_sweep.py [--rates 10 25 50 100 150 200] [--duration 60] [--history N]
+                               [--keep-going]
 
 Needs the whole system (`make up`). For each rate, `rate × duration` checkouts start open-loop
 on the bench's own Instant Book listings (see saga_latency.py) and each is followed to the
@@ -12,7 +13,9 @@ then any burst of other work queues the checkouts), the load average, and each p
 ms per captured checkout (the figure other people's load on a shared machine moves least;
 Postgres: the backends of `marketplace` only).
 A rate is *sustained* when every checkout was admitted and
-captured with p99 ≤ 500 ms; the sweep stops after the first rate that is not.
+captured with p99 ≤ 500 ms; the sweep stops after the first rate that is not, unless
+`--keep-going` (every rate given runs: to watch overload refused with 503 `overloaded` and
+`Retry-After` rather than accepted and lost).
 
 Before the sweep it measures the raw limit of the same machine in the same run: the gateway's
 closed-loop `GET /healthz` rate (the HTTP stack alone, no database, no saga), to set the
@@ -293,7 +296,7 @@ async def sweep(args: argparse.Namespace) -> BenchResult:
             slots = saga.plan_slots(listings, max(1, round(rate * args.duration)), rng)
             steps.append(await run_rate(client, slots, rate, args))
             say(steps[-1].line())
-            if not steps[-1].sustained():
+            if not steps[-1].sustained() and not args.keep_going:
                 break
     best = max((s.rate for s in steps if s.sustained()), default=0.0)
     return BenchResult(
@@ -320,6 +323,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--token", default=None)
     p.add_argument("--payment-method", default="pm_card_visa")
     p.add_argument("--seed", type=int, default=None)
+    p.add_argument(
+        "--keep-going",
+        action="store_true",
+        help="run every rate, also after one that is not sustained (overload is refused, not lost)",
+    )
     return p
 
 

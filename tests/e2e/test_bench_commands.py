@@ -28,11 +28,14 @@ def _bench(system: System, *args: str) -> str:
 
 def test_the_rate_sweep_books_its_own_instant_listings_to_the_capture(system: System) -> None:
     out = _bench(
-        system, "bench/saga_sweep.py", "--history", "10", "--rates", "3", "--duration", "2"
+        system,
+        *("bench/saga_sweep.py", "--history", "10", "--rates", "3", "2", "--duration", "2"),
+        "--keep-going",
     )
     assert "history: 10/10 in" in out and "{'accepted': 10}" in out, out
     assert "raw limit: gateway GET /healthz" in out
     assert "3/s: 6/6 captured, 0 refused (503), 0 failed" in out, out
+    assert "2/s: 4/4 captured, 0 refused (503), 0 failed" in out, out
     assert "CPU ms per captured checkout: total" in out, out
     assert re.search(r"machine busy \d+% of \d+ cores", out), out
     assert "highest sustained rate" in out, out  # which one depends on timing: not asserted
