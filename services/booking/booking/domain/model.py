@@ -118,6 +118,25 @@ HOLDING_STATUSES = (
     BookingStatus.AWAITING_SIGNATURES,
     BookingStatus.AWAITING_GROUP,
 )
+# Payments captures a booking's payment only once the booking is confirmed (or its payment due
+# is paid). A capture of a booking still in one of these came out of order (a replayed or
+# forged event, never payments' own sequence): it is refused to the dead letters with its
+# reason, not applied (docs/lifecycles.md).
+BEFORE_CONFIRMATION = frozenset(
+    {
+        BookingStatus.AWAITING_SIGNATURES,
+        BookingStatus.PENDING_PAYMENT,
+        BookingStatus.AWAITING_HOST,
+        BookingStatus.AWAITING_GROUP,
+    }
+)
+
+
+def capture_out_of_order(status: BookingStatus | str) -> bool:
+    """Whether a capture of a booking in `status` cannot have come from payments in order."""
+    return BookingStatus(status) in BEFORE_CONFIRMATION
+
+
 # The event types the table's rows name more than once (each row emits one event).
 BOOKING_CONFIRMED = "booking.booking_confirmed"
 CHECKOUT_REQUESTED = "booking.checkout_requested"

@@ -18,7 +18,13 @@ import asyncpg
 from booking import metrics
 from booking.config import claim_windows as default_claim_windows
 from booking.domain.holds import HoldRule
-from booking.domain.model import BOOKING_FAILED, BookingStatus, PaymentStatus, Trigger
+from booking.domain.model import (
+    BOOKING_FAILED,
+    BookingStatus,
+    PaymentStatus,
+    Trigger,
+    capture_out_of_order,
+)
 from booking.features.amendments import service as amendments
 from booking.features.bank_debits.service import BankDebitHandlers
 from booking.features.checkout.service import payment_secured
@@ -206,6 +212,12 @@ class BookingHandlers:
         if await self.charge_captured.answer(uow, env, event, about):
             return
         row = await self._load(uow, event.booking_id)
+        if capture_out_of_order(row["status"]):
+            raise PermanentError(
+                f"out_of_order: a capture of payment {event.payment_id} for booking "
+                f"{event.booking_id}, which is {row['status']}: payments captures a booking "
+                "only once it is confirmed"
+            )
         if await self.bank_debits.on_payment_captured(uow, env, event, row):  # ACH bookings
             return
         if row["status"] == BookingStatus.PAYMENT_DUE:
