@@ -330,6 +330,34 @@ async def test_a_query_parameter_the_operation_does_not_have_is_refused(
         assert unknown["loc"][0] == "query" and unknown["type"] == "extra_forbidden"
 
 
+@pytest.mark.parametrize(
+    ("name", "path", "headers", "repeated"),
+    [
+        (
+            "booking",
+            "/v1/bookings?status=confirmed&status=cancelled&limit=2&limit=5",
+            {"Authorization": "Bearer x"},
+            "limit",
+        ),
+        (
+            "finance",
+            "/v1/payouts/queue?host_account_id=a&host_account_id=b",
+            finance_staff(),
+            "host_account_id",
+        ),
+    ],
+)
+async def test_a_query_parameter_that_takes_one_value_given_twice_is_refused(
+    name: str, path: str, headers: dict[str, str], repeated: str
+) -> None:
+    """It would otherwise be read as its last value, silently; a list (`status`) repeats."""
+    async for client in _client(SERVICES[name]()):
+        refused = await client.get(path, headers=headers)
+        assert_error(refused, 422, "validation_failed")
+        [detail] = refused.json()["error"]["details"]
+        assert detail["loc"] == ["query", repeated] and detail["type"] == "repeated", detail
+
+
 async def test_console_pages_read_their_forms_fields_as_they_come() -> None:
     async for client in _client(_ops()):
         page = await client.get("/console/bookings?guest=g-1&from=2026-12-01")

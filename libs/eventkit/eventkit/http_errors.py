@@ -259,40 +259,6 @@ class CodedTooLarge:
         await self.app(scope, receive, coded)
 
 
-def _declared_query(route: APIRoute) -> frozenset[str]:
-    """The query parameters `route` declares, its dependencies' included (kept on the route)."""
-    names: frozenset[str] | None = getattr(route, "_declared_query", None)
-    if names is None:
-        found: set[str] = set()
-        dependants = [route.dependant]
-        while dependants:
-            dependant = dependants.pop()
-            found.update(param.alias for param in dependant.query_params)
-            dependants.extend(dependant.dependencies)
-        names = frozenset(found)
-        route._declared_query = names  # type: ignore[attr-defined]
-    return names
-
-
-async def no_unknown_query(request: Request) -> None:
-    """Query parameters are strict, as bodies are: one the operation does not have (a typo,
-    `stauts=` for `status=`) is 422 `validation_failed` rather than ignored, so a misspelt
-    filter never answers the whole list. Pages for people (the console: not in the OpenAPI
-    document) read their forms' fields as they come."""
-    route = request.scope.get("route")
-    if not request.query_params or not isinstance(route, APIRoute) or not route.include_in_schema:
-        return
-    unknown = sorted(set(request.query_params) - _declared_query(route))
-    if unknown:
-        raise RequestValidationError(
-            [
-                {"loc": ("query", name), "msg": "not a parameter of this operation",
-                 "type": "extra_forbidden", "input": request.query_params[name]}
-                for name in unknown
-            ]
-        )  # fmt: skip
-
-
 def install(app: FastAPI) -> None:
     """The handlers above, and their responses documented on every operation."""
     app.add_exception_handler(HTTPException, _http_error)

@@ -31,6 +31,7 @@ from eventkit.producer import durable_producer
 from eventkit.relay import OutboxRelay
 from eventkit.routing import EventRouter
 from eventkit.settings import ServiceSettings
+from eventkit.strict_query import no_unknown_query
 from eventkit.subscriber import document
 from marketplace_contracts import CATALOGUE, retry_topic
 
@@ -260,8 +261,9 @@ def create_app(runtime: ServiceRuntime, **fastapi_kwargs: Any) -> FastAPI:
     # A body over this is refused 413 `payload_too_large` before it is read (routes that take
     # files name their own limit); the default is http_errors' one.
     fastapi_kwargs.setdefault("max_body_size", http_errors.MAX_BODY_BYTES)
-    # An unknown query parameter is refused, as an unknown body field is (http_errors).
-    strict_query = Depends(http_errors.no_unknown_query)
+    # A query parameter the operation does not have, or one given twice that takes one value,
+    # is refused, as an unknown body field is (eventkit.strict_query).
+    strict_query = Depends(no_unknown_query)
     fastapi_kwargs["dependencies"] = [strict_query, *fastapi_kwargs.get("dependencies", ())]
     app = ServiceApp(lifespan=lifespan, telemetry=tracing.FASTAPI_TELEMETRY, **fastapi_kwargs)
     app.state.jwt_secret = runtime.settings.jwt_secret  # eventkit.auth.require reads it
