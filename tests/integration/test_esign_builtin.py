@@ -317,6 +317,20 @@ async def test_stale_digest_refuses_to_sign(esign: Setup, web: httpx.AsyncClient
     assert esign.events == []
 
 
+async def test_a_form_with_both_decisions_decides_nothing(
+    esign: Setup, web: httpx.AsyncClient
+) -> None:
+    """`action=sign&action=decline` is refused whole, not read as its last value."""
+    envelope = await create(esign)
+    path, token = link(envelope)
+    for actions in (["sign", "decline"], ["decline", "sign"], ["decline", "decline"]):
+        response = await web.post(path, data={"action": actions, "token": token})
+        assert response.status_code == 400 and "once" in response.text, response.text
+    assert await esign.provider.get_status(envelope.envelope_id) is EnvelopeStatus.SENT
+    assert esign.events == []
+    assert (await post(web, path, token, "sign")).status_code == 200
+
+
 async def test_x_forwarded_for_only_counts_when_configured(esign: Setup) -> None:
     plain, proxied = await create(esign), await create(esign)
     headers = {"X-Forwarded-For": "6.6.6.6, 198.51.100.20"}

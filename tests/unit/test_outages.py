@@ -34,6 +34,10 @@ def _wrapped(inner: BaseException) -> BaseException:
             "cannot call Connection.fetchval(): connection has been released back to the pool"
         ),
         asyncpg.InterfaceError("cannot call Transaction.__aexit__(): connection is closed"),
+        asyncpg.InternalClientError(
+            "cannot switch to state 12; another operation (2) is in progress"
+        ),
+        asyncpg.InternalClientError('cannot switch to state 14; protocol is in the "failed" state'),
         ConnectionRefusedError(111, "Connect call failed"),
         OSError("Network is unreachable"),
         kafka_errors.KafkaConnectionError("Unable to bootstrap"),
@@ -56,6 +60,7 @@ def test_infrastructure_errors_are_outages_even_when_wrapped(error: BaseExceptio
         ValueError("badly formed hexadecimal UUID string"),
         asyncpg.UniqueViolationError("duplicate key"),
         asyncpg.InterfaceError("the server expects 2 arguments, 1 was passed"),
+        asyncpg.InternalClientError("unexpected codec error"),
         asyncpg.QueryCanceledError("canceling statement due to statement timeout"),
         kafka_errors.MessageSizeTooLargeError(),
         TimeoutError("a handler that always times out"),

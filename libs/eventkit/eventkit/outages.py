@@ -27,6 +27,10 @@ _PG_OUTAGES: tuple[type[BaseException], ...] = (
 # asyncpg says "connection has been released back to the pool" (a proxy whose connection was
 # lost, then detached by the pool), "connection is closed" or "pool is closing" this way.
 _INTERFACE_OUTAGE_WORDS = ("released back to the pool", "connection is closed", "pool is closing")
+# A pooled connection broken in the middle of a statement by a restart leaves asyncpg's
+# protocol in a state it cannot leave: "cannot switch to state 12; another operation (2) is in
+# progress", "... protocol is in the \"failed\" state", or "not connected".
+_PROTOCOL_OUTAGE_WORDS = ("cannot switch to state", "not connected")
 _KAFKA_OUTAGES: tuple[type[BaseException], ...] = (
     kafka_errors.KafkaConnectionError,
     kafka_errors.KafkaTimeoutError,
@@ -63,6 +67,10 @@ def is_outage(exc: BaseException) -> bool:
             return True
         if isinstance(cause, asyncpg.InterfaceError) and any(
             word in str(cause) for word in _INTERFACE_OUTAGE_WORDS
+        ):
+            return True
+        if isinstance(cause, asyncpg.InternalClientError) and any(
+            word in str(cause) for word in _PROTOCOL_OUTAGE_WORDS
         ):
             return True
         if isinstance(cause, kafka_errors.KafkaError) and cause.retriable:

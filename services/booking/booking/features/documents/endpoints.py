@@ -161,6 +161,10 @@ def build_signing_router(
     ) -> HTMLResponse:
         if not provider.verify_link(envelope_id, token):
             return _forbidden()
+        form = await request.form()  # as FastAPI read it: each field's every value
+        if any(len(form.getlist(name)) > 1 for name in ("action", "token", "digest")):
+            # `action=sign&action=decline` must not be read as its last value: refused whole.
+            return _message(400, "Bad request", "Choose Sign or Decline, once.")
         try:
             decision = Decision(action)
         except ValueError:
