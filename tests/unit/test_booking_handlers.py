@@ -107,14 +107,29 @@ async def test_only_a_newer_host_account_report_replaces_one(
     assert fake.bookings.host_accounts["acct_h1"]["charges_enabled"] is True
 
 
-async def test_a_voided_payment_is_recorded_on_the_booking(
-    fake: FakeUnitOfWork, handlers: BookingHandlers
+@pytest.mark.parametrize("status", ["failed", "expired", "declined", "released"])
+async def test_a_voided_payment_is_recorded_on_the_booking_that_failed(
+    fake: FakeUnitOfWork, handlers: BookingHandlers, status: str
 ) -> None:
-    booking_id = _booking(fake, "cancelled")
-    voided = PaymentVoidedV1(payment_id=PAYMENT, booking_id=booking_id, reason="cancelled")
+    booking_id = _booking(fake, status)
+    voided = PaymentVoidedV1(payment_id=PAYMENT, booking_id=booking_id, reason="hold_expired")
     await handlers.on_payment_voided(fake.as_uow(), _env(voided), voided)
     row = fake.bookings.bookings[uuid.UUID(booking_id)]
     assert (row["payment_status"], row["version"]) == ("voided", 2)
+
+
+@pytest.mark.parametrize("status", ["confirmed", "completed", "cancelled", "pending_payment"])
+async def test_a_void_of_a_booking_that_did_not_fail_is_refused_out_of_order(
+    fake: FakeUnitOfWork, handlers: BookingHandlers, status: str
+) -> None:
+    """Payments voids only after booking_failed: a void of a confirmed (captured) booking came
+    out of order (replayed, forged) and would mark its captured payment voided."""
+    booking_id = _booking(fake, status)
+    before = dict(fake.bookings.bookings[uuid.UUID(booking_id)])
+    voided = PaymentVoidedV1(payment_id=PAYMENT, booking_id=booking_id, reason="x")
+    with pytest.raises(PermanentError, match=f"^out_of_order: .* which is {status}"):
+        await handlers.on_payment_voided(fake.as_uow(), _env(voided), voided)
+    assert fake.bookings.bookings[uuid.UUID(booking_id)] == before
 
 
 async def test_a_fact_about_an_unknown_booking_is_refused_for_good(

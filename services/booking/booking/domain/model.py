@@ -137,6 +137,24 @@ def capture_out_of_order(status: BookingStatus | str) -> bool:
     return BookingStatus(status) in BEFORE_CONFIRMATION
 
 
+# Payments voids a booking's authorization only once the booking failed (`booking_failed`: it
+# ended before its confirmation). A void of a booking in any other status came out of order
+# and is refused the same way: applied, it would mark a captured payment voided.
+ENDED_UNCONFIRMED = frozenset(
+    {
+        BookingStatus.FAILED,
+        BookingStatus.EXPIRED,
+        BookingStatus.DECLINED,
+        BookingStatus.RELEASED,
+    }
+)
+
+
+def void_out_of_order(status: BookingStatus | str) -> bool:
+    """Whether a void of a booking in `status` cannot have come from payments in order."""
+    return BookingStatus(status) not in ENDED_UNCONFIRMED
+
+
 # The event types the table's rows name more than once (each row emits one event).
 BOOKING_CONFIRMED = "booking.booking_confirmed"
 CHECKOUT_REQUESTED = "booking.checkout_requested"

@@ -24,6 +24,7 @@ from booking.domain.model import (
     PaymentStatus,
     Trigger,
     capture_out_of_order,
+    void_out_of_order,
 )
 from booking.features.amendments import service as amendments
 from booking.features.bank_debits.service import BankDebitHandlers
@@ -235,6 +236,12 @@ class BookingHandlers:
             await self.groups.on_payment_voided(uow, env, event)
             return
         row = await self._load(uow, event.booking_id)
+        if void_out_of_order(row["status"]):
+            raise PermanentError(
+                f"out_of_order: a void of payment {event.payment_id} for booking "
+                f"{event.booking_id}, which is {row['status']}: payments voids a booking's "
+                "authorization only once the booking failed"
+            )
         await uow.bookings.change_booking(
             row["booking_id"], row["version"], payment_status=PaymentStatus.VOIDED.value
         )
