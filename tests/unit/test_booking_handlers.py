@@ -21,6 +21,7 @@ from marketplace_contracts.events.catalog import ListingUpsertedV1
 from marketplace_contracts.events.payments import (
     AuthorizationExpiringV1,
     HostAccountUpdatedV1,
+    PaymentFailedV1,
     PaymentVoidedV1,
     ReauthorizationFailedV1,
 )
@@ -130,6 +131,20 @@ async def test_a_void_of_a_booking_that_did_not_fail_is_refused_out_of_order(
     with pytest.raises(PermanentError, match=f"^out_of_order: .* which is {status}"):
         await handlers.on_payment_voided(fake.as_uow(), _env(voided), voided)
     assert fake.bookings.bookings[uuid.UUID(booking_id)] == before
+
+
+@pytest.mark.parametrize("status", ["confirmed", "completed", "cancelled"])
+async def test_a_failure_of_a_captured_payment_is_refused_out_of_order(
+    fake: FakeUnitOfWork, handlers: BookingHandlers, status: str
+) -> None:
+    """Applied, it would ask the guest to pay again for a booking already paid."""
+    booking_id = _booking(fake, status, payment_status="captured")
+    before = dict(fake.bookings.bookings[uuid.UUID(booking_id)])
+    failed = PaymentFailedV1(payment_id=PAYMENT, booking_id=booking_id, code="card_declined")
+    with pytest.raises(PermanentError, match="^out_of_order: .* whose payment is captured"):
+        await handlers.on_payment_failed(fake.as_uow(), _env(failed), failed)
+    assert fake.bookings.bookings[uuid.UUID(booking_id)] == before
+    assert fake.outbox.added == []
 
 
 async def test_a_fact_about_an_unknown_booking_is_refused_for_good(

@@ -182,6 +182,11 @@ class BookingHandlers:
         if await self.charge_failed.answer(uow, env, event, about):
             return
         row = await self._load(uow, event.booking_id)
+        if row["payment_status"] == PaymentStatus.CAPTURED:
+            raise PermanentError(
+                f"out_of_order: a failure of payment {event.payment_id} for booking "
+                f"{event.booking_id}, whose payment is captured: a captured payment cannot fail"
+            )
         if row["status"] in (BookingStatus.CONFIRMED, BookingStatus.PAYMENT_DUE):
             # An off-session charge (or the guest's retry) failed after confirmation.
             await payment_due.charge_failed(uow, env, row, event, self.payment_window)
