@@ -128,7 +128,7 @@ async def test_a_void_of_a_booking_that_did_not_fail_is_refused_out_of_order(
     booking_id = _booking(fake, status)
     before = dict(fake.bookings.bookings[uuid.UUID(booking_id)])
     voided = PaymentVoidedV1(payment_id=PAYMENT, booking_id=booking_id, reason="x")
-    with pytest.raises(PermanentError, match=f"^out_of_order: .* which is {status}"):
+    with pytest.raises(PermanentError, match=rf"^out_of_order: .* which is {status}"):
         await handlers.on_payment_voided(fake.as_uow(), _env(voided), voided)
     assert fake.bookings.bookings[uuid.UUID(booking_id)] == before
 
@@ -141,7 +141,7 @@ async def test_a_failure_of_a_captured_payment_is_refused_out_of_order(
     booking_id = _booking(fake, status, payment_status="captured")
     before = dict(fake.bookings.bookings[uuid.UUID(booking_id)])
     failed = PaymentFailedV1(payment_id=PAYMENT, booking_id=booking_id, code="card_declined")
-    with pytest.raises(PermanentError, match="^out_of_order: .* whose payment is captured"):
+    with pytest.raises(PermanentError, match=r"^out_of_order: .* whose payment is captured"):
         await handlers.on_payment_failed(fake.as_uow(), _env(failed), failed)
     assert fake.bookings.bookings[uuid.UUID(booking_id)] == before
     assert fake.outbox.added == []
