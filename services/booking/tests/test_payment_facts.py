@@ -218,7 +218,8 @@ def routed(monkeypatch: pytest.MonkeyPatch) -> tuple[BookingHandlers, Calls]:
 
     async def load(uow: Any, booking_id: str) -> dict[str, str]:
         calls.seen.append(("checkout.loaded", booking_id))
-        return {"status": "cancelled"}  # neither pending nor confirmed: nothing more to do
+        # Neither pending nor confirmed, its payment not captured: nothing more to do.
+        return {"status": "cancelled", "payment_status": "authorized"}
 
     monkeypatch.setattr(handlers, "_load", load)
     return handlers, calls
