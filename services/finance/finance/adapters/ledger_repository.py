@@ -62,6 +62,17 @@ async def post(
     return journal_id
 
 
+async def booked_for(conn: asyncpg.Connection, kind: str, stripe_object_id: str) -> str | None:
+    """The booking whose journal of `kind` booked this Stripe object, if one did."""
+    booking_id: str | None = await conn.fetchval(
+        "SELECT booking_id FROM finance.journals WHERE kind = $1 AND stripe_object_id = $2"
+        " ORDER BY posted_at LIMIT 1",
+        kind,
+        stripe_object_id,
+    )
+    return booking_id
+
+
 async def trial_balance(conn: asyncpg.Connection) -> list[asyncpg.Record]:
     return await conn.fetch(
         "SELECT account, currency, sum(amount)::bigint AS balance, count(*) AS postings "

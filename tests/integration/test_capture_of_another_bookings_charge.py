@@ -1,0 +1,54 @@
+"""A capture whose charge finance booked already for another booking is not payments' own fact
+(a forged or corrupted event): finance refuses it to its dead letters before making a payable
+and a payout entry for money the booking never paid. A copy of a booking's own capture with
+a new event id changes nothing, as before."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+
+from eventkit.routing import PermanentError
+from tests.support.finance_queue import QueueHarness, finance_pool
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def q(pg_ready: None) -> AsyncIterator[QueueHarness]:
+    async with finance_pool() as pool:
+        harness = QueueHarness(pool)
+        yield harness
+        await harness.close()
+
+
+async def _owed(pool: asyncpg.Pool, booking_id: str) -> tuple[int, int, int]:
+    """Payables, payout entries and capture journals finance holds for the booking."""
+    row = await pool.fetchrow(
+        "SELECT (SELECT count(*) FROM finance.payables WHERE booking_id = $1) AS payables,"
+        " (SELECT count(*) FROM finance.payout_entries WHERE booking_id = $1) AS entries,"
+        " (SELECT count(*) FROM finance.journals WHERE booking_id = $1"
+        "  AND kind = 'guest_payment_captured') AS journals",
+        booking_id,
+    )
+    assert row is not None
+    return row["payables"], row["entries"], row["journals"]
+
+
+async def test_a_capture_naming_another_bookings_charge_is_refused(q: QueueHarness) -> None:
+    checkout, captured = q.booking()
+    await q.deliver(checkout, captured)  # each delivered twice: a replay changes nothing
+    await q.deliver(captured)  # a copy with a new event id: the same charge, the same booking
+    assert await _owed(q.pool, captured.booking_id) == (1, 1, 1)
+
+    other_checkout, other = q.booking()
+    await q.deliver(other_checkout)
+    forged = other.model_copy(update={"charge_id": captured.charge_id})
+    with pytest.raises(PermanentError, match=r"^conflict: charge .* booked already for booking"):
+        await q.deliver(forged)
+    assert await _owed(q.pool, other.booking_id) == (0, 0, 0)
+
+    await q.deliver(other)  # its own capture, when it comes, is booked as any
+    assert await _owed(q.pool, other.booking_id) == (1, 1, 1)
