@@ -8,11 +8,12 @@ bodies) get the `{"error": {"code", "message"}}` body; an unhandled exception is
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any
 
 import asyncpg
 import httpx
 import pytest
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI, Form, HTTPException, UploadFile
 from fastapi.responses import HTMLResponse
 
 from eventkit import http_errors
@@ -89,6 +90,12 @@ def _toy() -> FastAPI:
     @app.post("/echo")
     async def echo(body: dict[str, str]) -> dict[str, str]:
         return body
+
+    @app.post("/upload")
+    async def upload(
+        file: UploadFile, field: Annotated[str, Form()], tags: Annotated[list[str], Form()]
+    ) -> dict[str, Any]:
+        return {"field": field, "file": file.filename, "tags": tags}
 
     return app
 
@@ -356,6 +363,29 @@ async def test_a_query_parameter_that_takes_one_value_given_twice_is_refused(
         assert_error(refused, 422, "validation_failed")
         [detail] = refused.json()["error"]["details"]
         assert detail["loc"] == ["query", repeated] and detail["type"] == "repeated", detail
+
+
+async def test_a_form_field_that_takes_one_value_given_twice_is_refused() -> None:
+    """An upload naming two fields and two files (disputes' evidence) would otherwise file the
+    last file under the last field, the first dropped without a word; a list repeats."""
+    pdf = ("a.pdf", b"%PDF-1.4", "application/pdf")
+    async for client in _client(_toy()):
+        refused = await client.post(
+            "/upload",
+            data={"field": ["receipt", "customer_signature"], "tags": ["a", "b"]},
+            files=[("file", pdf), ("file", pdf)],
+        )
+        assert_error(refused, 422, "validation_failed")
+        details = refused.json()["error"]["details"]
+        assert [(d["loc"], d["type"]) for d in details] == [
+            (["body", "field"], "repeated"),
+            (["body", "file"], "repeated"),
+        ], details
+        once = await client.post(
+            "/upload", data={"field": "receipt", "tags": ["a", "b"]}, files=[("file", pdf)]
+        )
+        assert once.status_code == 200, once.text
+        assert once.json() == {"field": "receipt", "file": "a.pdf", "tags": ["a", "b"]}
 
 
 async def test_console_pages_read_their_forms_fields_as_they_come() -> None:
