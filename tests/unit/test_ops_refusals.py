@@ -137,6 +137,20 @@ def test_a_services_refusal_keeps_its_status_and_the_console_answers_with_it() -
     assert refusal_status(["The amount must be a number."]) == 422  # the form's own check
 
 
+def test_ops_own_database_away_is_unavailable_not_a_bug(caplog: pytest.LogCaptureFixture) -> None:
+    """A resolver whose pool cannot reach Postgres (restarting: its socket is gone) answers an
+    outage code to retry, and logs no ERROR traceback; a bug is still `internal_error`."""
+    from eventkit.db import DatabaseUnreachable
+
+    def extensions(original: Exception) -> dict[str, Any]:
+        return coded(GraphQLError("x", path=["f"], original_error=original)).extensions or {}
+
+    away = DatabaseUnreachable("Postgres does not answer on its socket")
+    assert extensions(away) == {"code": "unavailable", "status": 503}
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+    assert extensions(RuntimeError("a bug")) == {"code": "internal_error"}
+
+
 @pytest.mark.parametrize("field", ["bookings", "checkoutGroups"])
 @pytest.mark.parametrize("limit", [0, 101, 150])
 async def test_a_booking_page_larger_than_booking_gives_is_refused_before_asking(

@@ -1,7 +1,7 @@
 """Every GraphQL error carries `extensions.code`: the project's code for a refusal (OpsError,
 eventkit.dlq's AdminError), `invalid_request` for a query the schema rejects or a value the
-database cannot take (bad input is never an internal error), and `internal_error` for a bug,
-whose details stay in the log."""
+database cannot take (bad input is never an internal error), `unavailable` while ops' own
+database is away (a restart), and `internal_error` for a bug, whose details stay in the log."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from graphql.language import OperationDefinitionNode
 from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import ExecutionResult
 
+from eventkit.outages import is_outage
 from ops.domain.errors import OpsError
 
 log = logging.getLogger("ops.graphql")
@@ -39,6 +40,12 @@ def coded(error: GraphQLError) -> GraphQLError:
         # A value the database cannot take (a NUL, a lone surrogate, a number out of range)
         # came from the caller: their request, not our bug.
         code, message = "invalid_request", "a value in the request cannot be stored or searched"
+    elif is_outage(original):
+        # Ops' own database (or broker) not answering: a restart, not a bug; retry shortly,
+        # as a service's own 503 `unavailable` says.
+        log.warning("graphql resolver: a dependency is not answering: %r", original)
+        code, message = "unavailable", "a database ops needs is not answering; retry shortly"
+        more["status"] = 503
     elif original is None or error.path is None:
         # Not raised by a resolver (no path): the query or a variable's value did not fit the
         # schema, e.g. a Date variable "2026-13-45" or an Int beyond 32 bits.
