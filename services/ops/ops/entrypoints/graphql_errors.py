@@ -40,7 +40,7 @@ def coded(error: GraphQLError) -> GraphQLError:
         # A value the database cannot take (a NUL, a lone surrogate, a number out of range)
         # came from the caller: their request, not our bug.
         code, message = "invalid_request", "a value in the request cannot be stored or searched"
-    elif is_outage(original):
+    elif original is not None and is_outage(original):
         # Ops' own database (or broker) not answering: a restart, not a bug; retry shortly,
         # as a service's own 503 `unavailable` says.
         log.warning("graphql resolver: a dependency is not answering: %r", original)
