@@ -5,12 +5,14 @@ a new event id changes nothing, as before."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
 
 from eventkit.routing import PermanentError
+from finance.adapters import recon_repository
 from tests.support.finance_queue import QueueHarness, finance_pool
 
 pytestmark = pytest.mark.integration
@@ -52,3 +54,21 @@ async def test_a_capture_naming_another_bookings_charge_is_refused(q: QueueHarne
 
     await q.deliver(other)  # its own capture, when it comes, is booked as any
     assert await _owed(q.pool, other.booking_id) == (1, 1, 1)
+
+
+async def test_payments_side_of_the_match_counts_a_charge_once_however_often_announced(
+    q: QueueHarness,
+) -> None:
+    """The reconciliation's "what payments asked Stripe for": the same capture announced
+    under three event ids is one charge, not three (they raised false amount_mismatch)."""
+    charge = f"ch_{uuid.uuid4().hex[:12]}"
+    fact = {"kind": "charge", "object_id": charge, "amount": 3_600, "currency": "usd"}
+    first = uuid.uuid4()
+    async with q.pool.acquire() as conn:
+        for source in (first, uuid.uuid4(), uuid.uuid4(), first):
+            await recon_repository.record_object(conn, source, once_per_object=True, **fact)
+        rows = await conn.fetch(
+            "SELECT source_event_id, amount FROM finance.stripe_objects WHERE object_id = $1",
+            charge,
+        )
+    assert [(r["source_event_id"], r["amount"]) for r in rows] == [(first, 3_600)]

@@ -618,11 +618,12 @@ async def test_finance_and_disputes_take_a_group_capture(
 
 
 async def test_finance_and_disputes_still_take_v1_captures(pg_ready: None) -> None:
+    charge = uuid.uuid4().hex
     v1 = PaymentCapturedV1(
         payment_id=f"pay_v1_{uuid.uuid4().hex}",
         booking_id=str(uuid.uuid4()),
-        payment_intent_id="pi_v1",
-        charge_id="ch_v1",
+        payment_intent_id=f"pi_{charge}",
+        charge_id=f"ch_{charge}",
         amount=13_500,
         currency="usd",
         platform_fee=2_025,

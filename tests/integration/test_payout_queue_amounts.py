@@ -93,8 +93,8 @@ async def test_each_leg_of_a_group_is_due_a_day_after_its_own_start(make: Make) 
         payment_id=f"pay_{group}",
         booking_id=group,
         group_id=group,
-        payment_intent_id="pi_g",
-        charge_id="ch_g",
+        payment_intent_id=f"pi_{group}",
+        charge_id=f"ch_{group}",  # one charge per group, as Stripe's ids are
         amount=12_000,
         currency="usd",
         platform_fee=2_000,

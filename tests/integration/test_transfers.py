@@ -731,8 +731,8 @@ def bank_debit_captured(
         PaymentCapturedV2(
             payment_id=payment_id,
             booking_id=booking_id,
-            payment_intent_id="pi_ach",
-            charge_id="py_ach",
+            payment_intent_id=f"pi_{payment_id}",
+            charge_id=f"py_{payment_id}",  # Stripe's ids are one per charge
             amount=10_000,
             currency="usd",
             platform_fee=1_500,

@@ -143,11 +143,21 @@ async def analyze(conn: asyncpg.Connection) -> None:
         await conn.execute(f"ANALYZE {table}")
 
 
-async def record_object(conn: asyncpg.Connection, source_event_id: uuid.UUID, **row: Any) -> None:
-    """What payments asked Stripe for, from one fact (a redelivered fact changes nothing)."""
+async def record_object(
+    conn: asyncpg.Connection,
+    source_event_id: uuid.UUID,
+    *,
+    once_per_object: bool = False,
+    **row: Any,
+) -> None:
+    """What payments asked Stripe for, from one fact (a redelivered fact changes nothing). With
+    `once_per_object`, a second fact about the same Stripe object (the same capture announced
+    again under another event id) adds nothing either: Stripe moved that money once."""
     await conn.execute(
         "INSERT INTO finance.stripe_objects (source_event_id, kind, object_id, payment_id, "
-        "booking_id, amount, currency) VALUES ($1, $2, $3, $4, $5, $6, $7) "
+        "booking_id, amount, currency) SELECT $1, $2, $3, $4, $5, $6, $7 "
+        "WHERE NOT $8 OR NOT EXISTS (SELECT 1 FROM finance.stripe_objects o "
+        "WHERE o.object_id = $3 AND o.kind = $2 AND o.source_event_id <> $1) "
         "ON CONFLICT (source_event_id, kind) DO UPDATE SET amount = EXCLUDED.amount",
         source_event_id,
         row["kind"],
@@ -156,6 +166,7 @@ async def record_object(conn: asyncpg.Connection, source_event_id: uuid.UUID, **
         row.get("booking_id"),
         row["amount"],
         row["currency"],
+        once_per_object,
     )
 
 

@@ -121,10 +121,12 @@ async def _record(
     object_id: str,
     amount: int,
 ) -> None:
-    """The Stripe object a payments fact names, under the fact's payment, booking and currency."""
+    """The Stripe object a payments fact names, under the fact's payment, booking and currency:
+    once per object, whatever number of facts announce it."""
     await recon_db.record_object(
         conn,
         env.event_id,
+        once_per_object=True,
         kind=kind,
         object_id=object_id,
         payment_id=event.payment_id,
