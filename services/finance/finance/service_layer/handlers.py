@@ -117,25 +117,30 @@ async def book(
     return True
 
 
-async def refuse_a_charge_of_another_booking(
-    conn: asyncpg.Connection, kind: str, charge_id: str | None, booking_id: str
-) -> None:
-    """A capture whose charge is booked already for another booking is not payments' own fact
-    (a forged or corrupted event): refused to the dead letters, before the payable and the
-    payout entry the rest of its chain would make for money this booking never paid."""
-    if charge_id is None:
-        return
-    other = await ledger_repository.booked_for(conn, kind, charge_id)
-    if other is not None and other != booking_id:
-        raise PermanentError(
-            f"conflict: charge {charge_id} is booked already for booking {other}, "
-            f"not for {booking_id}"
-        )
-
-
 class FinanceHandlers:
     def __init__(self, outbox: Outbox) -> None:
         self.outbox = outbox
+
+    async def _post_capture(
+        self,
+        conn: asyncpg.Connection,
+        env: Envelope,
+        journal: Journal,
+        booking_id: str,
+        charge_id: str | None,
+    ) -> None:
+        """Post a capture's journal, once per charge. A capture whose charge is booked already
+        for another booking is not payments' own fact (a forged or corrupted event): refused to
+        the dead letters, before the payable and the payout entry the rest of its chain would
+        make for money this booking never paid."""
+        if await post_journal(conn, self.outbox, env, journal, booking_id, charge_id):
+            return
+        other = charge_id and await ledger_repository.booked_for(conn, journal.kind, charge_id)
+        if other and other != booking_id:
+            raise PermanentError(
+                f"conflict: charge {charge_id} is booked already for booking {other}, "
+                f"not for {booking_id}"
+            )
 
     async def on_payment_captured(
         self, conn: asyncpg.Connection, env: Envelope, event: PaymentCapturedV1, _: object
@@ -148,12 +153,7 @@ class FinanceHandlers:
             host_account_id=event.host_account_id,
             currency=event.currency,
         )
-        if not await post_journal(
-            conn, self.outbox, env, journal, event.booking_id, event.charge_id
-        ):
-            await refuse_a_charge_of_another_booking(
-                conn, journal.kind, event.charge_id, event.booking_id
-            )
+        await self._post_capture(conn, env, journal, event.booking_id, event.charge_id)
 
     async def on_payment_captured_v2(
         self, conn: asyncpg.Connection, env: Envelope, event: PaymentCapturedV2, _: object
@@ -166,12 +166,7 @@ class FinanceHandlers:
         ]
         what = f"payment {event.payment_id}"
         journal = journal_from(what, guest_payment_split, event, shares=shares)
-        if not await post_journal(
-            conn, self.outbox, env, journal, event.booking_id, event.charge_id
-        ):
-            await refuse_a_charge_of_another_booking(
-                conn, journal.kind, event.charge_id, event.booking_id
-            )
+        await self._post_capture(conn, env, journal, event.booking_id, event.charge_id)
 
     async def on_refund_succeeded(
         self, conn: asyncpg.Connection, env: Envelope, event: RefundSucceededV1, _: object
