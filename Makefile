@@ -8,8 +8,10 @@ SHELL := /bin/bash
 LOCAL := deploy/local
 PY    := .venv/bin/python
 
-# System environment (`make up`)
-DB           := marketplace
+# System environment (`make up`). Its database is `MP_DB` (default marketplace), exported to
+# what the targets run, so the services and, with the same MP_DB, the CLIs find it.
+DB           := $(or $(MP_DB),marketplace)
+export MP_DB := $(DB)
 KAFKA_PORT   := 9092
 KAFKA_CTRL   := 9093
 # Prometheus (`make prometheus`): instance name under .run/, port and config; overridable.

@@ -178,6 +178,21 @@ async def test_a_fact_for_a_case_not_opened_is_retried_then_dead_lettered(
     assert await harness.emitted(dispute_id) == []
 
 
+async def test_a_dispute_of_nothing_is_refused_at_once_with_its_reason(
+    harness: DisputesHarness,
+) -> None:
+    """Not a check violation retried until the dead letters: refused on its first attempt."""
+    dispute_id, payment_id = ids()
+    outcome = await harness.deliver(opened(dispute_id, payment_id, amount=0), payment_id)
+    assert outcome == "dead_lettered"
+    [(_, error, attempts)] = harness.dead_letters.sent
+    assert str(error).startswith("invalid: dispute") and attempts == 1
+    gone = await harness.pool.fetchval(
+        "SELECT count(*) FROM disputes.cases WHERE dispute_id = $1", dispute_id
+    )
+    assert gone == 0 and await harness.emitted(dispute_id) == []
+
+
 async def test_accepting_asks_payments_then_the_loss_is_conceded(
     harness: DisputesHarness,
 ) -> None:

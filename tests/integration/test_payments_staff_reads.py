@@ -59,6 +59,19 @@ async def test_staff_read_payments_and_others_are_refused(
     assert [p["payment_id"] for p in listed.json()] == [payment]
     none = await http.get("/v1/refunds", params={"booking_id": booking}, headers=ops)
     assert none.json() == []
+    # A group's payment says what it was for as its facts do, not its per-booking slot.
+    group, grouped = f"grp_{uuid.uuid4().hex[:10]}", f"pay_{uuid.uuid4().hex[:10]}"
+    await pool.execute(
+        "INSERT INTO payments.payments (payment_id, booking_id, group_id, payment_purpose, "
+        "guest_id, amount, platform_fee, currency, host_account_id, payment_method, status, "
+        "correlation_id) VALUES ($1, $2, $2, 'group_checkout', 'guest-1', 9000, 900, 'eur', "
+        "'acct_h', 'pm_card_visa', 'captured', $3)",
+        grouped, group, uuid.uuid4(),
+    )  # fmt: skip
+    of_group = await http.get("/v1/payments", params={"booking_id": group}, headers=ops)
+    assert [(p["payment_id"], p["purpose"]) for p in of_group.json()] == [
+        (grouped, "group_checkout")
+    ]
 
     missing = await http.get("/v1/payments/pay_nope", headers=trust)
     assert (missing.status_code, missing.json()["error"]["code"]) == (404, "payment_not_found")

@@ -85,6 +85,33 @@ def test_a_stripe_dispute_is_read_into_a_report() -> None:
     assert (reinstated.kind, reinstated.amount, reinstated.fee) == ("reinstated", 8_000, 0)
 
 
+def test_a_balance_transaction_is_read_by_its_reporting_category_before_its_sign() -> None:
+    """A withdrawal whose amount is 0 (only the fee taken) is no reinstatement."""
+    report = dispute_report(
+        {
+            "id": "du_3",
+            "amount": 0,
+            "currency": "usd",
+            "charge": "ch_3",
+            "status": "needs_response",
+            "balance_transactions": [
+                {
+                    "id": "txn_f",
+                    "amount": 0,
+                    "fee": 1_500,
+                    "currency": "usd",
+                    "reporting_category": "dispute",
+                },
+                {"id": "txn_z", "amount": 0, "fee": 0, "currency": "usd"},
+            ],
+        }
+    )
+    assert [(m.kind, m.amount, m.fee) for m in report.moves] == [
+        ("withdrawn", 0, 1_500),
+        ("withdrawn", 0, 0),
+    ]
+
+
 def test_a_bank_debit_dispute_without_a_deadline_is_read_too() -> None:
     report = dispute_report(
         {

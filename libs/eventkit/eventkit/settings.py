@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from typing import Annotated
 
@@ -25,6 +26,17 @@ BATCH_FETCH_WAIT_MS = 250
 
 Duration = Annotated[timedelta, BeforeValidator(_duration)]
 """A setting's type for a length of time, given in seconds or as ISO 8601."""
+
+
+SYSTEM_DATABASE = "marketplace"
+
+
+def local_database_url(service: str) -> str:
+    """A service's default database: the local system's (`MP_DB`, as `make up` was given it,
+    else `marketplace`) on 127.0.0.1, as the service's role. `make up` hands the services
+    socket URLs of the same database; the CLIs run from a shell find it by this default."""
+    db = os.environ.get("MP_DB") or SYSTEM_DATABASE
+    return f"postgresql://{service}_svc:{service}_svc@127.0.0.1:5432/{db}"
 
 
 class ServiceSettings(BaseSettings):

@@ -5,7 +5,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from booking.features.claims.domain.rules import ClaimWindows
-from eventkit.settings import Duration, ServiceSettings
+from eventkit.settings import Duration, ServiceSettings, local_database_url
 
 
 def _hours(hours: int, description: str) -> Any:
@@ -16,7 +16,7 @@ def _hours(hours: int, description: str) -> Any:
 class BookingSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="BOOKING_")
 
-    database_url: str = "postgresql://booking_svc:booking_svc@127.0.0.1:5432/marketplace"
+    database_url: str = Field(default_factory=lambda: local_database_url("booking"))
     http_port: int = 8000
     hold_ttl_seconds: int = Field(
         default=900, ge=1, description="How long a checkout may hold a slot unpaid."

@@ -4,7 +4,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from eventkit.auth import DEV_JWT_SECRET
-from eventkit.settings import FollowedClockSettings, OffPathSettings
+from eventkit.settings import FollowedClockSettings, OffPathSettings, local_database_url
 
 # The default secret is eventkit.auth's development one, the gateway's too, so
 # `python -m booking token --role trust` mints tokens the disputes API accepts.
@@ -17,7 +17,7 @@ class DisputesSettings(FollowedClockSettings, OffPathSettings):
 
     model_config = SettingsConfigDict(env_prefix="DISPUTES_")
 
-    database_url: str = "postgresql://disputes_svc:disputes_svc@127.0.0.1:5432/marketplace"
+    database_url: str = Field(default_factory=lambda: local_database_url("disputes"))
     http_port: int = 8003
     consumer_concurrency: int = Field(default=2, ge=1)
     # Reminders to trust staff, hours before a case's due_by (`disputes.deadline_approaching`).

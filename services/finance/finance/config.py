@@ -1,7 +1,7 @@
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from eventkit.settings import FollowedClockSettings, OffPathSettings
+from eventkit.settings import FollowedClockSettings, OffPathSettings, local_database_url
 from finance.domain.reconciliation import GRACE, LOOKBACK
 
 
@@ -10,7 +10,7 @@ class FinanceSettings(FollowedClockSettings, OffPathSettings):
 
     model_config = SettingsConfigDict(env_prefix="FINANCE_")
 
-    database_url: str = "postgresql://finance_svc:finance_svc@127.0.0.1:5432/marketplace"
+    database_url: str = Field(default_factory=lambda: local_database_url("finance"))
     http_port: int = 8002
     consumer_concurrency: int = Field(default=2, ge=1)
     # A host is paid this long after its booking starts (like the large rental marketplaces:

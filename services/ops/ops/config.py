@@ -3,13 +3,13 @@
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from eventkit.settings import OffPathSettings
+from eventkit.settings import OffPathSettings, local_database_url
 
 
 class OpsSettings(OffPathSettings):
     model_config = SettingsConfigDict(env_prefix="OPS_")
 
-    database_url: str = "postgresql://ops_svc:ops_svc@127.0.0.1:5432/marketplace"
+    database_url: str = Field(default_factory=lambda: local_database_url("ops"))
     http_port: int = 8004
     # A saga whose latest event still waits for an answer this long is stuck...
     stuck_after_seconds: int = Field(default=3600, ge=1)

@@ -3,13 +3,13 @@ from datetime import timedelta
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from eventkit.settings import Duration, ServiceSettings
+from eventkit.settings import Duration, ServiceSettings, local_database_url
 
 
 class PaymentsSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="PAYMENTS_")
 
-    database_url: str = "postgresql://payments_svc:payments_svc@127.0.0.1:5432/marketplace"
+    database_url: str = Field(default_factory=lambda: local_database_url("payments"))
     http_port: int = 8001
     # PAYMENTS_JWT_SECRET (eventkit.settings): the bearer tokens the staff read API admits
     # (roles admin, finance, trust, service).

@@ -68,6 +68,10 @@ def build_router(api: ApiEndpoint) -> APIRouter:
         spec = spec or DisputeSpec()
         found = disputable_charge(state, charge)
         left = found["amount"] - found["amount_refunded"]
+        if left <= 0:
+            # A card dispute takes what is left of the charge; one of nothing would be an
+            # object Stripe never sends. (A bank's return of a refunded debit may take 0.)
+            raise HTTPException(409, f"{charge} is refunded in full: nothing is left to dispute")
         if spec.amount is not None and spec.amount > left:
             raise HTTPException(400, f"amount {spec.amount} exceeds what is left ({left})")
         return disputes.open_dispute(

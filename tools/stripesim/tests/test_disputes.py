@@ -85,6 +85,10 @@ async def test_dispute_control_refusals(api: httpx.AsyncClient) -> None:
     partial = ok(await dispute(api, pi["latest_charge"], amount=3_000, reason="duplicate"))
     assert (partial["amount"], partial["reason"]) == (3_000, "duplicate")
     assert (await dispute(api, pi["latest_charge"])).status_code == 409  # one per charge
+    refunded = await paid(api)
+    ok(await post(api, "/v1/refunds", {"payment_intent": refunded["id"]}))
+    gone = await dispute(api, refunded["latest_charge"])
+    assert gone.status_code == 409 and "nothing is left to dispute" in gone.text
 
 
 async def test_an_inquiry_withdraws_nothing_and_stays_refundable(api: httpx.AsyncClient) -> None:

@@ -29,6 +29,7 @@ from disputes.domain.case import (
 from disputes.domain.events import Resolved
 from disputes.service_layer.deadlines import Deadlines
 from disputes.service_layer.publishing import publish
+from eventkit.routing import PermanentError
 from marketplace_contracts.events import payments_disputes as facts
 
 # Statuses a `dispute_updated` may move a case to; closing ones wait for `dispute_closed`,
@@ -46,6 +47,11 @@ class Intake:
         self.now = now
 
     async def opened(self, uow: UnitOfWork, event: facts.DisputeOpenedV1) -> None:
+        if event.amount <= 0:  # a processor never disputes nothing: no case to work
+            raise PermanentError(
+                f"invalid: dispute {event.dispute_id} of payment {event.payment_id} "
+                f"disputes {event.amount} {event.currency}"
+            )
         charge = await uow.facts.charge(event.payment_id)
         legs = [leg.model_dump() for leg in event.legs]
         if not legs and charge is not None and charge["splits"]:

@@ -76,10 +76,19 @@ def _at(value: object) -> datetime | None:
     return datetime.fromtimestamp(int(value), UTC) if isinstance(value, int | float) else None
 
 
+_KINDS = {"dispute": "withdrawn", "dispute_reversal": "reinstated"}
+
+
 def _move(txn: dict[str, Any]) -> BalanceMove:
     amount = int(txn.get("amount") or 0)
     fee = int(txn.get("fee") or 0)
-    kind = "withdrawn" if amount < 0 else "reinstated"
+    # Stripe's reporting category says which way the money went (a withdrawal of a small
+    # dispute can net to its fee alone); the sign decides only where it is missing.
+    category = txn.get("reporting_category")
+    if category in _KINDS:
+        kind = _KINDS[category]
+    else:
+        kind = "reinstated" if amount > 0 else "withdrawn"
     # A reinstatement that returns the fee shows it as a negative fee.
     return BalanceMove(str(txn["id"]), kind, abs(amount), fee, str(txn.get("currency", "")))
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from eventkit.endpoint import Instant, Shape
+from marketplace_contracts.purposes import PaymentPurpose
 
 
 class WebhookReceipt(Shape):
@@ -21,7 +22,10 @@ class Payment(Shape):
     payment_id: str
     booking_id: str
     group_id: str | None
-    purpose: str
+    purpose: PaymentPurpose = Field(
+        description="What the payment was for, as its facts say it: `checkout`, "
+        "`group_checkout`, `extra_charge` or `deposit_claim`."
+    )
     guest_id: str
     host_account_id: str | None
     amount: int
