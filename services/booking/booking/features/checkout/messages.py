@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from booking.domain.quote import Quote
@@ -11,9 +12,11 @@ from booking.service_layer.rows import columns
 from marketplace_contracts.events.booking import CheckoutRequestedV1, QuoteLine
 
 
-def checkout_requested(row: Mapping[str, Any]) -> CheckoutRequestedV1:
+def checkout_requested(
+    row: Mapping[str, Any], capture_on_authorization_until: datetime | None = None
+) -> CheckoutRequestedV1:
     """The one place a booking asks payments for money (its checkout, or once its documents
-    are signed)."""
+    are signed). `capture_on_authorization_until`: see `domain.holds`."""
     return CheckoutRequestedV1(
         booking_id=str(row["booking_id"]),
         **columns(
@@ -29,4 +32,5 @@ def checkout_requested(row: Mapping[str, Any]) -> CheckoutRequestedV1:
             QuoteLine(code=line.code, description=line.description, amount=line.amount)
             for line in Quote.of_booking(row).lines
         ],
+        capture_on_authorization_until=capture_on_authorization_until,
     )
