@@ -87,13 +87,6 @@ class CheckoutRequestedV1(EventModel):
     quote_lines: list[QuoteLine] = Field(
         default_factory=list, description="The quote the guest accepted, line by line."
     )
-    capture_on_authorization_until: datetime | None = Field(
-        default=None,
-        description="An Instant Book checkout: the booking confirms every authorization of "
-        "this checkout that comes before this time, so payments captures one that its own "
-        "authorization call answers before it at once, in the same step, instead of waiting "
-        "for `booking.booking_confirmed` (which then changes nothing). None: wait for it.",
-    )
 
 
 class BookingConfirmedV1(EventModel):

@@ -1,7 +1,7 @@
 from datetime import timedelta
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from booking.features.claims.domain.rules import ClaimWindows
@@ -116,17 +116,6 @@ class BookingSettings(ServiceSettings):
         description="Keys signing-link tokens of the built-in e-sign provider.",
     )
     scheduler_poll_seconds: float = Field(default=1.0, gt=0)
-
-    @model_validator(mode="after")
-    def _payment_step_outlasts_the_hold(self) -> "BookingSettings":
-        # An Instant Book checkout's authorization may be captured up to half the hold after
-        # the checkout (domain/holds.py): its booking must not run out before the other half.
-        if self.payment_step_limit_seconds < self.hold_ttl_seconds:
-            raise ValueError(
-                "payment_step_limit_seconds must be at least hold_ttl_seconds: a checkout "
-                "whose payment is in flight keeps its slot at least as long as the hold"
-            )
-        return self
 
 
 def claim_windows(settings: BookingSettings | None = None) -> ClaimWindows:

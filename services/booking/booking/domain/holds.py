@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from booking.domain.model import BookingMode, BookingStatus
+from booking.domain.model import BookingStatus
 
 
 @dataclass(frozen=True)
@@ -44,18 +44,3 @@ class HoldRule:
             checkout_at=checkout["created_at"],
             now=datetime.now(UTC),
         )
-
-
-def capture_on_authorization_until(
-    booking: Mapping[str, Any], *, now: datetime, hold_ttl: timedelta
-) -> datetime | None:
-    """Until when payments may capture this checkout's authorization as soon as it is made
-    (booking.checkout_requested `capture_on_authorization_until`), or None: it waits for
-    booking_confirmed. A single Instant Book booking paid by card leaves `pending_payment` only
-    when its authorization comes (confirmed) or fails: no guest step comes between, and its
-    hold cannot run out before `now + hold_ttl` (nor later while the payment step is in
-    flight). Half the hold leaves the authorization's event that long to reach booking."""
-    single_card = booking["group_id"] is None and booking["payment_method_type"] == "card"
-    if booking["mode"] != BookingMode.INSTANT or not single_card or booking["save_for_later"]:
-        return None
-    return now + hold_ttl / 2

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Final
 
 from payments.domain.ids import checkout_payment_id
@@ -93,9 +92,6 @@ class Checkout:
     """`us_bank_account`: an ACH Direct Debit (see `service_layer/bank_debits`)."""
     mandate: tuple[str, str] | None = None
     """A bank debit's online mandate acceptance: the guest's IP address and user agent."""
-    capture_on_authorization_until: datetime | None = None
-    """An Instant Book checkout whose booking confirms every authorization made before this
-    time (booking.checkout_requested): see `captures_on_authorization`."""
 
     def __post_init__(self) -> None:
         if not 0 <= self.tax <= self.platform_fee:
@@ -103,14 +99,6 @@ class Checkout:
                 f"payment {self.payment_id}: tax {self.tax} is not within 0..{self.platform_fee} "
                 "(the platform fee)"
             )
-
-    def captures_on_authorization(self, now: datetime) -> bool:
-        """Whether a card authorization its own call made at `now` is captured at once, in
-        the same step (its booking confirms it whatever comes: no need to wait for
-        booking_confirmed, which then finds the payment captured and changes nothing)."""
-        until = self.capture_on_authorization_until
-        single_card = self.group_id is None and self.payment_method_type == CARD
-        return until is not None and single_card and not self.save_for_later and now < until
 
     @property
     def transfer_group(self) -> str:

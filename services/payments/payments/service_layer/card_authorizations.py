@@ -18,9 +18,8 @@ from payments.adapters.stripe_gateway import (
     StripeGatewayError,
 )
 from payments.domain.checkout import Checkout
-from payments.domain.payment import REFUSED_SENTENCE, PaymentStatus, authorization_outcome
+from payments.domain.payment import REFUSED_SENTENCE, authorization_outcome
 from payments.service_layer import card_actions
-from payments.service_layer.captures import record_captured
 from payments.service_layer.deposits import Deposits
 from payments.service_layer.unit_of_work import UnitOfWork
 
@@ -54,7 +53,6 @@ class Authorization:
     error: StripeGatewayError | None = None
     deposit: SetupIntentResult | None = None  # the card saved for a security deposit
     new_customer: bool = True  # False: `customer_id` is the one payments.customers holds
-    capture: PaymentIntentResult | None = None  # captured at its authorization (Instant Book)
 
     @property
     def payment_intent(self) -> PaymentIntentResult | None:
@@ -109,15 +107,6 @@ async def record_card_authorization(
             deposit_setup_intent_id=deposit_setup,
         )
         await uow.emit(authorized, **meta)
-        if auth.capture is not None:  # after the authorization's fact, on the same key
-            await record_captured(
-                uow,
-                checkout.payment_id,
-                PaymentStatus.AUTHORIZED,
-                auth.capture,
-                env.correlation_id,
-                env.event_id,
-            )
     else:
         await uow.emit(checkout_failed(checkout, row, "authorization_failed"), **meta)
 

@@ -9,9 +9,7 @@ simulator) answers from its idempotency cache.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 import asyncpg
 
@@ -54,8 +52,6 @@ from payments.service_layer.saved_cards import SavedCards
 from payments.service_layer.transfers import Transfers
 from payments.service_layer.unit_of_work import UnitOfWork
 from payments.service_layer.use_cases import StripeUseCases
-
-log = logging.getLogger("payments.handlers")
 
 
 def _booking_checkout(event: CheckoutRequestedV1) -> Checkout:
@@ -150,39 +146,11 @@ class PaymentHandlers(StripeUseCases[StripeGateway]):
                 await payments.forget_customer(checkout.guest_id, stored)
                 customer = await self._new_customer(checkout.guest_id, replacing=stored)
                 deposit, result = await self._secure_then_start(checkout, customer)
-            capture = await self._capture_at_once(checkout, result)
         except StripeGatewayError as exc:
             if exc.retryable:
                 raise  # the consumer retries with backoff, then dead-letters
             return Authorization(customer, None, exc, new_customer=customer != stored)
-        return Authorization(
-            customer, result, deposit=deposit, new_customer=customer != stored, capture=capture
-        )
-
-    async def _capture_at_once(
-        self, checkout: Checkout, result: PaymentIntentResult | SetupIntentResult
-    ) -> PaymentIntentResult | None:
-        """An Instant Book authorization its booking will confirm whatever comes, captured in
-        the same step (`Checkout.captures_on_authorization`), with the idempotency key of the
-        capture booking_confirmed would ask for: whichever comes second is Stripe's replay.
-        A refusal leaves it authorized: booking_confirmed's capture tries again and reports."""
-        authorized = (
-            isinstance(result, PaymentIntentResult)
-            and not result.declined
-            and result.status == "requires_capture"
-        )
-        if not authorized or not checkout.captures_on_authorization(datetime.now(UTC)):
-            return None
-        assert isinstance(result, PaymentIntentResult)
-        try:
-            return await self.stripe.capture(
-                result.id, idempotency_key=intent_key("capture", checkout.payment_id, 0)
-            )
-        except StripeGatewayError as exc:
-            if exc.retryable:
-                raise
-            log.warning("capture of %s at its authorization refused: %s", checkout.payment_id, exc)
-            return None
+        return Authorization(customer, result, deposit=deposit, new_customer=customer != stored)
 
     async def _new_customer(self, guest_id: str, replacing: str | None = None) -> str:
         subject = guest_id if replacing is None else f"{guest_id}:replaces:{replacing}"

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 from booking.domain.quote import Quote
@@ -12,11 +11,9 @@ from booking.service_layer.rows import columns
 from marketplace_contracts.events.booking import CheckoutRequestedV1, QuoteLine
 
 
-def checkout_requested(
-    row: Mapping[str, Any], capture_on_authorization_until: datetime | None = None
-) -> CheckoutRequestedV1:
+def checkout_requested(row: Mapping[str, Any]) -> CheckoutRequestedV1:
     """The one place a booking asks payments for money (its checkout, or once its documents
-    are signed). `capture_on_authorization_until`: see `domain.holds`."""
+    are signed)."""
     return CheckoutRequestedV1(
         booking_id=str(row["booking_id"]),
         **columns(
@@ -32,5 +29,4 @@ def checkout_requested(
             QuoteLine(code=line.code, description=line.description, amount=line.amount)
             for line in Quote.of_booking(row).lines
         ],
-        capture_on_authorization_until=capture_on_authorization_until,
     )

@@ -16,7 +16,6 @@ import asyncpg
 from booking.config import BookingSettings
 from booking.domain import limits
 from booking.domain.errors import BookingError, ErrorCode
-from booking.domain.holds import capture_on_authorization_until
 from booking.domain.model import BookingMode, BookingStatus
 from booking.domain.quote import Quote
 
@@ -89,14 +88,12 @@ async def place_booking(
     limits.check_charge(booking["amount"], booking["currency"], "the booking's total")
     row = await hold_slot(uow, booking)
     booking_id = str(booking["booking_id"])
-    now = datetime.now(UTC)
-    sign_by = now + hold_ttl
+    sign_by = datetime.now(UTC) + hold_ttl
     await uow.timers.schedule(HOLD_EXPIRY, booking_id, sign_by)
     if documents:
         await request_signatures(uow, booking, documents, sign_by)
     else:
-        capture_until = capture_on_authorization_until(row, now=now, hold_ttl=hold_ttl)
-        await request_payment(uow, row, capture_on_authorization_until=capture_until)
+        await request_payment(uow, row)
     return booking_view(row)
 
 
@@ -221,12 +218,10 @@ async def request_payment(
     uow: UnitOfWork,
     row: asyncpg.Record,
     causation_id: uuid.UUID | None = None,
-    *,
-    capture_on_authorization_until: datetime | None = None,
 ) -> None:
     """The checkout's initial event: booking.checkout_requested asks payments for money."""
     await uow.emit(
-        checkout_requested(row, capture_on_authorization_until),
+        checkout_requested(row),
         key=str(row["booking_id"]),
         correlation_id=row["correlation_id"],
         causation_id=causation_id,
