@@ -6,24 +6,15 @@ a new event id changes nothing, as before."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
 
 from eventkit.routing import PermanentError
 from finance.adapters import recon_repository
-from tests.support.finance_queue import QueueHarness, finance_pool
+from tests.support.finance_queue import QueueHarness
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def q(pg_ready: None) -> AsyncIterator[QueueHarness]:
-    async with finance_pool() as pool:
-        harness = QueueHarness(pool)
-        yield harness
-        await harness.close()
 
 
 async def _owed(pool: asyncpg.Pool, booking_id: str) -> tuple[int, int, int]:

@@ -34,19 +34,11 @@ from marketplace_contracts.events.payments_disputes import (
     DisputeFundsWithdrawnV1,
 )
 from tests.conftest import service_dsn
-from tests.support.finance_queue import DAY, START, QueueHarness, entry_id, finance_pool
+from tests.support.finance_queue import DAY, START, QueueHarness, entry_id
 from tests.support.staff_auth import finance_staff
 
 pytestmark = pytest.mark.integration
 FEE = 1_500
-
-
-@pytest.fixture
-async def q(pg_ready: None) -> AsyncIterator[QueueHarness]:
-    async with finance_pool() as pool:
-        harness = QueueHarness(pool)
-        yield harness
-        await harness.close()
 
 
 class Dispute:

@@ -34,21 +34,12 @@ from tests.conftest import service_dsn
 from tests.support.finance_queue import (
     QueueHarness,
     entry_id,
-    finance_pool,
     open_books,
     unused_currency,
 )
 
 pytestmark = pytest.mark.integration
 OPS = ServiceCredential(DEV_JWT_SECRET)
-
-
-@pytest.fixture
-async def q(pg_ready: None) -> AsyncIterator[QueueHarness]:
-    async with finance_pool() as pool:
-        harness = QueueHarness(pool)
-        yield harness
-        await harness.close()
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ Stripe balance accounts move as Stripe's did, and the close's host-payables tie-
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import datetime
 
 import pytest
@@ -28,21 +27,12 @@ from tests.support.finance_queue import (
     START,
     QueueHarness,
     entry_id,
-    finance_pool,
     host_penalty,
     refund_of,
 )
 
 pytestmark = pytest.mark.integration
 HOST_SHARE = 8_500  # of 10 000, a 1 500 fee
-
-
-@pytest.fixture
-async def q(pg_ready: None) -> AsyncIterator[QueueHarness]:
-    async with finance_pool() as pool:
-        harness = QueueHarness(pool)
-        yield harness
-        await harness.close()
 
 
 async def debit(q: QueueHarness, starts_at: datetime = START) -> PaymentCapturedV2:

@@ -33,7 +33,7 @@ from tests.conftest import service_dsn
 from tests.e2e.conftest import ROOT
 from tests.integration.test_disputes_api import a_case
 from tests.support.disputes_harness import DisputesHarness
-from tests.support.finance_queue import QueueHarness, entry_id, finance_pool
+from tests.support.finance_queue import QueueHarness, entry_id
 
 if importlib.util.find_spec("ops") is None:  # before the ops package is installed
     sys.path.insert(0, str(ROOT / "services/ops"))
@@ -56,14 +56,6 @@ def person(sub: str, role: Role) -> Any:
 
 def transport(app: FastAPI) -> httpx.ASGITransport:
     return httpx.ASGITransport(app=app)
-
-
-@pytest.fixture
-async def q(pg_ready: None) -> AsyncIterator[QueueHarness]:
-    async with finance_pool() as pool:
-        harness = QueueHarness(pool)
-        yield harness
-        await harness.close()
 
 
 @pytest.fixture

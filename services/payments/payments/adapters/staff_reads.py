@@ -8,8 +8,8 @@ from typing import Any
 import asyncpg
 
 PAYMENT_COLUMNS = (
-    "payment_id, booking_id, group_id, payment_purpose AS purpose, guest_id, host_account_id, amount, "
-    "platform_fee, tax, currency, status, stripe_status, captured_amount, refunded_amount, "
+    "payment_id, booking_id, group_id, payment_purpose AS purpose, guest_id, host_account_id, "
+    "amount, platform_fee, tax, currency, status, stripe_status, captured_amount, refunded_amount, "
     "payment_method_type, card_brand, card_last4, bank_name, bank_last4, payment_intent_id, "
     "charge_id, failure_code, decline_code, failure_message, correlation_id, created_at, "
     "updated_at"
