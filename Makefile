@@ -8,9 +8,10 @@ SHELL := /bin/bash
 LOCAL := deploy/local
 PY    := .venv/bin/python
 
-# System environment (`make up`). Its database is `MP_DB` (default marketplace), exported to
-# what the targets run, so the services and, with the same MP_DB, the CLIs find it.
-DB           := $(or $(MP_DB),marketplace)
+# System environment (`make up`). Its database is `MP_DB`, else the one this checkout's system
+# was started on (.run/system/database, written by claim.sh), else marketplace; exported to
+# what the targets run, so the services and the CLIs find it.
+DB           := $(or $(MP_DB),$(shell cat .run/system/database 2>/dev/null),marketplace)
 export MP_DB := $(DB)
 KAFKA_PORT   := 9092
 KAFKA_CTRL   := 9093

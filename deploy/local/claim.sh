@@ -7,7 +7,9 @@
 #                           refuse when another system holds it (no database yet: nothing to do)
 #   claim.sh --drop <db>    drop it, unless another checkout's system holds it (`make clean`)
 # The claim is the database's comment; the system's id is the file system-id in
-# $MP_SYSTEM_DIR (default .run/system), made by the first claim. Nothing is dropped while
+# $MP_SYSTEM_DIR (default .run/system), made by the first claim, and the database it runs on
+# the file database there (what `make` and services.sh take when MP_DB is not given). A
+# system runs on one database: claiming a second while its first exists is refused. Nothing is dropped while
 # something listens on the system's ports ($MP_SYSTEM_PORTS, default the services' and the
 # simulator's): after `make down`, those are processes its pid files no longer name.
 set -euo pipefail
@@ -88,6 +90,17 @@ they ran), or another checkout's system: stop them (kill <pid>), then run this a
     exit 0
 fi
 
+if [[ -n "$mine" && "$held_id" != "$mine" ]]; then
+    # One Kafka log and one simulator state: a second database would disagree with them.
+    recorded="$(cat "$dir/database" 2>/dev/null || true)"
+    if [[ -n "$recorded" && "$recorded" != "$db" ]] &&
+        [[ "$(db="$recorded" comment_of)" == "$PREFIX $mine of $dir" ]]; then
+        die "this checkout's system runs on database $recorded (its Kafka log and Stripe \
+simulator state are of that one), not $db: run 'make up' without DB (or with \
+MP_DB=$recorded), or delete that system first with 'make clean' (it drops $recorded), then \
+'make up DB=$db'."
+    fi
+fi
 # `make up` asks before db.sh touches the database (a refusal then changes nothing of the
 # other system's), and again after db.sh made it, to claim a new one.
 exists || exit 0
@@ -105,6 +118,7 @@ charges this simulator never made). Use that checkout (make down / make up there
 delete that system first with 'make clean' in $held_path (its database, Kafka log and \
 simulator state)."
 fi
+printf '%s\n' "$db" > "$dir/database"
 [[ -n "$held_id" ]] && exit 0
 if [[ -z "$mine" ]]; then
     mine="$("$PY" -c 'import uuid; print(uuid.uuid4())' 2>/dev/null || cat /proc/sys/kernel/random/uuid)"

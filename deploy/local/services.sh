@@ -10,7 +10,8 @@ set -euo pipefail
 # shellcheck source=deploy/local/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-DB="${MP_DB:-marketplace}"
+# The system's database: MP_DB, else the one `make up` started it on (claim.sh records it).
+DB="${MP_DB:-$(cat "$RUN_DIR/system/database" 2>/dev/null || echo marketplace)}"
 KAFKA_BOOTSTRAP="${KAFKA_BOOTSTRAP:-127.0.0.1:9092}"
 DIR="$RUN_DIR/system"
 READY_TIMEOUT=60

@@ -126,3 +126,50 @@ def test_nothing_is_dropped_while_the_systems_ports_are_in_use(db: str, tmp_path
     dropped = _claim(db, system, "--drop")
     assert dropped.returncode == 0 and "whose state is gone" in dropped.stdout
     assert not _exists(db)
+
+
+def test_a_system_runs_on_one_database_which_make_and_the_services_take_by_default(
+    db: str, tmp_path: Path
+) -> None:
+    """The claim records the database (`make`, services.sh and the CLIs take it when MP_DB
+    is not given); a second database for the same Kafka log and simulator state is refused
+    before deploy/local/db.sh would create it, until the first is gone."""
+    system = tmp_path / "system"
+    assert _claim(db, system).returncode == 0
+    assert (system / "database").read_text() == f"{db}\n"
+    other = f"marketplace_claim_{uuid.uuid4().hex[:8]}"  # not made yet: asked before db.sh
+    refused = _claim(other, system)
+    assert refused.returncode == 1
+    assert f"runs on database {db}" in refused.stderr and "make clean" in refused.stderr
+    assert (system / "database").read_text() == f"{db}\n"
+    assert _claim(db, system, "--drop").returncode == 0
+    assert _claim(other, system).returncode == 0  # the first one dropped: nothing to disagree
+    _psql(f"CREATE DATABASE {other}")  # deploy/local/db.sh, then `make up` claims it
+    try:
+        assert _claim(other, system).returncode == 0
+        assert (system / "database").read_text() == f"{other}\n"
+    finally:
+        _psql(f"DROP DATABASE IF EXISTS {other} WITH (FORCE)")
+
+
+def test_make_takes_the_recorded_database_when_mp_db_is_not_given(tmp_path: Path) -> None:
+    """`make up DB=x`, then `make down` / `make clean` / `make up` without it: x."""
+    env = {k: v for k, v in os.environ.items() if k not in ("MP_DB", "DB", "MAKEFLAGS")}
+
+    def make_db(*args: str) -> str:
+        done = subprocess.run(
+            ["make", "--no-print-directory", "-f", str(ROOT / "Makefile"), "-pn", *args],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        return next(line for line in done.stdout.splitlines() if line.startswith("DB := "))
+
+    assert make_db() == "DB := marketplace"
+    (tmp_path / ".run" / "system").mkdir(parents=True)
+    (tmp_path / ".run" / "system" / "database").write_text("started_on\n")
+    assert make_db() == "DB := started_on"
+    env["MP_DB"] = "given"
+    assert make_db() == "DB := given"

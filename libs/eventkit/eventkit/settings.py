@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated
 
 from pydantic import AliasChoices, BeforeValidator, Field
@@ -29,14 +30,27 @@ Duration = Annotated[timedelta, BeforeValidator(_duration)]
 
 
 SYSTEM_DATABASE = "marketplace"
+# Where `make up` keeps the local system (deploy/local/claim.sh): its file `database` names
+# the database the system was started on.
+SYSTEM_DIR = Path(__file__).resolve().parents[3] / ".run" / "system"
 
 
 def local_database_url(service: str) -> str:
-    """A service's default database: the local system's (`MP_DB`, as `make up` was given it,
-    else `marketplace`) on 127.0.0.1, as the service's role. `make up` hands the services
-    socket URLs of the same database; the CLIs run from a shell find it by this default."""
-    db = os.environ.get("MP_DB") or SYSTEM_DATABASE
+    """A service's default database: the local system's on 127.0.0.1, as the service's role:
+    `MP_DB`, else the database this checkout's `make up` started the system on, else
+    `marketplace`. `make up` hands the services socket URLs of the same database; the CLIs
+    run from a shell find it by this default."""
+    db = os.environ.get("MP_DB") or _started_on() or SYSTEM_DATABASE
     return f"postgresql://{service}_svc:{service}_svc@127.0.0.1:5432/{db}"
+
+
+def _started_on() -> str | None:
+    system = Path(os.environ.get("MP_SYSTEM_DIR") or SYSTEM_DIR)
+    try:
+        name = (system / "database").read_text().strip()
+    except OSError:
+        return None
+    return name or None
 
 
 class ServiceSettings(BaseSettings):
