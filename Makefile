@@ -24,6 +24,10 @@ TEST_DB         ?= marketplace_test
 TEST_KAFKA_PORT ?= 19092
 TEST_KAFKA_CTRL ?= 19093
 PYTEST_ARGS     ?=
+# pytest-xdist workers: the tests that need no Postgres, Kafka or processes run in the second,
+# beside the others, which keep one worker and their order (conftest.py). 1: one process, as
+# `-s` and `--pdb` need.
+TEST_WORKERS    ?= 2
 # TEST_DB_FRESH=1: drop and recreate the test database before migrating (CI).
 TEST_DB_FRESH   ?=
 
@@ -82,7 +86,7 @@ test: setup ## run pytest against Postgres (marketplace_test) and the test Kafka
 	@bash $(LOCAL)/migrate.sh $(TEST_DB)
 	KAFKA_BOOTSTRAP=127.0.0.1:$(TEST_KAFKA_PORT) MP_TEST_DB=$(TEST_DB) \
 	STRIPE_MOCK_BIN=$(CURDIR)/.tools/bin/stripe-mock \
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(if $(filter-out 0 1,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadgroup) $(PYTEST_ARGS)
 
 test-down: ## stop the test Kafka
 	@bash $(LOCAL)/kafka.sh stop test

@@ -12,3 +12,16 @@ from eventkit import heap
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     heap.settle(50_000)
+
+
+# The tests that need no Postgres, Kafka or service processes: `make test` runs them in a
+# second pytest-xdist worker beside the others, which keep one worker and their order.
+_FREE = ("tests/unit/", "services/", "libs/", "tools/")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    root = config.rootpath
+    for item in items:
+        where = item.path.relative_to(root).as_posix() if item.path.is_relative_to(root) else ""
+        if not where.startswith(_FREE):
+            item.add_marker(pytest.mark.xdist_group("infrastructure"))

@@ -13,7 +13,7 @@ LOCAL_PACKAGES=(contracts libs/domainkit libs/eventkit services/booking services
                 services/disputes services/ops tools/stripesim tools/fake_dropbox_sign)
 # Linters are pinned exactly: a new ruff/mypy release can turn a green
 # `make lint` red without any change in the repo.
-DEV_TOOLS=(ruff==0.17.6 mypy==2.4.1 "pytest>=8.3" "pytest-asyncio>=0.24" "hypothesis>=6.100"
+DEV_TOOLS=(ruff==0.17.6 mypy==2.4.1 "pytest>=8.3" "pytest-asyncio>=0.24" "pytest-xdist>=3.6" "hypothesis>=6.100"
            "testcontainers>=4.8" "httpx>=0.27" "jsonschema>=4.23" "schemathesis>=4.32,<5"
            "playwright>=1.48" import-linter==2.16)
 # uv installs what pip would, several times faster; pip does it wherever uv cannot be
