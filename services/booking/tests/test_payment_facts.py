@@ -26,9 +26,9 @@ from marketplace_contracts.events.payments import (
     RefundSucceededV1,
 )
 
-BOOKING = str(uuid.uuid4())
-GROUP = str(uuid.uuid4())
-SUBJECT = uuid.uuid4()
+BOOKING = "6f1c2a4e-0b8d-4c3e-9a57-2d1e8f4b7c01"  # fixed: a test id names it (xdist)
+GROUP = "9a0e7b3d-5c21-4f6a-8e94-1b7c3d2e5f02"
+SUBJECT = uuid.UUID("3c8d5e1f-7a42-4b9c-b6e0-4f2a9d1c8e03")
 
 
 def captured(**fields: Any) -> PaymentCapturedV2:
