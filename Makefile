@@ -86,7 +86,7 @@ test: setup ## run pytest against Postgres (marketplace_test) and the test Kafka
 	@bash $(LOCAL)/migrate.sh $(TEST_DB)
 	KAFKA_BOOTSTRAP=127.0.0.1:$(TEST_KAFKA_PORT) MP_TEST_DB=$(TEST_DB) \
 	STRIPE_MOCK_BIN=$(CURDIR)/.tools/bin/stripe-mock \
-	$(PY) -m pytest $(if $(filter-out 0 1,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadgroup) $(PYTEST_ARGS)
+	$(PY) -m pytest $(if $(filter-out 0 1,$(TEST_WORKERS)),-n $(TEST_WORKERS)) $(PYTEST_ARGS)
 
 test-down: ## stop the test Kafka
 	@bash $(LOCAL)/kafka.sh stop test

@@ -14,14 +14,20 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     heap.settle(50_000)
 
 
-# The tests that need no Postgres, Kafka or service processes: `make test` runs them in a
-# second pytest-xdist worker beside the others, which keep one worker and their order.
+# The tests that need no Postgres, Kafka or service processes: under pytest-xdist (`make test`
+# runs two workers) they run in the second worker, beside the others, which keep one worker
+# and their order: they share the test database, the test Kafka and package-wide systems.
 _FREE = ("tests/unit/", "services/", "libs/", "tools/")
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    root = config.rootpath
-    for item in items:
-        where = item.path.relative_to(root).as_posix() if item.path.is_relative_to(root) else ""
-        if not where.startswith(_FREE):
-            item.add_marker(pytest.mark.xdist_group("infrastructure"))
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: without xdist, nothing asks for it
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    # xdist's own `loadgroup` marks a group in the test's id, which pytest 9.2 no longer lets
+    # a plugin change; a scheduler decides from the id itself.
+    from xdist.scheduler import LoadScopeScheduling
+
+    class InfrastructureInOneWorker(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return nodeid if nodeid.startswith(_FREE) else "infrastructure"
+
+    return InfrastructureInOneWorker(config, log)
