@@ -10,10 +10,10 @@ set -euo pipefail
 # shellcheck source=deploy/local/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-# The system's database: MP_DB, else the one `make up` started it on (claim.sh records it).
-DB="${MP_DB:-$(cat "$RUN_DIR/system/database" 2>/dev/null || echo marketplace)}"
-KAFKA_BOOTSTRAP="${KAFKA_BOOTSTRAP:-127.0.0.1:9092}"
 DIR="$RUN_DIR/system"
+# The system's database: MP_DB, else the one `make up` started it on (claim.sh records it).
+DB="${MP_DB:-$(cat "$DIR/database" 2>/dev/null || echo marketplace)}"
+KAFKA_BOOTSTRAP="${KAFKA_BOOTSTRAP:-127.0.0.1:9092}"
 READY_TIMEOUT=60
 
 # Names in start order; the simulator is started like a service.
