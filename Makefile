@@ -24,12 +24,13 @@ TEST_DB         ?= marketplace_test
 TEST_KAFKA_PORT ?= 19092
 TEST_KAFKA_CTRL ?= 19093
 PYTEST_ARGS     ?=
-# pytest-xdist workers: the tests that need no Postgres, Kafka or processes run in the second,
-# beside the others, which keep one worker and their order (conftest.py). 1: one process, as
+# pytest-xdist workers, each with a test database and a test Kafka of its own
+# (deploy/local/test-env.sh: worker i's broker on TEST_KAFKA_PORT+2i). 1: one process, as
 # `-s` and `--pdb` need.
 TEST_WORKERS    ?= 2
 # TEST_DB_FRESH=1: drop and recreate the test database before migrating (CI).
 TEST_DB_FRESH   ?=
+TEST_ENV        = $(TEST_WORKERS) $(TEST_DB) $(TEST_KAFKA_PORT) $(TEST_KAFKA_CTRL)
 
 .PHONY: help setup up down run logs status test test-down lint rules-check prometheus prometheus-stop contracts contracts-check docs bench clean
 
@@ -76,20 +77,19 @@ status: ## what is running
 	@bash $(LOCAL)/postgres.sh status || true
 	@bash $(LOCAL)/kafka.sh status system $(KAFKA_PORT) $(KAFKA_CTRL) || true
 	@bash $(LOCAL)/kafka.sh status test $(TEST_KAFKA_PORT) $(TEST_KAFKA_CTRL) || true
+	@for i in $$(seq 1 $$(($(TEST_WORKERS) - 1))); do bash $(LOCAL)/kafka.sh status test-w$$i \
+		$$(($(TEST_KAFKA_PORT) + 2 * i)) $$(($(TEST_KAFKA_CTRL) + 2 * i)) || true; done
 	@bash $(LOCAL)/services.sh status || true
 
-test: setup ## run pytest against Postgres (marketplace_test) and the test Kafka; PYTEST_ARGS=...
+test: setup ## run pytest, each worker on a test database (marketplace_test...) and a test Kafka of its own; PYTEST_ARGS=...
 	@bash $(LOCAL)/postgres.sh start
-	@bash $(LOCAL)/db.sh $(if $(TEST_DB_FRESH),--fresh) $(TEST_DB)
-	@bash $(LOCAL)/kafka.sh start test $(TEST_KAFKA_PORT) $(TEST_KAFKA_CTRL)
-	@bash $(LOCAL)/topics.sh 127.0.0.1:$(TEST_KAFKA_PORT)
-	@bash $(LOCAL)/migrate.sh $(TEST_DB)
-	KAFKA_BOOTSTRAP=127.0.0.1:$(TEST_KAFKA_PORT) MP_TEST_DB=$(TEST_DB) \
+	@bash $(LOCAL)/test-env.sh start $(if $(TEST_DB_FRESH),--fresh) $(TEST_ENV)
+	env $$(bash $(LOCAL)/test-env.sh env $(TEST_ENV)) \
 	STRIPE_MOCK_BIN=$(CURDIR)/.tools/bin/stripe-mock \
 	$(PY) -m pytest $(if $(filter-out 0 1,$(TEST_WORKERS)),-n $(TEST_WORKERS)) $(PYTEST_ARGS)
 
-test-down: ## stop the test Kafka
-	@bash $(LOCAL)/kafka.sh stop test
+test-down: ## stop the test Kafka brokers
+	@bash $(LOCAL)/test-env.sh stop
 
 lint: setup ## ruff check, ruff format --check, mypy, lint-imports (architecture boundaries), promtool (rules and their tests)
 	.venv/bin/ruff check .
@@ -126,7 +126,7 @@ bench: setup ## benchmarks (expects `make up`)
 	$(PY) bench/run_all.py
 
 clean: down ## stop everything and delete the system: its database, .run (Kafka data, the simulator's state, logs)
-	@bash $(LOCAL)/kafka.sh stop test
+	@bash $(LOCAL)/test-env.sh stop
 	@bash $(LOCAL)/prometheus.sh stop $(PROMETHEUS_INSTANCE) $(PROMETHEUS_PORT)
 	@bash $(LOCAL)/postgres.sh start || true
 	@bash $(LOCAL)/claim.sh --drop $(DB)

@@ -27,6 +27,7 @@ MAKE_EXCLUDED = {
     "run": "`make up` in the foreground: the same ports",
     "down": "stops the system that `make up` started",
     "test": "the test suite itself",
+    "test-down": "stops the test brokers the suite runs on: .ci/run runs it after the tests",
     "lint": "ruff and mypy over the repo: CI runs it as its own step",
     "bench": "measures the running system (`make up`); prints figures, asserts nothing",
     "clean": "stops and deletes the system and the test Kafka the suite runs on; its database "
