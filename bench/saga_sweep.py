@@ -41,8 +41,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import saga_latency as saga
-from _common import BenchResult, gateway_url, percentile, run_main, say
+from _common import BenchResult, gateway_url, kafka_bootstrap, percentile, run_main, say
 from _http import Client, HTTPError
+from _lag import Lag
 
 RUN_DIR = Path(__file__).resolve().parents[1] / ".run" / "system"
 PROCESSES = ("stripesim", "booking", "payments", "finance", "disputes", "ops", "kafka")
@@ -117,6 +118,7 @@ class Step:
     cpu_seconds: dict[str, float] = field(default_factory=dict)
     load: tuple[float, float, float] = (0.0, 0.0, 0.0)
     busy: float = 0.0  # the machine's busy share of all its cores (/proc/stat)
+    books: str = ""  # how far behind the back office was, and how long it took to catch up
 
     def refused(self) -> int:
         return sum(1 for s in self.samples if "503" in s.reason)
@@ -142,6 +144,7 @@ class Step:
             f"{self.refused()} refused (503), {failed} failed; p50/p95/p99 {pct} ms; "
             f"CPU {cpu}; machine busy {self.busy:.0%} of {os.cpu_count()} cores; "
             f"load {self.load[0]:.2f}\n{self.cpu_per_checkout()}\n{self.windows()}"
+            + (f"\n        {self.books}" if self.books else "")
         )
 
     def windows(self, seconds: float = 10.0) -> str:
@@ -162,6 +165,30 @@ class Step:
         per = {k: v * 1000 / n for k, v in self.cpu_seconds.items()}
         each = ", ".join(f"{k} {v:.1f}" for k, v in per.items())
         return f"        CPU ms per captured checkout: total {sum(per.values()):.1f} ({each})"
+
+
+async def books_behind(lag: Lag | None) -> str:
+    """The back office (finance, disputes, ops: off a checkout's path, at a lower priority
+    under `make up`) when the rate's last checkout was captured: the events it had to go, and
+    how long it took to catch up. The next rate starts once it has."""
+    if lag is None:
+        return ""
+    try:
+        left = await lag.behind()
+        took = await lag.caught_up()
+    except Exception as exc:
+        return f"back office: not read ({type(exc).__name__}: {exc})"
+    after = "not within 600 s" if took is None else f"{took:.1f} s later"
+    each = ", ".join(f"{group} {n}" for group, n in left.items())
+    return f"back office behind at the last capture: {each} events; caught up {after}"
+
+
+async def open_lag() -> Lag | None:
+    try:
+        return await Lag(kafka_bootstrap()).__aenter__()
+    except Exception as exc:
+        say(f"back office lag not measured: {type(exc).__name__}: {exc}")
+        return None
 
 
 async def raw_limit(client: Client, seconds: float = 3.0) -> float:
@@ -292,12 +319,18 @@ async def sweep(args: argparse.Namespace) -> BenchResult:
             f"raw limit: gateway GET /healthz {raw:,.0f}/s closed-loop; load {os.getloadavg()[0]:.2f}"
         )
         steps: list[Step] = []
-        for rate in args.rates:
-            slots = saga.plan_slots(listings, max(1, round(rate * args.duration)), rng)
-            steps.append(await run_rate(client, slots, rate, args))
-            say(steps[-1].line())
-            if not steps[-1].sustained() and not args.keep_going:
-                break
+        lag = await open_lag()
+        try:
+            for rate in args.rates:
+                slots = saga.plan_slots(listings, max(1, round(rate * args.duration)), rng)
+                steps.append(await run_rate(client, slots, rate, args))
+                steps[-1].books = await books_behind(lag)
+                say(steps[-1].line())
+                if not steps[-1].sustained() and not args.keep_going:
+                    break
+        finally:
+            if lag is not None:
+                await lag.__aexit__(None, None, None)
     best = max((s.rate for s in steps if s.sustained()), default=0.0)
     return BenchResult(
         name="sweep",
