@@ -42,18 +42,25 @@ _own_test_environment()
 # How the tests are shared out between the workers: the tests of a package whose fixtures
 # start a system (tests/e2e*: its processes stop before another package's tests use the same
 # database and Kafka) go to one worker together, those of a module together, and the rest
-# (tests that need no Postgres, Kafka or processes) one by one.
+# (tests that need no Postgres, Kafka or processes) one by one. Workers without a test database
+# and Kafka each (pytest run by hand, not by `make test`) keep every test that uses them in one.
 _PER_TEST = ("tests/unit/", "services/", "libs/", "tools/")
 
 
-def _scope(nodeid: str) -> str:
+def _scope(nodeid: str, own_environments: bool = True) -> str:
     if nodeid.startswith(_PER_TEST):
         return nodeid
+    if not own_environments:
+        return "infrastructure"
     module = nodeid.split("::", 1)[0]
     parts = module.split("/")
     if len(parts) > 2 and parts[0] == "tests" and parts[1].startswith("e2e"):
         return "/".join(parts[:2])
     return module
+
+
+def _environments() -> int:
+    return len([d for d in os.environ.get("MP_TEST_DBS", "").split(",") if d])
 
 
 @pytest.hookimpl(optionalhook=True)  # an xdist hook: without xdist, nothing asks for it
@@ -64,6 +71,6 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
 
     class BySystem(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            return _scope(nodeid)
+            return _scope(nodeid, _environments() >= self.numnodes)
 
     return BySystem(config, log)

@@ -43,9 +43,9 @@ start() {
     fresh=""
     if [[ "${1:-}" == --fresh ]]; then fresh=1; shift; fi
     parse "$@"
-    local out i failed=0 pids=()
+    local i failed=0 pids=()
     out="$(mktemp -d)"
-    trap 'rm -rf "$out"' RETURN
+    trap 'rm -rf "$out"' EXIT
     for ((i = 0; i < workers; i++)); do
         bash "$DEPLOY_DIR/db.sh" ${fresh:+--fresh} "$(worker_db "$db" "$i")"
     done

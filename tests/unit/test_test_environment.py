@@ -81,3 +81,6 @@ def test_the_tests_of_a_system_or_a_module_go_to_one_worker() -> None:
     assert root._scope("services/booking/tests/test_pages.py::test_p") == (
         "services/booking/tests/test_pages.py::test_p"
     )
+    # pytest -n 2 by hand, on one test database and Kafka: those tests keep one worker.
+    assert root._scope(e2e, own_environments=False) == "infrastructure"
+    assert root._scope(unit, own_environments=False) == unit
