@@ -3,6 +3,7 @@ delivered to booking's handlers directly; the Kafka path is the e2e suite's)."""
 
 from __future__ import annotations
 
+import copy
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -293,6 +294,7 @@ async def test_a_refund_larger_than_the_checkout_payment_takes_the_rest_from_ext
     quote = await booking_pool.fetchval(
         "SELECT quote FROM booking.bookings WHERE booking_id = $1", uuid.UUID(booking_id)
     )
+    before = copy.deepcopy(quote)
     base = next(line for line in quote["lines"] if line["code"] == "base")
     base["amount"] += 5000  # an applied increase (untaxed here), paid by an extra charge
     await booking_pool.execute(
@@ -304,10 +306,12 @@ async def test_a_refund_larger_than_the_checkout_payment_takes_the_rest_from_ext
         "INSERT INTO booking.amendments (amendment_id, booking_id, kind, proposed_by, status, "
         "starts_at, ends_at, guests, extras, quote, previous, delta, currency, respond_by, "
         "correlation_id, charge_payment_id) SELECT $2, booking_id, 'change', 'host', "
-        "'applied', starts_at, ends_at, 1, '{}', '{}', '{}', 5000, 'usd', starts_at, "
+        "'applied', starts_at, ends_at, 1, '{}', $3, $4, 5000, 'usd', starts_at, "
         "correlation_id, 'pay_extra' FROM booking.bookings WHERE booking_id = $1",
         uuid.UUID(booking_id),
         uuid.uuid4(),
+        quote,
+        {"quote": before},
     )
     async with booking_pool.acquire() as conn, conn.transaction():
         await cancellations.cancel(
@@ -321,6 +325,9 @@ async def test_a_refund_larger_than_the_checkout_payment_takes_the_rest_from_ext
         ("pay_extra", 5000),
     ]
     assert all(p["amount"] == p["platform_fee"] + p["host_amount"] for p in pieces)
+    # Each payment gives back what it took of each part: the increase was all the host's.
+    assert (pieces[1]["platform_fee"], pieces[1]["tax"], pieces[1]["host_amount"]) == (0, 0, 5000)
+    assert pieces[0]["platform_fee"] == before["platform_revenue"] + before["tax"]
     assert len({p["refund_id"] for p in pieces}) == 2
 
     for piece in pieces:  # the booking is refunded once both payments gave back their part

@@ -211,7 +211,7 @@ async def test_a_refund_is_split_over_the_payments_that_paid_the_booking(
     booking_id = _booking(
         fake, booked_ago=timedelta(hours=1), starts_in=timedelta(days=30), amount=AMOUNT + 2_000
     )
-    kernel.increases = [amendments.PaidIncrease("pay_extra", 2_000)]
+    kernel.increases = [amendments.PaidIncrease("pay_extra", 2_000, 300, 0)]
     await cancellations.cancel(fake.as_uow(), _guest(booking_id))  # in grace: all of it
     [(event, _)] = fake.outbox.added
     requests = [event.refund, *event.additional_refunds]
@@ -220,7 +220,9 @@ async def test_a_refund_is_split_over_the_payments_that_paid_the_booking(
         (f"rf_{booking_id}_cancel_1", "pay_extra"),
     ]
     assert sum(r.amount for r in requests) == AMOUNT + 2_000
-    assert requests[1].amount <= 2_000
+    # Refunded in full: each payment gives back exactly what it took, of each part.
+    assert (requests[1].amount, requests[1].platform_fee, requests[1].tax) == (2_000, 300, 0)
+    assert requests[1].host_amount == 1_700
     assert fake.cancellations.refunds[booking_id].requested == tuple(r.refund_id for r in requests)
 
 
@@ -247,7 +249,7 @@ async def test_what_the_bank_gave_back_of_an_extra_charge_counts_first_and_is_as
     bank, so the cancellation's refund counts it first and takes the rest from the checkout."""
     booked_ago, starts_in = when
     booking_id = _booking(fake, booked_ago=booked_ago, starts_in=starts_in, amount=AMOUNT + 2_000)
-    kernel.increases = [amendments.PaidIncrease("pay_extra", 2_000)]
+    kernel.increases = [amendments.PaidIncrease("pay_extra", 2_000, 300, 0)]
     kernel.returned = {"pay_extra": given_back}
     await cancellations.cancel(fake.as_uow(), _guest(booking_id))
     [(event, _)] = fake.outbox.added
@@ -266,7 +268,7 @@ async def test_a_refund_that_needs_the_rest_of_a_lost_extra_charge_is_refused(
     1,500, so all of the booking cannot be refunded by card: nothing changes."""
     booked_ago, starts_in = IN_GRACE
     booking_id = _booking(fake, booked_ago=booked_ago, starts_in=starts_in, amount=AMOUNT + 2_000)
-    kernel.increases = [amendments.PaidIncrease("pay_extra", 2_000)]
+    kernel.increases = [amendments.PaidIncrease("pay_extra", 2_000, 300, 0)]
     kernel.returned = {"pay_extra": 500}
     with pytest.raises(BookingError) as refused:
         await cancellations.cancel(fake.as_uow(), _guest(booking_id))
@@ -369,7 +371,7 @@ async def test_the_refund_is_made_once_every_request_succeeded(
     booking_id = _booking(
         fake, booked_ago=timedelta(hours=1), starts_in=timedelta(days=30), amount=AMOUNT + 2_000
     )
-    kernel.increases = [amendments.PaidIncrease("pay_extra", 2_000)]
+    kernel.increases = [amendments.PaidIncrease("pay_extra", 2_000, 300, 0)]
     uow = fake.as_uow()
     await cancellations.cancel(uow, _guest(booking_id))
     first, second = f"rf_{booking_id}_cancel", f"rf_{booking_id}_cancel_1"

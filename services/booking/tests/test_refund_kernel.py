@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from booking.domain.quote import ExtraPrice, ExtraUnit, Pricing, Quote, quote
+from booking.domain.quote import ExtraPrice, ExtraUnit, LineKind, Pricing, Quote, quote
 from booking.domain.refunds import (
     PRESETS,
     Band,
@@ -228,24 +228,96 @@ def test_the_migration_seeds_the_presets_as_the_code_defines_them() -> None:
     assert seeded == list(PRESETS)
 
 
-@settings(max_examples=300, deadline=None)
-@given(
-    q=bookings,
-    capacities=st.lists(st.integers(0, 2_000_000), min_size=1, max_size=4),
+paid_parts = st.builds(
+    lambda amount, fee_bps, tax_bps: _paid(amount, fee_bps, tax_bps),
+    st.integers(0, 2_000_000),
+    st.integers(0, 10_000),
+    st.integers(0, 10_000),
 )
-def test_a_refund_spread_over_payments_sums_exactly(q, capacities) -> None:  # type: ignore[no-untyped-def]
+
+
+def _paid(amount: int, fee_bps: int, tax_bps: int):  # type: ignore[no-untyped-def]
+    from booking.domain.refunds import Paid
+
+    fee = amount * fee_bps // 10_000
+    return Paid(amount, fee, fee * tax_bps // 10_000)
+
+
+@settings(max_examples=300, deadline=None)
+@given(q=bookings, paid=st.lists(paid_parts, min_size=1, max_size=4))
+def test_a_refund_spread_over_payments_sums_exactly(q, paid) -> None:  # type: ignore[no-untyped-def]
     from booking.domain.refunds import allocate
 
     decision = cancel(q, POLICIES["flexible"], 1000 * H, 30 * H, Canceller.HOST)
-    if decision.amount > sum(capacities):
+    if decision.amount > sum(p.amount for p in paid):
         with pytest.raises(ValueError):
-            allocate(decision, capacities)
+            allocate(decision, paid)
         return
-    pieces = allocate(decision, capacities)
+    pieces = allocate(decision, paid)
     assert sum(p.amount for p in pieces) == decision.amount
     assert sum(p.platform_fee for p in pieces) == decision.platform_fee
     assert sum(p.tax for p in pieces) == decision.tax
     for piece in pieces:
-        assert 0 < piece.amount <= capacities[piece.payment_index]
+        assert 0 < piece.amount <= paid[piece.payment_index].amount
         assert piece.amount == piece.platform_fee + piece.host_amount
         assert 0 <= piece.tax <= piece.platform_fee <= piece.amount
+    fits = (
+        decision.host_amount <= sum(p.host_amount for p in paid)
+        and decision.platform_fee <= sum(p.platform_fee for p in paid)
+        and decision.tax <= sum(p.tax for p in paid)
+    )
+    if fits:  # no payment gives back more of a part than it paid of it
+        for piece in pieces:
+            mine = paid[piece.payment_index]
+            assert piece.host_amount <= mine.host_amount
+            assert piece.platform_fee <= mine.platform_fee
+            assert piece.tax <= mine.tax
+
+
+@settings(max_examples=200, deadline=None)
+@given(paid=st.lists(paid_parts, min_size=1, max_size=4))
+def test_a_full_refund_gives_every_payment_back_exactly_what_it_took(paid) -> None:  # type: ignore[no-untyped-def]
+    from booking.domain.refunds import Basis, RefundDecision, RefundLine, allocate
+
+    decision = RefundDecision(
+        basis=Basis.GRACE,
+        refund_bps=10_000,
+        lines=(RefundLine("base", LineKind.BASE, sum(p.amount for p in paid)),),
+        host_amount=sum(p.host_amount for p in paid),
+        platform_fee=sum(p.platform_fee for p in paid),
+        tax=sum(p.tax for p in paid),
+        host_penalty=0,
+    )
+    pieces = {piece.payment_index: piece for piece in allocate(decision, paid)}
+    for index, mine in enumerate(paid):
+        if not mine.amount:
+            assert index not in pieces
+            continue
+        piece = pieces[index]
+        assert (piece.amount, piece.platform_fee, piece.tax) == (
+            mine.amount,
+            mine.platform_fee,
+            mine.tax,
+        )
+
+
+def test_an_amended_bookings_full_refund_is_split_as_each_payment_was() -> None:
+    """The checkout payment took 30,266 (host 22,950, fees 7,316 of which tax 1,706), the
+    amendment's extra charge 10,605 (host 8,100, fees 2,505, tax 525). Spreading the fees in
+    proportion to the amounts gave the checkout's host 22,993 back and the extra charge's
+    8,057: the host's payables went to -43 and +43, and 43 was released for a booking
+    refunded in full."""
+    from booking.domain.refunds import Basis, Paid, RefundDecision, RefundLine, allocate
+
+    decision = RefundDecision(
+        basis=Basis.GRACE,
+        refund_bps=10_000,
+        lines=(RefundLine("base", LineKind.BASE, 40_871),),
+        host_amount=31_050,
+        platform_fee=9_821,
+        tax=2_231,
+        host_penalty=0,
+    )
+    checkout, extra = allocate(decision, [Paid(30_266, 7_316, 1_706), Paid(10_605, 2_505, 525)])
+    assert (checkout.host_amount, checkout.platform_fee, checkout.tax) == (22_950, 7_316, 1_706)
+    assert (extra.host_amount, extra.platform_fee, extra.tax) == (8_100, 2_505, 525)

@@ -263,33 +263,79 @@ class RefundPiece:
     tax: int
 
 
-def allocate(decision: RefundDecision, capacities: list[int]) -> list[RefundPiece]:
+@dataclass(frozen=True)
+class Paid:
+    """What one payment of a booking can give back, split as it was paid: the guest's amount,
+    of which the platform's fees and tax (`platform_fee`, tax included) and tax; the rest is
+    the host's share."""
+
+    amount: int
+    platform_fee: int
+    tax: int
+
+    @property
+    def host_amount(self) -> int:
+        return self.amount - self.platform_fee
+
+    def part(self, amount: int) -> Paid:
+        """The first `amount` of it, split in the same proportions (half up)."""
+        if amount >= self.amount:
+            return self
+        fee = min(div_half_up(self.platform_fee * amount, self.amount), amount)
+        return Paid(amount, fee, min(div_half_up(self.tax * amount, self.amount), fee))
+
+
+def allocate(decision: RefundDecision, paid: list[Paid]) -> list[RefundPiece]:
     """Spread a refund over the payments that paid the booking, in order (the checkout payment,
-    then extra charges), each up to what it can still give back. Fees and tax follow the
-    amount in proportion, half up, the last piece taking the remainder, so the pieces sum to
-    the decision exactly."""
-    total = decision.amount
-    if total > sum(capacities):
-        raise ValueError(f"refund {total} exceeds what was paid {sum(capacities)}")
-    amounts: list[tuple[int, int]] = []
-    left = total
-    for index, capacity in enumerate(capacities):
-        take = min(left, max(capacity, 0))
-        if take:
-            amounts.append((index, take))
-        left -= take
-    pieces = []
-    fee_left, tax_left = decision.platform_fee, decision.tax
-    for n, (index, amount) in enumerate(amounts):
-        if n == len(amounts) - 1:
-            fee, tax = fee_left, tax_left
-        else:
-            fee = min(div_half_up(decision.platform_fee * amount, total), amount, fee_left)
-            tax = min(div_half_up(decision.tax * amount, total), fee, tax_left)
-        pieces.append(RefundPiece(index, amount, fee, amount - fee, tax))
-        fee_left -= fee
-        tax_left -= tax
-    return pieces
+    then extra charges). Each part of the refund (the host's share, the platform's fees, tax)
+    is taken from each payment up to what that payment itself paid of it, so a full refund
+    gives every payment back exactly what it took, and no payment gives back more of a part
+    than it paid. What rounding leaves over (the decision's parts priced on the whole booking,
+    the payments' on their own amounts) goes where a payment still has room, so the pieces
+    sum to the decision exactly and none exceeds its payment."""
+    if decision.amount > sum(p.amount for p in paid):
+        raise ValueError(
+            f"refund {decision.amount} exceeds what was paid {sum(p.amount for p in paid)}"
+        )
+    tax = _greedy(decision.tax, [p.tax for p in paid])
+    fee = _greedy(
+        decision.platform_fee - decision.tax,
+        [p.platform_fee - t for p, t in zip(paid, tax, strict=True)],
+    )
+    fee = [f + t for f, t in zip(fee, tax, strict=True)]
+    host = _greedy(decision.host_amount, [p.host_amount for p in paid])
+    room = [p.amount - f - h for p, f, h in zip(paid, fee, host, strict=True)]
+    fee = _spill(decision.platform_fee - sum(fee), fee, room)
+    host = _spill(decision.host_amount - sum(host), host, room)
+    tax = _spill(decision.tax - sum(tax), tax, [f - t for f, t in zip(fee, tax, strict=True)])
+    return [
+        RefundPiece(index, f + h, f, h, t)
+        for index, (f, h, t) in enumerate(zip(fee, host, tax, strict=True))
+        if f + h
+    ]
+
+
+def _greedy(total: int, limits: list[int]) -> list[int]:
+    """`total` taken from each in order, up to its limit."""
+    taken = []
+    for limit in limits:
+        take = min(total, max(limit, 0))
+        taken.append(take)
+        total -= take
+    return taken
+
+
+def _spill(left: int, parts: list[int], room: list[int]) -> list[int]:
+    """`left` added to `parts` in order, up to each one's `room` (which shrinks by as much)."""
+    parts = list(parts)
+    for i, space in enumerate(room):
+        add = min(left, max(space, 0))
+        parts[i] += add
+        room[i] -= add
+        left -= add
+    if left:
+        raise ValueError(f"{left} of the refund fits no payment")
+    return parts
 
 
 @dataclass(frozen=True)

@@ -224,7 +224,8 @@ class AmendmentsRepository:
         """The booking's applied increases that an extra charge paid, oldest first."""
         return list(
             await self.conn.fetch(
-                "SELECT charge_payment_id, delta FROM booking.amendments WHERE booking_id = $1 "
+                "SELECT charge_payment_id, delta, previous, quote FROM booking.amendments "
+                "WHERE booking_id = $1 "
                 "AND status = 'applied' AND delta > 0 AND charge_payment_id IS NOT NULL "
                 "ORDER BY created_at",
                 booking_id,

@@ -31,6 +31,7 @@ from booking.domain.refunds import (
     Band,
     CancellationRefund,
     Canceller,
+    Paid,
     Policy,
     RefundDecision,
     ServiceFeeRefund,
@@ -205,23 +206,28 @@ async def _refund_requests(
     booking_id = str(row["booking_id"])
     if not (decision.amount and row["payment_id"]):
         return []
-    # What each payment can give back: the checkout payment paid the booking less its
-    # applied increases, each of which an extra charge paid.
+    # What each payment can give back, of each part: the checkout payment paid the booking
+    # less its applied increases, each of which an extra charge paid.
     increases = await amendments.paid_increases(uow, row["booking_id"])
     gone = [i for i in increases if i.payment_id in returned]
     kept = [i for i in increases if i.payment_id not in returned]
     payments = [i.payment_id for i in gone] + [row["payment_id"]] + [i.payment_id for i in kept]
-    capacities = [min(returned[i.payment_id] or i.amount, i.amount) for i in gone]
-    capacities += [row["amount"] - sum(i.amount for i in increases)]
-    capacities += [i.amount for i in kept]
-    if decision.amount > sum(capacities):
+    quote = Quote.of_booking(row)
+    checkout = Paid(
+        quote.total - sum(i.amount for i in increases),
+        quote.platform_fee - sum(i.platform_fee for i in increases),
+        quote.tax - sum(i.tax for i in increases),
+    )
+    paid = [_paid(i).part(returned[i.payment_id] or i.amount) for i in gone]
+    paid += [checkout, *(_paid(i) for i in kept)]
+    if decision.amount > sum(p.amount for p in paid):
         raise BookingError(
             ErrorCode.PAYMENT_DISPUTED,
-            f"the refund of booking {booking_id} would need {decision.amount - sum(capacities)} "
-            "of an extra charge whose dispute was lost for part of it: the rest of that charge "
-            "cannot be refunded by card",
+            f"the refund of booking {booking_id} would need "
+            f"{decision.amount - sum(p.amount for p in paid)} of an extra charge whose dispute "
+            "was lost for part of it: the rest of that charge cannot be refunded by card",
         )
-    pieces = [p for p in allocate(decision, capacities) if p.payment_index >= len(gone)]
+    pieces = [p for p in allocate(decision, paid) if p.payment_index >= len(gone)]
     return [
         RefundRequest(
             refund_id=refund_id(booking_id) + (f"_{n}" if n else ""),
@@ -238,6 +244,10 @@ async def _refund_requests(
         )
         for n, piece in enumerate(pieces)
     ]
+
+
+def _paid(increase: amendments.PaidIncrease) -> Paid:
+    return Paid(increase.amount, increase.platform_fee, increase.tax)
 
 
 async def on_refund_succeeded(uow: UnitOfWork, env: Envelope, event: RefundSucceededV1) -> None:

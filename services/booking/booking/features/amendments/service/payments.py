@@ -7,6 +7,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from booking.domain.quote import Quote
+from booking.features.amendments.domain.terms import difference
 from booking.features.amendments.service.outcomes import carry_out, lock, set_booking
 from booking.service_layer.unit_of_work import UnitOfWork
 from eventkit.rows import expect_changed
@@ -54,17 +56,28 @@ async def on_charge_failed(
 
 @dataclass(frozen=True)
 class PaidIncrease:
-    """An applied increase of a booking that an extra charge paid."""
+    """An applied increase of a booking that an extra charge paid, split as it was charged
+    (`platform_fee`: fees and tax; the rest the host's share)."""
 
     payment_id: str
     amount: int
+    platform_fee: int
+    tax: int
 
 
 async def paid_increases(uow: UnitOfWork, booking_id: uuid.UUID) -> list[PaidIncrease]:
     """The booking's applied increases that an extra charge paid, oldest first (a refund
-    gives back through each payment at most what it paid)."""
+    gives back through each payment at most what it paid, of each part)."""
     charges = await uow.amendments.applied_charges(booking_id)
-    return [PaidIncrease(c["charge_payment_id"], c["delta"]) for c in charges]
+    increases = []
+    for charge in charges:
+        change = difference(Quote.of(charge["previous"]["quote"]), Quote.of(charge["quote"]))
+        increases.append(
+            PaidIncrease(
+                charge["charge_payment_id"], change.amount, change.platform_fee, change.tax
+            )
+        )
+    return increases
 
 
 async def on_refund_succeeded(uow: UnitOfWork, amendment_id: uuid.UUID) -> None:
