@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 
+from eventkit.routing import PermanentError
 from finance.adapters import close_repository as close_db
 from finance.service_layer.payout_queue import QueueSettings
 from marketplace_contracts.events.booking import (
@@ -132,6 +133,32 @@ async def test_a_refund_before_the_payout_lowers_it_and_a_full_one_leaves_nothin
     paid = await q.entry(entry_id(part))
     assert (paid["state"], paid["amount"]) == ("released", 5_500)
     assert (await q.entry(entry_id(full)))["state"] == "reversed"
+
+
+async def test_a_refund_no_capture_can_take_is_dead_lettered_and_moves_nothing(
+    make: Make,
+) -> None:
+    """Payments never reports such a refund: one that takes more of the host's share than the
+    capture left, or one of a payment never captured here, is refused before the ledger or
+    the payables move (the consumer dead-letters it with the reason)."""
+    q = make()
+    checkout, captured = q.booking()
+    await q.deliver(checkout, captured)
+    payable = f"liability:host_payable:{q.host}"
+    before = await q.balance(payable)
+    await q.deliver(refund(captured, 3_000, 500))  # a part: 5,500 of the share is left
+    taken = await q.balance(payable)
+    assert taken != before
+    with pytest.raises(PermanentError, match="of which 5500 is left"):
+        await q.deliver(refund(captured, 90_000, 9_999))
+    unknown = refund(captured, 100).model_copy(update={"payment_id": "pay_never_captured"})
+    with pytest.raises(PermanentError, match="no capture of that payment"):
+        await q.deliver(unknown)
+    assert await q.balance(payable) == taken
+    await q.deliver(refund(captured, 5_500, 1_000))  # the rest: still all of it to take
+    q.clock.at = START + DAY
+    await q.run_due()
+    assert (await q.entry(entry_id(captured)))["state"] == "reversed"
 
 
 async def test_a_deposit_claim_is_paid_at_once(make: Make) -> None:

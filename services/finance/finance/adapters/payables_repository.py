@@ -26,6 +26,28 @@ async def first_time(conn: asyncpg.Connection, source_event_id: uuid.UUID, kind:
     return bool(status == "INSERT 0 1")
 
 
+async def counted(conn: asyncpg.Connection, source_event_id: uuid.UUID) -> bool:
+    """Whether a payment fact was claimed for the payables already."""
+    found: bool = await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM finance.payout_facts WHERE source_event_id = $1)",
+        source_event_id,
+    )
+    return found
+
+
+async def owed(
+    conn: asyncpg.Connection, payment_id: str, booking_id: str
+) -> tuple[int, int] | None:
+    """A payable's host share and what refunds took of it so far (None: no such payable)."""
+    row = await conn.fetchrow(
+        "SELECT host_amount, refunded FROM finance.payables "
+        "WHERE payment_id = $1 AND booking_id = $2",
+        payment_id,
+        booking_id,
+    )
+    return None if row is None else (row["host_amount"], row["refunded"])
+
+
 async def add_payable(conn: asyncpg.Connection, row: dict[str, Any]) -> None:
     await insert(conn, "finance.payables", row, "ON CONFLICT (payment_id, booking_id) DO NOTHING")
 

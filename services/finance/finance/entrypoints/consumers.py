@@ -97,6 +97,7 @@ def _ledger_routes(
     router.add(
         RefundSucceededV1,
         chain(
+            p.check_refund,
             h.on_refund_succeeded,
             p.on_refund_succeeded,
             q.on_refund_succeeded,

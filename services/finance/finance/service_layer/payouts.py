@@ -28,6 +28,7 @@ from typing import Any
 import asyncpg
 
 from eventkit.outbox import Outbox
+from eventkit.routing import PermanentError
 from finance.adapters import payables_repository as payables_db
 from finance.adapters import queue_repository as queue_db
 from finance.domain.payout_queue import OPEN_STATES, Hold, Trigger
@@ -122,6 +123,30 @@ class Payouts:
             # a destination charge paid its host at capture: nothing to queue
             if self.queue is not None and event.transfer_group is not None:
                 await enqueue(self.queue, conn, payable, event.purpose)
+
+    async def check_refund(
+        self, conn: asyncpg.Connection, env: Envelope, event: RefundSucceededV1, _: object
+    ) -> None:
+        """Before anything is booked: a refund takes back part of a capture this service booked
+        (payments keys both by the payment, so the capture comes first), and no more of the
+        host's share than that capture left. Anything else is not a refund payments made: it
+        is dead-lettered with the reason, and neither the ledger nor the payables move."""
+        if event.method != REFUND or event.amount == 0:
+            return
+        if await payables_db.counted(conn, own_event_id("refund_succeeded", event.refund_id)):
+            return  # booked already: a redelivery changes nothing
+        owed = await payables_db.owed(conn, event.payment_id, event.booking_id)
+        about = f"refund {event.refund_id} of payment {event.payment_id}"
+        if owed is None:
+            raise PermanentError(
+                f"{about}: no capture of that payment for booking {event.booking_id} is booked"
+            )
+        host_amount, refunded = owed
+        if refunded + max(event.host_amount, 0) > host_amount:
+            raise PermanentError(
+                f"{about}: takes {event.host_amount} of the host's share, of which "
+                f"{host_amount - refunded} is left (captured {host_amount}, refunded {refunded})"
+            )
 
     async def on_refund_succeeded(
         self, conn: asyncpg.Connection, env: Envelope, event: RefundSucceededV1, _: object
