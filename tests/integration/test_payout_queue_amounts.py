@@ -4,6 +4,7 @@ the minimum payout together once they reach it."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 
@@ -161,6 +162,39 @@ async def test_a_refund_no_capture_can_take_is_dead_lettered_and_moves_nothing(
     assert (await q.entry(entry_id(captured)))["state"] == "reversed"
 
 
+@pytest.mark.parametrize("order", ["held, lifted, held again", "lifted, then held"])
+async def test_a_disputes_hold_told_after_its_lifting_holds_nothing(make: Make, order: str) -> None:
+    """A dispute does not open again once closed: its hold told again later (a replayed dead
+    letter, a stale or reordered fact, under an event id of its own) would hold the payout
+    for good, as nothing would lift it."""
+    q = make()
+    checkout, captured = q.booking()
+    await q.deliver(checkout, captured)
+    dispute = f"dp_{uuid.uuid4().hex[:12]}"
+
+    def hold(held: bool) -> PayoutHoldChangedV1:
+        return PayoutHoldChangedV1(dispute_id=dispute, payment_id=captured.payment_id, held=held)
+
+    told = (
+        [hold(True), hold(False), hold(True)]
+        if order.startswith("held")
+        else [hold(False), hold(True)]
+    )
+    for fact in told:
+        await q.deliver(fact)
+    entry = await q.entry(entry_id(captured))
+    assert (entry["state"], list(entry["holds"])) == ("scheduled", [])
+    q.clock.at = START + DAY
+    await q.run_due()
+    assert (await q.entry(entry_id(captured)))["state"] == "released"
+    # only that dispute's lifting counts: another dispute still holds another payout
+    checkout, captured = q.booking()
+    await q.deliver(checkout, captured)
+    other = PayoutHoldChangedV1(dispute_id=f"{dispute}x", payment_id=captured.payment_id, held=True)
+    await q.deliver(other)
+    assert (await q.entry(entry_id(captured)))["state"] == "held"
+
+
 async def test_a_deposit_claim_is_paid_at_once(make: Make) -> None:
     q = make()
     checkout, captured = q.booking()
@@ -231,6 +265,7 @@ async def test_an_applied_amendment_that_moves_the_booking_moves_its_payout(make
 async def test_a_dispute_holds_a_failed_transfers_automatic_retry(make: Make) -> None:
     q = make()
     checkout, captured = q.booking()
+    dispute = f"dp_{uuid.uuid4().hex[:12]}"
     await q.deliver(checkout, captured)
     q.clock.at = START + DAY
     await q.run_due()
@@ -245,14 +280,14 @@ async def test_a_dispute_holds_a_failed_transfers_automatic_retry(make: Make) ->
             currency="usd",
             code="account_invalid",
         ),
-        PayoutHoldChangedV1(dispute_id="dp_2Q", payment_id=captured.payment_id, held=True),
+        PayoutHoldChangedV1(dispute_id=dispute, payment_id=captured.payment_id, held=True),
     )
     q.clock.advance(DAY)  # past the retry's time
     await q.run_due()
     entry = await q.entry(entry_id(captured))
-    assert (entry["state"], list(entry["holds"])) == ("held", ["dispute:dp_2Q"])
+    assert (entry["state"], list(entry["holds"])) == ("held", [f"dispute:{dispute}"])
     await q.deliver(
-        PayoutHoldChangedV1(dispute_id="dp_2Q", payment_id=captured.payment_id, held=False)
+        PayoutHoldChangedV1(dispute_id=dispute, payment_id=captured.payment_id, held=False)
     )
     await q.run_due()
     assert (await q.entry(entry_id(captured)))["state"] == "released"

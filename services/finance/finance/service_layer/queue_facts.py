@@ -209,6 +209,18 @@ class QueueFacts:
     async def on_payout_hold_changed(
         self, conn: asyncpg.Connection, env: Envelope, event: PayoutHoldChangedV1, _: object
     ) -> None:
+        """A dispute's hold, put on or lifted. A dispute does not open again once closed: a
+        hold told after its lifting (a replayed dead letter, a stale or reordered fact) is
+        recorded lifted and holds nothing, or it would hold the payout for good."""
+        lifted = [own_event_id("dispute_hold_lifted", f"{event.dispute_id}:")]
+        if event.booking_id is not None:
+            lifted.append(
+                own_event_id("dispute_hold_lifted", f"{event.dispute_id}:{event.booking_id}")
+            )
+        if not event.held:
+            await payables_db.first_time(conn, lifted[-1], "dispute_hold_lifted")
+        elif any([await payables_db.counted(conn, fact) for fact in lifted]):
+            return
         await self.queue.hold_where(
             conn,
             "payment_id = $1 AND ($2::text IS NULL OR booking_id = $2)",
