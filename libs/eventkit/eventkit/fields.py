@@ -24,10 +24,10 @@ from pydantic import (
     StringConstraints,
 )
 
-# One line of text: no C0 control characters, no DEL.
-SINGLE_LINE = r"^[^\x00-\x1f\x7f]*$"
+# One line of text: no control characters (C0, DEL, C1).
+SINGLE_LINE = r"^[^\x00-\x1f\x7f-\x9f]*$"
 # Free text (reasons, notes, descriptions): tabs and line breaks, no other control characters.
-MULTI_LINE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+MULTI_LINE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
 # Far below int64 (9.2e18), above every processor's single-charge ceiling (domainkit.money).
 MAX_AMOUNT = 10**12
 # A database id (bigserial) in a path or a cursor: at most int64's largest.

@@ -26,7 +26,7 @@ from disputes.service_layer.cases import Cases
 from disputes.service_layer.handlers import DisputesHandlers, UnitOfWork
 from domainkit.transitions import IllegalTransition
 from eventkit import acting
-from eventkit.fields import BoundedInstant
+from eventkit.fields import MULTI_LINE, BoundedInstant
 from eventkit.http_errors import ID_MAX_LENGTH, ID_PATTERN, ErrorOut, error_response
 from marketplace_contracts.events.payments_disputes import DisputeReason
 
@@ -66,11 +66,6 @@ STATUS = {
     ErrorCode.UNAUTHENTICATED: 401,
     ErrorCode.FORBIDDEN: 403,
 }
-
-
-# Text people type: no control characters but line breaks and tabs (PostgreSQL refuses NUL;
-# nothing shows the others), as the gateway's fields (booking/entrypoints/fields.py).
-MULTI_LINE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 
 
 def _refusals(*statuses: int) -> dict[int | str, dict[str, Any]]:
