@@ -19,16 +19,20 @@ POSTINGS = (
 )
 
 
-async def finance_applies(envs: list[Envelope]) -> list[dict[str, Any]]:
+async def finance_applies(
+    envs: list[Envelope], after: list[Envelope] | tuple[Envelope, ...] = ()
+) -> list[dict[str, Any]]:
     """Finance's routing table applies every envelope (each twice: one journal per fact) in one
-    transaction, rolled back once the deferred balance check has passed; the postings."""
+    transaction, rolled back once the deferred balance check has passed; the postings. The
+    facts `after` comes after (a refund's capture, say) are applied first, their postings not
+    returned."""
     router = finance_router(FinanceHandlers(Outbox("finance", "finance")))
     conn = await connect(service_dsn("finance"))
     try:
         transaction = conn.transaction()
         await transaction.start()
         try:
-            for env in [*envs, *envs]:
+            for env in [*after, *envs, *envs]:
                 route = router.route_for(env)
                 assert route is not None, env.type
                 await route.apply(conn, env, route.model.model_validate(env.data), None)
