@@ -123,6 +123,19 @@ class FakeReceiptsRepository:
         names = ("payment_method_type", "payment_id", "bank_name", "bank_last4")
         return {k: row[k] for k in names} if row else None
 
+    async def refundable(self, payment_id: str, refund_receipt_id: str) -> tuple[int, int] | None:
+        capture = self.receipts.get(f"rcpt_{payment_id}")
+        if capture is None:
+            return None
+        refunded = sum(
+            r["amount"]
+            for r in self.receipts.values()
+            if r["payment_id"] == payment_id
+            and r["kind"] == "refund"
+            and r["receipt_id"] != refund_receipt_id
+        )
+        return capture["amount"], refunded
+
     async def insert(self, receipt: dict[str, Any]) -> None:
         self.receipts.setdefault(receipt["receipt_id"], {**receipt, "issued_at": NOW})
 

@@ -13,6 +13,7 @@ import pytest
 
 from booking.domain.errors import ErrorCode
 from booking.features.receipts import service as receipts
+from eventkit.routing import PermanentError
 from marketplace_contracts import make_envelope
 from marketplace_contracts.events.finance import JournalPostedV1, Posting
 from marketplace_contracts.events.payments import (
@@ -197,10 +198,12 @@ async def test_a_refund_of_a_group_leg_names_the_groups_card(fake: FakeUnitOfWor
     fake.groups.rows[group_id] = {"group_id": group_id, "guest_id": GUEST}
     fake.groups.rows[group_id].update(card_brand="amex", card_last4="0005")
     leg = _booking(fake, group_id)
+    captured = _captured(str(group_id), _split(leg), group_id=str(group_id))
+    await receipts.issue_for_capture(uow, _env(captured), captured, "group_checkout")
     refund = _refunded(leg, group_id=str(group_id))
     await receipts.issue_for_refund(uow, _env(refund), refund)
     await receipts.issue_for_refund(uow, _env(refund), refund)  # redelivered
-    [receipt] = fake.receipts.receipts.values()
+    receipt = fake.receipts.receipts["rcpt_rf_1"]
     assert (receipt["receipt_id"], receipt["kind"], receipt["amount"]) == (
         "rcpt_rf_1",
         "refund",
@@ -218,6 +221,29 @@ async def test_a_refund_of_a_group_leg_names_the_groups_card(fake: FakeUnitOfWor
             "tax": 80,
         }
     ]
+
+
+async def test_a_refund_beyond_what_its_capture_took_is_dead_lettered(
+    fake: FakeUnitOfWork,
+) -> None:
+    """Payments never reports one: a refund that gives back more than the payment's capture
+    took (less what was refunded already) is refused with the reason; one of a payment
+    without a capture receipt gets no receipt."""
+    uow = fake.as_uow()
+    booking_id = _booking(fake)
+    captured = _captured(booking_id)  # 10,000
+    await receipts.issue_for_capture(uow, _env(captured), captured, "checkout")
+    first = _refunded(booking_id)  # 4,000
+    await receipts.issue_for_refund(uow, _env(first), first)
+    await receipts.issue_for_refund(uow, _env(first), first)  # redelivered: not counted twice
+    too_much = _refunded(booking_id).model_copy(update={"refund_id": "rf_2", "amount": 6_001})
+    with pytest.raises(PermanentError, match="the capture left 6000"):
+        await receipts.issue_for_refund(uow, _env(too_much), too_much)
+    rest = _refunded(booking_id).model_copy(update={"refund_id": "rf_3", "amount": 6_000})
+    await receipts.issue_for_refund(uow, _env(rest), rest)
+    other = _refunded(booking_id).model_copy(update={"refund_id": "rf_4", "payment_id": "pay_x"})
+    await receipts.issue_for_refund(uow, _env(other), other)
+    assert sorted(fake.receipts.receipts) == ["rcpt_pay_1", "rcpt_rf_1", "rcpt_rf_3"]
 
 
 async def test_finances_journal_shows_on_the_receipt_for_its_guest(fake: FakeUnitOfWork) -> None:

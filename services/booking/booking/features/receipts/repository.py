@@ -81,6 +81,18 @@ class ReceiptsRepository:
             uuid.UUID(booking_id),
         )
 
+    async def refundable(self, payment_id: str, refund_receipt_id: str) -> tuple[int, int] | None:
+        """What the receipt of `payment_id`'s capture says it took, and what the refund receipts
+        of that payment (but `refund_receipt_id`) gave back; None without a capture receipt."""
+        row = await self.conn.fetchrow(
+            "SELECT c.amount, (SELECT coalesce(sum(r.amount), 0)::bigint FROM booking.receipts r "
+            "WHERE r.payment_id = c.payment_id AND r.kind = 'refund' AND r.receipt_id <> $2) "
+            "AS refunded FROM booking.receipts c WHERE c.receipt_id = 'rcpt_' || $1",
+            payment_id,
+            refund_receipt_id,
+        )
+        return None if row is None else (row["amount"], row["refunded"])
+
     async def insert(self, receipt: dict[str, Any]) -> None:
         """Once per receipt id: a redelivered fact issues nothing again."""
         columns = ", ".join(receipt)

@@ -23,6 +23,7 @@ from booking.features.bank_debits import domain as bank_debits
 from booking.features.bank_debits.domain import US_BANK_ACCOUNT
 from booking.features.receipts.repository import ReceiptsRepository
 from booking.service_layer.unit_of_work import UnitOfWork
+from eventkit.routing import PermanentError
 from marketplace_contracts import Envelope
 from marketplace_contracts.events.finance import JournalPostedV1
 from marketplace_contracts.events.payments import (
@@ -114,12 +115,28 @@ def _extra_lines(event: PaymentCapturedV2, purpose: PaymentPurpose) -> list[dict
 
 
 async def issue_for_refund(uow: UnitOfWork, env: Envelope, event: RefundSucceededV1) -> None:
+    """The guest's receipt of a refund. A refund of a captured payment gives back part of what
+    the receipt of that capture says it took: one without that receipt gets none, and one
+    that would give back more than the capture took is not payments' fact (a forged or
+    corrupted event): dead-lettered with the reason."""
+    receipt_id = f"rcpt_{event.refund_id}"
+    if event.method == "refund":
+        paid = await uow.receipts.refundable(event.payment_id, receipt_id)
+        if paid is None:
+            return
+        captured, refunded = paid
+        if refunded + event.amount > captured:
+            raise PermanentError(
+                f"refund {event.refund_id} of payment {event.payment_id} gives back "
+                f"{event.amount}, of which the capture left {captured - refunded} "
+                f"(captured {captured}, refunded {refunded})"
+            )
     owner, _ = await uow.receipts.payer(event.booking_id, None)
     if owner is None:
         return
     await uow.receipts.insert(
         {
-            "receipt_id": f"rcpt_{event.refund_id}",
+            "receipt_id": receipt_id,
             "kind": "refund",
             "guest_id": owner["guest_id"],
             "booking_id": uuid.UUID(event.booking_id),
