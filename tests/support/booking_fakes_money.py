@@ -123,7 +123,7 @@ class FakeReceiptsRepository:
         names = ("payment_method_type", "payment_id", "bank_name", "bank_last4")
         return {k: row[k] for k in names} if row else None
 
-    async def refundable(self, payment_id: str, refund_receipt_id: str) -> tuple[int, int] | None:
+    async def refundable(self, payment_id: str, refund_receipt_id: str) -> dict[str, Any] | None:
         capture = self.receipts.get(f"rcpt_{payment_id}")
         if capture is None:
             return None
@@ -134,7 +134,18 @@ class FakeReceiptsRepository:
             and r["kind"] == "refund"
             and r["receipt_id"] != refund_receipt_id
         )
-        return capture["amount"], refunded
+        return {
+            **{k: capture[k] for k in ("amount", "booking_id", "group_id")},
+            "refunded": refunded,
+        }
+
+    async def paid_by(self, booking_id: str) -> tuple[int, set[str]] | None:
+        row = self.bookings.bookings.get(uuid.UUID(booking_id))
+        if row is None:
+            return None
+        group = self.groups.rows.get(row["group_id"]) if row.get("group_id") else None
+        payments = {row.get("payment_id"), (group or {}).get("payment_id")}
+        return row["amount"], {p for p in payments if p}
 
     async def insert(self, receipt: dict[str, Any]) -> None:
         self.receipts.setdefault(receipt["receipt_id"], {**receipt, "issued_at": NOW})

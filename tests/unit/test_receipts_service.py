@@ -223,27 +223,47 @@ async def test_a_refund_of_a_group_leg_names_the_groups_card(fake: FakeUnitOfWor
     ]
 
 
-async def test_a_refund_beyond_what_its_capture_took_is_dead_lettered(
+def _refund_of(booking_id: str, refund_id: str, amount: int, **fields: Any) -> RefundSucceededV1:
+    fee = amount // 10
+    parts = {"amount": amount, "platform_fee": fee, "host_amount": amount - fee, "tax": 0}
+    return _refunded(booking_id).model_copy(update={"refund_id": refund_id, **parts, **fields})
+
+
+async def test_a_refund_payments_never_makes_is_dead_lettered_and_issues_nothing(
     fake: FakeUnitOfWork,
 ) -> None:
     """Payments never reports one: a refund that gives back more than the payment's capture
-    took (less what was refunded already) is refused with the reason; one of a payment
-    without a capture receipt gets no receipt."""
+    took (less what was refunded already), of another booking's capture, or whose parts do not
+    add up is refused with the reason; one of a payment without a capture receipt, or a void
+    of a payment not the booking's, gets no receipt."""
     uow = fake.as_uow()
-    booking_id = _booking(fake)
+    booking_id = _booking(fake, payment_id="pay_1", amount=10_000)
+    other = _booking(fake, payment_id="pay_2", amount=10_000)
     captured = _captured(booking_id)  # 10,000
     await receipts.issue_for_capture(uow, _env(captured), captured, "checkout")
     first = _refunded(booking_id)  # 4,000
     await receipts.issue_for_refund(uow, _env(first), first)
     await receipts.issue_for_refund(uow, _env(first), first)  # redelivered: not counted twice
-    too_much = _refunded(booking_id).model_copy(update={"refund_id": "rf_2", "amount": 6_001})
-    with pytest.raises(PermanentError, match="the capture left 6000"):
-        await receipts.issue_for_refund(uow, _env(too_much), too_much)
-    rest = _refunded(booking_id).model_copy(update={"refund_id": "rf_3", "amount": 6_000})
-    await receipts.issue_for_refund(uow, _env(rest), rest)
-    other = _refunded(booking_id).model_copy(update={"refund_id": "rf_4", "payment_id": "pay_x"})
-    await receipts.issue_for_refund(uow, _env(other), other)
-    assert sorted(fake.receipts.receipts) == ["rcpt_pay_1", "rcpt_rf_1", "rcpt_rf_3"]
+    refused = {
+        "the capture left 6000": _refund_of(booking_id, "rf_2", 6_001),
+        "paid for another booking": _refund_of(other, "rf_3", 100),
+        "is not its fee": _refund_of(booking_id, "rf_4", 100, host_amount=11_475),
+    }
+    for why, fact in refused.items():
+        with pytest.raises(PermanentError, match=why):
+            await receipts.issue_for_refund(uow, _env(fact), fact)
+    nothing = [
+        _refund_of(booking_id, "rf_5", 100, payment_id="pay_x"),  # no capture receipt
+        _refund_of(booking_id, "rf_6", 99_999, method="void"),  # more than the booking
+        _refund_of(booking_id, "rf_7", 100, method="void", payment_id="pay_2"),  # not its
+    ]
+    for fact in nothing:
+        await receipts.issue_for_refund(uow, _env(fact), fact)
+    rest = _refund_of(booking_id, "rf_8", 6_000)
+    void = _refund_of(other, "rf_9", 500, method="void", payment_id="pay_2")
+    for fact in (rest, void):
+        await receipts.issue_for_refund(uow, _env(fact), fact)
+    assert sorted(fake.receipts.receipts) == ["rcpt_pay_1", "rcpt_rf_1", "rcpt_rf_8", "rcpt_rf_9"]
 
 
 async def test_finances_journal_shows_on_the_receipt_for_its_guest(fake: FakeUnitOfWork) -> None:

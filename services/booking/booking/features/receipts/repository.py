@@ -81,17 +81,31 @@ class ReceiptsRepository:
             uuid.UUID(booking_id),
         )
 
-    async def refundable(self, payment_id: str, refund_receipt_id: str) -> tuple[int, int] | None:
-        """What the receipt of `payment_id`'s capture says it took, and what the refund receipts
-        of that payment (but `refund_receipt_id`) gave back; None without a capture receipt."""
+    async def refundable(self, payment_id: str, refund_receipt_id: str) -> dict[str, Any] | None:
+        """The receipt of `payment_id`'s capture (what it took, for which booking or group) and
+        what the refund receipts of that payment (but `refund_receipt_id`) gave back; None
+        without a capture receipt."""
         row = await self.conn.fetchrow(
-            "SELECT c.amount, (SELECT coalesce(sum(r.amount), 0)::bigint FROM booking.receipts r "
-            "WHERE r.payment_id = c.payment_id AND r.kind = 'refund' AND r.receipt_id <> $2) "
-            "AS refunded FROM booking.receipts c WHERE c.receipt_id = 'rcpt_' || $1",
+            "SELECT c.amount, c.booking_id, c.group_id, (SELECT coalesce(sum(r.amount), 0)::bigint "
+            "FROM booking.receipts r WHERE r.payment_id = c.payment_id AND r.kind = 'refund' "
+            "AND r.receipt_id <> $2) AS refunded FROM booking.receipts c "
+            "WHERE c.receipt_id = 'rcpt_' || $1",
             payment_id,
             refund_receipt_id,
         )
-        return None if row is None else (row["amount"], row["refunded"])
+        return None if row is None else dict(row)
+
+    async def paid_by(self, booking_id: str) -> tuple[int, set[str]] | None:
+        """A booking's amount and the payments that hold it (its own; its group's)."""
+        row = await self.conn.fetchrow(
+            "SELECT b.amount, b.payment_id, g.payment_id AS group_payment_id "
+            "FROM booking.bookings b LEFT JOIN booking.checkout_groups g USING (group_id) "
+            "WHERE b.booking_id = $1",
+            uuid.UUID(booking_id),
+        )
+        if row is None:
+            return None
+        return row["amount"], {p for p in (row["payment_id"], row["group_payment_id"]) if p}
 
     async def insert(self, receipt: dict[str, Any]) -> None:
         """Once per receipt id: a redelivered fact issues nothing again."""

@@ -98,6 +98,34 @@ async def issue_for_capture(
     )
 
 
+async def _refund_checked(uow: UnitOfWork, event: RefundSucceededV1, receipt_id: str) -> bool:
+    """Whether the refund gets a receipt; raises PermanentError for what payments never says."""
+    if event.method != "refund":
+        paid = await uow.receipts.paid_by(event.booking_id)
+        return paid is not None and event.payment_id in paid[1] and event.amount <= paid[0]
+    about = f"refund {event.refund_id} of payment {event.payment_id}"
+    if event.platform_fee + event.host_amount != event.amount:
+        raise PermanentError(
+            f"{about}: {event.amount} is not its fee {event.platform_fee} plus its host "
+            f"amount {event.host_amount}"
+        )
+    capture = await uow.receipts.refundable(event.payment_id, receipt_id)
+    if capture is None:
+        return False
+    mine = str(capture["booking_id"]) == event.booking_id or (
+        capture["group_id"] is not None and str(capture["group_id"]) == event.group_id
+    )
+    if not mine:
+        raise PermanentError(f"{about}: that payment paid for another booking")
+    captured, refunded = capture["amount"], capture["refunded"]
+    if refunded + event.amount > captured:
+        raise PermanentError(
+            f"{about} gives back {event.amount}, of which the capture left "
+            f"{captured - refunded} (captured {captured}, refunded {refunded})"
+        )
+    return True
+
+
 def _extra_lines(event: PaymentCapturedV2, purpose: PaymentPurpose) -> list[dict[str, Any]]:
     """An extra charge has no quoted lines, except a damage claim's: one line naming it."""
     if purpose != "deposit_claim":
@@ -115,22 +143,14 @@ def _extra_lines(event: PaymentCapturedV2, purpose: PaymentPurpose) -> list[dict
 
 
 async def issue_for_refund(uow: UnitOfWork, env: Envelope, event: RefundSucceededV1) -> None:
-    """The guest's receipt of a refund. A refund of a captured payment gives back part of what
-    the receipt of that capture says it took: one without that receipt gets none, and one
-    that would give back more than the capture took is not payments' fact (a forged or
-    corrupted event): dead-lettered with the reason."""
+    """The guest's receipt of a refund, for a refund payments made: one of a captured payment
+    gives back part of what the receipt of that capture (for this booking, or its group) took;
+    a void or a smaller capture, part of a payment of this booking. What payments never
+    reports (a forged or corrupted fact) issues nothing: a refund beyond its capture, of
+    another booking's capture, or whose parts do not add up is dead-lettered with the reason."""
     receipt_id = f"rcpt_{event.refund_id}"
-    if event.method == "refund":
-        paid = await uow.receipts.refundable(event.payment_id, receipt_id)
-        if paid is None:
-            return
-        captured, refunded = paid
-        if refunded + event.amount > captured:
-            raise PermanentError(
-                f"refund {event.refund_id} of payment {event.payment_id} gives back "
-                f"{event.amount}, of which the capture left {captured - refunded} "
-                f"(captured {captured}, refunded {refunded})"
-            )
+    if not await _refund_checked(uow, event, receipt_id):
+        return
     owner, _ = await uow.receipts.payer(event.booking_id, None)
     if owner is None:
         return
