@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import sys
@@ -183,9 +184,9 @@ async def books_behind(lag: Lag | None) -> str:
     return f"back office behind at the last capture: {each} events; caught up {after}"
 
 
-async def open_lag() -> Lag | None:
+async def open_lag(stack: contextlib.AsyncExitStack) -> Lag | None:
     try:
-        return await Lag(kafka_bootstrap()).__aenter__()
+        return await stack.enter_async_context(Lag(kafka_bootstrap()))
     except Exception as exc:
         say(f"back office lag not measured: {type(exc).__name__}: {exc}")
         return None
@@ -319,8 +320,8 @@ async def sweep(args: argparse.Namespace) -> BenchResult:
             f"raw limit: gateway GET /healthz {raw:,.0f}/s closed-loop; load {os.getloadavg()[0]:.2f}"
         )
         steps: list[Step] = []
-        lag = await open_lag()
-        try:
+        async with contextlib.AsyncExitStack() as stack:
+            lag = await open_lag(stack)
             for rate in args.rates:
                 slots = saga.plan_slots(listings, max(1, round(rate * args.duration)), rng)
                 steps.append(await run_rate(client, slots, rate, args))
@@ -328,9 +329,6 @@ async def sweep(args: argparse.Namespace) -> BenchResult:
                 say(steps[-1].line())
                 if not steps[-1].sustained() and not args.keep_going:
                     break
-        finally:
-            if lag is not None:
-                await lag.__aexit__(None, None, None)
     best = max((s.rate for s in steps if s.sustained()), default=0.0)
     return BenchResult(
         name="sweep",
