@@ -140,6 +140,28 @@ async def test_authorize_destination_charge(gateway: StripeGateway) -> None:
     assert result.charge_id is not None  # latest_charge was expanded
 
 
+async def test_charge_at_checkout_is_an_automatic_capture_stripe_accepts(
+    gateway: StripeGateway,
+) -> None:
+    """An Instant Book's card charged at checkout (`capture=True`): the same PaymentIntent as
+    an authorization, with `capture_method=automatic`, saved for off-session use."""
+    result = await gateway.authorize(
+        amount=12_500,
+        currency="usd",
+        payment_method="pm_card_visa",
+        customer="cus_123",
+        application_fee_amount=0,
+        destination_account=None,
+        transfer_group="booking-1",
+        metadata={"payment_id": "p1", "booking_id": "b1"},
+        setup_future_usage="off_session",
+        capture=True,
+        idempotency_key="payments:charge:p1",
+    )
+    _assert_parsed(result)
+    assert result.amount == 12_500
+
+
 async def test_authorize_minimal(gateway: StripeGateway) -> None:
     result = await gateway.authorize(
         amount=5_000,

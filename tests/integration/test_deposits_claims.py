@@ -35,7 +35,6 @@ from eventkit.outbox import Outbox
 from marketplace_contracts import Envelope, decode_data
 from marketplace_contracts.events.booking import CheckoutRequestedV1
 from marketplace_contracts.events.payments import (
-    PaymentAuthorizedV1,
     PaymentCapturedV2,
     PaymentFailedV1,
 )
@@ -101,7 +100,7 @@ async def _ended_booking(
     pool: asyncpg.Pool, payments: PaymentsHarness, *, deposit: int = DEPOSIT
 ) -> str:
     """A booking of a listing with a deposit: checked out through payments (SetupIntent, then
-    the authorization), confirmed and captured, then moved to have ended an hour ago."""
+    the charge at checkout), confirmed on its capture, then moved to have ended an hour ago."""
     listing_id = await _listing(pool, deposit)
     start = datetime(2035, 1, 1, 10, tzinfo=UTC) + timedelta(days=uuid.uuid4().int % 3000)
     cmd = PlaceBooking(
@@ -117,12 +116,10 @@ async def _ended_booking(
     [checkout] = await _booking_events(pool, booking_id, "booking.checkout_requested")
     assert await payments.consume(checkout, booking_id) == "handled"
     payment_id = checkout_payment_id(booking_id)
-    [authorized] = await payments.envelopes(payment_id)
-    await _to_booking(pool, HANDLERS.on_payment_authorized, authorized)
-    [confirmed] = await _booking_events(pool, booking_id, "booking.booking_confirmed")
-    assert await payments.consume(confirmed, booking_id) == "handled"
-    captured = (await payments.envelopes(payment_id))[-1]
+    [captured] = await payments.envelopes(payment_id)
     await _to_booking(pool, HANDLERS.on_payment_captured, captured)
+    [confirmed] = await _booking_events(pool, booking_id, "booking.booking_confirmed")
+    assert await payments.consume(confirmed, booking_id) == "ignored"  # captured already
     await pool.execute(
         "UPDATE booking.bookings SET starts_at = now() - interval '3 hours', "
         "ends_at = now() - interval '1 hour' WHERE booking_id = $1",
@@ -185,7 +182,7 @@ async def _claim_view(pool: asyncpg.Pool, claim_id: str) -> dict[str, Any]:
 
 
 # -- the SetupIntent at checkout ---------------------------------------------------------------
-async def test_a_deposit_checkout_saves_the_card_with_a_setup_intent_then_authorizes(
+async def test_a_deposit_checkout_saves_the_card_with_a_setup_intent_then_charges_it(
     booking_pool: asyncpg.Pool, payments: PaymentsHarness, sim: httpx.AsyncClient
 ) -> None:
     booking_id = await _ended_booking(booking_pool, payments)
@@ -198,8 +195,8 @@ async def test_a_deposit_checkout_saves_the_card_with_a_setup_intent_then_author
     assert (booking["deposit_amount"], booking["status"]) == (DEPOSIT, "confirmed")
 
     payment_id = checkout_payment_id(booking_id)
-    authorized = decode_data((await payments.envelopes(payment_id))[0])
-    assert isinstance(authorized, PaymentAuthorizedV1)
+    captured = decode_data((await payments.envelopes(payment_id))[0])
+    assert isinstance(captured, PaymentCapturedV2)
     deposit = await payments.pool.fetchrow(
         "SELECT * FROM payments.deposits WHERE payment_id = $1", payment_id
     )
@@ -209,7 +206,6 @@ async def test_a_deposit_checkout_saves_the_card_with_a_setup_intent_then_author
         "secured",
         booking_id,
     )
-    assert authorized.deposit_setup_intent_id == deposit["setup_intent_id"]
     setup = await stripe_get(sim, f"/v1/setup_intents/{deposit['setup_intent_id']}")
     assert (setup["status"], setup["usage"], setup["customer"]) == (
         "succeeded",
@@ -217,11 +213,11 @@ async def test_a_deposit_checkout_saves_the_card_with_a_setup_intent_then_author
         deposit["customer_id"],
     )
     assert setup["payment_method"] == deposit["payment_method"]
-    # ... and the booking's own authorization, captured on confirmation, as usual.
+    # ... and the booking's own charge at checkout (an Instant Book), as usual.
     payment = await payments.payment(payment_id)
     intent = await stripe_get(sim, f"/v1/payment_intents/{payment['payment_intent_id']}")
     assert (intent["capture_method"], intent["status"], intent["amount"]) == (
-        "manual",
+        "automatic",
         "succeeded",
         payment["amount"],
     )

@@ -170,8 +170,11 @@ async def test_every_hold_reason_must_clear_before_the_payout(q: QueueHarness) -
         update={"funds_hold_until": START + 4 * DAY, "payment_method_type": "us_bank_account"}
     )
     await q.deliver(checkout, captured)
+    # A dispute of its own: a lifted hold is remembered per dispute, for good (a database
+    # kept from an earlier run has this test's own).
+    dispute_id = f"dp_{uuid.uuid4().hex[:12]}"
     dispute = PayoutHoldChangedV1(
-        dispute_id="dp_1Q", payment_id=captured.payment_id, held=True, reason="fraudulent"
+        dispute_id=dispute_id, payment_id=captured.payment_id, held=True, reason="fraudulent"
     )
     disabled = HostAccountUpdatedV1(
         host_account_id=q.host, charges_enabled=True, payouts_enabled=False, updated_at=START
@@ -180,7 +183,7 @@ async def test_every_hold_reason_must_clear_before_the_payout(q: QueueHarness) -
     entry = await q.entry(entry_id(captured))
     assert sorted(entry["holds"]) == [
         "bank_debit_return_window",
-        "dispute:dp_1Q",
+        f"dispute:{dispute_id}",
         "payouts_disabled",
     ]
     q.clock.at = START + 2 * DAY
@@ -198,7 +201,7 @@ async def test_every_hold_reason_must_clear_before_the_payout(q: QueueHarness) -
         disabled.model_copy(update={"payouts_enabled": True}),
     )
     await q.run_due()
-    assert list((await q.entry(entry_id(captured)))["holds"]) == ["dispute:dp_1Q"]
+    assert list((await q.entry(entry_id(captured)))["holds"]) == [f"dispute:{dispute_id}"]
     await q.deliver(dispute.model_copy(update={"held": False, "reason": "won"}))
     await q.run_due()
     assert (await q.entry(entry_id(captured)))["state"] == "released"

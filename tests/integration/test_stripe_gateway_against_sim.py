@@ -161,6 +161,33 @@ async def _inject(sim: httpx.AsyncClient, path: str, *, count: int, status: int 
 
 
 # -- payment flows ---------------------------------------------------------------------------
+async def test_a_charge_at_checkout_is_captured_at_once(
+    gateway: StripeGateway, sim: httpx.AsyncClient
+) -> None:
+    charged = await _authorize(
+        gateway,
+        "p-charge",
+        capture=True,
+        application_fee_amount=0,
+        destination_account=None,
+        transfer_group="bk_1",
+        idempotency_key="payments:charge:p-charge",
+    )
+    assert (charged.status, charged.amount_capturable, charged.amount_received) == (
+        "succeeded",
+        0,
+        12_500,
+    )
+    assert charged.charge_id is not None and (charged.card_brand, charged.card_last4) == (
+        "visa",
+        "4242",
+    )
+    assert [e["data"]["object"]["id"] for e in await _events(sim, "payment_intent.succeeded")] == [
+        charged.id
+    ]
+    assert await _events(sim, "payment_intent.amount_capturable_updated") == []
+
+
 async def test_authorize_then_capture(gateway: StripeGateway, sim: httpx.AsyncClient) -> None:
     customer = await gateway.create_customer(guest_id="guest-1", idempotency_key="payments:c:g1")
     assert customer.startswith("cus_")

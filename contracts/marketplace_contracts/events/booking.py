@@ -52,9 +52,18 @@ class CheckoutRequestedV1(EventModel):
     )
     payment_method_type: str = Field(
         default="card",
-        description="`card` (authorized with manual capture) or `us_bank_account` (ACH Direct "
-        "Debit: debited at once, `processing` for days; Instant Book only).",
+        description="`card` (authorized with manual capture, or charged at once: "
+        "`capture_at_checkout`) or `us_bank_account` (ACH Direct Debit: debited at once, "
+        "`processing` for days; Instant Book only).",
         examples=["card", "us_bank_account"],
+    )
+    capture_at_checkout: bool = Field(
+        default=False,
+        description="Charge the card at once (automatic capture) instead of authorizing it: an "
+        "Instant Book, where only its payment stands between the booking and its confirmation. "
+        "Payments answers `payments.payment_captured` and booking confirms on it; a booking "
+        "that ended meanwhile answers `booking.booking_failed`, and payments refunds the charge "
+        "in full (cause `checkout_failed`). False: authorized, captured at `booking_confirmed`.",
     )
     deposit_amount: MinorUnits = Field(
         default=0,
@@ -90,7 +99,8 @@ class CheckoutRequestedV1(EventModel):
 
 
 class BookingConfirmedV1(EventModel):
-    """Every hold of the booking is confirmed; payments may capture."""
+    """Every hold of the booking is confirmed; payments may capture (a checkout charged at
+    once, `capture_at_checkout`, is captured already)."""
 
     TYPE: ClassVar[str] = "booking.booking_confirmed"
     VERSION: ClassVar[int] = 1
@@ -100,6 +110,12 @@ class BookingConfirmedV1(EventModel):
     payment_id: str
     amount: MinorUnits
     currency: Currency
+    payment_captured: bool = Field(
+        default=False,
+        description="The payment is captured already (an Instant Book's card charged at "
+        "checkout, or a payment due that the guest paid): payments takes nothing more. False: "
+        "payments captures it (or charges the saved card), unless it finds it captured.",
+    )
 
 
 class BookingFailedV1(EventModel):

@@ -173,6 +173,12 @@ class PaymentCapturedV2(EventModel):
     )
     purpose: str | None = purpose_field()
     subject_id: str | None = charge_subject_field()
+    card_brand: str | None = Field(
+        default=None,
+        description="A checkout charged at once (`capture_at_checkout`): the card, for the "
+        "booking's receipts (an authorization names it in `payments.payment_authorized`).",
+    )
+    card_last4: str | None = None
 
 
 class RefundSucceededV1(EventModel):

@@ -102,11 +102,14 @@ class MessageProcessor:
             route = self.router.route_for(envelope)
             if route is None:
                 return Item(record, ignored=True)
+            if route.prepare is not None and route.skip is None:
+                return Item(record)
+            event = route.model.model_validate(envelope.data)
+            if route.skip is not None and route.skip(event):
+                return Item(record, ignored=True)
             if route.prepare is not None:
                 return Item(record)
-            return Item(
-                record, _Decoded(envelope, route, route.model.model_validate(envelope.data))
-            )
+            return Item(record, _Decoded(envelope, route, event))
         except (*_UNDECODABLE, PermanentError):
             return Item(record)  # the one-by-one path dead-letters it with the reason
 
@@ -219,6 +222,8 @@ class MessageProcessor:
             if route is None:
                 return "ignored"
             event = route.model.model_validate(envelope.data)
+            if route.skip is not None and route.skip(event):
+                return "ignored"
         except (*_UNDECODABLE, PermanentError) as exc:
             await self._dead_letter(record, exc, attempts=1)
             return "dead_lettered"

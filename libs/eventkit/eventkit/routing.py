@@ -12,6 +12,7 @@ from marketplace_contracts import Envelope, EventModel
 
 Apply = Callable[[asyncpg.Connection, Envelope, Any, Any], Awaitable[None]]
 Prepare = Callable[[Envelope, Any], Awaitable[Any]]
+Skip = Callable[[Any], bool]
 
 
 class PermanentError(Exception):
@@ -25,6 +26,9 @@ class Route:
     # Work outside the transaction (a payment-provider call), done before `apply`. It must be
     # idempotent: after a crash it runs again for the same event.
     prepare: Prepare | None = None
+    # An event of this type that a field says asks nothing of this service (True): passed
+    # over like a type it does not consume, without a transaction or an inbox row.
+    skip: Skip | None = None
 
 
 class EventRouter:
@@ -33,8 +37,15 @@ class EventRouter:
         self.routes: dict[tuple[str, int], Route] = {}
         self.handled_types: set[str] = set()
 
-    def add(self, model: type[EventModel], apply: Apply, prepare: Prepare | None = None) -> None:
-        self.routes[(model.TYPE, model.VERSION)] = Route(model, apply, prepare)
+    def add(
+        self,
+        model: type[EventModel],
+        apply: Apply,
+        prepare: Prepare | None = None,
+        *,
+        skip: Skip | None = None,
+    ) -> None:
+        self.routes[(model.TYPE, model.VERSION)] = Route(model, apply, prepare, skip)
         self.handled_types.add(model.TYPE)
 
     @property

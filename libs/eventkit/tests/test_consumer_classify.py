@@ -10,7 +10,7 @@ from aiokafka.structs import ConsumerRecord
 from eventkit.consumer import MessageProcessor
 from eventkit.routing import EventRouter
 from marketplace_contracts import make_envelope
-from marketplace_contracts.events.booking import BookingCancelledV1
+from marketplace_contracts.events.booking import BookingCancelledV1, BookingConfirmedV1
 from marketplace_contracts.events.catalog import ListingUpsertedV1
 
 
@@ -44,3 +44,28 @@ def test_without_the_header_the_envelope_decides() -> None:
     listing = ListingUpsertedV1.model_construct()
     env = make_envelope(listing, key="k", correlation_id=uuid.uuid4(), producer="catalog")
     assert _processor().classify(_record(env.to_bytes(), [])).ignored
+
+
+def _confirmed(captured: bool) -> ConsumerRecord:
+    event = BookingConfirmedV1(
+        booking_id="b1", payment_id="p1", amount=100, currency="usd", payment_captured=captured
+    )
+    env = make_envelope(event, key="b1", correlation_id=uuid.uuid4(), producer="booking")
+    return _record(env.to_bytes(), [("event_type", event.TYPE.encode())])
+
+
+async def _prepare(*_: Any) -> None:
+    return None
+
+
+async def test_an_event_a_field_says_asks_nothing_is_passed_over_on_both_paths() -> None:
+    """A route's `skip` (payments: a booking confirmed on its capture): classified ignored,
+    and the one-by-one path (a retry, a replay) answers `ignored` before any transaction (the
+    processor here has no pool: a transaction would raise)."""
+    router = EventRouter("test")
+    router.add(BookingConfirmedV1, _noop, _prepare, skip=lambda e: e.payment_captured)
+    processor = MessageProcessor(None, "test", router, None)  # type: ignore[arg-type]
+    assert processor.classify(_confirmed(True)).ignored
+    assert await processor._attempt_one(_confirmed(True)) == "ignored"
+    kept = processor.classify(_confirmed(False))
+    assert not kept.ignored and kept.decoded is None  # a step of its own: handled alone

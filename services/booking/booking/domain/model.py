@@ -119,9 +119,10 @@ HOLDING_STATUSES = (
     BookingStatus.AWAITING_GROUP,
 )
 # Payments captures a booking's payment only once the booking is confirmed (or its payment due
-# is paid). A capture of a booking still in one of these came out of order (a replayed or
-# forged event, never payments' own sequence): it is refused to the dead letters with its
-# reason, not applied (docs/lifecycles.md).
+# is paid), but for an Instant Book's card, charged at checkout: its capture confirms a
+# `pending_payment` booking. Any other capture of a booking still in one of these came out of
+# order (a replayed or forged event, never payments' own sequence): it is refused to the dead
+# letters with its reason, not applied (docs/lifecycles.md).
 BEFORE_CONFIRMATION = frozenset(
     {
         BookingStatus.AWAITING_SIGNATURES,
@@ -218,6 +219,8 @@ TABLE: TransitionTable[BookingStatus, Trigger] = TransitionTable(
         # A bank debit (ACH) confirms at once with its funds pending (docs/bank-debits.md); its
         # return before the start asks the guest to pay by card (payment_due, then as above).
         (_P, _T.PAYMENT_PROCESSING): _to(_C, BOOKING_CONFIRMED, Guard.INSTANT_BOOK),
+        # An Instant Book's card is charged at checkout: the capture confirms it.
+        (_P, _T.PAYMENT_CAPTURED): _to(_C, BOOKING_CONFIRMED, Guard.INSTANT_BOOK),
         (_C, _T.PAYMENT_RETURNED): _to(_D, PAYMENT_REQUESTED, Guard.SINGLE),
         (_D, _T.PAYMENT_RETRY_REQUESTED): _to(_D, "booking.payment_retry_requested"),
         (_D, _T.PAYMENT_CAPTURED): _to(_C, BOOKING_CONFIRMED),

@@ -26,9 +26,12 @@ def _payment(row: Row, payment_id: str | None) -> dict[str, Any]:
     return {"booking_id": str(row["booking_id"]), "payment_id": payment_id}
 
 
-def confirmed(row: Row, payment_id: str | None) -> BookingConfirmedV1:
-    """booking.booking_confirmed: payments captures `payment_id` on it (when not captured)."""
-    return BookingConfirmedV1(**_payment(row, payment_id), **columns(row, "amount currency"))
+def confirmed(row: Row, payment_id: str | None, *, captured: bool = False) -> BookingConfirmedV1:
+    """booking.booking_confirmed: payments captures `payment_id` on it, unless `captured`
+    (confirmed on the capture itself)."""
+    return BookingConfirmedV1(
+        **_payment(row, payment_id), **columns(row, "amount currency"), payment_captured=captured
+    )
 
 
 def failed(row: Row, payment_id: str | None, reason: str, detail: str) -> BookingFailedV1:

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Generic, TypeVar
+from typing import Generic, TypeGuard, TypeVar
 
 import asyncpg
 
@@ -20,6 +20,7 @@ from booking.config import claim_windows as default_claim_windows
 from booking.domain.holds import HoldRule
 from booking.domain.model import (
     BOOKING_FAILED,
+    Booking,
     BookingStatus,
     PaymentStatus,
     Trigger,
@@ -27,8 +28,9 @@ from booking.domain.model import (
     void_out_of_order,
 )
 from booking.features.amendments import service as amendments
+from booking.features.bank_debits.domain import CARD
 from booking.features.bank_debits.service import BankDebitHandlers
-from booking.features.checkout.service import payment_secured
+from booking.features.checkout.service import checkout_charged, payment_secured
 from booking.features.claims import service as claims
 from booking.features.claims.domain.rules import ClaimWindows
 from booking.features.groups.service import GroupPayments
@@ -41,6 +43,7 @@ from booking.service_layer import (
     payment_facts,
 )
 from booking.service_layer.endings import end_booking
+from booking.service_layer.payment_facts import PaymentAbout
 from booking.service_layer.publishing import Cause
 from booking.service_layer.reauthorization import (
     ExpiringAuthorizationPolicy,
@@ -97,6 +100,37 @@ class ChargeAnswers(Generic[Fact]):
         else:
             await self.extra_charge(uow, env, event, about.subject_id)
         return True
+
+
+def charged_at_checkout(
+    event: PaymentCapturedV1 | PaymentCapturedV2, about: PaymentAbout
+) -> TypeGuard[PaymentCapturedV2]:
+    """A single booking's checkout paid by card, captured: charged at checkout (an Instant
+    Book), or captured at its confirmation."""
+    return (
+        isinstance(event, PaymentCapturedV2)
+        and about.purpose == payment_facts.CHECKOUT
+        and event.group_id is None
+        and event.charge_request_id is None
+        and event.payment_method_type == CARD
+    )
+
+
+def _charge_reaches(row: asyncpg.Record, event: PaymentCapturedV2) -> bool:
+    """Whether a checkout's card capture is a charge at checkout reaching its booking: pending
+    (Instant Book, of the booking's amount: it confirms) or ended while it was (the charge is
+    given back). A capture at confirmation finds the booking confirmed."""
+    if row["status"] == BookingStatus.PENDING_PAYMENT:
+        return (
+            Booking.of(row).allows(Trigger.PAYMENT_CAPTURED)
+            and event.amount == row["amount"]
+            and event.currency == row["currency"]
+        )
+    return row["status"] in CHECKOUT_ENDED
+
+
+# Where a checkout still waiting for its payment ends (its hold ran out, or its payment failed).
+CHECKOUT_ENDED = (BookingStatus.EXPIRED, BookingStatus.FAILED)
 
 
 # The transition each way of securing the guest's money makes, and the payment status it sets.
@@ -214,10 +248,17 @@ class BookingHandlers:
         self, uow: UnitOfWork, env: Envelope, event: PaymentCapturedV1 | PaymentCapturedV2
     ) -> None:
         about = payment_facts.payment_about(event)
+        row = None
+        if charged_at_checkout(event, about):
+            row = await self._load(uow, event.booking_id)
+            if _charge_reaches(row, event):
+                await self._charged_at_checkout(uow, env, row, event, about)
+                return
         await receipts.issue_for_capture(uow, env, event, about.purpose)
         if await self.charge_captured.answer(uow, env, event, about):
             return
-        row = await self._load(uow, event.booking_id)
+        if row is None:
+            row = await self._load(uow, event.booking_id)
         if capture_out_of_order(row["status"]):
             raise PermanentError(
                 f"out_of_order: a capture of payment {event.payment_id} for booking "
@@ -233,6 +274,21 @@ class BookingHandlers:
             row["booking_id"], row["version"], payment_status=PaymentStatus.CAPTURED.value
         )
         metrics.captured(row["mode"], row["created_at"], row["updated_at"])
+
+    async def _charged_at_checkout(
+        self,
+        uow: UnitOfWork,
+        env: Envelope,
+        row: asyncpg.Record,
+        event: PaymentCapturedV2,
+        about: PaymentAbout,
+    ) -> None:
+        """An Instant Book's charge at checkout: the booking confirmed with its card (or, ended,
+        the card kept for the receipts of the charge and of its refund), then its receipt."""
+        if row["status"] != BookingStatus.PENDING_PAYMENT:  # no transition to carry the card
+            await receipts.remember_card(uow, event)
+        await checkout_charged(uow, env, row, event)
+        await receipts.issue_for_capture(uow, env, event, about.purpose)
 
     async def on_payment_voided(
         self, uow: UnitOfWork, env: Envelope, event: PaymentVoidedV1

@@ -99,7 +99,9 @@ async def payment_received(
     **changes: Any,
 ) -> None:
     """The due payment was captured: confirmed again (`changes`: more columns to set)."""
-    confirmed = {BOOKING_CONFIRMED: lambda: messages.confirmed(row, event.payment_id)}
+    confirmed = {
+        BOOKING_CONFIRMED: lambda: messages.confirmed(row, event.payment_id, captured=True)
+    }
     await lifecycle.apply(
         uow,
         row,

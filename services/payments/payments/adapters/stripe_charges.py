@@ -1,5 +1,6 @@
-"""Charges: card authorizations (manual capture), off-session charges of saved cards, ACH
-bank debits, and an intent's capture, cancel and retrieval.
+"""Charges: card authorizations (manual capture) and charges at checkout (automatic capture),
+off-session charges of saved cards, ACH bank debits, and an intent's capture, cancel and
+retrieval.
 
 A card decline is a normal business result: ``PaymentIntentResult(status="declined", ...)``; an
 off-session charge that the bank wants the customer to authenticate is such a decline too,
@@ -59,11 +60,15 @@ class ChargeCalls(StripeClientBase):
         *,
         customer: str | None,
         setup_future_usage: FutureUsage | None = None,
+        capture: bool = False,
         **card: Unpack[CardCharge],
     ) -> PaymentIntentResult:
-        """Create and confirm a manual-capture PaymentIntent (an authorization hold).
+        """Create and confirm a manual-capture PaymentIntent (an authorization hold), or with
+        ``capture=True`` an automatic-capture one: the card is charged at once.
 
-        Success → ``status == "requires_capture"``; a declined card → ``status == "declined"``.
+        Success → ``status == "requires_capture"`` (``"succeeded"`` when ``capture``); a
+        declined card → ``status == "declined"``; the bank wants the guest to authenticate →
+        ``"requires_action"`` (either way).
         Without ``destination_account`` (``application_fee_amount`` must then be 0: every
         payment payments makes now) the funds stay on the platform account and
         ``transfer_group`` names the separate transfers that will pay them out (a single
@@ -75,7 +80,9 @@ class ChargeCalls(StripeClientBase):
         customer once the authorization succeeds, so that ``result.payment_method`` can be
         charged later with ``charge_off_session``.
         """
-        params = _intent_params(card, customer=customer, capture_method="manual")
+        params = _intent_params(
+            card, customer=customer, capture_method="automatic" if capture else "manual"
+        )
         if setup_future_usage is not None:
             params["setup_future_usage"] = setup_future_usage
         return await self._create_intent(params, card["idempotency_key"])

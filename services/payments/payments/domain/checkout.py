@@ -92,6 +92,8 @@ class Checkout:
     """`us_bank_account`: an ACH Direct Debit (see `service_layer/bank_debits`)."""
     mandate: tuple[str, str] | None = None
     """A bank debit's online mandate acceptance: the guest's IP address and user agent."""
+    capture_at_checkout: bool = False
+    """A single Instant Book's card: charged at once (automatic capture), not authorized."""
 
     def __post_init__(self) -> None:
         if not 0 <= self.tax <= self.platform_fee:

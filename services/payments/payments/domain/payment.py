@@ -1,11 +1,11 @@
 """A payment's lifecycle as one transition table, and the `Payment` aggregate that applies it.
 
-A checkout payment starts `authorized` (the card is held), `requires_action` (the bank wants
-the guest to authenticate), `saved` (a far-ahead booking: the card is kept to be charged
-later), `processing` (a bank debit on its way) or `failed`. An extra charge starts `captured` or
-`failed`. From there the table below is the only way a status changes; the service layer
-writes each change with a compare-and-set on the status it read, so two deliveries of one fact
-cannot both move the payment.
+A checkout payment starts `authorized` (the card is held), `captured` (an Instant Book's card
+charged at once), `requires_action` (the bank wants the guest to authenticate), `saved` (a
+far-ahead booking: the card is kept to be charged later), `processing` (a bank debit on its
+way) or `failed`. An extra charge starts `captured` or `failed`. From there the table below is
+the only way a status changes; the service layer writes each change with a compare-and-set on
+the status it read, so two deliveries of one fact cannot both move the payment.
 
 Refunds do not change the status: a refunded payment stays `captured` and its
 `refunded_amount` grows (`domain/refunds.py`). A renewal swaps the authorization of an
@@ -83,6 +83,8 @@ _ROWS: dict[tuple[PaymentStatus, PaymentTrigger], Transition[PaymentStatus]] = {
     (S.REQUIRES_ACTION, T.AUTHENTICATED): Transition(S.AUTHORIZED, (AUTHORIZED_EVENT,)),
     (S.REQUIRES_ACTION, T.AUTHENTICATION_FAILED): _REFUSED,
     (S.REQUIRES_ACTION, T.VOID): Transition(S.VOIDED, (VOIDED_EVENT,)),
+    # A checkout charged at once whose guest authenticated: captured, not held.
+    (S.REQUIRES_ACTION, T.CAPTURE): _CAPTURE,
     (S.AUTHORIZED, T.CAPTURE): _CAPTURE,
     (S.AUTHORIZED, T.CHARGE_REFUSED): _REFUSED,
     (S.AUTHORIZED, T.VOID): Transition(S.VOIDED, (VOIDED_EVENT,)),
@@ -113,10 +115,13 @@ NOT_CHARGED_YET: Final = (S.SAVED, S.CHARGE_FAILED)
 VOIDABLE: Final = (S.AUTHORIZED, S.REQUIRES_ACTION)
 
 
-def authorization_outcome(authorized: bool, needs_action: bool) -> PaymentStatus:
-    """Where a card checkout starts: held, waiting for the guest to authenticate, or failed."""
+def authorization_outcome(
+    authorized: bool, needs_action: bool, *, captured: bool = False
+) -> PaymentStatus:
+    """Where a card checkout starts: held (or charged at once: `captured`), waiting for the
+    guest to authenticate, or failed."""
     if authorized:
-        return S.AUTHORIZED
+        return S.CAPTURED if captured else S.AUTHORIZED
     return S.REQUIRES_ACTION if needs_action else S.FAILED
 
 

@@ -3,7 +3,7 @@
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from eventkit.routing import EventRouter, Prepare
+from eventkit.routing import EventRouter, Prepare, Skip
 from marketplace_contracts import Envelope, EventModel
 from marketplace_contracts.events import booking as b
 from marketplace_contracts.events import disputes, finance
@@ -13,15 +13,26 @@ from payments.service_layer.unit_of_work import UnitOfWork, on_uow
 Apply = Callable[[UnitOfWork, Envelope, Any, Any], Awaitable[None]]
 
 
+def _captured(event: b.BookingConfirmedV1) -> bool:
+    return event.payment_captured
+
+
 def build_router(h: PaymentHandlers) -> EventRouter:
     """Every route's recording half takes payments' unit of work, one per consumed event."""
     router = EventRouter("payments")
 
-    def add(contract: type[EventModel], apply: Apply, prepare: Prepare | None = None) -> None:
-        router.add(contract, on_uow(h.outbox, apply), prepare=prepare)
+    def add(
+        contract: type[EventModel],
+        apply: Apply,
+        prepare: Prepare | None = None,
+        *,
+        skip: Skip | None = None,
+    ) -> None:
+        router.add(contract, on_uow(h.outbox, apply), prepare=prepare, skip=skip)
 
     add(b.CheckoutRequestedV1, h.record_authorization, h.authorize)
-    add(b.BookingConfirmedV1, h.record_capture, h.capture)
+    # A booking confirmed on its capture (an Instant Book charged at checkout) asks nothing.
+    add(b.BookingConfirmedV1, h.record_capture, h.capture, skip=_captured)
     add(b.BookingFailedV1, h.record_void, h.void)
     # A returned bank debit is paid by card there; a failed card charge goes to `saved`.
     add(b.PaymentRetryRequestedV1, h.bank_debits.record_retry, h.bank_debits.retry)

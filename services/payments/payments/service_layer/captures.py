@@ -36,13 +36,13 @@ async def record_captured(
         payment = await uow.payments.get_payment(payment_id)
     assert payment is not None
     captured = result.amount_received
-    try:
-        if splits is None:
-            splits = repository.captured_splits_of(payment, captured)
-        else:
+    if splits is None:
+        splits = splits_of(payment, result)
+    else:
+        try:
             check_splits(splits, amount=captured, platform_fee=sum(s.platform_fee for s in splits))
-    except InvalidCheckout as exc:
-        raise PermanentError(f"capture of {payment_id} cannot be split: {exc}") from exc
+        except InvalidCheckout as exc:
+            raise PermanentError(f"capture of {payment_id} cannot be split: {exc}") from exc
     done = await lifecycle.apply(
         uow,
         Payment(payment_id, PaymentStatus(from_status)),
@@ -58,13 +58,34 @@ async def record_captured(
     return done is not None
 
 
+def splits_of(payment: Mapping[str, Any], result: PaymentIntentResult) -> tuple[Split, ...]:
+    """What each booking the payment row paid for got of what `result` captured, as recorded
+    at checkout; raises PermanentError when that cannot be split."""
+    try:
+        return repository.captured_splits_of(payment, result.amount_received)
+    except InvalidCheckout as exc:
+        raise PermanentError(f"capture of {payment['payment_id']} cannot be split: {exc}") from exc
+
+
 def payment_captured(
-    payment: Mapping[str, Any], result: PaymentIntentResult, splits: tuple[Split, ...]
+    payment: Mapping[str, Any],
+    result: PaymentIntentResult,
+    splits: tuple[Split, ...],
+    *,
+    with_card: bool = False,
 ) -> PaymentCapturedV2:
     """payment_captured v2 of a payment row. An extra charge (amendment, overtime) answers its
     charge request and is its booking's, also for a group leg: `booking_id` is the leg and
-    `group_id` stays empty (`transfer_group` names the group's transfers)."""
+    `group_id` stays empty (`transfer_group` names the group's transfers). `with_card`: a
+    checkout charged at once names its card (booking confirms on this event, not on an
+    authorization that would have named it)."""
     charge_request_id = payment["charge_request_id"]
+    card: dict[str, str | None] = {}
+    if with_card:
+        card = {
+            "card_brand": result.card_brand or payment.get("card_brand"),
+            "card_last4": result.card_last4 or payment.get("card_last4"),
+        }
     return PaymentCapturedV2(
         payment_id=payment["payment_id"],
         booking_id=payment["booking_id"],
@@ -82,4 +103,5 @@ def payment_captured(
         funds_hold_until=payment.get("funds_hold_until"),
         purpose=payment.get("payment_purpose"),
         subject_id=payment.get("subject_id"),
+        **card,
     )

@@ -8,6 +8,8 @@ the outcome by webhook; the webhook worker applies it here, in the transaction t
 webhook processed:
 
 - the intent is `requires_capture`: the payment is `authorized` (`payments.payment_authorized`);
+- the intent `succeeded` (a checkout charged at once): the payment is `captured`
+  (`payments.payment_captured`, naming the card);
 - the intent is back in `requires_payment_method` (the guest failed or abandoned the step) or
   `canceled`: the payment `failed` (`payments.payment_failed`, code
   `payment_intent_authentication_failure` or Stripe's).
@@ -33,9 +35,10 @@ from marketplace_contracts.events.payments import (
     PaymentFailedV1,
 )
 from payments.adapters.stripe_gateway import PaymentIntentResult
+from payments.adapters.stripe_intents import intent_result
 from payments.domain.checkout import Checkout
 from payments.domain.payment import PaymentStatus, PaymentTrigger
-from payments.service_layer import lifecycle
+from payments.service_layer import captures, lifecycle
 from payments.service_layer.unit_of_work import UnitOfWork
 
 log = logging.getLogger("payments.card_actions")
@@ -74,6 +77,8 @@ async def apply_intent_event(
     status = intent.get("status")
     if status == "requires_capture":
         await _authenticated(uow, payment, intent)
+    elif status == "succeeded":  # a checkout charged at once (`capture_at_checkout`)
+        await _charged(uow, payment, intent)
     elif status in ("requires_payment_method", "canceled"):
         await _authentication_failed(uow, payment, intent)
     # else: still requires_action, or a status this flow does not end on
@@ -106,6 +111,22 @@ async def _authenticated(uow: UnitOfWork, payment: asyncpg.Record, intent: dict[
     changes = {"stripe_status": intent["status"], "saved_payment_method": method}
     await _settle(uow, payment, PaymentTrigger.AUTHENTICATED, authorized, **changes)
     log.info("payment %s authorized after the guest authenticated", payment["payment_id"])
+
+
+async def _charged(uow: UnitOfWork, payment: asyncpg.Record, intent: dict[str, Any]) -> None:
+    result = intent_result(intent)
+    splits = captures.splits_of(payment, result)
+    captured = captures.payment_captured(payment, result, splits, with_card=True)
+    method = _id(intent.get("payment_method")) or payment["saved_payment_method"]
+    changes = {
+        "stripe_status": intent["status"],
+        "saved_payment_method": method,
+        "captured_amount": result.amount_received,
+        "charge_id": result.charge_id,
+        "three_d_secure": True,
+    }
+    await _settle(uow, payment, PaymentTrigger.CAPTURE, captured, **changes)
+    log.info("payment %s captured after the guest authenticated", payment["payment_id"])
 
 
 async def _authentication_failed(

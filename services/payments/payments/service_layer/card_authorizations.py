@@ -1,5 +1,6 @@
 """A card checkout's authorization, recorded once: the payment row and the event it makes
-(authorized, action required for 3-D Secure, or failed), in the consumer's transaction."""
+(authorized, captured for a checkout charged at once, action required for 3-D Secure, or
+failed), in the consumer's transaction."""
 
 from __future__ import annotations
 
@@ -9,7 +10,11 @@ from typing import Any, TypeVar
 
 from domainkit.rows import from_attrs
 from marketplace_contracts import Envelope, EventModel
-from marketplace_contracts.events.payments import PaymentAuthorizedV1, PaymentFailedV1
+from marketplace_contracts.events.payments import (
+    PaymentAuthorizedV1,
+    PaymentCapturedV2,
+    PaymentFailedV1,
+)
 from payments import metrics
 from payments.adapters import repository
 from payments.adapters.stripe_gateway import (
@@ -19,7 +24,7 @@ from payments.adapters.stripe_gateway import (
 )
 from payments.domain.checkout import Checkout
 from payments.domain.payment import REFUSED_SENTENCE, authorization_outcome
-from payments.service_layer import card_actions
+from payments.service_layer import captures, card_actions
 from payments.service_layer.deposits import Deposits
 from payments.service_layer.unit_of_work import UnitOfWork
 
@@ -76,19 +81,26 @@ async def record_card_authorization(
 ) -> None:
     """Stripe refused the call: `auth.error`. A redelivery inserts nothing."""
     result = auth.payment_intent
-    ok = result is not None and not result.declined and result.status == "requires_capture"
+    # Charged at once (`capture_at_checkout`): captured, not held.
+    captured = result is not None and not result.declined and result.status == "succeeded"
+    ok = captured or (
+        result is not None and not result.declined and result.status == "requires_capture"
+    )
     # The bank wants the guest to authenticate (3-D Secure): neither authorized nor failed
     # yet; the webhook of the intent decides (`card_actions`).
     action = result is not None and result.status == "requires_action"
     row = {
         **attempt_columns(env, checkout, auth, ok=ok or action),
-        "status": authorization_outcome(ok, action),
+        "status": authorization_outcome(ok, action, captured=captured),
         "payment_intent_id": result.id if result else None,
         "stripe_status": result.stripe_status if result else None,
         "card_brand": result.card_brand if result else None,
         "card_last4": result.card_last4 if result else None,
         "saved_payment_method": result.payment_method if (ok or action) and result else None,
     }
+    if captured:
+        assert result is not None
+        row |= {"captured_amount": result.amount_received, "charge_id": result.charge_id}
     meta = await record_attempt(uow, env, checkout, row)
     if meta is None:
         return
@@ -96,6 +108,10 @@ async def record_card_authorization(
         assert result is not None
         await deposits.record(uow, checkout, auth.customer_id, auth.deposit)
         await uow.emit(card_actions.action_required(checkout, result), **meta)
+    elif captured:
+        assert result is not None
+        await deposits.record(uow, checkout, auth.customer_id, auth.deposit)
+        await uow.emit(charged_at_checkout(row, result), **meta)
     elif ok:
         assert result is not None
         deposit_setup = await deposits.record(uow, checkout, auth.customer_id, auth.deposit)
@@ -109,6 +125,13 @@ async def record_card_authorization(
         await uow.emit(authorized, **meta)
     else:
         await uow.emit(checkout_failed(checkout, row, "authorization_failed"), **meta)
+
+
+def charged_at_checkout(row: dict[str, Any], result: PaymentIntentResult) -> PaymentCapturedV2:
+    """payment_captured of a checkout charged at once (its payment `row` as inserted)."""
+    payment = {**row, "charge_request_id": None}
+    splits = captures.splits_of(payment, result)
+    return captures.payment_captured(payment, result, splits, with_card=True)
 
 
 def attempt_columns(

@@ -9,7 +9,8 @@ simulator) answers from its idempotency cache.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import asyncpg
 
@@ -33,9 +34,10 @@ from payments.adapters.stripe_gateway import (
     StripeGateway,
     StripeGatewayError,
 )
-from payments.domain.checkout import Checkout, InvalidCheckout
+from payments.domain.checkout import CHECKOUT, Checkout, InvalidCheckout
 from payments.domain.ids import idempotency_key, intent_key
 from payments.domain.payment import VOIDABLE, Payment, PaymentStatus, PaymentTrigger
+from payments.domain.refunds import CHECKOUT_FAILED, RefundOrder
 from payments.service_layer import commands, lifecycle
 from payments.service_layer.bank_debits import US_BANK_ACCOUNT, BankDebits
 from payments.service_layer.captures import record_captured
@@ -44,8 +46,8 @@ from payments.service_layer.charges import ExtraCharges
 from payments.service_layer.deposits import Deposits, deposit_failure
 from payments.service_layer.dispute_actions import DisputeActions
 from payments.service_layer.groups import GroupPayments
-from payments.service_layer.guards import refusal_is_final
 from payments.service_layer.reauthorization import Reauthorizations, raise_if_renewed
+from payments.service_layer.refund_effects import RefundOutcome
 from payments.service_layer.refunds import DEFAULT_MAX_ATTEMPTS, Refunds
 from payments.service_layer.reversals import Reversals
 from payments.service_layer.saved_cards import SavedCards
@@ -189,7 +191,11 @@ class PaymentHandlers(StripeUseCases[StripeGateway]):
             # Saved to the guest's customer with the authorization: amendments and overtime
             # charge it off-session later (see `charges`).
             setup_future_usage="off_session",
-            idempotency_key=idempotency_key("authorize", checkout.payment_id),
+            # An Instant Book's card is charged at once: its booking confirms on the capture.
+            capture=checkout.capture_at_checkout,
+            idempotency_key=idempotency_key(
+                "charge" if checkout.capture_at_checkout else "authorize", checkout.payment_id
+            ),
         )
 
     async def record_checkout(
@@ -264,27 +270,50 @@ class PaymentHandlers(StripeUseCases[StripeGateway]):
             payment=payment,
         )
 
-    # -- booking failed: void a hanging authorization -------------------------------------
-    async def void(self, env: Envelope, event: BookingFailedV1) -> PaymentIntentResult | None:
+    # -- booking failed: void a hanging authorization, refund a charge made at checkout ----
+    async def void(self, env: Envelope, event: BookingFailedV1) -> Released | None:
         if event.payment_id is None:
             return None
         payment = await self.payments.get_payment(event.payment_id)
-        if payment is None or payment["status"] not in VOIDABLE or payment["group_id"] is not None:
+        if payment is None or payment["group_id"] is not None:
             return None  # a group's payment is voided by group_failed only
-        cancel = self.stripe.cancel(
-            payment["payment_intent_id"],
-            idempotency_key=intent_key("cancel", event.payment_id, payment["renewals"]),
-        )
-        return await refusal_is_final(cancel, f"void of {event.payment_id}")
+        if payment["status"] == PaymentStatus.CAPTURED:
+            order = checkout_refund(event, payment)
+            if order is None:
+                return None
+            return await self.refunds.attempt(order, env.correlation_id, env.event_id)
+        if payment["status"] not in VOIDABLE:
+            return None
+        intent_id = payment["payment_intent_id"]
+        try:
+            return await self.stripe.cancel(
+                intent_id,
+                idempotency_key=intent_key("cancel", event.payment_id, payment["renewals"]),
+            )
+        except StripeGatewayError as exc:
+            if exc.retryable:
+                raise
+            if exc.code == UNEXPECTED_STATE and await self._charged_meanwhile(intent_id):
+                # The guest finished a charge at checkout's 3-D Secure step as the booking
+                # ended: the intent's webhook records the capture, and the booking, ended, has
+                # it refunded (booking_not_pending).
+                return None
+            raise PermanentError(f"void of {event.payment_id} refused: {exc}") from exc
+
+    async def _charged_meanwhile(self, intent_id: str) -> bool:
+        return (await self.stripe.retrieve(intent_id)).status == "succeeded"
 
     async def record_void(
         self,
         uow: UnitOfWork,
         env: Envelope,
         event: BookingFailedV1,
-        result: PaymentIntentResult | None,
+        result: Released | None,
     ) -> None:
         if result is None or event.payment_id is None:
+            return
+        if isinstance(result, RefundOutcome):
+            await self.refunds.record(uow, result, env.correlation_id, env.event_id)
             return
         # A single booking's payment (a group's is voided by group_failed): no group.
         voided = {PaymentVoidedV1.TYPE: lambda: from_attrs(PaymentVoidedV1, event, group_id=None)}
@@ -295,3 +324,37 @@ class PaymentHandlers(StripeUseCases[StripeGateway]):
                 uow, payment, PaymentTrigger.VOID, voided, cause, stripe_status=result.status
             ):
                 return
+
+
+# booking_failed's reason when a payment reached a booking that had ended meanwhile.
+NOT_PENDING = "booking_not_pending"
+# Stripe's refusal of a cancel of an intent that is past cancelling (captured, or cancelled).
+UNEXPECTED_STATE = "payment_intent_unexpected_state"
+# What a failed booking's payment gets back: its authorization voided (the intent as Stripe
+# answered), or its charge at checkout refunded.
+Released = PaymentIntentResult | RefundOutcome
+
+
+def checkout_refund(event: BookingFailedV1, payment: Mapping[str, Any]) -> RefundOrder | None:
+    """The full refund of a checkout charged at once (`capture_at_checkout`) whose booking had
+    ended before the charge reached it (`booking_not_pending`); None for any other captured
+    payment (a booking fails only before its confirmation: a capture it asked for cannot be
+    undone by a failure)."""
+    if event.reason != NOT_PENDING or payment["charge_request_id"] is not None:
+        return None
+    if payment["payment_purpose"] not in (None, CHECKOUT):
+        return None
+    amount, fee = payment["captured_amount"], payment["platform_fee"]
+    return RefundOrder(
+        refund_id=f"rf_checkout_failed_{payment['payment_id']}",
+        payment_id=payment["payment_id"],
+        booking_id=payment["booking_id"],
+        group_id=None,
+        amount=amount,
+        currency=payment["currency"],
+        platform_fee=fee,
+        host_amount=amount - fee,
+        tax=payment["tax"],
+        host_account_id=payment["host_account_id"],
+        cause=CHECKOUT_FAILED,
+    )

@@ -36,8 +36,11 @@ from marketplace_contracts.events.payments import (
 from marketplace_contracts.purposes import PaymentPurpose
 
 
-async def remember_card(uow: UnitOfWork, event: PaymentAuthorizedV1 | PaymentMethodSavedV1) -> None:
-    """The card's brand and last 4 digits, for receipts (a group's, or a booking's)."""
+async def remember_card(
+    uow: UnitOfWork, event: PaymentAuthorizedV1 | PaymentMethodSavedV1 | PaymentCapturedV2
+) -> None:
+    """The card's brand and last 4 digits, for receipts (a group's, or a booking's; a capture
+    names it when the card was charged at checkout)."""
     if event.card_last4 is None:
         return
     await uow.receipts.save_card(

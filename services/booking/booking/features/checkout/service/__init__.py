@@ -18,7 +18,7 @@ from booking.features.checkout.service.place import (
     request_payment,
     request_signatures,
 )
-from booking.features.checkout.service.secured import Secured, payment_secured
+from booking.features.checkout.service.secured import Secured, checkout_charged, payment_secured
 
 __all__ = [
     "AUTHORIZATION_HORIZON",
@@ -26,6 +26,7 @@ __all__ = [
     "DEFAULT_BANK_DEBIT_LEAD",
     "PlaceBooking",
     "Secured",
+    "checkout_charged",
     "checkout_requested",
     "hold_slot",
     "new_leg",
