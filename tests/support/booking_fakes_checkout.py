@@ -64,12 +64,12 @@ class FakeCheckoutRepository:
         return dict(row)
 
     async def set_next_action(
-        self, booking_id: str, group_id: str | None, action: dict[str, Any]
+        self, booking_id: str, group_id: str | None, action: dict[str, Any], payment_id: str
     ) -> None:
         assert group_id is None, "a group's step is on the group (not faked)"
         row = self.bookings.bookings.get(uuid.UUID(booking_id))
         if row is not None and row["status"] == "pending_payment":
-            row["next_action"] = action
+            row.update(next_action=action, payment_id=payment_id)
 
     async def change_booking(self, booking_id: uuid.UUID, version: int, **changes: Any) -> None:
         row = self.bookings.bookings.get(booking_id)

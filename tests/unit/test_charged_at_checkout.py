@@ -24,6 +24,7 @@ from marketplace_contracts.events.payments import (
     PaymentCapturedV2,
     PaymentSplit,
 )
+from payments.adapters.stripe_intents import intent_result
 from payments.domain.payment import PaymentStatus
 from payments.domain.refunds import CHECKOUT_FAILED
 from payments.service_layer import card_actions
@@ -281,3 +282,28 @@ def test_a_charge_that_reached_an_ended_booking_is_refunded_in_full() -> None:
 def test_no_other_failure_refunds_a_captured_payment(reason: str, changes: dict[str, Any]) -> None:
     failed = BookingFailedV1(booking_id=BOOKING, payment_id=PAYMENT, reason=reason)
     assert checkout_refund(failed, _payment(**changes)) is None
+
+
+def test_an_intent_without_a_charge_names_the_card_of_its_expanded_payment_method() -> None:
+    """A 3-D Secure step has no charge yet: the card comes from the PaymentMethod (expanded
+    at checkout), so the payment row, and later the receipt, have it."""
+    intent = {
+        "id": "pi_1",
+        "status": "requires_action",
+        "amount": 10_000,
+        "amount_capturable": 0,
+        "amount_received": 0,
+        "currency": "usd",
+        "latest_charge": None,
+        "payment_method": {"id": "pm_1", "card": {"brand": "visa", "last4": "3184"}},
+    }
+    result = intent_result(intent)
+    assert (result.card_brand, result.card_last4, result.payment_method) == ("visa", "3184", "pm_1")
+    charged = {
+        **intent,
+        "latest_charge": {
+            "id": "ch_1",
+            "payment_method_details": {"card": {"brand": "mastercard", "last4": "4444"}},
+        },
+    }
+    assert intent_result(charged).card_last4 == "4444"  # the charge's, when there is one

@@ -16,6 +16,7 @@ import pytest
 from booking.domain.errors import ErrorCode
 from booking.domain.model import PaymentStatus, Trigger
 from booking.features.checkout import service as checkout
+from booking.service_layer.endings import end_booking
 from booking.service_layer.timer_kinds import COMPLETION, HOLD_EXPIRY, REQUEST_EXPIRY
 from marketplace_contracts import Envelope, make_envelope
 from marketplace_contracts.events.payments import PaymentActionRequiredV1, PaymentAuthorizedV1
@@ -263,3 +264,30 @@ async def test_a_3ds_step_is_shown_only_while_the_payment_is_pending(
     fake.bookings.bookings[booking_id]["next_action"] = None
     await checkout.on_payment_action_required(fake.as_uow(), _env(event), event)
     assert fake.bookings.bookings[booking_id]["next_action"] is None
+
+
+async def test_a_3ds_step_the_hold_outran_names_its_payment_for_payments_to_cancel(
+    fake: FakeUnitOfWork,
+) -> None:
+    """The guest never finishes the bank's step: the hold's booking_failed names the step's
+    payment, so payments cancels the intent, and a step finished later charges nothing."""
+    booking_id = await _place(fake)
+    event = PaymentActionRequiredV1.model_construct(
+        payment_id="pay_3ds",
+        booking_id=str(booking_id),
+        group_id=None,
+        payment_intent_id="pi_3ds",
+        action_type="use_stripe_sdk",
+        client_secret="pi_3ds_secret",
+        redirect_url=None,
+    )
+    await checkout.on_payment_action_required(fake.as_uow(), _env(event), event)
+    row = fake.bookings.bookings[booking_id]
+    assert (row["status"], row["payment_id"], row["payment_status"]) == (
+        "pending_payment",
+        "pay_3ds",
+        "none",
+    )
+    await end_booking(fake.as_uow(), row, Trigger.HOLD_EXPIRED, "hold_expired", "ran out")  # type: ignore[arg-type]
+    failed, _ = fake.outbox.added[-1]
+    assert (failed.reason, failed.payment_id) == ("hold_expired", "pay_3ds")

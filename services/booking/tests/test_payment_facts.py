@@ -252,8 +252,12 @@ async def test_a_capture_or_failure_goes_to_the_feature_it_is_about(
     # Only a capture issues a receipt (first); then the one feature the fact is about.
     receipt = [("receipt", payment_facts.payment_about(fact).purpose)]
     route = [(f"{feature}.{outcome}", subject if subject is not None else fact)]
-    if feature == "checkout":  # the booking is loaded (locked) first; a failure needs no more
-        route = [("checkout.loaded", subject), *(route if outcome == "captured" else [])]
+    if feature == "checkout" and outcome == "failed":  # the booking loaded (locked): no more
+        route = [("checkout.loaded", subject)]
+    if feature == "checkout" and outcome == "captured":
+        # Loaded (locked) first: a card's charge at checkout confirms it (this one, cancelled,
+        # is not reached by one), then the receipt.
+        receipt = [("checkout.loaded", subject), *receipt]
     assert calls.seen == (receipt if outcome == "captured" else []) + route
 
 

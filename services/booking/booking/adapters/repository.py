@@ -220,15 +220,29 @@ async def record_renewal(
 
 
 async def set_next_action(
-    conn: asyncpg.Connection, booking_id: str, group_id: str | None, action: dict[str, Any]
+    conn: asyncpg.Connection,
+    booking_id: str,
+    group_id: str | None,
+    action: dict[str, Any],
+    payment_id: str,
 ) -> None:
-    """The guest's step (3-D Secure) while the booking (or group) is still pending payment."""
-    table, key = _payer(group_id)
+    """The guest's step (3-D Secure) while the booking (or group) is still pending payment. A
+    single booking also keeps the step's payment: when its hold runs out, its booking_failed
+    names it, and payments cancels the intent (the guest can no longer finish the step)."""
+    if group_id is not None:
+        await conn.execute(
+            "UPDATE booking.checkout_groups SET next_action = $2, updated_at = now() "
+            "WHERE group_id = $1 AND status = 'pending_payment'",
+            uuid.UUID(group_id),
+            action,
+        )
+        return
     await conn.execute(
-        f"UPDATE booking.{table} SET next_action = $2, updated_at = now() "
-        f"WHERE {key} = $1 AND status = 'pending_payment'",
-        uuid.UUID(group_id or booking_id),
+        "UPDATE booking.bookings SET next_action = $2, payment_id = $3, updated_at = now() "
+        "WHERE booking_id = $1 AND status = 'pending_payment'",
+        uuid.UUID(booking_id),
         action,
+        payment_id,
     )
 
 

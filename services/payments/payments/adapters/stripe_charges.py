@@ -83,6 +83,9 @@ class ChargeCalls(StripeClientBase):
         params = _intent_params(
             card, customer=customer, capture_method="automatic" if capture else "manual"
         )
+        # The card as the PaymentMethod names it: an intent left for a 3-D Secure step has no
+        # charge to name it yet, and the step's webhook names neither (receipts want it).
+        params["expand"] = [*EXPAND_CHARGE, "payment_method"]
         if setup_future_usage is not None:
             params["setup_future_usage"] = setup_future_usage
         return await self._create_intent(params, card["idempotency_key"])

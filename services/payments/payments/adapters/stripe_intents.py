@@ -83,6 +83,11 @@ def intent_result(intent: Mapping[str, Any]) -> PaymentIntentResult:
         secure = (card.get("three_d_secure") or {}).get("result") == "authenticated"
         bank = details.get("us_bank_account") or {}
         bank_name, bank_last4 = bank.get("bank_name"), bank.get("last4")
+    method = intent.get("payment_method")
+    if last4 is None and isinstance(method, Mapping):
+        # No charge yet (a 3-D Secure step): the card, as the expanded PaymentMethod names it.
+        card = method.get("card") or {}
+        brand, last4 = card.get("brand"), card.get("last4")
     error = intent.get("last_payment_error")
     declined = intent["status"] == "requires_payment_method" and error is not None
     return PaymentIntentResult(

@@ -28,9 +28,9 @@ class CheckoutRepository:
         return await repository.insert_booking(self.conn, booking)
 
     async def set_next_action(
-        self, booking_id: str, group_id: str | None, action: dict[str, Any]
+        self, booking_id: str, group_id: str | None, action: dict[str, Any], payment_id: str
     ) -> None:
-        await repository.set_next_action(self.conn, booking_id, group_id, action)
+        await repository.set_next_action(self.conn, booking_id, group_id, action, payment_id)
 
     async def change_booking(self, booking_id: uuid.UUID, version: int, **changes: Any) -> None:
         """The booking, locked by this transaction, changed (LostUpdate if its version moved:

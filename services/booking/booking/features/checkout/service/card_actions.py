@@ -2,9 +2,11 @@
 
 The booking (or Linked Booking Group) stays `pending_payment`, holding its slot until the
 checkout hold runs out, and shows the guest `next_action`: what Stripe.js needs to show the
-bank's step. `payments.payment_authorized` (the guest authenticated) or `payments.payment_failed`
-(they did not) follows as for any authorization; the view shows `next_action` only while the
-booking is still `pending_payment`.
+bank's step. `payments.payment_authorized` (the guest authenticated; `payment_captured` for an
+Instant Book's charge at checkout) or `payments.payment_failed` (they did not) follows as for any
+payment; the view shows `next_action` only while the booking is still `pending_payment`. A
+single booking keeps the step's payment id: when the hold runs out first, its booking_failed
+names it, and payments cancels the intent, so a step finished later charges nothing.
 """
 
 from __future__ import annotations
@@ -23,4 +25,4 @@ async def on_payment_action_required(
         "redirect_url": event.redirect_url,
         "payment_intent_id": event.payment_intent_id,
     }
-    await uow.checkout.set_next_action(event.booking_id, event.group_id, action)
+    await uow.checkout.set_next_action(event.booking_id, event.group_id, action, event.payment_id)
