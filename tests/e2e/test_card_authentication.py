@@ -102,6 +102,7 @@ def test_a_failed_authentication_fails_the_booking(
     )
     assert done["next_action"] is None
     assert done["failure_reason"] == "payment_intent_authentication_failure", done
+    assert done["failure_detail"] == "The card's bank did not confirm this payment."  # the payer's
     intent = httpx.get(
         f"{system.urls['stripe']}/v1/payment_intents/{intent_id}", headers=STRIPE_AUTH
     ).json()

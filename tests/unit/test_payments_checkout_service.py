@@ -272,7 +272,12 @@ async def test_a_guest_who_fails_the_banks_authentication_fails_the_payment_once
     fake: FakeUnitOfWork,
 ) -> None:
     fake.payments.given(PAYMENT, PaymentStatus.REQUIRES_ACTION, booking_id=BOOKING)
-    webhook = _intent_webhook("requires_payment_method")
+    stripes_text = (
+        "The provided PaymentMethod has failed authentication. You can provide "
+        "payment_method_data or a new PaymentMethod to attempt to fulfill this PaymentIntent again."
+    )
+    error = {"code": card_actions.AUTHENTICATION_FAILED, "message": stripes_text}
+    webhook = _intent_webhook("requires_payment_method", last_payment_error=error)
     for _ in range(2):  # a duplicated webhook finds the payment settled
         payments = await fake.payments.lock_by_intent(f"pi_{PAYMENT}")
         await card_actions.apply_intent_event(fake.as_uow(), webhook, payments)
@@ -284,6 +289,7 @@ async def test_a_guest_who_fails_the_banks_authentication_fails_the_payment_once
     )
     [failed] = fake.outbox.of(PaymentFailedV1)
     assert (failed.booking_id, failed.code) == (BOOKING, card_actions.AUTHENTICATION_FAILED)
+    assert failed.message == card_actions.AUTHENTICATION_FAILED_SENTENCE  # for the payer
     assert len(fake.outbox.added) == 1
 
 

@@ -43,6 +43,7 @@ from payments.service_layer.unit_of_work import UnitOfWork
 
 log = logging.getLogger("payments.card_actions")
 AUTHENTICATION_FAILED = "payment_intent_authentication_failure"
+AUTHENTICATION_FAILED_SENTENCE = "The card's bank did not confirm this payment."
 
 
 def action_required(checkout: Checkout, result: PaymentIntentResult) -> PaymentActionRequiredV1:
@@ -137,7 +138,11 @@ async def _authentication_failed(
     code = error.get("code") or (
         "payment_intent_canceled" if status == "canceled" else AUTHENTICATION_FAILED
     )
-    message = error.get("message") or "the guest did not complete the bank's authentication"
+    # The payer reads it (booking's `failure_detail`): Stripe's text of this error is written
+    # for developers ("You can provide payment_method_data ..."); it stays in the log.
+    message = AUTHENTICATION_FAILED_SENTENCE
+    if error.get("message"):
+        log.info("payment %s: Stripe says %s", payment["payment_id"], error["message"])
     failed = PaymentFailedV1(
         payment_id=payment["payment_id"],
         booking_id=payment["booking_id"],
