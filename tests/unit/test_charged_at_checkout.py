@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from booking.domain.model import BookingMode
+from booking.features.cancellations import service as cancellations
 from booking.features.checkout.messages import charged_at_checkout
 from booking.service_layer.handlers import BookingHandlers
 from booking.service_layer.timer_kinds import COMPLETION, HOLD_EXPIRY
@@ -23,6 +24,8 @@ from marketplace_contracts.events.payments import (
     PaymentAuthorizedV1,
     PaymentCapturedV2,
     PaymentSplit,
+    RefundFailedV1,
+    RefundSucceededV1,
 )
 from payments.adapters.stripe_intents import intent_result
 from payments.domain.payment import PaymentStatus
@@ -112,10 +115,14 @@ def _captured(booking_id: uuid.UUID, amount: int, **changes: Any) -> PaymentCapt
     return PaymentCapturedV2(**fields)
 
 
-async def _deliver(fake: BookingUnit, event: PaymentCapturedV2) -> None:
-    env = make_envelope(
+def _env(event: Any) -> Any:
+    return make_envelope(
         event, key=event.payment_id, producer="payments", correlation_id=uuid.uuid4()
     )
+
+
+async def _deliver(fake: BookingUnit, event: PaymentCapturedV2) -> None:
+    env = _env(event)
     await BookingHandlers(fake.outbox).on_payment_captured(fake.as_uow(), env, event)  # type: ignore[arg-type]
 
 
@@ -307,3 +314,44 @@ def test_an_intent_without_a_charge_names_the_card_of_its_expanded_payment_metho
         },
     }
     assert intent_result(charged).card_last4 == "4444"  # the charge's, when there is one
+
+
+@pytest.mark.parametrize("outcome", ["succeeded", "failed"])
+async def test_the_refund_of_a_late_charge_shows_on_the_ended_booking(
+    booking: BookingUnit, outcome: str
+) -> None:
+    """Expired, charged late, given back: the booking stays expired and shows the refund beside
+    its receipts (or, refused, its failure for ops)."""
+    booking_id = await _place(booking)
+    row = booking.bookings.bookings[booking_id]
+    row |= {"status": "expired", "refund_status": "none", "refunded_amount": 0}
+    await _deliver(booking, _captured(booking_id, row["amount"]))
+    common: dict[str, Any] = {
+        "refund_id": f"rf_checkout_failed_{CARD_PAYMENT}",
+        "payment_id": CARD_PAYMENT,
+        "booking_id": str(booking_id),
+        "amount": row["amount"],
+        "currency": "usd",
+        "cause": "checkout_failed",
+    }
+    uow = booking.as_uow()
+    if outcome == "succeeded":
+        refund = RefundSucceededV1(
+            **common,
+            platform_fee=3_600,
+            host_amount=row["amount"] - 3_600,
+            host_account_id="acct_checkout",
+            method="refund",
+        )
+        await cancellations.on_refund_succeeded(uow, _env(refund), refund)  # type: ignore[arg-type]
+        await cancellations.on_refund_succeeded(uow, _env(refund), refund)  # type: ignore[arg-type]
+        receipt = booking.receipts.receipts[f"rcpt_{refund.refund_id}"]
+        assert (receipt["kind"], receipt["amount"]) == ("refund", row["amount"])
+        expected = ("refunded", row["amount"], None)
+    else:
+        failed = RefundFailedV1(**common, code="refund_failed", message="declined", attempts=4)
+        await cancellations.on_refund_failed(uow, _env(failed), failed)  # type: ignore[arg-type]
+        expected = ("failed", 0, "refund_failed: declined")
+    row = booking.bookings.bookings[booking_id]
+    assert row["status"] == "expired"
+    assert (row["refund_status"], row["refunded_amount"], row["refund_failure"]) == expected

@@ -165,7 +165,7 @@ def test_a_payment_captured_v1_is_a_checkout() -> None:
             SUBJECT,
         ),
         ({"cause": "deposit_release", "refund_id": f"rf_{SUBJECT}"}, "none", None),
-        ({"cause": "checkout_failed", "refund_id": f"rf_{SUBJECT}"}, "none", None),
+        ({"cause": "checkout_failed", "refund_id": f"rf_{SUBJECT}"}, "checkout", None),
         # Legacy: no cause, `other`, or an amendment's refund without its subject.
         ({}, "cancellation", None),
         ({"refund_id": f"rf_{BOOKING}_cancel_1"}, "cancellation", None),

@@ -29,9 +29,10 @@ EXTRA_CHARGE: PaymentPurpose = "extra_charge"
 DEPOSIT_CLAIM: PaymentPurpose = "deposit_claim"
 _SUBJECT_PURPOSES = (EXTRA_CHARGE, DEPOSIT_CLAIM)
 
-RefundConcern = Literal["cancellation", "amendment", "none"]
-"""Which feature of booking a refund's outcome belongs to (`none`: payments' own, such as a
-failed checkout's or a released deposit's)."""
+RefundConcern = Literal["cancellation", "amendment", "checkout", "none"]
+"""Which feature of booking a refund's outcome belongs to (`checkout`: a charge at checkout
+given back, the booking having ended before it; `none`: payments' own, such as a released
+deposit's)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +65,9 @@ def refund_about(event: Any) -> RefundAbout:
     cause = event.cause
     if cause in CANCELLATION_CAUSES:
         return RefundAbout("cancellation")
-    if cause in ("checkout_failed", "deposit_release"):
+    if cause == "checkout_failed":
+        return RefundAbout("checkout")
+    if cause == "deposit_release":
         return RefundAbout("none")
     subject = _uuid(event.subject_id)
     if cause == "amendment" and subject is not None:

@@ -253,6 +253,9 @@ def _paid(increase: amendments.PaidIncrease) -> Paid:
 async def on_refund_succeeded(uow: UnitOfWork, env: Envelope, event: RefundSucceededV1) -> None:
     await receipts.issue_for_refund(uow, env, event)
     about = payment_facts.refund_about(event)
+    if about.concern == "checkout":
+        await _checkout_given_back(uow, event.booking_id, refunded=event.amount)
+        return
     if about.concern != "cancellation":
         if about.concern == "amendment" and about.subject_id is not None:
             await amendments.on_refund_succeeded(uow, about.subject_id)
@@ -278,6 +281,9 @@ async def on_refund_failed(uow: UnitOfWork, env: Envelope, event: RefundFailedV1
     """A visible state for ops: the refund could not be made; the reason says why."""
     failure = f"{event.code}: {event.message}"[:500]
     about = payment_facts.refund_about(event)
+    if about.concern == "checkout":
+        await _checkout_given_back(uow, event.booking_id, failure=failure)
+        return
     if about.concern != "cancellation":
         if about.concern == "amendment" and about.subject_id is not None:
             await amendments.on_refund_failed(uow, about.subject_id, failure)
@@ -328,3 +334,26 @@ async def publish_policy(
     if not await uow.cancellations.insert_policy(policy.as_dict()):
         raise BookingError(ErrorCode.POLICY_CONFLICT, f"policy {name} changed meanwhile: try again")
     return policy.as_dict()
+
+
+async def _checkout_given_back(
+    uow: UnitOfWork, booking_id: str, *, refunded: int = 0, failure: str | None = None
+) -> None:
+    """A charge at checkout that reached its booking after it had ended, given back in full
+    (`refunded`) or not (`failure`, for ops: `retry-refund`): the booking, still expired or
+    failed, shows it beside its receipts."""
+    row = await uow.bookings.get_booking(uuid.UUID(booking_id), for_update=True)
+    if row is None or row["refund_status"] == "refunded":
+        return
+    if failure is not None:
+        await uow.cancellations.change_booking(
+            row["booking_id"], row["version"], refund_status="failed", refund_failure=failure
+        )
+        return
+    await uow.cancellations.change_booking(
+        row["booking_id"],
+        row["version"],
+        refund_status="refunded",
+        refund_failure=None,
+        refunded_amount=row["refunded_amount"] + refunded,
+    )
