@@ -240,19 +240,24 @@ async def test_a_late_authorization_of_an_ended_booking_is_voided(fake: FakeUnit
     assert fake.timers.cancelled == []
 
 
+def _action_required(booking_id: uuid.UUID, name: str) -> PaymentActionRequiredV1:
+    """The bank's step of payment `pay_<name>` (intent `pi_<name>`)."""
+    return PaymentActionRequiredV1.model_construct(
+        payment_id=f"pay_{name}",
+        booking_id=str(booking_id),
+        group_id=None,
+        payment_intent_id=f"pi_{name}",
+        action_type="use_stripe_sdk",
+        client_secret=f"pi_{name}_secret",
+        redirect_url=None,
+    )
+
+
 async def test_a_3ds_step_is_shown_only_while_the_payment_is_pending(
     fake: FakeUnitOfWork,
 ) -> None:
     booking_id = await _place(fake)
-    event = PaymentActionRequiredV1.model_construct(
-        payment_id="pay_checkout",
-        booking_id=str(booking_id),
-        group_id=None,
-        payment_intent_id="pi_checkout",
-        action_type="use_stripe_sdk",
-        client_secret="pi_checkout_secret",
-        redirect_url=None,
-    )
+    event = _action_required(booking_id, "checkout")
     await checkout.on_payment_action_required(fake.as_uow(), _env(event), event)
     assert fake.bookings.bookings[booking_id]["next_action"] == {
         "type": "use_stripe_sdk",
@@ -272,15 +277,7 @@ async def test_a_3ds_step_the_hold_outran_names_its_payment_for_payments_to_canc
     """The guest never finishes the bank's step: the hold's booking_failed names the step's
     payment, so payments cancels the intent, and a step finished later charges nothing."""
     booking_id = await _place(fake)
-    event = PaymentActionRequiredV1.model_construct(
-        payment_id="pay_3ds",
-        booking_id=str(booking_id),
-        group_id=None,
-        payment_intent_id="pi_3ds",
-        action_type="use_stripe_sdk",
-        client_secret="pi_3ds_secret",
-        redirect_url=None,
-    )
+    event = _action_required(booking_id, "3ds")
     await checkout.on_payment_action_required(fake.as_uow(), _env(event), event)
     row = fake.bookings.bookings[booking_id]
     assert (row["status"], row["payment_id"], row["payment_status"]) == (
