@@ -254,7 +254,7 @@ async def on_refund_succeeded(uow: UnitOfWork, env: Envelope, event: RefundSucce
     await receipts.issue_for_refund(uow, env, event)
     about = payment_facts.refund_about(event)
     if about.concern == "checkout":
-        await _checkout_given_back(uow, event.booking_id, refunded=event.amount)
+        await _checkout_given_back(uow, event.booking_id, event.amount)
         return
     if about.concern != "cancellation":
         if about.concern == "amendment" and about.subject_id is not None:
@@ -281,10 +281,8 @@ async def on_refund_failed(uow: UnitOfWork, env: Envelope, event: RefundFailedV1
     """A visible state for ops: the refund could not be made; the reason says why."""
     failure = f"{event.code}: {event.message}"[:500]
     about = payment_facts.refund_about(event)
-    if about.concern == "checkout":
-        await _checkout_given_back(uow, event.booking_id, failure=failure)
-        return
-    if about.concern != "cancellation":
+    # A cancellation's refund, or a charge at checkout given back: shown on the booking alike.
+    if about.concern not in ("cancellation", "checkout"):
         if about.concern == "amendment" and about.subject_id is not None:
             await amendments.on_refund_failed(uow, about.subject_id, failure)
         return
@@ -336,19 +334,12 @@ async def publish_policy(
     return policy.as_dict()
 
 
-async def _checkout_given_back(
-    uow: UnitOfWork, booking_id: str, *, refunded: int = 0, failure: str | None = None
-) -> None:
-    """A charge at checkout that reached its booking after it had ended, given back in full
-    (`refunded`) or not (`failure`, for ops: `retry-refund`): the booking, still expired or
-    failed, shows it beside its receipts."""
+async def _checkout_given_back(uow: UnitOfWork, booking_id: str, refunded: int) -> None:
+    """A charge at checkout that reached its booking after it had ended, given back in full:
+    the booking, still expired or failed, shows it beside its receipts (a refusal shows as a
+    cancellation's does: `on_refund_failed`)."""
     row = await uow.bookings.get_booking(uuid.UUID(booking_id), for_update=True)
     if row is None or row["refund_status"] == "refunded":
-        return
-    if failure is not None:
-        await uow.cancellations.change_booking(
-            row["booking_id"], row["version"], refund_status="failed", refund_failure=failure
-        )
         return
     await uow.cancellations.change_booking(
         row["booking_id"],
