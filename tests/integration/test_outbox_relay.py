@@ -117,6 +117,48 @@ async def test_a_round_that_left_nothing_behind_waits_for_the_next_notify(
     await task
 
 
+async def test_a_round_marks_the_last_rounds_rows_in_its_select(
+    kafka_bootstrap: str, booking_pool: asyncpg.Pool, scratch_tables: tuple[str, str, str]
+) -> None:
+    """Rows that keep coming cost one statement per round: the mark of what the last round
+    published rides with the next select; the last round's rows are marked on the way out."""
+    outbox, _, _ = scratch_tables
+    topic = f"test.marks.{uuid.uuid4().hex[:8]}"
+    await create_topic(kafka_bootstrap, topic, partitions=1)
+    relay, stop, task = await _run_relay(
+        kafka_bootstrap, outbox, poll_interval=300.0, mark_delay=300.0
+    )
+    await wait_for(lambda: at_once(relay.stats.active and relay.stats.selects >= 1))
+    for n in (1, 2, 3):
+        await add_outbox_rows(booking_pool, outbox, ping_model(topic), ["k"], 1)
+        await wait_for(lambda n=n: at_once(relay.stats.published == n), timeout=20)
+        # Only this round's row waits for its mark; the earlier ones went with its select.
+        assert await _unpublished(booking_pool, outbox) == 1
+    assert relay.stats.marks_alone == 0
+    stop.set()
+    await task
+    assert await _unpublished(booking_pool, outbox) == 0
+    assert relay.stats.marks_alone == 1
+    assert len(await read_topic(kafka_bootstrap, topic)) == 3
+
+
+async def test_a_published_row_is_marked_alone_when_no_other_comes(
+    kafka_bootstrap: str, booking_pool: asyncpg.Pool, scratch_tables: tuple[str, str, str]
+) -> None:
+    outbox, _, _ = scratch_tables
+    topic = f"test.mark_alone.{uuid.uuid4().hex[:8]}"
+    await create_topic(kafka_bootstrap, topic, partitions=1)
+    relay, stop, task = await _run_relay(
+        kafka_bootstrap, outbox, poll_interval=300.0, mark_delay=0.2
+    )
+    await wait_for(lambda: at_once(relay.stats.active and relay.stats.selects >= 1))
+    await add_outbox_rows(booking_pool, outbox, ping_model(topic), ["k"], 2)
+    await wait_for(lambda: _no_unpublished(booking_pool, outbox), timeout=20)
+    assert (relay.stats.published, relay.stats.marks_alone) == (2, 1)
+    stop.set()
+    await task
+
+
 async def test_only_one_relay_is_active_and_a_standby_takes_over_when_it_dies(
     kafka_bootstrap: str, booking_pool: asyncpg.Pool, scratch_tables: tuple[str, str, str]
 ) -> None:

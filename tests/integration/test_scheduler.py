@@ -57,6 +57,29 @@ async def test_each_due_job_fires_exactly_once_across_concurrent_workers(
     assert sum(r["status"] == "done" for r in statuses) == 30
 
 
+async def test_a_timer_scheduled_replacing_another_cancels_it_in_the_same_statement(
+    booking_pool: asyncpg.Pool,
+) -> None:
+    first, then = (f"test.{step}.{uuid.uuid4().hex[:8]}" for step in ("hold", "next"))
+    due = datetime.now(UTC) + timedelta(hours=1)
+    async with booking_pool.acquire() as conn, conn.transaction():
+        await scheduler.schedule(conn, "booking", first, "b1", due)
+        await scheduler.schedule(conn, "booking", first, "b2", due)
+    async with booking_pool.acquire() as conn, conn.transaction():
+        await scheduler.schedule(conn, "booking", then, "b1", due, replacing=first)
+        with pytest.raises(ValueError):
+            await scheduler.schedule(conn, "booking", then, "b1", due, replacing=then)
+    rows = await booking_pool.fetch(
+        "SELECT kind, subject_id, status FROM booking.scheduled_jobs WHERE kind = ANY($1)",
+        [first, then],
+    )
+    assert {(r["kind"], r["subject_id"]): r["status"] for r in rows} == {
+        (first, "b1"): "cancelled",  # replaced
+        (first, "b2"): "pending",  # another subject's: untouched
+        (then, "b1"): "pending",
+    }
+
+
 async def test_a_failing_job_is_retried_then_parked_with_its_error(
     booking_pool: asyncpg.Pool,
 ) -> None:

@@ -66,8 +66,16 @@ class FakeTimers:
         self.cancelled: list[tuple[str, str]] = []
 
     async def schedule(
-        self, kind: str, subject_id: str, due_at: datetime, payload: dict[str, Any] | None = None
+        self,
+        kind: str,
+        subject_id: str,
+        due_at: datetime,
+        payload: dict[str, Any] | None = None,
+        *,
+        replacing: str | None = None,
     ) -> None:
+        if replacing is not None:
+            await self.cancel(replacing, subject_id)
         self.pending[(kind, subject_id)] = due_at
 
     async def cancel(self, kind: str, subject_id: str) -> None:

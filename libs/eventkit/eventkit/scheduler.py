@@ -59,27 +59,37 @@ async def schedule(
     subject_id: str,
     due_at: datetime,
     payload: dict[str, Any] | None = None,
+    *,
+    replacing: str | None = None,
 ) -> None:
-    """(Re)schedule one job per (kind, subject); call inside the state change's transaction."""
+    """(Re)schedule one job per (kind, subject); call inside the state change's transaction.
+    `replacing`: a kind of the same subject's timer to `cancel` in the same statement (the
+    step this one follows)."""
+    args: list[Any] = [kind, subject_id, due_at, payload or {}]
+    prefix = ""
+    if replacing is not None:
+        if replacing == kind:
+            raise ValueError("a timer replaces one of another kind; its own it reschedules")
+        prefix = f"WITH cancelled AS ({_cancel_sql(schema, '$5', '$2')}) "
+        args.append(replacing)
     await conn.execute(
-        f"INSERT INTO {schema}.scheduled_jobs (kind, subject_id, due_at, payload) "
+        f"{prefix}INSERT INTO {schema}.scheduled_jobs (kind, subject_id, due_at, payload) "
         "VALUES ($1, $2, $3, $4::jsonb) ON CONFLICT (kind, subject_id) DO UPDATE "
         "SET due_at = EXCLUDED.due_at, payload = EXCLUDED.payload, status = 'pending', "
         "attempts = 0, last_error = NULL, finished_at = NULL",
-        kind,
-        subject_id,
-        due_at,
-        payload or {},
+        *args,
+    )
+
+
+def _cancel_sql(schema: str, kind: str, subject_id: str) -> str:
+    return (
+        f"UPDATE {schema}.scheduled_jobs SET status = 'cancelled', finished_at = now() "
+        f"WHERE kind = {kind} AND subject_id = {subject_id} AND status = 'pending'"
     )
 
 
 async def cancel(conn: asyncpg.Connection, schema: str, kind: str, subject_id: str) -> None:
-    await conn.execute(
-        f"UPDATE {schema}.scheduled_jobs SET status = 'cancelled', finished_at = now() "
-        "WHERE kind = $1 AND subject_id = $2 AND status = 'pending'",
-        kind,
-        subject_id,
-    )
+    await conn.execute(_cancel_sql(schema, "$1", "$2"), kind, subject_id)
 
 
 class Scheduler:

@@ -288,7 +288,7 @@ class BookingHandlers:
         if row["status"] != BookingStatus.PENDING_PAYMENT:  # no transition to carry the card
             await receipts.remember_card(uow, event)
         await checkout_charged(uow, env, row, event)
-        await receipts.issue_for_capture(uow, env, event, about.purpose)
+        await receipts.issue_for_capture(uow, env, event, about.purpose, booking=row)
 
     async def on_payment_voided(
         self, uow: UnitOfWork, env: Envelope, event: PaymentVoidedV1

@@ -42,9 +42,18 @@ class Timers:
         self.conn = conn
 
     async def schedule(
-        self, kind: str, subject_id: str, due_at: datetime, payload: dict[str, Any] | None = None
+        self,
+        kind: str,
+        subject_id: str,
+        due_at: datetime,
+        payload: dict[str, Any] | None = None,
+        *,
+        replacing: str | None = None,
     ) -> None:
-        await scheduler.schedule(self.conn, SCHEMA, kind, subject_id, due_at, payload)
+        """`replacing`: the subject's pending timer of that kind is cancelled with it."""
+        await scheduler.schedule(
+            self.conn, SCHEMA, kind, subject_id, due_at, payload, replacing=replacing
+        )
 
     async def cancel(self, kind: str, subject_id: str) -> None:
         await scheduler.cancel(self.conn, SCHEMA, kind, subject_id)

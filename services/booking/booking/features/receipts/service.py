@@ -65,13 +65,21 @@ async def issue_for_capture(
     env: Envelope,
     event: PaymentCapturedV1 | PaymentCapturedV2,
     purpose: PaymentPurpose,
+    booking: Mapping[str, Any] | None = None,
 ) -> None:
     """The guest's receipt of a capture; `purpose` is what the payment was for (the fact's,
-    `payment_facts`): a damage claim's receipt has a line naming it."""
+    `payment_facts`): a damage claim's receipt has a line naming it. `booking`: the single
+    booking's row, when the caller holds it locked (a charge at checkout, whose card the event
+    names), saves reading it again."""
     if not isinstance(event, PaymentCapturedV2):
         return  # v1 captures predate receipts
     group_id = event.group_id
-    owner, legs = await uow.receipts.payer(event.booking_id, group_id)
+    owner: dict[str, Any] | None
+    if booking is not None and group_id is None and event.card_last4 is not None:
+        owner = {**booking, "card_brand": event.card_brand, "card_last4": event.card_last4}
+        legs = [owner]
+    else:
+        owner, legs = await uow.receipts.payer(event.booking_id, group_id)
     if owner is None:
         return
     extra = event.charge_request_id is not None

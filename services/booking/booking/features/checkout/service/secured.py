@@ -65,11 +65,15 @@ async def payment_secured(
     )
     await lifecycle.announce(uow, row, done, builders, cause)
     metrics.stage_done("payment_secured", row["mode"], row["created_at"])
-    await uow.timers.cancel(HOLD_EXPIRY, event.booking_id)
+    # The hold's expiry is cancelled by the statement that schedules the next step's timer.
     if done.status == BookingStatus.AWAITING_HOST:
-        await uow.timers.schedule(REQUEST_EXPIRY, event.booking_id, row["respond_by"])
+        await uow.timers.schedule(
+            REQUEST_EXPIRY, event.booking_id, row["respond_by"], replacing=HOLD_EXPIRY
+        )
     else:
-        await uow.timers.schedule(COMPLETION, event.booking_id, row["ends_at"])
+        await uow.timers.schedule(
+            COMPLETION, event.booking_id, row["ends_at"], replacing=HOLD_EXPIRY
+        )
 
 
 async def give_back(uow: UnitOfWork, env: Envelope, row: asyncpg.Record, payment_id: str) -> None:
