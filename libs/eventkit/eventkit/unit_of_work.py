@@ -22,11 +22,15 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
+from typing import TYPE_CHECKING
 
 import asyncpg
 
-from eventkit.outbox import Outbox
+from eventkit.write_behind import WriteBehind
 from marketplace_contracts import Envelope, EventModel
+
+if TYPE_CHECKING:
+    from eventkit.outbox import Outbox
 
 log = logging.getLogger("eventkit.unit_of_work")
 
@@ -34,16 +38,31 @@ Effect = Callable[[], None]
 
 
 class _Open:
-    """The innermost open transaction: its connection and the effects it deferred."""
+    """The innermost open transaction: its connection, the effects it deferred and the writes
+    it keeps for its end (eventkit.write_behind), by outbox table."""
 
-    __slots__ = ("conn", "effects")
+    __slots__ = ("behind", "conn", "effects")
 
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
         self.effects: list[Effect] = []
+        self.behind: dict[str, WriteBehind] = {}
 
 
 _current: ContextVar[_Open | None] = ContextVar("eventkit_unit_of_work", default=None)
+
+
+def write_behind(conn: asyncpg.Connection, schema: str, table: str) -> WriteBehind | None:
+    """Where the innermost open `transaction(conn)` keeps the outbox rows and timer changes
+    of `schema.table` for its end; None outside one (write them at once)."""
+    current = _current.get()
+    if current is None or current.conn is not conn:
+        return None
+    key = f"{schema}.{table}"
+    kept = current.behind.get(key)
+    if kept is None:
+        kept = current.behind[key] = WriteBehind(schema, table)
+    return kept
 
 
 def after_commit(effect: Effect) -> None:
@@ -57,19 +76,31 @@ def after_commit(effect: Effect) -> None:
 
 @asynccontextmanager
 async def transaction(conn: asyncpg.Connection) -> AsyncIterator[asyncpg.Connection]:
-    """`conn.transaction()` whose `after_commit` effects run once it has committed."""
+    """`conn.transaction()` whose `after_commit` effects run once it has committed, and whose
+    kept writes (`write_behind`) are written just before."""
     outer = _current.get()
+    nested = outer is not None and outer.conn is conn
     mine = _Open(conn)
     token = _current.set(mine)
     try:
         async with conn.transaction():
             yield conn
+            if not nested:
+                for kept in mine.behind.values():
+                    await kept.flush(conn)
     finally:
         _current.reset(token)
     # Reached only when the block committed (or released its savepoint): an exception
     # has left through the `finally` above with `mine` dropped.
-    if outer is not None and outer.conn is conn:
+    if nested:
+        assert outer is not None
         outer.effects.extend(mine.effects)
+        for key, kept in mine.behind.items():
+            into = outer.behind.get(key)
+            if into is None:
+                outer.behind[key] = kept
+            else:
+                into.absorb(kept)
     else:
         _run(mine.effects)
 

@@ -143,7 +143,8 @@ def _timers(
 
 
 def build_runtime(settings: BookingSettings) -> ServiceRuntime:
-    outbox = Outbox(NAME, producer=NAME)
+    # The events and timers of a request's or an event's transaction: one statement at its end.
+    outbox = Outbox(NAME, producer=NAME, deferred=True)
     windows = claim_windows(settings)
     handlers = BookingHandlers(
         outbox,

@@ -11,11 +11,11 @@ opens the transaction (a route's `Command`, a timer, the consumer dispatch).
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any
 
 import asyncpg
-from asyncpg.transaction import Transaction
 
 from booking.adapters.repository import BookingsRepository
 from booking.features.amendments.repository import AmendmentsRepository
@@ -27,7 +27,7 @@ from booking.features.documents.repository import DocumentsRepository
 from booking.features.groups.repository import GroupsRepository
 from booking.features.invites.repository import InvitesRepository
 from booking.features.receipts.repository import ReceiptsRepository
-from eventkit import scheduler
+from eventkit import scheduler, unit_of_work
 from eventkit.outbox import Outbox
 from eventkit.unit_of_work import OutboxUnit
 
@@ -36,10 +36,13 @@ SCHEMA = "booking"
 
 class Timers:
     """booking's durable timers (eventkit.scheduler), scheduled and cancelled in the unit's
-    transaction, so a timer exists exactly when the change that needs it committed."""
+    transaction, so a timer exists exactly when the change that needs it committed. Inside
+    `eventkit.unit_of_work.transaction()` they are written with the outbox's rows, by one
+    statement at its end (eventkit.write_behind); elsewhere at once."""
 
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(self, conn: asyncpg.Connection, outbox: Outbox) -> None:
         self.conn = conn
+        self.outbox = outbox
 
     async def schedule(
         self,
@@ -51,12 +54,22 @@ class Timers:
         replacing: str | None = None,
     ) -> None:
         """`replacing`: the subject's pending timer of that kind is cancelled with it."""
-        await scheduler.schedule(
-            self.conn, SCHEMA, kind, subject_id, due_at, payload, replacing=replacing
-        )
+        kept = self.outbox.kept(self.conn)
+        if kept is None:
+            await scheduler.schedule(
+                self.conn, SCHEMA, kind, subject_id, due_at, payload, replacing=replacing
+            )
+            return
+        if replacing is not None:
+            kept.cancel(replacing, subject_id)
+        kept.schedule(kind, subject_id, due_at, payload)
 
     async def cancel(self, kind: str, subject_id: str) -> None:
-        await scheduler.cancel(self.conn, SCHEMA, kind, subject_id)
+        kept = self.outbox.kept(self.conn)
+        if kept is None:
+            await scheduler.cancel(self.conn, SCHEMA, kind, subject_id)
+        else:
+            kept.cancel(kind, subject_id)
 
 
 class UnitOfWork(OutboxUnit):
@@ -66,7 +79,7 @@ class UnitOfWork(OutboxUnit):
 
     def __init__(self, conn: asyncpg.Connection, outbox: Outbox) -> None:
         super().__init__(conn, outbox)
-        self.timers = Timers(conn)
+        self.timers = Timers(conn, outbox)
         self.bookings = BookingsRepository(conn)
         self.invites = InvitesRepository(conn)
         self.claims = ClaimsRepository(conn)
@@ -78,7 +91,7 @@ class UnitOfWork(OutboxUnit):
         self.checkout = CheckoutRepository(conn)
         self.documents = DocumentsRepository(conn)
 
-    def savepoint(self) -> Transaction:
+    def savepoint(self) -> AbstractAsyncContextManager[asyncpg.Connection]:
         """A nested transaction (`async with`): what runs in it is undone together if it
-        raises, and the unit's transaction goes on."""
-        return self.conn.transaction()
+        raises, its kept events and timers too, and the unit's transaction goes on."""
+        return unit_of_work.transaction(self.conn)
