@@ -21,6 +21,7 @@ import asyncpg
 
 from eventkit.clock import Clock, FollowedClock
 from eventkit.outages import Backoff, is_outage
+from eventkit.write_behind import WriteBehind
 
 if TYPE_CHECKING:
     from eventkit.runtime import ServiceRuntime, Worker
@@ -61,15 +62,22 @@ async def schedule(
     payload: dict[str, Any] | None = None,
     *,
     replacing: str | None = None,
+    kept: WriteBehind | None = None,
 ) -> None:
     """(Re)schedule one job per (kind, subject); call inside the state change's transaction.
     `replacing`: a kind of the same subject's timer to `cancel` in the same statement (the
-    step this one follows)."""
+    step this one follows). `kept`: the transaction's write-behind (a deferred outbox's
+    `kept(conn)`), which writes the change with its events at the end."""
+    if replacing == kind:
+        raise ValueError("a timer replaces one of another kind; its own it reschedules")
+    if kept is not None:
+        if replacing is not None:
+            kept.cancel(replacing, subject_id)
+        kept.schedule(kind, subject_id, due_at, payload)
+        return
     args: list[Any] = [kind, subject_id, due_at, payload or {}]
     prefix = ""
     if replacing is not None:
-        if replacing == kind:
-            raise ValueError("a timer replaces one of another kind; its own it reschedules")
         prefix = f"WITH cancelled AS ({_cancel_sql(schema, '$5', '$2')}) "
         args.append(replacing)
     await conn.execute(
@@ -88,7 +96,17 @@ def _cancel_sql(schema: str, kind: str, subject_id: str) -> str:
     )
 
 
-async def cancel(conn: asyncpg.Connection, schema: str, kind: str, subject_id: str) -> None:
+async def cancel(
+    conn: asyncpg.Connection,
+    schema: str,
+    kind: str,
+    subject_id: str,
+    *,
+    kept: WriteBehind | None = None,
+) -> None:
+    if kept is not None:
+        kept.cancel(kind, subject_id)
+        return
     await conn.execute(_cancel_sql(schema, "$1", "$2"), kind, subject_id)
 
 

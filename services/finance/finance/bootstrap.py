@@ -140,7 +140,8 @@ def books_workers(settings: FinanceSettings, books: Books) -> list[Worker]:
 
 
 def build_runtime(settings: FinanceSettings) -> ServiceRuntime:
-    outbox = Outbox(NAME, producer=NAME)
+    # The events and payout timers of an event's transaction: one statement at its end.
+    outbox = Outbox(NAME, producer=NAME, deferred=True)
     clock, queue, release, timers = build_queue(settings, outbox)
     books = build_books(settings, outbox, clock=clock)
     router = build_router(

@@ -54,22 +54,21 @@ class Timers:
         replacing: str | None = None,
     ) -> None:
         """`replacing`: the subject's pending timer of that kind is cancelled with it."""
-        kept = self.outbox.kept(self.conn)
-        if kept is None:
-            await scheduler.schedule(
-                self.conn, SCHEMA, kind, subject_id, due_at, payload, replacing=replacing
-            )
-            return
-        if replacing is not None:
-            kept.cancel(replacing, subject_id)
-        kept.schedule(kind, subject_id, due_at, payload)
+        await scheduler.schedule(
+            self.conn,
+            SCHEMA,
+            kind,
+            subject_id,
+            due_at,
+            payload,
+            replacing=replacing,
+            kept=self.outbox.kept(self.conn),
+        )
 
     async def cancel(self, kind: str, subject_id: str) -> None:
-        kept = self.outbox.kept(self.conn)
-        if kept is None:
-            await scheduler.cancel(self.conn, SCHEMA, kind, subject_id)
-        else:
-            kept.cancel(kind, subject_id)
+        await scheduler.cancel(
+            self.conn, SCHEMA, kind, subject_id, kept=self.outbox.kept(self.conn)
+        )
 
 
 class UnitOfWork(OutboxUnit):

@@ -153,7 +153,14 @@ class Queue:
         self, conn: asyncpg.Connection, entry_id: str, due_at: datetime | None
     ) -> None:
         if due_at is not None:
-            await scheduler.schedule(conn, SCHEMA, PAYOUT_DUE, entry_id, max(due_at, self.now()))
+            await scheduler.schedule(
+                conn,
+                SCHEMA,
+                PAYOUT_DUE,
+                entry_id,
+                max(due_at, self.now()),
+                kept=self.outbox.kept(conn),
+            )
 
     async def post(
         self, conn: asyncpg.Connection, journal: Journal, subject: str, booking_id: str | None

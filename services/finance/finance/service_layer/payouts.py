@@ -27,6 +27,7 @@ from typing import Any
 
 import asyncpg
 
+from eventkit import unit_of_work
 from eventkit.outbox import Outbox
 from eventkit.routing import PermanentError
 from finance.adapters import payables_repository as payables_db
@@ -244,7 +245,7 @@ class Payouts:
         `amount` of one payment's), in one transaction: the releases and their events. Raises
         PayoutRefused when nothing may be released."""
         now = now or datetime.now(UTC)
-        async with conn.transaction():
+        async with unit_of_work.transaction(conn):
             rows = await payables_db.payables_for(conn, booking_id, payment_id, for_update=True)
             if not rows:
                 raise PayoutRefused(

@@ -35,6 +35,7 @@ from typing import Any
 import asyncpg
 
 from domainkit.rows import from_row
+from eventkit import unit_of_work
 from eventkit.outbox import Outbox
 from eventkit.periodic import UNPACED, Pace
 from finance.adapters import ledger_repository
@@ -246,7 +247,7 @@ class Reconciler:
                 findings.append(finding)
                 result.findings[finding.kind] = result.findings.get(finding.kind, 0) + 1
         result.judged = len(judged)
-        async with conn.transaction():
+        async with unit_of_work.transaction(conn):
             raised, result.resolved = await recon_db.sync_exceptions(conn, judged, findings, now)
             await recon_db.mark_matched(conn, self.cursor, arrived_by)
             result.raised = len(raised)
