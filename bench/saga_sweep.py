@@ -9,7 +9,8 @@ capture. Per rate it prints: checkouts captured / refused by load shedding (503 
 failed, POST→captured p50/p95/p99 from the booking's own timestamps, the CPU share of every
 process of `make up` (from /proc, pid files in .run/system/) with the Stripe simulator's
 first, how busy the whole machine was (its share of all cores: 100 % leaves no headroom, and
-then any burst of other work queues the checkouts), the load average, and each process's CPU
+then any burst of other work queues the checkouts; and of that, the share the hypervisor gave
+to other guests of a virtual machine, /proc/stat's steal), the load average, and each process's CPU
 ms per captured checkout (the figure other people's load on a shared machine moves least;
 Postgres: the backends of `marketplace` only).
 A rate is *sustained* when every checkout was admitted and
@@ -86,12 +87,14 @@ def _cpu_seconds() -> dict[str, float]:
     return used
 
 
-def _machine_ticks() -> tuple[int, int]:
-    """The machine's busy and total CPU ticks so far, all cores (idle and iowait are not busy):
-    whether a rate left the machine any headroom, whoever used it."""
+def _machine_ticks() -> tuple[int, int, int]:
+    """The machine's busy, total and stolen CPU ticks so far, all cores (idle and iowait are
+    not busy): whether a rate left the machine any headroom, whoever used it. Stolen (busy
+    too): the time the hypervisor gave this virtual machine's cores to another guest."""
     ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     idle = ticks[3] + ticks[4]
-    return sum(ticks) - idle, sum(ticks)
+    stolen = ticks[7] if len(ticks) > 7 else 0
+    return sum(ticks) - idle, sum(ticks), stolen
 
 
 def _used(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
@@ -119,6 +122,7 @@ class Step:
     cpu_seconds: dict[str, float] = field(default_factory=dict)
     load: tuple[float, float, float] = (0.0, 0.0, 0.0)
     busy: float = 0.0  # the machine's busy share of all its cores (/proc/stat)
+    stolen: float = 0.0  # of which the hypervisor gave to other guests
     books: str = ""  # how far behind the back office was, and how long it took to catch up
 
     def refused(self) -> int:
@@ -143,7 +147,8 @@ class Step:
         return (
             f"{self.rate:6g}/s: {len(good)}/{len(self.samples)} captured, "
             f"{self.refused()} refused (503), {failed} failed; p50/p95/p99 {pct} ms; "
-            f"CPU {cpu}; machine busy {self.busy:.0%} of {os.cpu_count()} cores; "
+            f"CPU {cpu}; machine busy {self.busy:.0%} of {os.cpu_count()} cores "
+            f"(stolen by the hypervisor {self.stolen:.0%}); "
             f"load {self.load[0]:.2f}\n{self.cpu_per_checkout()}\n{self.windows()}"
             + (f"\n        {self.books}" if self.books else "")
         )
@@ -224,8 +229,9 @@ async def run_rate(
     step.cpu_seconds = _used(cpu0, _cpu_seconds())
     step.cpu = {k: v / step.wall for k, v in step.cpu_seconds.items()}
     step.load = os.getloadavg()
-    busy, total = (b - a for a, b in zip(machine0, _machine_ticks(), strict=True))
+    busy, total, stolen = (b - a for a, b in zip(machine0, _machine_ticks(), strict=True))
     step.busy = busy / total if total else 0.0
+    step.stolen = stolen / total if total else 0.0
     return step
 
 

@@ -37,7 +37,7 @@ def test_the_rate_sweep_books_its_own_instant_listings_to_the_capture(system: Sy
     assert "3/s: 6/6 captured, 0 refused (503), 0 failed" in out, out
     assert "2/s: 4/4 captured, 0 refused (503), 0 failed" in out, out
     assert "CPU ms per captured checkout: total" in out, out
-    assert re.search(r"machine busy \d+% of \d+ cores", out), out
+    assert re.search(r"machine busy \d+% of \d+ cores \(stolen by the hypervisor \d+%\)", out), out
     # The back office's lag, read from its consumer groups, after each rate (then caught up).
     caught_up = r"back office behind at the last capture: finance \d+, disputes \d+, ops \d+ "
     assert len(re.findall(caught_up + r"events; caught up \d+\.\d s later", out)) == 2, out
