@@ -50,6 +50,18 @@ async def _run_relay(
     return relay, stop, asyncio.create_task(run())
 
 
+async def _parked_relay(
+    bootstrap: str, table: str, tag: str, **kwargs: object
+) -> tuple[OutboxRelay, asyncio.Event, asyncio.Task[None], str]:
+    """A relay on a topic of its own, with a 5-minute poll, once its first (empty) look is
+    done: from then on only a NOTIFY wakes it."""
+    topic = f"test.{tag}.{uuid.uuid4().hex[:8]}"
+    await create_topic(bootstrap, topic, partitions=1)
+    relay, stop, task = await _run_relay(bootstrap, table, poll_interval=300.0, **kwargs)
+    await wait_for(lambda: at_once(relay.stats.active and relay.stats.selects >= 1))
+    return relay, stop, task, topic
+
+
 async def test_relay_publishes_every_row_once_in_order_per_key_with_envelope_headers(
     kafka_bootstrap: str, booking_pool: asyncpg.Pool, scratch_tables: tuple[str, str, str]
 ) -> None:
@@ -85,12 +97,8 @@ async def test_relay_wakes_on_notify_instead_of_waiting_for_the_poll(
     kafka_bootstrap: str, booking_pool: asyncpg.Pool, scratch_tables: tuple[str, str, str]
 ) -> None:
     outbox, _, _ = scratch_tables
-    topic = f"test.notify.{uuid.uuid4().hex[:8]}"
-    await create_topic(kafka_bootstrap, topic, partitions=1)
-    relay, stop, task = await _run_relay(kafka_bootstrap, outbox, poll_interval=300.0)
-    # Its first (empty) look done, the relay parks on LISTEN with a 5-minute poll: it looks
-    # no more while nothing is notified.
-    await wait_for(lambda: at_once(relay.stats.active and relay.stats.selects >= 1))
+    relay, stop, task, topic = await _parked_relay(kafka_bootstrap, outbox, "notify")
+    # It looks no more while nothing is notified.
     await stays_async(lambda: at_once(relay.stats.selects == 1), 0.5, what="the relay parked")
     await add_outbox_rows(booking_pool, outbox, ping_model(topic), ["k"], 3)
     # Far below the poll interval: only the NOTIFY can have woken it.
@@ -105,10 +113,7 @@ async def test_a_round_that_left_nothing_behind_waits_for_the_next_notify(
     """One look at the outbox per committed transaction of rows, not two: selecting again at
     once after a round that published all it found came back empty nearly every time."""
     outbox, _, _ = scratch_tables
-    topic = f"test.rounds.{uuid.uuid4().hex[:8]}"
-    await create_topic(kafka_bootstrap, topic, partitions=1)
-    relay, stop, task = await _run_relay(kafka_bootstrap, outbox, poll_interval=300.0)
-    await wait_for(lambda: at_once(relay.stats.active and relay.stats.selects >= 1))
+    relay, stop, task, topic = await _parked_relay(kafka_bootstrap, outbox, "rounds")
     for n in (1, 2, 3):
         await add_outbox_rows(booking_pool, outbox, ping_model(topic), ["k"], 1)
         await wait_for(lambda n=n: at_once(relay.stats.published == n), timeout=20)
@@ -123,12 +128,9 @@ async def test_a_round_marks_the_last_rounds_rows_in_its_select(
     """Rows that keep coming cost one statement per round: the mark of what the last round
     published rides with the next select; the last round's rows are marked on the way out."""
     outbox, _, _ = scratch_tables
-    topic = f"test.marks.{uuid.uuid4().hex[:8]}"
-    await create_topic(kafka_bootstrap, topic, partitions=1)
-    relay, stop, task = await _run_relay(
-        kafka_bootstrap, outbox, poll_interval=300.0, mark_delay=300.0
+    relay, stop, task, topic = await _parked_relay(
+        kafka_bootstrap, outbox, "marks", mark_delay=300.0
     )
-    await wait_for(lambda: at_once(relay.stats.active and relay.stats.selects >= 1))
     for n in (1, 2, 3):
         await add_outbox_rows(booking_pool, outbox, ping_model(topic), ["k"], 1)
         await wait_for(lambda n=n: at_once(relay.stats.published == n), timeout=20)
@@ -146,12 +148,9 @@ async def test_a_published_row_is_marked_alone_when_no_other_comes(
     kafka_bootstrap: str, booking_pool: asyncpg.Pool, scratch_tables: tuple[str, str, str]
 ) -> None:
     outbox, _, _ = scratch_tables
-    topic = f"test.mark_alone.{uuid.uuid4().hex[:8]}"
-    await create_topic(kafka_bootstrap, topic, partitions=1)
-    relay, stop, task = await _run_relay(
-        kafka_bootstrap, outbox, poll_interval=300.0, mark_delay=0.2
+    relay, stop, task, topic = await _parked_relay(
+        kafka_bootstrap, outbox, "mark_alone", mark_delay=0.2
     )
-    await wait_for(lambda: at_once(relay.stats.active and relay.stats.selects >= 1))
     await add_outbox_rows(booking_pool, outbox, ping_model(topic), ["k"], 2)
     await wait_for(lambda: _no_unpublished(booking_pool, outbox), timeout=20)
     assert (relay.stats.published, relay.stats.marks_alone) == (2, 1)

@@ -68,6 +68,22 @@ async def record(
     )
 
 
+# Whether `for_booking` would find any dispute for the row of `booking.bookings` being read,
+# as a column of that read (a booking's GET, polled by guests until the capture: one round trip
+# when it was never disputed, as nearly every booking). The same four ways as `for_booking`,
+# each its own EXISTS so that each is an index probe.
+DISPUTED = (
+    "(EXISTS (SELECT 1 FROM booking.payment_disputes d "
+    "WHERE d.payment_id = bookings.payment_id) "
+    "OR EXISTS (SELECT 1 FROM booking.amendments a JOIN booking.payment_disputes d "
+    "ON d.payment_id = a.charge_payment_id WHERE a.booking_id = bookings.booking_id) "
+    "OR EXISTS (SELECT 1 FROM booking.payment_disputes d "
+    "WHERE d.subject_id IN (bookings.booking_id::text, bookings.group_id::text)) "
+    "OR EXISTS (SELECT 1 FROM booking.payment_disputes d "
+    "WHERE d.booking_ids ? bookings.booking_id::text))"
+)
+
+
 async def for_booking(conn: asyncpg.Connection, booking: asyncpg.Record) -> list[asyncpg.Record]:
     """Every dispute on a payment of this booking (its checkout, or its group's, and the extra
     charges of its amendments), open ones first, then the newest. One round trip: every

@@ -159,6 +159,20 @@ async def get_booking(
     return await conn.fetchrow(_LOCK_BOOKING, booking_id)
 
 
+async def get_booking_shown(
+    conn: asyncpg.Connection, booking_id: uuid.UUID
+) -> asyncpg.Record | None:
+    """`get_booking`, with `disputed`: whether a dispute is on any payment of it
+    (`disputes.DISPUTED`)."""
+    return await conn.fetchrow(_SHOWN_BOOKING, booking_id)
+
+
+_SHOWN_BOOKING = (
+    f"SELECT {BOOKING_COLUMNS}, {disputes.DISPUTED} AS disputed "
+    "FROM booking.bookings WHERE booking_id = $1"
+)
+
+
 # One round trip for both locks, in that order: the group's lock is an uncorrelated sub-select,
 # which Postgres runs first, as the plan's one-time filter, before it scans and locks the
 # booking (a leg's group_id is set at insert and never changes: read unlocked). Most bookings

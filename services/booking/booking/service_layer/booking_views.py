@@ -22,16 +22,20 @@ async def listings(conn: asyncpg.Connection) -> list[asyncpg.Record]:
 
 
 async def booking(conn: asyncpg.Connection, booking_id: uuid.UUID) -> asyncpg.Record | None:
-    return await repository.get_booking(conn, booking_id)
+    """The booking as shown, with whether it is disputed (`with_dispute` reads the dispute
+    only then)."""
+    return await repository.get_booking_shown(conn, booking_id)
 
 
 async def with_dispute(
     conn: asyncpg.Connection, row: asyncpg.Record, staff: bool
 ) -> dict[str, Any]:
-    """The booking's view with its payment's dispute (its details for staff only)."""
+    """The booking's view with its payment's dispute (its details for staff only). A row read
+    by `booking` says whether there is one to read."""
+    never = "disputed" in row.keys() and not row["disputed"]
     return {
         **booking_view(row),
-        "dispute": await disputes.dispute_of_booking(conn, row, staff=staff),
+        "dispute": None if never else await disputes.dispute_of_booking(conn, row, staff=staff),
     }
 
 
