@@ -13,7 +13,7 @@ import asyncpg
 import pytest
 
 from booking.adapters import disputes
-from booking.adapters.repository import _SHOWN_BOOKING, get_booking_shown
+from booking.adapters.repository import SHOWN_BOOKING, get_booking_shown
 from booking.features.checkout.service import PlaceBooking, place_booking
 from booking.service_layer.unit_of_work import UnitOfWork
 from eventkit.outbox import Outbox
@@ -41,7 +41,7 @@ async def test_the_shown_read_asks_whether_disputed_through_indexes_only(
 ) -> None:
     async with booking_pool.acquire() as conn, conn.transaction():
         await conn.execute("SET LOCAL enable_seqscan = off")
-        plan = "\n".join(r[0] for r in await conn.fetch(f"EXPLAIN {_SHOWN_BOOKING}", uuid.uuid4()))
+        plan = "\n".join(r[0] for r in await conn.fetch(f"EXPLAIN {SHOWN_BOOKING}", uuid.uuid4()))
     assert "Seq Scan on payment_disputes" not in plan, plan
     assert "Seq Scan on amendments" not in plan, plan
 

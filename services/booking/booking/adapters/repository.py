@@ -164,10 +164,11 @@ async def get_booking_shown(
 ) -> asyncpg.Record | None:
     """`get_booking`, with `disputed`: whether a dispute is on any payment of it
     (`disputes.DISPUTED`)."""
-    return await conn.fetchrow(_SHOWN_BOOKING, booking_id)
+    return await conn.fetchrow(SHOWN_BOOKING, booking_id)
 
 
-_SHOWN_BOOKING = (
+# The read behind a booking's GET (its plan is checked for index probes only).
+SHOWN_BOOKING = (
     f"SELECT {BOOKING_COLUMNS}, {disputes.DISPUTED} AS disputed "
     "FROM booking.bookings WHERE booking_id = $1"
 )
